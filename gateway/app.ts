@@ -1,0 +1,44 @@
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { installBodyParsers } from './http/body-parsers.js';
+import { installErrorReplies } from './http/error-reply.js';
+import { requestIdFor } from './http/request-id.js';
+import { healthRoutes, type Lifecycle } from './routes/health.js';
+import { inferRoutes } from './routes/infer.js';
+import { modelRoutes } from './routes/models.js';
+import { repositoryRoutes } from './routes/repository.js';
+import { serverMetadataRoutes } from './routes/server-metadata.js';
+import { statisticsRoutes } from './routes/statistics.js';
+import type { ServingBackend } from './serving-backend.js';
+
+export interface AppOptions {
+  readonly backend: ServingBackend;
+  readonly lifecycle: Lifecycle;
+  readonly logger: Logger;
+  readonly bodyLimit: number;
+}
+
+/** The HTTP API over a serving backend; the caller owns listening and the backend's life. */
+export function buildApp(options: AppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    // One log line per request is written by the metadata layer, not two by fastify.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    bodyLimit: options.bodyLimit,
+    genReqId: requestIdFor,
+    return503OnClosing: true,
+    // Explicit timeouts: a slow client must not hold a connection for ever.
+    connectionTimeout: 120_000,
+    requestTimeout: 120_000,
+    keepAliveTimeout: 10_000,
+  }) as unknown as FastifyInstance;
+  installBodyParsers(app, options.bodyLimit);
+  installErrorReplies(app);
+  healthRoutes(app, options.backend, options.lifecycle);
+  serverMetadataRoutes(app);
+  modelRoutes(app, options.backend);
+  statisticsRoutes(app, options.backend);
+  inferRoutes(app, options.backend, options.lifecycle);
+  repositoryRoutes(app, options.backend);
+  return app;
+}

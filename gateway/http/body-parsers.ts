@@ -1,0 +1,18 @@
+import type { FastifyInstance } from 'fastify';
+import { ServingError } from '../../workers/protocol/errors.js';
+
+/**
+ * Bodies arrive as buffers and are parsed by the protocol layer, so a bad body gets a
+ * Switchyard error rather than a framework one, and the binary extension can split the
+ * JSON header from the tensor bytes. JSON is also accepted under curl's default form type.
+ */
+export function installBodyParsers(app: FastifyInstance, bodyLimit: number): void {
+  app.removeAllContentTypeParsers();
+  const asBuffer = (_request: unknown, body: Buffer, done: (error: Error | null, body?: Buffer) => void): void => done(null, body);
+  for (const type of ['application/json', 'application/octet-stream', 'text/plain', 'application/x-www-form-urlencoded']) {
+    app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit }, asBuffer);
+  }
+  app.addContentTypeParser('*', (request, _payload, done) => {
+    done(new ServingError('UNSUPPORTED_MEDIA_TYPE', `Content-Type "${request.headers['content-type'] ?? ''}" is not supported: send application/json, or application/octet-stream with the binary extension`));
+  });
+}

@@ -1,0 +1,36 @@
+import type { FastifyReply } from 'fastify';
+import type { InferResult } from '../../workers/protocol/inference.js';
+import type { ModelConfig } from '../../workers/repository/model-config.js';
+import { formatUsd, requestCost } from './request-cost.js';
+
+/** The serving facts every inference response carries, as headers and as `parameters`. */
+export interface ResponseMetadata {
+  readonly request_id: string;
+  readonly model_version: string;
+  readonly queue_ms: number;
+  readonly compute_ms: number;
+  readonly batch_size: number;
+  readonly cost_usd: string;
+}
+
+const round = (ms: number): number => Math.round(ms * 1000) / 1000;
+
+export function responseMetadata(requestId: string, result: InferResult, price: ModelConfig['price'], rows: number): ResponseMetadata {
+  return {
+    request_id: requestId,
+    model_version: result.version,
+    queue_ms: round(result.timings.queueMs),
+    compute_ms: round(result.timings.computeMs),
+    batch_size: result.timings.batchSize,
+    cost_usd: formatUsd(requestCost(price, result.timings, rows)),
+  };
+}
+
+export function setMetadataHeaders(reply: FastifyReply, metadata: ResponseMetadata): void {
+  reply.header('x-request-id', metadata.request_id);
+  reply.header('x-model-version', metadata.model_version);
+  reply.header('x-queue-ms', String(metadata.queue_ms));
+  reply.header('x-compute-ms', String(metadata.compute_ms));
+  reply.header('x-batch-size', String(metadata.batch_size));
+  reply.header('x-cost-usd', metadata.cost_usd);
+}

@@ -1,0 +1,130 @@
+import { DATATYPE_INFO, isDatatype, viewBytes } from '../../workers/protocol/datatypes.js';
+import { ServingError } from '../../workers/protocol/errors.js';
+import { dataElementCount, elementCount, type Tensor } from '../../workers/protocol/tensor.js';
+import { decodeJsonData, flattenData } from './json-tensor-data.js';
+
+export interface RequestedOutput {
+  readonly name: string;
+  /** Return this output in the binary section rather than as JSON numbers. */
+  readonly binary: boolean;
+}
+
+/** An OIP request as the protocol defines it, before it meets a model. */
+export interface ParsedInferRequest {
+  readonly id?: string;
+  readonly inputs: readonly Tensor[];
+  /** Empty: every output, each binary when `binaryByDefault`. */
+  readonly outputs: readonly RequestedOutput[];
+  readonly binaryByDefault: boolean;
+  readonly timeoutMs?: number;
+  readonly priority: number;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function invalid(message: string): ServingError {
+  return new ServingError('INVALID_REQUEST', message);
+}
+
+function parseJson(header: Buffer): unknown {
+  if (header.length === 0) throw new ServingError('EMPTY_BODY', 'the request has no body: send an inference request as JSON');
+  try {
+    return JSON.parse(header.toString('utf8'));
+  } catch (error) {
+    throw new ServingError('INVALID_JSON', `the body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function optionalParameters(value: unknown, where: string): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (!isObject(value)) throw invalid(`${where}.parameters must be an object`);
+  return value;
+}
+
+function positiveInteger(value: unknown, name: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new ServingError('INVALID_PARAMETER', `parameter ${name} must be an integer >= ${min}`);
+  }
+  return value;
+}
+
+/** Parses an OIP infer body (the JSON header and, with the binary extension, the bytes after it). */
+export function parseInferRequest(header: Buffer, binary: Buffer): ParsedInferRequest {
+  const body = parseJson(header);
+  if (!isObject(body)) throw invalid('the body must be a JSON object with an "inputs" array');
+  if (body.id !== undefined && typeof body.id !== 'string') throw invalid('"id" must be a string');
+  const parameters = optionalParameters(body.parameters, 'request');
+  if (!Array.isArray(body.inputs) || body.inputs.length === 0) throw invalid('"inputs" must be a non-empty array');
+
+  let binaryOffset = 0;
+  const inputs = body.inputs.map((raw: unknown, index: number): Tensor => {
+    if (!isObject(raw)) throw invalid(`inputs[${index}] must be an object`);
+    const { name, datatype, shape } = raw;
+    if (typeof name !== 'string' || name === '') throw invalid(`inputs[${index}].name must be a non-empty string`);
+    if (typeof datatype !== 'string') throw invalid(`input "${name}": datatype must be a string`);
+    if (!isDatatype(datatype)) throw new ServingError('UNKNOWN_DATATYPE', `input "${name}": unknown datatype "${datatype}"`);
+    if (!Array.isArray(shape) || !shape.every((dim) => Number.isSafeInteger(dim) && (dim as number) >= 0)) {
+      throw invalid(`input "${name}": shape must be an array of non-negative integers`);
+    }
+    const dims = shape as number[];
+    const expected = elementCount(dims);
+    const binarySize = optionalParameters(raw.parameters, `input "${name}"`).binary_data_size;
+
+    if (binarySize !== undefined) {
+      if (raw.data !== undefined) throw invalid(`input "${name}": give either data or binary_data_size, not both`);
+      if (typeof binarySize !== 'number' || !Number.isSafeInteger(binarySize) || binarySize < 0) {
+        throw new ServingError('INVALID_BINARY_BODY', `input "${name}": binary_data_size must be a non-negative integer`);
+      }
+      if (binaryOffset + binarySize > binary.length) {
+        throw new ServingError('INVALID_BINARY_BODY', `input "${name}": binary_data_size ${binarySize} runs past the ${binary.length} bytes of binary data`);
+      }
+      const bytes = binary.subarray(binaryOffset, binaryOffset + binarySize);
+      binaryOffset += binarySize;
+      const size = DATATYPE_INFO[datatype].bytes;
+      if (size > 0 && binarySize !== expected * size) {
+        throw new ServingError('SHAPE_DATA_MISMATCH', `input "${name}": shape [${dims.join(',')}] needs ${expected * size} bytes of ${datatype}, got ${binarySize}`);
+      }
+      const data = viewBytes(datatype, bytes);
+      if (size === 0) {
+        const count = dataElementCount(datatype, data);
+        if (count === null) throw new ServingError('INVALID_BINARY_BODY', `input "${name}": BYTES elements are not length-prefixed correctly`);
+        if (count !== expected) throw new ServingError('SHAPE_DATA_MISMATCH', `input "${name}": shape [${dims.join(',')}] needs ${expected} elements, got ${count}`);
+      }
+      return { name, datatype, shape: dims, data };
+    }
+
+    if (!Array.isArray(raw.data)) throw invalid(`input "${name}": data must be an array (or use binary_data_size)`);
+    const values = flattenData(raw.data);
+    if (values.length !== expected) {
+      throw new ServingError('SHAPE_DATA_MISMATCH', `input "${name}": shape [${dims.join(',')}] needs ${expected} elements, data has ${values.length}`);
+    }
+    return { name, datatype, shape: dims, data: decodeJsonData(name, datatype, values) };
+  });
+  if (binaryOffset !== binary.length) {
+    throw new ServingError('INVALID_BINARY_BODY', `the binary_data_size values add up to ${binaryOffset} bytes but ${binary.length} bytes follow the JSON header`);
+  }
+
+  const binaryByDefault = parameters.binary_data_output === true;
+  let outputs: RequestedOutput[] = [];
+  if (body.outputs !== undefined) {
+    if (!Array.isArray(body.outputs)) throw invalid('"outputs" must be an array');
+    outputs = body.outputs.map((raw: unknown, index: number) => {
+      if (!isObject(raw) || typeof raw.name !== 'string') throw invalid(`outputs[${index}] must be an object with a name`);
+      const binaryFlag = optionalParameters(raw.parameters, `output "${raw.name}"`).binary_data;
+      if (binaryFlag !== undefined && typeof binaryFlag !== 'boolean') throw new ServingError('INVALID_PARAMETER', `output "${raw.name}": binary_data must be true or false`);
+      return { name: raw.name, binary: binaryFlag ?? binaryByDefault };
+    });
+  }
+  const timeoutMs = positiveInteger(parameters.timeout_ms, 'timeout_ms', 1);
+  const priority = positiveInteger(parameters.priority, 'priority', 0) ?? 0;
+  return {
+    ...(typeof body.id === 'string' ? { id: body.id } : {}),
+    inputs,
+    outputs,
+    binaryByDefault,
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    priority,
+  };
+}

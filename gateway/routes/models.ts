@@ -1,0 +1,43 @@
+import type { FastifyInstance } from 'fastify';
+import { ModelState } from '../../workers/pool/model-state.js';
+import { servedVersions } from '../../workers/repository/model-config.js';
+import { resolveModel } from '../routing/resolve-model.js';
+import type { ServingBackend } from '../serving-backend.js';
+
+interface ModelParams {
+  model: string;
+  version?: string;
+}
+
+const PLATFORM_NAMES = { onnx: 'onnxruntime_onnx' } as const;
+
+/** Model metadata, readiness and configuration (OIP, plus Triton's model_configuration). */
+export function modelRoutes(app: FastifyInstance, backend: ServingBackend): void {
+  const metadata = async (request: { params: ModelParams }) => {
+    const { definition } = resolveModel(backend, request.params.model, request.params.version);
+    const { config } = definition;
+    const batchDim = config.max_batch_size > 0 ? [-1] : [];
+    const tensors = (list: typeof config.inputs) => list.map((t) => ({ name: t.name, datatype: t.datatype, shape: [...batchDim, ...t.shape] }));
+    return {
+      name: config.name,
+      versions: request.params.version !== undefined ? [request.params.version] : servedVersions(config),
+      platform: PLATFORM_NAMES[config.platform],
+      inputs: tensors(config.inputs),
+      outputs: tensors(config.outputs),
+    };
+  };
+  app.get<{ Params: ModelParams }>('/v2/models/:model', metadata);
+  app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version', metadata);
+
+  const ready = async (request: { params: ModelParams }, reply: { code(status: number): { send(body: unknown): unknown } }) => {
+    const { definition, version } = resolveModel(backend, request.params.model, request.params.version);
+    const isReady = backend.versionState(definition.name, version) === ModelState.READY;
+    return reply.code(isReady ? 200 : 503).send({ name: definition.name, version, ready: isReady });
+  };
+  app.get<{ Params: ModelParams }>('/v2/models/:model/ready', ready);
+  app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/ready', ready);
+
+  const config = async (request: { params: ModelParams }) => resolveModel(backend, request.params.model, request.params.version).definition.config;
+  app.get<{ Params: ModelParams }>('/v2/models/:model/config', config);
+  app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/config', config);
+}

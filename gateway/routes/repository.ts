@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import { ModelState } from '../../workers/pool/model-state.js';
+import type { ServingBackend } from '../serving-backend.js';
+
+/** Triton's model repository extension: index, load (or reload) and unload at run time. */
+export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend): void {
+  app.post<{ Body: unknown }>('/v2/repository/index', async (request) => {
+    const entries = await backend.index();
+    const body = Buffer.isBuffer(request.body) && request.body.length > 0 ? safeJson(request.body) : {};
+    const onlyReady = typeof body === 'object' && body !== null && (body as { ready?: unknown }).ready === true;
+    return onlyReady ? entries.filter((entry) => entry.state === ModelState.READY) : entries;
+  });
+  app.post<{ Params: { model: string } }>('/v2/repository/models/:model/load', async (request) => {
+    await backend.load(request.params.model);
+    return {};
+  });
+  app.post<{ Params: { model: string } }>('/v2/repository/models/:model/unload', async (request) => {
+    await backend.unload(request.params.model);
+    return {};
+  });
+}
+
+function safeJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return {};
+  }
+}

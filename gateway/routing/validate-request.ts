@@ -1,0 +1,81 @@
+import { ServingError } from '../../workers/protocol/errors.js';
+import type { ValidInferRequest } from '../../workers/protocol/inference.js';
+import type { TensorSpec } from '../../workers/repository/model-config.js';
+import type { ParsedInferRequest } from '../protocol/parse-infer-request.js';
+import type { ResolvedModel } from './resolve-model.js';
+
+export interface RequestContext {
+  readonly requestId: string;
+  readonly now: number;
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(',')}]`;
+}
+
+function checkDims(spec: TensorSpec, dims: readonly number[], modelShape: string): void {
+  const fits = dims.length === spec.shape.length && spec.shape.every((dim, i) => (dim === -1 ? dims[i]! >= 1 : dim === dims[i]));
+  if (!fits) throw new ServingError('SHAPE_MISMATCH', `input "${spec.name}": shape ${shapeText(dims)} does not match the model's ${modelShape}`);
+}
+
+/**
+ * Checks a parsed request against its model's inputs and outputs and returns the only
+ * request type a scheduler takes. Requests can only batch with others of the same signature.
+ */
+export function validateRequest(parsed: ParsedInferRequest, model: ResolvedModel, context: RequestContext): ValidInferRequest {
+  const { config } = model.definition;
+  const batching = config.max_batch_size > 0;
+  const byName = new Map(parsed.inputs.map((tensor) => [tensor.name, tensor]));
+  if (byName.size !== parsed.inputs.length) throw new ServingError('UNKNOWN_INPUT', 'an input is given more than once');
+  for (const tensor of parsed.inputs) {
+    if (!config.inputs.some((spec) => spec.name === tensor.name)) {
+      throw new ServingError('UNKNOWN_INPUT', `model "${config.name}" has no input "${tensor.name}" (inputs: ${config.inputs.map((s) => s.name).join(', ')})`);
+    }
+  }
+
+  let rows: number | undefined;
+  const signature: string[] = [];
+  const inputs = config.inputs.map((spec) => {
+    const tensor = byName.get(spec.name);
+    if (!tensor) throw new ServingError('MISSING_INPUT', `model "${config.name}" needs input "${spec.name}"`);
+    if (tensor.datatype !== spec.datatype) {
+      throw new ServingError('DATATYPE_MISMATCH', `input "${spec.name}": datatype ${tensor.datatype} does not match the model's ${spec.datatype}`);
+    }
+    if (!batching) {
+      checkDims(spec, tensor.shape, shapeText(spec.shape));
+    } else {
+      const modelShape = shapeText([-1, ...spec.shape]);
+      const [batch, ...dims] = tensor.shape;
+      if (batch === undefined || batch < 1) throw new ServingError('SHAPE_MISMATCH', `input "${spec.name}": shape ${shapeText(tensor.shape)} needs a batch dim >= 1 to match the model's ${modelShape}`);
+      checkDims(spec, dims, modelShape);
+      if (batch > config.max_batch_size) {
+        throw new ServingError('BATCH_TOO_LARGE', `input "${spec.name}": batch of ${batch} is over the model's max_batch_size of ${config.max_batch_size}`);
+      }
+      if (rows !== undefined && rows !== batch) {
+        throw new ServingError('SHAPE_MISMATCH', `input "${spec.name}": batch dim ${batch} differs from the other inputs' ${rows}`);
+      }
+      rows = batch;
+    }
+    signature.push(`${spec.name}:${tensor.shape.slice(batching ? 1 : 0).join('x')}`);
+    return tensor;
+  });
+
+  for (const output of parsed.outputs) {
+    if (!config.outputs.some((spec) => spec.name === output.name)) {
+      throw new ServingError('UNKNOWN_OUTPUT', `model "${config.name}" has no output "${output.name}" (outputs: ${config.outputs.map((s) => s.name).join(', ')})`);
+    }
+  }
+
+  const timeoutMs = parsed.timeoutMs ?? config.dynamic_batching.default_timeout_ms;
+  return {
+    requestId: context.requestId,
+    model: config.name,
+    version: model.version,
+    inputs,
+    outputs: parsed.outputs.map((output) => output.name),
+    rows: rows ?? 1,
+    signature: signature.join('|'),
+    deadline: context.now + timeoutMs,
+    priority: parsed.priority,
+  };
+}

@@ -1,0 +1,23 @@
+import type { InferResult, ValidInferRequest } from '../workers/protocol/inference.js';
+import type { ModelState } from '../workers/pool/model-state.js';
+import type { RepositoryIndexEntry } from '../workers/pool/model-manager.js';
+import type { VersionStatistics } from '../workers/pool/statistics.js';
+import type { ModelDefinition } from '../workers/repository/load-repository.js';
+
+/**
+ * Everything the HTTP layer needs from whatever runs the models: in embedded mode the
+ * in-process ModelManager; in distributed mode a queue client.
+ */
+export interface ServingBackend {
+  /** The definition requests are validated against; undefined for unknown models. */
+  definition(name: string): ModelDefinition | undefined;
+  /** Undefined when the version is not served. */
+  versionState(name: string, version: string): ModelState | undefined;
+  isReady(): boolean;
+  infer(request: ValidInferRequest): Promise<InferResult>;
+  index(): Promise<RepositoryIndexEntry[]>;
+  load(name: string): Promise<void>;
+  unload(name: string): Promise<void>;
+  statistics(name?: string, version?: string): VersionStatistics[];
+  close(): Promise<void>;
+}

@@ -1,0 +1,192 @@
+import type { Logger } from 'pino';
+import { ServingError } from '../protocol/errors.js';
+import type { InferResult, ValidInferRequest } from '../protocol/inference.js';
+import { loadRepository, readModelDefinition, type ModelDefinition } from '../repository/load-repository.js';
+import { servedVersions } from '../repository/model-config.js';
+import { resolveWeights } from '../repository/resolve-weights.js';
+import type { InstanceFactory } from '../runtime/runtime.js';
+import { ModelState } from './model-state.js';
+import type { VersionStatistics } from './statistics.js';
+import { VersionPool } from './version-pool.js';
+
+export interface RepositoryIndexEntry {
+  readonly name: string;
+  readonly version?: string;
+  readonly state: ModelState;
+  readonly reason: string;
+}
+
+interface LoadedModel {
+  readonly definition: ModelDefinition;
+  readonly versions: ReadonlyMap<string, VersionPool>;
+}
+
+export interface ModelManagerOptions {
+  readonly repository: string;
+  readonly createInstance: (platform: ModelDefinition['config']['platform']) => InstanceFactory;
+  readonly cpuCount: number;
+  readonly logger: Logger;
+}
+
+/**
+ * The models this process serves: loads, warms, reloads and unloads them at run time,
+ * and hands each validated request to its version's pool.
+ */
+export class ModelManager {
+  readonly #options: ModelManagerOptions;
+  readonly #models = new Map<string, LoadedModel>();
+  /** Models whose last load failed, with the reason (shown by the repository index). */
+  readonly #failures = new Map<string, string>();
+  /** One load or unload at a time per model. */
+  readonly #locks = new Map<string, Promise<unknown>>();
+  /** Versions of models being loaded for the first time or reloaded, for the index. */
+  readonly #loading = new Map<string, LoadedModel>();
+
+  constructor(options: ModelManagerOptions) {
+    this.#options = options;
+  }
+
+  /** Loads every model in the repository (or the ones named); rejects naming the first that fails. */
+  async loadAll(only?: readonly string[]): Promise<void> {
+    const definitions = await loadRepository(this.#options.repository);
+    const missing = (only ?? []).filter((name) => !definitions.some((d) => d.name === name));
+    if (missing.length > 0) throw new Error(`not in the model repository ${this.#options.repository}: ${missing.join(', ')}`);
+    for (const definition of definitions) {
+      if (only && !only.includes(definition.name)) continue;
+      await this.#withLock(definition.name, () => this.#load(definition));
+    }
+  }
+
+  /** Loads a model, or reloads it: new versions warm up before they replace the old ones. */
+  async load(name: string): Promise<void> {
+    await this.#withLock(name, async () => {
+      let definition: ModelDefinition;
+      try {
+        definition = await readModelDefinition(this.#options.repository, name);
+      } catch (error) {
+        if ((error as Error).message.includes('cannot be read')) throw new ServingError('MODEL_NOT_FOUND', `no model "${name}" in the repository`);
+        throw new ServingError('MODEL_LOAD_FAILED', (error as Error).message);
+      }
+      await this.#load(definition);
+    });
+  }
+
+  async unload(name: string): Promise<void> {
+    await this.#withLock(name, async () => {
+      const model = this.#models.get(name);
+      if (!model) throw new ServingError('MODEL_NOT_FOUND', `model "${name}" is not loaded`);
+      this.#models.delete(name);
+      await Promise.all([...model.versions.values()].map((pool) => pool.unload()));
+      this.#options.logger.info({ model: name }, 'model unloaded');
+    });
+  }
+
+  /** Definitions of loaded models, and of models loading for the first time. */
+  definition(name: string): ModelDefinition | undefined {
+    return (this.#models.get(name) ?? this.#loading.get(name))?.definition;
+  }
+
+  /** State of a version, or undefined when the model is not loaded or the version is not served. */
+  versionState(name: string, version: string): ModelState | undefined {
+    return (this.#models.get(name) ?? this.#loading.get(name))?.versions.get(version)?.state;
+  }
+
+  isReady(): boolean {
+    for (const model of this.#models.values()) {
+      for (const pool of model.versions.values()) if (pool.state !== ModelState.READY) return false;
+    }
+    return true;
+  }
+
+  infer(request: ValidInferRequest): Promise<InferResult> {
+    const pool = this.#models.get(request.model)?.versions.get(request.version);
+    if (!pool) return Promise.reject(new ServingError('MODEL_NOT_READY', `${request.model}:${request.version} is not loaded`));
+    return pool.infer(request);
+  }
+
+  /** Every model in the repository, loaded or not, one entry per served version. */
+  async index(): Promise<RepositoryIndexEntry[]> {
+    const definitions = await loadRepository(this.#options.repository).catch(() => [] as ModelDefinition[]);
+    const names = new Set([...definitions.map((d) => d.name), ...this.#models.keys(), ...this.#failures.keys()]);
+    const entries: RepositoryIndexEntry[] = [];
+    for (const name of [...names].sort()) {
+      const versions = (this.#models.get(name) ?? this.#loading.get(name))?.versions;
+      if (!versions) {
+        const failure = this.#failures.get(name);
+        entries.push({ name, state: failure ? ModelState.FAILED : ModelState.UNAVAILABLE, reason: failure ?? '' });
+        continue;
+      }
+      for (const [version, pool] of versions) entries.push({ name, version, state: pool.state, reason: pool.reason });
+    }
+    return entries;
+  }
+
+  statistics(name?: string, version?: string): VersionStatistics[] {
+    const out: VersionStatistics[] = [];
+    for (const [modelName, model] of this.#models) {
+      if (name !== undefined && modelName !== name) continue;
+      for (const [v, pool] of model.versions) {
+        if (version === undefined || v === version) out.push(pool.stats.snapshot(modelName, v));
+      }
+    }
+    return out;
+  }
+
+  /** Requests waiting in the batchers, per model. */
+  queueDepths(): Map<string, number> {
+    const depths = new Map<string, number>();
+    for (const [name, model] of this.#models) {
+      depths.set(name, [...model.versions.values()].reduce((sum, pool) => sum + pool.queued, 0));
+    }
+    return depths;
+  }
+
+  /** Drains every model: queued requests are answered, then instances close. */
+  async close(): Promise<void> {
+    const models = [...this.#models.values()];
+    this.#models.clear();
+    await Promise.all(models.flatMap((model) => [...model.versions.values()].map((pool) => pool.unload())));
+  }
+
+  async #load(definition: ModelDefinition): Promise<void> {
+    const { config } = definition;
+    const pools = new Map<string, VersionPool>();
+    if (!this.#models.has(definition.name)) this.#loading.set(definition.name, { definition, versions: pools });
+    try {
+      for (const version of servedVersions(config)) {
+        const pool = new VersionPool({
+          definition,
+          version,
+          modelPath: resolveWeights(definition, version),
+          createInstance: this.#options.createInstance(config.platform),
+          cpuCount: this.#options.cpuCount,
+          logger: this.#options.logger,
+        });
+        pools.set(version, pool);
+        await pool.load();
+      }
+    } catch (error) {
+      await Promise.all([...pools.values()].map((pool) => pool.unload()));
+      const reason = `${definition.name}: ${(error as Error).message}`;
+      this.#failures.set(definition.name, reason);
+      throw new ServingError('MODEL_LOAD_FAILED', reason);
+    } finally {
+      this.#loading.delete(definition.name);
+    }
+    this.#failures.delete(definition.name);
+    const previous = this.#models.get(definition.name);
+    this.#models.set(definition.name, { definition, versions: pools });
+    if (previous) await Promise.all([...previous.versions.values()].map((pool) => pool.unload()));
+  }
+
+  async #withLock<T>(name: string, task: () => Promise<T>): Promise<T> {
+    const before = this.#locks.get(name) ?? Promise.resolve();
+    const run = before.catch(() => undefined).then(task);
+    this.#locks.set(name, run);
+    try {
+      return await run;
+    } finally {
+      if (this.#locks.get(name) === run) this.#locks.delete(name);
+    }
+  }
+}

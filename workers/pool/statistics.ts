@@ -1,0 +1,77 @@
+/** Per model version counters in the shape of Triton's statistics extension (durations in ns). */
+interface Duration {
+  count: number;
+  ns: number;
+}
+
+export interface VersionStatistics {
+  readonly name: string;
+  readonly version: string;
+  readonly last_inference: number;
+  readonly inference_count: number;
+  readonly execution_count: number;
+  readonly inference_stats: Readonly<Record<'success' | 'fail' | 'queue' | 'compute_input' | 'compute_infer' | 'compute_output', Duration>>;
+  readonly batch_stats: readonly { batch_size: number; compute_infer: Duration }[];
+}
+
+const msToNs = (ms: number): number => Math.round(ms * 1e6);
+
+export class StatisticsRecorder {
+  #lastInference = 0;
+  #inferences = 0;
+  #executions = 0;
+  readonly #stats = {
+    success: { count: 0, ns: 0 },
+    fail: { count: 0, ns: 0 },
+    queue: { count: 0, ns: 0 },
+    compute_input: { count: 0, ns: 0 },
+    compute_infer: { count: 0, ns: 0 },
+    compute_output: { count: 0, ns: 0 },
+  };
+  readonly #byBatchSize = new Map<number, Duration>();
+
+  /** One batch ran: `rows` inferences in one execution. */
+  recordExecution(rows: number, computeMs: number, marshalMs: number): void {
+    this.#executions += 1;
+    this.#inferences += rows;
+    this.#lastInference = Date.now();
+    this.#add(this.#stats.compute_infer, computeMs);
+    this.#add(this.#stats.compute_input, marshalMs / 2);
+    this.#add(this.#stats.compute_output, marshalMs / 2);
+    const entry = this.#byBatchSize.get(rows) ?? { count: 0, ns: 0 };
+    this.#add(entry, computeMs);
+    this.#byBatchSize.set(rows, entry);
+  }
+
+  recordRequest(ok: boolean, totalMs: number, queueMs: number | undefined): void {
+    this.#add(ok ? this.#stats.success : this.#stats.fail, totalMs);
+    if (queueMs !== undefined) this.#add(this.#stats.queue, queueMs);
+  }
+
+  snapshot(name: string, version: string): VersionStatistics {
+    const copy = (d: Duration): Duration => ({ count: d.count, ns: d.ns });
+    return {
+      name,
+      version,
+      last_inference: this.#lastInference,
+      inference_count: this.#inferences,
+      execution_count: this.#executions,
+      inference_stats: {
+        success: copy(this.#stats.success),
+        fail: copy(this.#stats.fail),
+        queue: copy(this.#stats.queue),
+        compute_input: copy(this.#stats.compute_input),
+        compute_infer: copy(this.#stats.compute_infer),
+        compute_output: copy(this.#stats.compute_output),
+      },
+      batch_stats: [...this.#byBatchSize.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([batch_size, d]) => ({ batch_size, compute_infer: copy(d) })),
+    };
+  }
+
+  #add(target: Duration, ms: number): void {
+    target.count += 1;
+    target.ns += msToNs(ms);
+  }
+}

@@ -1,0 +1,217 @@
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { DynamicBatcher, type BatchItem } from '../batching/dynamic-batcher.js';
+import { ServingError } from '../protocol/errors.js';
+import type { InferResult, ValidInferRequest } from '../protocol/inference.js';
+import type { ModelDefinition } from '../repository/load-repository.js';
+import type { InstanceFactory, InstanceSpec, ModelInstance } from '../runtime/runtime.js';
+import { ModelState } from './model-state.js';
+import { StatisticsRecorder } from './statistics.js';
+import { warmupBatchSizes, warmupInputs } from './warmup.js';
+
+interface Waiting extends BatchItem {
+  readonly request: ValidInferRequest;
+  readonly enqueuedAtPerf: number;
+  resolve(result: InferResult): void;
+  reject(error: Error): void;
+  settled(): boolean;
+}
+
+export interface VersionPoolOptions {
+  readonly definition: ModelDefinition;
+  readonly version: string;
+  readonly modelPath: string;
+  readonly createInstance: InstanceFactory;
+  readonly cpuCount: number;
+  readonly logger: Logger;
+}
+
+/**
+ * One served model version: its warm instances, its batcher and its counters.
+ * Requests reach it already validated.
+ */
+export class VersionPool {
+  state = ModelState.UNAVAILABLE;
+  reason = '';
+  readonly stats = new StatisticsRecorder();
+  readonly #options: VersionPoolOptions;
+  readonly #instances: ModelInstance[] = [];
+  /** Replacements for instances that died, awaited by the batches sent to their slot. */
+  readonly #restarts = new Map<number, Promise<ModelInstance>>();
+  readonly #batcher: DynamicBatcher<Waiting>;
+
+  constructor(options: VersionPoolOptions) {
+    this.#options = options;
+    const { config } = options.definition;
+    const batching = config.dynamic_batching;
+    this.#batcher = new DynamicBatcher<Waiting>(
+      {
+        maxBatchSize: Math.max(1, config.max_batch_size),
+        preferredBatchSizes: batching.preferred_batch_sizes,
+        maxQueueDelayMs: batching.max_queue_delay_ms,
+        maxQueueSize: batching.max_queue_size,
+      },
+      config.instance_group.count,
+      {
+        execute: (slot, items) => this.#execute(slot, items),
+        onExpired: (item) => this.#fail(item, new ServingError('REQUEST_TIMEOUT', `request ${item.request.requestId} waited past its timeout in the queue of ${this.#label}`)),
+      },
+    );
+  }
+
+  get #label(): string {
+    return `${this.#options.definition.name}:${this.#options.version}`;
+  }
+
+  get queued(): number {
+    return this.#batcher.queued;
+  }
+
+  /** Starts every instance, then warms each at every warm-up batch size; READY only after that. */
+  async load(): Promise<void> {
+    this.state = ModelState.LOADING;
+    const { config } = this.#options.definition;
+    const started = performance.now();
+    try {
+      for (let slot = 0; slot < config.instance_group.count; slot += 1) {
+        this.#instances.push(await this.#startInstance(slot));
+      }
+      this.state = ModelState.READY;
+      this.#options.logger.info({ model: this.#label, ms: Math.round(performance.now() - started) }, 'model version ready');
+    } catch (error) {
+      this.state = ModelState.FAILED;
+      this.reason = (error as Error).message;
+      await Promise.all(this.#instances.splice(0).map((instance) => instance.close()));
+      throw error;
+    }
+  }
+
+  infer(request: ValidInferRequest): Promise<InferResult> {
+    if (this.state !== ModelState.READY) {
+      return Promise.reject(new ServingError('MODEL_NOT_READY', `${this.#label} is ${this.state.toLowerCase()}`));
+    }
+    return new Promise<InferResult>((resolve, reject) => {
+      // Also bounds a batch that hangs on its instance: the caller is answered at the
+      // deadline whatever happens; a late result is then dropped.
+      const guard = setTimeout(() => {
+        this.#fail(item, new ServingError('REQUEST_TIMEOUT', `request ${request.requestId} was not served by ${this.#label} within its timeout`));
+      }, Math.max(0, request.deadline - Date.now()) + 1);
+      let settled = false;
+      const item: Waiting = {
+        request,
+        rows: request.rows,
+        signature: request.signature,
+        priority: request.priority,
+        deadline: request.deadline,
+        enqueuedAt: Date.now(),
+        enqueuedAtPerf: performance.now(),
+        resolve: (result) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(guard);
+          resolve(result);
+        },
+        reject: (error) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(guard);
+          reject(error);
+        },
+        settled: () => settled,
+      };
+      const outcome = this.#batcher.enqueue(item);
+      if (outcome === 'queue-full') {
+        this.#fail(item, new ServingError('QUEUE_FULL', `the queue of ${this.#label} is full (${this.#options.definition.config.dynamic_batching.max_queue_size} requests)`));
+      } else if (outcome === 'closed') {
+        this.#fail(item, new ServingError('MODEL_NOT_READY', `${this.#label} is unloading`));
+      }
+    });
+  }
+
+  /** Answers what is queued, then closes the instances. */
+  async unload(): Promise<void> {
+    if (this.state === ModelState.READY) this.state = ModelState.UNLOADING;
+    await this.#batcher.drain();
+    await Promise.all([...this.#instances.splice(0), ...(await Promise.all(this.#restarts.values()))].map((instance) => instance.close()));
+    this.#restarts.clear();
+    this.state = ModelState.UNAVAILABLE;
+  }
+
+  async #startInstance(slot: number): Promise<ModelInstance> {
+    const { config, name } = this.#options.definition;
+    const spec: InstanceSpec = {
+      modelPath: this.#options.modelPath,
+      executionProviders: config.instance_group.kind === 'cpu' ? ['cpu'] : config.execution_providers,
+      intraOpThreads: config.intra_op_threads ?? Math.max(1, Math.floor(this.#options.cpuCount / config.instance_group.count)),
+      deviceId: config.instance_group.gpus[slot % config.instance_group.gpus.length] ?? 0,
+      label: `${this.#label}#${slot}`,
+    };
+    const instance = await this.#options.createInstance(spec);
+    this.#options.logger.info(
+      { model: name, version: this.#options.version, instance: slot, provider: instance.provider, threads: spec.intraOpThreads },
+      `instance ${spec.label} runs on ${instance.provider}`,
+    );
+    if (config.warmup.enabled) {
+      for (const rows of warmupBatchSizes(config)) {
+        const outputs = config.outputs.map((output) => output.name);
+        await instance.run({ requests: [{ inputs: warmupInputs(config, rows) }], outputs });
+      }
+    }
+    instance.onExit((reason) => this.#replace(slot, reason));
+    return instance;
+  }
+
+  #replace(slot: number, reason: string): void {
+    if (this.state !== ModelState.READY) return;
+    this.#options.logger.error({ model: this.#label, instance: slot, reason }, 'instance died; starting a replacement');
+    const replacement = this.#startInstance(slot);
+    this.#restarts.set(slot, replacement);
+    replacement.then(
+      (instance) => {
+        this.#instances[slot] = instance;
+        this.#restarts.delete(slot);
+      },
+      (error: unknown) => {
+        this.state = ModelState.FAILED;
+        this.reason = `instance ${slot} died (${reason}) and could not be restarted: ${(error as Error).message}`;
+        this.#options.logger.error({ model: this.#label, reason: this.reason }, 'model version failed');
+      },
+    );
+  }
+
+  async #execute(slot: number, items: Waiting[]): Promise<void> {
+    const startedPerf = performance.now();
+    const wanted = new Set<string>();
+    const all = this.#options.definition.config.outputs.map((output) => output.name);
+    for (const item of items) for (const name of item.request.outputs.length > 0 ? item.request.outputs : all) wanted.add(name);
+    const batchRows = items.reduce((sum, item) => sum + item.rows, 0);
+    try {
+      const instance = await (this.#restarts.get(slot) ?? this.#instances[slot]!);
+      const result = await instance.run({ requests: items.map((item) => ({ inputs: item.request.inputs })), outputs: [...wanted] });
+      this.stats.recordExecution(batchRows, result.computeMs, result.marshalMs);
+      const finishedPerf = performance.now();
+      items.forEach((item, index) => {
+        const asked = item.request.outputs.length > 0 ? item.request.outputs : all;
+        const outputs = (result.outputs[index] ?? []).filter((tensor) => asked.includes(tensor.name));
+        const queueMs = startedPerf - item.enqueuedAtPerf;
+        if (item.settled()) return;
+        this.stats.recordRequest(true, finishedPerf - item.enqueuedAtPerf, queueMs);
+        item.resolve({
+          model: item.request.model,
+          version: item.request.version,
+          outputs,
+          timings: { queueMs, computeMs: result.computeMs, batchSize: items.length, batchRows },
+        });
+      });
+    } catch (error) {
+      const failure = new ServingError('INFERENCE_FAILED', `${this.#label} failed on a batch of ${items.length}: ${(error as Error).message}`);
+      for (const item of items) this.#fail(item, failure);
+    }
+  }
+
+  #fail(item: Waiting, error: Error): void {
+    if (item.settled()) return;
+    this.stats.recordRequest(false, performance.now() - item.enqueuedAtPerf, undefined);
+    item.reject(error);
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Every error Switchyard answers with: a stable code, its HTTP status and what it means.
+ * Codes are never renamed or reused; the README's error table is checked against this one.
+ */
+export const ERROR_TABLE = {
+  INVALID_JSON: { status: 400, meaning: 'The body (or the binary extension\'s JSON header) is not valid JSON.' },
+  EMPTY_BODY: { status: 400, meaning: 'The request has no body.' },
+  INVALID_REQUEST: { status: 400, meaning: 'The body does not have the shape of an inference request (for example `inputs` is missing or not an array).' },
+  INVALID_BINARY_BODY: { status: 400, meaning: 'The binary tensor extension is used wrongly: bad `Inference-Header-Content-Length`, or `binary_data_size` values that do not add up to the body.' },
+  UNKNOWN_DATATYPE: { status: 400, meaning: 'A tensor names a datatype the protocol does not have.' },
+  DATATYPE_MISMATCH: { status: 400, meaning: 'A tensor\'s datatype differs from the model\'s, or a value does not fit the datatype.' },
+  SHAPE_DATA_MISMATCH: { status: 400, meaning: 'A tensor\'s data does not hold as many elements as its shape says.' },
+  SHAPE_MISMATCH: { status: 400, meaning: 'A tensor\'s shape does not match the model\'s input shape.' },
+  MISSING_INPUT: { status: 400, meaning: 'An input the model needs is missing.' },
+  UNKNOWN_INPUT: { status: 400, meaning: 'An input the model does not have was sent, or sent twice.' },
+  UNKNOWN_OUTPUT: { status: 400, meaning: 'An output the model does not have was requested.' },
+  BATCH_TOO_LARGE: { status: 400, meaning: 'The request\'s batch dimension is larger than the model\'s max_batch_size.' },
+  INVALID_PARAMETER: { status: 400, meaning: 'A request parameter or header has a value of the wrong type or range.' },
+  MODEL_NOT_FOUND: { status: 404, meaning: 'No model of that name is in the repository.' },
+  VERSION_NOT_FOUND: { status: 404, meaning: 'The model has no such version, or the version policy does not serve it.' },
+  ROUTE_NOT_FOUND: { status: 404, meaning: 'No endpoint at that method and path.' },
+  BODY_TOO_LARGE: { status: 413, meaning: 'The body is larger than `MAX_BODY_BYTES`.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'The Content-Type is neither JSON nor `application/octet-stream`.' },
+  MODEL_NOT_READY: { status: 503, meaning: 'The model (or version) is loading, unloading, failed or unloaded. Retry after `Retry-After`.' },
+  QUEUE_FULL: { status: 503, meaning: 'The model\'s queue holds `max_queue_size` requests already. Retry after `Retry-After`.' },
+  REQUEST_TIMEOUT: { status: 503, meaning: 'The request was not served before its timeout (`timeout_ms` parameter or the model\'s default). Retry after `Retry-After`.' },
+  SHUTTING_DOWN: { status: 503, meaning: 'The server is draining before it exits.' },
+  MODEL_LOAD_FAILED: { status: 500, meaning: 'Loading or warming up the model failed; the reason is in the message and the log.' },
+  INFERENCE_FAILED: { status: 500, meaning: 'The runtime failed while running a batch that passed validation.' },
+  INTERNAL_ERROR: { status: 500, meaning: 'A fault in Switchyard itself; the message is hidden and the log has the details.' },
+} as const satisfies Record<string, { status: number; meaning: string }>;
+
+export type ErrorCode = keyof typeof ERROR_TABLE;
+
+/** Seconds a client should wait before retrying a 503. */
+export const RETRY_AFTER_SECONDS = 1;
+
+export class ServingError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'ServingError';
+    this.code = code;
+    this.status = ERROR_TABLE[code].status;
+  }
+}
+
+export function isServingError(error: unknown): error is ServingError {
+  return error instanceof ServingError;
+}

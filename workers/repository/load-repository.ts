@@ -1,0 +1,63 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { modelConfigSchema, type ModelConfig } from './model-config.js';
+
+export const CONFIG_FILE = 'config.json';
+
+export interface ModelDefinition {
+  readonly name: string;
+  /** Folder holding config.json and the version folders. */
+  readonly dir: string;
+  readonly config: ModelConfig;
+}
+
+/** A config that does not validate; the message names the file and the field. */
+export class ModelConfigError extends Error {
+  constructor(file: string, field: string, problem: string) {
+    super(`${file}: ${field ? `${field}: ` : ''}${problem}`);
+    this.name = 'ModelConfigError';
+  }
+}
+
+/** Reads and validates one model's config.json. */
+export async function readModelDefinition(repository: string, name: string): Promise<ModelDefinition> {
+  const dir = join(repository, name);
+  const file = join(dir, CONFIG_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ModelConfigError(file, '', `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ModelConfigError(file, '', `is not valid JSON (${(error as Error).message})`);
+  }
+  const parsed = modelConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const field = first ? first.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('').replace(/^\./, '') : '';
+    throw new ModelConfigError(file, field, first?.message ?? 'invalid');
+  }
+  if (parsed.data.name !== name) {
+    throw new ModelConfigError(file, 'name', `"${parsed.data.name}" must match its folder name "${name}"`);
+  }
+  return { name, dir, config: parsed.data };
+}
+
+/** Every model folder (one with a config.json) in the repository, validated. */
+export async function loadRepository(repository: string): Promise<ModelDefinition[]> {
+  const entries = await readdir(repository, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+    throw new ModelConfigError(repository, '', `model repository cannot be read (${error.code ?? String(error)})`);
+  });
+  const names: string[] = [];
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue;
+    const files = await readdir(join(repository, entry.name));
+    if (files.includes(CONFIG_FILE)) names.push(entry.name);
+  }
+  names.sort();
+  return Promise.all(names.map((name) => readModelDefinition(repository, name)));
+}

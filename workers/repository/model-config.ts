@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import { DATATYPES } from '../protocol/datatypes.js';
+
+/** Dims after the batch dim (when max_batch_size > 0); -1 marks a variable dim. */
+const shape = z.array(z.number().int().refine((dim) => dim === -1 || dim > 0, 'dims are positive or -1'));
+
+const tensorSpec = z.strictObject({
+  name: z.string().min(1),
+  datatype: z.enum(DATATYPES),
+  shape,
+});
+
+const weights = z.discriminatedUnion('source', [
+  /** A file inside the version folder. */
+  z.strictObject({ source: z.literal('file'), path: z.string().min(1) }),
+  /** A file in the version folder that a project script writes (`npm run models:build`). */
+  z.strictObject({ source: z.literal('build'), builder: z.string().min(1), path: z.string().min(1) }),
+  /** A file inside an installed npm package, found at load time. */
+  z.strictObject({ source: z.literal('npm'), package: z.string().min(1), path: z.string().min(1) }),
+]);
+
+const versionPolicy = z.union([
+  z.strictObject({ latest: z.strictObject({ num_versions: z.number().int().min(1) }) }),
+  z.strictObject({ specific: z.strictObject({ versions: z.array(z.number().int().min(1)).min(1) }) }),
+  z.strictObject({ all: z.strictObject({}) }),
+]);
+
+const dynamicBatching = z.strictObject({
+  /** Batch sizes (rows) worth sending at once without waiting for the delay. */
+  preferred_batch_sizes: z.array(z.number().int().min(1)).default([]),
+  /** Longest time the oldest request waits for a batch to fill while instances are busy. */
+  max_queue_delay_ms: z.number().min(0).max(10_000).default(2),
+  /** Requests waiting beyond this are refused with 503 QUEUE_FULL. */
+  max_queue_size: z.number().int().min(1).default(1024),
+  /** Timeout of a request that sets none. */
+  default_timeout_ms: z.number().int().min(1).default(30_000),
+});
+
+export const modelConfigSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'letters, digits, . _ - only'),
+    platform: z.enum(['onnx']),
+    description: z.string().optional(),
+    versions: z.record(z.string().regex(/^[1-9][0-9]*$/, 'version keys are positive integers'), z.strictObject({ weights })),
+    version_policy: versionPolicy.default({ latest: { num_versions: 1 } }),
+    /** 0: the model takes whole tensors and never batches; > 0: dim 0 is the batch dim. */
+    max_batch_size: z.number().int().min(0).max(4096),
+    inputs: z.array(tensorSpec).min(1),
+    outputs: z.array(tensorSpec).min(1),
+    dynamic_batching: dynamicBatching.default(dynamicBatching.parse({})),
+    instance_group: z
+      .strictObject({
+        count: z.number().int().min(1).max(64).default(1),
+        kind: z.enum(['auto', 'cpu', 'gpu']).default('auto'),
+        gpus: z.array(z.number().int().min(0)).default([0]),
+      })
+      .default({ count: 1, kind: 'auto', gpus: [0] }),
+    /** Tried in order; CUDA is skipped where its provider libraries are not installed. */
+    execution_providers: z.array(z.enum(['cuda', 'cpu'])).min(1).default(['cuda', 'cpu']),
+    /** Threads per instance; by default the cores divided among the model's instances. */
+    intra_op_threads: z.number().int().min(1).optional(),
+    warmup: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        /** Rows to warm up at; by default every preferred size (or 1 and max_batch_size). */
+        batch_sizes: z.array(z.number().int().min(1)).optional(),
+        /** Concrete values for variable (-1) dims, per input. */
+        dims: z.record(z.string(), z.array(z.number().int().min(1))).default({}),
+      })
+      .default({ enabled: true, dims: {} }),
+    price: z.strictObject({
+      usd_per_compute_second: z.number().min(0),
+      usd_per_request: z.number().min(0).default(0),
+    }),
+  })
+  .superRefine((config, ctx) => {
+    const issue = (path: (string | number)[], message: string): void => {
+      ctx.addIssue({ code: 'custom', path, message });
+    };
+    config.dynamic_batching.preferred_batch_sizes.forEach((size, index) => {
+      if (size > config.max_batch_size) {
+        issue(['dynamic_batching', 'preferred_batch_sizes', index], `${size} is larger than max_batch_size (${config.max_batch_size})`);
+      }
+    });
+    for (const list of ['inputs', 'outputs'] as const) {
+      const seen = new Set<string>();
+      config[list].forEach((tensor, index) => {
+        if (seen.has(tensor.name)) issue([list, index, 'name'], `duplicate name "${tensor.name}"`);
+        seen.add(tensor.name);
+      });
+    }
+    if (Object.keys(config.versions).length === 0) issue(['versions'], 'at least one version is needed');
+    if ('specific' in config.version_policy) {
+      config.version_policy.specific.versions.forEach((version, index) => {
+        if (!(String(version) in config.versions)) issue(['version_policy', 'specific', 'versions', index], `version ${version} is not in versions`);
+      });
+    }
+    config.warmup.batch_sizes?.forEach((size, index) => {
+      if (size > Math.max(1, config.max_batch_size)) issue(['warmup', 'batch_sizes', index], `${size} is larger than max_batch_size`);
+    });
+    if (config.warmup.enabled) {
+      config.inputs.forEach((input, index) => {
+        const variable = input.shape.filter((dim) => dim === -1).length;
+        const given = config.warmup.dims[input.name];
+        if (variable > 0 && given?.length !== variable) {
+          issue(['warmup', 'dims', input.name], `input ${index} ("${input.name}") has ${variable} variable dim(s): give ${variable} value(s) to warm up with`);
+        }
+      });
+    }
+  });
+
+export type ModelConfig = z.output<typeof modelConfigSchema>;
+export type TensorSpec = ModelConfig['inputs'][number];
+export type WeightsSource = ModelConfig['versions'][string]['weights'];
+
+/** Versions the policy serves, highest first. */
+export function servedVersions(config: ModelConfig): string[] {
+  const available = Object.keys(config.versions).map(Number).sort((a, b) => b - a);
+  const policy = config.version_policy;
+  if ('latest' in policy) return available.slice(0, policy.latest.num_versions).map(String);
+  if ('specific' in policy) return available.filter((v) => policy.specific.versions.includes(v)).map(String);
+  return available.map(String);
+}

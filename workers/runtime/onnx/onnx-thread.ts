@@ -1,0 +1,91 @@
+/**
+ * Body of one ONNX instance thread: owns one InferenceSession. onnxruntime-node's run()
+ * is a synchronous native call, so it must never run on a thread that serves HTTP or
+ * renews queue locks.
+ */
+import { performance } from 'node:perf_hooks';
+import { parentPort } from 'node:worker_threads';
+import ort from 'onnxruntime-node';
+import { concatRows, splitRows } from '../../protocol/tensor-rows.js';
+import type { Tensor } from '../../protocol/tensor.js';
+import type { BatchRun, InstanceSpec } from '../runtime.js';
+import { transferable } from '../transfer.js';
+import { availableProviders } from './execution-providers.js';
+import { fromOrtTensor, toOrtTensor } from './ort-tensors.js';
+import type { FromThread, ToThread } from './thread-messages.js';
+
+const port = parentPort;
+if (!port) throw new Error('onnx-thread must run in a worker thread');
+
+let session: ort.InferenceSession | undefined;
+
+function send(message: FromThread, transfer: ArrayBuffer[] = []): void {
+  port!.postMessage(message, transfer);
+}
+
+async function load(spec: InstanceSpec): Promise<void> {
+  const { providers, skipped } = availableProviders(spec.executionProviders);
+  const failures: string[] = [...skipped];
+  for (let i = 0; i < providers.length; i += 1) {
+    const provider = providers[i]!;
+    const chain = providers.slice(i).map((name) => (name === 'cuda' ? { name: 'cuda', deviceId: spec.deviceId } : name));
+    try {
+      session = await ort.InferenceSession.create(spec.modelPath, {
+        executionProviders: chain,
+        intraOpNumThreads: spec.intraOpThreads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+        logSeverityLevel: 3,
+        // Spinning threads would steal the cores the HTTP loop needs between batches.
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
+      });
+      send({ type: 'loaded', provider, skipped: failures });
+      return;
+    } catch (error) {
+      failures.push(`${provider} (${(error as Error).message.split('\n')[0]})`);
+    }
+  }
+  send({ type: 'load-failed', message: `no execution provider could load ${spec.modelPath}: ${failures.join('; ')}` });
+}
+
+async function run(id: number, batch: BatchRun): Promise<void> {
+  if (!session) throw new Error('run before load');
+  const marshalStart = performance.now();
+  const first = batch.requests[0];
+  if (!first) throw new Error('empty batch');
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const input of first.inputs) {
+    const parts = batch.requests.map((request) => request.inputs.find((tensor) => tensor.name === input.name)!);
+    feeds[input.name] = toOrtTensor(concatRows(parts));
+  }
+  const computeStart = performance.now();
+  const results = await session.run(feeds, [...batch.outputs]);
+  const computeMs = performance.now() - computeStart;
+
+  const rowCounts = batch.requests.map((request) => request.inputs[0]?.shape[0] ?? 1);
+  const perRequest: Tensor[][] = batch.requests.map(() => []);
+  for (const name of batch.outputs) {
+    const output = fromOrtTensor(name, results[name]!);
+    const parts = batch.requests.length === 1 ? [output] : splitRows(output, rowCounts);
+    parts.forEach((part, index) => perRequest[index]!.push(part));
+  }
+  const buffers: ArrayBuffer[] = [];
+  const outputs = perRequest.map((tensors) => {
+    const owned = transferable(tensors);
+    buffers.push(...owned.buffers);
+    return owned.tensors;
+  });
+  const marshalMs = performance.now() - marshalStart - computeMs;
+  send({ type: 'result', id, outputs, computeMs, marshalMs }, buffers);
+}
+
+port.on('message', (message: ToThread) => {
+  if (message.type === 'load') {
+    load(message.spec).catch((error: unknown) => send({ type: 'load-failed', message: String(error) }));
+  } else {
+    run(message.id, message.batch).catch((error: unknown) =>
+      send({ type: 'run-failed', id: message.id, message: (error as Error).message ?? String(error) }),
+    );
+  }
+});

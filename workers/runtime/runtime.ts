@@ -1,0 +1,46 @@
+import type { Tensor } from '../protocol/tensor.js';
+
+/** What one instance needs to load: everything is plain data so it can cross to a thread. */
+export interface InstanceSpec {
+  readonly modelPath: string;
+  /** Tried in order; the first that loads is used. */
+  readonly executionProviders: readonly string[];
+  readonly intraOpThreads: number;
+  readonly deviceId: number;
+  /** For log lines: model:version#instance. */
+  readonly label: string;
+}
+
+export interface BatchRequest {
+  readonly inputs: readonly Tensor[];
+}
+
+export interface BatchRun {
+  readonly requests: readonly BatchRequest[];
+  /** Outputs to compute (the union of what the requests asked for). */
+  readonly outputs: readonly string[];
+}
+
+export interface BatchRunResult {
+  /** Per request, in request order: its own rows of each output. */
+  readonly outputs: readonly (readonly Tensor[])[];
+  /** Wall time of the model run alone. */
+  readonly computeMs: number;
+  /** Joining inputs and splitting outputs. */
+  readonly marshalMs: number;
+}
+
+/**
+ * One loaded copy of a model, able to run one batch at a time. Implementations keep the
+ * model off the calling thread so the event loop stays free.
+ */
+export interface ModelInstance {
+  /** The execution provider the instance got (cpu, cuda, ...). */
+  readonly provider: string;
+  run(batch: BatchRun): Promise<BatchRunResult>;
+  close(): Promise<void>;
+  /** Called once if the instance dies on its own (a crashed thread). */
+  onExit(listener: (reason: string) => void): void;
+}
+
+export type InstanceFactory = (spec: InstanceSpec) => Promise<ModelInstance>;
