@@ -89,6 +89,13 @@ export const modelConfigSchema = z
         seen.add(tensor.name);
       });
     }
+    if (config.platform === 'onnx') {
+      for (const list of ['inputs', 'outputs'] as const) {
+        config[list].forEach((tensor, index) => {
+          if (tensor.datatype === 'BF16') issue([list, index, 'datatype'], 'onnxruntime-node has no BF16 tensors');
+        });
+      }
+    }
     if (Object.keys(config.versions).length === 0) issue(['versions'], 'at least one version is needed');
     if ('specific' in config.version_policy) {
       config.version_policy.specific.versions.forEach((version, index) => {

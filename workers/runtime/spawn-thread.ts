@@ -2,14 +2,12 @@ import { Worker } from 'node:worker_threads';
 
 /**
  * Starts a worker thread on a module next to `from`. Under the compiled build the
- * module is .js; when running from TypeScript sources (tests, `tsx`), the thread gets
- * tsx's loader too.
+ * module is .js; when running from TypeScript sources (the tests), the thread first
+ * registers tsx's loader, since flags like --import do not reach worker threads here.
  */
 export function spawnThread(from: string, moduleBase: string, name: string): Worker {
-  const fromSource = from.endsWith('.ts');
-  const url = new URL(`./${moduleBase}${fromSource ? '.ts' : '.js'}`, from);
-  return new Worker(url, {
-    name,
-    execArgv: fromSource ? [...process.execArgv, '--import', 'tsx'] : process.execArgv,
-  });
+  if (!from.endsWith('.ts')) return new Worker(new URL(`./${moduleBase}.js`, from), { name });
+  const url = new URL(`./${moduleBase}.ts`, from).href;
+  const bootstrap = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url)}); })`;
+  return new Worker(bootstrap, { name, eval: true });
 }

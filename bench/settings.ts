@@ -1,0 +1,33 @@
+import { resolve } from 'node:path';
+
+/** Bench knobs, each overridable from the environment so development runs can be short. */
+function seconds(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, not "${raw}"`);
+  return value;
+}
+
+/** dist/bench/settings.js -> repository root. */
+export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+export const MODEL_NAME = 'mlp-classifier';
+export const MODEL_PATH = resolve(REPO_ROOT, 'models', MODEL_NAME, '1', 'model.onnx');
+export const RESULTS_DIR = resolve(REPO_ROOT, 'bench', 'results');
+export const INFER_PATH = `/v2/models/${MODEL_NAME}/infer`;
+
+export const settings = {
+  /** Each measured autocannon run. */
+  durationSeconds: seconds('BENCH_DURATION_SECONDS', 10),
+  /** Discarded autocannon run before each measured one: JIT, connection set-up, allocator. */
+  warmupSeconds: seconds('BENCH_WARMUP_SECONDS', 2),
+  soakSeconds: seconds('BENCH_SOAK_SECONDS', 60),
+  /** Timed loop per batch size in the compute-limit stage. */
+  computeSecondsPerBatch: seconds('BENCH_COMPUTE_SECONDS', 2),
+  rawLatencyRuns: Math.round(seconds('BENCH_RAW_RUNS', 500)),
+  sequentialRequests: Math.round(seconds('BENCH_LATENCY_REQUESTS', 1000)),
+  highConnections: 64,
+  batchSizes: [1, 8, 16, 32, 64] as const,
+  /** Distinct request bodies cycled through, so no layer can cache one answer. */
+  bodyCount: 32,
+} as const;

@@ -1,0 +1,34 @@
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+
+export const PROJECT_MODELS = resolve(import.meta.dirname, '../../models');
+
+/** A throw-away model repository; `add` writes a model folder, `copy` brings one from models/. */
+export class TestRepository {
+  readonly dir = mkdtempSync(join(tmpdir(), 'switchyard-models-'));
+
+  add(name: string, config: Record<string, unknown>, files: Record<string, Uint8Array | string> = {}): this {
+    const modelDir = join(this.dir, name);
+    mkdirSync(modelDir, { recursive: true });
+    writeFileSync(join(modelDir, 'config.json'), JSON.stringify({ name, ...config }, null, 2));
+    for (const [path, content] of Object.entries(files)) {
+      mkdirSync(dirname(join(modelDir, path)), { recursive: true });
+      writeFileSync(join(modelDir, path), content);
+    }
+    return this;
+  }
+
+  /** Copies a project model (built weights included), optionally overriding config fields. */
+  copy(name: string, overrides: Record<string, unknown> = {}): this {
+    cpSync(join(PROJECT_MODELS, name), join(this.dir, name), { recursive: true });
+    const path = join(this.dir, name, 'config.json');
+    const config = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    writeFileSync(path, JSON.stringify({ ...config, ...overrides }, null, 2));
+    return this;
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,182 @@
+import ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../gateway/server.js';
+import { buildIdentityModel } from '../helpers/identity-model.js';
+import { get, post, startTestGateway } from '../helpers/gateway.js';
+import { PROJECT_MODELS, TestRepository } from '../helpers/repository.js';
+
+const TYPES = ['FP32', 'FP64', 'FP16', 'INT8', 'INT16', 'INT32', 'INT64', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'BOOL', 'BYTES'] as const;
+
+const repository = new TestRepository()
+  .copy('mlp-classifier')
+  .add(
+    'types',
+    {
+      platform: 'onnx',
+      versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
+      max_batch_size: 8,
+      inputs: TYPES.map((datatype) => ({ name: datatype.toLowerCase(), datatype, shape: [2] })),
+      outputs: TYPES.map((datatype) => ({ name: `out_${datatype.toLowerCase()}`, datatype, shape: [2] })),
+      price: { usd_per_compute_second: 0.001, usd_per_request: 0.00001 },
+    },
+    { '1/model.onnx': buildIdentityModel(TYPES.map((datatype) => ({ name: datatype.toLowerCase(), datatype, dims: ['batch', 2] }))) },
+  );
+
+let server: RunningServer;
+let base: string;
+
+beforeAll(async () => {
+  server = await startTestGateway(repository.dir);
+  base = server.url;
+});
+afterAll(async () => {
+  await server.close();
+  repository.remove();
+});
+
+const vector = (seed: number): number[] => Array.from({ length: 512 }, (_, i) => Math.sin(seed * 31.7 + i * 0.37));
+const mlpRequest = (seed: number, rows = 1) => ({
+  inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, 512], data: Array.from({ length: rows }, (_, r) => vector(seed + r)).flat() }],
+});
+
+describe('inference over the Open Inference Protocol', () => {
+  it('answers with outputs, the request id and serving metadata in headers and parameters', async () => {
+    const reply = await post(`${base}/v2/models/mlp-classifier/infer`, { id: 'req-7', ...mlpRequest(1) }, { 'x-request-id': 'trace-abc' });
+    expect(reply.status).toBe(200);
+    expect(reply.json).toMatchObject({ model_name: 'mlp-classifier', model_version: '1', id: 'req-7' });
+    const [output] = reply.json.outputs as { name: string; shape: number[]; data: number[] }[];
+    expect(output!.name).toBe('probabilities');
+    expect(output!.shape).toEqual([1, 10]);
+    expect(output!.data.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    expect(reply.headers.get('x-request-id')).toBe('trace-abc');
+    expect(reply.headers.get('x-model-version')).toBe('1');
+    for (const header of ['x-queue-ms', 'x-compute-ms', 'x-batch-size', 'x-cost-usd']) {
+      expect(Number(reply.headers.get(header)), header).toBeGreaterThanOrEqual(0);
+    }
+    expect(Number(reply.headers.get('x-compute-ms'))).toBeGreaterThan(0);
+    const parameters = reply.json.parameters as Record<string, unknown>;
+    expect(parameters).toMatchObject({ request_id: 'trace-abc', model_version: '1', batch_size: Number(reply.headers.get('x-batch-size')) });
+    expect(parameters.cost_usd).toBe(reply.headers.get('x-cost-usd'));
+    // 0.0006 USD per compute second: cost is compute share x price.
+    expect(Number(parameters.cost_usd)).toBeCloseTo((Number(parameters.compute_ms) / 1000) * 0.0006, 9);
+  });
+
+  it('generates a request id when none is sent', async () => {
+    const reply = await post(`${base}/v2/models/mlp-classifier/infer`, mlpRequest(2));
+    expect(reply.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('gives each of 64 concurrent requests its own rows back, batched', async () => {
+    const session = await ort.InferenceSession.create(`${PROJECT_MODELS}/mlp-classifier/1/model.onnx`);
+    const seeds = Array.from({ length: 64 }, (_, i) => 1000 + i * 3);
+    // Mixed row counts, so a batch holds requests of 1, 2 and 3 rows.
+    const rowsOf = (i: number) => (i % 3) + 1;
+    const replies = await Promise.all(seeds.map((seed, i) => post(`${base}/v2/models/mlp-classifier/infer`, mlpRequest(seed, rowsOf(i)))));
+    const batchSizes = new Set<number>();
+    for (const [i, reply] of replies.entries()) {
+      expect(reply.status).toBe(200);
+      batchSizes.add(Number(reply.headers.get('x-batch-size')));
+      const rows = rowsOf(i);
+      const input = new Float32Array(Array.from({ length: rows }, (_, r) => vector(seeds[i]! + r)).flat());
+      const expected = (await session.run({ input: new ort.Tensor('float32', input, [rows, 512]) })).probabilities!.data as Float32Array;
+      const [output] = reply.json.outputs as { shape: number[]; data: number[] }[];
+      expect(output!.shape).toEqual([rows, 10]);
+      output!.data.forEach((value, k) => expect(value).toBeCloseTo(expected[k]!, 5));
+    }
+    expect(Math.max(...batchSizes)).toBeGreaterThan(1);
+    await session.release();
+  });
+
+  it('round-trips every datatype through the runtime as JSON', async () => {
+    const data: Record<string, unknown[]> = {
+      FP32: [1.5, -2.25], FP64: [1e-300, 3.5], FP16: [0.5, -65504], INT8: [-128, 127], INT16: [-32768, 32767],
+      INT32: [-2147483648, 2147483647], INT64: [-9007199254740991, 9007199254740991], UINT8: [0, 255], UINT16: [0, 65535],
+      UINT32: [0, 4294967295], UINT64: [0, 9007199254740991], BOOL: [true, false], BYTES: ['héllo', ''],
+    };
+    const reply = await post(`${base}/v2/models/types/infer`, {
+      inputs: TYPES.map((datatype) => ({ name: datatype.toLowerCase(), datatype, shape: [1, 2], data: data[datatype] })),
+    });
+    expect(reply.status).toBe(200);
+    const outputs = reply.json.outputs as { name: string; datatype: string; data: unknown[] }[];
+    for (const datatype of TYPES) {
+      const output = outputs.find((o) => o.name === `out_${datatype.toLowerCase()}`);
+      expect(output?.datatype).toBe(datatype);
+      expect(output?.data, datatype).toEqual(data[datatype]);
+    }
+    // The per-request price is charged on top of the compute share.
+    expect(Number(reply.headers.get('x-cost-usd'))).toBeGreaterThanOrEqual(0.00001);
+  });
+
+  it('accepts nested data and returns only the outputs asked for', async () => {
+    const nested = [[vector(5).slice(0, 256), vector(5).slice(256)]];
+    const reply = await post(`${base}/v2/models/types/infer`, {
+      inputs: TYPES.map((datatype) => ({
+        name: datatype.toLowerCase(), datatype, shape: [1, 2],
+        data: datatype === 'BOOL' ? [[true, true]] : datatype === 'BYTES' ? [['a', 'b']] : [[1, 2]],
+      })),
+      outputs: [{ name: 'out_int32' }],
+    });
+    expect(reply.status).toBe(200);
+    expect((reply.json.outputs as { name: string; data: number[] }[]).map((o) => [o.name, o.data])).toEqual([['out_int32', [1, 2]]]);
+    const flat = await post(`${base}/v2/models/mlp-classifier/infer`, { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], data: nested }] });
+    expect(flat.status).toBe(200);
+  });
+
+  it('serves a specific version by path', async () => {
+    const reply = await post(`${base}/v2/models/mlp-classifier/versions/1/infer`, mlpRequest(3));
+    expect(reply.status).toBe(200);
+    expect(reply.json.model_version).toBe('1');
+  });
+});
+
+describe('metadata, readiness, statistics and repository endpoints', () => {
+  it('reports server metadata with the extensions it supports', async () => {
+    const reply = await get(`${base}/v2`);
+    expect(reply.json).toEqual({ name: 'switchyard', version: '0.1.0', extensions: ['binary_tensor_data', 'model_repository', 'statistics', 'model_configuration'] });
+  });
+
+  it('reports live and ready', async () => {
+    expect((await get(`${base}/v2/health/live`)).status).toBe(200);
+    expect(await get(`${base}/v2/health/ready`)).toMatchObject({ status: 200, json: { ready: true } });
+  });
+
+  it('describes a model and its versions', async () => {
+    const reply = await get(`${base}/v2/models/mlp-classifier`);
+    expect(reply.json).toEqual({
+      name: 'mlp-classifier', versions: ['1'], platform: 'onnxruntime_onnx',
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 512] }],
+      outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [-1, 10] }],
+    });
+    expect((await get(`${base}/v2/models/mlp-classifier/versions/1`)).json.versions).toEqual(['1']);
+    expect((await get(`${base}/v2/models/mlp-classifier/config`)).json.max_batch_size).toBe(64);
+  });
+
+  it('reports model and version readiness', async () => {
+    expect(await get(`${base}/v2/models/mlp-classifier/ready`)).toMatchObject({ status: 200, json: { ready: true } });
+    expect(await get(`${base}/v2/models/mlp-classifier/versions/1/ready`)).toMatchObject({ status: 200, json: { ready: true } });
+  });
+
+  it('counts inferences and executions per version (their ratio is the batch size)', async () => {
+    const before = (await get(`${base}/v2/models/mlp-classifier/versions/1/stats`)).json.model_stats as { inference_count: number; execution_count: number }[];
+    await Promise.all(Array.from({ length: 16 }, (_, i) => post(`${base}/v2/models/mlp-classifier/infer`, mlpRequest(i))));
+    const after = (await get(`${base}/v2/models/mlp-classifier/stats`)).json.model_stats as { inference_count: number; execution_count: number; batch_stats: unknown[] }[];
+    expect(after[0]!.inference_count - before[0]!.inference_count).toBe(16);
+    expect(after[0]!.execution_count - before[0]!.execution_count).toBeGreaterThanOrEqual(1);
+    expect(after[0]!.execution_count - before[0]!.execution_count).toBeLessThanOrEqual(16);
+    expect(after[0]!.batch_stats.length).toBeGreaterThan(0);
+    expect(((await get(`${base}/v2/models/stats`)).json.model_stats as unknown[]).length).toBe(2);
+  });
+
+  it('unloads and loads models at run time through the repository extension', async () => {
+    const index = await post(`${base}/v2/repository/index`, {});
+    expect(index.json).toEqual(
+      expect.arrayContaining([{ name: 'mlp-classifier', version: '1', state: 'READY', reason: '' }, { name: 'types', version: '1', state: 'READY', reason: '' }]),
+    );
+    expect((await post(`${base}/v2/repository/models/types/unload`, {})).status).toBe(200);
+    expect((await post(`${base}/v2/repository/index`, {})).json).toEqual(expect.arrayContaining([{ name: 'types', state: 'UNAVAILABLE', reason: '' }]));
+    expect((await post(`${base}/v2/models/types/infer`, { inputs: [] })).status).toBe(404);
+    expect((await post(`${base}/v2/repository/models/types/load`, {})).status).toBe(200);
+    expect(await get(`${base}/v2/models/types/ready`)).toMatchObject({ status: 200, json: { ready: true } });
+    expect((await post(`${base}/v2/repository/models/nope/load`, {})).status).toBe(404);
+  });
+});
