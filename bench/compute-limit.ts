@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { RequestBody } from './request-bodies.js';
-import { createSession, runBatch } from './ort-session.js';
+import { createSession, INTRA_OP_THREADS, runBatch } from './ort-session.js';
 import { mean, percentile, round } from './stats.js';
 
 export interface BatchThroughput {
@@ -63,7 +63,6 @@ export async function measureComputeLimit(
   batchSizes: readonly number[],
   secondsPerBatch: number,
   latencyRuns: number,
-  intraOpThreads: number,
 ): Promise<ComputeLimit> {
   const session = await createSession(modelPath);
   try {
@@ -82,7 +81,7 @@ export async function measureComputeLimit(
       if (i >= 50) latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
     }
     return {
-      intraOpThreads,
+      intraOpThreads: INTRA_OP_THREADS,
       batches,
       best,
       rawLatencyBatch1: {

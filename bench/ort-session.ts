@@ -1,6 +1,9 @@
 import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
 
+/** One session gets every core, as the brief for a compute ceiling asks. */
+export const INTRA_OP_THREADS = availableParallelism();
+
 /**
  * The session options every in-process measurement uses: the same as the gateway's
  * instance thread, with all cores for one session, so the compute limit is a fair ceiling.
@@ -8,7 +11,7 @@ import ort from 'onnxruntime-node';
 export function createSession(modelPath: string): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(modelPath, {
     executionProviders: ['cpu'],
-    intraOpNumThreads: availableParallelism(),
+    intraOpNumThreads: INTRA_OP_THREADS,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',

