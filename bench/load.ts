@@ -1,5 +1,5 @@
 import autocannon from 'autocannon';
-import { cycle } from './request-bodies.js';
+import { cpuSeconds } from './proc-stats.js';
 import { round } from './stats.js';
 
 export interface LoadResult {
@@ -14,6 +14,9 @@ export interface LoadResult {
   /** autocannon records whole milliseconds only; see the sequential client for sub-ms. */
   readonly latencyMs: { readonly mean: number; readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number };
   readonly statusCodes: Record<string, number>;
+  /** CPU used during the run, 100 = one core: shows which side (load generator or server) was saturated. */
+  readonly clientCpuPercent: number;
+  readonly serverCpuPercent?: number;
 }
 
 export interface LoadTarget {
@@ -24,22 +27,29 @@ export interface LoadTarget {
 }
 
 function fire(target: LoadTarget, connections: number, seconds: number): Promise<autocannon.Result> {
-  const next = cycle(target.bodies);
   return autocannon({
     url: target.url,
     connections,
     duration: seconds,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    requests: [{ method: 'POST', path: target.path, setupRequest: (request) => ({ ...request, body: next() }) }],
+    // Static requests, each connection cycling through them all: autocannon builds each
+    // buffer once, where setupRequest would rebuild 10 KB per request on the client's core.
+    requests: target.bodies.map((body) => ({ method: 'POST', path: target.path, body })),
   });
 }
 
 /** Closed-loop load: `connections` keep-alive clients each sending the next request on reply. */
-export async function runLoad(target: LoadTarget, connections: number, seconds: number, warmupSeconds: number): Promise<LoadResult> {
+export async function runLoad(target: LoadTarget, connections: number, seconds: number, warmupSeconds: number, serverPid?: number): Promise<LoadResult> {
   // Thrown away: it only warms the JIT, the sockets and the server's queues.
   if (warmupSeconds > 0) await fire(target, connections, warmupSeconds);
+  const clientBefore = process.cpuUsage();
+  const serverBefore = serverPid === undefined ? 0 : await cpuSeconds(serverPid);
+  const wallBefore = process.hrtime.bigint();
   const result = await fire(target, connections, seconds);
+  const wall = Number(process.hrtime.bigint() - wallBefore) / 1e9;
+  const client = process.cpuUsage(clientBefore);
+  const serverCpu = serverPid === undefined ? undefined : (await cpuSeconds(serverPid)) - serverBefore;
   const statusCodes: Record<string, number> = {};
   for (const [code, stats] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = stats.count ?? 0;
   return {
@@ -58,5 +68,7 @@ export async function runLoad(target: LoadTarget, connections: number, seconds: 
       max: result.latency.max,
     },
     statusCodes,
+    clientCpuPercent: round(((client.user + client.system) / 1e6 / wall) * 100, 1),
+    ...(serverCpu === undefined ? {} : { serverCpuPercent: round((serverCpu / wall) * 100, 1) }),
   };
 }

@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { runLoad, type LoadResult, type LoadTarget } from './load.js';
+import { rssMb } from './proc-stats.js';
 import { round } from './stats.js';
 
 export interface RssSoak {
@@ -14,14 +14,6 @@ export interface RssSoak {
   /** [second, MB] once a second. */
   readonly samples: [number, number][];
   readonly load: LoadResult;
-}
-
-/** Resident set size of a process in MB, from /proc (Linux). */
-export async function rssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-  if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`);
-  return Number(match[1]) / 1024;
 }
 
 /** Sustained load while sampling the server's RSS each second: a leak shows as steady growth. */
@@ -39,7 +31,7 @@ export async function rssSoak(target: LoadTarget, pid: number, connections: numb
   }, 1000);
   let load: LoadResult;
   try {
-    load = await runLoad(target, connections, seconds, 0);
+    load = await runLoad(target, connections, seconds, 0, pid);
   } finally {
     clearInterval(timer);
     await sampling;

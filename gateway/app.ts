@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { installBodyParsers } from './http/body-parsers.js';
 import { installErrorReplies } from './http/error-reply.js';
+import type { InFlightRequests } from './http/in-flight.js';
 import { requestIdFor } from './http/request-id.js';
 import { healthRoutes, type Lifecycle } from './routes/health.js';
 import { inferRoutes } from './routes/infer.js';
@@ -13,6 +14,8 @@ import type { ServingBackend } from './serving-backend.js';
 
 export interface AppOptions {
   readonly backend: ServingBackend;
+  /** Counts open requests, so draining can wait for them; optional for tests that never drain. */
+  readonly inFlight?: InFlightRequests;
   readonly lifecycle: Lifecycle;
   readonly logger: Logger;
   readonly bodyLimit: number;
@@ -26,12 +29,18 @@ export function buildApp(options: AppOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     bodyLimit: options.bodyLimit,
     genReqId: requestIdFor,
-    return503OnClosing: true,
+    // Requests that arrive while draining get Switchyard's SHUTTING_DOWN, not fastify's bare 503.
+    return503OnClosing: false,
     // Explicit timeouts: a slow client must not hold a connection for ever.
     connectionTimeout: 120_000,
     requestTimeout: 120_000,
     keepAliveTimeout: 10_000,
   }) as unknown as FastifyInstance;
+  options.inFlight?.install(app);
+  // While draining, answered connections close instead of idling until keepAliveTimeout.
+  app.addHook('onSend', async (_request, reply) => {
+    if (options.lifecycle.phase() === 'draining') reply.header('connection', 'close');
+  });
   installBodyParsers(app, options.bodyLimit);
   installErrorReplies(app);
   healthRoutes(app, options.backend, options.lifecycle);

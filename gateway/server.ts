@@ -7,9 +7,13 @@ import { ModelManager } from '../workers/pool/model-manager.js';
 import { instanceFactoryFor } from '../workers/runtime/instance-factory.js';
 import { buildApp } from './app.js';
 import { configFromEnvironment, type SwitchyardConfig } from './config.js';
+import { InFlightRequests } from './http/in-flight.js';
+import type { LifecyclePhase } from './routes/health.js';
 
 export interface RunningServer {
   readonly url: string;
+  /** HTTP requests received and not yet fully answered. */
+  inFlight(): number;
   close(): Promise<void>;
 }
 
@@ -21,8 +25,9 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     cpuCount: config.CPU_COUNT,
     logger,
   });
-  let accepting = false;
-  const app = buildApp({ backend: manager, lifecycle: { accepting: () => accepting }, logger, bodyLimit: config.MAX_BODY_BYTES });
+  let phase: LifecyclePhase = 'starting';
+  const inFlight = new InFlightRequests();
+  const app = buildApp({ backend: manager, inFlight, lifecycle: { phase: () => phase }, logger, bodyLimit: config.MAX_BODY_BYTES });
 
   // Listen first, so liveness answers and readiness says "not yet" while models warm up.
   const url = await app.listen({ host: config.HOST, port: config.PORT });
@@ -33,16 +38,19 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     await manager.close();
     throw error;
   }
-  accepting = true;
+  phase = 'serving';
   logger.info({ url, repository: config.MODEL_REPOSITORY }, 'switchyard ready');
 
   let closing: Promise<void> | undefined;
   return {
     url,
+    inFlight: () => inFlight.count,
     close: () => {
       closing ??= (async () => {
-        accepting = false;
-        // Stop taking connections; requests in flight finish, then models drain.
+        // New inferences are refused from here; those in flight are answered and flushed
+        // before the server closes, then the models drain.
+        phase = 'draining';
+        await inFlight.idle();
         await app.close();
         await manager.close();
       })();

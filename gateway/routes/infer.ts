@@ -17,7 +17,6 @@ interface InferParams {
 /** POST /v2/models/:model[/versions/:version]/infer: the path of one request, top to bottom. */
 export function inferRoutes(app: FastifyInstance, backend: ServingBackend, lifecycle: Lifecycle): void {
   const handler = async (request: FastifyRequest<{ Params: InferParams }>, reply: FastifyReply): Promise<unknown> => {
-    if (!lifecycle.accepting()) throw new ServingError('MODEL_NOT_READY', 'the server is starting up or draining');
     const model = resolveModel(backend, request.params.model, request.params.version);
     const body = request.body;
     if (!Buffer.isBuffer(body) || body.length === 0) throw new ServingError('EMPTY_BODY', 'the request has no body: send an inference request as JSON');
@@ -50,6 +49,13 @@ export function inferRoutes(app: FastifyInstance, backend: ServingBackend, lifec
     }
     return reply.send(encoded.body);
   };
-  app.post('/v2/models/:model/infer', handler);
-  app.post('/v2/models/:model/versions/:version/infer', handler);
+  // Checked when the headers arrive, before the body is read: a request that arrived
+  // before draining began is answered, one that arrives after is refused.
+  const admit = async (): Promise<void> => {
+    const phase = lifecycle.phase();
+    if (phase === 'starting') throw new ServingError('MODEL_NOT_READY', 'the server is starting: models are loading');
+    if (phase === 'draining') throw new ServingError('SHUTTING_DOWN', 'the server is shutting down');
+  };
+  app.post('/v2/models/:model/infer', { onRequest: admit }, handler);
+  app.post('/v2/models/:model/versions/:version/infer', { onRequest: admit }, handler);
 }

@@ -1,0 +1,77 @@
+import type { Measurements } from './results.js';
+import { round } from './stats.js';
+
+export interface Verdict {
+  readonly name: string;
+  /** How the measured value is derived, in words. */
+  readonly measured: string;
+  readonly value: number;
+  readonly threshold: string;
+  readonly pass: boolean;
+}
+
+/** The serving-core targets. A miss is reported, never thrown: it is a result, not a crash. */
+export function evaluateTargets(m: Measurements): Verdict[] {
+  const gateway64 = m.gateway.c64.requestsPerSecond;
+  const ceiling = m.httpCeiling.c64.requestsPerSecond;
+  const compute = m.computeLimit.best.samplesPerSecond;
+  const bound = Math.min(ceiling, compute);
+  const boundName = ceiling <= compute ? 'HTTP ceiling' : 'compute limit';
+  const overhead = m.gateway.sequential.p50Ms - m.computeLimit.rawLatencyBatch1.p50Ms;
+  const fraction = round(gateway64 / bound, 3);
+  const speedup = round(gateway64 / m.naive.c64.requestsPerSecond, 2);
+  return [
+    {
+      name: 'gateway throughput vs bound',
+      measured: `gateway@64 ${gateway64} req/s / ${boundName} ${bound} (min of HTTP ceiling ${ceiling} req/s, compute ${compute} samples/s)`,
+      value: fraction,
+      threshold: '>= 0.8',
+      pass: fraction >= 0.8,
+    },
+    {
+      name: 'gateway vs naive server',
+      measured: `gateway@64 ${gateway64} req/s / naive@64 ${m.naive.c64.requestsPerSecond} req/s`,
+      value: speedup,
+      threshold: '>= 3',
+      pass: speedup >= 3,
+    },
+    {
+      name: 'gateway latency overhead at 1 connection',
+      measured: `gateway p50 ${m.gateway.sequential.p50Ms} ms - raw batch-1 p50 ${m.computeLimit.rawLatencyBatch1.p50Ms} ms`,
+      value: round(overhead, 4),
+      threshold: '<= 1 ms',
+      pass: overhead <= 1,
+    },
+    {
+      name: 'gateway RSS growth under load',
+      measured: `RSS ${m.gateway.soak.rssWarmMb} MB at ${m.gateway.soak.warmAtSecond} s -> ${m.gateway.soak.rssEndMb} MB at ${m.gateway.soak.seconds} s`,
+      value: m.gateway.soak.growthPercent,
+      threshold: '< 10 %',
+      pass: m.gateway.soak.growthPercent < 10,
+    },
+  ];
+}
+
+/** Errors and wrong answers: the run's figures cannot be trusted while any are present. */
+export function findProblems(m: Measurements): string[] {
+  const problems: string[] = [];
+  const runs: [string, { non2xx: number; errors: number; timeouts: number; statusCodes: Record<string, number> }][] = [
+    ['HTTP ceiling @64', m.httpCeiling.c64],
+    ['naive @64', m.naive.c64],
+    ['naive @1', m.naive.c1],
+    ['gateway @64', m.gateway.c64],
+    ['gateway @1', m.gateway.c1],
+    ['gateway soak', m.gateway.soak.load],
+  ];
+  for (const [name, run] of runs) {
+    if (run.non2xx > 0 || run.errors > 0) {
+      problems.push(`${name}: ${run.non2xx} non-2xx, ${run.errors} errors (${run.timeouts} timeouts), status codes ${JSON.stringify(run.statusCodes)}`);
+    }
+  }
+  for (const [name, check] of [['naive', m.naive.outputCheck], ['gateway', m.gateway.outputCheck]] as const) {
+    if (check.mismatches > 0) problems.push(`${name}: ${check.mismatches}/${check.requests} wrong answers: ${check.problems.join('; ')}`);
+  }
+  const failed = m.gateway.batchingAt64.failedRequests + m.gateway.batchingDuringSoak.failedRequests;
+  if (failed > 0) problems.push(`gateway statistics count ${failed} failed requests under load`);
+  return problems;
+}
