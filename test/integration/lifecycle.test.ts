@@ -19,6 +19,22 @@ const lineInput = (width: number, seed = 0) => ({
   inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, width], data: Array.from({ length: 3 * 48 * width }, (_, i) => Math.sin(i * 0.05 + seed)) }],
 });
 
+/** A wide line sent and answered through the binary extension, so the bodies stay cheap to build. */
+async function postWideLine(url: string, width: number): Promise<{ status: number }> {
+  const pixels = new Float32Array(3 * 48 * width).map((_, i) => Math.sin(i * 0.05));
+  const header = Buffer.from(JSON.stringify({
+    inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, width], parameters: { binary_data_size: pixels.byteLength } }],
+    parameters: { binary_data_output: true },
+  }));
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
+    body: Buffer.concat([header, Buffer.from(pixels.buffer)]),
+  });
+  await response.arrayBuffer();
+  return { status: response.status };
+}
+
 async function gateway(repository: TestRepository): Promise<RunningServer> {
   const server = await startTestGateway(repository.dir);
   cleanups.push(() => server.close(), () => repository.remove());
@@ -150,10 +166,12 @@ describe('shutdown', () => {
     const server = await startTestGateway(repository.dir);
     const url = `${server.url}/v2/models/text-recognizer/infer`;
     // A wide line keeps the only instance busy; the narrow ones (small bodies, fully sent) queue behind it.
-    const wide = post(url, lineInput(1600));
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    const wide = postWideLine(url, 4000);
+    while (server.inFlight() < 1) await new Promise((resolve) => setTimeout(resolve, 2));
     const narrow = Array.from({ length: 5 }, (_, i) => post(url, lineInput(32, i)));
-    while (server.inFlight() < 6) await new Promise((resolve) => setTimeout(resolve, 2));
+    const waitUntil = Date.now() + 20_000;
+    while (server.inFlight() < 6 && Date.now() < waitUntil) await new Promise((resolve) => setTimeout(resolve, 2));
+    expect(server.inFlight()).toBe(6);
     await server.close();
     const replies = await Promise.all([wide, ...narrow]);
     expect(replies.map((reply) => reply.status)).toEqual(new Array(6).fill(200));
