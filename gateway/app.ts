@@ -38,8 +38,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
   }) as unknown as FastifyInstance;
   options.inFlight?.install(app);
   // While draining, answered connections close instead of idling until keepAliveTimeout.
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (options.lifecycle.phase() === 'draining') reply.header('connection', 'close');
+    done(null, payload);
   });
   installBodyParsers(app, options.bodyLimit);
   installErrorReplies(app);

@@ -10,7 +10,7 @@ export class InFlightRequests {
   #waiters: (() => void)[] = [];
 
   install(app: FastifyInstance): void {
-    app.addHook('onRequest', async (_request, reply) => {
+    app.addHook('onRequest', (_request, reply, next) => {
       this.#count += 1;
       let done = false;
       const finish = (): void => {
@@ -22,6 +22,7 @@ export class InFlightRequests {
       // 'finish': the last byte is with the kernel; 'close': the connection died first.
       reply.raw.once('finish', finish);
       reply.raw.once('close', finish);
+      next();
     });
   }
 

@@ -51,11 +51,12 @@ export function inferRoutes(app: FastifyInstance, backend: ServingBackend, lifec
   };
   // Checked when the headers arrive, before the body is read: a request that arrived
   // before draining began is answered, one that arrives after is refused.
-  const admit = async (): Promise<void> => {
+  const admit = (_request: FastifyRequest, _reply: FastifyReply, next: (error?: Error) => void): void => {
     const phase = lifecycle.phase();
-    if (phase === 'starting') throw new ServingError('MODEL_NOT_READY', 'the server is starting: models are loading');
-    if (phase === 'draining') throw new ServingError('SHUTTING_DOWN', 'the server is shutting down');
+    if (phase === 'starting') return next(new ServingError('MODEL_NOT_READY', 'the server is starting: models are loading'));
+    if (phase === 'draining') return next(new ServingError('SHUTTING_DOWN', 'the server is shutting down'));
+    next();
   };
-  app.post('/v2/models/:model/infer', { onRequest: admit }, handler);
-  app.post('/v2/models/:model/versions/:version/infer', { onRequest: admit }, handler);
+  app.post<{ Params: InferParams }>('/v2/models/:model/infer', { onRequest: admit }, handler);
+  app.post<{ Params: InferParams }>('/v2/models/:model/versions/:version/infer', { onRequest: admit }, handler);
 }

@@ -120,8 +120,19 @@ export type ModelConfig = z.output<typeof modelConfigSchema>;
 export type TensorSpec = ModelConfig['inputs'][number];
 export type WeightsSource = ModelConfig['versions'][string]['weights'];
 
-/** Versions the policy serves, highest first. */
-export function servedVersions(config: ModelConfig): string[] {
+const servedCache = new WeakMap<ModelConfig, readonly string[]>();
+
+/** Versions the policy serves, highest first (computed once per config: it is on every request's path). */
+export function servedVersions(config: ModelConfig): readonly string[] {
+  let served = servedCache.get(config);
+  if (!served) {
+    served = computeServedVersions(config);
+    servedCache.set(config, served);
+  }
+  return served;
+}
+
+function computeServedVersions(config: ModelConfig): string[] {
   const available = Object.keys(config.versions).map(Number).sort((a, b) => b - a);
   const policy = config.version_policy;
   if ('latest' in policy) return available.slice(0, policy.latest.num_versions).map(String);
