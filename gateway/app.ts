@@ -11,9 +11,13 @@ import { repositoryRoutes } from './routes/repository.js';
 import { serverMetadataRoutes } from './routes/server-metadata.js';
 import { statisticsRoutes } from './routes/statistics.js';
 import type { ServingBackend } from './serving-backend.js';
+import type { DeadLetters } from '../workers/queue/dead-letters.js';
+import { adminRoutes } from './routes/admin.js';
 
 export interface AppOptions {
   readonly backend: ServingBackend;
+  /** Distributed mode's dead-letter queue. */
+  readonly deadLetters?: DeadLetters;
   /** Counts open requests, so draining can wait for them; optional for tests that never drain. */
   readonly inFlight?: InFlightRequests;
   readonly lifecycle: Lifecycle;
@@ -50,5 +54,6 @@ export function buildApp(options: AppOptions): FastifyInstance {
   statisticsRoutes(app, options.backend);
   inferRoutes(app, options.backend, options.lifecycle);
   repositoryRoutes(app, options.backend);
+  adminRoutes(app, options.deadLetters);
   return app;
 }

@@ -1,6 +1,7 @@
 /**
- * Process entry: validates the environment, loads and warms every model, then listens.
- * Embedded mode: the models run in this process, on instance threads.
+ * Gateway process entry: validates the environment, then either loads and warms every
+ * model in this process (embedded mode, no REDIS_URL) or connects to Redis and queues
+ * requests for worker processes (distributed mode), and listens.
  */
 import pino from 'pino';
 import { ModelManager } from '../workers/pool/model-manager.js';
@@ -8,6 +9,7 @@ import { instanceFactoryFor } from '../workers/runtime/instance-factory.js';
 import { buildApp } from './app.js';
 import { configFromEnvironment, type SwitchyardConfig } from './config.js';
 import { InFlightRequests } from './http/in-flight.js';
+import { QueueBackend } from './queue/queue-backend.js';
 import type { LifecyclePhase } from './routes/health.js';
 
 export interface RunningServer {
@@ -19,15 +21,32 @@ export interface RunningServer {
 
 export async function startServer(config: SwitchyardConfig): Promise<RunningServer> {
   const logger = pino({ level: config.LOG_LEVEL, base: { service: 'switchyard-gateway' } });
+  const inFlight = new InFlightRequests();
+  let phase: LifecyclePhase = 'starting';
+  const lifecycle = { phase: () => phase };
+
+  if (config.REDIS_URL) {
+    // Distributed mode: workers run the models; this process only queues and answers.
+    const backend = await QueueBackend.start(config, logger);
+    const app = buildApp({ backend, deadLetters: backend.deadLetters, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES });
+    const url = await app.listen({ host: config.HOST, port: config.PORT });
+    phase = 'serving';
+    logger.info({ url, mode: 'distributed', gateway: backend.gatewayId }, 'switchyard gateway ready');
+    return running(url, inFlight, async () => {
+      phase = 'draining';
+      await inFlight.idle();
+      await app.close();
+      await backend.close();
+    });
+  }
+
   const manager = new ModelManager({
     repository: config.MODEL_REPOSITORY,
     createInstance: instanceFactoryFor(logger),
     cpuCount: config.CPU_COUNT,
     logger,
   });
-  let phase: LifecyclePhase = 'starting';
-  const inFlight = new InFlightRequests();
-  const app = buildApp({ backend: manager, inFlight, lifecycle: { phase: () => phase }, logger, bodyLimit: config.MAX_BODY_BYTES });
+  const app = buildApp({ backend: manager, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES });
 
   // Listen first, so liveness answers and readiness says "not yet" while models warm up.
   const url = await app.listen({ host: config.HOST, port: config.PORT });
@@ -39,21 +58,24 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     throw error;
   }
   phase = 'serving';
-  logger.info({ url, repository: config.MODEL_REPOSITORY }, 'switchyard ready');
+  logger.info({ url, mode: 'embedded', repository: config.MODEL_REPOSITORY }, 'switchyard ready');
+  // New inferences are refused from the start of draining; those in flight are answered
+  // and flushed before the server closes, then the models drain.
+  return running(url, inFlight, async () => {
+    phase = 'draining';
+    await inFlight.idle();
+    await app.close();
+    await manager.close();
+  });
+}
 
+function running(url: string, inFlight: InFlightRequests, drain: () => Promise<void>): RunningServer {
   let closing: Promise<void> | undefined;
   return {
     url,
     inFlight: () => inFlight.count,
     close: () => {
-      closing ??= (async () => {
-        // New inferences are refused from here; those in flight are answered and flushed
-        // before the server closes, then the models drain.
-        phase = 'draining';
-        await inFlight.idle();
-        await app.close();
-        await manager.close();
-      })();
+      closing ??= drain();
       return closing;
     },
   };

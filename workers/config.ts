@@ -39,6 +39,8 @@ const workerEnvironment = sharedEnvironment.extend({
   LOCK_DURATION_MS: positive(10_000),
   /** How often workers look for jobs of dead workers. */
   STALLED_INTERVAL_MS: positive(5_000),
+  /** Jobs held at once per model version; by default enough to fill every instance's batch twice. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).optional(),
 });
 
 export type SharedConfig = Readonly<z.output<typeof sharedEnvironment>>;

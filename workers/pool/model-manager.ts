@@ -123,6 +123,20 @@ export class ModelManager {
     return entries;
   }
 
+  /** Every version this process has (loaded or loading), with its state; synchronous, for heartbeats. */
+  versionStates(): { model: string; version: string; state: ModelState }[] {
+    const states: { model: string; version: string; state: ModelState }[] = [];
+    for (const [model, entry] of [...this.#loading, ...this.#models]) {
+      for (const [version, pool] of entry.versions) states.push({ model, version, state: pool.state });
+    }
+    return states;
+  }
+
+  /** Loaded models and their served versions. */
+  loaded(): { definition: ModelDefinition; versions: string[] }[] {
+    return [...this.#models.values()].map((model) => ({ definition: model.definition, versions: [...model.versions.keys()] }));
+  }
+
   statistics(name?: string, version?: string): VersionStatistics[] {
     const out: VersionStatistics[] = [];
     for (const [modelName, model] of this.#models) {

@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import { Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { SharedConfig } from '../../workers/config.js';
+import type { RepositoryIndexEntry } from '../../workers/pool/model-manager.js';
+import { ModelState } from '../../workers/pool/model-state.js';
+import type { VersionStatistics } from '../../workers/pool/statistics.js';
+import { ServingError } from '../../workers/protocol/errors.js';
+import type { InferResult, ValidInferRequest } from '../../workers/protocol/inference.js';
+import type { ModelDefinition } from '../../workers/repository/load-repository.js';
+import { loadRepository } from '../../workers/repository/load-repository.js';
+import { servedVersions } from '../../workers/repository/model-config.js';
+import { DeadLetters } from '../../workers/queue/dead-letters.js';
+import { decodeFailure } from '../../workers/queue/failure-policy.js';
+import { encodeJob, type EncodedResult } from '../../workers/queue/job-codec.js';
+import { inferQueueName, replyStreamKey } from '../../workers/queue/queue-names.js';
+import { durableConnection, servingConnection } from '../../workers/queue/redis-connection.js';
+import { ReplyReader } from '../../workers/queue/reply-stream.js';
+import { WorkerRegistry } from '../../workers/queue/worker-registry.js';
+import type { ServingBackend } from '../serving-backend.js';
+import { PendingReplies } from './pending-replies.js';
+
+/** Replies unseen for this long are looked up on the job itself. */
+const FALLBACK_AFTER_MS = 2_000;
+
+/**
+ * Distributed mode: requests go onto per-version BullMQ queues; answers come back on
+ * this gateway's own reply stream. Readiness and backlog come from worker heartbeats.
+ */
+export class QueueBackend implements ServingBackend {
+  readonly gatewayId = randomUUID();
+  readonly deadLetters: DeadLetters;
+  readonly #config: SharedConfig;
+  readonly #logger: Logger;
+  readonly #definitions: Map<string, ModelDefinition>;
+  readonly #redis: Redis;
+  readonly #replyConnection: Redis;
+  readonly #queues = new Map<string, Queue>();
+  readonly #pending = new PendingReplies();
+  readonly #registry: WorkerRegistry;
+  readonly #reader: ReplyReader;
+  /** Jobs this gateway added since the registry last counted the backlog. */
+  #addedSincePoll = new Map<string, number>();
+  #sweeper: NodeJS.Timeout | undefined;
+
+  private constructor(config: SharedConfig, definitions: ModelDefinition[], logger: Logger) {
+    this.#config = config;
+    this.#logger = logger;
+    this.#definitions = new Map(definitions.map((d) => [d.name, d]));
+    const url = config.REDIS_URL!;
+    this.#redis = servingConnection(url, `switchyard-gateway-${this.gatewayId}`);
+    this.#redis.on('error', () => undefined); // state is tracked by the registry's poll
+    this.#replyConnection = durableConnection(url, `switchyard-gateway-replies-${this.gatewayId}`);
+    this.#replyConnection.on('error', () => undefined);
+    this.#registry = new WorkerRegistry({
+      redis: this.#redis,
+      prefix: config.REDIS_PREFIX,
+      periodMs: config.HEARTBEAT_MS,
+      logger,
+      versions: () => this.#servedPairs(),
+      onPolled: () => {
+        this.#addedSincePoll = new Map();
+      },
+    });
+    this.#reader = new ReplyReader(this.#replyConnection, replyStreamKey(config.REDIS_PREFIX, this.gatewayId), (reply) => this.#pending.deliver(reply), logger);
+    this.#reader.onRecovered = () => void this.#fallbackLookup(0);
+    this.deadLetters = new DeadLetters(this.#redis, config.REDIS_PREFIX, (name) => this.#queue(name));
+  }
+
+  static async start(config: SharedConfig, logger: Logger): Promise<QueueBackend> {
+    const all = await loadRepository(config.MODEL_REPOSITORY);
+    const definitions = config.LOAD_MODELS ? all.filter((d) => config.LOAD_MODELS!.includes(d.name)) : all;
+    const backend = new QueueBackend(config, definitions, logger);
+    await backend.#reader.start();
+    await backend.#registry.poll();
+    backend.#registry.start();
+    backend.#sweeper = setInterval(() => void backend.#fallbackLookup(FALLBACK_AFTER_MS), FALLBACK_AFTER_MS);
+    return backend;
+  }
+
+  definition(name: string): ModelDefinition | undefined {
+    return this.#definitions.get(name);
+  }
+
+  versionState(name: string, version: string): ModelState | undefined {
+    const definition = this.#definitions.get(name);
+    if (!definition || !servedVersions(definition.config).includes(version)) return undefined;
+    return this.#registry.state(name, version);
+  }
+
+  /** Ready when Redis answers and at least one model version has a warm worker. */
+  isReady(): boolean {
+    return this.#registry.reachable && this.#servedPairs().some(({ model, version }) => this.#registry.state(model, version) === ModelState.READY);
+  }
+
+  async infer(request: ValidInferRequest): Promise<InferResult> {
+    if (!this.#registry.reachable) throw new ServingError('BACKEND_UNAVAILABLE', 'Redis cannot be reached; the request was not queued');
+    const state = this.#registry.state(request.model, request.version);
+    if (state !== ModelState.READY) {
+      throw new ServingError('MODEL_NOT_READY', `no live worker has ${request.model}:${request.version} ready (${state.toLowerCase()})`);
+    }
+    const queueName = inferQueueName(request.model, request.version);
+    const limit = this.#definitions.get(request.model)!.config.dynamic_batching.max_queue_size;
+    const added = this.#addedSincePoll.get(queueName) ?? 0;
+    if (this.#registry.backlog(request.model, request.version) + added >= limit) {
+      throw new ServingError('QUEUE_FULL', `the queue of ${request.model}:${request.version} holds ${limit} requests`);
+    }
+    const jobId = randomUUID();
+    const answer = this.#pending.wait(jobId, queueName, request.deadline, request.requestId);
+    try {
+      await this.#queue(queueName).add('infer', encodeJob(request, this.gatewayId), {
+        jobId,
+        ...(request.priority > 0 ? { priority: request.priority } : {}),
+        attempts: this.#config.JOB_ATTEMPTS,
+        backoff: { type: 'exponential', delay: this.#config.RETRY_BACKOFF_MS },
+        removeOnComplete: { age: this.#config.RESULT_RETENTION_SECONDS, count: 10_000 },
+        removeOnFail: { age: this.#config.RESULT_RETENTION_SECONDS, count: 10_000 },
+      });
+      this.#addedSincePoll.set(queueName, added + 1);
+    } catch (error) {
+      this.#pending.fail(jobId, new ServingError('BACKEND_UNAVAILABLE', `the request could not be queued: ${(error as Error).message}`));
+    }
+    return answer;
+  }
+
+  async index(): Promise<RepositoryIndexEntry[]> {
+    return this.#servedPairs().map(({ model, version }) => ({ name: model, version, state: this.#registry.state(model, version), reason: '' }));
+  }
+
+  async load(): Promise<void> {
+    throw new ServingError('NOT_IN_THIS_MODE', 'in distributed mode, worker pools load models (LOAD_MODELS); scale or restart a pool instead');
+  }
+
+  async unload(): Promise<void> {
+    throw new ServingError('NOT_IN_THIS_MODE', 'in distributed mode, worker pools load models (LOAD_MODELS); scale or restart a pool instead');
+  }
+
+  statistics(name?: string, version?: string): VersionStatistics[] {
+    return this.#registry.statistics().filter((s) => (name === undefined || s.name === name) && (version === undefined || s.version === version));
+  }
+
+  async close(): Promise<void> {
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    this.#registry.stop();
+    await this.#reader.stop();
+    await this.deadLetters.close();
+    await Promise.all([...this.#queues.values()].map((queue) => queue.close()));
+    await this.#redis.quit().catch(() => undefined);
+  }
+
+  #queue(name: string): Queue {
+    let queue = this.#queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.#redis, prefix: this.#config.REDIS_PREFIX, streams: { events: { maxLen: 1_000 } } });
+      queue.on('error', () => undefined);
+      this.#queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  #servedPairs(): { model: string; version: string }[] {
+    return [...this.#definitions.values()].flatMap((d) => servedVersions(d.config).map((version) => ({ model: d.name, version })));
+  }
+
+  /** Looks up, on the jobs themselves, answers whose reply has not arrived (a reply stream that was cut or trimmed). */
+  async #fallbackLookup(ageMs: number): Promise<void> {
+    for (const { jobId, queue } of this.#pending.older(ageMs, 200)) {
+      try {
+        const job = await Job.fromId<unknown, EncodedResult>(this.#queue(queue), jobId);
+        if (!job) continue;
+        if (job.finishedOn && job.returnvalue) {
+          this.#pending.deliver({ jobId, ok: true, result: job.returnvalue });
+        } else if (job.finishedOn && job.failedReason) {
+          const { code, message } = decodeFailure(job.failedReason);
+          this.#pending.deliver({ jobId, ok: false, code: code ?? 'INFERENCE_FAILED', message });
+        }
+      } catch {
+        return; // Redis is down; the next sweep tries again
+      }
+    }
+  }
+}

@@ -1,0 +1,146 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { get, post } from '../helpers/gateway.js';
+import { MlpReference, mlpBody } from '../helpers/mlp-reference.js';
+import { spawnGateway, spawnWorker, waitFor, type Spawned } from '../helpers/processes.js';
+import { REDIS_URL, cleanRedis, testPrefix } from '../helpers/redis.js';
+
+const spawned: Spawned[] = [];
+const prefixes: string[] = [];
+afterEach(async () => {
+  for (const child of spawned.splice(0)) child.kill('SIGKILL');
+  for (const prefix of prefixes.splice(0)) await cleanRedis(prefix);
+});
+
+function environment(extra: Record<string, string> = {}): Record<string, string> {
+  const prefix = testPrefix();
+  prefixes.push(prefix);
+  return { REDIS_URL, REDIS_PREFIX: prefix, LOAD_MODELS: 'mlp-classifier', CPU_COUNT: '1', HEARTBEAT_MS: '300', ...extra };
+}
+
+async function gatewayAndWorkers(workers: number, extra: Record<string, string> = {}) {
+  const env = environment(extra);
+  const gateway = await spawnGateway(env);
+  spawned.push(gateway);
+  const started: Spawned[] = [];
+  for (let i = 0; i < workers; i += 1) {
+    const worker = await spawnWorker({ ...env, WORKER_ID: `w${i}` });
+    spawned.push(worker);
+    started.push(worker);
+  }
+  await waitFor(async () => (await get(`${gateway.url}/v2/models/mlp-classifier/ready`)).status === 200, 10_000, 'model ready');
+  return { gateway, workers: started, env };
+}
+
+describe('distributed mode: gateway and workers as processes over Redis', () => {
+  it('serves inferences through the queue with the same answers and metadata', async () => {
+    const { gateway } = await gatewayAndWorkers(1);
+    const reference = await MlpReference.load();
+    const replies = await Promise.all(Array.from({ length: 48 }, (_, seed) => post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(seed))));
+    for (const [seed, reply] of replies.entries()) {
+      expect(reply.status).toBe(200);
+      const [output] = reply.json.outputs as { data: number[] }[];
+      expect(await reference.matches(seed, output!.data)).toBe(true);
+      expect(reply.headers.get('x-model-version')).toBe('1');
+      expect(Number(reply.headers.get('x-compute-ms'))).toBeGreaterThan(0);
+    }
+    // Requests that arrived together were batched by the worker.
+    expect(Math.max(...replies.map((r) => Number(r.headers.get('x-batch-size'))))).toBeGreaterThan(1);
+    await reference.close();
+    await waitFor(async () => {
+      const stats = (await get(`${gateway.url}/v2/models/mlp-classifier/stats`)).json.model_stats as { inference_count: number }[];
+      return (stats[0]?.inference_count ?? 0) >= 48;
+    }, 5_000, 'worker statistics reach the gateway');
+  });
+
+  it('says not ready, and answers 503 at once, while no worker serves the model', async () => {
+    const env = environment();
+    const gateway = await spawnGateway(env);
+    spawned.push(gateway);
+    expect((await get(`${gateway.url}/v2/health/ready`)).status).toBe(503);
+    expect((await get(`${gateway.url}/v2/models/mlp-classifier/ready`)).status).toBe(503);
+    const started = Date.now();
+    const reply = await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(1));
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(reply.status).toBe(503);
+    expect(reply.json).toMatchObject({ code: 'MODEL_NOT_READY' });
+    expect(reply.headers.get('retry-after')).toBe('1');
+
+    // A worker arrives: the model becomes ready; it leaves: not ready again.
+    const worker = await spawnWorker({ ...env, WORKER_ID: 'late' });
+    spawned.push(worker);
+    await waitFor(async () => (await get(`${gateway.url}/v2/models/mlp-classifier/ready`)).status === 200, 10_000, 'ready after worker');
+    expect((await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(2))).status).toBe(200);
+    worker.kill('SIGKILL');
+    await waitFor(async () => (await get(`${gateway.url}/v2/models/mlp-classifier/ready`)).status === 503, 10_000, 'not ready after worker died');
+  });
+
+  it('loses nothing when a worker is SIGKILLed mid-load: every request is answered, and correctly', async () => {
+    // Each worker holds at most 16 jobs, so with 48 clients both hold some when one dies.
+    const { gateway, workers } = await gatewayAndWorkers(2, { LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000', WORKER_CONCURRENCY: '16' });
+    const reference = await MlpReference.load();
+    const total = 600;
+    let next = 0;
+    let answered = 0;
+    const results: { seed: number; status: number; json: Record<string, unknown>; ms: number }[] = [];
+    const client = async (): Promise<void> => {
+      while (next < total) {
+        const seed = next++;
+        const sent = Date.now();
+        const reply = await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(seed)).catch((error: Error) => ({ status: 0, json: { error: error.message } }));
+        results.push({ seed, status: reply.status, json: reply.json, ms: Date.now() - sent });
+        answered += 1;
+      }
+    };
+    const clients = Array.from({ length: 48 }, client);
+    await waitFor(async () => answered >= 100, 30_000, '100 answers');
+    workers[0]!.kill('SIGKILL');
+    await Promise.all(clients);
+
+    expect(results).toHaveLength(total);
+    const unanswered = results.filter((r) => r.status === 0);
+    expect(unanswered).toEqual([]);
+    let wrong = 0;
+    for (const result of results.filter((r) => r.status === 200)) {
+      const [output] = result.json.outputs as { data: number[] }[];
+      if (!(await reference.matches(result.seed, output!.data))) wrong += 1;
+    }
+    expect(wrong).toBe(0);
+    // Anything that was not a 200 is a clear, coded error (none expected: the survivor takes over).
+    for (const result of results.filter((r) => r.status !== 200)) expect(result.json).toHaveProperty('code');
+    expect(results.filter((r) => r.status === 200).length).toBe(total);
+    // The killed worker held jobs: they were answered only after their locks expired (2 s).
+    expect(Math.max(...results.map((r) => r.ms))).toBeGreaterThan(1_500);
+    await reference.close();
+  }, 120_000);
+
+  it('a worker on SIGTERM finishes the jobs in hand, then exits within its grace period', async () => {
+    const { gateway, workers } = await gatewayAndWorkers(1, { SHUTDOWN_GRACE_MS: '10000' });
+    const inFlight = Array.from({ length: 64 }, (_, seed) => post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(seed, { timeout_ms: 3000 })));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const stoppedAt = Date.now();
+    workers[0]!.kill('SIGTERM');
+    const code = await workers[0]!.exited;
+    expect(code).toBe(0);
+    expect(Date.now() - stoppedAt).toBeLessThan(10_000);
+    const replies = await Promise.all(inFlight);
+    // Jobs already taken were finished; jobs still queued wait for the next worker or time out, never vanish.
+    const statuses = new Set(replies.map((r) => r.status));
+    expect([...statuses].every((s) => s === 200 || s === 503)).toBe(true);
+    expect(replies.filter((r) => r.status === 200).length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('a gateway on SIGTERM answers what is in flight and exits', async () => {
+    const { gateway, workers } = await gatewayAndWorkers(1);
+    // A paused worker keeps the requests queued, so they are surely in flight at the gateway.
+    workers[0]!.kill('SIGSTOP');
+    const inFlight = Array.from({ length: 32 }, (_, seed) => post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(seed)));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    gateway.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(gateway.process.exitCode).toBeNull(); // still draining
+    workers[0]!.kill('SIGCONT');
+    const replies = await Promise.all(inFlight);
+    expect(replies.map((r) => r.status)).toEqual(new Array(32).fill(200));
+    expect(await gateway.exited).toBe(0);
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * Worker process entry (`npm run worker`): loads and warms its models, announces them,
+ * then drains their queues. On SIGTERM it stops taking jobs, finishes the ones in
+ * hand, withdraws its announcement and exits within SHUTDOWN_GRACE_MS.
+ */
+import { hostname } from 'node:os';
+import pino from 'pino';
+import { workerConfigFromEnvironment, type WorkerConfig } from './config.js';
+import { ModelManager } from './pool/model-manager.js';
+import { QueueConsumer } from './queue/consumer.js';
+import { Heartbeat } from './queue/heartbeat.js';
+import { durableConnection } from './queue/redis-connection.js';
+import { instanceFactoryFor } from './runtime/instance-factory.js';
+
+export interface RunningWorker {
+  close(): Promise<void>;
+}
+
+export async function startWorker(config: WorkerConfig): Promise<RunningWorker> {
+  const logger = pino({ level: config.LOG_LEVEL, base: { service: 'switchyard-worker', worker: config.WORKER_ID } });
+  const redis = durableConnection(config.REDIS_URL!, `switchyard-worker-${config.WORKER_ID}`);
+  const manager = new ModelManager({
+    repository: config.MODEL_REPOSITORY,
+    createInstance: instanceFactoryFor(logger),
+    cpuCount: config.CPU_COUNT,
+    logger,
+  });
+  const startedAt = Date.now();
+  const heartbeat = new Heartbeat({
+    redis,
+    prefix: config.REDIS_PREFIX,
+    periodMs: config.HEARTBEAT_MS,
+    logger,
+    announce: () => ({
+      id: config.WORKER_ID,
+      host: hostname(),
+      pid: process.pid,
+      startedAt,
+      versions: manager.versionStates(),
+      statistics: manager.statistics(),
+    }),
+  });
+  // Beat while loading too: gateways then see the models as LOADING, not missing.
+  heartbeat.start();
+  try {
+    await manager.loadAll(config.LOAD_MODELS);
+  } catch (error) {
+    await heartbeat.stop(config.WORKER_ID).catch(() => undefined);
+    await manager.close();
+    redis.disconnect();
+    throw error;
+  }
+  const consumer = new QueueConsumer({
+    manager,
+    redisUrl: config.REDIS_URL!,
+    prefix: config.REDIS_PREFIX,
+    redis,
+    lockDurationMs: config.LOCK_DURATION_MS,
+    stalledIntervalMs: config.STALLED_INTERVAL_MS,
+    ...(config.WORKER_CONCURRENCY !== undefined ? { concurrency: config.WORKER_CONCURRENCY } : {}),
+    logger,
+  });
+  consumer.start();
+  await heartbeat.beat();
+  logger.info({ models: manager.versionStates() }, 'worker ready');
+
+  let closing: Promise<void> | undefined;
+  return {
+    close: () => {
+      closing ??= (async () => {
+        await heartbeat.stop(config.WORKER_ID).catch(() => undefined);
+        await consumer.close();
+        await manager.close();
+        await redis.quit().catch(() => undefined);
+        logger.info('worker stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = workerConfigFromEnvironment();
+  const worker = await startWorker(config);
+  const stop = (signal: string): void => {
+    setTimeout(() => {
+      console.error(`switchyard worker: jobs still running after ${config.SHUTDOWN_GRACE_MS} ms; exiting (their locks expire and another worker takes them)`);
+      process.exit(1);
+    }, config.SHUTDOWN_GRACE_MS).unref();
+    console.error(`switchyard worker: ${signal}, finishing jobs in hand`);
+    worker.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+if (process.argv[1] && import.meta.filename === process.argv[1]) {
+  main().catch((error: unknown) => {
+    console.error(`switchyard worker failed to start: ${(error as Error).message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,48 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { ServingError } from '../protocol/errors.js';
+import type { DeadLetter } from './consumer.js';
+import { DEAD_LETTER_QUEUE } from './queue-names.js';
+
+export interface DeadLetterEntry extends Omit<DeadLetter, 'data'> {
+  readonly id: string;
+  readonly model: string;
+  readonly version: string;
+  readonly requestId: string;
+}
+
+/**
+ * Jobs that used up their attempts. No worker consumes this queue: entries wait for an
+ * admin to read them or send them back to their model's queue.
+ */
+export class DeadLetters {
+  readonly #queue: Queue<DeadLetter>;
+  readonly #queues: (name: string) => Queue;
+
+  constructor(redis: Redis, prefix: string, queues: (name: string) => Queue) {
+    this.#queue = new Queue<DeadLetter>(DEAD_LETTER_QUEUE, { connection: redis, prefix });
+    this.#queues = queues;
+  }
+
+  async list(limit: number): Promise<DeadLetterEntry[]> {
+    const jobs = await this.#queue.getJobs(['wait', 'prioritized'], 0, limit - 1, true);
+    return jobs.map((job) => {
+      const { data, ...letter } = job.data;
+      return { id: job.id!, ...letter, model: data.request.model, version: data.request.version, requestId: data.request.requestId };
+    });
+  }
+
+  /** Puts the job back on its queue as a new job (its original caller has been answered already). */
+  async requeue(id: string): Promise<{ queue: string; jobId: string }> {
+    const job = await this.#queue.getJob(id);
+    if (!job) throw new ServingError('DEAD_LETTER_NOT_FOUND', `no dead letter "${id}"`);
+    const letter = job.data;
+    const requeued = await this.#queues(letter.queue).add('infer', letter.data, { jobId: `${letter.jobId}-r${Date.now()}` });
+    await job.remove();
+    return { queue: letter.queue, jobId: requeued.id! };
+  }
+
+  async close(): Promise<void> {
+    await this.#queue.close();
+  }
+}

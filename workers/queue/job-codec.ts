@@ -1,0 +1,72 @@
+import { DATATYPE_INFO, isDatatype, viewBytes } from '../protocol/datatypes.js';
+import { ERROR_TABLE, type ErrorCode } from '../protocol/errors.js';
+import type { InferResult, InferTimings, ValidInferRequest } from '../protocol/inference.js';
+import type { Tensor } from '../protocol/tensor.js';
+
+/**
+ * How requests and results travel through Redis: JSON, with tensor bytes as base64
+ * (BullMQ stores job data as JSON text). Versioned so mixed deployments fail loudly.
+ */
+export const JOB_FORMAT = 1;
+
+interface EncodedTensor {
+  readonly name: string;
+  readonly datatype: string;
+  readonly shape: readonly number[];
+  readonly base64: string;
+}
+
+export interface InferJobData {
+  readonly format: typeof JOB_FORMAT;
+  /** The gateway instance waiting for the answer. */
+  readonly replyTo: string;
+  readonly request: Omit<ValidInferRequest, 'inputs'> & { readonly inputs: readonly EncodedTensor[] };
+}
+
+export type Reply =
+  | { readonly jobId: string; readonly ok: true; readonly result: EncodedResult }
+  | { readonly jobId: string; readonly ok: false; readonly code: ErrorCode; readonly message: string };
+
+export interface EncodedResult {
+  readonly model: string;
+  readonly version: string;
+  readonly outputs: readonly EncodedTensor[];
+  readonly timings: InferTimings;
+}
+
+function encodeTensor(tensor: Tensor): EncodedTensor {
+  const bytes = Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+  return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, base64: bytes.toString('base64') };
+}
+
+function decodeTensor(encoded: EncodedTensor): Tensor {
+  if (!isDatatype(encoded.datatype)) throw new Error(`job holds unknown datatype ${encoded.datatype}`);
+  const bytes = Buffer.from(encoded.base64, 'base64');
+  // Buffer.from may share a pooled slab; tensors must own aligned memory of their own.
+  const owned = new Uint8Array(bytes.byteLength);
+  owned.set(bytes);
+  const size = DATATYPE_INFO[encoded.datatype].bytes;
+  if (size > 0 && owned.byteLength % size !== 0) throw new Error(`tensor ${encoded.name} has ${owned.byteLength} bytes, not a multiple of ${size}`);
+  return { name: encoded.name, datatype: encoded.datatype, shape: encoded.shape, data: viewBytes(encoded.datatype, owned) };
+}
+
+export function encodeJob(request: ValidInferRequest, replyTo: string): InferJobData {
+  return { format: JOB_FORMAT, replyTo, request: { ...request, inputs: request.inputs.map(encodeTensor) } };
+}
+
+export function decodeJob(data: InferJobData): { request: ValidInferRequest; replyTo: string } {
+  if (data.format !== JOB_FORMAT) throw new Error(`job format ${String(data.format)} is not ${JOB_FORMAT}`);
+  return { replyTo: data.replyTo, request: { ...data.request, inputs: data.request.inputs.map(decodeTensor) } };
+}
+
+export function encodeResult(result: InferResult): EncodedResult {
+  return { model: result.model, version: result.version, outputs: result.outputs.map(encodeTensor), timings: result.timings };
+}
+
+export function decodeResult(encoded: EncodedResult): InferResult {
+  return { model: encoded.model, version: encoded.version, outputs: encoded.outputs.map(decodeTensor), timings: encoded.timings };
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && value in ERROR_TABLE;
+}

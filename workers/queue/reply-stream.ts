@@ -1,0 +1,93 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Reply } from './job-codec.js';
+
+/** Longest a reply stream is kept once nothing writes to it (a gateway that died). */
+const STREAM_TTL_MS = 120_000;
+const STREAM_MAX_ENTRIES = 10_000;
+
+/**
+ * Worker side: appends a reply to the waiting gateway's own stream. One stream per
+ * gateway instance, so a gateway reads only its own results; a stream (unlike pub/sub)
+ * keeps entries across a dropped connection, so a reconnecting reader loses nothing.
+ */
+export async function sendReply(redis: Redis, streamKey: string, reply: Reply): Promise<void> {
+  await redis
+    .multi()
+    .xadd(streamKey, 'MAXLEN', '~', String(STREAM_MAX_ENTRIES), '*', 'reply', JSON.stringify(reply))
+    .pexpire(streamKey, STREAM_TTL_MS)
+    .exec();
+}
+
+/**
+ * Gateway side: one blocking reader per gateway instance. Resumes from the last entry
+ * it saw after any error, so replies written while it was disconnected still arrive.
+ */
+export class ReplyReader {
+  readonly #redis: Redis;
+  readonly #key: string;
+  readonly #onReply: (reply: Reply) => void;
+  readonly #logger: Logger;
+  #lastId = '$';
+  #running = false;
+  #stopped: Promise<void> | undefined;
+  /** Called after the reader recovers from an error, for the fallback lookup. */
+  onRecovered: () => void = () => undefined;
+
+  constructor(redis: Redis, key: string, onReply: (reply: Reply) => void, logger: Logger) {
+    this.#redis = redis;
+    this.#key = key;
+    this.#onReply = onReply;
+    this.#logger = logger;
+  }
+
+  /** Resolves once the reader's position is fixed, so no reply written after it is missed. */
+  async start(): Promise<void> {
+    // '$' would skip entries written between two reads; pin a concrete id first.
+    const last = await this.#redis.xrevrange(this.#key, '+', '-', 'COUNT', 1);
+    this.#lastId = last[0]?.[0] ?? '0-0';
+    this.#running = true;
+    this.#stopped = this.#loop();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#redis.disconnect();
+    await this.#stopped;
+  }
+
+  async #loop(): Promise<void> {
+    let failing = false;
+    while (this.#running) {
+      try {
+        const result = await this.#redis.xread('COUNT', 1000, 'BLOCK', 1000, 'STREAMS', this.#key, this.#lastId);
+        if (failing) {
+          failing = false;
+          this.#logger.info('reply stream reader recovered');
+          this.onRecovered();
+        }
+        for (const [, entries] of result ?? []) {
+          for (const [id, fields] of entries) {
+            this.#lastId = id;
+            this.#deliver(fields);
+          }
+        }
+      } catch (error) {
+        if (!this.#running) break;
+        if (!failing) this.#logger.warn({ err: error }, 'reply stream read failed; retrying');
+        failing = true;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  }
+
+  #deliver(fields: string[]): void {
+    const raw = fields[fields.indexOf('reply') + 1];
+    if (raw === undefined) return;
+    try {
+      this.#onReply(JSON.parse(raw) as Reply);
+    } catch (error) {
+      this.#logger.error({ err: error }, 'unreadable reply');
+    }
+  }
+}

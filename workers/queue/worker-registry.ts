@@ -1,0 +1,162 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { ModelState } from '../pool/model-state.js';
+import type { VersionStatistics } from '../pool/statistics.js';
+import type { WorkerAnnouncement } from './heartbeat.js';
+import { inferQueueName, waitingKeys, workerKey, workersKey } from './queue-names.js';
+
+const versionKey = (model: string, version: string): string => `${model}\u0000${version}`;
+
+/**
+ * Gateway side: what the live workers announce, refreshed every poll, plus the
+ * backlog of each queue. Read by readiness checks and admission on every request,
+ * so they answer from memory; the poll costs one pipelined round trip.
+ */
+export class WorkerRegistry {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #periodMs: number;
+  readonly #logger: Logger;
+  readonly #versions: () => readonly { model: string; version: string }[];
+  #workers: WorkerAnnouncement[] = [];
+  #states = new Map<string, ModelState>();
+  #backlog = new Map<string, number>();
+  #reachable = false;
+  #timer: NodeJS.Timeout | undefined;
+
+  readonly #onPolled: () => void;
+
+  constructor(options: {
+    redis: Redis;
+    prefix: string;
+    periodMs: number;
+    logger: Logger;
+    versions: () => readonly { model: string; version: string }[];
+    /** After each successful poll (the backlog figures are fresh). */
+    onPolled?: () => void;
+  }) {
+    this.#onPolled = options.onPolled ?? (() => undefined);
+    this.#redis = options.redis;
+    this.#prefix = options.prefix;
+    this.#periodMs = options.periodMs;
+    this.#logger = options.logger;
+    this.#versions = options.versions;
+  }
+
+  /** Redis answered the last poll. */
+  get reachable(): boolean {
+    return this.#reachable;
+  }
+
+  get workers(): readonly WorkerAnnouncement[] {
+    return this.#workers;
+  }
+
+  /** READY when any live worker has the version warm; LOADING when one is warming it. */
+  state(model: string, version: string): ModelState {
+    return this.#states.get(versionKey(model, version)) ?? ModelState.UNAVAILABLE;
+  }
+
+  /** Requests waiting in the version's queue at the last poll. */
+  backlog(model: string, version: string): number {
+    return this.#backlog.get(versionKey(model, version)) ?? 0;
+  }
+
+  /** Live workers' statistics for the version, summed. */
+  statistics(): VersionStatistics[] {
+    const sums = new Map<string, VersionStatistics>();
+    for (const worker of this.#workers) {
+      for (const stats of worker.statistics) {
+        const key = versionKey(stats.name, stats.version);
+        const sum = sums.get(key);
+        sums.set(key, sum ? addStatistics(sum, stats) : stats);
+      }
+    }
+    return [...sums.values()];
+  }
+
+  async poll(): Promise<void> {
+    const now = Date.now();
+    const versions = this.#versions();
+    try {
+      const cleanup = await this.#redis.multi().zremrangebyscore(workersKey(this.#prefix), '-inf', String(now)).zrange(workersKey(this.#prefix), '0', '-1').exec();
+      const ids = (cleanup?.[1]?.[1] as string[] | undefined) ?? [];
+      const pipeline = this.#redis.pipeline();
+      if (ids.length > 0) pipeline.mget(...ids.map((id) => workerKey(this.#prefix, id)));
+      for (const { model, version } of versions) {
+        const keys = waitingKeys(this.#prefix, inferQueueName(model, version));
+        pipeline.llen(keys.wait).zcard(keys.prioritized);
+      }
+      const results = (await pipeline.exec()) ?? [];
+      const announcements = ids.length > 0 ? ((results.shift()?.[1] as (string | null)[]) ?? []) : [];
+      this.#workers = announcements.filter((raw): raw is string => raw !== null).map((raw) => JSON.parse(raw) as WorkerAnnouncement);
+      const backlog = new Map<string, number>();
+      versions.forEach(({ model, version }, index) => {
+        const waiting = Number(results[index * 2]?.[1] ?? 0) + Number(results[index * 2 + 1]?.[1] ?? 0);
+        backlog.set(versionKey(model, version), waiting);
+      });
+      this.#backlog = backlog;
+      this.#states = mergeStates(this.#workers);
+      this.#onPolled();
+      if (!this.#reachable) this.#logger.info('redis reachable');
+      this.#reachable = true;
+    } catch (error) {
+      if (this.#reachable) this.#logger.warn({ err: error }, 'redis unreachable; models count as not ready');
+      this.#reachable = false;
+      this.#states = new Map();
+    }
+  }
+
+  start(): void {
+    const tick = (): void => {
+      void this.poll().finally(() => {
+        this.#timer = setTimeout(tick, this.#periodMs);
+      });
+    };
+    this.#timer = setTimeout(tick, this.#periodMs);
+  }
+
+  stop(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+  }
+}
+
+function mergeStates(workers: readonly WorkerAnnouncement[]): Map<string, ModelState> {
+  const rank = [ModelState.READY, ModelState.LOADING, ModelState.UNLOADING, ModelState.FAILED, ModelState.UNAVAILABLE];
+  const states = new Map<string, ModelState>();
+  for (const worker of workers) {
+    for (const { model, version, state } of worker.versions) {
+      const key = versionKey(model, version);
+      const current = states.get(key);
+      if (current === undefined || rank.indexOf(state) < rank.indexOf(current)) states.set(key, state);
+    }
+  }
+  return states;
+}
+
+function addStatistics(a: VersionStatistics, b: VersionStatistics): VersionStatistics {
+  const add = (x: { count: number; ns: number }, y: { count: number; ns: number }) => ({ count: x.count + y.count, ns: x.ns + y.ns });
+  const batches = new Map(a.batch_stats.map((entry) => [entry.batch_size, entry.compute_infer]));
+  for (const entry of b.batch_stats) {
+    const existing = batches.get(entry.batch_size);
+    batches.set(entry.batch_size, existing ? add(existing, entry.compute_infer) : entry.compute_infer);
+  }
+  const stats = a.inference_stats;
+  const other = b.inference_stats;
+  return {
+    name: a.name,
+    version: a.version,
+    last_inference: Math.max(a.last_inference, b.last_inference),
+    inference_count: a.inference_count + b.inference_count,
+    execution_count: a.execution_count + b.execution_count,
+    inference_stats: {
+      success: add(stats.success, other.success),
+      fail: add(stats.fail, other.fail),
+      queue: add(stats.queue, other.queue),
+      compute_input: add(stats.compute_input, other.compute_input),
+      compute_infer: add(stats.compute_infer, other.compute_infer),
+      compute_output: add(stats.compute_output, other.compute_output),
+    },
+    batch_stats: [...batches.entries()].sort(([x], [y]) => x - y).map(([batch_size, compute_infer]) => ({ batch_size, compute_infer })),
+  };
+}
