@@ -50,9 +50,7 @@ export class QueueBackend implements ServingBackend {
     this.#definitions = new Map(definitions.map((d) => [d.name, d]));
     const url = config.REDIS_URL!;
     this.#redis = servingConnection(url, `switchyard-gateway-${this.gatewayId}`);
-    this.#redis.on('error', () => undefined); // state is tracked by the registry's poll
     this.#replyConnection = durableConnection(url, `switchyard-gateway-replies-${this.gatewayId}`);
-    this.#replyConnection.on('error', () => undefined);
     this.#registry = new WorkerRegistry({
       redis: this.#redis,
       prefix: config.REDIS_PREFIX,

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
+import { Socket, createServer } from 'node:net';
 import { Redis } from 'ioredis';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -46,18 +46,10 @@ export class PrivateRedis {
 
   async start(): Promise<void> {
     this.#process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
-    const redis = new Redis(this.url, { maxRetriesPerRequest: 1, retryStrategy: () => 50, lazyConnect: true });
     for (let i = 0; i < 100; i += 1) {
-      try {
-        await redis.connect();
-        await redis.ping();
-        redis.disconnect();
-        return;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      if (await answersPing(this.port)) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    redis.disconnect();
     throw new Error(`redis-server did not start on port ${this.port}`);
   }
 
@@ -68,4 +60,19 @@ export class PrivateRedis {
     proc.kill('SIGKILL');
     await exited;
   }
+}
+
+/** True when something on the port answers PING with PONG. */
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
+    socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
+  });
 }

@@ -45,6 +45,7 @@ export class QueueConsumer {
   constructor(options: ConsumerOptions) {
     this.#options = options;
     this.#deadLetters = new Queue(DEAD_LETTER_QUEUE, { connection: options.redis, prefix: options.prefix });
+    this.#deadLetters.on('error', (error) => options.logger.warn({ err: error }, 'dead-letter queue error'));
   }
 
   start(): void {

@@ -21,6 +21,7 @@ export class DeadLetters {
 
   constructor(redis: Redis, prefix: string, queues: (name: string) => Queue) {
     this.#queue = new Queue<DeadLetter>(DEAD_LETTER_QUEUE, { connection: redis, prefix });
+    this.#queue.on('error', () => undefined); // a failed command rejects; the event adds nothing
     this.#queues = queues;
   }
 

@@ -8,19 +8,28 @@ import { Redis } from 'ioredis';
  *   reconnect instead of failing (BullMQ workers require this).
  */
 export function servingConnection(url: string, name: string): Redis {
-  return new Redis(url, {
+  return quiet(new Redis(url, {
     connectionName: name,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
     retryStrategy: (times) => Math.min(times * 100, 1_000),
-  });
+  }));
 }
 
 export function durableConnection(url: string, name: string): Redis {
-  return new Redis(url, {
+  return quiet(new Redis(url, {
     connectionName: name,
     maxRetriesPerRequest: null,
     retryStrategy: (times) => Math.min(times * 100, 1_000),
-  });
+  }));
+}
+
+/**
+ * Connection errors surface where they matter (a failed command, the registry's poll);
+ * without a listener ioredis would also print every reconnect attempt.
+ */
+function quiet(redis: Redis): Redis {
+  redis.on('error', () => undefined);
+  return redis;
 }

@@ -1,0 +1,125 @@
+import { Queue } from 'bullmq';
+import { afterEach, describe, expect, it } from 'vitest';
+import { inferQueueName } from '../../workers/queue/queue-names.js';
+import type { RunningServer } from '../../gateway/server.js';
+import { startWorker, type RunningWorker } from '../../workers/main.js';
+import { parseWorkerConfig } from '../../workers/config.js';
+import { RESHAPE_CONFIG, buildReshapeModel } from '../helpers/failing-model.js';
+import { get, post, startTestGateway } from '../helpers/gateway.js';
+import { mlpBody } from '../helpers/mlp-reference.js';
+import { waitFor } from '../helpers/processes.js';
+import { PrivateRedis, REDIS_URL, cleanRedis, freePort, testPrefix } from '../helpers/redis.js';
+import { TestRepository } from '../helpers/repository.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A gateway and a worker in this process, sharing a repository and a key prefix. */
+async function stack(repository: TestRepository, env: Record<string, string>) {
+  const prefix = testPrefix();
+  const shared = { MODEL_REPOSITORY: repository.dir, REDIS_URL, REDIS_PREFIX: prefix, HEARTBEAT_MS: '200', LOG_LEVEL: 'silent', CPU_COUNT: '1', ...env };
+  const worker: RunningWorker = await startWorker(parseWorkerConfig({ ...shared, WORKER_ID: 'w' }));
+  const gateway: RunningServer = await startTestGateway(repository.dir, shared);
+  cleanups.push(() => repository.remove(), () => cleanRedis(prefix, shared.REDIS_URL), () => worker.close(), () => gateway.close());
+  return { gateway, worker, prefix };
+}
+
+describe('distributed mode under faults', () => {
+  it('retries runtime failures with backoff, then dead-letters the job and answers the caller', async () => {
+    const repository = new TestRepository().add('reshape', RESHAPE_CONFIG, { '1/model.onnx': buildReshapeModel() });
+    const { gateway } = await stack(repository, { LOAD_MODELS: 'reshape', JOB_ATTEMPTS: '3', RETRY_BACKOFF_MS: '50' });
+    await waitFor(async () => (await get(`${gateway.url}/v2/models/reshape/ready`)).status === 200, 5_000, 'ready');
+
+    // Three rows reshape fine; one row cannot, on every attempt.
+    const good = await post(`${gateway.url}/v2/models/reshape/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [3, 4], data: new Array(12).fill(1) }] });
+    expect(good.status).toBe(200);
+    const bad = await post(`${gateway.url}/v2/models/reshape/infer`, { id: 'doomed', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] });
+    expect(bad.status).toBe(500);
+    expect(bad.json).toMatchObject({ code: 'INFERENCE_FAILED' });
+
+    const letters = (await get(`${gateway.url}/v2/admin/dead-letters`)).json.dead_letters as { id: string; attemptsMade: number; model: string; failedReason: string }[];
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ model: 'reshape', attemptsMade: 3 });
+    expect(letters[0]!.failedReason).toMatch(/^INFERENCE_FAILED: /);
+
+    // Requeued, it runs again (and, still failing, comes back after its attempts).
+    const requeued = await post(`${gateway.url}/v2/admin/dead-letters/${letters[0]!.id}/requeue`, {});
+    expect(requeued.status).toBe(200);
+    await waitFor(async () => {
+      const again = (await get(`${gateway.url}/v2/admin/dead-letters`)).json.dead_letters as { id: string }[];
+      return again.length === 1 && again[0]!.id !== letters[0]!.id;
+    }, 10_000, 'requeued job dead-lettered again');
+    const missing = await post(`${gateway.url}/v2/admin/dead-letters/nope/requeue`, {});
+    expect(missing).toMatchObject({ status: 404, json: { code: 'DEAD_LETTER_NOT_FOUND' } });
+    expect((await get(`${gateway.url}/v2/admin/dead-letters?limit=0`)).status).toBe(400);
+  });
+
+  it('never retries a request past its timeout, and answers it with REQUEST_TIMEOUT', async () => {
+    const repository = new TestRepository().copy('text-recognizer');
+    const { gateway, prefix } = await stack(repository, { LOAD_MODELS: 'text-recognizer' });
+    await waitFor(async () => (await get(`${gateway.url}/v2/models/text-recognizer/ready`)).status === 200, 10_000, 'ready');
+    const line = (width: number, parameters = {}) => ({
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, width], data: new Array(3 * 48 * width).fill(0.5) }],
+      parameters,
+    });
+    const busy = post(`${gateway.url}/v2/models/text-recognizer/infer`, line(2400));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const late = await post(`${gateway.url}/v2/models/text-recognizer/infer`, line(64, { timeout_ms: 20 }));
+    expect(late).toMatchObject({ status: 503, json: { code: 'REQUEST_TIMEOUT' } });
+    expect((await busy).status).toBe(200);
+    // The worker found the job expired and failed it once, without retrying or dead-lettering it.
+    const queue = new Queue(inferQueueName('text-recognizer', '1'), { connection: { url: REDIS_URL }, prefix });
+    cleanups.push(() => queue.close());
+    await waitFor(async () => (await queue.getFailed()).length === 1, 5_000, 'expired job failed');
+    const [failed] = await queue.getFailed();
+    expect(failed!.attemptsMade).toBe(1);
+    expect(failed!.failedReason).toMatch(/^REQUEST_TIMEOUT: /);
+    expect(((await get(`${gateway.url}/v2/admin/dead-letters`)).json.dead_letters as unknown[]).length).toBe(0);
+  });
+
+  it('refuses with QUEUE_FULL above the per-model queue depth instead of queueing without bound', async () => {
+    const repository = new TestRepository().copy('mlp-classifier', { dynamic_batching: { max_queue_size: 5 } });
+    const { gateway, worker } = await stack(repository, { LOAD_MODELS: 'mlp-classifier', WORKER_CONCURRENCY: '1' });
+    await waitFor(async () => (await get(`${gateway.url}/v2/models/mlp-classifier/ready`)).status === 200, 5_000, 'ready');
+    void worker;
+    const replies = await Promise.all(Array.from({ length: 60 }, (_, seed) => post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(seed, { timeout_ms: 10_000 }))));
+    const full = replies.filter((r) => r.status === 503);
+    expect(full.length).toBeGreaterThan(0);
+    for (const reply of full) {
+      expect(reply.json).toMatchObject({ code: 'QUEUE_FULL' });
+      expect(reply.headers.get('retry-after')).toBe('1');
+    }
+    expect(replies.every((r) => r.status === 200 || r.status === 503)).toBe(true);
+  });
+
+  it('answers 503 with a JSON error while Redis is down, and recovers by itself when it is back', async () => {
+    const redis = new PrivateRedis(await freePort());
+    await redis.start();
+    cleanups.push(() => redis.stop());
+    const repository = new TestRepository().copy('mlp-classifier');
+    const { gateway } = await stack(repository, { LOAD_MODELS: 'mlp-classifier', REDIS_URL: redis.url });
+    await waitFor(async () => (await get(`${gateway.url}/v2/models/mlp-classifier/ready`)).status === 200, 5_000, 'ready');
+    expect((await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(1))).status).toBe(200);
+
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    cleanups.push(() => void process.off('unhandledRejection', onUnhandled));
+
+    await redis.stop();
+    const started = Date.now();
+    const down = await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(2));
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(down.status).toBe(503);
+    expect(['BACKEND_UNAVAILABLE', 'MODEL_NOT_READY']).toContain(down.json.code);
+    await waitFor(async () => (await get(`${gateway.url}/v2/health/ready`)).status === 503, 5_000, 'not ready while Redis is down');
+
+    await redis.start();
+    await waitFor(async () => (await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(3))).status === 200, 20_000, 'serving again');
+    expect((await get(`${gateway.url}/v2/health/ready`)).status).toBe(200);
+    expect(unhandled).toEqual([]);
+  }, 60_000);
+});
+

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { ServingError } from '../../workers/protocol/errors.js';
+import { encodeBytesElements } from '../../workers/protocol/tensor.js';
+import { decodeFailure, encodeFailure, isRetryable } from '../../workers/queue/failure-policy.js';
+import { decodeJob, decodeResult, encodeJob, encodeResult } from '../../workers/queue/job-codec.js';
+
+describe('job codec', () => {
+  it('round-trips a request with every kind of tensor through JSON', () => {
+    const request = {
+      requestId: 'r1', model: 'm', version: '2', outputs: ['y'], rows: 2, signature: 's', deadline: 123, priority: 4,
+      inputs: [
+        { name: 'f', datatype: 'FP32' as const, shape: [2, 2], data: new Float32Array([1.5, -2, 3, 4]) },
+        { name: 'i', datatype: 'INT64' as const, shape: [2], data: new BigInt64Array([-5n, 9007199254740993n]) },
+        { name: 'b', datatype: 'BYTES' as const, shape: [2], data: encodeBytesElements([new TextEncoder().encode('hé'), new Uint8Array(0)]) },
+      ],
+    };
+    const { request: back, replyTo } = decodeJob(JSON.parse(JSON.stringify(encodeJob(request, 'gw'))));
+    expect(replyTo).toBe('gw');
+    expect(back).toEqual(request);
+  });
+
+  it('round-trips a result', () => {
+    const result = { model: 'm', version: '1', outputs: [{ name: 'y', datatype: 'FP16' as const, shape: [1], data: new Uint16Array([0x3c00]) }], timings: { queueMs: 1, computeMs: 2, batchSize: 3, batchRows: 4 } };
+    expect(decodeResult(JSON.parse(JSON.stringify(encodeResult(result))))).toEqual(result);
+  });
+
+  it('refuses a job of another format', () => {
+    expect(() => decodeJob({ format: 2 } as never)).toThrow(/format 2/);
+  });
+});
+
+describe('failure policy', () => {
+  it.each([
+    [new ServingError('INFERENCE_FAILED', 'x'), true],
+    [new ServingError('MODEL_NOT_READY', 'x'), true],
+    [new ServingError('QUEUE_FULL', 'x'), true],
+    [new ServingError('REQUEST_TIMEOUT', 'x'), false],
+    [new ServingError('SHAPE_MISMATCH', 'x'), false],
+    [new ServingError('DATATYPE_MISMATCH', 'x'), false],
+    [new Error('native crash'), true],
+  ])('%s retryable: %s', (error, retryable) => {
+    expect(isRetryable(error)).toBe(retryable);
+  });
+
+  it('carries the code through a failure message', () => {
+    expect(decodeFailure(encodeFailure('QUEUE_FULL', 'full: really'))).toEqual({ code: 'QUEUE_FULL', message: 'full: really' });
+    expect(decodeFailure('job stalled more than allowable limit')).toEqual({ code: undefined, message: 'job stalled more than allowable limit' });
+  });
+});
