@@ -51,6 +51,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     throw error;
   }
   const consumer = new QueueConsumer({
+    workerId: config.WORKER_ID,
     manager,
     redisUrl: config.REDIS_URL!,
     prefix: config.REDIS_PREFIX,

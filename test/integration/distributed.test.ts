@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { get, post } from '../helpers/gateway.js';
 import { MlpReference, mlpBody } from '../helpers/mlp-reference.js';
@@ -76,7 +77,7 @@ describe('distributed mode: gateway and workers as processes over Redis', () => 
 
   it('loses nothing when a worker is SIGKILLed mid-load: every request is answered, and correctly', async () => {
     // Each worker holds at most 16 jobs, so with 48 clients both hold some when one dies.
-    const { gateway, workers } = await gatewayAndWorkers(2, { LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000', WORKER_CONCURRENCY: '16' });
+    const { gateway, workers, env } = await gatewayAndWorkers(2, { LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000', WORKER_CONCURRENCY: '16' });
     const reference = await MlpReference.load();
     const total = 600;
     let next = 0;
@@ -93,6 +94,25 @@ describe('distributed mode: gateway and workers as processes over Redis', () => 
     };
     const clients = Array.from({ length: 48 }, client);
     await waitFor(async () => answered >= 100, 30_000, '100 answers');
+    // Freeze w0 at a moment when it holds jobs (BullMQ records processedBy), then kill it:
+    // those jobs must be taken over by w1 once their locks expire.
+    const redis = new Redis(REDIS_URL);
+    const queueKey = `${env.REDIS_PREFIX}:infer.mlp-classifier.1`;
+    let held = 0;
+    while (held === 0 && next < total) {
+      workers[0]!.kill('SIGSTOP');
+      // Let commands w0 sent before it stopped land, so what is active now is truly stuck.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const active = await redis.lrange(`${queueKey}:active`, 0, -1);
+      const owners = await Promise.all(active.map((id) => redis.hget(`${queueKey}:${id}`, 'pb')));
+      held = owners.filter((owner) => owner === 'w0').length;
+      if (held === 0) {
+        workers[0]!.kill('SIGCONT');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    redis.disconnect();
+    expect(held).toBeGreaterThan(0);
     workers[0]!.kill('SIGKILL');
     await Promise.all(clients);
 
@@ -114,19 +134,30 @@ describe('distributed mode: gateway and workers as processes over Redis', () => 
   }, 120_000);
 
   it('a worker on SIGTERM finishes the jobs in hand, then exits within its grace period', async () => {
-    const { gateway, workers } = await gatewayAndWorkers(1, { SHUTDOWN_GRACE_MS: '10000' });
-    const inFlight = Array.from({ length: 64 }, (_, seed) => post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(seed, { timeout_ms: 3000 })));
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    const env = environment({ LOAD_MODELS: 'text-recognizer', SHUTDOWN_GRACE_MS: '15000' });
+    const gateway = await spawnGateway(env);
+    const worker = await spawnWorker({ ...env, WORKER_ID: 'draining' });
+    spawned.push(gateway, worker);
+    await waitFor(async () => (await get(`${gateway.url}/v2/models/text-recognizer/ready`)).status === 200, 10_000, 'ready');
+    const line = (seed: number) => ({
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 640], data: Array.from({ length: 3 * 48 * 640 }, (_, i) => Math.sin(i + seed)) }],
+      parameters: { timeout_ms: 5000 },
+    });
+    const inFlight = Array.from({ length: 8 }, (_, seed) => post(`${gateway.url}/v2/models/text-recognizer/infer`, line(seed)));
+    // Wait until the worker has taken jobs (BullMQ's active list), then stop it.
+    const redis = new Redis(REDIS_URL);
+    const activeKey = `${env.REDIS_PREFIX}:infer.text-recognizer.1:active`;
+    let active = 0;
+    await waitFor(async () => (active = await redis.llen(activeKey)) > 0, 10_000, 'jobs in hand');
+    redis.disconnect();
     const stoppedAt = Date.now();
-    workers[0]!.kill('SIGTERM');
-    const code = await workers[0]!.exited;
-    expect(code).toBe(0);
-    expect(Date.now() - stoppedAt).toBeLessThan(10_000);
+    worker.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    expect(Date.now() - stoppedAt).toBeLessThan(15_000);
     const replies = await Promise.all(inFlight);
-    // Jobs already taken were finished; jobs still queued wait for the next worker or time out, never vanish.
-    const statuses = new Set(replies.map((r) => r.status));
-    expect([...statuses].every((s) => s === 200 || s === 503)).toBe(true);
-    expect(replies.filter((r) => r.status === 200).length).toBeGreaterThan(0);
+    // Jobs in hand were finished; any still queued time out with a clear 503, never vanish.
+    expect(replies.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(active);
+    for (const reply of replies.filter((r) => r.status !== 200)) expect(reply.json).toMatchObject({ code: expect.stringMatching(/REQUEST_TIMEOUT|MODEL_NOT_READY/) });
   }, 60_000);
 
   it('a gateway on SIGTERM answers what is in flight and exits', async () => {

@@ -9,6 +9,8 @@ import { sendReply } from './reply-stream.js';
 import { decodeFailure, encodeFailure, failureCode, isRetryable } from './failure-policy.js';
 
 export interface ConsumerOptions {
+  /** Recorded on each job it takes (BullMQ's processedBy), to trace a job to its worker. */
+  readonly workerId: string;
   readonly manager: ModelManager;
   readonly redisUrl: string;
   readonly prefix: string;
@@ -58,6 +60,7 @@ export class QueueConsumer {
         const worker = new Worker<InferJobData, EncodedResult>(queue, (job) => this.#process(job), {
           connection: durableConnection(this.#options.redisUrl, `switchyard-worker-${queue}`),
           prefix: this.#options.prefix,
+          name: this.#options.workerId,
           concurrency,
           lockDuration: this.#options.lockDurationMs,
           stalledInterval: this.#options.stalledIntervalMs,
