@@ -1,7 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { spawnChild, waitUntilReady, type Child, type ChildOptions } from './child-process.js';
 
 export interface ChildServer {
   readonly name: string;
@@ -13,34 +12,12 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
-export interface ChildServerOptions {
-  readonly name: string;
-  /** A JavaScript file run with this node binary. */
-  readonly script: string;
-  readonly cwd: string;
-  readonly env?: Readonly<Record<string, string>>;
+export interface ChildServerOptions extends ChildOptions {
   /** GET path that answers 200 once the server can take load. */
   readonly readyPath: string;
   readonly readyTimeoutMs?: number;
-}
-
-const OUTPUT_LIMIT = 8192;
-const live = new Set<ChildProcess>();
-let cleanupInstalled = false;
-
-/** Whatever way the bench ends, no server is left holding a port or the CPU. */
-function installCleanup(): void {
-  if (cleanupInstalled) return;
-  cleanupInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
-  });
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      console.error(`bench: ${signal}, stopping child servers`);
-      process.exit(130); // the 'exit' hook above kills them
-    });
-  }
+  /** Other children the server depends on (a worker): if one exits first, give up at once. */
+  readonly alsoWatch?: readonly Child[];
 }
 
 /** A port nobody listens on right now (the OS picks it; the child binds it just after). */
@@ -55,52 +32,12 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startChildServer(options: ChildServerOptions): Promise<ChildServer> {
-  installCleanup();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  // stdin stays a pipe: the bench's own servers exit when it closes, i.e. when the bench dies.
-  const child = spawn(process.execPath, [options.script], {
-    cwd: options.cwd,
-    env: { ...process.env, ...options.env, HOST: '127.0.0.1', PORT: String(port) },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  live.add(child);
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString('utf8')).slice(-OUTPUT_LIMIT);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<string>((resolve) => {
-    child.once('exit', (code, signal) => {
-      live.delete(child);
-      resolve(signal ? `signal ${signal}` : `code ${code}`);
-    });
-  });
-  let hasExited = false;
-  void exited.then(() => (hasExited = true));
-
-  const stop = async (): Promise<void> => {
-    if (hasExited) return;
-    child.kill('SIGTERM');
-    const outcome = await Promise.race([exited, sleep(5000, 'timeout')]);
-    if (outcome === 'timeout') {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  };
-
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
-  while (!(await isReady(url + options.readyPath))) {
-    if (hasExited) throw new Error(`${options.name} exited (${await exited}) before it was ready:\n${output}`);
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`${options.name} was not ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${output}`);
-    }
-    await sleep(100);
-  }
-  if (child.pid === undefined) throw new Error(`${options.name} has no pid`);
-  return { name: options.name, pid: child.pid, url, output: () => output, stop };
+  const child = spawnChild({ ...options, env: { ...options.env, HOST: '127.0.0.1', PORT: String(port) } });
+  const timeoutMs = options.readyTimeoutMs ?? 60_000;
+  await waitUntilReady(() => isReady(url + options.readyPath), child, [child, ...(options.alsoWatch ?? [])], timeoutMs, `${options.name} was ready`);
+  return { name: options.name, pid: child.pid, url, output: child.output, stop: child.stop };
 }
 
 async function isReady(url: string): Promise<boolean> {

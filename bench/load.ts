@@ -17,6 +17,8 @@ export interface LoadResult {
   /** CPU used during the run, 100 = one core: shows which side (load generator or server) was saturated. */
   readonly clientCpuPercent: number;
   readonly serverCpuPercent?: number;
+  /** CPU % of other processes involved (distributed mode: worker, redis-server), by name. */
+  readonly otherCpuPercent?: Record<string, number>;
 }
 
 export interface LoadTarget {
@@ -26,11 +28,14 @@ export interface LoadTarget {
   readonly bodies: readonly string[];
 }
 
-function fire(target: LoadTarget, connections: number, seconds: number): Promise<autocannon.Result> {
+/** How long a run lasts: a duration in seconds, or a number of requests. */
+type Limit = { readonly seconds: number } | { readonly amount: number };
+
+function fire(target: LoadTarget, connections: number, limit: Limit): Promise<autocannon.Result> {
   return autocannon({
     url: target.url,
     connections,
-    duration: seconds,
+    ...('amount' in limit ? { amount: limit.amount } : { duration: limit.seconds }),
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     // Static requests, each connection cycling through them all: autocannon builds each
@@ -40,16 +45,51 @@ function fire(target: LoadTarget, connections: number, seconds: number): Promise
 }
 
 /** Closed-loop load: `connections` keep-alive clients each sending the next request on reply. */
-export async function runLoad(target: LoadTarget, connections: number, seconds: number, warmupSeconds: number, serverPid?: number): Promise<LoadResult> {
+export async function runLoad(
+  target: LoadTarget,
+  connections: number,
+  seconds: number,
+  warmupSeconds: number,
+  serverPid?: number,
+  otherPids: Readonly<Record<string, number>> = {},
+): Promise<LoadResult> {
   // Thrown away: it only warms the JIT, the sockets and the server's queues.
-  if (warmupSeconds > 0) await fire(target, connections, warmupSeconds);
+  if (warmupSeconds > 0) await fire(target, connections, { seconds: warmupSeconds });
+  return measured(target, connections, { seconds }, serverPid, otherPids);
+}
+
+/** Closed-loop load until `amount` requests have been answered (no warm-up). */
+export function runRequests(
+  target: LoadTarget,
+  connections: number,
+  amount: number,
+  serverPid?: number,
+  otherPids: Readonly<Record<string, number>> = {},
+): Promise<LoadResult> {
+  return measured(target, connections, { amount }, serverPid, otherPids);
+}
+
+/** CPU seconds so far per pid; a process that cannot be read (gone, not ours) counts as undefined. */
+async function cpuOf(pids: Readonly<Record<string, number>>): Promise<Record<string, number | undefined>> {
+  const entries = await Promise.all(Object.entries(pids).map(async ([name, pid]) => [name, await cpuSeconds(pid).catch(() => undefined)] as const));
+  return Object.fromEntries(entries);
+}
+
+async function measured(target: LoadTarget, connections: number, limit: Limit, serverPid: number | undefined, otherPids: Readonly<Record<string, number>>): Promise<LoadResult> {
   const clientBefore = process.cpuUsage();
   const serverBefore = serverPid === undefined ? 0 : await cpuSeconds(serverPid);
+  const othersBefore = await cpuOf(otherPids);
   const wallBefore = process.hrtime.bigint();
-  const result = await fire(target, connections, seconds);
+  const result = await fire(target, connections, limit);
   const wall = Number(process.hrtime.bigint() - wallBefore) / 1e9;
   const client = process.cpuUsage(clientBefore);
   const serverCpu = serverPid === undefined ? undefined : (await cpuSeconds(serverPid)) - serverBefore;
+  const othersAfter = await cpuOf(otherPids);
+  const otherCpuPercent: Record<string, number> = {};
+  for (const [name, after] of Object.entries(othersAfter)) {
+    const before = othersBefore[name];
+    if (after !== undefined && before !== undefined) otherCpuPercent[name] = round(((after - before) / wall) * 100, 1);
+  }
   const statusCodes: Record<string, number> = {};
   for (const [code, stats] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = stats.count ?? 0;
   return {
@@ -70,5 +110,6 @@ export async function runLoad(target: LoadTarget, connections: number, seconds: 
     statusCodes,
     clientCpuPercent: round(((client.user + client.system) / 1e6 / wall) * 100, 1),
     ...(serverCpu === undefined ? {} : { serverCpuPercent: round((serverCpu / wall) * 100, 1) }),
+    ...(Object.keys(otherCpuPercent).length === 0 ? {} : { otherCpuPercent }),
   };
 }

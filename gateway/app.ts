@@ -33,7 +33,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     bodyLimit: options.bodyLimit,
     genReqId: requestIdFor,
-    // Requests that arrive while draining get Switchyard's SHUTTING_DOWN, not fastify's bare 503.
+    // Requests that arrive while draining get Switchyard's shutting_down, not fastify's bare 503.
     return503OnClosing: false,
     // Explicit timeouts: a slow client must not hold a connection for ever.
     connectionTimeout: 120_000,

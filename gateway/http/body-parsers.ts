@@ -13,6 +13,6 @@ export function installBodyParsers(app: FastifyInstance, bodyLimit: number): voi
     app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit }, asBuffer);
   }
   app.addContentTypeParser('*', (request, _payload, done) => {
-    done(new ServingError('UNSUPPORTED_MEDIA_TYPE', `Content-Type "${request.headers['content-type'] ?? ''}" is not supported: send application/json, or application/octet-stream with the binary extension`));
+    done(new ServingError('unsupported_media_type', `Content-Type "${request.headers['content-type'] ?? ''}" is not supported: send application/json, or application/octet-stream with the binary extension`));
   });
 }

@@ -3,11 +3,11 @@ import { ERROR_TABLE, RETRY_AFTER_SECONDS, ServingError, type ErrorCode } from '
 
 /** fastify's own client errors, mapped onto Switchyard's codes. */
 const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_REQUEST',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'EMPTY_BODY',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'empty_body',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
 };
 
 export function toServingError(error: FastifyError | Error): ServingError {
@@ -16,9 +16,9 @@ export function toServingError(error: FastifyError | Error): ServingError {
   const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
   if (mapped) return new ServingError(mapped, error.message);
   if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
-    return new ServingError('INVALID_REQUEST', error.message);
+    return new ServingError('invalid_request', error.message);
   }
-  return new ServingError('INTERNAL_ERROR', 'internal error');
+  return new ServingError('internal_error', 'internal error');
 }
 
 /** Every error leaves as OIP's `{"error": "..."}` plus a stable `code`; 5xx details stay in the log. */
@@ -31,6 +31,6 @@ export function installErrorReplies(app: FastifyInstance): void {
     return reply.code(serving.status).send({ error: serving.message, code: serving.code });
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.code(ERROR_TABLE.ROUTE_NOT_FOUND.status).send({ error: `no endpoint ${request.method} ${request.url}`, code: 'ROUTE_NOT_FOUND' });
+    reply.code(ERROR_TABLE.route_not_found.status).send({ error: `no endpoint ${request.method} ${request.url}`, code: 'route_not_found' });
   });
 }

@@ -24,15 +24,15 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function invalid(message: string): ServingError {
-  return new ServingError('INVALID_REQUEST', message);
+  return new ServingError('invalid_request', message);
 }
 
 function parseJson(header: Buffer): unknown {
-  if (header.length === 0) throw new ServingError('EMPTY_BODY', 'the request has no body: send an inference request as JSON');
+  if (header.length === 0) throw new ServingError('empty_body', 'the request has no body: send an inference request as JSON');
   try {
     return JSON.parse(header.toString('utf8'));
   } catch (error) {
-    throw new ServingError('INVALID_JSON', `the body is not valid JSON: ${(error as Error).message}`);
+    throw new ServingError('invalid_json', `the body is not valid JSON: ${(error as Error).message}`);
   }
 }
 
@@ -45,7 +45,7 @@ function optionalParameters(value: unknown, where: string): Record<string, unkno
 function positiveInteger(value: unknown, name: string, min: number): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new ServingError('INVALID_PARAMETER', `parameter ${name} must be an integer >= ${min}`);
+    throw new ServingError('invalid_parameter', `parameter ${name} must be an integer >= ${min}`);
   }
   return value;
 }
@@ -64,7 +64,7 @@ export function parseInferRequest(header: Buffer, binary: Buffer): ParsedInferRe
     const { name, datatype, shape } = raw;
     if (typeof name !== 'string' || name === '') throw invalid(`inputs[${index}].name must be a non-empty string`);
     if (typeof datatype !== 'string') throw invalid(`input "${name}": datatype must be a string`);
-    if (!isDatatype(datatype)) throw new ServingError('UNKNOWN_DATATYPE', `input "${name}": unknown datatype "${datatype}"`);
+    if (!isDatatype(datatype)) throw new ServingError('unknown_datatype', `input "${name}": unknown datatype "${datatype}"`);
     if (!Array.isArray(shape) || !shape.every((dim) => Number.isSafeInteger(dim) && (dim as number) >= 0)) {
       throw invalid(`input "${name}": shape must be an array of non-negative integers`);
     }
@@ -75,22 +75,22 @@ export function parseInferRequest(header: Buffer, binary: Buffer): ParsedInferRe
     if (binarySize !== undefined) {
       if (raw.data !== undefined) throw invalid(`input "${name}": give either data or binary_data_size, not both`);
       if (typeof binarySize !== 'number' || !Number.isSafeInteger(binarySize) || binarySize < 0) {
-        throw new ServingError('INVALID_BINARY_BODY', `input "${name}": binary_data_size must be a non-negative integer`);
+        throw new ServingError('invalid_binary_body', `input "${name}": binary_data_size must be a non-negative integer`);
       }
       if (binaryOffset + binarySize > binary.length) {
-        throw new ServingError('INVALID_BINARY_BODY', `input "${name}": binary_data_size ${binarySize} runs past the ${binary.length} bytes of binary data`);
+        throw new ServingError('invalid_binary_body', `input "${name}": binary_data_size ${binarySize} runs past the ${binary.length} bytes of binary data`);
       }
       const bytes = binary.subarray(binaryOffset, binaryOffset + binarySize);
       binaryOffset += binarySize;
       const size = DATATYPE_INFO[datatype].bytes;
       if (size > 0 && binarySize !== expected * size) {
-        throw new ServingError('SHAPE_DATA_MISMATCH', `input "${name}": shape [${dims.join(',')}] needs ${expected * size} bytes of ${datatype}, got ${binarySize}`);
+        throw new ServingError('shape_data_mismatch', `input "${name}": shape [${dims.join(',')}] needs ${expected * size} bytes of ${datatype}, got ${binarySize}`);
       }
       const data = viewBytes(datatype, bytes);
       if (size === 0) {
         const count = dataElementCount(datatype, data);
-        if (count === null) throw new ServingError('INVALID_BINARY_BODY', `input "${name}": BYTES elements are not length-prefixed correctly`);
-        if (count !== expected) throw new ServingError('SHAPE_DATA_MISMATCH', `input "${name}": shape [${dims.join(',')}] needs ${expected} elements, got ${count}`);
+        if (count === null) throw new ServingError('invalid_binary_body', `input "${name}": BYTES elements are not length-prefixed correctly`);
+        if (count !== expected) throw new ServingError('shape_data_mismatch', `input "${name}": shape [${dims.join(',')}] needs ${expected} elements, got ${count}`);
       }
       return { name, datatype, shape: dims, data };
     }
@@ -98,12 +98,12 @@ export function parseInferRequest(header: Buffer, binary: Buffer): ParsedInferRe
     if (!Array.isArray(raw.data)) throw invalid(`input "${name}": data must be an array (or use binary_data_size)`);
     const values = flattenData(raw.data);
     if (values.length !== expected) {
-      throw new ServingError('SHAPE_DATA_MISMATCH', `input "${name}": shape [${dims.join(',')}] needs ${expected} elements, data has ${values.length}`);
+      throw new ServingError('shape_data_mismatch', `input "${name}": shape [${dims.join(',')}] needs ${expected} elements, data has ${values.length}`);
     }
     return { name, datatype, shape: dims, data: decodeJsonData(name, datatype, values) };
   });
   if (binaryOffset !== binary.length) {
-    throw new ServingError('INVALID_BINARY_BODY', `the binary_data_size values add up to ${binaryOffset} bytes but ${binary.length} bytes follow the JSON header`);
+    throw new ServingError('invalid_binary_body', `the binary_data_size values add up to ${binaryOffset} bytes but ${binary.length} bytes follow the JSON header`);
   }
 
   const binaryByDefault = parameters.binary_data_output === true;
@@ -113,7 +113,7 @@ export function parseInferRequest(header: Buffer, binary: Buffer): ParsedInferRe
     outputs = body.outputs.map((raw: unknown, index: number) => {
       if (!isObject(raw) || typeof raw.name !== 'string') throw invalid(`outputs[${index}] must be an object with a name`);
       const binaryFlag = optionalParameters(raw.parameters, `output "${raw.name}"`).binary_data;
-      if (binaryFlag !== undefined && typeof binaryFlag !== 'boolean') throw new ServingError('INVALID_PARAMETER', `output "${raw.name}": binary_data must be true or false`);
+      if (binaryFlag !== undefined && typeof binaryFlag !== 'boolean') throw new ServingError('invalid_parameter', `output "${raw.name}": binary_data must be true or false`);
       return { name: raw.name, binary: binaryFlag ?? binaryByDefault };
     });
   }

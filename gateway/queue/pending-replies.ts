@@ -24,7 +24,7 @@ export class PendingReplies {
   wait(jobId: string, queue: string, deadline: number, requestId: string): Promise<InferResult> {
     return new Promise<InferResult>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.#settle(jobId, (waiter) => waiter.reject(new ServingError('REQUEST_TIMEOUT', `request ${requestId} was not answered within its timeout`)));
+        this.#settle(jobId, (waiter) => waiter.reject(new ServingError('request_timeout', `request ${requestId} was not answered within its timeout`)));
       }, Math.max(0, deadline - Date.now()));
       this.#waiters.set(jobId, { queue, since: Date.now(), timer, resolve, reject });
     });
@@ -34,7 +34,7 @@ export class PendingReplies {
   deliver(reply: Reply): void {
     this.#settle(reply.jobId, (waiter) => {
       if (reply.ok) waiter.resolve(decodeResult(reply.result));
-      else waiter.reject(new ServingError(isErrorCode(reply.code) ? reply.code : 'INFERENCE_FAILED', reply.message));
+      else waiter.reject(new ServingError(isErrorCode(reply.code) ? reply.code : 'inference_failed', reply.message));
     });
   }
 

@@ -93,16 +93,16 @@ export class QueueBackend implements ServingBackend {
   }
 
   async infer(request: ValidInferRequest): Promise<InferResult> {
-    if (!this.#registry.reachable) throw new ServingError('BACKEND_UNAVAILABLE', 'Redis cannot be reached; the request was not queued');
+    if (!this.#registry.reachable) throw new ServingError('backend_unavailable', 'Redis cannot be reached; the request was not queued');
     const state = this.#registry.state(request.model, request.version);
     if (state !== ModelState.READY) {
-      throw new ServingError('MODEL_NOT_READY', `no live worker has ${request.model}:${request.version} ready (${state.toLowerCase()})`);
+      throw new ServingError('model_not_ready', `no live worker has ${request.model}:${request.version} ready (${state.toLowerCase()})`);
     }
     const queueName = inferQueueName(request.model, request.version);
     const limit = this.#definitions.get(request.model)!.config.dynamic_batching.max_queue_size;
     const added = this.#addedSincePoll.get(queueName) ?? 0;
     if (this.#registry.backlog(request.model, request.version) + added >= limit) {
-      throw new ServingError('QUEUE_FULL', `the queue of ${request.model}:${request.version} holds ${limit} requests`);
+      throw new ServingError('queue_full', `the queue of ${request.model}:${request.version} holds ${limit} requests`);
     }
     const jobId = randomUUID();
     const answer = this.#pending.wait(jobId, queueName, request.deadline, request.requestId);
@@ -117,7 +117,7 @@ export class QueueBackend implements ServingBackend {
       });
       this.#addedSincePoll.set(queueName, added + 1);
     } catch (error) {
-      this.#pending.fail(jobId, new ServingError('BACKEND_UNAVAILABLE', `the request could not be queued: ${(error as Error).message}`));
+      this.#pending.fail(jobId, new ServingError('backend_unavailable', `the request could not be queued: ${(error as Error).message}`));
     }
     return answer;
   }
@@ -127,11 +127,11 @@ export class QueueBackend implements ServingBackend {
   }
 
   async load(): Promise<void> {
-    throw new ServingError('NOT_IN_THIS_MODE', 'in distributed mode, worker pools load models (LOAD_MODELS); scale or restart a pool instead');
+    throw new ServingError('not_in_this_mode', 'in distributed mode, worker pools load models (LOAD_MODELS); scale or restart a pool instead');
   }
 
   async unload(): Promise<void> {
-    throw new ServingError('NOT_IN_THIS_MODE', 'in distributed mode, worker pools load models (LOAD_MODELS); scale or restart a pool instead');
+    throw new ServingError('not_in_this_mode', 'in distributed mode, worker pools load models (LOAD_MODELS); scale or restart a pool instead');
   }
 
   statistics(name?: string, version?: string): VersionStatistics[] {
@@ -171,7 +171,7 @@ export class QueueBackend implements ServingBackend {
           this.#pending.deliver({ jobId, ok: true, result: job.returnvalue });
         } else if (job.finishedOn && job.failedReason) {
           const { code, message } = decodeFailure(job.failedReason);
-          this.#pending.deliver({ jobId, ok: false, code: code ?? 'INFERENCE_FAILED', message });
+          this.#pending.deliver({ jobId, ok: false, code: code ?? 'inference_failed', message });
         }
       } catch {
         return; // Redis is down; the next sweep tries again

@@ -5,12 +5,12 @@ import type { DeadLetters } from '../../workers/queue/dead-letters.js';
 /** Dead-letter inspection and requeue (distributed mode only: embedded mode never retries). */
 export function adminRoutes(app: FastifyInstance, deadLetters: DeadLetters | undefined): void {
   const require = (): DeadLetters => {
-    if (!deadLetters) throw new ServingError('NOT_IN_THIS_MODE', 'dead letters exist in distributed mode only (REDIS_URL)');
+    if (!deadLetters) throw new ServingError('not_in_this_mode', 'dead letters exist in distributed mode only (REDIS_URL)');
     return deadLetters;
   };
   app.get<{ Querystring: { limit?: string } }>('/v2/admin/dead-letters', async (request) => {
     const limit = request.query.limit === undefined ? 100 : Number(request.query.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ServingError('INVALID_PARAMETER', 'limit must be an integer from 1 to 1000');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ServingError('invalid_parameter', 'limit must be an integer from 1 to 1000');
     return { dead_letters: await require().list(limit) };
   });
   app.post<{ Params: { id: string } }>('/v2/admin/dead-letters/:id/requeue', async (request) => require().requeue(request.params.id));

@@ -19,7 +19,7 @@ export function inferRoutes(app: FastifyInstance, backend: ServingBackend, lifec
   const handler = async (request: FastifyRequest<{ Params: InferParams }>, reply: FastifyReply): Promise<unknown> => {
     const model = resolveModel(backend, request.params.model, request.params.version);
     const body = request.body;
-    if (!Buffer.isBuffer(body) || body.length === 0) throw new ServingError('EMPTY_BODY', 'the request has no body: send an inference request as JSON');
+    if (!Buffer.isBuffer(body) || body.length === 0) throw new ServingError('empty_body', 'the request has no body: send an inference request as JSON');
 
     const headerLength = request.headers[HEADER_LENGTH_HEADER];
     const { header, binary } = splitBinaryBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
@@ -53,8 +53,8 @@ export function inferRoutes(app: FastifyInstance, backend: ServingBackend, lifec
   // before draining began is answered, one that arrives after is refused.
   const admit = (_request: FastifyRequest, _reply: FastifyReply, next: (error?: Error) => void): void => {
     const phase = lifecycle.phase();
-    if (phase === 'starting') return next(new ServingError('MODEL_NOT_READY', 'the server is starting: models are loading'));
-    if (phase === 'draining') return next(new ServingError('SHUTTING_DOWN', 'the server is shutting down'));
+    if (phase === 'starting') return next(new ServingError('model_not_ready', 'the server is starting: models are loading'));
+    if (phase === 'draining') return next(new ServingError('shutting_down', 'the server is shutting down'));
     next();
   };
   app.post<{ Params: InferParams }>('/v2/models/:model/infer', { onRequest: admit }, handler);

@@ -12,11 +12,11 @@ export interface ResolvedModel {
 /** Finds the model and version a path names; 404 when either is unknown. */
 export function resolveModel(backend: ServingBackend, name: string, version: string | undefined): ResolvedModel {
   const definition = backend.definition(name);
-  if (!definition) throw new ServingError('MODEL_NOT_FOUND', `unknown model "${name}"`);
+  if (!definition) throw new ServingError('model_not_found', `unknown model "${name}"`);
   const served = servedVersions(definition.config);
   if (version === undefined) return { definition, version: served[0]! };
   if (!served.includes(version)) {
-    throw new ServingError('VERSION_NOT_FOUND', `model "${name}" has no served version "${version}" (served: ${served.join(', ')})`);
+    throw new ServingError('version_not_found', `model "${name}" has no served version "${version}" (served: ${served.join(', ')})`);
   }
   return { definition, version };
 }

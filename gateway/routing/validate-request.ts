@@ -16,7 +16,7 @@ function shapeText(shape: readonly number[]): string {
 /** `dims` are the tensor's dims after any batch dim; `shape` is the whole shape, for the message. */
 function checkDims(spec: TensorSpec, dims: readonly number[], shape: readonly number[], modelShape: string): void {
   const fits = dims.length === spec.shape.length && spec.shape.every((dim, i) => (dim === -1 ? dims[i]! >= 1 : dim === dims[i]));
-  if (!fits) throw new ServingError('SHAPE_MISMATCH', `input "${spec.name}": shape ${shapeText(shape)} does not match the model's ${modelShape}`);
+  if (!fits) throw new ServingError('shape_mismatch', `input "${spec.name}": shape ${shapeText(shape)} does not match the model's ${modelShape}`);
 }
 
 /**
@@ -27,10 +27,10 @@ export function validateRequest(parsed: ParsedInferRequest, model: ResolvedModel
   const { config } = model.definition;
   const batching = config.max_batch_size > 0;
   const byName = new Map(parsed.inputs.map((tensor) => [tensor.name, tensor]));
-  if (byName.size !== parsed.inputs.length) throw new ServingError('UNKNOWN_INPUT', 'an input is given more than once');
+  if (byName.size !== parsed.inputs.length) throw new ServingError('unknown_input', 'an input is given more than once');
   for (const tensor of parsed.inputs) {
     if (!config.inputs.some((spec) => spec.name === tensor.name)) {
-      throw new ServingError('UNKNOWN_INPUT', `model "${config.name}" has no input "${tensor.name}" (inputs: ${config.inputs.map((s) => s.name).join(', ')})`);
+      throw new ServingError('unknown_input', `model "${config.name}" has no input "${tensor.name}" (inputs: ${config.inputs.map((s) => s.name).join(', ')})`);
     }
   }
 
@@ -38,22 +38,22 @@ export function validateRequest(parsed: ParsedInferRequest, model: ResolvedModel
   const signature: string[] = [];
   const inputs = config.inputs.map((spec) => {
     const tensor = byName.get(spec.name);
-    if (!tensor) throw new ServingError('MISSING_INPUT', `model "${config.name}" needs input "${spec.name}"`);
+    if (!tensor) throw new ServingError('missing_input', `model "${config.name}" needs input "${spec.name}"`);
     if (tensor.datatype !== spec.datatype) {
-      throw new ServingError('DATATYPE_MISMATCH', `input "${spec.name}": datatype ${tensor.datatype} does not match the model's ${spec.datatype}`);
+      throw new ServingError('datatype_mismatch', `input "${spec.name}": datatype ${tensor.datatype} does not match the model's ${spec.datatype}`);
     }
     if (!batching) {
       checkDims(spec, tensor.shape, tensor.shape, shapeText(spec.shape));
     } else {
       const modelShape = shapeText([-1, ...spec.shape]);
       const [batch, ...dims] = tensor.shape;
-      if (batch === undefined || batch < 1) throw new ServingError('SHAPE_MISMATCH', `input "${spec.name}": shape ${shapeText(tensor.shape)} needs a batch dim >= 1 to match the model's ${modelShape}`);
+      if (batch === undefined || batch < 1) throw new ServingError('shape_mismatch', `input "${spec.name}": shape ${shapeText(tensor.shape)} needs a batch dim >= 1 to match the model's ${modelShape}`);
       checkDims(spec, dims, tensor.shape, modelShape);
       if (batch > config.max_batch_size) {
-        throw new ServingError('BATCH_TOO_LARGE', `input "${spec.name}": batch of ${batch} is over the model's max_batch_size of ${config.max_batch_size}`);
+        throw new ServingError('batch_too_large', `input "${spec.name}": batch of ${batch} is over the model's max_batch_size of ${config.max_batch_size}`);
       }
       if (rows !== undefined && rows !== batch) {
-        throw new ServingError('SHAPE_MISMATCH', `input "${spec.name}": batch dim ${batch} differs from the other inputs' ${rows}`);
+        throw new ServingError('shape_mismatch', `input "${spec.name}": batch dim ${batch} differs from the other inputs' ${rows}`);
       }
       rows = batch;
     }
@@ -63,7 +63,7 @@ export function validateRequest(parsed: ParsedInferRequest, model: ResolvedModel
 
   for (const output of parsed.outputs) {
     if (!config.outputs.some((spec) => spec.name === output.name)) {
-      throw new ServingError('UNKNOWN_OUTPUT', `model "${config.name}" has no output "${output.name}" (outputs: ${config.outputs.map((s) => s.name).join(', ')})`);
+      throw new ServingError('unknown_output', `model "${config.name}" has no output "${output.name}" (outputs: ${config.outputs.map((s) => s.name).join(', ')})`);
     }
   }
 

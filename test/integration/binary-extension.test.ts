@@ -108,9 +108,9 @@ describe('binary tensor data extension', () => {
   });
 
   it.each([
-    ['a header length past the body', (length: number) => String(length + 100000), 'INVALID_BINARY_BODY'],
-    ['a header length that is not a number', () => 'abc', 'INVALID_BINARY_BODY'],
-    ['a header length that cuts the JSON', () => '5', 'INVALID_JSON'],
+    ['a header length past the body', (length: number) => String(length + 100000), 'invalid_binary_body'],
+    ['a header length that is not a number', () => 'abc', 'invalid_binary_body'],
+    ['a header length that cuts the JSON', () => '5', 'invalid_json'],
   ])('%s is 400', async (_name, headerLength, code) => {
     const { body, headerLength: real } = binaryBody({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], parameters: { binary_data_size: 2048 } }] }, [new Uint8Array(2048)]);
     const reply = await send('mlp-classifier', body, headerLength(real));
@@ -119,9 +119,9 @@ describe('binary tensor data extension', () => {
   });
 
   it.each([
-    ['sizes that do not match the shape', 1024, [new Uint8Array(1024)], 'SHAPE_DATA_MISMATCH'],
-    ['sizes running past the binary data', 2048, [new Uint8Array(100)], 'INVALID_BINARY_BODY'],
-    ['extra bytes after the last tensor', 2048, [new Uint8Array(2100)], 'INVALID_BINARY_BODY'],
+    ['sizes that do not match the shape', 1024, [new Uint8Array(1024)], 'shape_data_mismatch'],
+    ['sizes running past the binary data', 2048, [new Uint8Array(100)], 'invalid_binary_body'],
+    ['extra bytes after the last tensor', 2048, [new Uint8Array(2100)], 'invalid_binary_body'],
   ])('%s is 400', async (_name, size, tensors, code) => {
     const { body, headerLength } = binaryBody({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], parameters: { binary_data_size: size } }] }, tensors);
     const reply = await send('mlp-classifier', body, String(headerLength));
@@ -134,7 +134,7 @@ describe('binary tensor data extension', () => {
     const { body, headerLength } = binaryBody({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [1, 2], parameters: { binary_data_size: data.length } }] }, [data]);
     const reply = await send('strings', body, String(headerLength));
     expect(reply.status).toBe(400);
-    expect(JSON.parse(reply.body.toString())).toMatchObject({ code: 'INVALID_BINARY_BODY' });
+    expect(JSON.parse(reply.body.toString())).toMatchObject({ code: 'invalid_binary_body' });
   });
 
   it('reads an FP32 tensor that starts at an unaligned offset after a BYTES one', async () => {

@@ -37,12 +37,12 @@ describe('distributed mode under faults', () => {
     expect(good.status).toBe(200);
     const bad = await post(`${gateway.url}/v2/models/reshape/infer`, { id: 'doomed', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] });
     expect(bad.status).toBe(500);
-    expect(bad.json).toMatchObject({ code: 'INFERENCE_FAILED' });
+    expect(bad.json).toMatchObject({ code: 'inference_failed' });
 
     const letters = (await get(`${gateway.url}/v2/admin/dead-letters`)).json.dead_letters as { id: string; attemptsMade: number; model: string; failedReason: string }[];
     expect(letters).toHaveLength(1);
     expect(letters[0]).toMatchObject({ model: 'reshape', attemptsMade: 3 });
-    expect(letters[0]!.failedReason).toMatch(/^INFERENCE_FAILED: /);
+    expect(letters[0]!.failedReason).toMatch(/^inference_failed: /);
 
     // Requeued, it runs again (and, still failing, comes back after its attempts).
     const requeued = await post(`${gateway.url}/v2/admin/dead-letters/${letters[0]!.id}/requeue`, {});
@@ -52,11 +52,11 @@ describe('distributed mode under faults', () => {
       return again.length === 1 && again[0]!.id !== letters[0]!.id;
     }, 10_000, 'requeued job dead-lettered again');
     const missing = await post(`${gateway.url}/v2/admin/dead-letters/nope/requeue`, {});
-    expect(missing).toMatchObject({ status: 404, json: { code: 'DEAD_LETTER_NOT_FOUND' } });
+    expect(missing).toMatchObject({ status: 404, json: { code: 'dead_letter_not_found' } });
     expect((await get(`${gateway.url}/v2/admin/dead-letters?limit=0`)).status).toBe(400);
   });
 
-  it('never retries a request past its timeout, and answers it with REQUEST_TIMEOUT', async () => {
+  it('never retries a request past its timeout, and answers it with request_timeout', async () => {
     const repository = new TestRepository().copy('text-recognizer');
     const { gateway, prefix } = await stack(repository, { LOAD_MODELS: 'text-recognizer' });
     await waitFor(async () => (await get(`${gateway.url}/v2/models/text-recognizer/ready`)).status === 200, 10_000, 'ready');
@@ -67,7 +67,7 @@ describe('distributed mode under faults', () => {
     const busy = post(`${gateway.url}/v2/models/text-recognizer/infer`, line(2400));
     await new Promise((resolve) => setTimeout(resolve, 50));
     const late = await post(`${gateway.url}/v2/models/text-recognizer/infer`, line(64, { timeout_ms: 20 }));
-    expect(late).toMatchObject({ status: 503, json: { code: 'REQUEST_TIMEOUT' } });
+    expect(late).toMatchObject({ status: 503, json: { code: 'request_timeout' } });
     expect((await busy).status).toBe(200);
     // The worker found the job expired and failed it once, without retrying or dead-lettering it.
     const queue = new Queue(inferQueueName('text-recognizer', '1'), { connection: { url: REDIS_URL }, prefix });
@@ -75,7 +75,7 @@ describe('distributed mode under faults', () => {
     await waitFor(async () => (await queue.getFailed()).length === 1, 5_000, 'expired job failed');
     const [failed] = await queue.getFailed();
     expect(failed!.attemptsMade).toBe(1);
-    expect(failed!.failedReason).toMatch(/^REQUEST_TIMEOUT: /);
+    expect(failed!.failedReason).toMatch(/^request_timeout: /);
     expect(((await get(`${gateway.url}/v2/admin/dead-letters`)).json.dead_letters as unknown[]).length).toBe(0);
   });
 
@@ -88,7 +88,7 @@ describe('distributed mode under faults', () => {
     const full = replies.filter((r) => r.status === 503);
     expect(full.length).toBeGreaterThan(0);
     for (const reply of full) {
-      expect(reply.json).toMatchObject({ code: 'QUEUE_FULL' });
+      expect(reply.json).toMatchObject({ code: 'queue_full' });
       expect(reply.headers.get('retry-after')).toBe('1');
     }
     expect(replies.every((r) => r.status === 200 || r.status === 503)).toBe(true);
@@ -113,7 +113,7 @@ describe('distributed mode under faults', () => {
     const down = await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(2));
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(down.status).toBe(503);
-    expect(['BACKEND_UNAVAILABLE', 'MODEL_NOT_READY']).toContain(down.json.code);
+    expect(['backend_unavailable', 'model_not_ready']).toContain(down.json.code);
     await waitFor(async () => (await get(`${gateway.url}/v2/health/ready`)).status === 503, 5_000, 'not ready while Redis is down');
 
     await redis.start();

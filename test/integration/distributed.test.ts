@@ -63,7 +63,7 @@ describe('distributed mode: gateway and workers as processes over Redis', () => 
     const reply = await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(1));
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(reply.status).toBe(503);
-    expect(reply.json).toMatchObject({ code: 'MODEL_NOT_READY' });
+    expect(reply.json).toMatchObject({ code: 'model_not_ready' });
     expect(reply.headers.get('retry-after')).toBe('1');
 
     // A worker arrives: the model becomes ready; it leaves: not ready again.
@@ -157,7 +157,7 @@ describe('distributed mode: gateway and workers as processes over Redis', () => 
     const replies = await Promise.all(inFlight);
     // Jobs in hand were finished; any still queued time out with a clear 503, never vanish.
     expect(replies.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(active);
-    for (const reply of replies.filter((r) => r.status !== 200)) expect(reply.json).toMatchObject({ code: expect.stringMatching(/REQUEST_TIMEOUT|MODEL_NOT_READY/) });
+    for (const reply of replies.filter((r) => r.status !== 200)) expect(reply.json).toMatchObject({ code: expect.stringMatching(/request_timeout|model_not_ready/) });
   }, 60_000);
 
   it('a gateway on SIGTERM answers what is in flight and exits', async () => {

@@ -98,7 +98,7 @@ describe('warm pools and lifecycle', () => {
     const full = replies.filter((reply) => reply.status === 503);
     expect(full.length).toBeGreaterThan(0);
     for (const reply of full) {
-      expect(reply.json).toMatchObject({ code: 'QUEUE_FULL' });
+      expect(reply.json).toMatchObject({ code: 'queue_full' });
       expect(reply.headers.get('retry-after')).toBe('1');
     }
     expect(replies.filter((reply) => reply.status === 200).length).toBeGreaterThan(0);
@@ -112,7 +112,7 @@ describe('warm pools and lifecycle', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     const late = await post(`${server.url}/v2/models/text-recognizer/infer`, { ...lineInput(2400), parameters: { timeout_ms: 5 } });
     expect(late.status).toBe(503);
-    expect(late.json).toMatchObject({ code: 'REQUEST_TIMEOUT' });
+    expect(late.json).toMatchObject({ code: 'request_timeout' });
     expect(late.headers.get('retry-after')).toBe('1');
     expect((await busy).status).toBe(200);
   });
@@ -191,7 +191,7 @@ describe('shutdown', () => {
     });
     const reply = await app.inject({ method: 'POST', url: '/v2/models/mlp-classifier/infer', payload: mlpInput() });
     expect(reply.statusCode).toBe(503);
-    expect(reply.json()).toMatchObject({ code: 'SHUTTING_DOWN' });
+    expect(reply.json()).toMatchObject({ code: 'shutting_down' });
     expect(reply.headers['retry-after']).toBe('1');
     expect((await app.inject({ method: 'GET', url: '/v2/health/ready' })).statusCode).toBe(503);
   });

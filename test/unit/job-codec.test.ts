@@ -31,19 +31,19 @@ describe('job codec', () => {
 
 describe('failure policy', () => {
   it.each([
-    [new ServingError('INFERENCE_FAILED', 'x'), true],
-    [new ServingError('MODEL_NOT_READY', 'x'), true],
-    [new ServingError('QUEUE_FULL', 'x'), true],
-    [new ServingError('REQUEST_TIMEOUT', 'x'), false],
-    [new ServingError('SHAPE_MISMATCH', 'x'), false],
-    [new ServingError('DATATYPE_MISMATCH', 'x'), false],
+    [new ServingError('inference_failed', 'x'), true],
+    [new ServingError('model_not_ready', 'x'), true],
+    [new ServingError('queue_full', 'x'), true],
+    [new ServingError('request_timeout', 'x'), false],
+    [new ServingError('shape_mismatch', 'x'), false],
+    [new ServingError('datatype_mismatch', 'x'), false],
     [new Error('native crash'), true],
   ])('%s retryable: %s', (error, retryable) => {
     expect(isRetryable(error)).toBe(retryable);
   });
 
   it('carries the code through a failure message', () => {
-    expect(decodeFailure(encodeFailure('QUEUE_FULL', 'full: really'))).toEqual({ code: 'QUEUE_FULL', message: 'full: really' });
+    expect(decodeFailure(encodeFailure('queue_full', 'full: really'))).toEqual({ code: 'queue_full', message: 'full: really' });
     expect(decodeFailure('job stalled more than allowable limit')).toEqual({ code: undefined, message: 'job stalled more than allowable limit' });
   });
 });

@@ -66,8 +66,8 @@ export class ModelManager {
       try {
         definition = await readModelDefinition(this.#options.repository, name);
       } catch (error) {
-        if ((error as Error).message.includes('cannot be read')) throw new ServingError('MODEL_NOT_FOUND', `no model "${name}" in the repository`);
-        throw new ServingError('MODEL_LOAD_FAILED', (error as Error).message);
+        if ((error as Error).message.includes('cannot be read')) throw new ServingError('model_not_found', `no model "${name}" in the repository`);
+        throw new ServingError('model_load_failed', (error as Error).message);
       }
       await this.#load(definition);
     });
@@ -76,7 +76,7 @@ export class ModelManager {
   async unload(name: string): Promise<void> {
     await this.#withLock(name, async () => {
       const model = this.#models.get(name);
-      if (!model) throw new ServingError('MODEL_NOT_FOUND', `model "${name}" is not loaded`);
+      if (!model) throw new ServingError('model_not_found', `model "${name}" is not loaded`);
       this.#models.delete(name);
       await Promise.all([...model.versions.values()].map((pool) => pool.unload()));
       this.#options.logger.info({ model: name }, 'model unloaded');
@@ -102,7 +102,7 @@ export class ModelManager {
 
   infer(request: ValidInferRequest): Promise<InferResult> {
     const pool = this.#models.get(request.model)?.versions.get(request.version);
-    if (!pool) return Promise.reject(new ServingError('MODEL_NOT_READY', `${request.model}:${request.version} is not loaded`));
+    if (!pool) return Promise.reject(new ServingError('model_not_ready', `${request.model}:${request.version} is not loaded`));
     return pool.infer(request);
   }
 
@@ -185,7 +185,7 @@ export class ModelManager {
       await Promise.all([...pools.values()].map((pool) => pool.unload()));
       const reason = `${definition.name}: ${(error as Error).message}`;
       this.#failures.set(definition.name, reason);
-      throw new ServingError('MODEL_LOAD_FAILED', reason);
+      throw new ServingError('model_load_failed', reason);
     } finally {
       this.#loading.delete(definition.name);
     }

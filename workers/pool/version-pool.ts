@@ -54,7 +54,7 @@ export class VersionPool {
       config.instance_group.count,
       {
         execute: (slot, items) => this.#execute(slot, items),
-        onExpired: (item) => this.#fail(item, new ServingError('REQUEST_TIMEOUT', `request ${item.request.requestId} waited past its timeout in the queue of ${this.#label}`)),
+        onExpired: (item) => this.#fail(item, new ServingError('request_timeout', `request ${item.request.requestId} waited past its timeout in the queue of ${this.#label}`)),
       },
     );
   }
@@ -88,13 +88,13 @@ export class VersionPool {
 
   infer(request: ValidInferRequest): Promise<InferResult> {
     if (this.state !== ModelState.READY) {
-      return Promise.reject(new ServingError('MODEL_NOT_READY', `${this.#label} is ${this.state.toLowerCase()}`));
+      return Promise.reject(new ServingError('model_not_ready', `${this.#label} is ${this.state.toLowerCase()}`));
     }
     return new Promise<InferResult>((resolve, reject) => {
       // Also bounds a batch that hangs on its instance: the caller is answered at the
       // deadline whatever happens; a late result is then dropped.
       const guard = setTimeout(() => {
-        this.#fail(item, new ServingError('REQUEST_TIMEOUT', `request ${request.requestId} was not served by ${this.#label} within its timeout`));
+        this.#fail(item, new ServingError('request_timeout', `request ${request.requestId} was not served by ${this.#label} within its timeout`));
       }, Math.max(0, request.deadline - Date.now()) + 1);
       let settled = false;
       const item: Waiting = {
@@ -121,9 +121,9 @@ export class VersionPool {
       };
       const outcome = this.#batcher.enqueue(item);
       if (outcome === 'queue-full') {
-        this.#fail(item, new ServingError('QUEUE_FULL', `the queue of ${this.#label} is full (${this.#options.definition.config.dynamic_batching.max_queue_size} requests)`));
+        this.#fail(item, new ServingError('queue_full', `the queue of ${this.#label} is full (${this.#options.definition.config.dynamic_batching.max_queue_size} requests)`));
       } else if (outcome === 'closed') {
-        this.#fail(item, new ServingError('MODEL_NOT_READY', `${this.#label} is unloading`));
+        this.#fail(item, new ServingError('model_not_ready', `${this.#label} is unloading`));
       }
     });
   }
@@ -204,7 +204,7 @@ export class VersionPool {
         });
       });
     } catch (error) {
-      const failure = new ServingError('INFERENCE_FAILED', `${this.#label} failed on a batch of ${items.length}: ${(error as Error).message}`);
+      const failure = new ServingError('inference_failed', `${this.#label} failed on a batch of ${items.length}: ${(error as Error).message}`);
       for (const item of items) this.#fail(item, failure);
     }
   }

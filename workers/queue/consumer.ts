@@ -106,7 +106,7 @@ export class QueueConsumer {
     const exhausted = job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!unrecoverable && !exhausted) return;
     const decoded = decodeFailure(error.message);
-    const code = decoded.code && isErrorCode(decoded.code) ? decoded.code : 'INFERENCE_FAILED';
+    const code = decoded.code && isErrorCode(decoded.code) ? decoded.code : 'inference_failed';
     await sendReply(this.#options.redis, replyStreamKey(this.#options.prefix, job.data.replyTo), {
       jobId: job.id!,
       ok: false,

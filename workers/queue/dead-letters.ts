@@ -36,7 +36,7 @@ export class DeadLetters {
   /** Puts the job back on its queue as a new job (its original caller has been answered already). */
   async requeue(id: string): Promise<{ queue: string; jobId: string }> {
     const job = await this.#queue.getJob(id);
-    if (!job) throw new ServingError('DEAD_LETTER_NOT_FOUND', `no dead letter "${id}"`);
+    if (!job) throw new ServingError('dead_letter_not_found', `no dead letter "${id}"`);
     const letter = job.data;
     const requeued = await this.#queues(letter.queue).add('infer', letter.data, { jobId: `${letter.jobId}-r${Date.now()}` });
     await job.remove();

@@ -30,7 +30,7 @@ const dynamicBatching = z.strictObject({
   preferred_batch_sizes: z.array(z.number().int().min(1)).default([]),
   /** Longest time the oldest request waits for a batch to fill while instances are busy. */
   max_queue_delay_ms: z.number().min(0).max(10_000).default(2),
-  /** Requests waiting beyond this are refused with 503 QUEUE_FULL. */
+  /** Requests waiting beyond this are refused with 503 queue_full. */
   max_queue_size: z.number().int().min(1).default(1024),
   /** Timeout of a request that sets none. */
   default_timeout_ms: z.number().int().min(1).default(30_000),
