@@ -2,9 +2,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadResult } from './load.js';
 import type { BenchResults } from './results.js';
+import { row } from './markdown.js';
+import { distributedSection } from './report-distributed.js';
 import type { SequentialLatency } from './sequential-latency.js';
-
-const row = (cells: readonly (string | number)[]): string => `| ${cells.join(' | ')} |`;
 
 function loadRow(name: string, run: LoadResult): string {
   const failures = run.non2xx + run.errors;
@@ -78,6 +78,7 @@ export function renderMarkdown(r: BenchResults): string {
     '',
     g.log.trim() === '' ? 'The gateway logged nothing at LOG_LEVEL=warn.' : `Gateway log at LOG_LEVEL=warn:\n\n\`\`\`\n${g.log.trim()}\n\`\`\``,
     '',
+    ...distributedSection(r),
   ];
   return lines.join('\n');
 }

@@ -1,4 +1,5 @@
 import type { ComputeLimit } from './compute-limit.js';
+import type { DistributedStage } from './distributed-stage.js';
 import type { BatchingFigures } from './gateway-stats.js';
 import type { LoadResult } from './load.js';
 import type { MachineInfo } from './machine-info.js';
@@ -25,6 +26,8 @@ export interface BenchResults {
     /** What the gateway wrote at LOG_LEVEL=warn before it was stopped (empty is good). */
     readonly log: string;
   };
+  /** Gateway + one worker + Redis on this machine, measured like the embedded gateway. */
+  readonly distributed: DistributedStage;
   readonly targets: readonly Verdict[];
   /** Things that broke (errors, wrong answers): any makes the run exit non-zero. */
   readonly problems: readonly string[];

@@ -2,7 +2,8 @@
  * `npm run bench`: the serving-core benchmark, every stage in one run so that ratios
  * compare figures taken minutes apart on the same (shared, noisy) machine.
  * Order: compute limit in process, then one child server at a time: HTTP ceiling,
- * naive server, gateway (throughput, latency, RSS soak). Misses are reported; only
+ * naive server, gateway (throughput, latency, RSS soak), then distributed mode (gateway
+ * + one worker + Redis: throughput, latency, Redis memory). Misses are reported; only
  * breakage (a crash, errors, wrong answers) makes the exit status non-zero.
  */
 import { resolve } from 'node:path';
@@ -11,13 +12,14 @@ import { withChildServer } from './child-server.js';
 import { measureComputeLimit } from './compute-limit.js';
 import { batchingBetween, readStats } from './gateway-stats.js';
 import { runLoad, type LoadResult, type LoadTarget } from './load.js';
+import { measureDistributed } from './distributed-stage.js';
 import { currentLoadAverage, machineInfo } from './machine-info.js';
 import { writeReports } from './report.js';
 import { makeRequestBodies } from './request-bodies.js';
 import type { BenchResults, Measurements } from './results.js';
 import { rssSoak } from './rss-soak.js';
 import { measureSequential, type SequentialLatency } from './sequential-latency.js';
-import { INFER_PATH, MODEL_NAME, MODEL_PATH, REPO_ROOT, RESULTS_DIR, settings } from './settings.js';
+import { INFER_PATH, MODEL_NAME, MODEL_PATH, REDIS_URL, REPO_ROOT, RESULTS_DIR, settings } from './settings.js';
 import { evaluateTargets, findProblems } from './targets.js';
 import { verifyOutputs } from './verify-outputs.js';
 
@@ -70,7 +72,8 @@ async function main(): Promise<number> {
     ...childBase,
     name: 'gateway',
     script: resolve(REPO_ROOT, 'dist', 'gateway', 'server.js'),
-    env: { LOAD_MODELS: MODEL_NAME, LOG_LEVEL: 'warn', MODEL_REPOSITORY: resolve(REPO_ROOT, 'models') },
+    // REDIS_URL emptied (empty counts as unset): embedded even when the shell sets it.
+    env: { LOAD_MODELS: MODEL_NAME, LOG_LEVEL: 'warn', CPU_COUNT: String(settings.cpuCount), REDIS_URL: '', MODEL_REPOSITORY: resolve(REPO_ROOT, 'models') },
     readyTimeoutMs: 120_000,
   };
   const gateway = await withChildServer(gatewayOptions, async (server) => {
@@ -95,6 +98,17 @@ async function main(): Promise<number> {
     return { c64, batchingAt64, c1, sequential, outputCheck, soak, batchingDuringSoak, log: server.output() };
   });
 
+  log(`distributed: gateway + 1 worker (CPU_COUNT=${settings.cpuCount}) + Redis at ${REDIS_URL}`);
+  const distributed = await measureDistributed(bodies, expected, log);
+  if ('failed' in distributed) {
+    log(`  FAILED: ${distributed.failed}`);
+  } else {
+    const { c64, batchingAt64, sequential, redis } = distributed;
+    log(`  @${many}: ${describeLoad(c64)} worker ${c64.otherCpuPercent?.worker ?? '?'} % redis ${c64.otherCpuPercent?.redis ?? '?'} %, mean batch ${batchingAt64.meanBatchSize}`);
+    log(`  sequential: ${describeSequential(sequential)}, server queue p50 ${sequential.serverQueueP50Ms} ms, compute p50 ${sequential.serverComputeP50Ms} ms`);
+    log(`  redis used_memory ${redis.usedMemoryBeforeBytes} -> ${redis.usedMemoryAfterRunsBytes} B; ${redis.prefixAfterRuns.keys} keys (${redis.prefixAfterRuns.bytes} B) under ${distributed.prefix}`);
+  }
+
   const measurements: Measurements = {
     machine: { ...machine, loadAverageAtEnd: currentLoadAverage(), benchSeconds: Math.round((performance.now() - started) / 1000) },
     settings: { ...settings, modelPath: MODEL_PATH },
@@ -102,6 +116,7 @@ async function main(): Promise<number> {
     httpCeiling,
     naive,
     gateway,
+    distributed,
   };
   const results: BenchResults = { ...measurements, targets: evaluateTargets(measurements), problems: findProblems(measurements) };
   const files = await writeReports(results, RESULTS_DIR);

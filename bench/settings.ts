@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 
 /** Bench knobs, each overridable from the environment so development runs can be short. */
@@ -15,6 +16,10 @@ export const MODEL_NAME = 'mlp-classifier';
 export const MODEL_PATH = resolve(REPO_ROOT, 'models', MODEL_NAME, '1', 'model.onnx');
 export const RESULTS_DIR = resolve(REPO_ROOT, 'bench', 'results');
 export const INFER_PATH = `/v2/models/${MODEL_NAME}/infer`;
+/** The model's BullMQ queue events stream, as a key shape under the prefix (see redis-key-groups.ts). */
+export const EVENTS_STREAM = `infer.${MODEL_NAME}.1:events`;
+/** Distributed mode's Redis (shared: the bench writes only under a prefix of its own). */
+export const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 
 export const settings = {
   /** Each measured autocannon run. */
@@ -30,4 +35,14 @@ export const settings = {
   batchSizes: [1, 8, 16, 32, 64] as const,
   /** Distinct request bodies cycled through, so no layer can cache one answer. */
   bodyCount: 32,
+  /** CPU_COUNT for the embedded gateway and the distributed worker alike. */
+  cpuCount: availableParallelism(),
+  /**
+   * Wait before reading distributed statistics: workers beat every 1 s and the gateway
+   * polls every 1 s, so a figure can lag the load by up to ~2 s.
+   */
+  distributedStatsSettleMs: 2_500,
+  /** `npm run bench:redis-soak`: requests sent, and the result retention it runs with. */
+  redisSoakRequests: Math.round(seconds('BENCH_REDIS_SOAK_REQUESTS', 100_000)),
+  redisSoakRetentionSeconds: Math.round(seconds('BENCH_REDIS_SOAK_RETENTION_SECONDS', 10)),
 } as const;

@@ -49,6 +49,28 @@ export function evaluateTargets(m: Measurements): Verdict[] {
       threshold: '< 10 %',
       pass: m.gateway.soak.growthPercent < 10,
     },
+    ...distributedTargets(m),
+  ];
+}
+
+/** Distributed mode against embedded mode on the same machine; FAIL when it could not run. */
+function distributedTargets(m: Measurements): Verdict[] {
+  const d = m.distributed;
+  const throughput = { name: 'distributed vs embedded throughput @64', threshold: '>= 0.6' };
+  const latency = { name: 'distributed latency over embedded at 1 connection', threshold: '<= 3 ms' };
+  if ('failed' in d) {
+    const measured = `distributed stage failed: ${d.failed.split('\n')[0]}`;
+    return [
+      { ...throughput, measured, value: 0, pass: false },
+      { ...latency, measured, value: 0, pass: false },
+    ];
+  }
+  const embedded64 = m.gateway.c64.requestsPerSecond;
+  const ratio = round(d.c64.requestsPerSecond / embedded64, 3);
+  const extra = round(d.sequential.p50Ms - m.gateway.sequential.p50Ms, 4);
+  return [
+    { ...throughput, measured: `distributed@64 ${d.c64.requestsPerSecond} req/s / embedded@64 ${embedded64} req/s`, value: ratio, pass: ratio >= 0.6 },
+    { ...latency, measured: `distributed p50 ${d.sequential.p50Ms} ms - embedded p50 ${m.gateway.sequential.p50Ms} ms`, value: extra, pass: extra <= 3 },
   ];
 }
 
@@ -73,5 +95,19 @@ export function findProblems(m: Measurements): string[] {
   }
   const failed = m.gateway.batchingAt64.failedRequests + m.gateway.batchingDuringSoak.failedRequests;
   if (failed > 0) problems.push(`gateway statistics count ${failed} failed requests under load`);
+  return [...problems, ...distributedProblems(m)];
+}
+
+function distributedProblems(m: Measurements): string[] {
+  const d = m.distributed;
+  if ('failed' in d) return [`distributed stage failed: ${d.failed}`];
+  const problems: string[] = [];
+  const run = d.c64;
+  if (run.non2xx > 0 || run.errors > 0) {
+    problems.push(`distributed @64: ${run.non2xx} non-2xx, ${run.errors} errors (${run.timeouts} timeouts), status codes ${JSON.stringify(run.statusCodes)}`);
+  }
+  const check = d.outputCheck;
+  if (check.mismatches > 0) problems.push(`distributed: ${check.mismatches}/${check.requests} wrong answers: ${check.problems.join('; ')}`);
+  if (d.batchingAt64.failedRequests > 0) problems.push(`distributed worker statistics count ${d.batchingAt64.failedRequests} failed requests under load`);
   return problems;
 }

@@ -13,9 +13,16 @@ import { statisticsRoutes } from './routes/statistics.js';
 import type { ServingBackend } from './serving-backend.js';
 import type { DeadLetters } from '../workers/queue/dead-letters.js';
 import { adminRoutes } from './routes/admin.js';
+import { installAuthentication } from './auth/authenticate.js';
+import { installRateLimit } from './limits/rate-limit.js';
+import type { PolicyServices } from './policy/policy-services.js';
+import { policyAdminRoutes } from './routes/policy-admin.js';
+import { spendRoutes } from './routes/spend.js';
 
 export interface AppOptions {
   readonly backend: ServingBackend;
+  /** Tenants, routes and the stores that enforce them. */
+  readonly services: PolicyServices;
   /** Distributed mode's dead-letter queue. */
   readonly deadLetters?: DeadLetters;
   /** Counts open requests, so draining can wait for them; optional for tests that never drain. */
@@ -48,12 +55,19 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
   installBodyParsers(app, options.bodyLimit);
   installErrorReplies(app);
-  healthRoutes(app, options.backend, options.lifecycle);
-  serverMetadataRoutes(app);
-  modelRoutes(app, options.backend);
-  statisticsRoutes(app, options.backend);
-  inferRoutes(app, options.backend, options.lifecycle);
-  repositoryRoutes(app, options.backend);
-  adminRoutes(app, options.deadLetters);
+  installAuthentication(app, options.services.policy);
+  // Routes live in a plugin registered after the rate limiter, so its hooks reach them.
+  void app.register(async (api) => {
+    await installRateLimit(api, options.services);
+    healthRoutes(api, options.backend, options.lifecycle);
+    serverMetadataRoutes(api);
+    modelRoutes(api, options.backend);
+    statisticsRoutes(api, options.backend);
+    inferRoutes(api, options.backend, options.lifecycle, options.services);
+    repositoryRoutes(api, options.backend);
+    adminRoutes(api, options.deadLetters);
+    spendRoutes(api, options.services);
+    policyAdminRoutes(api, options.services);
+  });
   return app;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { parseEnvironment, sharedEnvironment } from '../workers/config.js';
+import { ConfigError, parseEnvironment, sharedEnvironment } from '../workers/config.js';
+import { loadPolicy, type Policy } from './policy/policy-config.js';
 
 export { ConfigError } from '../workers/config.js';
 
@@ -13,12 +14,24 @@ const gatewayEnvironment = sharedEnvironment.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Largest request body, JSON or binary. */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+  /** The policy file (YAML or JSON): tenants, keys, limits, budgets, routes. */
+  SWITCHYARD_CONFIG: z.string().min(1).optional(),
 });
 
-export type SwitchyardConfig = Readonly<z.output<typeof gatewayEnvironment>>;
+export type SwitchyardConfig = Readonly<z.output<typeof gatewayEnvironment> & { policy: Policy }>;
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 export function parseConfig(environment: Readonly<Record<string, string | undefined>>): SwitchyardConfig {
-  return Object.freeze(parseEnvironment(gatewayEnvironment, environment));
+  const parsed = parseEnvironment(gatewayEnvironment, environment);
+  // Keys given as `env` in the policy file are read from the same environment.
+  const policy = loadPolicy(parsed.SWITCHYARD_CONFIG, environment);
+  if (policy.tenants.length === 0 && !LOOPBACK.test(parsed.HOST)) {
+    throw new ConfigError(
+      `refusing to listen on ${parsed.HOST} with no tenants: anyone could call it. Configure tenants and keys in SWITCHYARD_CONFIG, or listen on 127.0.0.1`,
+    );
+  }
+  return Object.freeze({ ...parsed, policy });
 }
 
 export function configFromEnvironment(): SwitchyardConfig {

@@ -10,6 +10,8 @@ import { buildApp } from './app.js';
 import { configFromEnvironment, type SwitchyardConfig } from './config.js';
 import { InFlightRequests } from './http/in-flight.js';
 import { QueueBackend } from './queue/queue-backend.js';
+import { memoryPolicyServices, redisPolicyServices } from './policy/policy-services.js';
+import { servingConnection } from '../workers/queue/redis-connection.js';
 import type { LifecyclePhase } from './routes/health.js';
 
 export interface RunningServer {
@@ -25,10 +27,14 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
   let phase: LifecyclePhase = 'starting';
   const lifecycle = { phase: () => phase };
 
+  if (config.policy.tenants.length === 0) logger.warn({ host: config.HOST }, 'no tenants configured: open to any caller on this loopback address');
+
   if (config.REDIS_URL) {
     // Distributed mode: workers run the models; this process only queues and answers.
     const backend = await QueueBackend.start(config, logger);
-    const app = buildApp({ backend, deadLetters: backend.deadLetters, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES });
+    const policyRedis = servingConnection(config.REDIS_URL, 'switchyard-gateway-policy');
+    const services = redisPolicyServices(config.policy, policyRedis, config.REDIS_PREFIX);
+    const app = buildApp({ backend, services, deadLetters: backend.deadLetters, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES });
     const url = await app.listen({ host: config.HOST, port: config.PORT });
     phase = 'serving';
     logger.info({ url, mode: 'distributed', gateway: backend.gatewayId }, 'switchyard gateway ready');
@@ -37,6 +43,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
       await inFlight.idle();
       await app.close();
       await backend.close();
+      await policyRedis.quit().catch(() => undefined);
     });
   }
 
@@ -46,7 +53,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     cpuCount: config.CPU_COUNT,
     logger,
   });
-  const app = buildApp({ backend: manager, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES });
+  const app = buildApp({ backend: manager, services: memoryPolicyServices(config.policy), inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES });
 
   // Listen first, so liveness answers and readiness says "not yet" while models warm up.
   const url = await app.listen({ host: config.HOST, port: config.PORT });

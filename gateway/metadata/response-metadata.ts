@@ -6,6 +6,9 @@ import { formatUsd, requestCost } from './request-cost.js';
 /** The serving facts every inference response carries, as headers and as `parameters`. */
 export interface ResponseMetadata {
   readonly request_id: string;
+  readonly route: string;
+  readonly tier: string;
+  readonly escalated: boolean;
   readonly model_version: string;
   readonly queue_ms: number;
   readonly compute_ms: number;
@@ -15,19 +18,33 @@ export interface ResponseMetadata {
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
 
-export function responseMetadata(requestId: string, result: InferResult, price: ModelConfig['price'], rows: number): ResponseMetadata {
+export interface ServedBy {
+  readonly route: string;
+  readonly tier: string;
+  readonly escalated: boolean;
+  /** Every tier that ran; undefined to price this result alone. */
+  readonly costUsd?: number;
+}
+
+export function responseMetadata(requestId: string, result: InferResult, price: ModelConfig['price'], rows: number, servedBy: ServedBy): ResponseMetadata {
   return {
     request_id: requestId,
+    route: servedBy.route,
+    tier: servedBy.tier,
+    escalated: servedBy.escalated,
     model_version: result.version,
     queue_ms: round(result.timings.queueMs),
     compute_ms: round(result.timings.computeMs),
     batch_size: result.timings.batchSize,
-    cost_usd: formatUsd(requestCost(price, result.timings, rows)),
+    cost_usd: formatUsd(servedBy.costUsd ?? requestCost(price, result.timings, rows)),
   };
 }
 
 export function setMetadataHeaders(reply: FastifyReply, metadata: ResponseMetadata): void {
   reply.header('x-request-id', metadata.request_id);
+  reply.header('x-route', metadata.route);
+  reply.header('x-tier', metadata.tier);
+  reply.header('x-escalated', String(metadata.escalated));
   reply.header('x-model-version', metadata.model_version);
   reply.header('x-queue-ms', String(metadata.queue_ms));
   reply.header('x-compute-ms', String(metadata.compute_ms));

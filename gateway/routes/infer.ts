@@ -1,11 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ServingError } from '../../workers/protocol/errors.js';
+import { ServingError, isServingError } from '../../workers/protocol/errors.js';
+import { assertMayCall } from '../auth/authorize.js';
+import { periodId, toPico } from '../budget/budget-store.js';
+import { idempotencyScope, bodyFingerprint, readIdempotencyKey } from '../idempotency/idempotency-key.js';
+import type { StoredResponse } from '../idempotency/idempotency-store.js';
+import { responseMetadata, setMetadataHeaders } from '../metadata/response-metadata.js';
+import type { PolicyServices } from '../policy/policy-services.js';
 import { HEADER_LENGTH_HEADER, splitBinaryBody } from '../protocol/binary-body.js';
 import { encodeInferResponse } from '../protocol/encode-infer-response.js';
 import { parseInferRequest } from '../protocol/parse-infer-request.js';
-import { responseMetadata, setMetadataHeaders } from '../metadata/response-metadata.js';
+import { estimateCostUsd, planInference } from '../routing/plan-inference.js';
 import { resolveModel } from '../routing/resolve-model.js';
-import { validateRequest } from '../routing/validate-request.js';
+import { mirrorToShadow, runPlan } from '../routing/run-plan.js';
 import type { ServingBackend } from '../serving-backend.js';
 import type { Lifecycle } from './health.js';
 
@@ -14,41 +20,120 @@ interface InferParams {
   version?: string;
 }
 
-/** POST /v2/models/:model[/versions/:version]/infer: the path of one request, top to bottom. */
-export function inferRoutes(app: FastifyInstance, backend: ServingBackend, lifecycle: Lifecycle): void {
+const REPLAYED_HEADERS = /^(content-type|inference-header-content-length|x-.*)$/;
+
+/**
+ * POST /v2/models/:name[/versions/:version]/infer, where :name is a model or a route.
+ * The path of one request: auth and rate limit (hooks) → parse → plan (route, tiers,
+ * validation) → idempotency → budget reservation → run (breakers, cascade) → settle,
+ * ledger, replay record → response; the audit record is written last.
+ */
+export function inferRoutes(app: FastifyInstance, backend: ServingBackend, lifecycle: Lifecycle, services: PolicyServices): void {
   const handler = async (request: FastifyRequest<{ Params: InferParams }>, reply: FastifyReply): Promise<unknown> => {
-    const model = resolveModel(backend, request.params.model, request.params.version);
-    const body = request.body;
-    if (!Buffer.isBuffer(body) || body.length === 0) throw new ServingError('empty_body', 'the request has no body: send an inference request as JSON');
+    const started = performance.now();
+    const tenant = assertMayCall(request.tenant, request.params.model);
+    const audit = { route: request.params.model, model: undefined as string | undefined, version: undefined as string | undefined, tier: undefined as string | undefined, escalated: false, costUsd: 0, replayed: false };
+    const idempotencyKey = readIdempotencyKey(request.headers['idempotency-key']);
+    let status = 500;
+    let code: string | undefined;
+    try {
+      // Unknown names are a 404 before the body is even parsed.
+      if (!services.policy.routes.some((route) => route.name === request.params.model)) resolveModel(backend, request.params.model, request.params.version);
+      const body = request.body;
+      if (!Buffer.isBuffer(body) || body.length === 0) throw new ServingError('empty_body', 'the request has no body: send an inference request as JSON');
+      const headerLength = request.headers[HEADER_LENGTH_HEADER];
+      const { header, binary } = splitBinaryBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
+      const parsed = parseInferRequest(header, binary);
+      const tierHeader = request.headers['x-tier'];
+      const plan = planInference(request.params.model, request.params.version, parsed, {
+        backend,
+        routes: services.policy.routes,
+        requestId: request.id,
+        now: Date.now(),
+        plan: tenant.plan,
+        random: Math.random,
+        ...(typeof tierHeader === 'string' ? { requestedTier: tierHeader } : {}),
+      });
 
-    const headerLength = request.headers[HEADER_LENGTH_HEADER];
-    const { header, binary } = splitBinaryBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
-    const parsed = parseInferRequest(header, binary);
-    const valid = validateRequest(parsed, model, { requestId: request.id, now: Date.now() });
+      // Idempotency: claimed only now that the request is valid; replays cost nothing.
+      let claim: { scope: string; token: string } | undefined;
+      if (idempotencyKey !== undefined) {
+        const scope = idempotencyScope(tenant.name, plan.route, idempotencyKey);
+        const begun = await services.idempotency.begin(scope, bodyFingerprint(body), services.policy.idempotency.retention_hours * 3_600_000);
+        if (begun.kind === 'replay') {
+          audit.replayed = true;
+          status = begun.response.status;
+          return replay(reply, begun.response, request.id);
+        }
+        if (begun.kind === 'in-progress') throw new ServingError('idempotency_in_progress', 'a request with this Idempotency-Key is still running');
+        if (begun.kind === 'mismatch') throw new ServingError('idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+        claim = { scope, token: begun.token };
+      }
 
-    const result = await backend.infer(valid);
+      const budget = tenant.budget;
+      const period = budget ? periodId(budget.period) : '';
+      const estimate = budget ? toPico(estimateCostUsd(plan)) : 0;
+      try {
+        if (budget && !(await services.budgets.reserve(tenant.name, period, toPico(budget.usd), estimate))) {
+          throw new ServingError('budget_exceeded', `the ${budget.period} budget of ${budget.usd} USD for tenant "${tenant.name}" cannot cover this request`);
+        }
+        let outcome;
+        try {
+          outcome = await runPlan(plan, backend, services.breakers);
+        } catch (error) {
+          if (budget) await services.budgets.release(tenant.name, period, estimate);
+          throw error;
+        }
+        if (budget) await services.budgets.settle(tenant.name, period, estimate, toPico(outcome.costUsd));
+        for (const charge of outcome.charges) void services.ledger.record(tenant.name, charge.model, charge.version, toPico(charge.usd)).catch((error: unknown) => request.log.error({ err: error }, 'ledger write failed'));
+        mirrorToShadow(plan, outcome, backend, services.shadow, Math.random, (error) => request.log.warn({ err: error, route: plan.route }, 'shadow request failed'));
 
-    const metadata = responseMetadata(request.id, result, model.definition.config.price, valid.rows);
-    setMetadataHeaders(reply, metadata);
-    const encoded = encodeInferResponse(
-      {
-        model_name: result.model,
-        model_version: result.version,
-        ...(parsed.id !== undefined ? { id: parsed.id } : {}),
-        parameters: metadata,
-      },
-      result.outputs,
-      parsed.outputs,
-      parsed.binaryByDefault,
-    );
-    if (encoded.headerLength !== undefined) {
-      reply.header(HEADER_LENGTH_HEADER, String(encoded.headerLength));
-      reply.type('application/octet-stream');
-    } else {
-      reply.type('application/json');
+        const { result, served } = outcome;
+        Object.assign(audit, { model: result.model, version: result.version, tier: served.tier, escalated: outcome.escalated, costUsd: outcome.costUsd });
+        const metadata = responseMetadata(request.id, result, served.model.definition.config.price, served.request.rows, {
+          route: plan.route,
+          tier: served.tier,
+          escalated: outcome.escalated,
+          costUsd: outcome.costUsd,
+        });
+        setMetadataHeaders(reply, metadata);
+        const encoded = encodeInferResponse(
+          { model_name: result.model, model_version: result.version, ...(parsed.id !== undefined ? { id: parsed.id } : {}), parameters: metadata },
+          result.outputs,
+          parsed.outputs,
+          parsed.binaryByDefault,
+        );
+        if (encoded.headerLength !== undefined) reply.header(HEADER_LENGTH_HEADER, String(encoded.headerLength));
+        reply.type(encoded.headerLength !== undefined ? 'application/octet-stream' : 'application/json');
+        if (claim) {
+          await services.idempotency.complete(claim.scope, claim.token, stored(200, reply, encoded.body), services.policy.idempotency.retention_hours * 3_600_000);
+        }
+        status = 200;
+        return reply.send(encoded.body);
+      } catch (error) {
+        // A rejection before execution or a 5xx leaves the key free for a retry.
+        if (claim) await services.idempotency.abandon(claim.scope, claim.token).catch(() => undefined);
+        throw error;
+      }
+    } catch (error) {
+      status = isServingError(error) ? error.status : 500;
+      code = isServingError(error) ? error.code : 'internal_error';
+      throw error;
+    } finally {
+      const entry = {
+        time: new Date().toISOString(),
+        requestId: request.id,
+        tenant: tenant.name,
+        ...audit,
+        ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+        status,
+        ...(code ? { code } : {}),
+        latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+      };
+      void services.audit.append(entry).catch((error: unknown) => request.log.error({ err: error }, 'audit write failed'));
     }
-    return reply.send(encoded.body);
   };
+
   // Checked when the headers arrive, before the body is read: a request that arrived
   // before draining began is answered, one that arrives after is refused.
   const admit = (_request: FastifyRequest, _reply: FastifyReply, next: (error?: Error) => void): void => {
@@ -59,4 +144,17 @@ export function inferRoutes(app: FastifyInstance, backend: ServingBackend, lifec
   };
   app.post<{ Params: InferParams }>('/v2/models/:model/infer', { onRequest: admit }, handler);
   app.post<{ Params: InferParams }>('/v2/models/:model/versions/:version/infer', { onRequest: admit }, handler);
+}
+
+function stored(status: number, reply: FastifyReply, body: string | Buffer): StoredResponse {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (REPLAYED_HEADERS.test(name) && value !== undefined) headers[name] = String(value);
+  }
+  return { status, headers, body: Buffer.from(body).toString('base64') };
+}
+
+function replay(reply: FastifyReply, response: StoredResponse, requestId: string): FastifyReply {
+  reply.code(response.status).headers(response.headers).header('x-request-id', requestId).header('idempotent-replayed', 'true');
+  return reply.send(Buffer.from(response.body, 'base64'));
 }

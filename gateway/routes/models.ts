@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { ModelState } from '../../workers/pool/model-state.js';
 import { servedVersions } from '../../workers/repository/model-config.js';
+import { assertMayCall } from '../auth/authorize.js';
 import { resolveModel } from '../routing/resolve-model.js';
 import type { ServingBackend } from '../serving-backend.js';
+import type { Tenant } from '../policy/policy-config.js';
 
 interface ModelParams {
   model: string;
@@ -13,7 +15,8 @@ const PLATFORM_NAMES = { onnx: 'onnxruntime_onnx' } as const;
 
 /** Model metadata, readiness and configuration (OIP, plus Triton's model_configuration). */
 export function modelRoutes(app: FastifyInstance, backend: ServingBackend): void {
-  const metadata = async (request: { params: ModelParams }) => {
+  const metadata = async (request: { params: ModelParams; tenant: Tenant | undefined }) => {
+    assertMayCall(request.tenant, request.params.model);
     const { definition } = resolveModel(backend, request.params.model, request.params.version);
     const { config } = definition;
     const batchDim = config.max_batch_size > 0 ? [-1] : [];
@@ -29,7 +32,8 @@ export function modelRoutes(app: FastifyInstance, backend: ServingBackend): void
   app.get<{ Params: ModelParams }>('/v2/models/:model', metadata);
   app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version', metadata);
 
-  const ready = async (request: { params: ModelParams }, reply: { code(status: number): { send(body: unknown): unknown } }) => {
+  const ready = async (request: { params: ModelParams; tenant: Tenant | undefined }, reply: { code(status: number): { send(body: unknown): unknown } }) => {
+    assertMayCall(request.tenant, request.params.model);
     const { definition, version } = resolveModel(backend, request.params.model, request.params.version);
     const isReady = backend.versionState(definition.name, version) === ModelState.READY;
     return reply.code(isReady ? 200 : 503).send({ name: definition.name, version, ready: isReady });
@@ -37,7 +41,7 @@ export function modelRoutes(app: FastifyInstance, backend: ServingBackend): void
   app.get<{ Params: ModelParams }>('/v2/models/:model/ready', ready);
   app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/ready', ready);
 
-  const config = async (request: { params: ModelParams }) => resolveModel(backend, request.params.model, request.params.version).definition.config;
+  const config = async (request: { params: ModelParams; tenant: Tenant | undefined }) => assertMayCall(request.tenant, request.params.model) && resolveModel(backend, request.params.model, request.params.version).definition.config;
   app.get<{ Params: ModelParams }>('/v2/models/:model/config', config);
   app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/config', config);
 }

@@ -1,9 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import { ModelState } from '../../workers/pool/model-state.js';
 import type { ServingBackend } from '../serving-backend.js';
+import { assertAdmin } from '../auth/authorize.js';
 
 /** Triton's model repository extension: index, load (or reload) and unload at run time. */
 export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend): void {
+  // Loading and unloading change what everyone is served: admins only.
+  app.addHook('onRequest', (request, _reply, next) => {
+    if (!request.url.startsWith('/v2/repository/')) return next();
+    try {
+      assertAdmin(request.tenant);
+      next();
+    } catch (error) {
+      next(error as Error);
+    }
+  });
   app.post<{ Body: unknown }>('/v2/repository/index', async (request) => {
     const entries = await backend.index();
     const body = Buffer.isBuffer(request.body) && request.body.length > 0 ? safeJson(request.body) : {};

@@ -2,6 +2,8 @@ import ort from 'onnxruntime-node';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../gateway/app.js';
+import { loadPolicy } from '../../gateway/policy/policy-config.js';
+import { memoryPolicyServices } from '../../gateway/policy/policy-services.js';
 import type { RunningServer } from '../../gateway/server.js';
 import { ModelManager } from '../../workers/pool/model-manager.js';
 import { instanceFactoryFor } from '../../workers/runtime/instance-factory.js';
@@ -52,7 +54,7 @@ describe('warm pools and lifecycle', () => {
     const logger = pino({ level: 'silent' });
     const manager = new ModelManager({ repository: repository.dir, createInstance: instanceFactoryFor(logger), cpuCount: 2, logger });
     let started = false;
-    const app = buildApp({ backend: manager, lifecycle: { phase: () => (started ? 'serving' : 'starting') }, logger, bodyLimit: 1 << 20 });
+    const app = buildApp({ backend: manager, services: memoryPolicyServices(loadPolicy(undefined, {})), lifecycle: { phase: () => (started ? 'serving' : 'starting') }, logger, bodyLimit: 1 << 20 });
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     cleanups.push(async () => {
       await app.close();
@@ -184,7 +186,7 @@ describe('shutdown', () => {
     const logger = pino({ level: 'silent' });
     const manager = new ModelManager({ repository: repository.dir, createInstance: instanceFactoryFor(logger), cpuCount: 2, logger });
     await manager.loadAll();
-    const app = buildApp({ backend: manager, lifecycle: { phase: () => 'draining' }, logger, bodyLimit: 1 << 20 });
+    const app = buildApp({ backend: manager, services: memoryPolicyServices(loadPolicy(undefined, {})), lifecycle: { phase: () => 'draining' }, logger, bodyLimit: 1 << 20 });
     cleanups.push(async () => {
       await app.close();
       await manager.close();

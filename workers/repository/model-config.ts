@@ -71,6 +71,8 @@ export const modelConfigSchema = z
     price: z.strictObject({
       usd_per_compute_second: z.number().min(0),
       usd_per_request: z.number().min(0).default(0),
+      /** Compute time a budget reserves per request before the actual cost is known. */
+      reserve_compute_ms: z.number().min(0).default(100),
     }),
   })
   .superRefine((config, ctx) => {

@@ -1,0 +1,134 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LoadResult } from './load.js';
+import type { MachineInfo } from './machine-info.js';
+import { logBlock, mb, row } from './markdown.js';
+import type { Boundedness, GroupGrowth, Snapshot } from './redis-soak-analysis.js';
+import type { RedisSample } from './redis-sampler.js';
+import { EVENTS_STREAM } from './settings.js';
+
+/** The shape of bench/results/redis-soak.json. */
+export interface RedisSoakResults {
+  readonly machine: MachineInfo & { readonly loadAverageAtEnd: number; readonly benchSeconds: number };
+  readonly settings: {
+    readonly requests: number;
+    readonly connections: number;
+    readonly warmupSeconds: number;
+    readonly retentionSeconds: number;
+    readonly cleanupRequests: number;
+    readonly workerCpuCount: number;
+    readonly redisUrl: string;
+    readonly prefix: string;
+  };
+  /** serverCpuPercent is the gateway's; otherCpuPercent has the worker's and redis-server's. */
+  readonly load: LoadResult;
+  /** INFO memory used_memory (whole server), at each moment of the soak. */
+  readonly usedMemory: {
+    readonly beforeProcessesBytes: number;
+    readonly startBytes: number;
+    readonly peakBytes: number;
+    readonly peakAtSecond: number;
+    readonly endOfLoadBytes: number;
+    readonly afterRetentionWaitBytes: number;
+    readonly afterCleanupBytes: number;
+    readonly afterPrefixDeletedBytes: number;
+  };
+  /** Every key under the prefix with MEMORY USAGE: after warm-up, end of load, after the retention wait, after the cleanup requests. */
+  readonly snapshots: { readonly start: Snapshot; readonly endOfLoad: Snapshot; readonly afterRetentionWait: Snapshot; readonly afterCleanup: Snapshot };
+  readonly keysDeleted: number;
+  readonly boundedness: Boundedness;
+  readonly problems: readonly string[];
+  readonly logs: { readonly gateway: string; readonly worker: string };
+  readonly samples: readonly RedisSample[];
+}
+
+const growthRow = (g: GroupGrowth): string =>
+  row([`\`${g.group}\``, g.start, g.secondQuarterMean, g.lastQuarterMean, g.peak, g.endOfLoad, g.afterCleanup, g.grows === '' ? 'no' : `**yes**: ${g.grows}`]);
+
+const snapshotRow = (name: string, s: Snapshot): string =>
+  row([name, s.second, mb(s.usedMemoryBytes), s.census.keys, mb(s.census.bytes), s.streamLengths[EVENTS_STREAM] ?? '-', s.streamLengths['replies:<id>'] ?? '-']);
+
+export function renderSoakMarkdown(r: RedisSoakResults): string {
+  const m = r.machine;
+  const u = r.usedMemory;
+  const s = r.settings;
+  const b = r.boundedness;
+  const load = r.load;
+  const cpu = load.otherCpuPercent ?? {};
+  const census = (name: string, snapshot: Snapshot): string[] => [
+    `### Keys under the prefix by shape, ${name} (MEMORY USAGE … SAMPLES 0)`,
+    '',
+    row(['Key (prefix stripped)', 'Keys', 'MB']),
+    row(['---', '---:', '---:']),
+    ...snapshot.census.groups.map((g) => row([`\`${g.group}\``, g.keys, mb(g.bytes)])),
+    '',
+  ];
+  return [
+    '# Redis soak (distributed mode)',
+    '',
+    `${m.date} · ${m.cpuModel} · ${m.cores} cores · Node ${m.nodeVersion} · commit ${m.gitCommit} · load average ${m.loadAverageAtStart} at start, ${m.loadAverageAtEnd} at end · took ${m.benchSeconds} s`,
+    '',
+    `One gateway + one worker (CPU_COUNT=${s.workerCpuCount}) on ${s.redisUrl}, prefix \`${s.prefix}\` (deleted at the end: ${r.keysDeleted} keys), ` +
+      `RESULT_RETENTION_SECONDS=${s.retentionSeconds}. ${s.warmupSeconds} s warm-up at ${s.connections} connections, then ${s.requests} requests (autocannon amount) ` +
+      `at ${s.connections} connections, then a ${s.retentionSeconds + 1} s wait and ${s.cleanupRequests} sequential requests to let BullMQ remove aged jobs.`,
+    '',
+    `## Verdict: ${b.bounded ? '**BOUNDED**' : '**NOT BOUNDED**'}`,
+    '',
+    ...b.conclusion.map((line) => `- ${line}`),
+    '',
+    r.problems.length === 0 ? 'No errors or non-2xx replies.' : `**Problems:**\n\n${r.problems.map((p) => `- ${p}`).join('\n')}`,
+    '',
+    '## Load',
+    '',
+    `${load.responses2xx} × 2xx in ${load.durationSeconds} s: **${load.requestsPerSecond} req/s**, p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms, max ${load.latencyMs.max} ms; ` +
+      `${load.non2xx} non-2xx, ${load.errors} errors (${load.timeouts} timeouts). CPU %: gateway ${load.serverCpuPercent ?? '-'}, worker ${cpu.worker ?? '-'}, ` +
+      `redis-server ${cpu.redis ?? '-'}, load generator ${load.clientCpuPercent} (the bench also sampled Redis each second).`,
+    '',
+    '## Redis memory',
+    '',
+    'used_memory is the whole server\'s (others may share it); the prefix columns are this run\'s keys only.',
+    '',
+    row(['Moment', 'Second', 'used_memory MB', 'Prefix keys', 'Prefix MEMORY USAGE MB', 'events XLEN', 'replies XLEN']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:']),
+    row(['Before the processes started', '-', mb(u.beforeProcessesBytes), '-', '-', '-', '-']),
+    snapshotRow('Start (after warm-up)', r.snapshots.start),
+    row(['Peak (1 s samples)', u.peakAtSecond, mb(u.peakBytes), '-', '-', '-', '-']),
+    snapshotRow('End of load', r.snapshots.endOfLoad),
+    snapshotRow(`After ${s.retentionSeconds + 1} s wait (no new jobs)`, r.snapshots.afterRetentionWait),
+    snapshotRow(`After ${s.cleanupRequests} cleanup requests`, r.snapshots.afterCleanup),
+    row(['After the prefix was deleted', '-', mb(u.afterPrefixDeletedBytes), 0, 0, '-', '-']),
+    '',
+    `used_memory mean over the load's second quarter ${mb(b.usedMemorySecondQuarterMeanBytes)} MB, over its last quarter ${mb(b.usedMemoryLastQuarterMeanBytes)} MB.`,
+    '',
+    '## Growth by key shape (key counts) and stream length (XLEN)',
+    '',
+    row(['Shape / stream', 'Start', 'Load Q2 mean', 'Load Q4 mean', 'Peak', 'End of load', 'After cleanup', 'Grows?']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---']),
+    ...b.keyGroups.map(growthRow),
+    ...b.streams.map((g) => growthRow({ ...g, group: `XLEN ${g.group}` })),
+    '',
+    ...census('at the end of the load', r.snapshots.endOfLoad),
+    ...census('after the retention wait and cleanup requests', r.snapshots.afterCleanup),
+    '## Samples (every 5th; all in redis-soak.json)',
+    '',
+    row(['Second', 'Phase', 'used_memory MB', 'Prefix keys', 'events XLEN', 'replies XLEN']),
+    row(['---:', '---', '---:', '---:', '---:', '---:']),
+    ...r.samples
+      .filter((_, index) => index % 5 === 0 || index === r.samples.length - 1)
+      .map((x) => row([x.second, x.phase, mb(x.usedMemoryBytes), x.prefixKeys, x.streamLengths[EVENTS_STREAM] ?? '-', x.streamLengths['replies:<id>'] ?? '-'])),
+    '',
+    logBlock('distributed gateway', r.logs.gateway),
+    '',
+    logBlock('worker', r.logs.worker),
+    '',
+  ].join('\n');
+}
+
+export async function writeSoakReports(results: RedisSoakResults, dir: string): Promise<{ json: string; markdown: string }> {
+  await mkdir(dir, { recursive: true });
+  const json = join(dir, 'redis-soak.json');
+  const markdown = join(dir, 'redis-soak.md');
+  await writeFile(json, `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(markdown, renderSoakMarkdown(results));
+  return { json, markdown };
+}

@@ -1,0 +1,84 @@
+import type { Redis } from 'ioredis';
+import { PICO } from '../budget/budget-store.js';
+
+export interface SpendEntry {
+  readonly day: string;
+  readonly tenant: string;
+  readonly model: string;
+  readonly version: string;
+  readonly requests: number;
+  readonly usd: number;
+}
+
+export interface SpendQuery {
+  readonly from: string;
+  readonly to: string;
+  readonly tenant?: string;
+  readonly model?: string;
+}
+
+/** Spend per tenant, model version and UTC day, in picodollars. */
+export interface SpendLedger {
+  record(tenant: string, model: string, version: string, costPico: number, at?: Date): Promise<void>;
+  query(query: SpendQuery): Promise<SpendEntry[]>;
+}
+
+const SEP = '\t';
+
+function* days(from: string, to: string): Generator<string> {
+  const end = Date.parse(`${to}T00:00:00Z`);
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= end; t += 86_400_000) yield new Date(t).toISOString().slice(0, 10);
+}
+
+function entriesOf(day: string, fields: Record<string, string>, query: SpendQuery): SpendEntry[] {
+  const out: SpendEntry[] = [];
+  for (const [field, value] of Object.entries(fields)) {
+    if (!field.endsWith(`${SEP}pico`)) continue;
+    const [tenant = '', model = '', version = ''] = field.split(SEP);
+    if ((query.tenant && tenant !== query.tenant) || (query.model && model !== query.model)) continue;
+    const requests = Number(fields[`${tenant}${SEP}${model}${SEP}${version}${SEP}n`] ?? 0);
+    out.push({ day, tenant, model, version, requests, usd: Number(value) / PICO });
+  }
+  return out;
+}
+
+export class MemorySpendLedger implements SpendLedger {
+  readonly #days = new Map<string, Record<string, string>>();
+
+  async record(tenant: string, model: string, version: string, costPico: number, at = new Date()): Promise<void> {
+    const day = at.toISOString().slice(0, 10);
+    const fields = this.#days.get(day) ?? {};
+    const base = `${tenant}${SEP}${model}${SEP}${version}`;
+    fields[`${base}${SEP}pico`] = String(Number(fields[`${base}${SEP}pico`] ?? 0) + costPico);
+    fields[`${base}${SEP}n`] = String(Number(fields[`${base}${SEP}n`] ?? 0) + 1);
+    this.#days.set(day, fields);
+  }
+
+  async query(query: SpendQuery): Promise<SpendEntry[]> {
+    return [...days(query.from, query.to)].flatMap((day) => entriesOf(day, this.#days.get(day) ?? {}, query));
+  }
+}
+
+export class RedisSpendLedger implements SpendLedger {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+
+  constructor(redis: Redis, prefix: string) {
+    this.#redis = redis;
+    this.#prefix = prefix;
+  }
+
+  async record(tenant: string, model: string, version: string, costPico: number, at = new Date()): Promise<void> {
+    const key = `${this.#prefix}:ledger:${at.toISOString().slice(0, 10)}`;
+    const base = `${tenant}${SEP}${model}${SEP}${version}`;
+    await this.#redis.multi().hincrby(key, `${base}${SEP}pico`, costPico).hincrby(key, `${base}${SEP}n`, 1).exec();
+  }
+
+  async query(query: SpendQuery): Promise<SpendEntry[]> {
+    const list = [...days(query.from, query.to)];
+    const pipeline = this.#redis.pipeline();
+    for (const day of list) pipeline.hgetall(`${this.#prefix}:ledger:${day}`);
+    const results = (await pipeline.exec()) ?? [];
+    return list.flatMap((day, i) => entriesOf(day, (results[i]?.[1] as Record<string, string>) ?? {}, query));
+  }
+}

@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/**
+ * SWITCHYARD_CONFIG: tenants, their keys, limits and budgets, and the routes.
+ * Validated once at start-up; errors name the field. Keys are held only as SHA-256
+ * hashes: plain keys come from the environment or mounted secret files, never the file.
+ */
+const name = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'letters, digits, . _ - only');
+
+const keySource = z.union([
+  z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256 of the key') }),
+  z.strictObject({ env: z.string().min(1) }),
+  z.strictObject({ file: z.string().min(1) }),
+]);
+
+const tenant = z.strictObject({
+  name,
+  role: z.enum(['admin', 'user']).default('user'),
+  /** Plan name, for routes that pick a tier by plan. */
+  plan: z.string().default('default'),
+  keys: z.array(keySource).min(1),
+  /** Model and route names this tenant may call; "*" for all. */
+  models: z.array(z.string().min(1)).default(['*']),
+  rate_limit: z.strictObject({ max: z.number().int().min(1), window_ms: z.number().int().min(1).default(1000) }).optional(),
+  budget: z.strictObject({ usd: z.number().min(0), period: z.enum(['day', 'month', 'total']).default('month') }).optional(),
+});
+
+const target = z.strictObject({ model: z.string().min(1), version: z.string().regex(/^[1-9][0-9]*$/).optional() });
+
+const route = z.strictObject({
+  /** Usable wherever a model name is (OIP paths included). */
+  name,
+  /** Ordered cheapest first; a tier's fallback is the next one. */
+  tiers: z.array(target.extend({ name })).min(1),
+  policy: z
+    .discriminatedUnion('type', [
+      z.strictObject({ type: z.literal('fixed') }),
+      z.strictObject({ type: z.literal('weighted'), weights: z.record(z.string(), z.number().min(0)) }),
+      z.strictObject({
+        type: z.literal('cascade'),
+        /** The output whose largest value is the confidence (e.g. softmax probabilities). */
+        output: z.string().min(1),
+        threshold: z.number().min(0).max(1),
+      }),
+      z.strictObject({ type: z.literal('plan'), plans: z.record(z.string(), z.string()), default: z.string() }),
+    ])
+    .default({ type: 'fixed' }),
+  /** Lets callers pick a tier by name with X-Tier. */
+  tier_header: z.boolean().default(false),
+  shadow: z.strictObject({ tier: z.string(), percent: z.number().min(0).max(100) }).optional(),
+});
+
+export const policySchema = z
+  .strictObject({
+    tenants: z.array(tenant).default([]),
+    routes: z.array(route).default([]),
+    idempotency: z.strictObject({ retention_hours: z.number().min(0.01).default(24) }).default({ retention_hours: 24 }),
+    circuit_breaker: z
+      .strictObject({ failures: z.number().int().min(1).default(5), open_ms: z.number().int().min(1).default(10_000) })
+      .default({ failures: 5, open_ms: 10_000 }),
+    audit: z.strictObject({ max_entries: z.number().int().min(100).default(100_000) }).default({ max_entries: 100_000 }),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.tenants.forEach((t, i) => {
+      if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tenants', i, 'name'], message: `duplicate tenant "${t.name}"` });
+      seen.add(t.name);
+    });
+    config.routes.forEach((r, i) => {
+      const tiers = new Set(r.tiers.map((t) => t.name));
+      const check = (tierName: string, path: (string | number)[]): void => {
+        if (!tiers.has(tierName)) ctx.addIssue({ code: 'custom', path: ['routes', i, ...path], message: `no tier "${tierName}" in this route` });
+      };
+      if (r.policy.type === 'weighted') for (const tierName of Object.keys(r.policy.weights)) check(tierName, ['policy', 'weights', tierName]);
+      if (r.policy.type === 'plan') {
+        for (const [plan, tierName] of Object.entries(r.policy.plans)) check(tierName, ['policy', 'plans', plan]);
+        check(r.policy.default, ['policy', 'default']);
+      }
+      if (r.shadow) check(r.shadow.tier, ['shadow', 'tier']);
+    });
+  });
+
+export type PolicyConfig = z.output<typeof policySchema>;
+export type TenantConfig = PolicyConfig['tenants'][number];
+export type RouteConfig = PolicyConfig['routes'][number];
+
+export interface Tenant extends Omit<TenantConfig, 'keys'> {
+  readonly keyHashes: readonly string[];
+}
+
+export interface Policy extends Omit<PolicyConfig, 'tenants'> {
+  readonly tenants: readonly Tenant[];
+}
+
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+export class PolicyConfigError extends Error {
+  override name = 'PolicyConfigError';
+}
+
+/** Reads and validates the policy file; `environment` supplies keys given as `env`. */
+export function loadPolicy(file: string | undefined, environment: Readonly<Record<string, string | undefined>>): Policy {
+  if (!file) return { ...policySchema.parse({}), tenants: [] };
+  let raw: unknown;
+  try {
+    const text = readFileSync(file, 'utf8');
+    raw = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
+  } catch (error) {
+    throw new PolicyConfigError(`${file}: cannot be read as ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(error as Error).message}`);
+  }
+  const parsed = policySchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    throw new PolicyConfigError(`${file}: ${field}: ${issue.message}`);
+  }
+  const tenants = parsed.data.tenants.map((t, index) => ({
+    ...t,
+    keyHashes: t.keys.map((source, k) => resolveKeyHash(source, `${file}: tenants[${index}].keys[${k}]`, environment)),
+  }));
+  return { ...parsed.data, tenants };
+}
+
+function resolveKeyHash(source: z.output<typeof keySource>, where: string, environment: Readonly<Record<string, string | undefined>>): string {
+  if ('sha256' in source) return source.sha256;
+  if ('env' in source) {
+    const value = environment[source.env];
+    if (!value) throw new PolicyConfigError(`${where}: environment variable ${source.env} is not set`);
+    return hashKey(value);
+  }
+  let value: string;
+  try {
+    value = readFileSync(source.file, 'utf8').trim();
+  } catch (error) {
+    throw new PolicyConfigError(`${where}: secret file ${source.file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (!value) throw new PolicyConfigError(`${where}: secret file ${source.file} is empty`);
+  return hashKey(value);
+}

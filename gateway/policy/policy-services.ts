@@ -1,0 +1,50 @@
+import type { Redis } from 'ioredis';
+import { MemoryAuditLog, RedisAuditLog, type AuditLog } from '../audit/audit-log.js';
+import { MemoryBudgetStore, RedisBudgetStore, type BudgetStore } from '../budget/budget-store.js';
+import { MemoryIdempotencyStore, RedisIdempotencyStore, type IdempotencyStore } from '../idempotency/idempotency-store.js';
+import { MemorySpendLedger, RedisSpendLedger, type SpendLedger } from '../ledger/spend-ledger.js';
+import { CircuitBreakers } from '../routing/circuit-breaker.js';
+import { MemoryShadowStats, RedisShadowStats, type ShadowStats } from '../routing/shadow-stats.js';
+import type { Policy } from './policy-config.js';
+
+/**
+ * The policy layer's state. Embedded mode keeps it in memory; distributed mode keeps
+ * it in Redis so that every gateway instance enforces one limit, one budget, one
+ * idempotency record. Circuit breakers stay per instance (see circuit-breaker.ts).
+ */
+export interface PolicyServices {
+  readonly policy: Policy;
+  readonly idempotency: IdempotencyStore;
+  readonly budgets: BudgetStore;
+  readonly ledger: SpendLedger;
+  readonly audit: AuditLog;
+  readonly shadow: ShadowStats;
+  readonly breakers: CircuitBreakers;
+  /** For @fastify/rate-limit's store; absent in embedded mode (its in-memory store). */
+  readonly rateLimit?: { readonly redis: Redis; readonly nameSpace: string };
+}
+
+export function memoryPolicyServices(policy: Policy): PolicyServices {
+  return {
+    policy,
+    idempotency: new MemoryIdempotencyStore(),
+    budgets: new MemoryBudgetStore(),
+    ledger: new MemorySpendLedger(),
+    audit: new MemoryAuditLog(policy.audit.max_entries),
+    shadow: new MemoryShadowStats(),
+    breakers: new CircuitBreakers(policy.circuit_breaker.failures, policy.circuit_breaker.open_ms),
+  };
+}
+
+export function redisPolicyServices(policy: Policy, redis: Redis, prefix: string): PolicyServices {
+  return {
+    policy,
+    idempotency: new RedisIdempotencyStore(redis, prefix),
+    budgets: new RedisBudgetStore(redis, prefix),
+    ledger: new RedisSpendLedger(redis, prefix),
+    audit: new RedisAuditLog(redis, `${prefix}:audit`, policy.audit.max_entries),
+    shadow: new RedisShadowStats(redis, `${prefix}:shadow`),
+    breakers: new CircuitBreakers(policy.circuit_breaker.failures, policy.circuit_breaker.open_ms),
+    rateLimit: { redis, nameSpace: `${prefix}:ratelimit:` },
+  };
+}
