@@ -17,12 +17,13 @@ export interface KeyCensus {
 }
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+const DAY = /\b\d{4}-\d{2}-\d{2}\b/g;
 
-/** The shape of a key: job ids, gateway ids and worker ids folded, so counts show what grows. */
+/** The shape of a key: job, gateway and worker ids and days folded, so counts show what grows. */
 export function keyGroup(key: string, prefix: string): string {
   const rest = key.startsWith(`${prefix}:`) ? key.slice(prefix.length + 1) : key;
   if (rest.startsWith('worker:')) return 'worker:<worker-id>';
-  return rest.replace(UUID, '<id>');
+  return rest.replace(UUID, '<id>').replace(DAY, '<day>');
 }
 
 /** Keys per shape, from names alone (cheap enough to take every second). */

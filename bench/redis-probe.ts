@@ -62,12 +62,26 @@ export class RedisProbe {
     return sizes;
   }
 
-  async streamLength(key: string): Promise<number> {
-    return this.#redis.xlen(key);
+  async type(key: string): Promise<string> {
+    return this.#redis.type(key);
   }
 
-  async sortedSetSize(key: string): Promise<number> {
-    return this.#redis.zcard(key);
+  /** Entries in a stream, zset, list, hash or set (by its TYPE); undefined for strings and keys gone. */
+  async length(key: string, type: string): Promise<number | undefined> {
+    switch (type) {
+      case 'stream':
+        return this.#redis.xlen(key);
+      case 'zset':
+        return this.#redis.zcard(key);
+      case 'list':
+        return this.#redis.llen(key);
+      case 'hash':
+        return this.#redis.hlen(key);
+      case 'set':
+        return this.#redis.scard(key);
+      default:
+        return undefined;
+    }
   }
 
   /** Deletes every key under `prefix:`; returns how many. */

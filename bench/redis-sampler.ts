@@ -1,6 +1,9 @@
-import { countByGroup } from './redis-key-groups.js';
+import { countByGroup, keyGroup } from './redis-key-groups.js';
 import type { RedisProbe } from './redis-probe.js';
 import { round } from './stats.js';
+
+/** Shapes with more keys than this (one hash per job) are counted, not measured inside. */
+const FEW_KEYS = 3;
 
 export interface RedisSample {
   /** Seconds since the sampler started. */
@@ -12,18 +15,23 @@ export interface RedisSample {
   readonly prefixKeys: number;
   /** Keys per shape (see redis-key-groups.ts): shows which kind of key grows. */
   readonly keysByGroup: Record<string, number>;
-  /** XLEN of every stream key under the prefix (the queue's events, the gateway's replies), by shape. */
-  readonly streamLengths: Record<string, number>;
+  /**
+   * Entries held by each shape of at most a few keys (a queue's events stream, its
+   * completed zset, the reply stream, the audit stream): XLEN, ZCARD, LLEN, HLEN or SCARD
+   * by the key's type. Keys that exist once can grow inside; their count cannot show it.
+   */
+  readonly entries: Record<string, number>;
 }
 
 /**
- * Samples Redis once a second: server memory, and the keys under one prefix counted by
- * shape (SCAN COUNT, names only). Samples never overlap; a slow one makes the next tick skip.
+ * Samples Redis once a second: server memory, the keys under one prefix counted by
+ * shape (SCAN COUNT, names only), and the entries in its few-of-a-kind keys. Samples
+ * never overlap; a slow one makes the next tick skip.
  */
 export class RedisSampler {
   readonly #probe: RedisProbe;
   readonly #prefix: string;
-  readonly #streams: Record<string, string>;
+  readonly #types = new Map<string, string>();
   readonly #samples: RedisSample[] = [];
   readonly #started = Date.now();
   #phase = 'start';
@@ -31,11 +39,9 @@ export class RedisSampler {
   #chain: Promise<unknown> = Promise.resolve();
   #pending = 0;
 
-  /** `streams`: shape -> key of the streams to XLEN (a shape with several keys sums them). */
-  constructor(probe: RedisProbe, prefix: string, streams: Record<string, string>) {
+  constructor(probe: RedisProbe, prefix: string) {
     this.#probe = probe;
     this.#prefix = prefix;
-    this.#streams = streams;
   }
 
   get samples(): readonly RedisSample[] {
@@ -74,18 +80,23 @@ export class RedisSampler {
     const phase = this.#phase;
     const usedMemoryBytes = await this.#probe.usedMemory();
     const keys = await this.#probe.prefixKeys(this.#prefix);
-    const streamLengths: Record<string, number> = {};
-    for (const [shape, key] of Object.entries(this.#streams)) streamLengths[shape] = await this.#probe.streamLength(key);
-    for (const key of keys.filter((k) => k.startsWith(`${this.#prefix}:replies:`))) {
-      streamLengths['replies:<id>'] = (streamLengths['replies:<id>'] ?? 0) + (await this.#probe.streamLength(key));
+    const keysByGroup = countByGroup(keys, this.#prefix);
+    const entries: Record<string, number> = {};
+    for (const key of keys) {
+      const group = keyGroup(key, this.#prefix);
+      if ((keysByGroup[group] ?? 0) > FEW_KEYS) continue;
+      const type = this.#types.get(key) ?? (await this.#probe.type(key));
+      this.#types.set(key, type);
+      const length = await this.#probe.length(key, type);
+      if (length !== undefined) entries[group] = (entries[group] ?? 0) + length;
     }
     const sample: RedisSample = {
       second: round((Date.now() - this.#started) / 1000, 1),
       phase,
       usedMemoryBytes,
       prefixKeys: keys.length,
-      keysByGroup: countByGroup(keys, this.#prefix),
-      streamLengths,
+      keysByGroup,
+      entries,
     };
     this.#samples.push(sample);
     return sample;

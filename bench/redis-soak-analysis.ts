@@ -6,7 +6,8 @@ export interface Snapshot {
   readonly second: number;
   readonly usedMemoryBytes: number;
   readonly census: KeyCensus;
-  readonly streamLengths: Record<string, number>;
+  /** As RedisSample.entries: XLEN, ZCARD, ... of the shapes of a few keys. */
+  readonly entries: Record<string, number>;
 }
 
 export interface GroupGrowth {
@@ -18,14 +19,20 @@ export interface GroupGrowth {
   readonly peak: number;
   readonly endOfLoad: number;
   readonly afterCleanup: number;
-  /** Why this shape counts as unbounded; empty when it is not. */
-  readonly grows: string;
+  /** Last quarter's mean more than 20 % (and some slack) above the second quarter's. */
+  readonly growingUnderLoad: boolean;
+  /** After the retention wait and the cleanup requests, no more than those requests account for. */
+  readonly released: boolean;
+  /** Growing under load and not released: nothing bounded it within this run. */
+  readonly unbounded: boolean;
 }
 
 export interface Boundedness {
   readonly bounded: boolean;
+  /** Key counts per shape. */
   readonly keyGroups: GroupGrowth[];
-  readonly streams: GroupGrowth[];
+  /** Entries inside the few-of-a-kind keys (streams, zsets, ...), by shape. */
+  readonly collections: GroupGrowth[];
   /** used_memory means over the second and last quarter of the load (whole server: a hint, not the verdict). */
   readonly usedMemorySecondQuarterMeanBytes: number;
   readonly usedMemoryLastQuarterMeanBytes: number;
@@ -33,10 +40,9 @@ export interface Boundedness {
 }
 
 /**
- * Still growing late in the load: the last quarter's mean more than 20 % (and `slack`)
- * above the second quarter's. Means, not points, so a shared machine's throughput
- * swings (retention by age keeps rate x seconds jobs) do not read as a leak; a key
- * left behind per request grows ~2.3x between those quarters.
+ * Means, not points, so a shared machine's throughput swings (retention by age keeps
+ * rate x seconds jobs) do not read as a leak; a key left behind per request grows
+ * ~2.3x between those quarters.
  */
 const stillGrowing = (second: number, last: number, slack: number): boolean => last > second * 1.2 + slack;
 
@@ -51,30 +57,36 @@ interface Moments {
   readonly cleanup: RedisSample;
 }
 
-function growthOf(name: string, read: (sample: RedisSample) => number, at: Moments, releaseLimit: number | undefined, slack: number): GroupGrowth {
-  const values = {
+function growthOf(group: string, read: (sample: RedisSample) => number, at: Moments, releaseLimit: number, slack: number): GroupGrowth {
+  const secondQuarterMean = meanOf(at.secondQuarter.map(read));
+  const lastQuarterMean = meanOf(at.lastQuarter.map(read));
+  const afterCleanup = read(at.cleanup);
+  const growingUnderLoad = stillGrowing(secondQuarterMean, lastQuarterMean, slack);
+  const released = afterCleanup <= releaseLimit;
+  return {
+    group,
     start: read(at.start),
-    secondQuarterMean: meanOf(at.secondQuarter.map(read)),
-    lastQuarterMean: meanOf(at.lastQuarter.map(read)),
+    secondQuarterMean,
+    lastQuarterMean,
     peak: Math.max(...at.all.map(read)),
     endOfLoad: read(at.end),
-    afterCleanup: read(at.cleanup),
+    afterCleanup,
+    growingUnderLoad,
+    released,
+    unbounded: growingUnderLoad && !released,
   };
-  const reasons: string[] = [];
-  if (stillGrowing(values.secondQuarterMean, values.lastQuarterMean, slack)) {
-    reasons.push(`still growing under load (mean ${values.secondQuarterMean} in the second quarter -> ${values.lastQuarterMean} in the last)`);
-  }
-  if (releaseLimit !== undefined && values.afterCleanup > releaseLimit) {
-    reasons.push(`${values.afterCleanup} left after the retention wait and cleanup requests (at most ${releaseLimit} expected)`);
-  }
-  return { group: name, ...values, grows: reasons.join('; ') };
+}
+
+function describe(g: GroupGrowth, what: string): string {
+  return `\`${g.group}\` ${what}: mean ${g.secondQuarterMean} in the load's second quarter -> ${g.lastQuarterMean} in its last, peak ${g.peak}, ${g.afterCleanup} after the retention wait and cleanup requests`;
 }
 
 /**
- * Bounded means: no key shape and no stream under the prefix kept growing late in the
- * load, and once results outlived their retention and a few new jobs finished (BullMQ
- * removes old jobs lazily, when later jobs finish), no shape kept more keys than those
- * few new jobs account for.
+ * A shape is unbounded when it was still growing late in the load AND it did not
+ * shrink back once results outlived their retention and a few new jobs finished
+ * (BullMQ removes old jobs lazily, when later jobs finish). Shapes that grow under
+ * load but are released are bounded by rate x retention; shapes that stop growing
+ * are bounded by a cap (a stream's MAXLEN, a count limit) whether or not released.
  */
 export function analyse(samples: readonly RedisSample[], cleanupRequests: number): Boundedness {
   const load = samples.filter((s) => s.phase === 'load');
@@ -88,27 +100,30 @@ export function analyse(samples: readonly RedisSample[], cleanupRequests: number
     end: load[load.length - 1] ?? start,
     cleanup: samples.filter((s) => s.phase === 'after cleanup').at(-1) ?? samples[samples.length - 1]!,
   };
-  const groups = [...new Set(samples.flatMap((s) => Object.keys(s.keysByGroup)))];
   const releaseLimit = cleanupRequests + 10;
-  const keyGroups = groups.map((g) => growthOf(g, (s) => s.keysByGroup[g] ?? 0, at, releaseLimit, 10)).sort((a, b) => b.peak - a.peak);
-  const streamNames = [...new Set(samples.flatMap((s) => Object.keys(s.streamLengths)))];
-  // Streams are capped by length (MAXLEN), not emptied by job removal: only growth under load counts.
-  const streams = streamNames.map((name) => growthOf(name, (s) => s.streamLengths[name] ?? 0, at, undefined, 100));
-  const growing = [...keyGroups, ...streams].filter((g) => g.grows !== '');
-  const bounded = growing.length === 0;
+  const byPeak = (a: GroupGrowth, b: GroupGrowth): number => b.peak - a.peak;
+  const groupNames = [...new Set(samples.flatMap((s) => Object.keys(s.keysByGroup)))];
+  const keyGroups = groupNames.map((g) => growthOf(g, (s) => s.keysByGroup[g] ?? 0, at, releaseLimit, 10)).sort(byPeak);
+  const collectionNames = [...new Set(samples.flatMap((s) => Object.keys(s.entries)))];
+  const collections = collectionNames.map((c) => growthOf(c, (s) => s.entries[c] ?? 0, at, releaseLimit, 100)).sort(byPeak);
+
+  const unbounded = [...keyGroups.filter((g) => g.unbounded).map((g) => describe(g, 'key count')), ...collections.filter((g) => g.unbounded).map((g) => describe(g, 'entries'))];
+  const bounded = unbounded.length === 0;
   const conclusion = bounded
     ? [
-        `Bounded: over ${load.length} one-second samples under load, no key shape or stream under the prefix grew by more than 20 % from the second quarter of the load to the last, ` +
-          `and after the retention wait plus ${cleanupRequests} requests no shape held more than ${releaseLimit} keys.`,
+        `Bounded: over ${load.length} one-second samples under load, every key shape under the prefix and every stream or set inside a key ` +
+          'either stopped growing (less than 20 % from the second quarter of the load to the last) or was released after the retention wait and cleanup requests.',
       ]
-    : growing.map((g) => `Unbounded: \`${g.group}\` ${g.grows}.`);
+    : unbounded.map((line) => `Not bounded within this run: ${line}.`);
+  const retained = keyGroups.filter((g) => !g.released && g.peak > releaseLimit);
+  for (const g of retained) conclusion.push(`Not released after the retention wait (bounded by a cap, not by age): ${describe(g, 'key count')}.`);
   const usedMemorySecondQuarterMeanBytes = meanOf(at.secondQuarter.map((s) => s.usedMemoryBytes));
   const usedMemoryLastQuarterMeanBytes = meanOf(at.lastQuarter.map((s) => s.usedMemoryBytes));
   if (stillGrowing(usedMemorySecondQuarterMeanBytes, usedMemoryLastQuarterMeanBytes, 1 << 20)) {
     conclusion.push(
-      `Note: server-wide used_memory still rose late in the load (mean ${usedMemorySecondQuarterMeanBytes} -> ${usedMemoryLastQuarterMeanBytes} B); ` +
-        'other users of this Redis, client buffers or allocator effects can cause that without any key under the prefix growing.',
+      `Server-wide used_memory still rose late in the load (mean ${usedMemorySecondQuarterMeanBytes} -> ${usedMemoryLastQuarterMeanBytes} B)` +
+        (bounded ? '; no key under the prefix did, so other users of this Redis, client buffers or allocator effects.' : '.'),
     );
   }
-  return { bounded, keyGroups, streams, usedMemorySecondQuarterMeanBytes, usedMemoryLastQuarterMeanBytes, conclusion };
+  return { bounded, keyGroups, collections, usedMemorySecondQuarterMeanBytes, usedMemoryLastQuarterMeanBytes, conclusion };
 }

@@ -5,7 +5,7 @@ import type { MachineInfo } from './machine-info.js';
 import { logBlock, mb, row } from './markdown.js';
 import type { Boundedness, GroupGrowth, Snapshot } from './redis-soak-analysis.js';
 import type { RedisSample } from './redis-sampler.js';
-import { EVENTS_STREAM } from './settings.js';
+import { JOB_HASHES } from './settings.js';
 
 /** The shape of bench/results/redis-soak.json. */
 export interface RedisSoakResults {
@@ -43,10 +43,17 @@ export interface RedisSoakResults {
 }
 
 const growthRow = (g: GroupGrowth): string =>
-  row([`\`${g.group}\``, g.start, g.secondQuarterMean, g.lastQuarterMean, g.peak, g.endOfLoad, g.afterCleanup, g.grows === '' ? 'no' : `**yes**: ${g.grows}`]);
+  row([`\`${g.group}\``, g.start, g.secondQuarterMean, g.lastQuarterMean, g.peak, g.endOfLoad, g.afterCleanup, g.growingUnderLoad ? 'yes' : 'no', g.released ? 'yes' : 'no', g.unbounded ? '**yes**' : 'no']);
 
-const snapshotRow = (name: string, s: Snapshot): string =>
-  row([name, s.second, mb(s.usedMemoryBytes), s.census.keys, mb(s.census.bytes), s.streamLengths[EVENTS_STREAM] ?? '-', s.streamLengths['replies:<id>'] ?? '-']);
+const snapshotRow = (name: string, s: Snapshot, collections: readonly string[]): string =>
+  row([name, s.second, mb(s.usedMemoryBytes), s.census.keys, mb(s.census.bytes), ...collections.map((c) => s.entries[c] ?? '-')]);
+
+/** Bytes per entry of a collection shape, from the census (MEMORY USAGE / entries), for projecting its cap. */
+function bytesPerEntry(snapshot: Snapshot, shape: string): string {
+  const entries = snapshot.entries[shape];
+  const bytes = snapshot.census.groups.find((g) => g.group === shape)?.bytes;
+  return entries && bytes ? String(Math.round(bytes / entries)) : '-';
+}
 
 export function renderSoakMarkdown(r: RedisSoakResults): string {
   const m = r.machine;
@@ -55,6 +62,9 @@ export function renderSoakMarkdown(r: RedisSoakResults): string {
   const b = r.boundedness;
   const load = r.load;
   const cpu = load.otherCpuPercent ?? {};
+  // Columns for the keys that held more than a handful of entries (streams, the completed set).
+  const collections = b.collections.filter((c) => c.peak > 10).map((c) => c.group);
+  const dashes = collections.map(() => '-');
   const census = (name: string, snapshot: Snapshot): string[] => [
     `### Keys under the prefix by shape, ${name} (MEMORY USAGE … SAMPLES 0)`,
     '',
@@ -72,7 +82,7 @@ export function renderSoakMarkdown(r: RedisSoakResults): string {
       `RESULT_RETENTION_SECONDS=${s.retentionSeconds}. ${s.warmupSeconds} s warm-up at ${s.connections} connections, then ${s.requests} requests (autocannon amount) ` +
       `at ${s.connections} connections, then a ${s.retentionSeconds + 1} s wait and ${s.cleanupRequests} sequential requests to let BullMQ remove aged jobs.`,
     '',
-    `## Verdict: ${b.bounded ? '**BOUNDED**' : '**NOT BOUNDED**'}`,
+    `## Verdict: ${b.bounded ? '**BOUNDED**' : '**NOT BOUNDED** within this run'}`,
     '',
     ...b.conclusion.map((line) => `- ${line}`),
     '',
@@ -88,34 +98,41 @@ export function renderSoakMarkdown(r: RedisSoakResults): string {
     '',
     'used_memory is the whole server\'s (others may share it); the prefix columns are this run\'s keys only.',
     '',
-    row(['Moment', 'Second', 'used_memory MB', 'Prefix keys', 'Prefix MEMORY USAGE MB', 'events XLEN', 'replies XLEN']),
-    row(['---', '---:', '---:', '---:', '---:', '---:', '---:']),
-    row(['Before the processes started', '-', mb(u.beforeProcessesBytes), '-', '-', '-', '-']),
-    snapshotRow('Start (after warm-up)', r.snapshots.start),
-    row(['Peak (1 s samples)', u.peakAtSecond, mb(u.peakBytes), '-', '-', '-', '-']),
-    snapshotRow('End of load', r.snapshots.endOfLoad),
-    snapshotRow(`After ${s.retentionSeconds + 1} s wait (no new jobs)`, r.snapshots.afterRetentionWait),
-    snapshotRow(`After ${s.cleanupRequests} cleanup requests`, r.snapshots.afterCleanup),
-    row(['After the prefix was deleted', '-', mb(u.afterPrefixDeletedBytes), 0, 0, '-', '-']),
+    `The last columns are entries inside single keys (XLEN, ZCARD, HLEN, ...). Bytes per entry at the end of the load: ` +
+      `${collections.map((c) => `\`${c}\` ${bytesPerEntry(r.snapshots.endOfLoad, c)}`).join(', ')}.`,
+    '',
+    row(['Moment', 'Second', 'used_memory MB', 'Prefix keys', 'Prefix MEMORY USAGE MB', ...collections.map((c) => `\`${c}\``)]),
+    row(['---', '---:', '---:', '---:', '---:', ...collections.map(() => '---:')]),
+    row(['Before the processes started', '-', mb(u.beforeProcessesBytes), '-', '-', ...dashes]),
+    snapshotRow('Start (after warm-up)', r.snapshots.start, collections),
+    row(['Peak (1 s samples)', u.peakAtSecond, mb(u.peakBytes), '-', '-', ...dashes]),
+    snapshotRow('End of load', r.snapshots.endOfLoad, collections),
+    snapshotRow(`After ${s.retentionSeconds + 1} s wait (no new jobs)`, r.snapshots.afterRetentionWait, collections),
+    snapshotRow(`After ${s.cleanupRequests} cleanup requests`, r.snapshots.afterCleanup, collections),
+    row(['After the prefix was deleted', '-', mb(u.afterPrefixDeletedBytes), 0, 0, ...dashes]),
     '',
     `used_memory mean over the load's second quarter ${mb(b.usedMemorySecondQuarterMeanBytes)} MB, over its last quarter ${mb(b.usedMemoryLastQuarterMeanBytes)} MB.`,
     '',
-    '## Growth by key shape (key counts) and stream length (XLEN)',
+    '## Growth by key shape (key counts) and inside single keys (entries)',
     '',
-    row(['Shape / stream', 'Start', 'Load Q2 mean', 'Load Q4 mean', 'Peak', 'End of load', 'After cleanup', 'Grows?']),
-    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---']),
-    ...b.keyGroups.map(growthRow),
-    ...b.streams.map((g) => growthRow({ ...g, group: `XLEN ${g.group}` })),
+    'Unbounded = still growing late in the load (Q4 mean > 1.2 × Q2 mean) and not released after the retention wait and cleanup requests.',
+    '',
+    row(['Shape', 'Start', 'Load Q2 mean', 'Load Q4 mean', 'Peak', 'End of load', 'After cleanup', 'Growing late?', 'Released?', 'Unbounded?']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---', '---', '---']),
+    ...b.keyGroups.filter((g) => g.peak > 3 || g.unbounded).map(growthRow),
+    ...b.collections.filter((g) => g.peak > 10 || g.unbounded).map((g) => growthRow({ ...g, group: `${g.group} (entries)` })),
+    '',
+    'Left out: shapes that never had more than 3 keys, and keys that never held more than 10 entries (all are in redis-soak.json).',
     '',
     ...census('at the end of the load', r.snapshots.endOfLoad),
     ...census('after the retention wait and cleanup requests', r.snapshots.afterCleanup),
     '## Samples (every 5th; all in redis-soak.json)',
     '',
-    row(['Second', 'Phase', 'used_memory MB', 'Prefix keys', 'events XLEN', 'replies XLEN']),
-    row(['---:', '---', '---:', '---:', '---:', '---:']),
+    row(['Second', 'Phase', 'used_memory MB', 'Prefix keys', 'Job hashes', ...collections.map((c) => `\`${c}\``)]),
+    row(['---:', '---', '---:', '---:', '---:', ...collections.map(() => '---:')]),
     ...r.samples
       .filter((_, index) => index % 5 === 0 || index === r.samples.length - 1)
-      .map((x) => row([x.second, x.phase, mb(x.usedMemoryBytes), x.prefixKeys, x.streamLengths[EVENTS_STREAM] ?? '-', x.streamLengths['replies:<id>'] ?? '-'])),
+      .map((x) => row([x.second, x.phase, mb(x.usedMemoryBytes), x.prefixKeys, x.keysByGroup[JOB_HASHES] ?? 0, ...collections.map((c) => x.entries[c] ?? '-')])),
     '',
     logBlock('distributed gateway', r.logs.gateway),
     '',

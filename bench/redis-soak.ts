@@ -19,7 +19,7 @@ import { analyse, type Snapshot } from './redis-soak-analysis.js';
 import { writeSoakReports, type RedisSoakResults } from './redis-soak-report.js';
 import { makeRequestBodies } from './request-bodies.js';
 import { measureSequential } from './sequential-latency.js';
-import { EVENTS_STREAM, INFER_PATH, REDIS_URL, RESULTS_DIR, settings } from './settings.js';
+import { INFER_PATH, REDIS_URL, RESULTS_DIR, settings } from './settings.js';
 
 const CLEANUP_REQUESTS = 30;
 const log = (message: string): void => console.log(`[redis-soak ${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -27,8 +27,8 @@ const log = (message: string): void => console.log(`[redis-soak ${new Date().toI
 async function snapshot(probe: RedisProbe, prefix: string, sampler: RedisSampler): Promise<Snapshot> {
   const sample = await sampler.sample();
   const census = await keyCensus(probe, prefix);
-  log(`  ${sample.phase}: used_memory ${sample.usedMemoryBytes} B, ${census.keys} keys under the prefix using ${census.bytes} B, streams ${JSON.stringify(sample.streamLengths)}`);
-  return { second: sample.second, usedMemoryBytes: sample.usedMemoryBytes, census, streamLengths: sample.streamLengths };
+  log(`  ${sample.phase}: used_memory ${sample.usedMemoryBytes} B, ${census.keys} keys under the prefix using ${census.bytes} B, entries ${JSON.stringify(sample.entries)}`);
+  return { second: sample.second, usedMemoryBytes: sample.usedMemoryBytes, census, entries: sample.entries };
 }
 
 async function main(): Promise<number> {
@@ -46,7 +46,7 @@ async function main(): Promise<number> {
     const soak = await withDistributed({ redisUrl: REDIS_URL, prefix, env }, async (d) => {
       const target: LoadTarget = { url: d.url, path: INFER_PATH, bodies };
       await runLoad(target, connections, warmupSeconds, 0);
-      const sampler = new RedisSampler(probe, prefix, { [EVENTS_STREAM]: `${prefix}:${EVENTS_STREAM}` });
+      const sampler = new RedisSampler(probe, prefix);
       sampler.start('start');
       const start = await snapshot(probe, prefix, sampler);
       sampler.mark('load');

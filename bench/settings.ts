@@ -16,8 +16,8 @@ export const MODEL_NAME = 'mlp-classifier';
 export const MODEL_PATH = resolve(REPO_ROOT, 'models', MODEL_NAME, '1', 'model.onnx');
 export const RESULTS_DIR = resolve(REPO_ROOT, 'bench', 'results');
 export const INFER_PATH = `/v2/models/${MODEL_NAME}/infer`;
-/** The model's BullMQ queue events stream, as a key shape under the prefix (see redis-key-groups.ts). */
-export const EVENTS_STREAM = `infer.${MODEL_NAME}.1:events`;
+/** The shape of the model's BullMQ job hashes under the prefix (see redis-key-groups.ts). */
+export const JOB_HASHES = `infer.${MODEL_NAME}.1:<id>`;
 /** Distributed mode's Redis (shared: the bench writes only under a prefix of its own). */
 export const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 

@@ -22,8 +22,8 @@ export async function post(url: string, body: unknown, headers: Record<string, s
   return { status: response.status, headers: response.headers, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 
-export async function get(url: string): Promise<Reply> {
-  const response = await fetch(url);
+export async function get(url: string, headers: Record<string, string> = {}): Promise<Reply> {
+  const response = await fetch(url, { headers });
   const text = await response.text();
   return { status: response.status, headers: response.headers, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }

@@ -5,14 +5,16 @@ import type { Tensor } from '../protocol/tensor.js';
  * Tensors with data that owns its whole ArrayBuffer, plus that buffer list for
  * postMessage's transfer list. A view into a larger buffer (a pooled Buffer, a request
  * body) is copied first: transferring it would detach memory other code still uses,
- * and cloning it would copy the whole underlying buffer.
+ * and cloning it would copy the whole underlying buffer. With `copyAll`, every tensor is
+ * copied: the caller keeps its tensors intact (a cascade or a shadow sends the same
+ * inputs to several models).
  */
-export function transferable(tensors: readonly Tensor[]): { tensors: Tensor[]; buffers: ArrayBuffer[] } {
+export function transferable(tensors: readonly Tensor[], copyAll = false): { tensors: Tensor[]; buffers: ArrayBuffer[] } {
   const buffers: ArrayBuffer[] = [];
   const seen = new Set<ArrayBufferLike>();
   const owned = tensors.map((tensor) => {
     let data: TensorArray = tensor.data;
-    if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength || seen.has(data.buffer) || !(data.buffer instanceof ArrayBuffer)) {
+    if (copyAll || data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength || seen.has(data.buffer) || !(data.buffer instanceof ArrayBuffer)) {
       data = data.slice();
     }
     seen.add(data.buffer);

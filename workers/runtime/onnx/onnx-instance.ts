@@ -52,13 +52,18 @@ export class OnnxInstance implements ModelInstance {
     const id = this.#nextId++;
     const buffers: ArrayBuffer[] = [];
     const requests = batch.requests.map((request) => {
-      const owned = transferable(request.inputs);
+      const owned = transferable(request.inputs, true);
       buffers.push(...owned.buffers);
       return { inputs: owned.tensors };
     });
     return new Promise<BatchRunResult>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.#thread.postMessage({ type: 'run', id, batch: { requests, outputs: batch.outputs } } satisfies ToThread, buffers);
+      try {
+        this.#thread.postMessage({ type: 'run', id, batch: { requests, outputs: batch.outputs } } satisfies ToThread, buffers);
+      } catch (error) {
+        this.#pending.delete(id);
+        reject(error as Error);
+      }
     });
   }
 
