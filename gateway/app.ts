@@ -14,6 +14,7 @@ import type { ServingBackend } from './serving-backend.js';
 import type { DeadLetters } from '../workers/queue/dead-letters.js';
 import { adminRoutes } from './routes/admin.js';
 import { installAuthentication } from './auth/authenticate.js';
+import { installAuditHook } from './audit/audit-hook.js';
 import { installRateLimit } from './limits/rate-limit.js';
 import type { PolicyServices } from './policy/policy-services.js';
 import { policyAdminRoutes } from './routes/policy-admin.js';
@@ -56,6 +57,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   installBodyParsers(app, options.bodyLimit);
   installErrorReplies(app);
   installAuthentication(app, options.services.policy);
+  installAuditHook(app, options.services.audit);
   // Routes live in a plugin registered after the rate limiter, so its hooks reach them.
   void app.register(async (api) => {
     await installRateLimit(api, options.services);

@@ -23,10 +23,12 @@ export function toServingError(error: FastifyError | Error): ServingError {
 
 /** Every error leaves as OIP's `{"error": "..."}` plus a stable `code`; 5xx details stay in the log. */
 export function installErrorReplies(app: FastifyInstance): void {
+  app.decorateRequest('errorCode', undefined);
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const serving = toServingError(error);
+    request.errorCode = serving.code;
     if (serving.status >= 500) request.log.error({ err: error, code: serving.code }, 'request failed');
-    if (serving.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+    if (serving.status === 503 || serving.code === 'idempotency_in_progress') reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     reply.header('x-request-id', request.id);
     return reply.code(serving.status).send({ error: serving.message, code: serving.code });
   });

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ServingError, isServingError } from '../../workers/protocol/errors.js';
+import { ServingError } from '../../workers/protocol/errors.js';
+import type { AuditDetails } from '../audit/audit-hook.js';
 import { assertMayCall } from '../auth/authorize.js';
 import { periodId, toPico } from '../budget/budget-store.js';
 import { idempotencyScope, bodyFingerprint, readIdempotencyKey } from '../idempotency/idempotency-key.js';
@@ -30,107 +31,89 @@ const REPLAYED_HEADERS = /^(content-type|inference-header-content-length|x-.*)$/
  */
 export function inferRoutes(app: FastifyInstance, backend: ServingBackend, lifecycle: Lifecycle, services: PolicyServices): void {
   const handler = async (request: FastifyRequest<{ Params: InferParams }>, reply: FastifyReply): Promise<unknown> => {
-    const started = performance.now();
     const tenant = assertMayCall(request.tenant, request.params.model);
-    const audit = { route: request.params.model, model: undefined as string | undefined, version: undefined as string | undefined, tier: undefined as string | undefined, escalated: false, costUsd: 0, replayed: false };
+    const audit: AuditDetails = { route: request.params.model };
+    request.audit = audit;
     const idempotencyKey = readIdempotencyKey(request.headers['idempotency-key']);
-    let status = 500;
-    let code: string | undefined;
-    try {
-      // Unknown names are a 404 before the body is even parsed.
-      if (!services.policy.routes.some((route) => route.name === request.params.model)) resolveModel(backend, request.params.model, request.params.version);
-      const body = request.body;
-      if (!Buffer.isBuffer(body) || body.length === 0) throw new ServingError('empty_body', 'the request has no body: send an inference request as JSON');
-      const headerLength = request.headers[HEADER_LENGTH_HEADER];
-      const { header, binary } = splitBinaryBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
-      const parsed = parseInferRequest(header, binary);
-      const tierHeader = request.headers['x-tier'];
-      const plan = planInference(request.params.model, request.params.version, parsed, {
-        backend,
-        routes: services.policy.routes,
-        requestId: request.id,
-        now: Date.now(),
-        plan: tenant.plan,
-        random: Math.random,
-        ...(typeof tierHeader === 'string' ? { requestedTier: tierHeader } : {}),
-      });
+    if (idempotencyKey !== undefined) audit.idempotencyKey = idempotencyKey;
 
-      // Idempotency: claimed only now that the request is valid; replays cost nothing.
-      let claim: { scope: string; token: string } | undefined;
-      if (idempotencyKey !== undefined) {
-        const scope = idempotencyScope(tenant.name, plan.route, idempotencyKey);
-        const begun = await services.idempotency.begin(scope, bodyFingerprint(body), services.policy.idempotency.retention_hours * 3_600_000);
-        if (begun.kind === 'replay') {
-          audit.replayed = true;
-          status = begun.response.status;
-          return replay(reply, begun.response, request.id);
-        }
-        if (begun.kind === 'in-progress') throw new ServingError('idempotency_in_progress', 'a request with this Idempotency-Key is still running');
-        if (begun.kind === 'mismatch') throw new ServingError('idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
-        claim = { scope, token: begun.token };
+    // Unknown names are a 404 before the body is even parsed.
+    if (!services.policy.routes.some((route) => route.name === request.params.model)) resolveModel(backend, request.params.model, request.params.version);
+    const body = request.body;
+    if (!Buffer.isBuffer(body) || body.length === 0) throw new ServingError('empty_body', 'the request has no body: send an inference request as JSON');
+    const headerLength = request.headers[HEADER_LENGTH_HEADER];
+    const { header, binary } = splitBinaryBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
+    const parsed = parseInferRequest(header, binary);
+    const tierHeader = request.headers['x-tier'];
+    const plan = planInference(request.params.model, request.params.version, parsed, {
+      backend,
+      routes: services.policy.routes,
+      requestId: request.id,
+      now: Date.now(),
+      plan: tenant.plan,
+      random: Math.random,
+      ...(typeof tierHeader === 'string' ? { requestedTier: tierHeader } : {}),
+    });
+
+    // Idempotency: claimed only now that the request is valid; replays cost nothing.
+    let claim: { scope: string; token: string } | undefined;
+    if (idempotencyKey !== undefined) {
+      const scope = idempotencyScope(tenant.name, plan.route, idempotencyKey);
+      const begun = await services.idempotency.begin(scope, bodyFingerprint(body), services.policy.idempotency.retention_hours * 3_600_000);
+      if (begun.kind === 'replay') {
+        audit.replayed = true;
+        return replay(reply, begun.response, request.id);
       }
+      if (begun.kind === 'in-progress') throw new ServingError('idempotency_in_progress', 'a request with this Idempotency-Key is still running');
+      if (begun.kind === 'mismatch') throw new ServingError('idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+      claim = { scope, token: begun.token };
+    }
 
-      const budget = tenant.budget;
-      const period = budget ? periodId(budget.period) : '';
-      const estimate = budget ? toPico(estimateCostUsd(plan)) : 0;
+    const budget = tenant.budget;
+    const period = budget ? periodId(budget.period) : '';
+    const estimate = budget ? toPico(estimateCostUsd(plan)) : 0;
+    try {
+      if (budget && !(await services.budgets.reserve(tenant.name, period, toPico(budget.usd), estimate))) {
+        throw new ServingError('budget_exceeded', `the ${budget.period} budget of ${budget.usd} USD for tenant "${tenant.name}" cannot cover this request`);
+      }
+      let outcome;
       try {
-        if (budget && !(await services.budgets.reserve(tenant.name, period, toPico(budget.usd), estimate))) {
-          throw new ServingError('budget_exceeded', `the ${budget.period} budget of ${budget.usd} USD for tenant "${tenant.name}" cannot cover this request`);
-        }
-        let outcome;
-        try {
-          outcome = await runPlan(plan, backend, services.breakers);
-        } catch (error) {
-          if (budget) await services.budgets.release(tenant.name, period, estimate);
-          throw error;
-        }
-        if (budget) await services.budgets.settle(tenant.name, period, estimate, toPico(outcome.costUsd));
-        for (const charge of outcome.charges) void services.ledger.record(tenant.name, charge.model, charge.version, toPico(charge.usd)).catch((error: unknown) => request.log.error({ err: error }, 'ledger write failed'));
-        mirrorToShadow(plan, outcome, backend, services.shadow, Math.random, (error) => request.log.warn({ err: error, route: plan.route }, 'shadow request failed'));
-
-        const { result, served } = outcome;
-        Object.assign(audit, { model: result.model, version: result.version, tier: served.tier, escalated: outcome.escalated, costUsd: outcome.costUsd });
-        const metadata = responseMetadata(request.id, result, served.model.definition.config.price, served.request.rows, {
-          route: plan.route,
-          tier: served.tier,
-          escalated: outcome.escalated,
-          costUsd: outcome.costUsd,
-        });
-        setMetadataHeaders(reply, metadata);
-        const encoded = encodeInferResponse(
-          { model_name: result.model, model_version: result.version, ...(parsed.id !== undefined ? { id: parsed.id } : {}), parameters: metadata },
-          result.outputs,
-          parsed.outputs,
-          parsed.binaryByDefault,
-        );
-        if (encoded.headerLength !== undefined) reply.header(HEADER_LENGTH_HEADER, String(encoded.headerLength));
-        reply.type(encoded.headerLength !== undefined ? 'application/octet-stream' : 'application/json');
-        if (claim) {
-          await services.idempotency.complete(claim.scope, claim.token, stored(200, reply, encoded.body), services.policy.idempotency.retention_hours * 3_600_000);
-        }
-        status = 200;
-        return reply.send(encoded.body);
+        outcome = await runPlan(plan, backend, services.breakers);
       } catch (error) {
-        // A rejection before execution or a 5xx leaves the key free for a retry.
-        if (claim) await services.idempotency.abandon(claim.scope, claim.token).catch(() => undefined);
+        if (budget) await services.budgets.release(tenant.name, period, estimate);
         throw error;
       }
+      if (budget) await services.budgets.settle(tenant.name, period, estimate, toPico(outcome.costUsd));
+      for (const charge of outcome.charges) {
+        services.ledger.record(tenant.name, charge.model, charge.version, toPico(charge.usd)).catch((error: unknown) => request.log.error({ err: error }, 'ledger write failed'));
+      }
+      mirrorToShadow(plan, outcome, backend, services.shadow, Math.random, (error) => request.log.warn({ err: error, route: plan.route }, 'shadow request failed'));
+
+      const { result, served } = outcome;
+      Object.assign(audit, { model: result.model, version: result.version, tier: served.tier, escalated: outcome.escalated, costUsd: outcome.costUsd });
+      const metadata = responseMetadata(request.id, result, served.model.definition.config.price, served.request.rows, {
+        route: plan.route,
+        tier: served.tier,
+        escalated: outcome.escalated,
+        costUsd: outcome.costUsd,
+      });
+      setMetadataHeaders(reply, metadata);
+      const encoded = encodeInferResponse(
+        { model_name: result.model, model_version: result.version, ...(parsed.id !== undefined ? { id: parsed.id } : {}), parameters: metadata },
+        result.outputs,
+        parsed.outputs,
+        parsed.binaryByDefault,
+      );
+      if (encoded.headerLength !== undefined) reply.header(HEADER_LENGTH_HEADER, String(encoded.headerLength));
+      reply.type(encoded.headerLength !== undefined ? 'application/octet-stream' : 'application/json');
+      if (claim) {
+        await services.idempotency.complete(claim.scope, claim.token, stored(200, reply, encoded.body), services.policy.idempotency.retention_hours * 3_600_000);
+      }
+      return reply.send(encoded.body);
     } catch (error) {
-      status = isServingError(error) ? error.status : 500;
-      code = isServingError(error) ? error.code : 'internal_error';
+      // A rejection before execution or a 5xx leaves the key free for a retry.
+      if (claim) await services.idempotency.abandon(claim.scope, claim.token).catch(() => undefined);
       throw error;
-    } finally {
-      const entry = {
-        time: new Date().toISOString(),
-        requestId: request.id,
-        tenant: tenant.name,
-        ...audit,
-        ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
-        status,
-        ...(code ? { code } : {}),
-        latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
-      };
-      void services.audit.append(entry).catch((error: unknown) => request.log.error({ err: error }, 'audit write failed'));
     }
   };
 

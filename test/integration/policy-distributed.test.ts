@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../gateway/server.js';
+import { parseWorkerConfig } from '../../workers/config.js';
+import { startWorker, type RunningWorker } from '../../workers/main.js';
+import { get, post, startTestGateway, type Reply } from '../helpers/gateway.js';
+import { mlpBody } from '../helpers/mlp-reference.js';
+import { BUDGETED_REQUESTS, KEYS, bearer, policyFixture } from '../helpers/policy-fixture.js';
+import { waitFor } from '../helpers/processes.js';
+import { REDIS_URL, cleanRedis, testPrefix } from '../helpers/redis.js';
+
+/** Two gateway instances and one worker sharing one Redis: the policy must act as one. */
+const fixture = policyFixture();
+const prefix = testPrefix();
+const env = { ...fixture.env, REDIS_URL, REDIS_PREFIX: prefix, HEARTBEAT_MS: '200', LOAD_MODELS: 'mlp-classifier,mlp-priced', CPU_COUNT: '1' };
+let worker: RunningWorker;
+let gateways: RunningServer[];
+
+beforeAll(async () => {
+  worker = await startWorker(parseWorkerConfig({ ...env, MODEL_REPOSITORY: fixture.repository.dir, WORKER_ID: 'w', LOG_LEVEL: 'silent' }));
+  gateways = [await startTestGateway(fixture.repository.dir, env), await startTestGateway(fixture.repository.dir, env)];
+  for (const gateway of gateways) {
+    await waitFor(async () => (await get(`${gateway.url}/v2/models/mlp-priced/ready`, bearer(KEYS.admin))).status === 200, 10_000, 'ready');
+  }
+});
+afterAll(async () => {
+  for (const gateway of gateways) await gateway.close();
+  await worker.close();
+  await cleanRedis(prefix);
+  fixture.repository.remove();
+});
+
+/** Alternates requests between the two gateways. */
+const both = (i: number, model: string, body: unknown, headers: Record<string, string>): Promise<Reply> =>
+  post(`${gateways[i % 2]!.url}/v2/models/${model}/infer`, body, headers);
+
+describe('policy across two gateway instances (Redis)', () => {
+  it('runs the model exactly once for 100 concurrent requests with one Idempotency-Key', async () => {
+    const count = async (): Promise<number> => {
+      const stats = (await get(`${gateways[0]!.url}/v2/models/mlp-classifier/stats`, bearer(KEYS.admin))).json.model_stats as { inference_count: number }[];
+      return stats.reduce((sum, entry) => sum + entry.inference_count, 0);
+    };
+    const before = await count();
+    const headers = { ...bearer(KEYS.acme), 'idempotency-key': 'dist-burst' };
+    const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => both(i, 'mlp-classifier', mlpBody(11), headers)));
+    expect(replies.every((r) => r.status === 200 || r.status === 409)).toBe(true);
+    expect(replies.filter((r) => r.status === 200 && r.headers.get('idempotent-replayed') !== 'true')).toHaveLength(1);
+    // Statistics reach the gateways by heartbeat.
+    await waitFor(async () => (await count()) >= before + 1, 5_000, 'statistics');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await count()).toBe(before + 1);
+    // A replay from the other instance returns the same answer.
+    const [a, b] = await Promise.all([both(0, 'mlp-classifier', mlpBody(11), headers), both(1, 'mlp-classifier', mlpBody(11), headers)]);
+    expect(a.json.outputs).toEqual(b.json.outputs);
+    expect([a.headers.get('idempotent-replayed'), b.headers.get('idempotent-replayed')]).toEqual(['true', 'true']);
+  });
+
+  it('never overruns a budget: 10 x N requests at once over two gateways serve at most N', async () => {
+    const replies = await Promise.all(Array.from({ length: 10 * BUDGETED_REQUESTS }, (_, i) => both(i, 'mlp-priced', mlpBody(i), bearer(KEYS.budgeted))));
+    const served = replies.filter((r) => r.status === 200);
+    expect(served.length).toBeLessThanOrEqual(BUDGETED_REQUESTS);
+    expect(served.length).toBeGreaterThan(0);
+    for (const reply of replies.filter((r) => r.status !== 200)) expect(reply).toMatchObject({ status: 429, json: { code: 'budget_exceeded' } });
+    const spend = (await get(`${gateways[1]!.url}/v1/spend`, bearer(KEYS.budgeted))).json;
+    expect(spend.total_usd).toBeCloseTo(served.length * 0.001, 12);
+  });
+
+  it('applies one rate limit across both gateways, not one per instance', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i += 1) statuses.push((await both(i, 'mlp-classifier', mlpBody(i), bearer(KEYS.limited))).status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(3);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(5);
+  });
+
+  it('shares the audit log', async () => {
+    const entries = (await get(`${gateways[0]!.url}/v1/admin/audit?limit=1000&tenant=limited`, bearer(KEYS.admin))).json.entries as { status: number }[];
+    expect(entries.filter((e) => e.status === 429)).toHaveLength(5);
+  });
+});
