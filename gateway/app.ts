@@ -63,7 +63,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     await installRateLimit(api, options.services);
     healthRoutes(api, options.backend, options.lifecycle);
     serverMetadataRoutes(api);
-    modelRoutes(api, options.backend);
+    modelRoutes(api, options.backend, options.services.policy.routes);
     statisticsRoutes(api, options.backend);
     inferRoutes(api, options.backend, options.lifecycle, options.services);
     repositoryRoutes(api, options.backend);

@@ -4,7 +4,8 @@ import { servedVersions } from '../../workers/repository/model-config.js';
 import { assertMayCall } from '../auth/authorize.js';
 import { resolveModel } from '../routing/resolve-model.js';
 import type { ServingBackend } from '../serving-backend.js';
-import type { Tenant } from '../policy/policy-config.js';
+import type { RouteConfig, Tenant } from '../policy/policy-config.js';
+import { ServingError } from '../../workers/protocol/errors.js';
 
 interface ModelParams {
   model: string;
@@ -14,16 +15,25 @@ interface ModelParams {
 const PLATFORM_NAMES = { onnx: 'onnxruntime_onnx' } as const;
 
 /** Model metadata, readiness and configuration (OIP, plus Triton's model_configuration). */
-export function modelRoutes(app: FastifyInstance, backend: ServingBackend): void {
+export function modelRoutes(app: FastifyInstance, backend: ServingBackend, routes: readonly RouteConfig[]): void {
+  /** A route answers for its first tier, so OIP clients can use route names as model names. */
+  const resolve = (params: ModelParams) => {
+    const route = routes.find((candidate) => candidate.name === params.model);
+    if (!route) return { ...resolveModel(backend, params.model, params.version), name: params.model };
+    if (params.version !== undefined) throw new ServingError('version_not_found', `"${route.name}" is a route: its tiers choose the versions`);
+    const first = route.tiers[0]!;
+    return { ...resolveModel(backend, first.model, first.version), name: route.name };
+  };
   const metadata = async (request: { params: ModelParams; tenant: Tenant | undefined }) => {
     assertMayCall(request.tenant, request.params.model);
-    const { definition } = resolveModel(backend, request.params.model, request.params.version);
+    const { definition, name, version } = resolve(request.params);
+    const isRoute = name !== definition.name;
     const { config } = definition;
     const batchDim = config.max_batch_size > 0 ? [-1] : [];
     const tensors = (list: typeof config.inputs) => list.map((t) => ({ name: t.name, datatype: t.datatype, shape: [...batchDim, ...t.shape] }));
     return {
-      name: config.name,
-      versions: request.params.version !== undefined ? [request.params.version] : servedVersions(config),
+      name,
+      versions: isRoute || request.params.version !== undefined ? [version] : servedVersions(config),
       platform: PLATFORM_NAMES[config.platform],
       inputs: tensors(config.inputs),
       outputs: tensors(config.outputs),
@@ -34,9 +44,9 @@ export function modelRoutes(app: FastifyInstance, backend: ServingBackend): void
 
   const ready = async (request: { params: ModelParams; tenant: Tenant | undefined }, reply: { code(status: number): { send(body: unknown): unknown } }) => {
     assertMayCall(request.tenant, request.params.model);
-    const { definition, version } = resolveModel(backend, request.params.model, request.params.version);
+    const { definition, name, version } = resolve(request.params);
     const isReady = backend.versionState(definition.name, version) === ModelState.READY;
-    return reply.code(isReady ? 200 : 503).send({ name: definition.name, version, ready: isReady });
+    return reply.code(isReady ? 200 : 503).send({ name, version, ready: isReady });
   };
   app.get<{ Params: ModelParams }>('/v2/models/:model/ready', ready);
   app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/ready', ready);

@@ -159,6 +159,12 @@ describe('routing and tiering', () => {
     expect(kept).toBeGreaterThan(0);
   });
 
+  it('a route name works as a model name for metadata and readiness', async () => {
+    expect(await get(`${server.url}/v2/models/classify`, bearer(KEYS.acme))).toMatchObject({ status: 200, json: { name: 'classify', versions: ['2'], inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 512] }] } });
+    expect(await get(`${server.url}/v2/models/classify/ready`, bearer(KEYS.acme))).toMatchObject({ status: 200, json: { name: 'classify', ready: true } });
+    expect((await get(`${server.url}/v2/models/classify`, bearer(KEYS.reader))).status).toBe(403);
+  });
+
   it('weighted, plan and X-Tier policies pick their tier', async () => {
     expect((await infer('canary', mlpBody(1), bearer(KEYS.acme))).headers.get('x-tier')).toBe('candidate');
     expect((await infer('planned', mlpBody(1), bearer(KEYS.acme))).headers.get('x-tier')).toBe('basic');

@@ -93,3 +93,17 @@ describe('circuit breaker', () => {
     expect(breakers.snapshot()).toEqual([]);
   });
 });
+
+describe('the README policy example', () => {
+  it('is a valid policy file', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const block = readme.slice(readme.indexOf('<!-- policy-example:start -->'), readme.indexOf('<!-- policy-example:end -->'));
+    const yaml = block.slice(block.indexOf('```yaml') + 7, block.lastIndexOf('```'));
+    const secret = file('claims-key', 'claims-secret');
+    const path = file('example.yaml', yaml.replace('/run/secrets/claims-key', secret));
+    const policy = loadPolicy(path, { OPS_API_KEY: 'ops-secret' });
+    expect(policy.tenants.map((t) => t.name)).toEqual(['ops', 'claims-team']);
+    expect(policy.routes.map((r) => r.name)).toEqual(['classify', 'canary', 'by-plan']);
+  });
+});
