@@ -23,11 +23,15 @@ export interface GroupGrowth {
   readonly growingUnderLoad: boolean;
   /** After the retention wait and the cleanup requests, no more than those requests account for. */
   readonly released: boolean;
-  /** Growing under load and not released: nothing bounded it within this run. */
+  /** Growing, then flat over the last load samples while requests still flowed: it reached a cap (MAXLEN, a count limit). */
+  readonly cappedLate: boolean;
+  /** Growing under load, not released and not capped: nothing bounded it within this run. */
   readonly unbounded: boolean;
 }
 
 export interface Boundedness {
+  /** 'flat': nothing grew late in the load; 'bounded, not flat': what grew hit a cap or was released; else 'not bounded'. */
+  readonly verdict: 'flat' | 'bounded, not flat' | 'not bounded';
   readonly bounded: boolean;
   /** Key counts per shape. */
   readonly keyGroups: GroupGrowth[];
@@ -48,8 +52,12 @@ const stillGrowing = (second: number, last: number, slack: number): boolean => l
 
 const meanOf = (values: readonly number[]): number => (values.length === 0 ? 0 : Math.round(values.reduce((a, b) => a + b, 0) / values.length));
 
+/** Samples at the end of the load that must be flat for a growing shape to count as capped. */
+const CAP_SAMPLES = 3;
+
 interface Moments {
   readonly all: readonly RedisSample[];
+  readonly lastLoad: readonly RedisSample[];
   readonly start: RedisSample;
   readonly secondQuarter: readonly RedisSample[];
   readonly lastQuarter: readonly RedisSample[];
@@ -63,6 +71,8 @@ function growthOf(group: string, read: (sample: RedisSample) => number, at: Mome
   const afterCleanup = read(at.cleanup);
   const growingUnderLoad = stillGrowing(secondQuarterMean, lastQuarterMean, slack);
   const released = afterCleanup <= releaseLimit;
+  const tail = at.lastLoad.map(read);
+  const cappedLate = growingUnderLoad && tail.length === CAP_SAMPLES && Math.max(...tail) - Math.min(...tail) <= Math.max(10, Math.max(...tail) * 0.002);
   return {
     group,
     start: read(at.start),
@@ -73,7 +83,8 @@ function growthOf(group: string, read: (sample: RedisSample) => number, at: Mome
     afterCleanup,
     growingUnderLoad,
     released,
-    unbounded: growingUnderLoad && !released,
+    cappedLate,
+    unbounded: growingUnderLoad && !released && !cappedLate,
   };
 }
 
@@ -82,11 +93,12 @@ function describe(g: GroupGrowth, what: string): string {
 }
 
 /**
- * A shape is unbounded when it was still growing late in the load AND it did not
- * shrink back once results outlived their retention and a few new jobs finished
- * (BullMQ removes old jobs lazily, when later jobs finish). Shapes that grow under
- * load but are released are bounded by rate x retention; shapes that stop growing
- * are bounded by a cap (a stream's MAXLEN, a count limit) whether or not released.
+ * A shape is unbounded when it was still growing late in the load, did not stop
+ * before the load ended, AND did not shrink back once results outlived their
+ * retention and a few new jobs finished (BullMQ removes old jobs lazily, when later
+ * jobs finish). Shapes that grow under load but are released are bounded by rate x
+ * retention; shapes that stop growing are bounded by a cap (a stream's MAXLEN, a
+ * count limit) whether or not released.
  */
 export function analyse(samples: readonly RedisSample[], cleanupRequests: number): Boundedness {
   const load = samples.filter((s) => s.phase === 'load');
@@ -94,10 +106,11 @@ export function analyse(samples: readonly RedisSample[], cleanupRequests: number
   const quarter = Math.max(1, Math.floor(load.length / 4));
   const at: Moments = {
     all: samples,
+    lastLoad: load.slice(-CAP_SAMPLES),
     start,
     secondQuarter: load.slice(quarter, 2 * quarter),
     lastQuarter: load.slice(-quarter),
-    end: load[load.length - 1] ?? start,
+    end: samples.find((s) => s.phase === 'end of load') ?? load[load.length - 1] ?? start,
     cleanup: samples.filter((s) => s.phase === 'after cleanup').at(-1) ?? samples[samples.length - 1]!,
   };
   const releaseLimit = cleanupRequests + 10;
@@ -107,14 +120,22 @@ export function analyse(samples: readonly RedisSample[], cleanupRequests: number
   const collectionNames = [...new Set(samples.flatMap((s) => Object.keys(s.entries)))];
   const collections = collectionNames.map((c) => growthOf(c, (s) => s.entries[c] ?? 0, at, releaseLimit, 100)).sort(byPeak);
 
-  const unbounded = [...keyGroups.filter((g) => g.unbounded).map((g) => describe(g, 'key count')), ...collections.filter((g) => g.unbounded).map((g) => describe(g, 'entries'))];
+  const all = [...keyGroups.map((g) => [g, 'key count'] as const), ...collections.map((g) => [g, 'entries'] as const)];
+  const unbounded = all.filter(([g]) => g.unbounded);
+  const capped = all.filter(([g]) => g.cappedLate);
   const bounded = unbounded.length === 0;
-  const conclusion = bounded
-    ? [
-        `Bounded: over ${load.length} one-second samples under load, every key shape under the prefix and every stream or set inside a key ` +
-          'either stopped growing (less than 20 % from the second quarter of the load to the last) or was released after the retention wait and cleanup requests.',
-      ]
-    : unbounded.map((line) => `Not bounded within this run: ${line}.`);
+  const verdict = !bounded ? 'not bounded' : all.some(([g]) => g.growingUnderLoad) ? 'bounded, not flat' : 'flat';
+  const conclusion = [
+    ...unbounded.map(([g, what]) => `Not bounded within this run: ${describe(g, what)}.`),
+    ...capped.map(([g, what]) => `Grew for most of the run, then stayed flat over the last ${CAP_SAMPLES} samples under load (a cap reached late, e.g. a stream's MAXLEN): ${describe(g, what)}.`),
+  ];
+  if (verdict === 'flat') {
+    conclusion.push(
+      `Flat: over ${load.length} one-second samples under load, no key shape under the prefix and no stream or set inside a key grew by more than 20 % from the second quarter of the load to the last.`,
+    );
+  } else if (bounded) {
+    conclusion.push('Bounded: everything else stopped growing early in the load or was released after the retention wait and cleanup requests.');
+  }
   const retained = keyGroups.filter((g) => !g.released && g.peak > releaseLimit);
   for (const g of retained) conclusion.push(`Not released after the retention wait (bounded by a cap, not by age): ${describe(g, 'key count')}.`);
   const usedMemorySecondQuarterMeanBytes = meanOf(at.secondQuarter.map((s) => s.usedMemoryBytes));
@@ -122,8 +143,8 @@ export function analyse(samples: readonly RedisSample[], cleanupRequests: number
   if (stillGrowing(usedMemorySecondQuarterMeanBytes, usedMemoryLastQuarterMeanBytes, 1 << 20)) {
     conclusion.push(
       `Server-wide used_memory still rose late in the load (mean ${usedMemorySecondQuarterMeanBytes} -> ${usedMemoryLastQuarterMeanBytes} B)` +
-        (bounded ? '; no key under the prefix did, so other users of this Redis, client buffers or allocator effects.' : '.'),
+        (verdict === 'flat' ? '; no key under the prefix did, so other users of this Redis, client buffers or allocator effects.' : '.'),
     );
   }
-  return { bounded, keyGroups, collections, usedMemorySecondQuarterMeanBytes, usedMemoryLastQuarterMeanBytes, conclusion };
+  return { verdict, bounded, keyGroups, collections, usedMemorySecondQuarterMeanBytes, usedMemoryLastQuarterMeanBytes, conclusion };
 }

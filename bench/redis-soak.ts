@@ -14,7 +14,7 @@ import { runLoad, runRequests, type LoadTarget } from './load.js';
 import { currentLoadAverage, machineInfo } from './machine-info.js';
 import { keyCensus } from './redis-key-groups.js';
 import { RedisProbe } from './redis-probe.js';
-import { RedisSampler } from './redis-sampler.js';
+import { RedisSampler, type RedisSample } from './redis-sampler.js';
 import { analyse, type Snapshot } from './redis-soak-analysis.js';
 import { writeSoakReports, type RedisSoakResults } from './redis-soak-report.js';
 import { makeRequestBodies } from './request-bodies.js';
@@ -51,6 +51,7 @@ async function main(): Promise<number> {
       const start = await snapshot(probe, prefix, sampler);
       sampler.mark('load');
       const load = await runRequests(target, connections, requests, d.gatewayPid, { worker: d.workerPid, ...(redisPid === undefined ? {} : { redis: redisPid }) });
+      sampler.mark('end of load');
       log(`  load: ${load.requestsPerSecond} req/s, p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms, ${load.non2xx} non-2xx, ${load.errors} errors`);
       const endOfLoad = await snapshot(probe, prefix, sampler);
       sampler.mark('retention wait');
@@ -66,7 +67,9 @@ async function main(): Promise<number> {
     });
     const keysDeleted = await probe.deletePrefix(prefix);
     const afterPrefixDeletedBytes = await probe.usedMemory();
-    const peak = soak.samples.reduce((a, b) => (b.usedMemoryBytes > a.usedMemoryBytes ? b : a));
+    const highest = (samples: readonly RedisSample[]): RedisSample => samples.reduce((a, b) => (b.usedMemoryBytes > a.usedMemoryBytes ? b : a));
+    const peak = highest(soak.samples);
+    const peakDuringLoad = highest(soak.samples.filter((sample) => sample.phase === 'load' || sample.phase === 'end of load'));
     const { load, snapshots } = soak;
     const problems: string[] = [];
     if (load.non2xx > 0 || load.errors > 0) {
@@ -82,6 +85,8 @@ async function main(): Promise<number> {
         startBytes: snapshots.start.usedMemoryBytes,
         peakBytes: peak.usedMemoryBytes,
         peakAtSecond: peak.second,
+        peakDuringLoadBytes: peakDuringLoad.usedMemoryBytes,
+        peakDuringLoadAtSecond: peakDuringLoad.second,
         endOfLoadBytes: snapshots.endOfLoad.usedMemoryBytes,
         afterRetentionWaitBytes: snapshots.afterRetentionWait.usedMemoryBytes,
         afterCleanupBytes: snapshots.afterCleanup.usedMemoryBytes,
@@ -96,7 +101,7 @@ async function main(): Promise<number> {
     };
     const files = await writeSoakReports(results, RESULTS_DIR);
     console.log('');
-    console.log(results.boundedness.bounded ? 'BOUNDED' : 'NOT BOUNDED');
+    console.log(results.boundedness.verdict.toUpperCase());
     for (const line of results.boundedness.conclusion) console.log(`  ${line}`);
     for (const p of problems) console.log(`PROBLEM  ${p}`);
     console.log(`\nwrote ${files.json}\nwrote ${files.markdown}`);

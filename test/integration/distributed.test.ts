@@ -79,7 +79,7 @@ describe('distributed mode: gateway and workers as processes over Redis', () => 
     // Each worker holds at most 16 jobs, so with 48 clients both hold some when one dies.
     const { gateway, workers, env } = await gatewayAndWorkers(2, { LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000', WORKER_CONCURRENCY: '16' });
     const reference = await MlpReference.load();
-    const total = 600;
+    const total = 1200;
     let next = 0;
     let answered = 0;
     const results: { seed: number; status: number; json: Record<string, unknown>; ms: number }[] = [];
@@ -99,7 +99,7 @@ describe('distributed mode: gateway and workers as processes over Redis', () => 
     const redis = new Redis(REDIS_URL);
     const queueKey = `${env.REDIS_PREFIX}:infer.mlp-classifier.1`;
     let held = 0;
-    while (held === 0 && next < total) {
+    for (let attempt = 0; held === 0 && attempt < 100 && next < total; attempt += 1) {
       workers[0]!.kill('SIGSTOP');
       // Let commands w0 sent before it stopped land, so what is active now is truly stuck.
       await new Promise((resolve) => setTimeout(resolve, 100));
