@@ -21,7 +21,8 @@ interface InferParams {
   version?: string;
 }
 
-const REPLAYED_HEADERS = /^(content-type|inference-header-content-length|x-.*)$/;
+/** The answer's own headers; this request's rate-limit headers are not the stored request's. */
+const REPLAYED_HEADERS = /^(content-type|inference-header-content-length|x-(?!ratelimit-).*)$/;
 
 /**
  * POST /v2/models/:name[/versions/:version]/infer, where :name is a model or a route.

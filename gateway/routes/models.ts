@@ -51,7 +51,10 @@ export function modelRoutes(app: FastifyInstance, backend: ServingBackend, route
   app.get<{ Params: ModelParams }>('/v2/models/:model/ready', ready);
   app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/ready', ready);
 
-  const config = async (request: { params: ModelParams; tenant: Tenant | undefined }) => assertMayCall(request.tenant, request.params.model) && resolveModel(backend, request.params.model, request.params.version).definition.config;
+  const config = async (request: { params: ModelParams; tenant: Tenant | undefined }) => {
+    assertMayCall(request.tenant, request.params.model);
+    return resolve(request.params).definition.config;
+  };
   app.get<{ Params: ModelParams }>('/v2/models/:model/config', config);
   app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/config', config);
 }
