@@ -52,8 +52,12 @@ const stillGrowing = (second: number, last: number, slack: number): boolean => l
 
 const meanOf = (values: readonly number[]): number => (values.length === 0 ? 0 : Math.round(values.reduce((a, b) => a + b, 0) / values.length));
 
-/** Samples at the end of the load that must be flat for a growing shape to count as capped. */
-const CAP_SAMPLES = 3;
+/**
+ * Samples at the end of the load (1 s apart, so ~1 s of requests between them) that
+ * must be flat for a growing shape to count as capped: a shape that grows per request
+ * would have grown by thousands.
+ */
+const CAP_SAMPLES = 2;
 
 interface Moments {
   readonly all: readonly RedisSample[];
