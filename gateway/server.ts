@@ -33,7 +33,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     // Distributed mode: workers run the models; this process only queues and answers.
     const backend = await QueueBackend.start(config, logger);
     const policyRedis = servingConnection(config.REDIS_URL, 'switchyard-gateway-policy');
-    const services = redisPolicyServices(config.policy, policyRedis, config.REDIS_PREFIX);
+    const services = redisPolicyServices(config.policy, policyRedis, config.REDIS_PREFIX, (error) => logger.error({ err: error }, 'policy record write failed'));
     const app = buildApp({ backend, services, deadLetters: backend.deadLetters, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES });
     const url = await app.listen({ host: config.HOST, port: config.PORT });
     phase = 'serving';
@@ -42,6 +42,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
       phase = 'draining';
       await inFlight.idle();
       await app.close();
+      await Promise.all([services.audit.flush(), services.ledger.flush()]);
       await backend.close();
       await policyRedis.quit().catch(() => undefined);
     });

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { WriteBehind } from '../policy/write-behind.js';
 
 /** One record per request, appended after the answer is sent. */
 export interface AuditEntry {
@@ -22,12 +23,20 @@ export interface AuditLog {
   append(entry: AuditEntry): Promise<void>;
   /** Newest first. */
   read(limit: number, tenant?: string): Promise<AuditEntry[]>;
+  /** Writes anything still buffered. */
+  flush(): Promise<void>;
 }
 
-/** Embedded mode: the newest `capacity` entries in memory. */
+/** Embedded mode: the newest `capacity` entries in memory (at most 10,000, so memory stays flat). */
 export class MemoryAuditLog implements AuditLog {
   readonly #entries: AuditEntry[] = [];
-  constructor(readonly capacity: number) {}
+  readonly capacity: number;
+
+  constructor(capacity: number) {
+    this.capacity = Math.min(capacity, 10_000);
+  }
+
+  async flush(): Promise<void> {}
 
   async append(entry: AuditEntry): Promise<void> {
     this.#entries.push(entry);
@@ -44,15 +53,28 @@ export class MemoryAuditLog implements AuditLog {
   }
 }
 
-/** Distributed mode: a capped Redis stream shared by every gateway. */
+/** Distributed mode: a capped Redis stream shared by every gateway, written in batches. */
 export class RedisAuditLog implements AuditLog {
-  constructor(private readonly redis: Redis, private readonly key: string, private readonly capacity: number) {}
+  readonly #buffer: WriteBehind<AuditEntry>;
+
+  constructor(private readonly redis: Redis, private readonly key: string, private readonly capacity: number, onError: (error: unknown) => void) {
+    this.#buffer = new WriteBehind(async (entries) => {
+      const pipeline = this.redis.pipeline();
+      for (const entry of entries) pipeline.xadd(this.key, 'MAXLEN', '~', String(this.capacity), '*', 'entry', JSON.stringify(entry));
+      await pipeline.exec();
+    }, onError);
+  }
 
   async append(entry: AuditEntry): Promise<void> {
-    await this.redis.xadd(this.key, 'MAXLEN', '~', String(this.capacity), '*', 'entry', JSON.stringify(entry));
+    this.#buffer.add(entry);
+  }
+
+  flush(): Promise<void> {
+    return this.#buffer.flush();
   }
 
   async read(limit: number, tenant?: string): Promise<AuditEntry[]> {
+    await this.flush();
     const out: AuditEntry[] = [];
     let end = '+';
     while (out.length < limit) {

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { PICO } from '../budget/budget-store.js';
+import { WriteBehind } from '../policy/write-behind.js';
 
 export interface SpendEntry {
   readonly day: string;
@@ -21,6 +22,8 @@ export interface SpendQuery {
 export interface SpendLedger {
   record(tenant: string, model: string, version: string, costPico: number, at?: Date): Promise<void>;
   query(query: SpendQuery): Promise<SpendEntry[]>;
+  /** Writes anything still buffered. */
+  flush(): Promise<void>;
 }
 
 const SEP = '\t';
@@ -45,6 +48,8 @@ function entriesOf(day: string, fields: Record<string, string>, query: SpendQuer
 export class MemorySpendLedger implements SpendLedger {
   readonly #days = new Map<string, Record<string, string>>();
 
+  async flush(): Promise<void> {}
+
   async record(tenant: string, model: string, version: string, costPico: number, at = new Date()): Promise<void> {
     const day = at.toISOString().slice(0, 10);
     const fields = this.#days.get(day) ?? {};
@@ -59,22 +64,51 @@ export class MemorySpendLedger implements SpendLedger {
   }
 }
 
+/** Ledger days are kept a little over a year. */
+const LEDGER_TTL_SECONDS = 400 * 86_400;
+
+interface Charge {
+  readonly key: string;
+  readonly base: string;
+  readonly costPico: number;
+}
+
+/** Distributed mode: one hash per day; charges are summed in memory and written in batches. */
 export class RedisSpendLedger implements SpendLedger {
   readonly #redis: Redis;
   readonly #prefix: string;
+  readonly #buffer: WriteBehind<Charge>;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: Redis, prefix: string, onError: (error: unknown) => void) {
     this.#redis = redis;
     this.#prefix = prefix;
+    this.#buffer = new WriteBehind(async (charges) => {
+      const sums = new Map<string, { key: string; base: string; pico: number; n: number }>();
+      for (const charge of charges) {
+        const id = `${charge.key}${SEP}${charge.base}`;
+        const sum = sums.get(id) ?? { key: charge.key, base: charge.base, pico: 0, n: 0 };
+        sum.pico += charge.costPico;
+        sum.n += 1;
+        sums.set(id, sum);
+      }
+      const pipeline = this.#redis.multi();
+      for (const sum of sums.values()) {
+        pipeline.hincrby(sum.key, `${sum.base}${SEP}pico`, sum.pico).hincrby(sum.key, `${sum.base}${SEP}n`, sum.n).expire(sum.key, LEDGER_TTL_SECONDS);
+      }
+      await pipeline.exec();
+    }, onError);
   }
 
   async record(tenant: string, model: string, version: string, costPico: number, at = new Date()): Promise<void> {
-    const key = `${this.#prefix}:ledger:${at.toISOString().slice(0, 10)}`;
-    const base = `${tenant}${SEP}${model}${SEP}${version}`;
-    await this.#redis.multi().hincrby(key, `${base}${SEP}pico`, costPico).hincrby(key, `${base}${SEP}n`, 1).exec();
+    this.#buffer.add({ key: `${this.#prefix}:ledger:${at.toISOString().slice(0, 10)}`, base: `${tenant}${SEP}${model}${SEP}${version}`, costPico });
+  }
+
+  flush(): Promise<void> {
+    return this.#buffer.flush();
   }
 
   async query(query: SpendQuery): Promise<SpendEntry[]> {
+    await this.flush();
     const list = [...days(query.from, query.to)];
     const pipeline = this.#redis.pipeline();
     for (const day of list) pipeline.hgetall(`${this.#prefix}:ledger:${day}`);

@@ -36,13 +36,13 @@ export function memoryPolicyServices(policy: Policy): PolicyServices {
   };
 }
 
-export function redisPolicyServices(policy: Policy, redis: Redis, prefix: string): PolicyServices {
+export function redisPolicyServices(policy: Policy, redis: Redis, prefix: string, onError: (error: unknown) => void): PolicyServices {
   return {
     policy,
     idempotency: new RedisIdempotencyStore(redis, prefix),
     budgets: new RedisBudgetStore(redis, prefix),
-    ledger: new RedisSpendLedger(redis, prefix),
-    audit: new RedisAuditLog(redis, `${prefix}:audit`, policy.audit.max_entries),
+    ledger: new RedisSpendLedger(redis, prefix, onError),
+    audit: new RedisAuditLog(redis, `${prefix}:audit`, policy.audit.max_entries, onError),
     shadow: new RedisShadowStats(redis, `${prefix}:shadow`),
     breakers: new CircuitBreakers(policy.circuit_breaker.failures, policy.circuit_breaker.open_ms),
     rateLimit: { redis, nameSpace: `${prefix}:ratelimit:` },

@@ -3,60 +3,79 @@ import type { InferResult } from '../../workers/protocol/inference.js';
 import { decodeResult, isErrorCode, type Reply } from '../../workers/queue/job-codec.js';
 
 interface Waiter {
-  readonly queue: string;
   readonly since: number;
   readonly timer: NodeJS.Timeout;
   resolve(result: InferResult): void;
   reject(error: Error): void;
 }
 
+interface JobWaiters {
+  readonly queue: string;
+  readonly since: number;
+  readonly items: Map<number, Waiter>;
+}
+
 /**
- * The requests this gateway has queued and not yet answered, by job id. Each is
+ * The requests this gateway has queued and not yet answered, by job and item. Each is
  * settled exactly once: by its reply, by the fallback lookup, or by its deadline.
  */
 export class PendingReplies {
-  readonly #waiters = new Map<string, Waiter>();
+  readonly #jobs = new Map<string, JobWaiters>();
+  #size = 0;
 
+  /** Unanswered requests (all jobs). */
   get size(): number {
-    return this.#waiters.size;
+    return this.#size;
   }
 
-  wait(jobId: string, queue: string, deadline: number, requestId: string): Promise<InferResult> {
+  wait(jobId: string, item: number, queue: string, deadline: number, requestId: string): Promise<InferResult> {
     return new Promise<InferResult>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.#settle(jobId, (waiter) => waiter.reject(new ServingError('request_timeout', `request ${requestId} was not answered within its timeout`)));
+        this.#settle(jobId, item, (waiter) => waiter.reject(new ServingError('request_timeout', `request ${requestId} was not answered within its timeout`)));
       }, Math.max(0, deadline - Date.now()));
-      this.#waiters.set(jobId, { queue, since: Date.now(), timer, resolve, reject });
+      let job = this.#jobs.get(jobId);
+      if (!job) {
+        job = { queue, since: Date.now(), items: new Map() };
+        this.#jobs.set(jobId, job);
+      }
+      job.items.set(item, { since: Date.now(), timer, resolve, reject });
+      this.#size += 1;
     });
   }
 
-  /** Settles a waiter from a reply; replies for unknown ids (answered already, or another life) are dropped. */
+  /** Settles the items a reply answers; unknown ones (answered already, another life) are dropped. */
   deliver(reply: Reply): void {
-    this.#settle(reply.jobId, (waiter) => {
-      if (reply.ok) waiter.resolve(decodeResult(reply.result));
-      else waiter.reject(new ServingError(isErrorCode(reply.code) ? reply.code : 'inference_failed', reply.message));
-    });
+    for (const answer of reply.items) {
+      this.#settle(reply.jobId, answer.item, (waiter) => {
+        if (answer.ok) waiter.resolve(decodeResult(answer.result));
+        else waiter.reject(new ServingError(isErrorCode(answer.code) ? answer.code : 'inference_failed', answer.message));
+      });
+    }
   }
 
-  fail(jobId: string, error: Error): void {
-    this.#settle(jobId, (waiter) => waiter.reject(error));
+  /** Fails every unanswered item of a job. */
+  failJob(jobId: string, error: Error): void {
+    for (const item of [...(this.#jobs.get(jobId)?.items.keys() ?? [])]) this.#settle(jobId, item, (waiter) => waiter.reject(error));
   }
 
-  /** Waiters older than `ageMs`, oldest first, for the fallback lookup. */
+  /** Jobs with items waiting longer than `ageMs`, oldest first, for the fallback lookup. */
   older(ageMs: number, limit: number): { jobId: string; queue: string }[] {
     const cutoff = Date.now() - ageMs;
     const out: { jobId: string; queue: string }[] = [];
-    for (const [jobId, waiter] of this.#waiters) {
-      if (waiter.since > cutoff || out.length >= limit) break;
-      out.push({ jobId, queue: waiter.queue });
+    for (const [jobId, job] of this.#jobs) {
+      if (job.since > cutoff || out.length >= limit) break;
+      out.push({ jobId, queue: job.queue });
     }
     return out;
   }
 
-  #settle(jobId: string, action: (waiter: Waiter) => void): void {
-    const waiter = this.#waiters.get(jobId);
-    if (!waiter) return;
-    this.#waiters.delete(jobId);
+  #settle(jobId: string, item: number, action: (waiter: Waiter) => void): void {
+    const job = this.#jobs.get(jobId);
+    const waiter = job?.items.get(item);
+    if (!job || !waiter) return;
+    job.items.delete(item);
+    if (job.items.size === 0) this.#jobs.delete(jobId);
+    this.#size -= 1;
     clearTimeout(waiter.timer);
     action(waiter);
   }

@@ -13,7 +13,8 @@ import { loadRepository } from '../../workers/repository/load-repository.js';
 import { servedVersions } from '../../workers/repository/model-config.js';
 import { DeadLetters } from '../../workers/queue/dead-letters.js';
 import { decodeFailure } from '../../workers/queue/failure-policy.js';
-import { encodeJob, type EncodedResult } from '../../workers/queue/job-codec.js';
+import { encodeJob, isErrorCode, type InferJobData, type Reply } from '../../workers/queue/job-codec.js';
+import { JobCoalescer, type JobGroup } from './job-coalescer.js';
 import { inferQueueName, replyStreamKey } from '../../workers/queue/queue-names.js';
 import { durableConnection, servingConnection } from '../../workers/queue/redis-connection.js';
 import { ReplyReader } from '../../workers/queue/reply-stream.js';
@@ -42,6 +43,9 @@ export class QueueBackend implements ServingBackend {
   readonly #reader: ReplyReader;
   /** Jobs this gateway added since the registry last counted the backlog. */
   #addedSincePoll = new Map<string, number>();
+  /** Requests this gateway queued and still waits for, per queue. */
+  readonly #pendingByQueue = new Map<string, number>();
+  readonly #coalescer = new JobCoalescer((group) => this.#enqueue(group));
   #sweeper: NodeJS.Timeout | undefined;
 
   private constructor(config: SharedConfig, definitions: ModelDefinition[], logger: Logger) {
@@ -99,27 +103,38 @@ export class QueueBackend implements ServingBackend {
       throw new ServingError('model_not_ready', `no live worker has ${request.model}:${request.version} ready (${state.toLowerCase()})`);
     }
     const queueName = inferQueueName(request.model, request.version);
-    const limit = this.#definitions.get(request.model)!.config.dynamic_batching.max_queue_size;
+    const config = this.#definitions.get(request.model)!.config;
+    // Queue depth in requests: what the workers have not taken yet (in jobs, at the last
+    // beat) plus what this gateway queued since, or what it still waits for, if more.
     const added = this.#addedSincePoll.get(queueName) ?? 0;
-    if (this.#registry.backlog(request.model, request.version) + added >= limit) {
-      throw new ServingError('queue_full', `the queue of ${request.model}:${request.version} holds ${limit} requests`);
+    const depth = Math.max(this.#registry.backlog(request.model, request.version) + added, this.#pendingByQueue.get(queueName) ?? 0);
+    if (depth >= config.dynamic_batching.max_queue_size) {
+      throw new ServingError('queue_full', `the queue of ${request.model}:${request.version} holds ${config.dynamic_batching.max_queue_size} requests`);
     }
-    const jobId = randomUUID();
-    const answer = this.#pending.wait(jobId, queueName, request.deadline, request.requestId);
+    const { group, item } = this.#coalescer.add(queueName, request, Math.max(1, config.max_batch_size));
+    if (item === 0) this.#addedSincePoll.set(queueName, added + 1);
+    this.#pendingByQueue.set(queueName, (this.#pendingByQueue.get(queueName) ?? 0) + 1);
     try {
-      await this.#queue(queueName).add('infer', encodeJob(request, this.gatewayId), {
-        jobId,
-        ...(request.priority > 0 ? { priority: request.priority } : {}),
+      return await this.#pending.wait(group.jobId, item, queueName, request.deadline, request.requestId);
+    } finally {
+      this.#pendingByQueue.set(queueName, (this.#pendingByQueue.get(queueName) ?? 1) - 1);
+    }
+  }
+
+  /** Sends one coalesced group as one job. */
+  #enqueue(group: JobGroup): void {
+    this.#queue(group.queue)
+      .add('infer', encodeJob(group.requests, this.gatewayId), {
+        jobId: group.jobId,
+        ...(group.priority > 0 ? { priority: group.priority } : {}),
         attempts: this.#config.JOB_ATTEMPTS,
         backoff: { type: 'exponential', delay: this.#config.RETRY_BACKOFF_MS },
-        removeOnComplete: { age: this.#config.RESULT_RETENTION_SECONDS, count: 10_000 },
-        removeOnFail: { age: this.#config.RESULT_RETENTION_SECONDS, count: 10_000 },
+        removeOnComplete: { age: this.#config.RESULT_RETENTION_SECONDS, count: 1_000 },
+        removeOnFail: { age: this.#config.RESULT_RETENTION_SECONDS, count: 1_000 },
+      })
+      .catch((error: unknown) => {
+        this.#pending.failJob(group.jobId, new ServingError('backend_unavailable', `the request could not be queued: ${(error as Error).message}`));
       });
-      this.#addedSincePoll.set(queueName, added + 1);
-    } catch (error) {
-      this.#pending.fail(jobId, new ServingError('backend_unavailable', `the request could not be queued: ${(error as Error).message}`));
-    }
-    return answer;
   }
 
   async index(): Promise<RepositoryIndexEntry[]> {
@@ -165,13 +180,13 @@ export class QueueBackend implements ServingBackend {
   async #fallbackLookup(ageMs: number): Promise<void> {
     for (const { jobId, queue } of this.#pending.older(ageMs, 200)) {
       try {
-        const job = await Job.fromId<unknown, EncodedResult>(this.#queue(queue), jobId);
+        const job = await Job.fromId<InferJobData, Reply['items']>(this.#queue(queue), jobId);
         if (!job) continue;
         if (job.finishedOn && job.returnvalue) {
-          this.#pending.deliver({ jobId, ok: true, result: job.returnvalue });
+          this.#pending.deliver({ jobId, items: job.returnvalue });
         } else if (job.finishedOn && job.failedReason) {
           const { code, message } = decodeFailure(job.failedReason);
-          this.#pending.deliver({ jobId, ok: false, code: code ?? 'inference_failed', message });
+          this.#pending.failJob(jobId, new ServingError(code && isErrorCode(code) ? code : 'inference_failed', message));
         }
       } catch {
         return; // Redis is down; the next sweep tries again

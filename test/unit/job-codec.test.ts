@@ -14,9 +14,10 @@ describe('job codec', () => {
         { name: 'b', datatype: 'BYTES' as const, shape: [2], data: encodeBytesElements([new TextEncoder().encode('hé'), new Uint8Array(0)]) },
       ],
     };
-    const { request: back, replyTo } = decodeJob(JSON.parse(JSON.stringify(encodeJob(request, 'gw'))));
+    const second = { ...request, requestId: 'r2' };
+    const { requests, replyTo } = decodeJob(JSON.parse(JSON.stringify(encodeJob([request, second], 'gw'))));
     expect(replyTo).toBe('gw');
-    expect(back).toEqual(request);
+    expect(requests).toEqual([{ item: 0, request }, { item: 1, request: second }]);
   });
 
   it('round-trips a result', () => {
@@ -25,7 +26,7 @@ describe('job codec', () => {
   });
 
   it('refuses a job of another format', () => {
-    expect(() => decodeJob({ format: 2 } as never)).toThrow(/format 2/);
+    expect(() => decodeJob({ format: 1 } as never)).toThrow(/format 1/);
   });
 });
 

@@ -2,7 +2,7 @@ import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ModelManager } from '../pool/model-manager.js';
-import { decodeJob, encodeResult, isErrorCode, type EncodedResult, type InferJobData } from './job-codec.js';
+import { decodeJob, encodeResult, isErrorCode, type InferJobData, type ItemReply } from './job-codec.js';
 import { DEAD_LETTER_QUEUE, inferQueueName, replyStreamKey } from './queue-names.js';
 import { durableConnection } from './redis-connection.js';
 import { sendReply } from './reply-stream.js';
@@ -57,7 +57,7 @@ export class QueueConsumer {
       const concurrency = this.#options.concurrency ?? Math.max(1, config.max_batch_size) * config.instance_group.count * 2;
       for (const version of versions) {
         const queue = inferQueueName(definition.name, version);
-        const worker = new Worker<InferJobData, EncodedResult>(queue, (job) => this.#process(job), {
+        const worker = new Worker<InferJobData, ItemReply[]>(queue, (job) => this.#process(job), {
           connection: durableConnection(this.#options.redisUrl, `switchyard-worker-${queue}`),
           prefix: this.#options.prefix,
           name: this.#options.workerId,
@@ -83,21 +83,35 @@ export class QueueConsumer {
     await this.#deadLetters.close();
   }
 
-  async #process(job: Job<InferJobData, EncodedResult>): Promise<EncodedResult> {
-    const { request, replyTo } = decodeJob(job.data);
+  /**
+   * Runs every request of the job at once, so they reach the batcher together. Answers
+   * and final failures are replied at once; if some failed in a way worth retrying, the
+   * job is narrowed to those and thrown, so BullMQ retries only them.
+   */
+  async #process(job: Job<InferJobData, ItemReply[]>): Promise<ItemReply[]> {
+    const { requests, replyTo } = decodeJob(job.data);
     // Time spent waiting in Redis counts as queue time too (clocks are assumed NTP-synced).
     const redisWaitMs = Math.max(0, Date.now() - job.timestamp);
-    let result: EncodedResult;
-    try {
-      const served = await this.#options.manager.infer(request);
-      result = encodeResult({ ...served, timings: { ...served.timings, queueMs: served.timings.queueMs + redisWaitMs } });
-    } catch (error) {
-      const message = encodeFailure(failureCode(error), (error as Error).message);
-      if (!isRetryable(error)) throw new UnrecoverableError(message);
-      throw new Error(message);
-    }
-    await sendReply(this.#options.redis, replyStreamKey(this.#options.prefix, replyTo), { jobId: job.id!, ok: true, result });
-    return result;
+    const settled = await Promise.allSettled(requests.map(({ request }) => this.#options.manager.infer(request)));
+    const answered: ItemReply[] = [];
+    const retry: { item: number; error: unknown }[] = [];
+    settled.forEach((outcome, index) => {
+      const item = requests[index]!.item;
+      if (outcome.status === 'fulfilled') {
+        const served = outcome.value;
+        answered.push({ item, ok: true, result: encodeResult({ ...served, timings: { ...served.timings, queueMs: served.timings.queueMs + redisWaitMs } }) });
+      } else if (isRetryable(outcome.reason)) {
+        retry.push({ item, error: outcome.reason });
+      } else {
+        answered.push({ item, ok: false, code: failureCode(outcome.reason), message: (outcome.reason as Error).message });
+      }
+    });
+    if (answered.length > 0) await sendReply(this.#options.redis, replyStreamKey(this.#options.prefix, replyTo), { jobId: job.id!, items: answered });
+    if (retry.length === 0) return answered;
+    const remaining = new Set(retry.map((entry) => entry.item));
+    await job.updateData({ ...job.data, requests: job.data.requests.filter((request) => remaining.has(request.item)) });
+    const first = retry[0]!.error;
+    throw new Error(encodeFailure(failureCode(first), (first as Error).message));
   }
 
   /** On the last failure: answer the waiting gateway, and keep exhausted jobs as dead letters. */
@@ -105,18 +119,15 @@ export class QueueConsumer {
     const unrecoverable = error instanceof UnrecoverableError || error.name === 'UnrecoverableError';
     const exhausted = job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!unrecoverable && !exhausted) return;
-    const decoded = decodeFailure(error.message);
-    const code = decoded.code && isErrorCode(decoded.code) ? decoded.code : 'inference_failed';
-    await sendReply(this.#options.redis, replyStreamKey(this.#options.prefix, job.data.replyTo), {
-      jobId: job.id!,
-      ok: false,
-      code,
-      message: decoded.message,
-    });
     if (!unrecoverable) {
+      // Dead-letter before answering, so whoever reads the answer also finds the letter.
       const letter: DeadLetter = { queue, jobId: job.id!, data: job.data, failedReason: error.message, attemptsMade: job.attemptsMade, failedAt: Date.now() };
       await this.#deadLetters.add('dead-letter', letter, { jobId: `${queue}.${job.id!}` });
       this.#options.logger.error({ queue, jobId: job.id, attempts: job.attemptsMade, reason: error.message }, 'job dead-lettered');
     }
+    const decoded = decodeFailure(error.message);
+    const code = decoded.code && isErrorCode(decoded.code) ? decoded.code : 'inference_failed';
+    const items = (job.data.requests ?? []).map((request) => ({ item: request.item, ok: false as const, code, message: decoded.message }));
+    await sendReply(this.#options.redis, replyStreamKey(this.#options.prefix, job.data.replyTo), { jobId: job.id!, items });
   }
 }

@@ -8,7 +8,8 @@ export interface DeadLetterEntry extends Omit<DeadLetter, 'data'> {
   readonly id: string;
   readonly model: string;
   readonly version: string;
-  readonly requestId: string;
+  /** The requests the job still held when it ran out of attempts. */
+  readonly requestIds: readonly string[];
 }
 
 /**
@@ -29,7 +30,8 @@ export class DeadLetters {
     const jobs = await this.#queue.getJobs(['wait', 'prioritized'], 0, limit - 1, true);
     return jobs.map((job) => {
       const { data, ...letter } = job.data;
-      return { id: job.id!, ...letter, model: data.request.model, version: data.request.version, requestId: data.request.requestId };
+      const first = data.requests[0];
+      return { id: job.id!, ...letter, model: first?.model ?? '', version: first?.version ?? '', requestIds: data.requests.map((request) => request.requestId) };
     });
   }
 

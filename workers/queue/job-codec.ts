@@ -5,9 +5,12 @@ import type { Tensor } from '../protocol/tensor.js';
 
 /**
  * How requests and results travel through Redis: JSON, with tensor bytes as base64
- * (BullMQ stores job data as JSON text). Versioned so mixed deployments fail loudly.
+ * (BullMQ stores job data as JSON text). One job carries every request a gateway
+ * received for one model version in one event-loop turn (up to a batch), so Redis
+ * round trips are paid per group, not per request. Versioned so mixed deployments
+ * fail loudly.
  */
-export const JOB_FORMAT = 1;
+export const JOB_FORMAT = 2;
 
 interface EncodedTensor {
   readonly name: string;
@@ -16,16 +19,28 @@ interface EncodedTensor {
   readonly base64: string;
 }
 
+export type EncodedRequest = Omit<ValidInferRequest, 'inputs'> & {
+  /** Position in the job as first queued; replies name it. */
+  readonly item: number;
+  readonly inputs: readonly EncodedTensor[];
+};
+
 export interface InferJobData {
   readonly format: typeof JOB_FORMAT;
-  /** The gateway instance waiting for the answer. */
+  /** The gateway instance waiting for the answers. */
   readonly replyTo: string;
-  readonly request: Omit<ValidInferRequest, 'inputs'> & { readonly inputs: readonly EncodedTensor[] };
+  readonly requests: readonly EncodedRequest[];
 }
 
-export type Reply =
-  | { readonly jobId: string; readonly ok: true; readonly result: EncodedResult }
-  | { readonly jobId: string; readonly ok: false; readonly code: ErrorCode; readonly message: string };
+export type ItemReply =
+  | { readonly item: number; readonly ok: true; readonly result: EncodedResult }
+  | { readonly item: number; readonly ok: false; readonly code: ErrorCode; readonly message: string };
+
+/** Answers for some or all items of one job. */
+export interface Reply {
+  readonly jobId: string;
+  readonly items: readonly ItemReply[];
+}
 
 export interface EncodedResult {
   readonly model: string;
@@ -50,13 +65,16 @@ function decodeTensor(encoded: EncodedTensor): Tensor {
   return { name: encoded.name, datatype: encoded.datatype, shape: encoded.shape, data: viewBytes(encoded.datatype, owned) };
 }
 
-export function encodeJob(request: ValidInferRequest, replyTo: string): InferJobData {
-  return { format: JOB_FORMAT, replyTo, request: { ...request, inputs: request.inputs.map(encodeTensor) } };
+export function encodeJob(requests: readonly ValidInferRequest[], replyTo: string): InferJobData {
+  return { format: JOB_FORMAT, replyTo, requests: requests.map((request, item) => ({ ...request, item, inputs: request.inputs.map(encodeTensor) })) };
 }
 
-export function decodeJob(data: InferJobData): { request: ValidInferRequest; replyTo: string } {
+export function decodeJob(data: InferJobData): { requests: { item: number; request: ValidInferRequest }[]; replyTo: string } {
   if (data.format !== JOB_FORMAT) throw new Error(`job format ${String(data.format)} is not ${JOB_FORMAT}`);
-  return { replyTo: data.replyTo, request: { ...data.request, inputs: data.request.inputs.map(decodeTensor) } };
+  return {
+    replyTo: data.replyTo,
+    requests: data.requests.map(({ item, ...request }) => ({ item, request: { ...request, inputs: request.inputs.map(decodeTensor) } })),
+  };
 }
 
 export function encodeResult(result: InferResult): EncodedResult {
