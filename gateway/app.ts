@@ -49,18 +49,14 @@ export function buildApp(options: AppOptions): FastifyInstance {
     keepAliveTimeout: 10_000,
   }) as unknown as FastifyInstance;
   options.inFlight?.install(app);
-  // While draining, answered connections close instead of idling until keepAliveTimeout.
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (options.lifecycle.phase() === 'draining') reply.header('connection', 'close');
-    done(null, payload);
-  });
   installBodyParsers(app, options.bodyLimit);
   installErrorReplies(app);
   installAuthentication(app, options.services.policy);
   installAuditHook(app, options.services.audit);
   // Routes live in a plugin registered after the rate limiter, so its hooks reach them.
   void app.register(async (api) => {
-    await installRateLimit(api, options.services);
+    // No tenant with a limit: no limiter on the hot path at all.
+    if (options.services.policy.tenants.some((tenant) => tenant.rate_limit)) await installRateLimit(api, options.services);
     healthRoutes(api, options.backend, options.lifecycle);
     serverMetadataRoutes(api);
     modelRoutes(api, options.backend, options.services.policy.routes);

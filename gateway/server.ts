@@ -3,6 +3,7 @@
  * model in this process (embedded mode, no REDIS_URL) or connects to Redis and queues
  * requests for worker processes (distributed mode), and listens.
  */
+import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { ModelManager } from '../workers/pool/model-manager.js';
 import { instanceFactoryFor } from '../workers/runtime/instance-factory.js';
@@ -40,6 +41,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     logger.info({ url, mode: 'distributed', gateway: backend.gatewayId }, 'switchyard gateway ready');
     return running(url, inFlight, async () => {
       phase = 'draining';
+      keepAliveBriefly(app);
       await inFlight.idle();
       await app.close();
       await Promise.all([services.audit.flush(), services.ledger.flush()]);
@@ -71,10 +73,17 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
   // and flushed before the server closes, then the models drain.
   return running(url, inFlight, async () => {
     phase = 'draining';
+    keepAliveBriefly(app);
     await inFlight.idle();
     await app.close();
     await manager.close();
   });
+}
+
+/** While draining, connections close as soon as they go idle instead of lingering for keepAliveTimeout. */
+function keepAliveBriefly(app: FastifyInstance): void {
+  app.server.keepAliveTimeout = 1;
+  app.server.closeIdleConnections();
 }
 
 function running(url: string, inFlight: InFlightRequests, drain: () => Promise<void>): RunningServer {

@@ -27,26 +27,27 @@ export interface AuditLog {
   flush(): Promise<void>;
 }
 
-/** Embedded mode: the newest `capacity` entries in memory (at most 10,000, so memory stays flat). */
+/** Embedded mode: the newest `capacity` entries (at most 10,000, so memory stays flat) in a ring. */
 export class MemoryAuditLog implements AuditLog {
-  readonly #entries: AuditEntry[] = [];
-  readonly capacity: number;
+  readonly #ring: (AuditEntry | undefined)[];
+  #next = 0;
 
   constructor(capacity: number) {
-    this.capacity = Math.min(capacity, 10_000);
+    this.#ring = new Array<AuditEntry | undefined>(Math.min(capacity, 10_000));
   }
 
   async flush(): Promise<void> {}
 
   async append(entry: AuditEntry): Promise<void> {
-    this.#entries.push(entry);
-    if (this.#entries.length > this.capacity) this.#entries.splice(0, this.#entries.length - this.capacity);
+    this.#ring[this.#next % this.#ring.length] = entry;
+    this.#next += 1;
   }
 
   async read(limit: number, tenant?: string): Promise<AuditEntry[]> {
     const out: AuditEntry[] = [];
-    for (let i = this.#entries.length - 1; i >= 0 && out.length < limit; i -= 1) {
-      const entry = this.#entries[i]!;
+    const oldest = Math.max(0, this.#next - this.#ring.length);
+    for (let i = this.#next - 1; i >= oldest && out.length < limit; i -= 1) {
+      const entry = this.#ring[i % this.#ring.length]!;
       if (!tenant || entry.tenant === tenant) out.push(entry);
     }
     return out;

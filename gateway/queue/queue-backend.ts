@@ -13,7 +13,8 @@ import { loadRepository } from '../../workers/repository/load-repository.js';
 import { servedVersions } from '../../workers/repository/model-config.js';
 import { DeadLetters } from '../../workers/queue/dead-letters.js';
 import { decodeFailure } from '../../workers/queue/failure-policy.js';
-import { encodeJob, isErrorCode, type InferJobData, type Reply } from '../../workers/queue/job-codec.js';
+import type { JobSummary } from '../../workers/queue/consumer.js';
+import { encodeJob, isErrorCode, type InferJobData } from '../../workers/queue/job-codec.js';
 import { JobCoalescer, type JobGroup } from './job-coalescer.js';
 import { inferQueueName, replyStreamKey } from '../../workers/queue/queue-names.js';
 import { durableConnection, servingConnection } from '../../workers/queue/redis-connection.js';
@@ -24,6 +25,8 @@ import { PendingReplies } from './pending-replies.js';
 
 /** Replies unseen for this long are looked up on the job itself. */
 const FALLBACK_AFTER_MS = 2_000;
+/** A finished job whose reply has not been read after this long lost its reply. */
+const REPLY_LOST_AFTER_MS = 10_000;
 
 /**
  * Distributed mode: requests go onto per-version BullMQ queues; answers come back on
@@ -180,10 +183,15 @@ export class QueueBackend implements ServingBackend {
   async #fallbackLookup(ageMs: number): Promise<void> {
     for (const { jobId, queue } of this.#pending.older(ageMs, 200)) {
       try {
-        const job = await Job.fromId<InferJobData, Reply['items']>(this.#queue(queue), jobId);
+        const job = await Job.fromId<InferJobData, JobSummary>(this.#queue(queue), jobId);
         if (!job) continue;
         if (job.finishedOn && job.returnvalue) {
-          this.#pending.deliver({ jobId, items: job.returnvalue });
+          // Answered on the reply stream long ago, yet never read here (the reader resumes where
+          // it left off, so this means the entry was trimmed or expired first). Say so rather
+          // than wait for the deadline.
+          if (Date.now() - job.finishedOn < REPLY_LOST_AFTER_MS) continue;
+          const lost = new ServingError('inference_failed', 'the answer was computed but its reply was lost (reply stream trimmed); retry the request');
+          this.#pending.failJob(jobId, lost);
         } else if (job.finishedOn && job.failedReason) {
           const { code, message } = decodeFailure(job.failedReason);
           this.#pending.failJob(jobId, new ServingError(code && isErrorCode(code) ? code : 'inference_failed', message));

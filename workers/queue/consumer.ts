@@ -23,6 +23,11 @@ export interface ConsumerOptions {
   readonly logger: Logger;
 }
 
+/** What a finished job keeps: which items were answered on the reply stream. */
+export interface JobSummary {
+  readonly answered: readonly number[];
+}
+
 /** A dead letter: a job that used up its attempts, kept for an admin to inspect or requeue. */
 export interface DeadLetter {
   readonly queue: string;
@@ -57,7 +62,7 @@ export class QueueConsumer {
       const concurrency = this.#options.concurrency ?? Math.max(1, config.max_batch_size) * config.instance_group.count * 2;
       for (const version of versions) {
         const queue = inferQueueName(definition.name, version);
-        const worker = new Worker<InferJobData, ItemReply[]>(queue, (job) => this.#process(job), {
+        const worker = new Worker<InferJobData, JobSummary>(queue, (job) => this.#process(job), {
           connection: durableConnection(this.#options.redisUrl, `switchyard-worker-${queue}`),
           prefix: this.#options.prefix,
           name: this.#options.workerId,
@@ -88,7 +93,7 @@ export class QueueConsumer {
    * and final failures are replied at once; if some failed in a way worth retrying, the
    * job is narrowed to those and thrown, so BullMQ retries only them.
    */
-  async #process(job: Job<InferJobData, ItemReply[]>): Promise<ItemReply[]> {
+  async #process(job: Job<InferJobData, JobSummary>): Promise<JobSummary> {
     const { requests, replyTo } = decodeJob(job.data);
     // Time spent waiting in Redis counts as queue time too (clocks are assumed NTP-synced).
     const redisWaitMs = Math.max(0, Date.now() - job.timestamp);
@@ -107,7 +112,9 @@ export class QueueConsumer {
       }
     });
     if (answered.length > 0) await sendReply(this.#options.redis, replyStreamKey(this.#options.prefix, replyTo), { jobId: job.id!, items: answered });
-    if (retry.length === 0) return answered;
+    // Answers travel once, on the reply stream; the job keeps only a summary (BullMQ would
+    // otherwise copy them into the job hash and the events stream too).
+    if (retry.length === 0) return { answered: answered.map((answer) => answer.item) };
     const remaining = new Set(retry.map((entry) => entry.item));
     await job.updateData({ ...job.data, requests: job.data.requests.filter((request) => remaining.has(request.item)) });
     const first = retry[0]!.error;
