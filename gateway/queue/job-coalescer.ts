@@ -9,17 +9,22 @@ export interface JobGroup {
 }
 
 /**
- * Gathers the requests for one queue and priority that arrive in the same event-loop
- * turn into one job, up to `maxItems`: one BullMQ add, one completion and one reply per
- * group instead of per request. Adds no waiting: a group is sent at the end of the turn
- * (setImmediate), or at once when full.
+ * Gathers requests for one queue and priority into one job, up to `maxItems`: one
+ * BullMQ add, one completion and one reply per group instead of per request. The batcher's
+ * rule applies: with nothing of this queue in flight, a group goes at the end of the
+ * event-loop turn (no waiting); while earlier jobs are still out, it gathers for up to
+ * `windowMs` (or until full), since the workers are busy anyway.
  */
 export class JobCoalescer {
   readonly #open = new Map<string, JobGroup>();
   readonly #send: (group: JobGroup) => void;
+  readonly #busy: (queue: string) => boolean;
+  readonly #windowMs: number;
 
-  constructor(send: (group: JobGroup) => void) {
+  constructor(send: (group: JobGroup) => void, busy: (queue: string) => boolean, windowMs = 1) {
     this.#send = send;
+    this.#busy = busy;
+    this.#windowMs = windowMs;
   }
 
   /** The group the request joined and its item number in it. */
@@ -29,7 +34,8 @@ export class JobCoalescer {
     if (!group) {
       const created: JobGroup = { jobId: randomUUID(), queue, priority: request.priority, requests: [] };
       this.#open.set(key, created);
-      setImmediate(() => this.#flush(key, created));
+      if (this.#busy(queue)) setTimeout(() => this.#flush(key, created), this.#windowMs);
+      else setImmediate(() => this.#flush(key, created));
       group = created;
     }
     const item = group.requests.push(request) - 1;

@@ -48,7 +48,10 @@ export class QueueBackend implements ServingBackend {
   #addedSincePoll = new Map<string, number>();
   /** Requests this gateway queued and still waits for, per queue. */
   readonly #pendingByQueue = new Map<string, number>();
-  readonly #coalescer = new JobCoalescer((group) => this.#enqueue(group));
+  readonly #coalescer = new JobCoalescer(
+    (group) => this.#enqueue(group),
+    (queue) => (this.#pendingByQueue.get(queue) ?? 0) > 0,
+  );
   #sweeper: NodeJS.Timeout | undefined;
 
   private constructor(config: SharedConfig, definitions: ModelDefinition[], logger: Logger) {

@@ -40,11 +40,13 @@ export interface PlanContext {
  */
 export function planInference(name: string, version: string | undefined, parsed: ParsedInferRequest, context: PlanContext): InferencePlan {
   const route = context.routes.find((candidate) => candidate.name === name);
-  const validate = (tier: string, model: ResolvedModel): PlannedTier => ({
-    tier,
-    model,
-    request: validateRequest(parsed, model, { requestId: context.requestId, now: context.now }),
-  });
+  // Each request gets inputs of its own: runtimes take ownership of (transfer) the buffers
+  // they are given, and a cascade or a shadow sends the same inputs to several models.
+  let uses = 0;
+  const validate = (tier: string, model: ResolvedModel): PlannedTier => {
+    const own = uses++ === 0 ? parsed : { ...parsed, inputs: parsed.inputs.map((tensor) => ({ ...tensor, data: tensor.data.slice() })) };
+    return { tier, model, request: validateRequest(own, model, { requestId: context.requestId, now: context.now }) };
+  };
   if (!route) {
     const model = resolveModel(context.backend, name, version);
     return { route: name, tiers: [validate('direct', model)] };

@@ -52,7 +52,7 @@ export class OnnxInstance implements ModelInstance {
     const id = this.#nextId++;
     const buffers: ArrayBuffer[] = [];
     const requests = batch.requests.map((request) => {
-      const owned = transferable(request.inputs, true);
+      const owned = transferable(request.inputs);
       buffers.push(...owned.buffers);
       return { inputs: owned.tensors };
     });
