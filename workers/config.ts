@@ -27,8 +27,10 @@ export const sharedEnvironment = z.object({
   /** Attempts per queued request (transient failures retry with backoff; bad input never does). */
   JOB_ATTEMPTS: positive(3),
   RETRY_BACKOFF_MS: positive(200),
-  /** How long a finished job (and so its result, for the fallback lookup) stays in Redis. */
+  /** How long a finished job stays in Redis for the fallback lookup... */
   RESULT_RETENTION_SECONDS: positive(60),
+  /** ...and how many finished jobs per queue at most (each holds up to a batch of inputs). */
+  RESULT_RETENTION_JOBS: positive(100),
   /** Worker liveness: heartbeat period; a worker is gone after three missed beats. */
   HEARTBEAT_MS: positive(1000),
 });

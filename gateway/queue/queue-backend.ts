@@ -135,7 +135,7 @@ export class QueueBackend implements ServingBackend {
         ...(group.priority > 0 ? { priority: group.priority } : {}),
         attempts: this.#config.JOB_ATTEMPTS,
         backoff: { type: 'exponential', delay: this.#config.RETRY_BACKOFF_MS },
-        removeOnComplete: { age: this.#config.RESULT_RETENTION_SECONDS, count: 1_000 },
+        removeOnComplete: { age: this.#config.RESULT_RETENTION_SECONDS, count: this.#config.RESULT_RETENTION_JOBS },
         removeOnFail: { age: this.#config.RESULT_RETENTION_SECONDS, count: 1_000 },
       })
       .catch((error: unknown) => {

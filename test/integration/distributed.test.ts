@@ -77,7 +77,7 @@ describe('distributed mode: gateway and workers as processes over Redis', () => 
 
   it('loses nothing when a worker is SIGKILLed mid-load: every request is answered, and correctly', async () => {
     // Each worker holds at most 16 jobs, so with 48 clients both hold some when one dies.
-    const { gateway, workers, env } = await gatewayAndWorkers(2, { LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000', WORKER_CONCURRENCY: '16' });
+    const { gateway, workers, env } = await gatewayAndWorkers(2, { RESULT_RETENTION_JOBS: '100000', LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000', WORKER_CONCURRENCY: '16' });
     const reference = await MlpReference.load();
     const total = 1200;
     let next = 0;

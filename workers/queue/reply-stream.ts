@@ -5,6 +5,8 @@ import type { Reply } from './job-codec.js';
 /** Longest a reply stream is kept once nothing writes to it (a gateway that died). */
 const STREAM_TTL_MS = 120_000;
 const STREAM_MAX_ENTRIES = 10_000;
+/** The reader trims what it has read every this many entries (and whenever it goes idle). */
+const TRIM_EVERY = 100;
 
 /**
  * Worker side: appends a reply to the waiting gateway's own stream. One stream per
@@ -29,6 +31,7 @@ export class ReplyReader {
   readonly #onReply: (reply: Reply) => void;
   readonly #logger: Logger;
   #lastId = '$';
+  #readSinceTrim = 0;
   #running = false;
   #stopped: Promise<void> | undefined;
   /** Called after the reader recovers from an error, for the fallback lookup. */
@@ -66,11 +69,19 @@ export class ReplyReader {
           this.#logger.info('reply stream reader recovered');
           this.onRecovered();
         }
+        let read = 0;
         for (const [, entries] of result ?? []) {
           for (const [id, fields] of entries) {
             this.#lastId = id;
             this.#deliver(fields);
+            read += 1;
           }
+        }
+        // Entries read are done with: trim them, so the stream holds only unread replies.
+        this.#readSinceTrim += read;
+        if (this.#readSinceTrim >= TRIM_EVERY || (read === 0 && this.#readSinceTrim > 0)) {
+          await this.#redis.xtrim(this.#key, 'MINID', this.#lastId);
+          this.#readSinceTrim = 0;
         }
       } catch (error) {
         if (!this.#running) break;
