@@ -16,6 +16,8 @@ const gatewayEnvironment = sharedEnvironment.extend({
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
   /** The policy file (YAML or JSON): tenants, keys, limits, budgets, routes. */
   SWITCHYARD_CONFIG: z.string().min(1).optional(),
+  /** Audit records are also appended here as JSON lines (the durable copy in embedded mode). */
+  AUDIT_LOG_FILE: z.string().min(1).optional(),
 });
 
 export type SwitchyardConfig = Readonly<z.output<typeof gatewayEnvironment> & { policy: Policy }>;

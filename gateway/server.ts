@@ -11,7 +11,7 @@ import { buildApp } from './app.js';
 import { configFromEnvironment, type SwitchyardConfig } from './config.js';
 import { InFlightRequests } from './http/in-flight.js';
 import { QueueBackend } from './queue/queue-backend.js';
-import { memoryPolicyServices, redisPolicyServices } from './policy/policy-services.js';
+import { memoryPolicyServices, redisPolicyServices, withAuditFile } from './policy/policy-services.js';
 import { servingConnection } from '../workers/queue/redis-connection.js';
 import type { LifecyclePhase } from './routes/health.js';
 
@@ -34,7 +34,8 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     // Distributed mode: workers run the models; this process only queues and answers.
     const backend = await QueueBackend.start(config, logger);
     const policyRedis = servingConnection(config.REDIS_URL, 'switchyard-gateway-policy');
-    const services = redisPolicyServices(config.policy, policyRedis, config.REDIS_PREFIX, (error) => logger.error({ err: error }, 'policy record write failed'));
+    const onWriteError = (error: unknown): void => logger.error({ err: error }, 'policy record write failed');
+    const services = withAuditFile(redisPolicyServices(config.policy, policyRedis, config.REDIS_PREFIX, onWriteError), config.AUDIT_LOG_FILE, onWriteError);
     const app = buildApp({ backend, services, deadLetters: backend.deadLetters, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES });
     const url = await app.listen({ host: config.HOST, port: config.PORT });
     phase = 'serving';
@@ -56,7 +57,8 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     cpuCount: config.CPU_COUNT,
     logger,
   });
-  const app = buildApp({ backend: manager, services: memoryPolicyServices(config.policy), inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES });
+  const services = withAuditFile(memoryPolicyServices(config.policy), config.AUDIT_LOG_FILE, (error) => logger.error({ err: error }, 'audit file write failed'));
+  const app = buildApp({ backend: manager, services, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES });
 
   // Listen first, so liveness answers and readiness says "not yet" while models warm up.
   const url = await app.listen({ host: config.HOST, port: config.PORT });
@@ -76,6 +78,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     keepAliveBriefly(app);
     await inFlight.idle();
     await app.close();
+    await services.audit.flush();
     await manager.close();
   });
 }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { JsonLinesAuditLog } from '../audit/audit-file.js';
 import { MemoryAuditLog, RedisAuditLog, type AuditLog } from '../audit/audit-log.js';
 import { MemoryBudgetStore, RedisBudgetStore, type BudgetStore } from '../budget/budget-store.js';
 import { MemoryIdempotencyStore, RedisIdempotencyStore, type IdempotencyStore } from '../idempotency/idempotency-store.js';
@@ -22,6 +23,11 @@ export interface PolicyServices {
   readonly breakers: CircuitBreakers;
   /** For @fastify/rate-limit's store; absent in embedded mode (its in-memory store). */
   readonly rateLimit?: { readonly redis: Redis; readonly nameSpace: string };
+}
+
+/** Adds the JSON-lines audit file, when one is configured. */
+export function withAuditFile(services: PolicyServices, file: string | undefined, onError: (error: unknown) => void): PolicyServices {
+  return file ? { ...services, audit: new JsonLinesAuditLog(services.audit, file, onError) } : services;
 }
 
 export function memoryPolicyServices(policy: Policy): PolicyServices {

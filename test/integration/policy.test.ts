@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../gateway/server.js';
 import { get, post, startTestGateway, type Reply } from '../helpers/gateway.js';
@@ -8,8 +9,10 @@ const fixture = policyFixture();
 let server: RunningServer;
 const infer = (name: string, body: unknown, headers: Record<string, string> = {}): Promise<Reply> => post(`${server.url}/v2/models/${name}/infer`, body, headers);
 
+const auditFile = `${fixture.repository.dir}/audit.jsonl`;
+
 beforeAll(async () => {
-  server = await startTestGateway(fixture.repository.dir, fixture.env);
+  server = await startTestGateway(fixture.repository.dir, { ...fixture.env, AUDIT_LOG_FILE: auditFile });
 });
 afterAll(async () => {
   await server.close();
@@ -214,5 +217,11 @@ describe('audit log', () => {
     expect(typeof entries[0]!.costUsd).toBe('number');
     const rejected = (await get(`${server.url}/v1/admin/audit?limit=500`, bearer(KEYS.admin))).json.entries as { status: number; code?: string }[];
     expect(rejected.some((e) => e.status === 429 && e.code === 'budget_exceeded')).toBe(true);
+    expect(rejected.some((e) => e.status === 401 && e.code === 'unauthorized')).toBe(true);
+    // The durable copy: JSON lines, appended in batches.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const lines = readFileSync(auditFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { requestId: string });
+    expect(lines.length).toBeGreaterThanOrEqual(rejected.length);
+    expect(lines.some((line) => line.requestId === (entries[0] as { requestId: string }).requestId)).toBe(true);
   });
 });
