@@ -80,6 +80,9 @@ export class QueueBackend implements ServingBackend {
     const all = await loadRepository(config.MODEL_REPOSITORY);
     const definitions = config.LOAD_MODELS ? all.filter((d) => config.LOAD_MODELS!.includes(d.name)) : all;
     const backend = new QueueBackend(config, definitions, logger);
+    // The serving connection refuses commands until connected (it fails fast by design):
+    // let it connect before the first poll, so a healthy Redis is not reported as down.
+    await backend.#connected(5_000);
     await backend.#reader.start();
     await backend.#registry.poll();
     backend.#registry.start();
@@ -166,6 +169,19 @@ export class QueueBackend implements ServingBackend {
     await this.deadLetters.close();
     await Promise.all([...this.#queues.values()].map((queue) => queue.close()));
     await this.#redis.quit().catch(() => undefined);
+  }
+
+  #connected(timeoutMs: number): Promise<void> {
+    if (this.#redis.status === 'ready') return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#redis.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.#redis.once('ready', done);
+    });
   }
 
   #queue(name: string): Queue {
