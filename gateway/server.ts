@@ -55,6 +55,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     repository: config.MODEL_REPOSITORY,
     createInstance: instanceFactoryFor(logger),
     cpuCount: config.CPU_COUNT,
+    maxImagePixels: config.MAX_IMAGE_PIXELS,
     logger,
   });
   const services = withAuditFile(memoryPolicyServices(config.policy), config.AUDIT_LOG_FILE, (error) => logger.error({ err: error }, 'audit file write failed'));

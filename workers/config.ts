@@ -31,6 +31,8 @@ export const sharedEnvironment = z.object({
   RESULT_RETENTION_SECONDS: positive(60),
   /** ...and how many finished jobs per queue at most (each holds up to a batch of inputs). */
   RESULT_RETENTION_JOBS: positive(100),
+  /** Images with more pixels are refused before they are decoded. */
+  MAX_IMAGE_PIXELS: positive(40_000_000),
   /** Worker liveness: heartbeat period; a worker is gone after three missed beats. */
   HEARTBEAT_MS: positive(1000),
 });

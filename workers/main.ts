@@ -23,6 +23,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     repository: config.MODEL_REPOSITORY,
     createInstance: instanceFactoryFor(logger),
     cpuCount: config.CPU_COUNT,
+    maxImagePixels: config.MAX_IMAGE_PIXELS,
     logger,
   });
   const startedAt = Date.now();

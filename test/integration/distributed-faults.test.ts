@@ -129,3 +129,29 @@ describe('distributed mode under faults', () => {
   }, 60_000);
 });
 
+
+describe('media in distributed mode', () => {
+  it('the worker decodes images; a corrupt one is a 400 for its request alone, never retried', async () => {
+    const { renderTextLine } = await import('../helpers/text-images.js');
+    const { encodeBytesElements } = await import('../../workers/protocol/tensor.js');
+    const repository = new TestRepository().copy('text-direction');
+    const { gateway } = await stack(repository, { LOAD_MODELS: 'text-direction' });
+    await waitFor(async () => (await get(`${gateway.url}/v2/models/text-direction/ready`)).status === 200, 10_000, 'ready');
+    const send = async (image: Uint8Array) => {
+      const data = encodeBytesElements([image]);
+      const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'BYTES', shape: [1], parameters: { binary_data_size: data.byteLength } }] }));
+      const response = await fetch(`${gateway.url}/v2/models/text-direction/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
+        body: Buffer.concat([header, data]),
+      });
+      return { status: response.status, json: (await response.json()) as { code?: string; outputs?: { data: number[] }[] } };
+    };
+    // Sent together, so they travel in one job: one bad image must not fail its neighbour.
+    const [good, bad] = await Promise.all([send(await renderTextLine('upright text')), send(new Uint8Array([1, 2, 3, 4]))]);
+    expect(good.status).toBe(200);
+    expect(good.json.outputs![0]!.data[0]).toBeGreaterThan(0.9);
+    expect(bad).toMatchObject({ status: 400, json: { code: 'invalid_media' } });
+    expect(((await get(`${gateway.url}/v2/admin/dead-letters`)).json.dead_letters as unknown[]).length).toBe(0);
+  });
+});

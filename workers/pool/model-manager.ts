@@ -25,6 +25,8 @@ export interface ModelManagerOptions {
   readonly repository: string;
   readonly createInstance: (platform: ModelDefinition['config']['platform']) => InstanceFactory;
   readonly cpuCount: number;
+  /** Encoded images with more pixels are refused (default 40 million). */
+  readonly maxImagePixels?: number;
   readonly logger: Logger;
 }
 
@@ -176,6 +178,7 @@ export class ModelManager {
           modelPath: resolveWeights(definition, version),
           createInstance: this.#options.createInstance(config.platform),
           cpuCount: this.#options.cpuCount,
+          maxImagePixels: this.#options.maxImagePixels ?? 40_000_000,
           logger: this.#options.logger,
         });
         pools.set(version, pool);

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { DynamicBatcher, type BatchItem } from '../batching/dynamic-batcher.js';
+import { decodeImages } from '../media/decode-images.js';
 import { ServingError } from '../protocol/errors.js';
 import type { InferResult, ValidInferRequest } from '../protocol/inference.js';
 import type { ModelDefinition } from '../repository/load-repository.js';
@@ -23,6 +24,8 @@ export interface VersionPoolOptions {
   readonly modelPath: string;
   readonly createInstance: InstanceFactory;
   readonly cpuCount: number;
+  /** Encoded images with more pixels are refused. */
+  readonly maxImagePixels: number;
   readonly logger: Logger;
 }
 
@@ -86,10 +89,9 @@ export class VersionPool {
     }
   }
 
-  infer(request: ValidInferRequest): Promise<InferResult> {
-    if (this.state !== ModelState.READY) {
-      return Promise.reject(new ServingError('model_not_ready', `${this.#label} is ${this.state.toLowerCase()}`));
-    }
+  async infer(given: ValidInferRequest): Promise<InferResult> {
+    if (this.state !== ModelState.READY) throw new ServingError('model_not_ready', `${this.#label} is ${this.state.toLowerCase()}`);
+    const request = await this.#decodeMedia(given);
     return new Promise<InferResult>((resolve, reject) => {
       // Also bounds a batch that hangs on its instance: the caller is answered at the
       // deadline whatever happens; a late result is then dropped.
@@ -126,6 +128,17 @@ export class VersionPool {
         this.#fail(item, new ServingError('model_not_ready', `${this.#label} is unloading`));
       }
     });
+  }
+
+  /** Encoded images become the tensors the model takes (validation checked the rest). */
+  async #decodeMedia(request: ValidInferRequest): Promise<ValidInferRequest> {
+    const specs = this.#options.definition.config.inputs;
+    if (!request.inputs.some((tensor) => tensor.datatype === 'BYTES' && specs.find((spec) => spec.name === tensor.name)?.image)) return request;
+    const inputs = await Promise.all(request.inputs.map((tensor) => {
+      const image = specs.find((spec) => spec.name === tensor.name)?.image;
+      return image && tensor.datatype === 'BYTES' ? decodeImages(tensor, image, this.#options.maxImagePixels) : tensor;
+    }));
+    return { ...request, inputs };
   }
 
   /** Answers what is queued, then closes the instances. */

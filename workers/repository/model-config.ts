@@ -4,10 +4,26 @@ import { DATATYPES } from '../protocol/datatypes.js';
 /** Dims after the batch dim (when max_batch_size > 0); -1 marks a variable dim. */
 const shape = z.array(z.number().int().refine((dim) => dim === -1 || dim > 0, 'dims are positive or -1'));
 
+/**
+ * An FP32 image input may also be sent as encoded images (BYTES: PNG, JPEG or WebP, one
+ * per row); the worker decodes, resizes and normalises them: value = (pixel * scale - mean) / std.
+ */
+const imageInput = z.strictObject({
+  width: z.number().int().min(1),
+  height: z.number().int().min(1),
+  fit: z.enum(['fill', 'cover', 'contain']).default('fill'),
+  layout: z.enum(['NCHW', 'NHWC']).default('NCHW'),
+  channel_order: z.enum(['RGB', 'BGR']).default('RGB'),
+  scale: z.number().default(1 / 255),
+  mean: z.array(z.number()).length(3).default([0, 0, 0]),
+  std: z.array(z.number().positive()).length(3).default([1, 1, 1]),
+});
+
 const tensorSpec = z.strictObject({
   name: z.string().min(1),
   datatype: z.enum(DATATYPES),
   shape,
+  image: imageInput.optional(),
 });
 
 const weights = z.discriminatedUnion('source', [
@@ -98,6 +114,14 @@ export const modelConfigSchema = z
         });
       }
     }
+    config.inputs.forEach((input, index) => {
+      if (!input.image) return;
+      const { width, height, layout } = input.image;
+      const expected = layout === 'NCHW' ? [3, height, width] : [height, width, 3];
+      if (input.datatype !== 'FP32' || input.shape.join(',') !== expected.join(',')) {
+        issue(['inputs', index, 'image'], `an image input is FP32 of shape [${expected.join(',')}] (${layout}, ${width}x${height})`);
+      }
+    });
     if (Object.keys(config.versions).length === 0) issue(['versions'], 'at least one version is needed');
     if ('specific' in config.version_policy) {
       config.version_policy.specific.versions.forEach((version, index) => {
@@ -120,6 +144,7 @@ export const modelConfigSchema = z
 
 export type ModelConfig = z.output<typeof modelConfigSchema>;
 export type TensorSpec = ModelConfig['inputs'][number];
+export type ImageInputSpec = NonNullable<TensorSpec['image']>;
 export type WeightsSource = ModelConfig['versions'][string]['weights'];
 
 const servedCache = new WeakMap<ModelConfig, readonly string[]>();

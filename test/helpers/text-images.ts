@@ -1,0 +1,12 @@
+import sharp from 'sharp';
+
+/** A black-on-white text line rendered from SVG, as PNG (or another format), optionally rotated. */
+export async function renderTextLine(text: string, options: { rotate?: number; format?: 'png' | 'jpeg' | 'webp'; width?: number; height?: number } = {}): Promise<Buffer> {
+  const width = options.width ?? 400;
+  const height = options.height ?? 100;
+  const svg = Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="white"/>` +
+      `<text x="10" y="${Math.round(height * 0.7)}" font-family="DejaVu Sans, sans-serif" font-size="${Math.round(height * 0.56)}" fill="black">${text}</text></svg>`,
+  );
+  return sharp(svg).rotate(options.rotate ?? 0).toFormat(options.format ?? 'png').toBuffer();
+}

@@ -1,0 +1,103 @@
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../gateway/server.js';
+import { encodeBytesElements } from '../../workers/protocol/tensor.js';
+import { post, startTestGateway } from '../helpers/gateway.js';
+import { TestRepository } from '../helpers/repository.js';
+import { renderTextLine } from '../helpers/text-images.js';
+
+const repository = new TestRepository().copy('text-direction');
+let server: RunningServer;
+
+beforeAll(async () => {
+  // A low pixel limit, so the decompression-bomb check can be shown with a small image.
+  server = await startTestGateway(repository.dir, { MAX_IMAGE_PIXELS: '100000' });
+});
+afterAll(async () => {
+  await server.close();
+  repository.remove();
+});
+
+interface Answer {
+  status: number;
+  json: { outputs?: { shape: number[]; data: number[] }[]; code?: string; error?: string };
+}
+
+/** Sends encoded images as one BYTES tensor through the binary extension. */
+async function sendImages(images: Uint8Array[]): Promise<Answer> {
+  const data = encodeBytesElements(images);
+  const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'BYTES', shape: [images.length], parameters: { binary_data_size: data.byteLength } }] }));
+  const response = await fetch(`${server.url}/v2/models/text-direction/infer`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
+    body: Buffer.concat([header, data]),
+  });
+  return { status: response.status, json: (await response.json()) as Answer['json'] };
+}
+
+const rows = (answer: Answer): number[][] => {
+  const [output] = answer.json.outputs!;
+  return Array.from({ length: output!.shape[0]! }, (_, i) => output!.data.slice(i * 2, i * 2 + 2));
+};
+
+describe('image inputs (PaddleOCR text direction classifier, pretrained)', () => {
+  it('tells upright text from text turned 180 degrees', async () => {
+    for (const text of ['Hello World 42', 'Switchyard OCR', 'invoice total']) {
+      const answer = await sendImages([await renderTextLine(text), await renderTextLine(text, { rotate: 180 })]);
+      expect(answer.status).toBe(200);
+      const [upright, turned] = rows(answer);
+      expect(upright![0]).toBeGreaterThan(0.9);
+      expect(turned![1]).toBeGreaterThan(0.9);
+    }
+  });
+
+  it('gives the same answer as sending the preprocessed tensor itself', async () => {
+    const png = await renderTextLine('same answer');
+    const { data } = await sharp(png).removeAlpha().resize(192, 48, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+    const tensor: number[] = new Array(3 * 48 * 192);
+    for (let p = 0; p < 48 * 192; p += 1) for (let c = 0; c < 3; c += 1) tensor[c * 48 * 192 + p] = (data[p * 3 + (2 - c)]! / 255 - 0.5) / 0.5;
+    const direct = await post(`${server.url}/v2/models/text-direction/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192], data: tensor }] });
+    const viaImage = await sendImages([png]);
+    const expected = (direct.json.outputs as { data: number[] }[])[0]!.data;
+    rows(viaImage)[0]!.forEach((value, i) => expect(value).toBeCloseTo(expected[i]!, 5));
+  });
+
+  it('reads JPEG and WebP too', async () => {
+    const answer = await sendImages([await renderTextLine('jpeg line', { format: 'jpeg' }), await renderTextLine('webp line', { format: 'webp', rotate: 180 })]);
+    expect(answer.status).toBe(200);
+    expect(rows(answer)[0]![0]).toBeGreaterThan(0.9);
+    expect(rows(answer)[1]![1]).toBeGreaterThan(0.9);
+  });
+
+  it.each([
+    ['an empty image', async () => new Uint8Array(0), /image 1 is empty/],
+    ['random bytes', async () => new Uint8Array(300).map((_, i) => (i * 37) % 251), /cannot be decoded|unknown format/],
+    ['a truncated PNG', async () => (await renderTextLine('cut short')).subarray(0, 200), /cannot be decoded/],
+    ['a GIF', async () => sharp({ create: { width: 40, height: 10, channels: 3, background: 'white' } }).gif().toBuffer(), /is gif: send PNG, JPEG or WebP/],
+  ])('400 invalid_media for %s, and the server keeps serving', async (_name, make, message) => {
+    const answer = await sendImages([await renderTextLine('fine'), await make()]);
+    expect(answer.status).toBe(400);
+    expect(answer.json.code).toBe('invalid_media');
+    expect(answer.json.error).toMatch(message);
+    expect((await sendImages([await renderTextLine('still fine')])).status).toBe(200);
+  });
+
+  it('413 image_too_large above MAX_IMAGE_PIXELS, refused before decoding', async () => {
+    const answer = await sendImages([await renderTextLine('big', { width: 1000, height: 200 })]);
+    expect(answer).toMatchObject({ status: 413, json: { code: 'image_too_large' } });
+  });
+
+  it('400 for images in the wrong shape or beyond the batch limit', async () => {
+    const png = await renderTextLine('x');
+    const data = encodeBytesElements([png]);
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'BYTES', shape: [1, 1], parameters: { binary_data_size: data.byteLength } }] }));
+    const response = await fetch(`${server.url}/v2/models/text-direction/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
+      body: Buffer.concat([header, data]),
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { code: string }).code).toBe('shape_mismatch');
+    expect((await sendImages(new Array(33).fill(png))).json.code).toBe('batch_too_large');
+  });
+});

@@ -1,0 +1,52 @@
+import sharp from 'sharp';
+import { ServingError } from '../protocol/errors.js';
+import { decodeBytesElements, type Tensor } from '../protocol/tensor.js';
+import type { ImageInputSpec } from '../repository/model-config.js';
+
+const FORMATS = new Set(['png', 'jpeg', 'webp']);
+
+/**
+ * Encoded images (the elements of a BYTES tensor) to the FP32 tensor the model takes:
+ * decode with sharp (EXIF rotation applied, alpha removed), resize, then normalise in JS
+ * (sharp's linear() stays 8-bit). sharp works on libuv's pool, off the event loop.
+ */
+export async function decodeImages(tensor: Tensor, spec: ImageInputSpec, maxPixels: number): Promise<Tensor> {
+  const images = decodeBytesElements(tensor.data as Uint8Array) ?? [];
+  const plane = spec.width * spec.height;
+  const out = new Float32Array(images.length * plane * 3);
+  await Promise.all(images.map(async (image, index) => {
+    const pixels = await decodeOne(image, index, tensor.name, spec, maxPixels);
+    const base = index * plane * 3;
+    for (let p = 0; p < plane; p += 1) {
+      for (let c = 0; c < 3; c += 1) {
+        const source = spec.channel_order === 'BGR' ? 2 - c : c;
+        const value = (pixels[p * 3 + source]! * spec.scale - spec.mean[c]!) / spec.std[c]!;
+        out[spec.layout === 'NCHW' ? base + c * plane + p : base + p * 3 + c] = value;
+      }
+    }
+  }));
+  const shape = spec.layout === 'NCHW' ? [images.length, 3, spec.height, spec.width] : [images.length, spec.height, spec.width, 3];
+  return { name: tensor.name, datatype: 'FP32', shape, data: out };
+}
+
+async function decodeOne(image: Uint8Array, index: number, input: string, spec: ImageInputSpec, maxPixels: number): Promise<Buffer> {
+  const where = `input "${input}", image ${index}`;
+  if (image.byteLength === 0) throw new ServingError('invalid_media', `${where} is empty`);
+  try {
+    const source = sharp(image, { limitInputPixels: maxPixels, failOn: 'truncated' });
+    const { format } = await source.metadata();
+    if (!format || !FORMATS.has(format)) throw new ServingError('invalid_media', `${where} is ${format ?? 'of an unknown format'}: send PNG, JPEG or WebP`);
+    return await source
+      .rotate()
+      .removeAlpha()
+      .toColourspace('srgb')
+      .resize(spec.width, spec.height, { fit: spec.fit, background: { r: 0, g: 0, b: 0 } })
+      .raw()
+      .toBuffer();
+  } catch (error) {
+    if (error instanceof ServingError) throw error;
+    const message = (error as Error).message;
+    if (/pixel limit/i.test(message)) throw new ServingError('image_too_large', `${where} has more than ${maxPixels} pixels`);
+    throw new ServingError('invalid_media', `${where} cannot be decoded: ${message}`);
+  }
+}
