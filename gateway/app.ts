@@ -1,3 +1,4 @@
+import multipart from '@fastify/multipart';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { installBodyParsers } from './http/body-parsers.js';
@@ -55,6 +56,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   installAuditHook(app, options.services.audit);
   // Routes live in a plugin registered after the rate limiter, so its hooks reach them.
   void app.register(async (api) => {
+    // Multipart uploads of images; files up to the body limit, a batch's worth of them.
+    await api.register(multipart, { limits: { fileSize: options.bodyLimit, files: 64, fields: 4 } });
     // No tenant with a limit: no limiter on the hot path at all.
     if (options.services.policy.tenants.some((tenant) => tenant.rate_limit)) await installRateLimit(api, options.services);
     healthRoutes(api, options.backend, options.lifecycle);

@@ -9,10 +9,11 @@ import { ServingError } from '../../workers/protocol/errors.js';
 export function installBodyParsers(app: FastifyInstance, bodyLimit: number): void {
   app.removeAllContentTypeParsers();
   const asBuffer = (_request: unknown, body: Buffer, done: (error: Error | null, body?: Buffer) => void): void => done(null, body);
-  for (const type of ['application/json', 'application/octet-stream', 'text/plain', 'application/x-www-form-urlencoded']) {
+  // Images may be the whole body, for models whose one input is an image.
+  for (const type of ['application/json', 'application/octet-stream', 'text/plain', 'application/x-www-form-urlencoded', 'image/png', 'image/jpeg', 'image/webp']) {
     app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit }, asBuffer);
   }
   app.addContentTypeParser('*', (request, _payload, done) => {
-    done(new ServingError('unsupported_media_type', `Content-Type "${request.headers['content-type'] ?? ''}" is not supported: send application/json, or application/octet-stream with the binary extension`));
+    done(new ServingError('unsupported_media_type', `Content-Type "${request.headers['content-type'] ?? ''}" is not supported: send application/json, application/octet-stream with the binary extension, an image (image/png, image/jpeg, image/webp) or multipart/form-data`));
   });
 }

@@ -15,7 +15,3 @@ export function readIdempotencyKey(header: string | string[] | undefined): strin
 export function idempotencyScope(tenant: string, route: string, key: string): string {
   return createHash('sha256').update(`${tenant}\u0000${route}\u0000${key}`).digest('hex');
 }
-
-export function bodyFingerprint(body: Buffer): string {
-  return createHash('sha256').update(body).digest('hex');
-}

@@ -54,8 +54,6 @@ function positiveInteger(value: unknown, name: string, min: number): number | un
 export function parseInferRequest(header: Buffer, binary: Buffer): ParsedInferRequest {
   const body = parseJson(header);
   if (!isObject(body)) throw invalid('the body must be a JSON object with an "inputs" array');
-  if (body.id !== undefined && typeof body.id !== 'string') throw invalid('"id" must be a string');
-  const parameters = optionalParameters(body.parameters, 'request');
   if (!Array.isArray(body.inputs) || body.inputs.length === 0) throw invalid('"inputs" must be a non-empty array');
 
   let binaryOffset = 0;
@@ -106,6 +104,13 @@ export function parseInferRequest(header: Buffer, binary: Buffer): ParsedInferRe
     throw new ServingError('invalid_binary_body', `the binary_data_size values add up to ${binaryOffset} bytes but ${binary.length} bytes follow the JSON header`);
   }
 
+  return { inputs, ...parseRequestOptions(body) };
+}
+
+/** The parts of a request besides its inputs: id, requested outputs and parameters. */
+export function parseRequestOptions(body: Record<string, unknown>): Omit<ParsedInferRequest, 'inputs'> {
+  if (body.id !== undefined && typeof body.id !== 'string') throw invalid('"id" must be a string');
+  const parameters = optionalParameters(body.parameters, 'request');
   const binaryByDefault = parameters.binary_data_output === true;
   let outputs: RequestedOutput[] = [];
   if (body.outputs !== undefined) {
@@ -121,10 +126,16 @@ export function parseInferRequest(header: Buffer, binary: Buffer): ParsedInferRe
   const priority = positiveInteger(parameters.priority, 'priority', 0) ?? 0;
   return {
     ...(typeof body.id === 'string' ? { id: body.id } : {}),
-    inputs,
     outputs,
     binaryByDefault,
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     priority,
   };
+}
+
+/** Parses a JSON object of request options (a multipart form's `request` field). */
+export function parseOptionsJson(text: string): Omit<ParsedInferRequest, 'inputs'> {
+  const body = parseJson(Buffer.from(text));
+  if (!isObject(body)) throw invalid('the request field must be a JSON object');
+  return parseRequestOptions(body);
 }

@@ -3,13 +3,13 @@ import { ServingError } from '../../workers/protocol/errors.js';
 import type { AuditDetails } from '../audit/audit-hook.js';
 import { assertMayCall } from '../auth/authorize.js';
 import { periodId, toPico } from '../budget/budget-store.js';
-import { idempotencyScope, bodyFingerprint, readIdempotencyKey } from '../idempotency/idempotency-key.js';
+import { idempotencyScope, readIdempotencyKey } from '../idempotency/idempotency-key.js';
 import type { StoredResponse } from '../idempotency/idempotency-store.js';
 import { responseMetadata, setMetadataHeaders } from '../metadata/response-metadata.js';
 import type { PolicyServices } from '../policy/policy-services.js';
-import { HEADER_LENGTH_HEADER, splitBinaryBody } from '../protocol/binary-body.js';
+import { HEADER_LENGTH_HEADER } from '../protocol/binary-body.js';
+import { readInferBody } from '../protocol/read-infer-body.js';
 import { encodeInferResponse } from '../protocol/encode-infer-response.js';
-import { parseInferRequest } from '../protocol/parse-infer-request.js';
 import { estimateCostUsd, planInference } from '../routing/plan-inference.js';
 import { resolveModel } from '../routing/resolve-model.js';
 import { mirrorToShadow, runPlan } from '../routing/run-plan.js';
@@ -39,12 +39,9 @@ export function inferRoutes(app: FastifyInstance, backend: ServingBackend, lifec
     if (idempotencyKey !== undefined) audit.idempotencyKey = idempotencyKey;
 
     // Unknown names are a 404 before the body is even parsed.
-    if (!services.policy.routes.some((route) => route.name === request.params.model)) resolveModel(backend, request.params.model, request.params.version);
-    const body = request.body;
-    if (!Buffer.isBuffer(body) || body.length === 0) throw new ServingError('empty_body', 'the request has no body: send an inference request as JSON');
-    const headerLength = request.headers[HEADER_LENGTH_HEADER];
-    const { header, binary } = splitBinaryBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
-    const parsed = parseInferRequest(header, binary);
+    const route = services.policy.routes.find((candidate) => candidate.name === request.params.model);
+    const target = route ? resolveModel(backend, route.tiers[0]!.model, route.tiers[0]!.version) : resolveModel(backend, request.params.model, request.params.version);
+    const { parsed, fingerprint } = await readInferBody(request, target.definition);
     const tierHeader = request.headers['x-tier'];
     const plan = planInference(request.params.model, request.params.version, parsed, {
       backend,
@@ -60,7 +57,7 @@ export function inferRoutes(app: FastifyInstance, backend: ServingBackend, lifec
     let claim: { scope: string; token: string } | undefined;
     if (idempotencyKey !== undefined) {
       const scope = idempotencyScope(tenant.name, plan.route, idempotencyKey);
-      const begun = await services.idempotency.begin(scope, bodyFingerprint(body), services.policy.idempotency.retention_hours * 3_600_000);
+      const begun = await services.idempotency.begin(scope, fingerprint, services.policy.idempotency.retention_hours * 3_600_000);
       if (begun.kind === 'replay') {
         audit.replayed = true;
         return replay(reply, begun.response, request.id);

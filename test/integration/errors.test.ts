@@ -124,3 +124,10 @@ describe('other statuses', () => {
     expect((await get(`${server.url}/v2/health/ready`)).status).toBe(200);
   });
 });
+
+describe('media bodies to models that take none', () => {
+  it('415 for a raw image body to a model whose input is not an image', async () => {
+    const reply = await post(infer, new Uint8Array([0x89, 0x50, 0x4e, 0x47]), { 'content-type': 'image/png' });
+    expect(reply).toMatchObject({ status: 415, json: { code: 'unsupported_media_type' } });
+  });
+});

@@ -100,4 +100,49 @@ describe('image inputs (PaddleOCR text direction classifier, pretrained)', () =>
     expect(((await response.json()) as { code: string }).code).toBe('shape_mismatch');
     expect((await sendImages(new Array(33).fill(png))).json.code).toBe('batch_too_large');
   });
+
+  it('takes a raw image body (Content-Type image/png, image/jpeg, image/webp)', async () => {
+    for (const [format, type] of [['png', 'image/png'], ['jpeg', 'image/jpeg'], ['webp', 'image/webp']] as const) {
+      const response = await fetch(`${server.url}/v2/models/text-direction/infer`, {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body: await renderTextLine('raw body line', { format, rotate: 180 }),
+      });
+      expect(response.status, format).toBe(200);
+      const body = (await response.json()) as Answer['json'];
+      expect(body.outputs![0]!.shape).toEqual([1, 2]);
+      expect(body.outputs![0]!.data[1]).toBeGreaterThan(0.9);
+    }
+  });
+
+  it('takes multipart uploads: files named after the input (several make a batch), options in `request`', async () => {
+    const form = new FormData();
+    form.append('x', new Blob([await renderTextLine('first')], { type: 'image/png' }), 'a.png');
+    form.append('x', new Blob([await renderTextLine('second', { rotate: 180 })], { type: 'image/png' }), 'b.png');
+    form.append('request', JSON.stringify({ id: 'form-1', outputs: [{ name: 'softmax_0.tmp_0' }] }));
+    const response = await fetch(`${server.url}/v2/models/text-direction/infer`, { method: 'POST', body: form });
+    expect(response.status).toBe(200);
+    const answer = { status: response.status, json: (await response.json()) as Answer['json'] & { id?: string } };
+    expect(answer.json.id).toBe('form-1');
+    const [first, second] = rows(answer);
+    expect(first![0]).toBeGreaterThan(0.9);
+    expect(second![1]).toBeGreaterThan(0.9);
+  });
+
+  it('400s for multipart mistakes, 415 for an image body to a model without one image input', async () => {
+    const wrongField = new FormData();
+    wrongField.append('picture', new Blob([await renderTextLine('x')], { type: 'image/png' }), 'a.png');
+    const reply = await fetch(`${server.url}/v2/models/text-direction/infer`, { method: 'POST', body: wrongField });
+    expect(reply.status).toBe(400);
+    expect(((await reply.json()) as { code: string }).code).toBe('unknown_input');
+    const noFiles = new FormData();
+    noFiles.append('request', '{}');
+    expect((await fetch(`${server.url}/v2/models/text-direction/infer`, { method: 'POST', body: noFiles })).status).toBe(400);
+    const badOptions = new FormData();
+    badOptions.append('x', new Blob([await renderTextLine('x')], { type: 'image/png' }), 'a.png');
+    badOptions.append('request', '{not json');
+    const bad = await fetch(`${server.url}/v2/models/text-direction/infer`, { method: 'POST', body: badOptions });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { code: string }).code).toBe('invalid_json');
+  });
 });

@@ -30,7 +30,7 @@ export const ERROR_TABLE = {
   budget_exceeded: { status: 429, meaning: 'The tenant\'s budget for the period cannot cover this request\'s estimated cost.' },
   image_too_large: { status: 413, meaning: 'An image has more pixels than `MAX_IMAGE_PIXELS` (decompression bombs are refused before decoding).' },
   body_too_large: { status: 413, meaning: 'The body is larger than `MAX_BODY_BYTES`.' },
-  unsupported_media_type: { status: 415, meaning: 'The Content-Type is neither JSON nor `application/octet-stream`.' },
+  unsupported_media_type: { status: 415, meaning: 'The Content-Type is not one Switchyard reads (JSON, `application/octet-stream`, an image, multipart), or the model takes no image body.' },
   model_not_ready: { status: 503, meaning: 'The model (or version) is loading, unloading, failed or unloaded. Retry after `Retry-After`.' },
   queue_full: { status: 503, meaning: 'The model\'s queue holds `max_queue_size` requests already. Retry after `Retry-After`.' },
   request_timeout: { status: 503, meaning: 'The request was not served before its timeout (`timeout_ms` parameter or the model\'s default). Retry after `Retry-After`.' },

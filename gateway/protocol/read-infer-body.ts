@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto';
+import '@fastify/multipart';
+import type { FastifyRequest } from 'fastify';
+import { ServingError } from '../../workers/protocol/errors.js';
+import { encodeBytesElements } from '../../workers/protocol/tensor.js';
+import type { ModelDefinition } from '../../workers/repository/load-repository.js';
+import { HEADER_LENGTH_HEADER, splitBinaryBody } from './binary-body.js';
+import { parseInferRequest, parseOptionsJson, type ParsedInferRequest } from './parse-infer-request.js';
+
+export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'] as const;
+
+export interface ReadBody {
+  readonly parsed: ParsedInferRequest;
+  /** What the idempotency fingerprint is taken over. */
+  readonly fingerprint: string;
+}
+
+const sha256 = (parts: readonly Uint8Array[]): string => {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return hash.digest('hex');
+};
+
+/** The model's one image input, for bodies that are images rather than OIP JSON. */
+function imageInput(definition: ModelDefinition, how: string): string {
+  const inputs = definition.config.inputs;
+  const image = inputs.find((input) => input.image);
+  if (!image || inputs.length !== 1) throw new ServingError('unsupported_media_type', `model "${definition.name}" takes ${how} only when its one input is an image`);
+  return image.name;
+}
+
+/**
+ * An inference request in any of its forms: OIP JSON (optionally with the binary tensor
+ * extension), a raw image body (Content-Type image/png, image/jpeg or image/webp), or a
+ * multipart form whose file fields are named after inputs (several files in one field
+ * are a batch) and whose optional `request` field holds OIP JSON for outputs and parameters.
+ */
+export async function readInferBody(request: FastifyRequest, definition: ModelDefinition): Promise<ReadBody> {
+  if (request.isMultipart()) return readMultipart(request, definition);
+  const body = request.body;
+  if (!Buffer.isBuffer(body) || body.length === 0) throw new ServingError('empty_body', 'the request has no body: send an inference request as JSON');
+  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if ((IMAGE_TYPES as readonly string[]).includes(type)) {
+    const name = imageInput(definition, 'a raw image body');
+    return { parsed: imagesRequest(name, [body], {}), fingerprint: sha256([Buffer.from(type), body]) };
+  }
+  const headerLength = request.headers[HEADER_LENGTH_HEADER];
+  const { header, binary } = splitBinaryBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
+  return { parsed: parseInferRequest(header, binary), fingerprint: sha256([body]) };
+}
+
+function imagesRequest(name: string, images: readonly Uint8Array[], extra: Partial<ParsedInferRequest>): ParsedInferRequest {
+  return {
+    outputs: [],
+    binaryByDefault: false,
+    priority: 0,
+    ...extra,
+    inputs: [{ name, datatype: 'BYTES', shape: [images.length], data: encodeBytesElements(images) }],
+  };
+}
+
+async function readMultipart(request: FastifyRequest, definition: ModelDefinition): Promise<ReadBody> {
+  const files = new Map<string, Buffer[]>();
+  const hashed: Uint8Array[] = [];
+  let options: Omit<ParsedInferRequest, 'inputs'> = { outputs: [], binaryByDefault: false, priority: 0 };
+  for await (const part of request.parts()) {
+    if (part.type === 'file') {
+      const content = await part.toBuffer();
+      files.set(part.fieldname, [...(files.get(part.fieldname) ?? []), content]);
+      hashed.push(Buffer.from(part.fieldname), content);
+    } else if (part.fieldname === 'request') {
+      const text = String(part.value);
+      hashed.push(Buffer.from(text));
+      options = parseOptionsJson(text);
+    }
+  }
+  if (files.size === 0) throw new ServingError('empty_body', 'the multipart form has no files: name each file field after the input it is for');
+  const imageInputs = new Set(definition.config.inputs.filter((input) => input.image).map((input) => input.name));
+  for (const field of files.keys()) {
+    if (!imageInputs.has(field)) throw new ServingError('unknown_input', `multipart field "${field}" is not an image input of model "${definition.name}"`);
+  }
+  if (files.size !== 1) throw new ServingError('invalid_request', 'a multipart form carries one image input');
+  const [[name, images]] = [...files.entries()] as [[string, Buffer[]]];
+  return { parsed: imagesRequest(name, images, options), fingerprint: sha256(hashed) };
+}
