@@ -83,7 +83,7 @@ export class QueueBackend implements ServingBackend {
     // The serving connection refuses commands until connected (it fails fast by design):
     // let it connect before the first poll, so a healthy Redis is not reported as down.
     await backend.#connected(5_000);
-    await backend.#reader.start();
+    backend.#reader.start();
     await backend.#registry.poll();
     backend.#registry.start();
     backend.#sweeper = setInterval(() => void backend.#fallbackLookup(FALLBACK_AFTER_MS), FALLBACK_AFTER_MS);

@@ -155,3 +155,24 @@ describe('media in distributed mode', () => {
     expect(((await get(`${gateway.url}/v2/admin/dead-letters`)).json.dead_letters as unknown[]).length).toBe(0);
   });
 });
+
+describe('starting without Redis', () => {
+  it('a gateway starts while Redis is down, answers 503 at once, and serves once Redis is up', async () => {
+    const redis = new PrivateRedis(await freePort());
+    cleanups.push(() => redis.stop());
+    const repository = new TestRepository().copy('mlp-classifier');
+    cleanups.push(() => repository.remove());
+    const env = { REDIS_URL: redis.url, REDIS_PREFIX: testPrefix(), HEARTBEAT_MS: '200', LOG_LEVEL: 'silent', CPU_COUNT: '1', LOAD_MODELS: 'mlp-classifier' };
+    const gateway = await startTestGateway(repository.dir, env);
+    cleanups.push(() => gateway.close());
+    expect((await get(`${gateway.url}/v2/health/ready`)).status).toBe(503);
+    const down = await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(1));
+    expect(down.status).toBe(503);
+    expect(['backend_unavailable', 'model_not_ready']).toContain(down.json.code);
+
+    await redis.start();
+    const worker = await startWorker(parseWorkerConfig({ ...env, MODEL_REPOSITORY: repository.dir, WORKER_ID: 'late' }));
+    cleanups.push(() => worker.close());
+    await waitFor(async () => (await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(2))).status === 200, 20_000, 'serving once Redis is up');
+  }, 60_000);
+});

@@ -44,11 +44,13 @@ export class ReplyReader {
     this.#logger = logger;
   }
 
-  /** Resolves once the reader's position is fixed, so no reply written after it is missed. */
-  async start(): Promise<void> {
-    // '$' would skip entries written between two reads; pin a concrete id first.
-    const last = await this.#redis.xrevrange(this.#key, '+', '-', 'COUNT', 1);
-    this.#lastId = last[0]?.[0] ?? '0-0';
+  /**
+   * Starts reading from the beginning: the stream belongs to this gateway instance alone
+   * (its id is new at every start), so nothing in it predates the reader. Needs no Redis
+   * round trip, so a gateway can start while Redis is down.
+   */
+  start(): void {
+    this.#lastId = '0-0';
     this.#running = true;
     this.#stopped = this.#loop();
   }
