@@ -180,4 +180,24 @@ describe('distributed mode: gateway and workers as processes over Redis', () => 
     expect(replies.map((r) => r.status)).toEqual(new Array(32).fill(200));
     expect(await gateway.exited).toBe(0);
   });
+
+  it('honours per-request priority: lower numbers are served first', async () => {
+    const { gateway, workers } = await gatewayAndWorkers(1, { WORKER_CONCURRENCY: '1' });
+    workers[0]!.kill('SIGSTOP');
+    const answeredAt: { priority: number; at: number }[] = [];
+    const send = (seed: number, priority: number) =>
+      post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(seed, { priority })).then((reply) => {
+        expect(reply.status).toBe(200);
+        answeredAt.push({ priority, at: performance.now() });
+      });
+    const low = Array.from({ length: 4 }, (_, i) => send(i, 10));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const high = Array.from({ length: 4 }, (_, i) => send(100 + i, 1));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    workers[0]!.kill('SIGCONT');
+    await Promise.all([...low, ...high]);
+    const lastHigh = Math.max(...answeredAt.filter((a) => a.priority === 1).map((a) => a.at));
+    const firstLow = Math.min(...answeredAt.filter((a) => a.priority === 10).map((a) => a.at));
+    expect(lastHigh).toBeLessThan(firstLow);
+  });
 });
