@@ -10,8 +10,14 @@ const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
 };
 
+/** What ioredis says when Redis cannot be reached (fail-fast connections reject at once). */
+const REDIS_UNREACHABLE = /Stream isn't writeable|Connection is closed|enableOfflineQueue|ECONNREFUSED|MaxRetriesPerRequest/;
+
 export function toServingError(error: FastifyError | Error): ServingError {
   if (error instanceof ServingError) return error;
+  if (error.name === 'MaxRetriesPerRequestError' || REDIS_UNREACHABLE.test(error.message)) {
+    return new ServingError('backend_unavailable', 'Redis cannot be reached; nothing was run');
+  }
   const fastifyError = error as FastifyError;
   const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
   if (mapped) return new ServingError(mapped, error.message);

@@ -170,6 +170,11 @@ describe('starting without Redis', () => {
     expect(down.status).toBe(503);
     expect(['backend_unavailable', 'model_not_ready']).toContain(down.json.code);
 
+    // The policy layer's Redis state is unreachable too: a budgeted or idempotent request is a 503, not a 500.
+    const keyed = await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(1), { 'idempotency-key': 'k1' });
+    expect(keyed.status).toBe(503);
+    expect(['backend_unavailable', 'model_not_ready']).toContain(keyed.json.code);
+
     await redis.start();
     const worker = await startWorker(parseWorkerConfig({ ...env, MODEL_REPOSITORY: repository.dir, WORKER_ID: 'late' }));
     cleanups.push(() => worker.close());

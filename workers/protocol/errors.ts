@@ -37,7 +37,7 @@ export const ERROR_TABLE = {
   no_tier_available: { status: 503, meaning: 'Every tier of the route has its circuit breaker open. Retry after `Retry-After`.' },
   shutting_down: { status: 503, meaning: 'The server is draining before it exits.' },
   not_in_this_mode: { status: 501, meaning: 'The endpoint exists in the other mode only (for example repository load/unload in distributed mode, where worker pools decide what they load).' },
-  backend_unavailable: { status: 503, meaning: 'Distributed mode: Redis cannot be reached, so the request cannot be queued. Retry after `Retry-After`.' },
+  backend_unavailable: { status: 503, meaning: 'Distributed mode: Redis cannot be reached, so the request cannot be queued (or its limits, budget or idempotency key checked). Retry after `Retry-After`.' },
   model_load_failed: { status: 500, meaning: 'Loading or warming up the model failed; the reason is in the message and the log.' },
   inference_failed: { status: 500, meaning: 'The runtime failed while running a batch that passed validation.' },
   internal_error: { status: 500, meaning: 'A fault in Switchyard itself; the message is hidden and the log has the details.' },
