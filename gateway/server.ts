@@ -5,8 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { ModelManager } from '../workers/pool/model-manager.js';
-import { instanceFactoryFor } from '../workers/runtime/instance-factory.js';
+import { localModelManager } from '../workers/pool/local-model-manager.js';
 import { buildApp } from './app.js';
 import { configFromEnvironment, type SwitchyardConfig } from './config.js';
 import { InFlightRequests } from './http/in-flight.js';
@@ -51,13 +50,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     });
   }
 
-  const manager = new ModelManager({
-    repository: config.MODEL_REPOSITORY,
-    createInstance: instanceFactoryFor(logger),
-    cpuCount: config.CPU_COUNT,
-    maxImagePixels: config.MAX_IMAGE_PIXELS,
-    logger,
-  });
+  const manager = localModelManager(config, logger);
   const services = withAuditFile(memoryPolicyServices(config.policy), config.AUDIT_LOG_FILE, (error) => logger.error({ err: error }, 'audit file write failed'));
   const app = buildApp({ backend: manager, services, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES });
 

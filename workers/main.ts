@@ -6,11 +6,10 @@
 import { hostname } from 'node:os';
 import pino from 'pino';
 import { workerConfigFromEnvironment, type WorkerConfig } from './config.js';
-import { ModelManager } from './pool/model-manager.js';
+import { localModelManager } from './pool/local-model-manager.js';
 import { QueueConsumer } from './queue/consumer.js';
 import { Heartbeat } from './queue/heartbeat.js';
 import { durableConnection } from './queue/redis-connection.js';
-import { instanceFactoryFor } from './runtime/instance-factory.js';
 
 export interface RunningWorker {
   close(): Promise<void>;
@@ -19,13 +18,7 @@ export interface RunningWorker {
 export async function startWorker(config: WorkerConfig): Promise<RunningWorker> {
   const logger = pino({ level: config.LOG_LEVEL, base: { service: 'switchyard-worker', worker: config.WORKER_ID } });
   const redis = durableConnection(config.REDIS_URL!, `switchyard-worker-${config.WORKER_ID}`);
-  const manager = new ModelManager({
-    repository: config.MODEL_REPOSITORY,
-    createInstance: instanceFactoryFor(logger),
-    cpuCount: config.CPU_COUNT,
-    maxImagePixels: config.MAX_IMAGE_PIXELS,
-    logger,
-  });
+  const manager = localModelManager(config, logger);
   const startedAt = Date.now();
   const heartbeat = new Heartbeat({
     redis,

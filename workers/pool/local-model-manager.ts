@@ -1,0 +1,15 @@
+import type { Logger } from 'pino';
+import type { SharedConfig } from '../config.js';
+import { instanceFactoryFor } from '../runtime/instance-factory.js';
+import { ModelManager } from './model-manager.js';
+
+/** The ModelManager a process builds from its settings: the same in an embedded gateway and a worker. */
+export function localModelManager(config: SharedConfig, logger: Logger): ModelManager {
+  return new ModelManager({
+    repository: config.MODEL_REPOSITORY,
+    createInstance: instanceFactoryFor(logger),
+    cpuCount: config.CPU_COUNT,
+    maxImagePixels: config.MAX_IMAGE_PIXELS,
+    logger,
+  });
+}
