@@ -1,7 +1,7 @@
-import multipart from '@fastify/multipart';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { installBodyParsers } from './http/body-parsers.js';
+import { installMultipartParser } from './http/multipart-body.js';
 import { installErrorReplies } from './http/error-reply.js';
 import type { InFlightRequests } from './http/in-flight.js';
 import { requestIdFor } from './http/request-id.js';
@@ -51,13 +51,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
   }) as unknown as FastifyInstance;
   options.inFlight?.install(app);
   installBodyParsers(app, options.bodyLimit);
+  installMultipartParser(app, options.bodyLimit);
   installErrorReplies(app);
   installAuthentication(app, options.services.policy);
   installAuditHook(app, options.services.audit);
   // Routes live in a plugin registered after the rate limiter, so its hooks reach them.
   void app.register(async (api) => {
-    // Multipart uploads of images; files up to the body limit, a batch's worth of them.
-    await api.register(multipart, { limits: { fileSize: options.bodyLimit, files: 64, fields: 4 } });
     // No tenant with a limit: no limiter on the hot path at all.
     if (options.services.policy.tenants.some((tenant) => tenant.rate_limit)) await installRateLimit(api, options.services);
     healthRoutes(api, options.backend, options.lifecycle);

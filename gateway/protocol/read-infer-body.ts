@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
+import { MultipartBody } from '../http/multipart-body.js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { encodeBytesElements } from '../../workers/protocol/tensor.js';
 import type { ModelDefinition } from '../../workers/repository/load-repository.js';
@@ -11,8 +11,8 @@ export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'] as const;
 
 export interface ReadBody {
   readonly parsed: ParsedInferRequest;
-  /** What the idempotency fingerprint is taken over. */
-  readonly fingerprint: string;
+  /** The body's fingerprint for idempotency records (computed only when a key is sent). */
+  readonly fingerprint: () => string;
 }
 
 const sha256 = (parts: readonly Uint8Array[]): string => {
@@ -36,17 +36,17 @@ function imageInput(definition: ModelDefinition, how: string): string {
  * are a batch) and whose optional `request` field holds OIP JSON for outputs and parameters.
  */
 export async function readInferBody(request: FastifyRequest, definition: ModelDefinition): Promise<ReadBody> {
-  if (request.isMultipart()) return readMultipart(request, definition);
   const body = request.body;
+  if (body instanceof MultipartBody) return readMultipart(body, definition);
   if (!Buffer.isBuffer(body) || body.length === 0) throw new ServingError('empty_body', 'the request has no body: send an inference request as JSON');
   const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if ((IMAGE_TYPES as readonly string[]).includes(type)) {
     const name = imageInput(definition, 'a raw image body');
-    return { parsed: imagesRequest(name, [body], {}), fingerprint: sha256([Buffer.from(type), body]) };
+    return { parsed: imagesRequest(name, [body], {}), fingerprint: () => sha256([Buffer.from(type), body]) };
   }
   const headerLength = request.headers[HEADER_LENGTH_HEADER];
   const { header, binary } = splitBinaryBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
-  return { parsed: parseInferRequest(header, binary), fingerprint: sha256([body]) };
+  return { parsed: parseInferRequest(header, binary), fingerprint: () => sha256([body]) };
 }
 
 function imagesRequest(name: string, images: readonly Uint8Array[], extra: Partial<ParsedInferRequest>): ParsedInferRequest {
@@ -59,20 +59,18 @@ function imagesRequest(name: string, images: readonly Uint8Array[], extra: Parti
   };
 }
 
-async function readMultipart(request: FastifyRequest, definition: ModelDefinition): Promise<ReadBody> {
+function readMultipart(body: MultipartBody, definition: ModelDefinition): ReadBody {
   const files = new Map<string, Buffer[]>();
   const hashed: Uint8Array[] = [];
+  for (const file of body.files) {
+    files.set(file.field, [...(files.get(file.field) ?? []), file.data]);
+    hashed.push(Buffer.from(file.field), file.data);
+  }
   let options: Omit<ParsedInferRequest, 'inputs'> = { outputs: [], binaryByDefault: false, priority: 0 };
-  for await (const part of request.parts()) {
-    if (part.type === 'file') {
-      const content = await part.toBuffer();
-      files.set(part.fieldname, [...(files.get(part.fieldname) ?? []), content]);
-      hashed.push(Buffer.from(part.fieldname), content);
-    } else if (part.fieldname === 'request') {
-      const text = String(part.value);
-      hashed.push(Buffer.from(text));
-      options = parseOptionsJson(text);
-    }
+  const requestField = body.fields.request;
+  if (requestField !== undefined) {
+    hashed.push(Buffer.from(requestField));
+    options = parseOptionsJson(requestField);
   }
   if (files.size === 0) throw new ServingError('empty_body', 'the multipart form has no files: name each file field after the input it is for');
   const imageInputs = new Set(definition.config.inputs.filter((input) => input.image).map((input) => input.name));
@@ -81,5 +79,5 @@ async function readMultipart(request: FastifyRequest, definition: ModelDefinitio
   }
   if (files.size !== 1) throw new ServingError('invalid_request', 'a multipart form carries one image input');
   const [[name, images]] = [...files.entries()] as [[string, Buffer[]]];
-  return { parsed: imagesRequest(name, images, options), fingerprint: sha256(hashed) };
+  return { parsed: imagesRequest(name, images, options), fingerprint: () => sha256(hashed) };
 }

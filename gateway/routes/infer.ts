@@ -57,7 +57,7 @@ export function inferRoutes(app: FastifyInstance, backend: ServingBackend, lifec
     let claim: { scope: string; token: string } | undefined;
     if (idempotencyKey !== undefined) {
       const scope = idempotencyScope(tenant.name, plan.route, idempotencyKey);
-      const begun = await services.idempotency.begin(scope, fingerprint, services.policy.idempotency.retention_hours * 3_600_000);
+      const begun = await services.idempotency.begin(scope, fingerprint(), services.policy.idempotency.retention_hours * 3_600_000);
       if (begun.kind === 'replay') {
         audit.replayed = true;
         return replay(reply, begun.response, request.id);

@@ -6,26 +6,20 @@ import { assertAdmin } from '../auth/authorize.js';
 /** Triton's model repository extension: index, load (or reload) and unload at run time. */
 export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend): void {
   // Loading and unloading change what everyone is served: admins only.
-  app.addHook('onRequest', (request, _reply, next) => {
-    if (!request.url.startsWith('/v2/repository/')) return next();
-    try {
-      assertAdmin(request.tenant);
-      next();
-    } catch (error) {
-      next(error as Error);
-    }
-  });
   app.post<{ Body: unknown }>('/v2/repository/index', async (request) => {
+    assertAdmin(request.tenant);
     const entries = await backend.index();
     const body = Buffer.isBuffer(request.body) && request.body.length > 0 ? safeJson(request.body) : {};
     const onlyReady = typeof body === 'object' && body !== null && (body as { ready?: unknown }).ready === true;
     return onlyReady ? entries.filter((entry) => entry.state === ModelState.READY) : entries;
   });
   app.post<{ Params: { model: string } }>('/v2/repository/models/:model/load', async (request) => {
+    assertAdmin(request.tenant);
     await backend.load(request.params.model);
     return {};
   });
   app.post<{ Params: { model: string } }>('/v2/repository/models/:model/unload', async (request) => {
+    assertAdmin(request.tenant);
     await backend.unload(request.params.model);
     return {};
   });

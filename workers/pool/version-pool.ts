@@ -42,10 +42,12 @@ export class VersionPool {
   /** Replacements for instances that died, awaited by the batches sent to their slot. */
   readonly #restarts = new Map<number, Promise<ModelInstance>>();
   readonly #batcher: DynamicBatcher<Waiting>;
+  readonly #hasImageInputs: boolean;
 
   constructor(options: VersionPoolOptions) {
     this.#options = options;
     const { config } = options.definition;
+    this.#hasImageInputs = config.inputs.some((input) => input.image);
     const batching = config.dynamic_batching;
     this.#batcher = new DynamicBatcher<Waiting>(
       {
@@ -89,9 +91,15 @@ export class VersionPool {
     }
   }
 
-  async infer(given: ValidInferRequest): Promise<InferResult> {
-    if (this.state !== ModelState.READY) throw new ServingError('model_not_ready', `${this.#label} is ${this.state.toLowerCase()}`);
-    const request = await this.#decodeMedia(given);
+  infer(request: ValidInferRequest): Promise<InferResult> {
+    if (this.state !== ModelState.READY) return Promise.reject(new ServingError('model_not_ready', `${this.#label} is ${this.state.toLowerCase()}`));
+    if (this.#hasImageInputs && request.inputs.some((tensor) => tensor.datatype === 'BYTES')) {
+      return this.#decodeMedia(request).then((decoded) => this.#enqueue(decoded));
+    }
+    return this.#enqueue(request);
+  }
+
+  #enqueue(request: ValidInferRequest): Promise<InferResult> {
     return new Promise<InferResult>((resolve, reject) => {
       // Also bounds a batch that hangs on its instance: the caller is answered at the
       // deadline whatever happens; a late result is then dropped.
@@ -133,7 +141,6 @@ export class VersionPool {
   /** Encoded images become the tensors the model takes (validation checked the rest). */
   async #decodeMedia(request: ValidInferRequest): Promise<ValidInferRequest> {
     const specs = this.#options.definition.config.inputs;
-    if (!request.inputs.some((tensor) => tensor.datatype === 'BYTES' && specs.find((spec) => spec.name === tensor.name)?.image)) return request;
     const inputs = await Promise.all(request.inputs.map((tensor) => {
       const image = specs.find((spec) => spec.name === tensor.name)?.image;
       return image && tensor.datatype === 'BYTES' ? decodeImages(tensor, image, this.#options.maxImagePixels) : tensor;
