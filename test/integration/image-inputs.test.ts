@@ -11,7 +11,7 @@ let server: RunningServer;
 
 beforeAll(async () => {
   // A low pixel limit, so the decompression-bomb check can be shown with a small image.
-  server = await startTestGateway(repository.dir, { MAX_IMAGE_PIXELS: '100000' });
+  server = await startTestGateway(repository.dir, { MAX_IMAGE_PIXELS: '100000', MAX_BODY_BYTES: '1000000' });
 });
 afterAll(async () => {
   await server.close();
@@ -144,5 +144,21 @@ describe('image inputs (PaddleOCR text direction classifier, pretrained)', () =>
     const bad = await fetch(`${server.url}/v2/models/text-direction/infer`, { method: 'POST', body: badOptions });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { code: string }).code).toBe('invalid_json');
+  });
+
+  it('400 for a malformed multipart body, 413 for a file over MAX_BODY_BYTES', async () => {
+    const broken = await fetch(`${server.url}/v2/models/text-direction/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data' }, // no boundary
+      body: 'garbage',
+    });
+    expect(broken.status).toBe(400);
+    expect(((await broken.json()) as { code: string }).code).toBe('invalid_request');
+    const big = new FormData();
+    big.append('x', new Blob([new Uint8Array(1_200_000)], { type: 'image/png' }), 'big.png');
+    const tooBig = await fetch(`${server.url}/v2/models/text-direction/infer`, { method: 'POST', body: big });
+    expect(tooBig.status).toBe(413);
+    expect(((await tooBig.json()) as { code: string }).code).toBe('body_too_large');
+    expect((await sendImages([await renderTextLine('still serving')])).status).toBe(200);
   });
 });
