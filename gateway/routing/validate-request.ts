@@ -39,18 +39,19 @@ export function validateRequest(parsed: ParsedInferRequest, model: ResolvedModel
   const inputs = config.inputs.map((spec) => {
     const tensor = byName.get(spec.name);
     if (!tensor) throw new ServingError('missing_input', `model "${config.name}" needs input "${spec.name}"`);
-    if (spec.image && tensor.datatype === 'BYTES') {
-      // Encoded images, one per row; the worker decodes them to the declared shape.
+    if ((spec.image || spec.audio) && tensor.datatype === 'BYTES') {
+      // Encoded media, one file per row; the worker decodes them (and fixes the signature).
+      const kind = spec.image ? 'images' : 'audio files';
       const count = tensor.shape[0] ?? 0;
-      if (tensor.shape.length !== 1 || count < 1) throw new ServingError('shape_mismatch', `input "${spec.name}": images go as BYTES of shape [n]`);
-      if (count > Math.max(1, config.max_batch_size)) throw new ServingError('batch_too_large', `input "${spec.name}": ${count} images is over the model's max_batch_size of ${config.max_batch_size}`);
-      if (rows !== undefined && rows !== count) throw new ServingError('shape_mismatch', `input "${spec.name}": ${count} images differ from the other inputs' ${rows} rows`);
+      if (tensor.shape.length !== 1 || count < 1) throw new ServingError('shape_mismatch', `input "${spec.name}": ${kind} go as BYTES of shape [n]`);
+      if (count > Math.max(1, config.max_batch_size)) throw new ServingError('batch_too_large', `input "${spec.name}": ${count} ${kind} is over the model's max_batch_size of ${config.max_batch_size}`);
+      if (rows !== undefined && rows !== count) throw new ServingError('shape_mismatch', `input "${spec.name}": ${count} ${kind} differ from the other inputs' ${rows} rows`);
       rows = count;
       signature.push(`${spec.name}:${spec.shape.join('x')}`);
       return tensor;
     }
     if (tensor.datatype !== spec.datatype) {
-      throw new ServingError('datatype_mismatch', `input "${spec.name}": datatype ${tensor.datatype} does not match the model's ${spec.datatype}${spec.image ? ' (or BYTES images)' : ''}`);
+      throw new ServingError('datatype_mismatch', `input "${spec.name}": datatype ${tensor.datatype} does not match the model's ${spec.datatype}${spec.image ? ' (or BYTES images)' : spec.audio ? ' (or BYTES WAV files)' : ''}`);
     }
     if (!batching) {
       checkDims(spec, tensor.shape, tensor.shape, shapeText(spec.shape));

@@ -47,6 +47,8 @@ describe('model config validation', () => {
     [{ outputs: [{ name: 'y', datatype: 'FP32', shape: [2] }, { name: 'y', datatype: 'FP32', shape: [2] }] }, 'outputs[1].name'],
     [{ price: undefined }, 'price'],
     [{ surprise: true }, ''],
+    [{ inputs: [{ name: 'x', datatype: 'FP32', shape: [4], audio: { sample_rate: 16000 } }] }, 'inputs[0].audio'],
+    [{ inputs: [{ name: 'x', datatype: 'FP32', shape: [4], image: { width: 4, height: 4 } }] }, 'inputs[0].image'],
   ])('rejects %j naming the file and the field "%s"', async (override, field) => {
     const message = await problemWith(override);
     expect(message).toContain(`${repository!.dir}/m/config.json`);

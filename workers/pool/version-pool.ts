@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { DynamicBatcher, type BatchItem } from '../batching/dynamic-batcher.js';
+import { decodeAudio } from '../media/decode-audio.js';
 import { decodeImages } from '../media/decode-images.js';
 import { ServingError } from '../protocol/errors.js';
 import type { InferResult, ValidInferRequest } from '../protocol/inference.js';
@@ -42,12 +43,12 @@ export class VersionPool {
   /** Replacements for instances that died, awaited by the batches sent to their slot. */
   readonly #restarts = new Map<number, Promise<ModelInstance>>();
   readonly #batcher: DynamicBatcher<Waiting>;
-  readonly #hasImageInputs: boolean;
+  readonly #hasMediaInputs: boolean;
 
   constructor(options: VersionPoolOptions) {
     this.#options = options;
     const { config } = options.definition;
-    this.#hasImageInputs = config.inputs.some((input) => input.image);
+    this.#hasMediaInputs = config.inputs.some((input) => input.image || input.audio);
     const batching = config.dynamic_batching;
     this.#batcher = new DynamicBatcher<Waiting>(
       {
@@ -93,7 +94,7 @@ export class VersionPool {
 
   infer(request: ValidInferRequest): Promise<InferResult> {
     if (this.state !== ModelState.READY) return Promise.reject(new ServingError('model_not_ready', `${this.#label} is ${this.state.toLowerCase()}`));
-    if (this.#hasImageInputs && request.inputs.some((tensor) => tensor.datatype === 'BYTES')) {
+    if (this.#hasMediaInputs && request.inputs.some((tensor) => tensor.datatype === 'BYTES')) {
       return this.#decodeMedia(request).then((decoded) => this.#enqueue(decoded));
     }
     return this.#enqueue(request);
@@ -138,14 +139,21 @@ export class VersionPool {
     });
   }
 
-  /** Encoded images become the tensors the model takes (validation checked the rest). */
+  /**
+   * Encoded images and audio become the tensors the model takes (validation checked the
+   * rest). Decoded lengths are only known now, so the batching signature is set here.
+   */
   async #decodeMedia(request: ValidInferRequest): Promise<ValidInferRequest> {
     const specs = this.#options.definition.config.inputs;
     const inputs = await Promise.all(request.inputs.map((tensor) => {
-      const image = specs.find((spec) => spec.name === tensor.name)?.image;
-      return image && tensor.datatype === 'BYTES' ? decodeImages(tensor, image, this.#options.maxImagePixels) : tensor;
+      const spec = specs.find((candidate) => candidate.name === tensor.name);
+      if (tensor.datatype !== 'BYTES' || !spec) return tensor;
+      if (spec.image) return decodeImages(tensor, spec.image, this.#options.maxImagePixels);
+      if (spec.audio) return decodeAudio(tensor, spec.audio);
+      return tensor;
     }));
-    return { ...request, inputs };
+    const signature = inputs.map((tensor) => `${tensor.name}:${tensor.shape.slice(1).join('x')}`).join('|');
+    return { ...request, inputs, signature };
   }
 
   /** Answers what is queued, then closes the instances. */

@@ -16,7 +16,7 @@ export const ERROR_TABLE = {
   unknown_output: { status: 400, meaning: 'An output the model does not have was requested.' },
   batch_too_large: { status: 400, meaning: 'The request\'s batch dimension is larger than the model\'s max_batch_size.' },
   invalid_parameter: { status: 400, meaning: 'A request parameter or header has a value of the wrong type or range.' },
-  invalid_media: { status: 400, meaning: 'An image input is empty, truncated, corrupt, or not PNG, JPEG or WebP.' },
+  invalid_media: { status: 400, meaning: 'An image or audio input is empty, truncated, corrupt, or of a format Switchyard does not read (images: PNG, JPEG, WebP; audio: WAV, 16-bit PCM or 32-bit float, mono or stereo).' },
   idempotency_key_invalid: { status: 400, meaning: 'The `Idempotency-Key` header is empty or longer than 255 characters.' },
   unauthorized: { status: 401, meaning: 'No `Authorization: Bearer <key>` header, or the key is unknown.' },
   forbidden: { status: 403, meaning: 'The key may not call that model, route or endpoint (whether or not it exists).' },

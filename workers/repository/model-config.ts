@@ -19,11 +19,17 @@ const imageInput = z.strictObject({
   std: z.array(z.number().positive()).length(3).default([1, 1, 1]),
 });
 
+/** An FP32 input of shape [-1] may also be sent as WAV files (BYTES), decoded to mono at this rate. */
+const audioInput = z.strictObject({
+  sample_rate: z.number().int().min(1000).max(384_000),
+});
+
 const tensorSpec = z.strictObject({
   name: z.string().min(1),
   datatype: z.enum(DATATYPES),
   shape,
   image: imageInput.optional(),
+  audio: audioInput.optional(),
 });
 
 const weights = z.discriminatedUnion('source', [
@@ -115,6 +121,9 @@ export const modelConfigSchema = z
       }
     }
     config.inputs.forEach((input, index) => {
+      if (input.audio && (input.datatype !== 'FP32' || input.shape.join(',') !== '-1' || config.max_batch_size === 0)) {
+        issue(['inputs', index, 'audio'], 'an audio input is FP32 of shape [-1] in a model with a batch dim');
+      }
       if (!input.image) return;
       const { width, height, layout } = input.image;
       const expected = layout === 'NCHW' ? [3, height, width] : [height, width, 3];
@@ -145,6 +154,7 @@ export const modelConfigSchema = z
 export type ModelConfig = z.output<typeof modelConfigSchema>;
 export type TensorSpec = ModelConfig['inputs'][number];
 export type ImageInputSpec = NonNullable<TensorSpec['image']>;
+export type AudioInputSpec = NonNullable<TensorSpec['audio']>;
 export type WeightsSource = ModelConfig['versions'][string]['weights'];
 
 const servedCache = new WeakMap<ModelConfig, readonly string[]>();

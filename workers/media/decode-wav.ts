@@ -1,0 +1,85 @@
+import { ServingError } from '../protocol/errors.js';
+
+/** One decoded WAV file: mono samples in [-1, 1] at `sampleRate`. */
+export interface DecodedAudio {
+  readonly samples: Float32Array;
+  readonly sampleRate: number;
+}
+
+const PCM = 1;
+const IEEE_FLOAT = 3;
+const EXTENSIBLE = 0xfffe;
+
+/**
+ * Reads a RIFF/WAVE file: PCM 16-bit or IEEE float 32-bit, mono or stereo (averaged to
+ * mono). Anything else is a clear 400, never a crash.
+ */
+export function decodeWav(bytes: Uint8Array, where: string): DecodedAudio {
+  const bad = (problem: string): ServingError => new ServingError('invalid_media', `${where}: ${problem}`);
+  if (bytes.byteLength === 0) throw bad('is empty');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const tag = (offset: number): string => String.fromCharCode(...bytes.subarray(offset, offset + 4));
+  if (bytes.byteLength < 12 || tag(0) !== 'RIFF' || tag(8) !== 'WAVE') throw bad('is not a WAV file (RIFF/WAVE)');
+  let format: { code: number; channels: number; rate: number; bits: number } | undefined;
+  let offset = 12;
+  while (offset + 8 <= bytes.byteLength) {
+    const id = tag(offset);
+    const size = view.getUint32(offset + 4, true);
+    const body = offset + 8;
+    if (id === 'fmt ') {
+      if (size < 16 || body + 16 > bytes.byteLength) throw bad('has a truncated fmt chunk');
+      let code = view.getUint16(body, true);
+      if (code === EXTENSIBLE && size >= 26 && body + 26 <= bytes.byteLength) code = view.getUint16(body + 24, true);
+      format = { code, channels: view.getUint16(body + 2, true), rate: view.getUint32(body + 4, true), bits: view.getUint16(body + 14, true) };
+    } else if (id === 'data') {
+      if (!format) throw bad('has its data before its fmt chunk');
+      if (body + size > bytes.byteLength) throw bad(`is truncated (data chunk of ${size} bytes, ${bytes.byteLength - body} present)`);
+      return { samples: toMono(view, body, size, format, bad), sampleRate: format.rate };
+    }
+    offset = body + size + (size % 2);
+  }
+  throw bad('has no data chunk');
+}
+
+function toMono(
+  view: DataView,
+  start: number,
+  size: number,
+  format: { code: number; channels: number; rate: number; bits: number },
+  bad: (problem: string) => ServingError,
+): Float32Array {
+  const { code, channels, bits, rate } = format;
+  if (channels !== 1 && channels !== 2) throw bad(`has ${channels} channels: send mono or stereo`);
+  if (rate < 1000 || rate > 384_000) throw bad(`has a sample rate of ${rate} Hz`);
+  const pcm16 = code === PCM && bits === 16;
+  const float32 = code === IEEE_FLOAT && bits === 32;
+  if (!pcm16 && !float32) throw bad(`is ${code === PCM ? `${bits}-bit PCM` : `format ${code}`}: send 16-bit PCM or 32-bit float`);
+  const bytesPerSample = bits / 8;
+  const frames = Math.floor(size / (bytesPerSample * channels));
+  const out = new Float32Array(frames);
+  for (let frame = 0; frame < frames; frame += 1) {
+    let sum = 0;
+    for (let channel = 0; channel < channels; channel += 1) {
+      const at = start + (frame * channels + channel) * bytesPerSample;
+      sum += pcm16 ? view.getInt16(at, true) / 32768 : view.getFloat32(at, true);
+    }
+    out[frame] = sum / channels;
+  }
+  return out;
+}
+
+/** Linear-interpolation resampling (enough for speech models at 8-48 kHz). */
+export function resample(samples: Float32Array, from: number, to: number): Float32Array {
+  if (from === to) return samples;
+  const length = Math.max(1, Math.round((samples.length * to) / from));
+  const out = new Float32Array(length);
+  const step = from / to;
+  for (let i = 0; i < length; i += 1) {
+    const position = i * step;
+    const left = Math.floor(position);
+    const right = Math.min(left + 1, samples.length - 1);
+    const weight = position - left;
+    out[i] = samples[Math.min(left, samples.length - 1)]! * (1 - weight) + samples[right]! * weight;
+  }
+  return out;
+}
