@@ -45,7 +45,7 @@ export function policyFixture(): { repository: TestRepository; configFile: strin
   const policy = {
     tenants: [
       { name: 'ops', role: 'admin', keys: [{ env: 'SY_ADMIN_KEY' }] },
-      { name: 'acme', keys: [{ sha256: hashKey(KEYS.acme) }], models: ['mlp-classifier', 'classify', 'canary', 'shadowed', 'picky', 'planned', 'fragile', 'reshape', 'echo'] },
+      { name: 'acme', keys: [{ sha256: hashKey(KEYS.acme) }], models: ['mlp-classifier', 'classify', 'canary', 'shadowed', 'picky', 'planned', 'fragile', 'doomed', 'reshape', 'echo'] },
       { name: 'reader', keys: [{ sha256: hashKey(KEYS.reader) }], models: ['echo'] },
       { name: 'limited', keys: [{ sha256: hashKey(KEYS.limited) }], rate_limit: { max: 3, window_ms: 60_000 } },
       { name: 'budgeted', keys: [{ sha256: hashKey(KEYS.budgeted) }], models: ['mlp-priced'], budget: { usd: BUDGETED_REQUESTS * PRICED.usd_per_request, period: 'day' } },
@@ -58,6 +58,7 @@ export function policyFixture(): { repository: TestRepository; configFile: strin
       { name: 'picky', tiers: [{ name: 'a', model: 'mlp-classifier', version: '1' }, { name: 'b', model: 'mlp-classifier', version: '2' }], tier_header: true },
       { name: 'planned', tiers: [{ name: 'basic', model: 'mlp-classifier', version: '2' }, { name: 'premium', model: 'mlp-classifier', version: '1' }], policy: { type: 'plan', plans: { pro: 'premium' }, default: 'basic' } },
       { name: 'fragile', tiers: [{ name: 'broken', model: 'reshape' }, { name: 'backup', model: 'echo' }] },
+      { name: 'doomed', tiers: [{ name: 'only', model: 'reshape' }] },
     ],
     circuit_breaker: { failures: 2, open_ms: 60_000 },
   };

@@ -51,6 +51,8 @@ describe('distributed mode under faults', () => {
       const again = (await get(`${gateway.url}/v2/admin/dead-letters`)).json.dead_letters as { id: string }[];
       return again.length === 1 && again[0]!.id !== letters[0]!.id;
     }, 10_000, 'requeued job dead-lettered again');
+    // Worker pools decide what they load: the repository extension is not for distributed mode.
+    expect(await post(`${gateway.url}/v2/repository/models/reshape/unload`, {})).toMatchObject({ status: 501, json: { code: 'not_in_this_mode' } });
     const missing = await post(`${gateway.url}/v2/admin/dead-letters/nope/requeue`, {});
     expect(missing).toMatchObject({ status: 404, json: { code: 'dead_letter_not_found' } });
     expect((await get(`${gateway.url}/v2/admin/dead-letters?limit=0`)).status).toBe(400);

@@ -179,4 +179,27 @@ describe('metadata, readiness, statistics and repository endpoints', () => {
     expect(await get(`${base}/v2/models/types/ready`)).toMatchObject({ status: 200, json: { ready: true } });
     expect((await post(`${base}/v2/repository/models/nope/load`, {})).status).toBe(404);
   });
+
+  it('400 missing_input when a model input is left out', async () => {
+    const reply = await post(`${base}/v2/models/types/infer`, { inputs: [{ name: 'fp32', datatype: 'FP32', shape: [1, 2], data: [1, 2] }] });
+    expect(reply).toMatchObject({ status: 400, json: { code: 'missing_input' } });
+    expect(reply.json.error).toMatch(/needs input "fp64"/);
+  });
+
+  it('500 model_load_failed, with the reason, when a model cannot load at run time', async () => {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(`${repository.dir}/broken`, { recursive: true });
+    writeFileSync(`${repository.dir}/broken/config.json`, JSON.stringify({
+      name: 'broken', platform: 'onnx', versions: { '1': { weights: { source: 'file', path: 'missing.onnx' } } }, max_batch_size: 1,
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [1] }], price: { usd_per_compute_second: 0 },
+    }));
+    const reply = await post(`${base}/v2/repository/models/broken/load`, {});
+    expect(reply).toMatchObject({ status: 500, json: { code: 'model_load_failed' } });
+    expect(reply.json.error).toMatch(/missing\.onnx does not exist/);
+    expect((await post(`${base}/v2/repository/index`, {})).json).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'broken', state: 'FAILED' })]));
+  });
+
+  it('501 not_in_this_mode for dead letters in embedded mode', async () => {
+    expect(await get(`${base}/v2/admin/dead-letters`)).toMatchObject({ status: 501, json: { code: 'not_in_this_mode' } });
+  });
 });

@@ -206,6 +206,14 @@ describe('routing and tiering', () => {
     const breakers = (await get(`${server.url}/v1/admin/routes`, bearer(KEYS.admin))).json.circuit_breakers as { target: string; state: string }[];
     expect(breakers).toContainEqual({ target: 'reshape:1', state: 'open', consecutive_failures: 2 });
   });
+
+  it('503 no_tier_available when every tier of a route has its breaker open', async () => {
+    const body = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] };
+    // reshape:1's breaker is open from the previous test: the one-tier route has nowhere to go.
+    const reply = await infer('doomed', body, bearer(KEYS.acme));
+    expect(reply).toMatchObject({ status: 503, json: { code: 'no_tier_available' } });
+    expect(reply.headers.get('retry-after')).toBe('1');
+  });
 });
 
 describe('audit log', () => {
