@@ -21,12 +21,6 @@ interface JobWaiters {
  */
 export class PendingReplies {
   readonly #jobs = new Map<string, JobWaiters>();
-  #size = 0;
-
-  /** Unanswered requests (all jobs). */
-  get size(): number {
-    return this.#size;
-  }
 
   wait(jobId: string, item: number, queue: string, deadline: number, requestId: string): Promise<InferResult> {
     return new Promise<InferResult>((resolve, reject) => {
@@ -39,7 +33,6 @@ export class PendingReplies {
         this.#jobs.set(jobId, job);
       }
       job.items.set(item, { since: Date.now(), timer, resolve, reject });
-      this.#size += 1;
     });
   }
 
@@ -75,7 +68,6 @@ export class PendingReplies {
     if (!job || !waiter) return;
     job.items.delete(item);
     if (job.items.size === 0) this.#jobs.delete(jobId);
-    this.#size -= 1;
     clearTimeout(waiter.timer);
     action(waiter);
   }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../gateway/server.js';
-import { encodeBytesElements } from '../../workers/protocol/tensor.js';
+import { filesInput, postBinary } from '../helpers/binary-request.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { buildIdentityModel } from '../helpers/identity-model.js';
 import { TestRepository } from '../helpers/repository.js';
@@ -29,15 +29,11 @@ afterAll(async () => {
   repository.remove();
 });
 
-async function sendAudio(files: Uint8Array[]): Promise<{ status: number; json: { outputs?: { shape: number[]; data: number[] }[]; code?: string; error?: string } }> {
-  const data = encodeBytesElements(files);
-  const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'BYTES', shape: [files.length], parameters: { binary_data_size: data.byteLength } }] }));
-  const response = await fetch(`${server.url}/v2/models/echo-audio/infer`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
-    body: Buffer.concat([header, data]),
-  });
-  return { status: response.status, json: (await response.json()) as never };
+type Answer = { status: number; json: { outputs?: { shape: number[]; data: number[] }[]; code?: string; error?: string } };
+
+async function sendAudio(files: Uint8Array[]): Promise<Answer> {
+  const reply = await postBinary(`${server.url}/v2/models/echo-audio/infer`, [filesInput('x', files)]);
+  return { status: reply.status, json: reply.json() };
 }
 
 describe('audio inputs (WAV)', () => {

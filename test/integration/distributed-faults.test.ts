@@ -4,6 +4,7 @@ import { inferQueueName } from '../../workers/queue/queue-names.js';
 import type { RunningServer } from '../../gateway/server.js';
 import { startWorker, type RunningWorker } from '../../workers/main.js';
 import { parseWorkerConfig } from '../../workers/config.js';
+import { filesInput, postBinary } from '../helpers/binary-request.js';
 import { RESHAPE_CONFIG, buildReshapeModel } from '../helpers/failing-model.js';
 import { get, post, startTestGateway } from '../helpers/gateway.js';
 import { mlpBody } from '../helpers/mlp-reference.js';
@@ -133,19 +134,12 @@ describe('distributed mode under faults', () => {
 describe('media in distributed mode', () => {
   it('the worker decodes images; a corrupt one is a 400 for its request alone, never retried', async () => {
     const { renderTextLine } = await import('../helpers/text-images.js');
-    const { encodeBytesElements } = await import('../../workers/protocol/tensor.js');
     const repository = new TestRepository().copy('text-direction');
     const { gateway } = await stack(repository, { LOAD_MODELS: 'text-direction' });
     await waitFor(async () => (await get(`${gateway.url}/v2/models/text-direction/ready`)).status === 200, 10_000, 'ready');
     const send = async (image: Uint8Array) => {
-      const data = encodeBytesElements([image]);
-      const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'BYTES', shape: [1], parameters: { binary_data_size: data.byteLength } }] }));
-      const response = await fetch(`${gateway.url}/v2/models/text-direction/infer`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
-        body: Buffer.concat([header, data]),
-      });
-      return { status: response.status, json: (await response.json()) as { code?: string; outputs?: { data: number[] }[] } };
+      const reply = await postBinary(`${gateway.url}/v2/models/text-direction/infer`, [filesInput('x', [image])]);
+      return { status: reply.status, json: reply.json<{ code?: string; outputs?: { data: number[] }[] }>() };
     };
     // Sent together, so they travel in one job: one bad image must not fail its neighbour.
     const [good, bad] = await Promise.all([send(await renderTextLine('upright text')), send(new Uint8Array([1, 2, 3, 4]))]);

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../gateway/server.js';
-import { encodeBytesElements } from '../../workers/protocol/tensor.js';
+import { filesInput, postBinary } from '../helpers/binary-request.js';
 import { post, startTestGateway } from '../helpers/gateway.js';
 import { TestRepository } from '../helpers/repository.js';
 import { renderTextLine } from '../helpers/text-images.js';
@@ -23,16 +23,9 @@ interface Answer {
   json: { outputs?: { shape: number[]; data: number[] }[]; code?: string; error?: string };
 }
 
-/** Sends encoded images as one BYTES tensor through the binary extension. */
 async function sendImages(images: Uint8Array[]): Promise<Answer> {
-  const data = encodeBytesElements(images);
-  const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'BYTES', shape: [images.length], parameters: { binary_data_size: data.byteLength } }] }));
-  const response = await fetch(`${server.url}/v2/models/text-direction/infer`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
-    body: Buffer.concat([header, data]),
-  });
-  return { status: response.status, json: (await response.json()) as Answer['json'] };
+  const reply = await postBinary(`${server.url}/v2/models/text-direction/infer`, [filesInput('x', images)]);
+  return { status: reply.status, json: reply.json() };
 }
 
 const rows = (answer: Answer): number[][] => {
@@ -89,15 +82,9 @@ describe('image inputs (PaddleOCR text direction classifier, pretrained)', () =>
 
   it('400 for images in the wrong shape or beyond the batch limit', async () => {
     const png = await renderTextLine('x');
-    const data = encodeBytesElements([png]);
-    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'BYTES', shape: [1, 1], parameters: { binary_data_size: data.byteLength } }] }));
-    const response = await fetch(`${server.url}/v2/models/text-direction/infer`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
-      body: Buffer.concat([header, data]),
-    });
-    expect(response.status).toBe(400);
-    expect(((await response.json()) as { code: string }).code).toBe('shape_mismatch');
+    const wrongShape = await postBinary(`${server.url}/v2/models/text-direction/infer`, [{ ...filesInput('x', [png]), shape: [1, 1] }]);
+    expect(wrongShape.status).toBe(400);
+    expect(wrongShape.json<{ code: string }>().code).toBe('shape_mismatch');
     expect((await sendImages(new Array(33).fill(png))).json.code).toBe('batch_too_large');
   });
 

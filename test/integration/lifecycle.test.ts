@@ -7,6 +7,7 @@ import { memoryPolicyServices } from '../../gateway/policy/policy-services.js';
 import type { RunningServer } from '../../gateway/server.js';
 import { ModelManager } from '../../workers/pool/model-manager.js';
 import { instanceFactoryFor } from '../../workers/runtime/instance-factory.js';
+import { postBinary } from '../helpers/binary-request.js';
 import { get, post, startTestGateway } from '../helpers/gateway.js';
 import { TestRepository } from '../helpers/repository.js';
 
@@ -24,17 +25,8 @@ const lineInput = (width: number, seed = 0) => ({
 /** A wide line sent and answered through the binary extension, so the bodies stay cheap to build. */
 async function postWideLine(url: string, width: number): Promise<{ status: number }> {
   const pixels = new Float32Array(3 * 48 * width).map((_, i) => Math.sin(i * 0.05));
-  const header = Buffer.from(JSON.stringify({
-    inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, width], parameters: { binary_data_size: pixels.byteLength } }],
-    parameters: { binary_data_output: true },
-  }));
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
-    body: Buffer.concat([header, Buffer.from(pixels.buffer)]),
-  });
-  await response.arrayBuffer();
-  return { status: response.status };
+  const input = { name: 'x', datatype: 'FP32', shape: [1, 3, 48, width], data: new Uint8Array(pixels.buffer) };
+  return postBinary(url, [input], { parameters: { binary_data_output: true } });
 }
 
 async function gateway(repository: TestRepository): Promise<RunningServer> {

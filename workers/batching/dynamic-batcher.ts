@@ -81,13 +81,6 @@ export class DynamicBatcher<T extends BatchItem> {
     this.#clearTimer();
   }
 
-  /** Removes and returns every queued item (for callers that fail them on shutdown). */
-  takeQueued(): T[] {
-    const items = this.#queue;
-    this.#queue = [];
-    this.#clearTimer();
-    return items;
-  }
 
   #pump(): void {
     this.#expire();

@@ -150,14 +150,6 @@ export class ModelManager {
     return out;
   }
 
-  /** Requests waiting in the batchers, per model. */
-  queueDepths(): Map<string, number> {
-    const depths = new Map<string, number>();
-    for (const [name, model] of this.#models) {
-      depths.set(name, [...model.versions.values()].reduce((sum, pool) => sum + pool.queued, 0));
-    }
-    return depths;
-  }
 
   /** Drains every model: queued requests are answered, then instances close. */
   async close(): Promise<void> {

@@ -48,9 +48,6 @@ export class WorkerRegistry {
     return this.#reachable;
   }
 
-  get workers(): readonly WorkerAnnouncement[] {
-    return this.#workers;
-  }
 
   /** READY when any live worker has the version warm; LOADING when one is warming it. */
   state(model: string, version: string): ModelState {
