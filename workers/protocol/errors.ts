@@ -23,6 +23,8 @@ export const ERROR_TABLE = {
   model_not_found: { status: 404, meaning: 'No model of that name is in the repository.' },
   version_not_found: { status: 404, meaning: 'The model has no such version, or the version policy does not serve it.' },
   route_not_found: { status: 404, meaning: 'No endpoint at that method and path.' },
+  pipeline_not_found: { status: 404, meaning: 'No pipeline of that name is in the model repository.' },
+  task_not_found: { status: 404, meaning: 'No task with that id (tasks are kept for `TASK_RETENTION_HOURS`), or it belongs to another tenant.' },
   dead_letter_not_found: { status: 404, meaning: 'No dead letter with that id (distributed mode).' },
   idempotency_in_progress: { status: 409, meaning: 'A request with the same `Idempotency-Key` is still running. Retry after `Retry-After`.' },
   idempotency_key_reused: { status: 422, meaning: 'The `Idempotency-Key` was used before with a different request body.' },
@@ -40,6 +42,7 @@ export const ERROR_TABLE = {
   backend_unavailable: { status: 503, meaning: 'Distributed mode: Redis cannot be reached, so the request cannot be queued (or its limits, budget or idempotency key checked). Retry after `Retry-After`.' },
   model_load_failed: { status: 500, meaning: 'Loading or warming up the model failed; the reason is in the message and the log.' },
   inference_failed: { status: 500, meaning: 'The runtime failed while running a batch that passed validation.' },
+  step_failed: { status: 500, meaning: 'A pipeline step failed for a reason other than its input; the message names the step.' },
   internal_error: { status: 500, meaning: 'A fault in Switchyard itself; the message is hidden and the log has the details.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

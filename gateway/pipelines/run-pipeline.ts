@@ -1,0 +1,116 @@
+import { isServingError, ServingError } from '../../workers/protocol/errors.js';
+import { isModelStep, type PipelineConfig, type PipelineStep } from './pipeline-config.js';
+import { runModelStep, type ModelStepMetadata, type StepRequestContext } from './model-step.js';
+import type { TransformCatalog } from './transforms/catalog.js';
+import { TransformInputError } from './transforms/transform.js';
+
+export interface TransformStepMetadata {
+  readonly kind: 'transform';
+  readonly transform: string;
+  readonly duration_ms: number;
+}
+
+export type StepMetadata = (ModelStepMetadata | TransformStepMetadata) & { readonly step: string };
+
+export type StepEvent =
+  | { readonly type: 'step-started'; readonly step: string }
+  | { readonly type: 'step-finished'; readonly step: string; readonly metadata: StepMetadata }
+  | { readonly type: 'step-failed'; readonly step: string; readonly code: string; readonly message: string };
+
+export interface PipelineRunContext extends StepRequestContext {
+  readonly transforms: TransformCatalog;
+  readonly onEvent: (event: StepEvent) => void;
+}
+
+export interface PipelineRunResult {
+  /** Values named by the pipeline's outputs. */
+  readonly outputs: Record<string, unknown>;
+  /** In the order the steps finished. */
+  readonly steps: readonly StepMetadata[];
+  readonly costUsd: number;
+}
+
+/** A step failed; the task fails with the step named and the cause's code kept. */
+export class StepFailedError extends ServingError {
+  readonly step: string;
+
+  constructor(step: string, cause: unknown) {
+    const message = (cause as Error).message ?? String(cause);
+    const code = isServingError(cause) ? cause.code : cause instanceof TransformInputError ? 'invalid_request' : 'step_failed';
+    super(code, `step "${step}" failed: ${message}`);
+    this.step = step;
+  }
+}
+
+/**
+ * Runs the steps as a graph: each starts once every value it reads exists, so steps that
+ * do not depend on each other run at once. The first failure ends the run; the deadline
+ * bounds it, so no task hangs on a step that never answers.
+ */
+export async function runPipeline(pipeline: PipelineConfig, inputs: Readonly<Record<string, unknown>>, context: PipelineRunContext): Promise<PipelineRunResult> {
+  const values = new Map<string, unknown>(Object.entries(inputs));
+  const waiting = new Set<PipelineStep>(pipeline.steps);
+  const running = new Map<string, Promise<string>>();
+  const finished: StepMetadata[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const active = [...running.keys()].join(', ') || 'none';
+      reject(new ServingError('request_timeout', `pipeline "${pipeline.name}" did not finish before its deadline (running steps: ${active})`));
+    }, Math.max(0, context.deadline - Date.now()));
+  });
+  try {
+    while (waiting.size > 0 || running.size > 0) {
+      for (const step of [...waiting]) {
+        if (!Object.values(step.inputs).every((value) => values.has(value))) continue;
+        waiting.delete(step);
+        const started = startStep(step, values, context, finished);
+        // Once one step has failed, the others' later failures are of no interest.
+        started.catch(() => undefined);
+        running.set(step.id, started);
+      }
+      // The config check rules out unproducible values, so something is always running here.
+      const done = await Promise.race([...running.values(), timeout]);
+      running.delete(done);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  const outputs: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(pipeline.outputs)) outputs[field] = values.get(value);
+  const costUsd = finished.reduce((sum, step) => sum + (step.kind === 'model' ? step.cost_usd : 0), 0);
+  return { outputs, steps: finished, costUsd };
+}
+
+async function startStep(step: PipelineStep, values: Map<string, unknown>, context: PipelineRunContext, finished: StepMetadata[]): Promise<string> {
+  context.onEvent({ type: 'step-started', step: step.id });
+  const started = performance.now();
+  try {
+    let produced: Record<string, unknown>;
+    let metadata: StepMetadata;
+    if (isModelStep(step)) {
+      const outcome = await runModelStep(step, values, context);
+      produced = outcome.outputs;
+      metadata = { step: step.id, ...outcome.metadata };
+    } else {
+      const transform = context.transforms.get(step.transform);
+      const portValues: Record<string, unknown> = {};
+      for (const [port, value] of Object.entries(step.inputs)) portValues[port] = values.get(value);
+      const result = await transform.run(portValues, step.options);
+      produced = {};
+      for (const [port, value] of Object.entries(step.outputs)) {
+        if (!(port in result)) throw new Error(`transform "${step.transform}" returned no "${port}"`);
+        produced[value] = result[port];
+      }
+      metadata = { step: step.id, kind: 'transform', transform: step.transform, duration_ms: performance.now() - started };
+    }
+    for (const [value, data] of Object.entries(produced)) values.set(value, data);
+    finished.push(metadata);
+    context.onEvent({ type: 'step-finished', step: step.id, metadata });
+    return step.id;
+  } catch (error) {
+    const failure = new StepFailedError(step.id, error);
+    context.onEvent({ type: 'step-failed', step: step.id, code: failure.code, message: failure.message });
+    throw failure;
+  }
+}
