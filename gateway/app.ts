@@ -20,11 +20,15 @@ import { installRateLimit } from './limits/rate-limit.js';
 import type { PolicyServices } from './policy/policy-services.js';
 import { policyAdminRoutes } from './routes/policy-admin.js';
 import { spendRoutes } from './routes/spend.js';
+import { taskRoutes } from './routes/tasks.js';
+import type { TaskService } from './tasks/task-service.js';
 
 export interface AppOptions {
   readonly backend: ServingBackend;
   /** Tenants, routes and the stores that enforce them. */
   readonly services: PolicyServices;
+  /** Pipelines and their tasks. */
+  readonly tasks?: TaskService;
   /** Distributed mode's dead-letter queue. */
   readonly deadLetters?: DeadLetters;
   /** Counts open requests, so draining can wait for them; optional for tests that never drain. */
@@ -68,6 +72,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     adminRoutes(api, options.deadLetters);
     spendRoutes(api, options.services);
     policyAdminRoutes(api, options.services);
+    if (options.tasks) taskRoutes(api, options.tasks, options.services, options.lifecycle);
   });
   return app;
 }

@@ -18,6 +18,19 @@ const gatewayEnvironment = sharedEnvironment.extend({
   SWITCHYARD_CONFIG: z.string().min(1).optional(),
   /** Audit records are also appended here as JSON lines (the durable copy in embedded mode). */
   AUDIT_LOG_FILE: z.string().min(1).optional(),
+  /** Tasks (and their events) are kept this long after they are created. */
+  TASK_RETENTION_HOURS: z.coerce.number().min(0.01).default(24),
+  /** Asynchronous tasks one gateway runs at once. */
+  TASK_CONCURRENCY: z.coerce.number().int().min(1).default(8),
+  /** Distributed mode: a task whose gateway stops renewing its lock this long is run by another gateway. */
+  TASK_LOCK_DURATION_MS: z.coerce.number().int().min(1000).default(30_000),
+  TASK_STALLED_INTERVAL_MS: z.coerce.number().int().min(1000).default(15_000),
+  /** Signs callbacks when no tenants are configured (tenants each have their own callback_secret). */
+  CALLBACK_SECRET: z.string().min(16).optional(),
+  /** Deliveries of a task's callback before it is marked failed; retries back off exponentially from CALLBACK_BACKOFF_MS. */
+  CALLBACK_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  CALLBACK_BACKOFF_MS: z.coerce.number().int().min(1).default(1000),
+  CALLBACK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
 });
 
 export type SwitchyardConfig = Readonly<z.output<typeof gatewayEnvironment> & { policy: Policy }>;

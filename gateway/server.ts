@@ -13,6 +13,7 @@ import { QueueBackend } from './queue/queue-backend.js';
 import { memoryPolicyServices, redisPolicyServices, withAuditFile } from './policy/policy-services.js';
 import { servingConnection } from '../workers/queue/redis-connection.js';
 import type { LifecyclePhase } from './routes/health.js';
+import { buildTaskService } from './tasks/build-task-service.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -35,7 +36,8 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     const policyRedis = servingConnection(config.REDIS_URL, 'switchyard-gateway-policy');
     const onWriteError = (error: unknown): void => logger.error({ err: error }, 'policy record write failed');
     const services = withAuditFile(redisPolicyServices(config.policy, policyRedis, config.REDIS_PREFIX, onWriteError), config.AUDIT_LOG_FILE, onWriteError);
-    const app = buildApp({ backend, services, deadLetters: backend.deadLetters, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES });
+    const tasks = await buildTaskService(config, backend, services, logger, policyRedis);
+    const app = buildApp({ backend, services, tasks, deadLetters: backend.deadLetters, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES });
     const url = await app.listen({ host: config.HOST, port: config.PORT });
     phase = 'serving';
     logger.info({ url, mode: 'distributed', gateway: backend.gatewayId }, 'switchyard gateway ready');
@@ -44,6 +46,8 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
       keepAliveBriefly(app);
       await inFlight.idle();
       await app.close();
+      // Tasks still running finish first: they need the backend to reach the workers.
+      await tasks.close();
       await Promise.all([services.audit.flush(), services.ledger.flush()]);
       await backend.close();
       await policyRedis.quit().catch(() => undefined);
@@ -52,7 +56,8 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
 
   const manager = localModelManager(config, logger);
   const services = withAuditFile(memoryPolicyServices(config.policy), config.AUDIT_LOG_FILE, (error) => logger.error({ err: error }, 'audit file write failed'));
-  const app = buildApp({ backend: manager, services, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES });
+  const tasks = await buildTaskService(config, manager, services, logger);
+  const app = buildApp({ backend: manager, services, tasks, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES });
 
   // Listen first, so liveness answers and readiness says "not yet" while models warm up.
   const url = await app.listen({ host: config.HOST, port: config.PORT });
@@ -72,6 +77,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     keepAliveBriefly(app);
     await inFlight.idle();
     await app.close();
+    await tasks.close();
     await services.audit.flush();
     await manager.close();
   });

@@ -28,13 +28,14 @@ declare module 'fastify' {
 export function installAuditHook(app: FastifyInstance, log: AuditLog): void {
   app.decorateRequest('audit', undefined);
   app.addHook('onResponse', (request, reply, done) => {
-    if (!request.routeOptions.url?.endsWith('/infer')) return done();
+    const url = request.routeOptions.url ?? '';
+    if (!url.endsWith('/infer') && !(request.method === 'POST' && url === '/v1/tasks/:pipeline')) return done();
     const details = request.audit ?? {};
     const entry: AuditEntry = {
       time: new Date().toISOString(),
       requestId: request.id,
       tenant: request.tenant?.name ?? 'unauthenticated',
-      route: details.route ?? (request.params as { model?: string }).model ?? '',
+      route: details.route ?? (request.params as { model?: string; pipeline?: string }).model ?? (request.params as { pipeline?: string }).pipeline ?? '',
       ...(details.model !== undefined ? { model: details.model, version: details.version, tier: details.tier, escalated: details.escalated } : {}),
       ...(details.idempotencyKey !== undefined ? { idempotencyKey: details.idempotencyKey, replayed: details.replayed ?? false } : {}),
       status: reply.statusCode,

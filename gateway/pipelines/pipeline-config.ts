@@ -61,6 +61,21 @@ export const pipelineConfigSchema = z
         if (!producers.has(value)) ctx.addIssue({ code: 'custom', path: ['steps', index, 'inputs'], message: `value "${value}" is produced by no input or step` });
       }
     });
+    // Steps that wait on each other would never start: find them by running the graph dry.
+    const available = new Set(Object.keys(config.inputs));
+    const pending = new Set(config.steps);
+    for (let progressed = true; progressed; ) {
+      progressed = false;
+      for (const step of pending) {
+        if (!Object.values(step.inputs).every((value) => available.has(value))) continue;
+        for (const value of Object.values(step.outputs)) available.add(value);
+        pending.delete(step);
+        progressed = true;
+      }
+    }
+    if (pending.size > 0 && [...pending].every((step) => Object.values(step.inputs).every((value) => producers.has(value)))) {
+      ctx.addIssue({ code: 'custom', path: ['steps'], message: `steps ${[...pending].map((step) => `"${step.id}"`).join(', ')} wait on each other in a cycle` });
+    }
     for (const [field, value] of Object.entries(config.outputs)) {
       if (!producers.has(value)) ctx.addIssue({ code: 'custom', path: ['outputs', field], message: `value "${value}" is produced by no input or step` });
     }

@@ -26,6 +26,8 @@ const tenant = z.strictObject({
   models: z.array(z.string().min(1)).default(['*']),
   rate_limit: z.strictObject({ max: z.number().int().min(1), window_ms: z.number().int().min(1).default(1000) }).optional(),
   budget: z.strictObject({ usd: z.number().min(0), period: z.enum(['day', 'month', 'total']).default('month') }).optional(),
+  /** Signs this tenant's task callbacks (HMAC-SHA256); from the environment or a mounted secret file. */
+  callback_secret: z.union([z.strictObject({ env: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })]).optional(),
 });
 
 const target = z.strictObject({ model: z.string().min(1), version: z.string().regex(/^[1-9][0-9]*$/).optional() });
@@ -87,8 +89,9 @@ export type PolicyConfig = z.output<typeof policySchema>;
 export type TenantConfig = PolicyConfig['tenants'][number];
 export type RouteConfig = PolicyConfig['routes'][number];
 
-export interface Tenant extends Omit<TenantConfig, 'keys'> {
+export interface Tenant extends Omit<TenantConfig, 'keys' | 'callback_secret'> {
   readonly keyHashes: readonly string[];
+  readonly callbackSecret?: string;
 }
 
 export interface Policy extends Omit<PolicyConfig, 'tenants'> {
@@ -119,19 +122,24 @@ export function loadPolicy(file: string | undefined, environment: Readonly<Recor
     const field = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
     throw new PolicyConfigError(`${file}: ${field}: ${issue.message}`);
   }
-  const tenants = parsed.data.tenants.map((t, index) => ({
+  const tenants = parsed.data.tenants.map(({ keys, callback_secret: callbackSecret, ...t }, index) => ({
     ...t,
-    keyHashes: t.keys.map((source, k) => resolveKeyHash(source, `${file}: tenants[${index}].keys[${k}]`, environment)),
+    keyHashes: keys.map((source, k) => resolveKeyHash(source, `${file}: tenants[${index}].keys[${k}]`, environment)),
+    ...(callbackSecret ? { callbackSecret: readSecret(callbackSecret, `${file}: tenants[${index}].callback_secret`, environment) } : {}),
   }));
   return { ...parsed.data, tenants };
 }
 
 function resolveKeyHash(source: z.output<typeof keySource>, where: string, environment: Readonly<Record<string, string | undefined>>): string {
   if ('sha256' in source) return source.sha256;
+  return hashKey(readSecret(source, where, environment));
+}
+
+function readSecret(source: { env: string } | { file: string }, where: string, environment: Readonly<Record<string, string | undefined>>): string {
   if ('env' in source) {
     const value = environment[source.env];
     if (!value) throw new PolicyConfigError(`${where}: environment variable ${source.env} is not set`);
-    return hashKey(value);
+    return value;
   }
   let value: string;
   try {
@@ -140,5 +148,5 @@ function resolveKeyHash(source: z.output<typeof keySource>, where: string, envir
     throw new PolicyConfigError(`${where}: secret file ${source.file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   if (!value) throw new PolicyConfigError(`${where}: secret file ${source.file} is empty`);
-  return hashKey(value);
+  return value;
 }

@@ -1,3 +1,4 @@
+import { AUDIO_TYPES } from '../http/body-parsers.js';
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { MultipartBody } from '../http/multipart-body.js';
@@ -43,6 +44,9 @@ export async function readInferBody(request: FastifyRequest, definition: ModelDe
   if ((IMAGE_TYPES as readonly string[]).includes(type)) {
     const name = imageInput(definition, 'a raw image body');
     return { parsed: imagesRequest(name, [body], {}), fingerprint: () => sha256([Buffer.from(type), body]) };
+  }
+  if ((AUDIO_TYPES as readonly string[]).includes(type)) {
+    throw new ServingError('unsupported_media_type', 'a raw WAV body goes to pipelines (POST /v1/tasks/{pipeline}); to a model, send WAV files as a BYTES input');
   }
   const headerLength = request.headers[HEADER_LENGTH_HEADER];
   const { header, binary } = splitBinaryBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);

@@ -28,6 +28,19 @@ export class TestRepository {
     return this;
   }
 
+  /** Writes a pipeline folder (pipeline.json). */
+  addPipeline(name: string, config: Record<string, unknown>): this {
+    mkdirSync(join(this.dir, name), { recursive: true });
+    writeFileSync(join(this.dir, name, 'pipeline.json'), JSON.stringify({ name, ...config }, null, 2));
+    return this;
+  }
+
+  /** Copies a project pipeline folder as it is. */
+  copyPipeline(name: string): this {
+    cpSync(join(PROJECT_MODELS, name), join(this.dir, name), { recursive: true });
+    return this;
+  }
+
   remove(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }

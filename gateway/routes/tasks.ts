@@ -1,0 +1,109 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ServingError, type ErrorCode } from '../../workers/protocol/errors.js';
+import { assertMayCall } from '../auth/authorize.js';
+import { idempotencyScope, readIdempotencyKey } from '../idempotency/idempotency-key.js';
+import type { StoredResponse } from '../idempotency/idempotency-store.js';
+import type { PolicyServices } from '../policy/policy-services.js';
+import { readTaskBody } from '../tasks/read-task-body.js';
+import { isFinished, publicTask, type TaskRecord } from '../tasks/task-record.js';
+import type { TaskService } from '../tasks/task-service.js';
+import { followTaskEvents } from '../tasks/task-event-stream.js';
+import type { Lifecycle } from './health.js';
+
+/** `Prefer: respond-async` (RFC 7240) asks for 202 and a task id instead of waiting. */
+function wantsAsync(request: FastifyRequest): boolean {
+  const prefer = request.headers.prefer;
+  return (Array.isArray(prefer) ? prefer.join(',') : prefer ?? '').split(',').some((token) => token.trim().toLowerCase() === 'respond-async');
+}
+
+/**
+ * The Task API: POST /v1/tasks/:pipeline runs a pipeline (waiting for it, or in the
+ * background with Prefer: respond-async), GET /v1/tasks/:id shows a task, and
+ * GET /v1/tasks/:id/events streams its progress as server-sent events. Tasks pass the
+ * same policy layer as inferences: key, rate limit, idempotency key, budget.
+ */
+export function taskRoutes(app: FastifyInstance, tasks: TaskService, services: PolicyServices, lifecycle: Lifecycle): void {
+  app.post<{ Params: { pipeline: string } }>('/v1/tasks/:pipeline', async (request, reply) => {
+    if (lifecycle.phase() === 'draining') throw new ServingError('shutting_down', 'the server is shutting down');
+    const tenant = assertMayCall(request.tenant, request.params.pipeline);
+    const pipeline = tasks.pipeline(request.params.pipeline);
+    const audit = { route: pipeline.name } as NonNullable<FastifyRequest['audit']>;
+    request.audit = audit;
+    const idempotencyKey = readIdempotencyKey(request.headers['idempotency-key']);
+    const body = readTaskBody(request, pipeline);
+    const mode = wantsAsync(request) ? 'async' : 'sync';
+
+    let claim: { scope: string; token: string } | undefined;
+    if (idempotencyKey !== undefined) {
+      audit.idempotencyKey = idempotencyKey;
+      const scope = idempotencyScope(tenant.name, `task:${pipeline.name}:${mode}`, idempotencyKey);
+      const begun = await services.idempotency.begin(scope, body.fingerprint, services.policy.idempotency.retention_hours * 3_600_000);
+      if (begun.kind === 'replay') {
+        audit.replayed = true;
+        reply.code(begun.response.status).headers(begun.response.headers).header('idempotent-replayed', 'true');
+        return reply.send(Buffer.from(begun.response.body, 'base64'));
+      }
+      if (begun.kind === 'in-progress') throw new ServingError('idempotency_in_progress', 'a request with this Idempotency-Key is still running');
+      if (begun.kind === 'mismatch') throw new ServingError('idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+      claim = { scope, token: begun.token };
+    }
+    try {
+      const record = await tasks.create(tenant, pipeline, body, mode);
+      reply.header('x-task-id', record.id).header('location', `/v1/tasks/${record.id}`);
+      if (mode === 'async') {
+        await tasks.enqueue(record, body.inputs);
+        const accepted = JSON.stringify(publicTask(record));
+        if (claim) await services.idempotency.complete(claim.scope, claim.token, stored(202, reply, accepted), services.policy.idempotency.retention_hours * 3_600_000);
+        return reply.code(202).type('application/json').send(accepted);
+      }
+      const finished = await tasks.runNow(record, body.inputs);
+      audit.costUsd = finished.result?.cost_usd ?? 0;
+      if (finished.status === 'failed') {
+        const error = finished.error!;
+        throw new ServingError(error.code as ErrorCode, error.message);
+      }
+      const answer = JSON.stringify(publicTask(finished));
+      if (claim) await services.idempotency.complete(claim.scope, claim.token, stored(200, reply, answer), services.policy.idempotency.retention_hours * 3_600_000);
+      return reply.type('application/json').send(answer);
+    } catch (error) {
+      if (claim) await services.idempotency.abandon(claim.scope, claim.token).catch(() => undefined);
+      throw error;
+    }
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/tasks/:id', async (request) => {
+    const tenant = assertSignedIn(request);
+    return publicTask(await tasks.get(request.params.id, tenant));
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/tasks/:id/events', async (request, reply) => {
+    const tenant = assertSignedIn(request);
+    const record: TaskRecord = await tasks.get(request.params.id, tenant);
+    const lastEventId = Number(request.headers['last-event-id'] ?? 0);
+    await followTaskEvents(reply, tasks.store, record.id, Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0, isFinished(record.status));
+  });
+
+  app.get('/v1/pipelines', async () => ({
+    pipelines: tasks.pipelines().map((pipeline) => ({
+      name: pipeline.name,
+      description: pipeline.description ?? '',
+      inputs: pipeline.inputs,
+      outputs: Object.keys(pipeline.outputs),
+      steps: pipeline.steps.map((step) => ({ id: step.id, ...('model' in step ? { model: step.model } : { transform: step.transform }) })),
+    })),
+  }));
+}
+
+function assertSignedIn(request: FastifyRequest): NonNullable<FastifyRequest['tenant']> {
+  if (!request.tenant) throw new ServingError('unauthorized', 'send Authorization: Bearer <key>');
+  return request.tenant;
+}
+
+function stored(status: number, reply: FastifyReply, body: string): StoredResponse {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  for (const name of ['x-task-id', 'location']) {
+    const value = reply.getHeader(name);
+    if (value !== undefined) headers[name] = String(value);
+  }
+  return { status, headers, body: Buffer.from(body).toString('base64') };
+}

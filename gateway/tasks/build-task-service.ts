@@ -1,0 +1,51 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { loadRepository } from '../../workers/repository/load-repository.js';
+import type { SwitchyardConfig } from '../config.js';
+import { loadPipelines } from '../pipelines/load-pipelines.js';
+import { builtInTransforms } from '../pipelines/transforms/built-in.js';
+import type { PolicyServices } from '../policy/policy-services.js';
+import type { ServingBackend } from '../serving-backend.js';
+import { LocalTaskDispatcher } from './local-task-dispatcher.js';
+import { MemoryTaskStore } from './memory-task-store.js';
+import { QueueTaskDispatcher } from './queue-task-dispatcher.js';
+import { RedisTaskStore } from './redis-task-store.js';
+import { TaskExecutor } from './task-executor.js';
+import { TaskService } from './task-service.js';
+
+/**
+ * The Task API's parts for this mode: tasks in memory and run in process (embedded),
+ * or in Redis and run through a queue every gateway drains (distributed).
+ */
+export async function buildTaskService(config: SwitchyardConfig, backend: ServingBackend, services: PolicyServices, logger: Logger, redis?: Redis): Promise<TaskService> {
+  const transforms = builtInTransforms();
+  const pipelines = new Map((await loadPipelines(config.MODEL_REPOSITORY, await loadRepository(config.MODEL_REPOSITORY), transforms)).map((p) => [p.name, p]));
+  const retentionMs = config.TASK_RETENTION_HOURS * 3_600_000;
+  const store = redis ? new RedisTaskStore(redis, config.REDIS_PREFIX, retentionMs) : new MemoryTaskStore(retentionMs);
+  const open = config.policy.tenants.length === 0;
+  const callbackSecret = (tenant: string): string | undefined =>
+    open ? config.CALLBACK_SECRET : config.policy.tenants.find((candidate) => candidate.name === tenant)?.callbackSecret;
+  const executor = new TaskExecutor({
+    store,
+    pipelines,
+    backend,
+    transforms,
+    services,
+    callbackSecret,
+    callbackPolicy: { attempts: config.CALLBACK_ATTEMPTS, backoffMs: config.CALLBACK_BACKOFF_MS, timeoutMs: config.CALLBACK_TIMEOUT_MS },
+    logger,
+  });
+  const dispatcher =
+    redis && config.REDIS_URL
+      ? new QueueTaskDispatcher(executor, {
+          redisUrl: config.REDIS_URL,
+          prefix: config.REDIS_PREFIX,
+          concurrency: config.TASK_CONCURRENCY,
+          lockDurationMs: config.TASK_LOCK_DURATION_MS,
+          stalledIntervalMs: config.TASK_STALLED_INTERVAL_MS,
+          logger,
+        })
+      : new LocalTaskDispatcher(executor, config.TASK_CONCURRENCY, logger);
+  if (pipelines.size > 0) logger.info({ pipelines: [...pipelines.keys()] }, 'pipelines loaded');
+  return new TaskService({ pipelines, store, executor, dispatcher, services, backend, callbackSecret });
+}

@@ -1,0 +1,42 @@
+import type { Logger } from 'pino';
+import type { TaskDispatcher } from './task-dispatcher.js';
+import type { TaskExecutor } from './task-executor.js';
+
+/** Embedded mode: tasks run in this process, at most `concurrency` at once, first come first served. */
+export class LocalTaskDispatcher implements TaskDispatcher {
+  readonly #executor: TaskExecutor;
+  readonly #concurrency: number;
+  readonly #logger: Logger;
+  readonly #waiting: { id: string; inputs: Record<string, unknown> }[] = [];
+  readonly #running = new Set<Promise<void>>();
+
+  constructor(executor: TaskExecutor, concurrency: number, logger: Logger) {
+    this.#executor = executor;
+    this.#concurrency = concurrency;
+    this.#logger = logger;
+  }
+
+  async submit(taskId: string, inputs: Record<string, unknown>): Promise<void> {
+    this.#waiting.push({ id: taskId, inputs });
+    this.#next();
+  }
+
+  async close(): Promise<void> {
+    while (this.#running.size > 0) await Promise.all(this.#running);
+  }
+
+  #next(): void {
+    while (this.#running.size < this.#concurrency && this.#waiting.length > 0) {
+      const { id, inputs } = this.#waiting.shift()!;
+      const run = this.#executor
+        .run(id, inputs)
+        .then(({ callback }) => callback)
+        .catch((error: unknown) => this.#logger.error({ err: error, task: id }, 'task could not run'))
+        .finally(() => {
+          this.#running.delete(run);
+          this.#next();
+        });
+      this.#running.add(run);
+    }
+  }
+}

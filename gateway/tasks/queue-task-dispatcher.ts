@@ -1,0 +1,79 @@
+import { Queue, Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import { durableConnection } from '../../workers/queue/redis-connection.js';
+import type { TaskDispatcher } from './task-dispatcher.js';
+import type { TaskExecutor } from './task-executor.js';
+
+const TASK_QUEUE = 'tasks';
+
+/** Task inputs as JSON: bytes as base64. */
+type EncodedInput = { readonly bytes: string } | { readonly json: unknown };
+
+interface TaskJob {
+  readonly taskId: string;
+  readonly inputs: Record<string, EncodedInput>;
+}
+
+export interface QueueTaskDispatcherOptions {
+  readonly redisUrl: string;
+  readonly prefix: string;
+  readonly concurrency: number;
+  readonly lockDurationMs: number;
+  readonly stalledIntervalMs: number;
+  readonly logger: Logger;
+}
+
+/**
+ * Distributed mode: asynchronous tasks are BullMQ jobs that every gateway drains. If a
+ * gateway dies mid-task, its job stalls and another gateway runs the task again from
+ * the start (its record counts the runs), so an accepted task is not lost.
+ */
+export class QueueTaskDispatcher implements TaskDispatcher {
+  readonly #queue: Queue<TaskJob>;
+  readonly #worker: Worker<TaskJob>;
+
+  constructor(executor: TaskExecutor, options: QueueTaskDispatcherOptions) {
+    this.#queue = new Queue<TaskJob>(TASK_QUEUE, {
+      connection: durableConnection(options.redisUrl, 'switchyard-tasks-queue'),
+      prefix: options.prefix,
+      defaultJobOptions: { removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 }, attempts: 3, backoff: { type: 'exponential', delay: 1000 } },
+    });
+    this.#worker = new Worker<TaskJob>(
+      TASK_QUEUE,
+      async (job) => {
+        const { callback } = await executor.run(job.data.taskId, decodeInputs(job.data.inputs));
+        await callback;
+      },
+      {
+        connection: durableConnection(options.redisUrl, 'switchyard-tasks-worker'),
+        prefix: options.prefix,
+        concurrency: options.concurrency,
+        lockDuration: options.lockDurationMs,
+        stalledInterval: options.stalledIntervalMs,
+        maxStalledCount: 2,
+      },
+    );
+    this.#queue.on('error', (error) => options.logger.warn({ err: error }, 'task queue error'));
+    this.#worker.on('error', (error) => options.logger.warn({ err: error }, 'task worker error'));
+    this.#worker.on('failed', (job, error) => options.logger.error({ err: error, task: job?.data.taskId }, 'task job failed'));
+  }
+
+  async submit(taskId: string, inputs: Record<string, unknown>): Promise<void> {
+    await this.#queue.add('task', { taskId, inputs: encodeInputs(inputs) }, { jobId: taskId });
+  }
+
+  async close(): Promise<void> {
+    await this.#worker.close();
+    await this.#queue.close();
+  }
+}
+
+function encodeInputs(inputs: Record<string, unknown>): Record<string, EncodedInput> {
+  return Object.fromEntries(
+    Object.entries(inputs).map(([name, value]) => [name, value instanceof Uint8Array ? { bytes: Buffer.from(value).toString('base64') } : { json: value }]),
+  );
+}
+
+function decodeInputs(inputs: Record<string, EncodedInput>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(inputs).map(([name, value]) => [name, 'bytes' in value ? Buffer.from(value.bytes, 'base64') : value.json]));
+}

@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { ServingError } from '../../workers/protocol/errors.js';
+import { AUDIO_TYPES } from '../http/body-parsers.js';
+import { MultipartBody } from '../http/multipart-body.js';
+import type { PipelineConfig } from '../pipelines/pipeline-config.js';
+import { IMAGE_TYPES } from '../protocol/read-infer-body.js';
+
+export interface TaskOptions {
+  readonly callbackUrl?: string;
+  readonly timeoutMs?: number;
+  readonly priority: number;
+}
+
+export interface TaskBody {
+  /** Pipeline input name -> bytes (image, audio) or JSON. */
+  readonly inputs: Record<string, unknown>;
+  readonly options: TaskOptions;
+  /** Identifies the request for Idempotency-Key reuse checks. */
+  readonly fingerprint: string;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * A task request in one of three forms: JSON (`inputs` with media as base64), multipart
+ * (a file field per media input, options in an `options` JSON field), or a raw image or
+ * WAV body for a pipeline with one media input (options in the query string).
+ */
+export function readTaskBody(request: FastifyRequest, pipeline: PipelineConfig): TaskBody {
+  const body = request.body;
+  const hash = createHash('sha256').update(pipeline.name);
+  if (body instanceof MultipartBody) {
+    const inputs: Record<string, unknown> = {};
+    for (const file of body.files) {
+      if (file.field in inputs) throw new ServingError('invalid_request', `multipart field "${file.field}" is given more than once`);
+      inputs[file.field] = file.data;
+      hash.update(file.field).update(file.data);
+    }
+    const optionsText = body.fields.options;
+    if (optionsText !== undefined) hash.update(optionsText);
+    const options = optionsText === undefined ? {} : parseJsonObject(optionsText, 'the "options" field');
+    for (const [name, value] of Object.entries(options.inputs ?? {})) inputs[name] = value;
+    return { inputs: checkInputs(pipeline, inputs), options: readOptions(options), fingerprint: hash.digest('hex') };
+  }
+  if (!Buffer.isBuffer(body) || body.length === 0) throw new ServingError('empty_body', 'the request has no body: send the pipeline inputs as JSON, multipart, or a raw image or WAV body');
+  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  hash.update(type).update(body);
+  if ((IMAGE_TYPES as readonly string[]).includes(type) || (AUDIO_TYPES as readonly string[]).includes(type)) {
+    const kind = type.startsWith('image/') ? 'image' : 'audio';
+    const media = Object.entries(pipeline.inputs).filter(([, input]) => input.kind === kind);
+    if (media.length !== 1 || Object.keys(pipeline.inputs).length !== 1) {
+      throw new ServingError('unsupported_media_type', `pipeline "${pipeline.name}" does not take a single ${kind} as its whole body`);
+    }
+    const query = request.query as Record<string, string | undefined>;
+    hash.update(JSON.stringify(query));
+    const options: Record<string, unknown> = { ...query };
+    if (query.timeout_ms !== undefined) options.timeout_ms = Number(query.timeout_ms);
+    if (query.priority !== undefined) options.priority = Number(query.priority);
+    return { inputs: { [media[0]![0]]: body }, options: readOptions(options), fingerprint: hash.digest('hex') };
+  }
+  const parsed = parseJsonObject(body.toString('utf8'), 'the body');
+  if (!isObject(parsed.inputs)) throw new ServingError('invalid_request', 'the body needs "inputs": an object with one entry per pipeline input');
+  const inputs: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(parsed.inputs)) {
+    const spec = pipeline.inputs[name];
+    if (spec && spec.kind !== 'json') {
+      if (typeof value !== 'string') throw new ServingError('invalid_request', `input "${name}" (${spec.kind}) goes as a base64 string`);
+      inputs[name] = Buffer.from(value, 'base64');
+    } else {
+      inputs[name] = value;
+    }
+  }
+  return { inputs: checkInputs(pipeline, inputs), options: readOptions(parsed), fingerprint: hash.digest('hex') };
+}
+
+function parseJsonObject(text: string, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ServingError('invalid_json', `${what} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (!isObject(value)) throw new ServingError('invalid_request', `${what} must be a JSON object`);
+  return value;
+}
+
+function checkInputs(pipeline: PipelineConfig, inputs: Record<string, unknown>): Record<string, unknown> {
+  for (const name of Object.keys(inputs)) {
+    if (!(name in pipeline.inputs)) throw new ServingError('unknown_input', `pipeline "${pipeline.name}" has no input "${name}" (inputs: ${Object.keys(pipeline.inputs).join(', ')})`);
+  }
+  for (const [name, spec] of Object.entries(pipeline.inputs)) {
+    const value = inputs[name];
+    if (value === undefined) throw new ServingError('missing_input', `pipeline "${pipeline.name}" needs input "${name}" (${spec.kind})`);
+    if (spec.kind !== 'json' && (value as Buffer).length === 0) throw new ServingError('invalid_media', `input "${name}" is empty`);
+  }
+  return inputs;
+}
+
+function readOptions(body: Record<string, unknown>): TaskOptions {
+  const { callback_url: callbackUrl, timeout_ms: timeoutMs, priority } = body;
+  if (callbackUrl !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = typeof callbackUrl === 'string' ? new URL(callbackUrl) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new ServingError('invalid_parameter', 'callback_url must be an http or https URL');
+  }
+  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000)) {
+    throw new ServingError('invalid_parameter', 'timeout_ms must be an integer from 1 to 600000');
+  }
+  if (priority !== undefined && (typeof priority !== 'number' || !Number.isInteger(priority) || priority < 0)) {
+    throw new ServingError('invalid_parameter', 'priority must be an integer >= 0');
+  }
+  return {
+    ...(callbackUrl !== undefined ? { callbackUrl: callbackUrl as string } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    priority: (priority as number | undefined) ?? 0,
+  };
+}

@@ -1,0 +1,57 @@
+import type { Redis } from 'ioredis';
+import type { TaskEvent, TaskEventType, TaskRecord } from './task-record.js';
+import type { TaskStore } from './task-store.js';
+
+/** How often an event follower looks for new events (Redis has no per-key wake-up without a blocking connection each). */
+const POLL_MS = 100;
+
+/**
+ * Distributed mode's task store: the record as JSON and its events as a stream, both
+ * expiring after the retention period, so any gateway can answer for any task.
+ */
+export class RedisTaskStore implements TaskStore {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #retentionMs: number;
+
+  constructor(redis: Redis, prefix: string, retentionMs: number) {
+    this.#redis = redis;
+    this.#prefix = `${prefix}:task:`;
+    this.#retentionMs = retentionMs;
+  }
+
+  async put(record: TaskRecord): Promise<void> {
+    await this.#redis.set(this.#prefix + record.id, JSON.stringify(record), 'PX', this.#retentionMs);
+  }
+
+  async get(id: string): Promise<TaskRecord | undefined> {
+    const text = await this.#redis.get(this.#prefix + id);
+    return text ? (JSON.parse(text) as TaskRecord) : undefined;
+  }
+
+  async appendEvent(id: string, type: TaskEventType, data: Record<string, unknown>): Promise<void> {
+    const key = `${this.#prefix}${id}:events`;
+    const at = new Date().toISOString();
+    // The sequence number comes from a counter, so it stays dense across gateways.
+    const seq = await this.#redis.incr(`${key}:seq`);
+    await this.#redis
+      .multi()
+      .xadd(key, '*', 'event', JSON.stringify({ seq, type, at, data }))
+      .pexpire(key, this.#retentionMs)
+      .pexpire(`${key}:seq`, this.#retentionMs)
+      .exec();
+  }
+
+  async events(id: string, afterSeq: number, waitMs: number): Promise<TaskEvent[]> {
+    const until = Date.now() + waitMs;
+    for (;;) {
+      const entries = await this.#redis.xrange(`${this.#prefix}${id}:events`, '-', '+');
+      const events = entries
+        .map(([, fields]) => JSON.parse(fields[fields.indexOf('event') + 1] ?? '{}') as TaskEvent)
+        .filter((event) => event.seq > afterSeq)
+        .sort((a, b) => a.seq - b.seq);
+      if (events.length > 0 || Date.now() >= until) return events;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, until - Date.now())));
+    }
+  }
+}

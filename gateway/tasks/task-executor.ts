@@ -1,0 +1,117 @@
+import type { Logger } from 'pino';
+import { isServingError } from '../../workers/protocol/errors.js';
+import { toPico } from '../budget/budget-store.js';
+import type { PipelineConfig } from '../pipelines/pipeline-config.js';
+import { runPipeline, StepFailedError, type StepEvent } from '../pipelines/run-pipeline.js';
+import type { TransformCatalog } from '../pipelines/transforms/catalog.js';
+import type { PolicyServices } from '../policy/policy-services.js';
+import type { ServingBackend } from '../serving-backend.js';
+import { deliverCallback, type CallbackPolicy } from './callback-delivery.js';
+import { isFinished, publicTask, type TaskRecord } from './task-record.js';
+import type { TaskStore } from './task-store.js';
+
+export interface TaskExecutorOptions {
+  readonly store: TaskStore;
+  readonly pipelines: ReadonlyMap<string, PipelineConfig>;
+  readonly backend: ServingBackend;
+  readonly transforms: TransformCatalog;
+  readonly services: PolicyServices;
+  /** The tenant's callback signing secret. */
+  readonly callbackSecret: (tenant: string) => string | undefined;
+  readonly callbackPolicy: CallbackPolicy;
+  readonly logger: Logger;
+}
+
+/** Renders pipeline values for JSON: tensors become {datatype, shape, data}. */
+function plain(value: unknown): unknown {
+  if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<number>);
+  if (Array.isArray(value)) return value.map(plain);
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, plain(entry)]));
+  return typeof value === 'bigint' ? Number(value) : value;
+}
+
+/**
+ * Runs one task to its end: the pipeline, then the budget settlement and spend ledger,
+ * then the callback. Every change is written to the store before the next begins, so a
+ * reader (or a gateway taking over after a crash) sees where the task is.
+ */
+export class TaskExecutor {
+  readonly #options: TaskExecutorOptions;
+
+  constructor(options: TaskExecutorOptions) {
+    this.#options = options;
+  }
+
+  /** Resolves when the pipeline is done; `callback` when its delivery is over too. */
+  async run(id: string, inputs: Record<string, unknown>): Promise<{ record: TaskRecord; callback: Promise<void> }> {
+    const { store, services, logger } = this.#options;
+    const record = await store.get(id);
+    if (!record) throw new Error(`task ${id} is not in the store`);
+    if (isFinished(record.status)) return { record, callback: this.#callback(record) };
+    const pipeline = this.#options.pipelines.get(record.pipeline);
+    record.status = 'running';
+    record.runs += 1;
+    record.started_at = new Date().toISOString();
+    await store.put(record);
+    await store.appendEvent(id, 'task-started', { run: record.runs });
+
+    // Events are written in the order they happen, without holding up the steps.
+    let events = Promise.resolve();
+    const onEvent = (event: StepEvent): void => {
+      const { type, ...data } = event;
+      events = events.then(() => store.appendEvent(id, type, data)).catch((error: unknown) => logger.warn({ err: error, task: id }, 'task event write failed'));
+    };
+    try {
+      if (!pipeline) throw new Error(`pipeline "${record.pipeline}" is no longer loaded`);
+      const outcome = await runPipeline(pipeline, inputs, {
+        backend: this.#options.backend,
+        transforms: this.#options.transforms,
+        taskId: id,
+        deadline: record.deadline,
+        priority: record.priority,
+        onEvent,
+      });
+      record.status = 'succeeded';
+      record.result = { outputs: plain(outcome.outputs) as Record<string, unknown>, steps: outcome.steps, cost_usd: outcome.costUsd };
+      for (const step of outcome.steps) {
+        if (step.kind === 'model') services.ledger.record(record.tenant, step.model, step.version, toPico(step.cost_usd)).catch((error: unknown) => logger.error({ err: error }, 'ledger write failed'));
+      }
+    } catch (error) {
+      record.status = 'failed';
+      const code = isServingError(error) ? error.code : 'internal_error';
+      record.error = { code, message: code === 'internal_error' ? 'internal error' : (error as Error).message, ...(error instanceof StepFailedError ? { step: error.step } : {}) };
+      if (code === 'internal_error') logger.error({ err: error, task: id }, 'task failed');
+    }
+    await this.#settleBudget(record);
+    record.finished_at = new Date().toISOString();
+    await events;
+    await store.put(record);
+    await store.appendEvent(id, record.status === 'succeeded' ? 'task-succeeded' : 'task-failed', record.error ? { error: record.error } : { cost_usd: record.result?.cost_usd });
+    return { record, callback: this.#callback(record) };
+  }
+
+  async #settleBudget(record: TaskRecord): Promise<void> {
+    const reservation = record.reservation;
+    if (!reservation) return;
+    const { budgets } = this.#options.services;
+    if (record.status === 'succeeded') await budgets.settle(record.tenant, reservation.period, reservation.estimatePico, toPico(record.result?.cost_usd ?? 0));
+    else await budgets.release(record.tenant, reservation.period, reservation.estimatePico);
+    // Settled once: a rerun after a crash must not settle again.
+    delete record.reservation;
+  }
+
+  async #callback(record: TaskRecord): Promise<void> {
+    const callback = record.callback;
+    if (!callback || callback.state !== 'pending') return;
+    const secret = this.#options.callbackSecret(record.tenant);
+    const { store } = this.#options;
+    const body = JSON.stringify(publicTask({ ...record, callback: undefined }));
+    const delivered = await deliverCallback(callback.url, body, secret ?? '', this.#options.callbackPolicy, async (attempt) => {
+      callback.attempts.push(attempt);
+      await store.put(record);
+      await store.appendEvent(record.id, 'callback-attempted', { ...attempt });
+    });
+    callback.state = delivered ? 'delivered' : 'failed';
+    await store.put(record);
+  }
+}

@@ -1,0 +1,66 @@
+import type { StepMetadata } from '../pipelines/run-pipeline.js';
+
+export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export interface CallbackAttempt {
+  readonly at: string;
+  readonly attempt: number;
+  /** HTTP status, absent when no response came. */
+  readonly status?: number;
+  readonly error?: string;
+  readonly duration_ms: number;
+}
+
+export interface TaskCallback {
+  readonly url: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: CallbackAttempt[];
+}
+
+/** What a task spent from its tenant's budget before its cost was known. */
+export interface TaskReservation {
+  readonly period: string;
+  readonly estimatePico: number;
+}
+
+/** A task as stored and as `GET /v1/tasks/{id}` shows it. */
+export interface TaskRecord {
+  readonly id: string;
+  readonly pipeline: string;
+  readonly tenant: string;
+  readonly mode: 'sync' | 'async';
+  status: TaskStatus;
+  readonly created_at: string;
+  started_at?: string;
+  finished_at?: string;
+  /** Epoch ms: the task fails with request_timeout if not done by then. */
+  readonly deadline: number;
+  readonly priority: number;
+  /** Times a worker began it: above 1 when a gateway died mid-task and another took over. */
+  runs: number;
+  result?: { readonly outputs: Record<string, unknown>; readonly steps: readonly StepMetadata[]; readonly cost_usd: number };
+  error?: { readonly code: string; readonly message: string; readonly step?: string };
+  callback?: TaskCallback;
+  reservation?: TaskReservation;
+}
+
+export type TaskEventType = 'task-queued' | 'task-started' | 'step-started' | 'step-finished' | 'step-failed' | 'task-succeeded' | 'task-failed' | 'callback-attempted';
+
+/** One line of a task's progress, as `GET /v1/tasks/{id}/events` streams it. */
+export interface TaskEvent {
+  /** 1, 2, 3... per task; the SSE event id, so a client can resume with Last-Event-ID. */
+  readonly seq: number;
+  readonly type: TaskEventType;
+  readonly at: string;
+  readonly data: Record<string, unknown>;
+}
+
+export function isFinished(status: TaskStatus): boolean {
+  return status === 'succeeded' || status === 'failed';
+}
+
+/** What a caller sees: internal bookkeeping stays out. */
+export function publicTask(record: TaskRecord): Record<string, unknown> {
+  const { reservation: _reservation, deadline: _deadline, ...shown } = record;
+  return shown;
+}

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import { ServingError } from '../../workers/protocol/errors.js';
+import { periodId, toPico } from '../budget/budget-store.js';
+import type { ServingBackend } from '../serving-backend.js';
+import { isModelStep, type PipelineConfig } from '../pipelines/pipeline-config.js';
+import type { Tenant } from '../policy/policy-config.js';
+import type { PolicyServices } from '../policy/policy-services.js';
+import type { TaskBody } from './read-task-body.js';
+import type { TaskDispatcher } from './task-dispatcher.js';
+import type { TaskExecutor } from './task-executor.js';
+import type { TaskRecord } from './task-record.js';
+import type { TaskStore } from './task-store.js';
+
+export interface TaskServiceOptions {
+  readonly pipelines: ReadonlyMap<string, PipelineConfig>;
+  readonly store: TaskStore;
+  readonly executor: TaskExecutor;
+  readonly dispatcher: TaskDispatcher;
+  readonly services: PolicyServices;
+  readonly backend: ServingBackend;
+  readonly callbackSecret: (tenant: string) => string | undefined;
+}
+
+/** Creating, running and finding tasks; the HTTP layer adds authentication and idempotency. */
+export class TaskService {
+  readonly #options: TaskServiceOptions;
+
+  constructor(options: TaskServiceOptions) {
+    this.#options = options;
+  }
+
+  pipeline(name: string): PipelineConfig {
+    const pipeline = this.#options.pipelines.get(name);
+    if (!pipeline) throw new ServingError('pipeline_not_found', `unknown pipeline "${name}" (pipelines: ${[...this.#options.pipelines.keys()].join(', ') || 'none'})`);
+    return pipeline;
+  }
+
+  pipelines(): PipelineConfig[] {
+    return [...this.#options.pipelines.values()];
+  }
+
+  /** Records a new task and reserves its estimated cost from the tenant's budget (429 when it cannot). */
+  async create(tenant: Tenant, pipeline: PipelineConfig, body: TaskBody, mode: 'sync' | 'async'): Promise<TaskRecord> {
+    if (body.options.callbackUrl !== undefined && !this.#options.callbackSecret(tenant.name)) {
+      throw new ServingError('invalid_parameter', `tenant "${tenant.name}" has no callback secret to sign callbacks with (callback_secret in SWITCHYARD_CONFIG, or CALLBACK_SECRET with no tenants)`);
+    }
+    const id = randomUUID();
+    const now = Date.now();
+    const record: TaskRecord = {
+      id,
+      pipeline: pipeline.name,
+      tenant: tenant.name,
+      mode,
+      status: 'queued',
+      created_at: new Date(now).toISOString(),
+      deadline: now + (body.options.timeoutMs ?? pipeline.default_timeout_ms),
+      priority: body.options.priority,
+      runs: 0,
+      ...(body.options.callbackUrl !== undefined ? { callback: { url: body.options.callbackUrl, state: 'pending' as const, attempts: [] } } : {}),
+    };
+    const budget = tenant.budget;
+    if (budget) {
+      const period = periodId(budget.period);
+      const estimatePico = toPico(this.#estimateUsd(pipeline));
+      if (!(await this.#options.services.budgets.reserve(tenant.name, period, toPico(budget.usd), estimatePico))) {
+        throw new ServingError('budget_exceeded', `the ${budget.period} budget of ${budget.usd} USD for tenant "${tenant.name}" cannot cover this task`);
+      }
+      record.reservation = { period, estimatePico };
+    }
+    await this.#options.store.put(record);
+    await this.#options.store.appendEvent(id, 'task-queued', { pipeline: pipeline.name, mode });
+    return record;
+  }
+
+  /** Runs the task here and now; its callback (if any) is delivered afterwards, in the background. */
+  async runNow(record: TaskRecord, inputs: Record<string, unknown>): Promise<TaskRecord> {
+    const { record: finished, callback } = await this.#options.executor.run(record.id, inputs);
+    void callback.catch(() => undefined);
+    return finished;
+  }
+
+  async enqueue(record: TaskRecord, inputs: Record<string, unknown>): Promise<void> {
+    await this.#options.dispatcher.submit(record.id, inputs);
+  }
+
+  /** A task its tenant (or an admin) may see; 404 otherwise, so ids of others' tasks reveal nothing. */
+  async get(id: string, tenant: Tenant): Promise<TaskRecord> {
+    const record = await this.#options.store.get(id);
+    if (!record || (record.tenant !== tenant.name && tenant.role !== 'admin')) throw new ServingError('task_not_found', `no task "${id}"`);
+    return record;
+  }
+
+  get store(): TaskStore {
+    return this.#options.store;
+  }
+
+  close(): Promise<void> {
+    return this.#options.dispatcher.close();
+  }
+
+  /** One request per model step at its reserve compute time; mapped steps may cost more and settle at the actual cost. */
+  #estimateUsd(pipeline: PipelineConfig): number {
+    let usd = 0;
+    for (const step of pipeline.steps) {
+      if (!isModelStep(step)) continue;
+      const price = this.#options.backend.definition(step.model)?.config.price;
+      if (price) usd += price.usd_per_request + (price.usd_per_compute_second * price.reserve_compute_ms) / 1000;
+    }
+    return usd;
+  }
+}
