@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-const valueName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_.]*$/, 'value names are letters, digits, _ and .');
+const valueName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_.-]*$/, 'names are letters, digits, _ . and -, starting with a letter or _');
 
 /** What a caller sends for each pipeline input. */
 const pipelineInput = z.strictObject({

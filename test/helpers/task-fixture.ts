@@ -1,0 +1,60 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { hashKey } from '../../gateway/policy/policy-config.js';
+import { buildIdentityModel } from './identity-model.js';
+import { TestRepository } from './repository.js';
+
+export const TASK_KEYS = { admin: 'ops-key', alpha: 'alpha-key', beta: 'beta-key', outsider: 'outsider-key', budgeted: 'budgeted-key' } as const;
+export const ALPHA_CALLBACK_SECRET = 'alpha-callback-secret-0123456789';
+/** Each echo request costs exactly this, so budgets count tasks. */
+export const ECHO_PRICE_USD = 0.001;
+export const BUDGETED_TASKS = 2;
+
+/**
+ * An echo model (identity, priced per request) and a pipeline `echo-json` that turns a
+ * JSON tensor into the model's input and returns its output; tenants to exercise the
+ * policy layer on tasks.
+ */
+export function taskFixture(): { repository: TestRepository; env: Record<string, string> } {
+  const repository = new TestRepository()
+    .add(
+      'echo',
+      {
+        platform: 'onnx',
+        versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
+        max_batch_size: 8,
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [4] }],
+        outputs: [{ name: 'out_x', datatype: 'FP32', shape: [4] }],
+        warmup: { enabled: true, batch_sizes: [1] },
+        price: { usd_per_compute_second: 0, usd_per_request: ECHO_PRICE_USD },
+      },
+      { '1/model.onnx': buildIdentityModel([{ name: 'x', datatype: 'FP32', dims: ['batch', 4] }]) },
+    )
+    .addPipeline('echo-json', {
+      inputs: { value: { kind: 'json' } },
+      steps: [
+        { id: 'to-tensor', transform: 'tensor-from-json', inputs: { value: 'value' }, outputs: { tensor: 'x' } },
+        { id: 'echo', model: 'echo', inputs: { x: 'x' }, outputs: { out_x: 'echoed' } },
+      ],
+      outputs: { echoed: 'echoed' },
+    });
+  const policy = {
+    tenants: [
+      { name: 'ops', role: 'admin', keys: [{ sha256: hashKey(TASK_KEYS.admin) }] },
+      { name: 'alpha', keys: [{ sha256: hashKey(TASK_KEYS.alpha) }], models: ['echo-json'], callback_secret: { env: 'ALPHA_CALLBACK_SECRET' } },
+      { name: 'beta', keys: [{ sha256: hashKey(TASK_KEYS.beta) }], models: ['echo-json'] },
+      { name: 'outsider', keys: [{ sha256: hashKey(TASK_KEYS.outsider) }], models: ['echo'] },
+      { name: 'budgeted', keys: [{ sha256: hashKey(TASK_KEYS.budgeted) }], models: ['echo-json'], budget: { usd: BUDGETED_TASKS * ECHO_PRICE_USD, period: 'day' } },
+    ],
+  };
+  const configFile = join(repository.dir, 'switchyard.yaml');
+  writeFileSync(configFile, stringify(policy));
+  return { repository, env: { SWITCHYARD_CONFIG: configFile, ALPHA_CALLBACK_SECRET } };
+}
+
+export const echoInput = (values: number[]): { inputs: { value: { datatype: string; shape: number[]; data: number[] } } } => ({
+  inputs: { value: { datatype: 'FP32', shape: [1, 4], data: values } },
+});
+
+export const bearerKey = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
