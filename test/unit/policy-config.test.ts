@@ -102,8 +102,9 @@ describe('the README policy example', () => {
     const yaml = block.slice(block.indexOf('```yaml') + 7, block.lastIndexOf('```'));
     const secret = file('claims-key', 'claims-secret');
     const path = file('example.yaml', yaml.replace('/run/secrets/claims-key', secret));
-    const policy = loadPolicy(path, { OPS_API_KEY: 'ops-secret' });
+    const policy = loadPolicy(path, { OPS_API_KEY: 'ops-secret', CLAIMS_CALLBACK_SECRET: 'claims-callback-secret' });
     expect(policy.tenants.map((t) => t.name)).toEqual(['ops', 'claims-team']);
+    expect(policy.tenants[1]!.callbackSecret).toBe('claims-callback-secret');
     expect(policy.routes.map((r) => r.name)).toEqual(['classify', 'canary', 'by-plan']);
   });
 });
