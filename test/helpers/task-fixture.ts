@@ -5,7 +5,7 @@ import { hashKey } from '../../gateway/policy/policy-config.js';
 import { buildIdentityModel } from './identity-model.js';
 import { TestRepository } from './repository.js';
 
-export const TASK_KEYS = { admin: 'ops-key', alpha: 'alpha-key', beta: 'beta-key', outsider: 'outsider-key', budgeted: 'budgeted-key' } as const;
+export const TASK_KEYS = { admin: 'ops-key', alpha: 'alpha-key', beta: 'beta-key', outsider: 'outsider-key', budgeted: 'budgeted-key', limited: 'limited-key' } as const;
 export const ALPHA_CALLBACK_SECRET = 'alpha-callback-secret-0123456789';
 /** Each echo request costs exactly this, so budgets count tasks. */
 export const ECHO_PRICE_USD = 0.001;
@@ -45,6 +45,7 @@ export function taskFixture(): { repository: TestRepository; env: Record<string,
       { name: 'alpha', keys: [{ sha256: hashKey(TASK_KEYS.alpha) }], models: ['echo-json'], callback_secret: { env: 'ALPHA_CALLBACK_SECRET' } },
       { name: 'beta', keys: [{ sha256: hashKey(TASK_KEYS.beta) }], models: ['echo-json'] },
       { name: 'outsider', keys: [{ sha256: hashKey(TASK_KEYS.outsider) }], models: ['echo'] },
+      { name: 'limited', keys: [{ sha256: hashKey(TASK_KEYS.limited) }], models: ['echo-json'], rate_limit: { max: 2, window_ms: 60_000 } },
       { name: 'budgeted', keys: [{ sha256: hashKey(TASK_KEYS.budgeted) }], models: ['echo-json'], budget: { usd: BUDGETED_TASKS * ECHO_PRICE_USD, period: 'day' } },
     ],
   };

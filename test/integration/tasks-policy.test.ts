@@ -31,6 +31,15 @@ describe('tasks pass the policy layer', () => {
     expect({ status: forbidden.status, code: forbidden.json.code }).toEqual({ status: 403, code: 'forbidden' });
   });
 
+  it('a rate limit counts task requests like any other', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i += 1) statuses.push((await submit(TASK_KEYS.limited, echoInput([i, i, i, i]))).status);
+    expect(statuses).toEqual([200, 200, 429]);
+    const limited = await submit(TASK_KEYS.limited, echoInput([1, 2, 3, 4]));
+    expect(limited.json.code).toBe('rate_limited');
+    expect(limited.headers.get('retry-after')).not.toBeNull();
+  });
+
   it("a tenant cannot read another tenant's task; an admin can", async () => {
     const reply = await submit(TASK_KEYS.alpha, echoInput([5, 6, 7, 8]));
     const id = reply.json.id as string;
