@@ -14,6 +14,16 @@ export interface RepositoryIndexEntry {
   readonly version?: string;
   readonly state: ModelState;
   readonly reason: string;
+  /** What the version's instances run on (cpu, cuda, wasm, tfjs-node...); once loaded. */
+  readonly providers?: readonly string[];
+}
+
+/** One version this process has, as heartbeats announce it. */
+export interface VersionStatus {
+  readonly model: string;
+  readonly version: string;
+  readonly state: ModelState;
+  readonly providers: readonly string[];
 }
 
 interface LoadedModel {
@@ -120,18 +130,26 @@ export class ModelManager {
         entries.push({ name, state: failure ? ModelState.FAILED : ModelState.UNAVAILABLE, reason: failure ?? '' });
         continue;
       }
-      for (const [version, pool] of versions) entries.push({ name, version, state: pool.state, reason: pool.reason });
+      for (const [version, pool] of versions) {
+        const providers = pool.providers;
+        entries.push({ name, version, state: pool.state, reason: pool.reason, ...(providers.length > 0 ? { providers } : {}) });
+      }
     }
     return entries;
   }
 
   /** Every version this process has (loaded or loading), with its state; synchronous, for heartbeats. */
-  versionStates(): { model: string; version: string; state: ModelState }[] {
-    const states: { model: string; version: string; state: ModelState }[] = [];
+  versionStates(): VersionStatus[] {
+    const states: VersionStatus[] = [];
     for (const [model, entry] of [...this.#loading, ...this.#models]) {
-      for (const [version, pool] of entry.versions) states.push({ model, version, state: pool.state });
+      for (const [version, pool] of entry.versions) states.push({ model, version, state: pool.state, providers: pool.providers });
     }
     return states;
+  }
+
+  /** What a loaded version's instances run on; empty when it is not loaded. */
+  providers(name: string, version: string): readonly string[] {
+    return this.#models.get(name)?.versions.get(version)?.providers ?? [];
   }
 
   /** Loaded models and their served versions. */
