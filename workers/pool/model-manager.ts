@@ -58,12 +58,19 @@ export class ModelManager {
     this.#options = options;
   }
 
-  /** Loads every model in the repository (or the ones named); rejects naming the first that fails. */
-  async loadAll(only?: readonly string[]): Promise<void> {
+  /**
+   * Loads every model in the repository (or the ones named), keeping to the given pools
+   * when `pools` is set; rejects naming the first that fails.
+   */
+  async loadAll(only?: readonly string[], pools?: readonly string[]): Promise<void> {
     const definitions = await loadRepository(this.#options.repository);
     const missing = (only ?? []).filter((name) => !definitions.some((d) => d.name === name));
     if (missing.length > 0) throw new Error(`not in the model repository ${this.#options.repository}: ${missing.join(', ')}`);
-    const chosen = definitions.filter((definition) => !only || only.includes(definition.name));
+    const outside = definitions.filter((d) => only?.includes(d.name) && pools && !pools.includes(d.config.pool));
+    if (outside.length > 0) {
+      throw new Error(`named to load but outside this worker's pools (${pools!.join(', ')}): ${outside.map((d) => `${d.name} (pool ${d.config.pool})`).join(', ')}`);
+    }
+    const chosen = definitions.filter((definition) => (!only || only.includes(definition.name)) && (!pools || pools.includes(definition.config.pool)));
     // Known (and not ready) from the start, so their readiness reads 503 rather than 404.
     for (const definition of chosen) {
       if (!this.#models.has(definition.name)) this.#loading.set(definition.name, { definition, versions: new Map() });

@@ -39,16 +39,24 @@ function graphModel(model: tf.GraphModel): TfModel {
   };
 }
 
+/**
+ * Inputs are named as the model's input tensors (e.g. dense_input); outputs by their layer
+ * (e.g. scores) or tensor name (scores/scores). Sequential models fill inputNames and
+ * outputNames only once compiled, so the symbolic tensors are read instead.
+ */
 function layersModel(model: tf.LayersModel): TfModel {
+  const inputNames = model.inputs.map((input) => input.name);
+  const outputNames = model.outputs.map((output) => output.name);
+  const outputIndex = (name: string): number => outputNames.findIndex((candidate) => candidate === name || candidate.split('/')[0] === name);
   return {
     run: (inputs, outputs) => {
-      const ordered = model.inputNames.map((name) => {
+      const ordered = inputNames.map((name) => {
         const tensor = inputs[name];
         if (!tensor) throw new Error(`layers model input "${name}" was not given`);
         return tensor;
       });
       const results = toList(model.predict(ordered.length === 1 ? ordered[0]! : ordered));
-      return outputs.map((name) => pick(results, model.outputNames.indexOf(name), name, model.outputNames));
+      return outputs.map((name) => pick(results, outputIndex(name), name, outputNames));
     },
     dispose: () => model.dispose(),
   };
