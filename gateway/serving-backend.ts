@@ -14,6 +14,8 @@ export interface ServingBackend {
   /** Undefined when the version is not served. */
   versionState(name: string, version: string): ModelState | undefined;
   isReady(): boolean;
+  /** What the version runs on (execution providers or TF backends); empty when unknown. */
+  providers(name: string, version: string): readonly string[];
   infer(request: ValidInferRequest): Promise<InferResult>;
   index(): Promise<RepositoryIndexEntry[]>;
   load(name: string): Promise<void>;

@@ -43,6 +43,12 @@ const workerEnvironment = sharedEnvironment.extend({
   LOCK_DURATION_MS: positive(10_000),
   /** How often workers look for jobs of dead workers. */
   STALLED_INTERVAL_MS: positive(5_000),
+  /**
+   * Pools this worker serves, comma-separated (a model's pool is its config's `pool`,
+   * by default its platform: onnx, tf); all when unset. Runtimes need different CUDA
+   * stacks, so each GPU image serves one runtime's pool.
+   */
+  WORKER_POOLS: list.optional(),
   /** Jobs held at once per model version; by default enough to fill every instance's batch twice. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).optional(),
 });

@@ -37,7 +37,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   // Beat while loading too: gateways then see the models as LOADING, not missing.
   heartbeat.start();
   try {
-    await manager.loadAll(config.LOAD_MODELS);
+    await manager.loadAll(config.LOAD_MODELS, config.WORKER_POOLS);
   } catch (error) {
     await heartbeat.stop(config.WORKER_ID).catch(() => undefined);
     await manager.close();

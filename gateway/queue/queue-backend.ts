@@ -147,7 +147,14 @@ export class QueueBackend implements ServingBackend {
   }
 
   async index(): Promise<RepositoryIndexEntry[]> {
-    return this.#servedPairs().map(({ model, version }) => ({ name: model, version, state: this.#registry.state(model, version), reason: '' }));
+    return this.#servedPairs().map(({ model, version }) => {
+      const providers = this.#registry.providers(model, version);
+      return { name: model, version, state: this.#registry.state(model, version), reason: '', ...(providers.length > 0 ? { providers } : {}) };
+    });
+  }
+
+  providers(name: string, version: string): readonly string[] {
+    return this.#registry.providers(name, version);
   }
 
   async load(): Promise<void> {

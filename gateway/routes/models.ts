@@ -6,13 +6,18 @@ import { resolveModel } from '../routing/resolve-model.js';
 import type { ServingBackend } from '../serving-backend.js';
 import type { RouteConfig, Tenant } from '../policy/policy-config.js';
 import { ServingError } from '../../workers/protocol/errors.js';
+import type { ModelDefinition } from '../../workers/repository/load-repository.js';
 
 interface ModelParams {
   model: string;
   version?: string;
 }
 
-const PLATFORM_NAMES = { onnx: 'onnxruntime_onnx' } as const;
+/** Triton's platform names, and the TF.js formats' equivalents. */
+function platformName(config: ModelDefinition['config']): string {
+  if (config.platform === 'onnx') return 'onnxruntime_onnx';
+  return config.format === 'saved_model' ? 'tensorflow_savedmodel' : `tfjs_${config.format ?? 'graph'}_model`;
+}
 
 /** Model metadata, readiness and configuration (OIP, plus Triton's model_configuration). */
 export function modelRoutes(app: FastifyInstance, backend: ServingBackend, routes: readonly RouteConfig[]): void {
@@ -34,9 +39,11 @@ export function modelRoutes(app: FastifyInstance, backend: ServingBackend, route
     return {
       name,
       versions: isRoute || request.params.version !== undefined ? [version] : servedVersions(config),
-      platform: PLATFORM_NAMES[config.platform],
+      platform: platformName(config),
       inputs: tensors(config.inputs),
       outputs: tensors(config.outputs),
+      // Not in OIP: what the version runs on (cuda, cpu, tfjs-node-gpu, wasm...), once loaded.
+      providers: backend.providers(definition.name, version),
     };
   };
   app.get<{ Params: ModelParams }>('/v2/models/:model', metadata);

@@ -146,6 +146,7 @@ describe('metadata, readiness, statistics and repository endpoints', () => {
       name: 'mlp-classifier', versions: ['1'], platform: 'onnxruntime_onnx',
       inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 512] }],
       outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [-1, 10] }],
+      providers: ['cpu'],
     });
     expect((await get(`${base}/v2/models/mlp-classifier/versions/1`)).json.versions).toEqual(['1']);
     expect((await get(`${base}/v2/models/mlp-classifier/config`)).json.max_batch_size).toBe(64);
@@ -170,7 +171,10 @@ describe('metadata, readiness, statistics and repository endpoints', () => {
   it('unloads and loads models at run time through the repository extension', async () => {
     const index = await post(`${base}/v2/repository/index`, {});
     expect(index.json).toEqual(
-      expect.arrayContaining([{ name: 'mlp-classifier', version: '1', state: 'READY', reason: '' }, { name: 'types', version: '1', state: 'READY', reason: '' }]),
+      expect.arrayContaining([
+        { name: 'mlp-classifier', version: '1', state: 'READY', reason: '', providers: ['cpu'] },
+        { name: 'types', version: '1', state: 'READY', reason: '', providers: ['cpu'] },
+      ]),
     );
     expect((await post(`${base}/v2/repository/models/types/unload`, {})).status).toBe(200);
     expect((await post(`${base}/v2/repository/index`, {})).json).toEqual(expect.arrayContaining([{ name: 'types', state: 'UNAVAILABLE', reason: '' }]));

@@ -79,6 +79,40 @@ describe('model config validation', () => {
 
   it('every shipped model config is valid', async () => {
     const models = await loadRepository(new URL('../../models', import.meta.url).pathname);
-    expect(models.map((m) => m.name)).toEqual(['mlp-classifier', 'text-direction', 'text-recognizer']);
+    expect(models.map((m) => m.name)).toEqual(['emotion', 'mlp-classifier', 'text-direction', 'text-recognizer']);
+  });
+});
+
+describe('TF models, pools and grayscale images', () => {
+  const onnx = { ...valid, name: 'm' };
+  const tf = { ...onnx, platform: 'tf', versions: { '1': { weights: { source: 'file', path: 'model.json' } } } };
+
+  it('defaults the pool to the platform and a TF format to graph', () => {
+    expect(modelConfigSchema.parse(onnx)).toMatchObject({ pool: 'onnx', format: undefined });
+    expect(modelConfigSchema.parse(tf)).toMatchObject({ pool: 'tf', format: 'graph' });
+    expect(modelConfigSchema.parse({ ...tf, format: 'layers', pool: 'tf-gpu' })).toMatchObject({ pool: 'tf-gpu', format: 'layers' });
+  });
+
+  it.each([
+    [{ ...onnx, format: 'graph' }, 'format applies to platform tf only'],
+    [{ ...tf, format: 'keras' }, 'Invalid option'],
+    [{ ...tf, inputs: [{ name: 'x', datatype: 'INT64', shape: [4] }] }, 'the TF runtime takes FP32, INT32, BOOL tensors'],
+    [{ ...onnx, pool: 'gpu pool' }, 'letters, digits'],
+  ])('refuses %j', (config, message) => {
+    const parsed = modelConfigSchema.safeParse(config);
+    expect(parsed.success).toBe(false);
+    expect(parsed.error!.issues[0]!.message).toContain(message);
+  });
+
+  it('takes one-channel images: shape [h,w,1] (NHWC) or [1,h,w] (NCHW), one mean and std', () => {
+    const image = { width: 4, height: 2, channels: 1, layout: 'NHWC', mean: [0.5], std: [0.5] };
+    const parsed = modelConfigSchema.parse({ ...onnx, inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 4, 1], image }] });
+    expect(parsed.inputs[0]!.image).toMatchObject({ channels: 1, mean: [0.5], std: [0.5] });
+    expect(modelConfigSchema.parse({ ...onnx, inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2, 4], image: { width: 4, height: 2, channels: 1 } }] }).inputs[0]!.image)
+      .toMatchObject({ mean: [0], std: [1] });
+    const wrongShape = modelConfigSchema.safeParse({ ...onnx, inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 4, 3], image }] });
+    expect(wrongShape.error?.issues[0]?.message).toContain('[2,4,1]');
+    const wrongMean = modelConfigSchema.safeParse({ ...onnx, inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 4, 1], image: { ...image, mean: [0, 0, 0] } }] });
+    expect(wrongMean.error?.issues[0]?.message).toBe('mean and std hold one value per channel');
   });
 });

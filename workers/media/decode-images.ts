@@ -13,19 +13,20 @@ const FORMATS = new Set(['png', 'jpeg', 'webp']);
 export async function decodeImages(tensor: Tensor, spec: ImageInputSpec, maxPixels: number): Promise<Tensor> {
   const images = decodeBytesElements(tensor.data as Uint8Array) ?? [];
   const plane = spec.width * spec.height;
-  const out = new Float32Array(images.length * plane * 3);
+  const channels = spec.channels;
+  const out = new Float32Array(images.length * plane * channels);
   await Promise.all(images.map(async (image, index) => {
     const pixels = await decodeOne(image, index, tensor.name, spec, maxPixels);
-    const base = index * plane * 3;
+    const base = index * plane * channels;
     for (let p = 0; p < plane; p += 1) {
-      for (let c = 0; c < 3; c += 1) {
-        const source = spec.channel_order === 'BGR' ? 2 - c : c;
-        const value = (pixels[p * 3 + source]! * spec.scale - spec.mean[c]!) / spec.std[c]!;
-        out[spec.layout === 'NCHW' ? base + c * plane + p : base + p * 3 + c] = value;
+      for (let c = 0; c < channels; c += 1) {
+        const source = spec.channel_order === 'BGR' && channels === 3 ? 2 - c : c;
+        const value = (pixels[p * channels + source]! * spec.scale - spec.mean[c]!) / spec.std[c]!;
+        out[spec.layout === 'NCHW' ? base + c * plane + p : base + p * channels + c] = value;
       }
     }
   }));
-  const shape = spec.layout === 'NCHW' ? [images.length, 3, spec.height, spec.width] : [images.length, spec.height, spec.width, 3];
+  const shape = spec.layout === 'NCHW' ? [images.length, channels, spec.height, spec.width] : [images.length, spec.height, spec.width, channels];
   return { name: tensor.name, datatype: 'FP32', shape, data: out };
 }
 
@@ -39,7 +40,8 @@ async function decodeOne(image: Uint8Array, index: number, input: string, spec: 
     return await source
       .rotate()
       .removeAlpha()
-      .toColourspace('srgb')
+      // 'b-w' leaves a single luminance band (libvips computes it from linear light).
+      .toColourspace(spec.channels === 1 ? 'b-w' : 'srgb')
       .resize(spec.width, spec.height, { fit: spec.fit, background: { r: 0, g: 0, b: 0 } })
       .raw()
       .toBuffer();

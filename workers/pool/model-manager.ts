@@ -14,6 +14,16 @@ export interface RepositoryIndexEntry {
   readonly version?: string;
   readonly state: ModelState;
   readonly reason: string;
+  /** What the version's instances run on (cpu, cuda, wasm, tfjs-node...); once loaded. */
+  readonly providers?: readonly string[];
+}
+
+/** One version this process has, as heartbeats announce it. */
+export interface VersionStatus {
+  readonly model: string;
+  readonly version: string;
+  readonly state: ModelState;
+  readonly providers: readonly string[];
 }
 
 interface LoadedModel {
@@ -48,12 +58,19 @@ export class ModelManager {
     this.#options = options;
   }
 
-  /** Loads every model in the repository (or the ones named); rejects naming the first that fails. */
-  async loadAll(only?: readonly string[]): Promise<void> {
+  /**
+   * Loads every model in the repository (or the ones named), keeping to the given pools
+   * when `pools` is set; rejects naming the first that fails.
+   */
+  async loadAll(only?: readonly string[], pools?: readonly string[]): Promise<void> {
     const definitions = await loadRepository(this.#options.repository);
     const missing = (only ?? []).filter((name) => !definitions.some((d) => d.name === name));
     if (missing.length > 0) throw new Error(`not in the model repository ${this.#options.repository}: ${missing.join(', ')}`);
-    const chosen = definitions.filter((definition) => !only || only.includes(definition.name));
+    const outside = definitions.filter((d) => only?.includes(d.name) && pools && !pools.includes(d.config.pool));
+    if (outside.length > 0) {
+      throw new Error(`named to load but outside this worker's pools (${pools!.join(', ')}): ${outside.map((d) => `${d.name} (pool ${d.config.pool})`).join(', ')}`);
+    }
+    const chosen = definitions.filter((definition) => (!only || only.includes(definition.name)) && (!pools || pools.includes(definition.config.pool)));
     // Known (and not ready) from the start, so their readiness reads 503 rather than 404.
     for (const definition of chosen) {
       if (!this.#models.has(definition.name)) this.#loading.set(definition.name, { definition, versions: new Map() });
@@ -120,18 +137,26 @@ export class ModelManager {
         entries.push({ name, state: failure ? ModelState.FAILED : ModelState.UNAVAILABLE, reason: failure ?? '' });
         continue;
       }
-      for (const [version, pool] of versions) entries.push({ name, version, state: pool.state, reason: pool.reason });
+      for (const [version, pool] of versions) {
+        const providers = pool.providers;
+        entries.push({ name, version, state: pool.state, reason: pool.reason, ...(providers.length > 0 ? { providers } : {}) });
+      }
     }
     return entries;
   }
 
   /** Every version this process has (loaded or loading), with its state; synchronous, for heartbeats. */
-  versionStates(): { model: string; version: string; state: ModelState }[] {
-    const states: { model: string; version: string; state: ModelState }[] = [];
+  versionStates(): VersionStatus[] {
+    const states: VersionStatus[] = [];
     for (const [model, entry] of [...this.#loading, ...this.#models]) {
-      for (const [version, pool] of entry.versions) states.push({ model, version, state: pool.state });
+      for (const [version, pool] of entry.versions) states.push({ model, version, state: pool.state, providers: pool.providers });
     }
     return states;
+  }
+
+  /** What a loaded version's instances run on; empty when it is not loaded. */
+  providers(name: string, version: string): readonly string[] {
+    return this.#models.get(name)?.versions.get(version)?.providers ?? [];
   }
 
   /** Loaded models and their served versions. */

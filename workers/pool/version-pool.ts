@@ -69,6 +69,11 @@ export class VersionPool {
     return `${this.#options.definition.name}:${this.#options.version}`;
   }
 
+  /** Execution providers (or TF backends) the running instances got, without repeats. */
+  get providers(): string[] {
+    return [...new Set(this.#instances.map((instance) => instance.provider))];
+  }
+
   get queued(): number {
     return this.#batcher.queued;
   }
@@ -169,6 +174,7 @@ export class VersionPool {
     const { config, name } = this.#options.definition;
     const spec: InstanceSpec = {
       modelPath: this.#options.modelPath,
+      ...(config.format ? { format: config.format } : {}),
       executionProviders: config.instance_group.kind === 'cpu' ? ['cpu'] : config.execution_providers,
       intraOpThreads: config.intra_op_threads ?? Math.max(1, Math.floor(this.#options.cpuCount / config.instance_group.count)),
       deviceId: config.instance_group.gpus[slot % config.instance_group.gpus.length] ?? 0,

@@ -10,7 +10,8 @@ export interface WorkerAnnouncement {
   readonly host: string;
   readonly pid: number;
   readonly startedAt: number;
-  readonly versions: readonly { readonly model: string; readonly version: string; readonly state: ModelState }[];
+  /** providers: what the version runs on (absent from workers older than the TF runtime). */
+  readonly versions: readonly { readonly model: string; readonly version: string; readonly state: ModelState; readonly providers?: readonly string[] }[];
   readonly statistics: readonly VersionStatistics[];
 }
 

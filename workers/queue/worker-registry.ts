@@ -20,6 +20,7 @@ export class WorkerRegistry {
   readonly #versions: () => readonly { model: string; version: string }[];
   #workers: WorkerAnnouncement[] = [];
   #states = new Map<string, ModelState>();
+  #providers = new Map<string, string[]>();
   #backlog = new Map<string, number>();
   #reachable = false;
   #timer: NodeJS.Timeout | undefined;
@@ -52,6 +53,11 @@ export class WorkerRegistry {
   /** READY when any live worker has the version warm; LOADING when one is warming it. */
   state(model: string, version: string): ModelState {
     return this.#states.get(versionKey(model, version)) ?? ModelState.UNAVAILABLE;
+  }
+
+  /** What live workers run the version on, across workers, without repeats. */
+  providers(model: string, version: string): readonly string[] {
+    return this.#providers.get(versionKey(model, version)) ?? [];
   }
 
   /** Requests waiting in the version's queue at the last poll. */
@@ -94,6 +100,7 @@ export class WorkerRegistry {
       });
       this.#backlog = backlog;
       this.#states = mergeStates(this.#workers);
+      this.#providers = mergeProviders(this.#workers);
       this.#onPolled();
       if (!this.#reachable) this.#logger.info('redis reachable');
       this.#reachable = true;
@@ -101,6 +108,7 @@ export class WorkerRegistry {
       if (this.#reachable) this.#logger.warn({ err: error }, 'redis unreachable; models count as not ready');
       this.#reachable = false;
       this.#states = new Map();
+      this.#providers = new Map();
     }
   }
 
@@ -129,6 +137,19 @@ function mergeStates(workers: readonly WorkerAnnouncement[]): Map<string, ModelS
     }
   }
   return states;
+}
+
+function mergeProviders(workers: readonly WorkerAnnouncement[]): Map<string, string[]> {
+  const providers = new Map<string, Set<string>>();
+  for (const worker of workers) {
+    for (const { model, version, providers: names = [] } of worker.versions) {
+      const key = versionKey(model, version);
+      const set = providers.get(key) ?? new Set<string>();
+      for (const name of names) set.add(name);
+      providers.set(key, set);
+    }
+  }
+  return new Map([...providers].map(([key, set]) => [key, [...set].sort()]));
 }
 
 function addStatistics(a: VersionStatistics, b: VersionStatistics): VersionStatistics {

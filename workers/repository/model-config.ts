@@ -1,23 +1,37 @@
 import { z } from 'zod';
 import { DATATYPES } from '../protocol/datatypes.js';
 
+/** tfjs tensors are float32, int32, bool (or string, which no model here takes). */
+const TF_DATATYPES: ReadonlySet<string> = new Set(['FP32', 'INT32', 'BOOL']);
+
 /** Dims after the batch dim (when max_batch_size > 0); -1 marks a variable dim. */
 const shape = z.array(z.number().int().refine((dim) => dim === -1 || dim > 0, 'dims are positive or -1'));
 
 /**
  * An FP32 image input may also be sent as encoded images (BYTES: PNG, JPEG or WebP, one
- * per row); the worker decodes, resizes and normalises them: value = (pixel * scale - mean) / std.
+ * per row); the worker decodes, resizes and normalises them: value = (pixel * scale - mean) / std,
+ * with one mean and std per channel (by default 0 and 1). `channels: 1` feeds grayscale.
  */
-const imageInput = z.strictObject({
-  width: z.number().int().min(1),
-  height: z.number().int().min(1),
-  fit: z.enum(['fill', 'cover', 'contain']).default('fill'),
-  layout: z.enum(['NCHW', 'NHWC']).default('NCHW'),
-  channel_order: z.enum(['RGB', 'BGR']).default('RGB'),
-  scale: z.number().default(1 / 255),
-  mean: z.array(z.number()).length(3).default([0, 0, 0]),
-  std: z.array(z.number().positive()).length(3).default([1, 1, 1]),
-});
+const imageInput = z
+  .strictObject({
+    width: z.number().int().min(1),
+    height: z.number().int().min(1),
+    channels: z.union([z.literal(1), z.literal(3)]).default(3),
+    fit: z.enum(['fill', 'cover', 'contain']).default('fill'),
+    layout: z.enum(['NCHW', 'NHWC']).default('NCHW'),
+    channel_order: z.enum(['RGB', 'BGR']).default('RGB'),
+    scale: z.number().default(1 / 255),
+    mean: z.array(z.number()).optional(),
+    std: z.array(z.number().positive()).optional(),
+  })
+  .refine((image) => [image.mean, image.std].every((list) => list === undefined || list.length === image.channels), {
+    message: 'mean and std hold one value per channel',
+  })
+  .transform((image) => ({
+    ...image,
+    mean: image.mean ?? new Array<number>(image.channels).fill(0),
+    std: image.std ?? new Array<number>(image.channels).fill(1),
+  }));
 
 /** An FP32 input of shape [-1] may also be sent as WAV files (BYTES), decoded to mono at this rate. */
 const audioInput = z.strictObject({
@@ -61,7 +75,14 @@ const dynamicBatching = z.strictObject({
 export const modelConfigSchema = z
   .strictObject({
     name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'letters, digits, . _ - only'),
-    platform: z.enum(['onnx']),
+    platform: z.enum(['onnx', 'tf']),
+    /** How a TF model is stored (platform tf only; default graph). saved_model needs tfjs-node. */
+    format: z.enum(['graph', 'layers', 'saved_model']).optional(),
+    /**
+     * The worker pool that serves the model (default: the platform). Runtimes need
+     * different CUDA stacks, so GPU pools and their images are per runtime.
+     */
+    pool: z.string().regex(/^[\w.-]+$/, 'letters, digits, . _ - only').optional(),
     description: z.string().optional(),
     versions: z.record(z.string().regex(/^[1-9][0-9]*$/, 'version keys are positive integers'), z.strictObject({ weights })),
     version_policy: versionPolicy.default({ latest: { num_versions: 1 } }),
@@ -113,22 +134,22 @@ export const modelConfigSchema = z
         seen.add(tensor.name);
       });
     }
-    if (config.platform === 'onnx') {
-      for (const list of ['inputs', 'outputs'] as const) {
-        config[list].forEach((tensor, index) => {
-          if (tensor.datatype === 'BF16') issue([list, index, 'datatype'], 'onnxruntime-node has no BF16 tensors');
-        });
-      }
+    for (const list of ['inputs', 'outputs'] as const) {
+      config[list].forEach((tensor, index) => {
+        if (config.platform === 'onnx' && tensor.datatype === 'BF16') issue([list, index, 'datatype'], 'onnxruntime-node has no BF16 tensors');
+        if (config.platform === 'tf' && !TF_DATATYPES.has(tensor.datatype)) issue([list, index, 'datatype'], `the TF runtime takes ${[...TF_DATATYPES].join(', ')} tensors`);
+      });
     }
+    if (config.format !== undefined && config.platform !== 'tf') issue(['format'], 'format applies to platform tf only');
     config.inputs.forEach((input, index) => {
       if (input.audio && (input.datatype !== 'FP32' || input.shape.join(',') !== '-1' || config.max_batch_size === 0)) {
         issue(['inputs', index, 'audio'], 'an audio input is FP32 of shape [-1] in a model with a batch dim');
       }
       if (!input.image) return;
-      const { width, height, layout } = input.image;
-      const expected = layout === 'NCHW' ? [3, height, width] : [height, width, 3];
+      const { width, height, layout, channels } = input.image;
+      const expected = layout === 'NCHW' ? [channels, height, width] : [height, width, channels];
       if (input.datatype !== 'FP32' || input.shape.join(',') !== expected.join(',')) {
-        issue(['inputs', index, 'image'], `an image input is FP32 of shape [${expected.join(',')}] (${layout}, ${width}x${height})`);
+        issue(['inputs', index, 'image'], `an image input is FP32 of shape [${expected.join(',')}] (${layout}, ${width}x${height}, ${channels} channel(s))`);
       }
     });
     if (Object.keys(config.versions).length === 0) issue(['versions'], 'at least one version is needed');
@@ -149,7 +170,12 @@ export const modelConfigSchema = z
         }
       });
     }
-  });
+  })
+  .transform((config) => ({
+    ...config,
+    pool: config.pool ?? config.platform,
+    format: config.platform === 'tf' ? (config.format ?? 'graph') : undefined,
+  }));
 
 export type ModelConfig = z.output<typeof modelConfigSchema>;
 export type TensorSpec = ModelConfig['inputs'][number];

@@ -3,6 +3,8 @@ import type { Tensor } from '../protocol/tensor.js';
 /** What one instance needs to load: everything is plain data so it can cross to a thread. */
 export interface InstanceSpec {
   readonly modelPath: string;
+  /** How the model is stored, for runtimes that read several formats (TF). */
+  readonly format?: 'graph' | 'layers' | 'saved_model';
   /** Tried in order; the first that loads is used. */
   readonly executionProviders: readonly string[];
   readonly intraOpThreads: number;
@@ -35,7 +37,7 @@ export interface BatchRunResult {
  * model off the calling thread so the event loop stays free.
  */
 export interface ModelInstance {
-  /** The execution provider the instance got (cpu, cuda, ...). */
+  /** The execution provider or backend the instance got (cpu, cuda, tfjs-node-gpu, wasm, ...). */
   readonly provider: string;
   run(batch: BatchRun): Promise<BatchRunResult>;
   close(): Promise<void>;

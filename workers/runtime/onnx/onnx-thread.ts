@@ -12,7 +12,7 @@ import type { BatchRun, InstanceSpec } from '../runtime.js';
 import { transferable } from '../transfer.js';
 import { availableProviders } from './execution-providers.js';
 import { fromOrtTensor, toOrtTensor } from './ort-tensors.js';
-import type { FromThread, ToThread } from './thread-messages.js';
+import type { FromThread, ToThread } from '../thread-messages.js';
 
 const port = parentPort;
 if (!port) throw new Error('onnx-thread must run in a worker thread');
@@ -83,7 +83,7 @@ async function run(id: number, batch: BatchRun): Promise<void> {
 port.on('message', (message: ToThread) => {
   if (message.type === 'load') {
     load(message.spec).catch((error: unknown) => send({ type: 'load-failed', message: String(error) }));
-  } else {
+  } else if (message.type === 'run') {
     run(message.id, message.batch).catch((error: unknown) =>
       send({ type: 'run-failed', id: message.id, message: (error as Error).message ?? String(error) }),
     );

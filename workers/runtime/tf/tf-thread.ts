@@ -1,0 +1,84 @@
+/**
+ * Body of one TF instance thread: owns one tfjs model. tfjs runs ops synchronously on
+ * the calling thread (native and WASM alike), so it must never share a thread with HTTP
+ * or queue-lock renewal. Every run is wrapped in tf.tidy and its outputs disposed after
+ * reading, so the thread holds the model's weights and nothing more between batches.
+ */
+import { performance } from 'node:perf_hooks';
+import { parentPort } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { concatRows, splitRows } from '../../protocol/tensor-rows.js';
+import type { Tensor } from '../../protocol/tensor.js';
+import type { BatchRun, InstanceSpec } from '../runtime.js';
+import type { FromThread, ToThread } from '../thread-messages.js';
+import { transferable } from '../transfer.js';
+import { selectBackend } from './tf-backends.js';
+import { loadTfModel, type TfModel } from './tf-model.js';
+import { fromTfTensor, toTfTensor } from './tf-tensors.js';
+
+const port = parentPort;
+if (!port) throw new Error('tf-thread must run in a worker thread');
+
+let model: TfModel | undefined;
+
+function send(message: FromThread, transfer: ArrayBuffer[] = []): void {
+  port!.postMessage(message, transfer);
+}
+
+async function load(spec: InstanceSpec): Promise<void> {
+  const backend = await selectBackend(spec.executionProviders, spec.intraOpThreads);
+  try {
+    model = await loadTfModel(backend, spec.format ?? 'graph', spec.modelPath);
+  } catch (error) {
+    throw new Error(`${backend.name} could not load ${spec.modelPath}: ${(error as Error).message}`);
+  }
+  send({ type: 'loaded', provider: backend.name, skipped: backend.skipped });
+}
+
+function run(id: number, batch: BatchRun): void {
+  if (!model) throw new Error('run before load');
+  const loaded = model;
+  const marshalStart = performance.now();
+  const first = batch.requests[0];
+  if (!first) throw new Error('empty batch');
+  const joined = first.inputs.map((input) => concatRows(batch.requests.map((request) => request.inputs.find((tensor) => tensor.name === input.name)!)));
+
+  const computeStart = performance.now();
+  const results = tf.tidy(() => loaded.run(Object.fromEntries(joined.map((tensor) => [tensor.name, toTfTensor(tensor)])), batch.outputs));
+  let outputs: Tensor[];
+  try {
+    outputs = results.map((result, index) => fromTfTensor(batch.outputs[index]!, result));
+  } finally {
+    tf.dispose(results);
+  }
+  const computeMs = performance.now() - computeStart;
+
+  const rowCounts = batch.requests.map((request) => request.inputs[0]?.shape[0] ?? 1);
+  const perRequest: Tensor[][] = batch.requests.map(() => []);
+  for (const output of outputs) {
+    const parts = batch.requests.length === 1 ? [output] : splitRows(output, rowCounts);
+    parts.forEach((part, index) => perRequest[index]!.push(part));
+  }
+  const buffers: ArrayBuffer[] = [];
+  const owned = perRequest.map((tensors) => {
+    const result = transferable(tensors);
+    buffers.push(...result.buffers);
+    return result.tensors;
+  });
+  const marshalMs = performance.now() - marshalStart - computeMs;
+  send({ type: 'result', id, outputs: owned, computeMs, marshalMs }, buffers);
+}
+
+port.on('message', (message: ToThread) => {
+  if (message.type === 'load') {
+    load(message.spec).catch((error: unknown) => send({ type: 'load-failed', message: (error as Error).message ?? String(error) }));
+  } else if (message.type === 'run') {
+    try {
+      run(message.id, message.batch);
+    } catch (error) {
+      send({ type: 'run-failed', id: message.id, message: (error as Error).message ?? String(error) });
+    }
+  } else {
+    send({ type: 'memory', id: message.id, numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes });
+  }
+});
