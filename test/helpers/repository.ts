@@ -28,6 +28,12 @@ export class TestRepository {
     return this;
   }
 
+  /** Copies a project pipeline folder (its pipeline.json). */
+  copyPipeline(name: string): this {
+    cpSync(join(PROJECT_MODELS, name), join(this.dir, name), { recursive: true });
+    return this;
+  }
+
   remove(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
