@@ -1,4 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPipelines } from '../../gateway/pipelines/load-pipelines.js';
+import { builtInTransforms } from '../../gateway/pipelines/transforms/built-in.js';
+import type { RunningServer } from '../../gateway/server.js';
+import { loadRepository } from '../../workers/repository/load-repository.js';
+import { post, startTestGateway } from '../helpers/gateway.js';
 import { StepFailedError } from '../../gateway/pipelines/run-pipeline.js';
 import type { SpeechSegment } from '../../gateway/pipelines/transforms/vad/speech-segments.js';
 import { startPipelineBackend, type PipelineBackend } from '../helpers/pipeline-backend.js';
@@ -63,5 +68,59 @@ describe('voice-activity pipeline (Silero VAD, pretrained, state carried across 
     const failure = await backend.run('voice-activity', { audio: new Uint8Array([1, 2, 3, 4, 5]) }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(StepFailedError);
     expect(failure).toMatchObject({ step: 'probabilities', code: 'invalid_media', message: expect.stringMatching(/not a WAV file/) });
+  });
+});
+
+describe('silero-vad as a plain model (scalar INT64 input, no batch dim)', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startTestGateway(repository.dir);
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('takes sr as an INT64 scalar over HTTP JSON and returns a probability in [0, 1] and the next state', async () => {
+    const state = { datatype: 'FP32', shape: [2, 1, 64], data: new Array(128).fill(0) };
+    const window = Array.from(vowelLikeSpeech(16_000, 0.032));
+    const reply = await post(`${server.url}/v2/models/silero-vad/infer`, {
+      inputs: [
+        { name: 'input', datatype: 'FP32', shape: [1, 512], data: window },
+        { name: 'sr', datatype: 'INT64', shape: [], data: [16_000] },
+        { name: 'h', ...state },
+        { name: 'c', ...state },
+      ],
+    });
+    expect(reply.status).toBe(200);
+    const outputs = reply.json['outputs'] as { name: string; shape: number[]; data: number[] }[];
+    const probability = outputs.find((output) => output.name === 'output')!;
+    expect(probability.shape).toEqual([1, 1]);
+    expect(probability.data[0]).toBeGreaterThanOrEqual(0);
+    expect(probability.data[0]).toBeLessThanOrEqual(1);
+    expect(outputs.find((output) => output.name === 'hn')!.shape).toEqual([2, 1, 64]);
+  });
+
+  it('refuses sr given with a shape', async () => {
+    const state = { datatype: 'FP32', shape: [2, 1, 64], data: new Array(128).fill(0) };
+    const reply = await post(`${server.url}/v2/models/silero-vad/infer`, {
+      inputs: [
+        { name: 'input', datatype: 'FP32', shape: [1, 512], data: new Array(512).fill(0) },
+        { name: 'sr', datatype: 'INT64', shape: [1], data: [16_000] },
+        { name: 'h', ...state },
+        { name: 'c', ...state },
+      ],
+    });
+    expect(reply).toMatchObject({ status: 400, json: { code: 'shape_mismatch' } });
+  });
+});
+
+describe('voice-activity pipeline loading', () => {
+  it('is refused when the model its loop calls is not in the repository', async () => {
+    const bare = new TestRepository().copy('text-direction').copyPipeline('voice-activity');
+    try {
+      await expect(loadPipelines(bare.dir, await loadRepository(bare.dir), builtInTransforms())).rejects.toThrow(/calls model "silero-vad", which is not in the repository/);
+    } finally {
+      bare.remove();
+    }
   });
 });
