@@ -62,6 +62,9 @@ async function readPipeline(file: string, folder: string, models: readonly Model
     } catch (error) {
       fail('.options', (error as Error).message);
     }
+    for (const called of transform.modelsCalled?.(step.options) ?? []) {
+      if (!models.some((candidate) => candidate.name === called)) fail('.options', `transform "${step.transform}" calls model "${called}", which is not in the repository`);
+    }
   });
   return pipeline;
 }

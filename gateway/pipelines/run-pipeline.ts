@@ -1,6 +1,7 @@
 import { isServingError, ServingError } from '../../workers/protocol/errors.js';
 import { isModelStep, type PipelineConfig, type PipelineStep } from './pipeline-config.js';
 import { runModelStep, type ModelStepMetadata, type StepRequestContext } from './model-step.js';
+import { transformContext, type TransformModelUsage } from './transform-model-calls.js';
 import type { TransformCatalog } from './transforms/catalog.js';
 import { TransformInputError } from './transforms/transform.js';
 
@@ -8,6 +9,8 @@ export interface TransformStepMetadata {
   readonly kind: 'transform';
   readonly transform: string;
   readonly duration_ms: number;
+  /** Only for transforms that call a model themselves (a loop over a recurrent model). */
+  readonly model_requests?: TransformModelUsage;
 }
 
 export type StepMetadata = (ModelStepMetadata | TransformStepMetadata) & { readonly step: string };
@@ -78,7 +81,7 @@ export async function runPipeline(pipeline: PipelineConfig, inputs: Readonly<Rec
   }
   const outputs: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(pipeline.outputs)) outputs[field] = values.get(value);
-  const costUsd = finished.reduce((sum, step) => sum + (step.kind === 'model' ? step.cost_usd : 0), 0);
+  const costUsd = finished.reduce((sum, step) => sum + (step.kind === 'model' ? step.cost_usd : (step.model_requests?.cost_usd ?? 0)), 0);
   return { outputs, steps: finished, costUsd };
 }
 
@@ -96,13 +99,20 @@ async function startStep(step: PipelineStep, values: Map<string, unknown>, conte
       const transform = context.transforms.get(step.transform);
       const portValues: Record<string, unknown> = {};
       for (const [port, value] of Object.entries(step.inputs)) portValues[port] = values.get(value);
-      const result = await transform.run(portValues, step.options);
+      const calls = transformContext(step.id, context);
+      const result = await transform.run(portValues, step.options, calls.context);
       produced = {};
       for (const [port, value] of Object.entries(step.outputs)) {
         if (!(port in result)) throw new Error(`transform "${step.transform}" returned no "${port}"`);
         produced[value] = result[port];
       }
-      metadata = { step: step.id, kind: 'transform', transform: step.transform, duration_ms: performance.now() - started };
+      metadata = {
+        step: step.id,
+        kind: 'transform',
+        transform: step.transform,
+        duration_ms: performance.now() - started,
+        ...(calls.usage.requests > 0 ? { model_requests: calls.usage } : {}),
+      };
     }
     for (const [value, data] of Object.entries(produced)) values.set(value, data);
     finished.push(metadata);

@@ -10,3 +10,15 @@ export async function renderTextLine(text: string, options: { rotate?: number; f
   );
   return sharp(svg).rotate(options.rotate ?? 0).toFormat(options.format ?? 'png').toBuffer();
 }
+
+/** Several text lines stacked on one white page; lines marked upsideDown are turned 180 degrees in place. */
+export async function renderTextPage(lines: readonly { text: string; upsideDown?: boolean }[], options: { width?: number; lineHeight?: number; margin?: number } = {}): Promise<Buffer> {
+  const width = options.width ?? 800;
+  const lineHeight = options.lineHeight ?? 64;
+  const margin = options.margin ?? 24;
+  const rendered = await Promise.all(lines.map((line) => renderTextLine(line.text, { width, height: lineHeight, rotate: line.upsideDown ? 180 : 0 })));
+  return sharp({ create: { width, height: margin * 2 + lineHeight * lines.length, channels: 3, background: 'white' } })
+    .composite(rendered.map((input, index) => ({ input, left: 0, top: margin + index * lineHeight })))
+    .png()
+    .toBuffer();
+}

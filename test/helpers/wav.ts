@@ -31,3 +31,50 @@ export function wavFile(channels: readonly Float32Array[], sampleRate: number, f
 
 export const tone = (frequency: number, sampleRate: number, seconds: number, amplitude = 0.5): Float32Array =>
   Float32Array.from({ length: Math.round(sampleRate * seconds) }, (_, i) => amplitude * Math.sin((2 * Math.PI * frequency * i) / sampleRate));
+
+/**
+ * A voice-like signal: a glottal pulse train (pitch gliding around 120 Hz) through three
+ * formant resonators, changing vowel four times a second, with a syllable envelope.
+ * Silero VAD calls it speech (probability near 1), which a plain tone is not.
+ */
+export function vowelLikeSpeech(sampleRate: number, seconds: number, amplitude = 0.5): Float32Array {
+  const vowels = [[730, 1090, 2440], [270, 2290, 3010], [300, 870, 2240], [530, 1840, 2480], [660, 1720, 2410]] as const;
+  const out = new Float32Array(Math.round(sampleRate * seconds));
+  const state = vowels[0].map(() => [0, 0] as [number, number]);
+  let phase = 0;
+  let noise = 1;
+  for (let i = 0; i < out.length; i += 1) {
+    const t = i / sampleRate;
+    const formants = vowels[Math.floor(t * 4) % vowels.length]!;
+    phase += (120 + 20 * Math.sin(2 * Math.PI * 0.7 * t) + 10 * Math.sin(2 * Math.PI * 4 * t)) / sampleRate;
+    noise = (noise * 16807) % 2147483647;
+    let source = 0.02 * (noise / 2147483647 - 0.5);
+    if (phase >= 1) {
+      phase -= 1;
+      source += 1;
+    }
+    let sample = 0;
+    formants.forEach((frequency, k) => {
+      const radius = Math.exp((-Math.PI * (80 + 40 * k)) / sampleRate);
+      const [y1, y2] = state[k]!;
+      const y = source * (1 - radius) + 2 * radius * Math.cos((2 * Math.PI * frequency) / sampleRate) * y1 - radius * radius * y2;
+      state[k] = [y, y1];
+      sample += y / (k + 1);
+    });
+    out[i] = sample * Math.pow(Math.sin(Math.PI * ((t * 4) % 1)), 0.6);
+  }
+  let peak = 0;
+  for (const sample of out) peak = Math.max(peak, Math.abs(sample));
+  return out.map((sample) => (sample / peak) * amplitude);
+}
+
+/** Clips one after another. */
+export function concatenate(...clips: Float32Array[]): Float32Array {
+  const out = new Float32Array(clips.reduce((sum, clip) => sum + clip.length, 0));
+  let offset = 0;
+  for (const clip of clips) {
+    out.set(clip, offset);
+    offset += clip.length;
+  }
+  return out;
+}

@@ -1,8 +1,34 @@
 import { TransformCatalog } from './catalog.js';
 import { tensorFromJson } from './generic/tensor-from-json.js';
 import { topK } from './generic/top-k.js';
+import { cropLines } from './ocr/crop-lines.js';
+import { detectionInput } from './ocr/detection-input.js';
+import { lineTensors } from './ocr/line-tensors.js';
+import { orientLines } from './ocr/orient-lines.js';
+import { readLines } from './ocr/read-lines.js';
+import { textBoxes } from './ocr/text-boxes.js';
+import { speechProbabilities } from './vad/speech-probabilities.js';
+import { speechSegmentsTransform } from './vad/speech-segments-transform.js';
+
+export interface TransformLimits {
+  /** Images with more pixels are refused before decoding (the gateway's MAX_IMAGE_PIXELS). */
+  readonly maxImagePixels?: number;
+}
+
+const DEFAULT_MAX_IMAGE_PIXELS = 40_000_000;
 
 /** Every transform a pipeline.json may name. */
-export function builtInTransforms(): TransformCatalog {
-  return new TransformCatalog([tensorFromJson, topK]);
+export function builtInTransforms(limits: TransformLimits = {}): TransformCatalog {
+  return new TransformCatalog([
+    detectionInput(limits.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS),
+    textBoxes(),
+    cropLines(),
+    lineTensors(),
+    orientLines(),
+    readLines(),
+    speechProbabilities(),
+    speechSegmentsTransform(),
+    tensorFromJson,
+    topK,
+  ]);
 }

@@ -1,3 +1,5 @@
+import type { Tensor } from '../../../workers/protocol/tensor.js';
+
 /**
  * A built-in pipeline step that is not a model: decoding, cropping, post-processing.
  * Transforms run in the gateway (sharp works on libuv's pool, off the event loop) and
@@ -10,7 +12,23 @@ export interface Transform {
   readonly outputs: readonly string[];
   /** Throws on options that make no sense, when the pipeline is loaded. */
   checkOptions(options: Readonly<Record<string, unknown>>): void;
-  run(inputs: Readonly<Record<string, unknown>>, options: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>>;
+  /**
+   * Models the step calls through its context (named in its options), so the loader can
+   * check they exist; only transforms that loop over a model have any.
+   */
+  modelsCalled?(options: Readonly<Record<string, unknown>>): readonly string[];
+  run(inputs: Readonly<Record<string, unknown>>, options: Readonly<Record<string, unknown>>, context: TransformContext): Promise<Record<string, unknown>>;
+}
+
+/**
+ * What a running transform may do beyond computing: call a model. A step graph cannot
+ * express a loop over one model (a recurrent model fed its own state window after
+ * window), so such a transform sends the requests itself, through the same validation
+ * and backend as a model step.
+ */
+export interface TransformContext {
+  /** One request to the model's served (or the given) version; resolves to its outputs by name. */
+  callModel(model: string, inputs: readonly Tensor[], version?: string): Promise<ReadonlyMap<string, Tensor>>;
 }
 
 /** A value of the wrong kind reached a transform: a pipeline wiring fault or bad caller data. */

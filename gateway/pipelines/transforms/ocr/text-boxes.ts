@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { isTensor } from '../../step-values.js';
+import { TransformInputError, type Transform } from '../transform.js';
+import { findTextBoxes, type ProbabilityMap } from './find-text-boxes.js';
+import { asRawImage } from './raw-image.js';
+
+/** PaddleOCR's DB defaults. */
+const options = z.strictObject({
+  threshold: z.number().gt(0).lt(1).default(0.3),
+  box_threshold: z.number().min(0).max(1).default(0.6),
+  unclip_ratio: z.number().min(0).max(10).default(1.5),
+  min_side: z.number().int().min(1).default(3),
+  max_boxes: z.number().int().min(1).max(10_000).default(1000),
+});
+
+/** The detector's output as one probability map: [1, 1, H, W] (batch dim included) or [1, H, W]. */
+function probabilityMap(value: unknown): ProbabilityMap {
+  if (!isTensor(value) || value.datatype !== 'FP32' || value.shape.length < 2) throw new TransformInputError('probabilities must be an FP32 tensor ending in [H, W]');
+  const height = value.shape[value.shape.length - 2]!;
+  const width = value.shape[value.shape.length - 1]!;
+  if (value.data.length !== width * height) throw new TransformInputError(`probabilities must hold one map, not shape [${value.shape.join(',')}]`);
+  return { data: value.data as Float32Array, width, height };
+}
+
+/** Detector probability map -> text boxes in the original image's pixels. */
+export function textBoxes(): Transform {
+  return {
+    name: 'ocr.text-boxes',
+    inputs: ['probabilities', 'image'],
+    outputs: ['boxes'],
+    checkOptions: (raw) => void options.parse(raw),
+    async run(inputs, raw) {
+      const chosen = options.parse(raw);
+      const image = asRawImage(inputs['image'], 'image');
+      const boxes = findTextBoxes(probabilityMap(inputs['probabilities']), image.width, image.height, {
+        threshold: chosen.threshold,
+        boxThreshold: chosen.box_threshold,
+        unclipRatio: chosen.unclip_ratio,
+        minSide: chosen.min_side,
+        maxBoxes: chosen.max_boxes,
+      });
+      return { boxes };
+    },
+  };
+}

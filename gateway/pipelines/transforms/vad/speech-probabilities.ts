@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { decodeWav, resample } from '../../../../workers/media/decode-wav.js';
+import { TransformInputError, type Transform } from '../transform.js';
+import { windowProbabilities } from './window-probabilities.js';
+
+/** Silero v4 at 16 kHz takes windows of 512, 1024 or 1536 samples (32, 64 or 96 ms). */
+const SAMPLE_RATE = 16_000;
+
+const options = z.strictObject({
+  model: z.string().min(1).default('silero-vad'),
+  version: z.string().regex(/^[1-9][0-9]*$/).optional(),
+  window_samples: z.union([z.literal(512), z.literal(1024), z.literal(1536)]).default(512),
+});
+
+/** WAV bytes -> speech probability per window (and the clip's duration), through a recurrent VAD model. */
+export function speechProbabilities(): Transform {
+  return {
+    name: 'vad.speech-probabilities',
+    inputs: ['audio'],
+    outputs: ['probabilities', 'duration_s'],
+    checkOptions: (raw) => void options.parse(raw),
+    modelsCalled: (raw) => [options.parse(raw).model],
+    async run(inputs, raw, context) {
+      const chosen = options.parse(raw);
+      const audio = inputs['audio'];
+      if (!(audio instanceof Uint8Array)) throw new TransformInputError('audio must be WAV bytes');
+      const decoded = decodeWav(audio, 'the audio');
+      const samples = resample(decoded.samples, decoded.sampleRate, SAMPLE_RATE);
+      const probabilities = await windowProbabilities(
+        samples,
+        { model: chosen.model, ...(chosen.version ? { version: chosen.version } : {}), sampleRate: SAMPLE_RATE, windowSamples: chosen.window_samples },
+        context,
+      );
+      return { probabilities, duration_s: Math.round((decoded.samples.length / decoded.sampleRate) * 1000) / 1000 };
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StepFailedError, type StepEvent } from '../../gateway/pipelines/run-pipeline.js';
+import type { ReadLine } from '../../gateway/pipelines/transforms/ocr/read-lines.js';
+import { characterAccuracy } from '../helpers/character-accuracy.js';
+import { startPipelineBackend, type PipelineBackend } from '../helpers/pipeline-backend.js';
+import { TestRepository } from '../helpers/repository.js';
+import { renderTextLine, renderTextPage } from '../helpers/text-images.js';
+
+const repository = new TestRepository().copy('text-detector').copy('text-direction').copy('text-recognizer').copyPipeline('ocr');
+let backend: PipelineBackend;
+
+beforeAll(async () => {
+  // A pixel limit low enough to show the refusal with a cheap image.
+  backend = await startPipelineBackend(repository.dir, { MAX_IMAGE_PIXELS: '3000000' });
+});
+afterAll(async () => {
+  await backend.close();
+  repository.remove();
+});
+
+/** Pages of two or three lines; 12 lines in all, two of them upside down. */
+const PAGES: { text: string; upsideDown?: boolean }[][] = [
+  [{ text: 'Invoice 2024-118' }, { text: 'Total due 1375.40' }],
+  [{ text: 'Hello World 42' }, { text: 'quick brown fox' }, { text: 'jumps over 7 dogs', upsideDown: true }],
+  [{ text: 'Order number 58213' }, { text: 'Ship to Berlin' }],
+  [{ text: 'Meeting at 10:30' }, { text: 'Room 4B second floor', upsideDown: true }, { text: 'Bring the report' }],
+  [{ text: 'Serial KX-9930-T' }, { text: 'Made in 2019' }],
+];
+
+/** Without spaces: the recognizer's spacing between words is not what is measured here. */
+const letters = (text: string): string => text.replace(/\s+/g, '');
+
+async function read(image: Uint8Array): Promise<ReadLine[]> {
+  const result = await backend.run('ocr', { image });
+  return result.outputs['lines'] as ReadLine[];
+}
+
+async function accuracyOver(render: (page: (typeof PAGES)[number]) => Promise<Uint8Array>): Promise<{ letters: number; spaced: number; report: string }> {
+  const pairs: [string, string][] = [];
+  const spaced: [string, string][] = [];
+  for (const page of PAGES) {
+    const lines = await read(await render(page));
+    const expected = page.map((line) => line.text).join(' ');
+    const readText = lines.map((line) => line.text).join(' ');
+    pairs.push([letters(expected), letters(readText)]);
+    spaced.push([expected, readText]);
+  }
+  return { letters: characterAccuracy(pairs), spaced: characterAccuracy(spaced), report: spaced.map(([e, r]) => `  ${e} => ${r}`).join('\n') };
+}
+
+describe('ocr pipeline (PaddleOCR v4 detection, direction, recognition; pretrained)', () => {
+  it('reads rendered multi-line PNG pages, upside-down lines included', async () => {
+    const measured = await accuracyOver((page) => renderTextPage(page));
+    console.log(`OCR character accuracy, 12 lines, PNG, 36 px text: ${measured.letters.toFixed(4)} (spaces ignored), ${measured.spaced.toFixed(4)} (spaces counted)`);
+    // Measured 1.0 on both counts.
+    expect(measured.letters, measured.report).toBeGreaterThanOrEqual(0.97);
+  });
+
+  it('reads smaller text through JPEG compression', async () => {
+    const measured = await accuracyOver(async (page) => sharp(await renderTextPage(page, { lineHeight: 40, width: 520 })).jpeg({ quality: 60 }).toBuffer());
+    console.log(`OCR character accuracy, 12 lines, JPEG q60, 22 px text: ${measured.letters.toFixed(4)} (spaces ignored), ${measured.spaced.toFixed(4)} (spaces counted)`);
+    // Measured 1.0 without spaces, 0.965 with them (a few word gaps are lost at this size).
+    expect(measured.letters, measured.report).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('answers lines top to bottom, left to right, with boxes inside the image, as plain JSON', async () => {
+    const left = await renderTextLine('left side', { width: 380, height: 64 });
+    const right = await renderTextLine('right side', { width: 380, height: 64 });
+    const below = await renderTextLine('next row', { width: 380, height: 64 });
+    const page = await sharp({ create: { width: 800, height: 200, channels: 3, background: 'white' } })
+      .composite([{ input: right, left: 420, top: 20 }, { input: below, left: 0, top: 110 }, { input: left, left: 0, top: 20 }])
+      .png()
+      .toBuffer();
+    const result = await backend.run('ocr', { image: page });
+    const lines = result.outputs['lines'] as ReadLine[];
+    expect(lines.map((line) => line.text)).toEqual(['left side', 'right side', 'next row']);
+    for (const { box } of lines) {
+      expect(box.x).toBeGreaterThanOrEqual(0);
+      expect(box.y).toBeGreaterThanOrEqual(0);
+      expect(box.x + box.width).toBeLessThanOrEqual(800);
+      expect(box.y + box.height).toBeLessThanOrEqual(200);
+    }
+    expect(lines[1]!.box.x).toBeGreaterThan(400);
+    expect(lines[2]!.box.y).toBeGreaterThan(lines[0]!.box.y + lines[0]!.box.height / 2);
+    expect(JSON.parse(JSON.stringify(result.outputs))).toEqual(result.outputs);
+    const direction = result.steps.find((step) => step.step === 'direction');
+    expect(direction).toMatchObject({ kind: 'model', model: 'text-direction', requests: 3 });
+    expect(result.costUsd).toBeGreaterThan(0);
+  });
+
+  it('finds no lines on a blank image', async () => {
+    const blank = await sharp({ create: { width: 640, height: 480, channels: 3, background: 'white' } }).png().toBuffer();
+    expect(await read(blank)).toEqual([]);
+  });
+
+  it('fails a corrupt image at the step that decodes it, as invalid_media', async () => {
+    const events: StepEvent[] = [];
+    const corrupt = (await renderTextLine('cut short')).subarray(0, 200);
+    const failure = await backend.run('ocr', { image: corrupt }, events).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(StepFailedError);
+    expect(failure).toMatchObject({ step: 'prepare', code: 'invalid_media', message: expect.stringMatching(/step "prepare" failed: the image cannot be decoded/) });
+    expect(events).toContainEqual(expect.objectContaining({ type: 'step-failed', step: 'prepare', code: 'invalid_media' }));
+  });
+
+  it('refuses an image over the pixel limit as image_too_large', async () => {
+    const big = await sharp({ create: { width: 2000, height: 1600, channels: 3, background: 'white' } }).png().toBuffer();
+    await expect(backend.run('ocr', { image: big })).rejects.toMatchObject({ step: 'prepare', code: 'image_too_large' });
+  });
+});
