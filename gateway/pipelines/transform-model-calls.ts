@@ -11,6 +11,8 @@ export interface TransformModelUsage {
   requests: number;
   compute_ms: number;
   cost_usd: number;
+  /** The same per model version, so the spend ledger can charge each. */
+  by_model: { model: string; version: string; requests: number; cost_usd: number }[];
 }
 
 /**
@@ -20,7 +22,7 @@ export interface TransformModelUsage {
  * cannot outlive its task.
  */
 export function transformContext(stepId: string, context: StepRequestContext): { context: TransformContext; usage: TransformModelUsage } {
-  const usage: TransformModelUsage = { requests: 0, compute_ms: 0, cost_usd: 0 };
+  const usage: TransformModelUsage = { requests: 0, compute_ms: 0, cost_usd: 0, by_model: [] };
   const callModel: TransformContext['callModel'] = async (name, inputs, version) => {
     const now = Date.now();
     if (now >= context.deadline) throw new ServingError('request_timeout', `step "${stepId}" reached the task's deadline`);
@@ -34,7 +36,15 @@ export function transformContext(stepId: string, context: StepRequestContext): {
     const result = await context.backend.infer(request);
     const share = result.timings.batchRows > 0 ? request.rows / result.timings.batchRows : 1;
     usage.compute_ms += result.timings.computeMs * share;
-    usage.cost_usd += requestCost(model.definition.config.price, result.timings, request.rows);
+    const cost = requestCost(model.definition.config.price, result.timings, request.rows);
+    usage.cost_usd += cost;
+    let entry = usage.by_model.find((candidate) => candidate.model === result.model && candidate.version === result.version);
+    if (!entry) {
+      entry = { model: result.model, version: result.version, requests: 0, cost_usd: 0 };
+      usage.by_model.push(entry);
+    }
+    entry.requests += 1;
+    entry.cost_usd += cost;
     return new Map<string, Tensor>(result.outputs.map((tensor) => [tensor.name, tensor]));
   };
   return { context: { callModel }, usage };

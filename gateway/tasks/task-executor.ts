@@ -73,8 +73,9 @@ export class TaskExecutor {
       });
       record.status = 'succeeded';
       record.result = { outputs: plain(outcome.outputs) as Record<string, unknown>, steps: outcome.steps, cost_usd: outcome.costUsd };
-      for (const step of outcome.steps) {
-        if (step.kind === 'model') services.ledger.record(record.tenant, step.model, step.version, toPico(step.cost_usd)).catch((error: unknown) => logger.error({ err: error }, 'ledger write failed'));
+      const charges = outcome.steps.flatMap((step) => (step.kind === 'model' ? [step] : (step.model_requests?.by_model ?? [])));
+      for (const charge of charges) {
+        services.ledger.record(record.tenant, charge.model, charge.version, toPico(charge.cost_usd)).catch((error: unknown) => logger.error({ err: error }, 'ledger write failed'));
       }
     } catch (error) {
       record.status = 'failed';
