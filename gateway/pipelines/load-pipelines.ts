@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelDefinition } from '../../workers/repository/load-repository.js';
-import { ModelConfigError } from '../../workers/repository/load-repository.js';
+import { configErrorFromIssues, ModelConfigError } from '../../workers/repository/load-repository.js';
 import { isModelStep, pipelineConfigSchema, type PipelineConfig } from './pipeline-config.js';
 import type { TransformCatalog } from './transforms/catalog.js';
 
@@ -32,11 +32,7 @@ async function readPipeline(file: string, folder: string, models: readonly Model
     throw new ModelConfigError(file, '', `is not readable JSON (${(error as Error).message})`);
   }
   const parsed = pipelineConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    const field = first ? first.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('').replace(/^\./, '') : '';
-    throw new ModelConfigError(file, field, first?.message ?? 'invalid');
-  }
+  if (!parsed.success) throw configErrorFromIssues(file, parsed.error.issues);
   const pipeline = parsed.data;
   if (pipeline.name !== folder) throw new ModelConfigError(file, 'name', `"${pipeline.name}" must match its folder name "${folder}"`);
   pipeline.steps.forEach((step, index) => {

@@ -19,6 +19,13 @@ export class ModelConfigError extends Error {
   }
 }
 
+/** The first schema issue as an error naming the file and the field (`steps[2].inputs`). */
+export function configErrorFromIssues(file: string, issues: readonly { readonly path: readonly PropertyKey[]; readonly message: string }[]): ModelConfigError {
+  const first = issues[0];
+  const field = first ? first.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('').replace(/^\./, '') : '';
+  return new ModelConfigError(file, field, first?.message ?? 'invalid');
+}
+
 /** Reads and validates one model's config.json. */
 export async function readModelDefinition(repository: string, name: string): Promise<ModelDefinition> {
   const dir = join(repository, name);
@@ -36,11 +43,7 @@ export async function readModelDefinition(repository: string, name: string): Pro
     throw new ModelConfigError(file, '', `is not valid JSON (${(error as Error).message})`);
   }
   const parsed = modelConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    const field = first ? first.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('').replace(/^\./, '') : '';
-    throw new ModelConfigError(file, field, first?.message ?? 'invalid');
-  }
+  if (!parsed.success) throw configErrorFromIssues(file, parsed.error.issues);
   if (parsed.data.name !== name) {
     throw new ModelConfigError(file, 'name', `"${parsed.data.name}" must match its folder name "${name}"`);
   }
