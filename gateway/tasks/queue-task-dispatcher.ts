@@ -31,6 +31,7 @@ export interface QueueTaskDispatcherOptions {
 export class QueueTaskDispatcher implements TaskDispatcher {
   readonly #queue: Queue<TaskJob>;
   readonly #worker: Worker<TaskJob>;
+  readonly #running = new Set<Promise<void>>();
 
   constructor(executor: TaskExecutor, options: QueueTaskDispatcherOptions) {
     this.#queue = new Queue<TaskJob>(TASK_QUEUE, {
@@ -41,8 +42,13 @@ export class QueueTaskDispatcher implements TaskDispatcher {
     this.#worker = new Worker<TaskJob>(
       TASK_QUEUE,
       async (job) => {
-        const { callback } = await executor.run(job.data.taskId, decodeInputs(job.data.inputs));
-        await callback;
+        const run = executor.run(job.data.taskId, decodeInputs(job.data.inputs)).then(({ callback }) => callback);
+        this.#running.add(run);
+        try {
+          await run;
+        } finally {
+          this.#running.delete(run);
+        }
       },
       {
         connection: durableConnection(options.redisUrl, 'switchyard-tasks-worker'),
@@ -62,8 +68,15 @@ export class QueueTaskDispatcher implements TaskDispatcher {
     await this.#queue.add('task', { taskId, inputs: encodeInputs(inputs) }, { jobId: taskId });
   }
 
+  /**
+   * Lets the tasks in hand finish (each is bounded by its deadline), then closes without
+   * waiting on Redis: BullMQ's graceful close waits for a connection that, when Redis is
+   * down, never comes. A task taken in the meantime is not lost: its lock expires and
+   * another gateway runs it.
+   */
   async close(): Promise<void> {
-    await this.#worker.close();
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+    await this.#worker.close(true);
     await this.#queue.close();
   }
 }

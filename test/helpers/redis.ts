@@ -46,7 +46,8 @@ export class PrivateRedis {
 
   async start(): Promise<void> {
     this.#process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
-    for (let i = 0; i < 100; i += 1) {
+    // Up to 15 s: on a loaded 2-core machine redis-server can take seconds to answer.
+    for (let i = 0; i < 300; i += 1) {
       if (await answersPing(this.port)) return;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

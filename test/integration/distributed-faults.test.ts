@@ -151,6 +151,15 @@ describe('media in distributed mode', () => {
 });
 
 describe('starting without Redis', () => {
+  it('a gateway whose Redis never came up still shuts down promptly', async () => {
+    const repository = new TestRepository().copy('mlp-classifier');
+    cleanups.push(() => repository.remove());
+    const gateway = await startTestGateway(repository.dir, { REDIS_URL: `redis://127.0.0.1:${await freePort()}`, REDIS_PREFIX: testPrefix(), LOG_LEVEL: 'silent', LOAD_MODELS: 'mlp-classifier' });
+    const started = Date.now();
+    await gateway.close();
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it('a gateway starts while Redis is down, answers 503 at once, and serves once Redis is up', async () => {
     const redis = new PrivateRedis(await freePort());
     cleanups.push(() => redis.stop());

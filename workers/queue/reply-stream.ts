@@ -58,7 +58,9 @@ export class ReplyReader {
   async stop(): Promise<void> {
     this.#running = false;
     this.#redis.disconnect();
-    await this.#stopped;
+    // A read queued while Redis was unreachable is never settled by ioredis once the
+    // connection is dropped, so the loop is not waited for beyond its read's own 1 s block.
+    await Promise.race([this.#stopped, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
   }
 
   async #loop(): Promise<void> {
