@@ -1,4 +1,4 @@
-import { ATTRIBUTE_INT, ModelProto, ONNX_FLOAT, floatInitializer, valueInfo } from './onnx-schema.js';
+import { ATTRIBUTE_INT, ONNX_FLOAT, encodeModel, floatInitializer, valueInfo, type NodeProto, type TensorProto } from '../onnx/onnx-model.js';
 import { normalSamples, seededRandom } from './seeded-random.js';
 
 export interface MlpShape {
@@ -17,8 +17,8 @@ export const DEMO_MLP: MlpShape = { layers: [512, 1024, 1024, 10], seed: 2026112
  */
 export function buildMlp(shape: MlpShape): Uint8Array {
   const random = seededRandom(shape.seed);
-  const nodes: Record<string, unknown>[] = [];
-  const initializers: Record<string, unknown>[] = [];
+  const nodes: NodeProto[] = [];
+  const initializers: TensorProto[] = [];
   let current = shape.inputName;
   for (let layer = 0; layer < shape.layers.length - 1; layer += 1) {
     const fanIn = shape.layers[layer]!;
@@ -44,7 +44,7 @@ export function buildMlp(shape: MlpShape): Uint8Array {
     output: [shape.outputName],
     attribute: [{ name: 'axis', type: ATTRIBUTE_INT, i: -1 }],
   });
-  const model = ModelProto.create({
+  return encodeModel({
     irVersion: 8,
     producerName: 'switchyard',
     producerVersion: '1',
@@ -57,5 +57,4 @@ export function buildMlp(shape: MlpShape): Uint8Array {
       output: [valueInfo(shape.outputName, ONNX_FLOAT, ['batch', shape.layers[shape.layers.length - 1]!])],
     },
   });
-  return ModelProto.encode(model).finish();
 }

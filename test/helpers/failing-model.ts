@@ -1,4 +1,4 @@
-import { ModelProto, valueInfo } from '../../models/build/onnx-schema.js';
+import { TensorDataType, encodeModel, int64Initializer, valueInfo } from '../../models/onnx/onnx-model.js';
 
 /**
  * A model that loads and warms up (at batch sizes divisible by 3) but fails at run time
@@ -6,21 +6,18 @@ import { ModelProto, valueInfo } from '../../models/build/onnx-schema.js';
  * for retry and dead-letter tests.
  */
 export function buildReshapeModel(): Uint8Array {
-  const shape = new BigInt64Array([-1n, 3n]);
-  return ModelProto.encode(
-    ModelProto.create({
-      irVersion: 8,
-      producerName: 'switchyard-test',
-      opsetImport: [{ domain: '', version: 17 }],
-      graph: {
-        name: 'reshape',
-        node: [{ opType: 'Reshape', name: 'reshape', input: ['x', 'shape'], output: ['y'] }],
-        initializer: [{ name: 'shape', dims: [2], dataType: 7, rawData: new Uint8Array(shape.buffer) }],
-        input: [valueInfo('x', 1, ['batch', 4])],
-        output: [valueInfo('y', 1, ['rows', 3])],
-      },
-    }),
-  ).finish();
+  return encodeModel({
+    irVersion: 8,
+    producerName: 'switchyard-test',
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'reshape',
+      node: [{ opType: 'Reshape', name: 'reshape', input: ['x', 'shape'], output: ['y'] }],
+      initializer: [int64Initializer('shape', [2], new BigInt64Array([-1n, 3n]))],
+      input: [valueInfo('x', TensorDataType.FLOAT, ['batch', 4])],
+      output: [valueInfo('y', TensorDataType.FLOAT, ['rows', 3])],
+    },
+  });
 }
 
 export const RESHAPE_CONFIG = {
