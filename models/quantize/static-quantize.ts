@@ -1,0 +1,173 @@
+import { dropUnusedConstants, floatConstants, floatInitializer, int8Initializer, type FloatConstant } from './constant-tensors.js';
+import { int8Activation, type TensorRange } from './calibrate.js';
+import { outputLayerNodes } from './dynamic-quantize.js';
+import { quantizePerChannel } from './int8-weights.js';
+import { upgradeToOpset10 } from './opset-upgrade.js';
+import { ATTRIBUTE_TYPE, ONNX_TYPE, toNumber, type GraphMessage, type ModelMessage, type NodeMessage, type TensorMessage } from './onnx-types.js';
+import { attributeFloat, attributeInt, FreshNames, MS_DOMAIN, type QuantizeOutcome } from './quantize-plan.js';
+
+const TARGET_OPS = new Set(['Conv', 'MatMul', 'Gemm']);
+
+/** The tensors whose ranges static quantization needs: each target node's activation input and its output. */
+export function calibrationTensors(model: ModelMessage, options: { readonly quantizeOutputLayer?: boolean } = {}): string[] {
+  const constants = floatConstants(model.graph);
+  const skip = options.quantizeOutputLayer ? new Set<NodeMessage>() : outputLayerNodes(model.graph);
+  const names = new Set<string>();
+  for (const node of model.graph.node) {
+    if (!isTarget(node) || skip.has(node) || typeof weightAxis(node, constants) === 'string') continue;
+    names.add(node.input[0]!);
+    names.add(node.output[0]!);
+  }
+  return [...names];
+}
+
+/**
+ * Static quantization in QDQ form (signed int8 weights and activations, the format
+ * onnxruntime recommends for x86 and the only int8 form its GPU path takes): per-channel
+ * int8 weights behind DequantizeLinear, and QuantizeLinear + DequantizeLinear pairs on
+ * each target node's input and output with scales from calibration. onnxruntime fuses
+ * DQ -> Conv/MatMul/Gemm -> Q into its int8 kernels when it loads the model.
+ */
+export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, TensorRange>, options: { readonly quantizeOutputLayer?: boolean } = {}): QuantizeOutcome {
+  upgradeToOpset10(model);
+  const graph = model.graph;
+  const constants = floatConstants(graph);
+  const names = new FreshNames([...graph.node.flatMap((node) => [...node.input, ...node.output, node.name ?? '']), ...graph.initializer.map((i) => i.name ?? '')]);
+  const defaultOpset = toNumber(model.opsetImport.find((entry) => (entry.domain ?? '') === '')?.version);
+  // Per-axis DequantizeLinear is standard from opset 13; below that, the com.microsoft one.
+  const qdqDomain = defaultOpset >= 13 ? '' : MS_DOMAIN;
+  const skip = options.quantizeOutputLayer ? new Set<NodeMessage>() : outputLayerNodes(graph);
+  const outcome: QuantizeOutcome = { quantized: {}, leftInFp32: [] };
+  const dequantized = new Map<string, string>();
+  const added: NodeMessage[] = [];
+  const qdqNode = (op: 'QuantizeLinear' | 'DequantizeLinear', inputs: string[], output: string, axis?: number): NodeMessage => ({
+    name: names.take(`${output}_${op}`),
+    opType: op,
+    domain: qdqDomain,
+    input: inputs,
+    output: [output],
+    attribute: axis === undefined ? [] : [{ name: 'axis', type: ATTRIBUTE_TYPE.INT, i: axis }],
+  });
+  const activationParams = (tensor: string): { scale: string; zeroPoint: string; value: number } | undefined => {
+    const range = ranges.get(tensor);
+    if (!range || !Number.isFinite(range.min)) return undefined;
+    const { scale, zeroPoint } = int8Activation(range);
+    const scaleName = names.take(`${tensor}_scale`);
+    const zeroName = names.take(`${tensor}_zero_point`);
+    graph.initializer.push(floatInitializer(scaleName, [], Float32Array.of(scale)), int8Initializer(zeroName, [], Int8Array.of(zeroPoint)));
+    return { scale: scaleName, zeroPoint: zeroName, value: scale };
+  };
+
+  const rewritten: NodeMessage[] = [];
+  for (const node of graph.node) {
+    if (!isTarget(node)) {
+      rewritten.push(node);
+      continue;
+    }
+    const op = node.opType!;
+    const where = node.name || node.output[0] || '?';
+    const axis = skip.has(node) ? 'the output layer stays fp32: it is small, and the scores are what accuracy is judged on' : weightAxis(node, constants);
+    const input = node.input[0]!;
+    const output = node.output[0]!;
+    if (typeof axis === 'string' || !ranges.has(input) || !ranges.has(output)) {
+      outcome.leftInFp32.push({ node: where, op, reason: typeof axis === 'string' ? axis : 'no calibration range for its input or output' });
+      rewritten.push(node);
+      continue;
+    }
+    // Activation in: one Q/DQ pair per tensor, shared by every node that reads it.
+    let inputDq = dequantized.get(input);
+    let inputScale = 0;
+    if (!inputDq) {
+      const params = activationParams(input)!;
+      const quantized = names.take(`${input}_quantized`);
+      inputDq = names.take(`${input}_dequantized`);
+      added.push(qdqNode('QuantizeLinear', [input, params.scale, params.zeroPoint], quantized), qdqNode('DequantizeLinear', [quantized, params.scale, params.zeroPoint], inputDq));
+      dequantized.set(input, inputDq);
+      inputScale = params.value;
+    } else {
+      inputScale = int8Activation(ranges.get(input)!).scale;
+    }
+    // Weights: int8 per channel behind a DequantizeLinear.
+    const weightName = node.input[1]!;
+    const weight = constants.get(weightName)!;
+    const int8 = quantizePerChannel(weight.values, weight.dims, axis);
+    const wq = names.take(`${weightName}_int8`);
+    const ws = names.take(`${weightName}_scale`);
+    const wz = names.take(`${weightName}_zero_point`);
+    const wdq = names.take(`${weightName}_dequantized`);
+    graph.initializer.push(int8Initializer(wq, weight.dims, int8.values), floatInitializer(ws, [int8.scales.length], int8.scales), int8Initializer(wz, [int8.scales.length], new Int8Array(int8.scales.length)));
+    added.push(qdqNode('DequantizeLinear', [wq, ws, wz], wdq, axis));
+    const inputs = [inputDq, wdq];
+    // Bias: int32 at scale input_scale * weight_scale, the form the int8 kernels take.
+    const biasName = node.input[2];
+    if (biasName) {
+      const bias = constants.get(biasName);
+      if (bias && bias.values.length === int8.scales.length) {
+        const scales = int8.scales.map((scale) => scale * inputScale);
+        const values = new Int32Array(bias.values.length);
+        bias.values.forEach((value, index) => (values[index] = Math.round(value / scales[index]!)));
+        const bq = names.take(`${biasName}_int32`);
+        const bs = names.take(`${biasName}_scale`);
+        const bz = names.take(`${biasName}_zero_point`);
+        const bdq = names.take(`${biasName}_dequantized`);
+        graph.initializer.push(int32Initializer(bq, [values.length], values), floatInitializer(bs, [values.length], scales), int32Initializer(bz, [values.length], new Int32Array(values.length)));
+        added.push(qdqNode('DequantizeLinear', [bq, bs, bz], bdq, 0));
+        inputs.push(bdq);
+      } else {
+        inputs.push(biasName);
+      }
+    }
+    // Activation out: the node writes a private name; Q/DQ restores the one readers use.
+    const params = activationParams(output)!;
+    const raw = names.take(`${output}_fp32`);
+    const quantized = names.take(`${output}_quantized`);
+    added.push(qdqNode('QuantizeLinear', [raw, params.scale, params.zeroPoint], quantized), qdqNode('DequantizeLinear', [quantized, params.scale, params.zeroPoint], output));
+    dequantized.set(output, output);
+    rewritten.push({ ...node, input: inputs, output: [raw, ...node.output.slice(1)] });
+    outcome.quantized[op] = (outcome.quantized[op] ?? 0) + 1;
+  }
+  graph.node = topologicalOrder([...rewritten, ...added], graph);
+  if (qdqDomain === MS_DOMAIN && !model.opsetImport.some((entry) => entry.domain === MS_DOMAIN)) model.opsetImport.push({ domain: MS_DOMAIN, version: 1 });
+  dropUnusedConstants(graph);
+  return outcome;
+}
+
+function isTarget(node: NodeMessage): boolean {
+  return (node.domain ?? '') === '' && TARGET_OPS.has(node.opType ?? '');
+}
+
+/** The axis of the weight's output channels, or why the node stays fp32. */
+function weightAxis(node: NodeMessage, constants: Map<string, FloatConstant>): number | string {
+  const weight = constants.get(node.input[1] ?? '');
+  if (!weight) return 'its weight is not a constant float tensor';
+  if (node.opType === 'Conv') return weight.dims.length >= 3 ? 0 : 'Conv weight with fewer than 3 dims';
+  if (weight.dims.length !== 2) return `its weight has ${weight.dims.length} dims, not 2`;
+  if (node.opType === 'MatMul') return 1;
+  if (attributeInt(node, 'transA', 0) !== 0 || attributeFloat(node, 'alpha', 1) !== 1 || attributeFloat(node, 'beta', 1) !== 1) return 'Gemm with transA, alpha or beta';
+  return attributeInt(node, 'transB', 0) === 1 ? 0 : 1;
+}
+
+function int32Initializer(name: string, dims: readonly number[], values: Int32Array): TensorMessage {
+  return { name, dims: [...dims], dataType: ONNX_TYPE.INT32, rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
+}
+
+/** ONNX wants nodes in an order where every input is produced before it is read. */
+function topologicalOrder(nodes: NodeMessage[], graph: GraphMessage): NodeMessage[] {
+  const available = new Set<string>(['', ...graph.input.map((input) => input.name ?? ''), ...graph.initializer.map((initializer) => initializer.name ?? '')]);
+  const ordered: NodeMessage[] = [];
+  let pending = nodes;
+  while (pending.length > 0) {
+    const next: NodeMessage[] = [];
+    for (const node of pending) {
+      if (node.input.every((input) => available.has(input))) {
+        ordered.push(node);
+        for (const output of node.output) available.add(output);
+      } else {
+        next.push(node);
+      }
+    }
+    if (next.length === pending.length) throw new Error(`graph has nodes whose inputs are never produced: ${next.map((node) => node.name).join(', ')}`);
+    pending = next;
+  }
+  return ordered;
+}
