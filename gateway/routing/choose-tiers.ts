@@ -1,3 +1,4 @@
+import type { Tensor } from '../../workers/protocol/tensor.js';
 import type { RouteConfig } from '../policy/policy-config.js';
 
 export interface TierChoiceInput {
@@ -29,9 +30,28 @@ export function chooseTiers(route: RouteConfig, input: TierChoiceInput): number[
   return [first, ...names.map((_, i) => i).filter((i) => i > first)];
 }
 
-/** The confidence a cascade judges by: the largest value of the declared output. */
-export function confidence(values: ArrayLike<number>): number {
-  let best = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < values.length; i += 1) best = Math.max(best, Number(values[i]));
-  return best;
+/**
+ * The confidence a cascade judges by, from the declared output: per row, the top value
+ * (a classifier's top probability), averaged over the row's steps when each row is a
+ * sequence of distributions (a CTC recognizer's [steps, classes]); the least confident
+ * row decides, so one unsure row in a batch escalates the request.
+ */
+export function confidence(output: Tensor, batched: boolean): number {
+  const values = output.data as ArrayLike<number>;
+  const classes = output.shape[output.shape.length - 1] ?? values.length;
+  const rows = batched ? (output.shape[0] ?? 1) : 1;
+  if (classes === 0 || rows === 0) return 0;
+  const steps = values.length / rows / classes;
+  let least = Number.POSITIVE_INFINITY;
+  for (let row = 0; row < rows; row += 1) {
+    let sum = 0;
+    for (let step = 0; step < steps; step += 1) {
+      const base = (row * steps + step) * classes;
+      let best = Number.NEGATIVE_INFINITY;
+      for (let k = 0; k < classes; k += 1) best = Math.max(best, Number(values[base + k]));
+      sum += best;
+    }
+    least = Math.min(least, steps > 0 ? sum / steps : 0);
+  }
+  return least;
 }

@@ -1,5 +1,5 @@
 import { ServingError } from '../../workers/protocol/errors.js';
-import { servedVersions } from '../../workers/repository/model-config.js';
+import { defaultVersion, servedVersions } from '../../workers/repository/model-config.js';
 import type { ModelDefinition } from '../../workers/repository/load-repository.js';
 import type { ServingBackend } from '../serving-backend.js';
 
@@ -9,12 +9,12 @@ export interface ResolvedModel {
   readonly version: string;
 }
 
-/** Finds the model and version a path names; 404 when either is unknown. */
+/** Finds the model and version a path names (the model's default version when it names none); 404 when either is unknown. */
 export function resolveModel(backend: ServingBackend, name: string, version: string | undefined): ResolvedModel {
   const definition = backend.definition(name);
   if (!definition) throw new ServingError('model_not_found', `unknown model "${name}"`);
   const served = servedVersions(definition.config);
-  if (version === undefined) return { definition, version: served[0]! };
+  if (version === undefined) return { definition, version: defaultVersion(definition.config)! };
   if (!served.includes(version)) {
     throw new ServingError('version_not_found', `model "${name}" has no served version "${version}" (served: ${served.join(', ')})`);
   }

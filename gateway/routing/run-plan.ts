@@ -42,7 +42,7 @@ export async function runPlan(plan: InferencePlan, backend: ServingBackend, brea
       best = { result, served: tier };
       if (!cascade) break;
       const output = result.outputs.find((tensor) => tensor.name === cascade.output);
-      if (!output || confidence(output.data as Float32Array) >= cascade.threshold) break;
+      if (!output || confidence(output, tier.model.definition.config.max_batch_size > 0) >= cascade.threshold) break;
     } catch (error) {
       if (countsAgainstTier(error)) breakers.failure(target);
       lastError = error;

@@ -53,7 +53,7 @@ async function quantizedFrom(model: ModelDefinition, version: string): Promise<U
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === import.meta.filename) {
-  const repository = process.argv[2] ?? 'models';
+  const repository = resolve(process.argv[2] ?? 'models');
   buildMissingModels(repository, (line) => console.log(line)).catch((error: unknown) => {
     console.error((error as Error).message);
     process.exit(1);

@@ -14,7 +14,8 @@ export function readNpy(bytes: Uint8Array, file: string): { shape: number[]; dat
   if (fortran !== 'False') throw new Error(`${file} is in Fortran order: save it in C order`);
   const shape = (shapeText ?? '').split(',').map((dim) => dim.trim()).filter(Boolean).map(Number);
   const offset = start + headerLength;
-  const data = new Float32Array(bytes.slice(offset).buffer);
+  // A copy: a Buffer's slice() shares the pool, and its .buffer would be the whole pool.
+  const data = new Float32Array(Uint8Array.prototype.slice.call(bytes, offset).buffer);
   if (data.length !== shape.reduce((product, dim) => product * dim, 1)) throw new Error(`${file}: ${data.length} values do not fill shape [${shape.join(',')}]`);
   return { shape, data };
 }

@@ -9,7 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readModelDefinition } from '../../workers/repository/load-repository.js';
-import { servedVersions } from '../../workers/repository/model-config.js';
+import { defaultVersion, servedVersions } from '../../workers/repository/model-config.js';
 import { resolveWeights } from '../../workers/repository/resolve-weights.js';
 import { parseCalibrationSource, sampleSets } from './calibration-inputs.js';
 import { quantizeModel, type QuantizeMode } from './quantize-model.js';
@@ -80,7 +80,7 @@ export async function runQuantize(command: QuantizeCommand, log: (text: string) 
     mode: command.mode,
     ...(command.mode === 'static' ? { calibration: command.calibration } : {}),
     path: 'model.onnx',
-  }, [...servedVersions(config), version]);
+  }, [defaultVersion(config)!, ...servedVersions(config), version]);
 
   log('measuring the trade-off (both models side by side) ...');
   const report = await tradeOffReport({ config, fromVersion: from, version, mode: command.mode, calibration, fp32, int8: bytes, outcome, evaluation: samples.evaluation });
@@ -93,8 +93,10 @@ export async function runQuantize(command: QuantizeCommand, log: (text: string) 
 
 /** Adds the version to config.json and keeps every version served so far in service. */
 async function registerVersion(file: string, version: string, weights: Record<string, unknown>, served: string[]): Promise<void> {
-  const raw = JSON.parse(await readFile(file, 'utf8')) as { versions: Record<string, unknown>; version_policy?: unknown };
+  const raw = JSON.parse(await readFile(file, 'utf8')) as { versions: Record<string, unknown>; version_policy?: unknown; default_version?: string };
   raw.versions[version] = { weights };
+  // Requests that name no version keep getting the version they got before.
+  raw.default_version ??= served[0];
   if (!(raw.version_policy && typeof raw.version_policy === 'object' && 'all' in raw.version_policy)) {
     raw.version_policy = { specific: { versions: [...new Set(served)].map(Number).sort((a, b) => a - b) } };
   }

@@ -19,11 +19,26 @@ export class TestRepository {
     return this;
   }
 
-  /** Copies a project model (built weights included), optionally overriding config fields. */
-  copy(name: string, overrides: Record<string, unknown> = {}): this {
+  /**
+   * Copies a project model (built weights included), optionally overriding config fields.
+   * Its int8 versions are left out unless `withQuantized`: tests of serving behaviour see
+   * the fp32 model alone, as they did before quantized versions shipped.
+   */
+  copy(name: string, overrides: Record<string, unknown> = {}, withQuantized = false): this {
     cpSync(join(PROJECT_MODELS, name), join(this.dir, name), { recursive: true });
     const path = join(this.dir, name, 'config.json');
-    const config = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    const config = JSON.parse(readFileSync(path, 'utf8')) as { versions: Record<string, { weights: { source: string } }> } & Record<string, unknown>;
+    if (!withQuantized) {
+      const quantized = Object.keys(config.versions).filter((version) => config.versions[version]!.weights.source === 'quantized');
+      for (const version of quantized) {
+        delete config.versions[version];
+        rmSync(join(this.dir, name, version), { recursive: true, force: true });
+      }
+      if (quantized.length > 0) {
+        delete config.default_version;
+        config.version_policy = { latest: { num_versions: 1 } };
+      }
+    }
     writeFileSync(path, JSON.stringify({ ...config, ...overrides }, null, 2));
     return this;
   }

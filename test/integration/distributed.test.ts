@@ -48,8 +48,8 @@ describe('distributed mode: gateway and workers as processes over Redis', () => 
     expect(Math.max(...replies.map((r) => Number(r.headers.get('x-batch-size'))))).toBeGreaterThan(1);
     await reference.close();
     await waitFor(async () => {
-      const stats = (await get(`${gateway.url}/v2/models/mlp-classifier/stats`)).json.model_stats as { inference_count: number }[];
-      return (stats[0]?.inference_count ?? 0) >= 48;
+      const stats = (await get(`${gateway.url}/v2/models/mlp-classifier/stats`)).json.model_stats as { version: string; inference_count: number }[];
+      return (stats.find((entry) => entry.version === '1')?.inference_count ?? 0) >= 48;
     }, 5_000, 'worker statistics reach the gateway');
   });
 

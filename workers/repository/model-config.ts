@@ -98,6 +98,11 @@ export const modelConfigSchema = z
     description: z.string().optional(),
     versions: z.record(z.string().regex(/^[1-9][0-9]*$/, 'version keys are positive integers'), z.strictObject({ weights })),
     version_policy: versionPolicy.default({ latest: { num_versions: 1 } }),
+    /**
+     * The version a request that names none gets; by default the highest served. Lets an
+     * int8 version be served (to routes, or by number) without becoming the default.
+     */
+    default_version: z.string().regex(/^[1-9][0-9]*$/).optional(),
     /** 0: the model takes whole tensors and never batches; > 0: dim 0 is the batch dim. */
     max_batch_size: z.number().int().min(0).max(4096),
     inputs: z.array(tensorSpec).min(1),
@@ -173,6 +178,7 @@ export const modelConfigSchema = z
       if (config.platform !== 'onnx') issue(['versions', version, 'weights', 'source'], 'only ONNX models are quantized');
       if (weights.mode === 'static' && !weights.calibration) issue(['versions', version, 'weights', 'calibration'], 'static quantization needs calibration: random, text-lines or a folder of .npy files');
     }
+    if (config.default_version !== undefined && !(config.default_version in config.versions)) issue(['default_version'], `version ${config.default_version} is not in versions`);
     if ('specific' in config.version_policy) {
       config.version_policy.specific.versions.forEach((version, index) => {
         if (!(String(version) in config.versions)) issue(['version_policy', 'specific', 'versions', index], `version ${version} is not in versions`);
@@ -213,6 +219,12 @@ export function servedVersions(config: ModelConfig): readonly string[] {
     servedCache.set(config, served);
   }
   return served;
+}
+
+/** The version a request that names none is served by. */
+export function defaultVersion(config: ModelConfig): string | undefined {
+  const served = servedVersions(config);
+  return config.default_version !== undefined && served.includes(config.default_version) ? config.default_version : served[0];
 }
 
 function computeServedVersions(config: ModelConfig): string[] {
