@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { LoadResult } from './load.js';
 import type { BenchResults } from './results.js';
 import { row } from './markdown.js';
+import { cheapTierSection } from './cheap-tier.js';
 import { distributedSection } from './report-distributed.js';
 import type { SequentialLatency } from './sequential-latency.js';
 
@@ -78,6 +79,7 @@ export function renderMarkdown(r: BenchResults): string {
     '',
     g.log.trim() === '' ? 'The gateway logged nothing at LOG_LEVEL=warn.' : `Gateway log at LOG_LEVEL=warn:\n\n\`\`\`\n${g.log.trim()}\n\`\`\``,
     '',
+    ...cheapTierSection(r.cheapTier),
     ...distributedSection(r),
   ];
   return lines.join('\n');

@@ -1,3 +1,4 @@
+import type { CheapTierStage } from './cheap-tier.js';
 import type { ComputeLimit } from './compute-limit.js';
 import type { DistributedStage } from './distributed-stage.js';
 import type { BatchingFigures } from './gateway-stats.js';
@@ -26,6 +27,8 @@ export interface BenchResults {
     /** What the gateway wrote at LOG_LEVEL=warn before it was stopped (empty is good). */
     readonly log: string;
   };
+  /** The int8 version as the cheap tier of the shipped `classify` route, against fp32 alone. */
+  readonly cheapTier: CheapTierStage;
   /** Gateway + one worker + Redis on this machine, measured like the embedded gateway. */
   readonly distributed: DistributedStage;
   readonly targets: readonly Verdict[];

@@ -12,6 +12,7 @@ import { withChildServer } from './child-server.js';
 import { measureComputeLimit } from './compute-limit.js';
 import { batchingBetween, readStats } from './gateway-stats.js';
 import { runLoad, type LoadResult, type LoadTarget } from './load.js';
+import { measureCheapTier } from './cheap-tier.js';
 import { measureDistributed } from './distributed-stage.js';
 import { currentLoadAverage, machineInfo } from './machine-info.js';
 import { writeReports } from './report.js';
@@ -98,6 +99,17 @@ async function main(): Promise<number> {
     return { c64, batchingAt64, c1, sequential, outputCheck, soak, batchingDuringSoak, log: server.output() };
   });
 
+  log('cheap tier: the shipped classify route (int8 first, fp32 when unsure) vs fp32, same gateway');
+  const cheapTier = await withChildServer(
+    { ...gatewayOptions, name: 'gateway-routes', env: { ...gatewayOptions.env, SWITCHYARD_CONFIG: resolve(REPO_ROOT, 'switchyard.yaml') } },
+    async (server) => {
+      const stage = await measureCheapTier(server.url, jsonBodies, many, seconds, warmup, server.pid, settings.sequentialRequests);
+      log(`  fp32: ${describeLoad(stage.fp32.c64)}, mean cost ${stage.fp32.meanCostUsd.toExponential(3)} USD`);
+      log(`  cascade: ${describeLoad(stage.cascade.c64)}, mean cost ${stage.cascade.meanCostUsd.toExponential(3)} USD, escalated ${stage.cascade.escalatedPercent} %, top class = fp32 ${stage.cascade.agreementPercent} %`);
+      return stage;
+    },
+  );
+
   log(`distributed: gateway + 1 worker (CPU_COUNT=${settings.cpuCount}) + Redis at ${REDIS_URL}`);
   const distributed = await measureDistributed(bodies, expected, log);
   if ('failed' in distributed) {
@@ -116,6 +128,7 @@ async function main(): Promise<number> {
     httpCeiling,
     naive,
     gateway,
+    cheapTier,
     distributed,
   };
   const results: BenchResults = { ...measurements, targets: evaluateTargets(measurements), problems: findProblems(measurements) };

@@ -84,6 +84,8 @@ export function findProblems(m: Measurements): string[] {
     ['gateway @64', m.gateway.c64],
     ['gateway @1', m.gateway.c1],
     ['gateway soak', m.gateway.soak.load],
+    ['fp32 direct @64 (cheap-tier stage)', m.cheapTier.fp32.c64],
+    ['classify route @64 (cheap-tier stage)', m.cheapTier.cascade.c64],
   ];
   for (const [name, run] of runs) {
     if (run.non2xx > 0 || run.errors > 0) {
