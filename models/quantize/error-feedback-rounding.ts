@@ -17,26 +17,46 @@ export function errorFeedbackRounding(weight: Float32Array, k: number, n: number
   const working = Float64Array.from(weight);
   const quantized = new Int8Array(k * n);
   const inverseScales = Float64Array.from(scales, (scale) => 1 / scale);
-  const error = new Float64Array(n);
-  for (let row = 0; row < k; row += 1) {
-    const from = row * n;
-    const factorRow = row * k;
-    const diagonal = factor[factorRow + row]!;
-    for (let c = 0; c < n; c += 1) {
-      const value = working[from + c]!;
-      const level = Math.max(-127, Math.min(127, Math.round(value * inverseScales[c]!)));
-      quantized[from + c] = level;
-      error[c] = (value - level * scales[c]!) / diagonal;
+  // Lazy batch updates (GPTQ): errors of a block of rows reach the rows past the block in
+  // one pass per later row, while that row sits in cache; inside the block, right away.
+  const errors = new Float64Array(BLOCK_ROWS * n);
+  for (let blockStart = 0; blockStart < k; blockStart += BLOCK_ROWS) {
+    const blockEnd = Math.min(k, blockStart + BLOCK_ROWS);
+    for (let row = blockStart; row < blockEnd; row += 1) {
+      const from = row * n;
+      const errorFrom = (row - blockStart) * n;
+      const diagonal = factor[row * k + row]!;
+      for (let c = 0; c < n; c += 1) {
+        const value = working[from + c]!;
+        const level = Math.max(-127, Math.min(127, Math.round(value * inverseScales[c]!)));
+        quantized[from + c] = level;
+        errors[errorFrom + c] = (value - level * scales[c]!) / diagonal;
+      }
+      for (let later = row + 1; later < blockEnd; later += 1) subtractScaled(working, later * n, factor[row * k + later]!, errors, errorFrom, n);
     }
-    // Later rows absorb this row's error, each in proportion to its inverse-Hessian link.
-    for (let later = row + 1; later < k; later += 1) {
-      const weightOfLink = factor[factorRow + later]!;
-      if (weightOfLink === 0) continue;
+    for (let later = blockEnd; later < k; later += 1) {
       const to = later * n;
-      for (let c = 0; c < n; c += 1) working[to + c] = working[to + c]! - weightOfLink * error[c]!;
+      let row = blockStart;
+      // Four error rows per pass: a quarter of the loads and stores of the target row.
+      for (; row + 4 <= blockEnd; row += 4) {
+        const [l0, l1, l2, l3] = [factor[row * k + later]!, factor[(row + 1) * k + later]!, factor[(row + 2) * k + later]!, factor[(row + 3) * k + later]!];
+        const e0 = (row - blockStart) * n;
+        const [e1, e2, e3] = [e0 + n, e0 + 2 * n, e0 + 3 * n];
+        for (let c = 0; c < n; c += 1) working[to + c] = working[to + c]! - (l0 * errors[e0 + c]! + l1 * errors[e1 + c]! + l2 * errors[e2 + c]! + l3 * errors[e3 + c]!);
+      }
+      for (; row < blockEnd; row += 1) subtractScaled(working, to, factor[row * k + later]!, errors, (row - blockStart) * n, n);
     }
   }
   return quantized;
+}
+
+/** Rows rounded before their errors are passed on to the rows after them. */
+const BLOCK_ROWS = 32;
+
+/** target[to..to+n) -= link * source[from..from+n): how far one row's error moves another row. */
+function subtractScaled(target: Float64Array, to: number, link: number, source: Float64Array, from: number, n: number): void {
+  if (link === 0) return;
+  for (let c = 0; c < n; c += 1) target[to + c] = target[to + c]! - link * source[from + c]!;
 }
 
 /**
