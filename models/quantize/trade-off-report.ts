@@ -98,7 +98,7 @@ export function reportMarkdown(report: TradeOffReport): string {
     '',
     `Quantized: ${Object.entries(report.quantized).map(([op, count]) => `${count} ${op}`).join(', ')}.` +
       (report.left_in_fp32.length > 0 ? ` Left in fp32: ${report.left_in_fp32.map((entry) => `${entry.node} (${entry.op}: ${entry.reason})`).join('; ')}.` : '') +
-      (report.error_feedback.length > 0 ? ` Weights rounded with error feedback (calibrated): ${report.error_feedback.join(', ')}; the others to nearest.` : ''),
+      (report.error_feedback.length > 0 ? ` Weights rounded with error feedback (calibrated): ${report.error_feedback.join(', ')}${Object.values(report.quantized).reduce((a, b) => a + b, 0) > report.error_feedback.length ? '; the others to nearest' : ''}.` : ''),
     '',
   ].join('\n');
 }
