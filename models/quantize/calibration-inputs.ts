@@ -74,8 +74,19 @@ async function folderSamples(config: ModelConfig, dir: string): Promise<SampleSe
   return { calibration: all.filter((_, i) => i % 4 !== 3), evaluation: all.filter((_, i) => i % 4 === 3) };
 }
 
+/**
+ * Random calibration rows: error-feedback rounding needs more rows than a layer has inputs
+ * (2048 covers the demo MLP's 1024-wide layers with a well-conditioned Hessian); large
+ * inputs (images) get fewer, about 2M values in all, but never under 64.
+ */
+function randomCalibrationCount(config: ModelConfig): number {
+  const values = config.inputs.reduce((total, spec) => total + spec.shape.reduce((product, dim) => product * Math.max(dim, 1), 1), 0);
+  return Math.max(64, Math.min(2048, Math.floor(2 ** 21 / Math.max(values, 1))));
+}
+
 export async function sampleSets(config: ModelConfig, source: CalibrationSource): Promise<SampleSets> {
-  if (source === 'random') return { calibration: randomSamples(config, 64, 1), evaluation: randomSamples(config, 5000, 2) };
+  // Different seeds: evaluation rows are never calibration rows.
+  if (source === 'random') return { calibration: randomSamples(config, randomCalibrationCount(config), 1), evaluation: randomSamples(config, 5000, 2) };
   if (source === 'text-lines') return { calibration: await textLines(config, 24, 1), evaluation: await textLines(config, 40, 2) };
   return folderSamples(config, source.dir);
 }

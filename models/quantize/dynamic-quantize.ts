@@ -1,4 +1,5 @@
 import { dropUnusedConstants, floatConstants, floatInitializer, int8Initializer, type FloatConstant } from './constant-tensors.js';
+import { errorFeedbackRounding } from './error-feedback-rounding.js';
 import { quantizePerChannel, transpose2d } from './int8-weights.js';
 import type { GraphMessage, ModelMessage, NodeMessage } from './onnx-types.js';
 import { attributeFloat, attributeInt, FreshNames, MS_DOMAIN, type QuantizeOutcome } from './quantize-plan.js';
@@ -9,13 +10,16 @@ import { attributeFloat, attributeInt, FreshNames, MS_DOMAIN, type QuantizeOutco
  * com.microsoft DynamicQuantizeMatMul, the kernel onnxruntime fuses the standard
  * DynamicQuantizeLinear + MatMulInteger pattern into, and one that works at any opset
  * (Paddle2ONNX models are opset 9, below MatMulInteger's 10). Other ops stay fp32.
+ *
+ * `hessians` (by activation input name, see `dynamicActivationInputs`) switch a layer
+ * from round-to-nearest to error-feedback rounding; the per-column scales are the same.
  */
-export function quantizeDynamic(model: ModelMessage, options: { readonly quantizeOutputLayer?: boolean } = {}): QuantizeOutcome {
+export function quantizeDynamic(model: ModelMessage, options: DynamicQuantizeOptions = {}): QuantizeOutcome {
   const graph = model.graph;
   const outputLayers = options.quantizeOutputLayer ? new Set<NodeMessage>() : outputLayerNodes(graph);
   const constants = floatConstants(graph);
   const names = new FreshNames(allNames(graph));
-  const outcome: QuantizeOutcome = { quantized: {}, leftInFp32: [] };
+  const outcome: QuantizeOutcome = { quantized: {}, leftInFp32: [], errorFeedback: [] };
   const rewritten: NodeMessage[] = [];
   for (const node of graph.node) {
     const op = node.opType ?? '';
@@ -30,9 +34,13 @@ export function quantizeDynamic(model: ModelMessage, options: { readonly quantiz
       continue;
     }
     const weights = quantizePerChannel(plan.weight, [plan.k, plan.n], 1);
+    const hessian = options.hessians?.get(node.input[0]!);
+    const useFeedback = hessian !== undefined && hessian.length === plan.k * plan.k;
+    const values = useFeedback ? errorFeedbackRounding(plan.weight, plan.k, plan.n, weights.scales, hessian) : weights.values;
+    if (useFeedback) outcome.errorFeedback?.push(node.name || node.output[0] || '?');
     const weightName = names.take(`${node.input[1]}_int8`);
     const scaleName = names.take(`${node.input[1]}_scale`);
-    graph.initializer.push(int8Initializer(weightName, [plan.k, plan.n], weights.values), floatInitializer(scaleName, [plan.n], weights.scales));
+    graph.initializer.push(int8Initializer(weightName, [plan.k, plan.n], values), floatInitializer(scaleName, [plan.n], weights.scales));
     const inputs = [node.input[0]!, weightName, scaleName];
     if (plan.bias) {
       const biasName = names.take(`${node.input[2]}_bias`);
@@ -48,6 +56,25 @@ export function quantizeDynamic(model: ModelMessage, options: { readonly quantiz
     dropUnusedConstants(graph);
   }
   return outcome;
+}
+
+export interface DynamicQuantizeOptions {
+  readonly quantizeOutputLayer?: boolean;
+  /** Layer Hessians (row-major [k, k]) by the name of the layer's activation input. */
+  readonly hessians?: ReadonlyMap<string, Float64Array>;
+}
+
+/** The activation inputs of the nodes dynamic quantization rewrites: where calibration rows are read. */
+export function dynamicActivationInputs(model: ModelMessage, options: { readonly quantizeOutputLayer?: boolean } = {}): string[] {
+  const skip = options.quantizeOutputLayer ? new Set<NodeMessage>() : outputLayerNodes(model.graph);
+  const constants = floatConstants(model.graph);
+  const names = new Set<string>();
+  for (const node of model.graph.node) {
+    const op = node.opType ?? '';
+    if ((node.domain ?? '') !== '' || (op !== 'MatMul' && op !== 'Gemm') || skip.has(node)) continue;
+    if (typeof planMatMul(node, constants) !== 'string') names.add(node.input[0]!);
+  }
+  return [...names];
 }
 
 const OUTPUT_LAYER = 'the output layer stays fp32: it is small, and the scores are what agreement is judged on';

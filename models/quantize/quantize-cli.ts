@@ -69,7 +69,9 @@ export async function runQuantize(command: QuantizeCommand, log: (text: string) 
   const samples = await sampleSets(config, calibration);
   const fp32 = await readFile(resolveWeights(definition, from));
   log(`quantizing ${config.name} v${from} (${command.mode}, calibration ${command.calibration}) ...`);
+  const started = performance.now();
   const { bytes, outcome } = await quantizeModel(fp32, { mode: command.mode, calibration: samples.calibration, quantizeOutputLayer: command.quantizeOutputLayer });
+  log(`quantized in ${((performance.now() - started) / 1000).toFixed(1)} s (${samples.calibration.length} calibration samples)`);
 
   const versionDir = join(definition.dir, version);
   await mkdir(versionDir, { recursive: true });
@@ -78,7 +80,8 @@ export async function runQuantize(command: QuantizeCommand, log: (text: string) 
     source: 'quantized',
     from_version: from,
     mode: command.mode,
-    ...(command.mode === 'static' ? { calibration: command.calibration } : {}),
+    // Both modes: dynamic mode rounds weights with error feedback from these inputs.
+    calibration: command.calibration,
     path: 'model.onnx',
   }, [defaultVersion(config)!, ...servedVersions(config), version]);
 

@@ -2,7 +2,9 @@ import * as ort from 'onnxruntime-node';
 import { decodeModel, encodeModel } from '../onnx/onnx-model.js';
 import { calibrateRanges } from './calibrate.js';
 import type { Sample } from './calibration-inputs.js';
-import { quantizeDynamic } from './dynamic-quantize.js';
+import { dynamicActivationInputs, quantizeDynamic } from './dynamic-quantize.js';
+import { layerHessian } from './layer-hessian.js';
+import { collectLayerInputs } from './layer-inputs.js';
 import { editable } from './onnx-types.js';
 import { QuantizeError, type QuantizeOutcome } from './quantize-plan.js';
 import { calibrationTensors, quantizeStatic } from './static-quantize.js';
@@ -11,7 +13,10 @@ export type QuantizeMode = 'dynamic' | 'static';
 
 export interface QuantizeOptions {
   readonly mode: QuantizeMode;
-  /** Static mode: the inputs activation ranges are measured on. */
+  /**
+   * Static mode: the inputs activation ranges are measured on. Dynamic mode: when given,
+   * the rows each layer sees on them steer error-feedback weight rounding.
+   */
   readonly calibration?: readonly Sample[];
   readonly quantizeOutputLayer?: boolean;
 }
@@ -30,7 +35,8 @@ export async function quantizeModel(fp32: Uint8Array, options: QuantizeOptions):
   const model = editable(decodeModel(fp32));
   let outcome: QuantizeOutcome;
   if (options.mode === 'dynamic') {
-    outcome = quantizeDynamic(model, options);
+    const hessians = options.calibration && options.calibration.length > 0 ? await layerHessians(fp32, dynamicActivationInputs(model, options), options.calibration) : undefined;
+    outcome = quantizeDynamic(model, { ...options, ...(hessians ? { hessians } : {}) });
   } else {
     if (!options.calibration || options.calibration.length === 0) throw new QuantizeError('static quantization needs calibration inputs');
     const tensors = calibrationTensors(model, options);
@@ -50,4 +56,15 @@ export async function quantizeModel(fp32: Uint8Array, options: QuantizeOptions):
     throw new QuantizeError(`the quantized model does not load in onnxruntime (nothing was written): ${(error as Error).message}`);
   }
   return { bytes, outcome };
+}
+
+/** H = 2 XᵀX / n (damped) for each named tensor, from the rows the fp32 model gives it on the calibration samples. */
+async function layerHessians(fp32: Uint8Array, tensors: readonly string[], calibration: readonly Sample[]): Promise<Map<string, Float64Array>> {
+  const probe = editable(decodeModel(fp32));
+  const graphInputs = new Set(probe.graph.input.map((input) => input.name));
+  for (const name of tensors) if (!graphInputs.has(name)) probe.graph.output.push({ name });
+  const inputs = await collectLayerInputs(encodeModel(probe), tensors, calibration.map((sample) => sample.feed));
+  const hessians = new Map<string, Float64Array>();
+  for (const [name, rows] of inputs) hessians.set(name, layerHessian(rows));
+  return hessians;
 }

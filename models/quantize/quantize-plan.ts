@@ -4,6 +4,8 @@ export interface QuantizeOutcome {
   readonly quantized: Record<string, number>;
   /** Nodes of quantizable op types left in fp32, each with the reason. */
   readonly leftInFp32: { readonly node: string; readonly op: string; readonly reason: string }[];
+  /** Nodes whose weights were rounded with error feedback (calibrated) rather than to nearest. */
+  readonly errorFeedback?: string[];
 }
 
 export class QuantizeError extends Error {

@@ -21,6 +21,7 @@ export interface TradeOffReport {
   readonly accuracy: AccuracyFigure;
   readonly quantized: QuantizeOutcome['quantized'];
   readonly left_in_fp32: QuantizeOutcome['leftInFp32'];
+  readonly error_feedback: readonly string[];
 }
 
 export interface ReportInput {
@@ -66,6 +67,7 @@ export async function tradeOffReport(input: ReportInput): Promise<TradeOffReport
       accuracy,
       quantized: input.outcome.quantized,
       left_in_fp32: input.outcome.leftInFp32,
+      error_feedback: input.outcome.errorFeedback ?? [],
     };
   } finally {
     await fp32.release();
@@ -96,7 +98,8 @@ export function reportMarkdown(report: TradeOffReport): string {
     `Accuracy: ${accuracyLine}.`,
     '',
     `Quantized: ${Object.entries(report.quantized).map(([op, count]) => `${count} ${op}`).join(', ')}.` +
-      (report.left_in_fp32.length > 0 ? ` Left in fp32: ${report.left_in_fp32.map((entry) => `${entry.node} (${entry.op}: ${entry.reason})`).join('; ')}.` : ''),
+      (report.left_in_fp32.length > 0 ? ` Left in fp32: ${report.left_in_fp32.map((entry) => `${entry.node} (${entry.op}: ${entry.reason})`).join('; ')}.` : '') +
+      (report.error_feedback.length > 0 ? ` Weights rounded with error feedback (calibrated): ${report.error_feedback.join(', ')}${Object.values(report.quantized).reduce((a, b) => a + b, 0) > report.error_feedback.length ? '; the others to nearest' : ''}.` : ''),
     '',
   ].join('\n');
 }
