@@ -166,7 +166,7 @@ describe('npm run quantize on a repository', () => {
       expect(report.speed.map((figure) => figure.batch)).toEqual([1, 32]);
       expect(report.accuracy.metric).toBe('top-1 agreement');
       const definition = await readModelDefinition(repository.dir, 'small');
-      expect(definition.config.versions['2']).toEqual({ weights: { source: 'quantized', from_version: '1', mode: 'dynamic', path: 'model.onnx' } });
+      expect(definition.config.versions['2']).toEqual({ weights: { source: 'quantized', from_version: '1', mode: 'dynamic', calibration: 'random', path: 'model.onnx' } });
       expect(servedVersions(definition.config)).toEqual(['2', '1']);
       expect(defaultVersion(definition.config)).toBe('1');
       const saved = JSON.parse(readFileSync(join(repository.dir, 'small', '2', 'quantization-report.json'), 'utf8')) as { size: { ratio: number } };
