@@ -1,3 +1,4 @@
+import { MODEL_VERSION } from './settings.js';
 import { round } from './stats.js';
 
 /** The part of a Triton-style model_stats entry that the batch figures need. */
@@ -28,8 +29,9 @@ interface RawStats {
   }[];
 }
 
-export async function readStats(baseUrl: string, model: string): Promise<StatsSnapshot> {
-  const response = await fetch(new URL(`/v2/models/${model}/stats`, baseUrl));
+export async function readStats(baseUrl: string, model: string, version = MODEL_VERSION): Promise<StatsSnapshot> {
+  // One version's figures: the model also serves its int8 version, which the bench's requests never reach.
+  const response = await fetch(new URL(`/v2/models/${model}/versions/${version}/stats`, baseUrl));
   if (response.status !== 200) throw new Error(`stats answered ${response.status}: ${await response.text()}`);
   const entry = ((await response.json()) as RawStats).model_stats?.[0];
   if (!entry) throw new Error(`stats for ${model} are empty`);

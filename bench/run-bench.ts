@@ -103,7 +103,8 @@ async function main(): Promise<number> {
   const cheapTier = await withChildServer(
     { ...gatewayOptions, name: 'gateway-routes', env: { ...gatewayOptions.env, SWITCHYARD_CONFIG: resolve(REPO_ROOT, 'switchyard.yaml') } },
     async (server) => {
-      const stage = await measureCheapTier(server.url, jsonBodies, many, seconds, warmup, server.pid, settings.sequentialRequests);
+      const distinct = makeRequestBodies(settings.sequentialRequests).map((body) => body.json);
+      const stage = await measureCheapTier(server.url, jsonBodies, distinct, many, seconds, warmup, server.pid);
       log(`  fp32: ${describeLoad(stage.fp32.c64)}, mean cost ${stage.fp32.meanCostUsd.toExponential(3)} USD`);
       log(`  cascade: ${describeLoad(stage.cascade.c64)}, mean cost ${stage.cascade.meanCostUsd.toExponential(3)} USD, escalated ${stage.cascade.escalatedPercent} %, top class = fp32 ${stage.cascade.agreementPercent} %`);
       return stage;

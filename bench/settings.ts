@@ -13,6 +13,8 @@ function seconds(name: string, fallback: number): number {
 /** dist/bench/settings.js -> repository root. */
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const MODEL_NAME = 'mlp-classifier';
+/** The fp32 version: requests that name no version get it (the model's default_version). */
+export const MODEL_VERSION = '1';
 export const MODEL_PATH = resolve(REPO_ROOT, 'models', MODEL_NAME, '1', 'model.onnx');
 export const RESULTS_DIR = resolve(REPO_ROOT, 'bench', 'results');
 export const INFER_PATH = `/v2/models/${MODEL_NAME}/infer`;

@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ModelConfig } from '../../workers/repository/model-config.js';
+import { seededRandom } from '../build/seeded-random.js';
 import { readNpy } from './npy.js';
 import { textLineSamples } from './text-line-samples.js';
 
@@ -24,16 +25,9 @@ export function parseCalibrationSource(value: string): CalibrationSource {
   return value === 'random' || value === 'text-lines' ? value : { dir: value };
 }
 
-/** Seeded uniform numbers in [-1, 1) (mulberry32): the demo models' inputs, as the benchmark sends them. */
+/** Seeded uniform numbers in [-1, 1): the demo models' inputs, as the benchmark sends them. */
 function uniform(seed: number): () => number {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   return () => next() * 2 - 1;
 }
 

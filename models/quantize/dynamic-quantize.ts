@@ -23,6 +23,9 @@ export function quantizeDynamic(model: ModelMessage, options: DynamicQuantizeOpt
   const rewritten: NodeMessage[] = [];
   for (const node of graph.node) {
     const op = node.opType ?? '';
+    if ((node.domain ?? '') === '' && op === 'Conv') {
+      outcome.leftInFp32.push({ node: node.name || node.output[0] || '?', op, reason: DYNAMIC_CONV });
+    }
     if ((node.domain ?? '') !== '' || (op !== 'MatMul' && op !== 'Gemm')) {
       rewritten.push(node);
       continue;
@@ -76,6 +79,9 @@ export function dynamicActivationInputs(model: ModelMessage, options: { readonly
   }
   return [...names];
 }
+
+/** onnxruntime's guidance: dynamic quantization for MatMul-heavy models, static (QDQ) for CNNs. */
+const DYNAMIC_CONV = 'dynamic mode quantizes MatMul/Gemm only: Convs take --mode static (QDQ, fused into QLinearConv)';
 
 const OUTPUT_LAYER = 'the output layer stays fp32: it is small, and the scores are what agreement is judged on';
 

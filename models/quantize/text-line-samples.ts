@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { lineTensor } from '../../gateway/pipelines/transforms/ocr/line-tensor.js';
 import type { Tensor } from '../../workers/protocol/tensor.js';
+import { seededRandom } from '../build/seeded-random.js';
 
 /** A rendered text line, preprocessed as the OCR pipeline feeds the recognizer, with its text. */
 export interface TextLineSample {
@@ -11,25 +12,14 @@ export interface TextLineSample {
 const WORDS = ['invoice', 'total', 'claim', 'policy', 'amount', 'date', 'due', 'paid', 'order', 'account', 'Switchyard', 'Berlin', 'street', 'number', 'payment', 'refund', 'customer', 'service', 'reference', 'balance'];
 const FONTS = ['DejaVu Sans', 'DejaVu Serif', 'DejaVu Sans Mono'];
 
-/** Deterministic pseudo-random numbers (mulberry32), so a seed names one sample set. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Text lines rendered with the fonts installed here (words, a number, a date), cropped
  * to the ink with a margin like the OCR pipeline's crops: calibration and evaluation
  * inputs for the recognizer, made offline. Different seeds give disjoint sets in practice.
  */
 export async function textLineSamples(count: number, seed: number): Promise<TextLineSample[]> {
-  const next = random(seed);
+  // Seeded, so a seed names one sample set.
+  const next = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const samples: TextLineSample[] = [];
   for (let i = 0; i < count; i += 1) {
