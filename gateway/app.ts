@@ -5,6 +5,8 @@ import { installMultipartParser } from './http/multipart-body.js';
 import { installErrorReplies } from './http/error-reply.js';
 import type { InFlightRequests } from './http/in-flight.js';
 import { requestIdFor } from './http/request-id.js';
+import { installRequestLog } from './http/request-log.js';
+import { installTraceContext } from './http/trace-context.js';
 import { healthRoutes, type Lifecycle } from './routes/health.js';
 import { inferRoutes } from './routes/infer.js';
 import { modelRoutes } from './routes/models.js';
@@ -57,8 +59,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
   installBodyParsers(app, options.bodyLimit);
   installMultipartParser(app, options.bodyLimit);
   installErrorReplies(app);
+  installTraceContext(app);
   installAuthentication(app, options.services.policy);
   installAuditHook(app, options.services.audit);
+  installRequestLog(app);
   // Routes live in a plugin registered after the rate limiter, so its hooks reach them.
   void app.register(async (api) => {
     // No tenant with a limit: no limiter on the hot path at all.

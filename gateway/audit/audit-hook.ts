@@ -11,6 +11,9 @@ export interface AuditDetails {
   idempotencyKey?: string;
   replayed?: boolean;
   costUsd?: number;
+  /** For the request log: how the answering request was served. */
+  queueMs?: number;
+  computeMs?: number;
 }
 
 declare module 'fastify' {
