@@ -23,6 +23,9 @@ import type { PolicyServices } from './policy/policy-services.js';
 import { policyAdminRoutes } from './routes/policy-admin.js';
 import { spendRoutes } from './routes/spend.js';
 import { taskRoutes } from './routes/tasks.js';
+import { consoleRoutes } from './routes/console.js';
+import { installConsoleSeries } from './console/console-hooks.js';
+import { ConsoleSeries } from './console/console-series.js';
 import type { TaskService } from './tasks/task-service.js';
 
 export interface AppOptions {
@@ -63,6 +66,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
   installAuthentication(app, options.services.policy);
   installAuditHook(app, options.services.audit);
   installRequestLog(app);
+  const series = new ConsoleSeries();
+  const routeNames = new Set(options.services.policy.routes.map((route) => route.name));
+  const pipelineNames = new Set(options.tasks?.pipelines().map((pipeline) => `task:${pipeline.name}`) ?? []);
+  installConsoleSeries(app, series, (target) => routeNames.has(target) || pipelineNames.has(target) || options.backend.definition(target) !== undefined);
   // Routes live in a plugin registered after the rate limiter, so its hooks reach them.
   void app.register(async (api) => {
     // No tenant with a limit: no limiter on the hot path at all.
@@ -77,6 +84,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     spendRoutes(api, options.services);
     policyAdminRoutes(api, options.services);
     if (options.tasks) taskRoutes(api, options.tasks, options.services, options.lifecycle);
+    consoleRoutes(api, options.backend, options.services, series);
   });
   return app;
 }
