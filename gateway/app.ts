@@ -22,6 +22,10 @@ import { policyAdminRoutes } from './routes/policy-admin.js';
 import { spendRoutes } from './routes/spend.js';
 import { taskRoutes } from './routes/tasks.js';
 import type { TaskService } from './tasks/task-service.js';
+import type { Registry } from 'prom-client';
+import type { GatewayMetrics } from './metrics/gateway-metrics.js';
+import { installMetricsHook } from './metrics/metrics-hook.js';
+import { metricsRoutes } from './routes/metrics.js';
 
 export interface AppOptions {
   readonly backend: ServingBackend;
@@ -36,6 +40,8 @@ export interface AppOptions {
   readonly lifecycle: Lifecycle;
   readonly logger: Logger;
   readonly bodyLimit: number;
+  /** The process's registry (served at /metrics) and the gateway's families; none in tests that need no metrics. */
+  readonly metrics?: { readonly registry: Registry; readonly gateway: GatewayMetrics };
 }
 
 /** The HTTP API over a serving backend; the caller owns listening and the backend's life. */
@@ -59,6 +65,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   installErrorReplies(app);
   installAuthentication(app, options.services.policy);
   installAuditHook(app, options.services.audit);
+  if (options.metrics) installMetricsHook(app, options.metrics.gateway);
   // Routes live in a plugin registered after the rate limiter, so its hooks reach them.
   void app.register(async (api) => {
     // No tenant with a limit: no limiter on the hot path at all.
@@ -72,6 +79,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     adminRoutes(api, options.deadLetters);
     spendRoutes(api, options.services);
     policyAdminRoutes(api, options.services);
+    if (options.metrics) metricsRoutes(api, options.metrics.registry);
     if (options.tasks) taskRoutes(api, options.tasks, options.services, options.lifecycle);
   });
   return app;
