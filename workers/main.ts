@@ -27,7 +27,13 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   registerGpuMetrics(registry);
   const manager = localModelManager(config, logger, new ServingMetrics(registry));
   // Listening before the models load, so load durations and process metrics can be scraped meanwhile.
-  const metricsServer: MetricsServer | undefined = config.METRICS_PORT > 0 ? await startMetricsServer(registry, config.METRICS_HOST, config.METRICS_PORT) : undefined;
+  // A port already taken (several workers on one host with the default) costs the metrics, not the serving.
+  const metricsServer: MetricsServer | undefined = config.METRICS_PORT > 0
+    ? await startMetricsServer(registry, config.METRICS_HOST, config.METRICS_PORT).catch((error: unknown) => {
+        logger.error({ err: error, port: config.METRICS_PORT }, 'metrics listener failed to start; serving without /metrics (set METRICS_PORT per worker)');
+        return undefined;
+      })
+    : undefined;
   if (metricsServer) logger.info({ port: metricsServer.port, host: config.METRICS_HOST }, 'metrics listening');
   const startedAt = Date.now();
   const heartbeat = new Heartbeat({
