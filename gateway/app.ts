@@ -27,6 +27,10 @@ import { consoleRoutes } from './routes/console.js';
 import { installConsoleSeries } from './console/console-hooks.js';
 import { ConsoleSeries } from './console/console-series.js';
 import type { TaskService } from './tasks/task-service.js';
+import type { Registry } from 'prom-client';
+import type { GatewayMetrics } from './metrics/gateway-metrics.js';
+import { installMetricsHook } from './metrics/metrics-hook.js';
+import { metricsRoutes } from './routes/metrics.js';
 
 export interface AppOptions {
   readonly backend: ServingBackend;
@@ -41,6 +45,8 @@ export interface AppOptions {
   readonly lifecycle: Lifecycle;
   readonly logger: Logger;
   readonly bodyLimit: number;
+  /** The process's registry (served at /metrics) and the gateway's families; none in tests that need no metrics. */
+  readonly metrics?: { readonly registry: Registry; readonly gateway: GatewayMetrics };
 }
 
 /** The HTTP API over a serving backend; the caller owns listening and the backend's life. */
@@ -70,6 +76,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const routeNames = new Set(options.services.policy.routes.map((route) => route.name));
   const pipelineNames = new Set(options.tasks?.pipelines().map((pipeline) => `task:${pipeline.name}`) ?? []);
   installConsoleSeries(app, series, (target) => routeNames.has(target) || pipelineNames.has(target) || options.backend.definition(target) !== undefined);
+  if (options.metrics) installMetricsHook(app, options.metrics.gateway);
   // Routes live in a plugin registered after the rate limiter, so its hooks reach them.
   void app.register(async (api) => {
     // No tenant with a limit: no limiter on the hot path at all.
@@ -83,6 +90,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     adminRoutes(api, options.deadLetters);
     spendRoutes(api, options.services);
     policyAdminRoutes(api, options.services);
+    if (options.metrics) metricsRoutes(api, options.metrics.registry);
     if (options.tasks) taskRoutes(api, options.tasks, options.services, options.lifecycle);
     consoleRoutes(api, options.backend, options.services, series);
   });
