@@ -1,6 +1,7 @@
 import { dropUnusedConstants, floatConstants, floatInitializer, int8Initializer, type FloatConstant } from './constant-tensors.js';
 import { int8Activation, type TensorRange } from './calibrate.js';
 import { outputLayerNodes } from './dynamic-quantize.js';
+import { fuseForQuantization } from './graph-fusions.js';
 import { quantizePerChannel } from './int8-weights.js';
 import { upgradeToOpset10 } from './opset-upgrade.js';
 import { ATTRIBUTE_TYPE, ONNX_TYPE, toNumber, type GraphMessage, type ModelMessage, type NodeMessage, type TensorMessage } from './onnx-types.js';
@@ -8,8 +9,13 @@ import { attributeFloat, attributeInt, FreshNames, MS_DOMAIN, type QuantizeOutco
 
 const TARGET_OPS = new Set(['Conv', 'MatMul', 'Gemm']);
 
-/** The tensors whose ranges static quantization needs: each target node's activation input and its output. */
+/**
+ * The tensors whose ranges static quantization needs: each target node's activation input
+ * and its output. First applies the fp32-exact fusions quantizeStatic applies
+ * (fuseForQuantization), in place, so calibrate the model as it is after this call.
+ */
 export function calibrationTensors(model: ModelMessage, options: { readonly quantizeOutputLayer?: boolean } = {}): string[] {
+  fuseForQuantization(model.graph);
   const constants = floatConstants(model.graph);
   const skip = options.quantizeOutputLayer ? new Set<NodeMessage>() : outputLayerNodes(model.graph);
   const names = new Set<string>();
@@ -31,6 +37,8 @@ export function calibrationTensors(model: ModelMessage, options: { readonly quan
 export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, TensorRange>, options: { readonly quantizeOutputLayer?: boolean } = {}): QuantizeOutcome {
   upgradeToOpset10(model);
   const graph = model.graph;
+  // A no-op when calibrationTensors already ran on this model.
+  fuseForQuantization(graph);
   const constants = floatConstants(graph);
   const names = new FreshNames([...graph.node.flatMap((node) => [...node.input, ...node.output, node.name ?? '']), ...graph.initializer.map((i) => i.name ?? '')]);
   const defaultOpset = toNumber(model.opsetImport.find((entry) => (entry.domain ?? '') === '')?.version);
