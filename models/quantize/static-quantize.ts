@@ -1,6 +1,7 @@
 import { dropUnusedConstants, floatConstants, floatInitializer, int8Initializer, type FloatConstant } from './constant-tensors.js';
 import { int8Activation, type TensorRange } from './calibrate.js';
 import { outputLayerNodes } from './dynamic-quantize.js';
+import { fuseForQuantization } from './graph-fusions.js';
 import { quantizePerChannel } from './int8-weights.js';
 import { upgradeToOpset10 } from './opset-upgrade.js';
 import { ATTRIBUTE_TYPE, ONNX_TYPE, toNumber, type GraphMessage, type ModelMessage, type NodeMessage, type TensorMessage } from './onnx-types.js';
@@ -8,8 +9,23 @@ import { attributeFloat, attributeInt, FreshNames, MS_DOMAIN, type QuantizeOutco
 
 const TARGET_OPS = new Set(['Conv', 'MatMul', 'Gemm']);
 
-/** The tensors whose ranges static quantization needs: each target node's activation input and its output. */
-export function calibrationTensors(model: ModelMessage, options: { readonly quantizeOutputLayer?: boolean } = {}): string[] {
+export interface StaticQuantizeOptions {
+  readonly quantizeOutputLayer?: boolean;
+  /**
+   * Apply fuseForQuantization first. Off by default: on the PP-OCRv4 recognizer the folded
+   * Convs are left as fp32 Conv by onnxruntime 1.30 (not fused into QLinearConv), which
+   * made the int8 model slower, and why is not yet understood (issue #6).
+   */
+  readonly fuse?: boolean;
+}
+
+/**
+ * The tensors whose ranges static quantization needs: each target node's activation input
+ * and its output. With `fuse`, first applies the fp32-exact fusions quantizeStatic applies,
+ * in place, so calibrate the model as it is after this call.
+ */
+export function calibrationTensors(model: ModelMessage, options: StaticQuantizeOptions = {}): string[] {
+  if (options.fuse) fuseForQuantization(model.graph);
   const constants = floatConstants(model.graph);
   const skip = options.quantizeOutputLayer ? new Set<NodeMessage>() : outputLayerNodes(model.graph);
   const names = new Set<string>();
@@ -28,9 +44,11 @@ export function calibrationTensors(model: ModelMessage, options: { readonly quan
  * each target node's input and output with scales from calibration. onnxruntime fuses
  * DQ -> Conv/MatMul/Gemm -> Q into its int8 kernels when it loads the model.
  */
-export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, TensorRange>, options: { readonly quantizeOutputLayer?: boolean } = {}): QuantizeOutcome {
+export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, TensorRange>, options: StaticQuantizeOptions = {}): QuantizeOutcome {
   upgradeToOpset10(model);
   const graph = model.graph;
+  // A no-op when calibrationTensors already ran on this model.
+  if (options.fuse) fuseForQuantization(graph);
   const constants = floatConstants(graph);
   const names = new FreshNames([...graph.node.flatMap((node) => [...node.input, ...node.output, node.name ?? '']), ...graph.initializer.map((i) => i.name ?? '')]);
   const defaultOpset = toNumber(model.opsetImport.find((entry) => (entry.domain ?? '') === '')?.version);
