@@ -56,7 +56,7 @@ export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, 
   const qdqDomain = defaultOpset >= 13 ? '' : MS_DOMAIN;
   const skip = options.quantizeOutputLayer ? new Set<NodeMessage>() : outputLayerNodes(graph);
   const outcome: QuantizeOutcome = { quantized: {}, leftInFp32: [] };
-  const dequantized = new Map<string, string>();
+  const quantizedTensors = new Map<string, { quantized: string; scale: string; zeroPoint: string; value: number }>();
   const added: NodeMessage[] = [];
   const qdqNode = (op: 'QuantizeLinear' | 'DequantizeLinear', inputs: string[], output: string, axis?: number): NodeMessage => ({
     name: names.take(`${output}_${op}`),
@@ -72,7 +72,7 @@ export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, 
     const { scale, zeroPoint } = int8Activation(range);
     const scaleName = names.take(`${tensor}_scale`);
     const zeroName = names.take(`${tensor}_zero_point`);
-    graph.initializer.push(floatInitializer(scaleName, [], Float32Array.of(scale)), int8Initializer(zeroName, [], Int8Array.of(zeroPoint)));
+    graph.initializer.push(floatInitializer(scaleName, [], Float32Array.of(scale)), process.env.U8 ? { name: zeroName, dims: [], dataType: 2, rawData: Uint8Array.of(zeroPoint + 128) } : int8Initializer(zeroName, [], Int8Array.of(zeroPoint)));
     return { scale: scaleName, zeroPoint: zeroName, value: scale };
   };
 
@@ -92,19 +92,21 @@ export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, 
       rewritten.push(node);
       continue;
     }
-    // Activation in: one Q/DQ pair per tensor, shared by every node that reads it.
-    let inputDq = dequantized.get(input);
-    let inputScale = 0;
-    if (!inputDq) {
+    // Activation in: one QuantizeLinear per tensor, but a DequantizeLinear of its own for
+    // each quantized reader. onnxruntime fuses DQ -> Conv -> Q into QLinearConv only when the
+    // DQ feeds that node unit alone: a DQ shared with fp32 readers (as when a folded Conv's
+    // output DQ restores the name the graph reads) leaves the Conv in fp32.
+    let inputQ = quantizedTensors.get(input);
+    if (!inputQ) {
       const params = activationParams(input)!;
       const quantized = names.take(`${input}_quantized`);
-      inputDq = names.take(`${input}_dequantized`);
-      added.push(qdqNode('QuantizeLinear', [input, params.scale, params.zeroPoint], quantized), qdqNode('DequantizeLinear', [quantized, params.scale, params.zeroPoint], inputDq));
-      dequantized.set(input, inputDq);
-      inputScale = params.value;
-    } else {
-      inputScale = int8Activation(ranges.get(input)!).scale;
+      added.push(qdqNode('QuantizeLinear', [input, params.scale, params.zeroPoint], quantized));
+      inputQ = { quantized, scale: params.scale, zeroPoint: params.zeroPoint, value: params.value };
+      quantizedTensors.set(input, inputQ);
     }
+    const inputDq = names.take(`${input}_dequantized`);
+    added.push(qdqNode('DequantizeLinear', [inputQ.quantized, inputQ.scale, inputQ.zeroPoint], inputDq));
+    const inputScale = inputQ.value;
     // Weights: int8 per channel behind a DequantizeLinear.
     const weightName = node.input[1]!;
     const weight = constants.get(weightName)!;
@@ -140,7 +142,7 @@ export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, 
     const raw = names.take(`${output}_fp32`);
     const quantized = names.take(`${output}_quantized`);
     added.push(qdqNode('QuantizeLinear', [raw, params.scale, params.zeroPoint], quantized), qdqNode('DequantizeLinear', [quantized, params.scale, params.zeroPoint], output));
-    dequantized.set(output, output);
+    quantizedTensors.set(output, { quantized, ...params });
     rewritten.push({ ...node, input: inputs, output: [raw, ...node.output.slice(1)] });
     outcome.quantized[op] = (outcome.quantized[op] ?? 0) + 1;
   }
