@@ -1,7 +1,8 @@
-import { dropUnusedConstants, floatConstants, floatInitializer, int8Initializer, type FloatConstant } from './constant-tensors.js';
+import { dropUnusedConstants, floatConstants, floatValues, floatInitializer, int8Initializer, type FloatConstant } from './constant-tensors.js';
 import { int8Activation, type TensorRange } from './calibrate.js';
 import { outputLayerNodes } from './dynamic-quantize.js';
 import { fuseForQuantization } from './graph-fusions.js';
+import { quantizeElementwise, type ElementwiseContext, type QuantizedTensor } from './quantize-elementwise.js';
 import { quantizePerChannel } from './int8-weights.js';
 import { upgradeToOpset10 } from './opset-upgrade.js';
 import { ATTRIBUTE_TYPE, ONNX_TYPE, toNumber, type GraphMessage, type ModelMessage, type NodeMessage, type TensorMessage } from './onnx-types.js';
@@ -17,6 +18,15 @@ export interface StaticQuantizeOptions {
    * made the int8 model slower, and why is not yet understood (issue #6).
    */
   readonly fuse?: boolean;
+  /**
+   * Activation integers. uint8 (default) is what onnxruntime's x86 kernels take: with int8
+   * it converts each Q -> DQ pair to uint8 itself (QDQS8ToU8Transformer), but not a Q read
+   * by more than one DQ, and a Conv whose input was converted and output was not is left
+   * fp32. int8 is the form TensorRT wants.
+   */
+  readonly activations?: 'int8' | 'uint8';
+  /** Also quantize Add, Mul and HardSigmoid between quantized tensors (default on). */
+  readonly elementwise?: boolean;
 }
 
 /**
@@ -34,6 +44,8 @@ export function calibrationTensors(model: ModelMessage, options: StaticQuantizeO
     names.add(node.input[0]!);
     names.add(node.output[0]!);
   }
+  // Add and Mul outputs, for the element-wise ops quantizeStatic keeps 8-bit.
+  if (options.elementwise !== false) for (const node of model.graph.node) if ((node.domain ?? '') === '' && (node.opType === 'Add' || node.opType === 'Mul')) names.add(node.output[0]!);
   return [...names];
 }
 
@@ -56,8 +68,11 @@ export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, 
   const qdqDomain = defaultOpset >= 13 ? '' : MS_DOMAIN;
   const skip = options.quantizeOutputLayer ? new Set<NodeMessage>() : outputLayerNodes(graph);
   const outcome: QuantizeOutcome = { quantized: {}, leftInFp32: [] };
-  const quantizedTensors = new Map<string, { quantized: string; scale: string; zeroPoint: string; value: number }>();
+  const quantizedTensors = new Map<string, QuantizedTensor>();
   const added: NodeMessage[] = [];
+  const unsigned = (options.activations ?? 'uint8') === 'uint8';
+  const zeroPointInitializer = (name: string, value: number): TensorMessage =>
+    unsigned ? { name, dims: [], dataType: ONNX_TYPE.UINT8, rawData: Uint8Array.of(value) } : int8Initializer(name, [], Int8Array.of(value));
   const qdqNode = (op: 'QuantizeLinear' | 'DequantizeLinear', inputs: string[], output: string, axis?: number): NodeMessage => ({
     name: names.take(`${output}_${op}`),
     opType: op,
@@ -66,20 +81,61 @@ export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, 
     output: [output],
     attribute: axis === undefined ? [] : [{ name: 'axis', type: ATTRIBUTE_TYPE.INT, i: axis }],
   });
+  // The scale an activation's integer form was written with (a scalar initializer added here).
+  const scaleOf = (name: string): number => floatValues(graph.initializer.find((initializer) => initializer.name === name)!)![0]!;
   const activationParams = (tensor: string): { scale: string; zeroPoint: string; value: number } | undefined => {
     const range = ranges.get(tensor);
     if (!range || !Number.isFinite(range.min)) return undefined;
     const { scale, zeroPoint } = int8Activation(range);
     const scaleName = names.take(`${tensor}_scale`);
     const zeroName = names.take(`${tensor}_zero_point`);
-    graph.initializer.push(floatInitializer(scaleName, [], Float32Array.of(scale)), process.env.U8 ? { name: zeroName, dims: [], dataType: 2, rawData: Uint8Array.of(zeroPoint + 128) } : int8Initializer(zeroName, [], Int8Array.of(zeroPoint)));
+    graph.initializer.push(floatInitializer(scaleName, [], Float32Array.of(scale)), zeroPointInitializer(zeroName, zeroPoint + (unsigned ? 128 : 0)));
     return { scale: scaleName, zeroPoint: zeroName, value: scale };
+  };
+
+  const elementwise: ElementwiseContext = {
+    quantizedTensors,
+    constants,
+    dequantize: (tensor, name) => {
+      const output = names.take(name);
+      added.push(qdqNode('DequantizeLinear', [tensor.quantized, tensor.scale, tensor.zeroPoint], output));
+      return output;
+    },
+    dequantizedConstant: (constant, name) => {
+      const { scale, zeroPoint } = int8Activation({ min: Math.min(...constant.values), max: Math.max(...constant.values) });
+      const values = Int16Array.from(constant.values, (value) => Math.max(-128, Math.min(127, Math.round(value / scale) + zeroPoint)) + (unsigned ? 128 : 0));
+      const q = names.take(`${name}_quantized`);
+      graph.initializer.push(unsigned ? { name: q, dims: [...constant.dims], dataType: ONNX_TYPE.UINT8, rawData: Uint8Array.from(values) } : int8Initializer(q, constant.dims, Int8Array.from(values)));
+      const params = elementwise.params(name, scale, zeroPoint + (unsigned ? 128 : 0));
+      const output = names.take(name);
+      added.push(qdqNode('DequantizeLinear', [q, params.scale, params.zeroPoint], output));
+      return output;
+    },
+    outputParams: (tensor) => {
+      const params = activationParams(tensor);
+      return params && { quantized: '', scale: params.scale, zeroPoint: params.zeroPoint };
+    },
+    params: (name, scale, zeroPoint) => {
+      const scaleName = names.take(`${name}_scale`);
+      const zeroName = names.take(`${name}_zero_point`);
+      graph.initializer.push(floatInitializer(scaleName, [], Float32Array.of(scale)), zeroPointInitializer(zeroName, zeroPoint));
+      return { scale: scaleName, zeroPoint: zeroName };
+    },
+    quantizeOutput: (raw, output, params) => {
+      const quantized = names.take(`${output}_quantized`);
+      added.push(qdqNode('QuantizeLinear', [raw, params.scale, params.zeroPoint], quantized), qdqNode('DequantizeLinear', [quantized, params.scale, params.zeroPoint], output));
+      quantizedTensors.set(output, { ...params, quantized });
+    },
+    add: (node) => added.push({ ...node, domain: qdqDomain }),
+    freshName: (base) => names.take(base),
   };
 
   const rewritten: NodeMessage[] = [];
   for (const node of graph.node) {
     if (!isTarget(node)) {
-      rewritten.push(node);
+      const quantized = options.elementwise === false ? undefined : quantizeElementwise(node, elementwise);
+      rewritten.push(quantized ?? node);
+      if (quantized) outcome.quantized[node.opType!] = (outcome.quantized[node.opType!] ?? 0) + 1;
       continue;
     }
     const op = node.opType!;
@@ -101,12 +157,12 @@ export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, 
       const params = activationParams(input)!;
       const quantized = names.take(`${input}_quantized`);
       added.push(qdqNode('QuantizeLinear', [input, params.scale, params.zeroPoint], quantized));
-      inputQ = { quantized, scale: params.scale, zeroPoint: params.zeroPoint, value: params.value };
+      inputQ = { quantized, scale: params.scale, zeroPoint: params.zeroPoint };
       quantizedTensors.set(input, inputQ);
     }
     const inputDq = names.take(`${input}_dequantized`);
     added.push(qdqNode('DequantizeLinear', [inputQ.quantized, inputQ.scale, inputQ.zeroPoint], inputDq));
-    const inputScale = inputQ.value;
+    const inputScale = scaleOf(inputQ.scale);
     // Weights: int8 per channel behind a DequantizeLinear.
     const weightName = node.input[1]!;
     const weight = constants.get(weightName)!;
@@ -142,11 +198,11 @@ export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, 
     const raw = names.take(`${output}_fp32`);
     const quantized = names.take(`${output}_quantized`);
     added.push(qdqNode('QuantizeLinear', [raw, params.scale, params.zeroPoint], quantized), qdqNode('DequantizeLinear', [quantized, params.scale, params.zeroPoint], output));
-    quantizedTensors.set(output, { quantized, ...params });
+    quantizedTensors.set(output, { quantized, scale: params.scale, zeroPoint: params.zeroPoint });
     rewritten.push({ ...node, input: inputs, output: [raw, ...node.output.slice(1)] });
     outcome.quantized[op] = (outcome.quantized[op] ?? 0) + 1;
   }
-  graph.node = topologicalOrder([...rewritten, ...added], graph);
+  graph.node = dropUnreadQdq(topologicalOrder([...rewritten, ...added], graph), graph);
   if (qdqDomain === MS_DOMAIN && !model.opsetImport.some((entry) => entry.domain === MS_DOMAIN)) model.opsetImport.push({ domain: MS_DOMAIN, version: 1 });
   dropUnusedConstants(graph);
   return outcome;
@@ -169,6 +225,20 @@ function weightAxis(node: NodeMessage, constants: Map<string, FloatConstant>): n
 
 function int32Initializer(name: string, dims: readonly number[], values: Int32Array): TensorMessage {
   return { name, dims: [...dims], dataType: ONNX_TYPE.INT32, rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
+}
+
+/**
+ * Drops Q/DQ nodes whose output nothing reads (a DQ that restored a name only readers now
+ * quantized used to read): onnxruntime does not remove unread nodes, it runs them.
+ */
+function dropUnreadQdq(nodes: NodeMessage[], graph: GraphMessage): NodeMessage[] {
+  const outputs = new Set(graph.output.map((output) => output.name ?? ''));
+  for (;;) {
+    const read = new Set(nodes.flatMap((node) => node.input));
+    const kept = nodes.filter((node) => !(node.opType === 'QuantizeLinear' || node.opType === 'DequantizeLinear') || node.output.some((output) => read.has(output) || outputs.has(output)));
+    if (kept.length === nodes.length) return kept;
+    nodes = kept;
+  }
 }
 
 /** ONNX wants nodes in an order where every input is produced before it is read. */
