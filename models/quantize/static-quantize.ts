@@ -2,6 +2,7 @@ import { dropUnusedConstants, floatConstants, floatValues, floatInitializer, int
 import { int8Activation, type TensorRange } from './calibrate.js';
 import { outputLayerNodes } from './dynamic-quantize.js';
 import { fuseForQuantization } from './graph-fusions.js';
+import { dropUnreadQdq, int32Initializer, topologicalOrder } from './qdq-graph.js';
 import { quantizeElementwise, type ElementwiseContext, type QuantizedTensor } from './quantize-elementwise.js';
 import { quantizePerChannel } from './int8-weights.js';
 import { upgradeToOpset10 } from './opset-upgrade.js';
@@ -13,9 +14,9 @@ const TARGET_OPS = new Set(['Conv', 'MatMul', 'Gemm']);
 export interface StaticQuantizeOptions {
   readonly quantizeOutputLayer?: boolean;
   /**
-   * Apply fuseForQuantization first. Off by default: on the PP-OCRv4 recognizer the folded
-   * Convs are left as fp32 Conv by onnxruntime 1.30 (not fused into QLinearConv), which
-   * made the int8 model slower, and why is not yet understood (issue #6).
+   * Apply fuseForQuantization first (default on). The folded Convs once lost onnxruntime's
+   * QLinearConv fusion; that was the int8 -> uint8 conversion (see `activations`), not the
+   * folding.
    */
   readonly fuse?: boolean;
   /**
@@ -35,7 +36,7 @@ export interface StaticQuantizeOptions {
  * in place, so calibrate the model as it is after this call.
  */
 export function calibrationTensors(model: ModelMessage, options: StaticQuantizeOptions = {}): string[] {
-  if (options.fuse) fuseForQuantization(model.graph);
+  if (options.fuse !== false) fuseForQuantization(model.graph);
   const constants = floatConstants(model.graph);
   const skip = options.quantizeOutputLayer ? new Set<NodeMessage>() : outputLayerNodes(model.graph);
   const names = new Set<string>();
@@ -60,7 +61,7 @@ export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, 
   upgradeToOpset10(model);
   const graph = model.graph;
   // A no-op when calibrationTensors already ran on this model.
-  if (options.fuse) fuseForQuantization(graph);
+  if (options.fuse !== false) fuseForQuantization(graph);
   const constants = floatConstants(graph);
   const names = new FreshNames([...graph.node.flatMap((node) => [...node.input, ...node.output, node.name ?? '']), ...graph.initializer.map((i) => i.name ?? '')]);
   const defaultOpset = toNumber(model.opsetImport.find((entry) => (entry.domain ?? '') === '')?.version);
@@ -221,43 +222,4 @@ function weightAxis(node: NodeMessage, constants: Map<string, FloatConstant>): n
   if (node.opType === 'MatMul') return 1;
   if (attributeInt(node, 'transA', 0) !== 0 || attributeFloat(node, 'alpha', 1) !== 1 || attributeFloat(node, 'beta', 1) !== 1) return 'Gemm with transA, alpha or beta';
   return attributeInt(node, 'transB', 0) === 1 ? 0 : 1;
-}
-
-function int32Initializer(name: string, dims: readonly number[], values: Int32Array): TensorMessage {
-  return { name, dims: [...dims], dataType: ONNX_TYPE.INT32, rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
-}
-
-/**
- * Drops Q/DQ nodes whose output nothing reads (a DQ that restored a name only readers now
- * quantized used to read): onnxruntime does not remove unread nodes, it runs them.
- */
-function dropUnreadQdq(nodes: NodeMessage[], graph: GraphMessage): NodeMessage[] {
-  const outputs = new Set(graph.output.map((output) => output.name ?? ''));
-  for (;;) {
-    const read = new Set(nodes.flatMap((node) => node.input));
-    const kept = nodes.filter((node) => !(node.opType === 'QuantizeLinear' || node.opType === 'DequantizeLinear') || node.output.some((output) => read.has(output) || outputs.has(output)));
-    if (kept.length === nodes.length) return kept;
-    nodes = kept;
-  }
-}
-
-/** ONNX wants nodes in an order where every input is produced before it is read. */
-function topologicalOrder(nodes: NodeMessage[], graph: GraphMessage): NodeMessage[] {
-  const available = new Set<string>(['', ...graph.input.map((input) => input.name ?? ''), ...graph.initializer.map((initializer) => initializer.name ?? '')]);
-  const ordered: NodeMessage[] = [];
-  let pending = nodes;
-  while (pending.length > 0) {
-    const next: NodeMessage[] = [];
-    for (const node of pending) {
-      if (node.input.every((input) => available.has(input))) {
-        ordered.push(node);
-        for (const output of node.output) available.add(output);
-      } else {
-        next.push(node);
-      }
-    }
-    if (next.length === pending.length) throw new Error(`graph has nodes whose inputs are never produced: ${next.map((node) => node.name).join(', ')}`);
-    pending = next;
-  }
-  return ordered;
 }
