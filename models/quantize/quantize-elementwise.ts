@@ -14,13 +14,13 @@ export interface QuantizedTensor {
 export interface ElementwiseContext {
   readonly quantizedTensors: Map<string, QuantizedTensor>;
   readonly constants: ReadonlyMap<string, FloatConstant>;
-  /** A fresh DequantizeLinear of `tensor`'s integer form, with other parameters when given; returns its output. */
+  /** A fresh DequantizeLinear of `tensor`'s integer form; returns its output. */
   dequantize(tensor: QuantizedTensor, name: string): string;
   /** A constant as a quantized initializer of its own range, behind a DequantizeLinear; returns its output. */
   dequantizedConstant(constant: FloatConstant, name: string): string;
   /** Scale and zero-point initializers for a calibrated tensor, or undefined without a range. */
-  outputParams(tensor: string): QuantizedTensor | undefined;
-  /** Scale and zero-point initializers with the given values. */
+  outputParams(tensor: string): { scale: string; zeroPoint: string } | undefined;
+  /** Scale and zero-point initializers; the zero point on the int8 scale (-128..127), shifted for uint8. */
   params(name: string, scale: number, zeroPoint: number): { scale: string; zeroPoint: string };
   /** Adds Q (from `raw`) and DQ (to `output`) and records `output` as quantized. */
   quantizeOutput(raw: string, output: string, params: { scale: string; zeroPoint: string }): void;
@@ -61,8 +61,8 @@ export function quantizeElementwise(node: NodeMessage, ctx: ElementwiseContext):
 /**
  * HardSigmoid(x) = clip(alpha x + beta, 0, 1) as a requantization of x: an identity
  * LeakyRelu (alpha 1) whose QuantizeLinear has scale c / alpha and zero point z = beta / c
- * maps x to q = round(alpha x / c + z), saturating at 0 and 255 — exactly the clip —
- * and q read back with scale c and zero point 0 is the gate. z is rounded to an integer,
+ * maps x to q = round(alpha x / c + z), saturating at 0 and 255 (uint8 terms) — exactly
+ * the clip — and q read back with scale c and zero point 0 is the gate. z is rounded to an integer,
  * so c = beta / z: the top of the gate is 255 c, within half a step of 1.
  */
 function hardSigmoid(node: NodeMessage, ctx: ElementwiseContext): NodeMessage | undefined {
@@ -73,8 +73,9 @@ function hardSigmoid(node: NodeMessage, ctx: ElementwiseContext): NodeMessage | 
   const z = Math.min(254, Math.max(1, Math.round(255 * beta)));
   const c = beta / z;
   const output = node.output[0]!;
-  const requantizeParams = ctx.params(`${output}_requantize`, c / alpha, z);
-  const readParams = ctx.params(`${output}_gate`, c, 0);
+  // Zero points on the int8 scale: the gate's integer 0 is -128.
+  const requantizeParams = ctx.params(`${output}_requantize`, c / alpha, z - 128);
+  const readParams = ctx.params(`${output}_gate`, c, -128);
   const raw = ctx.freshName(`${output}_fp32`);
   const quantized = ctx.freshName(`${output}_quantized`);
   ctx.add({ name: ctx.freshName(`${output}_requantize`), opType: 'QuantizeLinear', domain: '', input: [raw, requantizeParams.scale, requantizeParams.zeroPoint], output: [quantized], attribute: [] });

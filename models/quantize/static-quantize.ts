@@ -1,13 +1,14 @@
-import { dropUnusedConstants, floatConstants, floatValues, floatInitializer, int8Initializer, type FloatConstant } from './constant-tensors.js';
-import { int8Activation, type TensorRange } from './calibrate.js';
+import { dropUnusedConstants, floatConstants, floatInitializer, int8Initializer, type FloatConstant } from './constant-tensors.js';
+import type { TensorRange } from './calibrate.js';
 import { outputLayerNodes } from './dynamic-quantize.js';
 import { fuseForQuantization } from './graph-fusions.js';
 import { dropUnreadQdq, int32Initializer, topologicalOrder } from './qdq-graph.js';
-import { quantizeElementwise, type ElementwiseContext, type QuantizedTensor } from './quantize-elementwise.js';
+import { quantizeElementwise } from './quantize-elementwise.js';
+import { QdqWriter } from './qdq-writer.js';
 import { quantizePerChannel } from './int8-weights.js';
 import { upgradeToOpset10 } from './opset-upgrade.js';
-import { ATTRIBUTE_TYPE, ONNX_TYPE, toNumber, type GraphMessage, type ModelMessage, type NodeMessage, type TensorMessage } from './onnx-types.js';
-import { attributeFloat, attributeInt, FreshNames, MS_DOMAIN, type QuantizeOutcome } from './quantize-plan.js';
+import { toNumber, type ModelMessage, type NodeMessage } from './onnx-types.js';
+import { attributeFloat, attributeInt, MS_DOMAIN, type QuantizeOutcome } from './quantize-plan.js';
 
 const TARGET_OPS = new Set(['Conv', 'MatMul', 'Gemm']);
 
@@ -51,11 +52,11 @@ export function calibrationTensors(model: ModelMessage, options: StaticQuantizeO
 }
 
 /**
- * Static quantization in QDQ form (signed int8 weights and activations, the format
- * onnxruntime recommends for x86 and the only int8 form its GPU path takes): per-channel
- * int8 weights behind DequantizeLinear, and QuantizeLinear + DequantizeLinear pairs on
- * each target node's input and output with scales from calibration. onnxruntime fuses
- * DQ -> Conv/MatMul/Gemm -> Q into its int8 kernels when it loads the model.
+ * Static quantization in QDQ form: per-channel int8 weights behind DequantizeLinear, and
+ * QuantizeLinear + DequantizeLinear on each target node's input and output with scales
+ * from calibration (uint8 activations by default, int8 on request: see `activations`).
+ * onnxruntime fuses DQ -> Conv/MatMul/Gemm -> Q into its int8 kernels when it loads the
+ * model, and DQ -> Add/Mul/LeakyRelu -> Q (see quantizeElementwise) into QLinear ops.
  */
 export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, TensorRange>, options: StaticQuantizeOptions = {}): QuantizeOutcome {
   upgradeToOpset10(model);
@@ -63,78 +64,17 @@ export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, 
   // A no-op when calibrationTensors already ran on this model.
   if (options.fuse !== false) fuseForQuantization(graph);
   const constants = floatConstants(graph);
-  const names = new FreshNames([...graph.node.flatMap((node) => [...node.input, ...node.output, node.name ?? '']), ...graph.initializer.map((i) => i.name ?? '')]);
   const defaultOpset = toNumber(model.opsetImport.find((entry) => (entry.domain ?? '') === '')?.version);
   // Per-axis DequantizeLinear is standard from opset 13; below that, the com.microsoft one.
   const qdqDomain = defaultOpset >= 13 ? '' : MS_DOMAIN;
   const skip = options.quantizeOutputLayer ? new Set<NodeMessage>() : outputLayerNodes(graph);
   const outcome: QuantizeOutcome = { quantized: {}, leftInFp32: [] };
-  const quantizedTensors = new Map<string, QuantizedTensor>();
-  const added: NodeMessage[] = [];
-  const unsigned = (options.activations ?? 'uint8') === 'uint8';
-  const zeroPointInitializer = (name: string, value: number): TensorMessage =>
-    unsigned ? { name, dims: [], dataType: ONNX_TYPE.UINT8, rawData: Uint8Array.of(value) } : int8Initializer(name, [], Int8Array.of(value));
-  const qdqNode = (op: 'QuantizeLinear' | 'DequantizeLinear', inputs: string[], output: string, axis?: number): NodeMessage => ({
-    name: names.take(`${output}_${op}`),
-    opType: op,
-    domain: qdqDomain,
-    input: inputs,
-    output: [output],
-    attribute: axis === undefined ? [] : [{ name: 'axis', type: ATTRIBUTE_TYPE.INT, i: axis }],
-  });
-  // The scale an activation's integer form was written with (a scalar initializer added here).
-  const scaleOf = (name: string): number => floatValues(graph.initializer.find((initializer) => initializer.name === name)!)![0]!;
-  const activationParams = (tensor: string): { scale: string; zeroPoint: string; value: number } | undefined => {
-    const range = ranges.get(tensor);
-    if (!range || !Number.isFinite(range.min)) return undefined;
-    const { scale, zeroPoint } = int8Activation(range);
-    const scaleName = names.take(`${tensor}_scale`);
-    const zeroName = names.take(`${tensor}_zero_point`);
-    graph.initializer.push(floatInitializer(scaleName, [], Float32Array.of(scale)), zeroPointInitializer(zeroName, zeroPoint + (unsigned ? 128 : 0)));
-    return { scale: scaleName, zeroPoint: zeroName, value: scale };
-  };
-
-  const elementwise: ElementwiseContext = {
-    quantizedTensors,
-    constants,
-    dequantize: (tensor, name) => {
-      const output = names.take(name);
-      added.push(qdqNode('DequantizeLinear', [tensor.quantized, tensor.scale, tensor.zeroPoint], output));
-      return output;
-    },
-    dequantizedConstant: (constant, name) => {
-      const { scale, zeroPoint } = int8Activation({ min: Math.min(...constant.values), max: Math.max(...constant.values) });
-      const values = Int16Array.from(constant.values, (value) => Math.max(-128, Math.min(127, Math.round(value / scale) + zeroPoint)) + (unsigned ? 128 : 0));
-      const q = names.take(`${name}_quantized`);
-      graph.initializer.push(unsigned ? { name: q, dims: [...constant.dims], dataType: ONNX_TYPE.UINT8, rawData: Uint8Array.from(values) } : int8Initializer(q, constant.dims, Int8Array.from(values)));
-      const params = elementwise.params(name, scale, zeroPoint + (unsigned ? 128 : 0));
-      const output = names.take(name);
-      added.push(qdqNode('DequantizeLinear', [q, params.scale, params.zeroPoint], output));
-      return output;
-    },
-    outputParams: (tensor) => {
-      const params = activationParams(tensor);
-      return params && { quantized: '', scale: params.scale, zeroPoint: params.zeroPoint };
-    },
-    params: (name, scale, zeroPoint) => {
-      const scaleName = names.take(`${name}_scale`);
-      const zeroName = names.take(`${name}_zero_point`);
-      graph.initializer.push(floatInitializer(scaleName, [], Float32Array.of(scale)), zeroPointInitializer(zeroName, zeroPoint));
-      return { scale: scaleName, zeroPoint: zeroName };
-    },
-    quantizeOutput: (raw, output, params) => {
-      const quantized = names.take(`${output}_quantized`);
-      added.push(qdqNode('QuantizeLinear', [raw, params.scale, params.zeroPoint], quantized), qdqNode('DequantizeLinear', [quantized, params.scale, params.zeroPoint], output));
-      quantizedTensors.set(output, { ...params, quantized });
-    },
-    add: (node) => added.push({ ...node, domain: qdqDomain }),
-    freshName: (base) => names.take(base),
-  };
+  const qdq = new QdqWriter(graph, constants, ranges, { domain: qdqDomain, unsigned: (options.activations ?? 'uint8') === 'uint8' });
 
   const rewritten: NodeMessage[] = [];
   for (const node of graph.node) {
     if (!isTarget(node)) {
-      const quantized = options.elementwise === false ? undefined : quantizeElementwise(node, elementwise);
+      const quantized = options.elementwise === false ? undefined : quantizeElementwise(node, qdq);
       rewritten.push(quantized ?? node);
       if (quantized) outcome.quantized[node.opType!] = (outcome.quantized[node.opType!] ?? 0) + 1;
       continue;
@@ -149,31 +89,20 @@ export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, 
       rewritten.push(node);
       continue;
     }
-    // Activation in: one QuantizeLinear per tensor, but a DequantizeLinear of its own for
-    // each quantized reader. onnxruntime fuses DQ -> Conv -> Q into QLinearConv only when the
-    // DQ feeds that node unit alone: a DQ shared with fp32 readers (as when a folded Conv's
-    // output DQ restores the name the graph reads) leaves the Conv in fp32.
-    let inputQ = quantizedTensors.get(input);
-    if (!inputQ) {
-      const params = activationParams(input)!;
-      const quantized = names.take(`${input}_quantized`);
-      added.push(qdqNode('QuantizeLinear', [input, params.scale, params.zeroPoint], quantized));
-      inputQ = { quantized, scale: params.scale, zeroPoint: params.zeroPoint };
-      quantizedTensors.set(input, inputQ);
-    }
-    const inputDq = names.take(`${input}_dequantized`);
-    added.push(qdqNode('DequantizeLinear', [inputQ.quantized, inputQ.scale, inputQ.zeroPoint], inputDq));
-    const inputScale = scaleOf(inputQ.scale);
+    // Activation in: its QuantizeLinear (shared) and a DequantizeLinear of this node's own.
+    const inputQ = qdq.quantizedInput(input)!;
+    const inputDq = qdq.dequantize(inputQ, `${input}_dequantized`);
+    const inputScale = qdq.scaleValue(inputQ.scale);
     // Weights: int8 per channel behind a DequantizeLinear.
     const weightName = node.input[1]!;
     const weight = constants.get(weightName)!;
     const int8 = quantizePerChannel(weight.values, weight.dims, axis);
-    const wq = names.take(`${weightName}_int8`);
-    const ws = names.take(`${weightName}_scale`);
-    const wz = names.take(`${weightName}_zero_point`);
-    const wdq = names.take(`${weightName}_dequantized`);
+    const wq = qdq.freshName(`${weightName}_int8`);
+    const ws = qdq.freshName(`${weightName}_scale`);
+    const wz = qdq.freshName(`${weightName}_zero_point`);
+    const wdq = qdq.freshName(`${weightName}_dequantized`);
     graph.initializer.push(int8Initializer(wq, weight.dims, int8.values), floatInitializer(ws, [int8.scales.length], int8.scales), int8Initializer(wz, [int8.scales.length], new Int8Array(int8.scales.length)));
-    added.push(qdqNode('DequantizeLinear', [wq, ws, wz], wdq, axis));
+    qdq.qdqNode('DequantizeLinear', [wq, ws, wz], wdq, axis);
     const inputs = [inputDq, wdq];
     // Bias: int32 at scale input_scale * weight_scale, the form the int8 kernels take.
     const biasName = node.input[2];
@@ -183,27 +112,24 @@ export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, 
         const scales = int8.scales.map((scale) => scale * inputScale);
         const values = new Int32Array(bias.values.length);
         bias.values.forEach((value, index) => (values[index] = Math.round(value / scales[index]!)));
-        const bq = names.take(`${biasName}_int32`);
-        const bs = names.take(`${biasName}_scale`);
-        const bz = names.take(`${biasName}_zero_point`);
-        const bdq = names.take(`${biasName}_dequantized`);
+        const bq = qdq.freshName(`${biasName}_int32`);
+        const bs = qdq.freshName(`${biasName}_scale`);
+        const bz = qdq.freshName(`${biasName}_zero_point`);
+        const bdq = qdq.freshName(`${biasName}_dequantized`);
         graph.initializer.push(int32Initializer(bq, [values.length], values), floatInitializer(bs, [values.length], scales), int32Initializer(bz, [values.length], new Int32Array(values.length)));
-        added.push(qdqNode('DequantizeLinear', [bq, bs, bz], bdq, 0));
+        qdq.qdqNode('DequantizeLinear', [bq, bs, bz], bdq, 0);
         inputs.push(bdq);
       } else {
         inputs.push(biasName);
       }
     }
     // Activation out: the node writes a private name; Q/DQ restores the one readers use.
-    const params = activationParams(output)!;
-    const raw = names.take(`${output}_fp32`);
-    const quantized = names.take(`${output}_quantized`);
-    added.push(qdqNode('QuantizeLinear', [raw, params.scale, params.zeroPoint], quantized), qdqNode('DequantizeLinear', [quantized, params.scale, params.zeroPoint], output));
-    quantizedTensors.set(output, { quantized, scale: params.scale, zeroPoint: params.zeroPoint });
+    const raw = qdq.freshName(`${output}_fp32`);
+    qdq.quantizeOutput(raw, output, qdq.outputParams(output)!);
     rewritten.push({ ...node, input: inputs, output: [raw, ...node.output.slice(1)] });
     outcome.quantized[op] = (outcome.quantized[op] ?? 0) + 1;
   }
-  graph.node = dropUnreadQdq(topologicalOrder([...rewritten, ...added], graph), graph);
+  graph.node = dropUnreadQdq(topologicalOrder([...rewritten, ...qdq.added], graph), graph);
   if (qdqDomain === MS_DOMAIN && !model.opsetImport.some((entry) => entry.domain === MS_DOMAIN)) model.opsetImport.push({ domain: MS_DOMAIN, version: 1 });
   dropUnusedConstants(graph);
   return outcome;
