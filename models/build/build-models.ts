@@ -49,7 +49,7 @@ async function quantizedFrom(model: ModelDefinition, version: string): Promise<U
   const calibration = weights.calibration ? parseCalibrationSource(weights.calibration.startsWith('.') ? join(model.dir, weights.calibration) : weights.calibration) : undefined;
   // Dynamic versions declaring calibration get error-feedback rounding; without, round-to-nearest.
   const samples = calibration ? (await sampleSets(model.config, calibration)).calibration : undefined;
-  const { bytes } = await quantizeModel(fp32, { mode: weights.mode, ...(samples ? { calibration: samples } : {}) });
+  const { bytes } = await quantizeModel(fp32, { mode: weights.mode, ...(samples ? { calibration: samples } : {}), ...(weights.activations ? { activations: weights.activations } : {}) });
   return bytes;
 }
 

@@ -1,5 +1,5 @@
 /**
- * `npm run quantize -- <model> [--version V] [--mode dynamic|static]
+ * `npm run quantize -- <model> [--version V] [--mode dynamic|static] [--activations uint8|int8]
  *   [--calibration random|text-lines|<dir>] [--as N] [--repository models] [--quantize-output-layer]`
  *
  * Writes an int8 version of a model into the repository (weights, config entry with the
@@ -24,6 +24,8 @@ export interface QuantizeCommand {
   readonly calibration: string;
   readonly as?: string;
   readonly quantizeOutputLayer: boolean;
+  /** Static mode's activation type. */
+  readonly activations?: 'int8' | 'uint8';
 }
 
 export function parseQuantizeArgs(argv: readonly string[]): QuantizeCommand {
@@ -37,6 +39,7 @@ export function parseQuantizeArgs(argv: readonly string[]): QuantizeCommand {
       as: { type: 'string' },
       repository: { type: 'string', default: 'models' },
       'quantize-output-layer': { type: 'boolean', default: false },
+      activations: { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new QuantizeError('name one model: npm run quantize -- <model> [--version V] [--mode dynamic|static] [--calibration random|text-lines|<dir>]');
@@ -50,9 +53,16 @@ export function parseQuantizeArgs(argv: readonly string[]): QuantizeCommand {
     mode: values.mode,
     calibration: values.calibration,
     quantizeOutputLayer: values['quantize-output-layer'],
+    ...(values.activations !== undefined ? { activations: activationsOption(values.activations, values.mode) } : {}),
     ...(values.version !== undefined ? { version: values.version } : {}),
     ...(values.as !== undefined ? { as: values.as } : {}),
   };
+}
+
+function activationsOption(value: string, mode: string): 'int8' | 'uint8' {
+  if (mode !== 'static') throw new QuantizeError('--activations applies to --mode static');
+  if (value !== 'int8' && value !== 'uint8') throw new QuantizeError(`--activations is int8 or uint8, not "${value}"`);
+  return value;
 }
 
 export async function runQuantize(command: QuantizeCommand, log: (text: string) => void): Promise<TradeOffReport> {
@@ -70,7 +80,12 @@ export async function runQuantize(command: QuantizeCommand, log: (text: string) 
   const fp32 = await readFile(resolveWeights(definition, from));
   log(`quantizing ${config.name} v${from} (${command.mode}, calibration ${command.calibration}) ...`);
   const started = performance.now();
-  const { bytes, outcome } = await quantizeModel(fp32, { mode: command.mode, calibration: samples.calibration, quantizeOutputLayer: command.quantizeOutputLayer });
+  const { bytes, outcome } = await quantizeModel(fp32, {
+    mode: command.mode,
+    calibration: samples.calibration,
+    quantizeOutputLayer: command.quantizeOutputLayer,
+    ...(command.activations ? { activations: command.activations } : {}),
+  });
   log(`quantized in ${((performance.now() - started) / 1000).toFixed(1)} s (${samples.calibration.length} calibration samples)`);
 
   const versionDir = join(definition.dir, version);
@@ -82,6 +97,7 @@ export async function runQuantize(command: QuantizeCommand, log: (text: string) 
     mode: command.mode,
     // Both modes: dynamic mode rounds weights with error feedback from these inputs.
     calibration: command.calibration,
+    ...(command.activations ? { activations: command.activations } : {}),
     path: 'model.onnx',
   }, [defaultVersion(config)!, ...servedVersions(config), version]);
 

@@ -21,6 +21,8 @@ export interface QuantizeOptions {
   readonly quantizeOutputLayer?: boolean;
   /** Static mode: apply the fp32-exact graph fusions first (see StaticQuantizeOptions). */
   readonly fuse?: boolean;
+  /** Static mode: uint8 activations (default, onnxruntime's fastest CPU form) or signed int8 (S8S8, for TensorRT). */
+  readonly activations?: 'int8' | 'uint8';
 }
 
 /**

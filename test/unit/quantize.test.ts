@@ -128,6 +128,9 @@ describe('what the tool refuses', () => {
     expect(() => parseQuantizeArgs(['m', '--mode', 'fancy'])).toThrow('--mode is dynamic or static, not "fancy"');
     expect(() => parseQuantizeArgs(['m', '--version', 'latest'])).toThrow('--version is a version number, not "latest"');
     expect(parseQuantizeArgs(['m', '--mode', 'static', '--calibration', 'text-lines'])).toMatchObject({ model: 'm', mode: 'static', calibration: 'text-lines' });
+    expect(parseQuantizeArgs(['m', '--mode', 'static', '--activations', 'int8'])).toMatchObject({ activations: 'int8' });
+    expect(() => parseQuantizeArgs(['m', '--activations', 'int8'])).toThrow('--activations applies to --mode static');
+    expect(() => parseQuantizeArgs(['m', '--mode', 'static', '--activations', 'int4'])).toThrow('--activations is int8 or uint8, not "int4"');
   });
 });
 

@@ -63,6 +63,8 @@ const weights = z.discriminatedUnion('source', [
     from_version: z.string().regex(/^[1-9][0-9]*$/),
     mode: z.enum(['dynamic', 'static']),
     calibration: z.string().min(1).optional(),
+    /** Static mode's activation type: uint8 (default) or int8 (S8S8 QDQ, what TensorRT takes). */
+    activations: z.enum(['int8', 'uint8']).optional(),
     path: z.string().min(1),
   }),
 ]);
