@@ -19,6 +19,7 @@ import { installAuditHook } from './audit/audit-hook.js';
 import { installRateLimit } from './limits/rate-limit.js';
 import type { PolicyServices } from './policy/policy-services.js';
 import { policyAdminRoutes } from './routes/policy-admin.js';
+import { reviewRoutes } from './routes/reviews.js';
 import { spendRoutes } from './routes/spend.js';
 import { taskRoutes } from './routes/tasks.js';
 import type { TaskService } from './tasks/task-service.js';
@@ -72,6 +73,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     adminRoutes(api, options.deadLetters);
     spendRoutes(api, options.services);
     policyAdminRoutes(api, options.services);
+    reviewRoutes(api, options.services);
     if (options.tasks) taskRoutes(api, options.tasks, options.services, options.lifecycle);
   });
   return app;
