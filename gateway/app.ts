@@ -73,7 +73,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     adminRoutes(api, options.deadLetters);
     spendRoutes(api, options.services);
     policyAdminRoutes(api, options.services);
-    reviewRoutes(api, options.services);
+    reviewRoutes(api, options.services, options.tasks);
     if (options.tasks) taskRoutes(api, options.tasks, options.services, options.lifecycle);
   });
   return app;

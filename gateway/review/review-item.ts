@@ -39,7 +39,10 @@ export interface ReviewItem {
   readonly model: string;
   readonly version: string;
   readonly input_ref: InputRef;
-  readonly model_output: readonly JsonOutput[];
+  /** An inference's outputs (OIP JSON), or a task's result outputs (by pipeline output name). */
+  readonly model_output: readonly JsonOutput[] | Readonly<Record<string, unknown>>;
+  /** Set for a task's result: resolving the item finishes the task. */
+  readonly task_id?: string;
   readonly claimed_by?: string;
   readonly claimed_at?: string;
   readonly resolved_by?: string;

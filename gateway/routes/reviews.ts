@@ -6,6 +6,7 @@ import { readResolveBody } from '../review/resolve-body.js';
 import { exportLine, type ReviewItem, type ReviewOutcome, type ReviewState } from '../review/review-item.js';
 import type { ReviewFilter } from '../review/review-store.js';
 import { reviewStats } from '../review/review-stats.js';
+import type { TaskService } from '../tasks/task-service.js';
 
 interface ListQuery {
   route?: string;
@@ -47,7 +48,7 @@ function filterFrom(query: ListQuery, defaultLimit: number): ReviewFilter {
  * the reviewer is the calling tenant's name. Every call is audited with its action and
  * reviewer once it is answered (refusals included), from the routes' own onResponse.
  */
-export function reviewRoutes(app: FastifyInstance, services: PolicyServices): void {
+export function reviewRoutes(app: FastifyInstance, services: PolicyServices, tasks: TaskService | undefined): void {
   const store = services.reviews;
   const audited = (action: string) => ({
     onResponse: (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
@@ -123,6 +124,9 @@ export function reviewRoutes(app: FastifyInstance, services: PolicyServices): vo
     request.audit = { reviewId: request.params.id };
     const { decision, humanOutput } = readResolveBody(request.body);
     const resolution = { decision, at: new Date().toISOString(), ...(humanOutput !== undefined ? { humanOutput } : {}) };
-    return settle(request, await store.resolve(request.params.id, reviewer, resolution), 'resolve');
+    const item = settle(request, await store.resolve(request.params.id, reviewer, resolution), 'resolve');
+    // Every gateway built by server.ts has a task service; only bare test apps lack one.
+    if (item.task_id !== undefined) await tasks?.completeReview(item);
+    return item;
   });
 }
