@@ -87,7 +87,7 @@ export function reviewRoutes(app: FastifyInstance, services: PolicyServices, tas
     assertAdmin(request.tenant);
     const filter = filterFrom(request.query, 100);
     if (filter.route !== undefined) request.audit = { route: filter.route };
-    return { reviews: await store.list(filter) };
+    return { items: await store.list(filter) };
   });
 
   app.get('/v1/reviews/stats', audited('review.stats'), async (request) => {

@@ -42,7 +42,7 @@ describe('human review in distributed mode', () => {
     expect(await redis.hget(`${prefix}:review:item:${id}`, 'state')).toBe('pending');
     expect(await redis.pttl(`${prefix}:review:item:${id}`)).toBeGreaterThan(0);
 
-    const listed = (await get(`${b.url}/v1/reviews?state=pending`, bearer(REVIEW_KEYS.lead))).json.reviews as { id: string }[];
+    const listed = (await get(`${b.url}/v1/reviews?state=pending`, bearer(REVIEW_KEYS.lead))).json.items as { id: string }[];
     expect(listed.map((item) => item.id)).toContain(id);
     const claims = await Promise.all([
       post(`${a.url}/v1/reviews/${id}/claim`, {}, bearer(REVIEW_KEYS.ops)),

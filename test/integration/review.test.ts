@@ -11,7 +11,7 @@ const fixture = reviewFixture();
 let server: RunningServer;
 const infer = (route: string, seed: number, headers: Record<string, string> = {}): Promise<Reply> => post(`${server.url}/v2/models/${route}/infer`, mlpBody(seed), { ...bearer(REVIEW_KEYS.acme), ...headers });
 const as = (who: keyof typeof REVIEW_KEYS): Record<string, string> => bearer(REVIEW_KEYS[who]);
-const list = async (query: string, who: keyof typeof REVIEW_KEYS = 'ops'): Promise<ReviewItem[]> => (await get(`${server.url}/v1/reviews${query}`, as(who))).json.reviews as ReviewItem[];
+const list = async (query: string, who: keyof typeof REVIEW_KEYS = 'ops'): Promise<ReviewItem[]> => (await get(`${server.url}/v1/reviews${query}`, as(who))).json.items as ReviewItem[];
 const claim = (id: string, who: keyof typeof REVIEW_KEYS): Promise<Reply> => post(`${server.url}/v1/reviews/${id}/claim`, {}, as(who));
 const resolve = (id: string, who: keyof typeof REVIEW_KEYS, body: unknown): Promise<Reply> => post(`${server.url}/v1/reviews/${id}/resolve`, body, as(who));
 
