@@ -5,6 +5,8 @@ import { installMultipartParser } from './http/multipart-body.js';
 import { installErrorReplies } from './http/error-reply.js';
 import type { InFlightRequests } from './http/in-flight.js';
 import { requestIdFor } from './http/request-id.js';
+import { installRequestLog } from './http/request-log.js';
+import { installTraceContext } from './http/trace-context.js';
 import { healthRoutes, type Lifecycle } from './routes/health.js';
 import { inferRoutes } from './routes/infer.js';
 import { modelRoutes } from './routes/models.js';
@@ -22,7 +24,14 @@ import { policyAdminRoutes } from './routes/policy-admin.js';
 import { reviewRoutes } from './routes/reviews.js';
 import { spendRoutes } from './routes/spend.js';
 import { taskRoutes } from './routes/tasks.js';
+import { consoleRoutes } from './routes/console.js';
+import { installConsoleSeries } from './console/console-hooks.js';
+import { ConsoleSeries } from './console/console-series.js';
 import type { TaskService } from './tasks/task-service.js';
+import type { Registry } from 'prom-client';
+import type { GatewayMetrics } from './metrics/gateway-metrics.js';
+import { installMetricsHook } from './metrics/metrics-hook.js';
+import { metricsRoutes } from './routes/metrics.js';
 
 export interface AppOptions {
   readonly backend: ServingBackend;
@@ -37,6 +46,8 @@ export interface AppOptions {
   readonly lifecycle: Lifecycle;
   readonly logger: Logger;
   readonly bodyLimit: number;
+  /** The process's registry (served at /metrics) and the gateway's families; none in tests that need no metrics. */
+  readonly metrics?: { readonly registry: Registry; readonly gateway: GatewayMetrics };
 }
 
 /** The HTTP API over a serving backend; the caller owns listening and the backend's life. */
@@ -58,8 +69,15 @@ export function buildApp(options: AppOptions): FastifyInstance {
   installBodyParsers(app, options.bodyLimit);
   installMultipartParser(app, options.bodyLimit);
   installErrorReplies(app);
+  installTraceContext(app);
   installAuthentication(app, options.services.policy);
   installAuditHook(app, options.services.audit);
+  installRequestLog(app);
+  const series = new ConsoleSeries();
+  const routeNames = new Set(options.services.policy.routes.map((route) => route.name));
+  const pipelineNames = new Set(options.tasks?.pipelines().map((pipeline) => `task:${pipeline.name}`) ?? []);
+  installConsoleSeries(app, series, (target) => routeNames.has(target) || pipelineNames.has(target) || options.backend.definition(target) !== undefined);
+  if (options.metrics) installMetricsHook(app, options.metrics.gateway);
   // Routes live in a plugin registered after the rate limiter, so its hooks reach them.
   void app.register(async (api) => {
     // No tenant with a limit: no limiter on the hot path at all.
@@ -74,7 +92,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
     spendRoutes(api, options.services);
     policyAdminRoutes(api, options.services);
     reviewRoutes(api, options.services, options.tasks);
+    if (options.metrics) metricsRoutes(api, options.metrics.registry);
     if (options.tasks) taskRoutes(api, options.tasks, options.services, options.lifecycle);
+    consoleRoutes(api, options.backend, options.services, series);
   });
   return app;
 }

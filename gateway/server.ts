@@ -6,6 +6,11 @@
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { localModelManager } from '../workers/pool/local-model-manager.js';
+import { registerGpuMetrics } from '../workers/metrics/gpu-metrics.js';
+import { createMetricsRegistry } from '../workers/metrics/registry.js';
+import { ServingMetrics } from '../workers/metrics/serving-metrics.js';
+import { GatewayMetrics } from './metrics/gateway-metrics.js';
+import { withCostMetrics } from './metrics/metered-ledger.js';
 import { buildApp } from './app.js';
 import { configFromEnvironment, type SwitchyardConfig } from './config.js';
 import { InFlightRequests } from './http/in-flight.js';
@@ -30,14 +35,19 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
 
   if (config.policy.tenants.length === 0) logger.warn({ host: config.HOST }, 'no tenants configured: open to any caller on this loopback address');
 
+  // One registry per gateway: its process metrics, its own families and, in embedded mode, the serving ones.
+  const registry = createMetricsRegistry();
+
   if (config.REDIS_URL) {
     // Distributed mode: workers run the models; this process only queues and answers.
     const backend = await QueueBackend.start(config, logger);
     const policyRedis = servingConnection(config.REDIS_URL, 'switchyard-gateway-policy');
     const onWriteError = (error: unknown): void => logger.error({ err: error }, 'policy record write failed');
-    const services = withAuditFile(redisPolicyServices(config.policy, policyRedis, config.REDIS_PREFIX, onWriteError), config.AUDIT_LOG_FILE, onWriteError);
+    const policyServices = withAuditFile(redisPolicyServices(config.policy, policyRedis, config.REDIS_PREFIX, onWriteError), config.AUDIT_LOG_FILE, onWriteError);
+    const gatewayMetrics = new GatewayMetrics(registry, { breakers: policyServices.breakers, queueDepths: () => backend.queueDepths() });
+    const services = withCostMetrics(policyServices, gatewayMetrics);
     const tasks = await buildTaskService(config, backend, services, logger, policyRedis);
-    const app = buildApp({ backend, services, tasks, deadLetters: backend.deadLetters, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES });
+    const app = buildApp({ backend, services, tasks, deadLetters: backend.deadLetters, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES, metrics: { registry, gateway: gatewayMetrics } });
     const url = await app.listen({ host: config.HOST, port: config.PORT });
     phase = 'serving';
     logger.info({ url, mode: 'distributed', gateway: backend.gatewayId }, 'switchyard gateway ready');
@@ -54,10 +64,13 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     });
   }
 
-  const manager = localModelManager(config, logger);
-  const services = withAuditFile(memoryPolicyServices(config.policy), config.AUDIT_LOG_FILE, (error) => logger.error({ err: error }, 'audit file write failed'));
+  registerGpuMetrics(registry);
+  const manager = localModelManager(config, logger, new ServingMetrics(registry));
+  const policyServices = withAuditFile(memoryPolicyServices(config.policy), config.AUDIT_LOG_FILE, (error) => logger.error({ err: error }, 'audit file write failed'));
+  const gatewayMetrics = new GatewayMetrics(registry, { breakers: policyServices.breakers });
+  const services = withCostMetrics(policyServices, gatewayMetrics);
   const tasks = await buildTaskService(config, manager, services, logger);
-  const app = buildApp({ backend: manager, services, tasks, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES });
+  const app = buildApp({ backend: manager, services, tasks, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES, metrics: { registry, gateway: gatewayMetrics } });
 
   // Listen first, so liveness answers and readiness says "not yet" while models warm up.
   const url = await app.listen({ host: config.HOST, port: config.PORT });

@@ -51,6 +51,10 @@ const workerEnvironment = sharedEnvironment.extend({
   WORKER_POOLS: list.optional(),
   /** Jobs held at once per model version; by default enough to fill every instance's batch twice. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).optional(),
+  /** Port of the worker's Prometheus listener (GET /metrics); 0 turns it off. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** Its address: loopback by default, like the gateway's HOST; exposing it is a decision. */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 });
 
 export type SharedConfig = Readonly<z.output<typeof sharedEnvironment>>;

@@ -6,6 +6,10 @@
 import { hostname } from 'node:os';
 import pino from 'pino';
 import { workerConfigFromEnvironment, type WorkerConfig } from './config.js';
+import { registerGpuMetrics } from './metrics/gpu-metrics.js';
+import { startMetricsServer, type MetricsServer } from './metrics/metrics-server.js';
+import { createMetricsRegistry } from './metrics/registry.js';
+import { ServingMetrics } from './metrics/serving-metrics.js';
 import { localModelManager } from './pool/local-model-manager.js';
 import { QueueConsumer } from './queue/consumer.js';
 import { Heartbeat } from './queue/heartbeat.js';
@@ -18,7 +22,19 @@ export interface RunningWorker {
 export async function startWorker(config: WorkerConfig): Promise<RunningWorker> {
   const logger = pino({ level: config.LOG_LEVEL, base: { service: 'switchyard-worker', worker: config.WORKER_ID } });
   const redis = durableConnection(config.REDIS_URL!, `switchyard-worker-${config.WORKER_ID}`);
-  const manager = localModelManager(config, logger);
+  // The serving metrics live where the ModelManager runs: here, in distributed mode.
+  const registry = createMetricsRegistry();
+  registerGpuMetrics(registry);
+  const manager = localModelManager(config, logger, new ServingMetrics(registry));
+  // Listening before the models load, so load durations and process metrics can be scraped meanwhile.
+  // A port already taken (several workers on one host with the default) costs the metrics, not the serving.
+  const metricsServer: MetricsServer | undefined = config.METRICS_PORT > 0
+    ? await startMetricsServer(registry, config.METRICS_HOST, config.METRICS_PORT).catch((error: unknown) => {
+        logger.error({ err: error, port: config.METRICS_PORT }, 'metrics listener failed to start; serving without /metrics (set METRICS_PORT per worker)');
+        return undefined;
+      })
+    : undefined;
+  if (metricsServer) logger.info({ port: metricsServer.port, host: config.METRICS_HOST }, 'metrics listening');
   const startedAt = Date.now();
   const heartbeat = new Heartbeat({
     redis,
@@ -41,6 +57,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   } catch (error) {
     await heartbeat.stop(config.WORKER_ID).catch(() => undefined);
     await manager.close();
+    await metricsServer?.close();
     redis.disconnect();
     throw error;
   }
@@ -66,6 +83,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
         await heartbeat.stop(config.WORKER_ID).catch(() => undefined);
         await consumer.close();
         await manager.close();
+        await metricsServer?.close();
         await redis.quit().catch(() => undefined);
         logger.info('worker stopped');
       })();

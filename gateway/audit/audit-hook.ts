@@ -13,6 +13,9 @@ export interface AuditDetails {
   costUsd?: number;
   /** The review item this answer was filed as. */
   reviewId?: string;
+  /** For the request log: how the answering request was served. */
+  queueMs?: number;
+  computeMs?: number;
 }
 
 declare module 'fastify' {

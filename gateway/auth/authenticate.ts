@@ -12,9 +12,10 @@ declare module 'fastify' {
 /** With no tenants configured (loopback only), every caller is this local admin. */
 export const OPEN_TENANT: Tenant = { name: 'local', role: 'admin', plan: 'default', models: ['*'], keyHashes: [] };
 
-const UNAUTHENTICATED = /^\/v2\/health\//;
+/** Health probes, and the console page itself (static: its data comes from the admin API with a key). */
+const UNAUTHENTICATED = /^\/(v2\/health\/|console(\?|$))/;
 
-/** `Authorization: Bearer <key>` → tenant, on every route but health; 401 otherwise. */
+/** `Authorization: Bearer <key>` → tenant, on every route but health and the console page; 401 otherwise. */
 export function installAuthentication(app: FastifyInstance, policy: Policy): void {
   const byHash = new Map<string, Tenant>();
   for (const tenant of policy.tenants) for (const hash of tenant.keyHashes) byHash.set(hash, tenant);

@@ -24,6 +24,8 @@ export interface StepRequestContext {
   readonly taskId: string;
   readonly deadline: number;
   readonly priority: number;
+  /** The task's trace, so its model requests (and worker logs) join it. */
+  readonly traceparent?: string;
 }
 
 /**
@@ -54,7 +56,7 @@ export async function runModelStep(
       const request = validateRequest(
         { inputs, outputs: [], binaryByDefault: false, priority: context.priority, timeoutMs: Math.max(1, context.deadline - now) },
         model,
-        { requestId: `${context.taskId}.${step.id}${step.map ? `.${index}` : ''}`, now },
+        { requestId: `${context.taskId}.${step.id}${step.map ? `.${index}` : ''}`, now, ...(context.traceparent !== undefined ? { traceparent: context.traceparent } : {}) },
       );
       return request;
   });

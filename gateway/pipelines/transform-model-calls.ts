@@ -30,7 +30,7 @@ export function transformContext(stepId: string, context: StepRequestContext): {
     const request = validateRequest(
       { inputs: [...inputs], outputs: [], binaryByDefault: false, priority: context.priority, timeoutMs: context.deadline - now },
       model,
-      { requestId: `${context.taskId}.${stepId}.${usage.requests}`, now },
+      { requestId: `${context.taskId}.${stepId}.${usage.requests}`, now, ...(context.traceparent !== undefined ? { traceparent: context.traceparent } : {}) },
     );
     usage.requests += 1;
     const result = await context.backend.infer(request);

@@ -157,6 +157,11 @@ export class QueueBackend implements ServingBackend {
     return this.#registry.providers(name, version);
   }
 
+  /** Requests waiting per version queue at the last registry poll, for the queue_depth gauge. */
+  queueDepths(): { queue: string; depth: number }[] {
+    return this.#servedPairs().map(({ model, version }) => ({ queue: inferQueueName(model, version), depth: this.#registry.backlog(model, version) }));
+  }
+
   async load(): Promise<void> {
     throw new ServingError('not_in_this_mode', 'in distributed mode, worker pools load models (LOAD_MODELS); scale or restart a pool instead');
   }

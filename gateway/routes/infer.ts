@@ -10,6 +10,7 @@ import type { PolicyServices } from '../policy/policy-services.js';
 import { HEADER_LENGTH_HEADER } from '../protocol/binary-body.js';
 import { readInferBody } from '../protocol/read-infer-body.js';
 import { fileForReview, reviewRequested } from '../review/review-on-infer.js';
+import { traceparentOf } from '../http/trace-context.js';
 import { encodeInferResponse } from '../protocol/encode-infer-response.js';
 import { estimateCostUsd, planInference } from '../routing/plan-inference.js';
 import { resolveModel } from '../routing/resolve-model.js';
@@ -50,6 +51,7 @@ export function inferRoutes(app: FastifyInstance, backend: ServingBackend, lifec
       routes: services.policy.routes,
       requestId: request.id,
       now: Date.now(),
+      traceparent: traceparentOf(request.trace),
       plan: tenant.plan,
       random: Math.random,
       ...(typeof tierHeader === 'string' ? { requestedTier: tierHeader } : {}),
@@ -90,7 +92,7 @@ export function inferRoutes(app: FastifyInstance, backend: ServingBackend, lifec
       mirrorToShadow(plan, outcome, backend, services.shadow, Math.random, (error) => request.log.warn({ err: error, route: plan.route }, 'shadow request failed'));
 
       const { result, served } = outcome;
-      Object.assign(audit, { model: result.model, version: result.version, tier: served.tier, escalated: outcome.escalated, costUsd: outcome.costUsd });
+      Object.assign(audit, { model: result.model, version: result.version, tier: served.tier, escalated: outcome.escalated, costUsd: outcome.costUsd, queueMs: result.timings.queueMs, computeMs: result.timings.computeMs });
       const metadata = responseMetadata(request.id, result, served.model.definition.config.price, served.request.rows, {
         route: plan.route,
         tier: served.tier,

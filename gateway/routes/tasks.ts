@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ServingError, type ErrorCode } from '../../workers/protocol/errors.js';
 import { assertMayCall } from '../auth/authorize.js';
+import { traceparentOf } from '../http/trace-context.js';
 import { idempotencyScope, readIdempotencyKey } from '../idempotency/idempotency-key.js';
 import type { StoredResponse } from '../idempotency/idempotency-store.js';
 import type { PolicyServices } from '../policy/policy-services.js';
@@ -48,7 +49,7 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, services: P
       claim = { scope, token: begun.token };
     }
     try {
-      const record = await tasks.create(tenant, pipeline, body, mode);
+      const record = await tasks.create(tenant, pipeline, body, mode, traceparentOf(request.trace));
       reply.header('x-task-id', record.id).header('location', `/v1/tasks/${record.id}`);
       if (mode === 'async') {
         await tasks.enqueue(record, body.inputs);

@@ -28,6 +28,7 @@ export interface PlanContext {
   readonly routes: readonly RouteConfig[];
   readonly requestId: string;
   readonly now: number;
+  readonly traceparent?: string;
   readonly plan: string;
   readonly requestedTier?: string;
   readonly random: () => number;
@@ -45,7 +46,8 @@ export function planInference(name: string, version: string | undefined, parsed:
   let uses = 0;
   const validate = (tier: string, model: ResolvedModel): PlannedTier => {
     const own = uses++ === 0 ? parsed : { ...parsed, inputs: parsed.inputs.map((tensor) => ({ ...tensor, data: tensor.data.slice() })) };
-    return { tier, model, request: validateRequest(own, model, { requestId: context.requestId, now: context.now }) };
+    const request = validateRequest(own, model, { requestId: context.requestId, now: context.now, ...(context.traceparent !== undefined ? { traceparent: context.traceparent } : {}) });
+    return { tier, model, request };
   };
   if (!route) {
     const model = resolveModel(context.backend, name, version);

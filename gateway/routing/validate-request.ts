@@ -7,6 +7,7 @@ import type { ResolvedModel } from './resolve-model.js';
 export interface RequestContext {
   readonly requestId: string;
   readonly now: number;
+  readonly traceparent?: string;
 }
 
 function shapeText(shape: readonly number[]): string {
@@ -89,5 +90,6 @@ export function validateRequest(parsed: ParsedInferRequest, model: ResolvedModel
     signature: signature.join('|'),
     deadline: context.now + timeoutMs,
     priority: parsed.priority,
+    ...(context.traceparent !== undefined ? { traceparent: context.traceparent } : {}),
   };
 }

@@ -72,6 +72,7 @@ export class TaskExecutor {
         taskId: id,
         deadline: record.deadline,
         priority: record.priority,
+        ...(record.traceparent !== undefined ? { traceparent: record.traceparent } : {}),
         onEvent,
       });
       record.status = 'succeeded';

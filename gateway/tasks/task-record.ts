@@ -37,6 +37,8 @@ export interface TaskRecord {
   /** Epoch ms: the task fails with request_timeout if not done by then. */
   readonly deadline: number;
   readonly priority: number;
+  /** The traceparent of the request that created it: its model requests continue that trace. */
+  readonly traceparent?: string;
   /** Times a worker began it: above 1 when a gateway died mid-task and another took over. */
   runs: number;
   result?: { readonly outputs: Record<string, unknown>; readonly steps: readonly StepMetadata[]; readonly cost_usd: number };
@@ -74,6 +76,6 @@ export function isFinished(status: TaskStatus): boolean {
 
 /** What a caller sees: internal bookkeeping stays out. */
 export function publicTask(record: TaskRecord): Record<string, unknown> {
-  const { reservation: _reservation, deadline: _deadline, ...shown } = record;
+  const { reservation: _reservation, deadline: _deadline, traceparent: _traceparent, ...shown } = record;
   return shown;
 }

@@ -41,7 +41,7 @@ export class TaskService {
   }
 
   /** Records a new task and reserves its estimated cost from the tenant's budget (429 when it cannot). */
-  async create(tenant: Tenant, pipeline: PipelineConfig, body: TaskBody, mode: 'sync' | 'async'): Promise<TaskRecord> {
+  async create(tenant: Tenant, pipeline: PipelineConfig, body: TaskBody, mode: 'sync' | 'async', traceparent?: string): Promise<TaskRecord> {
     if (body.options.callbackUrl !== undefined && !this.#options.callbackSecret(tenant.name)) {
       throw new ServingError('invalid_parameter', `tenant "${tenant.name}" has no callback secret to sign callbacks with (callback_secret in SWITCHYARD_CONFIG, or CALLBACK_SECRET with no tenants)`);
     }
@@ -56,6 +56,7 @@ export class TaskService {
       created_at: new Date(now).toISOString(),
       deadline: now + (body.options.timeoutMs ?? pipeline.default_timeout_ms),
       priority: body.options.priority,
+      ...(traceparent !== undefined ? { traceparent } : {}),
       runs: 0,
       ...(body.options.callbackUrl !== undefined ? { callback: { url: body.options.callbackUrl, state: 'pending' as const, attempts: [] } } : {}),
       ...(body.options.review ? { review: { requested: true as const } } : {}),

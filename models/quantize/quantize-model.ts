@@ -19,6 +19,8 @@ export interface QuantizeOptions {
    */
   readonly calibration?: readonly Sample[];
   readonly quantizeOutputLayer?: boolean;
+  /** Static mode: apply the fp32-exact graph fusions first (see StaticQuantizeOptions). */
+  readonly fuse?: boolean;
 }
 
 /**
@@ -40,7 +42,9 @@ export async function quantizeModel(fp32: Uint8Array, options: QuantizeOptions):
   } else {
     if (!options.calibration || options.calibration.length === 0) throw new QuantizeError('static quantization needs calibration inputs');
     const tensors = calibrationTensors(model, options);
-    const probe = editable(decodeModel(fp32));
+    // Calibrate the graph as calibrationTensors left it: with `fuse`, the tensors it names
+    // exist only in the fused graph.
+    const probe = editable(decodeModel(encodeModel(model)));
     for (const name of tensors) probe.graph.output.push({ name });
     const ranges = await calibrateRanges(encodeModel(probe), tensors, options.calibration.map((sample) => sample.feed));
     outcome = quantizeStatic(model, ranges, options);

@@ -1,15 +1,43 @@
 import { dropUnusedConstants, floatConstants, floatInitializer, int8Initializer, type FloatConstant } from './constant-tensors.js';
-import { int8Activation, type TensorRange } from './calibrate.js';
+import type { TensorRange } from './calibrate.js';
 import { outputLayerNodes } from './dynamic-quantize.js';
+import { fuseForQuantization } from './graph-fusions.js';
+import { dropUnreadQdq, int32Initializer, topologicalOrder } from './qdq-graph.js';
+import { quantizeElementwise } from './quantize-elementwise.js';
+import { QdqWriter } from './qdq-writer.js';
 import { quantizePerChannel } from './int8-weights.js';
 import { upgradeToOpset10 } from './opset-upgrade.js';
-import { ATTRIBUTE_TYPE, ONNX_TYPE, toNumber, type GraphMessage, type ModelMessage, type NodeMessage, type TensorMessage } from './onnx-types.js';
-import { attributeFloat, attributeInt, FreshNames, MS_DOMAIN, type QuantizeOutcome } from './quantize-plan.js';
+import { toNumber, type ModelMessage, type NodeMessage } from './onnx-types.js';
+import { attributeFloat, attributeInt, MS_DOMAIN, type QuantizeOutcome } from './quantize-plan.js';
 
 const TARGET_OPS = new Set(['Conv', 'MatMul', 'Gemm']);
 
-/** The tensors whose ranges static quantization needs: each target node's activation input and its output. */
-export function calibrationTensors(model: ModelMessage, options: { readonly quantizeOutputLayer?: boolean } = {}): string[] {
+export interface StaticQuantizeOptions {
+  readonly quantizeOutputLayer?: boolean;
+  /**
+   * Apply fuseForQuantization first (default on). The folded Convs once lost onnxruntime's
+   * QLinearConv fusion; that was the int8 -> uint8 conversion (see `activations`), not the
+   * folding.
+   */
+  readonly fuse?: boolean;
+  /**
+   * Activation integers. uint8 (default) is what onnxruntime's x86 kernels take: with int8
+   * it converts each Q -> DQ pair to uint8 itself (QDQS8ToU8Transformer), but not a Q read
+   * by more than one DQ, and a Conv whose input was converted and output was not is left
+   * fp32. int8 is the form TensorRT wants.
+   */
+  readonly activations?: 'int8' | 'uint8';
+  /** Also quantize Add, Mul and HardSigmoid between quantized tensors (default on). */
+  readonly elementwise?: boolean;
+}
+
+/**
+ * The tensors whose ranges static quantization needs: each target node's activation input
+ * and its output. With `fuse`, first applies the fp32-exact fusions quantizeStatic applies,
+ * in place, so calibrate the model as it is after this call.
+ */
+export function calibrationTensors(model: ModelMessage, options: StaticQuantizeOptions = {}): string[] {
+  if (options.fuse !== false) fuseForQuantization(model.graph);
   const constants = floatConstants(model.graph);
   const skip = options.quantizeOutputLayer ? new Set<NodeMessage>() : outputLayerNodes(model.graph);
   const names = new Set<string>();
@@ -18,50 +46,37 @@ export function calibrationTensors(model: ModelMessage, options: { readonly quan
     names.add(node.input[0]!);
     names.add(node.output[0]!);
   }
+  // Add and Mul outputs, for the element-wise ops quantizeStatic keeps 8-bit.
+  if (options.elementwise !== false) for (const node of model.graph.node) if ((node.domain ?? '') === '' && (node.opType === 'Add' || node.opType === 'Mul')) names.add(node.output[0]!);
   return [...names];
 }
 
 /**
- * Static quantization in QDQ form (signed int8 weights and activations, the format
- * onnxruntime recommends for x86 and the only int8 form its GPU path takes): per-channel
- * int8 weights behind DequantizeLinear, and QuantizeLinear + DequantizeLinear pairs on
- * each target node's input and output with scales from calibration. onnxruntime fuses
- * DQ -> Conv/MatMul/Gemm -> Q into its int8 kernels when it loads the model.
+ * Static quantization in QDQ form: per-channel int8 weights behind DequantizeLinear, and
+ * QuantizeLinear + DequantizeLinear on each target node's input and output with scales
+ * from calibration (uint8 activations by default, int8 on request: see `activations`).
+ * onnxruntime fuses DQ -> Conv/MatMul/Gemm -> Q into its int8 kernels when it loads the
+ * model, and DQ -> Add/Mul/LeakyRelu -> Q (see quantizeElementwise) into QLinear ops.
  */
-export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, TensorRange>, options: { readonly quantizeOutputLayer?: boolean } = {}): QuantizeOutcome {
+export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, TensorRange>, options: StaticQuantizeOptions = {}): QuantizeOutcome {
   upgradeToOpset10(model);
   const graph = model.graph;
+  // A no-op when calibrationTensors already ran on this model.
+  if (options.fuse !== false) fuseForQuantization(graph);
   const constants = floatConstants(graph);
-  const names = new FreshNames([...graph.node.flatMap((node) => [...node.input, ...node.output, node.name ?? '']), ...graph.initializer.map((i) => i.name ?? '')]);
   const defaultOpset = toNumber(model.opsetImport.find((entry) => (entry.domain ?? '') === '')?.version);
   // Per-axis DequantizeLinear is standard from opset 13; below that, the com.microsoft one.
   const qdqDomain = defaultOpset >= 13 ? '' : MS_DOMAIN;
   const skip = options.quantizeOutputLayer ? new Set<NodeMessage>() : outputLayerNodes(graph);
   const outcome: QuantizeOutcome = { quantized: {}, leftInFp32: [] };
-  const dequantized = new Map<string, string>();
-  const added: NodeMessage[] = [];
-  const qdqNode = (op: 'QuantizeLinear' | 'DequantizeLinear', inputs: string[], output: string, axis?: number): NodeMessage => ({
-    name: names.take(`${output}_${op}`),
-    opType: op,
-    domain: qdqDomain,
-    input: inputs,
-    output: [output],
-    attribute: axis === undefined ? [] : [{ name: 'axis', type: ATTRIBUTE_TYPE.INT, i: axis }],
-  });
-  const activationParams = (tensor: string): { scale: string; zeroPoint: string; value: number } | undefined => {
-    const range = ranges.get(tensor);
-    if (!range || !Number.isFinite(range.min)) return undefined;
-    const { scale, zeroPoint } = int8Activation(range);
-    const scaleName = names.take(`${tensor}_scale`);
-    const zeroName = names.take(`${tensor}_zero_point`);
-    graph.initializer.push(floatInitializer(scaleName, [], Float32Array.of(scale)), int8Initializer(zeroName, [], Int8Array.of(zeroPoint)));
-    return { scale: scaleName, zeroPoint: zeroName, value: scale };
-  };
+  const qdq = new QdqWriter(graph, constants, ranges, { domain: qdqDomain, unsigned: (options.activations ?? 'uint8') === 'uint8' });
 
   const rewritten: NodeMessage[] = [];
   for (const node of graph.node) {
     if (!isTarget(node)) {
-      rewritten.push(node);
+      const quantized = options.elementwise === false ? undefined : quantizeElementwise(node, qdq);
+      rewritten.push(quantized ?? node);
+      if (quantized) outcome.quantized[node.opType!] = (outcome.quantized[node.opType!] ?? 0) + 1;
       continue;
     }
     const op = node.opType!;
@@ -74,29 +89,20 @@ export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, 
       rewritten.push(node);
       continue;
     }
-    // Activation in: one Q/DQ pair per tensor, shared by every node that reads it.
-    let inputDq = dequantized.get(input);
-    let inputScale = 0;
-    if (!inputDq) {
-      const params = activationParams(input)!;
-      const quantized = names.take(`${input}_quantized`);
-      inputDq = names.take(`${input}_dequantized`);
-      added.push(qdqNode('QuantizeLinear', [input, params.scale, params.zeroPoint], quantized), qdqNode('DequantizeLinear', [quantized, params.scale, params.zeroPoint], inputDq));
-      dequantized.set(input, inputDq);
-      inputScale = params.value;
-    } else {
-      inputScale = int8Activation(ranges.get(input)!).scale;
-    }
+    // Activation in: its QuantizeLinear (shared) and a DequantizeLinear of this node's own.
+    const inputQ = qdq.quantizedInput(input)!;
+    const inputDq = qdq.dequantize(inputQ, `${input}_dequantized`);
+    const inputScale = qdq.scaleValue(inputQ.scale);
     // Weights: int8 per channel behind a DequantizeLinear.
     const weightName = node.input[1]!;
     const weight = constants.get(weightName)!;
     const int8 = quantizePerChannel(weight.values, weight.dims, axis);
-    const wq = names.take(`${weightName}_int8`);
-    const ws = names.take(`${weightName}_scale`);
-    const wz = names.take(`${weightName}_zero_point`);
-    const wdq = names.take(`${weightName}_dequantized`);
+    const wq = qdq.freshName(`${weightName}_int8`);
+    const ws = qdq.freshName(`${weightName}_scale`);
+    const wz = qdq.freshName(`${weightName}_zero_point`);
+    const wdq = qdq.freshName(`${weightName}_dequantized`);
     graph.initializer.push(int8Initializer(wq, weight.dims, int8.values), floatInitializer(ws, [int8.scales.length], int8.scales), int8Initializer(wz, [int8.scales.length], new Int8Array(int8.scales.length)));
-    added.push(qdqNode('DequantizeLinear', [wq, ws, wz], wdq, axis));
+    qdq.qdqNode('DequantizeLinear', [wq, ws, wz], wdq, axis);
     const inputs = [inputDq, wdq];
     // Bias: int32 at scale input_scale * weight_scale, the form the int8 kernels take.
     const biasName = node.input[2];
@@ -106,27 +112,24 @@ export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, 
         const scales = int8.scales.map((scale) => scale * inputScale);
         const values = new Int32Array(bias.values.length);
         bias.values.forEach((value, index) => (values[index] = Math.round(value / scales[index]!)));
-        const bq = names.take(`${biasName}_int32`);
-        const bs = names.take(`${biasName}_scale`);
-        const bz = names.take(`${biasName}_zero_point`);
-        const bdq = names.take(`${biasName}_dequantized`);
+        const bq = qdq.freshName(`${biasName}_int32`);
+        const bs = qdq.freshName(`${biasName}_scale`);
+        const bz = qdq.freshName(`${biasName}_zero_point`);
+        const bdq = qdq.freshName(`${biasName}_dequantized`);
         graph.initializer.push(int32Initializer(bq, [values.length], values), floatInitializer(bs, [values.length], scales), int32Initializer(bz, [values.length], new Int32Array(values.length)));
-        added.push(qdqNode('DequantizeLinear', [bq, bs, bz], bdq, 0));
+        qdq.qdqNode('DequantizeLinear', [bq, bs, bz], bdq, 0);
         inputs.push(bdq);
       } else {
         inputs.push(biasName);
       }
     }
     // Activation out: the node writes a private name; Q/DQ restores the one readers use.
-    const params = activationParams(output)!;
-    const raw = names.take(`${output}_fp32`);
-    const quantized = names.take(`${output}_quantized`);
-    added.push(qdqNode('QuantizeLinear', [raw, params.scale, params.zeroPoint], quantized), qdqNode('DequantizeLinear', [quantized, params.scale, params.zeroPoint], output));
-    dequantized.set(output, output);
+    const raw = qdq.freshName(`${output}_fp32`);
+    qdq.quantizeOutput(raw, output, qdq.outputParams(output)!);
     rewritten.push({ ...node, input: inputs, output: [raw, ...node.output.slice(1)] });
     outcome.quantized[op] = (outcome.quantized[op] ?? 0) + 1;
   }
-  graph.node = topologicalOrder([...rewritten, ...added], graph);
+  graph.node = dropUnreadQdq(topologicalOrder([...rewritten, ...qdq.added], graph), graph);
   if (qdqDomain === MS_DOMAIN && !model.opsetImport.some((entry) => entry.domain === MS_DOMAIN)) model.opsetImport.push({ domain: MS_DOMAIN, version: 1 });
   dropUnusedConstants(graph);
   return outcome;
@@ -145,29 +148,4 @@ function weightAxis(node: NodeMessage, constants: Map<string, FloatConstant>): n
   if (node.opType === 'MatMul') return 1;
   if (attributeInt(node, 'transA', 0) !== 0 || attributeFloat(node, 'alpha', 1) !== 1 || attributeFloat(node, 'beta', 1) !== 1) return 'Gemm with transA, alpha or beta';
   return attributeInt(node, 'transB', 0) === 1 ? 0 : 1;
-}
-
-function int32Initializer(name: string, dims: readonly number[], values: Int32Array): TensorMessage {
-  return { name, dims: [...dims], dataType: ONNX_TYPE.INT32, rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
-}
-
-/** ONNX wants nodes in an order where every input is produced before it is read. */
-function topologicalOrder(nodes: NodeMessage[], graph: GraphMessage): NodeMessage[] {
-  const available = new Set<string>(['', ...graph.input.map((input) => input.name ?? ''), ...graph.initializer.map((initializer) => initializer.name ?? '')]);
-  const ordered: NodeMessage[] = [];
-  let pending = nodes;
-  while (pending.length > 0) {
-    const next: NodeMessage[] = [];
-    for (const node of pending) {
-      if (node.input.every((input) => available.has(input))) {
-        ordered.push(node);
-        for (const output of node.output) available.add(output);
-      } else {
-        next.push(node);
-      }
-    }
-    if (next.length === pending.length) throw new Error(`graph has nodes whose inputs are never produced: ${next.map((node) => node.name).join(', ')}`);
-    pending = next;
-  }
-  return ordered;
 }

@@ -4,6 +4,7 @@ import type { InferResult, ValidInferRequest } from '../protocol/inference.js';
 import { loadRepository, readModelDefinition, type ModelDefinition } from '../repository/load-repository.js';
 import { servedVersions } from '../repository/model-config.js';
 import { resolveWeights } from '../repository/resolve-weights.js';
+import type { ServingMetrics } from '../metrics/serving-metrics.js';
 import type { InstanceFactory } from '../runtime/runtime.js';
 import { ModelState } from './model-state.js';
 import type { VersionStatistics } from './statistics.js';
@@ -38,6 +39,8 @@ export interface ModelManagerOptions {
   /** Encoded images with more pixels are refused (default 40 million). */
   readonly maxImagePixels?: number;
   readonly logger: Logger;
+  /** Handed to every version pool, which records the serving metrics. */
+  readonly metrics?: ServingMetrics;
 }
 
 /**
@@ -197,6 +200,7 @@ export class ModelManager {
           cpuCount: this.#options.cpuCount,
           maxImagePixels: this.#options.maxImagePixels ?? 40_000_000,
           logger: this.#options.logger,
+          ...(this.#options.metrics ? { metrics: this.#options.metrics } : {}),
         });
         pools.set(version, pool);
         await pool.load();

@@ -3,10 +3,12 @@ import type { Logger } from 'pino';
 import { DynamicBatcher, type BatchItem } from '../batching/dynamic-batcher.js';
 import { decodeAudio } from '../media/decode-audio.js';
 import { decodeImages } from '../media/decode-images.js';
-import { ServingError } from '../protocol/errors.js';
+import { isServingError, ServingError } from '../protocol/errors.js';
 import type { InferResult, ValidInferRequest } from '../protocol/inference.js';
 import type { ModelDefinition } from '../repository/load-repository.js';
 import type { InstanceFactory, InstanceSpec, ModelInstance } from '../runtime/runtime.js';
+import { probabilityClasses } from '../metrics/output-confidence.js';
+import type { ServingMetrics } from '../metrics/serving-metrics.js';
 import { ModelState } from './model-state.js';
 import { StatisticsRecorder } from './statistics.js';
 import { warmupBatchSizes, warmupInputs } from './warmup.js';
@@ -28,6 +30,8 @@ export interface VersionPoolOptions {
   /** Encoded images with more pixels are refused. */
   readonly maxImagePixels: number;
   readonly logger: Logger;
+  /** The process's serving metrics; none in tests that build a pool alone. */
+  readonly metrics?: ServingMetrics;
 }
 
 /**
@@ -44,11 +48,15 @@ export class VersionPool {
   readonly #restarts = new Map<number, Promise<ModelInstance>>();
   readonly #batcher: DynamicBatcher<Waiting>;
   readonly #hasMediaInputs: boolean;
+  /** Classes per row when the first output may hold probabilities (for the confidence metrics). */
+  readonly #classes: number | undefined;
+  #untrackPending: (() => void) | undefined;
 
   constructor(options: VersionPoolOptions) {
     this.#options = options;
     const { config } = options.definition;
     this.#hasMediaInputs = config.inputs.some((input) => input.image || input.audio);
+    this.#classes = probabilityClasses(config);
     const batching = config.dynamic_batching;
     this.#batcher = new DynamicBatcher<Waiting>(
       {
@@ -88,6 +96,9 @@ export class VersionPool {
         this.#instances.push(await this.#startInstance(slot));
       }
       this.state = ModelState.READY;
+      const { metrics, version } = this.#options;
+      metrics?.modelLoaded(this.#options.definition.name, version, (performance.now() - started) / 1000);
+      this.#untrackPending = metrics?.trackPending(this.#options.definition.name, version, () => this.#batcher.queued);
       this.#options.logger.info({ model: this.#label, ms: Math.round(performance.now() - started) }, 'model version ready');
     } catch (error) {
       this.state = ModelState.FAILED;
@@ -167,6 +178,7 @@ export class VersionPool {
     await this.#batcher.drain();
     await Promise.all([...this.#instances.splice(0), ...(await Promise.all(this.#restarts.values()))].map((instance) => instance.close()));
     this.#restarts.clear();
+    this.#untrackPending?.();
     this.state = ModelState.UNAVAILABLE;
   }
 
@@ -223,6 +235,8 @@ export class VersionPool {
       const instance = await (this.#restarts.get(slot) ?? this.#instances[slot]!);
       const result = await instance.run({ requests: items.map((item) => ({ inputs: item.request.inputs })), outputs: [...wanted] });
       this.stats.recordExecution(batchRows, result.computeMs, result.marshalMs);
+      const { metrics, version, definition } = this.#options;
+      metrics?.execution(definition.name, version, batchRows, result.computeMs);
       const finishedPerf = performance.now();
       items.forEach((item, index) => {
         const asked = item.request.outputs.length > 0 ? item.request.outputs : all;
@@ -230,6 +244,11 @@ export class VersionPool {
         const queueMs = startedPerf - item.enqueuedAtPerf;
         if (item.settled()) return;
         this.stats.recordRequest(true, finishedPerf - item.enqueuedAtPerf, queueMs);
+        if (metrics) {
+          metrics.request(definition.name, version, 'success', finishedPerf - item.enqueuedAtPerf, queueMs);
+          const first = this.#classes !== undefined ? result.outputs[index]?.find((tensor) => tensor.name === all[0]) : undefined;
+          if (first) metrics.outputs(definition.name, version, first, this.#classes!);
+        }
         item.resolve({
           model: item.request.model,
           version: item.request.version,
@@ -245,7 +264,9 @@ export class VersionPool {
 
   #fail(item: Waiting, error: Error): void {
     if (item.settled()) return;
-    this.stats.recordRequest(false, performance.now() - item.enqueuedAtPerf, undefined);
+    const totalMs = performance.now() - item.enqueuedAtPerf;
+    this.stats.recordRequest(false, totalMs, undefined);
+    this.#options.metrics?.request(this.#options.definition.name, this.#options.version, isServingError(error) ? error.code : 'internal_error', totalMs, undefined);
     item.reject(error);
   }
 }

@@ -19,6 +19,8 @@ export interface ValidInferRequest {
   readonly deadline: number;
   /** Lower runs first; 0 is the default. */
   readonly priority: number;
+  /** W3C traceparent of the gateway span that sent it, so worker logs join the caller's trace. */
+  readonly traceparent?: string;
 }
 
 /** How one request was served, measured where it happened. */

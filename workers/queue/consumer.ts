@@ -2,6 +2,7 @@ import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ModelManager } from '../pool/model-manager.js';
+import type { InferResult, ValidInferRequest } from '../protocol/inference.js';
 import { decodeJob, encodeResult, isErrorCode, type InferJobData, type ItemReply } from './job-codec.js';
 import { DEAD_LETTER_QUEUE, inferQueueName, replyStreamKey } from './queue-names.js';
 import { durableConnection } from './redis-connection.js';
@@ -111,6 +112,7 @@ export class QueueConsumer {
         answered.push({ item, ok: false, code: failureCode(outcome.reason), message: (outcome.reason as Error).message });
       }
     });
+    if (this.#options.logger.isLevelEnabled('info')) this.#logServed(job, requests, settled, redisWaitMs);
     if (answered.length > 0) await sendReply(this.#options.redis, replyStreamKey(this.#options.prefix, replyTo), { jobId: job.id!, items: answered });
     // Answers travel once, on the reply stream; the job keeps only a summary (BullMQ would
     // otherwise copy them into the job hash and the events stream too).
@@ -119,6 +121,26 @@ export class QueueConsumer {
     await job.updateData({ ...job.data, requests: job.data.requests.filter((request) => remaining.has(request.item)) });
     const first = retry[0]!.error;
     throw new Error(encodeFailure(failureCode(first), (first as Error).message));
+  }
+
+  /** One line per request, carrying the gateway's traceparent, so a trace can be followed into the worker. */
+  #logServed(job: Job<InferJobData, JobSummary>, requests: readonly { request: ValidInferRequest }[], settled: readonly PromiseSettledResult<InferResult>[], redisWaitMs: number): void {
+    settled.forEach((outcome, index) => {
+      const { request } = requests[index]!;
+      this.#options.logger.info(
+        {
+          requestId: request.requestId,
+          ...(request.traceparent !== undefined ? { traceparent: request.traceparent, traceId: request.traceparent.split('-')[1] } : {}),
+          jobId: job.id,
+          model: request.model,
+          version: request.version,
+          ...(outcome.status === 'fulfilled'
+            ? { queueMs: outcome.value.timings.queueMs + redisWaitMs, computeMs: outcome.value.timings.computeMs, batchSize: outcome.value.timings.batchSize, outcome: 'ok' }
+            : { outcome: failureCode(outcome.reason) }),
+        },
+        'inference',
+      );
+    });
   }
 
   /** On the last failure: answer the waiting gateway, and keep exhausted jobs as dead letters. */

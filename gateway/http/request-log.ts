@@ -1,0 +1,33 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+
+/**
+ * One JSON log line per API request (at info, so production's warn level and the
+ * benchmarks pay nothing), after the response: who asked for what, what served it, what
+ * it cost and how it ended, with the trace it belongs to.
+ */
+export function installRequestLog(app: FastifyInstance): void {
+  app.addHook('onResponse', (request, reply, done) => {
+    // fastify's logger type omits pino's isLevelEnabled; the instance is pino's.
+    if (!(request.log as unknown as Logger).isLevelEnabled('info')) return done();
+    const details = request.audit ?? {};
+    request.log.info(
+      {
+        requestId: request.id,
+        traceId: request.trace?.traceId,
+        tenant: request.tenant?.name ?? 'unauthenticated',
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        ...(details.route !== undefined ? { target: details.route } : {}),
+        ...(details.model !== undefined ? { model: details.model, version: details.version, tier: details.tier } : {}),
+        ...(details.queueMs !== undefined ? { queueMs: details.queueMs, computeMs: details.computeMs } : {}),
+        ...(details.costUsd !== undefined ? { costUsd: details.costUsd } : {}),
+        status: reply.statusCode,
+        ...(request.errorCode ? { code: request.errorCode } : {}),
+        durationMs: Math.round(reply.elapsedTime * 1000) / 1000,
+      },
+      'request',
+    );
+    done();
+  });
+}

@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+
+/** W3C Trace Context: version 00, 32-hex trace id, 16-hex parent (span) id, 2-hex flags. */
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const ZEROS = /^0+$/;
+
+export interface TraceContext {
+  readonly traceId: string;
+  /** This request's own span: what it passes on as the parent. */
+  readonly spanId: string;
+  /** The caller's span, when it sent a valid traceparent. */
+  readonly parentId?: string;
+  readonly flags: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    trace: TraceContext;
+  }
+}
+
+/**
+ * The caller's trace continued, or a new one: an absent or malformed traceparent (and the
+ * all-zero ids the spec forbids) starts a new trace rather than failing the request.
+ */
+export function traceContextFor(header: string | string[] | undefined): TraceContext {
+  const spanId = randomBytes(8).toString('hex');
+  const match = typeof header === 'string' ? TRACEPARENT.exec(header.trim().toLowerCase()) : null;
+  if (match && !ZEROS.test(match[1]!) && !ZEROS.test(match[2]!)) return { traceId: match[1]!, parentId: match[2]!, spanId, flags: match[3]! };
+  return { traceId: randomBytes(16).toString('hex'), spanId, flags: '01' };
+}
+
+/** The traceparent a downstream hop (the queue, a worker) continues from. */
+export function traceparentOf(trace: TraceContext): string {
+  return `00-${trace.traceId}-${trace.spanId}-${trace.flags}`;
+}
+
+/** Every request gets a trace context, and its response says where it sits in the trace. */
+export function installTraceContext(app: FastifyInstance): void {
+  app.decorateRequest('trace', undefined as unknown as TraceContext);
+  app.addHook('onRequest', (request, reply, done) => {
+    request.trace = traceContextFor(request.headers.traceparent);
+    reply.header('traceparent', traceparentOf(request.trace));
+    done();
+  });
+}

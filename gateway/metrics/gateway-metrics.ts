@@ -1,0 +1,62 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { LATENCY_BUCKETS, METRIC_PREFIX } from '../../workers/metrics/registry.js';
+import type { BreakerState, CircuitBreakers } from '../routing/circuit-breaker.js';
+
+const name = (suffix: string): string => `${METRIC_PREFIX}${suffix}`;
+const BREAKER_VALUES: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 };
+
+export interface GatewayMetricsOptions {
+  readonly breakers: CircuitBreakers;
+  /** Distributed mode: requests waiting per version queue, from the worker registry's last poll. */
+  readonly queueDepths?: () => readonly { queue: string; depth: number }[];
+}
+
+/**
+ * The gateway's own families: HTTP, policy outcomes, cost, routing. Every label value
+ * comes from the configuration (tenant, route and model names), from fastify's route
+ * patterns or from status codes, so the series stay bounded whatever callers send.
+ */
+export class GatewayMetrics {
+  readonly http: Histogram<'route' | 'method' | 'status'>;
+  readonly rateLimited: Counter<'tenant'>;
+  readonly budgetRejected: Counter<'tenant'>;
+  readonly idempotentReplays: Counter<'tenant'>;
+  readonly costUsd: Counter<'tenant' | 'model'>;
+  readonly tierEscalations: Counter<'route'>;
+
+  constructor(registry: Registry, options: GatewayMetricsOptions) {
+    const registers = [registry];
+    this.http = new Histogram({ name: name('http_request_duration_seconds'), help: 'HTTP requests by route pattern, method and status', labelNames: ['route', 'method', 'status'], buckets: LATENCY_BUCKETS, registers });
+    this.rateLimited = new Counter({ name: name('rate_limited_total'), help: 'Requests refused by the tenant\'s rate limit', labelNames: ['tenant'], registers });
+    this.budgetRejected = new Counter({ name: name('budget_rejected_total'), help: 'Requests refused because the tenant\'s budget could not cover them', labelNames: ['tenant'], registers });
+    this.idempotentReplays = new Counter({ name: name('idempotent_replays_total'), help: 'Requests answered from a stored response (same Idempotency-Key)', labelNames: ['tenant'], registers });
+    this.costUsd = new Counter({ name: name('cost_usd_total'), help: 'Cost charged to the spend ledger, in USD', labelNames: ['tenant', 'model'], registers });
+    this.tierEscalations = new Counter({ name: name('tier_escalations_total'), help: 'Requests a route answered from a later tier than its first (cascade or failover)', labelNames: ['route'], registers });
+
+    // Breakers forget a target once it succeeds: keep reporting it, as closed.
+    const seen = new Set<string>();
+    new Gauge({
+      name: name('circuit_breaker_state'),
+      help: 'Per model version and gateway: 0 closed, 1 half-open, 2 open',
+      labelNames: ['target'],
+      registers,
+      collect() {
+        const states = new Map(options.breakers.snapshot().map((entry) => [entry.target, BREAKER_VALUES[entry.state]]));
+        for (const target of states.keys()) seen.add(target);
+        for (const target of seen) this.set({ target }, states.get(target) ?? 0);
+      },
+    });
+    const depths = options.queueDepths;
+    if (depths) {
+      new Gauge({
+        name: name('queue_depth'),
+        help: 'Requests waiting in a version queue in Redis at the last worker-registry poll',
+        labelNames: ['queue'],
+        registers,
+        collect() {
+          for (const { queue, depth } of depths()) this.set({ queue }, depth);
+        },
+      });
+    }
+  }
+}

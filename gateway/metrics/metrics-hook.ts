@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import type { GatewayMetrics } from './gateway-metrics.js';
+
+/** Stands for every URL that matched no route: raw paths never become label values. */
+export const UNMATCHED_ROUTE = 'unmatched';
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
+
+/**
+ * Records each response after it is sent: its duration under fastify's route pattern, and
+ * the policy outcomes the inference path already notes on the request (its error code and
+ * audit details), so the request path itself needs no metrics calls.
+ */
+export function installMetricsHook(app: FastifyInstance, metrics: GatewayMetrics): void {
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
+    const method = METHODS.has(request.method) ? request.method : 'OTHER';
+    metrics.http.observe({ route, method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    const tenant = request.tenant?.name;
+    if (tenant !== undefined) {
+      if (request.errorCode === 'rate_limited') metrics.rateLimited.inc({ tenant });
+      if (request.errorCode === 'budget_exceeded') metrics.budgetRejected.inc({ tenant });
+      if (request.audit?.replayed === true) metrics.idempotentReplays.inc({ tenant });
+    }
+    // Escalated is only set once a plan ran, so the route is a configured route or model.
+    const audit = request.audit;
+    if (audit?.escalated === true && audit.route !== undefined) metrics.tierEscalations.inc({ route: audit.route });
+    done();
+  });
+}
