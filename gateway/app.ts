@@ -21,6 +21,7 @@ import { installAuditHook } from './audit/audit-hook.js';
 import { installRateLimit } from './limits/rate-limit.js';
 import type { PolicyServices } from './policy/policy-services.js';
 import { policyAdminRoutes } from './routes/policy-admin.js';
+import { reviewRoutes } from './routes/reviews.js';
 import { spendRoutes } from './routes/spend.js';
 import { taskRoutes } from './routes/tasks.js';
 import { consoleRoutes } from './routes/console.js';
@@ -90,6 +91,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     adminRoutes(api, options.deadLetters);
     spendRoutes(api, options.services);
     policyAdminRoutes(api, options.services);
+    reviewRoutes(api, options.services, options.tasks);
     if (options.metrics) metricsRoutes(api, options.metrics.registry);
     if (options.tasks) taskRoutes(api, options.tasks, options.services, options.lifecycle);
     consoleRoutes(api, options.backend, options.services, series);

@@ -11,6 +11,8 @@ export interface AuditDetails {
   idempotencyKey?: string;
   replayed?: boolean;
   costUsd?: number;
+  /** The review item this answer was filed as. */
+  reviewId?: string;
   /** For the request log: how the answering request was served. */
   queueMs?: number;
   computeMs?: number;
@@ -45,6 +47,7 @@ export function installAuditHook(app: FastifyInstance, log: AuditLog): void {
       ...(request.errorCode ? { code: request.errorCode } : {}),
       costUsd: details.costUsd ?? 0,
       latencyMs: Math.round(reply.elapsedTime * 1000) / 1000,
+      ...(details.reviewId !== undefined ? { reviewId: details.reviewId } : {}),
     };
     log.append(entry).catch((error: unknown) => request.log.error({ err: error }, 'audit write failed'));
     done();

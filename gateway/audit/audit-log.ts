@@ -17,6 +17,11 @@ export interface AuditEntry {
   readonly code?: string;
   readonly costUsd: number;
   readonly latencyMs: number;
+  /** Review API calls: what was done (e.g. "review.claim"), by whom, to which item. */
+  readonly action?: string;
+  readonly reviewer?: string;
+  /** The review item an answer was filed as, or a review action acted on. */
+  readonly reviewId?: string;
 }
 
 export interface AuditLog {

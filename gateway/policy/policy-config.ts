@@ -53,6 +53,12 @@ const route = z.strictObject({
   /** Lets callers pick a tier by name with X-Tier. */
   tier_header: z.boolean().default(false),
   shadow: z.strictObject({ tier: z.string(), percent: z.number().min(0).max(100) }).optional(),
+  /**
+   * Human review: answers whose confidence (the final tier's, judged like a cascade's) is
+   * under `threshold`, or whose request sends `X-Review: true`, become review items.
+   * `output` defaults to a cascade's own output; other policies must name one.
+   */
+  review: z.strictObject({ threshold: z.number().min(0).max(1), output: z.string().min(1).optional() }).optional(),
 });
 
 export const policySchema = z
@@ -64,6 +70,13 @@ export const policySchema = z
       .strictObject({ failures: z.number().int().min(1).default(5), open_ms: z.number().int().min(1).default(10_000) })
       .default({ failures: 5, open_ms: 10_000 }),
     audit: z.strictObject({ max_entries: z.number().int().min(100).default(100_000) }).default({ max_entries: 100_000 }),
+    /** Review items are kept this long (resolved or not); request bodies up to max_input_bytes are kept with them. */
+    reviews: z
+      .strictObject({
+        retention_hours: z.number().min(0.01).default(168),
+        max_input_bytes: z.number().int().min(0).default(1_048_576),
+      })
+      .default({ retention_hours: 168, max_input_bytes: 1_048_576 }),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
@@ -82,6 +95,9 @@ export const policySchema = z
         check(r.policy.default, ['policy', 'default']);
       }
       if (r.shadow) check(r.shadow.tier, ['shadow', 'tier']);
+      if (r.review && r.review.output === undefined && r.policy.type !== 'cascade') {
+        ctx.addIssue({ code: 'custom', path: ['routes', i, 'review', 'output'], message: 'required unless the route is a cascade (whose output it defaults to)' });
+      }
     });
   });
 

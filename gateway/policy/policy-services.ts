@@ -3,6 +3,9 @@ import { JsonLinesAuditLog } from '../audit/audit-file.js';
 import { MemoryAuditLog, RedisAuditLog, type AuditLog } from '../audit/audit-log.js';
 import { MemoryBudgetStore, RedisBudgetStore, type BudgetStore } from '../budget/budget-store.js';
 import { MemoryIdempotencyStore, RedisIdempotencyStore, type IdempotencyStore } from '../idempotency/idempotency-store.js';
+import { MemoryReviewStore } from '../review/memory-review-store.js';
+import { RedisReviewStore } from '../review/redis-review-store.js';
+import type { ReviewStore } from '../review/review-store.js';
 import { MemorySpendLedger, RedisSpendLedger, type SpendLedger } from '../ledger/spend-ledger.js';
 import { CircuitBreakers } from '../routing/circuit-breaker.js';
 import { MemoryShadowStats, RedisShadowStats, type ShadowStats } from '../routing/shadow-stats.js';
@@ -20,6 +23,7 @@ export interface PolicyServices {
   readonly ledger: SpendLedger;
   readonly audit: AuditLog;
   readonly shadow: ShadowStats;
+  readonly reviews: ReviewStore;
   readonly breakers: CircuitBreakers;
   /** For @fastify/rate-limit's store; absent in embedded mode (its in-memory store). */
   readonly rateLimit?: { readonly redis: Redis; readonly nameSpace: string };
@@ -38,6 +42,7 @@ export function memoryPolicyServices(policy: Policy): PolicyServices {
     ledger: new MemorySpendLedger(),
     audit: new MemoryAuditLog(policy.audit.max_entries),
     shadow: new MemoryShadowStats(),
+    reviews: new MemoryReviewStore(policy.reviews.retention_hours * 3_600_000),
     breakers: new CircuitBreakers(policy.circuit_breaker.failures, policy.circuit_breaker.open_ms),
   };
 }
@@ -50,6 +55,7 @@ export function redisPolicyServices(policy: Policy, redis: Redis, prefix: string
     ledger: new RedisSpendLedger(redis, prefix, onError),
     audit: new RedisAuditLog(redis, `${prefix}:audit`, policy.audit.max_entries, onError),
     shadow: new RedisShadowStats(redis, `${prefix}:shadow`),
+    reviews: new RedisReviewStore(redis, prefix, policy.reviews.retention_hours * 3_600_000),
     breakers: new CircuitBreakers(policy.circuit_breaker.failures, policy.circuit_breaker.open_ms),
     rateLimit: { redis, nameSpace: `${prefix}:ratelimit:` },
   };

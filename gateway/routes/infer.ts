@@ -9,6 +9,7 @@ import { responseMetadata, setMetadataHeaders } from '../metadata/response-metad
 import type { PolicyServices } from '../policy/policy-services.js';
 import { HEADER_LENGTH_HEADER } from '../protocol/binary-body.js';
 import { readInferBody } from '../protocol/read-infer-body.js';
+import { fileForReview, reviewRequested } from '../review/review-on-infer.js';
 import { traceparentOf } from '../http/trace-context.js';
 import { encodeInferResponse } from '../protocol/encode-infer-response.js';
 import { estimateCostUsd, planInference } from '../routing/plan-inference.js';
@@ -43,6 +44,7 @@ export function inferRoutes(app: FastifyInstance, backend: ServingBackend, lifec
     const route = services.policy.routes.find((candidate) => candidate.name === request.params.model);
     const target = route ? resolveModel(backend, route.tiers[0]!.model, route.tiers[0]!.version) : resolveModel(backend, request.params.model, request.params.version);
     const { parsed, fingerprint } = await readInferBody(request, target.definition);
+    const reviewAsked = reviewRequested(request.headers['x-review'], route, request.params.model);
     const tierHeader = request.headers['x-tier'];
     const plan = planInference(request.params.model, request.params.version, parsed, {
       backend,
@@ -98,8 +100,13 @@ export function inferRoutes(app: FastifyInstance, backend: ServingBackend, lifec
         costUsd: outcome.costUsd,
       });
       setMetadataHeaders(reply, metadata);
+      const review = route ? await fileForReview(request, route, outcome, reviewAsked, { store: services.reviews, policy: services.policy, tenant: tenant.name }) : undefined;
+      if (review) {
+        audit.reviewId = review.id;
+        reply.header('x-review-id', review.id).header('x-review-status', review.status);
+      }
       const encoded = encodeInferResponse(
-        { model_name: result.model, model_version: result.version, ...(parsed.id !== undefined ? { id: parsed.id } : {}), parameters: metadata },
+        { model_name: result.model, model_version: result.version, ...(parsed.id !== undefined ? { id: parsed.id } : {}), parameters: review ? { ...metadata, review } : metadata },
         result.outputs,
         parsed.outputs,
         parsed.binaryByDefault,

@@ -10,6 +10,8 @@ export interface TaskOptions {
   readonly callbackUrl?: string;
   readonly timeoutMs?: number;
   readonly priority: number;
+  /** `"review": true`: the result waits for a human (status needs_review) before the task succeeds. */
+  readonly review?: true;
 }
 
 export interface TaskBody {
@@ -57,6 +59,7 @@ export function readTaskBody(request: FastifyRequest, pipeline: PipelineConfig):
     const options: Record<string, unknown> = { ...query };
     if (query.timeout_ms !== undefined) options.timeout_ms = Number(query.timeout_ms);
     if (query.priority !== undefined) options.priority = Number(query.priority);
+    if (query.review === 'true' || query.review === 'false') options.review = query.review === 'true';
     return { inputs: { [media[0]![0]]: body }, options: readOptions(options), fingerprint: hash.digest('hex') };
   }
   const parsed = parseJsonObject(body.toString('utf8'), 'the body');
@@ -98,7 +101,8 @@ function checkInputs(pipeline: PipelineConfig, inputs: Record<string, unknown>):
 }
 
 function readOptions(body: Record<string, unknown>): TaskOptions {
-  const { callback_url: callbackUrl, timeout_ms: timeoutMs, priority } = body;
+  const { callback_url: callbackUrl, timeout_ms: timeoutMs, priority, review } = body;
+  if (review !== undefined && typeof review !== 'boolean') throw new ServingError('invalid_parameter', 'review must be true or false');
   if (callbackUrl !== undefined) {
     let url: URL | undefined;
     try {
@@ -118,5 +122,6 @@ function readOptions(body: Record<string, unknown>): TaskOptions {
     ...(callbackUrl !== undefined ? { callbackUrl: callbackUrl as string } : {}),
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     priority: (priority as number | undefined) ?? 0,
+    ...(review === true ? { review: true as const } : {}),
   };
 }

@@ -9,6 +9,8 @@ import type { ServingBackend } from '../serving-backend.js';
 import { deliverCallback, type CallbackPolicy } from './callback-delivery.js';
 import { isFinished, publicTask, type TaskRecord } from './task-record.js';
 import type { TaskStore } from './task-store.js';
+import type { ReviewItem } from '../review/review-item.js';
+import { fileTaskForReview } from '../review/review-on-task.js';
 
 export interface TaskExecutorOptions {
   readonly store: TaskStore;
@@ -47,7 +49,8 @@ export class TaskExecutor {
     const { store, services, logger } = this.#options;
     const record = await store.get(id);
     if (!record) throw new Error(`task ${id} is not in the store`);
-    if (isFinished(record.status)) return { record, callback: this.#callback(record) };
+    // A task waiting for review has run: a redelivered job must not run it again.
+    if (isFinished(record.status) || record.status === 'needs_review') return { record, callback: this.#callback(record) };
     const pipeline = this.#options.pipelines.get(record.pipeline);
     record.status = 'running';
     record.runs += 1;
@@ -78,6 +81,11 @@ export class TaskExecutor {
       for (const charge of charges) {
         services.ledger.record(record.tenant, charge.model, charge.version, toPico(charge.cost_usd)).catch((error: unknown) => logger.error({ err: error }, 'ledger write failed'));
       }
+      if (record.review) {
+        record.review.id = await fileTaskForReview(record, plain(inputs), services.reviews, services.policy);
+        record.review.status = 'pending_review';
+        record.status = 'needs_review';
+      }
     } catch (error) {
       record.status = 'failed';
       const code = isServingError(error) ? error.code : 'internal_error';
@@ -88,15 +96,34 @@ export class TaskExecutor {
     record.finished_at = new Date().toISOString();
     await events;
     await store.put(record);
-    await store.appendEvent(id, record.status === 'succeeded' ? 'task-succeeded' : 'task-failed', record.error ? { error: record.error } : { cost_usd: record.result?.cost_usd });
+    const final = record.status === 'needs_review' ? 'task-needs-review' : record.status === 'succeeded' ? 'task-succeeded' : 'task-failed';
+    await store.appendEvent(id, final, record.error ? { error: record.error } : { cost_usd: record.result?.cost_usd, ...(record.review ? { review: record.review } : {}) });
     return { record, callback: this.#callback(record) };
+  }
+
+  /** The task's review item was resolved: the task succeeds with the verdict, and its held callback goes out. */
+  async completeReview(item: ReviewItem): Promise<{ callback: Promise<void> }> {
+    const { store } = this.#options;
+    const record = item.task_id !== undefined ? await store.get(item.task_id) : undefined;
+    if (!record?.review || record.status !== 'needs_review' || item.decision === undefined) return { callback: Promise.resolve() };
+    record.status = 'succeeded';
+    record.review = {
+      ...record.review,
+      status: item.decision,
+      ...(item.resolved_by !== undefined ? { resolved_by: item.resolved_by } : {}),
+      ...(item.resolved_at !== undefined ? { resolved_at: item.resolved_at } : {}),
+      ...(item.human_output !== undefined ? { human_output: item.human_output } : {}),
+    };
+    await store.put(record);
+    await store.appendEvent(record.id, 'task-succeeded', { cost_usd: record.result?.cost_usd, review: record.review });
+    return { callback: this.#callback(record) };
   }
 
   async #settleBudget(record: TaskRecord): Promise<void> {
     const reservation = record.reservation;
     if (!reservation) return;
     const { budgets } = this.#options.services;
-    if (record.status === 'succeeded') await budgets.settle(record.tenant, reservation.period, reservation.estimatePico, toPico(record.result?.cost_usd ?? 0));
+    if (record.status !== 'failed') await budgets.settle(record.tenant, reservation.period, reservation.estimatePico, toPico(record.result?.cost_usd ?? 0));
     else await budgets.release(record.tenant, reservation.period, reservation.estimatePico);
     // Settled once: a rerun after a crash must not settle again.
     delete record.reservation;
@@ -104,7 +131,8 @@ export class TaskExecutor {
 
   async #callback(record: TaskRecord): Promise<void> {
     const callback = record.callback;
-    if (!callback || callback.state !== 'pending') return;
+    // Held while the result waits for review: the callback carries the verdict.
+    if (!callback || callback.state !== 'pending' || record.status === 'needs_review') return;
     const secret = this.#options.callbackSecret(record.tenant);
     const { store } = this.#options;
     const body = JSON.stringify(publicTask({ ...record, callback: undefined }));

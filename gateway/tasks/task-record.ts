@@ -1,6 +1,7 @@
 import type { StepMetadata } from '../pipelines/run-pipeline.js';
 
-export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+/** needs_review: the pipeline succeeded and its result waits for a human before the task does. */
+export type TaskStatus = 'queued' | 'running' | 'needs_review' | 'succeeded' | 'failed';
 
 export interface CallbackAttempt {
   readonly at: string;
@@ -44,9 +45,21 @@ export interface TaskRecord {
   error?: { readonly code: string; readonly message: string; readonly step?: string };
   callback?: TaskCallback;
   reservation?: TaskReservation;
+  /** Present when the task asked for human review; filled in as the review goes on. */
+  review?: TaskReview;
 }
 
-export type TaskEventType = 'task-queued' | 'task-started' | 'step-started' | 'step-finished' | 'step-failed' | 'task-succeeded' | 'task-failed' | 'callback-attempted';
+export interface TaskReview {
+  readonly requested: true;
+  id?: string;
+  status?: 'pending_review' | 'approved' | 'corrected';
+  resolved_by?: string;
+  resolved_at?: string;
+  /** The reviewer's corrected output, when the decision was "corrected". */
+  human_output?: unknown;
+}
+
+export type TaskEventType = 'task-queued' | 'task-started' | 'step-started' | 'step-finished' | 'step-failed' | 'task-needs-review' | 'task-succeeded' | 'task-failed' | 'callback-attempted';
 
 /** One line of a task's progress, as `GET /v1/tasks/{id}/events` streams it. */
 export interface TaskEvent {

@@ -10,6 +10,7 @@ import type { TaskDispatcher } from './task-dispatcher.js';
 import type { TaskExecutor } from './task-executor.js';
 import type { TaskRecord } from './task-record.js';
 import type { TaskStore } from './task-store.js';
+import type { ReviewItem } from '../review/review-item.js';
 
 export interface TaskServiceOptions {
   readonly pipelines: ReadonlyMap<string, PipelineConfig>;
@@ -58,6 +59,7 @@ export class TaskService {
       ...(traceparent !== undefined ? { traceparent } : {}),
       runs: 0,
       ...(body.options.callbackUrl !== undefined ? { callback: { url: body.options.callbackUrl, state: 'pending' as const, attempts: [] } } : {}),
+      ...(body.options.review ? { review: { requested: true as const } } : {}),
     };
     const budget = tenant.budget;
     if (budget) {
@@ -89,6 +91,12 @@ export class TaskService {
     const record = await this.#options.store.get(id);
     if (!record || (record.tenant !== tenant.name && tenant.role !== 'admin')) throw new ServingError('task_not_found', `no task "${id}"`);
     return record;
+  }
+
+  /** A task's review was resolved: the task succeeds, and its held callback goes out (in the background). */
+  async completeReview(item: ReviewItem): Promise<void> {
+    const { callback } = await this.#options.executor.completeReview(item);
+    void callback.catch(() => undefined);
   }
 
   get store(): TaskStore {

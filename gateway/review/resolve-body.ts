@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { ServingError } from '../../workers/protocol/errors.js';
+import type { ReviewDecision } from './review-item.js';
+
+const resolveBody = z.discriminatedUnion('decision', [
+  z.strictObject({ decision: z.literal('approve') }),
+  // Any JSON is a valid correction (labels, tensors, text): only its presence is checked.
+  z.strictObject({ decision: z.literal('correct'), output: z.unknown().refine((value) => value !== undefined, 'required') }),
+]);
+
+/** `{"decision":"approve"}` or `{"decision":"correct","output":<JSON>}`; a 400 names what is wrong. */
+export function readResolveBody(body: unknown): { decision: ReviewDecision; humanOutput?: unknown } {
+  if (!Buffer.isBuffer(body) || body.length === 0) throw new ServingError('empty_body', 'send {"decision":"approve"} or {"decision":"correct","output":...}');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new ServingError('invalid_json', `the body is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = resolveBody.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ServingError('invalid_parameter', `${issue.path.join('.') || 'body'}: ${issue.message} (send {"decision":"approve"} or {"decision":"correct","output":...})`);
+  }
+  return parsed.data.decision === 'approve' ? { decision: 'approved' } : { decision: 'corrected', humanOutput: parsed.data.output };
+}
