@@ -10,6 +10,7 @@ import { registerGpuMetrics } from '../workers/metrics/gpu-metrics.js';
 import { createMetricsRegistry } from '../workers/metrics/registry.js';
 import { ServingMetrics } from '../workers/metrics/serving-metrics.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
+import { registerStoreMetrics } from './metrics/review-budget-metrics.js';
 import { withCostMetrics } from './metrics/metered-ledger.js';
 import { buildApp } from './app.js';
 import { configFromEnvironment, type SwitchyardConfig } from './config.js';
@@ -45,6 +46,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     const onWriteError = (error: unknown): void => logger.error({ err: error }, 'policy record write failed');
     const policyServices = withAuditFile(redisPolicyServices(config.policy, policyRedis, config.REDIS_PREFIX, onWriteError), config.AUDIT_LOG_FILE, onWriteError);
     const gatewayMetrics = new GatewayMetrics(registry, { breakers: policyServices.breakers, queueDepths: () => backend.queueDepths() });
+    registerStoreMetrics(registry, policyServices);
     const services = withCostMetrics(policyServices, gatewayMetrics);
     const tasks = await buildTaskService(config, backend, services, logger, policyRedis);
     const app = buildApp({ backend, services, tasks, deadLetters: backend.deadLetters, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES, metrics: { registry, gateway: gatewayMetrics } });
@@ -68,6 +70,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
   const manager = localModelManager(config, logger, new ServingMetrics(registry));
   const policyServices = withAuditFile(memoryPolicyServices(config.policy), config.AUDIT_LOG_FILE, (error) => logger.error({ err: error }, 'audit file write failed'));
   const gatewayMetrics = new GatewayMetrics(registry, { breakers: policyServices.breakers });
+  registerStoreMetrics(registry, policyServices);
   const services = withCostMetrics(policyServices, gatewayMetrics);
   const tasks = await buildTaskService(config, manager, services, logger);
   const app = buildApp({ backend: manager, services, tasks, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES, metrics: { registry, gateway: gatewayMetrics } });

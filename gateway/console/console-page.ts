@@ -55,7 +55,7 @@ async function refresh() {
     rows('cost', overview.cost_today.map((c) => '<tr><td>' + text(c.tenant) + '</td><td>' + c.usd.toFixed(9) + '</td></tr>'));
     rows('breakers', overview.circuit_breakers.map((b) => '<tr><td>' + text(b.target) + '</td><td class="' + text(b.state) + '">' + text(b.state) + '</td><td>' + b.consecutive_failures + '</td></tr>'));
     const reviews = await api('GET', '/v1/reviews?state=pending&limit=50');
-    rows('reviews', (reviews.items || []).map((r) => '<tr data-review="' + text(r.id) + '"><td>' + text(r.id.slice(0, 8)) + '</td><td>' + text(r.route) + '</td><td>' + text(r.reason) + '</td><td>' + Number(r.confidence).toFixed(3) + '</td><td><code>' + text(JSON.stringify(r.model_output).slice(0, 120)) + '</code></td><td><button data-approve="' + text(r.id) + '">Approve</button> <button data-correct="' + text(r.id) + '">Correct</button></td></tr>'));
+    rows('reviews', (reviews.items || []).map((r) => '<tr data-review="' + text(r.id) + '"><td>' + text(r.id.slice(0, 8)) + '</td><td>' + text(r.route) + '</td><td>' + text(r.reason) + '</td><td>' + (typeof r.confidence === 'number' ? r.confidence.toFixed(3) : '-') + '</td><td><code>' + text(JSON.stringify(r.model_output).slice(0, 120)) + '</code></td><td><button data-approve="' + text(r.id) + '">Approve</button> <button data-correct="' + text(r.id) + '">Correct</button></td></tr>'));
     $('error').textContent = '';
   } catch (error) { $('error').textContent = String(error.message || error); }
 }
