@@ -21,5 +21,7 @@ export interface ServingBackend {
   load(name: string): Promise<void>;
   unload(name: string): Promise<void>;
   statistics(name?: string, version?: string): VersionStatistics[];
+  /** Requests waiting per model version: the batchers' queues here, or the Redis queues. */
+  backlog(): { model: string; version: string; waiting: number }[];
   close(): Promise<void>;
 }

@@ -10,7 +10,11 @@ export async function consoleOverview(backend: ServingBackend, services: PolicyS
   for (const entry of entries) costByTenant.set(entry.tenant, (costByTenant.get(entry.tenant) ?? 0) + entry.usd);
   return {
     generated_at: now.toISOString(),
-    models: (await backend.index()).map((entry) => ({ ...entry, pool: backend.definition(entry.name)?.config.pool ?? '' })),
+    models: (await backend.index()).map((entry) => ({
+      ...entry,
+      pool: backend.definition(entry.name)?.config.pool ?? '',
+      waiting: backend.backlog().find((queue) => queue.model === entry.name && queue.version === entry.version)?.waiting ?? 0,
+    })),
     series: series.snapshot(),
     cost_today: [...costByTenant.entries()].map(([tenant, usd]) => ({ tenant, usd })).sort((a, b) => b.usd - a.usd),
     circuit_breakers: services.breakers.snapshot(),

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { LeanHistogram } from '../../workers/metrics/lean-families.js';
 import { LATENCY_BUCKETS, METRIC_PREFIX } from '../../workers/metrics/registry.js';
 import type { BreakerState, CircuitBreakers } from '../routing/circuit-breaker.js';
 
@@ -17,7 +18,8 @@ export interface GatewayMetricsOptions {
  * patterns or from status codes, so the series stay bounded whatever callers send.
  */
 export class GatewayMetrics {
-  readonly http: Histogram<'route' | 'method' | 'status'>;
+  /** Observed on every response: the lean family, not prom-client's per-call label hashing. */
+  readonly http: LeanHistogram;
   readonly rateLimited: Counter<'tenant'>;
   readonly budgetRejected: Counter<'tenant'>;
   readonly idempotentReplays: Counter<'tenant'>;
@@ -26,7 +28,7 @@ export class GatewayMetrics {
 
   constructor(registry: Registry, options: GatewayMetricsOptions) {
     const registers = [registry];
-    this.http = new Histogram({ name: name('http_request_duration_seconds'), help: 'HTTP requests by route pattern, method and status', labelNames: ['route', 'method', 'status'], buckets: LATENCY_BUCKETS, registers });
+    this.http = new LeanHistogram(name('http_request_duration_seconds'), 'HTTP requests by route pattern, method and status', LATENCY_BUCKETS, registry);
     this.rateLimited = new Counter({ name: name('rate_limited_total'), help: 'Requests refused by the tenant\'s rate limit', labelNames: ['tenant'], registers });
     this.budgetRejected = new Counter({ name: name('budget_rejected_total'), help: 'Requests refused because the tenant\'s budget could not cover them', labelNames: ['tenant'], registers });
     this.idempotentReplays = new Counter({ name: name('idempotent_replays_total'), help: 'Requests answered from a stored response (same Idempotency-Key)', labelNames: ['tenant'], registers });

@@ -14,7 +14,7 @@ export function installMetricsHook(app: FastifyInstance, metrics: GatewayMetrics
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
     const method = METHODS.has(request.method) ? request.method : 'OTHER';
-    metrics.http.observe({ route, method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    metrics.http.series({ route, method, status: String(reply.statusCode) }).observe(reply.elapsedTime / 1000);
     const tenant = request.tenant?.name;
     if (tenant !== undefined) {
       if (request.errorCode === 'rate_limited') metrics.rateLimited.inc({ tenant });

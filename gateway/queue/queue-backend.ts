@@ -157,6 +157,11 @@ export class QueueBackend implements ServingBackend {
     return this.#registry.providers(name, version);
   }
 
+  /** Requests waiting in each version's queue in Redis at the last registry poll. */
+  backlog(): { model: string; version: string; waiting: number }[] {
+    return this.#servedPairs().map(({ model, version }) => ({ model, version, waiting: this.#registry.backlog(model, version) }));
+  }
+
   /** Requests waiting per version queue at the last registry poll, for the queue_depth gauge. */
   queueDepths(): { queue: string; depth: number }[] {
     return this.#servedPairs().map(({ model, version }) => ({ queue: inferQueueName(model, version), depth: this.#registry.backlog(model, version) }));

@@ -1,12 +1,26 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Gauge, Histogram, type Registry } from 'prom-client';
 import type { Tensor } from '../protocol/tensor.js';
 import { ConfidenceDrift } from './confidence-drift.js';
 import { topProbabilities } from './output-confidence.js';
+import { LeanCounter, LeanHistogram, type CounterSeries, type HistogramSeries } from './lean-families.js';
 import { LATENCY_BUCKETS, METRIC_PREFIX } from './registry.js';
 
 const name = (suffix: string): string => `${METRIC_PREFIX}${suffix}`;
 const VERSION_LABELS = ['model', 'version'] as const;
 const key = (model: string, version: string): string => `${model}\u0000${version}`;
+
+/** One model version's handles on the per-request families, looked up once. */
+interface VersionMeters {
+  readonly success: CounterSeries;
+  readonly inferences: CounterSeries;
+  readonly executions: CounterSeries;
+  readonly batchSize: HistogramSeries;
+  readonly queue: HistogramSeries;
+  readonly compute: HistogramSeries;
+  readonly request: HistogramSeries;
+  readonly confidence: HistogramSeries;
+  readonly drift: ConfidenceDrift;
+}
 
 export interface ServingMetricsOptions {
   /** Confidences in the drift baseline, and in its sliding window (default 1,000). */
@@ -22,15 +36,16 @@ export interface ServingMetricsOptions {
  * from the repository, and ServingError codes: a bounded set.
  */
 export class ServingMetrics {
-  readonly #requests: Counter<'model' | 'version' | 'outcome'>;
-  readonly #inferences: Counter<'model' | 'version'>;
-  readonly #executions: Counter<'model' | 'version'>;
-  readonly #batchSize: Histogram<'model' | 'version'>;
-  readonly #queue: Histogram<'model' | 'version'>;
-  readonly #compute: Histogram<'model' | 'version'>;
-  readonly #request: Histogram<'model' | 'version'>;
+  readonly #requests: LeanCounter;
+  readonly #inferences: LeanCounter;
+  readonly #executions: LeanCounter;
+  readonly #batchSize: LeanHistogram;
+  readonly #queue: LeanHistogram;
+  readonly #compute: LeanHistogram;
+  readonly #request: LeanHistogram;
   readonly #load: Histogram<'model' | 'version'>;
-  readonly #confidence: Histogram<'model' | 'version'>;
+  readonly #confidence: LeanHistogram;
+  readonly #meters = new Map<string, VersionMeters>();
   /** Queue lengths are read when scraped, from the pools that hold them. */
   readonly #pending = new Map<string, { model: string; version: string; queued: () => number }>();
   readonly #drift = new Map<string, { model: string; version: string; drift: ConfidenceDrift }>();
@@ -39,15 +54,15 @@ export class ServingMetrics {
   constructor(registry: Registry, options: ServingMetricsOptions = {}) {
     this.#driftWindow = options.driftWindow ?? 1_000;
     const registers = [registry];
-    this.#requests = new Counter({ name: name('inference_requests_total'), help: 'Inference requests by outcome: success, or the error code they failed with', labelNames: ['model', 'version', 'outcome'], registers });
-    this.#inferences = new Counter({ name: name('inference_count_total'), help: 'Inferences run (a batch of n rows counts n)', labelNames: VERSION_LABELS, registers });
-    this.#executions = new Counter({ name: name('execution_count_total'), help: 'Batches run; inference_count / execution_count is the mean batch size', labelNames: VERSION_LABELS, registers });
-    this.#batchSize = new Histogram({ name: name('batch_size'), help: 'Rows per executed batch', labelNames: VERSION_LABELS, buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers });
-    this.#queue = new Histogram({ name: name('queue_duration_seconds'), help: 'Time a request waited in the batcher before its batch started', labelNames: VERSION_LABELS, buckets: LATENCY_BUCKETS, registers });
-    this.#compute = new Histogram({ name: name('compute_duration_seconds'), help: 'Model run time of each batch, measured on its instance thread', labelNames: VERSION_LABELS, buckets: LATENCY_BUCKETS, registers });
-    this.#request = new Histogram({ name: name('request_duration_seconds'), help: 'From a request entering its version queue to its answer, failures included', labelNames: VERSION_LABELS, buckets: LATENCY_BUCKETS, registers });
+    this.#requests = new LeanCounter(name('inference_requests_total'), 'Inference requests by outcome: success, or the error code they failed with', registry);
+    this.#inferences = new LeanCounter(name('inference_count_total'), 'Inferences run (a batch of n rows counts n)', registry);
+    this.#executions = new LeanCounter(name('execution_count_total'), 'Batches run; inference_count / execution_count is the mean batch size', registry);
+    this.#batchSize = new LeanHistogram(name('batch_size'), 'Rows per executed batch', [1, 2, 4, 8, 16, 32, 64, 128, 256], registry);
+    this.#queue = new LeanHistogram(name('queue_duration_seconds'), 'Time a request waited in the batcher before its batch started', LATENCY_BUCKETS, registry);
+    this.#compute = new LeanHistogram(name('compute_duration_seconds'), 'Model run time of each batch, measured on its instance thread', LATENCY_BUCKETS, registry);
+    this.#request = new LeanHistogram(name('request_duration_seconds'), 'From a request entering its version queue to its answer, failures included', LATENCY_BUCKETS, registry);
     this.#load = new Histogram({ name: name('model_load_duration_seconds'), help: 'Starting and warming every instance of a model version', labelNames: VERSION_LABELS, buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300], registers });
-    this.#confidence = new Histogram({ name: name('output_confidence'), help: 'Top probability per row of the first output, for outputs that hold probabilities', labelNames: VERSION_LABELS, buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1], registers });
+    this.#confidence = new LeanHistogram(name('output_confidence'), 'Top probability per row of the first output, for outputs that hold probabilities', [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1], registry);
     const pending = this.#pending;
     new Gauge({
       name: name('pending_requests'),
@@ -89,34 +104,52 @@ export class ServingMetrics {
   }
 
   execution(model: string, version: string, rows: number, computeMs: number): void {
-    const labels = { model, version };
-    this.#executions.inc(labels);
-    this.#inferences.inc(labels, rows);
-    this.#batchSize.observe(labels, rows);
-    this.#compute.observe(labels, computeMs / 1000);
+    const meters = this.#metersFor(model, version);
+    meters.executions.inc();
+    meters.inferences.inc(rows);
+    meters.batchSize.observe(rows);
+    meters.compute.observe(computeMs / 1000);
   }
 
   /** `outcome` is 'success' or a ServingError code. */
   request(model: string, version: string, outcome: string, totalMs: number, queueMs: number | undefined): void {
-    const labels = { model, version };
-    this.#requests.inc({ model, version, outcome });
-    this.#request.observe(labels, totalMs / 1000);
-    if (queueMs !== undefined) this.#queue.observe(labels, queueMs / 1000);
+    const meters = this.#metersFor(model, version);
+    (outcome === 'success' ? meters.success : this.#requests.series({ model, version, outcome })).inc();
+    meters.request.observe(totalMs / 1000);
+    if (queueMs !== undefined) meters.queue.observe(queueMs / 1000);
   }
 
   /** Records the row-wise top probabilities of a first output of `classes` values per row. */
   outputs(model: string, version: string, first: Tensor, classes: number): void {
     const tops = topProbabilities(first, classes);
     if (!tops) return;
-    const labels = { model, version };
-    let entry = this.#drift.get(key(model, version));
-    if (!entry) {
-      entry = { model, version, drift: new ConfidenceDrift(this.#driftWindow) };
-      this.#drift.set(key(model, version), entry);
-    }
+    const meters = this.#metersFor(model, version);
     for (const top of tops) {
-      this.#confidence.observe(labels, top);
-      entry.drift.add(top);
+      meters.confidence.observe(top);
+      meters.drift.add(top);
     }
+  }
+
+  #metersFor(model: string, version: string): VersionMeters {
+    const id = key(model, version);
+    let meters = this.#meters.get(id);
+    if (!meters) {
+      const labels = { model, version };
+      const drift = new ConfidenceDrift(this.#driftWindow);
+      this.#drift.set(id, { model, version, drift });
+      meters = {
+        success: this.#requests.series({ model, version, outcome: 'success' }),
+        inferences: this.#inferences.series(labels),
+        executions: this.#executions.series(labels),
+        batchSize: this.#batchSize.series(labels),
+        queue: this.#queue.series(labels),
+        compute: this.#compute.series(labels),
+        request: this.#request.series(labels),
+        confidence: this.#confidence.series(labels),
+        drift,
+      };
+      this.#meters.set(id, meters);
+    }
+    return meters;
   }
 }

@@ -162,6 +162,11 @@ export class ModelManager {
     return this.#models.get(name)?.versions.get(version)?.providers ?? [];
   }
 
+  /** Requests waiting in each loaded version's batcher: this process's queue depth. */
+  backlog(): { model: string; version: string; waiting: number }[] {
+    return [...this.#models].flatMap(([model, loaded]) => [...loaded.versions].map(([version, pool]) => ({ model, version, waiting: pool.queued })));
+  }
+
   /** Loaded models and their served versions. */
   loaded(): { definition: ModelDefinition; versions: string[] }[] {
     return [...this.#models.values()].map((model) => ({ definition: model.definition, versions: [...model.versions.keys()] }));
