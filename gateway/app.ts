@@ -5,7 +5,8 @@ import { installMultipartParser } from './http/multipart-body.js';
 import { installErrorReplies } from './http/error-reply.js';
 import type { InFlightRequests } from './http/in-flight.js';
 import { requestIdFor } from './http/request-id.js';
-import { installRequestLog } from './http/request-log.js';
+import { logRequest } from './http/request-log.js';
+import { installResponseObservers } from './http/response-observers.js';
 import { installTraceContext } from './http/trace-context.js';
 import { healthRoutes, type Lifecycle } from './routes/health.js';
 import { inferRoutes } from './routes/infer.js';
@@ -25,12 +26,12 @@ import { reviewRoutes } from './routes/reviews.js';
 import { spendRoutes } from './routes/spend.js';
 import { taskRoutes } from './routes/tasks.js';
 import { consoleRoutes } from './routes/console.js';
-import { installConsoleSeries } from './console/console-hooks.js';
+import { consoleObserver } from './console/console-hooks.js';
 import { ConsoleSeries } from './console/console-series.js';
 import type { TaskService } from './tasks/task-service.js';
 import type { Registry } from 'prom-client';
 import type { GatewayMetrics } from './metrics/gateway-metrics.js';
-import { installMetricsHook } from './metrics/metrics-hook.js';
+import { metricsObserver } from './metrics/metrics-hook.js';
 import { metricsRoutes } from './routes/metrics.js';
 
 export interface AppOptions {
@@ -72,12 +73,14 @@ export function buildApp(options: AppOptions): FastifyInstance {
   installTraceContext(app);
   installAuthentication(app, options.services.policy);
   installAuditHook(app, options.services.audit);
-  installRequestLog(app);
   const series = new ConsoleSeries();
   const routeNames = new Set(options.services.policy.routes.map((route) => route.name));
   const pipelineNames = new Set(options.tasks?.pipelines().map((pipeline) => `task:${pipeline.name}`) ?? []);
-  installConsoleSeries(app, series, (target) => routeNames.has(target) || pipelineNames.has(target) || options.backend.definition(target) !== undefined);
-  if (options.metrics) installMetricsHook(app, options.metrics.gateway);
+  installResponseObservers(app, [
+    logRequest,
+    consoleObserver(series, (target) => routeNames.has(target) || pipelineNames.has(target) || options.backend.definition(target) !== undefined),
+    ...(options.metrics ? [metricsObserver(options.metrics.gateway)] : []),
+  ]);
   // Routes live in a plugin registered after the rate limiter, so its hooks reach them.
   void app.register(async (api) => {
     // No tenant with a limit: no limiter on the hot path at all.

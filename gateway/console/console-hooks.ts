@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
+import type { ResponseObserver } from '../http/response-observers.js';
 import type { ConsoleSeries } from './console-series.js';
 
 /** The model or route an inference or task request targets, once the router matched it. */
@@ -14,19 +15,9 @@ function targetOf(request: FastifyRequest): string | undefined {
  * Feeds the console's charts from the inference and task routes. Only names that exist
  * get a series (`known`), so requests for made-up models cannot grow it.
  */
-export function installConsoleSeries(app: FastifyInstance, series: ConsoleSeries, known: (target: string) => boolean): void {
-  const tracked = (request: FastifyRequest): string | undefined => {
+export function consoleObserver(series: ConsoleSeries, known: (target: string) => boolean): ResponseObserver {
+  return (request, reply) => {
     const target = targetOf(request);
-    return target !== undefined && known(target) ? target : undefined;
+    if (target !== undefined && known(target)) series.finished(target, reply.elapsedTime);
   };
-  app.addHook('onRequest', (request, _reply, done) => {
-    const target = tracked(request);
-    if (target !== undefined) series.started(target);
-    done();
-  });
-  app.addHook('onResponse', (request, reply, done) => {
-    const target = tracked(request);
-    if (target !== undefined) series.finished(target, reply.elapsedTime);
-    done();
-  });
 }

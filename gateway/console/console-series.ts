@@ -8,7 +8,6 @@ interface Bucket {
   start: number;
   count: number;
   latencies: number[];
-  maxInFlight: number;
 }
 
 export interface SeriesPoint {
@@ -16,8 +15,6 @@ export interface SeriesPoint {
   readonly count: number;
   readonly p50Ms: number;
   readonly p95Ms: number;
-  /** Most requests this gateway had in flight for the target during the bucket. */
-  readonly inFlight: number;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -26,28 +23,19 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 /**
- * The last ten minutes of each model or route's traffic at this gateway, in 10 s points:
- * requests, p50/p95 latency and requests in flight (the gateway's view of the queue).
- * Targets come from names the router matched, so their number is bounded by the config.
+ * The last ten minutes of each model, route or pipeline's traffic at this gateway, in
+ * 10 s points: requests and p50/p95 latency. Targets come from names the router matched,
+ * so their number is bounded by the config. (Queue depth comes from the backend.)
  */
 export class ConsoleSeries {
   readonly #buckets = new Map<string, Bucket[]>();
-  readonly #inFlight = new Map<string, number>();
   readonly #clock: () => number;
 
   constructor(clock: () => number = Date.now) {
     this.#clock = clock;
   }
 
-  started(target: string): void {
-    const now = (this.#inFlight.get(target) ?? 0) + 1;
-    this.#inFlight.set(target, now);
-    const bucket = this.#bucket(target);
-    bucket.maxInFlight = Math.max(bucket.maxInFlight, now);
-  }
-
   finished(target: string, latencyMs: number): void {
-    this.#inFlight.set(target, Math.max(0, (this.#inFlight.get(target) ?? 1) - 1));
     const bucket = this.#bucket(target);
     bucket.count += 1;
     if (bucket.latencies.length < SAMPLE) bucket.latencies.push(latencyMs);
@@ -65,7 +53,7 @@ export class ConsoleSeries {
         .filter((bucket) => bucket.start >= oldest)
         .map((bucket) => {
           const sorted = [...bucket.latencies].sort((a, b) => a - b);
-          return { t: bucket.start, count: bucket.count, p50Ms: percentile(sorted, 50), p95Ms: percentile(sorted, 95), inFlight: bucket.maxInFlight };
+          return { t: bucket.start, count: bucket.count, p50Ms: percentile(sorted, 50), p95Ms: percentile(sorted, 95) };
         }),
     }));
   }
@@ -79,7 +67,7 @@ export class ConsoleSeries {
     }
     let last = buckets[buckets.length - 1];
     if (!last || last.start !== start) {
-      last = { start, count: 0, latencies: [], maxInFlight: this.#inFlight.get(target) ?? 0 };
+      last = { start, count: 0, latencies: [] };
       buckets.push(last);
       if (buckets.length > BUCKETS) buckets.shift();
     }

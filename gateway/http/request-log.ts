@@ -1,15 +1,14 @@
-import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { ResponseObserver } from './response-observers.js';
 
 /**
  * One JSON log line per API request (at info, so production's warn level and the
  * benchmarks pay nothing), after the response: who asked for what, what served it, what
  * it cost and how it ended, with the trace it belongs to.
  */
-export function installRequestLog(app: FastifyInstance): void {
-  app.addHook('onResponse', (request, reply, done) => {
+export const logRequest: ResponseObserver = (request, reply) => {
     // fastify's logger type omits pino's isLevelEnabled; the instance is pino's.
-    if (!(request.log as unknown as Logger).isLevelEnabled('info')) return done();
+    if (!(request.log as unknown as Logger).isLevelEnabled('info')) return;
     const details = request.audit ?? {};
     request.log.info(
       {
@@ -28,6 +27,4 @@ export function installRequestLog(app: FastifyInstance): void {
       },
       'request',
     );
-    done();
-  });
-}
+};

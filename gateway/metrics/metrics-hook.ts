@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { ResponseObserver } from '../http/response-observers.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 
 /** Stands for every URL that matched no route: raw paths never become label values. */
@@ -10,8 +10,8 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIO
  * the policy outcomes the inference path already notes on the request (its error code and
  * audit details), so the request path itself needs no metrics calls.
  */
-export function installMetricsHook(app: FastifyInstance, metrics: GatewayMetrics): void {
-  app.addHook('onResponse', (request, reply, done) => {
+export function metricsObserver(metrics: GatewayMetrics): ResponseObserver {
+  return (request, reply) => {
     const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
     const method = METHODS.has(request.method) ? request.method : 'OTHER';
     metrics.http.series({ route, method, status: String(reply.statusCode) }).observe(reply.elapsedTime / 1000);
@@ -24,6 +24,5 @@ export function installMetricsHook(app: FastifyInstance, metrics: GatewayMetrics
     // Escalated is only set once a plan ran, so the route is a configured route or model.
     const audit = request.audit;
     if (audit?.escalated === true && audit.route !== undefined) metrics.tierEscalations.inc({ route: audit.route });
-    done();
-  });
+  };
 }
