@@ -76,6 +76,15 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const series = new ConsoleSeries();
   const routeNames = new Set(options.services.policy.routes.map((route) => route.name));
   const pipelineNames = new Set(options.tasks?.pipelines().map((pipeline) => `task:${pipeline.name}`) ?? []);
+  // Queue depth for the console's charts, sampled off the request path.
+  const sampler = setInterval(() => {
+    for (const { model, waiting } of options.backend.backlog()) series.queued(model, waiting);
+  }, 2_000);
+  sampler.unref();
+  app.addHook('onClose', (_instance, done) => {
+    clearInterval(sampler);
+    done();
+  });
   installResponseObservers(app, [
     logRequest,
     consoleObserver(series, (target) => routeNames.has(target) || pipelineNames.has(target) || options.backend.definition(target) !== undefined),

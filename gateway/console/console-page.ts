@@ -21,7 +21,7 @@ button{cursor:pointer}#error{color:#b42318}svg{vertical-align:middle}
 <header><h1>Switchyard console</h1><input id="key" type="password" placeholder="admin API key" size="28"><button id="save">Use key</button><span id="error"></span></header>
 <main>
 <section><h2>Models</h2><table id="models"><thead><tr><th>model</th><th>version</th><th>state</th><th>pool</th><th>runs on</th><th>queued</th></tr></thead><tbody></tbody></table></section>
-<section><h2>Latency and traffic, last 10 minutes</h2><table id="series"><thead><tr><th>target</th><th>p50 / p95 ms</th><th>requests per 10 s</th><th>now</th></tr></thead><tbody></tbody></table></section>
+<section><h2>Latency and traffic, last 10 minutes</h2><table id="series"><thead><tr><th>target</th><th>p50 / p95 ms</th><th>requests per 10 s</th><th>queued</th><th>now</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Cost today (UTC)</h2><table id="cost"><thead><tr><th>tenant</th><th>USD</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Circuit breakers</h2><table id="breakers"><thead><tr><th>model version</th><th>state</th><th>failures</th></tr></thead><tbody></tbody></table></section>
 <section style="grid-column:1/-1"><h2>Review queue</h2><table id="reviews"><thead><tr><th>item</th><th>route</th><th>reason</th><th>confidence</th><th>model output</th><th></th></tr></thead><tbody></tbody></table></section>
@@ -50,8 +50,8 @@ async function refresh() {
   try {
     const overview = await api('GET', '/v1/console/overview');
     rows('models', overview.models.map((m) => '<tr><td>' + text(m.name) + '</td><td>' + text(m.version ?? '') + '</td><td class="' + text(m.state) + '">' + text(m.state) + '</td><td>' + text(m.pool) + '</td><td>' + text((m.providers || []).join(', ')) + '</td><td>' + Number(m.waiting || 0) + '</td></tr>'));
-    rows('series', overview.series.map((s) => { const last = s.points[s.points.length - 1] || { p50Ms: 0, p95Ms: 0, count: 0 };
-      return '<tr><td>' + text(s.target) + '</td><td>' + sparkline(s.points.map((p) => p.p50Ms), '#2563eb') + sparkline(s.points.map((p) => p.p95Ms), '#b54708') + '</td><td>' + sparkline(s.points.map((p) => p.count), '#147a3d') + '</td><td>' + last.p50Ms.toFixed(1) + ' / ' + last.p95Ms.toFixed(1) + ' ms, ' + last.count + ' requests</td></tr>'; }));
+    rows('series', overview.series.map((s) => { const last = s.points[s.points.length - 1] || { p50Ms: 0, p95Ms: 0, count: 0, queued: 0 };
+      return '<tr><td>' + text(s.target) + '</td><td>' + sparkline(s.points.map((p) => p.p50Ms), '#2563eb') + sparkline(s.points.map((p) => p.p95Ms), '#b54708') + '</td><td>' + sparkline(s.points.map((p) => p.count), '#147a3d') + '</td><td>' + sparkline(s.points.map((p) => p.queued), '#b42318') + '</td><td>' + last.p50Ms.toFixed(1) + ' / ' + last.p95Ms.toFixed(1) + ' ms, ' + last.count + ' requests, ' + last.queued + ' queued</td></tr>'; }));
     rows('cost', overview.cost_today.map((c) => '<tr><td>' + text(c.tenant) + '</td><td>' + c.usd.toFixed(9) + '</td></tr>'));
     rows('breakers', overview.circuit_breakers.map((b) => '<tr><td>' + text(b.target) + '</td><td class="' + text(b.state) + '">' + text(b.state) + '</td><td>' + b.consecutive_failures + '</td></tr>'));
     const reviews = await api('GET', '/v1/reviews?state=pending&limit=50');

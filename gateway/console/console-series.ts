@@ -8,6 +8,8 @@ interface Bucket {
   start: number;
   count: number;
   latencies: number[];
+  /** Most requests seen queued for the target in the bucket (sampled). */
+  queued: number;
 }
 
 export interface SeriesPoint {
@@ -15,6 +17,7 @@ export interface SeriesPoint {
   readonly count: number;
   readonly p50Ms: number;
   readonly p95Ms: number;
+  readonly queued: number;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -24,8 +27,9 @@ function percentile(sorted: readonly number[], p: number): number {
 
 /**
  * The last ten minutes of each model, route or pipeline's traffic at this gateway, in
- * 10 s points: requests and p50/p95 latency. Targets come from names the router matched,
- * so their number is bounded by the config. (Queue depth comes from the backend.)
+ * 10 s points: requests, p50/p95 latency, and the most requests seen queued for a model
+ * (sampled from the backend). Targets come from names the router matched or the backend
+ * serves, so their number is bounded by the config.
  */
 export class ConsoleSeries {
   readonly #buckets = new Map<string, Bucket[]>();
@@ -33,6 +37,12 @@ export class ConsoleSeries {
 
   constructor(clock: () => number = Date.now) {
     this.#clock = clock;
+  }
+
+  /** Records how many requests wait for `target` now; the bucket keeps the largest sample. */
+  queued(target: string, waiting: number): void {
+    const bucket = this.#bucket(target);
+    bucket.queued = Math.max(bucket.queued, waiting);
   }
 
   finished(target: string, latencyMs: number): void {
@@ -53,7 +63,7 @@ export class ConsoleSeries {
         .filter((bucket) => bucket.start >= oldest)
         .map((bucket) => {
           const sorted = [...bucket.latencies].sort((a, b) => a - b);
-          return { t: bucket.start, count: bucket.count, p50Ms: percentile(sorted, 50), p95Ms: percentile(sorted, 95) };
+          return { t: bucket.start, count: bucket.count, p50Ms: percentile(sorted, 50), p95Ms: percentile(sorted, 95), queued: bucket.queued };
         }),
     }));
   }
@@ -67,7 +77,7 @@ export class ConsoleSeries {
     }
     let last = buckets[buckets.length - 1];
     if (!last || last.start !== start) {
-      last = { start, count: 0, latencies: [] };
+      last = { start, count: 0, latencies: [], queued: 0 };
       buckets.push(last);
       if (buckets.length > BUCKETS) buckets.shift();
     }
