@@ -1,31 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../gateway/server.js';
-import { parseWorkerConfig } from '../../workers/config.js';
-import { startWorker, type RunningWorker } from '../../workers/main.js';
-import { get, post, startTestGateway, type Reply } from '../helpers/gateway.js';
+import { get, post, type Reply } from '../helpers/gateway.js';
+import { startInProcessCluster, type InProcessCluster } from '../helpers/in-process-cluster.js';
 import { mlpBody } from '../helpers/mlp-reference.js';
 import { BUDGETED_REQUESTS, KEYS, bearer, policyFixture } from '../helpers/policy-fixture.js';
 import { waitFor } from '../helpers/processes.js';
-import { REDIS_URL, cleanRedis, testPrefix } from '../helpers/redis.js';
+import { REDIS_URL, testPrefix } from '../helpers/redis.js';
 
 /** Two gateway instances and one worker sharing one Redis: the policy must act as one. */
 const fixture = policyFixture();
 const prefix = testPrefix();
 const env = { ...fixture.env, REDIS_URL, REDIS_PREFIX: prefix, HEARTBEAT_MS: '200', LOAD_MODELS: 'mlp-classifier,mlp-priced', CPU_COUNT: '1' };
-let worker: RunningWorker;
-let gateways: RunningServer[];
+let cluster: InProcessCluster;
+let gateways: readonly RunningServer[];
 
 beforeAll(async () => {
-  worker = await startWorker(parseWorkerConfig({ ...env, MODEL_REPOSITORY: fixture.repository.dir, WORKER_ID: 'w', LOG_LEVEL: 'silent' }));
-  gateways = [await startTestGateway(fixture.repository.dir, env), await startTestGateway(fixture.repository.dir, env)];
-  for (const gateway of gateways) {
-    await waitFor(async () => (await get(`${gateway.url}/v2/models/mlp-priced/ready`, bearer(KEYS.admin))).status === 200, 10_000, 'ready');
-  }
+  cluster = await startInProcessCluster(fixture.repository.dir, env, 'mlp-priced', bearer(KEYS.admin));
+  gateways = cluster.gateways;
 });
 afterAll(async () => {
-  for (const gateway of gateways) await gateway.close();
-  await worker.close();
-  await cleanRedis(prefix);
+  await cluster.close();
   fixture.repository.remove();
 });
 

@@ -1,13 +1,12 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../gateway/server.js';
-import { parseWorkerConfig } from '../../workers/config.js';
-import { startWorker, type RunningWorker } from '../../workers/main.js';
-import { get, post, startTestGateway } from '../helpers/gateway.js';
+import { get, post } from '../helpers/gateway.js';
+import { startInProcessCluster, type InProcessCluster } from '../helpers/in-process-cluster.js';
 import { mlpBody } from '../helpers/mlp-reference.js';
 import { bearer } from '../helpers/policy-fixture.js';
 import { waitFor } from '../helpers/processes.js';
-import { REDIS_URL, cleanRedis, testPrefix } from '../helpers/redis.js';
+import { REDIS_URL, testPrefix } from '../helpers/redis.js';
 import { REVIEW_KEYS, reviewFixture } from '../helpers/review-fixture.js';
 
 /** Two gateways and one worker on one Redis: a review item filed by one is claimed and resolved through the other. */
@@ -15,20 +14,15 @@ const fixture = reviewFixture();
 const prefix = testPrefix();
 const env = { ...fixture.env, REDIS_URL, REDIS_PREFIX: prefix, HEARTBEAT_MS: '200', LOAD_MODELS: 'mlp-classifier', CPU_COUNT: '1' };
 const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-let worker: RunningWorker;
-let gateways: RunningServer[];
+let cluster: InProcessCluster;
+let gateways: readonly RunningServer[];
 
 beforeAll(async () => {
-  worker = await startWorker(parseWorkerConfig({ ...env, MODEL_REPOSITORY: fixture.repository.dir, WORKER_ID: 'w', LOG_LEVEL: 'silent' }));
-  gateways = [await startTestGateway(fixture.repository.dir, env), await startTestGateway(fixture.repository.dir, env)];
-  for (const gateway of gateways) {
-    await waitFor(async () => (await get(`${gateway.url}/v2/models/mlp-classifier/ready`, bearer(REVIEW_KEYS.ops))).status === 200, 10_000, 'ready');
-  }
+  cluster = await startInProcessCluster(fixture.repository.dir, env, 'mlp-classifier', bearer(REVIEW_KEYS.ops));
+  gateways = cluster.gateways;
 });
 afterAll(async () => {
-  for (const gateway of gateways) await gateway.close();
-  await worker.close();
-  await cleanRedis(prefix);
+  await cluster.close();
   redis.disconnect();
   fixture.repository.remove();
 });
