@@ -8,38 +8,44 @@ export interface JobGroup {
   readonly requests: ValidInferRequest[];
 }
 
+/** How many requests a group may hold, and how long it may gather while the queue is busy. */
+export interface GroupLimits {
+  readonly maxItems: number;
+  readonly windowMs: number;
+}
+
 /**
  * Gathers requests for one queue and priority into one job, up to `maxItems`: one
  * BullMQ add, one completion and one reply per group instead of per request. The batcher's
  * rule applies: with nothing of this queue in flight, a group goes at the end of the
  * event-loop turn (no waiting); while earlier jobs are still out, it gathers for up to
- * `windowMs` (or until full), since the workers are busy anyway.
+ * `windowMs` (the model's max_queue_delay_ms) or until full, since the workers are busy
+ * anyway. Fewer, fuller jobs are what distributed throughput depends on: every job costs
+ * the same Redis scripts, worker hand-offs and reply, whatever it carries.
  */
 export class JobCoalescer {
   readonly #open = new Map<string, JobGroup>();
   readonly #send: (group: JobGroup) => void;
   readonly #busy: (queue: string) => boolean;
-  readonly #windowMs: number;
 
-  constructor(send: (group: JobGroup) => void, busy: (queue: string) => boolean, windowMs = 1) {
+  constructor(send: (group: JobGroup) => void, busy: (queue: string) => boolean) {
     this.#send = send;
     this.#busy = busy;
-    this.#windowMs = windowMs;
   }
 
   /** The group the request joined and its item number in it. */
-  add(queue: string, request: ValidInferRequest, maxItems: number): { group: JobGroup; item: number } {
+  add(queue: string, request: ValidInferRequest, limits: GroupLimits): { group: JobGroup; item: number } {
     const key = `${queue}\u0000${request.priority}`;
     let group = this.#open.get(key);
     if (!group) {
       const created: JobGroup = { jobId: randomUUID(), queue, priority: request.priority, requests: [] };
       this.#open.set(key, created);
-      if (this.#busy(queue)) setTimeout(() => this.#flush(key, created), this.#windowMs);
+      if (limits.windowMs > 0 && this.#busy(queue)) setTimeout(() => this.#flush(key, created), limits.windowMs);
       else setImmediate(() => this.#flush(key, created));
       group = created;
     }
     const item = group.requests.push(request) - 1;
-    if (group.requests.length >= maxItems) this.#flush(key, group);
+    if (group.requests.length >= limits.maxItems) this.#flush(key, group);
     return { group, item };
   }
 

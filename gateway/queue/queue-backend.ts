@@ -120,7 +120,10 @@ export class QueueBackend implements ServingBackend {
     if (depth >= config.dynamic_batching.max_queue_size) {
       throw new ServingError('queue_full', `the queue of ${request.model}:${request.version} holds ${config.dynamic_batching.max_queue_size} requests`);
     }
-    const { group, item } = this.#coalescer.add(queueName, request, Math.max(1, config.max_batch_size));
+    const { group, item } = this.#coalescer.add(queueName, request, {
+      maxItems: Math.max(1, config.max_batch_size),
+      windowMs: config.dynamic_batching.max_queue_delay_ms,
+    });
     if (item === 0) this.#addedSincePoll.set(queueName, added + 1);
     this.#pendingByQueue.set(queueName, (this.#pendingByQueue.get(queueName) ?? 0) + 1);
     try {

@@ -1,0 +1,81 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { JobCoalescer, type JobGroup } from '../../gateway/queue/job-coalescer.js';
+import type { ValidInferRequest } from '../../workers/protocol/inference.js';
+
+const request = (requestId: string, priority = 0): ValidInferRequest => ({
+  requestId,
+  model: 'm',
+  version: '1',
+  inputs: [],
+  outputs: [],
+  rows: 1,
+  signature: 's',
+  deadline: Date.now() + 10_000,
+  priority,
+});
+
+function harness(busy: boolean) {
+  const sent: { ids: string[]; at: number }[] = [];
+  const started = performance.now();
+  const coalescer = new JobCoalescer(
+    (group: JobGroup) => sent.push({ ids: group.requests.map((r) => r.requestId), at: performance.now() - started }),
+    () => busy,
+  );
+  return { coalescer, sent };
+}
+
+describe('JobCoalescer', () => {
+  it('with nothing in flight, sends what one event-loop turn gathered at the end of that turn', async () => {
+    const { coalescer, sent } = harness(false);
+    const limits = { maxItems: 64, windowMs: 50 };
+    coalescer.add('q', request('a'), limits);
+    coalescer.add('q', request('b'), limits);
+    expect(sent).toHaveLength(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent.map((s) => s.ids)).toEqual([['a', 'b']]);
+    expect(sent[0]!.at).toBeLessThan(40);
+  });
+
+  it('while jobs are out, keeps gathering for the window, across turns', async () => {
+    const { coalescer, sent } = harness(true);
+    const limits = { maxItems: 64, windowMs: 40 };
+    const first = coalescer.add('q', request('a'), limits);
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = coalescer.add('q', request('b'), limits);
+    expect(second.group).toBe(first.group);
+    expect(second.item).toBe(1);
+    expect(sent).toHaveLength(0);
+    await sleep(80);
+    expect(sent.map((s) => s.ids)).toEqual([['a', 'b']]);
+    expect(sent[0]!.at).toBeGreaterThanOrEqual(35);
+  });
+
+  it('sends a group as soon as it is full, and starts a new one', () => {
+    const { coalescer, sent } = harness(true);
+    const limits = { maxItems: 2, windowMs: 1_000 };
+    coalescer.add('q', request('a'), limits);
+    coalescer.add('q', request('b'), limits);
+    expect(sent.map((s) => s.ids)).toEqual([['a', 'b']]);
+    const next = coalescer.add('q', request('c'), limits);
+    expect(next.item).toBe(0);
+    expect(sent).toHaveLength(1);
+  });
+
+  it('never mixes queues or priorities in one job', async () => {
+    const { coalescer, sent } = harness(false);
+    const limits = { maxItems: 64, windowMs: 0 };
+    coalescer.add('q', request('a'), limits);
+    coalescer.add('q', request('b', 3), limits);
+    coalescer.add('other', request('c'), limits);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent.map((s) => s.ids).sort()).toEqual([['a'], ['b'], ['c']]);
+  });
+
+  it('a zero window sends at the end of the turn even while busy', async () => {
+    const { coalescer, sent } = harness(true);
+    coalescer.add('q', request('a'), { maxItems: 64, windowMs: 0 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent.map((s) => s.ids)).toEqual([['a']]);
+  });
+});
