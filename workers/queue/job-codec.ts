@@ -56,10 +56,11 @@ function encodeTensor(tensor: Tensor): EncodedTensor {
 
 function decodeTensor(encoded: EncodedTensor): Tensor {
   if (!isDatatype(encoded.datatype)) throw new Error(`job holds unknown datatype ${encoded.datatype}`);
-  const bytes = Buffer.from(encoded.base64, 'base64');
-  // Buffer.from may share a pooled slab; tensors must own aligned memory of their own.
-  const owned = new Uint8Array(bytes.byteLength);
-  owned.set(bytes);
+  // Decoded straight into memory of the tensor's own (Buffer.from would use a shared
+  // pooled slab, and tensors must own aligned memory they can transfer).
+  const owned = new Uint8Array(Buffer.byteLength(encoded.base64, 'base64'));
+  const written = Buffer.from(owned.buffer).write(encoded.base64, 'base64');
+  if (written !== owned.byteLength) throw new Error(`tensor ${encoded.name} is not valid base64`);
   const size = DATATYPE_INFO[encoded.datatype].bytes;
   if (size > 0 && owned.byteLength % size !== 0) throw new Error(`tensor ${encoded.name} has ${owned.byteLength} bytes, not a multiple of ${size}`);
   return { name: encoded.name, datatype: encoded.datatype, shape: encoded.shape, data: viewBytes(encoded.datatype, owned) };

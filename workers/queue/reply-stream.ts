@@ -14,8 +14,9 @@ const TRIM_EVERY = 100;
  * keeps entries across a dropped connection, so a reconnecting reader loses nothing.
  */
 export async function sendReply(redis: Redis, streamKey: string, reply: Reply): Promise<void> {
+  // One write, two commands; no MULTI: the expiry need not be atomic with the entry.
   await redis
-    .multi()
+    .pipeline()
     .xadd(streamKey, 'MAXLEN', '~', String(STREAM_MAX_ENTRIES), '*', 'reply', JSON.stringify(reply))
     .pexpire(streamKey, STREAM_TTL_MS)
     .exec();
