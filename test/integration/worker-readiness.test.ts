@@ -33,7 +33,8 @@ describe('worker readiness (GET /ready on METRICS_PORT, what a pod readiness pro
       return status === 200;
     }, 60_000, 'worker ready');
     expect(seen[0]).toBe(503);
-    expect(worker.output()).toContain('"worker ready"');
+    // The log line follows the first heartbeat, so it may come a moment after readiness.
+    await waitFor(async () => worker.output().includes('"worker ready"'), 10_000, 'worker ready logged');
     expect(await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.json())).toEqual({ ready: true });
 
     // Draining: with jobs in hand, SIGTERM turns readiness off before the process exits.
