@@ -11,6 +11,7 @@ import { startMetricsServer, type MetricsServer } from './metrics/metrics-server
 import { createMetricsRegistry } from './metrics/registry.js';
 import { ServingMetrics } from './metrics/serving-metrics.js';
 import { localModelManager } from './pool/local-model-manager.js';
+import { ModelState } from './pool/model-state.js';
 import { QueueConsumer } from './queue/consumer.js';
 import { Heartbeat } from './queue/heartbeat.js';
 import { durableConnection } from './queue/redis-connection.js';
@@ -26,10 +27,16 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   const registry = createMetricsRegistry();
   registerGpuMetrics(registry);
   const manager = localModelManager(config, logger, new ServingMetrics(registry));
+  // Ready (GET /ready) only while consuming with every version warm: not while loading, not while draining.
+  let consuming = false;
+  const ready = (): boolean => {
+    const versions = manager.versionStates();
+    return consuming && versions.length > 0 && versions.every(({ state }) => state === ModelState.READY);
+  };
   // Listening before the models load, so load durations and process metrics can be scraped meanwhile.
   // A port already taken (several workers on one host with the default) costs the metrics, not the serving.
   const metricsServer: MetricsServer | undefined = config.METRICS_PORT > 0
-    ? await startMetricsServer(registry, config.METRICS_HOST, config.METRICS_PORT).catch((error: unknown) => {
+    ? await startMetricsServer(registry, config.METRICS_HOST, config.METRICS_PORT, ready).catch((error: unknown) => {
         logger.error({ err: error, port: config.METRICS_PORT }, 'metrics listener failed to start; serving without /metrics (set METRICS_PORT per worker)');
         return undefined;
       })
@@ -73,6 +80,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     logger,
   });
   consumer.start();
+  consuming = true;
   await heartbeat.beat();
   logger.info({ models: manager.versionStates() }, 'worker ready');
 
@@ -80,6 +88,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   return {
     close: () => {
       closing ??= (async () => {
+        consuming = false;
         await heartbeat.stop(config.WORKER_ID).catch(() => undefined);
         await consumer.close();
         await manager.close();

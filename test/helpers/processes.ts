@@ -35,9 +35,14 @@ async function until(check: () => boolean | Promise<boolean>, what: string, spaw
   throw new Error(`${what}: not ready within ${timeoutMs} ms:\n${spawned.output()}`);
 }
 
+/** A worker process returned at once, while it still loads, for tests of what it says meanwhile. */
+export function launchWorker(env: Record<string, string>): Spawned {
+  return start('dist/workers/main.js', env);
+}
+
 /** A worker process (the compiled build, as `npm run worker` runs it), resolved once it consumes. */
 export async function spawnWorker(env: Record<string, string>): Promise<Spawned> {
-  const worker = start('dist/workers/main.js', env);
+  const worker = launchWorker(env);
   await until(() => worker.output().includes('"worker ready"'), 'worker', worker);
   return worker;
 }

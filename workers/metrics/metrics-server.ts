@@ -8,13 +8,21 @@ export interface MetricsServer {
 }
 
 /**
- * Workers have no HTTP API; this listener answers `GET /metrics` and nothing else, so
- * Prometheus can scrape the ModelManager that runs there. No authentication: it says
- * what runs and how fast, never request data, and listens on loopback unless told.
+ * Workers have no HTTP API; this listener answers `GET /metrics`, so Prometheus can
+ * scrape the ModelManager that runs there, and `GET /ready`, so a pod's readiness probe
+ * can wait for warm models (200 when `ready()` says so, 503 otherwise). No
+ * authentication: it says what runs and how fast, never request data, and listens on
+ * loopback unless told.
  */
-export async function startMetricsServer(registry: Registry, host: string, port: number): Promise<MetricsServer> {
+export async function startMetricsServer(registry: Registry, host: string, port: number, ready: () => boolean = () => true): Promise<MetricsServer> {
   const server: Server = createServer((request, response) => {
-    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+    const path = request.url?.split('?')[0];
+    if (request.method === 'GET' && path === '/ready') {
+      const isReady = ready();
+      response.writeHead(isReady ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify({ ready: isReady })}\n`);
+      return;
+    }
+    if (request.method !== 'GET' || path !== '/metrics') {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }

@@ -6,3 +6,105 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
+
+{{/* Selector labels of one component: (dict "root" $ "component" "gateway"). */}}
+{{- define "switchyard.selectorLabels" -}}
+app.kubernetes.io/name: {{ .root.Chart.Name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* An image reference; the tag defaults to the chart's appVersion: (dict "root" $ "image" .Values.gateway.image). */}}
+{{- define "switchyard.image" -}}
+{{ .image.repository }}:{{ .image.tag | default .root.Chart.AppVersion }}
+{{- end -}}
+
+{{/* The API-key Secret's name: the existing one, or the release's. */}}
+{{- define "switchyard.keysSecret" -}}
+{{ .Values.apiKeys.existingSecret | default (printf "%s-api-keys" .Release.Name) }}
+{{- end -}}
+
+{{/* REDIS_URL as an env entry: from a Secret, the bundled Redis, or the external URL. */}}
+{{- define "switchyard.redisEnv" -}}
+{{- if .Values.redis.urlSecret.name }}
+- name: REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.redis.urlSecret.name }}
+      key: {{ .Values.redis.urlSecret.key }}
+{{- else if .Values.redis.bundled.enabled }}
+- name: REDIS_URL
+  value: {{ printf "redis://%s-redis:6379" .Release.Name | quote }}
+{{- else }}
+- name: REDIS_URL
+  value: {{ required "set redis.url (or redis.urlSecret.name, or redis.bundled.enabled=true)" .Values.redis.url | quote }}
+{{- end }}
+- name: REDIS_PREFIX
+  value: {{ .Values.redis.prefix | quote }}
+- name: MODEL_REPOSITORY
+  value: {{ include "switchyard.modelPath" . | quote }}
+{{- end -}}
+
+{{/* Where MODEL_REPOSITORY points in the pods. */}}
+{{- define "switchyard.modelPath" -}}
+{{- if eq .Values.modelRepository.source "baked" }}{{ .Values.modelRepository.bakedPath }}{{ else }}/models{{ end }}
+{{- end -}}
+
+{{/* The model repository's volume, when it is not baked into the image. */}}
+{{- define "switchyard.modelVolume" -}}
+{{- if eq .Values.modelRepository.source "volume" }}
+- name: models
+  persistentVolumeClaim:
+    claimName: {{ required "set modelRepository.volume.claimName" .Values.modelRepository.volume.claimName }}
+    readOnly: true
+{{- else if eq .Values.modelRepository.source "image" }}
+- name: models
+  emptyDir: {}
+{{- end }}
+{{- end -}}
+
+{{- define "switchyard.modelMount" -}}
+{{- if ne .Values.modelRepository.source "baked" }}
+- name: models
+  mountPath: /models
+  readOnly: true
+  {{- with .Values.modelRepository.volume.subPath }}
+  subPath: {{ . }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* With source "image": copies the models image's /models into the emptyDir before the server starts. */}}
+{{- define "switchyard.modelInit" -}}
+{{- if eq .Values.modelRepository.source "image" }}
+- name: copy-models
+  image: {{ include "switchyard.image" (dict "root" . "image" .Values.modelRepository.image) }}
+  imagePullPolicy: {{ .Values.modelRepository.image.pullPolicy }}
+  command: ["cp", "-r", "/models/.", "/repository/"]
+  securityContext:
+    {{- include "switchyard.containerSecurity" . | nindent 4 }}
+  volumeMounts:
+    - name: models
+      mountPath: /repository
+{{- end }}
+{{- end -}}
+
+{{/* Every container: uid 1000 (the images' node user), nothing gained, nothing written to the image. */}}
+{{- define "switchyard.containerSecurity" -}}
+runAsNonRoot: true
+runAsUser: 1000
+runAsGroup: 1000
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: ["ALL"]
+{{- end -}}
+
+{{/* host:port of Redis, for KEDA's redis trigger. */}}
+{{- define "switchyard.redisAddress" -}}
+{{- if .Values.redis.bundled.enabled -}}
+{{ printf "%s-redis.%s.svc:6379" .Release.Name .Release.Namespace }}
+{{- else -}}
+{{ (urlParse (required "the redis KEDA trigger needs redis.url (or the bundled Redis)" .Values.redis.url)).host }}
+{{- end -}}
+{{- end -}}
