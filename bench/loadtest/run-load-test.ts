@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { drivePhase } from './autocannon-driver.js';
 import { compareReports, type FigureChange } from './compare.js';
 import { findKnee, type RampPoint } from './knee.js';
@@ -78,7 +79,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
 
   const report: LoadTestReport = {
     schema: 1,
-    scenario: { name: scenario.name, description: scenario.description, file: loaded.file, findKnee: scenario.find_knee },
+    scenario: { name: scenario.name, description: scenario.description, file: relative(process.cwd(), loaded.file) || loaded.file, findKnee: scenario.find_knee },
     target,
     startedAt: startedAt.toISOString(),
     durationS: round(actualS),

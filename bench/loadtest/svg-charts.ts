@@ -19,7 +19,8 @@ export interface StackPart {
 
 const WIDTH = 560;
 const HEIGHT = 260;
-const PAD = { left: 56, right: 16, top: 16, bottom: 40 };
+// The top margin holds the legend, so it never covers the data.
+const PAD = { left: 56, right: 16, top: 30, bottom: 40 };
 const INNER_W = WIDTH - PAD.left - PAD.right;
 const INNER_H = HEIGHT - PAD.top - PAD.bottom;
 
@@ -52,7 +53,7 @@ function frame(xTicks: readonly number[], yTicks: readonly number[], xLabel: str
 
 function legend(items: readonly { name: string; color: string }[]): string {
   return items
-    .map((item, i) => `<g transform="translate(${PAD.left + 8 + i * 130} ${PAD.top + 10})"><rect width="10" height="10" y="-9" fill="${item.color}"/><text x="14">${escapeXml(item.name)}</text></g>`)
+    .map((item, i) => `<g transform="translate(${PAD.left + i * 130} ${PAD.top - 10})"><rect width="10" height="10" y="-9" fill="${item.color}"/><text x="14">${escapeXml(item.name)}</text></g>`)
     .join('');
 }
 
@@ -81,9 +82,9 @@ export function stackedColumns(title: string, xLabel: string, yLabel: string, pa
   const slots = Math.max(0, ...parts.map((p) => p.values.length));
   if (slots === 0) return svg(title, `<text x="${WIDTH / 2}" y="${HEIGHT / 2}" text-anchor="middle">no data</text>`);
   const totals = Array.from({ length: slots }, (_, i) => parts.reduce((sum, p) => sum + Math.max(0, p.values[i] ?? 0), 0));
-  const xTicks = niceTicks(slots);
+  const xTicks = niceTicks(slots).filter((tick) => tick <= slots);
   const yTicks = niceTicks(Math.max(...totals));
-  const slotW = INNER_W / xTicks.at(-1)!;
+  const slotW = INNER_W / slots;
   const x = (v: number): number => Math.round((PAD.left + v * slotW) * 10) / 10;
   const y = (v: number): number => Math.round((PAD.top + INNER_H - (v / yTicks.at(-1)!) * INNER_H) * 10) / 10;
   const rects: string[] = [];
