@@ -53,13 +53,12 @@ export class Tally {
   readonly latency = new LatencyHistogram();
   readonly #components: Record<keyof LatencyBreakdown, LatencyHistogram> | undefined;
   #breakdownSamples = 0;
+  readonly breakdownSums = { gatewayMs: 0, queueMs: 0, computeMs: 0 };
 
   /** Breakdown histograms are kept only where asked: a window needs means, not percentiles. */
   constructor(readonly withBreakdown: boolean) {
     this.#components = withBreakdown ? { gatewayMs: new LatencyHistogram(), queueMs: new LatencyHistogram(), computeMs: new LatencyHistogram() } : undefined;
   }
-
-  readonly breakdownSums = { gatewayMs: 0, queueMs: 0, computeMs: 0 };
 
   recordResponse(sample: ResponseSample): void {
     this.outcomes[sample.outcome] += 1;
