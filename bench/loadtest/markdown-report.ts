@@ -1,0 +1,64 @@
+import { formatChange, type FigureChange } from './compare.js';
+import { OUTCOME_LABELS, type LoadTestReport } from './report.js';
+import { OUTCOMES } from './outcomes.js';
+
+const row = (cells: readonly (string | number)[]): string => `| ${cells.join(' | ')} |`;
+const percent = (rate: number): string => `${(rate * 100).toFixed(2)} %`;
+
+/** A PR comment: verdict first, then the figures an SRE reads, then the detail. */
+export function markdownReport(report: LoadTestReport, comparison: readonly FigureChange[] | undefined): string {
+  const { totals, breakdown, slo } = report;
+  const lines = [
+    `## Load test \`${report.scenario.name}\`: ${slo.pass ? 'PASS' : 'FAIL'}`,
+    '',
+    `${report.scenario.description} Target ${report.target}, ${report.durationS} s from ${report.startedAt}.`,
+    '',
+  ];
+  if (slo.checks.length === 0) lines.push('No SLOs set: nothing to gate on.', '');
+  else lines.push(row(['SLO', 'limit', 'measured', '']), row(['---', '---', '---', '---']), ...slo.checks.map((c) => row([c.name, c.limit, round(c.actual), c.pass ? 'pass' : '**FAIL**'])), '');
+  lines.push(
+    row(['throughput', 'p50', 'p95', 'p99', 'max', 'error rate', 'sent']),
+    row(['---', '---', '---', '---', '---', '---', '---']),
+    row([`${report.throughputRps} req/s`, ms(totals.latency.p50Ms), ms(totals.latency.p95Ms), ms(totals.latency.p99Ms), ms(totals.latency.maxMs), percent(totals.errorRate), totals.sent]),
+    '',
+  );
+  if (breakdown) {
+    lines.push(
+      `Latency breakdown (${breakdown.samples} answers with Switchyard's timing headers):`,
+      '',
+      row(['', 'mean', 'p50', 'p95']),
+      row(['---', '---', '---', '---']),
+      row(['gateway overhead', ms(breakdown.gateway.meanMs), ms(breakdown.gateway.p50Ms), ms(breakdown.gateway.p95Ms)]),
+      row(['queue (X-Queue-Ms)', ms(breakdown.queue.meanMs), ms(breakdown.queue.p50Ms), ms(breakdown.queue.p95Ms)]),
+      row(['compute (X-Compute-Ms)', ms(breakdown.compute.meanMs), ms(breakdown.compute.p50Ms), ms(breakdown.compute.p95Ms)]),
+      '',
+    );
+  }
+  lines.push(row(['outcome', 'count']), row(['---', '---']));
+  for (const outcome of OUTCOMES) if (totals.outcomes[outcome] > 0) lines.push(row([OUTCOME_LABELS[outcome], totals.outcomes[outcome]]));
+  if (totals.transportErrors > 0) lines.push(row(['transport errors (errors)', `${totals.transportErrors} (${totals.timeouts} timeouts)`]));
+  lines.push('', `Status codes: ${Object.entries(totals.statusCodes).map(([s, n]) => `${s} × ${n}`).join(', ') || 'none'}.`);
+  const codes = Object.entries(totals.errorCodes);
+  if (codes.length > 0) lines.push(`Error codes: ${codes.map(([c, n]) => `\`${c}\` × ${n}`).join(', ')}.`);
+  lines.push('');
+  if (report.phases.length > 1) {
+    lines.push(row(['phase', 'connections', 'rate', 'throughput', 'p95', 'error rate']), row(['---', '---', '---', '---', '---', '---']));
+    for (const p of report.phases) {
+      const knee = report.knee?.phase === p.phase ? ' **knee**' : '';
+      lines.push(row([`${p.phase + 1}${knee}`, p.connections, p.rate ?? 'closed loop', `${p.throughputRps} req/s`, ms(p.totals.latency.p95Ms), percent(p.totals.errorRate)]));
+    }
+    lines.push('');
+  }
+  if (report.knee) lines.push(`Knee: **${report.knee.throughputRps} req/s** at ${report.knee.connections} connections (p95 ${ms(report.knee.p95Ms)}).`, '');
+  if (report.kinds.length > 1) {
+    lines.push(row(['request kind', 'sent', '2xx', 'p95', 'errors']), row(['---', '---', '---', '---', '---']));
+    for (const k of report.kinds) lines.push(row([k.kind, k.totals.sent, k.totals.outcomes.ok + k.totals.outcomes.replayed, ms(k.totals.latency.p95Ms), k.totals.errors]));
+    lines.push('');
+  }
+  if (comparison) lines.push('Against the previous run:', '', ...comparison.map((change) => `- ${formatChange(change)}`), '');
+  lines.push(...report.notes.map((note) => `_${note}_`), '');
+  return lines.join('\n');
+}
+
+const round = (value: number): number => Math.round(value * 1000) / 1000;
+const ms = (value: number): string => `${round(value)} ms`;

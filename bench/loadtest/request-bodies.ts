@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import sharp from 'sharp';
+import { encodeBytesElements } from '../../workers/protocol/tensor.js';
+import type { RequestMixEntry } from './scenario.js';
+import type { TargetClient, TensorMetadata } from './target-client.js';
+
+/** One request ready for autocannon: everything but the headers a scenario adds per send. */
+export interface PreparedRequest {
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+}
+
+/** Distinct bodies per request kind: enough variety for the batcher, cheap to build. */
+const BODIES_PER_ENTRY = 16;
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** Builds one entry's bodies from the target's metadata, from files, or as images. */
+export async function prepareBodies(entry: RequestMixEntry, client: TargetClient, scenarioDir: string): Promise<PreparedRequest[]> {
+  const path = `${client.modelPath(entry.model, entry.version)}/infer`;
+  const body = entry.body;
+  if (body.from === 'files') {
+    return body.files.map((file) => ({ path, headers: JSON_HEADERS, body: readFileSync(resolve(scenarioDir, file)) }));
+  }
+  if (body.from === 'image') {
+    const config = await client.config(entry.model, entry.version);
+    const input = config.inputs.find((candidate) => candidate.image !== undefined);
+    if (!input) throw new Error(`${entry.model} has no image input (its config declares none), so it cannot take image bodies`);
+    return Promise.all(Array.from({ length: BODIES_PER_ENTRY }, () => imageRequest(path, input.name, body.width, body.height, body.images_per_request)));
+  }
+  const metadata = await client.metadata(entry.model, entry.version);
+  return Array.from({ length: BODIES_PER_ENTRY }, () => ({
+    path,
+    headers: JSON_HEADERS,
+    body: Buffer.from(JSON.stringify({ inputs: metadata.inputs.map((tensor) => randomTensor(tensor, body.dynamic_dim)) })),
+  }));
+}
+
+function randomTensor(tensor: TensorMetadata, dynamicDim: number): { name: string; datatype: string; shape: number[]; data: unknown[] } {
+  // The first -1 is the batch dimension: one row per request, as most callers send.
+  const shape = tensor.shape.map((dim, i) => (dim >= 0 ? dim : i === 0 ? 1 : dynamicDim));
+  const size = shape.reduce((product, dim) => product * dim, 1);
+  return { name: tensor.name, datatype: tensor.datatype, shape, data: Array.from({ length: size }, () => randomValue(tensor.datatype)) };
+}
+
+function randomValue(datatype: string): unknown {
+  if (datatype.startsWith('FP') || datatype === 'BF16') return Math.round((Math.random() * 2 - 1) * 1e4) / 1e4;
+  if (datatype.startsWith('INT') || datatype.startsWith('UINT')) return Math.floor(Math.random() * 10);
+  if (datatype === 'BOOL') return Math.random() < 0.5;
+  if (datatype === 'BYTES') return 'switchyard loadtest';
+  throw new Error(`cannot make random values of datatype ${datatype}`);
+}
+
+/** Random-noise PNGs as one BYTES input, in Triton's binary tensor extension. */
+async function imageRequest(path: string, inputName: string, width: number, height: number, count: number): Promise<PreparedRequest> {
+  const images = await Promise.all(Array.from({ length: count }, () => noisePng(width, height)));
+  const tensor = encodeBytesElements(images);
+  const header = Buffer.from(JSON.stringify({ inputs: [{ name: inputName, datatype: 'BYTES', shape: [count], parameters: { binary_data_size: tensor.byteLength } }] }));
+  return {
+    path,
+    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
+    body: Buffer.concat([header, tensor]),
+  };
+}
+
+function noisePng(width: number, height: number): Promise<Buffer> {
+  const pixels = Buffer.alloc(width * height * 3);
+  for (let i = 0; i < pixels.length; i += 1) pixels[i] = Math.floor(Math.random() * 256);
+  return sharp(pixels, { raw: { width, height, channels: 3 } }).png().toBuffer();
+}

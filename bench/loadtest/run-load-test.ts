@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import { drivePhase } from './autocannon-driver.js';
+import { compareReports, type FigureChange } from './compare.js';
+import { findKnee, type RampPoint } from './knee.js';
+import type { LoadTestReport, PhaseReport } from './report.js';
+import { prepareBodies } from './request-bodies.js';
+import { RequestSchedule, type ScheduleEntry } from './request-schedule.js';
+import { RunRecorder } from './run-recorder.js';
+import { loadScenario, type LoadedScenario, type RequestMixEntry } from './scenario.js';
+import { evaluateSlo, type MeasuredFigures } from './slo.js';
+import { TargetClient } from './target-client.js';
+import { writeReports, type ReportFiles } from './write-reports.js';
+
+export interface LoadTestOptions {
+  /** Base URL of the gateway, e.g. http://127.0.0.1:8080. */
+  readonly target: string;
+  /** A shipped scenario's name, a path to a scenario file, or one already loaded. */
+  readonly scenario: string | LoadedScenario;
+  /** API key, sent as `Authorization: Bearer`. */
+  readonly key?: string;
+  /** Overrides the scenario's duration_s. */
+  readonly durationS?: number;
+  /** Where report.json, report.md and report.html go; none written when absent. */
+  readonly outDir?: string;
+  /** A previous run's report.json to compare against. */
+  readonly compareWith?: string;
+  readonly log?: (line: string) => void;
+}
+
+export interface LoadTestResult {
+  readonly report: LoadTestReport;
+  readonly files: ReportFiles | undefined;
+  readonly comparison: readonly FigureChange[] | undefined;
+}
+
+export class OptionsError extends Error {
+  override readonly name = 'OptionsError';
+}
+
+export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestResult> {
+  const target = checkTarget(options.target);
+  if (options.durationS !== undefined && !(Number.isFinite(options.durationS) && options.durationS > 0)) throw new OptionsError(`duration must be a positive number of seconds, not ${options.durationS}`);
+  const loaded = typeof options.scenario === 'string' ? loadScenario(options.scenario) : options.scenario;
+  const previous = options.compareWith === undefined ? undefined : readPreviousReport(options.compareWith);
+  const { scenario } = loaded;
+  const log = options.log ?? (() => undefined);
+  const durationS = options.durationS ?? scenario.duration_s;
+
+  const client = new TargetClient(target, options.key);
+  const entries: ScheduleEntry[] = await Promise.all(scenario.requests.map(async (entry) => ({
+    kind: kindName(entry),
+    weight: entry.weight,
+    requests: await prepareBodies(entry, client, loaded.dir),
+    ...(entry.idempotency ? { idempotencyRepeats: entry.idempotency.repeats } : {}),
+    ...(entry.headers ? { headers: entry.headers } : {}),
+  })));
+  const schedule = new RequestSchedule(entries, options.key === undefined ? {} : { authorization: `Bearer ${options.key}` });
+
+  const recorder = new RunRecorder();
+  const startedAt = new Date();
+  const shares = scenario.phases.reduce((sum, phase) => sum + phase.share, 0);
+  const phaseReports: PhaseReport[] = [];
+  for (const [index, phase] of scenario.phases.entries()) {
+    const phaseS = (durationS * phase.share) / shares;
+    log(`phase ${index + 1}/${scenario.phases.length}: ${phase.connections} connections${phase.rate ? `, ${phase.rate} req/s` : ''}, ${phaseS.toFixed(1)} s`);
+    recorder.startPhase(index);
+    const { activeS } = await drivePhase({ target, connections: phase.connections, rate: phase.rate, durationS: phaseS, timeoutS: scenario.timeout_s }, schedule, recorder);
+    const totals = recorder.phases[index]!.summary();
+    phaseReports.push({ phase: index, connections: phase.connections, rate: phase.rate ?? null, durationS: round(activeS), throughputRps: round((totals.outcomes.ok + totals.outcomes.replayed) / activeS), totals });
+  }
+  const actualS = phaseReports.reduce((sum, phase) => sum + phase.durationS, 0);
+
+  const totals = recorder.total.summary();
+  const throughputRps = round((totals.outcomes.ok + totals.outcomes.replayed) / actualS);
+  const points: RampPoint[] = phaseReports.map((phase) => ({ phase: phase.phase, connections: phase.connections, throughputRps: phase.throughputRps, p95Ms: phase.totals.latency.p95Ms }));
+  const knee = scenario.find_knee ? findKnee(points, scenario.slo.p95_ms!) : null;
+  const measured = verdictFigures(scenario.find_knee, knee, phaseReports, { p95Ms: totals.latency.p95Ms, p99Ms: totals.latency.p99Ms, errorRate: totals.errorRate, throughputRps });
+
+  const report: LoadTestReport = {
+    schema: 1,
+    scenario: { name: scenario.name, description: scenario.description, file: relative(process.cwd(), loaded.file) || loaded.file, findKnee: scenario.find_knee },
+    target,
+    startedAt: startedAt.toISOString(),
+    durationS: round(actualS),
+    throughputRps,
+    totals,
+    breakdown: recorder.total.breakdown() ?? null,
+    phases: phaseReports,
+    kinds: [...recorder.kinds].map(([kind, tally]) => ({ kind, totals: tally.summary() })),
+    windows: recorder.windows(),
+    knee,
+    slo: evaluateSlo(scenario.slo, measured),
+    notes: notesFor(scenario.find_knee, scenario.phases.some((phase) => phase.rate !== undefined)),
+  };
+  const comparison = previous ? compareReports(previous, report) : undefined;
+  const files = options.outDir === undefined ? undefined : await writeReports(options.outDir, report, comparison);
+  return { report, files, comparison };
+}
+
+function checkTarget(target: string): string {
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    throw new OptionsError(`target must be a URL such as http://127.0.0.1:8080, not "${target}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new OptionsError(`target must be an http:// or https:// URL, not "${target}"`);
+  return url.origin;
+}
+
+function readPreviousReport(file: string): LoadTestReport {
+  try {
+    const report = JSON.parse(readFileSync(file, 'utf8')) as LoadTestReport;
+    if (report.schema !== 1) throw new Error('not a load-test report (schema 1)');
+    return report;
+  } catch (error) {
+    throw new OptionsError(`--compare ${file}: ${(error as Error).message}`);
+  }
+}
+
+function kindName(entry: RequestMixEntry): string {
+  const model = entry.version === undefined ? entry.model : `${entry.model} v${entry.version}`;
+  const body = entry.body.from === 'metadata' ? '' : ` (${entry.body.from})`;
+  return `${model}${body}${entry.idempotency ? ` ×${entry.idempotency.repeats} per key` : ''}`;
+}
+
+/** A ramp is judged at its knee: the SLO's p95 picks it, the other SLOs must hold there. */
+function verdictFigures(findKneeOn: boolean, knee: RampPoint | null, phases: readonly PhaseReport[], whole: MeasuredFigures): MeasuredFigures {
+  if (!findKneeOn) return whole;
+  if (knee === null) return { ...whole, throughputRps: 0 };
+  const phase = phases[knee.phase]!;
+  return { p95Ms: phase.totals.latency.p95Ms, p99Ms: phase.totals.latency.p99Ms, errorRate: phase.totals.errorRate, throughputRps: phase.throughputRps };
+}
+
+function notesFor(ramp: boolean, openLoop: boolean): string[] {
+  const notes = ['Latency percentiles are over 2xx answers, measured by the client; gateway overhead = client latency − X-Queue-Ms − X-Compute-Ms (network included).'];
+  if (openLoop) notes.push('Fixed-rate phases correct for coordinated omission: a late answer also records the latencies of the sends it held back.');
+  if (ramp) notes.push('Ramp: the SLO verdict is taken at the knee (the phase with the most throughput whose p95 met the SLO).');
+  return notes;
+}
+
+const round = (value: number): number => Math.round(value * 100) / 100;

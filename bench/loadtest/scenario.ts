@@ -1,0 +1,111 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** Where `--scenario NAME` looks: scenarios/ next to this module, in the sources and in dist/. */
+export const SHIPPED_SCENARIOS = join(dirname(fileURLToPath(import.meta.url)), 'scenarios');
+
+const positiveInt = z.number().int().positive();
+
+const Body = z.discriminatedUnion('from', [
+  /** Random valid tensors from `GET /v2/models/{m}`: -1 batch dims become 1, other -1 dims `dynamic_dim`. */
+  z.strictObject({ from: z.literal('metadata'), dynamic_dim: positiveInt.default(8) }),
+  /** OIP JSON bodies written by hand, paths relative to the scenario file, sent in turn. */
+  z.strictObject({ from: z.literal('files'), files: z.array(z.string().min(1)).min(1) }),
+  /** PNGs of this size through the binary tensor extension, to the model's image input. */
+  z.strictObject({ from: z.literal('image'), width: positiveInt.max(4096), height: positiveInt.max(4096), images_per_request: positiveInt.max(64).default(1) }),
+]);
+
+const RequestMix = z.strictObject({
+  /** A model or a route name (`/v2/models/{model}/infer`). */
+  model: z.string().min(1),
+  version: z.string().min(1).optional(),
+  /** Share of the traffic, relative to the other entries. */
+  weight: positiveInt.default(1),
+  body: Body.default({ from: 'metadata', dynamic_dim: 8 }),
+  /** Each Idempotency-Key is sent `repeats` times, by whichever connections come next (a retry storm). */
+  idempotency: z.strictObject({ repeats: positiveInt.max(1000) }).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+});
+
+const Phase = z
+  .strictObject({
+    /** Part of the run's duration, relative to the other phases. */
+    share: z.number().positive().default(1),
+    connections: positiveInt.max(10_000),
+    /** Requests per second over all connections (open loop); absent: closed loop, as fast as answered. */
+    rate: positiveInt.optional(),
+  })
+  // autocannon splits the rate across connections; a connection given 0 would send unthrottled.
+  .refine((phase) => phase.rate === undefined || phase.rate >= phase.connections, { message: 'rate must be at least connections', path: ['rate'] });
+
+const Slo = z.strictObject({
+  p95_ms: z.number().positive().optional(),
+  p99_ms: z.number().positive().optional(),
+  /** Errors over all requests; refusals (429, 503, 409 in progress) and replays are not errors. */
+  max_error_rate: z.number().min(0).max(1).optional(),
+  min_throughput_rps: z.number().min(0).optional(),
+});
+
+export const ScenarioSchema = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().default(''),
+  duration_s: z.number().positive().max(86_400).default(20),
+  requests: z.array(RequestMix).min(1),
+  phases: z.array(Phase).min(1),
+  /** Report the phase with the most throughput whose p95 meets slo.p95_ms (a ramp). */
+  find_knee: z.boolean().default(false),
+  /** Per-request timeout, seconds. */
+  timeout_s: z.number().positive().max(600).default(10),
+  slo: Slo.default({}),
+});
+
+export type Scenario = z.infer<typeof ScenarioSchema>;
+export type RequestMixEntry = Scenario['requests'][number];
+export type PhaseSpec = Scenario['phases'][number];
+export type SloSpec = Scenario['slo'];
+
+/** A scenario with where it came from: relative body files resolve against `dir`. */
+export interface LoadedScenario {
+  readonly scenario: Scenario;
+  readonly file: string;
+  readonly dir: string;
+}
+
+export class ScenarioError extends Error {
+  override readonly name = 'ScenarioError';
+}
+
+/** Validates a parsed scenario; the error names each bad field by its path. */
+export function parseScenario(value: unknown, source: string): Scenario {
+  const parsed = ScenarioSchema.safeParse(value);
+  if (parsed.success) {
+    if (parsed.data.find_knee && parsed.data.slo.p95_ms === undefined) throw new ScenarioError(`${source}: slo.p95_ms: find_knee needs a p95 target`);
+    return parsed.data;
+  }
+  const lines = parsed.error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(scenario)'}: ${issue.message}`);
+  throw new ScenarioError(`${source}: invalid scenario\n  ${lines.join('\n  ')}`);
+}
+
+/** A shipped scenario by NAME (scenarios/NAME.json) or a path to a user's file. */
+export function loadScenario(nameOrPath: string): LoadedScenario {
+  const looksLikePath = nameOrPath.includes('/') || nameOrPath.endsWith('.json');
+  const file = looksLikePath ? (isAbsolute(nameOrPath) ? nameOrPath : resolve(nameOrPath)) : join(SHIPPED_SCENARIOS, `${nameOrPath}.json`);
+  if (!existsSync(file)) {
+    const hint = looksLikePath ? '' : ` (shipped: ${shippedScenarioNames().join(', ')})`;
+    throw new ScenarioError(`unknown scenario "${nameOrPath}": no file ${file}${hint}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ScenarioError(`${file}: not valid JSON (${(error as Error).message})`);
+  }
+  return { scenario: parseScenario(json, file), file, dir: dirname(file) };
+}
+
+export function shippedScenarioNames(): string[] {
+  if (!existsSync(SHIPPED_SCENARIOS)) return [];
+  return readdirSync(SHIPPED_SCENARIOS).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)).sort();
+}
