@@ -11,6 +11,7 @@ describe('decideBatch', () => {
     { name: 'no free instance is idle', queue: many(3), idle: 0, busy: 1, now: 100, expect: { kind: 'idle' } },
     { name: 'a lone request on an idle server goes at once', queue: [item(1)], idle: 1, busy: 0, now: 0, expect: { kind: 'send', indexes: [0], reason: 'idle-instances' } },
     { name: 'max batch goes at once', queue: many(9), idle: 1, busy: 1, now: 0, expect: { kind: 'send', indexes: [0, 1, 2, 3, 4, 5, 6, 7], reason: 'full' } },
+    { name: 'an idle server sends everything queued in one run, not a preferred size and a remainder', queue: many(6), idle: 1, busy: 0, now: 0, expect: { kind: 'send', indexes: [0, 1, 2, 3, 4, 5], reason: 'idle-instances' } },
     { name: 'preferred size goes at once while others are busy', queue: many(5), idle: 1, busy: 1, now: 0, expect: { kind: 'send', indexes: [0, 1, 2, 3], reason: 'preferred' } },
     { name: 'below preferred waits for the delay while others are busy', queue: many(3), idle: 1, busy: 1, now: 4, expect: { kind: 'wait', untilMs: 10 } },
     { name: 'delay expired sends what there is', queue: many(3), idle: 1, busy: 1, now: 10, expect: { kind: 'send', indexes: [0, 1, 2], reason: 'delay-expired' } },

@@ -5,9 +5,10 @@
  *  1. Gather, in queue order, requests with the oldest request's signature until the
  *     next one would not fit in max_batch_size rows.
  *  2. If that fills max_batch_size, send it.
- *  3. Else if a prefix of it adds up to a preferred batch size, send the largest such prefix.
- *  4. Else if no instance is busy, send it now: the server is underloaded, so waiting
- *     would only add latency (a lone request never pays max_queue_delay).
+ *  3. Else if no instance is busy, send it all now: the server is underloaded, so waiting
+ *     would only add latency (a lone request never pays max_queue_delay), and cutting it
+ *     to a preferred size would only add a second run behind the first.
+ *  4. Else if a prefix of it adds up to a preferred batch size, send the largest such prefix.
  *  5. Else if the oldest request has waited max_queue_delay, send it.
  *  6. Else wait until it has.
  */
@@ -70,14 +71,14 @@ export function decideBatch(
   if (indexes.length === 0) return { kind: 'send', indexes: [0], reason: 'full' };
   if (full) return { kind: 'send', indexes, reason: 'full' };
 
+  if (instances.busy === 0) return { kind: 'send', indexes, reason: 'idle-instances' };
+
   let preferredEnd = -1;
   for (const size of settings.preferredBatchSizes) {
     const end = prefixRows.indexOf(size);
     if (end > preferredEnd) preferredEnd = end;
   }
   if (preferredEnd >= 0) return { kind: 'send', indexes: indexes.slice(0, preferredEnd + 1), reason: 'preferred' };
-
-  if (instances.busy === 0) return { kind: 'send', indexes, reason: 'idle-instances' };
 
   const sendAt = head.enqueuedAt + settings.maxQueueDelayMs;
   if (now >= sendAt) return { kind: 'send', indexes, reason: 'delay-expired' };
