@@ -10,9 +10,9 @@ export const logRequest: ResponseObserver = (request, reply) => {
     // fastify's logger type omits pino's isLevelEnabled; the instance is pino's.
     if (!(request.log as unknown as Logger).isLevelEnabled('info')) return;
     const details = request.audit ?? {};
+    // request.log already binds requestId (fastify's requestIdLogLabel): naming it again wrote the key twice.
     request.log.info(
       {
-        requestId: request.id,
         traceId: request.trace?.traceId,
         tenant: request.tenant?.name ?? 'unauthenticated',
         method: request.method,

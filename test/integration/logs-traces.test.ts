@@ -37,6 +37,9 @@ describe('logs and traces', () => {
     await waitFor(async () => linesWith(worker.output(), 'inference').some((line) => line.requestId === 'trace-test-1'), 5_000, 'worker log line');
     await waitFor(async () => linesWith(gateway.output(), 'request').some((line) => line.requestId === 'trace-test-1'), 5_000, 'gateway log line');
     const gatewayLine = linesWith(gateway.output(), 'request').find((line) => line.requestId === 'trace-test-1')!;
+    // Each key once: log pipelines disagree on which of two duplicates wins.
+    const rawLine = gateway.output().split('\n').find((line) => line.includes('"msg":"request"') && line.includes('trace-test-1'))!;
+    expect(rawLine.split('"requestId":').length - 1).toBe(1);
     expect(gatewayLine).toMatchObject({ traceId: TRACE_ID, tenant: 'local', route: '/v2/models/:model/infer', target: 'mlp-classifier', model: 'mlp-classifier', version: '1', status: 200 });
     for (const field of ['queueMs', 'computeMs', 'costUsd', 'durationMs']) expect(typeof gatewayLine[field]).toBe('number');
     const workerLine = linesWith(worker.output(), 'inference').find((line) => line.requestId === 'trace-test-1')!;
