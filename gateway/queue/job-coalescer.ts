@@ -19,7 +19,7 @@ export interface GroupLimits {
  * BullMQ add, one completion and one reply per group instead of per request. The batcher's
  * rule applies: with nothing of this queue in flight, a group goes at the end of the
  * event-loop turn (no waiting); while earlier jobs are still out, it gathers for up to
- * `windowMs` (the model's max_queue_delay_ms) or until full, since the workers are busy
+ * `windowMs` (the model's max_queue_delay_ms, capped) or until full, since the workers are busy
  * anyway. Fewer, fuller jobs are what distributed throughput depends on: every job costs
  * the same Redis scripts, worker hand-offs and reply, whatever it carries.
  */
