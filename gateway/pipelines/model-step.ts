@@ -4,6 +4,7 @@ import { resolveModel } from '../routing/resolve-model.js';
 import { validateRequest } from '../routing/validate-request.js';
 import type { ServingBackend } from '../serving-backend.js';
 import type { ModelStep } from './pipeline-config.js';
+import { inferForStep } from './step-inference.js';
 import { asList, asModelInput } from './step-values.js';
 import { TransformInputError } from './transforms/transform.js';
 
@@ -26,6 +27,8 @@ export interface StepRequestContext {
   readonly priority: number;
   /** The task's trace, so its model requests (and worker logs) join it. */
   readonly traceparent?: string;
+  /** Asynchronous tasks: wait out "not now" refusals until the deadline (see step-inference.ts). */
+  readonly waitForCapacity?: boolean;
 }
 
 /**
@@ -60,7 +63,7 @@ export async function runModelStep(
       );
       return request;
   });
-  const results: InferResult[] = await Promise.all(requests.map((request) => context.backend.infer(request)));
+  const results: InferResult[] = await Promise.all(requests.map((request) => inferForStep(context, request)));
 
   const outputs: Record<string, unknown> = {};
   for (const [port, value] of Object.entries(step.outputs)) {

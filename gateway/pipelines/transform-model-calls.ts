@@ -4,6 +4,7 @@ import { requestCost } from '../metadata/request-cost.js';
 import { resolveModel } from '../routing/resolve-model.js';
 import { validateRequest } from '../routing/validate-request.js';
 import type { StepRequestContext } from './model-step.js';
+import { inferForStep } from './step-inference.js';
 import type { TransformContext } from './transforms/transform.js';
 
 /** What a transform's own model requests added up to, for the step's metadata and the task's cost. */
@@ -33,7 +34,7 @@ export function transformContext(stepId: string, context: StepRequestContext): {
       { requestId: `${context.taskId}.${stepId}.${usage.requests}`, now, ...(context.traceparent !== undefined ? { traceparent: context.traceparent } : {}) },
     );
     usage.requests += 1;
-    const result = await context.backend.infer(request);
+    const result = await inferForStep(context, request);
     const share = result.timings.batchRows > 0 ? request.rows / result.timings.batchRows : 1;
     usage.compute_ms += result.timings.computeMs * share;
     const cost = requestCost(model.definition.config.price, result.timings, request.rows);

@@ -72,6 +72,8 @@ export class TaskExecutor {
         taskId: id,
         deadline: record.deadline,
         priority: record.priority,
+        // Nobody waits on the line for an asynchronous task: it waits for a worker instead of failing.
+        waitForCapacity: record.mode === 'async',
         ...(record.traceparent !== undefined ? { traceparent: record.traceparent } : {}),
         onEvent,
       });

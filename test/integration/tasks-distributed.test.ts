@@ -6,6 +6,7 @@ import { TASK_KEYS, bearerKey, echoInput, taskFixture } from '../helpers/task-fi
 
 const fixture = taskFixture();
 const prefix = testPrefix();
+const idlePrefix = testPrefix();
 const spawned: Spawned[] = [];
 afterAll(async () => {
   for (const child of spawned) {
@@ -13,6 +14,7 @@ afterAll(async () => {
     child.kill('SIGKILL');
   }
   await cleanRedis(prefix);
+  await cleanRedis(idlePrefix);
   fixture.repository.remove();
 });
 
@@ -99,4 +101,35 @@ describe('tasks in distributed mode', () => {
     expect([...events.matchAll(/^event: task-started$/gm)]).toHaveLength(2);
     expect(events).toMatch(/event: task-succeeded/);
   }, 90_000);
+
+  it('an asynchronous task waits for a worker instead of failing; a synchronous one is refused at once', async () => {
+    const idleEnv = { ...env, REDIS_PREFIX: idlePrefix };
+    const gateway = await spawnGateway(idleEnv);
+    spawned.push(gateway);
+
+    // Nobody on the line waits for an asynchronous task: with no worker yet, it keeps running.
+    const queued = await post(`${gateway.url}/v1/tasks/echo-json`, echoInput([4, 3, 2, 1]), { ...alpha, prefer: 'respond-async' });
+    expect(queued.status).toBe(202);
+    const id = queued.json.id as string;
+    // The caller of a synchronous task is: it gets the 503 at once, as inference requests do.
+    const started = Date.now();
+    const refused = await post(`${gateway.url}/v1/tasks/echo-json`, echoInput([1, 1, 1, 1]), alpha);
+    expect(refused.status).toBe(503);
+    expect(refused.json.error).toMatch(/not ready|no live worker/);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    // It waits no longer than its deadline, then fails with the refusal it kept getting.
+    const brief = await post(`${gateway.url}/v1/tasks/echo-json`, { ...echoInput([2, 2, 2, 2]), timeout_ms: 1_000 }, { ...alpha, prefer: 'respond-async' });
+    const briefId = brief.json.id as string;
+    await waitFor(async () => (await task(gateway.url, briefId)).status === 'failed', 5_000, 'task failed at its deadline');
+    const expired = (await get(`${gateway.url}/v1/tasks/${briefId}`, alpha)).json as { error: { code: string } };
+    expect(['model_not_ready', 'request_timeout']).toContain(expired.error.code);
+    expect((await task(gateway.url, id)).status).toBe('running');
+
+    const worker = await spawnWorker({ ...idleEnv, WORKER_ID: 'late-worker' });
+    spawned.push(worker);
+    await waitFor(async () => (await task(gateway.url, id)).status === 'succeeded', 20_000, 'task done once a worker serves the model');
+    const done = await task(gateway.url, id);
+    expect(done.runs).toBe(1);
+    expect(done.result!.outputs.echoed.data).toEqual([4, 3, 2, 1]);
+  }, 60_000);
 });
