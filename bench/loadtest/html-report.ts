@@ -43,6 +43,7 @@ export function htmlReport(report: LoadTestReport, comparison: readonly FigureCh
       { name: 'compute', color: '#1f77b4', values: report.windows.map((w) => w.meanComputeMs) },
       { name: 'queue', color: '#ff7f0e', values: report.windows.map((w) => w.meanQueueMs) },
       { name: 'gateway overhead', color: '#7f7f7f', values: report.windows.map((w) => w.meanGatewayMs) },
+      { name: 'network and client', color: '#c7c7c7', values: report.windows.map((w) => w.meanNetworkMs ?? 0) },
     ]) + breakdownTable(report)),
     section('Outcomes and status codes', barList('outcomes', [
       ...OUTCOMES.filter((o) => totals.outcomes[o] > 0).map((o) => ({ label: OUTCOME_LABELS[o], value: totals.outcomes[o], color: OUTCOME_COLORS[o] })),
@@ -75,7 +76,7 @@ function breakdownTable(report: LoadTestReport): string {
   const b = report.breakdown;
   if (!b) return '<p>No answer carried timing headers.</p>';
   const rowOf = (name: string, c: { meanMs: number; p50Ms: number; p95Ms: number }): string => `<tr><td>${name}</td><td>${c.meanMs}</td><td>${c.p50Ms}</td><td>${c.p95Ms}</td></tr>`;
-  return `<table><tr><th>ms</th><th>mean</th><th>p50</th><th>p95</th></tr>${rowOf('gateway overhead', b.gateway)}${rowOf('queue', b.queue)}${rowOf('compute', b.compute)}</table>`;
+  return `<table><tr><th>ms</th><th>mean</th><th>p50</th><th>p95</th></tr>${rowOf('gateway overhead', b.gateway)}${rowOf('queue', b.queue)}${rowOf('compute', b.compute)}${b.network ? rowOf('network and client', b.network) : ''}</table>`;
 }
 
 function phaseTable(report: LoadTestReport): string {

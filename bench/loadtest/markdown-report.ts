@@ -28,9 +28,10 @@ export function markdownReport(report: LoadTestReport, comparison: readonly Figu
       '',
       row(['', 'mean', 'p50', 'p95']),
       row(['---', '---', '---', '---']),
-      row(['gateway overhead', ms(breakdown.gateway.meanMs), ms(breakdown.gateway.p50Ms), ms(breakdown.gateway.p95Ms)]),
+      row(['gateway overhead (X-Server-Ms − queue − compute)', ms(breakdown.gateway.meanMs), ms(breakdown.gateway.p50Ms), ms(breakdown.gateway.p95Ms)]),
       row(['queue (X-Queue-Ms)', ms(breakdown.queue.meanMs), ms(breakdown.queue.p50Ms), ms(breakdown.queue.p95Ms)]),
       row(['compute (X-Compute-Ms)', ms(breakdown.compute.meanMs), ms(breakdown.compute.p50Ms), ms(breakdown.compute.p95Ms)]),
+      row(['network and client (beyond X-Server-Ms)', ms(breakdown.network.meanMs), ms(breakdown.network.p50Ms), ms(breakdown.network.p95Ms)]),
       '',
     );
   }

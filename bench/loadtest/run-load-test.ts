@@ -134,7 +134,7 @@ function verdictFigures(findKneeOn: boolean, knee: RampPoint | null, phases: rea
 }
 
 function notesFor(ramp: boolean, openLoop: boolean): string[] {
-  const notes = ['Latency percentiles are over 2xx answers, measured by the client; gateway overhead = client latency − X-Queue-Ms − X-Compute-Ms (network included).'];
+  const notes = ['Latency percentiles are over 2xx answers, measured by the client; gateway overhead = X-Server-Ms − X-Queue-Ms − X-Compute-Ms; network and client = client latency − X-Server-Ms.'];
   if (openLoop) notes.push('Fixed-rate phases correct for coordinated omission: a late answer also records the latencies of the sends it held back.');
   if (ramp) notes.push('Ramp: the SLO verdict is taken at the knee (the phase with the most throughput whose p95 met the SLO).');
   return notes;

@@ -14,6 +14,7 @@ export interface WindowSummary {
   readonly meanGatewayMs: number;
   readonly meanQueueMs: number;
   readonly meanComputeMs: number;
+  readonly meanNetworkMs: number;
 }
 
 const WINDOW_MS = 1000;
@@ -93,5 +94,6 @@ function summarizeWindow(index: number, lengthS: number, phase: number, summary:
     meanGatewayMs: mean(tally?.breakdownSums.gatewayMs ?? 0),
     meanQueueMs: mean(tally?.breakdownSums.queueMs ?? 0),
     meanComputeMs: mean(tally?.breakdownSums.computeMs ?? 0),
+    meanNetworkMs: mean(tally?.breakdownSums.networkMs ?? 0),
   };
 }

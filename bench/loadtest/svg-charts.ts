@@ -51,9 +51,15 @@ function frame(xTicks: readonly number[], yTicks: readonly number[], xLabel: str
   return parts.join('');
 }
 
+/** Each entry as wide as its label (about 6.5 px a character at the charts' font size), so long labels fit. */
 function legend(items: readonly { name: string; color: string }[]): string {
+  let x = PAD.left;
   return items
-    .map((item, i) => `<g transform="translate(${PAD.left + i * 130} ${PAD.top - 10})"><rect width="10" height="10" y="-9" fill="${item.color}"/><text x="14">${escapeXml(item.name)}</text></g>`)
+    .map((item) => {
+      const entry = `<g transform="translate(${x} ${PAD.top - 10})"><rect width="10" height="10" y="-9" fill="${item.color}"/><text x="14">${escapeXml(item.name)}</text></g>`;
+      x += 14 + Math.ceil(item.name.length * 6.5) + 24;
+      return entry;
+    })
     .join('');
 }
 

@@ -1,4 +1,4 @@
-import type { LatencyBreakdown } from './header-breakdown.js';
+import { BREAKDOWN_PARTS, type LatencyBreakdown } from './header-breakdown.js';
 import { LatencyHistogram, type LatencySummary } from './latency-histogram.js';
 import { ERROR_OUTCOMES, OUTCOMES, type Outcome } from './outcomes.js';
 
@@ -18,6 +18,8 @@ export interface BreakdownSummary {
   readonly gateway: ComponentSummary;
   readonly queue: ComponentSummary;
   readonly compute: ComponentSummary;
+  /** What the client saw beyond X-Server-Ms: the network and the client itself. */
+  readonly network: ComponentSummary;
 }
 
 export interface ComponentSummary {
@@ -53,11 +55,11 @@ export class Tally {
   readonly latency = new LatencyHistogram();
   readonly #components: Record<keyof LatencyBreakdown, LatencyHistogram> | undefined;
   #breakdownSamples = 0;
-  readonly breakdownSums = { gatewayMs: 0, queueMs: 0, computeMs: 0 };
+  readonly breakdownSums = { gatewayMs: 0, queueMs: 0, computeMs: 0, networkMs: 0 };
 
   /** Breakdown histograms are kept only where asked: a window needs means, not percentiles. */
   constructor(readonly withBreakdown: boolean) {
-    this.#components = withBreakdown ? { gatewayMs: new LatencyHistogram(), queueMs: new LatencyHistogram(), computeMs: new LatencyHistogram() } : undefined;
+    this.#components = withBreakdown ? { gatewayMs: new LatencyHistogram(), queueMs: new LatencyHistogram(), computeMs: new LatencyHistogram(), networkMs: new LatencyHistogram() } : undefined;
   }
 
   recordResponse(sample: ResponseSample): void {
@@ -68,7 +70,7 @@ export class Tally {
     // Replays carry the original's timings: they queued and computed nothing this time.
     if (sample.breakdown && sample.outcome === 'ok') {
       this.#breakdownSamples += 1;
-      for (const part of ['gatewayMs', 'queueMs', 'computeMs'] as const) {
+      for (const part of BREAKDOWN_PARTS) {
         this.breakdownSums[part] += sample.breakdown[part];
         this.#components?.[part].record(Math.max(0, sample.breakdown[part]));
       }
@@ -118,6 +120,6 @@ export class Tally {
       p95Ms: r(components[key].percentile(95)),
       sumMs: r(this.breakdownSums[key]),
     });
-    return { samples: n, gateway: part('gatewayMs'), queue: part('queueMs'), compute: part('computeMs') };
+    return { samples: n, gateway: part('gatewayMs'), queue: part('queueMs'), compute: part('computeMs'), network: part('networkMs') };
   }
 }

@@ -12,6 +12,11 @@ export interface ResponseMetadata {
   readonly model_version: string;
   readonly queue_ms: number;
   readonly compute_ms: number;
+  /**
+   * From the request's arrival to its answer being ready, queue and compute included: what
+   * a caller's latency is beyond this is the network and the caller itself.
+   */
+  readonly server_ms: number;
   readonly batch_size: number;
   readonly cost_usd: string;
 }
@@ -26,7 +31,7 @@ export interface ServedBy {
   readonly costUsd?: number;
 }
 
-export function responseMetadata(requestId: string, result: InferResult, price: ModelConfig['price'], rows: number, servedBy: ServedBy): ResponseMetadata {
+export function responseMetadata(requestId: string, result: InferResult, price: ModelConfig['price'], rows: number, servedBy: ServedBy, serverMs: number): ResponseMetadata {
   return {
     request_id: requestId,
     route: servedBy.route,
@@ -35,6 +40,7 @@ export function responseMetadata(requestId: string, result: InferResult, price: 
     model_version: result.version,
     queue_ms: round(result.timings.queueMs),
     compute_ms: round(result.timings.computeMs),
+    server_ms: round(serverMs),
     batch_size: result.timings.batchSize,
     cost_usd: formatUsd(servedBy.costUsd ?? requestCost(price, result.timings, rows)),
   };
@@ -48,6 +54,7 @@ export function setMetadataHeaders(reply: FastifyReply, metadata: ResponseMetada
   reply.header('x-model-version', metadata.model_version);
   reply.header('x-queue-ms', String(metadata.queue_ms));
   reply.header('x-compute-ms', String(metadata.compute_ms));
+  reply.header('x-server-ms', String(metadata.server_ms));
   reply.header('x-batch-size', String(metadata.batch_size));
   reply.header('x-cost-usd', metadata.cost_usd);
 }

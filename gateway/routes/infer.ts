@@ -98,7 +98,7 @@ export function inferRoutes(app: FastifyInstance, backend: ServingBackend, lifec
         tier: served.tier,
         escalated: outcome.escalated,
         costUsd: outcome.costUsd,
-      });
+      }, reply.elapsedTime);
       setMetadataHeaders(reply, metadata);
       const review = route ? await fileForReview(request, route, outcome, reviewAsked, { store: services.reviews, policy: services.policy, tenant: tenant.name }) : undefined;
       if (review) {

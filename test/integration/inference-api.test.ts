@@ -41,7 +41,9 @@ const mlpRequest = (seed: number, rows = 1) => ({
 
 describe('inference over the Open Inference Protocol', () => {
   it('answers with outputs, the request id and serving metadata in headers and parameters', async () => {
+    const sentAt = performance.now();
     const reply = await post(`${base}/v2/models/mlp-classifier/infer`, { id: 'req-7', ...mlpRequest(1) }, { 'x-request-id': 'trace-abc' });
+    const clientMs = performance.now() - sentAt;
     expect(reply.status).toBe(200);
     expect(reply.json).toMatchObject({ model_name: 'mlp-classifier', model_version: '1', id: 'req-7' });
     const [output] = reply.json.outputs as { name: string; shape: number[]; data: number[] }[];
@@ -57,6 +59,11 @@ describe('inference over the Open Inference Protocol', () => {
     const parameters = reply.json.parameters as Record<string, unknown>;
     expect(parameters).toMatchObject({ request_id: 'trace-abc', model_version: '1', batch_size: Number(reply.headers.get('x-batch-size')) });
     expect(parameters.cost_usd).toBe(reply.headers.get('x-cost-usd'));
+    // The gateway's own time holds the queue wait and the compute, and stays under what the client saw.
+    const serverMs = Number(reply.headers.get('x-server-ms'));
+    expect(parameters.server_ms).toBe(serverMs);
+    expect(serverMs).toBeGreaterThanOrEqual(Number(reply.headers.get('x-queue-ms')) + Number(reply.headers.get('x-compute-ms')) - 0.002);
+    expect(serverMs).toBeLessThan(clientMs);
     // 0.0006 USD per compute second: cost is compute share x price.
     expect(Number(parameters.cost_usd)).toBeCloseTo((Number(parameters.compute_ms) / 1000) * 0.0006, 9);
   });

@@ -80,6 +80,16 @@ describe('load test against a gateway started here', () => {
     const serverMeanMs = (diff(before, after, `${HTTP}_sum`, { ...labels, status: '200' }) / diff(before, after, `${HTTP}_count`, { ...labels, status: '200' })) * 1000;
     expect(report.totals.latency.meanMs).toBeGreaterThanOrEqual(serverMeanMs);
     expect(report.totals.latency.meanMs - serverMeanMs).toBeLessThan(10);
+    // X-Server-Ms is taken when the answer is ready, before it is encoded and written: the
+    // server parts add up to most of the gateway's HTTP time, never more; with the network
+    // and client part they add up to what the client saw.
+    const { gateway, queue, compute, network } = report.breakdown!;
+    const serverPartsMs = gateway.sumMs + queue.sumMs + compute.sumMs;
+    const httpMs = diff(before, after, `${HTTP}_sum`, { ...labels, status: '200' }) * 1000;
+    expect(serverPartsMs).toBeLessThanOrEqual(httpMs + 0.003 * report.breakdown!.samples);
+    expect(serverPartsMs).toBeGreaterThan(0.5 * httpMs);
+    expect(network.meanMs).toBeGreaterThan(0);
+    expect(Math.abs(gateway.meanMs + queue.meanMs + compute.meanMs + network.meanMs - report.totals.latency.meanMs)).toBeLessThan(0.01 * report.totals.latency.meanMs + 0.005);
     for (const [q, figure] of [[0.5, report.totals.latency.p50Ms], [0.95, report.totals.latency.p95Ms]] as const) {
       expect(figure, `p${q * 100}`).toBeGreaterThanOrEqual(bucketLowerEdge(before, after, { ...labels, status: '200' }, q) * 1000);
     }

@@ -48,6 +48,8 @@ describe('compare', () => {
     expect(formatChange(p95)).toBe('p95_ms: 10 → 12 (+20.0 %, worse)');
     expect(changes.find((c) => c.figure === 'p50_ms')!.better).toBeNull();
     expect(changes.find((c) => c.figure === 'error_rate')!.relative).toBeNull();
+    // Runs without timing headers have no breakdown: its figures are left out, not compared as 0.
+    expect(changes.some((c) => c.figure.endsWith('_mean_ms'))).toBe(false);
   });
 });
 
@@ -64,7 +66,9 @@ describe('answers', () => {
     expect(classifyOutcome(500, 'inference_failed', false)).toBe('server_error');
   });
   it('splits a latency with the timing headers, whatever their case', () => {
-    expect(breakDown(10, { 'X-Queue-Ms': '2.5', 'x-compute-ms': '1.5' })).toEqual({ gatewayMs: 6, queueMs: 2.5, computeMs: 1.5 });
+    // Without X-Server-Ms (another server) all of the rest counts as the gateway's.
+    expect(breakDown(10, { 'X-Queue-Ms': '2.5', 'x-compute-ms': '1.5' })).toEqual({ gatewayMs: 6, queueMs: 2.5, computeMs: 1.5, networkMs: 0 });
+    expect(breakDown(10, { 'X-Queue-Ms': '2.5', 'x-compute-ms': '1.5', 'X-Server-Ms': '7' })).toEqual({ gatewayMs: 3, queueMs: 2.5, computeMs: 1.5, networkMs: 3 });
     expect(breakDown(10, { 'content-type': 'application/json' })).toBeUndefined();
   });
 });
