@@ -6,7 +6,7 @@ import type { InferResult, ValidInferRequest } from '../protocol/inference.js';
 import { decodeJob, encodeResult, isErrorCode, type InferJobData, type ItemReply } from './job-codec.js';
 import { DEAD_LETTER_QUEUE, inferQueueName, replyStreamKey } from './queue-names.js';
 import { durableConnection } from './redis-connection.js';
-import { sendReply } from './reply-stream.js';
+import { ReplySender } from './reply-stream.js';
 import { decodeFailure, encodeFailure, failureCode, isRetryable } from './failure-policy.js';
 
 export interface ConsumerOptions {
@@ -49,9 +49,11 @@ export class QueueConsumer {
   readonly #options: ConsumerOptions;
   readonly #workers: Worker[] = [];
   readonly #deadLetters: Queue;
+  readonly #replies: ReplySender;
 
   constructor(options: ConsumerOptions) {
     this.#options = options;
+    this.#replies = new ReplySender(options.redis);
     this.#deadLetters = new Queue(DEAD_LETTER_QUEUE, { connection: options.redis, prefix: options.prefix });
     this.#deadLetters.on('error', (error) => options.logger.warn({ err: error }, 'dead-letter queue error'));
   }
@@ -113,7 +115,7 @@ export class QueueConsumer {
       }
     });
     if (this.#options.logger.isLevelEnabled('info')) this.#logServed(job, requests, settled, redisWaitMs);
-    if (answered.length > 0) await sendReply(this.#options.redis, replyStreamKey(this.#options.prefix, replyTo), { jobId: job.id!, items: answered });
+    if (answered.length > 0) await this.#replies.send(replyStreamKey(this.#options.prefix, replyTo), { jobId: job.id!, items: answered });
     // Answers travel once, on the reply stream; the job keeps only a summary (BullMQ would
     // otherwise copy them into the job hash and the events stream too).
     if (retry.length === 0) return { answered: answered.map((answer) => answer.item) };
@@ -157,6 +159,6 @@ export class QueueConsumer {
     const decoded = decodeFailure(error.message);
     const code = decoded.code && isErrorCode(decoded.code) ? decoded.code : 'inference_failed';
     const items = (job.data.requests ?? []).map((request) => ({ item: request.item, ok: false as const, code, message: decoded.message }));
-    await sendReply(this.#options.redis, replyStreamKey(this.#options.prefix, job.data.replyTo), { jobId: job.id!, items });
+    await this.#replies.send(replyStreamKey(this.#options.prefix, job.data.replyTo), { jobId: job.id!, items });
   }
 }
