@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { withChildServer } from './child-server.js';
 import { withDistributed } from './distributed.js';
+import { embeddedGatewayOptions } from './embedded-gateway.js';
 import { batchingBetween, readStats, type BatchingFigures, type StatsSnapshot } from './gateway-stats.js';
 import { runLoad, type LoadResult, type LoadTarget } from './load.js';
+import { measurePairedRounds, type PairedRounds } from './paired-rounds.js';
 import { keyCensus, type KeyCensus } from './redis-key-groups.js';
 import { RedisProbe } from './redis-probe.js';
 import type { RequestBody } from './request-bodies.js';
@@ -19,6 +22,8 @@ export interface DistributedResults {
   /** From the gateway's /stats, which sums the workers' heartbeat statistics. */
   readonly batchingAt64: BatchingFigures;
   readonly sequential: SequentialLatency;
+  /** Embedded and distributed in alternating 64-connection runs: the throughput target's figure. */
+  readonly paired: PairedRounds;
   readonly outputCheck: OutputCheck;
   readonly redis: {
     /** INFO memory used_memory, whole server: before the processes started, after the runs, after the prefix was deleted. */
@@ -70,7 +75,16 @@ export async function measureDistributed(bodies: readonly RequestBody[], expecte
       const sequential = await measureSequential(target, settings.sequentialRequests);
       const usedMemoryAfterRunsBytes = await probe.usedMemory();
       const prefixAfterRuns = await keyCensus(probe, prefix);
-      return { c64, batchingAt64, sequential, outputCheck, usedMemoryAfterRunsBytes, prefixAfterRuns, logs: d.logs() };
+      log(`  paired rounds: embedded gateway started beside it, ${settings.pairedRounds} alternating runs of ${seconds} s each at ${many} connections`);
+      const paired = await withChildServer(embeddedGatewayOptions('embedded gateway (paired rounds)'), (embedded) =>
+        measurePairedRounds(
+          { target: { ...target, url: embedded.url }, serverPid: embedded.pid },
+          { target, serverPid: d.gatewayPid, otherPids: others },
+          { rounds: settings.pairedRounds, seconds, warmupSeconds: warmup, connections: many },
+          (pair, index) => log(`    round ${index + 1}: embedded ${pair.embedded.requestsPerSecond} req/s, distributed ${pair.distributed.requestsPerSecond} req/s -> ${pair.ratio}`),
+        ),
+      );
+      return { c64, batchingAt64, sequential, paired, outputCheck, usedMemoryAfterRunsBytes, prefixAfterRuns, logs: d.logs() };
     });
     const keysDeleted = await probe.deletePrefix(prefix);
     const usedMemoryAfterCleanupBytes = await probe.usedMemory();

@@ -18,9 +18,15 @@ export function distributedSection(r: BenchResults): string[] {
     `Worker CPU_COUNT=${d.workerCpuCount} (as embedded); key prefix \`${d.prefix}\` on ${d.redisUrl}, deleted afterwards. ` +
       'Everything (load generator, gateway, worker, redis-server) shares this machine\'s cores.',
     '',
+    'The throughput ratio is judged on paired rounds: an embedded gateway started beside the distributed stack, ' +
+      'the two loaded in turn, so each ratio compares runs seconds apart (the machine\'s speed drifts by 20 % and more within minutes). ' +
+      'The separate-stage figures are the gateway stage\'s run and this stage\'s first run.',
+    '',
     row(['Figure', 'Embedded', 'Distributed', 'Distributed / embedded']),
     row(['---', '---:', '---:', '---:']),
-    row(['Req/s @64 (autocannon)', e.c64.requestsPerSecond, d.c64.requestsPerSecond, ratio(d.c64.requestsPerSecond, e.c64.requestsPerSecond)]),
+    row([`Req/s @64, paired rounds (median ratio: the target's figure)`, '', '', `**${d.paired.medianRatio}×**`]),
+    ...d.paired.rounds.map((pair, index) => row([`Round ${index + 1} (alternating ${d.paired.secondsPerRun} s runs)`, pair.embedded.requestsPerSecond, pair.distributed.requestsPerSecond, `${pair.ratio}×`])),
+    row(['Req/s @64, separate stages (minutes apart)', e.c64.requestsPerSecond, d.c64.requestsPerSecond, ratio(d.c64.requestsPerSecond, e.c64.requestsPerSecond)]),
     row(['p50 / p99 ms @64 (whole ms)', `${e.c64.latencyMs.p50} / ${e.c64.latencyMs.p99}`, `${d.c64.latencyMs.p50} / ${d.c64.latencyMs.p99}`, '']),
     row(['Errors + non-2xx @64', e.c64.non2xx + e.c64.errors, d.c64.non2xx + d.c64.errors, '']),
     row(['Mean batch size @64', e.batchingAt64.meanBatchSize, d.batchingAt64.meanBatchSize, '']),

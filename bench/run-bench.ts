@@ -14,6 +14,7 @@ import { batchingBetween, readStats } from './gateway-stats.js';
 import { runLoad, type LoadResult, type LoadTarget } from './load.js';
 import { measureCheapTier } from './cheap-tier.js';
 import { measureDistributed } from './distributed-stage.js';
+import { embeddedGatewayOptions } from './embedded-gateway.js';
 import { currentLoadAverage, machineInfo } from './machine-info.js';
 import { writeReports } from './report.js';
 import { makeRequestBodies } from './request-bodies.js';
@@ -69,14 +70,7 @@ async function main(): Promise<number> {
   });
 
   log('gateway: node dist/gateway/server.js (embedded mode)');
-  const gatewayOptions = {
-    ...childBase,
-    name: 'gateway',
-    script: resolve(REPO_ROOT, 'dist', 'gateway', 'server.js'),
-    // REDIS_URL emptied (empty counts as unset): embedded even when the shell sets it.
-    env: { LOAD_MODELS: MODEL_NAME, LOG_LEVEL: 'warn', CPU_COUNT: String(settings.cpuCount), REDIS_URL: '', MODEL_REPOSITORY: resolve(REPO_ROOT, 'models') },
-    readyTimeoutMs: 120_000,
-  };
+  const gatewayOptions = embeddedGatewayOptions();
   const gateway = await withChildServer(gatewayOptions, async (server) => {
     const target = targetAt(server.url);
     const outputCheck = await verifyOutputs(server.url, INFER_PATH, bodies, expected, many);
