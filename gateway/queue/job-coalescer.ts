@@ -20,7 +20,8 @@ export interface GroupLimits {
  * rule applies: with nothing of this queue in flight, a group goes at the end of the
  * event-loop turn (no waiting); while earlier jobs are still out, it gathers for up to
  * `windowMs` (the model's max_queue_delay_ms, capped) or until full, since the workers are busy
- * anyway. Fewer, fuller jobs are what distributed throughput depends on: every job costs
+ * anyway, and goes at once when the last of them is answered (`queueIdle`): the workers are
+ * then idle, and waiting out the window would only leave them so. Fewer, fuller jobs are what distributed throughput depends on: every job costs
  * the same Redis scripts, worker hand-offs and reply, whatever it carries.
  */
 export class JobCoalescer {
@@ -47,6 +48,12 @@ export class JobCoalescer {
     const item = group.requests.push(request) - 1;
     if (group.requests.length >= limits.maxItems) this.#flush(key, group);
     return { group, item };
+  }
+
+  /** Nothing of this queue is in flight any more: its open groups go now. */
+  queueIdle(queue: string): void {
+    const idle = [...this.#open].filter(([, group]) => group.queue === queue);
+    for (const [key, group] of idle) this.#flush(key, group);
   }
 
   #flush(key: string, group: JobGroup): void {

@@ -21,6 +21,12 @@ interface JobWaiters {
  */
 export class PendingReplies {
   readonly #jobs = new Map<string, JobWaiters>();
+  /** Called whenever a job has no unsettled item left. */
+  readonly #onJobSettled: (jobId: string, queue: string) => void;
+
+  constructor(onJobSettled: (jobId: string, queue: string) => void = () => undefined) {
+    this.#onJobSettled = onJobSettled;
+  }
 
   wait(jobId: string, item: number, queue: string, deadline: number, requestId: string): Promise<InferResult> {
     return new Promise<InferResult>((resolve, reject) => {
@@ -67,8 +73,11 @@ export class PendingReplies {
     const waiter = job?.items.get(item);
     if (!job || !waiter) return;
     job.items.delete(item);
-    if (job.items.size === 0) this.#jobs.delete(jobId);
     clearTimeout(waiter.timer);
     action(waiter);
+    if (job.items.size === 0) {
+      this.#jobs.delete(jobId);
+      this.#onJobSettled(jobId, job.queue);
+    }
   }
 }

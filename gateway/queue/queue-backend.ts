@@ -47,7 +47,9 @@ export class QueueBackend implements ServingBackend {
   readonly #redis: Redis;
   readonly #replyConnection: Redis;
   readonly #queues = new Map<string, Queue>();
-  readonly #pending = new PendingReplies();
+  readonly #pending = new PendingReplies((jobId, queue) => this.#jobAnswered(jobId, queue));
+  /** Jobs sent and not yet fully answered, per queue: while any are out, the workers are busy. */
+  readonly #jobsOut = new Map<string, Set<string>>();
   readonly #registry: WorkerRegistry;
   readonly #reader: ReplyReader;
   /** Jobs this gateway added since the registry last counted the backlog. */
@@ -56,7 +58,7 @@ export class QueueBackend implements ServingBackend {
   readonly #pendingByQueue = new Map<string, number>();
   readonly #coalescer = new JobCoalescer(
     (group) => this.#enqueue(group),
-    (queue) => (this.#pendingByQueue.get(queue) ?? 0) > 0,
+    (queue) => (this.#jobsOut.get(queue)?.size ?? 0) > 0,
   );
   #sweeper: NodeJS.Timeout | undefined;
 
@@ -141,6 +143,9 @@ export class QueueBackend implements ServingBackend {
 
   /** Sends one coalesced group as one job. */
   #enqueue(group: JobGroup): void {
+    let out = this.#jobsOut.get(group.queue);
+    if (!out) this.#jobsOut.set(group.queue, (out = new Set()));
+    out.add(group.jobId);
     this.#queue(group.queue)
       .add('infer', encodeJob(group.requests, this.gatewayId), {
         jobId: group.jobId,
@@ -153,6 +158,13 @@ export class QueueBackend implements ServingBackend {
       .catch((error: unknown) => {
         this.#pending.failJob(group.jobId, new ServingError('backend_unavailable', `the request could not be queued: ${(error as Error).message}`));
       });
+  }
+
+  /** The last job out for a queue is answered: a group gathering for it need not wait out its window. */
+  #jobAnswered(jobId: string, queue: string): void {
+    const out = this.#jobsOut.get(queue);
+    if (!out?.delete(jobId) || out.size > 0) return;
+    this.#coalescer.queueIdle(queue);
   }
 
   async index(): Promise<RepositoryIndexEntry[]> {

@@ -51,6 +51,21 @@ describe('JobCoalescer', () => {
     expect(sent[0]!.at).toBeGreaterThanOrEqual(35);
   });
 
+  it('sends a gathering group at once when its queue goes idle, and only that queue\'s groups', async () => {
+    const { coalescer, sent } = harness(true);
+    const limits = { maxItems: 64, windowMs: 1_000 };
+    coalescer.add('q', request('a'), limits);
+    coalescer.add('q', request('b', 5), limits);
+    coalescer.add('other', request('c'), limits);
+    coalescer.queueIdle('q');
+    expect(sent.map((s) => s.ids).sort()).toEqual([['a'], ['b']]);
+    expect(sent.every((s) => s.at < 500)).toBe(true);
+    coalescer.queueIdle('q'); // nothing left to send
+    expect(sent).toHaveLength(2);
+    const later = coalescer.add('q', request('d'), limits);
+    expect(later.item).toBe(0); // a new group, not the one sent
+  });
+
   it('sends a group as soon as it is full, and starts a new one', () => {
     const { coalescer, sent } = harness(true);
     const limits = { maxItems: 2, windowMs: 1_000 };
