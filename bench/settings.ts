@@ -35,7 +35,7 @@ export const settings = {
   sequentialRequests: Math.round(seconds('BENCH_LATENCY_REQUESTS', 1000)),
   highConnections: 64,
   /** Alternating embedded/distributed runs the distributed throughput ratio is the median of. */
-  pairedRounds: Math.round(seconds('BENCH_PAIRED_ROUNDS', 3)),
+  pairedRounds: Math.round(seconds('BENCH_PAIRED_ROUNDS', 5)),
   batchSizes: [1, 8, 16, 32, 64] as const,
   /** Distinct request bodies cycled through, so no layer can cache one answer. */
   bodyCount: 32,
