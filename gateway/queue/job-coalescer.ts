@@ -21,8 +21,9 @@ export interface GroupLimits {
  * event-loop turn (no waiting); while earlier jobs are still out, it gathers for up to
  * `windowMs` (the model's max_queue_delay_ms, capped) or until full, since the workers are busy
  * anyway, and goes at once when the last of them is answered (`queueIdle`): the workers are
- * then idle, and waiting out the window would only leave them so. Fewer, fuller jobs are what distributed throughput depends on: every job costs
- * the same Redis scripts, worker hand-offs and reply, whatever it carries.
+ * then idle, and waiting out the window would only leave them so. Fewer, fuller jobs are
+ * what distributed throughput depends on: every job costs the same Redis scripts, worker
+ * hand-offs and reply, whatever it carries.
  */
 export class JobCoalescer {
   readonly #open = new Map<string, JobGroup>();
