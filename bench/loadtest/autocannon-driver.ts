@@ -3,6 +3,7 @@ import { breakDown, isReplayed, type ResponseHeaders } from './header-breakdown.
 import { classifyOutcome, errorCode } from './outcomes.js';
 import type { RequestSchedule } from './request-schedule.js';
 import type { RunRecorder } from './run-recorder.js';
+import { servedBy } from './served-by.js';
 
 export interface PhaseLoad {
   readonly target: string;
@@ -92,6 +93,7 @@ export async function drivePhase(load: PhaseLoad, schedule: RequestSchedule, rec
       outcome: classifyOutcome(statusCode, code, replayed),
       code,
       breakdown: breakDown(responseTime, headers),
+      served: statusCode < 300 ? servedBy(headers) : undefined,
       expectedIntervalMs,
     });
   });

@@ -1,6 +1,7 @@
 import { formatChange, type FigureChange } from './compare.js';
 import { OUTCOME_LABELS, type LoadTestReport } from './report.js';
 import { OUTCOMES } from './outcomes.js';
+import { formatLimit } from './slo.js';
 
 const row = (cells: readonly (string | number)[]): string => `| ${cells.join(' | ')} |`;
 const percent = (rate: number): string => `${(rate * 100).toFixed(2)} %`;
@@ -14,12 +15,14 @@ export function markdownReport(report: LoadTestReport, comparison: readonly Figu
     `${report.scenario.description} Target ${report.target}, ${report.durationS} s from ${report.startedAt}.`,
     '',
   ];
+  const versions = Object.entries(report.served?.versions ?? {});
+  if (versions.length > 0) lines.push(`Answered by: ${versions.map(([version, count]) => `\`${version}\` × ${count}`).join(', ')}.`, '');
   if (slo.checks.length === 0) lines.push('No SLOs set: nothing to gate on.', '');
-  else lines.push(row(['SLO', 'limit', 'measured', '']), row(['---', '---', '---', '---']), ...slo.checks.map((c) => row([c.name, c.limit, round(c.actual), c.pass ? 'pass' : '**FAIL**'])), '');
+  else lines.push(row(['SLO', 'limit', 'measured', '']), row(['---', '---', '---', '---']), ...slo.checks.map((c) => row([c.name, formatLimit(c), round(c.actual), c.pass ? 'pass' : '**FAIL**'])), '');
   lines.push(
-    row(['throughput', 'p50', 'p95', 'p99', 'max', 'error rate', 'sent']),
-    row(['---', '---', '---', '---', '---', '---', '---']),
-    row([`${report.throughputRps} req/s`, ms(totals.latency.p50Ms), ms(totals.latency.p95Ms), ms(totals.latency.p99Ms), ms(totals.latency.maxMs), percent(totals.errorRate), totals.sent]),
+    row(['throughput', 'p50', 'p90', 'p95', 'p99', 'max', 'error rate', 'sent']),
+    row(['---', '---', '---', '---', '---', '---', '---', '---']),
+    row([`${report.throughputRps} req/s`, ms(totals.latency.p50Ms), ms(totals.latency.p90Ms), ms(totals.latency.p95Ms), ms(totals.latency.p99Ms), ms(totals.latency.maxMs), percent(totals.errorRate), totals.sent]),
     '',
   );
   if (breakdown) {
@@ -35,6 +38,8 @@ export function markdownReport(report: LoadTestReport, comparison: readonly Figu
       '',
     );
   }
+  const batchSizes = Object.entries(report.served?.batchSizes ?? {});
+  if (batchSizes.length > 0) lines.push(`Batch sizes (X-Batch-Size): ${batchSizes.map(([size, count]) => `${size} × ${count}`).join(', ')}.`, '');
   lines.push(row(['outcome', 'count']), row(['---', '---']));
   for (const outcome of OUTCOMES) if (totals.outcomes[outcome] > 0) lines.push(row([OUTCOME_LABELS[outcome], totals.outcomes[outcome]]));
   if (totals.transportErrors > 0) lines.push(row(['transport errors (errors)', `${totals.transportErrors} (${totals.timeouts} timeouts)`]));

@@ -1,5 +1,6 @@
 import type { RampPoint } from './knee.js';
 import type { WindowSummary } from './run-recorder.js';
+import type { ServedSummary } from './served-by.js';
 import type { SloVerdict } from './slo.js';
 import type { BreakdownSummary, TallySummary } from './tally.js';
 
@@ -17,6 +18,8 @@ export interface LoadTestReport {
   readonly phases: readonly PhaseReport[];
   readonly kinds: readonly KindReport[];
   readonly windows: readonly WindowSummary[];
+  /** Versions that answered and the batch sizes they ran in (absent in reports that predate it). */
+  readonly served?: ServedSummary;
   /** Ramp runs (find_knee): the phase with the most throughput whose p95 met the SLO. */
   readonly knee: RampPoint | null;
   readonly slo: SloVerdict;

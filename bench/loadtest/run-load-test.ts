@@ -89,6 +89,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
     phases: phaseReports,
     kinds: [...recorder.kinds].map(([kind, tally]) => ({ kind, totals: tally.summary() })),
     windows: recorder.windows(),
+    served: recorder.served.summary(),
     knee,
     slo: evaluateSlo(scenario.slo, measured),
     notes: notesFor(scenario.find_knee, scenario.phases.some((phase) => phase.rate !== undefined)),

@@ -1,9 +1,12 @@
+import { ServedTally } from './served-by.js';
 import { Tally, type ResponseSample, type TallySummary } from './tally.js';
 
 export interface WindowSummary {
   /** Seconds since the run began (the window's start). */
   readonly t: number;
   readonly phase: number;
+  /** Cut short by the end of the run: its rate is over less than a second, so charts leave it out. */
+  readonly partial: boolean;
   readonly answered: number;
   readonly throughputRps: number;
   readonly refused: number;
@@ -22,6 +25,8 @@ const WINDOW_MS = 1000;
 /** Files every answer under the run, its phase, its request kind and its one-second window. */
 export class RunRecorder {
   readonly total = new Tally(true);
+  /** Versions and batch sizes of first answers (replays computed nothing). */
+  readonly served = new ServedTally();
   readonly phases: Tally[] = [];
   readonly kinds = new Map<string, Tally>();
   readonly #windows = new Map<number, { phase: number; tally: Tally }>();
@@ -40,6 +45,7 @@ export class RunRecorder {
 
   recordResponse(kind: string, sample: ResponseSample): void {
     for (const tally of this.#tallies(kind)) tally.recordResponse(sample);
+    if (sample.served && sample.outcome === 'ok') this.served.record(sample.served);
   }
 
   recordTransportError(kind: string, timeout: boolean): void {
@@ -77,6 +83,9 @@ export class RunRecorder {
   }
 }
 
+/** Shorter than this, a window is partial: a few answers over a few ms would chart as a burst or a collapse. */
+const FULL_WINDOW_S = 0.95;
+
 function summarizeWindow(index: number, lengthS: number, phase: number, summary: TallySummary | undefined, tally: Tally | undefined): WindowSummary {
   const ok = summary ? summary.outcomes.ok + summary.outcomes.replayed : 0;
   const n = tally?.breakdownSamples ?? 0;
@@ -84,6 +93,7 @@ function summarizeWindow(index: number, lengthS: number, phase: number, summary:
   return {
     t: (index * WINDOW_MS) / 1000,
     phase,
+    partial: lengthS < FULL_WINDOW_S,
     answered: summary?.answered ?? 0,
     throughputRps: Math.round((ok / lengthS) * 10) / 10,
     refused: summary ? summary.outcomes.rate_limited + summary.outcomes.budget_exceeded + summary.outcomes.unavailable + summary.outcomes.in_progress : 0,

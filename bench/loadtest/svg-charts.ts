@@ -51,13 +51,13 @@ function frame(xTicks: readonly number[], yTicks: readonly number[], xLabel: str
   return parts.join('');
 }
 
-/** Each entry as wide as its label (about 6.5 px a character at the charts' font size), so long labels fit. */
+/** Each entry as wide as its label (about 7 px a character at the charts' 12 px font), so long labels fit. */
 function legend(items: readonly { name: string; color: string }[]): string {
   let x = PAD.left;
   return items
     .map((item) => {
       const entry = `<g transform="translate(${x} ${PAD.top - 10})"><rect width="10" height="10" y="-9" fill="${item.color}"/><text x="14">${escapeXml(item.name)}</text></g>`;
-      x += 14 + Math.ceil(item.name.length * 6.5) + 24;
+      x += 14 + Math.ceil(item.name.length * 7) + 24;
       return entry;
     })
     .join('');
@@ -66,11 +66,14 @@ function legend(items: readonly { name: string; color: string }[]): string {
 const svg = (title: string, body: string): string =>
   `<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" role="img" aria-label="${escapeXml(title)}" xmlns="http://www.w3.org/2000/svg">${body}</svg>`;
 
-/** Lines over a shared x axis (seconds, or throughput for the ramp curve), with optional markers. */
-export function lineChart(title: string, xLabel: string, yLabel: string, series: readonly Series[], markers: readonly Marker[] = []): string {
+/**
+ * Lines over a shared x axis (seconds, or throughput for the ramp curve), with optional markers.
+ * `xMax` fixes the axis, so charts of the same run line up with each other and with stackedColumns.
+ */
+export function lineChart(title: string, xLabel: string, yLabel: string, series: readonly Series[], markers: readonly Marker[] = [], xMax?: number): string {
   const all = series.flatMap((s) => s.points);
   if (all.length === 0) return svg(title, `<text x="${WIDTH / 2}" y="${HEIGHT / 2}" text-anchor="middle">no data</text>`);
-  const xTicks = niceTicks(Math.max(...all.map(([px]) => px)));
+  const xTicks = niceTicks(xMax ?? Math.max(...all.map(([px]) => px)));
   const yTicks = niceTicks(Math.max(...all.map(([, py]) => py), ...markers.map((m) => m.y)));
   const x = (v: number): number => Math.round((PAD.left + (v / xTicks.at(-1)!) * INNER_W) * 10) / 10;
   const y = (v: number): number => Math.round((PAD.top + INNER_H - (v / yTicks.at(-1)!) * INNER_H) * 10) / 10;
@@ -83,14 +86,17 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
   return svg(title, frame(xTicks, yTicks, xLabel, yLabel, x, y) + lines.join('') + marks.join('') + legend(series));
 }
 
-/** One stacked column per x slot (a second of the run): parts add up to the column's height. */
-export function stackedColumns(title: string, xLabel: string, yLabel: string, parts: readonly StackPart[]): string {
+/**
+ * One stacked column per x slot (a second of the run, slot i spanning i to i + 1): parts add up
+ * to the column's height. The x axis is lineChart's for the same `xMax`, so the two line up.
+ */
+export function stackedColumns(title: string, xLabel: string, yLabel: string, parts: readonly StackPart[], xMax?: number): string {
   const slots = Math.max(0, ...parts.map((p) => p.values.length));
   if (slots === 0) return svg(title, `<text x="${WIDTH / 2}" y="${HEIGHT / 2}" text-anchor="middle">no data</text>`);
   const totals = Array.from({ length: slots }, (_, i) => parts.reduce((sum, p) => sum + Math.max(0, p.values[i] ?? 0), 0));
-  const xTicks = niceTicks(slots).filter((tick) => tick <= slots);
+  const xTicks = niceTicks(xMax ?? slots);
   const yTicks = niceTicks(Math.max(...totals));
-  const slotW = INNER_W / slots;
+  const slotW = INNER_W / xTicks.at(-1)!;
   const x = (v: number): number => Math.round((PAD.left + v * slotW) * 10) / 10;
   const y = (v: number): number => Math.round((PAD.top + INNER_H - (v / yTicks.at(-1)!) * INNER_H) * 10) / 10;
   const rects: string[] = [];

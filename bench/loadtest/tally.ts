@@ -1,6 +1,7 @@
 import { BREAKDOWN_PARTS, type LatencyBreakdown } from './header-breakdown.js';
 import { LatencyHistogram, type LatencySummary } from './latency-histogram.js';
 import { ERROR_OUTCOMES, OUTCOMES, type Outcome } from './outcomes.js';
+import type { ServedBy } from './served-by.js';
 
 /** One answered request, as the driver saw it. */
 export interface ResponseSample {
@@ -9,6 +10,8 @@ export interface ResponseSample {
   readonly outcome: Outcome;
   readonly code: string | undefined;
   readonly breakdown: LatencyBreakdown | undefined;
+  /** The version and batch size the answer's headers name; undefined for errors and other servers. */
+  readonly served?: ServedBy;
   /** Open-loop phases: the gap between a connection's scheduled sends, for omission correction. */
   readonly expectedIntervalMs: number;
 }

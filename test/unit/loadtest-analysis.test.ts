@@ -6,7 +6,7 @@ import { LatencyHistogram } from '../../bench/loadtest/latency-histogram.js';
 import { classifyOutcome } from '../../bench/loadtest/outcomes.js';
 import type { LoadTestReport } from '../../bench/loadtest/report.js';
 import { interleave } from '../../bench/loadtest/request-schedule.js';
-import { evaluateSlo } from '../../bench/loadtest/slo.js';
+import { evaluateSlo, formatLimit } from '../../bench/loadtest/slo.js';
 
 describe('SLO evaluation', () => {
   const measured = { p95Ms: 12, p99Ms: 30, errorRate: 0.002, throughputRps: 800 };
@@ -18,8 +18,12 @@ describe('SLO evaluation', () => {
   it('fails on the one limit that is missed, and says which', () => {
     const verdict = evaluateSlo({ p95_ms: 20, min_throughput_rps: 1e9 }, measured);
     expect(verdict.pass).toBe(false);
-    expect(verdict.checks.filter((c) => !c.pass)).toEqual([{ name: 'min_throughput_rps', limit: 1e9, actual: 800, pass: false }]);
+    expect(verdict.checks.filter((c) => !c.pass)).toEqual([{ name: 'min_throughput_rps', bound: 'floor', limit: 1e9, actual: 800, pass: false }]);
     expect(evaluateSlo({ max_error_rate: 0.001 }, measured).pass).toBe(false);
+  });
+  it('says which limits are ceilings and which are floors', () => {
+    const verdict = evaluateSlo({ p95_ms: 12, min_throughput_rps: 800 }, measured);
+    expect(verdict.checks.map(formatLimit)).toEqual(['≤ 12 (ceiling)', '≥ 800 (floor)']);
   });
   it('has nothing to fail without SLOs', () => {
     expect(evaluateSlo({}, measured)).toEqual({ pass: true, checks: [] });
