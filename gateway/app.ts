@@ -33,6 +33,7 @@ import type { Registry } from 'prom-client';
 import type { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { metricsObserver } from './metrics/metrics-hook.js';
 import { metricsRoutes } from './routes/metrics.js';
+import type { ListenerTls } from './tls/listener-tls.js';
 
 export interface AppOptions {
   readonly backend: ServingBackend;
@@ -49,6 +50,8 @@ export interface AppOptions {
   readonly bodyLimit: number;
   /** The process's registry (served at /metrics) and the gateway's families; none in tests that need no metrics. */
   readonly metrics?: { readonly registry: Registry; readonly gateway: GatewayMetrics };
+  /** HTTPS (and mTLS) on the listener, reloading rotated files; plain HTTP when absent. */
+  readonly tls?: ListenerTls;
 }
 
 /** The HTTP API over a serving backend; the caller owns listening and the backend's life. */
@@ -65,7 +68,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
     connectionTimeout: 120_000,
     requestTimeout: 120_000,
     keepAliveTimeout: 10_000,
+    ...(options.tls ? { https: options.tls.serverOptions } : {}),
   }) as unknown as FastifyInstance;
+  options.tls?.attach(app);
   options.inFlight?.install(app);
   installBodyParsers(app, options.bodyLimit);
   installMultipartParser(app, options.bodyLimit);

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { ConfigError, parseEnvironment, sharedEnvironment } from '../workers/config.js';
 import { loadPolicy, type Policy } from './policy/policy-config.js';
+import { readTlsFiles } from './tls/tls-files.js';
+import { tlsFiles } from './tls/listener-tls.js';
 
 export { ConfigError } from '../workers/config.js';
 
@@ -31,6 +33,13 @@ const gatewayEnvironment = sharedEnvironment.extend({
   CALLBACK_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   CALLBACK_BACKOFF_MS: z.coerce.number().int().min(1).default(1000),
   CALLBACK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** HTTPS on the listener: PEM certificate (chain) and key. Both or neither. */
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_KEY_FILE: z.string().min(1).optional(),
+  /** Client certificates signed by this CA are required (mTLS); needs TLS_CERT_FILE and TLS_KEY_FILE. */
+  TLS_CA_FILE: z.string().min(1).optional(),
+  /** How often the TLS files are re-read; changed files (a rotation) are served to new connections without a restart. */
+  TLS_RELOAD_INTERVAL_MS: z.coerce.number().int().min(10).default(10_000),
 });
 
 export type SwitchyardConfig = Readonly<z.output<typeof gatewayEnvironment> & { policy: Policy }>;
@@ -39,6 +48,16 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 export function parseConfig(environment: Readonly<Record<string, string | undefined>>): SwitchyardConfig {
   const parsed = parseEnvironment(gatewayEnvironment, environment);
+  if (Boolean(parsed.TLS_CERT_FILE) !== Boolean(parsed.TLS_KEY_FILE)) throw new ConfigError('invalid environment: TLS_CERT_FILE and TLS_KEY_FILE go together');
+  if (parsed.TLS_CA_FILE && !parsed.TLS_CERT_FILE) throw new ConfigError('invalid environment: TLS_CA_FILE (client certificates) needs TLS_CERT_FILE and TLS_KEY_FILE');
+  const tls = tlsFiles(parsed);
+  if (tls) {
+    try {
+      readTlsFiles(tls);
+    } catch (error) {
+      throw new ConfigError(`invalid TLS files: ${(error as Error).message}`);
+    }
+  }
   // Keys given as `env` in the policy file are read from the same environment.
   const policy = loadPolicy(parsed.SWITCHYARD_CONFIG, environment);
   if (policy.tenants.length === 0 && !LOOPBACK.test(parsed.HOST)) {

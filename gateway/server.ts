@@ -20,6 +20,7 @@ import { memoryPolicyServices, redisPolicyServices, withAuditFile } from './poli
 import { servingConnection } from '../workers/queue/redis-connection.js';
 import type { LifecyclePhase } from './routes/health.js';
 import { buildTaskService } from './tasks/build-task-service.js';
+import { listenerTls } from './tls/listener-tls.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -33,6 +34,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
   const inFlight = new InFlightRequests();
   let phase: LifecyclePhase = 'starting';
   const lifecycle = { phase: () => phase };
+  const tls = listenerTls(config, logger);
 
   if (config.policy.tenants.length === 0) logger.warn({ host: config.HOST }, 'no tenants configured: open to any caller on this loopback address');
 
@@ -49,7 +51,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     registerStoreMetrics(registry, policyServices);
     const services = withCostMetrics(policyServices, gatewayMetrics);
     const tasks = await buildTaskService(config, backend, services, logger, policyRedis);
-    const app = buildApp({ backend, services, tasks, deadLetters: backend.deadLetters, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES, metrics: { registry, gateway: gatewayMetrics } });
+    const app = buildApp({ backend, services, tasks, deadLetters: backend.deadLetters, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES, metrics: { registry, gateway: gatewayMetrics }, tls });
     const url = await app.listen({ host: config.HOST, port: config.PORT });
     phase = 'serving';
     logger.info({ url, mode: 'distributed', gateway: backend.gatewayId }, 'switchyard gateway ready');
@@ -73,7 +75,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
   registerStoreMetrics(registry, policyServices);
   const services = withCostMetrics(policyServices, gatewayMetrics);
   const tasks = await buildTaskService(config, manager, services, logger);
-  const app = buildApp({ backend: manager, services, tasks, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES, metrics: { registry, gateway: gatewayMetrics } });
+  const app = buildApp({ backend: manager, services, tasks, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES, metrics: { registry, gateway: gatewayMetrics }, tls });
 
   // Listen first, so liveness answers and readiness says "not yet" while models warm up.
   const url = await app.listen({ host: config.HOST, port: config.PORT });

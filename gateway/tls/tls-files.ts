@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
+
+/** Where a listener's certificate, key and (for client certificates) CA bundle are, in PEM. */
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Set: clients must present a certificate signed by this CA (mTLS). */
+  readonly caFile?: string;
+}
+
+export interface TlsMaterial {
+  readonly key: Buffer;
+  readonly cert: Buffer;
+  readonly ca?: Buffer;
+}
+
+/**
+ * Throws unless the material makes a context: the key is the certificate's, each is PEM the
+ * TLS library reads. Messages name the files, never their contents.
+ */
+export function checkTlsMaterial(material: TlsMaterial, files: TlsFiles): void {
+  try {
+    createSecureContext(material);
+  } catch (error) {
+    const reason = (error as { code?: string }).code ?? 'unreadable';
+    throw new Error(`${files.certFile}, ${files.keyFile}${files.caFile ? `, ${files.caFile}` : ''}: not a usable certificate, key and CA (${reason})`);
+  }
+}
+
+/** Reads and checks the files once (start-up: a bad file stops the process with a clear message). */
+export function readTlsFiles(files: TlsFiles): TlsMaterial {
+  const read = (path: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new Error(`${path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  };
+  const material = { key: read(files.keyFile), cert: read(files.certFile), ...(files.caFile ? { ca: read(files.caFile) } : {}) };
+  checkTlsMaterial(material, files);
+  return material;
+}
+
+export interface TlsWatcher {
+  close(): void;
+}
+
+/**
+ * Re-reads the files every `intervalMs` and calls `onChange` when their bytes differ and still
+ * make a usable context. Comparing bytes rather than mtimes also catches Kubernetes' Secret
+ * volumes, which swap a symlink (cert-manager's rotation) and keep no meaningful mtime. A half
+ * written rotation (new certificate, old key) is reported to `onError` and picked up at the next
+ * change; the listener keeps the last good material meanwhile.
+ */
+export function watchTlsFiles(
+  files: TlsFiles,
+  current: TlsMaterial,
+  onChange: (material: TlsMaterial) => void,
+  onError: (error: Error) => void,
+  intervalMs: number,
+): TlsWatcher {
+  let last = current;
+  let busy = false;
+  const same = (a: TlsMaterial, b: TlsMaterial): boolean => a.key.equals(b.key) && a.cert.equals(b.cert) && (a.ca ?? Buffer.alloc(0)).equals(b.ca ?? Buffer.alloc(0));
+  const poll = async (): Promise<void> => {
+    const [key, cert, ca] = await Promise.all([readFile(files.keyFile), readFile(files.certFile), files.caFile ? readFile(files.caFile) : undefined]);
+    const next: TlsMaterial = { key, cert, ...(ca ? { ca } : {}) };
+    if (same(next, last)) return;
+    last = next;
+    checkTlsMaterial(next, files);
+    onChange(next);
+  };
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    poll()
+      .catch((error: unknown) => onError(error as Error))
+      .finally(() => {
+        busy = false;
+      });
+  }, intervalMs);
+  timer.unref();
+  return { close: () => clearInterval(timer) };
+}
