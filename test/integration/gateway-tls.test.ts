@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { request, Agent, type RequestOptions } from 'node:https';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -8,6 +9,7 @@ import { watchTlsFiles, readTlsFiles, type TlsMaterial } from '../../gateway/tls
 import type { RunningServer } from '../../gateway/server.js';
 import { TestCertificates, type Pem } from '../helpers/certificates.js';
 import { startTestGateway } from '../helpers/gateway.js';
+import { render } from '../helpers/helm.js';
 import { TestRepository } from '../helpers/repository.js';
 
 interface Answer {
@@ -117,6 +119,48 @@ describe('TLS on the gateway listener', () => {
     const reused = await httpsGet(url, { agent });
     expect(reused.socket).toBe(before.socket);
     expect(reused).toMatchObject({ status: 200, serial: 1003 });
+  });
+});
+
+interface TestPod {
+  spec: { containers: { command: string[]; env: { name: string; value?: string }[] }[] };
+}
+
+/** Runs the Helm test pod's script, rendered from these values, here against `url`; the rest of its environment as rendered. */
+function runHelmTest(values: object, url: string, extra: Record<string, string> = {}): Promise<{ code: number; output: string }> {
+  const pod = render([{ redis: { url: 'redis://r:6379' } }, values]).find((manifest) => manifest.kind === 'Pod') as unknown as TestPod;
+  const [test] = pod.spec.containers;
+  const rendered = Object.fromEntries(test!.env.filter((entry) => entry.value !== undefined).map((entry) => [entry.name, entry.value!]));
+  expect(rendered.GATEWAY).toBe(`${url.split(':')[0]}://sy-gateway:8080`);
+  // The admin key comes from a Secret in the cluster; the open gateway here takes any.
+  const env = { PATH: process.env.PATH, ...rendered, GATEWAY: url, API_KEY: 'any', ...extra };
+  return new Promise((resolve) => {
+    execFile(test!.command[0]!, test!.command.slice(1), { env }, (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, output: stdout + stderr }));
+  });
+}
+
+describe('the chart\'s Helm test', () => {
+  it('its rendered script posts an inference through a gateway that requires client certificates, with the files the chart mounts; and over plain HTTP', async () => {
+    const mtls = { tls: { enabled: true, secretName: 't', clientCA: { enabled: true, clientSecretName: 'c' } } };
+    const tlsDir = path('helm-test');
+    mkdirSync(tlsDir);
+    const client = certificates.client(30);
+    writeFileSync(join(tlsDir, 'ca.crt'), certificates.ca.cert);
+    writeFileSync(join(tlsDir, 'client.crt'), client.cert);
+    writeFileSync(join(tlsDir, 'client.key'), client.key);
+    const models = new TestRepository().copy('mlp-classifier');
+    cleanups.push(() => models.remove());
+    const server = await startTestGateway(models.dir, { ...install(certificates.server(1030)), TLS_CA_FILE: path('trusted-ca.crt') });
+    cleanups.push(() => server.close());
+    // (Without client files it would retry the refused handshake for two minutes, as it does while a release starts.)
+    const secure = await runHelmTest(mtls, server.url, { TLS_DIR: tlsDir });
+    expect(secure.output).toMatch(/^ok: \{"model_name":"mlp-classifier"/);
+    expect(secure.code).toBe(0);
+    const plainServer = await startTestGateway(models.dir);
+    cleanups.push(() => plainServer.close());
+    const plain = await runHelmTest({}, plainServer.url);
+    expect(plain.output).toMatch(/^ok: \{"model_name":"mlp-classifier"/);
+    expect(plain.code).toBe(0);
   });
 });
 

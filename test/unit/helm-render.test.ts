@@ -61,6 +61,8 @@ const MATRIX: Record<string, Values[]> = {
     { modelRepository: { source: 'image', image: { tag: '7' } }, gateway: { shutdownGraceSeconds: 90, preStopSeconds: 20 }, workerPools: [pool({ maxJobSeconds: 600, preStopSeconds: 30 })] },
   ],
   'models from a volume, fixed replicas': [REDIS, { modelRepository: { source: 'volume', volume: { claimName: 'models', subPath: 'v3' } }, gateway: { autoscaling: { enabled: false } } }],
+  'gateway TLS': [REDIS, { tls: { enabled: true, secretName: 'gateway-tls' }, loadtest: { enabled: true } }],
+  'gateway TLS with client certificates': [REDIS, { tls: { enabled: true, secretName: 'gateway-tls', clientCA: { enabled: true, secretName: 'clients-ca', clientSecretName: 'gateway-client' } } }],
 };
 
 const rendered = new Map<string, Manifest[]>();
@@ -138,11 +140,18 @@ describe('the Helm chart, rendered by helm', () => {
     for (const entry of Object.keys(MATRIX)) {
       const gateway = container(find<IDeployment>(entry, 'Deployment', 'sy-gateway'), 'gateway');
       const port = Number(envValue(gateway, 'PORT'));
-      for (const probe of [gateway.livenessProbe!, gateway.readinessProbe!]) {
-        expect(namedPort(gateway, probe.httpGet!.port as string)).toBe(port);
-        expect(health).toContain(`app.get('${probe.httpGet!.path}'`);
+      const https = envValue(gateway, 'TLS_CERT_FILE') !== undefined;
+      if (envValue(gateway, 'TLS_CA_FILE')) {
+        // The kubelet has no client certificate: under mTLS the probes only see the listener accept.
+        for (const probe of [gateway.livenessProbe!, gateway.readinessProbe!]) expect(namedPort(gateway, probe.tcpSocket!.port as string)).toBe(port);
+      } else {
+        for (const probe of [gateway.livenessProbe!, gateway.readinessProbe!]) {
+          expect(namedPort(gateway, probe.httpGet!.port as string)).toBe(port);
+          expect(probe.httpGet!.scheme, entry).toBe(https ? 'HTTPS' : 'HTTP');
+          expect(health).toContain(`app.get('${probe.httpGet!.path}'`);
+        }
+        expect(gateway.readinessProbe!.httpGet!.path).toBe('/v2/health/ready');
       }
-      expect(gateway.readinessProbe!.httpGet!.path).toBe('/v2/health/ready');
       for (const deployment of workers(entry)) {
         const worker = container(deployment, 'worker');
         const metricsPort = Number(envValue(worker, 'METRICS_PORT'));
@@ -338,6 +347,46 @@ describe('the Helm chart, rendered by helm', () => {
     expect(test.command!.at(-1)).toContain('/v2/models/${process.env.MODEL}/infer');
   });
 
+  it('gateway TLS: the Secret is a whole volume (rotations reach it), TLS_* name its files, probes speak HTTPS, the chart\'s clients trust its CA', () => {
+    const entry = 'gateway TLS';
+    const pod = find<IDeployment>(entry, 'Deployment', 'sy-gateway').spec!.template.spec!;
+    const gateway = pod.containers[0]!;
+    const mount = gateway.volumeMounts!.find((m) => m.name === 'tls')!;
+    expect(mount).toEqual({ name: 'tls', mountPath: '/etc/switchyard/tls', readOnly: true });
+    const [source] = pod.volumes!.find((v) => v.name === 'tls')!.projected!.sources!;
+    expect(source!.secret).toEqual({ name: 'gateway-tls', items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }] });
+    expect(envValue(gateway, 'TLS_CERT_FILE')).toBe(`${mount.mountPath}/tls.crt`);
+    expect(envValue(gateway, 'TLS_KEY_FILE')).toBe(`${mount.mountPath}/tls.key`);
+    expect(env(gateway).has('TLS_CA_FILE')).toBe(false);
+    expect(gateway.readinessProbe!.httpGet).toEqual({ path: '/v2/health/ready', port: 'http', scheme: 'HTTPS' });
+    const monitor = find<IServiceMonitor>(entry, 'ServiceMonitor', 'sy-gateway').spec.endpoints![0]!;
+    expect(monitor.scheme).toBe('https');
+    expect(monitor.tlsConfig).toEqual({ serverName: 'sy-gateway.serving.svc', ca: { secret: { name: 'gateway-tls', key: 'ca.crt' } } });
+    const test = find<IPod>(entry, 'Pod', 'sy-test-inference').spec!;
+    expect(envValue(test.containers[0]!, 'GATEWAY')).toBe('https://sy-gateway:8080');
+    expect(test.volumes).toEqual([{ name: 'gateway-tls', projected: { sources: [{ secret: { name: 'gateway-tls', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] } }]);
+    expect(envValue(test.containers[0]!, 'TLS_DIR')).toBe(test.containers[0]!.volumeMounts![0]!.mountPath);
+    const loadtest = container(find<IJob>(entry, 'Job', 'sy-loadtest-1'), 'loadtest');
+    expect(loadtest.args![0]).toContain('--target https://sy-gateway:8080 ');
+    const caMount = loadtest.volumeMounts!.find((m) => m.name === 'gateway-tls')!;
+    expect(envValue(loadtest, 'NODE_EXTRA_CA_CERTS')).toBe(`${caMount.mountPath}/ca.crt`);
+  });
+
+  it('gateway mTLS: TLS_CA_FILE is the client CA\'s file, probes only connect, Prometheus and the Helm test present the client certificate', () => {
+    const entry = 'gateway TLS with client certificates';
+    const pod = find<IDeployment>(entry, 'Deployment', 'sy-gateway').spec!.template.spec!;
+    const gateway = pod.containers[0]!;
+    const sources = pod.volumes!.find((v) => v.name === 'tls')!.projected!.sources!;
+    expect(sources[1]!.secret).toEqual({ name: 'clients-ca', items: [{ key: 'ca.crt', path: 'client-ca.crt' }] });
+    expect(envValue(gateway, 'TLS_CA_FILE')).toBe('/etc/switchyard/tls/client-ca.crt');
+    expect(gateway.livenessProbe!.tcpSocket).toEqual({ port: 'http' });
+    expect(gateway.readinessProbe!.httpGet).toBeUndefined();
+    const monitor = find<IServiceMonitor>(entry, 'ServiceMonitor', 'sy-gateway').spec.endpoints![0]!;
+    expect(monitor.tlsConfig).toMatchObject({ cert: { secret: { name: 'gateway-client', key: 'tls.crt' } }, keySecret: { name: 'gateway-client', key: 'tls.key' } });
+    const test = find<IPod>(entry, 'Pod', 'sy-test-inference').spec!;
+    expect(test.volumes![0]!.projected!.sources![1]!.secret).toEqual({ name: 'gateway-client', items: [{ key: 'tls.crt', path: 'client.crt' }, { key: 'tls.key', path: 'client.key' }] });
+  });
+
   describe('values that must fail, fail with the chart\'s own message', () => {
     const failure = (valueSets: Values[]): string => {
       const result = helm(['template', 'sy', CHART], valueSets);
@@ -363,6 +412,14 @@ describe('the Helm chart, rendered by helm', () => {
       expect(failure([REDIS, { workerPools: [pool({}), pool({})] }])).toContain('workerPools: two pools are named "cpu"');
       expect(failure([REDIS, { workerPools: [pool({}, { enabled: true, minReplicas: 3, maxReplicas: 2 })] }])).toContain('pool "cpu" has keda.minReplicas above keda.maxReplicas');
       expect(failure([REDIS, { workerPools: [pool({ models: [{ name: 'm', versions: ['latest'] }] })] }])).toContain("at '/workerPools/0/models/0/versions/0'");
+    });
+
+    it('TLS without a Secret, client certificates without TLS or without a client certificate for the chart, the load test under mTLS', () => {
+      const mtls = { enabled: true, secretName: 'gateway-tls', clientCA: { enabled: true, clientSecretName: 'gateway-client' } };
+      expect(failure([REDIS, { tls: { enabled: true } }])).toContain('tls.enabled needs tls.secretName');
+      expect(failure([REDIS, { tls: { clientCA: { enabled: true, clientSecretName: 'c' } } }])).toContain('tls.clientCA.enabled (client certificates) needs tls.enabled');
+      expect(failure([REDIS, { tls: { ...mtls, clientCA: { enabled: true } } }])).toContain('tls.clientCA.enabled needs tls.clientCA.clientSecretName');
+      expect(failure([REDIS, { tls: mtls, loadtest: { enabled: true } }])).toContain('the load-test CLI presents no client certificate');
     });
 
     it('a model volume without a claim', () => {

@@ -108,3 +108,45 @@ capabilities:
 {{ (urlParse (required "the redis KEDA trigger needs redis.url (or the bundled Redis)" .Values.redis.url)).host }}
 {{- end -}}
 {{- end -}}
+
+{{/* The gateway's scheme, and its URL inside the cluster (the Helm test, the load test). */}}
+{{- define "switchyard.gatewayUrl" -}}
+{{ printf "%s://%s-gateway:%v" (ternary "https" "http" .Values.tls.enabled) .Release.Name .Values.gateway.service.port }}
+{{- end -}}
+
+{{/* TLS values that cannot work, refused with a message; included where TLS is used. */}}
+{{- define "switchyard.tlsChecks" -}}
+{{- if and .Values.tls.enabled (not .Values.tls.secretName) }}
+{{- fail "tls.enabled needs tls.secretName (a kubernetes.io/tls Secret, e.g. a cert-manager Certificate's)" }}
+{{- end }}
+{{- if and .Values.tls.clientCA.enabled (not .Values.tls.enabled) }}
+{{- fail "tls.clientCA.enabled (client certificates) needs tls.enabled" }}
+{{- end }}
+{{- if and .Values.tls.clientCA.enabled (not .Values.tls.clientCA.clientSecretName) }}
+{{- fail "tls.clientCA.enabled needs tls.clientCA.clientSecretName (a client certificate for the Helm test and the ServiceMonitor)" }}
+{{- end }}
+{{- if and .Values.tls.clientCA.enabled .Values.loadtest.enabled }}
+{{- fail "loadtest.enabled with tls.clientCA.enabled: the load-test CLI presents no client certificate" }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The files the chart's own clients of the gateway read, in one volume mounted at /etc/switchyard/tls:
+ca.crt (the gateway's CA) and, with mTLS, client.crt and client.key.
+*/}}
+{{- define "switchyard.clientTlsVolume" -}}
+- name: gateway-tls
+  projected:
+    sources:
+      - secret:
+          name: {{ .Values.tls.secretName }}
+          items:
+            - { key: {{ .Values.tls.caKey }}, path: ca.crt }
+      {{- if .Values.tls.clientCA.enabled }}
+      - secret:
+          name: {{ .Values.tls.clientCA.clientSecretName }}
+          items:
+            - { key: tls.crt, path: client.crt }
+            - { key: tls.key, path: client.key }
+      {{- end }}
+{{- end -}}
