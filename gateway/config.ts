@@ -49,7 +49,9 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 export function parseConfig(environment: Readonly<Record<string, string | undefined>>): SwitchyardConfig {
   const parsed = parseEnvironment(gatewayEnvironment, environment);
   if (Boolean(parsed.TLS_CERT_FILE) !== Boolean(parsed.TLS_KEY_FILE)) throw new ConfigError('invalid environment: TLS_CERT_FILE and TLS_KEY_FILE go together');
-  if (parsed.TLS_CA_FILE && !parsed.TLS_CERT_FILE) throw new ConfigError('invalid environment: TLS_CA_FILE (client certificates) needs TLS_CERT_FILE and TLS_KEY_FILE');
+  if (parsed.TLS_CA_FILE && !parsed.TLS_CERT_FILE) {
+    throw new ConfigError('invalid environment: TLS_CA_FILE (client certificates) needs TLS_CERT_FILE and TLS_KEY_FILE');
+  }
   const tls = tlsFiles(parsed);
   if (tls) {
     try {

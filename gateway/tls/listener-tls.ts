@@ -24,7 +24,12 @@ export interface ListenerTls {
   attach(app: FastifyInstance): void;
 }
 
-const secureContext = (material: TlsMaterial): ServerOptions => ({ key: material.key, cert: material.cert, ...(material.ca ? { ca: material.ca } : {}), minVersion: 'TLSv1.2' });
+const secureContext = (material: TlsMaterial): ServerOptions => ({
+  key: material.key,
+  cert: material.cert,
+  ...(material.ca ? { ca: material.ca } : {}),
+  minVersion: 'TLSv1.2',
+});
 
 export function listenerTls(settings: TlsSettings, logger: Logger): ListenerTls | undefined {
   const files = tlsFiles(settings);

@@ -63,7 +63,8 @@ export function watchTlsFiles(
 ): TlsWatcher {
   let last = current;
   let busy = false;
-  const same = (a: TlsMaterial, b: TlsMaterial): boolean => a.key.equals(b.key) && a.cert.equals(b.cert) && (a.ca ?? Buffer.alloc(0)).equals(b.ca ?? Buffer.alloc(0));
+  const none = Buffer.alloc(0);
+  const same = (a: TlsMaterial, b: TlsMaterial): boolean => a.key.equals(b.key) && a.cert.equals(b.cert) && (a.ca ?? none).equals(b.ca ?? none);
   const poll = async (): Promise<void> => {
     const [key, cert, ca] = await Promise.all([readFile(files.keyFile), readFile(files.certFile), files.caFile ? readFile(files.caFile) : undefined]);
     const next: TlsMaterial = { key, cert, ...(ca ? { ca } : {}) };

