@@ -136,6 +136,25 @@ describe('the Helm chart, rendered by helm', () => {
     expect(bare.length).toBe(kinds.length - 3);
   });
 
+  it('every selector and reference finds its object: Deployments their pods, Services and the PDB some pods, the HPA its Deployment', () => {
+    for (const entry of Object.keys(MATRIX)) {
+      const deployments = all<IDeployment>(entry, 'Deployment');
+      const podLabels = deployments.map((d) => d.spec!.template.metadata!.labels!);
+      for (const d of deployments) {
+        expect(matches(d.spec!.selector.matchLabels!, d.spec!.template.metadata!.labels!), `${entry}: ${d.metadata!.name}`).toBe(true);
+      }
+      for (const service of all<IService>(entry, 'Service')) {
+        expect(podLabels.some((labels) => matches(service.spec!.selector!, labels)), `${entry}: Service ${service.metadata!.name}`).toBe(true);
+      }
+      for (const pdb of all<Manifest & { spec: { selector: { matchLabels: Record<string, string> } } }>(entry, 'PodDisruptionBudget')) {
+        expect(podLabels.some((labels) => matches(pdb.spec.selector.matchLabels, labels)), entry).toBe(true);
+      }
+      for (const hpa of all<Manifest & { spec: { scaleTargetRef: { kind: string; name: string } } }>(entry, 'HorizontalPodAutoscaler')) {
+        expect(deployments.map((d) => d.metadata!.name)).toContain(hpa.spec.scaleTargetRef.name);
+      }
+    }
+  });
+
   it('the pods set only environment names Switchyard reads', () => {
     const names = configEnvironmentNames();
     let checked = 0;
