@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, parseEnvironment, sharedEnvironment } from '../workers/config.js';
 import { loadPolicy, type Policy } from './policy/policy-config.js';
-import { readTlsFiles } from './tls/tls-files.js';
-import { tlsFiles } from './tls/listener-tls.js';
+import { readTlsFiles, tlsFiles } from './tls/tls-files.js';
 
 export { ConfigError } from '../workers/config.js';
 

@@ -2,20 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerOptions } from 'node:https';
 import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
-import { readTlsFiles, watchTlsFiles, type TlsFiles, type TlsMaterial } from './tls-files.js';
-
-export interface TlsSettings {
-  readonly TLS_CERT_FILE?: string | undefined;
-  readonly TLS_KEY_FILE?: string | undefined;
-  readonly TLS_CA_FILE?: string | undefined;
-  readonly TLS_RELOAD_INTERVAL_MS: number;
-}
-
-/** The files the settings name; undefined when the listener is plain HTTP. */
-export function tlsFiles(settings: TlsSettings): TlsFiles | undefined {
-  if (!settings.TLS_CERT_FILE || !settings.TLS_KEY_FILE) return undefined;
-  return { certFile: settings.TLS_CERT_FILE, keyFile: settings.TLS_KEY_FILE, ...(settings.TLS_CA_FILE ? { caFile: settings.TLS_CA_FILE } : {}) };
-}
+import { readTlsFiles, tlsFiles, watchTlsFiles, type TlsMaterial, type TlsSettings } from './tls-files.js';
 
 export interface ListenerTls {
   /** fastify's `https` option: with a CA, a client without a certificate it signed fails the handshake. */

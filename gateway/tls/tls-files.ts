@@ -10,6 +10,19 @@ export interface TlsFiles {
   readonly caFile?: string;
 }
 
+export interface TlsSettings {
+  readonly TLS_CERT_FILE?: string | undefined;
+  readonly TLS_KEY_FILE?: string | undefined;
+  readonly TLS_CA_FILE?: string | undefined;
+  readonly TLS_RELOAD_INTERVAL_MS: number;
+}
+
+/** The files the settings name; undefined when the listener is plain HTTP. */
+export function tlsFiles(settings: TlsSettings): TlsFiles | undefined {
+  if (!settings.TLS_CERT_FILE || !settings.TLS_KEY_FILE) return undefined;
+  return { certFile: settings.TLS_CERT_FILE, keyFile: settings.TLS_KEY_FILE, ...(settings.TLS_CA_FILE ? { caFile: settings.TLS_CA_FILE } : {}) };
+}
+
 export interface TlsMaterial {
   readonly key: Buffer;
   readonly cert: Buffer;
