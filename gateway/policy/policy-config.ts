@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
@@ -16,6 +17,18 @@ const keySource = z.union([
   z.strictObject({ file: z.string().min(1) }),
 ]);
 
+/** A callback allow-list entry: a host name, `*.domain` (its subdomains), an IP address, or a CIDR. */
+function isCallbackTarget(entry: string): boolean {
+  const [address, prefix, extra] = entry.split('/');
+  if (prefix !== undefined) {
+    const family = isIP(address!);
+    return extra === undefined && family !== 0 && /^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+  }
+  return isIP(entry) !== 0 || /^(\*\.)?([a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.?$/i.test(entry);
+}
+
+const callbackAllowList = z.array(z.string().refine(isCallbackTarget, 'a host name, *.domain, an IP address or a CIDR such as 10.0.0.0/8'));
+
 const tenant = z.strictObject({
   name,
   role: z.enum(['admin', 'user']).default('user'),
@@ -28,6 +41,8 @@ const tenant = z.strictObject({
   budget: z.strictObject({ usd: z.number().min(0), period: z.enum(['day', 'month', 'total']).default('month') }).optional(),
   /** Signs this tenant's task callbacks (HMAC-SHA256); from the environment or a mounted secret file. */
   callback_secret: z.union([z.strictObject({ env: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })]).optional(),
+  /** Internal hosts or ranges this tenant's callbacks may reach, besides `callbacks.allow`. */
+  callback_allow: callbackAllowList.default([]),
 });
 
 const target = z.strictObject({ model: z.string().min(1), version: z.string().regex(/^[1-9][0-9]*$/).optional() });
@@ -64,6 +79,13 @@ const route = z.strictObject({
 export const policySchema = z
   .strictObject({
     tenants: z.array(tenant).default([]),
+    /**
+     * Callbacks go only to public addresses unless allowed here: `allow_private` lets every
+     * tenant reach any address; `allow` lists internal hosts or CIDRs every tenant may reach.
+     */
+    callbacks: z
+      .strictObject({ allow_private: z.boolean().default(false), allow: callbackAllowList.default([]) })
+      .default({ allow_private: false, allow: [] }),
     routes: z.array(route).default([]),
     idempotency: z.strictObject({ retention_hours: z.number().min(0.01).default(24) }).default({ retention_hours: 24 }),
     circuit_breaker: z
@@ -105,8 +127,9 @@ export type PolicyConfig = z.output<typeof policySchema>;
 export type TenantConfig = PolicyConfig['tenants'][number];
 export type RouteConfig = PolicyConfig['routes'][number];
 
-export interface Tenant extends Omit<TenantConfig, 'keys' | 'callback_secret'> {
+export interface Tenant extends Omit<TenantConfig, 'keys' | 'callback_secret' | 'callback_allow'> {
   readonly keyHashes: readonly string[];
+  readonly callback_allow?: readonly string[];
   readonly callbackSecret?: string;
 }
 

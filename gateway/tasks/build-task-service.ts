@@ -6,6 +6,7 @@ import { loadPipelines } from '../pipelines/load-pipelines.js';
 import { builtInTransforms } from '../pipelines/transforms/built-in.js';
 import type { PolicyServices } from '../policy/policy-services.js';
 import type { ServingBackend } from '../serving-backend.js';
+import { CallbackGuard } from './callback-guard.js';
 import { LocalTaskDispatcher } from './local-task-dispatcher.js';
 import { MemoryTaskStore } from './memory-task-store.js';
 import { QueueTaskDispatcher } from './queue-task-dispatcher.js';
@@ -25,6 +26,7 @@ export async function buildTaskService(config: SwitchyardConfig, backend: Servin
   const open = config.policy.tenants.length === 0;
   const callbackSecret = (tenant: string): string | undefined =>
     open ? config.CALLBACK_SECRET : config.policy.tenants.find((candidate) => candidate.name === tenant)?.callbackSecret;
+  const callbackGuard = new CallbackGuard(config.policy, config.CALLBACK_TIMEOUT_MS);
   const executor = new TaskExecutor({
     store,
     pipelines,
@@ -32,7 +34,13 @@ export async function buildTaskService(config: SwitchyardConfig, backend: Servin
     transforms,
     services,
     callbackSecret,
-    callbackPolicy: { attempts: config.CALLBACK_ATTEMPTS, backoffMs: config.CALLBACK_BACKOFF_MS, timeoutMs: config.CALLBACK_TIMEOUT_MS },
+    callbackPolicy: {
+      attempts: config.CALLBACK_ATTEMPTS,
+      backoffMs: config.CALLBACK_BACKOFF_MS,
+      timeoutMs: config.CALLBACK_TIMEOUT_MS,
+      guard: callbackGuard,
+      logger,
+    },
     logger,
   });
   const dispatcher =
@@ -47,5 +55,5 @@ export async function buildTaskService(config: SwitchyardConfig, backend: Servin
         })
       : new LocalTaskDispatcher(executor, config.TASK_CONCURRENCY, logger);
   if (pipelines.size > 0) logger.info({ pipelines: [...pipelines.keys()] }, 'pipelines loaded');
-  return new TaskService({ pipelines, store, executor, dispatcher, services, backend, callbackSecret });
+  return new TaskService({ pipelines, store, executor, dispatcher, services, backend, callbackSecret, callbackGuard });
 }

@@ -1,3 +1,6 @@
+import type { Logger } from 'pino';
+import type { CallbackGuard } from './callback-guard.js';
+import { postToTarget } from './callback-request.js';
 import { SIGNATURE_HEADER, signCallback, TIMESTAMP_HEADER } from './callback-signature.js';
 import type { CallbackAttempt } from './task-record.js';
 
@@ -6,15 +9,22 @@ export interface CallbackPolicy {
   /** Delay before retry n is base * 2^(n-1). */
   readonly backoffMs: number;
   readonly timeoutMs: number;
+  /** Checks the URL again before every attempt, and pins the address it checked. */
+  readonly guard: CallbackGuard;
+  /** Gets why an attempt failed; the task record says only "delivery failed". */
+  readonly logger?: Logger;
 }
 
 /**
  * POSTs a task's result to its callback URL, signed, until a 2xx answer or the attempts
  * run out; every attempt is reported as it ends, so the task record shows them all.
- * A 4xx other than 408/429 is final: the receiver refused the delivery itself.
+ * A 4xx other than 408/429 is final: the receiver refused the delivery itself; so is a 3xx,
+ * as redirects are not followed. A failure with no answer is recorded as "delivery failed"
+ * and nothing more, so the record cannot tell a refused address from a closed port or a
+ * timeout (it would make a port scanner).
  */
 export async function deliverCallback(
-  url: string,
+  { url, tenant }: { readonly url: string; readonly tenant: string },
   body: string,
   secret: string,
   policy: CallbackPolicy,
@@ -26,17 +36,12 @@ export async function deliverCallback(
     let status: number | undefined;
     let error: string | undefined;
     try {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', [TIMESTAMP_HEADER]: String(timestamp), [SIGNATURE_HEADER]: signCallback(secret, timestamp, body) },
-        body,
-        signal: AbortSignal.timeout(policy.timeoutMs),
-        redirect: 'manual',
-      });
-      status = response.status;
-      await response.body?.cancel();
+      const target = await policy.guard.vet(tenant, url);
+      const headers = { 'content-type': 'application/json', [TIMESTAMP_HEADER]: String(timestamp), [SIGNATURE_HEADER]: signCallback(secret, timestamp, body) };
+      status = await postToTarget(target, headers, body, policy.timeoutMs);
     } catch (failure) {
-      error = (failure as Error).message;
+      error = 'delivery failed';
+      policy.logger?.warn({ tenant, attempt, reason: (failure as Error).message }, 'callback delivery failed');
     }
     await onAttempt({
       at: new Date().toISOString(),
@@ -46,7 +51,7 @@ export async function deliverCallback(
       duration_ms: Math.round(performance.now() - started),
     });
     if (status !== undefined && status >= 200 && status < 300) return true;
-    if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) return false;
+    if (status !== undefined && status >= 300 && status < 500 && status !== 408 && status !== 429) return false;
     if (attempt < policy.attempts) await new Promise((resolve) => setTimeout(resolve, policy.backoffMs * 2 ** (attempt - 1)));
   }
   return false;

@@ -106,11 +106,13 @@ function readOptions(body: Record<string, unknown>): TaskOptions {
   if (callbackUrl !== undefined) {
     let url: URL | undefined;
     try {
-      url = typeof callbackUrl === 'string' ? new URL(callbackUrl) : undefined;
+      url = typeof callbackUrl === 'string' && callbackUrl.length <= 2048 ? new URL(callbackUrl) : undefined;
     } catch {
       url = undefined;
     }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new ServingError('invalid_parameter', 'callback_url must be an http or https URL');
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new ServingError('invalid_parameter', 'callback_url must be an http or https URL of at most 2048 characters');
+    }
   }
   if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000)) {
     throw new ServingError('invalid_parameter', 'timeout_ms must be an integer from 1 to 600000');

@@ -138,7 +138,7 @@ export class TaskExecutor {
     const secret = this.#options.callbackSecret(record.tenant);
     const { store } = this.#options;
     const body = JSON.stringify(publicTask({ ...record, callback: undefined }));
-    const delivered = await deliverCallback(callback.url, body, secret ?? '', this.#options.callbackPolicy, async (attempt) => {
+    const delivered = await deliverCallback({ url: callback.url, tenant: record.tenant }, body, secret ?? '', this.#options.callbackPolicy, async (attempt) => {
       callback.attempts.push(attempt);
       await store.put(record);
       await store.appendEvent(record.id, 'callback-attempted', { ...attempt });

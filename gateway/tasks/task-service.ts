@@ -5,6 +5,7 @@ import type { ServingBackend } from '../serving-backend.js';
 import { isModelStep, type PipelineConfig } from '../pipelines/pipeline-config.js';
 import type { Tenant } from '../policy/policy-config.js';
 import type { PolicyServices } from '../policy/policy-services.js';
+import type { CallbackGuard } from './callback-guard.js';
 import type { TaskBody } from './read-task-body.js';
 import type { TaskDispatcher } from './task-dispatcher.js';
 import type { TaskExecutor } from './task-executor.js';
@@ -20,6 +21,7 @@ export interface TaskServiceOptions {
   readonly services: PolicyServices;
   readonly backend: ServingBackend;
   readonly callbackSecret: (tenant: string) => string | undefined;
+  readonly callbackGuard: CallbackGuard;
 }
 
 /** Creating, running and finding tasks; the HTTP layer adds authentication and idempotency. */
@@ -45,6 +47,7 @@ export class TaskService {
     if (body.options.callbackUrl !== undefined && !this.#options.callbackSecret(tenant.name)) {
       throw new ServingError('invalid_parameter', `tenant "${tenant.name}" has no callback secret to sign callbacks with (callback_secret in SWITCHYARD_CONFIG, or CALLBACK_SECRET with no tenants)`);
     }
+    if (body.options.callbackUrl !== undefined) await this.#options.callbackGuard.vet(tenant.name, body.options.callbackUrl);
     const id = randomUUID();
     const now = Date.now();
     const record: TaskRecord = {

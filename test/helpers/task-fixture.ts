@@ -5,7 +5,7 @@ import { hashKey } from '../../gateway/policy/policy-config.js';
 import { buildIdentityModel } from './identity-model.js';
 import { TestRepository } from './repository.js';
 
-export const TASK_KEYS = { admin: 'ops-key', alpha: 'alpha-key', beta: 'beta-key', outsider: 'outsider-key', budgeted: 'budgeted-key', limited: 'limited-key' } as const;
+export const TASK_KEYS = { admin: 'ops-key', alpha: 'alpha-key', beta: 'beta-key', outsider: 'outsider-key', gamma: 'gamma-key', budgeted: 'budgeted-key', limited: 'limited-key' } as const;
 export const ALPHA_CALLBACK_SECRET = 'alpha-callback-secret-0123456789';
 /** Each echo request costs exactly this, so budgets count tasks. */
 export const ECHO_PRICE_USD = 0.001;
@@ -42,7 +42,15 @@ export function taskFixture(): { repository: TestRepository; env: Record<string,
   const policy = {
     tenants: [
       { name: 'ops', role: 'admin', keys: [{ sha256: hashKey(TASK_KEYS.admin) }] },
-      { name: 'alpha', keys: [{ sha256: hashKey(TASK_KEYS.alpha) }], models: ['echo-json'], callback_secret: { env: 'ALPHA_CALLBACK_SECRET' } },
+      // alpha may call back a receiver on loopback; gamma, with the default policy, only public addresses.
+      {
+        name: 'alpha',
+        keys: [{ sha256: hashKey(TASK_KEYS.alpha) }],
+        models: ['echo-json'],
+        callback_secret: { env: 'ALPHA_CALLBACK_SECRET' },
+        callback_allow: ['127.0.0.1'],
+      },
+      { name: 'gamma', keys: [{ sha256: hashKey(TASK_KEYS.gamma) }], models: ['echo-json'], callback_secret: { env: 'ALPHA_CALLBACK_SECRET' } },
       { name: 'beta', keys: [{ sha256: hashKey(TASK_KEYS.beta) }], models: ['echo-json'] },
       { name: 'outsider', keys: [{ sha256: hashKey(TASK_KEYS.outsider) }], models: ['echo'] },
       { name: 'limited', keys: [{ sha256: hashKey(TASK_KEYS.limited) }], models: ['echo-json'], rate_limit: { max: 2, window_ms: 60_000 } },

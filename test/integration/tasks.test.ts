@@ -1,4 +1,6 @@
+import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../gateway/server.js';
 import { verifyCallback } from '../../gateway/tasks/callback-signature.js';
@@ -33,7 +35,10 @@ async function waitForTask(id: string, until: (task: TaskJson) => boolean): Prom
 }
 
 beforeAll(async () => {
-  server = await startTestGateway(repository.dir, { CALLBACK_SECRET: SECRET, CALLBACK_BACKOFF_MS: '20' });
+  // No tenants (open mode); callbacks may reach the test's receiver on loopback.
+  const policy = join(repository.dir, 'switchyard.json');
+  writeFileSync(policy, JSON.stringify({ callbacks: { allow: ['127.0.0.1'] } }));
+  server = await startTestGateway(repository.dir, { CALLBACK_SECRET: SECRET, CALLBACK_BACKOFF_MS: '20', SWITCHYARD_CONFIG: policy });
 });
 afterAll(async () => {
   await server.close();
