@@ -33,6 +33,8 @@ export const sharedEnvironment = z.object({
   RESULT_RETENTION_JOBS: positive(100),
   /** Images with more pixels are refused before they are decoded. */
   MAX_IMAGE_PIXELS: positive(40_000_000),
+  /** Audio one request may carry, in seconds (all its clips); decoded samples cost seconds x rate x 4 bytes. */
+  MAX_AUDIO_SECONDS: positive(600),
   /** Worker liveness: heartbeat period; a worker is gone after three missed beats. */
   HEARTBEAT_MS: positive(1000),
 });

@@ -6,7 +6,8 @@ import { ServingError } from '../../workers/protocol/errors.js';
 import { encodeBytesElements } from '../../workers/protocol/tensor.js';
 import type { ModelDefinition } from '../../workers/repository/load-repository.js';
 import { HEADER_LENGTH_HEADER, splitBinaryBody } from './binary-body.js';
-import { parseInferRequest, parseOptionsJson, type ParsedInferRequest } from './parse-infer-request.js';
+import { parseInferRequestOffThread } from './parse-infer-off-thread.js';
+import { parseOptionsJson, type ParsedInferRequest } from './parse-infer-request.js';
 
 export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'] as const;
 
@@ -50,7 +51,7 @@ export async function readInferBody(request: FastifyRequest, definition: ModelDe
   }
   const headerLength = request.headers[HEADER_LENGTH_HEADER];
   const { header, binary } = splitBinaryBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
-  return { parsed: parseInferRequest(header, binary), fingerprint: () => sha256([body]) };
+  return { parsed: await parseInferRequestOffThread(header, binary), fingerprint: () => sha256([body]) };
 }
 
 function imagesRequest(name: string, images: readonly Uint8Array[], extra: Partial<ParsedInferRequest>): ParsedInferRequest {

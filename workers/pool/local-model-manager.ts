@@ -11,6 +11,7 @@ export function localModelManager(config: SharedConfig, logger: Logger, metrics?
     createInstance: instanceFactoryFor(logger),
     cpuCount: config.CPU_COUNT,
     maxImagePixels: config.MAX_IMAGE_PIXELS,
+    maxAudioSeconds: config.MAX_AUDIO_SECONDS,
     logger,
     ...(metrics ? { metrics } : {}),
   });

@@ -9,6 +9,7 @@ import type { InstanceFactory } from '../runtime/runtime.js';
 import { ModelState } from './model-state.js';
 import type { VersionStatistics } from './statistics.js';
 import { VersionPool } from './version-pool.js';
+import { DEFAULT_MAX_AUDIO_SECONDS } from '../media/audio-threads.js';
 
 export interface RepositoryIndexEntry {
   readonly name: string;
@@ -38,6 +39,8 @@ export interface ModelManagerOptions {
   readonly cpuCount: number;
   /** Encoded images with more pixels are refused (default 40 million). */
   readonly maxImagePixels?: number;
+  /** Audio one request may carry, in seconds (default 600). */
+  readonly maxAudioSeconds?: number;
   readonly logger: Logger;
   /** Handed to every version pool, which records the serving metrics. */
   readonly metrics?: ServingMetrics;
@@ -204,6 +207,7 @@ export class ModelManager {
           createInstance: this.#options.createInstance(config.platform),
           cpuCount: this.#options.cpuCount,
           maxImagePixels: this.#options.maxImagePixels ?? 40_000_000,
+          maxAudioSeconds: this.#options.maxAudioSeconds ?? DEFAULT_MAX_AUDIO_SECONDS,
           logger: this.#options.logger,
           ...(this.#options.metrics ? { metrics: this.#options.metrics } : {}),
         });

@@ -29,6 +29,8 @@ export interface VersionPoolOptions {
   readonly cpuCount: number;
   /** Encoded images with more pixels are refused. */
   readonly maxImagePixels: number;
+  /** Audio one request may carry, in seconds, all its clips together. */
+  readonly maxAudioSeconds: number;
   readonly logger: Logger;
   /** The process's serving metrics; none in tests that build a pool alone. */
   readonly metrics?: ServingMetrics;
@@ -165,7 +167,7 @@ export class VersionPool {
       const spec = specs.find((candidate) => candidate.name === tensor.name);
       if (tensor.datatype !== 'BYTES' || !spec) return tensor;
       if (spec.image) return decodeImages(tensor, spec.image, this.#options.maxImagePixels);
-      if (spec.audio) return decodeAudio(tensor, spec.audio);
+      if (spec.audio) return decodeAudio(tensor, spec.audio, this.#options.maxAudioSeconds);
       return tensor;
     }));
     const signature = inputs.map((tensor) => `${tensor.name}:${tensor.shape.slice(1).join('x')}`).join('|');

@@ -33,6 +33,7 @@ export const ERROR_TABLE = {
   rate_limited: { status: 429, meaning: 'The tenant\'s rate limit is used up for this window. Retry after `Retry-After`.' },
   budget_exceeded: { status: 429, meaning: 'The tenant\'s budget for the period cannot cover this request\'s estimated cost.' },
   image_too_large: { status: 413, meaning: 'An image has more pixels than `MAX_IMAGE_PIXELS` (decompression bombs are refused before decoding).' },
+  audio_too_long: { status: 413, meaning: 'The audio of one request lasts longer than `MAX_AUDIO_SECONDS`, all its clips together (refused before decoding).' },
   body_too_large: { status: 413, meaning: 'The body is larger than `MAX_BODY_BYTES`.' },
   unsupported_media_type: { status: 415, meaning: 'The Content-Type is not one Switchyard reads (JSON, `application/octet-stream`, an image, multipart), or the model takes no image body.' },
   model_not_ready: { status: 503, meaning: 'The model (or version) is loading, unloading, failed or unloaded. Retry after `Retry-After`.' },

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_AUDIO_SECONDS } from '../../../workers/media/audio-threads.js';
 import { TransformCatalog } from './catalog.js';
 import { tensorFromJson } from './generic/tensor-from-json.js';
 import { topK } from './generic/top-k.js';
@@ -13,6 +14,8 @@ import { speechSegmentsTransform } from './vad/speech-segments-transform.js';
 export interface TransformLimits {
   /** Images with more pixels are refused before decoding (the gateway's MAX_IMAGE_PIXELS). */
   readonly maxImagePixels?: number;
+  /** Audio one task may carry, in seconds (the gateway's MAX_AUDIO_SECONDS). */
+  readonly maxAudioSeconds?: number;
 }
 
 const DEFAULT_MAX_IMAGE_PIXELS = 40_000_000;
@@ -26,7 +29,7 @@ export function builtInTransforms(limits: TransformLimits = {}): TransformCatalo
     lineTensors(),
     orientLines(),
     readLines(),
-    speechProbabilities(),
+    speechProbabilities(limits.maxAudioSeconds ?? DEFAULT_MAX_AUDIO_SECONDS),
     speechSegmentsTransform(),
     tensorFromJson,
     topK,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decodeWav, resample } from '../../../../workers/media/decode-wav.js';
+import { decodeClipsOffThread } from '../../../../workers/media/audio-threads.js';
 import { TransformInputError, type Transform } from '../transform.js';
 import { windowProbabilities } from './window-probabilities.js';
 
@@ -12,8 +12,11 @@ const options = z.strictObject({
   window_samples: z.union([z.literal(512), z.literal(1024), z.literal(1536)]).default(512),
 });
 
-/** WAV bytes -> speech probability per window (and the clip's duration), through a recurrent VAD model. */
-export function speechProbabilities(): Transform {
+/**
+ * WAV bytes -> speech probability per window (and the clip's duration), through a recurrent
+ * VAD model. The clip is decoded and resampled on a media thread; longer than `maxSeconds`: 413.
+ */
+export function speechProbabilities(maxSeconds: number): Transform {
   return {
     name: 'vad.speech-probabilities',
     inputs: ['audio'],
@@ -24,14 +27,14 @@ export function speechProbabilities(): Transform {
       const chosen = options.parse(raw);
       const audio = inputs['audio'];
       if (!(audio instanceof Uint8Array)) throw new TransformInputError('audio must be WAV bytes');
-      const decoded = decodeWav(audio, 'the audio');
-      const samples = resample(decoded.samples, decoded.sampleRate, SAMPLE_RATE);
+      const { clips, durations } = await decodeClipsOffThread({ files: [audio], where: ['the audio'], sampleRate: SAMPLE_RATE, maxSeconds });
+      const samples = clips[0]!;
       const probabilities = await windowProbabilities(
         samples,
         { model: chosen.model, ...(chosen.version ? { version: chosen.version } : {}), sampleRate: SAMPLE_RATE, windowSamples: chosen.window_samples },
         context,
       );
-      return { probabilities, duration_s: Math.round((decoded.samples.length / decoded.sampleRate) * 1000) / 1000 };
+      return { probabilities, duration_s: Math.round(durations[0]! * 1000) / 1000 };
     },
   };
 }

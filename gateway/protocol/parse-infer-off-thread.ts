@@ -1,0 +1,24 @@
+import { availableParallelism } from 'node:os';
+import { ThreadPool } from '../../workers/threads/thread-pool.js';
+import { parseInferRequest, type ParsedInferRequest } from './parse-infer-request.js';
+
+/**
+ * JSON headers this large are parsed on a thread: JSON.parse and turning `data` into typed
+ * arrays take about 20 ms per MiB on the event loop, which would stall every other request
+ * (health checks included) for the whole parse of a large body.
+ */
+export const JSON_THREAD_MIN_BYTES = 1024 * 1024;
+
+let pool: ThreadPool | undefined;
+
+/**
+ * parseInferRequest, on a JSON thread for large headers. The header and binary bytes are
+ * copied once into buffers that move to the thread (the body is still read afterwards,
+ * for the idempotency fingerprint); the tensors come back by transfer.
+ */
+export async function parseInferRequestOffThread(header: Buffer, binary: Buffer): Promise<ParsedInferRequest> {
+  if (header.length < JSON_THREAD_MIN_BYTES) return parseInferRequest(header, binary);
+  pool ??= new ThreadPool({ from: import.meta.url, module: 'infer-json-thread', name: 'json', size: Math.min(2, availableParallelism()) });
+  const job = { header: new Uint8Array(header), binary: new Uint8Array(binary) };
+  return pool.run<ParsedInferRequest>(job, [job.header.buffer, job.binary.buffer]);
+}
