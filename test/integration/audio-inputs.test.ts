@@ -65,7 +65,16 @@ describe('audio inputs (WAV)', () => {
     expect(uneven).toMatchObject({ status: 400, json: { code: 'invalid_media' } });
   });
 
+  it('413 audio_too_long for a request carrying more than MAX_AUDIO_SECONDS (600 s by default), all clips together', async () => {
+    const fiveMinutes = wavFile([new Float32Array(300_000)], 1000);
+    const answer = await sendAudio([fiveMinutes, fiveMinutes, wavFile([new Float32Array(2000)], 1000)]);
+    expect(answer.status).toBe(413);
+    expect(answer.json.code).toBe('audio_too_long');
+    expect(answer.json.error).toMatch(/602\.0 s of audio; at most 600 s/);
+  });
+
   it.each([
+    ['no samples', () => wavFile([new Float32Array(0)], 16000), /has no samples/],
     ['an empty file', () => new Uint8Array(0), /is empty/],
     ['not a WAV', () => new TextEncoder().encode('definitely not RIFF audio'), /not a WAV file/],
     ['a truncated data chunk', () => wavFile([tone(440, 16000, 0.1)], 16000).subarray(0, 300), /truncated/],

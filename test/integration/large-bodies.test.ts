@@ -1,0 +1,90 @@
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../gateway/server.js';
+import { get, post, startTestGateway } from '../helpers/gateway.js';
+import { buildIdentityModel } from '../helpers/identity-model.js';
+import { TestRepository } from '../helpers/repository.js';
+import { wavFile } from '../helpers/wav.js';
+
+/**
+ * Large bodies do not stall the gateway: a long WAV to the voice-activity pipeline is
+ * refused before it is decoded, and a large JSON body is parsed off the event loop, so
+ * liveness answers while it is parsed.
+ */
+const repository = new TestRepository()
+  .copy('silero-vad')
+  .copyPipeline('voice-activity')
+  .add(
+    'echo',
+    {
+      platform: 'onnx',
+      versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
+      max_batch_size: 4,
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }],
+      outputs: [{ name: 'out_x', datatype: 'FP32', shape: [-1] }],
+      warmup: { enabled: false },
+      price: { usd_per_compute_second: 0 },
+    },
+    { '1/model.onnx': buildIdentityModel([{ name: 'x', datatype: 'FP32', dims: ['batch', 'n'] }]) },
+  );
+let server: RunningServer;
+
+beforeAll(async () => {
+  server = await startTestGateway(repository.dir);
+}, 60_000);
+afterAll(async () => {
+  await server.close();
+  repository.remove();
+});
+
+/** POSTs `body` and calls `uploaded` once the last byte is handed to the socket. */
+function postBody(url: string, body: Buffer, uploaded: () => void): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    outgoing.on('error', reject);
+    outgoing.end(body, uploaded);
+  });
+}
+
+describe('large bodies', () => {
+  it('refuses a 16 MiB WAV at 1 kHz to voice-activity before decoding it (413 audio_too_long)', async () => {
+    // 8.4 million samples at 1 kHz: 2.3 hours, 537 MB once resampled to 16 kHz.
+    const wav = wavFile([new Float32Array(8 * 1024 * 1024)], 1000);
+    const reply = await post(`${server.url}/v1/tasks/voice-activity`, wav, { 'content-type': 'audio/wav' });
+    expect({ status: reply.status, code: reply.json.code }).toEqual({ status: 413, code: 'audio_too_long' });
+    expect(reply.json.error).toMatch(/at most 600 s/);
+    expect((await get(`${server.url}/v2/health/live`)).status).toBe(200);
+  });
+
+  it('answers liveness while a large JSON body is parsed', async () => {
+    // About 48 MiB of numbers, cut short so that parsing fails at its very end (400 invalid_json).
+    const count = 6_000_000;
+    const text = `{"inputs":[{"name":"x","datatype":"FP32","shape":[1,${count}],"data":[${'0.1234567,'.repeat(count - 1)}0.1234567]}]`;
+    const body = Buffer.from(text);
+    const order: string[] = [];
+    let uploaded!: () => void;
+    const uploadDone = new Promise<void>((resolve) => (uploaded = resolve));
+    const started = performance.now();
+    const big = postBody(`${server.url}/v2/models/echo/infer`, body, uploaded).then((reply) => {
+      order.push('big');
+      return reply;
+    });
+    await uploadDone;
+    // Time for the gateway to read the rest of the body and start parsing it.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const asked = performance.now();
+    const live = await get(`${server.url}/v2/health/live`);
+    order.push('live');
+    const liveMs = performance.now() - asked;
+    const reply = await big;
+    console.log(`${(body.length / 1048576).toFixed(1)} MiB JSON: liveness answered in ${liveMs.toFixed(0)} ms, the body's answer after ${(performance.now() - started).toFixed(0)} ms`);
+    expect(live.status).toBe(200);
+    expect(reply.status).toBe(400);
+    expect(JSON.parse(reply.text)).toMatchObject({ code: 'invalid_json' });
+    expect(order).toEqual(['live', 'big']);
+  }, 60_000);
+});
