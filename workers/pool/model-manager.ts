@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { DEFAULT_MAX_AUDIO_SECONDS } from '../media/audio-threads.js';
 import { ServingError } from '../protocol/errors.js';
 import type { InferResult, ValidInferRequest } from '../protocol/inference.js';
 import { loadRepository, readModelDefinition, type ModelDefinition } from '../repository/load-repository.js';
@@ -9,7 +10,6 @@ import type { InstanceFactory } from '../runtime/runtime.js';
 import { ModelState } from './model-state.js';
 import type { VersionStatistics } from './statistics.js';
 import { VersionPool } from './version-pool.js';
-import { DEFAULT_MAX_AUDIO_SECONDS } from '../media/audio-threads.js';
 
 export interface RepositoryIndexEntry {
   readonly name: string;
