@@ -5,7 +5,15 @@ import { hashKey } from '../../gateway/policy/policy-config.js';
 import { buildIdentityModel } from './identity-model.js';
 import { TestRepository } from './repository.js';
 
-export const TASK_KEYS = { admin: 'ops-key', alpha: 'alpha-key', beta: 'beta-key', outsider: 'outsider-key', gamma: 'gamma-key', budgeted: 'budgeted-key', limited: 'limited-key' } as const;
+export const TASK_KEYS = {
+  admin: 'ops-key',
+  alpha: 'alpha-key',
+  beta: 'beta-key',
+  outsider: 'outsider-key',
+  gamma: 'gamma-key',
+  budgeted: 'budgeted-key',
+  limited: 'limited-key',
+} as const;
 export const ALPHA_CALLBACK_SECRET = 'alpha-callback-secret-0123456789';
 /** Each echo request costs exactly this, so budgets count tasks. */
 export const ECHO_PRICE_USD = 0.001;
