@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { copyInSlices } from '../../workers/threads/copy-in-slices.js';
 import { ThreadPool } from '../../workers/threads/thread-pool.js';
 import { parseInferRequest, type ParsedInferRequest } from './parse-infer-request.js';
 
@@ -11,27 +12,14 @@ export const JSON_THREAD_MIN_BYTES = 1024 * 1024;
 
 let pool: ThreadPool | undefined;
 
-/** Copied this much at a time, yielding to the event loop between slices. */
-const COPY_SLICE_BYTES = 4 * 1024 * 1024;
-
 /**
  * parseInferRequest, on a JSON thread for large headers. The header and binary bytes are
- * copied into buffers that move to the thread (the body is still read afterwards, for the
- * idempotency fingerprint), a slice per turn of the event loop: one memcpy of 64 MiB into
- * fresh pages is itself a stall. The tensors come back by transfer.
+ * copied (a slice per turn of the event loop) into buffers that move to the thread: the body
+ * is still read afterwards, for the idempotency fingerprint. The tensors come back by transfer.
  */
 export async function parseInferRequestOffThread(header: Buffer, binary: Buffer): Promise<ParsedInferRequest> {
   if (header.length < JSON_THREAD_MIN_BYTES) return parseInferRequest(header, binary);
   pool ??= new ThreadPool({ from: import.meta.url, module: 'infer-json-thread', name: 'json', size: Math.min(2, availableParallelism()) });
   const job = { header: await copyInSlices(header), binary: await copyInSlices(binary) };
   return pool.run<ParsedInferRequest>(job, [job.header.buffer as ArrayBuffer, job.binary.buffer as ArrayBuffer]);
-}
-
-async function copyInSlices(source: Uint8Array): Promise<Uint8Array> {
-  const copy = new Uint8Array(source.byteLength);
-  for (let at = 0; at < source.byteLength; at += COPY_SLICE_BYTES) {
-    if (at > 0) await new Promise((resolve) => setImmediate(resolve));
-    copy.set(source.subarray(at, at + COPY_SLICE_BYTES), at);
-  }
-  return copy;
 }

@@ -31,7 +31,7 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, services: P
     const audit = { route: pipeline.name } as NonNullable<FastifyRequest['audit']>;
     request.audit = audit;
     const idempotencyKey = readIdempotencyKey(request.headers['idempotency-key']);
-    const body = readTaskBody(request, pipeline);
+    const body = await readTaskBody(request, pipeline);
     const mode = wantsAsync(request) ? 'async' : 'sync';
 
     let claim: { scope: string; token: string } | undefined;

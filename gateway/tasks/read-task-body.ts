@@ -5,6 +5,8 @@ import { AUDIO_TYPES } from '../http/body-parsers.js';
 import { MultipartBody } from '../http/multipart-body.js';
 import type { PipelineConfig } from '../pipelines/pipeline-config.js';
 import { IMAGE_TYPES } from '../protocol/read-infer-body.js';
+import { isObject, parseJsonObject } from './task-json.js';
+import { parseTaskJsonOffThread } from './task-json-off-thread.js';
 
 export interface TaskOptions {
   readonly callbackUrl?: string;
@@ -22,14 +24,13 @@ export interface TaskBody {
   readonly fingerprint: string;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /**
  * A task request in one of three forms: JSON (`inputs` with media as base64), multipart
  * (a file field per media input, options in an `options` JSON field), or a raw image or
- * WAV body for a pipeline with one media input (options in the query string).
+ * WAV body for a pipeline with one media input (options in the query string). A large JSON
+ * body is read on a thread.
  */
-export function readTaskBody(request: FastifyRequest, pipeline: PipelineConfig): TaskBody {
+export async function readTaskBody(request: FastifyRequest, pipeline: PipelineConfig): Promise<TaskBody> {
   const body = request.body;
   const hash = createHash('sha256').update(pipeline.name);
   if (body instanceof MultipartBody) {
@@ -47,8 +48,8 @@ export function readTaskBody(request: FastifyRequest, pipeline: PipelineConfig):
   }
   if (!Buffer.isBuffer(body) || body.length === 0) throw new ServingError('empty_body', 'the request has no body: send the pipeline inputs as JSON, multipart, or a raw image or WAV body');
   const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  hash.update(type).update(body);
   if ((IMAGE_TYPES as readonly string[]).includes(type) || (AUDIO_TYPES as readonly string[]).includes(type)) {
+    hash.update(type).update(body);
     const kind = type.startsWith('image/') ? 'image' : 'audio';
     const media = Object.entries(pipeline.inputs).filter(([, input]) => input.kind === kind);
     if (media.length !== 1 || Object.keys(pipeline.inputs).length !== 1) {
@@ -62,30 +63,19 @@ export function readTaskBody(request: FastifyRequest, pipeline: PipelineConfig):
     if (query.review === 'true' || query.review === 'false') options.review = query.review === 'true';
     return { inputs: { [media[0]![0]]: body }, options: readOptions(options), fingerprint: hash.digest('hex') };
   }
-  const parsed = parseJsonObject(body.toString('utf8'), 'the body');
+  const media = Object.entries(pipeline.inputs).filter(([, spec]) => spec.kind !== 'json').map(([name]) => name);
+  const { parsed, fingerprint } = await parseTaskJsonOffThread({ pipeline: pipeline.name, type, body, media });
   if (!isObject(parsed.inputs)) throw new ServingError('invalid_request', 'the body needs "inputs": an object with one entry per pipeline input');
   const inputs: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(parsed.inputs)) {
     const spec = pipeline.inputs[name];
-    if (spec && spec.kind !== 'json') {
-      if (typeof value !== 'string') throw new ServingError('invalid_request', `input "${name}" (${spec.kind}) goes as a base64 string`);
-      inputs[name] = Buffer.from(value, 'base64');
-    } else {
-      inputs[name] = value;
+    // Media inputs arrive decoded from their base64 strings.
+    if (spec && spec.kind !== 'json' && !Buffer.isBuffer(value)) {
+      throw new ServingError('invalid_request', `input "${name}" (${spec.kind}) goes as a base64 string`);
     }
+    inputs[name] = value;
   }
-  return { inputs: checkInputs(pipeline, inputs), options: readOptions(parsed), fingerprint: hash.digest('hex') };
-}
-
-function parseJsonObject(text: string, what: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ServingError('invalid_json', `${what} is not valid JSON: ${(error as Error).message}`);
-  }
-  if (!isObject(value)) throw new ServingError('invalid_request', `${what} must be a JSON object`);
-  return value;
+  return { inputs: checkInputs(pipeline, inputs), options: readOptions(parsed), fingerprint };
 }
 
 function checkInputs(pipeline: PipelineConfig, inputs: Record<string, unknown>): Record<string, unknown> {

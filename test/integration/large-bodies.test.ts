@@ -60,6 +60,17 @@ describe('large bodies', () => {
     expect((await get(`${server.url}/v2/health/live`)).status).toBe(200);
   });
 
+  it('reads a large JSON task body (base64 media) on a thread, with the same errors', async () => {
+    // 2 MiB that is not a WAV: the body is read on the thread, then the pipeline's decoder refuses it.
+    const notWav = Buffer.alloc(2 * 1024 * 1024, 1).toString('base64');
+    const reply = await post(`${server.url}/v1/tasks/voice-activity`, { inputs: { audio: notWav } });
+    expect({ status: reply.status, code: reply.json.code }).toEqual({ status: 400, code: 'invalid_media' });
+    const numeric = await post(`${server.url}/v1/tasks/voice-activity`, { inputs: { audio: 12 }, padding: 'x'.repeat(2 * 1024 * 1024) });
+    expect({ status: numeric.status, code: numeric.json.code }).toEqual({ status: 400, code: 'invalid_request' });
+    const broken = await post(`${server.url}/v1/tasks/voice-activity`, `{"inputs": {"audio": "${notWav}"`);
+    expect({ status: broken.status, code: broken.json.code }).toEqual({ status: 400, code: 'invalid_json' });
+  });
+
   it('answers liveness while a large JSON body is parsed', async () => {
     // About 48 MiB of numbers, cut short so that parsing fails at its very end (400 invalid_json).
     const count = 6_000_000;

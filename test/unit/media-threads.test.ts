@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseInferRequestOffThread, JSON_THREAD_MIN_BYTES } from '../../gateway/protocol/parse-infer-off-thread.js';
 import { parseInferRequest } from '../../gateway/protocol/parse-infer-request.js';
+import { parseTaskJson } from '../../gateway/tasks/task-json.js';
+import { parseTaskJsonOffThread, TASK_JSON_THREAD_MIN_BYTES } from '../../gateway/tasks/task-json-off-thread.js';
 import { decodeClipsOffThread } from '../../workers/media/audio-threads.js';
 import { decodeClips } from '../../workers/media/decode-clips.js';
 import { isServingError } from '../../workers/protocol/errors.js';
@@ -71,6 +73,25 @@ describe('media threads', () => {
     expect(await codeOf(parseInferRequestOffThread(truncated, empty))).toBe('invalid_json');
     const short = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, count + 1], data }] }));
     expect(await codeOf(parseInferRequestOffThread(short, empty))).toBe('shape_data_mismatch');
+  });
+});
+
+describe('task JSON thread', () => {
+  it('reads a large task body on a thread: the same values, media decoded to Buffers, the same fingerprint', async () => {
+    const audio = Buffer.alloc(1024 * 1024, 0x5a);
+    const body = Buffer.from(JSON.stringify({ inputs: { audio: audio.toString('base64'), note: { list: [1, 2, 3] } }, timeout_ms: 5000 }));
+    expect(body.length).toBeGreaterThan(TASK_JSON_THREAD_MIN_BYTES);
+    const job = { pipeline: 'voice-activity', type: 'application/json', body, media: ['audio'] };
+    const threaded = parseTaskJsonOffThread(job);
+    expect(await loopTurnedFirst(threaded)).toEqual(['loop turned', 'work done']);
+    const result = await threaded;
+    const inputs = result.parsed.inputs as Record<string, unknown>;
+    expect(Buffer.isBuffer(inputs.audio)).toBe(true);
+    expect((inputs.audio as Buffer).equals(audio)).toBe(true);
+    expect(result).toEqual(parseTaskJson(job));
+    // The request's own body is untouched (it was copied, not moved).
+    expect(body.length).toBeGreaterThan(TASK_JSON_THREAD_MIN_BYTES);
+    expect(await codeOf(parseTaskJsonOffThread({ ...job, body: body.subarray(0, body.length - 1) }))).toBe('invalid_json');
   });
 });
 

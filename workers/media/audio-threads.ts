@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { copyInSlices } from '../threads/copy-in-slices.js';
 import { ThreadPool } from '../threads/thread-pool.js';
 import type { ClipsJob, DecodedClips } from './decode-clips.js';
 
@@ -9,14 +10,14 @@ let pool: ThreadPool | undefined;
 
 /**
  * Decodes and resamples WAV files on the media threads, off the event loop (a 16 MiB WAV
- * at 1 kHz takes over a second to resample to 16 kHz). Each file is copied once, to a
- * buffer of its own that moves to the thread: the files are views into request bodies
- * that other code still reads, and cloning a view would copy its whole body. The samples
- * come back by transfer.
+ * at 1 kHz takes over a second to resample to 16 kHz). Each file is copied once (a slice
+ * per turn of the event loop), to a buffer of its own that moves to the thread: the files
+ * are views into request bodies that other code still reads, and cloning a view would copy
+ * its whole body. The samples come back by transfer.
  */
-export function decodeClipsOffThread(job: ClipsJob): Promise<DecodedClips> {
+export async function decodeClipsOffThread(job: ClipsJob): Promise<DecodedClips> {
   pool ??= new ThreadPool({ from: import.meta.url, module: 'audio-thread', name: 'media', size: Math.min(2, availableParallelism()) });
-  // new Uint8Array(view) copies (a Buffer's slice() would not).
-  const files = job.files.map((file) => new Uint8Array(file));
+  const files: Uint8Array[] = [];
+  for (const file of job.files) files.push(await copyInSlices(file));
   return pool.run<DecodedClips>({ ...job, files }, files.map((file) => file.buffer as ArrayBuffer));
 }

@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+import { ServingError } from '../../workers/protocol/errors.js';
+
+export interface TaskJsonJob {
+  readonly pipeline: string;
+  /** The body's Content-Type, part of the fingerprint. */
+  readonly type: string;
+  readonly body: Uint8Array;
+  /** Names of the pipeline's media inputs, which arrive as base64 strings. */
+  readonly media: readonly string[];
+}
+
+export interface TaskJson {
+  /** The body, with its media inputs' base64 strings decoded to bytes. */
+  readonly parsed: Record<string, unknown>;
+  readonly fingerprint: string;
+}
+
+export const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+export function parseJsonObject(text: string, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ServingError('invalid_json', `${what} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (!isObject(value)) throw new ServingError('invalid_request', `${what} must be a JSON object`);
+  return value;
+}
+
+/**
+ * A JSON task body: parsed, its media inputs decoded from base64, and its fingerprint. The
+ * work a large body costs, so it runs on a thread for those (see task-json-off-thread.ts).
+ */
+export function parseTaskJson(job: TaskJsonJob): TaskJson {
+  const body = Buffer.from(job.body.buffer, job.body.byteOffset, job.body.byteLength);
+  const fingerprint = createHash('sha256').update(job.pipeline).update(job.type).update(body).digest('hex');
+  const parsed = parseJsonObject(body.toString('utf8'), 'the body');
+  if (isObject(parsed.inputs)) {
+    for (const name of job.media) {
+      const value = parsed.inputs[name];
+      if (typeof value === 'string') parsed.inputs[name] = Buffer.from(value, 'base64');
+    }
+  }
+  return { parsed, fingerprint };
+}
