@@ -20,7 +20,7 @@ import { adminRoutes } from './routes/admin.js';
 import { installAuthentication } from './auth/authenticate.js';
 import { installAuditHook } from './audit/audit-hook.js';
 import { installRateLimit } from './limits/rate-limit.js';
-import type { PolicyServices } from './policy/policy-services.js';
+import type { PolicyServices } from './wiring/policy-services.js';
 import { policyAdminRoutes } from './routes/policy-admin.js';
 import { reviewRoutes } from './routes/reviews.js';
 import { spendRoutes } from './routes/spend.js';

@@ -16,7 +16,7 @@ import { buildApp } from './app.js';
 import { configFromEnvironment, type SwitchyardConfig } from './config.js';
 import { InFlightRequests } from './http/in-flight.js';
 import { QueueBackend } from './queue/queue-backend.js';
-import { memoryPolicyServices, redisPolicyServices, withAuditFile } from './policy/policy-services.js';
+import { memoryPolicyServices, redisPolicyServices, withAuditFile } from './wiring/policy-services.js';
 import { servingConnection } from '../workers/queue/redis-connection.js';
 import type { LifecyclePhase } from './routes/health.js';
 import { buildTaskService } from './tasks/build-task-service.js';

@@ -1,6 +1,6 @@
 import { appendFile } from 'node:fs/promises';
 import type { AuditEntry, AuditLog } from './audit-log.js';
-import { WriteBehind } from '../policy/write-behind.js';
+import { WriteBehind } from '../support/write-behind.js';
 
 /**
  * Tees an audit log into a JSON-lines file (AUDIT_LOG_FILE), appended in batches: the

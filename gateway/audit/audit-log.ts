@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { WriteBehind } from '../policy/write-behind.js';
+import { WriteBehind } from '../support/write-behind.js';
 
 /** One record per request, appended after the answer is sent. */
 export interface AuditEntry {

@@ -1,4 +1,4 @@
-import type { PolicyServices } from '../policy/policy-services.js';
+import type { PolicyServices } from '../wiring/policy-services.js';
 import type { ServingBackend } from '../serving-backend.js';
 import type { ConsoleSeries } from './console-series.js';
 

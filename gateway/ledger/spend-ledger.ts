@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { PICO } from '../budget/budget-store.js';
-import { WriteBehind } from '../policy/write-behind.js';
+import { WriteBehind } from '../support/write-behind.js';
 
 export interface SpendEntry {
   readonly day: string;

@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import { ServingError } from '../../workers/protocol/errors.js';
-import type { PolicyServices } from '../policy/policy-services.js';
+import type { PolicyServices } from '../wiring/policy-services.js';
 
 /**
  * Per-tenant limits from the policy, with @fastify/rate-limit. In distributed mode its

@@ -1,6 +1,6 @@
 import { PICO } from '../budget/budget-store.js';
 import type { SpendLedger, SpendQuery, SpendEntry } from '../ledger/spend-ledger.js';
-import type { PolicyServices } from '../policy/policy-services.js';
+import type { PolicyServices } from '../wiring/policy-services.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 
 /**

@@ -1,7 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import { METRIC_PREFIX } from '../../workers/metrics/registry.js';
 import { periodId, toPico } from '../budget/budget-store.js';
-import type { PolicyServices } from '../policy/policy-services.js';
+import type { PolicyServices } from '../wiring/policy-services.js';
 import { reviewStats } from '../review/review-stats.js';
 
 const name = (suffix: string): string => `${METRIC_PREFIX}${suffix}`;

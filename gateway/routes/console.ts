@@ -3,7 +3,7 @@ import { assertAdmin } from '../auth/authorize.js';
 import { consoleOverview } from '../console/console-overview.js';
 import { CONSOLE_PAGE } from '../console/console-page.js';
 import type { ConsoleSeries } from '../console/console-series.js';
-import type { PolicyServices } from '../policy/policy-services.js';
+import type { PolicyServices } from '../wiring/policy-services.js';
 import type { ServingBackend } from '../serving-backend.js';
 
 /** GET /console (the page; its data needs an admin key) and the overview it polls. */

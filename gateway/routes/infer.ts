@@ -6,7 +6,7 @@ import { periodId, toPico } from '../budget/budget-store.js';
 import { idempotencyScope, readIdempotencyKey } from '../idempotency/idempotency-key.js';
 import type { StoredResponse } from '../idempotency/idempotency-store.js';
 import { responseMetadata, setMetadataHeaders } from '../metadata/response-metadata.js';
-import type { PolicyServices } from '../policy/policy-services.js';
+import type { PolicyServices } from '../wiring/policy-services.js';
 import { HEADER_LENGTH_HEADER } from '../protocol/binary-body.js';
 import { readInferBody } from '../protocol/read-infer-body.js';
 import { fileForReview, reviewRequested } from '../review/review-on-infer.js';

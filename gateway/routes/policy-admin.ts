@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { assertAdmin } from '../auth/authorize.js';
-import type { PolicyServices } from '../policy/policy-services.js';
+import type { PolicyServices } from '../wiring/policy-services.js';
 
 /** Admin views of the policy layer: the audit log, and routes with breakers and shadow agreement. */
 export function policyAdminRoutes(app: FastifyInstance, services: PolicyServices): void {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { assertAdmin } from '../auth/authorize.js';
-import type { PolicyServices } from '../policy/policy-services.js';
+import type { PolicyServices } from '../wiring/policy-services.js';
 import { readResolveBody } from '../review/resolve-body.js';
 import { exportLine, type ReviewItem, type ReviewOutcome, type ReviewState } from '../review/review-item.js';
 import type { ReviewFilter } from '../review/review-store.js';

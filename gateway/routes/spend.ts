@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ServingError } from '../../workers/protocol/errors.js';
-import type { PolicyServices } from '../policy/policy-services.js';
+import type { PolicyServices } from '../wiring/policy-services.js';
 
 interface SpendQuerystring {
   tenant?: string;

@@ -4,7 +4,7 @@ import { assertMayCall } from '../auth/authorize.js';
 import { traceparentOf } from '../http/trace-context.js';
 import { idempotencyScope, readIdempotencyKey } from '../idempotency/idempotency-key.js';
 import type { StoredResponse } from '../idempotency/idempotency-store.js';
-import type { PolicyServices } from '../policy/policy-services.js';
+import type { PolicyServices } from '../wiring/policy-services.js';
 import { readTaskBody } from '../tasks/read-task-body.js';
 import { isFinished, publicTask, type TaskRecord } from '../tasks/task-record.js';
 import type { TaskService } from '../tasks/task-service.js';

@@ -4,7 +4,7 @@ import { loadRepository } from '../../workers/repository/load-repository.js';
 import type { SwitchyardConfig } from '../config.js';
 import { loadPipelines } from '../pipelines/load-pipelines.js';
 import { builtInTransforms } from '../pipelines/transforms/built-in.js';
-import type { PolicyServices } from '../policy/policy-services.js';
+import type { PolicyServices } from '../wiring/policy-services.js';
 import type { ServingBackend } from '../serving-backend.js';
 import { CallbackGuard } from './callback-guard.js';
 import { LocalTaskDispatcher } from './local-task-dispatcher.js';

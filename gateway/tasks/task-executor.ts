@@ -4,13 +4,13 @@ import { toPico } from '../budget/budget-store.js';
 import type { PipelineConfig } from '../pipelines/pipeline-config.js';
 import { runPipeline, StepFailedError, type StepEvent } from '../pipelines/run-pipeline.js';
 import type { TransformCatalog } from '../pipelines/transforms/catalog.js';
-import type { PolicyServices } from '../policy/policy-services.js';
+import type { PolicyServices } from '../wiring/policy-services.js';
 import type { ServingBackend } from '../serving-backend.js';
 import { deliverCallback, type CallbackPolicy } from './callback-delivery.js';
 import { isFinished, publicTask, type TaskRecord } from './task-record.js';
 import type { TaskStore } from './task-store.js';
 import type { ReviewItem } from '../review/review-item.js';
-import { fileTaskForReview } from '../review/review-on-task.js';
+import { fileTaskForReview } from './review-on-task.js';
 
 export interface TaskExecutorOptions {
   readonly store: TaskStore;

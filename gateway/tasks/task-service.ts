@@ -4,7 +4,7 @@ import { periodId, toPico } from '../budget/budget-store.js';
 import type { ServingBackend } from '../serving-backend.js';
 import { isModelStep, type PipelineConfig } from '../pipelines/pipeline-config.js';
 import type { Tenant } from '../policy/policy-config.js';
-import type { PolicyServices } from '../policy/policy-services.js';
+import type { PolicyServices } from '../wiring/policy-services.js';
 import type { CallbackGuard } from './callback-guard.js';
 import type { TaskBody } from './read-task-body.js';
 import type { TaskDispatcher } from './task-dispatcher.js';

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../gateway/app.js';
 import { loadPolicy } from '../../gateway/policy/policy-config.js';
-import { memoryPolicyServices } from '../../gateway/policy/policy-services.js';
+import { memoryPolicyServices } from '../../gateway/wiring/policy-services.js';
 import type { RunningServer } from '../../gateway/server.js';
 import { ModelManager } from '../../workers/pool/model-manager.js';
 import { instanceFactoryFor } from '../../workers/runtime/instance-factory.js';

@@ -9,7 +9,7 @@ import type { ReviewStore } from '../review/review-store.js';
 import { MemorySpendLedger, RedisSpendLedger, type SpendLedger } from '../ledger/spend-ledger.js';
 import { CircuitBreakers } from '../routing/circuit-breaker.js';
 import { MemoryShadowStats, RedisShadowStats, type ShadowStats } from '../routing/shadow-stats.js';
-import type { Policy } from './policy-config.js';
+import type { Policy } from '../policy/policy-config.js';
 
 /**
  * The policy layer's state. Embedded mode keeps it in memory; distributed mode keeps

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Policy } from '../policy/policy-config.js';
-import type { TaskRecord } from '../tasks/task-record.js';
-import { inputRef, type ReviewItem } from './review-item.js';
-import type { ReviewStore } from './review-store.js';
+import type { TaskRecord } from './task-record.js';
+import { inputRef, type ReviewItem } from '../review/review-item.js';
+import type { ReviewStore } from '../review/review-store.js';
 
 /**
  * Files a task's result for review. A task has no one confidence (pipelines mix models
