@@ -1,10 +1,6 @@
-import type { InferResult } from '../../workers/protocol/inference.js';
-import { requestCost } from '../metadata/request-cost.js';
-import { resolveModel } from '../routing/resolve-model.js';
-import { validateRequest } from '../routing/validate-request.js';
-import type { ServingBackend } from '../serving-backend.js';
+import type { Tensor } from '../../workers/protocol/tensor.js';
+import { callModel, type ModelCallPayer, type ModelCallServices, type PlanOutcome } from '../routing/model-call.js';
 import type { ModelStep } from './pipeline-config.js';
-import { inferForStep } from './step-inference.js';
 import { asList, asModelInput } from './step-values.js';
 import { TransformInputError } from './transforms/transform.js';
 
@@ -21,14 +17,30 @@ export interface ModelStepMetadata {
 }
 
 export interface StepRequestContext {
-  readonly backend: ServingBackend;
+  /** Routes, breakers and the spend ledger: the same path as the infer route's calls. */
+  readonly calls: ModelCallServices;
+  /** The task's tenant, its budget, and whether its calls wait for capacity. */
+  readonly payer: ModelCallPayer;
+  /** The tenant's plan, for routes that choose a tier by plan. */
+  readonly plan: string;
   readonly taskId: string;
   readonly deadline: number;
   readonly priority: number;
   /** The task's trace, so its model requests (and worker logs) join it. */
   readonly traceparent?: string;
-  /** Asynchronous tasks: wait out "not now" refusals until the deadline (see step-inference.ts). */
-  readonly waitForCapacity?: boolean;
+}
+
+/** One model request of a step (or of a transform), by model or route name, through the one model-call function. */
+export function stepModelCall(name: string, version: string | undefined, inputs: readonly Tensor[], requestId: string, context: StepRequestContext): Promise<PlanOutcome> {
+  const now = Date.now();
+  return callModel(
+    name,
+    version,
+    { inputs, outputs: [], binaryByDefault: false, priority: context.priority, timeoutMs: Math.max(1, context.deadline - now) },
+    { requestId, now, plan: context.plan, random: Math.random, ...(context.traceparent !== undefined ? { traceparent: context.traceparent } : {}) },
+    context.calls,
+    context.payer,
+  );
 }
 
 /**
@@ -41,7 +53,6 @@ export async function runModelStep(
   values: ReadonlyMap<string, unknown>,
   context: StepRequestContext,
 ): Promise<{ outputs: Record<string, unknown>; metadata: ModelStepMetadata }> {
-  const model = resolveModel(context.backend, step.model, step.version);
   const where = `step "${step.id}"`;
   const ports = Object.entries(step.inputs);
   let count = 1;
@@ -50,39 +61,32 @@ export async function runModelStep(
     if (lengths.size > 1) throw new TransformInputError(`${where}: the lists it maps over differ in length`);
     count = [...lengths][0] ?? 0;
   }
-  const now = Date.now();
-  const requests = Array.from({ length: count }, (_, index) => {
-      const inputs = ports.map(([port, value]) => {
-        const raw = values.get(value);
-        return asModelInput(port, step.map ? (raw as unknown[])[index] : raw, where);
-      });
-      const request = validateRequest(
-        { inputs, outputs: [], binaryByDefault: false, priority: context.priority, timeoutMs: Math.max(1, context.deadline - now) },
-        model,
-        { requestId: `${context.taskId}.${step.id}${step.map ? `.${index}` : ''}`, now, ...(context.traceparent !== undefined ? { traceparent: context.traceparent } : {}) },
-      );
-      return request;
+  const calls = Array.from({ length: count }, (_, index) => {
+    const inputs = ports.map(([port, value]) => {
+      const raw = values.get(value);
+      return asModelInput(port, step.map ? (raw as unknown[])[index] : raw, where);
+    });
+    return stepModelCall(step.model, step.version, inputs, `${context.taskId}.${step.id}${step.map ? `.${index}` : ''}`, context);
   });
-  const results: InferResult[] = await Promise.all(requests.map((request) => inferForStep(context, request)));
+  const outcomes = await Promise.all(calls);
 
   const outputs: Record<string, unknown> = {};
   for (const [port, value] of Object.entries(step.outputs)) {
-    const pick = (result: InferResult): unknown => result.outputs.find((tensor) => tensor.name === port);
-    outputs[value] = step.map ? results.map(pick) : pick(results[0]!);
+    const pick = (outcome: PlanOutcome): unknown => outcome.result.outputs.find((tensor) => tensor.name === port);
+    outputs[value] = step.map ? outcomes.map(pick) : pick(outcomes[0]!);
   }
-  const price = model.definition.config.price;
   let computeMs = 0;
   let costUsd = 0;
   let queueMs = 0;
-  results.forEach((result, index) => {
-    const rows = requests[index]!.rows;
-    const share = result.timings.batchRows > 0 ? rows / result.timings.batchRows : 1;
+  for (const { result, served, costUsd: cost } of outcomes) {
+    const share = result.timings.batchRows > 0 ? served.request.rows / result.timings.batchRows : 1;
     computeMs += result.timings.computeMs * share;
-    costUsd += requestCost(price, result.timings, rows);
+    costUsd += cost;
     queueMs = Math.max(queueMs, result.timings.queueMs);
-  });
+  }
+  const first = outcomes[0]?.result;
   return {
     outputs,
-    metadata: { kind: 'model', model: model.definition.name, version: results[0]?.version ?? model.version, requests: count, queue_ms: queueMs, compute_ms: computeMs, cost_usd: costUsd },
+    metadata: { kind: 'model', model: first?.model ?? step.model, version: first?.version ?? step.version ?? '', requests: count, queue_ms: queueMs, compute_ms: computeMs, cost_usd: costUsd },
   };
 }

@@ -2,19 +2,20 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ServingError } from '../../workers/protocol/errors.js';
 import type { AuditDetails } from '../audit/audit-hook.js';
 import { assertMayCall } from '../auth/authorize.js';
-import { periodId, toPico } from '../budget/budget-store.js';
+import { BudgetAccount, budgetLimit } from '../budget/budget-account.js';
 import { idempotencyScope, readIdempotencyKey } from '../idempotency/idempotency-key.js';
 import type { StoredResponse } from '../idempotency/idempotency-store.js';
 import { responseMetadata, setMetadataHeaders } from '../metadata/response-metadata.js';
-import type { PolicyServices } from '../wiring/policy-services.js';
+import { modelCallServices, type PolicyServices } from '../wiring/policy-services.js';
 import { HEADER_LENGTH_HEADER } from '../protocol/binary-body.js';
 import { readInferBody } from '../protocol/read-infer-body.js';
 import { fileForReview, reviewRequested } from '../review/review-on-infer.js';
 import { traceparentOf } from '../http/trace-context.js';
 import { encodeInferResponse } from '../protocol/encode-infer-response.js';
-import { estimateCostUsd, planInference } from '../routing/plan-inference.js';
+import { planInference } from '../routing/plan-inference.js';
 import { resolveModel } from '../routing/resolve-model.js';
-import { mirrorToShadow, runPlan } from '../routing/run-plan.js';
+import { runModelCall } from '../routing/model-call.js';
+import { mirrorToShadow } from '../routing/run-plan.js';
 import type { ServingBackend } from '../serving-backend.js';
 import type { Lifecycle } from './health.js';
 
@@ -71,24 +72,11 @@ export function inferRoutes(app: FastifyInstance, backend: ServingBackend, lifec
       claim = { scope, token: begun.token };
     }
 
-    const budget = tenant.budget;
-    const period = budget ? periodId(budget.period) : '';
-    const estimate = budget ? toPico(estimateCostUsd(plan)) : 0;
     try {
-      if (budget && !(await services.budgets.reserve(tenant.name, period, toPico(budget.usd), estimate))) {
-        throw new ServingError('budget_exceeded', `the ${budget.period} budget of ${budget.usd} USD for tenant "${tenant.name}" cannot cover this request`);
-      }
-      let outcome;
-      try {
-        outcome = await runPlan(plan, backend, services.breakers);
-      } catch (error) {
-        if (budget) await services.budgets.release(tenant.name, period, estimate);
-        throw error;
-      }
-      if (budget) await services.budgets.settle(tenant.name, period, estimate, toPico(outcome.costUsd));
-      for (const charge of outcome.charges) {
-        services.ledger.record(tenant.name, charge.model, charge.version, toPico(charge.usd)).catch((error: unknown) => request.log.error({ err: error }, 'ledger write failed'));
-      }
+      const limit = budgetLimit(tenant);
+      const payer = { tenant: tenant.name, ...(limit ? { budget: new BudgetAccount(services.budgets, limit) } : {}) };
+      const onLedgerError = (error: unknown): void => request.log.error({ err: error }, 'ledger write failed');
+      const outcome = await runModelCall(plan, modelCallServices(services, backend, onLedgerError), payer);
       mirrorToShadow(plan, outcome, backend, services.shadow, Math.random, (error) => request.log.warn({ err: error, route: plan.route }, 'shadow request failed'));
 
       const { result, served } = outcome;

@@ -64,11 +64,27 @@ export function planInference(name: string, version: string | undefined, parsed:
   return { route: name, routeConfig: route, tiers, ...(shadow ? { shadow } : {}) };
 }
 
+type Price = ResolvedModel['definition']['config']['price'];
+
+/** One request's cost at the model's reserve compute time: what a budget holds before the actual cost is known. */
+function reserveUsd(price: Price, rows: number): number {
+  return price.usd_per_request + (price.usd_per_compute_second * price.reserve_compute_ms * rows) / 1000;
+}
+
 /** Budget to reserve: every tier for a cascade (it may run them all), else the dearest it may fall back to. */
 export function estimateCostUsd(plan: InferencePlan): number {
-  const costs = plan.tiers.map(({ model, request }) => {
-    const price = model.definition.config.price;
-    return price.usd_per_request + (price.usd_per_compute_second * price.reserve_compute_ms * request.rows) / 1000;
-  });
+  const costs = plan.tiers.map(({ model, request }) => reserveUsd(model.definition.config.price, request.rows));
   return plan.routeConfig?.policy.type === 'cascade' ? costs.reduce((a, b) => a + b, 0) : Math.max(...costs);
+}
+
+/** The same before any request exists (a task's estimate at submission): one row per request, by model or route name; 0 for a name unknown. */
+export function estimateCallUsd(backend: ServingBackend, routes: readonly RouteConfig[], name: string, version?: string): number {
+  const route = version === undefined ? routes.find((candidate) => candidate.name === name) : undefined;
+  const price = (model: string): number => {
+    const config = backend.definition(model)?.config;
+    return config ? reserveUsd(config.price, 1) : 0;
+  };
+  if (!route) return price(name);
+  const costs = route.tiers.map((tier) => price(tier.model));
+  return route.policy.type === 'cascade' ? costs.reduce((a, b) => a + b, 0) : Math.max(0, ...costs);
 }

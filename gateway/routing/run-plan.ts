@@ -1,5 +1,5 @@
 import { ServingError, isServingError } from '../../workers/protocol/errors.js';
-import type { InferResult } from '../../workers/protocol/inference.js';
+import type { InferResult, ValidInferRequest } from '../../workers/protocol/inference.js';
 import { requestCost } from '../metadata/request-cost.js';
 import type { ServingBackend } from '../serving-backend.js';
 import type { CircuitBreakers } from './circuit-breaker.js';
@@ -7,15 +7,22 @@ import { confidence } from './choose-tiers.js';
 import type { InferencePlan, PlannedTier } from './plan-inference.js';
 import type { ShadowStats } from './shadow-stats.js';
 
+/** What one tier that answered cost. */
+export interface TierCharge {
+  readonly model: string;
+  readonly version: string;
+  readonly usd: number;
+}
+
 export interface PlanOutcome {
   readonly result: InferResult;
   readonly served: PlannedTier;
   /** A cascade ran a later tier because an earlier one was not confident enough. */
   readonly escalated: boolean;
-  /** Everything that ran for this request, all tiers included. */
+  /** What the caller is charged for everything that ran for this request, all tiers included. */
   readonly costUsd: number;
   /** Each tier that ran: for the ledger. */
-  readonly charges: readonly { model: string; version: string; usd: number }[];
+  readonly charges: readonly TierCharge[];
 }
 
 /** Failures that say the tier is unhealthy (not the caller's fault). */
@@ -25,18 +32,24 @@ function countsAgainstTier(error: unknown): boolean {
 
 /**
  * Runs a plan: the first tier whose breaker allows it; on a tier failure, the next.
- * A cascade keeps going while the answer's confidence is under the threshold.
+ * A cascade keeps going while the answer's confidence is under the threshold. Each tier
+ * that answers is pushed to `charges` as it answers, so a plan that fails later still
+ * tells what ran.
  */
-export async function runPlan(plan: InferencePlan, backend: ServingBackend, breakers: CircuitBreakers): Promise<PlanOutcome> {
+export async function runPlan(
+  plan: InferencePlan,
+  infer: (request: ValidInferRequest) => Promise<InferResult>,
+  breakers: CircuitBreakers,
+  charges: TierCharge[],
+): Promise<Omit<PlanOutcome, 'costUsd' | 'charges'>> {
   const cascade = plan.routeConfig?.policy.type === 'cascade' ? plan.routeConfig.policy : undefined;
-  const charges: { model: string; version: string; usd: number }[] = [];
   let best: { result: InferResult; served: PlannedTier } | undefined;
   let lastError: unknown;
   for (const tier of plan.tiers) {
     const target = `${tier.request.model}:${tier.request.version}`;
     if (plan.routeConfig && !breakers.allow(target)) continue;
     try {
-      const result = await backend.infer(tier.request);
+      const result = await infer(tier.request);
       breakers.success(target);
       charges.push({ model: result.model, version: result.version, usd: requestCost(tier.model.definition.config.price, result.timings, tier.request.rows) });
       best = { result, served: tier };
@@ -53,12 +66,7 @@ export async function runPlan(plan: InferencePlan, backend: ServingBackend, brea
     if (lastError) throw lastError;
     throw new ServingError('no_tier_available', `every tier of route "${plan.route}" has its circuit breaker open`);
   }
-  return {
-    ...best,
-    escalated: best.served !== plan.tiers[0],
-    costUsd: charges.reduce((sum, charge) => sum + charge.usd, 0),
-    charges,
-  };
+  return { ...best, escalated: best.served !== plan.tiers[0] };
 }
 
 /** Mirrors the request to the shadow tier, off the response path; records whether the top class agreed. */

@@ -55,5 +55,5 @@ export async function buildTaskService(config: SwitchyardConfig, backend: Servin
         })
       : new LocalTaskDispatcher(executor, config.TASK_CONCURRENCY, logger);
   if (pipelines.size > 0) logger.info({ pipelines: [...pipelines.keys()] }, 'pipelines loaded');
-  return new TaskService({ pipelines, store, executor, dispatcher, services, backend, callbackSecret, callbackGuard });
+  return new TaskService({ pipelines, store, executor, dispatcher, services, backend, transforms, callbackSecret, callbackGuard });
 }

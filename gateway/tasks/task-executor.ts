@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import { isServingError } from '../../workers/protocol/errors.js';
-import { toPico } from '../budget/budget-store.js';
+import { BudgetAccount, budgetLimit } from '../budget/budget-account.js';
 import type { PipelineConfig } from '../pipelines/pipeline-config.js';
 import { runPipeline, StepFailedError, type StepEvent } from '../pipelines/run-pipeline.js';
 import type { TransformCatalog } from '../pipelines/transforms/catalog.js';
-import type { PolicyServices } from '../wiring/policy-services.js';
+import type { ModelCallPayer } from '../routing/model-call.js';
+import { modelCallServices, type PolicyServices } from '../wiring/policy-services.js';
 import type { ServingBackend } from '../serving-backend.js';
 import { deliverCallback, type CallbackPolicy } from './callback-delivery.js';
 import { isFinished, publicTask, type TaskRecord } from './task-record.js';
@@ -52,6 +53,7 @@ export class TaskExecutor {
     // A task waiting for review has run: a redelivered job must not run it again.
     if (isFinished(record.status) || record.status === 'needs_review') return { record, callback: this.#callback(record) };
     const pipeline = this.#options.pipelines.get(record.pipeline);
+    const payer = this.#payer(record);
     record.status = 'running';
     record.runs += 1;
     record.started_at = new Date().toISOString();
@@ -67,22 +69,18 @@ export class TaskExecutor {
     try {
       if (!pipeline) throw new Error(`pipeline "${record.pipeline}" is no longer loaded`);
       const outcome = await runPipeline(pipeline, inputs, {
-        backend: this.#options.backend,
+        calls: modelCallServices(services, this.#options.backend, (error) => logger.error({ err: error }, 'ledger write failed')),
+        payer,
+        plan: services.policy.tenants.find((tenant) => tenant.name === record.tenant)?.plan ?? 'default',
         transforms: this.#options.transforms,
         taskId: id,
         deadline: record.deadline,
         priority: record.priority,
-        // Nobody waits on the line for an asynchronous task: it waits for a worker instead of failing.
-        waitForCapacity: record.mode === 'async',
         ...(record.traceparent !== undefined ? { traceparent: record.traceparent } : {}),
         onEvent,
       });
       record.status = 'succeeded';
       record.result = { outputs: plain(outcome.outputs) as Record<string, unknown>, steps: outcome.steps, cost_usd: outcome.costUsd };
-      const charges = outcome.steps.flatMap((step) => (step.kind === 'model' ? [step] : (step.model_requests?.by_model ?? [])));
-      for (const charge of charges) {
-        services.ledger.record(record.tenant, charge.model, charge.version, toPico(charge.cost_usd)).catch((error: unknown) => logger.error({ err: error }, 'ledger write failed'));
-      }
       if (record.review) {
         record.review.id = await fileTaskForReview(record, plain(inputs), services.reviews, services.policy);
         record.review.status = 'pending_review';
@@ -94,12 +92,14 @@ export class TaskExecutor {
       record.error = { code, message: code === 'internal_error' ? 'internal error' : (error as Error).message, ...(error instanceof StepFailedError ? { step: error.step } : {}) };
       if (code === 'internal_error') logger.error({ err: error, task: id }, 'task failed');
     }
-    await this.#settleBudget(record);
+    // Every call that ran was charged as it answered; what the up-front reservation did not use goes back.
+    await payer.budget?.close();
+    record.cost_usd = payer.tally.usd;
     record.finished_at = new Date().toISOString();
     await events;
     await store.put(record);
     const final = record.status === 'needs_review' ? 'task-needs-review' : record.status === 'succeeded' ? 'task-succeeded' : 'task-failed';
-    await store.appendEvent(id, final, record.error ? { error: record.error } : { cost_usd: record.result?.cost_usd, ...(record.review ? { review: record.review } : {}) });
+    await store.appendEvent(id, final, record.error ? { error: record.error, cost_usd: record.cost_usd } : { cost_usd: record.result?.cost_usd, ...(record.review ? { review: record.review } : {}) });
     return { record, callback: this.#callback(record) };
   }
 
@@ -121,14 +121,25 @@ export class TaskExecutor {
     return { callback: this.#callback(record) };
   }
 
-  async #settleBudget(record: TaskRecord): Promise<void> {
+  /**
+   * Who pays for the task's model calls. The reservation made at submission becomes the
+   * account's pool and leaves the record before any call runs: a run that dies midway
+   * leaves the rest reserved until the period ends (never spendable twice), and a rerun
+   * draws from the budget call by call.
+   */
+  #payer(record: TaskRecord): ModelCallPayer & { tally: { usd: number } } {
+    const tenant = this.#options.services.policy.tenants.find((candidate) => candidate.name === record.tenant);
     const reservation = record.reservation;
-    if (!reservation) return;
-    const { budgets } = this.#options.services;
-    if (record.status !== 'failed') await budgets.settle(record.tenant, reservation.period, reservation.estimatePico, toPico(record.result?.cost_usd ?? 0));
-    else await budgets.release(record.tenant, reservation.period, reservation.estimatePico);
-    // Settled once: a rerun after a crash must not settle again.
     delete record.reservation;
+    const limit = tenant ? budgetLimit(tenant) : undefined;
+    const payer = { tenant: record.tenant, tally: { usd: 0 }, waitForCapacity: record.mode === 'async' };
+    if (!limit && !reservation) return payer;
+    const account = new BudgetAccount(
+      this.#options.services.budgets,
+      { tenant: record.tenant, period: reservation?.period ?? limit!.period, limitPico: limit?.limitPico ?? 0, describe: limit?.describe ?? 'budget' },
+      reservation?.estimatePico ?? 0,
+    );
+    return { ...payer, budget: account };
   }
 
   async #callback(record: TaskRecord): Promise<void> {

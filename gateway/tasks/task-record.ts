@@ -43,6 +43,8 @@ export interface TaskRecord {
   runs: number;
   result?: { readonly outputs: Record<string, unknown>; readonly steps: readonly StepMetadata[]; readonly cost_usd: number };
   error?: { readonly code: string; readonly message: string; readonly step?: string };
+  /** What its model calls were charged, set when it ends: a failed task pays for the calls that ran. */
+  cost_usd?: number;
   callback?: TaskCallback;
   reservation?: TaskReservation;
   /** Present when the task asked for human review; filled in as the review goes on. */

@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { periodId, toPico } from '../budget/budget-store.js';
 import type { ServingBackend } from '../serving-backend.js';
-import { isModelStep, type PipelineConfig } from '../pipelines/pipeline-config.js';
+import { estimateTaskCostUsd } from '../pipelines/estimate-task-cost.js';
+import type { PipelineConfig } from '../pipelines/pipeline-config.js';
+import type { TransformCatalog } from '../pipelines/transforms/catalog.js';
+import { estimateCallUsd } from '../routing/plan-inference.js';
 import type { Tenant } from '../policy/policy-config.js';
 import type { PolicyServices } from '../wiring/policy-services.js';
 import type { CallbackGuard } from './callback-guard.js';
@@ -20,6 +23,7 @@ export interface TaskServiceOptions {
   readonly dispatcher: TaskDispatcher;
   readonly services: PolicyServices;
   readonly backend: ServingBackend;
+  readonly transforms: TransformCatalog;
   readonly callbackSecret: (tenant: string) => string | undefined;
   readonly callbackGuard: CallbackGuard;
 }
@@ -67,7 +71,9 @@ export class TaskService {
     const budget = tenant.budget;
     if (budget) {
       const period = periodId(budget.period);
-      const estimatePico = toPico(this.#estimateUsd(pipeline));
+      const { backend, services, transforms } = this.#options;
+      const price = (name: string, version?: string): number => estimateCallUsd(backend, services.policy.routes, name, version);
+      const estimatePico = toPico(estimateTaskCostUsd(pipeline, body.inputs, transforms, price));
       if (!(await this.#options.services.budgets.reserve(tenant.name, period, toPico(budget.usd), estimatePico))) {
         throw new ServingError('budget_exceeded', `the ${budget.period} budget of ${budget.usd} USD for tenant "${tenant.name}" cannot cover this task`);
       }
@@ -108,16 +114,5 @@ export class TaskService {
 
   close(): Promise<void> {
     return this.#options.dispatcher.close();
-  }
-
-  /** One request per model step at its reserve compute time; mapped steps may cost more and settle at the actual cost. */
-  #estimateUsd(pipeline: PipelineConfig): number {
-    let usd = 0;
-    for (const step of pipeline.steps) {
-      if (!isModelStep(step)) continue;
-      const price = this.#options.backend.definition(step.model)?.config.price;
-      if (price) usd += price.usd_per_request + (price.usd_per_compute_second * price.reserve_compute_ms) / 1000;
-    }
-    return usd;
   }
 }

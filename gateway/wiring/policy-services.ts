@@ -10,6 +10,8 @@ import { MemorySpendLedger, RedisSpendLedger, type SpendLedger } from '../ledger
 import { CircuitBreakers } from '../routing/circuit-breaker.js';
 import { MemoryShadowStats, RedisShadowStats, type ShadowStats } from '../routing/shadow-stats.js';
 import type { Policy } from '../policy/policy-config.js';
+import type { ModelCallServices } from '../routing/model-call.js';
+import type { ServingBackend } from '../serving-backend.js';
 
 /**
  * The policy layer's state. Embedded mode keeps it in memory; distributed mode keeps
@@ -27,6 +29,11 @@ export interface PolicyServices {
   readonly breakers: CircuitBreakers;
   /** For @fastify/rate-limit's store; absent in embedded mode (its in-memory store). */
   readonly rateLimit?: { readonly redis: Redis; readonly nameSpace: string };
+}
+
+/** What the one model-call function needs from these services (see routing/model-call.ts). */
+export function modelCallServices(services: PolicyServices, backend: ServingBackend, onLedgerError: (error: unknown) => void): ModelCallServices {
+  return { backend, routes: () => services.policy.routes, breakers: services.breakers, ledger: services.ledger, onLedgerError };
 }
 
 /** Adds the JSON-lines audit file, when one is configured. */

@@ -7,11 +7,24 @@ import { builtInTransforms } from '../../gateway/pipelines/transforms/built-in.j
 import type { ModelManager } from '../../workers/pool/model-manager.js';
 import { localModelManager } from '../../workers/pool/local-model-manager.js';
 import { loadRepository } from '../../workers/repository/load-repository.js';
+import { MemorySpendLedger, type SpendLedger } from '../../gateway/ledger/spend-ledger.js';
+import { CircuitBreakers } from '../../gateway/routing/circuit-breaker.js';
+import type { ModelCallPayer } from '../../gateway/routing/model-call.js';
+import type { StepRequestContext } from '../../gateway/pipelines/model-step.js';
+import type { ServingBackend } from '../../gateway/serving-backend.js';
+
+/** The model-call path a task's steps take, with no routes and an in-memory ledger, for tenant "test" unless `payer` says otherwise. */
+export function stepCalls(backend: ServingBackend, payer: ModelCallPayer = { tenant: 'test' }, ledger: SpendLedger = new MemorySpendLedger()): Pick<StepRequestContext, 'calls' | 'payer' | 'plan'> {
+  const onLedgerError = (error: unknown): void => {
+    throw error;
+  };
+  return { calls: { backend, routes: () => [], breakers: new CircuitBreakers(5, 1_000), ledger, onLedgerError }, payer, plan: 'default' };
+}
 
 export interface PipelineBackend {
   readonly manager: ModelManager;
   readonly pipelines: readonly PipelineConfig[];
-  run(name: string, inputs: Record<string, unknown>, events?: StepEvent[]): Promise<PipelineRunResult>;
+  run(name: string, inputs: Record<string, unknown>, events?: StepEvent[], options?: { payer?: ModelCallPayer; ledger?: SpendLedger; timeoutMs?: number }): Promise<PipelineRunResult>;
   close(): Promise<void>;
 }
 
@@ -26,14 +39,14 @@ export async function startPipelineBackend(repository: string, environment: Reco
   return {
     manager,
     pipelines,
-    run(name, inputs, events = []) {
+    run(name, inputs, events = [], options = {}) {
       const pipeline = pipelines.find((candidate) => candidate.name === name);
       if (!pipeline) throw new Error(`no pipeline ${name}`);
       tasks += 1;
       return runPipeline(pipeline, inputs, {
-        backend: manager,
+        ...stepCalls(manager, options.payer, options.ledger),
         taskId: `task-${tasks}`,
-        deadline: Date.now() + pipeline.default_timeout_ms,
+        deadline: Date.now() + (options.timeoutMs ?? pipeline.default_timeout_ms),
         priority: 0,
         transforms,
         onEvent: (event) => events.push(event),

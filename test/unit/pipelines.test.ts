@@ -7,6 +7,7 @@ import { TransformCatalog } from '../../gateway/pipelines/transforms/catalog.js'
 import type { Transform } from '../../gateway/pipelines/transforms/transform.js';
 import type { ServingBackend } from '../../gateway/serving-backend.js';
 import { loadRepository } from '../../workers/repository/load-repository.js';
+import { stepCalls } from '../helpers/pipeline-backend.js';
 import { TestRepository } from '../helpers/repository.js';
 
 
@@ -29,7 +30,7 @@ const noBackend = {} as ServingBackend;
 const parse = (config: Record<string, unknown>): PipelineConfig => pipelineConfigSchema.parse({ name: 'p', ...config });
 
 function run(pipeline: PipelineConfig, inputs: Record<string, unknown>, deadlineMs = 5_000, events: StepEvent[] = []) {
-  return runPipeline(pipeline, inputs, { backend: noBackend, transforms: catalog, taskId: 't', deadline: Date.now() + deadlineMs, priority: 0, onEvent: (event) => events.push(event) });
+  return runPipeline(pipeline, inputs, { ...stepCalls(noBackend), transforms: catalog, taskId: 't', deadline: Date.now() + deadlineMs, priority: 0, onEvent: (event) => events.push(event) });
 }
 
 const diamond = parse({

@@ -17,7 +17,19 @@ export interface Transform {
    * check they exist; only transforms that loop over a model have any.
    */
   modelsCalled?(options: Readonly<Record<string, unknown>>): readonly string[];
+  /**
+   * The model requests the step will send, from the inputs known when the task is
+   * submitted (absent ports are made by earlier steps): what the task's budget reserves
+   * up front. Calls beyond it are held from the budget one at a time as they run.
+   */
+  estimateModelCalls?(inputs: Readonly<Record<string, unknown>>, options: Readonly<Record<string, unknown>>): readonly EstimatedModelCalls[];
   run(inputs: Readonly<Record<string, unknown>>, options: Readonly<Record<string, unknown>>, context: TransformContext): Promise<Record<string, unknown>>;
+}
+
+export interface EstimatedModelCalls {
+  readonly model: string;
+  readonly version?: string;
+  readonly calls: number;
 }
 
 /**

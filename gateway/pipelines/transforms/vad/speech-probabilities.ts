@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { decodeClipsOffThread } from '../../../../workers/media/audio-threads.js';
 import { TransformInputError, type Transform } from '../transform.js';
+import { wavLength } from './wav-length.js';
 import { windowProbabilities } from './window-probabilities.js';
 
 /** Silero v4 at 16 kHz takes windows of 512, 1024 or 1536 samples (32, 64 or 96 ms). */
@@ -23,6 +24,15 @@ export function speechProbabilities(maxSeconds: number): Transform {
     outputs: ['probabilities', 'duration_s'],
     checkOptions: (raw) => void options.parse(raw),
     modelsCalled: (raw) => [options.parse(raw).model],
+    estimateModelCalls(inputs, raw) {
+      const chosen = options.parse(raw);
+      const audio = inputs['audio'];
+      const length = audio instanceof Uint8Array ? wavLength(audio) : undefined;
+      if (!length) return [];
+      // One request per window of the clip resampled to 16 kHz, as resample() counts its samples.
+      const samples = length.sampleRate === SAMPLE_RATE ? length.frames : Math.max(1, Math.round((length.frames * SAMPLE_RATE) / length.sampleRate));
+      return [{ model: chosen.model, ...(chosen.version ? { version: chosen.version } : {}), calls: Math.ceil(samples / chosen.window_samples) }];
+    },
     async run(inputs, raw, context) {
       const chosen = options.parse(raw);
       const audio = inputs['audio'];

@@ -1,0 +1,78 @@
+import type { BudgetAccount } from '../budget/budget-account.js';
+import { PICO, toPico } from '../budget/budget-store.js';
+import type { SpendLedger } from '../ledger/spend-ledger.js';
+import type { RouteConfig } from '../policy/policy-config.js';
+import type { ParsedInferRequest } from '../protocol/parse-infer-request.js';
+import type { ServingBackend } from '../serving-backend.js';
+import type { CircuitBreakers } from './circuit-breaker.js';
+import { estimateCostUsd, planInference, type InferencePlan, type PlanContext } from './plan-inference.js';
+import { runPlan, type PlanOutcome, type TierCharge } from './run-plan.js';
+
+export type { PlanOutcome } from './run-plan.js';
+import { inferWaitingForCapacity } from './wait-for-capacity.js';
+
+/** The parts every model call goes through, whoever makes it (the infer route, a model step, a transform). */
+export interface ModelCallServices {
+  readonly backend: ServingBackend;
+  readonly routes: () => readonly RouteConfig[];
+  readonly breakers: CircuitBreakers;
+  readonly ledger: SpendLedger;
+  readonly onLedgerError: (error: unknown) => void;
+}
+
+/** Who the call is for and how it may wait. */
+export interface ModelCallPayer {
+  readonly tenant: string;
+  /** Absent for a tenant with no budget: the call is priced and recorded, never refused. */
+  readonly budget?: BudgetAccount;
+  /** Summed as calls are charged: what a task spent, whether it ends well or not. */
+  readonly tally?: { usd: number };
+  /** Asynchronous tasks wait out "not now" refusals until the deadline (see wait-for-capacity.ts). */
+  readonly waitForCapacity?: boolean;
+}
+
+/**
+ * One model call, after its plan (resolve, route, tiers, validation): its estimate is held
+ * from the budget (429 budget_exceeded when it does not fit), the plan runs (breakers,
+ * fallbacks, cascade), and what ran is charged to the budget and the spend ledger, also when
+ * the call fails after some tier has answered.
+ */
+export async function runModelCall(plan: InferencePlan, services: ModelCallServices, payer: ModelCallPayer): Promise<PlanOutcome> {
+  const held = payer.budget ? await payer.budget.hold(toPico(estimateCostUsd(plan))) : 0;
+  const ran: TierCharge[] = [];
+  let outcome: Omit<PlanOutcome, 'costUsd' | 'charges'>;
+  try {
+    outcome = await runPlan(plan, (request) => inferWaitingForCapacity(services.backend, request, payer.waitForCapacity === true), services.breakers, ran);
+  } catch (error) {
+    await settle(ran, held, services, payer);
+    throw error;
+  }
+  const charges = await settle(ran, held, services, payer);
+  return { ...outcome, charges, costUsd: charges.reduce((sum, charge) => sum + charge.usd, 0) };
+}
+
+/** Plans and runs one call by model or route name: what pipeline steps and transforms send. */
+export function callModel(name: string, version: string | undefined, parsed: ParsedInferRequest, context: Omit<PlanContext, 'backend' | 'routes'>, services: ModelCallServices, payer: ModelCallPayer): Promise<PlanOutcome> {
+  const plan = planInference(name, version, parsed, { ...context, backend: services.backend, routes: services.routes() });
+  return runModelCall(plan, services, payer);
+}
+
+/**
+ * Charges what ran: at its price, and for a budgeted tenant never more than the call held
+ * (the tiers' charges scaled down alike), so the budget cannot be overrun by a call slower
+ * than its model's reserve_compute_ms. Nothing ran: the hold goes back.
+ */
+async function settle(ran: readonly TierCharge[], held: number, services: ModelCallServices, payer: ModelCallPayer): Promise<TierCharge[]> {
+  const costPico = ran.reduce((sum, charge) => sum + toPico(charge.usd), 0);
+  let scale = 1;
+  if (payer.budget) {
+    if (ran.length === 0) await payer.budget.giveBack(held);
+    else scale = costPico > 0 ? (await payer.budget.charge(held, costPico)) / costPico : 1;
+  }
+  return ran.map((charge) => {
+    const pico = Math.round(toPico(charge.usd) * scale);
+    services.ledger.record(payer.tenant, charge.model, charge.version, pico).catch(services.onLedgerError);
+    if (payer.tally) payer.tally.usd += pico / PICO;
+    return { ...charge, usd: pico / PICO };
+  });
+}
