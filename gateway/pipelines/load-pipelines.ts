@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelDefinition } from '../../workers/repository/load-repository.js';
 import { configErrorFromIssues, ModelConfigError } from '../../workers/repository/load-repository.js';
+import type { RouteConfig } from '../policy/policy-config.js';
 import { isModelStep, pipelineConfigSchema, type PipelineConfig } from './pipeline-config.js';
 import type { TransformCatalog } from './transforms/catalog.js';
 
@@ -12,19 +13,30 @@ export const PIPELINE_FILE = 'pipeline.json';
  * and checked against the models and transforms it names, so a wiring mistake stops
  * start-up instead of failing tasks later.
  */
-export async function loadPipelines(repository: string, models: readonly ModelDefinition[], transforms: TransformCatalog): Promise<PipelineConfig[]> {
+export async function loadPipelines(
+  repository: string,
+  models: readonly ModelDefinition[],
+  transforms: TransformCatalog,
+  routes: readonly RouteConfig[] = [],
+): Promise<PipelineConfig[]> {
   const entries = await readdir(repository, { withFileTypes: true });
   const pipelines: PipelineConfig[] = [];
   for (const entry of entries.filter((candidate) => candidate.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
     const files = await readdir(join(repository, entry.name));
     if (!files.includes(PIPELINE_FILE)) continue;
     if (models.some((model) => model.name === entry.name)) throw new ModelConfigError(join(repository, entry.name), '', 'holds both a config.json and a pipeline.json');
-    pipelines.push(await readPipeline(join(repository, entry.name, PIPELINE_FILE), entry.name, models, transforms));
+    pipelines.push(await readPipeline(join(repository, entry.name, PIPELINE_FILE), entry.name, models, transforms, routes));
   }
   return pipelines;
 }
 
-async function readPipeline(file: string, folder: string, models: readonly ModelDefinition[], transforms: TransformCatalog): Promise<PipelineConfig> {
+async function readPipeline(
+  file: string,
+  folder: string,
+  models: readonly ModelDefinition[],
+  transforms: TransformCatalog,
+  routes: readonly RouteConfig[],
+): Promise<PipelineConfig> {
   let raw: unknown;
   try {
     raw = JSON.parse(await readFile(file, 'utf8'));
@@ -40,12 +52,17 @@ async function readPipeline(file: string, folder: string, models: readonly Model
       throw new ModelConfigError(file, `steps[${index}]${field}`, problem);
     };
     if (isModelStep(step)) {
-      const model = models.find((candidate) => candidate.name === step.model);
-      if (!model) return fail('.model', `no model "${step.model}" in the repository`);
-      if (step.version !== undefined && !(step.version in model.config.versions)) fail('.version', `model "${step.model}" has no version ${step.version}`);
-      for (const spec of model.config.inputs) if (!(spec.name in step.inputs)) fail('.inputs', `model "${step.model}" needs input "${spec.name}"`);
-      for (const port of Object.keys(step.inputs)) if (!model.config.inputs.some((spec) => spec.name === port)) fail('.inputs', `model "${step.model}" has no input "${port}"`);
-      for (const port of Object.keys(step.outputs)) if (!model.config.outputs.some((spec) => spec.name === port)) fail('.outputs', `model "${step.model}" has no output "${port}"`);
+      // A route's name runs its tiers, each of which must take the step's ports.
+      const route = step.version === undefined ? routes.find((candidate) => candidate.name === step.model) : undefined;
+      const targets = route ? route.tiers.map((tier) => ({ name: tier.model, version: tier.version })) : [{ name: step.model, version: step.version }];
+      for (const target of targets) {
+        const model = models.find((candidate) => candidate.name === target.name);
+        if (!model) return fail('.model', route ? `route "${route.name}" has a tier with no model "${target.name}"` : `no model "${target.name}" in the repository`);
+        if (target.version !== undefined && !(target.version in model.config.versions)) fail('.version', `model "${target.name}" has no version ${target.version}`);
+        for (const spec of model.config.inputs) if (!(spec.name in step.inputs)) fail('.inputs', `model "${target.name}" needs input "${spec.name}"`);
+        for (const port of Object.keys(step.inputs)) if (!model.config.inputs.some((spec) => spec.name === port)) fail('.inputs', `model "${target.name}" has no input "${port}"`);
+        for (const port of Object.keys(step.outputs)) if (!model.config.outputs.some((spec) => spec.name === port)) fail('.outputs', `model "${target.name}" has no output "${port}"`);
+      }
       return;
     }
     if (!transforms.has(step.transform)) return fail('.transform', `no transform "${step.transform}" (built in: ${transforms.names().join(', ')})`);
@@ -59,7 +76,7 @@ async function readPipeline(file: string, folder: string, models: readonly Model
       fail('.options', (error as Error).message);
     }
     for (const called of transform.modelsCalled?.(step.options) ?? []) {
-      if (!models.some((candidate) => candidate.name === called)) fail('.options', `transform "${step.transform}" calls model "${called}", which is not in the repository`);
+      if (!models.some((candidate) => candidate.name === called) && !routes.some((route) => route.name === called)) fail('.options', `transform "${step.transform}" calls model "${called}", which is not in the repository`);
     }
   });
   return pipeline;

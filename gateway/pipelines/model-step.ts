@@ -1,3 +1,4 @@
+import { ServingError } from '../../workers/protocol/errors.js';
 import type { Tensor } from '../../workers/protocol/tensor.js';
 import { callModel, type ModelCallPayer, type ModelCallServices, type PlanOutcome } from '../routing/model-call.js';
 import type { ModelStep } from './pipeline-config.js';
@@ -28,12 +29,17 @@ export interface StepRequestContext {
   readonly priority: number;
   /** The task's trace, so its model requests (and worker logs) join it. */
   readonly traceparent?: string;
+  /** Once aborted (the run failed or was stopped), no further model call is sent. */
+  readonly signal?: AbortSignal;
+  /** The calls in flight, for the run to wait on when it fails (each answers by the deadline). */
+  readonly inFlight?: Set<Promise<unknown>>;
 }
 
 /** One model request of a step (or of a transform), by model or route name, through the one model-call function. */
 export function stepModelCall(name: string, version: string | undefined, inputs: readonly Tensor[], requestId: string, context: StepRequestContext): Promise<PlanOutcome> {
+  if (context.signal?.aborted) return Promise.reject(new ServingError('request_timeout', `request ${requestId} was not sent: its task has ended`));
   const now = Date.now();
-  return callModel(
+  const call = callModel(
     name,
     version,
     { inputs, outputs: [], binaryByDefault: false, priority: context.priority, timeoutMs: Math.max(1, context.deadline - now) },
@@ -41,6 +47,12 @@ export function stepModelCall(name: string, version: string | undefined, inputs:
     context.calls,
     context.payer,
   );
+  const inFlight = context.inFlight;
+  if (inFlight) {
+    inFlight.add(call);
+    void call.then(() => inFlight.delete(call), () => inFlight.delete(call));
+  }
+  return call;
 }
 
 /**

@@ -55,6 +55,10 @@ export async function runPipeline(pipeline: PipelineConfig, inputs: Readonly<Rec
   const waiting = new Set<PipelineStep>(pipeline.steps);
   const running = new Map<string, Promise<string>>();
   const finished: StepMetadata[] = [];
+  // Ends the model calls of steps still running once the run has failed (or the caller stops it).
+  const stop = new AbortController();
+  const inFlight = new Set<Promise<unknown>>();
+  const stepContext: PipelineRunContext = { ...context, signal: context.signal ? AbortSignal.any([context.signal, stop.signal]) : stop.signal, inFlight };
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -67,7 +71,7 @@ export async function runPipeline(pipeline: PipelineConfig, inputs: Readonly<Rec
       for (const step of [...waiting]) {
         if (!Object.values(step.inputs).every((value) => values.has(value))) continue;
         waiting.delete(step);
-        const started = startStep(step, values, context, finished);
+        const started = startStep(step, values, stepContext, finished);
         // Once one step has failed, the others' later failures are of no interest.
         started.catch(() => undefined);
         running.set(step.id, started);
@@ -76,6 +80,13 @@ export async function runPipeline(pipeline: PipelineConfig, inputs: Readonly<Rec
       const done = await Promise.race([...running.values(), timeout]);
       running.delete(done);
     }
+  } catch (error) {
+    // The steps still running send no further model calls; the run ends once the calls
+    // already sent have answered and been charged (each is bounded by the deadline), so
+    // the task's cost counts them all.
+    stop.abort();
+    await settled(inFlight);
+    throw error;
   } finally {
     clearTimeout(timer);
   }
@@ -84,6 +95,16 @@ export async function runPipeline(pipeline: PipelineConfig, inputs: Readonly<Rec
   const costUsd = finished.reduce((sum, step) => sum + (step.kind === 'model' ? step.cost_usd : (step.model_requests?.cost_usd ?? 0)), 0);
   return { outputs, steps: finished, costUsd };
 }
+
+/** Waits for the calls in flight, at most CALLS_GRACE_MS: a backend that never answers must not hold the task. */
+async function settled(calls: ReadonlySet<Promise<unknown>>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CALLS_GRACE_MS)));
+  await Promise.race([Promise.allSettled([...calls]), grace]);
+  clearTimeout(timer);
+}
+
+const CALLS_GRACE_MS = 5_000;
 
 async function startStep(step: PipelineStep, values: Map<string, unknown>, context: PipelineRunContext, finished: StepMetadata[]): Promise<string> {
   context.onEvent({ type: 'step-started', step: step.id });

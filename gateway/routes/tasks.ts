@@ -58,7 +58,7 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, services: P
         return reply.code(202).type('application/json').send(accepted);
       }
       const finished = await tasks.runNow(record, body.inputs);
-      audit.costUsd = finished.result?.cost_usd ?? 0;
+      audit.costUsd = finished.cost_usd ?? 0;
       if (finished.status === 'failed') {
         const error = finished.error!;
         throw new ServingError(error.code as ErrorCode, error.message);

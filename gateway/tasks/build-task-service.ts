@@ -20,7 +20,8 @@ import { TaskService } from './task-service.js';
  */
 export async function buildTaskService(config: SwitchyardConfig, backend: ServingBackend, services: PolicyServices, logger: Logger, redis?: Redis): Promise<TaskService> {
   const transforms = builtInTransforms({ maxImagePixels: config.MAX_IMAGE_PIXELS, maxAudioSeconds: config.MAX_AUDIO_SECONDS });
-  const pipelines = new Map((await loadPipelines(config.MODEL_REPOSITORY, await loadRepository(config.MODEL_REPOSITORY), transforms)).map((p) => [p.name, p]));
+  const models = await loadRepository(config.MODEL_REPOSITORY);
+  const pipelines = new Map((await loadPipelines(config.MODEL_REPOSITORY, models, transforms, config.policy.routes)).map((p) => [p.name, p]));
   const retentionMs = config.TASK_RETENTION_HOURS * 3_600_000;
   const store = redis ? new RedisTaskStore(redis, config.REDIS_PREFIX, retentionMs) : new MemoryTaskStore(retentionMs);
   const open = config.policy.tenants.length === 0;

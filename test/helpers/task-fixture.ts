@@ -46,6 +46,15 @@ export function taskFixture(): { repository: TestRepository; env: Record<string,
         { id: 'echo', model: 'echo', inputs: { x: 'x' }, outputs: { out_x: 'echoed' } },
       ],
       outputs: { echoed: 'echoed' },
+    })
+    // The same through a route: its model step names the cascade below, not a model.
+    .addPipeline('echo-routed', {
+      inputs: { value: { kind: 'json' } },
+      steps: [
+        { id: 'to-tensor', transform: 'tensor-from-json', inputs: { value: 'value' }, outputs: { tensor: 'x' } },
+        { id: 'echo', model: 'echo-cascade', inputs: { x: 'x' }, outputs: { out_x: 'echoed' } },
+      ],
+      outputs: { echoed: 'echoed' },
     });
   const policy = {
     tenants: [
@@ -54,7 +63,7 @@ export function taskFixture(): { repository: TestRepository; env: Record<string,
       {
         name: 'alpha',
         keys: [{ sha256: hashKey(TASK_KEYS.alpha) }],
-        models: ['echo-json'],
+        models: ['echo-json', 'echo-routed'],
         callback_secret: { env: 'ALPHA_CALLBACK_SECRET' },
         callback_allow: ['127.0.0.1'],
       },
@@ -64,6 +73,8 @@ export function taskFixture(): { repository: TestRepository; env: Record<string,
       { name: 'limited', keys: [{ sha256: hashKey(TASK_KEYS.limited) }], models: ['echo-json'], rate_limit: { max: 2, window_ms: 60_000 } },
       { name: 'budgeted', keys: [{ sha256: hashKey(TASK_KEYS.budgeted) }], models: ['echo-json'], budget: { usd: BUDGETED_TASKS * ECHO_PRICE_USD, period: 'day' } },
     ],
+    // Echo's top value is its largest input: inputs under 1 never satisfy the first tier, so both run.
+    routes: [{ name: 'echo-cascade', tiers: [{ name: 'first', model: 'echo' }, { name: 'second', model: 'echo' }], policy: { type: 'cascade', output: 'out_x', threshold: 1 } }],
   };
   const configFile = join(repository.dir, 'switchyard.yaml');
   writeFileSync(configFile, stringify(policy));

@@ -25,6 +25,17 @@ describe('tasks pass the policy layer', () => {
     expect(result.cost_usd).toBeCloseTo(ECHO_PRICE_USD, 12);
   });
 
+  it('a model step naming a route runs its tiers: a cascade escalates, each tier charged and in the ledger', async () => {
+    const before = await get(`${server.url}/v1/spend`, bearerKey(TASK_KEYS.alpha));
+    const reply = await post(`${server.url}/v1/tasks/echo-routed`, echoInput([0.5, 0.25, 0.125, 0.75]), bearerKey(TASK_KEYS.alpha));
+    expect(reply.status).toBe(200);
+    const result = reply.json.result as { outputs: { echoed: { data: number[] } }; cost_usd: number; steps: { step: string; model?: string }[] };
+    expect(result.outputs.echoed.data).toEqual([0.5, 0.25, 0.125, 0.75]);
+    expect(result.cost_usd).toBeCloseTo(2 * ECHO_PRICE_USD, 12);
+    const after = await get(`${server.url}/v1/spend`, bearerKey(TASK_KEYS.alpha));
+    expect((after.json.total_usd as number) - (before.json.total_usd as number)).toBeCloseTo(2 * ECHO_PRICE_USD, 12);
+  });
+
   it('401 without a key, 403 for a tenant that may not call the pipeline', async () => {
     expect((await post(`${server.url}/v1/tasks/echo-json`, echoInput([1, 2, 3, 4]))).json.code).toBe('unauthorized');
     const forbidden = await submit(TASK_KEYS.outsider, echoInput([1, 2, 3, 4]));
