@@ -5,19 +5,15 @@
  */
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { localModelManager } from '../workers/pool/local-model-manager.js';
-import { registerGpuMetrics } from '../workers/metrics/gpu-metrics.js';
 import { createMetricsRegistry } from '../workers/metrics/registry.js';
-import { ServingMetrics } from '../workers/metrics/serving-metrics.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { registerStoreMetrics } from './metrics/review-budget-metrics.js';
 import { withCostMetrics } from './metrics/metered-ledger.js';
 import { buildApp } from './app.js';
 import { configFromEnvironment, type SwitchyardConfig } from './config.js';
 import { InFlightRequests } from './http/in-flight.js';
-import { QueueBackend } from './queue/queue-backend.js';
-import { memoryPolicyServices, redisPolicyServices, withAuditFile } from './wiring/policy-services.js';
-import { servingConnection } from '../workers/queue/redis-connection.js';
+import { withAuditFile } from './wiring/policy-services.js';
+import { distributedMode, embeddedMode } from './wiring/serving-mode.js';
 import type { LifecyclePhase } from './routes/health.js';
 import { buildTaskService } from './tasks/build-task-service.js';
 import { listenerTls } from './tls/listener-tls.js';
@@ -40,64 +36,50 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
 
   // One registry per gateway: its process metrics, its own families and, in embedded mode, the serving ones.
   const registry = createMetricsRegistry();
-
-  if (config.REDIS_URL) {
-    // Distributed mode: workers run the models; this process only queues and answers.
-    const backend = await QueueBackend.start(config, logger);
-    const policyRedis = servingConnection(config.REDIS_URL, 'switchyard-gateway-policy');
-    const onWriteError = (error: unknown): void => logger.error({ err: error }, 'policy record write failed');
-    const policyServices = withAuditFile(redisPolicyServices(config.policy, policyRedis, config.REDIS_PREFIX, onWriteError), config.AUDIT_LOG_FILE, onWriteError);
-    const gatewayMetrics = new GatewayMetrics(registry, { breakers: policyServices.breakers, queueDepths: () => backend.queueDepths() });
-    registerStoreMetrics(registry, policyServices);
-    const services = withCostMetrics(policyServices, gatewayMetrics);
-    const tasks = await buildTaskService(config, backend, services, logger, policyRedis);
-    const app = buildApp({ backend, services, tasks, deadLetters: backend.deadLetters, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES, metrics: { registry, gateway: gatewayMetrics }, tls });
-    const url = await app.listen({ host: config.HOST, port: config.PORT });
-    phase = 'serving';
-    logger.info({ url, mode: 'distributed', gateway: backend.gatewayId }, 'switchyard gateway ready');
-    return running(url, inFlight, async () => {
-      phase = 'draining';
-      keepAliveBriefly(app);
-      await inFlight.idle();
-      await app.close();
-      // Tasks still running finish first: they need the backend to reach the workers.
-      await tasks.close();
-      await Promise.all([services.audit.flush(), services.ledger.flush()]);
-      await backend.close();
-      await policyRedis.quit().catch(() => undefined);
-    });
-  }
-
-  registerGpuMetrics(registry);
-  const manager = localModelManager(config, logger, new ServingMetrics(registry));
-  const policyServices = withAuditFile(memoryPolicyServices(config.policy), config.AUDIT_LOG_FILE, (error) => logger.error({ err: error }, 'audit file write failed'));
-  const gatewayMetrics = new GatewayMetrics(registry, { breakers: policyServices.breakers });
+  const onWriteError = (error: unknown): void => logger.error({ err: error }, 'policy record write failed');
+  const redisUrl = config.REDIS_URL;
+  const mode = redisUrl ? await distributedMode({ ...config, REDIS_URL: redisUrl }, logger, onWriteError) : embeddedMode(config, logger, registry);
+  const policyServices = withAuditFile(mode.services, config.AUDIT_LOG_FILE, onWriteError);
+  const gatewayMetrics = new GatewayMetrics(registry, { breakers: policyServices.breakers, ...(mode.queueDepths ? { queueDepths: mode.queueDepths } : {}) });
   registerStoreMetrics(registry, policyServices);
   const services = withCostMetrics(policyServices, gatewayMetrics);
-  const tasks = await buildTaskService(config, manager, services, logger);
-  const app = buildApp({ backend: manager, services, tasks, inFlight, lifecycle, logger, bodyLimit: config.MAX_BODY_BYTES, metrics: { registry, gateway: gatewayMetrics }, tls });
+  const tasks = await buildTaskService(config, mode.backend, services, logger, mode.redis);
+  const app = buildApp({
+    backend: mode.backend,
+    services,
+    tasks,
+    ...(mode.deadLetters ? { deadLetters: mode.deadLetters } : {}),
+    inFlight,
+    lifecycle,
+    logger,
+    bodyLimit: config.MAX_BODY_BYTES,
+    metrics: { registry, gateway: gatewayMetrics },
+    tls,
+  });
 
   // Listen first, so liveness answers and readiness says "not yet" while models warm up.
   const url = await app.listen({ host: config.HOST, port: config.PORT });
   try {
-    await manager.loadAll(config.LOAD_MODELS);
+    await mode.load();
   } catch (error) {
     await app.close();
-    await manager.close();
+    await tasks.close();
+    await mode.close();
     throw error;
   }
   phase = 'serving';
-  logger.info({ url, mode: 'embedded', repository: config.MODEL_REPOSITORY }, 'switchyard ready');
+  logger.info({ url, mode: mode.name, ...mode.details }, 'switchyard gateway ready');
   // New inferences are refused from the start of draining; those in flight are answered
-  // and flushed before the server closes, then the models drain.
+  // and the policy records flushed before the server closes, then the backend drains.
   return running(url, inFlight, async () => {
     phase = 'draining';
     keepAliveBriefly(app);
     await inFlight.idle();
     await app.close();
+    // Tasks still running finish first: they need the backend to reach the models.
     await tasks.close();
-    await services.audit.flush();
-    await manager.close();
+    await Promise.all([services.audit.flush(), services.ledger.flush()]);
+    await mode.close();
   });
 }
 

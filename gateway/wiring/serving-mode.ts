@@ -1,0 +1,63 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { registerGpuMetrics } from '../../workers/metrics/gpu-metrics.js';
+import { ServingMetrics } from '../../workers/metrics/serving-metrics.js';
+import { localModelManager } from '../../workers/pool/local-model-manager.js';
+import type { DeadLetters } from '../../workers/queue/dead-letters.js';
+import { servingConnection } from '../../workers/queue/redis-connection.js';
+import type { SwitchyardConfig } from '../config.js';
+import { QueueBackend } from '../queue/queue-backend.js';
+import type { ServingBackend } from '../serving-backend.js';
+import { memoryPolicyServices, redisPolicyServices, type PolicyServices } from './policy-services.js';
+
+/** What differs between the two modes; server.ts does the rest the same way for both. */
+export interface ServingMode {
+  readonly name: 'embedded' | 'distributed';
+  readonly backend: ServingBackend;
+  readonly services: PolicyServices;
+  /** Distributed mode: the connection the task store shares with the policy stores. */
+  readonly redis?: Redis;
+  readonly deadLetters?: DeadLetters;
+  readonly queueDepths?: () => readonly { queue: string; depth: number }[];
+  /** For the "ready" log line. */
+  readonly details: Record<string, unknown>;
+  /** Loads and warms the models this process serves (embedded); nothing to do when workers serve them. */
+  load(): Promise<void>;
+  /** After the HTTP server and the tasks have stopped, and the policy records are flushed. */
+  close(): Promise<void>;
+}
+
+/** Embedded mode: models in worker threads of this process, policy state in memory. */
+export function embeddedMode(config: SwitchyardConfig, logger: Logger, registry: Registry): ServingMode {
+  registerGpuMetrics(registry);
+  const manager = localModelManager(config, logger, new ServingMetrics(registry));
+  return {
+    name: 'embedded',
+    backend: manager,
+    services: memoryPolicyServices(config.policy),
+    details: { repository: config.MODEL_REPOSITORY },
+    load: () => manager.loadAll(config.LOAD_MODELS),
+    close: () => manager.close(),
+  };
+}
+
+/** Distributed mode: workers run the models; this process only queues and answers; policy state in Redis. */
+export async function distributedMode(config: SwitchyardConfig & { REDIS_URL: string }, logger: Logger, onWriteError: (error: unknown) => void): Promise<ServingMode> {
+  const backend = await QueueBackend.start(config, logger);
+  const redis = servingConnection(config.REDIS_URL, 'switchyard-gateway-policy');
+  return {
+    name: 'distributed',
+    backend,
+    services: redisPolicyServices(config.policy, redis, config.REDIS_PREFIX, onWriteError),
+    redis,
+    deadLetters: backend.deadLetters,
+    queueDepths: () => backend.queueDepths(),
+    details: { gateway: backend.gatewayId },
+    load: async () => undefined,
+    close: async () => {
+      await backend.close();
+      await redis.quit().catch(() => undefined);
+    },
+  };
+}
