@@ -6,10 +6,8 @@
 import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import { concatRows, splitRows } from '../../protocol/tensor-rows.js';
-import type { Tensor } from '../../protocol/tensor.js';
+import { joinBatchInputs, splitBatchOutputs } from '../batch-rows.js';
 import type { BatchRun, InstanceSpec } from '../runtime.js';
-import { transferable } from '../transfer.js';
 import { availableProviders } from './execution-providers.js';
 import { fromOrtTensor, toOrtTensor } from './ort-tensors.js';
 import type { FromThread, ToThread } from '../thread-messages.js';
@@ -52,30 +50,11 @@ async function load(spec: InstanceSpec): Promise<void> {
 async function run(id: number, batch: BatchRun): Promise<void> {
   if (!session) throw new Error('run before load');
   const marshalStart = performance.now();
-  const first = batch.requests[0];
-  if (!first) throw new Error('empty batch');
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const input of first.inputs) {
-    const parts = batch.requests.map((request) => request.inputs.find((tensor) => tensor.name === input.name)!);
-    feeds[input.name] = toOrtTensor(concatRows(parts));
-  }
+  const feeds = Object.fromEntries(joinBatchInputs(batch).map((tensor) => [tensor.name, toOrtTensor(tensor)]));
   const computeStart = performance.now();
   const results = await session.run(feeds, [...batch.outputs]);
   const computeMs = performance.now() - computeStart;
-
-  const rowCounts = batch.requests.map((request) => request.inputs[0]?.shape[0] ?? 1);
-  const perRequest: Tensor[][] = batch.requests.map(() => []);
-  for (const name of batch.outputs) {
-    const output = fromOrtTensor(name, results[name]!);
-    const parts = batch.requests.length === 1 ? [output] : splitRows(output, rowCounts);
-    parts.forEach((part, index) => perRequest[index]!.push(part));
-  }
-  const buffers: ArrayBuffer[] = [];
-  const outputs = perRequest.map((tensors) => {
-    const owned = transferable(tensors);
-    buffers.push(...owned.buffers);
-    return owned.tensors;
-  });
+  const { outputs, buffers } = splitBatchOutputs(batch, batch.outputs.map((name) => fromOrtTensor(name, results[name]!)));
   const marshalMs = performance.now() - marshalStart - computeMs;
   send({ type: 'result', id, outputs, computeMs, marshalMs }, buffers);
 }

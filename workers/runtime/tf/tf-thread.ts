@@ -7,11 +7,10 @@
 import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { concatRows, splitRows } from '../../protocol/tensor-rows.js';
 import type { Tensor } from '../../protocol/tensor.js';
+import { joinBatchInputs, splitBatchOutputs } from '../batch-rows.js';
 import type { BatchRun, InstanceSpec } from '../runtime.js';
 import type { FromThread, ToThread } from '../thread-messages.js';
-import { transferable } from '../transfer.js';
 import { selectBackend } from './tf-backends.js';
 import { loadTfModel, type TfModel } from './tf-model.js';
 import { fromTfTensor, toTfTensor } from './tf-tensors.js';
@@ -39,34 +38,19 @@ function run(id: number, batch: BatchRun): void {
   if (!model) throw new Error('run before load');
   const loaded = model;
   const marshalStart = performance.now();
-  const first = batch.requests[0];
-  if (!first) throw new Error('empty batch');
-  const joined = first.inputs.map((input) => concatRows(batch.requests.map((request) => request.inputs.find((tensor) => tensor.name === input.name)!)));
-
+  const joined = joinBatchInputs(batch);
   const computeStart = performance.now();
   const results = tf.tidy(() => loaded.run(Object.fromEntries(joined.map((tensor) => [tensor.name, toTfTensor(tensor)])), batch.outputs));
-  let outputs: Tensor[];
+  let tensors: Tensor[];
   try {
-    outputs = results.map((result, index) => fromTfTensor(batch.outputs[index]!, result));
+    tensors = results.map((result, index) => fromTfTensor(batch.outputs[index]!, result));
   } finally {
     tf.dispose(results);
   }
   const computeMs = performance.now() - computeStart;
-
-  const rowCounts = batch.requests.map((request) => request.inputs[0]?.shape[0] ?? 1);
-  const perRequest: Tensor[][] = batch.requests.map(() => []);
-  for (const output of outputs) {
-    const parts = batch.requests.length === 1 ? [output] : splitRows(output, rowCounts);
-    parts.forEach((part, index) => perRequest[index]!.push(part));
-  }
-  const buffers: ArrayBuffer[] = [];
-  const owned = perRequest.map((tensors) => {
-    const result = transferable(tensors);
-    buffers.push(...result.buffers);
-    return result.tensors;
-  });
+  const { outputs, buffers } = splitBatchOutputs(batch, tensors);
   const marshalMs = performance.now() - marshalStart - computeMs;
-  send({ type: 'result', id, outputs: owned, computeMs, marshalMs }, buffers);
+  send({ type: 'result', id, outputs, computeMs, marshalMs }, buffers);
 }
 
 port.on('message', (message: ToThread) => {
