@@ -25,6 +25,16 @@ export interface PairedSide {
   readonly otherPids?: Readonly<Record<string, number>>;
 }
 
+/** distributed / embedded throughput, to three places; 0 when the embedded run answered nothing. */
+export function pairRatio(embeddedPerSecond: number, distributedPerSecond: number): number {
+  return embeddedPerSecond > 0 ? round(distributedPerSecond / embeddedPerSecond, 3) : 0;
+}
+
+/** The median of the rounds' (rounded) ratios, rounded again to three places. */
+export function medianRatio(ratios: readonly number[]): number {
+  return round(median(ratios), 3);
+}
+
 /**
  * Throughput of two stacks measured in alternating runs, both up at once (the idle one
  * costs nothing), so each ratio compares runs seconds apart: on a shared machine whose
@@ -43,9 +53,9 @@ export async function measurePairedRounds(
   for (let index = 0; index < count; index += 1) {
     const e = await runLoad(embedded.target, connections, seconds, 0, embedded.serverPid, embedded.otherPids);
     const d = await runLoad(distributed.target, connections, seconds, 0, distributed.serverPid, distributed.otherPids);
-    const pair: PairedRound = { embedded: e, distributed: d, ratio: e.requestsPerSecond > 0 ? round(d.requestsPerSecond / e.requestsPerSecond, 3) : 0 };
+    const pair: PairedRound = { embedded: e, distributed: d, ratio: pairRatio(e.requestsPerSecond, d.requestsPerSecond) };
     rounds.push(pair);
     onRound(pair, index);
   }
-  return { connections, secondsPerRun: seconds, rounds, medianRatio: round(median(rounds.map((r) => r.ratio)), 3) };
+  return { connections, secondsPerRun: seconds, rounds, medianRatio: medianRatio(rounds.map((r) => r.ratio)) };
 }
