@@ -42,7 +42,7 @@ export class BudgetAccount {
     this.#pool -= fromPool;
     const more = estimatePico - fromPool;
     if (more > 0 && !(await this.store.reserve(this.limit.tenant, this.limit.period, this.limit.limitPico, more))) {
-      this.#pool += fromPool;
+      await this.giveBack(fromPool);
       throw this.#exceeded('it cannot cover the next model call');
     }
     return estimatePico;

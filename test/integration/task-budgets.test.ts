@@ -83,6 +83,43 @@ describe('model calls made by a transform are held and charged one by one, in bo
       expect(toPico(tally.usd)).toBe(limitPico);
     });
 
+    it('200 calls racing from 20 accounts, with pools and without: spent + reserved never passes the limit', async () => {
+      const store = makeStore();
+      const tenant = `race-${name}`;
+      const limitPico = 1_000;
+      const limit = { tenant, period: 'total', limitPico, describe: 'test budget' };
+      // Half the accounts start with a pool reserved up front, as a task does at submission.
+      const accounts = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const pool = i % 2 === 0 && (await store.reserve(tenant, 'total', limitPico, 60)) ? 60 : 0;
+          return new BudgetAccount(store, limit, pool);
+        }),
+      );
+      let peak = 0;
+      const call = async (account: BudgetAccount, i: number): Promise<boolean> => {
+        try {
+          const held = await account.hold(10 + (i % 7));
+          const usage = await store.usage(tenant, 'total');
+          peak = Math.max(peak, usage.spentPico + usage.reservedPico);
+          // Some calls cost more than they held (charged what they held), some less, some nothing ran.
+          if (i % 5 === 0) await account.giveBack(held);
+          else await account.charge(held, held + (i % 3) - 1);
+          return true;
+        } catch (error) {
+          expect(error).toMatchObject({ code: 'budget_exceeded' });
+          return false;
+        }
+      };
+      const results = await Promise.all(Array.from({ length: 200 }, (_, i) => call(accounts[i % 20]!, i)));
+      await Promise.all(accounts.map((account) => account.close()));
+      const usage = await store.usage(tenant, 'total');
+      expect(results.filter((ran) => !ran).length).toBeGreaterThan(0);
+      expect(peak).toBeLessThanOrEqual(limitPico);
+      expect(usage.reservedPico).toBe(0);
+      expect(usage.spentPico).toBeLessThanOrEqual(limitPico);
+      expect(usage.spentPico).toBe(accounts.reduce((sum, account) => sum + account.chargedPico, 0));
+    });
+
     it('concurrent tasks sharing a tiny budget never overrun it: some are stopped, the spend equals what ran', async () => {
       const store = makeStore();
       const tenant = `shared-${name}`;
