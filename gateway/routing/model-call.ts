@@ -7,9 +7,9 @@ import type { ServingBackend } from '../serving-backend.js';
 import type { CircuitBreakers } from './circuit-breaker.js';
 import { estimateCostUsd, planInference, type InferencePlan, type PlanContext } from './plan-inference.js';
 import { runPlan, type PlanOutcome, type TierCharge } from './run-plan.js';
+import { inferWaitingForCapacity } from './wait-for-capacity.js';
 
 export type { PlanOutcome } from './run-plan.js';
-import { inferWaitingForCapacity } from './wait-for-capacity.js';
 
 /** The parts every model call goes through, whoever makes it (the infer route, a model step, a transform). */
 export interface ModelCallServices {

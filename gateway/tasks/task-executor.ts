@@ -93,7 +93,7 @@ export class TaskExecutor {
       if (code === 'internal_error') logger.error({ err: error, task: id }, 'task failed');
     }
     // Every call that ran was charged as it answered; what the up-front reservation did not use goes back.
-    await payer.budget?.close();
+    await payer.budget?.close().catch((error: unknown) => logger.error({ err: error, task: id }, 'releasing the rest of the task reservation failed'));
     record.cost_usd = payer.tally.usd;
     record.finished_at = new Date().toISOString();
     await events;
