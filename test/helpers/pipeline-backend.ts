@@ -12,13 +12,19 @@ import { CircuitBreakers } from '../../gateway/routing/circuit-breaker.js';
 import type { ModelCallPayer } from '../../gateway/routing/model-call.js';
 import type { StepRequestContext } from '../../gateway/pipelines/model-step.js';
 import type { ServingBackend } from '../../gateway/serving-backend.js';
+import type { RouteConfig } from '../../gateway/policy/policy-config.js';
 
 /** The model-call path a task's steps take, with no routes and an in-memory ledger, for tenant "test" unless `payer` says otherwise. */
-export function stepCalls(backend: ServingBackend, payer: ModelCallPayer = { tenant: 'test' }, ledger: SpendLedger = new MemorySpendLedger()): Pick<StepRequestContext, 'calls' | 'payer' | 'plan'> {
+export function stepCalls(
+  backend: ServingBackend,
+  payer: ModelCallPayer = { tenant: 'test' },
+  ledger: SpendLedger = new MemorySpendLedger(),
+  routes: readonly RouteConfig[] = [],
+): Pick<StepRequestContext, 'calls' | 'payer' | 'plan'> {
   const onLedgerError = (error: unknown): void => {
     throw error;
   };
-  return { calls: { backend, routes: () => [], breakers: new CircuitBreakers(5, 1_000), ledger, onLedgerError }, payer, plan: 'default' };
+  return { calls: { backend, routes: () => routes, breakers: new CircuitBreakers(5, 1_000), ledger, onLedgerError }, payer, plan: 'default' };
 }
 
 export interface PipelineBackend {
@@ -29,12 +35,12 @@ export interface PipelineBackend {
 }
 
 /** An embedded backend with every model of the repository loaded, and its pipelines, run in-process. */
-export async function startPipelineBackend(repository: string, environment: Record<string, string> = {}): Promise<PipelineBackend> {
+export async function startPipelineBackend(repository: string, environment: Record<string, string> = {}, routes: readonly RouteConfig[] = []): Promise<PipelineBackend> {
   const config = parseConfig({ MODEL_REPOSITORY: repository, PORT: '0', LOG_LEVEL: 'silent', CPU_COUNT: '2', ...environment });
   const manager = localModelManager(config, pino({ level: 'silent' }));
   await manager.loadAll();
   const transforms = builtInTransforms({ maxImagePixels: config.MAX_IMAGE_PIXELS });
-  const pipelines = await loadPipelines(repository, await loadRepository(repository), transforms);
+  const pipelines = await loadPipelines(repository, await loadRepository(repository), transforms, routes);
   let tasks = 0;
   return {
     manager,
@@ -44,7 +50,7 @@ export async function startPipelineBackend(repository: string, environment: Reco
       if (!pipeline) throw new Error(`no pipeline ${name}`);
       tasks += 1;
       return runPipeline(pipeline, inputs, {
-        ...stepCalls(manager, options.payer, options.ledger),
+        ...stepCalls(manager, options.payer, options.ledger, routes),
         taskId: `task-${tasks}`,
         deadline: Date.now() + (options.timeoutMs ?? pipeline.default_timeout_ms),
         priority: 0,

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,11 +7,12 @@ import { BudgetAccount } from '../../gateway/budget/budget-account.js';
 import { MemoryBudgetStore, RedisBudgetStore, periodId, toPico, type BudgetStore } from '../../gateway/budget/budget-store.js';
 import { MemorySpendLedger } from '../../gateway/ledger/spend-ledger.js';
 import { StepFailedError } from '../../gateway/pipelines/run-pipeline.js';
-import { hashKey } from '../../gateway/policy/policy-config.js';
+import { hashKey, type RouteConfig } from '../../gateway/policy/policy-config.js';
 import type { RunningServer } from '../../gateway/server.js';
 import { get, startTestGateway } from '../helpers/gateway.js';
 import { startInProcessCluster, type InProcessCluster } from '../helpers/in-process-cluster.js';
 import { startPipelineBackend, type PipelineBackend } from '../helpers/pipeline-backend.js';
+import { waitFor } from '../helpers/processes.js';
 import { REDIS_URL, cleanRedis, testPrefix } from '../helpers/redis.js';
 import { TestRepository } from '../helpers/repository.js';
 import { vowelLikeSpeech, wavFile } from '../helpers/wav.js';
@@ -28,15 +29,23 @@ const clip = wavFile([vowelLikeSpeech(16_000, 2)], 16_000);
 const TINY_BUDGET_USD = 2.5 * CLIP_CALLS * PER_CALL_USD;
 const KEYS = { tiny: 'tiny-key', roomy: 'roomy-key' } as const;
 
-const repository = new TestRepository().copy('silero-vad', { price: { usd_per_compute_second: 0, usd_per_request: PER_CALL_USD } }).copyPipeline('voice-activity');
+const voiceActivity = JSON.parse(readFileSync(join(import.meta.dirname, '../../models/voice-activity/pipeline.json'), 'utf8')) as { steps: { options?: Record<string, unknown> }[] };
+const repository = new TestRepository()
+  .copy('silero-vad', { price: { usd_per_compute_second: 0, usd_per_request: PER_CALL_USD } })
+  .copyPipeline('voice-activity')
+  // The same pipeline, its VAD loop sent through a route instead of the model.
+  .addPipeline('voice-routed', { ...voiceActivity, name: 'voice-routed', steps: voiceActivity.steps.map((step, i) => (i === 0 ? { ...step, options: { ...step.options, model: 'vad-cascade' } } : step)) });
 const configFile = join(repository.dir, 'switchyard.yaml');
+// A speech probability never reaches 1 on silence, so every window runs both tiers.
+const VAD_CASCADE = { name: 'vad-cascade', tiers: [{ name: 'first', model: 'silero-vad' }, { name: 'second', model: 'silero-vad' }], policy: { type: 'cascade', output: 'output', threshold: 1 } };
 writeFileSync(
   configFile,
   stringify({
     tenants: [
       { name: 'tiny', keys: [{ sha256: hashKey(KEYS.tiny) }], models: ['voice-activity'], budget: { usd: TINY_BUDGET_USD, period: 'day' } },
-      { name: 'roomy', keys: [{ sha256: hashKey(KEYS.roomy) }], models: ['voice-activity', 'silero-vad'], budget: { usd: 1, period: 'day' } },
+      { name: 'roomy', keys: [{ sha256: hashKey(KEYS.roomy) }], models: ['voice-activity', 'voice-routed', 'silero-vad'], budget: { usd: 1, period: 'day' } },
     ],
+    routes: [VAD_CASCADE],
   }),
 );
 afterAll(() => repository.remove());
@@ -52,7 +61,7 @@ describe('model calls made by a transform are held and charged one by one, in bo
   const redis = new Redis(REDIS_URL);
   const prefix = testPrefix();
   beforeAll(async () => {
-    backend = await startPipelineBackend(repository.dir);
+    backend = await startPipelineBackend(repository.dir, {}, [VAD_CASCADE as unknown as RouteConfig]);
   });
   afterAll(async () => {
     await backend.close();
@@ -179,10 +188,11 @@ function taskApiChecks(mode: string, urls: () => readonly string[], redisUsage?:
       expect(succeeded).toBeGreaterThanOrEqual(1);
       expect(succeeded).toBeLessThanOrEqual(2);
       for (const reply of replies.filter((r) => r.status !== 200)) expect(reply).toMatchObject({ status: 429, code: 'budget_exceeded' });
-      const spend = await spentUsd(urls()[0]!, KEYS.tiny);
-      expect(spend.total_usd).toBeLessThanOrEqual(TINY_BUDGET_USD);
-      expect(toPico(spend.total_usd)).toBe(toPico(succeeded * CLIP_CALLS * PER_CALL_USD));
-      if (redisUsage) expect(await redisUsage()).toEqual({ spentPico: toPico(spend.total_usd), reservedPico: 0 });
+      const expected = toPico(succeeded * CLIP_CALLS * PER_CALL_USD);
+      if (redisUsage) expect(await redisUsage()).toEqual({ spentPico: expected, reservedPico: 0 });
+      // Each gateway writes its ledger charges behind, in batches up to 50 ms apart.
+      await waitFor(async () => toPico((await spentUsd(urls()[0]!, KEYS.tiny)).total_usd) === expected, 5_000, 'the ledger to show every charge');
+      expect((await spentUsd(urls()[0]!, KEYS.tiny)).total_usd).toBeLessThanOrEqual(TINY_BUDGET_USD);
       // What is left (half a clip) cannot cover another clip's reservation.
       if (succeeded === 2) expect(await submitClip(urls()[0]!, KEYS.tiny, clip)).toMatchObject({ status: 429, code: 'budget_exceeded' });
     });
@@ -211,6 +221,25 @@ describe('embedded gateway', () => {
   });
   afterAll(() => server.close());
   taskApiChecks('embedded', () => [server.url]);
+});
+
+describe('a transform whose model is a route', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startTestGateway(repository.dir, { SWITCHYARD_CONFIG: configFile });
+  });
+  afterAll(() => server.close());
+
+  it("sends each of its calls through the route's tiers, each tier charged and in the ledger", async () => {
+    const silence = wavFile([new Float32Array(32_000)], 16_000);
+    const response = await fetch(`${server.url}/v1/tasks/voice-routed`, { method: 'POST', headers: { ...bearer(KEYS.roomy), 'content-type': 'audio/wav' }, body: silence });
+    expect(response.status).toBe(200);
+    const task = (await response.json()) as { cost_usd: number; result: { steps: { step: string; model_requests?: { requests: number } }[] } };
+    expect(task.result.steps.find((step) => step.step === 'probabilities')?.model_requests?.requests).toBe(CLIP_CALLS);
+    expect(toPico(task.cost_usd)).toBe(toPico(2 * CLIP_CALLS * PER_CALL_USD));
+    const spend = await spentUsd(server.url, KEYS.roomy);
+    expect(spend.entries.reduce((sum, entry) => sum + entry.requests, 0)).toBe(2 * CLIP_CALLS);
+  });
 });
 
 describe('distributed gateways', () => {
