@@ -29,8 +29,10 @@ export function speechProbabilities(maxSeconds: number): Transform {
       const audio = inputs['audio'];
       const length = audio instanceof Uint8Array ? wavLength(audio) : undefined;
       if (!length) return [];
-      // One request per window of the clip resampled to 16 kHz, as resample() counts its samples.
-      const samples = length.sampleRate === SAMPLE_RATE ? length.frames : Math.max(1, Math.round((length.frames * SAMPLE_RATE) / length.sampleRate));
+      // One request per window of the clip resampled to 16 kHz, as resample() counts its samples;
+      // a clip over maxSeconds is refused (413) before any request, so it reserves no more than that.
+      const frames = Math.min(length.frames, maxSeconds * length.sampleRate);
+      const samples = length.sampleRate === SAMPLE_RATE ? frames : Math.max(1, Math.round((frames * SAMPLE_RATE) / length.sampleRate));
       return [{ model: chosen.model, ...(chosen.version ? { version: chosen.version } : {}), calls: Math.ceil(samples / chosen.window_samples) }];
     },
     async run(inputs, raw, context) {
