@@ -16,7 +16,12 @@ export type CallPrice = (name: string, version?: string) => number;
  * requests (a map step's per item), and the requests transforms send themselves, counted
  * from the inputs where they tell (a clip's windows), each at its model's reserve price.
  */
-export function estimateTaskCostUsd(pipeline: PipelineConfig, inputs: Readonly<Record<string, unknown>>, transforms: TransformCatalog, price: CallPrice): number {
+export function estimateTaskCostUsd(
+  pipeline: PipelineConfig,
+  inputs: Readonly<Record<string, unknown>>,
+  transforms: TransformCatalog,
+  price: CallPrice,
+): number {
   let usd = 0;
   for (const step of pipeline.steps) {
     if (isModelStep(step)) {

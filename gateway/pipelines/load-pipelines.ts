@@ -57,11 +57,13 @@ async function readPipeline(
       const targets = route ? route.tiers.map((tier) => ({ name: tier.model, version: tier.version })) : [{ name: step.model, version: step.version }];
       for (const target of targets) {
         const model = models.find((candidate) => candidate.name === target.name);
-        if (!model) return fail('.model', route ? `route "${route.name}" has a tier with no model "${target.name}"` : `no model "${target.name}" in the repository`);
-        if (target.version !== undefined && !(target.version in model.config.versions)) fail('.version', `model "${target.name}" has no version ${target.version}`);
-        for (const spec of model.config.inputs) if (!(spec.name in step.inputs)) fail('.inputs', `model "${target.name}" needs input "${spec.name}"`);
-        for (const port of Object.keys(step.inputs)) if (!model.config.inputs.some((spec) => spec.name === port)) fail('.inputs', `model "${target.name}" has no input "${port}"`);
-        for (const port of Object.keys(step.outputs)) if (!model.config.outputs.some((spec) => spec.name === port)) fail('.outputs', `model "${target.name}" has no output "${port}"`);
+        const what = `model "${target.name}"`;
+        if (!model) return fail('.model', route ? `route "${route.name}" has a tier with no ${what}` : `no ${what} in the repository`);
+        const { inputs, outputs, versions } = model.config;
+        if (target.version !== undefined && !(target.version in versions)) fail('.version', `${what} has no version ${target.version}`);
+        for (const spec of inputs) if (!(spec.name in step.inputs)) fail('.inputs', `${what} needs input "${spec.name}"`);
+        for (const port of Object.keys(step.inputs)) if (!inputs.some((spec) => spec.name === port)) fail('.inputs', `${what} has no input "${port}"`);
+        for (const port of Object.keys(step.outputs)) if (!outputs.some((spec) => spec.name === port)) fail('.outputs', `${what} has no output "${port}"`);
       }
       return;
     }
@@ -76,7 +78,8 @@ async function readPipeline(
       fail('.options', (error as Error).message);
     }
     for (const called of transform.modelsCalled?.(step.options) ?? []) {
-      if (!models.some((candidate) => candidate.name === called) && !routes.some((route) => route.name === called)) fail('.options', `transform "${step.transform}" calls model "${called}", which is not in the repository`);
+      const known = models.some((candidate) => candidate.name === called) || routes.some((route) => route.name === called);
+      if (!known) fail('.options', `transform "${step.transform}" calls model "${called}", which is not in the repository`);
     }
   });
   return pipeline;

@@ -36,7 +36,13 @@ export interface StepRequestContext {
 }
 
 /** One model request of a step (or of a transform), by model or route name, through the one model-call function. */
-export function stepModelCall(name: string, version: string | undefined, inputs: readonly Tensor[], requestId: string, context: StepRequestContext): Promise<PlanOutcome> {
+export function stepModelCall(
+  name: string,
+  version: string | undefined,
+  inputs: readonly Tensor[],
+  requestId: string,
+  context: StepRequestContext,
+): Promise<PlanOutcome> {
   if (context.signal?.aborted) return Promise.reject(new ServingError('request_timeout', `request ${requestId} was not sent: its task has ended`));
   const now = Date.now();
   const call = callModel(
@@ -99,6 +105,14 @@ export async function runModelStep(
   const first = outcomes[0]?.result;
   return {
     outputs,
-    metadata: { kind: 'model', model: first?.model ?? step.model, version: first?.version ?? step.version ?? '', requests: count, queue_ms: queueMs, compute_ms: computeMs, cost_usd: costUsd },
+    metadata: {
+      kind: 'model',
+      model: first?.model ?? step.model,
+      version: first?.version ?? step.version ?? '',
+      requests: count,
+      queue_ms: queueMs,
+      compute_ms: computeMs,
+      cost_usd: costUsd,
+    },
   };
 }

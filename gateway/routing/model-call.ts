@@ -52,7 +52,14 @@ export async function runModelCall(plan: InferencePlan, services: ModelCallServi
 }
 
 /** Plans and runs one call by model or route name: what pipeline steps and transforms send. */
-export async function callModel(name: string, version: string | undefined, parsed: ParsedInferRequest, context: Omit<PlanContext, 'backend' | 'routes'>, services: ModelCallServices, payer: ModelCallPayer): Promise<PlanOutcome> {
+export async function callModel(
+  name: string,
+  version: string | undefined,
+  parsed: ParsedInferRequest,
+  context: Omit<PlanContext, 'backend' | 'routes'>,
+  services: ModelCallServices,
+  payer: ModelCallPayer,
+): Promise<PlanOutcome> {
   const plan = planInference(name, version, parsed, { ...context, backend: services.backend, routes: services.routes() });
   return runModelCall(plan, services, payer);
 }

@@ -99,7 +99,9 @@ export class TaskExecutor {
     await events;
     await store.put(record);
     const final = record.status === 'needs_review' ? 'task-needs-review' : record.status === 'succeeded' ? 'task-succeeded' : 'task-failed';
-    await store.appendEvent(id, final, record.error ? { error: record.error, cost_usd: record.cost_usd } : { cost_usd: record.result?.cost_usd, ...(record.review ? { review: record.review } : {}) });
+    const review = record.review ? { review: record.review } : {};
+    const summary = record.error ? { error: record.error, cost_usd: record.cost_usd } : { cost_usd: record.result?.cost_usd, ...review };
+    await store.appendEvent(id, final, summary);
     return { record, callback: this.#callback(record) };
   }
 

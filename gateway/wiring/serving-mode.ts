@@ -43,7 +43,11 @@ export function embeddedMode(config: SwitchyardConfig, logger: Logger, registry:
 }
 
 /** Distributed mode: workers run the models; this process only queues and answers; policy state in Redis. */
-export async function distributedMode(config: SwitchyardConfig & { REDIS_URL: string }, logger: Logger, onWriteError: (error: unknown) => void): Promise<ServingMode> {
+export async function distributedMode(
+  config: SwitchyardConfig & { REDIS_URL: string },
+  logger: Logger,
+  onWriteError: (error: unknown) => void,
+): Promise<ServingMode> {
   const backend = await QueueBackend.start(config, logger);
   const redis = servingConnection(config.REDIS_URL, 'switchyard-gateway-policy');
   return {

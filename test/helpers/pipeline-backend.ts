@@ -27,15 +27,25 @@ export function stepCalls(
   return { calls: { backend, routes: () => routes, breakers: new CircuitBreakers(5, 1_000), ledger, onLedgerError }, payer, plan: 'default' };
 }
 
+export interface PipelineRunOptions {
+  readonly payer?: ModelCallPayer;
+  readonly ledger?: SpendLedger;
+  readonly timeoutMs?: number;
+}
+
 export interface PipelineBackend {
   readonly manager: ModelManager;
   readonly pipelines: readonly PipelineConfig[];
-  run(name: string, inputs: Record<string, unknown>, events?: StepEvent[], options?: { payer?: ModelCallPayer; ledger?: SpendLedger; timeoutMs?: number }): Promise<PipelineRunResult>;
+  run(name: string, inputs: Record<string, unknown>, events?: StepEvent[], options?: PipelineRunOptions): Promise<PipelineRunResult>;
   close(): Promise<void>;
 }
 
 /** An embedded backend with every model of the repository loaded, and its pipelines, run in-process. */
-export async function startPipelineBackend(repository: string, environment: Record<string, string> = {}, routes: readonly RouteConfig[] = []): Promise<PipelineBackend> {
+export async function startPipelineBackend(
+  repository: string,
+  environment: Record<string, string> = {},
+  routes: readonly RouteConfig[] = [],
+): Promise<PipelineBackend> {
   const config = parseConfig({ MODEL_REPOSITORY: repository, PORT: '0', LOG_LEVEL: 'silent', CPU_COUNT: '2', ...environment });
   const manager = localModelManager(config, pino({ level: 'silent' }));
   await manager.loadAll();

@@ -74,7 +74,13 @@ export function taskFixture(): { repository: TestRepository; env: Record<string,
       { name: 'budgeted', keys: [{ sha256: hashKey(TASK_KEYS.budgeted) }], models: ['echo-json'], budget: { usd: BUDGETED_TASKS * ECHO_PRICE_USD, period: 'day' } },
     ],
     // Echo's top value is its largest input: inputs under 1 never satisfy the first tier, so both run.
-    routes: [{ name: 'echo-cascade', tiers: [{ name: 'first', model: 'echo' }, { name: 'second', model: 'echo' }], policy: { type: 'cascade', output: 'out_x', threshold: 1 } }],
+    routes: [
+      {
+        name: 'echo-cascade',
+        tiers: [{ name: 'first', model: 'echo' }, { name: 'second', model: 'echo' }],
+        policy: { type: 'cascade', output: 'out_x', threshold: 1 },
+      },
+    ],
   };
   const configFile = join(repository.dir, 'switchyard.yaml');
   writeFileSync(configFile, stringify(policy));

@@ -29,15 +29,21 @@ const clip = wavFile([vowelLikeSpeech(16_000, 2)], 16_000);
 const TINY_BUDGET_USD = 2.5 * CLIP_CALLS * PER_CALL_USD;
 const KEYS = { tiny: 'tiny-key', roomy: 'roomy-key' } as const;
 
-const voiceActivity = JSON.parse(readFileSync(join(import.meta.dirname, '../../models/voice-activity/pipeline.json'), 'utf8')) as { steps: { options?: Record<string, unknown> }[] };
+const voiceActivityFile = join(import.meta.dirname, '../../models/voice-activity/pipeline.json');
+const voiceActivity = JSON.parse(readFileSync(voiceActivityFile, 'utf8')) as { steps: { options?: Record<string, unknown> }[] };
+const routedSteps = voiceActivity.steps.map((step, i) => (i === 0 ? { ...step, options: { ...step.options, model: 'vad-cascade' } } : step));
 const repository = new TestRepository()
   .copy('silero-vad', { price: { usd_per_compute_second: 0, usd_per_request: PER_CALL_USD } })
   .copyPipeline('voice-activity')
   // The same pipeline, its VAD loop sent through a route instead of the model.
-  .addPipeline('voice-routed', { ...voiceActivity, name: 'voice-routed', steps: voiceActivity.steps.map((step, i) => (i === 0 ? { ...step, options: { ...step.options, model: 'vad-cascade' } } : step)) });
+  .addPipeline('voice-routed', { ...voiceActivity, name: 'voice-routed', steps: routedSteps });
 const configFile = join(repository.dir, 'switchyard.yaml');
 // A speech probability never reaches 1 on silence, so every window runs both tiers.
-const VAD_CASCADE = { name: 'vad-cascade', tiers: [{ name: 'first', model: 'silero-vad' }, { name: 'second', model: 'silero-vad' }], policy: { type: 'cascade', output: 'output', threshold: 1 } };
+const VAD_CASCADE = {
+  name: 'vad-cascade',
+  tiers: [{ name: 'first', model: 'silero-vad' }, { name: 'second', model: 'silero-vad' }],
+  policy: { type: 'cascade', output: 'output', threshold: 1 },
+};
 writeFileSync(
   configFile,
   stringify({
@@ -82,7 +88,8 @@ describe('model calls made by a transform are held and charged one by one, in bo
       const account = new BudgetAccount(store, { tenant, period: 'total', limitPico, describe: 'test budget' });
       const ledger = new MemorySpendLedger();
       const tally = { usd: 0 };
-      const failure = await backend.run('voice-activity', { audio: clip }, [], { payer: { tenant, budget: account, tally }, ledger }).catch((error: unknown) => error);
+      const payer = { tenant, budget: account, tally };
+      const failure = await backend.run('voice-activity', { audio: clip }, [], { payer, ledger }).catch((error: unknown) => error);
       await account.close();
       expect(failure).toBeInstanceOf(StepFailedError);
       expect(failure).toMatchObject({ step: 'probabilities', code: 'budget_exceeded' });
@@ -167,7 +174,8 @@ interface TaskJson {
 
 /** Posts a WAV as a task's whole body. */
 async function submitClip(url: string, key: string, wav: Uint8Array, query = ''): Promise<{ status: number; code?: string; taskId: string | null }> {
-  const response = await fetch(`${url}/v1/tasks/voice-activity${query}`, { method: 'POST', headers: { ...bearer(key), 'content-type': 'audio/wav' }, body: wav });
+  const headers = { ...bearer(key), 'content-type': 'audio/wav' };
+  const response = await fetch(`${url}/v1/tasks/voice-activity${query}`, { method: 'POST', headers, body: wav });
   const json = (await response.json()) as { code?: string };
   return { status: response.status, ...(json.code !== undefined ? { code: json.code } : {}), taskId: response.headers.get('x-task-id') };
 }
@@ -232,7 +240,8 @@ describe('a transform whose model is a route', () => {
 
   it("sends each of its calls through the route's tiers, each tier charged and in the ledger", async () => {
     const silence = wavFile([new Float32Array(32_000)], 16_000);
-    const response = await fetch(`${server.url}/v1/tasks/voice-routed`, { method: 'POST', headers: { ...bearer(KEYS.roomy), 'content-type': 'audio/wav' }, body: silence });
+    const headers = { ...bearer(KEYS.roomy), 'content-type': 'audio/wav' };
+    const response = await fetch(`${server.url}/v1/tasks/voice-routed`, { method: 'POST', headers, body: silence });
     expect(response.status).toBe(200);
     const task = (await response.json()) as { cost_usd: number; result: { steps: { step: string; model_requests?: { requests: number } }[] } };
     expect(task.result.steps.find((step) => step.step === 'probabilities')?.model_requests?.requests).toBe(CLIP_CALLS);
@@ -247,7 +256,8 @@ describe('distributed gateways', () => {
   const redis = new Redis(REDIS_URL);
   let cluster: InProcessCluster;
   beforeAll(async () => {
-    cluster = await startInProcessCluster(repository.dir, { SWITCHYARD_CONFIG: configFile, REDIS_URL, REDIS_PREFIX: prefix, CPU_COUNT: '1' }, 'silero-vad', bearer(KEYS.roomy));
+    const env = { SWITCHYARD_CONFIG: configFile, REDIS_URL, REDIS_PREFIX: prefix, CPU_COUNT: '1' };
+    cluster = await startInProcessCluster(repository.dir, env, 'silero-vad', bearer(KEYS.roomy));
   });
   afterAll(async () => {
     await cluster.close();

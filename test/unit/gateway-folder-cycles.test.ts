@@ -69,7 +69,8 @@ describe('gateway folders form no import cycles', () => {
       ['d/', new Map([['a/', 'd/w.ts imports ../a/x.js']])],
     ]);
     expect(findCycles(graph).map((cycle) => cycle.map((step) => step.split(' ')[0]))).toEqual([['a/', 'b/', 'c/', 'a/']]);
-    expect(importsOf("import type { A } from '../a/x.js';\nexport { B } from './b.js';\nconst c = await import('../c/z.js');")).toEqual(['../a/x.js', './b.js', '../c/z.js']);
+    const source = "import type { A } from '../a/x.js';\nexport { B } from './b.js';\nconst c = await import('../c/z.js');";
+    expect(importsOf(source)).toEqual(['../a/x.js', './b.js', '../c/z.js']);
   });
 
   it('the gateway source has none', () => {

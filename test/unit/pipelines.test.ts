@@ -30,7 +30,8 @@ const noBackend = {} as ServingBackend;
 const parse = (config: Record<string, unknown>): PipelineConfig => pipelineConfigSchema.parse({ name: 'p', ...config });
 
 function run(pipeline: PipelineConfig, inputs: Record<string, unknown>, deadlineMs = 5_000, events: StepEvent[] = []) {
-  return runPipeline(pipeline, inputs, { ...stepCalls(noBackend), transforms: catalog, taskId: 't', deadline: Date.now() + deadlineMs, priority: 0, onEvent: (event) => events.push(event) });
+  const context = { ...stepCalls(noBackend), transforms: catalog, taskId: 't', deadline: Date.now() + deadlineMs, priority: 0 };
+  return runPipeline(pipeline, inputs, { ...context, onEvent: (event) => events.push(event) });
 }
 
 const diamond = parse({
