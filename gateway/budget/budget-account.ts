@@ -42,7 +42,8 @@ export class BudgetAccount {
     this.#pool -= fromPool;
     const more = estimatePico - fromPool;
     if (more > 0 && !(await this.store.reserve(this.limit.tenant, this.limit.period, this.limit.limitPico, more))) {
-      await this.giveBack(fromPool);
+      if (this.#open) this.#pool += fromPool;
+      else await this.store.release(this.limit.tenant, this.limit.period, fromPool);
       throw this.#exceeded('it cannot cover the next model call');
     }
     return estimatePico;
@@ -56,10 +57,12 @@ export class BudgetAccount {
     return charged;
   }
 
-  /** A call that held `heldPico` did not run: its reservation goes back to the pool for the next one. */
-  async giveBack(heldPico: number): Promise<void> {
-    if (this.#open) this.#pool += heldPico;
-    else await this.store.release(this.limit.tenant, this.limit.period, heldPico);
+  /**
+   * A call that held `heldPico` ran nothing: its reservation goes back to the budget at once
+   * (an inference's account is never closed, so nothing may wait in its pool).
+   */
+  async release(heldPico: number): Promise<void> {
+    await this.store.release(this.limit.tenant, this.limit.period, heldPico);
   }
 
   /** Refuses further calls and releases what the pool still holds; calls already running settle as they answer. */

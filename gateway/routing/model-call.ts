@@ -67,13 +67,13 @@ export async function callModel(
 /**
  * Charges what ran: at its price, and for a budgeted tenant never more than the call held
  * (the tiers' charges scaled down alike), so the budget cannot be overrun by a call slower
- * than its model's reserve_compute_ms. Nothing ran: the hold goes back.
+ * than its model's reserve_compute_ms. Nothing ran: the hold goes back to the budget.
  */
 async function settle(ran: readonly TierCharge[], held: number, services: ModelCallServices, payer: ModelCallPayer): Promise<TierCharge[]> {
   const costPico = ran.reduce((sum, charge) => sum + toPico(charge.usd), 0);
   let scale = 1;
   if (payer.budget) {
-    if (ran.length === 0) await payer.budget.giveBack(held);
+    if (ran.length === 0) await payer.budget.release(held);
     else scale = costPico > 0 ? (await payer.budget.charge(held, costPico)) / costPico : 1;
   }
   return ran.map((charge) => {

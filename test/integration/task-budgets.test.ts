@@ -118,7 +118,7 @@ describe('model calls made by a transform are held and charged one by one, in bo
           const usage = await store.usage(tenant, 'total');
           peak = Math.max(peak, usage.spentPico + usage.reservedPico);
           // Some calls cost more than they held (charged what they held), some less, some nothing ran.
-          if (i % 5 === 0) await account.giveBack(held);
+          if (i % 5 === 0) await account.release(held);
           else await account.charge(held, held + (i % 3) - 1);
           return true;
         } catch (error) {
@@ -134,6 +134,19 @@ describe('model calls made by a transform are held and charged one by one, in bo
       expect(usage.reservedPico).toBe(0);
       expect(usage.spentPico).toBeLessThanOrEqual(limitPico);
       expect(usage.spentPico).toBe(accounts.reduce((sum, account) => sum + account.chargedPico, 0));
+    });
+
+    it('a call that ran nothing gives its hold back to the budget at once, with no close (an inference\'s account)', async () => {
+      const store = makeStore();
+      const tenant = `release-${name}`;
+      const account = new BudgetAccount(store, { tenant, period: 'total', limitPico: 100, describe: 'test budget' });
+      const held = await account.hold(60);
+      expect(await store.usage(tenant, 'total')).toEqual({ spentPico: 0, reservedPico: 60 });
+      await expect(account.hold(60)).rejects.toMatchObject({ code: 'budget_exceeded' });
+      await account.release(held);
+      expect(await store.usage(tenant, 'total')).toEqual({ spentPico: 0, reservedPico: 0 });
+      await account.charge(await account.hold(60), 25);
+      expect(await store.usage(tenant, 'total')).toEqual({ spentPico: 25, reservedPico: 0 });
     });
 
     it('concurrent tasks sharing a tiny budget never overrun it: some are stopped, the spend equals what ran', async () => {
