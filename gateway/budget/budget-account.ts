@@ -36,7 +36,7 @@ export class BudgetAccount {
 
   /** Reserves `estimatePico` for one call; 429 budget_exceeded when the budget cannot cover it (or the account is closed). */
   async hold(estimatePico: number): Promise<number> {
-    if (!this.#open) throw this.#exceeded('the task has ended');
+    if (!this.#open) throw this.#exceeded('a model call of a task that has ended');
     const fromPool = Math.min(this.#pool, estimatePico);
     // Taken before any await, so concurrent calls of one task never share the same pool.
     this.#pool -= fromPool;
@@ -44,7 +44,7 @@ export class BudgetAccount {
     if (more > 0 && !(await this.store.reserve(this.limit.tenant, this.limit.period, this.limit.limitPico, more))) {
       if (this.#open) this.#pool += fromPool;
       else await this.store.release(this.limit.tenant, this.limit.period, fromPool);
-      throw this.#exceeded('it cannot cover the next model call');
+      throw this.#exceeded('this model call');
     }
     return estimatePico;
   }
@@ -77,7 +77,7 @@ export class BudgetAccount {
     return this.#chargedPico;
   }
 
-  #exceeded(why: string): ServingError {
-    return new ServingError('budget_exceeded', `the ${this.limit.describe} for tenant "${this.limit.tenant}" is spent: ${why}`);
+  #exceeded(what: string): ServingError {
+    return new ServingError('budget_exceeded', `the ${this.limit.describe} for tenant "${this.limit.tenant}" cannot cover ${what}`);
   }
 }
