@@ -1,6 +1,8 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { installBodyParsers } from './http/body-parsers.js';
+import { installCompression } from './http/compression.js';
+import { installRequestDecoding } from './http/request-encoding.js';
 import { installMultipartParser } from './http/multipart-body.js';
 import { installErrorReplies } from './http/error-reply.js';
 import type { InFlightRequests } from './http/in-flight.js';
@@ -73,6 +75,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   options.tls?.attach(app);
   options.inFlight?.install(app);
   installBodyParsers(app, options.bodyLimit);
+  installRequestDecoding(app, options.bodyLimit);
+  installCompression(app);
   installMultipartParser(app, options.bodyLimit);
   installErrorReplies(app);
   installTraceContext(app);
