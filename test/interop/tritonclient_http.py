@@ -1,0 +1,132 @@
+"""Calls a live Switchyard gateway with NVIDIA's tritonclient.http, as a Triton user would.
+
+Usage: tritonclient_http.py URL ROLE [KEY]
+  ROLE: open (no tenants), admin, user (a tenant that may call mlp-classifier only), nokey, badkey.
+Prints one JSON object: each call's name -> {"ok": true, "value": ...} or {"ok": false, "status": "404", "message": ...}.
+The test that runs it (test/integration/tritonclient-http.test.ts) decides what each answer should be.
+"""
+import base64
+import json
+import math
+import sys
+
+import numpy as np
+import tritonclient.http as httpclient
+from tritonclient.utils import InferenceServerException
+
+URL, ROLE = sys.argv[1], sys.argv[2]
+KEY = sys.argv[3] if len(sys.argv) > 3 else None
+HEADERS = {"Authorization": f"Bearer {KEY}"} if KEY else None
+MODEL = "mlp-classifier"
+ADMIN = ROLE in ("open", "admin")
+
+client = httpclient.InferenceServerClient(URL.removeprefix("http://"), concurrency=4, network_timeout=60.0)
+results = {}
+
+
+def record(name, call):
+    try:
+        results[name] = {"ok": True, "value": call()}
+    except InferenceServerException as error:
+        results[name] = {"ok": False, "status": error.status(), "message": error.message()}
+    except Exception as error:  # a client-side failure is a result too: the test shows it
+        results[name] = {"ok": False, "status": None, "message": f"{type(error).__name__}: {error}"}
+
+
+def vectors(seeds):
+    """The same inputs as test/helpers/mlp-reference.ts: sin(seed * 31.7 + i * 0.37)."""
+    return np.array([[math.sin(seed * 31.7 + i * 0.37) for i in range(512)] for seed in seeds], dtype=np.float32)
+
+
+SEEDS = list(range(1, 41))
+BATCH = vectors(SEEDS)
+
+
+def infer(binary_in, binary_out, request_compression=None, response_compression=None, version="", seeds=SEEDS):
+    data = vectors(seeds)
+    tensor = httpclient.InferInput("input", list(data.shape), "FP32")
+    tensor.set_data_from_numpy(data, binary_data=binary_in)
+    output = httpclient.InferRequestedOutput("probabilities", binary_data=binary_out)
+    result = client.infer(MODEL, [tensor], model_version=version, outputs=[output], request_id="interop-1", headers=HEADERS,
+                          request_compression_algorithm=request_compression, response_compression_algorithm=response_compression)
+    response = result.get_response()
+    return {"id": response.get("id"), "model_version": response.get("model_version"), "seeds": seeds,
+            "outputs": result.as_numpy("probabilities").tolist()}
+
+
+def bad_input(name, datatype, shape, data, shm=False):
+    tensor = httpclient.InferInput(name, shape, datatype)
+    if shm:
+        tensor.set_shared_memory("region-0", 2048)
+    else:
+        tensor.set_data_from_numpy(data)
+    return client.infer(MODEL, [tensor], headers=HEADERS).get_response()
+
+
+def async_batch():
+    handles = [client.async_infer(MODEL, [single(seed)], headers=HEADERS) for seed in (1, 2, 3, 4, 5, 6)]
+    return {"seeds": [1, 2, 3, 4, 5, 6], "outputs": [handle.get_result().as_numpy("probabilities")[0].tolist() for handle in handles]}
+
+
+def single(seed):
+    tensor = httpclient.InferInput("input", [1, 512], "FP32")
+    tensor.set_data_from_numpy(vectors([seed]))
+    return tensor
+
+
+record("is_server_live", lambda: client.is_server_live(headers=HEADERS))
+record("is_server_ready", lambda: client.is_server_ready(headers=HEADERS))
+record("is_model_ready", lambda: client.is_model_ready(MODEL, headers=HEADERS))
+record("is_model_ready_version", lambda: client.is_model_ready(MODEL, "1", headers=HEADERS))
+record("is_model_ready_unknown", lambda: client.is_model_ready("no-such-model", headers=HEADERS))
+record("get_server_metadata", lambda: client.get_server_metadata(headers=HEADERS))
+record("get_model_metadata", lambda: client.get_model_metadata(MODEL, headers=HEADERS))
+record("get_model_metadata_unknown", lambda: client.get_model_metadata("no-such-model", headers=HEADERS))
+record("get_model_config", lambda: client.get_model_config(MODEL, headers=HEADERS))
+
+record("infer_json", lambda: infer(False, False))
+record("infer_binary", lambda: infer(True, True))
+record("infer_binary_in_json_out", lambda: infer(True, False))
+record("infer_json_in_binary_out", lambda: infer(False, True))
+record("infer_gzip", lambda: infer(True, True, "gzip", "gzip"))
+record("infer_deflate", lambda: infer(False, False, "deflate", "deflate"))
+record("infer_version", lambda: infer(True, True, version="1", seeds=[7]))
+record("async_infer", async_batch)
+record("infer_unknown_model", lambda: client.infer("no-such-model", [single(1)], headers=HEADERS).get_response())
+record("infer_bad_shape", lambda: bad_input("input", "FP32", [1, 3], np.zeros((1, 3), dtype=np.float32)))
+record("infer_bad_datatype", lambda: bad_input("input", "FP64", [1, 512], np.zeros((1, 512), dtype=np.float64)))
+record("infer_unknown_input", lambda: bad_input("nope", "FP32", [1, 512], np.zeros((1, 512), dtype=np.float32)))
+record("infer_shared_memory", lambda: bad_input("input", "FP32", [1, 512], None, shm=True))
+
+record("get_inference_statistics", lambda: client.get_inference_statistics(headers=HEADERS))
+record("get_inference_statistics_model", lambda: client.get_inference_statistics(MODEL, headers=HEADERS))
+record("get_inference_statistics_version", lambda: client.get_inference_statistics(MODEL, "1", headers=HEADERS))
+record("get_model_repository_index", lambda: client.get_model_repository_index(headers=HEADERS))
+
+record("load_model_config_override", lambda: client.load_model(MODEL, headers=HEADERS, config=json.dumps({"max_batch_size": 8})))
+record("unload_model", lambda: client.unload_model(MODEL, headers=HEADERS))
+record("is_model_ready_after_unload", lambda: client.is_model_ready(MODEL, headers=HEADERS))
+record("infer_after_unload", lambda: infer(True, True, seeds=[1]))
+record("load_model", lambda: client.load_model(MODEL, headers=HEADERS))
+record("is_model_ready_after_load", lambda: client.is_model_ready(MODEL, headers=HEADERS))
+record("load_model_unknown", lambda: client.load_model("no-such-model", headers=HEADERS))
+
+record("get_system_shared_memory_status", lambda: client.get_system_shared_memory_status(headers=HEADERS))
+record("get_system_shared_memory_status_region", lambda: client.get_system_shared_memory_status("region-0", headers=HEADERS))
+record("register_system_shared_memory", lambda: client.register_system_shared_memory("region-0", "/switchyard-interop", 1024, headers=HEADERS))
+record("unregister_system_shared_memory", lambda: client.unregister_system_shared_memory(headers=HEADERS))
+record("unregister_system_shared_memory_region", lambda: client.unregister_system_shared_memory("region-0", headers=HEADERS))
+record("get_cuda_shared_memory_status", lambda: client.get_cuda_shared_memory_status(headers=HEADERS))
+record("register_cuda_shared_memory", lambda: client.register_cuda_shared_memory("region-1", base64.b64encode(b"handle").decode(), 0, 1024, headers=HEADERS))
+record("unregister_cuda_shared_memory", lambda: client.unregister_cuda_shared_memory(headers=HEADERS))
+
+record("get_trace_settings", lambda: client.get_trace_settings(headers=HEADERS))
+record("get_trace_settings_model", lambda: client.get_trace_settings(MODEL, headers=HEADERS))
+record("update_trace_settings", lambda: client.update_trace_settings(settings={"trace_level": ["TIMESTAMPS"]}, headers=HEADERS))
+record("get_log_settings", lambda: client.get_log_settings(headers=HEADERS))
+record("update_log_settings", lambda: client.update_log_settings({"log_verbose_level": 1}, headers=HEADERS))
+record("update_log_settings_back", lambda: client.update_log_settings({"log_verbose_level": 0, "log_info": True}, headers=HEADERS))
+record("update_log_settings_file", lambda: client.update_log_settings({"log_file": "/tmp/triton.log"}, headers=HEADERS))
+
+client.close()
+print(json.dumps(results))
