@@ -15,20 +15,23 @@ type Decoded = Readable & { receivedEncodedLength: number };
  * gigabyte in memory or seconds of zlib work.
  */
 export function installRequestDecoding(app: FastifyInstance, bodyLimit: number): void {
-  app.addHook('preParsing', (request, _reply, payload, done) => {
+  app.addHook('preParsing', (request, reply, payload, done) => {
     const header = request.headers['content-encoding'];
     const encoding = (header ?? '').trim().toLowerCase();
     if (encoding === '' || encoding === 'identity') return done(null, payload);
     const inflater = INFLATERS[encoding];
     if (!inflater) return done(new ServingError('unsupported_media_type', `Content-Encoding "${encoding.slice(0, 40)}" is not supported: send gzip, deflate or none`));
-    done(null, inflated(payload, inflater(), encoding, bodyLimit));
+    const body = inflated(payload, inflater(), encoding, bodyLimit);
+    // A reply sent before the body is read (a 401, a 404) leaves nothing waiting on the inflater.
+    reply.raw.once('close', () => body.abandon());
+    done(null, body);
   });
 }
 
-function inflated(payload: Readable, inflate: Transform, encoding: string, limit: number): Decoded {
+function inflated(payload: Readable, inflate: Transform, encoding: string, limit: number): Decoded & { abandon(): void } {
   let size = 0;
   let stopped = false;
-  const stop = (error: ServingError): void => {
+  const stop = (error?: ServingError): void => {
     if (stopped) return;
     stopped = true;
     payload.unpipe(inflate);
@@ -46,8 +49,13 @@ function inflated(payload: Readable, inflate: Transform, encoding: string, limit
       }
       callback(null, chunk);
     },
-  }) as Transform & Decoded;
+  }) as Transform & Decoded & { abandon(): void };
   output.receivedEncodedLength = 0;
+  output.abandon = () => {
+    if (!output.readableEnded) stop();
+  };
+  // The body's reader listens for errors while it reads; one that comes when nobody reads must not crash the process.
+  output.on('error', () => {});
   payload.on('data', (chunk: Buffer) => {
     output.receivedEncodedLength += chunk.length;
   });

@@ -16,7 +16,12 @@ from tritonclient.utils import InferenceServerException
 
 URL, ROLE = sys.argv[1], sys.argv[2]
 KEY = sys.argv[3] if len(sys.argv) > 3 else None
-HEADERS = {"Authorization": f"Bearer {KEY}"} if KEY else None
+
+
+def headers():
+    """A fresh dict per call: tritonclient adds Content-Encoding and Inference-Header-Content-Length to the dict it is given."""
+    return {"Authorization": f"Bearer {KEY}"} if KEY else None
+
 MODEL = "mlp-classifier"
 ADMIN = ROLE in ("open", "admin")
 
@@ -47,11 +52,24 @@ def infer(binary_in, binary_out, request_compression=None, response_compression=
     tensor = httpclient.InferInput("input", list(data.shape), "FP32")
     tensor.set_data_from_numpy(data, binary_data=binary_in)
     output = httpclient.InferRequestedOutput("probabilities", binary_data=binary_out)
-    result = client.infer(MODEL, [tensor], model_version=version, outputs=[output], request_id="interop-1", headers=HEADERS,
+    result = client.infer(MODEL, [tensor], model_version=version, outputs=[output], request_id="interop-1", headers=headers(),
                           request_compression_algorithm=request_compression, response_compression_algorithm=response_compression)
     response = result.get_response()
     return {"id": response.get("id"), "model_version": response.get("model_version"), "seeds": seeds,
             "outputs": result.as_numpy("probabilities").tolist()}
+
+
+def echo(binary):
+    """BYTES and INT64 through the identity model `echo`: spaces, commas and UTF-8 survive both encodings."""
+    words = np.array([["a b,c".encode(), "é".encode()]], dtype=np.object_)
+    numbers = np.array([[-(2**40), 0, 2**40]], dtype=np.int64)
+    tensors = [httpclient.InferInput("s", [1, 2], "BYTES"), httpclient.InferInput("n", [1, 3], "INT64")]
+    tensors[0].set_data_from_numpy(words, binary_data=binary)
+    tensors[1].set_data_from_numpy(numbers, binary_data=binary)
+    outputs = [httpclient.InferRequestedOutput("out_s", binary_data=binary), httpclient.InferRequestedOutput("out_n", binary_data=binary)]
+    result = client.infer("echo", tensors, outputs=outputs, headers=headers())
+    strings = [item if isinstance(item, bytes) else str(item).encode() for item in result.as_numpy("out_s").flatten()]
+    return {"s": [item.decode() for item in strings], "n": [int(v) for v in result.as_numpy("out_n").flatten()]}
 
 
 def bad_input(name, datatype, shape, data, shm=False):
@@ -60,11 +78,11 @@ def bad_input(name, datatype, shape, data, shm=False):
         tensor.set_shared_memory("region-0", 2048)
     else:
         tensor.set_data_from_numpy(data)
-    return client.infer(MODEL, [tensor], headers=HEADERS).get_response()
+    return client.infer(MODEL, [tensor], headers=headers()).get_response()
 
 
 def async_batch():
-    handles = [client.async_infer(MODEL, [single(seed)], headers=HEADERS) for seed in (1, 2, 3, 4, 5, 6)]
+    handles = [client.async_infer(MODEL, [single(seed)], headers=headers()) for seed in (1, 2, 3, 4, 5, 6)]
     return {"seeds": [1, 2, 3, 4, 5, 6], "outputs": [handle.get_result().as_numpy("probabilities")[0].tolist() for handle in handles]}
 
 
@@ -74,15 +92,15 @@ def single(seed):
     return tensor
 
 
-record("is_server_live", lambda: client.is_server_live(headers=HEADERS))
-record("is_server_ready", lambda: client.is_server_ready(headers=HEADERS))
-record("is_model_ready", lambda: client.is_model_ready(MODEL, headers=HEADERS))
-record("is_model_ready_version", lambda: client.is_model_ready(MODEL, "1", headers=HEADERS))
-record("is_model_ready_unknown", lambda: client.is_model_ready("no-such-model", headers=HEADERS))
-record("get_server_metadata", lambda: client.get_server_metadata(headers=HEADERS))
-record("get_model_metadata", lambda: client.get_model_metadata(MODEL, headers=HEADERS))
-record("get_model_metadata_unknown", lambda: client.get_model_metadata("no-such-model", headers=HEADERS))
-record("get_model_config", lambda: client.get_model_config(MODEL, headers=HEADERS))
+record("is_server_live", lambda: client.is_server_live(headers=headers()))
+record("is_server_ready", lambda: client.is_server_ready(headers=headers()))
+record("is_model_ready", lambda: client.is_model_ready(MODEL, headers=headers()))
+record("is_model_ready_version", lambda: client.is_model_ready(MODEL, "1", headers=headers()))
+record("is_model_ready_unknown", lambda: client.is_model_ready("no-such-model", headers=headers()))
+record("get_server_metadata", lambda: client.get_server_metadata(headers=headers()))
+record("get_model_metadata", lambda: client.get_model_metadata(MODEL, headers=headers()))
+record("get_model_metadata_unknown", lambda: client.get_model_metadata("no-such-model", headers=headers()))
+record("get_model_config", lambda: client.get_model_config(MODEL, headers=headers()))
 
 record("infer_json", lambda: infer(False, False))
 record("infer_binary", lambda: infer(True, True))
@@ -92,41 +110,43 @@ record("infer_gzip", lambda: infer(True, True, "gzip", "gzip"))
 record("infer_deflate", lambda: infer(False, False, "deflate", "deflate"))
 record("infer_version", lambda: infer(True, True, version="1", seeds=[7]))
 record("async_infer", async_batch)
-record("infer_unknown_model", lambda: client.infer("no-such-model", [single(1)], headers=HEADERS).get_response())
+record("infer_bytes_json", lambda: echo(False))
+record("infer_bytes_binary", lambda: echo(True))
+record("infer_unknown_model", lambda: client.infer("no-such-model", [single(1)], headers=headers()).get_response())
 record("infer_bad_shape", lambda: bad_input("input", "FP32", [1, 3], np.zeros((1, 3), dtype=np.float32)))
 record("infer_bad_datatype", lambda: bad_input("input", "FP64", [1, 512], np.zeros((1, 512), dtype=np.float64)))
 record("infer_unknown_input", lambda: bad_input("nope", "FP32", [1, 512], np.zeros((1, 512), dtype=np.float32)))
 record("infer_shared_memory", lambda: bad_input("input", "FP32", [1, 512], None, shm=True))
 
-record("get_inference_statistics", lambda: client.get_inference_statistics(headers=HEADERS))
-record("get_inference_statistics_model", lambda: client.get_inference_statistics(MODEL, headers=HEADERS))
-record("get_inference_statistics_version", lambda: client.get_inference_statistics(MODEL, "1", headers=HEADERS))
-record("get_model_repository_index", lambda: client.get_model_repository_index(headers=HEADERS))
+record("get_inference_statistics", lambda: client.get_inference_statistics(headers=headers()))
+record("get_inference_statistics_model", lambda: client.get_inference_statistics(MODEL, headers=headers()))
+record("get_inference_statistics_version", lambda: client.get_inference_statistics(MODEL, "1", headers=headers()))
+record("get_model_repository_index", lambda: client.get_model_repository_index(headers=headers()))
 
-record("load_model_config_override", lambda: client.load_model(MODEL, headers=HEADERS, config=json.dumps({"max_batch_size": 8})))
-record("unload_model", lambda: client.unload_model(MODEL, headers=HEADERS))
-record("is_model_ready_after_unload", lambda: client.is_model_ready(MODEL, headers=HEADERS))
+record("load_model_config_override", lambda: client.load_model(MODEL, headers=headers(), config=json.dumps({"max_batch_size": 8})))
+record("unload_model", lambda: client.unload_model(MODEL, headers=headers()))
+record("is_model_ready_after_unload", lambda: client.is_model_ready(MODEL, headers=headers()))
 record("infer_after_unload", lambda: infer(True, True, seeds=[1]))
-record("load_model", lambda: client.load_model(MODEL, headers=HEADERS))
-record("is_model_ready_after_load", lambda: client.is_model_ready(MODEL, headers=HEADERS))
-record("load_model_unknown", lambda: client.load_model("no-such-model", headers=HEADERS))
+record("load_model", lambda: client.load_model(MODEL, headers=headers()))
+record("is_model_ready_after_load", lambda: client.is_model_ready(MODEL, headers=headers()))
+record("load_model_unknown", lambda: client.load_model("no-such-model", headers=headers()))
 
-record("get_system_shared_memory_status", lambda: client.get_system_shared_memory_status(headers=HEADERS))
-record("get_system_shared_memory_status_region", lambda: client.get_system_shared_memory_status("region-0", headers=HEADERS))
-record("register_system_shared_memory", lambda: client.register_system_shared_memory("region-0", "/switchyard-interop", 1024, headers=HEADERS))
-record("unregister_system_shared_memory", lambda: client.unregister_system_shared_memory(headers=HEADERS))
-record("unregister_system_shared_memory_region", lambda: client.unregister_system_shared_memory("region-0", headers=HEADERS))
-record("get_cuda_shared_memory_status", lambda: client.get_cuda_shared_memory_status(headers=HEADERS))
-record("register_cuda_shared_memory", lambda: client.register_cuda_shared_memory("region-1", base64.b64encode(b"handle").decode(), 0, 1024, headers=HEADERS))
-record("unregister_cuda_shared_memory", lambda: client.unregister_cuda_shared_memory(headers=HEADERS))
+record("get_system_shared_memory_status", lambda: client.get_system_shared_memory_status(headers=headers()))
+record("get_system_shared_memory_status_region", lambda: client.get_system_shared_memory_status("region-0", headers=headers()))
+record("register_system_shared_memory", lambda: client.register_system_shared_memory("region-0", "/switchyard-interop", 1024, headers=headers()))
+record("unregister_system_shared_memory", lambda: client.unregister_system_shared_memory(headers=headers()))
+record("unregister_system_shared_memory_region", lambda: client.unregister_system_shared_memory("region-0", headers=headers()))
+record("get_cuda_shared_memory_status", lambda: client.get_cuda_shared_memory_status(headers=headers()))
+record("register_cuda_shared_memory", lambda: client.register_cuda_shared_memory("region-1", base64.b64encode(b"handle").decode(), 0, 1024, headers=headers()))
+record("unregister_cuda_shared_memory", lambda: client.unregister_cuda_shared_memory(headers=headers()))
 
-record("get_trace_settings", lambda: client.get_trace_settings(headers=HEADERS))
-record("get_trace_settings_model", lambda: client.get_trace_settings(MODEL, headers=HEADERS))
-record("update_trace_settings", lambda: client.update_trace_settings(settings={"trace_level": ["TIMESTAMPS"]}, headers=HEADERS))
-record("get_log_settings", lambda: client.get_log_settings(headers=HEADERS))
-record("update_log_settings", lambda: client.update_log_settings({"log_verbose_level": 1}, headers=HEADERS))
-record("update_log_settings_back", lambda: client.update_log_settings({"log_verbose_level": 0, "log_info": True}, headers=HEADERS))
-record("update_log_settings_file", lambda: client.update_log_settings({"log_file": "/tmp/triton.log"}, headers=HEADERS))
+record("get_trace_settings", lambda: client.get_trace_settings(headers=headers()))
+record("get_trace_settings_model", lambda: client.get_trace_settings(MODEL, headers=headers()))
+record("update_trace_settings", lambda: client.update_trace_settings(settings={"trace_level": ["TIMESTAMPS"]}, headers=headers()))
+record("get_log_settings", lambda: client.get_log_settings(headers=headers()))
+record("update_log_settings", lambda: client.update_log_settings({"log_verbose_level": 1}, headers=headers()))
+record("update_log_settings_back", lambda: client.update_log_settings({"log_verbose_level": 0, "log_info": True}, headers=headers()))
+record("update_log_settings_file", lambda: client.update_log_settings({"log_file": "/tmp/triton.log"}, headers=headers()))
 
 client.close()
 print(json.dumps(results))
