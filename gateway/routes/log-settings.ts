@@ -72,7 +72,7 @@ export function logSettingsRoutes(app: FastifyInstance, logger: Logger): void {
     assertAdmin(request.tenant);
     const next = merged(settingsOf(logger.level), request.body);
     logger.level = levelOf(next);
-    request.log.info({ level: logger.level }, 'log level changed');
+    request.log.info({ logLevel: logger.level }, 'log level changed');
     return settingsOf(logger.level);
   });
 }
