@@ -109,6 +109,18 @@ export function parseInferRequest(header: Buffer, binary: Buffer): ParsedInferRe
   return { inputs, ...parseRequestOptions(body) };
 }
 
+/**
+ * Triton's `timeout` parameter (tritonclient's `timeout=`) is in microseconds, 0 for none; `timeout_ms`
+ * wins when both are sent. Past a timer's range (24.8 days) it is as good as none.
+ */
+function tritonTimeoutMs(value: unknown): number | undefined {
+  const microseconds = positiveInteger(value, 'timeout (microseconds)', 0);
+  const ms = microseconds ? Math.ceil(microseconds / 1000) : 0;
+  return ms > 0 && ms <= MAX_TIMER_MS ? ms : undefined;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Triton's shared-memory parameters name a region registered with the server; Switchyard registers none. */
 function refuseSharedMemory(parameters: Record<string, unknown>, where: string): void {
   if (parameters.shared_memory_region !== undefined) {
@@ -133,7 +145,7 @@ export function parseRequestOptions(body: Record<string, unknown>): Omit<ParsedI
       return { name: raw.name, binary: binaryFlag ?? binaryByDefault };
     });
   }
-  const timeoutMs = positiveInteger(parameters.timeout_ms, 'timeout_ms', 1);
+  const timeoutMs = positiveInteger(parameters.timeout_ms, 'timeout_ms', 1) ?? tritonTimeoutMs(parameters.timeout);
   const priority = positiveInteger(parameters.priority, 'priority', 0) ?? 0;
   return {
     ...(typeof body.id === 'string' ? { id: body.id } : {}),
