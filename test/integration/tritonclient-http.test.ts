@@ -119,7 +119,7 @@ suite('tritonclient.http against a live gateway', () => {
     expect(status(answers, 'get_model_metadata_unknown')).toBe('404');
     expect(value(answers, 'get_model_config')).toMatchObject({ name: 'mlp-classifier', max_batch_size: 64 });
 
-    for (const call of ['infer_json', 'infer_binary', 'infer_binary_in_json_out', 'infer_json_in_binary_out', 'infer_gzip', 'infer_deflate', 'infer_version']) {
+    for (const call of ['infer_json', 'infer_binary', 'infer_binary_in_json_out', 'infer_json_in_binary_out', 'infer_gzip', 'infer_deflate', 'infer_version', 'infer_options']) {
       expect(value(answers, call), call).toMatchObject({ id: 'interop-1', model_version: '1' });
       await expectReferenceOutputs(answers, call);
     }

@@ -47,13 +47,13 @@ SEEDS = list(range(1, 41))
 BATCH = vectors(SEEDS)
 
 
-def infer(binary_in, binary_out, request_compression=None, response_compression=None, version="", seeds=SEEDS):
+def infer(binary_in, binary_out, request_compression=None, response_compression=None, version="", seeds=SEEDS, **options):
     data = vectors(seeds)
     tensor = httpclient.InferInput("input", list(data.shape), "FP32")
     tensor.set_data_from_numpy(data, binary_data=binary_in)
     output = httpclient.InferRequestedOutput("probabilities", binary_data=binary_out)
     result = client.infer(MODEL, [tensor], model_version=version, outputs=[output], request_id="interop-1", headers=headers(),
-                          request_compression_algorithm=request_compression, response_compression_algorithm=response_compression)
+                          request_compression_algorithm=request_compression, response_compression_algorithm=response_compression, **options)
     response = result.get_response()
     return {"id": response.get("id"), "model_version": response.get("model_version"), "seeds": seeds,
             "outputs": result.as_numpy("probabilities").tolist()}
@@ -109,6 +109,7 @@ record("infer_json_in_binary_out", lambda: infer(False, True))
 record("infer_gzip", lambda: infer(True, True, "gzip", "gzip"))
 record("infer_deflate", lambda: infer(False, False, "deflate", "deflate"))
 record("infer_version", lambda: infer(True, True, version="1", seeds=[7]))
+record("infer_options", lambda: infer(True, True, seeds=[8], priority=1, timeout=60_000_000, parameters={"custom": "kept"}))
 record("async_infer", async_batch)
 record("infer_bytes_json", lambda: echo(False))
 record("infer_bytes_binary", lambda: echo(True))
