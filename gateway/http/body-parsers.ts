@@ -21,10 +21,16 @@ export function installBodyParsers(app: FastifyInstance, bodyLimit: number): voi
   // The catch-all parser is also the one fastify calls for a body with no Content-Type.
   app.addContentTypeParser('*', (request, payload, done) => {
     const type = request.headers['content-type'];
-    if (type === undefined) return readWhole(payload, bodyLimit, done);
+    if (type === undefined) {
+      // Refused unread when the declared length is already over the limit, as fastify's own parsers do.
+      if (Number(request.headers['content-length']) > bodyLimit) return done(tooLarge(bodyLimit));
+      return readWhole(payload, bodyLimit, done);
+    }
     done(new ServingError('unsupported_media_type', `Content-Type "${type.slice(0, 100)}" is not supported: send application/json (or no Content-Type), application/octet-stream with the binary extension, an image (image/png, image/jpeg, image/webp), a WAV file (audio/wav, to pipelines) or multipart/form-data`));
   });
 }
+
+const tooLarge = (limit: number): ServingError => new ServingError('body_too_large', `the body is larger than MAX_BODY_BYTES (${limit} bytes)`);
 
 function readWhole(payload: Readable, limit: number, done: (error: Error | null, body?: Buffer) => void): void {
   const chunks: Buffer[] = [];
@@ -39,7 +45,7 @@ function readWhole(payload: Readable, limit: number, done: (error: Error | null,
   payload.on('data', (chunk: Buffer) => {
     if (finished) return;
     size += chunk.length;
-    if (size > limit) return finish(new ServingError('body_too_large', `the body is larger than MAX_BODY_BYTES (${limit} bytes)`));
+    if (size > limit) return finish(tooLarge(limit));
     chunks.push(chunk);
   });
   payload.on('end', () => finish(null, Buffer.concat(chunks, size)));
