@@ -26,9 +26,12 @@ export function installBodyParsers(app: FastifyInstance, bodyLimit: number): voi
       if (Number(request.headers['content-length']) > bodyLimit) return done(tooLarge(bodyLimit));
       return readWhole(payload, bodyLimit, done);
     }
-    done(new ServingError('unsupported_media_type', `Content-Type "${type.slice(0, 100)}" is not supported: send application/json (or no Content-Type), application/octet-stream with the binary extension, an image (image/png, image/jpeg, image/webp), a WAV file (audio/wav, to pipelines) or multipart/form-data`));
+    done(new ServingError('unsupported_media_type', `Content-Type "${type.slice(0, 100)}" is not supported: ${SUPPORTED}`));
   });
 }
+
+const SUPPORTED = 'send application/json (or no Content-Type), application/octet-stream with the binary extension, '
+  + 'an image (image/png, image/jpeg, image/webp), a WAV file (audio/wav, to pipelines) or multipart/form-data';
 
 const tooLarge = (limit: number): ServingError => new ServingError('body_too_large', `the body is larger than MAX_BODY_BYTES (${limit} bytes)`);
 

@@ -8,7 +8,8 @@ import type { RouteConfig, Tenant } from '../policy/policy-config.js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import type { ModelDefinition } from '../../workers/repository/load-repository.js';
 
-const mayCall = (tenant: Tenant | undefined, name: string): boolean => tenant !== undefined && (tenant.role === 'admin' || tenant.models.includes('*') || tenant.models.includes(name));
+const mayCall = (tenant: Tenant | undefined, name: string): boolean =>
+  tenant !== undefined && (tenant.role === 'admin' || tenant.models.includes('*') || tenant.models.includes(name));
 
 interface ModelParams {
   model: string;

@@ -34,7 +34,8 @@ function refuseOverrides(body: unknown): void {
   if (typeof parameters !== 'object' || parameters === null) return;
   const overrides = Object.keys(parameters).filter((key) => key === 'config' || key.startsWith('file:'));
   if (overrides.length > 0) {
-    throw new ServingError('not_supported', `load takes no ${overrides.includes('config') ? '"config"' : '"file:" parameters'}: models load from the repository as they are`);
+    const what = overrides.includes('config') ? '"config"' : '"file:" parameters';
+    throw new ServingError('not_supported', `load takes no ${what}: models load from the repository as they are`);
   }
 }
 

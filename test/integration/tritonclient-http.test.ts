@@ -23,7 +23,8 @@ const SCRIPT = resolve(import.meta.dirname, '../interop/tritonclient_http.py');
 function whyMissing(): string | undefined {
   if (!CLIENT) return 'TRITONCLIENT_PY is not set (point it at a tritonclient-py folder; .ci/run uses ../shared/tools/tritonclient-py)';
   if (!existsSync(join(CLIENT, 'tritonclient', 'http', '__init__.py'))) return `TRITONCLIENT_PY=${CLIENT} holds no tritonclient/http`;
-  const probe = spawnSync(PYTHON, ['-c', 'import numpy, gevent, geventhttpclient, rapidjson, tritonclient.http'], { env: { PYTHONPATH: CLIENT }, encoding: 'utf8' });
+  const imports = 'import numpy, gevent, geventhttpclient, rapidjson, tritonclient.http';
+  const probe = spawnSync(PYTHON, ['-c', imports], { env: { PYTHONPATH: CLIENT }, encoding: 'utf8' });
   if (probe.status !== 0) {
     const reason = (probe.error?.message ?? probe.stderr.trim().split('\n').pop() ?? '').slice(0, 200);
     return `${PYTHON} cannot import tritonclient.http (apt-get install python3-numpy python3-gevent python3-geventhttpclient python3-rapidjson): ${reason}`;
@@ -114,12 +115,15 @@ suite('tritonclient.http against a live gateway', () => {
     expect(value(answers, 'is_model_ready')).toBe(true);
     expect(value(answers, 'is_model_ready_version')).toBe(true);
     expect(value(answers, 'is_model_ready_unknown')).toBe(false);
-    expect(value(answers, 'get_server_metadata')).toMatchObject({ name: 'switchyard', extensions: expect.arrayContaining(['binary_tensor_data', 'model_repository', 'statistics', 'logging']) });
+    const extensions = expect.arrayContaining(['binary_tensor_data', 'model_repository', 'statistics', 'logging']);
+    expect(value(answers, 'get_server_metadata')).toMatchObject({ name: 'switchyard', extensions });
     expect(value(answers, 'get_model_metadata')).toMatchObject({ name: 'mlp-classifier', inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 512] }] });
     expect(status(answers, 'get_model_metadata_unknown')).toBe('404');
     expect(value(answers, 'get_model_config')).toMatchObject({ name: 'mlp-classifier', max_batch_size: 64 });
 
-    for (const call of ['infer_json', 'infer_binary', 'infer_binary_in_json_out', 'infer_json_in_binary_out', 'infer_gzip', 'infer_deflate', 'infer_version', 'infer_options']) {
+    const inferCalls = ['infer_json', 'infer_binary', 'infer_binary_in_json_out', 'infer_json_in_binary_out', 'infer_gzip', 'infer_deflate',
+      'infer_version', 'infer_options'];
+    for (const call of inferCalls) {
       expect(value(answers, call), call).toMatchObject({ id: 'interop-1', model_version: '1' });
       await expectReferenceOutputs(answers, call);
     }
@@ -188,8 +192,9 @@ suite('tritonclient.http against a live gateway', () => {
     expect(status(answers, 'infer_unknown_model')).toBe('403');
     expect(status(answers, 'infer_bytes_json')).toBe('403');
     expect(status(answers, 'get_model_metadata_unknown')).toBe('403');
-    for (const call of ['get_inference_statistics', 'get_model_repository_index', 'load_model_config_override', 'unload_model', 'load_model', 'load_model_unknown',
-      'get_trace_settings', 'update_trace_settings', 'get_log_settings', 'update_log_settings', 'update_log_settings_file']) {
+    const adminCalls = ['get_inference_statistics', 'get_model_repository_index', 'load_model_config_override', 'unload_model', 'load_model',
+      'load_model_unknown', 'get_trace_settings', 'update_trace_settings', 'get_log_settings', 'update_log_settings', 'update_log_settings_file'];
+    for (const call of adminCalls) {
       expect(status(answers, call), call).toBe('403');
     }
     expect(value(answers, 'is_model_ready_after_unload')).toBe(true);
@@ -208,8 +213,9 @@ suite('tritonclient.http against a live gateway', () => {
       expect(value(answers, 'is_server_live')).toBe(true);
       expect(value(answers, 'is_server_ready')).toBe(true);
       expect(value(answers, 'is_model_ready')).toBe(false);
-      for (const call of ['get_server_metadata', 'get_model_metadata', 'infer_json', 'infer_binary', 'async_infer', 'get_inference_statistics', 'get_model_repository_index',
-        'load_model', 'register_system_shared_memory', 'get_log_settings']) {
+      const calls = ['get_server_metadata', 'get_model_metadata', 'infer_json', 'infer_binary', 'async_infer', 'get_inference_statistics',
+        'get_model_repository_index', 'load_model', 'register_system_shared_memory', 'get_log_settings'];
+      for (const call of calls) {
         expect(status(answers, call), `${role} ${call}`).toBe('401');
       }
     }

@@ -27,7 +27,8 @@ describe('Triton request parameters', () => {
 
   it('shared-memory tensors are refused with not_supported, inputs and outputs alike', () => {
     expect(codeOf({ inputs: [input({ shared_memory_region: 'r0', shared_memory_byte_size: 8 })] })).toBe('not_supported');
-    expect(codeOf({ inputs: [input()], outputs: [{ name: 'y', parameters: { shared_memory_region: 'r1', shared_memory_byte_size: 8 } }] })).toBe('not_supported');
+    const output = { name: 'y', parameters: { shared_memory_region: 'r1', shared_memory_byte_size: 8 } };
+    expect(codeOf({ inputs: [input()], outputs: [output] })).toBe('not_supported');
     expect(codeOf({ inputs: [input({ binary_data: false })] })).toBeUndefined();
   });
 });
