@@ -39,6 +39,11 @@ const suite = missing ? describe.skip : describe;
 type Answer = { ok: true; value: unknown } | { ok: false; status: string | null; message: string };
 type Answers = Record<string, Answer>;
 
+const DATATYPES = ['BOOL', 'UINT8', 'INT8', 'UINT16', 'INT16', 'UINT32', 'INT32', 'UINT64', 'INT64', 'FP16', 'FP32', 'FP64'] as const;
+const NUMPY_TYPES: Record<string, string> = {
+  BOOL: 'bool', UINT8: 'uint8', INT8: 'int8', UINT16: 'uint16', INT16: 'int16', UINT32: 'uint32', INT32: 'int32',
+  UINT64: 'uint64', INT64: 'int64', FP16: 'float16', FP32: 'float32', FP64: 'float64',
+};
 const ADMIN_KEY = 'interop-admin-key';
 const USER_KEY = 'interop-user-key';
 
@@ -81,6 +86,15 @@ suite('tritonclient.http against a live gateway', () => {
         outputs: [{ name: 'out_s', datatype: 'BYTES', shape: [2] }, { name: 'out_n', datatype: 'INT64', shape: [3] }],
         price: { usd_per_compute_second: 0 },
       }, { '1/model.onnx': buildIdentityModel([{ name: 's', datatype: 'BYTES', dims: ['batch', 2] }, { name: 'n', datatype: 'INT64', dims: ['batch', 3] }]) });
+    const typed = DATATYPES.map((datatype) => ({ name: `t_${datatype.toLowerCase()}`, datatype, shape: [3] }));
+    repository.add('typed', {
+      platform: 'onnx',
+      versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
+      max_batch_size: 8,
+      inputs: typed,
+      outputs: typed.map((tensor) => ({ ...tensor, name: `out_${tensor.name}` })),
+      price: { usd_per_compute_second: 0 },
+    }, { '1/model.onnx': buildIdentityModel(typed.map((tensor) => ({ name: tensor.name, datatype: tensor.datatype, dims: ['batch', 3] }))) });
     const configFile = join(repository.dir, 'tenants.yaml');
     writeFileSync(configFile, stringify({
       tenants: [
@@ -130,6 +144,10 @@ suite('tritonclient.http against a live gateway', () => {
     await expectReferenceOutputs(answers, 'async_infer');
     for (const call of ['infer_bytes_json', 'infer_bytes_binary']) {
       expect(value(answers, call), call).toEqual({ s: ['a b,c', 'é'], n: [-(2 ** 40), 0, 2 ** 40] });
+    }
+    for (const call of ['infer_datatypes_json', 'infer_datatypes_binary']) {
+      const { sent, received } = value(answers, call) as { sent: Record<string, unknown[]>; received: Record<string, { dtype: string; values: unknown[] }> };
+      for (const datatype of DATATYPES) expect(received[datatype], `${call} ${datatype}`).toEqual({ dtype: NUMPY_TYPES[datatype], values: sent[datatype] });
     }
     expect(status(answers, 'infer_unknown_model')).toBe('404');
     expect(status(answers, 'infer_bad_shape')).toBe('400');
@@ -191,6 +209,7 @@ suite('tritonclient.http against a live gateway', () => {
     // Unknown and forbidden models look the same to a tenant.
     expect(status(answers, 'infer_unknown_model')).toBe('403');
     expect(status(answers, 'infer_bytes_json')).toBe('403');
+    expect(status(answers, 'infer_datatypes_binary')).toBe('403');
     expect(status(answers, 'get_model_metadata_unknown')).toBe('403');
     const adminCalls = ['get_inference_statistics', 'get_model_repository_index', 'load_model_config_override', 'unload_model', 'load_model',
       'load_model_unknown', 'get_trace_settings', 'update_trace_settings', 'get_log_settings', 'update_log_settings', 'update_log_settings_file'];

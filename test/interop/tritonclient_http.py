@@ -72,6 +72,38 @@ def echo(binary):
     return {"s": [item.decode() for item in strings], "n": [int(v) for v in result.as_numpy("out_n").flatten()]}
 
 
+# One tensor of each datatype through the identity model `typed`, at the edges of each range JSON can carry exactly.
+TYPED = {
+    "BOOL": ([True, False, True], np.bool_),
+    "UINT8": ([0, 7, 255], np.uint8),
+    "INT8": ([-128, 0, 127], np.int8),
+    "UINT16": ([0, 1, 65535], np.uint16),
+    "INT16": ([-32768, 0, 32767], np.int16),
+    "UINT32": ([0, 1, 2**32 - 1], np.uint32),
+    "INT32": ([-(2**31), 0, 2**31 - 1], np.int32),
+    "UINT64": ([0, 1, 2**53], np.uint64),
+    "INT64": ([-(2**53), 0, 2**53], np.int64),
+    "FP16": ([0.5, -2.0, 1024.0], np.float16),
+    "FP32": ([1.5, -0.25, 2.0**100], np.float32),
+    "FP64": ([1e-300, -2.5, 1e300], np.float64),
+}
+
+
+def typed(binary):
+    tensors, outputs = [], []
+    for datatype, (values, dtype) in TYPED.items():
+        tensor = httpclient.InferInput(f"t_{datatype.lower()}", [1, 3], datatype)
+        tensor.set_data_from_numpy(np.array([values], dtype=dtype), binary_data=binary)
+        tensors.append(tensor)
+        outputs.append(httpclient.InferRequestedOutput(f"out_t_{datatype.lower()}", binary_data=binary))
+    result = client.infer("typed", tensors, outputs=outputs, headers=headers())
+    received = {}
+    for datatype in TYPED:
+        array = result.as_numpy(f"out_t_{datatype.lower()}")
+        received[datatype] = {"dtype": str(array.dtype), "values": [v.item() for v in array.flatten()]}
+    return {"sent": {datatype: values for datatype, (values, _) in TYPED.items()}, "received": received}
+
+
 def bad_input(name, datatype, shape, data, shm=False):
     tensor = httpclient.InferInput(name, shape, datatype)
     if shm:
@@ -113,6 +145,8 @@ record("infer_options", lambda: infer(True, True, seeds=[8], priority=1, timeout
 record("async_infer", async_batch)
 record("infer_bytes_json", lambda: echo(False))
 record("infer_bytes_binary", lambda: echo(True))
+record("infer_datatypes_json", lambda: typed(False))
+record("infer_datatypes_binary", lambda: typed(True))
 record("infer_unknown_model", lambda: client.infer("no-such-model", [single(1)], headers=headers()).get_response())
 record("infer_bad_shape", lambda: bad_input("input", "FP32", [1, 3], np.zeros((1, 3), dtype=np.float32)))
 record("infer_bad_datatype", lambda: bad_input("input", "FP64", [1, 512], np.zeros((1, 512), dtype=np.float64)))
