@@ -7,7 +7,8 @@ import { stringify } from 'yaml';
 import { hashKey } from '../../gateway/policy/policy-config.js';
 import { buildIdentityModel } from '../helpers/identity-model.js';
 import { MlpReference } from '../helpers/mlp-reference.js';
-import { spawnGateway, type Spawned } from '../helpers/processes.js';
+import { spawnGateway, spawnWorker, waitFor, type Spawned } from '../helpers/processes.js';
+import { REDIS_URL, cleanRedis, testPrefix } from '../helpers/redis.js';
 import { TestRepository } from '../helpers/repository.js';
 
 /**
@@ -123,7 +124,8 @@ suite('tritonclient.http against a live gateway', () => {
     for (const [row, seed] of result.seeds.entries()) expect(await reference.matches(seed, result.outputs[row]!), `${call} seed ${seed}`).toBe(true);
   }
 
-  async function expectAdminAnswers(answers: Answers, gateway: Spawned): Promise<void> {
+  /** An admin's (or an open gateway's) answers; `embedded` adds the repository load and unload cycle. */
+  async function expectAdminAnswers(answers: Answers, gateway: Spawned, mode: 'embedded' | 'distributed' = 'embedded'): Promise<void> {
     expect(value(answers, 'is_server_live')).toBe(true);
     expect(value(answers, 'is_server_ready')).toBe(true);
     expect(value(answers, 'is_model_ready')).toBe(true);
@@ -159,18 +161,25 @@ suite('tritonclient.http against a live gateway', () => {
     expect(stats.model_stats.map((entry) => entry.name)).toEqual(expect.arrayContaining(['mlp-classifier', 'echo']));
     const versionStats = value(answers, 'get_inference_statistics_version') as { model_stats: { name: string; version: string; inference_count: number }[] };
     expect(versionStats.model_stats).toEqual([expect.objectContaining({ name: 'mlp-classifier', version: '1' })]);
-    expect(versionStats.model_stats[0]!.inference_count).toBeGreaterThanOrEqual(40 * 6 + 1 + 6);
+    // Embedded statistics count every request here; distributed ones are what the workers last reported.
+    expect(versionStats.model_stats[0]!.inference_count).toBeGreaterThanOrEqual(mode === 'embedded' ? 40 * 6 + 1 + 6 : 1);
     expect(value(answers, 'get_inference_statistics_model')).toMatchObject({ model_stats: [{ name: 'mlp-classifier' }] });
     expect(value(answers, 'get_model_repository_index')).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'echo', state: 'READY' })]));
 
     expect(status(answers, 'load_model_config_override')).toBe('501');
-    expect(value(answers, 'unload_model')).toBeNull();
-    expect(value(answers, 'is_model_ready_after_unload')).toBe(false);
-    expect(['404', '503']).toContain(status(answers, 'infer_after_unload'));
-    expect(value(answers, 'load_model')).toBeNull();
-    expect(value(answers, 'is_model_ready_after_load')).toBe(true);
-    expect(status(answers, 'load_model_unknown')).toBe('404');
-
+    if (mode === 'embedded') {
+      expect(value(answers, 'unload_model')).toBeNull();
+      expect(value(answers, 'is_model_ready_after_unload')).toBe(false);
+      expect(['404', '503']).toContain(status(answers, 'infer_after_unload'));
+      expect(value(answers, 'load_model')).toBeNull();
+      expect(value(answers, 'is_model_ready_after_load')).toBe(true);
+      expect(status(answers, 'load_model_unknown')).toBe('404');
+    } else {
+      // Worker pools decide what they load: the repository calls are 501, and the model stays served.
+      for (const call of ['unload_model', 'load_model', 'load_model_unknown']) expect(status(answers, call), call).toBe('501');
+      expect(value(answers, 'is_model_ready_after_unload')).toBe(true);
+      await expectReferenceOutputs(answers, 'infer_after_unload');
+    }
     expectSharedMemoryAnswers(answers);
     expect(value(answers, 'get_trace_settings')).toMatchObject({ trace_level: ['OFF'] });
     expect(value(answers, 'get_trace_settings_model')).toMatchObject({ trace_level: ['OFF'] });
@@ -224,6 +233,22 @@ suite('tritonclient.http against a live gateway', () => {
     // GET /v2/models, which tritonclient has no call for: the index, cut to what this key may call.
     const listed = (await (await fetch(`${tenants.url}/v2/models`, { headers: { authorization: `Bearer ${USER_KEY}` } })).json()) as { name: string }[];
     expect(new Set(listed.map((entry) => entry.name))).toEqual(new Set(['mlp-classifier']));
+  });
+
+  it('distributed mode: the same calls through Redis and a worker process', { timeout: 180_000 }, async () => {
+    const prefix = testPrefix();
+    const env = { REDIS_URL, REDIS_PREFIX: prefix, MODEL_REPOSITORY: repository.dir, CPU_COUNT: '1', HEARTBEAT_MS: '300', LOG_LEVEL: 'warn' };
+    const processes: Spawned[] = [];
+    try {
+      const gateway = await spawnGateway(env);
+      processes.push(gateway);
+      processes.push(await spawnWorker({ ...env, WORKER_ID: 'interop', LOG_LEVEL: 'info' }));
+      await waitFor(async () => (await fetch(`${gateway.url}/v2/models/typed/ready`)).status === 200, 30_000, 'models ready');
+      await expectAdminAnswers(await runClient(gateway, 'open'), gateway, 'distributed');
+    } finally {
+      for (const child of processes) child.kill('SIGKILL');
+      await cleanRedis(prefix);
+    }
   });
 
   it('with tenants: no key or a wrong key is 401 on everything but health', { timeout: 180_000 }, async () => {
