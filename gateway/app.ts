@@ -1,6 +1,8 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { installBodyParsers } from './http/body-parsers.js';
+import { installCompression } from './http/compression.js';
+import { installRequestDecoding } from './http/request-encoding.js';
 import { installMultipartParser } from './http/multipart-body.js';
 import { installErrorReplies } from './http/error-reply.js';
 import type { InFlightRequests } from './http/in-flight.js';
@@ -14,6 +16,9 @@ import { modelRoutes } from './routes/models.js';
 import { repositoryRoutes } from './routes/repository.js';
 import { serverMetadataRoutes } from './routes/server-metadata.js';
 import { statisticsRoutes } from './routes/statistics.js';
+import { sharedMemoryRoutes } from './routes/shared-memory.js';
+import { traceSettingsRoutes } from './routes/trace-settings.js';
+import { logSettingsRoutes } from './routes/log-settings.js';
 import type { ServingBackend } from './serving-backend.js';
 import type { DeadLetters } from '../workers/queue/dead-letters.js';
 import { adminRoutes } from './routes/admin.js';
@@ -73,6 +78,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   options.tls?.attach(app);
   options.inFlight?.install(app);
   installBodyParsers(app, options.bodyLimit);
+  installRequestDecoding(app, options.bodyLimit);
+  installCompression(app);
   installMultipartParser(app, options.bodyLimit);
   installErrorReplies(app);
   installTraceContext(app);
@@ -105,6 +112,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
     statisticsRoutes(api, options.backend);
     inferRoutes(api, options.backend, options.lifecycle, options.services);
     repositoryRoutes(api, options.backend);
+    sharedMemoryRoutes(api);
+    traceSettingsRoutes(api);
+    logSettingsRoutes(api, options.logger);
     adminRoutes(api, options.deadLetters);
     spendRoutes(api, options.services);
     policyAdminRoutes(api, options.services);

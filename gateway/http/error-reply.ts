@@ -33,7 +33,8 @@ export function installErrorReplies(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const serving = toServingError(error);
     request.errorCode = serving.code;
-    if (serving.status >= 500) request.log.error({ err: error, code: serving.code }, 'request failed');
+    // 501 is a feature Switchyard does not have, not a fault of its own.
+    if (serving.status >= 500 && serving.status !== 501) request.log.error({ err: error, code: serving.code }, 'request failed');
     if (serving.status === 503 || serving.code === 'idempotency_in_progress') reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     reply.header('x-request-id', request.id);
     return reply.code(serving.status).send({ error: serving.message, code: serving.code });

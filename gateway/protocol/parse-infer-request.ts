@@ -68,7 +68,9 @@ export function parseInferRequest(header: Buffer, binary: Buffer): ParsedInferRe
     }
     const dims = shape as number[];
     const expected = elementCount(dims);
-    const binarySize = optionalParameters(raw.parameters, `input "${name}"`).binary_data_size;
+    const inputParameters = optionalParameters(raw.parameters, `input "${name}"`);
+    refuseSharedMemory(inputParameters, `input "${name}"`);
+    const binarySize = inputParameters.binary_data_size;
 
     if (binarySize !== undefined) {
       if (raw.data !== undefined) throw invalid(`input "${name}": give either data or binary_data_size, not both`);
@@ -107,6 +109,25 @@ export function parseInferRequest(header: Buffer, binary: Buffer): ParsedInferRe
   return { inputs, ...parseRequestOptions(body) };
 }
 
+/**
+ * Triton's `timeout` parameter (tritonclient's `timeout=`) is in microseconds, 0 for none; `timeout_ms`
+ * wins when both are sent. Past a timer's range (24.8 days) it is as good as none.
+ */
+function tritonTimeoutMs(value: unknown): number | undefined {
+  const microseconds = positiveInteger(value, 'timeout (microseconds)', 0);
+  const ms = microseconds ? Math.ceil(microseconds / 1000) : 0;
+  return ms > 0 && ms <= MAX_TIMER_MS ? ms : undefined;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Triton's shared-memory parameters name a region registered with the server; Switchyard registers none. */
+function refuseSharedMemory(parameters: Record<string, unknown>, where: string): void {
+  if (parameters.shared_memory_region !== undefined) {
+    throw new ServingError('not_supported', `${where}: shared memory is not supported: send the tensor in the request body (JSON or the binary extension)`);
+  }
+}
+
 /** The parts of a request besides its inputs: id, requested outputs and parameters. */
 export function parseRequestOptions(body: Record<string, unknown>): Omit<ParsedInferRequest, 'inputs'> {
   if (body.id !== undefined && typeof body.id !== 'string') throw invalid('"id" must be a string');
@@ -117,12 +138,14 @@ export function parseRequestOptions(body: Record<string, unknown>): Omit<ParsedI
     if (!Array.isArray(body.outputs)) throw invalid('"outputs" must be an array');
     outputs = body.outputs.map((raw: unknown, index: number) => {
       if (!isObject(raw) || typeof raw.name !== 'string') throw invalid(`outputs[${index}] must be an object with a name`);
-      const binaryFlag = optionalParameters(raw.parameters, `output "${raw.name}"`).binary_data;
+      const outputParameters = optionalParameters(raw.parameters, `output "${raw.name}"`);
+      refuseSharedMemory(outputParameters, `output "${raw.name}"`);
+      const binaryFlag = outputParameters.binary_data;
       if (binaryFlag !== undefined && typeof binaryFlag !== 'boolean') throw new ServingError('invalid_parameter', `output "${raw.name}": binary_data must be true or false`);
       return { name: raw.name, binary: binaryFlag ?? binaryByDefault };
     });
   }
-  const timeoutMs = positiveInteger(parameters.timeout_ms, 'timeout_ms', 1);
+  const timeoutMs = positiveInteger(parameters.timeout_ms, 'timeout_ms', 1) ?? tritonTimeoutMs(parameters.timeout);
   const priority = positiveInteger(parameters.priority, 'priority', 0) ?? 0;
   return {
     ...(typeof body.id === 'string' ? { id: body.id } : {}),

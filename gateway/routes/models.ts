@@ -8,6 +8,9 @@ import type { RouteConfig, Tenant } from '../policy/policy-config.js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import type { ModelDefinition } from '../../workers/repository/load-repository.js';
 
+const mayCall = (tenant: Tenant | undefined, name: string): boolean =>
+  tenant !== undefined && (tenant.role === 'admin' || tenant.models.includes('*') || tenant.models.includes(name));
+
 interface ModelParams {
   model: string;
   version?: string;
@@ -46,6 +49,12 @@ export function modelRoutes(app: FastifyInstance, backend: ServingBackend, route
       providers: backend.providers(definition.name, version),
     };
   };
+  // Not in OIP, but the first thing people try: the repository index, cut to the models this key may call.
+  app.get('/v2/models', async (request) => {
+    const tenant = request.tenant;
+    const entries = await backend.index();
+    return entries.filter((entry) => mayCall(tenant, entry.name));
+  });
   app.get<{ Params: ModelParams }>('/v2/models/:model', metadata);
   app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version', metadata);
 

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ModelState } from '../../workers/pool/model-state.js';
 import type { ServingBackend } from '../serving-backend.js';
 import { assertAdmin } from '../auth/authorize.js';
+import { ServingError } from '../../workers/protocol/errors.js';
 
 /** Triton's model repository extension: index, load (or reload) and unload at run time. */
 export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend): void {
@@ -15,6 +16,7 @@ export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend):
   });
   app.post<{ Params: { model: string } }>('/v2/repository/models/:model/load', async (request) => {
     assertAdmin(request.tenant);
+    refuseOverrides(request.body);
     await backend.load(request.params.model);
     return {};
   });
@@ -23,6 +25,18 @@ export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend):
     await backend.unload(request.params.model);
     return {};
   });
+}
+
+/** Triton's load may carry a model's config (`config`) and files (`file:<path>`) to load from: Switchyard loads from its repository only. */
+function refuseOverrides(body: unknown): void {
+  const parsed = Buffer.isBuffer(body) && body.length > 0 ? safeJson(body) : {};
+  const parameters = typeof parsed === 'object' && parsed !== null ? (parsed as { parameters?: unknown }).parameters : undefined;
+  if (typeof parameters !== 'object' || parameters === null) return;
+  const overrides = Object.keys(parameters).filter((key) => key === 'config' || key.startsWith('file:'));
+  if (overrides.length > 0) {
+    const what = overrides.includes('config') ? '"config"' : '"file:" parameters';
+    throw new ServingError('not_supported', `load takes no ${what}: models load from the repository as they are`);
+  }
 }
 
 function safeJson(body: Buffer): unknown {
