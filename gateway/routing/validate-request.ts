@@ -1,4 +1,5 @@
 import { ServingError } from '../../workers/protocol/errors.js';
+import { decodeBytesElements } from '../../workers/protocol/tensor.js';
 import type { ValidInferRequest } from '../../workers/protocol/inference.js';
 import type { TensorSpec } from '../../workers/repository/model-config.js';
 import type { ParsedInferRequest } from '../protocol/parse-infer-request.js';
@@ -18,6 +19,25 @@ function shapeText(shape: readonly number[]): string {
 function checkDims(spec: TensorSpec, dims: readonly number[], shape: readonly number[], modelShape: string): void {
   const fits = dims.length === spec.shape.length && spec.shape.every((dim, i) => (dim === -1 ? dims[i]! >= 1 : dim === dims[i]));
   if (!fits) throw new ServingError('shape_mismatch', `input "${spec.name}": shape ${shapeText(shape)} does not match the model's ${modelShape}`);
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * onnxruntime-node holds string tensors as JavaScript strings and hands them to the runtime as
+ * C strings: bytes that are not UTF-8 would be replaced and a NUL would end the element early,
+ * so the model would silently see other data than was sent.
+ */
+function checkOnnxStrings(spec: TensorSpec, data: Uint8Array): void {
+  for (const [index, element] of (decodeBytesElements(data) ?? []).entries()) {
+    let text: string;
+    try {
+      text = strictUtf8.decode(element);
+    } catch {
+      throw new ServingError('datatype_mismatch', `input "${spec.name}": BYTES element ${index} is not UTF-8 text, which an ONNX string tensor needs`);
+    }
+    if (text.includes('\0')) throw new ServingError('datatype_mismatch', `input "${spec.name}": BYTES element ${index} holds a NUL byte, which an ONNX string tensor cannot hold`);
+  }
 }
 
 /**
@@ -54,6 +74,7 @@ export function validateRequest(parsed: ParsedInferRequest, model: ResolvedModel
     if (tensor.datatype !== spec.datatype) {
       throw new ServingError('datatype_mismatch', `input "${spec.name}": datatype ${tensor.datatype} does not match the model's ${spec.datatype}${spec.image ? ' (or BYTES images)' : spec.audio ? ' (or BYTES WAV files)' : ''}`);
     }
+    if (spec.datatype === 'BYTES' && config.platform === 'onnx') checkOnnxStrings(spec, tensor.data as Uint8Array);
     if (!batching) {
       checkDims(spec, tensor.shape, tensor.shape, shapeText(spec.shape));
     } else {

@@ -108,6 +108,17 @@ describe('binary tensor data extension', () => {
   });
 
   it.each([
+    ['a NUL byte', new Uint8Array([0x61, 0x62, 0x00, 0x63])],
+    ['bytes that are not UTF-8', new Uint8Array([0x61, 0xff, 0xfe])],
+  ])('refuses a BYTES element with %s for an ONNX string input, rather than let the runtime cut or replace it', async (_name, bad) => {
+    const data = encodeBytesElements([new TextEncoder().encode('fine'), bad]);
+    const { body, headerLength } = binaryBody({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [1, 2], parameters: { binary_data_size: data.byteLength } }] }, [data]);
+    const reply = await send('strings', body, String(headerLength));
+    expect(reply.status).toBe(400);
+    expect(JSON.parse(reply.body.toString())).toMatchObject({ code: 'datatype_mismatch', error: expect.stringContaining('element 1') });
+  });
+
+  it.each([
     ['a header length past the body', (length: number) => String(length + 100000), 'invalid_binary_body'],
     ['a header length that is not a number', () => 'abc', 'invalid_binary_body'],
     ['a header length that cuts the JSON', () => '5', 'invalid_json'],
