@@ -31,22 +31,28 @@ function positiveNumber(flag: string, value: string | undefined, fallback: numbe
   return number;
 }
 
+const OPTIONS = {
+  version: { type: 'string' },
+  'latency-budget-ms': { type: 'string' },
+  write: { type: 'boolean', default: false },
+  concurrency: { type: 'string' },
+  seconds: { type: 'string' },
+  'max-configs': { type: 'string' },
+  'time-budget-s': { type: 'string' },
+  quick: { type: 'boolean', default: false },
+  repository: { type: 'string' },
+} as const;
+
+function parsedArgs(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], allowPositionals: true, options: OPTIONS });
+  } catch (error) {
+    throw new TuneUsageError(`${(error as Error).message}\n${USAGE}`);
+  }
+}
+
 export function parseTuneArgs(argv: readonly string[], environment: Readonly<Record<string, string | undefined>>): TuneCommand {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      version: { type: 'string' },
-      'latency-budget-ms': { type: 'string' },
-      write: { type: 'boolean', default: false },
-      concurrency: { type: 'string' },
-      seconds: { type: 'string' },
-      'max-configs': { type: 'string' },
-      'time-budget-s': { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      repository: { type: 'string' },
-    },
-  });
+  const { values, positionals } = parsedArgs(argv);
   if (positionals.length !== 1) throw new TuneUsageError(`name one model: ${USAGE}`);
   if (values.version !== undefined && !/^[1-9][0-9]*$/.test(values.version)) throw new TuneUsageError(`--version is a version number, not "${values.version}"`);
   const shared = parseEnvironment(sharedEnvironment, environment);
