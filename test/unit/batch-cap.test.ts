@@ -24,8 +24,11 @@ describe('batchCap', () => {
     expect(batchCap([{ rows: 1, ms: 5 }, { rows: 4, ms: 6 }], 16)).toBe(16);
   });
 
-  it('prefers the larger size on a tie, ignores sizes past the limit, and does not cap on no curve', () => {
+  it('takes the largest size within 10% of the best time per row, ignores sizes past the limit, and does not cap on no curve', () => {
     expect(batchCap([{ rows: 1, ms: 10 }, { rows: 2, ms: 20 }, { rows: 4, ms: 50 }], 8)).toBe(2);
+    expect(batchCap([{ rows: 1, ms: 10 }, { rows: 4, ms: 43 }, { rows: 16, ms: 200 }], 16)).toBe(4);
+    expect(batchCap([{ rows: 1, ms: 10 }, { rows: 4, ms: 45 }, { rows: 16, ms: 200 }], 16)).toBe(1);
+    expect(batchCap([{ rows: 1, ms: 10 }, { rows: 4, ms: 44 }, { rows: 16, ms: 170 }], 16)).toBe(16);
     expect(batchCap([{ rows: 1, ms: 10 }, { rows: 2, ms: 30 }, { rows: 64, ms: 64 }], 8)).toBe(1); // 64 rows at 1 ms/row cannot be formed
     expect(batchCap([], 8)).toBe(8);
     expect(batchCap([{ rows: 1, ms: 3 }], 8)).toBe(8);

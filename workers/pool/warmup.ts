@@ -6,7 +6,7 @@ import type { ModelConfig } from '../repository/model-config.js';
 import type { ModelInstance } from '../runtime/runtime.js';
 
 /** Timed runs per size after the first (untimed) one; the fastest counts, so a busy machine inflates less. */
-const TIMED_RUNS = 2;
+const TIMED_RUNS = 3;
 
 /**
  * Batch sizes (rows) to warm up at: the configured ones, else every preferred size plus 1 and

@@ -9,6 +9,8 @@ export interface Trial {
   /** Starting and warming the instances. */
   readonly loadMs: number;
   readonly provider: string;
+  /** The batch cap the version's warm-up curve gave (batch-cap.ts): batches never grew past it. */
+  readonly batchCap?: number;
   readonly measured?: Measured;
   /** Why it could not be measured. */
   readonly error?: string;

@@ -80,7 +80,7 @@ export async function tuneModel(options: TuneOptions): Promise<TuneResult> {
       const loadMs = performance.now() - loadStarted;
       provider ||= pool.providers[0] ?? '';
       const measured = await closedLoop(pool, makeRequest, { concurrency: options.concurrency, rampMs: options.rampMs, measureMs: options.measureMs, stopEarly });
-      trial = { candidate, stage, loadMs, provider: pool.providers.join(','), measured };
+      trial = { candidate, stage, loadMs, provider: pool.providers.join(','), batchCap: pool.batchCap, measured };
     } catch (error) {
       trial = { candidate, stage, loadMs: performance.now() - loadStarted, provider: pool.providers.join(','), error: (error as Error).message };
     } finally {

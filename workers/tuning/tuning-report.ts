@@ -52,6 +52,7 @@ interface Row {
   readonly throughput: string;
   readonly p50: string;
   readonly p95: string;
+  readonly cap: string;
   readonly batch: string;
   readonly note: string;
 }
@@ -63,12 +64,13 @@ function rows(result: TuneResult): Row[] {
     throughput: trial.measured ? round(trial.measured.throughput).toFixed(1) : '-',
     p50: trial.measured ? round(trial.measured.p50Ms).toFixed(1) : '-',
     p95: trial.measured ? round(trial.measured.p95Ms).toFixed(1) : '-',
+    cap: trial.batchCap !== undefined ? String(trial.batchCap) : '-',
     batch: trial.measured ? round(trial.measured.meanBatchRows).toFixed(1) : '-',
     note: verdict(trial, result),
   }));
 }
 
-const HEADERS: Row = { stage: 'stage', configuration: 'instances x threads, batching', throughput: 'req/s', p50: 'p50 ms', p95: 'p95 ms', batch: 'rows/batch', note: '' };
+const HEADERS: Row = { stage: 'stage', configuration: 'instances x threads, batching', throughput: 'req/s', p50: 'p50 ms', p95: 'p95 ms', cap: 'batch cap', batch: 'rows/batch', note: '' };
 const COLUMNS = Object.keys(HEADERS) as (keyof Row)[];
 
 /** Fixed-width table for the terminal. */
@@ -111,6 +113,7 @@ export function reportJson(result: TuneResult, date: string): Record<string, unk
       preferred_batch_sizes: trial.candidate.preferredBatchSizes,
       max_queue_delay_ms: trial.candidate.maxQueueDelayMs,
       load_ms: Math.round(trial.loadMs),
+      ...(trial.batchCap !== undefined ? { batch_cap: trial.batchCap } : {}),
       ...(trial.measured
         ? {
             throughput_per_s: round(trial.measured.throughput),
