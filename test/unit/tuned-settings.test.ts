@@ -60,7 +60,8 @@ describe('servingSettings', () => {
   it('falls back to the hand-written settings on other hardware, other core counts and untuned versions', () => {
     const handWritten = { instanceCount: 1, intraOpThreads: 2, maxBatchSize: 16, preferredBatchSizes: [4, 16], maxQueueDelayMs: 10, tunedFor: undefined };
     expect(servingSettings(parse(), '1', { cpu: cpuKey('Intel(R) Xeon(R) CPU @ 2.20GHz', 2), gpus: [] }, 2)).toMatchObject(handWritten);
-    expect(servingSettings(parse(), '1', { cpu: cpuKey('AMD EPYC 7B13 64-Core Processor', 4), gpus: [] }, 4)).toMatchObject({ ...handWritten, intraOpThreads: 4 });
+    const moreCores = { cpu: cpuKey('AMD EPYC 7B13 64-Core Processor', 4), gpus: [] };
+    expect(servingSettings(parse(), '1', moreCores, 4)).toMatchObject({ ...handWritten, intraOpThreads: 4 });
     expect(servingSettings(parse(), '2', cpuMachine, 2)).toMatchObject(handWritten);
   });
 
@@ -77,7 +78,8 @@ describe('tuned blocks in the config schema', () => {
   };
 
   it('accepts what the tuner writes', () => {
-    expect(problem({ [CPU]: { '1': { ...block(2, 4), preferred_batch_sizes: [4], measured: { throughput_per_s: 1, p50_ms: 1, p95_ms: 2, latency_budget_ms: 7500, concurrency: 16, date: '2026-12-06' } } } })).toBe('no error');
+    const measured = { throughput_per_s: 1, p50_ms: 1, p95_ms: 2, latency_budget_ms: 7500, concurrency: 16, date: '2026-12-06' };
+    expect(problem({ [CPU]: { '1': { ...block(2, 4), preferred_batch_sizes: [4], measured } } })).toBe('no error');
   });
 
   it.each([

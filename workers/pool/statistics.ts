@@ -112,7 +112,9 @@ export class StatisticsRecorder {
         .sort(([a], [b]) => a - b)
         .map(([batch_size, d]) => ({ batch_size, compute_infer: copy(d) })),
       ...(this.#serving ? { serving: this.#serving } : {}),
-      ...(this.#curve.length > 0 ? { warmup_curve: this.#curve.map(({ rows, ms }) => ({ batch_size: rows, ms: round(ms), ms_per_row: round(ms / rows) })) } : {}),
+      ...(this.#curve.length > 0
+        ? { warmup_curve: this.#curve.map(({ rows, ms }) => ({ batch_size: rows, ms: round(ms), ms_per_row: round(ms / rows) })) }
+        : {}),
       ...(this.#batchCap !== undefined ? { batch_cap: this.#batchCap } : {}),
     };
   }

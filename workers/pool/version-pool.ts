@@ -246,7 +246,10 @@ export class VersionPool {
     );
     const { tunedFor, tunedProvider } = this.settings;
     if (tunedProvider !== undefined && instance.provider !== tunedProvider) {
-      this.#options.logger.warn({ model: this.#label, provider: instance.provider, tunedProvider }, `the tuned settings for ${tunedFor} were measured on ${tunedProvider}, not ${instance.provider}`);
+      this.#options.logger.warn(
+        { model: this.#label, provider: instance.provider, tunedProvider },
+        `the tuned settings for ${tunedFor} were measured on ${tunedProvider}, not ${instance.provider}`,
+      );
     }
     let curve: CurvePoint[] = [];
     try {

@@ -217,7 +217,8 @@ export const modelConfigSchema = z
           issue([...at, 'max_batch_size'], `between 1 and the model's max_batch_size (${config.max_batch_size})`);
         }
         tuned.preferred_batch_sizes.forEach((size, index) => {
-          if (size > tuned.max_batch_size) issue([...at, 'preferred_batch_sizes', index], `${size} is larger than the tuned max_batch_size (${tuned.max_batch_size})`);
+          if (size <= tuned.max_batch_size) return;
+          issue([...at, 'preferred_batch_sizes', index], `${size} is larger than the tuned max_batch_size (${tuned.max_batch_size})`);
         });
       }
     }

@@ -83,8 +83,10 @@ export async function runTune(command: TuneCommand, log: (text: string) => void)
     onTrial: (trial) => {
       const m = trial.measured;
       const c = trial.candidate;
-      const what = `${c.instanceCount}x${c.intraOpThreads} batch ${c.maxBatchSize} delay ${c.maxQueueDelayMs}${c.preferredBatchSizes.length ? ` pref [${c.preferredBatchSizes.join(',')}]` : ''}`;
-      log(`  ${trial.stage}: ${what}: ${m ? `${m.throughput.toFixed(1)} req/s, p95 ${m.p95Ms.toFixed(1)} ms${m.stoppedEarly ? ` (stopped early: ${m.stoppedEarly})` : ''}` : `failed: ${trial.error}`}`);
+      const preferred = c.preferredBatchSizes.length ? ` pref [${c.preferredBatchSizes.join(',')}]` : '';
+      const what = `${c.instanceCount}x${c.intraOpThreads} batch ${c.maxBatchSize} delay ${c.maxQueueDelayMs}${preferred}`;
+      const early = m?.stoppedEarly ? ` (stopped early: ${m.stoppedEarly})` : '';
+      log(`  ${trial.stage}: ${what}: ${m ? `${m.throughput.toFixed(1)} req/s, p95 ${m.p95Ms.toFixed(1)} ms${early}` : `failed: ${trial.error}`}`);
     },
   });
   const date = new Date().toISOString();

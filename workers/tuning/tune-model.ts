@@ -72,14 +72,15 @@ export async function tuneModel(options: TuneOptions): Promise<TuneResult> {
       tunedFor: undefined,
       tunedProvider: undefined,
     };
-    const pool = new VersionPool({ definition, version, modelPath, createInstance, cpuCount: options.cpuCount, maxImagePixels: 40_000_000, logger: silent, hardware, settings });
+    const { cpuCount, concurrency, rampMs, measureMs } = options;
+    const pool = new VersionPool({ definition, version, modelPath, createInstance, cpuCount, maxImagePixels: 40_000_000, logger: silent, hardware, settings });
     const loadStarted = performance.now();
     let trial: Trial;
     try {
       await pool.load();
       const loadMs = performance.now() - loadStarted;
       provider ||= pool.providers[0] ?? '';
-      const measured = await closedLoop(pool, makeRequest, { concurrency: options.concurrency, rampMs: options.rampMs, measureMs: options.measureMs, stopEarly });
+      const measured = await closedLoop(pool, makeRequest, { concurrency, rampMs, measureMs, stopEarly });
       trial = { candidate, stage, loadMs, provider: pool.providers.join(','), batchCap: pool.batchCap, measured };
     } catch (error) {
       trial = { candidate, stage, loadMs: performance.now() - loadStarted, provider: pool.providers.join(','), error: (error as Error).message };

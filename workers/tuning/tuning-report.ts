@@ -32,7 +32,9 @@ export function tunedBlock(result: TuneResult, date: string): TunedBlock {
 
 function describe(trial: Trial): string {
   const c = trial.candidate;
-  const batching = c.maxBatchSize > 1 ? `batch ${c.maxBatchSize}${c.preferredBatchSizes.length ? ` pref [${c.preferredBatchSizes.join(',')}]` : ''} delay ${c.maxQueueDelayMs} ms` : c.maxBatchSize === 1 ? 'unbatched' : 'no batch dim';
+  const preferred = c.preferredBatchSizes.length ? ` pref [${c.preferredBatchSizes.join(',')}]` : '';
+  const unbatched = c.maxBatchSize === 1 ? 'unbatched' : 'no batch dim';
+  const batching = c.maxBatchSize > 1 ? `batch ${c.maxBatchSize}${preferred} delay ${c.maxQueueDelayMs} ms` : unbatched;
   return `${c.instanceCount} x ${c.intraOpThreads} thr, ${batching}`;
 }
 
@@ -70,7 +72,16 @@ function rows(result: TuneResult): Row[] {
   }));
 }
 
-const HEADERS: Row = { stage: 'stage', configuration: 'instances x threads, batching', throughput: 'req/s', p50: 'p50 ms', p95: 'p95 ms', cap: 'batch cap', batch: 'rows/batch', note: '' };
+const HEADERS: Row = {
+  stage: 'stage',
+  configuration: 'instances x threads, batching',
+  throughput: 'req/s',
+  p50: 'p50 ms',
+  p95: 'p95 ms',
+  cap: 'batch cap',
+  batch: 'rows/batch',
+  note: '',
+};
 const COLUMNS = Object.keys(HEADERS) as (keyof Row)[];
 
 /** Fixed-width table for the terminal. */
@@ -134,19 +145,21 @@ export function reportJson(result: TuneResult, date: string): Record<string, unk
 export function reportMarkdown(result: TuneResult, date: string): string {
   const m = machine(result);
   const json = reportJson(result, date);
+  const speedup = 'speedup_over_configured' in json ? ` (${String(json.speedup_over_configured)}x the hand-written settings)` : '';
   const table = rows(result).map((row) => `| ${COLUMNS.map((column) => row[column].replace(/\|/g, '\\|')).join(' | ')} |`);
   return [
     `# Tuning ${result.definition.name} version ${result.version}`,
     '',
     `Measured ${date} by \`npm run tune\` on ${m.cpu} (${m.cores} cores${m.gpus.length ? `; ${m.gpus.join(', ')}` : ''}), ${m.os}, Node ${m.node}.`,
-    `Provider: ${result.provider || 'none'}. Closed loop of ${result.concurrency} requests in flight, one row each; latency budget (p95) ${result.latencyBudgetMs} ms.`,
+    `Provider: ${result.provider || 'none'}. Closed loop of ${result.concurrency} requests in flight, one row each;`,
+    `latency budget (p95) ${result.latencyBudgetMs} ms.`,
     `Hardware key: \`${result.hardwareKey}\`. ${result.trials.length} configurations in ${round(result.elapsedMs / 1000)} s.`,
     '',
     `| ${COLUMNS.map((column) => HEADERS[column] || 'note').join(' | ')} |`,
     `|${COLUMNS.map(() => '---').join('|')}|`,
     ...table,
     '',
-    result.chosen ? `Chosen: ${describe(result.chosen)}${'speedup_over_configured' in json ? ` (${String(json.speedup_over_configured)}x the hand-written settings)` : ''}.` : 'Nothing could be measured.',
+    result.chosen ? `Chosen: ${describe(result.chosen)}${speedup}.` : 'Nothing could be measured.',
     '',
   ].join('\n');
 }
