@@ -80,6 +80,7 @@ describe('warm-up curve from the real runtime', () => {
       createInstance: instanceFactoryFor(logger)('onnx'),
       cpuCount: 2,
       maxImagePixels: 1e6,
+      maxAudioSeconds: 60,
       logger,
       metrics: new ServingMetrics(registry),
       hardware: { cpu: 'cpu:test x2', gpus: [] },

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
+import { DEFAULT_MAX_AUDIO_SECONDS } from '../media/audio-threads.js';
 import { detectHardware, measuredKey, type Hardware } from '../pool/hardware.js';
 import { configuredSettings, type ServingSettings } from '../pool/serving-settings.js';
 import { VersionPool } from '../pool/version-pool.js';
@@ -73,7 +74,9 @@ export async function tuneModel(options: TuneOptions): Promise<TuneResult> {
       tunedProvider: undefined,
     };
     const { cpuCount, concurrency, rampMs, measureMs } = options;
-    const pool = new VersionPool({ definition, version, modelPath, createInstance, cpuCount, maxImagePixels: 40_000_000, logger: silent, hardware, settings });
+    // The load is tensors, never encoded media: the media limits are never reached.
+    const limits = { maxImagePixels: 40_000_000, maxAudioSeconds: DEFAULT_MAX_AUDIO_SECONDS };
+    const pool = new VersionPool({ definition, version, modelPath, createInstance, cpuCount, ...limits, logger: silent, hardware, settings });
     const loadStarted = performance.now();
     let trial: Trial;
     try {
