@@ -10,6 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseEnvironment, sharedEnvironment } from '../config.js';
+import { ModelConfigError } from '../repository/load-repository.js';
 import { consoleTable, reportJson, reportMarkdown, tunedBlock } from './tuning-report.js';
 import { tuneModel, type TuneOptions, type TuneResult } from './tune-model.js';
 import { writeTunedBlock } from './write-tuned.js';
@@ -110,10 +111,9 @@ if (process.argv[1] && resolve(process.argv[1]) === import.meta.filename) {
   try {
     const command = parseTuneArgs(process.argv.slice(2), process.env);
     await runTune(command, (text) => console.log(text));
-    // Instance threads and timers of unloaded pools must not keep a finished run alive.
-    process.exit(0);
   } catch (error) {
-    console.error(error instanceof TuneUsageError ? error.message : (error as Error).stack ?? String(error));
-    process.exit(1);
+    const known = error instanceof TuneUsageError || error instanceof ModelConfigError;
+    console.error(known ? error.message : (error as Error).stack ?? String(error));
+    process.exitCode = 1;
   }
 }
