@@ -40,4 +40,36 @@ describe('decideBatch', () => {
       kind: 'send', indexes: [0], reason: 'full',
     });
   });
+
+  describe('with a batch cap', () => {
+    const capped: BatchSettings = { maxBatchSize: 16, preferredBatchSizes: [4, 16], maxQueueDelayMs: 10, batchCap: 2 };
+    const cases: { name: string; queue: Queued[]; busy: number; now: number; expect: ReturnType<typeof decideBatch> }[] = [
+      { name: 'rows reaching the cap go at once', queue: many(3), busy: 1, now: 0, expect: { kind: 'send', indexes: [0, 1], reason: 'capped' } },
+      { name: 'an idle server sends at most the cap', queue: many(6), busy: 0, now: 0, expect: { kind: 'send', indexes: [0, 1], reason: 'capped' } },
+      {
+        name: 'a backlog with a full batch waited past its delay still gets the cap',
+        queue: many(40), busy: 1, now: 1_000,
+        expect: { kind: 'send', indexes: [0, 1], reason: 'capped' },
+      },
+      { name: 'preferred sizes above the cap are never waited for', queue: many(1), busy: 1, now: 4, expect: { kind: 'wait', untilMs: 10 } },
+      { name: 'below the cap the delay still applies', queue: many(1), busy: 1, now: 10, expect: { kind: 'send', indexes: [0], reason: 'delay-expired' } },
+      {
+        name: 'a request larger than the cap runs alone',
+        queue: [item(5), item(1)], busy: 1, now: 0,
+        expect: { kind: 'send', indexes: [0], reason: 'capped' },
+      },
+      {
+        name: 'one larger than the cap behind the head waits for the next batch',
+        queue: [item(1), item(5)], busy: 1, now: 0,
+        expect: { kind: 'send', indexes: [0], reason: 'capped' },
+      },
+    ];
+    it.each(cases)('$name', ({ queue, busy, now, expect: expected }) => {
+      expect(decideBatch(queue, { idle: 1, busy }, now, capped)).toEqual(expected);
+    });
+
+    it('a cap at max_batch_size changes nothing', () => {
+      expect(decideBatch(many(9), { idle: 1, busy: 1 }, 0, { ...settings, batchCap: 8 })).toEqual(decideBatch(many(9), { idle: 1, busy: 1 }, 0, settings));
+    });
+  });
 });

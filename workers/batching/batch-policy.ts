@@ -1,16 +1,21 @@
 /**
  * The dynamic batcher's decision, as a pure function so it can be tested by table.
  *
- * Triton's rule, extended by one clause:
+ * Triton's rule, extended by one clause and one bound:
  *  1. Gather, in queue order, requests with the oldest request's signature until the
- *     next one would not fit in max_batch_size rows.
- *  2. If that fills max_batch_size, send it.
+ *     next one would not fit in the batch cap: max_batch_size rows, or fewer when warm-up
+ *     measured smaller batches faster per row (batch-cap.ts).
+ *  2. If that fills the cap, send it.
  *  3. Else if no instance is busy, send it all now: the server is underloaded, so waiting
  *     would only add latency (a lone request never pays max_queue_delay), and cutting it
  *     to a preferred size would only add a second run behind the first.
  *  4. Else if a prefix of it adds up to a preferred batch size, send the largest such prefix.
  *  5. Else if the oldest request has waited max_queue_delay, send it.
  *  6. Else wait until it has.
+ *
+ * The cap holds under a backlog too: there a full max_batch_size batch is always queued and
+ * its oldest request has always waited its delay, yet a bigger batch would only serve every
+ * row slower. A request larger than the cap still runs, alone.
  */
 
 export interface BatchSettings {
@@ -18,6 +23,8 @@ export interface BatchSettings {
   readonly maxBatchSize: number;
   readonly preferredBatchSizes: readonly number[];
   readonly maxQueueDelayMs: number;
+  /** Most rows worth batching (at most maxBatchSize); maxBatchSize when unset. */
+  readonly batchCap?: number;
 }
 
 export interface Queued {
@@ -31,7 +38,7 @@ export type BatchDecision =
   | { readonly kind: 'send'; readonly indexes: readonly number[]; readonly reason: SendReason }
   | { readonly kind: 'wait'; readonly untilMs: number };
 
-export type SendReason = 'full' | 'preferred' | 'idle-instances' | 'delay-expired';
+export type SendReason = 'full' | 'capped' | 'preferred' | 'idle-instances' | 'delay-expired';
 
 export interface InstanceCounts {
   readonly idle: number;
@@ -48,28 +55,13 @@ export function decideBatch(
   const head = queue[0];
   if (!head || instances.idle === 0) return { kind: 'idle' };
 
-  const indexes: number[] = [];
-  const prefixRows: number[] = [];
-  let rows = 0;
-  let full = false;
-  for (let i = 0; i < queue.length; i += 1) {
-    const item = queue[i]!;
-    if (item.signature !== head.signature) continue;
-    if (rows + item.rows > settings.maxBatchSize) {
-      full = indexes.length > 0;
-      break;
-    }
-    rows += item.rows;
-    indexes.push(i);
-    prefixRows.push(rows);
-    if (rows === settings.maxBatchSize) {
-      full = true;
-      break;
-    }
-  }
-  // A request larger than the batch limit is refused at validation; never stall on one.
-  if (indexes.length === 0) return { kind: 'send', indexes: [0], reason: 'full' };
-  if (full) return { kind: 'send', indexes, reason: 'full' };
+  const cap = Math.min(settings.batchCap ?? settings.maxBatchSize, settings.maxBatchSize);
+  const capped = cap < settings.maxBatchSize;
+  const { indexes, prefixRows, full } = gather(queue, head.signature, cap);
+  // A request larger than the batch limit is refused at validation (and one larger than the
+  // cap is sent alone); never stall on one.
+  if (indexes.length === 0) return { kind: 'send', indexes: [0], reason: capped ? 'capped' : 'full' };
+  if (full) return { kind: 'send', indexes, reason: capped ? 'capped' : 'full' };
 
   if (instances.busy === 0) return { kind: 'send', indexes, reason: 'idle-instances' };
 
@@ -83,4 +75,29 @@ export function decideBatch(
   const sendAt = head.enqueuedAt + settings.maxQueueDelayMs;
   if (now >= sendAt) return { kind: 'send', indexes, reason: 'delay-expired' };
   return { kind: 'wait', untilMs: sendAt };
+}
+
+interface Gathered {
+  readonly indexes: number[];
+  /** Rows up to and including each index. */
+  readonly prefixRows: number[];
+  /** The next request of the signature would not fit, or the rows reached the limit. */
+  readonly full: boolean;
+}
+
+/** Requests with the head's signature, in queue order, until the next would pass `limit` rows. */
+function gather(queue: readonly Queued[], signature: string, limit: number): Gathered {
+  const indexes: number[] = [];
+  const prefixRows: number[] = [];
+  let rows = 0;
+  for (let i = 0; i < queue.length; i += 1) {
+    const item = queue[i]!;
+    if (item.signature !== signature) continue;
+    if (rows + item.rows > limit) return { indexes, prefixRows, full: indexes.length > 0 };
+    rows += item.rows;
+    indexes.push(i);
+    prefixRows.push(rows);
+    if (rows === limit) return { indexes, prefixRows, full: true };
+  }
+  return { indexes, prefixRows, full: false };
 }

@@ -25,7 +25,7 @@ export type EnqueueOutcome = 'queued' | 'queue-full' | 'closed';
  * decideBatch() what to send. Knows nothing about tensors or runtimes.
  */
 export class DynamicBatcher<T extends BatchItem> {
-  readonly #settings: BatcherSettings;
+  #settings: BatcherSettings;
   readonly #hooks: BatcherHooks<T>;
   readonly #clock: () => number;
   readonly #busy: boolean[];
@@ -47,6 +47,16 @@ export class DynamicBatcher<T extends BatchItem> {
 
   get queued(): number {
     return this.#queue.length;
+  }
+
+  /** Most rows worth a batch, from the warm-up curve (batch-cap.ts); maxBatchSize until set. */
+  get batchCap(): number {
+    return Math.min(this.#settings.batchCap ?? this.#settings.maxBatchSize, this.#settings.maxBatchSize);
+  }
+
+  set batchCap(rows: number) {
+    if (!Number.isInteger(rows) || rows < 1) throw new Error('a batch cap is a positive number of rows');
+    this.#settings = { ...this.#settings, batchCap: rows };
   }
 
   get busySlots(): number {

@@ -49,6 +49,8 @@ export class ServingMetrics {
   /** Queue lengths are read when scraped, from the pools that hold them. */
   readonly #pending = new Map<string, { model: string; version: string; queued: () => number }>();
   readonly #drift = new Map<string, { model: string; version: string; drift: ConfidenceDrift }>();
+  /** Batch caps are read when scraped too. */
+  readonly #caps = new Map<string, { model: string; version: string; cap: () => number }>();
   readonly #driftWindow: number;
 
   constructor(registry: Registry, options: ServingMetricsOptions = {}) {
@@ -74,6 +76,17 @@ export class ServingMetrics {
         for (const entry of pending.values()) this.set({ model: entry.model, version: entry.version }, entry.queued());
       },
     });
+    const caps = this.#caps;
+    new Gauge({
+      name: name('batch_cap'),
+      help: 'Most rows the batcher puts in one batch: the warm-up size with the best time per row (max_batch_size when the largest was best)',
+      labelNames: VERSION_LABELS,
+      registers,
+      collect() {
+        this.reset();
+        for (const entry of caps.values()) this.set({ model: entry.model, version: entry.version }, entry.cap());
+      },
+    });
     const drift = this.#drift;
     new Gauge({
       name: name('output_drift_psi'),
@@ -96,6 +109,15 @@ export class ServingMetrics {
     this.#pending.set(key(model, version), entry);
     return () => {
       if (this.#pending.get(key(model, version)) === entry) this.#pending.delete(key(model, version));
+    };
+  }
+
+  /** Reports the version's batch cap at each scrape; the returned function stops it (only if not since replaced by a reload). */
+  trackBatchCap(model: string, version: string, cap: () => number): () => void {
+    const entry = { model, version, cap };
+    this.#caps.set(key(model, version), entry);
+    return () => {
+      if (this.#caps.get(key(model, version)) === entry) this.#caps.delete(key(model, version));
     };
   }
 

@@ -7,6 +7,7 @@ import { servedVersions } from '../repository/model-config.js';
 import { resolveWeights } from '../repository/resolve-weights.js';
 import type { ServingMetrics } from '../metrics/serving-metrics.js';
 import type { InstanceFactory } from '../runtime/runtime.js';
+import type { Hardware } from './hardware.js';
 import { ModelState } from './model-state.js';
 import type { VersionStatistics } from './statistics.js';
 import { VersionPool } from './version-pool.js';
@@ -44,6 +45,8 @@ export interface ModelManagerOptions {
   readonly logger: Logger;
   /** Handed to every version pool, which records the serving metrics. */
   readonly metrics?: ServingMetrics;
+  /** The machine, for picking `tuned` blocks; detected when not given. */
+  readonly hardware?: Hardware;
 }
 
 /**
@@ -210,6 +213,7 @@ export class ModelManager {
           maxAudioSeconds: this.#options.maxAudioSeconds ?? DEFAULT_MAX_AUDIO_SECONDS,
           logger: this.#options.logger,
           ...(this.#options.metrics ? { metrics: this.#options.metrics } : {}),
+          ...(this.#options.hardware ? { hardware: this.#options.hardware } : {}),
         });
         pools.set(version, pool);
         await pool.load();

@@ -1,3 +1,6 @@
+import type { CurvePoint } from '../batching/batch-cap.js';
+import type { ServingSettings } from './serving-settings.js';
+
 /** Per model version counters in the shape of Triton's statistics extension (durations in ns). */
 interface Duration {
   count: number;
@@ -12,9 +15,38 @@ export interface VersionStatistics {
   readonly execution_count: number;
   readonly inference_stats: Readonly<Record<'success' | 'fail' | 'queue' | 'compute_input' | 'compute_infer' | 'compute_output', Duration>>;
   readonly batch_stats: readonly { batch_size: number; compute_infer: Duration }[];
+  /** Switchyard's own: the settings the version is served with, and where they came from. */
+  readonly serving?: ServingSummary;
+  /** Warm-up time of one batch at each size, and the cap the batcher took from it. */
+  readonly warmup_curve?: readonly { batch_size: number; ms: number; ms_per_row: number }[];
+  readonly batch_cap?: number;
+}
+
+export interface ServingSummary {
+  /** `tuned` (a tuned block for this machine's hardware key) or `config` (the hand-written settings). */
+  readonly source: 'tuned' | 'config';
+  readonly hardware?: string;
+  readonly instance_count: number;
+  readonly intra_op_threads: number;
+  readonly max_batch_size: number;
+  readonly preferred_batch_sizes: readonly number[];
+  readonly max_queue_delay_ms: number;
+}
+
+export function servingSummary(settings: ServingSettings): ServingSummary {
+  return {
+    source: settings.tunedFor ? 'tuned' : 'config',
+    ...(settings.tunedFor ? { hardware: settings.tunedFor } : {}),
+    instance_count: settings.instanceCount,
+    intra_op_threads: settings.intraOpThreads,
+    max_batch_size: settings.maxBatchSize,
+    preferred_batch_sizes: settings.preferredBatchSizes,
+    max_queue_delay_ms: settings.maxQueueDelayMs,
+  };
 }
 
 const msToNs = (ms: number): number => Math.round(ms * 1e6);
+const round = (ms: number): number => Math.round(ms * 1000) / 1000;
 
 export class StatisticsRecorder {
   #lastInference = 0;
@@ -29,6 +61,18 @@ export class StatisticsRecorder {
     compute_output: { count: 0, ns: 0 },
   };
   readonly #byBatchSize = new Map<number, Duration>();
+  #serving: ServingSummary | undefined;
+  #curve: readonly CurvePoint[] = [];
+  #batchCap: number | undefined;
+
+  serving(settings: ServingSettings): void {
+    this.#serving = servingSummary(settings);
+  }
+
+  warmup(curve: readonly CurvePoint[], cap: number): void {
+    this.#curve = curve;
+    this.#batchCap = cap;
+  }
 
   /** One batch ran: `rows` inferences in one execution. */
   recordExecution(rows: number, computeMs: number, marshalMs: number): void {
@@ -67,6 +111,11 @@ export class StatisticsRecorder {
       batch_stats: [...this.#byBatchSize.entries()]
         .sort(([a], [b]) => a - b)
         .map(([batch_size, d]) => ({ batch_size, compute_infer: copy(d) })),
+      ...(this.#serving ? { serving: this.#serving } : {}),
+      ...(this.#curve.length > 0
+        ? { warmup_curve: this.#curve.map(({ rows, ms }) => ({ batch_size: rows, ms: round(ms), ms_per_row: round(ms / rows) })) }
+        : {}),
+      ...(this.#batchCap !== undefined ? { batch_cap: this.#batchCap } : {}),
     };
   }
 

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { batchCap, type CurvePoint } from '../batching/batch-cap.js';
 import { DynamicBatcher, type BatchItem } from '../batching/dynamic-batcher.js';
 import { decodeAudio } from '../media/decode-audio.js';
 import { decodeImages } from '../media/decode-images.js';
@@ -9,9 +10,11 @@ import type { ModelDefinition } from '../repository/load-repository.js';
 import type { InstanceFactory, InstanceSpec, ModelInstance } from '../runtime/runtime.js';
 import { probabilityClasses } from '../metrics/output-confidence.js';
 import type { ServingMetrics } from '../metrics/serving-metrics.js';
+import { detectHardware, hardwareKeys, type Hardware } from './hardware.js';
 import { ModelState } from './model-state.js';
+import { servingSettings, type ServingSettings } from './serving-settings.js';
 import { StatisticsRecorder } from './statistics.js';
-import { warmupBatchSizes, warmupInputs } from './warmup.js';
+import { warmUp, warmupBatchSizes } from './warmup.js';
 
 interface Waiting extends BatchItem {
   readonly request: ValidInferRequest;
@@ -34,6 +37,10 @@ export interface VersionPoolOptions {
   readonly logger: Logger;
   /** The process's serving metrics; none in tests that build a pool alone. */
   readonly metrics?: ServingMetrics;
+  /** The machine, for picking a `tuned` block; detected when not given. */
+  readonly hardware?: Hardware;
+  /** Serve with these instead of the config's (the tuner's candidates). */
+  readonly settings?: ServingSettings;
 }
 
 /**
@@ -53,21 +60,27 @@ export class VersionPool {
   /** Classes per row when the first output may hold probabilities (for the confidence metrics). */
   readonly #classes: number | undefined;
   #untrackPending: (() => void) | undefined;
+  #untrackCap: (() => void) | undefined;
+  /** Instances, threads and batching: the tuned block for this machine, or the hand-written ones. */
+  readonly settings: ServingSettings;
+  readonly #hardware: Hardware;
 
   constructor(options: VersionPoolOptions) {
     this.#options = options;
     const { config } = options.definition;
     this.#hasMediaInputs = config.inputs.some((input) => input.image || input.audio);
     this.#classes = probabilityClasses(config);
-    const batching = config.dynamic_batching;
+    this.#hardware = options.hardware ?? detectHardware(options.cpuCount);
+    this.settings = options.settings ?? servingSettings(config, options.version, this.#hardware, options.cpuCount);
+    this.stats.serving(this.settings);
     this.#batcher = new DynamicBatcher<Waiting>(
       {
-        maxBatchSize: Math.max(1, config.max_batch_size),
-        preferredBatchSizes: batching.preferred_batch_sizes,
-        maxQueueDelayMs: batching.max_queue_delay_ms,
-        maxQueueSize: batching.max_queue_size,
+        maxBatchSize: this.settings.maxBatchSize,
+        preferredBatchSizes: this.settings.preferredBatchSizes,
+        maxQueueDelayMs: this.settings.maxQueueDelayMs,
+        maxQueueSize: config.dynamic_batching.max_queue_size,
       },
-      config.instance_group.count,
+      this.settings.instanceCount,
       {
         execute: (slot, items) => this.#execute(slot, items),
         onExpired: (item) => this.#fail(item, new ServingError('request_timeout', `request ${item.request.requestId} waited past its timeout in the queue of ${this.#label}`)),
@@ -88,19 +101,30 @@ export class VersionPool {
     return this.#batcher.queued;
   }
 
+  /** Most rows the batcher forms into one batch (set from the warm-up curve). */
+  get batchCap(): number {
+    return this.#batcher.batchCap;
+  }
+
   /** Starts every instance, then warms each at every warm-up batch size; READY only after that. */
   async load(): Promise<void> {
     this.state = ModelState.LOADING;
-    const { config } = this.#options.definition;
     const started = performance.now();
+    this.#logSettings();
     try {
-      for (let slot = 0; slot < config.instance_group.count; slot += 1) {
-        this.#instances.push(await this.#startInstance(slot));
+      let curve: CurvePoint[] = [];
+      for (let slot = 0; slot < this.settings.instanceCount; slot += 1) {
+        // One instance's curve is enough: they are alike, and timing each would slow loading.
+        const launched = await this.#startInstance(slot, slot === 0);
+        this.#instances.push(launched.instance);
+        if (slot === 0) curve = launched.curve;
       }
+      if (curve.length > 0) this.#applyCurve(curve);
       this.state = ModelState.READY;
       const { metrics, version } = this.#options;
       metrics?.modelLoaded(this.#options.definition.name, version, (performance.now() - started) / 1000);
       this.#untrackPending = metrics?.trackPending(this.#options.definition.name, version, () => this.#batcher.queued);
+      this.#untrackCap = metrics?.trackBatchCap(this.#options.definition.name, version, () => this.#batcher.batchCap);
       this.#options.logger.info({ model: this.#label, ms: Math.round(performance.now() - started) }, 'model version ready');
     } catch (error) {
       this.state = ModelState.FAILED;
@@ -181,16 +205,37 @@ export class VersionPool {
     await Promise.all([...this.#instances.splice(0), ...(await Promise.all(this.#restarts.values()))].map((instance) => instance.close()));
     this.#restarts.clear();
     this.#untrackPending?.();
+    this.#untrackCap?.();
     this.state = ModelState.UNAVAILABLE;
   }
 
-  async #startInstance(slot: number): Promise<ModelInstance> {
+  #logSettings(): void {
+    const { logger, definition } = this.#options;
+    const { tunedFor, instanceCount, intraOpThreads, maxBatchSize, preferredBatchSizes, maxQueueDelayMs } = this.settings;
+    const fields = { model: this.#label, instances: instanceCount, threads: intraOpThreads, maxBatchSize, preferredBatchSizes, maxQueueDelayMs };
+    if (tunedFor) logger.info({ ...fields, settings: 'tuned', hardware: tunedFor }, `${this.#label} uses the tuned settings for ${tunedFor}`);
+    else {
+      const keys = hardwareKeys(definition.config, this.#hardware);
+      logger.info({ ...fields, settings: 'config', hardware: keys }, `${this.#label} uses its hand-written settings (no tuned block for ${keys.join(' or ')})`);
+    }
+  }
+
+  /** The batcher stops at the warm-up size with the best time per row. */
+  #applyCurve(curve: CurvePoint[]): void {
+    const cap = batchCap(curve, this.settings.maxBatchSize);
+    this.#batcher.batchCap = cap;
+    this.stats.warmup(curve, cap);
+    const perRow = curve.map((point) => `${point.rows}: ${(point.ms / point.rows).toFixed(2)} ms/row`).join(', ');
+    this.#options.logger.info({ model: this.#label, curve, batchCap: cap }, `${this.#label} batches at most ${cap} rows (warm-up ${perRow})`);
+  }
+
+  async #startInstance(slot: number, measure = false): Promise<{ instance: ModelInstance; curve: CurvePoint[] }> {
     const { config, name } = this.#options.definition;
     const spec: InstanceSpec = {
       modelPath: this.#options.modelPath,
       ...(config.format ? { format: config.format } : {}),
       executionProviders: config.instance_group.kind === 'cpu' ? ['cpu'] : config.execution_providers,
-      intraOpThreads: config.intra_op_threads ?? Math.max(1, Math.floor(this.#options.cpuCount / config.instance_group.count)),
+      intraOpThreads: this.settings.intraOpThreads,
       deviceId: config.instance_group.gpus[slot % config.instance_group.gpus.length] ?? 0,
       label: `${this.#label}#${slot}`,
     };
@@ -199,20 +244,28 @@ export class VersionPool {
       { model: name, version: this.#options.version, instance: slot, provider: instance.provider, threads: spec.intraOpThreads },
       `instance ${spec.label} runs on ${instance.provider}`,
     );
-    if (config.warmup.enabled) {
-      for (const rows of warmupBatchSizes(config)) {
-        const outputs = config.outputs.map((output) => output.name);
-        await instance.run({ requests: [{ inputs: warmupInputs(config, rows) }], outputs });
-      }
+    const { tunedFor, tunedProvider } = this.settings;
+    if (tunedProvider !== undefined && instance.provider !== tunedProvider) {
+      this.#options.logger.warn(
+        { model: this.#label, provider: instance.provider, tunedProvider },
+        `the tuned settings for ${tunedFor} were measured on ${tunedProvider}, not ${instance.provider}`,
+      );
+    }
+    let curve: CurvePoint[] = [];
+    try {
+      if (config.warmup.enabled) curve = await warmUp(instance, config, warmupBatchSizes(config, this.settings), measure);
+    } catch (error) {
+      await instance.close();
+      throw error;
     }
     instance.onExit((reason) => this.#replace(slot, reason));
-    return instance;
+    return { instance, curve };
   }
 
   #replace(slot: number, reason: string): void {
     if (this.state !== ModelState.READY) return;
     this.#options.logger.error({ model: this.#label, instance: slot, reason }, 'instance died; starting a replacement');
-    const replacement = this.#startInstance(slot);
+    const replacement = this.#startInstance(slot).then((started) => started.instance);
     this.#restarts.set(slot, replacement);
     replacement.then(
       (instance) => {

@@ -162,6 +162,7 @@ function addStatistics(a: VersionStatistics, b: VersionStatistics): VersionStati
   const stats = a.inference_stats;
   const other = b.inference_stats;
   return {
+    ...a, // serving settings and warm-up curve: the first worker's stand for all
     name: a.name,
     version: a.version,
     last_inference: Math.max(a.last_inference, b.last_inference),

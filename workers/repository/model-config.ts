@@ -86,6 +86,32 @@ const dynamicBatching = z.strictObject({
   default_timeout_ms: z.number().int().min(1).default(30_000),
 });
 
+/**
+ * Serving settings `npm run tune` chose for one version on one kind of machine: they replace
+ * the hand-written instance_group.count, intra_op_threads and dynamic_batching sizes there.
+ */
+const tunedSettings = z.strictObject({
+  instance_count: z.number().int().min(1).max(64),
+  intra_op_threads: z.number().int().min(1),
+  /** Rows the batcher puts in one batch; requests up to the model's max_batch_size are still taken. */
+  max_batch_size: z.number().int().min(0).max(4096),
+  preferred_batch_sizes: z.array(z.number().int().min(1)).default([]),
+  max_queue_delay_ms: z.number().min(0).max(10_000),
+  /** What the instances ran on when it was measured (cpu, cuda, tfjs-node...). */
+  provider: z.string().min(1),
+  /** The measurement behind the choice, for people reading the config. */
+  measured: z
+    .strictObject({
+      throughput_per_s: z.number().min(0),
+      p50_ms: z.number().min(0),
+      p95_ms: z.number().min(0),
+      latency_budget_ms: z.number().min(0),
+      concurrency: z.number().int().min(1),
+      date: z.string().min(1),
+    })
+    .optional(),
+});
+
 export const modelConfigSchema = z
   .strictObject({
     name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'letters, digits, . _ - only'),
@@ -130,6 +156,8 @@ export const modelConfigSchema = z
         dims: z.record(z.string(), z.array(z.number().int().min(1))).default({}),
       })
       .default({ enabled: true, dims: {} }),
+    /** Per hardware key (`cpu:<model> x<cores>` or `gpu:<name>`), per version: see workers/pool/hardware.ts. */
+    tuned: z.record(z.string().min(1), z.record(z.string().regex(/^[1-9][0-9]*$/), tunedSettings)).default({}),
     price: z.strictObject({
       usd_per_compute_second: z.number().min(0),
       usd_per_request: z.number().min(0).default(0),
@@ -179,6 +207,20 @@ export const modelConfigSchema = z
       else if (from.weights.source === 'quantized') issue(['versions', version, 'weights', 'from_version'], 'quantize from an fp32 version, not another quantized one');
       if (config.platform !== 'onnx') issue(['versions', version, 'weights', 'source'], 'only ONNX models are quantized');
       if (weights.mode === 'static' && !weights.calibration) issue(['versions', version, 'weights', 'calibration'], 'static quantization needs calibration: random, text-lines or a folder of .npy files');
+    }
+    for (const [hardware, versions] of Object.entries(config.tuned)) {
+      for (const [version, tuned] of Object.entries(versions)) {
+        const at = ['tuned', hardware, version];
+        if (!(version in config.versions)) issue(at, `version ${version} is not in versions`);
+        if (config.max_batch_size === 0 && tuned.max_batch_size !== 0) issue([...at, 'max_batch_size'], 'the model does not batch (max_batch_size 0)');
+        if (config.max_batch_size > 0 && (tuned.max_batch_size < 1 || tuned.max_batch_size > config.max_batch_size)) {
+          issue([...at, 'max_batch_size'], `between 1 and the model's max_batch_size (${config.max_batch_size})`);
+        }
+        tuned.preferred_batch_sizes.forEach((size, index) => {
+          if (size <= tuned.max_batch_size) return;
+          issue([...at, 'preferred_batch_sizes', index], `${size} is larger than the tuned max_batch_size (${tuned.max_batch_size})`);
+        });
+      }
     }
     if (config.default_version !== undefined && !(config.default_version in config.versions)) issue(['default_version'], `version ${config.default_version} is not in versions`);
     if ('specific' in config.version_policy) {
