@@ -26,6 +26,7 @@ import { installAuthentication } from './auth/authenticate.js';
 import { installAuditHook } from './audit/audit-hook.js';
 import { installRateLimit } from './limits/rate-limit.js';
 import type { PolicyServices } from './wiring/policy-services.js';
+import { pipelineDeps, type PipelineDeps } from './request/pipeline-deps.js';
 import { policyAdminRoutes } from './routes/policy-admin.js';
 import { reviewRoutes } from './routes/reviews.js';
 import { spendRoutes } from './routes/spend.js';
@@ -51,6 +52,8 @@ export interface AppOptions {
   /** Counts open requests, so draining can wait for them; optional for tests that never drain. */
   readonly inFlight?: InFlightRequests;
   readonly lifecycle: Lifecycle;
+  /** The request pipeline, when the gRPC front end shares it (one rate-limit window for both); built here otherwise. */
+  readonly pipeline?: PipelineDeps;
   readonly logger: Logger;
   readonly bodyLimit: number;
   /** The process's registry (served at /metrics) and the gateway's families; none in tests that need no metrics. */
@@ -76,6 +79,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     ...(options.tls ? { https: options.tls.serverOptions } : {}),
   }) as unknown as FastifyInstance;
   options.tls?.attach(app);
+  const pipeline = options.pipeline ?? pipelineDeps(options.backend, options.services, options.lifecycle);
   options.inFlight?.install(app);
   installBodyParsers(app, options.bodyLimit);
   installRequestDecoding(app, options.bodyLimit);
@@ -83,7 +87,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   installMultipartParser(app, options.bodyLimit);
   installErrorReplies(app);
   installTraceContext(app);
-  installAuthentication(app, options.services.policy);
+  installAuthentication(app, pipeline.authenticate);
   installAuditHook(app, options.services.audit);
   const series = new ConsoleSeries();
   const routeNames = new Set(options.services.policy.routes.map((route) => route.name));
@@ -102,15 +106,15 @@ export function buildApp(options: AppOptions): FastifyInstance {
     consoleObserver(series, (target) => routeNames.has(target) || pipelineNames.has(target) || options.backend.definition(target) !== undefined),
     ...(options.metrics ? [metricsObserver(options.metrics.gateway)] : []),
   ]);
-  // Routes live in a plugin registered after the rate limiter, so its hooks reach them.
+  // Routes live in a plugin, after the rate limit's hook, so it runs after authentication.
   void app.register(async (api) => {
     // No tenant with a limit: no limiter on the hot path at all.
-    if (options.services.policy.tenants.some((tenant) => tenant.rate_limit)) await installRateLimit(api, options.services);
+    if (options.services.policy.tenants.some((tenant) => tenant.rate_limit)) installRateLimit(api, pipeline.rateLimiter);
     healthRoutes(api, options.backend, options.lifecycle);
     serverMetadataRoutes(api);
     modelRoutes(api, options.backend, options.services.policy.routes);
     statisticsRoutes(api, options.backend);
-    inferRoutes(api, options.backend, options.lifecycle, options.services);
+    inferRoutes(api, pipeline);
     repositoryRoutes(api, options.backend);
     sharedMemoryRoutes(api);
     traceSettingsRoutes(api);

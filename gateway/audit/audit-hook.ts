@@ -35,21 +35,48 @@ export function installAuditHook(app: FastifyInstance, log: AuditLog): void {
   app.addHook('onResponse', (request, reply, done) => {
     const url = request.routeOptions.url ?? '';
     if (!url.endsWith('/infer') && !(request.method === 'POST' && url === '/v1/tasks/:pipeline')) return done();
-    const details = request.audit ?? {};
-    const entry: AuditEntry = {
-      time: new Date().toISOString(),
+    const params = request.params as { model?: string; pipeline?: string };
+    const entry = auditEntry({
       requestId: request.id,
-      tenant: request.tenant?.name ?? 'unauthenticated',
-      route: details.route ?? (request.params as { model?: string; pipeline?: string }).model ?? (request.params as { pipeline?: string }).pipeline ?? '',
-      ...(details.model !== undefined ? { model: details.model, version: details.version, tier: details.tier, escalated: details.escalated } : {}),
-      ...(details.idempotencyKey !== undefined ? { idempotencyKey: details.idempotencyKey, replayed: details.replayed ?? false } : {}),
+      tenant: request.tenant?.name,
+      target: params.model ?? params.pipeline ?? '',
+      details: request.audit ?? {},
       status: reply.statusCode,
-      ...(request.errorCode ? { code: request.errorCode } : {}),
-      costUsd: details.costUsd ?? 0,
-      latencyMs: Math.round(reply.elapsedTime * 1000) / 1000,
-      ...(details.reviewId !== undefined ? { reviewId: details.reviewId } : {}),
-    };
+      code: request.errorCode,
+      latencyMs: reply.elapsedTime,
+    });
     log.append(entry).catch((error: unknown) => request.log.error({ err: error }, 'audit write failed'));
     done();
   });
+}
+
+/** What any front end knows about a finished call. */
+export interface FinishedCall {
+  readonly requestId: string;
+  readonly tenant: string | undefined;
+  /** The name called, for calls rejected before the pipeline noted a route. */
+  readonly target: string;
+  readonly details: AuditDetails;
+  /** The HTTP status (a gRPC call's, as the error table gives it). */
+  readonly status: number;
+  readonly code: string | undefined;
+  readonly latencyMs: number;
+}
+
+/** One audit record, the same for an HTTP request and a gRPC call. */
+export function auditEntry(call: FinishedCall): AuditEntry {
+  const details = call.details;
+  return {
+    time: new Date().toISOString(),
+    requestId: call.requestId,
+    tenant: call.tenant ?? 'unauthenticated',
+    route: details.route ?? call.target,
+    ...(details.model !== undefined ? { model: details.model, version: details.version, tier: details.tier, escalated: details.escalated } : {}),
+    ...(details.idempotencyKey !== undefined ? { idempotencyKey: details.idempotencyKey, replayed: details.replayed ?? false } : {}),
+    status: call.status,
+    ...(call.code ? { code: call.code } : {}),
+    costUsd: details.costUsd ?? 0,
+    latencyMs: Math.round(call.latencyMs * 1000) / 1000,
+    ...(details.reviewId !== undefined ? { reviewId: details.reviewId } : {}),
+  };
 }

@@ -1,26 +1,28 @@
-import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance } from 'fastify';
-import { ServingError } from '../../workers/protocol/errors.js';
-import type { PolicyServices } from '../wiring/policy-services.js';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { RateLimitedError, type RateLimitState, type TenantRateLimiter } from './tenant-rate-limit.js';
+
+function setHeaders(reply: FastifyReply, state: RateLimitState): void {
+  reply.header('x-ratelimit-limit', String(state.limit));
+  reply.header('x-ratelimit-remaining', String(state.remaining));
+  reply.header('x-ratelimit-reset', String(state.resetSeconds));
+}
 
 /**
- * Per-tenant limits from the policy, with @fastify/rate-limit. In distributed mode its
- * Redis store makes the limit one limit across all gateways. Runs after authentication
- * (its hook is route-level, so it follows the app-level auth hook). A Redis outage
- * does not turn into errors here: queueing then fails with backend_unavailable.
+ * Per-tenant limits from the policy on every HTTP route: the same TenantRateLimiter the gRPC
+ * front end calls. Registered after authentication, so the tenant is known; health checks,
+ * which have no tenant, are not counted.
  */
-export async function installRateLimit(app: FastifyInstance, services: PolicyServices): Promise<void> {
-  await app.register(rateLimit, {
-    global: true,
-    hook: 'onRequest',
-    // Tenants without a limit (and health checks, which have no tenant) are not counted.
-    allowList: (request) => request.tenant?.rate_limit === undefined,
-    keyGenerator: (request) => request.tenant?.name ?? 'anonymous',
-    max: (request) => request.tenant?.rate_limit?.max ?? Number.MAX_SAFE_INTEGER,
-    timeWindow: (request) => request.tenant?.rate_limit?.window_ms ?? 1000,
-    skipOnError: true,
-    ...(services.rateLimit ? { redis: services.rateLimit.redis, nameSpace: services.rateLimit.nameSpace } : {}),
-    errorResponseBuilder: (_request, context) =>
-      new ServingError('rate_limited', `rate limit of ${context.max} requests per ${context.after} exceeded; retry in ${Math.ceil(context.ttl / 1000)} s`),
+export function installRateLimit(app: FastifyInstance, limiter: TenantRateLimiter): void {
+  app.addHook('onRequest', async (request, reply) => {
+    try {
+      const state = await limiter.take(request.tenant);
+      if (state) setHeaders(reply, state);
+    } catch (error) {
+      if (error instanceof RateLimitedError) {
+        setHeaders(reply, error.state);
+        reply.header('retry-after', String(error.state.resetSeconds));
+      }
+      throw error;
+    }
   });
 }

@@ -1,4 +1,3 @@
-import type { FastifyReply } from 'fastify';
 import type { InferResult } from '../../workers/protocol/inference.js';
 import type { ModelConfig } from '../../workers/repository/model-config.js';
 import { formatUsd, requestCost } from './request-cost.js';
@@ -46,15 +45,18 @@ export function responseMetadata(requestId: string, result: InferResult, price: 
   };
 }
 
-export function setMetadataHeaders(reply: FastifyReply, metadata: ResponseMetadata): void {
-  reply.header('x-request-id', metadata.request_id);
-  reply.header('x-route', metadata.route);
-  reply.header('x-tier', metadata.tier);
-  reply.header('x-escalated', String(metadata.escalated));
-  reply.header('x-model-version', metadata.model_version);
-  reply.header('x-queue-ms', String(metadata.queue_ms));
-  reply.header('x-compute-ms', String(metadata.compute_ms));
-  reply.header('x-server-ms', String(metadata.server_ms));
-  reply.header('x-batch-size', String(metadata.batch_size));
-  reply.header('x-cost-usd', metadata.cost_usd);
+/** The metadata as headers (HTTP) or initial metadata (gRPC): x-request-id, x-route, x-tier, … */
+export function metadataHeaders(metadata: ResponseMetadata): Record<string, string> {
+  return {
+    'x-request-id': metadata.request_id,
+    'x-route': metadata.route,
+    'x-tier': metadata.tier,
+    'x-escalated': String(metadata.escalated),
+    'x-model-version': metadata.model_version,
+    'x-queue-ms': String(metadata.queue_ms),
+    'x-compute-ms': String(metadata.compute_ms),
+    'x-server-ms': String(metadata.server_ms),
+    'x-batch-size': String(metadata.batch_size),
+    'x-cost-usd': metadata.cost_usd,
+  };
 }

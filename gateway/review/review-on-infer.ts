@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
 import { ServingError } from '../../workers/protocol/errors.js';
-import { MultipartBody } from '../http/multipart-body.js';
 import type { Policy, RouteConfig } from '../policy/policy-config.js';
 import { confidence } from '../routing/choose-tiers.js';
 import type { PlanOutcome } from '../routing/run-plan.js';
@@ -31,17 +29,24 @@ function reviewOutput(route: RouteConfig): string | undefined {
   return route.review?.output ?? (route.policy.type === 'cascade' ? route.policy.output : undefined);
 }
 
+/** The request as its caller sent it, for the review item's input reference. */
+export interface ReviewInput {
+  readonly contentType: string;
+  readonly body: Buffer | readonly Buffer[];
+}
+
 export interface ReviewContext {
   readonly store: ReviewStore;
   readonly policy: Policy;
   readonly tenant: string;
+  readonly requestId: string;
 }
 
 /**
  * After the plan ran: counts the answer for the route's review rate and, when the final
  * tier was not confident enough or review was asked for, files a review item.
  */
-export async function fileForReview(request: FastifyRequest, route: RouteConfig, outcome: PlanOutcome, requested: boolean, context: ReviewContext): Promise<ReviewMark | undefined> {
+export async function fileForReview(input: ReviewInput, route: RouteConfig, outcome: PlanOutcome, requested: boolean, context: ReviewContext): Promise<ReviewMark | undefined> {
   const review = route.review;
   if (!review) return undefined;
   await context.store.countRouted(route.name);
@@ -52,20 +57,18 @@ export async function fileForReview(request: FastifyRequest, route: RouteConfig,
   const reason: ReviewReason | undefined = requested ? 'requested' : score === undefined || score < review.threshold ? 'low_confidence' : undefined;
   if (!reason) return undefined;
   const id = randomUUID();
-  const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  const body = request.body instanceof MultipartBody ? request.body.files.map((file) => file.data) : (request.body as Buffer);
   await context.store.create({
     id,
     route: route.name,
     tenant: context.tenant,
-    request_id: request.id,
+    request_id: context.requestId,
     created_at: new Date().toISOString(),
     state: 'pending',
     reason,
     ...(score !== undefined ? { confidence: score } : {}),
     model: result.model,
     version: result.version,
-    input_ref: inputRef(body, contentType, context.policy.reviews.max_input_bytes),
+    input_ref: inputRef(input.body, input.contentType, context.policy.reviews.max_input_bytes),
     model_output: jsonOutputs(result.outputs),
   });
   return { id, status: 'pending_review' };

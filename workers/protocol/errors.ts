@@ -31,6 +31,7 @@ export const ERROR_TABLE = {
   idempotency_in_progress: { status: 409, meaning: 'A request with the same `Idempotency-Key` is still running. Retry after `Retry-After`.' },
   review_conflict: { status: 409, meaning: 'The review item is claimed by another reviewer, already resolved, or (to resolve it) not claimed by this reviewer.' },
   idempotency_key_reused: { status: 422, meaning: 'The `Idempotency-Key` was used before with a different request body.' },
+  client_cancelled: { status: 499, meaning: 'The caller closed the connection, cancelled the gRPC call or let its deadline pass before the answer; nothing more was started for it (recorded in the audit log and metrics, never sent).' },
   rate_limited: { status: 429, meaning: 'The tenant\'s rate limit is used up for this window. Retry after `Retry-After`.' },
   budget_exceeded: { status: 429, meaning: 'The tenant\'s budget for the period cannot cover this request\'s estimated cost.' },
   image_too_large: { status: 413, meaning: 'An image has more pixels than `MAX_IMAGE_PIXELS` (decompression bombs are refused before decoding).' },

@@ -1,0 +1,65 @@
+import type { InferResult } from '../../workers/protocol/inference.js';
+import type { ModelDefinition } from '../../workers/repository/load-repository.js';
+import type { AuditDetails } from '../audit/audit-hook.js';
+import type { TraceContext } from '../http/trace-context.js';
+import type { ResponseMetadata } from '../metadata/response-metadata.js';
+import type { Tenant } from '../policy/policy-config.js';
+import type { ParsedInferRequest } from '../protocol/parse-infer-request.js';
+import type { ReadBody } from '../protocol/read-infer-body.js';
+import type { ReviewInput, ReviewMark } from '../review/review-on-infer.js';
+
+/** The policy-relevant headers (HTTP) or metadata (gRPC), as the caller sent them. */
+export interface CallHeaders {
+  readonly idempotencyKey?: string | string[];
+  readonly tier?: string | string[];
+  readonly review?: string | string[];
+}
+
+export interface CallLog {
+  error(details: object, message: string): void;
+  warn(details: object, message: string): void;
+}
+
+/** One inference call, whatever transport it came by: what the stages read and note. */
+export interface InferCall {
+  readonly requestId: string;
+  /** performance.now() when the call arrived: the start of X-Server-Ms. */
+  readonly arrivedAt: number;
+  /** Set by the front end's authentication (the same Authenticator for both). */
+  readonly tenant: Tenant | undefined;
+  readonly trace: TraceContext;
+  /** A model or a route name, and a version for a model. */
+  readonly name: string;
+  readonly version?: string;
+  readonly headers: CallHeaders;
+  readonly log: CallLog;
+  /** Filled in as the stages learn things: the audit record, the log line and the metrics read it. */
+  readonly audit: AuditDetails;
+  /** Aborted when the caller goes away (closed connection, gRPC cancel or deadline). */
+  readonly signal?: AbortSignal;
+}
+
+/** What a served inference hands back to its front end to encode. */
+export interface InferAnswer {
+  readonly parsed: ParsedInferRequest;
+  readonly result: InferResult;
+  readonly metadata: ResponseMetadata;
+  readonly review?: ReviewMark;
+}
+
+/** An answer as its transport sends it: headers (or initial metadata) and the body's bytes. */
+export interface EncodedAnswer {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string | Buffer;
+}
+
+/** The transport's half of a call: decoding the request and encoding the answer. */
+export interface InferFrontEnd {
+  readBody(definition: ModelDefinition): Promise<ReadBody>;
+  /** The request as a review item keeps it. */
+  reviewInput(): ReviewInput;
+  encode(answer: InferAnswer): EncodedAnswer;
+}
+
+/** Served now, or the stored answer of an earlier call with the same Idempotency-Key. */
+export type InferOutcome = { readonly replayed: false; readonly answer: EncodedAnswer } | { readonly replayed: true; readonly answer: EncodedAnswer };

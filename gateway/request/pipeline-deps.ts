@@ -1,0 +1,18 @@
+import { keyAuthenticator, type Authenticator } from '../auth/api-keys.js';
+import { TenantRateLimiter } from '../limits/tenant-rate-limit.js';
+import type { PolicyServices } from '../wiring/policy-services.js';
+import type { Lifecycle } from '../routes/health.js';
+import type { ServingBackend } from '../serving-backend.js';
+
+/** What the request stages run against; one set per process, shared by the HTTP and gRPC front ends. */
+export interface PipelineDeps {
+  readonly backend: ServingBackend;
+  readonly services: PolicyServices;
+  readonly lifecycle: Lifecycle;
+  readonly authenticate: Authenticator;
+  readonly rateLimiter: TenantRateLimiter;
+}
+
+export function pipelineDeps(backend: ServingBackend, services: PolicyServices, lifecycle: Lifecycle): PipelineDeps {
+  return { backend, services, lifecycle, authenticate: keyAuthenticator(services.policy), rateLimiter: new TenantRateLimiter(services) };
+}

@@ -1,0 +1,32 @@
+import { traceparentOf } from '../http/trace-context.js';
+import type { ParsedInferRequest } from '../protocol/parse-infer-request.js';
+import { reviewRequested } from '../review/review-on-infer.js';
+import { planInference, type InferencePlan } from '../routing/plan-inference.js';
+import type { InferCall, InferFrontEnd } from './infer-call.js';
+import type { PipelineDeps } from './pipeline-deps.js';
+import type { Target } from './resolve-target.js';
+
+export interface PlannedCall {
+  readonly parsed: ParsedInferRequest;
+  readonly plan: InferencePlan;
+  readonly reviewAsked: boolean;
+  readonly fingerprint: () => string;
+}
+
+/** Stage: the body decoded by the front end, then the route's tiers chosen and validated. */
+export async function planCall(call: InferCall, target: Target, frontEnd: InferFrontEnd, deps: PipelineDeps): Promise<PlannedCall> {
+  const { parsed, fingerprint } = await frontEnd.readBody(target.definition);
+  const reviewAsked = reviewRequested(call.headers.review, target.route, call.name);
+  const tier = call.headers.tier;
+  const plan = planInference(call.name, call.version, parsed, {
+    backend: deps.backend,
+    routes: deps.services.policy.routes,
+    requestId: call.requestId,
+    now: Date.now(),
+    traceparent: traceparentOf(call.trace),
+    plan: target.tenant.plan,
+    random: Math.random,
+    ...(typeof tier === 'string' ? { requestedTier: tier } : {}),
+  });
+  return { parsed, plan, reviewAsked, fingerprint };
+}

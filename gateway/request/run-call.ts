@@ -1,0 +1,33 @@
+import { BudgetAccount, budgetLimit } from '../budget/budget-account.js';
+import type { Tenant } from '../policy/policy-config.js';
+import type { InferencePlan } from '../routing/plan-inference.js';
+import { runModelCall, type PlanOutcome } from '../routing/model-call.js';
+import { mirrorToShadow } from '../routing/run-plan.js';
+import { modelCallServices } from '../wiring/policy-services.js';
+import type { InferCall } from './infer-call.js';
+import type { PipelineDeps } from './pipeline-deps.js';
+
+/**
+ * Stage: budget and run as the one model call (routing/model-call.ts: the estimate reserved
+ * against the tenant's budget, breakers and cascade, cost settled and charged to the ledger),
+ * then a shadow mirrored; what served it is noted for the audit record.
+ */
+export async function runCall(call: InferCall, tenant: Tenant, plan: InferencePlan, deps: PipelineDeps): Promise<PlanOutcome> {
+  const { backend, services } = deps;
+  const limit = budgetLimit(tenant);
+  const payer = { tenant: tenant.name, ...(limit ? { budget: new BudgetAccount(services.budgets, limit) } : {}) };
+  const onLedgerError = (error: unknown): void => call.log.error({ err: error }, 'ledger write failed');
+  const outcome = await runModelCall(plan, modelCallServices(services, backend, onLedgerError), payer);
+  mirrorToShadow(plan, outcome, backend, services.shadow, Math.random, (error) => call.log.warn({ err: error, route: plan.route }, 'shadow request failed'));
+  const { result, served } = outcome;
+  Object.assign(call.audit, {
+    model: result.model,
+    version: result.version,
+    tier: served.tier,
+    escalated: outcome.escalated,
+    costUsd: outcome.costUsd,
+    queueMs: result.timings.queueMs,
+    computeMs: result.timings.computeMs,
+  });
+  return outcome;
+}

@@ -1,0 +1,40 @@
+import type { InferCall, InferFrontEnd, InferOutcome } from './infer-call.js';
+import { throwIfCancelled } from './admit-call.js';
+import { answerCall } from './answer-call.js';
+import { claimIdempotency, idempotencyKeyOf } from './claim-idempotency.js';
+import type { PipelineDeps } from './pipeline-deps.js';
+import { planCall } from './plan-call.js';
+import { resolveTarget } from './resolve-target.js';
+import { runCall } from './run-call.js';
+
+/**
+ * One inference, whatever front end it came by. Authentication, the rate limit and
+ * admission run first, per call, in the front end (they guard every endpoint); then:
+ * target (authorize, resolve) → plan (decode, tiers, validation) → idempotency → run (the
+ * one model call: budget, breakers, cascade, ledger; then shadow) → answer (metadata, review) → encode and keep
+ * for replays. The front end only decodes and encodes; audit, log and metrics read
+ * `call.audit` after the answer is sent.
+ */
+export async function runInference(call: InferCall, frontEnd: InferFrontEnd, deps: PipelineDeps): Promise<InferOutcome> {
+  const target = resolveTarget(call, deps);
+  const key = idempotencyKeyOf(call);
+  const planned = await planCall(call, target, frontEnd, deps);
+  throwIfCancelled(call.signal);
+  const claimed = await claimIdempotency(call, key, target.tenant.name, planned.plan.route, planned.fingerprint, deps);
+  if (claimed.kind === 'replay') {
+    const { headers, body } = claimed.response;
+    return { replayed: true, answer: { headers, body: Buffer.from(body, 'base64') } };
+  }
+  const claim = claimed.kind === 'claimed' ? claimed.claim : undefined;
+  try {
+    throwIfCancelled(call.signal);
+    const outcome = await runCall(call, target.tenant, planned.plan, deps);
+    const answer = frontEnd.encode(await answerCall(call, target.tenant.name, target.route, planned, outcome, frontEnd, deps));
+    if (claim) await claim.complete({ status: 200, headers: answer.headers, body: Buffer.from(answer.body).toString('base64') });
+    return { replayed: false, answer };
+  } catch (error) {
+    // A rejection before execution or a 5xx leaves the key free for a retry.
+    if (claim) await claim.abandon();
+    throw error;
+  }
+}
