@@ -34,7 +34,7 @@ export async function freePort(): Promise<number> {
 export async function startChildServer(options: ChildServerOptions): Promise<ChildServer> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawnChild({ ...options, env: { ...options.env, HOST: '127.0.0.1', PORT: String(port) } });
+  const child = spawnChild({ ...options, env: { GRPC_PORT: '0', ...options.env, HOST: '127.0.0.1', PORT: String(port) } });
   const timeoutMs = options.readyTimeoutMs ?? 60_000;
   await waitUntilReady(() => isReady(url + options.readyPath), child, [child, ...(options.alsoWatch ?? [])], timeoutMs, `${options.name} was ready`);
   return { name: options.name, pid: child.pid, url, output: child.output, stop: child.stop };

@@ -15,6 +15,12 @@ const gatewayEnvironment = sharedEnvironment.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Largest request body, JSON or binary. */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+  /** The gRPC front end (KServe v2 / Triton GRPCInferenceService); 8001 as Triton's, 0 = off. */
+  GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(8001),
+  /** Address the gRPC front end listens on; HOST when unset. */
+  GRPC_HOST: z.string().min(1).optional(),
+  /** Largest gRPC message received or sent; MAX_BODY_BYTES when unset. */
+  GRPC_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).optional(),
   /** The policy file (YAML or JSON): tenants, keys, limits, budgets, routes. */
   SWITCHYARD_CONFIG: z.string().min(1).optional(),
   /** Audit records are also appended here as JSON lines (the durable copy in embedded mode). */
@@ -41,7 +47,9 @@ const gatewayEnvironment = sharedEnvironment.extend({
   TLS_RELOAD_INTERVAL_MS: z.coerce.number().int().min(10).default(10_000),
 });
 
-export type SwitchyardConfig = Readonly<z.output<typeof gatewayEnvironment> & { policy: Policy }>;
+export type SwitchyardConfig = Readonly<
+  Omit<z.output<typeof gatewayEnvironment>, 'GRPC_HOST' | 'GRPC_MAX_MESSAGE_BYTES'> & { GRPC_HOST: string; GRPC_MAX_MESSAGE_BYTES: number; policy: Policy }
+>;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -61,12 +69,16 @@ export function parseConfig(environment: Readonly<Record<string, string | undefi
   }
   // Keys given as `env` in the policy file are read from the same environment.
   const policy = loadPolicy(parsed.SWITCHYARD_CONFIG, environment);
-  if (policy.tenants.length === 0 && !LOOPBACK.test(parsed.HOST)) {
-    throw new ConfigError(
-      `refusing to listen on ${parsed.HOST} with no tenants: anyone could call it. Configure tenants and keys in SWITCHYARD_CONFIG, or listen on 127.0.0.1`,
-    );
+  const grpcHost = parsed.GRPC_HOST ?? parsed.HOST;
+  // The same rule for both front ends: open (no tenants) only on loopback.
+  for (const host of parsed.GRPC_PORT === 0 ? [parsed.HOST] : [parsed.HOST, grpcHost]) {
+    if (policy.tenants.length === 0 && !LOOPBACK.test(host)) {
+      throw new ConfigError(
+        `refusing to listen on ${host} with no tenants: anyone could call it. Configure tenants and keys in SWITCHYARD_CONFIG, or listen on 127.0.0.1`,
+      );
+    }
   }
-  return Object.freeze({ ...parsed, policy });
+  return Object.freeze({ ...parsed, GRPC_HOST: grpcHost, GRPC_MAX_MESSAGE_BYTES: parsed.GRPC_MAX_MESSAGE_BYTES ?? parsed.MAX_BODY_BYTES, policy });
 }
 
 export function configFromEnvironment(): SwitchyardConfig {

@@ -17,9 +17,15 @@ import { distributedMode, embeddedMode } from './wiring/serving-mode.js';
 import type { LifecyclePhase } from './routes/health.js';
 import { buildTaskService } from './tasks/build-task-service.js';
 import { listenerTls } from './tls/listener-tls.js';
+import { tlsFiles } from './tls/tls-files.js';
+import { startGrpcServer, type RunningGrpcServer } from './grpc/grpc-server.js';
+import { pipelineDeps, type PipelineDeps } from './request/pipeline-deps.js';
+import type { Logger } from 'pino';
 
 export interface RunningServer {
   readonly url: string;
+  /** host:port of the gRPC front end; undefined with GRPC_PORT=0. */
+  readonly grpcAddress?: string;
   /** HTTP requests received and not yet fully answered. */
   inFlight(): number;
   close(): Promise<void>;
@@ -44,6 +50,8 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
   registerStoreMetrics(registry, policyServices);
   const services = withCostMetrics(policyServices, gatewayMetrics);
   const tasks = await buildTaskService(config, mode.backend, services, logger, mode.redis);
+  // One pipeline for both front ends: the same authenticator, rate-limit window and stores.
+  const pipeline = pipelineDeps(mode.backend, services, lifecycle);
   const app = buildApp({
     backend: mode.backend,
     services,
@@ -51,6 +59,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     ...(mode.deadLetters ? { deadLetters: mode.deadLetters } : {}),
     inFlight,
     lifecycle,
+    pipeline,
     logger,
     bodyLimit: config.MAX_BODY_BYTES,
     metrics: { registry, gateway: gatewayMetrics },
@@ -59,22 +68,25 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
 
   // Listen first, so liveness answers and readiness says "not yet" while models warm up.
   const url = await app.listen({ host: config.HOST, port: config.PORT });
+  let grpc: RunningGrpcServer | undefined;
   try {
+    grpc = await startGrpc(config, pipeline, logger, gatewayMetrics);
     await mode.load();
   } catch (error) {
+    await grpc?.close();
     await app.close();
     await tasks.close();
     await mode.close();
     throw error;
   }
   phase = 'serving';
-  logger.info({ url, mode: mode.name, ...mode.details }, 'switchyard gateway ready');
+  logger.info({ url, grpc: grpc?.address, mode: mode.name, ...mode.details }, 'switchyard gateway ready');
   // New inferences are refused from the start of draining; those in flight are answered
   // and the policy records flushed before the server closes, then the backend drains.
-  return running(url, inFlight, async () => {
+  return running(url, grpc, inFlight, async () => {
     phase = 'draining';
     keepAliveBriefly(app);
-    await inFlight.idle();
+    await Promise.all([inFlight.idle(), grpc?.close()]);
     await app.close();
     // Tasks still running finish first: they need the backend to reach the models.
     await tasks.close();
@@ -89,10 +101,24 @@ function keepAliveBriefly(app: FastifyInstance): void {
   app.server.closeIdleConnections();
 }
 
-function running(url: string, inFlight: InFlightRequests, drain: () => Promise<void>): RunningServer {
+/** The gRPC front end over the same pipeline, unless GRPC_PORT=0; TLS exactly when HTTP has it. */
+function startGrpc(config: SwitchyardConfig, pipeline: PipelineDeps, logger: Logger, metrics: GatewayMetrics): Promise<RunningGrpcServer | undefined> {
+  if (config.GRPC_PORT === 0) return Promise.resolve(undefined);
+  const files = tlsFiles(config);
+  return startGrpcServer({
+    host: config.GRPC_HOST,
+    port: config.GRPC_PORT,
+    maxMessageBytes: config.GRPC_MAX_MESSAGE_BYTES,
+    front: { pipeline, logger, metrics },
+    ...(files ? { tls: { files, reloadIntervalMs: config.TLS_RELOAD_INTERVAL_MS } } : {}),
+  });
+}
+
+function running(url: string, grpc: RunningGrpcServer | undefined, inFlight: InFlightRequests, drain: () => Promise<void>): RunningServer {
   let closing: Promise<void> | undefined;
   return {
     url,
+    ...(grpc ? { grpcAddress: grpc.address } : {}),
     inFlight: () => inFlight.count,
     close: () => {
       closing ??= drain();

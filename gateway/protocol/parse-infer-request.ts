@@ -1,4 +1,4 @@
-import { DATATYPE_INFO, isDatatype, viewBytes } from '../../workers/protocol/datatypes.js';
+import { DATATYPE_INFO, isDatatype, viewBytes, type Datatype } from '../../workers/protocol/datatypes.js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { dataElementCount, elementCount, type Tensor } from '../../workers/protocol/tensor.js';
 import { decodeJsonData, flattenData } from './json-tensor-data.js';
@@ -50,6 +50,25 @@ function positiveInteger(value: unknown, name: string, min: number): number | un
   return value;
 }
 
+/**
+ * A tensor over raw little-endian bytes (the binary extension's section, or gRPC's
+ * raw_input_contents), checked against its shape; BYTES elements are length-prefixed.
+ */
+export function tensorFromBytes(name: string, datatype: Datatype, dims: number[], bytes: Uint8Array): Tensor {
+  const expected = elementCount(dims);
+  const size = DATATYPE_INFO[datatype].bytes;
+  if (size > 0 && bytes.byteLength !== expected * size) {
+    throw new ServingError('shape_data_mismatch', `input "${name}": shape [${dims.join(',')}] needs ${expected * size} bytes of ${datatype}, got ${bytes.byteLength}`);
+  }
+  const data = viewBytes(datatype, bytes);
+  if (size === 0) {
+    const count = dataElementCount(datatype, data);
+    if (count === null) throw new ServingError('invalid_binary_body', `input "${name}": BYTES elements are not length-prefixed correctly`);
+    if (count !== expected) throw new ServingError('shape_data_mismatch', `input "${name}": shape [${dims.join(',')}] needs ${expected} elements, got ${count}`);
+  }
+  return { name, datatype, shape: dims, data };
+}
+
 /** Parses an OIP infer body (the JSON header and, with the binary extension, the bytes after it). */
 export function parseInferRequest(header: Buffer, binary: Buffer): ParsedInferRequest {
   const body = parseJson(header);
@@ -82,17 +101,7 @@ export function parseInferRequest(header: Buffer, binary: Buffer): ParsedInferRe
       }
       const bytes = binary.subarray(binaryOffset, binaryOffset + binarySize);
       binaryOffset += binarySize;
-      const size = DATATYPE_INFO[datatype].bytes;
-      if (size > 0 && binarySize !== expected * size) {
-        throw new ServingError('shape_data_mismatch', `input "${name}": shape [${dims.join(',')}] needs ${expected * size} bytes of ${datatype}, got ${binarySize}`);
-      }
-      const data = viewBytes(datatype, bytes);
-      if (size === 0) {
-        const count = dataElementCount(datatype, data);
-        if (count === null) throw new ServingError('invalid_binary_body', `input "${name}": BYTES elements are not length-prefixed correctly`);
-        if (count !== expected) throw new ServingError('shape_data_mismatch', `input "${name}": shape [${dims.join(',')}] needs ${expected} elements, got ${count}`);
-      }
-      return { name, datatype, shape: dims, data };
+      return tensorFromBytes(name, datatype, dims, bytes);
     }
 
     if (!Array.isArray(raw.data)) throw invalid(`input "${name}": data must be an array (or use binary_data_size)`);

@@ -3,7 +3,7 @@ import { startServer, type RunningServer } from '../../gateway/server.js';
 
 /** An embedded-mode gateway on a free loopback port, as `npm start` runs it. */
 export async function startTestGateway(repository: string, env: Record<string, string> = {}): Promise<RunningServer> {
-  return startServer(parseConfig({ MODEL_REPOSITORY: repository, PORT: '0', LOG_LEVEL: 'silent', CPU_COUNT: '2', ...env }));
+  return startServer(parseConfig({ MODEL_REPOSITORY: repository, PORT: '0', GRPC_PORT: '0', LOG_LEVEL: 'silent', CPU_COUNT: '2', ...env }));
 }
 
 export interface Reply {

@@ -50,7 +50,7 @@ export async function spawnWorker(env: Record<string, string>): Promise<Spawned>
 /** A gateway process, resolved once it listens; `url` is its base URL. */
 export async function spawnGateway(env: Record<string, string>): Promise<Spawned & { url: string }> {
   const port = await freePort();
-  const gateway = start('dist/gateway/server.js', { PORT: String(port), ...env });
+  const gateway = start('dist/gateway/server.js', { PORT: String(port), GRPC_PORT: '0', ...env });
   const url = `http://127.0.0.1:${port}`;
   await until(async () => (await fetch(`${url}/v2/health/live`).then((r) => r.ok, () => false)), 'gateway', gateway);
   return Object.assign(gateway, { url });

@@ -1,0 +1,129 @@
+import { Metadata } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { AuditDetails } from '../audit/audit-hook.js';
+import { auditEntry } from '../audit/audit-hook.js';
+import { toServingError } from '../http/error-reply.js';
+import { requestIdOf } from '../http/request-id.js';
+import { traceContextFor, traceparentOf, type TraceContext } from '../http/trace-context.js';
+import { RateLimitedError, type RateLimitState } from '../limits/tenant-rate-limit.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import { countPolicyOutcomes } from '../metrics/metrics-hook.js';
+import type { Tenant } from '../policy/policy-config.js';
+import type { PipelineDeps } from '../request/pipeline-deps.js';
+import { toServiceError } from './grpc-errors.js';
+
+/** What every RPC handler shares: the request pipeline, the observers, the logger. */
+export interface GrpcFront {
+  readonly pipeline: PipelineDeps;
+  readonly logger: Logger;
+  readonly metrics?: GatewayMetrics;
+}
+
+/** One RPC (or one request on a stream): the gRPC twin of a fastify request. */
+export interface GrpcCall {
+  readonly method: string;
+  readonly requestId: string;
+  readonly arrivedAt: number;
+  readonly trace: TraceContext;
+  readonly log: Logger;
+  tenant: Tenant | undefined;
+  rateLimit?: RateLimitState;
+  /** Set for inference calls: the pipeline's notes, for the audit record and the log line. */
+  audit?: AuditDetails;
+  /** The model or route called, for the audit record of a call refused before the pipeline. */
+  target?: string;
+}
+
+export function metadataValue(metadata: Metadata, key: string): string | undefined {
+  const value = metadata.get(key)[0];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function openCall(front: GrpcFront, method: string, metadata: Metadata): GrpcCall {
+  const requestId = requestIdOf(metadataValue(metadata, 'x-request-id'));
+  return {
+    method,
+    requestId,
+    arrivedAt: performance.now(),
+    trace: traceContextFor(metadataValue(metadata, 'traceparent')),
+    log: front.logger.child({ requestId }),
+    tenant: undefined,
+  };
+}
+
+/** Authentication and the rate limit: the same functions the HTTP hooks call. */
+export async function authorizeCall(front: GrpcFront, call: GrpcCall, metadata: Metadata): Promise<Tenant> {
+  const tenant = front.pipeline.authenticate(metadataValue(metadata, 'authorization'));
+  call.tenant = tenant;
+  try {
+    const state = await front.pipeline.rateLimiter.take(tenant);
+    if (state) call.rateLimit = state;
+  } catch (error) {
+    if (error instanceof RateLimitedError) call.rateLimit = error.state;
+    throw error;
+  }
+  return tenant;
+}
+
+function addRateLimit(metadata: Metadata, state: RateLimitState | undefined): void {
+  if (!state) return;
+  metadata.set('x-ratelimit-limit', String(state.limit));
+  metadata.set('x-ratelimit-remaining', String(state.remaining));
+  metadata.set('x-ratelimit-reset', String(state.resetSeconds));
+}
+
+/** Initial metadata of an answer: its request id, trace, rate-limit state and the answer's own headers. */
+export function answerMetadata(call: GrpcCall, headers: Readonly<Record<string, string>> = {}): Metadata {
+  const metadata = new Metadata();
+  metadata.set('x-request-id', call.requestId);
+  metadata.set('traceparent', traceparentOf(call.trace));
+  addRateLimit(metadata, call.rateLimit);
+  for (const [name, value] of Object.entries(headers)) metadata.set(name, value);
+  return metadata;
+}
+
+/** An error as a gRPC status, logged like HTTP's 5xx; the status and code it was recorded with. */
+export function failCall(call: GrpcCall, error: unknown) {
+  const serving = toServingError(error as Error);
+  if (serving.status >= 500 && serving.code !== 'client_cancelled') call.log.error({ err: error, code: serving.code }, 'request failed');
+  const status = toServiceError(serving, call.requestId);
+  if (serving.code === 'rate_limited' && call.rateLimit) {
+    addRateLimit(status.metadata!, call.rateLimit);
+    status.metadata!.set('retry-after', String(call.rateLimit.resetSeconds));
+  }
+  return { status, httpStatus: serving.status, code: serving.code };
+}
+
+/**
+ * After the answer: the same audit record (inference calls), metrics and log line an
+ * HTTP request gets. The duration histogram's route is the RPC path, its method GRPC,
+ * its status the HTTP status of the outcome.
+ */
+export function finishCall(front: GrpcFront, call: GrpcCall, status: number, code: string | undefined): void {
+  const latencyMs = performance.now() - call.arrivedAt;
+  const route = `/inference.GRPCInferenceService/${call.method}`;
+  front.metrics?.http.series({ route, method: 'GRPC', status: String(status) }).observe(latencyMs / 1000);
+  if (front.metrics) countPolicyOutcomes(front.metrics, call.tenant?.name, code, call.audit);
+  const details = call.audit ?? {};
+  if (call.audit !== undefined || call.target !== undefined) {
+    const entry = auditEntry({ requestId: call.requestId, tenant: call.tenant?.name, target: call.target ?? '', details, status, code, latencyMs });
+    front.pipeline.services.audit.append(entry).catch((error: unknown) => call.log.error({ err: error }, 'audit write failed'));
+  }
+  if (!call.log.isLevelEnabled('info')) return;
+  call.log.info(
+    {
+      traceId: call.trace.traceId,
+      tenant: call.tenant?.name ?? 'unauthenticated',
+      method: 'GRPC',
+      route,
+      ...(details.route !== undefined ? { target: details.route } : {}),
+      ...(details.model !== undefined ? { model: details.model, version: details.version, tier: details.tier } : {}),
+      ...(details.queueMs !== undefined ? { queueMs: details.queueMs, computeMs: details.computeMs } : {}),
+      ...(details.costUsd !== undefined ? { costUsd: details.costUsd } : {}),
+      status,
+      ...(code ? { code } : {}),
+      durationMs: Math.round(latencyMs * 1000) / 1000,
+    },
+    'request',
+  );
+}

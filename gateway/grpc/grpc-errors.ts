@@ -1,0 +1,31 @@
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { RETRY_AFTER_SECONDS, type ServingError } from '../../workers/protocol/errors.js';
+
+/** HTTP statuses to gRPC codes, the way Triton maps its own errors. */
+const BY_STATUS: Readonly<Record<number, status>> = {
+  400: status.INVALID_ARGUMENT,
+  401: status.UNAUTHENTICATED,
+  403: status.PERMISSION_DENIED,
+  404: status.NOT_FOUND,
+  409: status.ALREADY_EXISTS,
+  413: status.RESOURCE_EXHAUSTED,
+  415: status.INVALID_ARGUMENT,
+  422: status.FAILED_PRECONDITION,
+  429: status.RESOURCE_EXHAUSTED,
+  499: status.CANCELLED,
+  501: status.UNIMPLEMENTED,
+  503: status.UNAVAILABLE,
+};
+
+export function grpcCode(error: ServingError): status {
+  return BY_STATUS[error.status] ?? status.INTERNAL;
+}
+
+/** The message is HTTP's text; the stable code (and the request id, and Retry-After for 503s) travel in trailing metadata. */
+export function toServiceError(error: ServingError, requestId: string): Partial<ServiceError> {
+  const metadata = new Metadata();
+  metadata.set('x-error-code', error.code);
+  metadata.set('x-request-id', requestId);
+  if (error.status === 503 || error.code === 'idempotency_in_progress') metadata.set('retry-after', String(RETRY_AFTER_SECONDS));
+  return { code: grpcCode(error), details: error.message, metadata };
+}

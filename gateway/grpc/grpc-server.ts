@@ -1,0 +1,68 @@
+import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
+import type { GrpcFront } from './grpc-call.js';
+import { inferHandlers } from './infer-service.js';
+import { loadInferenceService } from './load-service.js';
+import { modelHandlers } from './model-service.js';
+
+export interface GrpcServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly maxMessageBytes: number;
+  readonly front: GrpcFront;
+}
+
+export interface RunningGrpcServer {
+  /** host:port, the port the kernel gave when 0 was asked for. */
+  readonly address: string;
+  readonly port: number;
+  /** Refuses new calls, waits for those in flight, then stops. */
+  close(): Promise<void>;
+}
+
+/** Health service names: '' and the inference service follow readiness; `live` is the process answering. */
+export const HEALTH_SERVICES = { ready: ['', 'inference.GRPCInferenceService'], live: 'live' } as const;
+
+/**
+ * inference.GRPCInferenceService (the KServe v2 gRPC API as Triton serves it) over the same
+ * request pipeline as HTTP, with grpc.health.v1.Health for Kubernetes gRPC probes and server
+ * reflection so grpcurl needs no .proto file.
+ */
+export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const { front } = options;
+  const service = loadInferenceService();
+  const server = new Server({
+    'grpc.max_receive_message_length': options.maxMessageBytes,
+    'grpc.max_send_message_length': options.maxMessageBytes,
+  });
+  const handlers: UntypedServiceImplementation = { ...modelHandlers(front), ...inferHandlers(front, service.definition) };
+  server.addService(service.definition, handlers);
+
+  const health = new HealthImplementation({ [HEALTH_SERVICES.live]: 'SERVING' });
+  const readiness = (): ServingStatus => (front.pipeline.lifecycle.phase() === 'serving' && front.pipeline.backend.isReady() ? 'SERVING' : 'NOT_SERVING');
+  const refresh = (): void => {
+    const status = readiness();
+    for (const name of HEALTH_SERVICES.ready) health.setStatus(name, status);
+  };
+  refresh();
+  // Readiness changes as models load and the process drains; probes read the latest.
+  const timer = setInterval(refresh, 1000);
+  timer.unref();
+  health.addToServer(server);
+  new ReflectionService(service.packageDefinition).addToServer(server);
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+  });
+  return {
+    address: `${options.host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        clearInterval(timer);
+        for (const name of HEALTH_SERVICES.ready) health.setStatus(name, 'NOT_SERVING');
+        server.tryShutdown(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,154 @@
+import type { Metadata, ServerDuplexStream, ServerUnaryCall, ServiceDefinition, sendUnaryData } from '@grpc/grpc-js';
+import { ServingError } from '../../workers/protocol/errors.js';
+import { admitInference } from '../request/admit-call.js';
+import type { InferCall, InferFrontEnd, InferOutcome } from '../request/infer-call.js';
+import { runInference } from '../request/run-inference.js';
+import { decodeInferRequest, type GrpcInferRequest } from './decode-infer-request.js';
+import { encodeGrpcAnswer } from './encode-infer-response.js';
+import { answerMetadata, authorizeCall, failCall, finishCall, metadataValue, openCall, type GrpcCall, type GrpcFront } from './grpc-call.js';
+
+interface Codec {
+  readonly request: (value: unknown) => Buffer;
+  readonly response: (value: unknown) => Buffer;
+  readonly streamResponse: (value: unknown) => Buffer;
+}
+
+/** Field 2 (infer_response, length-delimited) of ModelStreamInferResponse around an encoded ModelInferResponse. */
+function streamAnswer(body: Buffer): Buffer {
+  const length: number[] = [];
+  let rest = body.length;
+  while (rest > 0x7f) {
+    length.push((rest & 0x7f) | 0x80);
+    rest = Math.floor(rest / 128);
+  }
+  length.push(rest);
+  return Buffer.concat([Buffer.from([0x12, ...length]), body]);
+}
+
+/** One ModelInferRequest through the request pipeline: this front end only decodes and encodes. */
+function infer(front: GrpcFront, codec: Codec, call: GrpcCall, request: GrpcInferRequest, metadata: Metadata, signal: AbortSignal, onStream: boolean): Promise<InferOutcome> {
+  admitInference(front.pipeline.lifecycle);
+  const audit = {};
+  call.audit = audit;
+  call.target = request.model_name ?? '';
+  const idempotencyKey = metadataValue(metadata, 'idempotency-key');
+  if (onStream && idempotencyKey !== undefined) {
+    throw new ServingError('invalid_parameter', 'idempotency-key metadata names one call: send keyed requests with ModelInfer, not on a stream');
+  }
+  const tier = metadataValue(metadata, 'x-tier');
+  const review = metadataValue(metadata, 'x-review');
+  const inferCall: InferCall = {
+    requestId: call.requestId,
+    arrivedAt: call.arrivedAt,
+    tenant: call.tenant,
+    trace: call.trace,
+    name: request.model_name ?? '',
+    ...(request.model_version ? { version: request.model_version } : {}),
+    headers: {
+      ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+      ...(tier !== undefined ? { tier } : {}),
+      ...(review !== undefined ? { review } : {}),
+    },
+    log: call.log,
+    audit,
+    signal,
+  };
+  const frontEnd: InferFrontEnd = {
+    readBody: async () => decodeInferRequest(request, () => codec.request(request)),
+    reviewInput: () => ({ contentType: 'application/grpc+proto', body: codec.request(request) }),
+    encode: (answer) => {
+      const { headers, message } = encodeGrpcAnswer(answer);
+      return { headers, body: codec.response(message) };
+    },
+  };
+  return runInference(inferCall, frontEnd, front.pipeline);
+}
+
+function cancelSignal(call: { on(event: 'cancelled', listener: () => void): unknown }): AbortSignal {
+  const controller = new AbortController();
+  call.on('cancelled', () => controller.abort());
+  return controller.signal;
+}
+
+/** ModelInfer and ModelStreamInfer. */
+export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
+  const codec: Codec = {
+    request: definition.ModelInfer!.requestSerialize,
+    response: definition.ModelInfer!.responseSerialize,
+    streamResponse: definition.ModelStreamInfer!.responseSerialize,
+  };
+
+  const ModelInfer = (grpcCall: ServerUnaryCall<GrpcInferRequest, unknown>, callback: sendUnaryData<unknown>): void => {
+    const call = openCall(front, 'ModelInfer', grpcCall.metadata);
+    const signal = cancelSignal(grpcCall);
+    authorizeCall(front, call, grpcCall.metadata)
+      .then(() => infer(front, codec, call, grpcCall.request, grpcCall.metadata, signal, false))
+      .then(({ replayed, answer }) => {
+        const metadata = answerMetadata(call, answer.headers);
+        if (replayed) metadata.set('idempotent-replayed', 'true');
+        grpcCall.sendMetadata(metadata);
+        callback(null, answer.body);
+        finishCall(front, call, 200, undefined);
+      })
+      .catch((error: unknown) => {
+        const failed = failCall(call, signal.aborted ? new ServingError('client_cancelled', 'the caller cancelled the call') : error);
+        callback(failed.status);
+        finishCall(front, call, failed.httpStatus, failed.code);
+      });
+  };
+
+  /**
+   * Each request is answered on the stream as it completes (match answers by `id`); a
+   * failed one is answered with error_message (its code in parameters.error_code) and the
+   * stream goes on. The stream itself fails only when its caller cannot be authenticated.
+   */
+  const ModelStreamInfer = (stream: ServerDuplexStream<GrpcInferRequest, unknown>): void => {
+    const signal = cancelSignal(stream);
+    let tenant: ReturnType<GrpcFront['pipeline']['authenticate']>;
+    try {
+      tenant = front.pipeline.authenticate(metadataValue(stream.metadata, 'authorization'));
+    } catch (error) {
+      const call = openCall(front, 'ModelStreamInfer', stream.metadata);
+      const failed = failCall(call, error);
+      stream.emit('error', failed.status);
+      finishCall(front, call, failed.httpStatus, failed.code);
+      return;
+    }
+    let open = 0;
+    let ended = false;
+    const settle = (): void => {
+      if (ended && open === 0 && !signal.aborted) stream.end();
+    };
+    stream.sendMetadata(answerMetadata(openCall(front, 'ModelStreamInfer', stream.metadata)));
+    stream.on('data', (request: GrpcInferRequest) => {
+      open += 1;
+      const call = openCall(front, 'ModelStreamInfer', stream.metadata);
+      call.tenant = tenant;
+      front.pipeline.rateLimiter
+        .take(tenant)
+        .then(() => infer(front, codec, call, request, stream.metadata, signal, true))
+        .then(({ answer }) => {
+          if (!signal.aborted) stream.write(streamAnswer(answer.body as Buffer));
+          finishCall(front, call, 200, undefined);
+        })
+        .catch((error: unknown) => {
+          const failed = failCall(call, signal.aborted ? new ServingError('client_cancelled', 'the caller cancelled the stream') : error);
+          const parameters = { error_code: { string_param: failed.code }, request_id: { string_param: call.requestId } };
+          if (!signal.aborted) {
+            stream.write(codec.streamResponse({ error_message: failed.status.details, infer_response: { model_name: request.model_name ?? '', id: request.id ?? '', parameters } }));
+          }
+          finishCall(front, call, failed.httpStatus, failed.code);
+        })
+        .finally(() => {
+          open -= 1;
+          settle();
+        });
+    });
+    stream.on('end', () => {
+      ended = true;
+      settle();
+    });
+  };
+
+  return { ModelInfer, ModelStreamInfer };
+}

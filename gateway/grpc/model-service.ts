@@ -1,0 +1,116 @@
+import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
+import { ModelState } from '../../workers/pool/model-state.js';
+import { ServingError } from '../../workers/protocol/errors.js';
+import type { ModelDefinition } from '../../workers/repository/load-repository.js';
+import { assertAdmin, assertMayCall } from '../auth/authorize.js';
+import { modelConfiguration, modelMetadata, modelReadiness, type ModelQuery } from '../request/model-queries.js';
+import { resolveModel } from '../routing/resolve-model.js';
+import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../routes/server-metadata.js';
+import { answerMetadata, authorizeCall, failCall, finishCall, openCall, type GrpcCall, type GrpcFront } from './grpc-call.js';
+
+interface NameVersion {
+  readonly name?: string;
+  readonly version?: string;
+}
+
+/**
+ * A unary RPC around one of the queries HTTP answers too: authentication and the rate
+ * limit first (none for liveness and readiness, like HTTP's health routes), then the
+ * answer or a gRPC status, then the same metrics and log line.
+ */
+function unary<Request>(front: GrpcFront, method: string, open: boolean, answer: (call: GrpcCall, request: Request) => Promise<object> | object) {
+  return (grpcCall: ServerUnaryCall<Request, unknown>, callback: sendUnaryData<unknown>): void => {
+    const call = openCall(front, method, grpcCall.metadata);
+    (open ? Promise.resolve() : authorizeCall(front, call, grpcCall.metadata).then(() => undefined))
+      .then(() => answer(call, grpcCall.request))
+      .then((message) => {
+        grpcCall.sendMetadata(answerMetadata(call));
+        callback(null, message);
+        finishCall(front, call, 200, undefined);
+      })
+      .catch((error: unknown) => {
+        const failed = failCall(call, error);
+        callback(failed.status);
+        finishCall(front, call, failed.httpStatus, failed.code);
+      });
+  };
+}
+
+const queryOf = (call: GrpcCall, request: NameVersion): ModelQuery => ({ tenant: call.tenant, name: request.name ?? '', ...(request.version ? { version: request.version } : {}) });
+
+const DATA_TYPES: Readonly<Record<string, string>> = { BYTES: 'TYPE_STRING' };
+
+/** Switchyard's model configuration in model_config.proto's terms (the fields it has). */
+function protoConfig(config: ModelDefinition['config'], platform: string) {
+  const batchDims = (list: typeof config.inputs) => list.map((tensor) => ({ name: tensor.name, data_type: DATA_TYPES[tensor.datatype] ?? `TYPE_${tensor.datatype}`, dims: tensor.shape }));
+  return {
+    name: config.name,
+    platform,
+    backend: config.platform === 'onnx' ? 'onnxruntime' : 'tensorflow',
+    max_batch_size: config.max_batch_size,
+    input: batchDims(config.inputs).map((input, index) => ({ ...input, format: config.inputs[index]!.image ? `FORMAT_${config.inputs[index]!.image!.layout}` : 'FORMAT_NONE' })),
+    output: batchDims(config.outputs),
+    dynamic_batching: {
+      preferred_batch_size: config.dynamic_batching.preferred_batch_sizes,
+      max_queue_delay_microseconds: Math.round(config.dynamic_batching.max_queue_delay_ms * 1000),
+    },
+    instance_group: [{ name: config.name, count: config.instance_group.count, kind: config.instance_group.kind === 'gpu' ? 'KIND_GPU' : config.instance_group.kind === 'cpu' ? 'KIND_CPU' : 'KIND_AUTO' }],
+  };
+}
+
+/** Refused rather than ignored: Switchyard loads configurations and files from its repository only. */
+function assertNoOverrides(parameters: Readonly<Record<string, unknown>> | undefined, allowed: readonly string[] = []): void {
+  const names = Object.keys(parameters ?? {}).filter((name) => !allowed.includes(name));
+  if (names.length > 0) throw new ServingError('invalid_parameter', `load and unload take no parameters here (got ${names.join(', ')}): configurations and files come from the model repository`);
+}
+
+/** Health, metadata, configuration, statistics and the repository extension over gRPC. */
+export function modelHandlers(front: GrpcFront) {
+  const { backend, lifecycle, services } = front.pipeline;
+  const routes = services.policy.routes;
+  return {
+    ServerLive: unary(front, 'ServerLive', true, () => ({ live: true })),
+    ServerReady: unary(front, 'ServerReady', true, () => ({ ready: lifecycle.phase() === 'serving' && backend.isReady() })),
+    ModelReady: unary<NameVersion>(front, 'ModelReady', false, (call, request) => ({ ready: modelReadiness(backend, routes, queryOf(call, request)).ready })),
+    ServerMetadata: unary(front, 'ServerMetadata', false, () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [...EXTENSIONS] })),
+    ModelMetadata: unary<NameVersion>(front, 'ModelMetadata', false, (call, request) => modelMetadata(backend, routes, queryOf(call, request))),
+    ModelConfig: unary<NameVersion>(front, 'ModelConfig', false, (call, request) => {
+      const config = modelConfiguration(backend, routes, queryOf(call, request));
+      const platform = modelMetadata(backend, routes, queryOf(call, request)).platform;
+      return { config: protoConfig(config, platform) };
+    }),
+    ModelStatistics: unary<NameVersion>(front, 'ModelStatistics', false, (call, request) => {
+      if (!request.name) {
+        assertAdmin(call.tenant);
+        return { model_stats: backend.statistics() };
+      }
+      assertMayCall(call.tenant, request.name);
+      const { definition, version } = resolveModel(backend, request.name, request.version || undefined);
+      return { model_stats: backend.statistics(definition.name, request.version ? version : undefined) };
+    }),
+    RepositoryIndex: unary<{ ready?: boolean }>(front, 'RepositoryIndex', false, async (call, request) => {
+      assertAdmin(call.tenant);
+      const entries = await backend.index();
+      const models = (request.ready ? entries.filter((entry) => entry.state === ModelState.READY) : entries).map((entry) => ({
+        name: entry.name,
+        version: entry.version ?? '',
+        state: entry.state,
+        reason: entry.reason,
+      }));
+      return { models };
+    }),
+    RepositoryModelLoad: unary<{ model_name?: string; parameters?: Record<string, unknown> }>(front, 'RepositoryModelLoad', false, async (call, request) => {
+      assertAdmin(call.tenant);
+      assertNoOverrides(request.parameters);
+      await backend.load(request.model_name ?? '');
+      return {};
+    }),
+    RepositoryModelUnload: unary<{ model_name?: string; parameters?: Record<string, unknown> }>(front, 'RepositoryModelUnload', false, async (call, request) => {
+      assertAdmin(call.tenant);
+      // tritonclient always sends unload_dependents; there are no ensembles to follow here.
+      assertNoOverrides(request.parameters, ['unload_dependents']);
+      await backend.unload(request.model_name ?? '');
+      return {};
+    }),
+  };
+}
