@@ -71,7 +71,15 @@ export function modelHandlers(front: GrpcFront) {
   return {
     ServerLive: unary(front, 'ServerLive', true, () => ({ live: true })),
     ServerReady: unary(front, 'ServerReady', true, () => ({ ready: lifecycle.phase() === 'serving' && backend.isReady() })),
-    ModelReady: unary<NameVersion>(front, 'ModelReady', false, (call, request) => ({ ready: modelReadiness(backend, routes, queryOf(call, request)).ready })),
+    // As in Triton, a model that is not loaded (or not known) is simply not ready.
+    ModelReady: unary<NameVersion>(front, 'ModelReady', false, (call, request) => {
+      try {
+        return { ready: modelReadiness(backend, routes, queryOf(call, request)).ready };
+      } catch (error) {
+        if (error instanceof ServingError && (error.code === 'model_not_found' || error.code === 'version_not_found')) return { ready: false };
+        throw error;
+      }
+    }),
     ServerMetadata: unary(front, 'ServerMetadata', false, () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [...EXTENSIONS] })),
     ModelMetadata: unary<NameVersion>(front, 'ModelMetadata', false, (call, request) => modelMetadata(backend, routes, queryOf(call, request))),
     ModelConfig: unary<NameVersion>(front, 'ModelConfig', false, (call, request) => {
