@@ -37,10 +37,13 @@ USER node
 FROM runtime AS gateway
 # The load-test Job runs `npm run loadtest` here: it reads its scenario files from bench/.
 COPY --from=build /app/bench bench
+# The gRPC front end loads its service definition from this .proto at run time.
+COPY --from=build /app/gateway/grpc/proto gateway/grpc/proto
 # Listening beyond loopback needs tenants: mount a policy file and point SWITCHYARD_CONFIG at it.
 ENV HOST=0.0.0.0 \
-    PORT=8080
-EXPOSE 8080
+    PORT=8080 \
+    GRPC_PORT=8001
+EXPOSE 8080 8001
 # Slim images have no curl: node's fetch asks the liveness endpoint.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/v2/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
