@@ -5,6 +5,7 @@ import { get, post, startTestGateway } from '../helpers/gateway.js';
 import { InferenceClient, floatsOf, mlpRequest } from '../helpers/grpc-client.js';
 import { MlpReference, mlpBody, mlpVector } from '../helpers/mlp-reference.js';
 import { BUDGETED_REQUESTS, KEYS, bearer, policyFixture } from '../helpers/policy-fixture.js';
+import { metricValue, parseMetrics } from '../helpers/metrics.js';
 import { freePort } from '../helpers/redis.js';
 
 /** The policy fixture behind both front ends of one gateway: the same tenants, limits, budgets and routes. */
@@ -159,5 +160,19 @@ describe('audit', () => {
     const entries = (await get(`${server.url}/v1/admin/audit?limit=500`, bearer(KEYS.admin))).json.entries as Record<string, unknown>[];
     expect(entries.find((entry) => entry.requestId === 'grpc-audited')).toMatchObject({ tenant: 'acme', route: 'mlp-classifier', model: 'mlp-classifier', status: 200 });
     expect(entries.find((entry) => entry.requestId === 'grpc-refused')).toMatchObject({ tenant: 'reader', status: 403, code: 'forbidden' });
+  });
+});
+
+describe('metrics', () => {
+  it('counts gRPC calls under their RPC path, and their policy refusals with HTTP\'s', async () => {
+    const text = await fetch(`${server.url}/metrics`, { headers: bearer(KEYS.admin) }).then((response) => response.text());
+    const samples = parseMetrics(text);
+    const infer = { route: '/inference.GRPCInferenceService/ModelInfer', method: 'GRPC' };
+    expect(metricValue(samples, 'switchyard_http_request_duration_seconds_count', { ...infer, status: '200' })).toBeGreaterThan(0);
+    expect(metricValue(samples, 'switchyard_http_request_duration_seconds_count', { ...infer, status: '403' })).toBeGreaterThan(0);
+    // The limited tenant was refused once over gRPC and once over HTTP.
+    expect(metricValue(samples, 'switchyard_rate_limited_total', { tenant: 'limited' })).toBe(2);
+    expect(metricValue(samples, 'switchyard_budget_rejected_total', { tenant: 'budgeted' })).toBe(3 * BUDGETED_REQUESTS);
+    expect(metricValue(samples, 'switchyard_idempotent_replays_total', { tenant: 'acme' })).toBeGreaterThan(0);
   });
 });
