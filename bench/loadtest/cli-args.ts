@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
-import { OptionsError, type LoadTestOptions } from './run-load-test.js';
+import { OptionsError, PROTOCOLS, type LoadProtocol, type LoadTestOptions } from './run-load-test.js';
 
 export const USAGE = `usage: npm run loadtest -- --target URL --scenario NAME|FILE [--key KEY] [--duration S] [--out DIR] [--compare previous.json]
+       [--protocol http|grpc|grpc-stream] [--grpc-target HOST:PORT]
 
   --target    the gateway's base URL, e.g. http://127.0.0.1:8080
   --scenario  a shipped scenario (bench/loadtest/scenarios/NAME.json) or a path to a scenario file
@@ -9,6 +10,8 @@ export const USAGE = `usage: npm run loadtest -- --target URL --scenario NAME|FI
   --duration  seconds, overriding the scenario's duration_s
   --out       folder for report.json, report.md and report.html (default loadtest-report)
   --compare   an earlier run's report.json: print the change against it
+  --protocol  http (default), grpc (unary ModelInfer) or grpc-stream (ModelStreamInfer, a stream per connection)
+  --grpc-target  the gateway's gRPC address (default: the target's host, port 8001)
 
 Exit status: 0 every SLO met, 1 an SLO violated, 2 bad arguments or an unusable target.`;
 
@@ -25,6 +28,8 @@ export function parseCliArgs(argv: readonly string[]): LoadTestOptions & { reado
         duration: { type: 'string' },
         out: { type: 'string' },
         compare: { type: 'string' },
+        protocol: { type: 'string' },
+        'grpc-target': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -39,8 +44,12 @@ export function parseCliArgs(argv: readonly string[]): LoadTestOptions & { reado
     durationS = Number(values.duration);
     if (!/^\d+(\.\d+)?$/.test(values.duration) || !(durationS > 0)) throw new OptionsError(`--duration must be a positive number of seconds, not "${values.duration}"`);
   }
+  const protocol = values.protocol ?? 'http';
+  if (!(PROTOCOLS as readonly string[]).includes(protocol)) throw new OptionsError(`--protocol is one of ${PROTOCOLS.join(', ')}, not "${protocol}"`);
   return {
     target: values.target,
+    protocol: protocol as LoadProtocol,
+    ...(values['grpc-target'] === undefined ? {} : { grpcTarget: values['grpc-target'] }),
     scenario: values.scenario,
     outDir: values.out ?? 'loadtest-report',
     ...(values.key === undefined ? {} : { key: values.key }),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { drivePhase } from './autocannon-driver.js';
+import { driveGrpcPhase } from './grpc-driver.js';
 import { compareReports, type FigureChange } from './compare.js';
 import { findKnee, type RampPoint } from './knee.js';
 import type { LoadTestReport, PhaseReport } from './report.js';
@@ -26,7 +27,14 @@ export interface LoadTestOptions {
   /** A previous run's report.json to compare against. */
   readonly compareWith?: string;
   readonly log?: (line: string) => void;
+  /** http (autocannon), grpc (unary ModelInfer) or grpc-stream (ModelStreamInfer); http by default. */
+  readonly protocol?: LoadProtocol;
+  /** host:port of the gRPC front end; the target's host on 8001 by default. */
+  readonly grpcTarget?: string;
 }
+
+export const PROTOCOLS = ['http', 'grpc', 'grpc-stream'] as const;
+export type LoadProtocol = (typeof PROTOCOLS)[number];
 
 export interface LoadTestResult {
   readonly report: LoadTestReport;
@@ -46,6 +54,8 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
   const { scenario } = loaded;
   const log = options.log ?? (() => undefined);
   const durationS = options.durationS ?? scenario.duration_s;
+  const protocol = options.protocol ?? 'http';
+  const grpcAddress = options.grpcTarget ?? `${new URL(target).hostname}:8001`;
 
   const client = new TargetClient(target, options.key);
   const entries: ScheduleEntry[] = await Promise.all(scenario.requests.map(async (entry) => ({
@@ -65,7 +75,11 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
     const phaseS = (durationS * phase.share) / shares;
     log(`phase ${index + 1}/${scenario.phases.length}: ${phase.connections} connections${phase.rate ? `, ${phase.rate} req/s` : ''}, ${phaseS.toFixed(1)} s`);
     recorder.startPhase(index);
-    const { activeS } = await drivePhase({ target, connections: phase.connections, rate: phase.rate, durationS: phaseS, timeoutS: scenario.timeout_s }, schedule, recorder);
+    const load = { target, connections: phase.connections, rate: phase.rate, durationS: phaseS, timeoutS: scenario.timeout_s };
+    const { activeS } =
+      protocol === 'http'
+        ? await drivePhase(load, schedule, recorder)
+        : await driveGrpcPhase({ ...load, grpcAddress, streaming: protocol === 'grpc-stream', ...(options.key !== undefined ? { key: options.key } : {}) }, schedule, recorder);
     const totals = recorder.phases[index]!.summary();
     phaseReports.push({ phase: index, connections: phase.connections, rate: phase.rate ?? null, durationS: round(activeS), throughputRps: round((totals.outcomes.ok + totals.outcomes.replayed) / activeS), totals });
   }
@@ -80,7 +94,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
   const report: LoadTestReport = {
     schema: 1,
     scenario: { name: scenario.name, description: scenario.description, file: relative(process.cwd(), loaded.file) || loaded.file, findKnee: scenario.find_knee },
-    target,
+    target: protocol === 'http' ? target : `${protocol}://${grpcAddress}`,
     startedAt: startedAt.toISOString(),
     durationS: round(actualS),
     throughputRps,

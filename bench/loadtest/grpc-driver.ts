@@ -1,0 +1,161 @@
+import { Client, credentials, Metadata, status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import protobuf from 'protobufjs';
+import { ERROR_TABLE, type ErrorCode } from '../../workers/protocol/errors.js';
+import type { PhaseLoad } from './autocannon-driver.js';
+import { breakDown, isReplayed, type ResponseHeaders } from './header-breakdown.js';
+import { GrpcRequestCodec } from './grpc-requests.js';
+import { classifyOutcome } from './outcomes.js';
+import type { RequestSchedule } from './request-schedule.js';
+import type { RunRecorder } from './run-recorder.js';
+
+export interface GrpcPhaseLoad extends PhaseLoad {
+  /** host:port of the gateway's gRPC front end. */
+  readonly grpcAddress: string;
+  /** ModelStreamInfer, one stream per connection, instead of unary ModelInfer. */
+  readonly streaming: boolean;
+  /** Sent as a stream's authorization metadata (unary calls carry each request's own). */
+  readonly key?: string;
+}
+
+const SERVICE = '/inference.GRPCInferenceService/';
+const identity = (value: Buffer): Buffer => value;
+
+/** The HTTP status an answer stands for: the error table's, by the x-error-code the gateway sent. */
+function httpStatus(code: string | undefined): number {
+  return code !== undefined && code in ERROR_TABLE ? ERROR_TABLE[code as ErrorCode].status : 500;
+}
+
+const flatten = (metadata: Metadata | undefined): ResponseHeaders => Object.fromEntries(Object.entries(metadata?.getMap() ?? {}).map(([key, value]) => [key, String(value)]));
+
+/** What a stream answer says, read without decoding its tensors: its id, and its error and code if it failed. */
+function readStreamAnswer(bytes: Buffer): { id: string; error?: string; code?: string } {
+  const reader = protobuf.Reader.create(bytes);
+  let id = '';
+  let error: string | undefined;
+  let code: string | undefined;
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag >>> 3 === 1) error = reader.string() || undefined;
+    else if (tag >>> 3 === 2) {
+      const end = reader.uint32() + reader.pos;
+      while (reader.pos < end) {
+        const inner = reader.uint32();
+        if (inner >>> 3 === 3) id = reader.string();
+        else if (inner >>> 3 === 4) {
+          // map<string, InferParameter> entry: key (1), value (2) whose string_param is field 3.
+          const entryEnd = reader.uint32() + reader.pos;
+          let key = '';
+          let value = '';
+          while (reader.pos < entryEnd) {
+            const field = reader.uint32();
+            if (field >>> 3 === 1) key = reader.string();
+            else if (field >>> 3 === 2) {
+              const paramEnd = reader.uint32() + reader.pos;
+              while (reader.pos < paramEnd) {
+                const param = reader.uint32();
+                if (param >>> 3 === 3) value = reader.string();
+                else reader.skipType(param & 7);
+              }
+            } else reader.skipType(field & 7);
+          }
+          if (key === 'error_code') code = value;
+        } else reader.skipType(inner & 7);
+      }
+    } else reader.skipType(tag & 7);
+  }
+  return { id, ...(error !== undefined ? { error } : {}), ...(code !== undefined ? { code } : {}) };
+}
+
+/**
+ * The gRPC twin of the autocannon driver: `connections` callers (closed loop, or each at
+ * its share of `rate`), every answer filed in `recorder` the same way (outcomes by the
+ * x-error-code trailer, the latency breakdown from the initial metadata). Requests are
+ * serialized once per body; answers are not decoded beyond what the report needs.
+ */
+export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSchedule, recorder: RunRecorder): Promise<{ activeS: number }> {
+  const codec = new GrpcRequestCodec();
+  const client = new Client(load.grpcAddress, credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
+  const startedAt = performance.now();
+  const deadline = startedAt + load.durationS * 1000;
+  const intervalMs = load.rate === undefined ? 0 : 1000 / (load.rate / load.connections);
+  let lastDoneAt = startedAt;
+  let sequence = 0;
+
+  const record = (kind: string, sentAt: number, code: string | undefined, headers: ResponseHeaders, failed: boolean): void => {
+    const latencyMs = performance.now() - sentAt;
+    lastDoneAt = performance.now();
+    const status = failed ? httpStatus(code) : 200;
+    recorder.recordResponse(kind, { latencyMs, status, outcome: classifyOutcome(status, code, isReplayed(headers)), code, breakdown: failed ? undefined : breakDown(latencyMs, headers), expectedIntervalMs: intervalMs });
+  };
+
+  const unary = (next: ReturnType<RequestSchedule['next']>): Promise<void> =>
+    new Promise((done) => {
+      const { message, metadata } = codec.encode(next);
+      const sentAt = performance.now();
+      let initial: ResponseHeaders = {};
+      const call = client.makeUnaryRequest(SERVICE + 'ModelInfer', identity, identity, message, metadata, { deadline: Date.now() + load.timeoutS * 1000 }, (error: ServiceError | null) => {
+        if (error && error.metadata?.get('x-error-code').length === 0) {
+          lastDoneAt = performance.now();
+          recorder.recordTransportError('transport', error.code === status.DEADLINE_EXCEEDED);
+        } else {
+          const trailers = flatten(error?.metadata);
+          record(next.kind, sentAt, error ? String(trailers['x-error-code']) : undefined, { ...initial, ...trailers }, error !== null);
+        }
+        done();
+      });
+      call.on('metadata', (metadata: Metadata) => (initial = flatten(metadata)));
+    });
+
+  const openStream = () => {
+    const waiting = new Map<string, (answer: { error?: string; code?: string }) => void>();
+    const metadata = new Metadata();
+    if (load.key !== undefined) metadata.set('authorization', `Bearer ${load.key}`);
+    const stream = client.makeBidiStreamRequest(SERVICE + 'ModelStreamInfer', identity, identity, metadata) as ClientDuplexStream<Buffer, Buffer>;
+    stream.on('data', (bytes: Buffer) => {
+      const answer = readStreamAnswer(bytes);
+      waiting.get(answer.id)?.(answer);
+      waiting.delete(answer.id);
+    });
+    stream.on('error', () => {
+      for (const resolve of waiting.values()) resolve({ error: 'stream failed' });
+      waiting.clear();
+    });
+    return {
+      send: (next: ReturnType<RequestSchedule['next']>): Promise<void> =>
+        new Promise((done) => {
+          sequence += 1;
+          const id = `l${sequence}`;
+          const sentAt = performance.now();
+          waiting.set(id, (answer) => {
+            if (answer.error !== undefined && answer.code === undefined) {
+              lastDoneAt = performance.now();
+              recorder.recordTransportError('transport', false);
+            } else record(next.kind, sentAt, answer.code, {}, answer.error !== undefined);
+            done();
+          });
+          stream.write(codec.encode(next, id).message);
+        }),
+      close: () => stream.end(),
+    };
+  };
+
+  const caller = async (index: number): Promise<void> => {
+    const stream = load.streaming ? openStream() : undefined;
+    let due = startedAt + (intervalMs * index) / load.connections;
+    while (performance.now() < deadline) {
+      if (intervalMs > 0) {
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        due += intervalMs;
+        if (performance.now() >= deadline) break;
+      }
+      const next = schedule.next();
+      recorder.recordSent();
+      await (stream ? stream.send(next) : unary(next));
+    }
+    stream?.close();
+  };
+  await Promise.all(Array.from({ length: load.connections }, (_, index) => caller(index)));
+  client.close();
+  return { activeS: (lastDoneAt - startedAt) / 1000 };
+}
