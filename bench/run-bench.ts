@@ -13,6 +13,8 @@ import { measureComputeLimit } from './compute-limit.js';
 import { batchingBetween, readStats } from './gateway-stats.js';
 import { runLoad, type LoadResult, type LoadTarget } from './load.js';
 import { measureCheapTier } from './cheap-tier.js';
+import { writeGrpcReport } from './grpc-bench.js';
+import { measureGrpcVsHttp } from './grpc-vs-http.js';
 import { measureDistributed } from './distributed-stage.js';
 import { embeddedGatewayOptions } from './embedded-gateway.js';
 import { currentLoadAverage, machineInfo } from './machine-info.js';
@@ -92,6 +94,11 @@ async function main(): Promise<number> {
     log(`  RSS ${soak.rssWarmMb} MB at ${soak.warmAtSecond} s -> ${soak.rssEndMb} MB: ${soak.growthPercent} %; ${describeLoad(soak.load)}`);
     return { c64, batchingAt64, c1, sequential, outputCheck, soak, batchingDuringSoak, log: server.output() };
   });
+
+  log(`gRPC vs HTTP: one gateway, ${many} concurrent calls (HTTP binary, gRPC unary, gRPC streaming)`);
+  const grpc = await measureGrpcVsHttp(log, many, seconds, warmup);
+  const grpcFiles = await writeGrpcReport(grpc, machine);
+  log(`  unary/HTTP ${grpc.unaryRatio}, stream/HTTP ${grpc.streamRatio}; ${grpcFiles.markdown}`);
 
   log('cheap tier: the shipped classify route (int8 first, fp32 when unsure) vs fp32, same gateway');
   const cheapTier = await withChildServer(

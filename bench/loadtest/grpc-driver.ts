@@ -18,6 +18,7 @@ export interface GrpcPhaseLoad extends PhaseLoad {
 }
 
 const SERVICE = '/inference.GRPCInferenceService/';
+const CONNECTIONS = 8;
 const identity = (value: Buffer): Buffer => value;
 
 /** The HTTP status an answer stands for: the error table's, by the x-error-code the gateway sent. */
@@ -74,7 +75,12 @@ function readStreamAnswer(bytes: Buffer): { id: string; error?: string; code?: s
  */
 export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSchedule, recorder: RunRecorder): Promise<{ activeS: number }> {
   const codec = new GrpcRequestCodec();
-  const client = new Client(load.grpcAddress, credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
+  // Several HTTP/2 connections, as autocannon opens one per caller: one connection's single
+  // socket and flow-control window would be the bottleneck, not the gateway. Distinct options
+  // keep grpc-js from sharing one subchannel between the clients.
+  const clients = Array.from({ length: Math.min(load.connections, CONNECTIONS) }, (_, index) =>
+    new Client(load.grpcAddress, credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1, 'switchyard.connection': index }),
+  );
   const startedAt = performance.now();
   const deadline = startedAt + load.durationS * 1000;
   const intervalMs = load.rate === undefined ? 0 : 1000 / (load.rate / load.connections);
@@ -88,7 +94,7 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
     recorder.recordResponse(kind, { latencyMs, status, outcome: classifyOutcome(status, code, isReplayed(headers)), code, breakdown: failed ? undefined : breakDown(latencyMs, headers), expectedIntervalMs: intervalMs });
   };
 
-  const unary = (next: ReturnType<RequestSchedule['next']>): Promise<void> =>
+  const unary = (client: Client, next: ReturnType<RequestSchedule['next']>): Promise<void> =>
     new Promise((done) => {
       const { message, metadata } = codec.encode(next);
       const sentAt = performance.now();
@@ -106,7 +112,7 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
       call.on('metadata', (metadata: Metadata) => (initial = flatten(metadata)));
     });
 
-  const openStream = () => {
+  const openStream = (client: Client) => {
     const waiting = new Map<string, (answer: { error?: string; code?: string }) => void>();
     const metadata = new Metadata();
     if (load.key !== undefined) metadata.set('authorization', `Bearer ${load.key}`);
@@ -140,7 +146,8 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
   };
 
   const caller = async (index: number): Promise<void> => {
-    const stream = load.streaming ? openStream() : undefined;
+    const client = clients[index % clients.length]!;
+    const stream = load.streaming ? openStream(client) : undefined;
     let due = startedAt + (intervalMs * index) / load.connections;
     while (performance.now() < deadline) {
       if (intervalMs > 0) {
@@ -151,11 +158,11 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
       }
       const next = schedule.next();
       recorder.recordSent();
-      await (stream ? stream.send(next) : unary(next));
+      await (stream ? stream.send(next) : unary(client, next));
     }
     stream?.close();
   };
   await Promise.all(Array.from({ length: load.connections }, (_, index) => caller(index)));
-  client.close();
+  for (const client of clients) client.close();
   return { activeS: (lastDoneAt - startedAt) / 1000 };
 }

@@ -41,12 +41,17 @@ export function metadataValue(metadata: Metadata, key: string): string | undefin
 
 export function openCall(front: GrpcFront, method: string, metadata: Metadata): GrpcCall {
   const requestId = requestIdOf(metadataValue(metadata, 'x-request-id'));
+  let log: Logger | undefined;
   return {
     method,
     requestId,
     arrivedAt: performance.now(),
     trace: traceContextFor(metadataValue(metadata, 'traceparent')),
-    log: front.logger.child({ requestId }),
+    // A child logger costs a few microseconds; most calls never log (production runs at warn).
+    get log() {
+      log ??= front.logger.child({ requestId });
+      return log;
+    },
     tenant: undefined,
   };
 }
@@ -109,7 +114,7 @@ export function finishCall(front: GrpcFront, call: GrpcCall, status: number, cod
     const entry = auditEntry({ requestId: call.requestId, tenant: call.tenant?.name, target: call.target ?? '', details, status, code, latencyMs });
     front.pipeline.services.audit.append(entry).catch((error: unknown) => call.log.error({ err: error }, 'audit write failed'));
   }
-  if (!call.log.isLevelEnabled('info')) return;
+  if (!front.logger.isLevelEnabled('info')) return;
   call.log.info(
     {
       traceId: call.trace.traceId,

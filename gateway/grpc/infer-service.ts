@@ -1,7 +1,7 @@
 import type { Metadata, ServerDuplexStream, ServerUnaryCall, ServiceDefinition, sendUnaryData } from '@grpc/grpc-js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { admitInference } from '../request/admit-call.js';
-import type { InferCall, InferFrontEnd, InferOutcome } from '../request/infer-call.js';
+import type { CancelFlag, InferCall, InferFrontEnd, InferOutcome } from '../request/infer-call.js';
 import { runInference } from '../request/run-inference.js';
 import { decodeInferRequest, type GrpcInferRequest } from './decode-infer-request.js';
 import { encodeGrpcAnswer } from './encode-infer-response.js';
@@ -26,7 +26,7 @@ function streamAnswer(body: Buffer): Buffer {
 }
 
 /** One ModelInferRequest through the request pipeline: this front end only decodes and encodes. */
-function infer(front: GrpcFront, codec: Codec, call: GrpcCall, request: GrpcInferRequest, metadata: Metadata, signal: AbortSignal, onStream: boolean): Promise<InferOutcome> {
+function infer(front: GrpcFront, codec: Codec, call: GrpcCall, request: GrpcInferRequest, metadata: Metadata, cancel: CancelFlag, onStream: boolean): Promise<InferOutcome> {
   admitInference(front.pipeline.lifecycle);
   const audit = {};
   call.audit = audit;
@@ -51,7 +51,7 @@ function infer(front: GrpcFront, codec: Codec, call: GrpcCall, request: GrpcInfe
     },
     log: call.log,
     audit,
-    signal,
+    cancel,
   };
   const frontEnd: InferFrontEnd = {
     readBody: async () => decodeInferRequest(request, () => codec.request(request)),
@@ -64,10 +64,11 @@ function infer(front: GrpcFront, codec: Codec, call: GrpcCall, request: GrpcInfe
   return runInference(inferCall, frontEnd, front.pipeline);
 }
 
-function cancelSignal(call: { on(event: 'cancelled', listener: () => void): unknown }): AbortSignal {
-  const controller = new AbortController();
-  call.on('cancelled', () => controller.abort());
-  return controller.signal;
+/** Set by a cancel or a passed deadline. */
+function cancelFlag(call: { on(event: 'cancelled', listener: () => void): unknown }): CancelFlag {
+  const flag = { cancelled: false };
+  call.on('cancelled', () => (flag.cancelled = true));
+  return flag;
 }
 
 /** ModelInfer and ModelStreamInfer. */
@@ -80,9 +81,9 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
 
   const ModelInfer = (grpcCall: ServerUnaryCall<GrpcInferRequest, unknown>, callback: sendUnaryData<unknown>): void => {
     const call = openCall(front, 'ModelInfer', grpcCall.metadata);
-    const signal = cancelSignal(grpcCall);
+    const cancel = cancelFlag(grpcCall);
     authorizeCall(front, call, grpcCall.metadata)
-      .then(() => infer(front, codec, call, grpcCall.request, grpcCall.metadata, signal, false))
+      .then(() => infer(front, codec, call, grpcCall.request, grpcCall.metadata, cancel, false))
       .then(({ replayed, answer }) => {
         const metadata = answerMetadata(call, answer.headers);
         if (replayed) metadata.set('idempotent-replayed', 'true');
@@ -91,7 +92,7 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
         finishCall(front, call, 200, undefined);
       })
       .catch((error: unknown) => {
-        const failed = failCall(call, signal.aborted ? new ServingError('client_cancelled', 'the caller cancelled the call') : error);
+        const failed = failCall(call, cancel.cancelled ? new ServingError('client_cancelled', 'the caller cancelled the call') : error);
         callback(failed.status);
         finishCall(front, call, failed.httpStatus, failed.code);
       });
@@ -103,7 +104,7 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
    * stream goes on. The stream itself fails only when its caller cannot be authenticated.
    */
   const ModelStreamInfer = (stream: ServerDuplexStream<GrpcInferRequest, unknown>): void => {
-    const signal = cancelSignal(stream);
+    const cancel = cancelFlag(stream);
     let tenant: ReturnType<GrpcFront['pipeline']['authenticate']>;
     try {
       tenant = front.pipeline.authenticate(metadataValue(stream.metadata, 'authorization'));
@@ -117,7 +118,7 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
     let open = 0;
     let ended = false;
     const settle = (): void => {
-      if (ended && open === 0 && !signal.aborted) stream.end();
+      if (ended && open === 0 && !cancel.cancelled) stream.end();
     };
     stream.sendMetadata(answerMetadata(openCall(front, 'ModelStreamInfer', stream.metadata)));
     stream.on('data', (request: GrpcInferRequest) => {
@@ -126,15 +127,15 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
       call.tenant = tenant;
       front.pipeline.rateLimiter
         .take(tenant)
-        .then(() => infer(front, codec, call, request, stream.metadata, signal, true))
+        .then(() => infer(front, codec, call, request, stream.metadata, cancel, true))
         .then(({ answer }) => {
-          if (!signal.aborted) stream.write(streamAnswer(answer.body as Buffer));
+          if (!cancel.cancelled) stream.write(streamAnswer(answer.body as Buffer));
           finishCall(front, call, 200, undefined);
         })
         .catch((error: unknown) => {
-          const failed = failCall(call, signal.aborted ? new ServingError('client_cancelled', 'the caller cancelled the stream') : error);
+          const failed = failCall(call, cancel.cancelled ? new ServingError('client_cancelled', 'the caller cancelled the stream') : error);
           const parameters = { error_code: { string_param: failed.code }, request_id: { string_param: call.requestId } };
-          if (!signal.aborted) {
+          if (!cancel.cancelled) {
             stream.write(codec.streamResponse({ error_message: failed.status.details, infer_response: { model_name: request.model_name ?? '', id: request.id ?? '', parameters } }));
           }
           finishCall(front, call, failed.httpStatus, failed.code);

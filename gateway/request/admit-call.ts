@@ -1,5 +1,6 @@
 import { ServingError } from '../../workers/protocol/errors.js';
 import type { Lifecycle } from '../routes/health.js';
+import type { CancelFlag } from './infer-call.js';
 
 /**
  * Stage: checked when a call arrives, before its body is read. A call that arrived
@@ -12,6 +13,6 @@ export function admitInference(lifecycle: Lifecycle): void {
 }
 
 /** Between stages: a caller that went away gets nothing more started for it. */
-export function throwIfCancelled(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new ServingError('client_cancelled', 'the caller went away before the answer: nothing more was run');
+export function throwIfCancelled(cancel: CancelFlag | undefined): void {
+  if (cancel?.cancelled) throw new ServingError('client_cancelled', 'the caller went away before the answer: nothing more was run');
 }

@@ -15,6 +15,11 @@ export interface CallHeaders {
   readonly review?: string | string[];
 }
 
+/** Set once the caller went away; a plain flag, since an AbortController per call costs more than it gives here. */
+export interface CancelFlag {
+  readonly cancelled: boolean;
+}
+
 export interface CallLog {
   error(details: object, message: string): void;
   warn(details: object, message: string): void;
@@ -36,7 +41,7 @@ export interface InferCall {
   /** Filled in as the stages learn things: the audit record, the log line and the metrics read it. */
   readonly audit: AuditDetails;
   /** Aborted when the caller goes away (closed connection, gRPC cancel or deadline). */
-  readonly signal?: AbortSignal;
+  readonly cancel?: CancelFlag;
 }
 
 /** What a served inference hands back to its front end to encode. */

@@ -19,7 +19,7 @@ export async function runInference(call: InferCall, frontEnd: InferFrontEnd, dep
   const target = resolveTarget(call, deps);
   const key = idempotencyKeyOf(call);
   const planned = await planCall(call, target, frontEnd, deps);
-  throwIfCancelled(call.signal);
+  throwIfCancelled(call.cancel);
   const claimed = await claimIdempotency(call, key, target.tenant.name, planned.plan.route, planned.fingerprint, deps);
   if (claimed.kind === 'replay') {
     const { headers, body } = claimed.response;
@@ -27,7 +27,7 @@ export async function runInference(call: InferCall, frontEnd: InferFrontEnd, dep
   }
   const claim = claimed.kind === 'claimed' ? claimed.claim : undefined;
   try {
-    throwIfCancelled(call.signal);
+    throwIfCancelled(call.cancel);
     const outcome = await runCall(call, target.tenant, planned.plan, deps);
     const answer = frontEnd.encode(await answerCall(call, target.tenant.name, target.route, planned, outcome, frontEnd, deps));
     if (claim) await claim.complete({ status: 200, headers: answer.headers, body: Buffer.from(answer.body).toString('base64') });
