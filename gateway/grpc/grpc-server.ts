@@ -1,4 +1,5 @@
-import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { experimental, Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { TlsFiles } from '../tls/tls-files.js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import type { GrpcFront } from './grpc-call.js';
@@ -11,6 +12,25 @@ export interface GrpcServerOptions {
   readonly port: number;
   readonly maxMessageBytes: number;
   readonly front: GrpcFront;
+  /** The HTTP listener's certificate files (TLS_*): the gRPC port is TLS (or mTLS) exactly when HTTP is. */
+  readonly tls?: { readonly files: TlsFiles; readonly reloadIntervalMs: number };
+}
+
+/**
+ * Plaintext, or TLS from the same files as HTTP, re-read every reloadIntervalMs by grpc-js's
+ * file watcher (a rotated certificate reaches new connections without a restart).
+ */
+function credentialsFor(tls: GrpcServerOptions['tls']): ServerCredentials {
+  if (!tls) return ServerCredentials.createInsecure();
+  const { files, reloadIntervalMs } = tls;
+  const provider = new experimental.FileWatcherCertificateProvider({
+    certificateFile: files.certFile,
+    privateKeyFile: files.keyFile,
+    ...(files.caFile ? { caCertificateFile: files.caFile } : {}),
+    refreshIntervalMs: reloadIntervalMs,
+  });
+  // The first provider gives the server's identity, the second the CA that client certificates must chain to.
+  return experimental.createCertificateProviderServerCredentials(provider, files.caFile ? provider : null, Boolean(files.caFile));
 }
 
 export interface RunningGrpcServer {
@@ -53,7 +73,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   new ReflectionService(service.packageDefinition).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+    server.bindAsync(`${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`, credentialsFor(options.tls), (error, bound) => (error ? reject(error) : resolve(bound)));
   });
   return {
     address: `${options.host}:${port}`,

@@ -26,10 +26,10 @@ export const flatten = (metadata: Metadata | undefined): Record<string, string> 
 export class InferenceClient {
   readonly client: Client & Record<string, Unary | ((metadata: Metadata) => ClientDuplexStream<object, Record<string, unknown>>)>;
 
-  constructor(address: string) {
+  constructor(address: string, creds = credentials.createInsecure()) {
     const definition = loadSync(PROTO, { keepCase: true, longs: String, enums: String, defaults: false, oneofs: true });
     const loaded = loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => InferenceClient['client'] } };
-    this.client = new loaded.inference.GRPCInferenceService(address, credentials.createInsecure());
+    this.client = new loaded.inference.GRPCInferenceService(address, creds);
   }
 
   call<T = Record<string, unknown>>(method: string, request: object, headers: Record<string, string> = {}, options: { deadline?: Date; cancelAfterMs?: number } = {}): Promise<GrpcReply<T>> {
