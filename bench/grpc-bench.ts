@@ -17,7 +17,8 @@ export async function writeGrpcReport(result: GrpcVsHttp, machine: object): Prom
   const markdown = join(RESULTS_DIR, 'grpc-vs-http.md');
   await writeFile(json, `${JSON.stringify({ machine, ...result, targets: GRPC_TARGETS }, null, 2)}\n`);
   const rows = result.runs.map((run) => `| ${run.protocol} | ${run.requestsPerSecond} | ${run.p50Ms} | ${run.p99Ms} | ${run.failed} |`);
-  const verdict = (name: keyof typeof GRPC_TARGETS): string => `${result[name]} (target >= ${GRPC_TARGETS[name]}: ${result[name] >= GRPC_TARGETS[name] ? 'met' : 'missed'})`;
+  const verdict = (name: keyof typeof GRPC_TARGETS): string =>
+    `${result[name]} (target >= ${GRPC_TARGETS[name]}: ${result[name] >= GRPC_TARGETS[name] ? 'met' : 'missed'})`;
   await writeFile(
     markdown,
     [

@@ -41,9 +41,11 @@ async function freePort(): Promise<number> {
 function binaryRequests(count: number): PreparedRequest[] {
   return makeRequestBodies(count).map(({ input }) => {
     const bytes = new Uint8Array(input.buffer);
-    const header = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, input.length], parameters: { binary_data_size: bytes.byteLength } }] });
+    const tensor = { name: 'input', datatype: 'FP32', shape: [1, input.length], parameters: { binary_data_size: bytes.byteLength } };
+    const header = JSON.stringify({ inputs: [tensor] });
     const { body, headerLength } = joinBinaryBody(header, [bytes]);
-    return { path: INFER_PATH, headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) }, body: Buffer.from(body) };
+    const headers = { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) };
+    return { path: INFER_PATH, headers, body: Buffer.from(body) };
   });
 }
 
@@ -54,7 +56,12 @@ const round = (value: number, places = 2): number => Math.round(value * 10 ** pl
  * same concurrency on one embedded gateway, each after a warm-up of its own; the load
  * generators run on the same machine as the gateway, as the rest of the bench does.
  */
-export async function measureGrpcVsHttp(log: (line: string) => void, connections = settings.highConnections, seconds = settings.durationSeconds, warmup = settings.warmupSeconds): Promise<GrpcVsHttp> {
+export async function measureGrpcVsHttp(
+  log: (line: string) => void,
+  connections = settings.highConnections,
+  seconds = settings.durationSeconds,
+  warmup = settings.warmupSeconds,
+): Promise<GrpcVsHttp> {
   const grpcPort = await freePort();
   const base = embeddedGatewayOptions('gateway-grpc');
   return withChildServer({ ...base, env: { ...base.env, GRPC_PORT: String(grpcPort) } }, async (server) => {
@@ -71,7 +78,8 @@ export async function measureGrpcVsHttp(log: (line: string) => void, connections
           : await driveGrpcPhase({ ...load, grpcAddress, streaming: protocol === 'grpc-stream' }, schedule(), recorder);
       const totals = recorder.total.summary();
       const answered = totals.outcomes.ok;
-      return { protocol, requestsPerSecond: round(answered / activeS, 1), p50Ms: totals.latency.p50Ms, p99Ms: totals.latency.p99Ms, answered, failed: totals.sent - answered };
+      const { p50Ms, p99Ms } = totals.latency;
+      return { protocol, requestsPerSecond: round(answered / activeS, 1), p50Ms, p99Ms, answered, failed: totals.sent - answered };
     };
     const runs: ProtocolRun[] = [];
     for (const protocol of ['http-binary', 'grpc-unary', 'grpc-stream'] as const) {
@@ -81,6 +89,7 @@ export async function measureGrpcVsHttp(log: (line: string) => void, connections
       runs.push(measured);
     }
     const [http, unary, stream] = runs as [ProtocolRun, ProtocolRun, ProtocolRun];
-    return { connections, seconds, runs, unaryRatio: round(unary.requestsPerSecond / http.requestsPerSecond, 3), streamRatio: round(stream.requestsPerSecond / http.requestsPerSecond, 3) };
+    const ratio = (run: ProtocolRun): number => round(run.requestsPerSecond / http.requestsPerSecond, 3);
+    return { connections, seconds, runs, unaryRatio: ratio(unary), streamRatio: ratio(stream) };
   });
 }

@@ -26,7 +26,8 @@ function httpStatus(code: string | undefined): number {
   return code !== undefined && code in ERROR_TABLE ? ERROR_TABLE[code as ErrorCode].status : 500;
 }
 
-const flatten = (metadata: Metadata | undefined): ResponseHeaders => Object.fromEntries(Object.entries(metadata?.getMap() ?? {}).map(([key, value]) => [key, String(value)]));
+const flatten = (metadata: Metadata | undefined): ResponseHeaders =>
+  Object.fromEntries(Object.entries(metadata?.getMap() ?? {}).map(([key, value]) => [key, String(value)]));
 
 /** What a stream answer says, read without decoding its tensors: its id, and its error and code if it failed. */
 function readStreamAnswer(bytes: Buffer): { id: string; error?: string; code?: string } {
@@ -79,7 +80,11 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
   // socket and flow-control window would be the bottleneck, not the gateway. Distinct options
   // keep grpc-js from sharing one subchannel between the clients.
   const clients = Array.from({ length: Math.min(load.connections, CONNECTIONS) }, (_, index) =>
-    new Client(load.grpcAddress, credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1, 'switchyard.connection': index }),
+    new Client(load.grpcAddress, credentials.createInsecure(), {
+      'grpc.max_receive_message_length': -1,
+      'grpc.max_send_message_length': -1,
+      'switchyard.connection': index,
+    }),
   );
   const startedAt = performance.now();
   const deadline = startedAt + load.durationS * 1000;
@@ -91,7 +96,9 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
     const latencyMs = performance.now() - sentAt;
     lastDoneAt = performance.now();
     const status = failed ? httpStatus(code) : 200;
-    recorder.recordResponse(kind, { latencyMs, status, outcome: classifyOutcome(status, code, isReplayed(headers)), code, breakdown: failed ? undefined : breakDown(latencyMs, headers), expectedIntervalMs: intervalMs });
+    const outcome = classifyOutcome(status, code, isReplayed(headers));
+    const breakdown = failed ? undefined : breakDown(latencyMs, headers);
+    recorder.recordResponse(kind, { latencyMs, status, outcome, code, breakdown, expectedIntervalMs: intervalMs });
   };
 
   const unary = (client: Client, next: ReturnType<RequestSchedule['next']>): Promise<void> =>
@@ -99,7 +106,8 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
       const { message, metadata } = codec.encode(next);
       const sentAt = performance.now();
       let initial: ResponseHeaders = {};
-      const call = client.makeUnaryRequest(SERVICE + 'ModelInfer', identity, identity, message, metadata, { deadline: Date.now() + load.timeoutS * 1000 }, (error: ServiceError | null) => {
+      const options = { deadline: Date.now() + load.timeoutS * 1000 };
+      const call = client.makeUnaryRequest(SERVICE + 'ModelInfer', identity, identity, message, metadata, options, (error: ServiceError | null) => {
         if (error && error.metadata?.get('x-error-code').length === 0) {
           lastDoneAt = performance.now();
           recorder.recordTransportError('transport', error.code === status.DEADLINE_EXCEEDED);

@@ -40,7 +40,9 @@ export class GrpcRequestCodec {
     if (!match) throw new Error(`not an inference path: ${next.path}`);
     const type = (next.headers['content-type'] ?? '').split(';')[0]!.trim();
     const headerLength = next.headers[HEADER_LENGTH_HEADER];
-    if (type !== 'application/json' && headerLength === undefined) throw new Error(`gRPC load tests send OIP bodies (JSON or binary tensors), not ${type || 'this body'}`);
+    if (type !== 'application/json' && headerLength === undefined) {
+      throw new Error(`gRPC load tests send OIP bodies (JSON or binary tensors), not ${type || 'this body'}`);
+    }
     const { header, binary } = splitBinaryBody(next.body, headerLength);
     const parsed = parseInferRequest(header, binary);
     return this.#serialize({

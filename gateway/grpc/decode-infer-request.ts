@@ -60,7 +60,9 @@ function typedData(name: string, datatype: Datatype, expected: number, contents:
     throw new ServingError('datatype_mismatch', `input "${name}": datatype ${datatype} takes contents.${field}, got ${present.map(([key]) => key).join(', ')}`);
   }
   const values = contents[field] ?? [];
-  if (values.length !== expected) throw new ServingError('shape_data_mismatch', `input "${name}": shape needs ${expected} elements, contents.${field} has ${values.length}`);
+  if (values.length !== expected) {
+    throw new ServingError('shape_data_mismatch', `input "${name}": shape needs ${expected} elements, contents.${field} has ${values.length}`);
+  }
   if (datatype === 'BYTES') return encodeBytesElements(values as Buffer[]);
   if (datatype === 'INT64' || datatype === 'UINT64') {
     const out = allocate(datatype, expected) as BigInt64Array | BigUint64Array;

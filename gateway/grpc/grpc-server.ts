@@ -73,7 +73,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   new ReflectionService(service.packageDefinition).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`, credentialsFor(options.tls), (error, bound) => (error ? reject(error) : resolve(bound)));
+    const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+    server.bindAsync(`${host}:${options.port}`, credentialsFor(options.tls), (error, bound) => (error ? reject(error) : resolve(bound)));
   });
   return {
     address: `${options.host}:${port}`,

@@ -26,7 +26,15 @@ function streamAnswer(body: Buffer): Buffer {
 }
 
 /** One ModelInferRequest through the request pipeline: this front end only decodes and encodes. */
-function infer(front: GrpcFront, codec: Codec, call: GrpcCall, request: GrpcInferRequest, metadata: Metadata, cancel: CancelFlag, onStream: boolean): Promise<InferOutcome> {
+function infer(
+  front: GrpcFront,
+  codec: Codec,
+  call: GrpcCall,
+  request: GrpcInferRequest,
+  metadata: Metadata,
+  cancel: CancelFlag,
+  onStream: boolean,
+): Promise<InferOutcome> {
   admitInference(front.pipeline.lifecycle);
   const audit = {};
   call.audit = audit;
@@ -136,7 +144,8 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
           const failed = failCall(call, cancel.cancelled ? new ServingError('client_cancelled', 'the caller cancelled the stream') : error);
           const parameters = { error_code: { string_param: failed.code }, request_id: { string_param: call.requestId } };
           if (!cancel.cancelled) {
-            stream.write(codec.streamResponse({ error_message: failed.status.details, infer_response: { model_name: request.model_name ?? '', id: request.id ?? '', parameters } }));
+            const infer_response = { model_name: request.model_name ?? '', id: request.id ?? '', parameters };
+            stream.write(codec.streamResponse({ error_message: failed.status.details, infer_response }));
           }
           finishCall(front, call, failed.httpStatus, failed.code);
         })

@@ -1,12 +1,17 @@
 import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
 import { ModelState } from '../../workers/pool/model-state.js';
 import { ServingError } from '../../workers/protocol/errors.js';
-import type { ModelDefinition } from '../../workers/repository/load-repository.js';
 import { assertAdmin, assertMayCall } from '../auth/authorize.js';
 import { modelConfiguration, modelMetadata, modelReadiness, type ModelQuery } from '../request/model-queries.js';
 import { resolveModel } from '../routing/resolve-model.js';
+import { protoConfig } from './model-config-message.js';
 import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../routes/server-metadata.js';
 import { answerMetadata, authorizeCall, failCall, finishCall, openCall, type GrpcCall, type GrpcFront } from './grpc-call.js';
+
+interface RepositoryRequest {
+  readonly model_name?: string;
+  readonly parameters?: Record<string, unknown>;
+}
 
 interface NameVersion {
   readonly name?: string;
@@ -36,32 +41,19 @@ function unary<Request>(front: GrpcFront, method: string, open: boolean, answer:
   };
 }
 
-const queryOf = (call: GrpcCall, request: NameVersion): ModelQuery => ({ tenant: call.tenant, name: request.name ?? '', ...(request.version ? { version: request.version } : {}) });
-
-const DATA_TYPES: Readonly<Record<string, string>> = { BYTES: 'TYPE_STRING' };
-
-/** Switchyard's model configuration in model_config.proto's terms (the fields it has). */
-function protoConfig(config: ModelDefinition['config'], platform: string) {
-  const batchDims = (list: typeof config.inputs) => list.map((tensor) => ({ name: tensor.name, data_type: DATA_TYPES[tensor.datatype] ?? `TYPE_${tensor.datatype}`, dims: tensor.shape }));
-  return {
-    name: config.name,
-    platform,
-    backend: config.platform === 'onnx' ? 'onnxruntime' : 'tensorflow',
-    max_batch_size: config.max_batch_size,
-    input: batchDims(config.inputs).map((input, index) => ({ ...input, format: config.inputs[index]!.image ? `FORMAT_${config.inputs[index]!.image!.layout}` : 'FORMAT_NONE' })),
-    output: batchDims(config.outputs),
-    dynamic_batching: {
-      preferred_batch_size: config.dynamic_batching.preferred_batch_sizes,
-      max_queue_delay_microseconds: Math.round(config.dynamic_batching.max_queue_delay_ms * 1000),
-    },
-    instance_group: [{ name: config.name, count: config.instance_group.count, kind: config.instance_group.kind === 'gpu' ? 'KIND_GPU' : config.instance_group.kind === 'cpu' ? 'KIND_CPU' : 'KIND_AUTO' }],
-  };
-}
+const queryOf = (call: GrpcCall, request: NameVersion): ModelQuery => ({
+  tenant: call.tenant,
+  name: request.name ?? '',
+  ...(request.version ? { version: request.version } : {}),
+});
 
 /** Refused rather than ignored: Switchyard loads configurations and files from its repository only. */
 function assertNoOverrides(parameters: Readonly<Record<string, unknown>> | undefined, allowed: readonly string[] = []): void {
   const names = Object.keys(parameters ?? {}).filter((name) => !allowed.includes(name));
-  if (names.length > 0) throw new ServingError('invalid_parameter', `load and unload take no parameters here (got ${names.join(', ')}): configurations and files come from the model repository`);
+  if (names.length > 0) {
+    const message = `load and unload take no parameters here (got ${names.join(', ')}): configurations and files come from the model repository`;
+    throw new ServingError('invalid_parameter', message);
+  }
 }
 
 /** Health, metadata, configuration, statistics and the repository extension over gRPC. */
@@ -107,13 +99,13 @@ export function modelHandlers(front: GrpcFront) {
       }));
       return { models };
     }),
-    RepositoryModelLoad: unary<{ model_name?: string; parameters?: Record<string, unknown> }>(front, 'RepositoryModelLoad', false, async (call, request) => {
+    RepositoryModelLoad: unary<RepositoryRequest>(front, 'RepositoryModelLoad', false, async (call, request) => {
       assertAdmin(call.tenant);
       assertNoOverrides(request.parameters);
       await backend.load(request.model_name ?? '');
       return {};
     }),
-    RepositoryModelUnload: unary<{ model_name?: string; parameters?: Record<string, unknown> }>(front, 'RepositoryModelUnload', false, async (call, request) => {
+    RepositoryModelUnload: unary<RepositoryRequest>(front, 'RepositoryModelUnload', false, async (call, request) => {
       assertAdmin(call.tenant);
       // tritonclient always sends unload_dependents; there are no ensembles to follow here.
       assertNoOverrides(request.parameters, ['unload_dependents']);

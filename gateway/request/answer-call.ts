@@ -7,7 +7,15 @@ import type { PipelineDeps } from './pipeline-deps.js';
 import type { PlannedCall } from './plan-call.js';
 
 /** Stage: the serving facts (request id, tier, timings, cost), and the answer filed for review when the route asks. */
-export async function answerCall(call: InferCall, tenant: string, route: RouteConfig | undefined, planned: PlannedCall, outcome: PlanOutcome, frontEnd: InferFrontEnd, deps: PipelineDeps): Promise<InferAnswer> {
+export async function answerCall(
+  call: InferCall,
+  tenant: string,
+  route: RouteConfig | undefined,
+  planned: PlannedCall,
+  outcome: PlanOutcome,
+  frontEnd: InferFrontEnd,
+  deps: PipelineDeps,
+): Promise<InferAnswer> {
   const { result, served } = outcome;
   const metadata = responseMetadata(call.requestId, result, served.model.definition.config.price, served.request.rows, {
     route: planned.plan.route,
@@ -16,7 +24,12 @@ export async function answerCall(call: InferCall, tenant: string, route: RouteCo
     costUsd: outcome.costUsd,
   }, performance.now() - call.arrivedAt);
   const review = route
-    ? await fileForReview(frontEnd.reviewInput(), route, outcome, planned.reviewAsked, { store: deps.services.reviews, policy: deps.services.policy, tenant, requestId: call.requestId })
+    ? await fileForReview(frontEnd.reviewInput(), route, outcome, planned.reviewAsked, {
+        store: deps.services.reviews,
+        policy: deps.services.policy,
+        tenant,
+        requestId: call.requestId,
+      })
     : undefined;
   if (review) call.audit.reviewId = review.id;
   return { parsed: planned.parsed, result, metadata, ...(review ? { review } : {}) };

@@ -11,7 +11,10 @@ export interface IdempotencyClaim {
   abandon(): Promise<void>;
 }
 
-export type ClaimOutcome = { readonly kind: 'none' } | { readonly kind: 'claimed'; readonly claim: IdempotencyClaim } | { readonly kind: 'replay'; readonly response: StoredResponse };
+export type ClaimOutcome =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'claimed'; readonly claim: IdempotencyClaim }
+  | { readonly kind: 'replay'; readonly response: StoredResponse };
 
 /** The key, checked early (a malformed key is a 400 before any work). */
 export function idempotencyKeyOf(call: InferCall): string | undefined {
@@ -21,7 +24,14 @@ export function idempotencyKeyOf(call: InferCall): string | undefined {
 }
 
 /** Stage: claimed only once the request is valid; a replay costs nothing. */
-export async function claimIdempotency(call: InferCall, key: string | undefined, tenant: string, route: string, fingerprint: () => string, deps: PipelineDeps): Promise<ClaimOutcome> {
+export async function claimIdempotency(
+  call: InferCall,
+  key: string | undefined,
+  tenant: string,
+  route: string,
+  fingerprint: () => string,
+  deps: PipelineDeps,
+): Promise<ClaimOutcome> {
   if (key === undefined) return { kind: 'none' };
   const store = deps.services.idempotency;
   const ttlMs = deps.services.policy.idempotency.retention_hours * 3_600_000;

@@ -20,7 +20,12 @@ function encodeHttp(answer: Parameters<InferFrontEnd['encode']>[0]): EncodedAnsw
   const headers = metadataHeaders(metadata);
   if (review) Object.assign(headers, { 'x-review-id': review.id, 'x-review-status': review.status });
   const encoded = encodeInferResponse(
-    { model_name: result.model, model_version: result.version, ...(parsed.id !== undefined ? { id: parsed.id } : {}), parameters: review ? { ...metadata, review } : metadata },
+    {
+      model_name: result.model,
+      model_version: result.version,
+      ...(parsed.id !== undefined ? { id: parsed.id } : {}),
+      parameters: review ? { ...metadata, review } : metadata,
+    },
     result.outputs,
     parsed.outputs,
     parsed.binaryByDefault,

@@ -1,0 +1,27 @@
+import type { ModelDefinition } from '../../workers/repository/load-repository.js';
+
+/** model_config.proto names BYTES TYPE_STRING; every other datatype is TYPE_ and its name. */
+const DATA_TYPES: Readonly<Record<string, string>> = { BYTES: 'TYPE_STRING' };
+
+/** Switchyard's model configuration in model_config.proto's terms (the fields it has). */
+export function protoConfig(config: ModelDefinition['config'], platform: string) {
+  const tensors = (list: typeof config.inputs) =>
+    list.map((tensor) => ({ name: tensor.name, data_type: DATA_TYPES[tensor.datatype] ?? `TYPE_${tensor.datatype}`, dims: tensor.shape }));
+  const { kind, count } = config.instance_group;
+  return {
+    name: config.name,
+    platform,
+    backend: config.platform === 'onnx' ? 'onnxruntime' : 'tensorflow',
+    max_batch_size: config.max_batch_size,
+    input: tensors(config.inputs).map((input, index) => {
+      const image = config.inputs[index]!.image;
+      return { ...input, format: image ? `FORMAT_${image.layout}` : 'FORMAT_NONE' };
+    }),
+    output: tensors(config.outputs),
+    dynamic_batching: {
+      preferred_batch_size: config.dynamic_batching.preferred_batch_sizes,
+      max_queue_delay_microseconds: Math.round(config.dynamic_batching.max_queue_delay_ms * 1000),
+    },
+    instance_group: [{ name: config.name, count, kind: kind === 'gpu' ? 'KIND_GPU' : kind === 'cpu' ? 'KIND_CPU' : 'KIND_AUTO' }],
+  };
+}
