@@ -1,4 +1,5 @@
-import { Client, credentials, Metadata, status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { connect, constants, type ClientHttp2Session } from 'node:http2';
+import { Client, credentials, Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { ERROR_TABLE, type ErrorCode } from '../../workers/protocol/errors.js';
 import type { PhaseLoad } from './autocannon-driver.js';
@@ -20,6 +21,7 @@ export interface GrpcPhaseLoad extends PhaseLoad {
 const SERVICE = '/inference.GRPCInferenceService/';
 const CONNECTIONS = 8;
 const identity = (value: Buffer): Buffer => value;
+
 
 /** The HTTP status an answer stands for: the error table's, by the x-error-code the gateway sent. */
 function httpStatus(code: string | undefined): number {
@@ -79,7 +81,7 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
   // Several HTTP/2 connections, as autocannon opens one per caller: one connection's single
   // socket and flow-control window would be the bottleneck, not the gateway. Distinct options
   // keep grpc-js from sharing one subchannel between the clients.
-  const clients = Array.from({ length: Math.min(load.connections, CONNECTIONS) }, (_, index) =>
+  const clients = Array.from({ length: load.streaming ? Math.min(load.connections, CONNECTIONS) : 0 }, (_, index) =>
     new Client(load.grpcAddress, credentials.createInsecure(), {
       'grpc.max_receive_message_length': -1,
       'grpc.max_send_message_length': -1,
@@ -101,23 +103,39 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
     recorder.recordResponse(kind, { latencyMs, status, outcome, code, breakdown, expectedIntervalMs: intervalMs });
   };
 
-  const unary = (client: Client, next: ReturnType<RequestSchedule['next']>): Promise<void> =>
+  /**
+   * Unary calls over plain node:http2 with gRPC's framing: autocannon is a raw HTTP/1.1 client,
+   * and @grpc/grpc-js's client costs several times the gateway's own work per call, which on a
+   * shared machine would be measured against the gateway.
+   */
+  const sessions = Array.from({ length: load.streaming ? 0 : Math.min(load.connections, CONNECTIONS) }, () => connect(`http://${load.grpcAddress}`));
+  const unary = (session: ClientHttp2Session, next: ReturnType<RequestSchedule['next']>): Promise<void> =>
     new Promise((done) => {
       const { message, metadata } = codec.encode(next);
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(message.length, 1);
       const sentAt = performance.now();
       let initial: ResponseHeaders = {};
-      const options = { deadline: Date.now() + load.timeoutS * 1000 };
-      const call = client.makeUnaryRequest(SERVICE + 'ModelInfer', identity, identity, message, metadata, options, (error: ServiceError | null) => {
-        if (error && error.metadata?.get('x-error-code').length === 0) {
+      let trailers: ResponseHeaders = {};
+      const request = session.request({ ':method': 'POST', ':path': SERVICE + 'ModelInfer', 'content-type': 'application/grpc', te: 'trailers', ...flatten(metadata) });
+      request.setTimeout(load.timeoutS * 1000, () => request.close(constants.NGHTTP2_CANCEL));
+      request.on('response', (headers) => (initial = headers as ResponseHeaders));
+      request.on('trailers', (headers) => (trailers = headers as ResponseHeaders));
+      request.on('data', () => undefined);
+      request.on('error', () => undefined);
+      request.on('close', () => {
+        // A trailers-only answer (every error) carries grpc-status in its headers.
+        const all = { ...initial, ...trailers };
+        const grpcStatus = all['grpc-status'];
+        if (grpcStatus === undefined || (grpcStatus !== '0' && all['x-error-code'] === undefined)) {
           lastDoneAt = performance.now();
-          recorder.recordTransportError('transport', error.code === status.DEADLINE_EXCEEDED);
+          recorder.recordTransportError('transport', request.rstCode === constants.NGHTTP2_CANCEL);
         } else {
-          const trailers = flatten(error?.metadata);
-          record(next.kind, sentAt, error ? String(trailers['x-error-code']) : undefined, { ...initial, ...trailers }, error !== null);
+          record(next.kind, sentAt, grpcStatus === '0' ? undefined : String(all['x-error-code']), all, grpcStatus !== '0');
         }
         done();
       });
-      call.on('metadata', (metadata: Metadata) => (initial = flatten(metadata)));
+      request.end(Buffer.concat([prefix, message]));
     });
 
   const openStream = (client: Client) => {
@@ -154,8 +172,8 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
   };
 
   const caller = async (index: number): Promise<void> => {
-    const client = clients[index % clients.length]!;
-    const stream = load.streaming ? openStream(client) : undefined;
+    const stream = load.streaming ? openStream(clients[index % clients.length]!) : undefined;
+    const session = sessions[index % Math.max(1, sessions.length)]!;
     let due = startedAt + (intervalMs * index) / load.connections;
     while (performance.now() < deadline) {
       if (intervalMs > 0) {
@@ -166,11 +184,12 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
       }
       const next = schedule.next();
       recorder.recordSent();
-      await (stream ? stream.send(next) : unary(client, next));
+      await (stream ? stream.send(next) : unary(session, next));
     }
     stream?.close();
   };
   await Promise.all(Array.from({ length: load.connections }, (_, index) => caller(index)));
   for (const client of clients) client.close();
+  for (const session of sessions) session.close();
   return { activeS: (lastDoneAt - startedAt) / 1000 };
 }
