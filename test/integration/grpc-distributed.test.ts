@@ -1,7 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../gateway/server.js';
-import { post, startTestGateway } from '../helpers/gateway.js';
+import { get, post, startTestGateway } from '../helpers/gateway.js';
+import { waitFor } from '../helpers/processes.js';
 import { InferenceClient, floatsOf, mlpRequest } from '../helpers/grpc-client.js';
 import { startInProcessCluster, type InProcessCluster } from '../helpers/in-process-cluster.js';
 import { MlpReference, mlpBody, mlpVector } from '../helpers/mlp-reference.js';
@@ -19,6 +20,9 @@ let reference: MlpReference;
 beforeAll(async () => {
   cluster = await startInProcessCluster(fixture.repository.dir, env, 'mlp-classifier', bearer(KEYS.admin));
   grpcGateway = await startTestGateway(fixture.repository.dir, { ...env, GRPC_PORT: String(await freePort()) });
+  // It learns of the worker from its next heartbeat.
+  const ready = async (): Promise<boolean> => (await get(`${grpcGateway.url}/v2/models/mlp-classifier/ready`, bearer(KEYS.admin))).status === 200;
+  await waitFor(ready, 30_000, 'the gRPC gateway sees the worker');
   client = new InferenceClient(grpcGateway.grpcAddress!);
   reference = await MlpReference.load();
 }, 120_000);

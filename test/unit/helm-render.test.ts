@@ -179,6 +179,14 @@ describe('the Helm chart, rendered by helm', () => {
       if (envValue(gateway, 'TLS_CA_FILE')) {
         // The kubelet has no client certificate: under mTLS the probes only see the listener accept.
         for (const probe of [gateway.livenessProbe!, gateway.readinessProbe!]) expect(namedPort(gateway, probe.tcpSocket!.port as string)).toBe(port);
+      } else if (gateway.readinessProbe!.grpc) {
+        // gRPC health on the gRPC port, only where it is plaintext (the kubelet's gRPC probe has no TLS).
+        const grpcPort = Number(envValue(gateway, 'GRPC_PORT'));
+        expect(https, entry).toBe(false);
+        expect(namedPort(gateway, 'grpc')).toBe(grpcPort);
+        expect(gateway.livenessProbe!.grpc).toEqual({ port: grpcPort, service: 'live' });
+        expect(gateway.readinessProbe!.grpc).toEqual({ port: grpcPort, service: '' });
+        expect(readFileSync(join(ROOT, 'gateway/grpc/grpc-server.ts'), 'utf8')).toContain("ready: ['', 'inference.GRPCInferenceService'], live: 'live'");
       } else {
         for (const probe of [gateway.livenessProbe!, gateway.readinessProbe!]) {
           expect(namedPort(gateway, probe.httpGet!.port as string)).toBe(port);
