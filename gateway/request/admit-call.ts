@@ -1,5 +1,5 @@
 import { ServingError } from '../../workers/protocol/errors.js';
-import type { Lifecycle } from '../routes/health.js';
+import type { Lifecycle } from './pipeline-deps.js';
 import type { CancelFlag } from './infer-call.js';
 
 /**

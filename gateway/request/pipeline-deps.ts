@@ -1,8 +1,12 @@
 import { keyAuthenticator, type Authenticator } from '../auth/api-keys.js';
 import { TenantRateLimiter } from '../limits/tenant-rate-limit.js';
 import type { PolicyServices } from '../wiring/policy-services.js';
-import type { Lifecycle } from '../routes/health.js';
 import type { ServingBackend } from '../serving-backend.js';
+
+/** Where the process is in its life (routes/health.ts's Lifecycle, which satisfies this). */
+export interface Lifecycle {
+  phase(): 'starting' | 'serving' | 'draining';
+}
 
 /** What the request stages run against; one set per process, shared by the HTTP and gRPC front ends. */
 export interface PipelineDeps {
