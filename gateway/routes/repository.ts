@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ModelState } from '../../workers/pool/model-state.js';
 import type { ServingBackend } from '../serving-backend.js';
 import { assertAdmin } from '../auth/authorize.js';
+import { bodylessRoutes } from '../http/bodyless-routes.js';
 
 /** Triton's model repository extension: index, load (or reload) and unload at run time. */
 export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend): void {
@@ -13,15 +14,18 @@ export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend):
     const onlyReady = typeof body === 'object' && body !== null && (body as { ready?: unknown }).ready === true;
     return onlyReady ? entries.filter((entry) => entry.state === ModelState.READY) : entries;
   });
-  app.post<{ Params: { model: string } }>('/v2/repository/models/:model/load', async (request) => {
-    assertAdmin(request.tenant);
-    await backend.load(request.params.model);
-    return {};
-  });
-  app.post<{ Params: { model: string } }>('/v2/repository/models/:model/unload', async (request) => {
-    assertAdmin(request.tenant);
-    await backend.unload(request.params.model);
-    return {};
+  // Triton clients send parameters with these; none is used, so the body is never read.
+  bodylessRoutes(app, (scope) => {
+    scope.post<{ Params: { model: string } }>('/v2/repository/models/:model/load', async (request) => {
+      assertAdmin(request.tenant);
+      await backend.load(request.params.model);
+      return {};
+    });
+    scope.post<{ Params: { model: string } }>('/v2/repository/models/:model/unload', async (request) => {
+      assertAdmin(request.tenant);
+      await backend.unload(request.params.model);
+      return {};
+    });
   });
 }
 
