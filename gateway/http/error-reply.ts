@@ -41,13 +41,39 @@ function bodyUnread(raw: IncomingMessage): boolean {
   return announced && !raw.complete;
 }
 
+/** After refusing an unread body, at most this much more of it is read (and discarded) before the connection is cut. */
+const LINGER_BYTES = 1024 * 1024;
+const LINGER_MS = 2_000;
+
+/**
+ * Closing a socket that still has unread bytes makes the kernel send a reset that can
+ * destroy the answer before the client reads it. So the refused body is discarded for a
+ * moment (a client stops sending once it reads the answer), then the connection is cut:
+ * a huge upload is never drained.
+ */
+function lingerThenCut(raw: IncomingMessage, reply: FastifyReply): void {
+  reply.removeHeader('connection');
+  reply.raw.once('finish', () => {
+    // Node has dumped the body by now (its own 'finish' listener runs first): count what it discards.
+    let discarded = 0;
+    const cut = (): void => void raw.socket?.destroy();
+    const timer = setTimeout(cut, LINGER_MS);
+    timer.unref();
+    raw.on('data', (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > LINGER_BYTES) cut();
+    });
+    raw.once('end', () => clearTimeout(timer));
+    raw.once('close', () => clearTimeout(timer));
+  });
+}
+
 function sendError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const serving = toServingError(error);
   request.errorCode = serving.code;
   if (serving.status >= 500) request.log.error({ err: error, code: serving.code }, 'request failed');
   if (serving.status === 503 || serving.code === 'idempotency_in_progress') reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-  // An unread body is not drained: the connection closes after this answer.
-  if (bodyUnread(request.raw)) reply.header('connection', 'close');
+  if (bodyUnread(request.raw)) lingerThenCut(request.raw, reply);
   reply.header('x-request-id', request.id);
   return reply.code(serving.status).send({ error: serving.message, code: serving.code });
 }
