@@ -42,10 +42,13 @@ function optionalParameters(value: unknown, where: string): Record<string, unkno
   return value;
 }
 
-function positiveInteger(value: unknown, name: string, min: number): number | undefined {
+/** The longest timer Node keeps: setTimeout fires at once beyond 2^31 - 1 ms. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+function integerParameter(value: unknown, name: string, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new ServingError('invalid_parameter', `parameter ${name} must be an integer >= ${min}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ServingError('invalid_parameter', `parameter ${name} must be an integer from ${min} to ${max}`);
   }
   return value;
 }
@@ -122,8 +125,8 @@ export function parseRequestOptions(body: Record<string, unknown>): Omit<ParsedI
       return { name: raw.name, binary: binaryFlag ?? binaryByDefault };
     });
   }
-  const timeoutMs = positiveInteger(parameters.timeout_ms, 'timeout_ms', 1);
-  const priority = positiveInteger(parameters.priority, 'priority', 0) ?? 0;
+  const timeoutMs = integerParameter(parameters.timeout_ms, 'timeout_ms', 1, MAX_TIMEOUT_MS);
+  const priority = integerParameter(parameters.priority, 'priority', 0, Number.MAX_SAFE_INTEGER) ?? 0;
   return {
     ...(typeof body.id === 'string' ? { id: body.id } : {}),
     outputs,

@@ -190,3 +190,47 @@ describe('failed authentication is limited per client address', () => {
     expect((await get(`${limited.url}/v2/health/live`)).status).toBe(200);
   });
 });
+
+describe('hostile inference bodies are 400s', () => {
+  const infer = (body: string) =>
+    fetch(`${server.url}/v2/models/mlp-classifier/infer`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${USER}` }, body }).then(
+      async (reply) => ({ status: reply.status, json: (await reply.json()) as Record<string, unknown> }),
+    );
+  const row = new Array(512).fill(0.5).join(',');
+  const request = (data: string, parameters = '{}') => `{"inputs":[{"name":"input","datatype":"FP32","shape":[1,512],"data":${data}}],"parameters":${parameters}}`;
+
+  it.each([[10_000], [100_000], [1_000_000]])('data nested %i levels deep: 400 invalid_request, and the gateway lives on', async (depth) => {
+    expectError(await infer(request(`${'['.repeat(depth)}1${']'.repeat(depth)}`)), 400, 'invalid_request');
+    await expectAlive();
+  });
+
+  it('an element nested deep inside an object: 400 datatype_mismatch, its message short', async () => {
+    const reply = await infer(request(`[${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}${',0'.repeat(511)}]`));
+    expectError(reply, 400, 'datatype_mismatch');
+    expect(String(reply.json.error).length).toBeLessThan(200);
+  });
+
+  it('data nested as the shape says is served', async () => {
+    expect((await infer(request(`[[${row}]]`))).status).toBe(200);
+  });
+
+  it.each([['1e999'], ['-1e999']])('%s in FP32 data (parsed as an infinity): 400 datatype_mismatch', async (value) => {
+    const reply = await infer(request(`[${value}${',0'.repeat(511)}]`));
+    expectError(reply, 400, 'datatype_mismatch');
+    expect(reply.json.error).toMatch(/element 0 \(-?Infinity\) is not a finite number/);
+  });
+
+  it.each([['1e308'], ['1e999'], ['2147483648'], ['0'], ['1.5'], ['"100"']])('timeout_ms %s: 400 invalid_parameter', async (value) => {
+    expectError(await infer(request(`[${row}]`, `{"timeout_ms":${value}}`)), 400, 'invalid_parameter');
+  });
+
+  it('timeout_ms at the timer\'s limit (2^31 - 1) is served', async () => {
+    expect((await infer(request(`[${row}]`, '{"timeout_ms":2147483647}'))).status).toBe(200);
+  });
+
+  it('a body nested too deep for any parser: 400 invalid_json or invalid_request, never 500', async () => {
+    const reply = await infer(`{"inputs":${'['.repeat(1_500_000)}${']'.repeat(1_500_000)}}`);
+    expect(reply.status).toBe(400);
+    expect(['invalid_json', 'invalid_request']).toContain(reply.json.code);
+  });
+});
