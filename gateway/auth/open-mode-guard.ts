@@ -3,11 +3,11 @@ import { ServingError } from '../../workers/protocol/errors.js';
 
 const LOOPBACK_HOST = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])$/i;
 
-/** `host[:port]` names a loopback address of this listener (its port, or none). */
-function isLocalAuthority(authority: string, port: number): boolean {
+/** `host[:port]` names a loopback address of this listener (its port, or none; any port when not on TCP, as with inject). */
+function isLocalAuthority(authority: string, port: number | undefined): boolean {
   const match = /^(\[[^\]]*\]|[^:]*)(?::(\d{1,5}))?$/.exec(authority);
   if (!match || !LOOPBACK_HOST.test(match[1]!)) return false;
-  return match[2] === undefined || Number(match[2]) === port;
+  return match[2] === undefined || port === undefined || Number(match[2]) === port;
 }
 
 /**
@@ -17,7 +17,7 @@ function isLocalAuthority(authority: string, port: number): boolean {
  * loopback name of this listener, and an Origin, when a browser sends one, the same.
  */
 export function foreignRequest(request: FastifyRequest): ServingError | undefined {
-  const port = request.raw.socket.localPort ?? 0;
+  const port = request.raw.socket?.localPort;
   const host = request.headers.host;
   if (typeof host !== 'string' || !isLocalAuthority(host, port)) {
     return new ServingError('foreign_origin', 'with no tenants configured this gateway answers only requests addressed to its loopback address');

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ModelState } from '../../workers/pool/model-state.js';
+import { ServingError } from '../../workers/protocol/errors.js';
+import { MODEL_NAME } from '../../workers/repository/model-config.js';
 import type { ServingBackend } from '../serving-backend.js';
 import { assertAdmin } from '../auth/authorize.js';
 import { bodylessRoutes } from '../http/bodyless-routes.js';
@@ -18,15 +20,21 @@ export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend):
   bodylessRoutes(app, (scope) => {
     scope.post<{ Params: { model: string } }>('/v2/repository/models/:model/load', async (request) => {
       assertAdmin(request.tenant);
-      await backend.load(request.params.model);
+      await backend.load(modelName(request.params.model));
       return {};
     });
     scope.post<{ Params: { model: string } }>('/v2/repository/models/:model/unload', async (request) => {
       assertAdmin(request.tenant);
-      await backend.unload(request.params.model);
+      await backend.unload(modelName(request.params.model));
       return {};
     });
   });
+}
+
+/** Checked before any file is touched: a name is one folder of the repository, never a path. */
+function modelName(name: string): string {
+  if (!MODEL_NAME.test(name)) throw new ServingError('invalid_parameter', 'a model name is letters, digits, ".", "_" and "-", starting with a letter or digit');
+  return name;
 }
 
 function safeJson(body: Buffer): unknown {
