@@ -1,6 +1,7 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { clientRequestId } from './request-id.js';
 import { ERROR_TABLE, RETRY_AFTER_SECONDS, ServingError, type ErrorCode } from '../../workers/protocol/errors.js';
 
 /** fastify's own client errors, mapped onto Switchyard's codes with fixed messages: none echoes the request. */
@@ -75,6 +76,8 @@ function sendError(error: FastifyError | Error, request: FastifyRequest, reply: 
   if (serving.status === 503 || serving.code === 'idempotency_in_progress') reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   if (bodyUnread(request.raw)) lingerThenCut(request.raw, reply);
   reply.header('x-request-id', request.id);
+  const clientId = clientRequestId(request.headers);
+  if (clientId !== undefined) reply.header('x-client-request-id', clientId);
   return reply.code(serving.status).send({ error: serving.message, code: serving.code });
 }
 

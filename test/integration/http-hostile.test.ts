@@ -234,3 +234,25 @@ describe('hostile inference bodies are 400s', () => {
     expect(['invalid_json', 'invalid_request']).toContain(reply.json.code);
   });
 });
+
+describe('a caller-chosen X-Request-Id never becomes the request id', () => {
+  it('is kept as client_request_id (answer header, parameters, audit record) beside the gateway\'s own id', async () => {
+    const body = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], data: new Array(512).fill(0.1) }] });
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${USER}`, 'x-request-id': 'victim-request-1' };
+    const first = await fetch(`${server.url}/v2/models/mlp-classifier/infer`, { method: 'POST', headers, body });
+    const second = await fetch(`${server.url}/v2/models/mlp-classifier/infer`, { method: 'POST', headers, body });
+    const ids = [first, second].map((reply) => reply.headers.get('x-request-id'));
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(ids[0]).not.toBe(ids[1]);
+    expect(first.headers.get('x-client-request-id')).toBe('victim-request-1');
+    expect(((await first.json()) as { parameters: Record<string, unknown> }).parameters).toMatchObject({ request_id: ids[0], client_request_id: 'victim-request-1' });
+    // Errors carry both too; an unusable caller id is dropped.
+    const refused = await fetch(`${server.url}/v2/models/mlp-classifier/infer`, { method: 'POST', headers: { 'x-request-id': 'bad id with spaces' }, body });
+    expect(refused.headers.get('x-client-request-id')).toBeNull();
+    expect(refused.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+
+    const audit = await get(`${server.url}/v1/admin/audit?limit=50&tenant=user`, { authorization: `Bearer ${ADMIN}` });
+    const entries = (audit.json.entries as { requestId: string; clientRequestId?: string }[]).filter((entry) => entry.clientRequestId === 'victim-request-1');
+    expect(entries.map((entry) => entry.requestId).sort()).toEqual([...ids].sort());
+  });
+});
