@@ -16,7 +16,13 @@ const FASTIFY_ERRORS: Readonly<Record<string, readonly [ErrorCode, string]>> = {
 };
 
 /** Other framework 4xx statuses, by status. */
-const BY_STATUS: Readonly<Record<number, ErrorCode>> = { 408: 'client_timeout', 413: 'body_too_large', 414: 'url_too_long', 415: 'unsupported_media_type', 431: 'headers_too_large' };
+const BY_STATUS: Readonly<Record<number, ErrorCode>> = {
+  408: 'client_timeout',
+  413: 'body_too_large',
+  414: 'url_too_long',
+  415: 'unsupported_media_type',
+  431: 'headers_too_large',
+};
 
 /** What ioredis says when Redis cannot be reached (fail-fast connections reject at once). */
 const REDIS_UNREACHABLE = /Stream isn't writeable|Connection is closed|enableOfflineQueue|ECONNREFUSED|MaxRetriesPerRequest/;
@@ -87,15 +93,21 @@ function sendError(error: FastifyError | Error, request: FastifyRequest, reply: 
  */
 export function clientErrorReply(error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const code: ErrorCode =
-    error.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'client_timeout' : 'malformed_request';
-  const message = { headers_too_large: 'the request line and headers are larger than 16 KiB', client_timeout: 'the request was not received in time' }[code as string]
-    ?? 'the HTTP request could not be parsed';
+  const [code, message]: [ErrorCode, string] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? ['headers_too_large', 'the request line and headers are larger than 16 KiB']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? ['client_timeout', 'the request was not received in time']
+        : ['malformed_request', 'the HTTP request could not be parsed'];
   const body = JSON.stringify({ error: message, code });
   const status = ERROR_TABLE[code].status;
-  if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  }
+  const head = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+  ];
+  if (socket.writable) socket.write(`${head.join('\r\n')}\r\n\r\n${body}`);
   socket.destroy();
 }
 

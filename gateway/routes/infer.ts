@@ -82,7 +82,8 @@ export function inferRoutes(app: FastifyInstance, backend: ServingBackend, lifec
 
       const { result, served } = outcome;
       Object.assign(audit, { model: result.model, version: result.version, tier: served.tier, escalated: outcome.escalated, costUsd: outcome.costUsd, queueMs: result.timings.queueMs, computeMs: result.timings.computeMs });
-      const metadata = responseMetadata({ requestId: request.id, clientRequestId: clientRequestId(request.headers) }, result, served.model.definition.config.price, served.request.rows, {
+      const ids = { requestId: request.id, clientRequestId: clientRequestId(request.headers) };
+      const metadata = responseMetadata(ids, result, served.model.definition.config.price, served.request.rows, {
         route: plan.route,
         tier: served.tier,
         escalated: outcome.escalated,

@@ -147,7 +147,8 @@ export class ModelManager {
       }
       for (const [version, pool] of versions) {
         const providers = pool.providers;
-        entries.push({ name, version, state: pool.state, reason: clientSafeMessage(pool.reason, this.#options.repository), ...(providers.length > 0 ? { providers } : {}) });
+        const reason = clientSafeMessage(pool.reason, this.#options.repository);
+        entries.push({ name, version, state: pool.state, reason, ...(providers.length > 0 ? { providers } : {}) });
       }
     }
     return entries;
