@@ -24,7 +24,8 @@ export function foreignRequest(request: FastifyRequest): ServingError | undefine
   }
   const origin = request.headers.origin;
   if (origin === undefined) return undefined;
-  const match = /^http:\/\/([^/]+)$/i.exec(origin);
+  // Either scheme: the port names this listener (plain HTTP or TLS), and only it.
+  const match = /^https?:\/\/([^/]+)$/i.exec(origin);
   if (!match || !isLocalAuthority(match[1]!, port)) {
     return new ServingError('foreign_origin', 'with no tenants configured this gateway refuses requests from pages of other origins');
   }

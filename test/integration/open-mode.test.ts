@@ -44,7 +44,7 @@ describe('open mode answers only its own loopback origin', () => {
   });
 
   it('a foreign page cannot unload a model (Origin of another site): 403, and the model stays ready', async () => {
-    for (const origin of ['http://evil.example.com', 'null', `http://evil.example.com:${port}`, `https://localhost:${port}`, 'http://localhost:1']) {
+    for (const origin of ['http://evil.example.com', 'null', `http://evil.example.com:${port}`, `https://localhost:1`, 'http://localhost:1', `ftp://localhost:${port}`]) {
       const reply = await send('POST', '/v2/repository/models/mlp-classifier/unload', [`Host: 127.0.0.1:${port}`, `Origin: ${origin}`, 'Content-Type: text/plain']);
       expect({ origin, status: reply.status, code: reply.json.code }).toEqual({ origin, status: 403, code: 'foreign_origin' });
     }
