@@ -34,7 +34,7 @@ export function installMultipartParser(app: FastifyInstance, bodyLimit: number):
     const fail = (error: Error): void => {
       if (failed) return;
       failed = true;
-      // Not drained: the error reply closes the connection.
+      // Not drained: the error reply discards a little more of the body at most, then cuts the connection.
       payload.unpipe(parser);
       payload.removeListener('data', count);
       done(error);
