@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { hashKey } from '../../gateway/policy/policy-config.js';
-import { spawnGateway, type Spawned } from '../helpers/processes.js';
+import { spawnGateway, waitFor, type Spawned } from '../helpers/processes.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { TestRepository } from '../helpers/repository.js';
 
@@ -18,6 +18,8 @@ const gateways: Record<string, Spawned & { url: string }> = {};
 beforeAll(async () => {
   const env = { MODEL_REPOSITORY: repository.dir, CPU_COUNT: '1', LOG_LEVEL: 'warn', MAX_BODY_BYTES: String(4 * 1024 * 1024) };
   [gateways.open, gateways.tenants] = await Promise.all([spawnGateway(env), spawnGateway({ ...env, SWITCHYARD_CONFIG: policy })]);
+  // Served models, so an inference with a key meets the body and not a model still warming up.
+  for (const gateway of Object.values(gateways)) await waitFor(async () => (await fetch(`${gateway.url}/v2/health/ready`)).ok, 60_000, 'gateway ready');
 }, 120_000);
 afterAll(async () => {
   for (const gateway of Object.values(gateways)) gateway.kill();
