@@ -45,12 +45,12 @@ describe('tasks pass the policy layer', () => {
   it('GET /v1/pipelines lists only the pipelines a key may run, and only the models it may call', async () => {
     type Listed = { name: string; steps: { id: string; model?: string; kind?: string }[] }[];
     const list = async (key: string) => (await get(`${server.url}/v1/pipelines`, bearerKey(key))).json.pipelines as Listed;
-    const alpha = await list(TASK_KEYS.alpha);
-    expect(alpha.map((pipeline) => pipeline.name)).toEqual(['echo-json']);
-    // alpha may run echo-json but not call its model by name: the step says a model runs, not which.
-    const step = alpha[0]!.steps.find((candidate) => candidate.kind === 'model' || candidate.model !== undefined)!;
+    const beta = await list(TASK_KEYS.beta);
+    expect(beta.map((pipeline) => pipeline.name)).toEqual(['echo-json']);
+    // beta may run echo-json but not call its model by name: the step says a model runs, not which.
+    const step = beta[0]!.steps.find((candidate) => candidate.kind === 'model' || candidate.model !== undefined)!;
     expect(step).toMatchObject({ kind: 'model' });
-    expect(JSON.stringify(alpha)).not.toContain('"model":');
+    expect(JSON.stringify(beta)).not.toContain('"model":');
     expect(await list(TASK_KEYS.outsider)).toEqual([]);
     expect((await get(`${server.url}/v1/pipelines`)).json.code).toBe('unauthorized');
   });
