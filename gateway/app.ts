@@ -4,7 +4,7 @@ import { installBodyParsers } from './http/body-parsers.js';
 import { installCompression } from './http/compression.js';
 import { installRequestDecoding } from './http/request-encoding.js';
 import { installMultipartParser } from './http/multipart-body.js';
-import { installErrorReplies } from './http/error-reply.js';
+import { clientErrorReply, frameworkErrorReply, installErrorReplies } from './http/error-reply.js';
 import type { InFlightRequests } from './http/in-flight.js';
 import { requestIdFor } from './http/request-id.js';
 import { logRequest } from './http/request-log.js';
@@ -22,7 +22,7 @@ import { logSettingsRoutes } from './routes/log-settings.js';
 import type { ServingBackend } from './serving-backend.js';
 import type { DeadLetters } from '../workers/queue/dead-letters.js';
 import { adminRoutes } from './routes/admin.js';
-import { installAuthentication } from './auth/authenticate.js';
+import { installAuthentication, type AuthFailureLimit } from './auth/authenticate.js';
 import { installAuditHook } from './audit/audit-hook.js';
 import { installRateLimit } from './limits/rate-limit.js';
 import type { PolicyServices } from './wiring/policy-services.js';
@@ -53,6 +53,8 @@ export interface AppOptions {
   readonly lifecycle: Lifecycle;
   readonly logger: Logger;
   readonly bodyLimit: number;
+  /** Failed authentications per client address before 429 (AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS). */
+  readonly authFailures?: AuthFailureLimit;
   /** The process's registry (served at /metrics) and the gateway's families; none in tests that need no metrics. */
   readonly metrics?: { readonly registry: Registry; readonly gateway: GatewayMetrics };
   /** HTTPS (and mTLS) on the listener, reloading rotated files; plain HTTP when absent. */
@@ -74,6 +76,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
     requestTimeout: 120_000,
     keepAliveTimeout: 10_000,
     ...(options.tls ? { https: options.tls.serverOptions } : {}),
+    // The router's and the HTTP parser's own refusals answer in the same JSON shape as every other error.
+    frameworkErrors: frameworkErrorReply,
+    clientErrorHandler: clientErrorReply,
   }) as unknown as FastifyInstance;
   options.tls?.attach(app);
   options.inFlight?.install(app);
@@ -83,7 +88,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   installMultipartParser(app, options.bodyLimit);
   installErrorReplies(app);
   installTraceContext(app);
-  installAuthentication(app, options.services.policy);
+  installAuthentication(app, options.services.policy, options.authFailures ?? { limit: 20, windowMs: 60_000 });
   installAuditHook(app, options.services.audit);
   const series = new ConsoleSeries();
   const routeNames = new Set(options.services.policy.routes.map((route) => route.name));

@@ -15,6 +15,9 @@ const gatewayEnvironment = sharedEnvironment.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Largest request body, JSON or binary. */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+  /** Failed authentications (wrong keys) one client address may make per window before it is refused with 429. */
+  AUTH_FAILURE_LIMIT: z.coerce.number().int().min(1).default(20),
+  AUTH_FAILURE_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
   /** The policy file (YAML or JSON): tenants, keys, limits, budgets, routes. */
   SWITCHYARD_CONFIG: z.string().min(1).optional(),
   /** Audit records are also appended here as JSON lines (the durable copy in embedded mode). */

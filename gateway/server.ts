@@ -53,6 +53,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     lifecycle,
     logger,
     bodyLimit: config.MAX_BODY_BYTES,
+    authFailures: { limit: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW_MS },
     metrics: { registry, gateway: gatewayMetrics },
     tls,
   });

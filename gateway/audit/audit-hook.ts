@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { clientRequestId } from '../http/request-id.js';
 import type { AuditEntry, AuditLog } from './audit-log.js';
 
 /** What the inference path learned about a request, for its audit record. */
@@ -36,9 +37,11 @@ export function installAuditHook(app: FastifyInstance, log: AuditLog): void {
     const url = request.routeOptions.url ?? '';
     if (!url.endsWith('/infer') && !(request.method === 'POST' && url === '/v1/tasks/:pipeline')) return done();
     const details = request.audit ?? {};
+    const clientId = clientRequestId(request.headers);
     const entry: AuditEntry = {
       time: new Date().toISOString(),
       requestId: request.id,
+      ...(clientId !== undefined ? { clientRequestId: clientId } : {}),
       tenant: request.tenant?.name ?? 'unauthenticated',
       route: details.route ?? (request.params as { model?: string; pipeline?: string }).model ?? (request.params as { pipeline?: string }).pipeline ?? '',
       ...(details.model !== undefined ? { model: details.model, version: details.version, tier: details.tier, escalated: details.escalated } : {}),

@@ -5,6 +5,8 @@ import { WriteBehind } from '../support/write-behind.js';
 export interface AuditEntry {
   readonly time: string;
   readonly requestId: string;
+  /** The caller's own X-Request-Id, when it sent a usable one. */
+  readonly clientRequestId?: string;
   readonly tenant: string;
   readonly route: string;
   readonly model?: string;

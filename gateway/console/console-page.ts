@@ -2,7 +2,8 @@
  * The operator console: one self-contained page (no build step, no external assets, so it
  * works on an air-gapped cluster). It holds no data itself: every panel comes from the
  * admin API with the key the operator enters (kept in sessionStorage), so it is behind
- * the same authentication as the API.
+ * the same authentication as the API. No inline style attributes or event-handler
+ * attributes: its Content-Security-Policy allows only its own script and style blocks.
  */
 export const CONSOLE_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Switchyard console</title>
@@ -16,7 +17,7 @@ section{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:10px 
 h2{font-size:14px;margin:0 0 8px}
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:3px 6px;border-bottom:1px solid #eef0f3;font-weight:normal}
 th{color:#6b7280}.READY,.closed{color:#147a3d}.FAILED,.open{color:#b42318}.LOADING,.half-open{color:#b54708}
-button{cursor:pointer}#error{color:#b42318}svg{vertical-align:middle}
+button{cursor:pointer}#error{color:#b42318}svg{vertical-align:middle}.wide{grid-column:1/-1}
 </style></head><body>
 <header><h1>Switchyard console</h1><input id="key" type="password" placeholder="admin API key" size="28"><button id="save">Use key</button><span id="error"></span></header>
 <main>
@@ -24,7 +25,7 @@ button{cursor:pointer}#error{color:#b42318}svg{vertical-align:middle}
 <section><h2>Latency and traffic, last 10 minutes</h2><table id="series"><thead><tr><th>target</th><th>p50 / p95 ms</th><th>requests per 10 s</th><th>queued</th><th>now</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Cost today (UTC)</h2><table id="cost"><thead><tr><th>tenant</th><th>USD</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Circuit breakers</h2><table id="breakers"><thead><tr><th>model version</th><th>state</th><th>failures</th></tr></thead><tbody></tbody></table></section>
-<section style="grid-column:1/-1"><h2>Review queue</h2><table id="reviews"><thead><tr><th>item</th><th>route</th><th>reason</th><th>confidence</th><th>model output</th><th></th></tr></thead><tbody></tbody></table></section>
+<section class="wide"><h2>Review queue</h2><table id="reviews"><thead><tr><th>item</th><th>route</th><th>reason</th><th>confidence</th><th>model output</th><th></th></tr></thead><tbody></tbody></table></section>
 </main>
 <script>
 const $ = (id) => document.getElementById(id);

@@ -6,6 +6,8 @@ import { formatUsd, requestCost } from './request-cost.js';
 /** The serving facts every inference response carries, as headers and as `parameters`. */
 export interface ResponseMetadata {
   readonly request_id: string;
+  /** The caller's own X-Request-Id, when it sent a usable one. */
+  readonly client_request_id?: string;
   readonly route: string;
   readonly tier: string;
   readonly escalated: boolean;
@@ -31,9 +33,17 @@ export interface ServedBy {
   readonly costUsd?: number;
 }
 
-export function responseMetadata(requestId: string, result: InferResult, price: ModelConfig['price'], rows: number, servedBy: ServedBy, serverMs: number): ResponseMetadata {
+export function responseMetadata(
+  ids: { readonly requestId: string; readonly clientRequestId: string | undefined },
+  result: InferResult,
+  price: ModelConfig['price'],
+  rows: number,
+  servedBy: ServedBy,
+  serverMs: number,
+): ResponseMetadata {
   return {
-    request_id: requestId,
+    request_id: ids.requestId,
+    ...(ids.clientRequestId !== undefined ? { client_request_id: ids.clientRequestId } : {}),
     route: servedBy.route,
     tier: servedBy.tier,
     escalated: servedBy.escalated,
@@ -48,6 +58,7 @@ export function responseMetadata(requestId: string, result: InferResult, price: 
 
 export function setMetadataHeaders(reply: FastifyReply, metadata: ResponseMetadata): void {
   reply.header('x-request-id', metadata.request_id);
+  if (metadata.client_request_id !== undefined) reply.header('x-client-request-id', metadata.client_request_id);
   reply.header('x-route', metadata.route);
   reply.header('x-tier', metadata.tier);
   reply.header('x-escalated', String(metadata.escalated));

@@ -10,6 +10,7 @@ import { modelCallServices, type PolicyServices } from '../wiring/policy-service
 import { HEADER_LENGTH_HEADER } from '../protocol/binary-body.js';
 import { readInferBody } from '../protocol/read-infer-body.js';
 import { fileForReview, reviewRequested } from '../review/review-on-infer.js';
+import { clientRequestId } from '../http/request-id.js';
 import { traceparentOf } from '../http/trace-context.js';
 import { encodeInferResponse } from '../protocol/encode-infer-response.js';
 import { planInference } from '../routing/plan-inference.js';
@@ -65,7 +66,7 @@ export function inferRoutes(app: FastifyInstance, backend: ServingBackend, lifec
       const begun = await services.idempotency.begin(scope, fingerprint(), services.policy.idempotency.retention_hours * 3_600_000);
       if (begun.kind === 'replay') {
         audit.replayed = true;
-        return replay(reply, begun.response, request.id);
+        return replay(reply, begun.response, request.id, clientRequestId(request.headers));
       }
       if (begun.kind === 'in-progress') throw new ServingError('idempotency_in_progress', 'a request with this Idempotency-Key is still running');
       if (begun.kind === 'mismatch') throw new ServingError('idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
@@ -81,7 +82,8 @@ export function inferRoutes(app: FastifyInstance, backend: ServingBackend, lifec
 
       const { result, served } = outcome;
       Object.assign(audit, { model: result.model, version: result.version, tier: served.tier, escalated: outcome.escalated, costUsd: outcome.costUsd, queueMs: result.timings.queueMs, computeMs: result.timings.computeMs });
-      const metadata = responseMetadata(request.id, result, served.model.definition.config.price, served.request.rows, {
+      const ids = { requestId: request.id, clientRequestId: clientRequestId(request.headers) };
+      const metadata = responseMetadata(ids, result, served.model.definition.config.price, served.request.rows, {
         route: plan.route,
         tier: served.tier,
         escalated: outcome.escalated,
@@ -132,7 +134,10 @@ function stored(status: number, reply: FastifyReply, body: string | Buffer): Sto
   return { status, headers, body: Buffer.from(body).toString('base64') };
 }
 
-function replay(reply: FastifyReply, response: StoredResponse, requestId: string): FastifyReply {
+function replay(reply: FastifyReply, response: StoredResponse, requestId: string, clientId: string | undefined): FastifyReply {
   reply.code(response.status).headers(response.headers).header('x-request-id', requestId).header('idempotent-replayed', 'true');
+  // The stored answer's caller id is the first caller's; this one's (or none) replaces it.
+  reply.removeHeader('x-client-request-id');
+  if (clientId !== undefined) reply.header('x-client-request-id', clientId);
   return reply.send(Buffer.from(response.body, 'base64'));
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ServingError, type ErrorCode } from '../../workers/protocol/errors.js';
-import { assertMayCall } from '../auth/authorize.js';
+import { assertMayCall, mayCall } from '../auth/authorize.js';
 import { traceparentOf } from '../http/trace-context.js';
 import { idempotencyScope, readIdempotencyKey } from '../idempotency/idempotency-key.js';
 import type { StoredResponse } from '../idempotency/idempotency-store.js';
@@ -84,15 +84,25 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, services: P
     await followTaskEvents(reply, tasks.store, record.id, Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0, isFinished(record.status));
   });
 
-  app.get('/v1/pipelines', async () => ({
-    pipelines: tasks.pipelines().map((pipeline) => ({
-      name: pipeline.name,
-      description: pipeline.description ?? '',
-      inputs: pipeline.inputs,
-      outputs: Object.keys(pipeline.outputs),
-      steps: pipeline.steps.map((step) => ({ id: step.id, ...('model' in step ? { model: step.model } : { transform: step.transform }) })),
-    })),
-  }));
+  // Only the pipelines this key may run, and inside them only the models it may call by name.
+  app.get('/v1/pipelines', async (request) => {
+    const tenant = assertSignedIn(request);
+    return {
+      pipelines: tasks
+        .pipelines()
+        .filter((pipeline) => mayCall(tenant, pipeline.name))
+        .map((pipeline) => ({
+          name: pipeline.name,
+          description: pipeline.description ?? '',
+          inputs: pipeline.inputs,
+          outputs: Object.keys(pipeline.outputs),
+          steps: pipeline.steps.map((step) => ({
+            id: step.id,
+            ...('model' in step ? (mayCall(tenant, step.model) ? { model: step.model } : { kind: 'model' }) : { transform: step.transform }),
+          })),
+        })),
+    };
+  });
 }
 
 function assertSignedIn(request: FastifyRequest): NonNullable<FastifyRequest['tenant']> {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +34,11 @@ describe.skipIf(!CHROMIUM)('operator console in headless Chromium', () => {
     expect(reviewId).toBeTruthy();
 
     const page = await browser.newPage();
+    // The page runs under its Content-Security-Policy: anything it blocked would show here.
+    const violations: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy|Refused to/i.test(message.text())) violations.push(message.text());
+    });
     await page.goto(`${server.url}/console`);
     // Without a key the data calls are refused, and the page says so.
     await page.waitForFunction(() => document.getElementById('error')!.textContent !== '');
@@ -46,8 +52,10 @@ describe.skipIf(!CHROMIUM)('operator console in headless Chromium', () => {
     expect(await page.locator('#cost tbody').innerText()).toContain('acme');
     expect(await page.locator('#error').innerText()).toBe('');
 
+    expect(await page.evaluate(() => getComputedStyle(document.querySelector('section.wide')!).gridColumnStart)).toBe('1');
     await page.click(`button[data-approve="${reviewId}"]`);
     await page.waitForSelector(`#reviews tr[data-review="${reviewId}"]`, { state: 'detached' });
+    expect(violations).toEqual([]);
     await page.close();
 
     const item = (await get(`${server.url}/v1/reviews/${reviewId}`, ops)).json;
@@ -62,5 +70,24 @@ describe.skipIf(!CHROMIUM)('operator console in headless Chromium', () => {
     const overview = (await get(`${server.url}/v1/console/overview`, ops)).json as { series: { target: string }[] };
     // Routes that were called, and the model behind them (its queue is sampled); never the made-up name.
     expect(overview.series.map((entry) => entry.target).sort()).toEqual(['mlp-classifier', 'plain', 'reviewed']);
+  });
+});
+
+describe('the console page\'s security headers', () => {
+  it('a Content-Security-Policy allowing only its own script and style (by hash) and its own origin, no framing, nosniff', async () => {
+    const reply = await fetch(`${server.url}/console`);
+    const csp = reply.headers.get('content-security-policy')!;
+    const page = await reply.text();
+    const hash = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+    const script = /<script>([\s\S]*?)<\/script>/.exec(page)![1]!;
+    const style = /<style>([\s\S]*?)<\/style>/.exec(page)![1]!;
+    expect(csp.split('; ')).toEqual(
+      expect.arrayContaining(["default-src 'none'", `script-src ${hash(script)}`, `style-src ${hash(style)}`, "connect-src 'self'", "frame-ancestors 'none'"]),
+    );
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
+    expect(reply.headers.get('x-frame-options')).toBe('DENY');
+    expect(reply.headers.get('x-content-type-options')).toBe('nosniff');
+    // Nothing else inline that the policy would block.
+    expect(page).not.toMatch(/ style="| on[a-z]+="/);
   });
 });
