@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, parseEnvironment, sharedEnvironment } from '../workers/config.js';
+import { ConfigError, parseEnvironment, redisTarget, sharedEnvironment } from '../workers/config.js';
 import { loadPolicy, type Policy } from './policy/policy-config.js';
 import { readTlsFiles, tlsFiles } from './tls/tls-files.js';
 
@@ -62,6 +62,7 @@ export function parseConfig(environment: Readonly<Record<string, string | undefi
       throw new ConfigError(`invalid TLS files: ${(error as Error).message}`);
     }
   }
+  redisTarget(parsed);
   // Keys given as `env` in the policy file are read from the same environment.
   const policy = loadPolicy(parsed.SWITCHYARD_CONFIG, environment);
   if (policy.tenants.length === 0 && !LOOPBACK.test(parsed.HOST)) {

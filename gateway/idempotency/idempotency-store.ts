@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../workers/queue/redis-connection.js';
+import { redisKeys, type RedisKeys } from '../../workers/queue/redis-keys.js';
+import { scopeTenant } from './idempotency-key.js';
 
 /** What a finished request answered, kept for replays. */
 export interface StoredResponse {
@@ -77,12 +79,12 @@ if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1],
 return 1`;
 
 export class RedisIdempotencyStore implements IdempotencyStore {
-  readonly #redis: Redis;
-  readonly #prefix: string;
+  readonly #redis: RedisClient;
+  readonly #keys: RedisKeys;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     this.#redis = redis;
-    this.#prefix = prefix;
+    this.#keys = redisKeys(prefix);
   }
 
   async begin(scope: string, fingerprint: string, ttlMs: number): Promise<BeginOutcome> {
@@ -106,6 +108,6 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   }
 
   #key(scope: string): string {
-    return `${this.#prefix}:idempotency:${scope}`;
+    return this.#keys.idempotency(scopeTenant(scope), scope);
   }
 }

@@ -2,6 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import { ServingError } from '../../workers/protocol/errors.js';
 import type { PolicyServices } from '../wiring/policy-services.js';
+import { rateLimitId } from '../../workers/queue/redis-keys.js';
 
 /**
  * Per-tenant limits from the policy, with @fastify/rate-limit. In distributed mode its
@@ -15,7 +16,8 @@ export async function installRateLimit(app: FastifyInstance, services: PolicySer
     hook: 'onRequest',
     // Tenants without a limit (and health checks, which have no tenant) are not counted.
     allowList: (request) => request.tenant?.rate_limit === undefined,
-    keyGenerator: (request) => request.tenant?.name ?? 'anonymous',
+    // The tenant's hash tag: in a Redis Cluster its limit sits beside its budget and idempotency keys.
+    keyGenerator: (request) => rateLimitId(request.tenant?.name ?? 'anonymous'),
     max: (request) => request.tenant?.rate_limit?.max ?? Number.MAX_SAFE_INTEGER,
     timeWindow: (request) => request.tenant?.rate_limit?.window_ms ?? 1000,
     skipOnError: true,

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { loadRepository } from '../../workers/repository/load-repository.js';
 import type { SwitchyardConfig } from '../config.js';
@@ -11,6 +10,7 @@ import { LocalTaskDispatcher } from './local-task-dispatcher.js';
 import { MemoryTaskStore } from './memory-task-store.js';
 import { QueueTaskDispatcher } from './queue-task-dispatcher.js';
 import { RedisTaskStore } from './redis-task-store.js';
+import { redisConnection, type RedisClient } from '../../workers/queue/redis-connection.js';
 import { TaskExecutor } from './task-executor.js';
 import { TaskService } from './task-service.js';
 
@@ -18,7 +18,7 @@ import { TaskService } from './task-service.js';
  * The Task API's parts for this mode: tasks in memory and run in process (embedded),
  * or in Redis and run through a queue every gateway drains (distributed).
  */
-export async function buildTaskService(config: SwitchyardConfig, backend: ServingBackend, services: PolicyServices, logger: Logger, redis?: Redis): Promise<TaskService> {
+export async function buildTaskService(config: SwitchyardConfig, backend: ServingBackend, services: PolicyServices, logger: Logger, redis?: RedisClient): Promise<TaskService> {
   const transforms = builtInTransforms({ maxImagePixels: config.MAX_IMAGE_PIXELS, maxAudioSeconds: config.MAX_AUDIO_SECONDS });
   const models = await loadRepository(config.MODEL_REPOSITORY);
   const pipelines = new Map((await loadPipelines(config.MODEL_REPOSITORY, models, transforms, config.policy.routes)).map((p) => [p.name, p]));
@@ -45,9 +45,9 @@ export async function buildTaskService(config: SwitchyardConfig, backend: Servin
     logger,
   });
   const dispatcher =
-    redis && config.REDIS_URL
+    redis
       ? new QueueTaskDispatcher(executor, {
-          redisUrl: config.REDIS_URL,
+          connect: (name) => redisConnection(config, 'durable', name),
           prefix: config.REDIS_PREFIX,
           concurrency: config.TASK_CONCURRENCY,
           lockDurationMs: config.TASK_LOCK_DURATION_MS,

@@ -5,6 +5,7 @@ import { RedisReviewStore } from '../../gateway/review/redis-review-store.js';
 import type { ReviewItem } from '../../gateway/review/review-item.js';
 import type { ReviewStore } from '../../gateway/review/review-store.js';
 import { REDIS_URL, cleanRedis, testPrefix } from '../helpers/redis.js';
+import { redisKeys } from '../../workers/queue/redis-keys.js';
 
 const prefix = testPrefix();
 const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
@@ -118,7 +119,7 @@ describe.each(stores)('%s review store', (_name, make) => {
 it('the Redis store keeps items in Redis with the retention as their expiry', async () => {
   const own = `${prefix}:ttl`;
   await new RedisReviewStore(redis, own, 60_000).create(item('t', 'a', 0));
-  const ttl = await redis.pttl(`${own}:review:item:t`);
+  const ttl = await redis.pttl(redisKeys(own).reviewItem('t'));
   expect(ttl).toBeGreaterThan(50_000);
   expect(ttl).toBeLessThanOrEqual(60_000);
 });
