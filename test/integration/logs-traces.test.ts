@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { get, post } from '../helpers/gateway.js';
 import { mlpBody } from '../helpers/mlp-reference.js';
 import { spawnGateway, spawnWorker, waitFor, type Spawned } from '../helpers/processes.js';
-import { REDIS_URL, cleanRedis, testPrefix } from '../helpers/redis.js';
+import { REDIS_ENV, cleanRedis, testPrefix } from '../helpers/redis.js';
 
 const prefix = testPrefix();
 const spawned: Spawned[] = [];
@@ -20,7 +20,7 @@ const linesWith = (output: string, msg: string): Record<string, unknown>[] =>
 
 describe('logs and traces', () => {
   it('a traceparent is continued by the gateway, carried through the queue, and both logs name the trace', async () => {
-    const env = { REDIS_URL, REDIS_PREFIX: prefix, LOAD_MODELS: 'mlp-classifier', CPU_COUNT: '1', HEARTBEAT_MS: '300', LOG_LEVEL: 'info' };
+    const env = { ...REDIS_ENV, REDIS_PREFIX: prefix, LOAD_MODELS: 'mlp-classifier', CPU_COUNT: '1', HEARTBEAT_MS: '300', LOG_LEVEL: 'info' };
     const worker = await spawnWorker({ ...env, WORKER_ID: 'traced' });
     const gateway = await spawnGateway(env);
     spawned.push(worker, gateway);

@@ -5,12 +5,12 @@ import { startInProcessCluster, type InProcessCluster } from '../helpers/in-proc
 import { mlpBody } from '../helpers/mlp-reference.js';
 import { BUDGETED_REQUESTS, KEYS, bearer, policyFixture } from '../helpers/policy-fixture.js';
 import { waitFor } from '../helpers/processes.js';
-import { REDIS_URL, testPrefix } from '../helpers/redis.js';
+import { REDIS_ENV, testPrefix } from '../helpers/redis.js';
 
 /** Two gateway instances and one worker sharing one Redis: the policy must act as one. */
 const fixture = policyFixture();
 const prefix = testPrefix();
-const env = { ...fixture.env, REDIS_URL, REDIS_PREFIX: prefix, HEARTBEAT_MS: '200', LOAD_MODELS: 'mlp-classifier,mlp-priced', CPU_COUNT: '1' };
+const env = { ...fixture.env, ...REDIS_ENV, REDIS_PREFIX: prefix, HEARTBEAT_MS: '200', LOAD_MODELS: 'mlp-classifier,mlp-priced', CPU_COUNT: '1' };
 let cluster: InProcessCluster;
 let gateways: readonly RunningServer[];
 

@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../gateway/server.js';
 import { get, post } from '../helpers/gateway.js';
@@ -6,15 +5,15 @@ import { startInProcessCluster, type InProcessCluster } from '../helpers/in-proc
 import { mlpBody } from '../helpers/mlp-reference.js';
 import { bearer } from '../helpers/policy-fixture.js';
 import { waitFor } from '../helpers/processes.js';
-import { REDIS_URL, testPrefix } from '../helpers/redis.js';
+import { REDIS_ENV, testPrefix, testRedis } from '../helpers/redis.js';
 import { REVIEW_KEYS, reviewFixture } from '../helpers/review-fixture.js';
 import { redisKeys } from '../../workers/queue/redis-keys.js';
 
 /** Two gateways and one worker on one Redis: a review item filed by one is claimed and resolved through the other. */
 const fixture = reviewFixture();
 const prefix = testPrefix();
-const env = { ...fixture.env, REDIS_URL, REDIS_PREFIX: prefix, HEARTBEAT_MS: '200', LOAD_MODELS: 'mlp-classifier', CPU_COUNT: '1' };
-const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+const env = { ...fixture.env, ...REDIS_ENV, REDIS_PREFIX: prefix, HEARTBEAT_MS: '200', LOAD_MODELS: 'mlp-classifier', CPU_COUNT: '1' };
+const redis = testRedis();
 let cluster: InProcessCluster;
 let gateways: readonly RunningServer[];
 

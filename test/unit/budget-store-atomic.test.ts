@@ -1,11 +1,10 @@
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryBudgetStore, RedisBudgetStore, type BudgetStore } from '../../gateway/budget/budget-store.js';
-import { REDIS_URL, cleanRedis, testPrefix } from '../helpers/redis.js';
+import { cleanRedis, testPrefix, testRedis } from '../helpers/redis.js';
 
 /** A budget's check and charge are one step: tested at the limit and under concurrent reservations (two connections: two gateways). */
 const prefix = testPrefix();
-const connections = [new Redis(REDIS_URL, { maxRetriesPerRequest: 1 }), new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })];
+const connections = [testRedis(), testRedis()];
 afterAll(async () => {
   await cleanRedis(prefix);
   for (const redis of connections) redis.disconnect();

@@ -1,7 +1,6 @@
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryIdempotencyStore, RedisIdempotencyStore, type IdempotencyStore } from '../../gateway/idempotency/idempotency-store.js';
-import { REDIS_URL, cleanRedis, testPrefix } from '../helpers/redis.js';
+import { cleanRedis, testPrefix, testRedis } from '../helpers/redis.js';
 
 /**
  * Exactly-once is decided in begin(): the race is tested there, with many claims in flight
@@ -9,7 +8,7 @@ import { REDIS_URL, cleanRedis, testPrefix } from '../helpers/redis.js';
  * milliseconds apart and never overlap the store's check and write.
  */
 const prefix = testPrefix();
-const connections = [new Redis(REDIS_URL, { maxRetriesPerRequest: 1 }), new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })];
+const connections = [testRedis(), testRedis()];
 afterAll(async () => {
   await cleanRedis(prefix);
   for (const redis of connections) redis.disconnect();

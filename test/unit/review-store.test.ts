@@ -1,16 +1,15 @@
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryReviewStore } from '../../gateway/review/memory-review-store.js';
 import { RedisReviewStore } from '../../gateway/review/redis-review-store.js';
 import type { ReviewItem } from '../../gateway/review/review-item.js';
 import type { ReviewStore } from '../../gateway/review/review-store.js';
-import { REDIS_URL, cleanRedis, testPrefix } from '../helpers/redis.js';
+import { cleanRedis, testPrefix, testRedis } from '../helpers/redis.js';
 import { redisKeys } from '../../workers/queue/redis-keys.js';
 
 const prefix = testPrefix();
-const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+const redis = testRedis();
 /** A second connection: a second gateway claiming the same items. */
-const other = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+const other = testRedis();
 afterAll(async () => {
   await cleanRedis(prefix);
   redis.disconnect();
