@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { get, post } from '../helpers/gateway.js';
 import { launchWorker, spawnGateway, waitFor, type Spawned } from '../helpers/processes.js';
+import { redisKeys } from '../../workers/queue/redis-keys.js';
 import { REDIS_ENV, cleanRedis, freePort, testPrefix, testRedis } from '../helpers/redis.js';
 
 const spawned: Spawned[] = [];
@@ -44,7 +45,7 @@ describe('worker readiness (GET /ready on METRICS_PORT, what a pod readiness pro
     });
     const inFlight = Array.from({ length: 8 }, (_, seed) => post(`${gateway.url}/v2/models/text-recognizer/infer`, line(seed)));
     const redis = testRedis();
-    const activeKey = `${prefix}:infer.text-recognizer.1:active`;
+    const activeKey = `${redisKeys(prefix).queuePrefix('infer.text-recognizer.1')}:infer.text-recognizer.1:active`;
     await waitFor(async () => (await redis.llen(activeKey)) > 0, 10_000, 'jobs in hand');
     worker.kill('SIGTERM');
     const drained: number[] = [];
