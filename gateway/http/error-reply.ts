@@ -24,8 +24,11 @@ const BY_STATUS: Readonly<Record<number, ErrorCode>> = {
   431: 'headers_too_large',
 };
 
-/** What ioredis says when Redis cannot be reached (fail-fast connections reject at once). */
-const REDIS_UNREACHABLE = /Stream isn't writeable|Connection is closed|enableOfflineQueue|ECONNREFUSED|MaxRetriesPerRequest/;
+/**
+ * What ioredis says when Redis cannot be reached (fail-fast connections reject at once), or,
+ * during a Sentinel or Cluster failover, when the node it reached cannot take the write yet.
+ */
+const REDIS_UNREACHABLE = /Stream isn't writeable|Connection is closed|enableOfflineQueue|ECONNREFUSED|MaxRetriesPerRequest|^(READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN) |All sentinels are unreachable|Failed to refresh slots cache|None of startup nodes/;
 
 export function toServingError(error: FastifyError | Error): ServingError {
   if (error instanceof ServingError) return error;

@@ -78,6 +78,9 @@ if cjson.decode(current)['token'] ~= ARGV[1] then return 0 end
 if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
 return 1`;
 
+/** Background retries of a failed release: 1 + 2 + 3 + 4 s, then every 5 s: about 90 s in all. */
+const RELEASE_ATTEMPTS = 20;
+
 export class RedisIdempotencyStore implements IdempotencyStore {
   readonly #redis: RedisClient;
   readonly #keys: RedisKeys;
@@ -103,8 +106,28 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     await this.#redis.eval(IF_TOKEN_SET, 1, this.#key(scope), token, JSON.stringify(record), String(ttlMs));
   }
 
+  /**
+   * A request usually fails because Redis is away (a restart, a failover): then the release
+   * fails too, and the key would answer 409 until it expires. So a failed release is retried
+   * in the background for about a minute and a half (the caller still gets the error).
+   */
   async abandon(scope: string, token: string): Promise<void> {
-    await this.#redis.eval(IF_TOKEN_SET, 1, this.#key(scope), token, '', '0');
+    try {
+      await this.#release(scope, token);
+    } catch (error) {
+      this.#releaseLater(scope, token, 1);
+      throw error;
+    }
+  }
+
+  #release(scope: string, token: string): Promise<unknown> {
+    return this.#redis.eval(IF_TOKEN_SET, 1, this.#key(scope), token, '', '0');
+  }
+
+  #releaseLater(scope: string, token: string, attempt: number): void {
+    if (attempt > RELEASE_ATTEMPTS) return;
+    const retry = (): void => void this.#release(scope, token).catch(() => this.#releaseLater(scope, token, attempt + 1));
+    setTimeout(retry, Math.min(attempt * 1_000, 5_000)).unref();
   }
 
   #key(scope: string): string {

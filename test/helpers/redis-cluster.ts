@@ -8,7 +8,7 @@ export class TestRedisCluster {
   constructor(readonly basePort: number, readonly masters = 3) {
     this.nodes = Array.from({ length: masters }, (_, i) => {
       const port = basePort + i;
-      return new RedisProcess(port, [...baseArgs(port), '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000'], this.#folder.dir);
+      return new RedisProcess(port, [...baseArgs(port), '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000', '--cluster-announce-ip', '127.0.0.1'], this.#folder.dir);
     });
   }
 

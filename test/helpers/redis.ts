@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Socket, createServer } from 'node:net';
 import { Cluster, Redis } from 'ioredis';
 import { parseWorkerConfig, redisTarget } from '../../workers/config.js';
-import { connect, type RedisClient } from '../../workers/queue/redis-connection.js';
+import { connect, type ConnectionRole, type RedisClient } from '../../workers/queue/redis-connection.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -21,8 +21,8 @@ export const REDIS_ENV: Readonly<Record<string, string>> = Object.freeze({
 export const REDIS_MODE = (REDIS_ENV.REDIS_MODE ?? 'single') as 'single' | 'sentinel' | 'cluster';
 
 /** A connection to the Redis under test, whatever its mode, built by the product's own factory. */
-export function testRedis(name = 'switchyard-test', env: Readonly<Record<string, string>> = REDIS_ENV): RedisClient {
-  return connect(redisTarget(parseWorkerConfig({ ...env, WORKER_ID: 'test' }))!, 'durable', name);
+export function testRedis(name = 'switchyard-test', env: Readonly<Record<string, string>> = REDIS_ENV, role: ConnectionRole = 'durable'): RedisClient {
+  return connect(redisTarget(parseWorkerConfig({ ...env, WORKER_ID: 'test' }))!, role, name);
 }
 
 /** A key prefix of its own for one test, so tests never see each other's queues. */

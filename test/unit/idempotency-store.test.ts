@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryIdempotencyStore, RedisIdempotencyStore, type IdempotencyStore } from '../../gateway/idempotency/idempotency-store.js';
-import { cleanRedis, testPrefix, testRedis } from '../helpers/redis.js';
+import { whenReady } from '../../workers/queue/redis-connection.js';
+import { REDIS_ENV, cleanRedis, testPrefix, testRedis } from '../helpers/redis.js';
 
 /**
  * Exactly-once is decided in begin(): the race is tested there, with many claims in flight
@@ -53,4 +54,29 @@ describe.each(stores)('%s idempotency store', (_name, make) => {
     const outcomes = await Promise.all(Array.from({ length: CLAIMS }, (_, i) => instances[i % instances.length]!.begin(scope, 'body', 60_000)));
     expect(outcomes.filter((o) => o.kind === 'started')).toHaveLength(1);
   });
+});
+
+it('a release that fails while Redis is unreachable is retried, so the key frees itself once Redis is back', async () => {
+  // A connection of the gateway's request-path kind (no offline queue): closed, its commands fail at once.
+  const flaky = testRedis('switchyard-test-flaky', REDIS_ENV, 'serving');
+  await whenReady(flaky, 5_000);
+  const store = new RedisIdempotencyStore(flaky, prefix);
+  const observer = new RedisIdempotencyStore(connections[0]!, prefix);
+  const scope = `acme:outage-${Math.random().toString(36).slice(2)}`;
+  const first = await store.begin(scope, 'body', 60_000);
+  if (first.kind !== 'started') throw new Error(`expected started, got ${first.kind}`);
+  const ended = new Promise((resolve) => flaky.once('end', resolve));
+  flaky.disconnect();
+  await expect(store.abandon(scope, first.token)).rejects.toThrow();
+  expect((await observer.begin(scope, 'body', 60_000)).kind).toBe('in-progress');
+  await ended;
+  await flaky.connect();
+  await whenReady(flaky, 5_000);
+  let outcome = await observer.begin(scope, 'body', 60_000);
+  for (let i = 0; i < 50 && outcome.kind !== 'started'; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    outcome = await observer.begin(scope, 'body', 60_000);
+  }
+  expect(outcome.kind).toBe('started');
+  flaky.disconnect();
 });
