@@ -54,7 +54,12 @@ async function measure(servers: Servers, round: number, bodies: string[]): Promi
   const results = await withDistributed({ redisUrl: servers.env.REDIS_URL!, prefix, env: servers.env }, (d) =>
     Promise.all(
       ['1', '2'].map((version) =>
-        runLoad({ url: d.url, path: `/v2/models/${MODEL_NAME}/versions/${version}/infer`, bodies }, CONNECTIONS_PER_VERSION, settings.durationSeconds, settings.warmupSeconds),
+        runLoad(
+          { url: d.url, path: `/v2/models/${MODEL_NAME}/versions/${version}/infer`, bodies },
+          CONNECTIONS_PER_VERSION,
+          settings.durationSeconds,
+          settings.warmupSeconds,
+        ),
       ),
     ),
   );
@@ -88,9 +93,17 @@ async function main(): Promise<void> {
   }
   const modes = [...new Set(runs.map((r) => r.mode))].map((mode) => {
     const mine = runs.filter((r) => r.mode === mode);
-    return { mode, meanRequestsPerSecond: Math.round(mine.reduce((s, r) => s + r.requestsPerSecond, 0) / mine.length), failed: mine.reduce((s, r) => s + r.failed, 0) };
+    const mean = Math.round(mine.reduce((s, r) => s + r.requestsPerSecond, 0) / mine.length);
+    return { mode, meanRequestsPerSecond: mean, failed: mine.reduce((s, r) => s + r.failed, 0) };
   });
-  const results = { measuredAt: new Date().toISOString(), machine: machineInfo(), connections: 2 * CONNECTIONS_PER_VERSION, durationSeconds: settings.durationSeconds, runs, modes };
+  const results = {
+    measuredAt: new Date().toISOString(),
+    machine: machineInfo(),
+    connections: 2 * CONNECTIONS_PER_VERSION,
+    durationSeconds: settings.durationSeconds,
+    runs,
+    modes,
+  };
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(join(RESULTS_DIR, 'redis-modes.json'), `${JSON.stringify(results, null, 2)}\n`);
   const lines = [
@@ -99,6 +112,7 @@ async function main(): Promise<void> {
     `${results.measuredAt}, ${results.machine.cpuModel}, ${results.machine.cores} cores shared by every server, the gateway, the worker and the load`,
     `generator (and, when measured, other work on the machine): this shows the Cluster's correctness and overhead, not scaling.`,
     `Two model versions (two queues, on different masters of the 3-master cluster), ${results.connections} connections, ${results.durationSeconds} s per run.`,
+    'Each run lists the load average before it: above the core count, other work shared the CPUs and runs are not comparable.',
     '',
     '| mode | round | req/s | p50 ms | p99 ms | failed | load average before |',
     '|---|---|---|---|---|---|---|',

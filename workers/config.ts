@@ -128,7 +128,9 @@ export function redisTarget(config: SharedConfig): RedisTarget | undefined {
     nodes: urls.map((url) => ({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || (mode === 'sentinel' ? 26379 : 6379)) })),
     ...(tls ? { tls: config.REDIS_TLS_CA_FILE ? { ca: read('REDIS_TLS_CA_FILE', config.REDIS_TLS_CA_FILE) } : {} } : {}),
     ...defined({ username: config.REDIS_USERNAME ?? data.username, password: password ?? data.password }),
-    ...(mode === 'sentinel' ? defined({ sentinelUsername: fromUrl.username, sentinelPassword: fromUrl.password, sentinelMaster: config.REDIS_SENTINEL_MASTER }) : {}),
+    ...(mode === 'sentinel'
+      ? defined({ sentinelUsername: fromUrl.username, sentinelPassword: fromUrl.password, sentinelMaster: config.REDIS_SENTINEL_MASTER })
+      : {}),
     db,
   };
 }

@@ -28,7 +28,12 @@ const BY_STATUS: Readonly<Record<number, ErrorCode>> = {
  * What ioredis says when Redis cannot be reached (fail-fast connections reject at once), or,
  * during a Sentinel or Cluster failover, when the node it reached cannot take the write yet.
  */
-const REDIS_UNREACHABLE = /Stream isn't writeable|Connection is closed|enableOfflineQueue|ECONNREFUSED|MaxRetriesPerRequest|^(READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN) |All sentinels are unreachable|Failed to refresh slots cache|None of startup nodes/;
+const REDIS_UNREACHABLE = new RegExp(
+  [
+    "Stream isn't writeable|Connection is closed|enableOfflineQueue|ECONNREFUSED|MaxRetriesPerRequest",
+    '^(READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN) |All sentinels are unreachable|Failed to refresh slots cache|None of startup nodes',
+  ].join('|'),
+);
 
 export function toServingError(error: FastifyError | Error): ServingError {
   if (error instanceof ServingError) return error;

@@ -85,7 +85,8 @@ export class RedisReviewStore implements ReviewStore {
   }
 
   async counts(): Promise<Record<string, RouteCounts>> {
-    const [routed, created] = await Promise.all([this.redis.hgetall(this.#keys.reviewCounts('routed')), this.redis.hgetall(this.#keys.reviewCounts('created'))]);
+    const counts = (kind: 'routed' | 'created'): Promise<Record<string, string>> => this.redis.hgetall(this.#keys.reviewCounts(kind));
+    const [routed, created] = await Promise.all([counts('routed'), counts('created')]);
     const routes = new Set([...Object.keys(routed), ...Object.keys(created)]);
     return Object.fromEntries([...routes].map((route) => [route, { routed: Number(routed[route] ?? 0), created: Number(created[route] ?? 0) }]));
   }

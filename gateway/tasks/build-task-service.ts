@@ -18,7 +18,13 @@ import { TaskService } from './task-service.js';
  * The Task API's parts for this mode: tasks in memory and run in process (embedded),
  * or in Redis and run through a queue every gateway drains (distributed).
  */
-export async function buildTaskService(config: SwitchyardConfig, backend: ServingBackend, services: PolicyServices, logger: Logger, redis?: RedisClient): Promise<TaskService> {
+export async function buildTaskService(
+  config: SwitchyardConfig,
+  backend: ServingBackend,
+  services: PolicyServices,
+  logger: Logger,
+  redis?: RedisClient,
+): Promise<TaskService> {
   const transforms = builtInTransforms({ maxImagePixels: config.MAX_IMAGE_PIXELS, maxAudioSeconds: config.MAX_AUDIO_SECONDS });
   const models = await loadRepository(config.MODEL_REPOSITORY);
   const pipelines = new Map((await loadPipelines(config.MODEL_REPOSITORY, models, transforms, config.policy.routes)).map((p) => [p.name, p]));

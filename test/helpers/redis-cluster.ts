@@ -8,7 +8,10 @@ export class TestRedisCluster {
   constructor(readonly basePort: number, readonly masters = 3) {
     this.nodes = Array.from({ length: masters }, (_, i) => {
       const port = basePort + i;
-      return new RedisProcess(port, [...baseArgs(port), '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000', '--cluster-announce-ip', '127.0.0.1'], this.#folder.dir);
+      // A node announces 127.0.0.1: alone (one master), it would otherwise announce no address at all.
+      const cluster = ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000'];
+      cluster.push('--cluster-announce-ip', '127.0.0.1');
+      return new RedisProcess(port, [...baseArgs(port), ...cluster], this.#folder.dir);
     });
   }
 
@@ -26,7 +29,8 @@ export class TestRedisCluster {
     // One master cannot form a cluster through --cluster create: give it every slot itself.
     if (this.masters === 1) redisCli(['-p', String(this.basePort), 'cluster', 'addslotsrange', '0', '16383']);
     else redisCli(['--cluster', 'create', ...this.nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '0', '--cluster-yes']);
-    await until(() => this.nodes.every((node) => redisCli(['-p', String(node.port), 'cluster', 'info']).includes('cluster_state:ok')), 30_000, 'cluster_state:ok');
+    const ok = (port: number): boolean => redisCli(['-p', String(port), 'cluster', 'info']).includes('cluster_state:ok');
+    await until(() => this.nodes.every((node) => ok(node.port)), 30_000, 'cluster_state:ok');
     return this;
   }
 

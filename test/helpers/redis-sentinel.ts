@@ -57,11 +57,11 @@ export class TestSentinelGroup {
     await until(() => redisCli(['-p', String(this.basePort + 1), 'info', 'replication']).includes('master_link_status:up'), 30_000, 'replica in sync');
     await Promise.all(this.sentinels.map((sentinel) => sentinel.start()));
     // Each sentinel must know the replica and the other sentinels before a failover can happen.
-    await until(
-      () => this.sentinels.every((s) => /num-other-sentinels\n2\n[\s\S]*num-slaves\n1\n|num-slaves\n1\n[\s\S]*num-other-sentinels\n2\n/.test(redisCli(['-p', String(s.port), 'sentinel', 'master', SENTINEL_MASTER]))),
-      30_000,
-      'sentinels to find each other and the replica',
-    );
+    const knowsAll = (port: number): boolean => {
+      const fields = redisCli(['-p', String(port), 'sentinel', 'master', SENTINEL_MASTER]);
+      return /num-other-sentinels\n2\n/.test(fields) && /num-slaves\n1\n/.test(fields);
+    };
+    await until(() => this.sentinels.every((s) => knowsAll(s.port)), 30_000, 'sentinels to find each other and the replica');
     return this;
   }
 

@@ -75,7 +75,8 @@ describe('distributed mode under faults', () => {
     expect((await busy).status).toBe(200);
     // The worker found the request expired and answered it so, on the first attempt, without
     // running it: both jobs complete, none fails, and the model ran only the wide line.
-    const queue = new Queue(inferQueueName('text-recognizer', '1'), { connection: { url: REDIS_URL }, prefix: redisKeys(prefix).queuePrefix(inferQueueName('text-recognizer', '1')) });
+    const name = inferQueueName('text-recognizer', '1');
+    const queue = new Queue(name, { connection: { url: REDIS_URL }, prefix: redisKeys(prefix).queuePrefix(name) });
     cleanups.push(() => queue.close());
     await waitFor(async () => (await queue.getCompleted()).length === 2, 10_000, 'both jobs finished');
     expect(await queue.getFailed()).toHaveLength(0);

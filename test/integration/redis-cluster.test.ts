@@ -19,7 +19,8 @@ const nodes: Redis[] = [];
 beforeAll(async () => {
   servers = await new TestRedisCluster(7140).start();
   nodes.push(...servers.nodes.map((node) => new Redis(node.port, '127.0.0.1', { maxRetriesPerRequest: 1 })));
-  stack = await startInProcessCluster(repository.dir, { ...servers.env, REDIS_PREFIX: prefix, LOAD_MODELS: 'mlp-classifier', CPU_COUNT: '1', HEARTBEAT_MS: '200' }, 'mlp-classifier', {});
+  const env = { ...servers.env, REDIS_PREFIX: prefix, LOAD_MODELS: 'mlp-classifier', CPU_COUNT: '1', HEARTBEAT_MS: '200' };
+  stack = await startInProcessCluster(repository.dir, env, 'mlp-classifier', {});
 });
 afterAll(async () => {
   await stack?.close();
@@ -37,7 +38,8 @@ describe('Redis Cluster', () => {
   it('serves two versions whose queues live on different masters, each queue whole on one', async () => {
     const reference = await MlpReference.load();
     for (const version of ['1', '2']) {
-      const replies = await Promise.all(Array.from({ length: 20 }, (_, seed) => post(`${stack.gateways[seed % 2]!.url}/v2/models/mlp-classifier/versions/${version}/infer`, mlpBody(seed))));
+      const url = (seed: number): string => `${stack.gateways[seed % 2]!.url}/v2/models/mlp-classifier/versions/${version}/infer`;
+      const replies = await Promise.all(Array.from({ length: 20 }, (_, seed) => post(url(seed), mlpBody(seed))));
       expect(replies.map((r) => r.status)).toEqual(new Array(20).fill(200));
       if (version === '1') {
         for (const [seed, reply] of replies.entries()) expect(await reference.matches(seed, (reply.json.outputs as { data: number[] }[])[0]!.data)).toBe(true);
@@ -72,7 +74,12 @@ describe('the key layout, by the cluster\'s own CLUSTER KEYSLOT', () => {
   const slots = (list: string[]): Promise<number[]> => Promise.all(list.map(slot));
 
   it('a tenant\'s budget, idempotency and rate-limit keys share one slot; tenants spread', async () => {
-    const acme = await slots([keys.budget('acme', 'day'), keys.budget('acme', '2026-12'), keys.idempotency('acme', 'f00d'), keys.rateLimitNameSpace() + rateLimitId('acme')]);
+    const acme = await slots([
+      keys.budget('acme', 'day'),
+      keys.budget('acme', '2026-12'),
+      keys.idempotency('acme', 'f00d'),
+      keys.rateLimitNameSpace() + rateLimitId('acme'),
+    ]);
     expect(new Set(acme).size).toBe(1);
     expect(new Set(await slots(['acme', 'globex', 'initech', 'umbrella'].map((tenant) => keys.budget(tenant, 'day')))).size).toBeGreaterThan(1);
   });

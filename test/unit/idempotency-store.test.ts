@@ -38,7 +38,8 @@ describe.each(stores)('%s idempotency store', (_name, make) => {
     if (first.kind !== 'started') throw new Error(`expected started, got ${first.kind}`);
     const response = { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from('{}').toString('base64') };
     await instances[instances.length - 1]!.complete(scope, first.token, response, 60_000);
-    const outcomes = await Promise.all(Array.from({ length: CLAIMS }, (_, i) => instances[i % instances.length]!.begin(scope, i === 0 ? 'other' : 'body', 60_000)));
+    const body = (i: number): string => (i === 0 ? 'other' : 'body');
+    const outcomes = await Promise.all(Array.from({ length: CLAIMS }, (_, i) => instances[i % instances.length]!.begin(scope, body(i), 60_000)));
     expect(outcomes[0]).toEqual({ kind: 'mismatch' });
     expect(outcomes.slice(1).every((o) => o.kind === 'replay' && o.response.status === 200)).toBe(true);
   });

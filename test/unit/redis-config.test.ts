@@ -28,13 +28,20 @@ describe('REDIS_* settings', () => {
   });
 
   it('sentinel mode: the URLs are the sentinels (default port 26379), their credentials are the sentinels\'', () => {
-    expect(target({ REDIS_MODE: 'sentinel', REDIS_URL: 'redis://:sentpw@s1,redis://s2:26380', REDIS_SENTINEL_MASTER: 'mymaster', REDIS_PASSWORD_FILE: secret })).toEqual({
-      mode: 'sentinel', nodes: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }], password: 's3cret', sentinelPassword: 'sentpw', sentinelMaster: 'mymaster', db: 0,
+    const env = { REDIS_MODE: 'sentinel', REDIS_URL: 'redis://:sentpw@s1,redis://s2:26380', REDIS_SENTINEL_MASTER: 'mymaster', REDIS_PASSWORD_FILE: secret };
+    expect(target(env)).toEqual({
+      mode: 'sentinel',
+      nodes: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }],
+      password: 's3cret',
+      sentinelPassword: 'sentpw',
+      sentinelMaster: 'mymaster',
+      db: 0,
     });
   });
 
   it('cluster mode: comma-separated seeds', () => {
-    expect(target({ REDIS_MODE: 'cluster', REDIS_URL: 'redis://n1:7000, redis://n2:7001' })?.nodes).toEqual([{ host: 'n1', port: 7000 }, { host: 'n2', port: 7001 }]);
+    const nodes = target({ REDIS_MODE: 'cluster', REDIS_URL: 'redis://n1:7000, redis://n2:7001' })?.nodes;
+    expect(nodes).toEqual([{ host: 'n1', port: 7000 }, { host: 'n2', port: 7001 }]);
   });
 
   it.each([

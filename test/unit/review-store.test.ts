@@ -62,7 +62,8 @@ describe.each(pairs)('%s review store under concurrent claims', (_name, make) =>
     const owner = winners[0]!.kind === 'ok' ? winners[0]!.item.claimed_by : undefined;
     expect((await instances[instances.length - 1]!.get('race'))?.claimed_by).toBe(owner);
     // Resolutions race too: only the claimant's lands.
-    const resolutions = await Promise.all(reviewers.map((who, i) => instances[i % instances.length]!.resolve('race', who, { decision: 'approved', at: new Date().toISOString() })));
+    const resolve = (who: string, i: number) => instances[i % instances.length]!.resolve('race', who, { decision: 'approved', at: new Date().toISOString() });
+    const resolutions = await Promise.all(reviewers.map(resolve));
     expect(resolutions.filter((r) => r.kind === 'ok')).toHaveLength(1);
   });
 });
