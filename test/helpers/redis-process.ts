@@ -10,13 +10,19 @@ import { Socket } from 'node:net';
  */
 export class RedisProcess {
   #process: ChildProcess | undefined;
-  constructor(readonly port: number, readonly args: readonly string[], readonly cwd: string) {}
+  /** `ready`: how to tell it answers (by default PING over plain TCP on `port`). */
+  constructor(
+    readonly port: number,
+    readonly args: readonly string[],
+    readonly cwd: string,
+    private readonly ready: () => Promise<boolean> = () => answersPing(port),
+  ) {}
 
   async start(): Promise<void> {
     this.#process = spawn('redis-server', [...this.args], { cwd: this.cwd, stdio: 'ignore' });
     // Up to 15 s: on a loaded 2-core machine redis-server can take seconds to answer.
     for (let i = 0; i < 300; i += 1) {
-      if (await answersPing(this.port)) return;
+      if (await this.ready()) return;
       if (this.#process.exitCode !== null) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
