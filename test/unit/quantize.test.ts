@@ -61,7 +61,7 @@ const maxAbsDiff = (a: Float32Array, b: Float32Array): number => a.reduce((worst
 function largestInt8Level(bytes: Uint8Array): number {
   const tensors = decodeModel(bytes).graph!.initializer!.filter((tensor) => tensor.dataType === 3);
   expect(tensors.length).toBeGreaterThan(0);
-  return Math.max(...tensors.flatMap((tensor) => Array.from(new Int8Array(tensor.rawData!.buffer, tensor.rawData!.byteOffset, tensor.rawData!.byteLength), Math.abs)));
+  return Math.max(...tensors.flatMap(({ rawData }) => Array.from(new Int8Array(rawData!.buffer, rawData!.byteOffset, rawData!.byteLength), Math.abs)));
 }
 const INT16_MAX = 32_767;
 
@@ -199,7 +199,8 @@ describe('npm run quantize on a repository', () => {
       const saved = JSON.parse(readFileSync(join(repository.dir, 'small', '2', 'quantization-report.json'), 'utf8')) as { size: { ratio: number } };
       expect(saved.size.ratio).toBe(report.size.ratio);
       expect(readFileSync(join(repository.dir, 'small', '2', 'quantization-report.md'), 'utf8')).toContain('top-1 agreement with fp32');
-      expect(readFileSync(join(repository.dir, 'small', '2', 'quantization-report.md'), 'utf8')).toContain('int8 levels within [-64, 64] (7 bits): x86 CPUs without VNNI');
+      const markdown = readFileSync(join(repository.dir, 'small', '2', 'quantization-report.md'), 'utf8');
+      expect(markdown).toContain('int8 levels within [-64, 64] (7 bits): x86 CPUs without VNNI');
       expect(lines.join('\n')).toContain('now serves versions');
 
       unlinkSync(join(repository.dir, 'small', '2', 'model.onnx'));
