@@ -4,7 +4,7 @@
  * products into a saturating int16: 255 x 127 twice overflows it and the result is silently
  * wrong (measured on an AVX2-only EPYC: the demo MLP's top-1 agreement 99.16 % -> 96.46 %).
  * 2 x 255 x 64 = 32,640 fits, so weights use [-64, 64] (7 bits, onnxruntime's reduce_range):
- * a model quantized on one machine is served on others, and this one is exact on all of them.
+ * a model quantized on one machine is served on others, and every one of them computes the same sums.
  */
 export const WEIGHT_LIMIT = 64;
 

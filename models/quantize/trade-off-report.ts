@@ -81,7 +81,7 @@ export async function tradeOffReport(input: ReportInput): Promise<TradeOffReport
 
 const WEIGHT_RANGE_WHY =
   'x86 CPUs without VNNI (AVX2, early AVX-512) add each pair of uint8 x int8 products into a saturating int16 (vpmaddubsw): ' +
-  `2 x 255 x ${WEIGHT_LIMIT} fits, 2 x 255 x 127 does not, so the model is exact on every CPU it may be served on`;
+  `2 x 255 x ${WEIGHT_LIMIT} fits, 2 x 255 x 127 does not, so every CPU it may be served on computes the same unsaturated sums`;
 
 const percent = (value: number): string => `${(value * 100).toFixed(2)} %`;
 
