@@ -1,0 +1,256 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SwitchyardClient, SwitchyardError, verifyCallbackSignature, type InputTensor, type OutputTensor } from '../../client/index.js';
+import type { RunningServer } from '../../gateway/server.js';
+import { fromFp16Bits } from '../../workers/protocol/half-precision.js';
+import { BURST_KEY, BURST_WINDOW_MS, clientFixture } from '../helpers/client-fixture.js';
+import { droppingProxy } from '../helpers/dropping-proxy.js';
+import { startTestGateway } from '../helpers/gateway.js';
+import { spawnGateway, spawnWorker, waitFor, type Spawned } from '../helpers/processes.js';
+import { REDIS_URL, cleanRedis, testPrefix } from '../helpers/redis.js';
+import { ALPHA_CALLBACK_SECRET, TASK_KEYS } from '../helpers/task-fixture.js';
+
+const fixture = clientFixture();
+const prefix = testPrefix();
+const spawned: Spawned[] = [];
+let embedded: RunningServer;
+let distributedUrl: string;
+
+/** A receiver for task callbacks: keeps each delivery's headers and raw body. */
+const deliveries: { headers: IncomingHttpHeaders; body: string }[] = [];
+let receiver: Server;
+let receiverUrl: string;
+
+beforeAll(async () => {
+  receiver = createServer((request, response) => {
+    let body = '';
+    request.setEncoding('utf8');
+    request.on('data', (chunk: string) => (body += chunk));
+    request.on('end', () => {
+      deliveries.push({ headers: request.headers, body });
+      response.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+  embedded = await startTestGateway(fixture.repository.dir, fixture.env);
+}, 60_000);
+
+afterAll(async () => {
+  for (const child of spawned) {
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+  }
+  await embedded?.close();
+  await new Promise<void>((resolve) => receiver.close(() => resolve()));
+  await cleanRedis(prefix);
+  fixture.repository.remove();
+});
+
+const typedInputs = (): InputTensor[] => [
+  { name: 'f32', shape: [1, 3], data: new Float32Array([0.5, -1.25, 3e5]) },
+  { name: 'i32', shape: [1, 3], data: new Int32Array([-7, 0, 2147483647]) },
+  { name: 'i64', shape: [1, 2], data: new BigInt64Array([-(2n ** 40n), 123n]) },
+  { name: 'u8', shape: [1, 4], data: new Uint8Array([0, 1, 128, 255]) },
+  { name: 'flag', shape: [1, 2], datatype: 'BOOL', data: new Uint8Array([1, 0]) },
+  { name: 'half', shape: [1, 2], datatype: 'FP16', data: new Uint16Array([0x3c00, 0xc500]) },
+  { name: 'f64', shape: [1, 2], data: new Float64Array([Math.PI, -1e-300]) },
+  { name: 'text', shape: [1, 2], data: ['héllo', ''] },
+];
+
+/** An output as OIP JSON carries it, to compare with the server's own JSON answer. */
+function asJson(output: OutputTensor): unknown[] {
+  if (output.datatype === 'BYTES') return output.data as string[];
+  if (output.datatype === 'BOOL') return Array.from(output.data as Uint8Array, (value) => value !== 0);
+  if (output.datatype === 'FP16') return Array.from(output.data as Uint16Array, fromFp16Bits);
+  return Array.from(output.data as ArrayLike<number | bigint>, Number);
+}
+
+async function stats(url: string, model: string): Promise<number> {
+  const response = await fetch(`${url}/v2/models/${model}/stats`, { headers: { authorization: `Bearer ${TASK_KEYS.admin}` } });
+  const body = (await response.json()) as { model_stats: { inference_count: number }[] };
+  return body.model_stats.reduce((total, entry) => total + entry.inference_count, 0);
+}
+
+function suite(mode: 'embedded' | 'distributed', baseUrl: () => string): void {
+  const client = (apiKey: string = TASK_KEYS.alpha, url = baseUrl()): SwitchyardClient => new SwitchyardClient({ baseUrl: url, apiKey, retry: { retries: 4, maxDelayMs: 5000 } });
+
+  it(`${mode}: infer over the binary extension and over JSON gives the server's JSON answer, datatype by datatype`, async () => {
+    const raw = await fetch(`${baseUrl()}/v2/models/types/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TASK_KEYS.alpha}` },
+      body: JSON.stringify({
+        inputs: [
+          { name: 'f32', datatype: 'FP32', shape: [1, 3], data: [0.5, -1.25, 3e5] },
+          { name: 'i32', datatype: 'INT32', shape: [1, 3], data: [-7, 0, 2147483647] },
+          { name: 'i64', datatype: 'INT64', shape: [1, 2], data: [-(2 ** 40), 123] },
+          { name: 'u8', datatype: 'UINT8', shape: [1, 4], data: [0, 1, 128, 255] },
+          { name: 'flag', datatype: 'BOOL', shape: [1, 2], data: [true, false] },
+          { name: 'half', datatype: 'FP16', shape: [1, 2], data: [1, -5] },
+          { name: 'f64', datatype: 'FP64', shape: [1, 2], data: [Math.PI, -1e-300] },
+          { name: 'text', datatype: 'BYTES', shape: [1, 2], data: ['héllo', ''] },
+        ],
+      }),
+    });
+    expect(raw.status).toBe(200);
+    const expected = (await raw.json()) as { outputs: { name: string; datatype: string; shape: number[]; data: unknown[] }[] };
+    expect(expected.outputs).toHaveLength(8);
+
+    for (const binary of [true, false]) {
+      const result = await client().infer('types', typedInputs(), { binary });
+      for (const want of expected.outputs) {
+        const got = result.outputs[want.name]!;
+        expect({ name: got.name, datatype: got.datatype, shape: got.shape, data: asJson(got) }).toEqual(want);
+      }
+      expect(result.outputs.out_i64!.data).toBeInstanceOf(BigInt64Array);
+      expect(result.outputs.out_f32!.data).toBeInstanceOf(Float32Array);
+      expect(result.outputs.out_text!.raw!.map((bytes) => bytes.byteLength)).toEqual([6, 0]);
+      // The serving facts, as fields.
+      expect(result.modelName).toBe('types');
+      expect(result.modelVersion).toBe('1');
+      expect(result.route).toBe('types');
+      expect(result.batchSize).toBe(1);
+      expect(result.costUsd).toBeCloseTo(0.002, 9);
+      expect(result.requestId).toMatch(/.+/);
+      expect(result.serverMs).toBeGreaterThanOrEqual(result.queueMs);
+      expect(result.replayed).toBe(false);
+      expect(result.attempts).toBe(1);
+    }
+    // Asking for some outputs only.
+    const some = await client().infer('types', typedInputs(), { outputs: ['out_text', 'out_u8'] });
+    expect(Object.keys(some.outputs).sort()).toEqual(['out_text', 'out_u8']);
+  });
+
+  it(`${mode}: a call refused with 429 is retried after Retry-After, and runs once`, async () => {
+    const burst = client(BURST_KEY);
+    const before = await stats(baseUrl(), 'types');
+    const first = await burst.infer('types', typedInputs());
+    expect(first.attempts).toBe(1);
+    const second = await burst.infer('types', typedInputs());
+    expect(second.attempts).toBe(2);
+    expect(second.replayed).toBe(false);
+    expect(await stats(baseUrl(), 'types')).toBe(before + 2);
+
+    // Without retries the refusal is the error, with its code and the wait the server asked for.
+    const refused = await client(BURST_KEY).infer('types', typedInputs(), { retry: { retries: 0 } }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(SwitchyardError);
+    expect(refused).toMatchObject({ status: 429, code: 'rate_limited' });
+    expect((refused as SwitchyardError).retryAfterMs).toBeGreaterThan(0);
+    expect((refused as SwitchyardError).retryAfterMs).toBeLessThanOrEqual(BURST_WINDOW_MS + 1000);
+  });
+
+  it(`${mode}: an answer lost on the way is fetched again with the same Idempotency-Key, not run again`, async () => {
+    const proxy = await droppingProxy(baseUrl());
+    try {
+      const before = await stats(baseUrl(), 'types');
+      const result = await client(TASK_KEYS.alpha, proxy.url).infer('types', typedInputs());
+      expect(proxy.dropped()).toBe(1);
+      expect(result.attempts).toBeGreaterThanOrEqual(2);
+      expect(result.replayed).toBe(true);
+      expect(Array.from(result.outputs.out_i32!.data as Int32Array)).toEqual([-7, 0, 2147483647]);
+      expect(await stats(baseUrl(), 'types')).toBe(before + 1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it(`${mode}: errors carry the server's code, status and request id`, async () => {
+    const missing = await client().infer('no-such-model', typedInputs()).catch((error: unknown) => error);
+    expect(missing).toBeInstanceOf(SwitchyardError);
+    expect(missing).toMatchObject({ status: 404, code: 'model_not_found', attempts: 1 });
+    expect((missing as SwitchyardError).requestId).toMatch(/.+/);
+    const wrongType = await client().infer('types', typedInputs().map((input) => (input.name === 'i32' ? { ...input, data: new Float32Array(3) } : input)))
+      .catch((error: unknown) => error);
+    expect(wrongType).toMatchObject({ status: 400, code: 'datatype_mismatch' });
+    const anonymous = await new SwitchyardClient({ baseUrl: baseUrl() }).infer('types', typedInputs()).catch((error: unknown) => error);
+    expect(anonymous).toMatchObject({ status: 401, code: 'unauthorized' });
+  });
+
+  it(`${mode}: timeouts and aborts end the call and close its connection`, async () => {
+    const timedOut = await client().infer('slow', { x: { shape: [1, 4], data: new Float32Array(4) } }, { timeoutMs: 300 }).catch((error: unknown) => error);
+    expect(timedOut).toMatchObject({ status: 0, code: 'client_timeout' });
+    const controller = new AbortController();
+    const call = client().infer('slow', { x: { shape: [1, 4], data: new Float32Array(4) } }, { signal: controller.signal });
+    if (mode === 'embedded') await waitFor(async () => embedded.inFlight() >= 1, 5000, 'request in flight');
+    controller.abort();
+    await expect(call).rejects.toMatchObject({ name: 'AbortError' });
+    // The gateway saw the connection close: nothing is left in flight.
+    if (mode === 'embedded') await waitFor(async () => embedded.inFlight() === 0, 5000, 'connection closed on the server');
+  });
+
+  it(`${mode}: tasks: submit (sync and async), events with resume, wait, cancel`, async () => {
+    const sync = await client().tasks.submit('echo-json', { value: { datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] } });
+    expect(sync.task.status).toBe('succeeded');
+    expect((sync.task.result!.outputs.echoed as { data: number[] }).data).toEqual([1, 2, 3, 4]);
+
+    const queued = await client().tasks.submit('echo-json', { value: { datatype: 'FP32', shape: [1, 4], data: [5, 6, 7, 8] } }, { async: true });
+    expect(['queued', 'running', 'succeeded']).toContain(queued.task.status);
+    const events = [];
+    for await (const event of client().tasks.events(queued.task.id)) events.push(event);
+    expect(events[0]!.type).toBe('task-queued');
+    expect(events.at(-1)!.type).toBe('task-succeeded');
+    expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
+    // Resuming after an event gives only what followed it.
+    const resumed = [];
+    for await (const event of client().tasks.events(queued.task.id, { lastEventId: 2 })) resumed.push(event);
+    expect(resumed).toEqual(events.slice(2));
+    const done = await client().tasks.wait(queued.task.id);
+    expect(done.status).toBe('succeeded');
+    expect((done.result!.outputs.echoed as { data: number[] }).data).toEqual([5, 6, 7, 8]);
+
+    // A failed sync task throws with its code; an unknown task is task_not_found.
+    await expect(client().tasks.submit('echo-json', { value: { datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] } })).rejects.toBeInstanceOf(SwitchyardError);
+    await expect(client().tasks.get('no-such-task')).rejects.toMatchObject({ status: 404, code: 'task_not_found' });
+
+    const cancel = await client().tasks.cancel(queued.task.id).catch((error: unknown) => error);
+    if (cancel instanceof SwitchyardError) {
+      // A gateway without DELETE /v1/tasks/{id} says so clearly.
+      expect([404, 405]).toContain(cancel.status);
+      expect(cancel.message).toContain('cannot cancel tasks');
+    } else {
+      expect((cancel as { id: string }).id).toBe(queued.task.id);
+    }
+  });
+
+  it(`${mode}: a real callback from the gateway passes verifyCallbackSignature; a wrong secret or body does not`, async () => {
+    const before = deliveries.length;
+    const { task } = await client().tasks.submit('echo-json', { value: { datatype: 'FP32', shape: [1, 4], data: [9, 9, 9, 9] } }, { async: true, callbackUrl: receiverUrl });
+    await waitFor(async () => deliveries.slice(before).some((delivery) => delivery.body.includes(task.id)), 15_000, 'callback delivered');
+    const delivery = deliveries.slice(before).find((candidate) => candidate.body.includes(task.id))!;
+    expect(verifyCallbackSignature(ALPHA_CALLBACK_SECRET, delivery.headers, delivery.body)).toBe(true);
+    expect(verifyCallbackSignature('another-secret', delivery.headers, delivery.body)).toBe(false);
+    expect(verifyCallbackSignature(ALPHA_CALLBACK_SECRET, delivery.headers, delivery.body.replace('9', '8'))).toBe(false);
+    // Outside the tolerance window it is refused as a replay.
+    expect(verifyCallbackSignature(ALPHA_CALLBACK_SECRET, delivery.headers, delivery.body, { now: Date.now() + 600_000 })).toBe(false);
+  });
+}
+
+describe('switchyard/client against an embedded gateway', () => {
+  suite('embedded', () => embedded.url);
+
+  it('embedded: a 503 (model unloaded) is retried until the model is back', async () => {
+    const admin = { authorization: `Bearer ${TASK_KEYS.admin}` };
+    expect((await fetch(`${embedded.url}/v2/repository/models/types/unload`, { method: 'POST', headers: admin })).status).toBe(200);
+    const client = new SwitchyardClient({ baseUrl: embedded.url, apiKey: TASK_KEYS.alpha, retry: { retries: 10, maxDelayMs: 3000 } });
+    const before = await stats(embedded.url, 'types');
+    const call = client.infer('types', typedInputs());
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await fetch(`${embedded.url}/v2/repository/models/types/load`, { method: 'POST', headers: admin })).status).toBe(200);
+    const result = await call;
+    expect(result.attempts).toBeGreaterThanOrEqual(2);
+    expect(await stats(embedded.url, 'types')).toBe(before + 1);
+  }, 30_000);
+});
+
+describe('switchyard/client against a distributed gateway (worker process, Redis)', () => {
+  beforeAll(async () => {
+    const env = { ...fixture.env, REDIS_URL, REDIS_PREFIX: prefix, MODEL_REPOSITORY: fixture.repository.dir, CPU_COUNT: '1', HEARTBEAT_MS: '300' };
+    spawned.push(await spawnWorker({ ...env, WORKER_ID: 'client-worker' }));
+    const gateway = await spawnGateway(env);
+    spawned.push(gateway);
+    distributedUrl = gateway.url;
+    await waitFor(async () => (await fetch(`${distributedUrl}/v2/models/types/ready`, { headers: { authorization: `Bearer ${TASK_KEYS.admin}` } })).status === 200, 30_000, 'types ready');
+  }, 90_000);
+
+  suite('distributed', () => distributedUrl);
+});
