@@ -18,8 +18,8 @@ const onnxFile = { weights: { source: 'file', path: 'model.onnx' } };
 
 /**
  * The task fixture (echo model, echo-json pipeline, alpha with a callback secret and loopback
- * callbacks allowed) plus `types` (an identity over many datatypes), `slow` (an identity whose
- * batcher waits 5 s for company) and `burst`, a tenant allowed one call per 1.5 s.
+ * callbacks allowed) plus `types`, an identity over many datatypes, and `burst`, a tenant
+ * allowed one call per 1.5 s.
  */
 export function clientFixture(): { repository: TestRepository; env: Record<string, string> } {
   const { repository, env } = taskFixture();
@@ -32,19 +32,10 @@ export function clientFixture(): { repository: TestRepository; env: Record<strin
       inputs: TYPED_INPUTS.map(([name, datatype, n]) => ({ name, datatype, shape: [n] })),
       outputs: TYPED_INPUTS.map(([name, datatype, n]) => ({ name: `out_${name}`, datatype, shape: [n] })),
       price: { usd_per_compute_second: 0, usd_per_request: 0.002 },
-    }, { '1/model.onnx': buildIdentityModel(TYPED_INPUTS.map(([name, datatype, n]) => ({ name, datatype, dims: dims(n) }))) })
-    .add('slow', {
-      platform: 'onnx',
-      versions: { '1': onnxFile },
-      max_batch_size: 8,
-      inputs: [{ name: 'x', datatype: 'FP32', shape: [4] }],
-      outputs: [{ name: 'out_x', datatype: 'FP32', shape: [4] }],
-      dynamic_batching: { preferred_batch_sizes: [8], max_queue_delay_ms: 5000 },
-      price: { usd_per_compute_second: 0 },
-    }, { '1/model.onnx': buildIdentityModel([{ name: 'x', datatype: 'FP32', dims: dims(4) }]) });
+    }, { '1/model.onnx': buildIdentityModel(TYPED_INPUTS.map(([name, datatype, n]) => ({ name, datatype, dims: dims(n) }))) });
   const policy = parse(readFileSync(env.SWITCHYARD_CONFIG!, 'utf8')) as { tenants: { name: string; models?: string[] }[] };
   const alpha = policy.tenants.find((tenant) => tenant.name === 'alpha')!;
-  alpha.models = [...(alpha.models ?? []), 'types', 'slow', 'echo'];
+  alpha.models = [...(alpha.models ?? []), 'types', 'echo'];
   policy.tenants.push({ name: 'burst', keys: [{ sha256: hashKey(BURST_KEY) }], models: ['types'], rate_limit: { max: 1, window_ms: BURST_WINDOW_MS } } as never);
   writeFileSync(env.SWITCHYARD_CONFIG!, stringify(policy));
   return { repository, env };
