@@ -79,7 +79,8 @@ export async function send(connection: ConnectionOptions, request: SendRequest):
   for (let attempt = 1; ; attempt += 1) {
     let failure: SwitchyardError;
     try {
-      const response = await doFetch(url, { method: request.method, headers, signal, ...(request.body !== undefined ? { body: request.body as BodyInit } : {}) });
+      const body = request.body !== undefined ? { body: request.body as BodyInit } : {};
+      const response = await doFetch(url, { method: request.method, headers, signal, ...body });
       if (response.ok) return { response, attempts: attempt, ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) };
       failure = await errorFromResponse(response, attempt);
       if (!isRetryable(failure)) throw failure;
@@ -88,7 +89,8 @@ export async function send(connection: ConnectionOptions, request: SendRequest):
       const reason = stopped(signal, timeout, timeoutMs, attempt);
       if (reason !== undefined) throw reason;
       // The request may have reached the server: repeat it only when the key makes that harmless.
-      failure = new SwitchyardError(`cannot reach ${url.origin}: ${(error as Error).message}`, { status: 0, code: 'network_error', attempts: attempt }, { cause: error });
+      const details = { status: 0, code: 'network_error', attempts: attempt };
+      failure = new SwitchyardError(`cannot reach ${url.origin}: ${(error as Error).message}`, details, { cause: error });
       if (!safeToRepeat) throw failure;
     }
     const delay = retryDelay(attempt, failure.retryAfterMs, retry);
@@ -104,6 +106,6 @@ export async function send(connection: ConnectionOptions, request: SendRequest):
 /** The error for a call its caller aborted (their reason) or that ran out of time. */
 function stopped(signal: AbortSignal, timeout: AbortSignal, timeoutMs: number, attempts: number): unknown {
   if (!signal.aborted) return undefined;
-  if (timeout.aborted) return new SwitchyardError(`no answer within ${timeoutMs} ms`, { status: 0, code: 'client_timeout', attempts }, { cause: timeout.reason });
-  return signal.reason;
+  if (!timeout.aborted) return signal.reason;
+  return new SwitchyardError(`no answer within ${timeoutMs} ms`, { status: 0, code: 'client_timeout', attempts }, { cause: timeout.reason });
 }

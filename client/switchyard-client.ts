@@ -60,7 +60,8 @@ export class SwitchyardClient {
     try {
       return inferResult(decodeInferResponse(body, response.headers.get('inference-header-content-length')), response.headers, attempts, idempotencyKey);
     } catch (error) {
-      throw new SwitchyardError(`cannot read the inference response: ${(error as Error).message}`, { status: response.status, code: 'invalid_response', attempts }, { cause: error });
+      const details = { status: response.status, code: 'invalid_response', attempts };
+      throw new SwitchyardError(`cannot read the inference response: ${(error as Error).message}`, details, { cause: error });
     }
   }
 }

@@ -104,7 +104,9 @@ export class TasksApi {
       try {
         for await (const event of readServerSentEvents(response.body as AsyncIterable<Uint8Array>)) {
           const data = event.data ? (JSON.parse(event.data) as Record<string, unknown>) : {};
-          if (event.event === 'error') throw new SwitchyardError(`task event stream failed: ${String(data.error)}`, { status: 200, code: 'event_stream_error' });
+          if (event.event === 'error') {
+            throw new SwitchyardError(`task event stream failed: ${String(data.error)}`, { status: 200, code: 'event_stream_error' });
+          }
           const seq = Number(event.id);
           if (Number.isInteger(seq) && seq <= lastSeq) continue;
           if (Number.isInteger(seq)) lastSeq = seq;
@@ -133,7 +135,8 @@ export class TasksApi {
       return await this.get(id, { signal });
     } catch (error) {
       if (timeout.aborted && !options.signal?.aborted) {
-        throw new SwitchyardError(`task ${id} did not finish within ${options.timeoutMs ?? 600_000} ms`, { status: 0, code: 'client_timeout' }, { cause: error });
+        const message = `task ${id} did not finish within ${options.timeoutMs ?? 600_000} ms`;
+        throw new SwitchyardError(message, { status: 0, code: 'client_timeout' }, { cause: error });
       }
       throw error;
     }

@@ -36,7 +36,8 @@ export function clientFixture(): { repository: TestRepository; env: Record<strin
   const policy = parse(readFileSync(env.SWITCHYARD_CONFIG!, 'utf8')) as { tenants: { name: string; models?: string[] }[] };
   const alpha = policy.tenants.find((tenant) => tenant.name === 'alpha')!;
   alpha.models = [...(alpha.models ?? []), 'types', 'echo'];
-  policy.tenants.push({ name: 'burst', keys: [{ sha256: hashKey(BURST_KEY) }], models: ['types'], rate_limit: { max: 1, window_ms: BURST_WINDOW_MS } } as never);
+  const burst = { name: 'burst', keys: [{ sha256: hashKey(BURST_KEY) }], models: ['types'], rate_limit: { max: 1, window_ms: BURST_WINDOW_MS } };
+  policy.tenants.push(burst as never);
   writeFileSync(env.SWITCHYARD_CONFIG!, stringify(policy));
   return { repository, env };
 }

@@ -85,7 +85,8 @@ async function settledStats(url: string, model: string): Promise<number> {
 }
 
 function suite(mode: 'embedded' | 'distributed', baseUrl: () => string): void {
-  const client = (apiKey: string = TASK_KEYS.alpha, url = baseUrl()): SwitchyardClient => new SwitchyardClient({ baseUrl: url, apiKey, retry: { retries: 4, maxDelayMs: 5000 } });
+  const client = (apiKey: string = TASK_KEYS.alpha, url = baseUrl()): SwitchyardClient =>
+    new SwitchyardClient({ baseUrl: url, apiKey, retry: { retries: 4, maxDelayMs: 5000 } });
 
   it(`${mode}: infer over the binary extension and over JSON gives the server's JSON answer, datatype by datatype`, async () => {
     const raw = await fetch(`${baseUrl()}/v2/models/types/infer`, {
@@ -148,7 +149,6 @@ function suite(mode: 'embedded' | 'distributed', baseUrl: () => string): void {
     expect((refused as SwitchyardError).retryAfterMs).toBeGreaterThan(0);
     expect((refused as SwitchyardError).retryAfterMs).toBeLessThanOrEqual(BURST_WINDOW_MS + 1000);
     expect(await settledStats(baseUrl(), 'types')).toBe(before + 2);
-
   });
 
   it(`${mode}: an answer lost on the way is fetched again with the same Idempotency-Key, not run again`, async () => {
@@ -229,7 +229,8 @@ function suite(mode: 'embedded' | 'distributed', baseUrl: () => string): void {
 
   it(`${mode}: a real callback from the gateway passes verifyCallbackSignature; a wrong secret or body does not`, async () => {
     const before = deliveries.length;
-    const { task } = await client().tasks.submit('echo-json', { value: { datatype: 'FP32', shape: [1, 4], data: [9, 9, 9, 9] } }, { async: true, callbackUrl: receiverUrl });
+    const value = { datatype: 'FP32', shape: [1, 4], data: [9, 9, 9, 9] };
+    const { task } = await client().tasks.submit('echo-json', { value }, { async: true, callbackUrl: receiverUrl });
     await waitFor(async () => deliveries.slice(before).some((delivery) => delivery.body.includes(task.id)), 15_000, 'callback delivered');
     const delivery = deliveries.slice(before).find((candidate) => candidate.body.includes(task.id))!;
     expect(verifyCallbackSignature(ALPHA_CALLBACK_SECRET, delivery.headers, delivery.body)).toBe(true);
@@ -251,7 +252,9 @@ describe('switchyard/client against a distributed gateway (worker process, Redis
     const gateway = await spawnGateway(env);
     spawned.push(gateway);
     distributedUrl = gateway.url;
-    await waitFor(async () => (await fetch(`${distributedUrl}/v2/models/types/ready`, { headers: { authorization: `Bearer ${TASK_KEYS.admin}` } })).status === 200, 30_000, 'types ready');
+    const ready = async (): Promise<boolean> =>
+      (await fetch(`${distributedUrl}/v2/models/types/ready`, { headers: { authorization: `Bearer ${TASK_KEYS.admin}` } })).status === 200;
+    await waitFor(ready, 30_000, 'types ready');
   }, 90_000);
 
   suite('distributed', () => distributedUrl);
