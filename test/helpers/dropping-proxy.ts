@@ -2,10 +2,11 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 
 /**
  * A TCP proxy in front of a gateway that loses the first answer: it forwards the first
- * connection's request, then cuts the caller off as soon as the answer starts. The request
- * ran; the caller saw a connection failure. Later connections pass through.
+ * connection's request, then cuts the caller off as soon as the answer starts (or, with
+ * `cutAfter`, once the answer has passed that text). The request ran; the caller saw a
+ * connection failure. Later connections pass through.
  */
-export async function droppingProxy(target: string): Promise<{ url: string; dropped: () => number; close: () => Promise<void> }> {
+export async function droppingProxy(target: string, cutAfter?: string): Promise<{ url: string; dropped: () => number; close: () => Promise<void> }> {
   const { hostname, port } = new URL(target);
   let connections = 0;
   let dropped = 0;
@@ -23,7 +24,13 @@ export async function droppingProxy(target: string): Promise<{ url: string; drop
     if (!drop) {
       upstream.pipe(caller);
     } else {
-      upstream.once('data', () => {
+      let seen = '';
+      upstream.on('data', (chunk: Buffer) => {
+        const text = chunk.toString('latin1');
+        const end = cutAfter === undefined ? -1 : (seen + text).indexOf(cutAfter);
+        seen += text;
+        if (cutAfter !== undefined && end < 0) return void caller.write(chunk);
+        if (end >= 0) caller.write(chunk.subarray(0, end + cutAfter!.length - (seen.length - text.length)));
         dropped += 1;
         caller.destroy();
         upstream.destroy();

@@ -164,6 +164,16 @@ function suite(mode: 'embedded' | 'distributed', baseUrl: () => string): void {
     } finally {
       await proxy.close();
     }
+    // Without a key the client cannot know whether the lost call ran, so it does not repeat it.
+    const unkeyed = await droppingProxy(baseUrl());
+    try {
+      const before = await settledStats(baseUrl(), 'types');
+      const lost = await client(TASK_KEYS.alpha, unkeyed.url).infer('types', typedInputs(), { idempotencyKey: false }).catch((error: unknown) => error);
+      expect(lost).toMatchObject({ status: 0, code: 'network_error', attempts: 1 });
+      expect(await settledStats(baseUrl(), 'types')).toBe(before + 1);
+    } finally {
+      await unkeyed.close();
+    }
   });
 
   it(`${mode}: errors carry the server's code, status and request id`, async () => {
@@ -209,6 +219,16 @@ function suite(mode: 'embedded' | 'distributed', baseUrl: () => string): void {
     const resumed = [];
     for await (const event of client().tasks.events(queued.task.id, { lastEventId: 2 })) resumed.push(event);
     expect(resumed).toEqual(events.slice(2));
+    // A stream cut after the first event is reopened with Last-Event-ID: nothing lost, nothing twice.
+    const cutting = await droppingProxy(baseUrl(), 'event: task-started');
+    try {
+      const rejoined = [];
+      for await (const event of client(TASK_KEYS.alpha, cutting.url).tasks.events(queued.task.id)) rejoined.push(event);
+      expect(cutting.dropped()).toBe(1);
+      expect(rejoined).toEqual(events);
+    } finally {
+      await cutting.close();
+    }
     const done = await client().tasks.wait(queued.task.id);
     expect(done.status).toBe('succeeded');
     expect((done.result!.outputs.echoed as { data: number[] }).data).toEqual([5, 6, 7, 8]);
