@@ -25,6 +25,8 @@ export interface OutputTensor {
 export interface EncodeOptions {
   /** The binary tensor extension for inputs and outputs (default true); false sends and asks for JSON. */
   readonly binary?: boolean;
+  /** Outputs in the binary section (default: as `binary`); false keeps binary inputs with JSON outputs. */
+  readonly binaryOutputs?: boolean;
   /** Outputs to return (default all). */
   readonly outputs?: readonly string[];
   readonly id?: string;
@@ -49,6 +51,7 @@ function jsonValues(datatype: Datatype, data: TensorData): unknown[] {
 /** An OIP infer request: a JSON header plus raw tensors (Inference-Header-Content-Length), or plain JSON. */
 export function encodeInferRequest(inputs: readonly InputTensor[], options: EncodeOptions = {}): EncodedRequest {
   const binary = options.binary ?? true;
+  const binaryOutputs = options.binaryOutputs ?? binary;
   const parts: Uint8Array[] = [];
   const entries = inputs.map((input) => {
     const datatype = input.datatype ?? datatypeOf(input.data);
@@ -58,8 +61,8 @@ export function encodeInferRequest(inputs: readonly InputTensor[], options: Enco
     parts.push(bytes);
     return { ...head, parameters: { binary_data_size: bytes.byteLength } };
   });
-  const parameters = { ...options.parameters, ...(binary ? { binary_data_output: true } : {}) };
-  const outputs = options.outputs?.map((name) => ({ name, parameters: { binary_data: binary } }));
+  const parameters = { ...options.parameters, ...(binaryOutputs ? { binary_data_output: true } : {}) };
+  const outputs = options.outputs?.map((name) => ({ name, parameters: { binary_data: binaryOutputs } }));
   const json = JSON.stringify({
     ...(options.id !== undefined ? { id: options.id } : {}),
     inputs: entries,

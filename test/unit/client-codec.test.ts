@@ -56,6 +56,15 @@ describe('client infer codec against the server parser and encoder', () => {
     });
   }
 
+  it('binary inputs with JSON outputs (binaryOutputs: false)', () => {
+    const { body, headers } = encodeInferRequest([{ name: 'img', shape: [1], data: [new Uint8Array([137, 80, 78, 71])] }], { binaryOutputs: false, outputs: ['y'] });
+    const split = splitBinaryBody(Buffer.from(body), headers['inference-header-content-length']);
+    const parsed = parseInferRequest(split.header, split.binary);
+    expect(parsed.binaryByDefault).toBe(false);
+    expect(parsed.outputs).toEqual([{ name: 'y', binary: false }]);
+    expect(Buffer.from(parsed.inputs[0]!.data as Uint8Array)).toEqual(Buffer.from(encodeBytesElements([new Uint8Array([137, 80, 78, 71])])));
+  });
+
   it('refuses a header length that runs past the body', () => {
     expect(() => decodeInferResponse(new Uint8Array(4), '10')).toThrow(RangeError);
   });
