@@ -263,6 +263,22 @@ function suite(mode: 'embedded' | 'distributed', baseUrl: () => string): void {
 
 describe('switchyard/client against an embedded gateway', () => {
   suite('embedded', () => embedded.url);
+
+  it('embedded: aborting an open event stream closes it on the gateway too', async () => {
+    const client = new SwitchyardClient({ baseUrl: embedded.url, apiKey: TASK_KEYS.alpha });
+    const value = { datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] };
+    // A task held for review stays unfinished, so its stream stays open.
+    const { task } = await client.tasks.submit('echo-json', { value }, { async: true, review: true });
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const reading = (async (): Promise<void> => {
+      for await (const event of client.tasks.events(task.id, { signal: controller.signal })) seen.push(event.type);
+    })();
+    await waitFor(async () => seen.includes('task-needs-review') && embedded.inFlight() >= 1, 10_000, 'stream open at needs_review');
+    controller.abort();
+    await expect(reading).rejects.toMatchObject({ name: 'AbortError' });
+    await waitFor(async () => embedded.inFlight() === 0, 5000, 'stream closed on the gateway');
+  });
 });
 
 describe('switchyard/client against a distributed gateway (worker process, Redis)', () => {
