@@ -297,7 +297,7 @@ describe('switchyard/client against a distributed gateway (worker process, Redis
 
   it('distributed: a 503 (no worker has the model yet) is retried until a worker comes up, and the call runs once', async () => {
     const lonePrefix = testPrefix();
-    const env = { ...fixture.env, REDIS_URL, REDIS_PREFIX: lonePrefix, MODEL_REPOSITORY: fixture.repository.dir, CPU_COUNT: '1' };
+    const env = { ...fixture.env, REDIS_URL, REDIS_PREFIX: lonePrefix, MODEL_REPOSITORY: fixture.repository.dir, CPU_COUNT: '1', HEARTBEAT_MS: '300' };
     try {
       const gateway = await spawnGateway(env);
       spawned.push(gateway);
@@ -309,6 +309,8 @@ describe('switchyard/client against a distributed gateway (worker process, Redis
       const result = await call;
       expect(result.attempts).toBeGreaterThanOrEqual(2);
       expect(Array.from(result.outputs.out_u8!.data as Uint8Array)).toEqual([0, 1, 128, 255]);
+      // The worker's count reaches the gateway with its heartbeat: once there, it stays at one.
+      await waitFor(async () => (await stats(gateway.url, 'types')) >= 1, 10_000, 'the worker reports its count');
       expect(await settledStats(gateway.url, 'types')).toBe(1);
     } finally {
       await cleanRedis(lonePrefix);
