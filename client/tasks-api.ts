@@ -18,7 +18,7 @@ export interface EventsOptions {
   /** Resume after this event (sent as Last-Event-ID). */
   readonly lastEventId?: number;
   readonly signal?: AbortSignal;
-  /** Reconnections after a dropped stream before giving up (default 5). */
+  /** Reopenings in a row that bring no new event before giving up (default 5). */
   readonly reconnects?: number;
 }
 
@@ -93,7 +93,10 @@ export class TasksApi {
    */
   async *events(id: string, options: EventsOptions = {}): AsyncGenerator<TaskEvent> {
     let lastSeq = options.lastEventId ?? 0;
-    for (let reconnect = 0; ; reconnect += 1) {
+    const limit = options.reconnects ?? 5;
+    // Counts reopenings in a row that brought nothing new; a long stream may reopen any number of times.
+    for (let fruitless = 0; ; fruitless += 1) {
+      const seqBefore = lastSeq;
       const { response } = await send(this.#connection, {
         method: 'GET',
         path: `${taskPath(id)}/events`,
@@ -115,12 +118,14 @@ export class TasksApi {
           if (FINAL_EVENTS.has(event.event)) return;
         }
       } catch (error) {
-        if (options.signal?.aborted || error instanceof SwitchyardError || reconnect >= (options.reconnects ?? 5)) throw error;
+        if (lastSeq > seqBefore) fruitless = 0;
+        if (options.signal?.aborted || error instanceof SwitchyardError || fruitless >= limit) throw error;
         continue;
       }
+      if (lastSeq > seqBefore) fruitless = 0;
       // The stream ended without a final event: over if the task is (its final event was before lastEventId).
       if (isFinished(await this.get(id, options.signal ? { signal: options.signal } : {}))) return;
-      if (reconnect >= (options.reconnects ?? 5)) throw new SwitchyardError('the task event stream kept closing early', { status: 0, code: 'network_error' });
+      if (fruitless >= limit) throw new SwitchyardError('the task event stream kept closing early', { status: 0, code: 'network_error' });
     }
   }
 
