@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import sharp from 'sharp';
-import { encodeBytesElements } from '../../workers/protocol/tensor.js';
+import { encodeInferRequest } from '../../client/infer-codec.js';
 import type { RequestMixEntry } from './scenario.js';
 import type { TargetClient, TensorMetadata } from './target-client.js';
 
@@ -55,13 +55,8 @@ function randomValue(datatype: string): unknown {
 /** Random-noise PNGs as one BYTES input, in Triton's binary tensor extension. */
 async function imageRequest(path: string, inputName: string, width: number, height: number, count: number): Promise<PreparedRequest> {
   const images = await Promise.all(Array.from({ length: count }, () => noisePng(width, height)));
-  const tensor = encodeBytesElements(images);
-  const header = Buffer.from(JSON.stringify({ inputs: [{ name: inputName, datatype: 'BYTES', shape: [count], parameters: { binary_data_size: tensor.byteLength } }] }));
-  return {
-    path,
-    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
-    body: Buffer.concat([header, tensor]),
-  };
+  const { body, headers } = encodeInferRequest([{ name: inputName, datatype: 'BYTES', shape: [count], data: images }], { binaryOutputs: false });
+  return { path, headers, body: Buffer.from(body) };
 }
 
 function noisePng(width: number, height: number): Promise<Buffer> {
