@@ -6,14 +6,16 @@ import { decide } from './moderation-decision.js';
 const thresholds = z.record(z.string().min(1), z.number().min(0).max(1));
 
 /**
- * Defaults for nsfwjs's classes: explicit classes block when the classifier is sure and
- * go to a human when it is unsure; suggestive images go to a human; drawings and
- * neutral images pass. A tenant's policy may override any of them.
+ * Defaults for nsfwjs's classes: an explicit class blocks when the classifier is sure
+ * (0.9) and goes to a human when it is more likely than not (0.5); suggestive images go
+ * to a human at 0.7; drawings and neutral images pass. Lower review thresholds catch
+ * more and cost reviewers: generated landscapes score porn about 0.3. A tenant's policy
+ * may override any of them.
  */
 const options = z.strictObject({
   labels: z.array(z.string().min(1)).min(1).default(['drawing', 'hentai', 'neutral', 'porn', 'sexy']),
-  block: thresholds.default({ porn: 0.85, hentai: 0.85 }),
-  review: thresholds.default({ porn: 0.3, hentai: 0.3, sexy: 0.5 }),
+  block: thresholds.default({ porn: 0.9, hentai: 0.9 }),
+  review: thresholds.default({ porn: 0.5, hentai: 0.5, sexy: 0.7 }),
 });
 
 export type ModerationOptions = z.input<typeof options>;
