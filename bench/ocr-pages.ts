@@ -35,17 +35,22 @@ const PARTS: Record<string, string> = {
 /** A page of 22 lines of words and numbers, 20 px text, tilted by `tilt` degrees. */
 async function page(seed: number, tilt: number): Promise<Buffer> {
   const lines = Array.from({ length: LINES }, (_, row) => {
-    const words = Array.from({ length: 5 }, (_, k) => ((seed + row * 7 + k * 3) % 4 === 0 ? String(100 + ((seed * 31 + row * 17 + k) % 9000)) : WORDS[(seed + row * 5 + k * 11) % WORDS.length]!));
+    const word = (k: number): string =>
+      (seed + row * 7 + k * 3) % 4 === 0 ? String(100 + ((seed * 31 + row * 17 + k) % 9000)) : WORDS[(seed + row * 5 + k * 11) % WORDS.length]!;
+    const words = Array.from({ length: 5 }, (_, k) => word(k));
     return `<text x="48" y="${68 + row * 38}" font-family="DejaVu Sans, sans-serif" font-size="20" fill="#1a1a1a">${words.join(' ')}</text>`;
   });
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}"><rect width="100%" height="100%" fill="white"/>${lines.join('')}</svg>`;
+  const background = '<rect width="100%" height="100%" fill="white"/>';
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}">${background}${lines.join('')}</svg>`;
   return sharp(await sharp(Buffer.from(svg)).png().toBuffer()).rotate(tilt, { background: '#ffffff' }).jpeg({ quality: 85 }).toBuffer();
 }
 
 const pages = Number(process.argv[2] ?? 8);
 const info = machineInfo();
 const repository = join(REPO_ROOT, 'models');
-const config = parseConfig({ MODEL_REPOSITORY: repository, PORT: '0', LOG_LEVEL: 'silent', CPU_COUNT: '2', LOAD_MODELS: 'text-detector,text-direction,text-recognizer' });
+const config = parseConfig({
+  MODEL_REPOSITORY: repository, PORT: '0', LOG_LEVEL: 'silent', CPU_COUNT: '2', LOAD_MODELS: 'text-detector,text-direction,text-recognizer',
+});
 const manager = localModelManager(config, pino({ level: 'silent' }));
 await manager.loadAll();
 const transforms = builtInTransforms({ maxImagePixels: config.MAX_IMAGE_PIXELS });
@@ -57,7 +62,15 @@ const cpuMs = (): number => {
   return (user + system) / 1000;
 };
 
-async function readPage(image: Buffer, id: string): Promise<{ ms: number; cpuMs: number; parts: Record<string, number>; cpuParts: Record<string, number>; lines: number }> {
+interface PageRun {
+  readonly ms: number;
+  readonly cpuMs: number;
+  readonly parts: Record<string, number>;
+  readonly cpuParts: Record<string, number>;
+  readonly lines: number;
+}
+
+async function readPage(image: Buffer, id: string): Promise<PageRun> {
   const started = new Map<string, number>();
   const cpuStarted = new Map<string, number>();
   const parts: Record<string, number> = {};
@@ -87,7 +100,7 @@ async function readPage(image: Buffer, id: string): Promise<{ ms: number; cpuMs:
 
 const images = await Promise.all(Array.from({ length: pages }, (_, index) => page(index, [0, 3, -5, 10][index % 4]!)));
 for (const [index, image] of images.slice(0, 2).entries()) await readPage(image, `warm-${index}`);
-const runs: Awaited<ReturnType<typeof readPage>>[] = [];
+const runs: PageRun[] = [];
 const begin = performance.now();
 for (const [index, image] of images.entries()) runs.push(await readPage(image, `page-${index}`));
 const seconds = (performance.now() - begin) / 1000;
@@ -116,8 +129,10 @@ writeFileSync(join(REPO_ROOT, 'bench/results/ocr-pages.json'), `${JSON.stringify
 writeFileSync(join(REPO_ROOT, 'bench/results/ocr-pages.md'), [
   `# OCR pages (${info.date})`,
   '',
-  `${info.cpuModel}, ${info.cores} cores, load average ${info.loadAverageAtStart} at start: the machine was shared with other work, so the figures are indicative.`,
-  `A4-like page ${WIDTH}x${HEIGHT} (detector at 960 px), ${LINES} lines of 20 px text, tilted 0/3/-5/10 degrees, JPEG; ${pages} pages read one after another, in process, shipped models.`,
+  `${info.cpuModel}, ${info.cores} cores, load average ${info.loadAverageAtStart} at start: ` +
+    'the machine was shared with other work, so the figures are indicative.',
+  `A4-like page ${WIDTH}x${HEIGHT} (detector at 960 px), ${LINES} lines of 20 px text, tilted 0/3/-5/10 degrees, JPEG; ` +
+    `${pages} pages read one after another, in process, shipped models.`,
   '',
   row(['measure', 'pages/s', 'ms/page', 'lines read', ...partNames.map((part) => `${part} ms`)]),
   row(['---', '---', '---', '---', ...partNames.map(() => '---')]),

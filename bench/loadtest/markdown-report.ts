@@ -58,10 +58,13 @@ export function markdownReport(report: LoadTestReport, comparison: readonly Figu
   if (report.knee) lines.push(`Knee: **${report.knee.throughputRps} req/s** at ${report.knee.connections} connections (p95 ${ms(report.knee.p95Ms)}).`, '');
   const tasks = report.kinds.some((k) => k.needsReview !== undefined);
   if (report.kinds.length > 1 || tasks) {
-    lines.push(row(['request kind', 'sent', '2xx', 'p95', 'errors', ...(tasks ? ['needs review'] : [])]), row(['---', '---', '---', '---', '---', ...(tasks ? ['---'] : [])]));
+    const reviewColumn = tasks ? ['needs review'] : [];
+    lines.push(row(['request kind', 'sent', '2xx', 'p95', 'errors', ...reviewColumn]));
+    lines.push(row(['---', '---', '---', '---', '---', ...reviewColumn.map(() => '---')]));
     for (const k of report.kinds) {
       const reviews = k.needsReview === undefined ? [] : [`${k.needsReview} (${pct(k.needsReview, k.totals.outcomes.ok)})`];
-      lines.push(row([k.kind, k.totals.sent, k.totals.outcomes.ok + k.totals.outcomes.replayed, ms(k.totals.latency.p95Ms), k.totals.errors, ...(tasks ? (reviews.length ? reviews : ['']) : [])]));
+      const answered = k.totals.outcomes.ok + k.totals.outcomes.replayed;
+      lines.push(row([k.kind, k.totals.sent, answered, ms(k.totals.latency.p95Ms), k.totals.errors, ...(tasks ? (reviews.length ? reviews : ['']) : [])]));
     }
     lines.push('');
   }

@@ -22,7 +22,8 @@ export async function prepareBodies(entry: RequestMixEntry, client: TargetClient
   if (entry.task && body.from === 'image') {
     const query = new URLSearchParams(entry.query ?? {}).toString();
     const taskPath = `/v1/tasks/${encodeURIComponent(entry.model)}${query === '' ? '' : `?${query}`}`;
-    return Promise.all(Array.from({ length: BODIES_PER_ENTRY }, async () => ({ path: taskPath, headers: { 'content-type': 'image/png' }, body: await shapesPng(body.width, body.height) })));
+    const headers = { 'content-type': 'image/png' };
+    return Promise.all(Array.from({ length: BODIES_PER_ENTRY }, async () => ({ path: taskPath, headers, body: await shapesPng(body.width, body.height) })));
   }
   const path = `${client.modelPath(entry.model, entry.version)}/infer`;
   if (body.from === 'files') {
@@ -81,8 +82,11 @@ function shapesPng(width: number, height: number): Promise<Buffer> {
   const shapes = Array.from({ length: 6 }, () => {
     const [x, y] = [Math.random() * width, Math.random() * height];
     const size = (0.1 + Math.random() * 0.3) * Math.min(width, height);
-    return Math.random() < 0.5 ? `<circle cx="${x}" cy="${y}" r="${size / 2}" fill="${colour()}"/>` : `<rect x="${x - size / 2}" y="${y - size / 2}" width="${size}" height="${size * 0.7}" fill="${colour()}"/>`;
+    return Math.random() < 0.5
+      ? `<circle cx="${x}" cy="${y}" r="${size / 2}" fill="${colour()}"/>`
+      : `<rect x="${x - size / 2}" y="${y - size / 2}" width="${size}" height="${size * 0.7}" fill="${colour()}"/>`;
   });
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#f2f2f2"/>${shapes.join('')}</svg>`;
+  const background = '<rect width="100%" height="100%" fill="#f2f2f2"/>';
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${background}${shapes.join('')}</svg>`;
   return sharp(Buffer.from(svg)).png().toBuffer();
 }

@@ -87,7 +87,11 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
     totals,
     breakdown: recorder.total.breakdown() ?? null,
     phases: phaseReports,
-    kinds: [...recorder.kinds].map(([kind, tally]) => ({ kind, totals: tally.summary(), ...(kind.startsWith('task ') ? { needsReview: recorder.taskReviews.get(kind) ?? 0 } : {}) })),
+    kinds: [...recorder.kinds].map(([kind, tally]) => ({
+      kind,
+      totals: tally.summary(),
+      ...(kind.startsWith('task ') ? { needsReview: recorder.taskReviews.get(kind) ?? 0 } : {}),
+    })),
     windows: recorder.windows(),
     served: recorder.served.summary(),
     knee,

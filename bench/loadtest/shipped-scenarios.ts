@@ -14,4 +14,6 @@ import soak from './scenarios/soak.json' with { type: 'json' };
 import spike from './scenarios/spike.json' with { type: 'json' };
 import steady from './scenarios/steady.json' with { type: 'json' };
 
-export const SHIPPED: readonly { readonly name: string; readonly description: string }[] = [steady, fixedRate, ramp, spike, soak, mixed, retryStorm, overBudget, image, moderation];
+export const SHIPPED: readonly { readonly name: string; readonly description: string }[] = [
+  steady, fixedRate, ramp, spike, soak, mixed, retryStorm, overBudget, image, moderation,
+];

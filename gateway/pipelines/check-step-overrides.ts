@@ -8,7 +8,11 @@ type Overrides = Readonly<Record<string, Readonly<Record<string, Readonly<Record
  * or that its transform refuses once laid over the step's own options: a typo must not
  * wait for that tenant's first task.
  */
-export function checkStepOverrides(pipelines: ReadonlyMap<string, PipelineConfig>, transforms: TransformCatalog, tenants: readonly { name: string; pipeline_options?: Overrides }[]): void {
+export function checkStepOverrides(
+  pipelines: ReadonlyMap<string, PipelineConfig>,
+  transforms: TransformCatalog,
+  tenants: readonly { name: string; pipeline_options?: Overrides }[],
+): void {
   for (const tenant of tenants) {
     for (const [name, steps] of Object.entries(tenant.pipeline_options ?? {})) {
       const pipeline = pipelines.get(name);

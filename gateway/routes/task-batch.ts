@@ -6,7 +6,9 @@ import { readBatchBody } from '../tasks/read-batch-body.js';
 import { publicTask, type TaskRecord } from '../tasks/task-record.js';
 import type { TaskService } from '../tasks/task-service.js';
 
-type ItemAnswer = { readonly index: number; readonly task: Record<string, unknown> } | { readonly index: number; readonly error: { code: string; message: string } };
+type ItemAnswer =
+  | { readonly index: number; readonly task: Record<string, unknown> }
+  | { readonly index: number; readonly error: { code: string; message: string } };
 
 const errorOf = (error: unknown): { code: string; message: string } =>
   isServingError(error) ? { code: error.code, message: error.message } : { code: 'internal_error', message: 'internal error' };
@@ -42,7 +44,9 @@ export async function postTaskBatch(request: FastifyRequest, reply: FastifyReply
   if (failures.length === started.length) throw failures[0]!.error;
   if (mode === 'async') {
     for (const run of started) void run.done.catch(() => undefined);
-    const answers: ItemAnswer[] = started.map((run) => (run.record ? { index: run.index, task: publicTask(run.record) } : { index: run.index, error: errorOf(run.error) }));
+    const answers: ItemAnswer[] = started.map((run) =>
+      run.record ? { index: run.index, task: publicTask(run.record) } : { index: run.index, error: errorOf(run.error) },
+    );
     return reply.code(202).send({ items: answers });
   }
   const answers = await Promise.all(started.map(async (run): Promise<ItemAnswer> => {

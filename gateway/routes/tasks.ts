@@ -28,7 +28,9 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, services: P
   app.post<{ Params: { pipeline: string } }>('/v1/tasks/:pipeline', async (request, reply) => {
     if (lifecycle.phase() === 'draining') throw new ServingError('shutting_down', 'the server is shutting down');
     // POST /v1/tasks/{pipeline}:batch (one route: the router cannot tell the two apart by pattern).
-    if (request.params.pipeline.endsWith(':batch')) return postTaskBatch(request, reply, tasks, request.params.pipeline.slice(0, -':batch'.length), wantsAsync(request) ? 'async' : 'sync');
+    if (request.params.pipeline.endsWith(':batch')) {
+      return postTaskBatch(request, reply, tasks, request.params.pipeline.slice(0, -':batch'.length), wantsAsync(request) ? 'async' : 'sync');
+    }
     const tenant = assertMayCall(request.tenant, request.params.pipeline);
     const pipeline = tasks.pipeline(request.params.pipeline);
     const audit = { route: pipeline.name } as NonNullable<FastifyRequest['audit']>;

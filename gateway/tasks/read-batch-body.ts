@@ -28,14 +28,18 @@ export function readBatchBody(request: FastifyRequest, pipeline: PipelineConfig,
     checkCount(body.files.length, maxItems);
     return body.files.map((file) => ({ inputs: checkInputs(pipeline, { [media[0]![0]]: file.data }), options: readOptions(shared) }));
   }
-  if (!Buffer.isBuffer(body) || body.length === 0) throw new ServingError('empty_body', 'the batch has no body: send JSON {"items": [...]} or multipart with one file per item');
+  if (!Buffer.isBuffer(body) || body.length === 0) {
+    throw new ServingError('empty_body', 'the batch has no body: send JSON {"items": [...]} or multipart with one file per item');
+  }
   const parsed = parseObject(body.toString('utf8'), 'the body');
   const items = parsed.items;
   if (!Array.isArray(items)) throw new ServingError('invalid_request', 'the body needs "items": a list of {"inputs": {...}} objects');
   checkCount(items.length, maxItems);
   const { items: _items, ...shared } = parsed;
   return items.map((item, index) => {
-    if (!isObject(item) || !isObject(item.inputs)) throw new ServingError('invalid_request', `items[${index}] needs "inputs": an object with one entry per pipeline input`);
+    if (!isObject(item) || !isObject(item.inputs)) {
+      throw new ServingError('invalid_request', `items[${index}] needs "inputs": an object with one entry per pipeline input`);
+    }
     const inputs: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(item.inputs)) {
       const spec = pipeline.inputs[name];

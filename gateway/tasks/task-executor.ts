@@ -96,7 +96,8 @@ export class TaskExecutor {
       record.result = { outputs: plain(outcome.outputs) as Record<string, unknown>, steps: outcome.steps, cost_usd: outcome.costUsd };
       if (!record.review && reviewCalledFor(pipeline, record.result.outputs)) record.review = { requested: false };
       if (record.review) {
-        record.review.id = await fileTaskForReview(record, singleMedia(inputs) ?? plain(inputs), services.reviews, services.policy, record.review.requested ? 'requested' : 'pipeline_decision');
+        const reason = record.review.requested ? 'requested' : 'pipeline_decision';
+        record.review.id = await fileTaskForReview(record, singleMedia(inputs) ?? plain(inputs), services.reviews, services.policy, reason);
         record.review.status = 'pending_review';
         record.status = 'needs_review';
       }

@@ -9,6 +9,9 @@ interface Pending {
 }
 
 let thread: Worker | undefined;
+
+/** A crop's pixels as a plain Uint8Array over the transferred buffer. */
+const asBytes = (data: Uint8Array): Uint8Array => new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 let nextId = 1;
 const pending = new Map<number, Pending>();
 
@@ -22,7 +25,7 @@ function warpThread(): Worker {
     if (!waiting) return;
     pending.delete(reply.id);
     if ('error' in reply) waiting.reject(new Error(reply.error));
-    else waiting.resolve(reply.crops.map((crop) => ({ data: new Uint8Array(crop.data.buffer, crop.data.byteOffset, crop.data.byteLength), width: crop.width, height: crop.height })));
+    else waiting.resolve(reply.crops.map((crop) => ({ data: asBytes(crop.data), width: crop.width, height: crop.height })));
   });
   const fail = (reason: string): void => {
     if (thread === started) thread = undefined;
