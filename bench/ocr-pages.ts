@@ -10,9 +10,11 @@ import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import sharp from 'sharp';
 import { parseConfig } from '../gateway/config.js';
+import { MemorySpendLedger } from '../gateway/ledger/spend-ledger.js';
 import { loadPipelines } from '../gateway/pipelines/load-pipelines.js';
 import { runPipeline } from '../gateway/pipelines/run-pipeline.js';
 import { builtInTransforms } from '../gateway/pipelines/transforms/built-in.js';
+import { CircuitBreakers } from '../gateway/routing/circuit-breaker.js';
 import { localModelManager } from '../workers/pool/local-model-manager.js';
 import { loadRepository } from '../workers/repository/load-repository.js';
 import { machineInfo } from './machine-info.js';
@@ -54,7 +56,9 @@ const config = parseConfig({
 const manager = localModelManager(config, pino({ level: 'silent' }));
 await manager.loadAll();
 const transforms = builtInTransforms({ maxImagePixels: config.MAX_IMAGE_PIXELS });
-const ocr = (await loadPipelines(repository, await loadRepository(repository), transforms)).find((pipeline) => pipeline.name === 'ocr')!;
+const ocr = (await loadPipelines(repository, await loadRepository(repository), transforms, [])).find((pipeline) => pipeline.name === 'ocr')!;
+/** The model-call path with no routes and an in-memory ledger: the bench measures the pipeline, not policy. */
+const calls = { backend: manager, routes: () => [], breakers: new CircuitBreakers(5, 1_000), ledger: new MemorySpendLedger(), onLedgerError: () => undefined };
 
 /** CPU time of the whole process (model threads included), ms: on a busy machine it says more than wall time. */
 const cpuMs = (): number => {
@@ -78,7 +82,9 @@ async function readPage(image: Buffer, id: string): Promise<PageRun> {
   const begin = performance.now();
   const cpuBegin = cpuMs();
   const result = await runPipeline(ocr, { image }, {
-    backend: manager,
+    calls,
+    payer: { tenant: 'bench' },
+    plan: 'default',
     taskId: id,
     deadline: Date.now() + 120_000,
     priority: 0,

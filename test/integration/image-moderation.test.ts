@@ -35,6 +35,8 @@ function fixture(): { repository: TestRepository; env: Record<string, string> } 
         keys: [{ sha256: hashKey(KEYS.strict) }],
         models: ['image-moderation'],
         callback_secret: { env: 'STRICT_CALLBACK_SECRET' },
+        // The test's callback receiver listens on loopback, which callbacks may reach only when allowed.
+        callback_allow: ['127.0.0.1'],
         pipeline_options: { 'image-moderation': { decide: { review: { neutral: 0.5 }, block: { drawing: 0.5 } } } },
       },
     ],
