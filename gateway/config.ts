@@ -26,6 +26,10 @@ const gatewayEnvironment = sharedEnvironment.extend({
   TASK_RETENTION_HOURS: z.coerce.number().min(0.01).default(24),
   /** Asynchronous tasks one gateway runs at once. */
   TASK_CONCURRENCY: z.coerce.number().int().min(1).default(8),
+  /** Most items one `POST /v1/tasks/{pipeline}:batch` may carry. */
+  TASK_BATCH_MAX_ITEMS: z.coerce.number().int().min(1).max(1000).default(64),
+  /** Batch items one gateway holds at once (running or waiting on models); a batch that would exceed it gets 503 tasks_busy. */
+  TASK_BATCH_MAX_PENDING: z.coerce.number().int().min(1).default(256),
   /** Distributed mode: a task whose gateway stops renewing its lock this long is run by another gateway. */
   TASK_LOCK_DURATION_MS: z.coerce.number().int().min(1000).default(30_000),
   TASK_STALLED_INTERVAL_MS: z.coerce.number().int().min(1000).default(15_000),

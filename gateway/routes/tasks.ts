@@ -10,6 +10,7 @@ import { isFinished, publicTask, type TaskRecord } from '../tasks/task-record.js
 import type { TaskService } from '../tasks/task-service.js';
 import { followTaskEvents } from '../tasks/task-event-stream.js';
 import type { Lifecycle } from './health.js';
+import { postTaskBatch } from './task-batch.js';
 
 /** `Prefer: respond-async` (RFC 7240) asks for 202 and a task id instead of waiting. */
 function wantsAsync(request: FastifyRequest): boolean {
@@ -26,6 +27,10 @@ function wantsAsync(request: FastifyRequest): boolean {
 export function taskRoutes(app: FastifyInstance, tasks: TaskService, services: PolicyServices, lifecycle: Lifecycle): void {
   app.post<{ Params: { pipeline: string } }>('/v1/tasks/:pipeline', async (request, reply) => {
     if (lifecycle.phase() === 'draining') throw new ServingError('shutting_down', 'the server is shutting down');
+    // POST /v1/tasks/{pipeline}:batch (one route: the router cannot tell the two apart by pattern).
+    if (request.params.pipeline.endsWith(':batch')) {
+      return postTaskBatch(request, reply, tasks, request.params.pipeline.slice(0, -':batch'.length), wantsAsync(request) ? 'async' : 'sync');
+    }
     const tenant = assertMayCall(request.tenant, request.params.pipeline);
     const pipeline = tasks.pipeline(request.params.pipeline);
     const audit = { route: pipeline.name } as NonNullable<FastifyRequest['audit']>;
