@@ -45,13 +45,15 @@ async function api(method, path, body) {
 // the y axis starts at 0 and its top is the largest value of all lines drawn (p50 and p95 share it).
 function chart(lines, points, overview, unit, digits) {
   const w = 120, h = 28, start = Date.parse(overview.generated_at) - overview.window_ms;
-  const top = Math.max(1e-9, ...lines.flatMap((line) => points.map(line.value)));
-  const x = (p) => Math.max(0, Math.min(w, ((p.t + overview.bucket_ms / 2 - start) / overview.window_ms) * w)).toFixed(1);
+  const largest = Math.max(0, ...lines.flatMap((line) => points.map(line.value))), top = largest || 1;
+  const x = (p) => Math.max(2, Math.min(w - 2, ((p.t + overview.bucket_ms / 2 - start) / overview.window_ms) * w)).toFixed(1);
   const y = (v) => (h - 1 - (v / top) * (h - 2)).toFixed(1);
+  // A dot per point, so a lone point (a target's first 10 s) shows too.
   const drawn = lines.map((line) => points.length === 0 ? '' : '<polyline fill="none" stroke="' + line.color + '" stroke-width="1.5" points="'
-    + points.map((p) => x(p) + ',' + y(line.value(p))).join(' ') + '"/>').join('');
+    + points.map((p) => x(p) + ',' + y(line.value(p))).join(' ') + '"/>'
+    + points.map((p) => '<circle r="1.5" fill="' + line.color + '" cx="' + x(p) + '" cy="' + y(line.value(p)) + '"/>').join('')).join('');
   const axis = '<line class="axis" x1="0" y1="' + (h - 0.5) + '" x2="' + w + '" y2="' + (h - 0.5) + '"/>';
-  const scale = points.length === 0 ? '0' : '0–' + top.toFixed(digits) + unit;
+  const scale = largest === 0 ? '0' : '0–' + largest.toFixed(digits) + unit;
   return '<svg width="' + w + '" height="' + h + '">' + axis + drawn + '</svg> <span class="scale">' + scale + '</span>';
 }
 const P50 = { color: '#2563eb', value: (p) => p.p50Ms }, P95 = { color: '#b54708', value: (p) => p.p95Ms };

@@ -81,12 +81,17 @@ describe.skipIf(!CHROMIUM)('operator console in headless Chromium', () => {
     const latency = await row('plain').locator('td').nth(1).evaluate((cell) => ({
       scale: cell.querySelector('.scale')!.textContent,
       tops: [...cell.querySelectorAll('polyline')].map((line) => Math.min(...line.getAttribute('points')!.split(' ').map((point) => Number(point.split(',')[1])))),
+      dots: cell.querySelectorAll('circle').length,
     }));
     const p95 = Math.max(...(overviewOf(await get(`${server.url}/v1/console/overview`, ops)).series.find((entry) => entry.target === 'plain')!.points.map((p) => p.p95Ms)));
     expect(latency.scale).toBe(`0–${p95.toFixed(1)} ms`);
     expect(latency.tops).toHaveLength(2);
     expect(latency.tops[1]).toBe(1);
     expect(latency.tops[0]).toBeGreaterThanOrEqual(1);
+    // Every point is drawn as a dot as well, so a lone first point is visible.
+    expect(latency.dots).toBe(2 * overviewOf(await get(`${server.url}/v1/console/overview`, ops)).series.find((entry) => entry.target === 'plain')!.points.length);
+    // A chart of nothing but zeros is labelled 0, not a range.
+    expect(await row('plain').locator('td').nth(3).locator('.scale').innerText()).toBe('0');
 
     expect(await page.evaluate(() => getComputedStyle(document.querySelector('section.wide')!).gridColumnStart)).toBe('1');
     await page.click(`button[data-approve="${reviewId}"]`);
