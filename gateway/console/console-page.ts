@@ -18,12 +18,14 @@ h2{font-size:14px;margin:0 0 8px}
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:3px 6px;border-bottom:1px solid #eef0f3;font-weight:normal}
 th{color:#6b7280}.READY,.closed{color:#147a3d}.FAILED,.open{color:#b42318}.LOADING,.half-open{color:#b54708}
 button{cursor:pointer}.none,.kind,.detail,.scale{color:#6b7280}.detail,.scale,.kind{font-size:12px}.axis{stroke:#c4c9d2}
-.tag{font-size:11px;border-radius:3px;padding:0 4px;background:#eef0f3}.tag.int8{background:#fef0c7}.tag.default{background:#d1fadf}#error{color:#b42318}svg{vertical-align:middle}.wide{grid-column:1/-1}.p50{color:#2563eb}.p95{color:#b54708}
+.tag{font-size:11px;border-radius:3px;padding:0 4px;background:#eef0f3}.tag.int8{background:#fef0c7}.tag.default{background:#d1fadf}
+#error{color:#b42318}svg{vertical-align:middle}.wide{grid-column:1/-1}.p50{color:#2563eb}.p95{color:#b54708}
 </style></head><body>
 <header><h1>Switchyard console</h1><input id="key" type="password" placeholder="admin API key" size="28"><button id="save">Use key</button><span id="error"></span></header>
 <main>
 <section><h2>Models</h2><table id="models"><thead><tr><th>model</th><th>version</th><th>state</th><th>pool</th><th>runs on</th><th>queued</th></tr></thead><tbody></tbody></table></section>
-<section><h2>Latency and traffic, last 10 minutes</h2><table id="series"><thead><tr><th>target</th><th>p50 <span class="p50">━</span> / p95 <span class="p95">━</span> ms</th><th>requests per 10 s</th><th>queued</th><th>newest point</th></tr></thead><tbody></tbody></table></section>
+<section><h2>Latency and traffic, last 10 minutes</h2><table id="series"><thead><tr><th>target</th>
+<th>p50 <span class="p50">━</span> / p95 <span class="p95">━</span> ms</th><th>requests per 10 s</th><th>queued</th><th>newest point</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Cost today (UTC)</h2><table id="cost"><thead><tr><th>tenant</th><th>USD</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Circuit breakers</h2><table id="breakers"><thead><tr><th>model version</th><th>state</th><th>failures</th></tr></thead><tbody></tbody></table></section>
 <section class="wide"><h2>Review queue</h2><table id="reviews"><thead><tr><th>item</th><th>route</th><th>reason</th><th>confidence</th><th>model output</th><th></th></tr></thead><tbody></tbody></table></section>
@@ -75,10 +77,13 @@ const marks = (m) => (m.int8 ? ' <span class="tag int8">int8</span>' : '') + (m.
 async function refresh() {
   try {
     const overview = await api('GET', '/v1/console/overview');
-    rows('models', overview.models.map((m) => '<tr><td>' + text(m.name) + '</td><td>' + text(m.version ?? '') + marks(m) + '</td><td class="' + text(m.state) + '">' + text(m.state) + '</td><td>' + text(m.pool) + '</td><td>' + text((m.providers || []).join(', ')) + '</td><td>' + Number(m.waiting || 0) + '</td></tr>'));
-    rows('series', overview.series.map((s) => '<tr data-target="' + text(s.target) + '"><td>' + text(s.target) + ' <span class="kind">' + text(s.kind) + '</span>'
-      + (s.detail ? '<div class="detail">' + text(s.detail) + '</div>' : '') + '</td><td>' + chart([P50, P95], s.points, overview, ' ms', 1) + '</td><td>'
-      + chart([COUNT], s.points, overview, '', 0) + '</td><td>' + chart([QUEUED], s.points, overview, '', 0) + '</td><td class="now">' + text(latest(s.points, overview)) + '</td></tr>'));
+    rows('models', overview.models.map((m) => '<tr><td>' + text(m.name) + '</td><td>' + text(m.version ?? '') + marks(m)
+      + '</td><td class="' + text(m.state) + '">' + text(m.state) + '</td><td>' + text(m.pool) + '</td><td>' + text((m.providers || []).join(', '))
+      + '</td><td>' + Number(m.waiting || 0) + '</td></tr>'));
+    rows('series', overview.series.map((s) => '<tr data-target="' + text(s.target) + '"><td>' + text(s.target)
+      + ' <span class="kind">' + text(s.kind) + '</span>' + (s.detail ? '<div class="detail">' + text(s.detail) + '</div>' : '')
+      + '</td><td>' + chart([P50, P95], s.points, overview, ' ms', 1) + '</td><td>' + chart([COUNT], s.points, overview, '', 0)
+      + '</td><td>' + chart([QUEUED], s.points, overview, '', 0) + '</td><td class="now">' + text(latest(s.points, overview)) + '</td></tr>'));
     rows('cost', overview.cost_today.map((c) => '<tr><td>' + text(c.tenant) + '</td><td>' + c.usd.toFixed(9) + '</td></tr>'));
     rows('breakers', overview.circuit_breakers.map((b) => '<tr><td>' + text(b.target) + '</td><td class="' + text(b.state) + '">' + text(b.state) + '</td><td>' + b.consecutive_failures + '</td></tr>'));
     const reviews = await api('GET', '/v1/reviews?state=pending&limit=50');

@@ -29,7 +29,7 @@ const acme = { authorization: `Bearer ${REVIEW_KEYS.acme}` };
 const ops = { authorization: `Bearer ${REVIEW_KEYS.ops}` };
 let server: RunningServer;
 type Overview = { series: { target: string; points: { p95Ms: number }[] }[] };
-const overviewOf = (reply: { json: unknown }) => reply.json as Overview;
+const overviewOf = async () => (await get(`${server.url}/v1/console/overview`, ops)).json as Overview;
 let browser: Browser;
 
 beforeAll(async () => {
@@ -67,7 +67,8 @@ describe.skipIf(!CHROMIUM)('operator console in headless Chromium', () => {
     expect(await page.locator('#cost tbody').innerText()).toContain('acme');
     expect(await page.locator('#error').innerText()).toBe('');
     // The default version and the int8 version are marked.
-    const versionCell = (version: string) => page.locator('#models tbody tr', { hasText: 'mlp-classifier' }).filter({ has: page.locator(`td:nth-child(2):text-is("${version}")`) });
+    const versionCell = (version: string) =>
+      page.locator('#models tbody tr', { hasText: 'mlp-classifier' }).filter({ has: page.locator(`td:nth-child(2):text-is("${version}")`) });
     expect(await versionCell('1').locator('.tag').allInnerTexts()).toEqual(['default']);
     expect(await versionCell('3').locator('.tag').allInnerTexts()).toEqual(['int8']);
     expect(await versionCell('2').locator('.tag').count()).toBe(0);
@@ -80,16 +81,17 @@ describe.skipIf(!CHROMIUM)('operator console in headless Chromium', () => {
     // p50 and p95 share one scale, labelled with its top: the p95 line reaches it, p50 stays at or below.
     const latency = await row('plain').locator('td').nth(1).evaluate((cell) => ({
       scale: cell.querySelector('.scale')!.textContent,
-      tops: [...cell.querySelectorAll('polyline')].map((line) => Math.min(...line.getAttribute('points')!.split(' ').map((point) => Number(point.split(',')[1])))),
+      tops: [...cell.querySelectorAll('polyline')].map((line) => Math.min(...line.getAttribute('points')!.split(' ').map((xy) => Number(xy.split(',')[1])))),
       dots: cell.querySelectorAll('circle').length,
     }));
-    const p95 = Math.max(...(overviewOf(await get(`${server.url}/v1/console/overview`, ops)).series.find((entry) => entry.target === 'plain')!.points.map((p) => p.p95Ms)));
+    const plainPoints = (await overviewOf()).series.find((entry) => entry.target === 'plain')!.points;
+    const p95 = Math.max(...plainPoints.map((point) => point.p95Ms));
     expect(latency.scale).toBe(`0–${p95.toFixed(1)} ms`);
     expect(latency.tops).toHaveLength(2);
     expect(latency.tops[1]).toBe(1);
     expect(latency.tops[0]).toBeGreaterThanOrEqual(1);
     // Every point is drawn as a dot as well, so a lone first point is visible.
-    expect(latency.dots).toBe(2 * overviewOf(await get(`${server.url}/v1/console/overview`, ops)).series.find((entry) => entry.target === 'plain')!.points.length);
+    expect(latency.dots).toBe(2 * plainPoints.length);
     // A chart of nothing but zeros is labelled 0, not a range.
     expect(await row('plain').locator('td').nth(3).locator('.scale').innerText()).toBe('0');
 

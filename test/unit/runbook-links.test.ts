@@ -21,7 +21,8 @@ const anchors = new Set([...RUNBOOKS.matchAll(/^#{1,6} (.+)$/gm)].map(([, headin
 
 type Rule = { alert?: string; annotations?: Record<string, string> };
 function alerts(values: object[]): Rule[] {
-  const rule = render([REDIS, ...values]).find((manifest) => manifest.kind === 'PrometheusRule') as (Manifest & { spec: { groups: { rules: Rule[] }[] } }) | undefined;
+  type PrometheusRule = Manifest & { spec: { groups: { rules: Rule[] }[] } };
+  const rule = render([REDIS, ...values]).find((manifest) => manifest.kind === 'PrometheusRule') as PrometheusRule | undefined;
   if (!rule) throw new Error('no PrometheusRule rendered');
   return rule.spec.groups.flatMap((group) => group.rules).filter((entry) => entry.alert !== undefined);
 }
@@ -52,7 +53,10 @@ describe('alert runbook links', () => {
   });
 
   it('names only metrics the code exports and endpoints the code registers', () => {
-    const metricsSource = ['gateway/metrics', 'workers/metrics'].flatMap((folder) => readdirTs(join(ROOT, folder))).map((file) => readFileSync(file, 'utf8')).join('\n');
+    const metricsSource = ['gateway/metrics', 'workers/metrics']
+      .flatMap((folder) => readdirTs(join(ROOT, folder)))
+      .map((file) => readFileSync(file, 'utf8'))
+      .join('\n');
     // Families are declared as name('…'), '…' or `${METRIC_PREFIX}…`.
     const declared = (name: string) => new RegExp(`['}]${name.slice('switchyard_'.length)}['\`]`).test(metricsSource);
     const metrics = new Set([...RUNBOOKS.matchAll(/\bswitchyard_[a-z0-9_]+/g)].map(([name]) => name.replace(/_(bucket|sum|count)$/, '')));
