@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../gateway/server.js';
@@ -20,6 +21,10 @@ copyFileSync(join(import.meta.dirname, '../../models/mlp-classifier/2/model.onnx
 const modelConfig = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as Record<string, Record<string, unknown>>;
 modelConfig.versions!['3'] = { weights: { source: 'quantized', from_version: '1', mode: 'dynamic', path: 'model.onnx' } };
 writeFileSync(join(modelDir, 'config.json'), JSON.stringify({ ...modelConfig, default_version: '1' }));
+// A route whose cheap tier is that int8 version.
+const policy = parseYaml(readFileSync(fixture.configFile, 'utf8')) as { routes: object[] };
+policy.routes.push({ name: 'cheap-first', tiers: [{ name: 'int8', model: 'mlp-classifier', version: '3' }, { name: 'fp32', model: 'mlp-classifier', version: '1' }] });
+writeFileSync(fixture.configFile, stringifyYaml(policy));
 fixture.repository.addPipeline('classify-json', {
   inputs: { features: { kind: 'json' } },
   steps: [{ id: 'classify', model: 'mlp-classifier', inputs: { input: 'features' }, outputs: { probabilities: 'probabilities' } }],
@@ -78,6 +83,8 @@ describe.skipIf(!CHROMIUM)('operator console in headless Chromium', () => {
     expect(await row('triaged').locator('.now').innerText()).toBe('none in 10 min');
     expect(await row('triaged').locator('.detail').innerText()).toBe('cheap: mlp-classifier v2 → full: mlp-classifier v1 (default)');
     expect(await row('task:classify-json').locator('.now').innerText()).toBe('none in 10 min');
+    expect(await row('task:classify-json').locator('.detail').innerText()).toBe('mlp-classifier');
+    expect(await row('cheap-first').locator('.detail').innerText()).toBe('int8: mlp-classifier v3 (int8) → fp32: mlp-classifier v1 (default)');
     // p50 and p95 share one scale, labelled with its top: the p95 line reaches it, p50 stays at or below.
     const latency = await row('plain').locator('td').nth(1).evaluate((cell) => ({
       scale: cell.querySelector('.scale')!.textContent,
@@ -132,9 +139,16 @@ describe.skipIf(!CHROMIUM)('operator console in headless Chromium', () => {
   it('the overview behind it is admin-only and holds series for configured names only', async () => {
     await post(`${server.url}/v2/models/no-such-model/infer`, mlpBody(1), acme);
     expect((await get(`${server.url}/v1/console/overview`, acme)).status).toBe(403);
-    const overview = (await get(`${server.url}/v1/console/overview`, ops)).json as { series: { target: string }[] };
+    const overview = (await get(`${server.url}/v1/console/overview`, ops)).json as { series: { target: string; kind: string }[] };
     // Every route and pipeline, and the model behind them (its queue is sampled); never the made-up name.
-    expect(overview.series.map((entry) => entry.target)).toEqual(['reviewed', 'triaged', 'plain', 'task:classify-json', 'mlp-classifier']);
+    expect(overview.series.map((entry) => entry.target)).toEqual(['reviewed', 'triaged', 'plain', 'cheap-first', 'task:classify-json', 'mlp-classifier']);
+    expect(overview.series.map((entry) => entry.kind)).toEqual(['route', 'route', 'route', 'route', 'pipeline', 'model']);
+    const models = (await get(`${server.url}/v1/console/overview`, ops)).json as { models: { version: string; default: boolean; int8: boolean }[] };
+    expect(models.models.map(({ version, default: isDefault, int8 }) => ({ version, isDefault, int8 })).sort((a, b) => a.version.localeCompare(b.version))).toEqual([
+      { version: '1', isDefault: true, int8: false },
+      { version: '2', isDefault: false, int8: false },
+      { version: '3', isDefault: false, int8: true },
+    ]);
   });
 });
 
