@@ -23,7 +23,10 @@ modelConfig.versions!['3'] = { weights: { source: 'quantized', from_version: '1'
 writeFileSync(join(modelDir, 'config.json'), JSON.stringify({ ...modelConfig, default_version: '1' }));
 // A route whose cheap tier is that int8 version.
 const policy = parseYaml(readFileSync(fixture.configFile, 'utf8')) as { routes: object[] };
-policy.routes.push({ name: 'cheap-first', tiers: [{ name: 'int8', model: 'mlp-classifier', version: '3' }, { name: 'fp32', model: 'mlp-classifier', version: '1' }] });
+policy.routes.push({
+  name: 'cheap-first',
+  tiers: [{ name: 'int8', model: 'mlp-classifier', version: '3' }, { name: 'fp32', model: 'mlp-classifier', version: '1' }],
+});
 writeFileSync(fixture.configFile, stringifyYaml(policy));
 fixture.repository.addPipeline('classify-json', {
   inputs: { features: { kind: 'json' } },
@@ -144,7 +147,8 @@ describe.skipIf(!CHROMIUM)('operator console in headless Chromium', () => {
     expect(overview.series.map((entry) => entry.target)).toEqual(['reviewed', 'triaged', 'plain', 'cheap-first', 'task:classify-json', 'mlp-classifier']);
     expect(overview.series.map((entry) => entry.kind)).toEqual(['route', 'route', 'route', 'route', 'pipeline', 'model']);
     const models = (await get(`${server.url}/v1/console/overview`, ops)).json as { models: { version: string; default: boolean; int8: boolean }[] };
-    expect(models.models.map(({ version, default: isDefault, int8 }) => ({ version, isDefault, int8 })).sort((a, b) => a.version.localeCompare(b.version))).toEqual([
+    const flags = models.models.map(({ version, default: isDefault, int8 }) => ({ version, isDefault, int8 }));
+    expect(flags.sort((a, b) => a.version.localeCompare(b.version))).toEqual([
       { version: '1', isDefault: true, int8: false },
       { version: '2', isDefault: false, int8: false },
       { version: '3', isDefault: false, int8: true },
