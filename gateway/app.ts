@@ -126,7 +126,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     reviewRoutes(api, options.services, options.tasks);
     if (options.metrics) metricsRoutes(api, options.metrics.registry);
     if (options.tasks) taskRoutes(api, options.tasks, options.services, options.lifecycle);
-    consoleRoutes(api, options.backend, options.services, series);
+    consoleRoutes(api, options.backend, options.services, series, options.tasks);
   });
   return app;
 }
