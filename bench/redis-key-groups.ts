@@ -22,7 +22,7 @@ const DAY = /\b\d{4}-\d{2}-\d{2}\b/g;
 /** The shape of a key: job, gateway and worker ids and days folded, so counts show what grows. */
 export function keyGroup(key: string, prefix: string): string {
   const rest = key.startsWith(`${prefix}:`) ? key.slice(prefix.length + 1) : key;
-  if (rest.startsWith('worker:')) return 'worker:<worker-id>';
+  if (rest.startsWith('{workers}:')) return '{workers}:<worker-id>';
   return rest.replace(UUID, '<id>').replace(DAY, '<day>');
 }
 

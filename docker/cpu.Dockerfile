@@ -14,6 +14,7 @@ COPY package.json package-lock.json .npmrc ./
 # No dependency install scripts: the CPU builds the project needs ship in the packages.
 RUN npm ci --ignore-scripts
 COPY tsconfig.json switchyard.yaml ./
+COPY client client
 COPY gateway gateway
 COPY workers workers
 COPY models models

@@ -9,6 +9,7 @@ ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json ./
+COPY client client
 COPY gateway gateway
 COPY workers workers
 COPY models models

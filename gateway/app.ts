@@ -4,7 +4,7 @@ import { installBodyParsers } from './http/body-parsers.js';
 import { installCompression } from './http/compression.js';
 import { installRequestDecoding } from './http/request-encoding.js';
 import { installMultipartParser } from './http/multipart-body.js';
-import { installErrorReplies } from './http/error-reply.js';
+import { clientErrorReply, frameworkErrorReply, installErrorReplies } from './http/error-reply.js';
 import type { InFlightRequests } from './http/in-flight.js';
 import { requestIdFor } from './http/request-id.js';
 import { logRequest } from './http/request-log.js';
@@ -22,6 +22,7 @@ import { logSettingsRoutes } from './routes/log-settings.js';
 import type { ServingBackend } from './serving-backend.js';
 import type { DeadLetters } from '../workers/queue/dead-letters.js';
 import { adminRoutes } from './routes/admin.js';
+import type { AuthFailureLimit } from './auth/api-keys.js';
 import { installAuthentication } from './auth/authenticate.js';
 import { installAuditHook } from './audit/audit-hook.js';
 import { installRateLimit } from './limits/rate-limit.js';
@@ -56,6 +57,8 @@ export interface AppOptions {
   readonly pipeline?: PipelineDeps;
   readonly logger: Logger;
   readonly bodyLimit: number;
+  /** Failed authentications per client address before 429 (AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS), for a pipeline built here. */
+  readonly authFailures?: AuthFailureLimit;
   /** The process's registry (served at /metrics) and the gateway's families; none in tests that need no metrics. */
   readonly metrics?: { readonly registry: Registry; readonly gateway: GatewayMetrics };
   /** HTTPS (and mTLS) on the listener, reloading rotated files; plain HTTP when absent. */
@@ -77,9 +80,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
     requestTimeout: 120_000,
     keepAliveTimeout: 10_000,
     ...(options.tls ? { https: options.tls.serverOptions } : {}),
+    // The router's and the HTTP parser's own refusals answer in the same JSON shape as every other error.
+    frameworkErrors: frameworkErrorReply,
+    clientErrorHandler: clientErrorReply,
   }) as unknown as FastifyInstance;
   options.tls?.attach(app);
-  const pipeline = options.pipeline ?? pipelineDeps(options.backend, options.services, options.lifecycle);
+  const pipeline = options.pipeline ?? pipelineDeps(options.backend, options.services, options.lifecycle, options.authFailures);
   options.inFlight?.install(app);
   installBodyParsers(app, options.bodyLimit);
   installRequestDecoding(app, options.bodyLimit);
@@ -87,7 +93,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   installMultipartParser(app, options.bodyLimit);
   installErrorReplies(app);
   installTraceContext(app);
-  installAuthentication(app, pipeline.authenticate);
+  installAuthentication(app, options.services.policy.tenants.length === 0, pipeline.authenticate);
   installAuditHook(app, options.services.audit);
   const series = new ConsoleSeries();
   const routeNames = new Set(options.services.policy.routes.map((route) => route.name));
@@ -125,7 +131,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     reviewRoutes(api, options.services, options.tasks);
     if (options.metrics) metricsRoutes(api, options.metrics.registry);
     if (options.tasks) taskRoutes(api, options.tasks, options.services, options.lifecycle);
-    consoleRoutes(api, options.backend, options.services, series);
+    consoleRoutes(api, options.backend, options.services, series, options.tasks);
   });
   return app;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, parseEnvironment, sharedEnvironment } from '../workers/config.js';
+import { ConfigError, parseEnvironment, redisTarget, sharedEnvironment } from '../workers/config.js';
 import { loadPolicy, type Policy } from './policy/policy-config.js';
 import { readTlsFiles, tlsFiles } from './tls/tls-files.js';
 
@@ -21,6 +21,9 @@ const gatewayEnvironment = sharedEnvironment.extend({
   GRPC_HOST: z.string().min(1).optional(),
   /** Largest gRPC message received or sent; MAX_BODY_BYTES when unset. */
   GRPC_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).optional(),
+  /** Failed authentications (wrong keys) one client address may make per window before it is refused with 429. */
+  AUTH_FAILURE_LIMIT: z.coerce.number().int().min(1).default(20),
+  AUTH_FAILURE_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
   /** The policy file (YAML or JSON): tenants, keys, limits, budgets, routes. */
   SWITCHYARD_CONFIG: z.string().min(1).optional(),
   /** Audit records are also appended here as JSON lines (the durable copy in embedded mode). */
@@ -29,6 +32,10 @@ const gatewayEnvironment = sharedEnvironment.extend({
   TASK_RETENTION_HOURS: z.coerce.number().min(0.01).default(24),
   /** Asynchronous tasks one gateway runs at once. */
   TASK_CONCURRENCY: z.coerce.number().int().min(1).default(8),
+  /** Most items one `POST /v1/tasks/{pipeline}:batch` may carry. */
+  TASK_BATCH_MAX_ITEMS: z.coerce.number().int().min(1).max(1000).default(64),
+  /** Batch items one gateway holds at once (running or waiting on models); a batch that would exceed it gets 503 tasks_busy. */
+  TASK_BATCH_MAX_PENDING: z.coerce.number().int().min(1).default(256),
   /** Distributed mode: a task whose gateway stops renewing its lock this long is run by another gateway. */
   TASK_LOCK_DURATION_MS: z.coerce.number().int().min(1000).default(30_000),
   TASK_STALLED_INTERVAL_MS: z.coerce.number().int().min(1000).default(15_000),
@@ -67,6 +74,7 @@ export function parseConfig(environment: Readonly<Record<string, string | undefi
       throw new ConfigError(`invalid TLS files: ${(error as Error).message}`);
     }
   }
+  redisTarget(parsed);
   // Keys given as `env` in the policy file are read from the same environment.
   const policy = loadPolicy(parsed.SWITCHYARD_CONFIG, environment);
   const grpcHost = parsed.GRPC_HOST ?? parsed.HOST;

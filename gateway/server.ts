@@ -51,7 +51,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
   const services = withCostMetrics(policyServices, gatewayMetrics);
   const tasks = await buildTaskService(config, mode.backend, services, logger, mode.redis);
   // One pipeline for both front ends: the same authenticator, rate-limit window and stores.
-  const pipeline = pipelineDeps(mode.backend, services, lifecycle);
+  const pipeline = pipelineDeps(mode.backend, services, lifecycle, { limit: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW_MS });
   const app = buildApp({
     backend: mode.backend,
     services,

@@ -1,5 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Socket } from 'node:net';
+import { TestRedisCluster } from './helpers/redis-cluster.js';
+import { TestSentinelGroup } from './helpers/redis-sentinel.js';
 
 /**
  * Distributed-mode tests need Redis at REDIS_URL (default 127.0.0.1:6379). If nothing
@@ -23,8 +25,28 @@ function answers(host: string, port: number): Promise<boolean> {
 }
 
 let started: ChildProcess | undefined;
+let servers: TestRedisCluster | TestSentinelGroup | undefined;
+
+/**
+ * REDIS_TEST_MODE=cluster|sentinel: the distributed tests run against a 3-master Cluster
+ * (ports 7100-7102) or a Sentinel group (7110-7114) started here; the test files read where
+ * from the environment this sets (test/helpers/redis.ts). The shared Redis is still started
+ * if missing, for the tests that need a single Redis of their own kind.
+ */
+async function startTestServers(): Promise<void> {
+  const mode = process.env.REDIS_TEST_MODE;
+  if (!mode || mode === 'single') return;
+  if (mode !== 'cluster' && mode !== 'sentinel') throw new Error(`REDIS_TEST_MODE must be single, cluster or sentinel, not "${mode}"`);
+  servers = mode === 'cluster' ? await new TestRedisCluster(7100).start() : await new TestSentinelGroup(7110).start();
+  Object.assign(process.env, servers.env);
+}
 
 export async function setup(): Promise<void> {
+  await setupShared();
+  await startTestServers();
+}
+
+async function setupShared(): Promise<void> {
   const url = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   const port = Number(url.port || 6379);
   if (await answers(url.hostname, port)) return;
@@ -41,4 +63,5 @@ export async function setup(): Promise<void> {
 
 export async function teardown(): Promise<void> {
   started?.kill('SIGTERM');
+  await servers?.stop();
 }

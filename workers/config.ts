@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -18,8 +19,19 @@ export const sharedEnvironment = z.object({
   /** Cores the model instances may use between them. */
   CPU_COUNT: positive(availableParallelism()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Distributed mode when set: gateways queue requests, workers run them. */
-  REDIS_URL: z.string().url().optional(),
+  /**
+   * Distributed mode when set: gateways queue requests, workers run them. One URL
+   * (`single`), or comma-separated sentinel addresses (`sentinel`) or cluster seed nodes (`cluster`).
+   */
+  REDIS_URL: z.string().regex(/^rediss?:\/\/[^\s,]+(\s*,\s*rediss?:\/\/[^\s,]+)*$/, 'redis:// or rediss:// URLs, comma-separated').optional(),
+  REDIS_MODE: z.enum(['single', 'sentinel', 'cluster']).default('single'),
+  /** The master group the sentinels watch (sentinel mode). */
+  REDIS_SENTINEL_MASTER: z.string().regex(/^[\w.-]+$/).optional(),
+  /** ACL user and a file holding its password (a mounted Secret); credentials in the URL work too. */
+  REDIS_USERNAME: z.string().min(1).optional(),
+  REDIS_PASSWORD_FILE: z.string().min(1).optional(),
+  /** CA bundle (PEM) that signed the servers' certificates, for rediss:// URLs. */
+  REDIS_TLS_CA_FILE: z.string().min(1).optional(),
   /** Prefix of every Redis key Switchyard writes (several deployments can share one Redis). */
   REDIS_PREFIX: z.string().regex(/^[\w.-]+$/).default('switchyard'),
   /** On SIGTERM, how long in-flight work may take before the process exits anyway. */
@@ -60,6 +72,72 @@ const workerEnvironment = sharedEnvironment.extend({
 });
 
 export type SharedConfig = Readonly<z.output<typeof sharedEnvironment>>;
+
+/** Where Redis is and how to log in, from the REDIS_* settings (files are read here, at start-up). */
+export interface RedisTarget {
+  readonly mode: 'single' | 'sentinel' | 'cluster';
+  /** The server (single), the sentinels, or the cluster's seed nodes. */
+  readonly nodes: readonly { readonly host: string; readonly port: number }[];
+  readonly tls?: { readonly ca?: string };
+  readonly username?: string;
+  readonly password?: string;
+  /** Sentinel mode: the sentinels' own credentials, from their URLs. */
+  readonly sentinelUsername?: string;
+  readonly sentinelPassword?: string;
+  readonly sentinelMaster?: string;
+  readonly db: number;
+}
+
+/** Validates the REDIS_* settings together; undefined in embedded mode (no REDIS_URL). */
+export function redisTarget(config: SharedConfig): RedisTarget | undefined {
+  if (!config.REDIS_URL) return undefined;
+  const fail = (message: string): never => {
+    throw new ConfigError(`invalid environment: ${message}`);
+  };
+  const urls = config.REDIS_URL.split(',').map((text) => {
+    try {
+      return new URL(text.trim());
+    } catch {
+      return fail(`REDIS_URL: "${text.trim()}" is not a URL`);
+    }
+  });
+  const mode = config.REDIS_MODE;
+  if (mode === 'single' && urls.length !== 1) fail('REDIS_URL: single mode takes one URL (set REDIS_MODE=sentinel or cluster for a list)');
+  if (mode === 'sentinel' && !config.REDIS_SENTINEL_MASTER) fail('REDIS_SENTINEL_MASTER: sentinel mode needs the master group name');
+  if (mode !== 'sentinel' && config.REDIS_SENTINEL_MASTER) fail('REDIS_SENTINEL_MASTER: only for REDIS_MODE=sentinel');
+  if (new Set(urls.map((url) => url.protocol)).size > 1) fail('REDIS_URL: mix of redis:// and rediss://');
+  const tls = urls[0]!.protocol === 'rediss:';
+  if (config.REDIS_TLS_CA_FILE && !tls) fail('REDIS_TLS_CA_FILE: only for rediss:// URLs');
+  const db = Number(urls[0]!.pathname.slice(1) || '0');
+  if (!Number.isInteger(db) || db < 0) fail('REDIS_URL: the path is a database number (redis://host:6379/0)');
+  if (mode === 'cluster' && db !== 0) fail('REDIS_URL: a cluster has only database 0');
+  const read = (name: string, path: string): string => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (error) {
+      return fail(`${name}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  };
+  const first = urls[0]!;
+  const fromUrl = { username: decodeURIComponent(first.username) || undefined, password: decodeURIComponent(first.password) || undefined };
+  const password = config.REDIS_PASSWORD_FILE ? read('REDIS_PASSWORD_FILE', config.REDIS_PASSWORD_FILE).trim() : undefined;
+  // In sentinel mode the URLs name the sentinels, so their credentials are the sentinels'.
+  const data: { username?: string; password?: string } = mode === 'sentinel' ? {} : fromUrl;
+  return {
+    mode,
+    nodes: urls.map((url) => ({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || (mode === 'sentinel' ? 26379 : 6379)) })),
+    ...(tls ? { tls: config.REDIS_TLS_CA_FILE ? { ca: read('REDIS_TLS_CA_FILE', config.REDIS_TLS_CA_FILE) } : {} } : {}),
+    ...defined({ username: config.REDIS_USERNAME ?? data.username, password: password ?? data.password }),
+    ...(mode === 'sentinel'
+      ? defined({ sentinelUsername: fromUrl.username, sentinelPassword: fromUrl.password, sentinelMaster: config.REDIS_SENTINEL_MASTER })
+      : {}),
+    db,
+  };
+}
+
+function defined<T extends Record<string, string | undefined>>(fields: T): Partial<Record<keyof T, string>> {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<Record<keyof T, string>>;
+}
 export type WorkerConfig = Readonly<z.output<typeof workerEnvironment> & { WORKER_ID: string }>;
 
 export class ConfigError extends Error {
@@ -80,6 +158,7 @@ export function parseEnvironment<T extends z.ZodType>(schema: T, environment: Re
 export function parseWorkerConfig(environment: Readonly<Record<string, string | undefined>>): WorkerConfig {
   const parsed = parseEnvironment(workerEnvironment, environment);
   if (!parsed.REDIS_URL) throw new ConfigError('invalid environment: REDIS_URL: a worker needs Redis (REDIS_URL=redis://host:6379)');
+  redisTarget(parsed);
   return Object.freeze({ ...parsed, WORKER_ID: parsed.WORKER_ID ?? `${hostname()}-${process.pid}` });
 }
 

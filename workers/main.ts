@@ -14,7 +14,7 @@ import { localModelManager } from './pool/local-model-manager.js';
 import { ModelState } from './pool/model-state.js';
 import { QueueConsumer } from './queue/consumer.js';
 import { Heartbeat } from './queue/heartbeat.js';
-import { durableConnection } from './queue/redis-connection.js';
+import { redisConnection } from './queue/redis-connection.js';
 
 export interface RunningWorker {
   close(): Promise<void>;
@@ -22,7 +22,7 @@ export interface RunningWorker {
 
 export async function startWorker(config: WorkerConfig): Promise<RunningWorker> {
   const logger = pino({ level: config.LOG_LEVEL, base: { service: 'switchyard-worker', worker: config.WORKER_ID } });
-  const redis = durableConnection(config.REDIS_URL!, `switchyard-worker-${config.WORKER_ID}`);
+  const redis = redisConnection(config, 'durable', `switchyard-worker-${config.WORKER_ID}`);
   // The serving metrics live where the ModelManager runs: here, in distributed mode.
   const registry = createMetricsRegistry();
   registerGpuMetrics(registry);
@@ -71,7 +71,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   const consumer = new QueueConsumer({
     workerId: config.WORKER_ID,
     manager,
-    redisUrl: config.REDIS_URL!,
+    connect: (name) => redisConnection(config, 'durable', name),
     prefix: config.REDIS_PREFIX,
     redis,
     lockDurationMs: config.LOCK_DURATION_MS,

@@ -87,6 +87,7 @@ export async function drivePhase(load: PhaseLoad, schedule: RequestSchedule, rec
     const headers = parsed?.headers ?? {};
     const code = statusCode >= 400 && parsed ? errorCode(parsed.body) : undefined;
     const replayed = isReplayed(headers);
+    if (statusCode === 200 && parsed?.body.includes('"status":"needs_review"')) recorder.recordTaskReview(kind);
     recorder.recordResponse(kind, {
       latencyMs: responseTime,
       status: statusCode,

@@ -56,9 +56,16 @@ export function markdownReport(report: LoadTestReport, comparison: readonly Figu
     lines.push('');
   }
   if (report.knee) lines.push(`Knee: **${report.knee.throughputRps} req/s** at ${report.knee.connections} connections (p95 ${ms(report.knee.p95Ms)}).`, '');
-  if (report.kinds.length > 1) {
-    lines.push(row(['request kind', 'sent', '2xx', 'p95', 'errors']), row(['---', '---', '---', '---', '---']));
-    for (const k of report.kinds) lines.push(row([k.kind, k.totals.sent, k.totals.outcomes.ok + k.totals.outcomes.replayed, ms(k.totals.latency.p95Ms), k.totals.errors]));
+  const tasks = report.kinds.some((k) => k.needsReview !== undefined);
+  if (report.kinds.length > 1 || tasks) {
+    const reviewColumn = tasks ? ['needs review'] : [];
+    lines.push(row(['request kind', 'sent', '2xx', 'p95', 'errors', ...reviewColumn]));
+    lines.push(row(['---', '---', '---', '---', '---', ...reviewColumn.map(() => '---')]));
+    for (const k of report.kinds) {
+      const reviews = k.needsReview === undefined ? [] : [`${k.needsReview} (${pct(k.needsReview, k.totals.outcomes.ok)})`];
+      const answered = k.totals.outcomes.ok + k.totals.outcomes.replayed;
+      lines.push(row([k.kind, k.totals.sent, answered, ms(k.totals.latency.p95Ms), k.totals.errors, ...(tasks ? (reviews.length ? reviews : ['']) : [])]));
+    }
     lines.push('');
   }
   if (comparison) lines.push('Against the previous run:', '', ...comparison.map((change) => `- ${formatChange(change)}`), '');
@@ -68,3 +75,5 @@ export function markdownReport(report: LoadTestReport, comparison: readonly Figu
 
 const round = (value: number): number => Math.round(value * 1000) / 1000;
 const ms = (value: number): string => `${round(value)} ms`;
+
+const pct = (part: number, whole: number): string => (whole > 0 ? `${Math.round((part / whole) * 1000) / 10} %` : '-');

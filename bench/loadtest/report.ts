@@ -38,6 +38,8 @@ export interface PhaseReport {
 export interface KindReport {
   readonly kind: string;
   readonly totals: TallySummary;
+  /** Task kinds: answers whose task waits for human review. */
+  readonly needsReview?: number;
 }
 
 export const OUTCOME_LABELS = {

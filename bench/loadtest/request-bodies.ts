@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import sharp from 'sharp';
-import { encodeBytesElements } from '../../workers/protocol/tensor.js';
+import { encodeInferRequest } from '../../client/infer-codec.js';
 import type { RequestMixEntry } from './scenario.js';
 import type { TargetClient, TensorMetadata } from './target-client.js';
 
@@ -18,8 +18,14 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /** Builds one entry's bodies from the target's metadata, from files, or as images. */
 export async function prepareBodies(entry: RequestMixEntry, client: TargetClient, scenarioDir: string): Promise<PreparedRequest[]> {
-  const path = `${client.modelPath(entry.model, entry.version)}/infer`;
   const body = entry.body;
+  if (entry.task && body.from === 'image') {
+    const query = new URLSearchParams(entry.query ?? {}).toString();
+    const taskPath = `/v1/tasks/${encodeURIComponent(entry.model)}${query === '' ? '' : `?${query}`}`;
+    const headers = { 'content-type': 'image/png' };
+    return Promise.all(Array.from({ length: BODIES_PER_ENTRY }, async () => ({ path: taskPath, headers, body: await shapesPng(body.width, body.height) })));
+  }
+  const path = `${client.modelPath(entry.model, entry.version)}/infer`;
   if (body.from === 'files') {
     return body.files.map((file) => ({ path, headers: JSON_HEADERS, body: readFileSync(resolve(scenarioDir, file)) }));
   }
@@ -55,17 +61,27 @@ function randomValue(datatype: string): unknown {
 /** Random-noise PNGs as one BYTES input, in Triton's binary tensor extension. */
 async function imageRequest(path: string, inputName: string, width: number, height: number, count: number): Promise<PreparedRequest> {
   const images = await Promise.all(Array.from({ length: count }, () => noisePng(width, height)));
-  const tensor = encodeBytesElements(images);
-  const header = Buffer.from(JSON.stringify({ inputs: [{ name: inputName, datatype: 'BYTES', shape: [count], parameters: { binary_data_size: tensor.byteLength } }] }));
-  return {
-    path,
-    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
-    body: Buffer.concat([header, tensor]),
-  };
+  const { body, headers } = encodeInferRequest([{ name: inputName, datatype: 'BYTES', shape: [count], data: images }], { binaryOutputs: false });
+  return { path, headers, body: Buffer.from(body) };
 }
 
 function noisePng(width: number, height: number): Promise<Buffer> {
   const pixels = Buffer.alloc(width * height * 3);
   for (let i = 0; i < pixels.length; i += 1) pixels[i] = Math.floor(Math.random() * 256);
   return sharp(pixels, { raw: { width, height, channels: 3 } }).png().toBuffer();
+}
+
+/** Random coloured rectangles and circles on a light background: an ordinary image for pipelines that judge content. */
+function shapesPng(width: number, height: number): Promise<Buffer> {
+  const colour = (): string => `rgb(${Math.floor(Math.random() * 256)},${Math.floor(Math.random() * 256)},${Math.floor(Math.random() * 256)})`;
+  const shapes = Array.from({ length: 6 }, () => {
+    const [x, y] = [Math.random() * width, Math.random() * height];
+    const size = (0.1 + Math.random() * 0.3) * Math.min(width, height);
+    return Math.random() < 0.5
+      ? `<circle cx="${x}" cy="${y}" r="${size / 2}" fill="${colour()}"/>`
+      : `<rect x="${x - size / 2}" y="${y - size / 2}" width="${size}" height="${size * 0.7}" fill="${colour()}"/>`;
+  });
+  const background = '<rect width="100%" height="100%" fill="#f2f2f2"/>';
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${background}${shapes.join('')}</svg>`;
+  return sharp(Buffer.from(svg)).png().toBuffer();
 }

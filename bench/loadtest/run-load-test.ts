@@ -101,7 +101,11 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
     totals,
     breakdown: recorder.total.breakdown() ?? null,
     phases: phaseReports,
-    kinds: [...recorder.kinds].map(([kind, tally]) => ({ kind, totals: tally.summary() })),
+    kinds: [...recorder.kinds].map(([kind, tally]) => ({
+      kind,
+      totals: tally.summary(),
+      ...(kind.startsWith('task ') ? { needsReview: recorder.taskReviews.get(kind) ?? 0 } : {}),
+    })),
     windows: recorder.windows(),
     served: recorder.served.summary(),
     knee,
@@ -135,6 +139,7 @@ function readPreviousReport(file: string): LoadTestReport {
 }
 
 function kindName(entry: RequestMixEntry): string {
+  if (entry.task) return `task ${entry.model}${entry.query ? ` ${new URLSearchParams(entry.query).toString()}` : ''}`;
   const model = entry.version === undefined ? entry.model : `${entry.model} v${entry.version}`;
   const body = entry.body.from === 'metadata' ? '' : ` (${entry.body.from})`;
   return `${model}${body}${entry.idempotency ? ` ×${entry.idempotency.repeats} per key` : ''}`;

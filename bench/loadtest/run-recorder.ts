@@ -29,6 +29,8 @@ export class RunRecorder {
   readonly served = new ServedTally();
   readonly phases: Tally[] = [];
   readonly kinds = new Map<string, Tally>();
+  /** Task answers per kind that wait for human review (status needs_review): a moderation run's review rate. */
+  readonly taskReviews = new Map<string, number>();
   readonly #windows = new Map<number, { phase: number; tally: Tally }>();
   readonly #startedAt = performance.now();
   #phase = 0;
@@ -46,6 +48,10 @@ export class RunRecorder {
   recordResponse(kind: string, sample: ResponseSample): void {
     for (const tally of this.#tallies(kind)) tally.recordResponse(sample);
     if (sample.served && sample.outcome === 'ok') this.served.record(sample.served);
+  }
+
+  recordTaskReview(kind: string): void {
+    this.taskReviews.set(kind, (this.taskReviews.get(kind) ?? 0) + 1);
   }
 
   recordTransportError(kind: string, timeout: boolean): void {

@@ -27,7 +27,13 @@ const RequestMix = z.strictObject({
   /** Each Idempotency-Key is sent `repeats` times, by whichever connections come next (a retry storm). */
   idempotency: z.strictObject({ repeats: positiveInt.max(1000) }).optional(),
   headers: z.record(z.string(), z.string()).optional(),
-});
+  /**
+   * `model` names a pipeline: each request is `POST /v1/tasks/{model}` with one generated
+   * image as the raw body (drawn shapes, body.from "image" sizes it) and `query` as its options.
+   */
+  task: z.boolean().default(false),
+  query: z.record(z.string(), z.string()).optional(),
+}).refine((entry) => !entry.task || entry.body.from === 'image', { message: 'a task entry sends images: body.from must be "image"', path: ['body'] });
 
 const Phase = z
   .strictObject({

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { clientRequestId } from '../http/request-id.js';
 import type { AuditEntry, AuditLog } from './audit-log.js';
 
 /** What the inference path learned about a request, for its audit record. */
@@ -38,6 +39,7 @@ export function installAuditHook(app: FastifyInstance, log: AuditLog): void {
     const params = request.params as { model?: string; pipeline?: string };
     const entry = auditEntry({
       requestId: request.id,
+      clientRequestId: clientRequestId(request.headers),
       tenant: request.tenant?.name,
       target: params.model ?? params.pipeline ?? '',
       details: request.audit ?? {},
@@ -53,6 +55,8 @@ export function installAuditHook(app: FastifyInstance, log: AuditLog): void {
 /** What any front end knows about a finished call. */
 export interface FinishedCall {
   readonly requestId: string;
+  /** The caller's own request id, when it sent a usable one. */
+  readonly clientRequestId: string | undefined;
   readonly tenant: string | undefined;
   /** The name called, for calls rejected before the pipeline noted a route. */
   readonly target: string;
@@ -69,6 +73,7 @@ export function auditEntry(call: FinishedCall): AuditEntry {
   return {
     time: new Date().toISOString(),
     requestId: call.requestId,
+    ...(call.clientRequestId !== undefined ? { clientRequestId: call.clientRequestId } : {}),
     tenant: call.tenant ?? 'unauthenticated',
     route: details.route ?? call.target,
     ...(details.model !== undefined ? { model: details.model, version: details.version, tier: details.tier, escalated: details.escalated } : {}),

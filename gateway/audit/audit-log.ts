@@ -1,10 +1,12 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../workers/queue/redis-connection.js';
 import { WriteBehind } from '../support/write-behind.js';
 
 /** One record per request, appended after the answer is sent. */
 export interface AuditEntry {
   readonly time: string;
   readonly requestId: string;
+  /** The caller's own X-Request-Id, when it sent a usable one. */
+  readonly clientRequestId?: string;
   readonly tenant: string;
   readonly route: string;
   readonly model?: string;
@@ -63,7 +65,7 @@ export class MemoryAuditLog implements AuditLog {
 export class RedisAuditLog implements AuditLog {
   readonly #buffer: WriteBehind<AuditEntry>;
 
-  constructor(private readonly redis: Redis, private readonly key: string, private readonly capacity: number, onError: (error: unknown) => void) {
+  constructor(private readonly redis: RedisClient, private readonly key: string, private readonly capacity: number, onError: (error: unknown) => void) {
     this.#buffer = new WriteBehind(async (entries) => {
       const pipeline = this.redis.pipeline();
       for (const entry of entries) pipeline.xadd(this.key, 'MAXLEN', '~', String(this.capacity), '*', 'entry', JSON.stringify(entry));

@@ -1,22 +1,44 @@
 import { ServingError } from '../../workers/protocol/errors.js';
 import { hashKey, type Policy, type Tenant } from '../policy/policy-config.js';
+import { AuthFailures } from './auth-failures.js';
 
 /** With no tenants configured (loopback only), every caller is this local admin. */
 export const OPEN_TENANT: Tenant = { name: 'local', role: 'admin', plan: 'default', models: ['*'], keyHashes: [] };
 
-/** An `Authorization` value (HTTP header or gRPC metadata) → its tenant; 401 otherwise. */
-export type Authenticator = (authorization: string | undefined) => Tenant;
+export interface AuthFailureLimit {
+  /** Failed authentications one client address may make per window before it gets 429. */
+  readonly limit: number;
+  readonly windowMs: number;
+}
 
-/** The one key check both front ends run: `Bearer <key>`, looked up by its SHA-256. */
-export function keyAuthenticator(policy: Policy): Authenticator {
+/** Refused because this address sent too many wrong keys; HTTP says when to retry in Retry-After, gRPC in its metadata. */
+export class AuthThrottledError extends ServingError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('rate_limited', `too many failed authentications from this address; retry in ${retryAfterSeconds} s`);
+  }
+}
+
+/** An `Authorization` value (HTTP header or gRPC metadata) from a client address → its tenant; 401 (or 429) otherwise. */
+export type Authenticator = (authorization: string | undefined, address: string) => Tenant;
+
+/**
+ * The one key check both front ends run: `Bearer <key>`, looked up by its SHA-256. Wrong
+ * keys are counted per address across both front ends (a missing key guesses nothing).
+ */
+export function keyAuthenticator(policy: Policy, failureLimit: AuthFailureLimit = { limit: 20, windowMs: 60_000 }): Authenticator {
   const byHash = new Map<string, Tenant>();
   for (const tenant of policy.tenants) for (const hash of tenant.keyHashes) byHash.set(hash, tenant);
   if (policy.tenants.length === 0) return () => OPEN_TENANT;
-  return (authorization) => {
+  const failures = new AuthFailures(failureLimit.limit, failureLimit.windowMs);
+  return (authorization, address) => {
+    const now = Date.now();
+    const waitMs = failures.blockedFor(address, now);
+    if (waitMs > 0) throw new AuthThrottledError(Math.ceil(waitMs / 1000));
     const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
     if (!match) throw new ServingError('unauthorized', 'send Authorization: Bearer <key>');
     const tenant = byHash.get(hashKey(match[1]!));
-    if (!tenant) throw new ServingError('unauthorized', 'unknown API key');
-    return tenant;
+    if (tenant) return tenant;
+    failures.failed(address, now);
+    throw new ServingError('unauthorized', 'unknown API key');
   };
 }

@@ -1,27 +1,50 @@
 import type { FastifyInstance } from 'fastify';
+import { ServingError } from '../../workers/protocol/errors.js';
 import type { Tenant } from '../policy/policy-config.js';
-import type { Authenticator } from './api-keys.js';
+import { AuthThrottledError, type Authenticator } from './api-keys.js';
+import { foreignRequest } from './open-mode-guard.js';
 
-export { OPEN_TENANT } from './api-keys.js';
+export { OPEN_TENANT, type AuthFailureLimit } from './api-keys.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Who is calling; set for every route but health. */
+    /** Who is calling; set for every route but health and the console page. */
     tenant: Tenant | undefined;
   }
 }
 
-/** Health probes, and the console page itself (static: its data comes from the admin API with a key). */
-const UNAUTHENTICATED = /^\/(v2\/health\/|console(\?|$))/;
+/**
+ * Health probes and the console page itself (static: its data comes from the admin API with
+ * a key), by method and route pattern: nothing else is reached without a key.
+ */
+const AUTH_FREE = new Set(['/v2/health/live', '/v2/health/ready', '/console'].flatMap((url) => [`GET ${url}`, `HEAD ${url}`]));
 
-/** `Authorization: Bearer <key>` → tenant, on every route but health and the console page; 401 otherwise. */
-export function installAuthentication(app: FastifyInstance, authenticate: Authenticator): void {
+/** Path only, at most 200 characters: an error never echoes a long or query-carrying URL back. */
+function shortPath(url: string): string {
+  const path = url.split('?', 1)[0]!;
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path;
+}
+
+/**
+ * `Authorization: Bearer <key>` → tenant through the authenticator the gRPC front end shares
+ * (one per-address failure limit for both), in onRequest: before any byte of the body is read,
+ * so an unauthenticated body is refused unread. Unknown paths are answered here too, so no
+ * body is parsed for them. In open mode (no tenants) requests not addressed to the loopback
+ * listener are refused instead.
+ */
+export function installAuthentication(app: FastifyInstance, open: boolean, authenticate: Authenticator): void {
   app.decorateRequest('tenant', undefined);
-  app.addHook('onRequest', (request, _reply, next) => {
-    if (UNAUTHENTICATED.test(request.url)) return next();
+  app.addHook('onRequest', (request, reply, next) => {
+    if (open) {
+      const foreign = foreignRequest(request);
+      if (foreign) return next(foreign);
+    }
+    if (request.is404) return next(new ServingError('route_not_found', `no endpoint ${request.method} ${shortPath(request.url)}`));
+    if (AUTH_FREE.has(`${request.method} ${request.routeOptions.url}`)) return next();
     try {
-      request.tenant = authenticate(request.headers.authorization);
+      request.tenant = authenticate(request.headers.authorization, request.ip);
     } catch (error) {
+      if (error instanceof AuthThrottledError) reply.header('retry-after', String(error.retryAfterSeconds));
       return next(error as Error);
     }
     next();

@@ -7,7 +7,7 @@ import type { Tenant } from '../policy/policy-config.js';
  */
 export function assertMayCall(tenant: Tenant | undefined, name: string): Tenant {
   if (!tenant) throw new ServingError('unauthorized', 'send Authorization: Bearer <key>');
-  if (tenant.role === 'admin' || tenant.models.includes('*') || tenant.models.includes(name)) return tenant;
+  if (mayCall(tenant, name)) return tenant;
   throw new ServingError('forbidden', `this key may not call "${name}"`);
 }
 
@@ -15,4 +15,8 @@ export function assertAdmin(tenant: Tenant | undefined): Tenant {
   if (!tenant) throw new ServingError('unauthorized', 'send Authorization: Bearer <key>');
   if (tenant.role !== 'admin') throw new ServingError('forbidden', 'this endpoint needs an admin key');
   return tenant;
+}
+
+export function mayCall(tenant: Tenant, name: string): boolean {
+  return tenant.role === 'admin' || tenant.models.includes('*') || tenant.models.includes(name);
 }

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../workers/queue/redis-connection.js';
+import { redisKeys, type RedisKeys } from '../../workers/queue/redis-keys.js';
 
 /** Money is counted in whole picodollars, so sums are exact. */
 export const PICO = 1e12;
@@ -80,12 +81,12 @@ return 1`;
 const ACCOUNT_TTL_MS = 40 * 24 * 3600 * 1000;
 
 export class RedisBudgetStore implements BudgetStore {
-  readonly #redis: Redis;
-  readonly #prefix: string;
+  readonly #redis: RedisClient;
+  readonly #keys: RedisKeys;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     this.#redis = redis;
-    this.#prefix = prefix;
+    this.#keys = redisKeys(prefix);
   }
 
   async reserve(tenant: string, period: string, limitPico: number, estimatePico: number): Promise<boolean> {
@@ -107,6 +108,6 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   #key(tenant: string, period: string): string {
-    return `${this.#prefix}:budget:${tenant}:${period}`;
+    return this.#keys.budget(tenant, period);
   }
 }

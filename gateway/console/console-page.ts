@@ -2,7 +2,8 @@
  * The operator console: one self-contained page (no build step, no external assets, so it
  * works on an air-gapped cluster). It holds no data itself: every panel comes from the
  * admin API with the key the operator enters (kept in sessionStorage), so it is behind
- * the same authentication as the API.
+ * the same authentication as the API. No inline style attributes or event-handler
+ * attributes: its Content-Security-Policy allows only its own script and style blocks.
  */
 export const CONSOLE_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Switchyard console</title>
@@ -16,15 +17,18 @@ section{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:10px 
 h2{font-size:14px;margin:0 0 8px}
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:3px 6px;border-bottom:1px solid #eef0f3;font-weight:normal}
 th{color:#6b7280}.READY,.closed{color:#147a3d}.FAILED,.open{color:#b42318}.LOADING,.half-open{color:#b54708}
-button{cursor:pointer}#error{color:#b42318}svg{vertical-align:middle}
+button{cursor:pointer}.none,.kind,.detail,.scale{color:#6b7280}.detail,.scale,.kind{font-size:12px}.axis{stroke:#c4c9d2}
+.tag{font-size:11px;border-radius:3px;padding:0 4px;background:#eef0f3}.tag.int8{background:#fef0c7}.tag.default{background:#d1fadf}
+#error{color:#b42318}svg{vertical-align:middle}.wide{grid-column:1/-1}.p50{color:#2563eb}.p95{color:#b54708}
 </style></head><body>
 <header><h1>Switchyard console</h1><input id="key" type="password" placeholder="admin API key" size="28"><button id="save">Use key</button><span id="error"></span></header>
 <main>
 <section><h2>Models</h2><table id="models"><thead><tr><th>model</th><th>version</th><th>state</th><th>pool</th><th>runs on</th><th>queued</th></tr></thead><tbody></tbody></table></section>
-<section><h2>Latency and traffic, last 10 minutes</h2><table id="series"><thead><tr><th>target</th><th>p50 / p95 ms</th><th>requests per 10 s</th><th>queued</th><th>now</th></tr></thead><tbody></tbody></table></section>
+<section><h2>Latency and traffic, last 10 minutes</h2><table id="series"><thead><tr><th>target</th>
+<th>p50 <span class="p50">━</span> / p95 <span class="p95">━</span> ms</th><th>requests per 10 s</th><th>queued</th><th>newest point</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Cost today (UTC)</h2><table id="cost"><thead><tr><th>tenant</th><th>USD</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Circuit breakers</h2><table id="breakers"><thead><tr><th>model version</th><th>state</th><th>failures</th></tr></thead><tbody></tbody></table></section>
-<section style="grid-column:1/-1"><h2>Review queue</h2><table id="reviews"><thead><tr><th>item</th><th>route</th><th>reason</th><th>confidence</th><th>model output</th><th></th></tr></thead><tbody></tbody></table></section>
+<section class="wide"><h2>Review queue</h2><table id="reviews"><thead><tr><th>item</th><th>route</th><th>reason</th><th>confidence</th><th>model output</th><th></th></tr></thead><tbody></tbody></table></section>
 </main>
 <script>
 const $ = (id) => document.getElementById(id);
@@ -39,19 +43,47 @@ async function api(method, path, body) {
   if (!response.ok) throw new Error(json.error || response.status);
   return json;
 }
-function sparkline(values, color) {
-  if (values.length === 0) return '';
-  const max = Math.max(...values, 1e-9), w = 120, h = 24;
-  const points = values.map((v, i) => (values.length === 1 ? w : (i * w) / (values.length - 1)).toFixed(1) + ',' + (h - (v / max) * h).toFixed(1)).join(' ');
-  return '<svg width="' + w + '" height="' + h + '"><polyline fill="none" stroke="' + color + '" stroke-width="1.5" points="' + points + '"/></svg>';
+// One chart per cell: the x axis is the whole window (a point sits at its time, gaps stay gaps),
+// the y axis starts at 0 and its top is the largest value of all lines drawn (p50 and p95 share it).
+function chart(lines, points, overview, unit, digits) {
+  const w = 120, h = 28, start = Date.parse(overview.generated_at) - overview.window_ms;
+  const largest = Math.max(0, ...lines.flatMap((line) => points.map(line.value))), top = largest || 1;
+  const x = (p) => Math.max(2, Math.min(w - 2, ((p.t + overview.bucket_ms / 2 - start) / overview.window_ms) * w)).toFixed(1);
+  const y = (v) => (h - 1 - (v / top) * (h - 2)).toFixed(1);
+  // A dot per point, so a lone point (a target's first 10 s) shows too.
+  const drawn = lines.map((line) => points.length === 0 ? '' : '<polyline fill="none" stroke="' + line.color + '" stroke-width="1.5" points="'
+    + points.map((p) => x(p) + ',' + y(line.value(p))).join(' ') + '"/>'
+    + points.map((p) => '<circle r="1.5" fill="' + line.color + '" cx="' + x(p) + '" cy="' + y(line.value(p)) + '"/>').join('')).join('');
+  const axis = '<line class="axis" x1="0" y1="' + (h - 0.5) + '" x2="' + w + '" y2="' + (h - 0.5) + '"/>';
+  const scale = largest === 0 ? '0' : '0–' + largest.toFixed(digits) + unit;
+  return '<svg width="' + w + '" height="' + h + '">' + axis + drawn + '</svg> <span class="scale">' + scale + '</span>';
 }
-const rows = (id, html) => { $(id).querySelector('tbody').innerHTML = html.join(''); };
+const P50 = { color: '#2563eb', value: (p) => p.p50Ms }, P95 = { color: '#b54708', value: (p) => p.p95Ms };
+const COUNT = { color: '#147a3d', value: (p) => p.count }, QUEUED = { color: '#b42318', value: (p) => p.queued };
+// The newest point with traffic, said with its age: a call 75 s ago is not "now".
+function latest(points, overview) {
+  const last = [...points].reverse().find((p) => p.count > 0 || p.queued > 0);
+  if (!last) return 'none in ' + overview.window_ms / 60000 + ' min';
+  const age = Math.max(0, Math.round((Date.parse(overview.generated_at) - last.t - overview.bucket_ms) / 1000));
+  const when = age === 0 ? 'last ' + overview.bucket_ms / 1000 + ' s' : age + ' s ago';
+  return when + ': ' + last.p50Ms.toFixed(1) + ' / ' + last.p95Ms.toFixed(1) + ' ms, ' + last.count + ' requests, ' + last.queued + ' queued';
+}
+// An empty panel says so, rather than looking like a failed load.
+const rows = (id, html) => {
+  const columns = $(id).querySelectorAll('thead th').length;
+  $(id).querySelector('tbody').innerHTML = html.length > 0 ? html.join('') : '<tr><td class="none" colspan="' + columns + '">none</td></tr>';
+};
+const marks = (m) => (m.int8 ? ' <span class="tag int8">int8</span>' : '') + (m.default ? ' <span class="tag default">default</span>' : '');
 async function refresh() {
   try {
     const overview = await api('GET', '/v1/console/overview');
-    rows('models', overview.models.map((m) => '<tr><td>' + text(m.name) + '</td><td>' + text(m.version ?? '') + '</td><td class="' + text(m.state) + '">' + text(m.state) + '</td><td>' + text(m.pool) + '</td><td>' + text((m.providers || []).join(', ')) + '</td><td>' + Number(m.waiting || 0) + '</td></tr>'));
-    rows('series', overview.series.map((s) => { const last = s.points[s.points.length - 1] || { p50Ms: 0, p95Ms: 0, count: 0, queued: 0 };
-      return '<tr><td>' + text(s.target) + '</td><td>' + sparkline(s.points.map((p) => p.p50Ms), '#2563eb') + sparkline(s.points.map((p) => p.p95Ms), '#b54708') + '</td><td>' + sparkline(s.points.map((p) => p.count), '#147a3d') + '</td><td>' + sparkline(s.points.map((p) => p.queued), '#b42318') + '</td><td>' + last.p50Ms.toFixed(1) + ' / ' + last.p95Ms.toFixed(1) + ' ms, ' + last.count + ' requests, ' + last.queued + ' queued</td></tr>'; }));
+    rows('models', overview.models.map((m) => '<tr><td>' + text(m.name) + '</td><td>' + text(m.version ?? '') + marks(m)
+      + '</td><td class="' + text(m.state) + '">' + text(m.state) + '</td><td>' + text(m.pool) + '</td><td>' + text((m.providers || []).join(', '))
+      + '</td><td>' + Number(m.waiting || 0) + '</td></tr>'));
+    rows('series', overview.series.map((s) => '<tr data-target="' + text(s.target) + '"><td>' + text(s.target)
+      + ' <span class="kind">' + text(s.kind) + '</span>' + (s.detail ? '<div class="detail">' + text(s.detail) + '</div>' : '')
+      + '</td><td>' + chart([P50, P95], s.points, overview, ' ms', 1) + '</td><td>' + chart([COUNT], s.points, overview, '', 0)
+      + '</td><td>' + chart([QUEUED], s.points, overview, '', 0) + '</td><td class="now">' + text(latest(s.points, overview)) + '</td></tr>'));
     rows('cost', overview.cost_today.map((c) => '<tr><td>' + text(c.tenant) + '</td><td>' + c.usd.toFixed(9) + '</td></tr>'));
     rows('breakers', overview.circuit_breakers.map((b) => '<tr><td>' + text(b.target) + '</td><td class="' + text(b.state) + '">' + text(b.state) + '</td><td>' + b.consecutive_failures + '</td></tr>'));
     const reviews = await api('GET', '/v1/reviews?state=pending&limit=50');

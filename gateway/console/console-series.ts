@@ -39,6 +39,15 @@ export class ConsoleSeries {
     this.#clock = clock;
   }
 
+  /** How far back the series reach, and the span of one point. */
+  get windowMs(): number {
+    return BUCKET_MS * BUCKETS;
+  }
+
+  get bucketMs(): number {
+    return BUCKET_MS;
+  }
+
   /** Records how many requests wait for `target` now; the bucket keeps the largest sample. */
   queued(target: string, waiting: number): void {
     const bucket = this.#bucket(target);

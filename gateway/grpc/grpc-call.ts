@@ -2,8 +2,9 @@ import { Metadata } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { AuditDetails } from '../audit/audit-hook.js';
 import { auditEntry } from '../audit/audit-hook.js';
+import { AuthThrottledError } from '../auth/api-keys.js';
 import { toServingError } from '../http/error-reply.js';
-import { requestIdOf } from '../http/request-id.js';
+import { clientRequestIdOf, requestIdFor } from '../http/request-id.js';
 import { traceContextFor, traceparentOf, type TraceContext } from '../http/trace-context.js';
 import { RateLimitedError, type RateLimitState } from '../limits/tenant-rate-limit.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
@@ -22,7 +23,9 @@ export interface GrpcFront {
 /** One RPC (or one request on a stream): the gRPC twin of a fastify request. */
 export interface GrpcCall {
   readonly method: string;
+  /** The gateway's own id; the caller's x-request-id metadata, when usable, is clientRequestId. */
   readonly requestId: string;
+  readonly clientRequestId: string | undefined;
   readonly arrivedAt: number;
   readonly trace: TraceContext;
   readonly log: Logger;
@@ -40,11 +43,13 @@ export function metadataValue(metadata: Metadata, key: string): string | undefin
 }
 
 export function openCall(front: GrpcFront, method: string, metadata: Metadata): GrpcCall {
-  const requestId = requestIdOf(metadataValue(metadata, 'x-request-id'));
+  const requestId = requestIdFor();
+  const clientRequestId = clientRequestIdOf(metadataValue(metadata, 'x-request-id'));
   let log: Logger | undefined;
   return {
     method,
     requestId,
+    clientRequestId,
     arrivedAt: performance.now(),
     trace: traceContextFor(metadataValue(metadata, 'traceparent')),
     // A child logger costs a few microseconds; most calls never log (production runs at warn).
@@ -56,9 +61,20 @@ export function openCall(front: GrpcFront, method: string, metadata: Metadata): 
   };
 }
 
+/** The address part of grpc-js's peer (`host:port`, IPv6 unbracketed), as HTTP's request.ip names it. */
+export function peerAddress(peer: string): string {
+  const at = peer.lastIndexOf(':');
+  return at > 0 && /^\d+$/.test(peer.slice(at + 1)) ? peer.slice(0, at) : peer;
+}
+
+/** The caller's tenant from its metadata and address: the authenticator (and wrong-key limit) HTTP's hook uses. */
+export function authenticateCall(front: GrpcFront, source: { readonly metadata: Metadata; getPeer(): string }): Tenant {
+  return front.pipeline.authenticate(metadataValue(source.metadata, 'authorization'), peerAddress(source.getPeer()));
+}
+
 /** Authentication and the rate limit: the same functions the HTTP hooks call. */
-export async function authorizeCall(front: GrpcFront, call: GrpcCall, metadata: Metadata): Promise<Tenant> {
-  const tenant = front.pipeline.authenticate(metadataValue(metadata, 'authorization'));
+export async function authorizeCall(front: GrpcFront, call: GrpcCall, source: { readonly metadata: Metadata; getPeer(): string }): Promise<Tenant> {
+  const tenant = authenticateCall(front, source);
   call.tenant = tenant;
   try {
     const state = await front.pipeline.rateLimiter.take(tenant);
@@ -81,6 +97,7 @@ function addRateLimit(metadata: Metadata, state: RateLimitState | undefined): vo
 export function answerMetadata(call: GrpcCall, headers: Readonly<Record<string, string>> = {}): Metadata {
   const metadata = new Metadata();
   metadata.set('x-request-id', call.requestId);
+  if (call.clientRequestId !== undefined) metadata.set('x-client-request-id', call.clientRequestId);
   metadata.set('traceparent', traceparentOf(call.trace));
   addRateLimit(metadata, call.rateLimit);
   for (const [name, value] of Object.entries(headers)) metadata.set(name, value);
@@ -92,7 +109,9 @@ export function failCall(call: GrpcCall, error: unknown) {
   const serving = toServingError(error as Error);
   if (serving.status >= 500 && serving.code !== 'client_cancelled') call.log.error({ err: error, code: serving.code }, 'request failed');
   const status = toServiceError(serving, call.requestId);
-  if (serving.code === 'rate_limited' && call.rateLimit) {
+  if (call.clientRequestId !== undefined) status.metadata!.set('x-client-request-id', call.clientRequestId);
+  if (error instanceof AuthThrottledError) status.metadata!.set('retry-after', String(error.retryAfterSeconds));
+  else if (serving.code === 'rate_limited' && call.rateLimit) {
     addRateLimit(status.metadata!, call.rateLimit);
     status.metadata!.set('retry-after', String(call.rateLimit.resetSeconds));
   }
@@ -111,12 +130,14 @@ export function finishCall(front: GrpcFront, call: GrpcCall, status: number, cod
   if (front.metrics) countPolicyOutcomes(front.metrics, call.tenant?.name, code, call.audit);
   const details = call.audit ?? {};
   if (call.audit !== undefined || call.target !== undefined) {
-    const entry = auditEntry({ requestId: call.requestId, tenant: call.tenant?.name, target: call.target ?? '', details, status, code, latencyMs });
+    const { requestId, clientRequestId } = call;
+    const entry = auditEntry({ requestId, clientRequestId, tenant: call.tenant?.name, target: call.target ?? '', details, status, code, latencyMs });
     front.pipeline.services.audit.append(entry).catch((error: unknown) => call.log.error({ err: error }, 'audit write failed'));
   }
   if (!front.logger.isLevelEnabled('info')) return;
   call.log.info(
     {
+      ...(call.clientRequestId !== undefined ? { clientRequestId: call.clientRequestId } : {}),
       traceId: call.trace.traceId,
       tenant: call.tenant?.name ?? 'unauthenticated',
       method: 'GRPC',

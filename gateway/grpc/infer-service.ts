@@ -5,7 +5,7 @@ import type { CancelFlag, InferCall, InferFrontEnd, InferOutcome } from '../requ
 import { runInference } from '../request/run-inference.js';
 import { decodeInferRequest, type GrpcInferRequest } from './decode-infer-request.js';
 import { encodeGrpcAnswer } from './encode-infer-response.js';
-import { answerMetadata, authorizeCall, failCall, finishCall, metadataValue, openCall, type GrpcCall, type GrpcFront } from './grpc-call.js';
+import { answerMetadata, authenticateCall, authorizeCall, failCall, finishCall, metadataValue, openCall, type GrpcCall, type GrpcFront } from './grpc-call.js';
 
 interface Codec {
   readonly request: (value: unknown) => Buffer;
@@ -47,6 +47,7 @@ function infer(
   const review = metadataValue(metadata, 'x-review');
   const inferCall: InferCall = {
     requestId: call.requestId,
+    clientRequestId: call.clientRequestId,
     arrivedAt: call.arrivedAt,
     tenant: call.tenant,
     trace: call.trace,
@@ -90,7 +91,7 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
   const ModelInfer = (grpcCall: ServerUnaryCall<GrpcInferRequest, unknown>, callback: sendUnaryData<unknown>): void => {
     const call = openCall(front, 'ModelInfer', grpcCall.metadata);
     const cancel = cancelFlag(grpcCall);
-    authorizeCall(front, call, grpcCall.metadata)
+    authorizeCall(front, call, grpcCall)
       .then(() => infer(front, codec, call, grpcCall.request, grpcCall.metadata, cancel, false))
       .then(({ replayed, answer }) => {
         const metadata = answerMetadata(call, answer.headers);
@@ -115,7 +116,7 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
     const cancel = cancelFlag(stream);
     let tenant: ReturnType<GrpcFront['pipeline']['authenticate']>;
     try {
-      tenant = front.pipeline.authenticate(metadataValue(stream.metadata, 'authorization'));
+      tenant = authenticateCall(front, stream);
     } catch (error) {
       const call = openCall(front, 'ModelStreamInfer', stream.metadata);
       const failed = failCall(call, error);

@@ -26,7 +26,7 @@ interface NameVersion {
 function unary<Request>(front: GrpcFront, method: string, open: boolean, answer: (call: GrpcCall, request: Request) => Promise<object> | object) {
   return (grpcCall: ServerUnaryCall<Request, unknown>, callback: sendUnaryData<unknown>): void => {
     const call = openCall(front, method, grpcCall.metadata);
-    (open ? Promise.resolve() : authorizeCall(front, call, grpcCall.metadata).then(() => undefined))
+    (open ? Promise.resolve() : authorizeCall(front, call, grpcCall).then(() => undefined))
       .then(() => answer(call, grpcCall.request))
       .then((message) => {
         grpcCall.sendMetadata(answerMetadata(call));

@@ -26,7 +26,7 @@ export function installBodyParsers(app: FastifyInstance, bodyLimit: number): voi
       if (Number(request.headers['content-length']) > bodyLimit) return done(tooLarge(bodyLimit));
       return readWhole(payload, bodyLimit, done);
     }
-    done(new ServingError('unsupported_media_type', `Content-Type "${type.slice(0, 100)}" is not supported: ${SUPPORTED}`));
+    done(new ServingError('unsupported_media_type', `this Content-Type is not supported: ${SUPPORTED}`));
   });
 }
 

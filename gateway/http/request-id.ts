@@ -1,13 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 
 const SAFE_ID = /^[\w.:@/+=-]{1,128}$/;
 
-/** The caller's request id (HTTP header or gRPC metadata) when it is a reasonable token, else a new UUID. */
-export function requestIdOf(given: unknown): string {
-  return typeof given === 'string' && SAFE_ID.test(given) ? given : randomUUID();
+/**
+ * The gateway's own id for every request, never the caller's: audit records, logs and
+ * review items are keyed by it, and a caller must not choose (or collide with) another's.
+ */
+export function requestIdFor(): string {
+  return randomUUID();
 }
 
-export function requestIdFor(request: IncomingMessage): string {
-  return requestIdOf(request.headers['x-request-id']);
+/** The caller's id (HTTP header or gRPC metadata) when it is a reasonable token: kept beside the gateway's id as client_request_id. */
+export function clientRequestIdOf(given: unknown): string | undefined {
+  return typeof given === 'string' && SAFE_ID.test(given) ? given : undefined;
+}
+
+/** The caller's X-Request-Id, as clientRequestIdOf keeps it. */
+export function clientRequestId(headers: IncomingHttpHeaders): string | undefined {
+  return clientRequestIdOf(headers['x-request-id']);
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { clientRequestId } from './request-id.js';
 import type { ResponseObserver } from './response-observers.js';
 
 /**
@@ -10,10 +11,12 @@ export const logRequest: ResponseObserver = (request, reply) => {
     // fastify's logger type omits pino's isLevelEnabled; the instance is pino's.
     if (!(request.log as unknown as Logger).isLevelEnabled('info')) return;
     const details = request.audit ?? {};
+    const clientId = clientRequestId(request.headers);
     // request.log already binds requestId (fastify's requestIdLogLabel): naming it again wrote the key twice.
     request.log.info(
       {
         traceId: request.trace?.traceId,
+        ...(clientId !== undefined ? { clientRequestId: clientId } : {}),
         tenant: request.tenant?.name ?? 'unauthenticated',
         method: request.method,
         route: request.routeOptions.url ?? 'unmatched',

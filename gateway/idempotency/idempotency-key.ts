@@ -11,7 +11,16 @@ export function readIdempotencyKey(header: string | string[] | undefined): strin
   return key;
 }
 
-/** Tenant + route + key: the same key from another tenant or for another route is another record. */
+/**
+ * Tenant + route + key: the same key from another tenant or for another route is another
+ * record. `<tenant>:<digest>`: the store keeps a tenant's records beside its other keys.
+ */
 export function idempotencyScope(tenant: string, route: string, key: string): string {
-  return createHash('sha256').update(`${tenant}\u0000${route}\u0000${key}`).digest('hex');
+  return `${tenant}:${createHash('sha256').update(`${tenant}\u0000${route}\u0000${key}`).digest('hex')}`;
+}
+
+/** The tenant a scope belongs to (tenant names cannot hold ':'). */
+export function scopeTenant(scope: string): string {
+  const end = scope.indexOf(':');
+  return end < 0 ? '' : scope.slice(0, end);
 }

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../workers/queue/redis-connection.js';
+import { redisKeys, type RedisKeys } from '../../workers/queue/redis-keys.js';
+import { scopeTenant } from './idempotency-key.js';
 
 /** What a finished request answered, kept for replays. */
 export interface StoredResponse {
@@ -76,13 +78,16 @@ if cjson.decode(current)['token'] ~= ARGV[1] then return 0 end
 if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
 return 1`;
 
-export class RedisIdempotencyStore implements IdempotencyStore {
-  readonly #redis: Redis;
-  readonly #prefix: string;
+/** Background retries of a failed release: 1 + 2 + 3 + 4 s, then every 5 s: about 90 s in all. */
+const RELEASE_ATTEMPTS = 20;
 
-  constructor(redis: Redis, prefix: string) {
+export class RedisIdempotencyStore implements IdempotencyStore {
+  readonly #redis: RedisClient;
+  readonly #keys: RedisKeys;
+
+  constructor(redis: RedisClient, prefix: string) {
     this.#redis = redis;
-    this.#prefix = prefix;
+    this.#keys = redisKeys(prefix);
   }
 
   async begin(scope: string, fingerprint: string, ttlMs: number): Promise<BeginOutcome> {
@@ -101,11 +106,31 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     await this.#redis.eval(IF_TOKEN_SET, 1, this.#key(scope), token, JSON.stringify(record), String(ttlMs));
   }
 
+  /**
+   * A request usually fails because Redis is away (a restart, a failover): then the release
+   * fails too, and the key would answer 409 until it expires. So a failed release is retried
+   * in the background for about a minute and a half (the caller still gets the error).
+   */
   async abandon(scope: string, token: string): Promise<void> {
-    await this.#redis.eval(IF_TOKEN_SET, 1, this.#key(scope), token, '', '0');
+    try {
+      await this.#release(scope, token);
+    } catch (error) {
+      this.#releaseLater(scope, token, 1);
+      throw error;
+    }
+  }
+
+  #release(scope: string, token: string): Promise<unknown> {
+    return this.#redis.eval(IF_TOKEN_SET, 1, this.#key(scope), token, '', '0');
+  }
+
+  #releaseLater(scope: string, token: string, attempt: number): void {
+    if (attempt > RELEASE_ATTEMPTS) return;
+    const retry = (): void => void this.#release(scope, token).catch(() => this.#releaseLater(scope, token, attempt + 1));
+    setTimeout(retry, Math.min(attempt * 1_000, 5_000)).unref();
   }
 
   #key(scope: string): string {
-    return `${this.#prefix}:idempotency:${scope}`;
+    return this.#keys.idempotency(scopeTenant(scope), scope);
   }
 }

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../workers/queue/redis-connection.js';
+import { redisKeys, type RedisKeys } from '../../workers/queue/redis-keys.js';
 import { PICO } from '../budget/budget-store.js';
 import { WriteBehind } from '../support/write-behind.js';
 
@@ -75,13 +76,13 @@ interface Charge {
 
 /** Distributed mode: one hash per day; charges are summed in memory and written in batches. */
 export class RedisSpendLedger implements SpendLedger {
-  readonly #redis: Redis;
-  readonly #prefix: string;
+  readonly #redis: RedisClient;
+  readonly #keys: RedisKeys;
   readonly #buffer: WriteBehind<Charge>;
 
-  constructor(redis: Redis, prefix: string, onError: (error: unknown) => void) {
+  constructor(redis: RedisClient, prefix: string, onError: (error: unknown) => void) {
     this.#redis = redis;
-    this.#prefix = prefix;
+    this.#keys = redisKeys(prefix);
     this.#buffer = new WriteBehind(async (charges) => {
       const sums = new Map<string, { key: string; base: string; pico: number; n: number }>();
       for (const charge of charges) {
@@ -100,7 +101,7 @@ export class RedisSpendLedger implements SpendLedger {
   }
 
   async record(tenant: string, model: string, version: string, costPico: number, at = new Date()): Promise<void> {
-    this.#buffer.add({ key: `${this.#prefix}:ledger:${at.toISOString().slice(0, 10)}`, base: `${tenant}${SEP}${model}${SEP}${version}`, costPico });
+    this.#buffer.add({ key: this.#keys.ledger(at.toISOString().slice(0, 10)), base: `${tenant}${SEP}${model}${SEP}${version}`, costPico });
   }
 
   flush(): Promise<void> {
@@ -111,7 +112,7 @@ export class RedisSpendLedger implements SpendLedger {
     await this.flush();
     const list = [...days(query.from, query.to)];
     const pipeline = this.#redis.pipeline();
-    for (const day of list) pipeline.hgetall(`${this.#prefix}:ledger:${day}`);
+    for (const day of list) pipeline.hgetall(this.#keys.ledger(day));
     const results = (await pipeline.exec()) ?? [];
     return list.flatMap((day, i) => entriesOf(day, (results[i]?.[1] as Record<string, string>) ?? {}, query));
   }

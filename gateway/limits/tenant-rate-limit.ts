@@ -1,8 +1,10 @@
+import type { Redis } from 'ioredis';
 import LocalStore from '@fastify/rate-limit/store/LocalStore.js';
 import RedisStore from '@fastify/rate-limit/store/RedisStore.js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import type { PolicyServices } from '../wiring/policy-services.js';
 import type { Tenant } from '../policy/policy-config.js';
+import { rateLimitId } from '../../workers/queue/redis-keys.js';
 
 /** Where a tenant stands in its window, for the x-ratelimit-* headers (or gRPC metadata). */
 export interface RateLimitState {
@@ -28,7 +30,9 @@ export class TenantRateLimiter {
   readonly #store: LocalStore | RedisStore;
 
   constructor(services: PolicyServices) {
-    this.#store = services.rateLimit ? new RedisStore(false, false, services.rateLimit.redis, services.rateLimit.nameSpace) : new LocalStore(false, false);
+    // The store only defines and runs a script, which a Cluster client does as a single Redis does.
+    const redis = services.rateLimit?.redis as Redis | undefined;
+    this.#store = redis ? new RedisStore(false, false, redis, services.rateLimit!.nameSpace) : new LocalStore(false, false);
   }
 
   /**
@@ -40,7 +44,8 @@ export class TenantRateLimiter {
     if (!tenant || !limit) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
       this.#store.incr(
-        tenant.name,
+        // The tenant's hash tag: in a Redis Cluster its limit sits beside its budget and idempotency keys.
+        rateLimitId(tenant.name),
         (error, result) => {
           if (error || !result) return resolve(undefined);
           const state = { limit: limit.max, remaining: Math.max(0, limit.max - result.current), resetSeconds: Math.ceil(result.ttl / 1000) };

@@ -5,6 +5,8 @@ import { formatUsd, requestCost } from './request-cost.js';
 /** The serving facts every inference response carries, as headers and as `parameters`. */
 export interface ResponseMetadata {
   readonly request_id: string;
+  /** The caller's own X-Request-Id, when it sent a usable one. */
+  readonly client_request_id?: string;
   readonly route: string;
   readonly tier: string;
   readonly escalated: boolean;
@@ -30,9 +32,17 @@ export interface ServedBy {
   readonly costUsd?: number;
 }
 
-export function responseMetadata(requestId: string, result: InferResult, price: ModelConfig['price'], rows: number, servedBy: ServedBy, serverMs: number): ResponseMetadata {
+export function responseMetadata(
+  ids: { readonly requestId: string; readonly clientRequestId: string | undefined },
+  result: InferResult,
+  price: ModelConfig['price'],
+  rows: number,
+  servedBy: ServedBy,
+  serverMs: number,
+): ResponseMetadata {
   return {
-    request_id: requestId,
+    request_id: ids.requestId,
+    ...(ids.clientRequestId !== undefined ? { client_request_id: ids.clientRequestId } : {}),
     route: servedBy.route,
     tier: servedBy.tier,
     escalated: servedBy.escalated,
@@ -45,10 +55,11 @@ export function responseMetadata(requestId: string, result: InferResult, price: 
   };
 }
 
-/** The metadata as headers (HTTP) or initial metadata (gRPC): x-request-id, x-route, x-tier, … */
+/** The metadata as headers (HTTP) or initial metadata (gRPC): x-request-id, x-client-request-id, x-route, x-tier, … */
 export function metadataHeaders(metadata: ResponseMetadata): Record<string, string> {
   return {
     'x-request-id': metadata.request_id,
+    ...(metadata.client_request_id !== undefined ? { 'x-client-request-id': metadata.client_request_id } : {}),
     'x-route': metadata.route,
     'x-tier': metadata.tier,
     'x-escalated': String(metadata.escalated),

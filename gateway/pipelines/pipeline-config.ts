@@ -42,6 +42,11 @@ export const pipelineConfigSchema = z
     steps: z.array(z.union([modelStep, transformStep])).min(1),
     /** Result field -> value. */
     outputs: z.record(z.string().min(1), valueName).refine((outputs) => Object.keys(outputs).length > 0, 'at least one output'),
+    /**
+     * A result whose `output` is one of `equals` is filed for human review as if the
+     * request had asked for it: the task waits in needs_review for the verdict.
+     */
+    review_when: z.strictObject({ output: z.string().min(1), equals: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1) }).optional(),
     /** Whole-task timeout when the request sets none. */
     default_timeout_ms: z.number().int().min(1).max(600_000).default(60_000),
   })
@@ -75,6 +80,9 @@ export const pipelineConfigSchema = z
     }
     if (pending.size > 0 && [...pending].every((step) => Object.values(step.inputs).every((value) => producers.has(value)))) {
       ctx.addIssue({ code: 'custom', path: ['steps'], message: `steps ${[...pending].map((step) => `"${step.id}"`).join(', ')} wait on each other in a cycle` });
+    }
+    if (config.review_when && !(config.review_when.output in config.outputs)) {
+      ctx.addIssue({ code: 'custom', path: ['review_when', 'output'], message: `"${config.review_when.output}" is not one of the outputs` });
     }
     for (const [field, value] of Object.entries(config.outputs)) {
       if (!producers.has(value)) ctx.addIssue({ code: 'custom', path: ['outputs', field], message: `value "${value}" is produced by no input or step` });

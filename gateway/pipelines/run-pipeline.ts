@@ -22,6 +22,8 @@ export type StepEvent =
 
 export interface PipelineRunContext extends StepRequestContext {
   readonly transforms: TransformCatalog;
+  /** Step id -> options laid over that transform step's own (a tenant's policy overrides). */
+  readonly stepOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   readonly onEvent: (event: StepEvent) => void;
 }
 
@@ -121,7 +123,7 @@ async function startStep(step: PipelineStep, values: Map<string, unknown>, conte
       const portValues: Record<string, unknown> = {};
       for (const [port, value] of Object.entries(step.inputs)) portValues[port] = values.get(value);
       const calls = transformContext(step.id, context);
-      const result = await transform.run(portValues, step.options, calls.context);
+      const result = await transform.run(portValues, { ...step.options, ...context.stepOptions?.[step.id] }, calls.context);
       produced = {};
       for (const [port, value] of Object.entries(step.outputs)) {
         if (!(port in result)) throw new Error(`transform "${step.transform}" returned no "${port}"`);

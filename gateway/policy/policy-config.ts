@@ -39,6 +39,11 @@ const tenant = z.strictObject({
   models: z.array(z.string().min(1)).default(['*']),
   rate_limit: z.strictObject({ max: z.number().int().min(1), window_ms: z.number().int().min(1).default(1000) }).optional(),
   budget: z.strictObject({ usd: z.number().min(0), period: z.enum(['day', 'month', 'total']).default('month') }).optional(),
+  /**
+   * Per pipeline, per step id: options laid over the step's own for this tenant's tasks
+   * (e.g. stricter moderation thresholds); checked against the transform when pipelines load.
+   */
+  pipeline_options: z.record(z.string(), z.record(z.string(), z.record(z.string(), z.unknown()))).optional(),
   /** Signs this tenant's task callbacks (HMAC-SHA256); from the environment or a mounted secret file. */
   callback_secret: z.union([z.strictObject({ env: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })]).optional(),
   /** Internal hosts or ranges this tenant's callbacks may reach, besides `callbacks.allow`. */

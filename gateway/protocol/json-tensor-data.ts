@@ -3,10 +3,41 @@ import { ServingError } from '../../workers/protocol/errors.js';
 import { fromBf16Bits, fromFp16Bits, toBf16Bits, toFp16Bits } from '../../workers/protocol/half-precision.js';
 import { decodeBytesElements, encodeBytesElements } from '../../workers/protocol/tensor.js';
 
-/** Flattens OIP `data`, which may be flat or nested row-major. */
+/** Deeper `data` than any tensor's rank needs is refused (ONNX allows fewer dimensions than this). */
+export const MAX_DATA_DEPTH = 64;
+
+/**
+ * Flattens OIP `data`, which may be flat or nested row-major, with an explicit stack: nesting
+ * is the caller's to choose, and a recursive flatten (Array.prototype.flat) overflows the call
+ * stack at ten thousand levels.
+ */
 export function flattenData(data: unknown[]): unknown[] {
   if (!data.some(Array.isArray)) return data;
-  return data.flat(Number.POSITIVE_INFINITY);
+  const out: unknown[] = [];
+  const stack: { readonly array: unknown[]; index: number }[] = [{ array: data, index: 0 }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.index === top.array.length) {
+      stack.pop();
+      continue;
+    }
+    const value = top.array[top.index];
+    top.index += 1;
+    if (!Array.isArray(value)) {
+      out.push(value);
+      continue;
+    }
+    if (stack.length >= MAX_DATA_DEPTH) throw new ServingError('invalid_request', `data is nested deeper than ${MAX_DATA_DEPTH} levels`);
+    stack.push({ array: value, index: 0 });
+  }
+  return out;
+}
+
+/** An element, for a message: short, and never serialised whole (an object may nest without end). */
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 32 ? `${value.slice(0, 32)}…` : value);
+  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
+  return String(value);
 }
 
 const encoder = new TextEncoder();
@@ -15,7 +46,7 @@ const decoder = new TextDecoder();
 /** JSON values to a typed array of `datatype`; the message names the input and the bad element. */
 export function decodeJsonData(input: string, datatype: Datatype, values: readonly unknown[]): TensorArray {
   const bad = (index: number, expected: string): ServingError =>
-    new ServingError('datatype_mismatch', `input "${input}": element ${index} (${JSON.stringify(values[index]) ?? 'undefined'}) is not ${expected} for datatype ${datatype}`);
+    new ServingError('datatype_mismatch', `input "${input}": element ${index} (${describe(values[index])}) is not ${expected} for datatype ${datatype}`);
 
   if (datatype === 'BYTES') {
     return encodeBytesElements(
@@ -38,7 +69,8 @@ export function decodeJsonData(input: string, datatype: Datatype, values: readon
     const convert = datatype === 'FP16' ? toFp16Bits : datatype === 'BF16' ? toBf16Bits : (value: number) => value;
     for (let index = 0; index < values.length; index += 1) {
       const value = values[index];
-      if (typeof value !== 'number') throw bad(index, 'a number');
+      // JSON has no Infinity or NaN, but 1e999 parses to Infinity.
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw bad(index, 'a finite number');
       out[index] = convert(value);
     }
     return out;

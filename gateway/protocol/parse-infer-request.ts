@@ -42,10 +42,13 @@ function optionalParameters(value: unknown, where: string): Record<string, unkno
   return value;
 }
 
-function positiveInteger(value: unknown, name: string, min: number): number | undefined {
+/** The longest timer Node keeps: setTimeout fires at once beyond 2^31 - 1 ms. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+function integerParameter(value: unknown, name: string, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new ServingError('invalid_parameter', `parameter ${name} must be an integer >= ${min}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ServingError('invalid_parameter', `parameter ${name} must be an integer from ${min} to ${max}`);
   }
   return value;
 }
@@ -123,12 +126,10 @@ export function parseInferRequest(header: Buffer, binary: Buffer): ParsedInferRe
  * wins when both are sent. Past a timer's range (24.8 days) it is as good as none.
  */
 function tritonTimeoutMs(value: unknown): number | undefined {
-  const microseconds = positiveInteger(value, 'timeout (microseconds)', 0);
+  const microseconds = integerParameter(value, 'timeout (microseconds)', 0, Number.MAX_SAFE_INTEGER);
   const ms = microseconds ? Math.ceil(microseconds / 1000) : 0;
-  return ms > 0 && ms <= MAX_TIMER_MS ? ms : undefined;
+  return ms > 0 && ms <= MAX_TIMEOUT_MS ? ms : undefined;
 }
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Triton's shared-memory parameters name a region registered with the server; Switchyard registers none. */
 function refuseSharedMemory(parameters: Record<string, unknown>, where: string): void {
@@ -154,8 +155,8 @@ export function parseRequestOptions(body: Record<string, unknown>): Omit<ParsedI
       return { name: raw.name, binary: binaryFlag ?? binaryByDefault };
     });
   }
-  const timeoutMs = positiveInteger(parameters.timeout_ms, 'timeout_ms', 1) ?? tritonTimeoutMs(parameters.timeout);
-  const priority = positiveInteger(parameters.priority, 'priority', 0) ?? 0;
+  const timeoutMs = integerParameter(parameters.timeout_ms, 'timeout_ms', 1, MAX_TIMEOUT_MS) ?? tritonTimeoutMs(parameters.timeout);
+  const priority = integerParameter(parameters.priority, 'priority', 0, Number.MAX_SAFE_INTEGER) ?? 0;
   return {
     ...(typeof body.id === 'string' ? { id: body.id } : {}),
     outputs,

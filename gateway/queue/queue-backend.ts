@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { SharedConfig } from '../../workers/config.js';
 import type { RepositoryIndexEntry } from '../../workers/pool/model-manager.js';
@@ -16,8 +15,9 @@ import { decodeFailure } from '../../workers/queue/failure-policy.js';
 import type { JobSummary } from '../../workers/queue/consumer.js';
 import { encodeJob, isErrorCode, type InferJobData } from '../../workers/queue/job-codec.js';
 import { JobCoalescer, type JobGroup } from './job-coalescer.js';
-import { inferQueueName, replyStreamKey } from '../../workers/queue/queue-names.js';
-import { durableConnection, servingConnection } from '../../workers/queue/redis-connection.js';
+import { inferQueueName } from '../../workers/queue/queue-names.js';
+import { redisConnection, whenReady, type RedisClient } from '../../workers/queue/redis-connection.js';
+import { redisKeys, type RedisKeys } from '../../workers/queue/redis-keys.js';
 import { ReplyReader } from '../../workers/queue/reply-stream.js';
 import { WorkerRegistry } from '../../workers/queue/worker-registry.js';
 import type { ServingBackend } from '../serving-backend.js';
@@ -44,8 +44,9 @@ export class QueueBackend implements ServingBackend {
   readonly #config: SharedConfig;
   readonly #logger: Logger;
   readonly #definitions: Map<string, ModelDefinition>;
-  readonly #redis: Redis;
-  readonly #replyConnection: Redis;
+  readonly #redis: RedisClient;
+  readonly #replyConnection: RedisClient;
+  readonly #keys: RedisKeys;
   readonly #queues = new Map<string, Queue>();
   readonly #pending = new PendingReplies((jobId, queue) => this.#jobAnswered(jobId, queue));
   /** Jobs sent and not yet fully answered, per queue: while any are out, the workers are busy. */
@@ -66,9 +67,9 @@ export class QueueBackend implements ServingBackend {
     this.#config = config;
     this.#logger = logger;
     this.#definitions = new Map(definitions.map((d) => [d.name, d]));
-    const url = config.REDIS_URL!;
-    this.#redis = servingConnection(url, `switchyard-gateway-${this.gatewayId}`);
-    this.#replyConnection = durableConnection(url, `switchyard-gateway-replies-${this.gatewayId}`);
+    this.#keys = redisKeys(config.REDIS_PREFIX);
+    this.#redis = redisConnection(config, 'serving', `switchyard-gateway-${this.gatewayId}`);
+    this.#replyConnection = redisConnection(config, 'durable', `switchyard-gateway-replies-${this.gatewayId}`);
     this.#registry = new WorkerRegistry({
       redis: this.#redis,
       prefix: config.REDIS_PREFIX,
@@ -79,7 +80,7 @@ export class QueueBackend implements ServingBackend {
         this.#addedSincePoll = new Map();
       },
     });
-    this.#reader = new ReplyReader(this.#replyConnection, replyStreamKey(config.REDIS_PREFIX, this.gatewayId), (reply) => this.#pending.deliver(reply), logger);
+    this.#reader = new ReplyReader(this.#replyConnection, this.#keys.replies(this.gatewayId), (reply) => this.#pending.deliver(reply), logger);
     this.#reader.onRecovered = () => void this.#fallbackLookup(0);
     this.deadLetters = new DeadLetters(this.#redis, config.REDIS_PREFIX, (name) => this.#queue(name));
   }
@@ -90,7 +91,7 @@ export class QueueBackend implements ServingBackend {
     const backend = new QueueBackend(config, definitions, logger);
     // The serving connection refuses commands until connected (it fails fast by design):
     // let it connect before the first poll, so a healthy Redis is not reported as down.
-    await backend.#connected(5_000);
+    await whenReady(backend.#redis, 5_000);
     backend.#reader.start();
     await backend.#registry.poll();
     backend.#registry.start();
@@ -209,23 +210,10 @@ export class QueueBackend implements ServingBackend {
     await this.#redis.quit().catch(() => undefined);
   }
 
-  #connected(timeoutMs: number): Promise<void> {
-    if (this.#redis.status === 'ready') return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.#redis.off('ready', done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.#redis.once('ready', done);
-    });
-  }
-
   #queue(name: string): Queue {
     let queue = this.#queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection: this.#redis, prefix: this.#config.REDIS_PREFIX, streams: { events: { maxLen: 1_000 } } });
+      queue = new Queue(name, { connection: this.#redis, prefix: this.#keys.queuePrefix(name), streams: { events: { maxLen: 1_000 } } });
       queue.on('error', () => undefined);
       this.#queues.set(name, queue);
     }

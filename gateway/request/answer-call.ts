@@ -17,7 +17,7 @@ export async function answerCall(
   deps: PipelineDeps,
 ): Promise<InferAnswer> {
   const { result, served } = outcome;
-  const metadata = responseMetadata(call.requestId, result, served.model.definition.config.price, served.request.rows, {
+  const metadata = responseMetadata(call, result, served.model.definition.config.price, served.request.rows, {
     route: planned.plan.route,
     tier: served.tier,
     escalated: outcome.escalated,

@@ -27,7 +27,9 @@ export interface CallLog {
 
 /** One inference call, whatever transport it came by: what the stages read and note. */
 export interface InferCall {
+  /** The gateway's own id; the caller's (X-Request-Id header or metadata), when usable, is clientRequestId. */
   readonly requestId: string;
+  readonly clientRequestId: string | undefined;
   /** performance.now() when the call arrived: the start of X-Server-Ms. */
   readonly arrivedAt: number;
   /** Set by the front end's authentication (the same Authenticator for both). */

@@ -1,4 +1,4 @@
-import { keyAuthenticator, type Authenticator } from '../auth/api-keys.js';
+import { keyAuthenticator, type AuthFailureLimit, type Authenticator } from '../auth/api-keys.js';
 import { TenantRateLimiter } from '../limits/tenant-rate-limit.js';
 import type { PolicyServices } from '../wiring/policy-services.js';
 import type { ServingBackend } from '../serving-backend.js';
@@ -17,6 +17,7 @@ export interface PipelineDeps {
   readonly rateLimiter: TenantRateLimiter;
 }
 
-export function pipelineDeps(backend: ServingBackend, services: PolicyServices, lifecycle: Lifecycle): PipelineDeps {
-  return { backend, services, lifecycle, authenticate: keyAuthenticator(services.policy), rateLimiter: new TenantRateLimiter(services) };
+export function pipelineDeps(backend: ServingBackend, services: PolicyServices, lifecycle: Lifecycle, authFailures?: AuthFailureLimit): PipelineDeps {
+  const authenticate = keyAuthenticator(services.policy, authFailures);
+  return { backend, services, lifecycle, authenticate, rateLimiter: new TenantRateLimiter(services) };
 }

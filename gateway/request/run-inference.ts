@@ -22,8 +22,11 @@ export async function runInference(call: InferCall, frontEnd: InferFrontEnd, dep
   throwIfCancelled(call.cancel);
   const claimed = await claimIdempotency(call, key, target.tenant.name, planned.plan.route, planned.fingerprint, deps);
   if (claimed.kind === 'replay') {
-    const { headers, body } = claimed.response;
-    return { replayed: true, answer: { headers, body: Buffer.from(body, 'base64') } };
+    // The stored answer's ids are the first caller's; this call's replace them.
+    const headers: Record<string, string> = { ...claimed.response.headers, 'x-request-id': call.requestId };
+    delete headers['x-client-request-id'];
+    if (call.clientRequestId !== undefined) headers['x-client-request-id'] = call.clientRequestId;
+    return { replayed: true, answer: { headers, body: Buffer.from(claimed.response.body, 'base64') } };
   }
   const claim = claimed.kind === 'claimed' ? claimed.claim : undefined;
   try {

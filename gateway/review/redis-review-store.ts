@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../workers/queue/redis-connection.js';
+import { redisKeys, type RedisKeys } from '../../workers/queue/redis-keys.js';
 import type { Resolution, ReviewItem, ReviewOutcome, ReviewState } from './review-item.js';
 import { matches, type ReviewFilter, type ReviewStore, type RouteCounts } from './review-store.js';
 
@@ -26,10 +27,10 @@ const PAGE = 500;
 
 /** Distributed mode's review store: a hash per item, a sorted set by creation time, per-route counters. */
 export class RedisReviewStore implements ReviewStore {
-  readonly #prefix: string;
+  readonly #keys: RedisKeys;
 
-  constructor(private readonly redis: Redis, prefix: string, private readonly retentionMs: number) {
-    this.#prefix = `${prefix}:review`;
+  constructor(private readonly redis: RedisClient, prefix: string, private readonly retentionMs: number) {
+    this.#keys = redisKeys(prefix);
   }
 
   async create(item: ReviewItem): Promise<void> {
@@ -41,7 +42,7 @@ export class RedisReviewStore implements ReviewStore {
       .zadd(this.#index(), created, item.id)
       // The index forgets what the items' own expiry already dropped.
       .zremrangebyscore(this.#index(), '-inf', `(${Date.now() - this.retentionMs}`)
-      .hincrby(`${this.#prefix}:created`, item.route, 1)
+      .hincrby(this.#keys.reviewCounts('created'), item.route, 1)
       .exec();
   }
 
@@ -80,11 +81,12 @@ export class RedisReviewStore implements ReviewStore {
   }
 
   async countRouted(route: string): Promise<void> {
-    await this.redis.hincrby(`${this.#prefix}:routed`, route, 1);
+    await this.redis.hincrby(this.#keys.reviewCounts('routed'), route, 1);
   }
 
   async counts(): Promise<Record<string, RouteCounts>> {
-    const [routed, created] = await Promise.all([this.redis.hgetall(`${this.#prefix}:routed`), this.redis.hgetall(`${this.#prefix}:created`)]);
+    const counts = (kind: 'routed' | 'created'): Promise<Record<string, string>> => this.redis.hgetall(this.#keys.reviewCounts(kind));
+    const [routed, created] = await Promise.all([counts('routed'), counts('created')]);
     const routes = new Set([...Object.keys(routed), ...Object.keys(created)]);
     return Object.fromEntries([...routes].map((route) => [route, { routed: Number(routed[route] ?? 0), created: Number(created[route] ?? 0) }]));
   }
@@ -97,11 +99,11 @@ export class RedisReviewStore implements ReviewStore {
   }
 
   #key(id: string): string {
-    return `${this.#prefix}:item:${id}`;
+    return this.#keys.reviewItem(id);
   }
 
   #index(): string {
-    return `${this.#prefix}:index`;
+    return this.#keys.reviewIndex();
   }
 }
 

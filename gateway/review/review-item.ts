@@ -3,7 +3,7 @@ import type { Tensor } from '../../workers/protocol/tensor.js';
 import { encodeJsonData } from '../protocol/json-tensor-data.js';
 
 export type ReviewState = 'pending' | 'claimed' | 'resolved';
-export type ReviewReason = 'low_confidence' | 'requested';
+export type ReviewReason = 'low_confidence' | 'requested' | 'pipeline_decision';
 export type ReviewDecision = 'approved' | 'corrected';
 
 /** What was asked: always the body's hash, the body itself only when small enough to keep. */

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ServingError } from '../../workers/protocol/errors.js';
 import type { DeadLetters } from '../../workers/queue/dead-letters.js';
+import { bodylessRoutes } from '../http/bodyless-routes.js';
 import { assertAdmin } from '../auth/authorize.js';
 
 /** Dead-letter inspection and requeue (distributed mode only: embedded mode never retries). */
@@ -15,8 +16,10 @@ export function adminRoutes(app: FastifyInstance, deadLetters: DeadLetters | und
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ServingError('invalid_parameter', 'limit must be an integer from 1 to 1000');
     return { dead_letters: await require().list(limit) };
   });
-  app.post<{ Params: { id: string } }>('/v2/admin/dead-letters/:id/requeue', async (request) => {
-    assertAdmin(request.tenant);
-    return require().requeue(request.params.id);
-  });
+  bodylessRoutes(app, (scope) =>
+    scope.post<{ Params: { id: string } }>('/v2/admin/dead-letters/:id/requeue', async (request) => {
+      assertAdmin(request.tenant);
+      return require().requeue(request.params.id);
+    }),
+  );
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MultipartBody } from '../http/multipart-body.js';
+import { clientRequestId } from '../http/request-id.js';
 import { metadataHeaders } from '../metadata/response-metadata.js';
 import { HEADER_LENGTH_HEADER } from '../protocol/binary-body.js';
 import { encodeInferResponse } from '../protocol/encode-infer-response.js';
@@ -65,6 +66,7 @@ export function inferRoutes(app: FastifyInstance, deps: PipelineDeps): void {
     request.audit = audit;
     const call: InferCall = {
       requestId: request.id,
+      clientRequestId: clientRequestId(request.headers),
       arrivedAt: performance.now() - reply.elapsedTime,
       tenant: request.tenant,
       trace: request.trace,

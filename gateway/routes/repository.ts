@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { ModelState } from '../../workers/pool/model-state.js';
+import { ServingError } from '../../workers/protocol/errors.js';
+import { MODEL_NAME } from '../../workers/repository/model-config.js';
 import type { ServingBackend } from '../serving-backend.js';
 import { assertAdmin } from '../auth/authorize.js';
-import { ServingError } from '../../workers/protocol/errors.js';
+import { bodylessRoutes } from '../http/bodyless-routes.js';
 
 /** Triton's model repository extension: index, load (or reload) and unload at run time. */
 export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend): void {
@@ -14,22 +16,34 @@ export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend):
     const onlyReady = typeof body === 'object' && body !== null && (body as { ready?: unknown }).ready === true;
     return onlyReady ? entries.filter((entry) => entry.state === ModelState.READY) : entries;
   });
-  app.post<{ Params: { model: string } }>('/v2/repository/models/:model/load', async (request) => {
+  // Triton's load may carry overrides, which are refused, so its (small) body is read; unload's never is.
+  app.post<{ Params: { model: string } }>('/v2/repository/models/:model/load', { bodyLimit: LOAD_BODY_LIMIT }, async (request) => {
     assertAdmin(request.tenant);
+    const model = modelName(request.params.model);
     refuseOverrides(request.body);
-    await backend.load(request.params.model);
+    await backend.load(model);
     return {};
   });
-  app.post<{ Params: { model: string } }>('/v2/repository/models/:model/unload', async (request) => {
-    assertAdmin(request.tenant);
-    await backend.unload(request.params.model);
-    return {};
+  bodylessRoutes(app, (scope) => {
+    scope.post<{ Params: { model: string } }>('/v2/repository/models/:model/unload', async (request) => {
+      assertAdmin(request.tenant);
+      await backend.unload(modelName(request.params.model));
+      return {};
+    });
   });
+}
+
+const LOAD_BODY_LIMIT = 64 * 1024;
+
+/** Checked before any file is touched: a name is one folder of the repository, never a path. */
+function modelName(name: string): string {
+  if (!MODEL_NAME.test(name)) throw new ServingError('invalid_parameter', 'a model name is letters, digits, ".", "_" and "-", starting with a letter or digit');
+  return name;
 }
 
 /** Triton's load may carry a model's config (`config`) and files (`file:<path>`) to load from: Switchyard loads from its repository only. */
 function refuseOverrides(body: unknown): void {
-  const parsed = Buffer.isBuffer(body) && body.length > 0 ? safeJson(body) : {};
+  const parsed = Buffer.isBuffer(body) ? (body.length > 0 ? safeJson(body) : {}) : body;
   const parameters = typeof parsed === 'object' && parsed !== null ? (parsed as { parameters?: unknown }).parameters : undefined;
   if (typeof parameters !== 'object' || parameters === null) return;
   const overrides = Object.keys(parameters).filter((key) => key === 'config' || key.startsWith('file:'));

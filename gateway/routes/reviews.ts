@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ServingError } from '../../workers/protocol/errors.js';
+import { bodylessRoutes } from '../http/bodyless-routes.js';
 import { assertAdmin } from '../auth/authorize.js';
 import type { PolicyServices } from '../wiring/policy-services.js';
 import { readResolveBody } from '../review/resolve-body.js';
@@ -113,11 +114,13 @@ export function reviewRoutes(app: FastifyInstance, services: PolicyServices, tas
     return item;
   });
 
-  app.post<{ Params: { id: string } }>('/v1/reviews/:id/claim', audited('review.claim'), async (request) => {
-    const reviewer = assertAdmin(request.tenant).name;
-    request.audit = { reviewId: request.params.id };
-    return settle(request, await store.claim(request.params.id, reviewer, new Date().toISOString()), 'claim');
-  });
+  bodylessRoutes(app, (scope) =>
+    scope.post<{ Params: { id: string } }>('/v1/reviews/:id/claim', audited('review.claim'), async (request) => {
+      const reviewer = assertAdmin(request.tenant).name;
+      request.audit = { reviewId: request.params.id };
+      return settle(request, await store.claim(request.params.id, reviewer, new Date().toISOString()), 'claim');
+    }),
+  );
 
   app.post<{ Params: { id: string } }>('/v1/reviews/:id/resolve', audited('review.resolve'), async (request) => {
     const reviewer = assertAdmin(request.tenant).name;

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ServingError, type ErrorCode } from '../../workers/protocol/errors.js';
-import { assertMayCall } from '../auth/authorize.js';
+import { assertMayCall, mayCall } from '../auth/authorize.js';
 import { traceparentOf } from '../http/trace-context.js';
 import { idempotencyScope, readIdempotencyKey } from '../idempotency/idempotency-key.js';
 import type { StoredResponse } from '../idempotency/idempotency-store.js';
@@ -10,6 +10,7 @@ import { isFinished, publicTask, type TaskRecord } from '../tasks/task-record.js
 import type { TaskService } from '../tasks/task-service.js';
 import { followTaskEvents } from '../tasks/task-event-stream.js';
 import type { Lifecycle } from './health.js';
+import { postTaskBatch } from './task-batch.js';
 
 /** `Prefer: respond-async` (RFC 7240) asks for 202 and a task id instead of waiting. */
 function wantsAsync(request: FastifyRequest): boolean {
@@ -26,6 +27,10 @@ function wantsAsync(request: FastifyRequest): boolean {
 export function taskRoutes(app: FastifyInstance, tasks: TaskService, services: PolicyServices, lifecycle: Lifecycle): void {
   app.post<{ Params: { pipeline: string } }>('/v1/tasks/:pipeline', async (request, reply) => {
     if (lifecycle.phase() === 'draining') throw new ServingError('shutting_down', 'the server is shutting down');
+    // POST /v1/tasks/{pipeline}:batch (one route: the router cannot tell the two apart by pattern).
+    if (request.params.pipeline.endsWith(':batch')) {
+      return postTaskBatch(request, reply, tasks, request.params.pipeline.slice(0, -':batch'.length), wantsAsync(request) ? 'async' : 'sync');
+    }
     const tenant = assertMayCall(request.tenant, request.params.pipeline);
     const pipeline = tasks.pipeline(request.params.pipeline);
     const audit = { route: pipeline.name } as NonNullable<FastifyRequest['audit']>;
@@ -84,15 +89,25 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, services: P
     await followTaskEvents(reply, tasks.store, record.id, Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0, isFinished(record.status));
   });
 
-  app.get('/v1/pipelines', async () => ({
-    pipelines: tasks.pipelines().map((pipeline) => ({
-      name: pipeline.name,
-      description: pipeline.description ?? '',
-      inputs: pipeline.inputs,
-      outputs: Object.keys(pipeline.outputs),
-      steps: pipeline.steps.map((step) => ({ id: step.id, ...('model' in step ? { model: step.model } : { transform: step.transform }) })),
-    })),
-  }));
+  // Only the pipelines this key may run, and inside them only the models it may call by name.
+  app.get('/v1/pipelines', async (request) => {
+    const tenant = assertSignedIn(request);
+    return {
+      pipelines: tasks
+        .pipelines()
+        .filter((pipeline) => mayCall(tenant, pipeline.name))
+        .map((pipeline) => ({
+          name: pipeline.name,
+          description: pipeline.description ?? '',
+          inputs: pipeline.inputs,
+          outputs: Object.keys(pipeline.outputs),
+          steps: pipeline.steps.map((step) => ({
+            id: step.id,
+            ...('model' in step ? (mayCall(tenant, step.model) ? { model: step.model } : { kind: 'model' }) : { transform: step.transform }),
+          })),
+        })),
+    };
+  });
 }
 
 function assertSignedIn(request: FastifyRequest): NonNullable<FastifyRequest['tenant']> {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../workers/queue/redis-connection.js';
 
 /** How often a shadowed candidate agreed with the served answer, per route. */
 export interface ShadowStats {
@@ -22,7 +22,7 @@ export class MemoryShadowStats implements ShadowStats {
 }
 
 export class RedisShadowStats implements ShadowStats {
-  constructor(private readonly redis: Redis, private readonly key: string) {}
+  constructor(private readonly redis: RedisClient, private readonly key: string) {}
 
   async record(route: string, agreed: boolean): Promise<void> {
     const pipeline = this.redis.multi().hincrby(this.key, `${route}\tmirrored`, 1);

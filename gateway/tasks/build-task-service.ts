@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { loadRepository } from '../../workers/repository/load-repository.js';
 import type { SwitchyardConfig } from '../config.js';
+import { checkStepOverrides } from '../pipelines/check-step-overrides.js';
 import { loadPipelines } from '../pipelines/load-pipelines.js';
 import { builtInTransforms } from '../pipelines/transforms/built-in.js';
 import type { PolicyServices } from '../wiring/policy-services.js';
@@ -11,6 +11,8 @@ import { LocalTaskDispatcher } from './local-task-dispatcher.js';
 import { MemoryTaskStore } from './memory-task-store.js';
 import { QueueTaskDispatcher } from './queue-task-dispatcher.js';
 import { RedisTaskStore } from './redis-task-store.js';
+import { redisConnection, type RedisClient } from '../../workers/queue/redis-connection.js';
+import { TaskAdmission } from './task-admission.js';
 import { TaskExecutor } from './task-executor.js';
 import { TaskService } from './task-service.js';
 
@@ -18,10 +20,17 @@ import { TaskService } from './task-service.js';
  * The Task API's parts for this mode: tasks in memory and run in process (embedded),
  * or in Redis and run through a queue every gateway drains (distributed).
  */
-export async function buildTaskService(config: SwitchyardConfig, backend: ServingBackend, services: PolicyServices, logger: Logger, redis?: Redis): Promise<TaskService> {
+export async function buildTaskService(
+  config: SwitchyardConfig,
+  backend: ServingBackend,
+  services: PolicyServices,
+  logger: Logger,
+  redis?: RedisClient,
+): Promise<TaskService> {
   const transforms = builtInTransforms({ maxImagePixels: config.MAX_IMAGE_PIXELS, maxAudioSeconds: config.MAX_AUDIO_SECONDS });
   const models = await loadRepository(config.MODEL_REPOSITORY);
   const pipelines = new Map((await loadPipelines(config.MODEL_REPOSITORY, models, transforms, config.policy.routes)).map((p) => [p.name, p]));
+  checkStepOverrides(pipelines, transforms, config.policy.tenants);
   const retentionMs = config.TASK_RETENTION_HOURS * 3_600_000;
   const store = redis ? new RedisTaskStore(redis, config.REDIS_PREFIX, retentionMs) : new MemoryTaskStore(retentionMs);
   const open = config.policy.tenants.length === 0;
@@ -45,9 +54,9 @@ export async function buildTaskService(config: SwitchyardConfig, backend: Servin
     logger,
   });
   const dispatcher =
-    redis && config.REDIS_URL
+    redis
       ? new QueueTaskDispatcher(executor, {
-          redisUrl: config.REDIS_URL,
+          connect: (name) => redisConnection(config, 'durable', name),
           prefix: config.REDIS_PREFIX,
           concurrency: config.TASK_CONCURRENCY,
           lockDurationMs: config.TASK_LOCK_DURATION_MS,
@@ -56,5 +65,6 @@ export async function buildTaskService(config: SwitchyardConfig, backend: Servin
         })
       : new LocalTaskDispatcher(executor, config.TASK_CONCURRENCY, logger);
   if (pipelines.size > 0) logger.info({ pipelines: [...pipelines.keys()] }, 'pipelines loaded');
-  return new TaskService({ pipelines, store, executor, dispatcher, services, backend, transforms, callbackSecret, callbackGuard });
+  const batch = { maxItems: config.TASK_BATCH_MAX_ITEMS, admission: new TaskAdmission(config.TASK_BATCH_MAX_PENDING) };
+  return new TaskService({ pipelines, store, executor, dispatcher, services, backend, transforms, callbackSecret, callbackGuard, batch });
 }

@@ -1,6 +1,7 @@
 import { Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
-import { durableConnection } from '../../workers/queue/redis-connection.js';
+import type { RedisClient } from '../../workers/queue/redis-connection.js';
+import { redisKeys } from '../../workers/queue/redis-keys.js';
 import type { TaskDispatcher } from './task-dispatcher.js';
 import type { TaskExecutor } from './task-executor.js';
 
@@ -15,7 +16,8 @@ interface TaskJob {
 }
 
 export interface QueueTaskDispatcherOptions {
-  readonly redisUrl: string;
+  /** Opens a durable connection (the queue's and the worker's own). */
+  readonly connect: (name: string) => RedisClient;
   readonly prefix: string;
   readonly concurrency: number;
   readonly lockDurationMs: number;
@@ -35,8 +37,8 @@ export class QueueTaskDispatcher implements TaskDispatcher {
 
   constructor(executor: TaskExecutor, options: QueueTaskDispatcherOptions) {
     this.#queue = new Queue<TaskJob>(TASK_QUEUE, {
-      connection: durableConnection(options.redisUrl, 'switchyard-tasks-queue'),
-      prefix: options.prefix,
+      connection: options.connect('switchyard-tasks-queue'),
+      prefix: redisKeys(options.prefix).queuePrefix(TASK_QUEUE),
       defaultJobOptions: { removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 }, attempts: 3, backoff: { type: 'exponential', delay: 1000 } },
     });
     this.#worker = new Worker<TaskJob>(
@@ -51,8 +53,8 @@ export class QueueTaskDispatcher implements TaskDispatcher {
         }
       },
       {
-        connection: durableConnection(options.redisUrl, 'switchyard-tasks-worker'),
-        prefix: options.prefix,
+        connection: options.connect('switchyard-tasks-worker'),
+        prefix: redisKeys(options.prefix).queuePrefix(TASK_QUEUE),
         concurrency: options.concurrency,
         lockDuration: options.lockDurationMs,
         stalledInterval: options.stalledIntervalMs,

@@ -78,7 +78,7 @@ export async function readTaskBody(request: FastifyRequest, pipeline: PipelineCo
   return { inputs: checkInputs(pipeline, inputs), options: readOptions(parsed), fingerprint };
 }
 
-function checkInputs(pipeline: PipelineConfig, inputs: Record<string, unknown>): Record<string, unknown> {
+export function checkInputs(pipeline: PipelineConfig, inputs: Record<string, unknown>): Record<string, unknown> {
   for (const name of Object.keys(inputs)) {
     if (!(name in pipeline.inputs)) throw new ServingError('unknown_input', `pipeline "${pipeline.name}" has no input "${name}" (inputs: ${Object.keys(pipeline.inputs).join(', ')})`);
   }
@@ -90,7 +90,7 @@ function checkInputs(pipeline: PipelineConfig, inputs: Record<string, unknown>):
   return inputs;
 }
 
-function readOptions(body: Record<string, unknown>): TaskOptions {
+export function readOptions(body: Record<string, unknown>): TaskOptions {
   const { callback_url: callbackUrl, timeout_ms: timeoutMs, priority, review } = body;
   if (review !== undefined && typeof review !== 'boolean') throw new ServingError('invalid_parameter', 'review must be true or false');
   if (callbackUrl !== undefined) {

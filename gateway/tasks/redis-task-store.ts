@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../workers/queue/redis-connection.js';
+import { redisKeys, type RedisKeys } from '../../workers/queue/redis-keys.js';
 import type { TaskEvent, TaskEventType, TaskRecord } from './task-record.js';
 import type { TaskStore } from './task-store.js';
 
@@ -10,42 +11,43 @@ const POLL_MS = 100;
  * expiring after the retention period, so any gateway can answer for any task.
  */
 export class RedisTaskStore implements TaskStore {
-  readonly #redis: Redis;
-  readonly #prefix: string;
+  readonly #redis: RedisClient;
+  readonly #keys: RedisKeys;
   readonly #retentionMs: number;
 
-  constructor(redis: Redis, prefix: string, retentionMs: number) {
+  constructor(redis: RedisClient, prefix: string, retentionMs: number) {
     this.#redis = redis;
-    this.#prefix = `${prefix}:task:`;
+    this.#keys = redisKeys(prefix);
     this.#retentionMs = retentionMs;
   }
 
   async put(record: TaskRecord): Promise<void> {
-    await this.#redis.set(this.#prefix + record.id, JSON.stringify(record), 'PX', this.#retentionMs);
+    await this.#redis.set(this.#keys.task(record.id), JSON.stringify(record), 'PX', this.#retentionMs);
   }
 
   async get(id: string): Promise<TaskRecord | undefined> {
-    const text = await this.#redis.get(this.#prefix + id);
+    const text = await this.#redis.get(this.#keys.task(id));
     return text ? (JSON.parse(text) as TaskRecord) : undefined;
   }
 
   async appendEvent(id: string, type: TaskEventType, data: Record<string, unknown>): Promise<void> {
-    const key = `${this.#prefix}${id}:events`;
+    const key = this.#keys.taskEvents(id);
+    const counter = this.#keys.taskEventSeq(id);
     const at = new Date().toISOString();
     // The sequence number comes from a counter, so it stays dense across gateways.
-    const seq = await this.#redis.incr(`${key}:seq`);
+    const seq = await this.#redis.incr(counter);
     await this.#redis
       .multi()
       .xadd(key, '*', 'event', JSON.stringify({ seq, type, at, data }))
       .pexpire(key, this.#retentionMs)
-      .pexpire(`${key}:seq`, this.#retentionMs)
+      .pexpire(counter, this.#retentionMs)
       .exec();
   }
 
   async events(id: string, afterSeq: number, waitMs: number): Promise<TaskEvent[]> {
     const until = Date.now() + waitMs;
     for (;;) {
-      const entries = await this.#redis.xrange(`${this.#prefix}${id}:events`, '-', '+');
+      const entries = await this.#redis.xrange(this.#keys.taskEvents(id), '-', '+');
       const events = entries
         .map(([, fields]) => JSON.parse(fields[fields.indexOf('event') + 1] ?? '{}') as TaskEvent)
         .filter((event) => event.seq > afterSeq)

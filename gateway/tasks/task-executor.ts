@@ -33,6 +33,18 @@ function plain(value: unknown): unknown {
   return typeof value === 'bigint' ? Number(value) : value;
 }
 
+/** A pipeline's only input when it is media (bytes), which a reviewer wants to see as sent. */
+function singleMedia(inputs: Record<string, unknown>): Uint8Array | undefined {
+  const values = Object.values(inputs);
+  return values.length === 1 && values[0] instanceof Uint8Array ? values[0] : undefined;
+}
+
+/** The pipeline's `review_when` matches this result. */
+function reviewCalledFor(pipeline: PipelineConfig, outputs: Record<string, unknown>): boolean {
+  const when = pipeline.review_when;
+  return when !== undefined && when.equals.some((value) => value === outputs[when.output]);
+}
+
 /**
  * Runs one task to its end: the pipeline, then the budget settlement and spend ledger,
  * then the callback. Every change is written to the store before the next begins, so a
@@ -76,13 +88,16 @@ export class TaskExecutor {
         taskId: id,
         deadline: record.deadline,
         priority: record.priority,
+        stepOptions: services.policy.tenants.find((tenant) => tenant.name === record.tenant)?.pipeline_options?.[pipeline.name] ?? {},
         ...(record.traceparent !== undefined ? { traceparent: record.traceparent } : {}),
         onEvent,
       });
       record.status = 'succeeded';
       record.result = { outputs: plain(outcome.outputs) as Record<string, unknown>, steps: outcome.steps, cost_usd: outcome.costUsd };
+      if (!record.review && reviewCalledFor(pipeline, record.result.outputs)) record.review = { requested: false };
       if (record.review) {
-        record.review.id = await fileTaskForReview(record, plain(inputs), services.reviews, services.policy);
+        const reason = record.review.requested ? 'requested' : 'pipeline_decision';
+        record.review.id = await fileTaskForReview(record, singleMedia(inputs) ?? plain(inputs), services.reviews, services.policy, reason);
         record.review.status = 'pending_review';
         record.status = 'needs_review';
       }

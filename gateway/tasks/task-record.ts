@@ -47,12 +47,13 @@ export interface TaskRecord {
   cost_usd?: number;
   callback?: TaskCallback;
   reservation?: TaskReservation;
-  /** Present when the task asked for human review; filled in as the review goes on. */
+  /** Present when the task asked for human review or its pipeline's result called for one; filled in as the review goes on. */
   review?: TaskReview;
 }
 
 export interface TaskReview {
-  readonly requested: true;
+  /** True when the request asked for review; false when the pipeline's `review_when` matched its result. */
+  readonly requested: boolean;
   id?: string;
   status?: 'pending_review' | 'approved' | 'corrected';
   resolved_by?: string;

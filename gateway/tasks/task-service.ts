@@ -10,6 +10,7 @@ import type { Tenant } from '../policy/policy-config.js';
 import type { PolicyServices } from '../wiring/policy-services.js';
 import type { CallbackGuard } from './callback-guard.js';
 import type { TaskBody } from './read-task-body.js';
+import type { TaskAdmission } from './task-admission.js';
 import type { TaskDispatcher } from './task-dispatcher.js';
 import type { TaskExecutor } from './task-executor.js';
 import type { TaskRecord } from './task-record.js';
@@ -26,6 +27,8 @@ export interface TaskServiceOptions {
   readonly transforms: TransformCatalog;
   readonly callbackSecret: (tenant: string) => string | undefined;
   readonly callbackGuard: CallbackGuard;
+  /** Task batches: most items per batch, and the places this gateway has for them. */
+  readonly batch: { readonly maxItems: number; readonly admission: TaskAdmission };
 }
 
 /** Creating, running and finding tasks; the HTTP layer adds authentication and idempotency. */
@@ -106,6 +109,10 @@ export class TaskService {
   async completeReview(item: ReviewItem): Promise<void> {
     const { callback } = await this.#options.executor.completeReview(item);
     void callback.catch(() => undefined);
+  }
+
+  get batch(): TaskServiceOptions['batch'] {
+    return this.#options.batch;
   }
 
   get store(): TaskStore {

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../workers/queue/redis-connection.js';
+import { redisKeys } from '../../workers/queue/redis-keys.js';
 import { JsonLinesAuditLog } from '../audit/audit-file.js';
 import { MemoryAuditLog, RedisAuditLog, type AuditLog } from '../audit/audit-log.js';
 import { MemoryBudgetStore, RedisBudgetStore, type BudgetStore } from '../budget/budget-store.js';
@@ -28,7 +29,7 @@ export interface PolicyServices {
   readonly reviews: ReviewStore;
   readonly breakers: CircuitBreakers;
   /** For @fastify/rate-limit's store; absent in embedded mode (its in-memory store). */
-  readonly rateLimit?: { readonly redis: Redis; readonly nameSpace: string };
+  readonly rateLimit?: { readonly redis: RedisClient; readonly nameSpace: string };
 }
 
 /** What the one model-call function needs from these services (see routing/model-call.ts). */
@@ -54,16 +55,16 @@ export function memoryPolicyServices(policy: Policy): PolicyServices {
   };
 }
 
-export function redisPolicyServices(policy: Policy, redis: Redis, prefix: string, onError: (error: unknown) => void): PolicyServices {
+export function redisPolicyServices(policy: Policy, redis: RedisClient, prefix: string, onError: (error: unknown) => void): PolicyServices {
   return {
     policy,
     idempotency: new RedisIdempotencyStore(redis, prefix),
     budgets: new RedisBudgetStore(redis, prefix),
     ledger: new RedisSpendLedger(redis, prefix, onError),
-    audit: new RedisAuditLog(redis, `${prefix}:audit`, policy.audit.max_entries, onError),
-    shadow: new RedisShadowStats(redis, `${prefix}:shadow`),
+    audit: new RedisAuditLog(redis, redisKeys(prefix).audit(), policy.audit.max_entries, onError),
+    shadow: new RedisShadowStats(redis, redisKeys(prefix).shadow()),
     reviews: new RedisReviewStore(redis, prefix, policy.reviews.retention_hours * 3_600_000),
     breakers: new CircuitBreakers(policy.circuit_breaker.failures, policy.circuit_breaker.open_ms),
-    rateLimit: { redis, nameSpace: `${prefix}:ratelimit:` },
+    rateLimit: { redis, nameSpace: redisKeys(prefix).rateLimitNameSpace() },
   };
 }

@@ -1,11 +1,10 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { registerGpuMetrics } from '../../workers/metrics/gpu-metrics.js';
 import { ServingMetrics } from '../../workers/metrics/serving-metrics.js';
 import { localModelManager } from '../../workers/pool/local-model-manager.js';
 import type { DeadLetters } from '../../workers/queue/dead-letters.js';
-import { servingConnection } from '../../workers/queue/redis-connection.js';
+import { redisConnection, whenReady, type RedisClient } from '../../workers/queue/redis-connection.js';
 import type { SwitchyardConfig } from '../config.js';
 import { QueueBackend } from '../queue/queue-backend.js';
 import type { ServingBackend } from '../serving-backend.js';
@@ -17,7 +16,7 @@ export interface ServingMode {
   readonly backend: ServingBackend;
   readonly services: PolicyServices;
   /** Distributed mode: the connection the task store shares with the policy stores. */
-  readonly redis?: Redis;
+  readonly redis?: RedisClient;
   readonly deadLetters?: DeadLetters;
   readonly queueDepths?: () => readonly { queue: string; depth: number }[];
   /** For the "ready" log line. */
@@ -49,7 +48,9 @@ export async function distributedMode(
   onWriteError: (error: unknown) => void,
 ): Promise<ServingMode> {
   const backend = await QueueBackend.start(config, logger);
-  const redis = servingConnection(config.REDIS_URL, 'switchyard-gateway-policy');
+  const redis = redisConnection(config, 'serving', 'switchyard-gateway-policy');
+  // It refuses commands until connected (it fails fast by design): let it connect before listening.
+  await whenReady(redis, 5_000);
   return {
     name: 'distributed',
     backend,

@@ -1,4 +1,5 @@
 import { inverseHessianFactor } from './inverse-hessian-factor.js';
+import { WEIGHT_LIMIT } from './int8-weights.js';
 
 /**
  * Error-feedback rounding (the Optimal Brain Quantization / GPTQ idea) for a MatMul
@@ -28,7 +29,7 @@ export function errorFeedbackRounding(weight: Float32Array, k: number, n: number
       const diagonal = factor[row * k + row]!;
       for (let c = 0; c < n; c += 1) {
         const value = working[from + c]!;
-        const level = Math.max(-127, Math.min(127, Math.round(value * inverseScales[c]!)));
+        const level = Math.max(-WEIGHT_LIMIT, Math.min(WEIGHT_LIMIT, Math.round(value * inverseScales[c]!)));
         quantized[from + c] = level;
         errors[errorFrom + c] = (value - level * scales[c]!) / diagonal;
       }

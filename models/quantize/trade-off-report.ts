@@ -5,6 +5,7 @@ import type { ModelConfig } from '../../workers/repository/model-config.js';
 import type { CalibrationSource, Sample } from './calibration-inputs.js';
 import { measureAccuracy, type AccuracyFigure } from './measure-accuracy.js';
 import { measureSpeed, stackRows, type SpeedFigure } from './measure-speed.js';
+import { WEIGHT_LIMIT } from './int8-weights.js';
 import type { QuantizeMode } from './quantize-model.js';
 import type { QuantizeOutcome } from './quantize-plan.js';
 
@@ -17,6 +18,8 @@ export interface TradeOffReport {
   readonly measured_at: string;
   readonly machine: { readonly cpu: string; readonly cores: number; readonly load_average: number; readonly node: string; readonly onnxruntime_node: string };
   readonly size: { readonly fp32_bytes: number; readonly int8_bytes: number; readonly ratio: number };
+  /** The integer levels the int8 weights use, and why not the full [-127, 127]. */
+  readonly weights: { readonly range: readonly [number, number]; readonly why: string };
   readonly speed: readonly SpeedFigure[];
   readonly accuracy: AccuracyFigure;
   readonly quantized: QuantizeOutcome['quantized'];
@@ -63,6 +66,7 @@ export async function tradeOffReport(input: ReportInput): Promise<TradeOffReport
         onnxruntime_node: (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version,
       },
       size: { fp32_bytes: input.fp32.byteLength, int8_bytes: input.int8.byteLength, ratio: Math.round((input.fp32.byteLength / input.int8.byteLength) * 100) / 100 },
+      weights: { range: [-WEIGHT_LIMIT, WEIGHT_LIMIT], why: WEIGHT_RANGE_WHY },
       speed,
       accuracy,
       quantized: input.outcome.quantized,
@@ -74,6 +78,10 @@ export async function tradeOffReport(input: ReportInput): Promise<TradeOffReport
     await int8.release();
   }
 }
+
+const WEIGHT_RANGE_WHY =
+  'x86 CPUs without VNNI (AVX2, early AVX-512) add each pair of uint8 x int8 products into a saturating int16 (vpmaddubsw): ' +
+  `2 x 255 x ${WEIGHT_LIMIT} fits, 2 x 255 x 127 does not, so every CPU it may be served on computes the same unsaturated sums`;
 
 const percent = (value: number): string => `${(value * 100).toFixed(2)} %`;
 
@@ -96,6 +104,8 @@ export function reportMarkdown(report: TradeOffReport): string {
     ...report.speed.map((figure) => `| ms per run, batch ${figure.batch} (median) | ${figure.fp32_ms} | ${figure.int8_ms} | **${figure.ratio}×** |`),
     '',
     `Accuracy: ${accuracyLine}.`,
+    '',
+    `Weights: int8 levels within [${report.weights.range[0]}, ${report.weights.range[1]}] (7 bits): ${report.weights.why}.`,
     '',
     `Quantized: ${Object.entries(report.quantized).map(([op, count]) => `${count} ${op}`).join(', ')}.` +
       (report.left_in_fp32.length > 0 ? ` Left in fp32: ${report.left_in_fp32.map((entry) => `${entry.node} (${entry.op}: ${entry.reason})`).join('; ')}.` : '') +

@@ -9,6 +9,7 @@ import { RESHAPE_CONFIG, buildReshapeModel } from '../helpers/failing-model.js';
 import { get, post, startTestGateway } from '../helpers/gateway.js';
 import { mlpBody } from '../helpers/mlp-reference.js';
 import { waitFor } from '../helpers/processes.js';
+import { redisKeys } from '../../workers/queue/redis-keys.js';
 import { PrivateRedis, REDIS_URL, cleanRedis, freePort, testPrefix } from '../helpers/redis.js';
 import { TestRepository } from '../helpers/repository.js';
 
@@ -74,7 +75,8 @@ describe('distributed mode under faults', () => {
     expect((await busy).status).toBe(200);
     // The worker found the request expired and answered it so, on the first attempt, without
     // running it: both jobs complete, none fails, and the model ran only the wide line.
-    const queue = new Queue(inferQueueName('text-recognizer', '1'), { connection: { url: REDIS_URL }, prefix });
+    const name = inferQueueName('text-recognizer', '1');
+    const queue = new Queue(name, { connection: { url: REDIS_URL }, prefix: redisKeys(prefix).queuePrefix(name) });
     cleanups.push(() => queue.close());
     await waitFor(async () => (await queue.getCompleted()).length === 2, 10_000, 'both jobs finished');
     expect(await queue.getFailed()).toHaveLength(0);

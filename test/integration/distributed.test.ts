@@ -1,9 +1,9 @@
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { get, post } from '../helpers/gateway.js';
 import { MlpReference, mlpBody } from '../helpers/mlp-reference.js';
 import { spawnGateway, spawnWorker, waitFor, type Spawned } from '../helpers/processes.js';
-import { REDIS_URL, cleanRedis, testPrefix } from '../helpers/redis.js';
+import { REDIS_ENV, cleanRedis, testPrefix, testRedis } from '../helpers/redis.js';
+import { redisKeys } from '../../workers/queue/redis-keys.js';
 
 const spawned: Spawned[] = [];
 const prefixes: string[] = [];
@@ -15,7 +15,7 @@ afterEach(async () => {
 function environment(extra: Record<string, string> = {}): Record<string, string> {
   const prefix = testPrefix();
   prefixes.push(prefix);
-  return { REDIS_URL, REDIS_PREFIX: prefix, LOAD_MODELS: 'mlp-classifier', CPU_COUNT: '1', HEARTBEAT_MS: '300', ...extra };
+  return { ...REDIS_ENV, REDIS_PREFIX: prefix, LOAD_MODELS: 'mlp-classifier', CPU_COUNT: '1', HEARTBEAT_MS: '300', ...extra };
 }
 
 async function gatewayAndWorkers(workers: number, extra: Record<string, string> = {}) {
@@ -96,8 +96,8 @@ describe('distributed mode: gateway and workers as processes over Redis', () => 
     await waitFor(async () => answered >= 100, 30_000, '100 answers');
     // Freeze w0 at a moment when it holds jobs (BullMQ records processedBy), then kill it:
     // those jobs must be taken over by w1 once their locks expire.
-    const redis = new Redis(REDIS_URL);
-    const queueKey = `${env.REDIS_PREFIX}:infer.mlp-classifier.1`;
+    const redis = testRedis();
+    const queueKey = `${redisKeys(env.REDIS_PREFIX).queuePrefix('infer.mlp-classifier.1')}:infer.mlp-classifier.1`;
     let held = 0;
     let heldIds: string[] = [];
     for (let attempt = 0; held === 0 && attempt < 100 && next < total; attempt += 1) {
@@ -151,8 +151,8 @@ describe('distributed mode: gateway and workers as processes over Redis', () => 
     });
     const inFlight = Array.from({ length: 8 }, (_, seed) => post(`${gateway.url}/v2/models/text-recognizer/infer`, line(seed)));
     // Wait until the worker has taken jobs (BullMQ's active list), then stop it.
-    const redis = new Redis(REDIS_URL);
-    const activeKey = `${env.REDIS_PREFIX}:infer.text-recognizer.1:active`;
+    const redis = testRedis();
+    const activeKey = `${redisKeys(env.REDIS_PREFIX).queuePrefix('infer.text-recognizer.1')}:infer.text-recognizer.1:active`;
     let active = 0;
     await waitFor(async () => (active = await redis.llen(activeKey)) > 0, 10_000, 'jobs in hand');
     redis.disconnect();

@@ -40,10 +40,14 @@ describe('ModelInfer', () => {
     expect(message).toMatchObject({ model_name: 'mlp-classifier', model_version: '1', id: 'req-3' });
     expect(message.outputs).toEqual([{ name: 'probabilities', datatype: 'FP32', shape: ['1', '10'] }]);
     expect(await reference.matches(3, floatsOf(message.raw_output_contents[0]!))).toBe(true);
-    expect(message.parameters.request_id).toEqual({ parameter_choice: 'string_param', string_param: 'grpc-req-1' });
+    // The gateway's own id, never the caller's; the caller's x-request-id is kept as client_request_id.
+    const requestId = message.parameters.request_id?.string_param;
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(message.parameters.client_request_id).toEqual({ parameter_choice: 'string_param', string_param: 'grpc-req-1' });
     expect(message.parameters.batch_size?.parameter_choice).toBe('int64_param');
     for (const name of ['route', 'tier', 'model_version', 'queue_ms', 'compute_ms', 'server_ms', 'cost_usd']) expect(message.parameters[name], name).toBeDefined();
-    expect(reply.headers).toMatchObject({ 'x-request-id': 'grpc-req-1', 'x-model-version': '1', 'x-route': 'mlp-classifier', 'x-tier': 'direct' });
+    expect(reply.headers).toMatchObject({ 'x-request-id': requestId, 'x-client-request-id': 'grpc-req-1' });
+    expect(reply.headers).toMatchObject({ 'x-model-version': '1', 'x-route': 'mlp-classifier', 'x-tier': 'direct' });
     expect(reply.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
   });
 
@@ -80,6 +84,31 @@ describe('authentication and authorization', () => {
     expect(grpc.error?.details).toBe(http.json.error);
     expect((await client.call('RepositoryIndex', {}, bearer(KEYS.acme))).error?.code).toBe(status.PERMISSION_DENIED);
     expect((await client.call('RepositoryIndex', {}, bearer(KEYS.admin))).error).toBeUndefined();
+  });
+});
+
+describe('one wrong-key limit per address for both front ends', () => {
+  it('wrong keys over gRPC and HTTP count together; then RESOURCE_EXHAUSTED with retry-after, even for a right key', async () => {
+    const limited = await startTestGateway(fixture.repository.dir, { ...fixture.env, GRPC_PORT: String(await freePort()), AUTH_FAILURE_LIMIT: '3' });
+    const limitedClient = new InferenceClient(limited.grpcAddress!);
+    try {
+      // A missing key guesses nothing and is not counted.
+      expect((await limitedClient.call('ServerMetadata', {})).error?.code).toBe(status.UNAUTHENTICATED);
+      for (const guess of ['guess-0', 'guess-1']) {
+        expect((await limitedClient.call('ServerMetadata', {}, bearer(guess))).error?.code).toBe(status.UNAUTHENTICATED);
+      }
+      expect((await get(`${limited.url}/v2`, bearer('guess-2'))).status).toBe(401);
+      const refused = await limitedClient.call('ModelInfer', mlpRequest('mlp-classifier', mlpVector(1)), bearer(KEYS.acme));
+      expect(refused.error?.code).toBe(status.RESOURCE_EXHAUSTED);
+      expect(refused.headers['x-error-code']).toBe('rate_limited');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect((await get(`${limited.url}/v2`, bearer(KEYS.acme))).status).toBe(429);
+      // Liveness stays reachable for probes.
+      expect((await limitedClient.call('ServerLive', {})).message).toEqual({ live: true });
+    } finally {
+      limitedClient.close();
+      await limited.close();
+    }
   });
 });
 
@@ -158,8 +187,10 @@ describe('audit', () => {
     await client.call('ModelInfer', mlpRequest('mlp-classifier', mlpVector(1)), { ...bearer(KEYS.acme), 'x-request-id': 'grpc-audited' });
     await client.call('ModelInfer', mlpRequest('mlp-classifier', mlpVector(1)), { ...bearer(KEYS.reader), 'x-request-id': 'grpc-refused' });
     const entries = (await get(`${server.url}/v1/admin/audit?limit=500`, bearer(KEYS.admin))).json.entries as Record<string, unknown>[];
-    expect(entries.find((entry) => entry.requestId === 'grpc-audited')).toMatchObject({ tenant: 'acme', route: 'mlp-classifier', model: 'mlp-classifier', status: 200 });
-    expect(entries.find((entry) => entry.requestId === 'grpc-refused')).toMatchObject({ tenant: 'reader', status: 403, code: 'forbidden' });
+    const audited = entries.find((entry) => entry.clientRequestId === 'grpc-audited');
+    expect(audited).toMatchObject({ tenant: 'acme', route: 'mlp-classifier', model: 'mlp-classifier', status: 200 });
+    expect(audited?.requestId).not.toBe('grpc-audited');
+    expect(entries.find((entry) => entry.clientRequestId === 'grpc-refused')).toMatchObject({ tenant: 'reader', status: 403, code: 'forbidden' });
   });
 });
 

@@ -50,14 +50,17 @@ describe('inference over the Open Inference Protocol', () => {
     expect(output!.name).toBe('probabilities');
     expect(output!.shape).toEqual([1, 10]);
     expect(output!.data.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
-    expect(reply.headers.get('x-request-id')).toBe('trace-abc');
+    // The gateway's own id always; the caller's is kept beside it.
+    const requestId = reply.headers.get('x-request-id')!;
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(reply.headers.get('x-client-request-id')).toBe('trace-abc');
     expect(reply.headers.get('x-model-version')).toBe('1');
     for (const header of ['x-queue-ms', 'x-compute-ms', 'x-batch-size', 'x-cost-usd']) {
       expect(Number(reply.headers.get(header)), header).toBeGreaterThanOrEqual(0);
     }
     expect(Number(reply.headers.get('x-compute-ms'))).toBeGreaterThan(0);
     const parameters = reply.json.parameters as Record<string, unknown>;
-    expect(parameters).toMatchObject({ request_id: 'trace-abc', model_version: '1', batch_size: Number(reply.headers.get('x-batch-size')) });
+    expect(parameters).toMatchObject({ request_id: requestId, client_request_id: 'trace-abc', model_version: '1', batch_size: Number(reply.headers.get('x-batch-size')) });
     expect(parameters.cost_usd).toBe(reply.headers.get('x-cost-usd'));
     // The gateway's own time holds the queue wait and the compute, and stays under what the client saw.
     const serverMs = Number(reply.headers.get('x-server-ms'));

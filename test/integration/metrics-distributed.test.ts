@@ -3,7 +3,7 @@ import { get, post } from '../helpers/gateway.js';
 import { metricValue, scrape } from '../helpers/metrics.js';
 import { mlpBody } from '../helpers/mlp-reference.js';
 import { spawnGateway, spawnWorker, waitFor, type Spawned } from '../helpers/processes.js';
-import { REDIS_URL, cleanRedis, freePort, testPrefix } from '../helpers/redis.js';
+import { REDIS_ENV, cleanRedis, freePort, testPrefix } from '../helpers/redis.js';
 
 const spawned: Spawned[] = [];
 const prefixes: string[] = [];
@@ -16,7 +16,7 @@ describe('metrics, distributed mode', () => {
   it('the worker exposes the serving families on METRICS_PORT; the gateway its own and the queue depth', async () => {
     const prefix = testPrefix();
     prefixes.push(prefix);
-    const env = { REDIS_URL, REDIS_PREFIX: prefix, LOAD_MODELS: 'mlp-classifier', CPU_COUNT: '1', HEARTBEAT_MS: '300' };
+    const env = { ...REDIS_ENV, REDIS_PREFIX: prefix, LOAD_MODELS: 'mlp-classifier', CPU_COUNT: '1', HEARTBEAT_MS: '300' };
     const gateway = await spawnGateway(env);
     spawned.push(gateway);
     const metricsPort = await freePort();

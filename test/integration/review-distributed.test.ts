@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../gateway/server.js';
 import { get, post } from '../helpers/gateway.js';
@@ -6,14 +5,15 @@ import { startInProcessCluster, type InProcessCluster } from '../helpers/in-proc
 import { mlpBody } from '../helpers/mlp-reference.js';
 import { bearer } from '../helpers/policy-fixture.js';
 import { waitFor } from '../helpers/processes.js';
-import { REDIS_URL, testPrefix } from '../helpers/redis.js';
+import { REDIS_ENV, testPrefix, testRedis } from '../helpers/redis.js';
 import { REVIEW_KEYS, reviewFixture } from '../helpers/review-fixture.js';
+import { redisKeys } from '../../workers/queue/redis-keys.js';
 
 /** Two gateways and one worker on one Redis: a review item filed by one is claimed and resolved through the other. */
 const fixture = reviewFixture();
 const prefix = testPrefix();
-const env = { ...fixture.env, REDIS_URL, REDIS_PREFIX: prefix, HEARTBEAT_MS: '200', LOAD_MODELS: 'mlp-classifier', CPU_COUNT: '1' };
-const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+const env = { ...fixture.env, ...REDIS_ENV, REDIS_PREFIX: prefix, HEARTBEAT_MS: '200', LOAD_MODELS: 'mlp-classifier', CPU_COUNT: '1' };
+const redis = testRedis();
 let cluster: InProcessCluster;
 let gateways: readonly RunningServer[];
 
@@ -33,8 +33,8 @@ describe('human review in distributed mode', () => {
     const reply = await post(`${a.url}/v2/models/reviewed/infer`, mlpBody(1), { ...bearer(REVIEW_KEYS.acme), 'x-review': 'true' });
     expect(reply.status).toBe(200);
     const id = reply.headers.get('x-review-id')!;
-    expect(await redis.hget(`${prefix}:review:item:${id}`, 'state')).toBe('pending');
-    expect(await redis.pttl(`${prefix}:review:item:${id}`)).toBeGreaterThan(0);
+    expect(await redis.hget(redisKeys(prefix).reviewItem(id), 'state')).toBe('pending');
+    expect(await redis.pttl(redisKeys(prefix).reviewItem(id))).toBeGreaterThan(0);
 
     const listed = (await get(`${b.url}/v1/reviews?state=pending`, bearer(REVIEW_KEYS.lead))).json.items as { id: string }[];
     expect(listed.map((item) => item.id)).toContain(id);
@@ -46,7 +46,7 @@ describe('human review in distributed mode', () => {
     const winner = claims.find((c) => c.status === 200)!.json.claimed_by as 'ops' | 'lead';
     const resolved = await post(`${winner === 'ops' ? b.url : a.url}/v1/reviews/${id}/resolve`, { decision: 'correct', output: [0, 1] }, bearer(REVIEW_KEYS[winner]));
     expect(resolved).toMatchObject({ status: 200, json: { state: 'resolved', human_output: [0, 1] } });
-    expect(await redis.hget(`${prefix}:review:item:${id}`, 'state')).toBe('resolved');
+    expect(await redis.hget(redisKeys(prefix).reviewItem(id), 'state')).toBe('resolved');
 
     const stats = (await get(`${b.url}/v1/reviews/stats`, bearer(REVIEW_KEYS.ops))).json.routes as Record<string, { requests: number; items: number; resolved: number }>;
     expect(stats.reviewed).toMatchObject({ requests: 1, items: 1, resolved: 1 });

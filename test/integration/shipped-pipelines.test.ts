@@ -18,7 +18,7 @@ afterAll(async () => {
 describe('the shipped pipelines through the Task API', () => {
   it('lists every shipped pipeline', async () => {
     const names = ((await get(`${server.url}/v1/pipelines`)).json.pipelines as { name: string }[]).map((pipeline) => pipeline.name);
-    expect(names).toEqual(['facial-expression', 'ocr', 'text-orientation', 'voice-activity']);
+    expect(names).toEqual(['facial-expression', 'image-moderation', 'ocr', 'text-orientation', 'voice-activity']);
   });
 
   it('ocr reads a rendered page, with each model step and its cost in the result', async () => {
@@ -31,6 +31,13 @@ describe('the shipped pipelines through the Task API', () => {
     expect(models.map((step) => step.model).sort()).toEqual(['text-detector', 'text-direction', 'text-recognizer']);
     expect(models.find((step) => step.model === 'text-recognizer')!.requests).toBe(2);
     expect(result.cost_usd).toBeCloseTo(models.reduce((sum, step) => sum + step.cost_usd!, 0), 12);
+  });
+
+  it('image-moderation takes a raw image body and allows a rendered document at once', async () => {
+    const page = await renderTextPage([{ text: 'Invoice 2026-117' }, { text: 'Total due 418.50' }]);
+    const reply = await post(`${server.url}/v1/tasks/image-moderation`, page, { 'content-type': 'image/png' });
+    expect(reply.status).toBe(200);
+    expect(reply.json).toMatchObject({ status: 'succeeded', result: { outputs: { decision: 'allow', reasons: [] } } });
   });
 
   it('voice-activity takes a raw WAV body and charges the model requests its loop made to the ledger', async () => {

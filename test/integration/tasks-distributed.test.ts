@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { get, post } from '../helpers/gateway.js';
 import { spawnGateway, spawnWorker, waitFor, type Spawned } from '../helpers/processes.js';
-import { REDIS_URL, cleanRedis, testPrefix } from '../helpers/redis.js';
+import { REDIS_ENV, cleanRedis, testPrefix } from '../helpers/redis.js';
 import { TASK_KEYS, bearerKey, echoInput, taskFixture } from '../helpers/task-fixture.js';
 
 const fixture = taskFixture();
@@ -20,7 +20,7 @@ afterAll(async () => {
 
 const env = {
   ...fixture.env,
-  REDIS_URL,
+  ...REDIS_ENV,
   REDIS_PREFIX: prefix,
   MODEL_REPOSITORY: fixture.repository.dir,
   CPU_COUNT: '1',

@@ -42,6 +42,19 @@ describe('tasks pass the policy layer', () => {
     expect({ status: forbidden.status, code: forbidden.json.code }).toEqual({ status: 403, code: 'forbidden' });
   });
 
+  it('GET /v1/pipelines lists only the pipelines a key may run, and only the models it may call', async () => {
+    type Listed = { name: string; steps: { id: string; model?: string; kind?: string }[] }[];
+    const list = async (key: string) => (await get(`${server.url}/v1/pipelines`, bearerKey(key))).json.pipelines as Listed;
+    const beta = await list(TASK_KEYS.beta);
+    expect(beta.map((pipeline) => pipeline.name)).toEqual(['echo-json']);
+    // beta may run echo-json but not call its model by name: the step says a model runs, not which.
+    const step = beta[0]!.steps.find((candidate) => candidate.kind === 'model' || candidate.model !== undefined)!;
+    expect(step).toMatchObject({ kind: 'model' });
+    expect(JSON.stringify(beta)).not.toContain('"model":');
+    expect(await list(TASK_KEYS.outsider)).toEqual([]);
+    expect((await get(`${server.url}/v1/pipelines`)).json.code).toBe('unauthorized');
+  });
+
   it('a rate limit counts task requests like any other', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 3; i += 1) statuses.push((await submit(TASK_KEYS.limited, echoInput([i, i, i, i]))).status);

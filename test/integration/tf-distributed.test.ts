@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { renderFace } from '../helpers/face-images.js';
 import { get, post } from '../helpers/gateway.js';
 import { spawnGateway, spawnWorker, waitFor, type Spawned } from '../helpers/processes.js';
-import { REDIS_URL, cleanRedis, testPrefix } from '../helpers/redis.js';
+import { REDIS_ENV, cleanRedis, testPrefix } from '../helpers/redis.js';
 import { TestRepository } from '../helpers/repository.js';
 import { renderTextLine } from '../helpers/text-images.js';
 
@@ -17,7 +17,7 @@ afterAll(async () => {
 
 describe('pools per runtime in distributed mode', () => {
   it('a tf-pool worker serves the TF model and an onnx-pool worker the ONNX one, pipelines included', async () => {
-    const env = { REDIS_URL, REDIS_PREFIX: prefix, MODEL_REPOSITORY: repository.dir, CPU_COUNT: '1', HEARTBEAT_MS: '300' };
+    const env = { ...REDIS_ENV, REDIS_PREFIX: prefix, MODEL_REPOSITORY: repository.dir, CPU_COUNT: '1', HEARTBEAT_MS: '300' };
     const tfWorker = await spawnWorker({ ...env, WORKER_ID: 'tf-worker', WORKER_POOLS: 'tf' });
     const onnxWorker = await spawnWorker({ ...env, WORKER_ID: 'onnx-worker', WORKER_POOLS: 'onnx' });
     spawned.push(tfWorker, onnxWorker);

@@ -1,8 +1,8 @@
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { get, post } from '../helpers/gateway.js';
 import { launchWorker, spawnGateway, waitFor, type Spawned } from '../helpers/processes.js';
-import { REDIS_URL, cleanRedis, freePort, testPrefix } from '../helpers/redis.js';
+import { redisKeys } from '../../workers/queue/redis-keys.js';
+import { REDIS_ENV, cleanRedis, freePort, testPrefix, testRedis } from '../helpers/redis.js';
 
 const spawned: Spawned[] = [];
 const prefixes: string[] = [];
@@ -18,7 +18,7 @@ describe('worker readiness (GET /ready on METRICS_PORT, what a pod readiness pro
   it('is 503 while the models load, 200 once every version is warm and consumed, 503 again while draining', async () => {
     const prefix = testPrefix();
     prefixes.push(prefix);
-    const env = { REDIS_URL, REDIS_PREFIX: prefix, LOAD_MODELS: 'text-recognizer', CPU_COUNT: '1', HEARTBEAT_MS: '300', SHUTDOWN_GRACE_MS: '15000' };
+    const env = { ...REDIS_ENV, REDIS_PREFIX: prefix, LOAD_MODELS: 'text-recognizer', CPU_COUNT: '1', HEARTBEAT_MS: '300', SHUTDOWN_GRACE_MS: '15000' };
     const gateway = await spawnGateway(env);
     spawned.push(gateway);
     const port = await freePort();
@@ -44,8 +44,8 @@ describe('worker readiness (GET /ready on METRICS_PORT, what a pod readiness pro
       parameters: { timeout_ms: 10_000 },
     });
     const inFlight = Array.from({ length: 8 }, (_, seed) => post(`${gateway.url}/v2/models/text-recognizer/infer`, line(seed)));
-    const redis = new Redis(REDIS_URL);
-    const activeKey = `${prefix}:infer.text-recognizer.1:active`;
+    const redis = testRedis();
+    const activeKey = `${redisKeys(prefix).queuePrefix('infer.text-recognizer.1')}:infer.text-recognizer.1:active`;
     await waitFor(async () => (await redis.llen(activeKey)) > 0, 10_000, 'jobs in hand');
     worker.kill('SIGTERM');
     const drained: number[] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { errorFeedbackRounding, outputError } from '../../models/quantize/error-feedback-rounding.js';
 import { inverseHessianFactor } from '../../models/quantize/inverse-hessian-factor.js';
-import { quantizePerChannel } from '../../models/quantize/int8-weights.js';
+import { quantizePerChannel, WEIGHT_LIMIT } from '../../models/quantize/int8-weights.js';
 import { layerHessian } from '../../models/quantize/layer-hessian.js';
 
 const K = 64;
@@ -46,14 +46,14 @@ describe('error-feedback rounding', () => {
     expect(feedbackError).toBeLessThan(0.8 * nearestError);
   });
 
-  it('keeps every level within [-127, 127], even when clipped scales push weights past them', () => {
+  it('keeps every level within ±WEIGHT_LIMIT (64), even when clipped scales push weights past them', () => {
     const { weight, inputs } = layer();
-    // Half the MSE scale: many weights land beyond 127 levels and errors pile onto them.
+    // Half the MSE scale: many weights land beyond the top level and errors pile onto them.
     const scales = quantizePerChannel(weight, [K, N], 1).scales.map((scale) => scale / 2);
     const feedback = errorFeedbackRounding(weight, K, N, scales, layerHessian({ values: inputs, rows: ROWS, width: K }));
     for (const level of feedback) {
-      expect(level).toBeGreaterThanOrEqual(-127);
-      expect(level).toBeLessThanOrEqual(127);
+      expect(level).toBeGreaterThanOrEqual(-WEIGHT_LIMIT);
+      expect(level).toBeLessThanOrEqual(WEIGHT_LIMIT);
     }
   });
 

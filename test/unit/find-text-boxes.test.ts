@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { findTextBoxes, type BoxSearch, type ProbabilityMap } from '../../gateway/pipelines/transforms/ocr/find-text-boxes.js';
+import { orientedBoxes } from '../../gateway/pipelines/transforms/ocr/box-quads.js';
+import { findTextRects, type BoxSearch, type ProbabilityMap, type TextBox } from '../../gateway/pipelines/transforms/ocr/find-text-boxes.js';
+
+const findTextBoxes = (map: ProbabilityMap, width: number, height: number, search: BoxSearch): TextBox[] =>
+  orientedBoxes(findTextRects(map, width, height, search), width, height);
 
 const SEARCH: BoxSearch = { threshold: 0.3, boxThreshold: 0.6, unclipRatio: 1.5, minSide: 3, maxBoxes: 1000 };
 
@@ -12,11 +16,11 @@ function mapWith(width: number, height: number, rectangles: readonly (readonly [
   return { data, width, height };
 }
 
-describe('findTextBoxes (DB post-processing, axis-aligned)', () => {
+describe('findTextRects + orientedBoxes (DB post-processing)', () => {
   it('grows a region by area * ratio / perimeter on every side', () => {
     const [box] = findTextBoxes(mapWith(100, 50, [[20, 10, 40, 10, 0.9]]), 100, 50, SEARCH);
     // 40 x 10: grow = 400 * 1.5 / 100 = 6.
-    expect(box).toMatchObject({ x: 14, y: 4, width: 52, height: 22 });
+    expect(box).toMatchObject({ x: 14, y: 4, width: 52, height: 22, angle: 0, quad: [[14, 4], [66, 4], [66, 26], [14, 26]] });
     expect(box!.score).toBeCloseTo(0.9, 5);
   });
 
@@ -56,4 +60,46 @@ describe('findTextBoxes (DB post-processing, axis-aligned)', () => {
     const best = findTextBoxes(map, 100, 20, { ...SEARCH, maxBoxes: 2 });
     expect(best.map((box) => box.score.toFixed(2))).toEqual(['0.95', '0.80']);
   });
+
+  it('fits a tilted line with a rotated rectangle: its angle, a quad along it, bounds around the quad', () => {
+    // A 60 x 6 bar turned by 10 degrees (clockwise on screen), drawn pixel by pixel.
+    const width = 120;
+    const height = 60;
+    const data = new Float32Array(width * height).fill(0.02);
+    const turn = (10 * Math.PI) / 180;
+    for (let y = 0; y < height; y += 1) {
+      for (let x = 0; x < width; x += 1) {
+        const dx = x + 0.5 - 60;
+        const dy = y + 0.5 - 30;
+        const along = dx * Math.cos(turn) + dy * Math.sin(turn);
+        const across = -dx * Math.sin(turn) + dy * Math.cos(turn);
+        if (Math.abs(along) <= 30 && Math.abs(across) <= 3) data[y * width + x] = 0.9;
+      }
+    }
+    const [box] = findTextBoxes({ data, width, height }, width, height, SEARCH);
+    expect(box!.angle).toBeGreaterThan(8);
+    expect(box!.angle).toBeLessThan(12);
+    // Mean over the rotated rectangle (0.75: its jagged edges hold some background), not over the
+    // axis-aligned bounding box, which is two thirds background (about 0.34) and fell under box_threshold.
+    expect(box!.score).toBeGreaterThan(0.7);
+    const [tl, tr, br, bl] = box!.quad;
+    expect(Math.hypot(tr![0] - tl![0], tr![1] - tl![1])).toBeGreaterThan(60);
+    expect(tr![1]).toBeGreaterThan(tl![1]);
+    expect(bl![1]).toBeGreaterThan(tl![1]);
+    for (const [x, y] of [tl!, tr!, br!, bl!]) {
+      expect(x).toBeGreaterThanOrEqual(box!.x);
+      expect(x).toBeLessThanOrEqual(box!.x + box!.width);
+      expect(y).toBeGreaterThanOrEqual(box!.y);
+      expect(y).toBeLessThanOrEqual(box!.y + box!.height);
+    }
+  });
+
+  it('reads boxes downwards when the page\'s long boxes run vertically (a page turned a quarter)', () => {
+    const map = mapWith(60, 120, [[10, 10, 6, 80, 0.9], [30, 10, 6, 60, 0.9], [48, 10, 6, 8, 0.9]]);
+    const boxes = findTextBoxes(map, 60, 120, SEARCH);
+    expect(boxes).toHaveLength(3);
+    // The near-square box follows the page's axis too.
+    for (const box of boxes) expect(box.angle).toBe(90);
+  });
 });
+

@@ -12,7 +12,8 @@ import type { IServiceMonitor } from '@kubernetes-models/prometheus-operator/mon
 import { parse as parseYaml } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { policySchema } from '../../gateway/policy/policy-config.js';
-import { inferQueueName, waitingKeys } from '../../workers/queue/queue-names.js';
+import { inferQueueName } from '../../workers/queue/queue-names.js';
+import { redisKeys } from '../../workers/queue/redis-keys.js';
 import { configEnvironmentNames } from '../helpers/environment-names.js';
 import { CHART, helm, render, type Manifest } from '../helpers/helm.js';
 import { schemaProblems } from '../helpers/kubernetes-schemas.js';
@@ -72,6 +73,19 @@ const MATRIX: Record<string, Values[]> = {
     REDIS,
     { modelRepository: { source: 'volume', volume: { claimName: 'models', subPath: 'v3' } }, gateway: { autoscaling: { enabled: false } } },
   ],
+  'external Redis Sentinel with ACL and TLS': [
+    {
+      redis: {
+        url: 'rediss://s1.example:26379,rediss://s2.example:26379',
+        mode: 'sentinel',
+        sentinelMaster: 'switchyard',
+        username: 'switchyard',
+        passwordSecret: { name: 'redis-auth', key: 'password' },
+        tlsCaSecret: { name: 'redis-ca', key: 'ca.crt' },
+      },
+    },
+  ],
+  'external Redis Cluster': [{ redis: { url: 'redis://n1.example:6379,redis://n2.example:6379', mode: 'cluster' } }],
   'gateway TLS': [REDIS, { tls: { enabled: true, secretName: 'gateway-tls' }, loadtest: { enabled: true } }],
   'gateway TLS with client certificates': [
     REDIS,
@@ -267,7 +281,7 @@ describe('the Helm chart, rendered by helm', () => {
         expect(trigger!.metadata!.threshold).toBe(String(p.keda.targetQueueDepth));
       } else {
         const lists = scaled.spec!.triggers.map((t) => ({ type: t.type, list: t.metadata!.listName, address: t.metadata!.address }));
-        expect(lists).toEqual(ours.map((queue) => ({ type: 'redis', list: waitingKeys('switchyard', queue).wait, address: 'redis.example:6379' })));
+        expect(lists).toEqual(ours.map((queue) => ({ type: 'redis', list: redisKeys('switchyard').waiting(queue).wait, address: 'redis.example:6379' })));
         expect(scaled.spec!.triggers.every((t) => t.metadata!.enableTLS === undefined)).toBe(true);
       }
     }
@@ -282,8 +296,32 @@ describe('the Helm chart, rendered by helm', () => {
       expect(redisUrl.valueFrom).toEqual({ secretKeyRef: { name: 'redis-credentials', key: 'url' } });
     }
     const [trigger] = find<IScaledObject>(entry, 'ScaledObject', 'sy-worker-cpu').spec!.triggers;
-    expect(trigger!.metadata).toMatchObject({ address: 'redis.example:6380', enableTLS: 'true', listName: 'switchyard:infer.mlp-classifier.1:wait' });
+    expect(trigger!.metadata).toMatchObject({ address: 'redis.example:6380', enableTLS: 'true', listName: redisKeys('switchyard').waiting('infer.mlp-classifier.1').wait });
     expect(objects(entry).some((m) => m.metadata.name === 'sy-redis')).toBe(false);
+  });
+
+  it('an external Sentinel or Cluster: REDIS_MODE, the master group and the URL list in every pod; password and CA are files of mounted Secrets', () => {
+    for (const deployment of all<IDeployment>('external Redis Sentinel with ACL and TLS', 'Deployment')) {
+      const pod = deployment.spec!.template.spec!;
+      const main = pod.containers[0]!;
+      expect(envValue(main, 'REDIS_URL')).toBe('rediss://s1.example:26379,rediss://s2.example:26379');
+      expect(envValue(main, 'REDIS_MODE')).toBe('sentinel');
+      expect(envValue(main, 'REDIS_SENTINEL_MASTER')).toBe('switchyard');
+      expect(envValue(main, 'REDIS_USERNAME')).toBe('switchyard');
+      for (const [variable, volume, secret, key] of [['REDIS_PASSWORD_FILE', 'redis-password', 'redis-auth', 'password'], ['REDIS_TLS_CA_FILE', 'redis-ca', 'redis-ca', 'ca.crt']]) {
+        const mount = main.volumeMounts!.find((m) => m.name === volume)!;
+        expect(mount.readOnly).toBe(true);
+        expect(envValue(main, variable!)).toBe(`${mount.mountPath}/${key}`);
+        expect(pod.volumes!.find((v) => v.name === volume)!.secret!.secretName).toBe(secret);
+      }
+    }
+    for (const deployment of all<IDeployment>('external Redis Cluster', 'Deployment')) {
+      const main = deployment.spec!.template.spec!.containers[0]!;
+      expect(envValue(main, 'REDIS_MODE')).toBe('cluster');
+      expect(env(main).has('REDIS_SENTINEL_MASTER') || env(main).has('REDIS_PASSWORD_FILE')).toBe(false);
+    }
+    expect(helm(['template', 'sy', CHART], [{ redis: { bundled: { enabled: true }, mode: 'cluster' } }]).stderr).toMatch(/needs an external Redis/);
+    expect(helm(['template', 'sy', CHART], [{ redis: { url: 'redis://s1:26379', mode: 'sentinel' } }]).stderr).toMatch(/needs redis.sentinelMaster/);
   });
 
   it('the bundled Redis: one noeviction instance without persistence, its Service is the pods\' REDIS_URL, only the release reaches it', () => {

@@ -19,6 +19,7 @@ describe('scenario files', () => {
     [{ ...valid, requests: [] }, 'requests'],
     [{ ...valid, requests: [{ model: 'm', body: { from: 'image', width: 0, height: 4 } }] }, 'requests.0.body.width'],
     [{ ...valid, requests: [{ model: 'm', body: { from: 'telepathy' } }] }, 'requests.0.body.from'],
+    [{ ...valid, requests: [{ model: 'image-moderation', task: true }] }, 'requests.0.body: a task entry sends images'],
     [{ ...valid, slo: { p95: 10 } }, 'slo'],
     [{ ...valid, slo: { max_error_rate: 2 } }, 'slo.max_error_rate'],
     [{ ...valid, duration_s: 'long' }, 'duration_s'],
@@ -29,12 +30,12 @@ describe('scenario files', () => {
   });
 
   it('says which scenarios exist when a name is unknown', () => {
-    expect(() => loadScenario('nope')).toThrow(/unknown scenario "nope".*shipped: fixed-rate, image, mixed, over-budget, ramp, retry-storm, soak, spike, steady/);
+    expect(() => loadScenario('nope')).toThrow(/unknown scenario "nope".*shipped: fixed-rate, image, mixed, moderation, over-budget, ramp, retry-storm, soak, spike, steady/);
   });
 
   it('ships every scenario the issue asks for, each valid, and imports each one so dist/ holds it', () => {
     const files = readdirSync(SHIPPED_SCENARIOS).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')).sort();
-    expect(files).toEqual(['fixed-rate', 'image', 'mixed', 'over-budget', 'ramp', 'retry-storm', 'soak', 'spike', 'steady']);
+    expect(files).toEqual(['fixed-rate', 'image', 'mixed', 'moderation', 'over-budget', 'ramp', 'retry-storm', 'soak', 'spike', 'steady']);
     expect(SHIPPED.map((s) => s.name).sort()).toEqual(files);
     expect(shippedScenarioNames()).toEqual(files);
     for (const name of files) expect(loadScenario(name).scenario.name).toBe(name);

@@ -58,6 +58,13 @@ describe('static quantization between Convs', () => {
     const fp32 = hardSwishNet();
     const { bytes, outcome } = await quantizeModel(fp32, { mode: 'static', calibration: Array.from({ length: 16 }, (_, i) => sample(i)), quantizeOutputLayer: true });
     expect(outcome.quantized).toMatchObject({ Conv: 2, HardSigmoid: 1, Mul: 1, Add: 1 });
+    // 7-bit weights: 2 x 255 x 64 fits the int16 that x86 kernels without VNNI add uint8 x int8 pairs into.
+    const weights = decodeModel(bytes).graph!.initializer!.filter((tensor) => tensor.dataType === 3 && tensor.dims!.length > 1);
+    expect(weights).toHaveLength(2);
+    for (const { rawData } of weights) {
+      const levels = new Int8Array(rawData!.buffer, rawData!.byteOffset, rawData!.byteLength);
+      expect(Math.max(...Array.from(levels, Math.abs))).toBeLessThanOrEqual(64);
+    }
 
     const dir = mkdtempSync(join(tmpdir(), 'qdq-'));
     try {

@@ -53,6 +53,18 @@ async function run(bytes: Uint8Array, feed: Record<string, ort.Tensor>): Promise
 
 const maxAbsDiff = (a: Float32Array, b: Float32Array): number => a.reduce((worst, value, i) => Math.max(worst, Math.abs(value - b[i]!)), 0);
 
+/**
+ * The largest |level| among a model's int8 initializers (the weights and their zero points).
+ * x86 int8 kernels without VNNI add pairs of uint8 x int8 products into a saturating int16,
+ * so two products must fit: 2 x 255 x level <= 32,767.
+ */
+function largestInt8Level(bytes: Uint8Array): number {
+  const tensors = decodeModel(bytes).graph!.initializer!.filter((tensor) => tensor.dataType === 3);
+  expect(tensors.length).toBeGreaterThan(0);
+  return Math.max(...tensors.flatMap(({ rawData }) => Array.from(new Int8Array(rawData!.buffer, rawData!.byteOffset, rawData!.byteLength), Math.abs)));
+}
+const INT16_MAX = 32_767;
+
 describe('dynamic quantization', () => {
   it('turns MatMul/Gemm weights into int8 DynamicQuantizeMatMul, keeps the output layer fp32, and stays close', async () => {
     const fp32 = buildMlp(SMALL_MLP);
@@ -65,8 +77,18 @@ describe('dynamic quantization', () => {
     expect(outcome.leftInFp32.map((entry) => entry.node)).toEqual(['gemm2']);
     expect(model.opsetImport!.map((entry) => entry.domain)).toContain('com.microsoft');
     expect(model.graph!.initializer!.filter((tensor) => tensor.dataType === 3).map((tensor) => tensor.dims!.map(Number))).toEqual([[16, 32], [32, 32]]);
+    // 7-bit weights: no uint8 x int8 pair saturates on any x86 CPU, so "close" holds on all of them.
+    expect(largestInt8Level(bytes)).toBe(64);
+    expect(2 * 255 * largestInt8Level(bytes)).toBeLessThanOrEqual(INT16_MAX);
     const { evaluation } = await sampleSets(mlpConfig, 'random');
     for (const sample of evaluation.slice(0, 50)) expect(maxAbsDiff(await run(fp32, sample.feed), await run(bytes, sample.feed))).toBeLessThan(0.02);
+  });
+
+  it('keeps 7-bit weights with error feedback too (calibrated rounding never pushes a level past 64)', async () => {
+    const { evaluation } = await sampleSets(mlpConfig, 'random');
+    const { bytes, outcome } = await quantizeModel(buildMlp(SMALL_MLP), { mode: 'dynamic', calibration: evaluation.slice(0, 64) });
+    expect(outcome.errorFeedback).toEqual(['gemm0', 'gemm1']);
+    expect(largestInt8Level(bytes)).toBeLessThanOrEqual(64);
   });
 
   it('keeps fields it does not touch: metadata, doc strings, value_info', async () => {
@@ -98,6 +120,7 @@ describe('static quantization (QDQ)', () => {
     // then per-channel weights and int32 biases behind DequantizeLinear.
     expect(ops.filter((op) => op === 'QuantizeLinear')).toHaveLength(4);
     expect(ops.filter((op) => op === 'DequantizeLinear')).toHaveLength(4 + 2 + 2);
+    expect(2 * 255 * largestInt8Level(bytes)).toBeLessThanOrEqual(INT16_MAX);
     // Held-out inputs (other seeds): int8 error is a few quantization steps at most.
     for (const seed of [100, 101, 102]) {
       const { feed: input } = feed(seed);
@@ -168,6 +191,7 @@ describe('npm run quantize on a repository', () => {
       expect(report.size.ratio).toBeGreaterThan(1);
       expect(report.speed.map((figure) => figure.batch)).toEqual([1, 32]);
       expect(report.accuracy.metric).toBe('top-1 agreement');
+      expect(report.weights.range).toEqual([-64, 64]);
       const definition = await readModelDefinition(repository.dir, 'small');
       expect(definition.config.versions['2']).toEqual({ weights: { source: 'quantized', from_version: '1', mode: 'dynamic', calibration: 'random', path: 'model.onnx' } });
       expect(servedVersions(definition.config)).toEqual(['2', '1']);
@@ -175,6 +199,8 @@ describe('npm run quantize on a repository', () => {
       const saved = JSON.parse(readFileSync(join(repository.dir, 'small', '2', 'quantization-report.json'), 'utf8')) as { size: { ratio: number } };
       expect(saved.size.ratio).toBe(report.size.ratio);
       expect(readFileSync(join(repository.dir, 'small', '2', 'quantization-report.md'), 'utf8')).toContain('top-1 agreement with fp32');
+      const markdown = readFileSync(join(repository.dir, 'small', '2', 'quantization-report.md'), 'utf8');
+      expect(markdown).toContain('int8 levels within [-64, 64] (7 bits): x86 CPUs without VNNI');
       expect(lines.join('\n')).toContain('now serves versions');
 
       unlinkSync(join(repository.dir, 'small', '2', 'model.onnx'));

@@ -1,11 +1,10 @@
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ReplySender } from '../../workers/queue/reply-stream.js';
 import type { Reply } from '../../workers/queue/job-codec.js';
-import { REDIS_URL, cleanRedis, testPrefix } from '../helpers/redis.js';
+import { cleanRedis, testPrefix, testRedis } from '../helpers/redis.js';
 
 const prefix = testPrefix();
-const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+const redis = testRedis();
 afterAll(async () => {
   await cleanRedis(prefix);
   redis.disconnect();

@@ -1,16 +1,19 @@
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryReviewStore } from '../../gateway/review/memory-review-store.js';
 import { RedisReviewStore } from '../../gateway/review/redis-review-store.js';
 import type { ReviewItem } from '../../gateway/review/review-item.js';
 import type { ReviewStore } from '../../gateway/review/review-store.js';
-import { REDIS_URL, cleanRedis, testPrefix } from '../helpers/redis.js';
+import { cleanRedis, testPrefix, testRedis } from '../helpers/redis.js';
+import { redisKeys } from '../../workers/queue/redis-keys.js';
 
 const prefix = testPrefix();
-const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+const redis = testRedis();
+/** A second connection: a second gateway claiming the same items. */
+const other = testRedis();
 afterAll(async () => {
   await cleanRedis(prefix);
   redis.disconnect();
+  other.disconnect();
 });
 
 function item(id: string, route: string, createdMsAgo: number): ReviewItem {
@@ -34,6 +37,36 @@ const stores: [string, () => ReviewStore][] = [
   ['memory', () => new MemoryReviewStore(3_600_000)],
   ['redis', () => new RedisReviewStore(redis, `${prefix}:${Math.random().toString(36).slice(2, 8)}`, 3_600_000)],
 ];
+
+/** The same store seen by two gateways: for the memory store, one instance. */
+const pairs: [string, () => ReviewStore[]][] = [
+  ['memory', () => [new MemoryReviewStore(3_600_000)]],
+  [
+    'redis',
+    () => {
+      const own = `${prefix}:${Math.random().toString(36).slice(2, 8)}`;
+      return [new RedisReviewStore(redis, own, 3_600_000), new RedisReviewStore(other, own, 3_600_000)];
+    },
+  ],
+];
+
+describe.each(pairs)('%s review store under concurrent claims', (_name, make) => {
+  it('of 30 reviewers claiming one item at once through two connections, exactly one wins', async () => {
+    const instances = make();
+    await instances[0]!.create(item('race', 'a', 0));
+    const reviewers = Array.from({ length: 30 }, (_, i) => `reviewer-${i}`);
+    const claims = await Promise.all(reviewers.map((who, i) => instances[i % instances.length]!.claim('race', who, new Date().toISOString())));
+    const winners = claims.filter((c) => c.kind === 'ok');
+    expect(winners).toHaveLength(1);
+    expect(claims.filter((c) => c.kind === 'conflict')).toHaveLength(reviewers.length - 1);
+    const owner = winners[0]!.kind === 'ok' ? winners[0]!.item.claimed_by : undefined;
+    expect((await instances[instances.length - 1]!.get('race'))?.claimed_by).toBe(owner);
+    // Resolutions race too: only the claimant's lands.
+    const resolve = (who: string, i: number) => instances[i % instances.length]!.resolve('race', who, { decision: 'approved', at: new Date().toISOString() });
+    const resolutions = await Promise.all(reviewers.map(resolve));
+    expect(resolutions.filter((r) => r.kind === 'ok')).toHaveLength(1);
+  });
+});
 
 describe.each(stores)('%s review store', (_name, make) => {
   it('lists oldest first, filtered by route, state and age', async () => {
@@ -86,7 +119,7 @@ describe.each(stores)('%s review store', (_name, make) => {
 it('the Redis store keeps items in Redis with the retention as their expiry', async () => {
   const own = `${prefix}:ttl`;
   await new RedisReviewStore(redis, own, 60_000).create(item('t', 'a', 0));
-  const ttl = await redis.pttl(`${own}:review:item:t`);
+  const ttl = await redis.pttl(redisKeys(own).reviewItem('t'));
   expect(ttl).toBeGreaterThan(50_000);
   expect(ttl).toBeLessThanOrEqual(60_000);
 });

@@ -19,7 +19,9 @@ describe('Triton request parameters', () => {
     expect(parse({ inputs: [input()], parameters: { timeout: 1500 } }).timeoutMs).toBe(2);
     expect(parse({ inputs: [input()], parameters: { timeout: 60_000_000 } }).timeoutMs).toBe(60_000);
     expect(parse({ inputs: [input()], parameters: { timeout: 0 } }).timeoutMs).toBeUndefined();
-    expect(parse({ inputs: [input()], parameters: { timeout: 1e300 } }).timeoutMs).toBeUndefined();
+    expect(parse({ inputs: [input()], parameters: { timeout: 2 ** 53 - 1 } }).timeoutMs).toBeUndefined();
+    // Not a whole number of microseconds any uint64 holds.
+    expect(codeOf({ inputs: [input()], parameters: { timeout: 1e300 } })).toBe('invalid_parameter');
     expect(parse({ inputs: [input()], parameters: { timeout: 9_000_000, timeout_ms: 5 } }).timeoutMs).toBe(5);
     expect(codeOf({ inputs: [input()], parameters: { timeout: -1 } })).toBe('invalid_parameter');
     expect(codeOf({ inputs: [input()], parameters: { timeout: '10' } })).toBe('invalid_parameter');

@@ -4,6 +4,7 @@ import { ServingError } from '../protocol/errors.js';
 import type { InferResult, ValidInferRequest } from '../protocol/inference.js';
 import { loadRepository, readModelDefinition, type ModelDefinition } from '../repository/load-repository.js';
 import { servedVersions } from '../repository/model-config.js';
+import { clientSafeMessage } from '../repository/client-safe-message.js';
 import { resolveWeights } from '../repository/resolve-weights.js';
 import type { ServingMetrics } from '../metrics/serving-metrics.js';
 import type { InstanceFactory } from '../runtime/runtime.js';
@@ -95,7 +96,8 @@ export class ModelManager {
         definition = await readModelDefinition(this.#options.repository, name);
       } catch (error) {
         if ((error as Error).message.includes('cannot be read')) throw new ServingError('model_not_found', `no model "${name}" in the repository`);
-        throw new ServingError('model_load_failed', (error as Error).message);
+        this.#options.logger.error({ err: error, model: name }, 'model config refused');
+        throw new ServingError('model_load_failed', clientSafeMessage((error as Error).message, this.#options.repository));
       }
       await this.#load(definition);
     });
@@ -148,7 +150,8 @@ export class ModelManager {
       }
       for (const [version, pool] of versions) {
         const providers = pool.providers;
-        entries.push({ name, version, state: pool.state, reason: pool.reason, ...(providers.length > 0 ? { providers } : {}) });
+        const reason = clientSafeMessage(pool.reason, this.#options.repository);
+        entries.push({ name, version, state: pool.state, reason, ...(providers.length > 0 ? { providers } : {}) });
       }
     }
     return entries;
@@ -220,7 +223,8 @@ export class ModelManager {
       }
     } catch (error) {
       await Promise.all([...pools.values()].map((pool) => pool.unload()));
-      const reason = `${definition.name}: ${(error as Error).message}`;
+      this.#options.logger.error({ err: error, model: definition.name }, 'model load failed');
+      const reason = `${definition.name}: ${clientSafeMessage((error as Error).message, this.#options.repository)}`;
       this.#failures.set(definition.name, reason);
       throw new ServingError('model_load_failed', reason);
     } finally {

@@ -145,10 +145,11 @@ export class VersionPool {
   #enqueue(request: ValidInferRequest): Promise<InferResult> {
     return new Promise<InferResult>((resolve, reject) => {
       // Also bounds a batch that hangs on its instance: the caller is answered at the
-      // deadline whatever happens; a late result is then dropped.
+      // deadline whatever happens; a late result is then dropped. Capped: Node fires a
+      // timer at once beyond 2^31 - 1 ms.
       const guard = setTimeout(() => {
         this.#fail(item, new ServingError('request_timeout', `request ${request.requestId} was not served by ${this.#label} within its timeout`));
-      }, Math.max(0, request.deadline - Date.now()) + 1);
+      }, Math.min(2 ** 31 - 1, Math.max(0, request.deadline - Date.now()) + 1));
       let settled = false;
       const item: Waiting = {
         request,

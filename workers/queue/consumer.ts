@@ -1,11 +1,11 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ModelManager } from '../pool/model-manager.js';
 import type { InferResult, ValidInferRequest } from '../protocol/inference.js';
 import { decodeJob, encodeResult, isErrorCode, type InferJobData, type ItemReply } from './job-codec.js';
-import { DEAD_LETTER_QUEUE, inferQueueName, replyStreamKey } from './queue-names.js';
-import { durableConnection } from './redis-connection.js';
+import { DEAD_LETTER_QUEUE, inferQueueName } from './queue-names.js';
+import type { RedisClient } from './redis-connection.js';
+import { redisKeys, type RedisKeys } from './redis-keys.js';
 import { ReplySender } from './reply-stream.js';
 import { decodeFailure, encodeFailure, failureCode, isRetryable } from './failure-policy.js';
 
@@ -13,10 +13,11 @@ export interface ConsumerOptions {
   /** Recorded on each job it takes (BullMQ's processedBy), to trace a job to its worker. */
   readonly workerId: string;
   readonly manager: ModelManager;
-  readonly redisUrl: string;
+  /** Opens a durable connection (each BullMQ Worker blocks on its own). */
+  readonly connect: (name: string) => RedisClient;
   readonly prefix: string;
   /** For replies and dead letters. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly lockDurationMs: number;
   readonly stalledIntervalMs: number;
   /** Overrides the per-version concurrency derived from the model's batch size. */
@@ -50,11 +51,13 @@ export class QueueConsumer {
   readonly #workers: Worker[] = [];
   readonly #deadLetters: Queue;
   readonly #replies: ReplySender;
+  readonly #keys: RedisKeys;
 
   constructor(options: ConsumerOptions) {
     this.#options = options;
+    this.#keys = redisKeys(options.prefix);
     this.#replies = new ReplySender(options.redis);
-    this.#deadLetters = new Queue(DEAD_LETTER_QUEUE, { connection: options.redis, prefix: options.prefix });
+    this.#deadLetters = new Queue(DEAD_LETTER_QUEUE, { connection: options.redis, prefix: this.#keys.queuePrefix(DEAD_LETTER_QUEUE) });
     this.#deadLetters.on('error', (error) => options.logger.warn({ err: error }, 'dead-letter queue error'));
   }
 
@@ -66,8 +69,8 @@ export class QueueConsumer {
       for (const version of versions) {
         const queue = inferQueueName(definition.name, version);
         const worker = new Worker<InferJobData, JobSummary>(queue, (job) => this.#process(job), {
-          connection: durableConnection(this.#options.redisUrl, `switchyard-worker-${queue}`),
-          prefix: this.#options.prefix,
+          connection: this.#options.connect(`switchyard-worker-${queue}`),
+          prefix: this.#keys.queuePrefix(queue),
           name: this.#options.workerId,
           concurrency,
           lockDuration: this.#options.lockDurationMs,
@@ -115,7 +118,7 @@ export class QueueConsumer {
       }
     });
     if (this.#options.logger.isLevelEnabled('info')) this.#logServed(job, requests, settled, redisWaitMs);
-    if (answered.length > 0) await this.#replies.send(replyStreamKey(this.#options.prefix, replyTo), { jobId: job.id!, items: answered });
+    if (answered.length > 0) await this.#replies.send(this.#keys.replies(replyTo), { jobId: job.id!, items: answered });
     // Answers travel once, on the reply stream; the job keeps only a summary (BullMQ would
     // otherwise copy them into the job hash and the events stream too).
     if (retry.length === 0) return { answered: answered.map((answer) => answer.item) };
@@ -159,6 +162,6 @@ export class QueueConsumer {
     const decoded = decodeFailure(error.message);
     const code = decoded.code && isErrorCode(decoded.code) ? decoded.code : 'inference_failed';
     const items = (job.data.requests ?? []).map((request) => ({ item: request.item, ok: false as const, code, message: decoded.message }));
-    await this.#replies.send(replyStreamKey(this.#options.prefix, job.data.replyTo), { jobId: job.id!, items });
+    await this.#replies.send(this.#keys.replies(job.data.replyTo), { jobId: job.id!, items });
   }
 }

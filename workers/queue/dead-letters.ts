@@ -1,8 +1,9 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { ServingError } from '../protocol/errors.js';
 import type { DeadLetter } from './consumer.js';
 import { DEAD_LETTER_QUEUE } from './queue-names.js';
+import type { RedisClient } from './redis-connection.js';
+import { redisKeys } from './redis-keys.js';
 
 export interface DeadLetterEntry extends Omit<DeadLetter, 'data'> {
   readonly id: string;
@@ -20,8 +21,8 @@ export class DeadLetters {
   readonly #queue: Queue<DeadLetter>;
   readonly #queues: (name: string) => Queue;
 
-  constructor(redis: Redis, prefix: string, queues: (name: string) => Queue) {
-    this.#queue = new Queue<DeadLetter>(DEAD_LETTER_QUEUE, { connection: redis, prefix });
+  constructor(redis: RedisClient, prefix: string, queues: (name: string) => Queue) {
+    this.#queue = new Queue<DeadLetter>(DEAD_LETTER_QUEUE, { connection: redis, prefix: redisKeys(prefix).queuePrefix(DEAD_LETTER_QUEUE) });
     this.#queue.on('error', () => undefined); // a failed command rejects; the event adds nothing
     this.#queues = queues;
   }

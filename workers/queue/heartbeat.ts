@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ModelState } from '../pool/model-state.js';
 import type { VersionStatistics } from '../pool/statistics.js';
-import { workerKey, workersKey } from './queue-names.js';
+import type { RedisClient } from './redis-connection.js';
+import { redisKeys, type RedisKeys } from './redis-keys.js';
 
 /** What a worker announces on every beat. */
 export interface WorkerAnnouncement {
@@ -20,16 +20,16 @@ export const MISSED_BEATS = 3;
 
 /** Worker side: announces which model versions are warm, every `periodMs`, with an expiry. */
 export class Heartbeat {
-  readonly #redis: Redis;
-  readonly #prefix: string;
+  readonly #redis: RedisClient;
+  readonly #keys: RedisKeys;
   readonly #periodMs: number;
   readonly #announce: () => WorkerAnnouncement;
   readonly #logger: Logger;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(options: { redis: Redis; prefix: string; periodMs: number; announce: () => WorkerAnnouncement; logger: Logger }) {
+  constructor(options: { redis: RedisClient; prefix: string; periodMs: number; announce: () => WorkerAnnouncement; logger: Logger }) {
     this.#redis = options.redis;
-    this.#prefix = options.prefix;
+    this.#keys = redisKeys(options.prefix);
     this.#periodMs = options.periodMs;
     this.#announce = options.announce;
     this.#logger = options.logger;
@@ -40,8 +40,8 @@ export class Heartbeat {
     const ttl = this.#periodMs * MISSED_BEATS;
     await this.#redis
       .multi()
-      .set(workerKey(this.#prefix, announcement.id), JSON.stringify(announcement), 'PX', ttl)
-      .zadd(workersKey(this.#prefix), Date.now() + ttl, announcement.id)
+      .set(this.#keys.worker(announcement.id), JSON.stringify(announcement), 'PX', ttl)
+      .zadd(this.#keys.workers(), Date.now() + ttl, announcement.id)
       .exec();
   }
 
@@ -56,6 +56,6 @@ export class Heartbeat {
   /** Stops beating and withdraws the announcement, so gateways stop routing here at once. */
   async stop(workerId: string): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
-    await this.#redis.multi().del(workerKey(this.#prefix, workerId)).zrem(workersKey(this.#prefix), workerId).exec();
+    await this.#redis.multi().del(this.#keys.worker(workerId)).zrem(this.#keys.workers(), workerId).exec();
   }
 }

@@ -1,35 +1,91 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { redisTarget, type RedisTarget, type SharedConfig } from '../config.js';
+
+/** A connection to a single Redis, a Sentinel-managed master, or a Cluster: the commands Switchyard uses are the same. */
+export type RedisClient = Redis | Cluster;
 
 /**
  * The two kinds of Redis connection Switchyard opens.
- * - `serving`: for commands a request waits on. Fails fast while Redis is down, so the
- *   caller gets a 503 at once instead of hanging; reconnects by itself.
- * - `durable`: for workers, blocking reads and heartbeats. Commands wait for the
- *   reconnect instead of failing (BullMQ workers require this).
+ * - `serving`: for commands a request waits on. Fails fast while Redis is down (no offline
+ *   queue, one retry), so the caller gets a 503 at once instead of hanging; reconnects by itself.
+ * - `durable`: for workers, blocking reads and heartbeats. Commands wait for the reconnect
+ *   instead of failing (BullMQ's blocking connections require `maxRetriesPerRequest: null`).
  */
-export function servingConnection(url: string, name: string): Redis {
-  return quiet(new Redis(url, {
-    connectionName: name,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2_000,
-    retryStrategy: (times) => Math.min(times * 100, 1_000),
-  }));
+export type ConnectionRole = 'serving' | 'durable';
+
+const RETRY = (times: number): number => Math.min(times * 100, 1_000);
+
+const ROLE: Record<ConnectionRole, RedisOptions> = {
+  serving: { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 },
+  durable: { maxRetriesPerRequest: null },
+};
+
+/** The one place every Redis connection is built, for REDIS_MODE single, sentinel or cluster. */
+export function redisConnection(config: SharedConfig, role: ConnectionRole, name: string): RedisClient {
+  const target = redisTarget(config);
+  if (!target) throw new Error('redisConnection: REDIS_URL is not set (embedded mode has no Redis)');
+  return connect(target, role, name);
 }
 
-export function durableConnection(url: string, name: string): Redis {
-  return quiet(new Redis(url, {
+export function connect(target: RedisTarget, role: ConnectionRole, name: string): RedisClient {
+  const common: RedisOptions = {
     connectionName: name,
-    maxRetriesPerRequest: null,
-    retryStrategy: (times) => Math.min(times * 100, 1_000),
-  }));
+    ...(target.username !== undefined ? { username: target.username } : {}),
+    ...(target.password !== undefined ? { password: target.password } : {}),
+    ...(target.tls ? { tls: target.tls.ca !== undefined ? { ca: target.tls.ca } : {} } : {}),
+  };
+  if (target.mode === 'cluster') {
+    const { enableOfflineQueue, ...perNode } = ROLE[role];
+    const options: ClusterOptions = {
+      redisOptions: { ...common, ...perNode },
+      enableOfflineQueue: enableOfflineQueue ?? true,
+      clusterRetryStrategy: RETRY,
+      // A slot whose master failed answers CLUSTERDOWN until a replica takes over: retry soon.
+      retryDelayOnClusterDown: 200,
+      retryDelayOnFailover: 200,
+      // With TLS the nodes announce IPs the certificate may not name: keep the seed's host name.
+      ...(target.tls ? { dnsLookup: (address, done) => done(null, address) } : {}),
+    };
+    return quiet(new Cluster(target.nodes.map((node) => ({ ...node })), options));
+  }
+  const options: RedisOptions = { ...common, ...ROLE[role], db: target.db, retryStrategy: RETRY };
+  if (target.mode === 'single') return quiet(new Redis({ ...options, host: target.nodes[0]!.host, port: target.nodes[0]!.port }));
+  return quiet(
+    new Redis({
+      ...options,
+      sentinels: target.nodes.map((node) => ({ ...node })),
+      name: target.sentinelMaster!,
+      ...(target.sentinelUsername !== undefined ? { sentinelUsername: target.sentinelUsername } : {}),
+      ...(target.sentinelPassword !== undefined ? { sentinelPassword: target.sentinelPassword } : {}),
+      ...(target.tls ? { enableTLSForSentinelMode: true, sentinelTLS: target.tls.ca !== undefined ? { ca: target.tls.ca } : {} } : {}),
+      sentinelRetryStrategy: RETRY,
+      // Subscribes to the sentinels' +switch-master, so a promotion is followed at once.
+      failoverDetector: true,
+      // A demoted master answers writes with READONLY: reconnect, and the sentinels name the new one.
+      reconnectOnError: (error) => error.message.startsWith('READONLY'),
+    }),
+  );
 }
 
 /**
  * Connection errors surface where they matter (a failed command, the registry's poll);
  * without a listener ioredis would also print every reconnect attempt.
  */
-function quiet(redis: Redis): Redis {
+function quiet<T extends RedisClient>(redis: T): T {
   redis.on('error', () => undefined);
   return redis;
+}
+
+/** Resolves when the connection is usable (a Cluster reports 'ready' once it knows the slots), or after `timeoutMs` regardless. */
+export function whenReady(redis: RedisClient, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    redis.once('ready', done);
+  });
 }

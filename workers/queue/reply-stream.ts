@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Reply } from './job-codec.js';
+import type { RedisClient } from './redis-connection.js';
 
 /** Longest a reply stream is kept once nothing writes to it (a gateway that died). */
 const STREAM_TTL_MS = 120_000;
@@ -22,11 +22,11 @@ const REMEMBERED_STREAMS = 1_000;
  * showed in the worker's profile.
  */
 export class ReplySender {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #renewEveryMs: number;
   readonly #renewedAt = new Map<string, number>();
 
-  constructor(redis: Redis, renewEveryMs = EXPIRY_RENEW_MS) {
+  constructor(redis: RedisClient, renewEveryMs = EXPIRY_RENEW_MS) {
     this.#redis = redis;
     this.#renewEveryMs = renewEveryMs;
   }
@@ -59,7 +59,7 @@ export class ReplySender {
  * it saw after any error, so replies written while it was disconnected still arrive.
  */
 export class ReplyReader {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #key: string;
   readonly #onReply: (reply: Reply) => void;
   readonly #logger: Logger;
@@ -70,7 +70,7 @@ export class ReplyReader {
   /** Called after the reader recovers from an error, for the fallback lookup. */
   onRecovered: () => void = () => undefined;
 
-  constructor(redis: Redis, key: string, onReply: (reply: Reply) => void, logger: Logger) {
+  constructor(redis: RedisClient, key: string, onReply: (reply: Reply) => void, logger: Logger) {
     this.#redis = redis;
     this.#key = key;
     this.#onReply = onReply;

@@ -1,20 +1,22 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ModelState } from '../pool/model-state.js';
 import type { VersionStatistics } from '../pool/statistics.js';
 import type { WorkerAnnouncement } from './heartbeat.js';
-import { inferQueueName, waitingKeys, workerKey, workersKey } from './queue-names.js';
+import { inferQueueName } from './queue-names.js';
+import type { RedisClient } from './redis-connection.js';
+import { redisKeys, type RedisKeys } from './redis-keys.js';
 
 const versionKey = (model: string, version: string): string => `${model}\u0000${version}`;
 
 /**
  * Gateway side: what the live workers announce, refreshed every poll, plus the
  * backlog of each queue. Read by readiness checks and admission on every request,
- * so they answer from memory; the poll costs one pipelined round trip.
+ * so they answer from memory. The poll's commands go out together; each queue's counts are
+ * separate commands, since in a Cluster the queues live on different shards.
  */
 export class WorkerRegistry {
-  readonly #redis: Redis;
-  readonly #prefix: string;
+  readonly #redis: RedisClient;
+  readonly #keys: RedisKeys;
   readonly #periodMs: number;
   readonly #logger: Logger;
   readonly #versions: () => readonly { model: string; version: string }[];
@@ -28,7 +30,7 @@ export class WorkerRegistry {
   readonly #onPolled: () => void;
 
   constructor(options: {
-    redis: Redis;
+    redis: RedisClient;
     prefix: string;
     periodMs: number;
     logger: Logger;
@@ -38,7 +40,7 @@ export class WorkerRegistry {
   }) {
     this.#onPolled = options.onPolled ?? (() => undefined);
     this.#redis = options.redis;
-    this.#prefix = options.prefix;
+    this.#keys = redisKeys(options.prefix);
     this.#periodMs = options.periodMs;
     this.#logger = options.logger;
     this.#versions = options.versions;
@@ -82,22 +84,24 @@ export class WorkerRegistry {
     const now = Date.now();
     const versions = this.#versions();
     try {
-      const cleanup = await this.#redis.multi().zremrangebyscore(workersKey(this.#prefix), '-inf', String(now)).zrange(workersKey(this.#prefix), '0', '-1').exec();
+      const workers = this.#keys.workers();
+      const counts = Promise.all(
+        versions.map(async ({ model, version }) => {
+          const keys = this.#keys.waiting(inferQueueName(model, version));
+          const [wait, prioritized] = await Promise.all([this.#redis.llen(keys.wait), this.#redis.zcard(keys.prioritized)]);
+          return wait + prioritized;
+        }),
+      );
+      counts.catch(() => undefined); // awaited below; a failure before then must not go unhandled
+      const cleanup = await this.#redis.multi().zremrangebyscore(workers, '-inf', String(now)).zrange(workers, '0', '-1').exec();
+      const failed = cleanup?.find(([error]) => error)?.[0];
+      if (failed) throw failed;
       const ids = (cleanup?.[1]?.[1] as string[] | undefined) ?? [];
-      const pipeline = this.#redis.pipeline();
-      if (ids.length > 0) pipeline.mget(...ids.map((id) => workerKey(this.#prefix, id)));
-      for (const { model, version } of versions) {
-        const keys = waitingKeys(this.#prefix, inferQueueName(model, version));
-        pipeline.llen(keys.wait).zcard(keys.prioritized);
-      }
-      const results = (await pipeline.exec()) ?? [];
-      const announcements = ids.length > 0 ? ((results.shift()?.[1] as (string | null)[]) ?? []) : [];
+      const announcements = ids.length > 0 ? await this.#redis.mget(...ids.map((id) => this.#keys.worker(id))) : [];
       this.#workers = announcements.filter((raw): raw is string => raw !== null).map((raw) => JSON.parse(raw) as WorkerAnnouncement);
+      const waiting = await counts;
       const backlog = new Map<string, number>();
-      versions.forEach(({ model, version }, index) => {
-        const waiting = Number(results[index * 2]?.[1] ?? 0) + Number(results[index * 2 + 1]?.[1] ?? 0);
-        backlog.set(versionKey(model, version), waiting);
-      });
+      versions.forEach(({ model, version }, index) => backlog.set(versionKey(model, version), waiting[index] ?? 0));
       this.#backlog = backlog;
       this.#states = mergeStates(this.#workers);
       this.#providers = mergeProviders(this.#workers);

@@ -40,7 +40,9 @@ export async function readModelDefinition(repository: string, name: string): Pro
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new ModelConfigError(file, '', `is not valid JSON (${(error as Error).message})`);
+    // The position only: the parser's message quotes the file's text.
+    const position = /position \d+/.exec((error as Error).message)?.[0];
+    throw new ModelConfigError(file, '', `is not valid JSON${position ? ` (at ${position})` : ''}`);
   }
   const parsed = modelConfigSchema.safeParse(raw);
   if (!parsed.success) throw configErrorFromIssues(file, parsed.error.issues);

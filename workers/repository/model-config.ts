@@ -86,6 +86,9 @@ const dynamicBatching = z.strictObject({
   default_timeout_ms: z.number().int().min(1).default(30_000),
 });
 
+/** A model's name, which is also its folder: no separators, no leading dot. */
+export const MODEL_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
 /**
  * Serving settings `npm run tune` chose for one version on one kind of machine: they replace
  * the hand-written instance_group.count, intra_op_threads and dynamic_batching sizes there.
@@ -114,7 +117,7 @@ const tunedSettings = z.strictObject({
 
 export const modelConfigSchema = z
   .strictObject({
-    name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'letters, digits, . _ - only'),
+    name: z.string().regex(MODEL_NAME, 'letters, digits, . _ - only'),
     platform: z.enum(['onnx', 'tf']),
     /** How a TF model is stored (platform tf only; default graph). saved_model needs tfjs-node. */
     format: z.enum(['graph', 'layers', 'saved_model']).optional(),

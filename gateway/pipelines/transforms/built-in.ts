@@ -2,6 +2,7 @@ import { DEFAULT_MAX_AUDIO_SECONDS } from '../../../workers/media/audio-threads.
 import { TransformCatalog } from './catalog.js';
 import { tensorFromJson } from './generic/tensor-from-json.js';
 import { topK } from './generic/top-k.js';
+import { moderationDecide } from './moderation/moderation-decide.js';
 import { cropLines } from './ocr/crop-lines.js';
 import { detectionInput } from './ocr/detection-input.js';
 import { lineTensors } from './ocr/line-tensors.js';
@@ -29,6 +30,7 @@ export function builtInTransforms(limits: TransformLimits = {}): TransformCatalo
     lineTensors(),
     orientLines(),
     readLines(),
+    moderationDecide(),
     speechProbabilities(limits.maxAudioSeconds ?? DEFAULT_MAX_AUDIO_SECONDS),
     speechSegmentsTransform(),
     tensorFromJson,

@@ -41,8 +41,56 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 - name: REDIS_PREFIX
   value: {{ .Values.redis.prefix | quote }}
+{{- if and .Values.redis.bundled.enabled (ne .Values.redis.mode "single") }}
+{{- fail "redis.mode sentinel or cluster needs an external Redis (redis.bundled.enabled=false)" }}
+{{- end }}
+- name: REDIS_MODE
+  value: {{ .Values.redis.mode | quote }}
+{{- if eq .Values.redis.mode "sentinel" }}
+- name: REDIS_SENTINEL_MASTER
+  value: {{ required "redis.mode=sentinel needs redis.sentinelMaster" .Values.redis.sentinelMaster | quote }}
+{{- end }}
+{{- with .Values.redis.username }}
+- name: REDIS_USERNAME
+  value: {{ . | quote }}
+{{- end }}
+{{- if .Values.redis.passwordSecret.name }}
+- name: REDIS_PASSWORD_FILE
+  value: /etc/switchyard/redis-password/{{ .Values.redis.passwordSecret.key }}
+{{- end }}
+{{- if .Values.redis.tlsCaSecret.name }}
+- name: REDIS_TLS_CA_FILE
+  value: /etc/switchyard/redis-ca/{{ .Values.redis.tlsCaSecret.key }}
+{{- end }}
 - name: MODEL_REPOSITORY
   value: {{ include "switchyard.modelPath" . | quote }}
+{{- end -}}
+
+{{/* The Redis password and CA Secrets, mounted read-only where the REDIS_*_FILE settings point. */}}
+{{- define "switchyard.redisMounts" -}}
+{{- if .Values.redis.passwordSecret.name }}
+- name: redis-password
+  mountPath: /etc/switchyard/redis-password
+  readOnly: true
+{{- end }}
+{{- if .Values.redis.tlsCaSecret.name }}
+- name: redis-ca
+  mountPath: /etc/switchyard/redis-ca
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "switchyard.redisVolumes" -}}
+{{- with .Values.redis.passwordSecret.name }}
+- name: redis-password
+  secret:
+    secretName: {{ . }}
+{{- end }}
+{{- with .Values.redis.tlsCaSecret.name }}
+- name: redis-ca
+  secret:
+    secretName: {{ . }}
+{{- end }}
 {{- end -}}
 
 {{/* Where MODEL_REPOSITORY points in the pods. */}}

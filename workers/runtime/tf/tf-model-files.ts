@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { io } from '@tensorflow/tfjs';
 
@@ -20,6 +21,7 @@ interface ModelJson {
  * so the WASM backend needs this one (it serves graph and layers models alike).
  */
 export function modelFilesHandler(modelJsonPath: string): io.IOHandler {
+  if (modelJsonPath.endsWith('.js')) return bundledModelHandler(modelJsonPath);
   return {
     load: async (): Promise<io.ModelArtifacts> => {
       const json = await readJson(modelJsonPath);
@@ -57,4 +59,35 @@ async function readJson(path: string): Promise<ModelJson> {
   } catch (error) {
     throw new Error(`${path} is not valid JSON (${(error as Error).message})`);
   }
+}
+
+/**
+ * A TF.js model bundled as CommonJS modules, as nsfwjs ships its models so bundlers can
+ * inline them: `<model>.js` exports the model.json object, and each weight shard listed in
+ * its manifest is `<shard>.min.js` beside it, exporting the shard's bytes as base64.
+ */
+function bundledModelHandler(modulePath: string): io.IOHandler {
+  return {
+    load: async (): Promise<io.ModelArtifacts> => {
+      const load = createRequire(modulePath);
+      const json = load(modulePath) as ModelJson;
+      if (!json.modelTopology) throw new Error(`${modulePath} exports no modelTopology: is it a bundled TF.js model?`);
+      const manifest = json.weightsManifest ?? [];
+      const folder = dirname(modulePath);
+      const shards = manifest.flatMap((group) => group.paths.map((path) => {
+        const base64: unknown = load(join(folder, `${path}.min.js`));
+        if (typeof base64 !== 'string') throw new Error(`weight shard ${path}.min.js beside ${modulePath} does not export base64 text`);
+        return Buffer.from(base64, 'base64');
+      }));
+      const weights = Buffer.concat(shards);
+      return {
+        modelTopology: json.modelTopology,
+        format: json.format,
+        generatedBy: json.generatedBy,
+        convertedBy: json.convertedBy ?? null,
+        weightSpecs: manifest.flatMap((group) => group.weights),
+        weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+      };
+    },
+  };
 }

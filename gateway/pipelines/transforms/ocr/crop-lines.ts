@@ -1,13 +1,14 @@
 import { TransformInputError, type Transform } from '../transform.js';
 import type { TextBox } from './find-text-boxes.js';
-import { asRawImage, sharpOf, type RawImage } from './raw-image.js';
+import { asRawImage } from './raw-image.js';
+import { warpQuads } from './warp-pool.js';
 
 function asBoxes(value: unknown): readonly TextBox[] {
   if (!Array.isArray(value)) throw new TransformInputError('boxes must be a list');
   return value as TextBox[];
 }
 
-/** One crop of the original image per text box, in the boxes' order. */
+/** One upright crop of the original image per (rotated) text box, in the boxes' order, sampled off the event loop. */
 export function cropLines(): Transform {
   return {
     name: 'ocr.crop-lines',
@@ -16,11 +17,7 @@ export function cropLines(): Transform {
     checkOptions: () => undefined,
     async run(inputs) {
       const image = asRawImage(inputs['image'], 'image');
-      const lines = await Promise.all(asBoxes(inputs['boxes']).map(async (box): Promise<RawImage> => {
-        const region = { left: box.x, top: box.y, width: box.width, height: box.height };
-        const { data, info } = await sharpOf(image).extract(region).raw().toBuffer({ resolveWithObject: true });
-        return { data, width: info.width, height: info.height };
-      }));
+      const lines = await warpQuads(image, asBoxes(inputs['boxes']).map((box) => box.quad));
       return { lines };
     },
   };

@@ -1,9 +1,20 @@
-/** An axis-aligned box in image pixels, with the detector's mean probability inside it. */
+import { convexHull, type Point } from './convex-hull.js';
+import { minAreaRect, type RotatedRect } from './min-area-rect.js';
+
+/**
+ * A text box in image pixels: the rotated rectangle around a line (`quad`, corners
+ * top-left, top-right, bottom-right, bottom-left in the line's own reading frame), its
+ * reading direction (`angle`, degrees from the image's x axis, clockwise as seen, in
+ * (-180, 180]) and axis-aligned bounds x/y/width/height, with the detector's mean
+ * probability inside it.
+ */
 export interface TextBox {
   readonly x: number;
   readonly y: number;
   readonly width: number;
   readonly height: number;
+  readonly angle: number;
+  readonly quad: readonly (readonly [number, number])[];
   readonly score: number;
 }
 
@@ -26,55 +37,72 @@ export interface BoxSearch {
   readonly maxBoxes: number;
 }
 
+/** A found region's rectangle in image pixels, before its reading direction is chosen. */
+export interface ScoredRect extends RotatedRect {
+  readonly score: number;
+}
+
+/**
+ * DB post-processing as PaddleOCR does it: threshold the map, take 8-connected regions,
+ * fit each the minimum-area rotated rectangle, score it by the mean probability inside
+ * that rectangle, grow it by the unclip distance (area * ratio / perimeter on every
+ * side) and scale it to the original image.
+ */
+export function findTextRects(map: ProbabilityMap, imageWidth: number, imageHeight: number, search: BoxSearch): ScoredRect[] {
+  const candidates: ScoredRect[] = [];
+  const scaleX = imageWidth / map.width;
+  const scaleY = imageHeight / map.height;
+  for (const region of connectedRegions(map, search.threshold)) {
+    if (Math.min(region.maxX - region.minX, region.maxY - region.minY) + 1 < search.minSide) continue;
+    const rect = minAreaRect(convexHull(region.outline));
+    if (Math.min(rect.along, rect.across) < search.minSide) continue;
+    const score = meanInside(map, rect);
+    if (score < search.boxThreshold) continue;
+    const grow = (rect.along * rect.across * search.unclipRatio) / (2 * (rect.along + rect.across));
+    const grown = { ...rect, along: rect.along + 2 * grow, across: rect.across + 2 * grow };
+    if (Math.min(grown.along, grown.across) < search.minSide + 2) continue;
+    candidates.push({ ...scaleRect(grown, scaleX, scaleY), score });
+  }
+  return candidates.sort((a, b) => b.score - a.score).slice(0, search.maxBoxes);
+}
+
+/** A map-space rectangle in image pixels; unequal scales turn it slightly, so its sides are measured again. */
+function scaleRect(rect: RotatedRect, scaleX: number, scaleY: number): RotatedRect {
+  const alongX = rect.ux * rect.along * scaleX;
+  const alongY = rect.uy * rect.along * scaleY;
+  const along = Math.hypot(alongX, alongY);
+  const ux = along > 0 ? alongX / along : 1;
+  const uy = along > 0 ? alongY / along : 0;
+  // The across side's length measured perpendicular to the scaled along side (area is kept).
+  const across = along > 0 ? (rect.along * rect.across * scaleX * scaleY) / along : rect.across * scaleY;
+  return { cx: rect.cx * scaleX, cy: rect.cy * scaleY, ux, uy, along, across };
+}
+
 interface Region {
   minX: number;
   minY: number;
   maxX: number;
   maxY: number;
+  /** Corners of every row's run of pixels: enough for the region's convex hull. */
+  outline: Point[];
 }
 
-/**
- * DB post-processing, simplified to axis-aligned boxes: threshold the map, take
- * 8-connected regions, score each by the mean probability over its bounding box, grow
- * it by the unclip distance and scale it to the original image. Rotated or curved text
- * is boxed by its bounding rectangle, which reads poorly; only horizontal lines (and
- * lines turned 180 degrees) are handled.
- */
-export function findTextBoxes(map: ProbabilityMap, imageWidth: number, imageHeight: number, search: BoxSearch): TextBox[] {
-  const candidates: TextBox[] = [];
-  const scaleX = imageWidth / map.width;
-  const scaleY = imageHeight / map.height;
-  for (const region of connectedRegions(map, search.threshold)) {
-    const width = region.maxX - region.minX + 1;
-    const height = region.maxY - region.minY + 1;
-    if (Math.min(width, height) < search.minSide) continue;
-    const score = meanInside(map, region);
-    if (score < search.boxThreshold) continue;
-    const grow = (width * height * search.unclipRatio) / (2 * (width + height));
-    if (Math.min(width, height) + 2 * grow < search.minSide + 2) continue;
-    const left = Math.max(0, Math.floor((region.minX - grow) * scaleX));
-    const top = Math.max(0, Math.floor((region.minY - grow) * scaleY));
-    const right = Math.min(imageWidth, Math.ceil((region.maxX + 1 + grow) * scaleX));
-    const bottom = Math.min(imageHeight, Math.ceil((region.maxY + 1 + grow) * scaleY));
-    if (right - left < 1 || bottom - top < 1) continue;
-    candidates.push({ x: left, y: top, width: right - left, height: bottom - top, score });
-  }
-  return candidates.sort((a, b) => b.score - a.score).slice(0, search.maxBoxes);
-}
-
-/** Bounding rectangles of the 8-connected regions at or above the threshold. */
+/** The 8-connected regions at or above the threshold, with their bounds and outline points. */
 export function connectedRegions(map: ProbabilityMap, threshold: number): Region[] {
   const { data, width, height } = map;
   const visited = new Uint8Array(width * height);
   const stack: number[] = [];
+  const pixels: number[] = [];
   const regions: Region[] = [];
   for (let start = 0; start < data.length; start += 1) {
     if (visited[start] || data[start]! < threshold) continue;
-    const region = { minX: width, minY: height, maxX: -1, maxY: -1 };
+    const region: Region = { minX: width, minY: height, maxX: -1, maxY: -1, outline: [] };
     visited[start] = 1;
     stack.push(start);
+    pixels.length = 0;
     while (stack.length > 0) {
       const at = stack.pop()!;
+      pixels.push(at);
       const x = at % width;
       const y = (at - x) / width;
       region.minX = Math.min(region.minX, x);
@@ -94,16 +122,50 @@ export function connectedRegions(map: ProbabilityMap, threshold: number): Region
         }
       }
     }
+    region.outline = rowRunCorners(pixels, width, region.minY, region.maxY);
     regions.push(region);
   }
   return regions;
 }
 
-function meanInside(map: ProbabilityMap, region: Region): number {
-  let sum = 0;
-  for (let y = region.minY; y <= region.maxY; y += 1) {
-    const row = y * map.width;
-    for (let x = region.minX; x <= region.maxX; x += 1) sum += map.data[row + x]!;
+function rowRunCorners(pixels: readonly number[], width: number, minY: number, maxY: number): Point[] {
+  const rows = maxY - minY + 1;
+  const left = new Int32Array(rows).fill(width);
+  const right = new Int32Array(rows).fill(-1);
+  for (const at of pixels) {
+    const x = at % width;
+    const row = (at - x) / width - minY;
+    if (x < left[row]!) left[row] = x;
+    if (x > right[row]!) right[row] = x;
   }
-  return sum / ((region.maxX - region.minX + 1) * (region.maxY - region.minY + 1));
+  const corners: Point[] = [];
+  for (let row = 0; row < rows; row += 1) {
+    const y = minY + row;
+    corners.push({ x: left[row]!, y }, { x: right[row]! + 1, y }, { x: left[row]!, y: y + 1 }, { x: right[row]! + 1, y: y + 1 });
+  }
+  return corners;
+}
+
+/** Mean probability over the map pixels whose centres lie inside the rectangle. */
+function meanInside(map: ProbabilityMap, rect: RotatedRect): number {
+  const halfX = (Math.abs(rect.ux) * rect.along + Math.abs(rect.uy) * rect.across) / 2;
+  const halfY = (Math.abs(rect.uy) * rect.along + Math.abs(rect.ux) * rect.across) / 2;
+  const x0 = Math.max(0, Math.floor(rect.cx - halfX));
+  const x1 = Math.min(map.width - 1, Math.ceil(rect.cx + halfX));
+  const y0 = Math.max(0, Math.floor(rect.cy - halfY));
+  const y1 = Math.min(map.height - 1, Math.ceil(rect.cy + halfY));
+  const limitAlong = rect.along / 2 + 1e-6;
+  const limitAcross = rect.across / 2 + 1e-6;
+  let sum = 0;
+  let count = 0;
+  for (let y = y0; y <= y1; y += 1) {
+    const dy = y + 0.5 - rect.cy;
+    for (let x = x0; x <= x1; x += 1) {
+      const dx = x + 0.5 - rect.cx;
+      if (Math.abs(dx * rect.ux + dy * rect.uy) > limitAlong || Math.abs(-dx * rect.uy + dy * rect.ux) > limitAcross) continue;
+      sum += map.data[y * map.width + x]!;
+      count += 1;
+    }
+  }
+  return count > 0 ? sum / count : 0;
 }

@@ -4,6 +4,7 @@ import { TransformInputError, type Transform } from '../transform.js';
 import { characterDictionary } from './character-dictionary.js';
 import { decodeCtc } from './ctc-decode.js';
 import type { TextBox } from './find-text-boxes.js';
+import { pageFrame } from './page-frame.js';
 import { readingOrder } from './reading-order.js';
 
 const options = z.strictObject({
@@ -18,15 +19,18 @@ const options = z.strictObject({
 export interface ReadLine {
   readonly text: string;
   readonly confidence: number;
-  readonly box: { readonly x: number; readonly y: number; readonly width: number; readonly height: number };
+  readonly box: Omit<TextBox, 'score'>;
 }
 
-/** Recognizer outputs (one [1, T, classes] tensor per line) + their boxes -> text lines in reading order. */
+/**
+ * Recognizer outputs (one [1, T, classes] tensor per line) + their boxes -> text lines in
+ * reading order, and the page's quarter-turn (0, 90, 180 or 270 degrees clockwise).
+ */
 export function readLines(): Transform {
   return {
     name: 'ocr.read-lines',
     inputs: ['probabilities', 'boxes'],
-    outputs: ['lines'],
+    outputs: ['lines', 'orientation'],
     // Reading the dictionary here fails a missing package when pipelines load, not on the first task.
     checkOptions: (raw) => void characterDictionary(options.parse(raw).dictionary),
     async run(inputs, raw) {
@@ -43,10 +47,11 @@ export function readLines(): Transform {
         const decoded = decodeCtc(output.data as Float32Array, output.data.length / classes, characters);
         const text = decoded.text.trim();
         if (text === '' || decoded.confidence < chosen.min_confidence) return;
-        const { x, y, width, height } = boxes[index] as TextBox;
-        lines.push({ text, confidence: round(decoded.confidence), box: { x, y, width, height } });
+        const { x, y, width, height, angle, quad } = boxes[index] as TextBox;
+        lines.push({ text, confidence: round(decoded.confidence), box: { x, y, width, height, angle, quad } });
       });
-      return { lines: readingOrder(lines) };
+      const frame = pageFrame(lines);
+      return { lines: readingOrder(lines, frame), orientation: frame.orientation };
     },
   };
 }

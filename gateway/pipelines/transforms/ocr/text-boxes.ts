@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { isTensor } from '../../step-values.js';
 import { TransformInputError, type Transform } from '../transform.js';
-import { findTextBoxes, type ProbabilityMap } from './find-text-boxes.js';
+import { orientedBoxes } from './box-quads.js';
+import { findTextRects, type ProbabilityMap } from './find-text-boxes.js';
 import { asRawImage } from './raw-image.js';
 
 /** PaddleOCR's DB defaults. */
@@ -22,7 +23,7 @@ function probabilityMap(value: unknown): ProbabilityMap {
   return { data: value.data as Float32Array, width, height };
 }
 
-/** Detector probability map -> text boxes in the original image's pixels. */
+/** Detector probability map -> rotated text boxes in the original image's pixels, read along the page's axis. */
 export function textBoxes(): Transform {
   return {
     name: 'ocr.text-boxes',
@@ -32,14 +33,14 @@ export function textBoxes(): Transform {
     async run(inputs, raw) {
       const chosen = options.parse(raw);
       const image = asRawImage(inputs['image'], 'image');
-      const boxes = findTextBoxes(probabilityMap(inputs['probabilities']), image.width, image.height, {
+      const rects = findTextRects(probabilityMap(inputs['probabilities']), image.width, image.height, {
         threshold: chosen.threshold,
         boxThreshold: chosen.box_threshold,
         unclipRatio: chosen.unclip_ratio,
         minSide: chosen.min_side,
         maxBoxes: chosen.max_boxes,
       });
-      return { boxes };
+      return { boxes: orientedBoxes(rects, image.width, image.height) };
     },
   };
 }

@@ -1,0 +1,68 @@
+/**
+ * Every Redis key Switchyard uses in distributed mode, named in one place (BullMQ names its
+ * own keys under the queue prefixes given here). A leaf: it imports nothing.
+ *
+ * In a Redis Cluster the keys one command, MULTI or script touches must hash to one slot;
+ * Redis hashes only the part in `{braces}` (the hash tag) when a key has one. So:
+ * - each queue has its own tag (`<prefix>:{<queue>}:<queue>:<suffix>`): BullMQ's scripts stay
+ *   in one slot, and queues spread over the shards instead of all living on one;
+ * - a tenant's budget, idempotency and rate-limit keys share the tag `{t.<tenant>}`;
+ * - keys written together share a tag: `{workers}` (registry), `{review}`, `{ledger}`, `{task.<id>}`.
+ * Tags carry no prefix, so every key still starts with `<prefix>:` (deployments sharing a Redis
+ * are told apart by SCAN MATCH `<prefix>:*`); on a single Redis the tags are only characters.
+ */
+export interface RedisKeys {
+  /** BullMQ's `prefix` option for one queue. */
+  queuePrefix(queue: string): string;
+  /** BullMQ's own keys that hold waiting jobs (v6: plain jobs in a list, prioritized in a zset). */
+  waiting(queue: string): { readonly wait: string; readonly prioritized: string };
+  /** One gateway instance's reply stream. */
+  replies(gatewayId: string): string;
+  /** Sorted set of live workers, scored by when their heartbeat expires... */
+  workers(): string;
+  /** ...and each worker's announcement (read together with MGET: same tag). */
+  worker(workerId: string): string;
+  budget(tenant: string, period: string): string;
+  /** `scope` is the digest of route + Idempotency-Key within the tenant. */
+  idempotency(tenant: string, scope: string): string;
+  /** @fastify/rate-limit's key is this nameSpace + what its keyGenerator returns (rateLimitId). */
+  rateLimitNameSpace(): string;
+  /** Daily spend hashes (one MULTI may write two days at midnight). */
+  ledger(day: string): string;
+  audit(): string;
+  shadow(): string;
+  reviewItem(id: string): string;
+  reviewIndex(): string;
+  reviewCounts(kind: 'created' | 'routed'): string;
+  task(id: string): string;
+  taskEvents(id: string): string;
+  taskEventSeq(id: string): string;
+}
+
+const tenantTag = (tenant: string): string => `{t.${tenant}}`;
+
+/** What the rate limiter's keyGenerator returns for a tenant: its tag, so the limit shares the tenant's slot. */
+export const rateLimitId = tenantTag;
+
+export function redisKeys(prefix: string): RedisKeys {
+  const queuePrefix = (queue: string): string => `${prefix}:{${queue}}`;
+  return {
+    queuePrefix,
+    waiting: (queue) => ({ wait: `${queuePrefix(queue)}:${queue}:wait`, prioritized: `${queuePrefix(queue)}:${queue}:prioritized` }),
+    replies: (gatewayId) => `${prefix}:replies:${gatewayId}`,
+    workers: () => `${prefix}:{workers}`,
+    worker: (workerId) => `${prefix}:{workers}:${workerId}`,
+    budget: (tenant, period) => `${prefix}:budget:${tenantTag(tenant)}:${period}`,
+    idempotency: (tenant, scope) => `${prefix}:idempotency:${tenantTag(tenant)}:${scope}`,
+    rateLimitNameSpace: () => `${prefix}:ratelimit:`,
+    ledger: (day) => `${prefix}:{ledger}:${day}`,
+    audit: () => `${prefix}:audit`,
+    shadow: () => `${prefix}:shadow`,
+    reviewItem: (id) => `${prefix}:{review}:item:${id}`,
+    reviewIndex: () => `${prefix}:{review}:index`,
+    reviewCounts: (kind) => `${prefix}:{review}:${kind}`,
+    task: (id) => `${prefix}:task:{task.${id}}`,
+    taskEvents: (id) => `${prefix}:task:{task.${id}}:events`,
+    taskEventSeq: (id) => `${prefix}:task:{task.${id}}:events:seq`,
+  };
+}
