@@ -14,6 +14,12 @@ const positive = (fallback: number) => z.coerce.number().int().min(1).default(fa
 export const sharedEnvironment = z.object({
   /** Folder of model folders, each with a config.json. */
   MODEL_REPOSITORY: z.string().min(1).default('models').transform((path) => resolve(path)),
+  /**
+   * Triton's --model-control-mode: `explicit` loads at start-up and on the repository load API;
+   * `poll` also rescans the repository every MODEL_CONTROL_POLL_MS and loads what changed.
+   */
+  MODEL_CONTROL: z.enum(['explicit', 'poll']).default('explicit'),
+  MODEL_CONTROL_POLL_MS: z.coerce.number().int().min(100).default(5000),
   /** Models to load (workers) or serve (gateway), comma-separated; all when unset. */
   LOAD_MODELS: list.optional(),
   /** Cores the model instances may use between them. */
