@@ -168,6 +168,11 @@ export function parseWorkerConfig(environment: Readonly<Record<string, string | 
   return Object.freeze({ ...parsed, WORKER_ID: parsed.WORKER_ID ?? `${hostname()}-${process.pid}` });
 }
 
+/** The model control settings alone, for tools that write into the repository (`npm run quantize`). */
+export function modelControlFromEnvironment(): Pick<SharedConfig, 'MODEL_CONTROL' | 'MODEL_CONTROL_POLL_MS'> {
+  return parseEnvironment(sharedEnvironment.pick({ MODEL_CONTROL: true, MODEL_CONTROL_POLL_MS: true }), process.env);
+}
+
 export function workerConfigFromEnvironment(): WorkerConfig {
   return parseWorkerConfig(process.env);
 }
