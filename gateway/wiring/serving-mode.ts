@@ -53,9 +53,11 @@ export async function distributedMode(
   logger: Logger,
   onWriteError: (error: unknown) => void,
 ): Promise<ServingMode> {
-  const backend = await QueueBackend.start(config, logger);
-  const poller = config.MODEL_CONTROL === 'poll' ? routingPoller(config, backend, logger) : undefined;
+  // Primed before the backend reads the repository, so a change made meanwhile is seen by the first scans.
+  let backend: QueueBackend | undefined;
+  const poller = config.MODEL_CONTROL === 'poll' ? routingPoller(config, () => backend!, logger) : undefined;
   await poller?.prime();
+  backend = await QueueBackend.start(config, logger);
   poller?.start();
   const redis = redisConnection(config, 'serving', 'switchyard-gateway-policy');
   // It refuses commands until connected (it fails fast by design): let it connect before listening.
@@ -78,12 +80,12 @@ export async function distributedMode(
 }
 
 /** Poll mode in a distributed gateway: the routing table follows the repository; the workers load the models. */
-function routingPoller(config: SwitchyardConfig, backend: QueueBackend, logger: Logger): RepositoryPoller {
+function routingPoller(config: SwitchyardConfig, backend: () => QueueBackend, logger: Logger): RepositoryPoller {
   return new RepositoryPoller({
     repository: config.MODEL_REPOSITORY,
     intervalMs: config.MODEL_CONTROL_POLL_MS,
     logger,
-    models: { load: (name) => backend.refreshDefinition(name), removed: (name) => backend.forgetDefinition(name) },
+    models: { load: (name) => backend().refreshDefinition(name), removed: (name) => backend().forgetDefinition(name) },
     ...(config.LOAD_MODELS ? { only: config.LOAD_MODELS } : {}),
   });
 }

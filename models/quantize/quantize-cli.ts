@@ -92,7 +92,8 @@ export async function runQuantize(
   if (version in config.versions && config.versions[version]!.weights.source !== 'quantized') throw new QuantizeError(`version ${version} of ${config.name} exists and is not a quantized version: choose another with --as`);
   const twin = command.force ? undefined : sameSettings(config, version, from, command);
   if (twin) {
-    throw new DuplicateVersionError(`version ${twin} of ${config.name} is already quantized from v${from} with these settings (${command.mode}, calibration ${command.calibration}): `
+    const settings = `${command.mode}, calibration ${command.calibration}`;
+    throw new DuplicateVersionError(`version ${twin} of ${config.name} is already quantized from v${from} with these settings (${settings}): `
       + `rebuild it with --as ${twin}, change a setting, or write another copy with --force`);
   }
 
@@ -127,7 +128,8 @@ export async function runQuantize(
   await writeFile(join(versionDir, 'quantization-report.json'), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(join(versionDir, 'quantization-report.md'), reportMarkdown(report));
   log(reportMarkdown(report));
-  log(`wrote ${join(versionDir, 'model.onnx')} and its report; in config.json ${config.name} now serves versions ${[...new Set([...servedVersions(config), version])].join(', ')}`);
+  const served = [...new Set([...servedVersions(config), version])].join(', ');
+  log(`wrote ${join(versionDir, 'model.onnx')} and its report; in config.json ${config.name} now serves versions ${served}`);
   log(nextStep(config.name, version, control));
   return report;
 }
@@ -135,7 +137,8 @@ export async function runQuantize(
 /** How a running gateway comes to serve the new version, in the mode it runs in. */
 function nextStep(model: string, version: string, control: ModelControl): string {
   if (control.MODEL_CONTROL === 'poll') {
-    return `MODEL_CONTROL=poll: gateways and workers on this repository load v${version} within about ${(2 * control.MODEL_CONTROL_POLL_MS) / 1000} s (two polls) and serve it once it is warm; nothing to do`;
+    const seconds = (2 * control.MODEL_CONTROL_POLL_MS) / 1000;
+    return `MODEL_CONTROL=poll: gateways and workers on this repository load v${version} within about ${seconds} s (two polls) and serve it once warm; nothing to do`;
   }
   return [
     `a running gateway serves v${version} once it loads ${model} again (explicit model control); as an admin:`,

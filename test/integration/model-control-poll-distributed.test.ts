@@ -29,13 +29,15 @@ afterAll(async () => {
 
 describe('MODEL_CONTROL=poll in distributed mode', () => {
   it('workers load a new version and consume its queue, gateways route to it; a removed model leaves both', async () => {
-    const env = { REDIS_URL, REDIS_PREFIX: prefix, MODEL_REPOSITORY: repository.dir, CPU_COUNT: '1', HEARTBEAT_MS: '200', MODEL_CONTROL: 'poll', MODEL_CONTROL_POLL_MS: '200' };
+    const env = {
+      REDIS_URL, REDIS_PREFIX: prefix, MODEL_REPOSITORY: repository.dir, CPU_COUNT: '1', HEARTBEAT_MS: '200', MODEL_CONTROL: 'poll', MODEL_CONTROL_POLL_MS: '200',
+    };
     const worker = await spawnWorker({ ...env, WORKER_ID: 'poll-w0', METRICS_PORT: '0' });
     spawned.push(worker);
     const gateway = await spawnGateway(env);
     spawned.push(gateway);
-    const infer = (model: string, version: string) =>
-      post(`${gateway.url}/v2/models/${model}/versions/${version}/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [3, 4] }], parameters: { timeout_ms: 2000 } });
+    const request = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [3, 4] }], parameters: { timeout_ms: 2000 } };
+    const infer = (model: string, version: string) => post(`${gateway.url}/v2/models/${model}/versions/${version}/infer`, request);
     await waitFor(async () => (await get(`${gateway.url}/v2/models/ident/versions/1/ready`)).status === 200, 20_000, 'version 1 ready');
     expect((await infer('ident', '2')).status).not.toBe(200);
 

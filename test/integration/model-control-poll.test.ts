@@ -80,7 +80,8 @@ describe('MODEL_CONTROL=poll', () => {
 
   it('keeps serving the old config when the new one does not validate, and shows the error in the index', async () => {
     writeFileSync(join(repository.dir, 'ident', 'config.json'), '{"name": "ident", "platform": ');
-    await soon(async () => (await index(polling)).some((entry) => entry.name === 'ident' && String(entry.reason).includes('not valid JSON')), 'config error in the index');
+    const refused = async (): Promise<boolean> => (await index(polling)).some((entry) => entry.name === 'ident' && String(entry.reason).includes('not valid JSON'));
+    await soon(refused, 'config error in the index');
     expect((await infer(polling, 'ident', '1')).status).toBe(200);
     expect((await infer(polling, 'ident', '2')).status).toBe(200);
     // Fixed: loaded again, the error gone.
