@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { get, post } from '../helpers/gateway.js';
@@ -45,6 +45,14 @@ describe('MODEL_CONTROL=poll in distributed mode', () => {
     await waitFor(async () => (await infer('ident', '2')).status === 200, 30_000, 'version 2 answered through the queue');
     expect(((await infer('ident', '2')).json.outputs as { data: number[] }[])[0]!.data).toEqual([3, 4]);
     expect(worker.output()).toContain('infer.ident.2');
+
+    // A config that does not read: both sides keep what they serve; the gateway's index says why.
+    writeFileSync(join(repository.dir, 'ident', 'config.json'), '{"name": "ident", ');
+    const index = async () => (await post(`${gateway.url}/v2/repository/index`, {})).json as unknown as { name: string; reason: string }[];
+    await waitFor(async () => (await index()).some((entry) => entry.reason.includes('config change refused')), 10_000, 'refusal in the index');
+    await waitFor(async () => worker.output().includes('repository change not loaded'), 10_000, 'worker kept its versions');
+    expect((await infer('ident', '2')).status).toBe(200);
+    expect((await infer('ident', '1')).status).toBe(200);
 
     // A request queued in the moment between the worker leaving the queue and the gateway
     // noticing waits out its timeout (as when a worker stops): hence the short timeout_ms above.

@@ -99,5 +99,10 @@ describe('MODEL_CONTROL=poll', () => {
     await soon(async () => !(await ready(polling, 'fresh', '1')), 'removed model unloaded');
     expect((await infer(polling, 'fresh', '1')).status).toBe(404);
     expect((await index(polling)).some((entry) => entry.name === 'fresh')).toBe(false);
+    // A new model whose config does not validate is listed as FAILED, with the field.
+    repository.add('typo', { ...config(['1']), max_batch_size: -1 }, { '1/model.onnx': identity() });
+    await soon(async () => (await index(polling)).some((entry) => entry.name === 'typo'), 'failed model in the index');
+    const [typo] = (await index(polling)).filter((entry) => entry.name === 'typo');
+    expect(typo).toMatchObject({ state: 'FAILED', reason: expect.stringContaining('max_batch_size') });
   });
 });
