@@ -14,6 +14,12 @@ const positive = (fallback: number) => z.coerce.number().int().min(1).default(fa
 export const sharedEnvironment = z.object({
   /** Folder of model folders, each with a config.json. */
   MODEL_REPOSITORY: z.string().min(1).default('models').transform((path) => resolve(path)),
+  /**
+   * Triton's --model-control-mode: `explicit` loads at start-up and on the repository load API;
+   * `poll` also rescans the repository every MODEL_CONTROL_POLL_MS and loads what changed.
+   */
+  MODEL_CONTROL: z.enum(['explicit', 'poll']).default('explicit'),
+  MODEL_CONTROL_POLL_MS: z.coerce.number().int().min(100).default(5000),
   /** Models to load (workers) or serve (gateway), comma-separated; all when unset. */
   LOAD_MODELS: list.optional(),
   /** Cores the model instances may use between them. */
@@ -160,6 +166,11 @@ export function parseWorkerConfig(environment: Readonly<Record<string, string | 
   if (!parsed.REDIS_URL) throw new ConfigError('invalid environment: REDIS_URL: a worker needs Redis (REDIS_URL=redis://host:6379)');
   redisTarget(parsed);
   return Object.freeze({ ...parsed, WORKER_ID: parsed.WORKER_ID ?? `${hostname()}-${process.pid}` });
+}
+
+/** The model control settings alone, for tools that write into the repository (`npm run quantize`). */
+export function modelControlFromEnvironment(): Pick<SharedConfig, 'MODEL_CONTROL' | 'MODEL_CONTROL_POLL_MS'> {
+  return parseEnvironment(sharedEnvironment.pick({ MODEL_CONTROL: true, MODEL_CONTROL_POLL_MS: true }), process.env);
 }
 
 export function workerConfigFromEnvironment(): WorkerConfig {

@@ -12,6 +12,7 @@ import { createMetricsRegistry } from './metrics/registry.js';
 import { ServingMetrics } from './metrics/serving-metrics.js';
 import { localModelManager } from './pool/local-model-manager.js';
 import { ModelState } from './pool/model-state.js';
+import { modelManagerPoller } from './pool/poll-mode.js';
 import { QueueConsumer } from './queue/consumer.js';
 import { Heartbeat } from './queue/heartbeat.js';
 import { redisConnection } from './queue/redis-connection.js';
@@ -27,6 +28,9 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   const registry = createMetricsRegistry();
   registerGpuMetrics(registry);
   const manager = localModelManager(config, logger, new ServingMetrics(registry));
+  let consumer: QueueConsumer | undefined;
+  // Poll mode: versions loaded or removed at run time gain or lose their queue consumers.
+  const poller = modelManagerPoller(config, manager, logger, config.WORKER_POOLS, async () => consumer?.sync());
   // Ready (GET /ready) only while consuming with every version warm: not while loading, not while draining.
   let consuming = false;
   const ready = (): boolean => {
@@ -60,6 +64,8 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   // Beat while loading too: gateways then see the models as LOADING, not missing.
   heartbeat.start();
   try {
+    // Primed before the load, so a change made while the models warm is seen by the first scans.
+    await poller?.prime();
     await manager.loadAll(config.LOAD_MODELS, config.WORKER_POOLS);
   } catch (error) {
     await heartbeat.stop(config.WORKER_ID).catch(() => undefined);
@@ -68,7 +74,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     redis.disconnect();
     throw error;
   }
-  const consumer = new QueueConsumer({
+  consumer = new QueueConsumer({
     workerId: config.WORKER_ID,
     manager,
     connect: (name) => redisConnection(config, 'durable', name),
@@ -80,6 +86,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     logger,
   });
   consumer.start();
+  poller?.start();
   consuming = true;
   await heartbeat.beat();
   logger.info({ models: manager.versionStates() }, 'worker ready');
@@ -89,8 +96,9 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     close: () => {
       closing ??= (async () => {
         consuming = false;
+        await poller?.stop();
         await heartbeat.stop(config.WORKER_ID).catch(() => undefined);
-        await consumer.close();
+        await consumer!.close();
         await manager.close();
         await metricsServer?.close();
         await redis.quit().catch(() => undefined);

@@ -8,7 +8,8 @@ import type { VersionStatistics } from '../../workers/pool/statistics.js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import type { InferResult, ValidInferRequest } from '../../workers/protocol/inference.js';
 import type { ModelDefinition } from '../../workers/repository/load-repository.js';
-import { loadRepository } from '../../workers/repository/load-repository.js';
+import { loadRepository, readModelDefinition } from '../../workers/repository/load-repository.js';
+import { clientSafeMessage } from '../../workers/repository/client-safe-message.js';
 import { servedVersions } from '../../workers/repository/model-config.js';
 import { DeadLetters } from '../../workers/queue/dead-letters.js';
 import { decodeFailure } from '../../workers/queue/failure-policy.js';
@@ -44,6 +45,8 @@ export class QueueBackend implements ServingBackend {
   readonly #config: SharedConfig;
   readonly #logger: Logger;
   readonly #definitions: Map<string, ModelDefinition>;
+  /** Poll mode: models whose changed config did not read, with why. */
+  readonly #definitionFailures: Map<string, string>;
   readonly #redis: RedisClient;
   readonly #replyConnection: RedisClient;
   readonly #keys: RedisKeys;
@@ -67,6 +70,7 @@ export class QueueBackend implements ServingBackend {
     this.#config = config;
     this.#logger = logger;
     this.#definitions = new Map(definitions.map((d) => [d.name, d]));
+    this.#definitionFailures = new Map();
     this.#keys = redisKeys(config.REDIS_PREFIX);
     this.#redis = redisConnection(config, 'serving', `switchyard-gateway-${this.gatewayId}`);
     this.#replyConnection = redisConnection(config, 'durable', `switchyard-gateway-replies-${this.gatewayId}`);
@@ -101,6 +105,26 @@ export class QueueBackend implements ServingBackend {
 
   definition(name: string): ModelDefinition | undefined {
     return this.#definitions.get(name);
+  }
+
+  /**
+   * MODEL_CONTROL=poll: routes by the model's config as it now reads (workers load it on their
+   * side); a config that does not read keeps the previous one, and the index shows why.
+   */
+  async refreshDefinition(name: string): Promise<void> {
+    try {
+      this.#definitions.set(name, await readModelDefinition(this.#config.MODEL_REPOSITORY, name));
+      this.#definitionFailures.delete(name);
+    } catch (error) {
+      this.#definitionFailures.set(name, clientSafeMessage((error as Error).message, this.#config.MODEL_REPOSITORY));
+      throw error;
+    }
+  }
+
+  /** MODEL_CONTROL=poll: the model left the repository; true when it was routed. */
+  async forgetDefinition(name: string): Promise<boolean> {
+    this.#definitionFailures.delete(name);
+    return this.#definitions.delete(name);
   }
 
   versionState(name: string, version: string): ModelState | undefined {
@@ -171,7 +195,9 @@ export class QueueBackend implements ServingBackend {
   async index(): Promise<RepositoryIndexEntry[]> {
     return this.#servedPairs().map(({ model, version }) => {
       const providers = this.#registry.providers(model, version);
-      return { name: model, version, state: this.#registry.state(model, version), reason: '', ...(providers.length > 0 ? { providers } : {}) };
+      const failure = this.#definitionFailures.get(model);
+      const reason = failure ? `config change refused, previous config serving: ${failure}` : '';
+      return { name: model, version, state: this.#registry.state(model, version), reason, ...(providers.length > 0 ? { providers } : {}) };
     });
   }
 

@@ -3,13 +3,13 @@ import { ServingError } from '../../workers/protocol/errors.js';
 import { MultipartBody } from '../http/multipart-body.js';
 import type { PipelineConfig } from '../pipelines/pipeline-config.js';
 import { checkInputs, readOptions, type TaskOptions } from './read-task-body.js';
+import { isObject, parseJsonObject } from './task-json.js';
 
 export interface BatchItem {
   readonly inputs: Record<string, unknown>;
   readonly options: TaskOptions;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * A batch of task requests for one pipeline: JSON `{"items": [{"inputs": {...}, "priority": n}, ...],
@@ -24,14 +24,14 @@ export function readBatchBody(request: FastifyRequest, pipeline: PipelineConfig,
     if (media.length !== 1 || Object.keys(pipeline.inputs).length !== 1) {
       throw new ServingError('unsupported_media_type', `pipeline "${pipeline.name}" does not take a single media input, so its batch goes as JSON`);
     }
-    const shared = body.fields.options === undefined ? {} : parseObject(body.fields.options, 'the "options" field');
+    const shared = body.fields.options === undefined ? {} : parseJsonObject(body.fields.options, 'the "options" field');
     checkCount(body.files.length, maxItems);
     return body.files.map((file) => ({ inputs: checkInputs(pipeline, { [media[0]![0]]: file.data }), options: readOptions(shared) }));
   }
   if (!Buffer.isBuffer(body) || body.length === 0) {
     throw new ServingError('empty_body', 'the batch has no body: send JSON {"items": [...]} or multipart with one file per item');
   }
-  const parsed = parseObject(body.toString('utf8'), 'the body');
+  const parsed = parseJsonObject(body.toString('utf8'), 'the body');
   const items = parsed.items;
   if (!Array.isArray(items)) throw new ServingError('invalid_request', 'the body needs "items": a list of {"inputs": {...}} objects');
   checkCount(items.length, maxItems);
@@ -59,13 +59,3 @@ function checkCount(count: number, maxItems: number): void {
   if (count === 0 || count > maxItems) throw new ServingError('too_many_items', `a batch holds 1 to ${maxItems} items (TASK_BATCH_MAX_ITEMS), not ${count}`);
 }
 
-function parseObject(text: string, what: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ServingError('invalid_json', `${what} is not valid JSON: ${(error as Error).message}`);
-  }
-  if (!isObject(value)) throw new ServingError('invalid_request', `${what} must be a JSON object`);
-  return value;
-}

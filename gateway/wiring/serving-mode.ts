@@ -3,6 +3,8 @@ import type { Registry } from 'prom-client';
 import { registerGpuMetrics } from '../../workers/metrics/gpu-metrics.js';
 import { ServingMetrics } from '../../workers/metrics/serving-metrics.js';
 import { localModelManager } from '../../workers/pool/local-model-manager.js';
+import { loadAndFollow, modelManagerPoller } from '../../workers/pool/poll-mode.js';
+import { RepositoryPoller } from '../../workers/repository/repository-poller.js';
 import type { DeadLetters } from '../../workers/queue/dead-letters.js';
 import { redisConnection, whenReady, type RedisClient } from '../../workers/queue/redis-connection.js';
 import type { SwitchyardConfig } from '../config.js';
@@ -31,13 +33,17 @@ export interface ServingMode {
 export function embeddedMode(config: SwitchyardConfig, logger: Logger, registry: Registry): ServingMode {
   registerGpuMetrics(registry);
   const manager = localModelManager(config, logger, new ServingMetrics(registry));
+  const poller = modelManagerPoller(config, manager, logger);
   return {
     name: 'embedded',
     backend: manager,
     services: memoryPolicyServices(config.policy),
-    details: { repository: config.MODEL_REPOSITORY },
-    load: () => manager.loadAll(config.LOAD_MODELS),
-    close: () => manager.close(),
+    details: { repository: config.MODEL_REPOSITORY, modelControl: config.MODEL_CONTROL },
+    load: () => loadAndFollow(manager, poller, config.LOAD_MODELS),
+    close: async () => {
+      await poller?.stop();
+      await manager.close();
+    },
   };
 }
 
@@ -47,7 +53,12 @@ export async function distributedMode(
   logger: Logger,
   onWriteError: (error: unknown) => void,
 ): Promise<ServingMode> {
-  const backend = await QueueBackend.start(config, logger);
+  // Primed before the backend reads the repository, so a change made meanwhile is seen by the first scans.
+  let backend: QueueBackend | undefined;
+  const poller = config.MODEL_CONTROL === 'poll' ? routingPoller(config, () => backend!, logger) : undefined;
+  await poller?.prime();
+  backend = await QueueBackend.start(config, logger);
+  poller?.start();
   const redis = redisConnection(config, 'serving', 'switchyard-gateway-policy');
   // It refuses commands until connected (it fails fast by design): let it connect before listening.
   await whenReady(redis, 5_000);
@@ -58,11 +69,23 @@ export async function distributedMode(
     redis,
     deadLetters: backend.deadLetters,
     queueDepths: () => backend.queueDepths(),
-    details: { gateway: backend.gatewayId },
+    details: { gateway: backend.gatewayId, modelControl: config.MODEL_CONTROL },
     load: async () => undefined,
     close: async () => {
+      await poller?.stop();
       await backend.close();
       await redis.quit().catch(() => undefined);
     },
   };
+}
+
+/** Poll mode in a distributed gateway: the routing table follows the repository; the workers load the models. */
+function routingPoller(config: SwitchyardConfig, backend: () => QueueBackend, logger: Logger): RepositoryPoller {
+  return new RepositoryPoller({
+    repository: config.MODEL_REPOSITORY,
+    intervalMs: config.MODEL_CONTROL_POLL_MS,
+    logger,
+    models: { load: (name) => backend().refreshDefinition(name), removed: (name) => backend().forgetDefinition(name) },
+    ...(config.LOAD_MODELS ? { only: config.LOAD_MODELS } : {}),
+  });
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { Socket, createServer } from 'node:net';
+import { createServer } from 'node:net';
+import { answersPing } from './redis-process.js';
 import { Cluster, Redis } from 'ioredis';
 import { parseWorkerConfig, redisTarget } from '../../workers/config.js';
 import { connect, type ConnectionRole, type RedisClient } from '../../workers/queue/redis-connection.js';
@@ -93,17 +94,3 @@ export class PrivateRedis {
   }
 }
 
-/** True when something on the port answers PING with PONG. */
-function answersPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
-    socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
-  });
-}

@@ -97,7 +97,9 @@ export class ModelManager {
       } catch (error) {
         if ((error as Error).message.includes('cannot be read')) throw new ServingError('model_not_found', `no model "${name}" in the repository`);
         this.#options.logger.error({ err: error, model: name }, 'model config refused');
-        throw new ServingError('model_load_failed', clientSafeMessage((error as Error).message, this.#options.repository));
+        const reason = clientSafeMessage((error as Error).message, this.#options.repository);
+        this.#failures.set(name, reason);
+        throw new ServingError('model_load_failed', reason);
       }
       await this.#load(definition);
     });
@@ -110,6 +112,18 @@ export class ModelManager {
       this.#models.delete(name);
       await Promise.all([...model.versions.values()].map((pool) => pool.unload()));
       this.#options.logger.info({ model: name }, 'model unloaded');
+    });
+  }
+
+  /** The model left the repository: unloads it if loaded and forgets its last failure; true when it was loaded. */
+  async removed(name: string): Promise<boolean> {
+    return this.#withLock(name, async () => {
+      this.#failures.delete(name);
+      const model = this.#models.get(name);
+      if (!model) return false;
+      this.#models.delete(name);
+      await Promise.all([...model.versions.values()].map((pool) => pool.unload()));
+      return true;
     });
   }
 
@@ -148,9 +162,12 @@ export class ModelManager {
         entries.push({ name, state: failure ? ModelState.FAILED : ModelState.UNAVAILABLE, reason: failure ?? '' });
         continue;
       }
+      // A reload that failed leaves the previous versions serving: say so beside them.
+      const failure = this.#failures.get(name);
       for (const [version, pool] of versions) {
         const providers = pool.providers;
-        const reason = clientSafeMessage(pool.reason, this.#options.repository);
+        const own = clientSafeMessage(pool.reason, this.#options.repository);
+        const reason = failure ? [own, `reload failed, previous versions serving: ${failure}`].filter(Boolean).join('; ') : own;
         entries.push({ name, version, state: pool.state, reason, ...(providers.length > 0 ? { providers } : {}) });
       }
     }

@@ -48,7 +48,8 @@ export interface DeadLetter {
  */
 export class QueueConsumer {
   readonly #options: ConsumerOptions;
-  readonly #workers: Worker[] = [];
+  /** One BullMQ Worker per version queue. */
+  readonly #workers = new Map<string, Worker>();
   readonly #deadLetters: Queue;
   readonly #replies: ReplySender;
   readonly #keys: RedisKeys;
@@ -62,12 +63,23 @@ export class QueueConsumer {
   }
 
   start(): void {
+    void this.sync();
+  }
+
+  /**
+   * Consumes the queue of every version the manager has loaded, and stops consuming the
+   * queues of versions it no longer has (poll mode loads and unloads at run time).
+   */
+  async sync(): Promise<void> {
+    const wanted = new Set<string>();
     for (const { definition, versions } of this.#options.manager.loaded()) {
       const { config } = definition;
       // Enough jobs in hand to fill every instance's batch twice over.
       const concurrency = this.#options.concurrency ?? Math.max(1, config.max_batch_size) * config.instance_group.count * 2;
       for (const version of versions) {
         const queue = inferQueueName(definition.name, version);
+        wanted.add(queue);
+        if (this.#workers.has(queue)) continue;
         const worker = new Worker<InferJobData, JobSummary>(queue, (job) => this.#process(job), {
           connection: this.#options.connect(`switchyard-worker-${queue}`),
           prefix: this.#keys.queuePrefix(queue),
@@ -82,15 +94,21 @@ export class QueueConsumer {
           if (job) this.#onFailed(queue, job, error).catch((failure: unknown) => this.#options.logger.error({ err: failure }, 'failure handling failed'));
         });
         worker.on('error', (error) => this.#options.logger.warn({ err: error, queue }, 'queue worker error'));
-        this.#workers.push(worker);
+        this.#workers.set(queue, worker);
         this.#options.logger.info({ queue, concurrency }, 'consuming');
       }
     }
+    const gone = [...this.#workers].filter(([queue]) => !wanted.has(queue));
+    for (const [queue] of gone) this.#workers.delete(queue);
+    await Promise.all(gone.map(async ([queue, worker]) => {
+      await worker.close();
+      this.#options.logger.info({ queue }, 'stopped consuming');
+    }));
   }
 
   /** Stops taking jobs and waits for those in hand to finish. */
   async close(): Promise<void> {
-    await Promise.all(this.#workers.map((worker) => worker.close()));
+    await Promise.all([...this.#workers.values()].map((worker) => worker.close()));
     await this.#deadLetters.close();
   }
 
