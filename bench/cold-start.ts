@@ -114,16 +114,24 @@ async function main(): Promise<void> {
     console.log(`round ${i + 1}: ${JSON.stringify(rounds.at(-1))}`);
   }
   const median = (key: keyof Round): number => [...rounds.map((r) => r[key])].sort((a, b) => a - b)[Math.floor(rounds.length / 2)]!;
-  const summary = { workerReadyMs: median('workerReadyMs'), firstAnswerMs: median('firstAnswerMs'), lastAnswerMs: median('lastAnswerMs'), firstQueuedToAnswerMs: median('firstQueuedToAnswerMs') };
-  writeFileSync(join(RESULTS_DIR, 'cold-start.json'), `${JSON.stringify({ machine, model: `${MODEL_NAME}:1`, requests: REQUESTS, rounds, median: summary }, null, 2)}\n`);
+  const summary = {
+    workerReadyMs: median('workerReadyMs'),
+    firstAnswerMs: median('firstAnswerMs'),
+    lastAnswerMs: median('lastAnswerMs'),
+    firstQueuedToAnswerMs: median('firstQueuedToAnswerMs'),
+  };
+  const json = { machine, model: `${MODEL_NAME}:1`, requests: REQUESTS, rounds, median: summary };
+  writeFileSync(join(RESULTS_DIR, 'cold-start.json'), `${JSON.stringify(json, null, 2)}\n`);
   const lines = [
     '# Cold start: a worker process started for requests already queued',
     '',
-    `${machine.date}, ${machine.cpuModel} x${machine.cores}, node ${machine.nodeVersion}, commit ${machine.gitCommit}; load average ${machine.loadAverageAtStart} at start.`,
+    `${machine.date}, ${machine.cpuModel} x${machine.cores}, node ${machine.nodeVersion}, commit ${machine.gitCommit};`,
+    `load average ${machine.loadAverageAtStart} at start.`,
     `Model ${MODEL_NAME}:1 on CPU; ${REQUESTS} requests queued 0.5 s before the worker process was spawned; ${ROUNDS} rounds.`,
-    'The worker logs "worker ready" once it consumes, so it can land just after the first answer. The machine (2 cores) was shared with other work.',
+    'The worker logs "worker ready" once it consumes, so it can land just after the first answer.',
+    'The machine (2 cores) was shared with other work.',
     '',
-    row(['round', 'spawn → worker ready (ms)', 'spawn → first answer (ms)', 'spawn → last answer (ms)', 'first request → its answer (ms)', 'answered 200', 'load avg']),
+    row(['round', 'spawn → worker ready (ms)', 'spawn → first answer (ms)', 'spawn → last answer (ms)', 'first request → its answer (ms)', '200s', 'load avg']),
     row(['---', '---', '---', '---', '---', '---', '---']),
     ...rounds.map((r, i) => row([i + 1, r.workerReadyMs, r.firstAnswerMs, r.lastAnswerMs, r.firstQueuedToAnswerMs, r.answered200, r.loadAverage])),
     row(['median', summary.workerReadyMs, summary.firstAnswerMs, summary.lastAnswerMs, summary.firstQueuedToAnswerMs, '', '']),

@@ -11,7 +11,13 @@ export interface GatewayMetricsOptions {
   /** Distributed mode: requests waiting per version queue, from the worker registry's last poll. */
   readonly queueDepths?: () => readonly { queue: string; depth: number }[];
   /** Distributed mode: versions' cold starts (a request queued with no live worker, until one answers it). */
-  readonly coldStarts?: { listen(listener: { started(model: string, version: string): void; served(model: string, version: string, seconds: number): void }): void };
+  readonly coldStarts?: { listen(listener: ColdStartListener): void };
+}
+
+/** What gateway/queue/cold-starts.ts tells (declared here: metrics does not import the queue folder). */
+interface ColdStartListener {
+  started(model: string, version: string): void;
+  served(model: string, version: string, seconds: number): void;
 }
 
 /** Cold starts span pod scheduling, image pull and warm-up: seconds to minutes. */

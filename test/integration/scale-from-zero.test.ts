@@ -30,7 +30,8 @@ function metric(text: string, name: string, labels: string): number | undefined 
 }
 
 const metricsText = async (url: string): Promise<string> => (await fetch(`${url}/metrics`)).text();
-const infer = (url: string, seed: number, parameters: Record<string, unknown> = {}) => post(`${url}/v2/models/mlp-classifier/versions/1/infer`, mlpBody(seed, parameters));
+const infer = (url: string, seed: number, parameters: Record<string, unknown> = {}) =>
+  post(`${url}/v2/models/mlp-classifier/versions/1/infer`, mlpBody(seed, parameters));
 
 describe('scale from zero: requests to a version with no live worker queue and wait for one', () => {
   it('20 requests sent with no worker are all answered once a worker starts 3 s later; the gateway stays ready', async () => {
@@ -44,7 +45,8 @@ describe('scale from zero: requests to a version with no live worker queue and w
     const sentAt = Date.now();
     const replies = Promise.all(Array.from({ length: 20 }, (_, seed) => infer(gateway.url, seed)));
     // The cold queue is what a KEDA trigger sees: it is counted while no worker runs.
-    await waitFor(async () => (metric((await metricsText(gateway.url)), 'switchyard_queue_depth', 'infer.mlp-classifier.1') ?? 0) >= 1, 2_500, 'cold queue counted');
+    const depth = async () => metric(await metricsText(gateway.url), 'switchyard_queue_depth', 'infer.mlp-classifier.1') ?? 0;
+    await waitFor(async () => (await depth()) >= 1, 2_500, 'cold queue counted');
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, sentAt + 3_000 - Date.now())));
     expect((await get(`${gateway.url}/v2/health/ready`)).status).toBe(200);
     const worker = launchWorker({ ...env, WORKER_ID: 'woken' });
@@ -63,7 +65,7 @@ describe('scale from zero: requests to a version with no live worker queue and w
     expect(metric(text, 'switchyard_cold_start_seconds_sum', 'model="mlp-classifier",version="1"')).toBeGreaterThan(3);
     // Warm now: no new cold start.
     expect((await infer(gateway.url, 99)).status).toBe(200);
-    expect(metric((await metricsText(gateway.url)), 'switchyard_cold_starts_total', 'model="mlp-classifier",version="1"')).toBe(1);
+    expect(metric(await metricsText(gateway.url), 'switchyard_cold_starts_total', 'model="mlp-classifier",version="1"')).toBe(1);
   }, 90_000);
 
   it('with a short cold_start.max_wait_ms they are answered 503 model_not_ready after it, and never run later', async () => {
@@ -122,7 +124,14 @@ describe('scale from zero: requests to a version with no live worker queue and w
       prefix: env.REDIS_PREFIX!,
       periodMs: 300,
       logger: pino({ level: 'silent' }),
-      announce: () => ({ id: 'failing', host: 'test', pid: 1, startedAt: Date.now(), versions: [{ model: 'mlp-classifier', version: '1', state: ModelState.FAILED }], statistics: [] }),
+      announce: () => ({
+        id: 'failing',
+        host: 'test',
+        pid: 1,
+        startedAt: Date.now(),
+        versions: [{ model: 'mlp-classifier', version: '1', state: ModelState.FAILED }],
+        statistics: [],
+      }),
     });
     heartbeat.start();
     cleanups.push(async () => {
