@@ -21,6 +21,7 @@ import { inferQueueName } from '../../workers/queue/queue-names.js';
 import { redisConnection, whenReady, type RedisClient } from '../../workers/queue/redis-connection.js';
 import { redisKeys, type RedisKeys } from '../../workers/queue/redis-keys.js';
 import { ReplyReader } from '../../workers/queue/reply-stream.js';
+import { MISSED_BEATS } from '../../workers/queue/heartbeat.js';
 import { WorkerRegistry } from '../../workers/queue/worker-registry.js';
 import type { ServingBackend } from '../serving-backend.js';
 import { PendingReplies } from './pending-replies.js';
@@ -72,7 +73,7 @@ export class QueueBackend implements ServingBackend {
     (queue) => (this.#jobsOut.get(queue)?.size ?? 0) > 0,
   );
   #sweeper: NodeJS.Timeout | undefined;
-  readonly coldStarts = new ColdStarts();
+  readonly coldStarts: ColdStarts;
   /** Cold jobs with a request that gave up waiting for a worker: removed from the queue once settled. */
   readonly #expiredCold = new Set<string>();
 
@@ -80,6 +81,8 @@ export class QueueBackend implements ServingBackend {
     this.#config = config;
     this.#logger = logger;
     this.#definitions = new Map(definitions.map((d) => [d.name, d]));
+    // A worker that answered may not have beaten READY yet: the registry's liveness window.
+    this.coldStarts = new ColdStarts(config.HEARTBEAT_MS * MISSED_BEATS);
     this.#definitionFailures = new Map();
     this.#keys = redisKeys(config.REDIS_PREFIX);
     this.#redis = redisConnection(config, 'serving', `switchyard-gateway-${this.gatewayId}`);
