@@ -46,7 +46,11 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
   const redisUrl = config.REDIS_URL;
   const mode = redisUrl ? await distributedMode({ ...config, REDIS_URL: redisUrl }, logger, onWriteError) : embeddedMode(config, logger, registry);
   const policyServices = withAuditFile(mode.services, config.AUDIT_LOG_FILE, onWriteError);
-  const gatewayMetrics = new GatewayMetrics(registry, { breakers: policyServices.breakers, ...(mode.queueDepths ? { queueDepths: mode.queueDepths } : {}) });
+  const gatewayMetrics = new GatewayMetrics(registry, {
+    breakers: policyServices.breakers,
+    ...(mode.queueDepths ? { queueDepths: mode.queueDepths } : {}),
+    ...(mode.coldStarts ? { coldStarts: mode.coldStarts } : {}),
+  });
   registerStoreMetrics(registry, policyServices);
   const services = withCostMetrics(policyServices, gatewayMetrics);
   const tasks = await buildTaskService(config, mode.backend, services, logger, mode.redis);

@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LeanHistogram } from '../../workers/metrics/lean-families.js';
 import { LATENCY_BUCKETS, METRIC_PREFIX } from '../../workers/metrics/registry.js';
 import type { BreakerState, CircuitBreakers } from '../routing/circuit-breaker.js';
@@ -10,7 +10,18 @@ export interface GatewayMetricsOptions {
   readonly breakers: CircuitBreakers;
   /** Distributed mode: requests waiting per version queue, from the worker registry's last poll. */
   readonly queueDepths?: () => readonly { queue: string; depth: number }[];
+  /** Distributed mode: versions' cold starts (a request queued with no live worker, until one answers it). */
+  readonly coldStarts?: { listen(listener: ColdStartListener): void };
 }
+
+/** What gateway/queue/cold-starts.ts tells (declared here: metrics does not import the queue folder). */
+interface ColdStartListener {
+  started(model: string, version: string): void;
+  served(model: string, version: string, seconds: number): void;
+}
+
+/** Cold starts span pod scheduling, image pull and warm-up: seconds to minutes. */
+const COLD_START_BUCKETS = [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600];
 
 /**
  * The gateway's own families: HTTP, policy outcomes, cost, routing. Every label value
@@ -48,11 +59,31 @@ export class GatewayMetrics {
         for (const target of seen) this.set({ target }, states.get(target) ?? 0);
       },
     });
+    const coldStarts = options.coldStarts;
+    if (coldStarts) {
+      const started = new Counter({
+        name: name('cold_starts_total'),
+        help: 'Requests queued for a version no live worker had warm, counted once per cold period',
+        labelNames: ['model', 'version'],
+        registers,
+      });
+      const seconds = new Histogram({
+        name: name('cold_start_seconds'),
+        help: 'From the first request queued for a cold version to its first answer',
+        labelNames: ['model', 'version'],
+        buckets: COLD_START_BUCKETS,
+        registers,
+      });
+      coldStarts.listen({
+        started: (model, version) => started.inc({ model, version }),
+        served: (model, version, value) => seconds.observe({ model, version }, value),
+      });
+    }
     const depths = options.queueDepths;
     if (depths) {
       new Gauge({
         name: name('queue_depth'),
-        help: 'Requests waiting in a version queue in Redis at the last worker-registry poll',
+        help: 'Requests waiting in a version queue in Redis at the last worker-registry poll, with or without a live worker (what wakes a pool at zero)',
         labelNames: ['queue'],
         registers,
         collect() {

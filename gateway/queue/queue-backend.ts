@@ -15,11 +15,13 @@ import { DeadLetters } from '../../workers/queue/dead-letters.js';
 import { decodeFailure } from '../../workers/queue/failure-policy.js';
 import type { JobSummary } from '../../workers/queue/consumer.js';
 import { encodeJob, isErrorCode, type InferJobData } from '../../workers/queue/job-codec.js';
+import { ColdStarts } from './cold-starts.js';
 import { JobCoalescer, type JobGroup } from './job-coalescer.js';
 import { inferQueueName } from '../../workers/queue/queue-names.js';
 import { redisConnection, whenReady, type RedisClient } from '../../workers/queue/redis-connection.js';
 import { redisKeys, type RedisKeys } from '../../workers/queue/redis-keys.js';
 import { ReplyReader } from '../../workers/queue/reply-stream.js';
+import { MISSED_BEATS } from '../../workers/queue/heartbeat.js';
 import { WorkerRegistry } from '../../workers/queue/worker-registry.js';
 import type { ServingBackend } from '../serving-backend.js';
 import { PendingReplies } from './pending-replies.js';
@@ -34,6 +36,12 @@ const REPLY_LOST_AFTER_MS = 10_000;
  * pay it twice; windows of 2, 4 and 8 ms measured the same throughput on the demo MLP.
  */
 const MAX_GATHER_MS = 5;
+/**
+ * States with no warm worker in which requests still queue: none announces the version (a pool
+ * scaled to zero, or not started yet), or one is warming it. Every worker FAILED (or UNLOADING)
+ * is refused at once: waiting would not bring a worker.
+ */
+const COLD_STATES: ReadonlySet<ModelState> = new Set([ModelState.UNAVAILABLE, ModelState.LOADING]);
 
 /**
  * Distributed mode: requests go onto per-version BullMQ queues; answers come back on
@@ -65,11 +73,16 @@ export class QueueBackend implements ServingBackend {
     (queue) => (this.#jobsOut.get(queue)?.size ?? 0) > 0,
   );
   #sweeper: NodeJS.Timeout | undefined;
+  readonly coldStarts: ColdStarts;
+  /** Cold jobs with a request that gave up waiting for a worker: removed from the queue once settled. */
+  readonly #expiredCold = new Set<string>();
 
   private constructor(config: SharedConfig, definitions: ModelDefinition[], logger: Logger) {
     this.#config = config;
     this.#logger = logger;
     this.#definitions = new Map(definitions.map((d) => [d.name, d]));
+    // A worker that answered may not have beaten READY yet: the registry's liveness window.
+    this.coldStarts = new ColdStarts(config.HEARTBEAT_MS * MISSED_BEATS);
     this.#definitionFailures = new Map();
     this.#keys = redisKeys(config.REDIS_PREFIX);
     this.#redis = redisConnection(config, 'serving', `switchyard-gateway-${this.gatewayId}`);
@@ -133,18 +146,62 @@ export class QueueBackend implements ServingBackend {
     return this.#registry.state(name, version);
   }
 
-  /** Ready when Redis answers and at least one model version has a warm worker. */
+  /**
+   * Ready when requests can be queued: Redis answers (the repository was loaded at start). Not
+   * whether a worker is warm: a pool scaled to zero starts on queued work, so the gateways must
+   * take it; per-model readiness tells whether a version has a warm worker.
+   */
   isReady(): boolean {
-    return this.#registry.reachable && this.#servedPairs().some(({ model, version }) => this.#registry.state(model, version) === ModelState.READY);
+    return this.#registry.reachable;
   }
 
   async infer(request: ValidInferRequest): Promise<InferResult> {
     if (!this.#registry.reachable) throw new ServingError('backend_unavailable', 'Redis cannot be reached; the request was not queued');
     const state = this.#registry.state(request.model, request.version);
-    if (state !== ModelState.READY) {
+    const cold = COLD_STATES.has(state);
+    if (state !== ModelState.READY && !cold) {
       throw new ServingError('model_not_ready', `no live worker has ${request.model}:${request.version} ready (${state.toLowerCase()})`);
     }
     const queueName = inferQueueName(request.model, request.version);
+    const config = this.#definitions.get(request.model)!.config;
+    if (cold) return this.#inferCold(request, queueName, config.cold_start.max_wait_ms);
+    return this.#send(request, queueName);
+  }
+
+  /**
+   * No live worker has the version warm: queue the request anyway (the queue's depth is what
+   * starts a pool scaled to zero) and let it wait up to max_wait_ms. The job carries that shorter
+   * deadline, so a worker that starts later expires it unrun; the job is also removed once
+   * settled, and a late reply finds no waiter and is dropped.
+   */
+  async #inferCold(request: ValidInferRequest, queueName: string, maxWaitMs: number): Promise<InferResult> {
+    const coldDeadline = Date.now() + maxWaitMs;
+    if (coldDeadline >= request.deadline) return this.#trackCold(request, queueName, this.#send(request, queueName));
+    let jobId = '';
+    const timedOut = (): Error => {
+      this.#expiredCold.add(jobId);
+      const message = `no worker for ${request.model}:${request.version} started within cold_start.max_wait_ms (${maxWaitMs} ms)`;
+      return new ServingError('model_not_ready', message);
+    };
+    const answer = this.#send({ ...request, deadline: coldDeadline }, queueName, timedOut, (id) => {
+      jobId = id;
+    });
+    return this.#trackCold(request, queueName, answer);
+  }
+
+  async #trackCold(request: ValidInferRequest, queueName: string, answer: Promise<InferResult>): Promise<InferResult> {
+    const period = this.coldStarts.queued(queueName, request.model, request.version);
+    let answered = false;
+    try {
+      const result = await answer;
+      answered = true;
+      return result;
+    } finally {
+      this.coldStarts.settled(queueName, period, answered);
+    }
+  }
+
+  async #send(request: ValidInferRequest, queueName: string, timedOut?: () => Error, onJob?: (jobId: string) => void): Promise<InferResult> {
     const config = this.#definitions.get(request.model)!.config;
     // Queue depth in requests: what the workers have not taken yet (in jobs, at the last
     // beat) plus what this gateway queued since, or what it still waits for, if more.
@@ -158,9 +215,10 @@ export class QueueBackend implements ServingBackend {
       windowMs: Math.min(config.dynamic_batching.max_queue_delay_ms, MAX_GATHER_MS),
     });
     if (item === 0) this.#addedSincePoll.set(queueName, added + 1);
+    onJob?.(group.jobId);
     this.#pendingByQueue.set(queueName, (this.#pendingByQueue.get(queueName) ?? 0) + 1);
     try {
-      return await this.#pending.wait(group.jobId, item, queueName, request.deadline, request.requestId);
+      return await this.#pending.wait(group.jobId, item, queueName, request.deadline, request.requestId, timedOut);
     } finally {
       this.#pendingByQueue.set(queueName, (this.#pendingByQueue.get(queueName) ?? 1) - 1);
     }
@@ -187,6 +245,10 @@ export class QueueBackend implements ServingBackend {
 
   /** The last job out for a queue is answered: a group gathering for it need not wait out its window. */
   #jobAnswered(jobId: string, queue: string): void {
+    if (this.#expiredCold.delete(jobId)) {
+      // Locked by a worker already, it stays (its reply is dropped); waiting, it never runs.
+      void this.#queue(queue).remove(jobId).catch(() => undefined);
+    }
     const out = this.#jobsOut.get(queue);
     if (!out?.delete(jobId) || out.size > 0) return;
     this.#coalescer.queueIdle(queue);

@@ -8,7 +8,10 @@ export interface Lifecycle {
   phase(): LifecyclePhase;
 }
 
-/** Liveness is the process answering; readiness is every loaded model version warm. */
+/**
+ * Liveness is the process answering. Readiness is taking work: embedded, every loaded model
+ * version warm; distributed, Redis reachable (requests queue while a pool scales up from zero).
+ */
 export function healthRoutes(app: FastifyInstance, backend: ServingBackend, lifecycle: Lifecycle): void {
   app.get('/v2/health/live', async () => ({ live: true }));
   app.get('/v2/health/ready', async (_request, reply) => {

@@ -21,6 +21,7 @@ export interface ServingMode {
   readonly redis?: RedisClient;
   readonly deadLetters?: DeadLetters;
   readonly queueDepths?: () => readonly { queue: string; depth: number }[];
+  readonly coldStarts?: QueueBackend['coldStarts'];
   /** For the "ready" log line. */
   readonly details: Record<string, unknown>;
   /** Loads and warms the models this process serves (embedded); nothing to do when workers serve them. */
@@ -69,6 +70,7 @@ export async function distributedMode(
     redis,
     deadLetters: backend.deadLetters,
     queueDepths: () => backend.queueDepths(),
+    coldStarts: backend.coldStarts,
     details: { gateway: backend.gatewayId, modelControl: config.MODEL_CONTROL },
     load: async () => undefined,
     close: async () => {

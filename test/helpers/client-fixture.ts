@@ -32,6 +32,8 @@ export function clientFixture(): { repository: TestRepository; env: Record<strin
       inputs: TYPED_INPUTS.map(([name, datatype, n]) => ({ name, datatype, shape: [n] })),
       outputs: TYPED_INPUTS.map(([name, datatype, n]) => ({ name: `out_${name}`, datatype, shape: [n] })),
       price: { usd_per_compute_second: 0, usd_per_request: 0.002 },
+      // Distributed, with no worker yet, a call waits this long queued before its 503 (the client retries it).
+      cold_start: { max_wait_ms: 1_000 },
     }, { '1/model.onnx': buildIdentityModel(TYPED_INPUTS.map(([name, datatype, n]) => ({ name, datatype, dims: dims(n) }))) });
   const policy = parse(readFileSync(env.SWITCHYARD_CONFIG!, 'utf8')) as { tenants: { name: string; models?: string[] }[] };
   const alpha = policy.tenants.find((tenant) => tenant.name === 'alpha')!;

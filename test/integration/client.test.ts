@@ -295,7 +295,7 @@ describe('switchyard/client against a distributed gateway (worker process, Redis
 
   suite('distributed', () => distributedUrl);
 
-  it('distributed: a 503 (no worker has the model yet) is retried until a worker comes up, and the call runs once', async () => {
+  it('distributed: a 503 (no worker came within cold_start.max_wait_ms) is retried until a worker comes up, and the call runs once', async () => {
     const lonePrefix = testPrefix();
     const env = { ...fixture.env, REDIS_URL, REDIS_PREFIX: lonePrefix, MODEL_REPOSITORY: fixture.repository.dir, CPU_COUNT: '1', HEARTBEAT_MS: '300' };
     try {

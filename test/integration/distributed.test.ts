@@ -53,17 +53,18 @@ describe('distributed mode: gateway and workers as processes over Redis', () => 
     }, 5_000, 'worker statistics reach the gateway');
   });
 
-  it('says not ready, and answers 503 at once, while no worker serves the model', async () => {
+  it('takes work while no worker serves the model, whose own readiness says not ready; its requests wait queued', async () => {
     const env = environment();
     const gateway = await spawnGateway(env);
     spawned.push(gateway);
-    expect((await get(`${gateway.url}/v2/health/ready`)).status).toBe(503);
+    // The gateway can queue (a pool scaled to zero starts on queued work); the model is not warm.
+    expect((await get(`${gateway.url}/v2/health/ready`)).status).toBe(200);
     expect((await get(`${gateway.url}/v2/models/mlp-classifier/ready`)).status).toBe(503);
     const started = Date.now();
-    const reply = await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(1));
-    expect(Date.now() - started).toBeLessThan(1_000);
+    const reply = await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(1, { timeout_ms: 800 }));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(750);
     expect(reply.status).toBe(503);
-    expect(reply.json).toMatchObject({ code: 'model_not_ready' });
+    expect(reply.json).toMatchObject({ code: 'request_timeout' });
     expect(reply.headers.get('retry-after')).toBe('1');
 
     // A worker arrives: the model becomes ready; it leaves: not ready again.

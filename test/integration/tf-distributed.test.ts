@@ -27,7 +27,10 @@ describe('pools per runtime in distributed mode', () => {
     expect(onnxWorker.output()).not.toContain('"emotion');
     const gateway = await spawnGateway(env);
     spawned.push(gateway);
-    await waitFor(async () => (await get(`${gateway.url}/v2/health/ready`)).status === 200, 15_000, 'both pools ready');
+    // The gateway is ready with no worker (it queues); each pool's model says when it is warm.
+    for (const model of ['emotion', 'text-direction']) {
+      await waitFor(async () => (await get(`${gateway.url}/v2/models/${model}/ready`)).status === 200, 15_000, `${model} ready`);
+    }
 
     const metadata = await get(`${gateway.url}/v2/models/emotion`);
     expect(metadata.json.providers).toEqual(['wasm']);

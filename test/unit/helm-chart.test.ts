@@ -65,8 +65,9 @@ function valuesPaths(text: string): { path: string[]; where: string }[] {
       if (expression.startsWith('$.Values') || expression.startsWith('.Values')) found.push({ path: toPath(expression)!, where: expression });
       else {
         const path = toPath(expression);
-        // A variable with fields that is not bound to values must be one of the few non-values ones.
-        if (!path) expect(['$existing'], `unknown variable in ${expression}`).toContain(expression.split('.')[0]);
+        // A variable with fields that is not bound to values must be one of the few non-values ones:
+        // a looked-up Secret, and the shipped alert rules read from files/ (their groups and rules).
+        if (!path) expect(['$existing', '$rules', '$group', '$rule'], `unknown variable in ${expression}`).toContain(expression.split('.')[0]);
         else found.push({ path, where: expression });
       }
     }

@@ -279,13 +279,19 @@ describe('the Helm chart, rendered by helm', () => {
         for (const queue of everyQueue) expect(regex.test(queue), `${p.name} counts ${queue}`).toBe(ours.includes(queue));
         expect(regex.test(inferQueueName('text-recognizerX', '1'))).toBe(false);
         expect(trigger!.metadata!.threshold).toBe(String(p.keda.targetQueueDepth));
+        // KEDA activates above the value: one queued request wakes a pool at zero.
+        expect(trigger!.metadata!.activationThreshold).toBe('0');
       } else {
         const lists = scaled.spec!.triggers.map((t) => ({ type: t.type, list: t.metadata!.listName, address: t.metadata!.address }));
         expect(lists).toEqual(ours.map((queue) => ({ type: 'redis', list: redisKeys('switchyard').waiting(queue).wait, address: 'redis.example:6379' })));
+        expect(scaled.spec!.triggers.every((t) => t.metadata!.activationListLength === '0')).toBe(true);
         expect(scaled.spec!.triggers.every((t) => t.metadata!.enableTLS === undefined)).toBe(true);
       }
     }
     expect(all('laptop default', 'ScaledObject')).toEqual([]);
+    const gpuPool = find<IScaledObject>('values-gpu.yaml', 'ScaledObject', 'sy-worker-onnx-gpu').spec!;
+    expect(gpuPool.minReplicaCount).toBe(0);
+    expect(gpuPool.triggers[0]!.metadata!.activationThreshold).toBe('0');
   });
 
   it('an external Redis over TLS: REDIS_URL from the Secret in every pod, KEDA\'s redis trigger speaks TLS to the URL\'s host', () => {

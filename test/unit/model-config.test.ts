@@ -31,6 +31,7 @@ describe('model config validation', () => {
     const [model] = await loadRepository(repository.dir);
     expect(model!.config.dynamic_batching).toEqual({ preferred_batch_sizes: [], max_queue_delay_ms: 2, max_queue_size: 1024, default_timeout_ms: 30_000 });
     expect(model!.config.execution_providers).toEqual(['cuda', 'cpu']);
+    expect(model!.config.cold_start).toEqual({ max_wait_ms: 120_000 });
   });
 
   it.each([
@@ -49,6 +50,9 @@ describe('model config validation', () => {
     [{ surprise: true }, ''],
     [{ inputs: [{ name: 'x', datatype: 'FP32', shape: [4], audio: { sample_rate: 16000 } }] }, 'inputs[0].audio'],
     [{ inputs: [{ name: 'x', datatype: 'FP32', shape: [4], image: { width: 4, height: 4 } }] }, 'inputs[0].image'],
+    [{ cold_start: { max_wait_ms: -1 } }, 'cold_start.max_wait_ms'],
+    [{ cold_start: { max_wait_ms: 1.5 } }, 'cold_start.max_wait_ms'],
+    [{ cold_start: { max_wait: 1000 } }, 'cold_start'],
   ])('rejects %j naming the file and the field "%s"', async (override, field) => {
     const message = await problemWith(override);
     expect(message).toContain(`${repository!.dir}/m/config.json`);

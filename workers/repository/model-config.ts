@@ -139,6 +139,11 @@ export const modelConfigSchema = z
     inputs: z.array(tensorSpec).min(1),
     outputs: z.array(tensorSpec).min(1),
     dynamic_batching: dynamicBatching.default(dynamicBatching.parse({})),
+    /**
+     * Distributed mode: how long a request to a version with no live worker (a pool scaled to
+     * zero) waits queued for one to start, within its own timeout, before 503 model_not_ready.
+     */
+    cold_start: z.strictObject({ max_wait_ms: z.number().int().min(0).max(3_600_000).default(120_000) }).default({ max_wait_ms: 120_000 }),
     instance_group: z
       .strictObject({
         count: z.number().int().min(1).max(64).default(1),

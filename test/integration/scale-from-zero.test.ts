@@ -1,0 +1,153 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { get, post } from '../helpers/gateway.js';
+import pino from 'pino';
+import { MlpReference, mlpBody } from '../helpers/mlp-reference.js';
+import { launchWorker, spawnGateway, spawnWorker, waitFor, type Spawned } from '../helpers/processes.js';
+import { REDIS_ENV, cleanRedis, testPrefix, testRedis } from '../helpers/redis.js';
+import { TestRepository } from '../helpers/repository.js';
+import { ModelState } from '../../workers/pool/model-state.js';
+import { Heartbeat } from '../../workers/queue/heartbeat.js';
+import { redisKeys } from '../../workers/queue/redis-keys.js';
+
+const spawned: Spawned[] = [];
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const child of spawned.splice(0)) child.kill('SIGKILL');
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+/** A repository holding the MLP (version 1 only) with its cold_start as given. */
+function environment(coldStart: Record<string, unknown> | undefined): Record<string, string> {
+  const repository = new TestRepository().copy('mlp-classifier', coldStart ? { cold_start: coldStart } : {});
+  const prefix = testPrefix();
+  cleanups.push(() => repository.remove(), () => cleanRedis(prefix));
+  return { ...REDIS_ENV, REDIS_PREFIX: prefix, MODEL_REPOSITORY: repository.dir, LOAD_MODELS: 'mlp-classifier', CPU_COUNT: '1', HEARTBEAT_MS: '300' };
+}
+
+function metric(text: string, name: string, labels: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+const metricsText = async (url: string): Promise<string> => (await fetch(`${url}/metrics`)).text();
+const infer = (url: string, seed: number, parameters: Record<string, unknown> = {}) =>
+  post(`${url}/v2/models/mlp-classifier/versions/1/infer`, mlpBody(seed, parameters));
+
+describe('scale from zero: requests to a version with no live worker queue and wait for one', () => {
+  it('20 requests sent with no worker are all answered once a worker starts 3 s later; the gateway stays ready', async () => {
+    const env = environment(undefined);
+    const gateway = await spawnGateway(env);
+    spawned.push(gateway);
+    // Ready to take work, though no worker runs; the model itself says it is not.
+    expect((await get(`${gateway.url}/v2/health/ready`)).status).toBe(200);
+    expect((await get(`${gateway.url}/v2/models/mlp-classifier/versions/1/ready`)).status).toBe(503);
+
+    const sentAt = Date.now();
+    const replies = Promise.all(Array.from({ length: 20 }, (_, seed) => infer(gateway.url, seed)));
+    // The cold queue is what a KEDA trigger sees: it is counted while no worker runs.
+    const depth = async () => metric(await metricsText(gateway.url), 'switchyard_queue_depth', 'infer.mlp-classifier.1') ?? 0;
+    await waitFor(async () => (await depth()) >= 1, 2_500, 'cold queue counted');
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, sentAt + 3_000 - Date.now())));
+    expect((await get(`${gateway.url}/v2/health/ready`)).status).toBe(200);
+    const worker = launchWorker({ ...env, WORKER_ID: 'woken' });
+    spawned.push(worker);
+
+    const answered = await replies;
+    const reference = await MlpReference.load();
+    for (const [seed, reply] of answered.entries()) {
+      expect(reply.status, JSON.stringify(reply.json)).toBe(200);
+      expect(await reference.matches(seed, (reply.json.outputs as { data: number[] }[])[0]!.data)).toBe(true);
+    }
+    await reference.close();
+    const text = (await metricsText(gateway.url));
+    expect(metric(text, 'switchyard_cold_starts_total', 'model="mlp-classifier",version="1"')).toBe(1);
+    expect(metric(text, 'switchyard_cold_start_seconds_count', 'model="mlp-classifier",version="1"')).toBe(1);
+    expect(metric(text, 'switchyard_cold_start_seconds_sum', 'model="mlp-classifier",version="1"')).toBeGreaterThan(3);
+    // Warm now: no new cold start.
+    expect((await infer(gateway.url, 99)).status).toBe(200);
+    expect(metric(await metricsText(gateway.url), 'switchyard_cold_starts_total', 'model="mlp-classifier",version="1"')).toBe(1);
+  }, 90_000);
+
+  it('with a short cold_start.max_wait_ms they are answered 503 model_not_ready after it, and never run later', async () => {
+    const env = environment({ max_wait_ms: 1_500 });
+    const gateway = await spawnGateway(env);
+    spawned.push(gateway);
+    const sentAt = Date.now();
+    const replies = await Promise.all(Array.from({ length: 20 }, (_, seed) => infer(gateway.url, seed)));
+    const elapsed = Date.now() - sentAt;
+    expect(elapsed).toBeGreaterThanOrEqual(1_450);
+    expect(elapsed).toBeLessThan(10_000);
+    for (const reply of replies) {
+      expect(reply.status).toBe(503);
+      expect(reply.json).toMatchObject({ code: 'model_not_ready' });
+      expect(reply.json.error).toMatch(/cold_start\.max_wait_ms/);
+      expect(reply.headers.get('retry-after')).toBe('1');
+    }
+    // Their jobs left the queue: a worker that starts now finds none of them.
+    const redis = testRedis();
+    cleanups.push(() => redis.disconnect());
+    const wait = redisKeys(env.REDIS_PREFIX!).waiting('infer.mlp-classifier.1');
+    await waitFor(async () => (await redis.llen(wait.wait)) + (await redis.zcard(wait.prioritized)) === 0, 5_000, 'expired jobs removed');
+    // The request's own, shorter timeout still wins, as request_timeout; its job stays queued, past its deadline.
+    const brief = await infer(gateway.url, 50, { timeout_ms: 300 });
+    expect(brief).toMatchObject({ status: 503, json: { code: 'request_timeout' } });
+    expect(await redis.llen(wait.wait)).toBe(1);
+
+    const worker = await spawnWorker({ ...env, WORKER_ID: 'late' });
+    spawned.push(worker);
+    await waitFor(async () => (await get(`${gateway.url}/v2/models/mlp-classifier/versions/1/ready`)).status === 200, 10_000, 'model ready');
+    expect((await infer(gateway.url, 7)).status).toBe(200);
+    const count = async () => {
+      const stats = (await get(`${gateway.url}/v2/models/mlp-classifier/versions/1/stats`)).json.model_stats as { inference_count: number }[];
+      return stats[0]?.inference_count ?? 0;
+    };
+    await waitFor(async () => (await count()) >= 1, 5_000, 'statistics reach the gateway');
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // two more heartbeats
+    // Neither the removed jobs nor the one past its deadline ran: one inference, the last request's.
+    expect(await count()).toBe(1);
+    // Every cold request gave up: the period ended unserved, so no cold-start time was observed.
+    const text = (await metricsText(gateway.url));
+    expect(metric(text, 'switchyard_cold_starts_total', 'model="mlp-classifier",version="1"')).toBe(2);
+    expect(text).toContain('# TYPE switchyard_cold_start_seconds histogram');
+    expect(metric(text, 'switchyard_cold_start_seconds_count', 'model="mlp-classifier",version="1"')).toBeUndefined();
+  }, 60_000);
+
+  it('a version whose live workers all announce it FAILED is refused at once, not queued', async () => {
+    // A worker whose load fails exits (and withdraws its announcement); one that stays up announcing
+    // FAILED is what the registry reads as failing. It announces through the workers' own Heartbeat.
+    const env = environment({ max_wait_ms: 60_000 });
+    const gateway = await spawnGateway(env);
+    spawned.push(gateway);
+    const redis = testRedis();
+    const heartbeat = new Heartbeat({
+      redis,
+      prefix: env.REDIS_PREFIX!,
+      periodMs: 300,
+      logger: pino({ level: 'silent' }),
+      announce: () => ({
+        id: 'failing',
+        host: 'test',
+        pid: 1,
+        startedAt: Date.now(),
+        versions: [{ model: 'mlp-classifier', version: '1', state: ModelState.FAILED }],
+        statistics: [],
+      }),
+    });
+    heartbeat.start();
+    cleanups.push(async () => {
+      await heartbeat.stop('failing');
+      redis.disconnect();
+    });
+    await waitFor(async () => {
+      const index = (await post(`${gateway.url}/v2/repository/index`, {})).json as unknown as { name: string; state: string }[];
+      return index.some((entry) => entry.name === 'mlp-classifier' && entry.state === 'FAILED');
+    }, 5_000, 'FAILED announced');
+    const started = Date.now();
+    const refused = await infer(gateway.url, 1);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(refused.status).toBe(503);
+    expect(refused.json).toMatchObject({ code: 'model_not_ready' });
+    expect(refused.json.error).toMatch(/failed/);
+    expect((await get(`${gateway.url}/v2/health/ready`)).status).toBe(200);
+  }, 60_000);
+});
