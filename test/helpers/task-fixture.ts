@@ -84,7 +84,10 @@ export function taskFixture(): { repository: TestRepository; env: Record<string,
   };
   const configFile = join(repository.dir, 'switchyard.yaml');
   writeFileSync(configFile, stringify(policy));
-  return { repository, env: { SWITCHYARD_CONFIG: configFile, ALPHA_CALLBACK_SECRET } };
+  // An open gateway (no tenants) over the same repository still needs the route echo-routed names.
+  const openConfigFile = join(repository.dir, 'switchyard-open.yaml');
+  writeFileSync(openConfigFile, stringify({ routes: policy.routes }));
+  return { repository, env: { SWITCHYARD_CONFIG: configFile, ALPHA_CALLBACK_SECRET }, openEnv: { SWITCHYARD_CONFIG: openConfigFile } };
 }
 
 export const echoInput = (values: number[]): { inputs: { value: { datatype: string; shape: number[]; data: number[] } } } => ({

@@ -42,7 +42,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   port = (receiver.address() as { port: number }).port;
   tenants = await startTestGateway(fixture.repository.dir, { ...fixture.env, CALLBACK_BACKOFF_MS: '20' });
-  open = await startTestGateway(fixture.repository.dir, { CALLBACK_SECRET: ALPHA_CALLBACK_SECRET });
+  open = await startTestGateway(fixture.repository.dir, { ...fixture.openEnv, CALLBACK_SECRET: ALPHA_CALLBACK_SECRET });
 });
 afterAll(async () => {
   await tenants?.close();

@@ -305,6 +305,8 @@ describe('switchyard/client against a distributed gateway (worker process, Redis
       const refused = await client.infer('types', typedInputs(), { retry: { retries: 0 } }).catch((error: unknown) => error);
       expect(refused).toMatchObject({ status: 503, code: 'model_not_ready', retryAfterMs: 1000 });
       const call = client.infer('types', typedInputs());
+      // Past the model's cold_start.max_wait_ms (1 s): the call's first attempt has been refused before any worker exists.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
       spawned.push(await spawnWorker({ ...env, WORKER_ID: 'late-worker' }));
       const result = await call;
       expect(result.attempts).toBeGreaterThanOrEqual(2);
