@@ -68,16 +68,17 @@ describe('distributed mode under faults', () => {
       inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, width], data: new Array(3 * 48 * width).fill(0.5) }],
       parameters,
     });
+    const name = inferQueueName('text-recognizer', '1');
+    const queue = new Queue(name, { connection: { url: REDIS_URL }, prefix: redisKeys(prefix).queuePrefix(name) });
+    cleanups.push(() => queue.close());
     const busy = post(`${gateway.url}/v2/models/text-recognizer/infer`, line(2400));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The wide line's 1.4 MB body is parsed on a thread: send the late one once the worker is running it.
+    await waitFor(async () => (await queue.getActiveCount()) === 1, 10_000, 'the wide line running');
     const late = await post(`${gateway.url}/v2/models/text-recognizer/infer`, line(64, { timeout_ms: 20 }));
     expect(late).toMatchObject({ status: 503, json: { code: 'request_timeout' } });
     expect((await busy).status).toBe(200);
     // The worker found the request expired and answered it so, on the first attempt, without
     // running it: both jobs complete, none fails, and the model ran only the wide line.
-    const name = inferQueueName('text-recognizer', '1');
-    const queue = new Queue(name, { connection: { url: REDIS_URL }, prefix: redisKeys(prefix).queuePrefix(name) });
-    cleanups.push(() => queue.close());
     await waitFor(async () => (await queue.getCompleted()).length === 2, 10_000, 'both jobs finished');
     expect(await queue.getFailed()).toHaveLength(0);
     for (const job of await queue.getCompleted()) expect(job.attemptsMade).toBeLessThanOrEqual(1);
