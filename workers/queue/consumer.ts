@@ -1,7 +1,8 @@
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, type Job, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { ModelManager } from '../pool/model-manager.js';
 import type { InferResult, ValidInferRequest } from '../protocol/inference.js';
+import { LeanWorker } from './lean-worker.js';
 import { decodeJob, encodeResult, isErrorCode, type InferJobData, type ItemReply } from './job-codec.js';
 import { DEAD_LETTER_QUEUE, inferQueueName } from './queue-names.js';
 import type { RedisClient } from './redis-connection.js';
@@ -80,7 +81,7 @@ export class QueueConsumer {
         const queue = inferQueueName(definition.name, version);
         wanted.add(queue);
         if (this.#workers.has(queue)) continue;
-        const worker = new Worker<InferJobData, JobSummary>(queue, (job) => this.#process(job), {
+        const options = {
           connection: this.#options.connect(`switchyard-worker-${queue}`),
           prefix: this.#keys.queuePrefix(queue),
           name: this.#options.workerId,
@@ -89,7 +90,8 @@ export class QueueConsumer {
           stalledInterval: this.#options.stalledIntervalMs,
           // A job whose worker died twice is failed rather than passed on for ever.
           maxStalledCount: 2,
-        });
+        };
+        const worker = new LeanWorker<InferJobData, JobSummary>(queue, (job) => this.#process(job), options, this.#options.redis, this.#keys.waiting(queue));
         worker.on('failed', (job, error) => {
           if (job) this.#onFailed(queue, job, error).catch((failure: unknown) => this.#options.logger.error({ err: failure }, 'failure handling failed'));
         });
