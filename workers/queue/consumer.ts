@@ -4,7 +4,7 @@ import type { ModelManager } from '../pool/model-manager.js';
 import type { InferResult, ValidInferRequest } from '../protocol/inference.js';
 import { LeanWorker } from './lean-worker.js';
 import { decodeJob, encodeResult, isErrorCode, type InferJobData, type ItemReply } from './job-codec.js';
-import { DEAD_LETTER_QUEUE, inferQueueName } from './queue-names.js';
+import { DEAD_LETTER_QUEUE, inferQueueNames } from './queue-names.js';
 import type { RedisClient } from './redis-connection.js';
 import { redisKeys, type RedisKeys } from './redis-keys.js';
 import { ReplySender } from './reply-stream.js';
@@ -75,10 +75,10 @@ export class QueueConsumer {
     const wanted = new Set<string>();
     for (const { definition, versions } of this.#options.manager.loaded()) {
       const { config } = definition;
-      // Enough jobs in hand to fill every instance's batch twice over.
-      const concurrency = this.#options.concurrency ?? Math.max(1, config.max_batch_size) * config.instance_group.count * 2;
-      for (const version of versions) {
-        const queue = inferQueueName(definition.name, version);
+      // Enough jobs in hand to fill every instance's batch twice over, shared among the version's queues.
+      const perVersion = this.#options.concurrency ?? Math.max(1, config.max_batch_size) * config.instance_group.count * 2;
+      const concurrency = Math.max(1, Math.ceil(perVersion / config.queue_partitions));
+      for (const queue of versions.flatMap((version) => inferQueueNames(definition.name, version, config.queue_partitions))) {
         wanted.add(queue);
         if (this.#workers.has(queue)) continue;
         const options = {
