@@ -15,14 +15,17 @@ export interface FetchKeys {
  * each). Here a pipelined LLEN/ZCARD/ZCARD (one round trip, no Lua) decides first; only
  * when something is waiting, or any retry is delayed (the script promotes due ones), does the
  * script run. Nothing is lost by skipping: whatever adds a job later also adds the marker,
- * which wakes the blocking wait. The finishing script fetches the next job only while the
- * last look found a backlog; otherwise its fetch would be a third empty one.
+ * which wakes the blocking wait, after which the queue is looked at again. The finishing
+ * script fetches the next job only while the last look found a backlog; otherwise its fetch
+ * would be a third empty one.
  */
 export class LeanWorker<Data, Result> extends Worker<Data, Result> {
   readonly #redis: RedisClient;
   readonly #keys: FetchKeys;
   /** More jobs waited at the last look than the one taken: finishing may fetch the next. */
   #backlog = true;
+  /** The last fetch took the one job the look had found. */
+  #tookLast = false;
 
   constructor(name: string, processor: Processor<Data, Result>, options: WorkerOptions, redis: RedisClient, keys: FetchKeys) {
     super(name, processor, options);
@@ -31,14 +34,19 @@ export class LeanWorker<Data, Result> extends Worker<Data, Result> {
   }
 
   protected override async moveToActive(token: string, name?: string): Promise<Job<Data, Result>> {
-    const waiting = await this.#waiting();
+    // Right after taking the only job waiting, BullMQ asks again at once: the queue is empty
+    // but for a job added meanwhile, whose marker the blocking wait then finds (and looks again).
+    const waiting = this.#tookLast ? 0 : await this.#waiting();
+    this.#tookLast = false;
     if (waiting === 0) {
       this.#backlog = false;
       // As BullMQ does for an empty fetch: marks the queue drained, so the loop blocks on the marker.
       return this.nextJobFromJobData(undefined, undefined, token);
     }
     this.#backlog = waiting > 1;
-    return super.moveToActive(token, name);
+    const job = await super.moveToActive(token, name);
+    this.#tookLast = job !== undefined && waiting === 1;
+    return job;
   }
 
   override async processJob(job: Job<Data, Result>, token: string, fetchNextCallback: () => boolean = () => true): Promise<void | Job<Data, Result>> {
