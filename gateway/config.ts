@@ -26,7 +26,7 @@ const gatewayEnvironment = sharedEnvironment.extend({
   AUTH_FAILURE_LIMIT: z.coerce.number().int().min(1).default(20),
   AUTH_FAILURE_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
   /**
-   * Proxies whose X-Forwarded-For is believed for the client address (auth-failure limits, logs, audit):
+   * Proxies whose X-Forwarded-For is believed for the client address (the auth-failure limit):
    * unset = none (the socket's address); a number = that many hops; otherwise addresses and CIDRs, comma-separated.
    */
   TRUST_PROXY: trustProxySchema,
