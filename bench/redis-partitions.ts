@@ -111,7 +111,7 @@ function markdown(results: { measuredAt: string; machine: ReturnType<typeof mach
     '(CONFIG RESETSTAT before, INFO commandstats after; gateway registry polls and worker heartbeats included) and server CPU (INFO cpu).',
     'On 2 cores this shows how the queue work spreads over the shards, not a throughput gain: every shard competes for the same cores.',
     '',
-    row(['partitions', 'round', 'req/s', 'failed', 'load avg', 'master', 'partitions held', 'commands', 'scripts', 'share of scripts %', 'CPU s']),
+    row(["partitions", "round", "req/s", "failed", "load avg", "master", "partitions held", "commands in the run", "scripts in the run", "share of scripts %", "CPU s"]),
     row(Array(11).fill('---')),
     ...results.runs.flatMap((r) =>
       r.masters.map((m) => row([r.partitions, r.round, r.requestsPerSecond, r.failed, r.loadAverageBefore, m.port, m.partitionsHeld, m.commands, m.scripts, m.scriptShare, m.cpuSeconds])),
