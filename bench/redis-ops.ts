@@ -3,7 +3,7 @@
  * private redis-server (port 7250, so nothing else's commands are counted), one gateway and
  * one worker process, the demo MLP. Before each measured run CONFIG RESETSTAT; after it
  * INFO commandstats and INFO cpu: commands, Lua scripts and server CPU per answered request,
- * at 1 connection (one request at a time: every request is its own job) and at 64.
+ * at 1 connection (one request at a time: every request is its own job), 8 and 64.
  * REDIS_OPS_LABEL names the result files (bench/results/redis-ops[-label].{json,md}).
  */
 import { randomUUID } from 'node:crypto';
@@ -19,7 +19,7 @@ import { makeRequestBodies } from './request-bodies.js';
 import { INFER_PATH, RESULTS_DIR, settings } from './settings.js';
 
 const PORT = Number(process.env.REDIS_OPS_PORT ?? 7250);
-const CONNECTIONS = [1, 64];
+const CONNECTIONS = [1, 8, 64];
 const ROUNDS = Number(process.env.REDIS_OPS_ROUNDS ?? 2);
 const LABEL = process.env.REDIS_OPS_LABEL ?? '';
 const log = (message: string): void => console.log(`[redis-ops ${new Date().toISOString().slice(11, 19)}] ${message}`);

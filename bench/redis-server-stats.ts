@@ -65,6 +65,8 @@ export interface WorkPerRequest {
   readonly scriptMicros: number;
   /** Calls per request by command, largest first. */
   readonly byCommand: Record<string, number>;
+  /** Microseconds per request inside each command (commandstats; a script's include the commands it calls, which count again under their own names). */
+  readonly microsByCommand: Record<string, number>;
 }
 
 export function perRequest(work: ServerWork, requests: number): WorkPerRequest {
@@ -84,5 +86,10 @@ export function perRequest(work: ServerWork, requests: number): WorkPerRequest {
     cpuMicros: round((work.cpuSeconds * 1e6) / n, 1),
     scriptMicros: round(sum(work.usec, isScript) / n, 1),
     byCommand,
+    microsByCommand: Object.fromEntries(
+      Object.entries(work.usec)
+        .sort(([, a], [, b]) => b - a)
+        .map(([name, usec]) => [name, round(usec / n, 1)]),
+    ),
   };
 }
