@@ -1,3 +1,5 @@
+import { Queue } from 'bullmq';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { get, post } from '../helpers/gateway.js';
 import { MlpReference, mlpBody } from '../helpers/mlp-reference.js';
@@ -6,6 +8,7 @@ import { REDIS_ENV, cleanRedis, testPrefix, testRedis } from '../helpers/redis.j
 import { TestRepository } from '../helpers/repository.js';
 import { inferQueueNames } from '../../workers/queue/queue-names.js';
 import { redisKeys } from '../../workers/queue/redis-keys.js';
+import { WorkerRegistry } from '../../workers/queue/worker-registry.js';
 
 const spawned: Spawned[] = [];
 const cleanups: (() => unknown)[] = [];
@@ -134,5 +137,23 @@ describe('partitioned queues (queue_partitions: 2)', () => {
       return states.every(([owner, finishedOn]) => owner === 'w1' && finishedOn !== null);
     }, 15_000, 'held jobs finished by w1');
     redis.disconnect();
+  });
+
+  it('the backlog behind admission and the queue-depth gauge counts every partition, plain and prioritized', async () => {
+    const prefix = testPrefix();
+    cleanups.push(() => cleanRedis(prefix));
+    const redis = testRedis();
+    cleanups.push(() => redis.quit());
+    const keys = redisKeys(prefix);
+    const queues = inferQueueNames('mlp-classifier', '1', 3);
+    for (const [index, name] of queues.entries()) {
+      const queue = new Queue(name, { connection: redis, prefix: keys.queuePrefix(name) });
+      for (let n = 0; n <= index; n += 1) await queue.add('infer', { n }, n === 0 ? {} : { priority: n });
+      await queue.close();
+    }
+    const registry = new WorkerRegistry({ redis, prefix, periodMs: 1_000, logger: pino({ level: 'silent' }), versions: () => [{ model: 'mlp-classifier', version: '1', partitions: 3 }] });
+    await registry.poll();
+    expect(registry.reachable).toBe(true);
+    expect(registry.backlog('mlp-classifier', '1')).toBe(1 + 2 + 3);
   });
 });
