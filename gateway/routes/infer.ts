@@ -6,7 +6,7 @@ import { HEADER_LENGTH_HEADER } from '../protocol/binary-body.js';
 import { encodeInferResponse } from '../protocol/encode-infer-response.js';
 import { readInferBody } from '../protocol/read-infer-body.js';
 import { admitInference } from '../request/admit-call.js';
-import type { CancelFlag, EncodedAnswer, InferCall, InferFrontEnd } from '../request/infer-call.js';
+import type { EncodedAnswer, InferCall, InferFrontEnd } from '../request/infer-call.js';
 import type { PipelineDeps } from '../request/pipeline-deps.js';
 import { runInference } from '../request/run-inference.js';
 
@@ -47,13 +47,13 @@ function httpFrontEnd(request: FastifyRequest): InferFrontEnd {
   };
 }
 
-/** Set when the connection closes before the answer was sent. */
-function closeFlag(reply: FastifyReply): CancelFlag {
-  const flag = { cancelled: false };
+/** Aborted when the connection closes before the answer was sent. */
+export function closeSignal(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
   reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) flag.cancelled = true;
+    if (!reply.raw.writableFinished) controller.abort();
   });
-  return flag;
+  return controller.signal;
 }
 
 /**
@@ -75,7 +75,7 @@ export function inferRoutes(app: FastifyInstance, deps: PipelineDeps): void {
       headers: { idempotencyKey: request.headers['idempotency-key'], tier: request.headers['x-tier'], review: request.headers['x-review'] },
       log: request.log,
       audit,
-      cancel: closeFlag(reply),
+      cancel: closeSignal(reply),
     };
     const { replayed, answer } = await runInference(call, httpFrontEnd(request), deps);
     reply.headers(answer.headers);
