@@ -50,6 +50,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     breakers: policyServices.breakers,
     ...(mode.queueDepths ? { queueDepths: mode.queueDepths } : {}),
     ...(mode.coldStarts ? { coldStarts: mode.coldStarts } : {}),
+    ...(mode.cancellations ? { cancellations: mode.cancellations } : {}),
   });
   registerStoreMetrics(registry, policyServices);
   const services = withCostMetrics(policyServices, gatewayMetrics);

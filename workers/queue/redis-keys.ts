@@ -16,6 +16,13 @@ export interface RedisKeys {
   queuePrefix(queue: string): string;
   /** BullMQ's own keys that hold waiting jobs (v6: plain jobs in a list, prioritized in a zset). */
   waiting(queue: string): { readonly wait: string; readonly prioritized: string };
+  /**
+   * Items of one job whose callers left after it was queued (a set of item numbers, with a
+   * TTL past the job's deadline): the worker checks it before running and skips them.
+   */
+  cancelledItems(queue: string, jobId: string): string;
+  /** Pub/sub channel on which gateways announce those items to the workers holding their jobs. */
+  cancellations(): string;
   /** One gateway instance's reply stream. */
   replies(gatewayId: string): string;
   /** Sorted set of live workers, scored by when their heartbeat expires... */
@@ -49,6 +56,8 @@ export function redisKeys(prefix: string): RedisKeys {
   return {
     queuePrefix,
     waiting: (queue) => ({ wait: `${queuePrefix(queue)}:${queue}:wait`, prioritized: `${queuePrefix(queue)}:${queue}:prioritized` }),
+    cancelledItems: (queue, jobId) => `${queuePrefix(queue)}:${queue}:cancelled:${jobId}`,
+    cancellations: () => `${prefix}:cancellations`,
     replies: (gatewayId) => `${prefix}:replies:${gatewayId}`,
     workers: () => `${prefix}:{workers}`,
     worker: (workerId) => `${prefix}:{workers}:${workerId}`,
