@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { closeSignal } from '../http/close-signal.js';
 import { MultipartBody } from '../http/multipart-body.js';
 import { clientRequestId } from '../http/request-id.js';
 import { metadataHeaders } from '../metadata/response-metadata.js';
@@ -45,15 +46,6 @@ function httpFrontEnd(request: FastifyRequest): InferFrontEnd {
     }),
     encode: encodeHttp,
   };
-}
-
-/** Aborted when the connection closes before the answer was sent. */
-export function closeSignal(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort();
-  });
-  return controller.signal;
 }
 
 /**

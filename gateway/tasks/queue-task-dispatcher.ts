@@ -70,6 +70,11 @@ export class QueueTaskDispatcher implements TaskDispatcher {
     await this.#queue.add('task', { taskId, inputs: encodeInputs(inputs) }, { jobId: taskId });
   }
 
+  /** BullMQ removes a waiting job, never one a gateway has locked (that one sees the cancel mark when it starts). */
+  async withdraw(taskId: string): Promise<boolean> {
+    return (await this.#queue.remove(taskId).catch(() => 0)) === 1;
+  }
+
   /**
    * Lets the tasks in hand finish (each is bounded by its deadline), then closes without
    * waiting on Redis: BullMQ's graceful close waits for a connection that, when Redis is

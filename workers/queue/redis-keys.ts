@@ -43,6 +43,8 @@ export interface RedisKeys {
   reviewCounts(kind: 'created' | 'routed'): string;
   task(id: string): string;
   taskEvents(id: string): string;
+  /** Set by `DELETE /v1/tasks/{id}` (with the record's retention); its executor, wherever it runs, stops. */
+  taskCancel(id: string): string;
   taskEventSeq(id: string): string;
 }
 
@@ -72,6 +74,7 @@ export function redisKeys(prefix: string): RedisKeys {
     reviewCounts: (kind) => `${prefix}:{review}:${kind}`,
     task: (id) => `${prefix}:task:{task.${id}}`,
     taskEvents: (id) => `${prefix}:task:{task.${id}}:events`,
+    taskCancel: (id) => `${prefix}:task:{task.${id}}:cancel`,
     taskEventSeq: (id) => `${prefix}:task:{task.${id}}:events:seq`,
   };
 }
