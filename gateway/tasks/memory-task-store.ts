@@ -54,6 +54,13 @@ export class MemoryTaskStore implements TaskStore {
     return true;
   }
 
+  async settleCancelled(record: TaskRecord): Promise<boolean> {
+    const entry = this.#live(record.id);
+    if (!entry || isPastCancel(entry.record.status)) return false;
+    entry.record = structuredClone(record);
+    return true;
+  }
+
   async get(id: string): Promise<TaskRecord | undefined> {
     const entry = this.#live(id);
     return entry ? structuredClone(entry.record) : undefined;

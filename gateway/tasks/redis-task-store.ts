@@ -18,6 +18,15 @@ if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`;
 
+/** KEYS: record. ARGV: cancelled record JSON, TTL ms. */
+const SETTLE_CANCELLED = `
+local text = redis.call('GET', KEYS[1])
+if not text then return 0 end
+local status = cjson.decode(text).status
+if status == 'succeeded' or status == 'failed' or status == 'cancelled' or status == 'needs_review' then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+
 /** How often an event follower looks for new events (Redis has no per-key wake-up without a blocking connection each). */
 const POLL_MS = 100;
 
@@ -51,6 +60,10 @@ export class RedisTaskStore implements TaskStore {
 
   async finish(record: TaskRecord): Promise<boolean> {
     return (await this.#redis.eval(FINISH, 2, this.#keys.task(record.id), this.#keys.taskCancel(record.id), JSON.stringify(record), this.#retentionMs)) === 1;
+  }
+
+  async settleCancelled(record: TaskRecord): Promise<boolean> {
+    return (await this.#redis.eval(SETTLE_CANCELLED, 1, this.#keys.task(record.id), JSON.stringify(record), this.#retentionMs)) === 1;
   }
 
   async get(id: string): Promise<TaskRecord | undefined> {

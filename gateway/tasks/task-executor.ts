@@ -130,8 +130,10 @@ export class TaskExecutor {
     record.finished_at = new Date().toISOString();
     await events;
     // A cancel requested before this write wins, even over a run that succeeded: its DELETE was answered "cancelled".
-    if (!(await store.finish(record))) markCancelled(record);
-    if (record.status === 'cancelled') await store.put(record);
+    if (!(await store.finish(record))) {
+      markCancelled(record);
+      if (!(await store.settleCancelled(record))) return { record: (await store.get(id)) ?? record, callback: Promise.resolve() };
+    }
     const final = record.status === 'needs_review' ? 'task-needs-review' : record.status === 'succeeded' ? 'task-succeeded' : record.status === 'cancelled' ? 'task-cancelled' : 'task-failed';
     const review = record.review ? { review: record.review } : {};
     const summary = record.error ? { error: record.error, cost_usd: record.cost_usd } : { cost_usd: record.result?.cost_usd, ...review };
@@ -152,12 +154,15 @@ export class TaskExecutor {
     const { store, logger } = this.#options;
     const record = await store.get(id);
     if (!record) throw new Error(`task ${id} is not in the store`);
-    if (isPastCancel(record.status)) return { record, callback: this.#callback(record) };
-    await this.#payer(record).budget?.close().catch((error: unknown) => logger.error({ err: error, task: id }, 'releasing the task reservation failed'));
+    if (isPastCancel(record.status)) return { record, callback: Promise.resolve() };
+    // Taken off the record before it is written, so only the winner below gives it back.
+    const payer = this.#payer(record);
     markCancelled(record);
     record.cost_usd = 0;
     record.finished_at = new Date().toISOString();
-    await store.put(record);
+    // Two DELETEs (or a DELETE and the task's turn coming) may both get here: one ends it.
+    if (!(await store.settleCancelled(record))) return { record: (await store.get(id)) ?? record, callback: Promise.resolve() };
+    await payer.budget?.close().catch((error: unknown) => logger.error({ err: error, task: id }, 'releasing the task reservation failed'));
     await store.appendEvent(id, 'task-cancelled', { error: record.error, cost_usd: 0 });
     return { record, callback: this.#callback(record) };
   }

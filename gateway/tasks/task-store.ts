@@ -15,6 +15,8 @@ export interface TaskStore {
   cancelRequested(id: string): Promise<boolean>;
   /** Writes the task's final record unless a cancel was requested first (then false, nothing written). */
   finish(record: TaskRecord): Promise<boolean>;
+  /** Writes a cancelled record unless the stored one has ended already: of racing cancellations, one wins (true). */
+  settleCancelled(record: TaskRecord): Promise<boolean>;
   get(id: string): Promise<TaskRecord | undefined>;
   appendEvent(id: string, type: TaskEventType, data: Record<string, unknown>): Promise<void>;
   /** Events after `afterSeq`; waits up to `waitMs` for one when there are none yet. */
