@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { SwitchyardClient } from '../../client/index.js';
 import { toPico } from '../../gateway/budget/budget-store.js';
 import { hashKey } from '../../gateway/policy/policy-config.js';
 import { get } from '../helpers/gateway.js';
@@ -159,8 +160,10 @@ function checks(mode: string, start: () => Promise<string>): void {
       expect((await eventTypes(url, secondId, KEYS.tight)).map((event) => event.type).filter((type) => type !== 'callback-attempted')).toEqual(['task-queued', 'task-cancelled']);
       await waitFor(async () => (callbacks.get(secondId) ?? []).length === 1, 10_000, 'the callback');
       expect(callbacks.get(secondId)).toEqual(['cancelled']);
-      // The first is cancelled too (running): both reservations came back, so a third long task fits the budget.
-      expect((await cancel(url, first.json.id as string, KEYS.tight)).status).toBe(200);
+      // The first is cancelled too (running), with the TypeScript client: both reservations came back, so a third long task fits the budget.
+      const client = new SwitchyardClient({ baseUrl: url, apiKey: KEYS.tight });
+      expect(await client.tasks.cancel(first.json.id as string)).toMatchObject({ id: first.json.id, status: 'cancelled' });
+      await expect(client.tasks.cancel(first.json.id as string)).rejects.toMatchObject({ status: 409, code: 'task_finished' });
       const third = await submit(url, KEYS.tight, LONG, { async: true });
       expect(third.status).toBe(202);
       expect((await cancel(url, third.json.id as string, KEYS.tight)).status).toBe(200);
