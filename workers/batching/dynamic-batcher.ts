@@ -81,6 +81,14 @@ export class DynamicBatcher<T extends BatchItem> {
     return 'queued';
   }
 
+  /** Takes a still-queued item out (its caller left); false once it is in a batch or gone. */
+  remove(item: T): boolean {
+    const at = this.#queue.indexOf(item);
+    if (at === -1) return false;
+    this.#queue.splice(at, 1);
+    return true;
+  }
+
   /** Stops accepting; queued items still run. Resolves when every batch has finished. */
   async drain(): Promise<void> {
     this.#closed = true;
