@@ -50,15 +50,18 @@ return 1`;
 export class RedisConcurrencyStore implements ConcurrencyStore {
   readonly #redis: RedisClient;
   readonly #key: (tenant: string) => string;
+  readonly #leaseMs: number;
 
-  constructor(redis: RedisClient, key: (tenant: string) => string) {
+  constructor(redis: RedisClient, key: (tenant: string) => string, leaseMs = LEASE_MS) {
     this.#redis = redis;
     this.#key = key;
+    this.#leaseMs = leaseMs;
   }
 
   async take(tenant: string, id: string, max: number): Promise<boolean> {
     const now = Date.now();
-    const taken = await this.#redis.eval(TAKE, 1, this.#key(tenant), String(now), String(now + LEASE_MS), String(max), id, String(LEASE_MS));
+    const lease = this.#leaseMs;
+    const taken = await this.#redis.eval(TAKE, 1, this.#key(tenant), String(now), String(now + lease), String(max), id, String(lease));
     return taken === 1;
   }
 
