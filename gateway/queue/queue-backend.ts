@@ -13,9 +13,10 @@ import { clientSafeMessage } from '../../workers/repository/client-safe-message.
 import { servedVersions } from '../../workers/repository/model-config.js';
 import { DeadLetters } from '../../workers/queue/dead-letters.js';
 import { decodeFailure } from '../../workers/queue/failure-policy.js';
-import type { JobSummary } from '../../workers/queue/consumer.js';
+import { defaultIntake, type JobSummary } from '../../workers/queue/consumer.js';
 import { encodeJob, isErrorCode, type InferJobData } from '../../workers/queue/job-codec.js';
 import { ColdStarts } from './cold-starts.js';
+import { FairRelease } from './fair-release.js';
 import { JobCoalescer, type JobGroup } from './job-coalescer.js';
 import { inferQueueName, inferQueueNames } from '../../workers/queue/queue-names.js';
 import { redisConnection, whenReady, type RedisClient } from '../../workers/queue/redis-connection.js';
@@ -74,8 +75,12 @@ export class QueueBackend implements ServingBackend {
   #addedSincePoll = new Map<string, number>();
   /** Requests this gateway queued and still waits for, per queue. */
   readonly #pendingByQueue = new Map<string, number>();
+  /** Jobs beyond what the workers take at once wait here, released tenants in turn. */
+  readonly #release = new FairRelease((group) => this.#enqueue(group));
+  /** The version each queue serves, for its workers' intake. */
+  readonly #queueVersions = new Map<string, { model: string; version: string }>();
   readonly #coalescer = new JobCoalescer(
-    (group) => this.#enqueue(group),
+    (group) => this.#offer(group),
     (queue) => (this.#jobsOut.get(queue)?.size ?? 0) > 0,
   );
   #sweeper: NodeJS.Timeout | undefined;
@@ -103,6 +108,8 @@ export class QueueBackend implements ServingBackend {
       versions: () => this.#servedPairs(),
       onPolled: () => {
         this.#addedSincePoll = new Map();
+        // Workers may have joined: held jobs can go.
+        for (const queue of this.#release.queues()) this.#releaseHeld(queue);
       },
     });
     this.#reader = new ReplyReader(this.#replyConnection, this.#keys.replies(this.gatewayId), (reply) => this.#pending.deliver(reply), logger);
@@ -265,6 +272,29 @@ export class QueueBackend implements ServingBackend {
     this.#pending.fail(group.jobId, item, new ServingError('client_cancelled', `request ${request.requestId} was cancelled by its caller before it was answered`));
   }
 
+  /**
+   * Requests the version's ready workers should hold at once: per worker, two batches for
+   * each instance (one running, one gathering; consumer.ts's default) or its WORKER_CONCURRENCY.
+   * 0 with none ready.
+   */
+  #intake(queue: string): number {
+    const target = this.#queueVersions.get(queue);
+    const definition = target && this.#definitions.get(target.model);
+    if (!target || !definition) return 0;
+    return this.#registry.intake(target.model, target.version, defaultIntake(definition.config));
+  }
+
+  /** A group is sent, or held until the workers have room for it (fair-release.ts). */
+  #offer(group: JobGroup): void {
+    const first = group.requests[0]!;
+    this.#queueVersions.set(group.queue, { model: first.model, version: first.version });
+    this.#release.offer(group, this.#intake(group.queue));
+  }
+
+  #releaseHeld(queue: string): void {
+    this.#release.release(queue, this.#intake(queue));
+  }
+
   /** Sends one coalesced group as one job. */
   #enqueue(group: JobGroup): void {
     let out = this.#jobsOut.get(group.queue);
@@ -293,6 +323,7 @@ export class QueueBackend implements ServingBackend {
       void this.#queue(placed).remove(jobId).catch(() => undefined);
     }
     const queue = this.#partitions.versionQueue(placed);
+    this.#release.done(queue, jobId, this.#intake(queue));
     const out = this.#jobsOut.get(queue);
     if (!out?.delete(jobId) || out.size > 0) return;
     this.#coalescer.queueIdle(queue);
