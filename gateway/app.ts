@@ -40,6 +40,8 @@ import type { Registry } from 'prom-client';
 import type { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { metricsObserver } from './metrics/metrics-hook.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { openApiRoutes } from './routes/openapi.js';
+import { installOpenApi } from './openapi/install-openapi.js';
 import type { ListenerTls } from './tls/listener-tls.js';
 
 export interface AppOptions {
@@ -95,6 +97,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   installTraceContext(app);
   installAuthentication(app, options.services.policy.tenants.length === 0, pipeline.authenticate);
   installAuditHook(app, options.services.audit);
+  // Before the routes: it collects them as they are registered.
+  installOpenApi(app);
   const series = new ConsoleSeries();
   const routeNames = new Set(options.services.policy.routes.map((route) => route.name));
   const pipelineNames = new Set(options.tasks?.pipelines().map((pipeline) => `task:${pipeline.name}`) ?? []);
@@ -132,6 +136,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     if (options.metrics) metricsRoutes(api, options.metrics.registry);
     if (options.tasks) taskRoutes(api, options.tasks, options.services, options.lifecycle);
     consoleRoutes(api, options.backend, options.services, series, options.tasks);
+    openApiRoutes(api);
   });
   return app;
 }

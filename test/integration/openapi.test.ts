@@ -1,0 +1,85 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isAuthFree } from '../../gateway/auth/authenticate.js';
+import { ERROR_TABLE } from '../../workers/protocol/errors.js';
+import { documentedApp, type DocumentedApp } from '../helpers/documented-app.js';
+import { get } from '../helpers/gateway.js';
+import { TASK_KEYS, taskFixture } from '../helpers/task-fixture.js';
+
+type Operation = { summary?: string; tags?: string[]; security?: unknown[]; responses: Record<string, { content?: Record<string, { schema: { properties?: { code?: { enum?: string[] } } } }> }> };
+type Document = { openapi: string; paths: Record<string, Record<string, Operation>> };
+
+const fixture = taskFixture();
+let gateway: DocumentedApp;
+let document: Document;
+
+/** fastify's `/v2/models/:model/infer` as OpenAPI writes it. */
+const openApiPath = (url: string): string => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+const operations = (): [string, string, Operation][] =>
+  Object.entries(document.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]): [string, string, Operation] => [path, method, op]));
+
+beforeAll(async () => {
+  gateway = await documentedApp({ MODEL_REPOSITORY: fixture.repository.dir, ...fixture.env });
+  const reply = await get(`${gateway.url}/openapi.json`);
+  expect(reply.status).toBe(200);
+  document = reply.json as unknown as Document;
+});
+afterAll(async () => {
+  await gateway.close();
+  fixture.repository.remove();
+});
+
+describe('GET /openapi.json', () => {
+  it('is a valid OpenAPI 3.1 document', async () => {
+    const validator = new Validator();
+    const result = await validator.validate(document as unknown as Record<string, unknown>);
+    expect(result.errors).toBeUndefined();
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+  });
+
+  it('documents every registered route, each with its summary and tag, and nothing else', () => {
+    const registered = gateway.routes.filter((route) => route.method !== 'HEAD');
+    expect(registered.length).toBeGreaterThan(40);
+    const missing = registered
+      .filter((route) => document.paths[openApiPath(route.url)]?.[String(route.method).toLowerCase()]?.summary === undefined)
+      .map((route) => `${String(route.method)} ${route.url}`);
+    // A route listed here needs `config: docs({...})` (gateway/openapi/route-docs.ts; docs/openapi.md).
+    expect(missing).toEqual([]);
+    for (const [, , op] of operations()) expect(op.tags).toHaveLength(1);
+    const documented = operations().map(([path, method]) => `${method.toUpperCase()} ${path}`).sort();
+    expect(documented).toEqual(registered.map((route) => `${String(route.method)} ${openApiPath(route.url)}`).sort());
+    // HEAD is fastify's automatic twin of a GET, said once in the document's description.
+    for (const head of gateway.routes.filter((route) => route.method === 'HEAD')) {
+      expect(document.paths[openApiPath(head.url)]?.get, head.url).toBeDefined();
+    }
+  });
+
+  it('lists only codes of the error table, each under its own status', () => {
+    let listed = 0;
+    for (const [path, method, op] of operations()) {
+      for (const [status, response] of Object.entries(op.responses)) {
+        if (Number(status) < 400) continue;
+        const codes = response.content?.['application/json']?.schema.properties?.code?.enum ?? [];
+        expect(codes.length, `${method} ${path} ${status}`).toBeGreaterThan(0);
+        for (const code of codes) {
+          expect(Object.keys(ERROR_TABLE), `${method} ${path}`).toContain(code);
+          expect(String(ERROR_TABLE[code as keyof typeof ERROR_TABLE].status), `${method} ${path} ${code}`).toBe(status);
+          listed += 1;
+        }
+      }
+    }
+    expect(listed).toBeGreaterThan(200);
+  });
+
+  it('marks exactly the routes answered without a key, and the server agrees', async () => {
+    for (const [path, method, op] of operations()) {
+      const url = path.replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
+      expect(op.security === undefined ? 'key' : 'open', `${method} ${path}`).toBe(isAuthFree(method.toUpperCase(), url) ? 'open' : 'key');
+      if (op.security === undefined) expect(op.responses['401'], `${method} ${path}`).toBeDefined();
+    }
+    expect((await get(`${gateway.url}/openapi.json`)).status).toBe(200);
+    expect((await get(`${gateway.url}/v2/models`)).json.code).toBe('unauthorized');
+    expect((await get(`${gateway.url}/v2/models`, { authorization: `Bearer ${TASK_KEYS.admin}` })).status).toBe(200);
+  });
+});
