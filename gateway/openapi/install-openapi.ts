@@ -3,7 +3,7 @@ import type { FastifyInstance, RouteOptions } from 'fastify';
 import { isAuthFree } from '../auth/authenticate.js';
 import { SERVER_NAME, SERVER_VERSION } from '../routes/server-metadata.js';
 import { commonErrors } from './common-errors.js';
-import { errorResponses } from './error-responses.js';
+import { errorResponses, type ErrorResponse } from './error-responses.js';
 import { TAGS, type RouteDocs } from './route-docs.js';
 
 const DESCRIPTION = [
@@ -48,8 +48,25 @@ export function operationSchema(route: Pick<RouteOptions, 'method' | 'url' | 'sc
     ...(validated.querystring ?? hand.querystring ? { querystring: validated.querystring ?? hand.querystring } : {}),
     ...(validated.headers ?? hand.headers ? { headers: mergeObjects(hand.headers as Schema | undefined, validated.headers as Schema | undefined) } : {}),
     ...(body ? { body } : {}),
-    response: { ...success, ...errorResponses(errors) },
+    response: withErrors(success, errorResponses(errors)),
   };
+}
+
+/** Where a route's own answer and errors share a status (a readiness 503), either body may come. */
+function withErrors(success: Schema, errors: Record<string, ErrorResponse>): Schema {
+  const merged: Schema = { ...success };
+  for (const [status, error] of Object.entries(errors)) {
+    const own = merged[status] as { description: string; content?: Record<string, { schema: object }> } | undefined;
+    const ownJson = own?.content?.['application/json']?.schema;
+    merged[status] = own
+      ? {
+          ...own,
+          description: `${own.description}\n\n${error.description}`,
+          content: { ...own.content, 'application/json': { schema: ownJson ? { oneOf: [ownJson, error.content['application/json'].schema] } : error.content['application/json'].schema } },
+        }
+      : error;
+  }
+  return merged;
 }
 
 function mergeObjects(a: Schema | undefined, b: Schema | undefined): Schema {
