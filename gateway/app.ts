@@ -14,7 +14,7 @@ import { healthRoutes, type Lifecycle } from './routes/health.js';
 import { inferRoutes } from './routes/infer.js';
 import { modelRoutes } from './routes/models.js';
 import { repositoryRoutes } from './routes/repository.js';
-import { serverMetadataRoutes } from './routes/server-metadata.js';
+import { SERVER_NAME, SERVER_VERSION, serverMetadataRoutes } from './routes/server-metadata.js';
 import { statisticsRoutes } from './routes/statistics.js';
 import { sharedMemoryRoutes } from './routes/shared-memory.js';
 import { traceSettingsRoutes } from './routes/trace-settings.js';
@@ -98,7 +98,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   installAuthentication(app, options.services.policy.tenants.length === 0, pipeline.authenticate);
   installAuditHook(app, options.services.audit);
   // Before the routes: it collects them as they are registered.
-  installOpenApi(app);
+  installOpenApi(app, { name: SERVER_NAME, version: SERVER_VERSION });
   const series = new ConsoleSeries();
   const routeNames = new Set(options.services.policy.routes.map((route) => route.name));
   const pipelineNames = new Set(options.tasks?.pipelines().map((pipeline) => `task:${pipeline.name}`) ?? []);

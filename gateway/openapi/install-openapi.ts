@@ -1,7 +1,6 @@
 import swagger from '@fastify/swagger';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { isAuthFree } from '../auth/authenticate.js';
-import { SERVER_NAME, SERVER_VERSION } from '../routes/server-metadata.js';
 import { commonErrors } from './common-errors.js';
 import { errorResponses, type ErrorResponse } from './error-responses.js';
 import { TAGS, type RouteDocs } from './route-docs.js';
@@ -79,11 +78,11 @@ function mergeObjects(a: Schema | undefined, b: Schema | undefined): Schema {
  * document from their schemas, so it must be registered before any route. The document
  * is built on the first request for it and cached: start-up pays only the plugin's load.
  */
-export function installOpenApi(app: FastifyInstance): void {
+export function installOpenApi(app: FastifyInstance, server: { readonly name: string; readonly version: string }): void {
   void app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: SERVER_NAME, version: SERVER_VERSION, description: DESCRIPTION },
+      info: { title: server.name, version: server.version, description: DESCRIPTION },
       tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from the policy file: `Authorization: Bearer <key>`.' } } },
       security: [{ apiKey: [] }],
