@@ -1,4 +1,5 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAuthFree } from '../../gateway/auth/authenticate.js';
 import { ERROR_TABLE } from '../../workers/protocol/errors.js';
@@ -83,5 +84,39 @@ describe('GET /openapi.json', () => {
     expect((await get(`${gateway.url}/openapi.json`)).status).toBe(200);
     expect((await get(`${gateway.url}/v2/models`)).json.code).toBe('unauthorized');
     expect((await get(`${gateway.url}/v2/models`, { authorization: `Bearer ${TASK_KEYS.admin}` })).status).toBe(200);
+  });
+});
+
+const admin = { authorization: `Bearer ${TASK_KEYS.admin}` };
+
+describe('the route schemas are what the server checks', () => {
+  it.each([
+    ['/v1/admin/audit?limit=0', 'querystring/limit'],
+    ['/v1/admin/audit?limit=10001', 'querystring/limit'],
+    ['/v2/admin/dead-letters?limit=abc', 'querystring/limit'],
+    ['/v1/reviews?limit=5000', 'querystring/limit'],
+    ['/v1/reviews?state=open', 'querystring/state'],
+    ['/v1/reviews?newer_than_s=soon', 'querystring/newer_than_s'],
+    ['/v1/reviews/export?state=pending', 'querystring/state'],
+    ['/v1/spend?from=2026-1-1', 'querystring/from'],
+  ])('GET %s: 400 invalid_parameter naming %s, as the document says', async (url, field) => {
+    const reply = await get(`${gateway.url}${url}`, admin);
+    expect({ status: reply.status, code: reply.json.code }).toEqual({ status: 400, code: 'invalid_parameter' });
+    expect(reply.json.error).toContain(field);
+    const path = url.split('?')[0]!;
+    expect(document.paths[path]!.get!.responses['400']!.content!['application/json']!.schema!.properties!.code!.enum).toContain('invalid_parameter');
+  });
+
+  it('answers in the shapes the document gives', async () => {
+    const ajv = new Ajv2020({ strict: false });
+    const paths = ['/v2', '/v2/health/live', '/v2/health/ready', '/v2/models', '/v2/models/{model}', '/v2/models/{model}/ready', '/v2/models/{model}/config', '/v1/pipelines']
+      .concat(['/v1/admin/audit', '/v1/admin/routes', '/v1/spend', '/v1/reviews', '/v2/logging', '/v2/trace/setting', '/v2/models/stats', '/v2/models/{model}/stats', '/openapi.json']);
+    for (const path of paths) {
+      const reply = await get(`${gateway.url}${path.replace('{model}', 'echo')}`, admin);
+      const documented = (document.paths[path]!.get!.responses[String(reply.status)] as { content?: Record<string, { schema: object }> } | undefined)?.content?.['application/json']?.schema;
+      expect(documented, `${path} ${reply.status}`).toBeDefined();
+      const check = ajv.compile(documented!);
+      expect(check(reply.json), `${path}: ${JSON.stringify(check.errors)}`).toBe(true);
+    }
   });
 });
