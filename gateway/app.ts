@@ -43,6 +43,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { installOpenApi } from './openapi/install-openapi.js';
 import type { ListenerTls } from './tls/listener-tls.js';
+import { fastifyTrustProxy, type TrustProxy } from './http/trust-proxy.js';
 
 export interface AppOptions {
   readonly backend: ServingBackend;
@@ -65,6 +66,8 @@ export interface AppOptions {
   readonly metrics?: { readonly registry: Registry; readonly gateway: GatewayMetrics };
   /** HTTPS (and mTLS) on the listener, reloading rotated files; plain HTTP when absent. */
   readonly tls?: ListenerTls;
+  /** Proxies whose X-Forwarded-For names the client (TRUST_PROXY); none when absent. */
+  readonly trustProxy?: TrustProxy;
 }
 
 /** The HTTP API over a serving backend; the caller owns listening and the backend's life. */
@@ -82,6 +85,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     requestTimeout: 120_000,
     keepAliveTimeout: 10_000,
     ...(options.tls ? { https: options.tls.serverOptions } : {}),
+    ...(options.trustProxy ? { trustProxy: fastifyTrustProxy(options.trustProxy) } : {}),
     // The router's and the HTTP parser's own refusals answer in the same JSON shape as every other error.
     frameworkErrors: frameworkErrorReply,
     clientErrorHandler: clientErrorReply,
