@@ -5,10 +5,14 @@ import { modelConfiguration, modelMetadata, modelReadiness, type ModelQuery } fr
 import { docs, json, MODEL_PARAM, VERSION_PARAM, ANY_OBJECT, type RouteDocs } from '../openapi/route-docs.js';
 import { MODEL_METADATA, MODEL_READINESS, REPOSITORY_INDEX } from '../openapi/oip-schemas.js';
 
-const MODEL = { params: { type: 'object', required: ['model'], properties: { model: MODEL_PARAM } } } as const;
-const VERSION = { params: { type: 'object', required: ['model', 'version'], properties: { model: MODEL_PARAM, version: VERSION_PARAM } } } as const;
+// Names are looked up by hand (model_not_found, version_not_found): described, not validated by ajv.
+const MODEL = { type: 'object', required: ['model'], properties: { model: MODEL_PARAM } } as const;
+const VERSION = { type: 'object', required: ['model', 'version'], properties: { model: MODEL_PARAM, version: VERSION_PARAM } } as const;
 const LOOKUP = ['forbidden', 'model_not_found', 'version_not_found'] as const;
-const about = (summary: string, responses: RouteDocs['responses']): { docs: RouteDocs } => docs({ tag: 'models', summary, errors: LOOKUP, responses });
+const about = (summary: string, responses: RouteDocs['responses']) => ({
+  model: { config: docs({ tag: 'models', summary, errors: LOOKUP, responses, handChecked: { params: MODEL } }) },
+  version: { config: docs({ tag: 'models', summary, errors: LOOKUP, responses, handChecked: { params: VERSION } }) },
+});
 
 const mayCall = (tenant: Tenant | undefined, name: string): boolean =>
   tenant !== undefined && (tenant.role === 'admin' || tenant.models.includes('*') || tenant.models.includes(name));
@@ -37,8 +41,8 @@ export function modelRoutes(app: FastifyInstance, backend: ServingBackend, route
   });
   const metadata = async (request: ModelRequest) => modelMetadata(backend, routes, queryOf(request));
   const metadataDocs = about('Model metadata (OIP): versions, inputs, outputs', { 200: { description: 'The metadata.', content: json(MODEL_METADATA) } });
-  app.get<{ Params: ModelParams }>('/v2/models/:model', { schema: MODEL, config: metadataDocs }, metadata);
-  app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version', { schema: VERSION, config: metadataDocs }, metadata);
+  app.get<{ Params: ModelParams }>('/v2/models/:model', metadataDocs.model, metadata);
+  app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version', metadataDocs.version, metadata);
 
   const ready = async (request: ModelRequest, reply: { code(status: number): { send(body: unknown): unknown } }) => {
     const readiness = modelReadiness(backend, routes, queryOf(request));
@@ -48,11 +52,11 @@ export function modelRoutes(app: FastifyInstance, backend: ServingBackend, route
     200: { description: 'Ready.', content: json(MODEL_READINESS) },
     503: { description: 'Not ready (loading, unloading, failed or unloaded).', content: json(MODEL_READINESS) },
   });
-  app.get<{ Params: ModelParams }>('/v2/models/:model/ready', { schema: MODEL, config: readyDocs }, ready);
-  app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/ready', { schema: VERSION, config: readyDocs }, ready);
+  app.get<{ Params: ModelParams }>('/v2/models/:model/ready', readyDocs.model, ready);
+  app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/ready', readyDocs.version, ready);
 
   const config = async (request: ModelRequest) => modelConfiguration(backend, routes, queryOf(request));
   const configDocs = about('Model configuration (Triton\'s model_configuration)', { 200: { description: 'The model\'s config.yaml, validated.', content: json(ANY_OBJECT) } });
-  app.get<{ Params: ModelParams }>('/v2/models/:model/config', { schema: MODEL, config: configDocs }, config);
-  app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/config', { schema: VERSION, config: configDocs }, config);
+  app.get<{ Params: ModelParams }>('/v2/models/:model/config', configDocs.model, config);
+  app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/config', configDocs.version, config);
 }

@@ -35,7 +35,8 @@ const listQuery = (limit: { maximum: number; default?: number }, state: readonly
   },
 });
 const ITEM = { type: 'object', required: ['id', 'route', 'state'], properties: { id: { type: 'string' }, route: { type: 'string' }, state: { enum: ['pending', 'claimed', 'resolved'] } } };
-const ID = { params: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } } as const;
+const ID = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } as const;
+// An id is looked up by hand (review_not_found): described, not validated by ajv.
 const reviewDocs = (summary: string, errors: RouteDocs['errors'], content: Record<string, JsonSchema>, extra: Partial<RouteDocs> = {}) =>
   docs({ tag: 'reviews', summary, errors: ['forbidden', ...(errors ?? [])], responses: { 200: { description: 'OK.', content } }, ...extra });
 
@@ -115,7 +116,7 @@ export function reviewRoutes(app: FastifyInstance, services: PolicyServices, tas
     return reply.type('application/x-ndjson').send(items.map(exportLine).join(''));
   });
 
-  app.get<{ Params: { id: string } }>('/v1/reviews/:id', { ...audited('review.get'), schema: ID, config: reviewDocs('A review item (admin)', ['review_not_found'], json(ITEM)) }, async (request) => {
+  app.get<{ Params: { id: string } }>('/v1/reviews/:id', { ...audited('review.get'), config: reviewDocs('A review item (admin)', ['review_not_found'], json(ITEM), { handChecked: { params: ID } }) }, async (request) => {
     assertAdmin(request.tenant);
     request.audit = { reviewId: request.params.id };
     const item = await store.get(request.params.id);
@@ -125,7 +126,7 @@ export function reviewRoutes(app: FastifyInstance, services: PolicyServices, tas
   });
 
   bodylessRoutes(app, (scope) =>
-    scope.post<{ Params: { id: string } }>('/v1/reviews/:id/claim', { ...audited('review.claim'), schema: ID, config: reviewDocs('Claim an item to review it (admin)', ['review_not_found', 'review_conflict'], json(ITEM), { bodyless: true }) }, async (request) => {
+    scope.post<{ Params: { id: string } }>('/v1/reviews/:id/claim', { ...audited('review.claim'), config: reviewDocs('Claim an item to review it (admin)', ['review_not_found', 'review_conflict'], json(ITEM), { bodyless: true, handChecked: { params: ID } }) }, async (request) => {
       const reviewer = assertAdmin(request.tenant).name;
       request.audit = { reviewId: request.params.id };
       return settle(request, await store.claim(request.params.id, reviewer, new Date().toISOString()), 'claim');
@@ -133,9 +134,9 @@ export function reviewRoutes(app: FastifyInstance, services: PolicyServices, tas
   );
 
   const resolveDocs = reviewDocs('Resolve a claimed item: approve it, or correct its output (admin)', ['review_not_found', 'review_conflict', 'empty_body', 'invalid_json', 'invalid_parameter'], json(ITEM), {
-    handChecked: { body: json(RESOLVE_BODY_SCHEMA) },
+    handChecked: { params: ID, body: json(RESOLVE_BODY_SCHEMA) },
   });
-  app.post<{ Params: { id: string } }>('/v1/reviews/:id/resolve', { ...audited('review.resolve'), schema: ID, config: resolveDocs }, async (request) => {
+  app.post<{ Params: { id: string } }>('/v1/reviews/:id/resolve', { ...audited('review.resolve'), config: resolveDocs }, async (request) => {
     const reviewer = assertAdmin(request.tenant).name;
     request.audit = { reviewId: request.params.id };
     const { decision, humanOutput } = readResolveBody(request.body);
