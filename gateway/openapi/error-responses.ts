@@ -12,6 +12,7 @@ export const ERROR_BODY = {
 
 export interface ErrorResponse {
   readonly description: string;
+  readonly headers?: Readonly<Record<string, object>>;
   readonly content: { readonly 'application/json': { readonly schema: object } };
 }
 
@@ -29,8 +30,11 @@ export function errorResponses(codes: Iterable<ErrorCode>): Record<string, Error
   const responses: Record<string, ErrorResponse> = {};
   for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
     list.sort();
+    // As the error handler (gateway/http/error-reply.ts) sends it.
+    const retry = status === 503 || list.includes('idempotency_in_progress');
     responses[String(status)] = {
       description: list.map((code) => `\`${code}\`: ${ERROR_TABLE[code].meaning}`).join('\n\n'),
+      ...(retry ? { headers: { 'retry-after': { type: 'string', pattern: '^[0-9]+$', description: 'Seconds to wait before retrying.' } } } : {}),
       content: {
         'application/json': {
           schema: { ...ERROR_BODY, properties: { ...ERROR_BODY.properties, code: { ...ERROR_BODY.properties.code, enum: list } } },

@@ -60,6 +60,7 @@ function withErrors(success: Schema, errors: Record<string, ErrorResponse>): Sch
     merged[status] = own
       ? {
           ...own,
+          ...(error.headers ? { headers: { ...error.headers, ...(own as { headers?: object }).headers } } : {}),
           description: `${own.description}\n\n${error.description}`,
           content: { ...own.content, 'application/json': { schema: ownJson ? { oneOf: [ownJson, error.content['application/json'].schema] } : error.content['application/json'].schema } },
         }
