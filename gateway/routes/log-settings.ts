@@ -67,7 +67,7 @@ const SWITCHES = {
   log_info: { type: 'boolean' },
   log_warning: { type: 'boolean' },
   log_error: { type: 'boolean' },
-  log_verbose_level: { type: 'integer', minimum: 0, description: '1: debug, 2 and up: trace.' },
+  log_verbose_level: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: '1: debug, 2 and up: trace.' },
 };
 const SETTINGS_SCHEMA = { type: 'object', properties: { ...SWITCHES, log_file: { const: '' }, log_format: { const: 'default' } } };
 const answer = { 200: { description: 'The settings now in force.', content: json({ ...SETTINGS_SCHEMA, required: Object.keys(SETTINGS_SCHEMA.properties) }) } };

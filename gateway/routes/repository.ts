@@ -29,7 +29,7 @@ export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend):
     summary: 'Repository index: every model and version with its state (admin)',
     errors: ['forbidden'],
     responses: { 200: { description: 'The index.', content: json(REPOSITORY_INDEX) } },
-    handChecked: { body: json({ type: 'object', properties: { ready: { type: 'boolean', description: 'true: only READY versions.' } } }) },
+    handChecked: { body: json({ properties: { ready: { description: 'true: only READY versions (anything else: all).' } } }) },
   });
   app.post<{ Body: unknown }>('/v2/repository/index', { config: indexDocs }, async (request) => {
     assertAdmin(request.tenant);
@@ -41,7 +41,7 @@ export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend):
   // Triton's load may carry overrides, which are refused, so its (small) body is read; unload's never is.
   const loadBody = {
     type: 'object',
-    properties: { parameters: { type: 'object', propertyNames: { not: { anyOf: [{ const: 'config' }, { pattern: '^file:' }] } }, description: 'Triton\'s config and file: overrides are refused (not_supported).' } },
+    properties: { parameters: { propertyNames: { not: { anyOf: [{ const: 'config' }, { pattern: '^file:' }] } }, description: 'Triton\'s config and file: overrides are refused (not_supported).' } },
   };
   const loadDocs = changes('Load (or reload) a model from the repository (admin, embedded mode)', ['model_not_found', 'model_load_failed', 'not_supported'], loadBody);
   app.post<{ Params: { model: string } }>('/v2/repository/models/:model/load', { bodyLimit: LOAD_BODY_LIMIT, schema: MODEL_FOLDER, config: loadDocs }, async (request) => {

@@ -120,3 +120,26 @@ describe('the route schemas are what the server checks', () => {
     }
   });
 });
+
+describe('bodies checked by hand agree with the schemas that describe them', () => {
+  const post = async (path: string, body: unknown): Promise<number> =>
+    (await fetch(`${gateway.url}${path}`, { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify(body) })).status;
+  const described = (path: string) => {
+    const schema = (document.paths[path]!.post as unknown as { requestBody: { content: Record<string, { schema: object }> } }).requestBody.content['application/json']!.schema;
+    return new Ajv2020({ strict: false }).compile(schema);
+  };
+
+  it.each([
+    ['/v2/logging', [{}, { log_info: false }, { log_verbose_level: 2 }, { log_file: '' }, { log_format: 'default' }, { log_warning: true, log_error: true }]],
+    ['/v2/logging', [[], null, 'info', { log_info: 'no' }, { log_verbose_level: -1 }, { log_verbose_level: 1.5 }, { log_verbose_level: 1e20 }, { log_file: 'x.log' }, { log_format: 'text' }, { verbose: 1 }]],
+    ['/v2/repository/index', [{}, { ready: true }, { ready: 'yes' }, [], 'all']],
+  ])('POST %s', async (path, bodies) => {
+    const check = described(path);
+    for (const body of bodies) {
+      const status = await post(path, body);
+      expect({ body, accepted: status < 400 }).toEqual({ body, accepted: check(body) });
+    }
+    // Logging back to silent, as the test app started.
+    await post('/v2/logging', { log_info: false, log_warning: false, log_error: false, log_verbose_level: 0 });
+  });
+});
