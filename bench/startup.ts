@@ -64,7 +64,15 @@ async function startOnce(root: string): Promise<Start> {
   const started = performance.now();
   const child = spawn(process.execPath, [join(root, 'dist', 'gateway', 'server.js')], {
     cwd: root,
-    env: { ...process.env, PORT: String(PORT), GRPC_PORT: '0', LOG_LEVEL: 'silent', MODEL_REPOSITORY: resolve(REPO_ROOT, 'models'), LOAD_MODELS: 'mlp-classifier', CPU_COUNT: '1' },
+    env: {
+      ...process.env,
+      PORT: String(PORT),
+      GRPC_PORT: '0',
+      LOG_LEVEL: 'silent',
+      MODEL_REPOSITORY: resolve(REPO_ROOT, 'models'),
+      LOAD_MODELS: 'mlp-classifier',
+      CPU_COUNT: '1',
+    },
     stdio: 'ignore',
   });
   try {
@@ -98,7 +106,10 @@ const summary = (starts: readonly Start[]) => {
 };
 
 async function main(): Promise<void> {
-  const builds: Record<string, string> = { this: REPO_ROOT, ...(process.env.STARTUP_BASE ? { base: resolve(process.env.STARTUP_BASE) } : {}) };
+  const builds: Record<string, string> = {
+    this: REPO_ROOT,
+    ...(process.env.STARTUP_BASE ? { base: resolve(process.env.STARTUP_BASE) } : {}),
+  };
   const machine = machineInfo();
   const runs: Record<string, Start[]> = Object.fromEntries(Object.keys(builds).map((name) => [name, []]));
   for (let roundNo = 1; roundNo <= ROUNDS; roundNo += 1) {
@@ -107,7 +118,9 @@ async function main(): Promise<void> {
     for (const name of order) {
       const start = await startOnce(builds[name]!);
       runs[name]!.push(start);
-      console.log(`[startup] round ${roundNo} ${name}: listening ${round(start.listeningMs, 1)} ms (CPU ${start.listeningCpuMs} ms), ready ${round(start.readyMs, 1)} ms, /openapi.json first ${start.firstDocumentMs === undefined ? '-' : round(start.firstDocumentMs, 1)} ms`);
+      console.log(
+        `[startup] round ${roundNo} ${name}: listening ${round(start.listeningMs, 1)} ms (CPU ${start.listeningCpuMs} ms), ready ${round(start.readyMs, 1)} ms, /openapi.json first ${start.firstDocumentMs === undefined ? '-' : round(start.firstDocumentMs, 1)} ms`,
+      );
     }
   }
   // Each round's this − base: the machine's drift between rounds cancels out.
@@ -117,7 +130,11 @@ async function main(): Promise<void> {
     machine,
     loadAverageAtEnd: currentLoadAverage(),
     rounds: ROUNDS,
-    medianPairedDeltaMs: { listening: pairedDelta((s) => s.listeningMs), listeningCpu: pairedDelta((s) => s.listeningCpuMs), ready: pairedDelta((s) => s.readyMs) },
+    medianPairedDeltaMs: {
+      listening: pairedDelta((s) => s.listeningMs),
+      listeningCpu: pairedDelta((s) => s.listeningCpuMs),
+      ready: pairedDelta((s) => s.readyMs),
+    },
     builds: Object.fromEntries(Object.entries(builds).map(([name, root]) => [name, { root, ...summary(runs[name]!), runs: runs[name] }])),
   };
   writeFileSync(join(RESULTS_DIR, 'startup.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -126,11 +143,34 @@ async function main(): Promise<void> {
     '',
     `${machine.cpuModel}, ${machine.cores} cores, Node ${machine.nodeVersion}, commit ${machine.gitCommit}; load average ${machine.loadAverageAtStart} at start, ${results.loadAverageAtEnd} at end; ${ROUNDS} rounds, builds alternating; medians.`,
     '',
-    row(['build', 'spawn → listening (ms)', 'its CPU until listening (ms)', 'spawn → ready (ms)', 'first /openapi.json (ms)', 'cached (ms)', 'document (bytes)']),
+    row([
+      'build',
+      'spawn → listening (ms)',
+      'its CPU until listening (ms)',
+      'spawn → ready (ms)',
+      'first /openapi.json (ms)',
+      'cached (ms)',
+      'document (bytes)',
+    ]),
     row(['---', '---:', '---:', '---:', '---:', '---:', '---:']),
-    ...Object.entries(results.builds).map(([name, b]) => row([name, String(b.listeningMs), String(b.listeningCpuMs), String(b.readyMs), String(b.firstDocumentMs ?? '-'), String(b.cachedDocumentMs ?? '-'), String(b.documentBytes ?? '-')])),
+    ...Object.entries(results.builds).map(([name, b]) =>
+      row([
+        name,
+        String(b.listeningMs),
+        String(b.listeningCpuMs),
+        String(b.readyMs),
+        String(b.firstDocumentMs ?? '-'),
+        String(b.cachedDocumentMs ?? '-'),
+        String(b.documentBytes ?? '-'),
+      ]),
+    ),
     '',
-    ...(runs.base ? [`Median of the rounds' differences (this − base): listening ${results.medianPairedDeltaMs.listening} ms, CPU until listening ${results.medianPairedDeltaMs.listeningCpu} ms, ready ${results.medianPairedDeltaMs.ready} ms.`, ''] : []),
+    ...(runs.base
+      ? [
+          `Median of the rounds' differences (this − base): listening ${results.medianPairedDeltaMs.listening} ms, CPU until listening ${results.medianPairedDeltaMs.listeningCpu} ms, ready ${results.medianPairedDeltaMs.ready} ms.`,
+          '',
+        ]
+      : []),
   ];
   writeFileSync(join(RESULTS_DIR, 'startup.md'), lines.join('\n'));
   console.log(lines.join('\n'));

@@ -1,7 +1,15 @@
 import type { ErrorCode } from '../../workers/protocol/errors.js';
 
 /** What any route may answer: the HTTP parser's and router's refusals, a fault, open mode's origin check. */
-const EVERY_ROUTE: readonly ErrorCode[] = ['malformed_request', 'invalid_url', 'url_too_long', 'headers_too_large', 'client_timeout', 'foreign_origin', 'internal_error'];
+const EVERY_ROUTE: readonly ErrorCode[] = [
+  'malformed_request',
+  'invalid_url',
+  'url_too_long',
+  'headers_too_large',
+  'client_timeout',
+  'foreign_origin',
+  'internal_error',
+];
 /** Routes behind a key: authentication, the tenant's rate limit, and Redis for both in distributed mode. */
 const WITH_KEY: readonly ErrorCode[] = ['unauthorized', 'rate_limited', 'backend_unavailable'];
 /** Routes that read a body: the size limit, the accepted types and encodings. */

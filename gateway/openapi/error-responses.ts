@@ -34,7 +34,9 @@ export function errorResponses(codes: Iterable<ErrorCode>): Record<string, Error
     const retry = status === 503 || list.includes('idempotency_in_progress');
     responses[String(status)] = {
       description: list.map((code) => `\`${code}\`: ${ERROR_TABLE[code].meaning}`).join('\n\n'),
-      ...(retry ? { headers: { 'retry-after': { type: 'string', pattern: '^[0-9]+$', description: 'Seconds to wait before retrying.' } } } : {}),
+      ...(retry
+        ? { headers: { 'retry-after': { type: 'string', pattern: '^[0-9]+$', description: 'Seconds to wait before retrying.' } } }
+        : {}),
       content: {
         'application/json': {
           schema: { ...ERROR_BODY, properties: { ...ERROR_BODY.properties, code: { ...ERROR_BODY.properties.code, enum: list } } },

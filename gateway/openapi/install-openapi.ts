@@ -6,7 +6,7 @@ import { errorResponses, type ErrorResponse } from './error-responses.js';
 import { TAGS, type RouteDocs } from './route-docs.js';
 
 const DESCRIPTION = [
-  'Switchyard\'s HTTP API, generated from the route schemas the server validates with (fastify + ajv) and',
+  "Switchyard's HTTP API, generated from the route schemas the server validates with (fastify + ajv) and",
   'each route\'s docs (gateway/openapi/route-docs.ts). Every error is `{"error": "...", "code": "..."}` with a',
   'stable code from the one error table; 503 and 409 idempotency_in_progress carry Retry-After. Every GET also',
   'answers HEAD. Every response carries x-request-id.',
@@ -35,17 +35,25 @@ export function operationSchema(route: Pick<RouteOptions, 'method' | 'url' | 'sc
   for (const [status, response] of Object.entries(docs?.responses ?? { 200: { description: 'OK' } })) {
     const headers = response.headers ? { headers: response.headers } : {};
     success[status] = response.content
-      ? { description: response.description, content: Object.fromEntries(Object.entries(response.content).map(([type, schema]) => [type, { schema }])), ...headers }
+      ? {
+          description: response.description,
+          content: Object.fromEntries(Object.entries(response.content).map(([type, schema]) => [type, { schema }])),
+          ...headers,
+        }
       : { description: response.description, type: 'null', ...headers };
   }
-  const body = validated.body ?? (hand.body ? { content: Object.fromEntries(Object.entries(hand.body).map(([type, schema]) => [type, { schema }])) } : undefined);
+  const body =
+    validated.body ??
+    (hand.body ? { content: Object.fromEntries(Object.entries(hand.body).map(([type, schema]) => [type, { schema }])) } : undefined);
   return {
     ...(docs ? { summary: docs.summary, tags: [docs.tag] } : {}),
     ...(docs?.description ? { description: docs.description } : {}),
     ...(authFree ? { security: [] } : {}),
-    ...(validated.params ?? hand.params ? { params: validated.params ?? hand.params } : {}),
-    ...(validated.querystring ?? hand.querystring ? { querystring: validated.querystring ?? hand.querystring } : {}),
-    ...(validated.headers ?? hand.headers ? { headers: mergeObjects(hand.headers as Schema | undefined, validated.headers as Schema | undefined) } : {}),
+    ...((validated.params ?? hand.params) ? { params: validated.params ?? hand.params } : {}),
+    ...((validated.querystring ?? hand.querystring) ? { querystring: validated.querystring ?? hand.querystring } : {}),
+    ...((validated.headers ?? hand.headers)
+      ? { headers: mergeObjects(hand.headers as Schema | undefined, validated.headers as Schema | undefined) }
+      : {}),
     ...(body ? { body } : {}),
     response: withErrors(success, errorResponses(errors)),
   };
@@ -62,7 +70,12 @@ function withErrors(success: Schema, errors: Record<string, ErrorResponse>): Sch
           ...own,
           ...(error.headers ? { headers: { ...error.headers, ...(own as { headers?: object }).headers } } : {}),
           description: `${own.description}\n\n${error.description}`,
-          content: { ...own.content, 'application/json': { schema: ownJson ? { oneOf: [ownJson, error.content['application/json'].schema] } : error.content['application/json'].schema } },
+          content: {
+            ...own.content,
+            'application/json': {
+              schema: ownJson ? { oneOf: [ownJson, error.content['application/json'].schema] } : error.content['application/json'].schema,
+            },
+          },
         }
       : error;
   }
@@ -85,7 +98,11 @@ export function installOpenApi(app: FastifyInstance, server: { readonly name: st
       openapi: '3.1.0',
       info: { title: server.name, version: server.version, description: DESCRIPTION },
       tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from the policy file: `Authorization: Bearer <key>`.' } } },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from the policy file: `Authorization: Bearer <key>`.' },
+        },
+      },
       security: [{ apiKey: [] }],
     },
     transform: ({ url, route }) => ({ url, schema: operationSchema(route) as never }),

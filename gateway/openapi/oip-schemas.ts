@@ -7,7 +7,11 @@ const strings = { type: 'array', items: { type: 'string' } } as const;
 export const TENSOR_METADATA = {
   type: 'object',
   required: ['name', 'datatype', 'shape'],
-  properties: { name: { type: 'string' }, datatype: { enum: DATATYPES }, shape: { type: 'array', items: { type: 'integer' }, description: '-1 for a variable dimension (the batch).' } },
+  properties: {
+    name: { type: 'string' },
+    datatype: { enum: DATATYPES },
+    shape: { type: 'array', items: { type: 'integer' }, description: '-1 for a variable dimension (the batch).' },
+  },
 } as const;
 
 export const MODEL_METADATA = {
@@ -34,11 +38,21 @@ export const REPOSITORY_INDEX = {
   items: {
     type: 'object',
     required: ['name', 'state', 'reason'],
-    properties: { name: { type: 'string' }, version: { type: 'string' }, state: { enum: Object.values(ModelState) }, reason: { type: 'string' }, providers: strings },
+    properties: {
+      name: { type: 'string' },
+      version: { type: 'string' },
+      state: { enum: Object.values(ModelState) },
+      reason: { type: 'string' },
+      providers: strings,
+    },
   },
 } as const;
 
-export const MODEL_STATS = { type: 'object', required: ['model_stats'], properties: { model_stats: { type: 'array', items: { type: 'object' } } } } as const;
+export const MODEL_STATS = {
+  type: 'object',
+  required: ['model_stats'],
+  properties: { model_stats: { type: 'array', items: { type: 'object' } } },
+} as const;
 
 /** An output tensor: JSON `data`, or `parameters.binary_data_size` bytes after the JSON header. */
 const OUTPUT_TENSOR = {
@@ -60,7 +74,11 @@ export const INFER_RESPONSE = {
     model_name: { type: 'string' },
     model_version: { type: 'string' },
     id: { type: 'string' },
-    parameters: { type: 'object', description: 'The response metadata (route, tier, cost, queue and compute time...), as in the x-* headers; and the review mark when held for review.' },
+    parameters: {
+      type: 'object',
+      description:
+        'The response metadata (route, tier, cost, queue and compute time...), as in the x-* headers; and the review mark when held for review.',
+    },
     outputs: { type: 'array', items: OUTPUT_TENSOR },
   },
 } as const;

@@ -3,7 +3,7 @@ import type { ErrorCode } from '../../workers/protocol/errors.js';
 /** The document's sections, in the order it lists them. */
 export const TAGS = {
   health: 'Liveness and readiness (no key).',
-  inference: 'Open Inference Protocol (KServe v2) inference, with Triton\'s binary tensor extension.',
+  inference: "Open Inference Protocol (KServe v2) inference, with Triton's binary tensor extension.",
   models: 'Model and server metadata, readiness, configuration and statistics.',
   tasks: 'Pipelines run as tasks: synchronous, asynchronous (Prefer: respond-async), batches, progress events.',
   reviews: 'The human review queue (admin keys).',
@@ -67,6 +67,9 @@ export const docs = (route: RouteDocs): { docs: RouteDocs } => ({ docs: route })
 /** Shared parts. */
 export const json = (schema: JsonSchema): Readonly<Record<string, JsonSchema>> => ({ 'application/json': schema });
 export const MODEL_PARAM = { type: 'string', description: 'A model, or a route (policy) that names models by tier.' } as const;
-export const VERSION_PARAM = { type: 'string', description: 'A model version (a positive integer); the default version when absent.' } as const;
+export const VERSION_PARAM = {
+  type: 'string',
+  description: 'A model version (a positive integer); the default version when absent.',
+} as const;
 export const ANY_OBJECT = { type: 'object' } as const;
 export const EMPTY_OBJECT = { type: 'object', maxProperties: 0 } as const;

@@ -15,7 +15,14 @@ const INPUT = {
     datatype: { enum: DATATYPES },
     shape: { type: 'array', items: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } },
     data: { type: 'array', description: 'Row-major values, flat or nested; as many as the shape holds.' },
-    parameters: tensorParameters({ binary_data_size: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Bytes of this tensor after the JSON header (binary extension).' } }),
+    parameters: tensorParameters({
+      binary_data_size: {
+        type: 'integer',
+        minimum: 0,
+        maximum: Number.MAX_SAFE_INTEGER,
+        description: 'Bytes of this tensor after the JSON header (binary extension).',
+      },
+    }),
   },
   // Data in JSON, or in the binary section: one of the two.
   oneOf: [
@@ -48,10 +55,17 @@ export const INFER_REQUEST_SCHEMA = {
     parameters: {
       type: 'object',
       properties: {
-        binary_data_output: { description: 'true: every output in the binary section unless an output says otherwise (other values: off).' },
+        binary_data_output: {
+          description: 'true: every output in the binary section unless an output says otherwise (other values: off).',
+        },
         timeout_ms: { type: 'integer', minimum: 1, maximum: MAX_TIMEOUT_MS },
-        timeout: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Triton\'s, in microseconds; timeout_ms wins.' },
-        priority: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Higher first in the model\'s queue.' },
+        timeout: {
+          type: 'integer',
+          minimum: 0,
+          maximum: Number.MAX_SAFE_INTEGER,
+          description: "Triton's, in microseconds; timeout_ms wins.",
+        },
+        priority: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "Higher first in the model's queue." },
       },
     },
   },

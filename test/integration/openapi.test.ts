@@ -8,7 +8,12 @@ import { get } from '../helpers/gateway.js';
 import { TASK_KEYS, taskFixture } from '../helpers/task-fixture.js';
 
 type CodeSchema = { properties?: { code?: { enum?: string[] } } };
-type Operation = { summary?: string; tags?: string[]; security?: unknown[]; responses: Record<string, { content?: Record<string, { schema?: CodeSchema & { oneOf?: CodeSchema[] } }> }> };
+type Operation = {
+  summary?: string;
+  tags?: string[];
+  security?: unknown[];
+  responses: Record<string, { content?: Record<string, { schema?: CodeSchema & { oneOf?: CodeSchema[] } }> }>;
+};
 type Document = { openapi: string; paths: Record<string, Record<string, Operation>> };
 
 const fixture = taskFixture();
@@ -18,7 +23,9 @@ let document: Document;
 /** fastify's `/v2/models/:model/infer` as OpenAPI writes it. */
 const openApiPath = (url: string): string => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 const operations = (): [string, string, Operation][] =>
-  Object.entries(document.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]): [string, string, Operation] => [path, method, op]));
+  Object.entries(document.paths).flatMap(([path, item]) =>
+    Object.entries(item).map(([method, op]): [string, string, Operation] => [path, method, op]),
+  );
 
 beforeAll(async () => {
   gateway = await documentedApp({ MODEL_REPOSITORY: fixture.repository.dir, ...fixture.env });
@@ -49,7 +56,9 @@ describe('GET /openapi.json', () => {
     // A route listed here needs `config: docs({...})` (gateway/openapi/route-docs.ts; docs/openapi.md).
     expect(missing).toEqual([]);
     for (const [, , op] of operations()) expect(op.tags).toHaveLength(1);
-    const documented = operations().map(([path, method]) => `${method.toUpperCase()} ${path}`).sort();
+    const documented = operations()
+      .map(([path, method]) => `${method.toUpperCase()} ${path}`)
+      .sort();
     expect(documented).toEqual(registered.map((route) => `${String(route.method)} ${openApiPath(route.url)}`).sort());
     // HEAD is fastify's automatic twin of a GET, said once in the document's description.
     for (const head of gateway.routes.filter((route) => route.method === 'HEAD')) {
@@ -79,7 +88,10 @@ describe('GET /openapi.json', () => {
     for (const [path, method, op] of operations()) {
       const url = path.replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
       expect(op.security === undefined ? 'key' : 'open', `${method} ${path}`).toBe(isAuthFree(method.toUpperCase(), url) ? 'open' : 'key');
-      if (op.security === undefined) expect(op.responses['401']?.content?.['application/json']?.schema?.properties?.code?.enum, `${method} ${path}`).toEqual(['unauthorized']);
+      if (op.security === undefined)
+        expect(op.responses['401']?.content?.['application/json']?.schema?.properties?.code?.enum, `${method} ${path}`).toEqual([
+          'unauthorized',
+        ]);
     }
     expect((await get(`${gateway.url}/openapi.json`)).status).toBe(200);
     expect((await get(`${gateway.url}/v2/models`)).json.code).toBe('unauthorized');
@@ -104,16 +116,38 @@ describe('the route schemas are what the server checks', () => {
     expect({ status: reply.status, code: reply.json.code }).toEqual({ status: 400, code: 'invalid_parameter' });
     expect(reply.json.error).toContain(field);
     const path = url.split('?')[0]!;
-    expect(document.paths[path]!.get!.responses['400']!.content!['application/json']!.schema!.properties!.code!.enum).toContain('invalid_parameter');
+    expect(document.paths[path]!.get!.responses['400']!.content!['application/json']!.schema!.properties!.code!.enum).toContain(
+      'invalid_parameter',
+    );
   });
 
   it('answers in the shapes the document gives', async () => {
     const ajv = new Ajv2020({ strict: false });
-    const paths = ['/v2', '/v2/health/live', '/v2/health/ready', '/v2/models', '/v2/models/{model}', '/v2/models/{model}/ready', '/v2/models/{model}/config', '/v1/pipelines']
-      .concat(['/v1/admin/audit', '/v1/admin/routes', '/v1/spend', '/v1/reviews', '/v2/logging', '/v2/trace/setting', '/v2/models/stats', '/v2/models/{model}/stats', '/openapi.json']);
+    const paths = [
+      '/v2',
+      '/v2/health/live',
+      '/v2/health/ready',
+      '/v2/models',
+      '/v2/models/{model}',
+      '/v2/models/{model}/ready',
+      '/v2/models/{model}/config',
+      '/v1/pipelines',
+    ].concat([
+      '/v1/admin/audit',
+      '/v1/admin/routes',
+      '/v1/spend',
+      '/v1/reviews',
+      '/v2/logging',
+      '/v2/trace/setting',
+      '/v2/models/stats',
+      '/v2/models/{model}/stats',
+      '/openapi.json',
+    ]);
     for (const path of paths) {
       const reply = await get(`${gateway.url}${path.replace('{model}', 'echo')}`, admin);
-      const documented = (document.paths[path]!.get!.responses[String(reply.status)] as { content?: Record<string, { schema: object }> } | undefined)?.content?.['application/json']?.schema;
+      const documented = (
+        document.paths[path]!.get!.responses[String(reply.status)] as { content?: Record<string, { schema: object }> } | undefined
+      )?.content?.['application/json']?.schema;
       expect(documented, `${path} ${reply.status}`).toBeDefined();
       const check = ajv.compile(documented!);
       expect(check(reply.json), `${path}: ${JSON.stringify(check.errors)}`).toBe(true);
@@ -123,15 +157,46 @@ describe('the route schemas are what the server checks', () => {
 
 describe('bodies checked by hand agree with the schemas that describe them', () => {
   const post = async (path: string, body: unknown): Promise<number> =>
-    (await fetch(`${gateway.url}${path}`, { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify(body) })).status;
+    (
+      await fetch(`${gateway.url}${path}`, {
+        method: 'POST',
+        headers: { ...admin, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+    ).status;
   const described = (path: string) => {
-    const schema = (document.paths[path]!.post as unknown as { requestBody: { content: Record<string, { schema: object }> } }).requestBody.content['application/json']!.schema;
+    const schema = (document.paths[path]!.post as unknown as { requestBody: { content: Record<string, { schema: object }> } }).requestBody
+      .content['application/json']!.schema;
     return new Ajv2020({ strict: false }).compile(schema);
   };
 
   it.each([
-    ['/v2/logging', [{}, { log_info: false }, { log_verbose_level: 2 }, { log_file: '' }, { log_format: 'default' }, { log_warning: true, log_error: true }]],
-    ['/v2/logging', [[], null, 'info', { log_info: 'no' }, { log_verbose_level: -1 }, { log_verbose_level: 1.5 }, { log_verbose_level: 1e20 }, { log_file: 'x.log' }, { log_format: 'text' }, { verbose: 1 }]],
+    [
+      '/v2/logging',
+      [
+        {},
+        { log_info: false },
+        { log_verbose_level: 2 },
+        { log_file: '' },
+        { log_format: 'default' },
+        { log_warning: true, log_error: true },
+      ],
+    ],
+    [
+      '/v2/logging',
+      [
+        [],
+        null,
+        'info',
+        { log_info: 'no' },
+        { log_verbose_level: -1 },
+        { log_verbose_level: 1.5 },
+        { log_verbose_level: 1e20 },
+        { log_file: 'x.log' },
+        { log_format: 'text' },
+        { verbose: 1 },
+      ],
+    ],
     ['/v2/repository/index', [{}, { ready: true }, { ready: 'yes' }, [], 'all']],
   ])('POST %s', async (path, bodies) => {
     const check = described(path);

@@ -11,14 +11,28 @@ import { parseInferRequest } from '../../gateway/protocol/parse-infer-request.js
 const validate = new Ajv2020({ strict: false }).compile(INFER_REQUEST_SCHEMA);
 
 const input = (fields: Record<string, unknown> = {}) => ({ name: 'x', datatype: 'FP32', shape: [1, 2], data: [0.5, 1.5], ...fields });
-const binaryInput = (size: number, fields: Record<string, unknown> = {}) => ({ name: 'x', datatype: 'FP32', shape: [1, size / 4], parameters: { binary_data_size: size }, ...fields });
+const binaryInput = (size: number, fields: Record<string, unknown> = {}) => ({
+  name: 'x',
+  datatype: 'FP32',
+  shape: [1, size / 4],
+  parameters: { binary_data_size: size },
+  ...fields,
+});
 
 /** A body, and the bytes after its JSON (binary extension). */
 const accepted: [string, unknown, number?][] = [
   ['one JSON input', { inputs: [input()] }],
   ['nested data', { inputs: [input({ data: [[0.5, 1.5]] })] }],
-  ['an id, outputs and parameters', { id: 'r1', inputs: [input()], outputs: [{ name: 'y', parameters: { binary_data: true } }], parameters: { timeout_ms: 500, priority: 3, binary_data_output: true } }],
-  ['Triton\'s timeout in microseconds', { inputs: [input()], parameters: { timeout: 0 } }],
+  [
+    'an id, outputs and parameters',
+    {
+      id: 'r1',
+      inputs: [input()],
+      outputs: [{ name: 'y', parameters: { binary_data: true } }],
+      parameters: { timeout_ms: 500, priority: 3, binary_data_output: true },
+    },
+  ],
+  ["Triton's timeout in microseconds", { inputs: [input()], parameters: { timeout: 0 } }],
   ['binary_data_output other than true (ignored)', { inputs: [input()], parameters: { binary_data_output: 'yes' } }],
   ['binary extension', { inputs: [binaryInput(8)] }, 8],
   ['a BYTES input', { inputs: [{ name: 's', datatype: 'BYTES', shape: [1], data: ['hello'] }] }],
@@ -52,7 +66,7 @@ const refused: [string, unknown, number?][] = [
   ['shared memory on an output', { inputs: [input()], outputs: [{ name: 'y', parameters: { shared_memory_region: 'r' } }] }],
   ['request parameters not an object', { inputs: [input()], parameters: 'fast' }],
   ['timeout_ms 0', { inputs: [input()], parameters: { timeout_ms: 0 } }],
-  ['timeout_ms past a timer\'s range', { inputs: [input()], parameters: { timeout_ms: 2 ** 31 } }],
+  ["timeout_ms past a timer's range", { inputs: [input()], parameters: { timeout_ms: 2 ** 31 } }],
   ['a fractional priority', { inputs: [input()], parameters: { priority: 1.5 } }],
   ['a negative priority', { inputs: [input()], parameters: { priority: -1 } }],
   ['a negative Triton timeout', { inputs: [input()], parameters: { timeout: -1 } }],
