@@ -6,6 +6,7 @@ import { RunRecorder } from './loadtest/run-recorder.js';
 import type { PreparedRequest } from './loadtest/request-bodies.js';
 import { joinBinaryBody } from '../gateway/protocol/binary-body.js';
 import { withChildServer } from './child-server.js';
+import { cpuSeconds } from './proc-stats.js';
 import { embeddedGatewayOptions } from './embedded-gateway.js';
 import { makeRequestBodies } from './request-bodies.js';
 import { INFER_PATH, settings } from './settings.js';
@@ -18,6 +19,8 @@ export interface ProtocolRun {
   readonly p99Ms: number;
   readonly answered: number;
   readonly failed: number;
+  /** The gateway process's CPU (all threads) per answered call, microseconds: its cost per call whoever the client is. */
+  readonly serverCpuUsPerCall?: number;
 }
 
 /** One round: each protocol once, seconds apart. */
@@ -73,12 +76,14 @@ export async function runProtocol(
   target: { readonly url: string; readonly grpcAddress: string },
   connections: number,
   durationS: number,
+  serverPid?: number,
 ): Promise<ProtocolRun> {
   const requests = binaryRequests(settings.bodyCount);
   const schedule = new RequestSchedule([{ kind: 'mlp', weight: 1, requests }], {});
   const recorder = new RunRecorder();
   recorder.startPhase(0);
   const load = { target: target.url, connections, rate: undefined, durationS, timeoutS: 30 };
+  const cpuBefore = serverPid === undefined ? 0 : await cpuSeconds(serverPid);
   const { activeS } =
     protocol === 'http-binary'
       ? await drivePhase(load, schedule, recorder)
@@ -86,7 +91,8 @@ export async function runProtocol(
   const totals = recorder.total.summary();
   const answered = totals.outcomes.ok;
   const { p50Ms, p99Ms } = totals.latency;
-  return { protocol, requestsPerSecond: round(answered / activeS, 1), p50Ms, p99Ms, answered, failed: totals.sent - answered };
+  const cpu = serverPid === undefined || answered === 0 ? undefined : { serverCpuUsPerCall: round((((await cpuSeconds(serverPid)) - cpuBefore) * 1e6) / answered, 1) };
+  return { protocol, requestsPerSecond: round(answered / activeS, 1), p50Ms, p99Ms, answered, failed: totals.sent - answered, ...cpu };
 }
 
 /**
@@ -111,12 +117,12 @@ export async function measureGrpcVsHttp(
     for (let index = 0; index < rounds; index += 1) {
       const order = PROTOCOLS.map((_, offset) => PROTOCOLS[(index + offset) % PROTOCOLS.length]!);
       const measured = new Map<ProtocolRun['protocol'], ProtocolRun>();
-      for (const protocol of order) measured.set(protocol, await runProtocol(protocol, target, connections, seconds));
+      for (const protocol of order) measured.set(protocol, await runProtocol(protocol, target, connections, seconds, server.pid));
       const [http, unary, stream] = PROTOCOLS.map((protocol) => measured.get(protocol)!) as [ProtocolRun, ProtocolRun, ProtocolRun];
       const ratio = (run: ProtocolRun): number => (http.requestsPerSecond > 0 ? round(run.requestsPerSecond / http.requestsPerSecond, 3) : 0);
       const row: GrpcRound = { runs: [http, unary, stream], unaryRatio: ratio(unary), streamRatio: ratio(stream) };
       results.push(row);
-      log(`  round ${index + 1}: ${row.runs.map((run) => `${run.protocol} ${run.requestsPerSecond} req/s p50 ${run.p50Ms} p99 ${run.p99Ms} ms${run.failed ? ` ${run.failed} failed` : ''}`).join('; ')}; unary/HTTP ${row.unaryRatio}, stream/HTTP ${row.streamRatio}`);
+      log(`  round ${index + 1}: ${row.runs.map((run) => `${run.protocol} ${run.requestsPerSecond} req/s p50 ${run.p50Ms} p99 ${run.p99Ms} ms, server ${run.serverCpuUsPerCall} us/call${run.failed ? ` ${run.failed} failed` : ''}`).join('; ')}; unary/HTTP ${row.unaryRatio}, stream/HTTP ${row.streamRatio}`);
     }
     const medianOf = (protocol: ProtocolRun['protocol'], pick: (run: ProtocolRun) => number): number =>
       round(median(results.map((r) => pick(r.runs.find((run) => run.protocol === protocol)!))), 2);
@@ -125,6 +131,7 @@ export async function measureGrpcVsHttp(
       requestsPerSecond: medianOf(protocol, (run) => run.requestsPerSecond),
       p50Ms: medianOf(protocol, (run) => run.p50Ms),
       p99Ms: medianOf(protocol, (run) => run.p99Ms),
+      serverCpuUsPerCall: medianOf(protocol, (run) => run.serverCpuUsPerCall ?? 0),
       answered: results.reduce((sum, r) => sum + r.runs.find((run) => run.protocol === protocol)!.answered, 0),
       failed: results.reduce((sum, r) => sum + r.runs.find((run) => run.protocol === protocol)!.failed, 0),
     }));
