@@ -32,9 +32,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: SwitchyardConfig): Promise<RunningServer> {
-  // Written asynchronously (flushed on exit): a synchronous write per request line cost the
-  // event loop a syscall per request at info level, npm start's default.
-  const logger = pino({ level: config.LOG_LEVEL, base: { service: 'switchyard-gateway' } }, pino.destination({ dest: 1, sync: false }));
+  const logger = pino({ level: config.LOG_LEVEL, base: { service: 'switchyard-gateway' } });
   const inFlight = new InFlightRequests();
   let phase: LifecyclePhase = 'starting';
   const lifecycle = { phase: () => phase };
