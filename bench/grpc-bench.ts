@@ -16,7 +16,10 @@ export async function writeGrpcReport(result: GrpcVsHttp, machine: object): Prom
   const json = join(RESULTS_DIR, 'grpc-vs-http.json');
   const markdown = join(RESULTS_DIR, 'grpc-vs-http.md');
   await writeFile(json, `${JSON.stringify({ machine, ...result, targets: GRPC_TARGETS }, null, 2)}\n`);
-  const rows = result.runs.map((run) => `| ${run.protocol} | ${run.requestsPerSecond} | ${run.p50Ms} | ${run.p99Ms} | ${run.failed} |`);
+  const rows = result.runs.map((run) => `| ${run.protocol} | ${run.requestsPerSecond} | ${run.p50Ms} | ${run.p99Ms} | ${run.serverCpuUsPerCall ?? '?'} | ${run.failed} |`);
+  const roundRows = result.rounds.map(
+    (r, index) => `| ${index + 1} | ${r.runs.map((run) => `${run.requestsPerSecond} (${run.p50Ms} / ${run.p99Ms})`).join(' | ')} | ${r.unaryRatio} | ${r.streamRatio} |`,
+  );
   const verdict = (name: keyof typeof GRPC_TARGETS): string =>
     `${result[name]} (target >= ${GRPC_TARGETS[name]}: ${result[name] >= GRPC_TARGETS[name] ? 'met' : 'missed'})`;
   await writeFile(
@@ -27,9 +30,15 @@ export async function writeGrpcReport(result: GrpcVsHttp, machine: object): Prom
       'One embedded gateway (mlp-classifier), the load generator on the same machine. HTTP sends binary tensors',
       "(Triton's extension); gRPC sends raw_input_contents; streaming keeps one stream per caller.",
       '',
-      '| protocol | req/s | p50 ms | p99 ms | failed |',
-      '|---|---|---|---|---|',
+      `Medians over ${result.rounds.length} alternating rounds (the order rotates each round); server CPU: the gateway process, all threads, per answered call.`,
+      '',
+      '| protocol | req/s | p50 ms | p99 ms | server CPU us/call | failed (total) |',
+      '|---|---|---|---|---|---|',
       ...rows,
+      '',
+      '| round | HTTP binary req/s (p50 / p99 ms) | gRPC unary | gRPC streaming | unary/HTTP | stream/HTTP |',
+      '|---|---|---|---|---|---|',
+      ...roundRows,
       '',
       `gRPC unary / HTTP: ${verdict('unaryRatio')}; streaming / HTTP: ${verdict('streamRatio')}.`,
       '',

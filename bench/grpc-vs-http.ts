@@ -6,6 +6,7 @@ import { RunRecorder } from './loadtest/run-recorder.js';
 import type { PreparedRequest } from './loadtest/request-bodies.js';
 import { joinBinaryBody } from '../gateway/protocol/binary-body.js';
 import { withChildServer } from './child-server.js';
+import { cpuSeconds } from './proc-stats.js';
 import { embeddedGatewayOptions } from './embedded-gateway.js';
 import { makeRequestBodies } from './request-bodies.js';
 import { INFER_PATH, settings } from './settings.js';
@@ -18,13 +19,24 @@ export interface ProtocolRun {
   readonly p99Ms: number;
   readonly answered: number;
   readonly failed: number;
+  /** The gateway process's CPU (all threads) per answered call, microseconds: its cost per call whoever the client is. */
+  readonly serverCpuUsPerCall?: number;
+}
+
+/** One round: each protocol once, seconds apart. */
+export interface GrpcRound {
+  readonly runs: readonly ProtocolRun[];
+  readonly unaryRatio: number;
+  readonly streamRatio: number;
 }
 
 export interface GrpcVsHttp {
   readonly connections: number;
   readonly seconds: number;
+  readonly rounds: readonly GrpcRound[];
+  /** Per protocol, the median over rounds of req/s, p50 and p99 (answered and failed are totals). */
   readonly runs: readonly ProtocolRun[];
-  /** gRPC unary and streaming throughput over HTTP binary's, on the same gateway minutes apart. */
+  /** Medians over rounds of gRPC unary and streaming throughput over HTTP binary's in the same round. */
   readonly unaryRatio: number;
   readonly streamRatio: number;
 }
@@ -50,46 +62,86 @@ function binaryRequests(count: number): PreparedRequest[] {
 }
 
 const round = (value: number, places = 2): number => Math.round(value * 10 ** places) / 10 ** places;
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+export const PROTOCOLS = ['http-binary', 'grpc-unary', 'grpc-stream'] as const;
+
+/** One protocol's closed-loop run against a running gateway (HTTP at `url`, gRPC at `grpcAddress`). */
+export async function runProtocol(
+  protocol: ProtocolRun['protocol'],
+  target: { readonly url: string; readonly grpcAddress: string },
+  connections: number,
+  durationS: number,
+  serverPid?: number,
+): Promise<ProtocolRun> {
+  const requests = binaryRequests(settings.bodyCount);
+  const schedule = new RequestSchedule([{ kind: 'mlp', weight: 1, requests }], {});
+  const recorder = new RunRecorder();
+  recorder.startPhase(0);
+  const load = { target: target.url, connections, rate: undefined, durationS, timeoutS: 30 };
+  const cpuBefore = serverPid === undefined ? 0 : await cpuSeconds(serverPid);
+  const { activeS } =
+    protocol === 'http-binary'
+      ? await drivePhase(load, schedule, recorder)
+      : await driveGrpcPhase({ ...load, grpcAddress: target.grpcAddress, streaming: protocol === 'grpc-stream' }, schedule, recorder);
+  const totals = recorder.total.summary();
+  const answered = totals.outcomes.ok;
+  const { p50Ms, p99Ms } = totals.latency;
+  const cpu = serverPid === undefined || answered === 0 ? undefined : { serverCpuUsPerCall: round((((await cpuSeconds(serverPid)) - cpuBefore) * 1e6) / answered, 1) };
+  return { protocol, requestsPerSecond: round(answered / activeS, 1), p50Ms, p99Ms, answered, failed: totals.sent - answered, ...cpu };
+}
 
 /**
  * HTTP (binary tensors, autocannon) against gRPC unary and streaming (raw tensors) at the
- * same concurrency on one embedded gateway, each after a warm-up of its own; the load
- * generators run on the same machine as the gateway, as the rest of the bench does.
+ * same concurrency on one embedded gateway, in alternating rounds (the order rotates each
+ * round) so each ratio compares runs seconds apart on a shared machine; the load generators
+ * run on the same machine as the gateway, as the rest of the bench does.
  */
 export async function measureGrpcVsHttp(
   log: (line: string) => void,
   connections = settings.highConnections,
   seconds = settings.durationSeconds,
   warmup = settings.warmupSeconds,
+  rounds = settings.pairedRounds,
 ): Promise<GrpcVsHttp> {
   const grpcPort = await freePort();
   const base = embeddedGatewayOptions('gateway-grpc');
   return withChildServer({ ...base, env: { ...base.env, GRPC_PORT: String(grpcPort) } }, async (server) => {
-    const requests = binaryRequests(settings.bodyCount);
-    const schedule = () => new RequestSchedule([{ kind: 'mlp', weight: 1, requests }], {});
-    const grpcAddress = `127.0.0.1:${grpcPort}`;
-    const run = async (protocol: ProtocolRun['protocol'], durationS: number): Promise<ProtocolRun> => {
-      const recorder = new RunRecorder();
-      recorder.startPhase(0);
-      const load = { target: server.url, connections, rate: undefined, durationS, timeoutS: 30 };
-      const { activeS } =
-        protocol === 'http-binary'
-          ? await drivePhase(load, schedule(), recorder)
-          : await driveGrpcPhase({ ...load, grpcAddress, streaming: protocol === 'grpc-stream' }, schedule(), recorder);
-      const totals = recorder.total.summary();
-      const answered = totals.outcomes.ok;
-      const { p50Ms, p99Ms } = totals.latency;
-      return { protocol, requestsPerSecond: round(answered / activeS, 1), p50Ms, p99Ms, answered, failed: totals.sent - answered };
-    };
-    const runs: ProtocolRun[] = [];
-    for (const protocol of ['http-binary', 'grpc-unary', 'grpc-stream'] as const) {
-      await run(protocol, warmup);
-      const measured = await run(protocol, seconds);
-      log(`  ${protocol} @${connections}: ${measured.requestsPerSecond} req/s, p50 ${measured.p50Ms} ms, p99 ${measured.p99Ms} ms, ${measured.failed} failed`);
-      runs.push(measured);
+    const target = { url: server.url, grpcAddress: `127.0.0.1:${grpcPort}` };
+    for (const protocol of PROTOCOLS) await runProtocol(protocol, target, connections, warmup);
+    const results: GrpcRound[] = [];
+    for (let index = 0; index < rounds; index += 1) {
+      const order = PROTOCOLS.map((_, offset) => PROTOCOLS[(index + offset) % PROTOCOLS.length]!);
+      const measured = new Map<ProtocolRun['protocol'], ProtocolRun>();
+      for (const protocol of order) measured.set(protocol, await runProtocol(protocol, target, connections, seconds, server.pid));
+      const [http, unary, stream] = PROTOCOLS.map((protocol) => measured.get(protocol)!) as [ProtocolRun, ProtocolRun, ProtocolRun];
+      const ratio = (run: ProtocolRun): number => (http.requestsPerSecond > 0 ? round(run.requestsPerSecond / http.requestsPerSecond, 3) : 0);
+      const row: GrpcRound = { runs: [http, unary, stream], unaryRatio: ratio(unary), streamRatio: ratio(stream) };
+      results.push(row);
+      log(`  round ${index + 1}: ${row.runs.map((run) => `${run.protocol} ${run.requestsPerSecond} req/s p50 ${run.p50Ms} p99 ${run.p99Ms} ms, server ${run.serverCpuUsPerCall} us/call${run.failed ? ` ${run.failed} failed` : ''}`).join('; ')}; unary/HTTP ${row.unaryRatio}, stream/HTTP ${row.streamRatio}`);
     }
-    const [http, unary, stream] = runs as [ProtocolRun, ProtocolRun, ProtocolRun];
-    const ratio = (run: ProtocolRun): number => round(run.requestsPerSecond / http.requestsPerSecond, 3);
-    return { connections, seconds, runs, unaryRatio: ratio(unary), streamRatio: ratio(stream) };
+    const medianOf = (protocol: ProtocolRun['protocol'], pick: (run: ProtocolRun) => number): number =>
+      round(median(results.map((r) => pick(r.runs.find((run) => run.protocol === protocol)!))), 2);
+    const runs = PROTOCOLS.map((protocol): ProtocolRun => ({
+      protocol,
+      requestsPerSecond: medianOf(protocol, (run) => run.requestsPerSecond),
+      p50Ms: medianOf(protocol, (run) => run.p50Ms),
+      p99Ms: medianOf(protocol, (run) => run.p99Ms),
+      serverCpuUsPerCall: medianOf(protocol, (run) => run.serverCpuUsPerCall ?? 0),
+      answered: results.reduce((sum, r) => sum + r.runs.find((run) => run.protocol === protocol)!.answered, 0),
+      failed: results.reduce((sum, r) => sum + r.runs.find((run) => run.protocol === protocol)!.failed, 0),
+    }));
+    return {
+      connections,
+      seconds,
+      rounds: results,
+      runs,
+      unaryRatio: round(median(results.map((r) => r.unaryRatio)), 3),
+      streamRatio: round(median(results.map((r) => r.streamRatio)), 3),
+    };
   });
 }

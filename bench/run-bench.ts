@@ -2,7 +2,8 @@
  * `npm run bench`: the serving-core benchmark, every stage in one run so that ratios
  * compare figures taken minutes apart on the same (shared, noisy) machine.
  * Order: compute limit in process, then one child server at a time: HTTP ceiling,
- * naive server, gateway (throughput, latency, RSS soak), then distributed mode (gateway
+ * naive server, gateway (throughput, latency, RSS soak), gRPC vs HTTP, the hot path (npm start
+ * defaults against the ceiling, alternating), cheap tier, then distributed mode (gateway
  * + one worker + Redis: throughput, latency, Redis memory). Misses are reported; only
  * breakage (a crash, errors, wrong answers) makes the exit status non-zero.
  */
@@ -14,6 +15,8 @@ import { batchingBetween, readStats } from './gateway-stats.js';
 import { runLoad, type LoadResult, type LoadTarget } from './load.js';
 import { measureCheapTier } from './cheap-tier.js';
 import { writeGrpcReport } from './grpc-bench.js';
+import { writeHotPathReport } from './hot-path-bench.js';
+import { measureHotPath } from './hot-path.js';
 import { measureGrpcVsHttp } from './grpc-vs-http.js';
 import { measureDistributed } from './distributed-stage.js';
 import { embeddedGatewayOptions } from './embedded-gateway.js';
@@ -99,6 +102,11 @@ async function main(): Promise<number> {
   const grpc = await measureGrpcVsHttp(log, many, seconds, warmup);
   const grpcFiles = await writeGrpcReport(grpc, machine);
   log(`  unary/HTTP ${grpc.unaryRatio}, stream/HTTP ${grpc.streamRatio}; ${grpcFiles.markdown}`);
+
+  log('hot path: the gateway as npm start runs it (info logging) vs the bare fastify ceiling and one raw inference, alternating');
+  const hotPath = await measureHotPath(log);
+  const hotPathFiles = await writeHotPathReport(hotPath, machine);
+  log(`  median ratio ${hotPath.medianRatio}, median overhead ${hotPath.medianOverheadMs} ms; ${hotPathFiles.markdown}`);
 
   log('cheap tier: the shipped classify route (int8 first, fp32 when unsure) vs fp32, same gateway');
   const cheapTier = await withChildServer(

@@ -4,7 +4,7 @@ import protobuf from 'protobufjs';
 import { ERROR_TABLE, type ErrorCode } from '../../workers/protocol/errors.js';
 import type { PhaseLoad } from './autocannon-driver.js';
 import { breakDown, isReplayed, type ResponseHeaders } from './header-breakdown.js';
-import { GrpcRequestCodec } from './grpc-requests.js';
+import { carriedHeaders, GrpcRequestCodec } from './grpc-requests.js';
 import { classifyOutcome } from './outcomes.js';
 import type { RequestSchedule } from './request-schedule.js';
 import type { RunRecorder } from './run-recorder.js';
@@ -109,15 +109,27 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
    * shared machine would be measured against the gateway.
    */
   const sessions = Array.from({ length: load.streaming ? 0 : Math.min(load.connections, CONNECTIONS) }, () => connect(`http://${load.grpcAddress}`));
-  const unary = (session: ClientHttp2Session, next: ReturnType<RequestSchedule['next']>): Promise<void> =>
-    new Promise((done) => {
-      const { message, metadata } = codec.encode(next);
+  // Each distinct body framed once (length prefix and message): per call, only headers are built.
+  const frames = new Map<Buffer, Buffer>();
+  const prepare = (next: ReturnType<RequestSchedule['next']>): { frame: Buffer; headers: Record<string, string> } => {
+    let frame = frames.get(next.body);
+    if (!frame) {
+      const message = codec.message(next);
       const prefix = Buffer.alloc(5);
       prefix.writeUInt32BE(message.length, 1);
+      frame = Buffer.concat([prefix, message]);
+      frames.set(next.body, frame);
+    }
+    const headers = { ':method': 'POST', ':path': SERVICE + 'ModelInfer', 'content-type': 'application/grpc', te: 'trailers', ...carriedHeaders(next.headers) };
+    return { frame, headers };
+  };
+  const unary = (session: ClientHttp2Session, next: ReturnType<RequestSchedule['next']>): Promise<void> =>
+    new Promise((done) => {
+      const { frame, headers } = prepare(next);
       const sentAt = performance.now();
       let initial: ResponseHeaders = {};
       let trailers: ResponseHeaders = {};
-      const request = session.request({ ':method': 'POST', ':path': SERVICE + 'ModelInfer', 'content-type': 'application/grpc', te: 'trailers', ...flatten(metadata) });
+      const request = session.request(headers);
       request.setTimeout(load.timeoutS * 1000, () => request.close(constants.NGHTTP2_CANCEL));
       request.on('response', (headers) => (initial = headers as ResponseHeaders));
       request.on('trailers', (headers) => (trailers = headers as ResponseHeaders));
@@ -135,7 +147,7 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
         }
         done();
       });
-      request.end(Buffer.concat([prefix, message]));
+      request.end(frame);
     });
 
   const openStream = (client: Client) => {

@@ -15,6 +15,13 @@ const INFER_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?\/infer$/;
 /** Headers that mean something over gRPC too, as metadata. */
 const CARRIED = new Set(['authorization', 'idempotency-key', 'x-tier', 'x-review', 'traceparent']);
 
+/** A request's headers that travel as gRPC metadata, lower-cased: what a raw HTTP/2 call sends beside its own. */
+export function carriedHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const carried: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (CARRIED.has(name.toLowerCase())) carried[name.toLowerCase()] = value;
+  return carried;
+}
+
 /**
  * Converts the load test's OIP bodies (JSON or binary extension) into ModelInferRequests with
  * raw_input_contents, once per distinct body: the load itself then only sends bytes.
@@ -24,9 +31,19 @@ export class GrpcRequestCodec {
   readonly #messages = new Map<Buffer, Buffer>();
 
   /** With `id`, the message carries it (streams match answers by id): appended, as protobuf's last value wins. */
+  /** The serialized message alone, built once per distinct body. */
+  message(next: NextRequest): Buffer {
+    let message = this.#messages.get(next.body);
+    if (!message) {
+      message = this.#build(next);
+      this.#messages.set(next.body, message);
+    }
+    return message;
+  }
+
   encode(next: NextRequest, id?: string): GrpcRequest {
     const metadata = new Metadata();
-    for (const [name, value] of Object.entries(next.headers)) if (CARRIED.has(name.toLowerCase())) metadata.set(name.toLowerCase(), value);
+    for (const [name, value] of Object.entries(carriedHeaders(next.headers))) metadata.set(name, value);
     let message = this.#messages.get(next.body);
     if (!message) {
       message = this.#build(next);

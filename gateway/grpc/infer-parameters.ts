@@ -20,15 +20,3 @@ export function parameterValues(parameters: GrpcParameters | undefined): Record<
   }
   return values;
 }
-
-/** Plain values back to InferParameters: integers as int64, other numbers as double. */
-export function toGrpcParameters(values: Readonly<Record<string, unknown>>): Record<string, object> {
-  const parameters: Record<string, object> = {};
-  for (const [key, value] of Object.entries(values)) {
-    if (typeof value === 'boolean') parameters[key] = { bool_param: value };
-    else if (typeof value === 'number') parameters[key] = Number.isInteger(value) ? { int64_param: value } : { double_param: value };
-    else if (typeof value === 'string') parameters[key] = { string_param: value };
-    else if (value !== undefined) parameters[key] = { string_param: JSON.stringify(value) };
-  }
-  return parameters;
-}

@@ -9,7 +9,6 @@ import { answerMetadata, authenticateCall, authorizeCall, failCall, finishCall, 
 
 interface Codec {
   readonly request: (value: unknown) => Buffer;
-  readonly response: (value: unknown) => Buffer;
   readonly streamResponse: (value: unknown) => Buffer;
 }
 
@@ -65,10 +64,7 @@ function infer(
   const frontEnd: InferFrontEnd = {
     readBody: async () => decodeInferRequest(request, () => codec.request(request)),
     reviewInput: () => ({ contentType: 'application/grpc+proto', body: codec.request(request) }),
-    encode: (answer) => {
-      const { headers, message } = encodeGrpcAnswer(answer);
-      return { headers, body: codec.response(message) };
-    },
+    encode: encodeGrpcAnswer,
   };
   return runInference(inferCall, frontEnd, front.pipeline);
 }
@@ -84,7 +80,6 @@ function cancelSignal(call: { on(event: 'cancelled', listener: () => void): unkn
 export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
   const codec: Codec = {
     request: definition.ModelInfer!.requestSerialize,
-    response: definition.ModelInfer!.responseSerialize,
     streamResponse: definition.ModelStreamInfer!.responseSerialize,
   };
 

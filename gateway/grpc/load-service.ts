@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync, type Options, type PackageDefinition } from '@grpc/proto-loader';
+import { readInferRequest } from './infer-request-reader.js';
 
 /** Next to the compiled file (a copied build) or in the source tree (dist/ beside gateway/). */
 const PROTO_CANDIDATES = [new URL('./proto/inference.proto', import.meta.url), new URL('../../../gateway/grpc/proto/inference.proto', import.meta.url)];
@@ -24,10 +25,15 @@ export function loadInferenceService(): InferenceService {
   const loaded = loadPackageDefinition(packageDefinition) as unknown as { inference: { GRPCInferenceService: { service: ServiceDefinition } } };
   const service = loaded.inference.GRPCInferenceService.service;
   // Inference answers are encoded by the request pipeline's front end (and kept for
-  // Idempotency-Key replays as bytes): a Buffer is sent as it is.
+  // Idempotency-Key replays as bytes): a Buffer is sent as it is. Inference requests are
+  // read by a decoder of their own, the hot path's largest cost in proto-loader's hands.
   const passThrough = (method: string) => {
     const serialize = service[method]!.responseSerialize;
-    return { ...service[method]!, responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)) };
+    return {
+      ...service[method]!,
+      requestDeserialize: readInferRequest,
+      responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)),
+    };
   };
   const definition: ServiceDefinition = { ...service, ModelInfer: passThrough('ModelInfer'), ModelStreamInfer: passThrough('ModelStreamInfer') };
   return { packageDefinition, definition };

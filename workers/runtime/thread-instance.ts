@@ -1,4 +1,9 @@
+import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
+import { DATATYPE_INFO } from '../protocol/datatypes.js';
+import { splitRows } from '../protocol/tensor-rows.js';
+import type { Tensor } from '../protocol/tensor.js';
+import { joinBatchInputs } from './batch-rows.js';
 import type { BatchRun, BatchRunResult, InstanceSpec, ModelInstance } from './runtime.js';
 import { spawnThread } from './spawn-thread.js';
 import type { FromThread, ThreadReply, ToThread } from './thread-messages.js';
@@ -39,16 +44,23 @@ export class ThreadInstance implements ModelInstance {
   }
 
   async run(batch: BatchRun): Promise<BatchRunResult> {
+    const joinStart = performance.now();
+    const joined = joinHere(batch);
+    const requests = joined ? [{ inputs: joined }] : batch.requests;
     const buffers: ArrayBuffer[] = [];
-    const requests = batch.requests.map((request) => {
-      const owned = transferable(request.inputs);
-      buffers.push(...owned.buffers);
-      return { inputs: owned.tensors };
+    const owned = requests.map((request) => {
+      const result = transferable(request.inputs);
+      buffers.push(...result.buffers);
+      return { inputs: result.tensors };
     });
-    const reply = await this.request((id) => ({ type: 'run', id, batch: { requests, outputs: batch.outputs } }), buffers);
+    const joinMs = performance.now() - joinStart;
+    const reply = await this.request((id) => ({ type: 'run', id, batch: { requests: owned, outputs: batch.outputs } }), buffers);
     if (reply.type === 'run-failed') throw new Error(reply.message);
     if (reply.type !== 'result') throw new Error(`unexpected ${reply.type} reply to a run`);
-    return { outputs: reply.outputs, computeMs: reply.computeMs, marshalMs: reply.marshalMs };
+    if (!joined) return { outputs: reply.outputs, computeMs: reply.computeMs, marshalMs: reply.marshalMs + joinMs };
+    const splitStart = performance.now();
+    const outputs = splitJoined(batch, reply.outputs[0] ?? []);
+    return { outputs, computeMs: reply.computeMs, marshalMs: reply.marshalMs + joinMs + (performance.now() - splitStart) };
   }
 
   async close(): Promise<void> {
@@ -90,6 +102,35 @@ export class ThreadInstance implements ModelInstance {
     this.#closing = true;
     for (const listener of this.#exitListeners.splice(0)) listener(reason);
   }
+}
+
+/** Batches joined on this thread at most: a copy this size takes microseconds, a bigger one would stall the event loop. */
+const JOIN_HERE_MAX_BYTES = 1024 * 1024;
+
+/**
+ * The batch's inputs joined row-wise here, when it has several requests of fixed-size
+ * tensors, small in all: then one buffer per input crosses to the thread and one per output
+ * comes back, where transferring each request's buffers (and cloning each request's tensor
+ * objects) cost more of the event loop than the copy. Undefined: send the requests as they are.
+ */
+function joinHere(batch: BatchRun): Tensor[] | undefined {
+  if (batch.requests.length < 2) return undefined;
+  let bytes = 0;
+  for (const request of batch.requests) {
+    for (const input of request.inputs) {
+      if (DATATYPE_INFO[input.datatype].bytes === 0) return undefined;
+      bytes += input.data.byteLength;
+    }
+  }
+  return bytes <= JOIN_HERE_MAX_BYTES ? joinBatchInputs(batch) : undefined;
+}
+
+/** A joined batch's outputs cut back into each request's rows (its first input's first dimension). */
+function splitJoined(batch: BatchRun, outputs: readonly Tensor[]): Tensor[][] {
+  const rowCounts = batch.requests.map((request) => request.inputs[0]?.shape[0] ?? 1);
+  const perRequest: Tensor[][] = batch.requests.map(() => []);
+  for (const output of outputs) splitRows(output, rowCounts).forEach((part, index) => perRequest[index]!.push(part));
+  return perRequest;
 }
 
 /**
