@@ -18,6 +18,8 @@ export interface ParsedInferRequest {
   readonly binaryByDefault: boolean;
   readonly timeoutMs?: number;
   readonly priority: number;
+  /** `parameters.explain` as sent, unchecked: only the explain route reads it (gateway/explain/). */
+  readonly explain?: unknown;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -163,6 +165,7 @@ export function parseRequestOptions(body: Record<string, unknown>): Omit<ParsedI
     binaryByDefault,
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     priority,
+    ...(parameters.explain !== undefined ? { explain: parameters.explain } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { InferCall, InferFrontEnd, InferOutcome } from './infer-call.js';
+import type { InferCall, InferFrontEnd, InferOutcome, RunStage } from './infer-call.js';
 import { throwIfCancelled } from './admit-call.js';
 import { answerCall } from './answer-call.js';
 import { claimIdempotency, idempotencyKeyOf } from './claim-idempotency.js';
@@ -13,9 +13,9 @@ import { runCall } from './run-call.js';
  * target (authorize, resolve) → plan (decode, tiers, validation) → idempotency → run (the
  * one model call: budget, breakers, cascade, ledger; then shadow) → answer (metadata, review) → encode and keep
  * for replays. The front end only decodes and encodes; audit, log and metrics read
- * `call.audit` after the answer is sent.
+ * `call.audit` after the answer is sent. A `stage` (the explain route's) runs around the model call.
  */
-export async function runInference(call: InferCall, frontEnd: InferFrontEnd, deps: PipelineDeps): Promise<InferOutcome> {
+export async function runInference(call: InferCall, frontEnd: InferFrontEnd, deps: PipelineDeps, stage?: RunStage): Promise<InferOutcome> {
   const target = resolveTarget(call, deps);
   const key = idempotencyKeyOf(call);
   const planned = await planCall(call, target, frontEnd, deps);
@@ -31,7 +31,8 @@ export async function runInference(call: InferCall, frontEnd: InferFrontEnd, dep
   const claim = claimed.kind === 'claimed' ? claimed.claim : undefined;
   try {
     throwIfCancelled(call.cancel);
-    const outcome = await runCall(call, target.tenant, planned.plan, deps);
+    const run = () => runCall(call, target.tenant, planned.plan, deps);
+    const outcome = stage ? await stage({ call, target, planned, deps }, run) : await run();
     const answer = frontEnd.encode(await answerCall(call, target.tenant.name, target.route, planned, outcome, frontEnd, deps));
     if (claim) await claim.complete({ status: 200, headers: answer.headers, body: Buffer.from(answer.body).toString('base64') });
     return { replayed: false, answer };
