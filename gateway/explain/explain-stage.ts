@@ -10,9 +10,10 @@ import { explanationEstimateUsd, reserveExplanation } from './explain-budget.js'
 import { parseExplainOptions, type ExplainOptions } from './explain-options.js';
 import { planExplanation } from './explain-plan.js';
 import { explainInputRow, type InputAttribution } from './explain-rows.js';
-import { EXPLAIN_PRIORITY_OFFSET, scoreVariants, type ScoringTarget } from './score-rows.js';
+import { EXPLAIN_BATCH_ROWS, EXPLAIN_PRIORITY_OFFSET, scoreVariants, type ScoringTarget } from './score-rows.js';
 import { renderHeatmaps } from './render-heatmap.js';
 import { targetOf } from './target-score.js';
+import { LivePacer } from './yield-to-live.js';
 
 /** The `explanation` of an answer. */
 export interface Explanation {
@@ -51,7 +52,7 @@ export function explainStage(state: ExplainState, wantsImage: (options: ExplainO
     const output = options.target ?? firstConfig.outputs[0]!.name;
     if (!firstConfig.outputs.some((spec) => spec.name === output)) throw new ServingError('unknown_output', `model "${firstConfig.name}" has no output "${output}" to explain`);
     const snapshot = copyInputs(planned.parsed.inputs);
-    const batchRows = Math.max(1, firstConfig.max_batch_size);
+    const batchRows = Math.max(1, Math.min(firstConfig.max_batch_size, EXPLAIN_BATCH_ROWS));
     const estimate = explanationEstimateUsd(firstConfig.price, Array.from({ length: rows }, () => first.plans.map((plan) => plan.rowsPerRow)).flat(), batchRows);
     const reservation = await reserveExplanation(target.tenant, deps.services.budgets, estimate, first.totalRows);
     try {
@@ -73,6 +74,7 @@ export function explainStage(state: ExplainState, wantsImage: (options: ExplainO
         services: modelCallServices(deps.services, deps.backend, (error) => call.log.error({ err: error }, 'ledger write failed')),
         payer: { tenant: target.tenant.name, ...(reservation.account ? { budget: reservation.account } : {}), tally },
         ...(call.cancel ? { cancel: call.cancel } : {}),
+        pacer: new LivePacer(deps.backend, outcome.result.model, outcome.result.version),
       };
       const counts = { rows: 0, calls: 0 };
       const attributions: InputAttribution[] = [];

@@ -2,12 +2,17 @@ import type { Tensor } from '../../workers/protocol/tensor.js';
 import type { ModelConfig } from '../../workers/repository/model-config.js';
 import { throwIfCancelled } from '../request/admit-call.js';
 import type { CancelFlag } from '../request/infer-call.js';
+import type { LivePacer } from './yield-to-live.js';
 import { callModel, type ModelCallPayer, type ModelCallServices } from '../routing/model-call.js';
 
 /** Perturbed rows queue behind live traffic: a larger priority number runs later. */
 export const EXPLAIN_PRIORITY_OFFSET = 10;
-/** Batches of one explanation in flight at once: enough to fill the batcher, not to crowd the queue. */
-const IN_FLIGHT = 4;
+/**
+ * An explanation has one batch in flight at a time, of at most this many rows (the pacer
+ * sizes them by running time): a live request that arrives while it runs waits for one
+ * small batch, never for a queue of them.
+ */
+export const EXPLAIN_BATCH_ROWS = 16;
 
 /** The model and version that answered, and how to reach it. */
 export interface ScoringTarget {
@@ -23,6 +28,7 @@ export interface ScoringTarget {
   readonly services: ModelCallServices;
   readonly payer: ModelCallPayer;
   readonly cancel?: CancelFlag;
+  readonly pacer?: LivePacer;
 }
 
 /** What the rows cost the model: rows sent and batches (model calls) made. */
@@ -33,9 +39,9 @@ export interface ScoringTally {
 
 /**
  * Scores `count` variants of one row of the request: `fill(i, out)` writes variant i of
- * input `input` (the others keep row `row`'s values). Variants go in batches of the model's
- * max_batch_size, each one model call (budget, breakers, batcher, ledger), at a lower
- * priority than live requests. Returns the `index` element of the output, per variant.
+ * input `input` (the others keep row `row`'s values). Variants go in small batches, each
+ * one model call (budget, breakers, batcher, ledger), at a lower priority than live
+ * requests and paced by the pacer. Returns the `index` element of the output, per variant.
  */
 export async function scoreVariants(
   target: ScoringTarget,
@@ -49,12 +55,10 @@ export async function scoreVariants(
 ): Promise<Float64Array> {
   const { config } = target;
   const batching = config.max_batch_size > 0;
-  const chunk = Math.max(1, config.max_batch_size);
+  const chunk = Math.max(1, Math.min(config.max_batch_size, EXPLAIN_BATCH_ROWS));
   const scores = new Float64Array(count);
   const outSize = config.outputs.find((spec) => spec.name === target.output)!.shape.reduce((a, b) => a * b, 1);
-  let next = 0;
-  const runChunk = async (start: number): Promise<void> => {
-    const n = Math.min(chunk, count - start);
+  const runChunk = async (start: number, n: number): Promise<void> => {
     const tensors = inputs.map((tensor): Tensor => {
       const size = rowSize(tensor, batching);
       const data = new Float32Array(n * size);
@@ -81,20 +85,15 @@ export async function scoreVariants(
     tally.rows += n;
     tally.calls += 1;
   };
-  const lane = async (): Promise<void> => {
-    while (next < count) {
-      throwIfCancelled(target.cancel);
-      const start = next;
-      next += chunk;
-      try {
-        await runChunk(start);
-      } catch (error) {
-        next = count; // the other lanes start nothing more
-        throw error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, Math.ceil(count / chunk)) }, lane));
+  for (let start = 0; start < count; ) {
+    throwIfCancelled(target.cancel);
+    await target.pacer?.beforeBatch();
+    const n = Math.min(target.pacer?.rows(chunk) ?? chunk, count - start);
+    const began = performance.now();
+    await runChunk(start, n);
+    start += n;
+    await target.pacer?.afterBatch(performance.now() - began, n);
+  }
   return scores;
 }
 
