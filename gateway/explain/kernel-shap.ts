@@ -69,7 +69,7 @@ export function fitShapley(coalitions: readonly Uint8Array[], scores: ArrayLike<
   });
   let trace = 0;
   for (let i = 0; i < m; i += 1) trace += a[i * m + i]!;
-  const ridge = Math.max(1e-9, (1e-6 * trace) / m);
+  const ridge = Math.max(1e-12, (1e-8 * trace) / m);
   for (let i = 0; i < m; i += 1) a[i * m + i] = a[i * m + i]! + ridge;
   const solved = choleskySolve(a, b, m);
   let sum = 0;
