@@ -22,7 +22,11 @@ function explainFrontEnd(base: InferFrontEnd, state: ExplainState): InferFrontEn
       const read = await base.readBody(definition);
       return { parsed: read.parsed, fingerprint: () => `explain:${read.fingerprint()}` };
     },
-    reviewInput: () => ({ ...base.reviewInput(), ...(state.explanation ? { explanation: state.explanation } : {}) }),
+    reviewInput: () => {
+      if (!state.explanation) return base.reviewInput();
+      const heatmap = state.reviewHeatmap ? { heatmap_png: state.reviewHeatmap.toString('base64') } : {};
+      return { ...base.reviewInput(), explanation: { ...state.explanation, ...heatmap } };
+    },
     encode: (answer) => {
       const encoded = encodeHttp(answer, { explanation: state.explanation });
       if (!state.png) return encoded;

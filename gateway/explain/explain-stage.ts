@@ -32,7 +32,12 @@ export interface ExplainState {
   explanation?: Explanation;
   /** The heatmap, when the caller asked for one. */
   png?: Buffer;
+  /** A small heatmap for the review item, on routes whose review keeps explanations (image inputs only). */
+  reviewHeatmap?: Buffer;
 }
+
+/** The review item's heatmap is drawn small: the console scales it up. */
+const REVIEW_HEATMAP_SIDE = 64;
 
 /**
  * The explain route's stage around the model call: options checked and rows counted against
@@ -86,6 +91,9 @@ export function explainStage(state: ExplainState, wantsImage: (options: ExplainO
       const costUsd = toPico(tally.usd) / PICO;
       state.explanation = { target: output, rows_used: counts.rows, model_calls: counts.calls, cost_usd: formatUsd(costUsd), attributions };
       if (wantsImage(options)) state.png = await renderHeatmaps(inputs, plans, attributions, served.config);
+      if (target.route?.review?.explain && plans.some((plan) => plan.layout.image)) {
+        state.reviewHeatmap = await renderHeatmaps(inputs, plans, attributions, served.config, REVIEW_HEATMAP_SIDE);
+      }
       call.audit.costUsd = outcome.costUsd + costUsd;
       return { ...outcome, costUsd: outcome.costUsd + costUsd };
     } finally {

@@ -63,7 +63,7 @@ function overlay(values: Float32Array, plan: InputPlan, attribution: InputAttrib
 }
 
 /** Every image attribution's heatmap, one under the other, enlarged so a reviewer can see it, as PNG. */
-export async function renderHeatmaps(inputs: readonly Tensor[], plans: readonly InputPlan[], attributions: readonly InputAttribution[], config: ModelConfig): Promise<Buffer> {
+export async function renderHeatmaps(inputs: readonly Tensor[], plans: readonly InputPlan[], attributions: readonly InputAttribution[], config: ModelConfig, minSide = MIN_SIDE): Promise<Buffer> {
   const drawn = attributions.filter((attribution) => plans.find((plan) => plan.layout.name === attribution.input)?.layout.image);
   const batching = config.max_batch_size > 0;
   const tiles = drawn.map((attribution) => {
@@ -82,7 +82,7 @@ export async function renderHeatmaps(inputs: readonly Tensor[], plans: readonly 
     for (let y = 0; y < tile.image.height; y += 1) canvas.set(tile.rgb.subarray(y * tile.image.width * 3, (y + 1) * tile.image.width * 3), ((top + y) * width) * 3);
     top += tile.image.height;
   }
-  const factor = Math.max(1, Math.min(Math.ceil(MIN_SIDE / Math.min(width, height)), Math.floor(MAX_WIDTH / width)));
+  const factor = Math.max(1, Math.min(Math.ceil(minSide / Math.min(width, height)), Math.floor(MAX_WIDTH / width)));
   return sharp(canvas, { raw: { width, height, channels: 3 } })
     .resize(width * factor, height * factor, { kernel: 'nearest' })
     .png()

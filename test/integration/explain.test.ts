@@ -184,7 +184,10 @@ describe('cost, budget and review', () => {
     const item = await get(`${server.url}/v1/reviews/${id}`, bearer(EXPLAIN_KEYS.ops));
     expect(item.status).toBe(200);
     expect((item.json.explanation as Explanation).attributions[0]).toMatchObject({ input: 'image', method: 'occlusion', shape: [8, 8] });
-    expect(item.json.explanation).toEqual(reply.json.explanation);
+    const { heatmap_png: heatmap, ...kept } = item.json.explanation as Explanation & { heatmap_png: string };
+    expect(kept).toEqual(reply.json.explanation);
+    // The console draws this next to the item.
+    expect(await sharp(Buffer.from(heatmap, 'base64')).metadata()).toMatchObject({ format: 'png', width: 64, height: 64 });
   });
 
   it('does not replay an /infer answer for an /explain call with the same Idempotency-Key', async () => {
