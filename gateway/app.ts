@@ -11,7 +11,7 @@ import { logRequest } from './http/request-log.js';
 import { installResponseObservers } from './http/response-observers.js';
 import { installTraceContext } from './http/trace-context.js';
 import { healthRoutes, type Lifecycle } from './routes/health.js';
-import { explainRoutes } from './explain/explain-route.js';
+import { explainRoutes } from './routes/explain.js';
 import { inferRoutes } from './routes/infer.js';
 import { modelRoutes } from './routes/models.js';
 import { repositoryRoutes } from './routes/repository.js';

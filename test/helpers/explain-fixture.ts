@@ -9,7 +9,16 @@ export const EXPLAIN_KEYS = { ops: 'ops-secret', acme: 'acme-secret', thrifty: '
 
 /** The demo models, the MLP and text-direction; a budgeted tenant, and a reviewed route that keeps explanations. */
 export function explainFixture(): { repository: TestRepository; env: Record<string, string> } {
-  const repository = new TestRepository().copy('explain-linear').copy('explain-quadrant').copy('mlp-classifier').copy('text-direction');
+  const repository = new TestRepository()
+    .copy('explain-linear')
+    .copy('explain-quadrant')
+    .copy('mlp-classifier')
+    .copy('text-direction')
+    .addPipeline('quadrant-check', {
+      inputs: { image: { kind: 'image' } },
+      steps: [{ id: 'classify', model: 'explain-quadrant', inputs: { image: 'image' }, outputs: { probabilities: 'probabilities' } }],
+      outputs: { probabilities: 'probabilities' },
+    });
   const policy = {
     tenants: [
       { name: 'ops', role: 'admin', keys: [{ sha256: hashKey(EXPLAIN_KEYS.ops) }] },

@@ -198,3 +198,22 @@ describe('cost, budget and review', () => {
     expect(second.status).toBe(422);
   });
 });
+
+describe('tasks', () => {
+  it('"explain": true attaches an explanation to each image classification step, charged to the task', async () => {
+    const image = (await noiseImage(12)).toString('base64');
+    const plain = await post(`${server.url}/v1/tasks/quadrant-check`, { inputs: { image } }, acme);
+    const explained = await post(`${server.url}/v1/tasks/quadrant-check`, { inputs: { image }, explain: true }, acme);
+    expect([plain.status, explained.status]).toEqual([200, 200]);
+    type Step = { step: string; explanations?: Explanation[] };
+    const steps = (task: typeof plain) => (task.json.result as { steps: Step[]; cost_usd: number });
+    expect(steps(plain).steps[0]!.explanations).toBeUndefined();
+    const [explanation] = steps(explained).steps[0]!.explanations!;
+    expect(explanation!.attributions[0]).toMatchObject({ input: 'image', method: 'occlusion', shape: [8, 8] });
+    const inQuadrant = (index: number): boolean => Math.floor(index / 8) < 4 && index % 8 < 4;
+    expect(topK(explanation!.attributions[0]!.data, 16).every(inQuadrant)).toBe(true);
+    expect(steps(explained).cost_usd).toBeGreaterThan(steps(plain).cost_usd);
+    const refused = await post(`${server.url}/v1/tasks/quadrant-check`, { inputs: { image }, explain: 'yes' }, acme);
+    expect(refused.status).toBe(400);
+  });
+});

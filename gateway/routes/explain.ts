@@ -3,9 +3,9 @@ import { HEADER_LENGTH_HEADER } from '../protocol/binary-body.js';
 import type { InferFrontEnd } from '../request/infer-call.js';
 import type { PipelineDeps } from '../request/pipeline-deps.js';
 import { runInference } from '../request/run-inference.js';
-import { admitHook, encodeHttp, httpCall, httpFrontEnd, sendOutcome, type InferParams } from '../routes/infer.js';
-import type { ExplainOptions } from './explain-options.js';
-import { explainStage, type ExplainState } from './explain-stage.js';
+import { admitHook, encodeHttp, httpCall, httpFrontEnd, sendOutcome, type InferParams } from './infer.js';
+import type { ExplainOptions } from '../explain/explain-options.js';
+import { explainStage, type ExplainState } from '../explain/explain-stage.js';
 
 /** `Accept: image/png` asks for the heatmap, as `parameters.explain.render` does. */
 function acceptsPng(accept: string | undefined): boolean {
