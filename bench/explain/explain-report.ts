@@ -21,7 +21,7 @@ export function explainReport(results: ExplainBenchResults): string {
     '',
     'Each input explained, then scored with its k most attributed features (MLP: ablation, zero baseline) or 8×8 patches (text-direction: occlusion, mean baseline) set to the baseline, and with k random ones.',
     '',
-    row(['model', 'inputs', 'k', 'mean |Δscore| top-k', 'mean |Δscore| random k', 'inputs where top-k wins']),
+    row(['model', 'inputs', 'k', 'mean abs Δscore, top k', 'mean abs Δscore, random k', 'inputs where top-k wins']),
     row(['---', '---', '---', '---', '---', '---']),
     ...Object.entries(results.faithfulness).map(([model, f]) => row([model, f.inputs, f.k, f.topKChange.toFixed(4), f.randomKChange.toFixed(4), `${f.topWins}/${f.inputs}`])),
     '',

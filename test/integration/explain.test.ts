@@ -151,6 +151,18 @@ describe('what cannot be explained is a 400 with a stable code', () => {
     await refused('explain-linear', linearBody(1, { method: 'kernel_shap', samples: 5000 }), 'explain_too_many_rows');
     await refused('explain-linear', linearBody(1, { method: 'kernel_shap', samples: 100 }, 64), 'explain_too_many_rows');
   });
+  it('answers hostile bodies and names like /infer does', async () => {
+    const empty = await fetch(`${server.url}/v2/models/explain-linear/explain`, { method: 'POST', headers: { ...acme, 'content-type': 'application/json' } });
+    expect(empty.status).toBe(400);
+    expect(await empty.text()).toContain('empty_body');
+    expect((await explain('no-such-model', linearBody(1))).status).toBe(404);
+    expect((await explain('explain-linear', '{"inputs": [', {})).status).toBe(400);
+    await refused('explain-linear', { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 63], data: new Array(63).fill(1) }] }, 'shape_mismatch');
+    await refused('explain-linear', { ...linearBody(1), parameters: { explain: 'everything' } }, 'invalid_parameter');
+    // A corrupt image is refused by the live call before any perturbed row runs.
+    await refused('explain-quadrant', Buffer.from('not a png'), 'invalid_media', { 'content-type': 'image/png' });
+  });
+
   it('refuses malformed options by name', async () => {
     const reply = await explain('explain-linear', linearBody(1, { method: 'lime' }));
     expect(reply.status).toBe(400);
