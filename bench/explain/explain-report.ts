@@ -11,7 +11,7 @@ export function explainReport(results: ExplainBenchResults): string {
     '',
     '## Explanations beside live traffic',
     '',
-    'Live requests at a steady rate, alone and then with one client explaining back to back, alternating; medians of the rounds. Target: live p95 beside explanations at most 1.2 × alone.',
+    'Live requests at a steady rate, alone and then with one client explaining back to back, alternating; medians of the rounds, and the median of the per-round beside / alone ratios (each pair seconds apart). Target: live p95 beside explanations at most 1.2 × alone.',
     '',
     row(['model', 'live req/s', 'live p95 alone (ms)', 'live p95 beside (ms)', 'ratio', 'explanations/s', 'rows per explanation']),
     row(['---', '---', '---', '---', '---', '---', '---']),

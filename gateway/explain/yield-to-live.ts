@@ -1,7 +1,7 @@
 import type { ServingBackend } from '../serving-backend.js';
 
-/** The share of a model's time one explanation may take: it rests as long as each batch ran. */
-const DUTY = 0.5;
+/** The share of a model's time one explanation may take: it rests three times as long as each batch ran. */
+const DUTY = 0.25;
 /** Longest an explanation defers to a queue of other requests before it sends anyway (no starvation). */
 const MAX_DEFER_MS = 250;
 const POLL_MS = 2;
@@ -14,7 +14,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * Background pacing for an explanation's batches on one model version: priority alone orders
  * the queue, but a batch already running still delays a live request that arrives behind it.
  * So a batch is sent only when nothing else waits for the model (or after MAX_DEFER_MS), and
- * after each batch the explanation rests, leaving the instances free half the time. Batches
+ * after each batch the explanation rests, leaving the instances free three quarters of the time. Batches
  * start at one row and grow (or shrink) toward TARGET_BATCH_MS of running time.
  */
 export class LivePacer {
