@@ -14,7 +14,6 @@ export type { Explanation } from './explain-call.js';
 
 /** What the stage leaves for the front end: the explanation, and what a heatmap is drawn from. */
 export interface ExplainState {
-  options?: ExplainOptions;
   explanation?: Explanation;
   /** The heatmap, when the caller asked for one. */
   png?: Buffer;
@@ -33,7 +32,6 @@ const REVIEW_HEATMAP_SIDE = 64;
 export function explainStage(state: ExplainState, wantsImage: (options: ExplainOptions) => boolean): RunStage {
   return async ({ call, target, planned, deps }, run) => {
     const options = parseExplainOptions(planned.parsed.explain);
-    state.options = options;
     const rows = planned.plan.tiers[0]!.request.rows;
     const first = planExplanation(target.definition.config, options, rows);
     if (wantsImage(options) && !first.plans.some((plan) => plan.layout.image)) {

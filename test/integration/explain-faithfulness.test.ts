@@ -31,10 +31,10 @@ describe('explanations are faithful: deleting the top-k attributed features chan
     expect(result.topKChange).toBeGreaterThan(result.randomKChange);
   }, 300_000);
 
-  it('text-direction (a pretrained image model), occlusion with 8-pixel patches, 50 text lines', async () => {
+  it('text-direction (a pretrained image model), occlusion with 12-pixel patches, 50 text lines', async () => {
     const spec = configOf('text-direction').inputs[0]!;
     const inputs = await Promise.all(Array.from({ length: INPUTS }, async (_, i) => textLineTensor(await textLinePng(i), spec.image!)));
-    const result = await deletionCheck({ url: server.url, headers: {}, model: 'text-direction', spec, output: 'softmax_0.tmp_0', baseline: 'mean', patch: 8, k: 8 }, inputs);
+    const result = await deletionCheck({ url: server.url, headers: {}, model: 'text-direction', spec, output: 'softmax_0.tmp_0', baseline: 'mean', patch: 12, k: 6 }, inputs);
     expect(result.inputs).toBe(INPUTS);
     expect(result.topKChange).toBeGreaterThan(result.randomKChange);
   }, 300_000);
