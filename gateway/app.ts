@@ -11,6 +11,7 @@ import { logRequest } from './http/request-log.js';
 import { installResponseObservers } from './http/response-observers.js';
 import { installTraceContext } from './http/trace-context.js';
 import { healthRoutes, type Lifecycle } from './routes/health.js';
+import { explainRoutes } from './routes/explain.js';
 import { inferRoutes } from './routes/infer.js';
 import { modelRoutes } from './routes/models.js';
 import { repositoryRoutes } from './routes/repository.js';
@@ -129,6 +130,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     modelRoutes(api, options.backend, options.services.policy.routes);
     statisticsRoutes(api, options.backend);
     inferRoutes(api, pipeline);
+    explainRoutes(api, pipeline);
     repositoryRoutes(api, options.backend);
     sharedMemoryRoutes(api);
     traceSettingsRoutes(api);

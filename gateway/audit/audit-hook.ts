@@ -35,7 +35,7 @@ export function installAuditHook(app: FastifyInstance, log: AuditLog): void {
   app.decorateRequest('audit', undefined);
   app.addHook('onResponse', (request, reply, done) => {
     const url = request.routeOptions.url ?? '';
-    if (!url.endsWith('/infer') && !(request.method === 'POST' && url === '/v1/tasks/:pipeline')) return done();
+    if (!url.endsWith('/infer') && !url.endsWith('/explain') && !(request.method === 'POST' && url === '/v1/tasks/:pipeline')) return done();
     const params = request.params as { model?: string; pipeline?: string };
     const entry = auditEntry({
       requestId: request.id,

@@ -19,7 +19,7 @@ table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:3px 6px;
 th{color:#6b7280}.READY,.closed{color:#147a3d}.FAILED,.open{color:#b42318}.LOADING,.half-open{color:#b54708}
 button{cursor:pointer}.none,.kind,.detail,.scale{color:#6b7280}.detail,.scale,.kind{font-size:12px}.axis{stroke:#c4c9d2}
 .tag{font-size:11px;border-radius:3px;padding:0 4px;background:#eef0f3}.tag.int8{background:#fef0c7}.tag.default{background:#d1fadf}
-#error{color:#b42318}svg{vertical-align:middle}.wide{grid-column:1/-1}.p50{color:#2563eb}.p95{color:#b54708}
+#error{color:#b42318}.heatmap{image-rendering:pixelated;width:192px}svg{vertical-align:middle}.wide{grid-column:1/-1}.p50{color:#2563eb}.p95{color:#b54708}
 </style></head><body>
 <header><h1>Switchyard console</h1><input id="key" type="password" placeholder="admin API key" size="28"><button id="save">Use key</button><span id="error"></span></header>
 <main>
@@ -28,10 +28,14 @@ button{cursor:pointer}.none,.kind,.detail,.scale{color:#6b7280}.detail,.scale,.k
 <th>p50 <span class="p50">━</span> / p95 <span class="p95">━</span> ms</th><th>requests per 10 s</th><th>queued</th><th>newest point</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Cost today (UTC)</h2><table id="cost"><thead><tr><th>tenant</th><th>USD</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Circuit breakers</h2><table id="breakers"><thead><tr><th>model version</th><th>state</th><th>failures</th></tr></thead><tbody></tbody></table></section>
-<section class="wide"><h2>Review queue</h2><table id="reviews"><thead><tr><th>item</th><th>route</th><th>reason</th><th>confidence</th><th>model output</th><th></th></tr></thead><tbody></tbody></table></section>
+<section class="wide"><h2>Review queue</h2><table id="reviews"><thead><tr><th>item</th><th>route</th><th>reason</th><th>confidence</th><th>model output</th><th>explanation</th><th></th></tr></thead><tbody></tbody></table></section>
 </main>
 <script>
 const $ = (id) => document.getElementById(id);
+const heatmap = (r) => {
+  const png = r.explanation && r.explanation.heatmap_png;
+  return typeof png === 'string' && /^[A-Za-z0-9+/]+=*$/.test(png) ? '<img class="heatmap" alt="heatmap" src="data:image/png;base64,' + png + '">' : (r.explanation ? 'attached' : '');
+};
 const keyInput = $('key');
 keyInput.value = sessionStorage.getItem('switchyard-key') || '';
 $('save').onclick = () => { sessionStorage.setItem('switchyard-key', keyInput.value); refresh(); };
@@ -87,7 +91,7 @@ async function refresh() {
     rows('cost', overview.cost_today.map((c) => '<tr><td>' + text(c.tenant) + '</td><td>' + c.usd.toFixed(9) + '</td></tr>'));
     rows('breakers', overview.circuit_breakers.map((b) => '<tr><td>' + text(b.target) + '</td><td class="' + text(b.state) + '">' + text(b.state) + '</td><td>' + b.consecutive_failures + '</td></tr>'));
     const reviews = await api('GET', '/v1/reviews?state=pending&limit=50');
-    rows('reviews', (reviews.items || []).map((r) => '<tr data-review="' + text(r.id) + '"><td>' + text(r.id.slice(0, 8)) + '</td><td>' + text(r.route) + '</td><td>' + text(r.reason) + '</td><td>' + (typeof r.confidence === 'number' ? r.confidence.toFixed(3) : '-') + '</td><td><code>' + text(JSON.stringify(r.model_output).slice(0, 120)) + '</code></td><td><button data-approve="' + text(r.id) + '">Approve</button> <button data-correct="' + text(r.id) + '">Correct</button></td></tr>'));
+    rows('reviews', (reviews.items || []).map((r) => '<tr data-review="' + text(r.id) + '"><td>' + text(r.id.slice(0, 8)) + '</td><td>' + text(r.route) + '</td><td>' + text(r.reason) + '</td><td>' + (typeof r.confidence === 'number' ? r.confidence.toFixed(3) : '-') + '</td><td><code>' + text(JSON.stringify(r.model_output).slice(0, 120)) + '</code></td><td>' + heatmap(r) + '</td><td><button data-approve="' + text(r.id) + '">Approve</button> <button data-correct="' + text(r.id) + '">Correct</button></td></tr>'));
     $('error').textContent = '';
   } catch (error) { $('error').textContent = String(error.message || error); }
 }

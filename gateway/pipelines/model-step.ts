@@ -15,7 +15,12 @@ export interface ModelStepMetadata {
   /** Summed compute share of the step's requests (their rows over their batches' rows). */
   readonly compute_ms: number;
   readonly cost_usd: number;
+  /** With a task's `"explain": true`: one per request of a step that classifies images. */
+  readonly explanations?: readonly unknown[];
 }
+
+/** Explains one answered request of a step (the task's hook, gateway/explain/explain-step.ts); undefined when it does not apply. */
+export type ExplainStep = (outcome: PlanOutcome, inputs: readonly Tensor[], requestId: string) => Promise<unknown>;
 
 export interface StepRequestContext {
   /** Routes, breakers and the spend ledger: the same path as the infer route's calls. */
@@ -33,6 +38,8 @@ export interface StepRequestContext {
   readonly signal?: AbortSignal;
   /** The calls in flight, for the run to wait on when it fails (each answers by the deadline). */
   readonly inFlight?: Set<Promise<unknown>>;
+  /** Set when the task asked for explanations. */
+  readonly explainStep?: ExplainStep;
 }
 
 /** One model request of a step (or of a transform), by model or route name, through the one model-call function. */
@@ -82,14 +89,20 @@ export async function runModelStep(
     if (lengths.size > 1) throw new TransformInputError(`${where}: the lists it maps over differ in length`);
     count = [...lengths][0] ?? 0;
   }
+  const sent: { inputs: readonly Tensor[]; requestId: string }[] = [];
   const calls = Array.from({ length: count }, (_, index) => {
     const inputs = ports.map(([port, value]) => {
       const raw = values.get(value);
       return asModelInput(port, step.map ? (raw as unknown[])[index] : raw, where);
     });
-    return stepModelCall(step.model, step.version, inputs, `${context.taskId}.${step.id}${step.map ? `.${index}` : ''}`, context);
+    const requestId = `${context.taskId}.${step.id}${step.map ? `.${index}` : ''}`;
+    // The call takes its inputs' buffers; an explanation needs its own copy.
+    if (context.explainStep) sent.push({ inputs: inputs.map((tensor) => ({ ...tensor, data: tensor.data.slice() })), requestId });
+    return stepModelCall(step.model, step.version, inputs, requestId, context);
   });
   const outcomes = await Promise.all(calls);
+  const explainStep = context.explainStep;
+  const explanations = explainStep ? await Promise.all(outcomes.map((outcome, index) => explainStep(outcome, sent[index]!.inputs, sent[index]!.requestId))) : [];
 
   const outputs: Record<string, unknown> = {};
   for (const [port, value] of Object.entries(step.outputs)) {
@@ -116,6 +129,7 @@ export async function runModelStep(
       queue_ms: queueMs,
       compute_ms: computeMs,
       cost_usd: costUsd,
+      ...(explanations.some((explanation) => explanation !== undefined) ? { explanations } : {}),
     },
   };
 }

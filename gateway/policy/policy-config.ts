@@ -89,9 +89,10 @@ const route = z.strictObject({
   /**
    * Human review: answers whose confidence (the final tier's, judged like a cascade's) is
    * under `threshold`, or whose request sends `X-Review: true`, become review items.
-   * `output` defaults to a cascade's own output; other policies must name one.
+   * `output` defaults to a cascade's own output; other policies must name one. `explain`:
+   * items filed by explain requests keep the explanation (the console draws image heatmaps).
    */
-  review: z.strictObject({ threshold: z.number().min(0).max(1), output: z.string().min(1).optional() }).optional(),
+  review: z.strictObject({ threshold: z.number().min(0).max(1), output: z.string().min(1).optional(), explain: z.boolean().default(false) }).optional(),
 });
 
 export const policySchema = z

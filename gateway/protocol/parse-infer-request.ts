@@ -20,6 +20,8 @@ export interface ParsedInferRequest {
   readonly timeoutMs?: number;
   /** Absent when the caller named none: the tenant's default applies (limits/tenant-priority.ts). */
   readonly priority?: number;
+  /** `parameters.explain` as sent, unchecked: only the explain route reads it (gateway/explain/). */
+  readonly explain?: unknown;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -165,6 +167,7 @@ export function parseRequestOptions(body: Record<string, unknown>): Omit<ParsedI
     binaryByDefault,
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     ...(priority !== undefined ? { priority } : {}),
+    ...(parameters.explain !== undefined ? { explain: parameters.explain } : {}),
   };
 }
 

@@ -7,6 +7,10 @@ import type { Tenant } from '../policy/policy-config.js';
 import type { ParsedInferRequest } from '../protocol/parse-infer-request.js';
 import type { ReadBody } from '../protocol/read-infer-body.js';
 import type { ReviewInput, ReviewMark } from '../review/review-on-infer.js';
+import type { PlanOutcome } from '../routing/model-call.js';
+import type { PipelineDeps } from './pipeline-deps.js';
+import type { PlannedCall } from './plan-call.js';
+import type { Target } from './resolve-target.js';
 
 /** The policy-relevant headers (HTTP) or metadata (gRPC), as the caller sent them. */
 export interface CallHeaders {
@@ -68,3 +72,17 @@ export interface InferFrontEnd {
 
 /** Served now, or the stored answer of an earlier call with the same Idempotency-Key. */
 export type InferOutcome = { readonly replayed: false; readonly answer: EncodedAnswer } | { readonly replayed: true; readonly answer: EncodedAnswer };
+
+/** What a stage around the model call sees. */
+export interface StageContext {
+  readonly call: InferCall;
+  readonly target: Target;
+  readonly planned: PlannedCall;
+  readonly deps: PipelineDeps;
+}
+
+/**
+ * Work around the one model call (an explanation's perturbed rows): it may refuse before
+ * `run` (checked after the plan, before anything runs), and adds what it spent to the outcome.
+ */
+export type RunStage = (context: StageContext, run: () => Promise<PlanOutcome>) => Promise<PlanOutcome>;

@@ -1,4 +1,4 @@
-import type { InferCall, InferFrontEnd, InferOutcome } from './infer-call.js';
+import type { InferCall, InferFrontEnd, InferOutcome, RunStage } from './infer-call.js';
 import { throwIfCancelled } from './admit-call.js';
 import { answerCall } from './answer-call.js';
 import { claimIdempotency, idempotencyKeyOf } from './claim-idempotency.js';
@@ -17,18 +17,19 @@ import { runCall } from './run-call.js';
  * `call.audit` after the answer is sent. From the target on, the call holds a slot of its
  * tenant's max_concurrency until it is answered or fails, however it ends (an abandoned call
  * holds it while its work still runs).
+ * A `stage` (the explain route's) runs around the model call.
  */
-export async function runInference(call: InferCall, frontEnd: InferFrontEnd, deps: PipelineDeps): Promise<InferOutcome> {
+export async function runInference(call: InferCall, frontEnd: InferFrontEnd, deps: PipelineDeps, stage?: RunStage): Promise<InferOutcome> {
   const target = resolveTarget(call, deps);
   const release = await holdSlot(deps.services.concurrency, target.tenant, call.requestId, (error) => call.log.warn({ err: error }, 'concurrency store failed'));
   try {
-    return await servedInference(call, target, frontEnd, deps);
+    return await servedInference(call, target, frontEnd, deps, stage);
   } finally {
     release();
   }
 }
 
-async function servedInference(call: InferCall, target: Target, frontEnd: InferFrontEnd, deps: PipelineDeps): Promise<InferOutcome> {
+async function servedInference(call: InferCall, target: Target, frontEnd: InferFrontEnd, deps: PipelineDeps, stage: RunStage | undefined): Promise<InferOutcome> {
   const key = idempotencyKeyOf(call);
   const planned = await planCall(call, target, frontEnd, deps);
   throwIfCancelled(call.cancel);
@@ -43,7 +44,8 @@ async function servedInference(call: InferCall, target: Target, frontEnd: InferF
   const claim = claimed.kind === 'claimed' ? claimed.claim : undefined;
   try {
     throwIfCancelled(call.cancel);
-    const outcome = await runCall(call, target.tenant, planned.plan, deps);
+    const run = () => runCall(call, target.tenant, planned.plan, deps);
+    const outcome = stage ? await stage({ call, target, planned, deps }, run) : await run();
     const answer = frontEnd.encode(await answerCall(call, target.tenant.name, target.route, planned, outcome, frontEnd, deps));
     if (claim) await claim.complete({ status: 200, headers: answer.headers, body: Buffer.from(answer.body).toString('base64') });
     return { replayed: false, answer };

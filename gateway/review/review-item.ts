@@ -41,6 +41,8 @@ export interface ReviewItem {
   readonly input_ref: InputRef;
   /** An inference's outputs (OIP JSON), or a task's result outputs (by pipeline output name). */
   readonly model_output: readonly JsonOutput[] | Readonly<Record<string, unknown>>;
+  /** Which parts of the input drove the answer (gateway/explain/), on routes whose review has `explain: true`. */
+  readonly explanation?: unknown;
   /** Set for a task's result: resolving the item finishes the task. */
   readonly task_id?: string;
   readonly claimed_by?: string;

@@ -33,6 +33,8 @@ function reviewOutput(route: RouteConfig): string | undefined {
 export interface ReviewInput {
   readonly contentType: string;
   readonly body: Buffer | readonly Buffer[];
+  /** An explain request's explanation: kept with the item when the route's review asks (`explain: true`). */
+  readonly explanation?: unknown;
 }
 
 export interface ReviewContext {
@@ -70,6 +72,7 @@ export async function fileForReview(input: ReviewInput, route: RouteConfig, outc
     version: result.version,
     input_ref: inputRef(input.body, input.contentType, context.policy.reviews.max_input_bytes),
     model_output: jsonOutputs(result.outputs),
+    ...(review.explain && input.explanation !== undefined ? { explanation: input.explanation } : {}),
   });
   return { id, status: 'pending_review' };
 }

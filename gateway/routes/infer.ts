@@ -7,18 +7,18 @@ import { HEADER_LENGTH_HEADER } from '../protocol/binary-body.js';
 import { encodeInferResponse } from '../protocol/encode-infer-response.js';
 import { readInferBody } from '../protocol/read-infer-body.js';
 import { admitInference } from '../request/admit-call.js';
-import type { EncodedAnswer, InferCall, InferFrontEnd } from '../request/infer-call.js';
+import type { EncodedAnswer, InferCall, InferFrontEnd, InferOutcome } from '../request/infer-call.js';
 import type { PipelineDeps } from '../request/pipeline-deps.js';
 import { runInference } from '../request/run-inference.js';
 import { inferDocs } from '../openapi/infer-docs.js';
 
-interface InferParams {
+export interface InferParams {
   model: string;
   version?: string;
 }
 
 /** The answer's headers as the HTTP front end encodes them: the metadata, the review mark, the body's type. */
-function encodeHttp(answer: Parameters<InferFrontEnd['encode']>[0]): EncodedAnswer {
+export function encodeHttp(answer: Parameters<InferFrontEnd['encode']>[0], extra: object = {}): EncodedAnswer {
   const { parsed, result, metadata, review } = answer;
   const headers = metadataHeaders(metadata);
   if (review) Object.assign(headers, { 'x-review-id': review.id, 'x-review-status': review.status });
@@ -28,6 +28,7 @@ function encodeHttp(answer: Parameters<InferFrontEnd['encode']>[0]): EncodedAnsw
       model_version: result.version,
       ...(parsed.id !== undefined ? { id: parsed.id } : {}),
       parameters: review ? { ...metadata, review } : metadata,
+      ...extra,
     },
     result.outputs,
     parsed.outputs,
@@ -38,7 +39,7 @@ function encodeHttp(answer: Parameters<InferFrontEnd['encode']>[0]): EncodedAnsw
   return { headers, body: encoded.body };
 }
 
-function httpFrontEnd(request: FastifyRequest): InferFrontEnd {
+export function httpFrontEnd(request: FastifyRequest): InferFrontEnd {
   return {
     readBody: (definition) => readInferBody(request, definition),
     reviewInput: () => ({
@@ -49,35 +50,35 @@ function httpFrontEnd(request: FastifyRequest): InferFrontEnd {
   };
 }
 
-/**
- * POST /v2/models/:name[/versions/:version]/infer, where :name is a model or a route: HTTP
- * in and out around the request pipeline (gateway/request/), which the gRPC front end runs too.
- */
-export function inferRoutes(app: FastifyInstance, deps: PipelineDeps): void {
-  const handler = async (request: FastifyRequest<{ Params: InferParams }>, reply: FastifyReply): Promise<unknown> => {
-    const audit = {};
-    request.audit = audit;
-    const call: InferCall = {
-      requestId: request.id,
-      clientRequestId: clientRequestId(request.headers),
-      arrivedAt: performance.now() - reply.elapsedTime,
-      tenant: request.tenant,
-      trace: request.trace,
-      name: request.params.model,
-      ...(request.params.version !== undefined ? { version: request.params.version } : {}),
-      headers: { idempotencyKey: request.headers['idempotency-key'], tier: request.headers['x-tier'], review: request.headers['x-review'] },
-      log: request.log,
-      audit,
-      cancel: closeSignal(reply),
-    };
-    const { replayed, answer } = await runInference(call, httpFrontEnd(request), deps);
-    reply.headers(answer.headers);
-    if (replayed) reply.header('x-request-id', request.id).header('idempotent-replayed', 'true');
-    return reply.send(answer.body);
+/** The pipeline's view of one HTTP call (shared with the explain route). */
+export function httpCall(request: FastifyRequest<{ Params: InferParams }>, reply: FastifyReply): InferCall {
+  const audit = {};
+  request.audit = audit;
+  return {
+    requestId: request.id,
+    clientRequestId: clientRequestId(request.headers),
+    arrivedAt: performance.now() - reply.elapsedTime,
+    tenant: request.tenant,
+    trace: request.trace,
+    name: request.params.model,
+    ...(request.params.version !== undefined ? { version: request.params.version } : {}),
+    headers: { idempotencyKey: request.headers['idempotency-key'], tier: request.headers['x-tier'], review: request.headers['x-review'] },
+    log: request.log,
+    audit,
+    cancel: closeSignal(reply),
   };
+}
 
-  // Checked when the headers arrive, before the body is read.
-  const admit = (_request: FastifyRequest, _reply: FastifyReply, next: (error?: Error) => void): void => {
+/** Sends a pipeline outcome. */
+export function sendOutcome(request: FastifyRequest, reply: FastifyReply, { replayed, answer }: InferOutcome): FastifyReply {
+  reply.headers(answer.headers);
+  if (replayed) reply.header('x-request-id', request.id).header('idempotent-replayed', 'true');
+  return reply.send(answer.body);
+}
+
+/** onRequest: checked when the headers arrive, before the body is read. */
+export function admitHook(deps: PipelineDeps) {
+  return (_request: FastifyRequest, _reply: FastifyReply, next: (error?: Error) => void): void => {
     try {
       admitInference(deps.lifecycle);
     } catch (error) {
@@ -85,6 +86,16 @@ export function inferRoutes(app: FastifyInstance, deps: PipelineDeps): void {
     }
     next();
   };
+}
+
+/**
+ * POST /v2/models/:name[/versions/:version]/infer, where :name is a model or a route: HTTP
+ * in and out around the request pipeline (gateway/request/), which the gRPC front end runs too.
+ */
+export function inferRoutes(app: FastifyInstance, deps: PipelineDeps): void {
+  const handler = async (request: FastifyRequest<{ Params: InferParams }>, reply: FastifyReply): Promise<unknown> =>
+    sendOutcome(request, reply, await runInference(httpCall(request, reply), httpFrontEnd(request), deps));
+  const admit = admitHook(deps);
   app.post<{ Params: InferParams }>('/v2/models/:model/infer', { onRequest: admit, config: inferDocs(false) }, handler);
   app.post<{ Params: InferParams }>('/v2/models/:model/versions/:version/infer', { onRequest: admit, config: inferDocs(true) }, handler);
 }

@@ -16,6 +16,8 @@ export interface TaskOptions {
   readonly priority?: number;
   /** `"review": true`: the result waits for a human (status needs_review) before the task succeeds. */
   readonly review?: true;
+  /** `"explain": true`: the steps that classify images attach explanations (gateway/explain/). */
+  readonly explain?: true;
 }
 
 export interface TaskBody {
@@ -63,6 +65,7 @@ export async function readTaskBody(request: FastifyRequest, pipeline: PipelineCo
     if (query.timeout_ms !== undefined) options.timeout_ms = Number(query.timeout_ms);
     if (query.priority !== undefined) options.priority = Number(query.priority);
     if (query.review === 'true' || query.review === 'false') options.review = query.review === 'true';
+    if (query.explain === 'true' || query.explain === 'false') options.explain = query.explain === 'true';
     return { inputs: { [media[0]![0]]: body }, options: readOptions(options), fingerprint: hash.digest('hex') };
   }
   const media = Object.entries(pipeline.inputs).filter(([, spec]) => spec.kind !== 'json').map(([name]) => name);
@@ -93,8 +96,9 @@ export function checkInputs(pipeline: PipelineConfig, inputs: Record<string, unk
 }
 
 export function readOptions(body: Record<string, unknown>): TaskOptions {
-  const { callback_url: callbackUrl, timeout_ms: timeoutMs, priority, review } = body;
+  const { callback_url: callbackUrl, timeout_ms: timeoutMs, priority, review, explain } = body;
   if (review !== undefined && typeof review !== 'boolean') throw new ServingError('invalid_parameter', 'review must be true or false');
+  if (explain !== undefined && typeof explain !== 'boolean') throw new ServingError('invalid_parameter', 'explain must be true or false');
   if (callbackUrl !== undefined) {
     let url: URL | undefined;
     try {
@@ -117,5 +121,6 @@ export function readOptions(body: Record<string, unknown>): TaskOptions {
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     ...(priority !== undefined ? { priority: priority as number } : {}),
     ...(review === true ? { review: true as const } : {}),
+    ...(explain === true ? { explain: true as const } : {}),
   };
 }

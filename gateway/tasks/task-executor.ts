@@ -12,6 +12,7 @@ import { isPastCancel, publicTask, type TaskRecord } from './task-record.js';
 import type { TaskStore } from './task-store.js';
 import type { ReviewItem } from '../review/review-item.js';
 import { fileTaskForReview } from './review-on-task.js';
+import { taskExplainStep } from '../explain/explain-step.js';
 
 export interface TaskExecutorOptions {
   readonly store: TaskStore;
@@ -94,17 +95,21 @@ export class TaskExecutor {
     };
     try {
       if (!pipeline) throw new Error(`pipeline "${record.pipeline}" is no longer loaded`);
+      const calls = modelCallServices(services, this.#options.backend, (error) => logger.error({ err: error }, 'ledger write failed'));
+      const plan = services.policy.tenants.find((tenant) => tenant.name === record.tenant)?.plan ?? 'default';
+      const traced = record.traceparent !== undefined ? { traceparent: record.traceparent } : {};
       const outcome = await runPipeline(pipeline, inputs, {
-        calls: modelCallServices(services, this.#options.backend, (error) => logger.error({ err: error }, 'ledger write failed')),
+        calls,
         payer,
-        plan: services.policy.tenants.find((tenant) => tenant.name === record.tenant)?.plan ?? 'default',
+        plan,
         transforms: this.#options.transforms,
         taskId: id,
         deadline: record.deadline,
         priority: record.priority,
         stepOptions: services.policy.tenants.find((tenant) => tenant.name === record.tenant)?.pipeline_options?.[pipeline.name] ?? {},
-        ...(record.traceparent !== undefined ? { traceparent: record.traceparent } : {}),
+        ...traced,
         signal: stop.signal,
+        ...(record.explain ? { explainStep: taskExplainStep({ services: calls, payer, plan, priority: record.priority, deadline: record.deadline, ...traced }) } : {}),
         onEvent,
       });
       record.status = 'succeeded';

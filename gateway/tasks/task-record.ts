@@ -40,6 +40,8 @@ export interface TaskRecord {
   /** Epoch ms: the task fails with request_timeout if not done by then. */
   readonly deadline: number;
   readonly priority: number;
+  /** The task asked for explanations of its image classification steps. */
+  readonly explain?: true;
   /** The traceparent of the request that created it: its model requests continue that trace. */
   readonly traceparent?: string;
   /** Times a worker began it: above 1 when a gateway died mid-task and another took over. */

@@ -74,6 +74,7 @@ export class TaskService {
       runs: 0,
       ...(body.options.callbackUrl !== undefined ? { callback: { url: body.options.callbackUrl, state: 'pending' as const, attempts: [] } } : {}),
       ...(body.options.review ? { review: { requested: true as const } } : {}),
+      ...(body.options.explain ? { explain: true as const } : {}),
     };
     const budget = tenant.budget;
     if (budget) {

@@ -10,10 +10,13 @@ import { loadRepository, type ModelDefinition } from '../../workers/repository/l
 import { resolveWeights } from '../../workers/repository/resolve-weights.js';
 import { parseCalibrationSource, sampleSets } from '../quantize/calibration-inputs.js';
 import { quantizeModel } from '../quantize/quantize-model.js';
+import { buildQuadrantImage, buildSparseLinear } from './explain-demos.js';
 import { DEMO_MLP, buildMlp } from './mlp.js';
 
 const BUILDERS: Record<string, () => Uint8Array> = {
   'mlp-512-1024-1024-10': () => buildMlp(DEMO_MLP),
+  'sparse-linear-64': buildSparseLinear,
+  'quadrant-image-32': buildQuadrantImage,
 };
 
 export async function buildMissingModels(repository: string, log: (line: string) => void): Promise<number> {

@@ -83,7 +83,7 @@ describe('model config validation', () => {
 
   it('every shipped model config is valid', async () => {
     const models = await loadRepository(new URL('../../models', import.meta.url).pathname);
-    expect(models.map((m) => m.name)).toEqual(['emotion', 'image-safety', 'mlp-classifier', 'silero-vad', 'text-detector', 'text-direction', 'text-recognizer']);
+    expect(models.map((m) => m.name)).toEqual(['emotion', 'explain-linear', 'explain-quadrant', 'image-safety', 'mlp-classifier', 'silero-vad', 'text-detector', 'text-direction', 'text-recognizer']);
   });
 });
 

@@ -20,6 +20,8 @@ export const ERROR_TABLE = {
   invalid_media: { status: 400, meaning: 'An image or audio input is empty, truncated, corrupt, or of a format Switchyard does not read (images: PNG, JPEG, WebP; audio: WAV, 16-bit PCM or 32-bit float, mono or stereo).' },
   idempotency_key_invalid: { status: 400, meaning: 'The `Idempotency-Key` header is empty or longer than 255 characters.' },
   invalid_url: { status: 400, meaning: 'The URL has a malformed percent-encoded path.' },
+  explain_unsupported: { status: 400, meaning: 'An explain request asks for what its model or input cannot have: an input that is not an FP32 vector or image (variable-length, integer, text), a method or baseline that does not fit the input kind (occlusion or blur on a vector), or a PNG heatmap without an image input.' },
+  explain_too_many_rows: { status: 400, meaning: 'The explanation would run more perturbed rows than the model\'s `max_explain_rows` (default 10000): fewer samples, a larger patch size or fewer rows.' },
   malformed_request: { status: 400, meaning: 'The HTTP request itself could not be read (for example a bad `Content-Length`).' },
   unauthorized: { status: 401, meaning: 'No `Authorization: Bearer <key>` header, or the key is unknown.' },
   forbidden: { status: 403, meaning: 'The key may not call that model, route or endpoint (whether or not it exists).' },

@@ -172,6 +172,8 @@ export const modelConfigSchema = z
       .default({ enabled: true, dims: {} }),
     /** Per hardware key (`cpu:<model> x<cores>` or `gpu:<name>`), per version: see workers/pool/hardware.ts. */
     tuned: z.record(z.string().min(1), z.record(z.string().regex(/^[1-9][0-9]*$/), tunedSettings)).default({}),
+    /** Most perturbed rows one explain request may run (all its rows and inputs); 400 explain_too_many_rows above. Default 10000. */
+    max_explain_rows: z.number().int().min(1).max(1_000_000).optional(),
     price: z.strictObject({
       usd_per_compute_second: z.number().min(0),
       usd_per_request: z.number().min(0).default(0),
