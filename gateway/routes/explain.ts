@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { explainDocs } from '../openapi/explain-docs.js';
 import { HEADER_LENGTH_HEADER } from '../protocol/binary-body.js';
 import type { InferFrontEnd } from '../request/infer-call.js';
 import type { PipelineDeps } from '../request/pipeline-deps.js';
@@ -49,6 +50,6 @@ export function explainRoutes(app: FastifyInstance, deps: PipelineDeps): void {
     return sendOutcome(request, reply, await runInference(httpCall(request, reply), explainFrontEnd(httpFrontEnd(request), state), deps, stage));
   };
   const admit = admitHook(deps);
-  app.post<{ Params: InferParams }>('/v2/models/:model/explain', { onRequest: admit }, handler);
-  app.post<{ Params: InferParams }>('/v2/models/:model/versions/:version/explain', { onRequest: admit }, handler);
+  app.post<{ Params: InferParams }>('/v2/models/:model/explain', { onRequest: admit, config: explainDocs(false) }, handler);
+  app.post<{ Params: InferParams }>('/v2/models/:model/versions/:version/explain', { onRequest: admit, config: explainDocs(true) }, handler);
 }
