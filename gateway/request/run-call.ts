@@ -4,6 +4,7 @@ import type { InferencePlan } from '../routing/plan-inference.js';
 import { runModelCall, type PlanOutcome } from '../routing/model-call.js';
 import { mirrorToShadow } from '../routing/run-plan.js';
 import { modelCallServices } from '../wiring/policy-services.js';
+import { traceStep } from '../../workers/tracing/trace-step.js';
 import type { InferCall } from './infer-call.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 
@@ -17,7 +18,7 @@ export async function runCall(call: InferCall, tenant: Tenant, plan: InferencePl
   const limit = budgetLimit(tenant);
   const payer = { tenant: tenant.name, ...(limit ? { budget: new BudgetAccount(services.budgets, limit) } : {}) };
   const onLedgerError = (error: unknown): void => call.log.error({ err: error }, 'ledger write failed');
-  const outcome = await runModelCall(plan, modelCallServices(services, backend, onLedgerError), payer);
+  const outcome = await traceStep(call.trace.span, 'model call', (span) => runModelCall(plan, modelCallServices(services, backend, onLedgerError), span ? { ...payer, span } : payer), { 'switchyard.route': plan.route });
   mirrorToShadow(plan, outcome, backend, services.shadow, Math.random, (error) => call.log.warn({ err: error, route: plan.route }, 'shadow request failed'));
   const { result, served } = outcome;
   Object.assign(call.audit, {

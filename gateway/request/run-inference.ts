@@ -1,3 +1,4 @@
+import { traceStep } from '../../workers/tracing/trace-step.js';
 import type { InferCall, InferFrontEnd, InferOutcome } from './infer-call.js';
 import { throwIfCancelled } from './admit-call.js';
 import { answerCall } from './answer-call.js';
@@ -16,11 +17,13 @@ import { runCall } from './run-call.js';
  * `call.audit` after the answer is sent.
  */
 export async function runInference(call: InferCall, frontEnd: InferFrontEnd, deps: PipelineDeps): Promise<InferOutcome> {
-  const target = resolveTarget(call, deps);
+  const span = call.trace.span;
+  const target = traceStep(span, 'routing', () => resolveTarget(call, deps));
   const key = idempotencyKeyOf(call);
-  const planned = await planCall(call, target, frontEnd, deps);
+  const planned = await traceStep(span, 'plan', () => planCall(call, target, frontEnd, deps));
   throwIfCancelled(call.cancel);
-  const claimed = await claimIdempotency(call, key, target.tenant.name, planned.plan.route, planned.fingerprint, deps);
+  const claim = () => claimIdempotency(call, key, target.tenant.name, planned.plan.route, planned.fingerprint, deps);
+  const claimed = await (key === undefined ? claim() : traceStep(span, 'idempotency', claim));
   if (claimed.kind === 'replay') {
     // The stored answer's ids are the first caller's; this call's replace them.
     const headers: Record<string, string> = { ...claimed.response.headers, 'x-request-id': call.requestId };
@@ -28,16 +31,16 @@ export async function runInference(call: InferCall, frontEnd: InferFrontEnd, dep
     if (call.clientRequestId !== undefined) headers['x-client-request-id'] = call.clientRequestId;
     return { replayed: true, answer: { headers, body: Buffer.from(claimed.response.body, 'base64') } };
   }
-  const claim = claimed.kind === 'claimed' ? claimed.claim : undefined;
+  const held = claimed.kind === 'claimed' ? claimed.claim : undefined;
   try {
     throwIfCancelled(call.cancel);
     const outcome = await runCall(call, target.tenant, planned.plan, deps);
     const answer = frontEnd.encode(await answerCall(call, target.tenant.name, target.route, planned, outcome, frontEnd, deps));
-    if (claim) await claim.complete({ status: 200, headers: answer.headers, body: Buffer.from(answer.body).toString('base64') });
+    if (held) await held.complete({ status: 200, headers: answer.headers, body: Buffer.from(answer.body).toString('base64') });
     return { replayed: false, answer };
   } catch (error) {
     // A rejection before execution or a 5xx leaves the key free for a retry.
-    if (claim) await claim.abandon();
+    if (held) await held.abandon();
     throw error;
   }
 }

@@ -1,0 +1,76 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { activeTracer, childSpan, endWithError, type Span } from '../../workers/tracing/tracer.js';
+import { traceparentOf } from '../http/trace-context.js';
+import { finishRequestSpan, startRequestSpan } from './request-span.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The policy step (auth, rate limit) running in the request's hooks, as a span. */
+    tracedStep: Span | undefined;
+  }
+}
+
+/**
+ * The HTTP request span (OTel's HTTP server conventions) with the authentication step opened.
+ * Installed after the trace context and before authentication; with tracing off no hook is added.
+ */
+export function traceHttpRequests(app: FastifyInstance): void {
+  if (activeTracer() === undefined) return;
+  app.decorateRequest('tracedStep', undefined);
+  app.addHook('onRequest', (request, reply, done) => {
+    const route = request.routeOptions.url;
+    request.trace = startRequestSpan(request.trace, route === undefined ? request.method : `${request.method} ${route}`, {
+      'http.request.method': request.method,
+      'url.path': request.url.split('?', 1)[0]!,
+      'url.scheme': request.protocol,
+      ...(route !== undefined ? { 'http.route': route } : {}),
+    });
+    reply.header('traceparent', traceparentOf(request.trace));
+    request.tracedStep = childSpan(request.trace.span, 'auth');
+    done();
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    endStep(request, reply);
+    const status = reply.statusCode;
+    finishRequestSpan(
+      request.trace.span,
+      { requestId: request.id, tenant: request.tenant?.name, audit: request.audit, code: request.errorCode },
+      { 'http.response.status_code': status },
+      status >= 500,
+    );
+    done();
+  });
+}
+
+function endStep(request: FastifyRequest, reply: FastifyReply): void {
+  const step = request.tracedStep;
+  if (step === undefined) return;
+  request.tracedStep = undefined;
+  if (reply.statusCode < 400) step.end();
+  else endWithError(step, { code: request.errorCode, message: request.errorCode });
+}
+
+/** Installed after authentication: a request that got past it closes its auth step. */
+export function traceAfterAuthentication(app: FastifyInstance): void {
+  if (activeTracer() === undefined) return;
+  app.addHook('onRequest', (request, _reply, done) => {
+    request.tracedStep?.end();
+    request.tracedStep = undefined;
+    done();
+  });
+}
+
+/** The tenant rate limit's hook, between two of these, as a `rate limit` step. */
+export function traceRateLimit(api: FastifyInstance, install: () => void): void {
+  if (activeTracer() === undefined) return install();
+  api.addHook('onRequest', (request, _reply, done) => {
+    request.tracedStep = childSpan(request.trace.span, 'rate limit', request.tenant ? { 'switchyard.tenant': request.tenant.name } : undefined);
+    done();
+  });
+  install();
+  api.addHook('onRequest', (request, _reply, done) => {
+    request.tracedStep?.end();
+    request.tracedStep = undefined;
+    done();
+  });
+}
