@@ -7,6 +7,7 @@ import type { TransformCatalog } from '../pipelines/transforms/catalog.js';
 import type { ModelCallPayer } from '../routing/model-call.js';
 import { modelCallServices, type PolicyServices } from '../wiring/policy-services.js';
 import type { ServingBackend } from '../serving-backend.js';
+import { traceTaskPart } from '../tracing/task-spans.js';
 import { deliverCallback, type CallbackPolicy } from './callback-delivery.js';
 import { isFinished, publicTask, type TaskRecord } from './task-record.js';
 import type { TaskStore } from './task-store.js';
@@ -80,7 +81,8 @@ export class TaskExecutor {
     };
     try {
       if (!pipeline) throw new Error(`pipeline "${record.pipeline}" is no longer loaded`);
-      const outcome = await runPipeline(pipeline, inputs, {
+      const attributes = { 'switchyard.task_id': id, 'switchyard.pipeline': pipeline.name, 'switchyard.tenant': record.tenant, 'switchyard.task_run': record.runs };
+      const outcome = await traceTaskPart(record.traceparent, `task ${pipeline.name}`, attributes, (traceparent) => runPipeline(pipeline, inputs, {
         calls: modelCallServices(services, this.#options.backend, (error) => logger.error({ err: error }, 'ledger write failed')),
         payer,
         plan: services.policy.tenants.find((tenant) => tenant.name === record.tenant)?.plan ?? 'default',
@@ -89,9 +91,9 @@ export class TaskExecutor {
         deadline: record.deadline,
         priority: record.priority,
         stepOptions: services.policy.tenants.find((tenant) => tenant.name === record.tenant)?.pipeline_options?.[pipeline.name] ?? {},
-        ...(record.traceparent !== undefined ? { traceparent: record.traceparent } : {}),
+        ...(traceparent !== undefined ? { traceparent } : {}),
         onEvent,
-      });
+      }));
       record.status = 'succeeded';
       record.result = { outputs: plain(outcome.outputs) as Record<string, unknown>, steps: outcome.steps, cost_usd: outcome.costUsd };
       if (!record.review && reviewCalledFor(pipeline, record.result.outputs)) record.review = { requested: false };
