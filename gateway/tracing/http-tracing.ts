@@ -19,14 +19,15 @@ export function traceHttpRequests(app: FastifyInstance): void {
   app.decorateRequest('tracedStep', undefined);
   app.addHook('onRequest', (request, reply, done) => {
     const route = request.routeOptions.url;
-    request.trace = startRequestSpan(request.trace, route === undefined ? request.method : `${request.method} ${route}`, {
+    const before = request.trace;
+    request.trace = startRequestSpan(before, route === undefined ? request.method : `${request.method} ${route}`, {
       'http.request.method': request.method,
       'url.path': request.url.split('?', 1)[0]!,
       'url.scheme': request.protocol,
       ...(route !== undefined ? { 'http.route': route } : {}),
     });
-    reply.header('traceparent', traceparentOf(request.trace));
-    request.tracedStep = childSpan(request.trace.span, 'auth');
+    if (request.trace !== before) reply.header('traceparent', traceparentOf(request.trace));
+    if (request.trace.span !== undefined) request.tracedStep = childSpan(request.trace.span, 'auth');
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {

@@ -12,6 +12,9 @@ export function startRequestSpan(trace: TraceContext, name: string, attributes: 
   if (tracer === undefined) return trace;
   const parent = trace.parentId === undefined ? undefined : { traceId: trace.traceId, spanId: trace.parentId, traceFlags: Number.parseInt(trace.flags, 16) & 1, isRemote: true };
   const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, contextWith(parent));
+  // Not sampled: no span travels with the request (every later hook then costs one check),
+  // and the flags say so to the workers and the caller.
+  if (!span.isRecording()) return trace.flags === '00' ? trace : { ...trace, flags: '00' };
   const own = span.spanContext();
   return {
     traceId: own.traceId,

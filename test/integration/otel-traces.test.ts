@@ -10,6 +10,7 @@ import { mlpBody, mlpVector } from '../helpers/mlp-reference.js';
 import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp/otlp-receiver.js';
 import { spawnGateway, spawnWorker, waitFor, type Spawned } from '../helpers/processes.js';
 import { REDIS_ENV, cleanRedis, freePort, testPrefix } from '../helpers/redis.js';
+import { TASK_KEYS, echoInput, taskFixture } from '../helpers/task-fixture.js';
 
 const KEY = 'traced-secret';
 const CALLER_SPAN = '00f067aa0ba902b7';
@@ -146,6 +147,36 @@ describe('OpenTelemetry traces over OTLP/HTTP', () => {
     expect(refusedAuth.status.code).toBe('STATUS_CODE_ERROR');
     expect(byName(collector.trace(refusedId), 'POST /v2/models/:model/infer').attributes).toMatchObject({ 'http.response.status_code': 401, 'switchyard.error_code': 'unauthorized' });
   }, 90_000);
+
+  it('tasks: the task run and each pipeline step are spans of the creating request, and the model step batch nests under its step', async () => {
+    const collector = await receiver();
+    const { repository, env } = taskFixture();
+    try {
+      const gateway = await spawnGateway({ ...env, MODEL_REPOSITORY: repository.dir, CPU_COUNT: '1', ...otelEnv(collector) });
+      spawned.push(gateway);
+      const alpha = { authorization: `Bearer ${TASK_KEYS.alpha}` };
+      await waitFor(async () => (await fetch(`${gateway.url}/v2/health/ready`)).status === 200, 20_000, 'gateway ready');
+      const id = traceId(30);
+      const reply = await post(`${gateway.url}/v1/tasks/echo-json`, echoInput([1, 2, 3, 4]), { ...alpha, traceparent: traceparent(id) });
+      expect(reply.status).toBe(200);
+      await waitFor(async () => collector.trace(id).some((span) => span.name === 'POST /v1/tasks/:pipeline') && collector.trace(id).some((span) => span.name === 'batch echo'), 10_000, 'task spans');
+      const spans = collector.trace(id);
+      const request = byName(spans, 'POST /v1/tasks/:pipeline');
+      const task = byName(spans, 'task echo-json');
+      expectNested(task, request);
+      expect(task.attributes).toMatchObject({ 'switchyard.pipeline': 'echo-json', 'switchyard.tenant': 'alpha', 'switchyard.task_run': 1 });
+      const transform = byName(spans, 'step to-tensor');
+      const modelStep = byName(spans, 'step echo');
+      expectNested(transform, task);
+      expectNested(modelStep, task);
+      expect(modelStep.attributes).toMatchObject({ 'switchyard.step': 'echo', 'switchyard.step_kind': 'model' });
+      expect(modelStep.startNs).toBeGreaterThanOrEqual(transform.endNs);
+      expectNested(byName(spans, 'batch echo'), modelStep);
+      expectNested(byName(spans, 'infer echo'), byName(spans, 'batch echo'));
+    } finally {
+      repository.remove();
+    }
+  }, 60_000);
 
   it('OTEL_TRACES_SAMPLER traceidratio with 0 exports nothing, and answers say the trace is not sampled', async () => {
     const collector = await receiver();

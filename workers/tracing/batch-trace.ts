@@ -6,6 +6,12 @@ export interface TracedRequest {
   readonly enqueuedAtPerf: number;
 }
 
+/** The traceparent's sampled flag, read without parsing the rest: most requests are not sampled. */
+function sampled(request: TracedRequest): boolean {
+  const traceparent = request.request.traceparent;
+  return traceparent !== undefined && (Number.parseInt(traceparent.slice(-2), 16) & 1) === 1;
+}
+
 export interface BatchTrace {
   /** The instance's run of the batch (onnxruntime's or TensorFlow's session call) begins... */
   runtimeStarted(provider: string): void;
@@ -23,7 +29,7 @@ export interface BatchTrace {
  * OTel's messaging batch conventions (messaging.batch.message_count).
  */
 export function traceBatch(model: string, version: string, slot: number, requests: readonly TracedRequest[], startedPerf: number, batchRows: number): BatchTrace | undefined {
-  if (activeTracer() === undefined) return undefined;
+  if (activeTracer() === undefined || !requests.some(sampled)) return undefined;
   const parents: (SpanContext | undefined)[] = requests.map((request) => spanContextOf(request.request.traceparent));
   const first = parents.find((parent) => parent !== undefined && (parent.traceFlags & 1) === 1);
   if (first === undefined) return undefined;
