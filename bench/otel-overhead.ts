@@ -13,6 +13,7 @@ import { withChildServer } from './child-server.js';
 import { embeddedGatewayOptions } from './embedded-gateway.js';
 import type { LoadResult } from './load.js';
 import { currentLoadAverage, machineInfo } from './machine-info.js';
+import { measureSpanCostInChild, type SpanCost } from './otel-span-cost.js';
 import { measurePairedRounds } from './paired-rounds.js';
 import { makeRequestBodies } from './request-bodies.js';
 import { INFER_PATH, RESULTS_DIR, settings } from './settings.js';
@@ -80,6 +81,10 @@ async function main(): Promise<void> {
     );
     // The last batch of spans goes out within the schedule delay.
     await new Promise((done) => setTimeout(done, 1500));
+    const exported = { ...receiver.exports() };
+    log('span cost: the tracing calls alone, in a process of their own');
+    const spanCost = await measureSpanCostInChild(receiver.endpoint);
+    log(`span cost, CPU µs per request: ${JSON.stringify(spanCost.cpuUsPerRequest)}`);
     const rounds = paired.rounds.map((r) => ({ off: side(r.embedded), on: side(r.distributed), ratio: r.ratio }));
     const cpuRatios = rounds.map((r) => (r.off.cpuUsPerRequest > 0 ? round(r.on.cpuUsPerRequest / r.off.cpuUsPerRequest, 3) : 0));
     const answeredOn = paired.rounds.reduce((sum, r) => sum + r.distributed.responses2xx, 0);
@@ -95,7 +100,10 @@ async function main(): Promise<void> {
       meanThroughputRatio: round(mean(paired.rounds.map((r) => r.ratio)), 3),
       /** tracing-on / tracing-off gateway CPU per request, median of the rounds. */
       medianCpuPerRequestRatio: round(median(cpuRatios), 3),
-      exported: { ...receiver.exports(), measuredRequestsOn: answeredOn },
+      exported: { ...exported, measuredRequestsOn: answeredOn },
+      spanCost,
+      /** The tracing calls' CPU per request at the sampled ratio: unsampled x 0.9 + sampled x 0.1, over off. */
+      spanCostAtRatioUs: round(SAMPLE_RATIO * spanCost.cpuUsPerRequest['on, sampled'] + (1 - SAMPLE_RATIO) * spanCost.cpuUsPerRequest['on, unsampled'], 2),
     };
     await writeFile(join(RESULTS_DIR, 'otel-overhead.json'), `${JSON.stringify(result, null, 2)}\n`);
     await writeFile(join(RESULTS_DIR, 'otel-overhead.md'), markdown(result));
@@ -116,6 +124,8 @@ function markdown(result: {
   meanThroughputRatio: number;
   medianCpuPerRequestRatio: number;
   exported: { requests: number; bytes: number; measuredRequestsOn: number };
+  spanCost: SpanCost;
+  spanCostAtRatioUs: number;
 }): string {
   const { machine } = result;
   return [
@@ -133,6 +143,18 @@ function markdown(result: {
     '',
     `Throughput on/off: median ${result.medianThroughputRatio}, mean ${result.meanThroughputRatio}. Gateway CPU per request on/off: median ${result.medianCpuPerRequestRatio}.`,
     `Exported: ${result.exported.requests} OTLP requests, ${result.exported.bytes} bytes, for ${result.exported.measuredRequestsOn} measured requests on the traced gateway (plus warm-ups).`,
+    '',
+    '## The tracing calls alone',
+    '',
+    `One request's tracing work (request span, four steps, queue, batch and runtime spans, export) in a loop in a process of`,
+    `its own, blocks of ${result.spanCost.requestsPerBlock} requests alternating the modes, median of ${result.spanCost.rounds} rounds, CPU time (not wall time):`,
+    '',
+    '| mode | CPU µs per request |',
+    '|---|---|',
+    ...Object.entries(result.spanCost.cpuUsPerRequest).map(([mode, us]) => `| ${mode} | ${us} |`),
+    `| on, ${result.sampler} (0.9 unsampled + 0.1 sampled) | ${result.spanCostAtRatioUs} |`,
+    '',
+    `Compare with the gateway's CPU per request above (off column).`,
     '',
   ].join('\n');
 }
