@@ -23,7 +23,11 @@ const SAMPLE_RATIO = 0.1;
 const log = (message: string): void => console.log(`[otel ${new Date().toISOString().slice(11, 19)}] ${message}`);
 
 /** A collector stand-in: accepts every export (200, empty ExportTraceServiceResponse) and counts them. */
-async function countingReceiver(): Promise<{ endpoint: string; exports: () => { requests: number; bytes: number }; close: () => Promise<void> }> {
+async function countingReceiver(): Promise<{
+  endpoint: string;
+  exports: () => { requests: number; bytes: number };
+  close: () => Promise<void>;
+}> {
   let requests = 0;
   let bytes = 0;
   const server = createServer((request, response) => {
@@ -73,9 +77,16 @@ async function main(): Promise<void> {
         measurePairedRounds(
           { target: { url: off.url, path: INFER_PATH, bodies }, serverPid: off.pid },
           { target: { url: on.url, path: INFER_PATH, bodies }, serverPid: on.pid },
-          { rounds: settings.pairedRounds, seconds: settings.durationSeconds, warmupSeconds: settings.warmupSeconds, connections: settings.highConnections },
+          {
+            rounds: settings.pairedRounds,
+            seconds: settings.durationSeconds,
+            warmupSeconds: settings.warmupSeconds,
+            connections: settings.highConnections,
+          },
           ({ embedded: a, distributed: b, ratio }, index) =>
-            log(`round ${index + 1}: off ${a.requestsPerSecond} req/s (cpu ${a.serverCpuPercent} %, p50 ${a.latencyMs.p50} ms), on ${b.requestsPerSecond} req/s (cpu ${b.serverCpuPercent} %, p50 ${b.latencyMs.p50} ms) -> ${ratio}`),
+            log(
+              `round ${index + 1}: off ${a.requestsPerSecond} req/s (cpu ${a.serverCpuPercent} %, p50 ${a.latencyMs.p50} ms), on ${b.requestsPerSecond} req/s (cpu ${b.serverCpuPercent} %, p50 ${b.latencyMs.p50} ms) -> ${ratio}`,
+            ),
         ),
       ),
     );
@@ -103,11 +114,16 @@ async function main(): Promise<void> {
       exported: { ...exported, measuredRequestsOn: answeredOn },
       spanCost,
       /** The tracing calls' CPU per request at the sampled ratio: unsampled x 0.9 + sampled x 0.1, over off. */
-      spanCostAtRatioUs: round(SAMPLE_RATIO * spanCost.cpuUsPerRequest['on, sampled'] + (1 - SAMPLE_RATIO) * spanCost.cpuUsPerRequest['on, unsampled'], 2),
+      spanCostAtRatioUs: round(
+        SAMPLE_RATIO * spanCost.cpuUsPerRequest['on, sampled'] + (1 - SAMPLE_RATIO) * spanCost.cpuUsPerRequest['on, unsampled'],
+        2,
+      ),
     };
     await writeFile(join(RESULTS_DIR, 'otel-overhead.json'), `${JSON.stringify(result, null, 2)}\n`);
     await writeFile(join(RESULTS_DIR, 'otel-overhead.md'), markdown(result));
-    log(`on / off throughput: median ${result.medianThroughputRatio} (mean ${result.meanThroughputRatio}); CPU per request: median ${result.medianCpuPerRequestRatio}`);
+    log(
+      `on / off throughput: median ${result.medianThroughputRatio} (mean ${result.meanThroughputRatio}); CPU per request: median ${result.medianCpuPerRequestRatio}`,
+    );
   } finally {
     await receiver.close();
   }
@@ -137,8 +153,9 @@ function markdown(result: {
     '',
     '| round | off req/s | on req/s | on/off | off CPU µs/req | on CPU µs/req | off p50 ms | on p50 ms | off p99 ms | on p99 ms | failed |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
-    ...result.rounds.map((r, i) =>
-      `| ${i + 1} | ${r.off.requestsPerSecond} | ${r.on.requestsPerSecond} | ${r.ratio} | ${r.off.cpuUsPerRequest} | ${r.on.cpuUsPerRequest} | ${r.off.p50Ms} | ${r.on.p50Ms} | ${r.off.p99Ms} | ${r.on.p99Ms} | ${r.off.failed + r.on.failed} |`,
+    ...result.rounds.map(
+      (r, i) =>
+        `| ${i + 1} | ${r.off.requestsPerSecond} | ${r.on.requestsPerSecond} | ${r.ratio} | ${r.off.cpuUsPerRequest} | ${r.on.cpuUsPerRequest} | ${r.off.p50Ms} | ${r.on.p50Ms} | ${r.off.p99Ms} | ${r.on.p99Ms} | ${r.off.failed + r.on.failed} |`,
     ),
     '',
     `Throughput on/off: median ${result.medianThroughputRatio}, mean ${result.meanThroughputRatio}. Gateway CPU per request on/off: median ${result.medianCpuPerRequestRatio}.`,

@@ -22,14 +22,29 @@ const STEPS = ['auth', 'routing', 'plan', 'model call'];
 
 /** What one request's tracing does in the gateway and the worker (embedded): request span, four steps, batch, queue, runtime. */
 function oneRequest(): void {
-  const trace = startRequestSpan(traceContextFor(undefined), 'POST /v2/models/:model/infer', { 'http.request.method': 'POST', 'http.route': '/v2/models/:model/infer' });
+  const trace = startRequestSpan(traceContextFor(undefined), 'POST /v2/models/:model/infer', {
+    'http.request.method': 'POST',
+    'http.route': '/v2/models/:model/infer',
+  });
   for (const step of STEPS) traceStep(trace.span, step, () => 0);
   const now = performance.now();
-  const batch = traceBatch('mlp-classifier', '1', 0, [{ request: { traceparent: traceparentOf(trace) }, enqueuedAtPerf: now - 0.2 }], now, 1);
+  const batch = traceBatch(
+    'mlp-classifier',
+    '1',
+    0,
+    [{ request: { traceparent: traceparentOf(trace) }, enqueuedAtPerf: now - 0.2 }],
+    now,
+    1,
+  );
   batch?.runtimeStarted('cpu');
   batch?.runtimeDone(0.5, 0.05);
   batch?.end();
-  finishRequestSpan(trace.span, { requestId: 'r', tenant: 'local', audit: { model: 'mlp-classifier', version: '1', queueMs: 0.2, computeMs: 0.5 }, code: undefined }, { 'http.response.status_code': 200 }, false);
+  finishRequestSpan(
+    trace.span,
+    { requestId: 'r', tenant: 'local', audit: { model: 'mlp-classifier', version: '1', queueMs: 0.2, computeMs: 0.5 }, code: undefined },
+    { 'http.response.status_code': 200 },
+    false,
+  );
 }
 
 /**
@@ -43,7 +58,14 @@ function oneRequest(): void {
 export async function measureSpanCost(endpoint: string, rounds = 15, requestsPerBlock = 2_000): Promise<SpanCost> {
   // A block's spans (~16,000) fit the queue and go out in a few exports at its flush (the exporter refuses more than 30 at once).
   const batch = { scheduledDelayMillis: 1000, exportTimeoutMillis: 30_000, maxQueueSize: 65_536, maxExportBatchSize: 4096 };
-  const base = { url: `${endpoint}/v1/traces`, headers: {}, timeoutMs: 10_000, resourceAttributes: {}, sampler: 'parentbased_traceidratio' as const, batch };
+  const base = {
+    url: `${endpoint}/v1/traces`,
+    headers: {},
+    timeoutMs: 10_000,
+    resourceAttributes: {},
+    sampler: 'parentbased_traceidratio' as const,
+    batch,
+  };
   const sampled = startTracing({ ...base, ratio: 1 }, 'bench')!;
   const sampledTracer = activeTracer();
   const unsampled = startTracing({ ...base, ratio: 0 }, 'bench')!;
@@ -63,7 +85,7 @@ export async function measureSpanCost(endpoint: string, rounds = 15, requestsPer
         await flush();
         const used = process.cpuUsage(before);
         // Round -1 warms the JIT and is not kept.
-        if (r >= 0) samples.get(mode)!.push(((used.user + used.system) / requestsPerBlock));
+        if (r >= 0) samples.get(mode)!.push((used.user + used.system) / requestsPerBlock);
       }
     }
   } finally {

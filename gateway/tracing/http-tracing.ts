@@ -63,9 +63,16 @@ export function traceAfterAuthentication(app: FastifyInstance): void {
 
 /** The tenant rate limit's hook, between two of these, as a `rate limit` step. */
 export function traceRateLimit(api: FastifyInstance, install: () => void): void {
-  if (activeTracer() === undefined) return install();
+  if (activeTracer() === undefined) {
+    install();
+    return;
+  }
   api.addHook('onRequest', (request, _reply, done) => {
-    request.tracedStep = childSpan(request.trace.span, 'rate limit', request.tenant ? { 'switchyard.tenant': request.tenant.name } : undefined);
+    request.tracedStep = childSpan(
+      request.trace.span,
+      'rate limit',
+      request.tenant ? { 'switchyard.tenant': request.tenant.name } : undefined,
+    );
     done();
   });
   install();

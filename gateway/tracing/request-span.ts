@@ -10,7 +10,10 @@ import type { TraceContext } from '../http/trace-context.js';
 export function startRequestSpan(trace: TraceContext, name: string, attributes: Attributes): TraceContext {
   const tracer = activeTracer();
   if (tracer === undefined) return trace;
-  const parent = trace.parentId === undefined ? undefined : { traceId: trace.traceId, spanId: trace.parentId, traceFlags: Number.parseInt(trace.flags, 16) & 1, isRemote: true };
+  const parent =
+    trace.parentId === undefined
+      ? undefined
+      : { traceId: trace.traceId, spanId: trace.parentId, traceFlags: Number.parseInt(trace.flags, 16) & 1, isRemote: true };
   const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, contextWith(parent));
   // Not sampled: no span travels with the request (every later hook then costs one check),
   // and the flags say so to the workers and the caller.
@@ -44,10 +47,11 @@ export function finishRequestSpan(span: Span | undefined, outcome: RequestOutcom
   if (audit?.model !== undefined) span.setAttributes({ 'triton.model_name': audit.model, 'triton.model_version': audit.version ?? '' });
   if (audit?.route !== undefined) span.setAttribute('switchyard.route', audit.route);
   if (audit?.tier !== undefined) span.setAttribute('switchyard.tier', audit.tier);
-  if (audit?.queueMs !== undefined) span.setAttributes({ 'switchyard.queue_ms': audit.queueMs, 'switchyard.compute_ms': audit.computeMs ?? 0 });
+  if (audit?.queueMs !== undefined)
+    span.setAttributes({ 'switchyard.queue_ms': audit.queueMs, 'switchyard.compute_ms': audit.computeMs ?? 0 });
   if (audit?.costUsd !== undefined) span.setAttribute('switchyard.cost_usd', audit.costUsd);
   if (audit?.replayed) span.setAttribute('switchyard.idempotent_replay', true);
   if (outcome.code !== undefined) span.setAttribute('switchyard.error_code', outcome.code);
-  if (serverError) return endWithError(span, { code: outcome.code, message: outcome.message ?? outcome.code });
-  span.end();
+  if (serverError) endWithError(span, { code: outcome.code, message: outcome.message ?? outcome.code });
+  else span.end();
 }

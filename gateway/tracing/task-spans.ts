@@ -5,7 +5,12 @@ import { activeTracer, childSpan, endWithError, spanContextOf, traceparentOfSpan
  * request that created the task; `run` gets the traceparent its model calls continue from,
  * so the workers' spans nest under it. Without tracing, or an unsampled parent, a plain call.
  */
-export async function traceTaskPart<T>(traceparent: string | undefined, name: string, attributes: Attributes, run: (traceparent: string | undefined) => Promise<T>): Promise<T> {
+export async function traceTaskPart<T>(
+  traceparent: string | undefined,
+  name: string,
+  attributes: Attributes,
+  run: (traceparent: string | undefined) => Promise<T>,
+): Promise<T> {
   if (activeTracer() === undefined) return run(traceparent);
   const span = childSpan(spanContextOf(traceparent), name, attributes);
   if (span === undefined) return run(traceparent);

@@ -21,7 +21,19 @@ const traceparent = (id: string, flags = '01'): string => `00-${id}-${CALLER_SPA
 /** A tenant with a rate limit and a budget, so every policy step runs. */
 function policyFile(): string {
   const file = join(tmpdir(), `otel-policy-${process.pid}-${Date.now()}.yaml`);
-  writeFileSync(file, stringify({ tenants: [{ name: 'traced', keys: [{ sha256: hashKey(KEY) }], rate_limit: { max: 10_000, window_ms: 60_000 }, budget: { usd: 1_000, period: 'day' } }] }));
+  writeFileSync(
+    file,
+    stringify({
+      tenants: [
+        {
+          name: 'traced',
+          keys: [{ sha256: hashKey(KEY) }],
+          rate_limit: { max: 10_000, window_ms: 60_000 },
+          budget: { usd: 1_000, period: 'day' },
+        },
+      ],
+    }),
+  );
   return file;
 }
 
@@ -80,8 +92,17 @@ function expectWorkerSpans(spans: readonly ReceivedSpan[], request: ReceivedSpan
   expect(batch.kind).toBe('SPAN_KIND_CONSUMER');
   expect(batch.links).toContainEqual({ traceId: request.traceId, spanId: request.spanId });
   expect(queue.links).toContainEqual({ traceId: batch.traceId, spanId: batch.spanId });
-  expect(batch.attributes).toMatchObject({ 'triton.model_name': 'mlp-classifier', 'triton.model_version': '1', 'messaging.batch.message_count': 1, 'switchyard.batch_rows': 1 });
-  expect(runtime.attributes).toMatchObject({ 'triton.model_name': 'mlp-classifier', 'switchyard.batch_size': 1, 'switchyard.execution_provider': 'cpu' });
+  expect(batch.attributes).toMatchObject({
+    'triton.model_name': 'mlp-classifier',
+    'triton.model_version': '1',
+    'messaging.batch.message_count': 1,
+    'switchyard.batch_rows': 1,
+  });
+  expect(runtime.attributes).toMatchObject({
+    'triton.model_name': 'mlp-classifier',
+    'switchyard.batch_size': 1,
+    'switchyard.execution_provider': 'cpu',
+  });
   expect(runtime.attributes['switchyard.compute_ms']).toBeGreaterThan(0);
   expect(queue.attributes['switchyard.queue_ms']).toBeGreaterThanOrEqual(0);
   expect(queue.endNs).toBeLessThanOrEqual(runtime.startNs);
@@ -93,19 +114,38 @@ describe('OpenTelemetry traces over OTLP/HTTP', () => {
     const grpcPort = await freePort();
     const gateway = await spawnGateway({ ...MODEL_ENV, SWITCHYARD_CONFIG: policy, GRPC_PORT: String(grpcPort), ...otelEnv(collector) });
     spawned.push(gateway);
-    await waitFor(async () => (await fetch(`${gateway.url}/v2/models/mlp-classifier/ready`, { headers: auth })).status === 200, 20_000, 'model ready');
+    await waitFor(
+      async () => (await fetch(`${gateway.url}/v2/models/mlp-classifier/ready`, { headers: auth })).status === 200,
+      20_000,
+      'model ready',
+    );
 
     const id = traceId(1);
-    const reply = await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(1), { ...auth, traceparent: traceparent(id), 'idempotency-key': 'otel-embedded-1' });
+    const reply = await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(1), {
+      ...auth,
+      traceparent: traceparent(id),
+      'idempotency-key': 'otel-embedded-1',
+    });
     expect(reply.status).toBe(200);
     const [, answeredTrace, answeredSpan, flags] = reply.headers.get('traceparent')!.split('-');
     expect({ answeredTrace, flags }).toEqual({ answeredTrace: id, flags: '01' });
 
-    await waitFor(async () => collector.trace(id).some((span) => span.name === 'POST /v2/models/:model/infer') && collector.trace(id).some((span) => span.name === 'batch mlp-classifier'), 10_000, 'spans exported');
+    await waitFor(
+      async () =>
+        collector.trace(id).some((span) => span.name === 'POST /v2/models/:model/infer') &&
+        collector.trace(id).some((span) => span.name === 'batch mlp-classifier'),
+      10_000,
+      'spans exported',
+    );
     const spans = collector.trace(id);
     const request = byName(spans, 'POST /v2/models/:model/infer');
     // The request span is the one the response names, a child of the caller's span.
-    expect(request).toMatchObject({ service: 'switchyard-gateway', kind: 'SPAN_KIND_SERVER', spanId: answeredSpan, parentSpanId: CALLER_SPAN });
+    expect(request).toMatchObject({
+      service: 'switchyard-gateway',
+      kind: 'SPAN_KIND_SERVER',
+      spanId: answeredSpan,
+      parentSpanId: CALLER_SPAN,
+    });
     expect(request.attributes).toMatchObject({
       'http.request.method': 'POST',
       'http.route': '/v2/models/:model/infer',
@@ -127,25 +167,46 @@ describe('OpenTelemetry traces over OTLP/HTTP', () => {
     // gRPC: the same pipeline, an rpc.* server span.
     const client = new InferenceClient(`127.0.0.1:${grpcPort}`);
     const grpcId = traceId(2);
-    const answer = await client.call('ModelInfer', mlpRequest('mlp-classifier', mlpVector(2)), { ...auth, traceparent: traceparent(grpcId) });
+    const answer = await client.call('ModelInfer', mlpRequest('mlp-classifier', mlpVector(2)), {
+      ...auth,
+      traceparent: traceparent(grpcId),
+    });
     client.close();
     expect(answer.error).toBeUndefined();
-    await waitFor(async () => collector.trace(grpcId).some((span) => span.name === 'inference.GRPCInferenceService/ModelInfer') && collector.trace(grpcId).some((span) => span.name === 'batch mlp-classifier'), 10_000, 'gRPC spans exported');
+    await waitFor(
+      async () =>
+        collector.trace(grpcId).some((span) => span.name === 'inference.GRPCInferenceService/ModelInfer') &&
+        collector.trace(grpcId).some((span) => span.name === 'batch mlp-classifier'),
+      10_000,
+      'gRPC spans exported',
+    );
     const grpcSpans = collector.trace(grpcId);
     const rpc = byName(grpcSpans, 'inference.GRPCInferenceService/ModelInfer');
     expect(rpc).toMatchObject({ kind: 'SPAN_KIND_SERVER', parentSpanId: CALLER_SPAN, spanId: answer.headers.traceparent!.split('-')[2] });
-    expect(rpc.attributes).toMatchObject({ 'rpc.system': 'grpc', 'rpc.service': 'inference.GRPCInferenceService', 'rpc.method': 'ModelInfer', 'rpc.grpc.status_code': 0, 'switchyard.tenant': 'traced' });
+    expect(rpc.attributes).toMatchObject({
+      'rpc.system': 'grpc',
+      'rpc.service': 'inference.GRPCInferenceService',
+      'rpc.method': 'ModelInfer',
+      'rpc.grpc.status_code': 0,
+      'switchyard.tenant': 'traced',
+    });
     for (const step of ['auth', 'rate limit', 'routing', 'plan', 'model call']) expectNested(byName(grpcSpans, step), rpc);
     expectWorkerSpans(grpcSpans, rpc, 'switchyard-gateway');
 
     // A refused request: the failing step and the request span say why (4xx: the step is the error, not the server).
     const refusedId = traceId(3);
-    const refused = await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(3), { authorization: 'Bearer wrong', traceparent: traceparent(refusedId) });
+    const refused = await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(3), {
+      authorization: 'Bearer wrong',
+      traceparent: traceparent(refusedId),
+    });
     expect(refused.status).toBe(401);
     await waitFor(async () => collector.trace(refusedId).length >= 2, 10_000, 'refused request spans');
     const refusedAuth = byName(collector.trace(refusedId), 'auth');
     expect(refusedAuth.status.code).toBe('STATUS_CODE_ERROR');
-    expect(byName(collector.trace(refusedId), 'POST /v2/models/:model/infer').attributes).toMatchObject({ 'http.response.status_code': 401, 'switchyard.error_code': 'unauthorized' });
+    expect(byName(collector.trace(refusedId), 'POST /v2/models/:model/infer').attributes).toMatchObject({
+      'http.response.status_code': 401,
+      'switchyard.error_code': 'unauthorized',
+    });
   }, 90_000);
 
   it('tasks: the task run and each pipeline step are spans of the creating request, and the model step batch nests under its step', async () => {
@@ -159,7 +220,13 @@ describe('OpenTelemetry traces over OTLP/HTTP', () => {
       const id = traceId(30);
       const reply = await post(`${gateway.url}/v1/tasks/echo-json`, echoInput([1, 2, 3, 4]), { ...alpha, traceparent: traceparent(id) });
       expect(reply.status).toBe(200);
-      await waitFor(async () => collector.trace(id).some((span) => span.name === 'POST /v1/tasks/:pipeline') && collector.trace(id).some((span) => span.name === 'batch echo'), 10_000, 'task spans');
+      await waitFor(
+        async () =>
+          collector.trace(id).some((span) => span.name === 'POST /v1/tasks/:pipeline') &&
+          collector.trace(id).some((span) => span.name === 'batch echo'),
+        10_000,
+        'task spans',
+      );
       const spans = collector.trace(id);
       const request = byName(spans, 'POST /v1/tasks/:pipeline');
       const task = byName(spans, 'task echo-json');
@@ -180,11 +247,18 @@ describe('OpenTelemetry traces over OTLP/HTTP', () => {
 
   it('OTEL_TRACES_SAMPLER traceidratio with 0 exports nothing, and answers say the trace is not sampled', async () => {
     const collector = await receiver();
-    const gateway = await spawnGateway({ ...MODEL_ENV, ...otelEnv(collector, { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' }) });
+    const gateway = await spawnGateway({
+      ...MODEL_ENV,
+      ...otelEnv(collector, { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' }),
+    });
     spawned.push(gateway);
     await waitFor(async () => (await fetch(`${gateway.url}/v2/models/mlp-classifier/ready`)).status === 200, 20_000, 'model ready');
     for (let i = 0; i < 5; i += 1) {
-      const reply = await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(10 + i), i % 2 === 0 ? { traceparent: traceparent(traceId(10 + i)) } : {});
+      const reply = await post(
+        `${gateway.url}/v2/models/mlp-classifier/infer`,
+        mlpBody(10 + i),
+        i % 2 === 0 ? { traceparent: traceparent(traceId(10 + i)) } : {},
+      );
       expect(reply.status).toBe(200);
       expect(reply.headers.get('traceparent')).toMatch(/-00$/);
     }
@@ -198,7 +272,9 @@ describe('OpenTelemetry traces over OTLP/HTTP', () => {
     const gateway = await spawnGateway({ ...MODEL_ENV, ...otelEnv({ endpoint: `http://127.0.0.1:${closedPort}` }) });
     spawned.push(gateway);
     await waitFor(async () => (await fetch(`${gateway.url}/v2/models/mlp-classifier/ready`)).status === 200, 20_000, 'model ready');
-    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(i))));
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(i))),
+    );
     expect(replies.map((reply) => reply.status)).toEqual(Array(20).fill(200));
     await waitFor(async () => gateway.output().includes('span export failed'), 10_000, 'export failure logged');
     const after = await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(99));
@@ -212,15 +288,29 @@ describe('OpenTelemetry traces over OTLP/HTTP', () => {
     spawned.push(worker);
     const gateway = await spawnGateway({ ...env, SWITCHYARD_CONFIG: policy });
     spawned.push(gateway);
-    await waitFor(async () => (await fetch(`${gateway.url}/v2/models/mlp-classifier/ready`, { headers: auth })).status === 200, 20_000, 'model ready');
+    await waitFor(
+      async () => (await fetch(`${gateway.url}/v2/models/mlp-classifier/ready`, { headers: auth })).status === 200,
+      20_000,
+      'model ready',
+    );
 
     const id = traceId(20);
     const reply = await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(20), { ...auth, traceparent: traceparent(id) });
     expect(reply.status).toBe(200);
-    await waitFor(async () => collector.trace(id).some((span) => span.name === 'POST /v2/models/:model/infer') && collector.trace(id).some((span) => span.name === 'batch mlp-classifier'), 10_000, 'spans from both processes');
+    await waitFor(
+      async () =>
+        collector.trace(id).some((span) => span.name === 'POST /v2/models/:model/infer') &&
+        collector.trace(id).some((span) => span.name === 'batch mlp-classifier'),
+      10_000,
+      'spans from both processes',
+    );
     const spans = collector.trace(id);
     const request = byName(spans, 'POST /v2/models/:model/infer');
-    expect(request).toMatchObject({ service: 'switchyard-gateway', parentSpanId: CALLER_SPAN, spanId: reply.headers.get('traceparent')!.split('-')[2] });
+    expect(request).toMatchObject({
+      service: 'switchyard-gateway',
+      parentSpanId: CALLER_SPAN,
+      spanId: reply.headers.get('traceparent')!.split('-')[2],
+    });
     for (const step of ['auth', 'rate limit', 'routing', 'plan', 'model call']) expectNested(byName(spans, step), request);
     expectWorkerSpans(spans, request, 'switchyard-worker');
     expect(new Set(spans.map((span) => span.service))).toEqual(new Set(['switchyard-gateway', 'switchyard-worker']));

@@ -36,7 +36,9 @@ describe('OTEL_* settings', () => {
       batch: { scheduledDelayMillis: 5000, exportTimeoutMillis: 30_000, maxQueueSize: 100, maxExportBatchSize: 100 },
     });
     // The signal-specific endpoint is used as given.
-    expect(settingsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://b/otlp/traces' })?.url).toBe('https://b/otlp/traces');
+    expect(
+      settingsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://b/otlp/traces' })?.url,
+    ).toBe('https://b/otlp/traces');
     expect(settingsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318' })).toMatchObject({ sampler: 'parentbased_always_on', ratio: 1 });
   });
 

@@ -28,7 +28,14 @@ export interface BatchTrace {
  * the batch. Semantic attributes follow Triton's OpenTelemetry mode (triton.model_*) and
  * OTel's messaging batch conventions (messaging.batch.message_count).
  */
-export function traceBatch(model: string, version: string, slot: number, requests: readonly TracedRequest[], startedPerf: number, batchRows: number): BatchTrace | undefined {
+export function traceBatch(
+  model: string,
+  version: string,
+  slot: number,
+  requests: readonly TracedRequest[],
+  startedPerf: number,
+  batchRows: number,
+): BatchTrace | undefined {
   if (activeTracer() === undefined || !requests.some(sampled)) return undefined;
   const parents: (SpanContext | undefined)[] = requests.map((request) => spanContextOf(request.request.traceparent));
   const first = parents.find((parent) => parent !== undefined && (parent.traceFlags & 1) === 1);
@@ -36,17 +43,31 @@ export function traceBatch(model: string, version: string, slot: number, request
   const links: Link[] = [];
   for (const parent of parents) if (parent) links.push({ context: parent });
   const attributes = { 'triton.model_name': model, 'triton.model_version': version };
-  const batch = childSpan(first, `batch ${model}`, { ...attributes, 'messaging.batch.message_count': requests.length, 'switchyard.batch_rows': batchRows, 'switchyard.instance': slot }, { kind: SpanKind.CONSUMER, startTime: startedPerf, links });
+  const batch = childSpan(
+    first,
+    `batch ${model}`,
+    { ...attributes, 'messaging.batch.message_count': requests.length, 'switchyard.batch_rows': batchRows, 'switchyard.instance': slot },
+    { kind: SpanKind.CONSUMER, startTime: startedPerf, links },
+  );
   if (batch === undefined) return undefined;
   const toBatch = [{ context: batch.spanContext() }];
   requests.forEach((request, index) => {
-    const queued = childSpan(parents[index], `queue ${model}`, { ...attributes, 'switchyard.queue_ms': startedPerf - request.enqueuedAtPerf, 'messaging.batch.message_count': requests.length }, { startTime: request.enqueuedAtPerf, links: toBatch });
+    const queued = childSpan(
+      parents[index],
+      `queue ${model}`,
+      { ...attributes, 'switchyard.queue_ms': startedPerf - request.enqueuedAtPerf, 'messaging.batch.message_count': requests.length },
+      { startTime: request.enqueuedAtPerf, links: toBatch },
+    );
     queued?.end(startedPerf);
   });
   let runtime: Span | undefined;
   return {
     runtimeStarted: (provider) => {
-      runtime = childSpan(batch, `infer ${model}`, { ...attributes, 'switchyard.batch_size': requests.length, 'switchyard.execution_provider': provider });
+      runtime = childSpan(batch, `infer ${model}`, {
+        ...attributes,
+        'switchyard.batch_size': requests.length,
+        'switchyard.execution_provider': provider,
+      });
     },
     runtimeDone: (computeMs, marshalMs) => {
       runtime?.setAttributes({ 'switchyard.compute_ms': computeMs, 'switchyard.marshal_ms': marshalMs }).end();

@@ -1,4 +1,16 @@
-import { ROOT_CONTEXT, SpanKind, trace, TraceFlags, type Attributes, type Context, type Link, type Span, type SpanContext, type TimeInput, type Tracer } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  trace,
+  TraceFlags,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+  type SpanContext,
+  type TimeInput,
+  type Tracer,
+} from '@opentelemetry/api';
 
 /**
  * The process's tracer, or none: every hook asks `activeTracer()` first, so with tracing
@@ -51,14 +63,23 @@ export function childSpan(
   if (tracer === undefined || parent === undefined) return undefined;
   const sampled = 'spanContext' in parent ? parent.isRecording() : (parent.traceFlags & TraceFlags.SAMPLED) !== 0;
   if (!sampled) return undefined;
-  return tracer.startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, ...(attributes ? { attributes } : {}), ...(options.startTime !== undefined ? { startTime: options.startTime } : {}), ...(options.links ? { links: options.links } : {}) }, contextWith(parent));
+  return tracer.startSpan(
+    name,
+    {
+      kind: options.kind ?? SpanKind.INTERNAL,
+      ...(attributes ? { attributes } : {}),
+      ...(options.startTime !== undefined ? { startTime: options.startTime } : {}),
+      ...(options.links ? { links: options.links } : {}),
+    },
+    contextWith(parent),
+  );
 }
 
 /** Marks a span failed with the error's code and message, then ends it. */
 export function endWithError(span: Span | undefined, error: unknown, endTime?: TimeInput): void {
   if (span === undefined) return;
   const code = (error as { code?: unknown }).code;
-  span.setAttribute('error.type', typeof code === 'string' ? code : (error as Error).name ?? 'Error');
+  span.setAttribute('error.type', typeof code === 'string' ? code : ((error as Error).name ?? 'Error'));
   span.setStatus({ code: 2, message: (error as Error).message });
   span.end(endTime);
 }

@@ -1,11 +1,23 @@
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { AlwaysOffSampler, AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type Sampler } from '@opentelemetry/sdk-trace-base';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  type Sampler,
+} from '@opentelemetry/sdk-trace-base';
 import { tracingSettings, type SamplerName, type TracingEnvironment, type TracingSettings } from './tracing-config.js';
 import { setActiveTracer } from './tracer.js';
 
 function samplerFor(name: SamplerName, ratio: number): Sampler {
-  const root = name.endsWith('always_on') ? new AlwaysOnSampler() : name.endsWith('always_off') ? new AlwaysOffSampler() : new TraceIdRatioBasedSampler(ratio);
+  const root = name.endsWith('always_on')
+    ? new AlwaysOnSampler()
+    : name.endsWith('always_off')
+      ? new AlwaysOffSampler()
+      : new TraceIdRatioBasedSampler(ratio);
   return name.startsWith('parentbased_') ? new ParentBasedSampler({ root }) : root;
 }
 
@@ -21,7 +33,11 @@ export interface TracingHandle {
  * is down or slow costs dropped spans (the processor's queue is bounded), never a failed or
  * delayed request. Undefined, and nothing started, when tracing is off.
  */
-export function startTracing(settings: TracingSettings | undefined, defaultServiceName: string, onError?: (error: Error) => void): TracingHandle | undefined {
+export function startTracing(
+  settings: TracingSettings | undefined,
+  defaultServiceName: string,
+  onError?: (error: Error) => void,
+): TracingHandle | undefined {
   if (settings === undefined) return undefined;
   const exporter = new OTLPTraceExporter({ url: settings.url, headers: { ...settings.headers }, timeoutMillis: settings.timeoutMs });
   if (onError) {
@@ -34,7 +50,10 @@ export function startTracing(settings: TracingSettings | undefined, defaultServi
   }
   const provider = new BasicTracerProvider({
     // OTEL_SERVICE_NAME wins over a service.name in OTEL_RESOURCE_ATTRIBUTES, as the spec says.
-    resource: resourceFromAttributes({ ...settings.resourceAttributes, 'service.name': settings.serviceName ?? settings.resourceAttributes['service.name'] ?? defaultServiceName }),
+    resource: resourceFromAttributes({
+      ...settings.resourceAttributes,
+      'service.name': settings.serviceName ?? settings.resourceAttributes['service.name'] ?? defaultServiceName,
+    }),
     sampler: samplerFor(settings.sampler, settings.ratio),
     spanProcessors: [new BatchSpanProcessor(exporter, settings.batch)],
   });
@@ -66,7 +85,10 @@ export function startProcessTracing(env: TracingEnvironment, serviceName: string
     dropped += 1;
     if (Date.now() - lastLogged < 60_000) return;
     lastLogged = Date.now();
-    log.warn({ err: error, failedExports: dropped, endpoint: settings?.url }, 'span export failed; requests are unaffected, spans are dropped');
+    log.warn(
+      { err: error, failedExports: dropped, endpoint: settings?.url },
+      'span export failed; requests are unaffected, spans are dropped',
+    );
     dropped = 0;
   });
   if (settings) log.info({ endpoint: settings.url, sampler: settings.sampler, ratio: settings.ratio }, 'exporting traces over OTLP');

@@ -26,18 +26,18 @@ const Response = root.lookupType('otlp.ExportTraceServiceResponse');
 type Decoded = Record<string, unknown>;
 const hex = (bytes: unknown): string => (bytes instanceof Uint8Array ? Buffer.from(bytes).toString('hex') : '');
 
-function valueOf(any: Decoded | undefined): unknown {
+function plainValue(any: Decoded | undefined): unknown {
   if (!any) return undefined;
   if ('stringValue' in any) return any.stringValue;
   if ('boolValue' in any) return any.boolValue;
   if ('intValue' in any) return Number(any.intValue);
   if ('doubleValue' in any) return any.doubleValue;
-  if ('arrayValue' in any) return ((any.arrayValue as Decoded).values as Decoded[] | undefined ?? []).map(valueOf);
+  if ('arrayValue' in any) return (((any.arrayValue as Decoded).values as Decoded[] | undefined) ?? []).map(plainValue);
   return undefined;
 }
 
 const attributesOf = (list: unknown): Record<string, unknown> =>
-  Object.fromEntries(((list as Decoded[] | undefined) ?? []).map((kv) => [kv.key as string, valueOf(kv.value as Decoded)]));
+  Object.fromEntries(((list as Decoded[] | undefined) ?? []).map((kv) => [kv.key as string, plainValue(kv.value as Decoded)]));
 
 /** Decodes one ExportTraceServiceRequest body (OTLP/HTTP, protobuf) into its spans. */
 export function decodeSpans(body: Buffer): ReceivedSpan[] {
@@ -59,7 +59,10 @@ export function decodeSpans(body: Buffer): ReceivedSpan[] {
           endNs: BigInt(span.endTimeUnixNano as string),
           attributes: attributesOf(span.attributes),
           links: ((span.links as Decoded[] | undefined) ?? []).map((link) => ({ traceId: hex(link.traceId), spanId: hex(link.spanId) })),
-          status: { code: (status.code as string | undefined) ?? 'STATUS_CODE_UNSET', ...(status.message ? { message: status.message as string } : {}) },
+          status: {
+            code: (status.code as string | undefined) ?? 'STATUS_CODE_UNSET',
+            ...(status.message ? { message: status.message as string } : {}),
+          },
         });
       }
     }
@@ -71,7 +74,10 @@ export function decodeSpans(body: Buffer): ReceivedSpan[] {
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
   /** Export requests received, with the headers they carried. */
-  readonly requests: { readonly contentType: string | undefined; readonly headers: Readonly<Record<string, string | string[] | undefined>> }[] = [];
+  readonly requests: {
+    readonly contentType: string | undefined;
+    readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  }[] = [];
   readonly #server: Server;
 
   private constructor(server: Server) {
@@ -95,7 +101,9 @@ export class OtlpReceiver {
           response.writeHead(400, { 'content-type': 'text/plain' }).end(String(error));
           return;
         }
-        response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(Buffer.from(Response.encode(Response.create({})).finish()));
+        response
+          .writeHead(200, { 'content-type': 'application/x-protobuf' })
+          .end(Buffer.from(Response.encode(Response.create({})).finish()));
       });
     });
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
