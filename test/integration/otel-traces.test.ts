@@ -313,6 +313,16 @@ describe('OpenTelemetry traces over OTLP/HTTP', () => {
     });
     for (const step of ['auth', 'rate limit', 'routing', 'plan', 'model call']) expectNested(byName(spans, step), request);
     expectWorkerSpans(spans, request, 'switchyard-worker');
+    // The wait in Redis, from the gateway's enqueue to the worker taking the job, then the batcher's queue.
+    const received = byName(spans, 'receive infer.mlp-classifier.1');
+    expectNested(received, request);
+    expect(received).toMatchObject({ service: 'switchyard-worker', kind: 'SPAN_KIND_CONSUMER' });
+    expect(received.attributes).toMatchObject({
+      'messaging.system': 'redis',
+      'messaging.destination.name': 'infer.mlp-classifier.1',
+      'switchyard.attempt': 1,
+    });
+    expect(received.endNs).toBeLessThanOrEqual(byName(spans, 'queue mlp-classifier').startNs + 1_000_000n);
     expect(new Set(spans.map((span) => span.service))).toEqual(new Set(['switchyard-gateway', 'switchyard-worker']));
   }, 90_000);
 });

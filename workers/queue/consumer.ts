@@ -8,6 +8,7 @@ import type { RedisClient } from './redis-connection.js';
 import { redisKeys, type RedisKeys } from './redis-keys.js';
 import { ReplySender } from './reply-stream.js';
 import { decodeFailure, encodeFailure, failureCode, isRetryable } from './failure-policy.js';
+import { traceJobWait } from '../tracing/job-trace.js';
 
 export interface ConsumerOptions {
   /** Recorded on each job it takes (BullMQ's processedBy), to trace a job to its worker. */
@@ -121,6 +122,7 @@ export class QueueConsumer {
     const { requests, replyTo } = decodeJob(job.data);
     // Time spent waiting in Redis counts as queue time too (clocks are assumed NTP-synced).
     const redisWaitMs = Math.max(0, Date.now() - job.timestamp);
+    traceJobWait(job.queueName, job.id, job.timestamp, job.attemptsMade + 1, requests);
     const settled = await Promise.allSettled(requests.map(({ request }) => this.#options.manager.infer(request)));
     const answered: ItemReply[] = [];
     const retry: { item: number; error: unknown }[] = [];
