@@ -22,8 +22,8 @@ export async function runInference(call: InferCall, frontEnd: InferFrontEnd, dep
   const key = idempotencyKeyOf(call);
   const planned = await traceStep(span, 'plan', () => planCall(call, target, frontEnd, deps));
   throwIfCancelled(call.cancel);
-  const claim = () => claimIdempotency(call, key, target.tenant.name, planned.plan.route, planned.fingerprint, deps);
-  const claimed = await (key === undefined ? claim() : traceStep(span, 'idempotency', claim));
+  // A step only when there is a key to claim.
+  const claimed = await traceStep(key === undefined ? undefined : span, 'idempotency', () => claimIdempotency(call, key, target.tenant.name, planned.plan.route, planned.fingerprint, deps));
   if (claimed.kind === 'replay') {
     // The stored answer's ids are the first caller's; this call's replace them.
     const headers: Record<string, string> = { ...claimed.response.headers, 'x-request-id': call.requestId };
@@ -31,16 +31,16 @@ export async function runInference(call: InferCall, frontEnd: InferFrontEnd, dep
     if (call.clientRequestId !== undefined) headers['x-client-request-id'] = call.clientRequestId;
     return { replayed: true, answer: { headers, body: Buffer.from(claimed.response.body, 'base64') } };
   }
-  const held = claimed.kind === 'claimed' ? claimed.claim : undefined;
+  const claim = claimed.kind === 'claimed' ? claimed.claim : undefined;
   try {
     throwIfCancelled(call.cancel);
     const outcome = await runCall(call, target.tenant, planned.plan, deps);
     const answer = frontEnd.encode(await answerCall(call, target.tenant.name, target.route, planned, outcome, frontEnd, deps));
-    if (held) await held.complete({ status: 200, headers: answer.headers, body: Buffer.from(answer.body).toString('base64') });
+    if (claim) await claim.complete({ status: 200, headers: answer.headers, body: Buffer.from(answer.body).toString('base64') });
     return { replayed: false, answer };
   } catch (error) {
     // A rejection before execution or a 5xx leaves the key free for a retry.
-    if (held) await held.abandon();
+    if (claim) await claim.abandon();
     throw error;
   }
 }

@@ -14,11 +14,15 @@ declare module 'fastify' {
  * The HTTP request span (OTel's HTTP server conventions) with the authentication step opened.
  * Installed after the trace context and before authentication; with tracing off no hook is added.
  */
+/** Probes and scrapes, every few seconds from every kubelet and Prometheus: no traces of their own. */
+const UNTRACED = new Set(['/v2/health/live', '/v2/health/ready', '/metrics']);
+
 export function traceHttpRequests(app: FastifyInstance): void {
   if (activeTracer() === undefined) return;
   app.decorateRequest('tracedStep', undefined);
   app.addHook('onRequest', (request, reply, done) => {
     const route = request.routeOptions.url;
+    if (route !== undefined && UNTRACED.has(route)) return done();
     const before = request.trace;
     request.trace = startRequestSpan(before, route === undefined ? request.method : `${request.method} ${route}`, {
       'http.request.method': request.method,

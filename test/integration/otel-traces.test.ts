@@ -161,6 +161,8 @@ describe('OpenTelemetry traces over OTLP/HTTP', () => {
     expectNested(byName(spans, 'budget'), byName(spans, 'model call'));
     expectWorkerSpans(spans, request, 'switchyard-gateway');
     expect(spans.every((span) => span.status.code !== 'STATUS_CODE_ERROR')).toBe(true);
+    // Readiness probes (polled above, and by every kubelet) make no traces.
+    expect(collector.spans.filter((span) => String(span.attributes['url.path']).startsWith('/v2/health'))).toEqual([]);
     // The OTEL_EXPORTER_OTLP_HEADERS reached the collector, with protobuf bodies.
     expect(collector.requests[0]).toMatchObject({ contentType: 'application/x-protobuf', headers: { 'x-collector-token': 't0ken' } });
 
