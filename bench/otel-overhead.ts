@@ -20,6 +20,9 @@ import { INFER_PATH, RESULTS_DIR, settings } from './settings.js';
 import { mean, median, round } from './stats.js';
 
 const SAMPLE_RATIO = 0.1;
+/** More, shorter rounds than the main bench's pairs: on a loaded machine single runs swing by 3x, and a median of many pairs steadies. */
+const ROUNDS = Number(process.env.BENCH_OTEL_ROUNDS ?? 12);
+const SECONDS = Number(process.env.BENCH_OTEL_SECONDS ?? 5);
 const log = (message: string): void => console.log(`[otel ${new Date().toISOString().slice(11, 19)}] ${message}`);
 
 /** A collector stand-in: accepts every export (200, empty ExportTraceServiceResponse) and counts them. */
@@ -78,8 +81,8 @@ async function main(): Promise<void> {
           { target: { url: off.url, path: INFER_PATH, bodies }, serverPid: off.pid },
           { target: { url: on.url, path: INFER_PATH, bodies }, serverPid: on.pid },
           {
-            rounds: settings.pairedRounds,
-            seconds: settings.durationSeconds,
+            rounds: ROUNDS,
+            seconds: SECONDS,
             warmupSeconds: settings.warmupSeconds,
             connections: settings.highConnections,
           },
