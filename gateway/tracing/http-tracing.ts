@@ -24,14 +24,18 @@ export function traceHttpRequests(app: FastifyInstance): void {
     const route = request.routeOptions.url;
     if (route !== undefined && UNTRACED.has(route)) return done();
     const before = request.trace;
-    request.trace = startRequestSpan(before, route === undefined ? request.method : `${request.method} ${route}`, {
+    request.trace = startRequestSpan(before, route === undefined ? request.method : `${request.method} ${route}`);
+    if (request.trace !== before) reply.header('traceparent', traceparentOf(request.trace));
+    const span = request.trace.span;
+    if (span === undefined) return done();
+    // Attributes only for sampled requests: the others pay for no object.
+    span.setAttributes({
       'http.request.method': request.method,
       'url.path': request.url.split('?', 1)[0]!,
       'url.scheme': request.protocol,
       ...(route !== undefined ? { 'http.route': route } : {}),
     });
-    if (request.trace !== before) reply.header('traceparent', traceparentOf(request.trace));
-    if (request.trace.span !== undefined) request.tracedStep = childSpan(request.trace.span, 'auth');
+    request.tracedStep = childSpan(span, 'auth');
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {

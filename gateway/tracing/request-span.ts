@@ -7,14 +7,14 @@ import type { TraceContext } from '../http/trace-context.js';
  * ids replace the trace context's, so the traceparent the response carries and the queue hands
  * to the workers names this span. Unchanged when tracing is off.
  */
-export function startRequestSpan(trace: TraceContext, name: string, attributes: Attributes): TraceContext {
+export function startRequestSpan(trace: TraceContext, name: string, attributes?: Attributes): TraceContext {
   const tracer = activeTracer();
   if (tracer === undefined) return trace;
   const parent =
     trace.parentId === undefined
       ? undefined
       : { traceId: trace.traceId, spanId: trace.parentId, traceFlags: Number.parseInt(trace.flags, 16) & 1, isRemote: true };
-  const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, contextWith(parent));
+  const span = tracer.startSpan(name, { kind: SpanKind.SERVER, ...(attributes ? { attributes } : {}) }, contextWith(parent));
   // Not sampled: no span travels with the request (every later hook then costs one check),
   // and the flags say so to the workers and the caller.
   if (!span.isRecording()) return trace.flags === '00' ? trace : { ...trace, flags: '00' };
