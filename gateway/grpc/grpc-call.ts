@@ -12,7 +12,7 @@ import { countPolicyOutcomes } from '../metrics/metrics-hook.js';
 import type { Tenant } from '../policy/policy-config.js';
 import type { PipelineDeps } from '../request/pipeline-deps.js';
 import { grpcStatusOf, toServiceError } from './grpc-errors.js';
-import { finishRequestSpan, startRequestSpan } from '../tracing/request-span.js';
+import { finishRequestSpan, startRpcSpan } from '../tracing/request-span.js';
 import { traceStep } from '../../workers/tracing/trace-step.js';
 
 /** What every RPC handler shares: the request pipeline, the observers, the logger. */
@@ -53,11 +53,7 @@ export function openCall(front: GrpcFront, method: string, metadata: Metadata): 
     requestId,
     clientRequestId,
     arrivedAt: performance.now(),
-    trace: startRequestSpan(traceContextFor(metadataValue(metadata, 'traceparent')), `inference.GRPCInferenceService/${method}`, {
-      'rpc.system': 'grpc',
-      'rpc.service': 'inference.GRPCInferenceService',
-      'rpc.method': method,
-    }),
+    trace: startRpcSpan(traceContextFor(metadataValue(metadata, 'traceparent')), method),
     // A child logger costs a few microseconds; most calls never log (production runs at warn).
     get log() {
       log ??= front.logger.child({ requestId });
@@ -132,7 +128,7 @@ export function failCall(call: GrpcCall, error: unknown) {
 export function finishCall(front: GrpcFront, call: GrpcCall, status: number, code: string | undefined): void {
   const latencyMs = performance.now() - call.arrivedAt;
   const route = `/inference.GRPCInferenceService/${call.method}`;
-  finishRequestSpan(call.trace.span, { requestId: call.requestId, tenant: call.tenant?.name, audit: call.audit, code }, { 'rpc.grpc.status_code': grpcStatusOf(status) }, status >= 500);
+  if (call.trace.span) finishRequestSpan(call.trace.span, { requestId: call.requestId, tenant: call.tenant?.name, audit: call.audit, code }, { 'rpc.grpc.status_code': grpcStatusOf(status) }, status >= 500);
   front.metrics?.http.series({ route, method: 'GRPC', status: String(status) }).observe(latencyMs / 1000);
   if (front.metrics) countPolicyOutcomes(front.metrics, call.tenant?.name, code, call.audit);
   const details = call.audit ?? {};

@@ -18,7 +18,9 @@ export async function runCall(call: InferCall, tenant: Tenant, plan: InferencePl
   const limit = budgetLimit(tenant);
   const payer = { tenant: tenant.name, ...(limit ? { budget: new BudgetAccount(services.budgets, limit) } : {}) };
   const onLedgerError = (error: unknown): void => call.log.error({ err: error }, 'ledger write failed');
-  const outcome = await traceStep(call.trace.span, 'model call', (span) => runModelCall(plan, modelCallServices(services, backend, onLedgerError), span ? { ...payer, span } : payer), { 'switchyard.route': plan.route });
+  const outcome = await traceStep(call.trace.span, 'model call', (span) =>
+    runModelCall(plan, modelCallServices(services, backend, onLedgerError), span ? { ...payer, span: span.setAttribute('switchyard.route', plan.route) } : payer),
+  );
   mirrorToShadow(plan, outcome, backend, services.shadow, Math.random, (error) => call.log.warn({ err: error, route: plan.route }, 'shadow request failed'));
   const { result, served } = outcome;
   Object.assign(call.audit, {

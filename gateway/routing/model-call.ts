@@ -43,7 +43,7 @@ export interface ModelCallPayer {
  */
 export async function runModelCall(plan: InferencePlan, services: ModelCallServices, payer: ModelCallPayer): Promise<PlanOutcome> {
   const { budget } = payer;
-  const held = budget ? await traceStep(payer.span, 'budget', () => budget.hold(toPico(estimateCostUsd(plan))), { 'switchyard.tenant': payer.tenant }) : 0;
+  const held = budget ? await traceStep(payer.span, 'budget', () => budget.hold(toPico(estimateCostUsd(plan)))) : 0;
   const ran: TierCharge[] = [];
   let outcome: Omit<PlanOutcome, 'costUsd' | 'charges'>;
   try {

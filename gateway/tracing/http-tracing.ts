@@ -39,10 +39,12 @@ export function traceHttpRequests(app: FastifyInstance): void {
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
+    const span = request.trace.span;
+    if (span === undefined) return done();
     endStep(request, reply);
     const status = reply.statusCode;
     finishRequestSpan(
-      request.trace.span,
+      span,
       { requestId: request.id, tenant: request.tenant?.name, audit: request.audit, code: request.errorCode },
       { 'http.response.status_code': status },
       status >= 500,

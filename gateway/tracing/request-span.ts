@@ -55,3 +55,13 @@ export function finishRequestSpan(span: Span | undefined, outcome: RequestOutcom
   if (serverError) endWithError(span, { code: outcome.code, message: outcome.message ?? outcome.code });
   else span.end();
 }
+
+/** A gRPC call's span (OTel's RPC conventions); with tracing off nothing is built. */
+export function startRpcSpan(trace: TraceContext, method: string): TraceContext {
+  if (activeTracer() === undefined) return trace;
+  return startRequestSpan(trace, `inference.GRPCInferenceService/${method}`, {
+    'rpc.system': 'grpc',
+    'rpc.service': 'inference.GRPCInferenceService',
+    'rpc.method': method,
+  });
+}
