@@ -16,7 +16,8 @@ import type { PipelineDeps } from './pipeline-deps.js';
 export async function runCall(call: InferCall, tenant: Tenant, plan: InferencePlan, deps: PipelineDeps): Promise<PlanOutcome> {
   const { backend, services } = deps;
   const limit = budgetLimit(tenant);
-  const payer = { tenant: tenant.name, ...(limit ? { budget: new BudgetAccount(services.budgets, limit) } : {}) };
+  const signal = deps.cancelAbandoned ? call.cancel : undefined;
+  const payer = { tenant: tenant.name, weight: tenant.weight, ...(limit ? { budget: new BudgetAccount(services.budgets, limit) } : {}), ...(signal ? { signal } : {}) };
   const onLedgerError = (error: unknown): void => call.log.error({ err: error }, 'ledger write failed');
   const outcome = await traceStep(call.trace.span, 'model call', (span) =>
     runModelCall(plan, modelCallServices(services, backend, onLedgerError), span ? { ...payer, span: span.setAttribute('switchyard.route', plan.route) } : payer),
