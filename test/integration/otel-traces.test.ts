@@ -18,7 +18,7 @@ const auth = { authorization: `Bearer ${KEY}` };
 const traceId = (n: number): string => `${n.toString(16).padStart(4, '0')}${'5ad0'.repeat(7)}`;
 const traceparent = (id: string, flags = '01'): string => `00-${id}-${CALLER_SPAN}-${flags}`;
 
-/** A tenant with a rate limit and a budget, so every policy step runs. */
+/** A tenant with a rate limit, a concurrency limit and a budget, so every policy step runs. */
 function policyFile(): string {
   const file = join(tmpdir(), `otel-policy-${process.pid}-${Date.now()}.yaml`);
   writeFileSync(
@@ -29,6 +29,7 @@ function policyFile(): string {
           name: 'traced',
           keys: [{ sha256: hashKey(KEY) }],
           rate_limit: { max: 10_000, window_ms: 60_000 },
+          max_concurrency: 100,
           budget: { usd: 1_000, period: 'day' },
         },
       ],
@@ -163,7 +164,8 @@ describe('OpenTelemetry traces over OTLP/HTTP', () => {
       'triton.model_version': '1',
     });
     expect(request.attributes['switchyard.queue_ms']).toBeCloseTo(Number(reply.headers.get('x-queue-ms')), 2);
-    for (const step of ['auth', 'rate limit', 'routing', 'plan', 'idempotency', 'model call']) expectNested(byName(spans, step), request);
+    for (const step of ['auth', 'rate limit', 'routing', 'concurrency', 'plan', 'idempotency', 'model call'])
+      expectNested(byName(spans, step), request);
     expectNested(byName(spans, 'budget'), byName(spans, 'model call'));
     expectWorkerSpans(spans, request, 'switchyard-gateway');
     expect(spans.every((span) => span.status.code !== 'STATUS_CODE_ERROR')).toBe(true);
