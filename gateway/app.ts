@@ -15,7 +15,7 @@ import { healthRoutes, type Lifecycle } from './routes/health.js';
 import { inferRoutes } from './routes/infer.js';
 import { modelRoutes } from './routes/models.js';
 import { repositoryRoutes } from './routes/repository.js';
-import { serverMetadataRoutes } from './routes/server-metadata.js';
+import { SERVER_NAME, SERVER_VERSION, serverMetadataRoutes } from './routes/server-metadata.js';
 import { statisticsRoutes } from './routes/statistics.js';
 import { sharedMemoryRoutes } from './routes/shared-memory.js';
 import { traceSettingsRoutes } from './routes/trace-settings.js';
@@ -41,6 +41,8 @@ import type { Registry } from 'prom-client';
 import type { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { metricsObserver } from './metrics/metrics-hook.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { openApiRoutes } from './routes/openapi.js';
+import { installOpenApi } from './openapi/install-openapi.js';
 import type { ListenerTls } from './tls/listener-tls.js';
 import { fastifyTrustProxy, type TrustProxy } from './http/trust-proxy.js';
 
@@ -102,6 +104,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   installAuthentication(app, options.services.policy.tenants.length === 0, pipeline.authenticate);
   traceAfterAuthentication(app);
   installAuditHook(app, options.services.audit);
+  // Before the routes: it collects them as they are registered.
+  installOpenApi(app, { name: SERVER_NAME, version: SERVER_VERSION });
   const series = new ConsoleSeries();
   const routeNames = new Set(options.services.policy.routes.map((route) => route.name));
   const pipelineNames = new Set(options.tasks?.pipelines().map((pipeline) => `task:${pipeline.name}`) ?? []);
@@ -139,6 +143,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     if (options.metrics) metricsRoutes(api, options.metrics.registry);
     if (options.tasks) taskRoutes(api, options.tasks, options.services, options.lifecycle);
     consoleRoutes(api, options.backend, options.services, series, options.tasks);
+    openApiRoutes(api);
   });
   return app;
 }

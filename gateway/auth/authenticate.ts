@@ -8,16 +8,21 @@ export { OPEN_TENANT, type AuthFailureLimit } from './api-keys.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Who is calling; set for every route but health and the console page. */
+    /** Who is calling; set for every route but the auth-free ones (AUTH_FREE). */
     tenant: Tenant | undefined;
   }
 }
 
 /**
- * Health probes and the console page itself (static: its data comes from the admin API with
- * a key), by method and route pattern: nothing else is reached without a key.
+ * Health probes, and what the server ships as it is, the same for every caller: the console
+ * page (its data comes from the admin API with a key) and the OpenAPI document (routes and
+ * schemas, no tenant, model or spend). By method and route pattern: nothing else is reached
+ * without a key.
  */
-const AUTH_FREE = new Set(['/v2/health/live', '/v2/health/ready', '/console'].flatMap((url) => [`GET ${url}`, `HEAD ${url}`]));
+const AUTH_FREE = new Set(['/v2/health/live', '/v2/health/ready', '/console', '/openapi.json'].flatMap((url) => [`GET ${url}`, `HEAD ${url}`]));
+
+/** Whether a route (method and pattern, as registered) is answered without a key. */
+export const isAuthFree = (method: string, url: string): boolean => AUTH_FREE.has(`${method} ${url}`);
 
 /** Path only, at most 200 characters: an error never echoes a long or query-carrying URL back. */
 function shortPath(url: string): string {
@@ -40,7 +45,7 @@ export function installAuthentication(app: FastifyInstance, open: boolean, authe
       if (foreign) return next(foreign);
     }
     if (request.is404) return next(new ServingError('route_not_found', `no endpoint ${request.method} ${shortPath(request.url)}`));
-    if (AUTH_FREE.has(`${request.method} ${request.routeOptions.url}`)) return next();
+    if (isAuthFree(request.method, request.routeOptions.url ?? '')) return next();
     try {
       request.tenant = authenticate(request.headers.authorization, request.ip);
     } catch (error) {

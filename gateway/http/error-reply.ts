@@ -41,6 +41,10 @@ export function toServingError(error: FastifyError | Error): ServingError {
     return new ServingError('backend_unavailable', 'Redis cannot be reached; nothing was run');
   }
   const fastifyError = error as FastifyError;
+  // A route schema refused the request (ajv's message names the part and field, never the value sent).
+  if (fastifyError.code === 'FST_ERR_VALIDATION') {
+    return new ServingError(fastifyError.validationContext === 'body' ? 'invalid_request' : 'invalid_parameter', fastifyError.message);
+  }
   const mapped = fastifyError.code ? FASTIFY_ERRORS[fastifyError.code] : undefined;
   if (mapped) return new ServingError(mapped[0], mapped[1]);
   const status = fastifyError.statusCode;

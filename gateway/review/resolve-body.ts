@@ -8,6 +8,9 @@ const resolveBody = z.discriminatedUnion('decision', [
   z.strictObject({ decision: z.literal('correct'), output: z.unknown().refine((value) => value !== undefined, 'required') }),
 ]);
 
+/** The body as JSON Schema, for the OpenAPI document: written from the zod schema that checks it. */
+export const RESOLVE_BODY_SCHEMA = (({ $schema: _dialect, ...schema }) => schema)(z.toJSONSchema(resolveBody, { io: 'input' }));
+
 /** `{"decision":"approve"}` or `{"decision":"correct","output":<JSON>}`; a 400 names what is wrong. */
 export function readResolveBody(body: unknown): { decision: ReviewDecision; humanOutput?: unknown } {
   if (!Buffer.isBuffer(body) || body.length === 0) throw new ServingError('empty_body', 'send {"decision":"approve"} or {"decision":"correct","output":...}');

@@ -3,6 +3,7 @@ import { ServingError } from '../../workers/protocol/errors.js';
 import type { DeadLetters } from '../../workers/queue/dead-letters.js';
 import { bodylessRoutes } from '../http/bodyless-routes.js';
 import { assertAdmin } from '../auth/authorize.js';
+import { docs, json, ANY_OBJECT } from '../openapi/route-docs.js';
 
 /** Dead-letter inspection and requeue (distributed mode only: embedded mode never retries). */
 export function adminRoutes(app: FastifyInstance, deadLetters: DeadLetters | undefined): void {
@@ -10,14 +11,26 @@ export function adminRoutes(app: FastifyInstance, deadLetters: DeadLetters | und
     if (!deadLetters) throw new ServingError('not_in_this_mode', 'dead letters exist in distributed mode only (REDIS_URL)');
     return deadLetters;
   };
-  app.get<{ Querystring: { limit?: string } }>('/v2/admin/dead-letters', async (request) => {
+  const listDocs = docs({
+    tag: 'admin',
+    summary: 'Dead letters: jobs that failed every attempt (admin, distributed mode)',
+    errors: ['forbidden', 'not_in_this_mode'],
+    responses: { 200: { description: 'The newest first.', content: json({ type: 'object', required: ['dead_letters'], properties: { dead_letters: { type: 'array', items: ANY_OBJECT } } }) } },
+  });
+  const schema = { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } } };
+  app.get<{ Querystring: { limit: number } }>('/v2/admin/dead-letters', { schema, config: listDocs }, async (request) => {
     assertAdmin(request.tenant);
-    const limit = request.query.limit === undefined ? 100 : Number(request.query.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ServingError('invalid_parameter', 'limit must be an integer from 1 to 1000');
-    return { dead_letters: await require().list(limit) };
+    return { dead_letters: await require().list(request.query.limit) };
+  });
+  const requeueDocs = docs({
+    tag: 'admin',
+    summary: 'Requeue a dead letter (admin, distributed mode)',
+    errors: ['forbidden', 'not_in_this_mode', 'dead_letter_not_found'],
+    responses: { 200: { description: 'Requeued.', content: json(ANY_OBJECT) } },
+    bodyless: true,
   });
   bodylessRoutes(app, (scope) =>
-    scope.post<{ Params: { id: string } }>('/v2/admin/dead-letters/:id/requeue', async (request) => {
+    scope.post<{ Params: { id: string } }>('/v2/admin/dead-letters/:id/requeue', { config: requeueDocs }, async (request) => {
       assertAdmin(request.tenant);
       return require().requeue(request.params.id);
     }),

@@ -10,6 +10,7 @@ import { admitInference } from '../request/admit-call.js';
 import type { EncodedAnswer, InferCall, InferFrontEnd } from '../request/infer-call.js';
 import type { PipelineDeps } from '../request/pipeline-deps.js';
 import { runInference } from '../request/run-inference.js';
+import { inferDocs } from '../openapi/infer-docs.js';
 
 interface InferParams {
   model: string;
@@ -84,6 +85,6 @@ export function inferRoutes(app: FastifyInstance, deps: PipelineDeps): void {
     }
     next();
   };
-  app.post<{ Params: InferParams }>('/v2/models/:model/infer', { onRequest: admit }, handler);
-  app.post<{ Params: InferParams }>('/v2/models/:model/versions/:version/infer', { onRequest: admit }, handler);
+  app.post<{ Params: InferParams }>('/v2/models/:model/infer', { onRequest: admit, config: inferDocs(false) }, handler);
+  app.post<{ Params: InferParams }>('/v2/models/:model/versions/:version/infer', { onRequest: admit, config: inferDocs(true) }, handler);
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { assertAdmin } from '../auth/authorize.js';
 import { ServingError } from '../../workers/protocol/errors.js';
+import { docs, json } from '../openapi/route-docs.js';
 
 interface LogSettings {
   log_file: string;
@@ -62,13 +63,30 @@ function merged(current: LogSettings, body: unknown): LogSettings {
   return next;
 }
 
+const SWITCHES = {
+  log_info: { type: 'boolean' },
+  log_warning: { type: 'boolean' },
+  log_error: { type: 'boolean' },
+  log_verbose_level: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: '1: debug, 2 and up: trace.' },
+};
+const SETTINGS_SCHEMA = { type: 'object', properties: { ...SWITCHES, log_file: { const: '' }, log_format: { const: 'default' } } };
+const answer = { 200: { description: 'The settings now in force.', content: json({ ...SETTINGS_SCHEMA, required: Object.keys(SETTINGS_SCHEMA.properties) }) } };
+
 /** Triton's logging extension over the gateway's logger: admins read and change its level at run time. */
 export function logSettingsRoutes(app: FastifyInstance, logger: Logger): void {
-  app.get('/v2/logging', async (request) => {
+  app.get('/v2/logging', { config: docs({ tag: 'triton', summary: 'Log settings (admin)', errors: ['forbidden'], responses: answer }) }, async (request) => {
     assertAdmin(request.tenant);
     return settingsOf(logger.level);
   });
-  app.post('/v2/logging', async (request) => {
+  const changeDocs = docs({
+    tag: 'triton',
+    summary: 'Change the log level (admin)',
+    description: 'log_file and log_format cannot change (JSON lines to stdout): another value is 501 not_supported.',
+    errors: ['forbidden', 'invalid_json', 'invalid_request', 'invalid_parameter', 'not_supported'],
+    responses: answer,
+    handChecked: { body: json({ ...SETTINGS_SCHEMA, additionalProperties: false }) },
+  });
+  app.post('/v2/logging', { config: changeDocs }, async (request) => {
     assertAdmin(request.tenant);
     const next = merged(settingsOf(logger.level), request.body);
     logger.level = levelOf(next);

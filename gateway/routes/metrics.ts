@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { assertAdmin } from '../auth/authorize.js';
+import { docs } from '../openapi/route-docs.js';
 
 /**
  * GET /metrics, Prometheus text format, with the same authentication as the other admin
@@ -9,7 +10,8 @@ import { assertAdmin } from '../auth/authorize.js';
  * (loopback only) every caller is the local admin.
  */
 export function metricsRoutes(app: FastifyInstance, registry: Registry): void {
-  app.get('/metrics', async (request, reply) => {
+  const metrics = docs({ tag: 'admin', summary: 'Prometheus metrics (admin key)', errors: ['forbidden'], responses: { 200: { description: 'Prometheus text format.', content: { 'text/plain': { type: 'string' } } } } });
+  app.get('/metrics', { config: metrics }, async (request, reply) => {
     assertAdmin(request.tenant);
     reply.type(registry.contentType);
     return registry.metrics();

@@ -1,17 +1,28 @@
 import type { FastifyInstance } from 'fastify';
-import { ServingError } from '../../workers/protocol/errors.js';
 import { assertAdmin } from '../auth/authorize.js';
 import type { PolicyServices } from '../wiring/policy-services.js';
+import { docs, json, ANY_OBJECT } from '../openapi/route-docs.js';
 
 /** Admin views of the policy layer: the audit log, and routes with breakers and shadow agreement. */
 export function policyAdminRoutes(app: FastifyInstance, services: PolicyServices): void {
-  app.get<{ Querystring: { limit?: string; tenant?: string } }>('/v1/admin/audit', async (request) => {
-    assertAdmin(request.tenant);
-    const limit = request.query.limit === undefined ? 100 : Number(request.query.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new ServingError('invalid_parameter', 'limit must be an integer from 1 to 10000');
-    return { entries: await services.audit.read(limit, request.query.tenant) };
+  const auditDocs = docs({
+    tag: 'admin',
+    summary: 'The audit log, newest first (admin)',
+    errors: ['forbidden'],
+    responses: { 200: { description: 'Audit entries.', content: json({ type: 'object', required: ['entries'], properties: { entries: { type: 'array', items: ANY_OBJECT } } }) } },
   });
-  app.get('/v1/admin/routes', async (request) => {
+  const auditQuery = { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 }, tenant: { type: 'string' } } };
+  app.get<{ Querystring: { limit: number; tenant?: string } }>('/v1/admin/audit', { schema: { querystring: auditQuery }, config: auditDocs }, async (request) => {
+    assertAdmin(request.tenant);
+    return { entries: await services.audit.read(request.query.limit, request.query.tenant) };
+  });
+  const routesDocs = docs({
+    tag: 'admin',
+    summary: 'Routes with their shadow agreement, and circuit breakers (admin)',
+    errors: ['forbidden'],
+    responses: { 200: { description: 'The policy\'s routes.', content: json({ type: 'object', required: ['routes', 'circuit_breakers'], properties: { routes: { type: 'array', items: ANY_OBJECT }, circuit_breakers: {} } }) } },
+  });
+  app.get('/v1/admin/routes', { config: routesDocs }, async (request) => {
     assertAdmin(request.tenant);
     const shadow = await services.shadow.read();
     return {

@@ -5,11 +5,33 @@ import { MODEL_NAME } from '../../workers/repository/model-config.js';
 import type { ServingBackend } from '../serving-backend.js';
 import { assertAdmin } from '../auth/authorize.js';
 import { bodylessRoutes } from '../http/bodyless-routes.js';
+import { docs, json, EMPTY_OBJECT, type JsonSchema, type RouteDocs } from '../openapi/route-docs.js';
+import { REPOSITORY_INDEX } from '../openapi/oip-schemas.js';
+
+/** Checked before any file is touched: a name is one folder of the repository, never a path. */
+const MODEL_FOLDER = {
+  params: { type: 'object', required: ['model'], properties: { model: { type: 'string', pattern: MODEL_NAME.source, description: 'A model folder of the repository.' } } },
+} as const;
+const changes = (summary: string, errors: RouteDocs['errors'], body?: JsonSchema) =>
+  docs({
+    tag: 'triton',
+    summary,
+    errors: ['forbidden', 'not_in_this_mode', ...(errors ?? [])],
+    responses: { 200: { description: 'Done.', content: json(EMPTY_OBJECT) } },
+    ...(body ? { handChecked: { body: json(body) } } : { bodyless: true }),
+  });
 
 /** Triton's model repository extension: index, load (or reload) and unload at run time. */
 export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend): void {
   // Loading and unloading change what everyone is served: admins only.
-  app.post<{ Body: unknown }>('/v2/repository/index', async (request) => {
+  const indexDocs = docs({
+    tag: 'triton',
+    summary: 'Repository index: every model and version with its state (admin)',
+    errors: ['forbidden'],
+    responses: { 200: { description: 'The index.', content: json(REPOSITORY_INDEX) } },
+    handChecked: { body: json({ properties: { ready: { description: 'true: only READY versions (anything else: all).' } } }) },
+  });
+  app.post<{ Body: unknown }>('/v2/repository/index', { config: indexDocs }, async (request) => {
     assertAdmin(request.tenant);
     const entries = await backend.index();
     const body = Buffer.isBuffer(request.body) && request.body.length > 0 ? safeJson(request.body) : {};
@@ -17,29 +39,29 @@ export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend):
     return onlyReady ? entries.filter((entry) => entry.state === ModelState.READY) : entries;
   });
   // Triton's load may carry overrides, which are refused, so its (small) body is read; unload's never is.
-  app.post<{ Params: { model: string } }>('/v2/repository/models/:model/load', { bodyLimit: LOAD_BODY_LIMIT }, async (request) => {
+  const loadBody = {
+    type: 'object',
+    properties: { parameters: { propertyNames: { not: { anyOf: [{ const: 'config' }, { pattern: '^file:' }] } }, description: 'Triton\'s config and file: overrides are refused (not_supported).' } },
+  };
+  const loadDocs = changes('Load (or reload) a model from the repository (admin, embedded mode)', ['model_not_found', 'model_load_failed', 'not_supported'], loadBody);
+  app.post<{ Params: { model: string } }>('/v2/repository/models/:model/load', { bodyLimit: LOAD_BODY_LIMIT, schema: MODEL_FOLDER, config: loadDocs }, async (request) => {
     assertAdmin(request.tenant);
-    const model = modelName(request.params.model);
+    const model = request.params.model;
     refuseOverrides(request.body);
     await backend.load(model);
     return {};
   });
   bodylessRoutes(app, (scope) => {
-    scope.post<{ Params: { model: string } }>('/v2/repository/models/:model/unload', async (request) => {
+    const unloadDocs = changes('Unload a model (admin, embedded mode)', ['model_not_found']);
+    scope.post<{ Params: { model: string } }>('/v2/repository/models/:model/unload', { schema: MODEL_FOLDER, config: unloadDocs }, async (request) => {
       assertAdmin(request.tenant);
-      await backend.unload(modelName(request.params.model));
+      await backend.unload(request.params.model);
       return {};
     });
   });
 }
 
 const LOAD_BODY_LIMIT = 64 * 1024;
-
-/** Checked before any file is touched: a name is one folder of the repository, never a path. */
-function modelName(name: string): string {
-  if (!MODEL_NAME.test(name)) throw new ServingError('invalid_parameter', 'a model name is letters, digits, ".", "_" and "-", starting with a letter or digit');
-  return name;
-}
 
 /** Triton's load may carry a model's config (`config`) and files (`file:<path>`) to load from: Switchyard loads from its repository only. */
 function refuseOverrides(body: unknown): void {

@@ -3,42 +3,51 @@ import { ServingError } from '../../workers/protocol/errors.js';
 import { bodylessRoutes } from '../http/bodyless-routes.js';
 import { assertAdmin } from '../auth/authorize.js';
 import type { PolicyServices } from '../wiring/policy-services.js';
-import { readResolveBody } from '../review/resolve-body.js';
+import { readResolveBody, RESOLVE_BODY_SCHEMA } from '../review/resolve-body.js';
 import { exportLine, type ReviewItem, type ReviewOutcome, type ReviewState } from '../review/review-item.js';
 import type { ReviewFilter } from '../review/review-store.js';
 import { reviewStats } from '../review/review-stats.js';
 import type { TaskService } from '../tasks/task-service.js';
+import { docs, json, type JsonSchema, type RouteDocs } from '../openapi/route-docs.js';
 
 interface ListQuery {
   route?: string;
-  state?: string;
-  older_than_s?: string;
-  newer_than_s?: string;
-  limit?: string;
+  state?: ReviewState;
+  older_than_s?: number;
+  newer_than_s?: number;
+  limit?: number;
 }
 
-const STATES: readonly string[] = ['pending', 'claimed', 'resolved'];
 /** Exports and stats read every retained item (the memory store caps them at 10,000). */
 const ALL = 1_000_000;
 
+/** The list's and the export's filters, checked by fastify (ajv) before the handler runs. */
+const listQuery = (limit: { maximum: number; default?: number }, state: readonly ReviewState[]) => ({
+  querystring: {
+    type: 'object',
+    properties: {
+      route: { type: 'string' },
+      state: { enum: state },
+      older_than_s: { type: 'number', minimum: 0, description: 'Created at least this many seconds ago.' },
+      newer_than_s: { type: 'number', minimum: 0, description: 'Created at most this many seconds ago.' },
+      limit: { type: 'integer', minimum: 1, ...limit },
+    },
+  },
+});
+const ITEM = { type: 'object', required: ['id', 'route', 'state'], properties: { id: { type: 'string' }, route: { type: 'string' }, state: { enum: ['pending', 'claimed', 'resolved'] } } };
+const ID = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } as const;
+// An id is looked up by hand (review_not_found): described, not validated by ajv.
+const reviewDocs = (summary: string, errors: RouteDocs['errors'], content: Record<string, JsonSchema>, extra: Partial<RouteDocs> = {}) =>
+  docs({ tag: 'reviews', summary, errors: ['forbidden', ...(errors ?? [])], responses: { 200: { description: 'OK.', content } }, ...extra });
+
 function filterFrom(query: ListQuery, defaultLimit: number): ReviewFilter {
-  const seconds = (name: 'older_than_s' | 'newer_than_s'): number | undefined => {
-    const value = query[name];
-    if (value === undefined) return undefined;
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < 0) throw new ServingError('invalid_parameter', `${name} must be a number of seconds >= 0`);
-    return n;
-  };
-  if (query.state !== undefined && !STATES.includes(query.state)) throw new ServingError('invalid_parameter', 'state is pending, claimed or resolved');
-  const limit = query.limit === undefined ? defaultLimit : Number(query.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > Math.max(defaultLimit, 1000)) throw new ServingError('invalid_parameter', 'limit must be an integer from 1 to 1000');
   const now = Date.now();
-  const older = seconds('older_than_s');
-  const newer = seconds('newer_than_s');
+  const older = query.older_than_s;
+  const newer = query.newer_than_s;
   return {
-    limit,
+    limit: query.limit ?? defaultLimit,
     ...(query.route !== undefined ? { route: query.route } : {}),
-    ...(query.state !== undefined ? { state: query.state as ReviewState } : {}),
+    ...(query.state !== undefined ? { state: query.state } : {}),
     ...(older !== undefined ? { createdBefore: now - older * 1000 } : {}),
     ...(newer !== undefined ? { createdAfter: now - newer * 1000 } : {}),
   };
@@ -84,28 +93,30 @@ export function reviewRoutes(app: FastifyInstance, services: PolicyServices, tas
     return outcome.item;
   };
 
-  app.get<{ Querystring: ListQuery }>('/v1/reviews', audited('review.list'), async (request) => {
+  const listDocs = reviewDocs('Review items, newest first (admin)', [], json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ITEM } } }));
+  app.get<{ Querystring: ListQuery }>('/v1/reviews', { ...audited('review.list'), schema: listQuery({ maximum: 1000, default: 100 }, ['pending', 'claimed', 'resolved']), config: listDocs }, async (request) => {
     assertAdmin(request.tenant);
     const filter = filterFrom(request.query, 100);
     if (filter.route !== undefined) request.audit = { route: filter.route };
     return { items: await store.list(filter) };
   });
 
-  app.get('/v1/reviews/stats', audited('review.stats'), async (request) => {
+  const statsDocs = reviewDocs('Review counts and agreement by route (admin)', [], json({ type: 'object', required: ['routes'], properties: { routes: {} } }));
+  app.get('/v1/reviews/stats', { ...audited('review.stats'), config: statsDocs }, async (request) => {
     assertAdmin(request.tenant);
     const [counts, items] = await Promise.all([store.counts(), store.list({ limit: ALL })]);
     return { routes: reviewStats(counts, items) };
   });
 
-  app.get<{ Querystring: ListQuery }>('/v1/reviews/export', audited('review.export'), async (request, reply) => {
+  const exportDocs = reviewDocs('Resolved items as training data, one JSON line each (admin)', [], { 'application/x-ndjson': { type: 'string' } });
+  app.get<{ Querystring: ListQuery }>('/v1/reviews/export', { ...audited('review.export'), schema: listQuery({ maximum: ALL }, ['resolved']), config: exportDocs }, async (request, reply) => {
     assertAdmin(request.tenant);
-    const filter = filterFrom({ ...request.query, state: request.query.state ?? 'resolved' }, ALL);
-    if (filter.state !== 'resolved') throw new ServingError('invalid_parameter', 'only resolved items are exported (state=resolved)');
+    const filter = filterFrom({ ...request.query, state: 'resolved' }, ALL);
     const items = await store.list(filter);
     return reply.type('application/x-ndjson').send(items.map(exportLine).join(''));
   });
 
-  app.get<{ Params: { id: string } }>('/v1/reviews/:id', audited('review.get'), async (request) => {
+  app.get<{ Params: { id: string } }>('/v1/reviews/:id', { ...audited('review.get'), config: reviewDocs('A review item (admin)', ['review_not_found'], json(ITEM), { handChecked: { params: ID } }) }, async (request) => {
     assertAdmin(request.tenant);
     request.audit = { reviewId: request.params.id };
     const item = await store.get(request.params.id);
@@ -115,14 +126,17 @@ export function reviewRoutes(app: FastifyInstance, services: PolicyServices, tas
   });
 
   bodylessRoutes(app, (scope) =>
-    scope.post<{ Params: { id: string } }>('/v1/reviews/:id/claim', audited('review.claim'), async (request) => {
+    scope.post<{ Params: { id: string } }>('/v1/reviews/:id/claim', { ...audited('review.claim'), config: reviewDocs('Claim an item to review it (admin)', ['review_not_found', 'review_conflict'], json(ITEM), { bodyless: true, handChecked: { params: ID } }) }, async (request) => {
       const reviewer = assertAdmin(request.tenant).name;
       request.audit = { reviewId: request.params.id };
       return settle(request, await store.claim(request.params.id, reviewer, new Date().toISOString()), 'claim');
     }),
   );
 
-  app.post<{ Params: { id: string } }>('/v1/reviews/:id/resolve', audited('review.resolve'), async (request) => {
+  const resolveDocs = reviewDocs('Resolve a claimed item: approve it, or correct its output (admin)', ['review_not_found', 'review_conflict', 'empty_body', 'invalid_json', 'invalid_parameter'], json(ITEM), {
+    handChecked: { params: ID, body: json(RESOLVE_BODY_SCHEMA) },
+  });
+  app.post<{ Params: { id: string } }>('/v1/reviews/:id/resolve', { ...audited('review.resolve'), config: resolveDocs }, async (request) => {
     const reviewer = assertAdmin(request.tenant).name;
     request.audit = { reviewId: request.params.id };
     const { decision, humanOutput } = readResolveBody(request.body);

@@ -12,6 +12,7 @@ import type { TaskService } from '../tasks/task-service.js';
 import { followTaskEvents } from '../tasks/task-event-stream.js';
 import type { Lifecycle } from './health.js';
 import { postTaskBatch } from './task-batch.js';
+import { CREATE_TASK_DOCS, TASK_ROUTES } from '../openapi/task-docs.js';
 
 /** `Prefer: respond-async` (RFC 7240) asks for 202 and a task id instead of waiting. */
 function wantsAsync(request: FastifyRequest): boolean {
@@ -27,7 +28,7 @@ function wantsAsync(request: FastifyRequest): boolean {
  * same policy layer as inferences: key, rate limit, idempotency key, budget.
  */
 export function taskRoutes(app: FastifyInstance, tasks: TaskService, services: PolicyServices, lifecycle: Lifecycle): void {
-  app.post<{ Params: { pipeline: string } }>('/v1/tasks/:pipeline', async (request, reply) => {
+  app.post<{ Params: { pipeline: string } }>('/v1/tasks/:pipeline', { config: CREATE_TASK_DOCS }, async (request, reply) => {
     if (lifecycle.phase() === 'draining') throw new ServingError('shutting_down', 'the server is shutting down');
     // POST /v1/tasks/{pipeline}:batch (one route: the router cannot tell the two apart by pattern).
     if (request.params.pipeline.endsWith(':batch')) {
@@ -80,19 +81,19 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, services: P
     }
   });
 
-  app.get<{ Params: { id: string } }>('/v1/tasks/:id', async (request) => {
+  app.get<{ Params: { id: string } }>('/v1/tasks/:id', TASK_ROUTES.get, async (request) => {
     const tenant = assertSignedIn(request);
     return publicTask(await tasks.get(request.params.id, tenant));
   });
 
   // 200 with the task once cancelled (202 while it still winds down); 404 unknown or another tenant's; 409 task_finished.
-  app.delete<{ Params: { id: string } }>('/v1/tasks/:id', async (request, reply) => {
+  app.delete<{ Params: { id: string } }>('/v1/tasks/:id', TASK_ROUTES.cancel, async (request, reply) => {
     const tenant = assertSignedIn(request);
     const record = await tasks.cancel(request.params.id, tenant);
     return reply.code(record.status === 'cancelled' ? 200 : 202).send(publicTask(record));
   });
 
-  app.get<{ Params: { id: string } }>('/v1/tasks/:id/events', async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/v1/tasks/:id/events', TASK_ROUTES.events, async (request, reply) => {
     const tenant = assertSignedIn(request);
     const record: TaskRecord = await tasks.get(request.params.id, tenant);
     const lastEventId = Number(request.headers['last-event-id'] ?? 0);
@@ -100,7 +101,7 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, services: P
   });
 
   // Only the pipelines this key may run, and inside them only the models it may call by name.
-  app.get('/v1/pipelines', async (request) => {
+  app.get('/v1/pipelines', TASK_ROUTES.pipelines, async (request) => {
     const tenant = assertSignedIn(request);
     return {
       pipelines: tasks

@@ -83,7 +83,11 @@ describe('abandoned requests, distributed', { timeout: 120_000 }, () => {
     await waitFor(async () => (await queue.getActiveCount()) >= 2 && (await queue.getWaitingCount()) === 0, 20_000, 'the worker holds the small lines');
     await new Promise((resolve) => setTimeout(resolve, 200));
     for (const call of leaving) call.abort();
-    await waitFor(async () => (await cancelledCount(workerMetrics, 'queued')) === 3, 5_000, 'three left the worker\'s queue');
+    // Those in the worker's batcher leave it; one the gateway still held back for fair release
+    // (the workers' intake may be under three) is skipped as a job when it is released.
+    const gone = async () => (await cancelledCount(workerMetrics, 'queued')) + (await cancelledCount(workerMetrics, 'job'));
+    await waitFor(async () => (await gone()) === 3, 10_000, 'three left the worker\'s batcher or were skipped');
+    expect(await cancelledCount(workerMetrics, 'queued')).toBeGreaterThanOrEqual(1);
     expect(await busy).toBe(200);
     await rowsSettled(url, 1);
   });
