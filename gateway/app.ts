@@ -10,6 +10,7 @@ import { requestIdFor } from './http/request-id.js';
 import { logRequest } from './http/request-log.js';
 import { installResponseObservers } from './http/response-observers.js';
 import { installTraceContext } from './http/trace-context.js';
+import { traceAfterAuthentication, traceHttpRequests, traceRateLimit } from './tracing/http-tracing.js';
 import { healthRoutes, type Lifecycle } from './routes/health.js';
 import { explainRoutes } from './routes/explain.js';
 import { inferRoutes } from './routes/infer.js';
@@ -100,7 +101,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
   installMultipartParser(app, options.bodyLimit);
   installErrorReplies(app);
   installTraceContext(app);
+  traceHttpRequests(app);
   installAuthentication(app, options.services.policy.tenants.length === 0, pipeline.authenticate);
+  traceAfterAuthentication(app);
   installAuditHook(app, options.services.audit);
   // Before the routes: it collects them as they are registered.
   installOpenApi(app, { name: SERVER_NAME, version: SERVER_VERSION });
@@ -124,7 +127,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   // Routes live in a plugin, after the rate limit's hook, so it runs after authentication.
   void app.register(async (api) => {
     // No tenant with a limit: no limiter on the hot path at all.
-    if (options.services.policy.tenants.some((tenant) => tenant.rate_limit)) installRateLimit(api, pipeline.rateLimiter);
+    if (options.services.policy.tenants.some((tenant) => tenant.rate_limit)) traceRateLimit(api, () => installRateLimit(api, pipeline.rateLimiter));
     healthRoutes(api, options.backend, options.lifecycle);
     serverMetadataRoutes(api);
     modelRoutes(api, options.backend, options.services.policy.routes);

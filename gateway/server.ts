@@ -21,6 +21,7 @@ import { tlsFiles } from './tls/tls-files.js';
 import { startGrpcServer, type RunningGrpcServer } from './grpc/grpc-server.js';
 import { pipelineDeps, type PipelineDeps } from './request/pipeline-deps.js';
 import type { Logger } from 'pino';
+import { startProcessTracing } from '../workers/tracing/tracing-provider.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -33,6 +34,8 @@ export interface RunningServer {
 
 export async function startServer(config: SwitchyardConfig): Promise<RunningServer> {
   const logger = pino({ level: config.LOG_LEVEL, base: { service: 'switchyard-gateway' } });
+  // Before the app is built: its tracing hooks are installed only when a tracer is active.
+  const tracing = startProcessTracing(config, 'switchyard-gateway', logger);
   const inFlight = new InFlightRequests();
   let phase: LifecyclePhase = 'starting';
   const lifecycle = { phase: () => phase };
@@ -84,6 +87,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     await app.close();
     await tasks.close();
     await mode.close();
+    await tracing?.shutdown();
     throw error;
   }
   phase = 'serving';
@@ -99,6 +103,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     await tasks.close();
     await Promise.all([services.audit.flush(), services.ledger.flush()]);
     await mode.close();
+    await tracing?.shutdown();
   });
 }
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { tracingEnvironment } from './tracing/tracing-config.js';
 
 /**
  * Settings from the environment, validated once at start-up. This module and
@@ -55,7 +56,7 @@ export const sharedEnvironment = z.object({
   MAX_AUDIO_SECONDS: positive(600),
   /** Worker liveness: heartbeat period; a worker is gone after three missed beats. */
   HEARTBEAT_MS: positive(1000),
-});
+}).extend(tracingEnvironment.shape);
 
 const workerEnvironment = sharedEnvironment.extend({
   WORKER_ID: z.string().regex(/^[\w.-]+$/).optional(),

@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import pino from 'pino';
+import { startProcessTracing } from './tracing/tracing-provider.js';
 import { workerConfigFromEnvironment, type WorkerConfig } from './config.js';
 import { registerGpuMetrics } from './metrics/gpu-metrics.js';
 import { startMetricsServer, type MetricsServer } from './metrics/metrics-server.js';
@@ -23,6 +24,7 @@ export interface RunningWorker {
 
 export async function startWorker(config: WorkerConfig): Promise<RunningWorker> {
   const logger = pino({ level: config.LOG_LEVEL, base: { service: 'switchyard-worker', worker: config.WORKER_ID } });
+  const tracing = startProcessTracing(config, 'switchyard-worker', logger);
   const redis = redisConnection(config, 'durable', `switchyard-worker-${config.WORKER_ID}`);
   // The serving metrics live where the ModelManager runs: here, in distributed mode.
   const registry = createMetricsRegistry();
@@ -110,6 +112,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
         await manager.close();
         await metricsServer?.close();
         await redis.quit().catch(() => undefined);
+        await tracing?.shutdown();
         logger.info('worker stopped');
       })();
       return closing;

@@ -11,7 +11,9 @@ import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { countPolicyOutcomes } from '../metrics/metrics-hook.js';
 import type { Tenant } from '../policy/policy-config.js';
 import type { PipelineDeps } from '../request/pipeline-deps.js';
-import { toServiceError } from './grpc-errors.js';
+import { grpcStatusOf, toServiceError } from './grpc-errors.js';
+import { finishRequestSpan, startRpcSpan } from '../tracing/request-span.js';
+import { traceStep } from '../../workers/tracing/trace-step.js';
 
 /** What every RPC handler shares: the request pipeline, the observers, the logger. */
 export interface GrpcFront {
@@ -51,7 +53,7 @@ export function openCall(front: GrpcFront, method: string, metadata: Metadata): 
     requestId,
     clientRequestId,
     arrivedAt: performance.now(),
-    trace: traceContextFor(metadataValue(metadata, 'traceparent')),
+    trace: startRpcSpan(traceContextFor(metadataValue(metadata, 'traceparent')), method),
     // A child logger costs a few microseconds; most calls never log (production runs at warn).
     get log() {
       log ??= front.logger.child({ requestId });
@@ -74,10 +76,10 @@ export function authenticateCall(front: GrpcFront, source: { readonly metadata: 
 
 /** Authentication and the rate limit: the same functions the HTTP hooks call. */
 export async function authorizeCall(front: GrpcFront, call: GrpcCall, source: { readonly metadata: Metadata; getPeer(): string }): Promise<Tenant> {
-  const tenant = authenticateCall(front, source);
+  const tenant = traceStep(call.trace.span, 'auth', () => authenticateCall(front, source));
   call.tenant = tenant;
   try {
-    const state = await front.pipeline.rateLimiter.take(tenant);
+    const state = await traceStep(call.trace.span, 'rate limit', () => front.pipeline.rateLimiter.take(tenant));
     if (state) call.rateLimit = state;
   } catch (error) {
     if (error instanceof RateLimitedError) call.rateLimit = error.state;
@@ -126,6 +128,7 @@ export function failCall(call: GrpcCall, error: unknown) {
 export function finishCall(front: GrpcFront, call: GrpcCall, status: number, code: string | undefined): void {
   const latencyMs = performance.now() - call.arrivedAt;
   const route = `/inference.GRPCInferenceService/${call.method}`;
+  if (call.trace.span) finishRequestSpan(call.trace.span, { requestId: call.requestId, tenant: call.tenant?.name, audit: call.audit, code }, { 'rpc.grpc.status_code': grpcStatusOf(status) }, status >= 500);
   front.metrics?.http.series({ route, method: 'GRPC', status: String(status) }).observe(latencyMs / 1000);
   if (front.metrics) countPolicyOutcomes(front.metrics, call.tenant?.name, code, call.audit);
   const details = call.audit ?? {};

@@ -21,7 +21,12 @@ const BY_STATUS: Readonly<Record<number, status>> = {
 };
 
 export function grpcCode(error: ServingError): status {
-  return BY_STATUS[error.status] ?? status.INTERNAL;
+  return grpcStatusOf(error.status);
+}
+
+/** The gRPC code an HTTP status maps to (OK for 2xx). */
+export function grpcStatusOf(httpStatus: number): status {
+  return httpStatus < 300 ? status.OK : (BY_STATUS[httpStatus] ?? status.INTERNAL);
 }
 
 /** The message is HTTP's text; the stable code (and the request id, and Retry-After for 503s) travel in trailing metadata. */

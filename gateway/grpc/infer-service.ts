@@ -124,7 +124,10 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
     const settle = (): void => {
       if (ended && open === 0 && !cancel.aborted) stream.end();
     };
-    stream.sendMetadata(answerMetadata(openCall(front, 'ModelStreamInfer', stream.metadata)));
+    const opened = openCall(front, 'ModelStreamInfer', stream.metadata);
+    stream.sendMetadata(answerMetadata(opened));
+    // Each request on the stream gets a span of its own; this one only marks the opening.
+    opened.trace.span?.end();
     stream.on('data', (request: GrpcInferRequest) => {
       open += 1;
       const call = openCall(front, 'ModelStreamInfer', stream.metadata);

@@ -1,5 +1,6 @@
 import { randomFillSync } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type { Span } from '../../workers/tracing/tracer.js';
 
 /** W3C Trace Context: version 00, 32-hex trace id, 16-hex parent (span) id, 2-hex flags. */
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
@@ -27,6 +28,8 @@ export interface TraceContext {
   /** The caller's span, when it sent a valid traceparent. */
   readonly parentId?: string;
   readonly flags: string;
+  /** This request's OpenTelemetry span, when traces are exported (gateway/tracing/). */
+  readonly span?: Span;
 }
 
 declare module 'fastify' {

@@ -4,6 +4,7 @@ import { runModelStep, type ModelStepMetadata, type StepRequestContext } from '.
 import { transformContext, type TransformModelUsage } from './transform-model-calls.js';
 import type { TransformCatalog } from './transforms/catalog.js';
 import { TransformInputError } from './transforms/transform.js';
+import { traceTaskPart } from '../tracing/task-spans.js';
 
 export interface TransformStepMetadata {
   readonly kind: 'transform';
@@ -114,7 +115,15 @@ async function settled(calls: ReadonlySet<Promise<unknown>>): Promise<void> {
 
 const CALLS_GRACE_MS = 5_000;
 
-async function startStep(step: PipelineStep, values: Map<string, unknown>, context: PipelineRunContext, finished: StepMetadata[]): Promise<string> {
+/** One step, as a span of the task's trace when tracing is on. */
+function startStep(step: PipelineStep, values: Map<string, unknown>, context: PipelineRunContext, finished: StepMetadata[]): Promise<string> {
+  const attributes = { 'switchyard.step': step.id, 'switchyard.step_kind': isModelStep(step) ? 'model' : 'transform' };
+  return traceTaskPart(context.traceparent, `step ${step.id}`, attributes, (traceparent) =>
+    runStep(step, values, traceparent === context.traceparent ? context : { ...context, traceparent }, finished),
+  );
+}
+
+async function runStep(step: PipelineStep, values: Map<string, unknown>, context: PipelineRunContext, finished: StepMetadata[]): Promise<string> {
   context.onEvent({ type: 'step-started', step: step.id });
   const started = performance.now();
   try {

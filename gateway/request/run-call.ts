@@ -4,6 +4,7 @@ import type { InferencePlan } from '../routing/plan-inference.js';
 import { runModelCall, type PlanOutcome } from '../routing/model-call.js';
 import { mirrorToShadow } from '../routing/run-plan.js';
 import { modelCallServices } from '../wiring/policy-services.js';
+import { traceStep } from '../../workers/tracing/trace-step.js';
 import type { InferCall } from './infer-call.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 
@@ -18,7 +19,9 @@ export async function runCall(call: InferCall, tenant: Tenant, plan: InferencePl
   const signal = deps.cancelAbandoned ? call.cancel : undefined;
   const payer = { tenant: tenant.name, weight: tenant.weight, ...(limit ? { budget: new BudgetAccount(services.budgets, limit) } : {}), ...(signal ? { signal } : {}) };
   const onLedgerError = (error: unknown): void => call.log.error({ err: error }, 'ledger write failed');
-  const outcome = await runModelCall(plan, modelCallServices(services, backend, onLedgerError), payer);
+  const outcome = await traceStep(call.trace.span, 'model call', (span) =>
+    runModelCall(plan, modelCallServices(services, backend, onLedgerError), span ? { ...payer, span: span.setAttribute('switchyard.route', plan.route) } : payer),
+  );
   mirrorToShadow(plan, outcome, backend, services.shadow, Math.random, (error) => call.log.warn({ err: error, route: plan.route }, 'shadow request failed'));
   const { result, served } = outcome;
   Object.assign(call.audit, {

@@ -1,3 +1,4 @@
+import { traceStep } from '../../workers/tracing/trace-step.js';
 import type { InferCall, InferFrontEnd, InferOutcome, RunStage } from './infer-call.js';
 import { throwIfCancelled } from './admit-call.js';
 import { answerCall } from './answer-call.js';
@@ -20,8 +21,11 @@ import { runCall } from './run-call.js';
  * A `stage` (the explain route's) runs around the model call.
  */
 export async function runInference(call: InferCall, frontEnd: InferFrontEnd, deps: PipelineDeps, stage?: RunStage): Promise<InferOutcome> {
-  const target = resolveTarget(call, deps);
-  const release = await holdSlot(deps.services.concurrency, target.tenant, call.requestId, (error) => call.log.warn({ err: error }, 'concurrency store failed'));
+  const span = call.trace.span;
+  const target = traceStep(span, 'routing', () => resolveTarget(call, deps));
+  const release = await traceStep(target.tenant.max_concurrency === undefined ? undefined : span, 'concurrency', () =>
+    holdSlot(deps.services.concurrency, target.tenant, call.requestId, (error) => call.log.warn({ err: error }, 'concurrency store failed')),
+  );
   try {
     return await servedInference(call, target, frontEnd, deps, stage);
   } finally {
@@ -30,10 +34,12 @@ export async function runInference(call: InferCall, frontEnd: InferFrontEnd, dep
 }
 
 async function servedInference(call: InferCall, target: Target, frontEnd: InferFrontEnd, deps: PipelineDeps, stage: RunStage | undefined): Promise<InferOutcome> {
+  const span = call.trace.span;
   const key = idempotencyKeyOf(call);
-  const planned = await planCall(call, target, frontEnd, deps);
+  const planned = await traceStep(span, 'plan', () => planCall(call, target, frontEnd, deps));
   throwIfCancelled(call.cancel);
-  const claimed = await claimIdempotency(call, key, target.tenant.name, planned.plan.route, planned.fingerprint, deps);
+  // A step only when there is a key to claim.
+  const claimed = await traceStep(key === undefined ? undefined : span, 'idempotency', () => claimIdempotency(call, key, target.tenant.name, planned.plan.route, planned.fingerprint, deps));
   if (claimed.kind === 'replay') {
     // The stored answer's ids are the first caller's; this call's replace them.
     const headers: Record<string, string> = { ...claimed.response.headers, 'x-request-id': call.requestId };

@@ -8,6 +8,8 @@ import type { CircuitBreakers } from './circuit-breaker.js';
 import { estimateCostUsd, planInference, type InferencePlan, type PlanContext } from './plan-inference.js';
 import { runPlan, type PlanOutcome, type TierCharge } from './run-plan.js';
 import { inferWaitingForCapacity } from './wait-for-capacity.js';
+import { traceStep } from '../../workers/tracing/trace-step.js';
+import type { Span } from '../../workers/tracing/tracer.js';
 
 export type { PlanOutcome } from './run-plan.js';
 
@@ -31,6 +33,8 @@ export interface ModelCallPayer {
   readonly tally?: { usd: number };
   /** Asynchronous tasks wait out "not now" refusals until the deadline (see wait-for-capacity.ts). */
   readonly waitForCapacity?: boolean;
+  /** The traced call this one belongs to: its budget hold becomes a step of it. */
+  readonly span?: Span;
   /** Aborted when nobody waits for the answer any more: the call leaves its queue or its job (it is then not charged). */
   readonly signal?: AbortSignal;
 }
@@ -42,7 +46,8 @@ export interface ModelCallPayer {
  * the call fails after some tier has answered.
  */
 export async function runModelCall(plan: InferencePlan, services: ModelCallServices, payer: ModelCallPayer): Promise<PlanOutcome> {
-  const held = payer.budget ? await payer.budget.hold(toPico(estimateCostUsd(plan))) : 0;
+  const { budget } = payer;
+  const held = budget ? await traceStep(payer.span, 'budget', () => budget.hold(toPico(estimateCostUsd(plan)))) : 0;
   const ran: TierCharge[] = [];
   let outcome: Omit<PlanOutcome, 'costUsd' | 'charges'>;
   try {

@@ -7,6 +7,7 @@ import type { TransformCatalog } from '../pipelines/transforms/catalog.js';
 import type { ModelCallPayer } from '../routing/model-call.js';
 import { modelCallServices, type PolicyServices } from '../wiring/policy-services.js';
 import type { ServingBackend } from '../serving-backend.js';
+import { traceTaskPart } from '../tracing/task-spans.js';
 import { deliverCallback, type CallbackPolicy } from './callback-delivery.js';
 import { isPastCancel, publicTask, type TaskRecord } from './task-record.js';
 import type { TaskStore } from './task-store.js';
@@ -97,8 +98,8 @@ export class TaskExecutor {
       if (!pipeline) throw new Error(`pipeline "${record.pipeline}" is no longer loaded`);
       const calls = modelCallServices(services, this.#options.backend, (error) => logger.error({ err: error }, 'ledger write failed'));
       const plan = services.policy.tenants.find((tenant) => tenant.name === record.tenant)?.plan ?? 'default';
-      const traced = record.traceparent !== undefined ? { traceparent: record.traceparent } : {};
-      const outcome = await runPipeline(pipeline, inputs, {
+      const attributes = { 'switchyard.task_id': id, 'switchyard.pipeline': pipeline.name, 'switchyard.tenant': record.tenant, 'switchyard.task_run': record.runs };
+      const outcome = await traceTaskPart(record.traceparent, `task ${pipeline.name}`, attributes, (traceparent) => runPipeline(pipeline, inputs, {
         calls,
         payer,
         plan,
@@ -107,11 +108,11 @@ export class TaskExecutor {
         deadline: record.deadline,
         priority: record.priority,
         stepOptions: services.policy.tenants.find((tenant) => tenant.name === record.tenant)?.pipeline_options?.[pipeline.name] ?? {},
-        ...traced,
+        ...(traceparent !== undefined ? { traceparent } : {}),
         signal: stop.signal,
-        ...(record.explain ? { explainStep: taskExplainStep({ services: calls, payer, plan, priority: record.priority, deadline: record.deadline, ...traced }) } : {}),
+        ...(record.explain ? { explainStep: taskExplainStep({ services: calls, payer, plan, priority: record.priority, deadline: record.deadline, ...(traceparent !== undefined ? { traceparent } : {}) }) } : {}),
         onEvent,
-      });
+      }));
       record.status = 'succeeded';
       record.result = { outputs: plain(outcome.outputs) as Record<string, unknown>, steps: outcome.steps, cost_usd: outcome.costUsd };
       if (!record.review && reviewCalledFor(pipeline, record.result.outputs)) record.review = { requested: false };

@@ -14,6 +14,7 @@ import { detectHardware, hardwareKeys, type Hardware } from './hardware.js';
 import { ModelState } from './model-state.js';
 import { servingSettings, type ServingSettings } from './serving-settings.js';
 import { StatisticsRecorder } from './statistics.js';
+import { traceBatch } from '../tracing/batch-trace.js';
 import { warmUp, warmupBatchSizes } from './warmup.js';
 
 interface Waiting extends BatchItem {
@@ -310,9 +311,12 @@ export class VersionPool {
     const all = this.#options.definition.config.outputs.map((output) => output.name);
     for (const item of items) for (const name of item.request.outputs.length > 0 ? item.request.outputs : all) wanted.add(name);
     const batchRows = items.reduce((sum, item) => sum + item.rows, 0);
+    const traced = traceBatch(this.#options.definition.name, this.#options.version, slot, items, startedPerf, batchRows);
     try {
       const instance = await (this.#restarts.get(slot) ?? this.#instances[slot]!);
+      traced?.runtimeStarted(instance.provider);
       const result = await instance.run({ requests: items.map((item) => ({ inputs: item.request.inputs })), outputs: [...wanted] });
+      traced?.runtimeDone(result.computeMs, result.marshalMs);
       this.stats.recordExecution(batchRows, result.computeMs, result.marshalMs);
       const { metrics, version, definition } = this.#options;
       metrics?.execution(definition.name, version, batchRows, result.computeMs);
@@ -335,8 +339,10 @@ export class VersionPool {
           timings: { queueMs, computeMs: result.computeMs, batchSize: items.length, batchRows },
         });
       });
+      traced?.end();
     } catch (error) {
       const failure = new ServingError('inference_failed', `${this.#label} failed on a batch of ${items.length}: ${(error as Error).message}`);
+      traced?.end(failure);
       for (const item of items) this.#fail(item, failure);
     }
   }

@@ -12,6 +12,7 @@ import { redisKeys, type RedisKeys } from './redis-keys.js';
 import { ReplySender } from './reply-stream.js';
 import { JobCancellations } from './job-cancellations.js';
 import { decodeFailure, encodeFailure, failureCode, isRetryable } from './failure-policy.js';
+import { traceJobWait } from '../tracing/job-trace.js';
 
 export interface ConsumerOptions {
   /** Recorded on each job it takes (BullMQ's processedBy), to trace a job to its worker. */
@@ -142,6 +143,7 @@ export class QueueConsumer {
     const { signals, cancelled } = await this.#cancellations.begin(job.queueName, job.id!, decoded.requests.map(({ item }) => item));
     // Items whose callers left before the job started are skipped: nobody waits for them.
     const requests = decoded.requests.filter(({ item }) => !cancelled.has(item));
+    traceJobWait(job.queueName, job.id, job.timestamp, job.attemptsMade + 1, requests);
     for (const { request } of decoded.requests.filter(({ item }) => cancelled.has(item))) this.#options.metrics?.cancelled(request.model, request.version, 'job');
     let settled: PromiseSettledResult<InferResult>[];
     try {
