@@ -20,6 +20,8 @@ export interface ResponseMetadata {
   readonly server_ms: number;
   readonly batch_size: number;
   readonly cost_usd: string;
+  /** For a model that caches answers: `hit` (answered from the response cache, nothing ran) or `miss`. */
+  readonly cache?: 'hit' | 'miss';
 }
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
@@ -30,6 +32,7 @@ export interface ServedBy {
   readonly escalated: boolean;
   /** Every tier that ran; undefined to price this result alone. */
   readonly costUsd?: number;
+  readonly cache?: 'hit' | 'miss';
 }
 
 export function responseMetadata(
@@ -52,6 +55,7 @@ export function responseMetadata(
     server_ms: round(serverMs),
     batch_size: result.timings.batchSize,
     cost_usd: formatUsd(servedBy.costUsd ?? requestCost(price, result.timings, rows)),
+    ...(servedBy.cache !== undefined ? { cache: servedBy.cache } : {}),
   };
 }
 
@@ -69,5 +73,6 @@ export function metadataHeaders(metadata: ResponseMetadata): Record<string, stri
     'x-server-ms': String(metadata.server_ms),
     'x-batch-size': String(metadata.batch_size),
     'x-cost-usd': metadata.cost_usd,
+    ...(metadata.cache !== undefined ? { 'x-cache': metadata.cache } : {}),
   };
 }

@@ -22,6 +22,7 @@ export async function answerCall(
     tier: served.tier,
     escalated: outcome.escalated,
     costUsd: outcome.costUsd,
+    ...(outcome.cache !== undefined ? { cache: outcome.cache } : {}),
   }, performance.now() - call.arrivedAt);
   const review = route
     ? await fileForReview(frontEnd.reviewInput(), route, outcome, planned.reviewAsked, {

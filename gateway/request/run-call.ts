@@ -18,7 +18,8 @@ export async function runCall(call: InferCall, tenant: Tenant, plan: InferencePl
   const payer = { tenant: tenant.name, ...(limit ? { budget: new BudgetAccount(services.budgets, limit) } : {}) };
   const onLedgerError = (error: unknown): void => call.log.error({ err: error }, 'ledger write failed');
   const outcome = await runModelCall(plan, modelCallServices(services, backend, onLedgerError), payer);
-  mirrorToShadow(plan, outcome, backend, services.shadow, Math.random, (error) => call.log.warn({ err: error, route: plan.route }, 'shadow request failed'));
+  // A cached answer ran nothing: there is no serving run for a shadow to be compared with.
+  if (outcome.cache !== 'hit') mirrorToShadow(plan, outcome, backend, services.shadow, Math.random, (error) => call.log.warn({ err: error, route: plan.route }, 'shadow request failed'));
   const { result, served } = outcome;
   Object.assign(call.audit, {
     model: result.model,
@@ -28,6 +29,7 @@ export async function runCall(call: InferCall, tenant: Tenant, plan: InferencePl
     costUsd: outcome.costUsd,
     queueMs: result.timings.queueMs,
     computeMs: result.timings.computeMs,
+    ...(outcome.cache !== undefined ? { cached: outcome.cache === 'hit' } : {}),
   });
   return outcome;
 }

@@ -7,6 +7,9 @@ import { MemoryIdempotencyStore, RedisIdempotencyStore, type IdempotencyStore } 
 import { MemoryReviewStore } from '../review/memory-review-store.js';
 import { RedisReviewStore } from '../review/redis-review-store.js';
 import type { ReviewStore } from '../review/review-store.js';
+import { MemoryCacheStore } from '../cache/memory-cache-store.js';
+import { RedisCacheStore } from '../cache/redis-cache-store.js';
+import { ResponseCache } from '../cache/response-cache.js';
 import { MemorySpendLedger, RedisSpendLedger, type SpendLedger } from '../ledger/spend-ledger.js';
 import { CircuitBreakers } from '../routing/circuit-breaker.js';
 import { MemoryShadowStats, RedisShadowStats, type ShadowStats } from '../routing/shadow-stats.js';
@@ -28,13 +31,22 @@ export interface PolicyServices {
   readonly shadow: ShadowStats;
   readonly reviews: ReviewStore;
   readonly breakers: CircuitBreakers;
+  /** Answers kept for repeated inputs: in memory (embedded), in Redis shared by every gateway (distributed). */
+  readonly responseCache?: ResponseCache;
   /** For @fastify/rate-limit's store; absent in embedded mode (its in-memory store). */
   readonly rateLimit?: { readonly redis: RedisClient; readonly nameSpace: string };
 }
 
 /** What the one model-call function needs from these services (see routing/model-call.ts). */
 export function modelCallServices(services: PolicyServices, backend: ServingBackend, onLedgerError: (error: unknown) => void): ModelCallServices {
-  return { backend, routes: () => services.policy.routes, breakers: services.breakers, ledger: services.ledger, onLedgerError };
+  return {
+    backend,
+    routes: () => services.policy.routes,
+    breakers: services.breakers,
+    ledger: services.ledger,
+    onLedgerError,
+    ...(services.responseCache ? { cache: services.responseCache } : {}),
+  };
 }
 
 /** Adds the JSON-lines audit file, when one is configured. */
@@ -42,7 +54,7 @@ export function withAuditFile(services: PolicyServices, file: string | undefined
   return file ? { ...services, audit: new JsonLinesAuditLog(services.audit, file, onError) } : services;
 }
 
-export function memoryPolicyServices(policy: Policy): PolicyServices {
+export function memoryPolicyServices(policy: Policy, onError: (error: unknown) => void = () => undefined): PolicyServices {
   return {
     policy,
     idempotency: new MemoryIdempotencyStore(),
@@ -52,6 +64,7 @@ export function memoryPolicyServices(policy: Policy): PolicyServices {
     shadow: new MemoryShadowStats(),
     reviews: new MemoryReviewStore(policy.reviews.retention_hours * 3_600_000),
     breakers: new CircuitBreakers(policy.circuit_breaker.failures, policy.circuit_breaker.open_ms),
+    responseCache: new ResponseCache(new MemoryCacheStore(), onError),
   };
 }
 
@@ -65,6 +78,7 @@ export function redisPolicyServices(policy: Policy, redis: RedisClient, prefix: 
     shadow: new RedisShadowStats(redis, redisKeys(prefix).shadow()),
     reviews: new RedisReviewStore(redis, prefix, policy.reviews.retention_hours * 3_600_000),
     breakers: new CircuitBreakers(policy.circuit_breaker.failures, policy.circuit_breaker.open_ms),
+    responseCache: new ResponseCache(new RedisCacheStore(redis, prefix), onError),
     rateLimit: { redis, nameSpace: redisKeys(prefix).rateLimitNameSpace() },
   };
 }

@@ -7,7 +7,8 @@
  * - each queue has its own tag (`<prefix>:{<queue>}:<queue>:<suffix>`): BullMQ's scripts stay
  *   in one slot, and queues spread over the shards instead of all living on one;
  * - a tenant's budget, idempotency and rate-limit keys share the tag `{t.<tenant>}`;
- * - keys written together share a tag: `{workers}` (registry), `{review}`, `{ledger}`, `{task.<id>}`.
+ * - keys written together share a tag: `{workers}` (registry), `{review}`, `{ledger}`, `{task.<id>}`,
+ *   `{cache.<model>}` (a model's response cache: its entries and the index that bounds them).
  * Tags carry no prefix, so every key still starts with `<prefix>:` (deployments sharing a Redis
  * are told apart by SCAN MATCH `<prefix>:*`); on a single Redis the tags are only characters.
  */
@@ -37,6 +38,19 @@ export interface RedisKeys {
   task(id: string): string;
   taskEvents(id: string): string;
   taskEventSeq(id: string): string;
+  /** One model's response cache (gateway/cache/): its entries, by key digest, and their LRU index, sizes and byte count. */
+  responseCache(model: string): ResponseCacheKeys;
+}
+
+export interface ResponseCacheKeys {
+  /** Entry keys are this plus the digest (the eviction script builds them from it, in the same slot). */
+  readonly entryPrefix: string;
+  /** Sorted set of digests by last use. */
+  readonly index: string;
+  /** Hash of digest to the bytes it counts. */
+  readonly sizes: string;
+  /** The sum of those bytes. */
+  readonly bytes: string;
 }
 
 const tenantTag = (tenant: string): string => `{t.${tenant}}`;
@@ -64,5 +78,9 @@ export function redisKeys(prefix: string): RedisKeys {
     task: (id) => `${prefix}:task:{task.${id}}`,
     taskEvents: (id) => `${prefix}:task:{task.${id}}:events`,
     taskEventSeq: (id) => `${prefix}:task:{task.${id}}:events:seq`,
+    responseCache: (model) => {
+      const base = `${prefix}:cache:{cache.${model}}`;
+      return { entryPrefix: `${base}:e:`, index: `${base}:lru`, sizes: `${base}:sizes`, bytes: `${base}:bytes` };
+    },
   };
 }

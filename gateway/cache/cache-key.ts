@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+import type { ValidInferRequest } from '../../workers/protocol/inference.js';
+
+/** Where an entry may be reused: by its tenant only, or by every caller of the model. */
+export type CacheScope = { readonly kind: 'tenant'; readonly tenant: string } | { readonly kind: 'global' };
+
+/** The scope as it is written into the key and into the entry (checked again on a hit). */
+export function scopeName(scope: CacheScope): string {
+  return scope.kind === 'tenant' ? `t:${scope.tenant}` : 'global';
+}
+
+/**
+ * The key of one answer: model, version, scope, the outputs asked for and the input
+ * tensors' bytes, hashed with SHA-256. Inputs are hashed as the validated tensors hold them
+ * (little-endian values, BYTES length-prefixed), in name order, so the same tensor sent
+ * as JSON numbers, in the binary extension or by gRPC gives the same key. Nothing else in
+ * a request changes its outputs: priority and timeout schedule it, `binary_data_output`
+ * only encodes the answer (the cache keeps tensors, not bodies).
+ */
+export function cacheKey(request: ValidInferRequest, scope: CacheScope): string {
+  const inputs = [...request.inputs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const outputs = [...new Set(request.outputs)].sort();
+  // The header frames the bytes that follow (their lengths), so no two requests hash alike.
+  const header = JSON.stringify({
+    m: request.model,
+    v: request.version,
+    s: scopeName(scope),
+    o: outputs,
+    i: inputs.map((tensor) => [tensor.name, tensor.datatype, tensor.shape, tensor.data.byteLength]),
+  });
+  const hash = createHash('sha256').update(header);
+  for (const tensor of inputs) hash.update(new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength));
+  return hash.digest('base64url');
+}

@@ -1,0 +1,60 @@
+import type { InferResult, ValidInferRequest } from '../../workers/protocol/inference.js';
+import type { CacheSlot, ResponseCache } from '../cache/response-cache.js';
+import { confidence } from './choose-tiers.js';
+import type { InferencePlan, PlannedTier } from './plan-inference.js';
+
+/** A plan answered from the cache: what served it, as runPlan would have said. */
+export interface CachedAnswer {
+  readonly result: InferResult;
+  readonly served: PlannedTier;
+  readonly escalated: boolean;
+}
+
+/** A plan's lookup: the answer on a hit, and each tier request's slot for keeping what runs on a miss. */
+export interface PlanLookup {
+  readonly hit?: CachedAnswer;
+  readonly slots: ReadonlyMap<ValidInferRequest, CacheSlot>;
+}
+
+/**
+ * Looks a plan up before anything is held or queued: undefined when none of its tiers'
+ * models caches. Tiers are walked as runPlan walks them (a cascade goes on while an answer
+ * is not confident enough), but from the cache only, so breakers play no part: a cached
+ * answer needs no healthy tier. One hit or one miss is counted per call, for the model
+ * that answered or the first that missed.
+ */
+export async function lookUpPlan(plan: InferencePlan, cache: ResponseCache, tenant: string): Promise<PlanLookup | undefined> {
+  const slots = new Map<ValidInferRequest, CacheSlot>();
+  for (const tier of plan.tiers) {
+    const config = tier.model.definition.config;
+    const slot = cache.slot(tier.request, config.response_cache, config.outputs.map((output) => output.name), tenant);
+    if (slot) slots.set(tier.request, slot);
+  }
+  if (slots.size === 0) return undefined;
+  const cascade = plan.routeConfig?.policy.type === 'cascade' ? plan.routeConfig.policy : undefined;
+  for (const tier of plan.tiers) {
+    const slot = slots.get(tier.request);
+    const result = slot ? await cache.get(slot) : undefined;
+    if (!slot || !result) {
+      cache.counted(slot?.model ?? [...slots.values()][0]!.model, false);
+      return { slots };
+    }
+    const output = cascade ? result.outputs.find((tensor) => tensor.name === cascade.output) : undefined;
+    if (!cascade || !output || confidence(output, tier.model.definition.config.max_batch_size > 0) >= cascade.threshold) {
+      cache.counted(slot.model, true);
+      return { hit: { result, served: tier, escalated: tier !== plan.tiers[0] }, slots };
+    }
+  }
+  cache.counted([...slots.values()][0]!.model, false);
+  return { slots };
+}
+
+/** The tiers' model calls, each whole answer kept under its request's slot. */
+export function keepingAnswers(infer: (request: ValidInferRequest) => Promise<InferResult>, lookup: PlanLookup, cache: ResponseCache) {
+  return async (request: ValidInferRequest): Promise<InferResult> => {
+    const result = await infer(request);
+    const slot = lookup.slots.get(request);
+    if (slot) cache.put(slot, result);
+    return result;
+  };
+}
