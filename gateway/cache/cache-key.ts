@@ -10,16 +10,17 @@ export function scopeName(scope: CacheScope): string {
 }
 
 /**
- * The key of one answer: model, version, scope, the outputs asked for and the input
+ * The key of one answer: model, version, scope, the outputs asked for (every output when the
+ * request names none, so asking for all by name is the same request) and the input
  * tensors' bytes, hashed with SHA-256. Inputs are hashed as the validated tensors hold them
  * (little-endian values, BYTES length-prefixed), in name order, so the same tensor sent
  * as JSON numbers, in the binary extension or by gRPC gives the same key. Nothing else in
  * a request changes its outputs: priority and timeout schedule it, `binary_data_output`
  * only encodes the answer (the cache keeps tensors, not bodies).
  */
-export function cacheKey(request: ValidInferRequest, scope: CacheScope): string {
+export function cacheKey(request: ValidInferRequest, scope: CacheScope, requested: readonly string[]): string {
   const inputs = [...request.inputs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const outputs = [...new Set(request.outputs)].sort();
+  const outputs = [...new Set(requested)].sort();
   // The header frames the bytes that follow (their lengths), so no two requests hash alike.
   const header = JSON.stringify({
     m: request.model,

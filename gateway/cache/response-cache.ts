@@ -38,7 +38,7 @@ export class ResponseCache {
     if (!settings.enabled) return undefined;
     const scope: CacheScope = settings.scope === 'global' ? { kind: 'global' } : { kind: 'tenant', tenant };
     const outputs = request.outputs.length > 0 ? request.outputs : allOutputs;
-    return { model: request.model, key: cacheKey(request, scope), owner: { model: request.model, version: request.version, scope: scopeName(scope) }, settings, outputs };
+    return { model: request.model, key: cacheKey(request, scope, outputs), owner: { model: request.model, version: request.version, scope: scopeName(scope) }, settings, outputs };
   }
 
   /** The cached answer, in buffers of its own; undefined on a miss. Counts nothing: the caller knows what a call hit. */
