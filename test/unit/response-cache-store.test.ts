@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { decodeEntry, encodeEntry } from '../../gateway/cache/cache-entry.js';
+import { cacheKey } from '../../gateway/cache/cache-key.js';
+import { entrySize } from '../../gateway/cache/cache-store.js';
+import { MemoryCacheStore } from '../../gateway/cache/memory-cache-store.js';
+import { tensorFromBytes } from '../../gateway/protocol/parse-infer-request.js';
+import { parseInferRequest } from '../../gateway/protocol/parse-infer-request.js';
+import type { ValidInferRequest } from '../../workers/protocol/inference.js';
+import type { Tensor } from '../../workers/protocol/tensor.js';
+
+const settings = (maxBytes: number, ttlS = 60) => ({ enabled: true, max_bytes: maxBytes, ttl_s: ttlS, scope: 'tenant' as const });
+
+const request = (inputs: readonly Tensor[], extra: Partial<ValidInferRequest> = {}): ValidInferRequest => ({
+  requestId: 'r',
+  model: 'm',
+  version: '1',
+  inputs,
+  outputs: [],
+  rows: 1,
+  signature: '',
+  deadline: 0,
+  priority: 0,
+  ...extra,
+});
+
+describe('cache key', () => {
+  const json = (data: unknown, datatype = 'FP32') => parseInferRequest(Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype, shape: [1, 3], data }] })), Buffer.alloc(0)).inputs;
+  const alpha = { kind: 'tenant', tenant: 'alpha' } as const;
+
+  it('is the same for a tensor sent as JSON numbers and as raw bytes (binary extension, gRPC)', () => {
+    const raw = tensorFromBytes('x', 'FP32', [1, 3], new Uint8Array(Float32Array.from([0.1, 2, -3]).buffer));
+    expect(cacheKey(request(json([0.1, 2, -3])), alpha, ['y'])).toBe(cacheKey(request([raw]), alpha, ['y']));
+    // Nested JSON data is the same tensor as flat data.
+    expect(cacheKey(request(json([[0.1, 2, -3]])), alpha, ['y'])).toBe(cacheKey(request([raw]), alpha, ['y']));
+    const strings = tensorFromBytes('x', 'BYTES', [1, 3], Buffer.from([1, 0, 0, 0, 97, 0, 0, 0, 0, 2, 0, 0, 0, 98, 99]));
+    expect(cacheKey(request(json(['a', '', 'bc'], 'BYTES')), alpha, [])).toBe(cacheKey(request([strings]), alpha, []));
+  });
+
+  it('differs with the inputs, their order aside; the version; the outputs asked; the tenant', () => {
+    const base = cacheKey(request(json([1, 2, 3])), alpha, ['y']);
+    expect(cacheKey(request(json([1, 2, 4])), alpha, ['y'])).not.toBe(base);
+    expect(cacheKey(request(json([1, 2, 3]), { version: '2' }), alpha, ['y'])).not.toBe(base);
+    expect(cacheKey(request(json([1, 2, 3])), alpha, ['y', 'z'])).not.toBe(base);
+    expect(cacheKey(request(json([1, 2, 3])), { kind: 'tenant', tenant: 'beta' }, ['y'])).not.toBe(base);
+    expect(cacheKey(request(json([1, 2, 3])), { kind: 'global' }, ['y'])).not.toBe(base);
+    // Same bytes, another shape or datatype: another tensor.
+    const reshaped = tensorFromBytes('x', 'FP32', [3, 1], new Uint8Array(Float32Array.from([1, 2, 3]).buffer));
+    expect(cacheKey(request([reshaped]), alpha, ['y'])).not.toBe(base);
+    const a = tensorFromBytes('a', 'INT32', [1], new Uint8Array(Int32Array.from([1]).buffer));
+    const b = tensorFromBytes('b', 'INT32', [1], new Uint8Array(Int32Array.from([2]).buffer));
+    expect(cacheKey(request([a, b]), alpha, ['y', 'z'])).toBe(cacheKey(request([b, a]), alpha, ['z', 'y']));
+  });
+});
+
+describe('cache entry', () => {
+  const owner = { model: 'm', version: '1', scope: 't:alpha' };
+  const outputs: Tensor[] = [
+    { name: 'y', datatype: 'FP32', shape: [1, 2], data: Float32Array.from([1.5, -2]) },
+    { name: 'label', datatype: 'BYTES', shape: [1], data: new Uint8Array([3, 0, 0, 0, 99, 97, 116]) },
+  ];
+
+  it('round-trips outputs into buffers of their own, and refuses another owner or damaged bytes', () => {
+    const entry = encodeEntry(owner, outputs);
+    const decoded = decodeEntry(entry, owner)!;
+    expect(decoded.map((t) => [t.name, t.datatype, t.shape, [...t.data]])).toEqual(outputs.map((t) => [t.name, t.datatype, t.shape, [...t.data]]));
+    expect(decoded[0]!.data.buffer).not.toBe(decoded[1]!.data.buffer);
+    expect(decoded[0]!.data.buffer).not.toBe(entry.buffer);
+    expect(decodeEntry(entry, { ...owner, scope: 't:beta' })).toBeUndefined();
+    expect(decodeEntry(entry, { ...owner, version: '2' })).toBeUndefined();
+    expect(decodeEntry(entry.subarray(0, entry.length - 1), owner)).toBeUndefined();
+    expect(decodeEntry(Buffer.from([255, 255, 255, 255, 1]), owner)).toBeUndefined();
+  });
+});
+
+describe('memory store', () => {
+  const entry = (size: number) => Buffer.alloc(size, 7);
+
+  it('keeps the bytes of its entries within max_bytes, evicting the least recently used', async () => {
+    const store = new MemoryCacheStore();
+    const one = entrySize('a', entry(400));
+    const bound = settings(3 * one);
+    for (const key of ['a', 'b', 'c']) expect(await store.set('m', key, entry(400), bound)).toBe(0);
+    await store.get('m', 'a');
+    // "b" is now the least recently used.
+    expect(await store.set('m', 'd', entry(400), bound)).toBe(1);
+    expect(await store.get('m', 'b')).toBeUndefined();
+    for (const key of ['a', 'c', 'd']) expect(await store.get('m', key)).toBeDefined();
+    expect((await store.bytes()).get('m')).toBe(3 * one);
+    // A bigger entry pushes out as many as it needs, least recently used first.
+    await store.get('m', 'a');
+    expect(await store.set('m', 'e', entry(800), bound)).toBe(2);
+    expect(await store.get('m', 'a')).toBeDefined();
+    expect(await store.get('m', 'c')).toBeUndefined();
+    expect(await store.set('m', 'g', entry(900), bound)).toBe(2);
+    expect((await store.bytes()).get('m')).toBe(entrySize('g', entry(900)));
+    // An entry larger than the bound is not kept, and costs nothing.
+    expect(await store.set('m', 'f', entry(5000), bound)).toBe(0);
+    expect(await store.get('m', 'f')).toBeUndefined();
+    expect(await store.get('m', 'g')).toBeDefined();
+  });
+
+  it('forgets an entry after ttl_s, and models have bounds of their own', async () => {
+    let now = 1_000_000;
+    const store = new MemoryCacheStore(() => now);
+    await store.set('m', 'a', entry(10), settings(4096, 2));
+    await store.set('other', 'a', entry(10), settings(4096, 60));
+    now += 1999;
+    expect(await store.get('m', 'a')).toBeDefined();
+    now += 2;
+    expect(await store.get('m', 'a')).toBeUndefined();
+    expect(await store.get('other', 'a')).toBeDefined();
+    expect((await store.bytes()).get('m')).toBe(0);
+  });
+});
