@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { entrySize } from '../../gateway/cache/cache-store.js';
+import { RedisCacheStore } from '../../gateway/cache/redis-cache-store.js';
+import type { RedisClient } from '../../workers/queue/redis-connection.js';
+import { redisKeys } from '../../workers/queue/redis-keys.js';
+import { cleanRedis, testPrefix, testRedis } from '../helpers/redis.js';
+
+/** The distributed store on the real Redis: two clients stand for two gateways sharing it. */
+const prefix = testPrefix();
+let a: RedisClient;
+let b: RedisClient;
+
+beforeAll(() => {
+  a = testRedis('cache-a');
+  b = testRedis('cache-b');
+});
+afterAll(async () => {
+  a.disconnect();
+  b.disconnect();
+  await cleanRedis(prefix);
+});
+
+const settings = (maxBytes: number, ttlS = 60) => ({ enabled: true, max_bytes: maxBytes, ttl_s: ttlS, scope: 'tenant' as const });
+const entry = (size: number, fill = 7) => Buffer.alloc(size, fill);
+
+/** What the model's keys hold: the byte count, the index, and the entries that exist. */
+async function state(model: string) {
+  const keys = redisKeys(prefix).responseCache(model);
+  const members = await a.zrange(keys.index, 0, -1);
+  const present = (await Promise.all(members.map(async (member) => ((await a.exists(keys.entryPrefix + member)) === 1 ? member : undefined)))).filter((m) => m !== undefined);
+  return { bytes: Number((await a.get(keys.bytes)) ?? 0), members, present };
+}
+
+describe('response cache in Redis', () => {
+  it('an entry one gateway writes, another reads; bytes count entry and key', async () => {
+    const [one, two] = [new RedisCacheStore(a, prefix), new RedisCacheStore(b, prefix)];
+    await one.set('shared', 'k1', entry(100, 1), settings(10_000));
+    expect(Buffer.from((await two.get('shared', 'k1'))!)).toEqual(entry(100, 1));
+    expect(await two.get('shared', 'k2')).toBeUndefined();
+    expect((await two.bytes()).get('shared')).toBe(entrySize('k1', entry(100)));
+  });
+
+  it('keeps a model within max_bytes across gateways, evicting the least recently used', async () => {
+    const [one, two] = [new RedisCacheStore(a, prefix), new RedisCacheStore(b, prefix)];
+    const size = entrySize('e0', entry(500));
+    const bound = settings(4 * size);
+    let clock = 1_000;
+    const stores = [new RedisCacheStore(a, prefix, () => clock), new RedisCacheStore(b, prefix, () => clock)];
+    for (let i = 0; i < 4; i += 1) {
+      clock += 1;
+      expect(await stores[i % 2]!.set('bounded', `e${i}`, entry(500), bound)).toBe(0);
+    }
+    clock += 1;
+    expect(await stores[1]!.get('bounded', 'e0')).toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the recency write is off the hit's path
+    clock += 1;
+    expect(await stores[0]!.set('bounded', 'e4', entry(500), bound)).toBe(1);
+    expect(await one.get('bounded', 'e1')).toBeUndefined();
+    for (const key of ['e0', 'e2', 'e3', 'e4']) expect(await two.get('bounded', key)).toBeDefined();
+    const after = await state('bounded');
+    expect(after.bytes).toBe(4 * size);
+    expect(after.members.sort()).toEqual(['e0', 'e2', 'e3', 'e4']);
+    // Too large for the bound: not written at all.
+    expect(await one.set('bounded', 'huge', entry(5 * size), bound)).toBe(0);
+    expect(await two.get('bounded', 'huge')).toBeUndefined();
+  });
+
+  it('stays within the bound under concurrent writes from two gateways, the count equal to what is held', async () => {
+    const stores = [new RedisCacheStore(a, prefix), new RedisCacheStore(b, prefix)];
+    const size = entrySize('c00', entry(300));
+    const bound = settings(10 * size);
+    const evicted = await Promise.all(Array.from({ length: 60 }, (_, i) => stores[i % 2]!.set('raced', `c${String(i).padStart(2, '0')}`, entry(300), bound)));
+    const after = await state('raced');
+    expect(after.bytes).toBe(10 * size);
+    expect(after.present).toHaveLength(10);
+    expect(after.members).toHaveLength(10);
+    expect(evicted.reduce((sum, n) => sum + n, 0)).toBe(50);
+  });
+
+  it('forgets entries after ttl_s; their index rows go with later writes', async () => {
+    const store = new RedisCacheStore(a, prefix);
+    await store.set('brief', 'old', entry(50), settings(100_000, 1));
+    expect(await store.get('brief', 'old')).toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(await store.get('brief', 'old')).toBeUndefined();
+    await store.set('brief', 'new', entry(50), settings(100_000, 1));
+    const after = await state('brief');
+    expect(after.members).toEqual(['new']);
+    expect(after.bytes).toBe(entrySize('new', entry(50)));
+    // The model's bookkeeping keys expire with its entries.
+    expect(await a.pttl(redisKeys(prefix).responseCache('brief').index)).toBeGreaterThan(0);
+  });
+});
