@@ -7,6 +7,7 @@ import { tensorFromBytes } from '../../gateway/protocol/parse-infer-request.js';
 import { parseInferRequest } from '../../gateway/protocol/parse-infer-request.js';
 import type { ValidInferRequest } from '../../workers/protocol/inference.js';
 import type { Tensor } from '../../workers/protocol/tensor.js';
+import { redisKeys } from '../../workers/queue/redis-keys.js';
 
 const settings = (maxBytes: number, ttlS = 60) => ({ enabled: true, max_bytes: maxBytes, ttl_s: ttlS, scope: 'tenant' as const });
 
@@ -110,5 +111,18 @@ describe('memory store', () => {
     expect(await store.get('m', 'a')).toBeUndefined();
     expect(await store.get('other', 'a')).toBeDefined();
     expect((await store.bytes()).get('m')).toBe(0);
+  });
+});
+
+describe('Redis key layout', () => {
+  it('puts a model\'s entries and bookkeeping in one Cluster slot (the eviction script touches them together); models spread', async () => {
+    // ioredis's own slot function (CRC16 of the hash tag), as Cluster computes it.
+    const { default: slot } = (await import('cluster-key-slot')) as unknown as { default: (key: string) => number };
+    const keys = redisKeys('switchyard').responseCache('mlp-classifier');
+    const slots = new Set([keys.index, keys.sizes, keys.bytes, `${keys.entryPrefix}abc`, `${keys.entryPrefix}xyz`].map(slot));
+    expect(slots.size).toBe(1);
+    const models = ['mlp-classifier', 'recognizer', 'moderation', 'detector'].map((model) => slot(redisKeys('switchyard').responseCache(model).index));
+    expect(new Set(models).size).toBeGreaterThan(1);
+    expect(keys.index.startsWith('switchyard:')).toBe(true);
   });
 });
