@@ -6,7 +6,7 @@ import { RESHAPE_CONFIG, buildReshapeModel } from './failing-model.js';
 import { buildIdentityModel } from './identity-model.js';
 import { TestRepository } from './repository.js';
 
-export const CACHE_KEYS = { admin: 'cache-admin', alpha: 'cache-alpha', beta: 'cache-beta', limited: 'cache-limited' } as const;
+export const CACHE_KEYS = { admin: 'cache-admin', alpha: 'cache-alpha', beta: 'cache-beta', limited: 'cache-limited', budgeted: 'cache-budgeted' } as const;
 export const ECHO_USD = 0.001;
 
 const echo = (responseCache: Record<string, unknown> | undefined) => ({
@@ -47,6 +47,8 @@ export function cacheFixture(cache: Record<string, unknown> = {}): { repository:
       { name: 'alpha', keys: [{ sha256: hashKey(CACHE_KEYS.alpha) }], models },
       { name: 'beta', keys: [{ sha256: hashKey(CACHE_KEYS.beta) }], models },
       { name: 'limited', keys: [{ sha256: hashKey(CACHE_KEYS.limited) }], models, rate_limit: { max: 3, window_ms: 60_000 } },
+      // A budget of exactly one echo request.
+      { name: 'budgeted', keys: [{ sha256: hashKey(CACHE_KEYS.budgeted) }], models, budget: { usd: ECHO_USD, period: 'day' } },
     ],
   };
   const configFile = join(repository.dir, 'switchyard.yaml');

@@ -133,6 +133,15 @@ describe('response cache, embedded', () => {
     for (const entry of served.filter((e) => e.cached)) expect(entry.costUsd).toBe(0);
   });
 
+  it('a hit holds and charges no budget: a tenant whose budget is spent still gets its cached answers, nothing more', async () => {
+    expect((await infer('echo-tenant', [6, 6, 6, 6], CACHE_KEYS.budgeted)).headers.get('x-cache')).toBe('miss');
+    const hit = await infer('echo-tenant', [6, 6, 6, 6], CACHE_KEYS.budgeted);
+    expect(hit.status).toBe(200);
+    expect(hit.headers.get('x-cache')).toBe('hit');
+    expect(await infer('echo-tenant', [7, 7, 7, 7], CACHE_KEYS.budgeted)).toMatchObject({ status: 429, json: { code: 'budget_exceeded' } });
+    expect((await get(`${server.url}/v1/spend`, cacheBearer(CACHE_KEYS.budgeted))).json.total_usd).toBeCloseTo(ECHO_USD, 12);
+  });
+
   it('tasks reuse cached model-step answers: the second run of a task runs no model and costs nothing', async () => {
     const before = await ran('echo-tenant');
     const task = () => post(`${server.url}/v1/tasks/echo-task`, { inputs: { value: { datatype: 'FP32', shape: [1, 4], data: [21, 22, 23, 24] } } }, cacheBearer(CACHE_KEYS.alpha));

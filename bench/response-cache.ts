@@ -1,0 +1,137 @@
+/**
+ * `npm run bench:response-cache`: the response cache's hit path against the HTTP ceiling
+ * (fastify parsing the same JSON body and sending a gateway-sized reply, no inference),
+ * and the same gateway's uncached path for scale. One embedded gateway serves the MLP twice:
+ * `mlp-classifier` as shipped (no cache) and `mlp-cached`, the same weights with
+ * response_cache on. The bodies are filled into the cache first, so every measured request
+ * to `mlp-cached` is a hit. Runs alternate (ceiling, hit, uncached) round after round, so
+ * each ratio compares runs seconds apart on this shared machine.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startChildServer, type ChildServer } from './child-server.js';
+import { embeddedGatewayOptions } from './embedded-gateway.js';
+import { runLoad, type LoadResult, type LoadTarget } from './load.js';
+import { currentLoadAverage, machineInfo } from './machine-info.js';
+import { row } from './markdown.js';
+import { makeRequestBodies } from './request-bodies.js';
+import { MODEL_NAME, REPO_ROOT, RESULTS_DIR, settings } from './settings.js';
+import { median, round } from './stats.js';
+
+const CACHED = 'mlp-cached';
+const ROUNDS = Math.max(1, Math.round(Number(process.env.BENCH_CACHE_ROUNDS ?? 3)));
+const log = (message: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+
+/** A repository with the shipped MLP, and a copy of it whose config turns the cache on. */
+function repositoryWithCachedCopy(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-cache-bench-'));
+  cpSync(resolve(REPO_ROOT, 'models', MODEL_NAME), join(dir, MODEL_NAME), { recursive: true });
+  cpSync(resolve(REPO_ROOT, 'models', MODEL_NAME), join(dir, CACHED), { recursive: true });
+  const configPath = join(dir, CACHED, 'config.json');
+  const config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+  writeFileSync(configPath, JSON.stringify({ ...config, name: CACHED, response_cache: { enabled: true, max_bytes: 64 * 2 ** 20, ttl_s: 3600, scope: 'global' } }, null, 2));
+  return dir;
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((entry) => entry.startsWith(`${name}{model="${CACHED}"}`));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+interface Round {
+  readonly ceiling: LoadResult;
+  readonly hit: LoadResult;
+  readonly uncached: LoadResult;
+  readonly hitOverCeiling: number;
+}
+
+async function main(): Promise<void> {
+  const machine = machineInfo();
+  log(`${machine.cpuModel}, ${machine.cores} cores, load average ${machine.loadAverageAtStart}`);
+  const { durationSeconds: seconds, warmupSeconds: warmup, highConnections: connections } = settings;
+  const bodies = makeRequestBodies(settings.bodyCount).map((body) => body.json);
+  const repository = repositoryWithCachedCopy();
+  const base = embeddedGatewayOptions('gateway-cache');
+  const servers: ChildServer[] = [];
+  try {
+    const ceiling = await startChildServer({ name: 'http-ceiling', script: resolve(import.meta.dirname, 'servers', 'http-ceiling.js'), cwd: REPO_ROOT, readyPath: '/v2/health/ready' });
+    servers.push(ceiling);
+    const gateway = await startChildServer({ ...base, env: { ...base.env, MODEL_REPOSITORY: repository, LOAD_MODELS: `${MODEL_NAME},${CACHED}` } });
+    servers.push(gateway);
+    // Fill: each body once (misses), then once more to see it hit.
+    const headers = { 'content-type': 'application/json' };
+    for (const body of bodies) await (await fetch(`${gateway.url}/v2/models/${CACHED}/infer`, { method: 'POST', headers, body })).arrayBuffer();
+    const check = await fetch(`${gateway.url}/v2/models/${CACHED}/infer`, { method: 'POST', headers, body: bodies[0]! });
+    await check.arrayBuffer();
+    if (check.headers.get('x-cache') !== 'hit') throw new Error(`a filled body was not a hit: x-cache ${check.headers.get('x-cache')}`);
+    const target = (url: string, model: string): LoadTarget => ({ url, path: `/v2/models/${model}/infer`, bodies });
+    const targets = { ceiling: target(ceiling.url, MODEL_NAME), hit: target(gateway.url, CACHED), uncached: target(gateway.url, MODEL_NAME) };
+    for (const [name, loadTarget] of Object.entries(targets)) {
+      log(`warm-up ${name}`);
+      await runLoad(loadTarget, connections, warmup, 0);
+    }
+    const hitsBefore = await metric(gateway.url, 'switchyard_response_cache_hits_total');
+    const missesBefore = await metric(gateway.url, 'switchyard_response_cache_misses_total');
+    const rounds: Round[] = [];
+    for (let index = 0; index < ROUNDS; index += 1) {
+      const ceilingRun = await runLoad(targets.ceiling, connections, seconds, 0, ceiling.pid);
+      const hit = await runLoad(targets.hit, connections, seconds, 0, gateway.pid);
+      const uncached = await runLoad(targets.uncached, connections, seconds, 0, gateway.pid);
+      const ratio = round(hit.requestsPerSecond / ceilingRun.requestsPerSecond, 3);
+      log(`round ${index + 1}: ceiling ${ceilingRun.requestsPerSecond} req/s, hit ${hit.requestsPerSecond} req/s (${ratio}x), uncached ${uncached.requestsPerSecond} req/s`);
+      rounds.push({ ceiling: ceilingRun, hit, uncached, hitOverCeiling: ratio });
+    }
+    const hits = (await metric(gateway.url, 'switchyard_response_cache_hits_total')) - hitsBefore;
+    const misses = (await metric(gateway.url, 'switchyard_response_cache_misses_total')) - missesBefore;
+    const failed = rounds.reduce((sum, r) => sum + r.hit.non2xx + r.hit.errors + r.ceiling.non2xx + r.ceiling.errors + r.uncached.non2xx + r.uncached.errors, 0);
+    const results = {
+      machine: { ...machine, loadAverageAtEnd: currentLoadAverage() },
+      settings: { connections, secondsPerRun: seconds, warmupSeconds: warmup, rounds: ROUNDS, bodies: bodies.length, cpuCount: settings.cpuCount },
+      rounds,
+      medianHitOverCeiling: round(median(rounds.map((r) => r.hitOverCeiling)), 3),
+      medianHitOverUncached: round(median(rounds.map((r) => r.hit.requestsPerSecond / r.uncached.requestsPerSecond)), 3),
+      hitsCounted: hits,
+      missesCounted: misses,
+      failed,
+    };
+    writeFileSync(join(RESULTS_DIR, 'response-cache.json'), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(join(RESULTS_DIR, 'response-cache.md'), report(results));
+    log(`median hit / ceiling ${results.medianHitOverCeiling}, hit / uncached ${results.medianHitOverUncached}; hits ${hits}, misses ${misses}, failed ${failed}`);
+    if (failed > 0 || misses > 0) process.exitCode = 1;
+  } finally {
+    for (const server of servers.reverse()) await server.stop();
+    rmSync(repository, { recursive: true, force: true });
+  }
+}
+
+function report(results: { machine: ReturnType<typeof machineInfo> & { loadAverageAtEnd: number }; settings: { connections: number; secondsPerRun: number; rounds: number; bodies: number }; rounds: Round[]; medianHitOverCeiling: number; medianHitOverUncached: number; hitsCounted: number; missesCounted: number; failed: number }): string {
+  const { machine, settings: s } = results;
+  const lines = [
+    `# Response cache: hit path vs the HTTP ceiling, ${s.connections} connections, ${s.secondsPerRun} s runs`,
+    '',
+    `${machine.cpuModel}, ${machine.cores} cores, Node ${machine.nodeVersion}, commit ${machine.gitCommit}, ${machine.date}.`,
+    `Load average ${machine.loadAverageAtStart} at the start, ${machine.loadAverageAtEnd} at the end (the machine is shared).`,
+    '',
+    `The same ${s.bodies} JSON bodies (512 FP32 values) go to the HTTP ceiling (fastify, no inference), to \`${CACHED}\``,
+    `(the MLP with response_cache on, every body already cached: each request a hit) and to \`${MODEL_NAME}\``,
+    '(the same model uncached, batched on onnxruntime), in alternating runs on one embedded gateway.',
+    '',
+    row(['round', 'ceiling req/s', 'hit req/s', 'hit / ceiling', 'hit p50 / p99 ms', 'uncached req/s', 'ceiling p50 / p99 ms']),
+    row(['---', '---', '---', '---', '---', '---', '---']),
+    ...results.rounds.map((r, i) =>
+      row([i + 1, r.ceiling.requestsPerSecond, r.hit.requestsPerSecond, r.hitOverCeiling, `${r.hit.latencyMs.p50} / ${r.hit.latencyMs.p99}`, r.uncached.requestsPerSecond, `${r.ceiling.latencyMs.p50} / ${r.ceiling.latencyMs.p99}`]),
+    ),
+    '',
+    `Median hit / ceiling: **${results.medianHitOverCeiling}**; hit / uncached: ${results.medianHitOverUncached}.`,
+    `During the measured runs the gateway counted ${results.hitsCounted} hits and ${results.missesCounted} misses; ${results.failed} requests failed.`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
