@@ -40,6 +40,18 @@ async function metric(url: string, name: string): Promise<number> {
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
+/** X-Server-Ms (arrival to answer ready, on the gateway) of `count` requests one at a time: what a hit costs the gateway, less sensitive to the machine's load than throughput. */
+async function serverMs(target: LoadTarget, count: number): Promise<{ p50: number; p90: number }> {
+  const values: number[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const response = await fetch(target.url + target.path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: target.bodies[i % target.bodies.length]! });
+    await response.arrayBuffer();
+    values.push(Number(response.headers.get('x-server-ms')));
+  }
+  values.sort((a, b) => a - b);
+  return { p50: values[Math.floor(count / 2)]!, p90: values[Math.floor(count * 0.9)]! };
+}
+
 interface Round {
   readonly ceiling: LoadResult;
   readonly hit: LoadResult;
@@ -83,7 +95,9 @@ async function main(): Promise<void> {
       log(`round ${index + 1}: ceiling ${ceilingRun.requestsPerSecond} req/s, hit ${hit.requestsPerSecond} req/s (${ratio}x), uncached ${uncached.requestsPerSecond} req/s`);
       rounds.push({ ceiling: ceilingRun, hit, uncached, hitOverCeiling: ratio });
     }
-    const hits = (await metric(gateway.url, 'switchyard_response_cache_hits_total')) - hitsBefore;
+    const sequential = { hit: await serverMs(targets.hit, 500), uncached: await serverMs(targets.uncached, 500) };
+    log(`server ms one at a time (p50 / p90): hit ${sequential.hit.p50} / ${sequential.hit.p90}, uncached ${sequential.uncached.p50} / ${sequential.uncached.p90}`);
+    const hits = (await metric(gateway.url, 'switchyard_response_cache_hits_total')) - hitsBefore - 500;
     const misses = (await metric(gateway.url, 'switchyard_response_cache_misses_total')) - missesBefore;
     const failed = rounds.reduce((sum, r) => sum + r.hit.non2xx + r.hit.errors + r.ceiling.non2xx + r.ceiling.errors + r.uncached.non2xx + r.uncached.errors, 0);
     const results = {
@@ -92,6 +106,7 @@ async function main(): Promise<void> {
       rounds,
       medianHitOverCeiling: round(median(rounds.map((r) => r.hitOverCeiling)), 3),
       medianHitOverUncached: round(median(rounds.map((r) => r.hit.requestsPerSecond / r.uncached.requestsPerSecond)), 3),
+      serverMsOneAtATime: sequential,
       hitsCounted: hits,
       missesCounted: misses,
       failed,
@@ -106,7 +121,9 @@ async function main(): Promise<void> {
   }
 }
 
-function report(results: { machine: ReturnType<typeof machineInfo> & { loadAverageAtEnd: number }; settings: { connections: number; secondsPerRun: number; rounds: number; bodies: number }; rounds: Round[]; medianHitOverCeiling: number; medianHitOverUncached: number; hitsCounted: number; missesCounted: number; failed: number }): string {
+type Sequential = Record<'hit' | 'uncached', { p50: number; p90: number }>;
+
+function report(results: { machine: ReturnType<typeof machineInfo> & { loadAverageAtEnd: number }; settings: { connections: number; secondsPerRun: number; rounds: number; bodies: number }; rounds: Round[]; medianHitOverCeiling: number; medianHitOverUncached: number; serverMsOneAtATime: Sequential; hitsCounted: number; missesCounted: number; failed: number }): string {
   const { machine, settings: s } = results;
   const lines = [
     `# Response cache: hit path vs the HTTP ceiling, ${s.connections} connections, ${s.secondsPerRun} s runs`,
@@ -125,6 +142,10 @@ function report(results: { machine: ReturnType<typeof machineInfo> & { loadAvera
     ),
     '',
     `Median hit / ceiling: **${results.medianHitOverCeiling}**; hit / uncached: ${results.medianHitOverUncached}.`,
+    '',
+    `X-Server-Ms (the gateway's own time, arrival to answer ready), 500 requests one at a time, p50 / p90: hit ${results.serverMsOneAtATime.hit.p50} / ${results.serverMsOneAtATime.hit.p90} ms,`,
+    `uncached ${results.serverMsOneAtATime.uncached.p50} / ${results.serverMsOneAtATime.uncached.p90} ms.`,
+    '',
     `During the measured runs the gateway counted ${results.hitsCounted} hits and ${results.missesCounted} misses; ${results.failed} requests failed.`,
     '',
   ];
