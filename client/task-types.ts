@@ -1,4 +1,4 @@
-/** A task as GET /v1/tasks/{id} shows it (README "Tasks"). */
+/** A task as GET /v1/tasks/{id} shows it (docs/pipelines-and-tasks.md). */
 export interface Task {
   readonly id: string;
   readonly pipeline: string;

@@ -41,7 +41,7 @@ export class TasksApi {
     this.#connection = connection;
   }
 
-  /** Runs a pipeline; its inputs as the Task API takes them (README "Tasks"). A failed sync task throws with its code. */
+  /** Runs a pipeline; its inputs as the Task API takes them (docs/pipelines-and-tasks.md). A failed sync task throws with its code. */
   async submit(pipeline: string, inputs: Readonly<Record<string, unknown>>, options: SubmitOptions = {}): Promise<Submitted> {
     const body = JSON.stringify({
       inputs,

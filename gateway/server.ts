@@ -70,6 +70,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     bodyLimit: config.MAX_BODY_BYTES,
     metrics: { registry, gateway: gatewayMetrics },
     tls,
+    trustProxy: config.TRUST_PROXY,
   });
 
   // Listen first, so liveness answers and readiness says "not yet" while models warm up.

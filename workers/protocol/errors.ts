@@ -1,6 +1,6 @@
 /**
  * Every error Switchyard answers with: a stable code, its HTTP status and what it means.
- * Codes are never renamed or reused; the README's error table is checked against this one.
+ * Codes are never renamed or reused; the table in docs/errors.md is checked against this one.
  */
 export const ERROR_TABLE = {
   invalid_json: { status: 400, meaning: 'The body (or the binary extension\'s JSON header) is not valid JSON.' },

@@ -5,9 +5,9 @@ import type { Tensor } from '../protocol/tensor.js';
 
 /**
  * How requests and results travel through Redis: JSON, with tensor bytes as base64
- * (BullMQ stores job data as JSON text). One job carries every request a gateway
- * received for one model version in one event-loop turn (up to a batch), so Redis
- * round trips are paid per group, not per request. Versioned so mixed deployments
+ * (BullMQ stores job data as JSON text). One job carries the requests a gateway's
+ * coalescer gathered for one model version (up to a batch; gateway/queue/job-coalescer.ts),
+ * so Redis round trips are paid per group, not per request. Versioned so mixed deployments
  * fail loudly.
  */
 export const JOB_FORMAT = 2;
