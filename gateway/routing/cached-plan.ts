@@ -32,6 +32,7 @@ export async function lookUpPlan(plan: InferencePlan, cache: ResponseCache, tena
   }
   if (slots.size === 0) return undefined;
   const cascade = plan.routeConfig?.policy.type === 'cascade' ? plan.routeConfig.policy : undefined;
+  let last: CachedAnswer | undefined;
   for (const tier of plan.tiers) {
     const slot = slots.get(tier.request);
     const result = slot ? await cache.get(slot) : undefined;
@@ -39,14 +40,13 @@ export async function lookUpPlan(plan: InferencePlan, cache: ResponseCache, tena
       cache.counted(slot?.model ?? [...slots.values()][0]!.model, false);
       return { slots };
     }
+    last = { result, served: tier, escalated: tier !== plan.tiers[0] };
     const output = cascade ? result.outputs.find((tensor) => tensor.name === cascade.output) : undefined;
-    if (!cascade || !output || confidence(output, tier.model.definition.config.max_batch_size > 0) >= cascade.threshold) {
-      cache.counted(slot.model, true);
-      return { hit: { result, served: tier, escalated: tier !== plan.tiers[0] }, slots };
-    }
+    if (!cascade || !output || confidence(output, tier.model.definition.config.max_batch_size > 0) >= cascade.threshold) break;
   }
-  cache.counted([...slots.values()][0]!.model, false);
-  return { slots };
+  // Every tier answered from the cache: the first confident one, or (a cascade none satisfied) the last, as runPlan answers.
+  cache.counted(last!.served.request.model, true);
+  return { hit: last!, slots };
 }
 
 /** The tiers' model calls, each whole answer kept under its request's slot. */

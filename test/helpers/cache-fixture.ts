@@ -40,7 +40,7 @@ export function cacheFixture(cache: Record<string, unknown> = {}): { repository:
       ],
       outputs: { echoed: 'echoed' },
     });
-  const models = ['echo-tenant', 'echo-global', 'echo-plain', 'reshape', 'echo-task'];
+  const models = ['echo-tenant', 'echo-global', 'echo-plain', 'reshape', 'echo-task', 'echo-cascade'];
   const policy = {
     tenants: [
       { name: 'ops', role: 'admin', keys: [{ sha256: hashKey(CACHE_KEYS.admin) }] },
@@ -50,6 +50,8 @@ export function cacheFixture(cache: Record<string, unknown> = {}): { repository:
       // A budget of exactly one echo request.
       { name: 'budgeted', keys: [{ sha256: hashKey(CACHE_KEYS.budgeted) }], models, budget: { usd: ECHO_USD, period: 'day' } },
     ],
+    // Echo's top value is its largest input: inputs under 1 never satisfy the first tier, so both run.
+    routes: [{ name: 'echo-cascade', tiers: [{ name: 'first', model: 'echo-tenant' }, { name: 'second', model: 'echo-global' }], policy: { type: 'cascade', output: 'out_x', threshold: 1 } }],
   };
   const configFile = join(repository.dir, 'switchyard.yaml');
   writeFileSync(configFile, stringify(policy));

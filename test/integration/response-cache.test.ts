@@ -97,6 +97,22 @@ describe('response cache, embedded', () => {
     expect((await infer('echo-global', values, CACHE_KEYS.beta)).headers.get('x-cache')).toBe('hit');
   });
 
+  it('a cascade is answered from the cache when its cached answers reach the tier that would answer', async () => {
+    const [first, second] = [await ran('echo-tenant'), await ran('echo-global')];
+    const miss = await infer('echo-cascade', [0.1, 0.2, 0.3, 0.4]);
+    expect(miss.headers.get('x-cache')).toBe('miss');
+    expect(miss.headers.get('x-tier')).toBe('second');
+    expect(Number(miss.headers.get('x-cost-usd'))).toBeCloseTo(2 * ECHO_USD, 12);
+    const hit = await infer('echo-cascade', [0.1, 0.2, 0.3, 0.4]);
+    expect(hit.headers.get('x-cache')).toBe('hit');
+    expect(hit.headers.get('x-tier')).toBe('second');
+    expect(hit.headers.get('x-escalated')).toBe('true');
+    expect(hit.headers.get('x-cost-usd')).toBe('0');
+    expect([await ran('echo-tenant'), await ran('echo-global')]).toEqual([first + 1, second + 1]);
+    // The first tier's answer alone is cached for a direct call of that model, by the same tenant.
+    expect((await infer('echo-tenant', [0.1, 0.2, 0.3, 0.4])).headers.get('x-cache')).toBe('hit');
+  });
+
   it('a model without response_cache says nothing about a cache and runs every time', async () => {
     const before = await ran('echo-plain');
     for (let i = 0; i < 2; i += 1) {
