@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ValidInferRequest } from '../../workers/protocol/inference.js';
+import type { ModelConfig } from '../../workers/repository/model-config.js';
 
 /** Where an entry may be reused: by its tenant only, or by every caller of the model. */
 export type CacheScope = { readonly kind: 'tenant'; readonly tenant: string } | { readonly kind: 'global' };
@@ -18,7 +19,7 @@ export function scopeName(scope: CacheScope): string {
  * a request changes its outputs: priority and timeout schedule it, `binary_data_output`
  * only encodes the answer (the cache keeps tensors, not bodies).
  */
-export function cacheKey(request: ValidInferRequest, scope: CacheScope, requested: readonly string[]): string {
+export function cacheKey(request: ValidInferRequest, scope: CacheScope, requested: readonly string[], config: ModelConfig): string {
   const inputs = [...request.inputs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const outputs = [...new Set(requested)].sort();
   // The header frames the bytes that follow (their lengths), so no two requests hash alike.
@@ -26,10 +27,35 @@ export function cacheKey(request: ValidInferRequest, scope: CacheScope, requeste
     m: request.model,
     v: request.version,
     s: scopeName(scope),
+    c: configDigest(config, request.version),
     o: outputs,
     i: inputs.map((tensor) => [tensor.name, tensor.datatype, tensor.shape, tensor.data.byteLength]),
   });
   const hash = createHash('sha256').update(header);
   for (const tensor of inputs) hash.update(new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength));
   return hash.digest('base64url');
+}
+
+const digests = new WeakMap<ModelConfig, Map<string, string>>();
+
+/**
+ * What in a model's config shapes its answers: the platform, the version's weights source and the
+ * tensors (an image input's resize and normalisation among them). A reloaded config that changes
+ * them gives new keys, so no answer from before the change is served; batching, instances, price
+ * or the cache's own settings may change without emptying it. Every gateway reading the same
+ * config computes the same digest. Memoised per config object: it is on every request's path.
+ */
+function configDigest(config: ModelConfig, version: string): string {
+  let byVersion = digests.get(config);
+  if (!byVersion) {
+    byVersion = new Map();
+    digests.set(config, byVersion);
+  }
+  let digest = byVersion.get(version);
+  if (digest === undefined) {
+    const shaping = { platform: config.platform, format: config.format, weights: config.versions[version]?.weights, inputs: config.inputs, outputs: config.outputs };
+    digest = createHash('sha256').update(JSON.stringify(shaping)).digest('base64url').slice(0, 16);
+    byVersion.set(version, digest);
+  }
+  return digest;
 }

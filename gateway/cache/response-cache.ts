@@ -1,5 +1,5 @@
 import type { ValidInferRequest, InferResult } from '../../workers/protocol/inference.js';
-import type { ResponseCacheConfig } from '../../workers/repository/model-config.js';
+import type { ModelConfig } from '../../workers/repository/model-config.js';
 import { decodeEntry, encodeEntry, type EntryOwner } from './cache-entry.js';
 import { cacheKey, scopeName, type CacheScope } from './cache-key.js';
 import type { CacheStore } from './cache-store.js';
@@ -16,7 +16,7 @@ export interface CacheSlot {
   readonly model: string;
   readonly key: string;
   readonly owner: EntryOwner;
-  readonly settings: ResponseCacheConfig;
+  readonly settings: ModelConfig['response_cache'];
   /** The outputs a whole answer has. */
   readonly outputs: readonly string[];
 }
@@ -34,11 +34,12 @@ export class ResponseCache {
   ) {}
 
   /** Undefined when the model does not cache. */
-  slot(request: ValidInferRequest, settings: ResponseCacheConfig, allOutputs: readonly string[], tenant: string): CacheSlot | undefined {
+  slot(request: ValidInferRequest, config: ModelConfig, tenant: string): CacheSlot | undefined {
+    const settings = config.response_cache;
     if (!settings.enabled) return undefined;
     const scope: CacheScope = settings.scope === 'global' ? { kind: 'global' } : { kind: 'tenant', tenant };
-    const outputs = request.outputs.length > 0 ? request.outputs : allOutputs;
-    return { model: request.model, key: cacheKey(request, scope, outputs), owner: { model: request.model, version: request.version, scope: scopeName(scope) }, settings, outputs };
+    const outputs = request.outputs.length > 0 ? request.outputs : config.outputs.map((output) => output.name);
+    return { model: request.model, key: cacheKey(request, scope, outputs, config), owner: { model: request.model, version: request.version, scope: scopeName(scope) }, settings, outputs };
   }
 
   /** The cached answer, in buffers of its own; undefined on a miss. Counts nothing: the caller knows what a call hit. */

@@ -26,8 +26,7 @@ export interface PlanLookup {
 export async function lookUpPlan(plan: InferencePlan, cache: ResponseCache, tenant: string): Promise<PlanLookup | undefined> {
   const slots = new Map<ValidInferRequest, CacheSlot>();
   for (const tier of plan.tiers) {
-    const config = tier.model.definition.config;
-    const slot = cache.slot(tier.request, config.response_cache, config.outputs.map((output) => output.name), tenant);
+    const slot = cache.slot(tier.request, tier.model.definition.config, tenant);
     if (slot) slots.set(tier.request, slot);
   }
   if (slots.size === 0) return undefined;

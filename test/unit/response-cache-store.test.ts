@@ -8,6 +8,7 @@ import { parseInferRequest } from '../../gateway/protocol/parse-infer-request.js
 import type { ValidInferRequest } from '../../workers/protocol/inference.js';
 import type { Tensor } from '../../workers/protocol/tensor.js';
 import { redisKeys } from '../../workers/queue/redis-keys.js';
+import { modelConfigSchema } from '../../workers/repository/model-config.js';
 
 const settings = (maxBytes: number, ttlS = 60) => ({ enabled: true, max_bytes: maxBytes, ttl_s: ttlS, scope: 'tenant' as const });
 
@@ -24,32 +25,47 @@ const request = (inputs: readonly Tensor[], extra: Partial<ValidInferRequest> = 
   ...extra,
 });
 
+const config = modelConfigSchema.parse({
+  name: 'm',
+  platform: 'onnx',
+  versions: { '1': { weights: { source: 'file', path: 'model.onnx' } }, '2': { weights: { source: 'file', path: 'model.onnx' } } },
+  max_batch_size: 8,
+  inputs: [{ name: 'x', datatype: 'FP32', shape: [3] }],
+  outputs: [{ name: 'y', datatype: 'FP32', shape: [2] }],
+  price: { usd_per_compute_second: 0 },
+});
+
 describe('cache key', () => {
   const json = (data: unknown, datatype = 'FP32') => parseInferRequest(Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype, shape: [1, 3], data }] })), Buffer.alloc(0)).inputs;
   const alpha = { kind: 'tenant', tenant: 'alpha' } as const;
 
   it('is the same for a tensor sent as JSON numbers and as raw bytes (binary extension, gRPC)', () => {
     const raw = tensorFromBytes('x', 'FP32', [1, 3], new Uint8Array(Float32Array.from([0.1, 2, -3]).buffer));
-    expect(cacheKey(request(json([0.1, 2, -3])), alpha, ['y'])).toBe(cacheKey(request([raw]), alpha, ['y']));
+    expect(cacheKey(request(json([0.1, 2, -3])), alpha, ['y'], config)).toBe(cacheKey(request([raw]), alpha, ['y'], config));
     // Nested JSON data is the same tensor as flat data.
-    expect(cacheKey(request(json([[0.1, 2, -3]])), alpha, ['y'])).toBe(cacheKey(request([raw]), alpha, ['y']));
+    expect(cacheKey(request(json([[0.1, 2, -3]])), alpha, ['y'], config)).toBe(cacheKey(request([raw]), alpha, ['y'], config));
     const strings = tensorFromBytes('x', 'BYTES', [1, 3], Buffer.from([1, 0, 0, 0, 97, 0, 0, 0, 0, 2, 0, 0, 0, 98, 99]));
-    expect(cacheKey(request(json(['a', '', 'bc'], 'BYTES')), alpha, [])).toBe(cacheKey(request([strings]), alpha, []));
+    expect(cacheKey(request(json(['a', '', 'bc'], 'BYTES')), alpha, [], config)).toBe(cacheKey(request([strings]), alpha, [], config));
   });
 
   it('differs with the inputs, their order aside; the version; the outputs asked; the tenant', () => {
-    const base = cacheKey(request(json([1, 2, 3])), alpha, ['y']);
-    expect(cacheKey(request(json([1, 2, 4])), alpha, ['y'])).not.toBe(base);
-    expect(cacheKey(request(json([1, 2, 3]), { version: '2' }), alpha, ['y'])).not.toBe(base);
-    expect(cacheKey(request(json([1, 2, 3])), alpha, ['y', 'z'])).not.toBe(base);
-    expect(cacheKey(request(json([1, 2, 3])), { kind: 'tenant', tenant: 'beta' }, ['y'])).not.toBe(base);
-    expect(cacheKey(request(json([1, 2, 3])), { kind: 'global' }, ['y'])).not.toBe(base);
+    const base = cacheKey(request(json([1, 2, 3])), alpha, ['y'], config);
+    expect(cacheKey(request(json([1, 2, 4])), alpha, ['y'], config)).not.toBe(base);
+    expect(cacheKey(request(json([1, 2, 3]), { version: '2' }), alpha, ['y'], config)).not.toBe(base);
+    expect(cacheKey(request(json([1, 2, 3])), alpha, ['y', 'z'], config)).not.toBe(base);
+    expect(cacheKey(request(json([1, 2, 3])), { kind: 'tenant', tenant: 'beta' }, ['y'], config)).not.toBe(base);
+    expect(cacheKey(request(json([1, 2, 3])), { kind: 'global' }, ['y'], config)).not.toBe(base);
     // Same bytes, another shape or datatype: another tensor.
     const reshaped = tensorFromBytes('x', 'FP32', [3, 1], new Uint8Array(Float32Array.from([1, 2, 3]).buffer));
-    expect(cacheKey(request([reshaped]), alpha, ['y'])).not.toBe(base);
+    expect(cacheKey(request([reshaped]), alpha, ['y'], config)).not.toBe(base);
+    // A reloaded config that changes what shapes answers (weights, tensors) gives new keys; batching or price does not.
+    const reweighted = modelConfigSchema.parse({ ...config, versions: { ...config.versions, '1': { weights: { source: 'file', path: 'other.onnx' } } } });
+    expect(cacheKey(request(json([1, 2, 3])), alpha, ['y'], reweighted)).not.toBe(base);
+    const repriced = modelConfigSchema.parse({ ...config, price: { usd_per_compute_second: 1 }, dynamic_batching: { max_queue_delay_ms: 9 } });
+    expect(cacheKey(request(json([1, 2, 3])), alpha, ['y'], repriced)).toBe(base);
     const a = tensorFromBytes('a', 'INT32', [1], new Uint8Array(Int32Array.from([1]).buffer));
     const b = tensorFromBytes('b', 'INT32', [1], new Uint8Array(Int32Array.from([2]).buffer));
-    expect(cacheKey(request([a, b]), alpha, ['y', 'z'])).toBe(cacheKey(request([b, a]), alpha, ['z', 'y']));
+    expect(cacheKey(request([a, b]), alpha, ['y', 'z'], config)).toBe(cacheKey(request([b, a]), alpha, ['z', 'y'], config));
   });
 });
 
