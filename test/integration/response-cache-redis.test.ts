@@ -3,7 +3,9 @@ import { entrySize } from '../../gateway/cache/cache-store.js';
 import { RedisCacheStore } from '../../gateway/cache/redis-cache-store.js';
 import type { RedisClient } from '../../workers/queue/redis-connection.js';
 import { redisKeys } from '../../workers/queue/redis-keys.js';
-import { cleanRedis, testPrefix, testRedis } from '../helpers/redis.js';
+import { ResponseCache } from '../../gateway/cache/response-cache.js';
+import { modelConfigSchema } from '../../workers/repository/model-config.js';
+import { PrivateRedis, cleanRedis, freePort, testPrefix, testRedis } from '../helpers/redis.js';
 
 /** The distributed store on the real Redis: two clients stand for two gateways sharing it. */
 const prefix = testPrefix();
@@ -89,5 +91,49 @@ describe('response cache in Redis', () => {
     expect(after.bytes).toBe(entrySize('new', entry(50)));
     // The model's bookkeeping keys expire with its entries.
     expect(await a.pttl(redisKeys(prefix).responseCache('brief').index)).toBeGreaterThan(0);
+  });
+});
+
+describe('response cache when Redis is away', () => {
+  it('a lookup is a miss and a write is dropped, reported, never thrown: the request is served as if uncached', async () => {
+    const redis = new PrivateRedis(await freePort());
+    await redis.start();
+    // Stopped once (a second stop would wait for an exit that already happened).
+    let stopped = false;
+    // The gateway's own kind of connection for request-path commands: fails fast, no offline queue.
+    const client = testRedis('cache-away', { REDIS_URL: redis.url }, 'serving');
+    const errors: unknown[] = [];
+    const cache = new ResponseCache(new RedisCacheStore(client, prefix), (error) => errors.push(error));
+    const config = modelConfigSchema.parse({
+      name: 'm',
+      platform: 'onnx',
+      versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
+      max_batch_size: 8,
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [2] }],
+      outputs: [{ name: 'y', datatype: 'FP32', shape: [2] }],
+      price: { usd_per_compute_second: 0 },
+      response_cache: { enabled: true },
+    });
+    const request = { requestId: 'r', model: 'm', version: '1', inputs: [{ name: 'x', datatype: 'FP32' as const, shape: [1, 2], data: Float32Array.from([1, 2]) }], outputs: [], rows: 1, signature: '', deadline: 0, priority: 0 };
+    const result = { model: 'm', version: '1', outputs: [{ name: 'y', datatype: 'FP32' as const, shape: [1, 2], data: Float32Array.from([3, 4]) }], timings: { queueMs: 1, computeMs: 1, batchSize: 1, batchRows: 1 } };
+    try {
+      if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
+      const slot = cache.slot(request, config, 'alpha')!;
+      cache.put(slot, result);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect([...(await cache.get(slot))!.outputs[0]!.data]).toEqual([3, 4]);
+      await redis.stop();
+      stopped = true;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = performance.now();
+      expect(await cache.get(slot)).toBeUndefined();
+      expect(performance.now() - started).toBeLessThan(5_000);
+      cache.put(slot, result);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(errors.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      client.disconnect();
+      if (!stopped) await redis.stop();
+    }
   });
 });
