@@ -19,6 +19,8 @@ export interface CacheSlot {
   readonly settings: ModelConfig['response_cache'];
   /** The outputs a whole answer has. */
   readonly outputs: readonly string[];
+  /** For a batching model, the rows each output of a whole answer has. */
+  readonly rows?: number;
 }
 
 /**
@@ -39,7 +41,8 @@ export class ResponseCache {
     if (!settings.enabled) return undefined;
     const scope: CacheScope = settings.scope === 'global' ? { kind: 'global' } : { kind: 'tenant', tenant };
     const outputs = request.outputs.length > 0 ? request.outputs : config.outputs.map((output) => output.name);
-    return { model: request.model, key: cacheKey(request, scope, outputs, config), owner: { model: request.model, version: request.version, scope: scopeName(scope) }, settings, outputs };
+    const owner = { model: request.model, version: request.version, scope: scopeName(scope) };
+    return { model: request.model, key: cacheKey(request, scope, outputs, config), owner, settings, outputs, ...(config.max_batch_size > 0 ? { rows: request.rows } : {}) };
   }
 
   /** The cached answer, in buffers of its own; undefined on a miss. Counts nothing: the caller knows what a call hit. */
@@ -56,10 +59,11 @@ export class ResponseCache {
     return { model: slot.owner.model, version: slot.owner.version, outputs, timings: { queueMs: 0, computeMs: 0, batchSize: 0, batchRows: 0 } };
   }
 
-  /** Keeps a whole answer; one missing an output asked for, or from another version, is not kept. */
+  /** Keeps a whole answer; one from another version, missing an output asked for or some of the request's rows, is not kept. */
   put(slot: CacheSlot, result: InferResult): void {
     if (result.model !== slot.owner.model || result.version !== slot.owner.version) return;
     if (!slot.outputs.every((name) => result.outputs.some((tensor) => tensor.name === name))) return;
+    if (slot.rows !== undefined && !result.outputs.every((tensor) => tensor.shape[0] === slot.rows)) return;
     const entry = encodeEntry(slot.owner, result.outputs);
     this.store.set(slot.model, slot.key, entry, slot.settings).then(
       (evicted) => {

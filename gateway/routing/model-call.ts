@@ -1,6 +1,7 @@
+import type { ValidInferRequest } from '../../workers/protocol/inference.js';
 import type { BudgetAccount } from '../budget/budget-account.js';
-import type { ResponseCache } from '../cache/response-cache.js';
 import { PICO, toPico } from '../budget/budget-store.js';
+import type { ResponseCache } from '../cache/response-cache.js';
 import type { SpendLedger } from '../ledger/spend-ledger.js';
 import type { RouteConfig } from '../policy/policy-config.js';
 import type { ParsedInferRequest } from '../protocol/parse-infer-request.js';
@@ -50,7 +51,7 @@ export async function runModelCall(plan: InferencePlan, services: ModelCallServi
   const held = payer.budget ? await payer.budget.hold(toPico(estimateCostUsd(plan))) : 0;
   const ran: TierCharge[] = [];
   let outcome: Omit<PlanOutcome, 'costUsd' | 'charges'>;
-  const infer = (request: Parameters<ServingBackend['infer']>[0]) => inferWaitingForCapacity(services.backend, request, payer.waitForCapacity === true);
+  const infer = (request: ValidInferRequest) => inferWaitingForCapacity(services.backend, request, payer.waitForCapacity === true);
   try {
     outcome = await runPlan(plan, lookup && cache ? keepingAnswers(infer, lookup, cache) : infer, services.breakers, ran);
   } catch (error) {

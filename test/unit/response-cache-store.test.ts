@@ -3,6 +3,7 @@ import { decodeEntry, encodeEntry } from '../../gateway/cache/cache-entry.js';
 import { cacheKey } from '../../gateway/cache/cache-key.js';
 import { entrySize } from '../../gateway/cache/cache-store.js';
 import { MemoryCacheStore } from '../../gateway/cache/memory-cache-store.js';
+import { ResponseCache } from '../../gateway/cache/response-cache.js';
 import { tensorFromBytes } from '../../gateway/protocol/parse-infer-request.js';
 import { parseInferRequest } from '../../gateway/protocol/parse-infer-request.js';
 import type { ValidInferRequest } from '../../workers/protocol/inference.js';
@@ -27,6 +28,7 @@ const request = (inputs: readonly Tensor[], extra: Partial<ValidInferRequest> = 
 
 const config = modelConfigSchema.parse({
   name: 'm',
+  response_cache: { enabled: false },
   platform: 'onnx',
   versions: { '1': { weights: { source: 'file', path: 'model.onnx' } }, '2': { weights: { source: 'file', path: 'model.onnx' } } },
   max_batch_size: 8,
@@ -140,5 +142,30 @@ describe('Redis key layout', () => {
     const models = ['mlp-classifier', 'recognizer', 'moderation', 'detector'].map((model) => slot(redisKeys('switchyard').responseCache(model).index));
     expect(new Set(models).size).toBeGreaterThan(1);
     expect(keys.index.startsWith('switchyard:')).toBe(true);
+  });
+});
+
+describe('what is kept', () => {
+  const twoOutputs = modelConfigSchema.parse({ ...config, response_cache: { enabled: true }, outputs: [{ name: 'y', datatype: 'FP32', shape: [2] }, { name: 'z', datatype: 'FP32', shape: [1] }] });
+  const input = tensorFromBytes('x', 'FP32', [2, 3], new Uint8Array(Float32Array.from([1, 2, 3, 4, 5, 6]).buffer));
+  const timings = { queueMs: 1, computeMs: 2, batchSize: 1, batchRows: 2 };
+  const y = { name: 'y', datatype: 'FP32' as const, shape: [2, 2], data: Float32Array.from([1, 2, 3, 4]) };
+  const z = { name: 'z', datatype: 'FP32' as const, shape: [2, 1], data: Float32Array.from([5, 6]) };
+
+  it('only whole answers: every output asked for, every row of the request, the version asked', async () => {
+    const cache = new ResponseCache(new MemoryCacheStore(), () => undefined);
+    const slot = () => cache.slot(request([input], { rows: 2 }), twoOutputs, 'alpha')!;
+    cache.put(slot(), { model: 'm', version: '1', outputs: [y], timings });
+    cache.put(slot(), { model: 'm', version: '1', outputs: [{ ...y, shape: [1, 2], data: Float32Array.from([1, 2]) }, { ...z, shape: [1, 1], data: Float32Array.from([5]) }], timings });
+    cache.put(slot(), { model: 'm', version: '2', outputs: [y, z], timings });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await cache.get(slot())).toBeUndefined();
+    cache.put(slot(), { model: 'm', version: '1', outputs: [y, z], timings });
+    await new Promise((resolve) => setImmediate(resolve));
+    const hit = (await cache.get(slot()))!;
+    expect(hit.outputs.map((t) => [t.name, [...t.data]])).toEqual([['y', [1, 2, 3, 4]], ['z', [5, 6]]]);
+    expect(hit.timings).toEqual({ queueMs: 0, computeMs: 0, batchSize: 0, batchRows: 0 });
+    // A model that does not cache has no slot.
+    expect(cache.slot(request([input]), config, 'alpha')).toBeUndefined();
   });
 });
