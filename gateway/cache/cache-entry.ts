@@ -36,27 +36,43 @@ export function encodeEntry(owner: EntryOwner, outputs: readonly Tensor[]): Buff
   return entry;
 }
 
+/** Heads already read, per entry: the memory store hands back the same bytes on every hit. */
+const heads = new WeakMap<Uint8Array, { readonly head: EntryHead; readonly offset: number } | null>();
+
+function readHead(entry: Uint8Array): { readonly head: EntryHead; readonly offset: number } | null {
+  let read = heads.get(entry);
+  if (read !== undefined) return read;
+  read = null;
+  if (entry.byteLength >= 4) {
+    const view = Buffer.from(entry.buffer, entry.byteOffset, entry.byteLength);
+    const headLength = view.readUInt32LE(0);
+    if (4 + headLength <= view.byteLength) {
+      try {
+        const head = JSON.parse(view.toString('utf8', 4, 4 + headLength)) as EntryHead;
+        if (Array.isArray(head.outputs)) read = { head, offset: 4 + headLength };
+      } catch {
+        read = null;
+      }
+    }
+  }
+  heads.set(entry, read);
+  return read;
+}
+
 /** The outputs of an entry, each in a buffer of its own; undefined when it is not `owner`'s or is damaged. */
 export function decodeEntry(entry: Uint8Array, owner: EntryOwner): Tensor[] | undefined {
-  if (entry.byteLength < 4) return undefined;
-  const view = Buffer.from(entry.buffer, entry.byteOffset, entry.byteLength);
-  const headLength = view.readUInt32LE(0);
-  if (4 + headLength > view.byteLength) return undefined;
-  let head: EntryHead;
-  try {
-    head = JSON.parse(view.toString('utf8', 4, 4 + headLength)) as EntryHead;
-  } catch {
-    return undefined;
-  }
-  if (head.model !== owner.model || head.version !== owner.version || head.scope !== owner.scope || !Array.isArray(head.outputs)) return undefined;
-  let offset = 4 + headLength;
+  const read = readHead(entry);
+  if (!read) return undefined;
+  const { head } = read;
+  if (head.model !== owner.model || head.version !== owner.version || head.scope !== owner.scope) return undefined;
+  let offset = read.offset;
   const tensors: Tensor[] = [];
   for (const output of head.outputs) {
-    if (!isDatatype(output.datatype) || offset + output.bytes > view.byteLength) return undefined;
+    if (!isDatatype(output.datatype) || offset + output.bytes > entry.byteLength) return undefined;
     const copy = new Uint8Array(output.bytes);
-    copy.set(view.subarray(offset, offset + output.bytes));
-    tensors.push({ name: output.name, datatype: output.datatype, shape: output.shape, data: viewBytes(output.datatype, copy) });
+    copy.set(entry.subarray(offset, offset + output.bytes));
+    tensors.push({ name: output.name, datatype: output.datatype, shape: [...output.shape], data: viewBytes(output.datatype, copy) });
     offset += output.bytes;
   }
-  return offset === view.byteLength ? tensors : undefined;
+  return offset === entry.byteLength ? tensors : undefined;
 }
