@@ -85,10 +85,10 @@ async function cacheWorkPerHitUs(input: Float32Array, iterations = 20_000): Prom
   const cache = new ResponseCache(new MemoryCacheStore(), () => undefined);
   const request = { requestId: 'r', model: CACHED, version: '1', inputs: [{ name: 'input', datatype: 'FP32' as const, shape: [1, 512], data: input }], outputs: [], rows: 1, signature: '', deadline: 0, priority: 0 };
   const probabilities = { name: 'probabilities', datatype: 'FP32' as const, shape: [1, 10], data: new Float32Array(10).fill(0.1) };
-  cache.put(cache.slot(request, config, 'bench')!, { model: CACHED, version: '1', outputs: [probabilities], timings: { queueMs: 0, computeMs: 0, batchSize: 1, batchRows: 1 } });
+  cache.put((await cache.slot(request, config, 'bench'))!, { model: CACHED, version: '1', outputs: [probabilities], timings: { queueMs: 0, computeMs: 0, batchSize: 1, batchRows: 1 } });
   await new Promise((resolve) => setImmediate(resolve));
   const hitOnce = async (): Promise<void> => {
-    if (!(await cache.get(cache.slot(request, config, 'bench')!))) throw new Error('the bench entry was not a hit');
+    if (!(await cache.get((await cache.slot(request, config, 'bench'))!))) throw new Error('the bench entry was not a hit');
   };
   for (let i = 0; i < 2_000; i += 1) await hitOnce();
   const started = performance.now();

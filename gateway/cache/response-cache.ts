@@ -36,13 +36,13 @@ export class ResponseCache {
   ) {}
 
   /** Undefined when the model does not cache. */
-  slot(request: ValidInferRequest, config: ModelConfig, tenant: string): CacheSlot | undefined {
+  async slot(request: ValidInferRequest, config: ModelConfig, tenant: string): Promise<CacheSlot | undefined> {
     const settings = config.response_cache;
     if (!settings.enabled) return undefined;
     const scope: CacheScope = settings.scope === 'global' ? { kind: 'global' } : { kind: 'tenant', tenant };
     const outputs = request.outputs.length > 0 ? request.outputs : config.outputs.map((output) => output.name);
     const owner = { model: request.model, version: request.version, scope: scopeName(scope) };
-    return { model: request.model, key: cacheKey(request, scope, outputs, config), owner, settings, outputs, ...(config.max_batch_size > 0 ? { rows: request.rows } : {}) };
+    return { model: request.model, key: await cacheKey(request, scope, outputs, config), owner, settings, outputs, ...(config.max_batch_size > 0 ? { rows: request.rows } : {}) };
   }
 
   /** The cached answer, in buffers of its own; undefined on a miss. Counts nothing: the caller knows what a call hit. */
@@ -64,6 +64,8 @@ export class ResponseCache {
     if (result.model !== slot.owner.model || result.version !== slot.owner.version) return;
     if (!slot.outputs.every((name) => result.outputs.some((tensor) => tensor.name === name))) return;
     if (slot.rows !== undefined && !result.outputs.every((tensor) => tensor.shape[0] === slot.rows)) return;
+    // An answer larger than the model's whole bound is never kept: not even copied.
+    if (result.outputs.reduce((sum, tensor) => sum + tensor.data.byteLength, 0) > slot.settings.max_bytes) return;
     const entry = encodeEntry(slot.owner, result.outputs);
     this.store.set(slot.model, slot.key, entry, slot.settings).then(
       (evicted) => {

@@ -26,7 +26,8 @@ export interface PlanLookup {
 export async function lookUpPlan(plan: InferencePlan, cache: ResponseCache, tenant: string): Promise<PlanLookup | undefined> {
   const slots = new Map<ValidInferRequest, CacheSlot>();
   for (const tier of plan.tiers) {
-    const slot = cache.slot(tier.request, tier.model.definition.config, tenant);
+    if (!tier.model.definition.config.response_cache.enabled) continue;
+    const slot = await cache.slot(tier.request, tier.model.definition.config, tenant);
     if (slot) slots.set(tier.request, slot);
   }
   if (slots.size === 0) return undefined;

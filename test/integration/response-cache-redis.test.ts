@@ -118,7 +118,7 @@ describe('response cache when Redis is away', () => {
     const result = { model: 'm', version: '1', outputs: [{ name: 'y', datatype: 'FP32' as const, shape: [1, 2], data: Float32Array.from([3, 4]) }], timings: { queueMs: 1, computeMs: 1, batchSize: 1, batchRows: 1 } };
     try {
       if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
-      const slot = cache.slot(request, config, 'alpha')!;
+      const slot = (await cache.slot(request, config, 'alpha'))!;
       cache.put(slot, result);
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect([...(await cache.get(slot))!.outputs[0]!.data]).toEqual([3, 4]);

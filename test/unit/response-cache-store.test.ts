@@ -41,33 +41,33 @@ describe('cache key', () => {
   const json = (data: unknown, datatype = 'FP32') => parseInferRequest(Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype, shape: [1, 3], data }] })), Buffer.alloc(0)).inputs;
   const alpha = { kind: 'tenant', tenant: 'alpha' } as const;
 
-  it('is the same for a tensor sent as JSON numbers and as raw bytes (binary extension, gRPC)', () => {
+  it('is the same for a tensor sent as JSON numbers and as raw bytes (binary extension, gRPC)', async () => {
     const raw = tensorFromBytes('x', 'FP32', [1, 3], new Uint8Array(Float32Array.from([0.1, 2, -3]).buffer));
-    expect(cacheKey(request(json([0.1, 2, -3])), alpha, ['y'], config)).toBe(cacheKey(request([raw]), alpha, ['y'], config));
+    expect(await cacheKey(request(json([0.1, 2, -3])), alpha, ['y'], config)).toBe(await cacheKey(request([raw]), alpha, ['y'], config));
     // Nested JSON data is the same tensor as flat data.
-    expect(cacheKey(request(json([[0.1, 2, -3]])), alpha, ['y'], config)).toBe(cacheKey(request([raw]), alpha, ['y'], config));
+    expect(await cacheKey(request(json([[0.1, 2, -3]])), alpha, ['y'], config)).toBe(await cacheKey(request([raw]), alpha, ['y'], config));
     const strings = tensorFromBytes('x', 'BYTES', [1, 3], Buffer.from([1, 0, 0, 0, 97, 0, 0, 0, 0, 2, 0, 0, 0, 98, 99]));
-    expect(cacheKey(request(json(['a', '', 'bc'], 'BYTES')), alpha, [], config)).toBe(cacheKey(request([strings]), alpha, [], config));
+    expect(await cacheKey(request(json(['a', '', 'bc'], 'BYTES')), alpha, [], config)).toBe(await cacheKey(request([strings]), alpha, [], config));
   });
 
-  it('differs with the inputs, their order aside; the version; the outputs asked; the tenant', () => {
-    const base = cacheKey(request(json([1, 2, 3])), alpha, ['y'], config);
-    expect(cacheKey(request(json([1, 2, 4])), alpha, ['y'], config)).not.toBe(base);
-    expect(cacheKey(request(json([1, 2, 3]), { version: '2' }), alpha, ['y'], config)).not.toBe(base);
-    expect(cacheKey(request(json([1, 2, 3])), alpha, ['y', 'z'], config)).not.toBe(base);
-    expect(cacheKey(request(json([1, 2, 3])), { kind: 'tenant', tenant: 'beta' }, ['y'], config)).not.toBe(base);
-    expect(cacheKey(request(json([1, 2, 3])), { kind: 'global' }, ['y'], config)).not.toBe(base);
+  it('differs with the inputs, their order aside; the version; the outputs asked; the tenant', async () => {
+    const base = await cacheKey(request(json([1, 2, 3])), alpha, ['y'], config);
+    expect(await cacheKey(request(json([1, 2, 4])), alpha, ['y'], config)).not.toBe(base);
+    expect(await cacheKey(request(json([1, 2, 3]), { version: '2' }), alpha, ['y'], config)).not.toBe(base);
+    expect(await cacheKey(request(json([1, 2, 3])), alpha, ['y', 'z'], config)).not.toBe(base);
+    expect(await cacheKey(request(json([1, 2, 3])), { kind: 'tenant', tenant: 'beta' }, ['y'], config)).not.toBe(base);
+    expect(await cacheKey(request(json([1, 2, 3])), { kind: 'global' }, ['y'], config)).not.toBe(base);
     // Same bytes, another shape or datatype: another tensor.
     const reshaped = tensorFromBytes('x', 'FP32', [3, 1], new Uint8Array(Float32Array.from([1, 2, 3]).buffer));
-    expect(cacheKey(request([reshaped]), alpha, ['y'], config)).not.toBe(base);
+    expect(await cacheKey(request([reshaped]), alpha, ['y'], config)).not.toBe(base);
     // A reloaded config that changes what shapes answers (weights, tensors) gives new keys; batching or price does not.
     const reweighted = modelConfigSchema.parse({ ...config, versions: { ...config.versions, '1': { weights: { source: 'file', path: 'other.onnx' } } } });
-    expect(cacheKey(request(json([1, 2, 3])), alpha, ['y'], reweighted)).not.toBe(base);
+    expect(await cacheKey(request(json([1, 2, 3])), alpha, ['y'], reweighted)).not.toBe(base);
     const repriced = modelConfigSchema.parse({ ...config, price: { usd_per_compute_second: 1 }, dynamic_batching: { max_queue_delay_ms: 9 } });
-    expect(cacheKey(request(json([1, 2, 3])), alpha, ['y'], repriced)).toBe(base);
+    expect(await cacheKey(request(json([1, 2, 3])), alpha, ['y'], repriced)).toBe(base);
     const a = tensorFromBytes('a', 'INT32', [1], new Uint8Array(Int32Array.from([1]).buffer));
     const b = tensorFromBytes('b', 'INT32', [1], new Uint8Array(Int32Array.from([2]).buffer));
-    expect(cacheKey(request([a, b]), alpha, ['y', 'z'], config)).toBe(cacheKey(request([b, a]), alpha, ['z', 'y'], config));
+    expect(await cacheKey(request([a, b]), alpha, ['y', 'z'], config)).toBe(await cacheKey(request([b, a]), alpha, ['z', 'y'], config));
   });
 });
 
@@ -154,18 +154,31 @@ describe('what is kept', () => {
 
   it('only whole answers: every output asked for, every row of the request, the version asked', async () => {
     const cache = new ResponseCache(new MemoryCacheStore(), () => undefined);
-    const slot = () => cache.slot(request([input], { rows: 2 }), twoOutputs, 'alpha')!;
-    cache.put(slot(), { model: 'm', version: '1', outputs: [y], timings });
-    cache.put(slot(), { model: 'm', version: '1', outputs: [{ ...y, shape: [1, 2], data: Float32Array.from([1, 2]) }, { ...z, shape: [1, 1], data: Float32Array.from([5]) }], timings });
-    cache.put(slot(), { model: 'm', version: '2', outputs: [y, z], timings });
+    const slot = (await cache.slot(request([input], { rows: 2 }), twoOutputs, 'alpha'))!;
+    cache.put(slot, { model: 'm', version: '1', outputs: [y], timings });
+    cache.put(slot, { model: 'm', version: '1', outputs: [{ ...y, shape: [1, 2], data: Float32Array.from([1, 2]) }, { ...z, shape: [1, 1], data: Float32Array.from([5]) }], timings });
+    cache.put(slot, { model: 'm', version: '2', outputs: [y, z], timings });
     await new Promise((resolve) => setImmediate(resolve));
-    expect(await cache.get(slot())).toBeUndefined();
-    cache.put(slot(), { model: 'm', version: '1', outputs: [y, z], timings });
+    expect(await cache.get(slot)).toBeUndefined();
+    cache.put(slot, { model: 'm', version: '1', outputs: [y, z], timings });
     await new Promise((resolve) => setImmediate(resolve));
-    const hit = (await cache.get(slot()))!;
+    const hit = (await cache.get(slot))!;
     expect(hit.outputs.map((t) => [t.name, [...t.data]])).toEqual([['y', [1, 2, 3, 4]], ['z', [5, 6]]]);
     expect(hit.timings).toEqual({ queueMs: 0, computeMs: 0, batchSize: 0, batchRows: 0 });
     // A model that does not cache has no slot.
-    expect(cache.slot(request([input]), config, 'alpha')).toBeUndefined();
+    expect(await cache.slot(request([input]), config, 'alpha')).toBeUndefined();
+  });
+});
+
+describe('large inputs', () => {
+  it('hashed on the thread pool, still key by their bytes: equal bytes one key, one byte changed another', async () => {
+    const big = new Float32Array(1024 * 1024).map((_, i) => Math.sin(i));
+    const tensorOf = (values: Float32Array) => tensorFromBytes('x', 'FP32', [1, values.length], new Uint8Array(values.buffer));
+    const scope = { kind: 'global' } as const;
+    const key = await cacheKey(request([tensorOf(big)]), scope, ['y'], config);
+    expect(await cacheKey(request([tensorOf(big.slice())]), scope, ['y'], config)).toBe(key);
+    const changed = big.slice();
+    changed[big.length - 1] = 2;
+    expect(await cacheKey(request([tensorOf(changed)]), scope, ['y'], config)).not.toBe(key);
   });
 });
