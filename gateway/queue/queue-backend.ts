@@ -17,13 +17,14 @@ import type { JobSummary } from '../../workers/queue/consumer.js';
 import { encodeJob, isErrorCode, type InferJobData } from '../../workers/queue/job-codec.js';
 import { ColdStarts } from './cold-starts.js';
 import { JobCoalescer, type JobGroup } from './job-coalescer.js';
-import { inferQueueName } from '../../workers/queue/queue-names.js';
+import { inferQueueName, inferQueueNames } from '../../workers/queue/queue-names.js';
 import { redisConnection, whenReady, type RedisClient } from '../../workers/queue/redis-connection.js';
 import { redisKeys, type RedisKeys } from '../../workers/queue/redis-keys.js';
 import { ReplyReader } from '../../workers/queue/reply-stream.js';
 import { MISSED_BEATS } from '../../workers/queue/heartbeat.js';
 import { WorkerRegistry } from '../../workers/queue/worker-registry.js';
 import type { ServingBackend } from '../serving-backend.js';
+import { PartitionPicker } from './partition-picker.js';
 import { PendingReplies } from './pending-replies.js';
 
 /** Replies unseen for this long are looked up on the job itself. */
@@ -60,6 +61,9 @@ export class QueueBackend implements ServingBackend {
   readonly #keys: RedisKeys;
   readonly #queues = new Map<string, Queue>();
   readonly #pending = new PendingReplies((jobId, queue) => this.#jobAnswered(jobId, queue));
+  /** The queue each unanswered job went to (one of its version's partitions); absent: not placed yet. */
+  readonly #placed = new Map<string, string>();
+  readonly #partitions = new PartitionPicker();
   /** Jobs sent and not yet fully answered, per queue: while any are out, the workers are busy. */
   readonly #jobsOut = new Map<string, Set<string>>();
   readonly #registry: WorkerRegistry;
@@ -216,12 +220,26 @@ export class QueueBackend implements ServingBackend {
     });
     if (item === 0) this.#addedSincePoll.set(queueName, added + 1);
     onJob?.(group.jobId);
+    const placed = this.#place(group.jobId, request.model, request.version);
     this.#pendingByQueue.set(queueName, (this.#pendingByQueue.get(queueName) ?? 0) + 1);
     try {
-      return await this.#pending.wait(group.jobId, item, queueName, request.deadline, request.requestId, timedOut);
+      return await this.#pending.wait(group.jobId, item, placed, request.deadline, request.requestId, timedOut);
     } finally {
       this.#pendingByQueue.set(queueName, (this.#pendingByQueue.get(queueName) ?? 1) - 1);
     }
+  }
+
+  /**
+   * The queue a job goes to: one of its version's partitions, chosen once, by whichever of
+   * sending and waiting comes first (a full group is sent before its first request waits).
+   */
+  #place(jobId: string, model: string, version: string): string {
+    let queue = this.#placed.get(jobId);
+    if (queue === undefined) {
+      const partitions = this.#definitions.get(model)?.config.queue_partitions ?? 1;
+      this.#placed.set(jobId, (queue = this.#partitions.pick(inferQueueNames(model, version, partitions))));
+    }
+    return queue;
   }
 
   /** Sends one coalesced group as one job. */
@@ -229,7 +247,8 @@ export class QueueBackend implements ServingBackend {
     let out = this.#jobsOut.get(group.queue);
     if (!out) this.#jobsOut.set(group.queue, (out = new Set()));
     out.add(group.jobId);
-    this.#queue(group.queue)
+    const first = group.requests[0]!;
+    this.#queue(this.#place(group.jobId, first.model, first.version))
       .add('infer', encodeJob(group.requests, this.gatewayId), {
         jobId: group.jobId,
         ...(group.priority > 0 ? { priority: group.priority } : {}),
@@ -244,11 +263,13 @@ export class QueueBackend implements ServingBackend {
   }
 
   /** The last job out for a queue is answered: a group gathering for it need not wait out its window. */
-  #jobAnswered(jobId: string, queue: string): void {
+  #jobAnswered(jobId: string, placed: string): void {
+    this.#placed.delete(jobId);
     if (this.#expiredCold.delete(jobId)) {
       // Locked by a worker already, it stays (its reply is dropped); waiting, it never runs.
-      void this.#queue(queue).remove(jobId).catch(() => undefined);
+      void this.#queue(placed).remove(jobId).catch(() => undefined);
     }
+    const queue = this.#partitions.versionQueue(placed);
     const out = this.#jobsOut.get(queue);
     if (!out?.delete(jobId) || out.size > 0) return;
     this.#coalescer.queueIdle(queue);
@@ -308,8 +329,8 @@ export class QueueBackend implements ServingBackend {
     return queue;
   }
 
-  #servedPairs(): { model: string; version: string }[] {
-    return [...this.#definitions.values()].flatMap((d) => servedVersions(d.config).map((version) => ({ model: d.name, version })));
+  #servedPairs(): { model: string; version: string; partitions: number }[] {
+    return [...this.#definitions.values()].flatMap((d) => servedVersions(d.config).map((version) => ({ model: d.name, version, partitions: d.config.queue_partitions })));
   }
 
   /** Looks up, on the jobs themselves, answers whose reply has not arrived (a reply stream that was cut or trimmed). */

@@ -1,9 +1,10 @@
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, type Job, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { ModelManager } from '../pool/model-manager.js';
 import type { InferResult, ValidInferRequest } from '../protocol/inference.js';
+import { LeanWorker } from './lean-worker.js';
 import { decodeJob, encodeResult, isErrorCode, type InferJobData, type ItemReply } from './job-codec.js';
-import { DEAD_LETTER_QUEUE, inferQueueName } from './queue-names.js';
+import { DEAD_LETTER_QUEUE, inferQueueNames } from './queue-names.js';
 import type { RedisClient } from './redis-connection.js';
 import { redisKeys, type RedisKeys } from './redis-keys.js';
 import { ReplySender } from './reply-stream.js';
@@ -74,13 +75,13 @@ export class QueueConsumer {
     const wanted = new Set<string>();
     for (const { definition, versions } of this.#options.manager.loaded()) {
       const { config } = definition;
-      // Enough jobs in hand to fill every instance's batch twice over.
-      const concurrency = this.#options.concurrency ?? Math.max(1, config.max_batch_size) * config.instance_group.count * 2;
-      for (const version of versions) {
-        const queue = inferQueueName(definition.name, version);
+      // Enough jobs in hand to fill every instance's batch twice over, shared among the version's queues.
+      const perVersion = this.#options.concurrency ?? Math.max(1, config.max_batch_size) * config.instance_group.count * 2;
+      const concurrency = Math.max(1, Math.ceil(perVersion / config.queue_partitions));
+      for (const queue of versions.flatMap((version) => inferQueueNames(definition.name, version, config.queue_partitions))) {
         wanted.add(queue);
         if (this.#workers.has(queue)) continue;
-        const worker = new Worker<InferJobData, JobSummary>(queue, (job) => this.#process(job), {
+        const options = {
           connection: this.#options.connect(`switchyard-worker-${queue}`),
           prefix: this.#keys.queuePrefix(queue),
           name: this.#options.workerId,
@@ -89,7 +90,8 @@ export class QueueConsumer {
           stalledInterval: this.#options.stalledIntervalMs,
           // A job whose worker died twice is failed rather than passed on for ever.
           maxStalledCount: 2,
-        });
+        };
+        const worker = new LeanWorker<InferJobData, JobSummary>(queue, (job) => this.#process(job), options, this.#options.redis, this.#keys.waiting(queue));
         worker.on('failed', (job, error) => {
           if (job) this.#onFailed(queue, job, error).catch((failure: unknown) => this.#options.logger.error({ err: failure }, 'failure handling failed'));
         });

@@ -15,8 +15,8 @@
 export interface RedisKeys {
   /** BullMQ's `prefix` option for one queue. */
   queuePrefix(queue: string): string;
-  /** BullMQ's own keys that hold waiting jobs (v6: plain jobs in a list, prioritized in a zset). */
-  waiting(queue: string): { readonly wait: string; readonly prioritized: string };
+  /** BullMQ's own keys that hold waiting jobs (v6: plain jobs in a list, prioritized in a zset, retries backing off in a zset). */
+  waiting(queue: string): { readonly wait: string; readonly prioritized: string; readonly delayed: string };
   /** One gateway instance's reply stream. */
   replies(gatewayId: string): string;
   /** Sorted set of live workers, scored by when their heartbeat expires... */
@@ -62,7 +62,10 @@ export function redisKeys(prefix: string): RedisKeys {
   const queuePrefix = (queue: string): string => `${prefix}:{${queue}}`;
   return {
     queuePrefix,
-    waiting: (queue) => ({ wait: `${queuePrefix(queue)}:${queue}:wait`, prioritized: `${queuePrefix(queue)}:${queue}:prioritized` }),
+    waiting: (queue) => {
+      const base = `${queuePrefix(queue)}:${queue}`;
+      return { wait: `${base}:wait`, prioritized: `${base}:prioritized`, delayed: `${base}:delayed` };
+    },
     replies: (gatewayId) => `${prefix}:replies:${gatewayId}`,
     workers: () => `${prefix}:{workers}`,
     worker: (workerId) => `${prefix}:{workers}:${workerId}`,
