@@ -3,6 +3,7 @@ import type { ModelConfig } from '../../workers/repository/model-config.js';
 import { decodeEntry, encodeEntry, type EntryOwner } from './cache-entry.js';
 import { cacheKey, scopeName, type CacheScope } from './cache-key.js';
 import type { CacheStore } from './cache-store.js';
+import { RunsInFlight } from './runs-in-flight.js';
 
 /** Per model, since the process started: what the metrics report. */
 export interface CacheCounts {
@@ -29,6 +30,7 @@ export interface CacheSlot {
  */
 export class ResponseCache {
   readonly counts = new Map<string, CacheCounts>();
+  readonly runs = new RunsInFlight();
 
   constructor(
     readonly store: CacheStore,
@@ -59,15 +61,18 @@ export class ResponseCache {
     return { model: slot.owner.model, version: slot.owner.version, outputs, timings: { queueMs: 0, computeMs: 0, batchSize: 0, batchRows: 0 } };
   }
 
-  /** Keeps a whole answer; one from another version, missing an output asked for or some of the request's rows, is not kept. */
-  put(slot: CacheSlot, result: InferResult): void {
-    if (result.model !== slot.owner.model || result.version !== slot.owner.version) return;
-    if (!slot.outputs.every((name) => result.outputs.some((tensor) => tensor.name === name))) return;
-    if (slot.rows !== undefined && !result.outputs.every((tensor) => tensor.shape[0] === slot.rows)) return;
+  /**
+   * Keeps a whole answer; one from another version, missing an output asked for or some of the
+   * request's rows, is not kept. Settles (never rejects) once the store has it.
+   */
+  put(slot: CacheSlot, result: InferResult): Promise<void> {
+    if (result.model !== slot.owner.model || result.version !== slot.owner.version) return Promise.resolve();
+    if (!slot.outputs.every((name) => result.outputs.some((tensor) => tensor.name === name))) return Promise.resolve();
+    if (slot.rows !== undefined && !result.outputs.every((tensor) => tensor.shape[0] === slot.rows)) return Promise.resolve();
     // An answer larger than the model's whole bound is never kept: not even copied.
-    if (result.outputs.reduce((sum, tensor) => sum + tensor.data.byteLength, 0) > slot.settings.max_bytes) return;
+    if (result.outputs.reduce((sum, tensor) => sum + tensor.data.byteLength, 0) > slot.settings.max_bytes) return Promise.resolve();
     const entry = encodeEntry(slot.owner, result.outputs);
-    this.store.set(slot.model, slot.key, entry, slot.settings).then(
+    return this.store.set(slot.model, slot.key, entry, slot.settings).then(
       (evicted) => {
         if (evicted > 0) this.#count(slot.model).evictions += evicted;
       },

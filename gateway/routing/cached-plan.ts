@@ -36,6 +36,11 @@ export async function lookUpPlan(plan: InferencePlan, cache: ResponseCache, tena
   for (const tier of plan.tiers) {
     const slot = slots.get(tier.request);
     const result = slot ? await cache.get(slot) : undefined;
+    const joined = slot && !result && plan.tiers.length === 1 ? await joinRun(cache, slot, tier.request.deadline) : undefined;
+    if (slot && joined) {
+      cache.counted(slot.model, true);
+      return { hit: { result: joined, served: tier, escalated: false }, slots };
+    }
     if (!slot || !result) {
       cache.counted(slot?.model ?? [...slots.values()][0]!.model, false);
       return { slots };
@@ -49,12 +54,35 @@ export async function lookUpPlan(plan: InferencePlan, cache: ResponseCache, tena
   return { hit: last!, slots };
 }
 
-/** The tiers' model calls, each whole answer kept under its request's slot. */
+/**
+ * A direct call that missed while another call for the same entry runs (in this process) waits
+ * for that run, within its own deadline, and takes its answer from the cache: a burst of one
+ * input runs the model once. Undefined when nothing runs, or the run kept no answer.
+ */
+async function joinRun(cache: ResponseCache, slot: CacheSlot, deadline: number): Promise<InferResult | undefined> {
+  const run = cache.runs.running(slot.key);
+  if (!run) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+  });
+  await Promise.race([run, expired]);
+  clearTimeout(timer);
+  return cache.get(slot);
+}
+
+/** The tiers' model calls, each whole answer kept under its request's slot; calls for the same entry meanwhile wait for it. */
 export function keepingAnswers(infer: (request: ValidInferRequest) => Promise<InferResult>, lookup: PlanLookup, cache: ResponseCache) {
   return async (request: ValidInferRequest): Promise<InferResult> => {
-    const result = await infer(request);
     const slot = lookup.slots.get(request);
-    if (slot) cache.put(slot, result);
-    return result;
+    const end = slot ? cache.runs.start(slot.key) : undefined;
+    try {
+      const result = await infer(request);
+      end?.(slot ? cache.put(slot, result) : undefined);
+      return result;
+    } catch (error) {
+      end?.();
+      throw error;
+    }
   };
 }

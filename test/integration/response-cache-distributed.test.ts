@@ -60,6 +60,14 @@ describe('response cache, distributed (Redis shared by two gateways)', () => {
     expect(await ran('echo-tenant')).toBe(before);
   });
 
+  it('a burst of one new input over both gateways runs the model at most once per gateway', async () => {
+    const replies = await Promise.all(Array.from({ length: 16 }, (_, i) => infer(i % 2, 'echo-tenant', [41, 42, 43, 44])));
+    expect(replies.every((reply) => reply.status === 200)).toBe(true);
+    const misses = replies.filter((reply) => reply.headers.get('x-cache') === 'miss').length;
+    expect(misses).toBeGreaterThanOrEqual(1);
+    expect(misses).toBeLessThanOrEqual(2);
+  });
+
   it('tenant scope across gateways: beta never gets alpha\'s entry, global scope shares', async () => {
     await infer(0, 'echo-tenant', [5, 6, 7, 8], CACHE_KEYS.alpha);
     expect((await hitOn(1, 'echo-tenant', [5, 6, 7, 8], CACHE_KEYS.alpha)).headers.get('x-cache')).toBe('hit');

@@ -57,6 +57,19 @@ describe('response cache, embedded', () => {
     expect(await ran('echo-tenant')).toBe(before + 1);
   });
 
+  it('a burst of one new input runs the model once: the calls that arrive while it runs wait for its answer', async () => {
+    const before = await ran('echo-tenant');
+    const replies = await Promise.all(Array.from({ length: 12 }, () => infer('echo-tenant', [31, 32, 33, 34])));
+    expect(replies.every((reply) => reply.status === 200)).toBe(true);
+    expect(replies.filter((reply) => reply.headers.get('x-cache') === 'miss')).toHaveLength(1);
+    for (const reply of replies) expect((reply.json.outputs as { data: number[] }[])[0]!.data).toEqual([31, 32, 33, 34]);
+    expect(await ran('echo-tenant')).toBe(before + 1);
+    // Another tenant's burst does not wait on it: its own entry, its own run.
+    const others = await Promise.all(Array.from({ length: 4 }, () => infer('echo-tenant', [31, 32, 33, 34], CACHE_KEYS.beta)));
+    expect(others.filter((reply) => reply.headers.get('x-cache') === 'miss')).toHaveLength(1);
+    expect(await ran('echo-tenant')).toBe(before + 2);
+  });
+
   it('JSON and binary encodings of one tensor hit the same entry, both ways round', async () => {
     const before = await ran('echo-tenant');
     const binaryFirst = await inferBinary('echo-tenant', [0.5, -1, 7, 2.25], CACHE_KEYS.alpha);
