@@ -31,7 +31,10 @@ export async function cacheKey(request: ValidInferRequest, scope: CacheScope, re
     o: outputs,
     i: inputs.map((tensor) => [tensor.name, tensor.datatype, tensor.shape, tensor.data.byteLength]),
   });
-  const digests = await Promise.all(inputs.map((tensor) => tensorDigest(new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength))));
+  const bytes = inputs.map((tensor) => new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength));
+  // The usual small request stays synchronous: no promise per tensor on every call's path.
+  const small = bytes.every((view) => view.byteLength < THREAD_HASH_MIN_BYTES);
+  const digests = small ? bytes.map((view) => createHash('sha256').update(view).digest()) : await Promise.all(bytes.map(tensorDigest));
   const hash = createHash('sha256').update(header);
   for (const digest of digests) hash.update(digest);
   return hash.digest('base64url');
