@@ -20,8 +20,9 @@ export interface PlanLookup {
  * Looks a plan up before anything is held or queued: undefined when none of its tiers'
  * models caches. Tiers are walked as runPlan walks them (a cascade goes on while an answer
  * is not confident enough), but from the cache only, so breakers play no part: a cached
- * answer needs no healthy tier. One hit or one miss is counted per call, for the model
- * that answered or the first that missed.
+ * answer needs no healthy tier. A single-tier call that misses while the same entry is
+ * being run in this process waits for that run (joinRun). One hit or one miss is counted
+ * per call, for the model that answered or the first that missed.
  */
 export async function lookUpPlan(plan: InferencePlan, cache: ResponseCache, tenant: string): Promise<PlanLookup | undefined> {
   const slots = new Map<ValidInferRequest, CacheSlot>();
