@@ -36,6 +36,12 @@ const gatewayEnvironment = sharedEnvironment.extend({
   AUDIT_LOG_FILE: z.string().min(1).optional(),
   /** Tasks (and their events) are kept this long after they are created. */
   TASK_RETENTION_HOURS: z.coerce.number().min(0.01).default(24),
+  /**
+   * `on`: a request whose caller left (closed connection, gRPC cancel or deadline) leaves the
+   * batcher's queue or its job unrun. `off` runs it anyway, its answer dropped (the behaviour
+   * before cancellation reached the queues; the cancellation bench compares the two).
+   */
+  CANCEL_ABANDONED: z.enum(['on', 'off']).default('on'),
   /** Asynchronous tasks one gateway runs at once. */
   TASK_CONCURRENCY: z.coerce.number().int().min(1).default(8),
   /** Most items one `POST /v1/tasks/{pipeline}:batch` may carry. */

@@ -27,7 +27,8 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   // The serving metrics live where the ModelManager runs: here, in distributed mode.
   const registry = createMetricsRegistry();
   registerGpuMetrics(registry);
-  const manager = localModelManager(config, logger, new ServingMetrics(registry));
+  const metrics = new ServingMetrics(registry);
+  const manager = localModelManager(config, logger, metrics);
   let consumer: QueueConsumer | undefined;
   // Poll mode: versions loaded or removed at run time gain or lose their queue consumers.
   const poller = modelManagerPoller(config, manager, logger, config.WORKER_POOLS, async () => consumer?.sync());
@@ -60,6 +61,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       startedAt,
       versions: manager.versionStates(),
       statistics: manager.statistics(),
+      ...(config.WORKER_CONCURRENCY !== undefined ? { concurrency: config.WORKER_CONCURRENCY } : {}),
     }),
   });
   // Beat while loading too: gateways then see the models as LOADING, not missing.
@@ -87,6 +89,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     stalledIntervalMs: config.STALLED_INTERVAL_MS,
     ...(config.WORKER_CONCURRENCY !== undefined ? { concurrency: config.WORKER_CONCURRENCY } : {}),
     logger,
+    metrics,
   });
   consumer.start();
   poller?.start();

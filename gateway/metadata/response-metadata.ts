@@ -20,6 +20,8 @@ export interface ResponseMetadata {
   readonly server_ms: number;
   readonly batch_size: number;
   readonly cost_usd: string;
+  /** The priority it ran at, after the tenant's policy (default, or a clamped ask). */
+  readonly priority?: number;
   /** For a model that caches answers: `hit` (answered from the response cache, nothing ran) or `miss`. */
   readonly cache?: 'hit' | 'miss';
 }
@@ -32,6 +34,7 @@ export interface ServedBy {
   readonly escalated: boolean;
   /** Every tier that ran; undefined to price this result alone. */
   readonly costUsd?: number;
+  readonly priority?: number;
   readonly cache?: 'hit' | 'miss';
 }
 
@@ -55,6 +58,7 @@ export function responseMetadata(
     server_ms: round(serverMs),
     batch_size: result.timings.batchSize,
     cost_usd: formatUsd(servedBy.costUsd ?? requestCost(price, result.timings, rows)),
+    ...(servedBy.priority !== undefined ? { priority: servedBy.priority } : {}),
     ...(servedBy.cache !== undefined ? { cache: servedBy.cache } : {}),
   };
 }
@@ -73,6 +77,7 @@ export function metadataHeaders(metadata: ResponseMetadata): Record<string, stri
     'x-server-ms': String(metadata.server_ms),
     'x-batch-size': String(metadata.batch_size),
     'x-cost-usd': metadata.cost_usd,
+    ...(metadata.priority !== undefined ? { 'x-priority': String(metadata.priority) } : {}),
     ...(metadata.cache !== undefined ? { 'x-cache': metadata.cache } : {}),
   };
 }

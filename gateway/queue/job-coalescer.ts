@@ -5,7 +5,12 @@ export interface JobGroup {
   readonly jobId: string;
   readonly queue: string;
   readonly priority: number;
+  /** A group holds one tenant's requests, so jobs can be released to the workers tenant by tenant (fair-release.ts). */
+  readonly tenant?: string;
+  readonly weight?: number;
   readonly requests: ValidInferRequest[];
+  /** Items whose caller left while the group gathered: not sent. */
+  readonly withdrawn: Set<number>;
 }
 
 /** How many requests a group may hold, and how long it may gather while the queue is busy. */
@@ -15,7 +20,7 @@ export interface GroupLimits {
 }
 
 /**
- * Gathers requests for one queue and priority into one job, up to `maxItems`: one
+ * Gathers requests for one queue, priority and tenant into one job, up to `maxItems`: one
  * BullMQ add, one completion and one reply per group instead of per request. The batcher's
  * rule applies: with nothing of this queue in flight, a group goes at the end of the
  * event-loop turn (no waiting); while earlier jobs are still out, it gathers for up to
@@ -37,10 +42,11 @@ export class JobCoalescer {
 
   /** The group the request joined and its item number in it. */
   add(queue: string, request: ValidInferRequest, limits: GroupLimits): { group: JobGroup; item: number } {
-    const key = `${queue}\u0000${request.priority}`;
+    const key = `${queue}\u0000${request.priority}\u0000${request.tenant ?? ''}`;
     let group = this.#open.get(key);
     if (!group) {
-      const created: JobGroup = { jobId: randomUUID(), queue, priority: request.priority, requests: [] };
+      const share = { ...(request.tenant !== undefined ? { tenant: request.tenant } : {}), ...(request.weight !== undefined ? { weight: request.weight } : {}) };
+      const created: JobGroup = { jobId: randomUUID(), queue, priority: request.priority, ...share, requests: [], withdrawn: new Set() };
       this.#open.set(key, created);
       if (limits.windowMs > 0 && this.#busy(queue)) setTimeout(() => this.#flush(key, created), limits.windowMs);
       else setImmediate(() => this.#flush(key, created));
@@ -49,6 +55,18 @@ export class JobCoalescer {
     const item = group.requests.push(request) - 1;
     if (group.requests.length >= limits.maxItems) this.#flush(key, group);
     return { group, item };
+  }
+
+  /**
+   * The caller of `item` left: true while the group still gathers (the item is then never
+   * sent, and a group left empty is dropped); false once it went out as a job.
+   */
+  withdraw(group: JobGroup, item: number): boolean {
+    const key = `${group.queue}\u0000${group.priority}`;
+    if (this.#open.get(key) !== group) return false;
+    group.withdrawn.add(item);
+    if (group.withdrawn.size === group.requests.length) this.#open.delete(key);
+    return true;
   }
 
   /** Nothing of this queue is in flight any more: its open groups go now. */

@@ -13,19 +13,22 @@ import { clientSafeMessage } from '../../workers/repository/client-safe-message.
 import { servedVersions } from '../../workers/repository/model-config.js';
 import { DeadLetters } from '../../workers/queue/dead-letters.js';
 import { decodeFailure } from '../../workers/queue/failure-policy.js';
-import type { JobSummary } from '../../workers/queue/consumer.js';
+import { defaultIntake, type JobSummary } from '../../workers/queue/consumer.js';
 import { encodeJob, isErrorCode, type InferJobData } from '../../workers/queue/job-codec.js';
 import { ColdStarts } from './cold-starts.js';
+import { FairRelease } from './fair-release.js';
 import { JobCoalescer, type JobGroup } from './job-coalescer.js';
 import { inferQueueName, inferQueueNames } from '../../workers/queue/queue-names.js';
 import { redisConnection, whenReady, type RedisClient } from '../../workers/queue/redis-connection.js';
 import { redisKeys, type RedisKeys } from '../../workers/queue/redis-keys.js';
 import { ReplyReader } from '../../workers/queue/reply-stream.js';
+import { markCancelled } from '../../workers/queue/job-cancellations.js';
 import { MISSED_BEATS } from '../../workers/queue/heartbeat.js';
 import { WorkerRegistry } from '../../workers/queue/worker-registry.js';
 import type { ServingBackend } from '../serving-backend.js';
 import { PartitionPicker } from './partition-picker.js';
 import { PendingReplies } from './pending-replies.js';
+import { Cancellations } from './cancellations.js';
 
 /** Replies unseen for this long are looked up on the job itself. */
 const FALLBACK_AFTER_MS = 2_000;
@@ -72,12 +75,18 @@ export class QueueBackend implements ServingBackend {
   #addedSincePoll = new Map<string, number>();
   /** Requests this gateway queued and still waits for, per queue. */
   readonly #pendingByQueue = new Map<string, number>();
+  /** Jobs beyond what the workers take at once wait here, released tenants in turn. */
+  readonly #release = new FairRelease((group) => this.#enqueue(group));
+  /** The version each queue serves, for its workers' intake. */
+  readonly #queueVersions = new Map<string, { model: string; version: string }>();
   readonly #coalescer = new JobCoalescer(
-    (group) => this.#enqueue(group),
+    (group) => this.#offer(group),
     (queue) => (this.#jobsOut.get(queue)?.size ?? 0) > 0,
   );
   #sweeper: NodeJS.Timeout | undefined;
   readonly coldStarts: ColdStarts;
+  /** Requests whose callers left, for switchyard_cancelled_requests_total (gathering here; job is counted by the worker that skips it). */
+  readonly cancellations = new Cancellations();
   /** Cold jobs with a request that gave up waiting for a worker: removed from the queue once settled. */
   readonly #expiredCold = new Set<string>();
 
@@ -99,6 +108,8 @@ export class QueueBackend implements ServingBackend {
       versions: () => this.#servedPairs(),
       onPolled: () => {
         this.#addedSincePoll = new Map();
+        // Workers may have joined: held jobs can go.
+        for (const queue of this.#release.queues()) this.#releaseHeld(queue);
       },
     });
     this.#reader = new ReplyReader(this.#replyConnection, this.#keys.replies(this.gatewayId), (reply) => this.#pending.deliver(reply), logger);
@@ -159,7 +170,8 @@ export class QueueBackend implements ServingBackend {
     return this.#registry.reachable;
   }
 
-  async infer(request: ValidInferRequest): Promise<InferResult> {
+  async infer(request: ValidInferRequest, signal?: AbortSignal): Promise<InferResult> {
+    if (signal?.aborted) throw new ServingError('client_cancelled', `request ${request.requestId} was cancelled by its caller before it was queued`);
     if (!this.#registry.reachable) throw new ServingError('backend_unavailable', 'Redis cannot be reached; the request was not queued');
     const state = this.#registry.state(request.model, request.version);
     const cold = COLD_STATES.has(state);
@@ -168,8 +180,8 @@ export class QueueBackend implements ServingBackend {
     }
     const queueName = inferQueueName(request.model, request.version);
     const config = this.#definitions.get(request.model)!.config;
-    if (cold) return this.#inferCold(request, queueName, config.cold_start.max_wait_ms);
-    return this.#send(request, queueName);
+    if (cold) return this.#inferCold(request, queueName, config.cold_start.max_wait_ms, signal);
+    return this.#send(request, queueName, signal);
   }
 
   /**
@@ -178,16 +190,16 @@ export class QueueBackend implements ServingBackend {
    * deadline, so a worker that starts later expires it unrun; the job is also removed once
    * settled, and a late reply finds no waiter and is dropped.
    */
-  async #inferCold(request: ValidInferRequest, queueName: string, maxWaitMs: number): Promise<InferResult> {
+  async #inferCold(request: ValidInferRequest, queueName: string, maxWaitMs: number, signal: AbortSignal | undefined): Promise<InferResult> {
     const coldDeadline = Date.now() + maxWaitMs;
-    if (coldDeadline >= request.deadline) return this.#trackCold(request, queueName, this.#send(request, queueName));
+    if (coldDeadline >= request.deadline) return this.#trackCold(request, queueName, this.#send(request, queueName, signal));
     let jobId = '';
     const timedOut = (): Error => {
       this.#expiredCold.add(jobId);
       const message = `no worker for ${request.model}:${request.version} started within cold_start.max_wait_ms (${maxWaitMs} ms)`;
       return new ServingError('model_not_ready', message);
     };
-    const answer = this.#send({ ...request, deadline: coldDeadline }, queueName, timedOut, (id) => {
+    const answer = this.#send({ ...request, deadline: coldDeadline }, queueName, signal, timedOut, (id) => {
       jobId = id;
     });
     return this.#trackCold(request, queueName, answer);
@@ -205,7 +217,7 @@ export class QueueBackend implements ServingBackend {
     }
   }
 
-  async #send(request: ValidInferRequest, queueName: string, timedOut?: () => Error, onJob?: (jobId: string) => void): Promise<InferResult> {
+  async #send(request: ValidInferRequest, queueName: string, signal?: AbortSignal, timedOut?: () => Error, onJob?: (jobId: string) => void): Promise<InferResult> {
     const config = this.#definitions.get(request.model)!.config;
     // Queue depth in requests: what the workers have not taken yet (in jobs, at the last
     // beat) plus what this gateway queued since, or what it still waits for, if more.
@@ -222,9 +234,12 @@ export class QueueBackend implements ServingBackend {
     onJob?.(group.jobId);
     const placed = this.#place(group.jobId, request.model, request.version);
     this.#pendingByQueue.set(queueName, (this.#pendingByQueue.get(queueName) ?? 0) + 1);
+    const onAbort = (): void => this.#cancel(group, item, request);
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
       return await this.#pending.wait(group.jobId, item, placed, request.deadline, request.requestId, timedOut);
     } finally {
+      signal?.removeEventListener('abort', onAbort);
       this.#pendingByQueue.set(queueName, (this.#pendingByQueue.get(queueName) ?? 1) - 1);
     }
   }
@@ -242,6 +257,44 @@ export class QueueBackend implements ServingBackend {
     return queue;
   }
 
+  /**
+   * The caller left: still gathering, the request leaves its group unsent; queued as a job,
+   * it is marked cancelled in Redis, and the worker skips it (or drops its rows if running).
+   * Either way its waiter is answered now.
+   */
+  #cancel(group: JobGroup, item: number, request: ValidInferRequest): void {
+    if (this.#coalescer.withdraw(group, item)) this.cancellations.count(request.model, request.version, 'gathering');
+    else {
+      markCancelled(this.#redis, this.#keys, this.#place(group.jobId, request.model, request.version), group.jobId, item, request.deadline).catch((error: unknown) => {
+        this.#logger.warn({ err: error, jobId: group.jobId }, 'could not mark a cancelled request; the worker will run it');
+      });
+    }
+    this.#pending.fail(group.jobId, item, new ServingError('client_cancelled', `request ${request.requestId} was cancelled by its caller before it was answered`));
+  }
+
+  /**
+   * Requests the version's ready workers should hold at once: per worker, two batches for
+   * each instance (one running, one gathering; consumer.ts's default) or its WORKER_CONCURRENCY.
+   * 0 with none ready.
+   */
+  #intake(queue: string): number {
+    const target = this.#queueVersions.get(queue);
+    const definition = target && this.#definitions.get(target.model);
+    if (!target || !definition) return 0;
+    return this.#registry.intake(target.model, target.version, defaultIntake(definition.config));
+  }
+
+  /** A group is sent, or held until the workers have room for it (fair-release.ts). */
+  #offer(group: JobGroup): void {
+    const first = group.requests[0]!;
+    this.#queueVersions.set(group.queue, { model: first.model, version: first.version });
+    this.#release.offer(group, this.#intake(group.queue));
+  }
+
+  #releaseHeld(queue: string): void {
+    this.#release.release(queue, this.#intake(queue));
+  }
+
   /** Sends one coalesced group as one job. */
   #enqueue(group: JobGroup): void {
     let out = this.#jobsOut.get(group.queue);
@@ -249,7 +302,7 @@ export class QueueBackend implements ServingBackend {
     out.add(group.jobId);
     const first = group.requests[0]!;
     this.#queue(this.#place(group.jobId, first.model, first.version))
-      .add('infer', encodeJob(group.requests, this.gatewayId), {
+      .add('infer', encodeJob(group.requests, this.gatewayId, group.withdrawn), {
         jobId: group.jobId,
         ...(group.priority > 0 ? { priority: group.priority } : {}),
         attempts: this.#config.JOB_ATTEMPTS,
@@ -270,6 +323,7 @@ export class QueueBackend implements ServingBackend {
       void this.#queue(placed).remove(jobId).catch(() => undefined);
     }
     const queue = this.#partitions.versionQueue(placed);
+    this.#release.done(queue, jobId, this.#intake(queue));
     const out = this.#jobsOut.get(queue);
     if (!out?.delete(jobId) || out.size > 0) return;
     this.#coalescer.queueIdle(queue);

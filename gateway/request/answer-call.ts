@@ -22,6 +22,7 @@ export async function answerCall(
     tier: served.tier,
     escalated: outcome.escalated,
     costUsd: outcome.costUsd,
+    priority: served.request.priority,
     ...(outcome.cache !== undefined ? { cache: outcome.cache } : {}),
   }, performance.now() - call.arrivedAt);
   const review = route

@@ -28,12 +28,16 @@ export interface ModelCallServices {
 /** Who the call is for and how it may wait. */
 export interface ModelCallPayer {
   readonly tenant: string;
+  /** The tenant's fair-share weight (policy), carried by its requests to the batchers. */
+  readonly weight?: number;
   /** Absent for a tenant with no budget: the call is priced and recorded, never refused. */
   readonly budget?: BudgetAccount;
   /** Summed as calls are charged: what a task spent, whether it ends well or not. */
   readonly tally?: { usd: number };
   /** Asynchronous tasks wait out "not now" refusals until the deadline (see wait-for-capacity.ts). */
   readonly waitForCapacity?: boolean;
+  /** Aborted when nobody waits for the answer any more: the call leaves its queue or its job (it is then not charged). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -51,7 +55,9 @@ export async function runModelCall(plan: InferencePlan, services: ModelCallServi
   const held = payer.budget ? await payer.budget.hold(toPico(estimateCostUsd(plan))) : 0;
   const ran: TierCharge[] = [];
   let outcome: Omit<PlanOutcome, 'costUsd' | 'charges'>;
-  const infer = (request: ValidInferRequest) => inferWaitingForCapacity(services.backend, request, payer.waitForCapacity === true);
+  const stamp = { tenant: payer.tenant, ...(payer.weight !== undefined ? { weight: payer.weight } : {}) };
+  // Stamped inside: the cache finds a tier's slot by the planned request itself.
+  const infer = (request: ValidInferRequest) => inferWaitingForCapacity(services.backend, { ...request, ...stamp }, payer.waitForCapacity === true, payer.signal);
   try {
     outcome = await runPlan(plan, lookup && cache ? keepingAnswers(infer, lookup, cache) : infer, services.breakers, ran);
   } catch (error) {

@@ -3,6 +3,7 @@ import { redisKeys } from '../../workers/queue/redis-keys.js';
 import { JsonLinesAuditLog } from '../audit/audit-file.js';
 import { MemoryAuditLog, RedisAuditLog, type AuditLog } from '../audit/audit-log.js';
 import { MemoryBudgetStore, RedisBudgetStore, type BudgetStore } from '../budget/budget-store.js';
+import { MemoryConcurrencyStore, RedisConcurrencyStore, type ConcurrencyStore } from '../limits/tenant-concurrency.js';
 import { MemoryIdempotencyStore, RedisIdempotencyStore, type IdempotencyStore } from '../idempotency/idempotency-store.js';
 import { MemoryReviewStore } from '../review/memory-review-store.js';
 import { RedisReviewStore } from '../review/redis-review-store.js';
@@ -31,6 +32,8 @@ export interface PolicyServices {
   readonly shadow: ShadowStats;
   readonly reviews: ReviewStore;
   readonly breakers: CircuitBreakers;
+  /** Tenants' requests in flight, against max_concurrency. */
+  readonly concurrency: ConcurrencyStore;
   /** Answers kept for repeated inputs: in memory (embedded), in Redis shared by every gateway (distributed). */
   readonly responseCache?: ResponseCache;
   /** For @fastify/rate-limit's store; absent in embedded mode (its in-memory store). */
@@ -64,6 +67,7 @@ export function memoryPolicyServices(policy: Policy, onError: (error: unknown) =
     shadow: new MemoryShadowStats(),
     reviews: new MemoryReviewStore(policy.reviews.retention_hours * 3_600_000),
     breakers: new CircuitBreakers(policy.circuit_breaker.failures, policy.circuit_breaker.open_ms),
+    concurrency: new MemoryConcurrencyStore(),
     responseCache: new ResponseCache(new MemoryCacheStore(), onError),
   };
 }
@@ -78,6 +82,7 @@ export function redisPolicyServices(policy: Policy, redis: RedisClient, prefix: 
     shadow: new RedisShadowStats(redis, redisKeys(prefix).shadow()),
     reviews: new RedisReviewStore(redis, prefix, policy.reviews.retention_hours * 3_600_000),
     breakers: new CircuitBreakers(policy.circuit_breaker.failures, policy.circuit_breaker.open_ms),
+    concurrency: new RedisConcurrencyStore(redis, (tenant) => redisKeys(prefix).concurrency(tenant)),
     responseCache: new ResponseCache(new RedisCacheStore(redis, prefix), onError),
     rateLimit: { redis, nameSpace: redisKeys(prefix).rateLimitNameSpace() },
   };

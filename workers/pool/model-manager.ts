@@ -157,10 +157,11 @@ export class ModelManager {
     return true;
   }
 
-  infer(request: ValidInferRequest): Promise<InferResult> {
+  /** `signal`: the caller left (see VersionPool.infer). */
+  infer(request: ValidInferRequest, signal?: AbortSignal): Promise<InferResult> {
     const pool = this.#models.get(request.model)?.versions.get(request.version);
     if (!pool) return Promise.reject(new ServingError('model_not_ready', `${request.model}:${request.version} is not loaded`));
-    return pool.infer(request);
+    return pool.infer(request, signal);
   }
 
   /** Every model in the repository, loaded or not, one entry per served version. */

@@ -1,6 +1,8 @@
 import { Queue, UnrecoverableError, type Job, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import type { ServingMetrics } from '../metrics/serving-metrics.js';
 import type { ModelManager } from '../pool/model-manager.js';
+import type { ModelConfig } from '../repository/model-config.js';
 import type { InferResult, ValidInferRequest } from '../protocol/inference.js';
 import { LeanWorker } from './lean-worker.js';
 import { decodeJob, encodeResult, isErrorCode, type InferJobData, type ItemReply } from './job-codec.js';
@@ -8,6 +10,7 @@ import { DEAD_LETTER_QUEUE, inferQueueNames } from './queue-names.js';
 import type { RedisClient } from './redis-connection.js';
 import { redisKeys, type RedisKeys } from './redis-keys.js';
 import { ReplySender } from './reply-stream.js';
+import { JobCancellations } from './job-cancellations.js';
 import { decodeFailure, encodeFailure, failureCode, isRetryable } from './failure-policy.js';
 
 export interface ConsumerOptions {
@@ -24,6 +27,8 @@ export interface ConsumerOptions {
   /** Overrides the per-version concurrency derived from the model's batch size. */
   readonly concurrency?: number;
   readonly logger: Logger;
+  /** Counts the items skipped because their callers left (stage `job`). */
+  readonly metrics?: ServingMetrics;
 }
 
 /** What a finished job keeps: which items were answered on the reply stream. */
@@ -41,6 +46,11 @@ export interface DeadLetter {
   readonly failedAt: number;
 }
 
+/** Requests that keep a worker's instances busy: every instance's batch twice over (one running, one gathering). */
+export function defaultIntake(config: Pick<ModelConfig, 'max_batch_size' | 'instance_group'>): number {
+  return Math.max(1, config.max_batch_size) * config.instance_group.count * 2;
+}
+
 /**
  * Drains the queue of every loaded model version into the same ModelManager the
  * embedded mode uses. Each BullMQ Worker runs many jobs at once so that the batcher
@@ -54,10 +64,12 @@ export class QueueConsumer {
   readonly #deadLetters: Queue;
   readonly #replies: ReplySender;
   readonly #keys: RedisKeys;
+  readonly #cancellations: JobCancellations;
 
   constructor(options: ConsumerOptions) {
     this.#options = options;
     this.#keys = redisKeys(options.prefix);
+    this.#cancellations = new JobCancellations(options.redis, options.connect('switchyard-worker-cancellations'), this.#keys, options.logger);
     this.#replies = new ReplySender(options.redis);
     this.#deadLetters = new Queue(DEAD_LETTER_QUEUE, { connection: options.redis, prefix: this.#keys.queuePrefix(DEAD_LETTER_QUEUE) });
     this.#deadLetters.on('error', (error) => options.logger.warn({ err: error }, 'dead-letter queue error'));
@@ -75,8 +87,10 @@ export class QueueConsumer {
     const wanted = new Set<string>();
     for (const { definition, versions } of this.#options.manager.loaded()) {
       const { config } = definition;
-      // Enough jobs in hand to fill every instance's batch twice over, shared among the version's queues.
-      const perVersion = this.#options.concurrency ?? Math.max(1, config.max_batch_size) * config.instance_group.count * 2;
+      // Twice what one tenant may have out (gateway/queue/fair-release.ts): a flooding tenant's jobs
+      // never take every slot, so another tenant's job reaches the batcher, which serves tenants in
+      // turn; shared among the version's queue partitions.
+      const perVersion = this.#options.concurrency ?? 2 * defaultIntake(config);
       const concurrency = Math.max(1, Math.ceil(perVersion / config.queue_partitions));
       for (const queue of versions.flatMap((version) => inferQueueNames(definition.name, version, config.queue_partitions))) {
         wanted.add(queue);
@@ -112,6 +126,7 @@ export class QueueConsumer {
   async close(): Promise<void> {
     await Promise.all([...this.#workers.values()].map((worker) => worker.close()));
     await this.#deadLetters.close();
+    await this.#cancellations.close();
   }
 
   /**
@@ -120,14 +135,25 @@ export class QueueConsumer {
    * job is narrowed to those and thrown, so BullMQ retries only them.
    */
   async #process(job: Job<InferJobData, JobSummary>): Promise<JobSummary> {
-    const { requests, replyTo } = decodeJob(job.data);
+    const decoded = decodeJob(job.data);
+    const { replyTo } = decoded;
     // Time spent waiting in Redis counts as queue time too (clocks are assumed NTP-synced).
     const redisWaitMs = Math.max(0, Date.now() - job.timestamp);
-    const settled = await Promise.allSettled(requests.map(({ request }) => this.#options.manager.infer(request)));
+    const { signals, cancelled } = await this.#cancellations.begin(job.queueName, job.id!, decoded.requests.map(({ item }) => item));
+    // Items whose callers left before the job started are skipped: nobody waits for them.
+    const requests = decoded.requests.filter(({ item }) => !cancelled.has(item));
+    for (const { request } of decoded.requests.filter(({ item }) => cancelled.has(item))) this.#options.metrics?.cancelled(request.model, request.version, 'job');
+    let settled: PromiseSettledResult<InferResult>[];
+    try {
+      settled = await Promise.allSettled(requests.map(({ item, request }) => this.#options.manager.infer(request, signals.get(item))));
+    } finally {
+      this.#cancellations.end(job.id!);
+    }
     const answered: ItemReply[] = [];
     const retry: { item: number; error: unknown }[] = [];
     settled.forEach((outcome, index) => {
       const item = requests[index]!.item;
+      if (outcome.status === 'rejected' && failureCode(outcome.reason) === 'client_cancelled') return; // nobody waits for it
       if (outcome.status === 'fulfilled') {
         const served = outcome.value;
         answered.push({ item, ok: true, result: encodeResult({ ...served, timings: { ...served.timings, queueMs: served.timings.queueMs + redisWaitMs } }) });

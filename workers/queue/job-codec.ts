@@ -66,8 +66,10 @@ function decodeTensor(encoded: EncodedTensor): Tensor {
   return { name: encoded.name, datatype: encoded.datatype, shape: encoded.shape, data: viewBytes(encoded.datatype, owned) };
 }
 
-export function encodeJob(requests: readonly ValidInferRequest[], replyTo: string): InferJobData {
-  return { format: JOB_FORMAT, replyTo, requests: requests.map((request, item) => ({ ...request, item, inputs: request.inputs.map(encodeTensor) })) };
+/** `skip`: items whose caller left before the job went out; the others keep their item numbers. */
+export function encodeJob(requests: readonly ValidInferRequest[], replyTo: string, skip?: ReadonlySet<number>): InferJobData {
+  const encoded = requests.flatMap((request, item) => (skip?.has(item) ? [] : [{ ...request, item, inputs: request.inputs.map(encodeTensor) }]));
+  return { format: JOB_FORMAT, replyTo, requests: encoded };
 }
 
 export function decodeJob(data: InferJobData): { requests: { item: number; request: ValidInferRequest }[]; replyTo: string } {

@@ -6,7 +6,7 @@
  * Redis hashes only the part in `{braces}` (the hash tag) when a key has one. So:
  * - each queue has its own tag (`<prefix>:{<queue>}:<queue>:<suffix>`): BullMQ's scripts stay
  *   in one slot, and queues spread over the shards instead of all living on one;
- * - a tenant's budget, idempotency and rate-limit keys share the tag `{t.<tenant>}`;
+ * - a tenant's budget, idempotency, rate-limit and concurrency keys share the tag `{t.<tenant>}`;
  * - keys written together share a tag: `{workers}` (registry), `{review}`, `{ledger}`, `{task.<id>}`,
  *   `{cache.<model>}` (a model's response cache: its entries and the index that bounds them).
  * Tags carry no prefix, so every key still starts with `<prefix>:` (deployments sharing a Redis
@@ -17,6 +17,13 @@ export interface RedisKeys {
   queuePrefix(queue: string): string;
   /** BullMQ's own keys that hold waiting jobs (v6: plain jobs in a list, prioritized in a zset, retries backing off in a zset). */
   waiting(queue: string): { readonly wait: string; readonly prioritized: string; readonly delayed: string };
+  /**
+   * Items of one job whose callers left after it was queued (a set of item numbers, with a
+   * TTL past the job's deadline): the worker checks it before running and skips them.
+   */
+  cancelledItems(queue: string, jobId: string): string;
+  /** Pub/sub channel on which gateways announce those items to the workers holding their jobs. */
+  cancellations(): string;
   /** One gateway instance's reply stream. */
   replies(gatewayId: string): string;
   /** Sorted set of live workers, scored by when their heartbeat expires... */
@@ -28,6 +35,8 @@ export interface RedisKeys {
   idempotency(tenant: string, scope: string): string;
   /** @fastify/rate-limit's key is this nameSpace + what its keyGenerator returns (rateLimitId). */
   rateLimitNameSpace(): string;
+  /** A tenant's requests in flight (sorted set of leases). */
+  concurrency(tenant: string): string;
   /** Daily spend hashes (one MULTI may write two days at midnight). */
   ledger(day: string): string;
   audit(): string;
@@ -37,6 +46,8 @@ export interface RedisKeys {
   reviewCounts(kind: 'created' | 'routed'): string;
   task(id: string): string;
   taskEvents(id: string): string;
+  /** Set by `DELETE /v1/tasks/{id}` (with the record's retention); its executor, wherever it runs, stops. */
+  taskCancel(id: string): string;
   taskEventSeq(id: string): string;
   /** One model's response cache (gateway/cache/): its entries, by key digest, and their LRU index, sizes and byte count. */
   responseCache(model: string): ResponseCacheKeys;
@@ -66,12 +77,15 @@ export function redisKeys(prefix: string): RedisKeys {
       const base = `${queuePrefix(queue)}:${queue}`;
       return { wait: `${base}:wait`, prioritized: `${base}:prioritized`, delayed: `${base}:delayed` };
     },
+    cancelledItems: (queue, jobId) => `${queuePrefix(queue)}:${queue}:cancelled:${jobId}`,
+    cancellations: () => `${prefix}:cancellations`,
     replies: (gatewayId) => `${prefix}:replies:${gatewayId}`,
     workers: () => `${prefix}:{workers}`,
     worker: (workerId) => `${prefix}:{workers}:${workerId}`,
     budget: (tenant, period) => `${prefix}:budget:${tenantTag(tenant)}:${period}`,
     idempotency: (tenant, scope) => `${prefix}:idempotency:${tenantTag(tenant)}:${scope}`,
     rateLimitNameSpace: () => `${prefix}:ratelimit:`,
+    concurrency: (tenant) => `${prefix}:concurrency:${tenantTag(tenant)}`,
     ledger: (day) => `${prefix}:{ledger}:${day}`,
     audit: () => `${prefix}:audit`,
     shadow: () => `${prefix}:shadow`,
@@ -80,6 +94,7 @@ export function redisKeys(prefix: string): RedisKeys {
     reviewCounts: (kind) => `${prefix}:{review}:${kind}`,
     task: (id) => `${prefix}:task:{task.${id}}`,
     taskEvents: (id) => `${prefix}:task:{task.${id}}:events`,
+    taskCancel: (id) => `${prefix}:task:{task.${id}}:cancel`,
     taskEventSeq: (id) => `${prefix}:task:{task.${id}}:events:seq`,
     responseCache: (model) => {
       const base = `${prefix}:cache:{cache.${model}}`;

@@ -69,6 +69,23 @@ export class WorkerRegistry {
     return this.#providers.get(versionKey(model, version)) ?? [];
   }
 
+  /**
+   * Requests the live workers with the version READY keep busy with: each two batches per
+   * instance, batches as its batcher forms them (the warm-up's cap), or its WORKER_CONCURRENCY;
+   * `perWorker` for a worker that does not say. 0 when none has the version ready.
+   */
+  intake(model: string, version: string, perWorker: number): number {
+    let requests = 0;
+    for (const worker of this.#workers) {
+      if (!worker.versions.some((v) => v.model === model && v.version === version && v.state === ModelState.READY)) continue;
+      const stats = worker.statistics.find((s) => s.name === model && s.version === version);
+      const serving = stats?.serving;
+      const batch = serving ? Math.max(1, Math.min(stats.batch_cap ?? serving.max_batch_size, serving.max_batch_size)) : undefined;
+      requests += worker.concurrency ?? (serving && batch ? 2 * batch * serving.instance_count : perWorker);
+    }
+    return requests;
+  }
+
   /** Requests waiting in the version's queues at the last poll. */
   backlog(model: string, version: string): number {
     return this.#backlog.get(versionKey(model, version)) ?? 0;
