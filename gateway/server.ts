@@ -9,6 +9,7 @@ import { createMetricsRegistry } from '../workers/metrics/registry.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { registerStoreMetrics } from './metrics/review-budget-metrics.js';
 import { withCostMetrics } from './metrics/metered-ledger.js';
+import { registerResponseCacheMetrics } from './metrics/response-cache-metrics.js';
 import { buildApp } from './app.js';
 import { configFromEnvironment, type SwitchyardConfig } from './config.js';
 import { InFlightRequests } from './http/in-flight.js';
@@ -56,6 +57,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     ...(mode.cancellations ? { cancellations: mode.cancellations } : {}),
   });
   registerStoreMetrics(registry, policyServices);
+  registerResponseCacheMetrics(registry, policyServices.responseCache);
   const services = withCostMetrics(policyServices, gatewayMetrics);
   const tasks = await buildTaskService(config, mode.backend, services, logger, mode.redis);
   // One pipeline for both front ends: the same authenticator, rate-limit window and stores.

@@ -14,6 +14,8 @@ export interface AuditDetails {
   costUsd?: number;
   /** The review item this answer was filed as. */
   reviewId?: string;
+  /** Set when the model caches answers: true when this one came from the response cache. */
+  cached?: boolean;
   /** For the request log: how the answering request was served. */
   queueMs?: number;
   computeMs?: number;
@@ -83,5 +85,6 @@ export function auditEntry(call: FinishedCall): AuditEntry {
     costUsd: details.costUsd ?? 0,
     latencyMs: Math.round(call.latencyMs * 1000) / 1000,
     ...(details.reviewId !== undefined ? { reviewId: details.reviewId } : {}),
+    ...(details.cached !== undefined ? { cached: details.cached } : {}),
   };
 }

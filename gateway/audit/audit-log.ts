@@ -24,6 +24,8 @@ export interface AuditEntry {
   readonly reviewer?: string;
   /** The review item an answer was filed as, or a review action acted on. */
   readonly reviewId?: string;
+  /** For a model that caches answers: whether this one came from the response cache (nothing ran, nothing charged). */
+  readonly cached?: boolean;
 }
 
 export interface AuditLog {

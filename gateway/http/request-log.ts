@@ -24,6 +24,7 @@ export const logRequest: ResponseObserver = (request, reply) => {
         ...(details.model !== undefined ? { model: details.model, version: details.version, tier: details.tier } : {}),
         ...(details.queueMs !== undefined ? { queueMs: details.queueMs, computeMs: details.computeMs } : {}),
         ...(details.costUsd !== undefined ? { costUsd: details.costUsd } : {}),
+        ...(details.cached !== undefined ? { cached: details.cached } : {}),
         status: reply.statusCode,
         ...(request.errorCode ? { code: request.errorCode } : {}),
         durationMs: Math.round(reply.elapsedTime * 1000) / 1000,

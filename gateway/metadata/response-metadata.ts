@@ -22,6 +22,8 @@ export interface ResponseMetadata {
   readonly cost_usd: string;
   /** The priority it ran at, after the tenant's policy (default, or a clamped ask). */
   readonly priority?: number;
+  /** For a model that caches answers: `hit` (answered from the response cache, nothing ran) or `miss`. */
+  readonly cache?: 'hit' | 'miss';
 }
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
@@ -33,6 +35,7 @@ export interface ServedBy {
   /** Every tier that ran; undefined to price this result alone. */
   readonly costUsd?: number;
   readonly priority?: number;
+  readonly cache?: 'hit' | 'miss';
 }
 
 export function responseMetadata(
@@ -56,6 +59,7 @@ export function responseMetadata(
     batch_size: result.timings.batchSize,
     cost_usd: formatUsd(servedBy.costUsd ?? requestCost(price, result.timings, rows)),
     ...(servedBy.priority !== undefined ? { priority: servedBy.priority } : {}),
+    ...(servedBy.cache !== undefined ? { cache: servedBy.cache } : {}),
   };
 }
 
@@ -74,5 +78,6 @@ export function metadataHeaders(metadata: ResponseMetadata): Record<string, stri
     'x-batch-size': String(metadata.batch_size),
     'x-cost-usd': metadata.cost_usd,
     ...(metadata.priority !== undefined ? { 'x-priority': String(metadata.priority) } : {}),
+    ...(metadata.cache !== undefined ? { 'x-cache': metadata.cache } : {}),
   };
 }

@@ -23,6 +23,7 @@ export async function answerCall(
     escalated: outcome.escalated,
     costUsd: outcome.costUsd,
     priority: served.request.priority,
+    ...(outcome.cache !== undefined ? { cache: outcome.cache } : {}),
   }, performance.now() - call.arrivedAt);
   const review = route
     ? await fileForReview(frontEnd.reviewInput(), route, outcome, planned.reviewAsked, {

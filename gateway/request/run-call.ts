@@ -22,7 +22,8 @@ export async function runCall(call: InferCall, tenant: Tenant, plan: InferencePl
   const outcome = await traceStep(call.trace.span, 'model call', (span) =>
     runModelCall(plan, modelCallServices(services, backend, onLedgerError), span ? { ...payer, span: span.setAttribute('switchyard.route', plan.route) } : payer),
   );
-  mirrorToShadow(plan, outcome, backend, services.shadow, Math.random, (error) => call.log.warn({ err: error, route: plan.route }, 'shadow request failed'));
+  // A cached answer ran nothing: there is no serving run for a shadow to be compared with.
+  if (outcome.cache !== 'hit') mirrorToShadow(plan, outcome, backend, services.shadow, Math.random, (error) => call.log.warn({ err: error, route: plan.route }, 'shadow request failed'));
   const { result, served } = outcome;
   Object.assign(call.audit, {
     model: result.model,
@@ -32,6 +33,7 @@ export async function runCall(call: InferCall, tenant: Tenant, plan: InferencePl
     costUsd: outcome.costUsd,
     queueMs: result.timings.queueMs,
     computeMs: result.timings.computeMs,
+    ...(outcome.cache !== undefined ? { cached: outcome.cache === 'hit' } : {}),
   });
   return outcome;
 }

@@ -1,9 +1,12 @@
+import type { ValidInferRequest } from '../../workers/protocol/inference.js';
 import type { BudgetAccount } from '../budget/budget-account.js';
 import { PICO, toPico } from '../budget/budget-store.js';
+import type { ResponseCache } from '../cache/response-cache.js';
 import type { SpendLedger } from '../ledger/spend-ledger.js';
 import type { RouteConfig } from '../policy/policy-config.js';
 import type { ParsedInferRequest } from '../protocol/parse-infer-request.js';
 import type { ServingBackend } from '../serving-backend.js';
+import { keepingAnswers, lookUpPlan } from './cached-plan.js';
 import type { CircuitBreakers } from './circuit-breaker.js';
 import { estimateCostUsd, planInference, type InferencePlan, type PlanContext } from './plan-inference.js';
 import { runPlan, type PlanOutcome, type TierCharge } from './run-plan.js';
@@ -20,6 +23,8 @@ export interface ModelCallServices {
   readonly breakers: CircuitBreakers;
   readonly ledger: SpendLedger;
   readonly onLedgerError: (error: unknown) => void;
+  /** Answers kept for repeated inputs, for the models whose config enables it. */
+  readonly cache?: ResponseCache;
 }
 
 /** Who the call is for and how it may wait. */
@@ -40,25 +45,32 @@ export interface ModelCallPayer {
 }
 
 /**
- * One model call, after its plan (resolve, route, tiers, validation): its estimate is held
- * from the budget (429 budget_exceeded when it does not fit), the plan runs (breakers,
- * fallbacks, cascade), and what ran is charged to the budget and the spend ledger, also when
- * the call fails after some tier has answered.
+ * One model call, after its plan (resolve, route, tiers, validation): answered from the
+ * response cache when its models cache and the answer is there (nothing held, queued, run
+ * or charged); else its estimate is held from the budget (429 budget_exceeded when it does
+ * not fit), the plan runs (breakers, fallbacks, cascade), each tier's whole answer is kept
+ * for next time, and what ran is charged to the budget and the spend ledger, also when the
+ * call fails after some tier has answered.
  */
 export async function runModelCall(plan: InferencePlan, services: ModelCallServices, payer: ModelCallPayer): Promise<PlanOutcome> {
+  const cache = services.cache;
+  const lookup = cache ? await lookUpPlan(plan, cache, payer.tenant) : undefined;
+  if (lookup?.hit) return { ...lookup.hit, charges: [], costUsd: 0, cache: 'hit' };
   const { budget } = payer;
   const held = budget ? await traceStep(payer.span, 'budget', () => budget.hold(toPico(estimateCostUsd(plan)))) : 0;
   const ran: TierCharge[] = [];
   let outcome: Omit<PlanOutcome, 'costUsd' | 'charges'>;
+  const stamp = { tenant: payer.tenant, ...(payer.weight !== undefined ? { weight: payer.weight } : {}) };
+  // Stamped inside: the cache finds a tier's slot by the planned request itself.
+  const infer = (request: ValidInferRequest) => inferWaitingForCapacity(services.backend, { ...request, ...stamp }, payer.waitForCapacity === true, payer.signal);
   try {
-    const stamp = { tenant: payer.tenant, ...(payer.weight !== undefined ? { weight: payer.weight } : {}) };
-    outcome = await runPlan(plan, (request) => inferWaitingForCapacity(services.backend, { ...request, ...stamp }, payer.waitForCapacity === true, payer.signal), services.breakers, ran);
+    outcome = await runPlan(plan, lookup && cache ? keepingAnswers(infer, lookup, cache) : infer, services.breakers, ran);
   } catch (error) {
     await settle(ran, held, services, payer);
     throw error;
   }
   const charges = await settle(ran, held, services, payer);
-  return { ...outcome, charges, costUsd: charges.reduce((sum, charge) => sum + charge.usd, 0) };
+  return { ...outcome, charges, costUsd: charges.reduce((sum, charge) => sum + charge.usd, 0), ...(lookup ? { cache: 'miss' as const } : {}) };
 }
 
 /** Plans and runs one call by model or route name: what pipeline steps and transforms send. */

@@ -23,6 +23,8 @@ export interface PlanOutcome {
   readonly costUsd: number;
   /** Each tier that ran: for the ledger. */
   readonly charges: readonly TierCharge[];
+  /** Set when a model of the plan caches: answered from the response cache, or run and kept. */
+  readonly cache?: 'hit' | 'miss';
 }
 
 /** Failures that say the tier is unhealthy (not the caller's fault). */
@@ -41,7 +43,7 @@ export async function runPlan(
   infer: (request: ValidInferRequest) => Promise<InferResult>,
   breakers: CircuitBreakers,
   charges: TierCharge[],
-): Promise<Omit<PlanOutcome, 'costUsd' | 'charges'>> {
+): Promise<Omit<PlanOutcome, 'costUsd' | 'charges' | 'cache'>> {
   const cascade = plan.routeConfig?.policy.type === 'cascade' ? plan.routeConfig.policy : undefined;
   let best: { result: InferResult; served: PlannedTier } | undefined;
   let lastError: unknown;

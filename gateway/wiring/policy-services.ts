@@ -8,6 +8,9 @@ import { MemoryIdempotencyStore, RedisIdempotencyStore, type IdempotencyStore } 
 import { MemoryReviewStore } from '../review/memory-review-store.js';
 import { RedisReviewStore } from '../review/redis-review-store.js';
 import type { ReviewStore } from '../review/review-store.js';
+import { MemoryCacheStore } from '../cache/memory-cache-store.js';
+import { RedisCacheStore } from '../cache/redis-cache-store.js';
+import { ResponseCache } from '../cache/response-cache.js';
 import { MemorySpendLedger, RedisSpendLedger, type SpendLedger } from '../ledger/spend-ledger.js';
 import { CircuitBreakers } from '../routing/circuit-breaker.js';
 import { MemoryShadowStats, RedisShadowStats, type ShadowStats } from '../routing/shadow-stats.js';
@@ -31,13 +34,22 @@ export interface PolicyServices {
   readonly breakers: CircuitBreakers;
   /** Tenants' requests in flight, against max_concurrency. */
   readonly concurrency: ConcurrencyStore;
+  /** Answers kept for repeated inputs: in memory (embedded), in Redis shared by every gateway (distributed). */
+  readonly responseCache?: ResponseCache;
   /** For @fastify/rate-limit's store; absent in embedded mode (its in-memory store). */
   readonly rateLimit?: { readonly redis: RedisClient; readonly nameSpace: string };
 }
 
 /** What the one model-call function needs from these services (see routing/model-call.ts). */
 export function modelCallServices(services: PolicyServices, backend: ServingBackend, onLedgerError: (error: unknown) => void): ModelCallServices {
-  return { backend, routes: () => services.policy.routes, breakers: services.breakers, ledger: services.ledger, onLedgerError };
+  return {
+    backend,
+    routes: () => services.policy.routes,
+    breakers: services.breakers,
+    ledger: services.ledger,
+    onLedgerError,
+    ...(services.responseCache ? { cache: services.responseCache } : {}),
+  };
 }
 
 /** Adds the JSON-lines audit file, when one is configured. */
@@ -45,7 +57,7 @@ export function withAuditFile(services: PolicyServices, file: string | undefined
   return file ? { ...services, audit: new JsonLinesAuditLog(services.audit, file, onError) } : services;
 }
 
-export function memoryPolicyServices(policy: Policy): PolicyServices {
+export function memoryPolicyServices(policy: Policy, onError: (error: unknown) => void = () => undefined): PolicyServices {
   return {
     policy,
     idempotency: new MemoryIdempotencyStore(),
@@ -56,6 +68,7 @@ export function memoryPolicyServices(policy: Policy): PolicyServices {
     reviews: new MemoryReviewStore(policy.reviews.retention_hours * 3_600_000),
     breakers: new CircuitBreakers(policy.circuit_breaker.failures, policy.circuit_breaker.open_ms),
     concurrency: new MemoryConcurrencyStore(),
+    responseCache: new ResponseCache(new MemoryCacheStore(), onError),
   };
 }
 
@@ -70,6 +83,7 @@ export function redisPolicyServices(policy: Policy, redis: RedisClient, prefix: 
     reviews: new RedisReviewStore(redis, prefix, policy.reviews.retention_hours * 3_600_000),
     breakers: new CircuitBreakers(policy.circuit_breaker.failures, policy.circuit_breaker.open_ms),
     concurrency: new RedisConcurrencyStore(redis, (tenant) => redisKeys(prefix).concurrency(tenant)),
+    responseCache: new ResponseCache(new RedisCacheStore(redis, prefix), onError),
     rateLimit: { redis, nameSpace: redisKeys(prefix).rateLimitNameSpace() },
   };
 }

@@ -7,7 +7,8 @@
  * - each queue has its own tag (`<prefix>:{<queue>}:<queue>:<suffix>`): BullMQ's scripts stay
  *   in one slot, and queues spread over the shards instead of all living on one;
  * - a tenant's budget, idempotency, rate-limit and concurrency keys share the tag `{t.<tenant>}`;
- * - keys written together share a tag: `{workers}` (registry), `{review}`, `{ledger}`, `{task.<id>}`.
+ * - keys written together share a tag: `{workers}` (registry), `{review}`, `{ledger}`, `{task.<id>}`,
+ *   `{cache.<model>}` (a model's response cache: its entries and the index that bounds them).
  * Tags carry no prefix, so every key still starts with `<prefix>:` (deployments sharing a Redis
  * are told apart by SCAN MATCH `<prefix>:*`); on a single Redis the tags are only characters.
  */
@@ -48,6 +49,19 @@ export interface RedisKeys {
   /** Set by `DELETE /v1/tasks/{id}` (with the record's retention); its executor, wherever it runs, stops. */
   taskCancel(id: string): string;
   taskEventSeq(id: string): string;
+  /** One model's response cache (gateway/cache/): its entries, by key digest, and their LRU index, sizes and byte count. */
+  responseCache(model: string): ResponseCacheKeys;
+}
+
+export interface ResponseCacheKeys {
+  /** Entry keys are this plus the digest (the eviction script builds them from it, in the same slot). */
+  readonly entryPrefix: string;
+  /** Sorted set of digests by last use. */
+  readonly index: string;
+  /** Hash of digest to the bytes it counts. */
+  readonly sizes: string;
+  /** The sum of those bytes. */
+  readonly bytes: string;
 }
 
 const tenantTag = (tenant: string): string => `{t.${tenant}}`;
@@ -82,5 +96,9 @@ export function redisKeys(prefix: string): RedisKeys {
     taskEvents: (id) => `${prefix}:task:{task.${id}}:events`,
     taskCancel: (id) => `${prefix}:task:{task.${id}}:cancel`,
     taskEventSeq: (id) => `${prefix}:task:{task.${id}}:events:seq`,
+    responseCache: (model) => {
+      const base = `${prefix}:cache:{cache.${model}}`;
+      return { entryPrefix: `${base}:e:`, index: `${base}:lru`, sizes: `${base}:sizes`, bytes: `${base}:bytes` };
+    },
   };
 }

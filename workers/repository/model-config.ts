@@ -115,6 +115,19 @@ const tunedSettings = z.strictObject({
     .optional(),
 });
 
+/**
+ * Answers kept for repeated inputs (gateway/cache/): off unless enabled. `max_bytes` bounds
+ * the model's entries (embedded: this process's memory; distributed: its share of Redis),
+ * `ttl_s` how long an answer is reused; `tenant` scope keys entries by tenant, `global`
+ * lets every tenant allowed to call the model reuse one answer.
+ */
+const responseCache = z.strictObject({
+  enabled: z.boolean().default(false),
+  max_bytes: z.number().int().min(1024).max(16 * 1024 ** 3).default(64 * 1024 ** 2),
+  ttl_s: z.number().int().min(1).max(30 * 86_400).default(3600),
+  scope: z.enum(['tenant', 'global']).default('tenant'),
+});
+
 export const modelConfigSchema = z
   .strictObject({
     name: z.string().regex(MODEL_NAME, 'letters, digits, . _ - only'),
@@ -150,6 +163,7 @@ export const modelConfigSchema = z
      * version can use several shards. Priority holds within a queue; order across them is not kept.
      */
     queue_partitions: z.number().int().min(1).max(64).default(1),
+    response_cache: responseCache.default({ enabled: false, max_bytes: 64 * 1024 ** 2, ttl_s: 3600, scope: 'tenant' }),
     instance_group: z
       .strictObject({
         count: z.number().int().min(1).max(64).default(1),
@@ -268,6 +282,7 @@ export type TensorSpec = ModelConfig['inputs'][number];
 export type ImageInputSpec = NonNullable<TensorSpec['image']>;
 export type AudioInputSpec = NonNullable<TensorSpec['audio']>;
 export type WeightsSource = ModelConfig['versions'][string]['weights'];
+export type ResponseCacheConfig = ModelConfig['response_cache'];
 
 const servedCache = new WeakMap<ModelConfig, readonly string[]>();
 
