@@ -1,7 +1,7 @@
 /** Facts about a failed call, as the gateway's JSON error body and headers give them. */
 export interface SwitchyardErrorDetails {
   readonly status: number;
-  /** The stable code from the error body (the README's "Errors" table), or the client's own: see below. */
+  /** The stable code from the error body (docs/errors.md), or the client's own: see below. */
   readonly code: string;
   readonly retryAfterMs?: number;
   readonly requestId?: string;

@@ -1,10 +1,10 @@
-/** A task as GET /v1/tasks/{id} shows it (README "Tasks"). */
+/** A task as GET /v1/tasks/{id} shows it (docs/pipelines-and-tasks.md). */
 export interface Task {
   readonly id: string;
   readonly pipeline: string;
   readonly tenant: string;
   readonly mode: 'sync' | 'async';
-  readonly status: 'queued' | 'running' | 'needs_review' | 'succeeded' | 'failed';
+  readonly status: 'queued' | 'running' | 'needs_review' | 'succeeded' | 'failed' | 'cancelled';
   readonly created_at: string;
   readonly started_at?: string;
   readonly finished_at?: string;
@@ -33,5 +33,5 @@ export interface TaskEvent {
   readonly data: Record<string, unknown>;
 }
 
-export const FINAL_EVENTS: ReadonlySet<string> = new Set(['task-succeeded', 'task-failed']);
-export const isFinished = (task: Task): boolean => task.status === 'succeeded' || task.status === 'failed';
+export const FINAL_EVENTS: ReadonlySet<string> = new Set(['task-succeeded', 'task-failed', 'task-cancelled']);
+export const isFinished = (task: Task): boolean => task.status === 'succeeded' || task.status === 'failed' || task.status === 'cancelled';

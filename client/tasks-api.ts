@@ -41,7 +41,7 @@ export class TasksApi {
     this.#connection = connection;
   }
 
-  /** Runs a pipeline; its inputs as the Task API takes them (README "Tasks"). A failed sync task throws with its code. */
+  /** Runs a pipeline; its inputs as the Task API takes them (docs/pipelines-and-tasks.md). A failed sync task throws with its code. */
   async submit(pipeline: string, inputs: Readonly<Record<string, unknown>>, options: SubmitOptions = {}): Promise<Submitted> {
     const body = JSON.stringify({
       inputs,
@@ -72,8 +72,11 @@ export class TasksApi {
   }
 
   /**
-   * Cancels a queued or running task: DELETE /v1/tasks/{id}. A gateway without that route
-   * answers 404 route_not_found (or 405), which is thrown as a SwitchyardError saying so.
+   * Cancels a queued or running task: DELETE /v1/tasks/{id}. Resolves with the task, `cancelled`
+   * once it has wound down (steps not started never run; it is charged only for the calls that
+   * answered). A task that has already ended is a SwitchyardError with status 409 and code
+   * `task_finished`; another tenant's or an unknown task, 404 `task_not_found`. An older gateway
+   * without the route answers 404 route_not_found (or 405), thrown as a SwitchyardError saying so.
    */
   async cancel(id: string, options: CallOptions = {}): Promise<Task> {
     try {

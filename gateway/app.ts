@@ -41,6 +41,7 @@ import type { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { metricsObserver } from './metrics/metrics-hook.js';
 import { metricsRoutes } from './routes/metrics.js';
 import type { ListenerTls } from './tls/listener-tls.js';
+import { fastifyTrustProxy, type TrustProxy } from './http/trust-proxy.js';
 
 export interface AppOptions {
   readonly backend: ServingBackend;
@@ -63,6 +64,8 @@ export interface AppOptions {
   readonly metrics?: { readonly registry: Registry; readonly gateway: GatewayMetrics };
   /** HTTPS (and mTLS) on the listener, reloading rotated files; plain HTTP when absent. */
   readonly tls?: ListenerTls;
+  /** Proxies whose X-Forwarded-For names the client (TRUST_PROXY); none when absent. */
+  readonly trustProxy?: TrustProxy;
 }
 
 /** The HTTP API over a serving backend; the caller owns listening and the backend's life. */
@@ -80,6 +83,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     requestTimeout: 120_000,
     keepAliveTimeout: 10_000,
     ...(options.tls ? { https: options.tls.serverOptions } : {}),
+    ...(options.trustProxy ? { trustProxy: fastifyTrustProxy(options.trustProxy) } : {}),
     // The router's and the HTTP parser's own refusals answer in the same JSON shape as every other error.
     frameworkErrors: frameworkErrorReply,
     clientErrorHandler: clientErrorReply,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConfigError, parseEnvironment, redisTarget, sharedEnvironment } from '../workers/config.js';
 import { loadPolicy, type Policy } from './policy/policy-config.js';
 import { readTlsFiles, tlsFiles } from './tls/tls-files.js';
+import { trustProxySchema } from './http/trust-proxy.js';
 
 export { ConfigError } from '../workers/config.js';
 
@@ -24,12 +25,23 @@ const gatewayEnvironment = sharedEnvironment.extend({
   /** Failed authentications (wrong keys) one client address may make per window before it is refused with 429. */
   AUTH_FAILURE_LIMIT: z.coerce.number().int().min(1).default(20),
   AUTH_FAILURE_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
+  /**
+   * Proxies whose X-Forwarded-For is believed for the client address (the auth-failure limit):
+   * unset = none (the socket's address); a number = that many hops; otherwise addresses and CIDRs, comma-separated.
+   */
+  TRUST_PROXY: trustProxySchema,
   /** The policy file (YAML or JSON): tenants, keys, limits, budgets, routes. */
   SWITCHYARD_CONFIG: z.string().min(1).optional(),
   /** Audit records are also appended here as JSON lines (the durable copy in embedded mode). */
   AUDIT_LOG_FILE: z.string().min(1).optional(),
   /** Tasks (and their events) are kept this long after they are created. */
   TASK_RETENTION_HOURS: z.coerce.number().min(0.01).default(24),
+  /**
+   * `on`: a request whose caller left (closed connection, gRPC cancel or deadline) leaves the
+   * batcher's queue or its job unrun. `off` runs it anyway, its answer dropped (the behaviour
+   * before cancellation reached the queues; the cancellation bench compares the two).
+   */
+  CANCEL_ABANDONED: z.enum(['on', 'off']).default('on'),
   /** Asynchronous tasks one gateway runs at once. */
   TASK_CONCURRENCY: z.coerce.number().int().min(1).default(8),
   /** Most items one `POST /v1/tasks/{pipeline}:batch` may carry. */

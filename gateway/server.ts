@@ -50,12 +50,14 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     breakers: policyServices.breakers,
     ...(mode.queueDepths ? { queueDepths: mode.queueDepths } : {}),
     ...(mode.coldStarts ? { coldStarts: mode.coldStarts } : {}),
+    ...(mode.cancellations ? { cancellations: mode.cancellations } : {}),
   });
   registerStoreMetrics(registry, policyServices);
   const services = withCostMetrics(policyServices, gatewayMetrics);
   const tasks = await buildTaskService(config, mode.backend, services, logger, mode.redis);
   // One pipeline for both front ends: the same authenticator, rate-limit window and stores.
-  const pipeline = pipelineDeps(mode.backend, services, lifecycle, { limit: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW_MS });
+  const authFailures = { limit: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW_MS };
+  const pipeline = pipelineDeps(mode.backend, services, lifecycle, authFailures, config.CANCEL_ABANDONED === 'on');
   const app = buildApp({
     backend: mode.backend,
     services,
@@ -68,6 +70,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     bodyLimit: config.MAX_BODY_BYTES,
     metrics: { registry, gateway: gatewayMetrics },
     tls,
+    trustProxy: config.TRUST_PROXY,
   });
 
   // Listen first, so liveness answers and readiness says "not yet" while models warm up.

@@ -16,7 +16,8 @@ export interface ServingBackend {
   isReady(): boolean;
   /** What the version runs on (execution providers or TF backends); empty when unknown. */
   providers(name: string, version: string): readonly string[];
-  infer(request: ValidInferRequest): Promise<InferResult>;
+  /** `signal` aborts when nobody waits for the answer: the request leaves the queue, or its rows are dropped. */
+  infer(request: ValidInferRequest, signal?: AbortSignal): Promise<InferResult>;
   index(): Promise<RepositoryIndexEntry[]>;
   load(name: string): Promise<void>;
   unload(name: string): Promise<void>;

@@ -27,11 +27,13 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   // The serving metrics live where the ModelManager runs: here, in distributed mode.
   const registry = createMetricsRegistry();
   registerGpuMetrics(registry);
-  const manager = localModelManager(config, logger, new ServingMetrics(registry));
+  const metrics = new ServingMetrics(registry);
+  const manager = localModelManager(config, logger, metrics);
   let consumer: QueueConsumer | undefined;
   // Poll mode: versions loaded or removed at run time gain or lose their queue consumers.
   const poller = modelManagerPoller(config, manager, logger, config.WORKER_POOLS, async () => consumer?.sync());
-  // Ready (GET /ready) only while consuming with every version warm: not while loading, not while draining.
+  // Ready (GET /ready) only while consuming with every version warm: not while loading, not while
+  // draining, not with a model FAILED (a rollout of a broken model stops at its first pod).
   let consuming = false;
   const ready = (): boolean => {
     const versions = manager.versionStates();
@@ -67,7 +69,9 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   try {
     // Primed before the load, so a change made while the models warm is seen by the first scans.
     await poller?.prime();
-    await manager.loadAll(config.LOAD_MODELS, config.WORKER_POOLS);
+    // A model that fails to load stays announced FAILED (gateways refuse it at once) rather than the
+    // process exiting: a crash-looping pool would look cold, and its requests would wait for it.
+    await manager.loadAll(config.LOAD_MODELS, config.WORKER_POOLS, { keepGoing: true });
   } catch (error) {
     await heartbeat.stop(config.WORKER_ID).catch(() => undefined);
     await manager.close();
@@ -85,12 +89,15 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     stalledIntervalMs: config.STALLED_INTERVAL_MS,
     ...(config.WORKER_CONCURRENCY !== undefined ? { concurrency: config.WORKER_CONCURRENCY } : {}),
     logger,
+    metrics,
   });
   consumer.start();
   poller?.start();
   consuming = true;
   await heartbeat.beat();
-  logger.info({ models: manager.versionStates() }, 'worker ready');
+  const failed = manager.failed();
+  if (failed.length > 0) logger.error({ failed }, 'worker consuming, with models that failed to load (announced FAILED; /ready stays 503)');
+  else logger.info({ models: manager.versionStates() }, 'worker ready');
 
   let closing: Promise<void> | undefined;
   return {

@@ -1,7 +1,7 @@
 import type { Metadata, ServerDuplexStream, ServerUnaryCall, ServiceDefinition, sendUnaryData } from '@grpc/grpc-js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { admitInference } from '../request/admit-call.js';
-import type { CancelFlag, InferCall, InferFrontEnd, InferOutcome } from '../request/infer-call.js';
+import type { InferCall, InferFrontEnd, InferOutcome } from '../request/infer-call.js';
 import { runInference } from '../request/run-inference.js';
 import { decodeInferRequest, type GrpcInferRequest } from './decode-infer-request.js';
 import { encodeGrpcAnswer } from './encode-infer-response.js';
@@ -32,7 +32,7 @@ function infer(
   call: GrpcCall,
   request: GrpcInferRequest,
   metadata: Metadata,
-  cancel: CancelFlag,
+  cancel: AbortSignal,
   onStream: boolean,
 ): Promise<InferOutcome> {
   admitInference(front.pipeline.lifecycle);
@@ -73,11 +73,11 @@ function infer(
   return runInference(inferCall, frontEnd, front.pipeline);
 }
 
-/** Set by a cancel or a passed deadline. */
-function cancelFlag(call: { on(event: 'cancelled', listener: () => void): unknown }): CancelFlag {
-  const flag = { cancelled: false };
-  call.on('cancelled', () => (flag.cancelled = true));
-  return flag;
+/** Aborted by a cancel or a passed deadline: the same abort path as a closed HTTP connection. */
+function cancelSignal(call: { on(event: 'cancelled', listener: () => void): unknown }): AbortSignal {
+  const controller = new AbortController();
+  call.on('cancelled', () => controller.abort());
+  return controller.signal;
 }
 
 /** ModelInfer and ModelStreamInfer. */
@@ -90,7 +90,7 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
 
   const ModelInfer = (grpcCall: ServerUnaryCall<GrpcInferRequest, unknown>, callback: sendUnaryData<unknown>): void => {
     const call = openCall(front, 'ModelInfer', grpcCall.metadata);
-    const cancel = cancelFlag(grpcCall);
+    const cancel = cancelSignal(grpcCall);
     authorizeCall(front, call, grpcCall)
       .then(() => infer(front, codec, call, grpcCall.request, grpcCall.metadata, cancel, false))
       .then(({ replayed, answer }) => {
@@ -101,7 +101,7 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
         finishCall(front, call, 200, undefined);
       })
       .catch((error: unknown) => {
-        const failed = failCall(call, cancel.cancelled ? new ServingError('client_cancelled', 'the caller cancelled the call') : error);
+        const failed = failCall(call, cancel.aborted ? new ServingError('client_cancelled', 'the caller cancelled the call') : error);
         callback(failed.status);
         finishCall(front, call, failed.httpStatus, failed.code);
       });
@@ -113,7 +113,7 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
    * stream goes on. The stream itself fails only when its caller cannot be authenticated.
    */
   const ModelStreamInfer = (stream: ServerDuplexStream<GrpcInferRequest, unknown>): void => {
-    const cancel = cancelFlag(stream);
+    const cancel = cancelSignal(stream);
     let tenant: ReturnType<GrpcFront['pipeline']['authenticate']>;
     try {
       tenant = authenticateCall(front, stream);
@@ -127,7 +127,7 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
     let open = 0;
     let ended = false;
     const settle = (): void => {
-      if (ended && open === 0 && !cancel.cancelled) stream.end();
+      if (ended && open === 0 && !cancel.aborted) stream.end();
     };
     stream.sendMetadata(answerMetadata(openCall(front, 'ModelStreamInfer', stream.metadata)));
     stream.on('data', (request: GrpcInferRequest) => {
@@ -138,13 +138,13 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
         .take(tenant)
         .then(() => infer(front, codec, call, request, stream.metadata, cancel, true))
         .then(({ answer }) => {
-          if (!cancel.cancelled) stream.write(streamAnswer(answer.body as Buffer));
+          if (!cancel.aborted) stream.write(streamAnswer(answer.body as Buffer));
           finishCall(front, call, 200, undefined);
         })
         .catch((error: unknown) => {
-          const failed = failCall(call, cancel.cancelled ? new ServingError('client_cancelled', 'the caller cancelled the stream') : error);
+          const failed = failCall(call, cancel.aborted ? new ServingError('client_cancelled', 'the caller cancelled the stream') : error);
           const parameters = { error_code: { string_param: failed.code }, request_id: { string_param: call.requestId } };
-          if (!cancel.cancelled) {
+          if (!cancel.aborted) {
             const infer_response = { model_name: request.model_name ?? '', id: request.id ?? '', parameters };
             stream.write(codec.streamResponse({ error_message: failed.status.details, infer_response }));
           }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { LeanHistogram } from '../../workers/metrics/lean-families.js';
+import { LeanCounter, LeanHistogram } from '../../workers/metrics/lean-families.js';
+import { CANCELLED_HELP, type CancelStage } from '../../workers/metrics/serving-metrics.js';
 import { LATENCY_BUCKETS, METRIC_PREFIX } from '../../workers/metrics/registry.js';
 import type { BreakerState, CircuitBreakers } from '../routing/circuit-breaker.js';
 
@@ -12,6 +13,8 @@ export interface GatewayMetricsOptions {
   readonly queueDepths?: () => readonly { queue: string; depth: number }[];
   /** Distributed mode: versions' cold starts (a request queued with no live worker, until one answers it). */
   readonly coldStarts?: { listen(listener: ColdStartListener): void };
+  /** Distributed mode: requests whose callers left while gathering (embedded mode's batchers count theirs). */
+  readonly cancellations?: { listen(listener: (model: string, version: string, stage: CancelStage) => void): void };
 }
 
 /** What gateway/queue/cold-starts.ts tells (declared here: metrics does not import the queue folder). */
@@ -78,6 +81,10 @@ export class GatewayMetrics {
         started: (model, version) => started.inc({ model, version }),
         served: (model, version, value) => seconds.observe({ model, version }, value),
       });
+    }
+    if (options.cancellations) {
+      const cancelled = new LeanCounter(name('cancelled_requests_total'), CANCELLED_HELP, registry);
+      options.cancellations.listen((model, version, stage) => cancelled.series({ model, version, stage }).inc());
     }
     const depths = options.queueDepths;
     if (depths) {

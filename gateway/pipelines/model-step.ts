@@ -43,7 +43,10 @@ export function stepModelCall(
   requestId: string,
   context: StepRequestContext,
 ): Promise<PlanOutcome> {
-  if (context.signal?.aborted) return Promise.reject(new ServingError('request_timeout', `request ${requestId} was not sent: its task has ended`));
+  if (context.signal?.aborted) {
+    const reason: unknown = context.signal.reason;
+    return Promise.reject(reason instanceof ServingError ? reason : new ServingError('request_timeout', `request ${requestId} was not sent: its task has ended`));
+  }
   const now = Date.now();
   const call = callModel(
     name,

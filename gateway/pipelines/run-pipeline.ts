@@ -62,6 +62,12 @@ export async function runPipeline(pipeline: PipelineConfig, inputs: Readonly<Rec
   const inFlight = new Set<Promise<unknown>>();
   const stepContext: PipelineRunContext = { ...context, signal: context.signal ? AbortSignal.any([context.signal, stop.signal]) : stop.signal, inFlight };
   let timer: NodeJS.Timeout | undefined;
+  // The caller's stop (a cancelled task) ends the run at once: no further step starts.
+  const stopped = new Promise<never>((_, reject) => {
+    const caller = context.signal;
+    if (caller) caller.addEventListener('abort', () => reject(caller.reason instanceof Error ? caller.reason : new ServingError('task_cancelled', 'the run was stopped')), { once: true });
+  });
+  stopped.catch(() => undefined);
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const active = [...running.keys()].join(', ') || 'none';
@@ -79,7 +85,7 @@ export async function runPipeline(pipeline: PipelineConfig, inputs: Readonly<Rec
         running.set(step.id, started);
       }
       // The config check rules out unproducible values, so something is always running here.
-      const done = await Promise.race([...running.values(), timeout]);
+      const done = await Promise.race([...running.values(), timeout, stopped]);
       running.delete(done);
     }
   } catch (error) {

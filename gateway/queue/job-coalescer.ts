@@ -9,6 +9,8 @@ export interface JobGroup {
   readonly tenant?: string;
   readonly weight?: number;
   readonly requests: ValidInferRequest[];
+  /** Items whose caller left while the group gathered: not sent. */
+  readonly withdrawn: Set<number>;
 }
 
 /** How many requests a group may hold, and how long it may gather while the queue is busy. */
@@ -44,7 +46,7 @@ export class JobCoalescer {
     let group = this.#open.get(key);
     if (!group) {
       const share = { ...(request.tenant !== undefined ? { tenant: request.tenant } : {}), ...(request.weight !== undefined ? { weight: request.weight } : {}) };
-      const created: JobGroup = { jobId: randomUUID(), queue, priority: request.priority, ...share, requests: [] };
+      const created: JobGroup = { jobId: randomUUID(), queue, priority: request.priority, ...share, requests: [], withdrawn: new Set() };
       this.#open.set(key, created);
       if (limits.windowMs > 0 && this.#busy(queue)) setTimeout(() => this.#flush(key, created), limits.windowMs);
       else setImmediate(() => this.#flush(key, created));
@@ -53,6 +55,18 @@ export class JobCoalescer {
     const item = group.requests.push(request) - 1;
     if (group.requests.length >= limits.maxItems) this.#flush(key, group);
     return { group, item };
+  }
+
+  /**
+   * The caller of `item` left: true while the group still gathers (the item is then never
+   * sent, and a group left empty is dropped); false once it went out as a job.
+   */
+  withdraw(group: JobGroup, item: number): boolean {
+    const key = `${group.queue}\u0000${group.priority}`;
+    if (this.#open.get(key) !== group) return false;
+    group.withdrawn.add(item);
+    if (group.withdrawn.size === group.requests.length) this.#open.delete(key);
+    return true;
   }
 
   /** Nothing of this queue is in flight any more: its open groups go now. */

@@ -54,6 +54,11 @@ export class PendingReplies {
     }
   }
 
+  /** Fails one unanswered item (its caller left); a later reply for it is dropped. */
+  fail(jobId: string, item: number, error: Error): void {
+    this.#settle(jobId, item, (waiter) => waiter.reject(error));
+  }
+
   /** Fails every unanswered item of a job. */
   failJob(jobId: string, error: Error): void {
     for (const item of [...(this.#jobs.get(jobId)?.items.keys() ?? [])]) this.#settle(jobId, item, (waiter) => waiter.reject(error));

@@ -18,14 +18,17 @@ import { encodeJob, isErrorCode, type InferJobData } from '../../workers/queue/j
 import { ColdStarts } from './cold-starts.js';
 import { FairRelease } from './fair-release.js';
 import { JobCoalescer, type JobGroup } from './job-coalescer.js';
-import { inferQueueName } from '../../workers/queue/queue-names.js';
+import { inferQueueName, inferQueueNames } from '../../workers/queue/queue-names.js';
 import { redisConnection, whenReady, type RedisClient } from '../../workers/queue/redis-connection.js';
 import { redisKeys, type RedisKeys } from '../../workers/queue/redis-keys.js';
 import { ReplyReader } from '../../workers/queue/reply-stream.js';
+import { markCancelled } from '../../workers/queue/job-cancellations.js';
 import { MISSED_BEATS } from '../../workers/queue/heartbeat.js';
 import { WorkerRegistry } from '../../workers/queue/worker-registry.js';
 import type { ServingBackend } from '../serving-backend.js';
+import { PartitionPicker } from './partition-picker.js';
 import { PendingReplies } from './pending-replies.js';
+import { Cancellations } from './cancellations.js';
 
 /** Replies unseen for this long are looked up on the job itself. */
 const FALLBACK_AFTER_MS = 2_000;
@@ -61,6 +64,9 @@ export class QueueBackend implements ServingBackend {
   readonly #keys: RedisKeys;
   readonly #queues = new Map<string, Queue>();
   readonly #pending = new PendingReplies((jobId, queue) => this.#jobAnswered(jobId, queue));
+  /** The queue each unanswered job went to (one of its version's partitions); absent: not placed yet. */
+  readonly #placed = new Map<string, string>();
+  readonly #partitions = new PartitionPicker();
   /** Jobs sent and not yet fully answered, per queue: while any are out, the workers are busy. */
   readonly #jobsOut = new Map<string, Set<string>>();
   readonly #registry: WorkerRegistry;
@@ -79,6 +85,8 @@ export class QueueBackend implements ServingBackend {
   );
   #sweeper: NodeJS.Timeout | undefined;
   readonly coldStarts: ColdStarts;
+  /** Requests whose callers left, for switchyard_cancelled_requests_total (gathering here; job is counted by the worker that skips it). */
+  readonly cancellations = new Cancellations();
   /** Cold jobs with a request that gave up waiting for a worker: removed from the queue once settled. */
   readonly #expiredCold = new Set<string>();
 
@@ -162,7 +170,8 @@ export class QueueBackend implements ServingBackend {
     return this.#registry.reachable;
   }
 
-  async infer(request: ValidInferRequest): Promise<InferResult> {
+  async infer(request: ValidInferRequest, signal?: AbortSignal): Promise<InferResult> {
+    if (signal?.aborted) throw new ServingError('client_cancelled', `request ${request.requestId} was cancelled by its caller before it was queued`);
     if (!this.#registry.reachable) throw new ServingError('backend_unavailable', 'Redis cannot be reached; the request was not queued');
     const state = this.#registry.state(request.model, request.version);
     const cold = COLD_STATES.has(state);
@@ -171,8 +180,8 @@ export class QueueBackend implements ServingBackend {
     }
     const queueName = inferQueueName(request.model, request.version);
     const config = this.#definitions.get(request.model)!.config;
-    if (cold) return this.#inferCold(request, queueName, config.cold_start.max_wait_ms);
-    return this.#send(request, queueName);
+    if (cold) return this.#inferCold(request, queueName, config.cold_start.max_wait_ms, signal);
+    return this.#send(request, queueName, signal);
   }
 
   /**
@@ -181,16 +190,16 @@ export class QueueBackend implements ServingBackend {
    * deadline, so a worker that starts later expires it unrun; the job is also removed once
    * settled, and a late reply finds no waiter and is dropped.
    */
-  async #inferCold(request: ValidInferRequest, queueName: string, maxWaitMs: number): Promise<InferResult> {
+  async #inferCold(request: ValidInferRequest, queueName: string, maxWaitMs: number, signal: AbortSignal | undefined): Promise<InferResult> {
     const coldDeadline = Date.now() + maxWaitMs;
-    if (coldDeadline >= request.deadline) return this.#trackCold(request, queueName, this.#send(request, queueName));
+    if (coldDeadline >= request.deadline) return this.#trackCold(request, queueName, this.#send(request, queueName, signal));
     let jobId = '';
     const timedOut = (): Error => {
       this.#expiredCold.add(jobId);
       const message = `no worker for ${request.model}:${request.version} started within cold_start.max_wait_ms (${maxWaitMs} ms)`;
       return new ServingError('model_not_ready', message);
     };
-    const answer = this.#send({ ...request, deadline: coldDeadline }, queueName, timedOut, (id) => {
+    const answer = this.#send({ ...request, deadline: coldDeadline }, queueName, signal, timedOut, (id) => {
       jobId = id;
     });
     return this.#trackCold(request, queueName, answer);
@@ -208,7 +217,7 @@ export class QueueBackend implements ServingBackend {
     }
   }
 
-  async #send(request: ValidInferRequest, queueName: string, timedOut?: () => Error, onJob?: (jobId: string) => void): Promise<InferResult> {
+  async #send(request: ValidInferRequest, queueName: string, signal?: AbortSignal, timedOut?: () => Error, onJob?: (jobId: string) => void): Promise<InferResult> {
     const config = this.#definitions.get(request.model)!.config;
     // Queue depth in requests: what the workers have not taken yet (in jobs, at the last
     // beat) plus what this gateway queued since, or what it still waits for, if more.
@@ -223,12 +232,44 @@ export class QueueBackend implements ServingBackend {
     });
     if (item === 0) this.#addedSincePoll.set(queueName, added + 1);
     onJob?.(group.jobId);
+    const placed = this.#place(group.jobId, request.model, request.version);
     this.#pendingByQueue.set(queueName, (this.#pendingByQueue.get(queueName) ?? 0) + 1);
+    const onAbort = (): void => this.#cancel(group, item, request);
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await this.#pending.wait(group.jobId, item, queueName, request.deadline, request.requestId, timedOut);
+      return await this.#pending.wait(group.jobId, item, placed, request.deadline, request.requestId, timedOut);
     } finally {
+      signal?.removeEventListener('abort', onAbort);
       this.#pendingByQueue.set(queueName, (this.#pendingByQueue.get(queueName) ?? 1) - 1);
     }
+  }
+
+  /**
+   * The queue a job goes to: one of its version's partitions, chosen once, by whichever of
+   * sending and waiting comes first (a full group is sent before its first request waits).
+   */
+  #place(jobId: string, model: string, version: string): string {
+    let queue = this.#placed.get(jobId);
+    if (queue === undefined) {
+      const partitions = this.#definitions.get(model)?.config.queue_partitions ?? 1;
+      this.#placed.set(jobId, (queue = this.#partitions.pick(inferQueueNames(model, version, partitions))));
+    }
+    return queue;
+  }
+
+  /**
+   * The caller left: still gathering, the request leaves its group unsent; queued as a job,
+   * it is marked cancelled in Redis, and the worker skips it (or drops its rows if running).
+   * Either way its waiter is answered now.
+   */
+  #cancel(group: JobGroup, item: number, request: ValidInferRequest): void {
+    if (this.#coalescer.withdraw(group, item)) this.cancellations.count(request.model, request.version, 'gathering');
+    else {
+      markCancelled(this.#redis, this.#keys, this.#place(group.jobId, request.model, request.version), group.jobId, item, request.deadline).catch((error: unknown) => {
+        this.#logger.warn({ err: error, jobId: group.jobId }, 'could not mark a cancelled request; the worker will run it');
+      });
+    }
+    this.#pending.fail(group.jobId, item, new ServingError('client_cancelled', `request ${request.requestId} was cancelled by its caller before it was answered`));
   }
 
   /**
@@ -259,8 +300,9 @@ export class QueueBackend implements ServingBackend {
     let out = this.#jobsOut.get(group.queue);
     if (!out) this.#jobsOut.set(group.queue, (out = new Set()));
     out.add(group.jobId);
-    this.#queue(group.queue)
-      .add('infer', encodeJob(group.requests, this.gatewayId), {
+    const first = group.requests[0]!;
+    this.#queue(this.#place(group.jobId, first.model, first.version))
+      .add('infer', encodeJob(group.requests, this.gatewayId, group.withdrawn), {
         jobId: group.jobId,
         ...(group.priority > 0 ? { priority: group.priority } : {}),
         attempts: this.#config.JOB_ATTEMPTS,
@@ -274,11 +316,13 @@ export class QueueBackend implements ServingBackend {
   }
 
   /** The last job out for a queue is answered: a group gathering for it need not wait out its window. */
-  #jobAnswered(jobId: string, queue: string): void {
+  #jobAnswered(jobId: string, placed: string): void {
+    this.#placed.delete(jobId);
     if (this.#expiredCold.delete(jobId)) {
       // Locked by a worker already, it stays (its reply is dropped); waiting, it never runs.
-      void this.#queue(queue).remove(jobId).catch(() => undefined);
+      void this.#queue(placed).remove(jobId).catch(() => undefined);
     }
+    const queue = this.#partitions.versionQueue(placed);
     this.#release.done(queue, jobId, this.#intake(queue));
     const out = this.#jobsOut.get(queue);
     if (!out?.delete(jobId) || out.size > 0) return;
@@ -339,8 +383,8 @@ export class QueueBackend implements ServingBackend {
     return queue;
   }
 
-  #servedPairs(): { model: string; version: string }[] {
-    return [...this.#definitions.values()].flatMap((d) => servedVersions(d.config).map((version) => ({ model: d.name, version })));
+  #servedPairs(): { model: string; version: string; partitions: number }[] {
+    return [...this.#definitions.values()].flatMap((d) => servedVersions(d.config).map((version) => ({ model: d.name, version, partitions: d.config.queue_partitions })));
   }
 
   /** Looks up, on the jobs themselves, answers whose reply has not arrived (a reply stream that was cut or trimmed). */

@@ -1,6 +1,5 @@
 import { ServingError } from '../../workers/protocol/errors.js';
 import type { Lifecycle } from './pipeline-deps.js';
-import type { CancelFlag } from './infer-call.js';
 
 /**
  * Stage: checked when a call arrives, before its body is read. A call that arrived
@@ -13,6 +12,6 @@ export function admitInference(lifecycle: Lifecycle): void {
 }
 
 /** Between stages: a caller that went away gets nothing more started for it. */
-export function throwIfCancelled(cancel: CancelFlag | undefined): void {
-  if (cancel?.cancelled) throw new ServingError('client_cancelled', 'the caller went away before the answer: nothing more was run');
+export function throwIfCancelled(cancel: AbortSignal | undefined): void {
+  if (cancel?.aborted) throw new ServingError('client_cancelled', 'the caller went away before the answer: nothing more was run');
 }

@@ -15,11 +15,6 @@ export interface CallHeaders {
   readonly review?: string | string[];
 }
 
-/** Set once the caller went away; a plain flag, since an AbortController per call costs more than it gives here. */
-export interface CancelFlag {
-  readonly cancelled: boolean;
-}
-
 export interface CallLog {
   error(details: object, message: string): void;
   warn(details: object, message: string): void;
@@ -42,8 +37,11 @@ export interface InferCall {
   readonly log: CallLog;
   /** Filled in as the stages learn things: the audit record, the log line and the metrics read it. */
   readonly audit: AuditDetails;
-  /** Aborted when the caller goes away (closed connection, gRPC cancel or deadline). */
-  readonly cancel?: CancelFlag;
+  /**
+   * Aborted when the caller goes away (closed connection, gRPC cancel or deadline): the
+   * stages stop, and the model call it reaches leaves its queue (see routing/model-call.ts).
+   */
+  readonly cancel?: AbortSignal;
 }
 
 /** What a served inference hands back to its front end to encode. */

@@ -15,9 +15,11 @@ export interface PipelineDeps {
   readonly lifecycle: Lifecycle;
   readonly authenticate: Authenticator;
   readonly rateLimiter: TenantRateLimiter;
+  /** CANCEL_ABANDONED: whether a caller's leaving reaches its model call (its queue or job). */
+  readonly cancelAbandoned: boolean;
 }
 
-export function pipelineDeps(backend: ServingBackend, services: PolicyServices, lifecycle: Lifecycle, authFailures?: AuthFailureLimit): PipelineDeps {
+export function pipelineDeps(backend: ServingBackend, services: PolicyServices, lifecycle: Lifecycle, authFailures?: AuthFailureLimit, cancelAbandoned = true): PipelineDeps {
   const authenticate = keyAuthenticator(services.policy, authFailures);
-  return { backend, services, lifecycle, authenticate, rateLimiter: new TenantRateLimiter(services) };
+  return { backend, services, lifecycle, authenticate, rateLimiter: new TenantRateLimiter(services), cancelAbandoned };
 }

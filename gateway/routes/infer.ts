@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { closeSignal } from '../http/close-signal.js';
 import { MultipartBody } from '../http/multipart-body.js';
 import { clientRequestId } from '../http/request-id.js';
 import { metadataHeaders } from '../metadata/response-metadata.js';
@@ -6,7 +7,7 @@ import { HEADER_LENGTH_HEADER } from '../protocol/binary-body.js';
 import { encodeInferResponse } from '../protocol/encode-infer-response.js';
 import { readInferBody } from '../protocol/read-infer-body.js';
 import { admitInference } from '../request/admit-call.js';
-import type { CancelFlag, EncodedAnswer, InferCall, InferFrontEnd } from '../request/infer-call.js';
+import type { EncodedAnswer, InferCall, InferFrontEnd } from '../request/infer-call.js';
 import type { PipelineDeps } from '../request/pipeline-deps.js';
 import { runInference } from '../request/run-inference.js';
 
@@ -47,15 +48,6 @@ function httpFrontEnd(request: FastifyRequest): InferFrontEnd {
   };
 }
 
-/** Set when the connection closes before the answer was sent. */
-function closeFlag(reply: FastifyReply): CancelFlag {
-  const flag = { cancelled: false };
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) flag.cancelled = true;
-  });
-  return flag;
-}
-
 /**
  * POST /v2/models/:name[/versions/:version]/infer, where :name is a model or a route: HTTP
  * in and out around the request pipeline (gateway/request/), which the gRPC front end runs too.
@@ -75,7 +67,7 @@ export function inferRoutes(app: FastifyInstance, deps: PipelineDeps): void {
       headers: { idempotencyKey: request.headers['idempotency-key'], tier: request.headers['x-tier'], review: request.headers['x-review'] },
       log: request.log,
       audit,
-      cancel: closeFlag(reply),
+      cancel: closeSignal(reply),
     };
     const { replayed, answer } = await runInference(call, httpFrontEnd(request), deps);
     reply.headers(answer.headers);

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ServingError, type ErrorCode } from '../../workers/protocol/errors.js';
 import { assertMayCall, mayCall } from '../auth/authorize.js';
+import { closeSignal } from '../http/close-signal.js';
 import { traceparentOf } from '../http/trace-context.js';
 import { idempotencyScope, readIdempotencyKey } from '../idempotency/idempotency-key.js';
 import type { StoredResponse } from '../idempotency/idempotency-store.js';
@@ -21,7 +22,8 @@ function wantsAsync(request: FastifyRequest): boolean {
 /**
  * The Task API: POST /v1/tasks/:pipeline runs a pipeline (waiting for it, or in the
  * background with Prefer: respond-async), GET /v1/tasks/:id shows a task, and
- * GET /v1/tasks/:id/events streams its progress as server-sent events. Tasks pass the
+ * GET /v1/tasks/:id/events streams its progress as server-sent events, DELETE /v1/tasks/:id
+ * cancels it. Tasks pass the
  * same policy layer as inferences: key, rate limit, idempotency key, budget.
  */
 export function taskRoutes(app: FastifyInstance, tasks: TaskService, services: PolicyServices, lifecycle: Lifecycle): void {
@@ -62,9 +64,10 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, services: P
         if (claim) await services.idempotency.complete(claim.scope, claim.token, stored(202, reply, accepted), services.policy.idempotency.retention_hours * 3_600_000);
         return reply.code(202).type('application/json').send(accepted);
       }
-      const finished = await tasks.runNow(record, body.inputs);
+      // A synchronous caller that leaves takes its task with it; an asynchronous task outlives its caller.
+      const finished = await tasks.runNow(record, body.inputs, closeSignal(reply));
       audit.costUsd = finished.cost_usd ?? 0;
-      if (finished.status === 'failed') {
+      if (finished.status === 'failed' || finished.status === 'cancelled') {
         const error = finished.error!;
         throw new ServingError(error.code as ErrorCode, error.message);
       }
@@ -80,6 +83,13 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, services: P
   app.get<{ Params: { id: string } }>('/v1/tasks/:id', async (request) => {
     const tenant = assertSignedIn(request);
     return publicTask(await tasks.get(request.params.id, tenant));
+  });
+
+  // 200 with the task once cancelled (202 while it still winds down); 404 unknown or another tenant's; 409 task_finished.
+  app.delete<{ Params: { id: string } }>('/v1/tasks/:id', async (request, reply) => {
+    const tenant = assertSignedIn(request);
+    const record = await tasks.cancel(request.params.id, tenant);
+    return reply.code(record.status === 'cancelled' ? 200 : 202).send(publicTask(record));
   });
 
   app.get<{ Params: { id: string } }>('/v1/tasks/:id/events', async (request, reply) => {

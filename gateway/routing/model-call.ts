@@ -31,6 +31,8 @@ export interface ModelCallPayer {
   readonly tally?: { usd: number };
   /** Asynchronous tasks wait out "not now" refusals until the deadline (see wait-for-capacity.ts). */
   readonly waitForCapacity?: boolean;
+  /** Aborted when nobody waits for the answer any more: the call leaves its queue or its job (it is then not charged). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -45,7 +47,7 @@ export async function runModelCall(plan: InferencePlan, services: ModelCallServi
   let outcome: Omit<PlanOutcome, 'costUsd' | 'charges'>;
   try {
     const stamp = { tenant: payer.tenant, ...(payer.weight !== undefined ? { weight: payer.weight } : {}) };
-    outcome = await runPlan(plan, (request) => inferWaitingForCapacity(services.backend, { ...request, ...stamp }, payer.waitForCapacity === true), services.breakers, ran);
+    outcome = await runPlan(plan, (request) => inferWaitingForCapacity(services.backend, { ...request, ...stamp }, payer.waitForCapacity === true, payer.signal), services.breakers, ran);
   } catch (error) {
     await settle(ran, held, services, payer);
     throw error;

@@ -21,6 +21,13 @@ export class LocalTaskDispatcher implements TaskDispatcher {
     this.#next();
   }
 
+  async withdraw(taskId: string): Promise<boolean> {
+    const at = this.#waiting.findIndex((entry) => entry.id === taskId);
+    if (at === -1) return false;
+    this.#waiting.splice(at, 1);
+    return true;
+  }
+
   async close(): Promise<void> {
     while (this.#running.size > 0) await Promise.all(this.#running);
   }

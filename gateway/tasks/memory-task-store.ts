@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
-import type { TaskEvent, TaskEventType, TaskRecord } from './task-record.js';
+import { isPastCancel, type TaskEvent, type TaskEventType, type TaskRecord } from './task-record.js';
 import type { TaskStore } from './task-store.js';
 
 interface Entry {
   record: TaskRecord;
+  cancelRequested?: boolean;
   events: TaskEvent[];
   expires: number;
 }
@@ -32,6 +33,32 @@ export class MemoryTaskStore implements TaskStore {
     }
     this.#evict();
     this.#entries.set(record.id, { record: copy, events: [], expires: Date.now() + this.#retentionMs });
+  }
+
+  // One thread: each of these runs to its end before another starts, so they are atomic.
+  async requestCancel(id: string): Promise<'requested' | 'finished' | 'missing'> {
+    const entry = this.#live(id);
+    if (!entry) return 'missing';
+    if (isPastCancel(entry.record.status)) return 'finished';
+    entry.cancelRequested = true;
+    return 'requested';
+  }
+
+  async cancelRequested(id: string): Promise<boolean> {
+    return this.#live(id)?.cancelRequested === true;
+  }
+
+  async finish(record: TaskRecord): Promise<boolean> {
+    if (this.#live(record.id)?.cancelRequested) return false;
+    await this.put(record);
+    return true;
+  }
+
+  async settleCancelled(record: TaskRecord): Promise<boolean> {
+    const entry = this.#live(record.id);
+    if (!entry || isPastCancel(entry.record.status)) return false;
+    entry.record = structuredClone(record);
+    return true;
   }
 
   async get(id: string): Promise<TaskRecord | undefined> {

@@ -1,4 +1,4 @@
-import { Queue, Worker } from 'bullmq';
+import { Job, Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { RedisClient } from '../../workers/queue/redis-connection.js';
 import { redisKeys } from '../../workers/queue/redis-keys.js';
@@ -6,6 +6,7 @@ import type { TaskDispatcher } from './task-dispatcher.js';
 import type { TaskExecutor } from './task-executor.js';
 
 const TASK_QUEUE = 'tasks';
+const WAITING_STATES: ReadonlySet<string> = new Set(['waiting', 'prioritized', 'delayed', 'waiting-children']);
 
 /** Task inputs as JSON: bytes as base64. */
 type EncodedInput = { readonly bytes: string } | { readonly json: unknown };
@@ -68,6 +69,17 @@ export class QueueTaskDispatcher implements TaskDispatcher {
 
   async submit(taskId: string, inputs: Record<string, unknown>): Promise<void> {
     await this.#queue.add('task', { taskId, inputs: encodeInputs(inputs) }, { jobId: taskId });
+  }
+
+  /**
+   * Only a job still waiting: BullMQ's remove also answers 1 for a job that is not there (a
+   * synchronous task never was), and never removes one a gateway has locked (that one sees
+   * the cancel mark when it starts).
+   */
+  async withdraw(taskId: string): Promise<boolean> {
+    const job = await Job.fromId<TaskJob>(this.#queue, taskId).catch(() => undefined);
+    if (!job || !WAITING_STATES.has(await job.getState())) return false;
+    return (await this.#queue.remove(taskId).catch(() => 0)) === 1;
   }
 
   /**

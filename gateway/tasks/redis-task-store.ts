@@ -3,6 +3,30 @@ import { redisKeys, type RedisKeys } from '../../workers/queue/redis-keys.js';
 import type { TaskEvent, TaskEventType, TaskRecord } from './task-record.js';
 import type { TaskStore } from './task-store.js';
 
+/** KEYS: record, cancel mark. ARGV: mark TTL ms. Statuses past cancelling are isPastCancel's. */
+const REQUEST_CANCEL = `
+local text = redis.call('GET', KEYS[1])
+if not text then return 'missing' end
+local status = cjson.decode(text).status
+if status == 'succeeded' or status == 'failed' or status == 'cancelled' or status == 'needs_review' then return 'finished' end
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
+return 'requested'`;
+
+/** KEYS: record, cancel mark. ARGV: record JSON, TTL ms. */
+const FINISH = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+
+/** KEYS: record. ARGV: cancelled record JSON, TTL ms. */
+const SETTLE_CANCELLED = `
+local text = redis.call('GET', KEYS[1])
+if not text then return 0 end
+local status = cjson.decode(text).status
+if status == 'succeeded' or status == 'failed' or status == 'cancelled' or status == 'needs_review' then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+
 /** How often an event follower looks for new events (Redis has no per-key wake-up without a blocking connection each). */
 const POLL_MS = 100;
 
@@ -23,6 +47,23 @@ export class RedisTaskStore implements TaskStore {
 
   async put(record: TaskRecord): Promise<void> {
     await this.#redis.set(this.#keys.task(record.id), JSON.stringify(record), 'PX', this.#retentionMs);
+  }
+
+  async requestCancel(id: string): Promise<'requested' | 'finished' | 'missing'> {
+    const outcome = await this.#redis.eval(REQUEST_CANCEL, 2, this.#keys.task(id), this.#keys.taskCancel(id), this.#retentionMs);
+    return outcome as 'requested' | 'finished' | 'missing';
+  }
+
+  async cancelRequested(id: string): Promise<boolean> {
+    return (await this.#redis.exists(this.#keys.taskCancel(id))) === 1;
+  }
+
+  async finish(record: TaskRecord): Promise<boolean> {
+    return (await this.#redis.eval(FINISH, 2, this.#keys.task(record.id), this.#keys.taskCancel(record.id), JSON.stringify(record), this.#retentionMs)) === 1;
+  }
+
+  async settleCancelled(record: TaskRecord): Promise<boolean> {
+    return (await this.#redis.eval(SETTLE_CANCELLED, 1, this.#keys.task(record.id), JSON.stringify(record), this.#retentionMs)) === 1;
   }
 
   async get(id: string): Promise<TaskRecord | undefined> {

@@ -3,7 +3,7 @@ import type { TaskStore } from './task-store.js';
 
 /** How long one wait for new events lasts before a keep-alive comment goes out. */
 const WAIT_MS = 15_000;
-const FINAL_EVENTS = new Set(['task-succeeded', 'task-failed']);
+const FINAL_EVENTS = new Set(['task-succeeded', 'task-failed', 'task-cancelled']);
 
 /**
  * Streams a task's events as server-sent events (`id:` is the event's sequence number,

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { isServingError } from '../../workers/protocol/errors.js';
+import { isServingError, ServingError } from '../../workers/protocol/errors.js';
 import { BudgetAccount, budgetLimit } from '../budget/budget-account.js';
 import type { PipelineConfig } from '../pipelines/pipeline-config.js';
 import { runPipeline, StepFailedError, type StepEvent } from '../pipelines/run-pipeline.js';
@@ -8,7 +8,7 @@ import type { ModelCallPayer } from '../routing/model-call.js';
 import { modelCallServices, type PolicyServices } from '../wiring/policy-services.js';
 import type { ServingBackend } from '../serving-backend.js';
 import { deliverCallback, type CallbackPolicy } from './callback-delivery.js';
-import { isFinished, publicTask, type TaskRecord } from './task-record.js';
+import { isPastCancel, publicTask, type TaskRecord } from './task-record.js';
 import type { TaskStore } from './task-store.js';
 import type { ReviewItem } from '../review/review-item.js';
 import { fileTaskForReview } from './review-on-task.js';
@@ -24,6 +24,11 @@ export interface TaskExecutorOptions {
   readonly callbackPolicy: CallbackPolicy;
   readonly logger: Logger;
 }
+
+/** How often a running task looks for a cancel requested on another gateway (this one's DELETE aborts it at once). */
+const CANCEL_POLL_MS = 250;
+
+const cancelledError = (): ServingError => new ServingError('task_cancelled', 'the task was cancelled (DELETE /v1/tasks/{id}, or its synchronous caller left) before it finished');
 
 /** Renders pipeline values for JSON: tensors become {datatype, shape, data}. */
 function plain(value: unknown): unknown {
@@ -52,6 +57,8 @@ function reviewCalledFor(pipeline: PipelineConfig, outputs: Record<string, unkno
  */
 export class TaskExecutor {
   readonly #options: TaskExecutorOptions;
+  /** Tasks running here, to stop at once when cancelled here. */
+  readonly #running = new Map<string, AbortController>();
 
   constructor(options: TaskExecutorOptions) {
     this.#options = options;
@@ -63,9 +70,16 @@ export class TaskExecutor {
     const record = await store.get(id);
     if (!record) throw new Error(`task ${id} is not in the store`);
     // A task waiting for review has run: a redelivered job must not run it again.
-    if (isFinished(record.status) || record.status === 'needs_review') return { record, callback: this.#callback(record) };
+    if (isPastCancel(record.status)) return { record, callback: this.#callback(record) };
+    // Cancelled while queued: no step runs, the reservation goes back.
+    if (await store.cancelRequested(id)) return this.cancelQueued(id);
     const pipeline = this.#options.pipelines.get(record.pipeline);
-    const payer = this.#payer(record);
+    const stop = new AbortController();
+    this.#running.set(id, stop);
+    const poll = setInterval(() => {
+      store.cancelRequested(id).then((requested) => requested && stop.abort(cancelledError()), () => undefined);
+    }, CANCEL_POLL_MS);
+    const payer = { ...this.#payer(record), signal: stop.signal };
     record.status = 'running';
     record.runs += 1;
     record.started_at = new Date().toISOString();
@@ -90,6 +104,7 @@ export class TaskExecutor {
         priority: record.priority,
         stepOptions: services.policy.tenants.find((tenant) => tenant.name === record.tenant)?.pipeline_options?.[pipeline.name] ?? {},
         ...(record.traceparent !== undefined ? { traceparent: record.traceparent } : {}),
+        signal: stop.signal,
         onEvent,
       });
       record.status = 'succeeded';
@@ -102,21 +117,53 @@ export class TaskExecutor {
         record.status = 'needs_review';
       }
     } catch (error) {
-      record.status = 'failed';
-      const code = isServingError(error) ? error.code : 'internal_error';
+      record.status = stop.signal.aborted ? 'cancelled' : 'failed';
+      const code = stop.signal.aborted ? 'task_cancelled' : isServingError(error) ? error.code : 'internal_error';
       record.error = { code, message: code === 'internal_error' ? 'internal error' : (error as Error).message, ...(error instanceof StepFailedError ? { step: error.step } : {}) };
       if (code === 'internal_error') logger.error({ err: error, task: id }, 'task failed');
     }
+    clearInterval(poll);
+    this.#running.delete(id);
     // Every call that ran was charged as it answered; what the up-front reservation did not use goes back.
     await payer.budget?.close().catch((error: unknown) => logger.error({ err: error, task: id }, 'releasing the rest of the task reservation failed'));
     record.cost_usd = payer.tally.usd;
     record.finished_at = new Date().toISOString();
     await events;
-    await store.put(record);
-    const final = record.status === 'needs_review' ? 'task-needs-review' : record.status === 'succeeded' ? 'task-succeeded' : 'task-failed';
+    // A cancel requested before this write wins, even over a run that succeeded: its DELETE was answered "cancelled".
+    if (!(await store.finish(record))) {
+      markCancelled(record);
+      if (!(await store.settleCancelled(record))) return { record: (await store.get(id)) ?? record, callback: Promise.resolve() };
+    }
+    const final = record.status === 'needs_review' ? 'task-needs-review' : record.status === 'succeeded' ? 'task-succeeded' : record.status === 'cancelled' ? 'task-cancelled' : 'task-failed';
     const review = record.review ? { review: record.review } : {};
     const summary = record.error ? { error: record.error, cost_usd: record.cost_usd } : { cost_usd: record.result?.cost_usd, ...review };
     await store.appendEvent(id, final, summary);
+    return { record, callback: this.#callback(record) };
+  }
+
+  /** Stops a task running in this process now (its DELETE came here); elsewhere, its executor's poll sees the mark. */
+  abort(id: string): void {
+    this.#running.get(id)?.abort(cancelledError());
+  }
+
+  /**
+   * Ends a task that was cancelled before it started: taken out of its queue, or found
+   * marked when its turn came. Nothing ran, so nothing is charged and its reservation goes back.
+   */
+  async cancelQueued(id: string): Promise<{ record: TaskRecord; callback: Promise<void> }> {
+    const { store, logger } = this.#options;
+    const record = await store.get(id);
+    if (!record) throw new Error(`task ${id} is not in the store`);
+    if (isPastCancel(record.status)) return { record, callback: Promise.resolve() };
+    // Taken off the record before it is written, so only the winner below gives it back.
+    const payer = this.#payer(record);
+    markCancelled(record);
+    record.cost_usd = 0;
+    record.finished_at = new Date().toISOString();
+    // Two DELETEs (or a DELETE and the task's turn coming) may both get here: one ends it.
+    if (!(await store.settleCancelled(record))) return { record: (await store.get(id)) ?? record, callback: Promise.resolve() };
+    await payer.budget?.close().catch((error: unknown) => logger.error({ err: error, task: id }, 'releasing the task reservation failed'));
+    await store.appendEvent(id, 'task-cancelled', { error: record.error, cost_usd: 0 });
     return { record, callback: this.#callback(record) };
   }
 
@@ -174,4 +221,13 @@ export class TaskExecutor {
     callback.state = delivered ? 'delivered' : 'failed';
     await store.put(record);
   }
+}
+
+/** The task ends cancelled: whatever the run produced is dropped; what it ran stays charged. */
+function markCancelled(record: TaskRecord): void {
+  record.status = 'cancelled';
+  delete record.result;
+  delete record.review;
+  const error = cancelledError();
+  record.error = { code: error.code, message: error.message };
 }

@@ -1,7 +1,10 @@
 import type { StepMetadata } from '../pipelines/run-pipeline.js';
 
-/** needs_review: the pipeline succeeded and its result waits for a human before the task does. */
-export type TaskStatus = 'queued' | 'running' | 'needs_review' | 'succeeded' | 'failed';
+/**
+ * needs_review: the pipeline succeeded and its result waits for a human before the task does.
+ * cancelled: `DELETE /v1/tasks/{id}` (or a synchronous caller leaving) stopped it.
+ */
+export type TaskStatus = 'queued' | 'running' | 'needs_review' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface CallbackAttempt {
   readonly at: string;
@@ -62,7 +65,7 @@ export interface TaskReview {
   human_output?: unknown;
 }
 
-export type TaskEventType = 'task-queued' | 'task-started' | 'step-started' | 'step-finished' | 'step-failed' | 'task-needs-review' | 'task-succeeded' | 'task-failed' | 'callback-attempted';
+export type TaskEventType = 'task-queued' | 'task-started' | 'step-started' | 'step-finished' | 'step-failed' | 'task-needs-review' | 'task-succeeded' | 'task-failed' | 'task-cancelled' | 'callback-attempted';
 
 /** One line of a task's progress, as `GET /v1/tasks/{id}/events` streams it. */
 export interface TaskEvent {
@@ -74,7 +77,12 @@ export interface TaskEvent {
 }
 
 export function isFinished(status: TaskStatus): boolean {
-  return status === 'succeeded' || status === 'failed';
+  return status === 'succeeded' || status === 'failed' || status === 'cancelled';
+}
+
+/** Past cancelling: the task ran to its end (a result waiting for review included). */
+export function isPastCancel(status: TaskStatus): boolean {
+  return isFinished(status) || status === 'needs_review';
 }
 
 /** What a caller sees: internal bookkeeping stays out. */

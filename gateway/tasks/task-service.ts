@@ -13,8 +13,8 @@ import type { TaskBody } from './read-task-body.js';
 import type { TaskAdmission } from './task-admission.js';
 import type { TaskDispatcher } from './task-dispatcher.js';
 import type { TaskExecutor } from './task-executor.js';
+import { isPastCancel, type TaskRecord } from './task-record.js';
 import { tenantPriority } from '../limits/tenant-priority.js';
-import type { TaskRecord } from './task-record.js';
 import type { TaskStore } from './task-store.js';
 import type { ReviewItem } from '../review/review-item.js';
 
@@ -31,6 +31,9 @@ export interface TaskServiceOptions {
   /** Task batches: most items per batch, and the places this gateway has for them. */
   readonly batch: { readonly maxItems: number; readonly admission: TaskAdmission };
 }
+
+/** Longest a DELETE waits for its task to wind down before answering with the task as it stands. */
+const CANCEL_WAIT_MS = 10_000;
 
 /** Creating, running and finding tasks; the HTTP layer adds authentication and idempotency. */
 export class TaskService {
@@ -88,11 +91,53 @@ export class TaskService {
     return record;
   }
 
-  /** Runs the task here and now; its callback (if any) is delivered afterwards, in the background. */
-  async runNow(record: TaskRecord, inputs: Record<string, unknown>): Promise<TaskRecord> {
-    const { record: finished, callback } = await this.#options.executor.run(record.id, inputs);
-    void callback.catch(() => undefined);
-    return finished;
+  /**
+   * Runs the task here and now; its callback (if any) is delivered afterwards, in the
+   * background. `callerLeft` aborts when the synchronous caller goes away: the task is cancelled with it.
+   */
+  async runNow(record: TaskRecord, inputs: Record<string, unknown>, callerLeft?: AbortSignal): Promise<TaskRecord> {
+    const onLeft = (): void => void this.#requestCancel(record.id).catch(() => undefined);
+    callerLeft?.addEventListener('abort', onLeft, { once: true });
+    try {
+      const { record: finished, callback } = await this.#options.executor.run(record.id, inputs);
+      void callback.catch(() => undefined);
+      return finished;
+    } finally {
+      callerLeft?.removeEventListener('abort', onLeft);
+    }
+  }
+
+  /**
+   * DELETE /v1/tasks/{id}: a task not started never runs, a running one stops (its model calls
+   * leave their queues); either way it ends `cancelled`, its callback says so, and it is charged
+   * only for the calls that answered. Answered with the task once it has ended (at most
+   * CANCEL_WAIT_MS; a task still winding down is answered as it stands). 404 for others'
+   * tasks, 409 task_finished for a task that has already ended.
+   */
+  async cancel(id: string, tenant: Tenant): Promise<TaskRecord> {
+    await this.get(id, tenant);
+    const outcome = await this.#requestCancel(id);
+    if (outcome === 'missing') throw new ServingError('task_not_found', `no task "${id}"`);
+    if (outcome === 'finished') {
+      const record = await this.#options.store.get(id);
+      throw new ServingError('task_finished', `task "${id}" has already ended (${record?.status ?? 'expired'}): nothing to cancel`);
+    }
+    const until = Date.now() + CANCEL_WAIT_MS;
+    for (;;) {
+      const record = await this.#options.store.get(id);
+      if (!record || record.status === 'cancelled' || isPastCancel(record.status) || Date.now() >= until) return record ?? (await this.get(id, tenant));
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  async #requestCancel(id: string): Promise<'requested' | 'finished' | 'missing'> {
+    const outcome = await this.#options.store.requestCancel(id);
+    if (outcome !== 'requested') return outcome;
+    if (await this.#options.dispatcher.withdraw(id)) {
+      const { callback } = await this.#options.executor.cancelQueued(id);
+      void callback.catch(() => undefined);
+    } else this.#options.executor.abort(id);
+    return outcome;
   }
 
   async enqueue(record: TaskRecord, inputs: Record<string, unknown>): Promise<void> {

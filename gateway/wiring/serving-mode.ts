@@ -22,6 +22,7 @@ export interface ServingMode {
   readonly deadLetters?: DeadLetters;
   readonly queueDepths?: () => readonly { queue: string; depth: number }[];
   readonly coldStarts?: QueueBackend['coldStarts'];
+  readonly cancellations?: QueueBackend['cancellations'];
   /** For the "ready" log line. */
   readonly details: Record<string, unknown>;
   /** Loads and warms the models this process serves (embedded); nothing to do when workers serve them. */
@@ -71,6 +72,7 @@ export async function distributedMode(
     deadLetters: backend.deadLetters,
     queueDepths: () => backend.queueDepths(),
     coldStarts: backend.coldStarts,
+    cancellations: backend.cancellations,
     details: { gateway: backend.gatewayId, modelControl: config.MODEL_CONTROL },
     load: async () => undefined,
     close: async () => {

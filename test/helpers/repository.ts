@@ -22,7 +22,9 @@ export class TestRepository {
   /**
    * Copies a project model (built weights included), optionally overriding config fields.
    * Its int8 versions are left out unless `withQuantized`: tests of serving behaviour see
-   * the fp32 model alone, as they did before quantized versions shipped.
+   * the fp32 model alone, as they did before quantized versions shipped. Its `tuned` blocks are left
+   * out too (unless overridden): a test sets serving settings through the config, and a block
+   * measured on a machine like the one running the test would replace them.
    */
   copy(name: string, overrides: Record<string, unknown> = {}, withQuantized = false): this {
     cpSync(join(PROJECT_MODELS, name), join(this.dir, name), { recursive: true });
@@ -39,6 +41,7 @@ export class TestRepository {
         config.version_policy = { latest: { num_versions: 1 } };
       }
     }
+    delete config.tuned;
     writeFileSync(path, JSON.stringify({ ...config, ...overrides }, null, 2));
     return this;
   }

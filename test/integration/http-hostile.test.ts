@@ -211,6 +211,34 @@ describe('failed authentication is limited per client address', () => {
   });
 });
 
+describe('behind a proxy (TRUST_PROXY): failed keys count against the forwarded client address', () => {
+  let proxied: RunningServer;
+  beforeAll(async () => {
+    proxied = await startTestGateway(repository.dir, { SWITCHYARD_CONFIG: policyFile(TENANTS), AUTH_FAILURE_LIMIT: '3', TRUST_PROXY: '127.0.0.1' });
+  });
+  afterAll(() => proxied.close());
+
+  it('one client behind the trusted proxy is limited; another behind the same proxy is not', async () => {
+    const url = `${proxied.url}/v2/models/mlp-classifier`;
+    const from = (client: string, key: string) => get(url, { authorization: `Bearer ${key}`, 'x-forwarded-for': client });
+    for (let i = 0; i < 3; i += 1) expectError(await from('203.0.113.5', `guess-${i}`), 401, 'unauthorized');
+    expectError(await from('203.0.113.5', USER), 429, 'rate_limited');
+    expect((await from('203.0.113.6', USER)).status).toBe(200);
+  });
+
+  it('without TRUST_PROXY a forged X-Forwarded-For does not spread the guesses over addresses', async () => {
+    const url = `${limitedElsewhere.url}/v2/models/mlp-classifier`;
+    for (let i = 0; i < 3; i += 1) expectError(await get(url, { authorization: `Bearer guess-${i}`, 'x-forwarded-for': `198.51.100.${i}` }), 401, 'unauthorized');
+    expectError(await get(url, { authorization: `Bearer ${USER}`, 'x-forwarded-for': '198.51.100.99' }), 429, 'rate_limited');
+  });
+
+  let limitedElsewhere: RunningServer;
+  beforeAll(async () => {
+    limitedElsewhere = await startTestGateway(repository.dir, { SWITCHYARD_CONFIG: policyFile(TENANTS), AUTH_FAILURE_LIMIT: '3' });
+  });
+  afterAll(() => limitedElsewhere.close());
+});
+
 describe('hostile inference bodies are 400s', () => {
   const infer = (body: string) =>
     fetch(`${server.url}/v2/models/mlp-classifier/infer`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${USER}` }, body }).then(

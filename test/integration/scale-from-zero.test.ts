@@ -5,6 +5,8 @@ import { MlpReference, mlpBody } from '../helpers/mlp-reference.js';
 import { launchWorker, spawnGateway, spawnWorker, waitFor, type Spawned } from '../helpers/processes.js';
 import { REDIS_ENV, cleanRedis, testPrefix, testRedis } from '../helpers/redis.js';
 import { TestRepository } from '../helpers/repository.js';
+import { RESHAPE_CONFIG } from '../helpers/failing-model.js';
+import { freePort } from '../helpers/redis.js';
 import { ModelState } from '../../workers/pool/model-state.js';
 import { Heartbeat } from '../../workers/queue/heartbeat.js';
 import { redisKeys } from '../../workers/queue/redis-keys.js';
@@ -113,8 +115,8 @@ describe('scale from zero: requests to a version with no live worker queue and w
   }, 60_000);
 
   it('a version whose live workers all announce it FAILED is refused at once, not queued', async () => {
-    // A worker whose load fails exits (and withdraws its announcement); one that stays up announcing
-    // FAILED is what the registry reads as failing. It announces through the workers' own Heartbeat.
+    // What the registry reads as failing: a live worker announcing FAILED (here through the workers'
+    // own Heartbeat; the next test has a real worker whose model fails to load).
     const env = environment({ max_wait_ms: 60_000 });
     const gateway = await spawnGateway(env);
     spawned.push(gateway);
@@ -149,5 +151,31 @@ describe('scale from zero: requests to a version with no live worker queue and w
     expect(refused.json).toMatchObject({ code: 'model_not_ready' });
     expect(refused.json.error).toMatch(/failed/);
     expect((await get(`${gateway.url}/v2/health/ready`)).status).toBe(200);
+  }, 60_000);
+
+  it('a real worker whose model fails to load stays up announcing it FAILED: refused at once, the other model served, /ready 503', async () => {
+    const env = environment({ max_wait_ms: 60_000 });
+    const repository = new TestRepository().copy('mlp-classifier').add('broken', { ...RESHAPE_CONFIG }, { 'model.onnx': 'not an onnx file' });
+    cleanups.push(() => repository.remove());
+    const metricsPort = await freePort();
+    const workerEnv = { ...env, MODEL_REPOSITORY: repository.dir, LOAD_MODELS: 'mlp-classifier,broken', METRICS_PORT: String(metricsPort), WORKER_ID: 'half-broken' };
+    const gateway = await spawnGateway({ ...env, MODEL_REPOSITORY: repository.dir, LOAD_MODELS: 'mlp-classifier,broken' });
+    spawned.push(gateway);
+    const worker = launchWorker(workerEnv);
+    spawned.push(worker);
+    await waitFor(async () => worker.output().includes('models that failed to load'), 30_000, 'worker consuming with a failed model');
+
+    await waitFor(async () => {
+      const index = (await post(`${gateway.url}/v2/repository/index`, {})).json as unknown as { name: string; state: string }[];
+      return index.some((entry) => entry.name === 'broken' && entry.state === 'FAILED');
+    }, 5_000, 'FAILED announced');
+    const started = Date.now();
+    const refused = await post(`${gateway.url}/v2/models/broken/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(refused.status).toBe(503);
+    expect(refused.json).toMatchObject({ code: 'model_not_ready' });
+    expect((await infer(gateway.url, 2)).status).toBe(200);
+    expect(worker.process.exitCode).toBeNull();
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/ready`)).status).toBe(503);
   }, 60_000);
 });

@@ -84,4 +84,27 @@ describe('DynamicBatcher', () => {
     expect(add()).toBe('closed');
     await drained;
   });
+
+  it('a removed item leaves the queue and is never batched; one already in a batch cannot be removed', async () => {
+    const batches: number[][] = [];
+    const batcher = new DynamicBatcher<Item>({ maxBatchSize: 4, preferredBatchSizes: [], maxQueueDelayMs: 50, maxQueueSize: 100 }, 1, {
+      execute: async (_slot, items) => {
+        batches.push(items.map((item) => item.id));
+        await sleep(30);
+      },
+      onExpired: () => undefined,
+    });
+    const item = (id: number): Item => ({ id, rows: 1, signature: 's', enqueuedAt: Date.now(), deadline: Date.now() + 10_000, priority: 0 });
+    const running = item(0);
+    batcher.enqueue(running);
+    await sleep(5); // in its batch now
+    const queued = [item(1), item(2), item(3)];
+    for (const entry of queued) batcher.enqueue(entry);
+    expect(batcher.remove(queued[1]!)).toBe(true);
+    expect(batcher.remove(queued[1]!)).toBe(false);
+    expect(batcher.remove(running)).toBe(false);
+    expect(batcher.queued).toBe(2);
+    await batcher.drain();
+    expect(batches).toEqual([[0], [1, 3]]);
+  });
 });

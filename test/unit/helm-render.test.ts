@@ -22,7 +22,7 @@ import { schemaProblems } from '../helpers/kubernetes-schemas.js';
  * The chart rendered by a real helm (unpacked from a dev dependency, test/helpers/helm.ts) over a
  * matrix of values: `helm lint --strict`, every object checked against the official schemas
  * (kubernetes-models, @kubernetes-models/keda, @kubernetes-models/prometheus-operator), and the
- * facts that matter read from the rendered objects. What only a cluster shows is in the README.
+ * facts that matter read from the rendered objects. What only a cluster shows is in docs/deployment.md.
  */
 const ROOT = join(CHART, '../..');
 type Values = Record<string, unknown>;

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { JobCoalescer, type JobGroup } from '../../gateway/queue/job-coalescer.js';
 import type { ValidInferRequest } from '../../workers/protocol/inference.js';
+import { encodeJob } from '../../workers/queue/job-codec.js';
 
 const request = (requestId: string, priority = 0): ValidInferRequest => ({
   requestId,
@@ -92,5 +93,33 @@ describe('JobCoalescer', () => {
     coalescer.add('q', request('a'), { maxItems: 64, windowMs: 0 });
     await new Promise((resolve) => setImmediate(resolve));
     expect(sent.map((s) => s.ids)).toEqual([['a']]);
+  });
+
+  it('a request whose caller left while its group gathered is not sent; the others keep their item numbers', async () => {
+    const groups: JobGroup[] = [];
+    const coalescer = new JobCoalescer((group) => groups.push(group), () => true);
+    const limits = { maxItems: 64, windowMs: 20 };
+    const first = coalescer.add('q', request('a'), limits);
+    coalescer.add('q', request('b'), limits);
+    const third = coalescer.add('q', request('c'), limits);
+    expect(coalescer.withdraw(first.group, first.item)).toBe(true);
+    await sleep(40);
+    expect(groups).toHaveLength(1);
+    const job = encodeJob(groups[0]!.requests, 'gw', groups[0]!.withdrawn);
+    expect(job.requests.map((encoded) => [encoded.item, encoded.requestId])).toEqual([[1, 'b'], [2, 'c']]);
+    // Sent already: the worker's marker takes over.
+    expect(coalescer.withdraw(third.group, third.item)).toBe(false);
+  });
+
+  it('a group whose callers all left is never sent', async () => {
+    const { coalescer, sent } = harness(true);
+    const limits = { maxItems: 64, windowMs: 20 };
+    const joined = [coalescer.add('q', request('a'), limits), coalescer.add('q', request('b'), limits)];
+    for (const { group, item } of joined) expect(coalescer.withdraw(group, item)).toBe(true);
+    // A later request starts a new group rather than joining the abandoned one.
+    const later = coalescer.add('q', request('c'), limits);
+    expect(later.group).not.toBe(joined[0]!.group);
+    await sleep(40);
+    expect(sent.map((s) => s.ids)).toEqual([['c']]);
   });
 });

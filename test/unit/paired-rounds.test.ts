@@ -37,7 +37,7 @@ describe('pair and median ratios', () => {
     expect(pairRatio(3000, 2150)).toBe(0.717);
     expect(pairRatio(5678, 1234)).toBe(0.217);
     expect(pairRatio(0, 100)).toBe(0);
-    // The five rounds behind the README's figure.
+    // The five rounds behind the figure in bench/README.md.
     expect(medianRatio([0.722, 0.522, 0.718, 0.713, 0.715])).toBe(0.715);
     // Two rounds: the mean of the two, rounded again (the CI case: 0.1635 -> 0.164).
     expect(medianRatio([0.163, 0.164])).toBe(0.164);

@@ -94,10 +94,10 @@ describe('circuit breaker', () => {
   });
 });
 
-describe('the README policy example', () => {
+describe('the policy example in docs/policy.md', () => {
   it('is a valid policy file', async () => {
     const { readFileSync } = await import('node:fs');
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const readme = readFileSync(new URL('../../docs/policy.md', import.meta.url), 'utf8');
     const block = readme.slice(readme.indexOf('<!-- policy-example:start -->'), readme.indexOf('<!-- policy-example:end -->'));
     const yaml = block.slice(block.indexOf('```yaml') + 7, block.lastIndexOf('```'));
     const secret = file('claims-key', 'claims-secret');

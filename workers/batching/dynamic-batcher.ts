@@ -78,6 +78,11 @@ export class DynamicBatcher<T extends BatchItem> {
     return 'queued';
   }
 
+  /** Takes a still-queued item out (its caller left); false once it is in a batch or gone. */
+  remove(item: T): boolean {
+    return this.#queue.removeWhere((queued) => queued === item).length > 0;
+  }
+
   /** Stops accepting; queued items still run. Resolves when every batch has finished. */
   async drain(): Promise<void> {
     this.#closed = true;

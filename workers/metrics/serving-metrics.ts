@@ -5,6 +5,10 @@ import { topProbabilities } from './output-confidence.js';
 import { LeanCounter, LeanHistogram, type CounterSeries, type HistogramSeries } from './lean-families.js';
 import { LATENCY_BUCKETS, METRIC_PREFIX } from './registry.js';
 
+/** Where a request was when its caller left: a batcher's queue, a gateway's gathering group, a queued job, a running batch. */
+export type CancelStage = 'queued' | 'gathering' | 'job' | 'running';
+export const CANCELLED_HELP = 'Requests whose caller left before the answer, by where they were: queued (left the batcher unrun), gathering (left the gateway\'s group unsent), job (skipped by the worker), running (rows computed and dropped)';
+
 const name = (suffix: string): string => `${METRIC_PREFIX}${suffix}`;
 const VERSION_LABELS = ['model', 'version'] as const;
 const key = (model: string, version: string): string => `${model}\u0000${version}`;
@@ -45,6 +49,7 @@ export class ServingMetrics {
   readonly #request: LeanHistogram;
   readonly #load: Histogram<'model' | 'version'>;
   readonly #confidence: LeanHistogram;
+  readonly #cancelled: LeanCounter;
   readonly #meters = new Map<string, VersionMeters>();
   /** Queue lengths are read when scraped, from the pools that hold them. */
   readonly #pending = new Map<string, { model: string; version: string; queued: () => number }>();
@@ -65,6 +70,7 @@ export class ServingMetrics {
     this.#request = new LeanHistogram(name('request_duration_seconds'), 'From a request entering its version queue to its answer, failures included', LATENCY_BUCKETS, registry);
     this.#load = new Histogram({ name: name('model_load_duration_seconds'), help: 'Starting and warming every instance of a model version', labelNames: VERSION_LABELS, buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300], registers });
     this.#confidence = new LeanHistogram(name('output_confidence'), 'Top probability per row of the first output, for outputs that hold probabilities', [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1], registry);
+    this.#cancelled = new LeanCounter(name('cancelled_requests_total'), CANCELLED_HELP, registry);
     const pending = this.#pending;
     new Gauge({
       name: name('pending_requests'),
@@ -139,6 +145,11 @@ export class ServingMetrics {
     (outcome === 'success' ? meters.success : this.#requests.series({ model, version, outcome })).inc();
     meters.request.observe(totalMs / 1000);
     if (queueMs !== undefined) meters.queue.observe(queueMs / 1000);
+  }
+
+  /** A request whose caller left: still queued (never run) or in a running batch (its rows dropped). */
+  cancelled(model: string, version: string, stage: CancelStage): void {
+    this.#cancelled.series({ model, version, stage }).inc();
   }
 
   /** Records the row-wise top probabilities of a first output of `classes` values per row. */

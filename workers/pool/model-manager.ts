@@ -59,6 +59,8 @@ export class ModelManager {
   readonly #models = new Map<string, LoadedModel>();
   /** Models whose last load failed, with the reason (shown by the repository index). */
   readonly #failures = new Map<string, string>();
+  /** The versions a failed first load would have served: announced FAILED so gateways refuse them at once. */
+  readonly #failedVersions = new Map<string, readonly string[]>();
   /** One load or unload at a time per model. */
   readonly #locks = new Map<string, Promise<unknown>>();
   /** Versions of models being loaded for the first time or reloaded, for the index. */
@@ -70,9 +72,10 @@ export class ModelManager {
 
   /**
    * Loads every model in the repository (or the ones named), keeping to the given pools
-   * when `pools` is set; rejects naming the first that fails.
+   * when `pools` is set; rejects naming the first that fails, or with `keepGoing` loads the
+   * rest and leaves the failed ones FAILED (a worker process: see failed()).
    */
-  async loadAll(only?: readonly string[], pools?: readonly string[]): Promise<void> {
+  async loadAll(only?: readonly string[], pools?: readonly string[], { keepGoing = false }: { keepGoing?: boolean } = {}): Promise<void> {
     const definitions = await loadRepository(this.#options.repository);
     const missing = (only ?? []).filter((name) => !definitions.some((d) => d.name === name));
     if (missing.length > 0) throw new Error(`not in the model repository ${this.#options.repository}: ${missing.join(', ')}`);
@@ -85,7 +88,16 @@ export class ModelManager {
     for (const definition of chosen) {
       if (!this.#models.has(definition.name)) this.#loading.set(definition.name, { definition, versions: new Map() });
     }
-    for (const definition of chosen) await this.#withLock(definition.name, () => this.#load(definition));
+    for (const definition of chosen) {
+      const loading = this.#withLock(definition.name, () => this.#load(definition));
+      if (keepGoing) await loading.catch(() => undefined);
+      else await loading;
+    }
+  }
+
+  /** Models whose last load failed, with the reason. */
+  failed(): { model: string; reason: string }[] {
+    return [...this.#failures].map(([model, reason]) => ({ model, reason }));
   }
 
   /** Loads a model, or reloads it: new versions warm up before they replace the old ones. */
@@ -119,6 +131,7 @@ export class ModelManager {
   async removed(name: string): Promise<boolean> {
     return this.#withLock(name, async () => {
       this.#failures.delete(name);
+      this.#failedVersions.delete(name);
       const model = this.#models.get(name);
       if (!model) return false;
       this.#models.delete(name);
@@ -144,10 +157,11 @@ export class ModelManager {
     return true;
   }
 
-  infer(request: ValidInferRequest): Promise<InferResult> {
+  /** `signal`: the caller left (see VersionPool.infer). */
+  infer(request: ValidInferRequest, signal?: AbortSignal): Promise<InferResult> {
     const pool = this.#models.get(request.model)?.versions.get(request.version);
     if (!pool) return Promise.reject(new ServingError('model_not_ready', `${request.model}:${request.version} is not loaded`));
-    return pool.infer(request);
+    return pool.infer(request, signal);
   }
 
   /** Every model in the repository, loaded or not, one entry per served version. */
@@ -179,6 +193,10 @@ export class ModelManager {
     const states: VersionStatus[] = [];
     for (const [model, entry] of [...this.#loading, ...this.#models]) {
       for (const [version, pool] of entry.versions) states.push({ model, version, state: pool.state, providers: pool.providers });
+    }
+    for (const [model, versions] of this.#failedVersions) {
+      if (this.#models.has(model) || this.#loading.has(model)) continue;
+      for (const version of versions) states.push({ model, version, state: ModelState.FAILED, providers: [] });
     }
     return states;
   }
@@ -243,11 +261,13 @@ export class ModelManager {
       this.#options.logger.error({ err: error, model: definition.name }, 'model load failed');
       const reason = `${definition.name}: ${clientSafeMessage((error as Error).message, this.#options.repository)}`;
       this.#failures.set(definition.name, reason);
+      this.#failedVersions.set(definition.name, servedVersions(config));
       throw new ServingError('model_load_failed', reason);
     } finally {
       this.#loading.delete(definition.name);
     }
     this.#failures.delete(definition.name);
+    this.#failedVersions.delete(definition.name);
     const previous = this.#models.get(definition.name);
     this.#models.set(definition.name, { definition, versions: pools });
     if (previous) await Promise.all([...previous.versions.values()].map((pool) => pool.unload()));

@@ -134,15 +134,32 @@ export class VersionPool {
     }
   }
 
-  infer(request: ValidInferRequest): Promise<InferResult> {
+  /**
+   * `signal` aborts when the caller left: a request still queued leaves the queue unrun; one
+   * in a running batch is answered at once and its rows are dropped when the batch ends.
+   */
+  infer(request: ValidInferRequest, signal?: AbortSignal): Promise<InferResult> {
     if (this.state !== ModelState.READY) return Promise.reject(new ServingError('model_not_ready', `${this.#label} is ${this.state.toLowerCase()}`));
+    if (signal?.aborted) return Promise.reject(this.#cancelled(request));
     if (this.#hasMediaInputs && request.inputs.some((tensor) => tensor.datatype === 'BYTES')) {
-      return this.#decodeMedia(request).then((decoded) => this.#enqueue(decoded));
+      return this.#decodeMedia(request).then((decoded) => (signal?.aborted ? Promise.reject(this.#cancelled(request)) : this.#enqueue(decoded, signal)));
     }
-    return this.#enqueue(request);
+    return this.#enqueue(request, signal);
   }
 
-  #enqueue(request: ValidInferRequest): Promise<InferResult> {
+  #cancelled(request: ValidInferRequest): ServingError {
+    return new ServingError('client_cancelled', `request ${request.requestId} was cancelled by its caller before ${this.#label} answered`);
+  }
+
+  /** The caller left: out of the queue if it is still there, else (in a running batch) answered now. */
+  #cancel(item: Waiting): void {
+    if (item.settled()) return;
+    const stage = this.#batcher.remove(item) ? 'queued' : 'running';
+    this.#options.metrics?.cancelled(this.#options.definition.name, this.#options.version, stage);
+    this.#fail(item, this.#cancelled(item.request));
+  }
+
+  #enqueue(request: ValidInferRequest, signal?: AbortSignal): Promise<InferResult> {
     return new Promise<InferResult>((resolve, reject) => {
       // Also bounds a batch that hangs on its instance: the caller is answered at the
       // deadline whatever happens; a late result is then dropped. Capped: Node fires a
@@ -151,6 +168,7 @@ export class VersionPool {
         this.#fail(item, new ServingError('request_timeout', `request ${request.requestId} was not served by ${this.#label} within its timeout`));
       }, Math.min(2 ** 31 - 1, Math.max(0, request.deadline - Date.now()) + 1));
       let settled = false;
+      const onAbort = (): void => this.#cancel(item);
       const item: Waiting = {
         request,
         rows: request.rows,
@@ -165,17 +183,20 @@ export class VersionPool {
           if (settled) return;
           settled = true;
           clearTimeout(guard);
+          signal?.removeEventListener('abort', onAbort);
           resolve(result);
         },
         reject: (error) => {
           if (settled) return;
           settled = true;
           clearTimeout(guard);
+          signal?.removeEventListener('abort', onAbort);
           reject(error);
         },
         settled: () => settled,
       };
       const outcome = this.#batcher.enqueue(item);
+      if (outcome === 'queued') signal?.addEventListener('abort', onAbort, { once: true });
       if (outcome === 'queue-full') {
         this.#fail(item, new ServingError('queue_full', `the queue of ${this.#label} is full (${this.#options.definition.config.dynamic_batching.max_queue_size} requests)`));
       } else if (outcome === 'closed') {

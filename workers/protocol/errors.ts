@@ -1,6 +1,6 @@
 /**
  * Every error Switchyard answers with: a stable code, its HTTP status and what it means.
- * Codes are never renamed or reused; the README's error table is checked against this one.
+ * Codes are never renamed or reused; the table in docs/errors.md is checked against this one.
  */
 export const ERROR_TABLE = {
   invalid_json: { status: 400, meaning: 'The body (or the binary extension\'s JSON header) is not valid JSON.' },
@@ -35,6 +35,8 @@ export const ERROR_TABLE = {
   review_not_found: { status: 404, meaning: 'No review item with that id (items are kept for the policy\'s `reviews.retention_hours`).' },
   client_timeout: { status: 408, meaning: 'The request (headers and body) was not received within the server\'s request timeout.' },
   idempotency_in_progress: { status: 409, meaning: 'A request with the same `Idempotency-Key` is still running. Retry after `Retry-After`.' },
+  task_finished: { status: 409, meaning: '`DELETE /v1/tasks/{id}` on a task that has already ended (succeeded, failed, cancelled) or whose result waits for review: there is nothing left to cancel.' },
+  task_cancelled: { status: 409, meaning: 'The task was cancelled (`DELETE /v1/tasks/{id}`, or its synchronous caller left) before it finished: the steps not started never ran, the model calls running were cancelled, and it was charged only for the calls that answered.' },
   review_conflict: { status: 409, meaning: 'The review item is claimed by another reviewer, already resolved, or (to resolve it) not claimed by this reviewer.' },
   idempotency_key_reused: { status: 422, meaning: 'The `Idempotency-Key` was used before with a different request body.' },
   client_cancelled: { status: 499, meaning: 'The caller closed the connection, cancelled the gRPC call or let its deadline pass before the answer; nothing more was started for it (recorded in the audit log and metrics, never sent).' },

@@ -1,13 +1,16 @@
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, type Job, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import type { ServingMetrics } from '../metrics/serving-metrics.js';
 import type { ModelManager } from '../pool/model-manager.js';
 import type { ModelConfig } from '../repository/model-config.js';
 import type { InferResult, ValidInferRequest } from '../protocol/inference.js';
+import { LeanWorker } from './lean-worker.js';
 import { decodeJob, encodeResult, isErrorCode, type InferJobData, type ItemReply } from './job-codec.js';
-import { DEAD_LETTER_QUEUE, inferQueueName } from './queue-names.js';
+import { DEAD_LETTER_QUEUE, inferQueueNames } from './queue-names.js';
 import type { RedisClient } from './redis-connection.js';
 import { redisKeys, type RedisKeys } from './redis-keys.js';
 import { ReplySender } from './reply-stream.js';
+import { JobCancellations } from './job-cancellations.js';
 import { decodeFailure, encodeFailure, failureCode, isRetryable } from './failure-policy.js';
 
 export interface ConsumerOptions {
@@ -24,6 +27,8 @@ export interface ConsumerOptions {
   /** Overrides the per-version concurrency derived from the model's batch size. */
   readonly concurrency?: number;
   readonly logger: Logger;
+  /** Counts the items skipped because their callers left (stage `job`). */
+  readonly metrics?: ServingMetrics;
 }
 
 /** What a finished job keeps: which items were answered on the reply stream. */
@@ -59,10 +64,12 @@ export class QueueConsumer {
   readonly #deadLetters: Queue;
   readonly #replies: ReplySender;
   readonly #keys: RedisKeys;
+  readonly #cancellations: JobCancellations;
 
   constructor(options: ConsumerOptions) {
     this.#options = options;
     this.#keys = redisKeys(options.prefix);
+    this.#cancellations = new JobCancellations(options.redis, options.connect('switchyard-worker-cancellations'), this.#keys, options.logger);
     this.#replies = new ReplySender(options.redis);
     this.#deadLetters = new Queue(DEAD_LETTER_QUEUE, { connection: options.redis, prefix: this.#keys.queuePrefix(DEAD_LETTER_QUEUE) });
     this.#deadLetters.on('error', (error) => options.logger.warn({ err: error }, 'dead-letter queue error'));
@@ -81,13 +88,14 @@ export class QueueConsumer {
     for (const { definition, versions } of this.#options.manager.loaded()) {
       const { config } = definition;
       // Twice what one tenant may have out (gateway/queue/fair-release.ts): a flooding tenant's jobs
-      // never take every slot, so another tenant's job reaches the batcher, which serves tenants in turn.
-      const concurrency = this.#options.concurrency ?? 2 * defaultIntake(config);
-      for (const version of versions) {
-        const queue = inferQueueName(definition.name, version);
+      // never take every slot, so another tenant's job reaches the batcher, which serves tenants in
+      // turn; shared among the version's queue partitions.
+      const perVersion = this.#options.concurrency ?? 2 * defaultIntake(config);
+      const concurrency = Math.max(1, Math.ceil(perVersion / config.queue_partitions));
+      for (const queue of versions.flatMap((version) => inferQueueNames(definition.name, version, config.queue_partitions))) {
         wanted.add(queue);
         if (this.#workers.has(queue)) continue;
-        const worker = new Worker<InferJobData, JobSummary>(queue, (job) => this.#process(job), {
+        const options = {
           connection: this.#options.connect(`switchyard-worker-${queue}`),
           prefix: this.#keys.queuePrefix(queue),
           name: this.#options.workerId,
@@ -96,7 +104,8 @@ export class QueueConsumer {
           stalledInterval: this.#options.stalledIntervalMs,
           // A job whose worker died twice is failed rather than passed on for ever.
           maxStalledCount: 2,
-        });
+        };
+        const worker = new LeanWorker<InferJobData, JobSummary>(queue, (job) => this.#process(job), options, this.#options.redis, this.#keys.waiting(queue));
         worker.on('failed', (job, error) => {
           if (job) this.#onFailed(queue, job, error).catch((failure: unknown) => this.#options.logger.error({ err: failure }, 'failure handling failed'));
         });
@@ -117,6 +126,7 @@ export class QueueConsumer {
   async close(): Promise<void> {
     await Promise.all([...this.#workers.values()].map((worker) => worker.close()));
     await this.#deadLetters.close();
+    await this.#cancellations.close();
   }
 
   /**
@@ -125,14 +135,25 @@ export class QueueConsumer {
    * job is narrowed to those and thrown, so BullMQ retries only them.
    */
   async #process(job: Job<InferJobData, JobSummary>): Promise<JobSummary> {
-    const { requests, replyTo } = decodeJob(job.data);
+    const decoded = decodeJob(job.data);
+    const { replyTo } = decoded;
     // Time spent waiting in Redis counts as queue time too (clocks are assumed NTP-synced).
     const redisWaitMs = Math.max(0, Date.now() - job.timestamp);
-    const settled = await Promise.allSettled(requests.map(({ request }) => this.#options.manager.infer(request)));
+    const { signals, cancelled } = await this.#cancellations.begin(job.queueName, job.id!, decoded.requests.map(({ item }) => item));
+    // Items whose callers left before the job started are skipped: nobody waits for them.
+    const requests = decoded.requests.filter(({ item }) => !cancelled.has(item));
+    for (const { request } of decoded.requests.filter(({ item }) => cancelled.has(item))) this.#options.metrics?.cancelled(request.model, request.version, 'job');
+    let settled: PromiseSettledResult<InferResult>[];
+    try {
+      settled = await Promise.allSettled(requests.map(({ item, request }) => this.#options.manager.infer(request, signals.get(item))));
+    } finally {
+      this.#cancellations.end(job.id!);
+    }
     const answered: ItemReply[] = [];
     const retry: { item: number; error: unknown }[] = [];
     settled.forEach((outcome, index) => {
       const item = requests[index]!.item;
+      if (outcome.status === 'rejected' && failureCode(outcome.reason) === 'client_cancelled') return; // nobody waits for it
       if (outcome.status === 'fulfilled') {
         const served = outcome.value;
         answered.push({ item, ok: true, result: encodeResult({ ...served, timings: { ...served.timings, queueMs: served.timings.queueMs + redisWaitMs } }) });

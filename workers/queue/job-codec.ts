@@ -5,9 +5,9 @@ import type { Tensor } from '../protocol/tensor.js';
 
 /**
  * How requests and results travel through Redis: JSON, with tensor bytes as base64
- * (BullMQ stores job data as JSON text). One job carries every request a gateway
- * received for one model version in one event-loop turn (up to a batch), so Redis
- * round trips are paid per group, not per request. Versioned so mixed deployments
+ * (BullMQ stores job data as JSON text). One job carries the requests a gateway's
+ * coalescer gathered for one model version (up to a batch; gateway/queue/job-coalescer.ts),
+ * so Redis round trips are paid per group, not per request. Versioned so mixed deployments
  * fail loudly.
  */
 export const JOB_FORMAT = 2;
@@ -66,8 +66,10 @@ function decodeTensor(encoded: EncodedTensor): Tensor {
   return { name: encoded.name, datatype: encoded.datatype, shape: encoded.shape, data: viewBytes(encoded.datatype, owned) };
 }
 
-export function encodeJob(requests: readonly ValidInferRequest[], replyTo: string): InferJobData {
-  return { format: JOB_FORMAT, replyTo, requests: requests.map((request, item) => ({ ...request, item, inputs: request.inputs.map(encodeTensor) })) };
+/** `skip`: items whose caller left before the job went out; the others keep their item numbers. */
+export function encodeJob(requests: readonly ValidInferRequest[], replyTo: string, skip?: ReadonlySet<number>): InferJobData {
+  const encoded = requests.flatMap((request, item) => (skip?.has(item) ? [] : [{ ...request, item, inputs: request.inputs.map(encodeTensor) }]));
+  return { format: JOB_FORMAT, replyTo, requests: encoded };
 }
 
 export function decodeJob(data: InferJobData): { requests: { item: number; request: ValidInferRequest }[]; replyTo: string } {

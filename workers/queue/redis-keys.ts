@@ -14,8 +14,15 @@
 export interface RedisKeys {
   /** BullMQ's `prefix` option for one queue. */
   queuePrefix(queue: string): string;
-  /** BullMQ's own keys that hold waiting jobs (v6: plain jobs in a list, prioritized in a zset). */
-  waiting(queue: string): { readonly wait: string; readonly prioritized: string };
+  /** BullMQ's own keys that hold waiting jobs (v6: plain jobs in a list, prioritized in a zset, retries backing off in a zset). */
+  waiting(queue: string): { readonly wait: string; readonly prioritized: string; readonly delayed: string };
+  /**
+   * Items of one job whose callers left after it was queued (a set of item numbers, with a
+   * TTL past the job's deadline): the worker checks it before running and skips them.
+   */
+  cancelledItems(queue: string, jobId: string): string;
+  /** Pub/sub channel on which gateways announce those items to the workers holding their jobs. */
+  cancellations(): string;
   /** One gateway instance's reply stream. */
   replies(gatewayId: string): string;
   /** Sorted set of live workers, scored by when their heartbeat expires... */
@@ -38,6 +45,8 @@ export interface RedisKeys {
   reviewCounts(kind: 'created' | 'routed'): string;
   task(id: string): string;
   taskEvents(id: string): string;
+  /** Set by `DELETE /v1/tasks/{id}` (with the record's retention); its executor, wherever it runs, stops. */
+  taskCancel(id: string): string;
   taskEventSeq(id: string): string;
 }
 
@@ -50,7 +59,12 @@ export function redisKeys(prefix: string): RedisKeys {
   const queuePrefix = (queue: string): string => `${prefix}:{${queue}}`;
   return {
     queuePrefix,
-    waiting: (queue) => ({ wait: `${queuePrefix(queue)}:${queue}:wait`, prioritized: `${queuePrefix(queue)}:${queue}:prioritized` }),
+    waiting: (queue) => {
+      const base = `${queuePrefix(queue)}:${queue}`;
+      return { wait: `${base}:wait`, prioritized: `${base}:prioritized`, delayed: `${base}:delayed` };
+    },
+    cancelledItems: (queue, jobId) => `${queuePrefix(queue)}:${queue}:cancelled:${jobId}`,
+    cancellations: () => `${prefix}:cancellations`,
     replies: (gatewayId) => `${prefix}:replies:${gatewayId}`,
     workers: () => `${prefix}:{workers}`,
     worker: (workerId) => `${prefix}:{workers}:${workerId}`,
@@ -66,6 +80,7 @@ export function redisKeys(prefix: string): RedisKeys {
     reviewCounts: (kind) => `${prefix}:{review}:${kind}`,
     task: (id) => `${prefix}:task:{task.${id}}`,
     taskEvents: (id) => `${prefix}:task:{task.${id}}:events`,
+    taskCancel: (id) => `${prefix}:task:{task.${id}}:cancel`,
     taskEventSeq: (id) => `${prefix}:task:{task.${id}}:events:seq`,
   };
 }

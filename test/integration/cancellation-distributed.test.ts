@@ -1,0 +1,90 @@
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { abandonable, cancelledCount, postLine, rowsRun } from '../helpers/abandon.js';
+import { spawnGateway, spawnWorker, waitFor, type Spawned } from '../helpers/processes.js';
+import { REDIS_ENV, REDIS_URL, cleanRedis, freePort, testPrefix, testRedis } from '../helpers/redis.js';
+import { TestRepository } from '../helpers/repository.js';
+import { inferQueueName } from '../../workers/queue/queue-names.js';
+import { redisKeys } from '../../workers/queue/redis-keys.js';
+
+/**
+ * Distributed mode, gateway and worker as processes over real Redis: a request whose caller
+ * left after its job was queued is marked cancelled in Redis and skipped by the worker (stage
+ * `job`), or, once the worker holds the job, taken out of the worker's batcher (stage `queued`).
+ */
+const WIDE = 4800;
+const repository = new TestRepository().copy('text-recognizer', { dynamic_batching: { max_queue_delay_ms: 1, max_queue_size: 64 } });
+const spawned: Spawned[] = [];
+const prefixes: string[] = [];
+const queues: Queue[] = [];
+
+async function stack(workerEnv: Record<string, string>) {
+  const prefix = testPrefix();
+  prefixes.push(prefix);
+  const env = { ...REDIS_ENV, REDIS_PREFIX: prefix, MODEL_REPOSITORY: repository.dir, LOAD_MODELS: 'text-recognizer', CPU_COUNT: '1', HEARTBEAT_MS: '200', LOG_LEVEL: 'warn' };
+  const metricsPort = await freePort();
+  const gateway = await spawnGateway(env);
+  spawned.push(gateway);
+  spawned.push(await spawnWorker({ ...env, LOG_LEVEL: 'info', WORKER_ID: 'cancel-w0', METRICS_PORT: String(metricsPort), ...workerEnv }));
+  await waitFor(async () => (await fetch(`${gateway.url}/v2/models/text-recognizer/ready`)).ok, 30_000, 'recognizer ready');
+  const name = inferQueueName('text-recognizer', '1');
+  const queue = new Queue(name, { connection: { url: REDIS_URL }, prefix: redisKeys(prefix).queuePrefix(name) });
+  queues.push(queue);
+  return { url: gateway.url, infer: `${gateway.url}/v2/models/text-recognizer/infer`, workerMetrics: `http://127.0.0.1:${metricsPort}/metrics`, queue, prefix };
+}
+
+beforeAll(() => undefined);
+afterAll(async () => {
+  for (const queue of queues) await queue.close();
+  for (const child of spawned) child.kill();
+  for (const prefix of prefixes) await cleanRedis(prefix);
+  repository.remove();
+});
+
+/** Rows settle once the worker's heartbeat has carried its statistics. */
+async function rowsSettled(url: string, expected: number): Promise<void> {
+  await waitFor(async () => (await rowsRun(url, 'text-recognizer')) === expected, 20_000, `${expected} rows run`);
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  expect(await rowsRun(url, 'text-recognizer')).toBe(expected);
+}
+
+describe('abandoned requests, distributed', { timeout: 120_000 }, () => {
+  it('queued jobs are skipped by the worker for the callers that left, whole or in part: only the rows still wanted run', async () => {
+    // One job at a time: the others wait in Redis while the wide line runs.
+    const { url, infer, workerMetrics, queue, prefix } = await stack({ WORKER_CONCURRENCY: '1' });
+    const busy = postLine(infer, WIDE);
+    await waitFor(async () => (await queue.getActiveCount()) === 1, 20_000, 'the wide line running');
+    const leaving = Array.from({ length: 4 }, () => abandonable(infer, 96));
+    const staying = postLine(infer, 96);
+    await waitFor(async () => (await queue.getWaitingCount()) >= 1 && (await queue.getJobs(['waiting'])).reduce((sum, job) => sum + (job.data as { requests: unknown[] }).requests.length, 0) === 5, 20_000, 'five requests queued as jobs');
+    for (const call of leaving) call.abort();
+    for (const call of leaving) expect(await call.settled).toBe('aborted');
+    // The marker is in Redis before the worker gets to the job, and expires by itself.
+    const redis = testRedis();
+    try {
+      await waitFor(async () => (await redis.keys(`${prefix}:*:cancelled:*`)).length >= 1, 5_000, 'cancelled markers written');
+      for (const key of await redis.keys(`${prefix}:*:cancelled:*`)) expect(await redis.pttl(key)).toBeGreaterThan(0);
+    } finally {
+      await redis.quit();
+    }
+    expect(await busy).toBe(200);
+    expect(await staying).toBe(200);
+    // The wide line and the line still wanted ran; the four that left did not.
+    await rowsSettled(url, 2);
+    await waitFor(async () => (await cancelledCount(workerMetrics, 'job')) === 4, 5_000, 'four skipped by the worker');
+  });
+
+  it('a request already in the worker\'s batcher leaves it when its caller leaves (announced over pub/sub)', async () => {
+    const { url, infer, workerMetrics, queue } = await stack({});
+    const busy = postLine(infer, WIDE);
+    await waitFor(async () => (await queue.getActiveCount()) === 1, 20_000, 'the wide line running');
+    const leaving = Array.from({ length: 3 }, () => abandonable(infer, 96));
+    // The worker takes the jobs at once (its concurrency covers a batch): they wait in its batcher.
+    await waitFor(async () => (await queue.getActiveCount()) >= 2 && (await queue.getWaitingCount()) === 0, 20_000, 'the worker holds the small lines');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    for (const call of leaving) call.abort();
+    await waitFor(async () => (await cancelledCount(workerMetrics, 'queued')) === 3, 5_000, 'three left the worker\'s queue');
+    expect(await busy).toBe(200);
+    await rowsSettled(url, 1);
+  });
+});
