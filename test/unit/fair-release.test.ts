@@ -83,4 +83,17 @@ describe('JobCoalescer with tenants', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(groups.map((g) => [g.tenant, g.weight, g.requests.length])).toEqual([['a', 1, 2], ['b', 3, 1]]);
   });
+
+  it('withdraws a tenant\'s request from its own gathering group', async () => {
+    const groups: JobGroup[] = [];
+    const coalescer = new JobCoalescer((g) => groups.push(g), () => false);
+    const kept = coalescer.add('q', request('a'), { maxItems: 8, windowMs: 0 });
+    const left = coalescer.add('q', request('a'), { maxItems: 8, windowMs: 0 });
+    const alone = coalescer.add('q', request('b'), { maxItems: 8, windowMs: 0 });
+    expect(coalescer.withdraw(left.group, left.item)).toBe(true);
+    expect(coalescer.withdraw(alone.group, alone.item)).toBe(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(groups).toEqual([kept.group]);
+    expect([...groups[0]!.withdrawn]).toEqual([left.item]);
+  });
 });
