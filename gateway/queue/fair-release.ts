@@ -46,6 +46,19 @@ export class FairRelease {
     });
   }
 
+  /**
+   * The caller of `item` left while its group was held here: true (the item is never sent, and
+   * a group left with nothing wanted is dropped); false when the group is not held (gone out).
+   */
+  withdraw(group: JobGroup, item: number): boolean {
+    const held = this.#held.get(group.queue);
+    if (!held?.items.some((entry) => entry.group === group)) return false;
+    group.withdrawn.add(item);
+    if (group.withdrawn.size === group.requests.length) held.removeWhere((entry) => entry.group === group);
+    if (held.size === 0) this.#held.delete(group.queue);
+    return true;
+  }
+
   /** A job of the queue is answered (or its requests gave up): its tenant has room again. */
   done(queue: string, jobId: string, intake: number): void {
     this.#out.get(queue)?.delete(jobId);

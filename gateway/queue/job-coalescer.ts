@@ -42,7 +42,7 @@ export class JobCoalescer {
 
   /** The group the request joined and its item number in it. */
   add(queue: string, request: ValidInferRequest, limits: GroupLimits): { group: JobGroup; item: number } {
-    const key = `${queue}\u0000${request.priority}\u0000${request.tenant ?? ''}`;
+    const key = groupKey(queue, request.priority, request.tenant);
     let group = this.#open.get(key);
     if (!group) {
       const share = { ...(request.tenant !== undefined ? { tenant: request.tenant } : {}), ...(request.weight !== undefined ? { weight: request.weight } : {}) };
@@ -62,7 +62,7 @@ export class JobCoalescer {
    * sent, and a group left empty is dropped); false once it went out as a job.
    */
   withdraw(group: JobGroup, item: number): boolean {
-    const key = `${group.queue}\u0000${group.priority}`;
+    const key = groupKey(group.queue, group.priority, group.tenant);
     if (this.#open.get(key) !== group) return false;
     group.withdrawn.add(item);
     if (group.withdrawn.size === group.requests.length) this.#open.delete(key);
@@ -80,4 +80,9 @@ export class JobCoalescer {
     this.#open.delete(key);
     this.#send(group);
   }
+}
+
+/** One open group per queue, priority and tenant: adding and withdrawing must name it alike. */
+function groupKey(queue: string, priority: number, tenant: string | undefined): string {
+  return `${queue}\u0000${priority}\u0000${tenant ?? ''}`;
 }

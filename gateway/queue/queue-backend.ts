@@ -263,7 +263,8 @@ export class QueueBackend implements ServingBackend {
    * Either way its waiter is answered now.
    */
   #cancel(group: JobGroup, item: number, request: ValidInferRequest): void {
-    if (this.#coalescer.withdraw(group, item)) this.cancellations.count(request.model, request.version, 'gathering');
+    // Gathering in the coalescer, or held for fair release: either way not sent yet.
+    if (this.#coalescer.withdraw(group, item) || this.#release.withdraw(group, item)) this.cancellations.count(request.model, request.version, 'gathering');
     else {
       markCancelled(this.#redis, this.#keys, this.#place(group.jobId, request.model, request.version), group.jobId, item, request.deadline).catch((error: unknown) => {
         this.#logger.warn({ err: error, jobId: group.jobId }, 'could not mark a cancelled request; the worker will run it');

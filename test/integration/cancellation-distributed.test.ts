@@ -75,7 +75,9 @@ describe('abandoned requests, distributed', { timeout: 120_000 }, () => {
   });
 
   it('a request already in the worker\'s batcher leaves it when its caller leaves (announced over pub/sub)', async () => {
-    const { url, infer, workerMetrics, queue } = await stack({});
+    // Announced concurrency: the gateway then sends the worker as many requests as its job slots hold
+    // (with the default it may keep some back for fair release when warm-up capped batches at a row).
+    const { url, infer, workerMetrics, queue } = await stack({ WORKER_CONCURRENCY: '8' });
     const busy = postLine(infer, WIDE);
     await waitFor(async () => (await queue.getActiveCount()) === 1, 20_000, 'the wide line running');
     const leaving = Array.from({ length: 3 }, () => abandonable(infer, 96));

@@ -6,7 +6,7 @@ import { TENANT_KEYS, noisyNeighbour, writeTenantPolicy } from '../helpers/tenan
 
 const WIDTH = 160;
 const DEPTH = 32;
-const SAMPLES = 15;
+const SAMPLES = 21;
 
 const spawned: Spawned[] = [];
 const prefixes: string[] = [];

@@ -91,3 +91,13 @@ describe('DynamicBatcher with tenants', () => {
     expect(batches[1]).toContain('b0');
   });
 });
+
+describe('decideBatch behind a fair queue', () => {
+  it('counts max_queue_delay from the oldest request gathered, not from a newer one put first', async () => {
+    const { decideBatch } = await import('../../workers/batching/batch-policy.js');
+    const queue = [{ rows: 1, signature: 's', enqueuedAt: 100 }, { rows: 1, signature: 's', enqueuedAt: 40 }];
+    const settings = { maxBatchSize: 8, preferredBatchSizes: [], maxQueueDelayMs: 50 };
+    expect(decideBatch(queue, { idle: 1, busy: 1 }, 95, settings)).toEqual({ kind: 'send', indexes: [0, 1], reason: 'delay-expired' });
+    expect(decideBatch(queue, { idle: 1, busy: 1 }, 85, settings)).toEqual({ kind: 'wait', untilMs: 90 });
+  });
+});

@@ -25,6 +25,7 @@ const group = (jobId: string, tenant: string, requests = 2, deadline?: number): 
   tenant,
   weight: 1,
   requests: Array.from({ length: requests }, () => request(tenant, deadline)),
+  withdrawn: new Set<number>(),
 });
 
 describe('FairRelease', () => {
@@ -82,5 +83,34 @@ describe('JobCoalescer with tenants', () => {
     coalescer.add('q', request('a'), { maxItems: 8, windowMs: 0 });
     await new Promise((resolve) => setImmediate(resolve));
     expect(groups.map((g) => [g.tenant, g.weight, g.requests.length])).toEqual([['a', 1, 2], ['b', 3, 1]]);
+  });
+
+  it('withdraws a tenant\'s request from its own gathering group', async () => {
+    const groups: JobGroup[] = [];
+    const coalescer = new JobCoalescer((g) => groups.push(g), () => false);
+    const kept = coalescer.add('q', request('a'), { maxItems: 8, windowMs: 0 });
+    const left = coalescer.add('q', request('a'), { maxItems: 8, windowMs: 0 });
+    const alone = coalescer.add('q', request('b'), { maxItems: 8, windowMs: 0 });
+    expect(coalescer.withdraw(left.group, left.item)).toBe(true);
+    expect(coalescer.withdraw(alone.group, alone.item)).toBe(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(groups).toEqual([kept.group]);
+    expect([...groups[0]!.withdrawn]).toEqual([left.item]);
+  });
+
+  it('withdraws a held request: the group goes without it, and a group with nothing wanted is dropped', () => {
+    const sent: JobGroup[] = [];
+    const release = new FairRelease((g) => sent.push(g));
+    const first = { ...group('a1', 'a', 2), withdrawn: new Set<number>() };
+    const partly = { ...group('a2', 'a', 2), withdrawn: new Set<number>() };
+    const gone = { ...group('a3', 'a', 1), withdrawn: new Set<number>() };
+    for (const g of [first, partly, gone]) release.offer(g, 2);
+    expect(release.withdraw(first, 0)).toBe(false); // sent already
+    expect(release.withdraw(partly, 1)).toBe(true);
+    expect(release.withdraw(gone, 0)).toBe(true);
+    release.done('q', 'a1', 2);
+    expect(sent.map((g) => g.jobId)).toEqual(['a1', 'a2']);
+    expect([...sent[1]!.withdrawn]).toEqual([1]);
+    expect(release.queues()).toEqual([]);
   });
 });

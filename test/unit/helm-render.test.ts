@@ -56,6 +56,15 @@ const MATRIX: Record<string, Values[]> = {
     },
   ],
   'monitoring on': [REDIS, { monitoring: { serviceMonitor: { labels: OPERATOR_LABELS }, prometheusRule: { labels: OPERATOR_LABELS } } }],
+  'noisy-neighbour load test, tenants with priority and fair share': [REDIS, {
+    apiKeys: { keys: { admin: '', batch: '', web: '' } },
+    policy: { config: { tenants: [
+      { name: 'admin', role: 'admin', keys: [{ file: '/etc/switchyard/keys/admin' }] },
+      { name: 'batch', keys: [{ file: '/etc/switchyard/keys/batch' }], priority: 5, max_priority: 5, max_concurrency: 64, weight: 1 },
+      { name: 'web', keys: [{ file: '/etc/switchyard/keys/web' }], weight: 3, priority_strict: true },
+    ] } },
+    loadtest: { enabled: true, scenario: 'noisy-neighbour', tenantKeys: { NOISY_KEY: 'batch', QUIET_KEY: 'web' } },
+  }],
   'load-test Job on': [REDIS, { loadtest: { enabled: true, scenarioConfigMap: 'scenarios', persistence: { enabled: true, storageClass: 'fast' } } }],
   'network policies on': [
     { redis: { bundled: { enabled: true } } },
@@ -409,6 +418,19 @@ describe('the Helm chart, rendered by helm', () => {
     expect(pod.containers[0]!.volumeMounts).toContainEqual({ name: 'models', mountPath: '/models', readOnly: true, subPath: 'v3' });
     expect(find<IDeployment>('models from a volume, fixed replicas', 'Deployment', 'sy-gateway').spec!.replicas).toBe(2);
     expect(all('models from a volume, fixed replicas', 'HorizontalPodAutoscaler')).toEqual([]);
+  });
+
+  it('tenants\' priority and fair-share fields reach the gateway\'s policy as written, and a tenant scenario gets each tenant\'s key', () => {
+    const entry = 'noisy-neighbour load test, tenants with priority and fair share';
+    const policy = policySchema.parse(parseYaml(find<IConfigMap>(entry, 'ConfigMap', 'sy-policy').data!['switchyard.yaml']!));
+    expect(policy.tenants.map(({ name, priority, max_priority, max_concurrency, weight, priority_strict }) => ({ name, priority, max_priority, max_concurrency, weight, priority_strict }))).toEqual([
+      { name: 'admin', priority: 0, max_priority: 0, max_concurrency: undefined, weight: 1, priority_strict: false },
+      { name: 'batch', priority: 5, max_priority: 5, max_concurrency: 64, weight: 1, priority_strict: false },
+      { name: 'web', priority: 0, max_priority: 0, max_concurrency: undefined, weight: 3, priority_strict: true },
+    ]);
+    const loadtest = env(container(find<IJob>(entry, 'Job', 'sy-loadtest-1'), 'loadtest'));
+    expect(loadtest.get('NOISY_KEY')!.valueFrom).toEqual({ secretKeyRef: { name: 'sy-api-keys', key: 'batch' } });
+    expect(loadtest.get('QUIET_KEY')!.valueFrom).toEqual({ secretKeyRef: { name: 'sy-api-keys', key: 'web' } });
   });
 
   it('the load-test Job runs the compiled CLI against the gateway Service, with the admin key, a TTL, and its report on a claim', () => {

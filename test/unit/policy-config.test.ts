@@ -102,8 +102,9 @@ describe('the policy example in docs/policy.md', () => {
     const yaml = block.slice(block.indexOf('```yaml') + 7, block.lastIndexOf('```'));
     const secret = file('claims-key', 'claims-secret');
     const path = file('example.yaml', yaml.replace('/run/secrets/claims-key', secret));
-    const policy = loadPolicy(path, { OPS_API_KEY: 'ops-secret', CLAIMS_CALLBACK_SECRET: 'claims-callback-secret' });
-    expect(policy.tenants.map((t) => t.name)).toEqual(['ops', 'claims-team']);
+    const policy = loadPolicy(path, { OPS_API_KEY: 'ops-secret', CLAIMS_CALLBACK_SECRET: 'claims-callback-secret', BATCH_API_KEY: 'batch-secret' });
+    expect(policy.tenants.map((t) => t.name)).toEqual(['ops', 'claims-team', 'nightly-batch']);
+    expect(policy.tenants[2]).toMatchObject({ priority: 5, max_priority: 5, max_concurrency: 64, weight: 1 });
     expect(policy.tenants[1]!.callbackSecret).toBe('claims-callback-secret');
     expect(policy.routes.map((r) => r.name)).toEqual(['classify', 'canary', 'by-plan']);
   });

@@ -10,7 +10,7 @@
  *     would only add latency (a lone request never pays max_queue_delay), and cutting it
  *     to a preferred size would only add a second run behind the first.
  *  4. Else if a prefix of it adds up to a preferred batch size, send the largest such prefix.
- *  5. Else if the oldest request has waited max_queue_delay, send it.
+ *  5. Else if the oldest request gathered has waited max_queue_delay, send it.
  *  6. Else wait until it has.
  *
  * The cap holds under a backlog too: there a full max_batch_size batch is always queued and
@@ -72,7 +72,10 @@ export function decideBatch(
   }
   if (preferredEnd >= 0) return { kind: 'send', indexes: indexes.slice(0, preferredEnd + 1), reason: 'preferred' };
 
-  const sendAt = head.enqueuedAt + settings.maxQueueDelayMs;
+  // The fair queue may put a newer request first: the delay runs from the oldest gathered.
+  let oldest = head.enqueuedAt;
+  for (const index of indexes) oldest = Math.min(oldest, queue[index]!.enqueuedAt);
+  const sendAt = oldest + settings.maxQueueDelayMs;
   if (now >= sendAt) return { kind: 'send', indexes, reason: 'delay-expired' };
   return { kind: 'wait', untilMs: sendAt };
 }

@@ -71,7 +71,7 @@ export class WorkerRegistry {
 
   /**
    * Requests the live workers with the version READY keep busy with: each two batches per
-   * instance, batches as its batcher forms them (the warm-up's cap), or its WORKER_CONCURRENCY;
+   * instance, batches as its batcher forms them (the warm-up's cap), or its WORKER_CONCURRENCY jobs of max_batch_size each;
    * `perWorker` for a worker that does not say. 0 when none has the version ready.
    */
   intake(model: string, version: string, perWorker: number): number {
@@ -81,7 +81,9 @@ export class WorkerRegistry {
       const stats = worker.statistics.find((s) => s.name === model && s.version === version);
       const serving = stats?.serving;
       const batch = serving ? Math.max(1, Math.min(stats.batch_cap ?? serving.max_batch_size, serving.max_batch_size)) : undefined;
-      requests += worker.concurrency ?? (serving && batch ? 2 * batch * serving.instance_count : perWorker);
+      // WORKER_CONCURRENCY is jobs, each up to max_batch_size requests: as many as that worker can hold.
+      if (worker.concurrency !== undefined) requests += worker.concurrency * (serving?.max_batch_size ?? 1);
+      else requests += serving && batch ? 2 * batch * serving.instance_count : perWorker;
     }
     return requests;
   }
