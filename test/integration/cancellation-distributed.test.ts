@@ -1,6 +1,8 @@
+import { status } from '@grpc/grpc-js';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { abandonable, cancelledCount, postLine, rowsRun } from '../helpers/abandon.js';
+import { InferenceClient, rawFloats } from '../helpers/grpc-client.js';
 import { spawnGateway, spawnWorker, waitFor, type Spawned } from '../helpers/processes.js';
 import { REDIS_ENV, REDIS_URL, cleanRedis, freePort, testPrefix, testRedis } from '../helpers/redis.js';
 import { TestRepository } from '../helpers/repository.js';
@@ -23,14 +25,15 @@ async function stack(workerEnv: Record<string, string>) {
   prefixes.push(prefix);
   const env = { ...REDIS_ENV, REDIS_PREFIX: prefix, MODEL_REPOSITORY: repository.dir, LOAD_MODELS: 'text-recognizer', CPU_COUNT: '1', HEARTBEAT_MS: '200', LOG_LEVEL: 'warn' };
   const metricsPort = await freePort();
-  const gateway = await spawnGateway(env);
+  const grpcPort = await freePort();
+  const gateway = await spawnGateway({ ...env, GRPC_PORT: String(grpcPort) });
   spawned.push(gateway);
   spawned.push(await spawnWorker({ ...env, LOG_LEVEL: 'info', WORKER_ID: 'cancel-w0', METRICS_PORT: String(metricsPort), ...workerEnv }));
   await waitFor(async () => (await fetch(`${gateway.url}/v2/models/text-recognizer/ready`)).ok, 30_000, 'recognizer ready');
   const name = inferQueueName('text-recognizer', '1');
   const queue = new Queue(name, { connection: { url: REDIS_URL }, prefix: redisKeys(prefix).queuePrefix(name) });
   queues.push(queue);
-  return { url: gateway.url, infer: `${gateway.url}/v2/models/text-recognizer/infer`, workerMetrics: `http://127.0.0.1:${metricsPort}/metrics`, queue, prefix };
+  return { grpcAddress: `127.0.0.1:${grpcPort}`, url: gateway.url, infer: `${gateway.url}/v2/models/text-recognizer/infer`, workerMetrics: `http://127.0.0.1:${metricsPort}/metrics`, queue, prefix };
 }
 
 beforeAll(() => undefined);
@@ -86,5 +89,27 @@ describe('abandoned requests, distributed', { timeout: 120_000 }, () => {
     await waitFor(async () => (await cancelledCount(workerMetrics, 'queued')) === 3, 5_000, 'three left the worker\'s queue');
     expect(await busy).toBe(200);
     await rowsSettled(url, 1);
+  });
+
+  it('gRPC calls cancelled or past their deadline while their job waits in Redis are skipped the same way', async () => {
+    const { url, infer, workerMetrics, queue, grpcAddress } = await stack({ WORKER_CONCURRENCY: '1' });
+    const client = new InferenceClient(grpcAddress);
+    try {
+      const busy = postLine(infer, WIDE);
+      await waitFor(async () => (await queue.getActiveCount()) === 1, 20_000, 'the wide line running');
+      const line = { model_name: 'text-recognizer', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 96] }], raw_input_contents: [rawFloats(new Array(3 * 48 * 96).fill(0.5))] };
+      const calls = [
+        client.call('ModelInfer', line, {}, { cancelAfterMs: 1_500 }),
+        client.call('ModelInfer', line, {}, { deadline: new Date(Date.now() + 1_500) }),
+      ];
+      const [cancelled, expired] = await Promise.all(calls);
+      expect(cancelled!.error?.code).toBe(status.CANCELLED);
+      expect(expired!.error?.code).toBe(status.DEADLINE_EXCEEDED);
+      expect(await busy).toBe(200);
+      await rowsSettled(url, 1);
+      await waitFor(async () => (await cancelledCount(workerMetrics, 'job')) === 2, 5_000, 'both skipped by the worker');
+    } finally {
+      client.close();
+    }
   });
 });
