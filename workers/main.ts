@@ -61,6 +61,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       startedAt,
       versions: manager.versionStates(),
       statistics: manager.statistics(),
+      ...(config.WORKER_CONCURRENCY !== undefined ? { concurrency: config.WORKER_CONCURRENCY } : {}),
     }),
   });
   // Beat while loading too: gateways then see the models as LOADING, not missing.

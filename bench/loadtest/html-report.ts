@@ -61,6 +61,8 @@ export function htmlReport(report: LoadTestReport, comparison: readonly FigureCh
     sections.push(section('Batch sizes the answers ran in (X-Batch-Size)', barList('batch sizes', batchSizes.map(([size, count]) => ({ label: `batch of ${size}`, value: count, color: '#1f77b4' })))));
   }
   if (report.phases.length > 1) sections.push(section('Phases', phaseTable(report)));
+  const tenants = tenantTable(report);
+  if (tenants) sections.push(section('Per tenant and phase', tenants));
   if (report.scenario.findKnee) {
     const points = report.phases.map((p) => [p.throughputRps, p.totals.latency.p95Ms] as const);
     const markers = report.knee ? [{ x: report.knee.throughputRps, y: report.knee.p95Ms, label: `knee ${report.knee.throughputRps} req/s` }] : [];
@@ -99,6 +101,19 @@ function breakdownTable(report: LoadTestReport): string {
   if (!b) return '<p>No answer carried timing headers.</p>';
   const rowOf = (name: string, c: { meanMs: number; p50Ms: number; p95Ms: number }): string => `<tr><td>${name}</td><td>${c.meanMs}</td><td>${c.p50Ms}</td><td>${c.p95Ms}</td></tr>`;
   return `<table><tr><th>ms</th><th>mean</th><th>p50</th><th>p95</th></tr>${rowOf('gateway overhead', b.gateway)}${rowOf('queue', b.queue)}${rowOf('compute', b.compute)}${b.network ? rowOf('network and client', b.network) : ''}</table>`;
+}
+
+/** A tenant's latency alone and beside a noisy neighbour: one row per tenant kind and phase. */
+function tenantTable(report: LoadTestReport): string | undefined {
+  const rows = report.phases.flatMap((p) =>
+    (p.kinds ?? []).filter((k) => k.kind.startsWith('tenant ')).map((k) => {
+      const tenant = k.kind.slice('tenant '.length).split(':')[0]!;
+      const cell = (value: number | undefined): string => (value === undefined ? '-' : String(round(value)));
+      return `<tr><td>${escapeXml(k.kind)}</td><td>${p.phase + 1}</td><td>${p.tenants?.[tenant] ?? p.connections}</td><td>${k.totals.outcomes.ok}</td><td>${k.totals.latency.p50Ms}</td><td>${k.totals.latency.p95Ms}</td><td>${cell(k.breakdown?.queue.p50Ms)}</td><td>${cell(k.breakdown?.compute.p50Ms)}</td></tr>`;
+    }),
+  );
+  if (rows.length === 0) return undefined;
+  return `<table><tr><th>tenant and request</th><th>phase</th><th>connections</th><th>2xx</th><th>p50 ms</th><th>p95 ms</th><th>queue p50 ms</th><th>compute p50 ms</th></tr>${rows.join('')}</table>`;
 }
 
 function phaseTable(report: LoadTestReport): string {

@@ -55,6 +55,7 @@ export function markdownReport(report: LoadTestReport, comparison: readonly Figu
     }
     lines.push('');
   }
+  lines.push(...tenantLines(report));
   if (report.knee) lines.push(`Knee: **${report.knee.throughputRps} req/s** at ${report.knee.connections} connections (p95 ${ms(report.knee.p95Ms)}).`, '');
   const tasks = report.kinds.some((k) => k.needsReview !== undefined);
   if (report.kinds.length > 1 || tasks) {
@@ -71,6 +72,26 @@ export function markdownReport(report: LoadTestReport, comparison: readonly Figu
   if (comparison) lines.push('Against the previous run:', '', ...comparison.map((change) => `- ${formatChange(change)}`), '');
   lines.push(...report.notes.map((note) => `_${note}_`), '');
   return lines.join('\n');
+}
+
+/** Per tenant and phase: its latency alone and beside the others (a noisy neighbour), with where the time went. */
+export function tenantLines(report: LoadTestReport): string[] {
+  const rows = report.phases.flatMap((p) => (p.kinds ?? []).filter((k) => k.kind.startsWith('tenant ')).map((k) => ({ phase: p, kind: k })));
+  if (rows.length === 0) return [];
+  const lines = [
+    'Per tenant (latency of 2xx answers; queue and compute from the timing headers):',
+    '',
+    row(['tenant and request', 'phase', 'connections', '2xx', 'p50', 'p95', 'queue p50', 'compute p50']),
+    row(['---', '---', '---', '---', '---', '---', '---', '---']),
+  ];
+  for (const { phase, kind } of rows) {
+    const tenant = kind.kind.slice('tenant '.length).split(':')[0]!;
+    const connections = phase.tenants?.[tenant] ?? `${phase.connections} shared`;
+    const answered = kind.totals.outcomes.ok + kind.totals.outcomes.replayed;
+    lines.push(row([kind.kind, phase.phase + 1, connections, answered, ms(kind.totals.latency.p50Ms), ms(kind.totals.latency.p95Ms), kind.breakdown ? ms(kind.breakdown.queue.p50Ms) : '-', kind.breakdown ? ms(kind.breakdown.compute.p50Ms) : '-']));
+  }
+  lines.push('');
+  return lines;
 }
 
 const round = (value: number): number => Math.round(value * 1000) / 1000;

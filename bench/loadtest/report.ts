@@ -30,9 +30,13 @@ export interface PhaseReport {
   readonly phase: number;
   readonly connections: number;
   readonly rate: number | null;
+  /** Connections per tenant, when the phase was split by tenant. */
+  readonly tenants?: Readonly<Record<string, number>>;
   readonly durationS: number;
   readonly throughputRps: number;
   readonly totals: TallySummary;
+  /** Each request kind in this phase (a tenant's kinds are named `tenant NAME: …`), with its latency breakdown. */
+  readonly kinds?: readonly (KindReport & { readonly breakdown: BreakdownSummary | null })[];
 }
 
 export interface KindReport {

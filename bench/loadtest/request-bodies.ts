@@ -39,7 +39,10 @@ export async function prepareBodies(entry: RequestMixEntry, client: TargetClient
   return Array.from({ length: BODIES_PER_ENTRY }, () => ({
     path,
     headers: JSON_HEADERS,
-    body: Buffer.from(JSON.stringify({ inputs: metadata.inputs.map((tensor) => randomTensor(tensor, body.dynamic_dim)) })),
+    body: Buffer.from(JSON.stringify({
+      inputs: metadata.inputs.map((tensor) => randomTensor(tensor, body.dynamic_dim)),
+      ...(body.binary_output ? { parameters: { binary_data_output: true } } : {}),
+    })),
   }));
 }
 

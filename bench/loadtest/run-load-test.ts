@@ -57,15 +57,25 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
   const protocol = options.protocol ?? 'http';
   const grpcAddress = options.grpcTarget ?? `${new URL(target).hostname}:8001`;
 
-  const client = new TargetClient(target, options.key);
-  const entries: ScheduleEntry[] = await Promise.all(scenario.requests.map(async (entry) => ({
-    kind: kindName(entry),
-    weight: entry.weight,
-    requests: await prepareBodies(entry, client, loaded.dir),
-    ...(entry.idempotency ? { idempotencyRepeats: entry.idempotency.repeats } : {}),
-    ...(entry.headers ? { headers: entry.headers } : {}),
-  })));
-  const schedule = new RequestSchedule(entries, options.key === undefined ? {} : { authorization: `Bearer ${options.key}` });
+  const keyOf = (entry: RequestMixEntry): string | undefined => tenantKey(entry, options.key);
+  const client = new TargetClient(target, options.key ?? scenario.requests.map(keyOf).find((key) => key !== undefined));
+  const entries: (ScheduleEntry & { tenant?: string })[] = await Promise.all(scenario.requests.map(async (entry) => {
+    const key = keyOf(entry);
+    return {
+      kind: kindName(entry),
+      weight: entry.weight,
+      requests: await prepareBodies(entry, client, loaded.dir),
+      ...(entry.idempotency ? { idempotencyRepeats: entry.idempotency.repeats } : {}),
+      headers: { ...(key !== undefined ? { authorization: `Bearer ${key}` } : {}), ...entry.headers },
+      ...(entry.tenant !== undefined ? { tenant: entry.tenant } : {}),
+    };
+  }));
+  const schedule = new RequestSchedule(entries, {});
+  // A phase split by tenant drives each tenant's entries on its own connections.
+  const tenantSchedules = new Map<string, RequestSchedule>();
+  for (const tenant of new Set(entries.map((entry) => entry.tenant).filter((t): t is string => t !== undefined))) {
+    tenantSchedules.set(tenant, new RequestSchedule(entries.filter((entry) => entry.tenant === tenant), {}));
+  }
 
   const recorder = new RunRecorder();
   const startedAt = new Date();
@@ -76,12 +86,16 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
     log(`phase ${index + 1}/${scenario.phases.length}: ${phase.connections} connections${phase.rate ? `, ${phase.rate} req/s` : ''}, ${phaseS.toFixed(1)} s`);
     recorder.startPhase(index);
     const load = { target, connections: phase.connections, rate: phase.rate, durationS: phaseS, timeoutS: scenario.timeout_s };
-    const { activeS } =
+    const drive = (connections: number, phaseSchedule: RequestSchedule) =>
       protocol === 'http'
-        ? await drivePhase(load, schedule, recorder)
-        : await driveGrpcPhase({ ...load, grpcAddress, streaming: protocol === 'grpc-stream', ...(options.key !== undefined ? { key: options.key } : {}) }, schedule, recorder);
+        ? drivePhase({ ...load, connections }, phaseSchedule, recorder)
+        : driveGrpcPhase({ ...load, connections, grpcAddress, streaming: protocol === 'grpc-stream', ...(options.key !== undefined ? { key: options.key } : {}) }, phaseSchedule, recorder);
+    const split = Object.entries(phase.tenants ?? {});
+    const driven = split.length === 0 ? [await drive(phase.connections, schedule)] : await Promise.all(split.map(([tenant, connections]) => drive(connections, tenantSchedules.get(tenant)!)));
+    const activeS = Math.max(...driven.map((result) => result.activeS));
     const totals = recorder.phases[index]!.summary();
-    phaseReports.push({ phase: index, connections: phase.connections, rate: phase.rate ?? null, durationS: round(activeS), throughputRps: round((totals.outcomes.ok + totals.outcomes.replayed) / activeS), totals });
+    const kinds = [...recorder.phaseKinds[index]!].map(([kind, tally]) => ({ kind, totals: tally.summary(), breakdown: tally.breakdown() ?? null }));
+    phaseReports.push({ phase: index, connections: phase.connections, rate: phase.rate ?? null, ...(phase.tenants ? { tenants: phase.tenants } : {}), durationS: round(activeS), throughputRps: round((totals.outcomes.ok + totals.outcomes.replayed) / activeS), totals, kinds });
   }
   const actualS = phaseReports.reduce((sum, phase) => sum + phase.durationS, 0);
 
@@ -138,7 +152,16 @@ function readPreviousReport(file: string): LoadTestReport {
   }
 }
 
+/** A tenant entry's key: from its environment variable, else the run's. */
+function tenantKey(entry: RequestMixEntry, runKey: string | undefined): string | undefined {
+  if (entry.key_env === undefined) return runKey;
+  const key = process.env[entry.key_env];
+  if (!key) throw new OptionsError(`tenant ${entry.tenant ?? entry.model}: environment variable ${entry.key_env} (its API key) is not set`);
+  return key;
+}
+
 function kindName(entry: RequestMixEntry): string {
+  if (entry.tenant !== undefined) return `tenant ${entry.tenant}: ${kindName({ ...entry, tenant: undefined })}`;
   if (entry.task) return `task ${entry.model}${entry.query ? ` ${new URLSearchParams(entry.query).toString()}` : ''}`;
   const model = entry.version === undefined ? entry.model : `${entry.model} v${entry.version}`;
   const body = entry.body.from === 'metadata' ? '' : ` (${entry.body.from})`;

@@ -29,6 +29,8 @@ export class RunRecorder {
   readonly served = new ServedTally();
   readonly phases: Tally[] = [];
   readonly kinds = new Map<string, Tally>();
+  /** Per phase, per kind: a tenant's latency alone and beside a noisy neighbour. */
+  readonly phaseKinds: Map<string, Tally>[] = [];
   /** Task answers per kind that wait for human review (status needs_review): a moderation run's review rate. */
   readonly taskReviews = new Map<string, number>();
   readonly #windows = new Map<number, { phase: number; tally: Tally }>();
@@ -38,6 +40,7 @@ export class RunRecorder {
   startPhase(index: number): void {
     this.#phase = index;
     this.phases[index] = new Tally(false);
+    this.phaseKinds[index] = new Map();
   }
 
   recordSent(): void {
@@ -64,7 +67,10 @@ export class RunRecorder {
   #tallies(kind: string): Tally[] {
     let byKind = this.kinds.get(kind);
     if (!byKind) this.kinds.set(kind, (byKind = new Tally(false)));
-    return [this.total, this.phases[this.#phase]!, byKind, this.#window()];
+    const phaseKinds = this.phaseKinds[this.#phase]!;
+    let inPhase = phaseKinds.get(kind);
+    if (!inPhase) phaseKinds.set(kind, (inPhase = new Tally(true)));
+    return [this.total, this.phases[this.#phase]!, byKind, inPhase, this.#window()];
   }
 
   #window(): Tally {

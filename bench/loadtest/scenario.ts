@@ -10,7 +10,12 @@ const positiveInt = z.number().int().positive();
 
 const Body = z.discriminatedUnion('from', [
   /** Random valid tensors from `GET /v2/models/{m}`: -1 batch dims become 1, other -1 dims `dynamic_dim`. */
-  z.strictObject({ from: z.literal('metadata'), dynamic_dim: positiveInt.default(8) }),
+  z.strictObject({
+    from: z.literal('metadata'),
+    dynamic_dim: positiveInt.default(8),
+    /** Ask for outputs in the binary extension (a large output as JSON numbers would measure JSON, not serving). */
+    binary_output: z.boolean().default(false),
+  }),
   /** OIP JSON bodies written by hand, paths relative to the scenario file, sent in turn. */
   z.strictObject({ from: z.literal('files'), files: z.array(z.string().min(1)).min(1) }),
   /** PNGs of this size through the binary tensor extension, to the model's image input. */
@@ -23,7 +28,7 @@ const RequestMix = z.strictObject({
   version: z.string().min(1).optional(),
   /** Share of the traffic, relative to the other entries. */
   weight: positiveInt.default(1),
-  body: Body.default({ from: 'metadata', dynamic_dim: 8 }),
+  body: Body.default({ from: 'metadata', dynamic_dim: 8, binary_output: false }),
   /** Each Idempotency-Key is sent `repeats` times, by whichever connections come next (a retry storm). */
   idempotency: z.strictObject({ repeats: positiveInt.max(1000) }).optional(),
   headers: z.record(z.string(), z.string()).optional(),
@@ -33,6 +38,13 @@ const RequestMix = z.strictObject({
    */
   task: z.boolean().default(false),
   query: z.record(z.string(), z.string()).optional(),
+  /**
+   * Sent as this tenant: the report gives its own latency lines per phase, and phases may give
+   * each tenant connections of its own (`tenants`). Its key comes from the environment
+   * variable `key_env` (keys never sit in scenario files); the run's --key when absent.
+   */
+  tenant: z.string().regex(/^[\w.-]+$/).optional(),
+  key_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
 }).refine((entry) => !entry.task || entry.body.from === 'image', { message: 'a task entry sends images: body.from must be "image"', path: ['body'] });
 
 const Phase = z
@@ -42,7 +54,17 @@ const Phase = z
     connections: positiveInt.max(10_000),
     /** Requests per second over all connections (open loop); absent: closed loop, as fast as answered. */
     rate: positiveInt.optional(),
+    /**
+     * Connections per tenant, each tenant its own closed loop, all at once (a noisy neighbour:
+     * one tenant's 32 connections beside another's 1). Absent: every connection sends the mix.
+     */
+    tenants: z.record(z.string(), positiveInt).optional(),
   })
+  .refine((phase) => phase.tenants === undefined || Object.values(phase.tenants).reduce((a, b) => a + b, 0) === phase.connections, {
+    message: 'connections must be the sum of the tenants\' connections',
+    path: ['connections'],
+  })
+  .refine((phase) => phase.tenants === undefined || phase.rate === undefined, { message: 'a phase split by tenant runs closed loops: no rate', path: ['rate'] })
   // autocannon splits the rate across connections; a connection given 0 would send unthrottled.
   .refine((phase) => phase.rate === undefined || phase.rate >= phase.connections, { message: 'rate must be at least connections', path: ['rate'] });
 
@@ -65,6 +87,13 @@ export const ScenarioSchema = z.strictObject({
   /** Per-request timeout, seconds. */
   timeout_s: z.number().positive().max(600).default(10),
   slo: Slo.default({}),
+}).superRefine((scenario, ctx) => {
+  const tenants = new Set(scenario.requests.map((entry) => entry.tenant).filter((tenant) => tenant !== undefined));
+  scenario.phases.forEach((phase, index) => {
+    for (const tenant of Object.keys(phase.tenants ?? {})) {
+      if (!tenants.has(tenant)) ctx.addIssue({ code: 'custom', path: ['phases', index, 'tenants', tenant], message: `no request entry has tenant "${tenant}"` });
+    }
+  });
 });
 
 export type Scenario = z.infer<typeof ScenarioSchema>;

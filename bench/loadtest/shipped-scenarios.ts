@@ -6,6 +6,7 @@
 import fixedRate from './scenarios/fixed-rate.json' with { type: 'json' };
 import image from './scenarios/image.json' with { type: 'json' };
 import mixed from './scenarios/mixed.json' with { type: 'json' };
+import noisyNeighbour from './scenarios/noisy-neighbour.json' with { type: 'json' };
 import moderation from './scenarios/moderation.json' with { type: 'json' };
 import overBudget from './scenarios/over-budget.json' with { type: 'json' };
 import ramp from './scenarios/ramp.json' with { type: 'json' };
@@ -15,5 +16,5 @@ import spike from './scenarios/spike.json' with { type: 'json' };
 import steady from './scenarios/steady.json' with { type: 'json' };
 
 export const SHIPPED: readonly { readonly name: string; readonly description: string }[] = [
-  steady, fixedRate, ramp, spike, soak, mixed, retryStorm, overBudget, image, moderation,
+  steady, fixedRate, ramp, spike, soak, mixed, retryStorm, overBudget, image, moderation, noisyNeighbour,
 ];

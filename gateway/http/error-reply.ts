@@ -88,7 +88,7 @@ function sendError(error: FastifyError | Error, request: FastifyRequest, reply: 
   request.errorCode = serving.code;
   // 501 is a feature Switchyard does not have, not a fault of its own.
   if (serving.status >= 500 && serving.status !== 501) request.log.error({ err: error, code: serving.code }, 'request failed');
-  if (serving.status === 503 || serving.code === 'idempotency_in_progress') reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  if (serving.status === 503 || serving.code === 'idempotency_in_progress' || serving.code === 'concurrency_limited') reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   if (bodyUnread(request.raw)) lingerThenCut(request.raw, reply);
   reply.header('x-request-id', request.id);
   const clientId = clientRequestId(request.headers);

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import LocalStore from '@fastify/rate-limit/store/LocalStore.js';
 import RedisStore from '@fastify/rate-limit/store/RedisStore.js';
 import { ServingError } from '../../workers/protocol/errors.js';
-import type { PolicyServices } from '../wiring/policy-services.js';
+import type { RedisClient } from '../../workers/queue/redis-connection.js';
 import type { Tenant } from '../policy/policy-config.js';
 import { rateLimitId } from '../../workers/queue/redis-keys.js';
 
@@ -29,7 +29,8 @@ export class RateLimitedError extends ServingError {
 export class TenantRateLimiter {
   readonly #store: LocalStore | RedisStore;
 
-  constructor(services: PolicyServices) {
+  /** `services.rateLimit`: the Redis store's connection and key space (distributed mode); absent, the in-memory store. */
+  constructor(services: { readonly rateLimit?: { readonly redis: RedisClient; readonly nameSpace: string } }) {
     // The store only defines and runs a script, which a Cluster client does as a single Redis does.
     const redis = services.rateLimit?.redis as Redis | undefined;
     this.#store = redis ? new RedisStore(false, false, redis, services.rateLimit!.nameSpace) : new LocalStore(false, false);

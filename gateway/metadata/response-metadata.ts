@@ -20,6 +20,8 @@ export interface ResponseMetadata {
   readonly server_ms: number;
   readonly batch_size: number;
   readonly cost_usd: string;
+  /** The priority it ran at, after the tenant's policy (default, or a clamped ask). */
+  readonly priority?: number;
 }
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
@@ -30,6 +32,7 @@ export interface ServedBy {
   readonly escalated: boolean;
   /** Every tier that ran; undefined to price this result alone. */
   readonly costUsd?: number;
+  readonly priority?: number;
 }
 
 export function responseMetadata(
@@ -52,6 +55,7 @@ export function responseMetadata(
     server_ms: round(serverMs),
     batch_size: result.timings.batchSize,
     cost_usd: formatUsd(servedBy.costUsd ?? requestCost(price, result.timings, rows)),
+    ...(servedBy.priority !== undefined ? { priority: servedBy.priority } : {}),
   };
 }
 
@@ -69,5 +73,6 @@ export function metadataHeaders(metadata: ResponseMetadata): Record<string, stri
     'x-server-ms': String(metadata.server_ms),
     'x-batch-size': String(metadata.batch_size),
     'x-cost-usd': metadata.cost_usd,
+    ...(metadata.priority !== undefined ? { 'x-priority': String(metadata.priority) } : {}),
   };
 }

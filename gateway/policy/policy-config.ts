@@ -9,6 +9,9 @@ import { z } from 'zod';
  * Validated once at start-up; errors name the field. Keys are held only as SHA-256
  * hashes: plain keys come from the environment or mounted secret files, never the file.
  */
+/** The worst (highest) priority number: BullMQ's job priorities stop at 2^21. */
+export const MAX_PRIORITY = 2_097_152;
+
 const name = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'letters, digits, . _ - only');
 
 const keySource = z.union([
@@ -48,6 +51,16 @@ const tenant = z.strictObject({
   callback_secret: z.union([z.strictObject({ env: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })]).optional(),
   /** Internal hosts or ranges this tenant's callbacks may reach, besides `callbacks.allow`. */
   callback_allow: callbackAllowList.default([]),
+  /** Its requests' priority when the caller names none (lower runs first). */
+  priority: z.number().int().min(0).max(MAX_PRIORITY).default(0),
+  /** The best (lowest) priority a caller of this tenant may ask for; better is clamped to it... */
+  max_priority: z.number().int().min(0).max(MAX_PRIORITY).default(0),
+  /** ...or refused with 403 priority_not_allowed. */
+  priority_strict: z.boolean().default(false),
+  /** Requests in flight at once (over every gateway in distributed mode); more are refused with 429 concurrency_limited. */
+  max_concurrency: z.number().int().min(1).optional(),
+  /** Share of a model's capacity against other tenants at the same priority: the batchers take requests from tenants in turn, `weight` at a time. */
+  weight: z.number().int().min(1).max(1000).default(1),
 });
 
 const target = z.strictObject({ model: z.string().min(1), version: z.string().regex(/^[1-9][0-9]*$/).optional() });
@@ -110,6 +123,9 @@ export const policySchema = z
     config.tenants.forEach((t, i) => {
       if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tenants', i, 'name'], message: `duplicate tenant "${t.name}"` });
       seen.add(t.name);
+      if (t.priority < t.max_priority) {
+        ctx.addIssue({ code: 'custom', path: ['tenants', i, 'priority'], message: `${t.priority} is better than the tenant's max_priority ${t.max_priority} (lower runs first)` });
+      }
     });
     config.routes.forEach((r, i) => {
       const tiers = new Set(r.tiers.map((t) => t.name));

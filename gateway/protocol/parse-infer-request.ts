@@ -1,6 +1,7 @@
 import { DATATYPE_INFO, isDatatype, viewBytes, type Datatype } from '../../workers/protocol/datatypes.js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { dataElementCount, elementCount, type Tensor } from '../../workers/protocol/tensor.js';
+import { MAX_PRIORITY } from '../policy/policy-config.js';
 import { decodeJsonData, flattenData } from './json-tensor-data.js';
 
 export interface RequestedOutput {
@@ -17,7 +18,8 @@ export interface ParsedInferRequest {
   readonly outputs: readonly RequestedOutput[];
   readonly binaryByDefault: boolean;
   readonly timeoutMs?: number;
-  readonly priority: number;
+  /** Absent when the caller named none: the tenant's default applies (limits/tenant-priority.ts). */
+  readonly priority?: number;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -156,13 +158,13 @@ export function parseRequestOptions(body: Record<string, unknown>): Omit<ParsedI
     });
   }
   const timeoutMs = integerParameter(parameters.timeout_ms, 'timeout_ms', 1, MAX_TIMEOUT_MS) ?? tritonTimeoutMs(parameters.timeout);
-  const priority = integerParameter(parameters.priority, 'priority', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+  const priority = integerParameter(parameters.priority, 'priority', 0, MAX_PRIORITY);
   return {
     ...(typeof body.id === 'string' ? { id: body.id } : {}),
     outputs,
     binaryByDefault,
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-    priority,
+    ...(priority !== undefined ? { priority } : {}),
   };
 }
 

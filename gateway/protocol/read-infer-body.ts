@@ -58,7 +58,6 @@ function imagesRequest(name: string, images: readonly Uint8Array[], extra: Parti
   return {
     outputs: [],
     binaryByDefault: false,
-    priority: 0,
     ...extra,
     inputs: [{ name, datatype: 'BYTES', shape: [images.length], data: encodeBytesElements(images) }],
   };
@@ -71,7 +70,7 @@ function readMultipart(body: MultipartBody, definition: ModelDefinition): ReadBo
     files.set(file.field, [...(files.get(file.field) ?? []), file.data]);
     hashed.push(Buffer.from(file.field), file.data);
   }
-  let options: Omit<ParsedInferRequest, 'inputs'> = { outputs: [], binaryByDefault: false, priority: 0 };
+  let options: Omit<ParsedInferRequest, 'inputs'> = { outputs: [], binaryByDefault: false };
   const requestField = body.fields.request;
   if (requestField !== undefined) {
     hashed.push(Buffer.from(requestField));

@@ -5,6 +5,9 @@ export interface JobGroup {
   readonly jobId: string;
   readonly queue: string;
   readonly priority: number;
+  /** A group holds one tenant's requests, so jobs can be released to the workers tenant by tenant (fair-release.ts). */
+  readonly tenant?: string;
+  readonly weight?: number;
   readonly requests: ValidInferRequest[];
   /** Items whose caller left while the group gathered: not sent. */
   readonly withdrawn: Set<number>;
@@ -17,7 +20,7 @@ export interface GroupLimits {
 }
 
 /**
- * Gathers requests for one queue and priority into one job, up to `maxItems`: one
+ * Gathers requests for one queue, priority and tenant into one job, up to `maxItems`: one
  * BullMQ add, one completion and one reply per group instead of per request. The batcher's
  * rule applies: with nothing of this queue in flight, a group goes at the end of the
  * event-loop turn (no waiting); while earlier jobs are still out, it gathers for up to
@@ -39,10 +42,11 @@ export class JobCoalescer {
 
   /** The group the request joined and its item number in it. */
   add(queue: string, request: ValidInferRequest, limits: GroupLimits): { group: JobGroup; item: number } {
-    const key = `${queue}\u0000${request.priority}`;
+    const key = `${queue}\u0000${request.priority}\u0000${request.tenant ?? ''}`;
     let group = this.#open.get(key);
     if (!group) {
-      const created: JobGroup = { jobId: randomUUID(), queue, priority: request.priority, requests: [], withdrawn: new Set() };
+      const share = { ...(request.tenant !== undefined ? { tenant: request.tenant } : {}), ...(request.weight !== undefined ? { weight: request.weight } : {}) };
+      const created: JobGroup = { jobId: randomUUID(), queue, priority: request.priority, ...share, requests: [], withdrawn: new Set() };
       this.#open.set(key, created);
       if (limits.windowMs > 0 && this.#busy(queue)) setTimeout(() => this.#flush(key, created), limits.windowMs);
       else setImmediate(() => this.#flush(key, created));

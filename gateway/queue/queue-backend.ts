@@ -13,11 +13,12 @@ import { clientSafeMessage } from '../../workers/repository/client-safe-message.
 import { servedVersions } from '../../workers/repository/model-config.js';
 import { DeadLetters } from '../../workers/queue/dead-letters.js';
 import { decodeFailure } from '../../workers/queue/failure-policy.js';
-import type { JobSummary } from '../../workers/queue/consumer.js';
+import { defaultIntake, type JobSummary } from '../../workers/queue/consumer.js';
 import { encodeJob, isErrorCode, type InferJobData } from '../../workers/queue/job-codec.js';
 import { ColdStarts } from './cold-starts.js';
+import { FairRelease } from './fair-release.js';
 import { JobCoalescer, type JobGroup } from './job-coalescer.js';
-import { inferQueueName } from '../../workers/queue/queue-names.js';
+import { inferQueueName, inferQueueNames } from '../../workers/queue/queue-names.js';
 import { redisConnection, whenReady, type RedisClient } from '../../workers/queue/redis-connection.js';
 import { redisKeys, type RedisKeys } from '../../workers/queue/redis-keys.js';
 import { ReplyReader } from '../../workers/queue/reply-stream.js';
@@ -25,6 +26,7 @@ import { markCancelled } from '../../workers/queue/job-cancellations.js';
 import { MISSED_BEATS } from '../../workers/queue/heartbeat.js';
 import { WorkerRegistry } from '../../workers/queue/worker-registry.js';
 import type { ServingBackend } from '../serving-backend.js';
+import { PartitionPicker } from './partition-picker.js';
 import { PendingReplies } from './pending-replies.js';
 import { Cancellations } from './cancellations.js';
 
@@ -62,6 +64,9 @@ export class QueueBackend implements ServingBackend {
   readonly #keys: RedisKeys;
   readonly #queues = new Map<string, Queue>();
   readonly #pending = new PendingReplies((jobId, queue) => this.#jobAnswered(jobId, queue));
+  /** The queue each unanswered job went to (one of its version's partitions); absent: not placed yet. */
+  readonly #placed = new Map<string, string>();
+  readonly #partitions = new PartitionPicker();
   /** Jobs sent and not yet fully answered, per queue: while any are out, the workers are busy. */
   readonly #jobsOut = new Map<string, Set<string>>();
   readonly #registry: WorkerRegistry;
@@ -70,8 +75,12 @@ export class QueueBackend implements ServingBackend {
   #addedSincePoll = new Map<string, number>();
   /** Requests this gateway queued and still waits for, per queue. */
   readonly #pendingByQueue = new Map<string, number>();
+  /** Jobs beyond what the workers take at once wait here, released tenants in turn. */
+  readonly #release = new FairRelease((group) => this.#enqueue(group));
+  /** The version each queue serves, for its workers' intake. */
+  readonly #queueVersions = new Map<string, { model: string; version: string }>();
   readonly #coalescer = new JobCoalescer(
-    (group) => this.#enqueue(group),
+    (group) => this.#offer(group),
     (queue) => (this.#jobsOut.get(queue)?.size ?? 0) > 0,
   );
   #sweeper: NodeJS.Timeout | undefined;
@@ -99,6 +108,8 @@ export class QueueBackend implements ServingBackend {
       versions: () => this.#servedPairs(),
       onPolled: () => {
         this.#addedSincePoll = new Map();
+        // Workers may have joined: held jobs can go.
+        for (const queue of this.#release.queues()) this.#releaseHeld(queue);
       },
     });
     this.#reader = new ReplyReader(this.#replyConnection, this.#keys.replies(this.gatewayId), (reply) => this.#pending.deliver(reply), logger);
@@ -221,15 +232,29 @@ export class QueueBackend implements ServingBackend {
     });
     if (item === 0) this.#addedSincePoll.set(queueName, added + 1);
     onJob?.(group.jobId);
+    const placed = this.#place(group.jobId, request.model, request.version);
     this.#pendingByQueue.set(queueName, (this.#pendingByQueue.get(queueName) ?? 0) + 1);
     const onAbort = (): void => this.#cancel(group, item, request);
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await this.#pending.wait(group.jobId, item, queueName, request.deadline, request.requestId, timedOut);
+      return await this.#pending.wait(group.jobId, item, placed, request.deadline, request.requestId, timedOut);
     } finally {
       signal?.removeEventListener('abort', onAbort);
       this.#pendingByQueue.set(queueName, (this.#pendingByQueue.get(queueName) ?? 1) - 1);
     }
+  }
+
+  /**
+   * The queue a job goes to: one of its version's partitions, chosen once, by whichever of
+   * sending and waiting comes first (a full group is sent before its first request waits).
+   */
+  #place(jobId: string, model: string, version: string): string {
+    let queue = this.#placed.get(jobId);
+    if (queue === undefined) {
+      const partitions = this.#definitions.get(model)?.config.queue_partitions ?? 1;
+      this.#placed.set(jobId, (queue = this.#partitions.pick(inferQueueNames(model, version, partitions))));
+    }
+    return queue;
   }
 
   /**
@@ -240,11 +265,34 @@ export class QueueBackend implements ServingBackend {
   #cancel(group: JobGroup, item: number, request: ValidInferRequest): void {
     if (this.#coalescer.withdraw(group, item)) this.cancellations.count(request.model, request.version, 'gathering');
     else {
-      markCancelled(this.#redis, this.#keys, group.queue, group.jobId, item, request.deadline).catch((error: unknown) => {
+      markCancelled(this.#redis, this.#keys, this.#place(group.jobId, request.model, request.version), group.jobId, item, request.deadline).catch((error: unknown) => {
         this.#logger.warn({ err: error, jobId: group.jobId }, 'could not mark a cancelled request; the worker will run it');
       });
     }
     this.#pending.fail(group.jobId, item, new ServingError('client_cancelled', `request ${request.requestId} was cancelled by its caller before it was answered`));
+  }
+
+  /**
+   * Requests the version's ready workers should hold at once: per worker, two batches for
+   * each instance (one running, one gathering; consumer.ts's default) or its WORKER_CONCURRENCY.
+   * 0 with none ready.
+   */
+  #intake(queue: string): number {
+    const target = this.#queueVersions.get(queue);
+    const definition = target && this.#definitions.get(target.model);
+    if (!target || !definition) return 0;
+    return this.#registry.intake(target.model, target.version, defaultIntake(definition.config));
+  }
+
+  /** A group is sent, or held until the workers have room for it (fair-release.ts). */
+  #offer(group: JobGroup): void {
+    const first = group.requests[0]!;
+    this.#queueVersions.set(group.queue, { model: first.model, version: first.version });
+    this.#release.offer(group, this.#intake(group.queue));
+  }
+
+  #releaseHeld(queue: string): void {
+    this.#release.release(queue, this.#intake(queue));
   }
 
   /** Sends one coalesced group as one job. */
@@ -252,7 +300,8 @@ export class QueueBackend implements ServingBackend {
     let out = this.#jobsOut.get(group.queue);
     if (!out) this.#jobsOut.set(group.queue, (out = new Set()));
     out.add(group.jobId);
-    this.#queue(group.queue)
+    const first = group.requests[0]!;
+    this.#queue(this.#place(group.jobId, first.model, first.version))
       .add('infer', encodeJob(group.requests, this.gatewayId, group.withdrawn), {
         jobId: group.jobId,
         ...(group.priority > 0 ? { priority: group.priority } : {}),
@@ -267,11 +316,14 @@ export class QueueBackend implements ServingBackend {
   }
 
   /** The last job out for a queue is answered: a group gathering for it need not wait out its window. */
-  #jobAnswered(jobId: string, queue: string): void {
+  #jobAnswered(jobId: string, placed: string): void {
+    this.#placed.delete(jobId);
     if (this.#expiredCold.delete(jobId)) {
       // Locked by a worker already, it stays (its reply is dropped); waiting, it never runs.
-      void this.#queue(queue).remove(jobId).catch(() => undefined);
+      void this.#queue(placed).remove(jobId).catch(() => undefined);
     }
+    const queue = this.#partitions.versionQueue(placed);
+    this.#release.done(queue, jobId, this.#intake(queue));
     const out = this.#jobsOut.get(queue);
     if (!out?.delete(jobId) || out.size > 0) return;
     this.#coalescer.queueIdle(queue);
@@ -331,8 +383,8 @@ export class QueueBackend implements ServingBackend {
     return queue;
   }
 
-  #servedPairs(): { model: string; version: string }[] {
-    return [...this.#definitions.values()].flatMap((d) => servedVersions(d.config).map((version) => ({ model: d.name, version })));
+  #servedPairs(): { model: string; version: string; partitions: number }[] {
+    return [...this.#definitions.values()].flatMap((d) => servedVersions(d.config).map((version) => ({ model: d.name, version, partitions: d.config.queue_partitions })));
   }
 
   /** Looks up, on the jobs themselves, answers whose reply has not arrived (a reply stream that was cut or trimmed). */

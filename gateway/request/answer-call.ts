@@ -22,6 +22,7 @@ export async function answerCall(
     tier: served.tier,
     escalated: outcome.escalated,
     costUsd: outcome.costUsd,
+    priority: served.request.priority,
   }, performance.now() - call.arrivedAt);
   const review = route
     ? await fileForReview(frontEnd.reviewInput(), route, outcome, planned.reviewAsked, {

@@ -1,3 +1,4 @@
+import { tenantPriority } from '../limits/tenant-priority.js';
 import { traceparentOf } from '../http/trace-context.js';
 import type { ParsedInferRequest } from '../protocol/parse-infer-request.js';
 import { reviewRequested } from '../review/review-on-infer.js';
@@ -15,7 +16,10 @@ export interface PlannedCall {
 
 /** Stage: the body decoded by the front end, then the route's tiers chosen and validated. */
 export async function planCall(call: InferCall, target: Target, frontEnd: InferFrontEnd, deps: PipelineDeps): Promise<PlannedCall> {
-  const { parsed, fingerprint } = await frontEnd.readBody(target.definition);
+  const read = await frontEnd.readBody(target.definition);
+  const { fingerprint } = read;
+  // The tenant's policy decides the priority (clamped or refused), before any tier is validated.
+  const parsed = { ...read.parsed, priority: tenantPriority(target.tenant, read.parsed.priority) };
   const reviewAsked = reviewRequested(call.headers.review, target.route, call.name);
   const tier = call.headers.tier;
   const plan = planInference(call.name, call.version, parsed, {

@@ -16,7 +16,7 @@ export async function runCall(call: InferCall, tenant: Tenant, plan: InferencePl
   const { backend, services } = deps;
   const limit = budgetLimit(tenant);
   const signal = deps.cancelAbandoned ? call.cancel : undefined;
-  const payer = { tenant: tenant.name, ...(limit ? { budget: new BudgetAccount(services.budgets, limit) } : {}), ...(signal ? { signal } : {}) };
+  const payer = { tenant: tenant.name, weight: tenant.weight, ...(limit ? { budget: new BudgetAccount(services.budgets, limit) } : {}), ...(signal ? { signal } : {}) };
   const onLedgerError = (error: unknown): void => call.log.error({ err: error }, 'ledger write failed');
   const outcome = await runModelCall(plan, modelCallServices(services, backend, onLedgerError), payer);
   mirrorToShadow(plan, outcome, backend, services.shadow, Math.random, (error) => call.log.warn({ err: error, route: plan.route }, 'shadow request failed'));

@@ -4,7 +4,8 @@ import { answerCall } from './answer-call.js';
 import { claimIdempotency, idempotencyKeyOf } from './claim-idempotency.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import { planCall } from './plan-call.js';
-import { resolveTarget } from './resolve-target.js';
+import { holdSlot } from '../limits/tenant-concurrency.js';
+import { resolveTarget, type Target } from './resolve-target.js';
 import { runCall } from './run-call.js';
 
 /**
@@ -13,10 +14,21 @@ import { runCall } from './run-call.js';
  * target (authorize, resolve) → plan (decode, tiers, validation) → idempotency → run (the
  * one model call: budget, breakers, cascade, ledger; then shadow) → answer (metadata, review) → encode and keep
  * for replays. The front end only decodes and encodes; audit, log and metrics read
- * `call.audit` after the answer is sent.
+ * `call.audit` after the answer is sent. From the target on, the call holds a slot of its
+ * tenant's max_concurrency until it is answered or fails, however it ends (an abandoned call
+ * holds it while its work still runs).
  */
 export async function runInference(call: InferCall, frontEnd: InferFrontEnd, deps: PipelineDeps): Promise<InferOutcome> {
   const target = resolveTarget(call, deps);
+  const release = await holdSlot(deps.services.concurrency, target.tenant, call.requestId, (error) => call.log.warn({ err: error }, 'concurrency store failed'));
+  try {
+    return await servedInference(call, target, frontEnd, deps);
+  } finally {
+    release();
+  }
+}
+
+async function servedInference(call: InferCall, target: Target, frontEnd: InferFrontEnd, deps: PipelineDeps): Promise<InferOutcome> {
   const key = idempotencyKeyOf(call);
   const planned = await planCall(call, target, frontEnd, deps);
   throwIfCancelled(call.cancel);

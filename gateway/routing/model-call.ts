@@ -23,6 +23,8 @@ export interface ModelCallServices {
 /** Who the call is for and how it may wait. */
 export interface ModelCallPayer {
   readonly tenant: string;
+  /** The tenant's fair-share weight (policy), carried by its requests to the batchers. */
+  readonly weight?: number;
   /** Absent for a tenant with no budget: the call is priced and recorded, never refused. */
   readonly budget?: BudgetAccount;
   /** Summed as calls are charged: what a task spent, whether it ends well or not. */
@@ -44,7 +46,8 @@ export async function runModelCall(plan: InferencePlan, services: ModelCallServi
   const ran: TierCharge[] = [];
   let outcome: Omit<PlanOutcome, 'costUsd' | 'charges'>;
   try {
-    outcome = await runPlan(plan, (request) => inferWaitingForCapacity(services.backend, request, payer.waitForCapacity === true, payer.signal), services.breakers, ran);
+    const stamp = { tenant: payer.tenant, ...(payer.weight !== undefined ? { weight: payer.weight } : {}) };
+    outcome = await runPlan(plan, (request) => inferWaitingForCapacity(services.backend, { ...request, ...stamp }, payer.waitForCapacity === true, payer.signal), services.breakers, ran);
   } catch (error) {
     await settle(ran, held, services, payer);
     throw error;

@@ -110,7 +110,7 @@ export function validateRequest(parsed: ParsedInferRequest, model: ResolvedModel
     rows: rows ?? 1,
     signature: signature.join('|'),
     deadline: context.now + timeoutMs,
-    priority: parsed.priority,
+    priority: parsed.priority ?? 0,
     ...(context.traceparent !== undefined ? { traceparent: context.traceparent } : {}),
   };
 }

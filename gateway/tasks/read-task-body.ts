@@ -4,6 +4,7 @@ import { ServingError } from '../../workers/protocol/errors.js';
 import { AUDIO_TYPES } from '../http/body-parsers.js';
 import { MultipartBody } from '../http/multipart-body.js';
 import type { PipelineConfig } from '../pipelines/pipeline-config.js';
+import { MAX_PRIORITY } from '../policy/policy-config.js';
 import { IMAGE_TYPES } from '../protocol/read-infer-body.js';
 import { isObject, parseJsonObject } from './task-json.js';
 import { parseTaskJsonOffThread } from './task-json-off-thread.js';
@@ -11,7 +12,8 @@ import { parseTaskJsonOffThread } from './task-json-off-thread.js';
 export interface TaskOptions {
   readonly callbackUrl?: string;
   readonly timeoutMs?: number;
-  readonly priority: number;
+  /** Absent when the caller named none: the tenant's default applies. */
+  readonly priority?: number;
   /** `"review": true`: the result waits for a human (status needs_review) before the task succeeds. */
   readonly review?: true;
 }
@@ -107,13 +109,13 @@ export function readOptions(body: Record<string, unknown>): TaskOptions {
   if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000)) {
     throw new ServingError('invalid_parameter', 'timeout_ms must be an integer from 1 to 600000');
   }
-  if (priority !== undefined && (typeof priority !== 'number' || !Number.isInteger(priority) || priority < 0)) {
-    throw new ServingError('invalid_parameter', 'priority must be an integer >= 0');
+  if (priority !== undefined && (typeof priority !== 'number' || !Number.isInteger(priority) || priority < 0 || priority > MAX_PRIORITY)) {
+    throw new ServingError('invalid_parameter', `priority must be an integer from 0 to ${MAX_PRIORITY}`);
   }
   return {
     ...(callbackUrl !== undefined ? { callbackUrl: callbackUrl as string } : {}),
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-    priority: (priority as number | undefined) ?? 0,
+    ...(priority !== undefined ? { priority: priority as number } : {}),
     ...(review === true ? { review: true as const } : {}),
   };
 }

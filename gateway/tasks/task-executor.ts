@@ -196,7 +196,7 @@ export class TaskExecutor {
     const reservation = record.reservation;
     delete record.reservation;
     const limit = tenant ? budgetLimit(tenant) : undefined;
-    const payer = { tenant: record.tenant, tally: { usd: 0 }, waitForCapacity: record.mode === 'async' };
+    const payer = { tenant: record.tenant, ...(tenant ? { weight: tenant.weight } : {}), tally: { usd: 0 }, waitForCapacity: record.mode === 'async' };
     if (!limit && !reservation) return payer;
     const account = new BudgetAccount(
       this.#options.services.budgets,

@@ -14,6 +14,7 @@ import type { TaskAdmission } from './task-admission.js';
 import type { TaskDispatcher } from './task-dispatcher.js';
 import type { TaskExecutor } from './task-executor.js';
 import { isPastCancel, type TaskRecord } from './task-record.js';
+import { tenantPriority } from '../limits/tenant-priority.js';
 import type { TaskStore } from './task-store.js';
 import type { ReviewItem } from '../review/review-item.js';
 
@@ -68,7 +69,7 @@ export class TaskService {
       status: 'queued',
       created_at: new Date(now).toISOString(),
       deadline: now + (body.options.timeoutMs ?? pipeline.default_timeout_ms),
-      priority: body.options.priority,
+      priority: tenantPriority(tenant, body.options.priority),
       ...(traceparent !== undefined ? { traceparent } : {}),
       runs: 0,
       ...(body.options.callbackUrl !== undefined ? { callback: { url: body.options.callbackUrl, state: 'pending' as const, attempts: [] } } : {}),

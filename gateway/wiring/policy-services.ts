@@ -3,6 +3,7 @@ import { redisKeys } from '../../workers/queue/redis-keys.js';
 import { JsonLinesAuditLog } from '../audit/audit-file.js';
 import { MemoryAuditLog, RedisAuditLog, type AuditLog } from '../audit/audit-log.js';
 import { MemoryBudgetStore, RedisBudgetStore, type BudgetStore } from '../budget/budget-store.js';
+import { MemoryConcurrencyStore, RedisConcurrencyStore, type ConcurrencyStore } from '../limits/tenant-concurrency.js';
 import { MemoryIdempotencyStore, RedisIdempotencyStore, type IdempotencyStore } from '../idempotency/idempotency-store.js';
 import { MemoryReviewStore } from '../review/memory-review-store.js';
 import { RedisReviewStore } from '../review/redis-review-store.js';
@@ -28,6 +29,8 @@ export interface PolicyServices {
   readonly shadow: ShadowStats;
   readonly reviews: ReviewStore;
   readonly breakers: CircuitBreakers;
+  /** Tenants' requests in flight, against max_concurrency. */
+  readonly concurrency: ConcurrencyStore;
   /** For @fastify/rate-limit's store; absent in embedded mode (its in-memory store). */
   readonly rateLimit?: { readonly redis: RedisClient; readonly nameSpace: string };
 }
@@ -52,6 +55,7 @@ export function memoryPolicyServices(policy: Policy): PolicyServices {
     shadow: new MemoryShadowStats(),
     reviews: new MemoryReviewStore(policy.reviews.retention_hours * 3_600_000),
     breakers: new CircuitBreakers(policy.circuit_breaker.failures, policy.circuit_breaker.open_ms),
+    concurrency: new MemoryConcurrencyStore(),
   };
 }
 
@@ -65,6 +69,7 @@ export function redisPolicyServices(policy: Policy, redis: RedisClient, prefix: 
     shadow: new RedisShadowStats(redis, redisKeys(prefix).shadow()),
     reviews: new RedisReviewStore(redis, prefix, policy.reviews.retention_hours * 3_600_000),
     breakers: new CircuitBreakers(policy.circuit_breaker.failures, policy.circuit_breaker.open_ms),
+    concurrency: new RedisConcurrencyStore(redis, (tenant) => redisKeys(prefix).concurrency(tenant)),
     rateLimit: { redis, nameSpace: redisKeys(prefix).rateLimitNameSpace() },
   };
 }

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inferQueueName } from '../../workers/queue/queue-names.js';
+import { keySlot } from '../../workers/queue/key-slot.js';
+import { inferQueueName, inferQueueNames } from '../../workers/queue/queue-names.js';
 import { rateLimitId, redisKeys } from '../../workers/queue/redis-keys.js';
 import { post } from '../helpers/gateway.js';
 import { startInProcessCluster, type InProcessCluster } from '../helpers/in-process-cluster.js';
@@ -91,6 +92,20 @@ describe('the key layout, by the cluster\'s own CLUSTER KEYSLOT', () => {
       expect(new Set(await slots([...bullKeys, keys.waiting(queue).wait, keys.waiting(queue).prioritized])).size).toBe(1);
     }
     expect(new Set(await slots(queues.map((queue) => keys.waiting(queue).wait))).size).toBe(3);
+  });
+
+  it('a version\'s queue partitions: each whole in one slot, the three on three masters; our slot function agrees', async () => {
+    const shards = (await nodes[0]!.cluster('SHARDS')) as unknown[];
+    const masters = new Set<number>();
+    for (const queue of inferQueueNames('mlp-classifier', '1', 3)) {
+      const bullKeys = ['wait', 'prioritized', 'delayed', 'active', 'marker', '42'].map((suffix) => `${keys.queuePrefix(queue)}:${queue}:${suffix}`);
+      const queueSlots = await slots(bullKeys);
+      expect(new Set(queueSlots).size).toBe(1);
+      expect(keySlot(bullKeys[0]!)).toBe(queueSlots[0]);
+      const master = servers.nodes.find((node) => ownsSlot(shards, node.port, queueSlots[0]!))!;
+      masters.add(master.port);
+    }
+    expect(masters.size).toBe(3);
   });
 
   it('keys one MULTI writes or one MGET reads share a slot', async () => {

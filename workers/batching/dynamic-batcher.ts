@@ -1,15 +1,14 @@
 import { decideBatch, type BatchSettings, type Queued, type SendReason } from './batch-policy.js';
+import { FairQueue, type FairItem } from './fair-queue.js';
 
 export interface BatcherSettings extends BatchSettings {
   /** Requests allowed to wait; enqueue() refuses more. */
   readonly maxQueueSize: number;
 }
 
-export interface BatchItem extends Queued {
+export interface BatchItem extends Queued, FairItem {
   /** Epoch ms; an item still queued then is handed to onExpired instead of a batch. */
   readonly deadline: number;
-  /** Lower is served first; ties keep arrival order. */
-  readonly priority: number;
 }
 
 export interface BatcherHooks<T extends BatchItem> {
@@ -29,7 +28,8 @@ export class DynamicBatcher<T extends BatchItem> {
   readonly #hooks: BatcherHooks<T>;
   readonly #clock: () => number;
   readonly #busy: boolean[];
-  #queue: T[] = [];
+  /** Served by priority, then tenants in turn (fair-queue.ts). */
+  readonly #queue = new FairQueue<T>();
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
   #pumpScheduled = false;
@@ -46,7 +46,7 @@ export class DynamicBatcher<T extends BatchItem> {
   }
 
   get queued(): number {
-    return this.#queue.length;
+    return this.#queue.size;
   }
 
   /** Most rows worth a batch, from the warm-up curve (batch-cap.ts); maxBatchSize until set. */
@@ -65,11 +65,8 @@ export class DynamicBatcher<T extends BatchItem> {
 
   enqueue(item: T): EnqueueOutcome {
     if (this.#closed) return 'closed';
-    if (this.#queue.length >= this.#settings.maxQueueSize) return 'queue-full';
-    // Insert after every item of equal or higher priority (lower number), keeping FIFO.
-    let at = this.#queue.length;
-    while (at > 0 && this.#queue[at - 1]!.priority > item.priority) at -= 1;
-    this.#queue.splice(at, 0, item);
+    if (this.#queue.size >= this.#settings.maxQueueSize) return 'queue-full';
+    this.#queue.push(item);
     // Pump after the current I/O phase, so requests parsed in one tick batch together.
     if (!this.#pumpScheduled) {
       this.#pumpScheduled = true;
@@ -83,16 +80,13 @@ export class DynamicBatcher<T extends BatchItem> {
 
   /** Takes a still-queued item out (its caller left); false once it is in a batch or gone. */
   remove(item: T): boolean {
-    const at = this.#queue.indexOf(item);
-    if (at === -1) return false;
-    this.#queue.splice(at, 1);
-    return true;
+    return this.#queue.removeWhere((queued) => queued === item).length > 0;
   }
 
   /** Stops accepting; queued items still run. Resolves when every batch has finished. */
   async drain(): Promise<void> {
     this.#closed = true;
-    while (this.#queue.length > 0 || this.#inFlight.size > 0) {
+    while (this.#queue.size > 0 || this.#inFlight.size > 0) {
       this.#pump();
       await Promise.race([...this.#inFlight, new Promise((resolve) => setTimeout(resolve, 5))]);
     }
@@ -105,7 +99,7 @@ export class DynamicBatcher<T extends BatchItem> {
     for (;;) {
       const idle = this.#busy.indexOf(false);
       const decision = decideBatch(
-        this.#queue,
+        this.#queue.items,
         { idle: idle === -1 ? 0 : this.#busy.length - this.busySlots, busy: this.busySlots },
         this.#clock(),
         this.#settings,
@@ -115,9 +109,7 @@ export class DynamicBatcher<T extends BatchItem> {
         this.#wakeAt(decision.untilMs);
         return this.#wakeForDeadlines();
       }
-      const chosen = new Set(decision.indexes);
-      const items = decision.indexes.map((index) => this.#queue[index]!);
-      this.#queue = this.#queue.filter((_, index) => !chosen.has(index));
+      const items = this.#queue.take(decision.indexes);
       this.#run(idle, items, decision.reason);
     }
     this.#wakeForDeadlines();
@@ -138,15 +130,13 @@ export class DynamicBatcher<T extends BatchItem> {
 
   #expire(): void {
     const now = this.#clock();
-    if (!this.#queue.some((item) => item.deadline <= now)) return;
-    const expired = this.#queue.filter((item) => item.deadline <= now);
-    this.#queue = this.#queue.filter((item) => item.deadline > now);
+    const expired = this.#queue.removeWhere((item) => item.deadline <= now);
     for (const item of expired) this.#hooks.onExpired(item);
   }
 
   #wakeForDeadlines(): void {
     let earliest = Number.POSITIVE_INFINITY;
-    for (const item of this.#queue) earliest = Math.min(earliest, item.deadline);
+    for (const item of this.#queue.items) earliest = Math.min(earliest, item.deadline);
     if (earliest !== Number.POSITIVE_INFINITY) this.#wakeAt(earliest);
   }
 

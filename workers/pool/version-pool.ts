@@ -174,6 +174,8 @@ export class VersionPool {
         rows: request.rows,
         signature: request.signature,
         priority: request.priority,
+        ...(request.tenant !== undefined ? { tenant: request.tenant } : {}),
+        ...(request.weight !== undefined ? { weight: request.weight } : {}),
         deadline: request.deadline,
         enqueuedAt: Date.now(),
         enqueuedAtPerf: performance.now(),

@@ -19,6 +19,12 @@ export interface ValidInferRequest {
   readonly deadline: number;
   /** Lower runs first; 0 is the default. */
   readonly priority: number;
+  /**
+   * Who sent it, and its share against other tenants at the same priority: the batchers take
+   * requests from tenants in turn, `weight` at a time (fair-queue.ts). Absent: one shared tenant.
+   */
+  readonly tenant?: string;
+  readonly weight?: number;
   /** W3C traceparent of the gateway span that sent it, so worker logs join the caller's trace. */
   readonly traceparent?: string;
 }

@@ -1,10 +1,12 @@
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, type Job, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { ServingMetrics } from '../metrics/serving-metrics.js';
 import type { ModelManager } from '../pool/model-manager.js';
+import type { ModelConfig } from '../repository/model-config.js';
 import type { InferResult, ValidInferRequest } from '../protocol/inference.js';
+import { LeanWorker } from './lean-worker.js';
 import { decodeJob, encodeResult, isErrorCode, type InferJobData, type ItemReply } from './job-codec.js';
-import { DEAD_LETTER_QUEUE, inferQueueName } from './queue-names.js';
+import { DEAD_LETTER_QUEUE, inferQueueNames } from './queue-names.js';
 import type { RedisClient } from './redis-connection.js';
 import { redisKeys, type RedisKeys } from './redis-keys.js';
 import { ReplySender } from './reply-stream.js';
@@ -44,6 +46,11 @@ export interface DeadLetter {
   readonly failedAt: number;
 }
 
+/** Requests that keep a worker's instances busy: every instance's batch twice over (one running, one gathering). */
+export function defaultIntake(config: Pick<ModelConfig, 'max_batch_size' | 'instance_group'>): number {
+  return Math.max(1, config.max_batch_size) * config.instance_group.count * 2;
+}
+
 /**
  * Drains the queue of every loaded model version into the same ModelManager the
  * embedded mode uses. Each BullMQ Worker runs many jobs at once so that the batcher
@@ -80,13 +87,15 @@ export class QueueConsumer {
     const wanted = new Set<string>();
     for (const { definition, versions } of this.#options.manager.loaded()) {
       const { config } = definition;
-      // Enough jobs in hand to fill every instance's batch twice over.
-      const concurrency = this.#options.concurrency ?? Math.max(1, config.max_batch_size) * config.instance_group.count * 2;
-      for (const version of versions) {
-        const queue = inferQueueName(definition.name, version);
+      // Twice what one tenant may have out (gateway/queue/fair-release.ts): a flooding tenant's jobs
+      // never take every slot, so another tenant's job reaches the batcher, which serves tenants in
+      // turn; shared among the version's queue partitions.
+      const perVersion = this.#options.concurrency ?? 2 * defaultIntake(config);
+      const concurrency = Math.max(1, Math.ceil(perVersion / config.queue_partitions));
+      for (const queue of versions.flatMap((version) => inferQueueNames(definition.name, version, config.queue_partitions))) {
         wanted.add(queue);
         if (this.#workers.has(queue)) continue;
-        const worker = new Worker<InferJobData, JobSummary>(queue, (job) => this.#process(job), {
+        const options = {
           connection: this.#options.connect(`switchyard-worker-${queue}`),
           prefix: this.#keys.queuePrefix(queue),
           name: this.#options.workerId,
@@ -95,7 +104,8 @@ export class QueueConsumer {
           stalledInterval: this.#options.stalledIntervalMs,
           // A job whose worker died twice is failed rather than passed on for ever.
           maxStalledCount: 2,
-        });
+        };
+        const worker = new LeanWorker<InferJobData, JobSummary>(queue, (job) => this.#process(job), options, this.#options.redis, this.#keys.waiting(queue));
         worker.on('failed', (job, error) => {
           if (job) this.#onFailed(queue, job, error).catch((failure: unknown) => this.#options.logger.error({ err: failure }, 'failure handling failed'));
         });

@@ -6,7 +6,7 @@
  * Redis hashes only the part in `{braces}` (the hash tag) when a key has one. So:
  * - each queue has its own tag (`<prefix>:{<queue>}:<queue>:<suffix>`): BullMQ's scripts stay
  *   in one slot, and queues spread over the shards instead of all living on one;
- * - a tenant's budget, idempotency and rate-limit keys share the tag `{t.<tenant>}`;
+ * - a tenant's budget, idempotency, rate-limit and concurrency keys share the tag `{t.<tenant>}`;
  * - keys written together share a tag: `{workers}` (registry), `{review}`, `{ledger}`, `{task.<id>}`.
  * Tags carry no prefix, so every key still starts with `<prefix>:` (deployments sharing a Redis
  * are told apart by SCAN MATCH `<prefix>:*`); on a single Redis the tags are only characters.
@@ -14,8 +14,8 @@
 export interface RedisKeys {
   /** BullMQ's `prefix` option for one queue. */
   queuePrefix(queue: string): string;
-  /** BullMQ's own keys that hold waiting jobs (v6: plain jobs in a list, prioritized in a zset). */
-  waiting(queue: string): { readonly wait: string; readonly prioritized: string };
+  /** BullMQ's own keys that hold waiting jobs (v6: plain jobs in a list, prioritized in a zset, retries backing off in a zset). */
+  waiting(queue: string): { readonly wait: string; readonly prioritized: string; readonly delayed: string };
   /**
    * Items of one job whose callers left after it was queued (a set of item numbers, with a
    * TTL past the job's deadline): the worker checks it before running and skips them.
@@ -34,6 +34,8 @@ export interface RedisKeys {
   idempotency(tenant: string, scope: string): string;
   /** @fastify/rate-limit's key is this nameSpace + what its keyGenerator returns (rateLimitId). */
   rateLimitNameSpace(): string;
+  /** A tenant's requests in flight (sorted set of leases). */
+  concurrency(tenant: string): string;
   /** Daily spend hashes (one MULTI may write two days at midnight). */
   ledger(day: string): string;
   audit(): string;
@@ -57,7 +59,10 @@ export function redisKeys(prefix: string): RedisKeys {
   const queuePrefix = (queue: string): string => `${prefix}:{${queue}}`;
   return {
     queuePrefix,
-    waiting: (queue) => ({ wait: `${queuePrefix(queue)}:${queue}:wait`, prioritized: `${queuePrefix(queue)}:${queue}:prioritized` }),
+    waiting: (queue) => {
+      const base = `${queuePrefix(queue)}:${queue}`;
+      return { wait: `${base}:wait`, prioritized: `${base}:prioritized`, delayed: `${base}:delayed` };
+    },
     cancelledItems: (queue, jobId) => `${queuePrefix(queue)}:${queue}:cancelled:${jobId}`,
     cancellations: () => `${prefix}:cancellations`,
     replies: (gatewayId) => `${prefix}:replies:${gatewayId}`,
@@ -66,6 +71,7 @@ export function redisKeys(prefix: string): RedisKeys {
     budget: (tenant, period) => `${prefix}:budget:${tenantTag(tenant)}:${period}`,
     idempotency: (tenant, scope) => `${prefix}:idempotency:${tenantTag(tenant)}:${scope}`,
     rateLimitNameSpace: () => `${prefix}:ratelimit:`,
+    concurrency: (tenant) => `${prefix}:concurrency:${tenantTag(tenant)}`,
     ledger: (day) => `${prefix}:{ledger}:${day}`,
     audit: () => `${prefix}:audit`,
     shadow: () => `${prefix}:shadow`,

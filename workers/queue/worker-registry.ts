@@ -2,9 +2,16 @@ import type { Logger } from 'pino';
 import { ModelState } from '../pool/model-state.js';
 import type { VersionStatistics } from '../pool/statistics.js';
 import type { WorkerAnnouncement } from './heartbeat.js';
-import { inferQueueName } from './queue-names.js';
+import { inferQueueNames } from './queue-names.js';
 import type { RedisClient } from './redis-connection.js';
 import { redisKeys, type RedisKeys } from './redis-keys.js';
+
+/** A version the gateway serves, and over how many queues (model config queue_partitions). */
+export interface ServedVersion {
+  readonly model: string;
+  readonly version: string;
+  readonly partitions: number;
+}
 
 const versionKey = (model: string, version: string): string => `${model}\u0000${version}`;
 
@@ -19,7 +26,7 @@ export class WorkerRegistry {
   readonly #keys: RedisKeys;
   readonly #periodMs: number;
   readonly #logger: Logger;
-  readonly #versions: () => readonly { model: string; version: string }[];
+  readonly #versions: () => readonly ServedVersion[];
   #workers: WorkerAnnouncement[] = [];
   #states = new Map<string, ModelState>();
   #providers = new Map<string, string[]>();
@@ -34,7 +41,7 @@ export class WorkerRegistry {
     prefix: string;
     periodMs: number;
     logger: Logger;
-    versions: () => readonly { model: string; version: string }[];
+    versions: () => readonly ServedVersion[];
     /** After each successful poll (the backlog figures are fresh). */
     onPolled?: () => void;
   }) {
@@ -62,7 +69,24 @@ export class WorkerRegistry {
     return this.#providers.get(versionKey(model, version)) ?? [];
   }
 
-  /** Requests waiting in the version's queue at the last poll. */
+  /**
+   * Requests the live workers with the version READY keep busy with: each two batches per
+   * instance, batches as its batcher forms them (the warm-up's cap), or its WORKER_CONCURRENCY;
+   * `perWorker` for a worker that does not say. 0 when none has the version ready.
+   */
+  intake(model: string, version: string, perWorker: number): number {
+    let requests = 0;
+    for (const worker of this.#workers) {
+      if (!worker.versions.some((v) => v.model === model && v.version === version && v.state === ModelState.READY)) continue;
+      const stats = worker.statistics.find((s) => s.name === model && s.version === version);
+      const serving = stats?.serving;
+      const batch = serving ? Math.max(1, Math.min(stats.batch_cap ?? serving.max_batch_size, serving.max_batch_size)) : undefined;
+      requests += worker.concurrency ?? (serving && batch ? 2 * batch * serving.instance_count : perWorker);
+    }
+    return requests;
+  }
+
+  /** Requests waiting in the version's queues at the last poll. */
   backlog(model: string, version: string): number {
     return this.#backlog.get(versionKey(model, version)) ?? 0;
   }
@@ -86,10 +110,15 @@ export class WorkerRegistry {
     try {
       const workers = this.#keys.workers();
       const counts = Promise.all(
-        versions.map(async ({ model, version }) => {
-          const keys = this.#keys.waiting(inferQueueName(model, version));
-          const [wait, prioritized] = await Promise.all([this.#redis.llen(keys.wait), this.#redis.zcard(keys.prioritized)]);
-          return wait + prioritized;
+        versions.map(async ({ model, version, partitions }) => {
+          const queues = inferQueueNames(model, version, partitions);
+          const counts = await Promise.all(
+            queues.map((queue) => {
+              const keys = this.#keys.waiting(queue);
+              return Promise.all([this.#redis.llen(keys.wait), this.#redis.zcard(keys.prioritized)]);
+            }),
+          );
+          return counts.reduce((sum, [wait, prioritized]) => sum + wait + prioritized, 0);
         }),
       );
       counts.catch(() => undefined); // awaited below; a failure before then must not go unhandled

@@ -144,6 +144,12 @@ export const modelConfigSchema = z
      * zero) waits queued for one to start, within its own timeout, before 503 model_not_ready.
      */
     cold_start: z.strictObject({ max_wait_ms: z.number().int().min(0).max(3_600_000).default(120_000) }).default({ max_wait_ms: 120_000 }),
+    /**
+     * Distributed mode: how many queues each version is served through. Gateways spread jobs
+     * over them, workers consume all of them; in a Redis Cluster each is its own slot, so a hot
+     * version can use several shards. Priority holds within a queue; order across them is not kept.
+     */
+    queue_partitions: z.number().int().min(1).max(64).default(1),
     instance_group: z
       .strictObject({
         count: z.number().int().min(1).max(64).default(1),
