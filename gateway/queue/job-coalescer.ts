@@ -13,6 +13,9 @@ export interface JobGroup {
   readonly withdrawn: Set<number>;
 }
 
+/** One open group per queue, priority and tenant: add() and withdraw() must name it alike. */
+const groupKey = (queue: string, priority: number, tenant: string | undefined): string => `${queue}\u0000${priority}\u0000${tenant ?? ''}`;
+
 /** How many requests a group may hold, and how long it may gather while the queue is busy. */
 export interface GroupLimits {
   readonly maxItems: number;
@@ -42,7 +45,7 @@ export class JobCoalescer {
 
   /** The group the request joined and its item number in it. */
   add(queue: string, request: ValidInferRequest, limits: GroupLimits): { group: JobGroup; item: number } {
-    const key = `${queue}\u0000${request.priority}\u0000${request.tenant ?? ''}`;
+    const key = groupKey(queue, request.priority, request.tenant);
     let group = this.#open.get(key);
     if (!group) {
       const share = { ...(request.tenant !== undefined ? { tenant: request.tenant } : {}), ...(request.weight !== undefined ? { weight: request.weight } : {}) };
@@ -62,7 +65,7 @@ export class JobCoalescer {
    * sent, and a group left empty is dropped); false once it went out as a job.
    */
   withdraw(group: JobGroup, item: number): boolean {
-    const key = `${group.queue}\u0000${group.priority}`;
+    const key = groupKey(group.queue, group.priority, group.tenant);
     if (this.#open.get(key) !== group) return false;
     group.withdrawn.add(item);
     if (group.withdrawn.size === group.requests.length) this.#open.delete(key);
