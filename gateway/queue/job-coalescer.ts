@@ -13,6 +13,9 @@ export interface JobGroup {
   readonly withdrawn: Set<number>;
 }
 
+/** One open group per queue, priority and tenant: add() and withdraw() must name it alike. */
+const groupKey = (queue: string, priority: number, tenant: string | undefined): string => `${queue}\u0000${priority}\u0000${tenant ?? ''}`;
+
 /** How many requests a group may hold, and how long it may gather while the queue is busy. */
 export interface GroupLimits {
   readonly maxItems: number;

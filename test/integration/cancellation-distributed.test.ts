@@ -1,6 +1,8 @@
+import { status } from '@grpc/grpc-js';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { abandonable, cancelledCount, postLine, rowsRun } from '../helpers/abandon.js';
+import { abandonable, cancelledCount, postLine, rowsRun, waitForPending } from '../helpers/abandon.js';
+import { InferenceClient, rawFloats } from '../helpers/grpc-client.js';
 import { spawnGateway, spawnWorker, waitFor, type Spawned } from '../helpers/processes.js';
 import { REDIS_ENV, REDIS_URL, cleanRedis, freePort, testPrefix, testRedis } from '../helpers/redis.js';
 import { TestRepository } from '../helpers/repository.js';
@@ -12,7 +14,8 @@ import { redisKeys } from '../../workers/queue/redis-keys.js';
  * left after its job was queued is marked cancelled in Redis and skipped by the worker (stage
  * `job`), or, once the worker holds the job, taken out of the worker's batcher (stage `queued`).
  */
-const WIDE = 4800;
+/** A few seconds of compute a line even on an idle machine; two of different widths run one after the other. */
+const WIDE = 9600;
 const repository = new TestRepository().copy('text-recognizer', { dynamic_batching: { max_queue_delay_ms: 1, max_queue_size: 64 } });
 const spawned: Spawned[] = [];
 const prefixes: string[] = [];
@@ -23,14 +26,15 @@ async function stack(workerEnv: Record<string, string>) {
   prefixes.push(prefix);
   const env = { ...REDIS_ENV, REDIS_PREFIX: prefix, MODEL_REPOSITORY: repository.dir, LOAD_MODELS: 'text-recognizer', CPU_COUNT: '1', HEARTBEAT_MS: '200', LOG_LEVEL: 'warn' };
   const metricsPort = await freePort();
-  const gateway = await spawnGateway(env);
+  const grpcPort = await freePort();
+  const gateway = await spawnGateway({ ...env, GRPC_PORT: String(grpcPort) });
   spawned.push(gateway);
   spawned.push(await spawnWorker({ ...env, LOG_LEVEL: 'info', WORKER_ID: 'cancel-w0', METRICS_PORT: String(metricsPort), ...workerEnv }));
   await waitFor(async () => (await fetch(`${gateway.url}/v2/models/text-recognizer/ready`)).ok, 30_000, 'recognizer ready');
   const name = inferQueueName('text-recognizer', '1');
   const queue = new Queue(name, { connection: { url: REDIS_URL }, prefix: redisKeys(prefix).queuePrefix(name) });
   queues.push(queue);
-  return { url: gateway.url, infer: `${gateway.url}/v2/models/text-recognizer/infer`, workerMetrics: `http://127.0.0.1:${metricsPort}/metrics`, queue, prefix };
+  return { grpcAddress: `127.0.0.1:${grpcPort}`, url: gateway.url, infer: `${gateway.url}/v2/models/text-recognizer/infer`, workerMetrics: `http://127.0.0.1:${metricsPort}/metrics`, queue, prefix };
 }
 
 beforeAll(() => undefined);
@@ -50,13 +54,14 @@ async function rowsSettled(url: string, expected: number): Promise<void> {
 
 describe('abandoned requests, distributed', { timeout: 120_000 }, () => {
   it('queued jobs are skipped by the worker for the callers that left, whole or in part: only the rows still wanted run', async () => {
-    // One job at a time: the others wait in Redis while the wide line runs.
+    // One job at a time: the others wait (in Redis, or held by the gateway's fair release until
+    // the worker has room) while two wide lines run one after the other.
     const { url, infer, workerMetrics, queue, prefix } = await stack({ WORKER_CONCURRENCY: '1' });
-    const busy = postLine(infer, WIDE);
-    await waitFor(async () => (await queue.getActiveCount()) === 1, 20_000, 'the wide line running');
+    const busy = Promise.all([postLine(infer, WIDE), postLine(infer, WIDE + 16)]);
+    await waitFor(async () => (await queue.getActiveCount()) === 1, 20_000, 'a wide line running');
     const leaving = Array.from({ length: 4 }, () => abandonable(infer, 96));
     const staying = postLine(infer, 96);
-    await waitFor(async () => (await queue.getWaitingCount()) >= 1 && (await queue.getJobs(['waiting'])).reduce((sum, job) => sum + (job.data as { requests: unknown[] }).requests.length, 0) === 5, 20_000, 'five requests queued as jobs');
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // sent and out of their gathering window
     for (const call of leaving) call.abort();
     for (const call of leaving) expect(await call.settled).toBe('aborted');
     // The marker is in Redis before the worker gets to the job, and expires by itself.
@@ -67,10 +72,10 @@ describe('abandoned requests, distributed', { timeout: 120_000 }, () => {
     } finally {
       await redis.quit();
     }
-    expect(await busy).toBe(200);
+    expect(await busy).toEqual([200, 200]);
     expect(await staying).toBe(200);
-    // The wide line and the line still wanted ran; the four that left did not.
-    await rowsSettled(url, 2);
+    // The wide lines and the line still wanted ran; the four that left did not.
+    await rowsSettled(url, 3);
     await waitFor(async () => (await cancelledCount(workerMetrics, 'job')) === 4, 5_000, 'four skipped by the worker');
   });
 
@@ -78,19 +83,40 @@ describe('abandoned requests, distributed', { timeout: 120_000 }, () => {
     // Announced concurrency: the gateway then sends the worker as many requests as its job slots hold
     // (with the default it may keep some back for fair release when warm-up capped batches at a row).
     const { url, infer, workerMetrics, queue } = await stack({ WORKER_CONCURRENCY: '8' });
-    const busy = postLine(infer, WIDE);
-    await waitFor(async () => (await queue.getActiveCount()) === 1, 20_000, 'the wide line running');
+    const busy = Promise.all([postLine(infer, WIDE), postLine(infer, WIDE + 16)]);
+    await waitFor(async () => (await queue.getActiveCount()) >= 1, 20_000, 'a wide line running');
     const leaving = Array.from({ length: 3 }, () => abandonable(infer, 96));
     // The worker takes the jobs at once (its concurrency covers a batch): they wait in its batcher.
-    await waitFor(async () => (await queue.getActiveCount()) >= 2 && (await queue.getWaitingCount()) === 0, 20_000, 'the worker holds the small lines');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitForPending(workerMetrics, 'text-recognizer', 3);
     for (const call of leaving) call.abort();
     // Those in the worker's batcher leave it; one the gateway still held back for fair release
     // (the workers' intake may be under three) is skipped as a job when it is released.
     const gone = async () => (await cancelledCount(workerMetrics, 'queued')) + (await cancelledCount(workerMetrics, 'job'));
-    await waitFor(async () => (await gone()) === 3, 10_000, 'three left the worker\'s batcher or were skipped');
+    await waitFor(async () => (await gone()) === 3, 15_000, 'three left the worker\'s batcher or were skipped');
     expect(await cancelledCount(workerMetrics, 'queued')).toBeGreaterThanOrEqual(1);
-    expect(await busy).toBe(200);
-    await rowsSettled(url, 1);
+    expect(await busy).toEqual([200, 200]);
+    await rowsSettled(url, 2);
+  });
+
+  it('gRPC calls cancelled or past their deadline while their job waits in Redis are skipped the same way', async () => {
+    const { url, infer, workerMetrics, queue, grpcAddress } = await stack({ WORKER_CONCURRENCY: '1' });
+    const client = new InferenceClient(grpcAddress);
+    try {
+      const busy = Promise.all([postLine(infer, WIDE), postLine(infer, WIDE + 16)]);
+      await waitFor(async () => (await queue.getActiveCount()) === 1, 20_000, 'a wide line running');
+      const line = { model_name: 'text-recognizer', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 96] }], raw_input_contents: [rawFloats(new Array(3 * 48 * 96).fill(0.5))] };
+      const calls = [
+        client.call('ModelInfer', line, {}, { cancelAfterMs: 1_500 }),
+        client.call('ModelInfer', line, {}, { deadline: new Date(Date.now() + 1_500) }),
+      ];
+      const [cancelled, expired] = await Promise.all(calls);
+      expect(cancelled!.error?.code).toBe(status.CANCELLED);
+      expect(expired!.error?.code).toBe(status.DEADLINE_EXCEEDED);
+      expect(await busy).toEqual([200, 200]);
+      await rowsSettled(url, 2);
+      await waitFor(async () => (await cancelledCount(workerMetrics, 'job')) === 2, 5_000, 'both skipped by the worker');
+    } finally {
+      client.close();
+    }
   });
 });

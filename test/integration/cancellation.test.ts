@@ -12,8 +12,8 @@ import { TestRepository } from '../helpers/repository.js';
  * batcher's queue; one already in a running batch is dropped from it.
  */
 const repository = new TestRepository().copy('text-recognizer', { dynamic_batching: { max_queue_delay_ms: 1, max_queue_size: 64 } });
-/** Runs for a second or more on one CPU thread, and no narrower line joins its batch. */
-const WIDE = 4800;
+/** Runs for seconds on one CPU thread even on an idle machine, and no narrower line joins its batch. */
+const WIDE = 9600;
 let gateway: Spawned & { url: string };
 let client: InferenceClient;
 const infer = (): string => `${gateway.url}/v2/models/text-recognizer/infer`;

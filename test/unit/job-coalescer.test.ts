@@ -122,4 +122,14 @@ describe('JobCoalescer', () => {
     await sleep(40);
     expect(sent.map((s) => s.ids)).toEqual([['c']]);
   });
+
+  it('withdraws from the right tenant\'s group: groups are per tenant under fair share', async () => {
+    const { coalescer, sent } = harness(true);
+    const limits = { maxItems: 64, windowMs: 20 };
+    const a = coalescer.add('q', { ...request('a'), tenant: 'acme' }, limits);
+    coalescer.add('q', { ...request('b'), tenant: 'globex' }, limits);
+    expect(coalescer.withdraw(a.group, a.item)).toBe(true);
+    await sleep(40);
+    expect(sent.map((s) => s.ids)).toEqual([['b']]);
+  });
 });
