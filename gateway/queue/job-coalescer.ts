@@ -84,8 +84,3 @@ export class JobCoalescer {
     this.#send(group);
   }
 }
-
-/** One open group per queue, priority and tenant: adding and withdrawing must name it alike. */
-function groupKey(queue: string, priority: number, tenant: string | undefined): string {
-  return `${queue}\u0000${priority}\u0000${tenant ?? ''}`;
-}
