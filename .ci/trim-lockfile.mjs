@@ -16,7 +16,9 @@ for (const [name, entry] of Object.entries(lock.packages)) {
 }
 if (process.argv.includes('--check')) {
   if (dangling.length > 0) {
-    console.error(`package-lock.json names optional dependencies it does not contain (run node .ci/trim-lockfile.mjs):\n${dangling.join('\n')}`);
+    console.error(
+      `package-lock.json names optional dependencies it does not contain (run node .ci/trim-lockfile.mjs):\n${dangling.join('\n')}`,
+    );
     process.exit(1);
   }
 } else if (dangling.length > 0) {

@@ -51,15 +51,19 @@ async function freePort(): Promise<number> {
   });
 }
 
-const header = Buffer.from(JSON.stringify({
-  inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, WIDTH], parameters: { binary_data_size: 3 * 48 * WIDTH * 4 } }],
-  parameters: { binary_data_output: true },
-}));
+const header = Buffer.from(
+  JSON.stringify({
+    inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, WIDTH], parameters: { binary_data_size: 3 * 48 * WIDTH * 4 } }],
+    parameters: { binary_data_output: true },
+  }),
+);
 const body = Buffer.concat([header, Buffer.from(Float32Array.from({ length: 3 * 48 * WIDTH }, (_, i) => ((i * 7919) % 255) / 255).buffer)]);
 const headers = { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) };
 
 async function rowsRun(url: string): Promise<number> {
-  const stats = (await (await fetch(`${url}/v2/models/${MODEL}/versions/1/stats`)).json()) as { model_stats: { inference_count: number }[] };
+  const stats = (await (await fetch(`${url}/v2/models/${MODEL}/versions/1/stats`)).json()) as {
+    model_stats: { inference_count: number }[];
+  };
   return stats.model_stats.reduce((sum, entry) => sum + entry.inference_count, 0);
 }
 
@@ -119,11 +123,19 @@ async function phase(url: string, mode: 'on' | 'off'): Promise<Phase> {
 
 async function gateway(mode: 'on' | 'off', children: Child[]): Promise<string> {
   const port = await freePort();
-  const env = { MODEL_REPOSITORY: join(REPO_ROOT, 'models'), LOAD_MODELS: MODEL, PORT: String(port), GRPC_PORT: '0', LOG_LEVEL: 'warn', CANCEL_ABANDONED: mode };
+  const env = {
+    MODEL_REPOSITORY: join(REPO_ROOT, 'models'),
+    LOAD_MODELS: MODEL,
+    PORT: String(port),
+    GRPC_PORT: '0',
+    LOG_LEVEL: 'warn',
+    CANCEL_ABANDONED: mode,
+  };
   const child = spawnChild({ name: `gateway-${mode}`, script: join(REPO_ROOT, 'dist/gateway/server.js'), cwd: REPO_ROOT, env });
   children.push(child);
   const url = `http://127.0.0.1:${port}`;
-  const ready = async (): Promise<boolean> => (await fetch(`${url}/v2/models/${MODEL}/versions/1/ready`).catch(() => undefined))?.status === 200;
+  const ready = async (): Promise<boolean> =>
+    (await fetch(`${url}/v2/models/${MODEL}/versions/1/ready`).catch(() => undefined))?.status === 200;
   await waitUntilReady(ready, child, [child], 180_000, `gateway (CANCEL_ABANDONED=${mode}) ready`);
   return url;
 }
@@ -155,12 +167,29 @@ async function main(): Promise<void> {
   const summary = {
     abandonedRowsRun: { on: wastedOn, off: wastedOff },
     shareOfRowsAbandoned: { on: wastedOn / Math.max(1, sum(on, 'rowsRun')), off: wastedOff / Math.max(1, sum(off, 'rowsRun')) },
-    patientAnsweredPerSecond: { on: sum(on, 'patientAnswered') / (on.length * PHASE_SECONDS), off: sum(off, 'patientAnswered') / (off.length * PHASE_SECONDS) },
+    patientAnsweredPerSecond: {
+      on: sum(on, 'patientAnswered') / (on.length * PHASE_SECONDS),
+      off: sum(off, 'patientAnswered') / (off.length * PHASE_SECONDS),
+    },
     reduction,
     target: TARGET_REDUCTION,
     met: reduction >= TARGET_REDUCTION,
   };
-  const results = { machine: { ...machine, loadAverageAtEnd: currentLoadAverage() }, settings: { model: MODEL, version: '1', width: WIDTH, patient: PATIENT, abandoning: ABANDONING, abandonMs: ABANDON_MS, phaseSeconds: PHASE_SECONDS, rounds: ROUNDS }, phases, summary };
+  const results = {
+    machine: { ...machine, loadAverageAtEnd: currentLoadAverage() },
+    settings: {
+      model: MODEL,
+      version: '1',
+      width: WIDTH,
+      patient: PATIENT,
+      abandoning: ABANDONING,
+      abandonMs: ABANDON_MS,
+      phaseSeconds: PHASE_SECONDS,
+      rounds: ROUNDS,
+    },
+    phases,
+    summary,
+  };
   writeFileSync(join(RESULTS_DIR, 'cancellation.json'), `${JSON.stringify(results, null, 2)}\n`);
   const pct = (value: number): string => `${(value * 100).toFixed(1)} %`;
   const lines = [
@@ -171,7 +200,9 @@ async function main(): Promise<void> {
     '',
     row(['round', 'CANCEL_ABANDONED', 'rows run', 'answered (patient)', 'abandoned sent', 'rows run for abandoned', 'refused', 'load']),
     row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:']),
-    ...phases.map((p, index) => row([Math.floor(index / 2) + 1, p.mode, p.rowsRun, p.patientAnswered, p.abandonedSent, p.abandonedRowsRun, p.refused, p.loadAverage])),
+    ...phases.map((p, index) =>
+      row([Math.floor(index / 2) + 1, p.mode, p.rowsRun, p.patientAnswered, p.abandonedSent, p.abandonedRowsRun, p.refused, p.loadAverage]),
+    ),
     '',
     `Rows run for abandoned requests: ${wastedOff} without cancellation, ${wastedOn} with it: **${pct(reduction)} less** (target ≥ ${pct(TARGET_REDUCTION)}: ${summary.met ? 'met' : 'missed'}).`,
     `Share of all rows run that nobody received: ${pct(summary.shareOfRowsAbandoned.off)} off, ${pct(summary.shareOfRowsAbandoned.on)} on. Patient answers per second: ${summary.patientAnsweredPerSecond.off.toFixed(1)} off, ${summary.patientAnsweredPerSecond.on.toFixed(1)} on.`,

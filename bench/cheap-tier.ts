@@ -30,7 +30,15 @@ const argmax = (values: readonly number[]): number => values.reduce((best, value
  * the fp32 model on the same gateway and the same bodies: throughput at 64 connections,
  * cost per request and escalations from the gateway's own headers, and agreement.
  */
-export async function measureCheapTier(url: string, bodies: readonly string[], distinctBodies: readonly string[], connections: number, seconds: number, warmup: number, pid: number): Promise<CheapTierStage> {
+export async function measureCheapTier(
+  url: string,
+  bodies: readonly string[],
+  distinctBodies: readonly string[],
+  connections: number,
+  seconds: number,
+  warmup: number,
+  pid: number,
+): Promise<CheapTierStage> {
   const requests = distinctBodies.length;
   const fp32Path = '/v2/models/mlp-classifier/versions/1/infer';
   const routePath = '/v2/models/classify/infer';
@@ -63,7 +71,14 @@ export async function measureCheapTier(url: string, bodies: readonly string[], d
   return {
     route: 'classify',
     fp32: { path: fp32Path, c64: fp32Load, meanCostUsd: direct.cost / requests, escalatedPercent: 0, agreementPercent: 100, requests },
-    cascade: { path: routePath, c64: routeLoad, meanCostUsd: routed.cost / requests, escalatedPercent: round((routed.escalated / requests) * 100, 2), agreementPercent: round(agreement * 100, 2), requests },
+    cascade: {
+      path: routePath,
+      c64: routeLoad,
+      meanCostUsd: routed.cost / requests,
+      escalatedPercent: round((routed.escalated / requests) * 100, 2),
+      agreementPercent: round(agreement * 100, 2),
+      requests,
+    },
   };
 }
 
@@ -78,8 +93,22 @@ export function cheapTierSection(stage: CheapTierStage | undefined): string[] {
     '',
     row(['Path', 'Req/s @64', 'p50 / p99 ms @64', 'Mean cost per request (USD)', 'Escalated to fp32', 'Top class = fp32']),
     row(['---', '---:', '---:', '---:', '---:', '---:']),
-    row([`fp32 direct \`${fp32.path}\``, fp32.c64.requestsPerSecond, `${fp32.c64.latencyMs.p50} / ${fp32.c64.latencyMs.p99}`, usd(fp32.meanCostUsd), '-', '100 %']),
-    row([`cascade \`${cascade.path}\``, cascade.c64.requestsPerSecond, `${cascade.c64.latencyMs.p50} / ${cascade.c64.latencyMs.p99}`, usd(cascade.meanCostUsd), `${cascade.escalatedPercent} %`, `${cascade.agreementPercent} %`]),
+    row([
+      `fp32 direct \`${fp32.path}\``,
+      fp32.c64.requestsPerSecond,
+      `${fp32.c64.latencyMs.p50} / ${fp32.c64.latencyMs.p99}`,
+      usd(fp32.meanCostUsd),
+      '-',
+      '100 %',
+    ]),
+    row([
+      `cascade \`${cascade.path}\``,
+      cascade.c64.requestsPerSecond,
+      `${cascade.c64.latencyMs.p50} / ${cascade.c64.latencyMs.p99}`,
+      usd(cascade.meanCostUsd),
+      `${cascade.escalatedPercent} %`,
+      `${cascade.agreementPercent} %`,
+    ]),
     '',
     `Cost per request: cascade / fp32 = **${round(cascade.meanCostUsd / fp32.meanCostUsd, 3)}** over ${cascade.requests} distinct inputs sent one at a time to each; throughput cascade / fp32 = **${round(cascade.c64.requestsPerSecond / fp32.c64.requestsPerSecond, 3)}**.`,
     '',

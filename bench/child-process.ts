@@ -81,7 +81,13 @@ export function spawnChild(options: ChildOptions): Child {
  * Polls `check` every 100 ms until it holds; throws (after stopping `owner`) when any
  * of `watched` exits first or the timeout passes, with that child's output.
  */
-export async function waitUntilReady(check: () => Promise<boolean>, owner: Child, watched: readonly Child[], timeoutMs: number, what: string): Promise<void> {
+export async function waitUntilReady(
+  check: () => Promise<boolean>,
+  owner: Child,
+  watched: readonly Child[],
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     const dead = watched.find((child) => child.hasExited());
@@ -91,7 +97,9 @@ export async function waitUntilReady(check: () => Promise<boolean>, owner: Child
     }
     if (Date.now() > deadline) {
       await owner.stop();
-      throw new Error(`${what} did not happen within ${timeoutMs} ms:\n${watched.map((child) => `--- ${child.name}\n${child.output()}`).join('\n')}`);
+      throw new Error(
+        `${what} did not happen within ${timeoutMs} ms:\n${watched.map((child) => `--- ${child.name}\n${child.output()}`).join('\n')}`,
+      );
     }
     await sleep(100);
   }

@@ -36,7 +36,13 @@ export async function startChildServer(options: ChildServerOptions): Promise<Chi
   const url = `http://127.0.0.1:${port}`;
   const child = spawnChild({ ...options, env: { GRPC_PORT: '0', ...options.env, HOST: '127.0.0.1', PORT: String(port) } });
   const timeoutMs = options.readyTimeoutMs ?? 60_000;
-  await waitUntilReady(() => isReady(url + options.readyPath), child, [child, ...(options.alsoWatch ?? [])], timeoutMs, `${options.name} was ready`);
+  await waitUntilReady(
+    () => isReady(url + options.readyPath),
+    child,
+    [child, ...(options.alsoWatch ?? [])],
+    timeoutMs,
+    `${options.name} was ready`,
+  );
   return { name: options.name, pid: child.pid, url, output: child.output, stop: child.stop };
 }
 

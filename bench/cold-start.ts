@@ -61,24 +61,43 @@ function body(seed: number): string {
 
 async function round(): Promise<Round> {
   const prefix = `bench-cold-${randomUUID().slice(0, 8)}`;
-  const env = { REDIS_URL, REDIS_PREFIX: prefix, MODEL_REPOSITORY: join(ROOT, 'models'), LOAD_MODELS: MODEL_NAME, HEARTBEAT_MS: '500', LOG_LEVEL: 'info' };
+  const env = {
+    REDIS_URL,
+    REDIS_PREFIX: prefix,
+    MODEL_REPOSITORY: join(ROOT, 'models'),
+    LOAD_MODELS: MODEL_NAME,
+    HEARTBEAT_MS: '500',
+    LOG_LEVEL: 'info',
+  };
   const port = await freePort();
   const children: Child[] = [];
   try {
-    const gateway = spawnChild({ name: 'gateway', script: join(ROOT, 'dist/gateway/server.js'), cwd: ROOT, env: { ...env, PORT: String(port) } });
+    const gateway = spawnChild({
+      name: 'gateway',
+      script: join(ROOT, 'dist/gateway/server.js'),
+      cwd: ROOT,
+      env: { ...env, PORT: String(port) },
+    });
     children.push(gateway);
     const url = `http://127.0.0.1:${port}`;
     const ready = async (): Promise<boolean> => (await fetch(`${url}/v2/health/ready`).catch(() => undefined))?.status === 200;
     await waitUntilReady(ready, gateway, [gateway], 30_000, 'gateway ready');
     const sentAt = performance.now();
     const answers = Array.from({ length: REQUESTS }, (_, seed) =>
-      fetch(`${url}/v2/models/${MODEL_NAME}/versions/1/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(seed) }).then(
-        async (response) => ({ status: response.status, at: performance.now(), text: await response.text() }),
-      ),
+      fetch(`${url}/v2/models/${MODEL_NAME}/versions/1/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: body(seed),
+      }).then(async (response) => ({ status: response.status, at: performance.now(), text: await response.text() })),
     );
     await sleep(500); // queued, cold
     const workerAt = performance.now();
-    const worker = spawnChild({ name: 'worker', script: join(ROOT, 'dist/workers/main.js'), cwd: ROOT, env: { ...env, WORKER_ID: 'cold', METRICS_PORT: '0' } });
+    const worker = spawnChild({
+      name: 'worker',
+      script: join(ROOT, 'dist/workers/main.js'),
+      cwd: ROOT,
+      env: { ...env, WORKER_ID: 'cold', METRICS_PORT: '0' },
+    });
     children.push(worker);
     // Its "worker ready" line (logged once it consumes), polled finely: the answers may come first.
     const workerReady = (async (): Promise<number> => {
@@ -131,9 +150,19 @@ async function main(): Promise<void> {
     'The worker logs "worker ready" once it consumes, so it can land just after the first answer.',
     'The machine (2 cores) was shared with other work.',
     '',
-    row(['round', 'spawn → worker ready (ms)', 'spawn → first answer (ms)', 'spawn → last answer (ms)', 'first request → its answer (ms)', '200s', 'load avg']),
+    row([
+      'round',
+      'spawn → worker ready (ms)',
+      'spawn → first answer (ms)',
+      'spawn → last answer (ms)',
+      'first request → its answer (ms)',
+      '200s',
+      'load avg',
+    ]),
     row(['---', '---', '---', '---', '---', '---', '---']),
-    ...rounds.map((r, i) => row([i + 1, r.workerReadyMs, r.firstAnswerMs, r.lastAnswerMs, r.firstQueuedToAnswerMs, r.answered200, r.loadAverage])),
+    ...rounds.map((r, i) =>
+      row([i + 1, r.workerReadyMs, r.firstAnswerMs, r.lastAnswerMs, r.firstQueuedToAnswerMs, r.answered200, r.loadAverage]),
+    ),
     row(['median', summary.workerReadyMs, summary.firstAnswerMs, summary.lastAnswerMs, summary.firstQueuedToAnswerMs, '', '']),
     '',
   ];

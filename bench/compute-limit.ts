@@ -17,7 +17,13 @@ export interface ComputeLimit {
   readonly intraOpThreads: number;
   readonly batches: BatchThroughput[];
   readonly best: BatchThroughput;
-  readonly rawLatencyBatch1: { readonly runs: number; readonly p50Ms: number; readonly p99Ms: number; readonly meanMs: number; readonly minMs: number };
+  readonly rawLatencyBatch1: {
+    readonly runs: number;
+    readonly p50Ms: number;
+    readonly p99Ms: number;
+    readonly meanMs: number;
+    readonly minMs: number;
+  };
   /** Batch-1 outputs per request body, to check the servers' answers against. */
   readonly expected: Float32Array[];
 }
@@ -32,7 +38,12 @@ function batchInputs(bodies: readonly RequestBody[], rows: number, variants: num
   });
 }
 
-async function throughput(session: Awaited<ReturnType<typeof createSession>>, bodies: readonly RequestBody[], rows: number, seconds: number): Promise<BatchThroughput> {
+async function throughput(
+  session: Awaited<ReturnType<typeof createSession>>,
+  bodies: readonly RequestBody[],
+  rows: number,
+  seconds: number,
+): Promise<BatchThroughput> {
   const inputs = batchInputs(bodies, rows, 4);
   for (let i = 0; i < 10; i += 1) await runBatch(session, inputs[i % inputs.length]!, rows);
   const times: number[] = [];

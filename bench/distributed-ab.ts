@@ -27,8 +27,17 @@ async function main(): Promise<void> {
       withDistributed({ redisUrl: REDIS_URL, prefix }, (d) =>
         measurePairedRounds(
           { target: { url: embedded.url, path: INFER_PATH, bodies }, serverPid: embedded.pid },
-          { target: { url: d.url, path: INFER_PATH, bodies }, serverPid: d.gatewayPid, otherPids: { worker: d.workerPid, ...(redisPid === undefined ? {} : { redis: redisPid }) } },
-          { rounds: ROUNDS, seconds: settings.durationSeconds, warmupSeconds: settings.warmupSeconds, connections: settings.highConnections },
+          {
+            target: { url: d.url, path: INFER_PATH, bodies },
+            serverPid: d.gatewayPid,
+            otherPids: { worker: d.workerPid, ...(redisPid === undefined ? {} : { redis: redisPid }) },
+          },
+          {
+            rounds: ROUNDS,
+            seconds: settings.durationSeconds,
+            warmupSeconds: settings.warmupSeconds,
+            connections: settings.highConnections,
+          },
           ({ embedded: a, distributed: b, ratio }, index) =>
             log(
               `round ${index + 1}: embedded ${a.requestsPerSecond} req/s (cpu ${a.serverCpuPercent} %), distributed ${b.requestsPerSecond} req/s ` +

@@ -51,7 +51,11 @@ async function settledStats(url: string): Promise<StatsSnapshot> {
  * Distributed mode measured the way the embedded gateway is: output check, 64
  * connections, then the sequential client. Never throws: a failure is a result.
  */
-export async function measureDistributed(bodies: readonly RequestBody[], expected: readonly Float32Array[], log: Log): Promise<DistributedStage> {
+export async function measureDistributed(
+  bodies: readonly RequestBody[],
+  expected: readonly Float32Array[],
+  log: Log,
+): Promise<DistributedStage> {
   let probe: RedisProbe;
   try {
     probe = await RedisProbe.connect(REDIS_URL);
@@ -66,7 +70,9 @@ export async function measureDistributed(bodies: readonly RequestBody[], expecte
     const runs = await withDistributed({ redisUrl: REDIS_URL, prefix }, async (d) => {
       const target: LoadTarget = { url: d.url, path: INFER_PATH, bodies: bodies.map((body) => body.json) };
       const outputCheck = await verifyOutputs(d.url, INFER_PATH, bodies, expected, many);
-      log(`  output check: ${outputCheck.mismatches}/${outputCheck.requests} wrong, max abs error ${outputCheck.maxAbsError.toExponential(2)}`);
+      log(
+        `  output check: ${outputCheck.mismatches}/${outputCheck.requests} wrong, max abs error ${outputCheck.maxAbsError.toExponential(2)}`,
+      );
       await runLoad(target, many, warmup, 0);
       const before = await settledStats(d.url);
       const others = { worker: d.workerPid, ...(redisPid === undefined ? {} : { redis: redisPid }) };
@@ -75,13 +81,18 @@ export async function measureDistributed(bodies: readonly RequestBody[], expecte
       const sequential = await measureSequential(target, settings.sequentialRequests);
       const usedMemoryAfterRunsBytes = await probe.usedMemory();
       const prefixAfterRuns = await keyCensus(probe, prefix);
-      log(`  paired rounds: embedded gateway started beside it, ${settings.pairedRounds} alternating runs of ${seconds} s each at ${many} connections`);
+      log(
+        `  paired rounds: embedded gateway started beside it, ${settings.pairedRounds} alternating runs of ${seconds} s each at ${many} connections`,
+      );
       const paired = await withChildServer(embeddedGatewayOptions('embedded gateway (paired rounds)'), (embedded) =>
         measurePairedRounds(
           { target: { ...target, url: embedded.url }, serverPid: embedded.pid },
           { target, serverPid: d.gatewayPid, otherPids: others },
           { rounds: settings.pairedRounds, seconds, warmupSeconds: warmup, connections: many },
-          (pair, index) => log(`    round ${index + 1}: embedded ${pair.embedded.requestsPerSecond} req/s, distributed ${pair.distributed.requestsPerSecond} req/s -> ${pair.ratio}`),
+          (pair, index) =>
+            log(
+              `    round ${index + 1}: embedded ${pair.embedded.requestsPerSecond} req/s, distributed ${pair.distributed.requestsPerSecond} req/s -> ${pair.ratio}`,
+            ),
         ),
       );
       return { c64, batchingAt64, sequential, paired, outputCheck, usedMemoryAfterRunsBytes, prefixAfterRuns, logs: d.logs() };

@@ -10,7 +10,13 @@ export function embeddedGatewayOptions(name = 'gateway'): ChildServerOptions {
     cwd: REPO_ROOT,
     readyPath: '/v2/health/ready',
     // REDIS_URL emptied (empty counts as unset): embedded even when the shell sets it.
-    env: { LOAD_MODELS: MODEL_NAME, LOG_LEVEL: 'warn', CPU_COUNT: String(settings.cpuCount), REDIS_URL: '', MODEL_REPOSITORY: resolve(REPO_ROOT, 'models') },
+    env: {
+      LOAD_MODELS: MODEL_NAME,
+      LOG_LEVEL: 'warn',
+      CPU_COUNT: String(settings.cpuCount),
+      REDIS_URL: '',
+      MODEL_REPOSITORY: resolve(REPO_ROOT, 'models'),
+    },
     readyTimeoutMs: 120_000,
   };
 }

@@ -16,9 +16,13 @@ export async function writeGrpcReport(result: GrpcVsHttp, machine: object): Prom
   const json = join(RESULTS_DIR, 'grpc-vs-http.json');
   const markdown = join(RESULTS_DIR, 'grpc-vs-http.md');
   await writeFile(json, `${JSON.stringify({ machine, ...result, targets: GRPC_TARGETS }, null, 2)}\n`);
-  const rows = result.runs.map((run) => `| ${run.protocol} | ${run.requestsPerSecond} | ${run.p50Ms} | ${run.p99Ms} | ${run.serverCpuUsPerCall ?? '?'} | ${run.failed} |`);
+  const rows = result.runs.map(
+    (run) =>
+      `| ${run.protocol} | ${run.requestsPerSecond} | ${run.p50Ms} | ${run.p99Ms} | ${run.serverCpuUsPerCall ?? '?'} | ${run.failed} |`,
+  );
   const roundRows = result.rounds.map(
-    (r, index) => `| ${index + 1} | ${r.runs.map((run) => `${run.requestsPerSecond} (${run.p50Ms} / ${run.p99Ms})`).join(' | ')} | ${r.unaryRatio} | ${r.streamRatio} |`,
+    (r, index) =>
+      `| ${index + 1} | ${r.runs.map((run) => `${run.requestsPerSecond} (${run.p50Ms} / ${run.p99Ms})`).join(' | ')} | ${r.unaryRatio} | ${r.streamRatio} |`,
   );
   const verdict = (name: keyof typeof GRPC_TARGETS): string =>
     `${result[name]} (target >= ${GRPC_TARGETS[name]}: ${result[name] >= GRPC_TARGETS[name] ? 'met' : 'missed'})`;

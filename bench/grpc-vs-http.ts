@@ -91,7 +91,10 @@ export async function runProtocol(
   const totals = recorder.total.summary();
   const answered = totals.outcomes.ok;
   const { p50Ms, p99Ms } = totals.latency;
-  const cpu = serverPid === undefined || answered === 0 ? undefined : { serverCpuUsPerCall: round((((await cpuSeconds(serverPid)) - cpuBefore) * 1e6) / answered, 1) };
+  const cpu =
+    serverPid === undefined || answered === 0
+      ? undefined
+      : { serverCpuUsPerCall: round((((await cpuSeconds(serverPid)) - cpuBefore) * 1e6) / answered, 1) };
   return { protocol, requestsPerSecond: round(answered / activeS, 1), p50Ms, p99Ms, answered, failed: totals.sent - answered, ...cpu };
 }
 
@@ -119,22 +122,27 @@ export async function measureGrpcVsHttp(
       const measured = new Map<ProtocolRun['protocol'], ProtocolRun>();
       for (const protocol of order) measured.set(protocol, await runProtocol(protocol, target, connections, seconds, server.pid));
       const [http, unary, stream] = PROTOCOLS.map((protocol) => measured.get(protocol)!) as [ProtocolRun, ProtocolRun, ProtocolRun];
-      const ratio = (run: ProtocolRun): number => (http.requestsPerSecond > 0 ? round(run.requestsPerSecond / http.requestsPerSecond, 3) : 0);
+      const ratio = (run: ProtocolRun): number =>
+        http.requestsPerSecond > 0 ? round(run.requestsPerSecond / http.requestsPerSecond, 3) : 0;
       const row: GrpcRound = { runs: [http, unary, stream], unaryRatio: ratio(unary), streamRatio: ratio(stream) };
       results.push(row);
-      log(`  round ${index + 1}: ${row.runs.map((run) => `${run.protocol} ${run.requestsPerSecond} req/s p50 ${run.p50Ms} p99 ${run.p99Ms} ms, server ${run.serverCpuUsPerCall} us/call${run.failed ? ` ${run.failed} failed` : ''}`).join('; ')}; unary/HTTP ${row.unaryRatio}, stream/HTTP ${row.streamRatio}`);
+      log(
+        `  round ${index + 1}: ${row.runs.map((run) => `${run.protocol} ${run.requestsPerSecond} req/s p50 ${run.p50Ms} p99 ${run.p99Ms} ms, server ${run.serverCpuUsPerCall} us/call${run.failed ? ` ${run.failed} failed` : ''}`).join('; ')}; unary/HTTP ${row.unaryRatio}, stream/HTTP ${row.streamRatio}`,
+      );
     }
     const medianOf = (protocol: ProtocolRun['protocol'], pick: (run: ProtocolRun) => number): number =>
       round(median(results.map((r) => pick(r.runs.find((run) => run.protocol === protocol)!))), 2);
-    const runs = PROTOCOLS.map((protocol): ProtocolRun => ({
-      protocol,
-      requestsPerSecond: medianOf(protocol, (run) => run.requestsPerSecond),
-      p50Ms: medianOf(protocol, (run) => run.p50Ms),
-      p99Ms: medianOf(protocol, (run) => run.p99Ms),
-      serverCpuUsPerCall: medianOf(protocol, (run) => run.serverCpuUsPerCall ?? 0),
-      answered: results.reduce((sum, r) => sum + r.runs.find((run) => run.protocol === protocol)!.answered, 0),
-      failed: results.reduce((sum, r) => sum + r.runs.find((run) => run.protocol === protocol)!.failed, 0),
-    }));
+    const runs = PROTOCOLS.map(
+      (protocol): ProtocolRun => ({
+        protocol,
+        requestsPerSecond: medianOf(protocol, (run) => run.requestsPerSecond),
+        p50Ms: medianOf(protocol, (run) => run.p50Ms),
+        p99Ms: medianOf(protocol, (run) => run.p99Ms),
+        serverCpuUsPerCall: medianOf(protocol, (run) => run.serverCpuUsPerCall ?? 0),
+        answered: results.reduce((sum, r) => sum + r.runs.find((run) => run.protocol === protocol)!.answered, 0),
+        failed: results.reduce((sum, r) => sum + r.runs.find((run) => run.protocol === protocol)!.failed, 0),
+      }),
+    );
     return {
       connections,
       seconds,

@@ -45,10 +45,16 @@ export interface HotPath {
 }
 
 const cpuUsPerRequest = (run: LoadResult): number =>
-  run.responses2xx > 0 && run.serverCpuPercent !== undefined ? round((run.serverCpuPercent / 100) * run.durationSeconds * 1e6 / run.responses2xx, 1) : 0;
+  run.responses2xx > 0 && run.serverCpuPercent !== undefined
+    ? round(((run.serverCpuPercent / 100) * run.durationSeconds * 1e6) / run.responses2xx, 1)
+    : 0;
 
 /** One raw onnxruntime-node batch-1 run per body, timed: the p50 the latency target is over. */
-async function rawLatencyP50(session: Awaited<ReturnType<typeof createSession>>, inputs: readonly Float32Array[], runs: number): Promise<number> {
+async function rawLatencyP50(
+  session: Awaited<ReturnType<typeof createSession>>,
+  inputs: readonly Float32Array[],
+  runs: number,
+): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < runs + 20; i += 1) {
     const start = performance.now();
@@ -75,7 +81,12 @@ export async function measureHotPath(
   const target = (server: ChildServer): LoadTarget => ({ url: server.url, path: INFER_PATH, bodies: bodies.map((body) => body.json) });
   const session = await createSession(MODEL_PATH);
   const inputs = bodies.map((body) => body.input);
-  const ceilingOptions = { name: 'http-ceiling', script: resolve(import.meta.dirname, 'servers', 'http-ceiling.js'), cwd: REPO_ROOT, readyPath: '/v2/health/ready' };
+  const ceilingOptions = {
+    name: 'http-ceiling',
+    script: resolve(import.meta.dirname, 'servers', 'http-ceiling.js'),
+    cwd: REPO_ROOT,
+    readyPath: '/v2/health/ready',
+  };
   return withChildServer(ceilingOptions, (ceiling) =>
     withChildServer(npmStartGatewayOptions(), async (gateway) => {
       await runLoad(target(ceiling), connections, settings.warmupSeconds, 0);

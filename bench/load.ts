@@ -71,11 +71,19 @@ export function runRequests(
 
 /** CPU seconds so far per pid; a process that cannot be read (gone, not ours) counts as undefined. */
 async function cpuOf(pids: Readonly<Record<string, number>>): Promise<Record<string, number | undefined>> {
-  const entries = await Promise.all(Object.entries(pids).map(async ([name, pid]) => [name, await cpuSeconds(pid).catch(() => undefined)] as const));
+  const entries = await Promise.all(
+    Object.entries(pids).map(async ([name, pid]) => [name, await cpuSeconds(pid).catch(() => undefined)] as const),
+  );
   return Object.fromEntries(entries);
 }
 
-async function measured(target: LoadTarget, connections: number, limit: Limit, serverPid: number | undefined, otherPids: Readonly<Record<string, number>>): Promise<LoadResult> {
+async function measured(
+  target: LoadTarget,
+  connections: number,
+  limit: Limit,
+  serverPid: number | undefined,
+  otherPids: Readonly<Record<string, number>>,
+): Promise<LoadResult> {
   const clientBefore = process.cpuUsage();
   const serverBefore = serverPid === undefined ? 0 : await cpuSeconds(serverPid);
   const othersBefore = await cpuOf(otherPids);

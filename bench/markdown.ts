@@ -6,5 +6,7 @@ export const mb = (bytes: number): number => Math.round((bytes / 2 ** 20) * 100)
 
 /** A process log as a fenced block, or a line saying it was empty. */
 export function logBlock(name: string, log: string): string {
-  return log.trim() === '' ? `The ${name} logged nothing at LOG_LEVEL=warn.` : `${name} log at LOG_LEVEL=warn:\n\n\`\`\`\n${log.trim()}\n\`\`\``;
+  return log.trim() === ''
+    ? `The ${name} logged nothing at LOG_LEVEL=warn.`
+    : `${name} log at LOG_LEVEL=warn:\n\n\`\`\`\n${log.trim()}\n\`\`\``;
 }

@@ -116,7 +116,9 @@ async function main(): Promise<void> {
     '',
     '| mode | round | req/s | p50 ms | p99 ms | failed | load average before |',
     '|---|---|---|---|---|---|---|',
-    ...runs.map((r) => `| ${r.mode} | ${r.round} | ${r.requestsPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.failed} | ${r.loadAverageBefore} |`),
+    ...runs.map(
+      (r) => `| ${r.mode} | ${r.round} | ${r.requestsPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.failed} | ${r.loadAverageBefore} |`,
+    ),
     '',
     ...modes.map((m) => `- ${m.mode}: mean ${m.meanRequestsPerSecond} req/s, ${m.failed} failed`),
     '',

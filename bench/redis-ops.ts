@@ -55,7 +55,13 @@ async function measure(url: string, connections: number, round: number, bodies: 
   };
 }
 
-function markdown(results: { measuredAt: string; machine: ReturnType<typeof machineInfo>; durationSeconds: number; runs: OpsRun[]; label: string }): string {
+function markdown(results: {
+  measuredAt: string;
+  machine: ReturnType<typeof machineInfo>;
+  durationSeconds: number;
+  runs: OpsRun[];
+  label: string;
+}): string {
   const top = (work: WorkPerRequest): string =>
     Object.entries(work.byCommand)
       .slice(0, 8)
@@ -69,10 +75,34 @@ function markdown(results: { measuredAt: string; machine: ReturnType<typeof mach
     'CONFIG RESETSTAT before each run, INFO commandstats and INFO cpu (used_cpu_sys + used_cpu_user) after, divided by the 2xx answers.',
     'Redis CPU includes reading and writing sockets, so it rises on a loaded machine; the load average before each run is listed.',
     '',
-    row(['connections', 'round', 'req/s', 'failed', 'commands / req', 'scripts / req', 'Redis CPU µs / req', 'in scripts µs / req', 'req/s per Redis core', 'load avg', 'commands per request']),
+    row([
+      'connections',
+      'round',
+      'req/s',
+      'failed',
+      'commands / req',
+      'scripts / req',
+      'Redis CPU µs / req',
+      'in scripts µs / req',
+      'req/s per Redis core',
+      'load avg',
+      'commands per request',
+    ]),
     row(Array(11).fill('---')),
     ...results.runs.map((r) =>
-      row([r.connections, r.round, r.requestsPerSecond, r.failed, r.perRequest.commands, r.perRequest.scripts, r.perRequest.cpuMicros, r.perRequest.scriptMicros, r.requestsPerRedisCore, r.loadAverageBefore, top(r.perRequest)]),
+      row([
+        r.connections,
+        r.round,
+        r.requestsPerSecond,
+        r.failed,
+        r.perRequest.commands,
+        r.perRequest.scripts,
+        r.perRequest.cpuMicros,
+        r.perRequest.scriptMicros,
+        r.requestsPerRedisCore,
+        r.loadAverageBefore,
+        top(r.perRequest),
+      ]),
     ),
     '',
   ].join('\n');
@@ -92,7 +122,9 @@ async function main(): Promise<void> {
         for (const connections of CONNECTIONS) {
           const run = await measure(d.url, connections, round, bodies, stats);
           const w = run.perRequest;
-          log(`${connections} conn round ${round}: ${run.requestsPerSecond} req/s, ${w.commands} commands, ${w.scripts} scripts, ${w.cpuMicros} µs Redis CPU per request (load ${run.loadAverageBefore})`);
+          log(
+            `${connections} conn round ${round}: ${run.requestsPerSecond} req/s, ${w.commands} commands, ${w.scripts} scripts, ${w.cpuMicros} µs Redis CPU per request (load ${run.loadAverageBefore})`,
+          );
           runs.push(run);
         }
       }
@@ -104,7 +136,13 @@ async function main(): Promise<void> {
     await server.kill();
     folder.remove();
   }
-  const results = { measuredAt: new Date().toISOString(), label: LABEL, machine: machineInfo(), durationSeconds: settings.durationSeconds, runs };
+  const results = {
+    measuredAt: new Date().toISOString(),
+    label: LABEL,
+    machine: machineInfo(),
+    durationSeconds: settings.durationSeconds,
+    runs,
+  };
   const name = LABEL ? `redis-ops-${LABEL}` : 'redis-ops';
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(join(RESULTS_DIR, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);

@@ -111,10 +111,36 @@ function markdown(results: { measuredAt: string; machine: ReturnType<typeof mach
     '(CONFIG RESETSTAT before, INFO commandstats after; gateway registry polls and worker heartbeats included) and server CPU (INFO cpu).',
     'On 2 cores this shows how the queue work spreads over the shards, not a throughput gain: every shard competes for the same cores.',
     '',
-    row(["partitions", "round", "req/s", "failed", "load avg", "master", "partitions held", "commands in the run", "scripts in the run", "share of scripts %", "CPU s"]),
+    row([
+      'partitions',
+      'round',
+      'req/s',
+      'failed',
+      'load avg',
+      'master',
+      'partitions held',
+      'commands in the run',
+      'scripts in the run',
+      'share of scripts %',
+      'CPU s',
+    ]),
     row(Array(11).fill('---')),
     ...results.runs.flatMap((r) =>
-      r.masters.map((m) => row([r.partitions, r.round, r.requestsPerSecond, r.failed, r.loadAverageBefore, m.port, m.partitionsHeld, m.commands, m.scripts, m.scriptShare, m.cpuSeconds])),
+      r.masters.map((m) =>
+        row([
+          r.partitions,
+          r.round,
+          r.requestsPerSecond,
+          r.failed,
+          r.loadAverageBefore,
+          m.port,
+          m.partitionsHeld,
+          m.commands,
+          m.scripts,
+          m.scriptShare,
+          m.cpuSeconds,
+        ]),
+      ),
     ),
     '',
   ].join('\n');
@@ -136,7 +162,13 @@ async function main(): Promise<void> {
   } finally {
     await cluster.stop();
   }
-  const results = { measuredAt: new Date().toISOString(), machine: machineInfo(), connections: CONNECTIONS, durationSeconds: settings.durationSeconds, runs };
+  const results = {
+    measuredAt: new Date().toISOString(),
+    machine: machineInfo(),
+    connections: CONNECTIONS,
+    durationSeconds: settings.durationSeconds,
+    runs,
+  };
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(join(RESULTS_DIR, 'redis-partitions.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(RESULTS_DIR, 'redis-partitions.md'), markdown(results));

@@ -50,7 +50,8 @@ export interface Boundedness {
  */
 const stillGrowing = (second: number, last: number, slack: number): boolean => last > second * 1.2 + slack;
 
-const meanOf = (values: readonly number[]): number => (values.length === 0 ? 0 : Math.round(values.reduce((a, b) => a + b, 0) / values.length));
+const meanOf = (values: readonly number[]): number =>
+  values.length === 0 ? 0 : Math.round(values.reduce((a, b) => a + b, 0) / values.length);
 
 /**
  * Samples at the end of the load (1 s apart, so ~1 s of requests between them) that
@@ -76,7 +77,8 @@ function growthOf(group: string, read: (sample: RedisSample) => number, at: Mome
   const growingUnderLoad = stillGrowing(secondQuarterMean, lastQuarterMean, slack);
   const released = afterCleanup <= releaseLimit;
   const tail = at.lastLoad.map(read);
-  const cappedLate = growingUnderLoad && tail.length === CAP_SAMPLES && Math.max(...tail) - Math.min(...tail) <= Math.max(10, Math.max(...tail) * 0.002);
+  const cappedLate =
+    growingUnderLoad && tail.length === CAP_SAMPLES && Math.max(...tail) - Math.min(...tail) <= Math.max(10, Math.max(...tail) * 0.002);
   return {
     group,
     start: read(at.start),
@@ -131,17 +133,23 @@ export function analyse(samples: readonly RedisSample[], cleanupRequests: number
   const verdict = !bounded ? 'not bounded' : all.some(([g]) => g.growingUnderLoad) ? 'bounded, not flat' : 'flat';
   const conclusion = [
     ...unbounded.map(([g, what]) => `Not bounded within this run: ${describe(g, what)}.`),
-    ...capped.map(([g, what]) => `Grew for most of the run, then stayed flat over the last ${CAP_SAMPLES} samples under load (a cap reached late, e.g. a stream's MAXLEN): ${describe(g, what)}.`),
+    ...capped.map(
+      ([g, what]) =>
+        `Grew for most of the run, then stayed flat over the last ${CAP_SAMPLES} samples under load (a cap reached late, e.g. a stream's MAXLEN): ${describe(g, what)}.`,
+    ),
   ];
   if (verdict === 'flat') {
     conclusion.push(
       `Flat: over ${load.length} one-second samples under load, no key shape under the prefix and no stream or set inside a key grew by more than 20 % from the second quarter of the load to the last.`,
     );
   } else if (bounded) {
-    conclusion.push('Bounded: everything else stopped growing early in the load or was released after the retention wait and cleanup requests.');
+    conclusion.push(
+      'Bounded: everything else stopped growing early in the load or was released after the retention wait and cleanup requests.',
+    );
   }
   const retained = keyGroups.filter((g) => !g.released && g.peak > releaseLimit);
-  for (const g of retained) conclusion.push(`Not released after the retention wait (bounded by a cap, not by age): ${describe(g, 'key count')}.`);
+  for (const g of retained)
+    conclusion.push(`Not released after the retention wait (bounded by a cap, not by age): ${describe(g, 'key count')}.`);
   const usedMemorySecondQuarterMeanBytes = meanOf(at.secondQuarter.map((s) => s.usedMemoryBytes));
   const usedMemoryLastQuarterMeanBytes = meanOf(at.lastQuarter.map((s) => s.usedMemoryBytes));
   if (stillGrowing(usedMemorySecondQuarterMeanBytes, usedMemoryLastQuarterMeanBytes, 1 << 20)) {

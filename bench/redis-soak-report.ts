@@ -37,7 +37,12 @@ export interface RedisSoakResults {
     readonly afterPrefixDeletedBytes: number;
   };
   /** Every key under the prefix with MEMORY USAGE: after warm-up, end of load, after the retention wait, after the cleanup requests. */
-  readonly snapshots: { readonly start: Snapshot; readonly endOfLoad: Snapshot; readonly afterRetentionWait: Snapshot; readonly afterCleanup: Snapshot };
+  readonly snapshots: {
+    readonly start: Snapshot;
+    readonly endOfLoad: Snapshot;
+    readonly afterRetentionWait: Snapshot;
+    readonly afterCleanup: Snapshot;
+  };
   readonly keysDeleted: number;
   readonly boundedness: Boundedness;
   readonly problems: readonly string[];
@@ -46,7 +51,18 @@ export interface RedisSoakResults {
 }
 
 const growthRow = (g: GroupGrowth): string =>
-  row([`\`${g.group}\``, g.start, g.secondQuarterMean, g.lastQuarterMean, g.peak, g.endOfLoad, g.afterCleanup, g.growingUnderLoad ? 'yes' : 'no', g.released ? 'yes' : 'no', g.unbounded ? '**yes**' : 'no']);
+  row([
+    `\`${g.group}\``,
+    g.start,
+    g.secondQuarterMean,
+    g.lastQuarterMean,
+    g.peak,
+    g.endOfLoad,
+    g.afterCleanup,
+    g.growingUnderLoad ? 'yes' : 'no',
+    g.released ? 'yes' : 'no',
+    g.unbounded ? '**yes**' : 'no',
+  ]);
 
 const snapshotRow = (name: string, s: Snapshot, collections: readonly string[]): string =>
   row([name, s.second, mb(s.usedMemoryBytes), s.census.keys, mb(s.census.bytes), ...collections.map((c) => s.entries[c] ?? '-')]);
@@ -99,7 +115,7 @@ export function renderSoakMarkdown(r: RedisSoakResults): string {
     '',
     '## Redis memory',
     '',
-    'used_memory is the whole server\'s (others may share it); the prefix columns are this run\'s keys only.',
+    "used_memory is the whole server's (others may share it); the prefix columns are this run's keys only.",
     '',
     `The last columns are entries inside single keys (XLEN, ZCARD, HLEN, ...). Bytes per entry at the end of the load: ` +
       `${collections.map((c) => `\`${c}\` ${bytesPerEntry(r.snapshots.endOfLoad, c)}`).join(', ')}.`,
@@ -121,7 +137,18 @@ export function renderSoakMarkdown(r: RedisSoakResults): string {
     '',
     'Unbounded = still growing late in the load (Q4 mean > 1.2 × Q2 mean) and not released after the retention wait and cleanup requests.',
     '',
-    row(['Shape', 'Start', 'Load Q2 mean', 'Load Q4 mean', 'Peak', 'End of load', 'After cleanup', 'Growing late?', 'Released?', 'Unbounded?']),
+    row([
+      'Shape',
+      'Start',
+      'Load Q2 mean',
+      'Load Q4 mean',
+      'Peak',
+      'End of load',
+      'After cleanup',
+      'Growing late?',
+      'Released?',
+      'Unbounded?',
+    ]),
     row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---', '---', '---']),
     ...b.keyGroups.filter((g) => g.peak > 3 || g.unbounded).map(growthRow),
     ...b.collections.filter((g) => g.peak > 10 || g.unbounded).map((g) => growthRow({ ...g, group: `${g.group} (entries)` })),
@@ -136,7 +163,16 @@ export function renderSoakMarkdown(r: RedisSoakResults): string {
     row(['---:', '---', '---:', '---:', '---:', ...collections.map(() => '---:')]),
     ...r.samples
       .filter((_, index) => index % 5 === 0 || index === r.samples.length - 1)
-      .map((x) => row([x.second, x.phase, mb(x.usedMemoryBytes), x.prefixKeys, x.keysByGroup[JOB_HASHES] ?? 0, ...collections.map((c) => x.entries[c] ?? '-')])),
+      .map((x) =>
+        row([
+          x.second,
+          x.phase,
+          mb(x.usedMemoryBytes),
+          x.prefixKeys,
+          x.keysByGroup[JOB_HASHES] ?? 0,
+          ...collections.map((c) => x.entries[c] ?? '-'),
+        ]),
+      ),
     '',
     logBlock('distributed gateway', r.logs.gateway),
     '',

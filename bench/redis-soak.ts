@@ -27,7 +27,9 @@ const log = (message: string): void => console.log(`[redis-soak ${new Date().toI
 async function snapshot(probe: RedisProbe, prefix: string, sampler: RedisSampler): Promise<Snapshot> {
   const sample = await sampler.sample();
   const census = await keyCensus(probe, prefix);
-  log(`  ${sample.phase}: used_memory ${sample.usedMemoryBytes} B, ${census.keys} keys under the prefix using ${census.bytes} B, entries ${JSON.stringify(sample.entries)}`);
+  log(
+    `  ${sample.phase}: used_memory ${sample.usedMemoryBytes} B, ${census.keys} keys under the prefix using ${census.bytes} B, entries ${JSON.stringify(sample.entries)}`,
+  );
   return { second: sample.second, usedMemoryBytes: sample.usedMemoryBytes, census, entries: sample.entries };
 }
 
@@ -36,7 +38,12 @@ async function main(): Promise<number> {
   const machine = machineInfo();
   const probe = await RedisProbe.connect(REDIS_URL);
   const prefix = `swsoak-${randomUUID().slice(0, 8)}`;
-  const { highConnections: connections, warmupSeconds, redisSoakRequests: requests, redisSoakRetentionSeconds: retentionSeconds } = settings;
+  const {
+    highConnections: connections,
+    warmupSeconds,
+    redisSoakRequests: requests,
+    redisSoakRetentionSeconds: retentionSeconds,
+  } = settings;
   const bodies = makeRequestBodies(settings.bodyCount).map((body) => body.json);
   log(`prefix ${prefix} on ${REDIS_URL}; ${requests} requests at ${connections} connections, RESULT_RETENTION_SECONDS=${retentionSeconds}`);
   try {
@@ -50,9 +57,14 @@ async function main(): Promise<number> {
       sampler.start('start');
       const start = await snapshot(probe, prefix, sampler);
       sampler.mark('load');
-      const load = await runRequests(target, connections, requests, d.gatewayPid, { worker: d.workerPid, ...(redisPid === undefined ? {} : { redis: redisPid }) });
+      const load = await runRequests(target, connections, requests, d.gatewayPid, {
+        worker: d.workerPid,
+        ...(redisPid === undefined ? {} : { redis: redisPid }),
+      });
       sampler.mark('end of load');
-      log(`  load: ${load.requestsPerSecond} req/s, p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms, ${load.non2xx} non-2xx, ${load.errors} errors`);
+      log(
+        `  load: ${load.requestsPerSecond} req/s, p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms, ${load.non2xx} non-2xx, ${load.errors} errors`,
+      );
       const endOfLoad = await snapshot(probe, prefix, sampler);
       sampler.mark('retention wait');
       await sleep((retentionSeconds + 1) * 1000);
@@ -67,18 +79,30 @@ async function main(): Promise<number> {
     });
     const keysDeleted = await probe.deletePrefix(prefix);
     const afterPrefixDeletedBytes = await probe.usedMemory();
-    const highest = (samples: readonly RedisSample[]): RedisSample => samples.reduce((a, b) => (b.usedMemoryBytes > a.usedMemoryBytes ? b : a));
+    const highest = (samples: readonly RedisSample[]): RedisSample =>
+      samples.reduce((a, b) => (b.usedMemoryBytes > a.usedMemoryBytes ? b : a));
     const peak = highest(soak.samples);
     const peakDuringLoad = highest(soak.samples.filter((sample) => sample.phase === 'load' || sample.phase === 'end of load'));
     const { load, snapshots } = soak;
     const problems: string[] = [];
     if (load.non2xx > 0 || load.errors > 0) {
-      problems.push(`${load.non2xx} non-2xx, ${load.errors} errors (${load.timeouts} timeouts), status codes ${JSON.stringify(load.statusCodes)}`);
+      problems.push(
+        `${load.non2xx} non-2xx, ${load.errors} errors (${load.timeouts} timeouts), status codes ${JSON.stringify(load.statusCodes)}`,
+      );
     }
     if (load.responses2xx < requests) problems.push(`only ${load.responses2xx} of ${requests} requests answered 2xx`);
     const results: RedisSoakResults = {
       machine: { ...machine, loadAverageAtEnd: currentLoadAverage(), benchSeconds: Math.round((performance.now() - started) / 1000) },
-      settings: { requests, connections, warmupSeconds, retentionSeconds, cleanupRequests: CLEANUP_REQUESTS, workerCpuCount: settings.cpuCount, redisUrl: REDIS_URL, prefix },
+      settings: {
+        requests,
+        connections,
+        warmupSeconds,
+        retentionSeconds,
+        cleanupRequests: CLEANUP_REQUESTS,
+        workerCpuCount: settings.cpuCount,
+        redisUrl: REDIS_URL,
+        prefix,
+      },
       load,
       usedMemory: {
         beforeProcessesBytes,

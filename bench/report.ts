@@ -9,11 +9,31 @@ import type { SequentialLatency } from './sequential-latency.js';
 
 function loadRow(name: string, run: LoadResult): string {
   const failures = run.non2xx + run.errors;
-  return row([name, run.connections, run.requestsPerSecond, run.latencyMs.p50, run.latencyMs.p99, run.latencyMs.mean, failures, run.serverCpuPercent ?? '-', run.clientCpuPercent]);
+  return row([
+    name,
+    run.connections,
+    run.requestsPerSecond,
+    run.latencyMs.p50,
+    run.latencyMs.p99,
+    run.latencyMs.mean,
+    failures,
+    run.serverCpuPercent ?? '-',
+    run.clientCpuPercent,
+  ]);
 }
 
 function sequentialRow(name: string, s: SequentialLatency): string {
-  return row([name, s.requests, s.p50Ms, s.p90Ms, s.p99Ms, s.minMs, s.serverQueueP50Ms ?? '-', s.serverComputeP50Ms ?? '-', s.responseBytes]);
+  return row([
+    name,
+    s.requests,
+    s.p50Ms,
+    s.p90Ms,
+    s.p99Ms,
+    s.minMs,
+    s.serverQueueP50Ms ?? '-',
+    s.serverComputeP50Ms ?? '-',
+    s.responseBytes,
+  ]);
 }
 
 export function renderMarkdown(r: BenchResults): string {
@@ -32,7 +52,9 @@ export function renderMarkdown(r: BenchResults): string {
     row(['---', '---:', '---', '---', '---']),
     ...r.targets.map((t) => row([t.name, t.value, t.threshold, t.pass ? '**PASS**' : '**FAIL**', t.measured])),
     '',
-    r.problems.length === 0 ? 'No errors, non-2xx replies or wrong answers.' : `**Problems:**\n\n${r.problems.map((p) => `- ${p}`).join('\n')}`,
+    r.problems.length === 0
+      ? 'No errors, non-2xx replies or wrong answers.'
+      : `**Problems:**\n\n${r.problems.map((p) => `- ${p}`).join('\n')}`,
     '',
     `## Compute limit (onnxruntime-node in process, ${c.intraOpThreads} intra-op threads)`,
     '',
@@ -77,7 +99,9 @@ export function renderMarkdown(r: BenchResults): string {
     `Gateway: ${g.outputCheck.requests} requests at concurrency ${g.outputCheck.concurrency}, ${g.outputCheck.mismatches} wrong, max abs error ${g.outputCheck.maxAbsError.toExponential(2)}. ` +
       `Naive: ${r.naive.outputCheck.mismatches} wrong, max abs error ${r.naive.outputCheck.maxAbsError.toExponential(2)}.`,
     '',
-    g.log.trim() === '' ? 'The gateway logged nothing at LOG_LEVEL=warn.' : `Gateway log at LOG_LEVEL=warn:\n\n\`\`\`\n${g.log.trim()}\n\`\`\``,
+    g.log.trim() === ''
+      ? 'The gateway logged nothing at LOG_LEVEL=warn.'
+      : `Gateway log at LOG_LEVEL=warn:\n\n\`\`\`\n${g.log.trim()}\n\`\`\``,
     '',
     ...cheapTierSection(r.cheapTier),
     ...distributedSection(r),

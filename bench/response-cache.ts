@@ -35,7 +35,14 @@ function repositoryWithCachedCopy(): string {
   cpSync(resolve(REPO_ROOT, 'models', MODEL_NAME), join(dir, CACHED), { recursive: true });
   const configPath = join(dir, CACHED, 'config.json');
   const config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
-  writeFileSync(configPath, JSON.stringify({ ...config, name: CACHED, response_cache: { enabled: true, max_bytes: 64 * 2 ** 20, ttl_s: 3600, scope: 'global' } }, null, 2));
+  writeFileSync(
+    configPath,
+    JSON.stringify(
+      { ...config, name: CACHED, response_cache: { enabled: true, max_bytes: 64 * 2 ** 20, ttl_s: 3600, scope: 'global' } },
+      null,
+      2,
+    ),
+  );
   return dir;
 }
 
@@ -49,7 +56,11 @@ async function metric(url: string, name: string): Promise<number> {
 async function serverMs(target: LoadTarget, count: number): Promise<{ p50: number; p90: number }> {
   const values: number[] = [];
   for (let i = 0; i < count; i += 1) {
-    const response = await fetch(target.url + target.path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: target.bodies[i % target.bodies.length]! });
+    const response = await fetch(target.url + target.path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: target.bodies[i % target.bodies.length]!,
+    });
     await response.arrayBuffer();
     values.push(Number(response.headers.get('x-server-ms')));
   }
@@ -83,9 +94,24 @@ async function cacheWorkPerHitUs(input: Float32Array, iterations = 20_000): Prom
     response_cache: { enabled: true, scope: 'tenant' },
   });
   const cache = new ResponseCache(new MemoryCacheStore(), () => undefined);
-  const request = { requestId: 'r', model: CACHED, version: '1', inputs: [{ name: 'input', datatype: 'FP32' as const, shape: [1, 512], data: input }], outputs: [], rows: 1, signature: '', deadline: 0, priority: 0 };
+  const request = {
+    requestId: 'r',
+    model: CACHED,
+    version: '1',
+    inputs: [{ name: 'input', datatype: 'FP32' as const, shape: [1, 512], data: input }],
+    outputs: [],
+    rows: 1,
+    signature: '',
+    deadline: 0,
+    priority: 0,
+  };
   const probabilities = { name: 'probabilities', datatype: 'FP32' as const, shape: [1, 10], data: new Float32Array(10).fill(0.1) };
-  cache.put((await cache.slot(request, config, 'bench'))!, { model: CACHED, version: '1', outputs: [probabilities], timings: { queueMs: 0, computeMs: 0, batchSize: 1, batchRows: 1 } });
+  cache.put((await cache.slot(request, config, 'bench'))!, {
+    model: CACHED,
+    version: '1',
+    outputs: [probabilities],
+    timings: { queueMs: 0, computeMs: 0, batchSize: 1, batchRows: 1 },
+  });
   await new Promise((resolve) => setImmediate(resolve));
   const hitOnce = async (): Promise<void> => {
     if (!(await cache.get((await cache.slot(request, config, 'bench'))!))) throw new Error('the bench entry was not a hit');
@@ -119,18 +145,31 @@ async function main(): Promise<void> {
   const base = embeddedGatewayOptions('gateway-cache');
   const servers: ChildServer[] = [];
   try {
-    const ceiling = await startChildServer({ name: 'http-ceiling', script: resolve(import.meta.dirname, 'servers', 'http-ceiling.js'), cwd: REPO_ROOT, readyPath: '/v2/health/ready' });
+    const ceiling = await startChildServer({
+      name: 'http-ceiling',
+      script: resolve(import.meta.dirname, 'servers', 'http-ceiling.js'),
+      cwd: REPO_ROOT,
+      readyPath: '/v2/health/ready',
+    });
     servers.push(ceiling);
-    const gateway = await startChildServer({ ...base, env: { ...base.env, MODEL_REPOSITORY: repository, LOAD_MODELS: `${MODEL_NAME},${CACHED}` } });
+    const gateway = await startChildServer({
+      ...base,
+      env: { ...base.env, MODEL_REPOSITORY: repository, LOAD_MODELS: `${MODEL_NAME},${CACHED}` },
+    });
     servers.push(gateway);
     // Fill: each body once (misses), then once more to see it hit.
     const headers = { 'content-type': 'application/json' };
-    for (const body of bodies) await (await fetch(`${gateway.url}/v2/models/${CACHED}/infer`, { method: 'POST', headers, body })).arrayBuffer();
+    for (const body of bodies)
+      await (await fetch(`${gateway.url}/v2/models/${CACHED}/infer`, { method: 'POST', headers, body })).arrayBuffer();
     const check = await fetch(`${gateway.url}/v2/models/${CACHED}/infer`, { method: 'POST', headers, body: bodies[0]! });
     await check.arrayBuffer();
     if (check.headers.get('x-cache') !== 'hit') throw new Error(`a filled body was not a hit: x-cache ${check.headers.get('x-cache')}`);
     const target = (url: string, model: string): LoadTarget => ({ url, path: `/v2/models/${model}/infer`, bodies });
-    const targets = { ceiling: target(ceiling.url, MODEL_NAME), hit: target(gateway.url, CACHED), uncached: target(gateway.url, MODEL_NAME) };
+    const targets = {
+      ceiling: target(ceiling.url, MODEL_NAME),
+      hit: target(gateway.url, CACHED),
+      uncached: target(gateway.url, MODEL_NAME),
+    };
     for (const [name, loadTarget] of Object.entries(targets)) {
       log(`warm-up ${name}`);
       await runLoad(loadTarget, connections, warmup, 0);
@@ -145,17 +184,31 @@ async function main(): Promise<void> {
       const ratio = round(hit.requestsPerSecond / ceilingRun.requestsPerSecond, 3);
       const cpu = { ceiling: cpuUsPerRequest(ceilingRun), hit: cpuUsPerRequest(hit), uncached: cpuUsPerRequest(uncached) };
       const cpuRatio = cpu.hit > 0 ? round(cpu.ceiling / cpu.hit, 3) : 0;
-      log(`round ${index + 1}: ceiling ${ceilingRun.requestsPerSecond} req/s (${cpu.ceiling} µs CPU each), hit ${hit.requestsPerSecond} req/s (${cpu.hit} µs) = ${ratio}x (CPU bound ${cpuRatio}x), uncached ${uncached.requestsPerSecond} req/s (${cpu.uncached} µs)`);
+      log(
+        `round ${index + 1}: ceiling ${ceilingRun.requestsPerSecond} req/s (${cpu.ceiling} µs CPU each), hit ${hit.requestsPerSecond} req/s (${cpu.hit} µs) = ${ratio}x (CPU bound ${cpuRatio}x), uncached ${uncached.requestsPerSecond} req/s (${cpu.uncached} µs)`,
+      );
       rounds.push({ ceiling: ceilingRun, hit, uncached, hitOverCeiling: ratio, cpuUsPerRequest: cpu, cpuBoundHitOverCeiling: cpuRatio });
     }
     const sequential = { hit: await serverMs(targets.hit, 500), uncached: await serverMs(targets.uncached, 500) };
-    log(`server ms one at a time (p50 / p90): hit ${sequential.hit.p50} / ${sequential.hit.p90}, uncached ${sequential.uncached.p50} / ${sequential.uncached.p90}`);
+    log(
+      `server ms one at a time (p50 / p90): hit ${sequential.hit.p50} / ${sequential.hit.p90}, uncached ${sequential.uncached.p50} / ${sequential.uncached.p90}`,
+    );
     const hits = (await metric(gateway.url, 'switchyard_response_cache_hits_total')) - hitsBefore - 500;
     const misses = (await metric(gateway.url, 'switchyard_response_cache_misses_total')) - missesBefore;
-    const failed = rounds.reduce((sum, r) => sum + r.hit.non2xx + r.hit.errors + r.ceiling.non2xx + r.ceiling.errors + r.uncached.non2xx + r.uncached.errors, 0);
+    const failed = rounds.reduce(
+      (sum, r) => sum + r.hit.non2xx + r.hit.errors + r.ceiling.non2xx + r.ceiling.errors + r.uncached.non2xx + r.uncached.errors,
+      0,
+    );
     const results = {
       machine: { ...machine, loadAverageAtEnd: currentLoadAverage() },
-      settings: { connections, secondsPerRun: seconds, warmupSeconds: warmup, rounds: ROUNDS, bodies: bodies.length, cpuCount: settings.cpuCount },
+      settings: {
+        connections,
+        secondsPerRun: seconds,
+        warmupSeconds: warmup,
+        rounds: ROUNDS,
+        bodies: bodies.length,
+        cpuCount: settings.cpuCount,
+      },
       rounds,
       medianHitOverCeiling: round(median(rounds.map((r) => r.hitOverCeiling)), 3),
       medianHitOverUncached: round(median(rounds.map((r) => r.hit.requestsPerSecond / r.uncached.requestsPerSecond)), 3),
@@ -173,7 +226,9 @@ async function main(): Promise<void> {
     };
     writeFileSync(join(RESULTS_DIR, 'response-cache.json'), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(join(RESULTS_DIR, 'response-cache.md'), report(results));
-    log(`median hit / ceiling ${results.medianHitOverCeiling} (CPU bound ${results.medianCpuBoundHitOverCeiling}), hit / uncached ${results.medianHitOverUncached}; hits ${hits}, misses ${misses}, failed ${failed}`);
+    log(
+      `median hit / ceiling ${results.medianHitOverCeiling} (CPU bound ${results.medianCpuBoundHitOverCeiling}), hit / uncached ${results.medianHitOverUncached}; hits ${hits}, misses ${misses}, failed ${failed}`,
+    );
     if (failed > 0 || misses > 0) process.exitCode = 1;
   } finally {
     for (const server of servers.reverse()) await server.stop();
@@ -209,7 +264,16 @@ function report(results: {
     `(the MLP with response_cache on, every body already cached: each request a hit) and to \`${MODEL_NAME}\``,
     '(the same model uncached, batched on onnxruntime), in alternating runs on one embedded gateway.',
     '',
-    row(['round', 'ceiling req/s', 'hit req/s', 'hit / ceiling', 'uncached req/s', 'CPU µs/request: ceiling, hit, uncached', 'CPU bound hit / ceiling', 'hit p50 / p99 ms']),
+    row([
+      'round',
+      'ceiling req/s',
+      'hit req/s',
+      'hit / ceiling',
+      'uncached req/s',
+      'CPU µs/request: ceiling, hit, uncached',
+      'CPU bound hit / ceiling',
+      'hit p50 / p99 ms',
+    ]),
     row(['---', '---', '---', '---', '---', '---', '---', '---']),
     ...results.rounds.map((r, i) =>
       row([
@@ -227,8 +291,8 @@ function report(results: {
     `Median hit / ceiling throughput: **${results.medianHitOverCeiling}**; hit / uncached: ${results.medianHitOverUncached}.`,
     `Median server CPU per request: ceiling ${results.medianCpuUsPerRequest.ceiling} µs, hit ${results.medianCpuUsPerRequest.hit} µs, uncached ${results.medianCpuUsPerRequest.uncached} µs`,
     `(the gateway's process, its instance threads included): the hit path's throughput bound is **${results.medianCpuBoundHitOverCeiling}** of the ceiling's`,
-    '(ceiling CPU per request over the hit\'s, median of the rounds). Throughput on this shared machine swings with the',
-    'neighbours\' load from run to run; CPU per request counts only the server\'s own work.',
+    "(ceiling CPU per request over the hit's, median of the rounds). Throughput on this shared machine swings with the",
+    "neighbours' load from run to run; CPU per request counts only the server's own work.",
     '',
     `X-Server-Ms (the gateway's own time, arrival to answer ready), 500 requests one at a time, p50 / p90: hit ${results.serverMsOneAtATime.hit.p50} / ${results.serverMsOneAtATime.hit.p90} ms,`,
     `uncached ${results.serverMsOneAtATime.uncached.p50} / ${results.serverMsOneAtATime.uncached.p90} ms.`,
@@ -236,7 +300,7 @@ function report(results: {
     `The cache's own work per hit (key over the 512 inputs, lookup, entry decoded into fresh buffers), timed in process over`,
     `20,000 hits: **${results.cacheWorkPerHitUs} µs**. The rest of a hit's time is the gateway's pipeline that every request runs`,
     '(authentication, rate limit, body parsed into typed arrays, validation, metadata, encoding, audit, metrics), the part',
-    'of the gap to the ceiling that is not the cache\'s.',
+    "of the gap to the ceiling that is not the cache's.",
     '',
     `During the measured runs the gateway counted ${results.hitsCounted} hits and ${results.missesCounted} misses; ${results.failed} requests failed.`,
     '',

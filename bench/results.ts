@@ -15,7 +15,12 @@ export interface BenchResults {
   readonly settings: Record<string, unknown>;
   readonly computeLimit: Omit<ComputeLimit, 'expected'>;
   readonly httpCeiling: { readonly c64: LoadResult; readonly sequential: SequentialLatency };
-  readonly naive: { readonly c64: LoadResult; readonly c1: LoadResult; readonly sequential: SequentialLatency; readonly outputCheck: OutputCheck };
+  readonly naive: {
+    readonly c64: LoadResult;
+    readonly c1: LoadResult;
+    readonly sequential: SequentialLatency;
+    readonly outputCheck: OutputCheck;
+  };
   readonly gateway: {
     readonly c64: LoadResult;
     readonly batchingAt64: BatchingFigures;

@@ -47,20 +47,29 @@ async function main(): Promise<number> {
   const targetAt = (url: string): LoadTarget => ({ url, path: INFER_PATH, bodies: jsonBodies });
 
   log('compute limit: onnxruntime-node in process');
-  const { expected, ...computeLimit } = await measureComputeLimit(MODEL_PATH, bodies, settings.batchSizes, settings.computeSecondsPerBatch, settings.rawLatencyRuns);
+  const { expected, ...computeLimit } = await measureComputeLimit(
+    MODEL_PATH,
+    bodies,
+    settings.batchSizes,
+    settings.computeSecondsPerBatch,
+    settings.rawLatencyRuns,
+  );
   for (const b of computeLimit.batches) log(`  batch ${b.batchSize}: ${b.samplesPerSecond} samples/s (median run ${b.medianRunMs} ms)`);
   log(`  raw batch-1 latency p50 ${computeLimit.rawLatencyBatch1.p50Ms} ms, p99 ${computeLimit.rawLatencyBatch1.p99Ms} ms`);
 
   const childBase = { cwd: REPO_ROOT, readyPath: '/v2/health/ready' };
 
   log('HTTP ceiling: fastify child, no inference');
-  const httpCeiling = await withChildServer({ ...childBase, name: 'http-ceiling', script: resolve(SERVERS, 'http-ceiling.js') }, async (server) => {
-    const c64 = await runLoad(targetAt(server.url), many, seconds, warmup, server.pid);
-    log(`  @${many}: ${describeLoad(c64)}`);
-    const sequential = await measureSequential(targetAt(server.url), settings.sequentialRequests);
-    log(`  sequential: ${describeSequential(sequential)}`);
-    return { c64, sequential };
-  });
+  const httpCeiling = await withChildServer(
+    { ...childBase, name: 'http-ceiling', script: resolve(SERVERS, 'http-ceiling.js') },
+    async (server) => {
+      const c64 = await runLoad(targetAt(server.url), many, seconds, warmup, server.pid);
+      log(`  @${many}: ${describeLoad(c64)}`);
+      const sequential = await measureSequential(targetAt(server.url), settings.sequentialRequests);
+      log(`  sequential: ${describeSequential(sequential)}`);
+      return { c64, sequential };
+    },
+  );
 
   log('naive server: fastify child + one session on the main thread');
   const naive = await withChildServer({ ...childBase, name: 'naive', script: resolve(SERVERS, 'naive.js') }, async (server) => {
@@ -79,7 +88,9 @@ async function main(): Promise<number> {
   const gateway = await withChildServer(gatewayOptions, async (server) => {
     const target = targetAt(server.url);
     const outputCheck = await verifyOutputs(server.url, INFER_PATH, bodies, expected, many);
-    log(`  output check: ${outputCheck.mismatches}/${outputCheck.requests} wrong, max abs error ${outputCheck.maxAbsError.toExponential(2)}`);
+    log(
+      `  output check: ${outputCheck.mismatches}/${outputCheck.requests} wrong, max abs error ${outputCheck.maxAbsError.toExponential(2)}`,
+    );
     // Warm up here, not inside runLoad, so the statistics window covers only the measured run.
     await runLoad(target, many, warmup, 0);
     const before64 = await readStats(server.url, MODEL_NAME);
@@ -89,7 +100,9 @@ async function main(): Promise<number> {
     const c1 = await runLoad(target, 1, seconds, warmup, server.pid);
     log(`  @1: ${describeLoad(c1)}`);
     const sequential = await measureSequential(target, settings.sequentialRequests);
-    log(`  sequential: ${describeSequential(sequential)}, server queue p50 ${sequential.serverQueueP50Ms} ms, compute p50 ${sequential.serverComputeP50Ms} ms`);
+    log(
+      `  sequential: ${describeSequential(sequential)}, server queue p50 ${sequential.serverQueueP50Ms} ms, compute p50 ${sequential.serverComputeP50Ms} ms`,
+    );
     log(`  RSS soak: ${many} connections for ${settings.soakSeconds} s`);
     const beforeSoak = await readStats(server.url, MODEL_NAME);
     const soak = await rssSoak(target, server.pid, many, settings.soakSeconds);
@@ -115,7 +128,9 @@ async function main(): Promise<number> {
       const distinct = makeRequestBodies(settings.sequentialRequests).map((body) => body.json);
       const stage = await measureCheapTier(server.url, jsonBodies, distinct, many, seconds, warmup, server.pid);
       log(`  fp32: ${describeLoad(stage.fp32.c64)}, mean cost ${stage.fp32.meanCostUsd.toExponential(3)} USD`);
-      log(`  cascade: ${describeLoad(stage.cascade.c64)}, mean cost ${stage.cascade.meanCostUsd.toExponential(3)} USD, escalated ${stage.cascade.escalatedPercent} %, top class = fp32 ${stage.cascade.agreementPercent} %`);
+      log(
+        `  cascade: ${describeLoad(stage.cascade.c64)}, mean cost ${stage.cascade.meanCostUsd.toExponential(3)} USD, escalated ${stage.cascade.escalatedPercent} %, top class = fp32 ${stage.cascade.agreementPercent} %`,
+      );
       return stage;
     },
   );
@@ -126,9 +141,15 @@ async function main(): Promise<number> {
     log(`  FAILED: ${distributed.failed}`);
   } else {
     const { c64, batchingAt64, sequential, redis } = distributed;
-    log(`  @${many}: ${describeLoad(c64)} worker ${c64.otherCpuPercent?.worker ?? '?'} % redis ${c64.otherCpuPercent?.redis ?? '?'} %, mean batch ${batchingAt64.meanBatchSize}`);
-    log(`  sequential: ${describeSequential(sequential)}, server queue p50 ${sequential.serverQueueP50Ms} ms, compute p50 ${sequential.serverComputeP50Ms} ms`);
-    log(`  redis used_memory ${redis.usedMemoryBeforeBytes} -> ${redis.usedMemoryAfterRunsBytes} B; ${redis.prefixAfterRuns.keys} keys (${redis.prefixAfterRuns.bytes} B) under ${distributed.prefix}`);
+    log(
+      `  @${many}: ${describeLoad(c64)} worker ${c64.otherCpuPercent?.worker ?? '?'} % redis ${c64.otherCpuPercent?.redis ?? '?'} %, mean batch ${batchingAt64.meanBatchSize}`,
+    );
+    log(
+      `  sequential: ${describeSequential(sequential)}, server queue p50 ${sequential.serverQueueP50Ms} ms, compute p50 ${sequential.serverComputeP50Ms} ms`,
+    );
+    log(
+      `  redis used_memory ${redis.usedMemoryBeforeBytes} -> ${redis.usedMemoryAfterRunsBytes} B; ${redis.prefixAfterRuns.keys} keys (${redis.prefixAfterRuns.bytes} B) under ${distributed.prefix}`,
+    );
   }
 
   const measurements: Measurements = {
@@ -145,7 +166,8 @@ async function main(): Promise<number> {
   const files = await writeReports(results, RESULTS_DIR);
 
   console.log('');
-  for (const t of results.targets) console.log(`${t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.value} (target ${t.threshold}) — ${t.measured}`);
+  for (const t of results.targets)
+    console.log(`${t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.value} (target ${t.threshold}) — ${t.measured}`);
   for (const p of results.problems) console.log(`PROBLEM  ${p}`);
   console.log(`\nwrote ${files.json}\nwrote ${files.markdown}`);
   return results.problems.length > 0 ? 1 : 0;

@@ -70,8 +70,18 @@ function distributedTargets(m: Measurements): Verdict[] {
   const extra = round(d.sequential.p50Ms - m.gateway.sequential.p50Ms, 4);
   const rounds = paired.rounds.map((r) => `${r.distributed.requestsPerSecond}/${r.embedded.requestsPerSecond}`).join(', ');
   return [
-    { ...throughput, measured: `median of ${paired.rounds.length} alternating rounds (distributed/embedded req/s: ${rounds})`, value: ratio, pass: ratio >= 0.6 },
-    { ...latency, measured: `distributed p50 ${d.sequential.p50Ms} ms - embedded p50 ${m.gateway.sequential.p50Ms} ms`, value: extra, pass: extra <= 3 },
+    {
+      ...throughput,
+      measured: `median of ${paired.rounds.length} alternating rounds (distributed/embedded req/s: ${rounds})`,
+      value: ratio,
+      pass: ratio >= 0.6,
+    },
+    {
+      ...latency,
+      measured: `distributed p50 ${d.sequential.p50Ms} ms - embedded p50 ${m.gateway.sequential.p50Ms} ms`,
+      value: extra,
+      pass: extra <= 3,
+    },
   ];
 }
 
@@ -90,10 +100,15 @@ export function findProblems(m: Measurements): string[] {
   ];
   for (const [name, run] of runs) {
     if (run.non2xx > 0 || run.errors > 0) {
-      problems.push(`${name}: ${run.non2xx} non-2xx, ${run.errors} errors (${run.timeouts} timeouts), status codes ${JSON.stringify(run.statusCodes)}`);
+      problems.push(
+        `${name}: ${run.non2xx} non-2xx, ${run.errors} errors (${run.timeouts} timeouts), status codes ${JSON.stringify(run.statusCodes)}`,
+      );
     }
   }
-  for (const [name, check] of [['naive', m.naive.outputCheck], ['gateway', m.gateway.outputCheck]] as const) {
+  for (const [name, check] of [
+    ['naive', m.naive.outputCheck],
+    ['gateway', m.gateway.outputCheck],
+  ] as const) {
     if (check.mismatches > 0) problems.push(`${name}: ${check.mismatches}/${check.requests} wrong answers: ${check.problems.join('; ')}`);
   }
   const failed = m.gateway.batchingAt64.failedRequests + m.gateway.batchingDuringSoak.failedRequests;
@@ -107,15 +122,22 @@ function distributedProblems(m: Measurements): string[] {
   const problems: string[] = [];
   const run = d.c64;
   if (run.non2xx > 0 || run.errors > 0) {
-    problems.push(`distributed @64: ${run.non2xx} non-2xx, ${run.errors} errors (${run.timeouts} timeouts), status codes ${JSON.stringify(run.statusCodes)}`);
+    problems.push(
+      `distributed @64: ${run.non2xx} non-2xx, ${run.errors} errors (${run.timeouts} timeouts), status codes ${JSON.stringify(run.statusCodes)}`,
+    );
   }
   d.paired.rounds.forEach((pair, index) => {
-    for (const [side, result] of [['embedded', pair.embedded], ['distributed', pair.distributed]] as const) {
-      if (result.non2xx > 0 || result.errors > 0) problems.push(`paired round ${index + 1}, ${side}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+    for (const [side, result] of [
+      ['embedded', pair.embedded],
+      ['distributed', pair.distributed],
+    ] as const) {
+      if (result.non2xx > 0 || result.errors > 0)
+        problems.push(`paired round ${index + 1}, ${side}: ${result.non2xx} non-2xx, ${result.errors} errors`);
     }
   });
   const check = d.outputCheck;
   if (check.mismatches > 0) problems.push(`distributed: ${check.mismatches}/${check.requests} wrong answers: ${check.problems.join('; ')}`);
-  if (d.batchingAt64.failedRequests > 0) problems.push(`distributed worker statistics count ${d.batchingAt64.failedRequests} failed requests under load`);
+  if (d.batchingAt64.failedRequests > 0)
+    problems.push(`distributed worker statistics count ${d.batchingAt64.failedRequests} failed requests under load`);
   return problems;
 }

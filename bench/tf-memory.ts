@@ -42,10 +42,11 @@ async function main(): Promise<void> {
     const memory = await instance.memory();
     samples.push({ batch, numTensors: memory.numTensors, tensorMb: mb(memory.numBytes), rssMb: mb(process.memoryUsage().rss) });
   };
-  const run = (rows: number) => instance.run({
-    requests: [{ inputs: warmupInputs(definition.config, rows) }, { inputs: warmupInputs(definition.config, 1) }],
-    outputs: ['Identity'],
-  });
+  const run = (rows: number) =>
+    instance.run({
+      requests: [{ inputs: warmupInputs(definition.config, rows) }, { inputs: warmupInputs(definition.config, 1) }],
+      outputs: ['Identity'],
+    });
   let rowsRun = 0;
   try {
     for (let i = 0; i < 20; i += 1) await run(1 + (i % 7));

@@ -23,7 +23,12 @@ function header(headers: HeaderSource, name: string): string | undefined {
  * constant time, and the timestamp (Unix seconds) must be within the tolerance. Pass the body
  * exactly as received (before any JSON parsing).
  */
-export function verifyCallbackSignature(secret: string, headers: HeaderSource, body: string | Uint8Array, options: VerifyOptions = {}): boolean {
+export function verifyCallbackSignature(
+  secret: string,
+  headers: HeaderSource,
+  body: string | Uint8Array,
+  options: VerifyOptions = {},
+): boolean {
   const timestampText = header(headers, TIMESTAMP_HEADER);
   const signature = header(headers, SIGNATURE_HEADER);
   if (timestampText === undefined || signature === undefined || !/^\d{1,12}$/.test(timestampText)) return false;

@@ -1,12 +1,31 @@
 /** The Open Inference Protocol's datatypes and the typed arrays the client holds them in. */
 export type Datatype =
-  | 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64' | 'INT8' | 'INT16' | 'INT32' | 'INT64'
-  | 'FP16' | 'BF16' | 'FP32' | 'FP64' | 'BYTES';
+  | 'BOOL'
+  | 'UINT8'
+  | 'UINT16'
+  | 'UINT32'
+  | 'UINT64'
+  | 'INT8'
+  | 'INT16'
+  | 'INT32'
+  | 'INT64'
+  | 'FP16'
+  | 'BF16'
+  | 'FP32'
+  | 'FP64'
+  | 'BYTES';
 
 export type NumericArray =
-  | Uint8Array | Uint16Array | Uint32Array | BigUint64Array
-  | Int8Array | Int16Array | Int32Array | BigInt64Array
-  | Float32Array | Float64Array;
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigUint64Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Float32Array
+  | Float64Array;
 
 /** BYTES tensors: strings (UTF-8 on the wire) or raw byte strings. */
 export type BytesElements = readonly string[] | readonly Uint8Array[];
@@ -72,7 +91,7 @@ export function encodeBytes(elements: BytesElements): Uint8Array {
 export function decodeBytes(bytes: Uint8Array): Uint8Array[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const elements: Uint8Array[] = [];
-  for (let offset = 0; offset < bytes.byteLength;) {
+  for (let offset = 0; offset < bytes.byteLength; ) {
     if (offset + 4 > bytes.byteLength) throw new RangeError('BYTES data is truncated');
     const length = view.getUint32(offset, true);
     if (offset + 4 + length > bytes.byteLength) throw new RangeError('BYTES element runs past the data');

@@ -65,7 +65,7 @@ export async function send(connection: ConnectionOptions, request: SendRequest):
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
   const retry = { ...connection.retry, ...request.retry };
-  const idempotencyKey = request.keyed && request.idempotencyKey !== false ? request.idempotencyKey ?? randomUUID() : undefined;
+  const idempotencyKey = request.keyed && request.idempotencyKey !== false ? (request.idempotencyKey ?? randomUUID()) : undefined;
   const headers: Record<string, string> = {
     ...connection.headers,
     ...(connection.apiKey !== undefined ? { authorization: `Bearer ${connection.apiKey}` } : {}),
@@ -107,5 +107,9 @@ export async function send(connection: ConnectionOptions, request: SendRequest):
 function stopped(signal: AbortSignal, timeout: AbortSignal, timeoutMs: number, attempts: number): unknown {
   if (!signal.aborted) return undefined;
   if (!timeout.aborted) return signal.reason;
-  return new SwitchyardError(`no answer within ${timeoutMs} ms`, { status: 0, code: 'client_timeout', attempts }, { cause: timeout.reason });
+  return new SwitchyardError(
+    `no answer within ${timeoutMs} ms`,
+    { status: 0, code: 'client_timeout', attempts },
+    { cause: timeout.reason },
+  );
 }

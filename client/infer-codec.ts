@@ -1,7 +1,16 @@
 import { fromBf16Bits, fromFp16Bits, toBf16Bits, toFp16Bits } from '../workers/protocol/half-precision.js';
 import {
-  allocate, datatypeOf, decodeBytes, isDatatype, tensorBytes, utf8, viewTensor,
-  type BytesElements, type Datatype, type NumericArray, type TensorData,
+  allocate,
+  datatypeOf,
+  decodeBytes,
+  isDatatype,
+  tensorBytes,
+  utf8,
+  viewTensor,
+  type BytesElements,
+  type Datatype,
+  type NumericArray,
+  type TensorData,
 } from './datatypes.js';
 
 export interface InputTensor {
@@ -125,9 +134,14 @@ function decodeOutput(wire: WireOutput, binary: Uint8Array | undefined): OutputT
 /** Reads an infer response body, with or without the binary extension. */
 export function decodeInferResponse(body: Uint8Array, headerLength: string | null): DecodedResponse {
   const length = headerLength === null ? body.byteLength : Number(headerLength);
-  if (!Number.isSafeInteger(length) || length < 0 || length > body.byteLength) throw new RangeError(`bad Inference-Header-Content-Length ${headerLength}`);
+  if (!Number.isSafeInteger(length) || length < 0 || length > body.byteLength)
+    throw new RangeError(`bad Inference-Header-Content-Length ${headerLength}`);
   const head = JSON.parse(utf8(body.subarray(0, length))) as {
-    model_name: string; model_version: string; id?: string; parameters?: Record<string, unknown>; outputs?: WireOutput[];
+    model_name: string;
+    model_version: string;
+    id?: string;
+    parameters?: Record<string, unknown>;
+    outputs?: WireOutput[];
   };
   let offset = length;
   const outputs = (head.outputs ?? []).map((wire) => {

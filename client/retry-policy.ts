@@ -20,7 +20,12 @@ export function isRetryable(error: SwitchyardError): boolean {
  * Never sooner than the server's Retry-After; jitter (up to a fifth more) spreads clients
  * that were refused together.
  */
-export function retryDelay(attempt: number, retryAfterMs: number | undefined, options: RetryOptions, random: () => number = Math.random): number | undefined {
+export function retryDelay(
+  attempt: number,
+  retryAfterMs: number | undefined,
+  options: RetryOptions,
+  random: () => number = Math.random,
+): number | undefined {
   if (attempt > (options.retries ?? 3)) return undefined;
   const cap = options.maxDelayMs ?? 10_000;
   if (retryAfterMs !== undefined) {

@@ -13,7 +13,8 @@ export async function* readServerSentEvents(body: AsyncIterable<Uint8Array>): As
   let event = '';
   let data: string[] = [];
   const dispatch = (): ServerSentEvent | undefined => {
-    const ready = data.length > 0 ? { ...(lastId !== undefined ? { id: lastId } : {}), event: event || 'message', data: data.join('\n') } : undefined;
+    const ready =
+      data.length > 0 ? { ...(lastId !== undefined ? { id: lastId } : {}), event: event || 'message', data: data.join('\n') } : undefined;
     event = '';
     data = [];
     return ready;

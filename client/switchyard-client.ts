@@ -35,7 +35,9 @@ export class SwitchyardClient {
 
   /** POST /v2/models/{model}[/versions/{version}]/infer; `model` may be a route. */
   async infer(model: string, inputs: Inputs, options: InferOptions = {}): Promise<InferResult> {
-    const list = Array.isArray(inputs) ? (inputs as readonly InputTensor[]) : Object.entries(inputs).map(([name, tensor]) => ({ name, ...tensor }));
+    const list = Array.isArray(inputs)
+      ? (inputs as readonly InputTensor[])
+      : Object.entries(inputs).map(([name, tensor]) => ({ name, ...tensor }));
     const parameters = {
       ...options.parameters,
       ...(options.priority !== undefined ? { priority: options.priority } : {}),
@@ -58,7 +60,12 @@ export class SwitchyardClient {
     });
     const body = new Uint8Array(await response.arrayBuffer());
     try {
-      return inferResult(decodeInferResponse(body, response.headers.get('inference-header-content-length')), response.headers, attempts, idempotencyKey);
+      return inferResult(
+        decodeInferResponse(body, response.headers.get('inference-header-content-length')),
+        response.headers,
+        attempts,
+        idempotencyKey,
+      );
     } catch (error) {
       const details = { status: response.status, code: 'invalid_response', attempts };
       throw new SwitchyardError(`cannot read the inference response: ${(error as Error).message}`, details, { cause: error });

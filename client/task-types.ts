@@ -10,7 +10,11 @@ export interface Task {
   readonly finished_at?: string;
   readonly priority: number;
   readonly runs: number;
-  readonly result?: { readonly outputs: Record<string, unknown>; readonly steps: readonly Record<string, unknown>[]; readonly cost_usd: number };
+  readonly result?: {
+    readonly outputs: Record<string, unknown>;
+    readonly steps: readonly Record<string, unknown>[];
+    readonly cost_usd: number;
+  };
   readonly error?: { readonly code: string; readonly message: string; readonly step?: string };
   readonly cost_usd?: number;
   readonly callback?: { readonly url: string; readonly state: string; readonly attempts: readonly Record<string, unknown>[] };

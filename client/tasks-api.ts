@@ -29,7 +29,10 @@ async function json<T>(response: Response): Promise<T> {
   try {
     return JSON.parse(text) as T;
   } catch {
-    throw new SwitchyardError(`the gateway's answer is not JSON: ${text.slice(0, 200)}`, { status: response.status, code: 'invalid_response' });
+    throw new SwitchyardError(`the gateway's answer is not JSON: ${text.slice(0, 200)}`, {
+      status: response.status,
+      code: 'invalid_response',
+    });
   }
 }
 

@@ -121,13 +121,17 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
   installResponseObservers(app, [
     logRequest,
-    consoleObserver(series, (target) => routeNames.has(target) || pipelineNames.has(target) || options.backend.definition(target) !== undefined),
+    consoleObserver(
+      series,
+      (target) => routeNames.has(target) || pipelineNames.has(target) || options.backend.definition(target) !== undefined,
+    ),
     ...(options.metrics ? [metricsObserver(options.metrics.gateway)] : []),
   ]);
   // Routes live in a plugin, after the rate limit's hook, so it runs after authentication.
   void app.register(async (api) => {
     // No tenant with a limit: no limiter on the hot path at all.
-    if (options.services.policy.tenants.some((tenant) => tenant.rate_limit)) traceRateLimit(api, () => installRateLimit(api, pipeline.rateLimiter));
+    if (options.services.policy.tenants.some((tenant) => tenant.rate_limit))
+      traceRateLimit(api, () => installRateLimit(api, pipeline.rateLimiter));
     healthRoutes(api, options.backend, options.lifecycle);
     serverMetadataRoutes(api);
     modelRoutes(api, options.backend, options.services.policy.routes);

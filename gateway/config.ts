@@ -15,7 +15,11 @@ const gatewayEnvironment = sharedEnvironment.extend({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Largest request body, JSON or binary. */
-  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(64 * 1024 * 1024),
   /** The gRPC front end (KServe v2 / Triton GRPCInferenceService); 8001 as Triton's, 0 = off. */
   GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(8001),
   /** Address the gRPC front end listens on; HOST when unset. */
@@ -67,14 +71,19 @@ const gatewayEnvironment = sharedEnvironment.extend({
 });
 
 export type SwitchyardConfig = Readonly<
-  Omit<z.output<typeof gatewayEnvironment>, 'GRPC_HOST' | 'GRPC_MAX_MESSAGE_BYTES'> & { GRPC_HOST: string; GRPC_MAX_MESSAGE_BYTES: number; policy: Policy }
+  Omit<z.output<typeof gatewayEnvironment>, 'GRPC_HOST' | 'GRPC_MAX_MESSAGE_BYTES'> & {
+    GRPC_HOST: string;
+    GRPC_MAX_MESSAGE_BYTES: number;
+    policy: Policy;
+  }
 >;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 export function parseConfig(environment: Readonly<Record<string, string | undefined>>): SwitchyardConfig {
   const parsed = parseEnvironment(gatewayEnvironment, environment);
-  if (Boolean(parsed.TLS_CERT_FILE) !== Boolean(parsed.TLS_KEY_FILE)) throw new ConfigError('invalid environment: TLS_CERT_FILE and TLS_KEY_FILE go together');
+  if (Boolean(parsed.TLS_CERT_FILE) !== Boolean(parsed.TLS_KEY_FILE))
+    throw new ConfigError('invalid environment: TLS_CERT_FILE and TLS_KEY_FILE go together');
   if (parsed.TLS_CA_FILE && !parsed.TLS_CERT_FILE) {
     throw new ConfigError('invalid environment: TLS_CA_FILE (client certificates) needs TLS_CERT_FILE and TLS_KEY_FILE');
   }
@@ -98,7 +107,12 @@ export function parseConfig(environment: Readonly<Record<string, string | undefi
       );
     }
   }
-  return Object.freeze({ ...parsed, GRPC_HOST: grpcHost, GRPC_MAX_MESSAGE_BYTES: parsed.GRPC_MAX_MESSAGE_BYTES ?? parsed.MAX_BODY_BYTES, policy });
+  return Object.freeze({
+    ...parsed,
+    GRPC_HOST: grpcHost,
+    GRPC_MAX_MESSAGE_BYTES: parsed.GRPC_MAX_MESSAGE_BYTES ?? parsed.MAX_BODY_BYTES,
+    policy,
+  });
 }
 
 export function configFromEnvironment(): SwitchyardConfig {

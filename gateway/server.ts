@@ -42,13 +42,16 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
   const lifecycle = { phase: () => phase };
   const tls = listenerTls(config, logger);
 
-  if (config.policy.tenants.length === 0) logger.warn({ host: config.HOST }, 'no tenants configured: open to any caller on this loopback address');
+  if (config.policy.tenants.length === 0)
+    logger.warn({ host: config.HOST }, 'no tenants configured: open to any caller on this loopback address');
 
   // One registry per gateway: its process metrics, its own families and, in embedded mode, the serving ones.
   const registry = createMetricsRegistry();
   const onWriteError = (error: unknown): void => logger.error({ err: error }, 'policy record write failed');
   const redisUrl = config.REDIS_URL;
-  const mode = redisUrl ? await distributedMode({ ...config, REDIS_URL: redisUrl }, logger, onWriteError) : embeddedMode(config, logger, registry);
+  const mode = redisUrl
+    ? await distributedMode({ ...config, REDIS_URL: redisUrl }, logger, onWriteError)
+    : embeddedMode(config, logger, registry);
   const policyServices = withAuditFile(mode.services, config.AUDIT_LOG_FILE, onWriteError);
   const gatewayMetrics = new GatewayMetrics(registry, {
     breakers: policyServices.breakers,
@@ -116,7 +119,12 @@ function keepAliveBriefly(app: FastifyInstance): void {
 }
 
 /** The gRPC front end over the same pipeline, unless GRPC_PORT=0; TLS exactly when HTTP has it. */
-function startGrpc(config: SwitchyardConfig, pipeline: PipelineDeps, logger: Logger, metrics: GatewayMetrics): Promise<RunningGrpcServer | undefined> {
+function startGrpc(
+  config: SwitchyardConfig,
+  pipeline: PipelineDeps,
+  logger: Logger,
+  metrics: GatewayMetrics,
+): Promise<RunningGrpcServer | undefined> {
   if (config.GRPC_PORT === 0) return Promise.resolve(undefined);
   const files = tlsFiles(config);
   return startGrpcServer({
@@ -151,7 +159,10 @@ async function main(): Promise<void> {
     }, config.SHUTDOWN_GRACE_MS);
     timer.unref();
     console.error(`switchyard: ${signal}, draining`);
-    server.close().then(() => process.exit(0), () => process.exit(1));
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

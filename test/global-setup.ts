@@ -51,9 +51,13 @@ async function setupShared(): Promise<void> {
   const port = Number(url.port || 6379);
   if (await answers(url.hostname, port)) return;
   if (spawnSync('redis-server', ['--version']).status !== 0) {
-    throw new Error(`No Redis answers at ${url.host} and redis-server is not installed. Install it (apt-get install redis-server) or set REDIS_URL.`);
+    throw new Error(
+      `No Redis answers at ${url.host} and redis-server is not installed. Install it (apt-get install redis-server) or set REDIS_URL.`,
+    );
   }
-  started = spawn('redis-server', ['--port', String(port), '--bind', url.hostname, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  started = spawn('redis-server', ['--port', String(port), '--bind', url.hostname, '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
   for (let i = 0; i < 100; i += 1) {
     if (await answers(url.hostname, port)) return;
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -8,58 +8,81 @@ import { tracingEnvironment } from './tracing/tracing-config.js';
  * Settings from the environment, validated once at start-up. This module and
  * gateway/config.ts are the only readers of process.env, each for its process kind.
  */
-const list = z.string().transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+const list = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
 const positive = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
 /** What gateways and workers share. */
-export const sharedEnvironment = z.object({
-  /** Folder of model folders, each with a config.json. */
-  MODEL_REPOSITORY: z.string().min(1).default('models').transform((path) => resolve(path)),
-  /**
-   * Triton's --model-control-mode: `explicit` loads at start-up and on the repository load API;
-   * `poll` also rescans the repository every MODEL_CONTROL_POLL_MS and loads what changed.
-   */
-  MODEL_CONTROL: z.enum(['explicit', 'poll']).default('explicit'),
-  MODEL_CONTROL_POLL_MS: z.coerce.number().int().min(100).default(5000),
-  /** Models to load (workers) or serve (gateway), comma-separated; all when unset. */
-  LOAD_MODELS: list.optional(),
-  /** Cores the model instances may use between them. */
-  CPU_COUNT: positive(availableParallelism()),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /**
-   * Distributed mode when set: gateways queue requests, workers run them. One URL
-   * (`single`), or comma-separated sentinel addresses (`sentinel`) or cluster seed nodes (`cluster`).
-   */
-  REDIS_URL: z.string().regex(/^rediss?:\/\/[^\s,]+(\s*,\s*rediss?:\/\/[^\s,]+)*$/, 'redis:// or rediss:// URLs, comma-separated').optional(),
-  REDIS_MODE: z.enum(['single', 'sentinel', 'cluster']).default('single'),
-  /** The master group the sentinels watch (sentinel mode). */
-  REDIS_SENTINEL_MASTER: z.string().regex(/^[\w.-]+$/).optional(),
-  /** ACL user and a file holding its password (a mounted Secret); credentials in the URL work too. */
-  REDIS_USERNAME: z.string().min(1).optional(),
-  REDIS_PASSWORD_FILE: z.string().min(1).optional(),
-  /** CA bundle (PEM) that signed the servers' certificates, for rediss:// URLs. */
-  REDIS_TLS_CA_FILE: z.string().min(1).optional(),
-  /** Prefix of every Redis key Switchyard writes (several deployments can share one Redis). */
-  REDIS_PREFIX: z.string().regex(/^[\w.-]+$/).default('switchyard'),
-  /** On SIGTERM, how long in-flight work may take before the process exits anyway. */
-  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(15_000),
-  /** Attempts per queued request (transient failures retry with backoff; bad input never does). */
-  JOB_ATTEMPTS: positive(3),
-  RETRY_BACKOFF_MS: positive(200),
-  /** How long a finished job stays in Redis for the fallback lookup... */
-  RESULT_RETENTION_SECONDS: positive(60),
-  /** ...and how many finished jobs per queue at most (each holds up to a batch of inputs). */
-  RESULT_RETENTION_JOBS: positive(100),
-  /** Images with more pixels are refused before they are decoded. */
-  MAX_IMAGE_PIXELS: positive(40_000_000),
-  /** Audio one request may carry, in seconds (all its clips); decoded samples cost seconds x rate x 4 bytes. */
-  MAX_AUDIO_SECONDS: positive(600),
-  /** Worker liveness: heartbeat period; a worker is gone after three missed beats. */
-  HEARTBEAT_MS: positive(1000),
-}).extend(tracingEnvironment.shape);
+export const sharedEnvironment = z
+  .object({
+    /** Folder of model folders, each with a config.json. */
+    MODEL_REPOSITORY: z
+      .string()
+      .min(1)
+      .default('models')
+      .transform((path) => resolve(path)),
+    /**
+     * Triton's --model-control-mode: `explicit` loads at start-up and on the repository load API;
+     * `poll` also rescans the repository every MODEL_CONTROL_POLL_MS and loads what changed.
+     */
+    MODEL_CONTROL: z.enum(['explicit', 'poll']).default('explicit'),
+    MODEL_CONTROL_POLL_MS: z.coerce.number().int().min(100).default(5000),
+    /** Models to load (workers) or serve (gateway), comma-separated; all when unset. */
+    LOAD_MODELS: list.optional(),
+    /** Cores the model instances may use between them. */
+    CPU_COUNT: positive(availableParallelism()),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /**
+     * Distributed mode when set: gateways queue requests, workers run them. One URL
+     * (`single`), or comma-separated sentinel addresses (`sentinel`) or cluster seed nodes (`cluster`).
+     */
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\/[^\s,]+(\s*,\s*rediss?:\/\/[^\s,]+)*$/, 'redis:// or rediss:// URLs, comma-separated')
+      .optional(),
+    REDIS_MODE: z.enum(['single', 'sentinel', 'cluster']).default('single'),
+    /** The master group the sentinels watch (sentinel mode). */
+    REDIS_SENTINEL_MASTER: z
+      .string()
+      .regex(/^[\w.-]+$/)
+      .optional(),
+    /** ACL user and a file holding its password (a mounted Secret); credentials in the URL work too. */
+    REDIS_USERNAME: z.string().min(1).optional(),
+    REDIS_PASSWORD_FILE: z.string().min(1).optional(),
+    /** CA bundle (PEM) that signed the servers' certificates, for rediss:// URLs. */
+    REDIS_TLS_CA_FILE: z.string().min(1).optional(),
+    /** Prefix of every Redis key Switchyard writes (several deployments can share one Redis). */
+    REDIS_PREFIX: z
+      .string()
+      .regex(/^[\w.-]+$/)
+      .default('switchyard'),
+    /** On SIGTERM, how long in-flight work may take before the process exits anyway. */
+    SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(15_000),
+    /** Attempts per queued request (transient failures retry with backoff; bad input never does). */
+    JOB_ATTEMPTS: positive(3),
+    RETRY_BACKOFF_MS: positive(200),
+    /** How long a finished job stays in Redis for the fallback lookup... */
+    RESULT_RETENTION_SECONDS: positive(60),
+    /** ...and how many finished jobs per queue at most (each holds up to a batch of inputs). */
+    RESULT_RETENTION_JOBS: positive(100),
+    /** Images with more pixels are refused before they are decoded. */
+    MAX_IMAGE_PIXELS: positive(40_000_000),
+    /** Audio one request may carry, in seconds (all its clips); decoded samples cost seconds x rate x 4 bytes. */
+    MAX_AUDIO_SECONDS: positive(600),
+    /** Worker liveness: heartbeat period; a worker is gone after three missed beats. */
+    HEARTBEAT_MS: positive(1000),
+  })
+  .extend(tracingEnvironment.shape);
 
 const workerEnvironment = sharedEnvironment.extend({
-  WORKER_ID: z.string().regex(/^[\w.-]+$/).optional(),
+  WORKER_ID: z
+    .string()
+    .regex(/^[\w.-]+$/)
+    .optional(),
   /** A job whose lock is not renewed for this long is given to another worker. */
   LOCK_DURATION_MS: positive(10_000),
   /** How often workers look for jobs of dead workers. */
@@ -132,7 +155,10 @@ export function redisTarget(config: SharedConfig): RedisTarget | undefined {
   const data: { username?: string; password?: string } = mode === 'sentinel' ? {} : fromUrl;
   return {
     mode,
-    nodes: urls.map((url) => ({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || (mode === 'sentinel' ? 26379 : 6379)) })),
+    nodes: urls.map((url) => ({
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(url.port || (mode === 'sentinel' ? 26379 : 6379)),
+    })),
     ...(tls ? { tls: config.REDIS_TLS_CA_FILE ? { ca: read('REDIS_TLS_CA_FILE', config.REDIS_TLS_CA_FILE) } : {} } : {}),
     ...defined({ username: config.REDIS_USERNAME ?? data.username, password: password ?? data.password }),
     ...(mode === 'sentinel'

@@ -43,12 +43,16 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   };
   // Listening before the models load, so load durations and process metrics can be scraped meanwhile.
   // A port already taken (several workers on one host with the default) costs the metrics, not the serving.
-  const metricsServer: MetricsServer | undefined = config.METRICS_PORT > 0
-    ? await startMetricsServer(registry, config.METRICS_HOST, config.METRICS_PORT, ready).catch((error: unknown) => {
-        logger.error({ err: error, port: config.METRICS_PORT }, 'metrics listener failed to start; serving without /metrics (set METRICS_PORT per worker)');
-        return undefined;
-      })
-    : undefined;
+  const metricsServer: MetricsServer | undefined =
+    config.METRICS_PORT > 0
+      ? await startMetricsServer(registry, config.METRICS_HOST, config.METRICS_PORT, ready).catch((error: unknown) => {
+          logger.error(
+            { err: error, port: config.METRICS_PORT },
+            'metrics listener failed to start; serving without /metrics (set METRICS_PORT per worker)',
+          );
+          return undefined;
+        })
+      : undefined;
   if (metricsServer) logger.info({ port: metricsServer.port, host: config.METRICS_HOST }, 'metrics listening');
   const startedAt = Date.now();
   const heartbeat = new Heartbeat({
@@ -125,11 +129,16 @@ async function main(): Promise<void> {
   const worker = await startWorker(config);
   const stop = (signal: string): void => {
     setTimeout(() => {
-      console.error(`switchyard worker: jobs still running after ${config.SHUTDOWN_GRACE_MS} ms; exiting (their locks expire and another worker takes them)`);
+      console.error(
+        `switchyard worker: jobs still running after ${config.SHUTDOWN_GRACE_MS} ms; exiting (their locks expire and another worker takes them)`,
+      );
       process.exit(1);
     }, config.SHUTDOWN_GRACE_MS).unref();
     console.error(`switchyard worker: ${signal}, finishing jobs in hand`);
-    worker.close().then(() => process.exit(0), () => process.exit(1));
+    worker.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

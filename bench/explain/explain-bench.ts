@@ -17,7 +17,8 @@ import { textLinePng, textLineTensor } from './text-lines.js';
 
 const log = (line: string): void => console.log(`[bench:explain ${new Date().toISOString().slice(11, 19)}] ${line}`);
 const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
-const configOf = (name: string) => modelConfigSchema.parse(JSON.parse(readFileSync(join(REPO_ROOT, 'models', name, 'config.json'), 'utf8')));
+const configOf = (name: string) =>
+  modelConfigSchema.parse(JSON.parse(readFileSync(join(REPO_ROOT, 'models', name, 'config.json'), 'utf8')));
 const mlpRow = (seed: number): number[] => Array.from({ length: 512 }, (_, i) => Math.sin(seed * 31.7 + i * 0.37));
 
 export interface ExplainBenchResults {
@@ -42,21 +43,64 @@ async function main(): Promise<void> {
   };
   const results = await withChildServer(options, async (server) => {
     const model = (name: string, verb: string): string => `${server.url}/v2/models/${name}/${verb}`;
-    const mlpJson = (seed: number, extra: object = {}) => JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], data: mlpRow(seed) }], ...extra });
+    const mlpJson = (seed: number, extra: object = {}) =>
+      JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], data: mlpRow(seed) }], ...extra });
     const line = await textLinePng(3);
     const side: SideBySide[] = [];
     const only = process.env.EXPLAIN_BENCH_ONLY;
-    if (!only || only === 'mlp-classifier') side.push(await sideBySide('mlp-classifier', { url: model('mlp-classifier', 'infer'), body: mlpJson(1), contentType: 'application/json', perSecond: env('EXPLAIN_BENCH_MLP_RATE', 20) }, { url: model('mlp-classifier', 'explain'), body: mlpJson(2), contentType: 'application/json', lanes: 1 }, { rounds, seconds }, log));
-    if (!only || only === 'text-direction') side.push(await sideBySide('text-direction', { url: model('text-direction', 'infer'), body: line, contentType: 'image/png', perSecond: env('EXPLAIN_BENCH_TEXT_RATE', 10) }, { url: model('text-direction', 'explain'), body: await textLinePng(4), contentType: 'image/png', lanes: 1 }, { rounds, seconds }, log));
+    if (!only || only === 'mlp-classifier')
+      side.push(
+        await sideBySide(
+          'mlp-classifier',
+          {
+            url: model('mlp-classifier', 'infer'),
+            body: mlpJson(1),
+            contentType: 'application/json',
+            perSecond: env('EXPLAIN_BENCH_MLP_RATE', 20),
+          },
+          { url: model('mlp-classifier', 'explain'), body: mlpJson(2), contentType: 'application/json', lanes: 1 },
+          { rounds, seconds },
+          log,
+        ),
+      );
+    if (!only || only === 'text-direction')
+      side.push(
+        await sideBySide(
+          'text-direction',
+          { url: model('text-direction', 'infer'), body: line, contentType: 'image/png', perSecond: env('EXPLAIN_BENCH_TEXT_RATE', 10) },
+          { url: model('text-direction', 'explain'), body: await textLinePng(4), contentType: 'image/png', lanes: 1 },
+          { rounds, seconds },
+          log,
+        ),
+      );
     const inputs = env('EXPLAIN_BENCH_FAITHFUL_INPUTS', 50);
     if (inputs === 0) return { sideBySide: side, faithfulness: {} as Record<string, FaithfulnessResult> };
     const mlpSpec = configOf('mlp-classifier').inputs[0]!;
     const textSpec = configOf('text-direction').inputs[0]!;
-    const mlp = await deletionCheck({ url: server.url, headers: {}, model: 'mlp-classifier', spec: mlpSpec, output: 'probabilities', baseline: 'zeros', k: 16 }, Array.from({ length: inputs }, (_, i) => Float32Array.from(mlpRow(i + 1))));
-    log(`faithfulness mlp-classifier: top-16 deletion ${mlp.topKChange.toFixed(4)} vs random ${mlp.randomKChange.toFixed(4)} (top wins ${mlp.topWins}/${mlp.inputs})`);
+    const mlp = await deletionCheck(
+      { url: server.url, headers: {}, model: 'mlp-classifier', spec: mlpSpec, output: 'probabilities', baseline: 'zeros', k: 16 },
+      Array.from({ length: inputs }, (_, i) => Float32Array.from(mlpRow(i + 1))),
+    );
+    log(
+      `faithfulness mlp-classifier: top-16 deletion ${mlp.topKChange.toFixed(4)} vs random ${mlp.randomKChange.toFixed(4)} (top wins ${mlp.topWins}/${mlp.inputs})`,
+    );
     const lines = await Promise.all(Array.from({ length: inputs }, async (_, i) => textLineTensor(await textLinePng(i), textSpec.image!)));
-    const text = await deletionCheck({ url: server.url, headers: {}, model: 'text-direction', spec: textSpec, output: 'softmax_0.tmp_0', baseline: 'mean', patch: 8, k: 8 }, lines);
-    log(`faithfulness text-direction: top-8 patch deletion ${text.topKChange.toFixed(4)} vs random ${text.randomKChange.toFixed(4)} (top wins ${text.topWins}/${text.inputs})`);
+    const text = await deletionCheck(
+      {
+        url: server.url,
+        headers: {},
+        model: 'text-direction',
+        spec: textSpec,
+        output: 'softmax_0.tmp_0',
+        baseline: 'mean',
+        patch: 8,
+        k: 8,
+      },
+      lines,
+    );
+    log(
+      `faithfulness text-direction: top-8 patch deletion ${text.topKChange.toFixed(4)} vs random ${text.randomKChange.toFixed(4)} (top wins ${text.topWins}/${text.inputs})`,
+    );
     return { sideBySide: side, faithfulness: { 'mlp-classifier': mlp, 'text-direction': text } as Record<string, FaithfulnessResult> };
   });
   const report: ExplainBenchResults = { machine, loadAverageAtEnd: Math.round(loadavg()[0]! * 100) / 100, ...results };

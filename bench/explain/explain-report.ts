@@ -15,7 +15,9 @@ export function explainReport(results: ExplainBenchResults): string {
     '',
     row(['model', 'live req/s', 'live p95 alone (ms)', 'live p95 beside (ms)', 'ratio', 'explanations/s', 'rows per explanation']),
     row(['---', '---', '---', '---', '---', '---', '---']),
-    ...results.sideBySide.map((s) => row([s.model, s.livePerSecond, s.medianAloneP95Ms, s.medianBesideP95Ms, s.p95Ratio, s.explanationsPerSecond, s.rowsPerExplanation])),
+    ...results.sideBySide.map((s) =>
+      row([s.model, s.livePerSecond, s.medianAloneP95Ms, s.medianBesideP95Ms, s.p95Ratio, s.explanationsPerSecond, s.rowsPerExplanation]),
+    ),
     '',
     '## Faithfulness',
     '',
@@ -23,7 +25,9 @@ export function explainReport(results: ExplainBenchResults): string {
     '',
     row(['model', 'inputs', 'k', 'mean abs Δscore, top k', 'mean abs Δscore, random k', 'inputs where top-k wins']),
     row(['---', '---', '---', '---', '---', '---']),
-    ...Object.entries(results.faithfulness).map(([model, f]) => row([model, f.inputs, f.k, f.topKChange.toFixed(4), f.randomKChange.toFixed(4), `${f.topWins}/${f.inputs}`])),
+    ...Object.entries(results.faithfulness).map(([model, f]) =>
+      row([model, f.inputs, f.k, f.topKChange.toFixed(4), f.randomKChange.toFixed(4), `${f.topWins}/${f.inputs}`]),
+    ),
     '',
   ];
   return lines.join('\n');

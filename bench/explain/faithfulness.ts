@@ -30,13 +30,22 @@ export interface FaithfulnessResult {
 }
 
 async function postJson(url: string, headers: Record<string, string>, body: unknown): Promise<Record<string, unknown>> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   const json = (await response.json()) as Record<string, unknown>;
   if (response.status !== 200) throw new Error(`${url}: ${response.status} ${JSON.stringify(json)}`);
   return json;
 }
 
-const tensor = (spec: TensorSpec, rows: Float32Array[]) => ({ name: spec.name, datatype: 'FP32', shape: [rows.length, ...spec.shape], data: rows.flatMap((row) => Array.from(row)) });
+const tensor = (spec: TensorSpec, rows: Float32Array[]) => ({
+  name: spec.name,
+  datatype: 'FP32',
+  shape: [rows.length, ...spec.shape],
+  data: rows.flatMap((row) => Array.from(row)),
+});
 
 /**
  * Explains each input, then scores it with its top-k attributed groups set to the baseline
@@ -47,12 +56,18 @@ export async function deletionCheck(check: FaithfulnessCase, inputs: readonly Fl
   const groups: FeatureGroups = check.patch && layout.image ? patchGroups(layout.image, check.patch, check.patch) : elementGroups(layout);
   const random = seededRandom(seed);
   const base = `${check.url}/v2/models/${check.model}`;
-  const options = { baseline: check.baseline, ...(check.patch ? { method: 'occlusion', patch_size: check.patch, patch_stride: check.patch } : { method: 'ablation' }) };
+  const options = {
+    baseline: check.baseline,
+    ...(check.patch ? { method: 'occlusion', patch_size: check.patch, patch_stride: check.patch } : { method: 'ablation' }),
+  };
   let top = 0;
   let rand = 0;
   let wins = 0;
   for (const row of inputs) {
-    const answer = await postJson(`${base}/explain`, check.headers, { inputs: [tensor(check.spec, [row])], parameters: { explain: options } });
+    const answer = await postJson(`${base}/explain`, check.headers, {
+      inputs: [tensor(check.spec, [row])],
+      parameters: { explain: options },
+    });
     const attribution = (answer.explanation as { attributions: { data: number[]; class: number; score: number }[] }).attributions[0]!;
     const ranked = attribution.data.map((value, index) => ({ value, index })).sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
     const chosen = ranked.slice(0, check.k).map((entry) => entry.index);
@@ -67,7 +82,10 @@ export async function deletionCheck(check: FaithfulnessCase, inputs: readonly Fl
       applyMask(row, baseline, groups, off, out);
       return out;
     });
-    const scored = await postJson(`${base}/infer`, check.headers, { inputs: [tensor(check.spec, masked)], outputs: [{ name: check.output }] });
+    const scored = await postJson(`${base}/infer`, check.headers, {
+      inputs: [tensor(check.spec, masked)],
+      outputs: [{ name: check.output }],
+    });
     const data = (scored.outputs as { data: number[]; shape: number[] }[])[0]!;
     const width = data.shape[1]!;
     const topChange = Math.abs(attribution.score - data.data[attribution.class]!);

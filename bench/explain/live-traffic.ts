@@ -28,7 +28,11 @@ export async function runLive(traffic: LiveTraffic, seconds: number): Promise<Li
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     const sent = performance.now();
     pending.push(
-      fetch(traffic.url, { method: 'POST', headers: { 'content-type': traffic.contentType }, body: typeof traffic.body === 'string' ? traffic.body : new Uint8Array(traffic.body) })
+      fetch(traffic.url, {
+        method: 'POST',
+        headers: { 'content-type': traffic.contentType },
+        body: typeof traffic.body === 'string' ? traffic.body : new Uint8Array(traffic.body),
+      })
         .then(async (response) => {
           await response.arrayBuffer();
           if (response.status === 200) latencies.push(performance.now() - sent);
@@ -40,17 +44,32 @@ export async function runLive(traffic: LiveTraffic, seconds: number): Promise<Li
     );
   }
   await Promise.all(pending);
-  return { requests: latencies.length + failed, failed, p50Ms: round(percentile(latencies, 50), 2), p95Ms: round(percentile(latencies, 95), 2) };
+  return {
+    requests: latencies.length + failed,
+    failed,
+    p50Ms: round(percentile(latencies, 50), 2),
+    p95Ms: round(percentile(latencies, 95), 2),
+  };
 }
 
 /** Explanations back to back on `lanes` lanes until `stop` says so: how many finished, and their rows. */
-export async function runExplainers(url: string, body: Buffer | string, contentType: string, lanes: number, stop: () => boolean): Promise<{ explanations: number; rows: number; failed: number }> {
+export async function runExplainers(
+  url: string,
+  body: Buffer | string,
+  contentType: string,
+  lanes: number,
+  stop: () => boolean,
+): Promise<{ explanations: number; rows: number; failed: number }> {
   let explanations = 0;
   let rows = 0;
   let failed = 0;
   const lane = async (): Promise<void> => {
     while (!stop()) {
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : new Uint8Array(body) });
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body: typeof body === 'string' ? body : new Uint8Array(body),
+      });
       const json = (await response.json()) as { explanation?: { rows_used: number } };
       if (response.status === 200 && json.explanation) {
         explanations += 1;

@@ -51,7 +51,9 @@ export async function sideBySide(
       explainFailures: explained.failed,
     };
     rounds.push(round_);
-    log(`${model} round ${i + 1}: live p95 alone ${alone.p95Ms} ms, beside explanations ${beside.p95Ms} ms; ${round_.explanationsPerSecond} explanations/s of ${round_.rowsPerExplanation} rows`);
+    log(
+      `${model} round ${i + 1}: live p95 alone ${alone.p95Ms} ms, beside explanations ${beside.p95Ms} ms; ${round_.explanationsPerSecond} explanations/s of ${round_.rowsPerExplanation} rows`,
+    );
   }
   const medianAloneP95Ms = round(median(rounds.map((r) => r.alone.p95Ms)), 2);
   const medianBesideP95Ms = round(median(rounds.map((r) => r.beside.p95Ms)), 2);

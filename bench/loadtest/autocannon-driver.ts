@@ -48,38 +48,41 @@ export async function drivePhase(load: PhaseLoad, schedule: RequestSchedule, rec
   const done = new Promise<void>((resolve, reject) => {
     finished = (error) => (error ? reject(error) : resolve());
   });
-  const instance = autocannon({
-    url: url.origin,
-    connections: load.connections,
-    ...(load.rate === undefined ? {} : { overallRate: load.rate }),
-    // Its own timer is only a backstop; the drain below ends the phase.
-    duration: load.durationS + load.timeoutS + 5,
-    // autocannon notices its clients are done at its next sample; 1 s by default.
-    sampleInt: 50,
-    timeout: load.timeoutS,
-    setupClient: (client) => {
-      const drainable = client as unknown as DrainableClient;
-      clients.push(drainable);
-      drainable.on('request', () => recorder.recordSent());
-      drainable.on('done', () => {
-        lastDoneAt = performance.now();
-      });
-    },
-    requests: [
-      {
-        method: 'POST',
-        setupRequest: (request, context) => {
-          const next = schedule.next();
-          (context as { kind?: string }).kind = next.kind;
-          return { ...request, path: next.path, headers: { ...next.headers }, body: next.body };
-        },
-        // Called right before the client emits 'response' for the same answer, synchronously.
-        onResponse: (status, body, context, headers) => {
-          answer = { kind: (context as { kind?: string }).kind ?? 'unknown', status, body, headers: headers as ResponseHeaders };
-        },
+  const instance = autocannon(
+    {
+      url: url.origin,
+      connections: load.connections,
+      ...(load.rate === undefined ? {} : { overallRate: load.rate }),
+      // Its own timer is only a backstop; the drain below ends the phase.
+      duration: load.durationS + load.timeoutS + 5,
+      // autocannon notices its clients are done at its next sample; 1 s by default.
+      sampleInt: 50,
+      timeout: load.timeoutS,
+      setupClient: (client) => {
+        const drainable = client as unknown as DrainableClient;
+        clients.push(drainable);
+        drainable.on('request', () => recorder.recordSent());
+        drainable.on('done', () => {
+          lastDoneAt = performance.now();
+        });
       },
-    ],
-  }, (error) => finished(error ?? null));
+      requests: [
+        {
+          method: 'POST',
+          setupRequest: (request, context) => {
+            const next = schedule.next();
+            (context as { kind?: string }).kind = next.kind;
+            return { ...request, path: next.path, headers: { ...next.headers }, body: next.body };
+          },
+          // Called right before the client emits 'response' for the same answer, synchronously.
+          onResponse: (status, body, context, headers) => {
+            answer = { kind: (context as { kind?: string }).kind ?? 'unknown', status, body, headers: headers as ResponseHeaders };
+          },
+        },
+      ],
+    },
+    (error) => finished(error ?? null),
+  );
   instance.on('response', (_client, statusCode, _bytes, responseTime) => {
     const parsed = answer;
     answer = undefined;

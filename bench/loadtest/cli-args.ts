@@ -17,6 +17,7 @@ Exit status: 0 every SLO met, 1 an SLO violated, 2 bad arguments or an unusable 
 
 /** argv (without node and the script) → options; every mistake is an OptionsError that says which. */
 export function parseCliArgs(argv: readonly string[]): LoadTestOptions & { readonly outDir: string } {
+  // biome-ignore lint/suspicious/noImplicitAnyLet: typed by the assignment below, from parseArgs's options
   let values;
   try {
     ({ values } = parseArgs({
@@ -42,10 +43,12 @@ export function parseCliArgs(argv: readonly string[]): LoadTestOptions & { reado
   let durationS: number | undefined;
   if (values.duration !== undefined) {
     durationS = Number(values.duration);
-    if (!/^\d+(\.\d+)?$/.test(values.duration) || !(durationS > 0)) throw new OptionsError(`--duration must be a positive number of seconds, not "${values.duration}"`);
+    if (!/^\d+(\.\d+)?$/.test(values.duration) || !(durationS > 0))
+      throw new OptionsError(`--duration must be a positive number of seconds, not "${values.duration}"`);
   }
   const protocol = values.protocol ?? 'http';
-  if (!(PROTOCOLS as readonly string[]).includes(protocol)) throw new OptionsError(`--protocol is one of ${PROTOCOLS.join(', ')}, not "${protocol}"`);
+  if (!(PROTOCOLS as readonly string[]).includes(protocol))
+    throw new OptionsError(`--protocol is one of ${PROTOCOLS.join(', ')}, not "${protocol}"`);
   return {
     target: values.target,
     protocol: protocol as LoadProtocol,

@@ -10,14 +10,14 @@ const EXIT_SLO_VIOLATED = 1;
 const EXIT_BAD_INPUT = 2;
 
 async function main(): Promise<number> {
-  let options;
+  let options: ReturnType<typeof parseCliArgs>;
   try {
     options = parseCliArgs(process.argv.slice(2));
   } catch (error) {
     console.error(`loadtest: ${(error as Error).message}\n\n${USAGE}`);
     return EXIT_BAD_INPUT;
   }
-  let result;
+  let result: Awaited<ReturnType<typeof runLoadTest>>;
   try {
     result = await runLoadTest({ ...options, log: (line) => console.log(line) });
   } catch (error) {
@@ -27,9 +27,15 @@ async function main(): Promise<number> {
   }
   const { report, files, comparison } = result;
   const { latency } = report.totals;
-  console.log(`${report.scenario.name}: ${report.throughputRps} req/s, p50 ${latency.p50Ms} ms, p95 ${latency.p95Ms} ms, p99 ${latency.p99Ms} ms, error rate ${(report.totals.errorRate * 100).toFixed(2)} % (${report.totals.sent} sent)`);
-  if (report.knee) console.log(`knee: ${report.knee.throughputRps} req/s at ${report.knee.connections} connections (p95 ${report.knee.p95Ms} ms)`);
-  for (const check of report.slo.checks) console.log(`SLO ${check.name}: limit ${check.limit}, measured ${Math.round(check.actual * 1000) / 1000}: ${check.pass ? 'pass' : 'FAIL'}`);
+  console.log(
+    `${report.scenario.name}: ${report.throughputRps} req/s, p50 ${latency.p50Ms} ms, p95 ${latency.p95Ms} ms, p99 ${latency.p99Ms} ms, error rate ${(report.totals.errorRate * 100).toFixed(2)} % (${report.totals.sent} sent)`,
+  );
+  if (report.knee)
+    console.log(`knee: ${report.knee.throughputRps} req/s at ${report.knee.connections} connections (p95 ${report.knee.p95Ms} ms)`);
+  for (const check of report.slo.checks)
+    console.log(
+      `SLO ${check.name}: limit ${check.limit}, measured ${Math.round(check.actual * 1000) / 1000}: ${check.pass ? 'pass' : 'FAIL'}`,
+    );
   if (comparison) for (const change of comparison) console.log(`compare ${formatChange(change)}`);
   if (files) console.log(`reports: ${files.json}, ${files.markdown}, ${files.html}`);
   console.log(report.slo.pass ? 'PASS' : 'FAIL: SLO violated');

@@ -22,13 +22,12 @@ const SERVICE = '/inference.GRPCInferenceService/';
 const CONNECTIONS = 8;
 const identity = (value: Buffer): Buffer => value;
 
-
 /** The HTTP status an answer stands for: the error table's, by the x-error-code the gateway sent. */
 function httpStatus(code: string | undefined): number {
   return code !== undefined && code in ERROR_TABLE ? ERROR_TABLE[code as ErrorCode].status : 500;
 }
 
-const flatten = (metadata: Metadata | undefined): ResponseHeaders =>
+const _flatten = (metadata: Metadata | undefined): ResponseHeaders =>
   Object.fromEntries(Object.entries(metadata?.getMap() ?? {}).map(([key, value]) => [key, String(value)]));
 
 /** What a stream answer says, read without decoding its tensors: its id, and its error and code if it failed. */
@@ -81,12 +80,14 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
   // Several HTTP/2 connections, as autocannon opens one per caller: one connection's single
   // socket and flow-control window would be the bottleneck, not the gateway. Distinct options
   // keep grpc-js from sharing one subchannel between the clients.
-  const clients = Array.from({ length: load.streaming ? Math.min(load.connections, CONNECTIONS) : 0 }, (_, index) =>
-    new Client(load.grpcAddress, credentials.createInsecure(), {
-      'grpc.max_receive_message_length': -1,
-      'grpc.max_send_message_length': -1,
-      'switchyard.connection': index,
-    }),
+  const clients = Array.from(
+    { length: load.streaming ? Math.min(load.connections, CONNECTIONS) : 0 },
+    (_, index) =>
+      new Client(load.grpcAddress, credentials.createInsecure(), {
+        'grpc.max_receive_message_length': -1,
+        'grpc.max_send_message_length': -1,
+        'switchyard.connection': index,
+      }),
   );
   const startedAt = performance.now();
   const deadline = startedAt + load.durationS * 1000;
@@ -108,7 +109,9 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
    * and @grpc/grpc-js's client costs several times the gateway's own work per call, which on a
    * shared machine would be measured against the gateway.
    */
-  const sessions = Array.from({ length: load.streaming ? 0 : Math.min(load.connections, CONNECTIONS) }, () => connect(`http://${load.grpcAddress}`));
+  const sessions = Array.from({ length: load.streaming ? 0 : Math.min(load.connections, CONNECTIONS) }, () =>
+    connect(`http://${load.grpcAddress}`),
+  );
   // Each distinct body framed once (length prefix and message): per call, only headers are built.
   const frames = new Map<Buffer, Buffer>();
   const prepare = (next: ReturnType<RequestSchedule['next']>): { frame: Buffer; headers: Record<string, string> } => {
@@ -120,7 +123,13 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
       frame = Buffer.concat([prefix, message]);
       frames.set(next.body, frame);
     }
-    const headers = { ':method': 'POST', ':path': SERVICE + 'ModelInfer', 'content-type': 'application/grpc', te: 'trailers', ...carriedHeaders(next.headers) };
+    const headers = {
+      ':method': 'POST',
+      ':path': `${SERVICE}ModelInfer`,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      ...carriedHeaders(next.headers),
+    };
     return { frame, headers };
   };
   const unary = (session: ClientHttp2Session, next: ReturnType<RequestSchedule['next']>): Promise<void> =>
@@ -154,7 +163,10 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
     const waiting = new Map<string, (answer: { error?: string; code?: string }) => void>();
     const metadata = new Metadata();
     if (load.key !== undefined) metadata.set('authorization', `Bearer ${load.key}`);
-    const stream = client.makeBidiStreamRequest(SERVICE + 'ModelStreamInfer', identity, identity, metadata) as ClientDuplexStream<Buffer, Buffer>;
+    const stream = client.makeBidiStreamRequest(`${SERVICE}ModelStreamInfer`, identity, identity, metadata) as ClientDuplexStream<
+      Buffer,
+      Buffer
+    >;
     stream.on('data', (bytes: Buffer) => {
       const answer = readStreamAnswer(bytes);
       waiting.get(answer.id)?.(answer);

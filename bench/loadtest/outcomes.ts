@@ -3,7 +3,16 @@
  * budget, backpressure, a retry racing its original) are counted apart from errors, so a
  * rollout is not failed for a tenant hitting its own limit.
  */
-export const OUTCOMES = ['ok', 'replayed', 'rate_limited', 'budget_exceeded', 'unavailable', 'in_progress', 'client_error', 'server_error'] as const;
+export const OUTCOMES = [
+  'ok',
+  'replayed',
+  'rate_limited',
+  'budget_exceeded',
+  'unavailable',
+  'in_progress',
+  'client_error',
+  'server_error',
+] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /** Outcomes that count towards the error rate (with transport errors and timeouts). */

@@ -23,7 +23,9 @@ export async function prepareBodies(entry: RequestMixEntry, client: TargetClient
     const query = new URLSearchParams(entry.query ?? {}).toString();
     const taskPath = `/v1/tasks/${encodeURIComponent(entry.model)}${query === '' ? '' : `?${query}`}`;
     const headers = { 'content-type': 'image/png' };
-    return Promise.all(Array.from({ length: BODIES_PER_ENTRY }, async () => ({ path: taskPath, headers, body: await shapesPng(body.width, body.height) })));
+    return Promise.all(
+      Array.from({ length: BODIES_PER_ENTRY }, async () => ({ path: taskPath, headers, body: await shapesPng(body.width, body.height) })),
+    );
   }
   const path = `${client.modelPath(entry.model, entry.version)}/infer`;
   if (body.from === 'files') {
@@ -33,16 +35,20 @@ export async function prepareBodies(entry: RequestMixEntry, client: TargetClient
     const config = await client.config(entry.model, entry.version);
     const input = config.inputs.find((candidate) => candidate.image !== undefined);
     if (!input) throw new Error(`${entry.model} has no image input (its config declares none), so it cannot take image bodies`);
-    return Promise.all(Array.from({ length: BODIES_PER_ENTRY }, () => imageRequest(path, input.name, body.width, body.height, body.images_per_request)));
+    return Promise.all(
+      Array.from({ length: BODIES_PER_ENTRY }, () => imageRequest(path, input.name, body.width, body.height, body.images_per_request)),
+    );
   }
   const metadata = await client.metadata(entry.model, entry.version);
   return Array.from({ length: BODIES_PER_ENTRY }, () => ({
     path,
     headers: JSON_HEADERS,
-    body: Buffer.from(JSON.stringify({
-      inputs: metadata.inputs.map((tensor) => randomTensor(tensor, body.dynamic_dim)),
-      ...(body.binary_output ? { parameters: { binary_data_output: true } } : {}),
-    })),
+    body: Buffer.from(
+      JSON.stringify({
+        inputs: metadata.inputs.map((tensor) => randomTensor(tensor, body.dynamic_dim)),
+        ...(body.binary_output ? { parameters: { binary_data_output: true } } : {}),
+      }),
+    ),
   }));
 }
 
@@ -64,19 +70,24 @@ function randomValue(datatype: string): unknown {
 /** Random-noise PNGs as one BYTES input, in Triton's binary tensor extension. */
 async function imageRequest(path: string, inputName: string, width: number, height: number, count: number): Promise<PreparedRequest> {
   const images = await Promise.all(Array.from({ length: count }, () => noisePng(width, height)));
-  const { body, headers } = encodeInferRequest([{ name: inputName, datatype: 'BYTES', shape: [count], data: images }], { binaryOutputs: false });
+  const { body, headers } = encodeInferRequest([{ name: inputName, datatype: 'BYTES', shape: [count], data: images }], {
+    binaryOutputs: false,
+  });
   return { path, headers, body: Buffer.from(body) };
 }
 
 function noisePng(width: number, height: number): Promise<Buffer> {
   const pixels = Buffer.alloc(width * height * 3);
   for (let i = 0; i < pixels.length; i += 1) pixels[i] = Math.floor(Math.random() * 256);
-  return sharp(pixels, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** Random coloured rectangles and circles on a light background: an ordinary image for pipelines that judge content. */
 function shapesPng(width: number, height: number): Promise<Buffer> {
-  const colour = (): string => `rgb(${Math.floor(Math.random() * 256)},${Math.floor(Math.random() * 256)},${Math.floor(Math.random() * 256)})`;
+  const colour = (): string =>
+    `rgb(${Math.floor(Math.random() * 256)},${Math.floor(Math.random() * 256)},${Math.floor(Math.random() * 256)})`;
   const shapes = Array.from({ length: 6 }, () => {
     const [x, y] = [Math.random() * width, Math.random() * height];
     const size = (0.1 + Math.random() * 0.3) * Math.min(width, height);

@@ -28,7 +28,10 @@ export class RequestSchedule {
   #step = 0;
   #keyCount = 0;
 
-  constructor(readonly entries: readonly ScheduleEntry[], private readonly commonHeaders: Readonly<Record<string, string>>) {
+  constructor(
+    readonly entries: readonly ScheduleEntry[],
+    private readonly commonHeaders: Readonly<Record<string, string>>,
+  ) {
     if (entries.length === 0) throw new Error('a schedule needs at least one kind of request');
     this.#order = interleave(entries.map((entry) => entry.weight));
     this.#bodyCursor = entries.map(() => 0);

@@ -48,7 +48,8 @@ export class OptionsError extends Error {
 
 export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestResult> {
   const target = checkTarget(options.target);
-  if (options.durationS !== undefined && !(Number.isFinite(options.durationS) && options.durationS > 0)) throw new OptionsError(`duration must be a positive number of seconds, not ${options.durationS}`);
+  if (options.durationS !== undefined && !(Number.isFinite(options.durationS) && options.durationS > 0))
+    throw new OptionsError(`duration must be a positive number of seconds, not ${options.durationS}`);
   const loaded = typeof options.scenario === 'string' ? loadScenario(options.scenario) : options.scenario;
   const previous = options.compareWith === undefined ? undefined : readPreviousReport(options.compareWith);
   const { scenario } = loaded;
@@ -59,22 +60,30 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
 
   const keyOf = (entry: RequestMixEntry): string | undefined => tenantKey(entry, options.key);
   const client = new TargetClient(target, options.key ?? scenario.requests.map(keyOf).find((key) => key !== undefined));
-  const entries: (ScheduleEntry & { tenant?: string })[] = await Promise.all(scenario.requests.map(async (entry) => {
-    const key = keyOf(entry);
-    return {
-      kind: kindName(entry),
-      weight: entry.weight,
-      requests: await prepareBodies(entry, client, loaded.dir),
-      ...(entry.idempotency ? { idempotencyRepeats: entry.idempotency.repeats } : {}),
-      headers: { ...(key !== undefined ? { authorization: `Bearer ${key}` } : {}), ...entry.headers },
-      ...(entry.tenant !== undefined ? { tenant: entry.tenant } : {}),
-    };
-  }));
+  const entries: (ScheduleEntry & { tenant?: string })[] = await Promise.all(
+    scenario.requests.map(async (entry) => {
+      const key = keyOf(entry);
+      return {
+        kind: kindName(entry),
+        weight: entry.weight,
+        requests: await prepareBodies(entry, client, loaded.dir),
+        ...(entry.idempotency ? { idempotencyRepeats: entry.idempotency.repeats } : {}),
+        headers: { ...(key !== undefined ? { authorization: `Bearer ${key}` } : {}), ...entry.headers },
+        ...(entry.tenant !== undefined ? { tenant: entry.tenant } : {}),
+      };
+    }),
+  );
   const schedule = new RequestSchedule(entries, {});
   // A phase split by tenant drives each tenant's entries on its own connections.
   const tenantSchedules = new Map<string, RequestSchedule>();
   for (const tenant of new Set(entries.map((entry) => entry.tenant).filter((t): t is string => t !== undefined))) {
-    tenantSchedules.set(tenant, new RequestSchedule(entries.filter((entry) => entry.tenant === tenant), {}));
+    tenantSchedules.set(
+      tenant,
+      new RequestSchedule(
+        entries.filter((entry) => entry.tenant === tenant),
+        {},
+      ),
+    );
   }
 
   const recorder = new RunRecorder();
@@ -83,31 +92,74 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
   const phaseReports: PhaseReport[] = [];
   for (const [index, phase] of scenario.phases.entries()) {
     const phaseS = (durationS * phase.share) / shares;
-    log(`phase ${index + 1}/${scenario.phases.length}: ${phase.connections} connections${phase.rate ? `, ${phase.rate} req/s` : ''}, ${phaseS.toFixed(1)} s`);
+    log(
+      `phase ${index + 1}/${scenario.phases.length}: ${phase.connections} connections${phase.rate ? `, ${phase.rate} req/s` : ''}, ${phaseS.toFixed(1)} s`,
+    );
     recorder.startPhase(index);
     const load = { target, connections: phase.connections, rate: phase.rate, durationS: phaseS, timeoutS: scenario.timeout_s };
     const drive = (connections: number, phaseSchedule: RequestSchedule) =>
       protocol === 'http'
         ? drivePhase({ ...load, connections }, phaseSchedule, recorder)
-        : driveGrpcPhase({ ...load, connections, grpcAddress, streaming: protocol === 'grpc-stream', ...(options.key !== undefined ? { key: options.key } : {}) }, phaseSchedule, recorder);
+        : driveGrpcPhase(
+            {
+              ...load,
+              connections,
+              grpcAddress,
+              streaming: protocol === 'grpc-stream',
+              ...(options.key !== undefined ? { key: options.key } : {}),
+            },
+            phaseSchedule,
+            recorder,
+          );
     const split = Object.entries(phase.tenants ?? {});
-    const driven = split.length === 0 ? [await drive(phase.connections, schedule)] : await Promise.all(split.map(([tenant, connections]) => drive(connections, tenantSchedules.get(tenant)!)));
+    const driven =
+      split.length === 0
+        ? [await drive(phase.connections, schedule)]
+        : await Promise.all(split.map(([tenant, connections]) => drive(connections, tenantSchedules.get(tenant)!)));
     const activeS = Math.max(...driven.map((result) => result.activeS));
     const totals = recorder.phases[index]!.summary();
-    const kinds = [...recorder.phaseKinds[index]!].map(([kind, tally]) => ({ kind, totals: tally.summary(), breakdown: tally.breakdown() ?? null }));
-    phaseReports.push({ phase: index, connections: phase.connections, rate: phase.rate ?? null, ...(phase.tenants ? { tenants: phase.tenants } : {}), durationS: round(activeS), throughputRps: round((totals.outcomes.ok + totals.outcomes.replayed) / activeS), totals, kinds });
+    const kinds = [...recorder.phaseKinds[index]!].map(([kind, tally]) => ({
+      kind,
+      totals: tally.summary(),
+      breakdown: tally.breakdown() ?? null,
+    }));
+    phaseReports.push({
+      phase: index,
+      connections: phase.connections,
+      rate: phase.rate ?? null,
+      ...(phase.tenants ? { tenants: phase.tenants } : {}),
+      durationS: round(activeS),
+      throughputRps: round((totals.outcomes.ok + totals.outcomes.replayed) / activeS),
+      totals,
+      kinds,
+    });
   }
   const actualS = phaseReports.reduce((sum, phase) => sum + phase.durationS, 0);
 
   const totals = recorder.total.summary();
   const throughputRps = round((totals.outcomes.ok + totals.outcomes.replayed) / actualS);
-  const points: RampPoint[] = phaseReports.map((phase) => ({ phase: phase.phase, connections: phase.connections, throughputRps: phase.throughputRps, p95Ms: phase.totals.latency.p95Ms }));
+  const points: RampPoint[] = phaseReports.map((phase) => ({
+    phase: phase.phase,
+    connections: phase.connections,
+    throughputRps: phase.throughputRps,
+    p95Ms: phase.totals.latency.p95Ms,
+  }));
   const knee = scenario.find_knee ? findKnee(points, scenario.slo.p95_ms!) : null;
-  const measured = verdictFigures(scenario.find_knee, knee, phaseReports, { p95Ms: totals.latency.p95Ms, p99Ms: totals.latency.p99Ms, errorRate: totals.errorRate, throughputRps });
+  const measured = verdictFigures(scenario.find_knee, knee, phaseReports, {
+    p95Ms: totals.latency.p95Ms,
+    p99Ms: totals.latency.p99Ms,
+    errorRate: totals.errorRate,
+    throughputRps,
+  });
 
   const report: LoadTestReport = {
     schema: 1,
-    scenario: { name: scenario.name, description: scenario.description, file: relative(process.cwd(), loaded.file) || loaded.file, findKnee: scenario.find_knee },
+    scenario: {
+      name: scenario.name,
+      description: scenario.description,
+      file: relative(process.cwd(), loaded.file) || loaded.file,
+      findKnee: scenario.find_knee,
+    },
     target: protocol === 'http' ? target : `${protocol}://${grpcAddress}`,
     startedAt: startedAt.toISOString(),
     durationS: round(actualS),
@@ -124,7 +176,10 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
     served: recorder.served.summary(),
     knee,
     slo: evaluateSlo(scenario.slo, measured),
-    notes: notesFor(scenario.find_knee, scenario.phases.some((phase) => phase.rate !== undefined)),
+    notes: notesFor(
+      scenario.find_knee,
+      scenario.phases.some((phase) => phase.rate !== undefined),
+    ),
   };
   const comparison = previous ? compareReports(previous, report) : undefined;
   const files = options.outDir === undefined ? undefined : await writeReports(options.outDir, report, comparison);
@@ -138,7 +193,8 @@ function checkTarget(target: string): string {
   } catch {
     throw new OptionsError(`target must be a URL such as http://127.0.0.1:8080, not "${target}"`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new OptionsError(`target must be an http:// or https:// URL, not "${target}"`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new OptionsError(`target must be an http:// or https:// URL, not "${target}"`);
   return url.origin;
 }
 
@@ -169,16 +225,29 @@ function kindName(entry: RequestMixEntry): string {
 }
 
 /** A ramp is judged at its knee: the SLO's p95 picks it, the other SLOs must hold there. */
-function verdictFigures(findKneeOn: boolean, knee: RampPoint | null, phases: readonly PhaseReport[], whole: MeasuredFigures): MeasuredFigures {
+function verdictFigures(
+  findKneeOn: boolean,
+  knee: RampPoint | null,
+  phases: readonly PhaseReport[],
+  whole: MeasuredFigures,
+): MeasuredFigures {
   if (!findKneeOn) return whole;
   if (knee === null) return { ...whole, throughputRps: 0 };
   const phase = phases[knee.phase]!;
-  return { p95Ms: phase.totals.latency.p95Ms, p99Ms: phase.totals.latency.p99Ms, errorRate: phase.totals.errorRate, throughputRps: phase.throughputRps };
+  return {
+    p95Ms: phase.totals.latency.p95Ms,
+    p99Ms: phase.totals.latency.p99Ms,
+    errorRate: phase.totals.errorRate,
+    throughputRps: phase.throughputRps,
+  };
 }
 
 function notesFor(ramp: boolean, openLoop: boolean): string[] {
-  const notes = ['Latency percentiles are over 2xx answers, measured by the client; gateway overhead = X-Server-Ms − X-Queue-Ms − X-Compute-Ms; network and client = client latency − X-Server-Ms.'];
-  if (openLoop) notes.push('Fixed-rate phases correct for coordinated omission: a late answer also records the latencies of the sends it held back.');
+  const notes = [
+    'Latency percentiles are over 2xx answers, measured by the client; gateway overhead = X-Server-Ms − X-Queue-Ms − X-Compute-Ms; network and client = client latency − X-Server-Ms.',
+  ];
+  if (openLoop)
+    notes.push('Fixed-rate phases correct for coordinated omission: a late answer also records the latencies of the sends it held back.');
   if (ramp) notes.push('Ramp: the SLO verdict is taken at the knee (the phase with the most throughput whose p95 met the SLO).');
   return notes;
 }

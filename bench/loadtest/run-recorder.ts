@@ -98,7 +98,13 @@ export class RunRecorder {
 /** Shorter than this, a window is partial: a few answers over a few ms would chart as a burst or a collapse. */
 const FULL_WINDOW_S = 0.95;
 
-function summarizeWindow(index: number, lengthS: number, phase: number, summary: TallySummary | undefined, tally: Tally | undefined): WindowSummary {
+function summarizeWindow(
+  index: number,
+  lengthS: number,
+  phase: number,
+  summary: TallySummary | undefined,
+  tally: Tally | undefined,
+): WindowSummary {
   const ok = summary ? summary.outcomes.ok + summary.outcomes.replayed : 0;
   const n = tally?.breakdownSamples ?? 0;
   const mean = (sum: number): number => (n === 0 ? 0 : Math.round((sum / n) * 1000) / 1000);
@@ -108,7 +114,9 @@ function summarizeWindow(index: number, lengthS: number, phase: number, summary:
     partial: lengthS < FULL_WINDOW_S,
     answered: summary?.answered ?? 0,
     throughputRps: Math.round((ok / lengthS) * 10) / 10,
-    refused: summary ? summary.outcomes.rate_limited + summary.outcomes.budget_exceeded + summary.outcomes.unavailable + summary.outcomes.in_progress : 0,
+    refused: summary
+      ? summary.outcomes.rate_limited + summary.outcomes.budget_exceeded + summary.outcomes.unavailable + summary.outcomes.in_progress
+      : 0,
     errors: summary?.errors ?? 0,
     p50Ms: summary?.latency.p50Ms ?? 0,
     p95Ms: summary?.latency.p95Ms ?? 0,

@@ -19,33 +19,49 @@ const Body = z.discriminatedUnion('from', [
   /** OIP JSON bodies written by hand, paths relative to the scenario file, sent in turn. */
   z.strictObject({ from: z.literal('files'), files: z.array(z.string().min(1)).min(1) }),
   /** PNGs of this size through the binary tensor extension, to the model's image input. */
-  z.strictObject({ from: z.literal('image'), width: positiveInt.max(4096), height: positiveInt.max(4096), images_per_request: positiveInt.max(64).default(1) }),
+  z.strictObject({
+    from: z.literal('image'),
+    width: positiveInt.max(4096),
+    height: positiveInt.max(4096),
+    images_per_request: positiveInt.max(64).default(1),
+  }),
 ]);
 
-const RequestMix = z.strictObject({
-  /** A model or a route name (`/v2/models/{model}/infer`). */
-  model: z.string().min(1),
-  version: z.string().min(1).optional(),
-  /** Share of the traffic, relative to the other entries. */
-  weight: positiveInt.default(1),
-  body: Body.default({ from: 'metadata', dynamic_dim: 8, binary_output: false }),
-  /** Each Idempotency-Key is sent `repeats` times, by whichever connections come next (a retry storm). */
-  idempotency: z.strictObject({ repeats: positiveInt.max(1000) }).optional(),
-  headers: z.record(z.string(), z.string()).optional(),
-  /**
-   * `model` names a pipeline: each request is `POST /v1/tasks/{model}` with one generated
-   * image as the raw body (drawn shapes, body.from "image" sizes it) and `query` as its options.
-   */
-  task: z.boolean().default(false),
-  query: z.record(z.string(), z.string()).optional(),
-  /**
-   * Sent as this tenant: the report gives its own latency lines per phase, and phases may give
-   * each tenant connections of its own (`tenants`). Its key comes from the environment
-   * variable `key_env` (keys never sit in scenario files); the run's --key when absent.
-   */
-  tenant: z.string().regex(/^[\w.-]+$/).optional(),
-  key_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
-}).refine((entry) => !entry.task || entry.body.from === 'image', { message: 'a task entry sends images: body.from must be "image"', path: ['body'] });
+const RequestMix = z
+  .strictObject({
+    /** A model or a route name (`/v2/models/{model}/infer`). */
+    model: z.string().min(1),
+    version: z.string().min(1).optional(),
+    /** Share of the traffic, relative to the other entries. */
+    weight: positiveInt.default(1),
+    body: Body.default({ from: 'metadata', dynamic_dim: 8, binary_output: false }),
+    /** Each Idempotency-Key is sent `repeats` times, by whichever connections come next (a retry storm). */
+    idempotency: z.strictObject({ repeats: positiveInt.max(1000) }).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    /**
+     * `model` names a pipeline: each request is `POST /v1/tasks/{model}` with one generated
+     * image as the raw body (drawn shapes, body.from "image" sizes it) and `query` as its options.
+     */
+    task: z.boolean().default(false),
+    query: z.record(z.string(), z.string()).optional(),
+    /**
+     * Sent as this tenant: the report gives its own latency lines per phase, and phases may give
+     * each tenant connections of its own (`tenants`). Its key comes from the environment
+     * variable `key_env` (keys never sit in scenario files); the run's --key when absent.
+     */
+    tenant: z
+      .string()
+      .regex(/^[\w.-]+$/)
+      .optional(),
+    key_env: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/)
+      .optional(),
+  })
+  .refine((entry) => !entry.task || entry.body.from === 'image', {
+    message: 'a task entry sends images: body.from must be "image"',
+    path: ['body'],
+  });
 
 const Phase = z
   .strictObject({
@@ -61,12 +77,18 @@ const Phase = z
     tenants: z.record(z.string(), positiveInt).optional(),
   })
   .refine((phase) => phase.tenants === undefined || Object.values(phase.tenants).reduce((a, b) => a + b, 0) === phase.connections, {
-    message: 'connections must be the sum of the tenants\' connections',
+    message: "connections must be the sum of the tenants' connections",
     path: ['connections'],
   })
-  .refine((phase) => phase.tenants === undefined || phase.rate === undefined, { message: 'a phase split by tenant runs closed loops: no rate', path: ['rate'] })
+  .refine((phase) => phase.tenants === undefined || phase.rate === undefined, {
+    message: 'a phase split by tenant runs closed loops: no rate',
+    path: ['rate'],
+  })
   // autocannon splits the rate across connections; a connection given 0 would send unthrottled.
-  .refine((phase) => phase.rate === undefined || phase.rate >= phase.connections, { message: 'rate must be at least connections', path: ['rate'] });
+  .refine((phase) => phase.rate === undefined || phase.rate >= phase.connections, {
+    message: 'rate must be at least connections',
+    path: ['rate'],
+  });
 
 const Slo = z.strictObject({
   p95_ms: z.number().positive().optional(),
@@ -76,25 +98,28 @@ const Slo = z.strictObject({
   min_throughput_rps: z.number().min(0).optional(),
 });
 
-export const ScenarioSchema = z.strictObject({
-  name: z.string().min(1),
-  description: z.string().default(''),
-  duration_s: z.number().positive().max(86_400).default(20),
-  requests: z.array(RequestMix).min(1),
-  phases: z.array(Phase).min(1),
-  /** Report the phase with the most throughput whose p95 meets slo.p95_ms (a ramp). */
-  find_knee: z.boolean().default(false),
-  /** Per-request timeout, seconds. */
-  timeout_s: z.number().positive().max(600).default(10),
-  slo: Slo.default({}),
-}).superRefine((scenario, ctx) => {
-  const tenants = new Set(scenario.requests.map((entry) => entry.tenant).filter((tenant) => tenant !== undefined));
-  scenario.phases.forEach((phase, index) => {
-    for (const tenant of Object.keys(phase.tenants ?? {})) {
-      if (!tenants.has(tenant)) ctx.addIssue({ code: 'custom', path: ['phases', index, 'tenants', tenant], message: `no request entry has tenant "${tenant}"` });
-    }
+export const ScenarioSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    description: z.string().default(''),
+    duration_s: z.number().positive().max(86_400).default(20),
+    requests: z.array(RequestMix).min(1),
+    phases: z.array(Phase).min(1),
+    /** Report the phase with the most throughput whose p95 meets slo.p95_ms (a ramp). */
+    find_knee: z.boolean().default(false),
+    /** Per-request timeout, seconds. */
+    timeout_s: z.number().positive().max(600).default(10),
+    slo: Slo.default({}),
+  })
+  .superRefine((scenario, ctx) => {
+    const tenants = new Set(scenario.requests.map((entry) => entry.tenant).filter((tenant) => tenant !== undefined));
+    scenario.phases.forEach((phase, index) => {
+      for (const tenant of Object.keys(phase.tenants ?? {})) {
+        if (!tenants.has(tenant))
+          ctx.addIssue({ code: 'custom', path: ['phases', index, 'tenants', tenant], message: `no request entry has tenant "${tenant}"` });
+      }
+    });
   });
-});
 
 export type Scenario = z.infer<typeof ScenarioSchema>;
 export type RequestMixEntry = Scenario['requests'][number];
@@ -116,7 +141,8 @@ export class ScenarioError extends Error {
 export function parseScenario(value: unknown, source: string): Scenario {
   const parsed = ScenarioSchema.safeParse(value);
   if (parsed.success) {
-    if (parsed.data.find_knee && parsed.data.slo.p95_ms === undefined) throw new ScenarioError(`${source}: slo.p95_ms: find_knee needs a p95 target`);
+    if (parsed.data.find_knee && parsed.data.slo.p95_ms === undefined)
+      throw new ScenarioError(`${source}: slo.p95_ms: find_knee needs a p95 target`);
     return parsed.data;
   }
   const lines = parsed.error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(scenario)'}: ${issue.message}`);
@@ -142,5 +168,8 @@ export function loadScenario(nameOrPath: string): LoadedScenario {
 
 export function shippedScenarioNames(): string[] {
   if (!existsSync(SHIPPED_SCENARIOS)) return [];
-  return readdirSync(SHIPPED_SCENARIOS).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)).sort();
+  return readdirSync(SHIPPED_SCENARIOS)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -'.json'.length))
+    .sort();
 }

@@ -16,5 +16,15 @@ import spike from './scenarios/spike.json' with { type: 'json' };
 import steady from './scenarios/steady.json' with { type: 'json' };
 
 export const SHIPPED: readonly { readonly name: string; readonly description: string }[] = [
-  steady, fixedRate, ramp, spike, soak, mixed, retryStorm, overBudget, image, moderation, noisyNeighbour,
+  steady,
+  fixedRate,
+  ramp,
+  spike,
+  soak,
+  mixed,
+  retryStorm,
+  overBudget,
+  image,
+  moderation,
+  noisyNeighbour,
 ];

@@ -31,7 +31,13 @@ export function evaluateSlo(slo: SloSpec, measured: MeasuredFigures): SloVerdict
   atMost('p99_ms', slo.p99_ms, measured.p99Ms);
   atMost('max_error_rate', slo.max_error_rate, measured.errorRate);
   if (slo.min_throughput_rps !== undefined) {
-    checks.push({ name: 'min_throughput_rps', bound: 'floor', limit: slo.min_throughput_rps, actual: measured.throughputRps, pass: measured.throughputRps >= slo.min_throughput_rps });
+    checks.push({
+      name: 'min_throughput_rps',
+      bound: 'floor',
+      limit: slo.min_throughput_rps,
+      actual: measured.throughputRps,
+      pass: measured.throughputRps >= slo.min_throughput_rps,
+    });
   }
   return { pass: checks.every((check) => check.pass), checks };
 }

@@ -37,9 +37,17 @@ export function niceTicks(max: number): number[] {
   return ticks;
 }
 
-const format = (value: number): string => (Math.abs(value) >= 1000 ? `${Math.round(value / 100) / 10}k` : String(Number(value.toPrecision(3))));
+const format = (value: number): string =>
+  Math.abs(value) >= 1000 ? `${Math.round(value / 100) / 10}k` : String(Number(value.toPrecision(3)));
 
-function frame(xTicks: readonly number[], yTicks: readonly number[], xLabel: string, yLabel: string, x: (v: number) => number, y: (v: number) => number): string {
+function frame(
+  xTicks: readonly number[],
+  yTicks: readonly number[],
+  xLabel: string,
+  yLabel: string,
+  x: (v: number) => number,
+  y: (v: number) => number,
+): string {
   const parts = [`<rect x="${PAD.left}" y="${PAD.top}" width="${INNER_W}" height="${INNER_H}" fill="#fff" stroke="#ccc"/>`];
   for (const tick of yTicks) {
     parts.push(`<line x1="${PAD.left}" x2="${PAD.left + INNER_W}" y1="${y(tick)}" y2="${y(tick)}" stroke="#eee"/>`);
@@ -47,7 +55,9 @@ function frame(xTicks: readonly number[], yTicks: readonly number[], xLabel: str
   }
   for (const tick of xTicks) parts.push(`<text x="${x(tick)}" y="${PAD.top + INNER_H + 16}" text-anchor="middle">${format(tick)}</text>`);
   parts.push(`<text x="${PAD.left + INNER_W / 2}" y="${HEIGHT - 6}" text-anchor="middle" class="axis">${escapeXml(xLabel)}</text>`);
-  parts.push(`<text transform="translate(14 ${PAD.top + INNER_H / 2}) rotate(-90)" text-anchor="middle" class="axis">${escapeXml(yLabel)}</text>`);
+  parts.push(
+    `<text transform="translate(14 ${PAD.top + INNER_H / 2}) rotate(-90)" text-anchor="middle" class="axis">${escapeXml(yLabel)}</text>`,
+  );
   return parts.join('');
 }
 
@@ -70,7 +80,14 @@ const svg = (title: string, body: string): string =>
  * Lines over a shared x axis (seconds, or throughput for the ramp curve), with optional markers.
  * `xMax` fixes the axis, so charts of the same run line up with each other and with stackedColumns.
  */
-export function lineChart(title: string, xLabel: string, yLabel: string, series: readonly Series[], markers: readonly Marker[] = [], xMax?: number): string {
+export function lineChart(
+  title: string,
+  xLabel: string,
+  yLabel: string,
+  series: readonly Series[],
+  markers: readonly Marker[] = [],
+  xMax?: number,
+): string {
   const all = series.flatMap((s) => s.points);
   if (all.length === 0) return svg(title, `<text x="${WIDTH / 2}" y="${HEIGHT / 2}" text-anchor="middle">no data</text>`);
   const xTicks = niceTicks(xMax ?? Math.max(...all.map(([px]) => px)));
@@ -79,10 +96,14 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
   const y = (v: number): number => Math.round((PAD.top + INNER_H - (v / yTicks.at(-1)!) * INNER_H) * 10) / 10;
   const lines = series.map((s) => {
     const path = s.points.map(([px, py]) => `${x(px)},${y(py)}`).join(' ');
-    const dots = s.points.length <= 30 ? s.points.map(([px, py]) => `<circle cx="${x(px)}" cy="${y(py)}" r="3" fill="${s.color}"/>`).join('') : '';
+    const dots =
+      s.points.length <= 30 ? s.points.map(([px, py]) => `<circle cx="${x(px)}" cy="${y(py)}" r="3" fill="${s.color}"/>`).join('') : '';
     return `<polyline points="${path}" fill="none" stroke="${s.color}" stroke-width="2"/>${dots}`;
   });
-  const marks = markers.map((m) => `<circle cx="${x(m.x)}" cy="${y(m.y)}" r="7" fill="none" stroke="#d62728" stroke-width="2.5"/><text x="${x(m.x) + 10}" y="${y(m.y) - 10}" class="mark">${escapeXml(m.label)}</text>`);
+  const marks = markers.map(
+    (m) =>
+      `<circle cx="${x(m.x)}" cy="${y(m.y)}" r="7" fill="none" stroke="#d62728" stroke-width="2.5"/><text x="${x(m.x) + 10}" y="${y(m.y) - 10}" class="mark">${escapeXml(m.label)}</text>`,
+  );
   return svg(title, frame(xTicks, yTicks, xLabel, yLabel, x, y) + lines.join('') + marks.join('') + legend(series));
 }
 
@@ -104,7 +125,10 @@ export function stackedColumns(title: string, xLabel: string, yLabel: string, pa
     let base = 0;
     for (const part of parts) {
       const value = Math.max(0, part.values[i] ?? 0);
-      if (value > 0) rects.push(`<rect x="${x(i) + 0.5}" y="${y(base + value)}" width="${Math.max(1, slotW - 1)}" height="${Math.round((y(base) - y(base + value)) * 10) / 10}" fill="${part.color}"/>`);
+      if (value > 0)
+        rects.push(
+          `<rect x="${x(i) + 0.5}" y="${y(base + value)}" width="${Math.max(1, slotW - 1)}" height="${Math.round((y(base) - y(base + value)) * 10) / 10}" fill="${part.color}"/>`,
+        );
       base += value;
     }
   }

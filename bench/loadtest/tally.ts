@@ -62,7 +62,14 @@ export class Tally {
 
   /** Breakdown histograms are kept only where asked: a window needs means, not percentiles. */
   constructor(readonly withBreakdown: boolean) {
-    this.#components = withBreakdown ? { gatewayMs: new LatencyHistogram(), queueMs: new LatencyHistogram(), computeMs: new LatencyHistogram(), networkMs: new LatencyHistogram() } : undefined;
+    this.#components = withBreakdown
+      ? {
+          gatewayMs: new LatencyHistogram(),
+          queueMs: new LatencyHistogram(),
+          computeMs: new LatencyHistogram(),
+          networkMs: new LatencyHistogram(),
+        }
+      : undefined;
   }
 
   recordResponse(sample: ResponseSample): void {

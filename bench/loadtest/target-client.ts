@@ -46,7 +46,9 @@ export class TargetClient {
     try {
       response = await fetch(url, { headers: this.#headers, signal: AbortSignal.timeout(10_000) });
     } catch (error) {
-      throw new TargetError(`cannot reach ${url.origin}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`);
+      throw new TargetError(
+        `cannot reach ${url.origin}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`,
+      );
     }
     const text = await response.text();
     if (response.status !== 200) throw new TargetError(`GET ${url.pathname} answered ${response.status}: ${text.slice(0, 200)}`);

@@ -12,7 +12,11 @@ export interface ReportFiles {
 }
 
 /** report.json (for machines and --compare), report.md (for a PR comment), report.html (for people). */
-export async function writeReports(dir: string, report: LoadTestReport, comparison: readonly FigureChange[] | undefined): Promise<ReportFiles> {
+export async function writeReports(
+  dir: string,
+  report: LoadTestReport,
+  comparison: readonly FigureChange[] | undefined,
+): Promise<ReportFiles> {
   await mkdir(dir, { recursive: true });
   const files = { json: join(dir, 'report.json'), markdown: join(dir, 'report.md'), html: join(dir, 'report.html') };
   await Promise.all([

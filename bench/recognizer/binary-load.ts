@@ -13,7 +13,11 @@ export interface BinaryLoadResult {
 export function recognizerBody(width: number): { body: Buffer; headers: Record<string, string> } {
   const pixels = new Float32Array(3 * 48 * width);
   for (let i = 0; i < pixels.length; i += 1) pixels[i] = ((i * 2654435761) % 1000) / 1000 - 0.5;
-  const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, width], parameters: { binary_data_size: pixels.byteLength } }] }));
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, width], parameters: { binary_data_size: pixels.byteLength } }],
+    }),
+  );
   return {
     body: Buffer.concat([header, Buffer.from(pixels.buffer)]),
     headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
@@ -23,7 +27,14 @@ export function recognizerBody(width: number): { body: Buffer; headers: Record<s
 /** Closed-loop autocannon load at `connections`, one row per request: rows per second answered 200. */
 export async function binaryLoad(url: string, width: number, connections: number, seconds: number): Promise<BinaryLoadResult> {
   const { body, headers } = recognizerBody(width);
-  const result = await autocannon({ url: `${url}/v2/models/text-recognizer/versions/1/infer`, method: 'POST', connections, duration: seconds, headers, body });
+  const result = await autocannon({
+    url: `${url}/v2/models/text-recognizer/versions/1/infer`,
+    method: 'POST',
+    connections,
+    duration: seconds,
+    headers,
+    body,
+  });
   return {
     rowsPerSecond: round(result['2xx'] / seconds, 1),
     non2xx: result.non2xx,

@@ -26,7 +26,10 @@ export function rawLayouts(cores: number, batches: readonly number[]): RawLayout
 /** Rows per second of `sessions` raw sessions, each on its own thread running batches back to back. */
 export async function measureRaw(modelPath: string, width: number, layout: RawLayout, seconds: number): Promise<RawResult> {
   const script = new URL('./raw-thread.js', import.meta.url);
-  const workers = Array.from({ length: layout.sessions }, () => new Worker(script, { workerData: { modelPath, threads: layout.threads, batch: layout.batch, width } }));
+  const workers = Array.from(
+    { length: layout.sessions },
+    () => new Worker(script, { workerData: { modelPath, threads: layout.threads, batch: layout.batch, width } }),
+  );
   try {
     await Promise.all(workers.map((worker) => once(worker, 'message')));
     const done = workers.map((worker) => once(worker, 'message') as Promise<[{ rows: number; seconds: number }]>);

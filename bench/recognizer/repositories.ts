@@ -17,8 +17,16 @@ export interface RecognizerRepositories {
 
 /** Two one-model repositories holding the fp32 recognizer (version 1), before and as shipped. */
 export async function recognizerRepositories(hardwareKey: string): Promise<RecognizerRepositories> {
-  const config = JSON.parse(await readFile(join(SHIPPED, 'config.json'), 'utf8')) as Record<string, unknown> & { versions: Record<string, unknown>; tuned?: Record<string, Record<string, unknown>> };
-  const fp32 = { ...config, versions: { '1': config.versions['1'] }, version_policy: { specific: { versions: [1] } }, default_version: '1' };
+  const config = JSON.parse(await readFile(join(SHIPPED, 'config.json'), 'utf8')) as Record<string, unknown> & {
+    versions: Record<string, unknown>;
+    tuned?: Record<string, Record<string, unknown>>;
+  };
+  const fp32 = {
+    ...config,
+    versions: { '1': config.versions['1'] },
+    version_policy: { specific: { versions: [1] } },
+    default_version: '1',
+  };
   const write = async (dir: string, body: unknown) => {
     await cp(SHIPPED, join(dir, RECOGNIZER), { recursive: true, filter: (source) => !source.endsWith('.onnx') });
     await writeFile(join(dir, RECOGNIZER, 'config.json'), `${JSON.stringify(body, null, 2)}\n`);

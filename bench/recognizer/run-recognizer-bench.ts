@@ -44,12 +44,26 @@ if (repositories.shippedBlock) {
   tunedFrom = `the shipped config's tuned block for ${hardware.cpu}`;
 } else {
   log(`no tuned block for ${hardware.cpu} in the shipped config: tuning now (npm run tune's search, at most ${TUNE_BUDGET_SECONDS} s)...`);
-  const result = await tuneModel({ repository: repositories.shipped, model: RECOGNIZER, version: '1', concurrency: CONNECTIONS, rampMs: 500, measureMs: TUNE_MEASURE_SECONDS * 1000, maxConfigs: 40, timeBudgetMs: TUNE_BUDGET_SECONDS * 1000, cpuCount: cores });
+  const result = await tuneModel({
+    repository: repositories.shipped,
+    model: RECOGNIZER,
+    version: '1',
+    concurrency: CONNECTIONS,
+    rampMs: 500,
+    measureMs: TUNE_MEASURE_SECONDS * 1000,
+    maxConfigs: 40,
+    timeBudgetMs: TUNE_BUDGET_SECONDS * 1000,
+    cpuCount: cores,
+  });
   if (!result.chosen) throw new Error('the tuner measured nothing');
   await writeTunedBlock(join(repositories.shipped, RECOGNIZER), result.hardwareKey, '1', tunedBlock(result, new Date().toISOString()));
   tunedFrom = `npm run tune in this run (${result.trials.length} configurations, ${round(result.elapsedMs / 1000, 0)} s)`;
 }
-const tuned = (JSON.parse(await readFile(join(repositories.shipped, RECOGNIZER, 'config.json'), 'utf8')) as { tuned?: Record<string, Record<string, unknown>> }).tuned?.[hardware.cpu]?.['1'];
+const tuned = (
+  JSON.parse(await readFile(join(repositories.shipped, RECOGNIZER, 'config.json'), 'utf8')) as {
+    tuned?: Record<string, Record<string, unknown>>;
+  }
+).tuned?.[hardware.cpu]?.['1'];
 log(`tuned settings (${tunedFrom}): ${JSON.stringify(tuned)}`);
 
 // 2. The exhaustive raw search.
@@ -70,12 +84,24 @@ const gateway = (name: string, repository: string): Promise<ChildServer> =>
     script: resolve(REPO_ROOT, 'dist', 'gateway', 'server.js'),
     cwd: REPO_ROOT,
     readyPath: '/v2/health/ready',
-    env: { LOAD_MODELS: RECOGNIZER, LOG_LEVEL: 'warn', CPU_COUNT: String(cores), REDIS_URL: '', MODEL_REPOSITORY: repository, SWITCHYARD_CONFIG: '' },
+    env: {
+      LOAD_MODELS: RECOGNIZER,
+      LOG_LEVEL: 'warn',
+      CPU_COUNT: String(cores),
+      REDIS_URL: '',
+      MODEL_REPOSITORY: repository,
+      SWITCHYARD_CONFIG: '',
+    },
     readyTimeoutMs: 120_000,
   });
 const tunedGateway = await gateway('tuned gateway', repositories.shipped);
 const untunedGateway = await gateway('untuned gateway', repositories.untuned);
-interface Round { raw: number; tuned: BinaryLoadResult; untuned: BinaryLoadResult; loadAverage: number }
+interface Round {
+  raw: number;
+  tuned: BinaryLoadResult;
+  untuned: BinaryLoadResult;
+  loadAverage: number;
+}
 const rounds: Round[] = [];
 try {
   await binaryLoad(tunedGateway.url, WIDTH, CONNECTIONS, 2);
@@ -85,7 +111,9 @@ try {
     const tunedRun = await binaryLoad(tunedGateway.url, WIDTH, CONNECTIONS, RUN_SECONDS);
     const untunedRun = await binaryLoad(untunedGateway.url, WIDTH, CONNECTIONS, RUN_SECONDS);
     rounds.push({ raw, tuned: tunedRun, untuned: untunedRun, loadAverage: round(loadavg()[0]!, 2) });
-    log(`round ${index + 1}: raw ${raw}, tuned gateway ${tunedRun.rowsPerSecond} (${round(tunedRun.rowsPerSecond / raw, 3)}x), untuned ${untunedRun.rowsPerSecond} (${round(untunedRun.rowsPerSecond / raw, 3)}x) rows/s`);
+    log(
+      `round ${index + 1}: raw ${raw}, tuned gateway ${tunedRun.rowsPerSecond} (${round(tunedRun.rowsPerSecond / raw, 3)}x), untuned ${untunedRun.rowsPerSecond} (${round(untunedRun.rowsPerSecond / raw, 3)}x) rows/s`,
+    );
   }
 } finally {
   await tunedGateway.stop();
@@ -125,9 +153,29 @@ const markdown = [
   '',
   '## Rounds',
   '',
-  row(['round', `raw best (${best.sessions}x${best.threads}, batch ${best.batch}) rows/s`, 'gateway tuned rows/s', 'tuned / raw', 'p50 / p99 ms', 'gateway untuned rows/s', 'untuned / raw', 'p50 / p99 ms']),
+  row([
+    'round',
+    `raw best (${best.sessions}x${best.threads}, batch ${best.batch}) rows/s`,
+    'gateway tuned rows/s',
+    'tuned / raw',
+    'p50 / p99 ms',
+    'gateway untuned rows/s',
+    'untuned / raw',
+    'p50 / p99 ms',
+  ]),
   row(['---', '---', '---', '---', '---', '---', '---', '---']),
-  ...rounds.map((r, i) => row([i + 1, r.raw, r.tuned.rowsPerSecond, round(r.tuned.rowsPerSecond / r.raw, 3), `${r.tuned.p50Ms} / ${r.tuned.p99Ms}`, r.untuned.rowsPerSecond, round(r.untuned.rowsPerSecond / r.raw, 3), `${r.untuned.p50Ms} / ${r.untuned.p99Ms}`])),
+  ...rounds.map((r, i) =>
+    row([
+      i + 1,
+      r.raw,
+      r.tuned.rowsPerSecond,
+      round(r.tuned.rowsPerSecond / r.raw, 3),
+      `${r.tuned.p50Ms} / ${r.tuned.p99Ms}`,
+      r.untuned.rowsPerSecond,
+      round(r.untuned.rowsPerSecond / r.raw, 3),
+      `${r.untuned.p50Ms} / ${r.untuned.p99Ms}`,
+    ]),
+  ),
   '',
   `**Median tuned / raw best: ${tunedRatio}** (target >= 0.9: ${tunedRatio >= 0.9 ? 'met' : 'missed'}); before tuning: ${untunedRatio}.`,
   '',

@@ -16,7 +16,12 @@ app.post<{ Params: { model: string } }>('/v2/models/:model/infer', async (reques
   const max = Math.max(...head);
   const exps = head.map((value) => Math.exp(value - max));
   const sum = exps.reduce((a, b) => a + b, 0);
-  return sendLikeGateway(reply, request.params.model, Float32Array.from(exps, (value) => value / sum), 0);
+  return sendLikeGateway(
+    reply,
+    request.params.model,
+    Float32Array.from(exps, (value) => value / sum),
+    0,
+  );
 });
 
 await listenAsBenchChild(app);

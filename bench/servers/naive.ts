@@ -16,7 +16,7 @@ const app = Fastify({ logger: false });
 
 app.post<{ Params: { model: string } }>('/v2/models/:model/infer', async (request, reply) => {
   const input = firstInput(request.body);
-  if (!input || input.length !== 512) return reply.code(400).send({ error: 'expected inputs[0].data with 512 numbers' });
+  if (input?.length !== 512) return reply.code(400).send({ error: 'expected inputs[0].data with 512 numbers' });
   const start = performance.now();
   const probabilities = await runBatch(session, Float32Array.from(input), 1);
   return sendLikeGateway(reply, request.params.model, probabilities, performance.now() - start);

@@ -37,7 +37,8 @@ export function installAuditHook(app: FastifyInstance, log: AuditLog): void {
   app.decorateRequest('audit', undefined);
   app.addHook('onResponse', (request, reply, done) => {
     const url = request.routeOptions.url ?? '';
-    if (!url.endsWith('/infer') && !url.endsWith('/explain') && !(request.method === 'POST' && url === '/v1/tasks/:pipeline')) return done();
+    if (!url.endsWith('/infer') && !url.endsWith('/explain') && !(request.method === 'POST' && url === '/v1/tasks/:pipeline'))
+      return done();
     const params = request.params as { model?: string; pipeline?: string };
     const entry = auditEntry({
       requestId: request.id,
@@ -78,7 +79,9 @@ export function auditEntry(call: FinishedCall): AuditEntry {
     ...(call.clientRequestId !== undefined ? { clientRequestId: call.clientRequestId } : {}),
     tenant: call.tenant ?? 'unauthenticated',
     route: details.route ?? call.target,
-    ...(details.model !== undefined ? { model: details.model, version: details.version, tier: details.tier, escalated: details.escalated } : {}),
+    ...(details.model !== undefined
+      ? { model: details.model, version: details.version, tier: details.tier, escalated: details.escalated }
+      : {}),
     ...(details.idempotencyKey !== undefined ? { idempotencyKey: details.idempotencyKey, replayed: details.replayed ?? false } : {}),
     status: call.status,
     ...(call.code ? { code: call.code } : {}),

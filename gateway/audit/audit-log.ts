@@ -67,7 +67,12 @@ export class MemoryAuditLog implements AuditLog {
 export class RedisAuditLog implements AuditLog {
   readonly #buffer: WriteBehind<AuditEntry>;
 
-  constructor(private readonly redis: RedisClient, private readonly key: string, private readonly capacity: number, onError: (error: unknown) => void) {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly key: string,
+    private readonly capacity: number,
+    onError: (error: unknown) => void,
+  ) {
     this.#buffer = new WriteBehind(async (entries) => {
       const pipeline = this.redis.pipeline();
       for (const entry of entries) pipeline.xadd(this.key, 'MAXLEN', '~', String(this.capacity), '*', 'entry', JSON.stringify(entry));

@@ -3,7 +3,17 @@ import { hashKey, type Policy, type Tenant } from '../policy/policy-config.js';
 import { AuthFailures } from './auth-failures.js';
 
 /** With no tenants configured (loopback only), every caller is this local admin. */
-export const OPEN_TENANT: Tenant = { name: 'local', role: 'admin', plan: 'default', models: ['*'], keyHashes: [], priority: 0, max_priority: 0, priority_strict: false, weight: 1 };
+export const OPEN_TENANT: Tenant = {
+  name: 'local',
+  role: 'admin',
+  plan: 'default',
+  models: ['*'],
+  keyHashes: [],
+  priority: 0,
+  max_priority: 0,
+  priority_strict: false,
+  weight: 1,
+};
 
 export interface AuthFailureLimit {
   /** Failed authentications one client address may make per window before it gets 429. */

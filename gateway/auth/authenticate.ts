@@ -19,7 +19,9 @@ declare module 'fastify' {
  * schemas, no tenant, model or spend). By method and route pattern: nothing else is reached
  * without a key.
  */
-const AUTH_FREE = new Set(['/v2/health/live', '/v2/health/ready', '/console', '/openapi.json'].flatMap((url) => [`GET ${url}`, `HEAD ${url}`]));
+const AUTH_FREE = new Set(
+  ['/v2/health/live', '/v2/health/ready', '/console', '/openapi.json'].flatMap((url) => [`GET ${url}`, `HEAD ${url}`]),
+);
 
 /** Whether a route (method and pattern, as registered) is answered without a key. */
 export const isAuthFree = (method: string, url: string): boolean => AUTH_FREE.has(`${method} ${url}`);

@@ -20,7 +20,10 @@ export function foreignRequest(request: FastifyRequest): ServingError | undefine
   const port = request.raw.socket?.localPort;
   const host = request.headers.host;
   if (typeof host !== 'string' || !isLocalAuthority(host, port)) {
-    return new ServingError('foreign_origin', 'with no tenants configured this gateway answers only requests addressed to its loopback address');
+    return new ServingError(
+      'foreign_origin',
+      'with no tenants configured this gateway answers only requests addressed to its loopback address',
+    );
   }
   const origin = request.headers.origin;
   if (origin === undefined) return undefined;

@@ -14,7 +14,12 @@ export interface BudgetLimit {
 export function budgetLimit(tenant: Tenant, at = new Date()): BudgetLimit | undefined {
   const budget = tenant.budget;
   if (!budget) return undefined;
-  return { tenant: tenant.name, period: periodId(budget.period, at), limitPico: toPico(budget.usd), describe: `${budget.period} budget of ${budget.usd} USD` };
+  return {
+    tenant: tenant.name,
+    period: periodId(budget.period, at),
+    limitPico: toPico(budget.usd),
+    describe: `${budget.period} budget of ${budget.usd} USD`,
+  };
 }
 
 /**
@@ -30,7 +35,11 @@ export class BudgetAccount {
   #open = true;
   #chargedPico = 0;
 
-  constructor(private readonly store: BudgetStore, private readonly limit: BudgetLimit, poolPico = 0) {
+  constructor(
+    private readonly store: BudgetStore,
+    private readonly limit: BudgetLimit,
+    poolPico = 0,
+  ) {
     this.#pool = poolPico;
   }
 

@@ -9,7 +9,12 @@ export interface EntryOwner {
 }
 
 interface EntryHead extends EntryOwner {
-  readonly outputs: readonly { readonly name: string; readonly datatype: string; readonly shape: readonly number[]; readonly bytes: number }[];
+  readonly outputs: readonly {
+    readonly name: string;
+    readonly datatype: string;
+    readonly shape: readonly number[];
+    readonly bytes: number;
+  }[];
 }
 
 /**
@@ -21,7 +26,12 @@ interface EntryHead extends EntryOwner {
 export function encodeEntry(owner: EntryOwner, outputs: readonly Tensor[]): Buffer {
   const head: EntryHead = {
     ...owner,
-    outputs: outputs.map((tensor) => ({ name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, bytes: tensor.data.byteLength })),
+    outputs: outputs.map((tensor) => ({
+      name: tensor.name,
+      datatype: tensor.datatype,
+      shape: tensor.shape,
+      bytes: tensor.data.byteLength,
+    })),
   };
   const json = Buffer.from(JSON.stringify(head));
   const total = outputs.reduce((sum, tensor) => sum + tensor.data.byteLength, 4 + json.byteLength);

@@ -19,7 +19,12 @@ export function scopeName(scope: CacheScope): string {
  * a request changes its outputs: priority and timeout schedule it, `binary_data_output`
  * only encodes the answer (the cache keeps tensors, not bodies).
  */
-export async function cacheKey(request: ValidInferRequest, scope: CacheScope, requested: readonly string[], config: ModelConfig): Promise<string> {
+export async function cacheKey(
+  request: ValidInferRequest,
+  scope: CacheScope,
+  requested: readonly string[],
+  config: ModelConfig,
+): Promise<string> {
   const inputs = [...request.inputs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const outputs = [...new Set(requested)].sort();
   // The header frames the digests that follow (names, shapes, lengths), so no two requests hash alike.
@@ -69,7 +74,13 @@ function configDigest(config: ModelConfig, version: string): string {
   }
   let digest = byVersion.get(version);
   if (digest === undefined) {
-    const shaping = { platform: config.platform, format: config.format, weights: config.versions[version]?.weights, inputs: config.inputs, outputs: config.outputs };
+    const shaping = {
+      platform: config.platform,
+      format: config.format,
+      weights: config.versions[version]?.weights,
+      inputs: config.inputs,
+      outputs: config.outputs,
+    };
     digest = createHash('sha256').update(JSON.stringify(shaping)).digest('base64url').slice(0, 16);
     byVersion.set(version, digest);
   }

@@ -65,7 +65,15 @@ export class RedisCacheStore implements CacheStore {
     if (size > settings.max_bytes) return 0;
     const keys = this.#keys.responseCache(model);
     this.#models.add(model);
-    const args = [key, entry, String(size), String(settings.ttl_s * 1000), String(settings.max_bytes), String(this.now()), keys.entryPrefix];
+    const args = [
+      key,
+      entry,
+      String(size),
+      String(settings.ttl_s * 1000),
+      String(settings.max_bytes),
+      String(this.now()),
+      keys.entryPrefix,
+    ];
     return Number(await this.redis.eval(SET, 4, keys.entryPrefix + key, keys.index, keys.sizes, keys.bytes, ...args));
   }
 

@@ -44,7 +44,14 @@ export class ResponseCache {
     const scope: CacheScope = settings.scope === 'global' ? { kind: 'global' } : { kind: 'tenant', tenant };
     const outputs = request.outputs.length > 0 ? request.outputs : config.outputs.map((output) => output.name);
     const owner = { model: request.model, version: request.version, scope: scopeName(scope) };
-    return { model: request.model, key: await cacheKey(request, scope, outputs, config), owner, settings, outputs, ...(config.max_batch_size > 0 ? { rows: request.rows } : {}) };
+    return {
+      model: request.model,
+      key: await cacheKey(request, scope, outputs, config),
+      owner,
+      settings,
+      outputs,
+      ...(config.max_batch_size > 0 ? { rows: request.rows } : {}),
+    };
   }
 
   /** The cached answer, in buffers of its own; undefined on a miss. Counts nothing: the caller knows what a call hit. */
@@ -58,7 +65,12 @@ export class ResponseCache {
     }
     const outputs = entry ? decodeEntry(entry, slot.owner) : undefined;
     if (!outputs) return undefined;
-    return { model: slot.owner.model, version: slot.owner.version, outputs, timings: { queueMs: 0, computeMs: 0, batchSize: 0, batchRows: 0 } };
+    return {
+      model: slot.owner.model,
+      version: slot.owner.version,
+      outputs,
+      timings: { queueMs: 0, computeMs: 0, batchSize: 0, batchRows: 0 },
+    };
   }
 
   /**
@@ -72,12 +84,9 @@ export class ResponseCache {
     // An answer larger than the model's whole bound is never kept: not even copied.
     if (result.outputs.reduce((sum, tensor) => sum + tensor.data.byteLength, 0) > slot.settings.max_bytes) return Promise.resolve();
     const entry = encodeEntry(slot.owner, result.outputs);
-    return this.store.set(slot.model, slot.key, entry, slot.settings).then(
-      (evicted) => {
-        if (evicted > 0) this.#count(slot.model).evictions += evicted;
-      },
-      this.onError,
-    );
+    return this.store.set(slot.model, slot.key, entry, slot.settings).then((evicted) => {
+      if (evicted > 0) this.#count(slot.model).evictions += evicted;
+    }, this.onError);
   }
 
   counted(model: string, hit: boolean): void {

@@ -16,19 +16,31 @@ function configuredTargets(backend: ServingBackend, services: PolicyServices, pi
   const marks = (model: string, version: string | undefined): string => {
     const config = backend.definition(model)?.config;
     if (!config || version === undefined) return '';
-    const tags = [config.versions[version]?.weights.source === 'quantized' ? 'int8' : '', defaultVersion(config) === version ? 'default' : ''];
-    return tags.filter(Boolean).map((tag) => ` (${tag})`).join('');
+    const tags = [
+      config.versions[version]?.weights.source === 'quantized' ? 'int8' : '',
+      defaultVersion(config) === version ? 'default' : '',
+    ];
+    return tags
+      .filter(Boolean)
+      .map((tag) => ` (${tag})`)
+      .join('');
   };
-  const routes = services.policy.routes.map((route): Target => ({
-    target: route.name,
-    kind: 'route',
-    detail: route.tiers.map((tier) => `${tier.name}: ${tier.model} v${tier.version ?? 'default'}${marks(tier.model, tier.version)}`).join(' → '),
-  }));
-  const tasks = pipelines.map((pipeline): Target => ({
-    target: `task:${pipeline.name}`,
-    kind: 'pipeline',
-    detail: pipeline.steps.map((step) => ('model' in step ? step.model : step.transform)).join(' → '),
-  }));
+  const routes = services.policy.routes.map(
+    (route): Target => ({
+      target: route.name,
+      kind: 'route',
+      detail: route.tiers
+        .map((tier) => `${tier.name}: ${tier.model} v${tier.version ?? 'default'}${marks(tier.model, tier.version)}`)
+        .join(' → '),
+    }),
+  );
+  const tasks = pipelines.map(
+    (pipeline): Target => ({
+      target: `task:${pipeline.name}`,
+      kind: 'pipeline',
+      detail: pipeline.steps.map((step) => ('model' in step ? step.model : step.transform)).join(' → '),
+    }),
+  );
   return [...routes, ...tasks];
 }
 
@@ -50,7 +62,9 @@ export async function consoleOverview(
   const recorded = new Map(series.snapshot().map((entry) => [entry.target, entry.points]));
   const configured = configuredTargets(backend, services, pipelines);
   const listed = new Set(configured.map((entry) => entry.target));
-  const others = [...recorded.keys()].filter((target) => !listed.has(target)).map((target): Target => ({ target, kind: 'model', detail: '' }));
+  const others = [...recorded.keys()]
+    .filter((target) => !listed.has(target))
+    .map((target): Target => ({ target, kind: 'model', detail: '' }));
   return {
     generated_at: now.toISOString(),
     window_ms: series.windowMs,

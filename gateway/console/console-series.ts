@@ -72,7 +72,13 @@ export class ConsoleSeries {
         .filter((bucket) => bucket.start >= oldest)
         .map((bucket) => {
           const sorted = [...bucket.latencies].sort((a, b) => a - b);
-          return { t: bucket.start, count: bucket.count, p50Ms: percentile(sorted, 50), p95Ms: percentile(sorted, 95), queued: bucket.queued };
+          return {
+            t: bucket.start,
+            count: bucket.count,
+            p50Ms: percentile(sorted, 50),
+            p95Ms: percentile(sorted, 95),
+            queued: bucket.queued,
+          };
         }),
     }));
   }

@@ -6,7 +6,11 @@ import { pixelIndex, type ImageGeometry, type InputLayout } from './input-layout
 export function baselineRow(kind: Baseline, layout: InputLayout, row: Float32Array, blurRadius: number): Float32Array {
   if (kind === 'zeros') return new Float32Array(row.length);
   if (kind === 'mean') return layout.image ? channelMeans(layout.image, row) : new Float32Array(row.length).fill(mean(row));
-  if (!layout.image) throw new ServingError('explain_unsupported', `baseline "blur" is for image inputs; input "${layout.name}" is a vector (use zeros or mean)`);
+  if (!layout.image)
+    throw new ServingError(
+      'explain_unsupported',
+      `baseline "blur" is for image inputs; input "${layout.name}" is a vector (use zeros or mean)`,
+    );
   return boxBlur(layout.image, row, blurRadius);
 }
 

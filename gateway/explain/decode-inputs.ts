@@ -10,11 +10,13 @@ const MAX_PIXELS = 40_000_000;
  * tensor the worker would make, so patches are perturbed in the model's own pixels.
  */
 export async function modelInputs(inputs: readonly Tensor[], config: ModelConfig): Promise<Tensor[]> {
-  return Promise.all(inputs.map(async (tensor) => {
-    const spec = config.inputs.find((candidate) => candidate.name === tensor.name);
-    if (spec?.image && tensor.datatype === 'BYTES') return decodeImages(tensor, spec.image, MAX_PIXELS);
-    return tensor;
-  }));
+  return Promise.all(
+    inputs.map(async (tensor) => {
+      const spec = config.inputs.find((candidate) => candidate.name === tensor.name);
+      if (spec?.image && tensor.datatype === 'BYTES') return decodeImages(tensor, spec.image, MAX_PIXELS);
+      return tensor;
+    }),
+  );
 }
 
 /** A copy whose buffers the live call cannot take: runtimes take ownership of what they are sent. */

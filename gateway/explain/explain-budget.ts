@@ -28,12 +28,20 @@ export interface ExplainReservation {
  * Reserves the whole estimate before anything runs (the live call included in the caller's
  * order): a budget that cannot cover it is a 429 budget_exceeded with nothing spent.
  */
-export async function reserveExplanation(tenant: Tenant, store: BudgetStore, estimateUsd: number, rows: number): Promise<ExplainReservation> {
+export async function reserveExplanation(
+  tenant: Tenant,
+  store: BudgetStore,
+  estimateUsd: number,
+  rows: number,
+): Promise<ExplainReservation> {
   const limit = budgetLimit(tenant);
   if (!limit) return { close: async () => undefined };
   const estimatePico = toPico(estimateUsd);
   if (estimatePico > 0 && !(await store.reserve(limit.tenant, limit.period, limit.limitPico, estimatePico))) {
-    throw new ServingError('budget_exceeded', `the ${limit.describe} for tenant "${limit.tenant}" cannot cover this explanation: ${rows} model rows, estimated at ${estimateUsd} USD`);
+    throw new ServingError(
+      'budget_exceeded',
+      `the ${limit.describe} for tenant "${limit.tenant}" cannot cover this explanation: ${rows} model rows, estimated at ${estimateUsd} USD`,
+    );
   }
   const account = new BudgetAccount(store, limit, estimatePico);
   return { account, close: () => account.close() };

@@ -79,8 +79,22 @@ export async function explainCall(call: ExplainCall): Promise<ExplainedCall> {
   for (let row = 0; row < rows; row += 1) {
     const live = targetOf(outcome.result.outputs, output, config, row, options.class);
     const first = inputs[0]!;
-    const score = live.score ?? (await scoreVariants(scoring, inputs, first.name, row, 1, (_, out) => out.set((first.data as Float32Array).subarray(row * out.length, (row + 1) * out.length)), live.class, counts))[0]!;
-    for (const plan of plans) attributions.push(await explainInputRow(scoring, inputs, plan, row, live.class, score, (options.seed ?? 1) + row, counts));
+    const score =
+      live.score ??
+      (
+        await scoreVariants(
+          scoring,
+          inputs,
+          first.name,
+          row,
+          1,
+          (_, out) => out.set((first.data as Float32Array).subarray(row * out.length, (row + 1) * out.length)),
+          live.class,
+          counts,
+        )
+      )[0]!;
+    for (const plan of plans)
+      attributions.push(await explainInputRow(scoring, inputs, plan, row, live.class, score, (options.seed ?? 1) + row, counts));
   }
   const costUsd = toPico(call.payer.tally.usd - before) / PICO;
   return {

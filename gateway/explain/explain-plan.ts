@@ -40,9 +40,13 @@ export function planInput(layout: InputLayout, options: ExplainOptions): InputPl
   const method = chooseMethod(layout, options);
   const baseline = options.baseline ?? (layout.kind === 'image' ? 'mean' : 'zeros');
   const image = layout.image;
-  if (method === 'occlusion' && !image) throw unsupported(`occlusion covers image patches; input "${layout.name}" is a vector (use ablation or kernel_shap)`);
-  if ((options.patch_size !== undefined || options.patch_stride !== undefined) && !image) throw unsupported(`patch_size and patch_stride are for image inputs; input "${layout.name}" is a vector`);
-  const size = image ? Math.min(options.patch_size ?? Math.max(1, Math.round(Math.min(image.height, image.width) / 8)), image.height, image.width) : 1;
+  if (method === 'occlusion' && !image)
+    throw unsupported(`occlusion covers image patches; input "${layout.name}" is a vector (use ablation or kernel_shap)`);
+  if ((options.patch_size !== undefined || options.patch_stride !== undefined) && !image)
+    throw unsupported(`patch_size and patch_stride are for image inputs; input "${layout.name}" is a vector`);
+  const size = image
+    ? Math.min(options.patch_size ?? Math.max(1, Math.round(Math.min(image.height, image.width) / 8)), image.height, image.width)
+    : 1;
   // KernelSHAP's patches never overlap: each pixel belongs to one feature.
   const stride = method === 'kernel_shap' ? size : (options.patch_stride ?? size);
   let groups: FeatureGroups;
@@ -50,7 +54,9 @@ export function planInput(layout: InputLayout, options: ExplainOptions): InputPl
   else if (image) groups = patchGroups(image, 1, 1);
   else groups = elementGroups(layout, method === 'kernel_shap' ? SHAP_VECTOR_GROUPS : Number.POSITIVE_INFINITY);
   if (method === 'kernel_shap' && groups.members.length > MAX_SHAP_GROUPS) {
-    throw unsupported(`kernel_shap over ${groups.members.length} patches of input "${layout.name}": at most ${MAX_SHAP_GROUPS}, so use a larger patch_size`);
+    throw unsupported(
+      `kernel_shap over ${groups.members.length} patches of input "${layout.name}": at most ${MAX_SHAP_GROUPS}, so use a larger patch_size`,
+    );
   }
   const samples = method === 'kernel_shap' ? (options.samples ?? 2 * groups.members.length + 64) : 0;
   return {
@@ -72,7 +78,10 @@ export function planExplanation(config: ModelConfig, options: ExplainOptions, ro
   const totalRows = plans.reduce((sum, plan) => sum + plan.rowsPerRow, 0) * rows;
   const limit = config.max_explain_rows ?? DEFAULT_MAX_EXPLAIN_ROWS;
   if (totalRows > limit) {
-    throw new ServingError('explain_too_many_rows', `explaining ${rows} row(s) of "${config.name}" needs ${totalRows} model rows; its max_explain_rows is ${limit}`);
+    throw new ServingError(
+      'explain_too_many_rows',
+      `explaining ${rows} row(s) of "${config.name}" needs ${totalRows} model rows; its max_explain_rows is ${limit}`,
+    );
   }
   return { plans, totalRows };
 }

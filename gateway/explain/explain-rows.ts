@@ -48,9 +48,27 @@ export async function explainInputRow(
   const values = (tensor.data as Float32Array).subarray(row * size, (row + 1) * size);
   const baseline = baselineRow(plan.baseline, plan.layout, values, plan.blurRadius);
   const { groups } = plan;
-  const base = { input: plan.layout.name, row, method: plan.method, baseline: plan.baseline, class: klass, score: round(score), shape: groups.shape, ...(plan.patch ? { patch: plan.patch } : {}) };
+  const base = {
+    input: plan.layout.name,
+    row,
+    method: plan.method,
+    baseline: plan.baseline,
+    class: klass,
+    score: round(score),
+    shape: groups.shape,
+    ...(plan.patch ? { patch: plan.patch } : {}),
+  };
   if (plan.method !== 'kernel_shap') {
-    const scores = await scoreVariants(target, inputs, plan.layout.name, row, groups.members.length, (i, out) => applyMask(values, baseline, groups, [i], out), klass, tally);
+    const scores = await scoreVariants(
+      target,
+      inputs,
+      plan.layout.name,
+      row,
+      groups.members.length,
+      (i, out) => applyMask(values, baseline, groups, [i], out),
+      klass,
+      tally,
+    );
     return { ...base, meaning: 'score_drop', data: Array.from(scores, (value) => round(score - value)), samples: groups.members.length };
   }
   const coalitions = sampleCoalitions(groups.members.length, plan.samples, seededRandom(seed));
@@ -62,7 +80,16 @@ export async function explainInputRow(
     return off;
   };
   const all = groups.members.map((_, j) => j);
-  const scores = await scoreVariants(target, inputs, plan.layout.name, row, plan.samples + 1, (i, out) => applyMask(values, baseline, groups, i < plan.samples ? offGroups(coalitions[i]!) : all, out), klass, tally);
+  const scores = await scoreVariants(
+    target,
+    inputs,
+    plan.layout.name,
+    row,
+    plan.samples + 1,
+    (i, out) => applyMask(values, baseline, groups, i < plan.samples ? offGroups(coalitions[i]!) : all, out),
+    klass,
+    tally,
+  );
   const baselineScore = scores[plan.samples]!;
   const phi = fitShapley(coalitions, scores.subarray(0, plan.samples), baselineScore, score);
   return { ...base, meaning: 'shapley', baseline_score: round(baselineScore), data: Array.from(phi, round), samples: plan.samples + 1 };

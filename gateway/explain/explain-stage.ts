@@ -40,10 +40,15 @@ export function explainStage(state: ExplainState, wantsImage: (options: ExplainO
     }
     const firstConfig = target.definition.config;
     const output = options.target ?? firstConfig.outputs[0]!.name;
-    if (!firstConfig.outputs.some((spec) => spec.name === output)) throw new ServingError('unknown_output', `model "${firstConfig.name}" has no output "${output}" to explain`);
+    if (!firstConfig.outputs.some((spec) => spec.name === output))
+      throw new ServingError('unknown_output', `model "${firstConfig.name}" has no output "${output}" to explain`);
     const snapshot = copyInputs(planned.parsed.inputs);
     const batchRows = Math.max(1, Math.min(firstConfig.max_batch_size, EXPLAIN_BATCH_ROWS));
-    const estimate = explanationEstimateUsd(firstConfig.price, Array.from({ length: rows }, () => first.plans.map((plan) => plan.rowsPerRow)).flat(), batchRows);
+    const estimate = explanationEstimateUsd(
+      firstConfig.price,
+      Array.from({ length: rows }, () => first.plans.map((plan) => plan.rowsPerRow)).flat(),
+      batchRows,
+    );
     const reservation = await reserveExplanation(target.tenant, deps.services.budgets, estimate, first.totalRows);
     try {
       const outcome = await run();

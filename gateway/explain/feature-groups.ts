@@ -49,7 +49,13 @@ export function elementGroups(layout: InputLayout, maxGroups = Number.POSITIVE_I
 }
 
 /** Every element of `row` in the listed groups set to the baseline's value. */
-export function applyMask(row: Float32Array, baseline: Float32Array, groups: FeatureGroups, off: Iterable<number>, out: Float32Array): void {
+export function applyMask(
+  row: Float32Array,
+  baseline: Float32Array,
+  groups: FeatureGroups,
+  off: Iterable<number>,
+  out: Float32Array,
+): void {
   out.set(row);
   for (const group of off) {
     for (const index of groups.members[group]!) out[index] = baseline[index]!;

@@ -30,8 +30,10 @@ function unsupported(message: string): ServingError {
  */
 export function inputLayout(spec: TensorSpec): InputLayout {
   const where = `input "${spec.name}"`;
-  if (spec.datatype !== 'FP32') throw unsupported(`${where} is ${spec.datatype}: explanations perturb FP32 inputs (vectors and images) only`);
-  if (spec.shape.some((dim) => dim === -1)) throw unsupported(`${where} has a variable dim [${spec.shape.join(',')}]: variable-length inputs are not explained`);
+  if (spec.datatype !== 'FP32')
+    throw unsupported(`${where} is ${spec.datatype}: explanations perturb FP32 inputs (vectors and images) only`);
+  if (spec.shape.some((dim) => dim === -1))
+    throw unsupported(`${where} has a variable dim [${spec.shape.join(',')}]: variable-length inputs are not explained`);
   const dims = [...spec.shape];
   const size = dims.reduce((a, b) => a * b, 1);
   if (spec.image) {
@@ -39,7 +41,8 @@ export function inputLayout(spec: TensorSpec): InputLayout {
     return { name: spec.name, kind: 'image', dims, size, image: { channels, height, width, layout } };
   }
   if (dims.length === 1) return { name: spec.name, kind: 'vector', dims, size };
-  if (dims.length === 2) return { name: spec.name, kind: 'image', dims, size, image: { channels: 1, height: dims[0]!, width: dims[1]!, layout: 'NCHW' } };
+  if (dims.length === 2)
+    return { name: spec.name, kind: 'image', dims, size, image: { channels: 1, height: dims[0]!, width: dims[1]!, layout: 'NCHW' } };
   if (dims.length === 3 && (dims[0] === 1 || dims[0] === 3)) {
     return { name: spec.name, kind: 'image', dims, size, image: { channels: dims[0], height: dims[1]!, width: dims[2]!, layout: 'NCHW' } };
   }

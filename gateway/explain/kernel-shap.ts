@@ -44,7 +44,12 @@ export function sampleCoalitions(features: number, count: number, random: () => 
  * The constrained least-squares fit. The last feature's value is eliminated with the
  * constraint; a tiny ridge keeps the normal equations solvable when samples are few.
  */
-export function fitShapley(coalitions: readonly Uint8Array[], scores: ArrayLike<number>, baselineScore: number, fullScore: number): Float64Array {
+export function fitShapley(
+  coalitions: readonly Uint8Array[],
+  scores: ArrayLike<number>,
+  baselineScore: number,
+  fullScore: number,
+): Float64Array {
   const features = coalitions[0]?.length ?? 0;
   const delta = fullScore - baselineScore;
   const phi = new Float64Array(features);

@@ -25,7 +25,7 @@ function visiblePixels(values: Float32Array, image: ImageGeometry, spec: ModelCo
       for (let c = 0; c < 3; c += 1) {
         const channel = image.channels === 1 ? 0 : spec?.channel_order === 'BGR' ? 2 - c : c;
         const value = values[pixelIndex(image, y, x, channel)]!;
-        const byte = spec ? ((value * spec.std[channel]! + spec.mean[channel]!) / spec.scale) : ((value - low) / (high - low || 1)) * 255;
+        const byte = spec ? (value * spec.std[channel]! + spec.mean[channel]!) / spec.scale : ((value - low) / (high - low || 1)) * 255;
         rgb[(y * image.width + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(byte)));
       }
     }
@@ -49,7 +49,12 @@ function pixelHeat(plan: InputPlan, attribution: InputAttribution, image: ImageG
 }
 
 /** One attribution over its image: red where the input raised the score, blue where it lowered it. */
-function overlay(values: Float32Array, plan: InputPlan, attribution: InputAttribution, spec: ModelConfig['inputs'][number]['image']): Uint8Array {
+function overlay(
+  values: Float32Array,
+  plan: InputPlan,
+  attribution: InputAttribution,
+  spec: ModelConfig['inputs'][number]['image'],
+): Uint8Array {
   const image = plan.layout.image!;
   const rgb = visiblePixels(values, image, spec);
   const heat = pixelHeat(plan, attribution, image);
@@ -63,14 +68,23 @@ function overlay(values: Float32Array, plan: InputPlan, attribution: InputAttrib
 }
 
 /** Every image attribution's heatmap, one under the other, enlarged so a reviewer can see it, as PNG. */
-export async function renderHeatmaps(inputs: readonly Tensor[], plans: readonly InputPlan[], attributions: readonly InputAttribution[], config: ModelConfig, minSide = MIN_SIDE): Promise<Buffer> {
+export async function renderHeatmaps(
+  inputs: readonly Tensor[],
+  plans: readonly InputPlan[],
+  attributions: readonly InputAttribution[],
+  config: ModelConfig,
+  minSide = MIN_SIDE,
+): Promise<Buffer> {
   const drawn = attributions.filter((attribution) => plans.find((plan) => plan.layout.name === attribution.input)?.layout.image);
   const batching = config.max_batch_size > 0;
   const tiles = drawn.map((attribution) => {
     const plan = plans.find((candidate) => candidate.layout.name === attribution.input)!;
     const tensor = inputs.find((candidate) => candidate.name === attribution.input)!;
     const size = plan.layout.size;
-    const values = (tensor.data as Float32Array).subarray(batching ? attribution.row * size : 0, (batching ? attribution.row : 0) * size + size);
+    const values = (tensor.data as Float32Array).subarray(
+      batching ? attribution.row * size : 0,
+      (batching ? attribution.row : 0) * size + size,
+    );
     const spec = config.inputs.find((candidate) => candidate.name === attribution.input)?.image;
     return { image: plan.layout.image!, rgb: overlay(values, plan, attribution, spec) };
   });
@@ -79,7 +93,8 @@ export async function renderHeatmaps(inputs: readonly Tensor[], plans: readonly 
   const canvas = new Uint8Array(width * height * 3);
   let top = 0;
   for (const tile of tiles) {
-    for (let y = 0; y < tile.image.height; y += 1) canvas.set(tile.rgb.subarray(y * tile.image.width * 3, (y + 1) * tile.image.width * 3), ((top + y) * width) * 3);
+    for (let y = 0; y < tile.image.height; y += 1)
+      canvas.set(tile.rgb.subarray(y * tile.image.width * 3, (y + 1) * tile.image.width * 3), (top + y) * width * 3);
     top += tile.image.height;
   }
   const factor = Math.max(1, Math.min(Math.ceil(minSide / Math.min(width, height)), Math.floor(MAX_WIDTH / width)));

@@ -77,7 +77,13 @@ export async function scoreVariants(
       priority: target.priority,
       ...(target.timeoutMs !== undefined ? { timeoutMs: target.timeoutMs } : {}),
     };
-    const context = { requestId: `${target.requestId}.explain.${start}`, now: Date.now(), plan: target.plan, random: Math.random, ...(target.traceparent !== undefined ? { traceparent: target.traceparent } : {}) };
+    const context = {
+      requestId: `${target.requestId}.explain.${start}`,
+      now: Date.now(),
+      plan: target.plan,
+      random: Math.random,
+      ...(target.traceparent !== undefined ? { traceparent: target.traceparent } : {}),
+    };
     const outcome = await callModel(target.model, target.version, parsed, context, target.services, target.payer);
     const output = outcome.result.outputs.find((tensor) => tensor.name === target.output)!;
     for (let i = 0; i < n; i += 1) scores[start + i] = Number(output.data[i * outSize + index]);

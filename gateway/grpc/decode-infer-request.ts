@@ -52,16 +52,27 @@ function dimsOf(name: string, shape: readonly string[] | undefined): number[] {
   });
 }
 
-function typedData(name: string, datatype: Datatype, expected: number, contents: Readonly<Record<string, readonly unknown[] | undefined>>): TensorArray {
+function typedData(
+  name: string,
+  datatype: Datatype,
+  expected: number,
+  contents: Readonly<Record<string, readonly unknown[] | undefined>>,
+): TensorArray {
   const field = CONTENTS_FIELD[datatype];
   if (field === undefined) throw invalid(`input "${name}": ${datatype} has no typed contents; send it in raw_input_contents`);
   const present = Object.entries(contents).filter(([, values]) => values !== undefined && values.length > 0);
   if (present.some(([key]) => key !== field)) {
-    throw new ServingError('datatype_mismatch', `input "${name}": datatype ${datatype} takes contents.${field}, got ${present.map(([key]) => key).join(', ')}`);
+    throw new ServingError(
+      'datatype_mismatch',
+      `input "${name}": datatype ${datatype} takes contents.${field}, got ${present.map(([key]) => key).join(', ')}`,
+    );
   }
   const values = contents[field] ?? [];
   if (values.length !== expected) {
-    throw new ServingError('shape_data_mismatch', `input "${name}": shape needs ${expected} elements, contents.${field} has ${values.length}`);
+    throw new ServingError(
+      'shape_data_mismatch',
+      `input "${name}": shape needs ${expected} elements, contents.${field} has ${values.length}`,
+    );
   }
   if (datatype === 'BYTES') return encodeBytesElements(values as Buffer[]);
   if (datatype === 'INT64' || datatype === 'UINT64') {

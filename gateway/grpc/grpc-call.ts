@@ -75,7 +75,11 @@ export function authenticateCall(front: GrpcFront, source: { readonly metadata: 
 }
 
 /** Authentication and the rate limit: the same functions the HTTP hooks call. */
-export async function authorizeCall(front: GrpcFront, call: GrpcCall, source: { readonly metadata: Metadata; getPeer(): string }): Promise<Tenant> {
+export async function authorizeCall(
+  front: GrpcFront,
+  call: GrpcCall,
+  source: { readonly metadata: Metadata; getPeer(): string },
+): Promise<Tenant> {
   const tenant = traceStep(call.trace.span, 'auth', () => authenticateCall(front, source));
   call.tenant = tenant;
   try {
@@ -128,13 +132,28 @@ export function failCall(call: GrpcCall, error: unknown) {
 export function finishCall(front: GrpcFront, call: GrpcCall, status: number, code: string | undefined): void {
   const latencyMs = performance.now() - call.arrivedAt;
   const route = `/inference.GRPCInferenceService/${call.method}`;
-  if (call.trace.span) finishRequestSpan(call.trace.span, { requestId: call.requestId, tenant: call.tenant?.name, audit: call.audit, code }, { 'rpc.grpc.status_code': grpcStatusOf(status) }, status >= 500);
+  if (call.trace.span)
+    finishRequestSpan(
+      call.trace.span,
+      { requestId: call.requestId, tenant: call.tenant?.name, audit: call.audit, code },
+      { 'rpc.grpc.status_code': grpcStatusOf(status) },
+      status >= 500,
+    );
   front.metrics?.http.series({ route, method: 'GRPC', status: String(status) }).observe(latencyMs / 1000);
   if (front.metrics) countPolicyOutcomes(front.metrics, call.tenant?.name, code, call.audit);
   const details = call.audit ?? {};
   if (call.audit !== undefined || call.target !== undefined) {
     const { requestId, clientRequestId } = call;
-    const entry = auditEntry({ requestId, clientRequestId, tenant: call.tenant?.name, target: call.target ?? '', details, status, code, latencyMs });
+    const entry = auditEntry({
+      requestId,
+      clientRequestId,
+      tenant: call.tenant?.name,
+      target: call.target ?? '',
+      details,
+      status,
+      code,
+      latencyMs,
+    });
     front.pipeline.services.audit.append(entry).catch((error: unknown) => call.log.error({ err: error }, 'audit write failed'));
   }
   if (!front.logger.isLevelEnabled('info')) return;

@@ -34,6 +34,7 @@ export function toServiceError(error: ServingError, requestId: string): Partial<
   const metadata = new Metadata();
   metadata.set('x-error-code', error.code);
   metadata.set('x-request-id', requestId);
-  if (error.status === 503 || error.code === 'idempotency_in_progress' || error.code === 'concurrency_limited') metadata.set('retry-after', String(RETRY_AFTER_SECONDS));
+  if (error.status === 503 || error.code === 'idempotency_in_progress' || error.code === 'concurrency_limited')
+    metadata.set('retry-after', String(RETRY_AFTER_SECONDS));
   return { code: grpcCode(error), details: error.message, metadata };
 }

@@ -63,7 +63,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   server.addService(service.definition, handlers);
 
   const health = new HealthImplementation({ [HEALTH_SERVICES.live]: 'SERVING' });
-  const readiness = (): ServingStatus => (front.pipeline.lifecycle.phase() === 'serving' && front.pipeline.backend.isReady() ? 'SERVING' : 'NOT_SERVING');
+  const readiness = (): ServingStatus =>
+    front.pipeline.lifecycle.phase() === 'serving' && front.pipeline.backend.isReady() ? 'SERVING' : 'NOT_SERVING';
   const refresh = (): void => {
     const status = readiness();
     for (const name of HEALTH_SERVICES.ready) health.setStatus(name, status);

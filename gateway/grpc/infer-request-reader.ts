@@ -96,12 +96,23 @@ function readInput(reader: Reader, end: number): Input {
   while (reader.pos < end) {
     const tag = reader.uint32();
     switch (tag >>> 3) {
-      case 1: input.name = reader.string(); break;
-      case 2: input.datatype = reader.string(); break;
-      case 3: readRepeated(reader, tag & 7, (r) => int64(r.int64()), shape); break;
-      case 4: readParameterEntry(reader, (parameters ??= {})); break;
-      case 5: input.contents = readContents(reader, reader.uint32() + reader.pos); break;
-      default: reader.skipType(tag & 7);
+      case 1:
+        input.name = reader.string();
+        break;
+      case 2:
+        input.datatype = reader.string();
+        break;
+      case 3:
+        readRepeated(reader, tag & 7, (r) => int64(r.int64()), shape);
+        break;
+      case 4:
+        readParameterEntry(reader, (parameters ??= {}));
+        break;
+      case 5:
+        input.contents = readContents(reader, reader.uint32() + reader.pos);
+        break;
+      default:
+        reader.skipType(tag & 7);
     }
   }
   input.shape = shape;
@@ -138,14 +149,29 @@ export function readInferRequest(bytes: Buffer): GrpcInferRequest {
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
     switch (tag >>> 3) {
-      case 1: request.model_name = reader.string(); break;
-      case 2: request.model_version = reader.string(); break;
-      case 3: request.id = reader.string(); break;
-      case 4: readParameterEntry(reader, (parameters ??= {})); break;
-      case 5: inputs.push(readInput(reader, reader.uint32() + reader.pos)); break;
-      case 6: outputs.push(readOutput(reader, reader.uint32() + reader.pos)); break;
-      case 7: raw.push(reader.bytes() as Buffer); break;
-      default: reader.skipType(tag & 7);
+      case 1:
+        request.model_name = reader.string();
+        break;
+      case 2:
+        request.model_version = reader.string();
+        break;
+      case 3:
+        request.id = reader.string();
+        break;
+      case 4:
+        readParameterEntry(reader, (parameters ??= {}));
+        break;
+      case 5:
+        inputs.push(readInput(reader, reader.uint32() + reader.pos));
+        break;
+      case 6:
+        outputs.push(readOutput(reader, reader.uint32() + reader.pos));
+        break;
+      case 7:
+        raw.push(reader.bytes() as Buffer);
+        break;
+      default:
+        reader.skipType(tag & 7);
     }
   }
   request.inputs = inputs;

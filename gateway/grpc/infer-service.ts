@@ -5,7 +5,17 @@ import type { InferCall, InferFrontEnd, InferOutcome } from '../request/infer-ca
 import { runInference } from '../request/run-inference.js';
 import { decodeInferRequest, type GrpcInferRequest } from './decode-infer-request.js';
 import { encodeGrpcAnswer } from './encode-infer-response.js';
-import { answerMetadata, authenticateCall, authorizeCall, failCall, finishCall, metadataValue, openCall, type GrpcCall, type GrpcFront } from './grpc-call.js';
+import {
+  answerMetadata,
+  authenticateCall,
+  authorizeCall,
+  failCall,
+  finishCall,
+  metadataValue,
+  openCall,
+  type GrpcCall,
+  type GrpcFront,
+} from './grpc-call.js';
 
 interface Codec {
   readonly request: (value: unknown) => Buffer;
@@ -40,7 +50,10 @@ function infer(
   call.target = request.model_name ?? '';
   const idempotencyKey = metadataValue(metadata, 'idempotency-key');
   if (onStream && idempotencyKey !== undefined) {
-    throw new ServingError('invalid_parameter', 'idempotency-key metadata names one call: send keyed requests with ModelInfer, not on a stream');
+    throw new ServingError(
+      'invalid_parameter',
+      'idempotency-key metadata names one call: send keyed requests with ModelInfer, not on a stream',
+    );
   }
   const tier = metadataValue(metadata, 'x-tier');
   const review = metadataValue(metadata, 'x-review');

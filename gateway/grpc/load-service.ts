@@ -5,7 +5,10 @@ import { loadSync, type Options, type PackageDefinition } from '@grpc/proto-load
 import { readInferRequest } from './infer-request-reader.js';
 
 /** Next to the compiled file (a copied build) or in the source tree (dist/ beside gateway/). */
-const PROTO_CANDIDATES = [new URL('./proto/inference.proto', import.meta.url), new URL('../../../gateway/grpc/proto/inference.proto', import.meta.url)];
+const PROTO_CANDIDATES = [
+  new URL('./proto/inference.proto', import.meta.url),
+  new URL('../../../gateway/grpc/proto/inference.proto', import.meta.url),
+];
 
 /**
  * Field names as on the wire; 64-bit integers as strings (exact, converted where used);
@@ -22,7 +25,9 @@ export function loadInferenceService(): InferenceService {
   const found = PROTO_CANDIDATES.find((url) => existsSync(url));
   if (!found) throw new Error(`inference.proto not found; looked at ${PROTO_CANDIDATES.map((url) => fileURLToPath(url)).join(', ')}`);
   const packageDefinition = loadSync(fileURLToPath(found), OPTIONS);
-  const loaded = loadPackageDefinition(packageDefinition) as unknown as { inference: { GRPCInferenceService: { service: ServiceDefinition } } };
+  const loaded = loadPackageDefinition(packageDefinition) as unknown as {
+    inference: { GRPCInferenceService: { service: ServiceDefinition } };
+  };
   const service = loaded.inference.GRPCInferenceService.service;
   // Inference answers are encoded by the request pipeline's front end (and kept for
   // Idempotency-Key replays as bytes): a Buffer is sent as it is. Inference requests are
@@ -35,6 +40,10 @@ export function loadInferenceService(): InferenceService {
       responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)),
     };
   };
-  const definition: ServiceDefinition = { ...service, ModelInfer: passThrough('ModelInfer'), ModelStreamInfer: passThrough('ModelStreamInfer') };
+  const definition: ServiceDefinition = {
+    ...service,
+    ModelInfer: passThrough('ModelInfer'),
+    ModelStreamInfer: passThrough('ModelStreamInfer'),
+  };
   return { packageDefinition, definition };
 }

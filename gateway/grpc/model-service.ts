@@ -23,7 +23,12 @@ interface NameVersion {
  * limit first (none for liveness and readiness, like HTTP's health routes), then the
  * answer or a gRPC status, then the same metrics and log line.
  */
-function unary<Request>(front: GrpcFront, method: string, open: boolean, answer: (call: GrpcCall, request: Request) => Promise<object> | object) {
+function unary<Request>(
+  front: GrpcFront,
+  method: string,
+  open: boolean,
+  answer: (call: GrpcCall, request: Request) => Promise<object> | object,
+) {
   return (grpcCall: ServerUnaryCall<Request, unknown>, callback: sendUnaryData<unknown>): void => {
     const call = openCall(front, method, grpcCall.metadata);
     (open ? Promise.resolve() : authorizeCall(front, call, grpcCall).then(() => undefined))
@@ -68,12 +73,19 @@ export function modelHandlers(front: GrpcFront) {
       try {
         return { ready: modelReadiness(backend, routes, queryOf(call, request)).ready };
       } catch (error) {
-        if (error instanceof ServingError && (error.code === 'model_not_found' || error.code === 'version_not_found')) return { ready: false };
+        if (error instanceof ServingError && (error.code === 'model_not_found' || error.code === 'version_not_found'))
+          return { ready: false };
         throw error;
       }
     }),
-    ServerMetadata: unary(front, 'ServerMetadata', false, () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [...EXTENSIONS] })),
-    ModelMetadata: unary<NameVersion>(front, 'ModelMetadata', false, (call, request) => modelMetadata(backend, routes, queryOf(call, request))),
+    ServerMetadata: unary(front, 'ServerMetadata', false, () => ({
+      name: SERVER_NAME,
+      version: SERVER_VERSION,
+      extensions: [...EXTENSIONS],
+    })),
+    ModelMetadata: unary<NameVersion>(front, 'ModelMetadata', false, (call, request) =>
+      modelMetadata(backend, routes, queryOf(call, request)),
+    ),
     ModelConfig: unary<NameVersion>(front, 'ModelConfig', false, (call, request) => {
       const config = modelConfiguration(backend, routes, queryOf(call, request));
       const platform = modelMetadata(backend, routes, queryOf(call, request)).platform;

@@ -30,10 +30,12 @@ export function installBodyParsers(app: FastifyInstance, bodyLimit: number): voi
   });
 }
 
-const SUPPORTED = 'send application/json (or no Content-Type), application/octet-stream with the binary extension, '
-  + 'an image (image/png, image/jpeg, image/webp), a WAV file (audio/wav, to pipelines) or multipart/form-data';
+const SUPPORTED =
+  'send application/json (or no Content-Type), application/octet-stream with the binary extension, ' +
+  'an image (image/png, image/jpeg, image/webp), a WAV file (audio/wav, to pipelines) or multipart/form-data';
 
-const tooLarge = (limit: number): ServingError => new ServingError('body_too_large', `the body is larger than MAX_BODY_BYTES (${limit} bytes)`);
+const tooLarge = (limit: number): ServingError =>
+  new ServingError('body_too_large', `the body is larger than MAX_BODY_BYTES (${limit} bytes)`);
 
 function readWhole(payload: Readable, limit: number, done: (error: Error | null, body?: Buffer) => void): void {
   const chunks: Buffer[] = [];
@@ -52,5 +54,7 @@ function readWhole(payload: Readable, limit: number, done: (error: Error | null,
     chunks.push(chunk);
   });
   payload.on('end', () => finish(null, Buffer.concat(chunks, size)));
-  payload.on('error', (error) => finish(error instanceof ServingError ? error : new ServingError('invalid_request', 'the body could not be read to its end')));
+  payload.on('error', (error) =>
+    finish(error instanceof ServingError ? error : new ServingError('invalid_request', 'the body could not be read to its end')),
+  );
 }

@@ -14,7 +14,8 @@ export function bodylessRoutes(app: FastifyInstance, routes: (scope: FastifyInst
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (request, _payload, done) => {
       const type = request.headers['content-type'];
-      if (type !== undefined && CROSS_SITE_TYPES.test(type)) return done(new ServingError('unsupported_media_type', 'this endpoint takes no body, and never a form or text/plain one'));
+      if (type !== undefined && CROSS_SITE_TYPES.test(type))
+        return done(new ServingError('unsupported_media_type', 'this endpoint takes no body, and never a form or text/plain one'));
       done(null, undefined);
     });
     routes(scope);

@@ -8,7 +8,7 @@ import { ERROR_TABLE, RETRY_AFTER_SECONDS, ServingError, type ErrorCode } from '
 const FASTIFY_ERRORS: Readonly<Record<string, readonly [ErrorCode, string]>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: ['body_too_large', 'the body is larger than MAX_BODY_BYTES'],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: ['unsupported_media_type', 'the Content-Type is malformed or not one this endpoint reads'],
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['malformed_request', 'the body\'s length differs from its Content-Length'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['malformed_request', "the body's length differs from its Content-Length"],
   FST_ERR_CTP_EMPTY_JSON_BODY: ['empty_body', 'the request has no body'],
   FST_ERR_CTP_INVALID_JSON_BODY: ['invalid_json', 'the body is not valid JSON'],
   FST_ERR_BAD_URL: ['invalid_url', 'the URL has a malformed percent-encoded path'],
@@ -56,7 +56,9 @@ export function toServingError(error: FastifyError | Error): ServingError {
 
 /** The request announced a body that has not been read to its end (refused before or while reading it). */
 function bodyUnread(raw: IncomingMessage): boolean {
-  const announced = raw.headers['transfer-encoding'] !== undefined || (raw.headers['content-length'] !== undefined && raw.headers['content-length'] !== '0');
+  const announced =
+    raw.headers['transfer-encoding'] !== undefined ||
+    (raw.headers['content-length'] !== undefined && raw.headers['content-length'] !== '0');
   return announced && !raw.complete;
 }
 
@@ -92,7 +94,8 @@ function sendError(error: FastifyError | Error, request: FastifyRequest, reply: 
   request.errorCode = serving.code;
   // 501 is a feature Switchyard does not have, not a fault of its own.
   if (serving.status >= 500 && serving.status !== 501) request.log.error({ err: error, code: serving.code }, 'request failed');
-  if (serving.status === 503 || serving.code === 'idempotency_in_progress' || serving.code === 'concurrency_limited') reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  if (serving.status === 503 || serving.code === 'idempotency_in_progress' || serving.code === 'concurrency_limited')
+    reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   if (bodyUnread(request.raw)) lingerThenCut(request.raw, reply);
   reply.header('x-request-id', request.id);
   const clientId = clientRequestId(request.headers);
@@ -129,7 +132,9 @@ export function installErrorReplies(app: FastifyInstance): void {
   app.decorateRequest('errorCode', undefined);
   app.setErrorHandler((error: FastifyError, request, reply) => sendError(error, request, reply));
   // Unknown paths are answered by authentication's onRequest hook; this serves what slips past it.
-  app.setNotFoundHandler((request, reply) => sendError(new ServingError('route_not_found', `no endpoint ${request.method}`), request, reply));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(new ServingError('route_not_found', `no endpoint ${request.method}`), request, reply),
+  );
 }
 
 /** fastify's `frameworkErrors`: router failures (bad percent-encoding, over-long parameters) before any hook runs. */

@@ -23,7 +23,10 @@ export function installMultipartParser(app: FastifyInstance, bodyLimit: number):
     if (Number(request.headers['content-length']) > bodyLimit) return done(tooLarge());
     let parser: ReturnType<typeof Busboy>;
     try {
-      parser = Busboy({ headers: { ...request.headers, 'content-type': request.headers['content-type'] ?? '' }, limits: { fileSize: bodyLimit, files: 64, fields: 4 } });
+      parser = Busboy({
+        headers: { ...request.headers, 'content-type': request.headers['content-type'] ?? '' },
+        limits: { fileSize: bodyLimit, files: 64, fields: 4 },
+      });
     } catch {
       return done(new ServingError('invalid_request', 'unreadable multipart form: bad Content-Type boundary'));
     }
@@ -50,7 +53,9 @@ export function installMultipartParser(app: FastifyInstance, bodyLimit: number):
       stream.on('data', (chunk: Buffer) => {
         if (!failed) chunks.push(chunk);
       });
-      stream.on('error', () => fail(new ServingError('invalid_request', `unreadable multipart form: file in field "${field.slice(0, 64)}" ends early`)));
+      stream.on('error', () =>
+        fail(new ServingError('invalid_request', `unreadable multipart form: file in field "${field.slice(0, 64)}" ends early`)),
+      );
       stream.on('limit', () => fail(tooLarge()));
       stream.on('end', () => files.push({ field, data: Buffer.concat(chunks) }));
     });

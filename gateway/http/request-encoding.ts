@@ -21,7 +21,12 @@ export function installRequestDecoding(app: FastifyInstance, bodyLimit: number):
     if (encoding === '' || encoding === 'identity') return done(null, payload);
     const inflater = INFLATERS[encoding];
     if (!inflater) {
-      return done(new ServingError('unsupported_media_type', `Content-Encoding "${encoding.slice(0, 40)}" is not supported: send gzip, deflate or none`));
+      return done(
+        new ServingError(
+          'unsupported_media_type',
+          `Content-Encoding "${encoding.slice(0, 40)}" is not supported: send gzip, deflate or none`,
+        ),
+      );
     }
     const body = inflated(payload, inflater(), encoding, bodyLimit);
     // A reply sent before the body is read (a 401, a 404) leaves nothing waiting on the inflater.

@@ -45,7 +45,8 @@ declare module 'fastify' {
 export function traceContextFor(header: string | string[] | undefined): TraceContext {
   const spanId = randomHex(8);
   const match = typeof header === 'string' ? TRACEPARENT.exec(header.trim().toLowerCase()) : null;
-  if (match && !ZEROS.test(match[1]!) && !ZEROS.test(match[2]!)) return { traceId: match[1]!, parentId: match[2]!, spanId, flags: match[3]! };
+  if (match && !ZEROS.test(match[1]!) && !ZEROS.test(match[2]!))
+    return { traceId: match[1]!, parentId: match[2]!, spanId, flags: match[3]! };
   return { traceId: randomHex(16), spanId, flags: '01' };
 }
 

@@ -33,7 +33,10 @@ export const trustProxySchema = z
     const entries = text.split(',').map((entry) => entry.trim());
     const bad = entries.filter((entry) => !validEntry(entry));
     if (bad.length > 0) {
-      context.addIssue({ code: 'custom', message: `not a hop count, address or CIDR: ${bad.join(', ')} (true is refused: it would trust any client)` });
+      context.addIssue({
+        code: 'custom',
+        message: `not a hop count, address or CIDR: ${bad.join(', ')} (true is refused: it would trust any client)`,
+      });
       return z.NEVER;
     }
     return entries.join(',');

@@ -94,7 +94,10 @@ export class RedisSpendLedger implements SpendLedger {
       }
       const pipeline = this.#redis.multi();
       for (const sum of sums.values()) {
-        pipeline.hincrby(sum.key, `${sum.base}${SEP}pico`, sum.pico).hincrby(sum.key, `${sum.base}${SEP}n`, sum.n).expire(sum.key, LEDGER_TTL_SECONDS);
+        pipeline
+          .hincrby(sum.key, `${sum.base}${SEP}pico`, sum.pico)
+          .hincrby(sum.key, `${sum.base}${SEP}n`, sum.n)
+          .expire(sum.key, LEDGER_TTL_SECONDS);
       }
       await pipeline.exec();
     }, onError);

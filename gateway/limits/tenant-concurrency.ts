@@ -75,7 +75,12 @@ export class RedisConcurrencyStore implements ConcurrencyStore {
  * none is free); the release runs once, whichever way the call ends. A store outage lets the
  * call through, as the rate limit does: queueing then fails with backend_unavailable.
  */
-export async function holdSlot(store: ConcurrencyStore, tenant: Pick<Tenant, 'name' | 'max_concurrency'>, id: string, onError: (error: unknown) => void): Promise<ReleaseSlot> {
+export async function holdSlot(
+  store: ConcurrencyStore,
+  tenant: Pick<Tenant, 'name' | 'max_concurrency'>,
+  id: string,
+  onError: (error: unknown) => void,
+): Promise<ReleaseSlot> {
   const max = tenant.max_concurrency;
   if (max === undefined) return () => undefined;
   let taken: boolean;
@@ -85,7 +90,8 @@ export async function holdSlot(store: ConcurrencyStore, tenant: Pick<Tenant, 'na
     onError(error);
     return () => undefined;
   }
-  if (!taken) throw new ServingError('concurrency_limited', `tenant "${tenant.name}" already has ${max} requests in flight (max_concurrency)`);
+  if (!taken)
+    throw new ServingError('concurrency_limited', `tenant "${tenant.name}" already has ${max} requests in flight (max_concurrency)`);
   let released = false;
   return () => {
     if (released) return;

@@ -49,7 +49,11 @@ export class TenantRateLimiter {
         rateLimitId(tenant.name),
         (error, result) => {
           if (error || !result) return resolve(undefined);
-          const state = { limit: limit.max, remaining: Math.max(0, limit.max - result.current), resetSeconds: Math.ceil(result.ttl / 1000) };
+          const state = {
+            limit: limit.max,
+            remaining: Math.max(0, limit.max - result.current),
+            resetSeconds: Math.ceil(result.ttl / 1000),
+          };
           if (result.current > limit.max) reject(new RateLimitedError(state));
           else resolve(state);
         },

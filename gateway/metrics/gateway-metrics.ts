@@ -42,12 +42,42 @@ export class GatewayMetrics {
 
   constructor(registry: Registry, options: GatewayMetricsOptions) {
     const registers = [registry];
-    this.http = new LeanHistogram(name('http_request_duration_seconds'), 'HTTP requests by route pattern, method and status', LATENCY_BUCKETS, registry);
-    this.rateLimited = new Counter({ name: name('rate_limited_total'), help: 'Requests refused by the tenant\'s rate limit', labelNames: ['tenant'], registers });
-    this.budgetRejected = new Counter({ name: name('budget_rejected_total'), help: 'Requests refused because the tenant\'s budget could not cover them', labelNames: ['tenant'], registers });
-    this.idempotentReplays = new Counter({ name: name('idempotent_replays_total'), help: 'Requests answered from a stored response (same Idempotency-Key)', labelNames: ['tenant'], registers });
-    this.costUsd = new Counter({ name: name('cost_usd_total'), help: 'Cost charged to the spend ledger, in USD', labelNames: ['tenant', 'model'], registers });
-    this.tierEscalations = new Counter({ name: name('tier_escalations_total'), help: 'Requests a route answered from a later tier than its first (cascade or failover)', labelNames: ['route'], registers });
+    this.http = new LeanHistogram(
+      name('http_request_duration_seconds'),
+      'HTTP requests by route pattern, method and status',
+      LATENCY_BUCKETS,
+      registry,
+    );
+    this.rateLimited = new Counter({
+      name: name('rate_limited_total'),
+      help: "Requests refused by the tenant's rate limit",
+      labelNames: ['tenant'],
+      registers,
+    });
+    this.budgetRejected = new Counter({
+      name: name('budget_rejected_total'),
+      help: "Requests refused because the tenant's budget could not cover them",
+      labelNames: ['tenant'],
+      registers,
+    });
+    this.idempotentReplays = new Counter({
+      name: name('idempotent_replays_total'),
+      help: 'Requests answered from a stored response (same Idempotency-Key)',
+      labelNames: ['tenant'],
+      registers,
+    });
+    this.costUsd = new Counter({
+      name: name('cost_usd_total'),
+      help: 'Cost charged to the spend ledger, in USD',
+      labelNames: ['tenant', 'model'],
+      registers,
+    });
+    this.tierEscalations = new Counter({
+      name: name('tier_escalations_total'),
+      help: 'Requests a route answered from a later tier than its first (cascade or failover)',
+      labelNames: ['route'],
+      registers,
+    });
 
     // Breakers forget a target once it succeeds: keep reporting it, as closed.
     const seen = new Set<string>();

@@ -8,7 +8,10 @@ import type { GatewayMetrics } from './gateway-metrics.js';
  * of a pipeline) goes through the spend ledger, so the counter agrees with /v1/spend.
  */
 class MeteredLedger implements SpendLedger {
-  constructor(private readonly inner: SpendLedger, private readonly metrics: GatewayMetrics) {}
+  constructor(
+    private readonly inner: SpendLedger,
+    private readonly metrics: GatewayMetrics,
+  ) {}
 
   record(tenant: string, model: string, version: string, costPico: number, at?: Date): Promise<void> {
     if (costPico > 0) this.metrics.costUsd.inc({ tenant, model }, costPico / PICO);

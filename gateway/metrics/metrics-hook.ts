@@ -21,7 +21,12 @@ export function metricsObserver(metrics: GatewayMetrics): ResponseObserver {
 }
 
 /** The policy outcomes the request path noted on a call (either front end): refusals, replays, escalations. */
-export function countPolicyOutcomes(metrics: GatewayMetrics, tenant: string | undefined, errorCode: string | undefined, audit: AuditDetails | undefined): void {
+export function countPolicyOutcomes(
+  metrics: GatewayMetrics,
+  tenant: string | undefined,
+  errorCode: string | undefined,
+  audit: AuditDetails | undefined,
+): void {
   if (tenant !== undefined) {
     if (errorCode === 'rate_limited') metrics.rateLimited.inc({ tenant });
     if (errorCode === 'budget_exceeded') metrics.budgetRejected.inc({ tenant });

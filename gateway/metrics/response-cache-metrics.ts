@@ -30,7 +30,7 @@ export function registerResponseCacheMetrics(registry: Registry, cache: Response
   counter('response_cache_evictions_total', 'Entries this gateway evicted to keep a model within its max_bytes', 'evictions');
   new Gauge({
     name: name('response_cache_bytes'),
-    help: 'Bytes a model\'s cached answers hold (entries and keys), against its max_bytes',
+    help: "Bytes a model's cached answers hold (entries and keys), against its max_bytes",
     labelNames: ['model'],
     registers,
     async collect() {

@@ -39,7 +39,12 @@ export function registerStoreMetrics(registry: Registry, services: PolicyService
     });
     return pending;
   };
-  const perRoute = (suffix: string, help: string, value: (entry: ReturnType<typeof reviewStats>[string]) => number | null, extra: Record<string, string> = {}): void => {
+  const perRoute = (
+    suffix: string,
+    help: string,
+    value: (entry: ReturnType<typeof reviewStats>[string]) => number | null,
+    extra: Record<string, string> = {},
+  ): void => {
     new Gauge({
       name: name(suffix),
       help,
@@ -55,7 +60,11 @@ export function registerStoreMetrics(registry: Registry, services: PolicyService
       },
     });
   };
-  perRoute('review_routed_total', 'Answers given on routes with review (the review rate\'s denominator; a store counter)', (entry) => entry.requests);
+  perRoute(
+    'review_routed_total',
+    "Answers given on routes with review (the review rate's denominator; a store counter)",
+    (entry) => entry.requests,
+  );
   perRoute('review_items_total', 'Review items created (a store counter)', (entry) => entry.items);
   perRoute('review_pending', 'Review items waiting for a reviewer (pending or claimed)', (entry) => entry.pending + entry.claimed);
   new Gauge({

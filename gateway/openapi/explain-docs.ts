@@ -1,7 +1,11 @@
 import { inferDocs } from './infer-docs.js';
 import { docs, type RouteDocs } from './route-docs.js';
 
-const PNG = { type: 'string', contentMediaType: 'image/png', description: 'With `Accept: image/png` or `explain.render`: heatmaps over the image inputs.' } as const;
+const PNG = {
+  type: 'string',
+  contentMediaType: 'image/png',
+  description: 'With `Accept: image/png` or `explain.render`: heatmaps over the image inputs.',
+} as const;
 
 /**
  * `POST /v2/models/{model}[/versions/{version}]/explain`: the infer route's bodies and answers
@@ -14,7 +18,9 @@ export const explainDocs = (versioned: boolean): { docs: RouteDocs } => {
   return docs({
     ...infer,
     tag: 'inference',
-    summary: versioned ? 'Explain one version of a model: the answer and the inputs that drove it' : 'Explain a model or a route: the answer and the inputs that drove it',
+    summary: versioned
+      ? 'Explain one version of a model: the answer and the inputs that drove it'
+      : 'Explain a model or a route: the answer and the inputs that drove it',
     description:
       `${infer.description} \`parameters.explain\`: { target, class, method: occlusion | ablation | kernel_shap, samples, baseline: zeros | mean | blur, ` +
       'patch, stride, render }. The answer is the inference answer plus `explanation` (per input: attributions, method, samples, score change); ' +

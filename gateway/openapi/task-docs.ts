@@ -143,7 +143,10 @@ export const TASK_ROUTES = {
   cancel: {
     config: taskDocs('Cancel a task: steps not started never run, running model calls are cancelled', json(TASK), {
       errors: ['task_not_found', 'task_finished'],
-      responses: { 200: { description: 'The task, cancelled.', content: json(TASK) }, 202: { description: 'Cancelling: running steps still winding down.', content: json(TASK) } },
+      responses: {
+        200: { description: 'The task, cancelled.', content: json(TASK) },
+        202: { description: 'Cancelling: running steps still winding down.', content: json(TASK) },
+      },
     }),
   },
   events: {

@@ -36,7 +36,8 @@ export function estimateTaskCostUsd(
     const transform = transforms.get(step.transform);
     const known: Record<string, unknown> = {};
     for (const [port, value] of Object.entries(step.inputs)) if (Object.hasOwn(inputs, value)) known[port] = inputs[value];
-    for (const estimate of transform.estimateModelCalls?.(known, step.options) ?? []) usd += estimate.calls * price(estimate.model, estimate.version);
+    for (const estimate of transform.estimateModelCalls?.(known, step.options) ?? [])
+      usd += estimate.calls * price(estimate.model, estimate.version);
   }
   return usd;
 }

@@ -24,7 +24,8 @@ export async function loadPipelines(
   for (const entry of entries.filter((candidate) => candidate.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
     const files = await readdir(join(repository, entry.name));
     if (!files.includes(PIPELINE_FILE)) continue;
-    if (models.some((model) => model.name === entry.name)) throw new ModelConfigError(join(repository, entry.name), '', 'holds both a config.json and a pipeline.json');
+    if (models.some((model) => model.name === entry.name))
+      throw new ModelConfigError(join(repository, entry.name), '', 'holds both a config.json and a pipeline.json');
     pipelines.push(await readPipeline(join(repository, entry.name, PIPELINE_FILE), entry.name, models, transforms, routes));
   }
   return pipelines;
@@ -54,7 +55,9 @@ async function readPipeline(
     if (isModelStep(step)) {
       // A route's name runs its tiers, each of which must take the step's ports.
       const route = step.version === undefined ? routes.find((candidate) => candidate.name === step.model) : undefined;
-      const targets = route ? route.tiers.map((tier) => ({ name: tier.model, version: tier.version })) : [{ name: step.model, version: step.version }];
+      const targets = route
+        ? route.tiers.map((tier) => ({ name: tier.model, version: tier.version }))
+        : [{ name: step.model, version: step.version }];
       for (const target of targets) {
         const model = models.find((candidate) => candidate.name === target.name);
         const what = `model "${target.name}"`;
@@ -62,16 +65,22 @@ async function readPipeline(
         const { inputs, outputs, versions } = model.config;
         if (target.version !== undefined && !(target.version in versions)) fail('.version', `${what} has no version ${target.version}`);
         for (const spec of inputs) if (!(spec.name in step.inputs)) fail('.inputs', `${what} needs input "${spec.name}"`);
-        for (const port of Object.keys(step.inputs)) if (!inputs.some((spec) => spec.name === port)) fail('.inputs', `${what} has no input "${port}"`);
-        for (const port of Object.keys(step.outputs)) if (!outputs.some((spec) => spec.name === port)) fail('.outputs', `${what} has no output "${port}"`);
+        for (const port of Object.keys(step.inputs))
+          if (!inputs.some((spec) => spec.name === port)) fail('.inputs', `${what} has no input "${port}"`);
+        for (const port of Object.keys(step.outputs))
+          if (!outputs.some((spec) => spec.name === port)) fail('.outputs', `${what} has no output "${port}"`);
       }
       return;
     }
-    if (!transforms.has(step.transform)) return fail('.transform', `no transform "${step.transform}" (built in: ${transforms.names().join(', ')})`);
+    if (!transforms.has(step.transform))
+      return fail('.transform', `no transform "${step.transform}" (built in: ${transforms.names().join(', ')})`);
     const transform = transforms.get(step.transform);
     const wired = Object.keys(step.inputs).sort().join(',');
-    if (wired !== [...transform.inputs].sort().join(',')) fail('.inputs', `transform "${step.transform}" takes ${transform.inputs.join(', ')}`);
-    for (const port of Object.keys(step.outputs)) if (!transform.outputs.includes(port)) fail('.outputs', `transform "${step.transform}" has no output "${port}" (outputs: ${transform.outputs.join(', ')})`);
+    if (wired !== [...transform.inputs].sort().join(','))
+      fail('.inputs', `transform "${step.transform}" takes ${transform.inputs.join(', ')}`);
+    for (const port of Object.keys(step.outputs))
+      if (!transform.outputs.includes(port))
+        fail('.outputs', `transform "${step.transform}" has no output "${port}" (outputs: ${transform.outputs.join(', ')})`);
     try {
       transform.checkOptions(step.options);
     } catch (error) {

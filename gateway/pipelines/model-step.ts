@@ -52,21 +52,34 @@ export function stepModelCall(
 ): Promise<PlanOutcome> {
   if (context.signal?.aborted) {
     const reason: unknown = context.signal.reason;
-    return Promise.reject(reason instanceof ServingError ? reason : new ServingError('request_timeout', `request ${requestId} was not sent: its task has ended`));
+    return Promise.reject(
+      reason instanceof ServingError
+        ? reason
+        : new ServingError('request_timeout', `request ${requestId} was not sent: its task has ended`),
+    );
   }
   const now = Date.now();
   const call = callModel(
     name,
     version,
     { inputs, outputs: [], binaryByDefault: false, priority: context.priority, timeoutMs: Math.max(1, context.deadline - now) },
-    { requestId, now, plan: context.plan, random: Math.random, ...(context.traceparent !== undefined ? { traceparent: context.traceparent } : {}) },
+    {
+      requestId,
+      now,
+      plan: context.plan,
+      random: Math.random,
+      ...(context.traceparent !== undefined ? { traceparent: context.traceparent } : {}),
+    },
     context.calls,
     context.payer,
   );
   const inFlight = context.inFlight;
   if (inFlight) {
     inFlight.add(call);
-    void call.then(() => inFlight.delete(call), () => inFlight.delete(call));
+    void call.then(
+      () => inFlight.delete(call),
+      () => inFlight.delete(call),
+    );
   }
   return call;
 }
@@ -102,7 +115,9 @@ export async function runModelStep(
   });
   const outcomes = await Promise.all(calls);
   const explainStep = context.explainStep;
-  const explanations = explainStep ? await Promise.all(outcomes.map((outcome, index) => explainStep(outcome, sent[index]!.inputs, sent[index]!.requestId))) : [];
+  const explanations = explainStep
+    ? await Promise.all(outcomes.map((outcome, index) => explainStep(outcome, sent[index]!.inputs, sent[index]!.requestId)))
+    : [];
 
   const outputs: Record<string, unknown> = {};
   for (const [port, value] of Object.entries(step.outputs)) {

@@ -14,7 +14,10 @@ const ports = z.record(z.string().min(1), valueName);
 const modelStep = z.strictObject({
   id: valueName,
   model: z.string().min(1),
-  version: z.string().regex(/^[1-9][0-9]*$/).optional(),
+  version: z
+    .string()
+    .regex(/^[1-9][0-9]*$/)
+    .optional(),
   /** Model input name -> value. */
   inputs: ports,
   /** Model output name -> value. */
@@ -46,7 +49,9 @@ export const pipelineConfigSchema = z
      * A result whose `output` is one of `equals` is filed for human review as if the
      * request had asked for it: the task waits in needs_review for the verdict.
      */
-    review_when: z.strictObject({ output: z.string().min(1), equals: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1) }).optional(),
+    review_when: z
+      .strictObject({ output: z.string().min(1), equals: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1) })
+      .optional(),
     /** Whole-task timeout when the request sets none. */
     default_timeout_ms: z.number().int().min(1).max(600_000).default(60_000),
   })
@@ -57,13 +62,15 @@ export const pipelineConfigSchema = z
       if (ids.has(step.id)) ctx.addIssue({ code: 'custom', path: ['steps', index, 'id'], message: `duplicate step id "${step.id}"` });
       ids.add(step.id);
       for (const value of Object.values(step.outputs)) {
-        if (producers.has(value)) ctx.addIssue({ code: 'custom', path: ['steps', index, 'outputs'], message: `value "${value}" is produced twice` });
+        if (producers.has(value))
+          ctx.addIssue({ code: 'custom', path: ['steps', index, 'outputs'], message: `value "${value}" is produced twice` });
         producers.set(value, step.id);
       }
     });
     config.steps.forEach((step, index) => {
       for (const value of Object.values(step.inputs)) {
-        if (!producers.has(value)) ctx.addIssue({ code: 'custom', path: ['steps', index, 'inputs'], message: `value "${value}" is produced by no input or step` });
+        if (!producers.has(value))
+          ctx.addIssue({ code: 'custom', path: ['steps', index, 'inputs'], message: `value "${value}" is produced by no input or step` });
       }
     });
     // Steps that wait on each other would never start: find them by running the graph dry.
@@ -79,13 +86,22 @@ export const pipelineConfigSchema = z
       }
     }
     if (pending.size > 0 && [...pending].every((step) => Object.values(step.inputs).every((value) => producers.has(value)))) {
-      ctx.addIssue({ code: 'custom', path: ['steps'], message: `steps ${[...pending].map((step) => `"${step.id}"`).join(', ')} wait on each other in a cycle` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['steps'],
+        message: `steps ${[...pending].map((step) => `"${step.id}"`).join(', ')} wait on each other in a cycle`,
+      });
     }
     if (config.review_when && !(config.review_when.output in config.outputs)) {
-      ctx.addIssue({ code: 'custom', path: ['review_when', 'output'], message: `"${config.review_when.output}" is not one of the outputs` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['review_when', 'output'],
+        message: `"${config.review_when.output}" is not one of the outputs`,
+      });
     }
     for (const [field, value] of Object.entries(config.outputs)) {
-      if (!producers.has(value)) ctx.addIssue({ code: 'custom', path: ['outputs', field], message: `value "${value}" is produced by no input or step` });
+      if (!producers.has(value))
+        ctx.addIssue({ code: 'custom', path: ['outputs', field], message: `value "${value}" is produced by no input or step` });
     }
   });
 

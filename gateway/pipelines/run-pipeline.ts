@@ -53,7 +53,11 @@ export class StepFailedError extends ServingError {
  * do not depend on each other run at once. The first failure ends the run; the deadline
  * bounds it, so no task hangs on a step that never answers.
  */
-export async function runPipeline(pipeline: PipelineConfig, inputs: Readonly<Record<string, unknown>>, context: PipelineRunContext): Promise<PipelineRunResult> {
+export async function runPipeline(
+  pipeline: PipelineConfig,
+  inputs: Readonly<Record<string, unknown>>,
+  context: PipelineRunContext,
+): Promise<PipelineRunResult> {
   const values = new Map<string, unknown>(Object.entries(inputs));
   const waiting = new Set<PipelineStep>(pipeline.steps);
   const running = new Map<string, Promise<string>>();
@@ -61,19 +65,33 @@ export async function runPipeline(pipeline: PipelineConfig, inputs: Readonly<Rec
   // Ends the model calls of steps still running once the run has failed (or the caller stops it).
   const stop = new AbortController();
   const inFlight = new Set<Promise<unknown>>();
-  const stepContext: PipelineRunContext = { ...context, signal: context.signal ? AbortSignal.any([context.signal, stop.signal]) : stop.signal, inFlight };
+  const stepContext: PipelineRunContext = {
+    ...context,
+    signal: context.signal ? AbortSignal.any([context.signal, stop.signal]) : stop.signal,
+    inFlight,
+  };
   let timer: NodeJS.Timeout | undefined;
   // The caller's stop (a cancelled task) ends the run at once: no further step starts.
   const stopped = new Promise<never>((_, reject) => {
     const caller = context.signal;
-    if (caller) caller.addEventListener('abort', () => reject(caller.reason instanceof Error ? caller.reason : new ServingError('task_cancelled', 'the run was stopped')), { once: true });
+    if (caller)
+      caller.addEventListener(
+        'abort',
+        () => reject(caller.reason instanceof Error ? caller.reason : new ServingError('task_cancelled', 'the run was stopped')),
+        { once: true },
+      );
   });
   stopped.catch(() => undefined);
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const active = [...running.keys()].join(', ') || 'none';
-      reject(new ServingError('request_timeout', `pipeline "${pipeline.name}" did not finish before its deadline (running steps: ${active})`));
-    }, Math.max(0, context.deadline - Date.now()));
+    timer = setTimeout(
+      () => {
+        const active = [...running.keys()].join(', ') || 'none';
+        reject(
+          new ServingError('request_timeout', `pipeline "${pipeline.name}" did not finish before its deadline (running steps: ${active})`),
+        );
+      },
+      Math.max(0, context.deadline - Date.now()),
+    );
   });
   try {
     while (waiting.size > 0 || running.size > 0) {
@@ -116,14 +134,24 @@ async function settled(calls: ReadonlySet<Promise<unknown>>): Promise<void> {
 const CALLS_GRACE_MS = 5_000;
 
 /** One step, as a span of the task's trace when tracing is on. */
-function startStep(step: PipelineStep, values: Map<string, unknown>, context: PipelineRunContext, finished: StepMetadata[]): Promise<string> {
+function startStep(
+  step: PipelineStep,
+  values: Map<string, unknown>,
+  context: PipelineRunContext,
+  finished: StepMetadata[],
+): Promise<string> {
   const attributes = { 'switchyard.step': step.id, 'switchyard.step_kind': isModelStep(step) ? 'model' : 'transform' };
   return traceTaskPart(context.traceparent, `step ${step.id}`, attributes, (traceparent) =>
     runStep(step, values, traceparent === context.traceparent ? context : { ...context, traceparent }, finished),
   );
 }
 
-async function runStep(step: PipelineStep, values: Map<string, unknown>, context: PipelineRunContext, finished: StepMetadata[]): Promise<string> {
+async function runStep(
+  step: PipelineStep,
+  values: Map<string, unknown>,
+  context: PipelineRunContext,
+  finished: StepMetadata[],
+): Promise<string> {
   context.onEvent({ type: 'step-started', step: step.id });
   const started = performance.now();
   try {

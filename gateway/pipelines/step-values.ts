@@ -18,7 +18,8 @@ export function asModelInput(port: string, value: unknown, where: string): Tenso
 
 /** A mapped step's input: a list, one element per request. */
 export function asList(port: string, value: unknown, where: string): readonly unknown[] {
-  if (!Array.isArray(value)) throw new TransformInputError(`${where}: input "${port}" of a mapped step needs a list, not ${describe(value)}`);
+  if (!Array.isArray(value))
+    throw new TransformInputError(`${where}: input "${port}" of a mapped step needs a list, not ${describe(value)}`);
   return value;
 }
 

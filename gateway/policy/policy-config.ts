@@ -63,7 +63,13 @@ const tenant = z.strictObject({
   weight: z.number().int().min(1).max(1000).default(1),
 });
 
-const target = z.strictObject({ model: z.string().min(1), version: z.string().regex(/^[1-9][0-9]*$/).optional() });
+const target = z.strictObject({
+  model: z.string().min(1),
+  version: z
+    .string()
+    .regex(/^[1-9][0-9]*$/)
+    .optional(),
+});
 
 const route = z.strictObject({
   /** Usable wherever a model name is (OIP paths included). */
@@ -92,7 +98,9 @@ const route = z.strictObject({
    * `output` defaults to a cascade's own output; other policies must name one. `explain`:
    * items filed by explain requests keep the explanation (the console draws image heatmaps).
    */
-  review: z.strictObject({ threshold: z.number().min(0).max(1), output: z.string().min(1).optional(), explain: z.boolean().default(false) }).optional(),
+  review: z
+    .strictObject({ threshold: z.number().min(0).max(1), output: z.string().min(1).optional(), explain: z.boolean().default(false) })
+    .optional(),
 });
 
 export const policySchema = z
@@ -125,22 +133,32 @@ export const policySchema = z
       if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tenants', i, 'name'], message: `duplicate tenant "${t.name}"` });
       seen.add(t.name);
       if (t.priority < t.max_priority) {
-        ctx.addIssue({ code: 'custom', path: ['tenants', i, 'priority'], message: `${t.priority} is better than the tenant's max_priority ${t.max_priority} (lower runs first)` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tenants', i, 'priority'],
+          message: `${t.priority} is better than the tenant's max_priority ${t.max_priority} (lower runs first)`,
+        });
       }
     });
     config.routes.forEach((r, i) => {
       const tiers = new Set(r.tiers.map((t) => t.name));
       const check = (tierName: string, path: (string | number)[]): void => {
-        if (!tiers.has(tierName)) ctx.addIssue({ code: 'custom', path: ['routes', i, ...path], message: `no tier "${tierName}" in this route` });
+        if (!tiers.has(tierName))
+          ctx.addIssue({ code: 'custom', path: ['routes', i, ...path], message: `no tier "${tierName}" in this route` });
       };
-      if (r.policy.type === 'weighted') for (const tierName of Object.keys(r.policy.weights)) check(tierName, ['policy', 'weights', tierName]);
+      if (r.policy.type === 'weighted')
+        for (const tierName of Object.keys(r.policy.weights)) check(tierName, ['policy', 'weights', tierName]);
       if (r.policy.type === 'plan') {
         for (const [plan, tierName] of Object.entries(r.policy.plans)) check(tierName, ['policy', 'plans', plan]);
         check(r.policy.default, ['policy', 'default']);
       }
       if (r.shadow) check(r.shadow.tier, ['shadow', 'tier']);
       if (r.review && r.review.output === undefined && r.policy.type !== 'cascade') {
-        ctx.addIssue({ code: 'custom', path: ['routes', i, 'review', 'output'], message: 'required unless the route is a cascade (whose output it defaults to)' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', i, 'review', 'output'],
+          message: 'required unless the route is a cascade (whose output it defaults to)',
+        });
       }
     });
   });
@@ -180,7 +198,10 @@ export function loadPolicy(file: string | undefined, environment: Readonly<Recor
   const parsed = policySchema.safeParse(raw ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const field = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    const field = issue.path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+      .join('')
+      .replace(/^\./, '');
     throw new PolicyConfigError(`${file}: ${field}: ${issue.message}`);
   }
   const tenants = parsed.data.tenants.map(({ keys, callback_secret: callbackSecret, ...t }, index) => ({
@@ -191,12 +212,20 @@ export function loadPolicy(file: string | undefined, environment: Readonly<Recor
   return { ...parsed.data, tenants };
 }
 
-function resolveKeyHash(source: z.output<typeof keySource>, where: string, environment: Readonly<Record<string, string | undefined>>): string {
+function resolveKeyHash(
+  source: z.output<typeof keySource>,
+  where: string,
+  environment: Readonly<Record<string, string | undefined>>,
+): string {
   if ('sha256' in source) return source.sha256;
   return hashKey(readSecret(source, where, environment));
 }
 
-function readSecret(source: { env: string } | { file: string }, where: string, environment: Readonly<Record<string, string | undefined>>): string {
+function readSecret(
+  source: { env: string } | { file: string },
+  where: string,
+  environment: Readonly<Record<string, string | undefined>>,
+): string {
   if ('env' in source) {
     const value = environment[source.env];
     if (!value) throw new PolicyConfigError(`${where}: environment variable ${source.env} is not set`);
@@ -206,7 +235,9 @@ function readSecret(source: { env: string } | { file: string }, where: string, e
   try {
     value = readFileSync(source.file, 'utf8').trim();
   } catch (error) {
-    throw new PolicyConfigError(`${where}: secret file ${source.file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new PolicyConfigError(
+      `${where}: secret file ${source.file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
   if (!value) throw new PolicyConfigError(`${where}: secret file ${source.file} is empty`);
   return value;

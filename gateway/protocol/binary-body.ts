@@ -13,7 +13,10 @@ export function splitBinaryBody(body: Buffer, headerLength: string | undefined):
   if (headerLength === undefined) return { header: body, binary: body.subarray(body.length) };
   const length = /^\d+$/.test(headerLength.trim()) ? Number(headerLength) : Number.NaN;
   if (!Number.isSafeInteger(length) || length > body.length) {
-    throw new ServingError('invalid_binary_body', `Inference-Header-Content-Length "${headerLength}" is not a length within the ${body.length}-byte body`);
+    throw new ServingError(
+      'invalid_binary_body',
+      `Inference-Header-Content-Length "${headerLength}" is not a length within the ${body.length}-byte body`,
+    );
   }
   return { header: body.subarray(0, length), binary: body.subarray(length) };
 }

@@ -46,7 +46,10 @@ const decoder = new TextDecoder();
 /** JSON values to a typed array of `datatype`; the message names the input and the bad element. */
 export function decodeJsonData(input: string, datatype: Datatype, values: readonly unknown[]): TensorArray {
   const bad = (index: number, expected: string): ServingError =>
-    new ServingError('datatype_mismatch', `input "${input}": element ${index} (${describe(values[index])}) is not ${expected} for datatype ${datatype}`);
+    new ServingError(
+      'datatype_mismatch',
+      `input "${input}": element ${index} (${describe(values[index])}) is not ${expected} for datatype ${datatype}`,
+    );
 
   if (datatype === 'BYTES') {
     return encodeBytesElements(

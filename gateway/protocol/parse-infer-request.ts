@@ -24,8 +24,7 @@ export interface ParsedInferRequest {
   readonly explain?: unknown;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function invalid(message: string): ServingError {
   return new ServingError('invalid_request', message);
@@ -65,13 +64,17 @@ export function tensorFromBytes(name: string, datatype: Datatype, dims: number[]
   const expected = elementCount(dims);
   const size = DATATYPE_INFO[datatype].bytes;
   if (size > 0 && bytes.byteLength !== expected * size) {
-    throw new ServingError('shape_data_mismatch', `input "${name}": shape [${dims.join(',')}] needs ${expected * size} bytes of ${datatype}, got ${bytes.byteLength}`);
+    throw new ServingError(
+      'shape_data_mismatch',
+      `input "${name}": shape [${dims.join(',')}] needs ${expected * size} bytes of ${datatype}, got ${bytes.byteLength}`,
+    );
   }
   const data = viewBytes(datatype, bytes);
   if (size === 0) {
     const count = dataElementCount(datatype, data);
     if (count === null) throw new ServingError('invalid_binary_body', `input "${name}": BYTES elements are not length-prefixed correctly`);
-    if (count !== expected) throw new ServingError('shape_data_mismatch', `input "${name}": shape [${dims.join(',')}] needs ${expected} elements, got ${count}`);
+    if (count !== expected)
+      throw new ServingError('shape_data_mismatch', `input "${name}": shape [${dims.join(',')}] needs ${expected} elements, got ${count}`);
   }
   return { name, datatype, shape: dims, data };
 }
@@ -104,7 +107,10 @@ export function parseInferRequest(header: Buffer, binary: Buffer): ParsedInferRe
         throw new ServingError('invalid_binary_body', `input "${name}": binary_data_size must be a non-negative integer`);
       }
       if (binaryOffset + binarySize > binary.length) {
-        throw new ServingError('invalid_binary_body', `input "${name}": binary_data_size ${binarySize} runs past the ${binary.length} bytes of binary data`);
+        throw new ServingError(
+          'invalid_binary_body',
+          `input "${name}": binary_data_size ${binarySize} runs past the ${binary.length} bytes of binary data`,
+        );
       }
       const bytes = binary.subarray(binaryOffset, binaryOffset + binarySize);
       binaryOffset += binarySize;
@@ -114,12 +120,18 @@ export function parseInferRequest(header: Buffer, binary: Buffer): ParsedInferRe
     if (!Array.isArray(raw.data)) throw invalid(`input "${name}": data must be an array (or use binary_data_size)`);
     const values = flattenData(raw.data);
     if (values.length !== expected) {
-      throw new ServingError('shape_data_mismatch', `input "${name}": shape [${dims.join(',')}] needs ${expected} elements, data has ${values.length}`);
+      throw new ServingError(
+        'shape_data_mismatch',
+        `input "${name}": shape [${dims.join(',')}] needs ${expected} elements, data has ${values.length}`,
+      );
     }
     return { name, datatype, shape: dims, data: decodeJsonData(name, datatype, values) };
   });
   if (binaryOffset !== binary.length) {
-    throw new ServingError('invalid_binary_body', `the binary_data_size values add up to ${binaryOffset} bytes but ${binary.length} bytes follow the JSON header`);
+    throw new ServingError(
+      'invalid_binary_body',
+      `the binary_data_size values add up to ${binaryOffset} bytes but ${binary.length} bytes follow the JSON header`,
+    );
   }
 
   return { inputs, ...parseRequestOptions(body) };
@@ -138,7 +150,10 @@ function tritonTimeoutMs(value: unknown): number | undefined {
 /** Triton's shared-memory parameters name a region registered with the server; Switchyard registers none. */
 function refuseSharedMemory(parameters: Record<string, unknown>, where: string): void {
   if (parameters.shared_memory_region !== undefined) {
-    throw new ServingError('not_supported', `${where}: shared memory is not supported: send the tensor in the request body (JSON or the binary extension)`);
+    throw new ServingError(
+      'not_supported',
+      `${where}: shared memory is not supported: send the tensor in the request body (JSON or the binary extension)`,
+    );
   }
 }
 
@@ -155,7 +170,8 @@ export function parseRequestOptions(body: Record<string, unknown>): Omit<ParsedI
       const outputParameters = optionalParameters(raw.parameters, `output "${raw.name}"`);
       refuseSharedMemory(outputParameters, `output "${raw.name}"`);
       const binaryFlag = outputParameters.binary_data;
-      if (binaryFlag !== undefined && typeof binaryFlag !== 'boolean') throw new ServingError('invalid_parameter', `output "${raw.name}": binary_data must be true or false`);
+      if (binaryFlag !== undefined && typeof binaryFlag !== 'boolean')
+        throw new ServingError('invalid_parameter', `output "${raw.name}": binary_data must be true or false`);
       return { name: raw.name, binary: binaryFlag ?? binaryByDefault };
     });
   }

@@ -27,7 +27,8 @@ const sha256 = (parts: readonly Uint8Array[]): string => {
 function imageInput(definition: ModelDefinition, how: string): string {
   const inputs = definition.config.inputs;
   const image = inputs.find((input) => input.image);
-  if (!image || inputs.length !== 1) throw new ServingError('unsupported_media_type', `model "${definition.name}" takes ${how} only when its one input is an image`);
+  if (!image || inputs.length !== 1)
+    throw new ServingError('unsupported_media_type', `model "${definition.name}" takes ${how} only when its one input is an image`);
   return image.name;
 }
 
@@ -40,14 +41,18 @@ function imageInput(definition: ModelDefinition, how: string): string {
 export async function readInferBody(request: FastifyRequest, definition: ModelDefinition): Promise<ReadBody> {
   const body = request.body;
   if (body instanceof MultipartBody) return readMultipart(body, definition);
-  if (!Buffer.isBuffer(body) || body.length === 0) throw new ServingError('empty_body', 'the request has no body: send an inference request as JSON');
+  if (!Buffer.isBuffer(body) || body.length === 0)
+    throw new ServingError('empty_body', 'the request has no body: send an inference request as JSON');
   const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if ((IMAGE_TYPES as readonly string[]).includes(type)) {
     const name = imageInput(definition, 'a raw image body');
     return { parsed: imagesRequest(name, [body], {}), fingerprint: () => sha256([Buffer.from(type), body]) };
   }
   if ((AUDIO_TYPES as readonly string[]).includes(type)) {
-    throw new ServingError('unsupported_media_type', 'a raw WAV body goes to pipelines (POST /v1/tasks/{pipeline}); to a model, send WAV files as a BYTES input');
+    throw new ServingError(
+      'unsupported_media_type',
+      'a raw WAV body goes to pipelines (POST /v1/tasks/{pipeline}); to a model, send WAV files as a BYTES input',
+    );
   }
   const headerLength = request.headers[HEADER_LENGTH_HEADER];
   const { header, binary } = splitBinaryBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
@@ -76,10 +81,12 @@ function readMultipart(body: MultipartBody, definition: ModelDefinition): ReadBo
     hashed.push(Buffer.from(requestField));
     options = parseOptionsJson(requestField);
   }
-  if (files.size === 0) throw new ServingError('empty_body', 'the multipart form has no files: name each file field after the input it is for');
+  if (files.size === 0)
+    throw new ServingError('empty_body', 'the multipart form has no files: name each file field after the input it is for');
   const imageInputs = new Set(definition.config.inputs.filter((input) => input.image).map((input) => input.name));
   for (const field of files.keys()) {
-    if (!imageInputs.has(field)) throw new ServingError('unknown_input', `multipart field "${field}" is not an image input of model "${definition.name}"`);
+    if (!imageInputs.has(field))
+      throw new ServingError('unknown_input', `multipart field "${field}" is not an image input of model "${definition.name}"`);
   }
   if (files.size !== 1) throw new ServingError('invalid_request', 'a multipart form carries one image input');
   const [[name, images]] = [...files.entries()] as [[string, Buffer[]]];

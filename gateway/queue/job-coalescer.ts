@@ -48,7 +48,10 @@ export class JobCoalescer {
     const key = groupKey(queue, request.priority, request.tenant);
     let group = this.#open.get(key);
     if (!group) {
-      const share = { ...(request.tenant !== undefined ? { tenant: request.tenant } : {}), ...(request.weight !== undefined ? { weight: request.weight } : {}) };
+      const share = {
+        ...(request.tenant !== undefined ? { tenant: request.tenant } : {}),
+        ...(request.weight !== undefined ? { weight: request.weight } : {}),
+      };
       const created: JobGroup = { jobId: randomUUID(), queue, priority: request.priority, ...share, requests: [], withdrawn: new Set() };
       this.#open.set(key, created);
       if (limits.windowMs > 0 && this.#busy(queue)) setTimeout(() => this.#flush(key, created), limits.windowMs);

@@ -31,10 +31,13 @@ export class PendingReplies {
   /** `timedOut` makes the error a request gets at `deadline` (by default request_timeout). */
   wait(jobId: string, item: number, queue: string, deadline: number, requestId: string, timedOut?: () => Error): Promise<InferResult> {
     return new Promise<InferResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const error = timedOut?.() ?? new ServingError('request_timeout', `request ${requestId} was not answered within its timeout`);
-        this.#settle(jobId, item, (waiter) => waiter.reject(error));
-      }, Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          const error = timedOut?.() ?? new ServingError('request_timeout', `request ${requestId} was not answered within its timeout`);
+          this.#settle(jobId, item, (waiter) => waiter.reject(error));
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       let job = this.#jobs.get(jobId);
       if (!job) {
         job = { queue, since: Date.now(), items: new Map() };

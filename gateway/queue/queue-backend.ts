@@ -112,7 +112,12 @@ export class QueueBackend implements ServingBackend {
         for (const queue of this.#release.queues()) this.#releaseHeld(queue);
       },
     });
-    this.#reader = new ReplyReader(this.#replyConnection, this.#keys.replies(this.gatewayId), (reply) => this.#pending.deliver(reply), logger);
+    this.#reader = new ReplyReader(
+      this.#replyConnection,
+      this.#keys.replies(this.gatewayId),
+      (reply) => this.#pending.deliver(reply),
+      logger,
+    );
     this.#reader.onRecovered = () => void this.#fallbackLookup(0);
     this.deadLetters = new DeadLetters(this.#redis, config.REDIS_PREFIX, (name) => this.#queue(name));
   }
@@ -171,7 +176,8 @@ export class QueueBackend implements ServingBackend {
   }
 
   async infer(request: ValidInferRequest, signal?: AbortSignal): Promise<InferResult> {
-    if (signal?.aborted) throw new ServingError('client_cancelled', `request ${request.requestId} was cancelled by its caller before it was queued`);
+    if (signal?.aborted)
+      throw new ServingError('client_cancelled', `request ${request.requestId} was cancelled by its caller before it was queued`);
     if (!this.#registry.reachable) throw new ServingError('backend_unavailable', 'Redis cannot be reached; the request was not queued');
     const state = this.#registry.state(request.model, request.version);
     const cold = COLD_STATES.has(state);
@@ -190,7 +196,12 @@ export class QueueBackend implements ServingBackend {
    * deadline, so a worker that starts later expires it unrun; the job is also removed once
    * settled, and a late reply finds no waiter and is dropped.
    */
-  async #inferCold(request: ValidInferRequest, queueName: string, maxWaitMs: number, signal: AbortSignal | undefined): Promise<InferResult> {
+  async #inferCold(
+    request: ValidInferRequest,
+    queueName: string,
+    maxWaitMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<InferResult> {
     const coldDeadline = Date.now() + maxWaitMs;
     if (coldDeadline >= request.deadline) return this.#trackCold(request, queueName, this.#send(request, queueName, signal));
     let jobId = '';
@@ -217,14 +228,23 @@ export class QueueBackend implements ServingBackend {
     }
   }
 
-  async #send(request: ValidInferRequest, queueName: string, signal?: AbortSignal, timedOut?: () => Error, onJob?: (jobId: string) => void): Promise<InferResult> {
+  async #send(
+    request: ValidInferRequest,
+    queueName: string,
+    signal?: AbortSignal,
+    timedOut?: () => Error,
+    onJob?: (jobId: string) => void,
+  ): Promise<InferResult> {
     const config = this.#definitions.get(request.model)!.config;
     // Queue depth in requests: what the workers have not taken yet (in jobs, at the last
     // beat) plus what this gateway queued since, or what it still waits for, if more.
     const added = this.#addedSincePoll.get(queueName) ?? 0;
     const depth = Math.max(this.#registry.backlog(request.model, request.version) + added, this.#pendingByQueue.get(queueName) ?? 0);
     if (depth >= config.dynamic_batching.max_queue_size) {
-      throw new ServingError('queue_full', `the queue of ${request.model}:${request.version} holds ${config.dynamic_batching.max_queue_size} requests`);
+      throw new ServingError(
+        'queue_full',
+        `the queue of ${request.model}:${request.version} holds ${config.dynamic_batching.max_queue_size} requests`,
+      );
     }
     const { group, item } = this.#coalescer.add(queueName, request, {
       maxItems: Math.max(1, config.max_batch_size),
@@ -264,13 +284,25 @@ export class QueueBackend implements ServingBackend {
    */
   #cancel(group: JobGroup, item: number, request: ValidInferRequest): void {
     // Gathering in the coalescer, or held for fair release: either way not sent yet.
-    if (this.#coalescer.withdraw(group, item) || this.#release.withdraw(group, item)) this.cancellations.count(request.model, request.version, 'gathering');
+    if (this.#coalescer.withdraw(group, item) || this.#release.withdraw(group, item))
+      this.cancellations.count(request.model, request.version, 'gathering');
     else {
-      markCancelled(this.#redis, this.#keys, this.#place(group.jobId, request.model, request.version), group.jobId, item, request.deadline).catch((error: unknown) => {
+      markCancelled(
+        this.#redis,
+        this.#keys,
+        this.#place(group.jobId, request.model, request.version),
+        group.jobId,
+        item,
+        request.deadline,
+      ).catch((error: unknown) => {
         this.#logger.warn({ err: error, jobId: group.jobId }, 'could not mark a cancelled request; the worker will run it');
       });
     }
-    this.#pending.fail(group.jobId, item, new ServingError('client_cancelled', `request ${request.requestId} was cancelled by its caller before it was answered`));
+    this.#pending.fail(
+      group.jobId,
+      item,
+      new ServingError('client_cancelled', `request ${request.requestId} was cancelled by its caller before it was answered`),
+    );
   }
 
   /**
@@ -312,7 +344,10 @@ export class QueueBackend implements ServingBackend {
         removeOnFail: { age: this.#config.RESULT_RETENTION_SECONDS, count: 1_000 },
       })
       .catch((error: unknown) => {
-        this.#pending.failJob(group.jobId, new ServingError('backend_unavailable', `the request could not be queued: ${(error as Error).message}`));
+        this.#pending.failJob(
+          group.jobId,
+          new ServingError('backend_unavailable', `the request could not be queued: ${(error as Error).message}`),
+        );
       });
   }
 
@@ -321,7 +356,9 @@ export class QueueBackend implements ServingBackend {
     this.#placed.delete(jobId);
     if (this.#expiredCold.delete(jobId)) {
       // Locked by a worker already, it stays (its reply is dropped); waiting, it never runs.
-      void this.#queue(placed).remove(jobId).catch(() => undefined);
+      void this.#queue(placed)
+        .remove(jobId)
+        .catch(() => undefined);
     }
     const queue = this.#partitions.versionQueue(placed);
     this.#release.done(queue, jobId, this.#intake(queue));
@@ -350,19 +387,30 @@ export class QueueBackend implements ServingBackend {
 
   /** Requests waiting per version queue at the last registry poll, for the queue_depth gauge. */
   queueDepths(): { queue: string; depth: number }[] {
-    return this.#servedPairs().map(({ model, version }) => ({ queue: inferQueueName(model, version), depth: this.#registry.backlog(model, version) }));
+    return this.#servedPairs().map(({ model, version }) => ({
+      queue: inferQueueName(model, version),
+      depth: this.#registry.backlog(model, version),
+    }));
   }
 
   async load(): Promise<void> {
-    throw new ServingError('not_in_this_mode', 'in distributed mode, worker pools load models (LOAD_MODELS); scale or restart a pool instead');
+    throw new ServingError(
+      'not_in_this_mode',
+      'in distributed mode, worker pools load models (LOAD_MODELS); scale or restart a pool instead',
+    );
   }
 
   async unload(): Promise<void> {
-    throw new ServingError('not_in_this_mode', 'in distributed mode, worker pools load models (LOAD_MODELS); scale or restart a pool instead');
+    throw new ServingError(
+      'not_in_this_mode',
+      'in distributed mode, worker pools load models (LOAD_MODELS); scale or restart a pool instead',
+    );
   }
 
   statistics(name?: string, version?: string): VersionStatistics[] {
-    return this.#registry.statistics().filter((s) => (name === undefined || s.name === name) && (version === undefined || s.version === version));
+    return this.#registry
+      .statistics()
+      .filter((s) => (name === undefined || s.name === name) && (version === undefined || s.version === version));
   }
 
   async close(): Promise<void> {
@@ -385,7 +433,9 @@ export class QueueBackend implements ServingBackend {
   }
 
   #servedPairs(): { model: string; version: string; partitions: number }[] {
-    return [...this.#definitions.values()].flatMap((d) => servedVersions(d.config).map((version) => ({ model: d.name, version, partitions: d.config.queue_partitions })));
+    return [...this.#definitions.values()].flatMap((d) =>
+      servedVersions(d.config).map((version) => ({ model: d.name, version, partitions: d.config.queue_partitions })),
+    );
   }
 
   /** Looks up, on the jobs themselves, answers whose reply has not arrived (a reply stream that was cut or trimmed). */
@@ -399,7 +449,10 @@ export class QueueBackend implements ServingBackend {
           // it left off, so this means the entry was trimmed or expired first). Say so rather
           // than wait for the deadline.
           if (Date.now() - job.finishedOn < REPLY_LOST_AFTER_MS) continue;
-          const lost = new ServingError('inference_failed', 'the answer was computed but its reply was lost (reply stream trimmed); retry the request');
+          const lost = new ServingError(
+            'inference_failed',
+            'the answer was computed but its reply was lost (reply stream trimmed); retry the request',
+          );
           this.#pending.failJob(jobId, lost);
         } else if (job.finishedOn && job.failedReason) {
           const { code, message } = decodeFailure(job.failedReason);

@@ -17,14 +17,21 @@ export async function answerCall(
   deps: PipelineDeps,
 ): Promise<InferAnswer> {
   const { result, served } = outcome;
-  const metadata = responseMetadata(call, result, served.model.definition.config.price, served.request.rows, {
-    route: planned.plan.route,
-    tier: served.tier,
-    escalated: outcome.escalated,
-    costUsd: outcome.costUsd,
-    priority: served.request.priority,
-    ...(outcome.cache !== undefined ? { cache: outcome.cache } : {}),
-  }, performance.now() - call.arrivedAt);
+  const metadata = responseMetadata(
+    call,
+    result,
+    served.model.definition.config.price,
+    served.request.rows,
+    {
+      route: planned.plan.route,
+      tier: served.tier,
+      escalated: outcome.escalated,
+      costUsd: outcome.costUsd,
+      priority: served.request.priority,
+      ...(outcome.cache !== undefined ? { cache: outcome.cache } : {}),
+    },
+    performance.now() - call.arrivedAt,
+  );
   const review = route
     ? await fileForReview(frontEnd.reviewInput(), route, outcome, planned.reviewAsked, {
         store: deps.services.reviews,

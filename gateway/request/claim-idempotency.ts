@@ -41,8 +41,10 @@ export async function claimIdempotency(
     call.audit.replayed = true;
     return { kind: 'replay', response: begun.response };
   }
-  if (begun.kind === 'in-progress') throw new ServingError('idempotency_in_progress', 'a request with this Idempotency-Key is still running');
-  if (begun.kind === 'mismatch') throw new ServingError('idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+  if (begun.kind === 'in-progress')
+    throw new ServingError('idempotency_in_progress', 'a request with this Idempotency-Key is still running');
+  if (begun.kind === 'mismatch')
+    throw new ServingError('idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
   const { token } = begun;
   return {
     kind: 'claimed',

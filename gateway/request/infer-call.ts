@@ -71,7 +71,9 @@ export interface InferFrontEnd {
 }
 
 /** Served now, or the stored answer of an earlier call with the same Idempotency-Key. */
-export type InferOutcome = { readonly replayed: false; readonly answer: EncodedAnswer } | { readonly replayed: true; readonly answer: EncodedAnswer };
+export type InferOutcome =
+  | { readonly replayed: false; readonly answer: EncodedAnswer }
+  | { readonly replayed: true; readonly answer: EncodedAnswer };
 
 /** What a stage around the model call sees. */
 export interface StageContext {

@@ -35,7 +35,8 @@ export function modelMetadata(backend: ServingBackend, routes: readonly RouteCon
   const isRoute = name !== definition.name;
   const { config } = definition;
   const batchDim = config.max_batch_size > 0 ? [-1] : [];
-  const tensors = (list: typeof config.inputs) => list.map((t) => ({ name: t.name, datatype: t.datatype, shape: [...batchDim, ...t.shape] }));
+  const tensors = (list: typeof config.inputs) =>
+    list.map((t) => ({ name: t.name, datatype: t.datatype, shape: [...batchDim, ...t.shape] }));
   return {
     name,
     versions: isRoute || query.version !== undefined ? [version] : servedVersions(config),
@@ -47,7 +48,11 @@ export function modelMetadata(backend: ServingBackend, routes: readonly RouteCon
   };
 }
 
-export function modelReadiness(backend: ServingBackend, routes: readonly RouteConfig[], query: ModelQuery): { name: string; version: string; ready: boolean } {
+export function modelReadiness(
+  backend: ServingBackend,
+  routes: readonly RouteConfig[],
+  query: ModelQuery,
+): { name: string; version: string; ready: boolean } {
   const { definition, name, version } = resolveNamed(backend, routes, query);
   return { name, version, ready: backend.versionState(definition.name, version) === ModelState.READY };
 }

@@ -19,7 +19,13 @@ export interface PipelineDeps {
   readonly cancelAbandoned: boolean;
 }
 
-export function pipelineDeps(backend: ServingBackend, services: PolicyServices, lifecycle: Lifecycle, authFailures?: AuthFailureLimit, cancelAbandoned = true): PipelineDeps {
+export function pipelineDeps(
+  backend: ServingBackend,
+  services: PolicyServices,
+  lifecycle: Lifecycle,
+  authFailures?: AuthFailureLimit,
+  cancelAbandoned = true,
+): PipelineDeps {
   const authenticate = keyAuthenticator(services.policy, authFailures);
   return { backend, services, lifecycle, authenticate, rateLimiter: new TenantRateLimiter(services), cancelAbandoned };
 }

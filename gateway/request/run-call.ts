@@ -17,13 +17,25 @@ export async function runCall(call: InferCall, tenant: Tenant, plan: InferencePl
   const { backend, services } = deps;
   const limit = budgetLimit(tenant);
   const signal = deps.cancelAbandoned ? call.cancel : undefined;
-  const payer = { tenant: tenant.name, weight: tenant.weight, ...(limit ? { budget: new BudgetAccount(services.budgets, limit) } : {}), ...(signal ? { signal } : {}) };
+  const payer = {
+    tenant: tenant.name,
+    weight: tenant.weight,
+    ...(limit ? { budget: new BudgetAccount(services.budgets, limit) } : {}),
+    ...(signal ? { signal } : {}),
+  };
   const onLedgerError = (error: unknown): void => call.log.error({ err: error }, 'ledger write failed');
   const outcome = await traceStep(call.trace.span, 'model call', (span) =>
-    runModelCall(plan, modelCallServices(services, backend, onLedgerError), span ? { ...payer, span: span.setAttribute('switchyard.route', plan.route) } : payer),
+    runModelCall(
+      plan,
+      modelCallServices(services, backend, onLedgerError),
+      span ? { ...payer, span: span.setAttribute('switchyard.route', plan.route) } : payer,
+    ),
   );
   // A cached answer ran nothing: there is no serving run for a shadow to be compared with.
-  if (outcome.cache !== 'hit') mirrorToShadow(plan, outcome, backend, services.shadow, Math.random, (error) => call.log.warn({ err: error, route: plan.route }, 'shadow request failed'));
+  if (outcome.cache !== 'hit')
+    mirrorToShadow(plan, outcome, backend, services.shadow, Math.random, (error) =>
+      call.log.warn({ err: error, route: plan.route }, 'shadow request failed'),
+    );
   const { result, served } = outcome;
   Object.assign(call.audit, {
     model: result.model,

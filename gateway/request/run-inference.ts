@@ -24,7 +24,9 @@ export async function runInference(call: InferCall, frontEnd: InferFrontEnd, dep
   const span = call.trace.span;
   const target = traceStep(span, 'routing', () => resolveTarget(call, deps));
   const release = await traceStep(target.tenant.max_concurrency === undefined ? undefined : span, 'concurrency', () =>
-    holdSlot(deps.services.concurrency, target.tenant, call.requestId, (error) => call.log.warn({ err: error }, 'concurrency store failed')),
+    holdSlot(deps.services.concurrency, target.tenant, call.requestId, (error) =>
+      call.log.warn({ err: error }, 'concurrency store failed'),
+    ),
   );
   try {
     return await servedInference(call, target, frontEnd, deps, stage);
@@ -33,13 +35,21 @@ export async function runInference(call: InferCall, frontEnd: InferFrontEnd, dep
   }
 }
 
-async function servedInference(call: InferCall, target: Target, frontEnd: InferFrontEnd, deps: PipelineDeps, stage: RunStage | undefined): Promise<InferOutcome> {
+async function servedInference(
+  call: InferCall,
+  target: Target,
+  frontEnd: InferFrontEnd,
+  deps: PipelineDeps,
+  stage: RunStage | undefined,
+): Promise<InferOutcome> {
   const span = call.trace.span;
   const key = idempotencyKeyOf(call);
   const planned = await traceStep(span, 'plan', () => planCall(call, target, frontEnd, deps));
   throwIfCancelled(call.cancel);
   // A step only when there is a key to claim.
-  const claimed = await traceStep(key === undefined ? undefined : span, 'idempotency', () => claimIdempotency(call, key, target.tenant.name, planned.plan.route, planned.fingerprint, deps));
+  const claimed = await traceStep(key === undefined ? undefined : span, 'idempotency', () =>
+    claimIdempotency(call, key, target.tenant.name, planned.plan.route, planned.fingerprint, deps),
+  );
   if (claimed.kind === 'replay') {
     // The stored answer's ids are the first caller's; this call's replace them.
     const headers: Record<string, string> = { ...claimed.response.headers, 'x-request-id': call.requestId };

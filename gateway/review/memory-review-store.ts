@@ -7,7 +7,10 @@ export class MemoryReviewStore implements ReviewStore {
   readonly #items = new Map<string, { item: ReviewItem; expires: number }>();
   readonly #counts = new Map<string, { routed: number; created: number }>();
 
-  constructor(private readonly retentionMs: number, private readonly maxItems = 10_000) {}
+  constructor(
+    private readonly retentionMs: number,
+    private readonly maxItems = 10_000,
+  ) {}
 
   async create(item: ReviewItem): Promise<void> {
     const now = Date.now();
@@ -37,7 +40,8 @@ export class MemoryReviewStore implements ReviewStore {
   async claim(id: string, reviewer: string, at: string): Promise<ReviewOutcome> {
     const item = this.#live(id);
     if (!item) return { kind: 'not_found' };
-    if (item.state === 'resolved' || (item.state === 'claimed' && item.claimed_by !== reviewer)) return { kind: 'conflict', item: structuredClone(item) };
+    if (item.state === 'resolved' || (item.state === 'claimed' && item.claimed_by !== reviewer))
+      return { kind: 'conflict', item: structuredClone(item) };
     const claimed = item.state === 'claimed' ? item : { ...item, state: 'claimed' as const, claimed_by: reviewer, claimed_at: at };
     return this.#replace(claimed);
   }

@@ -29,7 +29,11 @@ const PAGE = 500;
 export class RedisReviewStore implements ReviewStore {
   readonly #keys: RedisKeys;
 
-  constructor(private readonly redis: RedisClient, prefix: string, private readonly retentionMs: number) {
+  constructor(
+    private readonly redis: RedisClient,
+    prefix: string,
+    private readonly retentionMs: number,
+  ) {
     this.#keys = redisKeys(prefix);
   }
 
@@ -77,7 +81,10 @@ export class RedisReviewStore implements ReviewStore {
 
   async resolve(id: string, reviewer: string, resolution: Resolution): Promise<ReviewOutcome> {
     const human = resolution.humanOutput !== undefined ? JSON.stringify(resolution.humanOutput) : '';
-    return this.#outcome(id, (await this.redis.eval(RESOLVE, 1, this.#key(id), reviewer, resolution.at, resolution.decision, human)) as string);
+    return this.#outcome(
+      id,
+      (await this.redis.eval(RESOLVE, 1, this.#key(id), reviewer, resolution.at, resolution.decision, human)) as string,
+    );
   }
 
   async countRouted(route: string): Promise<void> {
@@ -88,7 +95,9 @@ export class RedisReviewStore implements ReviewStore {
     const counts = (kind: 'routed' | 'created'): Promise<Record<string, string>> => this.redis.hgetall(this.#keys.reviewCounts(kind));
     const [routed, created] = await Promise.all([counts('routed'), counts('created')]);
     const routes = new Set([...Object.keys(routed), ...Object.keys(created)]);
-    return Object.fromEntries([...routes].map((route) => [route, { routed: Number(routed[route] ?? 0), created: Number(created[route] ?? 0) }]));
+    return Object.fromEntries(
+      [...routes].map((route) => [route, { routed: Number(routed[route] ?? 0), created: Number(created[route] ?? 0) }]),
+    );
   }
 
   async #outcome(id: string, verdict: string): Promise<ReviewOutcome> {
@@ -115,7 +124,9 @@ function decode(fields: Record<string, string>): ReviewItem | undefined {
     ...item,
     state: (fields.state ?? item.state) as ReviewState,
     ...(fields.claimed_by !== undefined ? { claimed_by: fields.claimed_by, claimed_at: fields.claimed_at } : {}),
-    ...(fields.resolved_by !== undefined ? { resolved_by: fields.resolved_by, resolved_at: fields.resolved_at, decision: fields.decision as ReviewItem['decision'] } : {}),
+    ...(fields.resolved_by !== undefined
+      ? { resolved_by: fields.resolved_by, resolved_at: fields.resolved_at, decision: fields.decision as ReviewItem['decision'] }
+      : {}),
     ...(fields.human_output !== undefined ? { human_output: JSON.parse(fields.human_output) as unknown } : {}),
   };
 }

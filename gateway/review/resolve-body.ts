@@ -13,7 +13,8 @@ export const RESOLVE_BODY_SCHEMA = (({ $schema: _dialect, ...schema }) => schema
 
 /** `{"decision":"approve"}` or `{"decision":"correct","output":<JSON>}`; a 400 names what is wrong. */
 export function readResolveBody(body: unknown): { decision: ReviewDecision; humanOutput?: unknown } {
-  if (!Buffer.isBuffer(body) || body.length === 0) throw new ServingError('empty_body', 'send {"decision":"approve"} or {"decision":"correct","output":...}');
+  if (!Buffer.isBuffer(body) || body.length === 0)
+    throw new ServingError('empty_body', 'send {"decision":"approve"} or {"decision":"correct","output":...}');
   let raw: unknown;
   try {
     raw = JSON.parse(body.toString('utf8'));
@@ -23,7 +24,10 @@ export function readResolveBody(body: unknown): { decision: ReviewDecision; huma
   const parsed = resolveBody.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new ServingError('invalid_parameter', `${issue.path.join('.') || 'body'}: ${issue.message} (send {"decision":"approve"} or {"decision":"correct","output":...})`);
+    throw new ServingError(
+      'invalid_parameter',
+      `${issue.path.join('.') || 'body'}: ${issue.message} (send {"decision":"approve"} or {"decision":"correct","output":...})`,
+    );
   }
   return parsed.data.decision === 'approve' ? { decision: 'approved' } : { decision: 'corrected', humanOutput: parsed.data.output };
 }

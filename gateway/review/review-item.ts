@@ -86,7 +86,12 @@ export function inputRef(body: Buffer | readonly Buffer[], contentType: string, 
 }
 
 export function jsonOutputs(outputs: readonly Tensor[]): JsonOutput[] {
-  return outputs.map((tensor) => ({ name: tensor.name, datatype: tensor.datatype, shape: [...tensor.shape], data: encodeJsonData(tensor.datatype, tensor.data) }));
+  return outputs.map((tensor) => ({
+    name: tensor.name,
+    datatype: tensor.datatype,
+    shape: [...tensor.shape],
+    data: encodeJsonData(tensor.datatype, tensor.data),
+  }));
 }
 
 /** The export's line for one resolved item: what retraining needs, nothing else. */

@@ -20,7 +20,8 @@ export function reviewRequested(header: string | string[] | undefined, route: Ro
   if (header === undefined) return false;
   const value = (Array.isArray(header) ? header[0] : header)?.trim().toLowerCase();
   if (value !== 'true' && value !== 'false') throw new ServingError('invalid_parameter', 'X-Review is "true" or "false"');
-  if (value === 'true' && !route?.review) throw new ServingError('invalid_parameter', `"${name}" has no human review: X-Review works on routes that declare review`);
+  if (value === 'true' && !route?.review)
+    throw new ServingError('invalid_parameter', `"${name}" has no human review: X-Review works on routes that declare review`);
   return value === 'true';
 }
 
@@ -48,7 +49,13 @@ export interface ReviewContext {
  * After the plan ran: counts the answer for the route's review rate and, when the final
  * tier was not confident enough or review was asked for, files a review item.
  */
-export async function fileForReview(input: ReviewInput, route: RouteConfig, outcome: PlanOutcome, requested: boolean, context: ReviewContext): Promise<ReviewMark | undefined> {
+export async function fileForReview(
+  input: ReviewInput,
+  route: RouteConfig,
+  outcome: PlanOutcome,
+  requested: boolean,
+  context: ReviewContext,
+): Promise<ReviewMark | undefined> {
   const review = route.review;
   if (!review) return undefined;
   await context.store.countRouted(route.name);
@@ -56,7 +63,11 @@ export async function fileForReview(input: ReviewInput, route: RouteConfig, outc
   const output = result.outputs.find((tensor) => tensor.name === reviewOutput(route));
   const score = output ? confidence(output, served.model.definition.config.max_batch_size > 0) : undefined;
   // A missing output cannot vouch for the answer: it goes to review like an unsure one.
-  const reason: ReviewReason | undefined = requested ? 'requested' : score === undefined || score < review.threshold ? 'low_confidence' : undefined;
+  const reason: ReviewReason | undefined = requested
+    ? 'requested'
+    : score === undefined || score < review.threshold
+      ? 'low_confidence'
+      : undefined;
   if (!reason) return undefined;
   const id = randomUUID();
   await context.store.create({

@@ -15,7 +15,12 @@ export function adminRoutes(app: FastifyInstance, deadLetters: DeadLetters | und
     tag: 'admin',
     summary: 'Dead letters: jobs that failed every attempt (admin, distributed mode)',
     errors: ['forbidden', 'not_in_this_mode'],
-    responses: { 200: { description: 'The newest first.', content: json({ type: 'object', required: ['dead_letters'], properties: { dead_letters: { type: 'array', items: ANY_OBJECT } } }) } },
+    responses: {
+      200: {
+        description: 'The newest first.',
+        content: json({ type: 'object', required: ['dead_letters'], properties: { dead_letters: { type: 'array', items: ANY_OBJECT } } }),
+      },
+    },
   });
   const schema = { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } } };
   app.get<{ Querystring: { limit: number } }>('/v2/admin/dead-letters', { schema, config: listDocs }, async (request) => {

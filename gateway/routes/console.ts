@@ -10,10 +10,27 @@ import type { TaskService } from '../tasks/task-service.js';
 import { docs, json, ANY_OBJECT } from '../openapi/route-docs.js';
 
 /** GET /console (the page; its data needs an admin key) and the overview it polls. */
-export function consoleRoutes(app: FastifyInstance, backend: ServingBackend, services: PolicyServices, series: ConsoleSeries, tasks?: TaskService): void {
-  const page = docs({ tag: 'admin', summary: 'The operations console (an HTML page; its data needs an admin key)', responses: { 200: { description: 'The page.', content: { 'text/html': { type: 'string' } } } } });
-  app.get('/console', { config: page }, async (_request, reply) => reply.type('text/html; charset=utf-8').headers(CONSOLE_HEADERS).send(CONSOLE_PAGE));
-  const overview = docs({ tag: 'admin', summary: 'What the console shows: models, routes, pipelines, series (admin)', errors: ['forbidden'], responses: { 200: { description: 'The overview.', content: json(ANY_OBJECT) } } });
+export function consoleRoutes(
+  app: FastifyInstance,
+  backend: ServingBackend,
+  services: PolicyServices,
+  series: ConsoleSeries,
+  tasks?: TaskService,
+): void {
+  const page = docs({
+    tag: 'admin',
+    summary: 'The operations console (an HTML page; its data needs an admin key)',
+    responses: { 200: { description: 'The page.', content: { 'text/html': { type: 'string' } } } },
+  });
+  app.get('/console', { config: page }, async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').headers(CONSOLE_HEADERS).send(CONSOLE_PAGE),
+  );
+  const overview = docs({
+    tag: 'admin',
+    summary: 'What the console shows: models, routes, pipelines, series (admin)',
+    errors: ['forbidden'],
+    responses: { 200: { description: 'The overview.', content: json(ANY_OBJECT) } },
+  });
   app.get('/v1/console/overview', { config: overview }, async (request) => {
     assertAdmin(request.tenant);
     return consoleOverview(backend, services, series, tasks?.pipelines() ?? []);

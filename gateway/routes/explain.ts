@@ -47,9 +47,17 @@ export function explainRoutes(app: FastifyInstance, deps: PipelineDeps): void {
     const state: ExplainState = {};
     const png = acceptsPng(request.headers.accept);
     const stage = explainStage(state, (options: ExplainOptions) => options.render === true || png);
-    return sendOutcome(request, reply, await runInference(httpCall(request, reply), explainFrontEnd(httpFrontEnd(request), state), deps, stage));
+    return sendOutcome(
+      request,
+      reply,
+      await runInference(httpCall(request, reply), explainFrontEnd(httpFrontEnd(request), state), deps, stage),
+    );
   };
   const admit = admitHook(deps);
   app.post<{ Params: InferParams }>('/v2/models/:model/explain', { onRequest: admit, config: explainDocs(false) }, handler);
-  app.post<{ Params: InferParams }>('/v2/models/:model/versions/:version/explain', { onRequest: admit, config: explainDocs(true) }, handler);
+  app.post<{ Params: InferParams }>(
+    '/v2/models/:model/versions/:version/explain',
+    { onRequest: admit, config: explainDocs(true) },
+    handler,
+  );
 }

@@ -43,17 +43,18 @@ function merged(current: LogSettings, body: unknown): LogSettings {
   } catch {
     throw new ServingError('invalid_json', 'the log settings are not valid JSON');
   }
-  if (typeof update !== 'object' || update === null || Array.isArray(update)) throw new ServingError('invalid_request', 'log settings must be a JSON object');
+  if (typeof update !== 'object' || update === null || Array.isArray(update))
+    throw new ServingError('invalid_request', 'log settings must be a JSON object');
   const next = { ...current };
   for (const [key, value] of Object.entries(update)) {
     if (key === 'log_info' || key === 'log_warning' || key === 'log_error') {
       if (typeof value !== 'boolean') throw new ServingError('invalid_parameter', `${key} must be true or false`);
       next[key] = value;
     } else if (key === 'log_verbose_level') {
-      if (!Number.isSafeInteger(value) || (value as number) < 0) throw new ServingError('invalid_parameter', 'log_verbose_level must be an integer >= 0');
+      if (!Number.isSafeInteger(value) || (value as number) < 0)
+        throw new ServingError('invalid_parameter', 'log_verbose_level must be an integer >= 0');
       next.log_verbose_level = value as number;
     } else if ((key === 'log_file' && value === '') || (key === 'log_format' && value === 'default')) {
-      continue;
     } else if (key === 'log_file' || key === 'log_format') {
       throw new ServingError('not_supported', `${key} cannot be changed: the gateway logs JSON lines to stdout`);
     } else {
@@ -70,14 +71,23 @@ const SWITCHES = {
   log_verbose_level: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: '1: debug, 2 and up: trace.' },
 };
 const SETTINGS_SCHEMA = { type: 'object', properties: { ...SWITCHES, log_file: { const: '' }, log_format: { const: 'default' } } };
-const answer = { 200: { description: 'The settings now in force.', content: json({ ...SETTINGS_SCHEMA, required: Object.keys(SETTINGS_SCHEMA.properties) }) } };
+const answer = {
+  200: {
+    description: 'The settings now in force.',
+    content: json({ ...SETTINGS_SCHEMA, required: Object.keys(SETTINGS_SCHEMA.properties) }),
+  },
+};
 
 /** Triton's logging extension over the gateway's logger: admins read and change its level at run time. */
 export function logSettingsRoutes(app: FastifyInstance, logger: Logger): void {
-  app.get('/v2/logging', { config: docs({ tag: 'triton', summary: 'Log settings (admin)', errors: ['forbidden'], responses: answer }) }, async (request) => {
-    assertAdmin(request.tenant);
-    return settingsOf(logger.level);
-  });
+  app.get(
+    '/v2/logging',
+    { config: docs({ tag: 'triton', summary: 'Log settings (admin)', errors: ['forbidden'], responses: answer }) },
+    async (request) => {
+      assertAdmin(request.tenant);
+      return settingsOf(logger.level);
+    },
+  );
   const changeDocs = docs({
     tag: 'triton',
     summary: 'Change the log level (admin)',

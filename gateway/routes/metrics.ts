@@ -10,7 +10,12 @@ import { docs } from '../openapi/route-docs.js';
  * (loopback only) every caller is the local admin.
  */
 export function metricsRoutes(app: FastifyInstance, registry: Registry): void {
-  const metrics = docs({ tag: 'admin', summary: 'Prometheus metrics (admin key)', errors: ['forbidden'], responses: { 200: { description: 'Prometheus text format.', content: { 'text/plain': { type: 'string' } } } } });
+  const metrics = docs({
+    tag: 'admin',
+    summary: 'Prometheus metrics (admin key)',
+    errors: ['forbidden'],
+    responses: { 200: { description: 'Prometheus text format.', content: { 'text/plain': { type: 'string' } } } },
+  });
   app.get('/metrics', { config: metrics }, async (request, reply) => {
     assertAdmin(request.tenant);
     reply.type(registry.contentType);

@@ -33,14 +33,20 @@ const queryOf = (request: ModelRequest): ModelQuery => ({
 /** Model metadata, readiness and configuration (OIP, plus Triton's model_configuration). */
 export function modelRoutes(app: FastifyInstance, backend: ServingBackend, routes: readonly RouteConfig[]): void {
   // Not in OIP, but the first thing people try: the repository index, cut to the models this key may call.
-  const index = docs({ tag: 'models', summary: 'The models this key may call, with their states', responses: { 200: { description: 'The repository index, cut to this key.', content: json(REPOSITORY_INDEX) } } });
+  const index = docs({
+    tag: 'models',
+    summary: 'The models this key may call, with their states',
+    responses: { 200: { description: 'The repository index, cut to this key.', content: json(REPOSITORY_INDEX) } },
+  });
   app.get('/v2/models', { config: index }, async (request) => {
     const tenant = request.tenant;
     const entries = await backend.index();
     return entries.filter((entry) => mayCall(tenant, entry.name));
   });
   const metadata = async (request: ModelRequest) => modelMetadata(backend, routes, queryOf(request));
-  const metadataDocs = about('Model metadata (OIP): versions, inputs, outputs', { 200: { description: 'The metadata.', content: json(MODEL_METADATA) } });
+  const metadataDocs = about('Model metadata (OIP): versions, inputs, outputs', {
+    200: { description: 'The metadata.', content: json(MODEL_METADATA) },
+  });
   app.get<{ Params: ModelParams }>('/v2/models/:model', metadataDocs.model, metadata);
   app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version', metadataDocs.version, metadata);
 
@@ -56,7 +62,9 @@ export function modelRoutes(app: FastifyInstance, backend: ServingBackend, route
   app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/ready', readyDocs.version, ready);
 
   const config = async (request: ModelRequest) => modelConfiguration(backend, routes, queryOf(request));
-  const configDocs = about('Model configuration (Triton\'s model_configuration)', { 200: { description: 'The model\'s config.yaml, validated.', content: json(ANY_OBJECT) } });
+  const configDocs = about("Model configuration (Triton's model_configuration)", {
+    200: { description: "The model's config.yaml, validated.", content: json(ANY_OBJECT) },
+  });
   app.get<{ Params: ModelParams }>('/v2/models/:model/config', configDocs.model, config);
   app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/config', configDocs.version, config);
 }

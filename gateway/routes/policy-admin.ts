@@ -9,18 +9,39 @@ export function policyAdminRoutes(app: FastifyInstance, services: PolicyServices
     tag: 'admin',
     summary: 'The audit log, newest first (admin)',
     errors: ['forbidden'],
-    responses: { 200: { description: 'Audit entries.', content: json({ type: 'object', required: ['entries'], properties: { entries: { type: 'array', items: ANY_OBJECT } } }) } },
+    responses: {
+      200: {
+        description: 'Audit entries.',
+        content: json({ type: 'object', required: ['entries'], properties: { entries: { type: 'array', items: ANY_OBJECT } } }),
+      },
+    },
   });
-  const auditQuery = { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 }, tenant: { type: 'string' } } };
-  app.get<{ Querystring: { limit: number; tenant?: string } }>('/v1/admin/audit', { schema: { querystring: auditQuery }, config: auditDocs }, async (request) => {
-    assertAdmin(request.tenant);
-    return { entries: await services.audit.read(request.query.limit, request.query.tenant) };
-  });
+  const auditQuery = {
+    type: 'object',
+    properties: { limit: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 }, tenant: { type: 'string' } },
+  };
+  app.get<{ Querystring: { limit: number; tenant?: string } }>(
+    '/v1/admin/audit',
+    { schema: { querystring: auditQuery }, config: auditDocs },
+    async (request) => {
+      assertAdmin(request.tenant);
+      return { entries: await services.audit.read(request.query.limit, request.query.tenant) };
+    },
+  );
   const routesDocs = docs({
     tag: 'admin',
     summary: 'Routes with their shadow agreement, and circuit breakers (admin)',
     errors: ['forbidden'],
-    responses: { 200: { description: 'The policy\'s routes.', content: json({ type: 'object', required: ['routes', 'circuit_breakers'], properties: { routes: { type: 'array', items: ANY_OBJECT }, circuit_breakers: {} } }) } },
+    responses: {
+      200: {
+        description: "The policy's routes.",
+        content: json({
+          type: 'object',
+          required: ['routes', 'circuit_breakers'],
+          properties: { routes: { type: 'array', items: ANY_OBJECT }, circuit_breakers: {} },
+        }),
+      },
+    },
   });
   app.get('/v1/admin/routes', { config: routesDocs }, async (request) => {
     assertAdmin(request.tenant);

@@ -10,7 +10,11 @@ import { REPOSITORY_INDEX } from '../openapi/oip-schemas.js';
 
 /** Checked before any file is touched: a name is one folder of the repository, never a path. */
 const MODEL_FOLDER = {
-  params: { type: 'object', required: ['model'], properties: { model: { type: 'string', pattern: MODEL_NAME.source, description: 'A model folder of the repository.' } } },
+  params: {
+    type: 'object',
+    required: ['model'],
+    properties: { model: { type: 'string', pattern: MODEL_NAME.source, description: 'A model folder of the repository.' } },
+  },
 } as const;
 const changes = (summary: string, errors: RouteDocs['errors'], body?: JsonSchema) =>
   docs({
@@ -41,23 +45,40 @@ export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend):
   // Triton's load may carry overrides, which are refused, so its (small) body is read; unload's never is.
   const loadBody = {
     type: 'object',
-    properties: { parameters: { propertyNames: { not: { anyOf: [{ const: 'config' }, { pattern: '^file:' }] } }, description: 'Triton\'s config and file: overrides are refused (not_supported).' } },
+    properties: {
+      parameters: {
+        propertyNames: { not: { anyOf: [{ const: 'config' }, { pattern: '^file:' }] } },
+        description: "Triton's config and file: overrides are refused (not_supported).",
+      },
+    },
   };
-  const loadDocs = changes('Load (or reload) a model from the repository (admin, embedded mode)', ['model_not_found', 'model_load_failed', 'not_supported'], loadBody);
-  app.post<{ Params: { model: string } }>('/v2/repository/models/:model/load', { bodyLimit: LOAD_BODY_LIMIT, schema: MODEL_FOLDER, config: loadDocs }, async (request) => {
-    assertAdmin(request.tenant);
-    const model = request.params.model;
-    refuseOverrides(request.body);
-    await backend.load(model);
-    return {};
-  });
+  const loadDocs = changes(
+    'Load (or reload) a model from the repository (admin, embedded mode)',
+    ['model_not_found', 'model_load_failed', 'not_supported'],
+    loadBody,
+  );
+  app.post<{ Params: { model: string } }>(
+    '/v2/repository/models/:model/load',
+    { bodyLimit: LOAD_BODY_LIMIT, schema: MODEL_FOLDER, config: loadDocs },
+    async (request) => {
+      assertAdmin(request.tenant);
+      const model = request.params.model;
+      refuseOverrides(request.body);
+      await backend.load(model);
+      return {};
+    },
+  );
   bodylessRoutes(app, (scope) => {
     const unloadDocs = changes('Unload a model (admin, embedded mode)', ['model_not_found']);
-    scope.post<{ Params: { model: string } }>('/v2/repository/models/:model/unload', { schema: MODEL_FOLDER, config: unloadDocs }, async (request) => {
-      assertAdmin(request.tenant);
-      await backend.unload(request.params.model);
-      return {};
-    });
+    scope.post<{ Params: { model: string } }>(
+      '/v2/repository/models/:model/unload',
+      { schema: MODEL_FOLDER, config: unloadDocs },
+      async (request) => {
+        assertAdmin(request.tenant);
+        await backend.unload(request.params.model);
+        return {};
+      },
+    );
   });
 }
 

@@ -34,11 +34,21 @@ const listQuery = (limit: { maximum: number; default?: number }, state: readonly
     },
   },
 });
-const ITEM = { type: 'object', required: ['id', 'route', 'state'], properties: { id: { type: 'string' }, route: { type: 'string' }, state: { enum: ['pending', 'claimed', 'resolved'] } } };
+const ITEM = {
+  type: 'object',
+  required: ['id', 'route', 'state'],
+  properties: { id: { type: 'string' }, route: { type: 'string' }, state: { enum: ['pending', 'claimed', 'resolved'] } },
+};
 const ID = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } as const;
 // An id is looked up by hand (review_not_found): described, not validated by ajv.
 const reviewDocs = (summary: string, errors: RouteDocs['errors'], content: Record<string, JsonSchema>, extra: Partial<RouteDocs> = {}) =>
-  docs({ tag: 'reviews', summary, errors: ['forbidden', ...(errors ?? [])], responses: { 200: { description: 'OK.', content } }, ...extra });
+  docs({
+    tag: 'reviews',
+    summary,
+    errors: ['forbidden', ...(errors ?? [])],
+    responses: { 200: { description: 'OK.', content } },
+    ...extra,
+  });
 
 function filterFrom(query: ListQuery, defaultLimit: number): ReviewFilter {
   const now = Date.now();
@@ -83,67 +93,117 @@ export function reviewRoutes(app: FastifyInstance, services: PolicyServices, tas
   });
 
   const settle = (request: FastifyRequest, outcome: ReviewOutcome, verb: string): ReviewItem => {
-    if (outcome.kind === 'not_found') throw new ServingError('review_not_found', `no review item "${(request.params as { id: string }).id}"`);
+    if (outcome.kind === 'not_found')
+      throw new ServingError('review_not_found', `no review item "${(request.params as { id: string }).id}"`);
     request.audit = { ...request.audit, route: outcome.item.route };
     if (outcome.kind === 'conflict') {
       const { item } = outcome;
-      const why = item.state === 'resolved' ? `it was resolved by "${item.resolved_by}"` : item.state === 'claimed' ? `it is claimed by "${item.claimed_by}"` : 'it is not claimed: claim it first';
+      const why =
+        item.state === 'resolved'
+          ? `it was resolved by "${item.resolved_by}"`
+          : item.state === 'claimed'
+            ? `it is claimed by "${item.claimed_by}"`
+            : 'it is not claimed: claim it first';
       throw new ServingError('review_conflict', `cannot ${verb} review item "${item.id}": ${why}`);
     }
     return outcome.item;
   };
 
-  const listDocs = reviewDocs('Review items, newest first (admin)', [], json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ITEM } } }));
-  app.get<{ Querystring: ListQuery }>('/v1/reviews', { ...audited('review.list'), schema: listQuery({ maximum: 1000, default: 100 }, ['pending', 'claimed', 'resolved']), config: listDocs }, async (request) => {
-    assertAdmin(request.tenant);
-    const filter = filterFrom(request.query, 100);
-    if (filter.route !== undefined) request.audit = { route: filter.route };
-    return { items: await store.list(filter) };
-  });
+  const listDocs = reviewDocs(
+    'Review items, newest first (admin)',
+    [],
+    json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ITEM } } }),
+  );
+  app.get<{ Querystring: ListQuery }>(
+    '/v1/reviews',
+    { ...audited('review.list'), schema: listQuery({ maximum: 1000, default: 100 }, ['pending', 'claimed', 'resolved']), config: listDocs },
+    async (request) => {
+      assertAdmin(request.tenant);
+      const filter = filterFrom(request.query, 100);
+      if (filter.route !== undefined) request.audit = { route: filter.route };
+      return { items: await store.list(filter) };
+    },
+  );
 
-  const statsDocs = reviewDocs('Review counts and agreement by route (admin)', [], json({ type: 'object', required: ['routes'], properties: { routes: {} } }));
+  const statsDocs = reviewDocs(
+    'Review counts and agreement by route (admin)',
+    [],
+    json({ type: 'object', required: ['routes'], properties: { routes: {} } }),
+  );
   app.get('/v1/reviews/stats', { ...audited('review.stats'), config: statsDocs }, async (request) => {
     assertAdmin(request.tenant);
     const [counts, items] = await Promise.all([store.counts(), store.list({ limit: ALL })]);
     return { routes: reviewStats(counts, items) };
   });
 
-  const exportDocs = reviewDocs('Resolved items as training data, one JSON line each (admin)', [], { 'application/x-ndjson': { type: 'string' } });
-  app.get<{ Querystring: ListQuery }>('/v1/reviews/export', { ...audited('review.export'), schema: listQuery({ maximum: ALL }, ['resolved']), config: exportDocs }, async (request, reply) => {
-    assertAdmin(request.tenant);
-    const filter = filterFrom({ ...request.query, state: 'resolved' }, ALL);
-    const items = await store.list(filter);
-    return reply.type('application/x-ndjson').send(items.map(exportLine).join(''));
+  const exportDocs = reviewDocs('Resolved items as training data, one JSON line each (admin)', [], {
+    'application/x-ndjson': { type: 'string' },
   });
-
-  app.get<{ Params: { id: string } }>('/v1/reviews/:id', { ...audited('review.get'), config: reviewDocs('A review item (admin)', ['review_not_found'], json(ITEM), { handChecked: { params: ID } }) }, async (request) => {
-    assertAdmin(request.tenant);
-    request.audit = { reviewId: request.params.id };
-    const item = await store.get(request.params.id);
-    if (!item) throw new ServingError('review_not_found', `no review item "${request.params.id}"`);
-    request.audit.route = item.route;
-    return item;
-  });
-
-  bodylessRoutes(app, (scope) =>
-    scope.post<{ Params: { id: string } }>('/v1/reviews/:id/claim', { ...audited('review.claim'), config: reviewDocs('Claim an item to review it (admin)', ['review_not_found', 'review_conflict'], json(ITEM), { bodyless: true, handChecked: { params: ID } }) }, async (request) => {
-      const reviewer = assertAdmin(request.tenant).name;
-      request.audit = { reviewId: request.params.id };
-      return settle(request, await store.claim(request.params.id, reviewer, new Date().toISOString()), 'claim');
-    }),
+  app.get<{ Querystring: ListQuery }>(
+    '/v1/reviews/export',
+    { ...audited('review.export'), schema: listQuery({ maximum: ALL }, ['resolved']), config: exportDocs },
+    async (request, reply) => {
+      assertAdmin(request.tenant);
+      const filter = filterFrom({ ...request.query, state: 'resolved' }, ALL);
+      const items = await store.list(filter);
+      return reply.type('application/x-ndjson').send(items.map(exportLine).join(''));
+    },
   );
 
-  const resolveDocs = reviewDocs('Resolve a claimed item: approve it, or correct its output (admin)', ['review_not_found', 'review_conflict', 'empty_body', 'invalid_json', 'invalid_parameter'], json(ITEM), {
-    handChecked: { params: ID, body: json(RESOLVE_BODY_SCHEMA) },
-  });
-  app.post<{ Params: { id: string } }>('/v1/reviews/:id/resolve', { ...audited('review.resolve'), config: resolveDocs }, async (request) => {
-    const reviewer = assertAdmin(request.tenant).name;
-    request.audit = { reviewId: request.params.id };
-    const { decision, humanOutput } = readResolveBody(request.body);
-    const resolution = { decision, at: new Date().toISOString(), ...(humanOutput !== undefined ? { humanOutput } : {}) };
-    const item = settle(request, await store.resolve(request.params.id, reviewer, resolution), 'resolve');
-    // Every gateway built by server.ts has a task service; only bare test apps lack one.
-    if (item.task_id !== undefined) await tasks?.completeReview(item);
-    return item;
-  });
+  app.get<{ Params: { id: string } }>(
+    '/v1/reviews/:id',
+    {
+      ...audited('review.get'),
+      config: reviewDocs('A review item (admin)', ['review_not_found'], json(ITEM), { handChecked: { params: ID } }),
+    },
+    async (request) => {
+      assertAdmin(request.tenant);
+      request.audit = { reviewId: request.params.id };
+      const item = await store.get(request.params.id);
+      if (!item) throw new ServingError('review_not_found', `no review item "${request.params.id}"`);
+      request.audit.route = item.route;
+      return item;
+    },
+  );
+
+  bodylessRoutes(app, (scope) =>
+    scope.post<{ Params: { id: string } }>(
+      '/v1/reviews/:id/claim',
+      {
+        ...audited('review.claim'),
+        config: reviewDocs('Claim an item to review it (admin)', ['review_not_found', 'review_conflict'], json(ITEM), {
+          bodyless: true,
+          handChecked: { params: ID },
+        }),
+      },
+      async (request) => {
+        const reviewer = assertAdmin(request.tenant).name;
+        request.audit = { reviewId: request.params.id };
+        return settle(request, await store.claim(request.params.id, reviewer, new Date().toISOString()), 'claim');
+      },
+    ),
+  );
+
+  const resolveDocs = reviewDocs(
+    'Resolve a claimed item: approve it, or correct its output (admin)',
+    ['review_not_found', 'review_conflict', 'empty_body', 'invalid_json', 'invalid_parameter'],
+    json(ITEM),
+    {
+      handChecked: { params: ID, body: json(RESOLVE_BODY_SCHEMA) },
+    },
+  );
+  app.post<{ Params: { id: string } }>(
+    '/v1/reviews/:id/resolve',
+    { ...audited('review.resolve'), config: resolveDocs },
+    async (request) => {
+      const reviewer = assertAdmin(request.tenant).name;
+      request.audit = { reviewId: request.params.id };
+      const { decision, humanOutput } = readResolveBody(request.body);
+      const resolution = { decision, at: new Date().toISOString(), ...(humanOutput !== undefined ? { humanOutput } : {}) };
+      const item = settle(request, await store.resolve(request.params.id, reviewer, resolution), 'resolve');
+      // Every gateway built by server.ts has a task service; only bare test apps lack one.
+      if (item.task_id !== undefined) await tasks?.completeReview(item);
+      return item;
+    },
+  );
 }

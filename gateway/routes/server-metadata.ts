@@ -13,5 +13,15 @@ export function serverMetadataRoutes(app: FastifyInstance): void {
     required: ['name', 'version', 'extensions'],
     properties: { name: { type: 'string' }, version: { type: 'string' }, extensions: { type: 'array', items: { type: 'string' } } },
   };
-  app.get('/v2', { config: docs({ tag: 'models', summary: 'Server metadata (OIP)', responses: { 200: { description: 'Name, version and the extensions implemented.', content: json(response) } } }) }, metadata);
+  app.get(
+    '/v2',
+    {
+      config: docs({
+        tag: 'models',
+        summary: 'Server metadata (OIP)',
+        responses: { 200: { description: 'Name, version and the extensions implemented.', content: json(response) } },
+      }),
+    },
+    metadata,
+  );
 }

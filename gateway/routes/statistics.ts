@@ -11,7 +11,7 @@ const stats = (summary: string, params?: JsonSchema) =>
     tag: 'models',
     summary,
     errors: params ? ['forbidden', 'model_not_found', 'version_not_found'] : ['forbidden'],
-    responses: { 200: { description: 'Triton\'s statistics.', content: json(MODEL_STATS) } },
+    responses: { 200: { description: "Triton's statistics.", content: json(MODEL_STATS) } },
     ...(params ? { handChecked: { params } } : {}),
   });
 const params = (versioned: boolean) => ({
@@ -26,14 +26,22 @@ export function statisticsRoutes(app: FastifyInstance, backend: ServingBackend):
     assertAdmin(request.tenant);
     return { model_stats: backend.statistics() };
   });
-  app.get<{ Params: { model: string; version?: string } }>('/v2/models/:model/stats', { config: stats('Statistics of a model', params(false)) }, async (request) => {
-    assertMayCall(request.tenant, request.params.model);
-    const { definition } = resolveModel(backend, request.params.model, undefined);
-    return { model_stats: backend.statistics(definition.name) };
-  });
-  app.get<{ Params: { model: string; version: string } }>('/v2/models/:model/versions/:version/stats', { config: stats('Statistics of a model version', params(true)) }, async (request) => {
-    assertMayCall(request.tenant, request.params.model);
-    const { definition, version } = resolveModel(backend, request.params.model, request.params.version);
-    return { model_stats: backend.statistics(definition.name, version) };
-  });
+  app.get<{ Params: { model: string; version?: string } }>(
+    '/v2/models/:model/stats',
+    { config: stats('Statistics of a model', params(false)) },
+    async (request) => {
+      assertMayCall(request.tenant, request.params.model);
+      const { definition } = resolveModel(backend, request.params.model, undefined);
+      return { model_stats: backend.statistics(definition.name) };
+    },
+  );
+  app.get<{ Params: { model: string; version: string } }>(
+    '/v2/models/:model/versions/:version/stats',
+    { config: stats('Statistics of a model version', params(true)) },
+    async (request) => {
+      assertMayCall(request.tenant, request.params.model);
+      const { definition, version } = resolveModel(backend, request.params.model, request.params.version);
+      return { model_stats: backend.statistics(definition.name, version) };
+    },
+  );
 }

@@ -22,23 +22,31 @@ const errorOf = (error: unknown): { code: string; message: string } =>
  * (moderation's allow and block are final then; a review item is in needs_review);
  * with it, 202 and the task ids at once.
  */
-export async function postTaskBatch(request: FastifyRequest, reply: FastifyReply, tasks: TaskService, name: string, mode: 'sync' | 'async'): Promise<unknown> {
+export async function postTaskBatch(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  tasks: TaskService,
+  name: string,
+  mode: 'sync' | 'async',
+): Promise<unknown> {
   const tenant = assertMayCall(request.tenant, name);
   const pipeline = tasks.pipeline(name);
   request.audit = { route: pipeline.name } as NonNullable<FastifyRequest['audit']>;
   const items = readBatchBody(request, pipeline, tasks.batch.maxItems);
   const places = tasks.batch.admission.admit(items.length);
   const traceparent = traceparentOf(request.trace);
-  const runs = items.map(async (item, index): Promise<{ index: number; record?: TaskRecord; error?: unknown; done: Promise<TaskRecord | undefined> }> => {
-    try {
-      const record = await tasks.create(tenant, pipeline, { ...item, fingerprint: '' }, mode, traceparent);
-      const done = tasks.runNow(record, item.inputs).finally(() => places.release());
-      return { index, record, done };
-    } catch (error) {
-      places.release();
-      return { index, error, done: Promise.resolve(undefined) };
-    }
-  });
+  const runs = items.map(
+    async (item, index): Promise<{ index: number; record?: TaskRecord; error?: unknown; done: Promise<TaskRecord | undefined> }> => {
+      try {
+        const record = await tasks.create(tenant, pipeline, { ...item, fingerprint: '' }, mode, traceparent);
+        const done = tasks.runNow(record, item.inputs).finally(() => places.release());
+        return { index, record, done };
+      } catch (error) {
+        places.release();
+        return { index, error, done: Promise.resolve(undefined) };
+      }
+    },
+  );
   const started = await Promise.all(runs);
   const failures = started.filter((run) => run.error !== undefined);
   if (failures.length === started.length) throw failures[0]!.error;
@@ -49,13 +57,15 @@ export async function postTaskBatch(request: FastifyRequest, reply: FastifyReply
     );
     return reply.code(202).send({ items: answers });
   }
-  const answers = await Promise.all(started.map(async (run): Promise<ItemAnswer> => {
-    if (!run.record) return { index: run.index, error: errorOf(run.error) };
-    try {
-      return { index: run.index, task: publicTask((await run.done) ?? run.record) };
-    } catch (error) {
-      return { index: run.index, error: errorOf(error) };
-    }
-  }));
+  const answers = await Promise.all(
+    started.map(async (run): Promise<ItemAnswer> => {
+      if (!run.record) return { index: run.index, error: errorOf(run.error) };
+      try {
+        return { index: run.index, task: publicTask((await run.done) ?? run.record) };
+      } catch (error) {
+        return { index: run.index, error: errorOf(error) };
+      }
+    }),
+  );
   return reply.send({ items: answers });
 }

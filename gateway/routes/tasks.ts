@@ -17,7 +17,9 @@ import { CREATE_TASK_DOCS, TASK_ROUTES } from '../openapi/task-docs.js';
 /** `Prefer: respond-async` (RFC 7240) asks for 202 and a task id instead of waiting. */
 function wantsAsync(request: FastifyRequest): boolean {
   const prefer = request.headers.prefer;
-  return (Array.isArray(prefer) ? prefer.join(',') : prefer ?? '').split(',').some((token) => token.trim().toLowerCase() === 'respond-async');
+  return (Array.isArray(prefer) ? prefer.join(',') : (prefer ?? ''))
+    .split(',')
+    .some((token) => token.trim().toLowerCase() === 'respond-async');
 }
 
 /**
@@ -32,7 +34,13 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, services: P
     if (lifecycle.phase() === 'draining') throw new ServingError('shutting_down', 'the server is shutting down');
     // POST /v1/tasks/{pipeline}:batch (one route: the router cannot tell the two apart by pattern).
     if (request.params.pipeline.endsWith(':batch')) {
-      return postTaskBatch(request, reply, tasks, request.params.pipeline.slice(0, -':batch'.length), wantsAsync(request) ? 'async' : 'sync');
+      return postTaskBatch(
+        request,
+        reply,
+        tasks,
+        request.params.pipeline.slice(0, -':batch'.length),
+        wantsAsync(request) ? 'async' : 'sync',
+      );
     }
     const tenant = assertMayCall(request.tenant, request.params.pipeline);
     const pipeline = tasks.pipeline(request.params.pipeline);
@@ -52,8 +60,10 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, services: P
         reply.code(begun.response.status).headers(begun.response.headers).header('idempotent-replayed', 'true');
         return reply.send(Buffer.from(begun.response.body, 'base64'));
       }
-      if (begun.kind === 'in-progress') throw new ServingError('idempotency_in_progress', 'a request with this Idempotency-Key is still running');
-      if (begun.kind === 'mismatch') throw new ServingError('idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+      if (begun.kind === 'in-progress')
+        throw new ServingError('idempotency_in_progress', 'a request with this Idempotency-Key is still running');
+      if (begun.kind === 'mismatch')
+        throw new ServingError('idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
       claim = { scope, token: begun.token };
     }
     try {
@@ -62,7 +72,13 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, services: P
       if (mode === 'async') {
         await tasks.enqueue(record, body.inputs);
         const accepted = JSON.stringify(publicTask(record));
-        if (claim) await services.idempotency.complete(claim.scope, claim.token, stored(202, reply, accepted), services.policy.idempotency.retention_hours * 3_600_000);
+        if (claim)
+          await services.idempotency.complete(
+            claim.scope,
+            claim.token,
+            stored(202, reply, accepted),
+            services.policy.idempotency.retention_hours * 3_600_000,
+          );
         return reply.code(202).type('application/json').send(accepted);
       }
       // A synchronous caller that leaves takes its task with it; an asynchronous task outlives its caller.
@@ -73,7 +89,13 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, services: P
         throw new ServingError(error.code as ErrorCode, error.message);
       }
       const answer = JSON.stringify(publicTask(finished));
-      if (claim) await services.idempotency.complete(claim.scope, claim.token, stored(200, reply, answer), services.policy.idempotency.retention_hours * 3_600_000);
+      if (claim)
+        await services.idempotency.complete(
+          claim.scope,
+          claim.token,
+          stored(200, reply, answer),
+          services.policy.idempotency.retention_hours * 3_600_000,
+        );
       return reply.type('application/json').send(answer);
     } catch (error) {
       if (claim) await services.idempotency.abandon(claim.scope, claim.token).catch(() => undefined);
@@ -97,7 +119,13 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, services: P
     const tenant = assertSignedIn(request);
     const record: TaskRecord = await tasks.get(request.params.id, tenant);
     const lastEventId = Number(request.headers['last-event-id'] ?? 0);
-    await followTaskEvents(reply, tasks.store, record.id, Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0, isFinished(record.status));
+    await followTaskEvents(
+      reply,
+      tasks.store,
+      record.id,
+      Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0,
+      isFinished(record.status),
+    );
   });
 
   // Only the pipelines this key may run, and inside them only the models it may call by name.
@@ -114,7 +142,11 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, services: P
           outputs: Object.keys(pipeline.outputs),
           steps: pipeline.steps.map((step) => ({
             id: step.id,
-            ...('model' in step ? (mayCall(tenant, step.model) ? { model: step.model } : { kind: 'model' }) : { transform: step.transform }),
+            ...('model' in step
+              ? mayCall(tenant, step.model)
+                ? { model: step.model }
+                : { kind: 'model' }
+              : { transform: step.transform }),
           })),
         })),
     };

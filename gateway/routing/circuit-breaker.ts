@@ -16,7 +16,11 @@ interface Breaker {
 export class CircuitBreakers {
   readonly #breakers = new Map<string, Breaker>();
 
-  constructor(private readonly failures: number, private readonly openMs: number, private readonly clock: () => number = Date.now) {}
+  constructor(
+    private readonly failures: number,
+    private readonly openMs: number,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   /** Whether a request may go to `target` now (claims the probe when half-open). */
   allow(target: string): boolean {

@@ -62,7 +62,8 @@ export async function runModelCall(plan: InferencePlan, services: ModelCallServi
   let outcome: Omit<PlanOutcome, 'costUsd' | 'charges'>;
   const stamp = { tenant: payer.tenant, ...(payer.weight !== undefined ? { weight: payer.weight } : {}) };
   // Stamped inside: the cache finds a tier's slot by the planned request itself.
-  const infer = (request: ValidInferRequest) => inferWaitingForCapacity(services.backend, { ...request, ...stamp }, payer.waitForCapacity === true, payer.signal);
+  const infer = (request: ValidInferRequest) =>
+    inferWaitingForCapacity(services.backend, { ...request, ...stamp }, payer.waitForCapacity === true, payer.signal);
   try {
     outcome = await runPlan(plan, lookup && cache ? keepingAnswers(infer, lookup, cache) : infer, services.breakers, ran);
   } catch (error) {
@@ -70,7 +71,12 @@ export async function runModelCall(plan: InferencePlan, services: ModelCallServi
     throw error;
   }
   const charges = await settle(ran, held, services, payer);
-  return { ...outcome, charges, costUsd: charges.reduce((sum, charge) => sum + charge.usd, 0), ...(lookup ? { cache: 'miss' as const } : {}) };
+  return {
+    ...outcome,
+    charges,
+    costUsd: charges.reduce((sum, charge) => sum + charge.usd, 0),
+    ...(lookup ? { cache: 'miss' as const } : {}),
+  };
 }
 
 /** Plans and runs one call by model or route name: what pipeline steps and transforms send. */

@@ -46,7 +46,11 @@ export function planInference(name: string, version: string | undefined, parsed:
   let uses = 0;
   const validate = (tier: string, model: ResolvedModel): PlannedTier => {
     const own = uses++ === 0 ? parsed : { ...parsed, inputs: parsed.inputs.map((tensor) => ({ ...tensor, data: tensor.data.slice() })) };
-    const request = validateRequest(own, model, { requestId: context.requestId, now: context.now, ...(context.traceparent !== undefined ? { traceparent: context.traceparent } : {}) });
+    const request = validateRequest(own, model, {
+      requestId: context.requestId,
+      now: context.now,
+      ...(context.traceparent !== undefined ? { traceparent: context.traceparent } : {}),
+    });
     return { tier, model, request };
   };
   if (!route) {
@@ -54,7 +58,11 @@ export function planInference(name: string, version: string | undefined, parsed:
     return { route: name, tiers: [validate('direct', model)] };
   }
   if (version !== undefined) throw new ServingError('version_not_found', `"${name}" is a route: its tiers choose the versions`);
-  const order = chooseTiers(route, { plan: context.plan, random: context.random(), ...(context.requestedTier !== undefined ? { requestedTier: context.requestedTier } : {}) });
+  const order = chooseTiers(route, {
+    plan: context.plan,
+    random: context.random(),
+    ...(context.requestedTier !== undefined ? { requestedTier: context.requestedTier } : {}),
+  });
   const tiers = order.map((index) => {
     const tier = route.tiers[index]!;
     return validate(tier.name, resolveModel(context.backend, tier.model, tier.version));

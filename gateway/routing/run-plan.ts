@@ -53,7 +53,11 @@ export async function runPlan(
     try {
       const result = await infer(tier.request);
       breakers.success(target);
-      charges.push({ model: result.model, version: result.version, usd: requestCost(tier.model.definition.config.price, result.timings, tier.request.rows) });
+      charges.push({
+        model: result.model,
+        version: result.version,
+        usd: requestCost(tier.model.definition.config.price, result.timings, tier.request.rows),
+      });
       best = { result, served: tier };
       if (!cascade) break;
       const output = result.outputs.find((tensor) => tensor.name === cascade.output);
@@ -72,11 +76,22 @@ export async function runPlan(
 }
 
 /** Mirrors the request to the shadow tier, off the response path; records whether the top class agreed. */
-export function mirrorToShadow(plan: InferencePlan, outcome: PlanOutcome, backend: ServingBackend, stats: ShadowStats, random: () => number, onError: (error: unknown) => void): void {
+export function mirrorToShadow(
+  plan: InferencePlan,
+  outcome: PlanOutcome,
+  backend: ServingBackend,
+  stats: ShadowStats,
+  random: () => number,
+  onError: (error: unknown) => void,
+): void {
   const percent = plan.routeConfig?.shadow?.percent ?? 0;
   const planned = plan.shadow;
   if (!planned || random() * 100 >= percent) return;
-  const shadowRequest = { ...planned.request, requestId: `${planned.request.requestId}.shadow`, priority: Math.max(planned.request.priority, 10) };
+  const shadowRequest = {
+    ...planned.request,
+    requestId: `${planned.request.requestId}.shadow`,
+    priority: Math.max(planned.request.priority, 10),
+  };
   backend
     .infer(shadowRequest)
     .then((shadowResult) => stats.record(plan.route, argmaxAgrees(outcome.result, shadowResult)))

@@ -22,7 +22,10 @@ export class MemoryShadowStats implements ShadowStats {
 }
 
 export class RedisShadowStats implements ShadowStats {
-  constructor(private readonly redis: RedisClient, private readonly key: string) {}
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly key: string,
+  ) {}
 
   async record(route: string, agreed: boolean): Promise<void> {
     const pipeline = this.redis.multi().hincrby(this.key, `${route}\tmirrored`, 1);

@@ -18,7 +18,8 @@ function shapeText(shape: readonly number[]): string {
 /** `dims` are the tensor's dims after any batch dim; `shape` is the whole shape, for the message. */
 function checkDims(spec: TensorSpec, dims: readonly number[], shape: readonly number[], modelShape: string): void {
   const fits = dims.length === spec.shape.length && spec.shape.every((dim, i) => (dim === -1 ? dims[i]! >= 1 : dim === dims[i]));
-  if (!fits) throw new ServingError('shape_mismatch', `input "${spec.name}": shape ${shapeText(shape)} does not match the model's ${modelShape}`);
+  if (!fits)
+    throw new ServingError('shape_mismatch', `input "${spec.name}": shape ${shapeText(shape)} does not match the model's ${modelShape}`);
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -34,9 +35,16 @@ function checkOnnxStrings(spec: TensorSpec, data: Uint8Array): void {
     try {
       text = strictUtf8.decode(element);
     } catch {
-      throw new ServingError('datatype_mismatch', `input "${spec.name}": BYTES element ${index} is not UTF-8 text, which an ONNX string tensor needs`);
+      throw new ServingError(
+        'datatype_mismatch',
+        `input "${spec.name}": BYTES element ${index} is not UTF-8 text, which an ONNX string tensor needs`,
+      );
     }
-    if (text.includes('\0')) throw new ServingError('datatype_mismatch', `input "${spec.name}": BYTES element ${index} holds a NUL byte, which an ONNX string tensor cannot hold`);
+    if (text.includes('\0'))
+      throw new ServingError(
+        'datatype_mismatch',
+        `input "${spec.name}": BYTES element ${index} holds a NUL byte, which an ONNX string tensor cannot hold`,
+      );
   }
 }
 
@@ -51,7 +59,10 @@ export function validateRequest(parsed: ParsedInferRequest, model: ResolvedModel
   if (byName.size !== parsed.inputs.length) throw new ServingError('unknown_input', 'an input is given more than once');
   for (const tensor of parsed.inputs) {
     if (!config.inputs.some((spec) => spec.name === tensor.name)) {
-      throw new ServingError('unknown_input', `model "${config.name}" has no input "${tensor.name}" (inputs: ${config.inputs.map((s) => s.name).join(', ')})`);
+      throw new ServingError(
+        'unknown_input',
+        `model "${config.name}" has no input "${tensor.name}" (inputs: ${config.inputs.map((s) => s.name).join(', ')})`,
+      );
     }
   }
 
@@ -64,15 +75,24 @@ export function validateRequest(parsed: ParsedInferRequest, model: ResolvedModel
       // Encoded media, one file per row; the worker decodes them (and fixes the signature).
       const kind = spec.image ? 'images' : 'audio files';
       const count = tensor.shape[0] ?? 0;
-      if (tensor.shape.length !== 1 || count < 1) throw new ServingError('shape_mismatch', `input "${spec.name}": ${kind} go as BYTES of shape [n]`);
-      if (count > Math.max(1, config.max_batch_size)) throw new ServingError('batch_too_large', `input "${spec.name}": ${count} ${kind} is over the model's max_batch_size of ${config.max_batch_size}`);
-      if (rows !== undefined && rows !== count) throw new ServingError('shape_mismatch', `input "${spec.name}": ${count} ${kind} differ from the other inputs' ${rows} rows`);
+      if (tensor.shape.length !== 1 || count < 1)
+        throw new ServingError('shape_mismatch', `input "${spec.name}": ${kind} go as BYTES of shape [n]`);
+      if (count > Math.max(1, config.max_batch_size))
+        throw new ServingError(
+          'batch_too_large',
+          `input "${spec.name}": ${count} ${kind} is over the model's max_batch_size of ${config.max_batch_size}`,
+        );
+      if (rows !== undefined && rows !== count)
+        throw new ServingError('shape_mismatch', `input "${spec.name}": ${count} ${kind} differ from the other inputs' ${rows} rows`);
       rows = count;
       signature.push(`${spec.name}:${spec.shape.join('x')}`);
       return tensor;
     }
     if (tensor.datatype !== spec.datatype) {
-      throw new ServingError('datatype_mismatch', `input "${spec.name}": datatype ${tensor.datatype} does not match the model's ${spec.datatype}${spec.image ? ' (or BYTES images)' : spec.audio ? ' (or BYTES WAV files)' : ''}`);
+      throw new ServingError(
+        'datatype_mismatch',
+        `input "${spec.name}": datatype ${tensor.datatype} does not match the model's ${spec.datatype}${spec.image ? ' (or BYTES images)' : spec.audio ? ' (or BYTES WAV files)' : ''}`,
+      );
     }
     if (spec.datatype === 'BYTES' && config.platform === 'onnx') checkOnnxStrings(spec, tensor.data as Uint8Array);
     if (!batching) {
@@ -80,10 +100,17 @@ export function validateRequest(parsed: ParsedInferRequest, model: ResolvedModel
     } else {
       const modelShape = shapeText([-1, ...spec.shape]);
       const [batch, ...dims] = tensor.shape;
-      if (batch === undefined || batch < 1) throw new ServingError('shape_mismatch', `input "${spec.name}": shape ${shapeText(tensor.shape)} needs a batch dim >= 1 to match the model's ${modelShape}`);
+      if (batch === undefined || batch < 1)
+        throw new ServingError(
+          'shape_mismatch',
+          `input "${spec.name}": shape ${shapeText(tensor.shape)} needs a batch dim >= 1 to match the model's ${modelShape}`,
+        );
       checkDims(spec, dims, tensor.shape, modelShape);
       if (batch > config.max_batch_size) {
-        throw new ServingError('batch_too_large', `input "${spec.name}": batch of ${batch} is over the model's max_batch_size of ${config.max_batch_size}`);
+        throw new ServingError(
+          'batch_too_large',
+          `input "${spec.name}": batch of ${batch} is over the model's max_batch_size of ${config.max_batch_size}`,
+        );
       }
       if (rows !== undefined && rows !== batch) {
         throw new ServingError('shape_mismatch', `input "${spec.name}": batch dim ${batch} differs from the other inputs' ${rows}`);
@@ -96,7 +123,10 @@ export function validateRequest(parsed: ParsedInferRequest, model: ResolvedModel
 
   for (const output of parsed.outputs) {
     if (!config.outputs.some((spec) => spec.name === output.name)) {
-      throw new ServingError('unknown_output', `model "${config.name}" has no output "${output.name}" (outputs: ${config.outputs.map((s) => s.name).join(', ')})`);
+      throw new ServingError(
+        'unknown_output',
+        `model "${config.name}" has no output "${output.name}" (outputs: ${config.outputs.map((s) => s.name).join(', ')})`,
+      );
     }
   }
 

@@ -15,13 +15,19 @@ const LONGEST_WAIT_MS = 2_000;
  * tried again with backoff until the request's deadline, instead of failing the task on
  * the first try.
  */
-export async function inferWaitingForCapacity(backend: ServingBackend, request: ValidInferRequest, waitForCapacity: boolean, signal?: AbortSignal): Promise<InferResult> {
+export async function inferWaitingForCapacity(
+  backend: ServingBackend,
+  request: ValidInferRequest,
+  waitForCapacity: boolean,
+  signal?: AbortSignal,
+): Promise<InferResult> {
   let waitMs = FIRST_WAIT_MS;
   for (;;) {
     try {
       return await backend.infer(request, signal);
     } catch (error) {
-      const retry = waitForCapacity && isServingError(error) && NOT_NOW.has(error.code) && Date.now() + waitMs < request.deadline && !signal?.aborted;
+      const retry =
+        waitForCapacity && isServingError(error) && NOT_NOW.has(error.code) && Date.now() + waitMs < request.deadline && !signal?.aborted;
       if (!retry) throw error;
       await sleep(waitMs, undefined, signal ? { signal } : undefined).catch(() => undefined);
       waitMs = Math.min(waitMs * 2, LONGEST_WAIT_MS);

@@ -29,7 +29,9 @@ export async function buildTaskService(
 ): Promise<TaskService> {
   const transforms = builtInTransforms({ maxImagePixels: config.MAX_IMAGE_PIXELS, maxAudioSeconds: config.MAX_AUDIO_SECONDS });
   const models = await loadRepository(config.MODEL_REPOSITORY);
-  const pipelines = new Map((await loadPipelines(config.MODEL_REPOSITORY, models, transforms, config.policy.routes)).map((p) => [p.name, p]));
+  const pipelines = new Map(
+    (await loadPipelines(config.MODEL_REPOSITORY, models, transforms, config.policy.routes)).map((p) => [p.name, p]),
+  );
   checkStepOverrides(pipelines, transforms, config.policy.tenants);
   const retentionMs = config.TASK_RETENTION_HOURS * 3_600_000;
   const store = redis ? new RedisTaskStore(redis, config.REDIS_PREFIX, retentionMs) : new MemoryTaskStore(retentionMs);
@@ -53,17 +55,16 @@ export async function buildTaskService(
     },
     logger,
   });
-  const dispatcher =
-    redis
-      ? new QueueTaskDispatcher(executor, {
-          connect: (name) => redisConnection(config, 'durable', name),
-          prefix: config.REDIS_PREFIX,
-          concurrency: config.TASK_CONCURRENCY,
-          lockDurationMs: config.TASK_LOCK_DURATION_MS,
-          stalledIntervalMs: config.TASK_STALLED_INTERVAL_MS,
-          logger,
-        })
-      : new LocalTaskDispatcher(executor, config.TASK_CONCURRENCY, logger);
+  const dispatcher = redis
+    ? new QueueTaskDispatcher(executor, {
+        connect: (name) => redisConnection(config, 'durable', name),
+        prefix: config.REDIS_PREFIX,
+        concurrency: config.TASK_CONCURRENCY,
+        lockDurationMs: config.TASK_LOCK_DURATION_MS,
+        stalledIntervalMs: config.TASK_STALLED_INTERVAL_MS,
+        logger,
+      })
+    : new LocalTaskDispatcher(executor, config.TASK_CONCURRENCY, logger);
   if (pipelines.size > 0) logger.info({ pipelines: [...pipelines.keys()] }, 'pipelines loaded');
   const batch = { maxItems: config.TASK_BATCH_MAX_ITEMS, admission: new TaskAdmission(config.TASK_BATCH_MAX_PENDING) };
   return new TaskService({ pipelines, store, executor, dispatcher, services, backend, transforms, callbackSecret, callbackGuard, batch });

@@ -37,7 +37,11 @@ export async function deliverCallback(
     let error: string | undefined;
     try {
       const target = await policy.guard.vet(tenant, url);
-      const headers = { 'content-type': 'application/json', [TIMESTAMP_HEADER]: String(timestamp), [SIGNATURE_HEADER]: signCallback(secret, timestamp, body) };
+      const headers = {
+        'content-type': 'application/json',
+        [TIMESTAMP_HEADER]: String(timestamp),
+        [SIGNATURE_HEADER]: signCallback(secret, timestamp, body),
+      };
       status = await postToTarget(target, headers, body, policy.timeoutMs);
     } catch (failure) {
       error = 'delivery failed';

@@ -26,7 +26,7 @@ const systemResolve: Resolve = (hostname) => lookup(hostname, { all: true, verba
 const REFUSED =
   'callback_url must reach a public address: its host is, or resolves to, a loopback, private, link-local, CGNAT, multicast, ' +
   'unspecified or reserved address, or does not resolve (internal receivers need callbacks.allow_private, callbacks.allow ' +
-  'or the tenant\'s callback_allow in the policy)';
+  "or the tenant's callback_allow in the policy)";
 
 /** What one tenant's callbacks may reach besides public addresses. */
 class Allowance {
@@ -41,7 +41,8 @@ class Allowance {
     for (const entry of entries) {
       const [address, prefix] = entry.split('/');
       const family = isIP(address!);
-      if (family !== 0) this.#ranges.addSubnet(address!, prefix === undefined ? (family === 4 ? 32 : 128) : Number(prefix), family === 4 ? 'ipv4' : 'ipv6');
+      if (family !== 0)
+        this.#ranges.addSubnet(address!, prefix === undefined ? (family === 4 ? 32 : 128) : Number(prefix), family === 4 ? 'ipv4' : 'ipv6');
       else if (entry.startsWith('*.')) this.#suffixes.push(normalHost(entry.slice(1)));
       else this.#hosts.add(normalHost(entry));
     }
@@ -78,7 +79,8 @@ export class CallbackGuard {
     this.#global = new Allowance(policy.callbacks.allow_private, policy.callbacks.allow);
     for (const tenant of policy.tenants) {
       const own = tenant.callback_allow ?? [];
-      if (own.length > 0) this.#tenants.set(tenant.name, new Allowance(policy.callbacks.allow_private, [...policy.callbacks.allow, ...own]));
+      if (own.length > 0)
+        this.#tenants.set(tenant.name, new Allowance(policy.callbacks.allow_private, [...policy.callbacks.allow, ...own]));
     }
   }
 
@@ -90,7 +92,8 @@ export class CallbackGuard {
     } catch {
       throw new ServingError('invalid_parameter', 'callback_url must be an http or https URL');
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ServingError('invalid_parameter', 'callback_url must be an http or https URL');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new ServingError('invalid_parameter', 'callback_url must be an http or https URL');
     if (url.username || url.password) {
       throw new ServingError('invalid_parameter', 'callback_url must not carry credentials (the signature authenticates deliveries)');
     }
@@ -103,7 +106,8 @@ export class CallbackGuard {
     const hostAllowed = allowance.anyAddress || (literal === 0 && allowance.host(host));
     for (const { address, family } of addresses) {
       if (family !== 4 && family !== 6) throw new ServingError('invalid_parameter', REFUSED);
-      if (!hostAllowed && !isPublicAddress(address) && !allowance.address(address, family)) throw new ServingError('invalid_parameter', REFUSED);
+      if (!hostAllowed && !isPublicAddress(address) && !allowance.address(address, family))
+        throw new ServingError('invalid_parameter', REFUSED);
     }
     const vetted = addresses.map(({ address, family }) => ({ address, family: family as 4 | 6 }));
     return { url, ...vetted[0]!, addresses: vetted };

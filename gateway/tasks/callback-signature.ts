@@ -12,7 +12,14 @@ export function signCallback(secret: string, timestamp: number, body: string): s
 }
 
 /** What a receiver does: recompute and compare in constant time, and refuse stale timestamps. */
-export function verifyCallback(secret: string, timestamp: number, body: string, signature: string, now = Date.now(), toleranceS = 300): boolean {
+export function verifyCallback(
+  secret: string,
+  timestamp: number,
+  body: string,
+  signature: string,
+  now = Date.now(),
+  toleranceS = 300,
+): boolean {
   if (Math.abs(now / 1000 - timestamp) > toleranceS) return false;
   const expected = Buffer.from(signCallback(secret, timestamp, body));
   const given = Buffer.from(signature);

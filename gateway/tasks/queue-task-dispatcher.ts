@@ -40,7 +40,12 @@ export class QueueTaskDispatcher implements TaskDispatcher {
     this.#queue = new Queue<TaskJob>(TASK_QUEUE, {
       connection: options.connect('switchyard-tasks-queue'),
       prefix: redisKeys(options.prefix).queuePrefix(TASK_QUEUE),
-      defaultJobOptions: { removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 }, attempts: 3, backoff: { type: 'exponential', delay: 1000 } },
+      defaultJobOptions: {
+        removeOnComplete: { count: 1000 },
+        removeOnFail: { count: 1000 },
+        attempts: 3,
+        backoff: { type: 'exponential', delay: 1000 },
+      },
     });
     this.#worker = new Worker<TaskJob>(
       TASK_QUEUE,
@@ -97,10 +102,15 @@ export class QueueTaskDispatcher implements TaskDispatcher {
 
 function encodeInputs(inputs: Record<string, unknown>): Record<string, EncodedInput> {
   return Object.fromEntries(
-    Object.entries(inputs).map(([name, value]) => [name, value instanceof Uint8Array ? { bytes: Buffer.from(value).toString('base64') } : { json: value }]),
+    Object.entries(inputs).map(([name, value]) => [
+      name,
+      value instanceof Uint8Array ? { bytes: Buffer.from(value).toString('base64') } : { json: value },
+    ]),
   );
 }
 
 function decodeInputs(inputs: Record<string, EncodedInput>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(inputs).map(([name, value]) => [name, 'bytes' in value ? Buffer.from(value.bytes, 'base64') : value.json]));
+  return Object.fromEntries(
+    Object.entries(inputs).map(([name, value]) => [name, 'bytes' in value ? Buffer.from(value.bytes, 'base64') : value.json]),
+  );
 }

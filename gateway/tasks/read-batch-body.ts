@@ -10,7 +10,6 @@ export interface BatchItem {
   readonly options: TaskOptions;
 }
 
-
 /**
  * A batch of task requests for one pipeline: JSON `{"items": [{"inputs": {...}, "priority": n}, ...],
  * "priority": n, "timeout_ms": n, "callback_url": "..."}` (media as base64; an item's options
@@ -22,7 +21,10 @@ export function readBatchBody(request: FastifyRequest, pipeline: PipelineConfig,
   if (body instanceof MultipartBody) {
     const media = Object.entries(pipeline.inputs).filter(([, input]) => input.kind !== 'json');
     if (media.length !== 1 || Object.keys(pipeline.inputs).length !== 1) {
-      throw new ServingError('unsupported_media_type', `pipeline "${pipeline.name}" does not take a single media input, so its batch goes as JSON`);
+      throw new ServingError(
+        'unsupported_media_type',
+        `pipeline "${pipeline.name}" does not take a single media input, so its batch goes as JSON`,
+      );
     }
     const shared = body.fields.options === undefined ? {} : parseJsonObject(body.fields.options, 'the "options" field');
     checkCount(body.files.length, maxItems);
@@ -44,7 +46,8 @@ export function readBatchBody(request: FastifyRequest, pipeline: PipelineConfig,
     for (const [name, value] of Object.entries(item.inputs)) {
       const spec = pipeline.inputs[name];
       if (spec && spec.kind !== 'json') {
-        if (typeof value !== 'string') throw new ServingError('invalid_request', `items[${index}] input "${name}" (${spec.kind}) goes as a base64 string`);
+        if (typeof value !== 'string')
+          throw new ServingError('invalid_request', `items[${index}] input "${name}" (${spec.kind}) goes as a base64 string`);
         inputs[name] = Buffer.from(value, 'base64');
       } else {
         inputs[name] = value;
@@ -56,6 +59,6 @@ export function readBatchBody(request: FastifyRequest, pipeline: PipelineConfig,
 }
 
 function checkCount(count: number, maxItems: number): void {
-  if (count === 0 || count > maxItems) throw new ServingError('too_many_items', `a batch holds 1 to ${maxItems} items (TASK_BATCH_MAX_ITEMS), not ${count}`);
+  if (count === 0 || count > maxItems)
+    throw new ServingError('too_many_items', `a batch holds 1 to ${maxItems} items (TASK_BATCH_MAX_ITEMS), not ${count}`);
 }
-

@@ -50,7 +50,11 @@ export async function readTaskBody(request: FastifyRequest, pipeline: PipelineCo
     for (const [name, value] of Object.entries(options.inputs ?? {})) inputs[name] = value;
     return { inputs: checkInputs(pipeline, inputs), options: readOptions(options), fingerprint: hash.digest('hex') };
   }
-  if (!Buffer.isBuffer(body) || body.length === 0) throw new ServingError('empty_body', 'the request has no body: send the pipeline inputs as JSON, multipart, or a raw image or WAV body');
+  if (!Buffer.isBuffer(body) || body.length === 0)
+    throw new ServingError(
+      'empty_body',
+      'the request has no body: send the pipeline inputs as JSON, multipart, or a raw image or WAV body',
+    );
   const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if ((IMAGE_TYPES as readonly string[]).includes(type) || (AUDIO_TYPES as readonly string[]).includes(type)) {
     hash.update(type).update(body);
@@ -68,9 +72,12 @@ export async function readTaskBody(request: FastifyRequest, pipeline: PipelineCo
     if (query.explain === 'true' || query.explain === 'false') options.explain = query.explain === 'true';
     return { inputs: { [media[0]![0]]: body }, options: readOptions(options), fingerprint: hash.digest('hex') };
   }
-  const media = Object.entries(pipeline.inputs).filter(([, spec]) => spec.kind !== 'json').map(([name]) => name);
+  const media = Object.entries(pipeline.inputs)
+    .filter(([, spec]) => spec.kind !== 'json')
+    .map(([name]) => name);
   const { parsed, fingerprint } = await parseTaskJsonOffThread({ pipeline: pipeline.name, type, body, media });
-  if (!isObject(parsed.inputs)) throw new ServingError('invalid_request', 'the body needs "inputs": an object with one entry per pipeline input');
+  if (!isObject(parsed.inputs))
+    throw new ServingError('invalid_request', 'the body needs "inputs": an object with one entry per pipeline input');
   const inputs: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(parsed.inputs)) {
     const spec = pipeline.inputs[name];
@@ -85,7 +92,11 @@ export async function readTaskBody(request: FastifyRequest, pipeline: PipelineCo
 
 export function checkInputs(pipeline: PipelineConfig, inputs: Record<string, unknown>): Record<string, unknown> {
   for (const name of Object.keys(inputs)) {
-    if (!(name in pipeline.inputs)) throw new ServingError('unknown_input', `pipeline "${pipeline.name}" has no input "${name}" (inputs: ${Object.keys(pipeline.inputs).join(', ')})`);
+    if (!(name in pipeline.inputs))
+      throw new ServingError(
+        'unknown_input',
+        `pipeline "${pipeline.name}" has no input "${name}" (inputs: ${Object.keys(pipeline.inputs).join(', ')})`,
+      );
   }
   for (const [name, spec] of Object.entries(pipeline.inputs)) {
     const value = inputs[name];

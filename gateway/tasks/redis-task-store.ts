@@ -59,7 +59,16 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async finish(record: TaskRecord): Promise<boolean> {
-    return (await this.#redis.eval(FINISH, 2, this.#keys.task(record.id), this.#keys.taskCancel(record.id), JSON.stringify(record), this.#retentionMs)) === 1;
+    return (
+      (await this.#redis.eval(
+        FINISH,
+        2,
+        this.#keys.task(record.id),
+        this.#keys.taskCancel(record.id),
+        JSON.stringify(record),
+        this.#retentionMs,
+      )) === 1
+    );
   }
 
   async settleCancelled(record: TaskRecord): Promise<boolean> {

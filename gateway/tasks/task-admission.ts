@@ -16,7 +16,10 @@ export class TaskAdmission {
   /** Reserves `count` places, or throws tasks_busy having reserved none; `release` gives one back. */
   admit(count: number): { release(): void } {
     if (this.#held + count > this.#limit) {
-      throw new ServingError('tasks_busy', `this gateway holds ${this.#held} batch items of ${this.#limit} (TASK_BATCH_MAX_PENDING); ${count} more do not fit`);
+      throw new ServingError(
+        'tasks_busy',
+        `this gateway holds ${this.#held} batch items of ${this.#limit} (TASK_BATCH_MAX_PENDING); ${count} more do not fit`,
+      );
     }
     this.#held += count;
     let left = count;

@@ -9,10 +9,21 @@ const FINAL_EVENTS = new Set(['task-succeeded', 'task-failed', 'task-cancelled']
  * Streams a task's events as server-sent events (`id:` is the event's sequence number,
  * so EventSource resumes with Last-Event-ID), and ends after the task's final event.
  */
-export async function followTaskEvents(reply: FastifyReply, store: TaskStore, id: string, afterSeq: number, alreadyFinished: boolean): Promise<void> {
+export async function followTaskEvents(
+  reply: FastifyReply,
+  store: TaskStore,
+  id: string,
+  afterSeq: number,
+  alreadyFinished: boolean,
+): Promise<void> {
   reply.hijack();
   const response = reply.raw;
-  response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  response.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
   let open = true;
   response.on('close', () => {
     open = false;

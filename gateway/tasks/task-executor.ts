@@ -30,13 +30,15 @@ export interface TaskExecutorOptions {
 /** How often a running task looks for a cancel requested on another gateway (this one's DELETE aborts it at once). */
 const CANCEL_POLL_MS = 250;
 
-const cancelledError = (): ServingError => new ServingError('task_cancelled', 'the task was cancelled (DELETE /v1/tasks/{id}, or its synchronous caller left) before it finished');
+const cancelledError = (): ServingError =>
+  new ServingError('task_cancelled', 'the task was cancelled (DELETE /v1/tasks/{id}, or its synchronous caller left) before it finished');
 
 /** Renders pipeline values for JSON: tensors become {datatype, shape, data}. */
 function plain(value: unknown): unknown {
   if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<number>);
   if (Array.isArray(value)) return value.map(plain);
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, plain(entry)]));
+  if (typeof value === 'object' && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, plain(entry)]));
   return typeof value === 'bigint' ? Number(value) : value;
 }
 
@@ -49,7 +51,7 @@ function singleMedia(inputs: Record<string, unknown>): Uint8Array | undefined {
 /** The pipeline's `review_when` matches this result. */
 function reviewCalledFor(pipeline: PipelineConfig, outputs: Record<string, unknown>): boolean {
   const when = pipeline.review_when;
-  return when !== undefined && when.equals.some((value) => value === outputs[when.output]);
+  return when?.equals.some((value) => value === outputs[when.output]) === true;
 }
 
 /**
@@ -79,7 +81,10 @@ export class TaskExecutor {
     const stop = new AbortController();
     this.#running.set(id, stop);
     const poll = setInterval(() => {
-      store.cancelRequested(id).then((requested) => requested && stop.abort(cancelledError()), () => undefined);
+      store.cancelRequested(id).then(
+        (requested) => requested && stop.abort(cancelledError()),
+        () => undefined,
+      );
     }, CANCEL_POLL_MS);
     const payer = { ...this.#payer(record), signal: stop.signal };
     record.status = 'running';
@@ -92,27 +97,47 @@ export class TaskExecutor {
     let events = Promise.resolve();
     const onEvent = (event: StepEvent): void => {
       const { type, ...data } = event;
-      events = events.then(() => store.appendEvent(id, type, data)).catch((error: unknown) => logger.warn({ err: error, task: id }, 'task event write failed'));
+      events = events
+        .then(() => store.appendEvent(id, type, data))
+        .catch((error: unknown) => logger.warn({ err: error, task: id }, 'task event write failed'));
     };
     try {
       if (!pipeline) throw new Error(`pipeline "${record.pipeline}" is no longer loaded`);
       const calls = modelCallServices(services, this.#options.backend, (error) => logger.error({ err: error }, 'ledger write failed'));
       const plan = services.policy.tenants.find((tenant) => tenant.name === record.tenant)?.plan ?? 'default';
-      const attributes = { 'switchyard.task_id': id, 'switchyard.pipeline': pipeline.name, 'switchyard.tenant': record.tenant, 'switchyard.task_run': record.runs };
-      const outcome = await traceTaskPart(record.traceparent, `task ${pipeline.name}`, attributes, (traceparent) => runPipeline(pipeline, inputs, {
-        calls,
-        payer,
-        plan,
-        transforms: this.#options.transforms,
-        taskId: id,
-        deadline: record.deadline,
-        priority: record.priority,
-        stepOptions: services.policy.tenants.find((tenant) => tenant.name === record.tenant)?.pipeline_options?.[pipeline.name] ?? {},
-        ...(traceparent !== undefined ? { traceparent } : {}),
-        signal: stop.signal,
-        ...(record.explain ? { explainStep: taskExplainStep({ services: calls, payer, plan, priority: record.priority, deadline: record.deadline, ...(traceparent !== undefined ? { traceparent } : {}) }) } : {}),
-        onEvent,
-      }));
+      const attributes = {
+        'switchyard.task_id': id,
+        'switchyard.pipeline': pipeline.name,
+        'switchyard.tenant': record.tenant,
+        'switchyard.task_run': record.runs,
+      };
+      const outcome = await traceTaskPart(record.traceparent, `task ${pipeline.name}`, attributes, (traceparent) =>
+        runPipeline(pipeline, inputs, {
+          calls,
+          payer,
+          plan,
+          transforms: this.#options.transforms,
+          taskId: id,
+          deadline: record.deadline,
+          priority: record.priority,
+          stepOptions: services.policy.tenants.find((tenant) => tenant.name === record.tenant)?.pipeline_options?.[pipeline.name] ?? {},
+          ...(traceparent !== undefined ? { traceparent } : {}),
+          signal: stop.signal,
+          ...(record.explain
+            ? {
+                explainStep: taskExplainStep({
+                  services: calls,
+                  payer,
+                  plan,
+                  priority: record.priority,
+                  deadline: record.deadline,
+                  ...(traceparent !== undefined ? { traceparent } : {}),
+                }),
+              }
+            : {}),
+          onEvent,
+        }),
+      );
       record.status = 'succeeded';
       record.result = { outputs: plain(outcome.outputs) as Record<string, unknown>, steps: outcome.steps, cost_usd: outcome.costUsd };
       if (!record.review && reviewCalledFor(pipeline, record.result.outputs)) record.review = { requested: false };
@@ -125,13 +150,19 @@ export class TaskExecutor {
     } catch (error) {
       record.status = stop.signal.aborted ? 'cancelled' : 'failed';
       const code = stop.signal.aborted ? 'task_cancelled' : isServingError(error) ? error.code : 'internal_error';
-      record.error = { code, message: code === 'internal_error' ? 'internal error' : (error as Error).message, ...(error instanceof StepFailedError ? { step: error.step } : {}) };
+      record.error = {
+        code,
+        message: code === 'internal_error' ? 'internal error' : (error as Error).message,
+        ...(error instanceof StepFailedError ? { step: error.step } : {}),
+      };
       if (code === 'internal_error') logger.error({ err: error, task: id }, 'task failed');
     }
     clearInterval(poll);
     this.#running.delete(id);
     // Every call that ran was charged as it answered; what the up-front reservation did not use goes back.
-    await payer.budget?.close().catch((error: unknown) => logger.error({ err: error, task: id }, 'releasing the rest of the task reservation failed'));
+    await payer.budget
+      ?.close()
+      .catch((error: unknown) => logger.error({ err: error, task: id }, 'releasing the rest of the task reservation failed'));
     record.cost_usd = payer.tally.usd;
     record.finished_at = new Date().toISOString();
     await events;
@@ -140,7 +171,14 @@ export class TaskExecutor {
       markCancelled(record);
       if (!(await store.settleCancelled(record))) return { record: (await store.get(id)) ?? record, callback: Promise.resolve() };
     }
-    const final = record.status === 'needs_review' ? 'task-needs-review' : record.status === 'succeeded' ? 'task-succeeded' : record.status === 'cancelled' ? 'task-cancelled' : 'task-failed';
+    const final =
+      record.status === 'needs_review'
+        ? 'task-needs-review'
+        : record.status === 'succeeded'
+          ? 'task-succeeded'
+          : record.status === 'cancelled'
+            ? 'task-cancelled'
+            : 'task-failed';
     const review = record.review ? { review: record.review } : {};
     const summary = record.error ? { error: record.error, cost_usd: record.cost_usd } : { cost_usd: record.result?.cost_usd, ...review };
     await store.appendEvent(id, final, summary);
@@ -202,11 +240,21 @@ export class TaskExecutor {
     const reservation = record.reservation;
     delete record.reservation;
     const limit = tenant ? budgetLimit(tenant) : undefined;
-    const payer = { tenant: record.tenant, ...(tenant ? { weight: tenant.weight } : {}), tally: { usd: 0 }, waitForCapacity: record.mode === 'async' };
+    const payer = {
+      tenant: record.tenant,
+      ...(tenant ? { weight: tenant.weight } : {}),
+      tally: { usd: 0 },
+      waitForCapacity: record.mode === 'async',
+    };
     if (!limit && !reservation) return payer;
     const account = new BudgetAccount(
       this.#options.services.budgets,
-      { tenant: record.tenant, period: reservation?.period ?? limit!.period, limitPico: limit?.limitPico ?? 0, describe: limit?.describe ?? 'budget' },
+      {
+        tenant: record.tenant,
+        period: reservation?.period ?? limit!.period,
+        limitPico: limit?.limitPico ?? 0,
+        describe: limit?.describe ?? 'budget',
+      },
       reservation?.estimatePico ?? 0,
     );
     return { ...payer, budget: account };
@@ -215,15 +263,21 @@ export class TaskExecutor {
   async #callback(record: TaskRecord): Promise<void> {
     const callback = record.callback;
     // Held while the result waits for review: the callback carries the verdict.
-    if (!callback || callback.state !== 'pending' || record.status === 'needs_review') return;
+    if (callback?.state !== 'pending' || record.status === 'needs_review') return;
     const secret = this.#options.callbackSecret(record.tenant);
     const { store } = this.#options;
     const body = JSON.stringify(publicTask({ ...record, callback: undefined }));
-    const delivered = await deliverCallback({ url: callback.url, tenant: record.tenant }, body, secret ?? '', this.#options.callbackPolicy, async (attempt) => {
-      callback.attempts.push(attempt);
-      await store.put(record);
-      await store.appendEvent(record.id, 'callback-attempted', { ...attempt });
-    });
+    const delivered = await deliverCallback(
+      { url: callback.url, tenant: record.tenant },
+      body,
+      secret ?? '',
+      this.#options.callbackPolicy,
+      async (attempt) => {
+        callback.attempts.push(attempt);
+        await store.put(record);
+        await store.appendEvent(record.id, 'callback-attempted', { ...attempt });
+      },
+    );
     callback.state = delivered ? 'delivered' : 'failed';
     await store.put(record);
   }

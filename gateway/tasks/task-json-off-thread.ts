@@ -15,14 +15,20 @@ let pool: ThreadPool | undefined;
  */
 export async function parseTaskJsonOffThread(job: TaskJsonJob): Promise<TaskJson> {
   if (job.body.byteLength < TASK_JSON_THREAD_MIN_BYTES) return parseTaskJson(job);
-  pool ??= new ThreadPool({ from: import.meta.url, module: 'task-json-thread', name: 'task-json', size: Math.min(2, availableParallelism()) });
+  pool ??= new ThreadPool({
+    from: import.meta.url,
+    module: 'task-json-thread',
+    name: 'task-json',
+    size: Math.min(2, availableParallelism()),
+  });
   const body = await copyInSlices(job.body);
   const result = await pool.run<TaskJson>({ ...job, body }, [body.buffer as ArrayBuffer]);
   const inputs = result.parsed.inputs as Record<string, unknown> | undefined;
   // Media crossed as Uint8Array; the task path works on Buffers, as when read in line.
   for (const name of job.media) {
     const value = inputs?.[name];
-    if (value instanceof Uint8Array && !Buffer.isBuffer(value)) inputs![name] = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    if (value instanceof Uint8Array && !Buffer.isBuffer(value))
+      inputs![name] = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   }
   return result;
 }

@@ -10,7 +10,8 @@ serveJobs((job: TaskJsonJob) => {
     for (const name of job.media) {
       const value = inputs[name];
       if (!(value instanceof Uint8Array)) continue;
-      const whole = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength && !transfer.includes(value.buffer as ArrayBuffer);
+      const whole =
+        value.byteOffset === 0 && value.byteLength === value.buffer.byteLength && !transfer.includes(value.buffer as ArrayBuffer);
       const owned = whole ? value : new Uint8Array(value);
       inputs[name] = owned;
       transfer.push(owned.buffer as ArrayBuffer);

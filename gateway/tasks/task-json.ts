@@ -16,7 +16,8 @@ export interface TaskJson {
   readonly fingerprint: string;
 }
 
-export const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+export const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export function parseJsonObject(text: string, what: string): Record<string, unknown> {
   let value: unknown;

@@ -67,7 +67,17 @@ export interface TaskReview {
   human_output?: unknown;
 }
 
-export type TaskEventType = 'task-queued' | 'task-started' | 'step-started' | 'step-finished' | 'step-failed' | 'task-needs-review' | 'task-succeeded' | 'task-failed' | 'task-cancelled' | 'callback-attempted';
+export type TaskEventType =
+  | 'task-queued'
+  | 'task-started'
+  | 'step-started'
+  | 'step-finished'
+  | 'step-failed'
+  | 'task-needs-review'
+  | 'task-succeeded'
+  | 'task-failed'
+  | 'task-cancelled'
+  | 'callback-attempted';
 
 /** One line of a task's progress, as `GET /v1/tasks/{id}/events` streams it. */
 export interface TaskEvent {

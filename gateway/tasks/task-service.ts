@@ -45,7 +45,11 @@ export class TaskService {
 
   pipeline(name: string): PipelineConfig {
     const pipeline = this.#options.pipelines.get(name);
-    if (!pipeline) throw new ServingError('pipeline_not_found', `unknown pipeline "${name}" (pipelines: ${[...this.#options.pipelines.keys()].join(', ') || 'none'})`);
+    if (!pipeline)
+      throw new ServingError(
+        'pipeline_not_found',
+        `unknown pipeline "${name}" (pipelines: ${[...this.#options.pipelines.keys()].join(', ') || 'none'})`,
+      );
     return pipeline;
   }
 
@@ -54,9 +58,18 @@ export class TaskService {
   }
 
   /** Records a new task and reserves its estimated cost from the tenant's budget (429 when it cannot). */
-  async create(tenant: Tenant, pipeline: PipelineConfig, body: TaskBody, mode: 'sync' | 'async', traceparent?: string): Promise<TaskRecord> {
+  async create(
+    tenant: Tenant,
+    pipeline: PipelineConfig,
+    body: TaskBody,
+    mode: 'sync' | 'async',
+    traceparent?: string,
+  ): Promise<TaskRecord> {
     if (body.options.callbackUrl !== undefined && !this.#options.callbackSecret(tenant.name)) {
-      throw new ServingError('invalid_parameter', `tenant "${tenant.name}" has no callback secret to sign callbacks with (callback_secret in SWITCHYARD_CONFIG, or CALLBACK_SECRET with no tenants)`);
+      throw new ServingError(
+        'invalid_parameter',
+        `tenant "${tenant.name}" has no callback secret to sign callbacks with (callback_secret in SWITCHYARD_CONFIG, or CALLBACK_SECRET with no tenants)`,
+      );
     }
     if (body.options.callbackUrl !== undefined) await this.#options.callbackGuard.vet(tenant.name, body.options.callbackUrl);
     const id = randomUUID();
@@ -72,7 +85,9 @@ export class TaskService {
       priority: tenantPriority(tenant, body.options.priority),
       ...(traceparent !== undefined ? { traceparent } : {}),
       runs: 0,
-      ...(body.options.callbackUrl !== undefined ? { callback: { url: body.options.callbackUrl, state: 'pending' as const, attempts: [] } } : {}),
+      ...(body.options.callbackUrl !== undefined
+        ? { callback: { url: body.options.callbackUrl, state: 'pending' as const, attempts: [] } }
+        : {}),
       ...(body.options.review ? { review: { requested: true as const } } : {}),
       ...(body.options.explain ? { explain: true as const } : {}),
     };
@@ -83,7 +98,10 @@ export class TaskService {
       const price = (name: string, version?: string): number => estimateCallUsd(backend, services.policy.routes, name, version);
       const estimatePico = toPico(estimateTaskCostUsd(pipeline, body.inputs, transforms, price));
       if (!(await this.#options.services.budgets.reserve(tenant.name, period, toPico(budget.usd), estimatePico))) {
-        throw new ServingError('budget_exceeded', `the ${budget.period} budget of ${budget.usd} USD for tenant "${tenant.name}" cannot cover this task`);
+        throw new ServingError(
+          'budget_exceeded',
+          `the ${budget.period} budget of ${budget.usd} USD for tenant "${tenant.name}" cannot cover this task`,
+        );
       }
       record.reservation = { period, estimatePico };
     }
@@ -126,7 +144,8 @@ export class TaskService {
     const until = Date.now() + CANCEL_WAIT_MS;
     for (;;) {
       const record = await this.#options.store.get(id);
-      if (!record || record.status === 'cancelled' || isPastCancel(record.status) || Date.now() >= until) return record ?? (await this.get(id, tenant));
+      if (!record || record.status === 'cancelled' || isPastCancel(record.status) || Date.now() >= until)
+        return record ?? (await this.get(id, tenant));
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }

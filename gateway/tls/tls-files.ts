@@ -20,7 +20,11 @@ export interface TlsSettings {
 /** The files the settings name; undefined when the listener is plain HTTP. */
 export function tlsFiles(settings: TlsSettings): TlsFiles | undefined {
   if (!settings.TLS_CERT_FILE || !settings.TLS_KEY_FILE) return undefined;
-  return { certFile: settings.TLS_CERT_FILE, keyFile: settings.TLS_KEY_FILE, ...(settings.TLS_CA_FILE ? { caFile: settings.TLS_CA_FILE } : {}) };
+  return {
+    certFile: settings.TLS_CERT_FILE,
+    keyFile: settings.TLS_KEY_FILE,
+    ...(settings.TLS_CA_FILE ? { caFile: settings.TLS_CA_FILE } : {}),
+  };
 }
 
 export interface TlsMaterial {
@@ -38,7 +42,9 @@ export function checkTlsMaterial(material: TlsMaterial, files: TlsFiles): void {
     createSecureContext(material);
   } catch (error) {
     const reason = (error as { code?: string }).code ?? 'unreadable';
-    throw new Error(`${files.certFile}, ${files.keyFile}${files.caFile ? `, ${files.caFile}` : ''}: not a usable certificate, key and CA (${reason})`);
+    throw new Error(
+      `${files.certFile}, ${files.keyFile}${files.caFile ? `, ${files.caFile}` : ''}: not a usable certificate, key and CA (${reason})`,
+    );
   }
 }
 
@@ -77,9 +83,14 @@ export function watchTlsFiles(
   let last = current;
   let busy = false;
   const none = Buffer.alloc(0);
-  const same = (a: TlsMaterial, b: TlsMaterial): boolean => a.key.equals(b.key) && a.cert.equals(b.cert) && (a.ca ?? none).equals(b.ca ?? none);
+  const same = (a: TlsMaterial, b: TlsMaterial): boolean =>
+    a.key.equals(b.key) && a.cert.equals(b.cert) && (a.ca ?? none).equals(b.ca ?? none);
   const poll = async (): Promise<void> => {
-    const [key, cert, ca] = await Promise.all([readFile(files.keyFile), readFile(files.certFile), files.caFile ? readFile(files.caFile) : undefined]);
+    const [key, cert, ca] = await Promise.all([
+      readFile(files.keyFile),
+      readFile(files.certFile),
+      files.caFile ? readFile(files.caFile) : undefined,
+    ]);
     const next: TlsMaterial = { key, cert, ...(ca ? { ca } : {}) };
     if (same(next, last)) return;
     last = next;

@@ -41,7 +41,11 @@ export interface PolicyServices {
 }
 
 /** What the one model-call function needs from these services (see routing/model-call.ts). */
-export function modelCallServices(services: PolicyServices, backend: ServingBackend, onLedgerError: (error: unknown) => void): ModelCallServices {
+export function modelCallServices(
+  services: PolicyServices,
+  backend: ServingBackend,
+  onLedgerError: (error: unknown) => void,
+): ModelCallServices {
   return {
     backend,
     routes: () => services.policy.routes,

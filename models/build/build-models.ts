@@ -49,10 +49,16 @@ async function quantizedFrom(model: ModelDefinition, version: string): Promise<U
   const weights = model.config.versions[version]!.weights;
   if (weights.source !== 'quantized') throw new Error(`${model.name} v${version} is not a quantized version`);
   const fp32 = await readFile(resolveWeights(model, weights.from_version));
-  const calibration = weights.calibration ? parseCalibrationSource(weights.calibration.startsWith('.') ? join(model.dir, weights.calibration) : weights.calibration) : undefined;
+  const calibration = weights.calibration
+    ? parseCalibrationSource(weights.calibration.startsWith('.') ? join(model.dir, weights.calibration) : weights.calibration)
+    : undefined;
   // Dynamic versions declaring calibration get error-feedback rounding; without, round-to-nearest.
   const samples = calibration ? (await sampleSets(model.config, calibration)).calibration : undefined;
-  const { bytes } = await quantizeModel(fp32, { mode: weights.mode, ...(samples ? { calibration: samples } : {}), ...(weights.activations ? { activations: weights.activations } : {}) });
+  const { bytes } = await quantizeModel(fp32, {
+    mode: weights.mode,
+    ...(samples ? { calibration: samples } : {}),
+    ...(weights.activations ? { activations: weights.activations } : {}),
+  });
   return bytes;
 }
 

@@ -52,7 +52,13 @@ export function buildQuadrantImage(): Uint8Array {
   const nodes: NodeProto[] = [
     { opType: 'Flatten', name: 'flatten', input: ['image'], output: ['flat'], attribute: [{ name: 'axis', type: ATTRIBUTE_INT, i: 1 }] },
     { opType: 'Gemm', name: 'classify', input: ['flat', 'w', 'b'], output: ['logits'] },
-    { opType: 'Softmax', name: 'softmax', input: ['logits'], output: ['probabilities'], attribute: [{ name: 'axis', type: ATTRIBUTE_INT, i: -1 }] },
+    {
+      opType: 'Softmax',
+      name: 'softmax',
+      input: ['logits'],
+      output: ['probabilities'],
+      attribute: [{ name: 'axis', type: ATTRIBUTE_INT, i: -1 }],
+    },
   ];
   return encodeModel({
     irVersion: 8,

@@ -1,4 +1,12 @@
-import { ATTRIBUTE_INT, ONNX_FLOAT, encodeModel, floatInitializer, valueInfo, type NodeProto, type TensorProto } from '../onnx/onnx-model.js';
+import {
+  ATTRIBUTE_INT,
+  ONNX_FLOAT,
+  encodeModel,
+  floatInitializer,
+  valueInfo,
+  type NodeProto,
+  type TensorProto,
+} from '../onnx/onnx-model.js';
 import { normalSamples, seededRandom } from './seeded-random.js';
 
 export interface MlpShape {

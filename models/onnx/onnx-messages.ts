@@ -8,8 +8,14 @@ import type { AttributeType, TensorDataLocation } from './onnx-constants.js';
 
 export type Int64 = number | Long;
 
-export interface StringStringEntryProto { key?: string; value?: string }
-export interface OperatorSetIdProto { domain?: string; version?: Int64 }
+export interface StringStringEntryProto {
+  key?: string;
+  value?: string;
+}
+export interface OperatorSetIdProto {
+  domain?: string;
+  version?: Int64;
+}
 
 export interface ModelProto {
   irVersion?: Int64;
@@ -26,7 +32,11 @@ export interface ModelProto {
   configuration?: DeviceConfigurationProto[];
 }
 
-export interface DeviceConfigurationProto { name?: string; numDevices?: number; device?: string[] }
+export interface DeviceConfigurationProto {
+  name?: string;
+  numDevices?: number;
+  device?: string[];
+}
 
 export interface TrainingInfoProto {
   initialization?: GraphProto;
@@ -48,7 +58,10 @@ export interface GraphProto {
   metadataProps?: StringStringEntryProto[];
 }
 
-export interface TensorAnnotation { tensorName?: string; quantParameterTensorNames?: StringStringEntryProto[] }
+export interface TensorAnnotation {
+  tensorName?: string;
+  quantParameterTensorNames?: StringStringEntryProto[];
+}
 
 export interface NodeProto {
   input?: string[];
@@ -123,9 +136,15 @@ export interface TensorProto {
   metadataProps?: StringStringEntryProto[];
 }
 
-export interface SparseTensorProto { values?: TensorProto; indices?: TensorProto; dims?: Int64[] }
+export interface SparseTensorProto {
+  values?: TensorProto;
+  indices?: TensorProto;
+  dims?: Int64[];
+}
 
-export interface TensorShapeProto { dim?: { dimValue?: Int64; dimParam?: string; denotation?: string }[] }
+export interface TensorShapeProto {
+  dim?: { dimValue?: Int64; dimParam?: string; denotation?: string }[];
+}
 
 export interface TypeProto {
   tensorType?: { elemType?: number; shape?: TensorShapeProto };

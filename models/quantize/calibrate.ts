@@ -13,7 +13,11 @@ export type CalibrationBatch = Readonly<Record<string, ort.Tensor>>;
  * exposed as extra outputs, and records each one's min and max. `withOutputs` returns
  * the model bytes with those outputs added (the caller owns the ONNX codec).
  */
-export async function calibrateRanges(modelWithOutputs: Uint8Array, tensors: readonly string[], batches: readonly CalibrationBatch[]): Promise<Map<string, TensorRange>> {
+export async function calibrateRanges(
+  modelWithOutputs: Uint8Array,
+  tensors: readonly string[],
+  batches: readonly CalibrationBatch[],
+): Promise<Map<string, TensorRange>> {
   const session = await ort.InferenceSession.create(modelWithOutputs, { graphOptimizationLevel: 'basic' });
   const ranges = new Map<string, TensorRange>();
   try {

@@ -36,7 +36,8 @@ function randomSamples(config: ModelConfig, count: number, seed: number): Sample
   return Array.from({ length: count }, () => {
     const feed: Record<string, ort.Tensor> = {};
     for (const spec of config.inputs) {
-      if (spec.datatype !== 'FP32') throw new Error(`random calibration makes FP32 inputs; "${spec.name}" is ${spec.datatype}: give a --calibration folder`);
+      if (spec.datatype !== 'FP32')
+        throw new Error(`random calibration makes FP32 inputs; "${spec.name}" is ${spec.datatype}: give a --calibration folder`);
       const concrete = [...(config.warmup.dims[spec.name] ?? [])];
       const dims = spec.shape.map((dim) => (dim === -1 ? (concrete.shift() ?? 1) : dim));
       const shape = config.max_batch_size > 0 ? [1, ...dims] : dims;
@@ -48,7 +49,10 @@ function randomSamples(config: ModelConfig, count: number, seed: number): Sample
 
 async function textLines(config: ModelConfig, count: number, seed: number): Promise<Sample[]> {
   const input = config.inputs[0]!.name;
-  return (await textLineSamples(count, seed)).map((sample) => ({ text: sample.text, feed: { [input]: new ort.Tensor('float32', sample.tensor.data as Float32Array, [...sample.tensor.shape]) } }));
+  return (await textLineSamples(count, seed)).map((sample) => ({
+    text: sample.text,
+    feed: { [input]: new ort.Tensor('float32', sample.tensor.data as Float32Array, [...sample.tensor.shape]) },
+  }));
 }
 
 /** A folder of `<sample>.<input>.npy` files; every fourth sample is held out for evaluation. */
@@ -57,7 +61,10 @@ async function folderSamples(config: ModelConfig, dir: string): Promise<SampleSe
   const samples = new Map<string, Record<string, ort.Tensor>>();
   for (const file of files) {
     const match = /^(.+)\.([^.]+)\.npy$/.exec(file);
-    if (!match || !config.inputs.some((spec) => spec.name === match[2])) throw new Error(`${join(dir, file)}: name calibration files <sample>.<input>.npy with an input of ${config.name} (${config.inputs.map((s) => s.name).join(', ')})`);
+    if (!match || !config.inputs.some((spec) => spec.name === match[2]))
+      throw new Error(
+        `${join(dir, file)}: name calibration files <sample>.<input>.npy with an input of ${config.name} (${config.inputs.map((s) => s.name).join(', ')})`,
+      );
     const { shape, data } = readNpy(await readFile(join(dir, file)), join(dir, file));
     const feed = samples.get(match[1]!) ?? {};
     feed[match[2]!] = new ort.Tensor('float32', data, shape);
@@ -80,7 +87,8 @@ function randomCalibrationCount(config: ModelConfig): number {
 
 export async function sampleSets(config: ModelConfig, source: CalibrationSource): Promise<SampleSets> {
   // Different seeds: evaluation rows are never calibration rows.
-  if (source === 'random') return { calibration: randomSamples(config, randomCalibrationCount(config), 1), evaluation: randomSamples(config, 5000, 2) };
+  if (source === 'random')
+    return { calibration: randomSamples(config, randomCalibrationCount(config), 1), evaluation: randomSamples(config, 5000, 2) };
   if (source === 'text-lines') return { calibration: await textLines(config, 24, 1), evaluation: await textLines(config, 40, 2) };
   return folderSamples(config, source.dir);
 }

@@ -50,7 +50,14 @@ export function quantizeDynamic(model: ModelMessage, options: DynamicQuantizeOpt
       graph.initializer.push(floatInitializer(biasName, [plan.n], plan.bias));
       inputs.push('', biasName);
     }
-    rewritten.push({ name: names.take(`${node.name || node.output[0]}_int8`), opType: 'DynamicQuantizeMatMul', domain: MS_DOMAIN, input: inputs, output: [...node.output], attribute: [] });
+    rewritten.push({
+      name: names.take(`${node.name || node.output[0]}_int8`),
+      opType: 'DynamicQuantizeMatMul',
+      domain: MS_DOMAIN,
+      input: inputs,
+      output: [...node.output],
+      attribute: [],
+    });
     outcome.quantized[op] = (outcome.quantized[op] ?? 0) + 1;
   }
   graph.node = rewritten;
@@ -118,7 +125,9 @@ function planMatMul(node: NodeMessage, constants: Map<string, FloatConstant>): M
   if (attributeFloat(node, 'alpha', 1) !== 1 || attributeFloat(node, 'beta', 1) !== 1) return 'Gemm with alpha or beta other than 1';
   const transposed = attributeInt(node, 'transB', 0) === 1;
   const [rows, cols] = weight.dims as [number, number];
-  const plan = transposed ? { weight: transpose2d(weight.values, rows, cols), k: cols, n: rows } : { weight: weight.values, k: rows, n: cols };
+  const plan = transposed
+    ? { weight: transpose2d(weight.values, rows, cols), k: cols, n: rows }
+    : { weight: weight.values, k: rows, n: cols };
   const biasName = node.input[2];
   if (!biasName) return plan;
   const bias = constants.get(biasName);

@@ -13,7 +13,10 @@ import { WEIGHT_LIMIT } from './int8-weights.js';
  * Pure: W, scales and H are not modified. With H = identity it is round-to-nearest.
  */
 export function errorFeedbackRounding(weight: Float32Array, k: number, n: number, scales: Float32Array, hessian: Float64Array): Int8Array {
-  if (weight.length !== k * n || scales.length !== n || hessian.length !== k * k) throw new Error(`error feedback rounding: W is ${weight.length} values for [${k}, ${n}], ${scales.length} scales, H ${hessian.length} values`);
+  if (weight.length !== k * n || scales.length !== n || hessian.length !== k * k)
+    throw new Error(
+      `error feedback rounding: W is ${weight.length} values for [${k}, ${n}], ${scales.length} scales, H ${hessian.length} values`,
+    );
   const factor = inverseHessianFactor(hessian, k);
   const working = Float64Array.from(weight);
   const quantized = new Int8Array(k * n);
@@ -33,17 +36,24 @@ export function errorFeedbackRounding(weight: Float32Array, k: number, n: number
         quantized[from + c] = level;
         errors[errorFrom + c] = (value - level * scales[c]!) / diagonal;
       }
-      for (let later = row + 1; later < blockEnd; later += 1) subtractScaled(working, later * n, factor[row * k + later]!, errors, errorFrom, n);
+      for (let later = row + 1; later < blockEnd; later += 1)
+        subtractScaled(working, later * n, factor[row * k + later]!, errors, errorFrom, n);
     }
     for (let later = blockEnd; later < k; later += 1) {
       const to = later * n;
       let row = blockStart;
       // Four error rows per pass: a quarter of the loads and stores of the target row.
       for (; row + 4 <= blockEnd; row += 4) {
-        const [l0, l1, l2, l3] = [factor[row * k + later]!, factor[(row + 1) * k + later]!, factor[(row + 2) * k + later]!, factor[(row + 3) * k + later]!];
+        const [l0, l1, l2, l3] = [
+          factor[row * k + later]!,
+          factor[(row + 1) * k + later]!,
+          factor[(row + 2) * k + later]!,
+          factor[(row + 3) * k + later]!,
+        ];
         const e0 = (row - blockStart) * n;
         const [e1, e2, e3] = [e0 + n, e0 + 2 * n, e0 + 3 * n];
-        for (let c = 0; c < n; c += 1) working[to + c] = working[to + c]! - (l0 * errors[e0 + c]! + l1 * errors[e1 + c]! + l2 * errors[e2 + c]! + l3 * errors[e3 + c]!);
+        for (let c = 0; c < n; c += 1)
+          working[to + c] = working[to + c]! - (l0 * errors[e0 + c]! + l1 * errors[e1 + c]! + l2 * errors[e2 + c]! + l3 * errors[e3 + c]!);
       }
       for (; row < blockEnd; row += 1) subtractScaled(working, to, factor[row * k + later]!, errors, (row - blockStart) * n, n);
     }
@@ -64,7 +74,15 @@ function subtractScaled(target: Float64Array, to: number, link: number, source: 
  * ||X (W - Wq·s)||² / rows for inputs X [rows, k]: the output error a quantized layer adds,
  * what error feedback minimizes (for tests and reports).
  */
-export function outputError(inputs: Float32Array, rows: number, weight: Float32Array, k: number, n: number, quantized: Int8Array, scales: Float32Array): number {
+export function outputError(
+  inputs: Float32Array,
+  rows: number,
+  weight: Float32Array,
+  k: number,
+  n: number,
+  quantized: Int8Array,
+  scales: Float32Array,
+): number {
   const difference = new Float64Array(k * n);
   for (let i = 0; i < k * n; i += 1) difference[i] = weight[i]! - quantized[i]! * scales[i % n]!;
   const output = new Float64Array(n);

@@ -52,7 +52,8 @@ function channelAffine(reader: NodeMessage, tensor: string, view: GraphView, ran
     return reader.opType === 'Mul' ? { scale: values } : { shift: values };
   }
   if (isOp(reader, 'BatchNormalization')) {
-    if (reader.input[0] !== tensor || reader.output.slice(1).some((output) => output !== '') || attributeInt(reader, 'spatial', 1) !== 1) return undefined;
+    if (reader.input[0] !== tensor || reader.output.slice(1).some((output) => output !== '') || attributeInt(reader, 'spatial', 1) !== 1)
+      return undefined;
     const [gamma, beta, mean, variance] = reader.input.slice(1, 5).map((name) => view.constant(name));
     if (!gamma || !beta || !mean || !variance || [gamma, beta, mean, variance].some((c) => c.values.length !== channels)) return undefined;
     const epsilon = attributeFloat(reader, 'epsilon', 1e-5);
@@ -75,7 +76,13 @@ export function perChannel(constant: FloatConstant, rank: number, channels: numb
 }
 
 /** Rewrites the Conv's weight and bias so it computes affine(conv(x)). */
-function applyAffine(conv: NodeMessage, affine: ChannelAffine, weight: FloatConstant, bias: FloatConstant | undefined, view: GraphView): void {
+function applyAffine(
+  conv: NodeMessage,
+  affine: ChannelAffine,
+  weight: FloatConstant,
+  bias: FloatConstant | undefined,
+  view: GraphView,
+): void {
   const channels = weight.dims[0]!;
   const perChannelSize = weight.values.length / channels;
   const scale = affine.scale ?? new Float64Array(channels).fill(1);

@@ -22,7 +22,10 @@ interface HardSwishMatch {
  */
 export function fuseHardSwish(graph: GraphMessage): number {
   const view = new GraphView(graph);
-  const matches = graph.node.filter((node) => isOp(node, 'Clip')).map((clip) => matchHardSwish(clip, view)).filter((match) => match !== undefined);
+  const matches = graph.node
+    .filter((node) => isOp(node, 'Clip'))
+    .map((clip) => matchHardSwish(clip, view))
+    .filter((match) => match !== undefined);
   for (const match of matches) {
     const last = match.nodes[match.nodes.length - 1]!;
     const scaleMul = view.onlyReader(last.output[0]!);
@@ -33,12 +36,33 @@ export function fuseHardSwish(graph: GraphMessage): number {
     let input = match.x;
     if (movesScale) {
       input = view.names.take(`${base}_scaled_input`);
-      replacement.push({ name: view.names.take(`${base}_scale`), opType: 'Mul', domain: '', input: [match.x, scaleMul!.input.find((name) => name !== last.output[0])!], output: [input], attribute: [] });
+      replacement.push({
+        name: view.names.take(`${base}_scale`),
+        opType: 'Mul',
+        domain: '',
+        input: [match.x, scaleMul!.input.find((name) => name !== last.output[0])!],
+        output: [input],
+        attribute: [],
+      });
     }
     const gate = view.names.take(`${base}_gate`);
     replacement.push(
-      { name: view.names.take(`${base}_hard_sigmoid`), opType: 'HardSigmoid', domain: '', input: [input], output: [gate], attribute: [floatAttribute('alpha', 1 / (6 * (movesScale ? scale : 1))), floatAttribute('beta', 0.5)] },
-      { name: view.names.take(`${base}_hard_swish`), opType: 'Mul', domain: '', input: [input, gate], output: [movesScale ? scaleMul!.output[0]! : last.output[0]!], attribute: [] },
+      {
+        name: view.names.take(`${base}_hard_sigmoid`),
+        opType: 'HardSigmoid',
+        domain: '',
+        input: [input],
+        output: [gate],
+        attribute: [floatAttribute('alpha', 1 / (6 * (movesScale ? scale : 1))), floatAttribute('beta', 0.5)],
+      },
+      {
+        name: view.names.take(`${base}_hard_swish`),
+        opType: 'Mul',
+        domain: '',
+        input: [input, gate],
+        output: [movesScale ? scaleMul!.output[0]! : last.output[0]!],
+        attribute: [],
+      },
     );
     graph.node.splice(graph.node.indexOf(last), 0, ...replacement);
     removeNodes(graph, movesScale ? [...match.nodes, scaleMul!] : match.nodes);

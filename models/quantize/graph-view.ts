@@ -22,7 +22,10 @@ export class GraphView {
     }
     this.#outputs = new Set(graph.output.map((output) => output.name ?? ''));
     this.#constants = floatConstants(graph);
-    this.names = new FreshNames([...graph.node.flatMap((node) => [...node.input, ...node.output, node.name ?? '']), ...graph.initializer.map((i) => i.name ?? '')]);
+    this.names = new FreshNames([
+      ...graph.node.flatMap((node) => [...node.input, ...node.output, node.name ?? '']),
+      ...graph.initializer.map((i) => i.name ?? ''),
+    ]);
   }
 
   readers(tensor: string): readonly NodeMessage[] {

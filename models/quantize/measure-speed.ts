@@ -30,7 +30,13 @@ export function stackRows(samples: readonly Sample[], batch: number): Record<str
  * Median time per run of each model on the same feed, measured in alternating rounds so
  * that load on this shared machine falls on both alike: the ratio is the figure to trust.
  */
-export async function measureSpeed(fp32: ort.InferenceSession, int8: ort.InferenceSession, feed: Record<string, ort.Tensor>, batch: number, budgetMs = 4_000): Promise<SpeedFigure> {
+export async function measureSpeed(
+  fp32: ort.InferenceSession,
+  int8: ort.InferenceSession,
+  feed: Record<string, ort.Tensor>,
+  batch: number,
+  budgetMs = 4_000,
+): Promise<SpeedFigure> {
   await fp32.run(feed);
   await int8.run(feed);
   const started = performance.now();
@@ -39,7 +45,10 @@ export async function measureSpeed(fp32: ort.InferenceSession, int8: ort.Inferen
   const runsPerRound = Math.max(1, Math.min(200, Math.floor(budgetMs / 10 / once)));
   const times = { fp32: [] as number[], int8: [] as number[] };
   for (let round = 0; round < 10; round += 1) {
-    for (const [name, session] of [['fp32', fp32], ['int8', int8]] as const) {
+    for (const [name, session] of [
+      ['fp32', fp32],
+      ['int8', int8],
+    ] as const) {
       const begin = performance.now();
       for (let i = 0; i < runsPerRound; i += 1) await session.run(feed);
       times[name].push((performance.now() - begin) / runsPerRound);

@@ -12,11 +12,16 @@ export function readNpy(bytes: Uint8Array, file: string): { shape: number[]; dat
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (descr !== '<f4') throw new Error(`${file} holds ${descr ?? 'an unknown type'}: calibration files must be float32 ('<f4')`);
   if (fortran !== 'False') throw new Error(`${file} is in Fortran order: save it in C order`);
-  const shape = (shapeText ?? '').split(',').map((dim) => dim.trim()).filter(Boolean).map(Number);
+  const shape = (shapeText ?? '')
+    .split(',')
+    .map((dim) => dim.trim())
+    .filter(Boolean)
+    .map(Number);
   const offset = start + headerLength;
   // A copy: a Buffer's slice() shares the pool, and its .buffer would be the whole pool.
   const data = new Float32Array(Uint8Array.prototype.slice.call(bytes, offset).buffer);
-  if (data.length !== shape.reduce((product, dim) => product * dim, 1)) throw new Error(`${file}: ${data.length} values do not fill shape [${shape.join(',')}]`);
+  if (data.length !== shape.reduce((product, dim) => product * dim, 1))
+    throw new Error(`${file}: ${data.length} values do not fill shape [${shape.join(',')}]`);
   return { shape, data };
 }
 
@@ -24,7 +29,7 @@ export function readNpy(bytes: Uint8Array, file: string): { shape: number[]; dat
 export function writeNpy(shape: readonly number[], data: Float32Array): Uint8Array {
   let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
   // The header (with magic and length) pads to a multiple of 64 bytes and ends in a newline.
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  header += `${' '.repeat(63 - ((10 + header.length) % 64))}\n`;
   const out = new Uint8Array(10 + header.length + data.byteLength);
   out.set([0x93, ...new TextEncoder().encode('NUMPY'), 1, 0]);
   new DataView(out.buffer).setUint16(8, header.length, true);

@@ -16,12 +16,15 @@ export function upgradeToOpset10(model: ModelMessage): void {
   if (!entry || toNumber(entry.version) >= 10) return;
   const changed = model.graph.node.filter((node) => (node.domain ?? '') === '' && CHANGED_IN_10.has(node.opType ?? ''));
   if (changed.length > 0) {
-    throw new QuantizeError(`static quantization needs opset 10 and this opset-${toNumber(entry.version)} model uses ${[...new Set(changed.map((node) => node.opType))].join(', ')}, which changed in opset 10: convert the model to opset 10 or later first, or use --mode dynamic`);
+    throw new QuantizeError(
+      `static quantization needs opset 10 and this opset-${toNumber(entry.version)} model uses ${[...new Set(changed.map((node) => node.opType))].join(', ')}, which changed in opset 10: convert the model to opset 10 or later first, or use --mode dynamic`,
+    );
   }
   const names = new FreshNames(model.graph.node.flatMap((node) => [...node.input, ...node.output]));
   for (const node of model.graph.node) {
     if ((node.domain ?? '') !== '' || node.opType !== 'Slice') continue;
-    const ints = (name: string): bigint[] | undefined => node.attribute.find((attribute: AttributeMessage) => attribute.name === name)?.ints?.map((value) => BigInt(toNumber(value)));
+    const ints = (name: string): bigint[] | undefined =>
+      node.attribute.find((attribute: AttributeMessage) => attribute.name === name)?.ints?.map((value) => BigInt(toNumber(value)));
     const starts = ints('starts') ?? [];
     const ends = ints('ends') ?? [];
     const axes = ints('axes');

@@ -12,7 +12,11 @@ export function dropUnreadQdq(nodes: NodeMessage[], graph: GraphMessage): NodeMe
   const outputs = new Set(graph.output.map((output) => output.name ?? ''));
   for (;;) {
     const read = new Set(nodes.flatMap((node) => node.input));
-    const kept = nodes.filter((node) => !(node.opType === 'QuantizeLinear' || node.opType === 'DequantizeLinear') || node.output.some((output) => read.has(output) || outputs.has(output)));
+    const kept = nodes.filter(
+      (node) =>
+        !(node.opType === 'QuantizeLinear' || node.opType === 'DequantizeLinear') ||
+        node.output.some((output) => read.has(output) || outputs.has(output)),
+    );
     if (kept.length === nodes.length) return kept;
     nodes = kept;
   }
@@ -20,7 +24,11 @@ export function dropUnreadQdq(nodes: NodeMessage[], graph: GraphMessage): NodeMe
 
 /** ONNX wants nodes in an order where every input is produced before it is read. */
 export function topologicalOrder(nodes: NodeMessage[], graph: GraphMessage): NodeMessage[] {
-  const available = new Set<string>(['', ...graph.input.map((input) => input.name ?? ''), ...graph.initializer.map((initializer) => initializer.name ?? '')]);
+  const available = new Set<string>([
+    '',
+    ...graph.input.map((input) => input.name ?? ''),
+    ...graph.initializer.map((initializer) => initializer.name ?? ''),
+  ]);
   const ordered: NodeMessage[] = [];
   let pending = nodes;
   while (pending.length > 0) {
@@ -33,7 +41,8 @@ export function topologicalOrder(nodes: NodeMessage[], graph: GraphMessage): Nod
         next.push(node);
       }
     }
-    if (next.length === pending.length) throw new Error(`graph has nodes whose inputs are never produced: ${next.map((node) => node.name).join(', ')}`);
+    if (next.length === pending.length)
+      throw new Error(`graph has nodes whose inputs are never produced: ${next.map((node) => node.name).join(', ')}`);
     pending = next;
   }
   return ordered;

@@ -20,12 +20,20 @@ export class QdqWriter implements ElementwiseContext {
   readonly #unsigned: boolean;
   readonly #ranges: ReadonlyMap<string, TensorRange>;
 
-  constructor(graph: GraphMessage, readonly constants: ReadonlyMap<string, FloatConstant>, ranges: ReadonlyMap<string, TensorRange>, options: { domain: string; unsigned: boolean }) {
+  constructor(
+    graph: GraphMessage,
+    readonly constants: ReadonlyMap<string, FloatConstant>,
+    ranges: ReadonlyMap<string, TensorRange>,
+    options: { domain: string; unsigned: boolean },
+  ) {
     this.#graph = graph;
     this.#ranges = ranges;
     this.#domain = options.domain;
     this.#unsigned = options.unsigned;
-    this.#names = new FreshNames([...graph.node.flatMap((node) => [...node.input, ...node.output, node.name ?? '']), ...graph.initializer.map((i) => i.name ?? '')]);
+    this.#names = new FreshNames([
+      ...graph.node.flatMap((node) => [...node.input, ...node.output, node.name ?? '']),
+      ...graph.initializer.map((i) => i.name ?? ''),
+    ]);
   }
 
   freshName(base: string): string {
@@ -84,7 +92,13 @@ export class QdqWriter implements ElementwiseContext {
   dequantizedConstant(constant: FloatConstant, name: string): string {
     const { scale, zeroPoint } = int8Activation({ min: Math.min(...constant.values), max: Math.max(...constant.values) });
     const q = this.freshName(`${name}_quantized`);
-    this.#graph.initializer.push(this.#integers(q, constant.dims, Array.from(constant.values, (value) => Math.max(-128, Math.min(127, Math.round(value / scale) + zeroPoint)))));
+    this.#graph.initializer.push(
+      this.#integers(
+        q,
+        constant.dims,
+        Array.from(constant.values, (value) => Math.max(-128, Math.min(127, Math.round(value / scale) + zeroPoint))),
+      ),
+    );
     return this.dequantize({ quantized: q, ...this.params(name, scale, zeroPoint) }, name);
   }
 

@@ -51,9 +51,15 @@ export function parseQuantizeArgs(argv: readonly string[]): QuantizeCommand {
       force: { type: 'boolean', default: false },
     },
   });
-  if (positionals.length !== 1) throw new QuantizeError('name one model: npm run quantize -- <model> [--version V] [--mode dynamic|static] [--calibration random|text-lines|<dir>]');
+  if (positionals.length !== 1)
+    throw new QuantizeError(
+      'name one model: npm run quantize -- <model> [--version V] [--mode dynamic|static] [--calibration random|text-lines|<dir>]',
+    );
   if (values.mode !== 'dynamic' && values.mode !== 'static') throw new QuantizeError(`--mode is dynamic or static, not "${values.mode}"`);
-  for (const [flag, value] of [['--version', values.version], ['--as', values.as]] as const) {
+  for (const [flag, value] of [
+    ['--version', values.version],
+    ['--as', values.as],
+  ] as const) {
     if (value !== undefined && !/^[1-9][0-9]*$/.test(value)) throw new QuantizeError(`${flag} is a version number, not "${value}"`);
   }
   return {
@@ -85,16 +91,22 @@ export async function runQuantize(
   const definition = await readModelDefinition(command.repository, command.model);
   const { config } = definition;
   if (config.platform !== 'onnx') throw new QuantizeError(`${config.name} is a ${config.platform} model: only ONNX models are quantized`);
-  const fp32Versions = Object.keys(config.versions).filter((v) => config.versions[v]!.weights.source !== 'quantized').sort((a, b) => Number(b) - Number(a));
+  const fp32Versions = Object.keys(config.versions)
+    .filter((v) => config.versions[v]!.weights.source !== 'quantized')
+    .sort((a, b) => Number(b) - Number(a));
   const from = command.version ?? fp32Versions[0];
-  if (!from || !fp32Versions.includes(from)) throw new QuantizeError(`${config.name} has no fp32 version ${from ?? ''} (fp32 versions: ${fp32Versions.join(', ') || 'none'})`);
+  if (!from || !fp32Versions.includes(from))
+    throw new QuantizeError(`${config.name} has no fp32 version ${from ?? ''} (fp32 versions: ${fp32Versions.join(', ') || 'none'})`);
   const version = command.as ?? String(Math.max(...Object.keys(config.versions).map(Number)) + 1);
-  if (version in config.versions && config.versions[version]!.weights.source !== 'quantized') throw new QuantizeError(`version ${version} of ${config.name} exists and is not a quantized version: choose another with --as`);
+  if (version in config.versions && config.versions[version]!.weights.source !== 'quantized')
+    throw new QuantizeError(`version ${version} of ${config.name} exists and is not a quantized version: choose another with --as`);
   const twin = command.force ? undefined : sameSettings(config, version, from, command);
   if (twin) {
     const settings = `${command.mode}, calibration ${command.calibration}`;
-    throw new DuplicateVersionError(`version ${twin} of ${config.name} is already quantized from v${from} with these settings (${settings}): `
-      + `rebuild it with --as ${twin}, change a setting, or write another copy with --force`);
+    throw new DuplicateVersionError(
+      `version ${twin} of ${config.name} is already quantized from v${from} with these settings (${settings}): ` +
+        `rebuild it with --as ${twin}, change a setting, or write another copy with --force`,
+    );
   }
 
   const calibration = parseCalibrationSource(command.calibration);
@@ -113,18 +125,33 @@ export async function runQuantize(
   const versionDir = join(definition.dir, version);
   await mkdir(versionDir, { recursive: true });
   await writeFile(join(versionDir, 'model.onnx'), bytes);
-  await registerVersion(join(definition.dir, 'config.json'), version, {
-    source: 'quantized',
-    from_version: from,
-    mode: command.mode,
-    // Both modes: dynamic mode rounds weights with error feedback from these inputs.
-    calibration: command.calibration,
-    ...(command.activations ? { activations: command.activations } : {}),
-    path: 'model.onnx',
-  }, [defaultVersion(config)!, ...servedVersions(config), version]);
+  await registerVersion(
+    join(definition.dir, 'config.json'),
+    version,
+    {
+      source: 'quantized',
+      from_version: from,
+      mode: command.mode,
+      // Both modes: dynamic mode rounds weights with error feedback from these inputs.
+      calibration: command.calibration,
+      ...(command.activations ? { activations: command.activations } : {}),
+      path: 'model.onnx',
+    },
+    [defaultVersion(config)!, ...servedVersions(config), version],
+  );
 
   log('measuring the trade-off (both models side by side) ...');
-  const report = await tradeOffReport({ config, fromVersion: from, version, mode: command.mode, calibration, fp32, int8: bytes, outcome, evaluation: samples.evaluation });
+  const report = await tradeOffReport({
+    config,
+    fromVersion: from,
+    version,
+    mode: command.mode,
+    calibration,
+    fp32,
+    int8: bytes,
+    outcome,
+    evaluation: samples.evaluation,
+  });
   await writeFile(join(versionDir, 'quantization-report.json'), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(join(versionDir, 'quantization-report.md'), reportMarkdown(report));
   log(reportMarkdown(report));
@@ -156,13 +183,22 @@ function sameSettings(config: ModelConfig, version: string, from: string, comman
     const weights = config.versions[candidate]!.weights;
     if (candidate === version || weights.source !== 'quantized') return false;
     const recorded = weights.mode === 'static' ? (weights.activations ?? 'uint8') : undefined;
-    return weights.from_version === from && weights.mode === command.mode && weights.calibration === command.calibration && recorded === activations;
+    return (
+      weights.from_version === from &&
+      weights.mode === command.mode &&
+      weights.calibration === command.calibration &&
+      recorded === activations
+    );
   });
 }
 
 /** Adds the version to config.json and keeps every version served so far in service. */
 async function registerVersion(file: string, version: string, weights: Record<string, unknown>, served: string[]): Promise<void> {
-  const raw = JSON.parse(await readFile(file, 'utf8')) as { versions: Record<string, unknown>; version_policy?: unknown; default_version?: string };
+  const raw = JSON.parse(await readFile(file, 'utf8')) as {
+    versions: Record<string, unknown>;
+    version_policy?: unknown;
+    default_version?: string;
+  };
   raw.versions[version] = { weights };
   // Requests that name no version keep getting the version they got before.
   raw.default_version ??= served[0];

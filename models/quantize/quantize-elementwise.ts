@@ -78,8 +78,29 @@ function hardSigmoid(node: NodeMessage, ctx: ElementwiseContext): NodeMessage | 
   const readParams = ctx.params(`${output}_gate`, c, -128);
   const raw = ctx.freshName(`${output}_fp32`);
   const quantized = ctx.freshName(`${output}_quantized`);
-  ctx.add({ name: ctx.freshName(`${output}_requantize`), opType: 'QuantizeLinear', domain: '', input: [raw, requantizeParams.scale, requantizeParams.zeroPoint], output: [quantized], attribute: [] });
-  ctx.add({ name: ctx.freshName(`${output}_read`), opType: 'DequantizeLinear', domain: '', input: [quantized, readParams.scale, readParams.zeroPoint], output: [output], attribute: [] });
+  ctx.add({
+    name: ctx.freshName(`${output}_requantize`),
+    opType: 'QuantizeLinear',
+    domain: '',
+    input: [raw, requantizeParams.scale, requantizeParams.zeroPoint],
+    output: [quantized],
+    attribute: [],
+  });
+  ctx.add({
+    name: ctx.freshName(`${output}_read`),
+    opType: 'DequantizeLinear',
+    domain: '',
+    input: [quantized, readParams.scale, readParams.zeroPoint],
+    output: [output],
+    attribute: [],
+  });
   ctx.quantizedTensors.set(output, { quantized, ...readParams });
-  return { name: node.name ?? '', opType: 'LeakyRelu', domain: '', input: [ctx.dequantize(input, `${node.input[0]!}_dequantized`)], output: [raw], attribute: [{ name: 'alpha', type: 1, f: 1 }] };
+  return {
+    name: node.name ?? '',
+    opType: 'LeakyRelu',
+    domain: '',
+    input: [ctx.dequantize(input, `${node.input[0]!}_dequantized`)],
+    output: [raw],
+    attribute: [{ name: 'alpha', type: 1, f: 1 }],
+  };
 }

@@ -39,7 +39,10 @@ export async function quantizeModel(fp32: Uint8Array, options: QuantizeOptions):
   const model = editable(decodeModel(fp32));
   let outcome: QuantizeOutcome;
   if (options.mode === 'dynamic') {
-    const hessians = options.calibration && options.calibration.length > 0 ? await layerHessians(fp32, dynamicActivationInputs(model, options), options.calibration) : undefined;
+    const hessians =
+      options.calibration && options.calibration.length > 0
+        ? await layerHessians(fp32, dynamicActivationInputs(model, options), options.calibration)
+        : undefined;
     outcome = quantizeDynamic(model, { ...options, ...(hessians ? { hessians } : {}) });
   } else {
     if (!options.calibration || options.calibration.length === 0) throw new QuantizeError('static quantization needs calibration inputs');
@@ -48,12 +51,18 @@ export async function quantizeModel(fp32: Uint8Array, options: QuantizeOptions):
     // exist only in the fused graph.
     const probe = editable(decodeModel(encodeModel(model)));
     for (const name of tensors) probe.graph.output.push({ name });
-    const ranges = await calibrateRanges(encodeModel(probe), tensors, options.calibration.map((sample) => sample.feed));
+    const ranges = await calibrateRanges(
+      encodeModel(probe),
+      tensors,
+      options.calibration.map((sample) => sample.feed),
+    );
     outcome = quantizeStatic(model, ranges, options);
   }
   if (Object.keys(outcome.quantized).length === 0) {
     const why = outcome.leftInFp32.map((entry) => `${entry.node} (${entry.op}): ${entry.reason}`).join('; ');
-    throw new QuantizeError(`nothing in this model can be quantized in ${options.mode} mode${why ? `: ${why}` : ' (no MatMul, Gemm or Conv with constant weights)'}`);
+    throw new QuantizeError(
+      `nothing in this model can be quantized in ${options.mode} mode${why ? `: ${why}` : ' (no MatMul, Gemm or Conv with constant weights)'}`,
+    );
   }
   const bytes = encodeModel(model);
   try {
@@ -65,11 +74,19 @@ export async function quantizeModel(fp32: Uint8Array, options: QuantizeOptions):
 }
 
 /** H = 2 XᵀX / n (damped) for each named tensor, from the rows the fp32 model gives it on the calibration samples. */
-async function layerHessians(fp32: Uint8Array, tensors: readonly string[], calibration: readonly Sample[]): Promise<Map<string, Float64Array>> {
+async function layerHessians(
+  fp32: Uint8Array,
+  tensors: readonly string[],
+  calibration: readonly Sample[],
+): Promise<Map<string, Float64Array>> {
   const probe = editable(decodeModel(fp32));
   const graphInputs = new Set(probe.graph.input.map((input) => input.name));
   for (const name of tensors) if (!graphInputs.has(name)) probe.graph.output.push({ name });
-  const inputs = await collectLayerInputs(encodeModel(probe), tensors, calibration.map((sample) => sample.feed));
+  const inputs = await collectLayerInputs(
+    encodeModel(probe),
+    tensors,
+    calibration.map((sample) => sample.feed),
+  );
   const hessians = new Map<string, Float64Array>();
   for (const [name, rows] of inputs) hessians.set(name, layerHessian(rows));
   return hessians;

@@ -47,7 +47,9 @@ export function calibrationTensors(model: ModelMessage, options: StaticQuantizeO
     names.add(node.output[0]!);
   }
   // Add and Mul outputs, for the element-wise ops quantizeStatic keeps 8-bit.
-  if (options.elementwise !== false) for (const node of model.graph.node) if ((node.domain ?? '') === '' && (node.opType === 'Add' || node.opType === 'Mul')) names.add(node.output[0]!);
+  if (options.elementwise !== false)
+    for (const node of model.graph.node)
+      if ((node.domain ?? '') === '' && (node.opType === 'Add' || node.opType === 'Mul')) names.add(node.output[0]!);
   return [...names];
 }
 
@@ -58,7 +60,11 @@ export function calibrationTensors(model: ModelMessage, options: StaticQuantizeO
  * onnxruntime fuses DQ -> Conv/MatMul/Gemm -> Q into its int8 kernels when it loads the
  * model, and DQ -> Add/Mul/LeakyRelu -> Q (see quantizeElementwise) into QLinear ops.
  */
-export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, TensorRange>, options: StaticQuantizeOptions = {}): QuantizeOutcome {
+export function quantizeStatic(
+  model: ModelMessage,
+  ranges: ReadonlyMap<string, TensorRange>,
+  options: StaticQuantizeOptions = {},
+): QuantizeOutcome {
   upgradeToOpset10(model);
   const graph = model.graph;
   // A no-op when calibrationTensors already ran on this model.
@@ -81,11 +87,17 @@ export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, 
     }
     const op = node.opType!;
     const where = node.name || node.output[0] || '?';
-    const axis = skip.has(node) ? 'the output layer stays fp32: it is small, and the scores are what accuracy is judged on' : weightAxis(node, constants);
+    const axis = skip.has(node)
+      ? 'the output layer stays fp32: it is small, and the scores are what accuracy is judged on'
+      : weightAxis(node, constants);
     const input = node.input[0]!;
     const output = node.output[0]!;
     if (typeof axis === 'string' || !ranges.has(input) || !ranges.has(output)) {
-      outcome.leftInFp32.push({ node: where, op, reason: typeof axis === 'string' ? axis : 'no calibration range for its input or output' });
+      outcome.leftInFp32.push({
+        node: where,
+        op,
+        reason: typeof axis === 'string' ? axis : 'no calibration range for its input or output',
+      });
       rewritten.push(node);
       continue;
     }
@@ -101,7 +113,11 @@ export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, 
     const ws = qdq.freshName(`${weightName}_scale`);
     const wz = qdq.freshName(`${weightName}_zero_point`);
     const wdq = qdq.freshName(`${weightName}_dequantized`);
-    graph.initializer.push(int8Initializer(wq, weight.dims, int8.values), floatInitializer(ws, [int8.scales.length], int8.scales), int8Initializer(wz, [int8.scales.length], new Int8Array(int8.scales.length)));
+    graph.initializer.push(
+      int8Initializer(wq, weight.dims, int8.values),
+      floatInitializer(ws, [int8.scales.length], int8.scales),
+      int8Initializer(wz, [int8.scales.length], new Int8Array(int8.scales.length)),
+    );
     qdq.qdqNode('DequantizeLinear', [wq, ws, wz], wdq, axis);
     const inputs = [inputDq, wdq];
     // Bias: int32 at scale input_scale * weight_scale, the form the int8 kernels take.
@@ -116,7 +132,11 @@ export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, 
         const bs = qdq.freshName(`${biasName}_scale`);
         const bz = qdq.freshName(`${biasName}_zero_point`);
         const bdq = qdq.freshName(`${biasName}_dequantized`);
-        graph.initializer.push(int32Initializer(bq, [values.length], values), floatInitializer(bs, [values.length], scales), int32Initializer(bz, [values.length], new Int32Array(values.length)));
+        graph.initializer.push(
+          int32Initializer(bq, [values.length], values),
+          floatInitializer(bs, [values.length], scales),
+          int32Initializer(bz, [values.length], new Int32Array(values.length)),
+        );
         qdq.qdqNode('DequantizeLinear', [bq, bs, bz], bdq, 0);
         inputs.push(bdq);
       } else {
@@ -130,7 +150,8 @@ export function quantizeStatic(model: ModelMessage, ranges: ReadonlyMap<string, 
     outcome.quantized[op] = (outcome.quantized[op] ?? 0) + 1;
   }
   graph.node = dropUnreadQdq(topologicalOrder([...rewritten, ...qdq.added], graph), graph);
-  if (qdqDomain === MS_DOMAIN && !model.opsetImport.some((entry) => entry.domain === MS_DOMAIN)) model.opsetImport.push({ domain: MS_DOMAIN, version: 1 });
+  if (qdqDomain === MS_DOMAIN && !model.opsetImport.some((entry) => entry.domain === MS_DOMAIN))
+    model.opsetImport.push({ domain: MS_DOMAIN, version: 1 });
   dropUnusedConstants(graph);
   return outcome;
 }
@@ -146,6 +167,7 @@ function weightAxis(node: NodeMessage, constants: Map<string, FloatConstant>): n
   if (node.opType === 'Conv') return weight.dims.length >= 3 ? 0 : 'Conv weight with fewer than 3 dims';
   if (weight.dims.length !== 2) return `its weight has ${weight.dims.length} dims, not 2`;
   if (node.opType === 'MatMul') return 1;
-  if (attributeInt(node, 'transA', 0) !== 0 || attributeFloat(node, 'alpha', 1) !== 1 || attributeFloat(node, 'beta', 1) !== 1) return 'Gemm with transA, alpha or beta';
+  if (attributeInt(node, 'transA', 0) !== 0 || attributeFloat(node, 'alpha', 1) !== 1 || attributeFloat(node, 'beta', 1) !== 1)
+    return 'Gemm with transA, alpha or beta';
   return attributeInt(node, 'transB', 0) === 1 ? 0 : 1;
 }

@@ -16,7 +16,13 @@ export interface TradeOffReport {
   readonly mode: QuantizeMode;
   readonly calibration: string;
   readonly measured_at: string;
-  readonly machine: { readonly cpu: string; readonly cores: number; readonly load_average: number; readonly node: string; readonly onnxruntime_node: string };
+  readonly machine: {
+    readonly cpu: string;
+    readonly cores: number;
+    readonly load_average: number;
+    readonly node: string;
+    readonly onnxruntime_node: string;
+  };
   readonly size: { readonly fp32_bytes: number; readonly int8_bytes: number; readonly ratio: number };
   /** The integer levels the int8 weights use, and why not the full [-127, 127]. */
   readonly weights: { readonly range: readonly [number, number]; readonly why: string };
@@ -42,14 +48,26 @@ export interface ReportInput {
 /** Measures the trade-off in one run, both models side by side on this machine. */
 export async function tradeOffReport(input: ReportInput): Promise<TradeOffReport> {
   // As Switchyard runs an instance: every core, full graph optimization, no spinning.
-  const options: ort.InferenceSession.SessionOptions = { intraOpNumThreads: availableParallelism(), graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' } } } };
+  const options: ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: availableParallelism(),
+    graphOptimizationLevel: 'all',
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
   const fp32 = await ort.InferenceSession.create(input.fp32, options);
   const int8 = await ort.InferenceSession.create(input.int8, options);
   try {
     // Batch 32 whatever the serving config's max_batch_size: the figure is the model's.
     const batches = input.config.max_batch_size > 0 ? [1, 32] : [1];
     const speed: SpeedFigure[] = [];
-    for (const batch of batches) speed.push(await measureSpeed(fp32, int8, input.config.max_batch_size > 0 ? stackRows(input.evaluation, batch) : input.evaluation[0]!.feed, batch));
+    for (const batch of batches)
+      speed.push(
+        await measureSpeed(
+          fp32,
+          int8,
+          input.config.max_batch_size > 0 ? stackRows(input.evaluation, batch) : input.evaluation[0]!.feed,
+          batch,
+        ),
+      );
     const accuracy = await measureAccuracy(fp32, int8, input.evaluation);
     return {
       model: input.config.name,
@@ -65,7 +83,11 @@ export async function tradeOffReport(input: ReportInput): Promise<TradeOffReport
         node: process.version,
         onnxruntime_node: (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version,
       },
-      size: { fp32_bytes: input.fp32.byteLength, int8_bytes: input.int8.byteLength, ratio: Math.round((input.fp32.byteLength / input.int8.byteLength) * 100) / 100 },
+      size: {
+        fp32_bytes: input.fp32.byteLength,
+        int8_bytes: input.int8.byteLength,
+        ratio: Math.round((input.fp32.byteLength / input.int8.byteLength) * 100) / 100,
+      },
       weights: { range: [-WEIGHT_LIMIT, WEIGHT_LIMIT], why: WEIGHT_RANGE_WHY },
       speed,
       accuracy,
@@ -101,15 +123,23 @@ export function reportMarkdown(report: TradeOffReport): string {
     '| figure | fp32 | int8 | fp32 / int8 |',
     '| --- | ---: | ---: | ---: |',
     `| file size (bytes) | ${report.size.fp32_bytes} | ${report.size.int8_bytes} | **${report.size.ratio}×** |`,
-    ...report.speed.map((figure) => `| ms per run, batch ${figure.batch} (median) | ${figure.fp32_ms} | ${figure.int8_ms} | **${figure.ratio}×** |`),
+    ...report.speed.map(
+      (figure) => `| ms per run, batch ${figure.batch} (median) | ${figure.fp32_ms} | ${figure.int8_ms} | **${figure.ratio}×** |`,
+    ),
     '',
     `Accuracy: ${accuracyLine}.`,
     '',
     `Weights: int8 levels within [${report.weights.range[0]}, ${report.weights.range[1]}] (7 bits): ${report.weights.why}.`,
     '',
-    `Quantized: ${Object.entries(report.quantized).map(([op, count]) => `${count} ${op}`).join(', ')}.` +
-      (report.left_in_fp32.length > 0 ? ` Left in fp32: ${report.left_in_fp32.map((entry) => `${entry.node} (${entry.op}: ${entry.reason})`).join('; ')}.` : '') +
-      (report.error_feedback.length > 0 ? ` Weights rounded with error feedback (calibrated): ${report.error_feedback.join(', ')}${Object.values(report.quantized).reduce((a, b) => a + b, 0) > report.error_feedback.length ? '; the others to nearest' : ''}.` : ''),
+    `Quantized: ${Object.entries(report.quantized)
+      .map(([op, count]) => `${count} ${op}`)
+      .join(', ')}.` +
+      (report.left_in_fp32.length > 0
+        ? ` Left in fp32: ${report.left_in_fp32.map((entry) => `${entry.node} (${entry.op}: ${entry.reason})`).join('; ')}.`
+        : '') +
+      (report.error_feedback.length > 0
+        ? ` Weights rounded with error feedback (calibrated): ${report.error_feedback.join(', ')}${Object.values(report.quantized).reduce((a, b) => a + b, 0) > report.error_feedback.length ? '; the others to nearest' : ''}.`
+        : ''),
     '',
   ].join('\n');
 }

@@ -7,12 +7,17 @@ import { waitFor } from './processes.js';
  * size takes longer to parse than to run); wide lines run long enough to queue others behind them.
  */
 export function textLine(width: number): { headers: Record<string, string>; body: Buffer } {
-  const header = Buffer.from(JSON.stringify({
-    inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, width], parameters: { binary_data_size: 3 * 48 * width * 4 } }],
-    parameters: { binary_data_output: true },
-  }));
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, width], parameters: { binary_data_size: 3 * 48 * width * 4 } }],
+      parameters: { binary_data_output: true },
+    }),
+  );
   const data = Buffer.from(new Float32Array(3 * 48 * width).fill(0.5).buffer);
-  return { headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) }, body: Buffer.concat([header, data]) };
+  return {
+    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
+    body: Buffer.concat([header, data]),
+  };
 }
 
 /** POSTs a line; resolves with the status. */

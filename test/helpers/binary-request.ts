@@ -17,10 +17,17 @@ export interface BinaryReply {
 
 /** POSTs an OIP request whose inputs all travel in the binary tensor extension. */
 export async function postBinary(url: string, inputs: readonly BinaryInput[], options: Record<string, unknown> = {}): Promise<BinaryReply> {
-  const header = Buffer.from(JSON.stringify({
-    ...options,
-    inputs: inputs.map(({ name, datatype, shape, data }) => ({ name, datatype, shape, parameters: { binary_data_size: data.byteLength } })),
-  }));
+  const header = Buffer.from(
+    JSON.stringify({
+      ...options,
+      inputs: inputs.map(({ name, datatype, shape, data }) => ({
+        name,
+        datatype,
+        shape,
+        parameters: { binary_data_size: data.byteLength },
+      })),
+    }),
+  );
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
@@ -28,7 +35,12 @@ export async function postBinary(url: string, inputs: readonly BinaryInput[], op
   });
   const body = Buffer.from(await response.arrayBuffer());
   const jsonLength = Number(response.headers.get('inference-header-content-length') ?? body.length);
-  return { status: response.status, headers: response.headers, body, json: <T>() => JSON.parse(body.subarray(0, jsonLength).toString()) as T };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body,
+    json: <T>() => JSON.parse(body.subarray(0, jsonLength).toString()) as T,
+  };
 }
 
 /** Encoded files (images, WAVs) as one BYTES input of shape [n]. */

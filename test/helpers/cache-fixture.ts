@@ -6,7 +6,13 @@ import { RESHAPE_CONFIG, buildReshapeModel } from './failing-model.js';
 import { buildIdentityModel } from './identity-model.js';
 import { TestRepository } from './repository.js';
 
-export const CACHE_KEYS = { admin: 'cache-admin', alpha: 'cache-alpha', beta: 'cache-beta', limited: 'cache-limited', budgeted: 'cache-budgeted' } as const;
+export const CACHE_KEYS = {
+  admin: 'cache-admin',
+  alpha: 'cache-alpha',
+  beta: 'cache-beta',
+  limited: 'cache-limited',
+  budgeted: 'cache-budgeted',
+} as const;
 export const ECHO_USD = 0.001;
 
 const echo = (responseCache: Record<string, unknown> | undefined) => ({
@@ -51,7 +57,16 @@ export function cacheFixture(cache: Record<string, unknown> = {}): { repository:
       { name: 'budgeted', keys: [{ sha256: hashKey(CACHE_KEYS.budgeted) }], models, budget: { usd: ECHO_USD, period: 'day' } },
     ],
     // Echo's top value is its largest input: inputs under 1 never satisfy the first tier, so both run.
-    routes: [{ name: 'echo-cascade', tiers: [{ name: 'first', model: 'echo-tenant' }, { name: 'second', model: 'echo-global' }], policy: { type: 'cascade', output: 'out_x', threshold: 1 } }],
+    routes: [
+      {
+        name: 'echo-cascade',
+        tiers: [
+          { name: 'first', model: 'echo-tenant' },
+          { name: 'second', model: 'echo-global' },
+        ],
+        policy: { type: 'cascade', output: 'out_x', threshold: 1 },
+      },
+    ],
   };
   const configFile = join(repository.dir, 'switchyard.yaml');
   writeFileSync(configFile, stringify(policy));

@@ -2,9 +2,43 @@ import sharp from 'sharp';
 
 /** Words for generated documents: form and invoice vocabulary with numbers, deterministic by seed. */
 const WORDS = [
-  'invoice', 'total', 'amount', 'due', 'date', 'customer', 'account', 'number', 'claim', 'policy', 'address', 'street', 'payment',
-  'received', 'order', 'item', 'quantity', 'price', 'tax', 'balance', 'signature', 'reference', 'office', 'report', 'meeting',
-  'Berlin', 'London', 'Paris', 'Madrid', 'March', 'June', 'October', 'form', 'section', 'notes', 'approved', 'pending',
+  'invoice',
+  'total',
+  'amount',
+  'due',
+  'date',
+  'customer',
+  'account',
+  'number',
+  'claim',
+  'policy',
+  'address',
+  'street',
+  'payment',
+  'received',
+  'order',
+  'item',
+  'quantity',
+  'price',
+  'tax',
+  'balance',
+  'signature',
+  'reference',
+  'office',
+  'report',
+  'meeting',
+  'Berlin',
+  'London',
+  'Paris',
+  'Madrid',
+  'March',
+  'June',
+  'October',
+  'form',
+  'section',
+  'notes',
+  'approved',
+  'pending',
 ];
 
 /** A deterministic pseudo-random line of words and numbers, about `length` characters long. */
@@ -37,7 +71,7 @@ export interface PageLayout {
   readonly columns: readonly (readonly string[])[];
 }
 
-const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeXml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** A white A4-like page (portrait, 679 x 960 by default) with its columns of dark text, as PNG. */
 export async function renderDocument(layout: PageLayout): Promise<Buffer> {
@@ -51,7 +85,7 @@ export async function renderDocument(layout: PageLayout): Promise<Buffer> {
     lines.map((line, row) => {
       const x = Math.round(margin + column * columnWidth);
       const y = Math.round(margin + fontSize + row * lineHeight);
-      return `<text x="${x}" y="${y}" font-family="DejaVu Sans, sans-serif" font-size="${fontSize}" fill="#1a1a1a">${escape(line)}</text>`;
+      return `<text x="${x}" y="${y}" font-family="DejaVu Sans, sans-serif" font-size="${fontSize}" fill="#1a1a1a">${escapeXml(line)}</text>`;
     }),
   );
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="white"/>${texts.join('')}</svg>`;
@@ -78,5 +112,7 @@ export async function degradePage(page: Buffer, options: { quality: number; nois
     const gaussian = (uniform() + uniform() + uniform() - 1.5) * 2;
     data[index] = Math.max(0, Math.min(255, Math.round(data[index]! + gaussian * options.noise)));
   }
-  return sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }).jpeg({ quality: options.quality }).toBuffer();
+  return sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } })
+    .jpeg({ quality: options.quality })
+    .toBuffer();
 }

@@ -6,7 +6,10 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  * `cutAfter`, once the answer has passed that text). The request ran; the caller saw a
  * connection failure. Later connections pass through.
  */
-export async function droppingProxy(target: string, cutAfter?: string): Promise<{ url: string; dropped: () => number; close: () => Promise<void> }> {
+export async function droppingProxy(
+  target: string,
+  cutAfter?: string,
+): Promise<{ url: string; dropped: () => number; close: () => Promise<void> }> {
   const { hostname, port } = new URL(target);
   let connections = 0;
   let dropped = 0;

@@ -26,7 +26,11 @@ export function explainFixture(): { repository: TestRepository; env: Record<stri
       { name: 'thrifty', keys: [{ sha256: hashKey(EXPLAIN_KEYS.thrifty) }], budget: { usd: 0.00002, period: 'day' } },
     ],
     routes: [
-      { name: 'quadrant-reviewed', tiers: [{ name: 'only', model: 'explain-quadrant' }], review: { threshold: 1, output: 'probabilities', explain: true } },
+      {
+        name: 'quadrant-reviewed',
+        tiers: [{ name: 'only', model: 'explain-quadrant' }],
+        review: { threshold: 1, output: 'probabilities', explain: true },
+      },
       { name: 'linear-route', tiers: [{ name: 'only', model: 'explain-linear' }] },
     ],
   };
@@ -48,10 +52,16 @@ export function vector(seed: number, width: number): number[] {
 export function noiseImage(seed: number, size = 32): Promise<Buffer> {
   const pixels = Buffer.alloc(size * size * 3);
   for (let i = 0; i < pixels.length; i += 1) pixels[i] = Math.floor(((Math.sin(seed * 97.1 + i * 12.37) + 1) / 2) * 255);
-  return sharp(pixels, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer();
+  return sharp(pixels, { raw: { width: size, height: size, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** Indices of the k largest |values|. */
 export function topK(values: readonly number[], k: number): number[] {
-  return values.map((value, index) => ({ value: Math.abs(value), index })).sort((a, b) => b.value - a.value).slice(0, k).map((entry) => entry.index);
+  return values
+    .map((value, index) => ({ value: Math.abs(value), index }))
+    .sort((a, b) => b.value - a.value)
+    .slice(0, k)
+    .map((entry) => entry.index);
 }

@@ -11,7 +11,12 @@ export interface GrpcReply<T = Record<string, unknown>> {
   readonly headers: Record<string, string>;
 }
 
-type Unary = (request: object, metadata: Metadata, options: { deadline?: Date }, callback: (error: ServiceError | null, message: unknown) => void) => { on(event: 'metadata', cb: (m: Metadata) => void): void; cancel(): void };
+type Unary = (
+  request: object,
+  metadata: Metadata,
+  options: { deadline?: Date },
+  callback: (error: ServiceError | null, message: unknown) => void,
+) => { on(event: 'metadata', cb: (m: Metadata) => void): void; cancel(): void };
 
 const metadataOf = (values: Record<string, string>): Metadata => {
   const metadata = new Metadata();
@@ -28,24 +33,42 @@ export class InferenceClient {
 
   constructor(address: string, creds = credentials.createInsecure()) {
     const definition = loadSync(PROTO, { keepCase: true, longs: String, enums: String, defaults: false, oneofs: true });
-    const loaded = loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => InferenceClient['client'] } };
+    const loaded = loadPackageDefinition(definition) as unknown as {
+      inference: {
+        GRPCInferenceService: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => InferenceClient['client'];
+      };
+    };
     this.client = new loaded.inference.GRPCInferenceService(address, creds);
   }
 
-  call<T = Record<string, unknown>>(method: string, request: object, headers: Record<string, string> = {}, options: { deadline?: Date; cancelAfterMs?: number } = {}): Promise<GrpcReply<T>> {
+  call<T = Record<string, unknown>>(
+    method: string,
+    request: object,
+    headers: Record<string, string> = {},
+    options: { deadline?: Date; cancelAfterMs?: number } = {},
+  ): Promise<GrpcReply<T>> {
     return new Promise((done) => {
       let initial: Record<string, string> = {};
       const unary = this.client[method] as Unary;
-      const call = unary.call(this.client, request, metadataOf(headers), options.deadline ? { deadline: options.deadline } : {}, (error, message) => {
-        done(error ? { error, headers: { ...initial, ...flatten(error.metadata) } } : { message: message as T, headers: initial });
-      });
+      const call = unary.call(
+        this.client,
+        request,
+        metadataOf(headers),
+        options.deadline ? { deadline: options.deadline } : {},
+        (error, message) => {
+          done(error ? { error, headers: { ...initial, ...flatten(error.metadata) } } : { message: message as T, headers: initial });
+        },
+      );
       call.on('metadata', (metadata) => (initial = flatten(metadata)));
       if (options.cancelAfterMs !== undefined) setTimeout(() => call.cancel(), options.cancelAfterMs);
     });
   }
 
   stream(headers: Record<string, string> = {}): ClientDuplexStream<object, Record<string, unknown>> {
-    return (this.client.ModelStreamInfer as (metadata: Metadata) => ClientDuplexStream<object, Record<string, unknown>>).call(this.client, metadataOf(headers));
+    return (this.client.ModelStreamInfer as (metadata: Metadata) => ClientDuplexStream<object, Record<string, unknown>>).call(
+      this.client,
+      metadataOf(headers),
+    );
   }
 
   close(): void {
@@ -55,9 +78,15 @@ export class InferenceClient {
 
 /** FP32 values as one raw_input_contents entry. */
 export const rawFloats = (values: readonly number[]): Buffer => Buffer.from(Float32Array.from(values).buffer);
-export const floatsOf = (raw: Buffer): number[] => Array.from(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)));
+export const floatsOf = (raw: Buffer): number[] =>
+  Array.from(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)));
 
 /** A ModelInferRequest for the MLP (input [1, 512]) with raw contents. */
 export function mlpRequest(model: string, values: readonly number[], extra: Record<string, unknown> = {}): object {
-  return { model_name: model, inputs: [{ name: 'input', datatype: 'FP32', shape: [1, values.length] }], raw_input_contents: [rawFloats(values)], ...extra };
+  return {
+    model_name: model,
+    inputs: [{ name: 'input', datatype: 'FP32', shape: [1, values.length] }],
+    raw_input_contents: [rawFloats(values)],
+    ...extra,
+  };
 }

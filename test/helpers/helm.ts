@@ -78,7 +78,10 @@ export interface Manifest {
 export const CRD_API_VERSIONS = ['keda.sh/v1alpha1', 'monitoring.coreos.com/v1'];
 
 /** `helm template` of the chart with these values (and the CRD API versions), as objects; throws with helm's message. */
-export function render(valueSets: readonly object[], { release = 'sy', namespace = 'serving', apiVersions = CRD_API_VERSIONS } = {}): Manifest[] {
+export function render(
+  valueSets: readonly object[],
+  { release = 'sy', namespace = 'serving', apiVersions = CRD_API_VERSIONS } = {},
+): Manifest[] {
   const args = ['template', release, CHART, '--namespace', namespace, ...apiVersions.flatMap((version) => ['--api-versions', version])];
   const result = helm(args, valueSets);
   if (result.status !== 0) throw new Error(result.stderr.trim());

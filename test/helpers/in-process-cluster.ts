@@ -15,7 +15,12 @@ export interface InProcessCluster {
  * Two gateway instances and one worker in this process, sharing one Redis (env carries
  * REDIS_URL and REDIS_PREFIX): ready once `readyModel` is ready on both gateways.
  */
-export async function startInProcessCluster(repository: string, env: Record<string, string>, readyModel: string, headers: Record<string, string>): Promise<InProcessCluster> {
+export async function startInProcessCluster(
+  repository: string,
+  env: Record<string, string>,
+  readyModel: string,
+  headers: Record<string, string>,
+): Promise<InProcessCluster> {
   const worker = await startWorker(parseWorkerConfig({ ...env, MODEL_REPOSITORY: repository, WORKER_ID: 'w', LOG_LEVEL: 'silent' }));
   const gateways = [await startTestGateway(repository, env), await startTestGateway(repository, env)];
   for (const gateway of gateways) {

@@ -34,5 +34,7 @@ export async function landscapePhoto(seed: number, width = 320, height = 240): P
       data[at + 2] = sky ? 225 : 45 + noise();
     }
   }
-  return sharp(data, { raw: { width, height, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+  return sharp(data, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 85 })
+    .toBuffer();
 }

@@ -24,7 +24,11 @@ export function stepCalls(
   const onLedgerError = (error: unknown): void => {
     throw error;
   };
-  return { calls: { backend, routes: () => routes, breakers: new CircuitBreakers(5, 1_000), ledger, onLedgerError }, payer, plan: 'default' };
+  return {
+    calls: { backend, routes: () => routes, breakers: new CircuitBreakers(5, 1_000), ledger, onLedgerError },
+    payer,
+    plan: 'default',
+  };
 }
 
 export interface PipelineRunOptions {

@@ -52,7 +52,15 @@ export async function spawnGateway(env: Record<string, string>): Promise<Spawned
   const port = await freePort();
   const gateway = start('dist/gateway/server.js', { PORT: String(port), GRPC_PORT: '0', ...env });
   const url = `http://127.0.0.1:${port}`;
-  await until(async () => (await fetch(`${url}/v2/health/live`).then((r) => r.ok, () => false)), 'gateway', gateway);
+  await until(
+    async () =>
+      await fetch(`${url}/v2/health/live`).then(
+        (r) => r.ok,
+        () => false,
+      ),
+    'gateway',
+    gateway,
+  );
   return Object.assign(gateway, { url });
 }
 

@@ -35,7 +35,12 @@ export function rawRequest(url: string, head: string, body: Buffer | number = Bu
       for (const line of lines) headers[line.slice(0, line.indexOf(':')).toLowerCase()] = line.slice(line.indexOf(':') + 1).trim();
       let payload = text.slice(split + 4);
       if (headers['content-length'] !== undefined) payload = payload.slice(0, Number(headers['content-length']));
-      resolve({ status: Number(statusLine!.split(' ')[1]), headers, json: payload ? (JSON.parse(payload) as Record<string, unknown>) : {}, bytesSent: sent });
+      resolve({
+        status: Number(statusLine!.split(' ')[1]),
+        headers,
+        json: payload ? (JSON.parse(payload) as Record<string, unknown>) : {},
+        bytesSent: sent,
+      });
     };
     socket.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
@@ -57,7 +62,7 @@ export function rawRequest(url: string, head: string, body: Buffer | number = Bu
       }
     });
     socket.on('connect', () => {
-      socket.write(head.replace(/\n/g, '\r\n') + '\r\n\r\n');
+      socket.write(`${head.replace(/\n/g, '\r\n')}\r\n\r\n`);
       if (Buffer.isBuffer(body)) {
         socket.write(body);
         sent = body.length;

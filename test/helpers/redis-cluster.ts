@@ -5,7 +5,10 @@ export class TestRedisCluster {
   readonly nodes: RedisProcess[];
   readonly #folder = serverFolder('cluster');
 
-  constructor(readonly basePort: number, readonly masters = 3) {
+  constructor(
+    readonly basePort: number,
+    readonly masters = 3,
+  ) {
     this.nodes = Array.from({ length: masters }, (_, i) => {
       const port = basePort + i;
       // A node announces 127.0.0.1: alone (one master), it would otherwise announce no address at all.
@@ -28,7 +31,8 @@ export class TestRedisCluster {
     await Promise.all(this.nodes.map((node) => node.start()));
     // One master cannot form a cluster through --cluster create: give it every slot itself.
     if (this.masters === 1) redisCli(['-p', String(this.basePort), 'cluster', 'addslotsrange', '0', '16383']);
-    else redisCli(['--cluster', 'create', ...this.nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+    else
+      redisCli(['--cluster', 'create', ...this.nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '0', '--cluster-yes']);
     const ok = (port: number): boolean => redisCli(['-p', String(port), 'cluster', 'info']).includes('cluster_state:ok');
     await until(() => this.nodes.every((node) => ok(node.port)), 30_000, 'cluster_state:ok');
     return this;

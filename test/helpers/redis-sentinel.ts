@@ -16,7 +16,11 @@ export class TestSentinelGroup {
   constructor(readonly basePort: number) {
     this.servers = [0, 1].map((i) => {
       const port = basePort + i;
-      return new RedisProcess(port, [...baseArgs(port), ...(i === 1 ? ['--replicaof', '127.0.0.1', String(basePort)] : [])], this.#folder.dir);
+      return new RedisProcess(
+        port,
+        [...baseArgs(port), ...(i === 1 ? ['--replicaof', '127.0.0.1', String(basePort)] : [])],
+        this.#folder.dir,
+      );
     });
     this.sentinels = [2, 3, 4].map((i) => {
       const port = basePort + i;
@@ -47,14 +51,20 @@ export class TestSentinelGroup {
 
   /** The port the sentinels name as master now. */
   masterPort(): number {
-    const reply = redisCli(['-p', String(this.sentinels[0]!.port), 'sentinel', 'get-master-addr-by-name', SENTINEL_MASTER]).trim().split('\n');
+    const reply = redisCli(['-p', String(this.sentinels[0]!.port), 'sentinel', 'get-master-addr-by-name', SENTINEL_MASTER])
+      .trim()
+      .split('\n');
     return Number(reply[1]);
   }
 
   async start(): Promise<this> {
     await this.servers[0]!.start();
     await this.servers[1]!.start();
-    await until(() => redisCli(['-p', String(this.basePort + 1), 'info', 'replication']).includes('master_link_status:up'), 30_000, 'replica in sync');
+    await until(
+      () => redisCli(['-p', String(this.basePort + 1), 'info', 'replication']).includes('master_link_status:up'),
+      30_000,
+      'replica in sync',
+    );
     await Promise.all(this.sentinels.map((sentinel) => sentinel.start()));
     // Each sentinel must know the replica and the other sentinels before a failover can happen.
     const knowsAll = (port: number): boolean => {

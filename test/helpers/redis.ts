@@ -22,7 +22,11 @@ export const REDIS_ENV: Readonly<Record<string, string>> = Object.freeze({
 export const REDIS_MODE = (REDIS_ENV.REDIS_MODE ?? 'single') as 'single' | 'sentinel' | 'cluster';
 
 /** A connection to the Redis under test, whatever its mode, built by the product's own factory. */
-export function testRedis(name = 'switchyard-test', env: Readonly<Record<string, string>> = REDIS_ENV, role: ConnectionRole = 'durable'): RedisClient {
+export function testRedis(
+  name = 'switchyard-test',
+  env: Readonly<Record<string, string>> = REDIS_ENV,
+  role: ConnectionRole = 'durable',
+): RedisClient {
   return connect(redisTarget(parseWorkerConfig({ ...env, WORKER_ID: 'test' }))!, role, name);
 }
 
@@ -76,7 +80,11 @@ export class PrivateRedis {
   }
 
   async start(): Promise<void> {
-    this.#process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+    this.#process = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
+      { stdio: 'ignore' },
+    );
     // Up to 15 s: on a loaded 2-core machine redis-server can take seconds to answer.
     for (let i = 0; i < 300; i += 1) {
       if (await answersPing(this.port)) return;
@@ -93,4 +101,3 @@ export class PrivateRedis {
     await exited;
   }
 }
-

@@ -29,7 +29,10 @@ export class TestRepository {
   copy(name: string, overrides: Record<string, unknown> = {}, withQuantized = false): this {
     cpSync(join(PROJECT_MODELS, name), join(this.dir, name), { recursive: true });
     const path = join(this.dir, name, 'config.json');
-    const config = JSON.parse(readFileSync(path, 'utf8')) as { versions: Record<string, { weights: { source: string } }> } & Record<string, unknown>;
+    const config = JSON.parse(readFileSync(path, 'utf8')) as { versions: Record<string, { weights: { source: string } }> } & Record<
+      string,
+      unknown
+    >;
     if (!withQuantized) {
       const quantized = Object.keys(config.versions).filter((version) => config.versions[version]!.weights.source === 'quantized');
       for (const version of quantized) {

@@ -34,10 +34,17 @@ export function reviewFixture(): { repository: TestRepository; configFile: strin
       { name: 'acme', keys: [{ sha256: hashKey(REVIEW_KEYS.acme) }], models: ['reviewed', 'triaged', 'plain'] },
     ],
     routes: [
-      { name: 'reviewed', tiers: [{ name: 'full', model: 'mlp-classifier', version: '1' }], review: { threshold: REVIEW_THRESHOLD, output: 'probabilities' } },
+      {
+        name: 'reviewed',
+        tiers: [{ name: 'full', model: 'mlp-classifier', version: '1' }],
+        review: { threshold: REVIEW_THRESHOLD, output: 'probabilities' },
+      },
       {
         name: 'triaged',
-        tiers: [{ name: 'cheap', model: 'mlp-classifier', version: '2' }, { name: 'full', model: 'mlp-classifier', version: '1' }],
+        tiers: [
+          { name: 'cheap', model: 'mlp-classifier', version: '2' },
+          { name: 'full', model: 'mlp-classifier', version: '1' },
+        ],
         policy: { type: 'cascade', output: 'probabilities', threshold: 0.5 },
         review: { threshold: REVIEW_THRESHOLD },
       },

@@ -67,17 +67,30 @@ export function taskFixture(): { repository: TestRepository; env: Record<string,
         callback_secret: { env: 'ALPHA_CALLBACK_SECRET' },
         callback_allow: ['127.0.0.1'],
       },
-      { name: 'gamma', keys: [{ sha256: hashKey(TASK_KEYS.gamma) }], models: ['echo-json'], callback_secret: { env: 'ALPHA_CALLBACK_SECRET' } },
+      {
+        name: 'gamma',
+        keys: [{ sha256: hashKey(TASK_KEYS.gamma) }],
+        models: ['echo-json'],
+        callback_secret: { env: 'ALPHA_CALLBACK_SECRET' },
+      },
       { name: 'beta', keys: [{ sha256: hashKey(TASK_KEYS.beta) }], models: ['echo-json'] },
       { name: 'outsider', keys: [{ sha256: hashKey(TASK_KEYS.outsider) }], models: ['echo'] },
       { name: 'limited', keys: [{ sha256: hashKey(TASK_KEYS.limited) }], models: ['echo-json'], rate_limit: { max: 2, window_ms: 60_000 } },
-      { name: 'budgeted', keys: [{ sha256: hashKey(TASK_KEYS.budgeted) }], models: ['echo-json'], budget: { usd: BUDGETED_TASKS * ECHO_PRICE_USD, period: 'day' } },
+      {
+        name: 'budgeted',
+        keys: [{ sha256: hashKey(TASK_KEYS.budgeted) }],
+        models: ['echo-json'],
+        budget: { usd: BUDGETED_TASKS * ECHO_PRICE_USD, period: 'day' },
+      },
     ],
     // Echo's top value is its largest input: inputs under 1 never satisfy the first tier, so both run.
     routes: [
       {
         name: 'echo-cascade',
-        tiers: [{ name: 'first', model: 'echo' }, { name: 'second', model: 'echo' }],
+        tiers: [
+          { name: 'first', model: 'echo' },
+          { name: 'second', model: 'echo' },
+        ],
         policy: { type: 'cascade', output: 'out_x', threshold: 1 },
       },
     ],

@@ -4,32 +4,47 @@ import { stringify } from 'yaml';
 import { hashKey } from '../../gateway/policy/policy-config.js';
 
 /** Keys of the tenants a fair-share or concurrency test sends as. */
-export const TENANT_KEYS = { noisy: 'noisy-secret', quiet: 'quiet-secret', capped: 'capped-secret', strict: 'strict-secret', batch: 'batch-secret' } as const;
+export const TENANT_KEYS = {
+  noisy: 'noisy-secret',
+  quiet: 'quiet-secret',
+  capped: 'capped-secret',
+  strict: 'strict-secret',
+  batch: 'batch-secret',
+} as const;
 
 /** A policy file beside the repository: two plain tenants, one with max_concurrency, two with priority rules. */
 export function writeTenantPolicy(dir: string, maxConcurrency = 2): string {
   const key = (name: keyof typeof TENANT_KEYS) => [{ sha256: hashKey(TENANT_KEYS[name]) }];
   const file = join(dir, 'tenants.yaml');
-  writeFileSync(file, stringify({
-    tenants: [
-      { name: 'noisy', keys: key('noisy') },
-      { name: 'quiet', keys: key('quiet') },
-      { name: 'capped', keys: key('capped'), max_concurrency: maxConcurrency },
-      { name: 'batch', keys: key('batch'), priority: 8, max_priority: 5 },
-      { name: 'strict', keys: key('strict'), priority: 8, max_priority: 5, priority_strict: true },
-    ],
-  }));
+  writeFileSync(
+    file,
+    stringify({
+      tenants: [
+        { name: 'noisy', keys: key('noisy') },
+        { name: 'quiet', keys: key('quiet') },
+        { name: 'capped', keys: key('capped'), max_concurrency: maxConcurrency },
+        { name: 'batch', keys: key('batch'), priority: 8, max_priority: 5 },
+        { name: 'strict', keys: key('strict'), priority: 8, max_priority: 5, priority_strict: true },
+      ],
+    }),
+  );
   return file;
 }
 
 /** One text line (FP32 [1, 3, 48, width]) as a binary-extension body, outputs binary too. */
-export function lineRequest(width: number, seed: number, parameters: Record<string, unknown> = {}): { body: Buffer; headers: Record<string, string> } {
+export function lineRequest(
+  width: number,
+  seed: number,
+  parameters: Record<string, unknown> = {},
+): { body: Buffer; headers: Record<string, string> } {
   const data = new Float32Array(3 * 48 * width);
   for (let i = 0; i < data.length; i += 1) data[i] = Math.sin(i * 0.37 + seed);
-  const header = Buffer.from(JSON.stringify({
-    inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, width], parameters: { binary_data_size: data.byteLength } }],
-    parameters: { binary_data_output: true, ...parameters },
-  }));
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, width], parameters: { binary_data_size: data.byteLength } }],
+      parameters: { binary_data_output: true, ...parameters },
+    }),
+  );
   return {
     body: Buffer.concat([header, Buffer.from(data.buffer)]),
     headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
@@ -49,14 +64,33 @@ export interface Timed {
 }
 
 /** Sends one request as `key` and times it end to end. */
-export async function timedInfer(url: string, key: string, request: { body: Buffer; headers: Record<string, string> }, signal?: AbortSignal): Promise<Timed> {
+export async function timedInfer(
+  url: string,
+  key: string,
+  request: { body: Buffer; headers: Record<string, string> },
+  signal?: AbortSignal,
+): Promise<Timed> {
   const started = performance.now();
-  const response = await fetch(url, { method: 'POST', headers: { ...request.headers, authorization: `Bearer ${key}` }, body: request.body, ...(signal ? { signal } : {}) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { ...request.headers, authorization: `Bearer ${key}` },
+    body: request.body,
+    ...(signal ? { signal } : {}),
+  });
   const body = Buffer.from(await response.arrayBuffer());
   const ms = performance.now() - started;
   const number = (name: string): number => Number(response.headers.get(name) ?? NaN);
   const code = response.status === 200 ? undefined : (JSON.parse(body.toString('utf8')) as { code?: string }).code;
-  return { status: response.status, ms, computeMs: number('x-compute-ms'), queueMs: number('x-queue-ms'), serverMs: number('x-server-ms'), batchSize: number('x-batch-size'), headers: response.headers, ...(code !== undefined ? { code } : {}) };
+  return {
+    status: response.status,
+    ms,
+    computeMs: number('x-compute-ms'),
+    queueMs: number('x-queue-ms'),
+    serverMs: number('x-server-ms'),
+    batchSize: number('x-batch-size'),
+    headers: response.headers,
+    ...(code !== undefined ? { code } : {}),
+  };
 }
 
 export const median = (values: readonly number[]): number => {

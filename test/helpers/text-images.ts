@@ -1,22 +1,33 @@
 import sharp from 'sharp';
 
 /** A black-on-white text line rendered from SVG, as PNG (or another format), optionally rotated. */
-export async function renderTextLine(text: string, options: { rotate?: number; format?: 'png' | 'jpeg' | 'webp'; width?: number; height?: number } = {}): Promise<Buffer> {
+export async function renderTextLine(
+  text: string,
+  options: { rotate?: number; format?: 'png' | 'jpeg' | 'webp'; width?: number; height?: number } = {},
+): Promise<Buffer> {
   const width = options.width ?? 400;
   const height = options.height ?? 100;
   const svg = Buffer.from(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="white"/>` +
       `<text x="10" y="${Math.round(height * 0.7)}" font-family="DejaVu Sans, sans-serif" font-size="${Math.round(height * 0.56)}" fill="black">${text}</text></svg>`,
   );
-  return sharp(svg).rotate(options.rotate ?? 0).toFormat(options.format ?? 'png').toBuffer();
+  return sharp(svg)
+    .rotate(options.rotate ?? 0)
+    .toFormat(options.format ?? 'png')
+    .toBuffer();
 }
 
 /** Several text lines stacked on one white page; lines marked upsideDown are turned 180 degrees in place. */
-export async function renderTextPage(lines: readonly { text: string; upsideDown?: boolean }[], options: { width?: number; lineHeight?: number; margin?: number } = {}): Promise<Buffer> {
+export async function renderTextPage(
+  lines: readonly { text: string; upsideDown?: boolean }[],
+  options: { width?: number; lineHeight?: number; margin?: number } = {},
+): Promise<Buffer> {
   const width = options.width ?? 800;
   const lineHeight = options.lineHeight ?? 64;
   const margin = options.margin ?? 24;
-  const rendered = await Promise.all(lines.map((line) => renderTextLine(line.text, { width, height: lineHeight, rotate: line.upsideDown ? 180 : 0 })));
+  const rendered = await Promise.all(
+    lines.map((line) => renderTextLine(line.text, { width, height: lineHeight, rotate: line.upsideDown ? 180 : 0 })),
+  );
   return sharp({ create: { width, height: margin * 2 + lineHeight * lines.length, channels: 3, background: 'white' } })
     .composite(rendered.map((input, index) => ({ input, left: 0, top: margin + index * lineHeight })))
     .png()

@@ -29,7 +29,13 @@ export async function runGraphDirectly(modelJson: string, inputs: Record<string,
 export async function writeTinyLayersModel(folder: string): Promise<tf.LayersModel> {
   const model = tf.sequential({
     layers: [
-      tf.layers.dense({ inputShape: [8], units: 16, activation: 'relu', kernelInitializer: tf.initializers.glorotNormal({ seed: 7 }), name: 'hidden' }),
+      tf.layers.dense({
+        inputShape: [8],
+        units: 16,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.glorotNormal({ seed: 7 }),
+        name: 'hidden',
+      }),
       tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotNormal({ seed: 11 }), name: 'scores' }),
     ],
   });
@@ -38,7 +44,11 @@ export async function writeTinyLayersModel(folder: string): Promise<tf.LayersMod
     save: async (artifacts) => {
       const weights = artifacts.weightData as ArrayBuffer;
       writeFileSync(join(folder, 'weights.bin'), new Uint8Array(weights));
-      const json = { format: 'layers-model', modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }] };
+      const json = {
+        format: 'layers-model',
+        modelTopology: artifacts.modelTopology,
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+      };
       writeFileSync(join(folder, 'model.json'), JSON.stringify(json));
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     },

@@ -30,7 +30,10 @@ export function wavFile(channels: readonly Float32Array[], sampleRate: number, f
 }
 
 export const tone = (frequency: number, sampleRate: number, seconds: number, amplitude = 0.5): Float32Array =>
-  Float32Array.from({ length: Math.round(sampleRate * seconds) }, (_, i) => amplitude * Math.sin((2 * Math.PI * frequency * i) / sampleRate));
+  Float32Array.from(
+    { length: Math.round(sampleRate * seconds) },
+    (_, i) => amplitude * Math.sin((2 * Math.PI * frequency * i) / sampleRate),
+  );
 
 /**
  * A voice-like signal: a glottal pulse train (pitch gliding around 120 Hz) through three
@@ -38,7 +41,13 @@ export const tone = (frequency: number, sampleRate: number, seconds: number, amp
  * Silero VAD calls it speech (probability near 1), which a plain tone is not.
  */
 export function vowelLikeSpeech(sampleRate: number, seconds: number, amplitude = 0.5): Float32Array {
-  const vowels = [[730, 1090, 2440], [270, 2290, 3010], [300, 870, 2240], [530, 1840, 2480], [660, 1720, 2410]] as const;
+  const vowels = [
+    [730, 1090, 2440],
+    [270, 2290, 3010],
+    [300, 870, 2240],
+    [530, 1840, 2480],
+    [660, 1720, 2410],
+  ] as const;
   const out = new Float32Array(Math.round(sampleRate * seconds));
   const state = vowels[0].map(() => [0, 0] as [number, number]);
   let phase = 0;
@@ -61,7 +70,7 @@ export function vowelLikeSpeech(sampleRate: number, seconds: number, amplitude =
       state[k] = [y, y1];
       sample += y / (k + 1);
     });
-    out[i] = sample * Math.pow(Math.sin(Math.PI * ((t * 4) % 1)), 0.6);
+    out[i] = sample * Math.sin(Math.PI * ((t * 4) % 1)) ** 0.6;
   }
   let peak = 0;
   for (const sample of out) peak = Math.max(peak, Math.abs(sample));

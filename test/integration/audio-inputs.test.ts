@@ -79,7 +79,15 @@ describe('audio inputs (WAV)', () => {
     ['not a WAV', () => new TextEncoder().encode('definitely not RIFF audio'), /not a WAV file/],
     ['a truncated data chunk', () => wavFile([tone(440, 16000, 0.1)], 16000).subarray(0, 300), /truncated/],
     ['three channels', () => wavFile([tone(1, 16000, 0.01), tone(1, 16000, 0.01), tone(1, 16000, 0.01)], 16000), /3 channels/],
-    ['8-bit PCM', () => { const file = wavFile([tone(1, 8000, 0.01)], 8000); new DataView(file.buffer).setUint16(34, 8, true); return file; }, /8-bit PCM/],
+    [
+      '8-bit PCM',
+      () => {
+        const file = wavFile([tone(1, 8000, 0.01)], 8000);
+        new DataView(file.buffer).setUint16(34, 8, true);
+        return file;
+      },
+      /8-bit PCM/,
+    ],
   ])('400 invalid_media for %s', async (_name, make, message) => {
     const answer = await sendAudio([make()]);
     expect(answer.status).toBe(400);

@@ -6,29 +6,43 @@ import { buildIdentityModel } from '../helpers/identity-model.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { PROJECT_MODELS, TestRepository } from '../helpers/repository.js';
 
-const repository = new TestRepository().copy('mlp-classifier').add(
-  'strings',
-  {
-    platform: 'onnx',
-    versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
-    max_batch_size: 4,
-    inputs: [{ name: 'text', datatype: 'BYTES', shape: [2] }],
-    outputs: [{ name: 'out_text', datatype: 'BYTES', shape: [2] }],
-    price: { usd_per_compute_second: 0 },
-  },
-  { '1/model.onnx': buildIdentityModel([{ name: 'text', datatype: 'BYTES', dims: ['batch', 2] }]) },
-).add(
-  'mixed',
-  {
-    platform: 'onnx',
-    versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
-    max_batch_size: 4,
-    inputs: [{ name: 'text', datatype: 'BYTES', shape: [2] }, { name: 'vec', datatype: 'FP32', shape: [3] }],
-    outputs: [{ name: 'out_text', datatype: 'BYTES', shape: [2] }, { name: 'out_vec', datatype: 'FP32', shape: [3] }],
-    price: { usd_per_compute_second: 0 },
-  },
-  { '1/model.onnx': buildIdentityModel([{ name: 'text', datatype: 'BYTES', dims: ['batch', 2] }, { name: 'vec', datatype: 'FP32', dims: ['batch', 3] }]) },
-);
+const repository = new TestRepository()
+  .copy('mlp-classifier')
+  .add(
+    'strings',
+    {
+      platform: 'onnx',
+      versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
+      max_batch_size: 4,
+      inputs: [{ name: 'text', datatype: 'BYTES', shape: [2] }],
+      outputs: [{ name: 'out_text', datatype: 'BYTES', shape: [2] }],
+      price: { usd_per_compute_second: 0 },
+    },
+    { '1/model.onnx': buildIdentityModel([{ name: 'text', datatype: 'BYTES', dims: ['batch', 2] }]) },
+  )
+  .add(
+    'mixed',
+    {
+      platform: 'onnx',
+      versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
+      max_batch_size: 4,
+      inputs: [
+        { name: 'text', datatype: 'BYTES', shape: [2] },
+        { name: 'vec', datatype: 'FP32', shape: [3] },
+      ],
+      outputs: [
+        { name: 'out_text', datatype: 'BYTES', shape: [2] },
+        { name: 'out_vec', datatype: 'FP32', shape: [3] },
+      ],
+      price: { usd_per_compute_second: 0 },
+    },
+    {
+      '1/model.onnx': buildIdentityModel([
+        { name: 'text', datatype: 'BYTES', dims: ['batch', 2] },
+        { name: 'vec', datatype: 'FP32', dims: ['batch', 3] },
+      ]),
+    },
+  );
 
 let server: RunningServer;
 beforeAll(async () => {
@@ -68,7 +82,9 @@ describe('binary tensor data extension', () => {
     expect(reply.status).toBe(200);
     expect(reply.headers.get('content-type')).toBe('application/octet-stream');
     const jsonLength = Number(reply.headers.get('inference-header-content-length'));
-    const header = JSON.parse(reply.body.subarray(0, jsonLength).toString()) as { outputs: { name: string; shape: number[]; parameters: { binary_data_size: number } }[] };
+    const header = JSON.parse(reply.body.subarray(0, jsonLength).toString()) as {
+      outputs: { name: string; shape: number[]; parameters: { binary_data_size: number } }[];
+    };
     expect(header.outputs[0]).toMatchObject({ name: 'probabilities', shape: [2, 10], parameters: { binary_data_size: 80 } });
     const raw = reply.body.subarray(jsonLength);
     expect(raw.length).toBe(80);
@@ -83,7 +99,10 @@ describe('binary tensor data extension', () => {
   it('returns every output binary with binary_data_output', async () => {
     const input = new Float32Array(512).fill(0.25);
     const { body, headerLength } = binaryBody(
-      { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], parameters: { binary_data_size: 2048 } }], parameters: { binary_data_output: true } },
+      {
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], parameters: { binary_data_size: 2048 } }],
+        parameters: { binary_data_output: true },
+      },
       [new Uint8Array(input.buffer)],
     );
     const reply = await send('mlp-classifier', body, String(headerLength));
@@ -112,7 +131,10 @@ describe('binary tensor data extension', () => {
     ['bytes that are not UTF-8', new Uint8Array([0x61, 0xff, 0xfe])],
   ])('refuses a BYTES element with %s for an ONNX string input, rather than let the runtime cut or replace it', async (_name, bad) => {
     const data = encodeBytesElements([new TextEncoder().encode('fine'), bad]);
-    const { body, headerLength } = binaryBody({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [1, 2], parameters: { binary_data_size: data.byteLength } }] }, [data]);
+    const { body, headerLength } = binaryBody(
+      { inputs: [{ name: 'text', datatype: 'BYTES', shape: [1, 2], parameters: { binary_data_size: data.byteLength } }] },
+      [data],
+    );
     const reply = await send('strings', body, String(headerLength));
     expect(reply.status).toBe(400);
     expect(JSON.parse(reply.body.toString())).toMatchObject({ code: 'datatype_mismatch', error: expect.stringContaining('element 1') });
@@ -123,7 +145,10 @@ describe('binary tensor data extension', () => {
     ['a header length that is not a number', () => 'abc', 'invalid_binary_body'],
     ['a header length that cuts the JSON', () => '5', 'invalid_json'],
   ])('%s is 400', async (_name, headerLength, code) => {
-    const { body, headerLength: real } = binaryBody({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], parameters: { binary_data_size: 2048 } }] }, [new Uint8Array(2048)]);
+    const { body, headerLength: real } = binaryBody(
+      { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], parameters: { binary_data_size: 2048 } }] },
+      [new Uint8Array(2048)],
+    );
     const reply = await send('mlp-classifier', body, headerLength(real));
     expect(reply.status).toBe(400);
     expect(JSON.parse(reply.body.toString())).toMatchObject({ code });
@@ -134,7 +159,10 @@ describe('binary tensor data extension', () => {
     ['sizes running past the binary data', 2048, [new Uint8Array(100)], 'invalid_binary_body'],
     ['extra bytes after the last tensor', 2048, [new Uint8Array(2100)], 'invalid_binary_body'],
   ])('%s is 400', async (_name, size, tensors, code) => {
-    const { body, headerLength } = binaryBody({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], parameters: { binary_data_size: size } }] }, tensors);
+    const { body, headerLength } = binaryBody(
+      { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], parameters: { binary_data_size: size } }] },
+      tensors,
+    );
     const reply = await send('mlp-classifier', body, String(headerLength));
     expect(reply.status).toBe(400);
     expect(JSON.parse(reply.body.toString())).toMatchObject({ code });
@@ -142,7 +170,10 @@ describe('binary tensor data extension', () => {
 
   it('broken BYTES length prefixes are 400', async () => {
     const data = new Uint8Array([200, 0, 0, 0, 65]);
-    const { body, headerLength } = binaryBody({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [1, 2], parameters: { binary_data_size: data.length } }] }, [data]);
+    const { body, headerLength } = binaryBody(
+      { inputs: [{ name: 'text', datatype: 'BYTES', shape: [1, 2], parameters: { binary_data_size: data.length } }] },
+      [data],
+    );
     const reply = await send('strings', body, String(headerLength));
     expect(reply.status).toBe(400);
     expect(JSON.parse(reply.body.toString())).toMatchObject({ code: 'invalid_binary_body' });
@@ -163,6 +194,9 @@ describe('binary tensor data extension', () => {
     const reply = await send('mixed', body, String(headerLength));
     expect(reply.status).toBe(200);
     const header = JSON.parse(reply.body.toString()) as { outputs: { name: string; data: unknown[] }[] };
-    expect(header.outputs.map((o) => [o.name, o.data])).toEqual([['out_text', ['abc', '']], ['out_vec', [1.5, -2, 3.25]]]);
+    expect(header.outputs.map((o) => [o.name, o.data])).toEqual([
+      ['out_text', ['abc', '']],
+      ['out_vec', [1.5, -2, 3.25]],
+    ]);
   });
 });

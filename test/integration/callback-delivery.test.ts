@@ -59,7 +59,9 @@ describe('callback delivery', () => {
       const url = `http://${host}:${port}/hook`;
       const { delivered, records } = await deliver(closed, url);
       expect(delivered).toBe(false);
-      expect(records.map(({ attempt, status, error }) => ({ attempt, status, error }))).toEqual([{ attempt: 1, status: undefined, error: 'delivery failed' }]);
+      expect(records.map(({ attempt, status, error }) => ({ attempt, status, error }))).toEqual([
+        { attempt: 1, status: undefined, error: 'delivery failed' },
+      ]);
     }
     expect(received).toEqual([]);
 

@@ -73,7 +73,11 @@ describe('task callbacks cannot reach internal addresses', () => {
     ];
     for (const callbackUrl of targets) {
       const reply = await post(`${tenants.url}/v1/tasks/echo-json`, { ...echoInput([1, 2, 3, 4]), callback_url: callbackUrl }, gamma);
-      expect({ url: callbackUrl, status: reply.status, code: reply.json.code }).toEqual({ url: callbackUrl, status: 400, code: 'invalid_parameter' });
+      expect({ url: callbackUrl, status: reply.status, code: reply.json.code }).toEqual({
+        url: callbackUrl,
+        status: 400,
+        code: 'invalid_parameter',
+      });
       expect(reply.json.error).toMatch(/callback_url must reach a public address/);
     }
     // Nothing reached the receiver, and the gateway is still healthy.
@@ -90,7 +94,11 @@ describe('task callbacks cannot reach internal addresses', () => {
     expect(task.callback).toMatchObject({ state: 'delivered', attempts: [{ status: 204 }] });
     expect(received).toEqual(['/alpha']);
     // Its allowance is that address, not loopback at large.
-    const other = await post(`${tenants.url}/v1/tasks/echo-json`, { ...echoInput([1, 2, 3, 4]), callback_url: `http://127.0.0.2:${port}/alpha` }, alpha);
+    const other = await post(
+      `${tenants.url}/v1/tasks/echo-json`,
+      { ...echoInput([1, 2, 3, 4]), callback_url: `http://127.0.0.2:${port}/alpha` },
+      alpha,
+    );
     expect({ status: other.status, code: other.json.code }).toMatchObject({ status: 400, code: 'invalid_parameter' });
   });
 

@@ -24,7 +24,15 @@ const queues: Queue[] = [];
 async function stack(workerEnv: Record<string, string>) {
   const prefix = testPrefix();
   prefixes.push(prefix);
-  const env = { ...REDIS_ENV, REDIS_PREFIX: prefix, MODEL_REPOSITORY: repository.dir, LOAD_MODELS: 'text-recognizer', CPU_COUNT: '1', HEARTBEAT_MS: '200', LOG_LEVEL: 'warn' };
+  const env = {
+    ...REDIS_ENV,
+    REDIS_PREFIX: prefix,
+    MODEL_REPOSITORY: repository.dir,
+    LOAD_MODELS: 'text-recognizer',
+    CPU_COUNT: '1',
+    HEARTBEAT_MS: '200',
+    LOG_LEVEL: 'warn',
+  };
   const metricsPort = await freePort();
   const grpcPort = await freePort();
   const gateway = await spawnGateway({ ...env, GRPC_PORT: String(grpcPort) });
@@ -34,7 +42,14 @@ async function stack(workerEnv: Record<string, string>) {
   const name = inferQueueName('text-recognizer', '1');
   const queue = new Queue(name, { connection: { url: REDIS_URL }, prefix: redisKeys(prefix).queuePrefix(name) });
   queues.push(queue);
-  return { grpcAddress: `127.0.0.1:${grpcPort}`, url: gateway.url, infer: `${gateway.url}/v2/models/text-recognizer/infer`, workerMetrics: `http://127.0.0.1:${metricsPort}/metrics`, queue, prefix };
+  return {
+    grpcAddress: `127.0.0.1:${grpcPort}`,
+    url: gateway.url,
+    infer: `${gateway.url}/v2/models/text-recognizer/infer`,
+    workerMetrics: `http://127.0.0.1:${metricsPort}/metrics`,
+    queue,
+    prefix,
+  };
 }
 
 beforeAll(() => undefined);
@@ -79,7 +94,7 @@ describe('abandoned requests, distributed', { timeout: 120_000 }, () => {
     await waitFor(async () => (await cancelledCount(workerMetrics, 'job')) === 4, 5_000, 'four skipped by the worker');
   });
 
-  it('a request already in the worker\'s batcher leaves it when its caller leaves (announced over pub/sub)', async () => {
+  it("a request already in the worker's batcher leaves it when its caller leaves (announced over pub/sub)", async () => {
     // Announced concurrency: the gateway then sends the worker as many requests as its job slots hold
     // (with the default it may keep some back for fair release when warm-up capped batches at a row).
     const { url, infer, workerMetrics, queue } = await stack({ WORKER_CONCURRENCY: '8' });
@@ -92,7 +107,7 @@ describe('abandoned requests, distributed', { timeout: 120_000 }, () => {
     // Those in the worker's batcher leave it; one the gateway still held back for fair release
     // (the workers' intake may be under three) is skipped as a job when it is released.
     const gone = async () => (await cancelledCount(workerMetrics, 'queued')) + (await cancelledCount(workerMetrics, 'job'));
-    await waitFor(async () => (await gone()) === 3, 15_000, 'three left the worker\'s batcher or were skipped');
+    await waitFor(async () => (await gone()) === 3, 15_000, "three left the worker's batcher or were skipped");
     expect(await cancelledCount(workerMetrics, 'queued')).toBeGreaterThanOrEqual(1);
     expect(await busy).toEqual([200, 200]);
     await rowsSettled(url, 2);
@@ -104,7 +119,11 @@ describe('abandoned requests, distributed', { timeout: 120_000 }, () => {
     try {
       const busy = Promise.all([postLine(infer, WIDE), postLine(infer, WIDE + 16)]);
       await waitFor(async () => (await queue.getActiveCount()) === 1, 20_000, 'a wide line running');
-      const line = { model_name: 'text-recognizer', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 96] }], raw_input_contents: [rawFloats(new Array(3 * 48 * 96).fill(0.5))] };
+      const line = {
+        model_name: 'text-recognizer',
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 96] }],
+        raw_input_contents: [rawFloats(new Array(3 * 48 * 96).fill(0.5))],
+      };
       const calls = [
         client.call('ModelInfer', line, {}, { cancelAfterMs: 1_500 }),
         client.call('ModelInfer', line, {}, { deadline: new Date(Date.now() + 1_500) }),

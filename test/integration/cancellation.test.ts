@@ -21,7 +21,13 @@ const metrics = (): string => `${gateway.url}/metrics`;
 
 beforeAll(async () => {
   const grpcPort = await freePort();
-  gateway = await spawnGateway({ MODEL_REPOSITORY: repository.dir, LOAD_MODELS: 'text-recognizer', CPU_COUNT: '1', GRPC_PORT: String(grpcPort), LOG_LEVEL: 'warn' });
+  gateway = await spawnGateway({
+    MODEL_REPOSITORY: repository.dir,
+    LOAD_MODELS: 'text-recognizer',
+    CPU_COUNT: '1',
+    GRPC_PORT: String(grpcPort),
+    LOG_LEVEL: 'warn',
+  });
   await waitFor(async () => (await fetch(`${gateway.url}/v2/models/text-recognizer/ready`)).ok, 60_000, 'recognizer ready');
   client = new InferenceClient(`127.0.0.1:${grpcPort}`);
 }, 120_000);
@@ -84,12 +90,20 @@ describe('abandoned requests, embedded', { timeout: 120_000 }, () => {
     const queuedBefore = await cancelledCount(metrics(), 'queued');
     const busy = busyLines(3);
     await waitForPending(metrics(), 'text-recognizer', 1);
-    const small = (width: number) => ({ model_name: 'text-recognizer', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, width] }], raw_input_contents: [rawFloats(new Array(3 * 48 * width).fill(0.5))] });
+    const small = (width: number) => ({
+      model_name: 'text-recognizer',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, width] }],
+      raw_input_contents: [rawFloats(new Array(3 * 48 * width).fill(0.5))],
+    });
     const cancelled = Array.from({ length: 3 }, () => client.call('ModelInfer', small(96), {}, { cancelAfterMs: 1_500 }));
     const expired = Array.from({ length: 3 }, () => client.call('ModelInfer', small(160), {}, { deadline: new Date(Date.now() + 1_500) }));
     for (const reply of await Promise.all(cancelled)) expect(reply.error?.code).toBe(status.CANCELLED);
     for (const reply of await Promise.all(expired)) expect(reply.error?.code).toBe(status.DEADLINE_EXCEEDED);
-    await waitFor(async () => (await cancelledCount(metrics(), 'queued')) - queuedBefore === 6, 5_000, 'six gRPC calls cancelled from the queue');
+    await waitFor(
+      async () => (await cancelledCount(metrics(), 'queued')) - queuedBefore === 6,
+      5_000,
+      'six gRPC calls cancelled from the queue',
+    );
     expect(await busy).toEqual([200, 200, 200]);
     expect((await rowsAfter(busy)) - before).toBe(3);
   });

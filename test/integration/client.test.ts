@@ -143,7 +143,9 @@ function suite(mode: 'embedded' | 'distributed', baseUrl: () => string): void {
     expect(second.attempts).toBe(2);
     expect(second.replayed).toBe(false);
     // Without retries the refusal is the error, with its code and the wait the server asked for.
-    const refused = await client(BURST_KEY).infer('types', typedInputs(), { retry: { retries: 0 } }).catch((error: unknown) => error);
+    const refused = await client(BURST_KEY)
+      .infer('types', typedInputs(), { retry: { retries: 0 } })
+      .catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(SwitchyardError);
     expect(refused).toMatchObject({ status: 429, code: 'rate_limited' });
     expect((refused as SwitchyardError).retryAfterMs).toBeGreaterThan(0);
@@ -168,7 +170,9 @@ function suite(mode: 'embedded' | 'distributed', baseUrl: () => string): void {
     const unkeyed = await droppingProxy(baseUrl());
     try {
       const before = await settledStats(baseUrl(), 'types');
-      const lost = await client(TASK_KEYS.alpha, unkeyed.url).infer('types', typedInputs(), { idempotencyKey: false }).catch((error: unknown) => error);
+      const lost = await client(TASK_KEYS.alpha, unkeyed.url)
+        .infer('types', typedInputs(), { idempotencyKey: false })
+        .catch((error: unknown) => error);
       expect(lost).toMatchObject({ status: 0, code: 'network_error', attempts: 1 });
       expect(await settledStats(baseUrl(), 'types')).toBe(before + 1);
     } finally {
@@ -177,12 +181,18 @@ function suite(mode: 'embedded' | 'distributed', baseUrl: () => string): void {
   });
 
   it(`${mode}: errors carry the server's code, status and request id`, async () => {
-    const missing = await client(TASK_KEYS.admin).infer('no-such-model', typedInputs()).catch((error: unknown) => error);
+    const missing = await client(TASK_KEYS.admin)
+      .infer('no-such-model', typedInputs())
+      .catch((error: unknown) => error);
     expect(missing).toBeInstanceOf(SwitchyardError);
     expect(missing).toMatchObject({ status: 404, code: 'model_not_found', attempts: 1 });
     expect((missing as SwitchyardError).requestId).toMatch(/.+/);
     await expect(client().infer('mlp-classifier', typedInputs())).rejects.toMatchObject({ status: 403, code: 'forbidden' });
-    const wrongType = await client().infer('types', typedInputs().map((input) => (input.name === 'i32' ? { ...input, data: new Float32Array(3) } : input)))
+    const wrongType = await client()
+      .infer(
+        'types',
+        typedInputs().map((input) => (input.name === 'i32' ? { ...input, data: new Float32Array(3) } : input)),
+      )
       .catch((error: unknown) => error);
     expect(wrongType).toMatchObject({ status: 400, code: 'datatype_mismatch' });
     const anonymous = await new SwitchyardClient({ baseUrl: baseUrl() }).infer('types', typedInputs()).catch((error: unknown) => error);
@@ -190,11 +200,14 @@ function suite(mode: 'embedded' | 'distributed', baseUrl: () => string): void {
   });
 
   it(`${mode}: a timeout or an abort during the wait for a retry ends the call without another attempt`, async () => {
-    const burst = (): SwitchyardClient => new SwitchyardClient({ baseUrl: baseUrl(), apiKey: BURST_KEY, retry: { retries: 3, maxDelayMs: 5000 } });
+    const burst = (): SwitchyardClient =>
+      new SwitchyardClient({ baseUrl: baseUrl(), apiKey: BURST_KEY, retry: { retries: 3, maxDelayMs: 5000 } });
     const before = await settledStats(baseUrl(), 'types');
     // Uses up the window: the calls below are refused until it ends.
     await burst().infer('types', typedInputs());
-    const timedOut = await burst().infer('types', typedInputs(), { timeoutMs: 300 }).catch((error: unknown) => error);
+    const timedOut = await burst()
+      .infer('types', typedInputs(), { timeoutMs: 300 })
+      .catch((error: unknown) => error);
     expect(timedOut).toMatchObject({ status: 0, code: 'client_timeout', attempts: 1 });
     const controller = new AbortController();
     const call = burst().infer('types', typedInputs(), { signal: controller.signal });
@@ -208,7 +221,11 @@ function suite(mode: 'embedded' | 'distributed', baseUrl: () => string): void {
     expect(sync.task.status).toBe('succeeded');
     expect((sync.task.result!.outputs.echoed as { data: number[] }).data).toEqual([1, 2, 3, 4]);
 
-    const queued = await client().tasks.submit('echo-json', { value: { datatype: 'FP32', shape: [1, 4], data: [5, 6, 7, 8] } }, { async: true });
+    const queued = await client().tasks.submit(
+      'echo-json',
+      { value: { datatype: 'FP32', shape: [1, 4], data: [5, 6, 7, 8] } },
+      { async: true },
+    );
     expect(['queued', 'running', 'succeeded']).toContain(queued.task.status);
     const events = [];
     for await (const event of client().tasks.events(queued.task.id)) events.push(event);
@@ -234,7 +251,9 @@ function suite(mode: 'embedded' | 'distributed', baseUrl: () => string): void {
     expect((done.result!.outputs.echoed as { data: number[] }).data).toEqual([5, 6, 7, 8]);
 
     // A failed sync task throws with its code; an unknown task is task_not_found.
-    await expect(client().tasks.submit('echo-json', { value: { datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] } })).rejects.toBeInstanceOf(SwitchyardError);
+    await expect(
+      client().tasks.submit('echo-json', { value: { datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] } }),
+    ).rejects.toBeInstanceOf(SwitchyardError);
     await expect(client().tasks.get('no-such-task')).rejects.toMatchObject({ status: 404, code: 'task_not_found' });
 
     // The task has ended: nothing to cancel.
@@ -278,7 +297,14 @@ describe('switchyard/client against an embedded gateway', () => {
 
 describe('switchyard/client against a distributed gateway (worker process, Redis)', () => {
   beforeAll(async () => {
-    const env = { ...fixture.env, REDIS_URL, REDIS_PREFIX: prefix, MODEL_REPOSITORY: fixture.repository.dir, CPU_COUNT: '1', HEARTBEAT_MS: '300' };
+    const env = {
+      ...fixture.env,
+      REDIS_URL,
+      REDIS_PREFIX: prefix,
+      MODEL_REPOSITORY: fixture.repository.dir,
+      CPU_COUNT: '1',
+      HEARTBEAT_MS: '300',
+    };
     spawned.push(await spawnWorker({ ...env, WORKER_ID: 'client-worker' }));
     const gateway = await spawnGateway(env);
     spawned.push(gateway);
@@ -292,7 +318,14 @@ describe('switchyard/client against a distributed gateway (worker process, Redis
 
   it('distributed: a 503 (no worker came within cold_start.max_wait_ms) is retried until a worker comes up, and the call runs once', async () => {
     const lonePrefix = testPrefix();
-    const env = { ...fixture.env, REDIS_URL, REDIS_PREFIX: lonePrefix, MODEL_REPOSITORY: fixture.repository.dir, CPU_COUNT: '1', HEARTBEAT_MS: '300' };
+    const env = {
+      ...fixture.env,
+      REDIS_URL,
+      REDIS_PREFIX: lonePrefix,
+      MODEL_REPOSITORY: fixture.repository.dir,
+      CPU_COUNT: '1',
+      HEARTBEAT_MS: '300',
+    };
     try {
       const gateway = await spawnGateway(env);
       spawned.push(gateway);

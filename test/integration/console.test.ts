@@ -25,7 +25,10 @@ writeFileSync(join(modelDir, 'config.json'), JSON.stringify({ ...modelConfig, de
 const policy = parseYaml(readFileSync(fixture.configFile, 'utf8')) as { routes: object[] };
 policy.routes.push({
   name: 'cheap-first',
-  tiers: [{ name: 'int8', model: 'mlp-classifier', version: '3' }, { name: 'fp32', model: 'mlp-classifier', version: '1' }],
+  tiers: [
+    { name: 'int8', model: 'mlp-classifier', version: '3' },
+    { name: 'fp32', model: 'mlp-classifier', version: '1' },
+  ],
 });
 writeFileSync(fixture.configFile, stringifyYaml(policy));
 fixture.repository.addPipeline('classify-json', {
@@ -52,7 +55,8 @@ afterAll(async () => {
 
 describe.skipIf(!CHROMIUM)('operator console in headless Chromium', () => {
   it('shows models, traffic, cost and breakers, and a reviewer resolves an item by clicking', async () => {
-    for (let seed = 0; seed < 8; seed += 1) expect((await post(`${server.url}/v2/models/plain/infer`, mlpBody(seed), acme)).status).toBe(200);
+    for (let seed = 0; seed < 8; seed += 1)
+      expect((await post(`${server.url}/v2/models/plain/infer`, mlpBody(seed), acme)).status).toBe(200);
     const asked = await post(`${server.url}/v2/models/reviewed/infer`, mlpBody(42), { ...acme, 'x-review': 'true' });
     const reviewId = asked.headers.get('x-review-id')!;
     expect(reviewId).toBeTruthy();
@@ -76,7 +80,9 @@ describe.skipIf(!CHROMIUM)('operator console in headless Chromium', () => {
     expect(await page.locator('#error').innerText()).toBe('');
     // The default version and the int8 version are marked.
     const versionCell = (version: string) =>
-      page.locator('#models tbody tr', { hasText: 'mlp-classifier' }).filter({ has: page.locator(`td:nth-child(2):text-is("${version}")`) });
+      page
+        .locator('#models tbody tr', { hasText: 'mlp-classifier' })
+        .filter({ has: page.locator(`td:nth-child(2):text-is("${version}")`) });
     expect(await versionCell('1').locator('.tag').allInnerTexts()).toEqual(['default']);
     expect(await versionCell('3').locator('.tag').allInnerTexts()).toEqual(['int8']);
     expect(await versionCell('2').locator('.tag').count()).toBe(0);
@@ -87,13 +93,25 @@ describe.skipIf(!CHROMIUM)('operator console in headless Chromium', () => {
     expect(await row('triaged').locator('.detail').innerText()).toBe('cheap: mlp-classifier v2 → full: mlp-classifier v1 (default)');
     expect(await row('task:classify-json').locator('.now').innerText()).toBe('none in 10 min');
     expect(await row('task:classify-json').locator('.detail').innerText()).toBe('mlp-classifier');
-    expect(await row('cheap-first').locator('.detail').innerText()).toBe('int8: mlp-classifier v3 (int8) → fp32: mlp-classifier v1 (default)');
+    expect(await row('cheap-first').locator('.detail').innerText()).toBe(
+      'int8: mlp-classifier v3 (int8) → fp32: mlp-classifier v1 (default)',
+    );
     // p50 and p95 share one scale, labelled with its top: the p95 line reaches it, p50 stays at or below.
-    const latency = await row('plain').locator('td').nth(1).evaluate((cell) => ({
-      scale: cell.querySelector('.scale')!.textContent,
-      tops: [...cell.querySelectorAll('polyline')].map((line) => Math.min(...line.getAttribute('points')!.split(' ').map((xy) => Number(xy.split(',')[1])))),
-      dots: cell.querySelectorAll('circle').length,
-    }));
+    const latency = await row('plain')
+      .locator('td')
+      .nth(1)
+      .evaluate((cell) => ({
+        scale: cell.querySelector('.scale')!.textContent,
+        tops: [...cell.querySelectorAll('polyline')].map((line) =>
+          Math.min(
+            ...line
+              .getAttribute('points')!
+              .split(' ')
+              .map((xy) => Number(xy.split(',')[1])),
+          ),
+        ),
+        dots: cell.querySelectorAll('circle').length,
+      }));
     const plainPoints = (await overviewOf()).series.find((entry) => entry.target === 'plain')!.points;
     const p95 = Math.max(...plainPoints.map((point) => point.p95Ms));
     expect(latency.scale).toBe(`0–${p95.toFixed(1)} ms`);
@@ -115,7 +133,9 @@ describe.skipIf(!CHROMIUM)('operator console in headless Chromium', () => {
 
     const item = (await get(`${server.url}/v1/reviews/${reviewId}`, ops)).json;
     expect(item).toMatchObject({ state: 'resolved', decision: 'approved', resolved_by: 'ops' });
-    const audit = (await get(`${server.url}/v1/admin/audit?limit=1000`, ops)).json as { entries: { action?: string; reviewer?: string; reviewId?: string; status: number }[] };
+    const audit = (await get(`${server.url}/v1/admin/audit?limit=1000`, ops)).json as {
+      entries: { action?: string; reviewer?: string; reviewId?: string; status: number }[];
+    };
     expect(audit.entries).toContainEqual(expect.objectContaining({ action: 'review.resolve', reviewer: 'ops', reviewId, status: 200 }));
   }, 60_000);
 
@@ -125,9 +145,16 @@ describe.skipIf(!CHROMIUM)('operator console in headless Chromium', () => {
     await page.fill('#key', REVIEW_KEYS.ops);
     // The page's own clock is not involved: ages come from the overview's generated_at, so an
     // overview answered 75 s after the calls shows them 75 s old (and 11 minutes later, none).
-    for (const [laterMs, expected] of [[75_000, /^(6[5-9]|[7-9]\d|1[01]\d) s ago: /], [660_000, /^none in 10 min$/]] as const) {
+    for (const [laterMs, expected] of [
+      [75_000, /^(6[5-9]|[7-9]\d|1[01]\d) s ago: /],
+      [660_000, /^none in 10 min$/],
+    ] as const) {
       await page.route('**/v1/console/overview', async (route) => {
-        const overview = (await (await route.fetch()).json()) as { generated_at: string; window_ms: number; series: { points: { t: number }[] }[] };
+        const overview = (await (await route.fetch()).json()) as {
+          generated_at: string;
+          window_ms: number;
+          series: { points: { t: number }[] }[];
+        };
         const later = Date.parse(overview.generated_at) + laterMs;
         for (const entry of overview.series) entry.points = entry.points.filter((point) => point.t >= later - overview.window_ms);
         await route.fulfill({ json: { ...overview, generated_at: new Date(later).toISOString() } });
@@ -144,9 +171,18 @@ describe.skipIf(!CHROMIUM)('operator console in headless Chromium', () => {
     expect((await get(`${server.url}/v1/console/overview`, acme)).status).toBe(403);
     const overview = (await get(`${server.url}/v1/console/overview`, ops)).json as { series: { target: string; kind: string }[] };
     // Every route and pipeline, and the model behind them (its queue is sampled); never the made-up name.
-    expect(overview.series.map((entry) => entry.target)).toEqual(['reviewed', 'triaged', 'plain', 'cheap-first', 'task:classify-json', 'mlp-classifier']);
+    expect(overview.series.map((entry) => entry.target)).toEqual([
+      'reviewed',
+      'triaged',
+      'plain',
+      'cheap-first',
+      'task:classify-json',
+      'mlp-classifier',
+    ]);
     expect(overview.series.map((entry) => entry.kind)).toEqual(['route', 'route', 'route', 'route', 'pipeline', 'model']);
-    const models = (await get(`${server.url}/v1/console/overview`, ops)).json as { models: { version: string; default: boolean; int8: boolean }[] };
+    const models = (await get(`${server.url}/v1/console/overview`, ops)).json as {
+      models: { version: string; default: boolean; int8: boolean }[];
+    };
     const flags = models.models.map(({ version, default: isDefault, int8 }) => ({ version, isDefault, int8 }));
     expect(flags.sort((a, b) => a.version.localeCompare(b.version))).toEqual([
       { version: '1', isDefault: true, int8: false },
@@ -156,7 +192,7 @@ describe.skipIf(!CHROMIUM)('operator console in headless Chromium', () => {
   });
 });
 
-describe('the console page\'s security headers', () => {
+describe("the console page's security headers", () => {
   it('a Content-Security-Policy allowing only its own script and style (by hash) and its own origin, no framing, nosniff', async () => {
     const reply = await fetch(`${server.url}/console`);
     const csp = reply.headers.get('content-security-policy')!;
@@ -165,7 +201,13 @@ describe('the console page\'s security headers', () => {
     const script = /<script>([\s\S]*?)<\/script>/.exec(page)![1]!;
     const style = /<style>([\s\S]*?)<\/style>/.exec(page)![1]!;
     expect(csp.split('; ')).toEqual(
-      expect.arrayContaining(["default-src 'none'", `script-src ${hash(script)}`, `style-src ${hash(style)}`, "connect-src 'self'", "frame-ancestors 'none'"]),
+      expect.arrayContaining([
+        "default-src 'none'",
+        `script-src ${hash(script)}`,
+        `style-src ${hash(style)}`,
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+      ]),
     );
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
     expect(reply.headers.get('x-frame-options')).toBe('DENY');

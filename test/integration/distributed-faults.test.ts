@@ -21,10 +21,23 @@ afterEach(async () => {
 /** A gateway and a worker in this process, sharing a repository and a key prefix. */
 async function stack(repository: TestRepository, env: Record<string, string>) {
   const prefix = testPrefix();
-  const shared = { MODEL_REPOSITORY: repository.dir, REDIS_URL, REDIS_PREFIX: prefix, HEARTBEAT_MS: '200', LOG_LEVEL: 'silent', CPU_COUNT: '1', ...env };
+  const shared = {
+    MODEL_REPOSITORY: repository.dir,
+    REDIS_URL,
+    REDIS_PREFIX: prefix,
+    HEARTBEAT_MS: '200',
+    LOG_LEVEL: 'silent',
+    CPU_COUNT: '1',
+    ...env,
+  };
   const worker: RunningWorker = await startWorker(parseWorkerConfig({ ...shared, WORKER_ID: 'w' }));
   const gateway: RunningServer = await startTestGateway(repository.dir, shared);
-  cleanups.push(() => repository.remove(), () => cleanRedis(prefix, shared.REDIS_URL), () => worker.close(), () => gateway.close());
+  cleanups.push(
+    () => repository.remove(),
+    () => cleanRedis(prefix, shared.REDIS_URL),
+    () => worker.close(),
+    () => gateway.close(),
+  );
   return { gateway, worker, prefix };
 }
 
@@ -35,13 +48,23 @@ describe('distributed mode under faults', () => {
     await waitFor(async () => (await get(`${gateway.url}/v2/models/reshape/ready`)).status === 200, 5_000, 'ready');
 
     // Three rows reshape fine; one row cannot, on every attempt.
-    const good = await post(`${gateway.url}/v2/models/reshape/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [3, 4], data: new Array(12).fill(1) }] });
+    const good = await post(`${gateway.url}/v2/models/reshape/infer`, {
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [3, 4], data: new Array(12).fill(1) }],
+    });
     expect(good.status).toBe(200);
-    const bad = await post(`${gateway.url}/v2/models/reshape/infer`, { id: 'doomed', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] });
+    const bad = await post(`${gateway.url}/v2/models/reshape/infer`, {
+      id: 'doomed',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
+    });
     expect(bad.status).toBe(500);
     expect(bad.json).toMatchObject({ code: 'inference_failed' });
 
-    const letters = (await get(`${gateway.url}/v2/admin/dead-letters`)).json.dead_letters as { id: string; attemptsMade: number; model: string; failedReason: string }[];
+    const letters = (await get(`${gateway.url}/v2/admin/dead-letters`)).json.dead_letters as {
+      id: string;
+      attemptsMade: number;
+      model: string;
+      failedReason: string;
+    }[];
     expect(letters).toHaveLength(1);
     expect(letters[0]).toMatchObject({ model: 'reshape', attemptsMade: 3 });
     expect(letters[0]!.failedReason).toMatch(/^inference_failed: /);
@@ -49,12 +72,19 @@ describe('distributed mode under faults', () => {
     // Requeued, it runs again (and, still failing, comes back after its attempts).
     const requeued = await post(`${gateway.url}/v2/admin/dead-letters/${letters[0]!.id}/requeue`, {});
     expect(requeued.status).toBe(200);
-    await waitFor(async () => {
-      const again = (await get(`${gateway.url}/v2/admin/dead-letters`)).json.dead_letters as { id: string }[];
-      return again.length === 1 && again[0]!.id !== letters[0]!.id;
-    }, 10_000, 'requeued job dead-lettered again');
+    await waitFor(
+      async () => {
+        const again = (await get(`${gateway.url}/v2/admin/dead-letters`)).json.dead_letters as { id: string }[];
+        return again.length === 1 && again[0]!.id !== letters[0]!.id;
+      },
+      10_000,
+      'requeued job dead-lettered again',
+    );
     // Worker pools decide what they load: the repository extension is not for distributed mode.
-    expect(await post(`${gateway.url}/v2/repository/models/reshape/unload`, {})).toMatchObject({ status: 501, json: { code: 'not_in_this_mode' } });
+    expect(await post(`${gateway.url}/v2/repository/models/reshape/unload`, {})).toMatchObject({
+      status: 501,
+      json: { code: 'not_in_this_mode' },
+    });
     const missing = await post(`${gateway.url}/v2/admin/dead-letters/nope/requeue`, {});
     expect(missing).toMatchObject({ status: 404, json: { code: 'dead_letter_not_found' } });
     expect((await get(`${gateway.url}/v2/admin/dead-letters?limit=0`)).status).toBe(400);
@@ -83,7 +113,10 @@ describe('distributed mode under faults', () => {
     expect(await queue.getFailed()).toHaveLength(0);
     for (const job of await queue.getCompleted()) expect(job.attemptsMade).toBeLessThanOrEqual(1);
     await new Promise((resolve) => setTimeout(resolve, 600)); // statistics arrive by heartbeat
-    const stats = (await get(`${gateway.url}/v2/models/text-recognizer/stats`)).json.model_stats as { inference_count: number; inference_stats: { fail: { count: number } } }[];
+    const stats = (await get(`${gateway.url}/v2/models/text-recognizer/stats`)).json.model_stats as {
+      inference_count: number;
+      inference_stats: { fail: { count: number } };
+    }[];
     expect(stats[0]!.inference_count).toBe(1);
     expect(stats[0]!.inference_stats.fail.count).toBe(1);
     expect(((await get(`${gateway.url}/v2/admin/dead-letters`)).json.dead_letters as unknown[]).length).toBe(0);
@@ -94,7 +127,9 @@ describe('distributed mode under faults', () => {
     const { gateway, worker } = await stack(repository, { LOAD_MODELS: 'mlp-classifier', WORKER_CONCURRENCY: '1' });
     await waitFor(async () => (await get(`${gateway.url}/v2/models/mlp-classifier/ready`)).status === 200, 5_000, 'ready');
     void worker;
-    const replies = await Promise.all(Array.from({ length: 60 }, (_, seed) => post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(seed, { timeout_ms: 10_000 }))));
+    const replies = await Promise.all(
+      Array.from({ length: 60 }, (_, seed) => post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(seed, { timeout_ms: 10_000 }))),
+    );
     const full = replies.filter((r) => r.status === 503);
     expect(full.length).toBeGreaterThan(0);
     for (const reply of full) {
@@ -127,12 +162,15 @@ describe('distributed mode under faults', () => {
     await waitFor(async () => (await get(`${gateway.url}/v2/health/ready`)).status === 503, 5_000, 'not ready while Redis is down');
 
     await redis.start();
-    await waitFor(async () => (await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(3))).status === 200, 20_000, 'serving again');
+    await waitFor(
+      async () => (await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(3))).status === 200,
+      20_000,
+      'serving again',
+    );
     expect((await get(`${gateway.url}/v2/health/ready`)).status).toBe(200);
     expect(unhandled).toEqual([]);
   }, 60_000);
 });
-
 
 describe('media in distributed mode', () => {
   it('the worker decodes images; a corrupt one is a 400 for its request alone, never retried', async () => {
@@ -157,7 +195,12 @@ describe('starting without Redis', () => {
   it('a gateway whose Redis never came up still shuts down promptly', async () => {
     const repository = new TestRepository().copy('mlp-classifier');
     cleanups.push(() => repository.remove());
-    const gateway = await startTestGateway(repository.dir, { REDIS_URL: `redis://127.0.0.1:${await freePort()}`, REDIS_PREFIX: testPrefix(), LOG_LEVEL: 'silent', LOAD_MODELS: 'mlp-classifier' });
+    const gateway = await startTestGateway(repository.dir, {
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+      REDIS_PREFIX: testPrefix(),
+      LOG_LEVEL: 'silent',
+      LOAD_MODELS: 'mlp-classifier',
+    });
     const started = Date.now();
     await gateway.close();
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -168,7 +211,14 @@ describe('starting without Redis', () => {
     cleanups.push(() => redis.stop());
     const repository = new TestRepository().copy('mlp-classifier');
     cleanups.push(() => repository.remove());
-    const env = { REDIS_URL: redis.url, REDIS_PREFIX: testPrefix(), HEARTBEAT_MS: '200', LOG_LEVEL: 'silent', CPU_COUNT: '1', LOAD_MODELS: 'mlp-classifier' };
+    const env = {
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: testPrefix(),
+      HEARTBEAT_MS: '200',
+      LOG_LEVEL: 'silent',
+      CPU_COUNT: '1',
+      LOAD_MODELS: 'mlp-classifier',
+    };
     const gateway = await startTestGateway(repository.dir, env);
     cleanups.push(() => gateway.close());
     expect((await get(`${gateway.url}/v2/health/ready`)).status).toBe(503);
@@ -184,6 +234,10 @@ describe('starting without Redis', () => {
     await redis.start();
     const worker = await startWorker(parseWorkerConfig({ ...env, MODEL_REPOSITORY: repository.dir, WORKER_ID: 'late' }));
     cleanups.push(() => worker.close());
-    await waitFor(async () => (await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(2))).status === 200, 20_000, 'serving once Redis is up');
+    await waitFor(
+      async () => (await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(2))).status === 200,
+      20_000,
+      'serving once Redis is up',
+    );
   }, 60_000);
 });

@@ -36,7 +36,9 @@ describe('distributed mode: gateway and workers as processes over Redis', () => 
   it('serves inferences through the queue with the same answers and metadata', async () => {
     const { gateway } = await gatewayAndWorkers(1);
     const reference = await MlpReference.load();
-    const replies = await Promise.all(Array.from({ length: 48 }, (_, seed) => post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(seed))));
+    const replies = await Promise.all(
+      Array.from({ length: 48 }, (_, seed) => post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(seed))),
+    );
     for (const [seed, reply] of replies.entries()) {
       expect(reply.status).toBe(200);
       const [output] = reply.json.outputs as { data: number[] }[];
@@ -47,10 +49,17 @@ describe('distributed mode: gateway and workers as processes over Redis', () => 
     // Requests that arrived together were batched by the worker.
     expect(Math.max(...replies.map((r) => Number(r.headers.get('x-batch-size'))))).toBeGreaterThan(1);
     await reference.close();
-    await waitFor(async () => {
-      const stats = (await get(`${gateway.url}/v2/models/mlp-classifier/stats`)).json.model_stats as { version: string; inference_count: number }[];
-      return (stats.find((entry) => entry.version === '1')?.inference_count ?? 0) >= 48;
-    }, 5_000, 'worker statistics reach the gateway');
+    await waitFor(
+      async () => {
+        const stats = (await get(`${gateway.url}/v2/models/mlp-classifier/stats`)).json.model_stats as {
+          version: string;
+          inference_count: number;
+        }[];
+        return (stats.find((entry) => entry.version === '1')?.inference_count ?? 0) >= 48;
+      },
+      5_000,
+      'worker statistics reach the gateway',
+    );
   });
 
   it('takes work while no worker serves the model, whose own readiness says not ready; its requests wait queued', async () => {
@@ -73,12 +82,21 @@ describe('distributed mode: gateway and workers as processes over Redis', () => 
     await waitFor(async () => (await get(`${gateway.url}/v2/models/mlp-classifier/ready`)).status === 200, 10_000, 'ready after worker');
     expect((await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(2))).status).toBe(200);
     worker.kill('SIGKILL');
-    await waitFor(async () => (await get(`${gateway.url}/v2/models/mlp-classifier/ready`)).status === 503, 10_000, 'not ready after worker died');
+    await waitFor(
+      async () => (await get(`${gateway.url}/v2/models/mlp-classifier/ready`)).status === 503,
+      10_000,
+      'not ready after worker died',
+    );
   });
 
   it('loses nothing when a worker is SIGKILLed mid-load: every request is answered, and correctly', async () => {
     // Each worker holds at most 16 jobs, so with 48 clients both hold some when one dies.
-    const { gateway, workers, env } = await gatewayAndWorkers(2, { RESULT_RETENTION_JOBS: '100000', LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000', WORKER_CONCURRENCY: '16' });
+    const { gateway, workers, env } = await gatewayAndWorkers(2, {
+      RESULT_RETENTION_JOBS: '100000',
+      LOCK_DURATION_MS: '2000',
+      STALLED_INTERVAL_MS: '1000',
+      WORKER_CONCURRENCY: '16',
+    });
     const reference = await MlpReference.load();
     const total = 1200;
     let next = 0;
@@ -88,7 +106,10 @@ describe('distributed mode: gateway and workers as processes over Redis', () => 
       while (next < total) {
         const seed = next++;
         const sent = Date.now();
-        const reply = await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(seed)).catch((error: Error) => ({ status: 0, json: { error: error.message } }));
+        const reply = await post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(seed)).catch((error: Error) => ({
+          status: 0,
+          json: { error: error.message },
+        }));
         results.push({ seed, status: reply.status, json: reply.json, ms: Date.now() - sent });
         answered += 1;
       }
@@ -132,10 +153,14 @@ describe('distributed mode: gateway and workers as processes over Redis', () => 
     expect(results.filter((r) => r.status === 200).length).toBe(total);
     // The jobs the killed worker held were taken over and finished by the survivor once
     // their locks expired (BullMQ records the worker that took a job as processedBy).
-    await waitFor(async () => {
-      const states = await Promise.all(heldIds.map((id) => redis.hmget(`${queueKey}:${id}`, 'pb', 'finishedOn')));
-      return states.every(([owner, finishedOn]) => owner === 'w1' && finishedOn !== null);
-    }, 15_000, 'held jobs finished by w1');
+    await waitFor(
+      async () => {
+        const states = await Promise.all(heldIds.map((id) => redis.hmget(`${queueKey}:${id}`, 'pb', 'finishedOn')));
+        return states.every(([owner, finishedOn]) => owner === 'w1' && finishedOn !== null);
+      },
+      15_000,
+      'held jobs finished by w1',
+    );
     redis.disconnect();
     await reference.close();
   }, 120_000);
@@ -147,7 +172,9 @@ describe('distributed mode: gateway and workers as processes over Redis', () => 
     spawned.push(gateway, worker);
     await waitFor(async () => (await get(`${gateway.url}/v2/models/text-recognizer/ready`)).status === 200, 10_000, 'ready');
     const line = (seed: number) => ({
-      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 640], data: Array.from({ length: 3 * 48 * 640 }, (_, i) => Math.sin(i + seed)) }],
+      inputs: [
+        { name: 'x', datatype: 'FP32', shape: [1, 3, 48, 640], data: Array.from({ length: 3 * 48 * 640 }, (_, i) => Math.sin(i + seed)) },
+      ],
       parameters: { timeout_ms: 5000 },
     });
     const inFlight = Array.from({ length: 8 }, (_, seed) => post(`${gateway.url}/v2/models/text-recognizer/infer`, line(seed)));
@@ -164,7 +191,8 @@ describe('distributed mode: gateway and workers as processes over Redis', () => 
     const replies = await Promise.all(inFlight);
     // Jobs in hand were finished; any still queued time out with a clear 503, never vanish.
     expect(replies.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(active);
-    for (const reply of replies.filter((r) => r.status !== 200)) expect(reply.json).toMatchObject({ code: expect.stringMatching(/request_timeout|model_not_ready/) });
+    for (const reply of replies.filter((r) => r.status !== 200))
+      expect(reply.json).toMatchObject({ code: expect.stringMatching(/request_timeout|model_not_ready/) });
   }, 60_000);
 
   it('a gateway on SIGTERM answers what is in flight and exits', async () => {
@@ -202,7 +230,10 @@ describe('distributed mode: gateway and workers as processes over Redis', () => 
     workers[0]!.kill('SIGCONT');
     await Promise.all([first, ...low, ...high]);
     const lastHigh = Math.max(...answeredAt.filter((a) => a.priority === 1).map((a) => a.at));
-    const lows = answeredAt.filter((a) => a.priority === 10).map((a) => a.at).sort((a, b) => a - b);
+    const lows = answeredAt
+      .filter((a) => a.priority === 10)
+      .map((a) => a.at)
+      .sort((a, b) => a - b);
     expect(lows).toHaveLength(5);
     expect(lastHigh).toBeLessThan(lows[1]!);
   });

@@ -16,9 +16,20 @@ afterAll(async () => {
   repository.remove();
 });
 
-const input = (fields: Record<string, unknown> = {}) => ({ name: 'input', datatype: 'FP32', shape: [1, 512], data: new Array(512).fill(0.5), ...fields });
+const input = (fields: Record<string, unknown> = {}) => ({
+  name: 'input',
+  datatype: 'FP32',
+  shape: [1, 512],
+  data: new Array(512).fill(0.5),
+  ...fields,
+});
 
-async function expectError(reply: Promise<{ status: number; json: Record<string, unknown>; headers: Headers }>, status: number, code: string, text?: RegExp) {
+async function expectError(
+  reply: Promise<{ status: number; json: Record<string, unknown>; headers: Headers }>,
+  status: number,
+  code: string,
+  text?: RegExp,
+) {
   const { status: actual, json, headers } = await reply;
   expect({ status: actual, code: json.code }).toEqual({ status, code });
   expect(typeof json.error).toBe('string');
@@ -47,12 +58,22 @@ describe('client mistakes are 400 with a JSON error, never 500', () => {
     await expectError(post(infer, { inputs: [input({ datatype: 'FLOAT32' })] }), 400, 'unknown_datatype', /unknown datatype "FLOAT32"/);
   });
 
-  it('a datatype that is not the model\'s', async () => {
-    await expectError(post(infer, { inputs: [input({ datatype: 'INT32', data: new Array(512).fill(1) })] }), 400, 'datatype_mismatch', /INT32 does not match the model's FP32/);
+  it("a datatype that is not the model's", async () => {
+    await expectError(
+      post(infer, { inputs: [input({ datatype: 'INT32', data: new Array(512).fill(1) })] }),
+      400,
+      'datatype_mismatch',
+      /INT32 does not match the model's FP32/,
+    );
   });
 
   it('a value that does not fit the datatype', async () => {
-    await expectError(post(infer, { inputs: [input({ data: [...new Array(511).fill(1), 'x'] })] }), 400, 'datatype_mismatch', /element 511/);
+    await expectError(
+      post(infer, { inputs: [input({ data: [...new Array(511).fill(1), 'x'] })] }),
+      400,
+      'datatype_mismatch',
+      /element 511/,
+    );
   });
 
   it('data that does not fill the shape', async () => {
@@ -60,18 +81,33 @@ describe('client mistakes are 400 with a JSON error, never 500', () => {
   });
 
   it('a shape that does not match the model', async () => {
-    await expectError(post(infer, { inputs: [input({ shape: [1, 256], data: new Array(256).fill(0) })] }), 400, 'shape_mismatch', /\[1,256\].*\[-1,512\]/);
+    await expectError(
+      post(infer, { inputs: [input({ shape: [1, 256], data: new Array(256).fill(0) })] }),
+      400,
+      'shape_mismatch',
+      /\[1,256\].*\[-1,512\]/,
+    );
     await expectError(post(infer, { inputs: [input({ shape: [512], data: new Array(512).fill(0) })] }), 400, 'shape_mismatch');
     await expectError(post(infer, { inputs: [input({ shape: [0, 512], data: [] })] }), 400, 'shape_mismatch', /batch dim >= 1/);
   });
 
   it('a negative or fractional dim', async () => {
-    await expectError(post(infer, { inputs: [input({ shape: [-1, 512] })] }), 400, 'invalid_request', /shape must be an array of non-negative integers/);
+    await expectError(
+      post(infer, { inputs: [input({ shape: [-1, 512] })] }),
+      400,
+      'invalid_request',
+      /shape must be an array of non-negative integers/,
+    );
     await expectError(post(infer, { inputs: [input({ shape: [1.5, 512] })] }), 400, 'invalid_request');
   });
 
   it('a batch over max_batch_size', async () => {
-    await expectError(post(infer, { inputs: [input({ shape: [65, 512], data: new Array(65 * 512).fill(0) })] }), 400, 'batch_too_large', /65 is over .* 64/);
+    await expectError(
+      post(infer, { inputs: [input({ shape: [65, 512], data: new Array(65 * 512).fill(0) })] }),
+      400,
+      'batch_too_large',
+      /65 is over .* 64/,
+    );
   });
 
   it('a missing input, an unknown one, or one given twice', async () => {
@@ -100,7 +136,11 @@ describe('other statuses', () => {
   it('404 for an unknown model or version, as JSON', async () => {
     await expectError(post(`${server.url}/v2/models/nope/infer`, { inputs: [input()] }), 404, 'model_not_found', /unknown model "nope"/);
     await expectError(post(`${server.url}/v2/models/mlp-classifier/versions/9/infer`, { inputs: [input()] }), 404, 'version_not_found');
-    await expectError(post(`${server.url}/v2/models/mlp-classifier/versions/latest/infer`, { inputs: [input()] }), 404, 'version_not_found');
+    await expectError(
+      post(`${server.url}/v2/models/mlp-classifier/versions/latest/infer`, { inputs: [input()] }),
+      404,
+      'version_not_found',
+    );
     await expectError(get(`${server.url}/v2/models/nope`), 404, 'model_not_found');
     await expectError(get(`${server.url}/v2/models/nope/ready`), 404, 'model_not_found');
     await expectError(get(`${server.url}/v2/nowhere`), 404, 'route_not_found');
@@ -114,7 +154,7 @@ describe('other statuses', () => {
     await expectError(post(infer, '<xml/>', { 'content-type': 'application/xml' }), 415, 'unsupported_media_type');
   });
 
-  it('415 for curl\'s default form type and text/plain: bodies a browser sends cross-site are never read as JSON', async () => {
+  it("415 for curl's default form type and text/plain: bodies a browser sends cross-site are never read as JSON", async () => {
     for (const type of ['application/x-www-form-urlencoded', 'text/plain']) {
       await expectError(post(infer, JSON.stringify({ inputs: [input()] }), { 'content-type': type }), 415, 'unsupported_media_type');
     }

@@ -26,7 +26,10 @@ describe('explanations are faithful: deleting the top-k attributed features chan
   it('the shipped MLP, ablation over its 512 features, 50 inputs', async () => {
     const spec = configOf('mlp-classifier').inputs[0]!;
     const inputs = Array.from({ length: INPUTS }, (_, i) => Float32Array.from(mlpVector(i + 1)));
-    const result = await deletionCheck({ url: server.url, headers: {}, model: 'mlp-classifier', spec, output: 'probabilities', baseline: 'zeros', k: 16 }, inputs);
+    const result = await deletionCheck(
+      { url: server.url, headers: {}, model: 'mlp-classifier', spec, output: 'probabilities', baseline: 'zeros', k: 16 },
+      inputs,
+    );
     expect(result.inputs).toBe(INPUTS);
     expect(result.topKChange).toBeGreaterThan(result.randomKChange);
   }, 300_000);
@@ -34,7 +37,10 @@ describe('explanations are faithful: deleting the top-k attributed features chan
   it('text-direction (a pretrained image model), occlusion with 12-pixel patches, 50 text lines', async () => {
     const spec = configOf('text-direction').inputs[0]!;
     const inputs = await Promise.all(Array.from({ length: INPUTS }, async (_, i) => textLineTensor(await textLinePng(i), spec.image!)));
-    const result = await deletionCheck({ url: server.url, headers: {}, model: 'text-direction', spec, output: 'softmax_0.tmp_0', baseline: 'mean', patch: 12, k: 6 }, inputs);
+    const result = await deletionCheck(
+      { url: server.url, headers: {}, model: 'text-direction', spec, output: 'softmax_0.tmp_0', baseline: 'mean', patch: 12, k: 6 },
+      inputs,
+    );
     expect(result.inputs).toBe(INPUTS);
     expect(result.topKChange).toBeGreaterThan(result.randomKChange);
   }, 300_000);

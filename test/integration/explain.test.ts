@@ -30,12 +30,17 @@ interface Explanation {
 const fixture = explainFixture();
 let server: RunningServer;
 const acme = bearer(EXPLAIN_KEYS.acme);
-const explain = (model: string, body: unknown, headers: Record<string, string> = {}) => post(`${server.url}/v2/models/${model}/explain`, body, { ...acme, ...headers });
+const explain = (model: string, body: unknown, headers: Record<string, string> = {}) =>
+  post(`${server.url}/v2/models/${model}/explain`, body, { ...acme, ...headers });
 const linearBody = (seed: number, explainOptions: Record<string, unknown> = {}, rows = 1) => ({
-  inputs: [{ name: 'features', datatype: 'FP32', shape: [rows, 64], data: Array.from({ length: rows }, (_, r) => vector(seed + r, 64)).flat() }],
+  inputs: [
+    { name: 'features', datatype: 'FP32', shape: [rows, 64], data: Array.from({ length: rows }, (_, r) => vector(seed + r, 64)).flat() },
+  ],
   parameters: { explain: explainOptions },
 });
-const WEIGHTED = Object.keys(LINEAR_FEATURES).map(Number).sort((a, b) => a - b);
+const WEIGHTED = Object.keys(LINEAR_FEATURES)
+  .map(Number)
+  .sort((a, b) => a - b);
 
 beforeAll(async () => {
   server = await startTestGateway(fixture.repository.dir, fixture.env);
@@ -57,16 +62,26 @@ describe('explanations of the demo models', () => {
     expect(explanation.model_calls).toBeGreaterThanOrEqual(4);
     expect(explanation.model_calls).toBeLessThanOrEqual(64);
     const [attribution] = explanation.attributions;
-    expect(attribution).toMatchObject({ input: 'features', row: 0, method: 'ablation', baseline: 'zeros', class: 0, meaning: 'score_drop', shape: [64], samples: 64 });
+    expect(attribution).toMatchObject({
+      input: 'features',
+      row: 0,
+      method: 'ablation',
+      baseline: 'zeros',
+      class: 0,
+      meaning: 'score_drop',
+      shape: [64],
+      samples: 64,
+    });
     expect(topK(attribution!.data, 5).sort((a, b) => a - b)).toEqual(WEIGHTED);
-    for (const [index, weight] of Object.entries(LINEAR_FEATURES)) expect(attribution!.data[Number(index)]).toBeCloseTo(weight * x[Number(index)]!, 4);
+    for (const [index, weight] of Object.entries(LINEAR_FEATURES))
+      expect(attribution!.data[Number(index)]).toBeCloseTo(weight * x[Number(index)]!, 4);
     // The live call and the 64 rows are both in X-Cost-USD.
     const cost = Number(reply.headers.get('x-cost-usd'));
     expect(cost).toBeGreaterThan(Number(explanation.cost_usd));
     expect(Number(explanation.cost_usd)).toBeGreaterThan(0);
   });
 
-  it('KernelSHAP recovers the linear model\'s Shapley values (w·x against a zero baseline)', async () => {
+  it("KernelSHAP recovers the linear model's Shapley values (w·x against a zero baseline)", async () => {
     const x = vector(2, 64);
     const reply = await explain('explain-linear', linearBody(2, { method: 'kernel_shap', samples: 200, seed: 7 }));
     expect(reply.status).toBe(200);
@@ -75,7 +90,8 @@ describe('explanations of the demo models', () => {
     expect(topK(attribution!.data, 5).sort((a, b) => a - b)).toEqual(WEIGHTED);
     const sum = attribution!.data.reduce((a, b) => a + b, 0);
     expect(sum).toBeCloseTo(attribution!.score - attribution!.baseline_score!, 4);
-    for (const [index, weight] of Object.entries(LINEAR_FEATURES)) expect(attribution!.data[Number(index)]).toBeCloseTo(weight * x[Number(index)]!, 2);
+    for (const [index, weight] of Object.entries(LINEAR_FEATURES))
+      expect(attribution!.data[Number(index)]).toBeCloseTo(weight * x[Number(index)]!, 2);
   });
 
   it('explains every row of a batch, each against its own top class', async () => {
@@ -87,7 +103,7 @@ describe('explanations of the demo models', () => {
     for (const attribution of explanation.attributions) expect(topK(attribution.data, 5).sort((a, b) => a - b)).toEqual(WEIGHTED);
   });
 
-  it('occlusion over a raw PNG body puts the top-left quadrant\'s patches first', async () => {
+  it("occlusion over a raw PNG body puts the top-left quadrant's patches first", async () => {
     for (const seed of [1, 2, 3]) {
       const reply = await explain('explain-quadrant', await noiseImage(seed), { 'content-type': 'image/png' });
       expect(reply.status).toBe(200);
@@ -102,7 +118,11 @@ describe('explanations of the demo models', () => {
 
   it('answers Accept: image/png with the heatmap over the input, and render: true the same', async () => {
     const image = await noiseImage(4);
-    const response = await fetch(`${server.url}/v2/models/explain-quadrant/explain`, { method: 'POST', headers: { ...acme, 'content-type': 'image/png', accept: 'image/png' }, body: image });
+    const response = await fetch(`${server.url}/v2/models/explain-quadrant/explain`, {
+      method: 'POST',
+      headers: { ...acme, 'content-type': 'image/png', accept: 'image/png' },
+      body: image,
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('image/png');
     expect(Number(response.headers.get('x-cost-usd'))).toBeGreaterThan(0);
@@ -113,15 +133,23 @@ describe('explanations of the demo models', () => {
     const { data } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
     const redness = (x0: number, y0: number): number => {
       let sum = 0;
-      for (let y = y0; y < y0 + 128; y += 1) for (let x = x0; x < x0 + 128; x += 1) sum += Math.abs(data[(y * 256 + x) * 3]! - data[(y * 256 + x) * 3 + 1]!);
+      for (let y = y0; y < y0 + 128; y += 1)
+        for (let x = x0; x < x0 + 128; x += 1) sum += Math.abs(data[(y * 256 + x) * 3]! - data[(y * 256 + x) * 3 + 1]!);
       return sum;
     };
     expect(redness(0, 0)).toBeGreaterThan(redness(128, 128) * 2);
 
     const pixels = await sharp(image).raw().toBuffer();
     const planes = Array.from({ length: 3 * 32 * 32 }, (_, i) => pixels[(i % 1024) * 3 + Math.floor(i / 1024)]! / 255);
-    const body = { inputs: [{ name: 'image', datatype: 'FP32', shape: [1, 3, 32, 32], data: planes }], parameters: { explain: { render: true } } };
-    const json = await fetch(`${server.url}/v2/models/explain-quadrant/explain`, { method: 'POST', headers: { ...acme, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const body = {
+      inputs: [{ name: 'image', datatype: 'FP32', shape: [1, 3, 32, 32], data: planes }],
+      parameters: { explain: { render: true } },
+    };
+    const json = await fetch(`${server.url}/v2/models/explain-quadrant/explain`, {
+      method: 'POST',
+      headers: { ...acme, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     expect(json.status).toBe(200);
     expect(json.headers.get('content-type')).toBe('image/png');
   });
@@ -137,7 +165,10 @@ describe('explanations of the demo models', () => {
 describe('what cannot be explained is a 400 with a stable code', () => {
   const refused = async (model: string, body: unknown, code: string, headers: Record<string, string> = {}): Promise<void> => {
     const reply = await explain(model, body, headers);
-    expect({ status: reply.status, code: (reply.json.error as { code: string } | undefined)?.code ?? reply.json.code }).toEqual({ status: 400, code });
+    expect({ status: reply.status, code: (reply.json.error as { code: string } | undefined)?.code ?? reply.json.code }).toEqual({
+      status: 400,
+      code,
+    });
   };
   it('refuses methods, baselines and renders that do not fit the input kind', async () => {
     await refused('explain-linear', linearBody(1, { method: 'occlusion' }), 'explain_unsupported');
@@ -145,19 +176,33 @@ describe('what cannot be explained is a 400 with a stable code', () => {
     await refused('explain-linear', linearBody(1, { patch_size: 4 }), 'explain_unsupported');
     await refused('explain-linear', linearBody(1, { render: true }), 'explain_unsupported');
     await refused('explain-linear', linearBody(1), 'explain_unsupported', { accept: 'image/png' });
-    await refused('explain-quadrant', { inputs: [{ name: 'image', datatype: 'FP32', shape: [1, 3, 32, 32], data: new Array(3072).fill(0.5) }], parameters: { explain: { method: 'kernel_shap', patch_size: 1 } } }, 'explain_unsupported');
+    await refused(
+      'explain-quadrant',
+      {
+        inputs: [{ name: 'image', datatype: 'FP32', shape: [1, 3, 32, 32], data: new Array(3072).fill(0.5) }],
+        parameters: { explain: { method: 'kernel_shap', patch_size: 1 } },
+      },
+      'explain_unsupported',
+    );
   });
   it('refuses more rows than max_explain_rows before anything runs', async () => {
     await refused('explain-linear', linearBody(1, { method: 'kernel_shap', samples: 5000 }), 'explain_too_many_rows');
     await refused('explain-linear', linearBody(1, { method: 'kernel_shap', samples: 100 }, 64), 'explain_too_many_rows');
   });
   it('answers hostile bodies and names like /infer does', async () => {
-    const empty = await fetch(`${server.url}/v2/models/explain-linear/explain`, { method: 'POST', headers: { ...acme, 'content-type': 'application/json' } });
+    const empty = await fetch(`${server.url}/v2/models/explain-linear/explain`, {
+      method: 'POST',
+      headers: { ...acme, 'content-type': 'application/json' },
+    });
     expect(empty.status).toBe(400);
     expect(await empty.text()).toContain('empty_body');
     expect((await explain('no-such-model', linearBody(1))).status).toBe(404);
     expect((await explain('explain-linear', '{"inputs": [', {})).status).toBe(400);
-    await refused('explain-linear', { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 63], data: new Array(63).fill(1) }] }, 'shape_mismatch');
+    await refused(
+      'explain-linear',
+      { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 63], data: new Array(63).fill(1) }] },
+      'shape_mismatch',
+    );
     await refused('explain-linear', { ...linearBody(1), parameters: { explain: 'everything' } }, 'invalid_parameter');
     // A corrupt image is refused by the live call before any perturbed row runs.
     await refused('explain-quadrant', Buffer.from('not a png'), 'invalid_media', { 'content-type': 'image/png' });
@@ -175,7 +220,7 @@ describe('what cannot be explained is a 400 with a stable code', () => {
 });
 
 describe('cost, budget and review', () => {
-  it('refuses an explanation its tenant\'s budget cannot cover before the live call runs', async () => {
+  it("refuses an explanation its tenant's budget cannot cover before the live call runs", async () => {
     const thrifty = bearer(EXPLAIN_KEYS.thrifty);
     const before = await get(`${server.url}/v1/spend?tenant=thrifty`, bearer(EXPLAIN_KEYS.ops));
     // 64 rows held at reserve_compute_ms 5: 0.000192 USD, over the 0.00002 budget; a plain infer fits.
@@ -218,7 +263,7 @@ describe('tasks', () => {
     const explained = await post(`${server.url}/v1/tasks/quadrant-check`, { inputs: { image }, explain: true }, acme);
     expect([plain.status, explained.status]).toEqual([200, 200]);
     type Step = { step: string; explanations?: Explanation[] };
-    const steps = (task: typeof plain) => (task.json.result as { steps: Step[]; cost_usd: number });
+    const steps = (task: typeof plain) => task.json.result as { steps: Step[]; cost_usd: number };
     expect(steps(plain).steps[0]!.explanations).toBeUndefined();
     const [explanation] = steps(explained).steps[0]!.explanations!;
     expect(explanation!.attributions[0]).toMatchObject({ input: 'image', method: 'occlusion', shape: [8, 8] });

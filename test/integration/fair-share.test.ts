@@ -59,20 +59,46 @@ describe('fair share between tenants on the text recognizer', () => {
   it('embedded: a tenant sending one at a time keeps its latency while another keeps 32 in flight', async () => {
     const repo = repository();
     // A process of its own (as in distributed mode), so the test's clients do not share its event loop.
-    const gateway = await spawnGateway({ MODEL_REPOSITORY: repo.dir, CPU_COUNT: '1', LOG_LEVEL: 'warn', SWITCHYARD_CONFIG: writeTenantPolicy(repo.dir) });
+    const gateway = await spawnGateway({
+      MODEL_REPOSITORY: repo.dir,
+      CPU_COUNT: '1',
+      LOG_LEVEL: 'warn',
+      SWITCHYARD_CONFIG: writeTenantPolicy(repo.dir),
+    });
     spawned.push(gateway);
-    await waitFor(async () => (await fetch(`${gateway.url}/v2/models/text-recognizer/ready`, { headers: { authorization: `Bearer ${TENANT_KEYS.quiet}` } })).status === 200, 60_000, 'model ready');
+    await waitFor(
+      async () =>
+        (await fetch(`${gateway.url}/v2/models/text-recognizer/ready`, { headers: { authorization: `Bearer ${TENANT_KEYS.quiet}` } }))
+          .status === 200,
+      60_000,
+      'model ready',
+    );
     await expectFair(`${gateway.url}/v2/models/text-recognizer/infer`);
   }, 180_000);
 
-  it('distributed: the same through the coalescer, Redis and the worker\'s batcher', async () => {
+  it("distributed: the same through the coalescer, Redis and the worker's batcher", async () => {
     const repo = repository();
     const prefix = testPrefix();
     prefixes.push(prefix);
-    const env = { ...REDIS_ENV, REDIS_PREFIX: prefix, MODEL_REPOSITORY: repo.dir, LOAD_MODELS: 'text-recognizer', CPU_COUNT: '1', HEARTBEAT_MS: '300', LOG_LEVEL: 'warn', SWITCHYARD_CONFIG: writeTenantPolicy(repo.dir) };
+    const env = {
+      ...REDIS_ENV,
+      REDIS_PREFIX: prefix,
+      MODEL_REPOSITORY: repo.dir,
+      LOAD_MODELS: 'text-recognizer',
+      CPU_COUNT: '1',
+      HEARTBEAT_MS: '300',
+      LOG_LEVEL: 'warn',
+      SWITCHYARD_CONFIG: writeTenantPolicy(repo.dir),
+    };
     const gateway = await spawnGateway(env);
     spawned.push(gateway, await spawnWorker({ ...env, LOG_LEVEL: 'info', WORKER_ID: 'fair' }));
-    await waitFor(async () => (await fetch(`${gateway.url}/v2/models/text-recognizer/ready`, { headers: { authorization: `Bearer ${TENANT_KEYS.quiet}` } })).status === 200, 30_000, 'worker ready');
+    await waitFor(
+      async () =>
+        (await fetch(`${gateway.url}/v2/models/text-recognizer/ready`, { headers: { authorization: `Bearer ${TENANT_KEYS.quiet}` } }))
+          .status === 200,
+      30_000,
+      'worker ready',
+    );
     await expectFair(`${gateway.url}/v2/models/text-recognizer/infer`);
   }, 240_000);
 });

@@ -96,7 +96,9 @@ describe('TLS on the gateway listener', () => {
     const url = `${server.url}/v2/health/live`;
     await expect(httpsGet(url, { ca: certificates.ca.cert })).rejects.toThrow(/certificate required|ECONNRESET|socket hang up/);
     const stranger = rogue.client(7);
-    await expect(httpsGet(url, { ca: certificates.ca.cert, key: stranger.key, cert: stranger.cert })).rejects.toThrow(/unknown ca|ECONNRESET|socket hang up/);
+    await expect(httpsGet(url, { ca: certificates.ca.cert, key: stranger.key, cert: stranger.cert })).rejects.toThrow(
+      /unknown ca|ECONNRESET|socket hang up/,
+    );
     const client = certificates.client(8);
     const answer = await httpsGet(url, { ca: certificates.ca.cert, key: client.key, cert: client.cert });
     expect(answer).toMatchObject({ status: 200, serial: 1002 });
@@ -113,7 +115,11 @@ describe('TLS on the gateway listener', () => {
     expect(before.serial).toBe(1003);
 
     install(certificates.server(1004), 'rotating');
-    const after = await until(() => httpsGet(url, { ca: certificates.ca.cert }), (answer) => answer.serial === 1004, 'the new certificate');
+    const after = await until(
+      () => httpsGet(url, { ca: certificates.ca.cert }),
+      (answer) => answer.serial === 1004,
+      'the new certificate',
+    );
     expect(after.status).toBe(200);
     // The kept-alive connection from before the rotation still answers, with its original certificate.
     const reused = await httpsGet(url, { agent });
@@ -141,7 +147,7 @@ function runHelmTest(values: object, url: string, extra: Record<string, string> 
   });
 }
 
-describe('the chart\'s Helm test', () => {
+describe("the chart's Helm test", () => {
   it('its rendered script posts an inference through a gateway requiring client certificates, with the files the chart mounts; and over HTTP', async () => {
     const mtls = { tls: { enabled: true, secretName: 't', clientCA: { enabled: true, clientSecretName: 'c' } } };
     const tlsDir = path('helm-test');
@@ -167,7 +173,7 @@ describe('the chart\'s Helm test', () => {
 });
 
 describe('TLS files: checked at start-up, re-read on change', () => {
-  it('the configuration refuses half a pair, a CA without a certificate, unreadable files and a key that is not the certificate\'s', () => {
+  it("the configuration refuses half a pair, a CA without a certificate, unreadable files and a key that is not the certificate's", () => {
     const base = { MODEL_REPOSITORY: repository.dir, LOG_LEVEL: 'silent' };
     const files = install(certificates.server(1010), 'config');
     expect(parseConfig({ ...base, ...files }).TLS_CERT_FILE).toBe(files.TLS_CERT_FILE);
@@ -183,12 +189,16 @@ describe('TLS files: checked at start-up, re-read on change', () => {
     expect(refusal({ TLS_CERT_FILE: files.TLS_CERT_FILE })).toBe('invalid environment: TLS_CERT_FILE and TLS_KEY_FILE go together');
     const caAlone = refusal({ TLS_CA_FILE: path('trusted-ca.crt') });
     expect(caAlone).toBe('invalid environment: TLS_CA_FILE (client certificates) needs TLS_CERT_FILE and TLS_KEY_FILE');
-    expect(refusal({ ...files, TLS_CA_FILE: path('missing.crt') })).toBe(`invalid TLS files: ${path('missing.crt')}: cannot be read (ENOENT)`);
+    expect(refusal({ ...files, TLS_CA_FILE: path('missing.crt') })).toBe(
+      `invalid TLS files: ${path('missing.crt')}: cannot be read (ENOENT)`,
+    );
     const other = install(certificates.server(1011), 'other');
     const mismatched = refusal({ TLS_CERT_FILE: files.TLS_CERT_FILE, TLS_KEY_FILE: other.TLS_KEY_FILE });
     expect(mismatched).toMatch(/^invalid TLS files: .*config\.crt, .*other\.key: not a usable certificate, key and CA \(\w+\)$/);
     writeFileSync(path('garbage.crt'), 'not a certificate');
-    expect(refusal({ ...files, TLS_CERT_FILE: path('garbage.crt') })).toMatch(/garbage\.crt, .*config\.key: not a usable certificate, key and CA/);
+    expect(refusal({ ...files, TLS_CERT_FILE: path('garbage.crt') })).toMatch(
+      /garbage\.crt, .*config\.key: not a usable certificate, key and CA/,
+    );
   });
 
   it('a half-written rotation (new certificate, old key) is reported and skipped; the matching key completes it', async () => {
@@ -196,15 +206,29 @@ describe('TLS files: checked at start-up, re-read on change', () => {
     const tlsFiles = { certFile: files.TLS_CERT_FILE, keyFile: files.TLS_KEY_FILE };
     const changes: TlsMaterial[] = [];
     const errors: Error[] = [];
-    const watcher = watchTlsFiles(tlsFiles, readTlsFiles(tlsFiles), (material) => changes.push(material), (error) => errors.push(error), 10);
+    const watcher = watchTlsFiles(
+      tlsFiles,
+      readTlsFiles(tlsFiles),
+      (material) => changes.push(material),
+      (error) => errors.push(error),
+      10,
+    );
     cleanups.push(() => watcher.close());
     const next = certificates.server(1021);
     writeFileSync(files.TLS_CERT_FILE, next.cert);
-    await until(async () => errors.length, (count) => count > 0, 'the mismatch to be reported');
+    await until(
+      async () => errors.length,
+      (count) => count > 0,
+      'the mismatch to be reported',
+    );
     expect(errors[0]!.message).toMatch(/watched\.crt, .*watched\.key: not a usable certificate, key and CA/);
     expect(changes).toEqual([]);
     writeFileSync(files.TLS_KEY_FILE, next.key);
-    await until(async () => changes.length, (count) => count > 0, 'the completed rotation');
+    await until(
+      async () => changes.length,
+      (count) => count > 0,
+      'the completed rotation',
+    );
     expect(changes[0]!.cert.equals(next.cert) && changes[0]!.key.equals(next.key)).toBe(true);
     expect(errors).toHaveLength(1);
   });

@@ -21,7 +21,8 @@ beforeAll(async () => {
   cluster = await startInProcessCluster(fixture.repository.dir, env, 'mlp-classifier', bearer(KEYS.admin));
   grpcGateway = await startTestGateway(fixture.repository.dir, { ...env, GRPC_PORT: String(await freePort()) });
   // It learns of the worker from its next heartbeat.
-  const ready = async (): Promise<boolean> => (await get(`${grpcGateway.url}/v2/models/mlp-classifier/ready`, bearer(KEYS.admin))).status === 200;
+  const ready = async (): Promise<boolean> =>
+    (await get(`${grpcGateway.url}/v2/models/mlp-classifier/ready`, bearer(KEYS.admin))).status === 200;
   await waitFor(ready, 30_000, 'the gRPC gateway sees the worker');
   client = new InferenceClient(grpcGateway.grpcAddress!);
   reference = await MlpReference.load();
@@ -35,7 +36,11 @@ afterAll(async () => {
 
 describe('gRPC in distributed mode', () => {
   it('queues a ModelInfer for the worker and answers what the model computes', async () => {
-    const reply = await client.call<{ raw_output_contents: Buffer[] }>('ModelInfer', mlpRequest('mlp-classifier', mlpVector(8), { model_version: '1' }), bearer(KEYS.acme));
+    const reply = await client.call<{ raw_output_contents: Buffer[] }>(
+      'ModelInfer',
+      mlpRequest('mlp-classifier', mlpVector(8), { model_version: '1' }),
+      bearer(KEYS.acme),
+    );
     expect(reply.error).toBeUndefined();
     expect(await reference.matches(8, floatsOf(reply.message!.raw_output_contents[0]!))).toBe(true);
   });
@@ -53,8 +58,16 @@ describe('gRPC in distributed mode', () => {
 
   it('keeps idempotency records in Redis: a keyed call is replayed', async () => {
     const headers = { ...bearer(KEYS.acme), 'idempotency-key': 'grpc-distributed-1' };
-    const first = await client.call<{ raw_output_contents: Buffer[] }>('ModelInfer', mlpRequest('mlp-classifier', mlpVector(3), { model_version: '1' }), headers);
-    const again = await client.call<{ raw_output_contents: Buffer[] }>('ModelInfer', mlpRequest('mlp-classifier', mlpVector(3), { model_version: '1' }), headers);
+    const first = await client.call<{ raw_output_contents: Buffer[] }>(
+      'ModelInfer',
+      mlpRequest('mlp-classifier', mlpVector(3), { model_version: '1' }),
+      headers,
+    );
+    const again = await client.call<{ raw_output_contents: Buffer[] }>(
+      'ModelInfer',
+      mlpRequest('mlp-classifier', mlpVector(3), { model_version: '1' }),
+      headers,
+    );
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.message!.raw_output_contents[0]!.equals(first.message!.raw_output_contents[0]!)).toBe(true);
   });

@@ -20,19 +20,31 @@ afterAll(async () => {
   fixture.repository.remove();
 });
 
-const scenario = (value: Record<string, unknown>): LoadedScenario => ({ scenario: parseScenario({ name: 'grpc', ...value }, 'grpc'), file: 'grpc', dir: fixture.repository.dir });
+const scenario = (value: Record<string, unknown>): LoadedScenario => ({
+  scenario: parseScenario({ name: 'grpc', ...value }, 'grpc'),
+  file: 'grpc',
+  dir: fixture.repository.dir,
+});
 const metrics = (): Promise<Sample[]> => scrape(`${server.url}/metrics`, bearer(KEYS.admin));
 const count = (samples: Sample[], rpc: string, status = '200'): number =>
   metricValue(samples, `${HTTP}_count`, { route: `/inference.GRPCInferenceService/${rpc}`, method: 'GRPC', status });
 
 describe('npm run loadtest -- --protocol grpc', () => {
   it('takes --protocol and --grpc-target, and refuses other protocols', () => {
-    expect(parseCliArgs(['--target', 'http://h:1', '--scenario', 's', '--protocol', 'grpc-stream', '--grpc-target', 'h:2'])).toMatchObject({ protocol: 'grpc-stream', grpcTarget: 'h:2' });
+    expect(parseCliArgs(['--target', 'http://h:1', '--scenario', 's', '--protocol', 'grpc-stream', '--grpc-target', 'h:2'])).toMatchObject({
+      protocol: 'grpc-stream',
+      grpcTarget: 'h:2',
+    });
     expect(parseCliArgs(['--target', 'http://h:1', '--scenario', 's']).protocol).toBe('http');
-    expect(() => parseCliArgs(['--target', 'http://h:1', '--scenario', 's', '--protocol', 'smtp'])).toThrow(/--protocol is one of http, grpc, grpc-stream/);
+    expect(() => parseCliArgs(['--target', 'http://h:1', '--scenario', 's', '--protocol', 'smtp'])).toThrow(
+      /--protocol is one of http, grpc, grpc-stream/,
+    );
   });
 
-  for (const [protocol, rpc] of [['grpc', 'ModelInfer'], ['grpc-stream', 'ModelStreamInfer']] as const) {
+  for (const [protocol, rpc] of [
+    ['grpc', 'ModelInfer'],
+    ['grpc-stream', 'ModelStreamInfer'],
+  ] as const) {
     it(`${protocol}: every call sent is answered, and the gateway counted each one under ${rpc}`, async () => {
       const before = await metrics();
       const { report } = await runLoadTest({
@@ -40,7 +52,12 @@ describe('npm run loadtest -- --protocol grpc', () => {
         protocol,
         grpcTarget: server.grpcAddress!,
         key: KEYS.acme,
-        scenario: scenario({ duration_s: 2, requests: [{ model: 'mlp-classifier', version: '1' }], phases: [{ connections: 4 }], slo: { p99_ms: 60_000 } }),
+        scenario: scenario({
+          duration_s: 2,
+          requests: [{ model: 'mlp-classifier', version: '1' }],
+          phases: [{ connections: 4 }],
+          slo: { p99_ms: 60_000 },
+        }),
       });
       const after = await metrics();
       expect(report.target).toBe(`${protocol}://${server.grpcAddress}`);
@@ -52,13 +69,18 @@ describe('npm run loadtest -- --protocol grpc', () => {
     });
   }
 
-  it('files refusals by their x-error-code: a rate-limited tenant\'s calls are rate_limited, not errors', async () => {
+  it("files refusals by their x-error-code: a rate-limited tenant's calls are rate_limited, not errors", async () => {
     const { report } = await runLoadTest({
       target: server.url,
       protocol: 'grpc',
       grpcTarget: server.grpcAddress!,
       key: KEYS.admin,
-      scenario: scenario({ duration_s: 1, requests: [{ model: 'mlp-classifier', version: '1', headers: { authorization: `Bearer ${KEYS.limited}` } }], phases: [{ connections: 2 }], slo: { p99_ms: 60_000 } }),
+      scenario: scenario({
+        duration_s: 1,
+        requests: [{ model: 'mlp-classifier', version: '1', headers: { authorization: `Bearer ${KEYS.limited}` } }],
+        phases: [{ connections: 2 }],
+        slo: { p99_ms: 60_000 },
+      }),
     });
     expect(report.totals.outcomes.rate_limited).toBeGreaterThan(0);
     expect(report.totals.outcomes.ok).toBeLessThanOrEqual(3);

@@ -25,16 +25,29 @@ afterAll(async () => {
   fixture.repository.remove();
 });
 
-type InferResponse = { model_name: string; model_version: string; id?: string; parameters: Record<string, Record<string, unknown>>; outputs: { name: string; datatype: string; shape: string[] }[]; raw_output_contents: Buffer[] };
+type InferResponse = {
+  model_name: string;
+  model_version: string;
+  id?: string;
+  parameters: Record<string, Record<string, unknown>>;
+  outputs: { name: string; datatype: string; shape: string[] }[];
+  raw_output_contents: Buffer[];
+};
 
 const inferenceCount = async (): Promise<number> => {
-  const stats = (await get(`${server.url}/v2/models/mlp-classifier/stats`, bearer(KEYS.admin))).json.model_stats as { inference_count: number }[];
+  const stats = (await get(`${server.url}/v2/models/mlp-classifier/stats`, bearer(KEYS.admin))).json.model_stats as {
+    inference_count: number;
+  }[];
   return stats.reduce((sum, entry) => sum + entry.inference_count, 0);
 };
 
 describe('ModelInfer', () => {
   it('answers what the model computes, with the serving facts in parameters and initial metadata', async () => {
-    const reply = await client.call<InferResponse>('ModelInfer', mlpRequest('mlp-classifier', mlpVector(3), { id: 'req-3', model_version: '1' }), { ...bearer(KEYS.acme), 'x-request-id': 'grpc-req-1' });
+    const reply = await client.call<InferResponse>(
+      'ModelInfer',
+      mlpRequest('mlp-classifier', mlpVector(3), { id: 'req-3', model_version: '1' }),
+      { ...bearer(KEYS.acme), 'x-request-id': 'grpc-req-1' },
+    );
     expect(reply.error).toBeUndefined();
     const message = reply.message!;
     expect(message).toMatchObject({ model_name: 'mlp-classifier', model_version: '1', id: 'req-3' });
@@ -45,20 +58,27 @@ describe('ModelInfer', () => {
     expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(message.parameters.client_request_id).toEqual({ parameter_choice: 'string_param', string_param: 'grpc-req-1' });
     expect(message.parameters.batch_size?.parameter_choice).toBe('int64_param');
-    for (const name of ['route', 'tier', 'model_version', 'queue_ms', 'compute_ms', 'server_ms', 'cost_usd']) expect(message.parameters[name], name).toBeDefined();
+    for (const name of ['route', 'tier', 'model_version', 'queue_ms', 'compute_ms', 'server_ms', 'cost_usd'])
+      expect(message.parameters[name], name).toBeDefined();
     expect(reply.headers).toMatchObject({ 'x-request-id': requestId, 'x-client-request-id': 'grpc-req-1' });
     expect(reply.headers).toMatchObject({ 'x-model-version': '1', 'x-route': 'mlp-classifier', 'x-tier': 'direct' });
     expect(reply.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
   });
 
-  it('continues the caller\'s trace from traceparent metadata', async () => {
+  it("continues the caller's trace from traceparent metadata", async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-    const reply = await client.call('ModelInfer', mlpRequest('mlp-classifier', mlpVector(1)), { ...bearer(KEYS.acme), traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
+    const reply = await client.call('ModelInfer', mlpRequest('mlp-classifier', mlpVector(1)), {
+      ...bearer(KEYS.acme),
+      traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
+    });
     expect(reply.headers.traceparent).toContain(traceId);
   });
 
   it('takes a route name as the model name, and x-tier where the route allows it', async () => {
-    const reply = await client.call<InferResponse>('ModelInfer', mlpRequest('picky', mlpVector(1)), { ...bearer(KEYS.acme), 'x-tier': 'b' });
+    const reply = await client.call<InferResponse>('ModelInfer', mlpRequest('picky', mlpVector(1)), {
+      ...bearer(KEYS.acme),
+      'x-tier': 'b',
+    });
     expect(reply.message).toMatchObject({ model_name: 'mlp-classifier', model_version: '2' });
     expect(reply.headers).toMatchObject({ 'x-route': 'picky', 'x-tier': 'b' });
   });
@@ -89,7 +109,11 @@ describe('authentication and authorization', () => {
 
 describe('one wrong-key limit per address for both front ends', () => {
   it('wrong keys over gRPC and HTTP count together; then RESOURCE_EXHAUSTED with retry-after, even for a right key', async () => {
-    const limited = await startTestGateway(fixture.repository.dir, { ...fixture.env, GRPC_PORT: String(await freePort()), AUTH_FAILURE_LIMIT: '3' });
+    const limited = await startTestGateway(fixture.repository.dir, {
+      ...fixture.env,
+      GRPC_PORT: String(await freePort()),
+      AUTH_FAILURE_LIMIT: '3',
+    });
     const limitedClient = new InferenceClient(limited.grpcAddress!);
     try {
       // A missing key guesses nothing and is not counted.
@@ -117,7 +141,9 @@ describe('one rate limit for both front ends', () => {
     const first = await client.call('ServerMetadata', {}, bearer(KEYS.limited));
     expect(first.headers).toMatchObject({ 'x-ratelimit-limit': '3', 'x-ratelimit-remaining': '2' });
     expect((await get(`${server.url}/v2`, bearer(KEYS.limited))).headers.get('x-ratelimit-remaining')).toBe('1');
-    expect((await client.call('ModelInfer', mlpRequest('mlp-classifier', mlpVector(1)), bearer(KEYS.limited))).headers['x-ratelimit-remaining']).toBe('0');
+    expect(
+      (await client.call('ModelInfer', mlpRequest('mlp-classifier', mlpVector(1)), bearer(KEYS.limited))).headers['x-ratelimit-remaining'],
+    ).toBe('0');
     const limited = await client.call('ModelInfer', mlpRequest('mlp-classifier', mlpVector(1)), bearer(KEYS.limited));
     expect(limited.error?.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(limited.headers['x-error-code']).toBe('rate_limited');
@@ -127,7 +153,7 @@ describe('one rate limit for both front ends', () => {
 });
 
 describe('idempotency-key', () => {
-  it('replays a finished call\'s answer without running it again', async () => {
+  it("replays a finished call's answer without running it again", async () => {
     const headers = { ...bearer(KEYS.acme), 'idempotency-key': 'grpc-order-1' };
     const first = await client.call<InferResponse>('ModelInfer', mlpRequest('mlp-classifier', mlpVector(5)), headers);
     const count = await inferenceCount();
@@ -145,7 +171,10 @@ describe('idempotency-key', () => {
     const reused = await client.call('ModelInfer', mlpRequest('mlp-classifier', mlpVector(2)), headers);
     expect(reused.error?.code).toBe(status.FAILED_PRECONDITION);
     expect(reused.headers['x-error-code']).toBe('idempotency_key_reused');
-    const malformed = await client.call('ModelInfer', mlpRequest('mlp-classifier', mlpVector(1)), { ...bearer(KEYS.acme), 'idempotency-key': 'k'.repeat(256) });
+    const malformed = await client.call('ModelInfer', mlpRequest('mlp-classifier', mlpVector(1)), {
+      ...bearer(KEYS.acme),
+      'idempotency-key': 'k'.repeat(256),
+    });
     expect(malformed.headers['x-error-code']).toBe('idempotency_key_invalid');
     expect(malformed.error?.code).toBe(status.INVALID_ARGUMENT);
   });
@@ -153,7 +182,9 @@ describe('idempotency-key', () => {
   it('runs the model once for 50 concurrent calls with one key; the others are replays or ALREADY_EXISTS', async () => {
     const before = await inferenceCount();
     const headers = { ...bearer(KEYS.acme), 'idempotency-key': 'grpc-burst' };
-    const replies = await Promise.all(Array.from({ length: 50 }, () => client.call('ModelInfer', mlpRequest('mlp-classifier', mlpVector(9)), headers)));
+    const replies = await Promise.all(
+      Array.from({ length: 50 }, () => client.call('ModelInfer', mlpRequest('mlp-classifier', mlpVector(9)), headers)),
+    );
     expect(await inferenceCount()).toBe(before + 1);
     const fresh = replies.filter((reply) => !reply.error && reply.headers['idempotent-replayed'] !== 'true');
     const busy = replies.filter((reply) => reply.error);
@@ -169,7 +200,14 @@ describe('budgets', () => {
   it('serves over gRPC at most what the budget covers under concurrency, charged to the same ledger', async () => {
     const replies = await Promise.all(
       Array.from({ length: 4 * BUDGETED_REQUESTS }, (_, i) =>
-        client.call('ModelInfer', { model_name: 'mlp-priced', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], contents: { fp32_contents: mlpVector(i) } }] }, bearer(KEYS.budgeted)),
+        client.call(
+          'ModelInfer',
+          {
+            model_name: 'mlp-priced',
+            inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], contents: { fp32_contents: mlpVector(i) } }],
+          },
+          bearer(KEYS.budgeted),
+        ),
       ),
     );
     expect(replies.filter((reply) => !reply.error)).toHaveLength(BUDGETED_REQUESTS);
@@ -190,12 +228,16 @@ describe('audit', () => {
     const audited = entries.find((entry) => entry.clientRequestId === 'grpc-audited');
     expect(audited).toMatchObject({ tenant: 'acme', route: 'mlp-classifier', model: 'mlp-classifier', status: 200 });
     expect(audited?.requestId).not.toBe('grpc-audited');
-    expect(entries.find((entry) => entry.clientRequestId === 'grpc-refused')).toMatchObject({ tenant: 'reader', status: 403, code: 'forbidden' });
+    expect(entries.find((entry) => entry.clientRequestId === 'grpc-refused')).toMatchObject({
+      tenant: 'reader',
+      status: 403,
+      code: 'forbidden',
+    });
   });
 });
 
 describe('metrics', () => {
-  it('counts gRPC calls under their RPC path, and their policy refusals with HTTP\'s', async () => {
+  it("counts gRPC calls under their RPC path, and their policy refusals with HTTP's", async () => {
     const text = await fetch(`${server.url}/metrics`, { headers: bearer(KEYS.admin) }).then((response) => response.text());
     const samples = parseMetrics(text);
     const infer = { route: '/inference.GRPCInferenceService/ModelInfer', method: 'GRPC' };

@@ -1,5 +1,13 @@
 import { resolve } from 'node:path';
-import { credentials, loadPackageDefinition, makeGenericClientConstructor, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
+import {
+  credentials,
+  loadPackageDefinition,
+  makeGenericClientConstructor,
+  Metadata,
+  status,
+  type Client,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { service as healthService } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +15,7 @@ import type { RunningServer } from '../../gateway/server.js';
 import { get, post, startTestGateway } from '../helpers/gateway.js';
 import { InferenceClient, floatsOf, mlpRequest, rawFloats } from '../helpers/grpc-client.js';
 import { TYPED, everyTypeRepository, inputName } from '../helpers/every-type-fixture.js';
-import { MlpReference, mlpBody, mlpVector } from '../helpers/mlp-reference.js';
+import { MlpReference, mlpVector } from '../helpers/mlp-reference.js';
 import { freePort } from '../helpers/redis.js';
 
 const repository = everyTypeRepository();
@@ -40,7 +48,9 @@ describe('tensors', () => {
   it('takes every datatype in raw_input_contents and answers in raw_output_contents', async () => {
     const reply = await client.call<InferResponse>('ModelInfer', everyTypeRequest(false));
     expect(reply.error).toBeUndefined();
-    const byName = new Map(reply.message!.outputs.map((output, index) => [output.name, { output, raw: reply.message!.raw_output_contents[index]! }]));
+    const byName = new Map(
+      reply.message!.outputs.map((output, index) => [output.name, { output, raw: reply.message!.raw_output_contents[index]! }]),
+    );
     for (const { datatype, raw } of TYPED) {
       const answer = byName.get(`out_${inputName(datatype)}`)!;
       expect(answer.output, datatype).toEqual({ name: `out_${inputName(datatype)}`, datatype, shape: ['1', '3'] });
@@ -52,21 +62,34 @@ describe('tensors', () => {
     const raw = await client.call<InferResponse>('ModelInfer', everyTypeRequest(false));
     const typed = await client.call<InferResponse>('ModelInfer', everyTypeRequest(true));
     expect(typed.error).toBeUndefined();
-    expect(typed.message!.raw_output_contents.map((bytes) => bytes.toString('hex'))).toEqual(raw.message!.raw_output_contents.map((bytes) => bytes.toString('hex')));
+    expect(typed.message!.raw_output_contents.map((bytes) => bytes.toString('hex'))).toEqual(
+      raw.message!.raw_output_contents.map((bytes) => bytes.toString('hex')),
+    );
   });
 
   it('takes FP16 raw, and says so when FP16 comes as typed contents', async () => {
     const bits = Buffer.from(Uint16Array.of(0x3c00, 0xc000, 0x3555).buffer);
-    const reply = await client.call<InferResponse>('ModelInfer', { model_name: 'half', inputs: [{ name: 'x', datatype: 'FP16', shape: [1, 3] }], raw_input_contents: [bits] });
+    const reply = await client.call<InferResponse>('ModelInfer', {
+      model_name: 'half',
+      inputs: [{ name: 'x', datatype: 'FP16', shape: [1, 3] }],
+      raw_input_contents: [bits],
+    });
     expect(reply.message!.raw_output_contents[0]!.equals(bits)).toBe(true);
-    const typed = await client.call('ModelInfer', { model_name: 'half', inputs: [{ name: 'x', datatype: 'FP16', shape: [1, 3], contents: { fp32_contents: [1, -2, 0.33] } }] });
+    const typed = await client.call('ModelInfer', {
+      model_name: 'half',
+      inputs: [{ name: 'x', datatype: 'FP16', shape: [1, 3], contents: { fp32_contents: [1, -2, 0.33] } }],
+    });
     expect(typed.error?.code).toBe(status.INVALID_ARGUMENT);
     expect(typed.error?.details).toContain('raw_input_contents');
   });
 
   it('answers the MLP exactly as onnxruntime computes it, batched rows included', async () => {
     const rows = [mlpVector(11), mlpVector(12)];
-    const reply = await client.call<InferResponse>('ModelInfer', { model_name: 'mlp-classifier', inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 512] }], raw_input_contents: [rawFloats(rows.flat())] });
+    const reply = await client.call<InferResponse>('ModelInfer', {
+      model_name: 'mlp-classifier',
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 512] }],
+      raw_input_contents: [rawFloats(rows.flat())],
+    });
     const values = floatsOf(reply.message!.raw_output_contents[0]!);
     expect(await reference.matches(11, values.slice(0, 10))).toBe(true);
     expect(await reference.matches(12, values.slice(10))).toBe(true);
@@ -85,7 +108,9 @@ describe('errors', () => {
   it('gives the same message as HTTP for the same mistake', async () => {
     const short = mlpVector(1).slice(0, 511);
     const error = await expectError(mlpRequest('mlp-classifier', short), status.INVALID_ARGUMENT, 'shape_mismatch');
-    const http = await post(`${server.url}/v2/models/mlp-classifier/infer`, { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 511], data: short }] });
+    const http = await post(`${server.url}/v2/models/mlp-classifier/infer`, {
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 511], data: short }],
+    });
     expect(http.status).toBe(400);
     expect(error.details).toBe(http.json.error);
   });
@@ -94,22 +119,74 @@ describe('errors', () => {
     await expectError(mlpRequest('no-such-model', mlpVector(1)), status.NOT_FOUND, 'model_not_found');
     await expectError(mlpRequest('mlp-classifier', mlpVector(1), { model_version: '9' }), status.NOT_FOUND, 'version_not_found');
     await expectError({ model_name: 'mlp-classifier', inputs: [] }, status.INVALID_ARGUMENT, 'invalid_request');
-    await expectError({ model_name: 'mlp-classifier', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512] }], raw_input_contents: [Buffer.alloc(100)] }, status.INVALID_ARGUMENT, 'shape_data_mismatch');
-    await expectError({ model_name: 'mlp-classifier', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512] }], raw_input_contents: [rawFloats(mlpVector(1)), Buffer.alloc(4)] }, status.INVALID_ARGUMENT, 'invalid_request');
-    await expectError({ model_name: 'mlp-classifier', inputs: [{ name: 'input', datatype: 'FP8', shape: [1, 512] }], raw_input_contents: [rawFloats(mlpVector(1))] }, status.INVALID_ARGUMENT, 'unknown_datatype');
-    await expectError({ model_name: 'mlp-classifier', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 2], contents: { int_contents: [1, 2] } }] }, status.INVALID_ARGUMENT, 'datatype_mismatch');
-    await expectError({ model_name: 'every-type', inputs: [{ name: 'in_int8', datatype: 'INT8', shape: [1, 3], contents: { int_contents: [300, 0, 0] } }] }, status.INVALID_ARGUMENT, 'datatype_mismatch');
-    await expectError({ model_name: 'every-type', inputs: [{ name: 'in_bytes', datatype: 'BYTES', shape: [1, 3] }], raw_input_contents: [Buffer.from([9, 0, 0, 0, 1])] }, status.INVALID_ARGUMENT, 'invalid_binary_body');
     await expectError(
-      { model_name: 'mlp-classifier', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], contents: { fp32_contents: [1] } }], raw_input_contents: [rawFloats(mlpVector(1))] },
+      {
+        model_name: 'mlp-classifier',
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512] }],
+        raw_input_contents: [Buffer.alloc(100)],
+      },
+      status.INVALID_ARGUMENT,
+      'shape_data_mismatch',
+    );
+    await expectError(
+      {
+        model_name: 'mlp-classifier',
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512] }],
+        raw_input_contents: [rawFloats(mlpVector(1)), Buffer.alloc(4)],
+      },
       status.INVALID_ARGUMENT,
       'invalid_request',
     );
-    await expectError(mlpRequest('mlp-classifier', mlpVector(1), { parameters: { timeout_ms: { string_param: 'soon' } } }), status.INVALID_ARGUMENT, 'invalid_parameter');
+    await expectError(
+      {
+        model_name: 'mlp-classifier',
+        inputs: [{ name: 'input', datatype: 'FP8', shape: [1, 512] }],
+        raw_input_contents: [rawFloats(mlpVector(1))],
+      },
+      status.INVALID_ARGUMENT,
+      'unknown_datatype',
+    );
+    await expectError(
+      { model_name: 'mlp-classifier', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 2], contents: { int_contents: [1, 2] } }] },
+      status.INVALID_ARGUMENT,
+      'datatype_mismatch',
+    );
+    await expectError(
+      { model_name: 'every-type', inputs: [{ name: 'in_int8', datatype: 'INT8', shape: [1, 3], contents: { int_contents: [300, 0, 0] } }] },
+      status.INVALID_ARGUMENT,
+      'datatype_mismatch',
+    );
+    await expectError(
+      {
+        model_name: 'every-type',
+        inputs: [{ name: 'in_bytes', datatype: 'BYTES', shape: [1, 3] }],
+        raw_input_contents: [Buffer.from([9, 0, 0, 0, 1])],
+      },
+      status.INVALID_ARGUMENT,
+      'invalid_binary_body',
+    );
+    await expectError(
+      {
+        model_name: 'mlp-classifier',
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], contents: { fp32_contents: [1] } }],
+        raw_input_contents: [rawFloats(mlpVector(1))],
+      },
+      status.INVALID_ARGUMENT,
+      'invalid_request',
+    );
+    await expectError(
+      mlpRequest('mlp-classifier', mlpVector(1), { parameters: { timeout_ms: { string_param: 'soon' } } }),
+      status.INVALID_ARGUMENT,
+      'invalid_parameter',
+    );
   });
 
   it('refuses a message over GRPC_MAX_MESSAGE_BYTES with RESOURCE_EXHAUSTED, and keeps serving', async () => {
-    const reply = await client.call('ModelInfer', { model_name: 'mlp-classifier', inputs: [{ name: 'input', datatype: 'FP32', shape: [1024, 512] }], raw_input_contents: [Buffer.alloc(1024 * 512 * 4)] });
+    const reply = await client.call('ModelInfer', {
+      model_name: 'mlp-classifier',
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [1024, 512] }],
+      raw_input_contents: [Buffer.alloc(1024 * 512 * 4)],
+    });
     expect(reply.error?.code).toBe(status.RESOURCE_EXHAUSTED);
     expect((await client.call('ModelInfer', mlpRequest('mlp-classifier', mlpVector(1)))).error).toBeUndefined();
   });
@@ -117,7 +194,14 @@ describe('errors', () => {
   it('answers UNIMPLEMENTED for Triton RPCs it does not serve', async () => {
     const raw = new (makeGenericClientConstructor({}, 'raw'))(server.grpcAddress!, credentials.createInsecure()) as Client;
     const error = await new Promise<ServiceError | null>((done) => {
-      raw.makeUnaryRequest('/inference.GRPCInferenceService/SystemSharedMemoryStatus', (value: Buffer) => value, (value: Buffer) => value, Buffer.alloc(0), new Metadata(), (err) => done(err));
+      raw.makeUnaryRequest(
+        '/inference.GRPCInferenceService/SystemSharedMemoryStatus',
+        (value: Buffer) => value,
+        (value: Buffer) => value,
+        Buffer.alloc(0),
+        new Metadata(),
+        (err) => done(err),
+      );
     });
     raw.close();
     expect(error?.code).toBe(status.UNIMPLEMENTED);
@@ -142,11 +226,18 @@ describe('ModelStreamInfer', () => {
     const byId = new Map(answers.map((answer) => [(answer.infer_response as { id: string }).id, answer]));
     const failed = byId.get('b')!;
     expect(failed.error_message).toBe('unknown model "no-such-model"');
-    expect((failed.infer_response as { parameters: Record<string, { string_param: string }> }).parameters.error_code!.string_param).toBe('model_not_found');
-    for (const [id, seed] of [['a', 21], ['c', 23]] as const) {
+    expect((failed.infer_response as { parameters: Record<string, { string_param: string }> }).parameters.error_code!.string_param).toBe(
+      'model_not_found',
+    );
+    for (const [id, seed] of [
+      ['a', 21],
+      ['c', 23],
+    ] as const) {
       const answer = byId.get(id)!;
       expect(answer.error_message ?? '').toBe('');
-      expect(await reference.matches(seed, floatsOf((answer.infer_response as { raw_output_contents: Buffer[] }).raw_output_contents[0]!))).toBe(true);
+      expect(
+        await reference.matches(seed, floatsOf((answer.infer_response as { raw_output_contents: Buffer[] }).raw_output_contents[0]!)),
+      ).toBe(true);
     }
   });
 
@@ -167,22 +258,36 @@ describe('ModelStreamInfer', () => {
 
 describe('model and server RPCs', () => {
   it('answers metadata, readiness, configuration, statistics and the repository index', async () => {
-    expect((await client.call('ServerMetadata', {})).message).toMatchObject({ name: 'switchyard', extensions: expect.arrayContaining(['model_repository', 'statistics']) });
+    expect((await client.call('ServerMetadata', {})).message).toMatchObject({
+      name: 'switchyard',
+      extensions: expect.arrayContaining(['model_repository', 'statistics']),
+    });
     const metadata = (await client.call('ModelMetadata', { name: 'mlp-classifier' })).message!;
-    expect(metadata).toMatchObject({ name: 'mlp-classifier', platform: 'onnxruntime_onnx', inputs: [{ name: 'input', datatype: 'FP32', shape: ['-1', '512'] }] });
+    expect(metadata).toMatchObject({
+      name: 'mlp-classifier',
+      platform: 'onnxruntime_onnx',
+      inputs: [{ name: 'input', datatype: 'FP32', shape: ['-1', '512'] }],
+    });
     expect((await get(`${server.url}/v2/models/mlp-classifier`)).json).toMatchObject({ name: metadata.name, platform: metadata.platform });
     expect((await client.call('ModelReady', { name: 'mlp-classifier' })).message).toEqual({ ready: true });
     const config = (await client.call<{ config: Record<string, unknown> }>('ModelConfig', { name: 'every-type' })).message!.config;
     expect(config).toMatchObject({ name: 'every-type', max_batch_size: 4, backend: 'onnxruntime' });
-    expect((config.input as { name: string; data_type: string }[]).find((input) => input.name === 'in_bytes')).toMatchObject({ data_type: 'TYPE_STRING', dims: ['3'] });
-    const stats = (await client.call<{ model_stats: { name: string; inference_count: string }[] }>('ModelStatistics', { name: 'mlp-classifier' })).message!.model_stats;
+    expect((config.input as { name: string; data_type: string }[]).find((input) => input.name === 'in_bytes')).toMatchObject({
+      data_type: 'TYPE_STRING',
+      dims: ['3'],
+    });
+    const stats = (
+      await client.call<{ model_stats: { name: string; inference_count: string }[] }>('ModelStatistics', { name: 'mlp-classifier' })
+    ).message!.model_stats;
     expect(Number(stats[0]!.inference_count)).toBeGreaterThan(0);
     const index = (await client.call<{ models: { name: string; state: string }[] }>('RepositoryIndex', { ready: true })).message!.models;
     expect(index.map((entry) => entry.name)).toEqual(expect.arrayContaining(['mlp-classifier', 'every-type']));
   });
 
   it('unloads and loads a model; refuses load overrides', async () => {
-    expect((await client.call('RepositoryModelUnload', { model_name: 'half', parameters: { unload_dependents: { bool_param: false } } })).error).toBeUndefined();
+    expect(
+      (await client.call('RepositoryModelUnload', { model_name: 'half', parameters: { unload_dependents: { bool_param: false } } })).error,
+    ).toBeUndefined();
     expect((await client.call('ModelReady', { name: 'half' })).message).toEqual({ ready: false });
     const refused = await client.call('RepositoryModelLoad', { model_name: 'half', parameters: { config: { string_param: '{}' } } });
     expect(refused.error?.code).toBe(status.INVALID_ARGUMENT);
@@ -194,8 +299,11 @@ describe('model and server RPCs', () => {
 describe('health and reflection', () => {
   it('serves grpc.health.v1.Health: the server, the inference service and liveness SERVING', async () => {
     const Health = makeGenericClientConstructor(healthService, 'Health');
-    const health = new Health(server.grpcAddress!, credentials.createInsecure()) as Client & { check(request: object, callback: (error: ServiceError | null, reply: { status: string }) => void): void };
-    const check = (service: string) => new Promise<string>((done, fail) => health.check({ service }, (error, reply) => (error ? fail(error) : done(reply.status))));
+    const health = new Health(server.grpcAddress!, credentials.createInsecure()) as Client & {
+      check(request: object, callback: (error: ServiceError | null, reply: { status: string }) => void): void;
+    };
+    const check = (service: string) =>
+      new Promise<string>((done, fail) => health.check({ service }, (error, reply) => (error ? fail(error) : done(reply.status))));
     expect(await check('')).toBe('SERVING');
     expect(await check('inference.GRPCInferenceService')).toBe('SERVING');
     expect(await check('live')).toBe('SERVING');
@@ -205,12 +313,25 @@ describe('health and reflection', () => {
   it('answers server reflection, so grpcurl can list and describe the service', async () => {
     const proto = resolve(import.meta.dirname, '../../node_modules/@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto');
     const loaded = loadPackageDefinition(loadSync(proto, { keepCase: true })) as unknown as {
-      grpc: { reflection: { v1: { ServerReflection: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => Client & { ServerReflectionInfo(): NodeJS.ReadWriteStream } } } };
+      grpc: {
+        reflection: {
+          v1: {
+            ServerReflection: new (
+              address: string,
+              creds: ReturnType<typeof credentials.createInsecure>,
+            ) => Client & { ServerReflectionInfo(): NodeJS.ReadWriteStream };
+          };
+        };
+      };
     };
     const reflection = new loaded.grpc.reflection.v1.ServerReflection(server.grpcAddress!, credentials.createInsecure());
     const ask = (request: object) =>
       new Promise<Record<string, unknown>>((done, fail) => {
-        const stream = reflection.ServerReflectionInfo() as unknown as { on(event: string, cb: (value: never) => void): void; write(value: object): void; end(): void };
+        const stream = reflection.ServerReflectionInfo() as unknown as {
+          on(event: string, cb: (value: never) => void): void;
+          write(value: object): void;
+          end(): void;
+        };
         stream.on('data', (reply: Record<string, unknown>) => done(reply));
         stream.on('error', fail);
         stream.write(request);
@@ -227,7 +348,11 @@ describe('health and reflection', () => {
 
 describe('cancellation', () => {
   it('a cancelled call or a passed deadline ends CANCELLED/DEADLINE_EXCEEDED for the caller, and the gateway keeps serving', async () => {
-    const big = { model_name: 'mlp-classifier', inputs: [{ name: 'input', datatype: 'FP32', shape: [64, 512] }], raw_input_contents: [rawFloats(Array.from({ length: 64 }, (_, i) => mlpVector(i)).flat())] };
+    const big = {
+      model_name: 'mlp-classifier',
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [64, 512] }],
+      raw_input_contents: [rawFloats(Array.from({ length: 64 }, (_, i) => mlpVector(i)).flat())],
+    };
     const calls = [
       ...Array.from({ length: 10 }, () => client.call('ModelInfer', big, {}, { cancelAfterMs: 1 })),
       ...Array.from({ length: 10 }, () => client.call('ModelInfer', big, {}, { deadline: new Date(Date.now() + 2) })),

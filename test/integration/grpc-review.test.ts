@@ -35,12 +35,18 @@ describe('review over gRPC', () => {
     expect(reply.message!.parameters.review_status?.string_param).toBe('pending_review');
     expect(reply.headers).toMatchObject({ 'x-review-id': id, 'x-review-status': 'pending_review' });
     const item = (await get(`${server.url}/v1/reviews/${id}`, bearer(REVIEW_KEYS.ops))).json;
-    expect(item).toMatchObject({ route: 'reviewed', tenant: 'acme', reason: 'requested', state: 'pending', request_id: reply.headers['x-request-id'] });
+    expect(item).toMatchObject({
+      route: 'reviewed',
+      tenant: 'acme',
+      reason: 'requested',
+      state: 'pending',
+      request_id: reply.headers['x-request-id'],
+    });
     expect(item.input_ref).toMatchObject({ content_type: 'application/grpc+proto' });
     expect((item.input_ref as { body_base64: string }).body_base64.length).toBeGreaterThan(0);
   });
 
-  it('x-review on a route without review is INVALID_ARGUMENT, as HTTP\'s 400', async () => {
+  it("x-review on a route without review is INVALID_ARGUMENT, as HTTP's 400", async () => {
     const reply = await client.call('ModelInfer', mlpRequest('plain', mlpVector(1)), { ...bearer(REVIEW_KEYS.acme), 'x-review': 'true' });
     expect(reply.error?.code).toBe(status.INVALID_ARGUMENT);
     expect(reply.headers['x-error-code']).toBe('invalid_parameter');

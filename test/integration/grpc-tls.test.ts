@@ -49,12 +49,18 @@ describe('gRPC over TLS', () => {
 describe('gRPC over mTLS', () => {
   let gateway: RunningServer;
   beforeAll(async () => {
-    gateway = await startTestGateway(repository.dir, { ...tlsEnv, TLS_CA_FILE: file('grpc-ca.crt', certificates.ca.cert), GRPC_PORT: String(await freePort()) });
+    gateway = await startTestGateway(repository.dir, {
+      ...tlsEnv,
+      TLS_CA_FILE: file('grpc-ca.crt', certificates.ca.cert),
+      GRPC_PORT: String(await freePort()),
+    });
   });
   afterAll(() => gateway.close());
 
   it('needs a client certificate signed by TLS_CA_FILE', async () => {
-    expect((await live(gateway.grpcAddress!, credentials.createSsl(certificates.ca.cert, client.key, client.cert))).message).toEqual({ live: true });
+    expect((await live(gateway.grpcAddress!, credentials.createSsl(certificates.ca.cert, client.key, client.cert))).message).toEqual({
+      live: true,
+    });
     expect((await live(gateway.grpcAddress!, credentials.createSsl(certificates.ca.cert))).error?.code).toBe(status.UNAVAILABLE);
   });
 });

@@ -20,7 +20,8 @@ const TRITONCLIENT = process.env.TRITONCLIENT_PY;
 const PYTHON = process.env.TRITONCLIENT_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = resolve(import.meta.dirname, '../interop/tritonclient_grpc.py');
 const available = TRITONCLIENT !== undefined && existsSync(join(TRITONCLIENT, 'tritonclient', 'grpc'));
-if (!available) console.warn(`grpc-tritonclient: SKIPPED, set TRITONCLIENT_PY to the folder holding tritonclient (got ${TRITONCLIENT ?? 'nothing'})`);
+if (!available)
+  console.warn(`grpc-tritonclient: SKIPPED, set TRITONCLIENT_PY to the folder holding tritonclient (got ${TRITONCLIENT ?? 'nothing'})`);
 
 type Outcome = { call: string; ok: true; value: never } | { call: string; ok: false; status: string; message: string };
 
@@ -30,7 +31,10 @@ async function runClient(address: string, key?: string): Promise<Map<string, Out
     timeout: 120_000,
     maxBuffer: 16 * 1024 * 1024,
   });
-  const outcomes = stdout.trim().split('\n').map((line) => JSON.parse(line) as Outcome);
+  const outcomes = stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Outcome);
   return new Map(outcomes.map((outcome) => [outcome.call, outcome]));
 }
 
@@ -70,9 +74,18 @@ describe.skipIf(!available)('tritonclient.grpc against Switchyard', () => {
       expect(value(outcomes, 'is_server_live')).toBe(true);
       expect(value(outcomes, 'is_server_ready')).toBe(true);
       expect(value(outcomes, 'is_model_ready')).toBe(true);
-      expect(value(outcomes, 'get_server_metadata')).toMatchObject({ name: 'switchyard', extensions: expect.arrayContaining(['model_repository']) });
-      expect(value(outcomes, 'get_model_metadata')).toMatchObject({ name: 'mlp-classifier', platform: 'onnxruntime_onnx', inputs: [{ name: 'input', datatype: 'FP32', shape: ['-1', '512'] }] });
-      expect(value(outcomes, 'get_model_config')).toMatchObject({ config: { name: 'mlp-classifier', max_batch_size: 64, input: [{ name: 'input', data_type: 'TYPE_FP32', dims: ['512'] }] } });
+      expect(value(outcomes, 'get_server_metadata')).toMatchObject({
+        name: 'switchyard',
+        extensions: expect.arrayContaining(['model_repository']),
+      });
+      expect(value(outcomes, 'get_model_metadata')).toMatchObject({
+        name: 'mlp-classifier',
+        platform: 'onnxruntime_onnx',
+        inputs: [{ name: 'input', datatype: 'FP32', shape: ['-1', '512'] }],
+      });
+      expect(value(outcomes, 'get_model_config')).toMatchObject({
+        config: { name: 'mlp-classifier', max_batch_size: 64, input: [{ name: 'input', data_type: 'TYPE_FP32', dims: ['512'] }] },
+      });
     });
 
     it('infer, batched, gzip-compressed and async answers are what onnxruntime computes', async () => {
@@ -91,7 +104,20 @@ describe.skipIf(!available)('tritonclient.grpc against Switchyard', () => {
     });
 
     it('round-trips every datatype through numpy, BYTES included', () => {
-      expect(value(outcomes, 'infer_every_type')).toEqual({ FP32: true, FP64: true, UINT8: true, UINT16: true, UINT32: true, UINT64: true, INT8: true, INT16: true, INT32: true, INT64: true, BOOL: true, BYTES: true });
+      expect(value(outcomes, 'infer_every_type')).toEqual({
+        FP32: true,
+        FP64: true,
+        UINT8: true,
+        UINT16: true,
+        UINT32: true,
+        UINT64: true,
+        INT8: true,
+        INT16: true,
+        INT32: true,
+        INT64: true,
+        BOOL: true,
+        BYTES: true,
+      });
     });
 
     it('streams: each request answered, a failure as an error in the callback, the stream kept open', async () => {
@@ -104,8 +130,11 @@ describe.skipIf(!available)('tritonclient.grpc against Switchyard', () => {
       expect(await reference.matches(6, byId.get('s-6')!.probabilities[0]!)).toBe(true);
     });
 
-    it('errors come back with Triton\'s status codes and Switchyard\'s messages', () => {
-      expect(failure(outcomes, 'infer_unknown_model')).toMatchObject({ status: 'StatusCode.NOT_FOUND', message: 'unknown model "no-such-model"' });
+    it("errors come back with Triton's status codes and Switchyard's messages", () => {
+      expect(failure(outcomes, 'infer_unknown_model')).toMatchObject({
+        status: 'StatusCode.NOT_FOUND',
+        message: 'unknown model "no-such-model"',
+      });
       expect(failure(outcomes, 'infer_wrong_shape').status).toBe('StatusCode.INVALID_ARGUMENT');
       expect(failure(outcomes, 'infer_client_timeout').status).toBe('StatusCode.DEADLINE_EXCEEDED');
       expect(failure(outcomes, 'register_system_shared_memory').status).toBe('StatusCode.UNIMPLEMENTED');
@@ -116,7 +145,9 @@ describe.skipIf(!available)('tritonclient.grpc against Switchyard', () => {
       const stats = value<{ names: string[]; inference_count: number }>(outcomes, 'get_inference_statistics');
       expect(stats.names).toContain('mlp-classifier');
       expect(stats.inference_count).toBeGreaterThan(0);
-      expect(value<{ models: { name: string }[] }>(outcomes, 'get_model_repository_index').models.map((model) => model.name)).toEqual(expect.arrayContaining(['mlp-classifier', 'every-type', 'half']));
+      expect(value<{ models: { name: string }[] }>(outcomes, 'get_model_repository_index').models.map((model) => model.name)).toEqual(
+        expect.arrayContaining(['mlp-classifier', 'every-type', 'half']),
+      );
       expect(outcomes.get('unload_model')).toMatchObject({ ok: true });
       expect(value(outcomes, 'is_model_ready_unloaded')).toBe(false);
       expect(failure(outcomes, 'load_model_with_config').status).toBe('StatusCode.INVALID_ARGUMENT');
@@ -143,12 +174,18 @@ describe.skipIf(!available)('tritonclient.grpc against Switchyard', () => {
 
     it('a tenant key in authorization metadata serves its models; none is UNAUTHENTICATED', async () => {
       expect(await reference.matches(1, value<MlpAnswer>(outcomes, 'infer').probabilities[0]!)).toBe(true);
-      expect(failure(outcomes, 'infer_without_key')).toMatchObject({ status: 'StatusCode.UNAUTHENTICATED', message: 'send Authorization: Bearer <key>' });
+      expect(failure(outcomes, 'infer_without_key')).toMatchObject({
+        status: 'StatusCode.UNAUTHENTICATED',
+        message: 'send Authorization: Bearer <key>',
+      });
     });
 
     it('other models, the repository and admin calls are PERMISSION_DENIED', () => {
       expect(failure(outcomes, 'infer_every_type').status).toBe('StatusCode.PERMISSION_DENIED');
-      expect(failure(outcomes, 'infer_unknown_model')).toMatchObject({ status: 'StatusCode.PERMISSION_DENIED', message: 'this key may not call "no-such-model"' });
+      expect(failure(outcomes, 'infer_unknown_model')).toMatchObject({
+        status: 'StatusCode.PERMISSION_DENIED',
+        message: 'this key may not call "no-such-model"',
+      });
       expect(failure(outcomes, 'get_model_repository_index').status).toBe('StatusCode.PERMISSION_DENIED');
       expect(failure(outcomes, 'unload_model').status).toBe('StatusCode.PERMISSION_DENIED');
     });

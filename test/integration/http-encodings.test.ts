@@ -19,12 +19,16 @@ interface RawReply {
 
 function send(base: string, method: string, path: string, headers: Record<string, string>, body?: Buffer | string): Promise<RawReply> {
   return new Promise((resolve, reject) => {
-    const request = httpRequest(`${base}${path}`, { method, headers: { authorization: `Bearer ${TASK_KEYS.admin}`, ...headers } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body: Buffer.concat(chunks) }));
-      response.on('error', reject);
-    });
+    const request = httpRequest(
+      `${base}${path}`,
+      { method, headers: { authorization: `Bearer ${TASK_KEYS.admin}`, ...headers } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body: Buffer.concat(chunks) }));
+        response.on('error', reject);
+      },
+    );
     request.on('error', reject);
     request.end(body);
   });
@@ -47,7 +51,11 @@ beforeAll(async () => {
   fixture = taskFixture();
   fixture.repository.copy('mlp-classifier', { warmup: { enabled: true, batch_sizes: [1] } });
   server = await startTestGateway(fixture.repository.dir, fixture.env);
-  small = await startTestGateway(fixture.repository.dir, { ...fixture.env, MAX_BODY_BYTES: String(SMALL_LIMIT), LOAD_MODELS: 'mlp-classifier' });
+  small = await startTestGateway(fixture.repository.dir, {
+    ...fixture.env,
+    MAX_BODY_BYTES: String(SMALL_LIMIT),
+    LOAD_MODELS: 'mlp-classifier',
+  });
   reference = await MlpReference.load();
 });
 afterAll(async () => {
@@ -69,21 +77,37 @@ describe('request bodies', () => {
   });
 
   it('a body with no Content-Type and Inference-Header-Content-Length is the binary extension', async () => {
-    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], parameters: { binary_data_size: 2048 } }] }));
+    const header = Buffer.from(
+      JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], parameters: { binary_data_size: 2048 } }] }),
+    );
     const tensor = Buffer.from(Float32Array.from(mlpVector(4)).buffer);
-    const reply = await send(server.url, 'POST', INFER, { 'inference-header-content-length': String(header.length) }, Buffer.concat([header, tensor]));
+    const reply = await send(
+      server.url,
+      'POST',
+      INFER,
+      { 'inference-header-content-length': String(header.length) },
+      Buffer.concat([header, tensor]),
+    );
     await expectReference(reply, [4]);
   });
 
   it('gzip and deflate bodies are inflated, JSON and binary alike, with or without a Content-Type', async () => {
     const body = Buffer.from(JSON.stringify(batchBody([1, 2])));
     await expectReference(await send(server.url, 'POST', INFER, { 'content-encoding': 'gzip' }, gzipSync(body)), [1, 2]);
-    const deflated = await send(server.url, 'POST', INFER, { 'content-encoding': 'deflate', 'content-type': 'application/json' }, deflateSync(body));
+    const deflated = await send(
+      server.url,
+      'POST',
+      INFER,
+      { 'content-encoding': 'deflate', 'content-type': 'application/json' },
+      deflateSync(body),
+    );
     await expectReference(deflated, [1, 2]);
     await expectReference(await send(server.url, 'POST', INFER, { 'content-encoding': 'x-gzip' }, gzipSync(body)), [1, 2]);
 
     // The header length counts the inflated body, as Triton reads it.
-    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], parameters: { binary_data_size: 2048 } }] }));
+    const header = Buffer.from(
+      JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], parameters: { binary_data_size: 2048 } }] }),
+    );
     const binary = Buffer.concat([header, Buffer.from(Float32Array.from(mlpVector(5)).buffer)]);
     const headers = { 'content-encoding': 'gzip', 'inference-header-content-length': String(header.length) };
     await expectReference(await send(server.url, 'POST', INFER, headers, gzipSync(binary)), [5]);
@@ -145,7 +169,11 @@ describe('request bodies', () => {
 describe('compressed replies', () => {
   it('a large JSON reply is compressed as Accept-Encoding asks; a small one is not', async () => {
     const body = JSON.stringify(batchBody([1, 2, 3, 4, 5, 6, 7, 8]));
-    for (const [encoding, inflate] of [['gzip', gunzipSync], ['deflate', inflateSync], ['br', brotliDecompressSync]] as const) {
+    for (const [encoding, inflate] of [
+      ['gzip', gunzipSync],
+      ['deflate', inflateSync],
+      ['br', brotliDecompressSync],
+    ] as const) {
       const reply = await send(server.url, 'POST', INFER, { 'accept-encoding': encoding }, body);
       expect(reply.status).toBe(200);
       expect(reply.headers['content-encoding']).toBe(encoding);
@@ -163,23 +191,34 @@ describe('compressed replies', () => {
 
   it('a compressed binary-extension reply keeps Inference-Header-Content-Length for the inflated body', async () => {
     const seeds = Array.from({ length: 32 }, (_, i) => i + 1);
-    const reply = await send(server.url, 'POST', INFER, { 'accept-encoding': 'gzip' }, JSON.stringify(batchBody(seeds, { binary_data_output: true })));
+    const reply = await send(
+      server.url,
+      'POST',
+      INFER,
+      { 'accept-encoding': 'gzip' },
+      JSON.stringify(batchBody(seeds, { binary_data_output: true })),
+    );
     expect(reply.status).toBe(200);
     expect(reply.headers['content-encoding']).toBe('gzip');
     const decoded = gunzipSync(reply.body);
     const headerLength = Number(reply.headers['inference-header-content-length']);
-    const header = JSON.parse(decoded.subarray(0, headerLength).toString('utf8')) as { outputs: { parameters: { binary_data_size: number } }[] };
+    const header = JSON.parse(decoded.subarray(0, headerLength).toString('utf8')) as {
+      outputs: { parameters: { binary_data_size: number } }[];
+    };
     expect(header.outputs[0]!.parameters.binary_data_size).toBe(32 * 10 * 4);
     const values = new Float32Array(decoded.buffer.slice(decoded.byteOffset + headerLength, decoded.byteOffset + decoded.length));
     expect(values.length).toBe(320);
-    for (const [row, seed] of seeds.entries()) expect(await reference.matches(seed, [...values.subarray(row * 10, row * 10 + 10)])).toBe(true);
+    for (const [row, seed] of seeds.entries())
+      expect(await reference.matches(seed, [...values.subarray(row * 10, row * 10 + 10)])).toBe(true);
   });
 
   it('the task event stream stays uncompressed server-sent events', async () => {
     const headers = { 'content-type': 'application/json', prefer: 'respond-async' };
     const accepted = await send(server.url, 'POST', '/v1/tasks/echo-json', headers, JSON.stringify(echoInput([1, 2, 3, 4])));
     expect(accepted.status).toBe(202);
-    const events = await send(server.url, 'GET', `/v1/tasks/${json(accepted).id as string}/events`, { 'accept-encoding': 'gzip, deflate, br' });
+    const events = await send(server.url, 'GET', `/v1/tasks/${json(accepted).id as string}/events`, {
+      'accept-encoding': 'gzip, deflate, br',
+    });
     expect(events.headers['content-type']).toBe('text/event-stream');
     expect(events.headers['content-encoding']).toBeUndefined();
     expect(events.body.toString('utf8')).toMatch(/^event: task-succeeded$/m);
@@ -192,7 +231,9 @@ describe('Triton endpoints tritonclient calls', () => {
     const index = json(await send(server.url, 'POST', '/v2/repository/index', {})) as unknown as { name: string }[];
     expect(listed).toEqual(index);
     expect(listed.map((entry) => entry.name)).toEqual(expect.arrayContaining(['echo', 'mlp-classifier']));
-    const outsider = json(await send(server.url, 'GET', '/v2/models', { authorization: `Bearer ${TASK_KEYS.outsider}` })) as unknown as { name: string }[];
+    const outsider = json(await send(server.url, 'GET', '/v2/models', { authorization: `Bearer ${TASK_KEYS.outsider}` })) as unknown as {
+      name: string;
+    }[];
     expect(outsider.map((entry) => entry.name)).toEqual(['echo']);
     expect((await send(server.url, 'GET', '/v2/models', { authorization: 'Bearer nope' })).status).toBe(401);
   });
@@ -218,7 +259,11 @@ describe('Triton endpoints tritonclient calls', () => {
       expect((await send(server.url, 'POST', `/v2/${kind}sharedmemory/region/r0/unregister`, {})).status).toBe(200);
       expect((await send(server.url, 'GET', `/v2/${kind}sharedmemory/status`, { authorization: 'Bearer nope' })).status).toBe(401);
     }
-    const shm = { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], parameters: { shared_memory_region: 'r0', shared_memory_byte_size: 2048 } }] };
+    const shm = {
+      inputs: [
+        { name: 'input', datatype: 'FP32', shape: [1, 512], parameters: { shared_memory_region: 'r0', shared_memory_byte_size: 2048 } },
+      ],
+    };
     const reply = await send(server.url, 'POST', INFER, {}, JSON.stringify(shm));
     expect(reply.status).toBe(501);
     expect(json(reply).code).toBe('not_supported');
@@ -232,16 +277,25 @@ describe('Triton endpoints tritonclient calls', () => {
     const before = json(await send(server.url, 'GET', '/v2/logging', {}));
     expect(before).toMatchObject({ log_file: '', log_format: 'default' });
     const refused = [
-      ['{"log_info":"yes"}', 'invalid_parameter'], ['{"log_verbose_level":-1}', 'invalid_parameter'], ['{"colour":true}', 'invalid_parameter'],
-      ['{"log_format":"ISO8601"}', 'not_supported'], ['[1]', 'invalid_request'], ['{', 'invalid_json'],
+      ['{"log_info":"yes"}', 'invalid_parameter'],
+      ['{"log_verbose_level":-1}', 'invalid_parameter'],
+      ['{"colour":true}', 'invalid_parameter'],
+      ['{"log_format":"ISO8601"}', 'not_supported'],
+      ['[1]', 'invalid_request'],
+      ['{', 'invalid_json'],
     ];
     for (const [body, code] of refused) {
       expect(json(await send(server.url, 'POST', '/v2/logging', {}, body)).code, body).toBe(code);
     }
-    expect(json(await send(server.url, 'POST', '/v2/logging', {}, '{"log_verbose_level":2}'))).toMatchObject({ log_verbose_level: 2, log_info: true });
+    expect(json(await send(server.url, 'POST', '/v2/logging', {}, '{"log_verbose_level":2}'))).toMatchObject({
+      log_verbose_level: 2,
+      log_info: true,
+    });
     const quiet = json(await send(server.url, 'POST', '/v2/logging', {}, '{"log_verbose_level":0,"log_info":false,"log_warning":false}'));
     expect(quiet).toMatchObject({ log_verbose_level: 0, log_info: false, log_warning: false, log_error: true });
-    expect((await send(server.url, 'POST', '/v2/logging', { authorization: `Bearer ${TASK_KEYS.alpha}` }, '{"log_info":true}')).status).toBe(403);
+    expect(
+      (await send(server.url, 'POST', '/v2/logging', { authorization: `Bearer ${TASK_KEYS.alpha}` }, '{"log_info":true}')).status,
+    ).toBe(403);
     expect(json(await send(server.url, 'POST', '/v2/logging', {}, JSON.stringify(before)))).toEqual(before);
   });
 });

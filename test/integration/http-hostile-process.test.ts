@@ -19,20 +19,31 @@ beforeAll(async () => {
   const env = { MODEL_REPOSITORY: repository.dir, CPU_COUNT: '1', LOG_LEVEL: 'warn', MAX_BODY_BYTES: String(4 * 1024 * 1024) };
   [gateways.open, gateways.tenants] = await Promise.all([spawnGateway(env), spawnGateway({ ...env, SWITCHYARD_CONFIG: policy })]);
   // Served models, so an inference with a key meets the body and not a model still warming up.
-  for (const gateway of Object.values(gateways)) await waitFor(async () => (await fetch(`${gateway.url}/v2/health/ready`)).ok, 60_000, 'gateway ready');
+  for (const gateway of Object.values(gateways))
+    await waitFor(async () => (await fetch(`${gateway.url}/v2/health/ready`)).ok, 60_000, 'gateway ready');
 }, 120_000);
 afterAll(async () => {
   for (const gateway of Object.values(gateways)) gateway.kill();
   repository.remove();
 });
 
-const PATHS = ['/v2/health/live', '/v2/health/ready', '/console', '/nowhere', '/v2/models/mlp-classifier/infer', '/v2/repository/models/mlp-classifier/load'];
+const PATHS = [
+  '/v2/health/live',
+  '/v2/health/ready',
+  '/console',
+  '/nowhere',
+  '/v2/models/mlp-classifier/infer',
+  '/v2/repository/models/mlp-classifier/load',
+];
 
 describe.each(['open', 'tenants'])('a spawned gateway (%s) survives every attack', (mode) => {
   async function expectHealthy(after: string): Promise<void> {
     const gateway = gateways[mode]!;
     expect({ after, exitCode: gateway.process.exitCode }).toEqual({ after, exitCode: null });
-    const live = await fetch(`${gateway.url}/v2/health/live`).then((reply) => reply.json(), (error: Error) => error.message);
+    const live = await fetch(`${gateway.url}/v2/health/live`).then(
+      (reply) => reply.json(),
+      (error: Error) => error.message,
+    );
     expect({ after, live }).toEqual({ after, live: { live: true } });
     expect(gateway.output()).not.toMatch(/Unhandled|uncaught/i);
   }
@@ -41,7 +52,13 @@ describe.each(['open', 'tenants'])('a spawned gateway (%s) survives every attack
     const gateway = gateways[mode]!;
     const { host } = new URL(gateway.url);
     for (const auth of [[], [`Authorization: Bearer ${KEY}`]]) {
-      const head = [`POST ${path} HTTP/1.1`, `Host: ${host}`, 'Content-Type: multipart/form-data; boundary=XB', `Content-Length: ${CUT_MULTIPART.length}`, ...auth].join('\n');
+      const head = [
+        `POST ${path} HTTP/1.1`,
+        `Host: ${host}`,
+        'Content-Type: multipart/form-data; boundary=XB',
+        `Content-Length: ${CUT_MULTIPART.length}`,
+        ...auth,
+      ].join('\n');
       const reply = await rawRequest(gateway.url, head, CUT_MULTIPART);
       // A 4xx for a body that is read; a route that takes none (load, in open mode) just answers.
       expect(reply.status).toBeLessThan(500);
@@ -56,12 +73,22 @@ describe.each(['open', 'tenants'])('a spawned gateway (%s) survives every attack
     const gateway = gateways[mode]!;
     const { host } = new URL(gateway.url);
     const size = 80 * 1024 * 1024;
-    const big = await rawRequest(gateway.url, [`POST /nowhere HTTP/1.1`, `Host: ${host}`, 'Content-Type: multipart/form-data; boundary=XB', `Content-Length: ${size}`].join('\n'), size);
+    const big = await rawRequest(
+      gateway.url,
+      [`POST /nowhere HTTP/1.1`, `Host: ${host}`, 'Content-Type: multipart/form-data; boundary=XB', `Content-Length: ${size}`].join('\n'),
+      size,
+    );
     expect(big.json.code).toBe('route_not_found');
     expect(big.bytesSent).toBeLessThan(16 * 1024 * 1024);
     await expectHealthy('80 MiB to /nowhere');
     // The body stops short of its Content-Length and the client goes away.
-    const head = [`POST /v2/models/mlp-classifier/infer HTTP/1.1`, `Host: ${host}`, 'Content-Type: multipart/form-data; boundary=XB', 'Content-Length: 5000', `Authorization: Bearer ${KEY}`].join('\n');
+    const head = [
+      `POST /v2/models/mlp-classifier/infer HTTP/1.1`,
+      `Host: ${host}`,
+      'Content-Type: multipart/form-data; boundary=XB',
+      'Content-Length: 5000',
+      `Authorization: Bearer ${KEY}`,
+    ].join('\n');
     await rawRequest(gateway.url, head, CUT_MULTIPART, 300).catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 200));
     await expectHealthy('a body cut off by a client that left');

@@ -12,7 +12,7 @@ const MAX_BODY = 4 * 1024 * 1024;
 const ADMIN = 'hostile-admin-key';
 const USER = 'hostile-user-key';
 /** The 67-byte multipart body whose file part never ends (no closing boundary). */
-export const CUT_MULTIPART = '--XB\r\nContent-Disposition: form-data; name="x"; filename="a"\r\n\r\nabc';
+const CUT_MULTIPART = '--XB\r\nContent-Disposition: form-data; name="x"; filename="a"\r\n\r\nabc';
 
 const repository = new TestRepository().copy('mlp-classifier');
 let server: RunningServer;
@@ -66,35 +66,49 @@ describe('a cut-off multipart body answers 4xx and the gateway lives on', () => 
   });
 
   it('to an inference with a key: 400 invalid_request', async () => {
-    const reply = await rawRequest(server.url, multipartHead(server.url, '/v2/models/mlp-classifier/infer', CUT_MULTIPART.length, [`Authorization: Bearer ${USER}`]), Buffer.from(CUT_MULTIPART));
+    const reply = await rawRequest(
+      server.url,
+      multipartHead(server.url, '/v2/models/mlp-classifier/infer', CUT_MULTIPART.length, [`Authorization: Bearer ${USER}`]),
+      Buffer.from(CUT_MULTIPART),
+    );
     expectError(reply, 400, 'invalid_request');
     await expectAlive();
   });
 
   it('to a route that takes no body, with a key: the body is not parsed, and a form is refused', async () => {
     // A browser sends forms cross-site without asking first: refused by type, never read.
-    const reply = await rawRequest(server.url, multipartHead(server.url, '/v2/admin/dead-letters/1/requeue', CUT_MULTIPART.length, [`Authorization: Bearer ${ADMIN}`]), Buffer.from(CUT_MULTIPART));
+    const reply = await rawRequest(
+      server.url,
+      multipartHead(server.url, '/v2/admin/dead-letters/1/requeue', CUT_MULTIPART.length, [`Authorization: Bearer ${ADMIN}`]),
+      Buffer.from(CUT_MULTIPART),
+    );
     expectError(reply, 415, 'unsupported_media_type');
     await expectAlive();
   });
 });
 
 describe('authentication comes before the body, matched by method and route', () => {
-  it.each([['GET', '/v2/health/live'], ['GET', '/v2/health/ready'], ['HEAD', '/v2/health/live'], ['GET', '/console'], ['GET', '/v2/health/live?probe=1']])(
-    '%s %s needs no key',
-    async (method, path) => {
-      const reply = await fetch(`${server.url}${path}`, { method });
-      expect(reply.status).toBe(200);
-    },
-  );
+  it.each([
+    ['GET', '/v2/health/live'],
+    ['GET', '/v2/health/ready'],
+    ['HEAD', '/v2/health/live'],
+    ['GET', '/console'],
+    ['GET', '/v2/health/live?probe=1'],
+  ])('%s %s needs no key', async (method, path) => {
+    const reply = await fetch(`${server.url}${path}`, { method });
+    expect(reply.status).toBe(200);
+  });
 
-  it.each([['GET', '/v2'], ['GET', '/v2/models/mlp-classifier'], ['GET', '/v1/console/overview'], ['POST', '/v2/repository/index'], ['GET', '/metrics']])(
-    '%s %s without a key is 401',
-    async (method, path) => {
-      const reply = await fetch(`${server.url}${path}`, { method });
-      expectError({ status: reply.status, json: (await reply.json()) as Record<string, unknown> }, 401, 'unauthorized');
-    },
-  );
+  it.each([
+    ['GET', '/v2'],
+    ['GET', '/v2/models/mlp-classifier'],
+    ['GET', '/v1/console/overview'],
+    ['POST', '/v2/repository/index'],
+    ['GET', '/metrics'],
+  ])('%s %s without a key is 401', async (method, path) => {
+    const reply = await fetch(`${server.url}${path}`, { method });
+    expectError({ status: reply.status, json: (await reply.json()) as Record<string, unknown> }, 401, 'unauthorized');
+  });
 
   it.each([['/console/extra'], ['/consolex'], ['/v2/health'], ['/v2/health/']])('GET %s is 404, not an auth-free path', async (path) => {
     expectError(await get(`${server.url}${path}`), 404, 'route_not_found');
@@ -116,7 +130,11 @@ describe('authentication comes before the body, matched by method and route', ()
   it('a chunked upload with no key is refused unread too', async () => {
     const size = 80 * 1024 * 1024;
     // Chunk framing is not needed: the server answers before it reads the first chunk.
-    const reply = await rawRequest(server.url, head(server.url, 'POST', '/v2/models/mlp-classifier/infer', ['Content-Type: application/json', 'Transfer-Encoding: chunked']), size);
+    const reply = await rawRequest(
+      server.url,
+      head(server.url, 'POST', '/v2/models/mlp-classifier/infer', ['Content-Type: application/json', 'Transfer-Encoding: chunked']),
+      size,
+    );
     expectError(reply, 401, 'unauthorized');
     expect(reply.bytesSent).toBeLessThan(16 * 1024 * 1024);
   });
@@ -124,12 +142,25 @@ describe('authentication comes before the body, matched by method and route', ()
 
 describe('MAX_BODY_BYTES caps the whole body, whatever its type', () => {
   const file = (name: string, bytes: number): Buffer =>
-    Buffer.concat([Buffer.from(`--XB\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.png"\r\nContent-Type: image/png\r\n\r\n`), Buffer.alloc(bytes, 1), Buffer.from('\r\n')]);
+    Buffer.concat([
+      Buffer.from(`--XB\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.png"\r\nContent-Type: image/png\r\n\r\n`),
+      Buffer.alloc(bytes, 1),
+      Buffer.from('\r\n'),
+    ]);
   // Three files, each under the limit, together over it.
-  const form = Buffer.concat([file('a', 1.5 * 1024 * 1024), file('b', 1.5 * 1024 * 1024), file('c', 1.5 * 1024 * 1024), Buffer.from('--XB--\r\n')]);
+  const form = Buffer.concat([
+    file('a', 1.5 * 1024 * 1024),
+    file('b', 1.5 * 1024 * 1024),
+    file('c', 1.5 * 1024 * 1024),
+    Buffer.from('--XB--\r\n'),
+  ]);
 
   it('a multipart form whose files together exceed it: 413', async () => {
-    const reply = await rawRequest(server.url, multipartHead(server.url, '/v2/models/mlp-classifier/infer', form.length, [`Authorization: Bearer ${USER}`]), form);
+    const reply = await rawRequest(
+      server.url,
+      multipartHead(server.url, '/v2/models/mlp-classifier/infer', form.length, [`Authorization: Bearer ${USER}`]),
+      form,
+    );
     expectError(reply, 413, 'body_too_large');
     await expectAlive();
   });
@@ -138,17 +169,26 @@ describe('MAX_BODY_BYTES caps the whole body, whatever its type', () => {
     const chunked = Buffer.concat([Buffer.from(`${form.length.toString(16)}\r\n`), form, Buffer.from('\r\n0\r\n\r\n')]);
     const reply = await rawRequest(
       server.url,
-      head(server.url, 'POST', '/v2/models/mlp-classifier/infer', ['Content-Type: multipart/form-data; boundary=XB', 'Transfer-Encoding: chunked', `Authorization: Bearer ${USER}`]),
+      head(server.url, 'POST', '/v2/models/mlp-classifier/infer', [
+        'Content-Type: multipart/form-data; boundary=XB',
+        'Transfer-Encoding: chunked',
+        `Authorization: Bearer ${USER}`,
+      ]),
       chunked,
     );
     expectError(reply, 413, 'body_too_large');
     await expectAlive();
   });
 
-  it.each([['with a Content-Length', false], ['chunked', true]])('a multipart form of exactly MAX_BODY_BYTES is read, one byte more is 413 (%s)', async (_name, chunked) => {
+  it.each([
+    ['with a Content-Length', false],
+    ['chunked', true],
+  ])('a multipart form of exactly MAX_BODY_BYTES is read, one byte more is 413 (%s)', async (_name, chunked) => {
     const codes: string[] = [];
     for (const size of [MAX_BODY, MAX_BODY + 1]) {
-      const start = Buffer.from('--XB\r\nContent-Disposition: form-data; name="input"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n');
+      const start = Buffer.from(
+        '--XB\r\nContent-Disposition: form-data; name="input"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n',
+      );
       const end = Buffer.from('\r\n--XB--\r\n');
       const form = Buffer.concat([start, Buffer.alloc(size - start.length - end.length, 1), end]);
       expect(form.length).toBe(size);
@@ -156,7 +196,11 @@ describe('MAX_BODY_BYTES caps the whole body, whatever its type', () => {
       const body = chunked ? Buffer.concat([Buffer.from(`${size.toString(16)}\r\n`), form, Buffer.from('\r\n0\r\n\r\n')]) : form;
       const reply = await rawRequest(
         server.url,
-        head(server.url, 'POST', '/v2/models/mlp-classifier/infer', ['Content-Type: multipart/form-data; boundary=XB', ...framing, `Authorization: Bearer ${USER}`]),
+        head(server.url, 'POST', '/v2/models/mlp-classifier/infer', [
+          'Content-Type: multipart/form-data; boundary=XB',
+          ...framing,
+          `Authorization: Bearer ${USER}`,
+        ]),
         body,
       );
       codes.push(String(reply.json.code));
@@ -166,7 +210,15 @@ describe('MAX_BODY_BYTES caps the whole body, whatever its type', () => {
   });
 
   it('a JSON body over it: 413', async () => {
-    const reply = await rawRequest(server.url, head(server.url, 'POST', '/v2/models/mlp-classifier/infer', ['Content-Type: application/json', `Content-Length: ${MAX_BODY + 1}`, `Authorization: Bearer ${USER}`]), MAX_BODY + 1);
+    const reply = await rawRequest(
+      server.url,
+      head(server.url, 'POST', '/v2/models/mlp-classifier/infer', [
+        'Content-Type: application/json',
+        `Content-Length: ${MAX_BODY + 1}`,
+        `Authorization: Bearer ${USER}`,
+      ]),
+      MAX_BODY + 1,
+    );
     expectError(reply, 413, 'body_too_large');
   });
 });
@@ -179,11 +231,33 @@ describe('framework-level client errors answer {error, code} from the table and 
     ['a 20 KB URL', `/v2/models/${long}${long}/ready`, [], 431, 'headers_too_large'],
     ['a 20 KB header', '/v2/health/live', [`X-Big: ${long}${long}`], 431, 'headers_too_large'],
     ['a non-numeric Content-Length', '/v2/models/mlp-classifier/infer', ['Content-Length: 12zz'], 400, 'malformed_request'],
-    ['two different Content-Lengths', '/v2/models/mlp-classifier/infer', ['Content-Length: 1', 'Content-Length: 2'], 400, 'malformed_request'],
-    ['a malformed Content-Type', '/v2/models/mlp-classifier/infer', ['Content-Type: a/b/c;;', 'Content-Length: 2'], 415, 'unsupported_media_type'],
-    ['an unsupported Content-Type', '/v2/models/mlp-classifier/infer', ['Content-Type: application/x-zzzz', 'Content-Length: 2'], 415, 'unsupported_media_type'],
+    [
+      'two different Content-Lengths',
+      '/v2/models/mlp-classifier/infer',
+      ['Content-Length: 1', 'Content-Length: 2'],
+      400,
+      'malformed_request',
+    ],
+    [
+      'a malformed Content-Type',
+      '/v2/models/mlp-classifier/infer',
+      ['Content-Type: a/b/c;;', 'Content-Length: 2'],
+      415,
+      'unsupported_media_type',
+    ],
+    [
+      'an unsupported Content-Type',
+      '/v2/models/mlp-classifier/infer',
+      ['Content-Type: application/x-zzzz', 'Content-Length: 2'],
+      415,
+      'unsupported_media_type',
+    ],
   ])('%s', async (_name, path, headers, status, code) => {
-    const reply = await rawRequest(server.url, head(server.url, 'POST', path, [`Authorization: Bearer ${USER}`, ...headers]), Buffer.from('{}'));
+    const reply = await rawRequest(
+      server.url,
+      head(server.url, 'POST', path, [`Authorization: Bearer ${USER}`, ...headers]),
+      Buffer.from('{}'),
+    );
     expectError(reply, status, code);
     // The unsupported-type message names the type the caller sent (short by then: headers are capped).
     if (!headers.some((header) => header.includes('x-zzzz'))) expect(String(reply.json.error)).not.toMatch(/zzzz|12zz|a\/b\/c/);
@@ -214,7 +288,11 @@ describe('failed authentication is limited per client address', () => {
 describe('behind a proxy (TRUST_PROXY): failed keys count against the forwarded client address', () => {
   let proxied: RunningServer;
   beforeAll(async () => {
-    proxied = await startTestGateway(repository.dir, { SWITCHYARD_CONFIG: policyFile(TENANTS), AUTH_FAILURE_LIMIT: '3', TRUST_PROXY: '127.0.0.1' });
+    proxied = await startTestGateway(repository.dir, {
+      SWITCHYARD_CONFIG: policyFile(TENANTS),
+      AUTH_FAILURE_LIMIT: '3',
+      TRUST_PROXY: '127.0.0.1',
+    });
   });
   afterAll(() => proxied.close());
 
@@ -228,29 +306,30 @@ describe('behind a proxy (TRUST_PROXY): failed keys count against the forwarded 
 
   it('without TRUST_PROXY a forged X-Forwarded-For does not spread the guesses over addresses', async () => {
     const url = `${limitedElsewhere.url}/v2/models/mlp-classifier`;
-    for (let i = 0; i < 3; i += 1) expectError(await get(url, { authorization: `Bearer guess-${i}`, 'x-forwarded-for': `198.51.100.${i}` }), 401, 'unauthorized');
+    for (let i = 0; i < 3; i += 1)
+      expectError(await get(url, { authorization: `Bearer guess-${i}`, 'x-forwarded-for': `198.51.100.${i}` }), 401, 'unauthorized');
     expectError(await get(url, { authorization: `Bearer ${USER}`, 'x-forwarded-for': '198.51.100.99' }), 429, 'rate_limited');
   });
-
-  let limitedElsewhere: RunningServer;
-  beforeAll(async () => {
-    limitedElsewhere = await startTestGateway(repository.dir, { SWITCHYARD_CONFIG: policyFile(TENANTS), AUTH_FAILURE_LIMIT: '3' });
-  });
-  afterAll(() => limitedElsewhere.close());
 });
 
 describe('hostile inference bodies are 400s', () => {
   const infer = (body: string) =>
-    fetch(`${server.url}/v2/models/mlp-classifier/infer`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${USER}` }, body }).then(
-      async (reply) => ({ status: reply.status, json: (await reply.json()) as Record<string, unknown> }),
-    );
+    fetch(`${server.url}/v2/models/mlp-classifier/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${USER}` },
+      body,
+    }).then(async (reply) => ({ status: reply.status, json: (await reply.json()) as Record<string, unknown> }));
   const row = new Array(512).fill(0.5).join(',');
-  const request = (data: string, parameters = '{}') => `{"inputs":[{"name":"input","datatype":"FP32","shape":[1,512],"data":${data}}],"parameters":${parameters}}`;
+  const request = (data: string, parameters = '{}') =>
+    `{"inputs":[{"name":"input","datatype":"FP32","shape":[1,512],"data":${data}}],"parameters":${parameters}}`;
 
-  it.each([[10_000], [100_000], [1_000_000]])('data nested %i levels deep: 400 invalid_request, and the gateway lives on', async (depth) => {
-    expectError(await infer(request(`${'['.repeat(depth)}1${']'.repeat(depth)}`)), 400, 'invalid_request');
-    await expectAlive();
-  });
+  it.each([[10_000], [100_000], [1_000_000]])(
+    'data nested %i levels deep: 400 invalid_request, and the gateway lives on',
+    async (depth) => {
+      expectError(await infer(request(`${'['.repeat(depth)}1${']'.repeat(depth)}`)), 400, 'invalid_request');
+      await expectAlive();
+    },
+  );
 
   it('an element nested deep inside an object: 400 datatype_mismatch, its message short', async () => {
     const reply = await infer(request(`[${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}${',0'.repeat(511)}]`));
@@ -272,7 +351,7 @@ describe('hostile inference bodies are 400s', () => {
     expectError(await infer(request(`[${row}]`, `{"timeout_ms":${value}}`)), 400, 'invalid_parameter');
   });
 
-  it('timeout_ms at the timer\'s limit (2^31 - 1) is served', async () => {
+  it("timeout_ms at the timer's limit (2^31 - 1) is served", async () => {
     expect((await infer(request(`[${row}]`, '{"timeout_ms":2147483647}'))).status).toBe(200);
   });
 
@@ -284,7 +363,7 @@ describe('hostile inference bodies are 400s', () => {
 });
 
 describe('a caller-chosen X-Request-Id never becomes the request id', () => {
-  it('is kept as client_request_id (answer header, parameters, audit record) beside the gateway\'s own id', async () => {
+  it("is kept as client_request_id (answer header, parameters, audit record) beside the gateway's own id", async () => {
     const body = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], data: new Array(512).fill(0.1) }] });
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${USER}`, 'x-request-id': 'victim-request-1' };
     const first = await fetch(`${server.url}/v2/models/mlp-classifier/infer`, { method: 'POST', headers, body });
@@ -293,14 +372,23 @@ describe('a caller-chosen X-Request-Id never becomes the request id', () => {
     for (const id of ids) expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect(ids[0]).not.toBe(ids[1]);
     expect(first.headers.get('x-client-request-id')).toBe('victim-request-1');
-    expect(((await first.json()) as { parameters: Record<string, unknown> }).parameters).toMatchObject({ request_id: ids[0], client_request_id: 'victim-request-1' });
+    expect(((await first.json()) as { parameters: Record<string, unknown> }).parameters).toMatchObject({
+      request_id: ids[0],
+      client_request_id: 'victim-request-1',
+    });
     // Errors carry both too; an unusable caller id is dropped.
-    const refused = await fetch(`${server.url}/v2/models/mlp-classifier/infer`, { method: 'POST', headers: { 'x-request-id': 'bad id with spaces' }, body });
+    const refused = await fetch(`${server.url}/v2/models/mlp-classifier/infer`, {
+      method: 'POST',
+      headers: { 'x-request-id': 'bad id with spaces' },
+      body,
+    });
     expect(refused.headers.get('x-client-request-id')).toBeNull();
     expect(refused.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
 
     const audit = await get(`${server.url}/v1/admin/audit?limit=50&tenant=user`, { authorization: `Bearer ${ADMIN}` });
-    const entries = (audit.json.entries as { requestId: string; clientRequestId?: string }[]).filter((entry) => entry.clientRequestId === 'victim-request-1');
+    const entries = (audit.json.entries as { requestId: string; clientRequestId?: string }[]).filter(
+      (entry) => entry.clientRequestId === 'victim-request-1',
+    );
     expect(entries.map((entry) => entry.requestId).sort()).toEqual([...ids].sort());
   });
 });

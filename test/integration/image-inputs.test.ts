@@ -48,15 +48,21 @@ describe('image inputs (PaddleOCR text direction classifier, pretrained)', () =>
     const png = await renderTextLine('same answer');
     const { data } = await sharp(png).removeAlpha().resize(192, 48, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
     const tensor: number[] = new Array(3 * 48 * 192);
-    for (let p = 0; p < 48 * 192; p += 1) for (let c = 0; c < 3; c += 1) tensor[c * 48 * 192 + p] = (data[p * 3 + (2 - c)]! / 255 - 0.5) / 0.5;
-    const direct = await post(`${server.url}/v2/models/text-direction/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192], data: tensor }] });
+    for (let p = 0; p < 48 * 192; p += 1)
+      for (let c = 0; c < 3; c += 1) tensor[c * 48 * 192 + p] = (data[p * 3 + (2 - c)]! / 255 - 0.5) / 0.5;
+    const direct = await post(`${server.url}/v2/models/text-direction/infer`, {
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192], data: tensor }],
+    });
     const viaImage = await sendImages([png]);
     const expected = (direct.json.outputs as { data: number[] }[])[0]!.data;
     rows(viaImage)[0]!.forEach((value, i) => expect(value).toBeCloseTo(expected[i]!, 5));
   });
 
   it('reads JPEG and WebP too', async () => {
-    const answer = await sendImages([await renderTextLine('jpeg line', { format: 'jpeg' }), await renderTextLine('webp line', { format: 'webp', rotate: 180 })]);
+    const answer = await sendImages([
+      await renderTextLine('jpeg line', { format: 'jpeg' }),
+      await renderTextLine('webp line', { format: 'webp', rotate: 180 }),
+    ]);
     expect(answer.status).toBe(200);
     expect(rows(answer)[0]![0]).toBeGreaterThan(0.9);
     expect(rows(answer)[1]![1]).toBeGreaterThan(0.9);
@@ -66,7 +72,14 @@ describe('image inputs (PaddleOCR text direction classifier, pretrained)', () =>
     ['an empty image', async () => new Uint8Array(0), /image 1 is empty/],
     ['random bytes', async () => new Uint8Array(300).map((_, i) => (i * 37) % 251), /cannot be decoded|unknown format/],
     ['a truncated PNG', async () => (await renderTextLine('cut short')).subarray(0, 200), /cannot be decoded/],
-    ['a GIF', async () => sharp({ create: { width: 40, height: 10, channels: 3, background: 'white' } }).gif().toBuffer(), /is gif: send PNG, JPEG or WebP/],
+    [
+      'a GIF',
+      async () =>
+        sharp({ create: { width: 40, height: 10, channels: 3, background: 'white' } })
+          .gif()
+          .toBuffer(),
+      /is gif: send PNG, JPEG or WebP/,
+    ],
   ])('400 invalid_media for %s, and the server keeps serving', async (_name, make, message) => {
     const answer = await sendImages([await renderTextLine('fine'), await make()]);
     expect(answer.status).toBe(400);
@@ -89,7 +102,11 @@ describe('image inputs (PaddleOCR text direction classifier, pretrained)', () =>
   });
 
   it('takes a raw image body (Content-Type image/png, image/jpeg, image/webp)', async () => {
-    for (const [format, type] of [['png', 'image/png'], ['jpeg', 'image/jpeg'], ['webp', 'image/webp']] as const) {
+    for (const [format, type] of [
+      ['png', 'image/png'],
+      ['jpeg', 'image/jpeg'],
+      ['webp', 'image/webp'],
+    ] as const) {
       const response = await fetch(`${server.url}/v2/models/text-direction/infer`, {
         method: 'POST',
         headers: { 'content-type': type },

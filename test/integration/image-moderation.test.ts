@@ -78,8 +78,10 @@ describe('image-safety model (nsfwjs MobileNetV2, weights from the installed pac
     repository.remove();
   });
 
-  it('scores a 224x224 image as nsfwjs\'s own classify does (same scaling, no resize on either side)', async () => {
-    const image = await sharp(await landscapePhoto(3, 224, 224)).png().toBuffer();
+  it("scores a 224x224 image as nsfwjs's own classify does (same scaling, no resize on either side)", async () => {
+    const image = await sharp(await landscapePhoto(3, 224, 224))
+      .png()
+      .toBuffer();
     const ours = (await backend.run('image-moderation', { image })).outputs['scores'] as Scores;
     await referenceBackend();
     const reference = await load('MobileNetV2', { modelDefinitions: [MobileNetV2Model] });
@@ -93,7 +95,14 @@ describe('image-safety model (nsfwjs MobileNetV2, weights from the installed pac
   });
 
   it('classifies ordinary generated images (drawn shapes, documents, landscapes) as non-explicit, and allows them', async () => {
-    const images = [await drawnShapes(), await drawnShapes(180), await documentImage(1), await documentImage(2), await landscapePhoto(1), await landscapePhoto(4)];
+    const images = [
+      await drawnShapes(),
+      await drawnShapes(180),
+      await documentImage(1),
+      await documentImage(2),
+      await landscapePhoto(1),
+      await landscapePhoto(4),
+    ];
     const results = await Promise.all(images.map((image) => backend.run('image-moderation', { image })));
     const summary = results.map((result) => JSON.stringify(result.outputs['scores'])).join('\n');
     for (const result of results) {
@@ -141,7 +150,12 @@ describe('image-moderation tasks: thresholds from policy, review routing, batche
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     hook = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
-    server = await startTestGateway(repository.dir, { ...env, CALLBACK_BACKOFF_MS: '20', TASK_BATCH_MAX_ITEMS: '32', TASK_BATCH_MAX_PENDING: '40' });
+    server = await startTestGateway(repository.dir, {
+      ...env,
+      CALLBACK_BACKOFF_MS: '20',
+      TASK_BATCH_MAX_ITEMS: '32',
+      TASK_BATCH_MAX_PENDING: '40',
+    });
     [shapes, page, landscape] = [await drawnShapes(), await documentImage(3), await landscapePhoto(2)];
   });
   afterAll(async () => {
@@ -151,70 +165,152 @@ describe('image-moderation tasks: thresholds from policy, review routing, batche
   });
 
   it('answers allow and block at once; a review decision waits in needs_review, and the verdict goes out in the callback', async () => {
-    const allowed = await post(`${server.url}/v1/tasks/image-moderation`, { inputs: { image: page.toString('base64') } }, bearer(KEYS.acme));
+    const allowed = await post(
+      `${server.url}/v1/tasks/image-moderation`,
+      { inputs: { image: page.toString('base64') } },
+      bearer(KEYS.acme),
+    );
     expect(allowed.json).toMatchObject({ status: 'succeeded', result: { outputs: { decision: 'allow' } } });
     expect((allowed.json as unknown as TaskJson).review).toBeUndefined();
 
-    const blocked = await post(`${server.url}/v1/tasks/image-moderation`, { inputs: { image: shapes.toString('base64') } }, bearer(KEYS.strict));
-    expect(blocked.json).toMatchObject({ status: 'succeeded', result: { outputs: { decision: 'block', reasons: [{ label: 'drawing', decision: 'block' }] } } });
+    const blocked = await post(
+      `${server.url}/v1/tasks/image-moderation`,
+      { inputs: { image: shapes.toString('base64') } },
+      bearer(KEYS.strict),
+    );
+    expect(blocked.json).toMatchObject({
+      status: 'succeeded',
+      result: { outputs: { decision: 'block', reasons: [{ label: 'drawing', decision: 'block' }] } },
+    });
 
-    const reply = await post(`${server.url}/v1/tasks/image-moderation`, { inputs: { image: page.toString('base64') }, callback_url: hook }, { ...bearer(KEYS.strict), prefer: 'respond-async' });
+    const reply = await post(
+      `${server.url}/v1/tasks/image-moderation`,
+      { inputs: { image: page.toString('base64') }, callback_url: hook },
+      { ...bearer(KEYS.strict), prefer: 'respond-async' },
+    );
     expect(reply.status).toBe(202);
     const id = (reply.json as unknown as TaskJson).id;
     const waiting = await waitForTask(id, KEYS.strict, (task) => task.status === 'needs_review');
-    expect(waiting).toMatchObject({ result: { outputs: { decision: 'review', reasons: [{ label: 'neutral', decision: 'review' }] } }, review: { requested: false, status: 'pending_review' } });
+    expect(waiting).toMatchObject({
+      result: { outputs: { decision: 'review', reasons: [{ label: 'neutral', decision: 'review' }] } },
+      review: { requested: false, status: 'pending_review' },
+    });
     const item = (await get(`${server.url}/v1/reviews/${waiting.review!.id}`, bearer(KEYS.ops))).json;
     // The reviewer sees the image as sent.
-    expect(item).toMatchObject({ reason: 'pipeline_decision', task_id: id, tenant: 'strict', input_ref: { content_type: 'image/jpeg', bytes: page.length } });
+    expect(item).toMatchObject({
+      reason: 'pipeline_decision',
+      task_id: id,
+      tenant: 'strict',
+      input_ref: { content_type: 'image/jpeg', bytes: page.length },
+    });
     expect(received.filter((body) => body.id === id)).toHaveLength(0);
 
     expect((await post(`${server.url}/v1/reviews/${waiting.review!.id}/claim`, {}, bearer(KEYS.ops))).status).toBe(200);
-    expect((await post(`${server.url}/v1/reviews/${waiting.review!.id}/resolve`, { decision: 'correct', output: { decision: 'allow' } }, bearer(KEYS.ops))).status).toBe(200);
+    expect(
+      (
+        await post(
+          `${server.url}/v1/reviews/${waiting.review!.id}/resolve`,
+          { decision: 'correct', output: { decision: 'allow' } },
+          bearer(KEYS.ops),
+        )
+      ).status,
+    ).toBe(200);
     const done = await waitForTask(id, KEYS.strict, (task) => task.callback?.state === 'delivered');
     expect(done).toMatchObject({ status: 'succeeded', review: { status: 'corrected' } });
-    expect(received.find((body) => body.id === id)).toMatchObject({ status: 'succeeded', review: { status: 'corrected', human_output: { decision: 'allow' } } });
+    expect(received.find((body) => body.id === id)).toMatchObject({
+      status: 'succeeded',
+      review: { status: 'corrected', human_output: { decision: 'allow' } },
+    });
   });
 
   it('takes a batch as a JSON list or as multipart files: one task per image, answered per item', async () => {
-    const json = await post(`${server.url}/v1/tasks/image-moderation:batch`, { items: [shapes, page, landscape].map((image) => ({ inputs: { image: image.toString('base64') } })) }, bearer(KEYS.strict));
+    const json = await post(
+      `${server.url}/v1/tasks/image-moderation:batch`,
+      { items: [shapes, page, landscape].map((image) => ({ inputs: { image: image.toString('base64') } })) },
+      bearer(KEYS.strict),
+    );
     expect(json.status).toBe(200);
     const items = (json.json as { items: { index: number; task: TaskJson }[] }).items;
-    expect(items.map((item) => [item.index, item.task.status, item.task.result?.outputs.decision])).toEqual([[0, 'succeeded', 'block'], [1, 'needs_review', 'review'], [2, 'needs_review', 'review']]);
+    expect(items.map((item) => [item.index, item.task.status, item.task.result?.outputs.decision])).toEqual([
+      [0, 'succeeded', 'block'],
+      [1, 'needs_review', 'review'],
+      [2, 'needs_review', 'review'],
+    ]);
 
     const form = new FormData();
     for (const image of [shapes, page, landscape]) form.append('image', new Blob([image]), 'image');
     form.append('options', JSON.stringify({ priority: 3 }));
-    const multipart = await fetch(`${server.url}/v1/tasks/image-moderation:batch`, { method: 'POST', body: form, headers: bearer(KEYS.acme) });
+    const multipart = await fetch(`${server.url}/v1/tasks/image-moderation:batch`, {
+      method: 'POST',
+      body: form,
+      headers: bearer(KEYS.acme),
+    });
     const answered = (await multipart.json()) as { items: { task: TaskJson }[] };
-    expect(answered.items.map((item) => [item.task.status, item.task.priority, item.task.result?.outputs.decision])).toEqual([['succeeded', 3, 'allow'], ['succeeded', 3, 'allow'], ['succeeded', 3, 'allow']]);
+    expect(answered.items.map((item) => [item.task.status, item.task.priority, item.task.result?.outputs.decision])).toEqual([
+      ['succeeded', 3, 'allow'],
+      ['succeeded', 3, 'allow'],
+      ['succeeded', 3, 'allow'],
+    ]);
   });
 
   it('refuses malformed batches with clear errors, and answers a bad image in its own item', async () => {
     const url = `${server.url}/v1/tasks/image-moderation:batch`;
     const one = { inputs: { image: page.toString('base64') } };
-    expect(await post(url, { items: Array.from({ length: 33 }, () => one) }, bearer(KEYS.acme))).toMatchObject({ status: 400, json: { code: 'too_many_items' } });
+    expect(await post(url, { items: Array.from({ length: 33 }, () => one) }, bearer(KEYS.acme))).toMatchObject({
+      status: 400,
+      json: { code: 'too_many_items' },
+    });
     expect(await post(url, { items: [] }, bearer(KEYS.acme))).toMatchObject({ status: 400, json: { code: 'too_many_items' } });
     expect(await post(url, { images: [] }, bearer(KEYS.acme))).toMatchObject({ status: 400, json: { code: 'invalid_request' } });
-    expect(await post(url, { items: [{ image: 'x' }] }, bearer(KEYS.acme))).toMatchObject({ status: 400, json: { code: 'invalid_request' } });
-    expect(await post(url, { items: [{ inputs: { picture: 'AA==' } }] }, bearer(KEYS.acme))).toMatchObject({ status: 400, json: { code: 'unknown_input' } });
-    expect(await post(url, { items: [one], priority: -1 }, bearer(KEYS.acme))).toMatchObject({ status: 400, json: { code: 'invalid_parameter' } });
-    expect(await post(`${server.url}/v1/tasks/nothing:batch`, { items: [one] }, bearer(KEYS.ops))).toMatchObject({ status: 404, json: { code: 'pipeline_not_found' } });
+    expect(await post(url, { items: [{ image: 'x' }] }, bearer(KEYS.acme))).toMatchObject({
+      status: 400,
+      json: { code: 'invalid_request' },
+    });
+    expect(await post(url, { items: [{ inputs: { picture: 'AA==' } }] }, bearer(KEYS.acme))).toMatchObject({
+      status: 400,
+      json: { code: 'unknown_input' },
+    });
+    expect(await post(url, { items: [one], priority: -1 }, bearer(KEYS.acme))).toMatchObject({
+      status: 400,
+      json: { code: 'invalid_parameter' },
+    });
+    expect(await post(`${server.url}/v1/tasks/nothing:batch`, { items: [one] }, bearer(KEYS.ops))).toMatchObject({
+      status: 404,
+      json: { code: 'pipeline_not_found' },
+    });
     expect(await post(url, { items: [one] }, {})).toMatchObject({ status: 401 });
-    const mixed = await post(url, { items: [one, { inputs: { image: Buffer.from('not an image').toString('base64') } }] }, bearer(KEYS.acme));
+    const mixed = await post(
+      url,
+      { items: [one, { inputs: { image: Buffer.from('not an image').toString('base64') } }] },
+      bearer(KEYS.acme),
+    );
     expect(mixed.status).toBe(200);
-    expect((mixed.json as { items: { task: TaskJson }[] }).items.map((item) => [item.task.status, item.task.error?.code])).toEqual([['succeeded', undefined], ['failed', 'invalid_media']]);
+    expect((mixed.json as { items: { task: TaskJson }[] }).items.map((item) => [item.task.status, item.task.error?.code])).toEqual([
+      ['succeeded', undefined],
+      ['failed', 'invalid_media'],
+    ]);
   });
 
   it('lets urgent items overtake a bulk batch on the model, and refuses a batch whole when the gateway is full (503, nothing lost)', async () => {
     const url = `${server.url}/v1/tasks/image-moderation:batch`;
     // More bulk items than one model batch (16) holds, so some are still queued when the urgent one comes.
-    const bulkImages = await Promise.all(Array.from({ length: 32 }, (_, index) => (index % 2 === 0 ? documentImage(10 + index) : drawnShapes(160 + index))));
-    const bulk = await post(url, { items: bulkImages.map((image) => ({ inputs: { image: image.toString('base64') } })), priority: 5, timeout_ms: 300_000 }, { ...bearer(KEYS.acme), prefer: 'respond-async' });
+    const bulkImages = await Promise.all(
+      Array.from({ length: 32 }, (_, index) => (index % 2 === 0 ? documentImage(10 + index) : drawnShapes(160 + index))),
+    );
+    const bulk = await post(
+      url,
+      { items: bulkImages.map((image) => ({ inputs: { image: image.toString('base64') } })), priority: 5, timeout_ms: 300_000 },
+      { ...bearer(KEYS.acme), prefer: 'respond-async' },
+    );
     expect(bulk.status).toBe(202);
     const bulkIds = (bulk.json as { items: { task: TaskJson }[] }).items.map((item) => item.task.id);
 
     // 32 of 40 places are held: another 16 do not fit, and none of them becomes a task.
-    const refused = await post(url, { items: bulkImages.slice(0, 16).map((image) => ({ inputs: { image: image.toString('base64') } })) }, bearer(KEYS.acme));
+    const refused = await post(
+      url,
+      { items: bulkImages.slice(0, 16).map((image) => ({ inputs: { image: image.toString('base64') } })) },
+      bearer(KEYS.acme),
+    );
     expect(refused).toMatchObject({ status: 503, json: { code: 'tasks_busy' } });
     expect(refused.headers.get('retry-after')).not.toBeNull();
 
@@ -230,7 +326,11 @@ describe('image-moderation tasks: thresholds from policy, review routing, batche
     expect(later.length).toBeGreaterThan(0);
 
     // With the places back, the refused batch goes through whole.
-    const retried = await post(url, { items: bulkImages.slice(0, 16).map((image) => ({ inputs: { image: image.toString('base64') } })) }, bearer(KEYS.acme));
+    const retried = await post(
+      url,
+      { items: bulkImages.slice(0, 16).map((image) => ({ inputs: { image: image.toString('base64') } })) },
+      bearer(KEYS.acme),
+    );
     expect(retried.status).toBe(200);
     expect((retried.json as { items: unknown[] }).items).toHaveLength(16);
   });

@@ -7,20 +7,18 @@ import { PROJECT_MODELS, TestRepository } from '../helpers/repository.js';
 
 const TYPES = ['FP32', 'FP64', 'FP16', 'INT8', 'INT16', 'INT32', 'INT64', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'BOOL', 'BYTES'] as const;
 
-const repository = new TestRepository()
-  .copy('mlp-classifier')
-  .add(
-    'types',
-    {
-      platform: 'onnx',
-      versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
-      max_batch_size: 8,
-      inputs: TYPES.map((datatype) => ({ name: datatype.toLowerCase(), datatype, shape: [2] })),
-      outputs: TYPES.map((datatype) => ({ name: `out_${datatype.toLowerCase()}`, datatype, shape: [2] })),
-      price: { usd_per_compute_second: 0.001, usd_per_request: 0.00001 },
-    },
-    { '1/model.onnx': buildIdentityModel(TYPES.map((datatype) => ({ name: datatype.toLowerCase(), datatype, dims: ['batch', 2] }))) },
-  );
+const repository = new TestRepository().copy('mlp-classifier').add(
+  'types',
+  {
+    platform: 'onnx',
+    versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
+    max_batch_size: 8,
+    inputs: TYPES.map((datatype) => ({ name: datatype.toLowerCase(), datatype, shape: [2] })),
+    outputs: TYPES.map((datatype) => ({ name: `out_${datatype.toLowerCase()}`, datatype, shape: [2] })),
+    price: { usd_per_compute_second: 0.001, usd_per_request: 0.00001 },
+  },
+  { '1/model.onnx': buildIdentityModel(TYPES.map((datatype) => ({ name: datatype.toLowerCase(), datatype, dims: ['batch', 2] }))) },
+);
 
 let server: RunningServer;
 let base: string;
@@ -60,7 +58,12 @@ describe('inference over the Open Inference Protocol', () => {
     }
     expect(Number(reply.headers.get('x-compute-ms'))).toBeGreaterThan(0);
     const parameters = reply.json.parameters as Record<string, unknown>;
-    expect(parameters).toMatchObject({ request_id: requestId, client_request_id: 'trace-abc', model_version: '1', batch_size: Number(reply.headers.get('x-batch-size')) });
+    expect(parameters).toMatchObject({
+      request_id: requestId,
+      client_request_id: 'trace-abc',
+      model_version: '1',
+      batch_size: Number(reply.headers.get('x-batch-size')),
+    });
     expect(parameters.cost_usd).toBe(reply.headers.get('x-cost-usd'));
     // The gateway's own time holds the queue wait and the compute, and stays under what the client saw.
     const serverMs = Number(reply.headers.get('x-server-ms'));
@@ -99,9 +102,19 @@ describe('inference over the Open Inference Protocol', () => {
 
   it('round-trips every datatype through the runtime as JSON', async () => {
     const data: Record<string, unknown[]> = {
-      FP32: [1.5, -2.25], FP64: [1e-300, 3.5], FP16: [0.5, -65504], INT8: [-128, 127], INT16: [-32768, 32767],
-      INT32: [-2147483648, 2147483647], INT64: [-9007199254740991, 9007199254740991], UINT8: [0, 255], UINT16: [0, 65535],
-      UINT32: [0, 4294967295], UINT64: [0, 9007199254740991], BOOL: [true, false], BYTES: ['héllo', ''],
+      FP32: [1.5, -2.25],
+      FP64: [1e-300, 3.5],
+      FP16: [0.5, -65504],
+      INT8: [-128, 127],
+      INT16: [-32768, 32767],
+      INT32: [-2147483648, 2147483647],
+      INT64: [-9007199254740991, 9007199254740991],
+      UINT8: [0, 255],
+      UINT16: [0, 65535],
+      UINT32: [0, 4294967295],
+      UINT64: [0, 9007199254740991],
+      BOOL: [true, false],
+      BYTES: ['héllo', ''],
     };
     const reply = await post(`${base}/v2/models/types/infer`, {
       inputs: TYPES.map((datatype) => ({ name: datatype.toLowerCase(), datatype, shape: [1, 2], data: data[datatype] })),
@@ -121,14 +134,18 @@ describe('inference over the Open Inference Protocol', () => {
     const nested = [[vector(5).slice(0, 256), vector(5).slice(256)]];
     const reply = await post(`${base}/v2/models/types/infer`, {
       inputs: TYPES.map((datatype) => ({
-        name: datatype.toLowerCase(), datatype, shape: [1, 2],
+        name: datatype.toLowerCase(),
+        datatype,
+        shape: [1, 2],
         data: datatype === 'BOOL' ? [[true, true]] : datatype === 'BYTES' ? [['a', 'b']] : [[1, 2]],
       })),
       outputs: [{ name: 'out_int32' }],
     });
     expect(reply.status).toBe(200);
     expect((reply.json.outputs as { name: string; data: number[] }[]).map((o) => [o.name, o.data])).toEqual([['out_int32', [1, 2]]]);
-    const flat = await post(`${base}/v2/models/mlp-classifier/infer`, { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], data: nested }] });
+    const flat = await post(`${base}/v2/models/mlp-classifier/infer`, {
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], data: nested }],
+    });
     expect(flat.status).toBe(200);
   });
 
@@ -154,7 +171,9 @@ describe('metadata, readiness, statistics and repository endpoints', () => {
   it('describes a model and its versions', async () => {
     const reply = await get(`${base}/v2/models/mlp-classifier`);
     expect(reply.json).toEqual({
-      name: 'mlp-classifier', versions: ['1'], platform: 'onnxruntime_onnx',
+      name: 'mlp-classifier',
+      versions: ['1'],
+      platform: 'onnxruntime_onnx',
       inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 512] }],
       outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [-1, 10] }],
       providers: ['cpu'],
@@ -169,9 +188,16 @@ describe('metadata, readiness, statistics and repository endpoints', () => {
   });
 
   it('counts inferences and executions per version (their ratio is the batch size)', async () => {
-    const before = (await get(`${base}/v2/models/mlp-classifier/versions/1/stats`)).json.model_stats as { inference_count: number; execution_count: number }[];
+    const before = (await get(`${base}/v2/models/mlp-classifier/versions/1/stats`)).json.model_stats as {
+      inference_count: number;
+      execution_count: number;
+    }[];
     await Promise.all(Array.from({ length: 16 }, (_, i) => post(`${base}/v2/models/mlp-classifier/infer`, mlpRequest(i))));
-    const after = (await get(`${base}/v2/models/mlp-classifier/stats`)).json.model_stats as { inference_count: number; execution_count: number; batch_stats: unknown[] }[];
+    const after = (await get(`${base}/v2/models/mlp-classifier/stats`)).json.model_stats as {
+      inference_count: number;
+      execution_count: number;
+      batch_stats: unknown[];
+    }[];
     expect(after[0]!.inference_count - before[0]!.inference_count).toBe(16);
     expect(after[0]!.execution_count - before[0]!.execution_count).toBeGreaterThanOrEqual(1);
     expect(after[0]!.execution_count - before[0]!.execution_count).toBeLessThanOrEqual(16);
@@ -188,7 +214,9 @@ describe('metadata, readiness, statistics and repository endpoints', () => {
       ]),
     );
     expect((await post(`${base}/v2/repository/models/types/unload`, {})).status).toBe(200);
-    expect((await post(`${base}/v2/repository/index`, {})).json).toEqual(expect.arrayContaining([{ name: 'types', state: 'UNAVAILABLE', reason: '' }]));
+    expect((await post(`${base}/v2/repository/index`, {})).json).toEqual(
+      expect.arrayContaining([{ name: 'types', state: 'UNAVAILABLE', reason: '' }]),
+    );
     expect((await post(`${base}/v2/models/types/infer`, { inputs: [] })).status).toBe(404);
     expect((await post(`${base}/v2/repository/models/types/load`, {})).status).toBe(200);
     expect(await get(`${base}/v2/models/types/ready`)).toMatchObject({ status: 200, json: { ready: true } });
@@ -196,7 +224,9 @@ describe('metadata, readiness, statistics and repository endpoints', () => {
   });
 
   it('400 missing_input when a model input is left out', async () => {
-    const reply = await post(`${base}/v2/models/types/infer`, { inputs: [{ name: 'fp32', datatype: 'FP32', shape: [1, 2], data: [1, 2] }] });
+    const reply = await post(`${base}/v2/models/types/infer`, {
+      inputs: [{ name: 'fp32', datatype: 'FP32', shape: [1, 2], data: [1, 2] }],
+    });
     expect(reply).toMatchObject({ status: 400, json: { code: 'missing_input' } });
     expect(reply.json.error).toMatch(/needs input "fp64"/);
   });
@@ -204,14 +234,24 @@ describe('metadata, readiness, statistics and repository endpoints', () => {
   it('500 model_load_failed, with the reason, when a model cannot load at run time', async () => {
     const { mkdirSync, writeFileSync } = await import('node:fs');
     mkdirSync(`${repository.dir}/broken`, { recursive: true });
-    writeFileSync(`${repository.dir}/broken/config.json`, JSON.stringify({
-      name: 'broken', platform: 'onnx', versions: { '1': { weights: { source: 'file', path: 'missing.onnx' } } }, max_batch_size: 1,
-      inputs: [{ name: 'x', datatype: 'FP32', shape: [1] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [1] }], price: { usd_per_compute_second: 0 },
-    }));
+    writeFileSync(
+      `${repository.dir}/broken/config.json`,
+      JSON.stringify({
+        name: 'broken',
+        platform: 'onnx',
+        versions: { '1': { weights: { source: 'file', path: 'missing.onnx' } } },
+        max_batch_size: 1,
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [1] }],
+        outputs: [{ name: 'y', datatype: 'FP32', shape: [1] }],
+        price: { usd_per_compute_second: 0 },
+      }),
+    );
     const reply = await post(`${base}/v2/repository/models/broken/load`, {});
     expect(reply).toMatchObject({ status: 500, json: { code: 'model_load_failed' } });
     expect(reply.json.error).toMatch(/missing\.onnx does not exist/);
-    expect((await post(`${base}/v2/repository/index`, {})).json).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'broken', state: 'FAILED' })]));
+    expect((await post(`${base}/v2/repository/index`, {})).json).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'broken', state: 'FAILED' })]),
+    );
   });
 
   it('501 not_in_this_mode for dead letters in embedded mode', async () => {

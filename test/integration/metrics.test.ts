@@ -21,7 +21,9 @@ describe('metrics, embedded mode', () => {
   });
 
   it('counts inferences, executions, batches, durations and cost after N inferences', async () => {
-    const replies = await Promise.all(Array.from({ length: N }, (_, seed) => post(`${server.url}/v2/models/mlp-classifier/infer`, mlpBody(seed))));
+    const replies = await Promise.all(
+      Array.from({ length: N }, (_, seed) => post(`${server.url}/v2/models/mlp-classifier/infer`, mlpBody(seed))),
+    );
     expect(replies.every((reply) => reply.status === 200)).toBe(true);
     const samples = await scrape(`${server.url}/metrics`);
     const version = { model: 'mlp-classifier', version: '1' };
@@ -39,7 +41,13 @@ describe('metrics, embedded mode', () => {
     // Softmax rows: one top probability per request, each in (0, 1].
     expect(metricValue(samples, 'switchyard_output_confidence_count', version)).toBe(N);
     expect(metricValue(samples, 'switchyard_cost_usd_total', { tenant: 'local', model: 'mlp-classifier' })).toBeGreaterThan(0);
-    expect(metricValue(samples, 'switchyard_http_request_duration_seconds_count', { route: '/v2/models/:model/infer', method: 'POST', status: '200' })).toBe(N);
+    expect(
+      metricValue(samples, 'switchyard_http_request_duration_seconds_count', {
+        route: '/v2/models/:model/infer',
+        method: 'POST',
+        status: '200',
+      }),
+    ).toBe(N);
     expect(metricValue(samples, 'switchyard_pending_requests', version)).toBe(0);
     // Default process metrics carry the prefix.
     expect(samples.some((s) => s.name === 'switchyard_process_cpu_user_seconds_total')).toBe(true);
@@ -91,10 +99,15 @@ describe('metrics with tenants and routes', () => {
     const samples = await scrape(`${server.url}/metrics`, bearer(KEYS.admin));
     expect(metricValue(samples, 'switchyard_rate_limited_total', { tenant: 'limited' })).toBe(2);
     expect(metricValue(samples, 'switchyard_budget_rejected_total', { tenant: 'budgeted' })).toBe(3);
-    expect(metricValue(samples, 'switchyard_cost_usd_total', { tenant: 'budgeted', model: 'mlp-priced' })).toBeCloseTo(BUDGETED_REQUESTS * 0.001, 9);
+    expect(metricValue(samples, 'switchyard_cost_usd_total', { tenant: 'budgeted', model: 'mlp-priced' })).toBeCloseTo(
+      BUDGETED_REQUESTS * 0.001,
+      9,
+    );
     expect(metricValue(samples, 'switchyard_idempotent_replays_total', { tenant: 'acme' })).toBe(2);
     // The broken tier failed twice (then its breaker opened) with its error code.
-    expect(metricValue(samples, 'switchyard_inference_requests_total', { model: 'reshape', version: '1', outcome: 'inference_failed' })).toBe(2);
+    expect(
+      metricValue(samples, 'switchyard_inference_requests_total', { model: 'reshape', version: '1', outcome: 'inference_failed' }),
+    ).toBe(2);
     expect(metricValue(samples, 'switchyard_tier_escalations_total', { route: 'fragile' })).toBe(3);
     expect(metricValue(samples, 'switchyard_circuit_breaker_state', { target: 'reshape:1' })).toBe(2);
     expect(labelValues(samples, 'switchyard_rate_limited_total', 'tenant')).toEqual(new Set(['limited']));

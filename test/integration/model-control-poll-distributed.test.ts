@@ -30,7 +30,13 @@ afterAll(async () => {
 describe('MODEL_CONTROL=poll in distributed mode', () => {
   it('workers load a new version and consume its queue, gateways route to it; a removed model leaves both', async () => {
     const env = {
-      REDIS_URL, REDIS_PREFIX: prefix, MODEL_REPOSITORY: repository.dir, CPU_COUNT: '1', HEARTBEAT_MS: '200', MODEL_CONTROL: 'poll', MODEL_CONTROL_POLL_MS: '200',
+      REDIS_URL,
+      REDIS_PREFIX: prefix,
+      MODEL_REPOSITORY: repository.dir,
+      CPU_COUNT: '1',
+      HEARTBEAT_MS: '200',
+      MODEL_CONTROL: 'poll',
+      MODEL_CONTROL_POLL_MS: '200',
     };
     const worker = await spawnWorker({ ...env, WORKER_ID: 'poll-w0', METRICS_PORT: '0' });
     spawned.push(worker);
@@ -49,7 +55,11 @@ describe('MODEL_CONTROL=poll in distributed mode', () => {
     // A config that does not read: both sides keep what they serve; the gateway's index says why.
     writeFileSync(join(repository.dir, 'ident', 'config.json'), '{"name": "ident", ');
     const index = async () => (await post(`${gateway.url}/v2/repository/index`, {})).json as unknown as { name: string; reason: string }[];
-    await waitFor(async () => (await index()).some((entry) => entry.reason.includes('config change refused')), 10_000, 'refusal in the index');
+    await waitFor(
+      async () => (await index()).some((entry) => entry.reason.includes('config change refused')),
+      10_000,
+      'refusal in the index',
+    );
     await waitFor(async () => worker.output().includes('repository change not loaded'), 10_000, 'worker kept its versions');
     expect((await infer('ident', '2')).status).toBe(200);
     expect((await infer('ident', '1')).status).toBe(200);

@@ -9,7 +9,10 @@ import { TestRepository } from '../helpers/repository.js';
 
 const POLL_MS = 150;
 const identity = (): Uint8Array => buildIdentityModel([{ name: 'x', datatype: 'FP32', dims: ['batch', 2] }]);
-const config = (versions: string[], policy: Record<string, unknown> = { specific: { versions: versions.map(Number) } }): Record<string, unknown> => ({
+const config = (
+  versions: string[],
+  policy: Record<string, unknown> = { specific: { versions: versions.map(Number) } },
+): Record<string, unknown> => ({
   platform: 'onnx',
   versions: Object.fromEntries(versions.map((version) => [version, { weights: { source: 'file', path: 'model.onnx' } }])),
   version_policy: policy,
@@ -37,7 +40,9 @@ afterAll(async () => {
 const ready = async (server: RunningServer, model: string, version: string): Promise<boolean> =>
   (await get(`${server.url}/v2/models/${model}/versions/${version}/ready`)).status === 200;
 const infer = (server: RunningServer, model: string, version: string) =>
-  post(`${server.url}/v2/models/${model}/versions/${version}/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1.5, -2] }] });
+  post(`${server.url}/v2/models/${model}/versions/${version}/infer`, {
+    inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1.5, -2] }],
+  });
 const index = async (server: RunningServer): Promise<Record<string, unknown>[]> =>
   (await post(`${server.url}/v2/repository/index`, {})).json as unknown as Record<string, unknown>[];
 /** Within a few poll intervals, warm-up included. */
@@ -74,13 +79,17 @@ describe('MODEL_CONTROL=poll', () => {
     expect((await infer(polling, 'ident', '3')).status).not.toBe(200);
     expect((await infer(polling, 'ident', '2')).status).toBe(200);
     const entries = (await index(polling)).filter((entry) => entry.name === 'ident');
-    expect(entries.map((entry) => [entry.version, entry.state]).sort()).toEqual([['1', 'READY'], ['2', 'READY']]);
+    expect(entries.map((entry) => [entry.version, entry.state]).sort()).toEqual([
+      ['1', 'READY'],
+      ['2', 'READY'],
+    ]);
     expect(String(entries[0]!.reason)).toMatch(/reload failed, previous versions serving: ident: .*3/);
   });
 
   it('keeps serving the old config when the new one does not validate, and shows the error in the index', async () => {
     writeFileSync(join(repository.dir, 'ident', 'config.json'), '{"name": "ident", "platform": ');
-    const refused = async (): Promise<boolean> => (await index(polling)).some((entry) => entry.name === 'ident' && String(entry.reason).includes('not valid JSON'));
+    const refused = async (): Promise<boolean> =>
+      (await index(polling)).some((entry) => entry.name === 'ident' && String(entry.reason).includes('not valid JSON'));
     await soon(refused, 'config error in the index');
     expect((await infer(polling, 'ident', '1')).status).toBe(200);
     expect((await infer(polling, 'ident', '2')).status).toBe(200);

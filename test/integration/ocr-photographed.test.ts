@@ -68,9 +68,11 @@ describe('ocr pipeline on photographed pages (tilted, turned, compressed, two co
       steep.push(await read(await turnPage(await renderDocument({ columns: [lines] }), tilt), lines));
     }
     const report = [...small, ...steep].map((reading) => `  ${reading.report}`).join('\n');
-    console.log(`OCR CER on tilted A4-like pages (679x960, 20 px text): up to 10 degrees ${mean(small.map((r) => r.cer)).toFixed(4)} ` +
-      `(${mean(small.map((r) => r.spacedCer)).toFixed(4)} with spaces), 15 degrees ${mean(steep.map((r) => r.cer)).toFixed(4)} ` +
-      `(${mean(steep.map((r) => r.spacedCer)).toFixed(4)} with spaces)`);
+    console.log(
+      `OCR CER on tilted A4-like pages (679x960, 20 px text): up to 10 degrees ${mean(small.map((r) => r.cer)).toFixed(4)} ` +
+        `(${mean(small.map((r) => r.spacedCer)).toFixed(4)} with spaces), 15 degrees ${mean(steep.map((r) => r.cer)).toFixed(4)} ` +
+        `(${mean(steep.map((r) => r.spacedCer)).toFixed(4)} with spaces)`,
+    );
     expect(mean(small.map((r) => r.cer)), report).toBeLessThanOrEqual(0.02);
     expect(mean(steep.map((r) => r.cer)), report).toBeLessThanOrEqual(0.05);
     for (const reading of steep) expect(reading.lines.length).toBeGreaterThan(0);
@@ -83,7 +85,8 @@ describe('ocr pipeline on photographed pages (tilted, turned, compressed, two co
       const reading = await read(await turnPage(await renderDocument({ columns: [lines] }), turn), lines);
       expect(reading.orientation, reading.report).toBe(turn);
       // Reading directions point the page's way: 90 is downwards, 180 leftwards, 270 upwards.
-      for (const line of reading.lines) expect(Math.abs(((line.box.angle - turn + 540) % 360) - 180), `${turn}: ${line.box.angle}`).toBeLessThan(3);
+      for (const line of reading.lines)
+        expect(Math.abs(((line.box.angle - turn + 540) % 360) - 180), `${turn}: ${line.box.angle}`).toBeLessThan(3);
       cers.push(reading.cer);
       expect(reading.cer, reading.report).toBeLessThanOrEqual(0.02);
     }
@@ -92,14 +95,27 @@ describe('ocr pipeline on photographed pages (tilted, turned, compressed, two co
 
   it('reads tilted phone-like photos: blur, noise and JPEG quality 40 to 60', async () => {
     const cers: number[] = [];
-    for (const [index, [tilt, quality]] of ([[3, 40], [-5, 50], [8, 60]] as const).entries()) {
+    for (const [index, [tilt, quality]] of (
+      [
+        [3, 40],
+        [-5, 50],
+        [8, 60],
+      ] as const
+    ).entries()) {
       const lines = page(40 + index);
-      const photo = await degradePage(await turnPage(await renderDocument({ columns: [lines] }), tilt), { quality, noise: 10, blur: 0.7, seed: index + 1 });
+      const photo = await degradePage(await turnPage(await renderDocument({ columns: [lines] }), tilt), {
+        quality,
+        noise: 10,
+        blur: 0.7,
+        seed: index + 1,
+      });
       const reading = await read(photo, lines);
       expect(reading.lines.length).toBeGreaterThan(0);
       cers.push(reading.cer);
     }
-    console.log(`OCR CER on degraded photos (tilt 3/-5/8, JPEG q40/50/60, noise, blur 0.7): ${cers.map((cer) => cer.toFixed(4)).join(', ')}`);
+    console.log(
+      `OCR CER on degraded photos (tilt 3/-5/8, JPEG q40/50/60, noise, blur 0.7): ${cers.map((cer) => cer.toFixed(4)).join(', ')}`,
+    );
     expect(mean(cers)).toBeLessThanOrEqual(0.02);
   });
 

@@ -36,7 +36,9 @@ async function read(image: Uint8Array): Promise<ReadLine[]> {
   return result.outputs['lines'] as ReadLine[];
 }
 
-async function accuracyOver(render: (page: (typeof PAGES)[number]) => Promise<Uint8Array>): Promise<{ letters: number; spaced: number; report: string }> {
+async function accuracyOver(
+  render: (page: (typeof PAGES)[number]) => Promise<Uint8Array>,
+): Promise<{ letters: number; spaced: number; report: string }> {
   const pairs: [string, string][] = [];
   const spaced: [string, string][] = [];
   for (const page of PAGES) {
@@ -46,20 +48,32 @@ async function accuracyOver(render: (page: (typeof PAGES)[number]) => Promise<Ui
     pairs.push([letters(expected), letters(readText)]);
     spaced.push([expected, readText]);
   }
-  return { letters: characterAccuracy(pairs), spaced: characterAccuracy(spaced), report: spaced.map(([e, r]) => `  ${e} => ${r}`).join('\n') };
+  return {
+    letters: characterAccuracy(pairs),
+    spaced: characterAccuracy(spaced),
+    report: spaced.map(([e, r]) => `  ${e} => ${r}`).join('\n'),
+  };
 }
 
 describe('ocr pipeline (PaddleOCR v4 detection, direction, recognition; pretrained)', () => {
   it('reads rendered multi-line PNG pages, upside-down lines included', async () => {
     const measured = await accuracyOver((page) => renderTextPage(page));
-    console.log(`OCR character accuracy, 12 lines, PNG, 36 px text: ${measured.letters.toFixed(4)} (spaces ignored), ${measured.spaced.toFixed(4)} (spaces counted)`);
+    console.log(
+      `OCR character accuracy, 12 lines, PNG, 36 px text: ${measured.letters.toFixed(4)} (spaces ignored), ${measured.spaced.toFixed(4)} (spaces counted)`,
+    );
     // Measured 1.0 on both counts.
     expect(measured.letters, measured.report).toBeGreaterThanOrEqual(0.97);
   });
 
   it('reads smaller text through JPEG compression', async () => {
-    const measured = await accuracyOver(async (page) => sharp(await renderTextPage(page, { lineHeight: 40, width: 520 })).jpeg({ quality: 60 }).toBuffer());
-    console.log(`OCR character accuracy, 12 lines, JPEG q60, 22 px text: ${measured.letters.toFixed(4)} (spaces ignored), ${measured.spaced.toFixed(4)} (spaces counted)`);
+    const measured = await accuracyOver(async (page) =>
+      sharp(await renderTextPage(page, { lineHeight: 40, width: 520 }))
+        .jpeg({ quality: 60 })
+        .toBuffer(),
+    );
+    console.log(
+      `OCR character accuracy, 12 lines, JPEG q60, 22 px text: ${measured.letters.toFixed(4)} (spaces ignored), ${measured.spaced.toFixed(4)} (spaces counted)`,
+    );
     // Measured 1.0 without spaces, 0.965 with them (a few word gaps are lost at this size).
     expect(measured.letters, measured.report).toBeGreaterThanOrEqual(0.95);
   });
@@ -69,7 +83,11 @@ describe('ocr pipeline (PaddleOCR v4 detection, direction, recognition; pretrain
     const right = await renderTextLine('right side', { width: 380, height: 64 });
     const below = await renderTextLine('next row', { width: 380, height: 64 });
     const page = await sharp({ create: { width: 800, height: 200, channels: 3, background: 'white' } })
-      .composite([{ input: right, left: 420, top: 20 }, { input: below, left: 0, top: 110 }, { input: left, left: 0, top: 20 }])
+      .composite([
+        { input: right, left: 420, top: 20 },
+        { input: below, left: 0, top: 110 },
+        { input: left, left: 0, top: 20 },
+      ])
       .png()
       .toBuffer();
     const result = await backend.run('ocr', { image: page });
@@ -90,7 +108,9 @@ describe('ocr pipeline (PaddleOCR v4 detection, direction, recognition; pretrain
   });
 
   it('finds no lines on a blank image', async () => {
-    const blank = await sharp({ create: { width: 640, height: 480, channels: 3, background: 'white' } }).png().toBuffer();
+    const blank = await sharp({ create: { width: 640, height: 480, channels: 3, background: 'white' } })
+      .png()
+      .toBuffer();
     expect(await read(blank)).toEqual([]);
   });
 
@@ -99,12 +119,18 @@ describe('ocr pipeline (PaddleOCR v4 detection, direction, recognition; pretrain
     const corrupt = (await renderTextLine('cut short')).subarray(0, 200);
     const failure = await backend.run('ocr', { image: corrupt }, events).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(StepFailedError);
-    expect(failure).toMatchObject({ step: 'prepare', code: 'invalid_media', message: expect.stringMatching(/step "prepare" failed: the image cannot be decoded/) });
+    expect(failure).toMatchObject({
+      step: 'prepare',
+      code: 'invalid_media',
+      message: expect.stringMatching(/step "prepare" failed: the image cannot be decoded/),
+    });
     expect(events).toContainEqual(expect.objectContaining({ type: 'step-failed', step: 'prepare', code: 'invalid_media' }));
   });
 
   it('refuses an image over the pixel limit as image_too_large', async () => {
-    const big = await sharp({ create: { width: 2000, height: 1600, channels: 3, background: 'white' } }).png().toBuffer();
+    const big = await sharp({ create: { width: 2000, height: 1600, channels: 3, background: 'white' } })
+      .png()
+      .toBuffer();
     await expect(backend.run('ocr', { image: big })).rejects.toMatchObject({ step: 'prepare', code: 'image_too_large' });
   });
 });

@@ -10,7 +10,14 @@ import { REDIS_ENV, testPrefix } from '../helpers/redis.js';
 /** Two gateway instances and one worker sharing one Redis: the policy must act as one. */
 const fixture = policyFixture();
 const prefix = testPrefix();
-const env = { ...fixture.env, ...REDIS_ENV, REDIS_PREFIX: prefix, HEARTBEAT_MS: '200', LOAD_MODELS: 'mlp-classifier,mlp-priced', CPU_COUNT: '1' };
+const env = {
+  ...fixture.env,
+  ...REDIS_ENV,
+  REDIS_PREFIX: prefix,
+  HEARTBEAT_MS: '200',
+  LOAD_MODELS: 'mlp-classifier,mlp-priced',
+  CPU_COUNT: '1',
+};
 let cluster: InProcessCluster;
 let gateways: readonly RunningServer[];
 
@@ -30,7 +37,9 @@ const both = (i: number, model: string, body: unknown, headers: Record<string, s
 describe('policy across two gateway instances (Redis)', () => {
   it('runs the model exactly once for 100 concurrent requests with one Idempotency-Key', async () => {
     const count = async (): Promise<number> => {
-      const stats = (await get(`${gateways[0]!.url}/v2/models/mlp-classifier/stats`, bearer(KEYS.admin))).json.model_stats as { inference_count: number }[];
+      const stats = (await get(`${gateways[0]!.url}/v2/models/mlp-classifier/stats`, bearer(KEYS.admin))).json.model_stats as {
+        inference_count: number;
+      }[];
       return stats.reduce((sum, entry) => sum + entry.inference_count, 0);
     };
     const before = await count();
@@ -49,13 +58,22 @@ describe('policy across two gateway instances (Redis)', () => {
   });
 
   it('spends a budget of exactly N requests exactly: 10 x N requests at once over two gateways serve N', async () => {
-    const replies = await Promise.all(Array.from({ length: 10 * BUDGETED_REQUESTS }, (_, i) => both(i, 'mlp-priced', mlpBody(i), bearer(KEYS.budgeted))));
+    const replies = await Promise.all(
+      Array.from({ length: 10 * BUDGETED_REQUESTS }, (_, i) => both(i, 'mlp-priced', mlpBody(i), bearer(KEYS.budgeted))),
+    );
     const served = replies.filter((r) => r.status === 200);
     // The budget covers exactly N requests (estimate == price): fewer is a check that refuses at the limit, more an overrun.
     expect(served).toHaveLength(BUDGETED_REQUESTS);
-    for (const reply of replies.filter((r) => r.status !== 200)) expect(reply).toMatchObject({ status: 429, json: { code: 'budget_exceeded' } });
+    for (const reply of replies.filter((r) => r.status !== 200))
+      expect(reply).toMatchObject({ status: 429, json: { code: 'budget_exceeded' } });
     // Ledger writes are batched per gateway (every 50 ms): the total converges at once after.
-    await waitFor(async () => Math.abs(((await get(`${gateways[1]!.url}/v1/spend`, bearer(KEYS.budgeted))).json.total_usd as number) - served.length * 0.001) < 1e-12, 2_000, 'spend from both gateways');
+    await waitFor(
+      async () =>
+        Math.abs(((await get(`${gateways[1]!.url}/v1/spend`, bearer(KEYS.budgeted))).json.total_usd as number) - served.length * 0.001) <
+        1e-12,
+      2_000,
+      'spend from both gateways',
+    );
   });
 
   it('applies one rate limit across both gateways, not one per instance', async () => {
@@ -66,7 +84,10 @@ describe('policy across two gateway instances (Redis)', () => {
   });
 
   it('shares the audit log', async () => {
-    const rejected = async () => ((await get(`${gateways[0]!.url}/v1/admin/audit?limit=1000&tenant=limited`, bearer(KEYS.admin))).json.entries as { status: number }[]).filter((e) => e.status === 429);
+    const rejected = async () =>
+      (
+        (await get(`${gateways[0]!.url}/v1/admin/audit?limit=1000&tenant=limited`, bearer(KEYS.admin))).json.entries as { status: number }[]
+      ).filter((e) => e.status === 429);
     await waitFor(async () => (await rejected()).length === 5, 2_000, 'audit records from both gateways');
     expect(await rejected()).toHaveLength(5);
   });

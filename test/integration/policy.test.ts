@@ -7,7 +7,8 @@ import { BUDGETED_REQUESTS, KEYS, bearer, policyFixture } from '../helpers/polic
 
 const fixture = policyFixture();
 let server: RunningServer;
-const infer = (name: string, body: unknown, headers: Record<string, string> = {}): Promise<Reply> => post(`${server.url}/v2/models/${name}/infer`, body, headers);
+const infer = (name: string, body: unknown, headers: Record<string, string> = {}): Promise<Reply> =>
+  post(`${server.url}/v2/models/${name}/infer`, body, headers);
 
 const auditFile = `${fixture.repository.dir}/audit.jsonl`;
 
@@ -22,14 +23,19 @@ afterAll(async () => {
 /** Inferences run by mlp-classifier (one version, or all). */
 const inferenceCount = async (version?: string): Promise<number> => {
   const path = version ? `versions/${version}/stats` : 'stats';
-  const stats = (await get(`${server.url}/v2/models/mlp-classifier/${path}`, bearer(KEYS.admin))).json.model_stats as { inference_count: number }[];
+  const stats = (await get(`${server.url}/v2/models/mlp-classifier/${path}`, bearer(KEYS.admin))).json.model_stats as {
+    inference_count: number;
+  }[];
   return stats.reduce((sum, entry) => sum + entry.inference_count, 0);
 };
 
 describe('authentication and authorization', () => {
   it('401 without a key or with an unknown one; health needs none', async () => {
     expect(await infer('mlp-classifier', mlpBody(1))).toMatchObject({ status: 401, json: { code: 'unauthorized' } });
-    expect(await infer('mlp-classifier', mlpBody(1), bearer('nope'))).toMatchObject({ status: 401, json: { code: 'unauthorized', error: 'unknown API key' } });
+    expect(await infer('mlp-classifier', mlpBody(1), bearer('nope'))).toMatchObject({
+      status: 401,
+      json: { code: 'unauthorized', error: 'unknown API key' },
+    });
     expect(await infer('mlp-classifier', mlpBody(1), { authorization: 'Basic abc' })).toMatchObject({ status: 401 });
     expect((await get(`${server.url}/v2/models/mlp-classifier`)).status).toBe(401);
     expect((await get(`${server.url}/v2/health/ready`)).status).toBe(200);
@@ -47,8 +53,15 @@ describe('authentication and authorization', () => {
   });
 
   it('403 for admin endpoints with a user key; 200 with an admin key', async () => {
-    for (const [method, path] of [['POST', '/v2/repository/index'], ['GET', '/v1/admin/audit'], ['GET', '/v1/admin/routes'], ['GET', '/v2/admin/dead-letters'], ['GET', '/v2/models/stats']] as const) {
-      const call = (key: string) => (method === 'POST' ? post(`${server.url}${path}`, {}, bearer(key)) : get(`${server.url}${path}`, bearer(key)));
+    for (const [method, path] of [
+      ['POST', '/v2/repository/index'],
+      ['GET', '/v1/admin/audit'],
+      ['GET', '/v1/admin/routes'],
+      ['GET', '/v2/admin/dead-letters'],
+      ['GET', '/v2/models/stats'],
+    ] as const) {
+      const call = (key: string) =>
+        method === 'POST' ? post(`${server.url}${path}`, {}, bearer(key)) : get(`${server.url}${path}`, bearer(key));
       expect(await call(KEYS.acme), path).toMatchObject({ status: 403, json: { code: 'forbidden' } });
       expect((await call(KEYS.admin)).status, path).not.toBe(403);
     }
@@ -87,7 +100,10 @@ describe('idempotency keys', () => {
     const headers = { ...bearer(KEYS.acme), 'idempotency-key': 'order-2' };
     expect((await infer('mlp-classifier', mlpBody(1), headers)).status).toBe(200);
     expect(await infer('mlp-classifier', mlpBody(2), headers)).toMatchObject({ status: 422, json: { code: 'idempotency_key_reused' } });
-    expect(await infer('mlp-classifier', mlpBody(1), { ...bearer(KEYS.acme), 'idempotency-key': 'k'.repeat(256) })).toMatchObject({ status: 400, json: { code: 'idempotency_key_invalid' } });
+    expect(await infer('mlp-classifier', mlpBody(1), { ...bearer(KEYS.acme), 'idempotency-key': 'k'.repeat(256) })).toMatchObject({
+      status: 400,
+      json: { code: 'idempotency_key_invalid' },
+    });
   });
 
   it('does not store rejections: a 400 leaves the key usable', async () => {
@@ -114,19 +130,30 @@ describe('idempotency keys', () => {
 
 describe('budgets and spend', () => {
   it('serves at most what the budget covers under concurrency, then 429 budget_exceeded', async () => {
-    const replies = await Promise.all(Array.from({ length: 10 * BUDGETED_REQUESTS }, (_, i) => infer('mlp-priced', mlpBody(i), bearer(KEYS.budgeted))));
+    const replies = await Promise.all(
+      Array.from({ length: 10 * BUDGETED_REQUESTS }, (_, i) => infer('mlp-priced', mlpBody(i), bearer(KEYS.budgeted))),
+    );
     expect(replies.filter((r) => r.status === 200)).toHaveLength(BUDGETED_REQUESTS);
-    for (const reply of replies.filter((r) => r.status !== 200)) expect(reply).toMatchObject({ status: 429, json: { code: 'budget_exceeded' } });
+    for (const reply of replies.filter((r) => r.status !== 200))
+      expect(reply).toMatchObject({ status: 429, json: { code: 'budget_exceeded' } });
     const spend = (await get(`${server.url}/v1/spend`, bearer(KEYS.budgeted))).json;
     expect(spend.total_usd).toBeCloseTo(BUDGETED_REQUESTS * 0.001, 12);
-    expect(spend.entries).toEqual([expect.objectContaining({ tenant: 'budgeted', model: 'mlp-priced', version: '1', requests: BUDGETED_REQUESTS })]);
+    expect(spend.entries).toEqual([
+      expect.objectContaining({ tenant: 'budgeted', model: 'mlp-priced', version: '1', requests: BUDGETED_REQUESTS }),
+    ]);
   });
 
   it('a tenant sees only its own spend; an admin sees all and filters', async () => {
-    expect(await get(`${server.url}/v1/spend?tenant=acme`, bearer(KEYS.budgeted))).toMatchObject({ status: 403, json: { code: 'forbidden' } });
+    expect(await get(`${server.url}/v1/spend?tenant=acme`, bearer(KEYS.budgeted))).toMatchObject({
+      status: 403,
+      json: { code: 'forbidden' },
+    });
     const all = (await get(`${server.url}/v1/spend`, bearer(KEYS.admin))).json.entries as { tenant: string }[];
     expect(new Set(all.map((e) => e.tenant))).toEqual(new Set(['acme', 'limited', 'budgeted']));
-    const filtered = (await get(`${server.url}/v1/spend?tenant=acme&model=mlp-classifier`, bearer(KEYS.admin))).json.entries as { tenant: string; model: string }[];
+    const filtered = (await get(`${server.url}/v1/spend?tenant=acme&model=mlp-classifier`, bearer(KEYS.admin))).json.entries as {
+      tenant: string;
+      model: string;
+    }[];
     expect(filtered.every((e) => e.tenant === 'acme' && e.model === 'mlp-classifier')).toBe(true);
     expect((await get(`${server.url}/v1/spend?from=2026-13-01`, bearer(KEYS.admin))).status).toBe(400);
   });
@@ -163,8 +190,14 @@ describe('routing and tiering', () => {
   });
 
   it('a route name works as a model name for metadata and readiness', async () => {
-    expect(await get(`${server.url}/v2/models/classify`, bearer(KEYS.acme))).toMatchObject({ status: 200, json: { name: 'classify', versions: ['2'], inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 512] }] } });
-    expect(await get(`${server.url}/v2/models/classify/ready`, bearer(KEYS.acme))).toMatchObject({ status: 200, json: { name: 'classify', ready: true } });
+    expect(await get(`${server.url}/v2/models/classify`, bearer(KEYS.acme))).toMatchObject({
+      status: 200,
+      json: { name: 'classify', versions: ['2'], inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 512] }] },
+    });
+    expect(await get(`${server.url}/v2/models/classify/ready`, bearer(KEYS.acme))).toMatchObject({
+      status: 200,
+      json: { name: 'classify', ready: true },
+    });
     expect((await get(`${server.url}/v2/models/classify`, bearer(KEYS.reader))).status).toBe(403);
   });
 
@@ -182,11 +215,17 @@ describe('routing and tiering', () => {
     const shadowed = await infer('shadowed', mlpBody(5), bearer(KEYS.acme));
     expect(shadowed.json.outputs).toEqual(direct.json.outputs);
     expect(shadowed.headers.get('x-tier')).toBe('live');
-    expect(Number(shadowed.headers.get('x-cost-usd'))).toBeCloseTo(Number(shadowed.json.parameters && (shadowed.json.parameters as { compute_ms: number }).compute_ms) / 1000 * 0.0006, 9);
+    expect(Number(shadowed.headers.get('x-cost-usd'))).toBeCloseTo(
+      (Number(shadowed.json.parameters && (shadowed.json.parameters as { compute_ms: number }).compute_ms) / 1000) * 0.0006,
+      9,
+    );
     let agreement: { mirrored: number } | undefined;
     for (let i = 0; i < 50 && !(agreement && agreement.mirrored > 0); i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 20));
-      const routes = (await get(`${server.url}/v1/admin/routes`, bearer(KEYS.admin))).json.routes as { name: string; shadow_agreement: { mirrored: number } }[];
+      const routes = (await get(`${server.url}/v1/admin/routes`, bearer(KEYS.admin))).json.routes as {
+        name: string;
+        shadow_agreement: { mirrored: number };
+      }[];
       agreement = routes.find((r) => r.name === 'shadowed')!.shadow_agreement;
     }
     expect(agreement!.mirrored).toBe(1);
@@ -203,7 +242,10 @@ describe('routing and tiering', () => {
       expect(reply.headers.get('x-tier')).toBe('backup');
       expect(reply.headers.get('x-escalated')).toBe('true');
     }
-    const breakers = (await get(`${server.url}/v1/admin/routes`, bearer(KEYS.admin))).json.circuit_breakers as { target: string; state: string }[];
+    const breakers = (await get(`${server.url}/v1/admin/routes`, bearer(KEYS.admin))).json.circuit_breakers as {
+      target: string;
+      state: string;
+    }[];
     expect(breakers).toContainEqual({ target: 'reshape:1', state: 'open', consecutive_failures: 2 });
   });
 
@@ -219,16 +261,31 @@ describe('routing and tiering', () => {
 describe('audit log', () => {
   it('holds one record per request with tenant, route, tier, status and cost', async () => {
     await infer('classify', mlpBody(3), { ...bearer(KEYS.acme), 'idempotency-key': 'audited' });
-    const entries = (await get(`${server.url}/v1/admin/audit?limit=5&tenant=acme`, bearer(KEYS.admin))).json.entries as Record<string, unknown>[];
-    expect(entries[0]).toMatchObject({ tenant: 'acme', route: 'classify', status: 200, idempotencyKey: 'audited', model: 'mlp-classifier' });
+    const entries = (await get(`${server.url}/v1/admin/audit?limit=5&tenant=acme`, bearer(KEYS.admin))).json.entries as Record<
+      string,
+      unknown
+    >[];
+    expect(entries[0]).toMatchObject({
+      tenant: 'acme',
+      route: 'classify',
+      status: 200,
+      idempotencyKey: 'audited',
+      model: 'mlp-classifier',
+    });
     expect(entries[0]!.tier).toMatch(/cheap|full/);
     expect(typeof entries[0]!.costUsd).toBe('number');
-    const rejected = (await get(`${server.url}/v1/admin/audit?limit=500`, bearer(KEYS.admin))).json.entries as { status: number; code?: string }[];
+    const rejected = (await get(`${server.url}/v1/admin/audit?limit=500`, bearer(KEYS.admin))).json.entries as {
+      status: number;
+      code?: string;
+    }[];
     expect(rejected.some((e) => e.status === 429 && e.code === 'budget_exceeded')).toBe(true);
     expect(rejected.some((e) => e.status === 401 && e.code === 'unauthorized')).toBe(true);
     // The durable copy: JSON lines, appended in batches.
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const lines = readFileSync(auditFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { requestId: string });
+    const lines = readFileSync(auditFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { requestId: string });
     expect(lines.length).toBeGreaterThanOrEqual(rejected.length);
     expect(lines.some((line) => line.requestId === (entries[0] as { requestId: string }).requestId)).toBe(true);
   });

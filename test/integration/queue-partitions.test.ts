@@ -21,8 +21,20 @@ afterEach(async () => {
 function environment(extra: Record<string, string> = {}): Record<string, string> {
   const repository = new TestRepository().copy('mlp-classifier', { queue_partitions: 2 });
   const prefix = testPrefix();
-  cleanups.push(() => repository.remove(), () => cleanRedis(prefix));
-  return { ...REDIS_ENV, REDIS_PREFIX: prefix, MODEL_REPOSITORY: repository.dir, LOAD_MODELS: 'mlp-classifier', CPU_COUNT: '1', HEARTBEAT_MS: '300', RESULT_RETENTION_JOBS: '100000', ...extra };
+  cleanups.push(
+    () => repository.remove(),
+    () => cleanRedis(prefix),
+  );
+  return {
+    ...REDIS_ENV,
+    REDIS_PREFIX: prefix,
+    MODEL_REPOSITORY: repository.dir,
+    LOAD_MODELS: 'mlp-classifier',
+    CPU_COUNT: '1',
+    HEARTBEAT_MS: '300',
+    RESULT_RETENTION_JOBS: '100000',
+    ...extra,
+  };
 }
 
 const QUEUES = inferQueueNames('mlp-classifier', '1', 2);
@@ -37,7 +49,10 @@ async function load(url: string, total: number, clients: number, during?: (answe
   const client = async (): Promise<void> => {
     while (next < total) {
       const seed = next++;
-      const reply = await post(`${url}/v2/models/mlp-classifier/versions/1/infer`, mlpBody(seed)).catch((error: Error) => ({ status: 0, json: { error: error.message } }));
+      const reply = await post(`${url}/v2/models/mlp-classifier/versions/1/infer`, mlpBody(seed)).catch((error: Error) => ({
+        status: 0,
+        json: { error: error.message },
+      }));
       results.push({ seed, status: reply.status, json: reply.json });
       answered += 1;
     }
@@ -64,7 +79,11 @@ async function completedJobs(prefix: string): Promise<{ queue: string; requestId
       for (const id of await redis.zrange(`${key}:completed`, 0, -1)) {
         const [data, returnvalue] = await redis.hmget(`${key}:${id}`, 'data', 'returnvalue');
         const requests = (JSON.parse(data!) as { requests: { requestId: string }[] }).requests;
-        jobs.push({ queue, requestIds: requests.map((r) => r.requestId), answered: (JSON.parse(returnvalue!) as { answered: number[] }).answered.length });
+        jobs.push({
+          queue,
+          requestIds: requests.map((r) => r.requestId),
+          answered: (JSON.parse(returnvalue!) as { answered: number[] }).answered.length,
+        });
       }
     }
     return jobs;
@@ -132,10 +151,14 @@ describe('partitioned queues (queue_partitions: 2)', () => {
     expect(results.filter((r) => r.status !== 200)).toEqual([]);
     expect(wrong).toBe(0);
     // The stalled jobs were moved back and finished by the survivor.
-    await waitFor(async () => {
-      const states = await Promise.all(held.map(({ key, id }) => redis.hmget(`${key}:${id}`, 'pb', 'finishedOn')));
-      return states.every(([owner, finishedOn]) => owner === 'w1' && finishedOn !== null);
-    }, 15_000, 'held jobs finished by w1');
+    await waitFor(
+      async () => {
+        const states = await Promise.all(held.map(({ key, id }) => redis.hmget(`${key}:${id}`, 'pb', 'finishedOn')));
+        return states.every(([owner, finishedOn]) => owner === 'w1' && finishedOn !== null);
+      },
+      15_000,
+      'held jobs finished by w1',
+    );
     redis.disconnect();
   });
 
@@ -151,7 +174,13 @@ describe('partitioned queues (queue_partitions: 2)', () => {
       for (let n = 0; n <= index; n += 1) await queue.add('infer', { n }, n === 0 ? {} : { priority: n });
       await queue.close();
     }
-    const registry = new WorkerRegistry({ redis, prefix, periodMs: 1_000, logger: pino({ level: 'silent' }), versions: () => [{ model: 'mlp-classifier', version: '1', partitions: 3 }] });
+    const registry = new WorkerRegistry({
+      redis,
+      prefix,
+      periodMs: 1_000,
+      logger: pino({ level: 'silent' }),
+      versions: () => [{ model: 'mlp-classifier', version: '1', partitions: 3 }],
+    });
     await registry.poll();
     expect(registry.reachable).toBe(true);
     expect(registry.backlog('mlp-classifier', '1')).toBe(1 + 2 + 3);

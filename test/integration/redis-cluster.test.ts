@@ -43,7 +43,8 @@ describe('Redis Cluster', () => {
       const replies = await Promise.all(Array.from({ length: 20 }, (_, seed) => post(url(seed), mlpBody(seed))));
       expect(replies.map((r) => r.status)).toEqual(new Array(20).fill(200));
       if (version === '1') {
-        for (const [seed, reply] of replies.entries()) expect(await reference.matches(seed, (reply.json.outputs as { data: number[] }[])[0]!.data)).toBe(true);
+        for (const [seed, reply] of replies.entries())
+          expect(await reference.matches(seed, (reply.json.outputs as { data: number[] }[])[0]!.data)).toBe(true);
       }
     }
     await reference.close();
@@ -69,12 +70,12 @@ describe('Redis Cluster', () => {
   });
 });
 
-describe('the key layout, by the cluster\'s own CLUSTER KEYSLOT', () => {
+describe("the key layout, by the cluster's own CLUSTER KEYSLOT", () => {
   const keys = redisKeys('switchyard');
   const slot = async (key: string): Promise<number> => (await nodes[0]!.cluster('KEYSLOT', key)) as number;
   const slots = (list: string[]): Promise<number[]> => Promise.all(list.map(slot));
 
-  it('a tenant\'s budget, idempotency and rate-limit keys share one slot; tenants spread', async () => {
+  it("a tenant's budget, idempotency and rate-limit keys share one slot; tenants spread", async () => {
     const acme = await slots([
       keys.budget('acme', 'day'),
       keys.budget('acme', '2026-12'),
@@ -82,23 +83,29 @@ describe('the key layout, by the cluster\'s own CLUSTER KEYSLOT', () => {
       keys.rateLimitNameSpace() + rateLimitId('acme'),
     ]);
     expect(new Set(acme).size).toBe(1);
-    expect(new Set(await slots(['acme', 'globex', 'initech', 'umbrella'].map((tenant) => keys.budget(tenant, 'day')))).size).toBeGreaterThan(1);
+    expect(
+      new Set(await slots(['acme', 'globex', 'initech', 'umbrella'].map((tenant) => keys.budget(tenant, 'day')))).size,
+    ).toBeGreaterThan(1);
   });
 
-  it('each queue\'s BullMQ keys share a slot, and queues spread over slots', async () => {
+  it("each queue's BullMQ keys share a slot, and queues spread over slots", async () => {
     const queues = ['1', '2', '3'].map((version) => inferQueueName('mlp-classifier', version));
     for (const queue of queues) {
-      const bullKeys = ['wait', 'prioritized', 'active', 'meta', 'events', 'id', '42'].map((suffix) => `${keys.queuePrefix(queue)}:${queue}:${suffix}`);
+      const bullKeys = ['wait', 'prioritized', 'active', 'meta', 'events', 'id', '42'].map(
+        (suffix) => `${keys.queuePrefix(queue)}:${queue}:${suffix}`,
+      );
       expect(new Set(await slots([...bullKeys, keys.waiting(queue).wait, keys.waiting(queue).prioritized])).size).toBe(1);
     }
     expect(new Set(await slots(queues.map((queue) => keys.waiting(queue).wait))).size).toBe(3);
   });
 
-  it('a version\'s queue partitions: each whole in one slot, the three on three masters; our slot function agrees', async () => {
+  it("a version's queue partitions: each whole in one slot, the three on three masters; our slot function agrees", async () => {
     const shards = (await nodes[0]!.cluster('SHARDS')) as unknown[];
     const masters = new Set<number>();
     for (const queue of inferQueueNames('mlp-classifier', '1', 3)) {
-      const bullKeys = ['wait', 'prioritized', 'delayed', 'active', 'marker', '42'].map((suffix) => `${keys.queuePrefix(queue)}:${queue}:${suffix}`);
+      const bullKeys = ['wait', 'prioritized', 'delayed', 'active', 'marker', '42'].map(
+        (suffix) => `${keys.queuePrefix(queue)}:${queue}:${suffix}`,
+      );
       const queueSlots = await slots(bullKeys);
       expect(new Set(queueSlots).size).toBe(1);
       expect(keySlot(bullKeys[0]!)).toBe(queueSlots[0]);
@@ -127,6 +134,8 @@ function ownsSlot(shards: unknown[], port: number, slot: number): boolean {
     const slots = fields[fields.indexOf('slots') + 1] as number[];
     const members = fields[fields.indexOf('nodes') + 1] as unknown[][];
     const inRange = slots.some((start, i) => i % 2 === 0 && slot >= start && slot <= slots[i + 1]!);
-    return inRange && members.some((member) => member[member.indexOf('port') + 1] === port && member[member.indexOf('role') + 1] === 'master');
+    return (
+      inRange && members.some((member) => member[member.indexOf('port') + 1] === port && member[member.indexOf('role') + 1] === 'master')
+    );
   });
 }

@@ -40,14 +40,22 @@ interface Answer {
 
 const outsider = bearerKey(TASK_KEYS.outsider);
 const alpha = bearerKey(TASK_KEYS.alpha);
-const echoBody = (values: number[]) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: values }], parameters: { timeout_ms: 10_000 } });
+const echoBody = (values: number[]) => ({
+  inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: values }],
+  parameters: { timeout_ms: 10_000 },
+});
 
 async function send(url: string, key: string, values: number[]): Promise<Answer> {
   const sentAt = Date.now();
   const reply = await post(`${url}/v2/models/echo/infer`, echoBody(values), { ...outsider, 'idempotency-key': key });
   const outputs = reply.json.outputs as { data: number[] }[] | undefined;
   return {
-    key, values, sentAt, ms: Date.now() - sentAt, status: reply.status, replayed: reply.headers.get('idempotent-replayed') === 'true',
+    key,
+    values,
+    sentAt,
+    ms: Date.now() - sentAt,
+    status: reply.status,
+    replayed: reply.headers.get('idempotent-replayed') === 'true',
     ...(typeof reply.json.code === 'string' ? { code: reply.json.code } : {}),
     ...(outputs?.[0] ? { output: outputs[0].data } : {}),
   };
@@ -70,7 +78,10 @@ describe('Redis Sentinel failover', () => {
     };
     const submitter = async (): Promise<void> => {
       for (let i = 0; Date.now() < stopAt; i += 1) {
-        const reply = await post(`${stack.gateways[i % 2]!.url}/v1/tasks/echo-json`, echoInput([i, i, i, i]), { ...alpha, prefer: 'respond-async' });
+        const reply = await post(`${stack.gateways[i % 2]!.url}/v1/tasks/echo-json`, echoInput([i, i, i, i]), {
+          ...alpha,
+          prefer: 'respond-async',
+        });
         if (reply.status === 202) tasks.push(reply.json.id as string);
         else expect(reply.status).toBe(503);
         await new Promise((resolve) => setTimeout(resolve, 200));
@@ -82,7 +93,11 @@ describe('Redis Sentinel failover', () => {
     const oldMaster = await servers.killMaster();
     killedAt = Date.now();
     // Back once a request sent after the kill is served; then three more seconds of load.
-    await waitFor(async () => answers.some((a) => a.sentAt > killedAt && a.status === 200), 15_000, 'service resumed within 15 s of the kill');
+    await waitFor(
+      async () => answers.some((a) => a.sentAt > killedAt && a.status === 200),
+      15_000,
+      'service resumed within 15 s of the kill',
+    );
     const resumedMs = Math.min(...answers.filter((a) => a.sentAt > killedAt && a.status === 200).map((a) => a.sentAt + a.ms)) - killedAt;
     stopAt = Date.now() + 3_000;
     await Promise.all(load);
@@ -99,7 +114,9 @@ describe('Redis Sentinel failover', () => {
     expect(Math.max(...unavailable.map((a) => a.ms))).toBeLessThan(3_000);
     // Every answer is the echo of its own request.
     for (const answer of answers.filter((a) => a.status === 200)) expect(answer.output).toEqual(answer.values);
-    console.log(`failover: ${answers.length} requests, ${refused.length} answered 503 (${unavailable.length} at once), back ${resumedMs} ms after the kill`);
+    console.log(
+      `failover: ${answers.length} requests, ${refused.length} answered 503 (${unavailable.length} at once), back ${resumedMs} ms after the kill`,
+    );
 
     // Exactly once: every key answered 200 replays that answer, from either gateway, without running again.
     const served = answers.filter((a) => a.status === 200);
@@ -124,7 +141,9 @@ describe('Redis Sentinel failover', () => {
     expect(tasks.length).toBeGreaterThan(0);
     await waitFor(
       async () => {
-        const states = await Promise.all(tasks.map(async (id) => (await get(`${stack.gateways[0]!.url}/v1/tasks/${id}`, alpha)).json.status));
+        const states = await Promise.all(
+          tasks.map(async (id) => (await get(`${stack.gateways[0]!.url}/v1/tasks/${id}`, alpha)).json.status),
+        );
         return states.every((state) => state === 'succeeded');
       },
       30_000,

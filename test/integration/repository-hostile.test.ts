@@ -17,7 +17,14 @@ beforeAll(async () => {
   // Added after start: a model whose config is not JSON, and one whose weights are missing.
   mkdirSync(join(repository.dir, 'broken'));
   writeFileSync(join(repository.dir, 'broken', 'config.json'), '{"name": "broken", SECRET-CONTENT');
-  repository.add('weightless', { platform: 'onnx', versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } }, max_batch_size: 1, inputs: [{ name: 'x', datatype: 'FP32', shape: [1] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [1] }], price: { usd_per_compute_second: 0 } });
+  repository.add('weightless', {
+    platform: 'onnx',
+    versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
+    max_batch_size: 1,
+    inputs: [{ name: 'x', datatype: 'FP32', shape: [1] }],
+    outputs: [{ name: 'y', datatype: 'FP32', shape: [1] }],
+    price: { usd_per_compute_second: 0 },
+  });
 });
 afterAll(async () => {
   await server.close();

@@ -30,7 +30,9 @@ const infer = (gateway: number, model: string, values: readonly number[], key: s
 
 /** Rows the worker ran, as the gateways learn it from its heartbeats. */
 async function ran(model: string): Promise<number> {
-  const stats = (await get(`${gateways[0]!.url}/v2/models/${model}/stats`, cacheBearer(CACHE_KEYS.admin))).json.model_stats as { inference_count: number }[];
+  const stats = (await get(`${gateways[0]!.url}/v2/models/${model}/stats`, cacheBearer(CACHE_KEYS.admin))).json.model_stats as {
+    inference_count: number;
+  }[];
   return stats.reduce((sum, entry) => sum + entry.inference_count, 0);
 }
 
@@ -68,7 +70,7 @@ describe('response cache, distributed (Redis shared by two gateways)', () => {
     expect(misses).toBeLessThanOrEqual(2);
   });
 
-  it('tenant scope across gateways: beta never gets alpha\'s entry, global scope shares', async () => {
+  it("tenant scope across gateways: beta never gets alpha's entry, global scope shares", async () => {
     await infer(0, 'echo-tenant', [5, 6, 7, 8], CACHE_KEYS.alpha);
     expect((await hitOn(1, 'echo-tenant', [5, 6, 7, 8], CACHE_KEYS.alpha)).headers.get('x-cache')).toBe('hit');
     expect((await infer(1, 'echo-tenant', [5, 6, 7, 8], CACHE_KEYS.beta)).headers.get('x-cache')).toBe('miss');
@@ -99,7 +101,12 @@ describe('response cache, distributed (Redis shared by two gateways)', () => {
     }
     const evictions = async () => {
       let sum = 0;
-      for (const gateway of gateways) sum += metricValue(await scrape(`${gateway.url}/metrics`, cacheBearer(CACHE_KEYS.admin)), 'switchyard_response_cache_evictions_total', { model: 'echo-global' });
+      for (const gateway of gateways)
+        sum += metricValue(
+          await scrape(`${gateway.url}/metrics`, cacheBearer(CACHE_KEYS.admin)),
+          'switchyard_response_cache_evictions_total',
+          { model: 'echo-global' },
+        );
       return sum;
     };
     expect(await evictions()).toBeGreaterThan(0);
@@ -125,7 +132,11 @@ describe('response cache, distributed (Redis shared by two gateways)', () => {
   it('a task on one gateway reuses the answer an inference on the other ran', async () => {
     await infer(0, 'echo-tenant', [21, 22, 23, 24]);
     expect((await hitOn(1, 'echo-tenant', [21, 22, 23, 24])).headers.get('x-cache')).toBe('hit');
-    const task = await post(`${gateways[1]!.url}/v1/tasks/echo-task`, { inputs: { value: { datatype: 'FP32', shape: [1, 4], data: [21, 22, 23, 24] } } }, cacheBearer(CACHE_KEYS.alpha));
+    const task = await post(
+      `${gateways[1]!.url}/v1/tasks/echo-task`,
+      { inputs: { value: { datatype: 'FP32', shape: [1, 4], data: [21, 22, 23, 24] } } },
+      cacheBearer(CACHE_KEYS.alpha),
+    );
     expect(task.status).toBe(200);
     expect((task.json.result as { cost_usd: number }).cost_usd).toBe(0);
   });

@@ -29,7 +29,9 @@ const entry = (size: number, fill = 7) => Buffer.alloc(size, fill);
 async function state(model: string) {
   const keys = redisKeys(prefix).responseCache(model);
   const members = await a.zrange(keys.index, 0, -1);
-  const present = (await Promise.all(members.map(async (member) => ((await a.exists(keys.entryPrefix + member)) === 1 ? member : undefined)))).filter((m) => m !== undefined);
+  const present = (
+    await Promise.all(members.map(async (member) => ((await a.exists(keys.entryPrefix + member)) === 1 ? member : undefined)))
+  ).filter((m) => m !== undefined);
   return { bytes: Number((await a.get(keys.bytes)) ?? 0), members, present };
 }
 
@@ -71,7 +73,9 @@ describe('response cache in Redis', () => {
     const stores = [new RedisCacheStore(a, prefix), new RedisCacheStore(b, prefix)];
     const size = entrySize('c00', entry(300));
     const bound = settings(10 * size);
-    const evicted = await Promise.all(Array.from({ length: 60 }, (_, i) => stores[i % 2]!.set('raced', `c${String(i).padStart(2, '0')}`, entry(300), bound)));
+    const evicted = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => stores[i % 2]!.set('raced', `c${String(i).padStart(2, '0')}`, entry(300), bound)),
+    );
     const after = await state('raced');
     expect(after.bytes).toBe(10 * size);
     expect(after.present).toHaveLength(10);
@@ -114,8 +118,23 @@ describe('response cache when Redis is away', () => {
       price: { usd_per_compute_second: 0 },
       response_cache: { enabled: true },
     });
-    const request = { requestId: 'r', model: 'm', version: '1', inputs: [{ name: 'x', datatype: 'FP32' as const, shape: [1, 2], data: Float32Array.from([1, 2]) }], outputs: [], rows: 1, signature: '', deadline: 0, priority: 0 };
-    const result = { model: 'm', version: '1', outputs: [{ name: 'y', datatype: 'FP32' as const, shape: [1, 2], data: Float32Array.from([3, 4]) }], timings: { queueMs: 1, computeMs: 1, batchSize: 1, batchRows: 1 } };
+    const request = {
+      requestId: 'r',
+      model: 'm',
+      version: '1',
+      inputs: [{ name: 'x', datatype: 'FP32' as const, shape: [1, 2], data: Float32Array.from([1, 2]) }],
+      outputs: [],
+      rows: 1,
+      signature: '',
+      deadline: 0,
+      priority: 0,
+    };
+    const result = {
+      model: 'm',
+      version: '1',
+      outputs: [{ name: 'y', datatype: 'FP32' as const, shape: [1, 2], data: Float32Array.from([3, 4]) }],
+      timings: { queueMs: 1, computeMs: 1, batchSize: 1, batchRows: 1 },
+    };
     try {
       if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
       const slot = (await cache.slot(request, config, 'alpha'))!;

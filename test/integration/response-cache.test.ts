@@ -18,18 +18,23 @@ afterAll(async () => {
   fixture.repository.remove();
 });
 
-const infer = (model: string, values: readonly number[], key: string = CACHE_KEYS.alpha) => post(`${server.url}/v2/models/${model}/infer`, echoBody(values), cacheBearer(key));
+const infer = (model: string, values: readonly number[], key: string = CACHE_KEYS.alpha) =>
+  post(`${server.url}/v2/models/${model}/infer`, echoBody(values), cacheBearer(key));
 
 /** Requests the model's instances have run (the statistics endpoint: what the runtime really did). */
 async function ran(model: string): Promise<number> {
-  const stats = (await get(`${server.url}/v2/models/${model}/stats`, cacheBearer(CACHE_KEYS.admin))).json.model_stats as { inference_count: number }[];
+  const stats = (await get(`${server.url}/v2/models/${model}/stats`, cacheBearer(CACHE_KEYS.admin))).json.model_stats as {
+    inference_count: number;
+  }[];
   return stats.reduce((sum, entry) => sum + entry.inference_count, 0);
 }
 
 /** The same tensor in the binary extension. */
 async function inferBinary(model: string, values: readonly number[], key: string) {
   const data = Buffer.from(Float32Array.from(values).buffer);
-  const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: data.byteLength } }] }));
+  const header = Buffer.from(
+    JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: data.byteLength } }] }),
+  );
   const response = await fetch(`${server.url}/v2/models/${model}/infer`, {
     method: 'POST',
     headers: { ...cacheBearer(key), 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
@@ -84,11 +89,15 @@ describe('response cache, embedded', () => {
 
   it('asking for every output by name is the same request as asking for none', async () => {
     await infer('echo-tenant', [3, 1, 4, 1]);
-    const named = await post(`${server.url}/v2/models/echo-tenant/infer`, { ...echoBody([3, 1, 4, 1]), outputs: [{ name: 'out_x' }] }, cacheBearer(CACHE_KEYS.alpha));
+    const named = await post(
+      `${server.url}/v2/models/echo-tenant/infer`,
+      { ...echoBody([3, 1, 4, 1]), outputs: [{ name: 'out_x' }] },
+      cacheBearer(CACHE_KEYS.alpha),
+    );
     expect(named.headers.get('x-cache')).toBe('hit');
   });
 
-  it('tenant scope never answers one tenant with another\'s entry; global scope shares it', async () => {
+  it("tenant scope never answers one tenant with another's entry; global scope shares it", async () => {
     const values = [11, 12, 13, 14];
     const before = await ran('echo-tenant');
     expect((await infer('echo-tenant', values, CACHE_KEYS.alpha)).headers.get('x-cache')).toBe('miss');
@@ -102,7 +111,11 @@ describe('response cache, embedded', () => {
     for (let round = 0; round < 10; round += 1) {
       const fresh = [round, -round, 100 + round, 0.5];
       await infer('echo-tenant', fresh, CACHE_KEYS.alpha);
-      const replies = await Promise.all([infer('echo-tenant', fresh, CACHE_KEYS.alpha), infer('echo-tenant', fresh, CACHE_KEYS.beta), infer('echo-tenant', fresh, CACHE_KEYS.alpha)]);
+      const replies = await Promise.all([
+        infer('echo-tenant', fresh, CACHE_KEYS.alpha),
+        infer('echo-tenant', fresh, CACHE_KEYS.beta),
+        infer('echo-tenant', fresh, CACHE_KEYS.alpha),
+      ]);
       expect(replies.map((reply) => reply.headers.get('x-cache'))).toEqual(['hit', 'miss', 'hit']);
     }
 
@@ -156,7 +169,11 @@ describe('response cache, embedded', () => {
       statuses.push(reply.status === 200 ? reply.headers.get('x-cache') : String(reply.status));
     }
     expect(statuses).toEqual(['miss', 'hit', 'hit', '429', '429']);
-    const entries = (await get(`${server.url}/v1/admin/audit?limit=100&tenant=limited`, cacheBearer(CACHE_KEYS.admin))).json.entries as { status: number; cached?: boolean; costUsd: number }[];
+    const entries = (await get(`${server.url}/v1/admin/audit?limit=100&tenant=limited`, cacheBearer(CACHE_KEYS.admin))).json.entries as {
+      status: number;
+      cached?: boolean;
+      costUsd: number;
+    }[];
     const served = entries.filter((entry) => entry.status === 200);
     expect(served.map((entry) => entry.cached).sort()).toEqual([false, true, true]);
     for (const entry of served.filter((e) => e.cached)) expect(entry.costUsd).toBe(0);
@@ -173,7 +190,12 @@ describe('response cache, embedded', () => {
 
   it('tasks reuse cached model-step answers: the second run of a task runs no model and costs nothing', async () => {
     const before = await ran('echo-tenant');
-    const task = () => post(`${server.url}/v1/tasks/echo-task`, { inputs: { value: { datatype: 'FP32', shape: [1, 4], data: [21, 22, 23, 24] } } }, cacheBearer(CACHE_KEYS.alpha));
+    const task = () =>
+      post(
+        `${server.url}/v1/tasks/echo-task`,
+        { inputs: { value: { datatype: 'FP32', shape: [1, 4], data: [21, 22, 23, 24] } } },
+        cacheBearer(CACHE_KEYS.alpha),
+      );
     const first = await task();
     expect(first.status).toBe(200);
     expect((first.json.result as { cost_usd: number }).cost_usd).toBeCloseTo(ECHO_USD, 12);
@@ -191,8 +213,16 @@ describe('response cache, embedded', () => {
     const client = new InferenceClient(server.grpcAddress!);
     try {
       await infer('echo-tenant', [4, 3, 2, 1]);
-      const request = { model_name: 'echo-tenant', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4] }], raw_input_contents: [Buffer.from(Float32Array.from([4, 3, 2, 1]).buffer)] };
-      const reply = await client.call<{ parameters: Record<string, { string_param?: string }> }>('ModelInfer', request, cacheBearer(CACHE_KEYS.alpha));
+      const request = {
+        model_name: 'echo-tenant',
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4] }],
+        raw_input_contents: [Buffer.from(Float32Array.from([4, 3, 2, 1]).buffer)],
+      };
+      const reply = await client.call<{ parameters: Record<string, { string_param?: string }> }>(
+        'ModelInfer',
+        request,
+        cacheBearer(CACHE_KEYS.alpha),
+      );
       expect(reply.error).toBeUndefined();
       expect(reply.message!.parameters.cache!.string_param).toBe('hit');
       expect(reply.headers['x-cache']).toBe('hit');

@@ -44,16 +44,27 @@ describe('human review in distributed mode', () => {
     ]);
     expect(claims.map((c) => c.status).sort()).toEqual([200, 409]);
     const winner = claims.find((c) => c.status === 200)!.json.claimed_by as 'ops' | 'lead';
-    const resolved = await post(`${winner === 'ops' ? b.url : a.url}/v1/reviews/${id}/resolve`, { decision: 'correct', output: [0, 1] }, bearer(REVIEW_KEYS[winner]));
+    const resolved = await post(
+      `${winner === 'ops' ? b.url : a.url}/v1/reviews/${id}/resolve`,
+      { decision: 'correct', output: [0, 1] },
+      bearer(REVIEW_KEYS[winner]),
+    );
     expect(resolved).toMatchObject({ status: 200, json: { state: 'resolved', human_output: [0, 1] } });
     expect(await redis.hget(redisKeys(prefix).reviewItem(id), 'state')).toBe('resolved');
 
-    const stats = (await get(`${b.url}/v1/reviews/stats`, bearer(REVIEW_KEYS.ops))).json.routes as Record<string, { requests: number; items: number; resolved: number }>;
+    const stats = (await get(`${b.url}/v1/reviews/stats`, bearer(REVIEW_KEYS.ops))).json.routes as Record<
+      string,
+      { requests: number; items: number; resolved: number }
+    >;
     expect(stats.reviewed).toMatchObject({ requests: 1, items: 1, resolved: 1 });
     // Review actions from both gateways land in the shared audit log.
-    await waitFor(async () => {
-      const entries = (await get(`${a.url}/v1/admin/audit?limit=100`, bearer(REVIEW_KEYS.ops))).json.entries as { action?: string }[];
-      return entries.filter((entry) => entry.action === 'review.claim').length === 2;
-    }, 2_000, 'claims audited by both gateways');
+    await waitFor(
+      async () => {
+        const entries = (await get(`${a.url}/v1/admin/audit?limit=100`, bearer(REVIEW_KEYS.ops))).json.entries as { action?: string }[];
+        return entries.filter((entry) => entry.action === 'review.claim').length === 2;
+      },
+      2_000,
+      'claims audited by both gateways',
+    );
   });
 });

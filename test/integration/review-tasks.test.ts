@@ -49,7 +49,11 @@ afterAll(async () => {
 describe('human review of async tasks', () => {
   it('holds a task in needs_review, and its callback, until the item is resolved', async () => {
     const port = (receiver.address() as { port: number }).port;
-    const reply = await post(`${server.url}/v1/tasks/echo-json`, { ...echoInput([1, 2, 3, 4]), review: true, callback_url: `http://127.0.0.1:${port}/hook` }, { ...alpha, prefer: 'respond-async' });
+    const reply = await post(
+      `${server.url}/v1/tasks/echo-json`,
+      { ...echoInput([1, 2, 3, 4]), review: true, callback_url: `http://127.0.0.1:${port}/hook` },
+      { ...alpha, prefer: 'respond-async' },
+    );
     expect(reply.status).toBe(202);
     const id = (reply.json as unknown as TaskJson).id;
     const waiting = await waitForTask(id, (task) => task.status === 'needs_review');
@@ -59,14 +63,26 @@ describe('human review of async tasks', () => {
 
     const reviewId = waiting.review!.id!;
     const item = (await get(`${server.url}/v1/reviews/${reviewId}`, ops)).json;
-    expect(item).toMatchObject({ route: 'echo-json', task_id: id, reason: 'requested', tenant: 'alpha', state: 'pending', model_output: { echoed: { data: [1, 2, 3, 4] } } });
+    expect(item).toMatchObject({
+      route: 'echo-json',
+      task_id: id,
+      reason: 'requested',
+      tenant: 'alpha',
+      state: 'pending',
+      model_output: { echoed: { data: [1, 2, 3, 4] } },
+    });
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(received).toHaveLength(0);
 
     expect((await post(`${server.url}/v1/reviews/${reviewId}/claim`, {}, ops)).status).toBe(200);
-    expect((await post(`${server.url}/v1/reviews/${reviewId}/resolve`, { decision: 'correct', output: { echoed: [4, 3, 2, 1] } }, ops)).status).toBe(200);
+    expect(
+      (await post(`${server.url}/v1/reviews/${reviewId}/resolve`, { decision: 'correct', output: { echoed: [4, 3, 2, 1] } }, ops)).status,
+    ).toBe(200);
     const done = await waitForTask(id, (task) => task.callback?.state === 'delivered');
-    expect(done).toMatchObject({ status: 'succeeded', review: { id: reviewId, status: 'corrected', resolved_by: 'ops', human_output: { echoed: [4, 3, 2, 1] } } });
+    expect(done).toMatchObject({
+      status: 'succeeded',
+      review: { id: reviewId, status: 'corrected', resolved_by: 'ops', human_output: { echoed: [4, 3, 2, 1] } },
+    });
     expect(received).toHaveLength(1);
     expect(received[0]).toMatchObject({ id, status: 'succeeded', review: { status: 'corrected', human_output: { echoed: [4, 3, 2, 1] } } });
   });
@@ -75,6 +91,9 @@ describe('human review of async tasks', () => {
     const reply = await post(`${server.url}/v1/tasks/echo-json`, echoInput([1, 1, 1, 1]), alpha);
     expect(reply.json).toMatchObject({ status: 'succeeded' });
     expect((reply.json as unknown as TaskJson).review).toBeUndefined();
-    expect(await post(`${server.url}/v1/tasks/echo-json`, { ...echoInput([1, 1, 1, 1]), review: 'yes' }, alpha)).toMatchObject({ status: 400, json: { code: 'invalid_parameter' } });
+    expect(await post(`${server.url}/v1/tasks/echo-json`, { ...echoInput([1, 1, 1, 1]), review: 'yes' }, alpha)).toMatchObject({
+      status: 400,
+      json: { code: 'invalid_parameter' },
+    });
   });
 });

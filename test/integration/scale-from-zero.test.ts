@@ -22,8 +22,18 @@ afterEach(async () => {
 function environment(coldStart: Record<string, unknown> | undefined): Record<string, string> {
   const repository = new TestRepository().copy('mlp-classifier', coldStart ? { cold_start: coldStart } : {});
   const prefix = testPrefix();
-  cleanups.push(() => repository.remove(), () => cleanRedis(prefix));
-  return { ...REDIS_ENV, REDIS_PREFIX: prefix, MODEL_REPOSITORY: repository.dir, LOAD_MODELS: 'mlp-classifier', CPU_COUNT: '1', HEARTBEAT_MS: '300' };
+  cleanups.push(
+    () => repository.remove(),
+    () => cleanRedis(prefix),
+  );
+  return {
+    ...REDIS_ENV,
+    REDIS_PREFIX: prefix,
+    MODEL_REPOSITORY: repository.dir,
+    LOAD_MODELS: 'mlp-classifier',
+    CPU_COUNT: '1',
+    HEARTBEAT_MS: '300',
+  };
 }
 
 function metric(text: string, name: string, labels: string): number | undefined {
@@ -61,7 +71,7 @@ describe('scale from zero: requests to a version with no live worker queue and w
       expect(await reference.matches(seed, (reply.json.outputs as { data: number[] }[])[0]!.data)).toBe(true);
     }
     await reference.close();
-    const text = (await metricsText(gateway.url));
+    const text = await metricsText(gateway.url);
     expect(metric(text, 'switchyard_cold_starts_total', 'model="mlp-classifier",version="1"')).toBe(1);
     expect(metric(text, 'switchyard_cold_start_seconds_count', 'model="mlp-classifier",version="1"')).toBe(1);
     expect(metric(text, 'switchyard_cold_start_seconds_sum', 'model="mlp-classifier",version="1"')).toBeGreaterThan(3);
@@ -97,10 +107,16 @@ describe('scale from zero: requests to a version with no live worker queue and w
 
     const worker = await spawnWorker({ ...env, WORKER_ID: 'late' });
     spawned.push(worker);
-    await waitFor(async () => (await get(`${gateway.url}/v2/models/mlp-classifier/versions/1/ready`)).status === 200, 10_000, 'model ready');
+    await waitFor(
+      async () => (await get(`${gateway.url}/v2/models/mlp-classifier/versions/1/ready`)).status === 200,
+      10_000,
+      'model ready',
+    );
     expect((await infer(gateway.url, 7)).status).toBe(200);
     const count = async () => {
-      const stats = (await get(`${gateway.url}/v2/models/mlp-classifier/versions/1/stats`)).json.model_stats as { inference_count: number }[];
+      const stats = (await get(`${gateway.url}/v2/models/mlp-classifier/versions/1/stats`)).json.model_stats as {
+        inference_count: number;
+      }[];
       return stats[0]?.inference_count ?? 0;
     };
     await waitFor(async () => (await count()) >= 1, 5_000, 'statistics reach the gateway');
@@ -108,7 +124,7 @@ describe('scale from zero: requests to a version with no live worker queue and w
     // Neither the removed jobs nor the one past its deadline ran: one inference, the last request's.
     expect(await count()).toBe(1);
     // Every cold request gave up: the period ended unserved, so no cold-start time was observed.
-    const text = (await metricsText(gateway.url));
+    const text = await metricsText(gateway.url);
     expect(metric(text, 'switchyard_cold_starts_total', 'model="mlp-classifier",version="1"')).toBe(2);
     expect(text).toContain('# TYPE switchyard_cold_start_seconds histogram');
     expect(metric(text, 'switchyard_cold_start_seconds_count', 'model="mlp-classifier",version="1"')).toBeUndefined();
@@ -140,10 +156,14 @@ describe('scale from zero: requests to a version with no live worker queue and w
       await heartbeat.stop('failing');
       redis.disconnect();
     });
-    await waitFor(async () => {
-      const index = (await post(`${gateway.url}/v2/repository/index`, {})).json as unknown as { name: string; state: string }[];
-      return index.some((entry) => entry.name === 'mlp-classifier' && entry.state === 'FAILED');
-    }, 5_000, 'FAILED announced');
+    await waitFor(
+      async () => {
+        const index = (await post(`${gateway.url}/v2/repository/index`, {})).json as unknown as { name: string; state: string }[];
+        return index.some((entry) => entry.name === 'mlp-classifier' && entry.state === 'FAILED');
+      },
+      5_000,
+      'FAILED announced',
+    );
     const started = Date.now();
     const refused = await infer(gateway.url, 1);
     expect(Date.now() - started).toBeLessThan(1_000);
@@ -155,22 +175,36 @@ describe('scale from zero: requests to a version with no live worker queue and w
 
   it('a real worker whose model fails to load stays up announcing it FAILED: refused at once, the other model served, /ready 503', async () => {
     const env = environment({ max_wait_ms: 60_000 });
-    const repository = new TestRepository().copy('mlp-classifier').add('broken', { ...RESHAPE_CONFIG }, { 'model.onnx': 'not an onnx file' });
+    const repository = new TestRepository()
+      .copy('mlp-classifier')
+      .add('broken', { ...RESHAPE_CONFIG }, { 'model.onnx': 'not an onnx file' });
     cleanups.push(() => repository.remove());
     const metricsPort = await freePort();
-    const workerEnv = { ...env, MODEL_REPOSITORY: repository.dir, LOAD_MODELS: 'mlp-classifier,broken', METRICS_PORT: String(metricsPort), WORKER_ID: 'half-broken' };
+    const workerEnv = {
+      ...env,
+      MODEL_REPOSITORY: repository.dir,
+      LOAD_MODELS: 'mlp-classifier,broken',
+      METRICS_PORT: String(metricsPort),
+      WORKER_ID: 'half-broken',
+    };
     const gateway = await spawnGateway({ ...env, MODEL_REPOSITORY: repository.dir, LOAD_MODELS: 'mlp-classifier,broken' });
     spawned.push(gateway);
     const worker = launchWorker(workerEnv);
     spawned.push(worker);
     await waitFor(async () => worker.output().includes('models that failed to load'), 30_000, 'worker consuming with a failed model');
 
-    await waitFor(async () => {
-      const index = (await post(`${gateway.url}/v2/repository/index`, {})).json as unknown as { name: string; state: string }[];
-      return index.some((entry) => entry.name === 'broken' && entry.state === 'FAILED');
-    }, 5_000, 'FAILED announced');
+    await waitFor(
+      async () => {
+        const index = (await post(`${gateway.url}/v2/repository/index`, {})).json as unknown as { name: string; state: string }[];
+        return index.some((entry) => entry.name === 'broken' && entry.state === 'FAILED');
+      },
+      5_000,
+      'FAILED announced',
+    );
     const started = Date.now();
-    const refused = await post(`${gateway.url}/v2/models/broken/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] });
+    const refused = await post(`${gateway.url}/v2/models/broken/infer`, {
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
+    });
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(refused.status).toBe(503);
     expect(refused.json).toMatchObject({ code: 'model_not_ready' });

@@ -25,12 +25,19 @@ describe('the shipped pipelines through the Task API', () => {
     const page = await renderTextPage([{ text: 'Invoice 2026-117' }, { text: 'Total due 418.50' }]);
     const reply = await post(`${server.url}/v1/tasks/ocr`, page, { 'content-type': 'image/png' });
     expect(reply.status).toBe(200);
-    const result = reply.json.result as { outputs: { lines: { text: string; confidence: number }[] }; steps: { step: string; kind: string; model?: string; requests?: number; cost_usd?: number }[]; cost_usd: number };
+    const result = reply.json.result as {
+      outputs: { lines: { text: string; confidence: number }[] };
+      steps: { step: string; kind: string; model?: string; requests?: number; cost_usd?: number }[];
+      cost_usd: number;
+    };
     expect(result.outputs.lines.map((line) => line.text)).toEqual(['Invoice 2026-117', 'Total due 418.50']);
     const models = result.steps.filter((step) => step.kind === 'model');
     expect(models.map((step) => step.model).sort()).toEqual(['text-detector', 'text-direction', 'text-recognizer']);
     expect(models.find((step) => step.model === 'text-recognizer')!.requests).toBe(2);
-    expect(result.cost_usd).toBeCloseTo(models.reduce((sum, step) => sum + step.cost_usd!, 0), 12);
+    expect(result.cost_usd).toBeCloseTo(
+      models.reduce((sum, step) => sum + step.cost_usd!, 0),
+      12,
+    );
   });
 
   it('image-moderation takes a raw image body and allows a rendered document at once', async () => {

@@ -31,7 +31,9 @@ const KEYS = { tiny: 'tiny-key', roomy: 'roomy-key' } as const;
 
 const voiceActivityFile = join(import.meta.dirname, '../../models/voice-activity/pipeline.json');
 const voiceActivity = JSON.parse(readFileSync(voiceActivityFile, 'utf8')) as { steps: { options?: Record<string, unknown> }[] };
-const routedSteps = voiceActivity.steps.map((step, i) => (i === 0 ? { ...step, options: { ...step.options, model: 'vad-cascade' } } : step));
+const routedSteps = voiceActivity.steps.map((step, i) =>
+  i === 0 ? { ...step, options: { ...step.options, model: 'vad-cascade' } } : step,
+);
 const repository = new TestRepository()
   .copy('silero-vad', { price: { usd_per_compute_second: 0, usd_per_request: PER_CALL_USD } })
   .copyPipeline('voice-activity')
@@ -41,7 +43,10 @@ const configFile = join(repository.dir, 'switchyard.yaml');
 // A speech probability never reaches 1 on silence, so every window runs both tiers.
 const VAD_CASCADE = {
   name: 'vad-cascade',
-  tiers: [{ name: 'first', model: 'silero-vad' }, { name: 'second', model: 'silero-vad' }],
+  tiers: [
+    { name: 'first', model: 'silero-vad' },
+    { name: 'second', model: 'silero-vad' },
+  ],
   policy: { type: 'cascade', output: 'output', threshold: 1 },
 };
 writeFileSync(
@@ -49,7 +54,12 @@ writeFileSync(
   stringify({
     tenants: [
       { name: 'tiny', keys: [{ sha256: hashKey(KEYS.tiny) }], models: ['voice-activity'], budget: { usd: TINY_BUDGET_USD, period: 'day' } },
-      { name: 'roomy', keys: [{ sha256: hashKey(KEYS.roomy) }], models: ['voice-activity', 'voice-routed', 'silero-vad'], budget: { usd: 1, period: 'day' } },
+      {
+        name: 'roomy',
+        keys: [{ sha256: hashKey(KEYS.roomy) }],
+        models: ['voice-activity', 'voice-routed', 'silero-vad'],
+        budget: { usd: 1, period: 'day' },
+      },
     ],
     routes: [VAD_CASCADE],
   }),
@@ -136,7 +146,7 @@ describe('model calls made by a transform are held and charged one by one, in bo
       expect(usage.spentPico).toBe(accounts.reduce((sum, account) => sum + account.chargedPico, 0));
     });
 
-    it('a call that ran nothing gives its hold back to the budget at once, with no close (an inference\'s account)', async () => {
+    it("a call that ran nothing gives its hold back to the budget at once, with no close (an inference's account)", async () => {
       const store = makeStore();
       const tenant = `release-${name}`;
       const account = new BudgetAccount(store, { tenant, period: 'total', limitPico: 100, describe: 'test budget' });
@@ -186,7 +196,12 @@ interface TaskJson {
 }
 
 /** Posts a WAV as a task's whole body. */
-async function submitClip(url: string, key: string, wav: Uint8Array, query = ''): Promise<{ status: number; code?: string; taskId: string | null }> {
+async function submitClip(
+  url: string,
+  key: string,
+  wav: Uint8Array,
+  query = '',
+): Promise<{ status: number; code?: string; taskId: string | null }> {
   const headers = { ...bearer(key), 'content-type': 'audio/wav' };
   const response = await fetch(`${url}/v1/tasks/voice-activity${query}`, { method: 'POST', headers, body: wav });
   const json = (await response.json()) as { code?: string };
@@ -201,7 +216,11 @@ async function spentUsd(url: string, key: string): Promise<{ total_usd: number; 
  * The same through the Task API, in both modes: embedded (memory store) and two gateways
  * sharing Redis (Redis store, tasks spread over both gateways).
  */
-function taskApiChecks(mode: string, urls: () => readonly string[], redisUsage?: () => Promise<{ spentPico: number; reservedPico: number }>): void {
+function taskApiChecks(
+  mode: string,
+  urls: () => readonly string[],
+  redisUsage?: () => Promise<{ spentPico: number; reservedPico: number }>,
+): void {
   describe(`${mode}: the Task API`, () => {
     it('5 concurrent clips against a budget of 2.5 clips: never over budget, some refused with 429 budget_exceeded', async () => {
       const replies = await Promise.all(Array.from({ length: 5 }, (_, i) => submitClip(urls()[i % urls().length]!, KEYS.tiny, clip)));
@@ -212,7 +231,11 @@ function taskApiChecks(mode: string, urls: () => readonly string[], redisUsage?:
       const expected = toPico(succeeded * CLIP_CALLS * PER_CALL_USD);
       if (redisUsage) expect(await redisUsage()).toEqual({ spentPico: expected, reservedPico: 0 });
       // Each gateway writes its ledger charges behind, in batches up to 50 ms apart.
-      await waitFor(async () => toPico((await spentUsd(urls()[0]!, KEYS.tiny)).total_usd) === expected, 5_000, 'the ledger to show every charge');
+      await waitFor(
+        async () => toPico((await spentUsd(urls()[0]!, KEYS.tiny)).total_usd) === expected,
+        5_000,
+        'the ledger to show every charge',
+      );
       expect((await spentUsd(urls()[0]!, KEYS.tiny)).total_usd).toBeLessThanOrEqual(TINY_BUDGET_USD);
       // What is left (half a clip) cannot cover another clip's reservation.
       if (succeeded === 2) expect(await submitClip(urls()[0]!, KEYS.tiny, clip)).toMatchObject({ status: 429, code: 'budget_exceeded' });
@@ -256,7 +279,10 @@ describe('a transform whose model is a route', () => {
     const headers = { ...bearer(KEYS.roomy), 'content-type': 'audio/wav' };
     const response = await fetch(`${server.url}/v1/tasks/voice-routed`, { method: 'POST', headers, body: silence });
     expect(response.status).toBe(200);
-    const task = (await response.json()) as { cost_usd: number; result: { steps: { step: string; model_requests?: { requests: number } }[] } };
+    const task = (await response.json()) as {
+      cost_usd: number;
+      result: { steps: { step: string; model_requests?: { requests: number } }[] };
+    };
     expect(task.result.steps.find((step) => step.step === 'probabilities')?.model_requests?.requests).toBe(CLIP_CALLS);
     expect(toPico(task.cost_usd)).toBe(toPico(2 * CLIP_CALLS * PER_CALL_USD));
     const spend = await spentUsd(server.url, KEYS.roomy);
@@ -276,7 +302,7 @@ describe('distributed gateways', () => {
     await cluster.close();
     redis.disconnect();
   });
-  const usage = async (): Promise<{ spentPico: number; reservedPico: number }> => new RedisBudgetStore(redis, prefix).usage('tiny', periodId('day'));
+  const usage = async (): Promise<{ spentPico: number; reservedPico: number }> =>
+    new RedisBudgetStore(redis, prefix).usage('tiny', periodId('day'));
   taskApiChecks('distributed', () => cluster.gateways.map((gateway) => gateway.url), usage);
 });
-

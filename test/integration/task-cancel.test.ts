@@ -27,7 +27,9 @@ const LONG_CALLS = 1_875;
 /** 1 s: 32 windows, well under a second. */
 const SHORT = wavFile([vowelLikeSpeech(16_000, 1)], 16_000);
 
-const repository = new TestRepository().copy('silero-vad', { price: { usd_per_compute_second: 0, usd_per_request: PER_CALL_USD } }).copyPipeline('voice-activity');
+const repository = new TestRepository()
+  .copy('silero-vad', { price: { usd_per_compute_second: 0, usd_per_request: PER_CALL_USD } })
+  .copyPipeline('voice-activity');
 const configFile = join(repository.dir, 'switchyard.yaml');
 const tenant = (name: string, key: string, extra: Record<string, unknown> = {}) => ({
   name,
@@ -87,10 +89,24 @@ interface TaskJson {
   error?: { code: string };
 }
 
-async function submit(url: string, key: string, wav: Uint8Array, options: { async?: boolean; callback?: boolean; signal?: AbortSignal } = {}): Promise<{ status: number; json: Record<string, unknown>; taskId: string | null }> {
+async function submit(
+  url: string,
+  key: string,
+  wav: Uint8Array,
+  options: { async?: boolean; callback?: boolean; signal?: AbortSignal } = {},
+): Promise<{ status: number; json: Record<string, unknown>; taskId: string | null }> {
   const query = options.callback ? `?callback_url=${encodeURIComponent(receiverUrl)}` : '';
-  const headers: Record<string, string> = { ...bearer(key), 'content-type': 'audio/wav', ...(options.async ? { prefer: 'respond-async' } : {}) };
-  const response = await fetch(`${url}/v1/tasks/voice-activity${query}`, { method: 'POST', headers, body: wav, ...(options.signal ? { signal: options.signal } : {}) });
+  const headers: Record<string, string> = {
+    ...bearer(key),
+    'content-type': 'audio/wav',
+    ...(options.async ? { prefer: 'respond-async' } : {}),
+  };
+  const response = await fetch(`${url}/v1/tasks/voice-activity${query}`, {
+    method: 'POST',
+    headers,
+    body: wav,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   return { status: response.status, json: (await response.json()) as Record<string, unknown>, taskId: response.headers.get('x-task-id') };
 }
 
@@ -99,19 +115,25 @@ async function cancel(url: string, id: string, key = KEYS.alpha): Promise<{ stat
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
 
-const task = async (url: string, id: string, key = KEYS.alpha): Promise<TaskJson> => (await get(`${url}/v1/tasks/${id}`, bearer(key))).json as unknown as TaskJson;
+const task = async (url: string, id: string, key = KEYS.alpha): Promise<TaskJson> =>
+  (await get(`${url}/v1/tasks/${id}`, bearer(key))).json as unknown as TaskJson;
 
 /** The task's events, read to the end of its stream (it ends after the final event). */
 async function eventTypes(url: string, id: string, key: string = KEYS.alpha): Promise<{ type: string; data: Record<string, unknown> }[]> {
   const response = await fetch(`${url}/v1/tasks/${id}/events`, { headers: bearer(key) });
   return (await response.text())
     .split('\n\n')
-    .map((block) => ({ type: /^event: (.*)$/m.exec(block)?.[1] ?? '', data: JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? '{}') as Record<string, unknown> }))
+    .map((block) => ({
+      type: /^event: (.*)$/m.exec(block)?.[1] ?? '',
+      data: JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? '{}') as Record<string, unknown>,
+    }))
     .filter((event) => event.type !== '');
 }
 
 async function rowsRun(url: string): Promise<number> {
-  const stats = (await get(`${url}/v2/models/silero-vad/stats`, bearer(KEYS.admin))).json.model_stats as { inference_count: number }[] | undefined;
+  const stats = (await get(`${url}/v2/models/silero-vad/stats`, bearer(KEYS.admin))).json.model_stats as
+    | { inference_count: number }[]
+    | undefined;
   return (stats ?? []).reduce((sum, entry) => sum + entry.inference_count, 0);
 }
 
@@ -159,7 +181,9 @@ function checks(mode: string, start: () => Promise<string>): void {
       expect((await task(url, secondId, KEYS.tight)).status).toBe('queued');
       const reply = await cancel(url, secondId, KEYS.tight);
       expect(reply).toMatchObject({ status: 200, json: { status: 'cancelled', cost_usd: 0 } });
-      expect((await eventTypes(url, secondId, KEYS.tight)).map((event) => event.type).filter((type) => type !== 'callback-attempted')).toEqual(['task-queued', 'task-cancelled']);
+      expect(
+        (await eventTypes(url, secondId, KEYS.tight)).map((event) => event.type).filter((type) => type !== 'callback-attempted'),
+      ).toEqual(['task-queued', 'task-cancelled']);
       await waitFor(async () => (callbacks.get(secondId) ?? []).length === 1, 10_000, 'the callback');
       expect(callbacks.get(secondId)).toEqual(['cancelled']);
       // The first is cancelled too (running), with the TypeScript client: both reservations came back, so a third long task fits the budget.
@@ -171,7 +195,7 @@ function checks(mode: string, start: () => Promise<string>): void {
       expect((await cancel(url, third.json.id as string, KEYS.tight)).status).toBe(200);
     });
 
-    it('hostile and late DELETEs: unknown id 404, another tenant\'s task 404, no key 401, a finished task 409 task_finished', async () => {
+    it("hostile and late DELETEs: unknown id 404, another tenant's task 404, no key 401, a finished task 409 task_finished", async () => {
       expect(await cancel(url, 'no-such-task')).toMatchObject({ status: 404, json: { code: 'task_not_found' } });
       expect(await cancel(url, 'x'.repeat(100))).toMatchObject({ status: 404, json: { code: 'task_not_found' } });
       const done = await submit(url, KEYS.alpha, SHORT);
@@ -192,7 +216,13 @@ function checks(mode: string, start: () => Promise<string>): void {
       leaving.abort();
       await sync;
       // Its callback names it (the caller never got its id) and says cancelled.
-      await waitFor(async () => [...callbacks.values()].some((statuses) => statuses.includes('cancelled') && statuses.length === 1) && (await rowsRun(url)) < before + LONG_CALLS, 15_000, 'the callback');
+      await waitFor(
+        async () =>
+          [...callbacks.values()].some((statuses) => statuses.includes('cancelled') && statuses.length === 1) &&
+          (await rowsRun(url)) < before + LONG_CALLS,
+        15_000,
+        'the callback',
+      );
       await new Promise((resolve) => setTimeout(resolve, 600)); // distributed statistics travel by heartbeat
       const settled = await rowsRun(url);
       await new Promise((resolve) => setTimeout(resolve, 1_000));

@@ -66,7 +66,11 @@ describe('tasks in distributed mode', () => {
     spawned.push(worker);
     const first = await spawnGateway(env);
     spawned.push(first);
-    await waitFor(async () => (await get(`${first.url}/v2/models/echo/ready`, bearerKey(TASK_KEYS.admin))).status === 200, 10_000, 'echo ready');
+    await waitFor(
+      async () => (await get(`${first.url}/v2/models/echo/ready`, bearerKey(TASK_KEYS.admin))).status === 200,
+      10_000,
+      'echo ready',
+    );
 
     // Synchronous and asynchronous tasks through the queue.
     const sync = await post(`${first.url}/v1/tasks/echo-json`, echoInput([1, 2, 3, 4]), alpha);
@@ -93,7 +97,11 @@ describe('tasks in distributed mode', () => {
     expect(survived.result!.outputs.echoed.data).toEqual([5, 6, 7, 8]);
 
     worker.kill('SIGCONT');
-    await waitFor(async () => (await task(second.url, stuckId)).status === 'succeeded', 30_000, 'orphaned task finished by the second gateway');
+    await waitFor(
+      async () => (await task(second.url, stuckId)).status === 'succeeded',
+      30_000,
+      'orphaned task finished by the second gateway',
+    );
     const finished = await task(second.url, stuckId);
     expect(finished.runs).toBe(2);
     expect(finished.result!.outputs.echoed.data).toEqual([9, 9, 9, 9]);
@@ -119,7 +127,11 @@ describe('tasks in distributed mode', () => {
     expect(refused.json.code).toMatch(/request_timeout|model_not_ready/);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     // It waits no longer than its deadline, then fails with the refusal it kept getting.
-    const brief = await post(`${gateway.url}/v1/tasks/echo-json`, { ...echoInput([2, 2, 2, 2]), timeout_ms: 1_000 }, { ...alpha, prefer: 'respond-async' });
+    const brief = await post(
+      `${gateway.url}/v1/tasks/echo-json`,
+      { ...echoInput([2, 2, 2, 2]), timeout_ms: 1_000 },
+      { ...alpha, prefer: 'respond-async' },
+    );
     const briefId = brief.json.id as string;
     await waitFor(async () => (await task(gateway.url, briefId)).status === 'failed', 5_000, 'task failed at its deadline');
     const expired = (await get(`${gateway.url}/v1/tasks/${briefId}`, alpha)).json as { error: { code: string } };

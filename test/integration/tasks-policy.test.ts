@@ -6,7 +6,8 @@ import { BUDGETED_TASKS, ECHO_PRICE_USD, TASK_KEYS, bearerKey, echoInput, taskFi
 
 const fixture = taskFixture();
 let server: RunningServer;
-const submit = (key: string, body: unknown, headers: Record<string, string> = {}) => post(`${server.url}/v1/tasks/echo-json`, body, { ...bearerKey(key), ...headers });
+const submit = (key: string, body: unknown, headers: Record<string, string> = {}) =>
+  post(`${server.url}/v1/tasks/echo-json`, body, { ...bearerKey(key), ...headers });
 
 beforeAll(async () => {
   server = await startTestGateway(fixture.repository.dir, fixture.env);
@@ -29,7 +30,11 @@ describe('tasks pass the policy layer', () => {
     const before = await get(`${server.url}/v1/spend`, bearerKey(TASK_KEYS.alpha));
     const reply = await post(`${server.url}/v1/tasks/echo-routed`, echoInput([0.5, 0.25, 0.125, 0.75]), bearerKey(TASK_KEYS.alpha));
     expect(reply.status).toBe(200);
-    const result = reply.json.result as { outputs: { echoed: { data: number[] } }; cost_usd: number; steps: { step: string; model?: string }[] };
+    const result = reply.json.result as {
+      outputs: { echoed: { data: number[] } };
+      cost_usd: number;
+      steps: { step: string; model?: string }[];
+    };
     expect(result.outputs.echoed.data).toEqual([0.5, 0.25, 0.125, 0.75]);
     expect(result.cost_usd).toBeCloseTo(2 * ECHO_PRICE_USD, 12);
     const after = await get(`${server.url}/v1/spend`, bearerKey(TASK_KEYS.alpha));

@@ -16,12 +16,20 @@ interface TaskJson {
   id: string;
   status: string;
   runs: number;
-  result?: { outputs: { orientation: { label: string; score: number }[] }; steps: { step: string; kind: string; model?: string; version?: string; compute_ms?: number; cost_usd?: number }[]; cost_usd: number };
+  result?: {
+    outputs: { orientation: { label: string; score: number }[] };
+    steps: { step: string; kind: string; model?: string; version?: string; compute_ms?: number; cost_usd?: number }[];
+    cost_usd: number;
+  };
   error?: { code: string; message: string; step?: string };
   callback?: { state: string; attempts: { attempt: number; status?: number }[] };
 }
 
-async function postImage(path: string, image: Uint8Array, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }> {
+async function postImage(
+  path: string,
+  image: Uint8Array,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }> {
   return post(`${server.url}${path}`, image, { 'content-type': 'image/png', ...headers });
 }
 
@@ -86,7 +94,15 @@ describe('Task API (embedded mode)', () => {
     expect(events.headers.get('content-type')).toBe('text/event-stream');
     const text = await events.text();
     const names = [...text.matchAll(/^event: (.+)$/gm)].map(([, name]) => name);
-    expect(names).toEqual(['task-queued', 'task-started', 'step-started', 'step-finished', 'step-started', 'step-finished', 'task-succeeded']);
+    expect(names).toEqual([
+      'task-queued',
+      'task-started',
+      'step-started',
+      'step-finished',
+      'step-started',
+      'step-finished',
+      'task-succeeded',
+    ]);
     const ids = [...text.matchAll(/^id: (\d+)$/gm)].map(([, id]) => Number(id));
     expect(ids).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(text).toContain('"step":"classify"');
@@ -105,7 +121,11 @@ describe('Task API (embedded mode)', () => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
-        received.push({ body: Buffer.concat(chunks).toString('utf8'), timestamp: Number(request.headers['x-switchyard-timestamp']), signature: String(request.headers['x-switchyard-signature']) });
+        received.push({
+          body: Buffer.concat(chunks).toString('utf8'),
+          timestamp: Number(request.headers['x-switchyard-timestamp']),
+          signature: String(request.headers['x-switchyard-signature']),
+        });
         // The first delivery fails, so the retry is seen.
         response.writeHead(received.length === 1 ? 500 : 204).end();
       });
@@ -114,7 +134,11 @@ describe('Task API (embedded mode)', () => {
     const port = (receiver.address() as { port: number }).port;
     try {
       const image = (await renderTextLine('call me back')).toString('base64');
-      const reply = await post(`${server.url}/v1/tasks/text-orientation`, { inputs: { image }, callback_url: `http://127.0.0.1:${port}/hook` }, { prefer: 'respond-async' });
+      const reply = await post(
+        `${server.url}/v1/tasks/text-orientation`,
+        { inputs: { image }, callback_url: `http://127.0.0.1:${port}/hook` },
+        { prefer: 'respond-async' },
+      );
       expect(reply.status).toBe(202);
       const task = await waitForTask((reply.json as unknown as TaskJson).id, (t) => t.callback?.state !== 'pending');
       expect(task.callback!.state).toBe('delivered');
@@ -156,9 +180,24 @@ describe('Task API (embedded mode)', () => {
       [post(`${server.url}/v1/tasks/text-orientation`, { image: 'x' }), 400, 'invalid_request'],
       [post(`${server.url}/v1/tasks/text-orientation`, '{"inputs":'), 400, 'invalid_json'],
       [post(`${server.url}/v1/tasks/text-orientation`, ''), 400, 'empty_body'],
-      [post(`${server.url}/v1/tasks/text-orientation`, { inputs: { image: image.toString('base64') }, callback_url: 'ftp://example.com/x' }), 400, 'invalid_parameter'],
-      [post(`${server.url}/v1/tasks/text-orientation`, { inputs: { image: image.toString('base64') }, timeout_ms: -5 }), 400, 'invalid_parameter'],
-      [post(`${server.url}/v1/tasks/text-orientation`, new Uint8Array([82, 73, 70, 70]), { 'content-type': 'audio/wav' }), 415, 'unsupported_media_type'],
+      [
+        post(`${server.url}/v1/tasks/text-orientation`, {
+          inputs: { image: image.toString('base64') },
+          callback_url: 'ftp://example.com/x',
+        }),
+        400,
+        'invalid_parameter',
+      ],
+      [
+        post(`${server.url}/v1/tasks/text-orientation`, { inputs: { image: image.toString('base64') }, timeout_ms: -5 }),
+        400,
+        'invalid_parameter',
+      ],
+      [
+        post(`${server.url}/v1/tasks/text-orientation`, new Uint8Array([82, 73, 70, 70]), { 'content-type': 'audio/wav' }),
+        415,
+        'unsupported_media_type',
+      ],
     ];
     for (const [reply, status, code] of cases) {
       const answer = await reply;
@@ -177,7 +216,15 @@ describe('Task API (embedded mode)', () => {
   it('lists the pipelines with their inputs and steps', async () => {
     const reply = await get(`${server.url}/v1/pipelines`);
     expect(reply.json.pipelines).toEqual([
-      expect.objectContaining({ name: 'text-orientation', inputs: { image: expect.objectContaining({ kind: 'image' }) }, outputs: ['orientation'], steps: [{ id: 'classify', model: 'text-direction' }, { id: 'label', transform: 'top-k' }] }),
+      expect.objectContaining({
+        name: 'text-orientation',
+        inputs: { image: expect.objectContaining({ kind: 'image' }) },
+        outputs: ['orientation'],
+        steps: [
+          { id: 'classify', model: 'text-direction' },
+          { id: 'label', transform: 'top-k' },
+        ],
+      }),
     ]);
   });
 });

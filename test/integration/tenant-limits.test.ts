@@ -28,7 +28,8 @@ const count = (replies: readonly Timed[], status: number): number => replies.fil
  * 400s, timeouts and abandoned calls, MAX slow calls at once are served and one more is not.
  */
 async function expectConcurrencyLimit(url: string): Promise<void> {
-  const capped = (width: number, parameters: Record<string, unknown> = {}, signal?: AbortSignal) => timedInfer(url, TENANT_KEYS.capped, lineRequest(width, 3, parameters), signal);
+  const capped = (width: number, parameters: Record<string, unknown> = {}, signal?: AbortSignal) =>
+    timedInfer(url, TENANT_KEYS.capped, lineRequest(width, 3, parameters), signal);
   const exactly = async (): Promise<void> => {
     const replies = await Promise.all(Array.from({ length: MAX + 1 }, () => capped(SLOW)));
     expect(count(replies, 200)).toBe(MAX);
@@ -38,7 +39,15 @@ async function expectConcurrencyLimit(url: string): Promise<void> {
   };
   await exactly();
   // Errors: a 400 holds a slot only while it is checked.
-  const invalid = await Promise.all(Array.from({ length: 4 }, () => timedInfer(url, TENANT_KEYS.capped, { ...lineRequest(SLOW, 1), body: Buffer.from('{"inputs": 5}'), headers: { 'content-type': 'application/json' } })));
+  const invalid = await Promise.all(
+    Array.from({ length: 4 }, () =>
+      timedInfer(url, TENANT_KEYS.capped, {
+        ...lineRequest(SLOW, 1),
+        body: Buffer.from('{"inputs": 5}'),
+        headers: { 'content-type': 'application/json' },
+      }),
+    ),
+  );
   expect(invalid.map((reply) => reply.code)).toEqual(expect.arrayContaining(['invalid_request']));
   // Timeouts: answered 503 at the deadline, slot given back then.
   const late = await Promise.all(Array.from({ length: MAX }, () => capped(SLOW * 2, { timeout_ms: 1 })));
@@ -50,7 +59,11 @@ async function expectConcurrencyLimit(url: string): Promise<void> {
     return capped(SLOW, {}, abort.signal).catch((error: unknown) => error);
   });
   await Promise.all(aborted);
-  await waitFor(async () => (await Promise.all(Array.from({ length: MAX }, () => capped(200)))).every((reply) => reply.status === 200), 60_000, 'slots back after abandoned calls');
+  await waitFor(
+    async () => (await Promise.all(Array.from({ length: MAX }, () => capped(200)))).every((reply) => reply.status === 200),
+    60_000,
+    'slots back after abandoned calls',
+  );
   await exactly();
   // Another tenant is not limited by this one's slots.
   const others = await Promise.all(Array.from({ length: MAX + 2 }, () => timedInfer(url, TENANT_KEYS.quiet, lineRequest(200, 2))));
@@ -87,15 +100,29 @@ describe('tenant limits: max_concurrency and priority', () => {
     const repository = new TestRepository().copy('text-recognizer');
     const prefix = testPrefix();
     prefixes.push(prefix);
-    const env = { ...REDIS_ENV, REDIS_PREFIX: prefix, MODEL_REPOSITORY: repository.dir, LOAD_MODELS: 'text-recognizer', CPU_COUNT: '1', HEARTBEAT_MS: '300', LOG_LEVEL: 'warn', SWITCHYARD_CONFIG: writeTenantPolicy(repository.dir, MAX) };
+    const env = {
+      ...REDIS_ENV,
+      REDIS_PREFIX: prefix,
+      MODEL_REPOSITORY: repository.dir,
+      LOAD_MODELS: 'text-recognizer',
+      CPU_COUNT: '1',
+      HEARTBEAT_MS: '300',
+      LOG_LEVEL: 'warn',
+      SWITCHYARD_CONFIG: writeTenantPolicy(repository.dir, MAX),
+    };
     const [first, second] = [await spawnGateway(env), await spawnGateway(env)];
     spawned.push(first, second, await spawnWorker({ ...env, LOG_LEVEL: 'info', WORKER_ID: 'limits' }));
-    const ready = (url: string) => fetch(`${url}/v2/models/text-recognizer/ready`, { headers: { authorization: `Bearer ${TENANT_KEYS.quiet}` } }).then((r) => r.status === 200);
+    const ready = (url: string) =>
+      fetch(`${url}/v2/models/text-recognizer/ready`, { headers: { authorization: `Bearer ${TENANT_KEYS.quiet}` } }).then(
+        (r) => r.status === 200,
+      );
     await waitFor(async () => (await ready(first.url)) && (await ready(second.url)), 30_000, 'worker ready');
     const url = (gateway: { url: string }) => `${gateway.url}/v2/models/text-recognizer/infer`;
     await expectPriorities(url(first));
     // Slots taken through one gateway count at the other.
-    const replies = await Promise.all([first, second, first, second].map((gateway) => timedInfer(url(gateway), TENANT_KEYS.capped, lineRequest(SLOW, 5))));
+    const replies = await Promise.all(
+      [first, second, first, second].map((gateway) => timedInfer(url(gateway), TENANT_KEYS.capped, lineRequest(SLOW, 5))),
+    );
     expect(count(replies, 200)).toBe(MAX);
     expect(replies.filter((reply) => reply.code === 'concurrency_limited')).toHaveLength(4 - MAX);
     await expectConcurrencyLimit(url(second));
@@ -104,7 +131,7 @@ describe('tenant limits: max_concurrency and priority', () => {
     redis.disconnect();
   }, 240_000);
 
-  it('the Redis slot store: concurrent takes on the real store never pass the limit, and a dead holder\'s lease lapses', async () => {
+  it("the Redis slot store: concurrent takes on the real store never pass the limit, and a dead holder's lease lapses", async () => {
     const prefix = testPrefix();
     prefixes.push(prefix);
     const redis = testRedis();

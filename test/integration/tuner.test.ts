@@ -18,9 +18,14 @@ const CLI = resolve(import.meta.dirname, '../../dist/workers/tuning/tune-cli.js'
 
 function tune(args: string[]): Promise<{ code: number; output: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', CPU_COUNT: '2' }, timeout: 120_000 }, (error, stdout, stderr) => {
-      done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, output: stdout + stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { PATH: process.env.PATH ?? '', CPU_COUNT: '2' }, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, output: stdout + stderr });
+      },
+    );
   });
 }
 
@@ -33,7 +38,18 @@ describe('npm run tune', () => {
   it('sweeps a few configurations, writes the reports and a tuned block the pool then uses', async () => {
     const repository = new TestRepository().copy('mlp-classifier');
     cleanups.push(() => repository.remove());
-    const args = ['mlp-classifier', '--repository', repository.dir, '--max-configs', '3', '--seconds', '0.5', '--concurrency', '8', '--write'];
+    const args = [
+      'mlp-classifier',
+      '--repository',
+      repository.dir,
+      '--max-configs',
+      '3',
+      '--seconds',
+      '0.5',
+      '--concurrency',
+      '8',
+      '--write',
+    ];
     const { code, output } = await tune(args);
     expect(code, output).toBe(0);
     expect(output).toContain('req/s');
@@ -41,7 +57,11 @@ describe('npm run tune', () => {
 
     const dir = join(repository.dir, 'mlp-classifier');
     const report = JSON.parse(readFileSync(join(dir, 'tuning-report.json'), 'utf8')) as {
-      model: string; version: string; provider: string; date: string; machine: { hardware_key: string; cpu: string };
+      model: string;
+      version: string;
+      provider: string;
+      date: string;
+      machine: { hardware_key: string; cpu: string };
       configurations: { stage: string; throughput_per_s?: number; p50_ms?: number; p95_ms?: number; chosen?: boolean }[];
       chosen: Record<string, unknown>;
     };
@@ -65,11 +85,17 @@ describe('npm run tune', () => {
 
     // A pool on this machine uses it, and says so in its log...
     let logged = '';
-    const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _encoding, next) => ((logged += chunk.toString()), next()) }));
+    const logger = pino(
+      { level: 'info' },
+      new Writable({ write: (chunk: Buffer, _encoding, next) => ((logged += chunk.toString()), next()) }),
+    );
     const manager = new ModelManager({ repository: repository.dir, createInstance: instanceFactoryFor(logger), cpuCount: 2, logger });
     await manager.loadAll();
     await manager.close();
-    const line = logged.split('\n').map((text) => (text ? (JSON.parse(text) as Record<string, unknown>) : {})).find((entry) => entry.settings !== undefined);
+    const line = logged
+      .split('\n')
+      .map((text) => (text ? (JSON.parse(text) as Record<string, unknown>) : {}))
+      .find((entry) => entry.settings !== undefined);
     expect(line).toMatchObject({ model: 'mlp-classifier:1', settings: 'tuned', hardware: key });
     expect(line).toMatchObject({ instances: tuned!.instance_count, threads: tuned!.intra_op_threads });
 
@@ -78,21 +104,34 @@ describe('npm run tune', () => {
     cleanups.push(() => server.close());
     const stats = (await get(`${server.url}/v2/models/mlp-classifier/stats`)).json.model_stats as Record<string, unknown>[];
     expect(stats[0]).toMatchObject({
-      serving: { source: 'tuned', hardware: key, instance_count: tuned!.instance_count, max_batch_size: Math.max(1, tuned!.max_batch_size) },
+      serving: {
+        source: 'tuned',
+        hardware: key,
+        instance_count: tuned!.instance_count,
+        max_batch_size: Math.max(1, tuned!.max_batch_size),
+      },
     });
     expect(stats[0]!.batch_cap).toBeGreaterThanOrEqual(1);
-    expect(metricValue(await scrape(`${server.url}/metrics`), 'switchyard_batch_cap', { model: 'mlp-classifier', version: '1' })).toBe(stats[0]!.batch_cap);
+    expect(metricValue(await scrape(`${server.url}/metrics`), 'switchyard_batch_cap', { model: 'mlp-classifier', version: '1' })).toBe(
+      stats[0]!.batch_cap,
+    );
   }, 180_000);
 
   it('on a machine without a block for it, the pool serves the hand-written settings and says so', async () => {
     const repository = new TestRepository().copy('mlp-classifier', {
-      tuned: { 'cpu:Some Other CPU x64': { '1': { instance_count: 4, intra_op_threads: 16, max_batch_size: 1, max_queue_delay_ms: 0, provider: 'cpu' } } },
+      tuned: {
+        'cpu:Some Other CPU x64': {
+          '1': { instance_count: 4, intra_op_threads: 16, max_batch_size: 1, max_queue_delay_ms: 0, provider: 'cpu' },
+        },
+      },
     });
     cleanups.push(() => repository.remove());
     const server = await startTestGateway(repository.dir);
     cleanups.push(() => server.close());
     const stats = (await get(`${server.url}/v2/models/mlp-classifier/stats`)).json.model_stats as Record<string, unknown>[];
-    expect(stats[0]).toMatchObject({ serving: { source: 'config', instance_count: 1, max_batch_size: 64, preferred_batch_sizes: [16, 32, 64] } });
+    expect(stats[0]).toMatchObject({
+      serving: { source: 'config', instance_count: 1, max_batch_size: 64, preferred_batch_sizes: [16, 32, 64] },
+    });
     expect(stats[0]).not.toHaveProperty('serving.hardware');
   });
 
@@ -102,7 +141,13 @@ describe('npm run tune', () => {
     expect(() => parseTuneArgs(['m', '--latency-budget-ms=-5'], {})).toThrow('--latency-budget-ms is a positive number');
     expect(() => parseTuneArgs(['m', '--turbo'], {})).toThrow(TuneUsageError);
     expect(() => parseTuneArgs(['m', '--version', 'latest'], {})).toThrow('--version is a version number');
-    expect(parseTuneArgs(['m', '--quick'], { CPU_COUNT: '2' })).toMatchObject({ model: 'm', maxConfigs: 4, measureMs: 1000, cpuCount: 2, concurrency: 16 });
+    expect(parseTuneArgs(['m', '--quick'], { CPU_COUNT: '2' })).toMatchObject({
+      model: 'm',
+      maxConfigs: 4,
+      measureMs: 1000,
+      cpuCount: 2,
+      concurrency: 16,
+    });
 
     const repository = new TestRepository();
     cleanups.push(() => repository.remove());

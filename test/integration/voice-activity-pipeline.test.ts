@@ -33,7 +33,9 @@ describe('voice-activity pipeline (Silero VAD, pretrained, state carried across 
     const wav = wavFile([concatenate(silence(16_000, 1), vowelLikeSpeech(16_000, 1.5), silence(16_000, 1))], 16_000);
     const started = performance.now();
     const result = await backend.run('voice-activity', { audio: wav });
-    console.log(`voice-activity: 3.5 s clip in ${Math.round(performance.now() - started)} ms, segments ${JSON.stringify(result.outputs['segments'])}`);
+    console.log(
+      `voice-activity: 3.5 s clip in ${Math.round(performance.now() - started)} ms, segments ${JSON.stringify(result.outputs['segments'])}`,
+    );
     const { segments, duration_s } = result.outputs as { segments: SpeechSegment[]; duration_s: number };
     expect(duration_s).toBe(3.5);
     expect(segments).toHaveLength(1);
@@ -52,7 +54,13 @@ describe('voice-activity pipeline (Silero VAD, pretrained, state carried across 
 
   it('splits two bursts with a long pause between them, and reads 44.1 kHz stereo', async () => {
     const rate = 44_100;
-    const channel = concatenate(silence(rate, 0.5), vowelLikeSpeech(rate, 1), silence(rate, 0.8), vowelLikeSpeech(rate, 1), silence(rate, 0.5));
+    const channel = concatenate(
+      silence(rate, 0.5),
+      vowelLikeSpeech(rate, 1),
+      silence(rate, 0.8),
+      vowelLikeSpeech(rate, 1),
+      silence(rate, 0.5),
+    );
     const { segments } = await segmentsOf(wavFile([channel, channel], rate));
     expect(segments).toHaveLength(2);
     expect(segments[0]!.start_s).toBeCloseTo(0.5, 0);
@@ -118,7 +126,9 @@ describe('voice-activity pipeline loading', () => {
   it('is refused when the model its loop calls is not in the repository', async () => {
     const bare = new TestRepository().copy('text-direction').copyPipeline('voice-activity');
     try {
-      await expect(loadPipelines(bare.dir, await loadRepository(bare.dir), builtInTransforms())).rejects.toThrow(/calls model "silero-vad", which is not in the repository/);
+      await expect(loadPipelines(bare.dir, await loadRepository(bare.dir), builtInTransforms())).rejects.toThrow(
+        /calls model "silero-vad", which is not in the repository/,
+      );
     } finally {
       bare.remove();
     }

@@ -15,21 +15,101 @@ import { TestRepository } from '../helpers/repository.js';
 describe('batchCap', () => {
   it('stops at the size with the best time per row', () => {
     // A convolutional model on two cores: every batch is slower per row than one row alone.
-    expect(batchCap([{ rows: 1, ms: 11 }, { rows: 4, ms: 50 }, { rows: 16, ms: 218 }], 16)).toBe(1);
-    expect(batchCap([{ rows: 1, ms: 10 }, { rows: 4, ms: 20 }, { rows: 16, ms: 100 }], 16)).toBe(4);
+    expect(
+      batchCap(
+        [
+          { rows: 1, ms: 11 },
+          { rows: 4, ms: 50 },
+          { rows: 16, ms: 218 },
+        ],
+        16,
+      ),
+    ).toBe(1);
+    expect(
+      batchCap(
+        [
+          { rows: 1, ms: 10 },
+          { rows: 4, ms: 20 },
+          { rows: 16, ms: 100 },
+        ],
+        16,
+      ),
+    ).toBe(4);
   });
 
   it('does not cap where the largest size measured was the best (a GPU curve still falling)', () => {
-    expect(batchCap([{ rows: 1, ms: 5 }, { rows: 4, ms: 6 }, { rows: 16, ms: 8 }], 32)).toBe(32);
-    expect(batchCap([{ rows: 1, ms: 5 }, { rows: 4, ms: 6 }], 16)).toBe(16);
+    expect(
+      batchCap(
+        [
+          { rows: 1, ms: 5 },
+          { rows: 4, ms: 6 },
+          { rows: 16, ms: 8 },
+        ],
+        32,
+      ),
+    ).toBe(32);
+    expect(
+      batchCap(
+        [
+          { rows: 1, ms: 5 },
+          { rows: 4, ms: 6 },
+        ],
+        16,
+      ),
+    ).toBe(16);
   });
 
   it('takes the largest size within 10% of the best time per row, ignores sizes past the limit, and does not cap on no curve', () => {
-    expect(batchCap([{ rows: 1, ms: 10 }, { rows: 2, ms: 20 }, { rows: 4, ms: 50 }], 8)).toBe(2);
-    expect(batchCap([{ rows: 1, ms: 10 }, { rows: 4, ms: 43 }, { rows: 16, ms: 200 }], 16)).toBe(4);
-    expect(batchCap([{ rows: 1, ms: 10 }, { rows: 4, ms: 45 }, { rows: 16, ms: 200 }], 16)).toBe(1);
-    expect(batchCap([{ rows: 1, ms: 10 }, { rows: 4, ms: 44 }, { rows: 16, ms: 170 }], 16)).toBe(16);
-    expect(batchCap([{ rows: 1, ms: 10 }, { rows: 2, ms: 30 }, { rows: 64, ms: 64 }], 8)).toBe(1); // 64 rows at 1 ms/row cannot be formed
+    expect(
+      batchCap(
+        [
+          { rows: 1, ms: 10 },
+          { rows: 2, ms: 20 },
+          { rows: 4, ms: 50 },
+        ],
+        8,
+      ),
+    ).toBe(2);
+    expect(
+      batchCap(
+        [
+          { rows: 1, ms: 10 },
+          { rows: 4, ms: 43 },
+          { rows: 16, ms: 200 },
+        ],
+        16,
+      ),
+    ).toBe(4);
+    expect(
+      batchCap(
+        [
+          { rows: 1, ms: 10 },
+          { rows: 4, ms: 45 },
+          { rows: 16, ms: 200 },
+        ],
+        16,
+      ),
+    ).toBe(1);
+    expect(
+      batchCap(
+        [
+          { rows: 1, ms: 10 },
+          { rows: 4, ms: 44 },
+          { rows: 16, ms: 170 },
+        ],
+        16,
+      ),
+    ).toBe(16);
+    expect(
+      batchCap(
+        [
+          { rows: 1, ms: 10 },
+          { rows: 2, ms: 30 },
+          { rows: 64, ms: 64 },
+        ],
+        8,
+      ),
+    ).toBe(1); // 64 rows at 1 ms/row cannot be formed
     expect(batchCap([], 8)).toBe(8);
     expect(batchCap([{ rows: 1, ms: 3 }], 8)).toBe(8);
   });
@@ -52,9 +132,17 @@ describe('DynamicBatcher with the cap a curve gives', () => {
       onExpired: () => undefined,
     });
     // 2 rows per batch run fastest per row: 10, 6 and 10 ms per row.
-    batcher.batchCap = batchCap([{ rows: 1, ms: 10 }, { rows: 2, ms: 12 }, { rows: 4, ms: 40 }], 8);
+    batcher.batchCap = batchCap(
+      [
+        { rows: 1, ms: 10 },
+        { rows: 2, ms: 12 },
+        { rows: 4, ms: 40 },
+      ],
+      8,
+    );
     expect(batcher.batchCap).toBe(2);
-    const add = (id: number) => batcher.enqueue({ id, rows: 1, signature: 's', enqueuedAt: Date.now(), deadline: Date.now() + 60_000, priority: 0 });
+    const add = (id: number) =>
+      batcher.enqueue({ id, rows: 1, signature: 's', enqueuedAt: Date.now(), deadline: Date.now() + 60_000, priority: 0 });
     add(0);
     await new Promise((resolve) => setImmediate(resolve)); // request 0 takes the instance alone
     for (let id = 1; id <= 7; id += 1) add(id);
@@ -93,7 +181,10 @@ describe('warm-up curve from the real runtime', () => {
         expect(point.ms).toBeGreaterThan(0);
         expect(point.ms_per_row).toBeCloseTo(point.ms / point.batch_size, 2);
       }
-      const expected = batchCap(stats.warmup_curve!.map((point) => ({ rows: point.batch_size, ms: point.ms })), 64);
+      const expected = batchCap(
+        stats.warmup_curve!.map((point) => ({ rows: point.batch_size, ms: point.ms })),
+        64,
+      );
       expect(stats.batch_cap).toBe(expected);
       expect(pool.batchCap).toBe(expected);
       const samples = parseMetrics(await registry.metrics());

@@ -44,7 +44,9 @@ describe.each(stores)('%s budget store', (_name, make) => {
   it(`of ${10 * N} concurrent reservations against a budget of N, exactly N are admitted`, async () => {
     const instances = make();
     const who = tenant();
-    const admitted = await Promise.all(Array.from({ length: 10 * N }, (_, i) => instances[i % instances.length]!.reserve(who, 'day', N * COST, COST)));
+    const admitted = await Promise.all(
+      Array.from({ length: 10 * N }, (_, i) => instances[i % instances.length]!.reserve(who, 'day', N * COST, COST)),
+    );
     expect(admitted.filter(Boolean)).toHaveLength(N);
     expect((await instances[0]!.usage(who, 'day')).reservedPico).toBe(N * COST);
   });

@@ -31,18 +31,49 @@ async function refusal(check: Promise<unknown>): Promise<string> {
 
 describe('callback address classifier', () => {
   it.each([
-    '127.0.0.1', '127.255.255.254', '::1', '0.0.0.0', '::', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '100.64.0.1', '100.127.255.255',
-    '169.254.169.254', 'fe80::1', 'fc00::1', 'fd12:3456::1', '224.0.0.1', 'ff02::1', '255.255.255.255', '240.0.0.1', '192.0.2.1', '198.18.0.1',
-    '::ffff:127.0.0.1', '::ffff:7f00:1', '[::ffff:7f00:1]', '::ffff:0:7f00:1', '::7f00:1', '::ffff:a9fe:a9fe', '64:ff9b::7f00:1',
-    '2002:7f00:1::', '2002:a00:1::',
-    '2001:db8::1', 'localhost', 'not-an-address',
+    '127.0.0.1',
+    '127.255.255.254',
+    '::1',
+    '0.0.0.0',
+    '::',
+    '10.1.2.3',
+    '172.16.0.1',
+    '172.31.255.255',
+    '192.168.1.1',
+    '100.64.0.1',
+    '100.127.255.255',
+    '169.254.169.254',
+    'fe80::1',
+    'fc00::1',
+    'fd12:3456::1',
+    '224.0.0.1',
+    'ff02::1',
+    '255.255.255.255',
+    '240.0.0.1',
+    '192.0.2.1',
+    '198.18.0.1',
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '[::ffff:7f00:1]',
+    '::ffff:0:7f00:1',
+    '::7f00:1',
+    '::ffff:a9fe:a9fe',
+    '64:ff9b::7f00:1',
+    '2002:7f00:1::',
+    '2002:a00:1::',
+    '2001:db8::1',
+    'localhost',
+    'not-an-address',
   ])('%s is not public', (address) => {
     expect(isPublicAddress(address)).toBe(false);
   });
 
-  it.each(['93.184.216.34', '8.8.8.8', '172.32.0.1', '100.128.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '2002:808:808::'])('%s is public', (address) => {
-    expect(isPublicAddress(address)).toBe(true);
-  });
+  it.each(['93.184.216.34', '8.8.8.8', '172.32.0.1', '100.128.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '2002:808:808::'])(
+    '%s is public',
+    (address) => {
+      expect(isPublicAddress(address)).toBe(true);
+    },
+  );
 });
 
 describe('callback guard', () => {
@@ -93,8 +124,14 @@ describe('callback guard', () => {
 
   it('accepts public addresses and names, answering the address it checked', async () => {
     const resolve = tableResolver({ 'hooks.example.com': ['93.184.216.34', '2606:2800:220:1::1'] });
-    await expect(guard({}, {}, resolve).vet('anyone', 'https://hooks.example.com/done')).resolves.toMatchObject({ address: '93.184.216.34', family: 4 });
-    await expect(guard().vet('anyone', 'http://[2606:4700::1111]:8443/x')).resolves.toMatchObject({ address: '2606:4700::1111', family: 6 });
+    await expect(guard({}, {}, resolve).vet('anyone', 'https://hooks.example.com/done')).resolves.toMatchObject({
+      address: '93.184.216.34',
+      family: 4,
+    });
+    await expect(guard().vet('anyone', 'http://[2606:4700::1111]:8443/x')).resolves.toMatchObject({
+      address: '2606:4700::1111',
+      family: 6,
+    });
   });
 
   it('refuses a name if any of its addresses is internal', async () => {
@@ -109,7 +146,11 @@ describe('callback guard', () => {
   });
 
   it('allows internal targets only where the policy says so, per tenant', async () => {
-    const resolve = tableResolver({ 'hooks.internal': ['10.0.0.5'], 'api.svc.cluster.local': ['10.96.0.10'], 'other.internal': ['10.0.0.6'] });
+    const resolve = tableResolver({
+      'hooks.internal': ['10.0.0.5'],
+      'api.svc.cluster.local': ['10.96.0.10'],
+      'other.internal': ['10.0.0.6'],
+    });
     const policy = guard({ allow: ['*.svc.cluster.local'] }, { ops: ['hooks.internal', '192.168.0.0/16', '::1'] }, resolve);
     await expect(policy.vet('ops', 'http://hooks.internal:8080/')).resolves.toMatchObject({ address: '10.0.0.5' });
     await expect(policy.vet('ops', 'http://192.168.7.7/')).resolves.toMatchObject({ address: '192.168.7.7' });
@@ -120,7 +161,9 @@ describe('callback guard', () => {
     expect(await refusal(policy.vet('someone', 'http://192.168.7.7/'))).toBe('invalid_parameter');
     expect(await refusal(policy.vet('ops', 'http://other.internal/'))).toBe('invalid_parameter');
     expect(await refusal(policy.vet('ops', 'http://127.0.0.1/'))).toBe('invalid_parameter');
-    await expect(guard({ allow_private: true }).vet('anyone', 'http://[::ffff:127.0.0.1]:1/')).resolves.toMatchObject({ address: '::ffff:7f00:1' });
+    await expect(guard({ allow_private: true }).vet('anyone', 'http://[::ffff:127.0.0.1]:1/')).resolves.toMatchObject({
+      address: '::ffff:7f00:1',
+    });
   });
 
   it('the policy schema checks allow-list entries', () => {

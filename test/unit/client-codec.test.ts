@@ -29,11 +29,17 @@ describe('client infer codec against the server parser and encoder', () => {
       expect(parsed.outputs).toEqual([{ name: 'y', binary }]);
       expect(parsed.binaryByDefault).toBe(binary);
       expect(parsed.inputs.map((tensor) => [tensor.name, tensor.datatype, tensor.shape])).toEqual([
-        ['a', 'FP32', [2]], ['b', 'INT64', [1, 2]], ['c', 'BYTES', [2]], ['d', 'BOOL', [2]], ['e', 'FP16', [1]],
+        ['a', 'FP32', [2]],
+        ['b', 'INT64', [1, 2]],
+        ['c', 'BYTES', [2]],
+        ['d', 'BOOL', [2]],
+        ['e', 'FP16', [1]],
       ]);
       expect(Array.from(parsed.inputs[0]!.data as Float32Array)).toEqual([1.5, -2]);
       expect(Array.from(parsed.inputs[1]!.data as BigInt64Array)).toEqual([-3n, 4n]);
-      expect(Buffer.from(parsed.inputs[2]!.data as Uint8Array)).toEqual(Buffer.from(encodeBytesElements([Buffer.from('x'), Buffer.from('yz')])));
+      expect(Buffer.from(parsed.inputs[2]!.data as Uint8Array)).toEqual(
+        Buffer.from(encodeBytesElements([Buffer.from('x'), Buffer.from('yz')])),
+      );
       expect(Array.from(parsed.inputs[3]!.data as Uint8Array)).toEqual([0, 1]);
       expect(Array.from(parsed.inputs[4]!.data as Uint16Array)).toEqual([0x3c00]);
     });
@@ -46,7 +52,10 @@ describe('client infer codec against the server parser and encoder', () => {
         { name: 'h', datatype: 'FP16' as const, shape: [1], data: new Uint16Array([0xc500]) },
       ];
       const encoded = encodeInferResponse({ model_name: 'm', model_version: '2', parameters: { request_id: 'abc' } }, outputs, [], binary);
-      const decoded = decodeInferResponse(new Uint8Array(Buffer.from(encoded.body)), encoded.headerLength === undefined ? null : String(encoded.headerLength));
+      const decoded = decodeInferResponse(
+        new Uint8Array(Buffer.from(encoded.body)),
+        encoded.headerLength === undefined ? null : String(encoded.headerLength),
+      );
       expect(decoded.modelVersion).toBe('2');
       expect(decoded.parameters.request_id).toBe('abc');
       expect(Array.from(decoded.outputs[0]!.data as Float32Array)).toEqual([0.25, 0.5, 0.25]);
@@ -57,12 +66,17 @@ describe('client infer codec against the server parser and encoder', () => {
   }
 
   it('binary inputs with JSON outputs (binaryOutputs: false)', () => {
-    const { body, headers } = encodeInferRequest([{ name: 'img', shape: [1], data: [new Uint8Array([137, 80, 78, 71])] }], { binaryOutputs: false, outputs: ['y'] });
+    const { body, headers } = encodeInferRequest([{ name: 'img', shape: [1], data: [new Uint8Array([137, 80, 78, 71])] }], {
+      binaryOutputs: false,
+      outputs: ['y'],
+    });
     const split = splitBinaryBody(Buffer.from(body), headers['inference-header-content-length']);
     const parsed = parseInferRequest(split.header, split.binary);
     expect(parsed.binaryByDefault).toBe(false);
     expect(parsed.outputs).toEqual([{ name: 'y', binary: false }]);
-    expect(Buffer.from(parsed.inputs[0]!.data as Uint8Array)).toEqual(Buffer.from(encodeBytesElements([new Uint8Array([137, 80, 78, 71])])));
+    expect(Buffer.from(parsed.inputs[0]!.data as Uint8Array)).toEqual(
+      Buffer.from(encodeBytesElements([new Uint8Array([137, 80, 78, 71])])),
+    );
   });
 
   it('refuses a header length that runs past the body', () => {
@@ -91,7 +105,11 @@ describe('client retry policy', () => {
 
 describe('client event-stream parser', () => {
   it('splits events across chunks, keeps the last id, skips comments', async () => {
-    const chunks = ['id: 1\nevent: task-qu', 'eued\ndata: {"a":1}\n\n: waiting\n\n', 'id: 2\r\nevent: task-succeeded\r\ndata: {"b":\r\ndata: 2}\r\n\r\n'];
+    const chunks = [
+      'id: 1\nevent: task-qu',
+      'eued\ndata: {"a":1}\n\n: waiting\n\n',
+      'id: 2\r\nevent: task-succeeded\r\ndata: {"b":\r\ndata: 2}\r\n\r\n',
+    ];
     const body = (async function* () {
       for (const chunk of chunks) yield new TextEncoder().encode(chunk);
     })();

@@ -15,7 +15,9 @@ function importGraph(entry: string): { files: Set<string>; bare: Map<string, str
     if (files.has(file)) return;
     files.add(file);
     const source = readFileSync(resolve(ROOT, file), 'utf8');
-    for (const match of source.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm)) {
+    for (const match of source.matchAll(
+      /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm,
+    )) {
       const specifier = match[1] ?? match[2] ?? match[3]!;
       if (!specifier.startsWith('.')) {
         bare.set(specifier, file);
@@ -42,7 +44,9 @@ describe('switchyard/client import graph', () => {
   });
 
   it('is the package export switchyard/client', () => {
-    const manifest = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { types: string; default: string }> };
+    const manifest = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as {
+      exports: Record<string, { types: string; default: string }>;
+    };
     expect(manifest.exports['./client']).toEqual({ types: './dist/client/index.d.ts', default: './dist/client/index.js' });
   });
 });
@@ -53,6 +57,8 @@ describe('switchyard/client as a package', () => {
     // Self-reference through "exports", as a dependent package would import it.
     const script = "const client = await import('switchyard/client'); console.log(JSON.stringify(Object.keys(client).sort()));";
     const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
-    expect(JSON.parse(output)).toEqual(expect.arrayContaining(['SwitchyardClient', 'SwitchyardError', 'TasksApi', 'verifyCallbackSignature']));
+    expect(JSON.parse(output)).toEqual(
+      expect.arrayContaining(['SwitchyardClient', 'SwitchyardError', 'TasksApi', 'verifyCallbackSignature']),
+    );
   });
 });

@@ -3,8 +3,12 @@ import { clientSafeMessage } from '../../workers/repository/client-safe-message.
 
 describe('clientSafeMessage', () => {
   it('makes repository paths relative and hides every other absolute path', () => {
-    expect(clientSafeMessage('/srv/models/emotion/config.json: is not valid JSON', '/srv/models')).toBe('emotion/config.json: is not valid JSON');
-    expect(clientSafeMessage('weights file /srv/models/x/1/model.onnx does not exist', '/srv/models/')).toBe('weights file x/1/model.onnx does not exist');
+    expect(clientSafeMessage('/srv/models/emotion/config.json: is not valid JSON', '/srv/models')).toBe(
+      'emotion/config.json: is not valid JSON',
+    );
+    expect(clientSafeMessage('weights file /srv/models/x/1/model.onnx does not exist', '/srv/models/')).toBe(
+      'weights file x/1/model.onnx does not exist',
+    );
     expect(clientSafeMessage('Load model from /home/me/elsewhere/m.onnx failed: "/etc/passwd" (/tmp/a/b)', '/srv/models')).toBe(
       'Load model from <path> failed: "<path>" (<path>)',
     );

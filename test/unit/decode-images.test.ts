@@ -6,7 +6,8 @@ import { modelConfigSchema } from '../../workers/repository/model-config.js';
 
 /** A 4x2 PNG: left half white, right half black. */
 async function halfWhite(): Promise<Buffer> {
-  const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="2"><rect width="4" height="2" fill="black"/><rect width="2" height="2" fill="white"/></svg>';
+  const svg =
+    '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="2"><rect width="4" height="2" fill="black"/><rect width="2" height="2" fill="white"/></svg>';
   return sharp(Buffer.from(svg)).png().toBuffer();
 }
 
@@ -27,7 +28,11 @@ describe('grayscale image inputs', () => {
   it('decodes to one normalised channel, NHWC or NCHW', async () => {
     const png = await halfWhite();
     const tensor = { name: 'x', datatype: 'BYTES' as const, shape: [2], data: encodeBytesElements([png, png]) };
-    const nhwc = await decodeImages(tensor, imageSpec({ width: 4, height: 2, channels: 1, layout: 'NHWC', mean: [0.5], std: [0.5] }, [2, 4, 1]), 1_000_000);
+    const nhwc = await decodeImages(
+      tensor,
+      imageSpec({ width: 4, height: 2, channels: 1, layout: 'NHWC', mean: [0.5], std: [0.5] }, [2, 4, 1]),
+      1_000_000,
+    );
     expect(nhwc.shape).toEqual([2, 2, 4, 1]);
     // White maps to (1 - 0.5) / 0.5 = 1, black to -1; row-major, left half white.
     expect([...nhwc.data]).toEqual([...[1, 1, -1, -1, 1, 1, -1, -1], ...[1, 1, -1, -1, 1, 1, -1, -1]]);

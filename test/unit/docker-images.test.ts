@@ -20,8 +20,19 @@ const parse = (file: string): Dockerfile => DockerfileParser.parse(readFileSync(
 const CONFIG_NAMES = configEnvironmentNames();
 
 /** .dockerignore patterns as regular expressions over context paths (the subset of its syntax we use). */
-const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((line) => line.trim()).filter((line) => line && !line.startsWith('#'))
-  .map((pattern) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*\//g, '(?:.*/)?').replace(/\*/g, '[^/]*')}(?:/.*)?$`));
+const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+  .split('\n')
+  .map((line) => line.trim())
+  .filter((line) => line && !line.startsWith('#'))
+  .map(
+    (pattern) =>
+      new RegExp(
+        `^${pattern
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*\*\//g, '(?:.*/)?')
+          .replace(/\*/g, '[^/]*')}(?:/.*)?$`,
+      ),
+  );
 
 /** The instructions of one stage (from its FROM to the next). */
 function stage(dockerfile: Dockerfile, name: string) {
@@ -30,15 +41,19 @@ function stage(dockerfile: Dockerfile, name: string) {
   expect(index, `stage ${name}`).toBeGreaterThanOrEqual(0);
   const start = froms[index]!.getRange().start.line;
   const end = froms[index + 1]?.getRange().start.line ?? Number.POSITIVE_INFINITY;
-  return dockerfile.getInstructions().filter((instruction) => instruction.getRange().start.line >= start && instruction.getRange().start.line < end);
+  return dockerfile
+    .getInstructions()
+    .filter((instruction) => instruction.getRange().start.line >= start && instruction.getRange().start.line < end);
 }
 
 /** Each instruction's text after its keyword; a COPY's --from flag (which dockerfile-ast keeps apart) included. */
 const text = (instructions: ReturnType<typeof stage>, keyword: string): string[] =>
-  instructions.filter((instruction) => instruction.getKeyword() === keyword).map((instruction) => {
-    const from = keyword === 'COPY' ? (instruction as ReturnType<Dockerfile['getCOPYs']>[number]).getFromFlag()?.getValue() : undefined;
-    return `${from ? `--from=${from} ` : ''}${instruction.getArgumentsContent() ?? ''}`;
-  });
+  instructions
+    .filter((instruction) => instruction.getKeyword() === keyword)
+    .map((instruction) => {
+      const from = keyword === 'COPY' ? (instruction as ReturnType<Dockerfile['getCOPYs']>[number]).getFromFlag()?.getValue() : undefined;
+      return `${from ? `--from=${from} ` : ''}${instruction.getArgumentsContent() ?? ''}`;
+    });
 
 describe('the Docker images (checked without docker)', () => {
   it('there are the images the deployment needs', () => {
@@ -53,13 +68,19 @@ describe('the Docker images (checked without docker)', () => {
       const keyword = instruction.getKeyword();
       expect(['FROM', 'WORKDIR', 'ENV', 'COPY', 'RUN', 'USER', 'EXPOSE', 'HEALTHCHECK', 'CMD'], `${file}: ${keyword}`).toContain(keyword);
       if (keyword === 'FROM') {
-        const name = dockerfile.getFROMs().find((from) => from.getRange().start.line === instruction.getRange().start.line)!.getBuildStage();
+        const name = dockerfile
+          .getFROMs()
+          .find((from) => from.getRange().start.line === instruction.getRange().start.line)!
+          .getBuildStage();
         if (name) stages.add(name);
       }
     }
     for (const copy of dockerfile.getCOPYs()) {
       const from = copy.getFromFlag()?.getValue();
-      const sources = copy.getArguments().slice(0, -1).map((argument) => argument.getValue());
+      const sources = copy
+        .getArguments()
+        .slice(0, -1)
+        .map((argument) => argument.getValue());
       expect(sources.length, `${file}: COPY ${copy.getArgumentsContent()}`).toBeGreaterThan(0);
       if (from) {
         // A stage of this file, or an image (named with a registry path or tag).
@@ -68,7 +89,10 @@ describe('the Docker images (checked without docker)', () => {
       }
       for (const source of sources) {
         expect(existsSync(join(ROOT, source)), `${file}: COPY ${source}`).toBe(true);
-        expect(ignored.some((pattern) => pattern.test(source.replace(/\/$/, ''))), `${file}: COPY ${source} is excluded by .dockerignore`).toBe(false);
+        expect(
+          ignored.some((pattern) => pattern.test(source.replace(/\/$/, ''))),
+          `${file}: COPY ${source} is excluded by .dockerignore`,
+        ).toBe(false);
       }
     }
   });
@@ -76,7 +100,10 @@ describe('the Docker images (checked without docker)', () => {
   it('every image runs as a non-root user, and sets only environment names Switchyard reads', () => {
     for (const file of dockerfiles) {
       const dockerfile = parse(file);
-      const users = dockerfile.getInstructions().filter((instruction) => instruction.getKeyword() === 'USER').map((instruction) => instruction.getArgumentsContent());
+      const users = dockerfile
+        .getInstructions()
+        .filter((instruction) => instruction.getKeyword() === 'USER')
+        .map((instruction) => instruction.getArgumentsContent());
       expect(users.length, file).toBeGreaterThan(0);
       for (const user of users) expect(['node', '1000'], file).toContain(user);
       for (const env of dockerfile.getInstructions().filter((instruction) => instruction.getKeyword() === 'ENV')) {
@@ -95,7 +122,8 @@ describe('the Docker images (checked without docker)', () => {
     expect(build).toMatch(/npm run build && npm run models:build && npm prune --omit=dev/);
     expect(text(stage(dockerfile, 'build'), 'ENV')).toContain('ONNXRUNTIME_NODE_INSTALL=skip');
     expect(text(stage(dockerfile, 'runtime'), 'ENV').join(' ')).toContain('ONNXRUNTIME_NODE_INSTALL=skip');
-    for (const from of dockerfile.getFROMs().filter((f) => ['build', 'runtime'].includes(f.getBuildStage() ?? ''))) expect(from.getImage()).toBe('node:20-bookworm-slim');
+    for (const from of dockerfile.getFROMs().filter((f) => ['build', 'runtime'].includes(f.getBuildStage() ?? '')))
+      expect(from.getImage()).toBe('node:20-bookworm-slim');
     // The gateway image runs the load test too: it needs bench/ (scenario files) beside dist/bench.
     const gateway = stage(dockerfile, 'gateway');
     expect(text(gateway, 'COPY')).toContain('--from=build /app/bench bench');
@@ -109,7 +137,9 @@ describe('the Docker images (checked without docker)', () => {
   it('the GPU workers: CUDA 12 + cuDNN 9 (ONNX), CUDA 11.2 + cuDNN 8.1 (TF), install scripts run explicitly', () => {
     const onnx = parse('worker-onnx-gpu.Dockerfile');
     expect(onnx.getFROMs().at(-1)!.getImage()).toMatch(/^nvidia\/cuda:12\.\d+\.\d+-cudnn-runtime-ubuntu/);
-    expect(text(stage(onnx, 'build'), 'RUN')).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js');
+    expect(text(stage(onnx, 'build'), 'RUN')).toContain(
+      'ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js',
+    );
     expect(existsSync(join(ROOT, 'node_modules/onnxruntime-node/script/install.js'))).toBe(true);
     expect(text(stage(onnx, 'worker-onnx-gpu'), 'ENV').join(' ')).toContain('WORKER_POOLS=onnx');
 
@@ -124,18 +154,33 @@ describe('the Docker images (checked without docker)', () => {
     expect(text(stage(tf, 'build'), 'RUN')).toContain(`cd node_modules/@tensorflow/tfjs-node-gpu && ${tfInstall}`);
     expect(text(stage(tf, 'worker-tf-gpu'), 'ENV').join(' ')).toContain('WORKER_POOLS=tf');
     // Node 20 comes from the official image, whose binary runs on these glibc versions.
-    for (const dockerfile of [onnx, tf]) expect(text(dockerfile.getInstructions() as ReturnType<typeof stage>, 'COPY')).toContain('--from=node /usr/local/bin/node /usr/local/bin/node');
+    for (const dockerfile of [onnx, tf])
+      expect(text(dockerfile.getInstructions() as ReturnType<typeof stage>, 'COPY')).toContain(
+        '--from=node /usr/local/bin/node /usr/local/bin/node',
+      );
   });
 });
 
 describe('docker/compose.yaml (checked without docker)', () => {
   const compose = parseYaml(readFileSync(join(DOCKER, 'compose.yaml'), 'utf8')) as {
-    services: Record<string, { image: string; build?: { context: string; dockerfile: string; target: string }; environment?: Record<string, string>; command?: string[]; volumes?: string[]; secrets?: { source: string }[] }>;
+    services: Record<
+      string,
+      {
+        image: string;
+        build?: { context: string; dockerfile: string; target: string };
+        environment?: Record<string, string>;
+        command?: string[];
+        volumes?: string[];
+        secrets?: { source: string }[];
+      }
+    >;
     secrets: Record<string, { file: string }>;
   };
   const chart = parseYaml(readFileSync(join(ROOT, 'helm/switchyard/Chart.yaml'), 'utf8')) as { appVersion: string };
   const values = parseYaml(readFileSync(join(ROOT, 'helm/switchyard/values.yaml'), 'utf8')) as {
-    gateway: { image: { repository: string } }; workerPools: { image: { repository: string } }[]; redis: { bundled: { image: string } };
+    gateway: { image: { repository: string } };
+    workerPools: { image: { repository: string } }[];
+    redis: { bundled: { image: string } };
   };
   const template = (file: string): string => readFileSync(join(ROOT, 'helm/switchyard/templates', file), 'utf8');
   // A template's env entries, with those of the helper that sets REDIS_URL, REDIS_PREFIX and MODEL_REPOSITORY.
@@ -145,14 +190,16 @@ describe('docker/compose.yaml (checked without docker)', () => {
     return new Set([...body.matchAll(/- name: ([A-Z][A-Z0-9_]+)/g)].map(([, name]) => name!));
   };
 
-  it('runs Redis, a gateway, a CPU worker and Prometheus, from the chart\'s images at the chart\'s appVersion', () => {
+  it("runs Redis, a gateway, a CPU worker and Prometheus, from the chart's images at the chart's appVersion", () => {
     expect(Object.keys(compose.services).sort()).toEqual(['gateway', 'prometheus', 'redis', 'worker']);
     expect(compose.services.gateway!.image).toBe(`${values.gateway.image.repository}:${chart.appVersion}`);
     expect(compose.services.worker!.image).toBe(`${values.workerPools[0]!.image.repository}:${chart.appVersion}`);
     expect(compose.services.redis!.image).toBe(values.redis.bundled.image);
     for (const name of ['gateway', 'worker']) {
       const { build } = compose.services[name]!;
-      const stages = parse(build!.dockerfile.replace(/^docker\//, '')).getFROMs().map((from) => from.getBuildStage());
+      const stages = parse(build!.dockerfile.replace(/^docker\//, ''))
+        .getFROMs()
+        .map((from) => from.getBuildStage());
       expect(stages, name).toContain(build!.target);
     }
   });
@@ -169,7 +216,7 @@ describe('docker/compose.yaml (checked without docker)', () => {
     }
   });
 
-  it('gives Redis the settings BullMQ needs, as the chart\'s bundled Redis does', () => {
+  it("gives Redis the settings BullMQ needs, as the chart's bundled Redis does", () => {
     const command = compose.services.redis!.command!.join(' ');
     expect(command).toContain('--maxmemory-policy noeviction');
     expect(template('redis.yaml')).toMatch(/"--maxmemory-policy", "noeviction"/);

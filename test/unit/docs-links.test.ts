@@ -7,14 +7,27 @@ import { describe, expect, it } from 'vitest';
  * (and bench/README.md) names a file that exists and, for a markdown target, one of its headings.
  */
 const ROOT = new URL('../..', import.meta.url).pathname;
-const FILES = ['README.md', 'bench/README.md', ...readdirSync(join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+const FILES = [
+  'README.md',
+  'bench/README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`),
+];
 
 /** GitHub's heading anchors: lower case, punctuation other than - and _ dropped, spaces to hyphens. */
-const slug = (heading: string): string => heading.toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+const slug = (heading: string): string =>
+  heading
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
 
 /** Markdown outside fenced code blocks. */
 function prose(text: string): string {
-  return text.split(/^```.*$/m).filter((_, index) => index % 2 === 0).join('\n');
+  return text
+    .split(/^```.*$/m)
+    .filter((_, index) => index % 2 === 0)
+    .join('\n');
 }
 
 function headings(file: string): Set<string> {

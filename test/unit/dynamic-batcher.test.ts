@@ -40,7 +40,10 @@ describe('DynamicBatcher', () => {
     const { batches, add, batcher } = harness({ runMs: 30 });
     for (let i = 0; i < 6; i += 1) add();
     await batcher.drain();
-    expect(batches.map((b) => b.ids)).toEqual([[0, 1, 2, 3], [4, 5]]);
+    expect(batches.map((b) => b.ids)).toEqual([
+      [0, 1, 2, 3],
+      [4, 5],
+    ]);
   });
 
   it('refuses beyond max_queue_size', () => {
@@ -94,7 +97,14 @@ describe('DynamicBatcher', () => {
       },
       onExpired: () => undefined,
     });
-    const item = (id: number): Item => ({ id, rows: 1, signature: 's', enqueuedAt: Date.now(), deadline: Date.now() + 10_000, priority: 0 });
+    const item = (id: number): Item => ({
+      id,
+      rows: 1,
+      signature: 's',
+      enqueuedAt: Date.now(),
+      deadline: Date.now() + 10_000,
+      priority: 0,
+    });
     const running = item(0);
     batcher.enqueue(running);
     await sleep(5); // in its batch now

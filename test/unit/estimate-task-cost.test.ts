@@ -14,7 +14,12 @@ const voiceActivity = pipelineConfigSchema.parse({
   name: 'voice-activity',
   inputs: { audio: { kind: 'audio' } },
   steps: [
-    { id: 'p', transform: 'vad.speech-probabilities', inputs: { audio: 'audio' }, outputs: { probabilities: 'probabilities', duration_s: 'duration_s' } },
+    {
+      id: 'p',
+      transform: 'vad.speech-probabilities',
+      inputs: { audio: 'audio' },
+      outputs: { probabilities: 'probabilities', duration_s: 'duration_s' },
+    },
   ],
   outputs: { probabilities: 'probabilities' },
 });

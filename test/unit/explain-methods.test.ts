@@ -75,7 +75,11 @@ describe('planning an explanation', () => {
     expect(image).toMatchObject({ method: 'occlusion', baseline: 'mean', patch: { size: 6, stride: 6 }, rowsPerRow: 8 * 32 });
     expect(image.groups.shape).toEqual([8, 32]);
     expect(planInput(inputLayout(vectorSpec(64) as never), {})).toMatchObject({ method: 'ablation', baseline: 'zeros', rowsPerRow: 64 });
-    expect(planInput(inputLayout(vectorSpec(512) as never), { samples: 300 })).toMatchObject({ method: 'kernel_shap', samples: 300, rowsPerRow: 301 });
+    expect(planInput(inputLayout(vectorSpec(512) as never), { samples: 300 })).toMatchObject({
+      method: 'kernel_shap',
+      samples: 300,
+      rowsPerRow: 301,
+    });
     // Wide vectors are grouped in contiguous runs for KernelSHAP.
     expect(planInput(inputLayout(vectorSpec(512) as never), { method: 'kernel_shap' }).groups.shape).toEqual([128]);
   });
@@ -91,9 +95,14 @@ describe('planning an explanation', () => {
 
   it('counts rows against max_explain_rows, every input and row included', () => {
     const config = modelConfigSchema.parse({
-      name: 'two', platform: 'onnx', versions: { '1': { weights: { source: 'file', path: 'm.onnx' } } }, max_batch_size: 8,
-      inputs: [vectorSpec(10), { ...vectorSpec(20), name: 'w' }], outputs: [{ name: 'y', datatype: 'FP32', shape: [1] }],
-      price: { usd_per_compute_second: 0 }, max_explain_rows: 90,
+      name: 'two',
+      platform: 'onnx',
+      versions: { '1': { weights: { source: 'file', path: 'm.onnx' } } },
+      max_batch_size: 8,
+      inputs: [vectorSpec(10), { ...vectorSpec(20), name: 'w' }],
+      outputs: [{ name: 'y', datatype: 'FP32', shape: [1] }],
+      price: { usd_per_compute_second: 0 },
+      max_explain_rows: 90,
     });
     expect(planExplanation(config, {}, 3).totalRows).toBe(90);
     expect(codeOf(() => planExplanation(config, {}, 4))).toBe('explain_too_many_rows');

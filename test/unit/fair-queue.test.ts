@@ -7,7 +7,11 @@ interface Item extends FairItem {
   readonly id: string;
 }
 
-function queue(): { q: FairQueue<Item>; add: (tenant: string | undefined, count: number, extra?: Partial<Item>) => void; ids: () => string[] } {
+function queue(): {
+  q: FairQueue<Item>;
+  add: (tenant: string | undefined, count: number, extra?: Partial<Item>) => void;
+  ids: () => string[];
+} {
   const q = new FairQueue<Item>();
   const counts = new Map<string, number>();
   const add = (tenant: string | undefined, count: number, extra: Partial<Item> = {}): void => {
@@ -21,7 +25,7 @@ function queue(): { q: FairQueue<Item>; add: (tenant: string | undefined, count:
 }
 
 describe('FairQueue', () => {
-  it('puts a second tenant\'s request next in line, not behind the first tenant\'s backlog', () => {
+  it("puts a second tenant's request next in line, not behind the first tenant's backlog", () => {
     const { q, add, ids } = queue();
     add('a', 6);
     add('b', 1);
@@ -39,7 +43,7 @@ describe('FairQueue', () => {
     expect(ids()).toEqual(['a0', 'b0', 'a1', 'a2', 'b1', 'a3', 'a4', 'b2', 'a5']);
   });
 
-  it('counts rows: a tenant sending 4-row requests gets a 1-row tenant\'s turn per 4 rows', () => {
+  it("counts rows: a tenant sending 4-row requests gets a 1-row tenant's turn per 4 rows", () => {
     const { add, ids } = queue();
     add('big', 2, { rows: 4 });
     add('small', 5);
@@ -73,7 +77,7 @@ interface Queued extends BatchItem {
 }
 
 describe('DynamicBatcher with tenants', () => {
-  it('runs a quiet tenant\'s request in the next batch while a noisy one has a backlog', async () => {
+  it("runs a quiet tenant's request in the next batch while a noisy one has a backlog", async () => {
     const batches: string[][] = [];
     const batcher = new DynamicBatcher<Queued>({ maxBatchSize: 4, preferredBatchSizes: [], maxQueueDelayMs: 5, maxQueueSize: 100 }, 1, {
       execute: async (_slot, items) => {
@@ -82,7 +86,15 @@ describe('DynamicBatcher with tenants', () => {
       },
       onExpired: () => undefined,
     });
-    const item = (id: string, tenant: string): Queued => ({ id, tenant, rows: 1, signature: 's', priority: 0, enqueuedAt: Date.now(), deadline: Date.now() + 10_000 });
+    const item = (id: string, tenant: string): Queued => ({
+      id,
+      tenant,
+      rows: 1,
+      signature: 's',
+      priority: 0,
+      enqueuedAt: Date.now(),
+      deadline: Date.now() + 10_000,
+    });
     for (let i = 0; i < 16; i += 1) batcher.enqueue(item(`a${i}`, 'a'));
     await sleep(5); // a's first batch is running
     batcher.enqueue(item('b0', 'b'));
@@ -95,7 +107,10 @@ describe('DynamicBatcher with tenants', () => {
 describe('decideBatch behind a fair queue', () => {
   it('counts max_queue_delay from the oldest request gathered, not from a newer one put first', async () => {
     const { decideBatch } = await import('../../workers/batching/batch-policy.js');
-    const queue = [{ rows: 1, signature: 's', enqueuedAt: 100 }, { rows: 1, signature: 's', enqueuedAt: 40 }];
+    const queue = [
+      { rows: 1, signature: 's', enqueuedAt: 100 },
+      { rows: 1, signature: 's', enqueuedAt: 40 },
+    ];
     const settings = { maxBatchSize: 8, preferredBatchSizes: [], maxQueueDelayMs: 50 };
     expect(decideBatch(queue, { idle: 1, busy: 1 }, 95, settings)).toEqual({ kind: 'send', indexes: [0, 1], reason: 'delay-expired' });
     expect(decideBatch(queue, { idle: 1, busy: 1 }, 85, settings)).toEqual({ kind: 'wait', untilMs: 90 });

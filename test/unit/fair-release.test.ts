@@ -44,7 +44,7 @@ describe('FairRelease', () => {
     expect(release.queues()).toEqual([]);
   });
 
-  it('keeps a held tenant\'s order: a new group waits behind its own held ones', () => {
+  it("keeps a held tenant's order: a new group waits behind its own held ones", () => {
     const sent: string[] = [];
     const release = new FairRelease((g) => sent.push(g.jobId));
     release.offer(group('a1', 'a', 4), 4);
@@ -75,19 +75,28 @@ describe('FairRelease', () => {
 });
 
 describe('JobCoalescer with tenants', () => {
-  it('gathers each tenant\'s requests into jobs of their own, carrying the tenant and its weight', async () => {
+  it("gathers each tenant's requests into jobs of their own, carrying the tenant and its weight", async () => {
     const groups: JobGroup[] = [];
-    const coalescer = new JobCoalescer((g) => groups.push(g), () => false);
+    const coalescer = new JobCoalescer(
+      (g) => groups.push(g),
+      () => false,
+    );
     coalescer.add('q', request('a'), { maxItems: 8, windowMs: 0 });
     coalescer.add('q', { ...request('b'), weight: 3 }, { maxItems: 8, windowMs: 0 });
     coalescer.add('q', request('a'), { maxItems: 8, windowMs: 0 });
     await new Promise((resolve) => setImmediate(resolve));
-    expect(groups.map((g) => [g.tenant, g.weight, g.requests.length])).toEqual([['a', 1, 2], ['b', 3, 1]]);
+    expect(groups.map((g) => [g.tenant, g.weight, g.requests.length])).toEqual([
+      ['a', 1, 2],
+      ['b', 3, 1],
+    ]);
   });
 
-  it('withdraws a tenant\'s request from its own gathering group', async () => {
+  it("withdraws a tenant's request from its own gathering group", async () => {
     const groups: JobGroup[] = [];
-    const coalescer = new JobCoalescer((g) => groups.push(g), () => false);
+    const coalescer = new JobCoalescer(
+      (g) => groups.push(g),
+      () => false,
+    );
     const kept = coalescer.add('q', request('a'), { maxItems: 8, windowMs: 0 });
     const left = coalescer.add('q', request('a'), { maxItems: 8, windowMs: 0 });
     const alone = coalescer.add('q', request('b'), { maxItems: 8, windowMs: 0 });

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { orientedBoxes } from '../../gateway/pipelines/transforms/ocr/box-quads.js';
-import { findTextRects, type BoxSearch, type ProbabilityMap, type TextBox } from '../../gateway/pipelines/transforms/ocr/find-text-boxes.js';
+import {
+  findTextRects,
+  type BoxSearch,
+  type ProbabilityMap,
+  type TextBox,
+} from '../../gateway/pipelines/transforms/ocr/find-text-boxes.js';
 
 const findTextBoxes = (map: ProbabilityMap, width: number, height: number, search: BoxSearch): TextBox[] =>
   orientedBoxes(findTextRects(map, width, height, search), width, height);
@@ -8,7 +13,11 @@ const findTextBoxes = (map: ProbabilityMap, width: number, height: number, searc
 const SEARCH: BoxSearch = { threshold: 0.3, boxThreshold: 0.6, unclipRatio: 1.5, minSide: 3, maxBoxes: 1000 };
 
 /** A map of the given size with rectangles [x, y, width, height] filled at a probability. */
-function mapWith(width: number, height: number, rectangles: readonly (readonly [number, number, number, number, number])[]): ProbabilityMap {
+function mapWith(
+  width: number,
+  height: number,
+  rectangles: readonly (readonly [number, number, number, number, number])[],
+): ProbabilityMap {
   const data = new Float32Array(width * height).fill(0.02);
   for (const [x0, y0, w, h, probability] of rectangles) {
     for (let y = y0; y < y0 + h; y += 1) for (let x = x0; x < x0 + w; x += 1) data[y * width + x] = probability;
@@ -20,7 +29,19 @@ describe('findTextRects + orientedBoxes (DB post-processing)', () => {
   it('grows a region by area * ratio / perimeter on every side', () => {
     const [box] = findTextBoxes(mapWith(100, 50, [[20, 10, 40, 10, 0.9]]), 100, 50, SEARCH);
     // 40 x 10: grow = 400 * 1.5 / 100 = 6.
-    expect(box).toMatchObject({ x: 14, y: 4, width: 52, height: 22, angle: 0, quad: [[14, 4], [66, 4], [66, 26], [14, 26]] });
+    expect(box).toMatchObject({
+      x: 14,
+      y: 4,
+      width: 52,
+      height: 22,
+      angle: 0,
+      quad: [
+        [14, 4],
+        [66, 4],
+        [66, 26],
+        [14, 26],
+      ],
+    });
     expect(box!.score).toBeCloseTo(0.9, 5);
   });
 
@@ -29,12 +50,17 @@ describe('findTextRects + orientedBoxes (DB post-processing)', () => {
     // 20 x 8: grow = 160 * 1.5 / 56 ≈ 4.29, so the left and top edges fall outside and are clamped.
     expect(box!.x).toBe(0);
     expect(box!.y).toBe(0);
-    expect(box!.width).toBe(Math.ceil((20 + 160 * 1.5 / 56) * 10));
-    expect(box!.height).toBe(Math.ceil((8 + 160 * 1.5 / 56) * 10));
+    expect(box!.width).toBe(Math.ceil((20 + (160 * 1.5) / 56) * 10));
+    expect(box!.height).toBe(Math.ceil((8 + (160 * 1.5) / 56) * 10));
   });
 
   it('keeps separate regions apart and joins diagonal neighbours into one', () => {
-    const map = mapWith(100, 60, [[5, 5, 30, 8, 0.9], [60, 5, 30, 8, 0.9], [5, 40, 10, 6, 0.9], [15, 46, 10, 6, 0.9]]);
+    const map = mapWith(100, 60, [
+      [5, 5, 30, 8, 0.9],
+      [60, 5, 30, 8, 0.9],
+      [5, 40, 10, 6, 0.9],
+      [15, 46, 10, 6, 0.9],
+    ]);
     // The diagonal pair fills half its bounding box, so a lower box threshold keeps it.
     const boxes = findTextBoxes(map, 100, 60, { ...SEARCH, boxThreshold: 0.4 });
     expect(boxes).toHaveLength(3);
@@ -50,13 +76,20 @@ describe('findTextRects + orientedBoxes (DB post-processing)', () => {
     const speck = mapWith(100, 50, [[10, 10, 2, 2, 0.99]]);
     expect(findTextBoxes(speck, 100, 50, SEARCH)).toEqual([]);
     // An L-shaped region: its bounding box is mostly background, so its mean is low.
-    const sparse = mapWith(100, 100, [[0, 0, 60, 3, 0.9], [0, 0, 3, 60, 0.9]]);
+    const sparse = mapWith(100, 100, [
+      [0, 0, 60, 3, 0.9],
+      [0, 0, 3, 60, 0.9],
+    ]);
     expect(findTextBoxes(sparse, 100, 100, SEARCH)).toEqual([]);
   });
 
   it('finds nothing in an empty map and keeps only the best maxBoxes', () => {
     expect(findTextBoxes(mapWith(40, 40, []), 40, 40, SEARCH)).toEqual([]);
-    const map = mapWith(100, 20, [[2, 5, 10, 6, 0.7], [30, 5, 10, 6, 0.95], [60, 5, 10, 6, 0.8]]);
+    const map = mapWith(100, 20, [
+      [2, 5, 10, 6, 0.7],
+      [30, 5, 10, 6, 0.95],
+      [60, 5, 10, 6, 0.8],
+    ]);
     const best = findTextBoxes(map, 100, 20, { ...SEARCH, maxBoxes: 2 });
     expect(best.map((box) => box.score.toFixed(2))).toEqual(['0.95', '0.80']);
   });
@@ -94,12 +127,15 @@ describe('findTextRects + orientedBoxes (DB post-processing)', () => {
     }
   });
 
-  it('reads boxes downwards when the page\'s long boxes run vertically (a page turned a quarter)', () => {
-    const map = mapWith(60, 120, [[10, 10, 6, 80, 0.9], [30, 10, 6, 60, 0.9], [48, 10, 6, 8, 0.9]]);
+  it("reads boxes downwards when the page's long boxes run vertically (a page turned a quarter)", () => {
+    const map = mapWith(60, 120, [
+      [10, 10, 6, 80, 0.9],
+      [30, 10, 6, 60, 0.9],
+      [48, 10, 6, 8, 0.9],
+    ]);
     const boxes = findTextBoxes(map, 60, 120, SEARCH);
     expect(boxes).toHaveLength(3);
     // The near-square box follows the page's axis too.
     for (const box of boxes) expect(box.angle).toBe(90);
   });
 });
-

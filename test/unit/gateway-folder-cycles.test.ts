@@ -45,12 +45,16 @@ function folderGraph(): Map<string, Map<string, string>> {
 function findCycles(graph: ReadonlyMap<string, ReadonlyMap<string, string>>): string[][] {
   const cycles = new Map<string, string[]>();
   const visit = (node: string, path: string[]): void => {
-    for (const [next, why] of graph.get(node) ?? []) {
+    for (const [next, _why] of graph.get(node) ?? []) {
       const at = path.indexOf(next);
       if (at >= 0) {
         const loop = [...path.slice(at), next];
         const key = [...loop.slice(0, -1)].sort().join(' ');
-        if (!cycles.has(key)) cycles.set(key, loop.map((step, i) => (i < loop.length - 1 ? `${step} (${graph.get(step)!.get(loop[i + 1]!)})` : step)));
+        if (!cycles.has(key))
+          cycles.set(
+            key,
+            loop.map((step, i) => (i < loop.length - 1 ? `${step} (${graph.get(step)!.get(loop[i + 1]!)})` : step)),
+          );
       } else if (path.length < 12) {
         visit(next, [...path, next]);
       }

@@ -1,6 +1,14 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { ATTRIBUTE_FLOAT, ATTRIBUTE_INTS, ONNX_FLOAT, decodeModel, encodeModel, floatInitializer, valueInfo } from '../../models/onnx/onnx-model.js';
+import {
+  ATTRIBUTE_FLOAT,
+  ATTRIBUTE_INTS,
+  ONNX_FLOAT,
+  decodeModel,
+  encodeModel,
+  floatInitializer,
+  valueInfo,
+} from '../../models/onnx/onnx-model.js';
 import type { NodeProto, TensorProto } from '../../models/onnx/onnx-model.js';
 import { foldConvAffine } from '../../models/quantize/fold-conv-affine.js';
 import { fuseHardSwish } from '../../models/quantize/fuse-hard-swish.js';
@@ -8,7 +16,8 @@ import { fuseForQuantization } from '../../models/quantize/graph-fusions.js';
 import { editable, type ModelMessage } from '../../models/quantize/onnx-types.js';
 
 const SHAPE = [2, 3, 5, 5];
-const values = (count: number, seed: number, scale = 2): Float32Array => Float32Array.from({ length: count }, (_, i) => Math.sin(seed * 12.9898 + i * 78.233) * scale);
+const values = (count: number, seed: number, scale = 2): Float32Array =>
+  Float32Array.from({ length: count }, (_, i) => Math.sin(seed * 12.9898 + i * 78.233) * scale);
 
 /** A model y = f(x) over x [2,3,5,5] at opset 9 (Clip bounds as attributes), with the given nodes and constants. */
 function model(nodes: NodeProto[], initializers: TensorProto[], extraOutputs: string[] = []): ModelMessage {
@@ -28,7 +37,14 @@ function model(nodes: NodeProto[], initializers: TensorProto[], extraOutputs: st
 
 async function run(m: ModelMessage): Promise<Float32Array> {
   const session = await ort.InferenceSession.create(encodeModel(m), { graphOptimizationLevel: 'disabled' });
-  const x = new ort.Tensor('float32', values(SHAPE.reduce((a, b) => a * b), 7), SHAPE);
+  const x = new ort.Tensor(
+    'float32',
+    values(
+      SHAPE.reduce((a, b) => a * b),
+      7,
+    ),
+    SHAPE,
+  );
   const y = (await session.run({ x })).y!.data as Float32Array;
   await session.release();
   return y;
@@ -36,7 +52,12 @@ async function run(m: ModelMessage): Promise<Float32Array> {
 
 const maxDiff = (a: Float32Array, b: Float32Array): number => a.reduce((worst, v, i) => Math.max(worst, Math.abs(v - b[i]!)), 0);
 const ops = (m: ModelMessage): string[] => m.graph.node.map((node) => node.opType ?? '');
-const conv: NodeProto = { opType: 'Conv', input: ['x', 'w'], output: ['c'], attribute: [{ name: 'pads', type: ATTRIBUTE_INTS, ints: [1, 1, 1, 1] }] };
+const conv: NodeProto = {
+  opType: 'Conv',
+  input: ['x', 'w'],
+  output: ['c'],
+  attribute: [{ name: 'pads', type: ATTRIBUTE_INTS, ints: [1, 1, 1, 1] }],
+};
 // Small weights keep outputs near 1, so 1e-5 measures the fold, not fp32 rounding of large values.
 const weight = floatInitializer('w', [4, 3, 3, 3], values(108, 1, 0.1));
 
@@ -56,8 +77,20 @@ describe('foldConvAffine', () => {
   it('folds an inference BatchNormalization after a Conv', async () => {
     const build = (): ModelMessage =>
       model(
-        [conv, { opType: 'BatchNormalization', input: ['c', 'g', 'be', 'mu', 'var'], output: ['y'], attribute: [{ name: 'epsilon', type: ATTRIBUTE_FLOAT, f: 1e-5 }] }],
-        [weight, ...['g', 'be', 'mu'].map((name, i) => floatInitializer(name, [4], values(4, i + 2))), floatInitializer('var', [4], Float32Array.of(0.5, 1, 2, 4))],
+        [
+          conv,
+          {
+            opType: 'BatchNormalization',
+            input: ['c', 'g', 'be', 'mu', 'var'],
+            output: ['y'],
+            attribute: [{ name: 'epsilon', type: ATTRIBUTE_FLOAT, f: 1e-5 }],
+          },
+        ],
+        [
+          weight,
+          ...['g', 'be', 'mu'].map((name, i) => floatInitializer(name, [4], values(4, i + 2))),
+          floatInitializer('var', [4], Float32Array.of(0.5, 1, 2, 4)),
+        ],
       );
     const fused = build();
     expect(foldConvAffine(fused.graph)).toBe(1);
@@ -66,12 +99,19 @@ describe('foldConvAffine', () => {
   });
 
   it('leaves a Mul whose other operand is not a constant', () => {
-    const m = model([conv, { opType: 'Mul', input: ['c', 'x2'], output: ['y'] }, { opType: 'Relu', input: ['x'], output: ['x2'] }], [weight]);
+    const m = model(
+      [conv, { opType: 'Mul', input: ['c', 'x2'], output: ['y'] }, { opType: 'Relu', input: ['x'], output: ['x2'] }],
+      [weight],
+    );
     expect(foldConvAffine(m.graph)).toBe(0);
   });
 
   it('leaves the affine when the Conv output has a second reader', () => {
-    const m = model([conv, { opType: 'Mul', input: ['c', 's'], output: ['y'] }, { opType: 'Relu', input: ['c'], output: ['r'] }], [weight, floatInitializer('s', [1], Float32Array.of(2))], ['r']);
+    const m = model(
+      [conv, { opType: 'Mul', input: ['c', 's'], output: ['y'] }, { opType: 'Relu', input: ['c'], output: ['r'] }],
+      [weight, floatInitializer('s', [1], Float32Array.of(2))],
+      ['r'],
+    );
     expect(foldConvAffine(m.graph)).toBe(0);
   });
 
@@ -83,12 +123,32 @@ describe('foldConvAffine', () => {
 
 describe('fuseHardSwish', () => {
   const scalars = [floatInitializer('three', [1], Float32Array.of(3)), floatInitializer('six', [1], Float32Array.of(6))];
-  const clip: NodeProto = { opType: 'Clip', input: ['p'], output: ['q'], attribute: [{ name: 'min', type: ATTRIBUTE_FLOAT, f: 0 }, { name: 'max', type: ATTRIBUTE_FLOAT, f: 6 }] };
+  const clip: NodeProto = {
+    opType: 'Clip',
+    input: ['p'],
+    output: ['q'],
+    attribute: [
+      { name: 'min', type: ATTRIBUTE_FLOAT, f: 0 },
+      { name: 'max', type: ATTRIBUTE_FLOAT, f: 6 },
+    ],
+  };
   const addThree: NodeProto = { opType: 'Add', input: ['x', 'three'], output: ['p'] };
 
   for (const [order, tail] of [
-    ['Mul then Div', [{ opType: 'Mul', input: ['x', 'q'], output: ['r'] }, { opType: 'Div', input: ['r', 'six'], output: ['y'] }]],
-    ['Div then Mul', [{ opType: 'Div', input: ['q', 'six'], output: ['r'] }, { opType: 'Mul', input: ['r', 'x'], output: ['y'] }]],
+    [
+      'Mul then Div',
+      [
+        { opType: 'Mul', input: ['x', 'q'], output: ['r'] },
+        { opType: 'Div', input: ['r', 'six'], output: ['y'] },
+      ],
+    ],
+    [
+      'Div then Mul',
+      [
+        { opType: 'Div', input: ['q', 'six'], output: ['r'] },
+        { opType: 'Mul', input: ['r', 'x'], output: ['y'] },
+      ],
+    ],
   ] as const) {
     it(`rewrites x * Clip(x + 3, 0, 6) / 6 (${order}) into HardSigmoid + Mul, with the same outputs`, async () => {
       const build = (): ModelMessage => model([addThree, clip, ...tail], scalars);
@@ -119,7 +179,21 @@ describe('fuseHardSwish', () => {
   });
 
   it('leaves a Clip whose bounds are not 0 and 6', () => {
-    const m = model([addThree, { ...clip, attribute: [{ name: 'min', type: ATTRIBUTE_FLOAT, f: 0 }, { name: 'max', type: ATTRIBUTE_FLOAT, f: 5 }] }, { opType: 'Mul', input: ['x', 'q'], output: ['r'] }, { opType: 'Div', input: ['r', 'six'], output: ['y'] }], scalars);
+    const m = model(
+      [
+        addThree,
+        {
+          ...clip,
+          attribute: [
+            { name: 'min', type: ATTRIBUTE_FLOAT, f: 0 },
+            { name: 'max', type: ATTRIBUTE_FLOAT, f: 5 },
+          ],
+        },
+        { opType: 'Mul', input: ['x', 'q'], output: ['r'] },
+        { opType: 'Div', input: ['r', 'six'], output: ['y'] },
+      ],
+      scalars,
+    );
     expect(fuseHardSwish(m.graph)).toBe(0);
   });
 });

@@ -8,7 +8,11 @@ describe('gRPC settings', () => {
   it('listens on 8001 at HOST by default, with MAX_BODY_BYTES as its message limit', () => {
     const config = parseConfig({ HOST: '127.0.0.1', MAX_BODY_BYTES: '2048' });
     expect(config).toMatchObject({ GRPC_PORT: 8001, GRPC_HOST: '127.0.0.1', GRPC_MAX_MESSAGE_BYTES: 2048 });
-    expect(parseConfig({ GRPC_PORT: '0', GRPC_HOST: '::1', GRPC_MAX_MESSAGE_BYTES: '4096' })).toMatchObject({ GRPC_PORT: 0, GRPC_HOST: '::1', GRPC_MAX_MESSAGE_BYTES: 4096 });
+    expect(parseConfig({ GRPC_PORT: '0', GRPC_HOST: '::1', GRPC_MAX_MESSAGE_BYTES: '4096' })).toMatchObject({
+      GRPC_PORT: 0,
+      GRPC_HOST: '::1',
+      GRPC_MAX_MESSAGE_BYTES: 4096,
+    });
   });
 
   it('is open (no tenants) only on loopback, like HTTP; off, it is not checked', () => {

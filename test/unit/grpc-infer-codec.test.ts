@@ -8,22 +8,38 @@ import { writeInferResponse } from '../../gateway/grpc/infer-response-writer.js'
 const { definition } = loadInferenceService();
 const protoLoader = definition.ModelInfer!.requestSerialize;
 const genericRead = (bytes: Buffer): unknown => {
-  const method = loadInferenceService().packageDefinition['inference.GRPCInferenceService'] as Record<string, { requestDeserialize(bytes: Buffer): unknown; responseDeserialize(bytes: Buffer): unknown }>;
+  const method = loadInferenceService().packageDefinition['inference.GRPCInferenceService'] as Record<
+    string,
+    { requestDeserialize(bytes: Buffer): unknown; responseDeserialize(bytes: Buffer): unknown }
+  >;
   return method.ModelInfer!.requestDeserialize(bytes);
 };
 const genericResponse = (bytes: Buffer): unknown => {
-  const method = loadInferenceService().packageDefinition['inference.GRPCInferenceService'] as Record<string, { responseDeserialize(bytes: Buffer): unknown }>;
+  const method = loadInferenceService().packageDefinition['inference.GRPCInferenceService'] as Record<
+    string,
+    { responseDeserialize(bytes: Buffer): unknown }
+  >;
   return method.ModelInfer!.responseDeserialize(bytes);
 };
 /** Buffers as arrays and keys sorted, so two decodings compare by content. */
 const plain = (value: unknown): unknown => {
   if (Buffer.isBuffer(value)) return [...value];
   if (Array.isArray(value)) return value.map(plain);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((key) => [key, plain((value as Record<string, unknown>)[key])]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, plain((value as Record<string, unknown>)[key])]),
+    );
   return value;
 };
 /** proto-loader leaves out empty repeated fields; the reader gives them as []. */
-const withEmptyLists = (value: Record<string, unknown>): Record<string, unknown> => ({ inputs: [], outputs: [], raw_input_contents: [], ...value });
+const withEmptyLists = (value: Record<string, unknown>): Record<string, unknown> => ({
+  inputs: [],
+  outputs: [],
+  raw_input_contents: [],
+  ...value,
+});
 
 describe('the ModelInferRequest reader', () => {
   it('reads every field as proto-loader does: parameters of each kind, typed contents, 64-bit values exactly, raw bytes', () => {
@@ -31,12 +47,35 @@ describe('the ModelInferRequest reader', () => {
       model_name: 'mlp-classifier',
       model_version: '2',
       id: 'call-1',
-      parameters: { priority: { int64_param: '9007199254740993' }, flag: { bool_param: true }, text: { string_param: 'é' }, ratio: { double_param: 0.25 }, big: { uint64_param: '18446744073709551615' } },
+      parameters: {
+        priority: { int64_param: '9007199254740993' },
+        flag: { bool_param: true },
+        text: { string_param: 'é' },
+        ratio: { double_param: 0.25 },
+        big: { uint64_param: '18446744073709551615' },
+      },
       inputs: [
-        { name: 'a', datatype: 'INT64', shape: ['2', '1'], parameters: { p: { string_param: 'q' } }, contents: { int64_contents: ['-5', '9007199254740993'] } },
+        {
+          name: 'a',
+          datatype: 'INT64',
+          shape: ['2', '1'],
+          parameters: { p: { string_param: 'q' } },
+          contents: { int64_contents: ['-5', '9007199254740993'] },
+        },
         { name: 'b', datatype: 'BYTES', shape: ['2'], contents: { bytes_contents: [Buffer.from('hi'), Buffer.alloc(0)] } },
         { name: 'c', datatype: 'FP32', shape: ['3'], contents: { fp32_contents: [1.5, -2, 0.1] } },
-        { name: 'd', datatype: 'BOOL', shape: ['2'], contents: { bool_contents: [true, false], uint_contents: [7], uint64_contents: ['18446744073709551615'], fp64_contents: [1e300], int_contents: [-3] } },
+        {
+          name: 'd',
+          datatype: 'BOOL',
+          shape: ['2'],
+          contents: {
+            bool_contents: [true, false],
+            uint_contents: [7],
+            uint64_contents: ['18446744073709551615'],
+            fp64_contents: [1e300],
+            int_contents: [-3],
+          },
+        },
       ],
       outputs: [{ name: 'probabilities', parameters: { binary_data: { bool_param: true } } }, { name: 'other' }],
     };

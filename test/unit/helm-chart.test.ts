@@ -10,7 +10,9 @@ import { describe, expect, it } from 'vitest';
  */
 const CHART = join(import.meta.dirname, '../../helm/switchyard');
 const listTemplates = (dir: string): string[] =>
-  readdirSync(join(CHART, dir)).flatMap((entry) => (statSync(join(CHART, dir, entry)).isDirectory() ? listTemplates(join(dir, entry)) : [join(dir, entry)]));
+  readdirSync(join(CHART, dir)).flatMap((entry) =>
+    statSync(join(CHART, dir, entry)).isDirectory() ? listTemplates(join(dir, entry)) : [join(dir, entry)],
+  );
 const templates = listTemplates('templates').map((file) => ({ file, text: readFileSync(join(CHART, file), 'utf8') }));
 const readYaml = (file: string): Record<string, unknown> => parseYaml(readFileSync(join(CHART, file), 'utf8')) as Record<string, unknown>;
 const values = readYaml('values.yaml');
@@ -39,7 +41,8 @@ const schemaAt = (path: readonly string[]): Schema | undefined =>
   }, schema);
 
 /** The actions of a template, comments left out. */
-const actions = (text: string): string[] => [...text.replace(/\{\{-?\s*\/\*[\s\S]*?\*\/\s*-?\}\}/g, '').matchAll(/\{\{-?\s*([\s\S]*?)\s*-?\}\}/g)].map(([, body]) => body!);
+const actions = (text: string): string[] =>
+  [...text.replace(/\{\{-?\s*\/\*[\s\S]*?\*\/\s*-?\}\}/g, '').matchAll(/\{\{-?\s*([\s\S]*?)\s*-?\}\}/g)].map(([, body]) => body!);
 
 /**
  * Every values path one template reads: `.Values.a.b` (also as `$.Values`), and `$v.c` where
@@ -62,12 +65,14 @@ function valuesPaths(text: string): { path: string[]; where: string }[] {
       if (path) variables.set(range[1]!, [...path, '[]']);
     }
     for (const [expression] of body.matchAll(/\$?\.Values(?:\.\w+)+|\$\w+(?:\.\w+)+/g)) {
-      if (expression.startsWith('$.Values') || expression.startsWith('.Values')) found.push({ path: toPath(expression)!, where: expression });
+      if (expression.startsWith('$.Values') || expression.startsWith('.Values'))
+        found.push({ path: toPath(expression)!, where: expression });
       else {
         const path = toPath(expression);
         // A variable with fields that is not bound to values must be one of the few non-values ones:
         // a looked-up Secret, and the shipped alert rules read from files/ (their groups and rules).
-        if (!path) expect(['$existing', '$rules', '$group', '$rule'], `unknown variable in ${expression}`).toContain(expression.split('.')[0]);
+        if (!path)
+          expect(['$existing', '$rules', '$group', '$rule'], `unknown variable in ${expression}`).toContain(expression.split('.')[0]);
         else found.push({ path, where: expression });
       }
     }
@@ -75,7 +80,7 @@ function valuesPaths(text: string): { path: string[]; where: string }[] {
   return found;
 }
 
-describe('the Helm chart\'s templates (what rendering cannot say)', () => {
+describe("the Helm chart's templates (what rendering cannot say)", () => {
   it('every values path the templates use is in values.yaml and in values.schema.json', () => {
     const paths = templates.flatMap(({ file, text }) => valuesPaths(text).map((entry) => ({ ...entry, file })));
     expect(paths.length).toBeGreaterThan(100);

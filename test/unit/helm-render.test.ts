@@ -48,7 +48,13 @@ const MATRIX: Record<string, Values[]> = {
       workerPools: [
         pool({}, { enabled: true, minReplicas: 0, trigger: 'prometheus' }),
         pool(
-          { name: 'text', models: [{ name: 'text-recognizer', versions: ['1', '2'] }, { name: 'text-direction', versions: ['1'] }] },
+          {
+            name: 'text',
+            models: [
+              { name: 'text-recognizer', versions: ['1', '2'] },
+              { name: 'text-direction', versions: ['1'] },
+            ],
+          },
           { enabled: true, minReplicas: 0 },
         ),
         pool({ name: 'listed', models: [{ name: 'emotion', versions: ['1', '3'] }] }, { enabled: true, minReplicas: 0, trigger: 'redis' }),
@@ -56,19 +62,34 @@ const MATRIX: Record<string, Values[]> = {
     },
   ],
   'monitoring on': [REDIS, { monitoring: { serviceMonitor: { labels: OPERATOR_LABELS }, prometheusRule: { labels: OPERATOR_LABELS } } }],
-  'noisy-neighbour load test, tenants with priority and fair share': [REDIS, {
-    apiKeys: { keys: { admin: '', batch: '', web: '' } },
-    policy: { config: { tenants: [
-      { name: 'admin', role: 'admin', keys: [{ file: '/etc/switchyard/keys/admin' }] },
-      { name: 'batch', keys: [{ file: '/etc/switchyard/keys/batch' }], priority: 5, max_priority: 5, max_concurrency: 64, weight: 1 },
-      { name: 'web', keys: [{ file: '/etc/switchyard/keys/web' }], weight: 3, priority_strict: true },
-    ] } },
-    loadtest: { enabled: true, scenario: 'noisy-neighbour', tenantKeys: { NOISY_KEY: 'batch', QUIET_KEY: 'web' } },
-  }],
-  'load-test Job on': [REDIS, { loadtest: { enabled: true, scenarioConfigMap: 'scenarios', persistence: { enabled: true, storageClass: 'fast' } } }],
+  'noisy-neighbour load test, tenants with priority and fair share': [
+    REDIS,
+    {
+      apiKeys: { keys: { admin: '', batch: '', web: '' } },
+      policy: {
+        config: {
+          tenants: [
+            { name: 'admin', role: 'admin', keys: [{ file: '/etc/switchyard/keys/admin' }] },
+            { name: 'batch', keys: [{ file: '/etc/switchyard/keys/batch' }], priority: 5, max_priority: 5, max_concurrency: 64, weight: 1 },
+            { name: 'web', keys: [{ file: '/etc/switchyard/keys/web' }], weight: 3, priority_strict: true },
+          ],
+        },
+      },
+      loadtest: { enabled: true, scenario: 'noisy-neighbour', tenantKeys: { NOISY_KEY: 'batch', QUIET_KEY: 'web' } },
+    },
+  ],
+  'load-test Job on': [
+    REDIS,
+    { loadtest: { enabled: true, scenarioConfigMap: 'scenarios', persistence: { enabled: true, storageClass: 'fast' } } },
+  ],
   'network policies on': [
     { redis: { bundled: { enabled: true } } },
-    { networkPolicy: { enabled: true, extraRedisPeers: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda' } } }] } },
+    {
+      networkPolicy: {
+        enabled: true,
+        extraRedisPeers: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda' } } }],
+      },
+    },
   ],
   'models from an image, long drains': [
     REDIS,
@@ -98,7 +119,13 @@ const MATRIX: Record<string, Values[]> = {
   'gateway TLS': [REDIS, { tls: { enabled: true, secretName: 'gateway-tls' }, loadtest: { enabled: true } }],
   'gateway TLS with client certificates': [
     REDIS,
-    { tls: { enabled: true, secretName: 'gateway-tls', clientCA: { enabled: true, secretName: 'clients-ca', clientSecretName: 'gateway-client' } } },
+    {
+      tls: {
+        enabled: true,
+        secretName: 'gateway-tls',
+        clientCA: { enabled: true, secretName: 'clients-ca', clientSecretName: 'gateway-client' },
+      },
+    },
   ],
 };
 
@@ -109,17 +136,25 @@ beforeAll(() => {
 const objects = (entry: string): Manifest[] => rendered.get(entry)!;
 const find = <T>(entry: string, kind: string, name: string): T => {
   const found = objects(entry).find((manifest) => manifest.kind === kind && manifest.metadata.name === name);
-  if (!found) throw new Error(`${entry}: no ${kind}/${name} among ${objects(entry).map((m) => `${m.kind}/${m.metadata.name}`).join(', ')}`);
+  if (!found)
+    throw new Error(
+      `${entry}: no ${kind}/${name} among ${objects(entry)
+        .map((m) => `${m.kind}/${m.metadata.name}`)
+        .join(', ')}`,
+    );
   return found as T;
 };
 const all = <T>(entry: string, kind: string): T[] => objects(entry).filter((manifest) => manifest.kind === kind) as T[];
 const workers = (entry: string): IDeployment[] =>
   all<IDeployment>(entry, 'Deployment').filter((d) => d.metadata!.labels!['app.kubernetes.io/component'] === 'worker');
-const container = (deployment: IDeployment | IJob, name: string): IContainer => deployment.spec!.template.spec!.containers.find((c) => c.name === name)!;
-const env = (c: IContainer): Map<string, NonNullable<IContainer['env']>[number]> => new Map((c.env ?? []).map((entry) => [entry.name, entry]));
+const container = (deployment: IDeployment | IJob, name: string): IContainer =>
+  deployment.spec!.template.spec!.containers.find((c) => c.name === name)!;
+const env = (c: IContainer): Map<string, NonNullable<IContainer['env']>[number]> =>
+  new Map((c.env ?? []).map((entry) => [entry.name, entry]));
 const envValue = (c: IContainer, name: string): string | undefined => env(c).get(name)?.value;
 const namedPort = (c: IContainer, name: string): number => c.ports!.find((port) => port.name === name)!.containerPort;
-const matches = (selector: Record<string, string>, labels: Record<string, string>): boolean => Object.entries(selector).every(([k, v]) => labels[k] === v);
+const matches = (selector: Record<string, string>, labels: Record<string, string>): boolean =>
+  Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 describe('the Helm chart, rendered by helm', () => {
   it.each(Object.keys(MATRIX))('%s: helm lint --strict passes', (entry) => {
@@ -143,15 +178,30 @@ describe('the Helm chart, rendered by helm', () => {
     expect((await schemaProblems(service)).join()).toMatch(/ports\/0 must have required property '?port/);
     const widget = { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } };
     expect(await schemaProblems(widget)).toEqual(['Widget/w: no schema for example.com/v1 Widget']);
-    expect(await schemaProblems({ ...service, metadata: { name: 'Sy_Gateway' } })).toContain('Service/Sy_Gateway: not a valid Service name');
+    expect(await schemaProblems({ ...service, metadata: { name: 'Sy_Gateway' } })).toContain(
+      'Service/Sy_Gateway: not a valid Service name',
+    );
   });
 
   it('the laptop default renders the gateway, one CPU worker pool and their Services, policy, keys, autoscaler and monitoring', () => {
-    const kinds = objects('laptop default').map((m) => `${m.kind}/${m.metadata.name}`).sort();
+    const kinds = objects('laptop default')
+      .map((m) => `${m.kind}/${m.metadata.name}`)
+      .sort();
     expect(kinds).toEqual([
-      'ConfigMap/sy-grafana-dashboard', 'ConfigMap/sy-policy', 'Deployment/sy-gateway', 'Deployment/sy-worker-cpu', 'HorizontalPodAutoscaler/sy-gateway',
-      'NetworkPolicy/sy-workers', 'Pod/sy-test-inference', 'PodDisruptionBudget/sy-gateway', 'PrometheusRule/sy-alerts', 'Secret/sy-api-keys',
-      'Service/sy-gateway', 'Service/sy-workers', 'ServiceMonitor/sy-gateway', 'ServiceMonitor/sy-workers',
+      'ConfigMap/sy-grafana-dashboard',
+      'ConfigMap/sy-policy',
+      'Deployment/sy-gateway',
+      'Deployment/sy-worker-cpu',
+      'HorizontalPodAutoscaler/sy-gateway',
+      'NetworkPolicy/sy-workers',
+      'Pod/sy-test-inference',
+      'PodDisruptionBudget/sy-gateway',
+      'PrometheusRule/sy-alerts',
+      'Secret/sy-api-keys',
+      'Service/sy-gateway',
+      'Service/sy-workers',
+      'ServiceMonitor/sy-gateway',
+      'ServiceMonitor/sy-workers',
     ]);
     // Without the operator's CRDs in the cluster, no monitoring.coreos.com objects (they would fail the install).
     const bare = render(MATRIX['laptop default']!, { apiVersions: [] });
@@ -167,10 +217,16 @@ describe('the Helm chart, rendered by helm', () => {
         expect(matches(d.spec!.selector.matchLabels!, d.spec!.template.metadata!.labels!), `${entry}: ${d.metadata!.name}`).toBe(true);
       }
       for (const service of all<IService>(entry, 'Service')) {
-        expect(podLabels.some((labels) => matches(service.spec!.selector!, labels)), `${entry}: Service ${service.metadata!.name}`).toBe(true);
+        expect(
+          podLabels.some((labels) => matches(service.spec!.selector!, labels)),
+          `${entry}: Service ${service.metadata!.name}`,
+        ).toBe(true);
       }
       for (const pdb of all<Manifest & { spec: { selector: { matchLabels: Record<string, string> } } }>(entry, 'PodDisruptionBudget')) {
-        expect(podLabels.some((labels) => matches(pdb.spec.selector.matchLabels, labels)), entry).toBe(true);
+        expect(
+          podLabels.some((labels) => matches(pdb.spec.selector.matchLabels, labels)),
+          entry,
+        ).toBe(true);
       }
       for (const hpa of all<Manifest & { spec: { scaleTargetRef: { kind: string; name: string } } }>(entry, 'HorizontalPodAutoscaler')) {
         expect(deployments.map((d) => d.metadata!.name)).toContain(hpa.spec.scaleTargetRef.name);
@@ -201,7 +257,8 @@ describe('the Helm chart, rendered by helm', () => {
       const https = envValue(gateway, 'TLS_CERT_FILE') !== undefined;
       if (envValue(gateway, 'TLS_CA_FILE')) {
         // The kubelet has no client certificate: under mTLS the probes only see the listener accept.
-        for (const probe of [gateway.livenessProbe!, gateway.readinessProbe!]) expect(namedPort(gateway, probe.tcpSocket!.port as string)).toBe(port);
+        for (const probe of [gateway.livenessProbe!, gateway.readinessProbe!])
+          expect(namedPort(gateway, probe.tcpSocket!.port as string)).toBe(port);
       } else if (gateway.readinessProbe!.grpc) {
         // gRPC health on the gRPC port, only where it is plaintext (the kubelet's gRPC probe has no TLS).
         const grpcPort = Number(envValue(gateway, 'GRPC_PORT'));
@@ -209,7 +266,9 @@ describe('the Helm chart, rendered by helm', () => {
         expect(namedPort(gateway, 'grpc')).toBe(grpcPort);
         expect(gateway.livenessProbe!.grpc).toEqual({ port: grpcPort, service: 'live' });
         expect(gateway.readinessProbe!.grpc).toEqual({ port: grpcPort, service: '' });
-        expect(readFileSync(join(ROOT, 'gateway/grpc/grpc-server.ts'), 'utf8')).toContain("ready: ['', 'inference.GRPCInferenceService'], live: 'live'");
+        expect(readFileSync(join(ROOT, 'gateway/grpc/grpc-server.ts'), 'utf8')).toContain(
+          "ready: ['', 'inference.GRPCInferenceService'], live: 'live'",
+        );
       } else {
         for (const probe of [gateway.livenessProbe!, gateway.readinessProbe!]) {
           expect(namedPort(gateway, probe.httpGet!.port as string)).toBe(port);
@@ -232,13 +291,15 @@ describe('the Helm chart, rendered by helm', () => {
     }
   });
 
-  it('grace periods outlast the preStop sleep plus the drain, and a worker\'s drain outlasts its longest job', () => {
+  it("grace periods outlast the preStop sleep plus the drain, and a worker's drain outlasts its longest job", () => {
     for (const entry of Object.keys(MATRIX)) {
       const values = Object.assign({}, defaults, ...MATRIX[entry]!) as typeof defaults;
       const gatewayPod = find<IDeployment>(entry, 'Deployment', 'sy-gateway').spec!.template.spec!;
       const gateway = gatewayPod.containers[0]!;
       const sleep = (c: IContainer): number => Number(c.lifecycle!.preStop!.exec!.command![1]);
-      expect(gatewayPod.terminationGracePeriodSeconds!, entry).toBeGreaterThan(sleep(gateway) + Number(envValue(gateway, 'SHUTDOWN_GRACE_MS')) / 1000);
+      expect(gatewayPod.terminationGracePeriodSeconds!, entry).toBeGreaterThan(
+        sleep(gateway) + Number(envValue(gateway, 'SHUTDOWN_GRACE_MS')) / 1000,
+      );
       for (const [i, deployment] of workers(entry).entries()) {
         const pod = deployment.spec!.template.spec!;
         const worker = pod.containers[0]!;
@@ -247,7 +308,10 @@ describe('the Helm chart, rendered by helm', () => {
         expect(pod.terminationGracePeriodSeconds!, entry).toBeGreaterThan(sleep(worker) + drainSeconds);
       }
     }
-    expect(find<IDeployment>('models from an image, long drains', 'Deployment', 'sy-worker-cpu').spec!.template.spec!.terminationGracePeriodSeconds).toBe(645);
+    expect(
+      find<IDeployment>('models from an image, long drains', 'Deployment', 'sy-worker-cpu').spec!.template.spec!
+        .terminationGracePeriodSeconds,
+    ).toBe(645);
   });
 
   it('GPU pools request a GPU, tolerate the GPU taint and pick GPU nodes; the CPU pool does none of that', () => {
@@ -266,7 +330,7 @@ describe('the Helm chart, rendered by helm', () => {
     expect(cpu.tolerations ?? []).toEqual([]);
   });
 
-  it('KEDA counts the queues the code names: the prometheus trigger\'s pattern and the redis trigger\'s lists', () => {
+  it("KEDA counts the queues the code names: the prometheus trigger's pattern and the redis trigger's lists", () => {
     const entry = 'KEDA on, scaling from zero';
     const pools = (MATRIX[entry]![1] as { workerPools: Pool[] }).workerPools;
     const everyQueue = pools.flatMap((p) => p.models.flatMap((m) => m.versions.map((v) => inferQueueName(m.name, v))));
@@ -292,7 +356,9 @@ describe('the Helm chart, rendered by helm', () => {
         expect(trigger!.metadata!.activationThreshold).toBe('0');
       } else {
         const lists = scaled.spec!.triggers.map((t) => ({ type: t.type, list: t.metadata!.listName, address: t.metadata!.address }));
-        expect(lists).toEqual(ours.map((queue) => ({ type: 'redis', list: redisKeys('switchyard').waiting(queue).wait, address: 'redis.example:6379' })));
+        expect(lists).toEqual(
+          ours.map((queue) => ({ type: 'redis', list: redisKeys('switchyard').waiting(queue).wait, address: 'redis.example:6379' })),
+        );
         expect(scaled.spec!.triggers.every((t) => t.metadata!.activationListLength === '0')).toBe(true);
         expect(scaled.spec!.triggers.every((t) => t.metadata!.enableTLS === undefined)).toBe(true);
       }
@@ -303,7 +369,7 @@ describe('the Helm chart, rendered by helm', () => {
     expect(gpuPool.triggers[0]!.metadata!.activationThreshold).toBe('0');
   });
 
-  it('an external Redis over TLS: REDIS_URL from the Secret in every pod, KEDA\'s redis trigger speaks TLS to the URL\'s host', () => {
+  it("an external Redis over TLS: REDIS_URL from the Secret in every pod, KEDA's redis trigger speaks TLS to the URL's host", () => {
     const entry = 'external Redis over TLS, its URL in a Secret';
     for (const deployment of all<IDeployment>(entry, 'Deployment')) {
       const redisUrl = env(deployment.spec!.template.spec!.containers[0]!).get('REDIS_URL')!;
@@ -311,7 +377,11 @@ describe('the Helm chart, rendered by helm', () => {
       expect(redisUrl.valueFrom).toEqual({ secretKeyRef: { name: 'redis-credentials', key: 'url' } });
     }
     const [trigger] = find<IScaledObject>(entry, 'ScaledObject', 'sy-worker-cpu').spec!.triggers;
-    expect(trigger!.metadata).toMatchObject({ address: 'redis.example:6380', enableTLS: 'true', listName: redisKeys('switchyard').waiting('infer.mlp-classifier.1').wait });
+    expect(trigger!.metadata).toMatchObject({
+      address: 'redis.example:6380',
+      enableTLS: 'true',
+      listName: redisKeys('switchyard').waiting('infer.mlp-classifier.1').wait,
+    });
     expect(objects(entry).some((m) => m.metadata.name === 'sy-redis')).toBe(false);
   });
 
@@ -323,7 +393,10 @@ describe('the Helm chart, rendered by helm', () => {
       expect(envValue(main, 'REDIS_MODE')).toBe('sentinel');
       expect(envValue(main, 'REDIS_SENTINEL_MASTER')).toBe('switchyard');
       expect(envValue(main, 'REDIS_USERNAME')).toBe('switchyard');
-      for (const [variable, volume, secret, key] of [['REDIS_PASSWORD_FILE', 'redis-password', 'redis-auth', 'password'], ['REDIS_TLS_CA_FILE', 'redis-ca', 'redis-ca', 'ca.crt']]) {
+      for (const [variable, volume, secret, key] of [
+        ['REDIS_PASSWORD_FILE', 'redis-password', 'redis-auth', 'password'],
+        ['REDIS_TLS_CA_FILE', 'redis-ca', 'redis-ca', 'ca.crt'],
+      ]) {
         const mount = main.volumeMounts!.find((m) => m.name === volume)!;
         expect(mount.readOnly).toBe(true);
         expect(envValue(main, variable!)).toBe(`${mount.mountPath}/${key}`);
@@ -335,11 +408,15 @@ describe('the Helm chart, rendered by helm', () => {
       expect(envValue(main, 'REDIS_MODE')).toBe('cluster');
       expect(env(main).has('REDIS_SENTINEL_MASTER') || env(main).has('REDIS_PASSWORD_FILE')).toBe(false);
     }
-    expect(helm(['template', 'sy', CHART], [{ redis: { bundled: { enabled: true }, mode: 'cluster' } }]).stderr).toMatch(/needs an external Redis/);
-    expect(helm(['template', 'sy', CHART], [{ redis: { url: 'redis://s1:26379', mode: 'sentinel' } }]).stderr).toMatch(/needs redis.sentinelMaster/);
+    expect(helm(['template', 'sy', CHART], [{ redis: { bundled: { enabled: true }, mode: 'cluster' } }]).stderr).toMatch(
+      /needs an external Redis/,
+    );
+    expect(helm(['template', 'sy', CHART], [{ redis: { url: 'redis://s1:26379', mode: 'sentinel' } }]).stderr).toMatch(
+      /needs redis.sentinelMaster/,
+    );
   });
 
-  it('the bundled Redis: one noeviction instance without persistence, its Service is the pods\' REDIS_URL, only the release reaches it', () => {
+  it("the bundled Redis: one noeviction instance without persistence, its Service is the pods' REDIS_URL, only the release reaches it", () => {
     const entry = 'network policies on';
     const redis = find<IDeployment>(entry, 'Deployment', 'sy-redis');
     const args = redis.spec!.template.spec!.containers[0]!.args;
@@ -347,14 +424,17 @@ describe('the Helm chart, rendered by helm', () => {
     const service = find<IService>(entry, 'Service', 'sy-redis');
     expect(matches(service.spec!.selector!, redis.spec!.template.metadata!.labels!)).toBe(true);
     for (const deployment of [find<IDeployment>(entry, 'Deployment', 'sy-gateway'), ...workers(entry)]) {
-      expect(envValue(deployment.spec!.template.spec!.containers[0]!, 'REDIS_URL')).toBe(`redis://sy-redis:${service.spec!.ports![0]!.port}`);
+      expect(envValue(deployment.spec!.template.spec!.containers[0]!, 'REDIS_URL')).toBe(
+        `redis://sy-redis:${service.spec!.ports![0]!.port}`,
+      );
     }
     const policy = find<INetworkPolicy>(entry, 'NetworkPolicy', 'sy-redis');
     expect(matches(policy.spec!.podSelector.matchLabels!, redis.spec!.template.metadata!.labels!)).toBe(true);
     const peers = policy.spec!.ingress![0]!.from!;
     const gatewayLabels = find<IDeployment>(entry, 'Deployment', 'sy-gateway').spec!.template.metadata!.labels!;
     const workerLabels = workers(entry)[0]!.spec!.template.metadata!.labels!;
-    const selects = (labels: Record<string, string>) => peers.filter((peer) => peer.podSelector && matches(peer.podSelector.matchLabels!, labels));
+    const selects = (labels: Record<string, string>) =>
+      peers.filter((peer) => peer.podSelector && matches(peer.podSelector.matchLabels!, labels));
     expect(selects(gatewayLabels)).toHaveLength(1);
     expect(selects(workerLabels)).toHaveLength(1);
     expect(peers).toContainEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda' } } });
@@ -367,13 +447,18 @@ describe('the Helm chart, rendered by helm', () => {
     const worker = workers(entry)[0]!;
     expect(matches(policy.spec!.podSelector.matchLabels!, worker.spec!.template.metadata!.labels!)).toBe(true);
     expect(namedPort(container(worker, 'worker'), policy.spec!.ingress![0]!.ports![0]!.port as string)).toBe(9464);
-    expect(policy.spec!.ingress![0]!.from).toContainEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } });
+    expect(policy.spec!.ingress![0]!.from).toContainEqual({
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+    });
     expect(render([REDIS, { networkPolicy: { enabled: false } }]).filter((m) => m.kind === 'NetworkPolicy')).toEqual([]);
   });
 
-  it('monitoring: the ServiceMonitors select the Services and name their ports; the rules and the dashboard are the chart\'s files', () => {
+  it("monitoring: the ServiceMonitors select the Services and name their ports; the rules and the dashboard are the chart's files", () => {
     const entry = 'monitoring on';
-    for (const [monitorName, serviceName] of [['sy-gateway', 'sy-gateway'], ['sy-workers', 'sy-workers']] as const) {
+    for (const [monitorName, serviceName] of [
+      ['sy-gateway', 'sy-gateway'],
+      ['sy-workers', 'sy-workers'],
+    ] as const) {
       const monitor = find<IServiceMonitor>(entry, 'ServiceMonitor', monitorName);
       const service = find<IService>(entry, 'Service', serviceName);
       expect(monitor.metadata!.labels!.release).toBe('kube-prometheus-stack');
@@ -382,7 +467,10 @@ describe('the Helm chart, rendered by helm', () => {
     }
     // The gateway's /metrics needs the admin key; it is read from the release's key Secret.
     const gatewayMonitor = find<IServiceMonitor>(entry, 'ServiceMonitor', 'sy-gateway');
-    expect(gatewayMonitor.spec.endpoints![0]!.authorization).toEqual({ type: 'Bearer', credentials: { name: 'sy-api-keys', key: 'admin' } });
+    expect(gatewayMonitor.spec.endpoints![0]!.authorization).toEqual({
+      type: 'Bearer',
+      credentials: { name: 'sy-api-keys', key: 'admin' },
+    });
     const rules = find<Manifest & { spec: { groups: { rules: { alert?: string }[] }[] } }>(entry, 'PrometheusRule', 'sy-alerts');
     expect(rules.spec.groups.flatMap((group) => group.rules).length).toBeGreaterThan(3);
     const dashboard = find<IConfigMap>(entry, 'ConfigMap', 'sy-grafana-dashboard');
@@ -390,7 +478,7 @@ describe('the Helm chart, rendered by helm', () => {
     expect(JSON.parse(dashboard.data!['switchyard.json']!)).toMatchObject({ panels: expect.any(Array) });
   });
 
-  it('the policy ConfigMap is one the gateway accepts; the admin tenant\'s key is a file of the mounted key Secret', () => {
+  it("the policy ConfigMap is one the gateway accepts; the admin tenant's key is a file of the mounted key Secret", () => {
     const entry = 'laptop default';
     const policy = policySchema.parse(parseYaml(find<IConfigMap>(entry, 'ConfigMap', 'sy-policy').data!['switchyard.yaml']!));
     const admin = policy.tenants.find((tenant) => tenant.role === 'admin')!;
@@ -420,10 +508,19 @@ describe('the Helm chart, rendered by helm', () => {
     expect(all('models from a volume, fixed replicas', 'HorizontalPodAutoscaler')).toEqual([]);
   });
 
-  it('tenants\' priority and fair-share fields reach the gateway\'s policy as written, and a tenant scenario gets each tenant\'s key', () => {
+  it("tenants' priority and fair-share fields reach the gateway's policy as written, and a tenant scenario gets each tenant's key", () => {
     const entry = 'noisy-neighbour load test, tenants with priority and fair share';
     const policy = policySchema.parse(parseYaml(find<IConfigMap>(entry, 'ConfigMap', 'sy-policy').data!['switchyard.yaml']!));
-    expect(policy.tenants.map(({ name, priority, max_priority, max_concurrency, weight, priority_strict }) => ({ name, priority, max_priority, max_concurrency, weight, priority_strict }))).toEqual([
+    expect(
+      policy.tenants.map(({ name, priority, max_priority, max_concurrency, weight, priority_strict }) => ({
+        name,
+        priority,
+        max_priority,
+        max_concurrency,
+        weight,
+        priority_strict,
+      })),
+    ).toEqual([
       { name: 'admin', priority: 0, max_priority: 0, max_concurrency: undefined, weight: 1, priority_strict: false },
       { name: 'batch', priority: 5, max_priority: 5, max_concurrency: 64, weight: 1, priority_strict: false },
       { name: 'web', priority: 0, max_priority: 0, max_concurrency: undefined, weight: 3, priority_strict: true },
@@ -447,8 +544,13 @@ describe('the Helm chart, rendered by helm', () => {
     expect(script).toBe(`exec node dist/bench/loadtest/cli.js ${flags}`);
     expect(env(loadtest).get('LOADTEST_KEY')!.valueFrom).toEqual({ secretKeyRef: { name: 'sy-api-keys', key: 'admin' } });
     expect(job.spec!.ttlSecondsAfterFinished).toBe(86400);
-    expect(job.spec!.template.spec!.volumes).toContainEqual({ name: 'reports', persistentVolumeClaim: { claimName: 'sy-loadtest-reports' } });
-    expect(find<Manifest & { spec: { storageClassName: string } }>(entry, 'PersistentVolumeClaim', 'sy-loadtest-reports').spec.storageClassName).toBe('fast');
+    expect(job.spec!.template.spec!.volumes).toContainEqual({
+      name: 'reports',
+      persistentVolumeClaim: { claimName: 'sy-loadtest-reports' },
+    });
+    expect(
+      find<Manifest & { spec: { storageClassName: string } }>(entry, 'PersistentVolumeClaim', 'sy-loadtest-reports').spec.storageClassName,
+    ).toBe('fast');
   });
 
   it('the Helm test hook posts an inference to the gateway Service with the admin key', () => {
@@ -458,17 +560,24 @@ describe('the Helm chart, rendered by helm', () => {
     const service = find<IService>('laptop default', 'Service', 'sy-gateway');
     expect(envValue(test, 'GATEWAY')).toBe(`http://sy-gateway:${service.spec!.ports![0]!.port}`);
     expect(env(test).get('API_KEY')!.valueFrom).toEqual({ secretKeyRef: { name: 'sy-api-keys', key: 'admin' } });
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the Job's shell script interpolates it, not this test
     expect(test.command!.at(-1)).toContain('/v2/models/${process.env.MODEL}/infer');
   });
 
-  it('gateway TLS: the Secret is a whole volume (rotations reach it), TLS_* name its files, probes speak HTTPS, the chart\'s clients trust its CA', () => {
+  it("gateway TLS: the Secret is a whole volume (rotations reach it), TLS_* name its files, probes speak HTTPS, the chart's clients trust its CA", () => {
     const entry = 'gateway TLS';
     const pod = find<IDeployment>(entry, 'Deployment', 'sy-gateway').spec!.template.spec!;
     const gateway = pod.containers[0]!;
     const mount = gateway.volumeMounts!.find((m) => m.name === 'tls')!;
     expect(mount).toEqual({ name: 'tls', mountPath: '/etc/switchyard/tls', readOnly: true });
     const [source] = pod.volumes!.find((v) => v.name === 'tls')!.projected!.sources!;
-    expect(source!.secret).toEqual({ name: 'gateway-tls', items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }] });
+    expect(source!.secret).toEqual({
+      name: 'gateway-tls',
+      items: [
+        { key: 'tls.crt', path: 'tls.crt' },
+        { key: 'tls.key', path: 'tls.key' },
+      ],
+    });
     expect(envValue(gateway, 'TLS_CERT_FILE')).toBe(`${mount.mountPath}/tls.crt`);
     expect(envValue(gateway, 'TLS_KEY_FILE')).toBe(`${mount.mountPath}/tls.key`);
     expect(env(gateway).has('TLS_CA_FILE')).toBe(false);
@@ -487,7 +596,7 @@ describe('the Helm chart, rendered by helm', () => {
     expect(envValue(loadtest, 'NODE_EXTRA_CA_CERTS')).toBe(`${caMount.mountPath}/ca.crt`);
   });
 
-  it('gateway mTLS: TLS_CA_FILE is the client CA\'s file, probes only connect, Prometheus and the Helm test present the client certificate', () => {
+  it("gateway mTLS: TLS_CA_FILE is the client CA's file, probes only connect, Prometheus and the Helm test present the client certificate", () => {
     const entry = 'gateway TLS with client certificates';
     const pod = find<IDeployment>(entry, 'Deployment', 'sy-gateway').spec!.template.spec!;
     const gateway = pod.containers[0]!;
@@ -500,11 +609,14 @@ describe('the Helm chart, rendered by helm', () => {
     expect(monitor.tlsConfig!.cert).toEqual({ secret: { name: 'gateway-client', key: 'tls.crt' } });
     expect(monitor.tlsConfig!.keySecret).toEqual({ name: 'gateway-client', key: 'tls.key' });
     const test = find<IPod>(entry, 'Pod', 'sy-test-inference').spec!;
-    const items = [{ key: 'tls.crt', path: 'client.crt' }, { key: 'tls.key', path: 'client.key' }];
+    const items = [
+      { key: 'tls.crt', path: 'client.crt' },
+      { key: 'tls.key', path: 'client.key' },
+    ];
     expect(test.volumes![0]!.projected!.sources![1]!.secret).toEqual({ name: 'gateway-client', items });
   });
 
-  describe('values that must fail, fail with the chart\'s own message', () => {
+  describe("values that must fail, fail with the chart's own message", () => {
     const failure = (valueSets: Values[]): string => {
       const result = helm(['template', 'sy', CHART], valueSets);
       expect(result.status).not.toBe(0);
@@ -516,21 +628,30 @@ describe('the Helm chart, rendered by helm', () => {
       expect(failure([{ redis: { url: 'http://redis.example' } }])).toMatch(/at '\/redis\/url': '.*' does not match pattern/);
     });
 
-    it('KEDA\'s redis trigger with the URL only in a Secret', () => {
-      expect(failure([{ redis: { urlSecret: { name: 'redis-credentials' } } }, { workerPools: [pool({}, { enabled: true, trigger: 'redis' })] }])).toContain(
-        'the redis KEDA trigger needs redis.url (or the bundled Redis)',
-      );
+    it("KEDA's redis trigger with the URL only in a Secret", () => {
+      expect(
+        failure([
+          { redis: { urlSecret: { name: 'redis-credentials' } } },
+          { workerPools: [pool({}, { enabled: true, trigger: 'redis' })] },
+        ]),
+      ).toContain('the redis KEDA trigger needs redis.url (or the bundled Redis)');
     });
 
     it('an invalid pool: unknown runtime, a name that is no Kubernetes name, a misspelt key, two pools of one name, KEDA bounds reversed', () => {
-      expect(failure([REDIS, { workerPools: [pool({ runtime: 'cuda' })] }])).toContain("at '/workerPools/0/runtime': value must be one of 'onnx', 'tf'");
-      expect(failure([REDIS, { workerPools: [pool({ name: 'GPU_pool' })] }])).toContain("at '/workerPools/0/name': 'GPU_pool' does not match pattern");
+      expect(failure([REDIS, { workerPools: [pool({ runtime: 'cuda' })] }])).toContain(
+        "at '/workerPools/0/runtime': value must be one of 'onnx', 'tf'",
+      );
+      expect(failure([REDIS, { workerPools: [pool({ name: 'GPU_pool' })] }])).toContain(
+        "at '/workerPools/0/name': 'GPU_pool' does not match pattern",
+      );
       const misspelt = failure([REDIS, { workerPools: [pool({ replica: 2 } as Partial<Pool>)] }]);
       expect(misspelt).toMatch(/at '\/workerPools\/0': additional properties 'replica' not allowed/);
       expect(failure([REDIS, { workerPools: [pool({}), pool({})] }])).toContain('workerPools: two pools are named "cpu"');
       const reversed = failure([REDIS, { workerPools: [pool({}, { enabled: true, minReplicas: 3, maxReplicas: 2 })] }]);
       expect(reversed).toContain('pool "cpu" has keda.minReplicas above keda.maxReplicas');
-      expect(failure([REDIS, { workerPools: [pool({ models: [{ name: 'm', versions: ['latest'] }] })] }])).toContain("at '/workerPools/0/models/0/versions/0'");
+      expect(failure([REDIS, { workerPools: [pool({ models: [{ name: 'm', versions: ['latest'] }] })] }])).toContain(
+        "at '/workerPools/0/models/0/versions/0'",
+      );
     });
 
     it('TLS without a Secret, client certificates without TLS or without a client certificate for the chart, the load test under mTLS', () => {
@@ -538,7 +659,9 @@ describe('the Helm chart, rendered by helm', () => {
       expect(failure([REDIS, { tls: { enabled: true } }])).toContain('tls.enabled needs tls.secretName');
       const withoutTls = failure([REDIS, { tls: { clientCA: { enabled: true, clientSecretName: 'c' } } }]);
       expect(withoutTls).toContain('tls.clientCA.enabled (client certificates) needs tls.enabled');
-      expect(failure([REDIS, { tls: { ...mtls, clientCA: { enabled: true } } }])).toContain('tls.clientCA.enabled needs tls.clientCA.clientSecretName');
+      expect(failure([REDIS, { tls: { ...mtls, clientCA: { enabled: true } } }])).toContain(
+        'tls.clientCA.enabled needs tls.clientCA.clientSecretName',
+      );
       expect(failure([REDIS, { tls: mtls, loadtest: { enabled: true } }])).toContain('the load-test CLI presents no client certificate');
     });
 

@@ -26,7 +26,9 @@ describe.each(stores)('%s idempotency store', (_name, make) => {
   it(`of ${CLAIMS} concurrent begin() calls with one key, exactly one starts`, async () => {
     const instances = make();
     const scope = `race-${Math.random().toString(36).slice(2)}`;
-    const outcomes = await Promise.all(Array.from({ length: CLAIMS }, (_, i) => instances[i % instances.length]!.begin(scope, 'same-body', 60_000)));
+    const outcomes = await Promise.all(
+      Array.from({ length: CLAIMS }, (_, i) => instances[i % instances.length]!.begin(scope, 'same-body', 60_000)),
+    );
     expect(outcomes.filter((o) => o.kind === 'started')).toHaveLength(1);
     expect(outcomes.filter((o) => o.kind === 'in-progress')).toHaveLength(CLAIMS - 1);
   });
@@ -39,7 +41,9 @@ describe.each(stores)('%s idempotency store', (_name, make) => {
     const response = { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from('{}').toString('base64') };
     await instances[instances.length - 1]!.complete(scope, first.token, response, 60_000);
     const body = (i: number): string => (i === 0 ? 'other' : 'body');
-    const outcomes = await Promise.all(Array.from({ length: CLAIMS }, (_, i) => instances[i % instances.length]!.begin(scope, body(i), 60_000)));
+    const outcomes = await Promise.all(
+      Array.from({ length: CLAIMS }, (_, i) => instances[i % instances.length]!.begin(scope, body(i), 60_000)),
+    );
     expect(outcomes[0]).toEqual({ kind: 'mismatch' });
     expect(outcomes.slice(1).every((o) => o.kind === 'replay' && o.response.status === 200)).toBe(true);
   });
@@ -52,7 +56,9 @@ describe.each(stores)('%s idempotency store', (_name, make) => {
     await instances[0]!.abandon(scope, 'not-the-token');
     expect((await instances[0]!.begin(scope, 'body', 60_000)).kind).toBe('in-progress');
     await instances[0]!.abandon(scope, first.token);
-    const outcomes = await Promise.all(Array.from({ length: CLAIMS }, (_, i) => instances[i % instances.length]!.begin(scope, 'body', 60_000)));
+    const outcomes = await Promise.all(
+      Array.from({ length: CLAIMS }, (_, i) => instances[i % instances.length]!.begin(scope, 'body', 60_000)),
+    );
     expect(outcomes.filter((o) => o.kind === 'started')).toHaveLength(1);
   });
 });

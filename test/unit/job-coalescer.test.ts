@@ -52,7 +52,7 @@ describe('JobCoalescer', () => {
     expect(sent[0]!.at).toBeGreaterThanOrEqual(35);
   });
 
-  it('sends a gathering group at once when its queue goes idle, and only that queue\'s groups', async () => {
+  it("sends a gathering group at once when its queue goes idle, and only that queue's groups", async () => {
     const { coalescer, sent } = harness(true);
     const limits = { maxItems: 64, windowMs: 1_000 };
     coalescer.add('q', request('a'), limits);
@@ -97,7 +97,10 @@ describe('JobCoalescer', () => {
 
   it('a request whose caller left while its group gathered is not sent; the others keep their item numbers', async () => {
     const groups: JobGroup[] = [];
-    const coalescer = new JobCoalescer((group) => groups.push(group), () => true);
+    const coalescer = new JobCoalescer(
+      (group) => groups.push(group),
+      () => true,
+    );
     const limits = { maxItems: 64, windowMs: 20 };
     const first = coalescer.add('q', request('a'), limits);
     coalescer.add('q', request('b'), limits);
@@ -106,7 +109,10 @@ describe('JobCoalescer', () => {
     await sleep(40);
     expect(groups).toHaveLength(1);
     const job = encodeJob(groups[0]!.requests, 'gw', groups[0]!.withdrawn);
-    expect(job.requests.map((encoded) => [encoded.item, encoded.requestId])).toEqual([[1, 'b'], [2, 'c']]);
+    expect(job.requests.map((encoded) => [encoded.item, encoded.requestId])).toEqual([
+      [1, 'b'],
+      [2, 'c'],
+    ]);
     // Sent already: the worker's marker takes over.
     expect(coalescer.withdraw(third.group, third.item)).toBe(false);
   });
@@ -123,7 +129,7 @@ describe('JobCoalescer', () => {
     expect(sent.map((s) => s.ids)).toEqual([['c']]);
   });
 
-  it('withdraws from the right tenant\'s group: groups are per tenant under fair share', async () => {
+  it("withdraws from the right tenant's group: groups are per tenant under fair share", async () => {
     const { coalescer, sent } = harness(true);
     const limits = { maxItems: 64, windowMs: 20 };
     const a = coalescer.add('q', { ...request('a'), tenant: 'acme' }, limits);

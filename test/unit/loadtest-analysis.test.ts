@@ -18,7 +18,9 @@ describe('SLO evaluation', () => {
   it('fails on the one limit that is missed, and says which', () => {
     const verdict = evaluateSlo({ p95_ms: 20, min_throughput_rps: 1e9 }, measured);
     expect(verdict.pass).toBe(false);
-    expect(verdict.checks.filter((c) => !c.pass)).toEqual([{ name: 'min_throughput_rps', bound: 'floor', limit: 1e9, actual: 800, pass: false }]);
+    expect(verdict.checks.filter((c) => !c.pass)).toEqual([
+      { name: 'min_throughput_rps', bound: 'floor', limit: 1e9, actual: 800, pass: false },
+    ]);
     expect(evaluateSlo({ max_error_rate: 0.001 }, measured).pass).toBe(false);
   });
   it('says which limits are ceilings and which are floors', () => {
@@ -43,10 +45,17 @@ describe('knee', () => {
 });
 
 describe('compare', () => {
-  const report = (throughputRps: number, p95Ms: number): LoadTestReport => ({ throughputRps, totals: { latency: { p50Ms: 1, p95Ms, p99Ms: 9 }, errorRate: 0 }, breakdown: null }) as unknown as LoadTestReport;
+  const report = (throughputRps: number, p95Ms: number): LoadTestReport =>
+    ({ throughputRps, totals: { latency: { p50Ms: 1, p95Ms, p99Ms: 9 }, errorRate: 0 }, breakdown: null }) as unknown as LoadTestReport;
   it('gives each figure its change and whether that is better', () => {
     const changes = compareReports(report(1000, 10), report(1100, 12));
-    expect(changes.find((c) => c.figure === 'throughput_rps')).toEqual({ figure: 'throughput_rps', previous: 1000, current: 1100, relative: expect.closeTo(0.1, 9), better: true });
+    expect(changes.find((c) => c.figure === 'throughput_rps')).toEqual({
+      figure: 'throughput_rps',
+      previous: 1000,
+      current: 1100,
+      relative: expect.closeTo(0.1, 9),
+      better: true,
+    });
     const p95 = changes.find((c) => c.figure === 'p95_ms')!;
     expect(p95.better).toBe(false);
     expect(formatChange(p95)).toBe('p95_ms: 10 → 12 (+20.0 %, worse)');
@@ -71,8 +80,18 @@ describe('answers', () => {
   });
   it('splits a latency with the timing headers, whatever their case', () => {
     // Without X-Server-Ms (another server) all of the rest counts as the gateway's.
-    expect(breakDown(10, { 'X-Queue-Ms': '2.5', 'x-compute-ms': '1.5' })).toEqual({ gatewayMs: 6, queueMs: 2.5, computeMs: 1.5, networkMs: 0 });
-    expect(breakDown(10, { 'X-Queue-Ms': '2.5', 'x-compute-ms': '1.5', 'X-Server-Ms': '7' })).toEqual({ gatewayMs: 3, queueMs: 2.5, computeMs: 1.5, networkMs: 3 });
+    expect(breakDown(10, { 'X-Queue-Ms': '2.5', 'x-compute-ms': '1.5' })).toEqual({
+      gatewayMs: 6,
+      queueMs: 2.5,
+      computeMs: 1.5,
+      networkMs: 0,
+    });
+    expect(breakDown(10, { 'X-Queue-Ms': '2.5', 'x-compute-ms': '1.5', 'X-Server-Ms': '7' })).toEqual({
+      gatewayMs: 3,
+      queueMs: 2.5,
+      computeMs: 1.5,
+      networkMs: 3,
+    });
     expect(breakDown(10, { 'content-type': 'application/json' })).toBeUndefined();
   });
 });

@@ -9,8 +9,20 @@ import { lineChart, stackedColumns } from '../../bench/loadtest/svg-charts.js';
 import { Tally } from '../../bench/loadtest/tally.js';
 
 const window = (t: number, throughputRps: number, partial = false): WindowSummary => ({
-  t, phase: 0, partial, answered: throughputRps, throughputRps, refused: 0, errors: 0, p50Ms: 2, p95Ms: 4, p99Ms: 6,
-  meanGatewayMs: 0.5, meanQueueMs: 1, meanComputeMs: 1.5, meanNetworkMs: 0.2,
+  t,
+  phase: 0,
+  partial,
+  answered: throughputRps,
+  throughputRps,
+  refused: 0,
+  errors: 0,
+  p50Ms: 2,
+  p95Ms: 4,
+  p99Ms: 6,
+  meanGatewayMs: 0.5,
+  meanQueueMs: 1,
+  meanComputeMs: 1.5,
+  meanNetworkMs: 0.2,
 });
 
 function report(): LoadTestReport {
@@ -19,7 +31,8 @@ function report(): LoadTestReport {
     tally.recordResponse({ latencyMs, status: 200, outcome: 'ok', code: undefined, breakdown: undefined, expectedIntervalMs: 0 });
   }
   const served = new ServedTally();
-  for (const size of [4, 4, 16]) served.record(servedBy({ 'X-Route': 'mlp-classifier', 'X-Model-Version': '2', 'X-Batch-Size': String(size) })!);
+  for (const size of [4, 4, 16])
+    served.record(servedBy({ 'X-Route': 'mlp-classifier', 'X-Model-Version': '2', 'X-Batch-Size': String(size) })!);
   const totals = tally.summary();
   return {
     schema: 1,
@@ -36,12 +49,16 @@ function report(): LoadTestReport {
     windows: [window(0, 1000), window(1, 990), window(2, 1010), window(3, 7777, true)],
     served: served.summary(),
     knee: null,
-    slo: evaluateSlo({ p95_ms: 100, min_throughput_rps: 500 }, { p95Ms: totals.latency.p95Ms, p99Ms: totals.latency.p99Ms, errorRate: 0, throughputRps: 1000 }),
+    slo: evaluateSlo(
+      { p95_ms: 100, min_throughput_rps: 500 },
+      { p95Ms: totals.latency.p95Ms, p99Ms: totals.latency.p99Ms, errorRate: 0, throughputRps: 1000 },
+    ),
     notes: [],
   };
 }
 
-const tickLabelXs = (svg: string): string[] => [...svg.matchAll(/<text x="([\d.]+)" y="(\d+)" text-anchor="middle">[\d.k]+<\/text>/g)].map((m) => m[1]!);
+const tickLabelXs = (svg: string): string[] =>
+  [...svg.matchAll(/<text x="([\d.]+)" y="(\d+)" text-anchor="middle">[\d.k]+<\/text>/g)].map((m) => m[1]!);
 
 describe('load-test report pages', () => {
   it('leave the partial last window out of the charts and say so', () => {
@@ -65,7 +82,24 @@ describe('load-test report pages', () => {
   });
 
   it('draw the time charts on one x axis', () => {
-    const lines = lineChart('l', 'seconds', 'ms', [{ name: 'p50', color: '#000', points: [[0.5, 1], [1.5, 2], [2.5, 3]] }], [], 3);
+    const lines = lineChart(
+      'l',
+      'seconds',
+      'ms',
+      [
+        {
+          name: 'p50',
+          color: '#000',
+          points: [
+            [0.5, 1],
+            [1.5, 2],
+            [2.5, 3],
+          ],
+        },
+      ],
+      [],
+      3,
+    );
     const columns = stackedColumns('c', 'seconds', 'ms', [{ name: 'compute', color: '#000', values: [1, 2, 3] }], 3);
     expect(tickLabelXs(lines).length).toBeGreaterThan(2);
     expect(tickLabelXs(columns)).toEqual(tickLabelXs(lines));

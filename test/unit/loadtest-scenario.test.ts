@@ -30,12 +30,29 @@ describe('scenario files', () => {
   });
 
   it('says which scenarios exist when a name is unknown', () => {
-    expect(() => loadScenario('nope')).toThrow(/unknown scenario "nope".*shipped: fixed-rate, image, mixed, moderation, noisy-neighbour, over-budget, ramp, retry-storm, soak, spike, steady/);
+    expect(() => loadScenario('nope')).toThrow(
+      /unknown scenario "nope".*shipped: fixed-rate, image, mixed, moderation, noisy-neighbour, over-budget, ramp, retry-storm, soak, spike, steady/,
+    );
   });
 
   it('ships every scenario the issue asks for, each valid, and imports each one so dist/ holds it', () => {
-    const files = readdirSync(SHIPPED_SCENARIOS).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')).sort();
-    expect(files).toEqual(['fixed-rate', 'image', 'mixed', 'moderation', 'noisy-neighbour', 'over-budget', 'ramp', 'retry-storm', 'soak', 'spike', 'steady']);
+    const files = readdirSync(SHIPPED_SCENARIOS)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.replace(/\.json$/, ''))
+      .sort();
+    expect(files).toEqual([
+      'fixed-rate',
+      'image',
+      'mixed',
+      'moderation',
+      'noisy-neighbour',
+      'over-budget',
+      'ramp',
+      'retry-storm',
+      'soak',
+      'spike',
+      'steady',
+    ]);
     expect(SHIPPED.map((s) => s.name).sort()).toEqual(files);
     expect(shippedScenarioNames()).toEqual(files);
     for (const name of files) expect(loadScenario(name).scenario.name).toBe(name);
@@ -46,9 +63,17 @@ describe('scenario files', () => {
 
   it('refuses a tenant split that does not add up, names no entry, or sets a rate', () => {
     const entries = [{ model: 'm', tenant: 'a', key_env: 'A_KEY' }];
-    expect(() => parseScenario({ name: 'x', requests: entries, phases: [{ connections: 3, tenants: { a: 2 } }] }, 's')).toThrow(/phases\.0\.connections: connections must be the sum/);
-    expect(() => parseScenario({ name: 'x', requests: entries, phases: [{ connections: 2, tenants: { b: 2 } }] }, 's')).toThrow(/phases\.0\.tenants\.b: no request entry has tenant "b"/);
-    expect(() => parseScenario({ name: 'x', requests: entries, phases: [{ connections: 2, rate: 10, tenants: { a: 2 } }] }, 's')).toThrow(/phases\.0\.rate/);
-    expect(() => parseScenario({ name: 'x', requests: [{ model: 'm', key_env: 'lower' }], phases: [{ connections: 1 }] }, 's')).toThrow(/requests\.0\.key_env/);
+    expect(() => parseScenario({ name: 'x', requests: entries, phases: [{ connections: 3, tenants: { a: 2 } }] }, 's')).toThrow(
+      /phases\.0\.connections: connections must be the sum/,
+    );
+    expect(() => parseScenario({ name: 'x', requests: entries, phases: [{ connections: 2, tenants: { b: 2 } }] }, 's')).toThrow(
+      /phases\.0\.tenants\.b: no request entry has tenant "b"/,
+    );
+    expect(() => parseScenario({ name: 'x', requests: entries, phases: [{ connections: 2, rate: 10, tenants: { a: 2 } }] }, 's')).toThrow(
+      /phases\.0\.rate/,
+    );
+    expect(() => parseScenario({ name: 'x', requests: [{ model: 'm', key_env: 'lower' }], phases: [{ connections: 1 }] }, 's')).toThrow(
+      /requests\.0\.key_env/,
+    );
   });
 });

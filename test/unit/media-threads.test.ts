@@ -12,7 +12,10 @@ import { tone, wavFile } from '../helpers/wav.js';
 /** Settles `work` and notes whether the event loop turned (a setImmediate ran) before it did. */
 async function loopTurnedFirst(work: Promise<unknown>): Promise<string[]> {
   const order: string[] = [];
-  const done = work.then(() => order.push('work done'), () => order.push('work failed'));
+  const done = work.then(
+    () => order.push('work done'),
+    () => order.push('work failed'),
+  );
   await new Promise((resolve) => setImmediate(resolve));
   order.push('loop turned');
   await done;
@@ -51,15 +54,21 @@ describe('media threads', () => {
   it('refuse more audio than maxSeconds per request, all clips together, before decoding', async () => {
     const clip = wavFile([new Float32Array(3000)], 1000);
     expect(await codeOf(decodeClipsOffThread({ files: [clip], where: ['a'], sampleRate: 16_000, maxSeconds: 5 }))).toBe('resolved');
-    expect(await codeOf(decodeClipsOffThread({ files: [clip, clip], where: ['a', 'b'], sampleRate: 16_000, maxSeconds: 5 }))).toBe('audio_too_long');
+    expect(await codeOf(decodeClipsOffThread({ files: [clip, clip], where: ['a', 'b'], sampleRate: 16_000, maxSeconds: 5 }))).toBe(
+      'audio_too_long',
+    );
     const noSamples = wavFile([new Float32Array(0)], 16_000);
-    expect(await codeOf(decodeClipsOffThread({ files: [noSamples], where: ['empty'], sampleRate: 16_000, maxSeconds: 5 }))).toBe('invalid_media');
+    expect(await codeOf(decodeClipsOffThread({ files: [noSamples], where: ['empty'], sampleRate: 16_000, maxSeconds: 5 }))).toBe(
+      'invalid_media',
+    );
   });
 
   it('parse large OIP JSON on a thread into the same tensors, with the same error codes', async () => {
     const count = 300_000;
     const data = Array.from({ length: count }, (_, i) => (i % 97) / 8);
-    const header = Buffer.from(JSON.stringify({ id: 'big', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, count], data }], parameters: { priority: 2 } }));
+    const header = Buffer.from(
+      JSON.stringify({ id: 'big', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, count], data }], parameters: { priority: 2 } }),
+    );
     expect(header.length).toBeGreaterThan(JSON_THREAD_MIN_BYTES);
     const empty = Buffer.alloc(0);
     const threaded = parseInferRequestOffThread(header, empty);

@@ -7,7 +7,7 @@ import { populationStabilityIndex } from '../../workers/metrics/psi.js';
 /** Deterministic values in [0, 1], spread like a confident classifier's top probabilities. */
 function sample(count: number, shift: number, seed: number): number[] {
   let state = seed;
-  const next = (): number => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const next = (): number => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
   return Array.from({ length: count }, () => Math.min(1, Math.max(0, 0.5 + shift + (next() - 0.5) * 0.4)));
 }
 

@@ -28,14 +28,26 @@ function seeded(seed: number): () => number {
 
 describe('convexHull and minAreaRect (rotating calipers)', () => {
   it('drops interior and collinear points', () => {
-    const hull = convexHull([{ x: 0, y: 0 }, { x: 2, y: 0 }, { x: 4, y: 0 }, { x: 4, y: 3 }, { x: 0, y: 3 }, { x: 2, y: 1 }]);
+    const hull = convexHull([
+      { x: 0, y: 0 },
+      { x: 2, y: 0 },
+      { x: 4, y: 0 },
+      { x: 4, y: 3 },
+      { x: 0, y: 3 },
+      { x: 2, y: 1 },
+    ]);
     expect(hull).toHaveLength(4);
     expect(hull).not.toContainEqual({ x: 2, y: 1 });
   });
 
   it('recovers a rotated rectangle exactly', () => {
     const turn = (20 * Math.PI) / 180;
-    const corners = [[-30, -5], [30, -5], [30, 5], [-30, 5]].map(([a, b]) => ({ x: 100 + a! * Math.cos(turn) - b! * Math.sin(turn), y: 50 + a! * Math.sin(turn) + b! * Math.cos(turn) }));
+    const corners = [
+      [-30, -5],
+      [30, -5],
+      [30, 5],
+      [-30, 5],
+    ].map(([a, b]) => ({ x: 100 + a! * Math.cos(turn) - b! * Math.sin(turn), y: 50 + a! * Math.sin(turn) + b! * Math.cos(turn) }));
     const rect = minAreaRect(convexHull(corners));
     expect(rect.cx).toBeCloseTo(100, 6);
     expect(rect.cy).toBeCloseTo(50, 6);

@@ -29,7 +29,12 @@ describe('model config validation', () => {
   it('accepts a valid config and fills defaults', async () => {
     repository = new TestRepository().add('m', valid);
     const [model] = await loadRepository(repository.dir);
-    expect(model!.config.dynamic_batching).toEqual({ preferred_batch_sizes: [], max_queue_delay_ms: 2, max_queue_size: 1024, default_timeout_ms: 30_000 });
+    expect(model!.config.dynamic_batching).toEqual({
+      preferred_batch_sizes: [],
+      max_queue_delay_ms: 2,
+      max_queue_size: 1024,
+      default_timeout_ms: 30_000,
+    });
     expect(model!.config.execution_providers).toEqual(['cuda', 'cpu']);
     expect(model!.config.cold_start).toEqual({ max_wait_ms: 120_000 });
   });
@@ -45,7 +50,15 @@ describe('model config validation', () => {
     [{ version_policy: { specific: { versions: [2] } } }, 'version_policy.specific.versions[0]'],
     [{ inputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }] }, 'warmup.dims.x'],
     [{ inputs: [{ name: 'x', datatype: 'BF16', shape: [4] }] }, 'inputs[0].datatype'],
-    [{ outputs: [{ name: 'y', datatype: 'FP32', shape: [2] }, { name: 'y', datatype: 'FP32', shape: [2] }] }, 'outputs[1].name'],
+    [
+      {
+        outputs: [
+          { name: 'y', datatype: 'FP32', shape: [2] },
+          { name: 'y', datatype: 'FP32', shape: [2] },
+        ],
+      },
+      'outputs[1].name',
+    ],
     [{ price: undefined }, 'price'],
     [{ surprise: true }, ''],
     [{ inputs: [{ name: 'x', datatype: 'FP32', shape: [4], audio: { sample_rate: 16000 } }] }, 'inputs[0].audio'],
@@ -83,7 +96,17 @@ describe('model config validation', () => {
 
   it('every shipped model config is valid', async () => {
     const models = await loadRepository(new URL('../../models', import.meta.url).pathname);
-    expect(models.map((m) => m.name)).toEqual(['emotion', 'explain-linear', 'explain-quadrant', 'image-safety', 'mlp-classifier', 'silero-vad', 'text-detector', 'text-direction', 'text-recognizer']);
+    expect(models.map((m) => m.name)).toEqual([
+      'emotion',
+      'explain-linear',
+      'explain-quadrant',
+      'image-safety',
+      'mlp-classifier',
+      'silero-vad',
+      'text-detector',
+      'text-direction',
+      'text-recognizer',
+    ]);
   });
 });
 
@@ -112,11 +135,18 @@ describe('TF models, pools and grayscale images', () => {
     const image = { width: 4, height: 2, channels: 1, layout: 'NHWC', mean: [0.5], std: [0.5] };
     const parsed = modelConfigSchema.parse({ ...onnx, inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 4, 1], image }] });
     expect(parsed.inputs[0]!.image).toMatchObject({ channels: 1, mean: [0.5], std: [0.5] });
-    expect(modelConfigSchema.parse({ ...onnx, inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2, 4], image: { width: 4, height: 2, channels: 1 } }] }).inputs[0]!.image)
-      .toMatchObject({ mean: [0], std: [1] });
+    expect(
+      modelConfigSchema.parse({
+        ...onnx,
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2, 4], image: { width: 4, height: 2, channels: 1 } }],
+      }).inputs[0]!.image,
+    ).toMatchObject({ mean: [0], std: [1] });
     const wrongShape = modelConfigSchema.safeParse({ ...onnx, inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 4, 3], image }] });
     expect(wrongShape.error?.issues[0]?.message).toContain('[2,4,1]');
-    const wrongMean = modelConfigSchema.safeParse({ ...onnx, inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 4, 1], image: { ...image, mean: [0, 0, 0] } }] });
+    const wrongMean = modelConfigSchema.safeParse({
+      ...onnx,
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 4, 1], image: { ...image, mean: [0, 0, 0] } }],
+    });
     expect(wrongMean.error?.issues[0]?.message).toBe('mean and std hold one value per channel');
   });
 });

@@ -43,7 +43,7 @@ describe('MODEL_CONTROL settings', () => {
 });
 
 describe('model fingerprint', () => {
-  it('changes with the config and with a served version\'s weights, not with other files', async () => {
+  it("changes with the config and with a served version's weights, not with other files", async () => {
     const repository = fresh().add('m', model(['1']), { '1/model.onnx': 'weights', '1/notes.md': 'a' });
     const first = await modelFingerprint(repository.dir, 'm');
     expect(first).toMatch(/^config:/);
@@ -71,7 +71,13 @@ describe('repository poller', () => {
   /** Records what the poller asks for. */
   const recorder = () => {
     const calls: string[] = [];
-    return { calls, models: { load: async (name: string) => void calls.push(`load ${name}`), removed: async (name: string) => (calls.push(`removed ${name}`), true) } };
+    return {
+      calls,
+      models: {
+        load: async (name: string) => void calls.push(`load ${name}`),
+        removed: async (name: string) => (calls.push(`removed ${name}`), true),
+      },
+    };
   };
 
   it('acts on a change once it has held still for one scan, once', async () => {

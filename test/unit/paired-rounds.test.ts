@@ -64,7 +64,9 @@ describe('measurePairedRounds (real HTTP servers)', () => {
     expect(result.medianRatio).toBeGreaterThanOrEqual(Math.min(...ratios) - 0.0005);
     expect(result.medianRatio).toBeLessThanOrEqual(Math.max(...ratios) + 0.0005);
     // Warm-ups (fast, slow), then fast, slow, fast, slow: six runs one after the other.
-    const timeline = [...fastSeen.map((at) => ({ at, side: 'fast' })), ...slowSeen.map((at) => ({ at, side: 'slow' }))].sort((a, b) => a.at - b.at);
+    const timeline = [...fastSeen.map((at) => ({ at, side: 'fast' })), ...slowSeen.map((at) => ({ at, side: 'slow' }))].sort(
+      (a, b) => a.at - b.at,
+    );
     const runs = timeline.filter((entry, index) => index === 0 || entry.side !== timeline[index - 1]!.side).map((entry) => entry.side);
     expect(runs).toEqual(['fast', 'slow', 'fast', 'slow', 'fast', 'slow']);
   }, 30_000);

@@ -8,15 +8,25 @@ const moderation = {
   inputs: { image: { kind: 'image' } },
   steps: [
     { id: 'classify', model: 'image-safety', inputs: { input_1: 'image' }, outputs: { dense_3: 'probabilities' } },
-    { id: 'decide', transform: 'moderation.decide', inputs: { scores: 'probabilities' }, outputs: { scores: 'scores', decision: 'decision', reasons: 'reasons' } },
+    {
+      id: 'decide',
+      transform: 'moderation.decide',
+      inputs: { scores: 'probabilities' },
+      outputs: { scores: 'scores', decision: 'decision', reasons: 'reasons' },
+    },
   ],
   outputs: { decision: 'decision', scores: 'scores' },
 };
 
 describe('review_when and per-tenant step options', () => {
   it('accepts review_when on one of the outputs and refuses it on anything else', () => {
-    expect(pipelineConfigSchema.parse({ ...moderation, review_when: { output: 'decision', equals: ['review'] } }).review_when).toEqual({ output: 'decision', equals: ['review'] });
-    expect(() => pipelineConfigSchema.parse({ ...moderation, review_when: { output: 'reasons', equals: ['review'] } })).toThrow(/not one of the outputs/);
+    expect(pipelineConfigSchema.parse({ ...moderation, review_when: { output: 'decision', equals: ['review'] } }).review_when).toEqual({
+      output: 'decision',
+      equals: ['review'],
+    });
+    expect(() => pipelineConfigSchema.parse({ ...moderation, review_when: { output: 'reasons', equals: ['review'] } })).toThrow(
+      /not one of the outputs/,
+    );
     expect(() => pipelineConfigSchema.parse({ ...moderation, review_when: { output: 'decision', equals: [] } })).toThrow();
   });
 
@@ -26,8 +36,14 @@ describe('review_when and per-tenant step options', () => {
     const tenant = (pipeline_options: Record<string, Record<string, Record<string, unknown>>>) => [{ name: 't', pipeline_options }];
     expect(() => checkStepOverrides(pipelines, transforms, tenant({ moderation: { decide: { review: { neutral: 0.5 } } } }))).not.toThrow();
     expect(() => checkStepOverrides(pipelines, transforms, tenant({ ocr: { decide: {} } }))).toThrow(/pipeline "ocr", which is not loaded/);
-    expect(() => checkStepOverrides(pipelines, transforms, tenant({ moderation: { classify: {} } }))).toThrow(/no transform step "classify"/);
-    expect(() => checkStepOverrides(pipelines, transforms, tenant({ moderation: { decide: { review: { nudity: 0.5 } } } }))).toThrow(/moderation\/decide: threshold for "nudity"/);
-    expect(() => checkStepOverrides(pipelines, transforms, tenant({ moderation: { decide: { block: { porn: 2 } } } }))).toThrow(/moderation\/decide/);
+    expect(() => checkStepOverrides(pipelines, transforms, tenant({ moderation: { classify: {} } }))).toThrow(
+      /no transform step "classify"/,
+    );
+    expect(() => checkStepOverrides(pipelines, transforms, tenant({ moderation: { decide: { review: { nudity: 0.5 } } } }))).toThrow(
+      /moderation\/decide: threshold for "nudity"/,
+    );
+    expect(() => checkStepOverrides(pipelines, transforms, tenant({ moderation: { decide: { block: { porn: 2 } } } }))).toThrow(
+      /moderation\/decide/,
+    );
   });
 });

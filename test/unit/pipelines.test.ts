@@ -10,7 +10,6 @@ import { loadRepository } from '../../workers/repository/load-repository.js';
 import { stepCalls } from '../helpers/pipeline-backend.js';
 import { TestRepository } from '../helpers/repository.js';
 
-
 /** Waits, then adds one to its input: shows which steps overlap in time. */
 const slowIncrement: Transform = {
   name: 'slow-increment',
@@ -22,8 +21,22 @@ const slowIncrement: Transform = {
     return { n: (n as number) + 1 };
   },
 };
-const sum: Transform = { name: 'sum', inputs: ['a', 'b'], outputs: ['total'], checkOptions: () => undefined, run: async ({ a, b }) => ({ total: (a as number) + (b as number) }) };
-const explode: Transform = { name: 'explode', inputs: ['n'], outputs: ['n'], checkOptions: () => undefined, run: async () => { throw new Error('boom'); } };
+const sum: Transform = {
+  name: 'sum',
+  inputs: ['a', 'b'],
+  outputs: ['total'],
+  checkOptions: () => undefined,
+  run: async ({ a, b }) => ({ total: (a as number) + (b as number) }),
+};
+const explode: Transform = {
+  name: 'explode',
+  inputs: ['n'],
+  outputs: ['n'],
+  checkOptions: () => undefined,
+  run: async () => {
+    throw new Error('boom');
+  },
+};
 const catalog = new TransformCatalog([slowIncrement, sum, explode]);
 const noBackend = {} as ServingBackend;
 
@@ -52,20 +65,34 @@ describe('pipeline graphs', () => {
     expect(result.outputs).toEqual({ total: 4 });
     // Two 100 ms steps side by side take about 100 ms, not 200.
     expect(performance.now() - started).toBeLessThan(190);
-    expect(events.filter((event) => event.type === 'step-started').map((event) => event.step).slice(0, 2).sort()).toEqual(['left', 'right']);
+    expect(
+      events
+        .filter((event) => event.type === 'step-started')
+        .map((event) => event.step)
+        .slice(0, 2)
+        .sort(),
+    ).toEqual(['left', 'right']);
     expect(events.at(-1)).toMatchObject({ type: 'step-finished', step: 'join' });
     expect(result.steps.map((step) => step.step)).toContain('join');
   });
 
   it('fails with the step named when a step throws', async () => {
-    const pipeline = parse({ inputs: { n: { kind: 'json' } }, steps: [{ id: 'kaboom', transform: 'explode', inputs: { n: 'n' }, outputs: { n: 'out' } }], outputs: { out: 'out' } });
+    const pipeline = parse({
+      inputs: { n: { kind: 'json' } },
+      steps: [{ id: 'kaboom', transform: 'explode', inputs: { n: 'n' }, outputs: { n: 'out' } }],
+      outputs: { out: 'out' },
+    });
     const failure = await run(pipeline, { n: 1 }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(StepFailedError);
     expect(failure).toMatchObject({ step: 'kaboom', code: 'step_failed', message: 'step "kaboom" failed: boom' });
   });
 
   it('ends at the deadline instead of waiting for a step that takes too long', async () => {
-    const pipeline = parse({ inputs: { n: { kind: 'json' } }, steps: [{ id: 'slow', transform: 'slow-increment', inputs: { n: 'n' }, outputs: { n: 'out' }, options: { ms: 2_000 } }], outputs: { out: 'out' } });
+    const pipeline = parse({
+      inputs: { n: { kind: 'json' } },
+      steps: [{ id: 'slow', transform: 'slow-increment', inputs: { n: 'n' }, outputs: { n: 'out' }, options: { ms: 2_000 } }],
+      outputs: { out: 'out' },
+    });
     const started = performance.now();
     const failure = await run(pipeline, { n: 1 }, 100).catch((error: unknown) => error);
     expect(failure).toMatchObject({ code: 'request_timeout' });
@@ -78,9 +105,20 @@ describe('pipeline graphs', () => {
       const parsed = pipelineConfigSchema.safeParse({ name: 'p', inputs: { a: { kind: 'json' } }, outputs: { out: 'a' }, ...config });
       return parsed.success ? [] : parsed.error.issues.map((issue) => issue.message);
     };
-    expect(problems({ steps: [{ id: 's', transform: 'sum', inputs: { a: 'a', b: 'nowhere' }, outputs: { total: 't' } }] })).toContain('value "nowhere" is produced by no input or step');
-    expect(problems({ steps: [{ id: 's', transform: 'sum', inputs: { a: 'a', b: 'a' }, outputs: { total: 'a' } }] })).toContain('value "a" is produced twice');
-    expect(problems({ steps: [{ id: 's', transform: 'sum', inputs: { a: 'a', b: 'a' }, outputs: { total: 't' } }, { id: 's', transform: 'sum', inputs: { a: 'a', b: 'a' }, outputs: { total: 'u' } }] })).toContain('duplicate step id "s"');
+    expect(problems({ steps: [{ id: 's', transform: 'sum', inputs: { a: 'a', b: 'nowhere' }, outputs: { total: 't' } }] })).toContain(
+      'value "nowhere" is produced by no input or step',
+    );
+    expect(problems({ steps: [{ id: 's', transform: 'sum', inputs: { a: 'a', b: 'a' }, outputs: { total: 'a' } }] })).toContain(
+      'value "a" is produced twice',
+    );
+    expect(
+      problems({
+        steps: [
+          { id: 's', transform: 'sum', inputs: { a: 'a', b: 'a' }, outputs: { total: 't' } },
+          { id: 's', transform: 'sum', inputs: { a: 'a', b: 'a' }, outputs: { total: 'u' } },
+        ],
+      }),
+    ).toContain('duplicate step id "s"');
     expect(
       problems({
         steps: [
@@ -89,7 +127,12 @@ describe('pipeline graphs', () => {
         ],
       }),
     ).toContain('steps "x", "y" wait on each other in a cycle');
-    expect(problems({ steps: [{ id: 's', transform: 'sum', inputs: { a: 'a', b: 'a' }, outputs: { total: 't' } }], outputs: { out: 'missing' } })).toContain('value "missing" is produced by no input or step');
+    expect(
+      problems({
+        steps: [{ id: 's', transform: 'sum', inputs: { a: 'a', b: 'a' }, outputs: { total: 't' } }],
+        outputs: { out: 'missing' },
+      }),
+    ).toContain('value "missing" is produced by no input or step');
   });
 });
 
@@ -115,14 +158,43 @@ describe('loading pipelines from the repository', () => {
   });
 
   it('names the file and field of a wiring mistake', async () => {
-    expect(await load({ ...base, steps: [{ id: 'c', model: 'nope', inputs: { x: 'image' }, outputs: { y: 'scores' } }] })).toBe('<repo>/p/pipeline.json: steps[0].model: no model "nope" in the repository');
-    expect(await load({ ...base, steps: [{ id: 'c', model: 'text-direction', inputs: { wrong: 'image' }, outputs: { 'softmax_0.tmp_0': 'scores' } }] })).toMatch(/steps\[0\]\.inputs: model "text-direction" needs input "x"/);
-    expect(await load({ ...base, steps: [{ id: 'c', model: 'text-direction', inputs: { x: 'image' }, outputs: { nope: 'scores' } }] })).toMatch(/steps\[0\]\.outputs: model "text-direction" has no output "nope"/);
-    expect(await load({ ...base, steps: [{ id: 'c', model: 'text-direction', version: '9', inputs: { x: 'image' }, outputs: { 'softmax_0.tmp_0': 'scores' } }] })).toMatch(/steps\[0\]\.version: model "text-direction" has no version 9/);
-    expect(await load({ ...base, steps: [{ id: 'c', transform: 'nope', inputs: { x: 'image' }, outputs: { y: 'scores' } }] })).toMatch(/steps\[0\]\.transform: no transform "nope" \(built in: /);
-    expect(await load({ ...base, steps: [{ id: 'c', transform: 'top-k', inputs: { wrong: 'image' }, outputs: { top: 'scores' } }] })).toMatch(/steps\[0\]\.inputs: transform "top-k" takes scores/);
-    expect(await load({ ...base, steps: [{ id: 'c', transform: 'top-k', inputs: { scores: 'image' }, outputs: { top: 'scores' }, options: { k: 0 } }] })).toMatch(/steps\[0\]\.options: k must be an integer >= 1/);
-    expect(await load({ ...base, name: 'other', steps: [{ id: 'c', transform: 'top-k', inputs: { scores: 'image' }, outputs: { top: 'scores' } }] })).toMatch(/name: "other" must match its folder name "p"/);
+    expect(await load({ ...base, steps: [{ id: 'c', model: 'nope', inputs: { x: 'image' }, outputs: { y: 'scores' } }] })).toBe(
+      '<repo>/p/pipeline.json: steps[0].model: no model "nope" in the repository',
+    );
+    expect(
+      await load({
+        ...base,
+        steps: [{ id: 'c', model: 'text-direction', inputs: { wrong: 'image' }, outputs: { 'softmax_0.tmp_0': 'scores' } }],
+      }),
+    ).toMatch(/steps\[0\]\.inputs: model "text-direction" needs input "x"/);
+    expect(
+      await load({ ...base, steps: [{ id: 'c', model: 'text-direction', inputs: { x: 'image' }, outputs: { nope: 'scores' } }] }),
+    ).toMatch(/steps\[0\]\.outputs: model "text-direction" has no output "nope"/);
+    expect(
+      await load({
+        ...base,
+        steps: [{ id: 'c', model: 'text-direction', version: '9', inputs: { x: 'image' }, outputs: { 'softmax_0.tmp_0': 'scores' } }],
+      }),
+    ).toMatch(/steps\[0\]\.version: model "text-direction" has no version 9/);
+    expect(await load({ ...base, steps: [{ id: 'c', transform: 'nope', inputs: { x: 'image' }, outputs: { y: 'scores' } }] })).toMatch(
+      /steps\[0\]\.transform: no transform "nope" \(built in: /,
+    );
+    expect(
+      await load({ ...base, steps: [{ id: 'c', transform: 'top-k', inputs: { wrong: 'image' }, outputs: { top: 'scores' } }] }),
+    ).toMatch(/steps\[0\]\.inputs: transform "top-k" takes scores/);
+    expect(
+      await load({
+        ...base,
+        steps: [{ id: 'c', transform: 'top-k', inputs: { scores: 'image' }, outputs: { top: 'scores' }, options: { k: 0 } }],
+      }),
+    ).toMatch(/steps\[0\]\.options: k must be an integer >= 1/);
+    expect(
+      await load({
+        ...base,
+        name: 'other',
+        steps: [{ id: 'c', transform: 'top-k', inputs: { scores: 'image' }, outputs: { top: 'scores' } }],
+      }),
+    ).toMatch(/name: "other" must match its folder name "p"/);
     expect(await load({ ...base, steps: [] })).toMatch(/steps/);
   });
 });

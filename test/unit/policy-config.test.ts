@@ -37,9 +37,15 @@ describe('policy config', () => {
     [{ tenants: [{ name: 'a', keys: [{ sha256: 'short' }] }] }, 'tenants[0].keys[0]'],
     [{ tenants: [{ ...tenant, role: 'root' }] }, 'tenants[0].role'],
     [{ tenants: [tenant, tenant] }, 'tenants[1].name'],
-    [{ routes: [{ name: 'r', tiers: [{ name: 'a', model: 'm' }], policy: { type: 'weighted', weights: { b: 1 } } }] }, 'routes[0].policy.weights.b'],
+    [
+      { routes: [{ name: 'r', tiers: [{ name: 'a', model: 'm' }], policy: { type: 'weighted', weights: { b: 1 } } }] },
+      'routes[0].policy.weights.b',
+    ],
     [{ routes: [{ name: 'r', tiers: [{ name: 'a', model: 'm' }], shadow: { tier: 'x', percent: 5 } }] }, 'routes[0].shadow.tier'],
-    [{ routes: [{ name: 'r', tiers: [{ name: 'a', model: 'm' }], policy: { type: 'cascade', output: 'p', threshold: 2 } }] }, 'routes[0].policy.threshold'],
+    [
+      { routes: [{ name: 'r', tiers: [{ name: 'a', model: 'm' }], policy: { type: 'cascade', output: 'p', threshold: 2 } }] },
+      'routes[0].policy.threshold',
+    ],
     [{ surprise: 1 }, ''],
   ])('rejects %j naming the field %s', (config, field) => {
     const path = file('p.json', JSON.stringify(config));
@@ -47,20 +53,36 @@ describe('policy config', () => {
   });
 
   it('names a missing key variable or secret file', () => {
-    expect(() => loadPolicy(file('p.json', JSON.stringify({ tenants: [{ name: 'a', keys: [{ env: 'NOPE' }] }] })), {})).toThrow(/tenants\[0\]\.keys\[0\]: environment variable NOPE is not set/);
-    expect(() => loadPolicy(file('p.json', JSON.stringify({ tenants: [{ name: 'a', keys: [{ file: '/nonexistent/key' }] }] })), {})).toThrow(/secret file \/nonexistent\/key cannot be read/);
+    expect(() => loadPolicy(file('p.json', JSON.stringify({ tenants: [{ name: 'a', keys: [{ env: 'NOPE' }] }] })), {})).toThrow(
+      /tenants\[0\]\.keys\[0\]: environment variable NOPE is not set/,
+    );
+    expect(() =>
+      loadPolicy(file('p.json', JSON.stringify({ tenants: [{ name: 'a', keys: [{ file: '/nonexistent/key' }] }] })), {}),
+    ).toThrow(/secret file \/nonexistent\/key cannot be read/);
   });
 
   it('refuses to listen beyond loopback with no tenants, and allows it with tenants', () => {
     expect(() => parseConfig({ HOST: '0.0.0.0' })).toThrow(/refusing to listen on 0\.0\.0\.0 with no tenants/);
     expect(parseConfig({ HOST: '127.0.0.1' }).policy.tenants).toEqual([]);
-    expect(parseConfig({ HOST: '0.0.0.0', SWITCHYARD_CONFIG: file('p.json', JSON.stringify({ tenants: [tenant] })) }).policy.tenants).toHaveLength(1);
+    expect(
+      parseConfig({ HOST: '0.0.0.0', SWITCHYARD_CONFIG: file('p.json', JSON.stringify({ tenants: [tenant] })) }).policy.tenants,
+    ).toHaveLength(1);
   });
 });
 
 describe('tier choice', () => {
   const route = (policy: unknown, extra = {}) =>
-    ({ name: 'r', tiers: [{ name: 'a', model: 'm' }, { name: 'b', model: 'm' }, { name: 'c', model: 'm' }], policy, tier_header: false, ...extra }) as never;
+    ({
+      name: 'r',
+      tiers: [
+        { name: 'a', model: 'm' },
+        { name: 'b', model: 'm' },
+        { name: 'c', model: 'm' },
+      ],
+      policy,
+      tier_header: false,
+      ...extra,
+    }) as never;
 
   it('orders the pick first and later tiers as fallbacks', () => {
     expect(chooseTiers(route({ type: 'fixed' }), { plan: 'x', random: 0.5 })).toEqual([0, 1, 2]);
@@ -102,7 +124,11 @@ describe('the policy example in docs/policy.md', () => {
     const yaml = block.slice(block.indexOf('```yaml') + 7, block.lastIndexOf('```'));
     const secret = file('claims-key', 'claims-secret');
     const path = file('example.yaml', yaml.replace('/run/secrets/claims-key', secret));
-    const policy = loadPolicy(path, { OPS_API_KEY: 'ops-secret', CLAIMS_CALLBACK_SECRET: 'claims-callback-secret', BATCH_API_KEY: 'batch-secret' });
+    const policy = loadPolicy(path, {
+      OPS_API_KEY: 'ops-secret',
+      CLAIMS_CALLBACK_SECRET: 'claims-callback-secret',
+      BATCH_API_KEY: 'batch-secret',
+    });
     expect(policy.tenants.map((t) => t.name)).toEqual(['ops', 'claims-team', 'nightly-batch']);
     expect(policy.tenants[2]).toMatchObject({ priority: 5, max_priority: 5, max_concurrency: 64, weight: 1 });
     expect(policy.tenants[1]!.callbackSecret).toBe('claims-callback-secret');

@@ -26,12 +26,21 @@ afterEach(() => {
 });
 /** `small` v1 (fp32) and v2, its dynamic int8 version with random calibration, as `npm run quantize -- small` writes it. */
 const withInt8 = (): TestRepository => {
-  const repository = new TestRepository().add('small', config({ '1': FP32, '2': INT8 }), { '1/model.onnx': buildMlp(SMALL_MLP), '2/model.onnx': 'int8' });
+  const repository = new TestRepository().add('small', config({ '1': FP32, '2': INT8 }), {
+    '1/model.onnx': buildMlp(SMALL_MLP),
+    '2/model.onnx': 'int8',
+  });
   repositories.push(repository);
   return repository;
 };
-const command = (repository: TestRepository, extra: Record<string, unknown> = {}) =>
-  ({ repository: repository.dir, model: 'small', mode: 'dynamic' as const, calibration: 'random', quantizeOutputLayer: false, ...extra });
+const command = (repository: TestRepository, extra: Record<string, unknown> = {}) => ({
+  repository: repository.dir,
+  model: 'small',
+  mode: 'dynamic' as const,
+  calibration: 'random',
+  quantizeOutputLayer: false,
+  ...extra,
+});
 
 describe('npm run quantize and versions it already has', () => {
   it('refuses a version that repeats an existing one (same source and settings), writing nothing', async () => {
@@ -39,14 +48,18 @@ describe('npm run quantize and versions it already has', () => {
     const before = readFileSync(join(repository.dir, 'small', 'config.json'), 'utf8');
     const refusal = runQuantize(command(repository), () => undefined);
     await expect(refusal).rejects.toThrow(DuplicateVersionError);
-    await expect(refusal).rejects.toThrow('version 2 of small is already quantized from v1 with these settings (dynamic, calibration random): rebuild it with --as 2');
+    await expect(refusal).rejects.toThrow(
+      'version 2 of small is already quantized from v1 with these settings (dynamic, calibration random): rebuild it with --as 2',
+    );
     expect(readFileSync(join(repository.dir, 'small', 'config.json'), 'utf8')).toBe(before);
     expect(existsSync(join(repository.dir, 'small', '3'))).toBe(false);
   });
 
   it('exits with status 2 and says why (the command as npm run quantize runs it)', () => {
     const repository = withInt8();
-    const run = spawnSync(process.execPath, [join(ROOT, 'dist/models/quantize/quantize-cli.js'), 'small', '--repository', repository.dir], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [join(ROOT, 'dist/models/quantize/quantize-cli.js'), 'small', '--repository', repository.dir], {
+      encoding: 'utf8',
+    });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('quantize: version 2 of small is already quantized from v1');
     expect(run.stderr).toContain('--force');
@@ -64,7 +77,10 @@ describe('npm run quantize and versions it already has', () => {
     expect(said).toContain('curl -X POST -H "Authorization: Bearer <admin key>" http://localhost:8080/v2/repository/models/small/load');
 
     const polled: string[] = [];
-    await runQuantize(command(repository, { quantizeOutputLayer: true, as: '4' }), (line) => polled.push(line), { MODEL_CONTROL: 'poll', MODEL_CONTROL_POLL_MS: 3000 });
+    await runQuantize(command(repository, { quantizeOutputLayer: true, as: '4' }), (line) => polled.push(line), {
+      MODEL_CONTROL: 'poll',
+      MODEL_CONTROL_POLL_MS: 3000,
+    });
     expect(polled.join('\n')).toContain('MODEL_CONTROL=poll: gateways and workers on this repository load v4 within about 6 s');
     expect(polled.join('\n')).not.toContain('curl');
   }, 120_000);

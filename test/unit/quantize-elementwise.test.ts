@@ -7,7 +7,8 @@ import { ATTRIBUTE_INTS, ONNX_FLOAT, decodeModel, encodeModel, floatInitializer,
 import type { Sample } from '../../models/quantize/calibration-inputs.js';
 import { quantizeModel } from '../../models/quantize/quantize-model.js';
 
-const values = (count: number, seed: number, scale: number): Float32Array => Float32Array.from({ length: count }, (_, i) => Math.sin(seed * 12.9898 + i * 78.233) * scale);
+const values = (count: number, seed: number, scale: number): Float32Array =>
+  Float32Array.from({ length: count }, (_, i) => Math.sin(seed * 12.9898 + i * 78.233) * scale);
 const pads = { name: 'pads', type: ATTRIBUTE_INTS, ints: [1, 1, 1, 1] };
 
 /**
@@ -23,7 +24,15 @@ function hardSwishNet(): Uint8Array {
       node: [
         { opType: 'Conv', input: ['image', 'w1', 'b1'], output: ['c1'], attribute: [pads] },
         { opType: 'Add', input: ['c1', 'three'], output: ['a'] },
-        { opType: 'Clip', input: ['a'], output: ['clipped'], attribute: [{ name: 'min', type: 1, f: 0 }, { name: 'max', type: 1, f: 6 }] },
+        {
+          opType: 'Clip',
+          input: ['a'],
+          output: ['clipped'],
+          attribute: [
+            { name: 'min', type: 1, f: 0 },
+            { name: 'max', type: 1, f: 6 },
+          ],
+        },
         { opType: 'Mul', input: ['c1', 'clipped'], output: ['m'] },
         { opType: 'Div', input: ['m', 'six'], output: ['hs'] },
         { opType: 'Add', input: ['hs', 'shift'], output: ['shifted'] },
@@ -56,7 +65,11 @@ async function run(bytes: Uint8Array, feed: Record<string, ort.Tensor>): Promise
 describe('static quantization between Convs', () => {
   it('keeps hard-swish and the Add 8-bit, so onnxruntime runs no fp32 op between the Convs, and stays close', async () => {
     const fp32 = hardSwishNet();
-    const { bytes, outcome } = await quantizeModel(fp32, { mode: 'static', calibration: Array.from({ length: 16 }, (_, i) => sample(i)), quantizeOutputLayer: true });
+    const { bytes, outcome } = await quantizeModel(fp32, {
+      mode: 'static',
+      calibration: Array.from({ length: 16 }, (_, i) => sample(i)),
+      quantizeOutputLayer: true,
+    });
     expect(outcome.quantized).toMatchObject({ Conv: 2, HardSigmoid: 1, Mul: 1, Add: 1 });
     // 7-bit weights: 2 x 255 x 64 fits the int16 that x86 kernels without VNNI add uint8 x int8 pairs into.
     const weights = decodeModel(bytes).graph!.initializer!.filter((tensor) => tensor.dataType === 3 && tensor.dims!.length > 1);

@@ -26,18 +26,30 @@ const mlpConfig = modelConfigSchema.parse({
 /** Conv(3->8, 3x3) -> Relu -> Conv(8->4, 1x1) over a [1,3,8,8] image: a small static-mode subject. */
 function buildConvNet(): Uint8Array {
   let seed = 3;
-  const random = (n: number): Float32Array => Float32Array.from({ length: n }, () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 0.5);
+  const random = (n: number): Float32Array =>
+    Float32Array.from({ length: n }, () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 0.5);
   return encodeModel({
     irVersion: 8,
     opsetImport: [{ domain: '', version: 17 }],
     graph: {
       name: 'convnet',
       node: [
-        { opType: 'Conv', name: 'conv1', input: ['image', 'w1', 'b1'], output: ['c1'], attribute: [{ name: 'pads', type: 7, ints: [1, 1, 1, 1] }] },
+        {
+          opType: 'Conv',
+          name: 'conv1',
+          input: ['image', 'w1', 'b1'],
+          output: ['c1'],
+          attribute: [{ name: 'pads', type: 7, ints: [1, 1, 1, 1] }],
+        },
         { opType: 'Relu', name: 'relu', input: ['c1'], output: ['r1'] },
         { opType: 'Conv', name: 'conv2', input: ['r1', 'w2', 'b2'], output: ['features'] },
       ],
-      initializer: [floatInitializer('w1', [8, 3, 3, 3], random(216)), floatInitializer('b1', [8], random(8)), floatInitializer('w2', [4, 8, 1, 1], random(32)), floatInitializer('b2', [4], random(4))],
+      initializer: [
+        floatInitializer('w1', [8, 3, 3, 3], random(216)),
+        floatInitializer('b1', [8], random(8)),
+        floatInitializer('w2', [4, 8, 1, 1], random(32)),
+        floatInitializer('b2', [4], random(4)),
+      ],
       input: [valueInfo('image', ONNX_FLOAT, ['batch', 3, 8, 8])],
       output: [valueInfo('features', ONNX_FLOAT, ['batch', 4, 8, 8])],
     },
@@ -61,7 +73,9 @@ const maxAbsDiff = (a: Float32Array, b: Float32Array): number => a.reduce((worst
 function largestInt8Level(bytes: Uint8Array): number {
   const tensors = decodeModel(bytes).graph!.initializer!.filter((tensor) => tensor.dataType === 3);
   expect(tensors.length).toBeGreaterThan(0);
-  return Math.max(...tensors.flatMap(({ rawData }) => Array.from(new Int8Array(rawData!.buffer, rawData!.byteOffset, rawData!.byteLength), Math.abs)));
+  return Math.max(
+    ...tensors.flatMap(({ rawData }) => Array.from(new Int8Array(rawData!.buffer, rawData!.byteOffset, rawData!.byteLength), Math.abs)),
+  );
 }
 const INT16_MAX = 32_767;
 
@@ -76,12 +90,16 @@ describe('dynamic quantization', () => {
     expect(outcome.quantized).toEqual({ Gemm: 2 });
     expect(outcome.leftInFp32.map((entry) => entry.node)).toEqual(['gemm2']);
     expect(model.opsetImport!.map((entry) => entry.domain)).toContain('com.microsoft');
-    expect(model.graph!.initializer!.filter((tensor) => tensor.dataType === 3).map((tensor) => tensor.dims!.map(Number))).toEqual([[16, 32], [32, 32]]);
+    expect(model.graph!.initializer!.filter((tensor) => tensor.dataType === 3).map((tensor) => tensor.dims!.map(Number))).toEqual([
+      [16, 32],
+      [32, 32],
+    ]);
     // 7-bit weights: no uint8 x int8 pair saturates on any x86 CPU, so "close" holds on all of them.
     expect(largestInt8Level(bytes)).toBe(64);
     expect(2 * 255 * largestInt8Level(bytes)).toBeLessThanOrEqual(INT16_MAX);
     const { evaluation } = await sampleSets(mlpConfig, 'random');
-    for (const sample of evaluation.slice(0, 50)) expect(maxAbsDiff(await run(fp32, sample.feed), await run(bytes, sample.feed))).toBeLessThan(0.02);
+    for (const sample of evaluation.slice(0, 50))
+      expect(maxAbsDiff(await run(fp32, sample.feed), await run(bytes, sample.feed))).toBeLessThan(0.02);
   });
 
   it('keeps 7-bit weights with error feedback too (calibrated rounding never pushes a level past 64)', async () => {
@@ -111,7 +129,15 @@ describe('dynamic quantization', () => {
 describe('static quantization (QDQ)', () => {
   it('puts int8 weights and calibrated Q/DQ pairs around each Conv, and stays close', async () => {
     const fp32 = buildConvNet();
-    const feed = (seed: number): Sample => ({ feed: { image: new ort.Tensor('float32', Float32Array.from({ length: 192 }, (_, i) => Math.sin(i * 0.37 + seed)), [1, 3, 8, 8]) } });
+    const feed = (seed: number): Sample => ({
+      feed: {
+        image: new ort.Tensor(
+          'float32',
+          Float32Array.from({ length: 192 }, (_, i) => Math.sin(i * 0.37 + seed)),
+          [1, 3, 8, 8],
+        ),
+      },
+    });
     const calibration = Array.from({ length: 16 }, (_, i) => feed(i));
     const { bytes, outcome } = await quantizeModel(fp32, { mode: 'static', calibration, quantizeOutputLayer: true });
     expect(outcome.quantized).toEqual({ Conv: 2 });
@@ -133,9 +159,13 @@ describe('static quantization (QDQ)', () => {
 
 describe('what the tool refuses', () => {
   it('a file that does not load, a model with nothing to quantize, static without calibration', async () => {
-    await expect(quantizeModel(new Uint8Array([1, 2, 3, 4]), { mode: 'dynamic' })).rejects.toThrow(/does not load in onnxruntime, so it cannot be quantized/);
+    await expect(quantizeModel(new Uint8Array([1, 2, 3, 4]), { mode: 'dynamic' })).rejects.toThrow(
+      /does not load in onnxruntime, so it cannot be quantized/,
+    );
     const identity = buildIdentityModel([{ name: 'x', datatype: 'FP32', dims: ['batch', 4] }]);
-    await expect(quantizeModel(identity, { mode: 'dynamic' })).rejects.toThrow(/nothing in this model can be quantized in dynamic mode \(no MatMul, Gemm or Conv with constant weights\)/);
+    await expect(quantizeModel(identity, { mode: 'dynamic' })).rejects.toThrow(
+      /nothing in this model can be quantized in dynamic mode \(no MatMul, Gemm or Conv with constant weights\)/,
+    );
     await expect(quantizeModel(buildMlp(SMALL_MLP), { mode: 'static' })).rejects.toThrow('static quantization needs calibration inputs');
   });
 
@@ -150,10 +180,16 @@ describe('what the tool refuses', () => {
     expect(() => parseQuantizeArgs([])).toThrow(/name one model/);
     expect(() => parseQuantizeArgs(['m', '--mode', 'fancy'])).toThrow('--mode is dynamic or static, not "fancy"');
     expect(() => parseQuantizeArgs(['m', '--version', 'latest'])).toThrow('--version is a version number, not "latest"');
-    expect(parseQuantizeArgs(['m', '--mode', 'static', '--calibration', 'text-lines'])).toMatchObject({ model: 'm', mode: 'static', calibration: 'text-lines' });
+    expect(parseQuantizeArgs(['m', '--mode', 'static', '--calibration', 'text-lines'])).toMatchObject({
+      model: 'm',
+      mode: 'static',
+      calibration: 'text-lines',
+    });
     expect(parseQuantizeArgs(['m', '--mode', 'static', '--activations', 'int8'])).toMatchObject({ activations: 'int8' });
     expect(() => parseQuantizeArgs(['m', '--activations', 'int8'])).toThrow('--activations applies to --mode static');
-    expect(() => parseQuantizeArgs(['m', '--mode', 'static', '--activations', 'int4'])).toThrow('--activations is int8 or uint8, not "int4"');
+    expect(() => parseQuantizeArgs(['m', '--mode', 'static', '--activations', 'int4'])).toThrow(
+      '--activations is int8 or uint8, not "int4"',
+    );
   });
 });
 
@@ -161,7 +197,14 @@ describe('calibration folders of .npy files', () => {
   it('reads what it writes, and holds every fourth sample out for evaluation', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-npy-'));
     try {
-      for (let i = 0; i < 8; i += 1) writeFileSync(join(dir, `s${i}.input.npy`), writeNpy([1, 16], Float32Array.from({ length: 16 }, (_, j) => i + j / 16)));
+      for (let i = 0; i < 8; i += 1)
+        writeFileSync(
+          join(dir, `s${i}.input.npy`),
+          writeNpy(
+            [1, 16],
+            Float32Array.from({ length: 16 }, (_, j) => i + j / 16),
+          ),
+        );
       const round = readNpy(writeNpy([2, 3], Float32Array.of(1, 2, 3, 4, 5, 6)), 'x.npy');
       expect(round).toEqual({ shape: [2, 3], data: Float32Array.of(1, 2, 3, 4, 5, 6) });
       const sets = await sampleSets(mlpConfig, { dir });
@@ -183,20 +226,31 @@ describe('npm run quantize on a repository', () => {
     const { defaultVersion, servedVersions } = await import('../../workers/repository/model-config.js');
     const { existsSync, readFileSync, unlinkSync } = await import('node:fs');
     const { name: _name, ...config } = mlpConfig;
-    const repository = new TestRepository().add('small', { ...config, warmup: { enabled: false } }, { '1/model.onnx': buildMlp(SMALL_MLP) });
+    const repository = new TestRepository().add(
+      'small',
+      { ...config, warmup: { enabled: false } },
+      { '1/model.onnx': buildMlp(SMALL_MLP) },
+    );
     try {
       const lines: string[] = [];
-      const report = await runQuantize({ repository: repository.dir, model: 'small', mode: 'dynamic', calibration: 'random', quantizeOutputLayer: false }, (line) => lines.push(line));
+      const report = await runQuantize(
+        { repository: repository.dir, model: 'small', mode: 'dynamic', calibration: 'random', quantizeOutputLayer: false },
+        (line) => lines.push(line),
+      );
       expect(report).toMatchObject({ model: 'small', from_version: '1', version: '2', mode: 'dynamic' });
       expect(report.size.ratio).toBeGreaterThan(1);
       expect(report.speed.map((figure) => figure.batch)).toEqual([1, 32]);
       expect(report.accuracy.metric).toBe('top-1 agreement');
       expect(report.weights.range).toEqual([-64, 64]);
       const definition = await readModelDefinition(repository.dir, 'small');
-      expect(definition.config.versions['2']).toEqual({ weights: { source: 'quantized', from_version: '1', mode: 'dynamic', calibration: 'random', path: 'model.onnx' } });
+      expect(definition.config.versions['2']).toEqual({
+        weights: { source: 'quantized', from_version: '1', mode: 'dynamic', calibration: 'random', path: 'model.onnx' },
+      });
       expect(servedVersions(definition.config)).toEqual(['2', '1']);
       expect(defaultVersion(definition.config)).toBe('1');
-      const saved = JSON.parse(readFileSync(join(repository.dir, 'small', '2', 'quantization-report.json'), 'utf8')) as { size: { ratio: number } };
+      const saved = JSON.parse(readFileSync(join(repository.dir, 'small', '2', 'quantization-report.json'), 'utf8')) as {
+        size: { ratio: number };
+      };
       expect(saved.size.ratio).toBe(report.size.ratio);
       expect(readFileSync(join(repository.dir, 'small', '2', 'quantization-report.md'), 'utf8')).toContain('top-1 agreement with fp32');
       const markdown = readFileSync(join(repository.dir, 'small', '2', 'quantization-report.md'), 'utf8');

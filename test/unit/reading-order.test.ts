@@ -23,7 +23,17 @@ function line(name: string, cx: number, cy: number, length: number, angle = 0) {
   const quad = [corner(-length / 2, -15), corner(length / 2, -15), corner(length / 2, 15), corner(-length / 2, 15)];
   const xs = quad.map(([x]) => x);
   const ys = quad.map(([, y]) => y);
-  return { name, box: { x: Math.min(...xs), y: Math.min(...ys), width: Math.max(...xs) - Math.min(...xs), height: Math.max(...ys) - Math.min(...ys), angle, quad } };
+  return {
+    name,
+    box: {
+      x: Math.min(...xs),
+      y: Math.min(...ys),
+      width: Math.max(...xs) - Math.min(...xs),
+      height: Math.max(...ys) - Math.min(...ys),
+      angle,
+      quad,
+    },
+  };
 }
 
 describe('readingOrder in the page frame', () => {
@@ -31,7 +41,18 @@ describe('readingOrder in the page frame', () => {
     const items = [line('title', 300, 20, 500)];
     for (let row = 0; row < 4; row += 1) items.push(line(`L${row}`, 150, 80 + row * 40, 240), line(`R${row}`, 450, 80 + row * 40, 240));
     items.push(line('footer', 300, 280, 500));
-    expect(readingOrder(items.reverse()).map((item) => item.name)).toEqual(['title', 'L0', 'L1', 'L2', 'L3', 'R0', 'R1', 'R2', 'R3', 'footer']);
+    expect(readingOrder(items.reverse()).map((item) => item.name)).toEqual([
+      'title',
+      'L0',
+      'L1',
+      'L2',
+      'L3',
+      'R0',
+      'R1',
+      'R2',
+      'R3',
+      'footer',
+    ]);
   });
 
   it('reads a tilted page by its own rows: a 12 degree skew does not interleave lines', () => {

@@ -17,21 +17,38 @@ const target = (env: Record<string, string>) => redisTarget(parseWorkerConfig({ 
 describe('REDIS_* settings', () => {
   it('single mode: one URL, with credentials and database from the URL', () => {
     expect(target({ REDIS_URL: 'redis://app:pw%40x@cache.internal:6380/2' })).toEqual({
-      mode: 'single', nodes: [{ host: 'cache.internal', port: 6380 }], username: 'app', password: 'pw@x', db: 2,
+      mode: 'single',
+      nodes: [{ host: 'cache.internal', port: 6380 }],
+      username: 'app',
+      password: 'pw@x',
+      db: 2,
     });
   });
 
   it('rediss:// with a CA file, and REDIS_USERNAME / REDIS_PASSWORD_FILE over the URL', () => {
-    expect(target({ REDIS_URL: 'rediss://cache:6379', REDIS_TLS_CA_FILE: ca, REDIS_USERNAME: 'gw', REDIS_PASSWORD_FILE: secret })).toMatchObject({
-      mode: 'single', tls: { ca: expect.stringContaining('BEGIN CERTIFICATE') }, username: 'gw', password: 's3cret',
+    expect(
+      target({ REDIS_URL: 'rediss://cache:6379', REDIS_TLS_CA_FILE: ca, REDIS_USERNAME: 'gw', REDIS_PASSWORD_FILE: secret }),
+    ).toMatchObject({
+      mode: 'single',
+      tls: { ca: expect.stringContaining('BEGIN CERTIFICATE') },
+      username: 'gw',
+      password: 's3cret',
     });
   });
 
-  it('sentinel mode: the URLs are the sentinels (default port 26379), their credentials are the sentinels\'', () => {
-    const env = { REDIS_MODE: 'sentinel', REDIS_URL: 'redis://:sentpw@s1,redis://s2:26380', REDIS_SENTINEL_MASTER: 'mymaster', REDIS_PASSWORD_FILE: secret };
+  it("sentinel mode: the URLs are the sentinels (default port 26379), their credentials are the sentinels'", () => {
+    const env = {
+      REDIS_MODE: 'sentinel',
+      REDIS_URL: 'redis://:sentpw@s1,redis://s2:26380',
+      REDIS_SENTINEL_MASTER: 'mymaster',
+      REDIS_PASSWORD_FILE: secret,
+    };
     expect(target(env)).toEqual({
       mode: 'sentinel',
-      nodes: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }],
+      nodes: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+      ],
       password: 's3cret',
       sentinelPassword: 'sentpw',
       sentinelMaster: 'mymaster',
@@ -41,7 +58,10 @@ describe('REDIS_* settings', () => {
 
   it('cluster mode: comma-separated seeds', () => {
     const nodes = target({ REDIS_MODE: 'cluster', REDIS_URL: 'redis://n1:7000, redis://n2:7001' })?.nodes;
-    expect(nodes).toEqual([{ host: 'n1', port: 7000 }, { host: 'n2', port: 7001 }]);
+    expect(nodes).toEqual([
+      { host: 'n1', port: 7000 },
+      { host: 'n2', port: 7001 },
+    ]);
   });
 
   it.each([

@@ -21,11 +21,26 @@ async function load(responseCache: unknown) {
 
 describe('response_cache in a model config', () => {
   it('is off by default, and takes its defaults when enabled alone', async () => {
-    expect((await load(undefined))[0]!.config.response_cache).toEqual({ enabled: false, max_bytes: 64 * 1024 ** 2, ttl_s: 3600, scope: 'tenant' });
+    expect((await load(undefined))[0]!.config.response_cache).toEqual({
+      enabled: false,
+      max_bytes: 64 * 1024 ** 2,
+      ttl_s: 3600,
+      scope: 'tenant',
+    });
     repository!.remove();
-    expect((await load({ enabled: true }))[0]!.config.response_cache).toEqual({ enabled: true, max_bytes: 64 * 1024 ** 2, ttl_s: 3600, scope: 'tenant' });
+    expect((await load({ enabled: true }))[0]!.config.response_cache).toEqual({
+      enabled: true,
+      max_bytes: 64 * 1024 ** 2,
+      ttl_s: 3600,
+      scope: 'tenant',
+    });
     repository!.remove();
-    expect((await load({ enabled: true, max_bytes: 4096, ttl_s: 5, scope: 'global' }))[0]!.config.response_cache).toEqual({ enabled: true, max_bytes: 4096, ttl_s: 5, scope: 'global' });
+    expect((await load({ enabled: true, max_bytes: 4096, ttl_s: 5, scope: 'global' }))[0]!.config.response_cache).toEqual({
+      enabled: true,
+      max_bytes: 4096,
+      ttl_s: 5,
+      scope: 'global',
+    });
   });
 
   it.each([

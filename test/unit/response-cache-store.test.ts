@@ -38,7 +38,8 @@ const config = modelConfigSchema.parse({
 });
 
 describe('cache key', () => {
-  const json = (data: unknown, datatype = 'FP32') => parseInferRequest(Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype, shape: [1, 3], data }] })), Buffer.alloc(0)).inputs;
+  const json = (data: unknown, datatype = 'FP32') =>
+    parseInferRequest(Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype, shape: [1, 3], data }] })), Buffer.alloc(0)).inputs;
   const alpha = { kind: 'tenant', tenant: 'alpha' } as const;
 
   it('is the same for a tensor sent as JSON numbers and as raw bytes (binary extension, gRPC)', async () => {
@@ -47,7 +48,9 @@ describe('cache key', () => {
     // Nested JSON data is the same tensor as flat data.
     expect(await cacheKey(request(json([[0.1, 2, -3]])), alpha, ['y'], config)).toBe(await cacheKey(request([raw]), alpha, ['y'], config));
     const strings = tensorFromBytes('x', 'BYTES', [1, 3], Buffer.from([1, 0, 0, 0, 97, 0, 0, 0, 0, 2, 0, 0, 0, 98, 99]));
-    expect(await cacheKey(request(json(['a', '', 'bc'], 'BYTES')), alpha, [], config)).toBe(await cacheKey(request([strings]), alpha, [], config));
+    expect(await cacheKey(request(json(['a', '', 'bc'], 'BYTES')), alpha, [], config)).toBe(
+      await cacheKey(request([strings]), alpha, [], config),
+    );
   });
 
   it('differs with the inputs, their order aside; the version; the outputs asked; the tenant', async () => {
@@ -61,9 +64,16 @@ describe('cache key', () => {
     const reshaped = tensorFromBytes('x', 'FP32', [3, 1], new Uint8Array(Float32Array.from([1, 2, 3]).buffer));
     expect(await cacheKey(request([reshaped]), alpha, ['y'], config)).not.toBe(base);
     // A reloaded config that changes what shapes answers (weights, tensors) gives new keys; batching or price does not.
-    const reweighted = modelConfigSchema.parse({ ...config, versions: { ...config.versions, '1': { weights: { source: 'file', path: 'other.onnx' } } } });
+    const reweighted = modelConfigSchema.parse({
+      ...config,
+      versions: { ...config.versions, '1': { weights: { source: 'file', path: 'other.onnx' } } },
+    });
     expect(await cacheKey(request(json([1, 2, 3])), alpha, ['y'], reweighted)).not.toBe(base);
-    const repriced = modelConfigSchema.parse({ ...config, price: { usd_per_compute_second: 1 }, dynamic_batching: { max_queue_delay_ms: 9 } });
+    const repriced = modelConfigSchema.parse({
+      ...config,
+      price: { usd_per_compute_second: 1 },
+      dynamic_batching: { max_queue_delay_ms: 9 },
+    });
     expect(await cacheKey(request(json([1, 2, 3])), alpha, ['y'], repriced)).toBe(base);
     const a = tensorFromBytes('a', 'INT32', [1], new Uint8Array(Int32Array.from([1]).buffer));
     const b = tensorFromBytes('b', 'INT32', [1], new Uint8Array(Int32Array.from([2]).buffer));
@@ -81,7 +91,9 @@ describe('cache entry', () => {
   it('round-trips outputs into buffers of their own, and refuses another owner or damaged bytes', () => {
     const entry = encodeEntry(owner, outputs);
     const decoded = decodeEntry(entry, owner)!;
-    expect(decoded.map((t) => [t.name, t.datatype, t.shape, [...t.data]])).toEqual(outputs.map((t) => [t.name, t.datatype, t.shape, [...t.data]]));
+    expect(decoded.map((t) => [t.name, t.datatype, t.shape, [...t.data]])).toEqual(
+      outputs.map((t) => [t.name, t.datatype, t.shape, [...t.data]]),
+    );
     expect(decoded[0]!.data.buffer).not.toBe(decoded[1]!.data.buffer);
     expect(decoded[0]!.data.buffer).not.toBe(entry.buffer);
     expect(decodeEntry(entry, { ...owner, scope: 't:beta' })).toBeUndefined();
@@ -133,20 +145,29 @@ describe('memory store', () => {
 });
 
 describe('Redis key layout', () => {
-  it('puts a model\'s entries and bookkeeping in one Cluster slot (the eviction script touches them together); models spread', async () => {
+  it("puts a model's entries and bookkeeping in one Cluster slot (the eviction script touches them together); models spread", async () => {
     // ioredis's own slot function (CRC16 of the hash tag), as Cluster computes it.
     const { default: slot } = (await import('cluster-key-slot')) as unknown as { default: (key: string) => number };
     const keys = redisKeys('switchyard').responseCache('mlp-classifier');
     const slots = new Set([keys.index, keys.sizes, keys.bytes, `${keys.entryPrefix}abc`, `${keys.entryPrefix}xyz`].map(slot));
     expect(slots.size).toBe(1);
-    const models = ['mlp-classifier', 'recognizer', 'moderation', 'detector'].map((model) => slot(redisKeys('switchyard').responseCache(model).index));
+    const models = ['mlp-classifier', 'recognizer', 'moderation', 'detector'].map((model) =>
+      slot(redisKeys('switchyard').responseCache(model).index),
+    );
     expect(new Set(models).size).toBeGreaterThan(1);
     expect(keys.index.startsWith('switchyard:')).toBe(true);
   });
 });
 
 describe('what is kept', () => {
-  const twoOutputs = modelConfigSchema.parse({ ...config, response_cache: { enabled: true }, outputs: [{ name: 'y', datatype: 'FP32', shape: [2] }, { name: 'z', datatype: 'FP32', shape: [1] }] });
+  const twoOutputs = modelConfigSchema.parse({
+    ...config,
+    response_cache: { enabled: true },
+    outputs: [
+      { name: 'y', datatype: 'FP32', shape: [2] },
+      { name: 'z', datatype: 'FP32', shape: [1] },
+    ],
+  });
   const input = tensorFromBytes('x', 'FP32', [2, 3], new Uint8Array(Float32Array.from([1, 2, 3, 4, 5, 6]).buffer));
   const timings = { queueMs: 1, computeMs: 2, batchSize: 1, batchRows: 2 };
   const y = { name: 'y', datatype: 'FP32' as const, shape: [2, 2], data: Float32Array.from([1, 2, 3, 4]) };
@@ -156,14 +177,25 @@ describe('what is kept', () => {
     const cache = new ResponseCache(new MemoryCacheStore(), () => undefined);
     const slot = (await cache.slot(request([input], { rows: 2 }), twoOutputs, 'alpha'))!;
     cache.put(slot, { model: 'm', version: '1', outputs: [y], timings });
-    cache.put(slot, { model: 'm', version: '1', outputs: [{ ...y, shape: [1, 2], data: Float32Array.from([1, 2]) }, { ...z, shape: [1, 1], data: Float32Array.from([5]) }], timings });
+    cache.put(slot, {
+      model: 'm',
+      version: '1',
+      outputs: [
+        { ...y, shape: [1, 2], data: Float32Array.from([1, 2]) },
+        { ...z, shape: [1, 1], data: Float32Array.from([5]) },
+      ],
+      timings,
+    });
     cache.put(slot, { model: 'm', version: '2', outputs: [y, z], timings });
     await new Promise((resolve) => setImmediate(resolve));
     expect(await cache.get(slot)).toBeUndefined();
     cache.put(slot, { model: 'm', version: '1', outputs: [y, z], timings });
     await new Promise((resolve) => setImmediate(resolve));
     const hit = (await cache.get(slot))!;
-    expect(hit.outputs.map((t) => [t.name, [...t.data]])).toEqual([['y', [1, 2, 3, 4]], ['z', [5, 6]]]);
+    expect(hit.outputs.map((t) => [t.name, [...t.data]])).toEqual([
+      ['y', [1, 2, 3, 4]],
+      ['z', [5, 6]],
+    ]);
     expect(hit.timings).toEqual({ queueMs: 0, computeMs: 0, batchSize: 0, batchRows: 0 });
     // A model that does not cache has no slot.
     expect(await cache.slot(request([input]), config, 'alpha')).toBeUndefined();

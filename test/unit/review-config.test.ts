@@ -4,8 +4,10 @@ import { policySchema } from '../../gateway/policy/policy-config.js';
 const tiers = [{ name: 'a', model: 'm' }];
 
 describe('route review config', () => {
-  it('defaults the output to a cascade\'s and requires one otherwise', () => {
-    const cascade = policySchema.safeParse({ routes: [{ name: 'r', tiers, policy: { type: 'cascade', output: 'p', threshold: 0.5 }, review: { threshold: 0.3 } }] });
+  it("defaults the output to a cascade's and requires one otherwise", () => {
+    const cascade = policySchema.safeParse({
+      routes: [{ name: 'r', tiers, policy: { type: 'cascade', output: 'p', threshold: 0.5 }, review: { threshold: 0.3 } }],
+    });
     expect(cascade.success).toBe(true);
     const fixed = policySchema.safeParse({ routes: [{ name: 'r', tiers, review: { threshold: 0.3 } }] });
     expect(fixed.success).toBe(false);

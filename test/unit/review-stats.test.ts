@@ -37,7 +37,15 @@ describe('review stats', () => {
       item('b', 'b', 'pending'),
     ];
     const stats = reviewStats({ a: { routed: 48, created: 12 }, quiet: { routed: 5, created: 0 } }, items);
-    expect(stats.a).toEqual({ requests: 48, items: 12, rate: 0.25, pending: 1, claimed: 1, resolved: 10, resolution_seconds: { median: 50, p90: 90 } });
+    expect(stats.a).toEqual({
+      requests: 48,
+      items: 12,
+      rate: 0.25,
+      pending: 1,
+      claimed: 1,
+      resolved: 10,
+      resolution_seconds: { median: 50, p90: 90 },
+    });
     expect(stats.quiet).toMatchObject({ requests: 5, items: 0, rate: 0, resolution_seconds: { median: null, p90: null } });
     // Items whose counters were lost still show (rate 0: no requests counted).
     expect(stats.b).toMatchObject({ requests: 0, items: 1, rate: 0, pending: 1 });

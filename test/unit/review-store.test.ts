@@ -55,14 +55,17 @@ describe.each(pairs)('%s review store under concurrent claims', (_name, make) =>
     const instances = make();
     await instances[0]!.create(item('race', 'a', 0));
     const reviewers = Array.from({ length: 30 }, (_, i) => `reviewer-${i}`);
-    const claims = await Promise.all(reviewers.map((who, i) => instances[i % instances.length]!.claim('race', who, new Date().toISOString())));
+    const claims = await Promise.all(
+      reviewers.map((who, i) => instances[i % instances.length]!.claim('race', who, new Date().toISOString())),
+    );
     const winners = claims.filter((c) => c.kind === 'ok');
     expect(winners).toHaveLength(1);
     expect(claims.filter((c) => c.kind === 'conflict')).toHaveLength(reviewers.length - 1);
     const owner = winners[0]!.kind === 'ok' ? winners[0]!.item.claimed_by : undefined;
     expect((await instances[instances.length - 1]!.get('race'))?.claimed_by).toBe(owner);
     // Resolutions race too: only the claimant's lands.
-    const resolve = (who: string, i: number) => instances[i % instances.length]!.resolve('race', who, { decision: 'approved', at: new Date().toISOString() });
+    const resolve = (who: string, i: number) =>
+      instances[i % instances.length]!.resolve('race', who, { decision: 'approved', at: new Date().toISOString() });
     const resolutions = await Promise.all(reviewers.map(resolve));
     expect(resolutions.filter((r) => r.kind === 'ok')).toHaveLength(1);
   });
@@ -96,8 +99,15 @@ describe.each(stores)('%s review store', (_name, make) => {
     expect((await store.claim('x', owner, new Date().toISOString())).kind).toBe('ok');
     const other = owner === 'ann' ? 'bob' : 'ann';
     expect((await store.resolve('x', other, { decision: 'approved', at: new Date().toISOString() })).kind).toBe('conflict');
-    const resolved = await store.resolve('x', owner, { decision: 'corrected', humanOutput: { label: 3, tags: [] }, at: new Date().toISOString() });
-    expect(resolved).toMatchObject({ kind: 'ok', item: { state: 'resolved', resolved_by: owner, decision: 'corrected', human_output: { label: 3, tags: [] } } });
+    const resolved = await store.resolve('x', owner, {
+      decision: 'corrected',
+      humanOutput: { label: 3, tags: [] },
+      at: new Date().toISOString(),
+    });
+    expect(resolved).toMatchObject({
+      kind: 'ok',
+      item: { state: 'resolved', resolved_by: owner, decision: 'corrected', human_output: { label: 3, tags: [] } },
+    });
     expect((await store.resolve('x', owner, { decision: 'approved', at: new Date().toISOString() })).kind).toBe('conflict');
     expect((await store.claim('x', owner, new Date().toISOString())).kind).toBe('conflict');
     expect((await store.claim('missing', owner, new Date().toISOString())).kind).toBe('not_found');

@@ -11,12 +11,17 @@ import { CHART, render, type Manifest } from '../helpers/helm.js';
  */
 const ROOT = join(CHART, '../..');
 const RUNBOOKS = readFileSync(join(ROOT, 'docs/runbooks.md'), 'utf8');
-const DEFAULT_BASE = (parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as { monitoring: { prometheusRule: { runbookBaseUrl: string } } })
-  .monitoring.prometheusRule.runbookBaseUrl;
+const DEFAULT_BASE = (
+  parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as { monitoring: { prometheusRule: { runbookBaseUrl: string } } }
+).monitoring.prometheusRule.runbookBaseUrl;
 const REDIS = { redis: { url: 'redis://redis.example:6379' } };
 
 /** GitHub's heading anchors: lower case, punctuation other than - and _ dropped, spaces to hyphens. */
-const slug = (heading: string): string => heading.toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+const slug = (heading: string): string =>
+  heading
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
 const anchors = new Set([...RUNBOOKS.matchAll(/^#{1,6} (.+)$/gm)].map(([, heading]) => slug(heading!.trim())));
 
 type Rule = { alert?: string; annotations?: Record<string, string> };
@@ -42,7 +47,10 @@ describe('alert runbook links', () => {
 
   it('the base URL is a value', () => {
     const base = 'https://docs.example.com/switchyard/runbooks.html';
-    const urls = alerts([{ monitoring: { prometheusRule: { runbookBaseUrl: base } } }]).map(({ alert, annotations }) => [alert, annotations?.runbook_url]);
+    const urls = alerts([{ monitoring: { prometheusRule: { runbookBaseUrl: base } } }]).map(({ alert, annotations }) => [
+      alert,
+      annotations?.runbook_url,
+    ]);
     expect(urls).toEqual(urls.map(([alert]) => [alert, `${base}#${alert!.toLowerCase()}`]));
   });
 
@@ -67,15 +75,23 @@ describe('alert runbook links', () => {
       .flatMap((folder) => readdirTs(join(ROOT, folder)))
       .map((file) => readFileSync(file, 'utf8'))
       .join('\n');
-    const endpoints = [...RUNBOOKS.matchAll(/`(GET|POST) (\/[^`?\s]*)/g)].map(([, , path]) => path!.replace(/\{(\w+)\}/g, (_, name: string) => `:${name}`));
+    const endpoints = [...RUNBOOKS.matchAll(/`(GET|POST) (\/[^`?\s]*)/g)].map(([, , path]) =>
+      path!.replace(/\{(\w+)\}/g, (_, name: string) => `:${name}`),
+    );
     expect(endpoints.length).toBeGreaterThan(10);
     // A doc's {m} is the code's :model; compare the literal parts.
-    const literal = (path: string) => path.split('/').map((part) => (part.startsWith(':') ? ':' : part)).join('/');
+    const literal = (path: string) =>
+      path
+        .split('/')
+        .map((part) => (part.startsWith(':') ? ':' : part))
+        .join('/');
     const registered = new Set([...routesSource.matchAll(/['`](\/[a-z0-9/:_.-]*)['`]/gi)].map(([, path]) => literal(path!)));
     expect(endpoints.filter((path) => !registered.has(literal(path)))).toEqual([]);
   });
 });
 
 function readdirTs(folder: string): string[] {
-  return readdirSync(folder).filter((file) => file.endsWith('.ts')).map((file) => join(folder, file));
+  return readdirSync(folder)
+    .filter((file) => file.endsWith('.ts'))
+    .map((file) => join(folder, file));
 }

@@ -5,7 +5,8 @@ import { speechSegments, type SegmentRules } from '../../gateway/pipelines/trans
 const WINDOW_S = 0.1;
 const RULES: SegmentRules = { startThreshold: 0.5, endThreshold: 0.35, minSilenceS: 0.2, minSpeechS: 0.25 };
 
-const run = (probabilities: number[], rules: SegmentRules = RULES) => speechSegments(probabilities, WINDOW_S, probabilities.length * WINDOW_S, rules);
+const run = (probabilities: number[], rules: SegmentRules = RULES) =>
+  speechSegments(probabilities, WINDOW_S, probabilities.length * WINDOW_S, rules);
 
 describe('speechSegments (hysteresis)', () => {
   it('starts at the first window above the start threshold and ends where the silence began', () => {
@@ -21,7 +22,10 @@ describe('speechSegments (hysteresis)', () => {
   it('bridges pauses shorter than the minimum silence, splits at longer ones', () => {
     expect(run([0.9, 0.9, 0.9, 0.1, 0.9, 0.9, 0.9, 0.1, 0.1])).toHaveLength(1);
     const split = run([0.9, 0.9, 0.9, 0.1, 0.1, 0.1, 0.9, 0.9, 0.9, 0.1, 0.1]);
-    expect(split.map((segment) => [segment.start_s, segment.end_s])).toEqual([[0, 0.3], [0.6, 0.9]]);
+    expect(split.map((segment) => [segment.start_s, segment.end_s])).toEqual([
+      [0, 0.3],
+      [0.6, 0.9],
+    ]);
   });
 
   it('resets a started silence when the probability rises above the start threshold again', () => {

@@ -19,15 +19,17 @@ describe('TaskAdmission (batch places of one gateway)', () => {
 
   it('never lets concurrent batches past the limit together', async () => {
     const admission = new TaskAdmission(50);
-    const outcomes = await Promise.all(Array.from({ length: 40 }, async (_, index) => {
-      await new Promise((resolve) => setImmediate(resolve));
-      try {
-        admission.admit(1 + (index % 4));
-        return 1 + (index % 4);
-      } catch {
-        return 0;
-      }
-    }));
+    const outcomes = await Promise.all(
+      Array.from({ length: 40 }, async (_, index) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        try {
+          admission.admit(1 + (index % 4));
+          return 1 + (index % 4);
+        } catch {
+          return 0;
+        }
+      }),
+    );
     const admitted = outcomes.reduce((sum, count) => sum + count, 0);
     expect(admitted).toBe(admission.held);
     expect(admitted).toBeLessThanOrEqual(50);

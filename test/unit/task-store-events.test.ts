@@ -19,7 +19,15 @@ const stores: [string, () => TaskStore[]][] = [
 ];
 
 const record = (id: string): TaskRecord => ({
-  id, pipeline: 'p', tenant: 'acme', mode: 'async', status: 'running', created_at: new Date().toISOString(), deadline: Date.now() + 60_000, priority: 0, runs: 1,
+  id,
+  pipeline: 'p',
+  tenant: 'acme',
+  mode: 'async',
+  status: 'running',
+  created_at: new Date().toISOString(),
+  deadline: Date.now() + 60_000,
+  priority: 0,
+  runs: 1,
 });
 
 describe.each(stores)('%s task store', (_name, make) => {

@@ -27,7 +27,9 @@ describe('tenant priority and share in the policy', () => {
   });
 
   it('refuses a default better than the tenant may ask for, and bad values, naming the field', () => {
-    expect(() => loadPolicy(policyFile({ priority: 1, max_priority: 5 }), {})).toThrow(/tenants\[0\]\.priority: 1 is better than the tenant's max_priority 5/);
+    expect(() => loadPolicy(policyFile({ priority: 1, max_priority: 5 }), {})).toThrow(
+      /tenants\[0\]\.priority: 1 is better than the tenant's max_priority 5/,
+    );
     expect(() => loadPolicy(policyFile({ max_concurrency: 0 }), {})).toThrow(PolicyConfigError);
     expect(() => loadPolicy(policyFile({ weight: 0.5 }), {})).toThrow(/tenants\[0\]\.weight/);
     expect(() => loadPolicy(policyFile({ priority: -1 }), {})).toThrow(/tenants\[0\]\.priority/);

@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { parseInferRequest } from '../../gateway/protocol/parse-infer-request.js';
-import { ServingError } from '../../workers/protocol/errors.js';
+import type { ServingError } from '../../workers/protocol/errors.js';
 
-const input = (parameters?: Record<string, unknown>) => ({ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 2], ...(parameters ? { parameters } : {}) });
+const input = (parameters?: Record<string, unknown>) => ({
+  name: 'x',
+  datatype: 'FP32',
+  shape: [1, 2],
+  data: [1, 2],
+  ...(parameters ? { parameters } : {}),
+});
 const parse = (body: unknown) => parseInferRequest(Buffer.from(JSON.stringify(body)), Buffer.alloc(0));
 const codeOf = (body: unknown): string | undefined => {
   try {

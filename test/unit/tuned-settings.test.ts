@@ -53,12 +53,29 @@ describe('hardware keys', () => {
 
 describe('servingSettings', () => {
   it('uses the block for this machine and version', () => {
-    expect(servingSettings(parse(), '1', cpuMachine, 2)).toMatchObject({ instanceCount: 2, intraOpThreads: 1, maxBatchSize: 1, tunedFor: CPU });
-    expect(servingSettings(parse(), '1', gpuMachine, 2)).toMatchObject({ instanceCount: 1, maxBatchSize: 16, tunedFor: GPU, tunedProvider: 'cuda' });
+    expect(servingSettings(parse(), '1', cpuMachine, 2)).toMatchObject({
+      instanceCount: 2,
+      intraOpThreads: 1,
+      maxBatchSize: 1,
+      tunedFor: CPU,
+    });
+    expect(servingSettings(parse(), '1', gpuMachine, 2)).toMatchObject({
+      instanceCount: 1,
+      maxBatchSize: 16,
+      tunedFor: GPU,
+      tunedProvider: 'cuda',
+    });
   });
 
   it('falls back to the hand-written settings on other hardware, other core counts and untuned versions', () => {
-    const handWritten = { instanceCount: 1, intraOpThreads: 2, maxBatchSize: 16, preferredBatchSizes: [4, 16], maxQueueDelayMs: 10, tunedFor: undefined };
+    const handWritten = {
+      instanceCount: 1,
+      intraOpThreads: 2,
+      maxBatchSize: 16,
+      preferredBatchSizes: [4, 16],
+      maxQueueDelayMs: 10,
+      tunedFor: undefined,
+    };
     expect(servingSettings(parse(), '1', { cpu: cpuKey('Intel(R) Xeon(R) CPU @ 2.20GHz', 2), gpus: [] }, 2)).toMatchObject(handWritten);
     const moreCores = { cpu: cpuKey('AMD EPYC 7B13 64-Core Processor', 4), gpus: [] };
     expect(servingSettings(parse(), '1', moreCores, 4)).toMatchObject({ ...handWritten, intraOpThreads: 4 });

@@ -11,7 +11,15 @@ function surface(throughput: (c: Candidate) => number, p95: (c: Candidate) => nu
   const seen: { candidate: Candidate; early: string | undefined }[] = [];
   const measure: MeasureCandidate = async (candidate, stage, stopEarly) => {
     const p95Ms = p95(candidate);
-    const full: Measured = { throughput: throughput(candidate), p50Ms: p95Ms / 2, p95Ms, requests: 100, failures: 0, meanBatchRows: 1, measuredMs: 3000 };
+    const full: Measured = {
+      throughput: throughput(candidate),
+      p50Ms: p95Ms / 2,
+      p95Ms,
+      requests: 100,
+      failures: 0,
+      meanBatchRows: 1,
+      measuredMs: 3000,
+    };
     const early = stopEarly(full);
     seen.push({ candidate, early });
     const trial: Trial = { candidate, stage, loadMs: 10, provider: 'cpu', measured: early ? { ...full, stoppedEarly: early } : full };
@@ -21,7 +29,15 @@ function surface(throughput: (c: Candidate) => number, p95: (c: Candidate) => nu
 }
 
 const configured: Candidate = { instanceCount: 1, intraOpThreads: 8, maxBatchSize: 64, preferredBatchSizes: [16, 64], maxQueueDelayMs: 5 };
-const options = { cores: 8, modelMaxBatch: 64, configured, latencyBudgetMs: 500, maxConfigs: 100, deadline: Number.POSITIVE_INFINITY, now: () => 0 };
+const options = {
+  cores: 8,
+  modelMaxBatch: 64,
+  configured,
+  latencyBudgetMs: 500,
+  maxConfigs: 100,
+  deadline: Number.POSITIVE_INFINITY,
+  now: () => 0,
+};
 
 describe('search space', () => {
   it('lays the cores out from one instance with all of them to one per core', () => {
@@ -41,7 +57,9 @@ describe('search', () => {
   it('measures the hand-written settings first, then finds an interior peak of batch size and the best layout', async () => {
     // Peak at 4 instances x 2 threads, batch 8, no delay; each falls off smoothly around it.
     const batchFactor = (rows: number) => 2 - Math.abs(Math.log2(rows) - 3) * 0.25;
-    const { measure, seen } = surface((c) => 100 * (c.instanceCount === 4 ? 2 : 1) * batchFactor(c.maxBatchSize) * (c.maxQueueDelayMs === 0 ? 1.1 : 1));
+    const { measure, seen } = surface(
+      (c) => 100 * (c.instanceCount === 4 ? 2 : 1) * batchFactor(c.maxBatchSize) * (c.maxQueueDelayMs === 0 ? 1.1 : 1),
+    );
     const trials = await search(options, measure, () => false);
     expect(trials[0]!.stage).toBe('configured');
     expect(trials[0]!.candidate).toEqual(configured);
@@ -54,7 +72,10 @@ describe('search', () => {
 
   it('chooses within the latency budget only, and stops clearly slower configurations early', async () => {
     // Bigger batches are faster but blow the budget past 8 rows; one instance with every core is best.
-    const { measure, seen } = surface((c) => 100 * c.maxBatchSize * (c.instanceCount === 1 ? 1 : 0.3), (c) => (c.maxBatchSize > 8 ? 900 : 100));
+    const { measure, seen } = surface(
+      (c) => 100 * c.maxBatchSize * (c.instanceCount === 1 ? 1 : 0.3),
+      (c) => (c.maxBatchSize > 8 ? 900 : 100),
+    );
     const trials = await search(options, measure, () => false);
     expect(choose(trials, 500)!.candidate.maxBatchSize).toBe(8);
     const early = seen.filter((s) => s.early);
@@ -84,7 +105,10 @@ describe('search', () => {
 
   it('picks the lowest p95 when nothing meets the budget', () => {
     const trial = (throughput: number, p95Ms: number): Trial => ({
-      candidate: configured, stage: 'layout', loadMs: 0, provider: 'cpu',
+      candidate: configured,
+      stage: 'layout',
+      loadMs: 0,
+      provider: 'cpu',
       measured: { throughput, p50Ms: p95Ms, p95Ms, requests: 10, failures: 0, meanBatchRows: 1, measuredMs: 1000 },
     });
     const trials = [trial(100, 900), trial(50, 600), trial(200, 2000)];

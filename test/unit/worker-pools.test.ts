@@ -17,7 +17,12 @@ const model = (platform: string, pool?: string) => ({
 });
 
 /** Instances that never run: these tests only look at which models load. */
-const idle: ModelInstance = { provider: 'stub', run: () => Promise.reject(new Error('not run')), close: async () => undefined, onExit: () => undefined };
+const idle: ModelInstance = {
+  provider: 'stub',
+  run: () => Promise.reject(new Error('not run')),
+  close: async () => undefined,
+  onExit: () => undefined,
+};
 
 let repository: TestRepository | undefined;
 let manager: ModelManager | undefined;
@@ -38,11 +43,16 @@ describe('worker pools', () => {
     expect(parseWorkerConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).WORKER_POOLS).toBeUndefined();
   });
 
-  it('loads only the models of the given pools (a model\'s pool defaults to its platform)', async () => {
+  it("loads only the models of the given pools (a model's pool defaults to its platform)", async () => {
     repository = new TestRepository().add('a', model('onnx'), files).add('b', model('tf'), files).add('c', model('onnx', 'big-gpu'), files);
     manager = managerFor(repository);
     await manager.loadAll(undefined, ['tf', 'big-gpu']);
-    expect(manager.loaded().map((entry) => entry.definition.name).sort()).toEqual(['b', 'c']);
+    expect(
+      manager
+        .loaded()
+        .map((entry) => entry.definition.name)
+        .sort(),
+    ).toEqual(['b', 'c']);
     expect(manager.providers('b', '1')).toEqual(['stub']);
   });
 

@@ -46,12 +46,7 @@ export interface InstanceCounts {
 }
 
 /** Precondition: the queue holds no expired requests. */
-export function decideBatch(
-  queue: readonly Queued[],
-  instances: InstanceCounts,
-  now: number,
-  settings: BatchSettings,
-): BatchDecision {
+export function decideBatch(queue: readonly Queued[], instances: InstanceCounts, now: number, settings: BatchSettings): BatchDecision {
   const head = queue[0];
   if (!head || instances.idle === 0) return { kind: 'idle' };
 

@@ -93,7 +93,6 @@ export class DynamicBatcher<T extends BatchItem> {
     this.#clearTimer();
   }
 
-
   #pump(): void {
     this.#expire();
     for (;;) {
@@ -144,11 +143,14 @@ export class DynamicBatcher<T extends BatchItem> {
     if (at >= this.#timerAt && this.#timer) return;
     this.#clearTimer();
     this.#timerAt = at;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#timerAt = Number.POSITIVE_INFINITY;
-      this.#pump();
-    }, Math.max(0, at - this.#clock()));
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#timerAt = Number.POSITIVE_INFINITY;
+        this.#pump();
+      },
+      Math.max(0, at - this.#clock()),
+    );
   }
 
   #clearTimer(): void {

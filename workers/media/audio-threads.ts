@@ -19,5 +19,8 @@ export async function decodeClipsOffThread(job: ClipsJob): Promise<DecodedClips>
   pool ??= new ThreadPool({ from: import.meta.url, module: 'audio-thread', name: 'media', size: Math.min(2, availableParallelism()) });
   const files: Uint8Array[] = [];
   for (const file of job.files) files.push(await copyInSlices(file));
-  return pool.run<DecodedClips>({ ...job, files }, files.map((file) => file.buffer as ArrayBuffer));
+  return pool.run<DecodedClips>(
+    { ...job, files },
+    files.map((file) => file.buffer as ArrayBuffer),
+  );
 }

@@ -14,7 +14,10 @@ export async function decodeAudio(tensor: Tensor, spec: AudioInputSpec, maxSecon
   });
   const length = clips[0]?.length ?? 0;
   if (clips.some((clip) => clip.length !== length)) {
-    throw new ServingError('invalid_media', `input "${tensor.name}": the audio clips of one request must last equally long (send them as separate requests)`);
+    throw new ServingError(
+      'invalid_media',
+      `input "${tensor.name}": the audio clips of one request must last equally long (send them as separate requests)`,
+    );
   }
   if (clips.length === 1) return { name: tensor.name, datatype: 'FP32', shape: [1, length], data: clips[0]! };
   const data = new Float32Array(clips.length * length);

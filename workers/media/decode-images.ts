@@ -15,18 +15,21 @@ export async function decodeImages(tensor: Tensor, spec: ImageInputSpec, maxPixe
   const plane = spec.width * spec.height;
   const channels = spec.channels;
   const out = new Float32Array(images.length * plane * channels);
-  await Promise.all(images.map(async (image, index) => {
-    const pixels = await decodeOne(image, index, tensor.name, spec, maxPixels);
-    const base = index * plane * channels;
-    for (let p = 0; p < plane; p += 1) {
-      for (let c = 0; c < channels; c += 1) {
-        const source = spec.channel_order === 'BGR' && channels === 3 ? 2 - c : c;
-        const value = (pixels[p * channels + source]! * spec.scale - spec.mean[c]!) / spec.std[c]!;
-        out[spec.layout === 'NCHW' ? base + c * plane + p : base + p * channels + c] = value;
+  await Promise.all(
+    images.map(async (image, index) => {
+      const pixels = await decodeOne(image, index, tensor.name, spec, maxPixels);
+      const base = index * plane * channels;
+      for (let p = 0; p < plane; p += 1) {
+        for (let c = 0; c < channels; c += 1) {
+          const source = spec.channel_order === 'BGR' && channels === 3 ? 2 - c : c;
+          const value = (pixels[p * channels + source]! * spec.scale - spec.mean[c]!) / spec.std[c]!;
+          out[spec.layout === 'NCHW' ? base + c * plane + p : base + p * channels + c] = value;
+        }
       }
-    }
-  }));
-  const shape = spec.layout === 'NCHW' ? [images.length, channels, spec.height, spec.width] : [images.length, spec.height, spec.width, channels];
+    }),
+  );
+  const shape =
+    spec.layout === 'NCHW' ? [images.length, channels, spec.height, spec.width] : [images.length, spec.height, spec.width, channels];
   return { name: tensor.name, datatype: 'FP32', shape, data: out };
 }
 
@@ -36,7 +39,8 @@ async function decodeOne(image: Uint8Array, index: number, input: string, spec: 
   try {
     const source = sharp(image, { limitInputPixels: maxPixels, failOn: 'truncated' });
     const { format } = await source.metadata();
-    if (!format || !FORMATS.has(format)) throw new ServingError('invalid_media', `${where} is ${format ?? 'of an unknown format'}: send PNG, JPEG or WebP`);
+    if (!format || !FORMATS.has(format))
+      throw new ServingError('invalid_media', `${where} is ${format ?? 'of an unknown format'}: send PNG, JPEG or WebP`);
     return await source
       .rotate()
       .removeAlpha()

@@ -41,7 +41,12 @@ export function readWavLayout(bytes: Uint8Array, where: string): WavLayout {
       if (size < 16 || body + 16 > bytes.byteLength) throw bad('has a truncated fmt chunk');
       let code = view.getUint16(body, true);
       if (code === EXTENSIBLE && size >= 26 && body + 26 <= bytes.byteLength) code = view.getUint16(body + 24, true);
-      format = { code, channels: view.getUint16(body + 2, true), rate: view.getUint32(body + 4, true), bits: view.getUint16(body + 14, true) };
+      format = {
+        code,
+        channels: view.getUint16(body + 2, true),
+        rate: view.getUint32(body + 4, true),
+        bits: view.getUint16(body + 14, true),
+      };
     } else if (id === 'data') {
       if (!format) throw bad('has its data before its fmt chunk');
       if (body + size > bytes.byteLength) throw bad(`is truncated (data chunk of ${size} bytes, ${bytes.byteLength - body} present)`);

@@ -45,7 +45,9 @@ export function findOnPath(command: string, path = process.env.PATH ?? ''): stri
 
 function query(executable: string): Promise<GpuReading[]> {
   return new Promise((resolve) => {
-    execFile(executable, NVIDIA_SMI_ARGS, { timeout: NVIDIA_SMI_TIMEOUT_MS }, (error, stdout) => resolve(error ? [] : parseNvidiaSmi(stdout)));
+    execFile(executable, NVIDIA_SMI_ARGS, { timeout: NVIDIA_SMI_TIMEOUT_MS }, (error, stdout) =>
+      resolve(error ? [] : parseNvidiaSmi(stdout)),
+    );
   });
 }
 

@@ -18,7 +18,11 @@ abstract class LeanFamily<Series> {
   readonly aggregator = 'sum';
   readonly #series = new Map<string, { labels: Labels; series: Series }>();
 
-  protected constructor(readonly name: string, readonly help: string, registry: Registry) {
+  protected constructor(
+    readonly name: string,
+    readonly help: string,
+    registry: Registry,
+  ) {
     registry.registerMetric(this as unknown as Parameters<Registry['registerMetric']>[0]);
   }
 
@@ -62,7 +66,13 @@ export class LeanCounter extends LeanFamily<CounterSeries> {
   }
 
   get(): { name: string; help: string; type: string; aggregator: string; values: Value[] } {
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: [...this.entries()].map(({ labels, series }) => ({ labels: { ...labels }, value: series.value })) };
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      aggregator: this.aggregator,
+      values: [...this.entries()].map(({ labels, series }) => ({ labels: { ...labels }, value: series.value })),
+    };
   }
 
   reset(): void {

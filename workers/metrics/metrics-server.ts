@@ -14,7 +14,12 @@ export interface MetricsServer {
  * authentication: it says what runs and how fast, never request data, and listens on
  * loopback unless told.
  */
-export async function startMetricsServer(registry: Registry, host: string, port: number, ready: () => boolean = () => true): Promise<MetricsServer> {
+export async function startMetricsServer(
+  registry: Registry,
+  host: string,
+  port: number,
+  ready: () => boolean = () => true,
+): Promise<MetricsServer> {
   const server: Server = createServer((request, response) => {
     const path = request.url?.split('?')[0];
     if (request.method === 'GET' && path === '/ready') {
@@ -37,9 +42,10 @@ export async function startMetricsServer(registry: Registry, host: string, port:
   });
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -18,7 +18,12 @@ export function binProportions(values: ArrayLike<number>, bins = PSI_BINS): numb
   return counts.map((count) => count / total);
 }
 
-export function populationStabilityIndex(expected: ArrayLike<number>, actual: ArrayLike<number>, bins = PSI_BINS, epsilon = PSI_EPSILON): number {
+export function populationStabilityIndex(
+  expected: ArrayLike<number>,
+  actual: ArrayLike<number>,
+  bins = PSI_BINS,
+  epsilon = PSI_EPSILON,
+): number {
   const e = binProportions(expected, bins);
   const a = binProportions(actual, bins);
   let psi = 0;

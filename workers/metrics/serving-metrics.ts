@@ -7,7 +7,8 @@ import { LATENCY_BUCKETS, METRIC_PREFIX } from './registry.js';
 
 /** Where a request was when its caller left: a batcher's queue, a gateway's gathering group, a queued job, a running batch. */
 export type CancelStage = 'queued' | 'gathering' | 'job' | 'running';
-export const CANCELLED_HELP = 'Requests whose caller left before the answer, by where they were: queued (left the batcher unrun), gathering (left the gateway\'s group unsent), job (skipped by the worker), running (rows computed and dropped)';
+export const CANCELLED_HELP =
+  "Requests whose caller left before the answer, by where they were: queued (left the batcher unrun), gathering (left the gateway's group unsent), job (skipped by the worker), running (rows computed and dropped)";
 
 const name = (suffix: string): string => `${METRIC_PREFIX}${suffix}`;
 const VERSION_LABELS = ['model', 'version'] as const;
@@ -61,15 +62,49 @@ export class ServingMetrics {
   constructor(registry: Registry, options: ServingMetricsOptions = {}) {
     this.#driftWindow = options.driftWindow ?? 1_000;
     const registers = [registry];
-    this.#requests = new LeanCounter(name('inference_requests_total'), 'Inference requests by outcome: success, or the error code they failed with', registry);
+    this.#requests = new LeanCounter(
+      name('inference_requests_total'),
+      'Inference requests by outcome: success, or the error code they failed with',
+      registry,
+    );
     this.#inferences = new LeanCounter(name('inference_count_total'), 'Inferences run (a batch of n rows counts n)', registry);
-    this.#executions = new LeanCounter(name('execution_count_total'), 'Batches run; inference_count / execution_count is the mean batch size', registry);
+    this.#executions = new LeanCounter(
+      name('execution_count_total'),
+      'Batches run; inference_count / execution_count is the mean batch size',
+      registry,
+    );
     this.#batchSize = new LeanHistogram(name('batch_size'), 'Rows per executed batch', [1, 2, 4, 8, 16, 32, 64, 128, 256], registry);
-    this.#queue = new LeanHistogram(name('queue_duration_seconds'), 'Time a request waited in the batcher before its batch started', LATENCY_BUCKETS, registry);
-    this.#compute = new LeanHistogram(name('compute_duration_seconds'), 'Model run time of each batch, measured on its instance thread', LATENCY_BUCKETS, registry);
-    this.#request = new LeanHistogram(name('request_duration_seconds'), 'From a request entering its version queue to its answer, failures included', LATENCY_BUCKETS, registry);
-    this.#load = new Histogram({ name: name('model_load_duration_seconds'), help: 'Starting and warming every instance of a model version', labelNames: VERSION_LABELS, buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300], registers });
-    this.#confidence = new LeanHistogram(name('output_confidence'), 'Top probability per row of the first output, for outputs that hold probabilities', [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1], registry);
+    this.#queue = new LeanHistogram(
+      name('queue_duration_seconds'),
+      'Time a request waited in the batcher before its batch started',
+      LATENCY_BUCKETS,
+      registry,
+    );
+    this.#compute = new LeanHistogram(
+      name('compute_duration_seconds'),
+      'Model run time of each batch, measured on its instance thread',
+      LATENCY_BUCKETS,
+      registry,
+    );
+    this.#request = new LeanHistogram(
+      name('request_duration_seconds'),
+      'From a request entering its version queue to its answer, failures included',
+      LATENCY_BUCKETS,
+      registry,
+    );
+    this.#load = new Histogram({
+      name: name('model_load_duration_seconds'),
+      help: 'Starting and warming every instance of a model version',
+      labelNames: VERSION_LABELS,
+      buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300],
+      registers,
+    });
+    this.#confidence = new LeanHistogram(
+      name('output_confidence'),
+      'Top probability per row of the first output, for outputs that hold probabilities',
+      [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1],
+      registry,
+    );
     this.#cancelled = new LeanCounter(name('cancelled_requests_total'), CANCELLED_HELP, registry);
     const pending = this.#pending;
     new Gauge({

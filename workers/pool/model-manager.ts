@@ -81,9 +81,13 @@ export class ModelManager {
     if (missing.length > 0) throw new Error(`not in the model repository ${this.#options.repository}: ${missing.join(', ')}`);
     const outside = definitions.filter((d) => only?.includes(d.name) && pools && !pools.includes(d.config.pool));
     if (outside.length > 0) {
-      throw new Error(`named to load but outside this worker's pools (${pools!.join(', ')}): ${outside.map((d) => `${d.name} (pool ${d.config.pool})`).join(', ')}`);
+      throw new Error(
+        `named to load but outside this worker's pools (${pools!.join(', ')}): ${outside.map((d) => `${d.name} (pool ${d.config.pool})`).join(', ')}`,
+      );
     }
-    const chosen = definitions.filter((definition) => (!only || only.includes(definition.name)) && (!pools || pools.includes(definition.config.pool)));
+    const chosen = definitions.filter(
+      (definition) => (!only || only.includes(definition.name)) && (!pools || pools.includes(definition.config.pool)),
+    );
     // Known (and not ready) from the start, so their readiness reads 503 rather than 404.
     for (const definition of chosen) {
       if (!this.#models.has(definition.name)) this.#loading.set(definition.name, { definition, versions: new Map() });
@@ -107,7 +111,8 @@ export class ModelManager {
       try {
         definition = await readModelDefinition(this.#options.repository, name);
       } catch (error) {
-        if ((error as Error).message.includes('cannot be read')) throw new ServingError('model_not_found', `no model "${name}" in the repository`);
+        if ((error as Error).message.includes('cannot be read'))
+          throw new ServingError('model_not_found', `no model "${name}" in the repository`);
         this.#options.logger.error({ err: error, model: name }, 'model config refused');
         const reason = clientSafeMessage((error as Error).message, this.#options.repository);
         this.#failures.set(name, reason);
@@ -208,7 +213,9 @@ export class ModelManager {
 
   /** Requests waiting in each loaded version's batcher: this process's queue depth. */
   backlog(): { model: string; version: string; waiting: number }[] {
-    return [...this.#models].flatMap(([model, loaded]) => [...loaded.versions].map(([version, pool]) => ({ model, version, waiting: pool.queued })));
+    return [...this.#models].flatMap(([model, loaded]) =>
+      [...loaded.versions].map(([version, pool]) => ({ model, version, waiting: pool.queued })),
+    );
   }
 
   /** Loaded models and their served versions. */
@@ -226,7 +233,6 @@ export class ModelManager {
     }
     return out;
   }
-
 
   /** Drains every model: queued requests are answered, then instances close. */
   async close(): Promise<void> {

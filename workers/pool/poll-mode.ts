@@ -39,7 +39,12 @@ export function modelManagerPoller(
 }
 
 /** Loads and warms the models at start-up, then (poll mode) follows the repository. */
-export async function loadAndFollow(manager: ModelManager, poller: RepositoryPoller | undefined, only?: readonly string[], pools?: readonly string[]): Promise<void> {
+export async function loadAndFollow(
+  manager: ModelManager,
+  poller: RepositoryPoller | undefined,
+  only?: readonly string[],
+  pools?: readonly string[],
+): Promise<void> {
   // Primed before the load, so a change made while the models warm is seen by the first scans.
   await poller?.prime();
   await manager.loadAll(only, pools);

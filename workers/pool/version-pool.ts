@@ -84,7 +84,11 @@ export class VersionPool {
       this.settings.instanceCount,
       {
         execute: (slot, items) => this.#execute(slot, items),
-        onExpired: (item) => this.#fail(item, new ServingError('request_timeout', `request ${item.request.requestId} waited past its timeout in the queue of ${this.#label}`)),
+        onExpired: (item) =>
+          this.#fail(
+            item,
+            new ServingError('request_timeout', `request ${item.request.requestId} waited past its timeout in the queue of ${this.#label}`),
+          ),
       },
     );
   }
@@ -140,10 +144,13 @@ export class VersionPool {
    * in a running batch is answered at once and its rows are dropped when the batch ends.
    */
   infer(request: ValidInferRequest, signal?: AbortSignal): Promise<InferResult> {
-    if (this.state !== ModelState.READY) return Promise.reject(new ServingError('model_not_ready', `${this.#label} is ${this.state.toLowerCase()}`));
+    if (this.state !== ModelState.READY)
+      return Promise.reject(new ServingError('model_not_ready', `${this.#label} is ${this.state.toLowerCase()}`));
     if (signal?.aborted) return Promise.reject(this.#cancelled(request));
     if (this.#hasMediaInputs && request.inputs.some((tensor) => tensor.datatype === 'BYTES')) {
-      return this.#decodeMedia(request).then((decoded) => (signal?.aborted ? Promise.reject(this.#cancelled(request)) : this.#enqueue(decoded, signal)));
+      return this.#decodeMedia(request).then((decoded) =>
+        signal?.aborted ? Promise.reject(this.#cancelled(request)) : this.#enqueue(decoded, signal),
+      );
     }
     return this.#enqueue(request, signal);
   }
@@ -165,9 +172,15 @@ export class VersionPool {
       // Also bounds a batch that hangs on its instance: the caller is answered at the
       // deadline whatever happens; a late result is then dropped. Capped: Node fires a
       // timer at once beyond 2^31 - 1 ms.
-      const guard = setTimeout(() => {
-        this.#fail(item, new ServingError('request_timeout', `request ${request.requestId} was not served by ${this.#label} within its timeout`));
-      }, Math.min(2 ** 31 - 1, Math.max(0, request.deadline - Date.now()) + 1));
+      const guard = setTimeout(
+        () => {
+          this.#fail(
+            item,
+            new ServingError('request_timeout', `request ${request.requestId} was not served by ${this.#label} within its timeout`),
+          );
+        },
+        Math.min(2 ** 31 - 1, Math.max(0, request.deadline - Date.now()) + 1),
+      );
       let settled = false;
       const onAbort = (): void => this.#cancel(item);
       const item: Waiting = {
@@ -199,7 +212,13 @@ export class VersionPool {
       const outcome = this.#batcher.enqueue(item);
       if (outcome === 'queued') signal?.addEventListener('abort', onAbort, { once: true });
       if (outcome === 'queue-full') {
-        this.#fail(item, new ServingError('queue_full', `the queue of ${this.#label} is full (${this.#options.definition.config.dynamic_batching.max_queue_size} requests)`));
+        this.#fail(
+          item,
+          new ServingError(
+            'queue_full',
+            `the queue of ${this.#label} is full (${this.#options.definition.config.dynamic_batching.max_queue_size} requests)`,
+          ),
+        );
       } else if (outcome === 'closed') {
         this.#fail(item, new ServingError('model_not_ready', `${this.#label} is unloading`));
       }
@@ -212,13 +231,15 @@ export class VersionPool {
    */
   async #decodeMedia(request: ValidInferRequest): Promise<ValidInferRequest> {
     const specs = this.#options.definition.config.inputs;
-    const inputs = await Promise.all(request.inputs.map((tensor) => {
-      const spec = specs.find((candidate) => candidate.name === tensor.name);
-      if (tensor.datatype !== 'BYTES' || !spec) return tensor;
-      if (spec.image) return decodeImages(tensor, spec.image, this.#options.maxImagePixels);
-      if (spec.audio) return decodeAudio(tensor, spec.audio, this.#options.maxAudioSeconds);
-      return tensor;
-    }));
+    const inputs = await Promise.all(
+      request.inputs.map((tensor) => {
+        const spec = specs.find((candidate) => candidate.name === tensor.name);
+        if (tensor.datatype !== 'BYTES' || !spec) return tensor;
+        if (spec.image) return decodeImages(tensor, spec.image, this.#options.maxImagePixels);
+        if (spec.audio) return decodeAudio(tensor, spec.audio, this.#options.maxAudioSeconds);
+        return tensor;
+      }),
+    );
     const signature = inputs.map((tensor) => `${tensor.name}:${tensor.shape.slice(1).join('x')}`).join('|');
     return { ...request, inputs, signature };
   }
@@ -237,11 +258,22 @@ export class VersionPool {
   #logSettings(): void {
     const { logger, definition } = this.#options;
     const { tunedFor, instanceCount, intraOpThreads, maxBatchSize, preferredBatchSizes, maxQueueDelayMs } = this.settings;
-    const fields = { model: this.#label, instances: instanceCount, threads: intraOpThreads, maxBatchSize, preferredBatchSizes, maxQueueDelayMs };
-    if (tunedFor) logger.info({ ...fields, settings: 'tuned', hardware: tunedFor }, `${this.#label} uses the tuned settings for ${tunedFor}`);
+    const fields = {
+      model: this.#label,
+      instances: instanceCount,
+      threads: intraOpThreads,
+      maxBatchSize,
+      preferredBatchSizes,
+      maxQueueDelayMs,
+    };
+    if (tunedFor)
+      logger.info({ ...fields, settings: 'tuned', hardware: tunedFor }, `${this.#label} uses the tuned settings for ${tunedFor}`);
     else {
       const keys = hardwareKeys(definition.config, this.#hardware);
-      logger.info({ ...fields, settings: 'config', hardware: keys }, `${this.#label} uses its hand-written settings (no tuned block for ${keys.join(' or ')})`);
+      logger.info(
+        { ...fields, settings: 'config', hardware: keys },
+        `${this.#label} uses its hand-written settings (no tuned block for ${keys.join(' or ')})`,
+      );
     }
   }
 
@@ -251,7 +283,10 @@ export class VersionPool {
     this.#batcher.batchCap = cap;
     this.stats.warmup(curve, cap);
     const perRow = curve.map((point) => `${point.rows}: ${(point.ms / point.rows).toFixed(2)} ms/row`).join(', ');
-    this.#options.logger.info({ model: this.#label, curve, batchCap: cap }, `${this.#label} batches at most ${cap} rows (warm-up ${perRow})`);
+    this.#options.logger.info(
+      { model: this.#label, curve, batchCap: cap },
+      `${this.#label} batches at most ${cap} rows (warm-up ${perRow})`,
+    );
   }
 
   async #startInstance(slot: number, measure = false): Promise<{ instance: ModelInstance; curve: CurvePoint[] }> {
@@ -341,7 +376,10 @@ export class VersionPool {
       });
       traced?.end();
     } catch (error) {
-      const failure = new ServingError('inference_failed', `${this.#label} failed on a batch of ${items.length}: ${(error as Error).message}`);
+      const failure = new ServingError(
+        'inference_failed',
+        `${this.#label} failed on a batch of ${items.length}: ${(error as Error).message}`,
+      );
       traced?.end(failure);
       for (const item of items) this.#fail(item, failure);
     }
@@ -351,7 +389,13 @@ export class VersionPool {
     if (item.settled()) return;
     const totalMs = performance.now() - item.enqueuedAtPerf;
     this.stats.recordRequest(false, totalMs, undefined);
-    this.#options.metrics?.request(this.#options.definition.name, this.#options.version, isServingError(error) ? error.code : 'internal_error', totalMs, undefined);
+    this.#options.metrics?.request(
+      this.#options.definition.name,
+      this.#options.version,
+      isServingError(error) ? error.code : 'internal_error',
+      totalMs,
+      undefined,
+    );
     item.reject(error);
   }
 }

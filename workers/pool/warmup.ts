@@ -12,7 +12,10 @@ const TIMED_RUNS = 3;
  * Batch sizes (rows) to warm up at: the configured ones, else every preferred size plus 1 and
  * the max (the serving settings', which may be tuned).
  */
-export function warmupBatchSizes(config: ModelConfig, batching?: { maxBatchSize: number; preferredBatchSizes: readonly number[] }): number[] {
+export function warmupBatchSizes(
+  config: ModelConfig,
+  batching?: { maxBatchSize: number; preferredBatchSizes: readonly number[] },
+): number[] {
   if (config.max_batch_size === 0) return [1];
   const max = batching?.maxBatchSize ?? config.max_batch_size;
   const sizes = config.warmup.batch_sizes ?? [1, ...(batching?.preferredBatchSizes ?? config.dynamic_batching.preferred_batch_sizes), max];
@@ -25,7 +28,12 @@ export function warmupBatchSizes(config: ModelConfig, batching?: { maxBatchSize:
  * batch really costs, thread hop and transfers included. One size alone needs no comparison,
  * so it is timed on its only run.
  */
-export async function warmUp(instance: ModelInstance, config: ModelConfig, sizes: readonly number[], measure: boolean): Promise<CurvePoint[]> {
+export async function warmUp(
+  instance: ModelInstance,
+  config: ModelConfig,
+  sizes: readonly number[],
+  measure: boolean,
+): Promise<CurvePoint[]> {
   const outputs = config.outputs.map((output) => output.name);
   const curve: CurvePoint[] = [];
   const timedRuns = measure && sizes.length > 1 ? TIMED_RUNS : 0;
@@ -59,8 +67,10 @@ export function warmupInputs(config: ModelConfig, rows: number): Tensor[] {
       if (info.bigint) (data as BigInt64Array)[i] = BigInt(value);
       else if (spec.datatype === 'BOOL') (data as Uint8Array)[i] = value & 1;
       else if (spec.datatype === 'FP32' || spec.datatype === 'FP64') (data as Float32Array)[i] = value / 13;
-      else if (spec.datatype === 'FP16') (data as Uint16Array)[i] = 0x3c00; // 1.0
-      else if (spec.datatype === 'BF16') (data as Uint16Array)[i] = 0x3f80; // 1.0
+      else if (spec.datatype === 'FP16')
+        (data as Uint16Array)[i] = 0x3c00; // 1.0
+      else if (spec.datatype === 'BF16')
+        (data as Uint16Array)[i] = 0x3f80; // 1.0
       else (data as Uint8Array)[i] = value;
     }
     return { name: spec.name, datatype: spec.datatype, shape, data };

@@ -24,7 +24,10 @@ export function toFp16Bits(value: number): number {
   if (abs < 2 ** -14) return sign | Math.round(abs / 2 ** -24); // subnormal
   let exponent = Math.floor(Math.log2(abs));
   let mantissa = Math.round((abs / 2 ** exponent - 1) * 1024);
-  if (mantissa === 1024) { exponent += 1; mantissa = 0; }
+  if (mantissa === 1024) {
+    exponent += 1;
+    mantissa = 0;
+  }
   return sign | ((exponent + 15) << 10) | mantissa;
 }
 

@@ -70,7 +70,12 @@ export class QueueConsumer {
   constructor(options: ConsumerOptions) {
     this.#options = options;
     this.#keys = redisKeys(options.prefix);
-    this.#cancellations = new JobCancellations(options.redis, options.connect('switchyard-worker-cancellations'), this.#keys, options.logger);
+    this.#cancellations = new JobCancellations(
+      options.redis,
+      options.connect('switchyard-worker-cancellations'),
+      this.#keys,
+      options.logger,
+    );
     this.#replies = new ReplySender(options.redis);
     this.#deadLetters = new Queue(DEAD_LETTER_QUEUE, { connection: options.redis, prefix: this.#keys.queuePrefix(DEAD_LETTER_QUEUE) });
     this.#deadLetters.on('error', (error) => options.logger.warn({ err: error }, 'dead-letter queue error'));
@@ -106,9 +111,18 @@ export class QueueConsumer {
           // A job whose worker died twice is failed rather than passed on for ever.
           maxStalledCount: 2,
         };
-        const worker = new LeanWorker<InferJobData, JobSummary>(queue, (job) => this.#process(job), options, this.#options.redis, this.#keys.waiting(queue));
+        const worker = new LeanWorker<InferJobData, JobSummary>(
+          queue,
+          (job) => this.#process(job),
+          options,
+          this.#options.redis,
+          this.#keys.waiting(queue),
+        );
         worker.on('failed', (job, error) => {
-          if (job) this.#onFailed(queue, job, error).catch((failure: unknown) => this.#options.logger.error({ err: failure }, 'failure handling failed'));
+          if (job)
+            this.#onFailed(queue, job, error).catch((failure: unknown) =>
+              this.#options.logger.error({ err: failure }, 'failure handling failed'),
+            );
         });
         worker.on('error', (error) => this.#options.logger.warn({ err: error, queue }, 'queue worker error'));
         this.#workers.set(queue, worker);
@@ -117,10 +131,12 @@ export class QueueConsumer {
     }
     const gone = [...this.#workers].filter(([queue]) => !wanted.has(queue));
     for (const [queue] of gone) this.#workers.delete(queue);
-    await Promise.all(gone.map(async ([queue, worker]) => {
-      await worker.close();
-      this.#options.logger.info({ queue }, 'stopped consuming');
-    }));
+    await Promise.all(
+      gone.map(async ([queue, worker]) => {
+        await worker.close();
+        this.#options.logger.info({ queue }, 'stopped consuming');
+      }),
+    );
   }
 
   /** Stops taking jobs and waits for those in hand to finish. */
@@ -140,11 +156,16 @@ export class QueueConsumer {
     const { replyTo } = decoded;
     // Time spent waiting in Redis counts as queue time too (clocks are assumed NTP-synced).
     const redisWaitMs = Math.max(0, Date.now() - job.timestamp);
-    const { signals, cancelled } = await this.#cancellations.begin(job.queueName, job.id!, decoded.requests.map(({ item }) => item));
+    const { signals, cancelled } = await this.#cancellations.begin(
+      job.queueName,
+      job.id!,
+      decoded.requests.map(({ item }) => item),
+    );
     // Items whose callers left before the job started are skipped: nobody waits for them.
     const requests = decoded.requests.filter(({ item }) => !cancelled.has(item));
     traceJobWait(job.queueName, job.id, job.timestamp, job.attemptsMade + 1, requests);
-    for (const { request } of decoded.requests.filter(({ item }) => cancelled.has(item))) this.#options.metrics?.cancelled(request.model, request.version, 'job');
+    for (const { request } of decoded.requests.filter(({ item }) => cancelled.has(item)))
+      this.#options.metrics?.cancelled(request.model, request.version, 'job');
     let settled: PromiseSettledResult<InferResult>[];
     try {
       settled = await Promise.allSettled(requests.map(({ item, request }) => this.#options.manager.infer(request, signals.get(item))));
@@ -158,7 +179,11 @@ export class QueueConsumer {
       if (outcome.status === 'rejected' && failureCode(outcome.reason) === 'client_cancelled') return; // nobody waits for it
       if (outcome.status === 'fulfilled') {
         const served = outcome.value;
-        answered.push({ item, ok: true, result: encodeResult({ ...served, timings: { ...served.timings, queueMs: served.timings.queueMs + redisWaitMs } }) });
+        answered.push({
+          item,
+          ok: true,
+          result: encodeResult({ ...served, timings: { ...served.timings, queueMs: served.timings.queueMs + redisWaitMs } }),
+        });
       } else if (isRetryable(outcome.reason)) {
         retry.push({ item, error: outcome.reason });
       } else {
@@ -177,7 +202,12 @@ export class QueueConsumer {
   }
 
   /** One line per request, carrying the gateway's traceparent, so a trace can be followed into the worker. */
-  #logServed(job: Job<InferJobData, JobSummary>, requests: readonly { request: ValidInferRequest }[], settled: readonly PromiseSettledResult<InferResult>[], redisWaitMs: number): void {
+  #logServed(
+    job: Job<InferJobData, JobSummary>,
+    requests: readonly { request: ValidInferRequest }[],
+    settled: readonly PromiseSettledResult<InferResult>[],
+    redisWaitMs: number,
+  ): void {
     settled.forEach((outcome, index) => {
       const { request } = requests[index]!;
       this.#options.logger.info(
@@ -188,7 +218,12 @@ export class QueueConsumer {
           model: request.model,
           version: request.version,
           ...(outcome.status === 'fulfilled'
-            ? { queueMs: outcome.value.timings.queueMs + redisWaitMs, computeMs: outcome.value.timings.computeMs, batchSize: outcome.value.timings.batchSize, outcome: 'ok' }
+            ? {
+                queueMs: outcome.value.timings.queueMs + redisWaitMs,
+                computeMs: outcome.value.timings.computeMs,
+                batchSize: outcome.value.timings.batchSize,
+                outcome: 'ok',
+              }
             : { outcome: failureCode(outcome.reason) }),
         },
         'inference',
@@ -203,7 +238,14 @@ export class QueueConsumer {
     if (!unrecoverable && !exhausted) return;
     if (!unrecoverable) {
       // Dead-letter before answering, so whoever reads the answer also finds the letter.
-      const letter: DeadLetter = { queue, jobId: job.id!, data: job.data, failedReason: error.message, attemptsMade: job.attemptsMade, failedAt: Date.now() };
+      const letter: DeadLetter = {
+        queue,
+        jobId: job.id!,
+        data: job.data,
+        failedReason: error.message,
+        attemptsMade: job.attemptsMade,
+        failedAt: Date.now(),
+      };
       await this.#deadLetters.add('dead-letter', letter, { jobId: `${queue}.${job.id!}` });
       this.#options.logger.error({ queue, jobId: job.id, attempts: job.attemptsMade, reason: error.message }, 'job dead-lettered');
     }

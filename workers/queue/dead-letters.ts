@@ -32,7 +32,13 @@ export class DeadLetters {
     return jobs.map((job) => {
       const { data, ...letter } = job.data;
       const first = data.requests[0];
-      return { id: job.id!, ...letter, model: first?.model ?? '', version: first?.version ?? '', requestIds: data.requests.map((request) => request.requestId) };
+      return {
+        id: job.id!,
+        ...letter,
+        model: first?.model ?? '',
+        version: first?.version ?? '',
+        requestIds: data.requests.map((request) => request.requestId),
+      };
     });
   }
 

@@ -11,7 +11,12 @@ export interface WorkerAnnouncement {
   readonly pid: number;
   readonly startedAt: number;
   /** providers: what the version runs on (absent from workers older than the TF runtime). */
-  readonly versions: readonly { readonly model: string; readonly version: string; readonly state: ModelState; readonly providers?: readonly string[] }[];
+  readonly versions: readonly {
+    readonly model: string;
+    readonly version: string;
+    readonly state: ModelState;
+    readonly providers?: readonly string[];
+  }[];
   readonly statistics: readonly VersionStatistics[];
   /** WORKER_CONCURRENCY, when set: jobs it takes at once per version (else the model's default, see consumer.ts). */
   readonly concurrency?: number;

@@ -11,7 +11,14 @@ const MARKER_GRACE_MS = 60_000;
  * cancellation channel (for a worker that holds the job already). One MULTI: the marker is
  * written before the announcement, so a worker that took the job in between sees one or the other.
  */
-export async function markCancelled(redis: RedisClient, keys: RedisKeys, queue: string, jobId: string, item: number, deadline: number): Promise<void> {
+export async function markCancelled(
+  redis: RedisClient,
+  keys: RedisKeys,
+  queue: string,
+  jobId: string,
+  item: number,
+  deadline: number,
+): Promise<void> {
   const marker = keys.cancelledItems(queue, jobId);
   const ttl = Math.max(0, deadline - Date.now()) + MARKER_GRACE_MS;
   await redis.multi().sadd(marker, String(item)).pexpire(marker, ttl).exec();
@@ -37,14 +44,22 @@ export class JobCancellations {
       const [, jobId, item] = message.split(' ');
       if (jobId !== undefined) this.#inHand.get(jobId)?.get(Number(item))?.abort();
     });
-    subscriber.subscribe(keys.cancellations()).catch((error: unknown) => logger.warn({ err: error }, 'cancellation channel subscribe failed; cancelled jobs are still skipped by their markers'));
+    subscriber
+      .subscribe(keys.cancellations())
+      .catch((error: unknown) =>
+        logger.warn({ err: error }, 'cancellation channel subscribe failed; cancelled jobs are still skipped by their markers'),
+      );
   }
 
   /**
    * Takes a job in hand: its items' signals, and the items cancelled before it started (to
    * skip). Registered before the marker is read, so no cancellation falls between the two.
    */
-  async begin(queue: string, jobId: string, items: readonly number[]): Promise<{ signals: Map<number, AbortSignal>; cancelled: Set<number> }> {
+  async begin(
+    queue: string,
+    jobId: string,
+    items: readonly number[],
+  ): Promise<{ signals: Map<number, AbortSignal>; cancelled: Set<number> }> {
     const controllers = new Map(items.map((item) => [item, new AbortController()]));
     this.#inHand.set(jobId, controllers);
     const marked = await this.#redis.smembers(this.#keys.cancelledItems(queue, jobId)).catch(() => [] as string[]);

@@ -62,13 +62,16 @@ function decodeTensor(encoded: EncodedTensor): Tensor {
   const written = Buffer.from(owned.buffer).write(encoded.base64, 'base64');
   if (written !== owned.byteLength) throw new Error(`tensor ${encoded.name} is not valid base64`);
   const size = DATATYPE_INFO[encoded.datatype].bytes;
-  if (size > 0 && owned.byteLength % size !== 0) throw new Error(`tensor ${encoded.name} has ${owned.byteLength} bytes, not a multiple of ${size}`);
+  if (size > 0 && owned.byteLength % size !== 0)
+    throw new Error(`tensor ${encoded.name} has ${owned.byteLength} bytes, not a multiple of ${size}`);
   return { name: encoded.name, datatype: encoded.datatype, shape: encoded.shape, data: viewBytes(encoded.datatype, owned) };
 }
 
 /** `skip`: items whose caller left before the job went out; the others keep their item numbers. */
 export function encodeJob(requests: readonly ValidInferRequest[], replyTo: string, skip?: ReadonlySet<number>): InferJobData {
-  const encoded = requests.flatMap((request, item) => (skip?.has(item) ? [] : [{ ...request, item, inputs: request.inputs.map(encodeTensor) }]));
+  const encoded = requests.flatMap((request, item) =>
+    skip?.has(item) ? [] : [{ ...request, item, inputs: request.inputs.map(encodeTensor) }],
+  );
   return { format: JOB_FORMAT, replyTo, requests: encoded };
 }
 

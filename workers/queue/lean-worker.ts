@@ -49,7 +49,12 @@ export class LeanWorker<Data, Result> extends Worker<Data, Result> {
     return job;
   }
 
-  override async processJob(job: Job<Data, Result>, token: string, fetchNextCallback: () => boolean = () => true): Promise<void | Job<Data, Result>> {
+  override async processJob(
+    job: Job<Data, Result>,
+    token: string,
+    fetchNextCallback: () => boolean = () => true,
+    // biome-ignore lint/suspicious/noConfusingVoidType: BullMQ's Worker.processJob declares this return type
+  ): Promise<void | Job<Data, Result>> {
     const fetchNext = this.#backlog;
     const next = await super.processJob(job, token, () => fetchNext && fetchNextCallback());
     if (fetchNext && !next) this.#backlog = false;

@@ -46,7 +46,12 @@ export function connect(target: RedisTarget, role: ConnectionRole, name: string)
       // With TLS the nodes announce IPs the certificate may not name: keep the seed's host name.
       ...(target.tls ? { dnsLookup: (address, done) => done(null, address) } : {}),
     };
-    return quiet(new Cluster(target.nodes.map((node) => ({ ...node })), options));
+    return quiet(
+      new Cluster(
+        target.nodes.map((node) => ({ ...node })),
+        options,
+      ),
+    );
   }
   const options: RedisOptions = { ...common, ...ROLE[role], db: target.db, retryStrategy: RETRY };
   if (target.mode === 'single') return quiet(new Redis({ ...options, host: target.nodes[0]!.host, port: target.nodes[0]!.port }));

@@ -58,7 +58,6 @@ export class WorkerRegistry {
     return this.#reachable;
   }
 
-
   /** READY when any live worker has the version warm; LOADING when one is warming it. */
   state(model: string, version: string): ModelState {
     return this.#states.get(versionKey(model, version)) ?? ModelState.UNAVAILABLE;

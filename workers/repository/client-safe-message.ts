@@ -7,5 +7,8 @@ import { sep } from 'node:path';
  */
 export function clientSafeMessage(message: string, repository: string): string {
   const prefix = repository.endsWith(sep) ? repository : `${repository}${sep}`;
-  return message.split(prefix).join('').replace(/(^|[\s"'(=:])\/(?:[^\s"'():,]+\/)+[^\s"'():,]*/g, '$1<path>');
+  return message
+    .split(prefix)
+    .join('')
+    .replace(/(^|[\s"'(=:])\/(?:[^\s"'():,]+\/)+[^\s"'():,]*/g, '$1<path>');
 }

@@ -20,9 +20,17 @@ export class ModelConfigError extends Error {
 }
 
 /** The first schema issue as an error naming the file and the field (`steps[2].inputs`). */
-export function configErrorFromIssues(file: string, issues: readonly { readonly path: readonly PropertyKey[]; readonly message: string }[]): ModelConfigError {
+export function configErrorFromIssues(
+  file: string,
+  issues: readonly { readonly path: readonly PropertyKey[]; readonly message: string }[],
+): ModelConfigError {
   const first = issues[0];
-  const field = first ? first.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('').replace(/^\./, '') : '';
+  const field = first
+    ? first.path
+        .map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`))
+        .join('')
+        .replace(/^\./, '')
+    : '';
   return new ModelConfigError(file, field, first?.message ?? 'invalid');
 }
 

@@ -5,7 +5,12 @@ import { DATATYPES } from '../protocol/datatypes.js';
 const TF_DATATYPES: ReadonlySet<string> = new Set(['FP32', 'INT32', 'BOOL']);
 
 /** Dims after the batch dim (when max_batch_size > 0); -1 marks a variable dim. */
-const shape = z.array(z.number().int().refine((dim) => dim === -1 || dim > 0, 'dims are positive or -1'));
+const shape = z.array(
+  z
+    .number()
+    .int()
+    .refine((dim) => dim === -1 || dim > 0, 'dims are positive or -1'),
+);
 
 /**
  * An FP32 image input may also be sent as encoded images (BYTES: PNG, JPEG or WebP, one
@@ -123,8 +128,18 @@ const tunedSettings = z.strictObject({
  */
 const responseCache = z.strictObject({
   enabled: z.boolean().default(false),
-  max_bytes: z.number().int().min(1024).max(16 * 1024 ** 3).default(64 * 1024 ** 2),
-  ttl_s: z.number().int().min(1).max(30 * 86_400).default(3600),
+  max_bytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(16 * 1024 ** 3)
+    .default(64 * 1024 ** 2),
+  ttl_s: z
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 86_400)
+    .default(3600),
   scope: z.enum(['tenant', 'global']).default('tenant'),
 });
 
@@ -138,7 +153,10 @@ export const modelConfigSchema = z
      * The worker pool that serves the model (default: the platform). Runtimes need
      * different CUDA stacks, so GPU pools and their images are per runtime.
      */
-    pool: z.string().regex(/^[\w.-]+$/, 'letters, digits, . _ - only').optional(),
+    pool: z
+      .string()
+      .regex(/^[\w.-]+$/, 'letters, digits, . _ - only')
+      .optional(),
     description: z.string().optional(),
     versions: z.record(z.string().regex(/^[1-9][0-9]*$/, 'version keys are positive integers'), z.strictObject({ weights })),
     version_policy: versionPolicy.default({ latest: { num_versions: 1 } }),
@@ -146,7 +164,10 @@ export const modelConfigSchema = z
      * The version a request that names none gets; by default the highest served. Lets an
      * int8 version be served (to routes, or by number) without becoming the default.
      */
-    default_version: z.string().regex(/^[1-9][0-9]*$/).optional(),
+    default_version: z
+      .string()
+      .regex(/^[1-9][0-9]*$/)
+      .optional(),
     /** 0: the model takes whole tensors and never batches; > 0: dim 0 is the batch dim. */
     max_batch_size: z.number().int().min(0).max(4096),
     inputs: z.array(tensorSpec).min(1),
@@ -172,7 +193,10 @@ export const modelConfigSchema = z
       })
       .default({ count: 1, kind: 'auto', gpus: [0] }),
     /** Tried in order; CUDA is skipped where its provider libraries are not installed. */
-    execution_providers: z.array(z.enum(['cuda', 'cpu'])).min(1).default(['cuda', 'cpu']),
+    execution_providers: z
+      .array(z.enum(['cuda', 'cpu']))
+      .min(1)
+      .default(['cuda', 'cpu']),
     /** Threads per instance; by default the cores divided among the model's instances. */
     intra_op_threads: z.number().int().min(1).optional(),
     warmup: z
@@ -213,8 +237,10 @@ export const modelConfigSchema = z
     }
     for (const list of ['inputs', 'outputs'] as const) {
       config[list].forEach((tensor, index) => {
-        if (config.platform === 'onnx' && tensor.datatype === 'BF16') issue([list, index, 'datatype'], 'onnxruntime-node has no BF16 tensors');
-        if (config.platform === 'tf' && !TF_DATATYPES.has(tensor.datatype)) issue([list, index, 'datatype'], `the TF runtime takes ${[...TF_DATATYPES].join(', ')} tensors`);
+        if (config.platform === 'onnx' && tensor.datatype === 'BF16')
+          issue([list, index, 'datatype'], 'onnxruntime-node has no BF16 tensors');
+        if (config.platform === 'tf' && !TF_DATATYPES.has(tensor.datatype))
+          issue([list, index, 'datatype'], `the TF runtime takes ${[...TF_DATATYPES].join(', ')} tensors`);
       });
     }
     if (config.format !== undefined && config.platform !== 'tf') issue(['format'], 'format applies to platform tf only');
@@ -226,7 +252,10 @@ export const modelConfigSchema = z
       const { width, height, layout, channels } = input.image;
       const expected = layout === 'NCHW' ? [channels, height, width] : [height, width, channels];
       if (input.datatype !== 'FP32' || input.shape.join(',') !== expected.join(',')) {
-        issue(['inputs', index, 'image'], `an image input is FP32 of shape [${expected.join(',')}] (${layout}, ${width}x${height}, ${channels} channel(s))`);
+        issue(
+          ['inputs', index, 'image'],
+          `an image input is FP32 of shape [${expected.join(',')}] (${layout}, ${width}x${height}, ${channels} channel(s))`,
+        );
       }
     });
     if (Object.keys(config.versions).length === 0) issue(['versions'], 'at least one version is needed');
@@ -234,15 +263,21 @@ export const modelConfigSchema = z
       if (weights.source !== 'quantized') continue;
       const from = config.versions[weights.from_version];
       if (!from) issue(['versions', version, 'weights', 'from_version'], `version ${weights.from_version} is not in versions`);
-      else if (from.weights.source === 'quantized') issue(['versions', version, 'weights', 'from_version'], 'quantize from an fp32 version, not another quantized one');
+      else if (from.weights.source === 'quantized')
+        issue(['versions', version, 'weights', 'from_version'], 'quantize from an fp32 version, not another quantized one');
       if (config.platform !== 'onnx') issue(['versions', version, 'weights', 'source'], 'only ONNX models are quantized');
-      if (weights.mode === 'static' && !weights.calibration) issue(['versions', version, 'weights', 'calibration'], 'static quantization needs calibration: random, text-lines or a folder of .npy files');
+      if (weights.mode === 'static' && !weights.calibration)
+        issue(
+          ['versions', version, 'weights', 'calibration'],
+          'static quantization needs calibration: random, text-lines or a folder of .npy files',
+        );
     }
     for (const [hardware, versions] of Object.entries(config.tuned)) {
       for (const [version, tuned] of Object.entries(versions)) {
         const at = ['tuned', hardware, version];
         if (!(version in config.versions)) issue(at, `version ${version} is not in versions`);
-        if (config.max_batch_size === 0 && tuned.max_batch_size !== 0) issue([...at, 'max_batch_size'], 'the model does not batch (max_batch_size 0)');
+        if (config.max_batch_size === 0 && tuned.max_batch_size !== 0)
+          issue([...at, 'max_batch_size'], 'the model does not batch (max_batch_size 0)');
         if (config.max_batch_size > 0 && (tuned.max_batch_size < 1 || tuned.max_batch_size > config.max_batch_size)) {
           issue([...at, 'max_batch_size'], `between 1 and the model's max_batch_size (${config.max_batch_size})`);
         }
@@ -252,10 +287,12 @@ export const modelConfigSchema = z
         });
       }
     }
-    if (config.default_version !== undefined && !(config.default_version in config.versions)) issue(['default_version'], `version ${config.default_version} is not in versions`);
+    if (config.default_version !== undefined && !(config.default_version in config.versions))
+      issue(['default_version'], `version ${config.default_version} is not in versions`);
     if ('specific' in config.version_policy) {
       config.version_policy.specific.versions.forEach((version, index) => {
-        if (!(String(version) in config.versions)) issue(['version_policy', 'specific', 'versions', index], `version ${version} is not in versions`);
+        if (!(String(version) in config.versions))
+          issue(['version_policy', 'specific', 'versions', index], `version ${version} is not in versions`);
       });
     }
     config.warmup.batch_sizes?.forEach((size, index) => {
@@ -266,7 +303,10 @@ export const modelConfigSchema = z
         const variable = input.shape.filter((dim) => dim === -1).length;
         const given = config.warmup.dims[input.name];
         if (variable > 0 && given?.length !== variable) {
-          issue(['warmup', 'dims', input.name], `input ${index} ("${input.name}") has ${variable} variable dim(s): give ${variable} value(s) to warm up with`);
+          issue(
+            ['warmup', 'dims', input.name],
+            `input ${index} ("${input.name}") has ${variable} variable dim(s): give ${variable} value(s) to warm up with`,
+          );
         }
       });
     }
@@ -303,7 +343,9 @@ export function defaultVersion(config: ModelConfig): string | undefined {
 }
 
 function computeServedVersions(config: ModelConfig): string[] {
-  const available = Object.keys(config.versions).map(Number).sort((a, b) => b - a);
+  const available = Object.keys(config.versions)
+    .map(Number)
+    .sort((a, b) => b - a);
   const policy = config.version_policy;
   if ('latest' in policy) return available.slice(0, policy.latest.num_versions).map(String);
   if ('specific' in policy) return available.filter((v) => policy.specific.versions.includes(v)).map(String);

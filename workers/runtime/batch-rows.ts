@@ -7,7 +7,9 @@ import { transferable } from './transfer.js';
 export function joinBatchInputs(batch: BatchRun): Tensor[] {
   const first = batch.requests[0];
   if (!first) throw new Error('empty batch');
-  return first.inputs.map((input) => concatRows(batch.requests.map((request) => request.inputs.find((tensor) => tensor.name === input.name)!)));
+  return first.inputs.map((input) =>
+    concatRows(batch.requests.map((request) => request.inputs.find((tensor) => tensor.name === input.name)!)),
+  );
 }
 
 /**

@@ -13,7 +13,12 @@ export function transferable(tensors: readonly Tensor[]): { tensors: Tensor[]; b
   const seen = new Set<ArrayBufferLike>();
   const owned = tensors.map((tensor) => {
     let data: TensorArray = tensor.data;
-    if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength || seen.has(data.buffer) || !(data.buffer instanceof ArrayBuffer)) {
+    if (
+      data.byteOffset !== 0 ||
+      data.byteLength !== data.buffer.byteLength ||
+      seen.has(data.buffer) ||
+      !(data.buffer instanceof ArrayBuffer)
+    ) {
       data = data.slice();
     }
     seen.add(data.buffer);

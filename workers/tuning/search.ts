@@ -42,8 +42,13 @@ export function eligible(trial: Trial, budgetMs: number): boolean {
 export function choose(trials: readonly Trial[], budgetMs: number): Trial | undefined {
   const within = trials.filter((trial) => eligible(trial, budgetMs));
   if (within.length > 0) return within.reduce((best, trial) => (trial.measured!.throughput > best.measured!.throughput ? trial : best));
-  const measured = trials.filter((trial) => trial.measured && trial.measured.failures === 0 && trial.measured.requests > 0 && !trial.measured.stoppedEarly);
-  return measured.reduce<Trial | undefined>((best, trial) => (!best || trial.measured!.p95Ms < best.measured!.p95Ms ? trial : best), undefined);
+  const measured = trials.filter(
+    (trial) => trial.measured && trial.measured.failures === 0 && trial.measured.requests > 0 && !trial.measured.stoppedEarly,
+  );
+  return measured.reduce<Trial | undefined>(
+    (best, trial) => (!best || trial.measured!.p95Ms < best.measured!.p95Ms ? trial : best),
+    undefined,
+  );
 }
 
 /** Below half the best throughput, or p95 at three times the budget: not worth finishing. */

@@ -23,7 +23,8 @@ export interface TuneCommand extends Omit<TuneOptions, 'onTrial' | 'hardware'> {
   readonly write: boolean;
 }
 
-const USAGE = 'npm run tune -- <model> [--version V] [--latency-budget-ms N] [--write] [--concurrency N] [--seconds S] [--max-configs N] [--quick]';
+const USAGE =
+  'npm run tune -- <model> [--version V] [--latency-budget-ms N] [--write] [--concurrency N] [--seconds S] [--max-configs N] [--quick]';
 
 function positiveNumber(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -55,7 +56,8 @@ function parsedArgs(argv: readonly string[]) {
 export function parseTuneArgs(argv: readonly string[], environment: Readonly<Record<string, string | undefined>>): TuneCommand {
   const { values, positionals } = parsedArgs(argv);
   if (positionals.length !== 1) throw new TuneUsageError(`name one model: ${USAGE}`);
-  if (values.version !== undefined && !/^[1-9][0-9]*$/.test(values.version)) throw new TuneUsageError(`--version is a version number, not "${values.version}"`);
+  if (values.version !== undefined && !/^[1-9][0-9]*$/.test(values.version))
+    throw new TuneUsageError(`--version is a version number, not "${values.version}"`);
   const shared = parseEnvironment(sharedEnvironment, environment);
   // --quick: a handful of short measurements, to check the tool and a model work, not to tune.
   const quick = values.quick;
@@ -87,7 +89,9 @@ export async function runTune(command: TuneCommand, log: (text: string) => void)
       const preferred = c.preferredBatchSizes.length ? ` pref [${c.preferredBatchSizes.join(',')}]` : '';
       const what = `${c.instanceCount}x${c.intraOpThreads} batch ${c.maxBatchSize} delay ${c.maxQueueDelayMs}${preferred}`;
       const early = m?.stoppedEarly ? ` (stopped early: ${m.stoppedEarly})` : '';
-      log(`  ${trial.stage}: ${what}: ${m ? `${m.throughput.toFixed(1)} req/s, p95 ${m.p95Ms.toFixed(1)} ms${early}` : `failed: ${trial.error}`}`);
+      log(
+        `  ${trial.stage}: ${what}: ${m ? `${m.throughput.toFixed(1)} req/s, p95 ${m.p95Ms.toFixed(1)} ms${early}` : `failed: ${trial.error}`}`,
+      );
     },
   });
   const date = new Date().toISOString();
@@ -102,7 +106,7 @@ export async function runTune(command: TuneCommand, log: (text: string) => void)
     await writeTunedBlock(dir, result.hardwareKey, result.version, tunedBlock(result, date));
     log(`recorded in ${join(dir, 'config.json')} under tuned["${result.hardwareKey}"]["${result.version}"]`);
   } else {
-    log('run again with --write to record the choice in the model\'s config.json');
+    log("run again with --write to record the choice in the model's config.json");
   }
   return result;
 }
@@ -113,7 +117,7 @@ if (process.argv[1] && resolve(process.argv[1]) === import.meta.filename) {
     await runTune(command, (text) => console.log(text));
   } catch (error) {
     const known = error instanceof TuneUsageError || error instanceof ModelConfigError;
-    console.error(known ? error.message : (error as Error).stack ?? String(error));
+    console.error(known ? error.message : ((error as Error).stack ?? String(error)));
     process.exitCode = 1;
   }
 }

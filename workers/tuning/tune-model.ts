@@ -53,7 +53,8 @@ export async function tuneModel(options: TuneOptions): Promise<TuneResult> {
   const definition = await readModelDefinition(options.repository, options.model);
   const { config } = definition;
   const version = options.version ?? defaultVersion(config);
-  if (version === undefined || !(version in config.versions)) throw new Error(`${options.model} has no version ${options.version ?? '(none served)'}`);
+  if (version === undefined || !(version in config.versions))
+    throw new Error(`${options.model} has no version ${options.version ?? '(none served)'}`);
   const modelPath = resolveWeights(definition, version);
   const hardware = options.hardware ?? detectHardware(options.cpuCount);
   const latencyBudgetMs = options.latencyBudgetMs ?? config.dynamic_batching.default_timeout_ms / 4;
@@ -76,7 +77,17 @@ export async function tuneModel(options: TuneOptions): Promise<TuneResult> {
     const { cpuCount, concurrency, rampMs, measureMs } = options;
     // The load is tensors, never encoded media: the media limits are never reached.
     const limits = { maxImagePixels: 40_000_000, maxAudioSeconds: DEFAULT_MAX_AUDIO_SECONDS };
-    const pool = new VersionPool({ definition, version, modelPath, createInstance, cpuCount, ...limits, logger: silent, hardware, settings });
+    const pool = new VersionPool({
+      definition,
+      version,
+      modelPath,
+      createInstance,
+      cpuCount,
+      ...limits,
+      logger: silent,
+      hardware,
+      settings,
+    });
     const loadStarted = performance.now();
     let trial: Trial;
     try {
@@ -86,7 +97,13 @@ export async function tuneModel(options: TuneOptions): Promise<TuneResult> {
       const measured = await closedLoop(pool, makeRequest, { concurrency, rampMs, measureMs, stopEarly });
       trial = { candidate, stage, loadMs, provider: pool.providers.join(','), batchCap: pool.batchCap, measured };
     } catch (error) {
-      trial = { candidate, stage, loadMs: performance.now() - loadStarted, provider: pool.providers.join(','), error: (error as Error).message };
+      trial = {
+        candidate,
+        stage,
+        loadMs: performance.now() - loadStarted,
+        provider: pool.providers.join(','),
+        error: (error as Error).message,
+      };
     } finally {
       await pool.unload().catch(() => undefined);
     }

@@ -88,7 +88,13 @@ const COLUMNS = Object.keys(HEADERS) as (keyof Row)[];
 export function consoleTable(result: TuneResult): string {
   const all = [HEADERS, ...rows(result)];
   const widths = COLUMNS.map((column) => Math.max(...all.map((row) => row[column].length)));
-  return all.map((row) => COLUMNS.map((column, i) => row[column].padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return all
+    .map((row) =>
+      COLUMNS.map((column, i) => row[column].padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function machine(result: TuneResult) {

@@ -22,8 +22,15 @@ export interface Transform {
    * submitted (absent ports are made by earlier steps): what the task's budget reserves
    * up front. Calls beyond it are held from the budget one at a time as they run.
    */
-  estimateModelCalls?(inputs: Readonly<Record<string, unknown>>, options: Readonly<Record<string, unknown>>): readonly EstimatedModelCalls[];
-  run(inputs: Readonly<Record<string, unknown>>, options: Readonly<Record<string, unknown>>, context: TransformContext): Promise<Record<string, unknown>>;
+  estimateModelCalls?(
+    inputs: Readonly<Record<string, unknown>>,
+    options: Readonly<Record<string, unknown>>,
+  ): readonly EstimatedModelCalls[];
+  run(
+    inputs: Readonly<Record<string, unknown>>,
+    options: Readonly<Record<string, unknown>>,
+    context: TransformContext,
+  ): Promise<Record<string, unknown>>;
 }
 
 export interface EstimatedModelCalls {

@@ -54,7 +54,10 @@ async function run(id: number, batch: BatchRun): Promise<void> {
   const computeStart = performance.now();
   const results = await session.run(feeds, [...batch.outputs]);
   const computeMs = performance.now() - computeStart;
-  const { outputs, buffers } = splitBatchOutputs(batch, batch.outputs.map((name) => fromOrtTensor(name, results[name]!)));
+  const { outputs, buffers } = splitBatchOutputs(
+    batch,
+    batch.outputs.map((name) => fromOrtTensor(name, results[name]!)),
+  );
   const marshalMs = performance.now() - marshalStart - computeMs;
   send({ type: 'result', id, outputs, computeMs, marshalMs }, buffers);
 }

@@ -3,9 +3,19 @@ import type { Datatype, TensorArray } from '../../protocol/datatypes.js';
 import { decodeBytesElements, encodeBytesElements, type Tensor } from '../../protocol/tensor.js';
 
 const TO_ORT: Partial<Record<Datatype, ort.Tensor.Type>> = {
-  BOOL: 'bool', UINT8: 'uint8', UINT16: 'uint16', UINT32: 'uint32', UINT64: 'uint64',
-  INT8: 'int8', INT16: 'int16', INT32: 'int32', INT64: 'int64',
-  FP16: 'float16', FP32: 'float32', FP64: 'float64', BYTES: 'string',
+  BOOL: 'bool',
+  UINT8: 'uint8',
+  UINT16: 'uint16',
+  UINT32: 'uint32',
+  UINT64: 'uint64',
+  INT8: 'int8',
+  INT16: 'int16',
+  INT32: 'int32',
+  INT64: 'int64',
+  FP16: 'float16',
+  FP32: 'float32',
+  FP64: 'float64',
+  BYTES: 'string',
 };
 
 const FROM_ORT: Partial<Record<string, Datatype>> = Object.fromEntries(

@@ -9,7 +9,7 @@ interface ModelJson {
   readonly convertedBy?: string | null;
   readonly modelTopology?: object;
   readonly trainingConfig?: io.TrainingConfig;
-  readonly userDefinedMetadata?: { [key: string]: {} };
+  readonly userDefinedMetadata?: { [key: string]: NonNullable<unknown> };
   readonly signature?: object;
   readonly modelInitializer?: object;
   readonly weightsManifest?: io.WeightsManifestConfig;
@@ -74,11 +74,13 @@ function bundledModelHandler(modulePath: string): io.IOHandler {
       if (!json.modelTopology) throw new Error(`${modulePath} exports no modelTopology: is it a bundled TF.js model?`);
       const manifest = json.weightsManifest ?? [];
       const folder = dirname(modulePath);
-      const shards = manifest.flatMap((group) => group.paths.map((path) => {
-        const base64: unknown = load(join(folder, `${path}.min.js`));
-        if (typeof base64 !== 'string') throw new Error(`weight shard ${path}.min.js beside ${modulePath} does not export base64 text`);
-        return Buffer.from(base64, 'base64');
-      }));
+      const shards = manifest.flatMap((group) =>
+        group.paths.map((path) => {
+          const base64: unknown = load(join(folder, `${path}.min.js`));
+          if (typeof base64 !== 'string') throw new Error(`weight shard ${path}.min.js beside ${modulePath} does not export base64 text`);
+          return Buffer.from(base64, 'base64');
+        }),
+      );
       const weights = Buffer.concat(shards);
       return {
         modelTopology: json.modelTopology,

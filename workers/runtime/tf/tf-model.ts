@@ -23,7 +23,9 @@ export async function loadTfModel(backend: TfBackend, format: TfFormat, path: st
       return layersModel(await tf.loadLayersModel(modelFilesHandler(path)));
     case 'saved_model': {
       if (!backend.node) {
-        throw new Error(`format saved_model needs tfjs-node (native libtensorflow), but this worker runs tfjs on ${backend.name}: install @tensorflow/tfjs-node, or convert the model to a graph model with tensorflowjs_converter`);
+        throw new Error(
+          `format saved_model needs tfjs-node (native libtensorflow), but this worker runs tfjs on ${backend.name}: install @tensorflow/tfjs-node, or convert the model to a graph model with tensorflowjs_converter`,
+        );
       }
       if (!existsSync(path) || !statSync(path).isDirectory()) throw new Error(`saved model folder ${path} does not exist`);
       return savedModel(await backend.node.loadSavedModel(path));
@@ -47,7 +49,8 @@ function graphModel(model: tf.GraphModel): TfModel {
 function layersModel(model: tf.LayersModel): TfModel {
   const inputNames = model.inputs.map((input) => input.name);
   const outputNames = model.outputs.map((output) => output.name);
-  const outputIndex = (name: string): number => outputNames.findIndex((candidate) => candidate === name || candidate.split('/')[0] === name);
+  const outputIndex = (name: string): number =>
+    outputNames.findIndex((candidate) => candidate === name || candidate.split('/')[0] === name);
   return {
     run: (inputs, outputs) => {
       const ordered = inputNames.map((name) => {

@@ -17,10 +17,12 @@ export const tensorFromJson: Transform = {
     if (typeof value !== 'object' || value === null) throw invalid('needs an object {datatype, shape, data}');
     const { datatype, shape, data } = value as Record<string, unknown>;
     if (!isDatatype(datatype)) throw invalid(`unknown datatype ${JSON.stringify(datatype)}`);
-    if (!Array.isArray(shape) || !shape.every((dim) => Number.isInteger(dim) && dim >= 0)) throw invalid('shape must be a list of integers >= 0');
+    if (!Array.isArray(shape) || !shape.every((dim) => Number.isInteger(dim) && dim >= 0))
+      throw invalid('shape must be a list of integers >= 0');
     if (!Array.isArray(data)) throw invalid('data must be a list');
     const flat = flattenData(data);
-    if (flat.length !== elementCount(shape as number[])) throw new ServingError('shape_data_mismatch', `tensor-from-json: ${flat.length} elements do not fill shape [${shape.join(',')}]`);
+    if (flat.length !== elementCount(shape as number[]))
+      throw new ServingError('shape_data_mismatch', `tensor-from-json: ${flat.length} elements do not fill shape [${shape.join(',')}]`);
     return { tensor: { name: 'tensor', datatype, shape: shape as number[], data: decodeJsonData('tensor', datatype, flat) } };
   },
 };

@@ -12,7 +12,8 @@ function readOptions(options: Readonly<Record<string, unknown>>): TopKOptions {
   const { k = 1, labels, ...rest } = options;
   if (Object.keys(rest).length > 0) throw new Error(`unknown options ${Object.keys(rest).join(', ')}`);
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) throw new Error('k must be an integer >= 1');
-  if (labels !== undefined && (!Array.isArray(labels) || !labels.every((label) => typeof label === 'string'))) throw new Error('labels must be a list of strings');
+  if (labels !== undefined && (!Array.isArray(labels) || !labels.every((label) => typeof label === 'string')))
+    throw new Error('labels must be a list of strings');
   return { k, ...(labels ? { labels: labels as string[] } : {}) };
 }
 

@@ -31,7 +31,8 @@ export function moderationDecide(): Transform {
     checkOptions: (raw) => {
       const chosen = options.parse(raw);
       for (const label of [...Object.keys(chosen.block), ...Object.keys(chosen.review)]) {
-        if (!chosen.labels.includes(label)) throw new Error(`threshold for "${label}", which is not one of the labels (${chosen.labels.join(', ')})`);
+        if (!chosen.labels.includes(label))
+          throw new Error(`threshold for "${label}", which is not one of the labels (${chosen.labels.join(', ')})`);
       }
     },
     async run(inputs, raw) {

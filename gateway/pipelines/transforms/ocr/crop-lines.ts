@@ -17,7 +17,10 @@ export function cropLines(): Transform {
     checkOptions: () => undefined,
     async run(inputs) {
       const image = asRawImage(inputs['image'], 'image');
-      const lines = await warpQuads(image, asBoxes(inputs['boxes']).map((box) => box.quad));
+      const lines = await warpQuads(
+        image,
+        asBoxes(inputs['boxes']).map((box) => box.quad),
+      );
       return { lines };
     },
   };

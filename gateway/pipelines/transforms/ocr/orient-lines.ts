@@ -67,7 +67,10 @@ export function orientLines(): Transform {
       }
       if (!Array.isArray(boxes) || boxes.length !== lines.length) throw new TransformInputError('boxes must be one per line');
       const votes = directions.map((direction) => Number(direction.data[UPSIDE_DOWN] ?? 0));
-      const flipped = pageUpsideDown(votes, lines.map((line) => line.width));
+      const flipped = pageUpsideDown(
+        votes,
+        lines.map((line) => line.width),
+      );
       const turn = votes.map((probability) => (flipped ? probability > 1 - threshold : probability >= threshold));
       return {
         lines: lines.map((line, index) => (turn[index] ? turn180(line) : line)),

@@ -56,19 +56,27 @@ export function pageFrame(items: readonly Placed[]): PageFrame {
 export function frameBox(item: Placed, frame: PageFrame): FrameBox {
   const { box } = item;
   const quad = box.quad;
-  const [cx, cy, length, thickness] = quad && quad.length === 4
-    ? [
-        quad.reduce((sum, [x]) => sum + x, 0) / 4,
-        quad.reduce((sum, [, y]) => sum + y, 0) / 4,
-        Math.hypot(quad[1]![0] - quad[0]![0], quad[1]![1] - quad[0]![1]),
-        Math.hypot(quad[3]![0] - quad[0]![0], quad[3]![1] - quad[0]![1]),
-      ]
-    : [box.x + box.width / 2, box.y + box.height / 2, box.width, box.height];
+  const [cx, cy, length, thickness] =
+    quad && quad.length === 4
+      ? [
+          quad.reduce((sum, [x]) => sum + x, 0) / 4,
+          quad.reduce((sum, [, y]) => sum + y, 0) / 4,
+          Math.hypot(quad[1]![0] - quad[0]![0], quad[1]![1] - quad[0]![1]),
+          Math.hypot(quad[3]![0] - quad[0]![0], quad[3]![1] - quad[0]![1]),
+        ]
+      : [box.x + box.width / 2, box.y + box.height / 2, box.width, box.height];
   const radians = (frame.angle * Math.PI) / 180;
   const x = cx * Math.cos(radians) + cy * Math.sin(radians);
   const y = -cx * Math.sin(radians) + cy * Math.cos(radians);
   const margin = thickness * MARGIN;
   const halfLength = Math.max(length / 2 - margin, length / 4);
   const halfThickness = Math.max(thickness / 2 - margin, thickness / 8);
-  return { left: x - halfLength, right: x + halfLength, top: y - halfThickness, bottom: y + halfThickness, centreY: y, height: 2 * halfThickness };
+  return {
+    left: x - halfLength,
+    right: x + halfLength,
+    top: y - halfThickness,
+    bottom: y + halfThickness,
+    centreY: y,
+    height: 2 * halfThickness,
+  };
 }

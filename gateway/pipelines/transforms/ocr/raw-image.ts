@@ -22,7 +22,8 @@ export async function decodeRawImage(bytes: unknown, maxPixels: number): Promise
   try {
     const source = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated' });
     const { format } = await source.metadata();
-    if (!format || !FORMATS.has(format)) throw new ServingError('invalid_media', `the image is ${format ?? 'of an unknown format'}: send PNG, JPEG or WebP`);
+    if (!format || !FORMATS.has(format))
+      throw new ServingError('invalid_media', `the image is ${format ?? 'of an unknown format'}: send PNG, JPEG or WebP`);
     const { data, info } = await source
       .rotate()
       .flatten({ background: '#ffffff' })
@@ -39,7 +40,14 @@ export async function decodeRawImage(bytes: unknown, maxPixels: number): Promise
 }
 
 export function isRawImage(value: unknown): value is RawImage {
-  return typeof value === 'object' && value !== null && 'data' in value && 'width' in value && 'height' in value && (value as RawImage).data instanceof Uint8Array;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'data' in value &&
+    'width' in value &&
+    'height' in value &&
+    (value as RawImage).data instanceof Uint8Array
+  );
 }
 
 export function asRawImage(value: unknown, what: string): RawImage {

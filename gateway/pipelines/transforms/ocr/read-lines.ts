@@ -38,12 +38,15 @@ export function readLines(): Transform {
       const characters = characterDictionary(chosen.dictionary);
       const outputs = inputs['probabilities'];
       const boxes = inputs['boxes'];
-      if (!Array.isArray(outputs) || !outputs.every(isTensor)) throw new TransformInputError('probabilities must be a list of recognizer outputs');
-      if (!Array.isArray(boxes) || boxes.length !== outputs.length) throw new TransformInputError('boxes must be one per recognizer output');
+      if (!Array.isArray(outputs) || !outputs.every(isTensor))
+        throw new TransformInputError('probabilities must be a list of recognizer outputs');
+      if (!Array.isArray(boxes) || boxes.length !== outputs.length)
+        throw new TransformInputError('boxes must be one per recognizer output');
       const lines: ReadLine[] = [];
       outputs.forEach((output, index) => {
         const classes = output.shape.at(-1)!;
-        if (classes !== characters.length) throw new TransformInputError(`the recognizer has ${classes} classes but the dictionary ${characters.length}`);
+        if (classes !== characters.length)
+          throw new TransformInputError(`the recognizer has ${classes} classes but the dictionary ${characters.length}`);
         const decoded = decodeCtc(output.data as Float32Array, output.data.length / classes, characters);
         const text = decoded.text.trim();
         if (text === '' || decoded.confidence < chosen.min_confidence) return;

@@ -81,7 +81,8 @@ function commonGutters<T>(group: readonly Framed<T>[][]): Interval[] {
 /** Common gutters that separate columns: lines stand on both sides of them in two bands or more. */
 function columnGutters<T>(group: readonly Framed<T>[][]): Interval[] {
   const straddled = (gutter: Interval): number =>
-    group.filter((band) => band.some((entry) => entry.frame.right <= gutter[0]) && band.some((entry) => entry.frame.left >= gutter[1])).length;
+    group.filter((band) => band.some((entry) => entry.frame.right <= gutter[0]) && band.some((entry) => entry.frame.left >= gutter[1]))
+      .length;
   return commonGutters(group).filter((gutter) => straddled(gutter) >= 2);
 }
 

@@ -16,10 +16,12 @@ const options = z.strictObject({
 
 /** The detector's output as one probability map: [1, 1, H, W] (batch dim included) or [1, H, W]. */
 function probabilityMap(value: unknown): ProbabilityMap {
-  if (!isTensor(value) || value.datatype !== 'FP32' || value.shape.length < 2) throw new TransformInputError('probabilities must be an FP32 tensor ending in [H, W]');
+  if (!isTensor(value) || value.datatype !== 'FP32' || value.shape.length < 2)
+    throw new TransformInputError('probabilities must be an FP32 tensor ending in [H, W]');
   const height = value.shape[value.shape.length - 2]!;
   const width = value.shape[value.shape.length - 1]!;
-  if (value.data.length !== width * height) throw new TransformInputError(`probabilities must hold one map, not shape [${value.shape.join(',')}]`);
+  if (value.data.length !== width * height)
+    throw new TransformInputError(`probabilities must hold one map, not shape [${value.shape.join(',')}]`);
   return { data: value.data as Float32Array, width, height };
 }
 

@@ -17,7 +17,10 @@ if (!port) throw new Error('warp-thread must run in a worker thread');
 port.on('message', (request: WarpRequest) => {
   try {
     const crops = request.quads.map((quad) => warpQuad(request.image, quad));
-    port.postMessage({ id: request.id, crops } satisfies WarpReply, crops.map((crop) => crop.data.buffer as ArrayBuffer));
+    port.postMessage(
+      { id: request.id, crops } satisfies WarpReply,
+      crops.map((crop) => crop.data.buffer as ArrayBuffer),
+    );
   } catch (error) {
     port.postMessage({ id: request.id, error: (error as Error).message } satisfies WarpReply);
   }

@@ -9,7 +9,10 @@ const SAMPLE_RATE = 16_000;
 
 const options = z.strictObject({
   model: z.string().min(1).default('silero-vad'),
-  version: z.string().regex(/^[1-9][0-9]*$/).optional(),
+  version: z
+    .string()
+    .regex(/^[1-9][0-9]*$/)
+    .optional(),
   window_samples: z.union([z.literal(512), z.literal(1024), z.literal(1536)]).default(512),
 });
 
@@ -33,17 +36,29 @@ export function speechProbabilities(maxSeconds: number): Transform {
       // a clip over maxSeconds is refused (413) before any request, so it reserves no more than that.
       const frames = Math.min(length.frames, maxSeconds * length.sampleRate);
       const samples = length.sampleRate === SAMPLE_RATE ? frames : Math.max(1, Math.round((frames * SAMPLE_RATE) / length.sampleRate));
-      return [{ model: chosen.model, ...(chosen.version ? { version: chosen.version } : {}), calls: Math.ceil(samples / chosen.window_samples) }];
+      return [
+        { model: chosen.model, ...(chosen.version ? { version: chosen.version } : {}), calls: Math.ceil(samples / chosen.window_samples) },
+      ];
     },
     async run(inputs, raw, context) {
       const chosen = options.parse(raw);
       const audio = inputs['audio'];
       if (!(audio instanceof Uint8Array)) throw new TransformInputError('audio must be WAV bytes');
-      const { clips, durations } = await decodeClipsOffThread({ files: [audio], where: ['the audio'], sampleRate: SAMPLE_RATE, maxSeconds });
+      const { clips, durations } = await decodeClipsOffThread({
+        files: [audio],
+        where: ['the audio'],
+        sampleRate: SAMPLE_RATE,
+        maxSeconds,
+      });
       const samples = clips[0]!;
       const probabilities = await windowProbabilities(
         samples,
-        { model: chosen.model, ...(chosen.version ? { version: chosen.version } : {}), sampleRate: SAMPLE_RATE, windowSamples: chosen.window_samples },
+        {
+          model: chosen.model,
+          ...(chosen.version ? { version: chosen.version } : {}),
+          sampleRate: SAMPLE_RATE,
+          windowSamples: chosen.window_samples,
+        },
         context,
       );
       return { probabilities, duration_s: Math.round(durations[0]! * 1000) / 1000 };

@@ -23,7 +23,11 @@ const STATE_SIZE = 2 * 64;
  * clip's windows never batch (and the model does not batch; see its config). The last
  * window is padded with silence.
  */
-export async function windowProbabilities(samples: Float32Array, vad: RecurrentModel, context: TransformContext): Promise<WindowProbabilities> {
+export async function windowProbabilities(
+  samples: Float32Array,
+  vad: RecurrentModel,
+  context: TransformContext,
+): Promise<WindowProbabilities> {
   const values: number[] = [];
   let h: Float32Array = new Float32Array(STATE_SIZE);
   let c: Float32Array = new Float32Array(STATE_SIZE);
