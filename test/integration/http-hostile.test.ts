@@ -287,14 +287,19 @@ describe('failed authentication is limited per client address', () => {
 
 describe('behind a proxy (TRUST_PROXY): failed keys count against the forwarded client address', () => {
   let proxied: RunningServer;
+  let limitedElsewhere: RunningServer;
   beforeAll(async () => {
     proxied = await startTestGateway(repository.dir, {
       SWITCHYARD_CONFIG: policyFile(TENANTS),
       AUTH_FAILURE_LIMIT: '3',
       TRUST_PROXY: '127.0.0.1',
     });
+    limitedElsewhere = await startTestGateway(repository.dir, { SWITCHYARD_CONFIG: policyFile(TENANTS), AUTH_FAILURE_LIMIT: '3' });
   });
-  afterAll(() => proxied.close());
+  afterAll(async () => {
+    await proxied.close();
+    await limitedElsewhere.close();
+  });
 
   it('one client behind the trusted proxy is limited; another behind the same proxy is not', async () => {
     const url = `${proxied.url}/v2/models/mlp-classifier`;

@@ -273,7 +273,7 @@ describe('the Helm chart, rendered by helm', () => {
         for (const probe of [gateway.livenessProbe!, gateway.readinessProbe!]) {
           expect(namedPort(gateway, probe.httpGet!.port as string)).toBe(port);
           expect(probe.httpGet!.scheme, entry).toBe(https ? 'HTTPS' : 'HTTP');
-          expect(health).toContain(`app.get('${probe.httpGet!.path}'`);
+          expect(health.replace(/app\.get\(\s+/g, 'app.get(')).toContain(`app.get('${probe.httpGet!.path}'`);
         }
         expect(gateway.readinessProbe!.httpGet!.path).toBe('/v2/health/ready');
       }
