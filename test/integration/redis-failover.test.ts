@@ -131,8 +131,12 @@ describe('Redis Sentinel failover', () => {
     for (let round = 0; pending.length > 0 && round < 30; round += 1) {
       const retried = await Promise.all(pending.map((a, i) => send(stack.gateways[i % 2]!.url, a.key, a.values)));
       for (const answer of retried.filter((r) => r.status === 200)) expect(answer.output).toEqual(answer.values);
-      expect(retried.filter((r) => r.status !== 200 && r.status !== 409)).toEqual([]);
-      pending = retried.filter((r) => r.status === 409);
+      // 409: the claim's release has not landed yet; 503 at once: a gateway still reconnecting. Both
+      // are what a client retries; what counts is that each key ends run once or replayed.
+      const transient = (r: (typeof retried)[number]) =>
+        r.status === 409 || (r.status === 503 && (r.code === 'backend_unavailable' || r.code === 'model_not_ready'));
+      expect(retried.filter((r) => r.status !== 200 && !transient(r))).toEqual([]);
+      pending = retried.filter(transient);
       if (pending.length > 0) await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
     expect(pending.map((a) => a.key)).toEqual([]);
