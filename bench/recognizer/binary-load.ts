@@ -13,9 +13,11 @@ export interface BinaryLoadResult {
 export function recognizerBody(width: number): { body: Buffer; headers: Record<string, string> } {
   const pixels = new Float32Array(3 * 48 * width);
   for (let i = 0; i < pixels.length; i += 1) pixels[i] = ((i * 2654435761) % 1000) / 1000 - 0.5;
+  // Outputs in binary too, as tritonclient asks: the answer is [1, 40, 6625] floats, 2.5 MB as JSON text.
   const header = Buffer.from(
     JSON.stringify({
       inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, width], parameters: { binary_data_size: pixels.byteLength } }],
+      parameters: { binary_data_output: true },
     }),
   );
   return {
