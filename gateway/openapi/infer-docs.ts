@@ -64,6 +64,7 @@ export const inferDocs = (versioned: boolean): { docs: RouteDocs } =>
       'model_not_ready',
       'queue_full',
       'request_timeout',
+      'request_lost',
       'no_tier_available',
       'shutting_down',
       'not_supported',

@@ -69,6 +69,10 @@ export class QueueBackend implements ServingBackend {
   readonly #partitions = new PartitionPicker();
   /** Jobs sent and not yet fully answered, per queue: while any are out, the workers are busy. */
   readonly #jobsOut = new Map<string, Set<string>>();
+  /** Jobs Redis confirmed it holds, not yet answered: only these can be lost by Redis. */
+  readonly #queued = new Set<string>();
+  /** Queued jobs a lookup found missing from Redis, with when it looked. */
+  readonly #missing = new Map<string, number>();
   readonly #registry: WorkerRegistry;
   readonly #reader: ReplyReader;
   /** Jobs this gateway added since the registry last counted the backlog. */
@@ -343,6 +347,9 @@ export class QueueBackend implements ServingBackend {
         removeOnComplete: { age: this.#config.RESULT_RETENTION_SECONDS, count: this.#config.RESULT_RETENTION_JOBS },
         removeOnFail: { age: this.#config.RESULT_RETENTION_SECONDS, count: 1_000 },
       })
+      .then(() => {
+        if (this.#placed.has(group.jobId)) this.#queued.add(group.jobId);
+      })
       .catch((error: unknown) => {
         this.#pending.failJob(
           group.jobId,
@@ -354,6 +361,8 @@ export class QueueBackend implements ServingBackend {
   /** The last job out for a queue is answered: a group gathering for it need not wait out its window. */
   #jobAnswered(jobId: string, placed: string): void {
     this.#placed.delete(jobId);
+    this.#queued.delete(jobId);
+    this.#missing.delete(jobId);
     if (this.#expiredCold.delete(jobId)) {
       // Locked by a worker already, it stays (its reply is dropped); waiting, it never runs.
       void this.#queue(placed)
@@ -443,7 +452,11 @@ export class QueueBackend implements ServingBackend {
     for (const { jobId, queue } of this.#pending.older(ageMs, 200)) {
       try {
         const job = await Job.fromId<InferJobData, JobSummary>(this.#queue(queue), jobId);
-        if (!job) continue;
+        if (!job) {
+          this.#judgeMissing(jobId);
+          continue;
+        }
+        this.#missing.delete(jobId);
         if (job.finishedOn && job.returnvalue) {
           // Answered on the reply stream long ago, yet never read here (the reader resumes where
           // it left off, so this means the entry was trimmed or expired first). Say so rather
@@ -462,5 +475,26 @@ export class QueueBackend implements ServingBackend {
         return; // Redis is down; the next sweep tries again
       }
     }
+  }
+
+  /**
+   * A job Redis confirmed, and now does not have. Answered and removed by retention, its reply
+   * was written first: once the reader has read past the first sighting without delivering it,
+   * the job was lost (a failover promoted a replica it had not reached). Its callers would wait
+   * out their deadlines, and fair release would count it against its tenant until then.
+   */
+  #judgeMissing(jobId: string): void {
+    if (!this.#queued.has(jobId)) return; // held for fair release, or its add not confirmed yet
+    const seenAt = this.#missing.get(jobId);
+    if (seenAt === undefined) {
+      this.#missing.set(jobId, Date.now());
+      return;
+    }
+    if (this.#reader.caughtUpTo <= seenAt) return;
+    this.#logger.warn({ jobId }, 'a queued job is gone from Redis (lost in a failover); its requests are answered 503');
+    this.#pending.failJob(
+      jobId,
+      new ServingError('request_lost', 'Redis lost the queued request (a failover) before it was answered; retry it'),
+    );
   }
 }

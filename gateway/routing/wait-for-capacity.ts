@@ -3,8 +3,8 @@ import { isServingError, type ErrorCode } from '../../workers/protocol/errors.js
 import type { InferResult, ValidInferRequest } from '../../workers/protocol/inference.js';
 import type { ServingBackend } from '../serving-backend.js';
 
-/** Refusals that mean "not now" rather than "not this": no ready worker, Redis down, a full queue. */
-const NOT_NOW: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['model_not_ready', 'backend_unavailable', 'queue_full']);
+/** Refusals that mean "not now" rather than "not this": no ready worker, Redis down or failed over, a full queue. */
+const NOT_NOW: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['model_not_ready', 'backend_unavailable', 'request_lost', 'queue_full']);
 const FIRST_WAIT_MS = 100;
 const LONGEST_WAIT_MS = 2_000;
 

@@ -40,14 +40,18 @@ function environment(extra: Record<string, string> = {}): Record<string, string>
 const QUEUES = inferQueueNames('mlp-classifier', '1', 2);
 const jobKey = (prefix: string, queue: string): string => `${redisKeys(prefix).queuePrefix(queue)}:${queue}`;
 
-/** `total` requests from `clients` concurrent callers; every reply checked against the reference model. */
+/**
+ * `total` requests from `clients` concurrent callers, and more while `during` still runs (so the load
+ * outlasts whatever it waits for, however fast the machine); every reply checked against the reference model.
+ */
 async function load(url: string, total: number, clients: number, during?: (answered: () => number) => Promise<void>) {
   const reference = await MlpReference.load();
   let next = 0;
   let answered = 0;
+  let duringRuns = during !== undefined;
   const results: { seed: number; status: number; json: Record<string, unknown> }[] = [];
   const client = async (): Promise<void> => {
-    while (next < total) {
+    while (next < total || duringRuns) {
       const seed = next++;
       const reply = await post(`${url}/v2/models/mlp-classifier/versions/1/infer`, mlpBody(seed)).catch((error: Error) => ({
         status: 0,
@@ -59,6 +63,7 @@ async function load(url: string, total: number, clients: number, during?: (answe
   };
   const running = Array.from({ length: clients }, client);
   await during?.(() => answered);
+  duringRuns = false;
   await Promise.all(running);
   let wrong = 0;
   for (const result of results.filter((r) => r.status === 200)) {
@@ -127,7 +132,7 @@ describe('partitioned queues (queue_partitions: 2)', () => {
 
     const redis = testRedis();
     const held: { key: string; id: string }[] = [];
-    const { results, wrong } = await load(gateway.url, 800, 32, async (answered) => {
+    const { results, wrong } = await load(gateway.url, 300, 32, async (answered) => {
       await waitFor(async () => answered() >= 50, 30_000, '50 answers');
       // Freeze w0 when it holds jobs (BullMQ records processedBy), then kill it.
       for (let attempt = 0; held.length === 0 && attempt < 100; attempt += 1) {
@@ -147,7 +152,7 @@ describe('partitioned queues (queue_partitions: 2)', () => {
       workers[0]!.kill('SIGKILL');
     });
     expect(held.length).toBeGreaterThan(0);
-    expect(results).toHaveLength(800);
+    expect(results.length).toBeGreaterThanOrEqual(300);
     expect(results.filter((r) => r.status !== 200)).toEqual([]);
     expect(wrong).toBe(0);
     // The stalled jobs were moved back and finished by the survivor.

@@ -97,7 +97,11 @@ describe('Redis Sentinel failover', () => {
       async () => answers.some((a) => a.sentAt > killedAt && a.status === 200),
       15_000,
       'service resumed within 15 s of the kill',
-    );
+    ).catch((error: Error) => {
+      // What the callers met meanwhile says which part did not come back.
+      const after = answers.filter((a) => a.sentAt > killedAt).map((a) => `${a.status} ${a.code ?? ''} ${a.ms} ms`);
+      throw new Error(`${error.message}; answers since the kill: ${after.slice(-40).join(', ')}; tasks ${tasks.length}`);
+    });
     const resumedMs = Math.min(...answers.filter((a) => a.sentAt > killedAt && a.status === 200).map((a) => a.sentAt + a.ms)) - killedAt;
     stopAt = Date.now() + 3_000;
     await Promise.all(load);
@@ -108,7 +112,9 @@ describe('Redis Sentinel failover', () => {
     const unexpected = answers.filter((a) => a.status !== 200 && a.status !== 503);
     expect(unexpected).toEqual([]);
     const refused = answers.filter((a) => a.status === 503);
-    for (const answer of refused) expect(['backend_unavailable', 'model_not_ready', 'request_timeout']).toContain(answer.code);
+    // request_lost: queued on the old master, never replicated, and found gone after the promotion.
+    for (const answer of refused)
+      expect(['backend_unavailable', 'model_not_ready', 'request_lost', 'request_timeout']).toContain(answer.code);
     const unavailable = refused.filter((a) => a.code === 'backend_unavailable' || a.code === 'model_not_ready');
     expect(unavailable.length).toBeGreaterThan(0);
     expect(Math.max(...unavailable.map((a) => a.ms))).toBeLessThan(3_000);

@@ -148,6 +148,11 @@ export const ERROR_TABLE = {
     meaning:
       'Distributed mode: Redis cannot be reached, so the request cannot be queued (or its limits, budget or idempotency key checked). Retry after `Retry-After`.',
   },
+  request_lost: {
+    status: 503,
+    meaning:
+      'Distributed mode: the request was queued, then Redis lost it (a failover promoted a replica the job had not reached) before it was answered. Nothing was answered for it; retry after `Retry-After`.',
+  },
   model_load_failed: { status: 500, meaning: 'Loading or warming up the model failed; the reason is in the message and the log.' },
   inference_failed: { status: 500, meaning: 'The runtime failed while running a batch that passed validation.' },
   step_failed: { status: 500, meaning: 'A pipeline step failed for a reason other than its input; the message names the step.' },

@@ -69,6 +69,8 @@ export class ReplyReader {
   #stopped: Promise<void> | undefined;
   /** Called after the reader recovers from an error, for the fallback lookup. */
   onRecovered: () => void = () => undefined;
+  /** Epoch ms when the last read that succeeded was sent: every reply written before then has been delivered. */
+  caughtUpTo = 0;
 
   constructor(redis: RedisClient, key: string, onReply: (reply: Reply) => void, logger: Logger) {
     this.#redis = redis;
@@ -100,6 +102,7 @@ export class ReplyReader {
     let failing = false;
     while (this.#running) {
       try {
+        const sentAt = Date.now();
         const result = await this.#redis.xread('COUNT', 1000, 'BLOCK', 1000, 'STREAMS', this.#key, this.#lastId);
         if (failing) {
           failing = false;
@@ -114,6 +117,8 @@ export class ReplyReader {
             read += 1;
           }
         }
+        // A full page may leave replies unread; a partial one saw all that were there when it was sent.
+        if (read < 1000) this.caughtUpTo = sentAt;
         // Entries read are done with: trim them, so the stream holds only unread replies.
         this.#readSinceTrim += read;
         if (this.#readSinceTrim >= TRIM_EVERY || (read === 0 && this.#readSinceTrim > 0)) {
