@@ -628,6 +628,25 @@ describe('the Helm chart, rendered by helm', () => {
       expect(failure([{ redis: { url: 'http://redis.example' } }])).toMatch(/at '\/redis\/url': '.*' does not match pattern/);
     });
 
+    it("KEDA's redis trigger for a model with queue partitions (it could count only one of them)", () => {
+      const partitioned = pool({ models: [{ name: 'mlp-classifier', versions: ['1'], partitions: 3 }] } as Partial<Pool>, {
+        enabled: true,
+        trigger: 'redis',
+      });
+      expect(failure([REDIS, { workerPools: [partitioned] }])).toContain(
+        'pool "cpu" scales on KEDA\'s redis trigger, but model "mlp-classifier" has 3 queue partitions',
+      );
+      // The prometheus trigger sums every partition: that pool renders.
+      const summed = helm(
+        ['template', 'sy', CHART],
+        [REDIS, { workerPools: [{ ...partitioned, keda: { ...partitioned.keda, trigger: 'prometheus' } }] }],
+      );
+      expect(summed.status, summed.stderr).toBe(0);
+      expect(
+        failure([REDIS, { workerPools: [pool({ models: [{ name: 'm', versions: ['1'], partitions: 0 }] } as Partial<Pool>)] }]),
+      ).toContain("at '/workerPools/0/models/0/partitions'");
+    });
+
     it("KEDA's redis trigger with the URL only in a Secret", () => {
       expect(
         failure([
