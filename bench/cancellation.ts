@@ -9,7 +9,6 @@
  * abandoned requests = rows run - rows answered. Writes bench/results/cancellation.{json,md}.
  */
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +16,7 @@ import { spawnChild, waitUntilReady, type Child } from './child-process.js';
 import { currentLoadAverage, machineInfo } from './machine-info.js';
 import { row } from './markdown.js';
 import { REPO_ROOT, RESULTS_DIR } from './settings.js';
+import { freePort } from './child-server.js';
 
 const MODEL = 'text-recognizer';
 const WIDTH = 320;
@@ -38,17 +38,6 @@ interface Phase {
   readonly rowsRun: number;
   readonly abandonedRowsRun: number;
   readonly loadAverage: number;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
 }
 
 const header = Buffer.from(

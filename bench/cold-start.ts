@@ -8,7 +8,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +16,7 @@ import { spawnChild, waitUntilReady, type Child } from './child-process.js';
 import { currentLoadAverage, machineInfo } from './machine-info.js';
 import { row } from './markdown.js';
 import { MODEL_NAME, RESULTS_DIR } from './settings.js';
+import { freePort } from './child-server.js';
 
 const ROUNDS = Number(process.env.COLD_START_ROUNDS ?? 3);
 const REQUESTS = 20;
@@ -30,17 +30,6 @@ interface Round {
   readonly firstQueuedToAnswerMs: number;
   readonly answered200: number;
   readonly loadAverage: number;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
 }
 
 async function clean(prefix: string): Promise<void> {
