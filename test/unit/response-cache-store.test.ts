@@ -191,7 +191,7 @@ describe('what is kept', () => {
     expect(await cache.get(slot)).toBeUndefined();
     cache.put(slot, { model: 'm', version: '1', outputs: [y, z], timings });
     await new Promise((resolve) => setImmediate(resolve));
-    const hit = (await cache.get(slot))!;
+    const hit = (await cache.get(slot))!.result;
     expect(hit.outputs.map((t) => [t.name, [...t.data]])).toEqual([
       ['y', [1, 2, 3, 4]],
       ['z', [5, 6]],
