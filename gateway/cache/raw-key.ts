@@ -4,7 +4,7 @@ import type { RouteConfig } from '../policy/policy-config.js';
 import { chooseTiers } from '../routing/choose-tiers.js';
 import { resolveModel, type ResolvedModel } from '../routing/resolve-model.js';
 import type { ServingBackend } from '../serving-backend.js';
-import { scopeName } from './cache-key.js';
+import { THREAD_HASH_MIN_BYTES, scopeName } from './cache-key.js';
 
 /** A request body as it came, before it is parsed: what a raw key hashes. */
 export interface RawBody {
@@ -41,7 +41,7 @@ export interface RawKey {
  * another key, never the answer of another version. Undefined when the first tier does not
  * cache, or when the call cannot be resolved (the parsed path then gives the error).
  */
-export function rawKey(call: RawCall, body: RawBody, backend: ServingBackend): RawKey | undefined {
+export async function rawKey(call: RawCall, body: RawBody, backend: ServingBackend): Promise<RawKey | undefined> {
   let tiers: { readonly tier: string; readonly model: ResolvedModel }[];
   try {
     tiers = planned(call, backend);
@@ -56,7 +56,7 @@ export function rawKey(call: RawCall, body: RawBody, backend: ServingBackend): R
     const scope = config.response_cache.scope === 'global' ? 'global' : scopeName({ kind: 'tenant', tenant: call.tenant.name });
     signature += `${tier}\t${config.name}\t${model.version}\t${configDigest(config)}\t${config.response_cache.enabled ? scope : ''}\n`;
   }
-  return { model: first.name, key: signature + bodyDigest(body.bytes) };
+  return { model: first.name, key: signature + (await bodyDigest(body.bytes)) };
 }
 
 /** The tiers planInference would plan for this call (the shadow last), without the body. */
@@ -77,10 +77,16 @@ function planned(call: RawCall, backend: ServingBackend): { readonly tier: strin
 }
 
 /** One-shot hashing where Node has it (20.12): no hash object per call. */
-const bodyDigest: (bytes: Buffer) => string =
+const smallDigest: (bytes: Buffer) => string =
   typeof crypto.hash === 'function'
     ? (bytes) => crypto.hash('sha256', bytes, 'base64url')
     : (bytes) => crypto.createHash('sha256').update(bytes).digest('base64url');
+
+/** A large body is hashed on libuv's thread pool, as large tensors are (cache-key.ts): not on the event loop. */
+async function bodyDigest(bytes: Buffer): Promise<string> {
+  if (bytes.byteLength < THREAD_HASH_MIN_BYTES) return smallDigest(bytes);
+  return Buffer.from(await crypto.webcrypto.subtle.digest('SHA-256', bytes)).toString('base64url');
+}
 
 const configDigests = new WeakMap<ModelConfig, string>();
 const routeDigests = new WeakMap<RouteConfig, string>();

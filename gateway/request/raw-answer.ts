@@ -24,20 +24,20 @@ export interface RawLookup {
  * no explain stage and no review (a route that reviews files its answers, which a raw hit
  * would skip; X-Review is checked on the parsed path).
  */
-export function rawLookup(
+export async function rawLookup(
   call: InferCall,
   target: Target,
   frontEnd: InferFrontEnd,
   deps: PipelineDeps,
   stage?: RunStage,
-): RawLookup | undefined {
+): Promise<RawLookup | undefined> {
   const cache = deps.services.responseCache;
   if (!cache || stage || !frontEnd.raw || call.headers.review !== undefined || target.route?.review) return undefined;
   const body = frontEnd.raw.body();
   if (!body) return undefined;
   const tier = call.headers.tier;
   const draw = Math.random();
-  const key = rawKey(
+  const key = await rawKey(
     {
       name: call.name,
       ...(call.version !== undefined ? { version: call.version } : {}),

@@ -47,7 +47,7 @@ async function servedInference(
   const span = call.trace.span;
   const key = idempotencyKeyOf(call);
   // A body the cache answered before is answered again before it is parsed (request/raw-answer.ts).
-  const lookup = rawLookup(call, target, frontEnd, deps, stage);
+  const lookup = await rawLookup(call, target, frontEnd, deps, stage);
   const cached = lookup ? await traceStep(span, 'cache', () => lookup.cache.raw.get(lookup.key.model, lookup.key.key)) : undefined;
   if (lookup && cached) {
     const answer = answerFromRaw(call, target, lookup, cached);

@@ -161,6 +161,17 @@ describe('response cache, raw hits (by request body, before parsing)', () => {
     expect(await ran('echo-tenant', '1')).toBe(before.ran + 1);
   });
 
+  it('a large body (its bytes hashed on the thread pool) is a raw hit too, a byte changed is not', async () => {
+    const id = 'q'.repeat(400_000);
+    const before = await rawHits('echo-global');
+    for (let i = 0; i < 3; i += 1) expect((await infer('echo-global', body([5, 4, 3, 2], { id }))).json.id).toBe(id);
+    expect(await rawHits('echo-global')).toBe(before + 1);
+    const changed = await infer('echo-global', body([5, 4, 3, 2], { id: `${id.slice(1)}r` }));
+    expect(changed.headers.get('x-cache')).toBe('hit');
+    expect(changed.json.id).toBe(`${id.slice(1)}r`);
+    expect(await rawHits('echo-global')).toBe(before + 1);
+  });
+
   it('binary outputs: a raw hit writes the binary section and its header length right', async () => {
     const payload = body([9, 8, 7, 6], { outputs: [{ name: 'out_x', parameters: { binary_data: true } }] });
     const send = () =>
