@@ -50,7 +50,7 @@ export async function cacheKey(
  * there), not on the event loop: SHA-256 runs at roughly 0.5 GB/s, so a 64 MiB tensor would
  * hold every other request for over 100 ms. Smaller ones cost less than the hop.
  */
-const THREAD_HASH_MIN_BYTES = 256 * 1024;
+export const THREAD_HASH_MIN_BYTES = 256 * 1024;
 
 async function tensorDigest(bytes: Uint8Array): Promise<Uint8Array> {
   if (bytes.byteLength < THREAD_HASH_MIN_BYTES) return createHash('sha256').update(bytes).digest();

@@ -3,11 +3,14 @@ import type { ModelConfig } from '../../workers/repository/model-config.js';
 import { decodeEntry, encodeEntry, type EntryOwner } from './cache-entry.js';
 import { cacheKey, scopeName, type CacheScope } from './cache-key.js';
 import type { CacheStore } from './cache-store.js';
+import { RawIndex, type CacheSource } from './raw-index.js';
 import { RunsInFlight } from './runs-in-flight.js';
 
 /** Per model, since the process started: what the metrics report. */
 export interface CacheCounts {
   hits: number;
+  /** Of the hits, those answered by request body, before it was parsed (raw-index.ts). */
+  rawHits: number;
   misses: number;
   evictions: number;
 }
@@ -31,11 +34,14 @@ export interface CacheSlot {
 export class ResponseCache {
   readonly counts = new Map<string, CacheCounts>();
   readonly runs = new RunsInFlight();
+  readonly raw: RawIndex;
 
   constructor(
     readonly store: CacheStore,
     private readonly onError: (error: unknown) => void,
-  ) {}
+  ) {
+    this.raw = new RawIndex(store, onError);
+  }
 
   /** Undefined when the model does not cache. */
   async slot(request: ValidInferRequest, config: ModelConfig, tenant: string): Promise<CacheSlot | undefined> {
@@ -54,8 +60,11 @@ export class ResponseCache {
     };
   }
 
-  /** The cached answer, in buffers of its own; undefined on a miss. Counts nothing: the caller knows what a call hit. */
-  async get(slot: CacheSlot): Promise<InferResult | undefined> {
+  /**
+   * The cached answer, in buffers of its own, and the entry it was read from; undefined on a
+   * miss. Counts nothing: the caller knows what a call hit.
+   */
+  async get(slot: CacheSlot): Promise<{ readonly result: InferResult; readonly source: CacheSource } | undefined> {
     let entry: Uint8Array | undefined;
     try {
       entry = await this.store.get(slot.model, slot.key, slot.settings);
@@ -64,13 +73,14 @@ export class ResponseCache {
       return undefined;
     }
     const outputs = entry ? decodeEntry(entry, slot.owner) : undefined;
-    if (!outputs) return undefined;
-    return {
+    if (!entry || !outputs) return undefined;
+    const result = {
       model: slot.owner.model,
       version: slot.owner.version,
       outputs,
       timings: { queueMs: 0, computeMs: 0, batchSize: 0, batchRows: 0 },
     };
+    return { result, source: { slot, entry } };
   }
 
   /**
@@ -89,16 +99,17 @@ export class ResponseCache {
     }, this.onError);
   }
 
-  counted(model: string, hit: boolean): void {
+  counted(model: string, hit: boolean, raw = false): void {
     const counts = this.#count(model);
     if (hit) counts.hits += 1;
     else counts.misses += 1;
+    if (raw) counts.rawHits += 1;
   }
 
   #count(model: string): CacheCounts {
     let counts = this.counts.get(model);
     if (!counts) {
-      counts = { hits: 0, misses: 0, evictions: 0 };
+      counts = { hits: 0, rawHits: 0, misses: 0, evictions: 0 };
       this.counts.set(model, counts);
     }
     return counts;

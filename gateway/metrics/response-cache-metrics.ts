@@ -26,6 +26,11 @@ export function registerResponseCacheMetrics(registry: Registry, cache: Response
     });
   };
   counter('response_cache_hits_total', 'Inference calls answered from the response cache (nothing queued, run or charged)', 'hits');
+  counter(
+    'response_cache_raw_hits_total',
+    'Of the hits, those answered by the request body before it was parsed (the raw index of this gateway)',
+    'rawHits',
+  );
   counter('response_cache_misses_total', 'Inference calls to a caching model that the cache could not answer', 'misses');
   counter('response_cache_evictions_total', 'Entries this gateway evicted to keep a model within its max_bytes', 'evictions');
   new Gauge({
@@ -37,6 +42,15 @@ export function registerResponseCacheMetrics(registry: Registry, cache: Response
       // Redis away: the last figures stay rather than failing the whole scrape.
       const held = await cache.store.bytes().catch(() => new Map<string, number>());
       for (const [model, bytes] of held) this.set({ model }, bytes);
+    },
+  });
+  new Gauge({
+    name: name('response_cache_raw_bytes'),
+    help: "Bytes this gateway's raw index holds for a model (encoded answers by request body), against its max_bytes",
+    labelNames: ['model'],
+    registers,
+    collect() {
+      for (const [model, bytes] of cache.raw.bytes()) this.set({ model }, bytes);
     },
   });
 }

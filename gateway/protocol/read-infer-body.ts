@@ -2,6 +2,7 @@ import { AUDIO_TYPES } from '../http/body-parsers.js';
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { MultipartBody } from '../http/multipart-body.js';
+import type { RawBody } from '../cache/raw-key.js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { encodeBytesElements } from '../../workers/protocol/tensor.js';
 import type { ModelDefinition } from '../../workers/repository/load-repository.js';
@@ -57,6 +58,23 @@ export async function readInferBody(request: FastifyRequest, definition: ModelDe
   const headerLength = request.headers[HEADER_LENGTH_HEADER];
   const { header, binary } = splitBinaryBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
   return { parsed: await parseInferRequestOffThread(header, binary), fingerprint: () => sha256([body]) };
+}
+
+/**
+ * The body as it came, for the response cache's lookup by bytes: its form is every header
+ * readInferBody reads it by, its fingerprint the one readInferBody gives. Undefined for a
+ * multipart form, an empty body or a type readInferBody refuses.
+ */
+export function rawInferBody(request: FastifyRequest): RawBody | undefined {
+  const body = request.body;
+  if (!Buffer.isBuffer(body) || body.length === 0) return undefined;
+  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if ((IMAGE_TYPES as readonly string[]).includes(type))
+    return { form: type, bytes: body, fingerprint: () => sha256([Buffer.from(type), body]) };
+  if ((AUDIO_TYPES as readonly string[]).includes(type)) return undefined;
+  const headerLength = request.headers[HEADER_LENGTH_HEADER];
+  const length = Array.isArray(headerLength) ? headerLength[0] : headerLength;
+  return { form: `${type}|${length ?? ''}`, bytes: body, fingerprint: () => sha256([body]) };
 }
 
 function imagesRequest(name: string, images: readonly Uint8Array[], extra: Partial<ParsedInferRequest>): ParsedInferRequest {

@@ -8,6 +8,8 @@ import type { ParsedInferRequest } from '../protocol/parse-infer-request.js';
 import type { ReadBody } from '../protocol/read-infer-body.js';
 import type { ReviewInput, ReviewMark } from '../review/review-on-infer.js';
 import type { PlanOutcome } from '../routing/model-call.js';
+import type { AnswerTemplate } from '../cache/http-answer-template.js';
+import type { RawBody } from '../cache/raw-key.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import type { PlannedCall } from './plan-call.js';
 import type { Target } from './resolve-target.js';
@@ -68,6 +70,14 @@ export interface InferFrontEnd {
   /** The request as a review item keeps it. */
   reviewInput(): ReviewInput;
   encode(answer: InferAnswer): EncodedAnswer;
+  /**
+   * For the response cache's lookup by body (request/raw-answer.ts), where the transport has
+   * one: the body as it came, and an answer encoded as `encode` would, its metadata filled in later.
+   */
+  readonly raw?: {
+    body(): RawBody | undefined;
+    template(parsed: ParsedInferRequest, result: InferResult): AnswerTemplate | undefined;
+  };
 }
 
 /** Served now, or the stored answer of an earlier call with the same Idempotency-Key. */

@@ -12,10 +12,21 @@ export interface PlannedCall {
   readonly plan: InferencePlan;
   readonly reviewAsked: boolean;
   readonly fingerprint: () => string;
+  /** `parameters.priority` as the body asked it, before the tenant's policy. */
+  readonly askedPriority: number | undefined;
 }
 
-/** Stage: the body decoded by the front end, then the route's tiers chosen and validated. */
-export async function planCall(call: InferCall, target: Target, frontEnd: InferFrontEnd, deps: PipelineDeps): Promise<PlannedCall> {
+/**
+ * Stage: the body decoded by the front end, then the route's tiers chosen and validated; with
+ * `draw` when a weighted route's pick was drawn already (the response cache's raw key).
+ */
+export async function planCall(
+  call: InferCall,
+  target: Target,
+  frontEnd: InferFrontEnd,
+  deps: PipelineDeps,
+  draw?: number,
+): Promise<PlannedCall> {
   const read = await frontEnd.readBody(target.definition);
   const { fingerprint } = read;
   // The tenant's policy decides the priority (clamped or refused), before any tier is validated.
@@ -29,8 +40,8 @@ export async function planCall(call: InferCall, target: Target, frontEnd: InferF
     now: Date.now(),
     traceparent: traceparentOf(call.trace),
     plan: target.tenant.plan,
-    random: Math.random,
+    random: draw === undefined ? Math.random : () => draw,
     ...(typeof tier === 'string' ? { requestedTier: tier } : {}),
   });
-  return { parsed, plan, reviewAsked, fingerprint };
+  return { parsed, plan, reviewAsked, fingerprint, askedPriority: read.parsed.priority };
 }

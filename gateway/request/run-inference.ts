@@ -1,10 +1,11 @@
 import { traceStep } from '../../workers/tracing/trace-step.js';
-import type { InferCall, InferFrontEnd, InferOutcome, RunStage } from './infer-call.js';
+import type { EncodedAnswer, InferCall, InferFrontEnd, InferOutcome, RunStage } from './infer-call.js';
 import { throwIfCancelled } from './admit-call.js';
 import { answerCall } from './answer-call.js';
 import { claimIdempotency, idempotencyKeyOf } from './claim-idempotency.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import { planCall } from './plan-call.js';
+import { answerFromRaw, keepByBody, rawLookup } from './raw-answer.js';
 import { holdSlot } from '../limits/tenant-concurrency.js';
 import { resolveTarget, type Target } from './resolve-target.js';
 import { runCall } from './run-call.js';
@@ -12,7 +13,8 @@ import { runCall } from './run-call.js';
 /**
  * One inference, whatever front end it came by. Authentication, the rate limit and
  * admission run first, per call, in the front end (they guard every endpoint); then:
- * target (authorize, resolve) → plan (decode, tiers, validation) → idempotency → run (the
+ * target (authorize, resolve) → the response cache by raw body (a hit skips plan and run) →
+ * plan (decode, tiers, validation) → idempotency → run (the
  * one model call: budget, breakers, cascade, ledger; then shadow) → answer (metadata, review) → encode and keep
  * for replays. The front end only decodes and encodes; audit, log and metrics read
  * `call.audit` after the answer is sent. From the target on, the call holds a slot of its
@@ -44,11 +46,37 @@ async function servedInference(
 ): Promise<InferOutcome> {
   const span = call.trace.span;
   const key = idempotencyKeyOf(call);
-  const planned = await traceStep(span, 'plan', () => planCall(call, target, frontEnd, deps));
+  // A body the cache answered before is answered again before it is parsed (request/raw-answer.ts).
+  const lookup = await rawLookup(call, target, frontEnd, deps, stage);
+  const cached = lookup ? await traceStep(span, 'cache', () => lookup.cache.raw.get(lookup.key.model, lookup.key.key)) : undefined;
+  if (lookup && cached) {
+    const answer = answerFromRaw(call, target, lookup, cached);
+    return answered(call, key, target.tenant.name, call.name, lookup.body.fingerprint, deps, async () => answer());
+  }
+  const planned = await traceStep(span, 'plan', () => planCall(call, target, frontEnd, deps, lookup?.draw));
   throwIfCancelled(call.cancel);
+  return answered(call, key, target.tenant.name, planned.plan.route, planned.fingerprint, deps, async () => {
+    const run = () => runCall(call, target.tenant, planned.plan, deps);
+    const outcome = stage ? await stage({ call, target, planned, deps }, run) : await run();
+    const answer = frontEnd.encode(await answerCall(call, target.tenant.name, target.route, planned, outcome, frontEnd, deps));
+    if (lookup) keepByBody(lookup, planned, outcome, frontEnd);
+    return answer;
+  });
+}
+
+/** The Idempotency-Key around an answer: the stored response replayed, or the new answer kept for replays. */
+async function answered(
+  call: InferCall,
+  key: string | undefined,
+  tenant: string,
+  route: string,
+  fingerprint: () => string,
+  deps: PipelineDeps,
+  answer: () => Promise<EncodedAnswer>,
+): Promise<InferOutcome> {
   // A step only when there is a key to claim.
-  const claimed = await traceStep(key === undefined ? undefined : span, 'idempotency', () =>
-    claimIdempotency(call, key, target.tenant.name, planned.plan.route, planned.fingerprint, deps),
+  const claimed = await traceStep(key === undefined ? undefined : call.trace.span, 'idempotency', () =>
+    claimIdempotency(call, key, tenant, route, fingerprint, deps),
   );
   if (claimed.kind === 'replay') {
     // The stored answer's ids are the first caller's; this call's replace them.
@@ -60,11 +88,9 @@ async function servedInference(
   const claim = claimed.kind === 'claimed' ? claimed.claim : undefined;
   try {
     throwIfCancelled(call.cancel);
-    const run = () => runCall(call, target.tenant, planned.plan, deps);
-    const outcome = stage ? await stage({ call, target, planned, deps }, run) : await run();
-    const answer = frontEnd.encode(await answerCall(call, target.tenant.name, target.route, planned, outcome, frontEnd, deps));
-    if (claim) await claim.complete({ status: 200, headers: answer.headers, body: Buffer.from(answer.body).toString('base64') });
-    return { replayed: false, answer };
+    const encoded = await answer();
+    if (claim) await claim.complete({ status: 200, headers: encoded.headers, body: Buffer.from(encoded.body).toString('base64') });
+    return { replayed: false, answer: encoded };
   } catch (error) {
     // A rejection before execution or a 5xx leaves the key free for a retry.
     if (claim) await claim.abandon();

@@ -5,7 +5,8 @@ import { clientRequestId } from '../http/request-id.js';
 import { metadataHeaders } from '../metadata/response-metadata.js';
 import { HEADER_LENGTH_HEADER } from '../protocol/binary-body.js';
 import { encodeInferResponse } from '../protocol/encode-infer-response.js';
-import { readInferBody } from '../protocol/read-infer-body.js';
+import { rawInferBody, readInferBody } from '../protocol/read-infer-body.js';
+import { httpAnswerTemplate } from '../cache/http-answer-template.js';
 import { admitInference } from '../request/admit-call.js';
 import type { EncodedAnswer, InferCall, InferFrontEnd, InferOutcome } from '../request/infer-call.js';
 import type { PipelineDeps } from '../request/pipeline-deps.js';
@@ -47,6 +48,7 @@ export function httpFrontEnd(request: FastifyRequest): InferFrontEnd {
       body: request.body instanceof MultipartBody ? request.body.files.map((file) => file.data) : (request.body as Buffer),
     }),
     encode: encodeHttp,
+    raw: { body: () => rawInferBody(request), template: httpAnswerTemplate },
   };
 }
 

@@ -1,4 +1,5 @@
 import type { InferResult, ValidInferRequest } from '../../workers/protocol/inference.js';
+import type { CacheSource } from '../cache/raw-index.js';
 import type { CacheSlot, ResponseCache } from '../cache/response-cache.js';
 import { confidence } from './choose-tiers.js';
 import type { InferencePlan, PlannedTier } from './plan-inference.js';
@@ -8,6 +9,8 @@ export interface CachedAnswer {
   readonly result: InferResult;
   readonly served: PlannedTier;
   readonly escalated: boolean;
+  /** The entries the answer was read from (every tier walked): what a raw hit of the same body depends on. */
+  readonly sources: readonly CacheSource[];
 }
 
 /** A plan's lookup: the answer on a hit, and each tier request's slot for keeping what runs on a miss. */
@@ -34,19 +37,22 @@ export async function lookUpPlan(plan: InferencePlan, cache: ResponseCache, tena
   if (slots.size === 0) return undefined;
   const cascade = plan.routeConfig?.policy.type === 'cascade' ? plan.routeConfig.policy : undefined;
   let last: CachedAnswer | undefined;
+  const sources: CacheSource[] = [];
   for (const tier of plan.tiers) {
     const slot = slots.get(tier.request);
-    const result = slot ? await cache.get(slot) : undefined;
-    const joined = slot && !result && plan.tiers.length === 1 ? await joinRun(cache, slot, tier.request.deadline) : undefined;
+    const read = slot ? await cache.get(slot) : undefined;
+    const joined = slot && !read && plan.tiers.length === 1 ? await joinRun(cache, slot, tier.request.deadline) : undefined;
     if (slot && joined) {
       cache.counted(slot.model, true);
-      return { hit: { result: joined, served: tier, escalated: false }, slots };
+      return { hit: { result: joined.result, served: tier, escalated: false, sources: [joined.source] }, slots };
     }
-    if (!slot || !result) {
+    if (!slot || !read) {
       cache.counted(slot?.model ?? [...slots.values()][0]!.model, false);
       return { slots };
     }
-    last = { result, served: tier, escalated: tier !== plan.tiers[0] };
+    sources.push(read.source);
+    const { result } = read;
+    last = { result, served: tier, escalated: tier !== plan.tiers[0], sources };
     const output = cascade ? result.outputs.find((tensor) => tensor.name === cascade.output) : undefined;
     if (!cascade || !output || confidence(output, tier.model.definition.config.max_batch_size > 0) >= cascade.threshold) break;
   }
@@ -60,7 +66,7 @@ export async function lookUpPlan(plan: InferencePlan, cache: ResponseCache, tena
  * for that run, within its own deadline, and takes its answer from the cache: a burst of one
  * input runs the model once. Undefined when nothing runs, or the run kept no answer.
  */
-async function joinRun(cache: ResponseCache, slot: CacheSlot, deadline: number): Promise<InferResult | undefined> {
+async function joinRun(cache: ResponseCache, slot: CacheSlot, deadline: number): ReturnType<ResponseCache['get']> {
   const run = cache.runs.running(slot.key);
   if (!run) return undefined;
   let timer: NodeJS.Timeout | undefined;

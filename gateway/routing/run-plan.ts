@@ -6,6 +6,7 @@ import type { CircuitBreakers } from './circuit-breaker.js';
 import { confidence } from './choose-tiers.js';
 import type { InferencePlan, PlannedTier } from './plan-inference.js';
 import type { ShadowStats } from './shadow-stats.js';
+import type { CacheSource } from '../cache/raw-index.js';
 
 /** What one tier that answered cost. */
 export interface TierCharge {
@@ -25,6 +26,8 @@ export interface PlanOutcome {
   readonly charges: readonly TierCharge[];
   /** Set when a model of the plan caches: answered from the response cache, or run and kept. */
   readonly cache?: 'hit' | 'miss';
+  /** On a hit: the cache entries the answer was read from. */
+  readonly sources?: readonly CacheSource[];
 }
 
 /** Failures that say the tier is unhealthy (not the caller's fault). */

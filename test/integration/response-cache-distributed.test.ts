@@ -78,6 +78,34 @@ describe('response cache, distributed (Redis shared by two gateways)', () => {
     expect((await hitOn(1, 'echo-global', [5, 6, 7, 8], CACHE_KEYS.beta)).headers.get('x-cache')).toBe('hit');
   });
 
+  it('a raw hit (by body) stands for the entry in Redis: once the entry is gone, the body runs again', async () => {
+    const values = [71, 72, 73, 74];
+    const rawHits = async () =>
+      metricValue(await scrape(`${gateways[1]!.url}/metrics`, cacheBearer(CACHE_KEYS.admin)), 'switchyard_response_cache_raw_hits_total', {
+        model: 'echo-global',
+      });
+    await infer(0, 'echo-global', values);
+    // The first hit on this gateway is parsed, and keeps the answer by body; the next is a raw hit.
+    expect((await hitOn(1, 'echo-global', values)).headers.get('x-cache')).toBe('hit');
+    const before = await rawHits();
+    const raw = await infer(1, 'echo-global', values);
+    expect([raw.headers.get('x-cache'), raw.headers.get('x-cost-usd')]).toEqual(['hit', '0']);
+    expect((raw.json.outputs as { data: number[] }[])[0]!.data).toEqual(values);
+    expect(await rawHits()).toBe(before + 1);
+    // Gone from Redis as an eviction by another gateway (or the TTL) takes it: the raw index must not answer for it.
+    const redis = testRedis('cache-check');
+    try {
+      const keys = redisKeys(prefix).responseCache('echo-global');
+      const members = await redis.zrange(keys.index, 0, -1);
+      expect(members.length).toBeGreaterThan(0);
+      await redis.del(...members.map((member) => keys.entryPrefix + member));
+    } finally {
+      redis.disconnect();
+    }
+    expect((await infer(1, 'echo-global', values)).headers.get('x-cache')).toBe('miss');
+    expect(await rawHits()).toBe(before + 1);
+  });
+
   it('entries expire after ttl_s', async () => {
     await infer(0, 'echo-tenant', [9, 9, 9, 9]);
     expect((await hitOn(1, 'echo-tenant', [9, 9, 9, 9])).headers.get('x-cache')).toBe('hit');

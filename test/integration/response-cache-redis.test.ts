@@ -140,7 +140,7 @@ describe('response cache when Redis is away', () => {
       const slot = (await cache.slot(request, config, 'alpha'))!;
       cache.put(slot, result);
       await new Promise((resolve) => setTimeout(resolve, 100));
-      expect([...(await cache.get(slot))!.outputs[0]!.data]).toEqual([3, 4]);
+      expect([...(await cache.get(slot))!.result.outputs[0]!.data]).toEqual([3, 4]);
       await redis.stop();
       stopped = true;
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -191,7 +191,7 @@ describe('what is kept', () => {
     expect(await cache.get(slot)).toBeUndefined();
     cache.put(slot, { model: 'm', version: '1', outputs: [y, z], timings });
     await new Promise((resolve) => setImmediate(resolve));
-    const hit = (await cache.get(slot))!;
+    const hit = (await cache.get(slot))!.result;
     expect(hit.outputs.map((t) => [t.name, [...t.data]])).toEqual([
       ['y', [1, 2, 3, 4]],
       ['z', [5, 6]],
@@ -212,5 +212,53 @@ describe('large inputs', () => {
     const changed = big.slice();
     changed[big.length - 1] = 2;
     expect(await cacheKey(request([tensorOf(changed)]), scope, ['y'], config)).not.toBe(key);
+  });
+});
+
+describe('raw index (answers by request body)', () => {
+  const answer = (bytes: number) => ({
+    model: 'm',
+    version: '1',
+    tier: 'direct',
+    escalated: false,
+    rows: 1,
+    askedPriority: undefined,
+    encode: () => ({ headers: {}, body: '' }),
+    bytes,
+  });
+  const slotFor = (key: string, maxBytes: number) => ({
+    model: 'm',
+    key,
+    owner: { model: 'm', version: '1', scope: 'global' },
+    settings: settings(maxBytes),
+    outputs: ['y'],
+  });
+
+  it('answers only while the entry it came from is in the store, the same bytes; a rewritten entry ends it', async () => {
+    const store = new MemoryCacheStore();
+    const cache = new ResponseCache(store, () => undefined);
+    const slot = slotFor('k', 1 << 20);
+    const entry = Buffer.from('entry bytes');
+    await store.set('m', 'k', entry, slot.settings);
+    cache.raw.set('m', 'raw-1', [{ slot, entry }], answer(10));
+    expect((await cache.raw.get('m', 'raw-1'))?.version).toBe('1');
+    // The same key answered again (an entry that expired and ran again): not the bytes the raw entry stands for.
+    await store.set('m', 'k', Buffer.from('other bytes'), slot.settings);
+    expect(await cache.raw.get('m', 'raw-1')).toBeUndefined();
+    // Dropped on that miss: the old bytes back do not bring it back.
+    await store.set('m', 'k', entry, slot.settings);
+    expect(await cache.raw.get('m', 'raw-1')).toBeUndefined();
+  });
+
+  it("keeps a model's raw entries within max_bytes, least recently used out first", async () => {
+    const store = new MemoryCacheStore();
+    const cache = new ResponseCache(store, () => undefined);
+    const slot = slotFor('k', 2_000);
+    const entry = Buffer.from('entry');
+    await store.set('m', 'k', entry, slot.settings);
+    for (const key of ['a', 'b', 'c', 'd']) cache.raw.set('m', key, [{ slot, entry }], answer(600));
+    expect(cache.raw.bytes().get('m')).toBeLessThanOrEqual(2_000);
+    expect(await cache.raw.get('m', 'a')).toBeUndefined();
+    expect(await cache.raw.get('m', 'd')).toBeDefined();
   });
 });
