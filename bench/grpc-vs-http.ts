@@ -87,7 +87,11 @@ export async function runProtocol(
   const { activeS } =
     protocol === 'http-binary'
       ? await drivePhase(load, schedule, recorder)
-      : await driveGrpcPhase({ ...load, grpcAddress: target.grpcAddress, streaming: protocol === 'grpc-stream' }, schedule, recorder);
+      : await driveGrpcPhase(
+          { ...load, grpcAddress: target.grpcAddress, streaming: protocol === 'grpc-stream', rawUnary: true },
+          schedule,
+          recorder,
+        );
   const totals = recorder.total.summary();
   const answered = totals.outcomes.ok;
   const { p50Ms, p99Ms } = totals.latency;
