@@ -21,6 +21,8 @@ export interface ProtocolRun {
   readonly failed: number;
   /** The gateway process's CPU (all threads) per answered call, microseconds: its cost per call whoever the client is. */
   readonly serverCpuUsPerCall?: number;
+  /** The bench process's CPU (the load generator, sharing the machine) per answered call, microseconds. */
+  readonly clientCpuUsPerCall?: number;
 }
 
 /** One round: each protocol once, seconds apart. */
@@ -84,17 +86,26 @@ export async function runProtocol(
   recorder.startPhase(0);
   const load = { target: target.url, connections, rate: undefined, durationS, timeoutS: 30 };
   const cpuBefore = serverPid === undefined ? 0 : await cpuSeconds(serverPid);
+  const clientBefore = process.cpuUsage();
   const { activeS } =
     protocol === 'http-binary'
       ? await drivePhase(load, schedule, recorder)
-      : await driveGrpcPhase({ ...load, grpcAddress: target.grpcAddress, streaming: protocol === 'grpc-stream' }, schedule, recorder);
+      : await driveGrpcPhase(
+          { ...load, grpcAddress: target.grpcAddress, streaming: protocol === 'grpc-stream', rawUnary: true },
+          schedule,
+          recorder,
+        );
+  const client = process.cpuUsage(clientBefore);
   const totals = recorder.total.summary();
   const answered = totals.outcomes.ok;
   const { p50Ms, p99Ms } = totals.latency;
   const cpu =
     serverPid === undefined || answered === 0
       ? undefined
-      : { serverCpuUsPerCall: round((((await cpuSeconds(serverPid)) - cpuBefore) * 1e6) / answered, 1) };
+      : {
+          serverCpuUsPerCall: round((((await cpuSeconds(serverPid)) - cpuBefore) * 1e6) / answered, 1),
+          clientCpuUsPerCall: round((client.user + client.system) / answered, 1),
+        };
   return { protocol, requestsPerSecond: round(answered / activeS, 1), p50Ms, p99Ms, answered, failed: totals.sent - answered, ...cpu };
 }
 
@@ -127,7 +138,7 @@ export async function measureGrpcVsHttp(
       const row: GrpcRound = { runs: [http, unary, stream], unaryRatio: ratio(unary), streamRatio: ratio(stream) };
       results.push(row);
       log(
-        `  round ${index + 1}: ${row.runs.map((run) => `${run.protocol} ${run.requestsPerSecond} req/s p50 ${run.p50Ms} p99 ${run.p99Ms} ms, server ${run.serverCpuUsPerCall} us/call${run.failed ? ` ${run.failed} failed` : ''}`).join('; ')}; unary/HTTP ${row.unaryRatio}, stream/HTTP ${row.streamRatio}`,
+        `  round ${index + 1}: ${row.runs.map((run) => `${run.protocol} ${run.requestsPerSecond} req/s p50 ${run.p50Ms} p99 ${run.p99Ms} ms, server ${run.serverCpuUsPerCall} / client ${run.clientCpuUsPerCall} us/call${run.failed ? ` ${run.failed} failed` : ''}`).join('; ')}; unary/HTTP ${row.unaryRatio}, stream/HTTP ${row.streamRatio}`,
       );
     }
     const medianOf = (protocol: ProtocolRun['protocol'], pick: (run: ProtocolRun) => number): number =>
@@ -139,6 +150,7 @@ export async function measureGrpcVsHttp(
         p50Ms: medianOf(protocol, (run) => run.p50Ms),
         p99Ms: medianOf(protocol, (run) => run.p99Ms),
         serverCpuUsPerCall: medianOf(protocol, (run) => run.serverCpuUsPerCall ?? 0),
+        clientCpuUsPerCall: medianOf(protocol, (run) => run.clientCpuUsPerCall ?? 0),
         answered: results.reduce((sum, r) => sum + r.runs.find((run) => run.protocol === protocol)!.answered, 0),
         failed: results.reduce((sum, r) => sum + r.runs.find((run) => run.protocol === protocol)!.failed, 0),
       }),

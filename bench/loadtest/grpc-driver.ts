@@ -5,6 +5,7 @@ import { ERROR_TABLE, type ErrorCode } from '../../workers/protocol/errors.js';
 import type { PhaseLoad } from './autocannon-driver.js';
 import { breakDown, isReplayed, type ResponseHeaders } from './header-breakdown.js';
 import { carriedHeaders, GrpcRequestCodec } from './grpc-requests.js';
+import { H2Connection, requestHeaderBlock } from '../grpc-h2-client.js';
 import { classifyOutcome } from './outcomes.js';
 import type { RequestSchedule } from './request-schedule.js';
 import type { RunRecorder } from './run-recorder.js';
@@ -16,6 +17,12 @@ export interface GrpcPhaseLoad extends PhaseLoad {
   readonly streaming: boolean;
   /** Sent as a stream's authorization metadata (unary calls carry each request's own). */
   readonly key?: string;
+  /**
+   * Unary calls through bench/grpc-h2-client.ts (prepared bytes on a socket, as autocannon sends
+   * HTTP/1.1) rather than node:http2: outcomes are success or failure only (no x-error-code, no
+   * latency breakdown), so the load test keeps node:http2 and the gRPC/HTTP bench uses this.
+   */
+  readonly rawUnary?: boolean;
 }
 
 const SERVICE = '/inference.GRPCInferenceService/';
@@ -109,12 +116,12 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
    * and @grpc/grpc-js's client costs several times the gateway's own work per call, which on a
    * shared machine would be measured against the gateway.
    */
-  const sessions = Array.from({ length: load.streaming ? 0 : Math.min(load.connections, CONNECTIONS) }, () =>
+  const sessions = Array.from({ length: load.streaming || load.rawUnary ? 0 : Math.min(load.connections, CONNECTIONS) }, () =>
     connect(`http://${load.grpcAddress}`),
   );
   // Each distinct body framed once (length prefix and message): per call, only headers are built.
   const frames = new Map<Buffer, Buffer>();
-  const prepare = (next: ReturnType<RequestSchedule['next']>): { frame: Buffer; headers: Record<string, string> } => {
+  const frameOf = (next: ReturnType<RequestSchedule['next']>): Buffer => {
     let frame = frames.get(next.body);
     if (!frame) {
       const message = codec.message(next);
@@ -123,6 +130,10 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
       frame = Buffer.concat([prefix, message]);
       frames.set(next.body, frame);
     }
+    return frame;
+  };
+  const prepare = (next: ReturnType<RequestSchedule['next']>): { frame: Buffer; headers: Record<string, string> } => {
+    const frame = frameOf(next);
     const headers = {
       ':method': 'POST',
       ':path': `${SERVICE}ModelInfer`,
@@ -195,9 +206,30 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
     };
   };
 
+  const [host, port] = [load.grpcAddress.slice(0, load.grpcAddress.lastIndexOf(':')), Number(load.grpcAddress.split(':').pop())];
+  const raw = await Promise.all(
+    Array.from({ length: load.rawUnary && !load.streaming ? Math.min(load.connections, CONNECTIONS) : 0 }, () =>
+      H2Connection.open(host, port),
+    ),
+  );
+  const blocks = new Map<Readonly<Record<string, string>>, Buffer>();
+  const rawUnary = async (connection: H2Connection, next: ReturnType<RequestSchedule['next']>): Promise<void> => {
+    const frame = frameOf(next);
+    let block = blocks.get(next.headers);
+    if (!block)
+      blocks.set(next.headers, (block = requestHeaderBlock(load.grpcAddress, `${SERVICE}ModelInfer`, carriedHeaders(next.headers))));
+    const sentAt = performance.now();
+    const end = await connection.call(block, frame);
+    if (end === 'reset') {
+      lastDoneAt = performance.now();
+      recorder.recordTransportError('transport', false);
+    } else record(next.kind, sentAt, undefined, {}, end === 'failed');
+  };
+
   const caller = async (index: number): Promise<void> => {
     const stream = load.streaming ? openStream(clients[index % clients.length]!) : undefined;
     const session = sessions[index % Math.max(1, sessions.length)]!;
+    const connection = raw[index % Math.max(1, raw.length)];
     let due = startedAt + (intervalMs * index) / load.connections;
     while (performance.now() < deadline) {
       if (intervalMs > 0) {
@@ -208,12 +240,13 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
       }
       const next = schedule.next();
       recorder.recordSent();
-      await (stream ? stream.send(next) : unary(session, next));
+      await (stream ? stream.send(next) : connection ? rawUnary(connection, next) : unary(session, next));
     }
     stream?.close();
   };
   await Promise.all(Array.from({ length: load.connections }, (_, index) => caller(index)));
   for (const client of clients) client.close();
   for (const session of sessions) session.close();
+  for (const connection of raw) connection.close();
   return { activeS: (lastDoneAt - startedAt) / 1000 };
 }

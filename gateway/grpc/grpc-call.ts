@@ -39,12 +39,23 @@ export interface GrpcCall {
   target?: string;
 }
 
-export function metadataValue(metadata: Metadata, key: string): string | undefined {
+/** What handlers read from a call's metadata: grpc-js's Metadata, or the lean ModelInfer path's request headers. */
+export interface MetadataReader {
+  get(key: string): readonly unknown[];
+}
+
+/** What authentication reads from a call: its metadata and its peer (`host:port`). */
+export interface CallSource {
+  readonly metadata: MetadataReader;
+  getPeer(): string;
+}
+
+export function metadataValue(metadata: MetadataReader, key: string): string | undefined {
   const value = metadata.get(key)[0];
   return typeof value === 'string' ? value : undefined;
 }
 
-export function openCall(front: GrpcFront, method: string, metadata: Metadata): GrpcCall {
+export function openCall(front: GrpcFront, method: string, metadata: MetadataReader): GrpcCall {
   const requestId = requestIdFor();
   const clientRequestId = clientRequestIdOf(metadataValue(metadata, 'x-request-id'));
   let log: Logger | undefined;
@@ -70,16 +81,12 @@ export function peerAddress(peer: string): string {
 }
 
 /** The caller's tenant from its metadata and address: the authenticator (and wrong-key limit) HTTP's hook uses. */
-export function authenticateCall(front: GrpcFront, source: { readonly metadata: Metadata; getPeer(): string }): Tenant {
+export function authenticateCall(front: GrpcFront, source: CallSource): Tenant {
   return front.pipeline.authenticate(metadataValue(source.metadata, 'authorization'), peerAddress(source.getPeer()));
 }
 
 /** Authentication and the rate limit: the same functions the HTTP hooks call. */
-export async function authorizeCall(
-  front: GrpcFront,
-  call: GrpcCall,
-  source: { readonly metadata: Metadata; getPeer(): string },
-): Promise<Tenant> {
+export async function authorizeCall(front: GrpcFront, call: GrpcCall, source: CallSource): Promise<Tenant> {
   const tenant = traceStep(call.trace.span, 'auth', () => authenticateCall(front, source));
   call.tenant = tenant;
   try {
@@ -92,21 +99,28 @@ export async function authorizeCall(
   return tenant;
 }
 
-function addRateLimit(metadata: Metadata, state: RateLimitState | undefined): void {
+function addRateLimit(headers: Record<string, string>, state: RateLimitState | undefined): void {
   if (!state) return;
-  metadata.set('x-ratelimit-limit', String(state.limit));
-  metadata.set('x-ratelimit-remaining', String(state.remaining));
-  metadata.set('x-ratelimit-reset', String(state.resetSeconds));
+  headers['x-ratelimit-limit'] = String(state.limit);
+  headers['x-ratelimit-remaining'] = String(state.remaining);
+  headers['x-ratelimit-reset'] = String(state.resetSeconds);
 }
 
-/** Initial metadata of an answer: its request id, trace, rate-limit state and the answer's own headers. */
+/** Initial metadata of an answer as plain headers: its request id, trace, rate-limit state and the answer's own headers. */
+export function answerHeaders(call: GrpcCall, headers: Readonly<Record<string, string>> = {}): Record<string, string> {
+  const out: Record<string, string> = { 'x-request-id': call.requestId };
+  if (call.clientRequestId !== undefined) out['x-client-request-id'] = call.clientRequestId;
+  out.traceparent = traceparentOf(call.trace);
+  addRateLimit(out, call.rateLimit);
+  for (const name in headers) out[name.toLowerCase()] = headers[name]!;
+  return out;
+}
+
+/** answerHeaders as grpc-js Metadata. */
 export function answerMetadata(call: GrpcCall, headers: Readonly<Record<string, string>> = {}): Metadata {
   const metadata = new Metadata();
-  metadata.set('x-request-id', call.requestId);
-  if (call.clientRequestId !== undefined) metadata.set('x-client-request-id', call.clientRequestId);
-  metadata.set('traceparent', traceparentOf(call.trace));
-  addRateLimit(metadata, call.rateLimit);
-  for (const [name, value] of Object.entries(headers)) metadata.set(name, value);
+  const all = answerHeaders(call, headers);
+  for (const name in all) metadata.set(name, all[name]!);
   return metadata;
 }
 
@@ -118,7 +132,9 @@ export function failCall(call: GrpcCall, error: unknown) {
   if (call.clientRequestId !== undefined) status.metadata!.set('x-client-request-id', call.clientRequestId);
   if (error instanceof AuthThrottledError) status.metadata!.set('retry-after', String(error.retryAfterSeconds));
   else if (serving.code === 'rate_limited' && call.rateLimit) {
-    addRateLimit(status.metadata!, call.rateLimit);
+    const limits: Record<string, string> = {};
+    addRateLimit(limits, call.rateLimit);
+    for (const name in limits) status.metadata!.set(name, limits[name]!);
     status.metadata!.set('retry-after', String(call.rateLimit.resetSeconds));
   }
   return { status, httpStatus: serving.status, code: serving.code };

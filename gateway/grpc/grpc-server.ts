@@ -3,7 +3,9 @@ import type { TlsFiles } from '../tls/tls-files.js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import type { GrpcFront } from './grpc-call.js';
-import { inferHandlers } from './infer-service.js';
+import { inferCodec, inferHandlers } from './infer-service.js';
+import { leanModelInfer } from './lean-model-infer.js';
+import { routePast } from './route-past.js';
 import { loadInferenceService } from './load-service.js';
 import { modelHandlers } from './model-service.js';
 
@@ -37,6 +39,8 @@ export interface RunningGrpcServer {
   /** host:port, the port the kernel gave when 0 was asked for. */
   readonly address: string;
   readonly port: number;
+  /** Whether ModelInfer is served on the HTTP/2 stream itself (leanModelInfer), not through grpc-js's call machinery. */
+  readonly leanModelInfer: boolean;
   /** Refuses new calls, waits for those in flight, then stops. */
   close(): Promise<void>;
 }
@@ -61,6 +65,13 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   });
   const handlers: UntypedServiceImplementation = { ...modelHandlers(front), ...inferHandlers(front, service.definition) };
   server.addService(service.definition, handlers);
+  const limits = { maxReceiveBytes: options.maxMessageBytes, maxSendBytes: options.maxMessageBytes };
+  const lean = routePast(
+    server,
+    '/inference.GRPCInferenceService/ModelInfer',
+    leanModelInfer(front, inferCodec(service.definition), limits),
+  );
+  if (!lean) front.logger.warn('grpc-js internals differ from the expected ones: ModelInfer is served through grpc-js (slower)');
 
   const health = new HealthImplementation({ [HEALTH_SERVICES.live]: 'SERVING' });
   const readiness = (): ServingStatus =>
@@ -83,6 +94,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   return {
     address: `${options.host}:${port}`,
     port,
+    leanModelInfer: lean,
     close: () =>
       new Promise<void>((resolve) => {
         clearInterval(timer);

@@ -1,4 +1,5 @@
-import type { Metadata, ServerDuplexStream, ServerUnaryCall, ServiceDefinition, sendUnaryData } from '@grpc/grpc-js';
+import { setMaxListeners } from 'node:events';
+import type { ServerDuplexStream, ServerUnaryCall, ServiceDefinition, sendUnaryData } from '@grpc/grpc-js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { admitInference } from '../request/admit-call.js';
 import type { InferCall, InferFrontEnd, InferOutcome } from '../request/infer-call.js';
@@ -12,12 +13,13 @@ import {
   failCall,
   finishCall,
   metadataValue,
+  type MetadataReader,
   openCall,
   type GrpcCall,
   type GrpcFront,
 } from './grpc-call.js';
 
-interface Codec {
+export interface Codec {
   readonly request: (value: unknown) => Buffer;
   readonly streamResponse: (value: unknown) => Buffer;
 }
@@ -35,12 +37,12 @@ function streamAnswer(body: Buffer): Buffer {
 }
 
 /** One ModelInferRequest through the request pipeline: this front end only decodes and encodes. */
-function infer(
+export function infer(
   front: GrpcFront,
   codec: Codec,
   call: GrpcCall,
   request: GrpcInferRequest,
-  metadata: Metadata,
+  metadata: MetadataReader,
   cancel: AbortSignal,
   onStream: boolean,
 ): Promise<InferOutcome> {
@@ -70,7 +72,10 @@ function infer(
       ...(tier !== undefined ? { tier } : {}),
       ...(review !== undefined ? { review } : {}),
     },
-    log: call.log,
+    // Read only when something logs: a child logger per call costs a few microseconds.
+    get log() {
+      return call.log;
+    },
     audit,
     cancel,
   };
@@ -82,26 +87,38 @@ function infer(
   return runInference(inferCall, frontEnd, front.pipeline);
 }
 
-/** Aborted by a cancel or a passed deadline: the same abort path as a closed HTTP connection. */
-function cancelSignal(call: { on(event: 'cancelled', listener: () => void): unknown }): AbortSignal {
+/**
+ * Aborted by a cancel or a passed deadline: the same abort path as a closed HTTP connection.
+ * grpc-js reports every call's end as 'cancelled', answered or not: after settle() it is ignored
+ * (an abort costs a DOMException and its stack).
+ */
+function cancelSignal(call: { on(event: 'cancelled', listener: () => void): unknown }): { signal: AbortSignal; settle(): void } {
   const controller = new AbortController();
-  call.on('cancelled', () => controller.abort());
-  return controller.signal;
+  // A stream's requests share its signal, each pipeline run listening while it works.
+  setMaxListeners(0, controller.signal);
+  let settled = false;
+  call.on('cancelled', () => {
+    if (!settled) controller.abort();
+  });
+  return { signal: controller.signal, settle: () => (settled = true) };
+}
+
+/** The codec the inference handlers share: requests re-encoded for fingerprints and review, stream answers encoded. */
+export function inferCodec(definition: ServiceDefinition): Codec {
+  return { request: definition.ModelInfer!.requestSerialize, streamResponse: definition.ModelStreamInfer!.responseSerialize };
 }
 
 /** ModelInfer and ModelStreamInfer. */
 export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
-  const codec: Codec = {
-    request: definition.ModelInfer!.requestSerialize,
-    streamResponse: definition.ModelStreamInfer!.responseSerialize,
-  };
+  const codec = inferCodec(definition);
 
   const ModelInfer = (grpcCall: ServerUnaryCall<GrpcInferRequest, unknown>, callback: sendUnaryData<unknown>): void => {
     const call = openCall(front, 'ModelInfer', grpcCall.metadata);
-    const cancel = cancelSignal(grpcCall);
+    const { signal: cancel, settle } = cancelSignal(grpcCall);
     authorizeCall(front, call, grpcCall)
       .then(() => infer(front, codec, call, grpcCall.request, grpcCall.metadata, cancel, false))
       .then(({ replayed, answer }) => {
+        settle();
         const metadata = answerMetadata(call, answer.headers);
         if (replayed) metadata.set('idempotent-replayed', 'true');
         grpcCall.sendMetadata(metadata);
@@ -109,6 +126,7 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
         finishCall(front, call, 200, undefined);
       })
       .catch((error: unknown) => {
+        settle();
         const failed = failCall(call, cancel.aborted ? new ServingError('client_cancelled', 'the caller cancelled the call') : error);
         callback(failed.status);
         finishCall(front, call, failed.httpStatus, failed.code);
@@ -121,7 +139,7 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
    * stream goes on. The stream itself fails only when its caller cannot be authenticated.
    */
   const ModelStreamInfer = (stream: ServerDuplexStream<GrpcInferRequest, unknown>): void => {
-    const cancel = cancelSignal(stream);
+    const { signal: cancel, settle: settleStream } = cancelSignal(stream);
     let tenant: ReturnType<GrpcFront['pipeline']['authenticate']>;
     try {
       tenant = authenticateCall(front, stream);
@@ -135,7 +153,9 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
     let open = 0;
     let ended = false;
     const settle = (): void => {
-      if (ended && open === 0 && !cancel.aborted) stream.end();
+      if (!ended || open > 0 || cancel.aborted) return;
+      settleStream();
+      stream.end();
     };
     const opened = openCall(front, 'ModelStreamInfer', stream.metadata);
     stream.sendMetadata(answerMetadata(opened));

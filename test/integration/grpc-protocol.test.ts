@@ -1,4 +1,7 @@
+import { connect, type IncomingHttpHeaders } from 'node:http2';
 import { resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { loadInferenceService } from '../../gateway/grpc/load-service.js';
 import {
   credentials,
   loadPackageDefinition,
@@ -304,7 +307,8 @@ describe('health and reflection', () => {
     };
     const check = (service: string) =>
       new Promise<string>((done, fail) => health.check({ service }, (error, reply) => (error ? fail(error) : done(reply.status))));
-    expect(await check('')).toBe('SERVING');
+    // Readiness is refreshed every second: the test before this one unloads and reloads a model.
+    await expect.poll(() => check(''), { timeout: 3000 }).toBe('SERVING');
     expect(await check('inference.GRPCInferenceService')).toBe('SERVING');
     expect(await check('live')).toBe('SERVING');
     health.close();
@@ -343,6 +347,79 @@ describe('health and reflection', () => {
     const described = await ask({ file_containing_symbol: 'inference.ModelInferRequest' });
     expect((described.file_descriptor_response as { file_descriptor_proto: Buffer[] }).file_descriptor_proto.length).toBeGreaterThan(0);
     reflection.close();
+  });
+});
+
+/** One unary call as raw HTTP/2: what any gRPC client sends, with the framing and headers under the test's control. */
+async function rawModelInfer(
+  address: string,
+  body: Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ headers: IncomingHttpHeaders; trailers: IncomingHttpHeaders; data: Buffer }> {
+  const session = connect(`http://${address}`);
+  try {
+    return await new Promise((done, fail) => {
+      const request = session.request({
+        ':method': 'POST',
+        ':path': '/inference.GRPCInferenceService/ModelInfer',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+        ...headers,
+      });
+      let initial: IncomingHttpHeaders = {};
+      let trailers: IncomingHttpHeaders = {};
+      const chunks: Buffer[] = [];
+      request.on('response', (value) => (initial = value));
+      request.on('trailers', (value) => (trailers = value));
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('error', fail);
+      request.on('close', () => done({ headers: initial, trailers, data: Buffer.concat(chunks) }));
+      request.end(body);
+    });
+  } finally {
+    session.close();
+  }
+}
+
+describe('ModelInfer on the HTTP/2 stream', () => {
+  const serialize = loadInferenceService().definition.ModelInfer!.requestSerialize;
+  const framed = (message: Buffer, flag = 0): Buffer => {
+    const prefix = Buffer.alloc(5);
+    prefix[0] = flag;
+    prefix.writeUInt32BE(message.length, 1);
+    return Buffer.concat([prefix, message]);
+  };
+  const statusOf = (reply: { headers: IncomingHttpHeaders; trailers: IncomingHttpHeaders }) =>
+    Number(reply.trailers['grpc-status'] ?? reply.headers['grpc-status']);
+
+  it('reads a gzip-compressed request and answers with the request id and serving facts in initial metadata', async () => {
+    const message = serialize(mlpRequest('mlp-classifier', mlpVector(6)));
+    const reply = await rawModelInfer(server.grpcAddress!, framed(gzipSync(message), 1), {
+      'grpc-encoding': 'gzip',
+      'x-request-id': 'mine-1',
+    });
+    expect(statusOf(reply)).toBe(status.OK);
+    expect(reply.headers['x-request-id']).toMatch(/\S/);
+    expect(reply.headers['x-client-request-id']).toBe('mine-1');
+    expect(reply.headers['x-model-version']).toBe('1');
+    const plain = await client.call<InferResponse>('ModelInfer', mlpRequest('mlp-classifier', mlpVector(6)));
+    // The answer's message, past its 5-byte prefix, holds the same tensor bytes the grpc-js client reads.
+    expect(reply.data.subarray(5).includes(plain.message!.raw_output_contents[0]!)).toBe(true);
+  });
+
+  it('refuses what is not a gRPC call the way grpc-js does, and keeps serving', async () => {
+    const message = serialize(mlpRequest('mlp-classifier', mlpVector(1)));
+    expect((await rawModelInfer(server.grpcAddress!, framed(message), { 'content-type': 'text/plain' })).headers[':status']).toBe(415);
+    expect(statusOf(await rawModelInfer(server.grpcAddress!, framed(message), { 'grpc-timeout': 'soon' }))).toBe(status.INTERNAL);
+    expect(statusOf(await rawModelInfer(server.grpcAddress!, framed(Buffer.from([0x0a, 0xff]))))).toBe(status.INTERNAL);
+    expect(statusOf(await rawModelInfer(server.grpcAddress!, framed(message, 1), { 'grpc-encoding': 'snappy' }))).toBe(
+      status.UNIMPLEMENTED,
+    );
+    expect(statusOf(await rawModelInfer(server.grpcAddress!, Buffer.alloc(0)))).toBe(status.UNIMPLEMENTED);
+    const refused = await rawModelInfer(server.grpcAddress!, framed(serialize(mlpRequest('no-such-model', mlpVector(1)))));
+    expect(statusOf(refused)).toBe(status.NOT_FOUND);
+    expect(refused.headers['x-error-code']).toBe('model_not_found');
+    expect(statusOf(await rawModelInfer(server.grpcAddress!, framed(message)))).toBe(status.OK);
   });
 });
 

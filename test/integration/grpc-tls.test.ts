@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../gateway/server.js';
 import { TestCertificates } from '../helpers/certificates.js';
 import { startTestGateway } from '../helpers/gateway.js';
-import { InferenceClient } from '../helpers/grpc-client.js';
+import { InferenceClient, mlpRequest } from '../helpers/grpc-client.js';
+import { mlpVector } from '../helpers/mlp-reference.js';
 import { freePort } from '../helpers/redis.js';
 import { TestRepository } from '../helpers/repository.js';
 
@@ -28,6 +29,14 @@ const live = async (address: string, creds: ReturnType<typeof credentials.create
   return reply;
 };
 
+/** ModelInfer, served past grpc-js's call machinery but on its TLS server: the same credentials apply. */
+const infer = async (address: string, creds: ReturnType<typeof credentials.createInsecure>) => {
+  const grpc = new InferenceClient(address, creds);
+  const reply = await grpc.call('ModelInfer', mlpRequest('mlp-classifier', mlpVector(3)), {}, { deadline: new Date(Date.now() + 5_000) });
+  grpc.close();
+  return reply;
+};
+
 afterAll(() => {
   repository.remove();
   certificates.remove();
@@ -43,6 +52,8 @@ describe('gRPC over TLS', () => {
   it('serves TLS clients that trust the CA, and no plaintext client', async () => {
     expect((await live(gateway.grpcAddress!, credentials.createSsl(certificates.ca.cert))).message).toEqual({ live: true });
     expect((await live(gateway.grpcAddress!, credentials.createInsecure())).error?.code).toBe(status.UNAVAILABLE);
+    expect((await infer(gateway.grpcAddress!, credentials.createSsl(certificates.ca.cert))).error).toBeUndefined();
+    expect((await infer(gateway.grpcAddress!, credentials.createInsecure())).error?.code).toBe(status.UNAVAILABLE);
   });
 });
 
@@ -62,5 +73,8 @@ describe('gRPC over mTLS', () => {
       live: true,
     });
     expect((await live(gateway.grpcAddress!, credentials.createSsl(certificates.ca.cert))).error?.code).toBe(status.UNAVAILABLE);
+    const withCertificate = credentials.createSsl(certificates.ca.cert, client.key, client.cert);
+    expect((await infer(gateway.grpcAddress!, withCertificate)).error).toBeUndefined();
+    expect((await infer(gateway.grpcAddress!, credentials.createSsl(certificates.ca.cert))).error?.code).toBe(status.UNAVAILABLE);
   });
 });
