@@ -1,4 +1,5 @@
 import { traceStep } from '../../workers/tracing/trace-step.js';
+import { bodyBytes } from '../protocol/binary-body.js';
 import type { InferCall, InferFrontEnd, InferOutcome, RunStage } from './infer-call.js';
 import { throwIfCancelled } from './admit-call.js';
 import { answerCall } from './answer-call.js';
@@ -63,7 +64,7 @@ async function servedInference(
     const run = () => runCall(call, target.tenant, planned.plan, deps);
     const outcome = stage ? await stage({ call, target, planned, deps }, run) : await run();
     const answer = frontEnd.encode(await answerCall(call, target.tenant.name, target.route, planned, outcome, frontEnd, deps));
-    if (claim) await claim.complete({ status: 200, headers: answer.headers, body: Buffer.from(answer.body).toString('base64') });
+    if (claim) await claim.complete({ status: 200, headers: answer.headers, body: bodyBytes(answer.body).toString('base64') });
     return { replayed: false, answer };
   } catch (error) {
     // A rejection before execution or a 5xx leaves the key free for a retry.
