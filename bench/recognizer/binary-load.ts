@@ -47,7 +47,13 @@ function checkAnswer(status: number, headers: ReadonlyMap<string, string>): stri
  * Closed-loop load at `connections`, one row per request: rows per second answered 200, and the CPU
  * this process (the client) spent per row.
  */
-export async function binaryLoad(url: string, width: number, connections: number, seconds: number, client: LoadClient = 'lean'): Promise<BinaryLoadResult> {
+export async function binaryLoad(
+  url: string,
+  width: number,
+  connections: number,
+  seconds: number,
+  client: LoadClient = 'lean',
+): Promise<BinaryLoadResult> {
   const { body, headers } = recognizerBody(width);
   const path = '/v2/models/text-recognizer/versions/1/infer';
   const cpuStart = process.cpuUsage();

@@ -73,7 +73,9 @@ export async function leanLoad(options: LeanLoadOptions): Promise<LeanLoadResult
           if (end < 0) return;
           const lines = pending.subarray(0, end).toString('latin1').split('\r\n');
           const status = Number(lines[0]!.split(' ')[1]);
-          const headers = new Map(lines.slice(1).map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+          const headers = new Map(
+            lines.slice(1).map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+          );
           if (status < 200 || status > 299) result.non2xx += 1;
           const problem = options.check?.(status, headers) ?? (headers.has('content-length') ? undefined : 'no content-length');
           if (problem) {
