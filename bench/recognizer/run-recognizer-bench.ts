@@ -41,6 +41,8 @@ const modelPath = resolveWeights(definition, '1');
 
 // 1. The tuned settings: the shipped block for this machine, or `npm run tune`'s choice made now.
 let tunedFrom: string;
+/** What the tuner measured, when it ran in this bench: the layouts it compared and what each cost. */
+let tuneTrials: object[] = [];
 if (repositories.shippedBlock) {
   tunedFrom = `the shipped config's tuned block for ${hardware.cpu}`;
 } else {
@@ -58,6 +60,14 @@ if (repositories.shippedBlock) {
   });
   if (!result.chosen) throw new Error('the tuner measured nothing');
   await writeTunedBlock(join(repositories.shipped, RECOGNIZER), result.hardwareKey, '1', tunedBlock(result, new Date().toISOString()));
+  tuneTrials = result.trials.map((trial) => ({
+    stage: trial.stage,
+    ...trial.candidate,
+    throughput: trial.measured ? round(trial.measured.throughput, 1) : null,
+    p95Ms: trial.measured ? round(trial.measured.p95Ms, 1) : null,
+    cpuMsPerRow: trial.measured?.cpuMsPerRequest !== undefined ? round(trial.measured.cpuMsPerRequest, 2) : null,
+    ...(trial.measured?.stoppedEarly ? { stoppedEarly: trial.measured.stoppedEarly } : {}),
+  }));
   tunedFrom = `npm run tune in this run (${result.trials.length} configurations, ${round(result.elapsedMs / 1000, 0)} s)`;
 }
 const tuned = (
@@ -159,6 +169,7 @@ const results = {
   secondsPerRun: RUN_SECONDS,
   tunedFrom,
   tunedSettings: tuned,
+  tuneTrials,
   rawSearch: search,
   bestRaw: best,
   rounds,
