@@ -18,7 +18,8 @@ import { readModelDefinition } from '../../workers/repository/load-repository.js
 import { tuneModel } from '../../workers/tuning/tune-model.js';
 import { tunedBlock } from '../../workers/tuning/tuning-report.js';
 import { writeTunedBlock } from '../../workers/tuning/write-tuned.js';
-import { binaryLoad, type BinaryLoadResult } from './binary-load.js';
+import { cpuSeconds } from '../proc-stats.js';
+import { binaryLoad, type BinaryLoadResult, type LoadClient } from './binary-load.js';
 import { measureRaw, rawLayouts, type RawResult } from './raw-search.js';
 import { RECOGNIZER, recognizerRepositories } from './repositories.js';
 
@@ -40,6 +41,8 @@ const modelPath = resolveWeights(definition, '1');
 
 // 1. The tuned settings: the shipped block for this machine, or `npm run tune`'s choice made now.
 let tunedFrom: string;
+/** What the tuner measured, when it ran in this bench: the layouts it compared and what each cost. */
+let tuneTrials: object[] = [];
 if (repositories.shippedBlock) {
   tunedFrom = `the shipped config's tuned block for ${hardware.cpu}`;
 } else {
@@ -57,6 +60,14 @@ if (repositories.shippedBlock) {
   });
   if (!result.chosen) throw new Error('the tuner measured nothing');
   await writeTunedBlock(join(repositories.shipped, RECOGNIZER), result.hardwareKey, '1', tunedBlock(result, new Date().toISOString()));
+  tuneTrials = result.trials.map((trial) => ({
+    stage: trial.stage,
+    ...trial.candidate,
+    throughput: trial.measured ? round(trial.measured.throughput, 1) : null,
+    p95Ms: trial.measured ? round(trial.measured.p95Ms, 1) : null,
+    cpuMsPerRow: trial.measured?.cpuMsPerRequest !== undefined ? round(trial.measured.cpuMsPerRequest, 2) : null,
+    ...(trial.measured?.stoppedEarly ? { stoppedEarly: trial.measured.stoppedEarly } : {}),
+  }));
   tunedFrom = `npm run tune in this run (${result.trials.length} configurations, ${round(result.elapsedMs / 1000, 0)} s)`;
 }
 const tuned = (
@@ -96,23 +107,46 @@ const gateway = (name: string, repository: string): Promise<ChildServer> =>
   });
 const tunedGateway = await gateway('tuned gateway', repositories.shipped);
 const untunedGateway = await gateway('untuned gateway', repositories.untuned);
+interface Measured extends BinaryLoadResult {
+  /** CPU the gateway process (all its threads) spent per row. */
+  readonly gatewayCpuMsPerRow: number;
+}
 interface Round {
   raw: number;
-  tuned: BinaryLoadResult;
-  untuned: BinaryLoadResult;
+  rawCpuMsPerRow: number;
+  tuned: Measured;
+  untuned: Measured;
+  /** The tuned gateway loaded by autocannon, for what the load generator costs. */
+  tunedAutocannon: Measured;
   loadAverage: number;
+}
+/** A load run with the gateway's CPU per row beside the client's. */
+async function loadGateway(server: ChildServer, client: LoadClient): Promise<Measured> {
+  const cpuBefore = await cpuSeconds(server.pid);
+  const result = await binaryLoad(server.url, WIDTH, CONNECTIONS, RUN_SECONDS, client);
+  const rows = Math.max(1, result.rowsPerSecond * RUN_SECONDS);
+  return { ...result, gatewayCpuMsPerRow: round((((await cpuSeconds(server.pid)) - cpuBefore) * 1000) / rows, 2) };
+}
+/** The raw best layout's rows per second and the CPU this process (its session threads) spent per row. */
+async function rawRound(): Promise<{ raw: number; rawCpuMsPerRow: number }> {
+  const cpuStart = process.cpuUsage();
+  const raw = (await measureRaw(modelPath, WIDTH, best, RUN_SECONDS)).rowsPerSecond;
+  const cpu = process.cpuUsage(cpuStart);
+  return { raw, rawCpuMsPerRow: round((cpu.user + cpu.system) / 1000 / Math.max(1, raw * RUN_SECONDS), 2) };
 }
 const rounds: Round[] = [];
 try {
   await binaryLoad(tunedGateway.url, WIDTH, CONNECTIONS, 2);
   await binaryLoad(untunedGateway.url, WIDTH, CONNECTIONS, 2);
+  await binaryLoad(tunedGateway.url, WIDTH, CONNECTIONS, 2, 'autocannon');
   for (let index = 0; index < ROUNDS; index += 1) {
-    const raw = (await measureRaw(modelPath, WIDTH, best, RUN_SECONDS)).rowsPerSecond;
-    const tunedRun = await binaryLoad(tunedGateway.url, WIDTH, CONNECTIONS, RUN_SECONDS);
-    const untunedRun = await binaryLoad(untunedGateway.url, WIDTH, CONNECTIONS, RUN_SECONDS);
-    rounds.push({ raw, tuned: tunedRun, untuned: untunedRun, loadAverage: round(loadavg()[0]!, 2) });
+    const { raw, rawCpuMsPerRow } = await rawRound();
+    const tunedRun = await loadGateway(tunedGateway, 'lean');
+    const untunedRun = await loadGateway(untunedGateway, 'lean');
+    const tunedAutocannon = await loadGateway(tunedGateway, 'autocannon');
+    rounds.push({ raw, rawCpuMsPerRow, tuned: tunedRun, untuned: untunedRun, tunedAutocannon, loadAverage: round(loadavg()[0]!, 2) });
     log(
-      `round ${index + 1}: raw ${raw}, tuned gateway ${tunedRun.rowsPerSecond} (${round(tunedRun.rowsPerSecond / raw, 3)}x), untuned ${untunedRun.rowsPerSecond} (${round(untunedRun.rowsPerSecond / raw, 3)}x) rows/s`,
+      `round ${index + 1}: raw ${raw} (${rawCpuMsPerRow} ms CPU/row), tuned gateway ${tunedRun.rowsPerSecond} (${round(tunedRun.rowsPerSecond / raw, 3)}x; gateway ${tunedRun.gatewayCpuMsPerRow} + client ${tunedRun.clientCpuMsPerRow} ms CPU/row), untuned ${untunedRun.rowsPerSecond} (${round(untunedRun.rowsPerSecond / raw, 3)}x), tuned with autocannon ${tunedAutocannon.rowsPerSecond} (client ${tunedAutocannon.clientCpuMsPerRow} ms CPU/row) rows/s`,
     );
   }
 } finally {
@@ -122,6 +156,11 @@ try {
 
 const tunedRatio = round(median(rounds.map((r) => r.tuned.rowsPerSecond / r.raw)), 3);
 const untunedRatio = round(median(rounds.map((r) => r.untuned.rowsPerSecond / r.raw)), 3);
+const autocannonRatio = round(median(rounds.map((r) => r.tunedAutocannon.rowsPerSecond / r.raw)), 3);
+// CPU per row is steadier than rows/s on a shared machine: the raw layout's against the gateway's alone
+// (as if the client ran elsewhere) and against the gateway's plus the client's (both on these cores).
+const cpuRatioServer = round(median(rounds.map((r) => r.rawCpuMsPerRow / r.tuned.gatewayCpuMsPerRow)), 3);
+const cpuRatioWithClient = round(median(rounds.map((r) => r.rawCpuMsPerRow / (r.tuned.gatewayCpuMsPerRow + r.tuned.clientCpuMsPerRow))), 3);
 const results = {
   date: new Date().toISOString(),
   machine: machineInfo(),
@@ -130,18 +169,22 @@ const results = {
   secondsPerRun: RUN_SECONDS,
   tunedFrom,
   tunedSettings: tuned,
+  tuneTrials,
   rawSearch: search,
   bestRaw: best,
   rounds,
   tunedRatio,
   untunedRatio,
+  autocannonRatio,
+  cpuRatioServer,
+  cpuRatioWithClient,
   target: { tunedAtLeast: 0.9, met: tunedRatio >= 0.9 },
 };
 await writeFile(join(RESULTS_DIR, 'recognizer.json'), `${JSON.stringify(results, null, 2)}\n`);
 const markdown = [
   '# Compute-bound: the recognizer through the gateway vs the best raw layout',
   '',
-  `${results.date}, ${results.machine.cpuModel} (${cores} cores), load average at the rounds ${rounds.map((r) => r.loadAverage).join(', ')}. ${results.model}; the gateways at ${CONNECTIONS} connections (autocannon), ${RUN_SECONDS} s runs alternated with the raw best in ${ROUNDS} rounds.`,
+  `${results.date}, ${results.machine.cpuModel} (${cores} cores), load average at the rounds ${rounds.map((r) => r.loadAverage).join(', ')}. ${results.model}; the gateways at ${CONNECTIONS} connections (the lean client, and autocannon for comparison), ${RUN_SECONDS} s runs alternated with the raw best in ${ROUNDS} rounds.`,
   '',
   `Tuned settings: ${tunedFrom}: \`${JSON.stringify(tuned)}\`.`,
   '',
@@ -156,28 +199,38 @@ const markdown = [
   row([
     'round',
     `raw best (${best.sessions}x${best.threads}, batch ${best.batch}) rows/s`,
+    'raw CPU ms/row',
     'gateway tuned rows/s',
     'tuned / raw',
     'p50 / p99 ms',
+    'gateway + client CPU ms/row',
     'gateway untuned rows/s',
     'untuned / raw',
-    'p50 / p99 ms',
+    'tuned, autocannon rows/s',
+    'autocannon / raw',
+    'gateway + autocannon CPU ms/row',
   ]),
-  row(['---', '---', '---', '---', '---', '---', '---', '---']),
+  row(['---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---']),
   ...rounds.map((r, i) =>
     row([
       i + 1,
       r.raw,
+      r.rawCpuMsPerRow,
       r.tuned.rowsPerSecond,
       round(r.tuned.rowsPerSecond / r.raw, 3),
       `${r.tuned.p50Ms} / ${r.tuned.p99Ms}`,
+      `${r.tuned.gatewayCpuMsPerRow} + ${r.tuned.clientCpuMsPerRow}`,
       r.untuned.rowsPerSecond,
       round(r.untuned.rowsPerSecond / r.raw, 3),
-      `${r.untuned.p50Ms} / ${r.untuned.p99Ms}`,
+      r.tunedAutocannon.rowsPerSecond,
+      round(r.tunedAutocannon.rowsPerSecond / r.raw, 3),
+      `${r.tunedAutocannon.gatewayCpuMsPerRow} + ${r.tunedAutocannon.clientCpuMsPerRow}`,
     ]),
   ),
   '',
-  `**Median tuned / raw best: ${tunedRatio}** (target >= 0.9: ${tunedRatio >= 0.9 ? 'met' : 'missed'}); before tuning: ${untunedRatio}.`,
+  `**Median tuned / raw best: ${tunedRatio}** (target >= 0.9: ${tunedRatio >= 0.9 ? 'met' : 'missed'}); before tuning: ${untunedRatio}; tuned, loaded by autocannon: ${autocannonRatio}.`,
+  '',
+  `CPU per row, raw best / tuned gateway: **${cpuRatioServer}** for the gateway alone (a client on another machine), ${cpuRatioWithClient} with the lean client's CPU added (both on these ${cores} cores). The lean client reads answers as tritonclient does (headers parsed, body bytes counted); autocannon decodes every body chunk into a string.`,
   '',
 ].join('\n');
 await writeFile(join(RESULTS_DIR, 'recognizer.md'), markdown);

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { ServingError } from '../../workers/protocol/errors.js';
 
 /** Triton's binary tensor extension: a JSON header, then raw tensor bytes. */
@@ -26,4 +27,36 @@ export function joinBinaryBody(header: string, tensors: readonly Uint8Array[]): 
   const headerBytes = Buffer.from(header);
   const body = Buffer.concat([headerBytes, ...tensors]);
   return { body, headerLength: headerBytes.length };
+}
+
+/**
+ * A body kept as the parts it was built from (a JSON header, then tensor bytes that still lie in
+ * the buffers the instance thread handed over) and written part by part: a large answer is
+ * never copied into one new buffer on the event loop.
+ */
+export class BodyParts {
+  readonly byteLength: number;
+
+  constructor(readonly parts: readonly Buffer[]) {
+    this.byteLength = parts.reduce((sum, part) => sum + part.byteLength, 0);
+  }
+
+  /** The parts joined: for callers that keep the body (an idempotent answer's record). */
+  toBuffer(): Buffer {
+    return Buffer.concat(this.parts as Buffer[], this.byteLength);
+  }
+
+  /** A stream of the parts, for a reply: each one is written as it is. */
+  stream(): Readable {
+    return Readable.from(this.parts, { objectMode: false });
+  }
+}
+
+/** Answers whose binary outputs reach this size are sent as their parts; below it one joined buffer costs less. */
+export const SEND_AS_PARTS_MIN_BYTES = 64 * 1024;
+
+/** A body as bytes, whatever form it was encoded in. */
+export function bodyBytes(body: string | Buffer | BodyParts): Buffer {
+  if (body instanceof BodyParts) return body.toBuffer();
+  return typeof body === 'string' ? Buffer.from(body) : body;
 }

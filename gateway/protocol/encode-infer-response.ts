@@ -1,10 +1,11 @@
 import type { Tensor } from '../../workers/protocol/tensor.js';
-import { joinBinaryBody } from './binary-body.js';
+import { BodyParts, joinBinaryBody, SEND_AS_PARTS_MIN_BYTES } from './binary-body.js';
 import { encodeJsonData } from './json-tensor-data.js';
 import type { RequestedOutput } from './parse-infer-request.js';
 
 export interface EncodedResponse {
-  readonly body: string | Buffer;
+  /** Large binary answers stay in parts (no copy of the outputs into one buffer). */
+  readonly body: string | Buffer | BodyParts;
   /** Set when any output went to the binary section. */
   readonly headerLength?: number;
 }
@@ -23,17 +24,21 @@ export function encodeInferResponse(
   requested: readonly RequestedOutput[],
   binaryByDefault: boolean,
 ): EncodedResponse {
-  const binaryParts: Uint8Array[] = [];
+  const binaryParts: Buffer[] = [];
   const entries = outputs.map((tensor) => {
     const binary = requested.find((output) => output.name === tensor.name)?.binary ?? binaryByDefault;
     const base = { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape };
     if (!binary) return { ...base, data: encodeJsonData(tensor.datatype, tensor.data) };
-    const bytes = new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+    const bytes = Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
     binaryParts.push(bytes);
     return { ...base, parameters: { binary_data_size: bytes.byteLength } };
   });
   const json = JSON.stringify({ ...head, outputs: entries });
   if (binaryParts.length === 0) return { body: json };
+  if (binaryParts.reduce((sum, part) => sum + part.byteLength, 0) >= SEND_AS_PARTS_MIN_BYTES) {
+    const header = Buffer.from(json);
+    return { body: new BodyParts([header, ...binaryParts]), headerLength: header.byteLength };
+  }
   const { body, headerLength } = joinBinaryBody(json, binaryParts);
   return { body, headerLength };
 }

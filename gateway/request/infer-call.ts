@@ -5,6 +5,7 @@ import type { TraceContext } from '../http/trace-context.js';
 import type { ResponseMetadata } from '../metadata/response-metadata.js';
 import type { Tenant } from '../policy/policy-config.js';
 import type { ParsedInferRequest } from '../protocol/parse-infer-request.js';
+import type { BodyParts } from '../protocol/binary-body.js';
 import type { ReadBody } from '../protocol/read-infer-body.js';
 import type { ReviewInput, ReviewMark } from '../review/review-on-infer.js';
 import type { PlanOutcome } from '../routing/model-call.js';
@@ -61,7 +62,8 @@ export interface InferAnswer {
 /** An answer as its transport sends it: headers (or initial metadata) and the body's bytes. */
 export interface EncodedAnswer {
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: string | Buffer;
+  /** BodyParts: a large binary answer kept in parts; HTTP writes them one by one. */
+  readonly body: string | Buffer | BodyParts;
 }
 
 /** The transport's half of a call: decoding the request and encoding the answer. */

@@ -1,4 +1,5 @@
 import { traceStep } from '../../workers/tracing/trace-step.js';
+import { bodyBytes } from '../protocol/binary-body.js';
 import type { EncodedAnswer, InferCall, InferFrontEnd, InferOutcome, RunStage } from './infer-call.js';
 import { throwIfCancelled } from './admit-call.js';
 import { answerCall } from './answer-call.js';
@@ -89,7 +90,7 @@ async function answered(
   try {
     throwIfCancelled(call.cancel);
     const encoded = await answer();
-    if (claim) await claim.complete({ status: 200, headers: encoded.headers, body: Buffer.from(encoded.body).toString('base64') });
+    if (claim) await claim.complete({ status: 200, headers: encoded.headers, body: bodyBytes(encoded.body).toString('base64') });
     return { replayed: false, answer: encoded };
   } catch (error) {
     // A rejection before execution or a 5xx leaves the key free for a retry.

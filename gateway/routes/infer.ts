@@ -3,7 +3,7 @@ import { closeSignal } from '../http/close-signal.js';
 import { MultipartBody } from '../http/multipart-body.js';
 import { clientRequestId } from '../http/request-id.js';
 import { metadataHeaders } from '../metadata/response-metadata.js';
-import { HEADER_LENGTH_HEADER } from '../protocol/binary-body.js';
+import { BodyParts, HEADER_LENGTH_HEADER } from '../protocol/binary-body.js';
 import { encodeInferResponse } from '../protocol/encode-infer-response.js';
 import { rawInferBody, readInferBody } from '../protocol/read-infer-body.js';
 import { httpAnswerTemplate } from '../cache/http-answer-template.js';
@@ -75,7 +75,9 @@ export function httpCall(request: FastifyRequest<{ Params: InferParams }>, reply
 export function sendOutcome(request: FastifyRequest, reply: FastifyReply, { replayed, answer }: InferOutcome): FastifyReply {
   reply.headers(answer.headers);
   if (replayed) reply.header('x-request-id', request.id).header('idempotent-replayed', 'true');
-  return reply.send(answer.body);
+  const { body } = answer;
+  if (!(body instanceof BodyParts)) return reply.send(body);
+  return reply.header('content-length', body.byteLength).send(body.stream());
 }
 
 /** onRequest: checked when the headers arrive, before the body is read. */

@@ -6,6 +6,9 @@ import { buildIdentityModel } from '../helpers/identity-model.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { PROJECT_MODELS, TestRepository } from '../helpers/repository.js';
 
+/** Floats per row of the 'wide' model: its answers are large enough to be written in parts. */
+const WIDE = 48 * 1024;
+
 const repository = new TestRepository()
   .copy('mlp-classifier')
   .add(
@@ -42,6 +45,18 @@ const repository = new TestRepository()
         { name: 'vec', datatype: 'FP32', dims: ['batch', 3] },
       ]),
     },
+  )
+  .add(
+    'wide',
+    {
+      platform: 'onnx',
+      versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
+      max_batch_size: 4,
+      inputs: [{ name: 'vec', datatype: 'FP32', shape: [WIDE] }],
+      outputs: [{ name: 'out_vec', datatype: 'FP32', shape: [WIDE] }],
+      price: { usd_per_compute_second: 0 },
+    },
+    { '1/model.onnx': buildIdentityModel([{ name: 'vec', datatype: 'FP32', dims: ['batch', WIDE] }]) },
   );
 
 let server: RunningServer;
@@ -59,10 +74,10 @@ function binaryBody(header: unknown, tensors: Uint8Array[]): { body: Buffer; hea
   return { body: Buffer.concat([json, ...tensors]), headerLength: json.length };
 }
 
-async function send(model: string, body: Buffer, headerLength: string) {
+async function send(model: string, body: Buffer, headerLength: string, extra: Record<string, string> = {}) {
   const response = await fetch(`${server.url}/v2/models/${model}/infer`, {
     method: 'POST',
-    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': headerLength },
+    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': headerLength, ...extra },
     body,
   });
   return { status: response.status, headers: response.headers, body: Buffer.from(await response.arrayBuffer()) };
@@ -108,6 +123,47 @@ describe('binary tensor data extension', () => {
     const reply = await send('mlp-classifier', body, String(headerLength));
     expect(reply.status).toBe(200);
     expect(reply.body.length - Number(reply.headers.get('inference-header-content-length'))).toBe(40);
+  });
+
+  describe('a large binary answer (written as its parts)', () => {
+    const rows = 3;
+    const input = new Float32Array(rows * WIDE).map((_, i) => Math.sin(i) * 1000);
+    const request = binaryBody(
+      {
+        inputs: [{ name: 'vec', datatype: 'FP32', shape: [rows, WIDE], parameters: { binary_data_size: input.byteLength } }],
+        parameters: { binary_data_output: true },
+      },
+      [new Uint8Array(input.buffer)],
+    );
+    const expectIntact = (reply: { status: number; headers: Headers; body: Buffer }) => {
+      expect(reply.status).toBe(200);
+      const jsonLength = Number(reply.headers.get('inference-header-content-length'));
+      const header = JSON.parse(reply.body.subarray(0, jsonLength).toString()) as { outputs: { shape: number[] }[] };
+      expect(header.outputs[0]!.shape).toEqual([rows, WIDE]);
+      expect(Buffer.from(reply.body.subarray(jsonLength))).toEqual(Buffer.from(input.buffer));
+    };
+
+    it('arrives whole, with a content-length that counts every byte', async () => {
+      const reply = await send('wide', request.body, String(request.headerLength), { 'accept-encoding': 'identity' });
+      expect(Number(reply.headers.get('content-length'))).toBe(reply.body.length);
+      expect(reply.body.length).toBeGreaterThan(input.byteLength);
+      expectIntact(reply);
+    });
+
+    it('arrives whole when compressed, and its header length counts the decompressed body', async () => {
+      // fetch inflates gzip itself: the body checked is what the client library sees.
+      const reply = await send('wide', request.body, String(request.headerLength), { 'accept-encoding': 'gzip' });
+      expect(reply.headers.get('content-encoding')).toBe('gzip');
+      expectIntact(reply);
+    });
+
+    it('is replayed byte for byte under the same Idempotency-Key', async () => {
+      const first = await send('wide', request.body, String(request.headerLength), { 'idempotency-key': 'wide-1' });
+      const again = await send('wide', request.body, String(request.headerLength), { 'idempotency-key': 'wide-1' });
+      expectIntact(first);
+      expectIntact(again);
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+    });
   });
 
   it('carries BYTES tensors length-prefixed, both ways', async () => {

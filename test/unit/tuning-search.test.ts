@@ -114,4 +114,19 @@ describe('search', () => {
     const trials = [trial(100, 900), trial(50, 600), trial(200, 2000)];
     expect(choose(trials, 500)).toBe(trials[1]);
   });
+
+  it('among configurations within 10 % of the best throughput, takes the one with the least CPU per request', () => {
+    const trial = (instanceCount: number, throughput: number, cpuMsPerRequest?: number): Trial => ({
+      candidate: { ...configured, instanceCount },
+      stage: 'layout',
+      loadMs: 0,
+      provider: 'cpu',
+      measured: { throughput, p50Ms: 10, p95Ms: 20, requests: 100, failures: 0, meanBatchRows: 1, measuredMs: 1000, cpuMsPerRequest },
+    });
+    // 95 req/s at 20 ms CPU each beats 100 req/s at 28 ms; 80 req/s at 10 ms is too slow to count.
+    const trials = [trial(1, 100, 28), trial(2, 95, 20), trial(4, 80, 10)];
+    expect(choose(trials, 500)).toBe(trials[1]);
+    // Without CPU figures for every close configuration, the highest throughput.
+    expect(choose([trial(1, 100, 28), trial(2, 95)], 500)!.candidate.instanceCount).toBe(1);
+  });
 });

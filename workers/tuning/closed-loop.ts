@@ -28,6 +28,11 @@ export interface Measured {
   /** Mean rows per executed batch. */
   readonly meanBatchRows: number;
   readonly measuredMs: number;
+  /**
+   * CPU time of this whole process (the instance threads, the batcher, the load loop) per answered
+   * request over the window: steadier than throughput when other processes share the cores.
+   */
+  readonly cpuMsPerRequest?: number;
   /** Why the measurement ended before measureMs, when it did. */
   readonly stoppedEarly?: string;
 }
@@ -87,6 +92,7 @@ export async function closedLoop(pool: VersionPool, makeRequest: () => ValidInfe
   await sleep(options.rampMs);
   recording = true;
   windowStart = performance.now();
+  const cpuStart = process.cpuUsage();
   let stoppedEarly: string | undefined;
   // A slow model gets longer, up to four windows, to answer enough requests to judge.
   const longer = (): boolean => latencies.length < MIN_ANSWERS_TO_JUDGE && performance.now() - windowStart < options.measureMs * 4;
@@ -97,7 +103,9 @@ export async function closedLoop(pool: VersionPool, makeRequest: () => ValidInfe
     stoppedEarly = options.stopEarly(summarize(latencies, failures, rows, executions, performance.now() - windowStart));
     if (stoppedEarly) break;
   }
-  const measured = summarize(latencies, failures, rows, executions, performance.now() - windowStart);
+  const cpu = process.cpuUsage(cpuStart);
+  const summary = summarize(latencies, failures, rows, executions, performance.now() - windowStart);
+  const measured = { ...summary, cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / Math.max(1, latencies.length) };
   recording = false;
   stopping = true;
   await Promise.all(clients);

@@ -38,10 +38,24 @@ export function eligible(trial: Trial, budgetMs: number): boolean {
   return m !== undefined && !m.stoppedEarly && m.failures === 0 && m.requests > 0 && m.p95Ms <= budgetMs;
 }
 
-/** The highest throughput within the budget; when none is within it, the lowest p95. */
+/** Throughputs within this share of the best are too close to rank by throughput on a shared machine. */
+const NEAR_BEST = 0.9;
+
+/**
+ * The highest throughput within the budget; among those within 10 % of it, the one that spends the
+ * least CPU per request when every one of them measured it (on a machine shared with other work the
+ * throughput of close configurations ranks when they ran, CPU per request what they cost; on a quiet
+ * one the cheaper configuration leaves more of the cores to the gateway's own work). When none is
+ * within the budget, the lowest p95.
+ */
 export function choose(trials: readonly Trial[], budgetMs: number): Trial | undefined {
   const within = trials.filter((trial) => eligible(trial, budgetMs));
-  if (within.length > 0) return within.reduce((best, trial) => (trial.measured!.throughput > best.measured!.throughput ? trial : best));
+  if (within.length > 0) {
+    const fastest = within.reduce((best, trial) => (trial.measured!.throughput > best.measured!.throughput ? trial : best));
+    const near = within.filter((trial) => trial.measured!.throughput >= fastest.measured!.throughput * NEAR_BEST);
+    if (near.some((trial) => trial.measured!.cpuMsPerRequest === undefined)) return fastest;
+    return near.reduce((best, trial) => (trial.measured!.cpuMsPerRequest! < best.measured!.cpuMsPerRequest! ? trial : best));
+  }
   const measured = trials.filter(
     (trial) => trial.measured && trial.measured.failures === 0 && trial.measured.requests > 0 && !trial.measured.stoppedEarly,
   );

@@ -54,6 +54,7 @@ interface Row {
   readonly throughput: string;
   readonly p50: string;
   readonly p95: string;
+  readonly cpu: string;
   readonly cap: string;
   readonly batch: string;
   readonly note: string;
@@ -66,6 +67,7 @@ function rows(result: TuneResult): Row[] {
     throughput: trial.measured ? round(trial.measured.throughput).toFixed(1) : '-',
     p50: trial.measured ? round(trial.measured.p50Ms).toFixed(1) : '-',
     p95: trial.measured ? round(trial.measured.p95Ms).toFixed(1) : '-',
+    cpu: trial.measured?.cpuMsPerRequest !== undefined ? round(trial.measured.cpuMsPerRequest, 2).toFixed(2) : '-',
     cap: trial.batchCap !== undefined ? String(trial.batchCap) : '-',
     batch: trial.measured ? round(trial.measured.meanBatchRows).toFixed(1) : '-',
     note: verdict(trial, result),
@@ -78,6 +80,7 @@ const HEADERS: Row = {
   throughput: 'req/s',
   p50: 'p50 ms',
   p95: 'p95 ms',
+  cpu: 'CPU ms/req',
   cap: 'batch cap',
   batch: 'rows/batch',
   note: '',
@@ -137,6 +140,7 @@ export function reportJson(result: TuneResult, date: string): Record<string, unk
             p50_ms: round(trial.measured.p50Ms),
             p95_ms: round(trial.measured.p95Ms),
             mean_batch_rows: round(trial.measured.meanBatchRows, 2),
+            ...(trial.measured.cpuMsPerRequest !== undefined ? { cpu_ms_per_request: round(trial.measured.cpuMsPerRequest, 3) } : {}),
             requests: trial.measured.requests,
             failures: trial.measured.failures,
             ...(trial.measured.stoppedEarly ? { stopped_early: trial.measured.stoppedEarly } : {}),
