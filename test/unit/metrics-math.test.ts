@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfidenceDrift } from '../../workers/metrics/confidence-drift.js';
 import { parseNvidiaSmi } from '../../workers/metrics/gpu-metrics.js';
-import { topProbabilities } from '../../workers/metrics/output-confidence.js';
+import { probabilityClasses, topProbabilities } from '../../workers/metrics/output-confidence.js';
+import { loadRepository } from '../../workers/repository/load-repository.js';
 import { populationStabilityIndex } from '../../workers/metrics/psi.js';
 
 /** Deterministic values in [0, 1], spread like a confident classifier's top probabilities. */
@@ -39,6 +40,16 @@ describe('output confidence', () => {
     const tensor = { name: 'p', datatype: 'FP32' as const, shape: [2, 3], data: Float32Array.from([0.1, 0.7, 0.2, 0.5, 0.25, 0.25]) };
     expect(topProbabilities(tensor, 3)!.map((v) => Math.round(v * 100) / 100)).toEqual([0.7, 0.5]);
     expect(topProbabilities({ ...tensor, data: Float32Array.from([2.5, -1, 0, 0, 0, 0]) }, 3)).toBeUndefined();
+  });
+
+  it("is read from the shipped classifiers' vectors, never from a sequence or a map", async () => {
+    const classes = new Map((await loadRepository('models')).map((d) => [d.name, probabilityClasses(d.config)]));
+    expect(classes.get('mlp-classifier')).toBe(10);
+    expect(classes.get('text-direction')).toBe(2);
+    expect(classes.get('emotion')).toBe(7);
+    // The recognizer's [steps, 6625] per line and the detector's map are not one distribution per row.
+    expect(classes.get('text-recognizer')).toBeUndefined();
+    expect(classes.get('text-detector')).toBeUndefined();
   });
 });
 

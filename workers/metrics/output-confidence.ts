@@ -6,14 +6,16 @@ const FLOATS = new Set(['FP32', 'FP64']);
 
 /**
  * The class count when the model's first output may hold probabilities: a float output
- * whose declared last dim is fixed and > 1. Decided once from the config, so outputs
- * such as a detector's variable-size probability map are never scanned.
+ * holding one vector per row (one declared dim beside the batch dim) whose length is fixed
+ * and > 1. Decided once from the config, so a detector's probability map or a recognizer's
+ * sequence of per-step distributions (265,000 values a text line) is never scanned.
  */
 export function probabilityClasses(config: ModelConfig): number | undefined {
   const first = config.outputs[0];
   const last = first?.shape.at(-1);
   if (!first || !FLOATS.has(first.datatype) || last === undefined || last <= 1) return undefined;
-  return last;
+  const perRow = config.max_batch_size > 0 ? first.shape.length : first.shape.length - 1;
+  return perRow === 1 ? last : undefined;
 }
 
 /**
