@@ -4,9 +4,12 @@
  * Order: compute limit in process, then one child server at a time: HTTP ceiling,
  * naive server, gateway (throughput, latency, RSS soak), gRPC vs HTTP, the hot path (npm start
  * defaults against the ceiling, alternating), cheap tier, then distributed mode (gateway
- * + one worker + Redis: throughput, latency, Redis memory). Misses are reported; only
- * breakage (a crash, errors, wrong answers) makes the exit status non-zero.
+ * + one worker + Redis: throughput, latency, Redis memory), and last the compute-bound
+ * recognizer against its best raw layout (its own script and report, bench/recognizer/;
+ * BENCH_RECOGNIZER=0 leaves it out). Misses are reported; only breakage (a crash, errors,
+ * wrong answers) makes the exit status non-zero.
  */
+import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { withChildServer } from './child-server.js';
@@ -152,6 +155,16 @@ async function main(): Promise<number> {
     );
   }
 
+  let recognizerFailed = false;
+  if (process.env.BENCH_RECOGNIZER !== '0') {
+    log('recognizer: the gateway (tuned and untuned) vs the best raw layout of the compute-bound text-recognizer');
+    const run = spawnSync(process.execPath, [resolve(import.meta.dirname, 'recognizer', 'run-recognizer-bench.js')], {
+      cwd: REPO_ROOT,
+      stdio: 'inherit',
+    });
+    recognizerFailed = run.status !== 0;
+  }
+
   const measurements: Measurements = {
     machine: { ...machine, loadAverageAtEnd: currentLoadAverage(), benchSeconds: Math.round((performance.now() - started) / 1000) },
     settings: { ...settings, modelPath: MODEL_PATH },
@@ -169,8 +182,9 @@ async function main(): Promise<number> {
   for (const t of results.targets)
     console.log(`${t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.value} (target ${t.threshold}) — ${t.measured}`);
   for (const p of results.problems) console.log(`PROBLEM  ${p}`);
+  if (recognizerFailed) console.log('PROBLEM  the recognizer bench failed (its output is above)');
   console.log(`\nwrote ${files.json}\nwrote ${files.markdown}`);
-  return results.problems.length > 0 ? 1 : 0;
+  return results.problems.length > 0 || recognizerFailed ? 1 : 0;
 }
 
 main().then(
