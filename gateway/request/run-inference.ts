@@ -8,6 +8,7 @@ import { planCall } from './plan-call.js';
 import { holdSlot } from '../limits/tenant-concurrency.js';
 import { resolveTarget, type Target } from './resolve-target.js';
 import { runCall } from './run-call.js';
+import { reviewExplainer } from '../explain/review-explain.js';
 
 /**
  * One inference, whatever front end it came by. Authentication, the rate limit and
@@ -61,8 +62,13 @@ async function servedInference(
   try {
     throwIfCancelled(call.cancel);
     const run = () => runCall(call, target.tenant, planned.plan, deps);
-    const outcome = stage ? await stage({ call, target, planned, deps }, run) : await run();
-    const answer = frontEnd.encode(await answerCall(call, target.tenant.name, target.route, planned, outcome, frontEnd, deps));
+    // A plain call on a route whose review keeps explanations: its review item is explained after the answer.
+    const reviewExplain = stage ? undefined : reviewExplainer(target);
+    const around = stage ?? reviewExplain?.stage;
+    const outcome = around ? await around({ call, target, planned, deps }, run) : await run();
+    const answered = await answerCall(call, target.tenant.name, target.route, planned, outcome, frontEnd, deps);
+    if (answered.review) reviewExplain?.explainLater(answered.review.id);
+    const answer = frontEnd.encode(answered);
     if (claim) await claim.complete({ status: 200, headers: answer.headers, body: Buffer.from(answer.body).toString('base64') });
     return { replayed: false, answer };
   } catch (error) {
