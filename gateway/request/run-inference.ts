@@ -8,6 +8,7 @@ import { planCall } from './plan-call.js';
 import { holdSlot } from '../limits/tenant-concurrency.js';
 import { resolveTarget, type Target } from './resolve-target.js';
 import { runCall } from './run-call.js';
+import { liveCallStarted } from '../explain/live-calls.js';
 import { reviewExplainer } from '../explain/review-explain.js';
 
 /**
@@ -29,9 +30,12 @@ export async function runInference(call: InferCall, frontEnd: InferFrontEnd, dep
       call.log.warn({ err: error }, 'concurrency store failed'),
     ),
   );
+  // Explanations' batches wait for live calls (an explain call is not one).
+  const live = stage ? undefined : liveCallStarted(target.definition.config.name);
   try {
     return await servedInference(call, target, frontEnd, deps, stage);
   } finally {
+    live?.();
     release();
   }
 }
