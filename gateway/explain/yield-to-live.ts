@@ -8,7 +8,7 @@ import { liveCallsInFlight } from './live-calls.js';
  * by at most one batch; kept under the tail a p95 looks at.
  */
 export const LIVE_DUTY = 0.1;
-/** Longest an explanation defers to a queue of other requests before it sends anyway (no starvation). */
+/** Longest an explanation defers to live calls in progress, and then to a queue of them, before it sends anyway (no starvation). */
 const MAX_DEFER_MS = 250;
 const POLL_MS = 2;
 /** A batch should run about this long: short enough that a live request behind it hardly waits. */
@@ -26,7 +26,8 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * Background pacing for an explanation's batches on one model version: priority alone orders
  * the queue, but a batch already running still delays a live request that arrives behind it.
  * So a batch is sent only when nothing else waits for the model and no live call on it is in
- * progress in this gateway (live-calls.ts), or after MAX_DEFER_MS; and while other requests
+ * progress in this gateway (live-calls.ts) (after MAX_DEFER_MS, when none is queued; after
+ * twice that, anyway); and while other requests
  * reach the model, the explanation rests after each batch so that it is busy at most
  * LIVE_DUTY of the time; alone on the model it runs flat out. Other requests are
  * the version's served rows beyond the explanation's own, counted from its start, so stale
@@ -54,7 +55,9 @@ export class LivePacer {
   async beforeBatch(): Promise<void> {
     const ownWork = this.#idleEnded === undefined ? 0 : performance.now() - this.#idleEnded;
     const start = performance.now();
+    // Best, a moment with no live call in progress; on a model never idle, at least one with none queued.
     while ((this.#waiting() > 0 || liveCallsInFlight(this.model) > 0) && performance.now() - start < MAX_DEFER_MS) await sleep(POLL_MS);
+    while (this.#waiting() > 0 && performance.now() - start < 2 * MAX_DEFER_MS) await sleep(POLL_MS);
     this.#start ??= this.#rowsServed();
     this.#ownWorkMs = ownWork;
   }
