@@ -34,7 +34,7 @@ export function explainReport(results: ExplainBenchResults): string {
         s.p95Ratio,
         s.explanationsPerSecond,
         s.rowsPerExplanation,
-        `$s.medianAloneQueueP95Ms/ ${s.medianBesideQueueP95Ms}`,
+        `${s.medianAloneQueueP95Ms} / ${s.medianBesideQueueP95Ms}`,
         `${Math.round(s.besideSharedBatchShare * 1000) / 10} %`,
       ]),
     ),

@@ -7,7 +7,7 @@ import { liveCallsInFlight } from './live-calls.js';
  * waits for it (and shares the CPU with it), so about this share of live requests is delayed,
  * by at most one batch; kept under the tail a p95 looks at.
  */
-export const LIVE_DUTY = 0.1;
+export const LIVE_DUTY = 0.2;
 /** Longest an explanation defers to live calls in progress, and then to a queue of them, before it sends anyway (no starvation). */
 const MAX_DEFER_MS = 250;
 const POLL_MS = 2;
@@ -22,6 +22,9 @@ const LIVE_MEMORY_MS = 3000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Until when each model version counts as having live traffic: shared by this process's explanations, so a new one starts resting. */
+const liveUntil = new Map<string, number>();
+
 /**
  * Background pacing for an explanation's batches on one model version: priority alone orders
  * the queue, but a batch already running still delays a live request that arrives behind it.
@@ -31,8 +34,9 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * reach the model, the explanation rests after each batch so that it is busy at most
  * LIVE_DUTY of the time; alone on the model it runs flat out. Other requests are
  * the version's served rows beyond the explanation's own, counted from its start, so stale
- * statistics (distributed mode) can delay seeing them but never invent them; where the
- * gateway sees no statistics at all it always rests. Batches start at one row and grow (or
+ * statistics (distributed mode) can delay seeing them but never invent them; and live calls
+ * it had to wait for in this gateway count at once. What one explanation sees, the next
+ * one on the model knows. Where the gateway sees no statistics at all it always rests. Batches start at one row and grow (or
  * shrink) toward TARGET_BATCH_MS of running time.
  */
 export class LivePacer {
@@ -41,7 +45,6 @@ export class LivePacer {
   #start: number | undefined;
   #own = 0;
   #others = 0;
-  #liveUntil = Number.POSITIVE_INFINITY;
   /** When the last rest (or batch) ended: the explanation's own work since then counts as busy. */
   #idleEnded: number | undefined;
   #ownWorkMs = 0;
@@ -56,8 +59,12 @@ export class LivePacer {
     const ownWork = this.#idleEnded === undefined ? 0 : performance.now() - this.#idleEnded;
     const start = performance.now();
     // Best, a moment with no live call in progress; on a model never idle, at least one with none queued.
-    while ((this.#waiting() > 0 || liveCallsInFlight(this.model) > 0) && performance.now() - start < MAX_DEFER_MS) await sleep(POLL_MS);
-    while (this.#waiting() > 0 && performance.now() - start < 2 * MAX_DEFER_MS) await sleep(POLL_MS);
+    let deferred = false;
+    for (; (this.#waiting() > 0 || liveCallsInFlight(this.model) > 0) && performance.now() - start < MAX_DEFER_MS; deferred = true)
+      await sleep(POLL_MS);
+    for (; this.#waiting() > 0 && performance.now() - start < 2 * MAX_DEFER_MS; deferred = true) await sleep(POLL_MS);
+    // Live calls met here are live traffic at once, in either mode; the served counts may lag.
+    if (deferred) this.#sawLive();
     this.#start ??= this.#rowsServed();
     this.#ownWorkMs = ownWork;
   }
@@ -73,22 +80,30 @@ export class LivePacer {
     else if (tookMs > TARGET_BATCH_MS * 2) this.#rows = Math.max(1, Math.floor(rows / 2));
     this.#own += rows;
     const now = performance.now();
-    if (this.#sawOthers()) this.#liveUntil = now + LIVE_MEMORY_MS;
-    else if (this.#liveUntil === Number.POSITIVE_INFINITY && this.#start !== undefined) this.#liveUntil = 0;
-    const rest = now < this.#liveUntil ? ((tookMs + this.#ownWorkMs) * (1 - LIVE_DUTY)) / LIVE_DUTY : 0;
+    const blind = this.#sawOthers();
+    const until = blind ? Number.POSITIVE_INFINITY : (liveUntil.get(this.#key) ?? 0);
+    const rest = now < until ? ((tookMs + this.#ownWorkMs) * (1 - LIVE_DUTY)) / LIVE_DUTY : 0;
     if (rest > 0) await sleep(rest);
     this.#idleEnded = performance.now();
     return rest;
   }
 
-  /** Whether rows other than the explanation's were served since the last look. */
+  /** Notes rows other than the explanation's served since the last look; true when there are no counts to look at. */
   #sawOthers(): boolean {
     const served = this.#rowsServed();
     if (served === undefined || this.#start === undefined) return true;
     const others = served - this.#start - this.#own;
-    const grew = others > this.#others;
+    if (others > this.#others) this.#sawLive();
     this.#others = Math.max(this.#others, others);
-    return grew;
+    return false;
+  }
+
+  #sawLive(): void {
+    liveUntil.set(this.#key, performance.now() + LIVE_MEMORY_MS);
+  }
+
+  get #key(): string {
+    return `${this.model}\u0000${this.version}`;
   }
 
   #waiting(): number {

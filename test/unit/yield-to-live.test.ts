@@ -38,7 +38,7 @@ describe('an explanation paces its batches by the live traffic on its model', ()
 
   it('statistics that lag behind its own rows (distributed mode) are not taken for live traffic; where there are none, it always rests', async () => {
     const state = counters();
-    const pacer = new LivePacer(state.backend, 'm', '1');
+    const pacer = new LivePacer(state.backend, 'lagging', '1');
     await pacer.beforeBatch();
     // Its first two batches are not counted yet.
     expect(await pacer.afterBatch(1, 8)).toBe(0);
@@ -51,31 +51,36 @@ describe('an explanation paces its batches by the live traffic on its model', ()
 
     const blind = counters();
     blind.served = undefined;
-    const resting = new LivePacer(blind.backend, 'm', '1');
+    const resting = new LivePacer(blind.backend, 'blind', '1');
     expect(await batch(resting, blind, 8, 1)).toBeGreaterThan(0);
   });
 
-  it('sends a batch only when no live call on the model is in progress, or after 250 ms', async () => {
+  it('sends a batch only when no live call on the model is in progress, or after 250 ms; a live call met is live traffic at once, for the next explanation too', async () => {
     const state = counters();
-    const pacer = new LivePacer(state.backend, 'm', '1');
-    const done = liveCallStarted('m');
+    const pacer = new LivePacer(state.backend, 'deferring', '1');
+    const done = liveCallStarted('deferring');
     const other = liveCallStarted('other-model');
     const began = performance.now();
     setTimeout(done, 40);
     await pacer.beforeBatch();
     expect(performance.now() - began).toBeGreaterThanOrEqual(35);
     // Never starved: a model always busy with live calls still gets a batch every 250 ms.
-    const stuck = liveCallStarted('m');
+    const stuck = liveCallStarted('deferring');
     const waited = performance.now();
     await pacer.beforeBatch();
     expect(performance.now() - waited).toBeGreaterThanOrEqual(245);
     stuck();
     other();
+    // The served counts have not moved past its own rows, yet it rests, and so does a new explanation.
+    state.served = 8;
+    expect(await pacer.afterBatch(1, 8)).toBeGreaterThan(0);
+    const next = new LivePacer(state.backend, 'deferring', '1');
+    expect(await batch(next, state, 8, 1)).toBeGreaterThan(0);
   });
 
   it('grows its batches while they run short, and halves them when they run long', async () => {
     const state = counters();
-    const pacer = new LivePacer(state.backend, 'm', '1');
+    const pacer = new LivePacer(state.backend, 'growing', '1');
     expect(pacer.rows(16)).toBe(1);
     await batch(pacer, state, 1, 0.5);
     await batch(pacer, state, 2, 0.5);
