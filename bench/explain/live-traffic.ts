@@ -13,11 +13,17 @@ export interface LiveResult {
   readonly failed: number;
   readonly p50Ms: number;
   readonly p95Ms: number;
+  /** The gateway's own account (X-Queue-Ms, X-Batch-Size): less shaken by the machine's load than the client's clock. */
+  readonly queueP95Ms: number;
+  /** Share of live requests that ran in a batch with other rows (explanation rows, beside explanations). */
+  readonly sharedBatchShare: number;
 }
 
 /** Sends `perSecond` requests a second for `seconds`, each timed from its send to its last byte. */
 export async function runLive(traffic: LiveTraffic, seconds: number): Promise<LiveResult> {
   const latencies: number[] = [];
+  const queues: number[] = [];
+  let shared = 0;
   let failed = 0;
   const pending: Promise<void>[] = [];
   const start = performance.now();
@@ -35,8 +41,13 @@ export async function runLive(traffic: LiveTraffic, seconds: number): Promise<Li
       })
         .then(async (response) => {
           await response.arrayBuffer();
-          if (response.status === 200) latencies.push(performance.now() - sent);
-          else failed += 1;
+          if (response.status !== 200) {
+            failed += 1;
+            return;
+          }
+          latencies.push(performance.now() - sent);
+          queues.push(Number(response.headers.get('x-queue-ms') ?? 0));
+          if (Number(response.headers.get('x-batch-size') ?? 1) > 1) shared += 1;
         })
         .catch(() => {
           failed += 1;
@@ -49,6 +60,8 @@ export async function runLive(traffic: LiveTraffic, seconds: number): Promise<Li
     failed,
     p50Ms: round(percentile(latencies, 50), 2),
     p95Ms: round(percentile(latencies, 95), 2),
+    queueP95Ms: round(percentile(queues, 95), 2),
+    sharedBatchShare: round(latencies.length > 0 ? shared / latencies.length : 0, 3),
   };
 }
 

@@ -18,6 +18,11 @@ export interface SideBySide {
   readonly medianBesideP95Ms: number;
   /** The median of the rounds' beside / alone ratios (each pair seconds apart): the target is at most 1.2. */
   readonly p95Ratio: number;
+  /** Live requests' queue wait p95 in the gateway (median of rounds), alone and beside. */
+  readonly medianAloneQueueP95Ms: number;
+  readonly medianBesideQueueP95Ms: number;
+  /** Median share of live requests beside explanations that ran in a batch with other rows. */
+  readonly besideSharedBatchShare: number;
   readonly explanationsPerSecond: number;
   readonly rowsPerExplanation: number;
 }
@@ -52,7 +57,7 @@ export async function sideBySide(
     };
     rounds.push(round_);
     log(
-      `${model} round ${i + 1}: live p95 alone ${alone.p95Ms} ms, beside explanations ${beside.p95Ms} ms; ${round_.explanationsPerSecond} explanations/s of ${round_.rowsPerExplanation} rows`,
+      `${model} round ${i + 1}: live p95 alone ${alone.p95Ms} ms, beside explanations ${beside.p95Ms} ms (queue p95 ${alone.queueP95Ms} / ${beside.queueP95Ms} ms, ${beside.sharedBatchShare} in shared batches); ${round_.explanationsPerSecond} explanations/s of ${round_.rowsPerExplanation} rows`,
     );
   }
   const medianAloneP95Ms = round(median(rounds.map((r) => r.alone.p95Ms)), 2);
@@ -65,6 +70,9 @@ export async function sideBySide(
     medianAloneP95Ms,
     medianBesideP95Ms,
     p95Ratio: round(median(rounds.map((r) => r.beside.p95Ms / r.alone.p95Ms)), 3),
+    medianAloneQueueP95Ms: round(median(rounds.map((r) => r.alone.queueP95Ms)), 2),
+    medianBesideQueueP95Ms: round(median(rounds.map((r) => r.beside.queueP95Ms)), 2),
+    besideSharedBatchShare: round(median(rounds.map((r) => r.beside.sharedBatchShare)), 3),
     explanationsPerSecond: round(median(rounds.map((r) => r.explanationsPerSecond)), 2),
     rowsPerExplanation: round(median(rounds.map((r) => r.rowsPerExplanation)), 1),
   };

@@ -5,11 +5,11 @@ import type { RunStage } from '../request/infer-call.js';
 import { modelCallServices } from '../wiring/policy-services.js';
 import { copyInputs } from './decode-inputs.js';
 import { explainCall, type Explanation } from './explain-call.js';
-import { explanationEstimateUsd, reserveExplanation } from './explain-budget.js';
+import { planEstimateUsd, reserveExplanation } from './explain-budget.js';
 import { parseExplainOptions, type ExplainOptions } from './explain-options.js';
 import { planExplanation } from './explain-plan.js';
 import { renderHeatmaps } from './render-heatmap.js';
-import { EXPLAIN_BATCH_ROWS } from './score-rows.js';
+import { REVIEW_HEATMAP_SIDE } from './review-explain.js';
 
 export type { Explanation } from './explain-call.js';
 
@@ -21,9 +21,6 @@ export interface ExplainState {
   /** A small heatmap for the review item, on routes whose review keeps explanations (image inputs only). */
   reviewHeatmap?: Buffer;
 }
-
-/** The review item's heatmap is drawn small: the console scales it up. */
-const REVIEW_HEATMAP_SIDE = 64;
 
 /**
  * The explain route's stage around the model call: options checked and rows counted against
@@ -43,12 +40,7 @@ export function explainStage(state: ExplainState, wantsImage: (options: ExplainO
     if (!firstConfig.outputs.some((spec) => spec.name === output))
       throw new ServingError('unknown_output', `model "${firstConfig.name}" has no output "${output}" to explain`);
     const snapshot = copyInputs(planned.parsed.inputs);
-    const batchRows = Math.max(1, Math.min(firstConfig.max_batch_size, EXPLAIN_BATCH_ROWS));
-    const estimate = explanationEstimateUsd(
-      firstConfig.price,
-      Array.from({ length: rows }, () => first.plans.map((plan) => plan.rowsPerRow)).flat(),
-      batchRows,
-    );
+    const estimate = planEstimateUsd(firstConfig, first.plans, rows);
     const reservation = await reserveExplanation(target.tenant, deps.services.budgets, estimate, first.totalRows);
     try {
       const outcome = await run();

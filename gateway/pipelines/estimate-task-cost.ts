@@ -15,12 +15,15 @@ export type CallPrice = (name: string, version?: string) => number;
  * What a task reserves from its tenant's budget when it is submitted: each model step's
  * requests (a map step's per item), and the requests transforms send themselves, counted
  * from the inputs where they tell (a clip's windows), each at its model's reserve price.
+ * `stepPrice` prices a model step's request where it costs more than its call (a task's
+ * explanation of it); a transform's calls are never explained.
  */
 export function estimateTaskCostUsd(
   pipeline: PipelineConfig,
   inputs: Readonly<Record<string, unknown>>,
   transforms: TransformCatalog,
   price: CallPrice,
+  stepPrice: CallPrice = price,
 ): number {
   let usd = 0;
   for (const step of pipeline.steps) {
@@ -30,7 +33,7 @@ export function estimateTaskCostUsd(
         const lists = Object.values(step.inputs).map((value) => inputs[value]);
         items = lists.every(Array.isArray) && lists.length > 0 ? (lists[0] as unknown[]).length : MAP_ITEMS_RESERVED;
       }
-      usd += items * price(step.model, step.version);
+      usd += items * stepPrice(step.model, step.version);
       continue;
     }
     const transform = transforms.get(step.transform);

@@ -10,6 +10,8 @@ import { answerFromRaw, keepByBody, rawLookup } from './raw-answer.js';
 import { holdSlot } from '../limits/tenant-concurrency.js';
 import { resolveTarget, type Target } from './resolve-target.js';
 import { runCall } from './run-call.js';
+import { liveCallStarted } from '../explain/live-calls.js';
+import { reviewExplainer } from '../explain/review-explain.js';
 
 /**
  * One inference, whatever front end it came by. Authentication, the rate limit and
@@ -31,9 +33,12 @@ export async function runInference(call: InferCall, frontEnd: InferFrontEnd, dep
       call.log.warn({ err: error }, 'concurrency store failed'),
     ),
   );
+  // Explanations' batches wait for live calls (an explain call is not one).
+  const live = stage ? undefined : liveCallStarted(target.definition.config.name);
   try {
     return await servedInference(call, target, frontEnd, deps, stage);
   } finally {
+    live?.();
     release();
   }
 }
@@ -58,8 +63,13 @@ async function servedInference(
   throwIfCancelled(call.cancel);
   return answered(call, key, target.tenant.name, planned.plan.route, planned.fingerprint, deps, async () => {
     const run = () => runCall(call, target.tenant, planned.plan, deps);
-    const outcome = stage ? await stage({ call, target, planned, deps }, run) : await run();
-    const answer = frontEnd.encode(await answerCall(call, target.tenant.name, target.route, planned, outcome, frontEnd, deps));
+    // A plain call on a route whose review keeps explanations: its review item is explained after the answer.
+    const reviewExplain = stage ? undefined : reviewExplainer(target);
+    const around = stage ?? reviewExplain?.stage;
+    const outcome = around ? await around({ call, target, planned, deps }, run) : await run();
+    const result = await answerCall(call, target.tenant.name, target.route, planned, outcome, frontEnd, deps);
+    if (result.review) reviewExplain?.explainLater(result.review.id);
+    const answer = frontEnd.encode(result);
     if (lookup) keepByBody(lookup, planned, outcome, frontEnd);
     return answer;
   });

@@ -60,6 +60,13 @@ export class MemoryReviewStore implements ReviewStore {
     });
   }
 
+  async attachExplanation(id: string, explanation: unknown): Promise<boolean> {
+    const item = this.#live(id);
+    if (!item) return false;
+    this.#replace({ ...item, explanation: structuredClone(explanation) });
+    return true;
+  }
+
   async countRouted(route: string): Promise<void> {
     this.#count(route).routed += 1;
   }

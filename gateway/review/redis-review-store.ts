@@ -5,7 +5,8 @@ import { matches, type ReviewFilter, type ReviewStore, type RouteCounts } from '
 
 /**
  * Claim and resolve as one step each, so two gateways cannot hand one item to two
- * reviewers. The mutable fields live beside the item's JSON in one hash, so the scripts
+ * reviewers. The mutable fields (and an explanation attached later) live beside the
+ * item's JSON in one hash, so the scripts
  * never decode JSON (cjson would turn empty arrays into objects).
  */
 const CLAIM = `
@@ -22,6 +23,12 @@ if redis.call('HGET', KEYS[1], 'state') ~= 'claimed' or redis.call('HGET', KEYS[
 redis.call('HSET', KEYS[1], 'state', 'resolved', 'resolved_by', ARGV[1], 'resolved_at', ARGV[2], 'decision', ARGV[3])
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'human_output', ARGV[4]) end
 return 'ok'`;
+
+/** Only onto an item that still exists: a late explanation must not bring an expired one back. */
+const ATTACH = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'explanation', ARGV[1])
+return 1`;
 
 const PAGE = 500;
 
@@ -87,6 +94,10 @@ export class RedisReviewStore implements ReviewStore {
     );
   }
 
+  async attachExplanation(id: string, explanation: unknown): Promise<boolean> {
+    return (await this.redis.eval(ATTACH, 1, this.#key(id), JSON.stringify(explanation))) === 1;
+  }
+
   async countRouted(route: string): Promise<void> {
     await this.redis.hincrby(this.#keys.reviewCounts('routed'), route, 1);
   }
@@ -128,5 +139,6 @@ function decode(fields: Record<string, string>): ReviewItem | undefined {
       ? { resolved_by: fields.resolved_by, resolved_at: fields.resolved_at, decision: fields.decision as ReviewItem['decision'] }
       : {}),
     ...(fields.human_output !== undefined ? { human_output: JSON.parse(fields.human_output) as unknown } : {}),
+    ...(fields.explanation !== undefined ? { explanation: JSON.parse(fields.explanation) as unknown } : {}),
   };
 }

@@ -30,6 +30,11 @@ export interface ReviewStore {
   claim(id: string, reviewer: string, at: string): Promise<ReviewOutcome>;
   /** claimed by `reviewer` → resolved; anything else is a conflict. */
   resolve(id: string, reviewer: string, resolution: Resolution): Promise<ReviewOutcome>;
+  /**
+   * Adds an explanation made after the item was filed (a plain inference on a route whose
+   * review keeps explanations); false when the item is gone.
+   */
+  attachExplanation(id: string, explanation: unknown): Promise<boolean>;
   /** Counts one answered request on a route that has review (the rate's denominator). */
   countRouted(route: string): Promise<void>;
   counts(): Promise<Record<string, RouteCounts>>;

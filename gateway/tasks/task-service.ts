@@ -6,6 +6,7 @@ import { estimateTaskCostUsd } from '../pipelines/estimate-task-cost.js';
 import type { PipelineConfig } from '../pipelines/pipeline-config.js';
 import type { TransformCatalog } from '../pipelines/transforms/catalog.js';
 import { estimateCallUsd } from '../routing/plan-inference.js';
+import { taskExplainUsd } from '../explain/explain-budget.js';
 import type { Tenant } from '../policy/policy-config.js';
 import type { PolicyServices } from '../wiring/policy-services.js';
 import type { CallbackGuard } from './callback-guard.js';
@@ -96,11 +97,15 @@ export class TaskService {
       const period = periodId(budget.period);
       const { backend, services, transforms } = this.#options;
       const price = (name: string, version?: string): number => estimateCallUsd(backend, services.policy.routes, name, version);
-      const estimatePico = toPico(estimateTaskCostUsd(pipeline, body.inputs, transforms, price));
+      // With "explain": true, each model step's request also reserves its explanation's rows.
+      const definition = (model: string) => backend.definition(model)?.config;
+      const explained = (name: string, version?: string): number =>
+        price(name, version) + taskExplainUsd(definition, services.policy.routes, name, version);
+      const estimatePico = toPico(estimateTaskCostUsd(pipeline, body.inputs, transforms, price, body.options.explain ? explained : price));
       if (!(await this.#options.services.budgets.reserve(tenant.name, period, toPico(budget.usd), estimatePico))) {
         throw new ServingError(
           'budget_exceeded',
-          `the ${budget.period} budget of ${budget.usd} USD for tenant "${tenant.name}" cannot cover this task`,
+          `the ${budget.period} budget of ${budget.usd} USD for tenant "${tenant.name}" cannot cover this task${body.options.explain ? ' and its explanations' : ''}`,
         );
       }
       record.reservation = { period, estimatePico };

@@ -117,6 +117,18 @@ describe.each(stores)('%s review store', (_name, make) => {
     expect((await store.resolve('y', owner, { decision: 'approved', at: '' })).kind).toBe('conflict');
   });
 
+  it('attaches an explanation made after the item was filed, whatever its state, and not to an item that is gone', async () => {
+    const store = make();
+    await store.create(item('e', 'a', 0));
+    await store.claim('e', 'ann', new Date().toISOString());
+    const explanation = { target: 'probabilities', attributions: [{ shape: [2, 2], data: [0.5, 0, 0, -0.25] }], heatmap_png: 'iVBOR' };
+    expect(await store.attachExplanation('e', explanation)).toBe(true);
+    expect(await store.get('e')).toMatchObject({ state: 'claimed', claimed_by: 'ann', explanation });
+    expect((await store.list({ limit: 10 }))[0]?.explanation).toEqual(explanation);
+    expect(await store.attachExplanation('gone', explanation)).toBe(false);
+    expect(await store.get('gone')).toBeUndefined();
+  });
+
   it('counts routed requests and created items per route', async () => {
     const store = make();
     await store.countRouted('a');
