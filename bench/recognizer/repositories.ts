@@ -21,8 +21,13 @@ export async function recognizerRepositories(hardwareKey: string): Promise<Recog
     versions: Record<string, unknown>;
     tuned?: Record<string, Record<string, unknown>>;
   };
+  // Tuned blocks keep only version 1's entries: a block for a version the copy does not serve is refused.
+  const tunedFp32 = config.tuned
+    ? Object.fromEntries(Object.entries(config.tuned).flatMap(([key, block]) => (block['1'] ? [[key, { '1': block['1'] }]] : [])))
+    : undefined;
   const fp32 = {
     ...config,
+    ...(tunedFp32 ? { tuned: tunedFp32 } : {}),
     versions: { '1': config.versions['1'] },
     version_policy: { specific: { versions: [1] } },
     default_version: '1',
