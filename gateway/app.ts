@@ -1,3 +1,4 @@
+import { reviewExplainer } from './explain/review-explain.js';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { installBodyParsers } from './http/body-parsers.js';
@@ -93,7 +94,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     clientErrorHandler: clientErrorReply,
   }) as unknown as FastifyInstance;
   options.tls?.attach(app);
-  const pipeline = options.pipeline ?? pipelineDeps(options.backend, options.services, options.lifecycle, options.authFailures);
+  const pipeline =
+    options.pipeline ?? pipelineDeps(options.backend, options.services, options.lifecycle, options.authFailures, true, reviewExplainer);
   options.inFlight?.install(app);
   installBodyParsers(app, options.bodyLimit);
   installRequestDecoding(app, options.bodyLimit);

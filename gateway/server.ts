@@ -3,6 +3,7 @@
  * model in this process (embedded mode, no REDIS_URL) or connects to Redis and queues
  * requests for worker processes (distributed mode), and listens.
  */
+import { reviewExplainer } from './explain/review-explain.js';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { createMetricsRegistry } from '../workers/metrics/registry.js';
@@ -65,7 +66,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
   const tasks = await buildTaskService(config, mode.backend, services, logger, mode.redis);
   // One pipeline for both front ends: the same authenticator, rate-limit window and stores.
   const authFailures = { limit: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW_MS };
-  const pipeline = pipelineDeps(mode.backend, services, lifecycle, authFailures, config.CANCEL_ABANDONED === 'on');
+  const pipeline = pipelineDeps(mode.backend, services, lifecycle, authFailures, config.CANCEL_ABANDONED === 'on', reviewExplainer);
   const app = buildApp({
     backend: mode.backend,
     services,

@@ -1,5 +1,5 @@
 import type { ResponseMetadata } from '../metadata/response-metadata.js';
-import type { EncodedAnswer } from '../request/infer-call.js';
+import type { EncodedAnswer } from '../protocol/binary-body.js';
 import { ByteLru } from './byte-lru.js';
 import type { CacheStore } from './cache-store.js';
 import type { CacheSlot } from './response-cache.js';

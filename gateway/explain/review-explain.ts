@@ -2,7 +2,7 @@ import { isServingError } from '../../workers/protocol/errors.js';
 import type { Tensor } from '../../workers/protocol/tensor.js';
 import { traceparentOf } from '../http/trace-context.js';
 import { tenantPriority } from '../limits/tenant-priority.js';
-import type { RunStage, StageContext } from '../request/infer-call.js';
+import type { ReviewExplainer, StageContext } from '../request/infer-call.js';
 import type { Target } from '../request/resolve-target.js';
 import type { PlanOutcome } from '../routing/model-call.js';
 import { modelCallServices } from '../wiring/policy-services.js';
@@ -14,17 +14,6 @@ import { renderHeatmaps } from './render-heatmap.js';
 
 /** The review item's heatmap is drawn small: the console scales it up. */
 export const REVIEW_HEATMAP_SIDE = 64;
-
-/**
- * For a plain inference on a route whose review keeps explanations (`review: {explain: true}`):
- * `stage` keeps a copy of the inputs (the live call takes its buffers); `explainLater`, once
- * the answer was filed as review item `id`, explains it in the background, after the answer
- * is sent, and attaches the explanation to the item.
- */
-export interface ReviewExplainer {
-  readonly stage: RunStage;
-  explainLater(id: string): void;
-}
 
 /** Undefined unless the target is a route whose review keeps explanations. */
 export function reviewExplainer(target: Target): ReviewExplainer | undefined {

@@ -1,5 +1,5 @@
 import type { ServingBackend } from '../serving-backend.js';
-import { liveCallsInFlight } from './live-calls.js';
+import { liveCallsInFlight } from '../request/live-calls.js';
 
 /**
  * The share of wall time one explanation may keep busy beside live traffic: its batches and

@@ -60,3 +60,10 @@ export function bodyBytes(body: string | Buffer | BodyParts): Buffer {
   if (body instanceof BodyParts) return body.toBuffer();
   return typeof body === 'string' ? Buffer.from(body) : body;
 }
+
+/** An answer as its transport writes it: headers and a body (a large binary answer kept in parts). */
+export interface EncodedAnswer {
+  readonly headers: Readonly<Record<string, string>>;
+  /** BodyParts: a large binary answer kept in parts; HTTP writes them one by one. */
+  readonly body: string | Buffer | BodyParts;
+}

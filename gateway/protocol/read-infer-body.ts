@@ -2,13 +2,21 @@ import { AUDIO_TYPES } from '../http/body-parsers.js';
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { MultipartBody } from '../http/multipart-body.js';
-import type { RawBody } from '../cache/raw-key.js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { encodeBytesElements } from '../../workers/protocol/tensor.js';
 import type { ModelDefinition } from '../../workers/repository/load-repository.js';
 import { HEADER_LENGTH_HEADER, splitBinaryBody } from './binary-body.js';
 import { parseInferRequestOffThread } from './parse-infer-off-thread.js';
 import { parseOptionsJson, type ParsedInferRequest } from './parse-infer-request.js';
+
+/** A request body as it came, before it is parsed: what a raw key hashes. */
+export interface RawBody {
+  /** Everything besides the bytes that decides how they are read (the media type, the binary header's length). */
+  readonly form: string;
+  readonly bytes: Buffer;
+  /** The idempotency fingerprint the parsed path would give. */
+  readonly fingerprint: () => string;
+}
 
 export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'] as const;
 

@@ -5,12 +5,12 @@ import type { TraceContext } from '../http/trace-context.js';
 import type { ResponseMetadata } from '../metadata/response-metadata.js';
 import type { Tenant } from '../policy/policy-config.js';
 import type { ParsedInferRequest } from '../protocol/parse-infer-request.js';
-import type { BodyParts } from '../protocol/binary-body.js';
+import type { EncodedAnswer } from '../protocol/binary-body.js';
 import type { ReadBody } from '../protocol/read-infer-body.js';
 import type { ReviewInput, ReviewMark } from '../review/review-on-infer.js';
 import type { PlanOutcome } from '../routing/model-call.js';
-import type { AnswerTemplate } from '../cache/http-answer-template.js';
-import type { RawBody } from '../cache/raw-key.js';
+import type { AnswerTemplate } from './answer-template.js';
+import type { RawBody } from '../protocol/read-infer-body.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import type { PlannedCall } from './plan-call.js';
 import type { Target } from './resolve-target.js';
@@ -60,11 +60,6 @@ export interface InferAnswer {
 }
 
 /** An answer as its transport sends it: headers (or initial metadata) and the body's bytes. */
-export interface EncodedAnswer {
-  readonly headers: Readonly<Record<string, string>>;
-  /** BodyParts: a large binary answer kept in parts; HTTP writes them one by one. */
-  readonly body: string | Buffer | BodyParts;
-}
 
 /** The transport's half of a call: decoding the request and encoding the answer. */
 export interface InferFrontEnd {
@@ -100,3 +95,15 @@ export interface StageContext {
  * `run` (checked after the plan, before anything runs), and adds what it spent to the outcome.
  */
 export type RunStage = (context: StageContext, run: () => Promise<PlanOutcome>) => Promise<PlanOutcome>;
+
+export type { EncodedAnswer };
+
+/**
+ * For a plain inference on a route whose review keeps explanations (`review: {explain: true}`;
+ * explain/review-explain.ts makes it): `stage` runs around the model call, `explainLater`
+ * explains the answer filed as review item `id` once the answer is sent.
+ */
+export interface ReviewExplainer {
+  readonly stage: RunStage;
+  explainLater(id: string): void;
+}

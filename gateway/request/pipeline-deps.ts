@@ -2,6 +2,8 @@ import { keyAuthenticator, type AuthFailureLimit, type Authenticator } from '../
 import { TenantRateLimiter } from '../limits/tenant-rate-limit.js';
 import type { PolicyServices } from '../wiring/policy-services.js';
 import type { ServingBackend } from '../serving-backend.js';
+import type { ReviewExplainer } from './infer-call.js';
+import type { Target } from './resolve-target.js';
 
 /** Where the process is in its life (routes/health.ts's Lifecycle, which satisfies this). */
 export interface Lifecycle {
@@ -17,6 +19,8 @@ export interface PipelineDeps {
   readonly rateLimiter: TenantRateLimiter;
   /** CANCEL_ABANDONED: whether a caller's leaving reaches its model call (its queue or job). */
   readonly cancelAbandoned: boolean;
+  /** Explains review items of routes with `review: {explain: true}` (wired by the entry points: explain/ builds on request/). */
+  readonly reviewExplainer?: (target: Target) => ReviewExplainer | undefined;
 }
 
 export function pipelineDeps(
@@ -25,7 +29,9 @@ export function pipelineDeps(
   lifecycle: Lifecycle,
   authFailures?: AuthFailureLimit,
   cancelAbandoned = true,
+  reviewExplainer?: (target: Target) => ReviewExplainer | undefined,
 ): PipelineDeps {
   const authenticate = keyAuthenticator(services.policy, authFailures);
-  return { backend, services, lifecycle, authenticate, rateLimiter: new TenantRateLimiter(services), cancelAbandoned };
+  const rateLimiter = new TenantRateLimiter(services);
+  return { backend, services, lifecycle, authenticate, rateLimiter, cancelAbandoned, ...(reviewExplainer ? { reviewExplainer } : {}) };
 }

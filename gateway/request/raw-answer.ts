@@ -1,5 +1,6 @@
 import type { RawAnswer } from '../cache/raw-index.js';
-import { rawKey, type RawBody, type RawKey } from '../cache/raw-key.js';
+import type { RawBody } from '../protocol/read-infer-body.js';
+import { rawKey, type RawKey } from './raw-key.js';
 import type { ResponseCache } from '../cache/response-cache.js';
 import { tenantPriority } from '../limits/tenant-priority.js';
 import { responseMetadata } from '../metadata/response-metadata.js';

@@ -10,8 +10,7 @@ import { answerFromRaw, keepByBody, rawLookup } from './raw-answer.js';
 import { holdSlot } from '../limits/tenant-concurrency.js';
 import { resolveTarget, type Target } from './resolve-target.js';
 import { runCall } from './run-call.js';
-import { liveCallStarted } from '../explain/live-calls.js';
-import { reviewExplainer } from '../explain/review-explain.js';
+import { liveCallStarted } from './live-calls.js';
 
 /**
  * One inference, whatever front end it came by. Authentication, the rate limit and
@@ -64,7 +63,7 @@ async function servedInference(
   return answered(call, key, target.tenant.name, planned.plan.route, planned.fingerprint, deps, async () => {
     const run = () => runCall(call, target.tenant, planned.plan, deps);
     // A plain call on a route whose review keeps explanations: its review item is explained after the answer.
-    const reviewExplain = stage ? undefined : reviewExplainer(target);
+    const reviewExplain = stage ? undefined : deps.reviewExplainer?.(target);
     const around = stage ?? reviewExplain?.stage;
     const outcome = around ? await around({ call, target, planned, deps }, run) : await run();
     const result = await answerCall(call, target.tenant.name, target.route, planned, outcome, frontEnd, deps);

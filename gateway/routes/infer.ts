@@ -6,7 +6,7 @@ import { metadataHeaders } from '../metadata/response-metadata.js';
 import { BodyParts, HEADER_LENGTH_HEADER } from '../protocol/binary-body.js';
 import { encodeInferResponse } from '../protocol/encode-infer-response.js';
 import { rawInferBody, readInferBody } from '../protocol/read-infer-body.js';
-import { httpAnswerTemplate } from '../cache/http-answer-template.js';
+import { httpAnswerTemplate } from '../request/answer-template.js';
 import { admitInference } from '../request/admit-call.js';
 import type { EncodedAnswer, InferCall, InferFrontEnd, InferOutcome } from '../request/infer-call.js';
 import type { PipelineDeps } from '../request/pipeline-deps.js';

@@ -1,9 +1,8 @@
 import type { InferResult } from '../../workers/protocol/inference.js';
 import { metadataHeaders, type ResponseMetadata } from '../metadata/response-metadata.js';
-import { HEADER_LENGTH_HEADER } from '../protocol/binary-body.js';
 import { encodeInferResponse } from '../protocol/encode-infer-response.js';
 import type { ParsedInferRequest } from '../protocol/parse-infer-request.js';
-import type { EncodedAnswer } from '../request/infer-call.js';
+import { HEADER_LENGTH_HEADER, type EncodedAnswer } from '../protocol/binary-body.js';
 
 /** How an answer's `parameters` are written before they are filled in. */
 const EMPTY_PARAMETERS = ',"parameters":{}';

@@ -4,16 +4,8 @@ import type { RouteConfig } from '../policy/policy-config.js';
 import { chooseTiers } from '../routing/choose-tiers.js';
 import { resolveModel, type ResolvedModel } from '../routing/resolve-model.js';
 import type { ServingBackend } from '../serving-backend.js';
-import { THREAD_HASH_MIN_BYTES, scopeName } from './cache-key.js';
-
-/** A request body as it came, before it is parsed: what a raw key hashes. */
-export interface RawBody {
-  /** Everything besides the bytes that decides how they are read (the media type, the binary header's length). */
-  readonly form: string;
-  readonly bytes: Buffer;
-  /** The idempotency fingerprint the parsed path would give. */
-  readonly fingerprint: () => string;
-}
+import { THREAD_HASH_MIN_BYTES, scopeName } from '../cache/cache-key.js';
+import type { RawBody } from '../protocol/read-infer-body.js';
 
 /** What a call would run, known before its body is read. */
 export interface RawCall {
