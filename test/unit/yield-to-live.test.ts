@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { liveCallStarted } from '../../gateway/explain/live-calls.js';
+import { liveCallStarted } from '../../gateway/request/live-calls.js';
 import { LIVE_DUTY, LivePacer } from '../../gateway/explain/yield-to-live.js';
 import type { ServingBackend } from '../../gateway/serving-backend.js';
 
