@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SERVING_NODE_FLAGS } from '../workers/runtime/serving-node-flags.js';
 
 /** A node process the bench started: its output kept, its end awaited, never left behind. */
 export interface Child {
@@ -44,7 +45,8 @@ function installCleanup(): void {
 export function spawnChild(options: ChildOptions): Child {
   installCleanup();
   // stdin stays a pipe: the bench's own servers exit when it closes, i.e. when the bench dies.
-  const child = spawn(process.execPath, [options.script], {
+  // Started as `npm start` and the images start them, so the figures are the shipped process's.
+  const child = spawn(process.execPath, [...SERVING_NODE_FLAGS, options.script], {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],

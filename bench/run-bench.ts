@@ -32,6 +32,7 @@ import { measureSequential, type SequentialLatency } from './sequential-latency.
 import { INFER_PATH, MODEL_NAME, MODEL_PATH, REDIS_URL, REPO_ROOT, RESULTS_DIR, settings } from './settings.js';
 import { evaluateTargets, findProblems } from './targets.js';
 import { verifyOutputs } from './verify-outputs.js';
+import { SERVING_NODE_FLAGS } from '../workers/runtime/serving-node-flags.js';
 
 const SERVERS = resolve(import.meta.dirname, 'servers');
 const log = (message: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -158,10 +159,14 @@ async function main(): Promise<number> {
   let recognizerFailed = false;
   if (process.env.BENCH_RECOGNIZER !== '0') {
     log('recognizer: the gateway (tuned and untuned) vs the best raw layout of the compute-bound text-recognizer');
-    const run = spawnSync(process.execPath, [resolve(import.meta.dirname, 'recognizer', 'run-recognizer-bench.js')], {
-      cwd: REPO_ROOT,
-      stdio: 'inherit',
-    });
+    const run = spawnSync(
+      process.execPath,
+      [...SERVING_NODE_FLAGS, resolve(import.meta.dirname, 'recognizer', 'run-recognizer-bench.js')],
+      {
+        cwd: REPO_ROOT,
+        stdio: 'inherit',
+      },
+    );
     recognizerFailed = run.status !== 0;
   }
 

@@ -15,6 +15,7 @@ import { currentLoadAverage, machineInfo } from './machine-info.js';
 import { row } from './markdown.js';
 import { median, round } from './stats.js';
 import { REPO_ROOT, RESULTS_DIR } from './settings.js';
+import { SERVING_NODE_FLAGS } from '../workers/runtime/serving-node-flags.js';
 
 const ROUNDS = Number(process.env.STARTUP_ROUNDS ?? 7);
 const PORT = Number(process.env.STARTUP_PORT ?? 18_471);
@@ -62,7 +63,7 @@ async function timedGet(url: string): Promise<{ ms: number; bytes: number; statu
 async function startOnce(root: string): Promise<Start> {
   const base = `http://127.0.0.1:${PORT}`;
   const started = performance.now();
-  const child = spawn(process.execPath, [join(root, 'dist', 'gateway', 'server.js')], {
+  const child = spawn(process.execPath, [...SERVING_NODE_FLAGS, join(root, 'dist', 'gateway', 'server.js')], {
     cwd: root,
     env: {
       ...process.env,

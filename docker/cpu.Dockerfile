@@ -48,7 +48,7 @@ EXPOSE 8080 8001
 # Slim images have no curl: node's fetch asks the liveness endpoint.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/v2/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "dist/gateway/server.js"]
+CMD ["node", "--initial-old-space-size=256", "dist/gateway/server.js"]
 
 FROM runtime AS worker-cpu
 # The metrics listener also answers GET /ready (warm and consuming); the probe and Prometheus need it off loopback.
@@ -57,4 +57,4 @@ ENV METRICS_HOST=0.0.0.0 \
 EXPOSE 9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=120s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.METRICS_PORT||9464)+'/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "dist/workers/main.js"]
+CMD ["node", "--initial-old-space-size=256", "dist/workers/main.js"]

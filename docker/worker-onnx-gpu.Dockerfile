@@ -40,4 +40,4 @@ USER node
 EXPOSE 9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=180s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.METRICS_PORT||9464)+'/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "dist/workers/main.js"]
+CMD ["node", "--initial-old-space-size=256", "dist/workers/main.js"]
