@@ -205,7 +205,13 @@ export class QueueConsumer {
    * narrowed to those and thrown, so BullMQ retries only them.
    */
   async #processBullmq(job: Job<InferJobData, JobSummary>): Promise<JobSummary> {
-    const run = await this.#run({ queue: job.queueName, id: job.id!, data: job.data, timestamp: job.timestamp, attempt: job.attemptsMade + 1 });
+    const run = await this.#run({
+      queue: job.queueName,
+      id: job.id!,
+      data: job.data,
+      timestamp: job.timestamp,
+      attempt: job.attemptsMade + 1,
+    });
     if (run.answered.length > 0) await this.#replies.send(this.#keys.replies(job.data.replyTo), { jobId: job.id!, items: run.answered });
     // Answers travel once, on the reply stream; the job keeps only a summary (BullMQ would
     // otherwise copy them into the job hash and the events stream too).
@@ -218,7 +224,8 @@ export class QueueConsumer {
   /** Streams: the answers are written with the job's finish (stream-worker.ts), which also retries or dead-letters. */
   async #processStream(job: StreamJob): Promise<StreamOutcome> {
     const run = await this.#run({ queue: job.queue, id: job.jobId, data: job.data, timestamp: job.addedAt, attempt: job.attempt });
-    const reply = run.answered.length > 0 ? { key: this.#keys.replies(job.data.replyTo), reply: { jobId: job.jobId, items: run.answered } } : undefined;
+    const reply =
+      run.answered.length > 0 ? { key: this.#keys.replies(job.data.replyTo), reply: { jobId: job.jobId, items: run.answered } } : undefined;
     return {
       ...(reply ? { reply } : {}),
       ...(run.retry.length > 0 ? { retry: { items: run.retry.map((entry) => entry.item), reason: retryReason(run) } } : {}),

@@ -81,6 +81,8 @@ export class StreamWorker {
   readonly #inHand = new Map<string, number>();
   readonly #ready: Taken[] = [];
   #running = 0;
+  /** The last read filled every free slot: read class by class, best first, until one does not. */
+  #backlog = false;
   #open = true;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
@@ -126,21 +128,8 @@ export class StreamWorker {
         continue;
       }
       try {
-        const result = (await this.#o.blocking.xreadgroup(
-          'GROUP',
-          GROUP,
-          this.#o.consumer,
-          'COUNT',
-          room,
-          'BLOCK',
-          BLOCK_MS,
-          'STREAMS',
-          ...this.#streams,
-          ...this.#streams.map(() => '>'),
-        )) as [string, Entries][] | null;
-        for (const [stream, entries] of result ?? []) {
-          this.#accept(this.#streams.indexOf(stream), entries, () => 1);
-        }
+        if (this.#backlog) await this.#readByClass(room);
+        else await this.#readAny(room);
         this.#pump();
       } catch (error) {
         if (!this.#open) break;
@@ -151,6 +140,51 @@ export class StreamWorker {
         }
       }
     }
+  }
+
+  /**
+   * One blocking read over every class's stream: what the idle path costs (one round trip a job).
+   * XREADGROUP's COUNT is per stream, so entries that arrive in several classes at once may bring
+   * more than the free slots (held here, best class first); as many as asked means a backlog.
+   */
+  async #readAny(room: number): Promise<void> {
+    const result = (await this.#o.blocking.xreadgroup(
+      'GROUP',
+      GROUP,
+      this.#o.consumer,
+      'COUNT',
+      room,
+      'BLOCK',
+      BLOCK_MS,
+      'STREAMS',
+      ...this.#streams,
+      ...this.#streams.map(() => '>'),
+    )) as [string, Entries][] | null;
+    let taken = 0;
+    for (const [stream, entries] of result ?? []) {
+      this.#accept(this.#streams.indexOf(stream), entries, () => 1);
+      taken += entries.length;
+    }
+    this.#backlog = taken >= room || (result?.length ?? 0) > 1;
+  }
+
+  /**
+   * With a backlog, the free slots are filled best class first, one stream at a time, so a
+   * worse class never takes a slot while a better one has jobs waiting (no blocking: the
+   * queue was just found busy).
+   */
+  async #readByClass(room: number): Promise<void> {
+    let left = room;
+    for (const [cls, stream] of this.#streams.entries()) {
+      const result = (await this.#o.blocking.xreadgroup('GROUP', GROUP, this.#o.consumer, 'COUNT', left, 'STREAMS', stream, '>')) as
+        | [string, Entries][]
+        | null;
+      const entries = result?.[0]?.[1] ?? [];
+      this.#accept(cls, entries, () => 1);
+      left -= entries.length;
+      if (left <= 0) break;
+    }
+    this.#backlog = left <= 0;
   }
 
   /** The group reads every entry from the first (added before any worker came, too); creating it again is harmless. */
@@ -202,7 +236,10 @@ export class StreamWorker {
       }
       const job: StreamJob = { queue: this.#o.queue, jobId: entry.jobId, data, addedAt: entry.addedAt, attempt: taken.attempt };
       if (taken.attempt > this.#o.attempts) {
-        await this.#o.exhausted(job, `inference_failed: the job was taken ${taken.attempt - 1} times and never finished (its workers stopped)`);
+        await this.#o.exhausted(
+          job,
+          `inference_failed: the job was taken ${taken.attempt - 1} times and never finished (its workers stopped)`,
+        );
         await this.#finish(stream, taken, job);
         return;
       }
@@ -216,7 +253,10 @@ export class StreamWorker {
       else {
         if (outcome.reply) await this.#o.replies.send(outcome.reply.key, outcome.reply.reply);
         const items = new Set(outcome.retry.items);
-        await this.#o.exhausted({ ...job, data: { ...data, requests: data.requests.filter((r) => items.has(r.item)) } }, outcome.retry.reason);
+        await this.#o.exhausted(
+          { ...job, data: { ...data, requests: data.requests.filter((r) => items.has(r.item)) } },
+          outcome.retry.reason,
+        );
         await this.#finish(stream, taken, job);
       }
     } catch (error) {
@@ -295,8 +335,7 @@ export class StreamWorker {
         if (take.length === 0) continue;
         const claimed = (await this.#o.redis.call('XCLAIM', stream, GROUP, this.#o.consumer, minIdle, ...take)) as Entries;
         room -= claimed.length;
-        if (claimed.length > 0)
-          this.#o.logger.warn({ queue: this.#o.queue, jobs: claimed.length }, 'took over stalled jobs');
+        if (claimed.length > 0) this.#o.logger.warn({ queue: this.#o.queue, jobs: claimed.length }, 'took over stalled jobs');
         this.#accept(cls, claimed, (entryId) => (deliveries.get(entryId) ?? 1) + 1);
       }
     }
