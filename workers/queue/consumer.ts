@@ -241,6 +241,7 @@ export class QueueConsumer {
       job.queue,
       job.id,
       decoded.requests.map(({ item }) => item),
+      job.timestamp,
     );
     // Items whose callers left before the job started are skipped: nobody waits for them.
     const requests = decoded.requests.filter(({ item }) => !cancelled.has(item));
