@@ -38,6 +38,8 @@ export interface StreamWorkerOptions {
   readonly stalledIntervalMs: number;
   readonly attempts: number;
   readonly backoffMs: number;
+  /** A consumer holding nothing and silent this long is a worker that is gone (default an hour). */
+  readonly forgetConsumersAfterMs?: number;
   readonly replies: ReplySender;
   readonly logger: Logger;
   readonly process: (job: StreamJob) => Promise<StreamOutcome>;
@@ -56,6 +58,8 @@ interface Taken {
 const BLOCK_MS = 1_000;
 /** An answered-items set outlives any retry schedule. */
 const ANSWERED_TTL_MS = 600_000;
+/** Gone consumers (forgetConsumersAfterMs) are looked for every this many stalled-job checks. */
+const FORGET_EVERY_CHECKS = 60;
 /** Takes a job backing off once due, atomically: of several workers, one gets it (and its delivery counts). */
 const PROMOTE = `if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return false end
 return redis.call('XCLAIM', KEYS[2], ARGV[2], ARGV[3], 0, ARGV[4])`;
@@ -81,6 +85,7 @@ export class StreamWorker {
   readonly #inHand = new Map<string, number>();
   readonly #ready: Taken[] = [];
   #running = 0;
+  #checks = 0;
   /** The last read filled every free slot: read class by class, best first, until one does not. */
   #backlog = false;
   #open = true;
@@ -307,6 +312,8 @@ export class StreamWorker {
 
   /** Takes over jobs whose worker stopped renewing them (and backing-off jobs whose promoter died). */
   async #reclaimStalled(): Promise<void> {
+    this.#checks += 1;
+    if (this.#checks % FORGET_EVERY_CHECKS === 0) await this.#forgetGoneConsumers();
     let room = this.#o.concurrency - this.#inHand.size;
     if (room <= 0) return;
     const lock = this.#o.lockDurationMs;
@@ -340,6 +347,23 @@ export class StreamWorker {
       }
     }
     this.#pump();
+  }
+
+  /**
+   * Worker names change at every start, and a group keeps every consumer it has seen: those
+   * holding nothing and silent for an hour are gone (a live one reads at least every second).
+   */
+  async #forgetGoneConsumers(): Promise<void> {
+    for (const stream of this.#streams) {
+      const consumers = (await this.#o.redis.xinfo('CONSUMERS', stream, GROUP).catch(() => [])) as unknown[][];
+      for (const fields of consumers) {
+        const field = (name: string): unknown => fields[fields.indexOf(name) + 1];
+        const name = String(field('name'));
+        if (name === this.#o.consumer || name === BACKING_OFF) continue;
+        if (Number(field('pending')) === 0 && Number(field('idle')) > (this.#o.forgetConsumersAfterMs ?? 3_600_000))
+          await this.#o.redis.xgroup('DELCONSUMER', stream, GROUP, name);
+      }
+    }
   }
 
   /** Retries whose backoff is over: each taken by exactly one worker. */
