@@ -4,7 +4,8 @@ import { GROUP } from '../../workers/queue/stream-jobs.js';
 import { REDIS_ENV } from './redis.js';
 
 /** Which engine the tests' gateways and workers run (QUEUE_ENGINE, as npm run test:streams sets it). */
-const streams = (REDIS_ENV.QUEUE_ENGINE ?? 'bullmq') === 'streams';
+export const QUEUE_ENGINE = REDIS_ENV.QUEUE_ENGINE ?? 'bullmq';
+const streams = QUEUE_ENGINE === 'streams';
 
 /** Jobs waiting in a queue, not taken by a worker yet, whichever engine carries them. */
 export async function jobsWaiting(redis: RedisClient, prefix: string, queue: string): Promise<number> {
