@@ -3,7 +3,9 @@
  * private redis-server (port 7250, so nothing else's commands are counted), one gateway and
  * one worker process, the demo MLP. Before each measured run CONFIG RESETSTAT; after it
  * INFO commandstats and INFO cpu: commands, Lua scripts and server CPU per answered request,
- * at 1 connection (one request at a time: every request is its own job), 8 and 64.
+ * at 1 connection (one request at a time: every request is its own job), 8 and 64. Each queue
+ * engine (QUEUE_ENGINE: bullmq, streams; REDIS_OPS_ENGINES picks) runs its own gateway and worker,
+ * the engines taking turns round by round (A B, then B A), so both see the same machine.
  * REDIS_OPS_LABEL names the result files (bench/results/redis-ops[-label].{json,md}).
  */
 import { randomUUID } from 'node:crypto';
@@ -22,9 +24,11 @@ const PORT = Number(process.env.REDIS_OPS_PORT ?? 7250);
 const CONNECTIONS = [1, 8, 64];
 const ROUNDS = Number(process.env.REDIS_OPS_ROUNDS ?? 2);
 const LABEL = process.env.REDIS_OPS_LABEL ?? '';
+const ENGINES = (process.env.REDIS_OPS_ENGINES ?? 'bullmq,streams').split(',').map((engine) => engine.trim());
 const log = (message: string): void => console.log(`[redis-ops ${new Date().toISOString().slice(11, 19)}] ${message}`);
 
 export interface OpsRun {
+  readonly engine: string;
   readonly connections: number;
   readonly round: number;
   readonly requestsPerSecond: number;
@@ -36,7 +40,14 @@ export interface OpsRun {
   readonly requestsPerRedisCore: number;
 }
 
-async function measure(url: string, connections: number, round: number, bodies: string[], stats: ServerStats): Promise<OpsRun> {
+async function measure(
+  engine: string,
+  url: string,
+  connections: number,
+  round: number,
+  bodies: string[],
+  stats: ServerStats,
+): Promise<OpsRun> {
   const loadAverageBefore = currentLoadAverage();
   const target = { url, path: INFER_PATH, bodies };
   await runLoad(target, connections, settings.warmupSeconds, 0);
@@ -44,6 +55,7 @@ async function measure(url: string, connections: number, round: number, bodies: 
   const load: LoadResult = await runLoad(target, connections, settings.durationSeconds, 0);
   const work = perRequest(await stats.end(), load.responses2xx);
   return {
+    engine,
     connections,
     round,
     requestsPerSecond: load.requestsPerSecond,
@@ -72,10 +84,12 @@ function markdown(results: {
     '',
     `${results.measuredAt}, ${results.machine.cpuModel}, ${results.machine.cores} cores shared by redis-server, the gateway, the worker and the load`,
     `generator (commit ${results.machine.gitCommit}). Private redis-server, one gateway and one worker process, mlp-classifier, ${results.durationSeconds} s per run;`,
+    'Each engine (QUEUE_ENGINE) runs its own gateway and worker; the engines take turns round by round.',
     'CONFIG RESETSTAT before each run, INFO commandstats and INFO cpu (used_cpu_sys + used_cpu_user) after, divided by the 2xx answers.',
     'Redis CPU includes reading and writing sockets, so it rises on a loaded machine; the load average before each run is listed.',
     '',
     row([
+      'engine',
       'connections',
       'round',
       'req/s',
@@ -88,9 +102,10 @@ function markdown(results: {
       'load avg',
       'commands per request',
     ]),
-    row(Array(11).fill('---')),
+    row(Array(12).fill('---')),
     ...results.runs.map((r) =>
       row([
+        r.engine,
         r.connections,
         r.round,
         r.requestsPerSecond,
@@ -117,20 +132,24 @@ async function main(): Promise<void> {
   const stats = new ServerStats(redisUrl);
   const runs: OpsRun[] = [];
   try {
-    await withDistributed({ redisUrl, prefix: `swops-${randomUUID().slice(0, 8)}` }, async (d) => {
-      for (let round = 1; round <= ROUNDS; round += 1) {
-        for (const connections of CONNECTIONS) {
-          const run = await measure(d.url, connections, round, bodies, stats);
-          const w = run.perRequest;
-          log(
-            `${connections} conn round ${round}: ${run.requestsPerSecond} req/s, ${w.commands} commands, ${w.scripts} scripts, ${w.cpuMicros} µs Redis CPU per request (load ${run.loadAverageBefore})`,
-          );
-          runs.push(run);
-        }
+    for (let round = 1; round <= ROUNDS; round += 1) {
+      const order = round % 2 === 1 ? ENGINES : [...ENGINES].reverse();
+      for (const engine of order) {
+        const env = { QUEUE_ENGINE: engine };
+        await withDistributed({ redisUrl, prefix: `swops-${randomUUID().slice(0, 8)}`, env }, async (d) => {
+          for (const connections of CONNECTIONS) {
+            const run = await measure(engine, d.url, connections, round, bodies, stats);
+            const w = run.perRequest;
+            log(
+              `${engine} ${connections} conn round ${round}: ${run.requestsPerSecond} req/s, ${w.commands} commands, ${w.scripts} scripts, ${w.cpuMicros} µs Redis CPU per request (load ${run.loadAverageBefore})`,
+            );
+            runs.push(run);
+          }
+          const logs = d.logs();
+          if (logs.gateway || logs.worker) log(`process output:\n${logs.gateway}\n${logs.worker}`);
+        });
       }
-      const logs = d.logs();
-      if (logs.gateway || logs.worker) log(`process output:\n${logs.gateway}\n${logs.worker}`);
-    });
+    }
   } finally {
     await stats.close();
     await server.kill();

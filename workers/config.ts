@@ -62,6 +62,12 @@ export const sharedEnvironment = z
       .default('switchyard'),
     /** On SIGTERM, how long in-flight work may take before the process exits anyway. */
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(15_000),
+    /**
+     * What carries jobs between gateways and workers: `bullmq` (BullMQ's Lua scripts) or `streams`
+     * (Redis Streams and consumer groups: no script per job; docs/scaling.md). Gateways and workers
+     * of one deployment must name the same engine.
+     */
+    QUEUE_ENGINE: z.enum(['bullmq', 'streams']).default('bullmq'),
     /** Attempts per queued request (transient failures retry with backoff; bad input never does). */
     JOB_ATTEMPTS: positive(3),
     RETRY_BACKOFF_MS: positive(200),

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Job, Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { SharedConfig } from '../../workers/config.js';
 import type { RepositoryIndexEntry } from '../../workers/pool/model-manager.js';
@@ -13,8 +12,10 @@ import { clientSafeMessage } from '../../workers/repository/client-safe-message.
 import { servedVersions } from '../../workers/repository/model-config.js';
 import { DeadLetters } from '../../workers/queue/dead-letters.js';
 import { decodeFailure } from '../../workers/queue/failure-policy.js';
-import { defaultIntake, type JobSummary } from '../../workers/queue/consumer.js';
-import { encodeJob, isErrorCode, type InferJobData } from '../../workers/queue/job-codec.js';
+import { defaultIntake } from '../../workers/queue/consumer.js';
+import { encodeJob, isErrorCode } from '../../workers/queue/job-codec.js';
+import type { JobQueue } from '../../workers/queue/job-queue.js';
+import { createJobQueue } from '../../workers/queue/job-queues.js';
 import { ColdStarts } from './cold-starts.js';
 import { FairRelease } from './fair-release.js';
 import { JobCoalescer, type JobGroup } from './job-coalescer.js';
@@ -48,7 +49,7 @@ const MAX_GATHER_MS = 5;
 const COLD_STATES: ReadonlySet<ModelState> = new Set([ModelState.UNAVAILABLE, ModelState.LOADING]);
 
 /**
- * Distributed mode: requests go onto per-version BullMQ queues; answers come back on
+ * Distributed mode: requests go onto per-version queues (BullMQ or Redis Streams, QUEUE_ENGINE); answers come back on
  * this gateway's own reply stream. Readiness and backlog come from worker heartbeats.
  */
 export class QueueBackend implements ServingBackend {
@@ -62,15 +63,16 @@ export class QueueBackend implements ServingBackend {
   readonly #redis: RedisClient;
   readonly #replyConnection: RedisClient;
   readonly #keys: RedisKeys;
-  readonly #queues = new Map<string, Queue>();
+  /** The queue engine's gateway side: adds jobs, looks them up. */
+  readonly #jobs: JobQueue;
   readonly #pending = new PendingReplies((jobId, queue) => this.#jobAnswered(jobId, queue));
   /** The queue each unanswered job went to (one of its version's partitions); absent: not placed yet. */
   readonly #placed = new Map<string, string>();
   readonly #partitions = new PartitionPicker();
   /** Jobs sent and not yet fully answered, per queue: while any are out, the workers are busy. */
   readonly #jobsOut = new Map<string, Set<string>>();
-  /** Jobs Redis confirmed it holds, not yet answered: only these can be lost by Redis. */
-  readonly #queued = new Set<string>();
+  /** Jobs Redis confirmed it holds, not yet answered (only these can be lost by Redis), with the engine's handle. */
+  readonly #queued = new Map<string, string>();
   /** Queued jobs a lookup found missing from Redis, with when it looked. */
   readonly #missing = new Map<string, number>();
   readonly #registry: WorkerRegistry;
@@ -104,12 +106,14 @@ export class QueueBackend implements ServingBackend {
     this.#keys = redisKeys(config.REDIS_PREFIX);
     this.#redis = redisConnection(config, 'serving', `switchyard-gateway-${this.gatewayId}`);
     this.#replyConnection = redisConnection(config, 'durable', `switchyard-gateway-replies-${this.gatewayId}`);
+    this.#jobs = createJobQueue(this.#redis, config);
     this.#registry = new WorkerRegistry({
       redis: this.#redis,
       prefix: config.REDIS_PREFIX,
       periodMs: config.HEARTBEAT_MS,
       logger,
       versions: () => this.#servedPairs(),
+      waiting: (queue) => this.#jobs.waiting(queue),
       onPolled: () => {
         this.#addedSincePoll = new Map();
         // Workers may have joined: held jobs can go.
@@ -123,7 +127,7 @@ export class QueueBackend implements ServingBackend {
       logger,
     );
     this.#reader.onRecovered = () => void this.#fallbackLookup(0);
-    this.deadLetters = new DeadLetters(this.#redis, config.REDIS_PREFIX, (name) => this.#queue(name));
+    this.deadLetters = new DeadLetters(this.#redis, config.REDIS_PREFIX, this.#jobs);
   }
 
   static async start(config: SharedConfig, logger: Logger): Promise<QueueBackend> {
@@ -338,17 +342,14 @@ export class QueueBackend implements ServingBackend {
     if (!out) this.#jobsOut.set(group.queue, (out = new Set()));
     out.add(group.jobId);
     const first = group.requests[0]!;
-    this.#queue(this.#place(group.jobId, first.model, first.version))
-      .add('infer', encodeJob(group.requests, this.gatewayId, group.withdrawn), {
-        jobId: group.jobId,
-        ...(group.priority > 0 ? { priority: group.priority } : {}),
-        attempts: this.#config.JOB_ATTEMPTS,
-        backoff: { type: 'exponential', delay: this.#config.RETRY_BACKOFF_MS },
-        removeOnComplete: { age: this.#config.RESULT_RETENTION_SECONDS, count: this.#config.RESULT_RETENTION_JOBS },
-        removeOnFail: { age: this.#config.RESULT_RETENTION_SECONDS, count: 1_000 },
+    this.#jobs
+      .add(this.#place(group.jobId, first.model, first.version), {
+        id: group.jobId,
+        data: encodeJob(group.requests, this.gatewayId, group.withdrawn),
+        priority: group.priority,
       })
-      .then(() => {
-        if (this.#placed.has(group.jobId)) this.#queued.add(group.jobId);
+      .then((handle) => {
+        if (this.#placed.has(group.jobId)) this.#queued.set(group.jobId, handle);
       })
       .catch((error: unknown) => {
         this.#pending.failJob(
@@ -360,14 +361,13 @@ export class QueueBackend implements ServingBackend {
 
   /** The last job out for a queue is answered: a group gathering for it need not wait out its window. */
   #jobAnswered(jobId: string, placed: string): void {
+    const handle = this.#queued.get(jobId);
     this.#placed.delete(jobId);
     this.#queued.delete(jobId);
     this.#missing.delete(jobId);
-    if (this.#expiredCold.delete(jobId)) {
+    if (this.#expiredCold.delete(jobId) && handle !== undefined) {
       // Locked by a worker already, it stays (its reply is dropped); waiting, it never runs.
-      void this.#queue(placed)
-        .remove(jobId)
-        .catch(() => undefined);
+      void this.#jobs.remove(placed, jobId, handle).catch(() => undefined);
     }
     const queue = this.#partitions.versionQueue(placed);
     this.#release.done(queue, jobId, this.#intake(queue));
@@ -427,18 +427,8 @@ export class QueueBackend implements ServingBackend {
     this.#registry.stop();
     await this.#reader.stop();
     await this.deadLetters.close();
-    await Promise.all([...this.#queues.values()].map((queue) => queue.close()));
+    await this.#jobs.close();
     await this.#redis.quit().catch(() => undefined);
-  }
-
-  #queue(name: string): Queue {
-    let queue = this.#queues.get(name);
-    if (!queue) {
-      queue = new Queue(name, { connection: this.#redis, prefix: this.#keys.queuePrefix(name), streams: { events: { maxLen: 1_000 } } });
-      queue.on('error', () => undefined);
-      this.#queues.set(name, queue);
-    }
-    return queue;
   }
 
   #servedPairs(): { model: string; version: string; partitions: number }[] {
@@ -450,14 +440,17 @@ export class QueueBackend implements ServingBackend {
   /** Looks up, on the jobs themselves, answers whose reply has not arrived (a reply stream that was cut or trimmed). */
   async #fallbackLookup(ageMs: number): Promise<void> {
     for (const { jobId, queue } of this.#pending.older(ageMs, 200)) {
+      // Not confirmed by Redis yet (or held for fair release): nothing to look up.
+      const handle = this.#queued.get(jobId);
+      if (handle === undefined) continue;
       try {
-        const job = await Job.fromId<InferJobData, JobSummary>(this.#queue(queue), jobId);
+        const job = await this.#jobs.lookup(queue, jobId, handle);
         if (!job) {
           this.#judgeMissing(jobId);
           continue;
         }
         this.#missing.delete(jobId);
-        if (job.finishedOn && job.returnvalue) {
+        if (job.finishedOn && job.answered) {
           // Answered on the reply stream long ago, yet never read here (the reader resumes where
           // it left off, so this means the entry was trimmed or expired first). Say so rather
           // than wait for the deadline.

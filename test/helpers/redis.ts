@@ -9,12 +9,15 @@ import { connect, type ConnectionRole, type RedisClient } from '../../workers/qu
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /**
- * What gateways and workers under test are given to reach Redis: the shared single Redis,
+ * What gateways and workers under test are given to reach Redis (and, with QUEUE_ENGINE set, which
+ * queue engine carries their jobs): the shared single Redis,
  * or, with REDIS_TEST_MODE=cluster|sentinel, the servers test/global-setup.ts started
  * (it sets REDIS_MODE and REDIS_SENTINEL_MASTER beside REDIS_URL).
  */
 export const REDIS_ENV: Readonly<Record<string, string>> = Object.freeze({
   REDIS_URL,
+  // QUEUE_ENGINE=streams runs the distributed files on the streams engine (npm run test:streams).
+  ...(process.env.QUEUE_ENGINE ? { QUEUE_ENGINE: process.env.QUEUE_ENGINE } : {}),
   ...(process.env.REDIS_MODE ? { REDIS_MODE: process.env.REDIS_MODE } : {}),
   ...(process.env.REDIS_SENTINEL_MASTER ? { REDIS_SENTINEL_MASTER: process.env.REDIS_SENTINEL_MASTER } : {}),
 });

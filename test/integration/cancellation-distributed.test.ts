@@ -1,13 +1,13 @@
 import { status } from '@grpc/grpc-js';
-import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { abandonable, cancelledCount, postLine, rowsRun, waitForPending } from '../helpers/abandon.js';
 import { InferenceClient, rawFloats } from '../helpers/grpc-client.js';
 import { spawnGateway, spawnWorker, waitFor, type Spawned } from '../helpers/processes.js';
-import { REDIS_ENV, REDIS_URL, cleanRedis, freePort, testPrefix, testRedis } from '../helpers/redis.js';
+import { REDIS_ENV, cleanRedis, freePort, testPrefix, testRedis } from '../helpers/redis.js';
 import { TestRepository } from '../helpers/repository.js';
 import { inferQueueName } from '../../workers/queue/queue-names.js';
-import { redisKeys } from '../../workers/queue/redis-keys.js';
+import type { RedisClient } from '../../workers/queue/redis-connection.js';
+import { jobsInHand } from '../helpers/queue-state.js';
 
 /**
  * Distributed mode, gateway and worker as processes over real Redis: a request whose caller
@@ -19,7 +19,7 @@ const WIDE = 9600;
 const repository = new TestRepository().copy('text-recognizer', { dynamic_batching: { max_queue_delay_ms: 1, max_queue_size: 64 } });
 const spawned: Spawned[] = [];
 const prefixes: string[] = [];
-const queues: Queue[] = [];
+const redisClients: RedisClient[] = [];
 
 async function stack(workerEnv: Record<string, string>) {
   const prefix = testPrefix();
@@ -40,8 +40,10 @@ async function stack(workerEnv: Record<string, string>) {
   spawned.push(await spawnWorker({ ...env, LOG_LEVEL: 'info', WORKER_ID: 'cancel-w0', METRICS_PORT: String(metricsPort), ...workerEnv }));
   await waitFor(async () => (await fetch(`${gateway.url}/v2/models/text-recognizer/ready`)).ok, 30_000, 'recognizer ready');
   const name = inferQueueName('text-recognizer', '1');
-  const queue = new Queue(name, { connection: { url: REDIS_URL }, prefix: redisKeys(prefix).queuePrefix(name) });
-  queues.push(queue);
+  const redis = testRedis();
+  redisClients.push(redis);
+  // Jobs a worker holds, whichever engine (QUEUE_ENGINE) carries them.
+  const queue = { getActiveCount: () => jobsInHand(redis, prefix, name) };
   return {
     grpcAddress: `127.0.0.1:${grpcPort}`,
     url: gateway.url,
@@ -54,7 +56,7 @@ async function stack(workerEnv: Record<string, string>) {
 
 beforeAll(() => undefined);
 afterAll(async () => {
-  for (const queue of queues) await queue.close();
+  for (const redis of redisClients) redis.disconnect();
   for (const child of spawned) child.kill();
   for (const prefix of prefixes) await cleanRedis(prefix);
   repository.remove();

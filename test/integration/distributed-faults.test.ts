@@ -42,53 +42,64 @@ async function stack(repository: TestRepository, env: Record<string, string>) {
 }
 
 describe('distributed mode under faults', () => {
-  it('retries runtime failures with backoff, then dead-letters the job and answers the caller', async () => {
-    const repository = new TestRepository().add('reshape', RESHAPE_CONFIG, { '1/model.onnx': buildReshapeModel() });
-    const { gateway } = await stack(repository, { LOAD_MODELS: 'reshape', JOB_ATTEMPTS: '3', RETRY_BACKOFF_MS: '50' });
-    await waitFor(async () => (await get(`${gateway.url}/v2/models/reshape/ready`)).status === 200, 5_000, 'ready');
+  it.each(['bullmq', 'streams'])(
+    'retries runtime failures with backoff, then dead-letters the job and answers the caller (%s)',
+    async (engine) => {
+      const repository = new TestRepository().add('reshape', RESHAPE_CONFIG, { '1/model.onnx': buildReshapeModel() });
+      const { gateway } = await stack(repository, {
+        LOAD_MODELS: 'reshape',
+        JOB_ATTEMPTS: '3',
+        RETRY_BACKOFF_MS: '50',
+        QUEUE_ENGINE: engine,
+      });
+      await waitFor(async () => (await get(`${gateway.url}/v2/models/reshape/ready`)).status === 200, 5_000, 'ready');
 
-    // Three rows reshape fine; one row cannot, on every attempt.
-    const good = await post(`${gateway.url}/v2/models/reshape/infer`, {
-      inputs: [{ name: 'x', datatype: 'FP32', shape: [3, 4], data: new Array(12).fill(1) }],
-    });
-    expect(good.status).toBe(200);
-    const bad = await post(`${gateway.url}/v2/models/reshape/infer`, {
-      id: 'doomed',
-      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
-    });
-    expect(bad.status).toBe(500);
-    expect(bad.json).toMatchObject({ code: 'inference_failed' });
+      // Three rows reshape fine; one row cannot, on every attempt.
+      const good = await post(`${gateway.url}/v2/models/reshape/infer`, {
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [3, 4], data: new Array(12).fill(1) }],
+      });
+      expect(good.status).toBe(200);
+      const sentAt = Date.now();
+      const bad = await post(`${gateway.url}/v2/models/reshape/infer`, {
+        id: 'doomed',
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
+      });
+      expect(bad.status).toBe(500);
+      // Three attempts, two backoffs between them: 50 ms, then 100 ms.
+      expect(Date.now() - sentAt).toBeGreaterThanOrEqual(150);
+      expect(bad.json).toMatchObject({ code: 'inference_failed' });
 
-    const letters = (await get(`${gateway.url}/v2/admin/dead-letters`)).json.dead_letters as {
-      id: string;
-      attemptsMade: number;
-      model: string;
-      failedReason: string;
-    }[];
-    expect(letters).toHaveLength(1);
-    expect(letters[0]).toMatchObject({ model: 'reshape', attemptsMade: 3 });
-    expect(letters[0]!.failedReason).toMatch(/^inference_failed: /);
+      const letters = (await get(`${gateway.url}/v2/admin/dead-letters`)).json.dead_letters as {
+        id: string;
+        attemptsMade: number;
+        model: string;
+        failedReason: string;
+      }[];
+      expect(letters).toHaveLength(1);
+      expect(letters[0]).toMatchObject({ model: 'reshape', attemptsMade: 3 });
+      expect(letters[0]!.failedReason).toMatch(/^inference_failed: /);
 
-    // Requeued, it runs again (and, still failing, comes back after its attempts).
-    const requeued = await post(`${gateway.url}/v2/admin/dead-letters/${letters[0]!.id}/requeue`, {});
-    expect(requeued.status).toBe(200);
-    await waitFor(
-      async () => {
-        const again = (await get(`${gateway.url}/v2/admin/dead-letters`)).json.dead_letters as { id: string }[];
-        return again.length === 1 && again[0]!.id !== letters[0]!.id;
-      },
-      10_000,
-      'requeued job dead-lettered again',
-    );
-    // Worker pools decide what they load: the repository extension is not for distributed mode.
-    expect(await post(`${gateway.url}/v2/repository/models/reshape/unload`, {})).toMatchObject({
-      status: 501,
-      json: { code: 'not_in_this_mode' },
-    });
-    const missing = await post(`${gateway.url}/v2/admin/dead-letters/nope/requeue`, {});
-    expect(missing).toMatchObject({ status: 404, json: { code: 'dead_letter_not_found' } });
-    expect((await get(`${gateway.url}/v2/admin/dead-letters?limit=0`)).status).toBe(400);
-  });
+      // Requeued, it runs again (and, still failing, comes back after its attempts).
+      const requeued = await post(`${gateway.url}/v2/admin/dead-letters/${letters[0]!.id}/requeue`, {});
+      expect(requeued.status).toBe(200);
+      await waitFor(
+        async () => {
+          const again = (await get(`${gateway.url}/v2/admin/dead-letters`)).json.dead_letters as { id: string }[];
+          return again.length === 1 && again[0]!.id !== letters[0]!.id;
+        },
+        10_000,
+        'requeued job dead-lettered again',
+      );
+      // Worker pools decide what they load: the repository extension is not for distributed mode.
+      expect(await post(`${gateway.url}/v2/repository/models/reshape/unload`, {})).toMatchObject({
+        status: 501,
+        json: { code: 'not_in_this_mode' },
+      });
+      const missing = await post(`${gateway.url}/v2/admin/dead-letters/nope/requeue`, {});
+      expect(missing).toMatchObject({ status: 404, json: { code: 'dead_letter_not_found' } });
+      expect((await get(`${gateway.url}/v2/admin/dead-letters?limit=0`)).status).toBe(400);
+    },
+  );
 
   it('never retries a request past its timeout, and answers it with request_timeout', async () => {
     const repository = new TestRepository().copy('text-recognizer');

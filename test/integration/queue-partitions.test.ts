@@ -9,6 +9,7 @@ import { TestRepository } from '../helpers/repository.js';
 import { inferQueueNames } from '../../workers/queue/queue-names.js';
 import { redisKeys } from '../../workers/queue/redis-keys.js';
 import { WorkerRegistry } from '../../workers/queue/worker-registry.js';
+import { BullmqJobQueue } from '../../workers/queue/bullmq-job-queue.js';
 
 const spawned: Spawned[] = [];
 const cleanups: (() => unknown)[] = [];
@@ -179,12 +180,21 @@ describe('partitioned queues (queue_partitions: 2)', () => {
       for (let n = 0; n <= index; n += 1) await queue.add('infer', { n }, n === 0 ? {} : { priority: n });
       await queue.close();
     }
+    const jobs = new BullmqJobQueue(redis, {
+      QUEUE_ENGINE: 'bullmq',
+      REDIS_PREFIX: prefix,
+      JOB_ATTEMPTS: 3,
+      RETRY_BACKOFF_MS: 200,
+      RESULT_RETENTION_SECONDS: 60,
+      RESULT_RETENTION_JOBS: 100,
+    });
     const registry = new WorkerRegistry({
       redis,
       prefix,
       periodMs: 1_000,
       logger: pino({ level: 'silent' }),
       versions: () => [{ model: 'mlp-classifier', version: '1', partitions: 3 }],
+      waiting: (queue) => jobs.waiting(queue),
     });
     await registry.poll();
     expect(registry.reachable).toBe(true);

@@ -5,6 +5,7 @@ import { waitFor } from '../helpers/processes.js';
 import { TestSentinelGroup } from '../helpers/redis-sentinel.js';
 import { testPrefix } from '../helpers/redis.js';
 import { TASK_KEYS, bearerKey, echoInput, taskFixture } from '../helpers/task-fixture.js';
+import { QUEUE_ENGINE } from '../helpers/queue-state.js';
 
 /**
  * A Sentinel group of its own (ports 7130-7134): under steady load with Idempotency-Keys the
@@ -18,7 +19,15 @@ let stack: InProcessCluster;
 
 beforeAll(async () => {
   servers = await new TestSentinelGroup(7130).start();
-  const env = { ...fixture.env, ...servers.env, REDIS_PREFIX: prefix, LOAD_MODELS: 'echo', CPU_COUNT: '1', HEARTBEAT_MS: '200' };
+  const env = {
+    ...fixture.env,
+    ...servers.env,
+    QUEUE_ENGINE,
+    REDIS_PREFIX: prefix,
+    LOAD_MODELS: 'echo',
+    CPU_COUNT: '1',
+    HEARTBEAT_MS: '200',
+  };
   stack = await startInProcessCluster(fixture.repository.dir, env, 'echo', bearerKey(TASK_KEYS.admin));
 });
 afterAll(async () => {

@@ -5,11 +5,11 @@ import { MlpReference, mlpBody } from '../helpers/mlp-reference.js';
 import { launchWorker, spawnGateway, spawnWorker, waitFor, type Spawned } from '../helpers/processes.js';
 import { REDIS_ENV, cleanRedis, testPrefix, testRedis } from '../helpers/redis.js';
 import { TestRepository } from '../helpers/repository.js';
+import { jobsWaiting } from '../helpers/queue-state.js';
 import { RESHAPE_CONFIG } from '../helpers/failing-model.js';
 import { freePort } from '../helpers/redis.js';
 import { ModelState } from '../../workers/pool/model-state.js';
 import { Heartbeat } from '../../workers/queue/heartbeat.js';
-import { redisKeys } from '../../workers/queue/redis-keys.js';
 
 const spawned: Spawned[] = [];
 const cleanups: (() => unknown)[] = [];
@@ -98,12 +98,12 @@ describe('scale from zero: requests to a version with no live worker queue and w
     // Their jobs left the queue: a worker that starts now finds none of them.
     const redis = testRedis();
     cleanups.push(() => redis.disconnect());
-    const wait = redisKeys(env.REDIS_PREFIX!).waiting('infer.mlp-classifier.1');
-    await waitFor(async () => (await redis.llen(wait.wait)) + (await redis.zcard(wait.prioritized)) === 0, 5_000, 'expired jobs removed');
+    const waiting = (): Promise<number> => jobsWaiting(redis, env.REDIS_PREFIX!, 'infer.mlp-classifier.1');
+    await waitFor(async () => (await waiting()) === 0, 5_000, 'expired jobs removed');
     // The request's own, shorter timeout still wins, as request_timeout; its job stays queued, past its deadline.
     const brief = await infer(gateway.url, 50, { timeout_ms: 300 });
     expect(brief).toMatchObject({ status: 503, json: { code: 'request_timeout' } });
-    expect(await redis.llen(wait.wait)).toBe(1);
+    expect(await waiting()).toBe(1);
 
     const worker = await spawnWorker({ ...env, WORKER_ID: 'late' });
     spawned.push(worker);

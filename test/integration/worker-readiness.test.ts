@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { get, post } from '../helpers/gateway.js';
 import { launchWorker, spawnGateway, waitFor, type Spawned } from '../helpers/processes.js';
-import { redisKeys } from '../../workers/queue/redis-keys.js';
+import { jobsInHand } from '../helpers/queue-state.js';
 import { REDIS_ENV, cleanRedis, freePort, testPrefix, testRedis } from '../helpers/redis.js';
 
 const spawned: Spawned[] = [];
@@ -66,15 +66,15 @@ describe('worker readiness (GET /ready on METRICS_PORT, what a pod readiness pro
     });
     const inFlight = Array.from({ length: 8 }, (_, seed) => post(`${gateway.url}/v2/models/text-recognizer/infer`, line(seed)));
     const redis = testRedis();
-    const activeKey = `${redisKeys(prefix).queuePrefix('infer.text-recognizer.1')}:infer.text-recognizer.1:active`;
-    await waitFor(async () => (await redis.llen(activeKey)) > 0, 10_000, 'jobs in hand');
+    const inHand = (): Promise<number> => jobsInHand(redis, prefix, 'infer.text-recognizer.1');
+    await waitFor(async () => (await inHand()) > 0, 10_000, 'jobs in hand');
     worker.kill('SIGTERM');
     const drained: number[] = [];
     let inHandAtFirst503: number | undefined;
     while (worker.process.exitCode === null) {
       const status = await readiness(port);
       if (status !== 0) drained.push(status);
-      if (status === 503 && inHandAtFirst503 === undefined) inHandAtFirst503 = await redis.llen(activeKey);
+      if (status === 503 && inHandAtFirst503 === undefined) inHandAtFirst503 = await inHand();
       await new Promise((r) => setTimeout(r, 5));
     }
     redis.disconnect();

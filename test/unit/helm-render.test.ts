@@ -647,6 +647,20 @@ describe('the Helm chart, rendered by helm', () => {
       ).toContain("at '/workerPools/0/models/0/partitions'");
     });
 
+    it("KEDA's redis trigger with the streams queue engine (it counts BullMQ's wait list); the engine reaches every pod", () => {
+      const scaled = pool({}, { enabled: true, trigger: 'redis' });
+      expect(failure([REDIS, { redis: { queueEngine: 'streams' } }, { workerPools: [scaled] }])).toContain(
+        'with redis.queueEngine: streams use keda.trigger: prometheus',
+      );
+      const rendered = helm(
+        ['template', 'sy', CHART],
+        [REDIS, { redis: { queueEngine: 'streams' } }, { workerPools: [{ ...scaled, keda: { ...scaled.keda, trigger: 'prometheus' } }] }],
+      );
+      expect(rendered.status, rendered.stderr).toBe(0);
+      expect(rendered.stdout.match(/name: QUEUE_ENGINE\n\s+value: "streams"/g)?.length).toBeGreaterThanOrEqual(2);
+      expect(failure([REDIS, { redis: { queueEngine: 'kafka' } }])).toContain("at '/redis/queueEngine'");
+    });
+
     it("KEDA's redis trigger with the URL only in a Secret", () => {
       expect(
         failure([

@@ -13,6 +13,7 @@ import { ReplySender } from './reply-stream.js';
 import { JobCancellations } from './job-cancellations.js';
 import { decodeFailure, encodeFailure, failureCode, isRetryable } from './failure-policy.js';
 import { traceJobWait } from '../tracing/job-trace.js';
+import { StreamWorker, type StreamJob, type StreamOutcome } from './stream-worker.js';
 
 export interface ConsumerOptions {
   /** Recorded on each job it takes (BullMQ's processedBy), to trace a job to its worker. */
@@ -25,6 +26,11 @@ export interface ConsumerOptions {
   readonly redis: RedisClient;
   readonly lockDurationMs: number;
   readonly stalledIntervalMs: number;
+  /** QUEUE_ENGINE: BullMQ Workers, or the streams engine's StreamWorkers. */
+  readonly engine?: 'bullmq' | 'streams';
+  /** Streams engine: attempts per job and the first retry's backoff (BullMQ reads them from each job). */
+  readonly attempts?: number;
+  readonly backoffMs?: number;
   /** Overrides the per-version concurrency derived from the model's batch size. */
   readonly concurrency?: number;
   readonly logger: Logger;
@@ -52,6 +58,28 @@ export function defaultIntake(config: Pick<ModelConfig, 'max_batch_size' | 'inst
   return Math.max(1, config.max_batch_size) * config.instance_group.count * 2;
 }
 
+/** A job in hand, whichever engine brought it. */
+interface TakenJob {
+  readonly queue: string;
+  readonly id: string;
+  readonly data: InferJobData;
+  /** When the gateway queued it (epoch ms). */
+  readonly timestamp: number;
+  /** 1 for the first. */
+  readonly attempt: number;
+}
+
+/** What running a job came to: answers to reply, and items worth another attempt. */
+interface JobRun {
+  readonly answered: ItemReply[];
+  readonly retry: { item: number; error: unknown }[];
+}
+
+/** What both engines' workers are closed with. */
+interface QueueWorker {
+  close(): Promise<void>;
+}
+
 /**
  * Drains the queue of every loaded model version into the same ModelManager the
  * embedded mode uses. Each BullMQ Worker runs many jobs at once so that the batcher
@@ -60,8 +88,8 @@ export function defaultIntake(config: Pick<ModelConfig, 'max_batch_size' | 'inst
  */
 export class QueueConsumer {
   readonly #options: ConsumerOptions;
-  /** One BullMQ Worker per version queue. */
-  readonly #workers = new Map<string, Worker>();
+  /** One BullMQ Worker (or StreamWorker) per version queue. */
+  readonly #workers = new Map<string, QueueWorker>();
   readonly #deadLetters: Queue;
   readonly #replies: ReplySender;
   readonly #keys: RedisKeys;
@@ -101,30 +129,7 @@ export class QueueConsumer {
       for (const queue of versions.flatMap((version) => inferQueueNames(definition.name, version, config.queue_partitions))) {
         wanted.add(queue);
         if (this.#workers.has(queue)) continue;
-        const options = {
-          connection: this.#options.connect(`switchyard-worker-${queue}`),
-          prefix: this.#keys.queuePrefix(queue),
-          name: this.#options.workerId,
-          concurrency,
-          lockDuration: this.#options.lockDurationMs,
-          stalledInterval: this.#options.stalledIntervalMs,
-          // A job whose worker died twice is failed rather than passed on for ever.
-          maxStalledCount: 2,
-        };
-        const worker = new LeanWorker<InferJobData, JobSummary>(
-          queue,
-          (job) => this.#process(job),
-          options,
-          this.#options.redis,
-          this.#keys.waiting(queue),
-        );
-        worker.on('failed', (job, error) => {
-          if (job)
-            this.#onFailed(queue, job, error).catch((failure: unknown) =>
-              this.#options.logger.error({ err: failure }, 'failure handling failed'),
-            );
-        });
-        worker.on('error', (error) => this.#options.logger.warn({ err: error, queue }, 'queue worker error'));
+        const worker = this.#options.engine === 'streams' ? this.#streamWorker(queue, concurrency) : this.#bullmqWorker(queue, concurrency);
         this.#workers.set(queue, worker);
         this.#options.logger.info({ queue, concurrency }, 'consuming');
       }
@@ -139,6 +144,55 @@ export class QueueConsumer {
     );
   }
 
+  #bullmqWorker(queue: string, concurrency: number): Worker {
+    const options = {
+      connection: this.#options.connect(`switchyard-worker-${queue}`),
+      prefix: this.#keys.queuePrefix(queue),
+      name: this.#options.workerId,
+      concurrency,
+      lockDuration: this.#options.lockDurationMs,
+      stalledInterval: this.#options.stalledIntervalMs,
+      // A job whose worker died twice is failed rather than passed on for ever.
+      maxStalledCount: 2,
+    };
+    const worker = new LeanWorker<InferJobData, JobSummary>(
+      queue,
+      (job) => this.#processBullmq(job),
+      options,
+      this.#options.redis,
+      this.#keys.waiting(queue),
+    );
+    worker.on('failed', (job, error) => {
+      if (job)
+        this.#onFailed(queue, job, error).catch((failure: unknown) =>
+          this.#options.logger.error({ err: failure }, 'failure handling failed'),
+        );
+    });
+    worker.on('error', (error) => this.#options.logger.warn({ err: error, queue }, 'queue worker error'));
+    return worker;
+  }
+
+  #streamWorker(queue: string, concurrency: number): StreamWorker {
+    const worker = new StreamWorker({
+      queue,
+      redis: this.#options.redis,
+      blocking: this.#options.connect(`switchyard-worker-${queue}`),
+      keys: this.#keys,
+      consumer: this.#options.workerId,
+      concurrency,
+      lockDurationMs: this.#options.lockDurationMs,
+      stalledIntervalMs: this.#options.stalledIntervalMs,
+      attempts: this.#options.attempts ?? 3,
+      backoffMs: this.#options.backoffMs ?? 200,
+      replies: this.#replies,
+      logger: this.#options.logger,
+      process: (job) => this.#processStream(job),
+      exhausted: (job, reason) => this.#exhausted(queue, job.jobId, job.data, reason, job.attempt),
+    });
+    worker.start();
+    return worker;
+  }
+
   /** Stops taking jobs and waits for those in hand to finish. */
   async close(): Promise<void> {
     await Promise.all([...this.#workers.values()].map((worker) => worker.close()));
@@ -147,30 +201,58 @@ export class QueueConsumer {
   }
 
   /**
-   * Runs every request of the job at once, so they reach the batcher together. Answers
-   * and final failures are replied at once; if some failed in a way worth retrying, the
-   * job is narrowed to those and thrown, so BullMQ retries only them.
+   * BullMQ: answers go out at once; if some failed in a way worth retrying, the job is
+   * narrowed to those and thrown, so BullMQ retries only them.
    */
-  async #process(job: Job<InferJobData, JobSummary>): Promise<JobSummary> {
+  async #processBullmq(job: Job<InferJobData, JobSummary>): Promise<JobSummary> {
+    const run = await this.#run({
+      queue: job.queueName,
+      id: job.id!,
+      data: job.data,
+      timestamp: job.timestamp,
+      attempt: job.attemptsMade + 1,
+    });
+    if (run.answered.length > 0) await this.#replies.send(this.#keys.replies(job.data.replyTo), { jobId: job.id!, items: run.answered });
+    // Answers travel once, on the reply stream; the job keeps only a summary (BullMQ would
+    // otherwise copy them into the job hash and the events stream too).
+    if (run.retry.length === 0) return { answered: run.answered.map((answer) => answer.item) };
+    const remaining = new Set(run.retry.map((entry) => entry.item));
+    await job.updateData({ ...job.data, requests: job.data.requests.filter((request) => remaining.has(request.item)) });
+    throw new Error(retryReason(run));
+  }
+
+  /** Streams: the answers are written with the job's finish (stream-worker.ts), which also retries or dead-letters. */
+  async #processStream(job: StreamJob): Promise<StreamOutcome> {
+    const run = await this.#run({ queue: job.queue, id: job.jobId, data: job.data, timestamp: job.addedAt, attempt: job.attempt });
+    const reply =
+      run.answered.length > 0 ? { key: this.#keys.replies(job.data.replyTo), reply: { jobId: job.jobId, items: run.answered } } : undefined;
+    return {
+      ...(reply ? { reply } : {}),
+      ...(run.retry.length > 0 ? { retry: { items: run.retry.map((entry) => entry.item), reason: retryReason(run) } } : {}),
+    };
+  }
+
+  /** Runs every request of the job at once, so they reach the batcher together. */
+  async #run(job: TakenJob): Promise<JobRun> {
     const decoded = decodeJob(job.data);
-    const { replyTo } = decoded;
     // Time spent waiting in Redis counts as queue time too (clocks are assumed NTP-synced).
     const redisWaitMs = Math.max(0, Date.now() - job.timestamp);
     const { signals, cancelled } = await this.#cancellations.begin(
-      job.queueName,
-      job.id!,
+      job.queue,
+      job.id,
       decoded.requests.map(({ item }) => item),
+      job.timestamp,
     );
     // Items whose callers left before the job started are skipped: nobody waits for them.
     const requests = decoded.requests.filter(({ item }) => !cancelled.has(item));
-    traceJobWait(job.queueName, job.id, job.timestamp, job.attemptsMade + 1, requests);
+    traceJobWait(job.queue, job.id, job.timestamp, job.attempt, requests);
     for (const { request } of decoded.requests.filter(({ item }) => cancelled.has(item)))
       this.#options.metrics?.cancelled(request.model, request.version, 'job');
     let settled: PromiseSettledResult<InferResult>[];
     try {
       settled = await Promise.allSettled(requests.map(({ item, request }) => this.#options.manager.infer(request, signals.get(item))));
     } finally {
-      this.#cancellations.end(job.id!);
+      this.#cancellations.end(job.id);
     }
     const answered: ItemReply[] = [];
     const retry: { item: number; error: unknown }[] = [];
@@ -190,20 +272,13 @@ export class QueueConsumer {
         answered.push({ item, ok: false, code: failureCode(outcome.reason), message: (outcome.reason as Error).message });
       }
     });
-    if (this.#options.logger.isLevelEnabled('info')) this.#logServed(job, requests, settled, redisWaitMs);
-    if (answered.length > 0) await this.#replies.send(this.#keys.replies(replyTo), { jobId: job.id!, items: answered });
-    // Answers travel once, on the reply stream; the job keeps only a summary (BullMQ would
-    // otherwise copy them into the job hash and the events stream too).
-    if (retry.length === 0) return { answered: answered.map((answer) => answer.item) };
-    const remaining = new Set(retry.map((entry) => entry.item));
-    await job.updateData({ ...job.data, requests: job.data.requests.filter((request) => remaining.has(request.item)) });
-    const first = retry[0]!.error;
-    throw new Error(encodeFailure(failureCode(first), (first as Error).message));
+    if (this.#options.logger.isLevelEnabled('info')) this.#logServed(job.id, requests, settled, redisWaitMs);
+    return { answered, retry };
   }
 
   /** One line per request, carrying the gateway's traceparent, so a trace can be followed into the worker. */
   #logServed(
-    job: Job<InferJobData, JobSummary>,
+    jobId: string,
     requests: readonly { request: ValidInferRequest }[],
     settled: readonly PromiseSettledResult<InferResult>[],
     redisWaitMs: number,
@@ -214,7 +289,7 @@ export class QueueConsumer {
         {
           requestId: request.requestId,
           ...(request.traceparent !== undefined ? { traceparent: request.traceparent, traceId: request.traceparent.split('-')[1] } : {}),
-          jobId: job.id,
+          jobId,
           model: request.model,
           version: request.version,
           ...(outcome.status === 'fulfilled'
@@ -231,27 +306,33 @@ export class QueueConsumer {
     });
   }
 
-  /** On the last failure: answer the waiting gateway, and keep exhausted jobs as dead letters. */
+  /** BullMQ, on the last failure: answer the waiting gateway, and keep exhausted jobs as dead letters. */
   async #onFailed(queue: string, job: Job<InferJobData>, error: Error): Promise<void> {
     const unrecoverable = error instanceof UnrecoverableError || error.name === 'UnrecoverableError';
     const exhausted = job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!unrecoverable && !exhausted) return;
-    if (!unrecoverable) {
-      // Dead-letter before answering, so whoever reads the answer also finds the letter.
-      const letter: DeadLetter = {
-        queue,
-        jobId: job.id!,
-        data: job.data,
-        failedReason: error.message,
-        attemptsMade: job.attemptsMade,
-        failedAt: Date.now(),
-      };
-      await this.#deadLetters.add('dead-letter', letter, { jobId: `${queue}.${job.id!}` });
-      this.#options.logger.error({ queue, jobId: job.id, attempts: job.attemptsMade, reason: error.message }, 'job dead-lettered');
-    }
-    const decoded = decodeFailure(error.message);
-    const code = decoded.code && isErrorCode(decoded.code) ? decoded.code : 'inference_failed';
-    const items = (job.data.requests ?? []).map((request) => ({ item: request.item, ok: false as const, code, message: decoded.message }));
-    await this.#replies.send(this.#keys.replies(job.data.replyTo), { jobId: job.id!, items });
+    if (unrecoverable) await this.#answerFailure(job.id!, job.data, error.message);
+    else await this.#exhausted(queue, job.id!, job.data, error.message, job.attemptsMade);
   }
+
+  /** Out of attempts: dead-lettered before its callers are answered, so whoever reads the answer also finds the letter. */
+  async #exhausted(queue: string, jobId: string, data: InferJobData, reason: string, attemptsMade: number): Promise<void> {
+    const letter: DeadLetter = { queue, jobId, data, failedReason: reason, attemptsMade, failedAt: Date.now() };
+    await this.#deadLetters.add('dead-letter', letter, { jobId: `${queue}.${jobId}` });
+    this.#options.logger.error({ queue, jobId, attempts: attemptsMade, reason }, 'job dead-lettered');
+    await this.#answerFailure(jobId, data, reason);
+  }
+
+  async #answerFailure(jobId: string, data: InferJobData, reason: string): Promise<void> {
+    const decoded = decodeFailure(reason);
+    const code = decoded.code && isErrorCode(decoded.code) ? decoded.code : 'inference_failed';
+    const items = (data.requests ?? []).map((request) => ({ item: request.item, ok: false as const, code, message: decoded.message }));
+    if (items.length > 0) await this.#replies.send(this.#keys.replies(data.replyTo), { jobId, items });
+  }
+}
+
+/** The first retryable failure, encoded: what the job fails with if it runs out of attempts. */
+function retryReason(run: JobRun): string {
+  const first = run.retry[0]!.error;
+  return encodeFailure(failureCode(first), (first as Error).message);
 }

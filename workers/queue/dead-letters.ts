@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { ServingError } from '../protocol/errors.js';
 import type { DeadLetter } from './consumer.js';
+import type { JobQueue } from './job-queue.js';
 import { DEAD_LETTER_QUEUE } from './queue-names.js';
 import type { RedisClient } from './redis-connection.js';
 import { redisKeys } from './redis-keys.js';
@@ -19,12 +20,12 @@ export interface DeadLetterEntry extends Omit<DeadLetter, 'data'> {
  */
 export class DeadLetters {
   readonly #queue: Queue<DeadLetter>;
-  readonly #queues: (name: string) => Queue;
+  readonly #jobs: JobQueue;
 
-  constructor(redis: RedisClient, prefix: string, queues: (name: string) => Queue) {
+  constructor(redis: RedisClient, prefix: string, jobs: JobQueue) {
     this.#queue = new Queue<DeadLetter>(DEAD_LETTER_QUEUE, { connection: redis, prefix: redisKeys(prefix).queuePrefix(DEAD_LETTER_QUEUE) });
     this.#queue.on('error', () => undefined); // a failed command rejects; the event adds nothing
-    this.#queues = queues;
+    this.#jobs = jobs;
   }
 
   async list(limit: number): Promise<DeadLetterEntry[]> {
@@ -47,9 +48,10 @@ export class DeadLetters {
     const job = await this.#queue.getJob(id);
     if (!job) throw new ServingError('dead_letter_not_found', `no dead letter "${id}"`);
     const letter = job.data;
-    const requeued = await this.#queues(letter.queue).add('infer', letter.data, { jobId: `${letter.jobId}-r${Date.now()}` });
+    const jobId = `${letter.jobId}-r${Date.now()}`;
+    await this.#jobs.add(letter.queue, { id: jobId, data: letter.data, priority: 0 });
     await job.remove();
-    return { queue: letter.queue, jobId: requeued.id! };
+    return { queue: letter.queue, jobId };
   }
 
   async close(): Promise<void> {

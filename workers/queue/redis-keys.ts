@@ -18,6 +18,14 @@ export interface RedisKeys {
   /** BullMQ's own keys that hold waiting jobs (v6: plain jobs in a list, prioritized in a zset, retries backing off in a zset). */
   waiting(queue: string): { readonly wait: string; readonly prioritized: string; readonly delayed: string };
   /**
+   * The streams engine (QUEUE_ENGINE=streams): one stream per priority class of a queue, and the
+   * sorted set of its jobs backing off before a retry (`<class> <entry id>`, scored by when due).
+   */
+  jobStreams(queue: string): readonly string[];
+  retries(queue: string): string;
+  /** Items of a retried job already answered, so its next attempt skips them. */
+  answeredItems(queue: string, jobId: string): string;
+  /**
    * Items of one job whose callers left after it was queued (a set of item numbers, with a
    * TTL past the job's deadline): the worker checks it before running and skips them.
    */
@@ -77,6 +85,9 @@ export function redisKeys(prefix: string): RedisKeys {
       const base = `${queuePrefix(queue)}:${queue}`;
       return { wait: `${base}:wait`, prioritized: `${base}:prioritized`, delayed: `${base}:delayed` };
     },
+    jobStreams: (queue) => [0, 1, 2].map((priorityClass) => `${queuePrefix(queue)}:${queue}:jobs:${priorityClass}`),
+    retries: (queue) => `${queuePrefix(queue)}:${queue}:retries`,
+    answeredItems: (queue, jobId) => `${queuePrefix(queue)}:${queue}:answered:${jobId}`,
     cancelledItems: (queue, jobId) => `${queuePrefix(queue)}:${queue}:cancelled:${jobId}`,
     cancellations: () => `${prefix}:cancellations`,
     replies: (gatewayId) => `${prefix}:replies:${gatewayId}`,

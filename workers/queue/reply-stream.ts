@@ -1,3 +1,4 @@
+import type { ChainableCommander } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Reply } from './job-codec.js';
 import type { RedisClient } from './redis-connection.js';
@@ -29,6 +30,20 @@ export class ReplySender {
   constructor(redis: RedisClient, renewEveryMs = EXPIRY_RENEW_MS) {
     this.#redis = redis;
     this.#renewEveryMs = renewEveryMs;
+  }
+
+  /**
+   * Adds the reply's commands to a MULTI or pipeline of the caller's (the streams engine finishes
+   * a job in the same MULTI). Single Redis only: the reply stream has no queue's hash tag.
+   */
+  appendTo(chain: ChainableCommander, streamKey: string, reply: Reply): void {
+    chain.xadd(streamKey, 'MAXLEN', '~', String(STREAM_MAX_ENTRIES), '*', 'reply', JSON.stringify(reply));
+    const now = Date.now();
+    const renewedAt = this.#renewedAt.get(streamKey);
+    if (renewedAt !== undefined && now - renewedAt < this.#renewEveryMs) return;
+    chain.pexpire(streamKey, STREAM_TTL_MS);
+    if (this.#renewedAt.size >= REMEMBERED_STREAMS) this.#renewedAt.clear();
+    this.#renewedAt.set(streamKey, now);
   }
 
   /** Rejects if Redis refused the entry, so the job fails and is retried instead of its answers going missing. */

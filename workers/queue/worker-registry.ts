@@ -27,6 +27,7 @@ export class WorkerRegistry {
   readonly #periodMs: number;
   readonly #logger: Logger;
   readonly #versions: () => readonly ServedVersion[];
+  readonly #waiting: (queue: string) => Promise<number>;
   #workers: WorkerAnnouncement[] = [];
   #states = new Map<string, ModelState>();
   #providers = new Map<string, string[]>();
@@ -42,6 +43,8 @@ export class WorkerRegistry {
     periodMs: number;
     logger: Logger;
     versions: () => readonly ServedVersion[];
+    /** Jobs waiting in one queue (the queue engine counts them). */
+    waiting: (queue: string) => Promise<number>;
     /** After each successful poll (the backlog figures are fresh). */
     onPolled?: () => void;
   }) {
@@ -51,6 +54,7 @@ export class WorkerRegistry {
     this.#periodMs = options.periodMs;
     this.#logger = options.logger;
     this.#versions = options.versions;
+    this.#waiting = options.waiting;
   }
 
   /** Redis answered the last poll. */
@@ -113,13 +117,8 @@ export class WorkerRegistry {
       const counts = Promise.all(
         versions.map(async ({ model, version, partitions }) => {
           const queues = inferQueueNames(model, version, partitions);
-          const counts = await Promise.all(
-            queues.map((queue) => {
-              const keys = this.#keys.waiting(queue);
-              return Promise.all([this.#redis.llen(keys.wait), this.#redis.zcard(keys.prioritized)]);
-            }),
-          );
-          return counts.reduce((sum, [wait, prioritized]) => sum + wait + prioritized, 0);
+          const counts = await Promise.all(queues.map((queue) => this.#waiting(queue)));
+          return counts.reduce((sum, waiting) => sum + waiting, 0);
         }),
       );
       counts.catch(() => undefined); // awaited below; a failure before then must not go unhandled

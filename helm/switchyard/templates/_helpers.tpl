@@ -41,6 +41,8 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 - name: REDIS_PREFIX
   value: {{ .Values.redis.prefix | quote }}
+- name: QUEUE_ENGINE
+  value: {{ .Values.redis.queueEngine | quote }}
 {{- if and .Values.redis.bundled.enabled (ne .Values.redis.mode "single") }}
 {{- fail "redis.mode sentinel or cluster needs an external Redis (redis.bundled.enabled=false)" }}
 {{- end }}

@@ -1,0 +1,101 @@
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { redisKeys } from '../../workers/queue/redis-keys.js';
+import { ReplySender } from '../../workers/queue/reply-stream.js';
+import { GROUP, entryFields } from '../../workers/queue/stream-jobs.js';
+import { StreamWorker } from '../../workers/queue/stream-worker.js';
+import { waitFor } from '../helpers/processes.js';
+import { cleanRedis, testPrefix, testRedis } from '../helpers/redis.js';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe('StreamWorker (real Redis)', () => {
+  it('removes from the group the consumers of workers that are gone (holding nothing, silent), not one still holding a job', async () => {
+    const prefix = testPrefix();
+    const keys = redisKeys(prefix);
+    const redis = testRedis();
+    cleanups.push(
+      () => cleanRedis(prefix),
+      () => redis.quit(),
+    );
+    const streams = keys.jobStreams('q');
+    await redis.xgroup('CREATE', streams[0]!, GROUP, '0', 'MKSTREAM');
+    await redis.xgroup('CREATECONSUMER', streams[0]!, GROUP, 'gone');
+    // A gone worker that still holds a job keeps its consumer: the job is taken over first.
+    await redis.xgroup('CREATECONSUMER', streams[0]!, GROUP, 'holding');
+    await redis.xadd(streams[0]!, '*', 'j', 'held', 'd', '{}', 't', '0');
+    await redis.xreadgroup('GROUP', GROUP, 'holding', 'COUNT', 1, 'STREAMS', streams[0]!, '>');
+    const worker = new StreamWorker({
+      queue: 'q',
+      redis,
+      blocking: testRedis('switchyard-test-blocking'),
+      keys,
+      consumer: 'live',
+      concurrency: 0, // takes nothing: only its upkeep runs
+      lockDurationMs: 60_000,
+      stalledIntervalMs: 10,
+      attempts: 3,
+      backoffMs: 200,
+      forgetConsumersAfterMs: 300,
+      replies: new ReplySender(redis),
+      logger: pino({ level: 'silent' }),
+      process: async () => ({}),
+      exhausted: async () => undefined,
+    });
+    worker.start();
+    cleanups.push(() => worker.close());
+    const names = async (): Promise<string[]> =>
+      ((await redis.xinfo('CONSUMERS', streams[0]!, GROUP)) as unknown[][]).map((fields) => String(fields[1])).sort();
+    await waitFor(async () => !(await names()).includes('gone'), 5_000, 'the gone consumer removed');
+    expect(await names()).toContain('holding');
+  });
+
+  it('recreates its group when Redis lost it (a restart without persistence), and takes the jobs added since', async () => {
+    const prefix = testPrefix();
+    const keys = redisKeys(prefix);
+    const redis = testRedis();
+    cleanups.push(
+      () => cleanRedis(prefix),
+      () => redis.quit(),
+    );
+    // The job's requests are not run here: the worker hands each job to `process` and finishes it.
+    const taken: string[] = [];
+    const worker = new StreamWorker({
+      queue: 'q',
+      redis,
+      blocking: testRedis('switchyard-test-blocking'),
+      keys,
+      consumer: 'w',
+      concurrency: 4,
+      lockDurationMs: 60_000,
+      stalledIntervalMs: 1_000,
+      attempts: 3,
+      backoffMs: 200,
+      replies: new ReplySender(redis),
+      logger: pino({ level: 'silent' }),
+      process: async (job) => {
+        taken.push(job.jobId);
+        return {};
+      },
+      exhausted: async () => undefined,
+    });
+    worker.start();
+    cleanups.push(() => worker.close());
+    const [stream] = keys.jobStreams('q');
+    const add = (jobId: string) =>
+      redis.xadd(stream!, '*', ...entryFields(jobId, { format: 2, replyTo: 'g', requests: [{ item: 0 }] as never }, Date.now()));
+    await add('before');
+    await waitFor(async () => taken.includes('before'), 5_000, 'the first job taken');
+    // Everything gone, group included; a gateway adds again (XADD makes a stream with no group).
+    for (const key of keys.jobStreams('q')) await redis.del(key);
+    await add('after');
+    await waitFor(async () => taken.includes('after'), 5_000, 'the job added after the loss taken');
+    expect(taken).toEqual(['before', 'after']);
+    // Finished jobs are acknowledged and deleted.
+    await waitFor(async () => (await redis.xlen(stream!)) === 0, 2_000, 'finished entries deleted');
+    expect(((await redis.xpending(stream!, GROUP)) as unknown[])[0]).toBe(0);
+  });
+});
