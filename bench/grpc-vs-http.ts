@@ -7,6 +7,7 @@ import type { PreparedRequest } from './loadtest/request-bodies.js';
 import { joinBinaryBody } from '../gateway/protocol/binary-body.js';
 import { withChildServer } from './child-server.js';
 import { cpuSeconds } from './proc-stats.js';
+import { mainThreadCpuSeconds } from './grpc-thread-cpu.js';
 import { embeddedGatewayOptions } from './embedded-gateway.js';
 import { makeRequestBodies } from './request-bodies.js';
 import { INFER_PATH, settings } from './settings.js';
@@ -21,6 +22,8 @@ export interface ProtocolRun {
   readonly failed: number;
   /** The gateway process's CPU (all threads) per answered call, microseconds: its cost per call whoever the client is. */
   readonly serverCpuUsPerCall?: number;
+  /** The gateway's main thread alone (where both front ends and the pipeline run; inference is on worker threads), per answered call. */
+  readonly mainThreadCpuUsPerCall?: number;
   /** The bench process's CPU (the load generator, sharing the machine) per answered call, microseconds. */
   readonly clientCpuUsPerCall?: number;
 }
@@ -79,6 +82,7 @@ export async function runProtocol(
   connections: number,
   durationS: number,
   serverPid?: number,
+  grpcConnections?: number,
 ): Promise<ProtocolRun> {
   const requests = binaryRequests(settings.bodyCount);
   const schedule = new RequestSchedule([{ kind: 'mlp', weight: 1, requests }], {});
@@ -86,12 +90,19 @@ export async function runProtocol(
   recorder.startPhase(0);
   const load = { target: target.url, connections, rate: undefined, durationS, timeoutS: 30 };
   const cpuBefore = serverPid === undefined ? 0 : await cpuSeconds(serverPid);
+  const mainBefore = serverPid === undefined ? 0 : await mainThreadCpuSeconds(serverPid);
   const clientBefore = process.cpuUsage();
   const { activeS } =
     protocol === 'http-binary'
       ? await drivePhase(load, schedule, recorder)
       : await driveGrpcPhase(
-          { ...load, grpcAddress: target.grpcAddress, streaming: protocol === 'grpc-stream', rawUnary: true },
+          {
+            ...load,
+            grpcAddress: target.grpcAddress,
+            streaming: protocol === 'grpc-stream',
+            rawUnary: true,
+            ...(grpcConnections ? { grpcConnections } : {}),
+          },
           schedule,
           recorder,
         );
@@ -104,6 +115,7 @@ export async function runProtocol(
       ? undefined
       : {
           serverCpuUsPerCall: round((((await cpuSeconds(serverPid)) - cpuBefore) * 1e6) / answered, 1),
+          mainThreadCpuUsPerCall: round((((await mainThreadCpuSeconds(serverPid)) - mainBefore) * 1e6) / answered, 1),
           clientCpuUsPerCall: round((client.user + client.system) / answered, 1),
         };
   return { protocol, requestsPerSecond: round(answered / activeS, 1), p50Ms, p99Ms, answered, failed: totals.sent - answered, ...cpu };

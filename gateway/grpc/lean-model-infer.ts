@@ -1,7 +1,8 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { Http2Session, IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { status } from '@grpc/grpc-js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { answerHeaders, authorizeCall, failCall, finishCall, openCall, type GrpcFront } from './grpc-call.js';
+import { encodeFramedGrpcAnswer, framedOf } from './encode-infer-response.js';
 import { decompressMessage, FrameError, frameMessage, unaryMessage } from './grpc-frames.js';
 import { readInferRequest } from './infer-request-reader.js';
 import { infer, type Codec } from './infer-service.js';
@@ -13,6 +14,20 @@ export interface LeanLimits {
 }
 
 const CONTENT_TYPE = 'application/grpc+proto';
+/** What every answered call ends with (grpc-message is left out when empty, as gRPC's C core does). */
+const OK_TRAILERS: OutgoingHttpHeaders = { 'grpc-status': '0' };
+
+/** Each connection's peer, read once: session.socket is a proxy, and its address a native call. */
+const PEERS = new WeakMap<Http2Session, string>();
+function sessionPeer(session: Http2Session | undefined): string {
+  if (!session) return 'unknown';
+  let peer = PEERS.get(session);
+  if (peer === undefined) {
+    peer = peerOf(session.socket);
+    PEERS.set(session, peer);
+  }
+  return peer;
+}
 
 /**
  * ModelInfer on the HTTP/2 stream itself: the same request pipeline and the same answers as the
@@ -59,6 +74,8 @@ export function leanModelInfer(front: GrpcFront, codec: Codec, limits: LeanLimit
       }, deadline);
 
     const metadata = new HeaderMetadata(headers);
+    const source = { metadata, getPeer: () => sessionPeer(stream.session) };
+    const sendTrailers = (): void => stream.sendTrailers(OK_TRAILERS);
     const run = (message: Buffer): void => {
       let request: ReturnType<typeof readInferRequest>;
       try {
@@ -68,8 +85,8 @@ export function leanModelInfer(front: GrpcFront, codec: Codec, limits: LeanLimit
         return;
       }
       const call = openCall(front, 'ModelInfer', metadata);
-      authorizeCall(front, call, { metadata, getPeer: () => peerOf(stream.session?.socket) })
-        .then(() => infer(front, codec, call, request, metadata, controller.signal, false))
+      authorizeCall(front, call, source)
+        .then(() => infer(front, codec, call, request, metadata, controller.signal, false, encodeFramedGrpcAnswer))
         .then(({ replayed, answer }) => {
           settled = true;
           const body = answer.body as Buffer;
@@ -80,11 +97,17 @@ export function leanModelInfer(front: GrpcFront, codec: Codec, limits: LeanLimit
             if (replayed) initial['idempotent-replayed'] = 'true';
             initial[':status'] = 200;
             initial['content-type'] = CONTENT_TYPE;
+            // Headers, the message and trailers: one write of three frames when the session flushes.
             stream.respond(initial, { waitForTrailers: true });
             answered = true;
-            stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'OK' }));
-            for (const buffer of frameMessage(body)) stream.write(buffer);
-            stream.end();
+            stream.once('wantTrailers', sendTrailers);
+            const framed = framedOf(body);
+            if (framed) stream.end(framed);
+            else {
+              // A replayed answer: its message as stored, the prefix written beside it.
+              for (const buffer of frameMessage(body)) stream.write(buffer);
+              stream.end();
+            }
           }
           clearTimeout(timer);
           finishCall(front, call, 200, undefined);
