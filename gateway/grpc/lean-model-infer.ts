@@ -5,6 +5,7 @@ import { answerHeaders, authorizeCall, failCall, finishCall, openCall, type Grpc
 import { encodeFramedGrpcAnswer, framedOf } from './encode-infer-response.js';
 import { decompressMessage, FrameError, frameMessage, unaryMessage } from './grpc-frames.js';
 import { readInferRequest } from './infer-request-reader.js';
+import { endWithStatus } from './trailers-now.js';
 import { infer, type Codec } from './infer-service.js';
 import { HeaderMetadata, peerOf, timeoutMs } from './stream-headers.js';
 
@@ -14,8 +15,6 @@ export interface LeanLimits {
 }
 
 const CONTENT_TYPE = 'application/grpc+proto';
-/** What every answered call ends with (grpc-message is left out when empty, as gRPC's C core does). */
-const OK_TRAILERS: OutgoingHttpHeaders = { 'grpc-status': '0' };
 
 /** Each connection's peer, read once: session.socket is a proxy, and its address a native call. */
 const PEERS = new WeakMap<Http2Session, string>();
@@ -75,7 +74,6 @@ export function leanModelInfer(front: GrpcFront, codec: Codec, limits: LeanLimit
 
     const metadata = new HeaderMetadata(headers);
     const source = { metadata, getPeer: () => sessionPeer(stream.session) };
-    const sendTrailers = (): void => stream.sendTrailers(OK_TRAILERS);
     const run = (message: Buffer): void => {
       let request: ReturnType<typeof readInferRequest>;
       try {
@@ -97,17 +95,10 @@ export function leanModelInfer(front: GrpcFront, codec: Codec, limits: LeanLimit
             if (replayed) initial['idempotent-replayed'] = 'true';
             initial[':status'] = 200;
             initial['content-type'] = CONTENT_TYPE;
-            // Headers, the message and trailers: one write of three frames when the session flushes.
             stream.respond(initial, { waitForTrailers: true });
             answered = true;
-            stream.once('wantTrailers', sendTrailers);
-            const framed = framedOf(body);
-            if (framed) stream.end(framed);
-            else {
-              // A replayed answer: its message as stored, the prefix written beside it.
-              for (const buffer of frameMessage(body)) stream.write(buffer);
-              stream.end();
-            }
+            // A replayed answer's message is as stored: its prefix is written beside it.
+            endWithStatus(stream, framedOf(body) ?? frameMessage(body), status.OK);
           }
           clearTimeout(timer);
           finishCall(front, call, 200, undefined);
