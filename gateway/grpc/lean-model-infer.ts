@@ -1,4 +1,4 @@
-import type { Http2Session, IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { constants, type Http2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { status } from '@grpc/grpc-js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { answerHeaders, authorizeCall, failCall, finishCall, openCall, type GrpcFront } from './grpc-call.js';
@@ -115,18 +115,27 @@ export function leanModelInfer(front: GrpcFront, codec: Codec, limits: LeanLimit
         });
     };
 
+    /** A refusal while the caller may still be sending: the status, then RST_STREAM NO_ERROR so it stops (RFC 9113 8.1). */
+    const refuse = (code: status, details: string): void => {
+      sendStatus(code, details);
+      chunks.length = 0;
+      if (!stream.destroyed) stream.close(constants.NGHTTP2_NO_ERROR);
+    };
     const chunks: Buffer[] = [];
     let received = 0;
+    let announced: number | undefined;
     stream.on('data', (chunk: Buffer) => {
       if (answered) return;
       received += chunk.length;
-      // The prefix's length is checked when the body is whole; this stops reading a flood before then.
-      if (received > limits.maxReceiveBytes + 5) {
-        sendStatus(status.RESOURCE_EXHAUSTED, `Received message larger than max (${received - 5} vs. ${limits.maxReceiveBytes})`);
-        chunks.length = 0;
-        return;
-      }
       chunks.push(chunk);
+      // The announced length is refused as soon as the prefix is in, not when the message is; a flood past it stops too.
+      if (announced === undefined && received >= 5) {
+        announced = (chunks.length === 1 ? chunk : Buffer.concat(chunks, received)).readUInt32BE(1);
+        if (announced > limits.maxReceiveBytes)
+          return refuse(status.RESOURCE_EXHAUSTED, `Received message larger than max (${announced} vs. ${limits.maxReceiveBytes})`);
+      }
+      if (received > limits.maxReceiveBytes + 5)
+        refuse(status.RESOURCE_EXHAUSTED, `Received message larger than max (${received - 5} vs. ${limits.maxReceiveBytes})`);
     });
     stream.on('end', () => {
       if (answered) return;

@@ -30,6 +30,11 @@ function internalsOf(stream: ServerHttp2Stream): StreamInternals | undefined {
   return { handle, state };
 }
 
+/** Whether endWithStatus takes the one-write path on this stream (Node's internals are the known ones). */
+export function sendsInOneWrite(stream: ServerHttp2Stream): boolean {
+  return internalsOf(stream) !== undefined;
+}
+
 /**
  * Ends a stream answered with respond(…, { waitForTrailers: true }): the message, then trailers
  * holding only `grpc-status: <code>` (grpc-message is left out when empty, as gRPC's C core does).
