@@ -2,7 +2,8 @@
  * `node dist/bench/grpc-ab.js <before-checkout>`: this checkout's gateway against another
  * build of it (a checkout with `npm run build` done, e.g. `git worktree add /tmp/before <commit>`),
  * both running at once, in alternating rounds: gRPC unary (raw client, at GRPC_AB_CONNECTIONS
- * HTTP/2 connections, default 8, and 1 where GRPC_AB_ONE_CONNECTION=1) and HTTP binary on each,
+ * HTTP/2 connections, default 1 as the gRPC bench; GRPC_AB_MORE_CONNECTIONS=n adds a side of this
+ * checkout at n) and HTTP binary on each,
  * the order rotating each round. Per run: req/s, p50/p99, the gateway's CPU per call (all threads
  * and the main thread alone), the load generator's, and the load average. Writes
  * bench/results/grpc-ab.{json,md}.
@@ -12,7 +13,7 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort, startChildServer, type ChildServer } from './child-server.js';
 import { embeddedGatewayOptions } from './embedded-gateway.js';
-import { runProtocol, type ProtocolRun } from './grpc-vs-http.js';
+import { runProtocol, type ProtocolRun, UNARY_CONNECTIONS } from './grpc-vs-http.js';
 import { machineInfo } from './machine-info.js';
 import { RESULTS_DIR, settings } from './settings.js';
 
@@ -51,15 +52,16 @@ async function main(): Promise<void> {
   const beforeRoot = process.argv[2];
   if (!beforeRoot) throw new Error('usage: node dist/bench/grpc-ab.js <checkout built before the change>');
   const log = (line: string): void => console.log(`[bench:grpc-ab ${new Date().toISOString().slice(11, 19)}] ${line}`);
-  const connections = Number(process.env.GRPC_AB_CONNECTIONS ?? 8);
+  const connections = Number(process.env.GRPC_AB_CONNECTIONS ?? UNARY_CONNECTIONS);
+  const more = Number(process.env.GRPC_AB_MORE_CONNECTIONS ?? 0);
   const sides: Side[] = [
     { label: 'before grpc-unary', protocol: 'grpc-unary', gateway: 'before', grpcConnections: connections },
     { label: 'after grpc-unary', protocol: 'grpc-unary', gateway: 'after', grpcConnections: connections },
     { label: 'after http-binary', protocol: 'http-binary', gateway: 'after' },
     { label: 'before http-binary', protocol: 'http-binary', gateway: 'before' },
   ];
-  if (process.env.GRPC_AB_ONE_CONNECTION === '1')
-    sides.push({ label: 'after grpc-unary, 1 connection', protocol: 'grpc-unary', gateway: 'after', grpcConnections: 1 });
+  if (more > 0)
+    sides.push({ label: `after grpc-unary, ${more} connections`, protocol: 'grpc-unary', gateway: 'after', grpcConnections: more });
   const gateways = { before: await startGateway(beforeRoot, 'gateway-before'), after: await startGateway(process.cwd(), 'gateway-after') };
   const measured: Measured[] = [];
   try {

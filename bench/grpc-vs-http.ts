@@ -75,6 +75,15 @@ const median = (values: readonly number[]): number => {
 
 export const PROTOCOLS = ['http-binary', 'grpc-unary', 'grpc-stream'] as const;
 
+/**
+ * Unary calls share one HTTP/2 connection, as tritonclient sends them: one
+ * tritonclient.grpc.InferenceServerClient is one gRPC channel, every infer and async_infer
+ * multiplexed on it (and gRPC's C core shares one connection between a process's channels of the
+ * same target and options). HTTP's 64 connections are tritonclient.http's too: one per request in
+ * flight (its connection pool is its `concurrency`).
+ */
+export const UNARY_CONNECTIONS = 1;
+
 /** One protocol's closed-loop run against a running gateway (HTTP at `url`, gRPC at `grpcAddress`). */
 export async function runProtocol(
   protocol: ProtocolRun['protocol'],
@@ -82,7 +91,7 @@ export async function runProtocol(
   connections: number,
   durationS: number,
   serverPid?: number,
-  grpcConnections?: number,
+  grpcConnections = protocol === 'grpc-unary' ? UNARY_CONNECTIONS : undefined,
 ): Promise<ProtocolRun> {
   const requests = binaryRequests(settings.bodyCount);
   const schedule = new RequestSchedule([{ kind: 'mlp', weight: 1, requests }], {});
@@ -150,7 +159,7 @@ export async function measureGrpcVsHttp(
       const row: GrpcRound = { runs: [http, unary, stream], unaryRatio: ratio(unary), streamRatio: ratio(stream) };
       results.push(row);
       log(
-        `  round ${index + 1}: ${row.runs.map((run) => `${run.protocol} ${run.requestsPerSecond} req/s p50 ${run.p50Ms} p99 ${run.p99Ms} ms, server ${run.serverCpuUsPerCall} / client ${run.clientCpuUsPerCall} us/call${run.failed ? ` ${run.failed} failed` : ''}`).join('; ')}; unary/HTTP ${row.unaryRatio}, stream/HTTP ${row.streamRatio}`,
+        `  round ${index + 1}: ${row.runs.map((run) => `${run.protocol} ${run.requestsPerSecond} req/s p50 ${run.p50Ms} p99 ${run.p99Ms} ms, server ${run.serverCpuUsPerCall} (main thread ${run.mainThreadCpuUsPerCall}) / client ${run.clientCpuUsPerCall} us/call${run.failed ? ` ${run.failed} failed` : ''}`).join('; ')}; unary/HTTP ${row.unaryRatio}, stream/HTTP ${row.streamRatio}`,
       );
     }
     const medianOf = (protocol: ProtocolRun['protocol'], pick: (run: ProtocolRun) => number): number =>
@@ -162,6 +171,7 @@ export async function measureGrpcVsHttp(
         p50Ms: medianOf(protocol, (run) => run.p50Ms),
         p99Ms: medianOf(protocol, (run) => run.p99Ms),
         serverCpuUsPerCall: medianOf(protocol, (run) => run.serverCpuUsPerCall ?? 0),
+        mainThreadCpuUsPerCall: medianOf(protocol, (run) => run.mainThreadCpuUsPerCall ?? 0),
         clientCpuUsPerCall: medianOf(protocol, (run) => run.clientCpuUsPerCall ?? 0),
         answered: results.reduce((sum, r) => sum + r.runs.find((run) => run.protocol === protocol)!.answered, 0),
         failed: results.reduce((sum, r) => sum + r.runs.find((run) => run.protocol === protocol)!.failed, 0),
