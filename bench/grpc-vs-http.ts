@@ -92,12 +92,14 @@ export async function runProtocol(
   durationS: number,
   serverPid?: number,
   grpcConnections = protocol === 'grpc-unary' ? UNARY_CONNECTIONS : undefined,
+  /** Calls per second in all (open loop, spread over the callers); undefined: closed loop, as fast as answered. */
+  rate?: number,
 ): Promise<ProtocolRun> {
   const requests = binaryRequests(settings.bodyCount);
   const schedule = new RequestSchedule([{ kind: 'mlp', weight: 1, requests }], {});
   const recorder = new RunRecorder();
   recorder.startPhase(0);
-  const load = { target: target.url, connections, rate: undefined, durationS, timeoutS: 30 };
+  const load = { target: target.url, connections, rate, durationS, timeoutS: 30 };
   const cpuBefore = serverPid === undefined ? 0 : await cpuSeconds(serverPid);
   const mainBefore = serverPid === undefined ? 0 : await mainThreadCpuSeconds(serverPid);
   const clientBefore = process.cpuUsage();
