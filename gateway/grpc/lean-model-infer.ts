@@ -5,6 +5,7 @@ import { answerHeaders, authorizeCall, failCall, finishCall, openCall, type Grpc
 import { encodeFramedGrpcAnswer, framedOf } from './encode-infer-response.js';
 import { decompressMessage, FrameError, frameMessage, unaryMessage } from './grpc-frames.js';
 import { readInferRequest } from './infer-request-reader.js';
+import { widenWindows } from './session-windows.js';
 import { endWithStatus } from './trailers-now.js';
 import { infer, type Codec } from './infer-service.js';
 import { HeaderMetadata, peerOf, timeoutMs } from './stream-headers.js';
@@ -37,6 +38,7 @@ export function leanModelInfer(front: GrpcFront, codec: Codec, limits: LeanLimit
   return (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
     // Errors end in 'close', which cancels the call.
     stream.on('error', () => undefined);
+    widenWindows(stream.session, limits.maxReceiveBytes);
     const contentType = headers['content-type'];
     if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
       stream.respond({ ':status': 415 }, { endStream: true });

@@ -103,6 +103,17 @@ describe('an answered call', () => {
     expect(await reference.matches(5, floatsOf(answer.raw_output_contents[0]!))).toBe(true);
   });
 
+  it("widens the connection's receive windows past HTTP/2's 64 KiB from its first call", async () => {
+    await call([framed(mlpMessage(8))]);
+    // Streams: up to the message limit (and its prefix); the connection: room for many calls' tensors at once.
+    expect(session.remoteSettings.initialWindowSize).toBe(MAX_MESSAGE + 5);
+    expect(session.state.remoteWindowSize).toBeGreaterThan(8 * 1024 * 1024);
+    const fresh = connect(`http://${server.grpcAddress!}`);
+    await new Promise((resolve) => fresh.once('remoteSettings', resolve));
+    expect(fresh.remoteSettings.initialWindowSize).toBe(65_535);
+    fresh.close();
+  });
+
   it('is the same whichever way the request is split into DATA frames', async () => {
     const whole = framed(mlpMessage(7));
     const pieces = [whole.subarray(0, 2), whole.subarray(2, 9), whole.subarray(9, 1000), whole.subarray(1000)];
