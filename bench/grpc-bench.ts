@@ -18,7 +18,7 @@ export async function writeGrpcReport(result: GrpcVsHttp, machine: object): Prom
   await writeFile(json, `${JSON.stringify({ machine, ...result, targets: GRPC_TARGETS }, null, 2)}\n`);
   const rows = result.runs.map(
     (run) =>
-      `| ${run.protocol} | ${run.requestsPerSecond} | ${run.p50Ms} | ${run.p99Ms} | ${run.serverCpuUsPerCall ?? '?'} | ${run.clientCpuUsPerCall ?? '?'} | ${run.failed} |`,
+      `| ${run.protocol} | ${run.requestsPerSecond} | ${run.p50Ms} | ${run.p99Ms} | ${run.serverCpuUsPerCall ?? '?'} | ${run.mainThreadCpuUsPerCall ?? '?'} | ${run.clientCpuUsPerCall ?? '?'} | ${run.failed} |`,
   );
   const roundRows = result.rounds.map(
     (r, index) =>
@@ -32,13 +32,15 @@ export async function writeGrpcReport(result: GrpcVsHttp, machine: object): Prom
       `# gRPC vs HTTP at ${result.connections} concurrent calls, ${result.seconds} s each`,
       '',
       'One embedded gateway (mlp-classifier), the load generator on the same machine. HTTP sends binary tensors',
-      "(Triton's extension, autocannon); gRPC unary sends raw_input_contents (bench/grpc-h2-client.ts: prepared",
-      'bytes on a socket, as autocannon does for HTTP/1.1); streaming keeps one grpc-js stream per caller.',
+      "(Triton's extension, autocannon, 64 connections, as tritonclient.http opens one per request in flight); gRPC",
+      'unary sends raw_input_contents, all 64 calls multiplexed on one HTTP/2 connection as one tritonclient.grpc',
+      'client sends them (bench/grpc-h2-client.ts: prepared bytes on a socket, as autocannon does for HTTP/1.1);',
+      'streaming keeps one grpc-js stream per caller over 8 connections.',
       '',
-      `Medians over ${result.rounds.length} alternating rounds (the order rotates each round); server CPU: the gateway process, all threads, per answered call; client CPU: the bench process (the load generator) per answered call.`,
+      `Medians over ${result.rounds.length} alternating rounds (the order rotates each round); server CPU: the gateway process, all threads, per answered call; main thread: the gateway's main thread alone (both front ends and the request pipeline; inference runs on worker threads); client CPU: the bench process (the load generator) per answered call.`,
       '',
-      '| protocol | req/s | p50 ms | p99 ms | server CPU us/call | client CPU us/call | failed (total) |',
-      '|---|---|---|---|---|---|---|',
+      '| protocol | req/s | p50 ms | p99 ms | server CPU us/call | main thread us/call | client CPU us/call | failed (total) |',
+      '|---|---|---|---|---|---|---|---|',
       ...rows,
       '',
       '| round | HTTP binary req/s (p50 / p99 ms) | gRPC unary | gRPC streaming | unary/HTTP | stream/HTTP |',

@@ -7,6 +7,7 @@ import type { PreparedRequest } from './loadtest/request-bodies.js';
 import { joinBinaryBody } from '../gateway/protocol/binary-body.js';
 import { withChildServer } from './child-server.js';
 import { cpuSeconds } from './proc-stats.js';
+import { mainThreadCpuSeconds } from './grpc-thread-cpu.js';
 import { embeddedGatewayOptions } from './embedded-gateway.js';
 import { makeRequestBodies } from './request-bodies.js';
 import { INFER_PATH, settings } from './settings.js';
@@ -21,6 +22,8 @@ export interface ProtocolRun {
   readonly failed: number;
   /** The gateway process's CPU (all threads) per answered call, microseconds: its cost per call whoever the client is. */
   readonly serverCpuUsPerCall?: number;
+  /** The gateway's main thread alone (where both front ends and the pipeline run; inference is on worker threads), per answered call. */
+  readonly mainThreadCpuUsPerCall?: number;
   /** The bench process's CPU (the load generator, sharing the machine) per answered call, microseconds. */
   readonly clientCpuUsPerCall?: number;
 }
@@ -72,6 +75,15 @@ const median = (values: readonly number[]): number => {
 
 export const PROTOCOLS = ['http-binary', 'grpc-unary', 'grpc-stream'] as const;
 
+/**
+ * Unary calls share one HTTP/2 connection, as tritonclient sends them: one
+ * tritonclient.grpc.InferenceServerClient is one gRPC channel, every infer and async_infer
+ * multiplexed on it (and gRPC's C core shares one connection between a process's channels of the
+ * same target and options). HTTP's 64 connections are tritonclient.http's too: one per request in
+ * flight (its connection pool is its `concurrency`).
+ */
+export const UNARY_CONNECTIONS = 1;
+
 /** One protocol's closed-loop run against a running gateway (HTTP at `url`, gRPC at `grpcAddress`). */
 export async function runProtocol(
   protocol: ProtocolRun['protocol'],
@@ -79,19 +91,29 @@ export async function runProtocol(
   connections: number,
   durationS: number,
   serverPid?: number,
+  grpcConnections = protocol === 'grpc-unary' ? UNARY_CONNECTIONS : undefined,
+  /** Calls per second in all (open loop, spread over the callers); undefined: closed loop, as fast as answered. */
+  rate?: number,
 ): Promise<ProtocolRun> {
   const requests = binaryRequests(settings.bodyCount);
   const schedule = new RequestSchedule([{ kind: 'mlp', weight: 1, requests }], {});
   const recorder = new RunRecorder();
   recorder.startPhase(0);
-  const load = { target: target.url, connections, rate: undefined, durationS, timeoutS: 30 };
+  const load = { target: target.url, connections, rate, durationS, timeoutS: 30 };
   const cpuBefore = serverPid === undefined ? 0 : await cpuSeconds(serverPid);
+  const mainBefore = serverPid === undefined ? 0 : await mainThreadCpuSeconds(serverPid);
   const clientBefore = process.cpuUsage();
   const { activeS } =
     protocol === 'http-binary'
       ? await drivePhase(load, schedule, recorder)
       : await driveGrpcPhase(
-          { ...load, grpcAddress: target.grpcAddress, streaming: protocol === 'grpc-stream', rawUnary: true },
+          {
+            ...load,
+            grpcAddress: target.grpcAddress,
+            streaming: protocol === 'grpc-stream',
+            rawUnary: true,
+            ...(grpcConnections ? { grpcConnections } : {}),
+          },
           schedule,
           recorder,
         );
@@ -104,6 +126,7 @@ export async function runProtocol(
       ? undefined
       : {
           serverCpuUsPerCall: round((((await cpuSeconds(serverPid)) - cpuBefore) * 1e6) / answered, 1),
+          mainThreadCpuUsPerCall: round((((await mainThreadCpuSeconds(serverPid)) - mainBefore) * 1e6) / answered, 1),
           clientCpuUsPerCall: round((client.user + client.system) / answered, 1),
         };
   return { protocol, requestsPerSecond: round(answered / activeS, 1), p50Ms, p99Ms, answered, failed: totals.sent - answered, ...cpu };
@@ -138,7 +161,7 @@ export async function measureGrpcVsHttp(
       const row: GrpcRound = { runs: [http, unary, stream], unaryRatio: ratio(unary), streamRatio: ratio(stream) };
       results.push(row);
       log(
-        `  round ${index + 1}: ${row.runs.map((run) => `${run.protocol} ${run.requestsPerSecond} req/s p50 ${run.p50Ms} p99 ${run.p99Ms} ms, server ${run.serverCpuUsPerCall} / client ${run.clientCpuUsPerCall} us/call${run.failed ? ` ${run.failed} failed` : ''}`).join('; ')}; unary/HTTP ${row.unaryRatio}, stream/HTTP ${row.streamRatio}`,
+        `  round ${index + 1}: ${row.runs.map((run) => `${run.protocol} ${run.requestsPerSecond} req/s p50 ${run.p50Ms} p99 ${run.p99Ms} ms, server ${run.serverCpuUsPerCall} (main thread ${run.mainThreadCpuUsPerCall}) / client ${run.clientCpuUsPerCall} us/call${run.failed ? ` ${run.failed} failed` : ''}`).join('; ')}; unary/HTTP ${row.unaryRatio}, stream/HTTP ${row.streamRatio}`,
       );
     }
     const medianOf = (protocol: ProtocolRun['protocol'], pick: (run: ProtocolRun) => number): number =>
@@ -150,6 +173,7 @@ export async function measureGrpcVsHttp(
         p50Ms: medianOf(protocol, (run) => run.p50Ms),
         p99Ms: medianOf(protocol, (run) => run.p99Ms),
         serverCpuUsPerCall: medianOf(protocol, (run) => run.serverCpuUsPerCall ?? 0),
+        mainThreadCpuUsPerCall: medianOf(protocol, (run) => run.mainThreadCpuUsPerCall ?? 0),
         clientCpuUsPerCall: medianOf(protocol, (run) => run.clientCpuUsPerCall ?? 0),
         answered: results.reduce((sum, r) => sum + r.runs.find((run) => run.protocol === protocol)!.answered, 0),
         failed: results.reduce((sum, r) => sum + r.runs.find((run) => run.protocol === protocol)!.failed, 0),

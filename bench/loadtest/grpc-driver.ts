@@ -23,10 +23,13 @@ export interface GrpcPhaseLoad extends PhaseLoad {
    * latency breakdown), so the load test keeps node:http2 and the gRPC/HTTP bench uses this.
    */
   readonly rawUnary?: boolean;
+  /** HTTP/2 connections the callers share (default 8, never more than the callers). */
+  readonly grpcConnections?: number;
 }
 
 const SERVICE = '/inference.GRPCInferenceService/';
 const CONNECTIONS = 8;
+const connectionsFor = (load: GrpcPhaseLoad): number => Math.min(load.connections, load.grpcConnections ?? CONNECTIONS);
 const identity = (value: Buffer): Buffer => value;
 
 /** The HTTP status an answer stands for: the error table's, by the x-error-code the gateway sent. */
@@ -88,7 +91,7 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
   // socket and flow-control window would be the bottleneck, not the gateway. Distinct options
   // keep grpc-js from sharing one subchannel between the clients.
   const clients = Array.from(
-    { length: load.streaming ? Math.min(load.connections, CONNECTIONS) : 0 },
+    { length: load.streaming ? connectionsFor(load) : 0 },
     (_, index) =>
       new Client(load.grpcAddress, credentials.createInsecure(), {
         'grpc.max_receive_message_length': -1,
@@ -116,7 +119,7 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
    * and @grpc/grpc-js's client costs several times the gateway's own work per call, which on a
    * shared machine would be measured against the gateway.
    */
-  const sessions = Array.from({ length: load.streaming || load.rawUnary ? 0 : Math.min(load.connections, CONNECTIONS) }, () =>
+  const sessions = Array.from({ length: load.streaming || load.rawUnary ? 0 : connectionsFor(load) }, () =>
     connect(`http://${load.grpcAddress}`),
   );
   // Each distinct body framed once (length prefix and message): per call, only headers are built.
@@ -208,9 +211,7 @@ export async function driveGrpcPhase(load: GrpcPhaseLoad, schedule: RequestSched
 
   const [host, port] = [load.grpcAddress.slice(0, load.grpcAddress.lastIndexOf(':')), Number(load.grpcAddress.split(':').pop())];
   const raw = await Promise.all(
-    Array.from({ length: load.rawUnary && !load.streaming ? Math.min(load.connections, CONNECTIONS) : 0 }, () =>
-      H2Connection.open(host, port),
-    ),
+    Array.from({ length: load.rawUnary && !load.streaming ? connectionsFor(load) : 0 }, () => H2Connection.open(host, port)),
   );
   const blocks = new Map<Readonly<Record<string, string>>, Buffer>();
   const rawUnary = async (connection: H2Connection, next: ReturnType<RequestSchedule['next']>): Promise<void> => {

@@ -37,6 +37,8 @@ export function unaryMessage(body: Buffer, maxBytes: number): { readonly compres
 
 /** A compressed message in the call's grpc-encoding (gzip or deflate, as grpc-js reads them). */
 export async function decompressMessage(message: Buffer, encoding: string, maxBytes: number): Promise<Buffer> {
+  // The flag says compressed, the call names no compression: a malformed call, as gRPC's C core reads it.
+  if (encoding === 'identity') throw new FrameError(status.INTERNAL, 'Received a compressed message, but the call has no grpc-encoding');
   const decompress = DECOMPRESS[encoding];
   if (!decompress) throw new FrameError(status.UNIMPLEMENTED, `Received message compressed with unsupported encoding "${encoding}"`);
   const plain = await decompress(message, { maxOutputLength: maxBytes + 1 }).catch((error: { code?: string }) => {

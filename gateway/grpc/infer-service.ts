@@ -45,6 +45,7 @@ export function infer(
   metadata: MetadataReader,
   cancel: AbortSignal,
   onStream: boolean,
+  encode: InferFrontEnd['encode'] = encodeGrpcAnswer,
 ): Promise<InferOutcome> {
   admitInference(front.pipeline.lifecycle);
   const audit = {};
@@ -82,7 +83,7 @@ export function infer(
   const frontEnd: InferFrontEnd = {
     readBody: async () => decodeInferRequest(request, () => codec.request(request)),
     reviewInput: () => ({ contentType: 'application/grpc+proto', body: codec.request(request) }),
-    encode: encodeGrpcAnswer,
+    encode,
   };
   return runInference(inferCall, frontEnd, front.pipeline);
 }

@@ -1,9 +1,12 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { constants, type Http2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { status } from '@grpc/grpc-js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { answerHeaders, authorizeCall, failCall, finishCall, openCall, type GrpcFront } from './grpc-call.js';
+import { encodeFramedGrpcAnswer, framedOf } from './encode-infer-response.js';
 import { decompressMessage, FrameError, frameMessage, unaryMessage } from './grpc-frames.js';
 import { readInferRequest } from './infer-request-reader.js';
+import { widenWindows } from './session-windows.js';
+import { endWithStatus } from './trailers-now.js';
 import { infer, type Codec } from './infer-service.js';
 import { HeaderMetadata, peerOf, timeoutMs } from './stream-headers.js';
 
@@ -14,6 +17,18 @@ export interface LeanLimits {
 
 const CONTENT_TYPE = 'application/grpc+proto';
 
+/** Each connection's peer, read once: session.socket is a proxy, and its address a native call. */
+const PEERS = new WeakMap<Http2Session, string>();
+function sessionPeer(session: Http2Session | undefined): string {
+  if (!session) return 'unknown';
+  let peer = PEERS.get(session);
+  if (peer === undefined) {
+    peer = peerOf(session.socket);
+    PEERS.set(session, peer);
+  }
+  return peer;
+}
+
 /**
  * ModelInfer on the HTTP/2 stream itself: the same request pipeline and the same answers as the
  * grpc-js handler, without grpc-js's per-call objects (interceptor chain, Metadata copies, stream
@@ -23,6 +38,7 @@ export function leanModelInfer(front: GrpcFront, codec: Codec, limits: LeanLimit
   return (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
     // Errors end in 'close', which cancels the call.
     stream.on('error', () => undefined);
+    widenWindows(stream.session, limits.maxReceiveBytes);
     const contentType = headers['content-type'];
     if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
       stream.respond({ ':status': 415 }, { endStream: true });
@@ -59,6 +75,7 @@ export function leanModelInfer(front: GrpcFront, codec: Codec, limits: LeanLimit
       }, deadline);
 
     const metadata = new HeaderMetadata(headers);
+    const source = { metadata, getPeer: () => sessionPeer(stream.session) };
     const run = (message: Buffer): void => {
       let request: ReturnType<typeof readInferRequest>;
       try {
@@ -68,8 +85,8 @@ export function leanModelInfer(front: GrpcFront, codec: Codec, limits: LeanLimit
         return;
       }
       const call = openCall(front, 'ModelInfer', metadata);
-      authorizeCall(front, call, { metadata, getPeer: () => peerOf(stream.session?.socket) })
-        .then(() => infer(front, codec, call, request, metadata, controller.signal, false))
+      authorizeCall(front, call, source)
+        .then(() => infer(front, codec, call, request, metadata, controller.signal, false, encodeFramedGrpcAnswer))
         .then(({ replayed, answer }) => {
           settled = true;
           const body = answer.body as Buffer;
@@ -82,9 +99,8 @@ export function leanModelInfer(front: GrpcFront, codec: Codec, limits: LeanLimit
             initial['content-type'] = CONTENT_TYPE;
             stream.respond(initial, { waitForTrailers: true });
             answered = true;
-            stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'OK' }));
-            for (const buffer of frameMessage(body)) stream.write(buffer);
-            stream.end();
+            // A replayed answer's message is as stored: its prefix is written beside it.
+            endWithStatus(stream, framedOf(body) ?? frameMessage(body), status.OK);
           }
           clearTimeout(timer);
           finishCall(front, call, 200, undefined);
@@ -101,18 +117,27 @@ export function leanModelInfer(front: GrpcFront, codec: Codec, limits: LeanLimit
         });
     };
 
+    /** A refusal while the caller may still be sending: the status, then RST_STREAM NO_ERROR so it stops (RFC 9113 8.1). */
+    const refuse = (code: status, details: string): void => {
+      sendStatus(code, details);
+      chunks.length = 0;
+      if (!stream.destroyed) stream.close(constants.NGHTTP2_NO_ERROR);
+    };
     const chunks: Buffer[] = [];
     let received = 0;
+    let announced: number | undefined;
     stream.on('data', (chunk: Buffer) => {
       if (answered) return;
       received += chunk.length;
-      // The prefix's length is checked when the body is whole; this stops reading a flood before then.
-      if (received > limits.maxReceiveBytes + 5) {
-        sendStatus(status.RESOURCE_EXHAUSTED, `Received message larger than max (${received - 5} vs. ${limits.maxReceiveBytes})`);
-        chunks.length = 0;
-        return;
-      }
       chunks.push(chunk);
+      // The announced length is refused as soon as the prefix is in, not when the message is; a flood past it stops too.
+      if (announced === undefined && received >= 5) {
+        announced = (chunks.length === 1 ? chunk : Buffer.concat(chunks, received)).readUInt32BE(1);
+        if (announced > limits.maxReceiveBytes)
+          return refuse(status.RESOURCE_EXHAUSTED, `Received message larger than max (${announced} vs. ${limits.maxReceiveBytes})`);
+      }
+      if (received > limits.maxReceiveBytes + 5)
+        refuse(status.RESOURCE_EXHAUSTED, `Received message larger than max (${received - 5} vs. ${limits.maxReceiveBytes})`);
     });
     stream.on('end', () => {
       if (answered) return;
