@@ -288,10 +288,11 @@ export class VersionPool {
     return request.deadline > Date.now();
   }
 
-  /** The inline copy, for ONNX CPU models of fixed shape whose batch-1 run measures under INLINE_MAX_MS. */
+  /** The inline copy, for ONNX CPU models of fixed shape whose batch-1 run measures under INLINE_MAX_MS (not for the tuner's candidates). */
   async #startInline(): Promise<void> {
-    const { definition, modelPath, logger } = this.#options;
-    if (!InlineInstance.eligible(definition.config) || this.#instances[0]?.provider !== 'cpu') return;
+    const { definition, modelPath, logger, settings } = this.#options;
+    // The tuner's candidates (`settings`) compare thread layouts under load, where inline runs do not happen.
+    if (settings !== undefined || !InlineInstance.eligible(definition.config) || this.#instances[0]?.provider !== 'cpu') return;
     const { instance, medianMs } = await InlineInstance.start(modelPath, definition.config);
     this.#inline = instance;
     if (instance) this.stats.inlineAllowed(medianMs);
