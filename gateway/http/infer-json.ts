@@ -12,24 +12,21 @@
 
 /** Numbers of one `data` array (nested arrays flattened, row-major), as JSON.parse reads them. */
 export class JsonNumbers {
-  /** Exact: the double JSON.parse gives. Approximate: a value short by at most APPROX_REL of it. Text: read `spans` again. */
-  static readonly EXACT = 0;
-  static readonly APPROX = 1;
-  static readonly TEXT = 2;
-
   constructor(
     readonly source: Buffer,
     readonly length: number,
+    /** Each number's value: the double JSON.parse gives, or (see `starts`) an approximation; NaN: read its text. */
     readonly values: Float64Array,
-    readonly kinds: Uint8Array,
-    /** Start and end byte offsets of each number's text. */
-    readonly spans: Int32Array,
+    /** Each number's first byte in `source`; -1 - that when its value is approximate (short by at most APPROX_REL). */
+    readonly starts: Int32Array,
   ) {}
 
   /** The index-th number exactly as JSON.parse reads it. */
   at(index: number): number {
-    if (this.kinds[index] === JsonNumbers.EXACT) return this.values[index]!;
-    return Number(this.source.toString('latin1', this.spans[2 * index]!, this.spans[2 * index + 1]!));
+    const start = this.starts[index]!;
+    const value = this.values[index]!;
+    if (start >= 0 && value === value) return value;
+    return Number(this.source.toString('latin1', start < 0 ? -1 - start : start, numberEnd(this.source, start < 0 ? -1 - start : start)));
   }
 
   toArray(): number[] {
@@ -45,15 +42,14 @@ export class JsonNumbers {
    */
   toFloat32(): Float32Array | undefined {
     const out = new Float32Array(this.length);
-    const { values, kinds } = this;
+    const { values, starts } = this;
     for (let index = 0; index < this.length; index += 1) {
-      const kind = kinds[index];
       const value = values[index]!;
-      if (kind === JsonNumbers.EXACT) {
+      if (starts[index]! >= 0 && value === value) {
         out[index] = value;
         continue;
       }
-      if (kind === JsonNumbers.APPROX) {
+      if (value === value) {
         // The exact double lies between these two; when they round to one float32, so does it.
         const low = Math.fround(value * (1 - 2 ** -50));
         if (low === Math.fround(value * (1 + APPROX_REL))) {
@@ -66,6 +62,17 @@ export class JsonNumbers {
       out[index] = exact;
     }
     return out;
+  }
+}
+
+/** Where the number text starting at `start` ends (its grammar was checked when it was read). */
+function numberEnd(source: Buffer, start: number): number {
+  let end = start;
+  for (;;) {
+    const c = source[end];
+    // - + . 0-9 E e
+    if (c === undefined || !(c === 0x2d || c === 0x2b || c === 0x2e || (c >= 0x30 && c <= 0x39) || c === 0x45 || c === 0x65)) return end;
+    end += 1;
   }
 }
 
@@ -99,32 +106,27 @@ type Context = (typeof Context)[keyof typeof Context];
 class NumberStore {
   count = 0;
   values = new Float64Array(STORE_KEPT);
-  kinds = new Uint8Array(STORE_KEPT);
-  spans = new Int32Array(2 * STORE_KEPT);
+  starts = new Int32Array(STORE_KEPT);
 
   grow(): void {
     const values = new Float64Array(this.values.length * 2);
     values.set(this.values);
     this.values = values;
-    const kinds = new Uint8Array(this.kinds.length * 2);
-    kinds.set(this.kinds);
-    this.kinds = kinds;
-    const spans = new Int32Array(this.spans.length * 2);
-    spans.set(this.spans);
-    this.spans = spans;
+    const starts = new Int32Array(this.starts.length * 2);
+    starts.set(this.starts);
+    this.starts = starts;
   }
 
   reset(): void {
     this.count = 0;
     if (this.values.length > STORE_KEPT) {
       this.values = new Float64Array(STORE_KEPT);
-      this.kinds = new Uint8Array(STORE_KEPT);
-      this.spans = new Int32Array(2 * STORE_KEPT);
+      this.starts = new Int32Array(STORE_KEPT);
     }
   }
 }
 
-/** Numbers the store keeps room for between bodies (68 KiB). */
+/** Numbers the store keeps room for between bodies (48 KiB). */
 const STORE_KEPT = 4096;
 const store = new NumberStore();
 
@@ -231,13 +233,7 @@ class Reader {
     const first = store.count;
     if (this.numberArray(depth)) {
       const count = store.count - first;
-      return new JsonNumbers(
-        this.#bytes,
-        count,
-        store.values.slice(first, first + count),
-        store.kinds.slice(first, first + count),
-        store.spans.slice(2 * first, 2 * (first + count)),
-      );
+      return new JsonNumbers(this.#bytes, count, store.values.slice(first, first + count), store.starts.slice(first, first + count));
     }
     this.pos = start;
     store.count = first;
@@ -283,7 +279,7 @@ class Reader {
    * digits after `e`) checked. Its value is exact when at most 15 significant digits are not
    * zero and the power of ten is at most 22 either way (one correctly rounded operation on
    * exact operands: what JSON.parse gives), approximate when only digits past 15 were cut,
-   * else left to its text.
+   * else (NaN) left to its text.
    */
   storedNumber(): void {
     const bytes = this.#bytes;
@@ -295,7 +291,7 @@ class Reader {
     let mantissa = 0;
     let digits = 0;
     let exponent = 0;
-    let kind: number = JsonNumbers.EXACT;
+    let approximate = false;
     if (c === 0x30) {
       c = bytes[++pos]!;
     } else if (c >= 0x31 && c <= 0x39) {
@@ -305,7 +301,7 @@ class Reader {
           digits += 1;
         } else {
           exponent += 1;
-          if (c !== 0x30) kind = JsonNumbers.APPROX;
+          if (c !== 0x30) approximate = true;
         }
         c = bytes[++pos]!;
       } while (c >= 0x30 && c <= 0x39);
@@ -318,7 +314,7 @@ class Reader {
           mantissa = mantissa * 10 + (c - 0x30);
           exponent -= 1;
           if (mantissa !== 0) digits += 1;
-        } else if (c !== 0x30) kind = JsonNumbers.APPROX;
+        } else if (c !== 0x30) approximate = true;
         c = bytes[++pos]!;
       } while (c >= 0x30 && c <= 0x39);
     }
@@ -340,17 +336,15 @@ class Reader {
     }
     this.pos = pos;
     let value = mantissa;
-    if (mantissa === 0) kind = JsonNumbers.EXACT;
+    if (mantissa === 0) approximate = false;
     else if (exponent > 0 && exponent <= 22) value = mantissa * POWERS_OF_TEN[exponent]!;
     else if (exponent < 0 && exponent >= -22) value = mantissa / POWERS_OF_TEN[-exponent]!;
-    else if (exponent !== 0) kind = JsonNumbers.TEXT;
+    else if (exponent !== 0) value = Number.NaN;
     const index = store.count;
     if (index === store.values.length) store.grow();
     store.count = index + 1;
     store.values[index] = negative ? -value : value;
-    store.kinds[index] = kind;
-    store.spans[2 * index] = start;
-    store.spans[2 * index + 1] = pos;
+    store.starts[index] = approximate ? -1 - start : start;
   }
 
   /** A string (at its `"`), as JSON.parse decodes it. */

@@ -74,6 +74,18 @@ describe('inline runs of lone requests (inline-instance.ts)', () => {
     }
   });
 
+  it('makes no copy for a version that does not warm up at batch 1 (its warm-up inputs are what a copy is timed with)', async () => {
+    repository = new TestRepository().copy('mlp-classifier', { warmup: { enabled: true, batch_sizes: [8] } });
+    const { pool, lines } = await mlpPool(repository);
+    try {
+      expect(pool.inline).toBeUndefined();
+      expect(pool.stats.snapshot('mlp-classifier', '1').inline).toBeUndefined();
+      expect(lines.some((line) => line.msg.includes('inline'))).toBe(false);
+    } finally {
+      await pool.unload();
+    }
+  });
+
   it('stops running inline once its runs average over the limit', async () => {
     repository = new TestRepository().copy('mlp-classifier');
     const { pool, lines } = await mlpPool(repository);

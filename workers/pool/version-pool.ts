@@ -288,12 +288,26 @@ export class VersionPool {
     return request.deadline > Date.now();
   }
 
-  /** The inline copy, for ONNX CPU models of fixed shape whose batch-1 run measures under INLINE_MAX_MS (not for the tuner's candidates). */
+  /** The inline copy, for ONNX CPU models of fixed shape warmed up at batch 1 whose batch-1 run measures under INLINE_MAX_MS (not for the tuner's candidates). */
   async #startInline(): Promise<void> {
     const { definition, modelPath, logger, settings } = this.#options;
     // The tuner's candidates (`settings`) compare thread layouts under load, where inline runs do not happen.
-    if (settings !== undefined || !InlineInstance.eligible(definition.config) || this.#instances[0]?.provider !== 'cpu') return;
-    const { instance, medianMs } = await InlineInstance.start(modelPath, definition.config);
+    const { config } = definition;
+    // The copy is timed at batch 1 with warm-up inputs: only where the config warms up at batch 1.
+    const warmsAtOne = config.warmup.enabled && warmupBatchSizes(config, this.settings).includes(1);
+    if (settings !== undefined || !warmsAtOne || !InlineInstance.eligible(config) || this.#instances[0]?.provider !== 'cpu') return;
+    let started: Awaited<ReturnType<typeof InlineInstance.start>>;
+    try {
+      started = await InlineInstance.start(modelPath, config);
+    } catch (error) {
+      // The threads serve it whatever the copy did: an optimisation never fails a load.
+      logger.warn(
+        { model: this.#label, err: error },
+        `${this.#label} runs every request on its threads (no inline copy: ${(error as Error).message})`,
+      );
+      return;
+    }
+    const { instance, medianMs } = started;
     this.#inline = instance;
     if (instance) this.stats.inlineAllowed(medianMs);
     const fields = { model: this.#label, medianMs: Number(medianMs.toFixed(4)), limitMs: INLINE_MAX_MS };
