@@ -291,9 +291,9 @@ export class VersionPool {
   /** The inline copy, for ONNX CPU models of fixed shape warmed up at batch 1 whose batch-1 run measures under INLINE_MAX_MS (not for the tuner's candidates). */
   async #startInline(): Promise<void> {
     const { definition, modelPath, logger, settings } = this.#options;
-    // The tuner's candidates (`settings`) compare thread layouts under load, where inline runs do not happen.
     const { config } = definition;
-    // The copy is timed at batch 1 with warm-up inputs: only where the config warms up at batch 1.
+    // The copy is timed at batch 1 with warm-up inputs: only where the config warms up at batch 1. The
+    // tuner's candidates (`settings`) compare thread layouts under load, where inline runs do not happen.
     const warmsAtOne = config.warmup.enabled && warmupBatchSizes(config, this.settings).includes(1);
     if (settings !== undefined || !warmsAtOne || !InlineInstance.eligible(config) || this.#instances[0]?.provider !== 'cpu') return;
     let started: Awaited<ReturnType<typeof InlineInstance.start>>;
