@@ -25,7 +25,7 @@ export class JsonNumbers {
   at(index: number): number {
     const start = this.starts[index]!;
     const value = this.values[index]!;
-    if (start >= 0 && value === value) return value;
+    if (start >= 0 && !Number.isNaN(value)) return value;
     return Number(this.source.toString('latin1', start < 0 ? -1 - start : start, numberEnd(this.source, start < 0 ? -1 - start : start)));
   }
 
@@ -45,11 +45,11 @@ export class JsonNumbers {
     const { values, starts } = this;
     for (let index = 0; index < this.length; index += 1) {
       const value = values[index]!;
-      if (starts[index]! >= 0 && value === value) {
+      if (starts[index]! >= 0 && !Number.isNaN(value)) {
         out[index] = value;
         continue;
       }
-      if (value === value) {
+      if (!Number.isNaN(value)) {
         // The exact double lies between these two; when they round to one float32, so does it.
         const low = Math.fround(value * (1 - 2 ** -50));
         if (low === Math.fround(value * (1 + APPROX_REL))) {
