@@ -2,6 +2,7 @@ import { allocate, DATATYPE_INFO, type Datatype, type TensorArray } from '../../
 import { ServingError } from '../../workers/protocol/errors.js';
 import { fromBf16Bits, fromFp16Bits, toBf16Bits, toFp16Bits } from '../../workers/protocol/half-precision.js';
 import { decodeBytesElements, encodeBytesElements } from '../../workers/protocol/tensor.js';
+import type { JsonNumbers } from '../http/infer-json.js';
 
 /** Deeper `data` than any tensor's rank needs is refused (ONNX allows fewer dimensions than this). */
 export const MAX_DATA_DEPTH = 64;
@@ -87,6 +88,15 @@ export function decodeJsonData(input: string, datatype: Datatype, values: readon
     out[index] = info.bigint ? BigInt(value) : value;
   }
   return out;
+}
+
+/** decodeJsonData for numbers read from the body's bytes: FP32 straight into its array, any other type (or a refusal) as from JSON.parse. */
+export function decodeJsonNumbers(input: string, datatype: Datatype, numbers: JsonNumbers): TensorArray {
+  if (datatype === 'FP32') {
+    const out = numbers.toFloat32();
+    if (out) return out;
+  }
+  return decodeJsonData(input, datatype, numbers.toArray());
 }
 
 /** A typed array back to JSON values (INT64 beyond 2^53 loses precision, as in every JSON client). */

@@ -63,6 +63,11 @@ export class DynamicBatcher<T extends BatchItem> {
     return this.#busy.filter(Boolean).length;
   }
 
+  /** Nothing queued and every instance free. */
+  get idle(): boolean {
+    return this.#queue.size === 0 && !this.#busy.includes(true);
+  }
+
   enqueue(item: T): EnqueueOutcome {
     if (this.#closed) return 'closed';
     if (this.#queue.size >= this.#settings.maxQueueSize) return 'queue-full';

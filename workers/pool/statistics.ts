@@ -20,6 +20,8 @@ export interface VersionStatistics {
   /** Warm-up time of one batch at each size, and the cap the batcher took from it. */
   readonly warmup_curve?: readonly { batch_size: number; ms: number; ms_per_row: number }[];
   readonly batch_cap?: number;
+  /** Set when lone requests may run inline: the batch-1 run time that allowed it, and the requests so served. */
+  readonly inline?: { readonly batch1_ms: number; readonly runs: number };
 }
 
 export interface ServingSummary {
@@ -64,6 +66,7 @@ export class StatisticsRecorder {
   #serving: ServingSummary | undefined;
   #curve: readonly CurvePoint[] = [];
   #batchCap: number | undefined;
+  #inline: { batch1_ms: number; runs: number } | undefined;
 
   serving(settings: ServingSettings): void {
     this.#serving = servingSummary(settings);
@@ -72,6 +75,15 @@ export class StatisticsRecorder {
   warmup(curve: readonly CurvePoint[], cap: number): void {
     this.#curve = curve;
     this.#batchCap = cap;
+  }
+
+  /** Lone requests may run inline: their batch-1 run measured `ms`. */
+  inlineAllowed(ms: number): void {
+    this.#inline = { batch1_ms: round(ms), runs: 0 };
+  }
+
+  recordInlineRun(): void {
+    if (this.#inline) this.#inline.runs += 1;
   }
 
   /** One batch ran: `rows` inferences in one execution. */
@@ -116,6 +128,7 @@ export class StatisticsRecorder {
         ? { warmup_curve: this.#curve.map(({ rows, ms }) => ({ batch_size: rows, ms: round(ms), ms_per_row: round(ms / rows) })) }
         : {}),
       ...(this.#batchCap !== undefined ? { batch_cap: this.#batchCap } : {}),
+      ...(this.#inline ? { inline: { ...this.#inline } } : {}),
     };
   }
 

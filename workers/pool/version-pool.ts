@@ -11,6 +11,7 @@ import type { InstanceFactory, InstanceSpec, ModelInstance } from '../runtime/ru
 import { probabilityClasses } from '../metrics/output-confidence.js';
 import type { ServingMetrics } from '../metrics/serving-metrics.js';
 import { detectHardware, hardwareKeys, type Hardware } from './hardware.js';
+import { INLINE_MAX_MS, InlineInstance } from './inline-instance.js';
 import { ModelState } from './model-state.js';
 import { servingSettings, type ServingSettings } from './serving-settings.js';
 import { StatisticsRecorder } from './statistics.js';
@@ -65,6 +66,10 @@ export class VersionPool {
   /** Instances, threads and batching: the tuned block for this machine, or the hand-written ones. */
   readonly settings: ServingSettings;
   readonly #hardware: Hardware;
+  /** The copy that serves a request finding the version idle, for models fast enough (inline-instance.ts). */
+  #inline: InlineInstance | undefined;
+  /** The inline run in progress: one at a time, and unload waits for it. */
+  #inlineRun: Promise<void> | undefined;
 
   constructor(options: VersionPoolOptions) {
     this.#options = options;
@@ -106,6 +111,11 @@ export class VersionPool {
     return this.#batcher.queued;
   }
 
+  /** The inline copy, while lone requests run on it. */
+  get inline(): InlineInstance | undefined {
+    return this.#inline;
+  }
+
   /** Most rows the batcher forms into one batch (set from the warm-up curve). */
   get batchCap(): number {
     return this.#batcher.batchCap;
@@ -125,6 +135,7 @@ export class VersionPool {
         if (slot === 0) curve = launched.curve;
       }
       if (curve.length > 0) this.#applyCurve(curve);
+      await this.#startInline();
       this.state = ModelState.READY;
       const { metrics, version } = this.#options;
       metrics?.modelLoaded(this.#options.definition.name, version, (performance.now() - started) / 1000);
@@ -135,6 +146,8 @@ export class VersionPool {
       this.state = ModelState.FAILED;
       this.reason = (error as Error).message;
       await Promise.all(this.#instances.splice(0).map((instance) => instance.close()));
+      await this.#inline?.close();
+      this.#inline = undefined;
       throw error;
     }
   }
@@ -209,6 +222,16 @@ export class VersionPool {
         },
         settled: () => settled,
       };
+      if (this.#inlineTakes(request)) {
+        signal?.addEventListener('abort', onAbort, { once: true });
+        this.stats.recordInlineRun();
+        // Its slot number for traces is one past the threads'.
+        const run = this.#execute(this.settings.instanceCount, [item], this.#inline).finally(() => {
+          if (this.#inlineRun === run) this.#inlineRun = undefined;
+        });
+        this.#inlineRun = run;
+        return;
+      }
       const outcome = this.#batcher.enqueue(item);
       if (outcome === 'queued') signal?.addEventListener('abort', onAbort, { once: true });
       if (outcome === 'queue-full') {
@@ -244,10 +267,63 @@ export class VersionPool {
     return { ...request, inputs, signature };
   }
 
+  /**
+   * A lone request runs inline when the version is idle (nothing queued, no instance busy, no
+   * inline run in progress): then there is no batch for it to join, and the thread hop and back
+   * is most of its latency. One row only, so the run is the one measured; not past its deadline.
+   */
+  #inlineTakes(request: ValidInferRequest): boolean {
+    const inline = this.#inline;
+    if (inline === undefined || this.#inlineRun !== undefined || !this.#batcher.idle) return false;
+    if (this.#options.definition.config.max_batch_size > 0 && request.rows !== 1) return false;
+    if (!inline.fast) {
+      this.#options.logger.warn(
+        { model: this.#label, averageMs: inline.averageMs, limitMs: INLINE_MAX_MS },
+        `${this.#label} no longer runs lone requests inline: its runs average ${inline.averageMs.toFixed(3)} ms`,
+      );
+      this.#inline = undefined;
+      void inline.close();
+      return false;
+    }
+    return request.deadline > Date.now();
+  }
+
+  /** The inline copy, for ONNX CPU models of fixed shape warmed up at batch 1 whose batch-1 run measures under INLINE_MAX_MS (not for the tuner's candidates). */
+  async #startInline(): Promise<void> {
+    const { definition, modelPath, logger, settings } = this.#options;
+    const { config } = definition;
+    // The copy is timed at batch 1 with warm-up inputs: only where the config warms up at batch 1. The
+    // tuner's candidates (`settings`) compare thread layouts under load, where inline runs do not happen.
+    const warmsAtOne = config.warmup.enabled && warmupBatchSizes(config, this.settings).includes(1);
+    if (settings !== undefined || !warmsAtOne || !InlineInstance.eligible(config) || this.#instances[0]?.provider !== 'cpu') return;
+    let started: Awaited<ReturnType<typeof InlineInstance.start>>;
+    try {
+      started = await InlineInstance.start(modelPath, config);
+    } catch (error) {
+      // The threads serve it whatever the copy did: an optimisation never fails a load.
+      logger.warn(
+        { model: this.#label, err: error },
+        `${this.#label} runs every request on its threads (no inline copy: ${(error as Error).message})`,
+      );
+      return;
+    }
+    const { instance, medianMs } = started;
+    this.#inline = instance;
+    if (instance) this.stats.inlineAllowed(medianMs);
+    const fields = { model: this.#label, medianMs: Number(medianMs.toFixed(4)), limitMs: INLINE_MAX_MS };
+    if (instance)
+      logger.info({ ...fields, inline: true }, `${this.#label} runs lone requests inline (batch-1 run ${medianMs.toFixed(3)} ms)`);
+    else
+      logger.info({ ...fields, inline: false }, `${this.#label} runs every request on its threads (batch-1 run ${medianMs.toFixed(3)} ms)`);
+  }
+
   /** Answers what is queued, then closes the instances. */
   async unload(): Promise<void> {
     if (this.state === ModelState.READY) this.state = ModelState.UNLOADING;
     await this.#batcher.drain();
+    await this.#inlineRun;
+    await this.#inline?.close();
+    this.#inline = undefined;
     await Promise.all([...this.#instances.splice(0), ...(await Promise.all(this.#restarts.values()))].map((instance) => instance.close()));
     this.#restarts.clear();
     this.#untrackPending?.();
@@ -340,7 +416,7 @@ export class VersionPool {
     );
   }
 
-  async #execute(slot: number, items: Waiting[]): Promise<void> {
+  async #execute(slot: number, items: Waiting[], inline?: InlineInstance): Promise<void> {
     const startedPerf = performance.now();
     const wanted = new Set<string>();
     const all = this.#options.definition.config.outputs.map((output) => output.name);
@@ -348,7 +424,7 @@ export class VersionPool {
     const batchRows = items.reduce((sum, item) => sum + item.rows, 0);
     const traced = traceBatch(this.#options.definition.name, this.#options.version, slot, items, startedPerf, batchRows);
     try {
-      const instance = await (this.#restarts.get(slot) ?? this.#instances[slot]!);
+      const instance = inline ?? (await (this.#restarts.get(slot) ?? this.#instances[slot]!));
       traced?.runtimeStarted(instance.provider);
       const result = await instance.run({ requests: items.map((item) => ({ inputs: item.request.inputs })), outputs: [...wanted] });
       traced?.runtimeDone(result.computeMs, result.marshalMs);

@@ -1,0 +1,114 @@
+import { performance } from 'node:perf_hooks';
+import type { ModelConfig } from '../repository/model-config.js';
+import { joinBatchInputs, splitBatchOutputs } from '../runtime/batch-rows.js';
+import type { BatchRun, BatchRunResult, ModelInstance } from '../runtime/runtime.js';
+import { warmupInputs } from './warmup.js';
+
+/**
+ * Most a lone request's model run may take to be run inline (on the serving thread): the
+ * median of timed batch-1 runs at load, and the running average as it serves. Parsing a JSON
+ * body of ~200 KiB, which the gateway does inline, stalls the event loop as long.
+ */
+export const INLINE_MAX_MS = 1;
+/** Timed batch-1 runs at load (after one untimed run). */
+const TIMED_RUNS = 15;
+/**
+ * Weight of each run in the running average that keeps an inline copy honest while it serves,
+ * each run counted at most twice the limit: a lone stall (a page fault, the machine busy for a
+ * moment) moves it little, ten slow runs in a row take it past the limit.
+ */
+const AVERAGE_WEIGHT = 0.05;
+
+/**
+ * A second, single-threaded copy of a small CPU ONNX model, run on the thread that serves
+ * requests, for a request that finds its version idle: it saves the hand-off to an instance
+ * thread and back (two thread wake-ups, most of a tiny model's latency at one connection).
+ * Only used while its runs stay under INLINE_MAX_MS; busy versions use their threads.
+ */
+export class InlineInstance implements ModelInstance {
+  readonly provider = 'cpu';
+  /** Running average of run time (ms). */
+  averageMs: number;
+  readonly #session: import('onnxruntime-node').InferenceSession;
+  readonly #ort: typeof import('../runtime/onnx/ort-tensors.js');
+
+  private constructor(
+    session: import('onnxruntime-node').InferenceSession,
+    tensors: typeof import('../runtime/onnx/ort-tensors.js'),
+    medianMs: number,
+  ) {
+    this.#session = session;
+    this.#ort = tensors;
+    this.averageMs = medianMs;
+  }
+
+  /** Whether a version's config allows an inline copy: ONNX on the CPU, every input of a fixed shape (so its run time is the one measured). */
+  static eligible(config: ModelConfig): boolean {
+    return (
+      config.platform === 'onnx' &&
+      config.instance_group.kind !== 'gpu' &&
+      config.inputs.every((input) => !input.image && !input.audio && input.datatype !== 'BYTES' && !input.shape.includes(-1))
+    );
+  }
+
+  /**
+   * Loads the copy and times batch-1 runs of the warm-up inputs; resolves with it and the
+   * median when that is under INLINE_MAX_MS, else closes it and resolves with the median alone.
+   */
+  static async start(modelPath: string, config: ModelConfig): Promise<{ instance?: InlineInstance; medianMs: number }> {
+    const [{ default: ort }, tensors] = await Promise.all([import('onnxruntime-node'), import('../runtime/onnx/ort-tensors.js')]);
+    const session = await ort.InferenceSession.create(modelPath, {
+      executionProviders: ['cpu'],
+      // One thread: the caller's. An intra-op pool would add threads to wake for every run.
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    });
+    const candidate = new InlineInstance(session, tensors, 0);
+    const outputs = config.outputs.map((output) => output.name);
+    const times: number[] = [];
+    for (let run = 0; run <= TIMED_RUNS; run += 1) {
+      const result = await candidate.run({ requests: [{ inputs: warmupInputs(config, 1) }], outputs });
+      if (run > 0) times.push(result.computeMs);
+    }
+    times.sort((a, b) => a - b);
+    const medianMs = times[Math.floor(times.length / 2)]!;
+    if (medianMs > INLINE_MAX_MS) {
+      await candidate.close();
+      return { medianMs };
+    }
+    candidate.averageMs = medianMs;
+    return { instance: candidate, medianMs };
+  }
+
+  /** False once its running average passed INLINE_MAX_MS (the machine got slower, or inputs bigger). */
+  get fast(): boolean {
+    return this.averageMs <= INLINE_MAX_MS;
+  }
+
+  async run(batch: BatchRun): Promise<BatchRunResult> {
+    const marshalStart = performance.now();
+    const inputs = batch.requests.length === 1 ? batch.requests[0]!.inputs : joinBatchInputs(batch);
+    const feeds = Object.fromEntries(inputs.map((tensor) => [tensor.name, this.#ort.toOrtTensor(tensor)]));
+    const computeStart = performance.now();
+    const results = await this.#session.run(feeds, [...batch.outputs]);
+    const computeMs = performance.now() - computeStart;
+    this.averageMs += (Math.min(computeMs, 2 * INLINE_MAX_MS) - this.averageMs) * AVERAGE_WEIGHT;
+    const { outputs } = splitBatchOutputs(
+      batch,
+      batch.outputs.map((name) => this.#ort.fromOrtTensor(name, results[name]!)),
+    );
+    return { outputs, computeMs, marshalMs: performance.now() - marshalStart - computeMs };
+  }
+
+  async close(): Promise<void> {
+    await this.#session.release();
+  }
+
+  onExit(): void {
+    // Runs in the serving thread: it cannot die apart from it.
+  }
+}
