@@ -226,7 +226,8 @@ export class StreamWorker {
       this.#accept(this.#streams.indexOf(stream), entries, () => 1);
       taken += entries.length;
     }
-    this.#backlog = taken >= room || (result?.length ?? 0) > 1;
+    // A read for one slot (a fused read may be one) that fills it says nothing of what else waits.
+    this.#backlog = (taken >= room && room > 1) || (result?.length ?? 0) > 1;
     this.#pump();
   }
 
