@@ -121,6 +121,11 @@ export class ReplyReader {
     this.wake();
   }
 
+  /** No read in flight. */
+  get idle(): boolean {
+    return this.#reading === undefined;
+  }
+
   /** A reply is awaited: reads, unless a read is in flight already. */
   wake(): void {
     if (this.#running && this.#reading === undefined && this.#awaited()) this.#read([]);

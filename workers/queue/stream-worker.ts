@@ -158,7 +158,12 @@ export class StreamWorker {
     const idle = this.#readers.find((reader) => !reader.busy);
     if (room <= 0 || !idle) return;
     if (this.#backlog) this.#track(idle, this.#readByClass(idle, room));
-    else if (!this.#readers.some((reader) => reader.armed > 0)) this.#track(idle, this.#readAny(idle, room, []).read);
+    else if (!this.#readers.some((reader) => reader.armed > 0)) {
+      // With jobs in hand, a finish will send the other read: this one leaves it half the room, so
+      // neither asks for so few that filling them reads as a backlog.
+      const count = this.#readers.length > 1 && this.#inHand.size > 0 ? Math.ceil(room / 2) : room;
+      this.#track(idle, this.#readAny(idle, count, []).read);
+    }
   }
 
   #track(reader: Reader, read: Promise<void>): void {
@@ -226,8 +231,7 @@ export class StreamWorker {
       this.#accept(this.#streams.indexOf(stream), entries, () => 1);
       taken += entries.length;
     }
-    // A read for one slot (a fused read may be one) that fills it says nothing of what else waits.
-    this.#backlog = (taken >= room && room > 1) || (result?.length ?? 0) > 1;
+    this.#backlog = taken >= room || (result?.length ?? 0) > 1;
     this.#pump();
   }
 
