@@ -85,7 +85,8 @@ type Entries = [string, string[]][];
  * QUEUE_ENGINE=streams, a worker's side of one queue: no Lua per job.
  * - Take: one XREADGROUP over the queue's streams, best priority class first, up to the free
  *   slots of every stream (what one read brings beyond them waits here, in class order).
- * - Finish: the reply XADD, XACK and XDEL in one MULTI.
+ * - Finish: the reply XADD, XACK and XDEL in one MULTI; on a single Redis, with the next read in
+ *   the same write (two read connections: one listens while the other finishes and reads again).
  * - Lease: a job in hand is XCLAIMed again (JUSTID) every half lock, which keeps its idle time
  *   low; one whose worker died goes idle, and every stalledIntervalMs each worker claims
  *   entries idle longer than the lock (XPENDING IDLE, then XCLAIM with that idle time as the
@@ -334,9 +335,9 @@ export class StreamWorker {
   }
 
   /**
-   * Reply (if any), XACK and XDEL together: one MULTI, one round trip on a single Redis. When a
-   * read listens already and the other reader is free, the next blocking read goes in the same
-   * write (Redis answers the EXEC at once, then the read blocks).
+   * Reply (if any), XACK and XDEL together: one MULTI, one round trip on a single Redis. With a
+   * reader free (the other's read listening, as a rule), the next blocking read goes in the same
+   * write on it (Redis answers the EXEC at once, then the read blocks).
    */
   async #finish(stream: string, taken: Taken, job: StreamJob | undefined, reply?: StreamOutcome['reply']): Promise<void> {
     const room = this.#room() + 1; // the slot this finish frees
