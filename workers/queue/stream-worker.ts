@@ -73,6 +73,8 @@ interface Taken {
 const BLOCK_MS = 1_000;
 /** An answered-items set outlives any retry schedule. */
 const ANSWERED_TTL_MS = 600_000;
+/** How often a retries set found empty is looked at again (a worker that backs off a job looks at once). */
+const RETRIES_IDLE_LOOK_MS = 1_000;
 /** Gone consumers (forgetConsumersAfterMs) are looked for every this many stalled-job checks. */
 const FORGET_EVERY_CHECKS = 60;
 /** Takes a job backing off once due, atomically: of several workers, one gets it (and its delivery counts). */
@@ -110,6 +112,9 @@ export class StreamWorker {
   readonly #reads = new Set<Promise<void>>();
   /** No reads for now: the groups are being created, or a read failed a moment ago. */
   #paused = false;
+  /** The retries set was empty at the last look (at #retriesLookedAt), and this worker has backed off nothing since. */
+  #retriesEmpty = false;
+  #retriesLookedAt = 0;
   #idle: (() => void) | undefined;
   readonly #timers: NodeJS.Timeout[] = [];
 
@@ -362,6 +367,7 @@ export class StreamWorker {
 
   /** The job waits out its backoff held by BACKING_OFF; items answered already are remembered, so the retry skips them. */
   async #backOff(stream: string, taken: Taken, job: StreamJob, outcome: StreamOutcome): Promise<void> {
+    this.#retriesEmpty = false;
     const due = Date.now() + this.#o.backoffMs * 2 ** (taken.attempt - 1);
     const multi = this.#o.redis.multi();
     if (outcome.reply) {
@@ -447,12 +453,23 @@ export class StreamWorker {
     }
   }
 
-  /** Retries whose backoff is over: each taken by exactly one worker. */
+  /**
+   * Retries whose backoff is over: each taken by exactly one worker. The set, soonest due first,
+   * is looked at every tick while it held something at the last look or this worker has backed off
+   * a job since; found empty, only every RETRIES_IDLE_LOOK_MS (a worker that backs off a job looks
+   * at its own retries at full pace).
+   */
   async #promoteDue(): Promise<void> {
     const room = this.#o.concurrency - this.#inHand.size;
     if (room <= 0) return;
+    const now = Date.now();
+    if (this.#retriesEmpty && now - this.#retriesLookedAt < RETRIES_IDLE_LOOK_MS) return;
+    this.#retriesLookedAt = now;
     const retries = this.#o.keys.retries(this.#o.queue);
-    const due = await this.#o.redis.zrangebyscore(retries, '-inf', Date.now(), 'LIMIT', 0, room);
+    const soonest = await this.#o.redis.zrange(retries, '0', String(room - 1), 'WITHSCORES');
+    this.#retriesEmpty = soonest.length === 0;
+    const due: string[] = [];
+    for (let i = 0; i + 1 < soonest.length && Number(soonest[i + 1]) <= now; i += 2) due.push(soonest[i]!);
     for (const member of due) {
       const [cls, entryId, attempt] = member.split(' ');
       const stream = this.#streams[Number(cls)];
