@@ -158,9 +158,10 @@ export class ReplyReader {
       this.#readSinceTrim = 0;
     }
     lines.push(['xread', 'COUNT', READ_COUNT, 'BLOCK', 1000, 'STREAMS', this.#key, this.#lastId]);
+    // A Cluster routes each command by its key: sent one by one there (readAfter fuses nothing in one).
     const answers =
-      lines.length === 1
-        ? [this.#redis.call(...(lines[0] as [string, ...(string | number)[]]))]
+      this.#redis.isCluster || lines.length === 1
+        ? lines.map(([name, ...args]) => this.#redis.call(name, ...args))
         : sendInOneWrite(this.#redis as Redis, lines);
     for (const answer of answers.slice(before.length, -1)) answer.catch(() => undefined);
     this.#reading = this.#receive(answers.at(-1)!, sentAt).finally(() => {
