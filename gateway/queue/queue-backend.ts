@@ -125,7 +125,6 @@ export class QueueBackend implements ServingBackend {
       this.#keys.replies(this.gatewayId),
       (reply) => this.#pending.deliver(reply),
       logger,
-      () => this.#awaitingReplies(),
     );
     this.#reader.onRecovered = () => void this.#fallbackLookup(0);
     this.deadLetters = new DeadLetters(this.#redis, config.REDIS_PREFIX, this.#jobs);
@@ -343,14 +342,12 @@ export class QueueBackend implements ServingBackend {
     if (!out) this.#jobsOut.set(group.queue, (out = new Set()));
     out.add(group.jobId);
     const first = group.requests[0]!;
-    const queue = this.#place(group.jobId, first.model, first.version);
-    const job = { id: group.jobId, data: encodeJob(group.requests, this.gatewayId, group.withdrawn), priority: group.priority };
-    // An idle reader reads again with this add, in one write; otherwise the add goes alone.
-    const command = this.#jobs.addCommand?.(queue, job);
-    const answer = command && this.#reader.readAfter([command.line])?.[0];
-    const added = answer && command ? answer.then(command.handle) : this.#jobs.add(queue, job);
-    this.#reader.wake();
-    added
+    this.#jobs
+      .add(this.#place(group.jobId, first.model, first.version), {
+        id: group.jobId,
+        data: encodeJob(group.requests, this.gatewayId, group.withdrawn),
+        priority: group.priority,
+      })
       .then((handle) => {
         if (this.#placed.has(group.jobId)) this.#queued.set(group.jobId, handle);
       })
@@ -360,12 +357,6 @@ export class QueueBackend implements ServingBackend {
           new ServingError('backend_unavailable', `the request could not be queued: ${(error as Error).message}`),
         );
       });
-  }
-
-  /** Jobs were sent and are not fully answered: the reply reader keeps a read waiting. */
-  #awaitingReplies(): boolean {
-    for (const out of this.#jobsOut.values()) if (out.size > 0) return true;
-    return false;
   }
 
   /** The last job out for a queue is answered: a group gathering for it need not wait out its window. */

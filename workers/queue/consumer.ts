@@ -177,8 +177,6 @@ export class QueueConsumer {
       queue,
       redis: this.#options.redis,
       blocking: this.#options.connect(`switchyard-worker-${queue}`),
-      // In a Cluster the reply lives in another slot than the queue, so finishes are not fused with reads.
-      ...(this.#options.redis.isCluster ? {} : { secondBlocking: this.#options.connect(`switchyard-worker-${queue}-2`) }),
       keys: this.#keys,
       consumer: this.#options.workerId,
       concurrency,

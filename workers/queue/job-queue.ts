@@ -1,6 +1,5 @@
 import type { SharedConfig } from '../config.js';
 import type { InferJobData } from './job-codec.js';
-import type { CommandLine } from './one-write.js';
 
 /** A job as a gateway (or the dead-letter requeue) hands it to the queue engine. */
 export interface NewJob {
@@ -29,11 +28,6 @@ export interface JobState {
 export interface JobQueue {
   /** Resolves once Redis holds the job, with the handle lookup() and remove() take. */
   add(queue: string, job: NewJob): Promise<string>;
-  /**
-   * The add as one command, for a caller that sends it with others in one write (the streams
-   * engine; the reply reader's idle read); `handle` turns its answer into add()'s.
-   */
-  addCommand?(queue: string, job: NewJob): { readonly line: CommandLine; handle(answer: unknown): string };
   /** undefined: Redis holds nothing of the job (finished and gone, or lost). */
   lookup(queue: string, jobId: string, handle: string): Promise<JobState | undefined>;
   /** Takes a job out of its queue; one a worker holds already may still run. */

@@ -1,16 +1,13 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Reply } from './job-codec.js';
-import { sendInOneWrite, type CommandLine } from './one-write.js';
 import type { RedisClient } from './redis-connection.js';
 
 /** Longest a reply stream is kept once nothing writes to it (a gateway that died). */
 const STREAM_TTL_MS = 120_000;
 const STREAM_MAX_ENTRIES = 10_000;
-/** The reader trims what it has read every this many entries. */
+/** The reader trims what it has read every this many entries (and whenever it goes idle). */
 const TRIM_EVERY = 100;
-/** Most replies one read brings. */
-const READ_COUNT = 1000;
 
 /** How long a worker trusts the expiry it last set on a stream; far below STREAM_TTL_MS. */
 export const EXPIRY_RENEW_MS = 10_000;
@@ -40,19 +37,13 @@ export class ReplySender {
    * a job in the same MULTI). Single Redis only: the reply stream has no queue's hash tag.
    */
   appendTo(chain: ChainableCommander, streamKey: string, reply: Reply): void {
-    for (const [name, ...args] of this.commands(streamKey, reply)) chain.call(name, ...args);
-  }
-
-  /** The reply's commands as command lines (the XADD, and the expiry when due), for one-write.ts. */
-  commands(streamKey: string, reply: Reply): CommandLine[] {
-    const lines: CommandLine[] = [['xadd', streamKey, 'MAXLEN', '~', String(STREAM_MAX_ENTRIES), '*', 'reply', JSON.stringify(reply)]];
+    chain.xadd(streamKey, 'MAXLEN', '~', String(STREAM_MAX_ENTRIES), '*', 'reply', JSON.stringify(reply));
     const now = Date.now();
     const renewedAt = this.#renewedAt.get(streamKey);
-    if (renewedAt !== undefined && now - renewedAt < this.#renewEveryMs) return lines;
-    lines.push(['pexpire', streamKey, STREAM_TTL_MS]);
+    if (renewedAt !== undefined && now - renewedAt < this.#renewEveryMs) return;
+    chain.pexpire(streamKey, STREAM_TTL_MS);
     if (this.#renewedAt.size >= REMEMBERED_STREAMS) this.#renewedAt.clear();
     this.#renewedAt.set(streamKey, now);
-    return lines;
   }
 
   /** Rejects if Redis refused the entry, so the job fails and is retried instead of its answers going missing. */
@@ -81,33 +72,26 @@ export class ReplySender {
 /**
  * Gateway side: one blocking reader per gateway instance. Resumes from the last entry
  * it saw after any error, so replies written while it was disconnected still arrive.
- * It reads only while replies are awaited (`awaited`): an idle gateway keeps no read waiting,
- * and the job that ends the idleness goes out in the same write as the read (readAfter).
  */
 export class ReplyReader {
   readonly #redis: RedisClient;
   readonly #key: string;
   readonly #onReply: (reply: Reply) => void;
   readonly #logger: Logger;
-  readonly #awaited: () => boolean;
   #lastId = '$';
   #readSinceTrim = 0;
   #running = false;
-  #failing = false;
-  /** The read in flight (or the pause after a failed one). */
-  #reading: Promise<void> | undefined;
+  #stopped: Promise<void> | undefined;
   /** Called after the reader recovers from an error, for the fallback lookup. */
   onRecovered: () => void = () => undefined;
   /** Epoch ms when the last read that succeeded was sent: every reply written before then has been delivered. */
   caughtUpTo = 0;
 
-  /** `awaited`: whether any reply is awaited; by default always (a read is kept waiting). */
-  constructor(redis: RedisClient, key: string, onReply: (reply: Reply) => void, logger: Logger, awaited: () => boolean = () => true) {
+  constructor(redis: RedisClient, key: string, onReply: (reply: Reply) => void, logger: Logger) {
     this.#redis = redis;
     this.#key = key;
     this.#onReply = onReply;
     this.#logger = logger;
-    this.#awaited = awaited;
   }
 
   /**
@@ -118,83 +102,50 @@ export class ReplyReader {
   start(): void {
     this.#lastId = '0-0';
     this.#running = true;
-    this.wake();
-  }
-
-  /** No read in flight. */
-  get idle(): boolean {
-    return this.#reading === undefined;
-  }
-
-  /** A reply is awaited: reads, unless a read is in flight already. */
-  wake(): void {
-    if (this.#running && this.#reading === undefined && this.#awaited()) this.#read([]);
-  }
-
-  /**
-   * With no read in flight, sends `commands` and then the read in one write (Redis reads both with
-   * one wake-up) and returns the commands' answers; otherwise undefined, and the caller sends them
-   * itself. Single Redis and Sentinel, with the connection up (a Cluster would route by key).
-   */
-  readAfter(commands: readonly CommandLine[]): Promise<unknown>[] | undefined {
-    if (!this.#running || this.#reading !== undefined || this.#redis.isCluster || this.#redis.status !== 'ready') return undefined;
-    return this.#read(commands);
+    this.#stopped = this.#loop();
   }
 
   async stop(): Promise<void> {
     this.#running = false;
     this.#redis.disconnect();
     // A read queued while Redis was unreachable is never settled by ioredis once the
-    // connection is dropped, so the read is not waited for beyond its own 1 s block.
-    await Promise.race([this.#reading, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+    // connection is dropped, so the loop is not waited for beyond its read's own 1 s block.
+    await Promise.race([this.#stopped, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
   }
 
-  #read(before: readonly CommandLine[]): Promise<unknown>[] {
-    const sentAt = Date.now();
-    const lines = [...before];
-    // Entries read are done with: trimmed (in the next read's write), so the stream holds only unread replies.
-    if (this.#readSinceTrim >= TRIM_EVERY) {
-      lines.push(['xtrim', this.#key, 'MINID', this.#lastId]);
-      this.#readSinceTrim = 0;
-    }
-    lines.push(['xread', 'COUNT', READ_COUNT, 'BLOCK', 1000, 'STREAMS', this.#key, this.#lastId]);
-    // A Cluster routes each command by its key: sent one by one there (readAfter fuses nothing in one).
-    const answers =
-      this.#redis.isCluster || lines.length === 1
-        ? lines.map(([name, ...args]) => this.#redis.call(name, ...args))
-        : sendInOneWrite(this.#redis as Redis, lines);
-    for (const answer of answers.slice(before.length, -1)) answer.catch(() => undefined);
-    this.#reading = this.#receive(answers.at(-1)!, sentAt).finally(() => {
-      this.#reading = undefined;
-      this.wake();
-    });
-    return answers.slice(0, before.length);
-  }
-
-  async #receive(answer: Promise<unknown>, sentAt: number): Promise<void> {
-    try {
-      const result = (await answer) as [string, [string, string[]][]][] | null;
-      if (this.#failing) {
-        this.#failing = false;
-        this.#logger.info('reply stream reader recovered');
-        this.onRecovered();
-      }
-      let read = 0;
-      for (const [, entries] of result ?? []) {
-        for (const [id, fields] of entries) {
-          this.#lastId = id;
-          this.#deliver(fields);
-          read += 1;
+  async #loop(): Promise<void> {
+    let failing = false;
+    while (this.#running) {
+      try {
+        const sentAt = Date.now();
+        const result = await this.#redis.xread('COUNT', 1000, 'BLOCK', 1000, 'STREAMS', this.#key, this.#lastId);
+        if (failing) {
+          failing = false;
+          this.#logger.info('reply stream reader recovered');
+          this.onRecovered();
         }
+        let read = 0;
+        for (const [, entries] of result ?? []) {
+          for (const [id, fields] of entries) {
+            this.#lastId = id;
+            this.#deliver(fields);
+            read += 1;
+          }
+        }
+        // A full page may leave replies unread; a partial one saw all that were there when it was sent.
+        if (read < 1000) this.caughtUpTo = sentAt;
+        // Entries read are done with: trim them, so the stream holds only unread replies.
+        this.#readSinceTrim += read;
+        if (this.#readSinceTrim >= TRIM_EVERY || (read === 0 && this.#readSinceTrim > 0)) {
+          await this.#redis.xtrim(this.#key, 'MINID', this.#lastId);
+          this.#readSinceTrim = 0;
+        }
+      } catch (error) {
+        if (!this.#running) break;
+        if (!failing) this.#logger.warn({ err: error }, 'reply stream read failed; retrying');
+        failing = true;
+        await new Promise((resolve) => setTimeout(resolve, 200));
       }
-      // A full page may leave replies unread; a partial one saw all that were there when it was sent.
-      if (read < READ_COUNT) this.caughtUpTo = sentAt;
-      this.#readSinceTrim += read;
-    } catch (error) {
-      if (!this.#running) return;
-      if (!this.#failing) this.#logger.warn({ err: error }, 'reply stream read failed; retrying');
-      this.#failing = true;
-      await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
 

@@ -1,5 +1,4 @@
 import type { JobQueue, JobQueueConfig, JobState, NewJob } from './job-queue.js';
-import type { CommandLine } from './one-write.js';
 import type { RedisClient } from './redis-connection.js';
 import { redisKeys, type RedisKeys } from './redis-keys.js';
 import { GROUP, entryFields, handleOf, parseHandle, priorityClass } from './stream-jobs.js';
@@ -19,17 +18,10 @@ export class StreamJobQueue implements JobQueue {
   }
 
   async add(queue: string, job: NewJob): Promise<string> {
-    const { line, handle } = this.addCommand(queue, job);
-    return handle(await this.#redis.call(...line));
-  }
-
-  addCommand(queue: string, job: NewJob): { readonly line: CommandLine; handle(answer: unknown): string } {
     const cls = priorityClass(job.priority);
     const stream = this.#keys.jobStreams(queue)[cls]!;
-    return {
-      line: ['xadd', stream, '*', ...entryFields(job.id, job.data, Date.now())],
-      handle: (entryId) => handleOf(cls, String(entryId)),
-    };
+    const entryId = await this.#redis.xadd(stream, '*', ...entryFields(job.id, job.data, Date.now()));
+    return handleOf(cls, entryId!);
   }
 
   /** Finished jobs are deleted, so an entry still there is waiting, running or backing off. */

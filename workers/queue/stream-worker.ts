@@ -1,7 +1,6 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import type { Logger } from 'pino';
 import type { InferJobData, Reply } from './job-codec.js';
-import { sendInOneWrite, type CommandLine } from './one-write.js';
 import type { RedisClient } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
 import type { ReplySender } from './reply-stream.js';
@@ -31,11 +30,6 @@ export interface StreamWorkerOptions {
   readonly redis: RedisClient;
   /** The blocking XREADGROUP's own connection (closed with the worker). */
   readonly blocking: RedisClient;
-  /**
-   * A second one (single Redis and Sentinel; closed with the worker): while one read listens,
-   * a job's finish and the next read go out together on the other, one write instead of two.
-   */
-  readonly secondBlocking?: RedisClient;
   readonly keys: RedisKeys;
   /** This worker's consumer name in the group. */
   readonly consumer: string;
@@ -53,15 +47,6 @@ export interface StreamWorkerOptions {
   readonly exhausted: (job: StreamJob, reason: string) => Promise<void>;
 }
 
-/** A connection for the blocking reads. */
-interface Reader {
-  readonly redis: RedisClient;
-  /** A read is in flight on it. */
-  busy: boolean;
-  /** The COUNT of the blocking read in flight on it (0: none): slots it may fill. */
-  armed: number;
-}
-
 interface Taken {
   readonly priorityClass: number;
   readonly entryId: string;
@@ -73,8 +58,6 @@ interface Taken {
 const BLOCK_MS = 1_000;
 /** An answered-items set outlives any retry schedule. */
 const ANSWERED_TTL_MS = 600_000;
-/** How often a retries set found empty is looked at again (a worker that backs off a job looks at once). */
-const RETRIES_IDLE_LOOK_MS = 1_000;
 /** Gone consumers (forgetConsumersAfterMs) are looked for every this many stalled-job checks. */
 const FORGET_EVERY_CHECKS = 60;
 /** Takes a job backing off once due, atomically: of several workers, one gets it (and its delivery counts). */
@@ -87,8 +70,7 @@ type Entries = [string, string[]][];
  * QUEUE_ENGINE=streams, a worker's side of one queue: no Lua per job.
  * - Take: one XREADGROUP over the queue's streams, best priority class first, up to the free
  *   slots of every stream (what one read brings beyond them waits here, in class order).
- * - Finish: the reply XADD, XACK and XDEL in one MULTI; on a single Redis, with the next read in
- *   the same write (two read connections: one listens while the other finishes and reads again).
+ * - Finish: the reply XADD, XACK and XDEL in one MULTI.
  * - Lease: a job in hand is XCLAIMed again (JUSTID) every half lock, which keeps its idle time
  *   low; one whose worker died goes idle, and every stalledIntervalMs each worker claims
  *   entries idle longer than the lock (XPENDING IDLE, then XCLAIM with that idle time as the
@@ -107,26 +89,18 @@ export class StreamWorker {
   /** The last read filled every free slot: read class by class, best first, until one does not. */
   #backlog = false;
   #open = true;
-  readonly #readers: Reader[];
-  /** Reads in flight (and the groups' creation), awaited by close(). */
-  readonly #reads = new Set<Promise<void>>();
-  /** No reads for now: the groups are being created, or a read failed a moment ago. */
-  #paused = false;
-  /** The retries set was empty at the last look (at #retriesLookedAt), and this worker has backed off nothing since. */
-  #retriesEmpty = false;
-  #retriesLookedAt = 0;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
   #idle: (() => void) | undefined;
   readonly #timers: NodeJS.Timeout[] = [];
 
   constructor(options: StreamWorkerOptions) {
     this.#o = options;
     this.#streams = options.keys.jobStreams(options.queue);
-    const second = options.secondBlocking && !options.redis.isCluster ? [options.secondBlocking] : [];
-    this.#readers = [options.blocking, ...second].map((redis) => ({ redis, busy: false, armed: 0 }));
   }
 
   start(): void {
-    this.#pauseFor(this.#createGroups());
+    this.#loop = this.#readLoop();
     const every = (ms: number, tick: () => Promise<void>): void => {
       const timer = setInterval(() => {
         if (this.#open) tick().catch((error: unknown) => this.#o.logger.warn({ err: error, queue: this.#o.queue }, 'queue upkeep failed'));
@@ -141,67 +115,36 @@ export class StreamWorker {
   /** Stops taking jobs, finishes those running, and hands back those not started. */
   async close(): Promise<void> {
     this.#open = false;
-    await Promise.all(this.#reads);
+    this.#wake?.();
+    await this.#loop;
     const unstarted = this.#ready.splice(0);
     if (this.#running > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
     for (const timer of this.#timers) clearInterval(timer);
     await this.#handBack(unstarted).catch(() => undefined);
-    await Promise.all(this.#readers.map((reader) => reader.redis.quit().catch(() => undefined)));
+    await this.#o.blocking.quit().catch(() => undefined);
   }
 
-  /** Free slots not promised to a read in flight. */
-  #room(): number {
-    return this.#o.concurrency - this.#inHand.size - this.#readers.reduce((sum, reader) => sum + reader.armed, 0);
-  }
-
-  /**
-   * Keeps one blocking read listening while there is room (with a backlog, reads class by class
-   * instead). Called whenever room or a reader frees up; the fused finish arms the second one.
-   */
-  #fill(): void {
-    if (!this.#open || this.#paused) return;
-    const room = this.#room();
-    const idle = this.#readers.find((reader) => !reader.busy);
-    if (room <= 0 || !idle) return;
-    if (this.#backlog) this.#track(idle, this.#readByClass(idle, room));
-    else if (!this.#readers.some((reader) => reader.armed > 0)) {
-      // With jobs in hand, a finish will send the other read: this one leaves it half the room, so
-      // neither asks for so few that filling them reads as a backlog.
-      const count = this.#readers.length > 1 && this.#inHand.size > 0 ? Math.ceil(room / 2) : room;
-      this.#track(idle, this.#readAny(idle, count, []).read);
-    }
-  }
-
-  #track(reader: Reader, read: Promise<void>): void {
-    reader.busy = true;
-    const tracked: Promise<void> = read
-      .catch((error: unknown) => {
-        if (!this.#open) return;
-        if (String((error as Error).message).includes('NOGROUP')) this.#pauseFor(this.#createGroups());
+  async #readLoop(): Promise<void> {
+    await this.#createGroups();
+    while (this.#open) {
+      const room = this.#o.concurrency - this.#inHand.size;
+      if (room <= 0) {
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        continue;
+      }
+      try {
+        if (this.#backlog) await this.#readByClass(room);
+        else await this.#readAny(room);
+        this.#pump();
+      } catch (error) {
+        if (!this.#open) break;
+        if (String((error as Error).message).includes('NOGROUP')) await this.#createGroups();
         else {
           this.#o.logger.warn({ err: error, queue: this.#o.queue }, 'job stream read failed; retrying');
-          this.#pauseFor(new Promise((resolve) => setTimeout(resolve, 200)));
+          await new Promise((resolve) => setTimeout(resolve, 200));
         }
-      })
-      .finally(() => {
-        reader.busy = false;
-        reader.armed = 0;
-        this.#reads.delete(tracked);
-        this.#fill();
-      });
-    this.#reads.add(tracked);
-  }
-
-  #pauseFor(wait: Promise<unknown>): void {
-    this.#paused = true;
-    const tracked: Promise<void> = wait
-      .catch(() => undefined)
-      .then(() => {
-        this.#paused = false;
-        this.#reads.delete(tracked);
-        this.#fill();
-      });
-    this.#reads.add(tracked);
+      }
+    }
   }
 
   /**
@@ -209,9 +152,8 @@ export class StreamWorker {
    * XREADGROUP's COUNT is per stream, so entries that arrive in several classes at once may bring
    * more than the free slots (held here, best class first); as many as asked means a backlog.
    */
-  #readAny(reader: Reader, room: number, before: readonly CommandLine[]): { before: Promise<unknown>[]; read: Promise<void> } {
-    const read: CommandLine = [
-      'xreadgroup',
+  async #readAny(room: number): Promise<void> {
+    const result = (await this.#o.blocking.xreadgroup(
       'GROUP',
       GROUP,
       this.#o.consumer,
@@ -222,23 +164,13 @@ export class StreamWorker {
       'STREAMS',
       ...this.#streams,
       ...this.#streams.map(() => '>'),
-    ];
-    reader.armed = room;
-    if (before.length === 0) return { before: [], read: this.#taken(reader, room, reader.redis.call(...read)) };
-    const answers = sendInOneWrite(reader.redis as Redis, [...before, read]);
-    return { before: answers.slice(0, -1), read: this.#taken(reader, room, answers.at(-1)!) };
-  }
-
-  async #taken(reader: Reader, room: number, answer: Promise<unknown>): Promise<void> {
-    const result = (await answer) as [string, Entries][] | null;
-    reader.armed = 0;
+    )) as [string, Entries][] | null;
     let taken = 0;
     for (const [stream, entries] of result ?? []) {
       this.#accept(this.#streams.indexOf(stream), entries, () => 1);
       taken += entries.length;
     }
     this.#backlog = taken >= room || (result?.length ?? 0) > 1;
-    this.#pump();
   }
 
   /**
@@ -246,10 +178,10 @@ export class StreamWorker {
    * worse class never takes a slot while a better one has jobs waiting (no blocking: the
    * queue was just found busy).
    */
-  async #readByClass(reader: Reader, room: number): Promise<void> {
+  async #readByClass(room: number): Promise<void> {
     let left = room;
     for (const [cls, stream] of this.#streams.entries()) {
-      const result = (await reader.redis.xreadgroup('GROUP', GROUP, this.#o.consumer, 'COUNT', left, 'STREAMS', stream, '>')) as
+      const result = (await this.#o.blocking.xreadgroup('GROUP', GROUP, this.#o.consumer, 'COUNT', left, 'STREAMS', stream, '>')) as
         | [string, Entries][]
         | null;
       const entries = result?.[0]?.[1] ?? [];
@@ -258,7 +190,6 @@ export class StreamWorker {
       if (left <= 0) break;
     }
     this.#backlog = left <= 0;
-    this.#pump();
   }
 
   /** The group reads every entry from the first (added before any worker came, too); creating it again is harmless. */
@@ -289,7 +220,7 @@ export class StreamWorker {
         this.#inHand.delete(taken.entryId);
         if (this.#running === 0 && !this.#open) this.#idle?.();
         this.#pump();
-        this.#fill();
+        this.#wake?.();
       });
     }
   }
@@ -339,25 +270,8 @@ export class StreamWorker {
     }
   }
 
-  /**
-   * Reply (if any), XACK and XDEL together: one MULTI, one round trip on a single Redis. With a
-   * reader free (the other's read listening, as a rule), the next blocking read goes in the same
-   * write on it (Redis answers the EXEC at once, then the read blocks).
-   */
+  /** Reply (if any), XACK and XDEL together: one round trip on a single Redis. */
   async #finish(stream: string, taken: Taken, job: StreamJob | undefined, reply?: StreamOutcome['reply']): Promise<void> {
-    const room = this.#room() + 1; // the slot this finish frees
-    const reader = this.#readers.find((r) => !r.busy);
-    if (reader && room > 0 && this.#readers.length > 1 && this.#open && !this.#backlog) {
-      const lines: CommandLine[] = [['multi'], ...(reply ? this.#o.replies.commands(reply.key, reply.reply) : [])];
-      lines.push(['xack', stream, GROUP, taken.entryId], ['xdel', stream, taken.entryId]);
-      if (job && taken.attempt > 1) lines.push(['del', this.#o.keys.answeredItems(this.#o.queue, job.jobId)]);
-      lines.push(['exec']);
-      const fused = this.#readAny(reader, room, lines);
-      this.#track(reader, fused.read);
-      const answers = await Promise.all(fused.before);
-      checkExec(answers.at(-1));
-      return;
-    }
     const multi = this.#o.redis.multi();
     if (reply) await this.#withReply(multi, reply);
     multi.xack(stream, GROUP, taken.entryId).xdel(stream, taken.entryId);
@@ -367,7 +281,6 @@ export class StreamWorker {
 
   /** The job waits out its backoff held by BACKING_OFF; items answered already are remembered, so the retry skips them. */
   async #backOff(stream: string, taken: Taken, job: StreamJob, outcome: StreamOutcome): Promise<void> {
-    this.#retriesEmpty = false;
     const due = Date.now() + this.#o.backoffMs * 2 ** (taken.attempt - 1);
     const multi = this.#o.redis.multi();
     if (outcome.reply) {
@@ -453,23 +366,12 @@ export class StreamWorker {
     }
   }
 
-  /**
-   * Retries whose backoff is over: each taken by exactly one worker. The set, soonest due first,
-   * is looked at every tick while it held something at the last look or this worker has backed off
-   * a job since; found empty, only every RETRIES_IDLE_LOOK_MS (a worker that backs off a job looks
-   * at its own retries at full pace).
-   */
+  /** Retries whose backoff is over: each taken by exactly one worker. */
   async #promoteDue(): Promise<void> {
     const room = this.#o.concurrency - this.#inHand.size;
     if (room <= 0) return;
-    const now = Date.now();
-    if (this.#retriesEmpty && now - this.#retriesLookedAt < RETRIES_IDLE_LOOK_MS) return;
-    this.#retriesLookedAt = now;
     const retries = this.#o.keys.retries(this.#o.queue);
-    const soonest = await this.#o.redis.zrange(retries, '0', String(room - 1), 'WITHSCORES');
-    this.#retriesEmpty = soonest.length === 0;
-    const due: string[] = [];
-    for (let i = 0; i + 1 < soonest.length && Number(soonest[i + 1]) <= now; i += 2) due.push(soonest[i]!);
+    const due = await this.#o.redis.zrangebyscore(retries, '-inf', Date.now(), 'LIMIT', 0, room);
     for (const member of due) {
       const [cls, entryId, attempt] = member.split(' ');
       const stream = this.#streams[Number(cls)];
@@ -493,13 +395,6 @@ export class StreamWorker {
     }
     await pipeline.exec();
   }
-}
-
-/** An EXEC's answer as one-write.ts gives it: the commands' answers, errors among them; null when discarded. */
-function checkExec(answer: unknown): void {
-  if (!Array.isArray(answer)) throw new Error('the finishing MULTI was discarded');
-  const failed = answer.find((result) => result instanceof Error);
-  if (failed) throw failed;
 }
 
 function check(results: [Error | null, unknown][] | null): void {
