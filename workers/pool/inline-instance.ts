@@ -18,12 +18,6 @@ const TIMED_RUNS = 15;
  * moment) moves it little, ten slow runs in a row take it past the limit.
  */
 const AVERAGE_WEIGHT = 0.05;
-/**
- * How long a copy whose average passed the limit rests before it is tried again from its first
- * measure. Its runs slow down when the machine is busy (other processes take the core it runs
- * on); a busy spell must not end inline runs for the life of the process.
- */
-export const INLINE_REST_MS = 10_000;
 
 /**
  * A second, single-threaded copy of a small CPU ONNX model, run on the thread that serves
@@ -35,10 +29,6 @@ export class InlineInstance implements ModelInstance {
   readonly provider = 'cpu';
   /** Running average of run time (ms). */
   averageMs: number;
-  /** When its rest ends (epoch ms); 0 while it has not been sent to rest. */
-  restUntil = 0;
-  /** The median of its timed runs at load: where its average starts again after a rest. */
-  #firstMs = 0;
   readonly #session: import('onnxruntime-node').InferenceSession;
   readonly #ort: typeof import('../runtime/onnx/ort-tensors.js');
 
@@ -91,26 +81,12 @@ export class InlineInstance implements ModelInstance {
       return { medianMs };
     }
     candidate.averageMs = medianMs;
-    candidate.#firstMs = medianMs;
     return { instance: candidate, medianMs };
   }
 
   /** False once its running average passed INLINE_MAX_MS (the machine got slower, or inputs bigger). */
   get fast(): boolean {
     return this.averageMs <= INLINE_MAX_MS;
-  }
-
-  /** Sends it to rest: no inline runs for INLINE_REST_MS. */
-  rest(now = Date.now()): void {
-    this.restUntil = now + INLINE_REST_MS;
-  }
-
-  /** Whether its rest is over: then its average starts again from its first measure. */
-  wake(now = Date.now()): boolean {
-    if (now < this.restUntil) return false;
-    this.restUntil = 0;
-    this.averageMs = this.#firstMs;
-    return true;
   }
 
   async run(batch: BatchRun): Promise<BatchRunResult> {
