@@ -46,22 +46,52 @@ function entriesOf(day: string, fields: Record<string, string>, query: SpendQuer
   return out;
 }
 
+/** A UTC day's name (YYYY-MM-DD), kept for the day it names: every call charged that day asks for it. */
+class DayName {
+  #start = 0;
+  #end = 0;
+  #name = '';
+
+  of(at: Date | undefined): string {
+    const time = at === undefined ? Date.now() : at.getTime();
+    if (time < this.#start || time >= this.#end) {
+      this.#start = time - (time % 86_400_000);
+      this.#end = this.#start + 86_400_000;
+      this.#name = new Date(this.#start).toISOString().slice(0, 10);
+    }
+    return this.#name;
+  }
+}
+
 export class MemorySpendLedger implements SpendLedger {
-  readonly #days = new Map<string, Record<string, string>>();
+  /** Per day, per tenant/model/version, picodollars and requests: numbers, summed in place. */
+  readonly #days = new Map<string, Map<string, { pico: number; n: number }>>();
+  readonly #day = new DayName();
 
   async flush(): Promise<void> {}
 
-  async record(tenant: string, model: string, version: string, costPico: number, at = new Date()): Promise<void> {
-    const day = at.toISOString().slice(0, 10);
-    const fields = this.#days.get(day) ?? {};
+  async record(tenant: string, model: string, version: string, costPico: number, at?: Date): Promise<void> {
+    const day = this.#day.of(at);
+    let totals = this.#days.get(day);
+    if (totals === undefined) this.#days.set(day, (totals = new Map()));
     const base = `${tenant}${SEP}${model}${SEP}${version}`;
-    fields[`${base}${SEP}pico`] = String(Number(fields[`${base}${SEP}pico`] ?? 0) + costPico);
-    fields[`${base}${SEP}n`] = String(Number(fields[`${base}${SEP}n`] ?? 0) + 1);
-    this.#days.set(day, fields);
+    const total = totals.get(base);
+    if (total === undefined) totals.set(base, { pico: costPico, n: 1 });
+    else {
+      total.pico += costPico;
+      total.n += 1;
+    }
   }
 
   async query(query: SpendQuery): Promise<SpendEntry[]> {
-    return [...days(query.from, query.to)].flatMap((day) => entriesOf(day, this.#days.get(day) ?? {}, query));
+    return [...days(query.from, query.to)].flatMap((day) => {
+      const fields: Record<string, string> = {};
+      for (const [base, total] of this.#days.get(day) ?? []) {
+        fields[`${base}${SEP}pico`] = String(total.pico);
+        fields[`${base}${SEP}n`] = String(total.n);
+      }
+      return entriesOf(day, fields, query);
+    });
   }
 }
 

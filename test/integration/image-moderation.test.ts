@@ -25,7 +25,10 @@ const bearer = (key: string): Record<string, string> => ({ authorization: `Beare
  * about 0.97) go to review, drawings (drawing about 0.9) are blocked.
  */
 function fixture(): { repository: TestRepository; env: Record<string, string> } {
-  const repository = new TestRepository().copy('image-safety').copyPipeline('image-moderation');
+  // Batches of at most 4 rows: a 32-item bulk batch takes 8 or more model runs, so it is still queued
+  // on the model long after the next requests arrive (urgent-overtakes-bulk below).
+  const model = { max_batch_size: 4, dynamic_batching: { preferred_batch_sizes: [4], max_queue_delay_ms: 5 } };
+  const repository = new TestRepository().copy('image-safety', model).copyPipeline('image-moderation');
   const policy = {
     tenants: [
       { name: 'ops', role: 'admin', keys: [{ sha256: hashKey(KEYS.ops) }] },
@@ -293,28 +296,30 @@ describe('image-moderation tasks: thresholds from policy, review routing, batche
 
   it('lets urgent items overtake a bulk batch on the model, and refuses a batch whole when the gateway is full (503, nothing lost)', async () => {
     const url = `${server.url}/v1/tasks/image-moderation:batch`;
-    // More bulk items than one model batch (16) holds, so some are still queued when the urgent one comes.
+    // 32 bulk items take at least 8 model runs of 4 rows on the one instance: the urgent item, sent as soon
+    // as the bulk is accepted, finds most of them still queued, and the queue serves it before them.
     const bulkImages = await Promise.all(
       Array.from({ length: 32 }, (_, index) => (index % 2 === 0 ? documentImage(10 + index) : drawnShapes(160 + index))),
     );
-    const bulk = await post(
-      url,
-      { items: bulkImages.map((image) => ({ inputs: { image: image.toString('base64') } })), priority: 5, timeout_ms: 300_000 },
-      { ...bearer(KEYS.acme), prefer: 'respond-async' },
-    );
+    const bulkBody = JSON.stringify({
+      items: bulkImages.map((image) => ({ inputs: { image: image.toString('base64') } })),
+      priority: 5,
+      timeout_ms: 300_000,
+    });
+    const urgentBody = JSON.stringify({ items: [{ inputs: { image: page.toString('base64') } }], priority: 0 });
+    const refusedBody = JSON.stringify({ items: bulkImages.map((image) => ({ inputs: { image: image.toString('base64') } })) });
+    const bulk = await post(url, bulkBody, { ...bearer(KEYS.acme), prefer: 'respond-async' });
     expect(bulk.status).toBe(202);
     const bulkIds = (bulk.json as { items: { task: TaskJson }[] }).items.map((item) => item.task.id);
+    const urgentReply = post(url, urgentBody, bearer(KEYS.acme));
 
-    // 32 of 40 places are held: another 16 do not fit, and none of them becomes a task.
-    const refused = await post(
-      url,
-      { items: bulkImages.slice(0, 16).map((image) => ({ inputs: { image: image.toString('base64') } })) },
-      bearer(KEYS.acme),
-    );
+    // 32 of 40 places (33 with the urgent item) are held until the bulk's first 24 items are done: another 32
+    // do not fit, and none of them becomes a task.
+    const refused = await post(url, refusedBody, bearer(KEYS.acme));
     expect(refused).toMatchObject({ status: 503, json: { code: 'tasks_busy' } });
     expect(refused.headers.get('retry-after')).not.toBeNull();
 
-    const urgent = await post(url, { items: [{ inputs: { image: page.toString('base64') } }], priority: 0 }, bearer(KEYS.acme));
+    const urgent = await urgentReply;
     expect(urgent.status).toBe(200);
     const urgentTask = (urgent.json as { items: { task: TaskJson }[] }).items[0]!.task;
     expect(urgentTask.status).toBe('succeeded');
@@ -326,12 +331,8 @@ describe('image-moderation tasks: thresholds from policy, review routing, batche
     expect(later.length).toBeGreaterThan(0);
 
     // With the places back, the refused batch goes through whole.
-    const retried = await post(
-      url,
-      { items: bulkImages.slice(0, 16).map((image) => ({ inputs: { image: image.toString('base64') } })) },
-      bearer(KEYS.acme),
-    );
+    const retried = await post(url, refusedBody, bearer(KEYS.acme));
     expect(retried.status).toBe(200);
-    expect((retried.json as { items: unknown[] }).items).toHaveLength(16);
+    expect((retried.json as { items: unknown[] }).items).toHaveLength(32);
   });
 });

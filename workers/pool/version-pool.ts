@@ -11,7 +11,7 @@ import type { InstanceFactory, InstanceSpec, ModelInstance } from '../runtime/ru
 import { probabilityClasses } from '../metrics/output-confidence.js';
 import type { ServingMetrics } from '../metrics/serving-metrics.js';
 import { detectHardware, hardwareKeys, type Hardware } from './hardware.js';
-import { INLINE_MAX_MS, InlineInstance } from './inline-instance.js';
+import { INLINE_MAX_MS, INLINE_REST_MS, InlineInstance } from './inline-instance.js';
 import { ModelState } from './model-state.js';
 import { servingSettings, type ServingSettings } from './serving-settings.js';
 import { StatisticsRecorder } from './statistics.js';
@@ -277,13 +277,15 @@ export class VersionPool {
     if (inline === undefined || this.#inlineRun !== undefined || !this.#batcher.idle) return false;
     if (this.#options.definition.config.max_batch_size > 0 && request.rows !== 1) return false;
     if (!inline.fast) {
-      this.#options.logger.warn(
-        { model: this.#label, averageMs: inline.averageMs, limitMs: INLINE_MAX_MS },
-        `${this.#label} no longer runs lone requests inline: its runs average ${inline.averageMs.toFixed(3)} ms`,
-      );
-      this.#inline = undefined;
-      void inline.close();
-      return false;
+      if (inline.restUntil === 0) {
+        this.#options.logger.warn(
+          { model: this.#label, averageMs: inline.averageMs, limitMs: INLINE_MAX_MS, restMs: INLINE_REST_MS },
+          `${this.#label} rests from inline runs for ${INLINE_REST_MS / 1000} s: its runs average ${inline.averageMs.toFixed(3)} ms`,
+        );
+        inline.rest();
+        return false;
+      }
+      if (!inline.wake()) return false;
     }
     return request.deadline > Date.now();
   }
