@@ -1,6 +1,7 @@
+import { Agent, request as httpRequest } from 'node:http';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { abandonable, cancelledCount, pending, postLine, rowsRun, waitForPending } from '../helpers/abandon.js';
+import { abandonable, cancelledCount, pending, postLine, rowsRun, textLine, waitForPending } from '../helpers/abandon.js';
 import { InferenceClient, rawFloats } from '../helpers/grpc-client.js';
 import { spawnGateway, waitFor, type Spawned } from '../helpers/processes.js';
 import { freePort } from '../helpers/redis.js';
@@ -83,6 +84,40 @@ describe('abandoned requests, embedded', { timeout: 120_000 }, () => {
     expect(await busy).toBe(200);
     await waitFor(async () => (await rowsRun(gateway.url, 'text-recognizer')) - before === 2, 20_000, 'its batch finished');
     expect(await postLine(infer(), 64)).toBe(200);
+  });
+
+  it('on a keep-alive connection, only the request unanswered when it closes is cancelled', async () => {
+    // Requests of one HTTP/1.1 connection share its cancel signal (gateway/http/close-signal.ts).
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (width: number): { reused: Promise<boolean>; settled: Promise<number | 'aborted'>; abort(): void } => {
+      const { headers, body } = textLine(width);
+      const req = httpRequest(infer(), { method: 'POST', agent, headers });
+      const reused = new Promise<boolean>((resolve) => req.once('socket', () => resolve(req.reusedSocket)));
+      const settled = new Promise<number | 'aborted'>((resolve) => {
+        req.once('response', (response) => {
+          response.resume();
+          response.once('end', () => resolve(response.statusCode ?? 0));
+        });
+        req.once('error', () => resolve('aborted'));
+      });
+      req.end(body);
+      return { reused, settled, abort: () => req.destroy() };
+    };
+    const before = await rowsRun(gateway.url, 'text-recognizer');
+    const queuedBefore = await cancelledCount(metrics(), 'queued');
+    for (let index = 0; index < 3; index += 1) expect(await send(64).settled).toBe(200);
+    const busy = busyLines(2);
+    await waitForPending(metrics(), 'text-recognizer', 1);
+    const leaving = send(96);
+    expect(await leaving.reused).toBe(true);
+    await waitForPending(metrics(), 'text-recognizer', 2);
+    leaving.abort();
+    expect(await leaving.settled).toBe('aborted');
+    await waitFor(async () => (await cancelledCount(metrics(), 'queued')) - queuedBefore === 1, 5_000, 'one cancelled from the queue');
+    expect(await busy).toEqual([200, 200]);
+    // The three answered lines and the busy ones ran; the one that left did not.
+    expect((await rowsAfter(busy)) - before).toBe(5);
+    agent.destroy();
   });
 
   it('a gRPC cancel and a passed gRPC deadline take the same path: out of the queue, never run', async () => {
