@@ -1,9 +1,11 @@
 /**
- * `node dist/bench/hot-path-ab.js [BASE_DIST]`: two builds of the embedded gateway, each as
+ * `node dist/bench/hot-path-ab.js [BASE_DIST [NEXT_DIST]]`: two builds of the embedded gateway, each as
  * `npm start` runs it, up side by side and loaded in alternating rounds (the order flipped each
  * round) at 64 connections with the hot-path bench's JSON bodies; per round and as medians, the
  * gateway's CPU per answered request from /proc (all threads) and req/s. BASE_DIST (default
- * `dist-base`, e.g. a copy of main's `dist`) is the A side, this tree's `dist` the B side.
+ * `dist-base`, e.g. a copy of main's `dist`) is the A side, NEXT_DIST (default this tree's `dist`)
+ * the B side. The side started second (B) measured 2-3 % lower with the same build on both: swap
+ * the two to tell a change from that.
  * Rounds: BENCH_PAIRED_ROUNDS; seconds: BENCH_DURATION_SECONDS. Nothing is written.
  */
 import { resolve } from 'node:path';
@@ -22,7 +24,7 @@ async function main(): Promise<void> {
   const bodies = makeRequestBodies(settings.bodyCount).map((body) => body.json);
   const options = npmStartGatewayOptions();
   const base = { ...options, name: 'gateway-a', script: resolve(baseDist, 'gateway', 'server.js') };
-  const next = { ...options, name: 'gateway-b' };
+  const next = { ...options, name: 'gateway-b', script: resolve(REPO_ROOT, process.argv[3] ?? 'dist', 'gateway', 'server.js') };
   const connections = settings.highConnections;
   await withChildServer(base, (a) =>
     withChildServer(next, async (b) => {
