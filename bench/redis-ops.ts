@@ -98,11 +98,12 @@ function markdown(results: {
       'scripts / req',
       'Redis CPU µs / req',
       'in scripts µs / req',
+      'socket reads / req',
       'req/s per Redis core',
       'load avg',
       'commands per request',
     ]),
-    row(Array(12).fill('---')),
+    row(Array(13).fill('---')),
     ...results.runs.map((r) =>
       row([
         r.engine,
@@ -114,6 +115,7 @@ function markdown(results: {
         r.perRequest.scripts,
         r.perRequest.cpuMicros,
         r.perRequest.scriptMicros,
+        r.perRequest.reads,
         r.requestsPerRedisCore,
         r.loadAverageBefore,
         top(r.perRequest),
@@ -141,7 +143,7 @@ async function main(): Promise<void> {
             const run = await measure(engine, d.url, connections, round, bodies, stats);
             const w = run.perRequest;
             log(
-              `${engine} ${connections} conn round ${round}: ${run.requestsPerSecond} req/s, ${w.commands} commands, ${w.scripts} scripts, ${w.cpuMicros} µs Redis CPU per request (load ${run.loadAverageBefore})`,
+              `${engine} ${connections} conn round ${round}: ${run.requestsPerSecond} req/s, ${w.commands} commands, ${w.scripts} scripts, ${w.reads} socket reads, ${w.cpuMicros} µs Redis CPU per request (load ${run.loadAverageBefore})`,
             );
             runs.push(run);
           }

@@ -9,6 +9,9 @@ export interface ServerWork {
   readonly usec: Record<string, number>;
   /** used_cpu_sys + used_cpu_user of the server process, seconds (network, parsing and scripts all in). */
   readonly cpuSeconds: number;
+  /** Socket reads and writes the server made (INFO stats total_reads_processed, total_writes_processed). */
+  readonly reads: number;
+  readonly writes: number;
 }
 
 /** The bench's own commands, left out of the counts. */
@@ -42,7 +45,9 @@ export class ServerStats {
       calls[name] = Number(match[2]);
       usec[name] = Number(match[3]);
     }
-    return { calls, usec, cpuSeconds: round(cpu, 4) };
+    const stats = await this.#redis.info('stats');
+    const counter = (name: string): number => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(stats)?.[1] ?? 0);
+    return { calls, usec, cpuSeconds: round(cpu, 4), reads: counter('total_reads_processed'), writes: counter('total_writes_processed') };
   }
 
   async close(): Promise<void> {
@@ -61,6 +66,9 @@ export interface WorkPerRequest {
   readonly commands: number;
   readonly scripts: number;
   readonly cpuMicros: number;
+  /** Socket reads and writes of the server (the probe's own few included). */
+  readonly reads: number;
+  readonly writes: number;
   /** Microseconds inside EVALSHA/EVAL (commandstats' own timing, excluding network and parsing). */
   readonly scriptMicros: number;
   /** Calls per request by command, largest first. */
@@ -84,6 +92,8 @@ export function perRequest(work: ServerWork, requests: number): WorkPerRequest {
     commands: round(sum(work.calls) / n, 2),
     scripts: round(sum(work.calls, isScript) / n, 2),
     cpuMicros: round((work.cpuSeconds * 1e6) / n, 1),
+    reads: round(work.reads / n, 2),
+    writes: round(work.writes / n, 2),
     scriptMicros: round(sum(work.usec, isScript) / n, 1),
     byCommand,
     microsByCommand: Object.fromEntries(
