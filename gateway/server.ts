@@ -5,7 +5,7 @@
  */
 import { reviewExplainer } from './explain/review-explain.js';
 import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
+import { processLogger } from '../workers/runtime/process-logger.js';
 import { createMetricsRegistry } from '../workers/metrics/registry.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { registerStoreMetrics } from './metrics/review-budget-metrics.js';
@@ -35,7 +35,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: SwitchyardConfig): Promise<RunningServer> {
-  const logger = pino({ level: config.LOG_LEVEL, base: { service: 'switchyard-gateway' } });
+  const logger = processLogger(config.LOG_LEVEL, { service: 'switchyard-gateway' });
   // Before the app is built: its tracing hooks are installed only when a tracer is active.
   const tracing = startProcessTracing(config, 'switchyard-gateway', logger);
   const inFlight = new InFlightRequests();

@@ -4,7 +4,7 @@
  * hand, withdraws its announcement and exits within SHUTDOWN_GRACE_MS.
  */
 import { hostname } from 'node:os';
-import pino from 'pino';
+import { processLogger } from './runtime/process-logger.js';
 import { startProcessTracing } from './tracing/tracing-provider.js';
 import { workerConfigFromEnvironment, type WorkerConfig } from './config.js';
 import { registerGpuMetrics } from './metrics/gpu-metrics.js';
@@ -23,7 +23,7 @@ export interface RunningWorker {
 }
 
 export async function startWorker(config: WorkerConfig): Promise<RunningWorker> {
-  const logger = pino({ level: config.LOG_LEVEL, base: { service: 'switchyard-worker', worker: config.WORKER_ID } });
+  const logger = processLogger(config.LOG_LEVEL, { service: 'switchyard-worker', worker: config.WORKER_ID });
   const tracing = startProcessTracing(config, 'switchyard-worker', logger);
   const redis = redisConnection(config, 'durable', `switchyard-worker-${config.WORKER_ID}`);
   // The serving metrics live where the ModelManager runs: here, in distributed mode.

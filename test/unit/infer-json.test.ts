@@ -166,6 +166,27 @@ describe('the infer body reader (infer-json.ts)', () => {
     }
   });
 
+  it("reads numbers of every length exactly: integer digits, a fraction's leading zeros and digits around the 9- and 15-digit chunks", () => {
+    const next = random(11);
+    const digitsOf = (count: number, first = 0): string =>
+      Array.from({ length: count }, (_, i) => String(i === 0 && first > 0 ? first : Math.floor(next() * 10))).join('');
+    const texts: string[] = [];
+    for (let integer = 0; integer <= 17; integer += 1)
+      for (let zeros = 0; zeros <= 20; zeros += 4)
+        for (let fraction = 0; fraction <= 24; fraction += 1) {
+          const whole = integer === 0 ? '0' : digitsOf(integer, 1 + Math.floor(next() * 9));
+          const text = fraction === 0 ? whole : `${whole}.${'0'.repeat(zeros)}${digitsOf(fraction)}`;
+          texts.push(next() < 0.5 ? `-${text}` : text);
+        }
+    for (let i = 0; i < texts.length; i += 50) {
+      const chunk = texts.slice(i, i + 50);
+      // Runs of bare commas, and the same numbers with whitespace between them (read one by one).
+      expectSame(body(`[${chunk.join(',')}]`, 'FP64', `[${chunk.length}]`));
+      expectSame(body(`[${chunk.join(',')}]`, 'FP32', `[${chunk.length}]`));
+      expectSame(body(`[ ${chunk.join(' , ')} ]`, 'FP64', `[${chunk.length}]`));
+    }
+  });
+
   it('gives malformed bodies the errors JSON.parse gave them', () => {
     const hostile = [
       body('[1,2,]'),
@@ -184,6 +205,10 @@ describe('the infer body reader (infer-json.ts)', () => {
       body('[nan,2]'),
       body('[1 2]'),
       body('[1,,2]'),
+      body('[1,2,-]'),
+      body('[1,2,]]'),
+      body('[1,-0.5,2.,3]'),
+      body('[0.1,2,00]'),
       body('[1,2'),
       body('[[1],2]]'),
       `${body('[1,2]')} x`,

@@ -75,6 +75,28 @@ describe('inline runs of lone requests (inline-instance.ts)', () => {
     }
   });
 
+  it('times the copy on one thread and, with two cores, on two, keeping the faster, whose answers match', async () => {
+    repository = new TestRepository().copy('mlp-classifier');
+    const definition = await readModelDefinition(repository.dir, 'mlp-classifier');
+    const modelPath = resolveWeights(definition, '1');
+    const next = requestFactory(definition.config, 'mlp-classifier', '1');
+    const outputs = definition.config.outputs.map((output) => output.name);
+    const answers: number[][] = [];
+    for (const cores of [1, 2]) {
+      const started = await InlineInstance.start(modelPath, definition.config, cores);
+      try {
+        if (cores === 1) expect(started.threads).toBe(1);
+        else expect([1, 2]).toContain(started.threads);
+        expect(started.instance).toBeDefined();
+        const result = await started.instance!.run({ requests: [{ inputs: next().inputs }], outputs });
+        answers.push(probabilities(result.outputs[0]!));
+      } finally {
+        await started.instance?.close();
+      }
+    }
+    answers[1]!.forEach((value, index) => expect(value).toBeCloseTo(answers[0]![index]!, 5));
+  });
+
   it('makes no copy for a version that does not warm up at batch 1 (its warm-up inputs are what a copy is timed with)', async () => {
     repository = new TestRepository().copy('mlp-classifier', { warmup: { enabled: true, batch_sizes: [8] } });
     const { pool, lines } = await mlpPool(repository);

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { ModelConfig } from '../repository/model-config.js';
 import { joinBatchInputs, splitBatchOutputs } from '../runtime/batch-rows.js';
@@ -26,8 +27,8 @@ const AVERAGE_WEIGHT = 0.05;
 export const INLINE_REST_MS = 10_000;
 
 /**
- * A second, single-threaded copy of a small CPU ONNX model, run on the thread that serves
- * requests, for a request that finds its version idle: it saves the hand-off to an instance
+ * A second copy of a small CPU ONNX model, run on the thread that serves requests (with at
+ * most one helper thread), for a request that finds its version idle: it saves the hand-off to an instance
  * thread and back (two thread wake-ups, most of a tiny model's latency at one connection).
  * Only used while its runs stay under INLINE_MAX_MS; busy versions use their threads.
  */
@@ -62,37 +63,57 @@ export class InlineInstance implements ModelInstance {
   }
 
   /**
-   * Loads the copy and times batch-1 runs of the warm-up inputs; resolves with it and the
-   * median when that is under INLINE_MAX_MS, else closes it and resolves with the median alone.
+   * Loads the copy with one intra-op thread (the caller's) and, where there are two cores, with two
+   * (the caller's and one it wakes), times batch-1 runs of the warm-up inputs with each, and keeps
+   * the faster: a small matrix model ran batch 1 in 0.21 ms on one thread and 0.125 ms on two here,
+   * a model too small to split the other way round. Resolves with the copy and its median when
+   * that is under INLINE_MAX_MS, else closes it and resolves with the median alone.
    */
-  static async start(modelPath: string, config: ModelConfig): Promise<{ instance?: InlineInstance; medianMs: number }> {
+  static async start(
+    modelPath: string,
+    config: ModelConfig,
+    cores = availableParallelism(),
+  ): Promise<{ instance?: InlineInstance; medianMs: number; threads: number }> {
     const [{ default: ort }, tensors] = await Promise.all([import('onnxruntime-node'), import('../runtime/onnx/ort-tensors.js')]);
-    const session = await ort.InferenceSession.create(modelPath, {
-      executionProviders: ['cpu'],
-      // One thread: the caller's. An intra-op pool would add threads to wake for every run.
-      intraOpNumThreads: 1,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
-    });
-    const candidate = new InlineInstance(session, tensors, 0);
-    const outputs = config.outputs.map((output) => output.name);
-    const times: number[] = [];
-    for (let run = 0; run <= TIMED_RUNS; run += 1) {
-      const result = await candidate.run({ requests: [{ inputs: warmupInputs(config, 1) }], outputs });
-      if (run > 0) times.push(result.computeMs);
+    let best: { candidate: InlineInstance; medianMs: number; threads: number } | undefined;
+    for (const threads of cores >= 2 ? [1, 2] : [1]) {
+      const session = await ort.InferenceSession.create(modelPath, {
+        executionProviders: ['cpu'],
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+        logSeverityLevel: 3,
+        // No spinning: the helper thread must not hold a core between runs.
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
+      });
+      const candidate = new InlineInstance(session, tensors, 0);
+      const medianMs = await candidate.#timeRuns(config);
+      if (best === undefined || medianMs < best.medianMs) {
+        await best?.candidate.close();
+        best = { candidate, medianMs, threads };
+      } else await candidate.close();
     }
-    times.sort((a, b) => a - b);
-    const medianMs = times[Math.floor(times.length / 2)]!;
+    const { candidate, medianMs, threads } = best!;
     if (medianMs > INLINE_MAX_MS) {
       await candidate.close();
-      return { medianMs };
+      return { medianMs, threads };
     }
     candidate.averageMs = medianMs;
     candidate.#firstMs = medianMs;
-    return { instance: candidate, medianMs };
+    return { instance: candidate, medianMs, threads };
+  }
+
+  /** The median of TIMED_RUNS batch-1 runs of the warm-up inputs, after one untimed run. */
+  async #timeRuns(config: ModelConfig): Promise<number> {
+    const outputs = config.outputs.map((output) => output.name);
+    const times: number[] = [];
+    for (let run = 0; run <= TIMED_RUNS; run += 1) {
+      const result = await this.run({ requests: [{ inputs: warmupInputs(config, 1) }], outputs });
+      if (run > 0) times.push(result.computeMs);
+    }
+    times.sort((a, b) => a - b);
+    return times[Math.floor(times.length / 2)]!;
   }
 
   /** False once its running average passed INLINE_MAX_MS (the machine got slower, or inputs bigger). */

@@ -309,12 +309,15 @@ export class VersionPool {
       );
       return;
     }
-    const { instance, medianMs } = started;
+    const { instance, medianMs, threads } = started;
     this.#inline = instance;
     if (instance) this.stats.inlineAllowed(medianMs);
-    const fields = { model: this.#label, medianMs: Number(medianMs.toFixed(4)), limitMs: INLINE_MAX_MS };
+    const fields = { model: this.#label, medianMs: Number(medianMs.toFixed(4)), limitMs: INLINE_MAX_MS, threads };
     if (instance)
-      logger.info({ ...fields, inline: true }, `${this.#label} runs lone requests inline (batch-1 run ${medianMs.toFixed(3)} ms)`);
+      logger.info(
+        { ...fields, inline: true },
+        `${this.#label} runs lone requests inline (batch-1 run ${medianMs.toFixed(3)} ms on ${threads} thread${threads === 1 ? '' : 's'})`,
+      );
     else
       logger.info({ ...fields, inline: false }, `${this.#label} runs every request on its threads (batch-1 run ${medianMs.toFixed(3)} ms)`);
   }
