@@ -35,7 +35,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: SwitchyardConfig): Promise<RunningServer> {
-  const logger = processLogger(config.LOG_LEVEL, { service: 'switchyard-gateway' });
+  const logger = processLogger(config.LOG_LEVEL, { service: 'switchyard-gateway' }, { batched: true });
   // Before the app is built: its tracing hooks are installed only when a tracer is active.
   const tracing = startProcessTracing(config, 'switchyard-gateway', logger);
   const inFlight = new InFlightRequests();
