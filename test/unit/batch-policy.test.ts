@@ -4,6 +4,7 @@ import { decideBatch, type BatchSettings, type Queued } from '../../workers/batc
 const settings: BatchSettings = { maxBatchSize: 8, preferredBatchSizes: [4], maxQueueDelayMs: 10 };
 const item = (rows: number, signature = 'a', enqueuedAt = 0): Queued => ({ rows, signature, enqueuedAt });
 const many = (count: number, rows = 1, signature = 'a'): Queued[] => Array.from({ length: count }, () => item(rows, signature));
+const grouped = (count: number, group: string): Queued[] => Array.from({ length: count }, () => ({ ...item(1), group }));
 
 describe('decideBatch', () => {
   const cases: { name: string; queue: Queued[]; idle: number; busy: number; now: number; expect: ReturnType<typeof decideBatch> }[] = [
@@ -20,6 +21,30 @@ describe('decideBatch', () => {
     {
       name: 'max batch goes at once',
       queue: many(9),
+      idle: 1,
+      busy: 1,
+      now: 0,
+      expect: { kind: 'send', indexes: [0, 1, 2, 3, 4, 5, 6, 7], reason: 'full' },
+    },
+    {
+      name: "a full batch ends before a queue job's requests it would split, which go whole next",
+      queue: [...grouped(5, 'job-a'), ...grouped(5, 'job-b')],
+      idle: 1,
+      busy: 0,
+      now: 0,
+      expect: { kind: 'send', indexes: [0, 1, 2, 3, 4], reason: 'full' },
+    },
+    {
+      name: 'a job larger than the cap is split, since nothing else would run',
+      queue: grouped(10, 'job-a'),
+      idle: 1,
+      busy: 0,
+      now: 0,
+      expect: { kind: 'send', indexes: [0, 1, 2, 3, 4, 5, 6, 7], reason: 'full' },
+    },
+    {
+      name: 'requests of no group fill the cap as before, beside a job',
+      queue: [...many(3), ...grouped(4, 'job-a'), ...many(3)],
       idle: 1,
       busy: 1,
       now: 0,

@@ -16,6 +16,11 @@
  * The cap holds under a backlog too: there a full max_batch_size batch is always queued and
  * its oldest request has always waited its delay, yet a bigger batch would only serve every
  * row slower. A request larger than the cap still runs, alone.
+ *
+ * Requests of one group (a queue job's, in distributed mode: its caller is answered when the
+ * last of them is) are not split by the cap while the batch holds something else: a batch
+ * that would end partway into a group ends before it, and the group goes whole in the next.
+ * Splitting two jobs of 25 at a cap of 32 made every job wait for two runs.
  */
 
 export interface BatchSettings {
@@ -31,6 +36,8 @@ export interface Queued {
   readonly rows: number;
   readonly signature: string;
   readonly enqueuedAt: number;
+  /** Requests answered together (a queue job's); kept in one batch where the cap allows. */
+  readonly group?: string;
 }
 
 export type BatchDecision =
@@ -56,7 +63,7 @@ export function decideBatch(queue: readonly Queued[], instances: InstanceCounts,
   // A request larger than the batch limit is refused at validation (and one larger than the
   // cap is sent alone); never stall on one.
   if (indexes.length === 0) return { kind: 'send', indexes: [0], reason: capped ? 'capped' : 'full' };
-  if (full) return { kind: 'send', indexes, reason: capped ? 'capped' : 'full' };
+  if (full) return { kind: 'send', indexes: wholeGroups(queue, head.signature, indexes), reason: capped ? 'capped' : 'full' };
 
   if (instances.busy === 0) return { kind: 'send', indexes, reason: 'idle-instances' };
 
@@ -98,4 +105,27 @@ function gather(queue: readonly Queued[], signature: string, limit: number): Gat
     if (rows === limit) return { indexes, prefixRows, full: true };
   }
   return { indexes, prefixRows, full: false };
+}
+
+/**
+ * A full batch without the groups it would cut: those with a request of the signature left
+ * out. Unchanged when that would leave nothing (a group larger than the cap is split).
+ */
+function wholeGroups(queue: readonly Queued[], signature: string, indexes: readonly number[]): readonly number[] {
+  const inBatch = new Set(indexes);
+  let cut: Set<string> | undefined;
+  const grouped = new Set<string>();
+  for (const index of indexes) {
+    const group = queue[index]!.group;
+    if (group !== undefined) grouped.add(group);
+  }
+  if (grouped.size === 0) return indexes;
+  for (let i = 0; i < queue.length; i += 1) {
+    const item = queue[i]!;
+    if (inBatch.has(i) || item.signature !== signature || item.group === undefined || !grouped.has(item.group)) continue;
+    (cut ??= new Set()).add(item.group);
+  }
+  if (!cut) return indexes;
+  const kept = indexes.filter((index) => !cut.has(queue[index]!.group ?? ''));
+  return kept.length > 0 ? kept : indexes;
 }

@@ -203,6 +203,7 @@ export class VersionPool {
         priority: request.priority,
         ...(request.tenant !== undefined ? { tenant: request.tenant } : {}),
         ...(request.weight !== undefined ? { weight: request.weight } : {}),
+        ...(request.group !== undefined ? { group: request.group } : {}),
         deadline: request.deadline,
         enqueuedAt: Date.now(),
         enqueuedAtPerf: performance.now(),

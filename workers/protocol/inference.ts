@@ -27,6 +27,8 @@ export interface ValidInferRequest {
   readonly weight?: number;
   /** W3C traceparent of the gateway span that sent it, so worker logs join the caller's trace. */
   readonly traceparent?: string;
+  /** Set on a queue job's requests (its id): the batcher keeps them in one batch where it can. */
+  readonly group?: string;
 }
 
 /** How one request was served, measured where it happened. */

@@ -250,7 +250,9 @@ export class QueueConsumer {
       this.#options.metrics?.cancelled(request.model, request.version, 'job');
     let settled: PromiseSettledResult<InferResult>[];
     try {
-      settled = await Promise.allSettled(requests.map(({ item, request }) => this.#options.manager.infer(request, signals.get(item))));
+      settled = await Promise.allSettled(
+        requests.map(({ item, request }) => this.#options.manager.infer({ ...request, group: job.id }, signals.get(item))),
+      );
     } finally {
       this.#cancellations.end(job.id);
     }
