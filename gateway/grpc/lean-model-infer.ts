@@ -68,6 +68,7 @@ export function leanModelInfer(front: GrpcFront, codec: Codec, limits: LeanLimit
       sendStatus(status.INTERNAL, `Invalid grpc-timeout value "${String(headers['grpc-timeout'])}"`);
       return;
     }
+    const expiresAt = deadline === undefined ? undefined : performance.now() + deadline;
     if (deadline !== undefined)
       timer = setTimeout(() => {
         sendStatus(status.DEADLINE_EXCEEDED, 'Deadline exceeded');
@@ -89,6 +90,15 @@ export function leanModelInfer(front: GrpcFront, codec: Codec, limits: LeanLimit
         .then(() => infer(front, codec, call, request, metadata, controller.signal, false, encodeFramedGrpcAnswer))
         .then(({ replayed, answer }) => {
           settled = true;
+          if (expiresAt !== undefined && performance.now() >= expiresAt) {
+            // The deadline passed as the answer came, before its timer ran (a sub-millisecond
+            // grpc-timeout, a fast model): the caller gets what the timer would have sent.
+            clearTimeout(timer);
+            sendStatus(status.DEADLINE_EXCEEDED, 'Deadline exceeded');
+            const failed = failCall(call, new ServingError('client_cancelled', 'the call passed its deadline'));
+            finishCall(front, call, failed.httpStatus, failed.code);
+            return;
+          }
           const body = answer.body as Buffer;
           if (body.length > limits.maxSendBytes)
             sendStatus(status.RESOURCE_EXHAUSTED, `Sent message larger than max (${body.length} vs. ${limits.maxSendBytes})`);
