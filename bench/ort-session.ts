@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
+import { sessionOptions } from '../workers/runtime/onnx/session-options.js';
 
 /** One session gets every core, as the brief for a compute ceiling asks. */
 export const INTRA_OP_THREADS = availableParallelism();
@@ -9,16 +10,7 @@ export const INTRA_OP_THREADS = availableParallelism();
  * instance thread, with all cores for one session, so the compute limit is a fair ceiling.
  */
 export function createSession(modelPath: string): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(modelPath, {
-    executionProviders: ['cpu'],
-    intraOpNumThreads: INTRA_OP_THREADS,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    logSeverityLevel: 3,
-    // Spinning would burn the cores that the HTTP loop (or the load generator) needs.
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  });
+  return ort.InferenceSession.create(modelPath, sessionOptions(INTRA_OP_THREADS));
 }
 
 /** Runs a [rows, width] float batch and returns the first output's data. */

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
+import { sessionOptions } from '../../workers/runtime/onnx/session-options.js';
 
 /**
  * One raw onnxruntime session on its own thread (run() blocks its thread): warms up, waits for
@@ -14,15 +15,7 @@ interface RawThreadData {
 }
 
 const { modelPath, threads, batch, width } = workerData as RawThreadData;
-const session = await ort.InferenceSession.create(modelPath, {
-  executionProviders: ['cpu'],
-  intraOpNumThreads: threads,
-  interOpNumThreads: 1,
-  executionMode: 'sequential',
-  graphOptimizationLevel: 'all',
-  logSeverityLevel: 3,
-  extra: { session: { intra_op: { allow_spinning: '0' } } },
-});
+const session = await ort.InferenceSession.create(modelPath, sessionOptions(threads));
 const data = new Float32Array(batch * 3 * 48 * width);
 for (let i = 0; i < data.length; i += 1) data[i] = ((i * 2654435761) % 1000) / 1000 - 0.5;
 const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', data, [batch, 3, 48, width]) };

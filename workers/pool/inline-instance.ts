@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { ModelConfig } from '../repository/model-config.js';
 import { joinBatchInputs, splitBatchOutputs } from '../runtime/batch-rows.js';
 import type { BatchRun, BatchRunResult, ModelInstance } from '../runtime/runtime.js';
+import { sessionOptions } from '../runtime/onnx/session-options.js';
 import { warmupInputs } from './warmup.js';
 
 /**
@@ -77,16 +78,7 @@ export class InlineInstance implements ModelInstance {
     const [{ default: ort }, tensors] = await Promise.all([import('onnxruntime-node'), import('../runtime/onnx/ort-tensors.js')]);
     let best: { candidate: InlineInstance; medianMs: number; threads: number } | undefined;
     for (const threads of cores >= 2 ? [1, 2] : [1]) {
-      const session = await ort.InferenceSession.create(modelPath, {
-        executionProviders: ['cpu'],
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-        logSeverityLevel: 3,
-        // No spinning: the helper thread must not hold a core between runs.
-        extra: { session: { intra_op: { allow_spinning: '0' } } },
-      });
+      const session = await ort.InferenceSession.create(modelPath, sessionOptions(threads));
       const candidate = new InlineInstance(session, tensors, 0);
       const medianMs = await candidate.#timeRuns(config);
       if (best === undefined || medianMs < best.medianMs) {

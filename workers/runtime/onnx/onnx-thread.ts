@@ -10,6 +10,7 @@ import { joinBatchInputs, splitBatchOutputs } from '../batch-rows.js';
 import type { BatchRun, InstanceSpec } from '../runtime.js';
 import { availableProviders } from './execution-providers.js';
 import { fromOrtTensor, toOrtTensor } from './ort-tensors.js';
+import { sessionOptions } from './session-options.js';
 import type { FromThread, ToThread } from '../thread-messages.js';
 
 const port = parentPort;
@@ -28,16 +29,7 @@ async function load(spec: InstanceSpec): Promise<void> {
     const provider = providers[i]!;
     const chain = providers.slice(i).map((name) => (name === 'cuda' ? { name: 'cuda', deviceId: spec.deviceId } : name));
     try {
-      session = await ort.InferenceSession.create(spec.modelPath, {
-        executionProviders: chain,
-        intraOpNumThreads: spec.intraOpThreads,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-        logSeverityLevel: 3,
-        // Spinning threads would steal the cores the HTTP loop needs between batches.
-        extra: { session: { intra_op: { allow_spinning: '0' } } },
-      });
+      session = await ort.InferenceSession.create(spec.modelPath, sessionOptions(spec.intraOpThreads, chain));
       send({ type: 'loaded', provider, skipped: failures });
       return;
     } catch (error) {
