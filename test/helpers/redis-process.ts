@@ -33,6 +33,11 @@ export class RedisProcess {
     return this.#process !== undefined && this.#process.exitCode === null && this.#process.signalCode === null;
   }
 
+  /** Sends a signal without waiting for the process to exit (SIGSTOP: a server that stops answering, sockets open). */
+  signal(signal: NodeJS.Signals): void {
+    this.#process?.kill(signal);
+  }
+
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const proc = this.#process;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;

@@ -82,7 +82,15 @@ export class TestSentinelGroup {
     return port;
   }
 
+  /** SIGSTOPs the current master (it stops answering; its sockets stay open); returns its port. */
+  pauseMaster(): number {
+    const port = this.masterPort();
+    this.servers.find((server) => server.port === port)!.signal('SIGSTOP');
+    return port;
+  }
+
   async stop(): Promise<void> {
+    for (const server of this.servers) server.signal('SIGCONT');
     await Promise.all([...this.sentinels, ...this.servers].map((server) => server.kill()));
     this.#folder.remove();
   }

@@ -1,5 +1,6 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { redisTarget, type RedisTarget, type SharedConfig } from '../config.js';
+import { SwitchFollowingSentinelConnector } from './sentinel-connector.js';
 
 /** A connection to a single Redis, a Sentinel-managed master, or a Cluster: the commands Switchyard uses are the same. */
 export type RedisClient = Redis | Cluster;
@@ -64,8 +65,10 @@ export function connect(target: RedisTarget, role: ConnectionRole, name: string)
       ...(target.sentinelPassword !== undefined ? { sentinelPassword: target.sentinelPassword } : {}),
       ...(target.tls ? { enableTLSForSentinelMode: true, sentinelTLS: target.tls.ca !== undefined ? { ca: target.tls.ca } : {} } : {}),
       sentinelRetryStrategy: RETRY,
-      // Subscribes to the sentinels' +switch-master, so a promotion is followed at once.
-      failoverDetector: true,
+      // Follows the sentinels' +switch-master at once (ioredis's own detector can leave a
+      // connection closed for good when a switch lands mid-reconnect: sentinel-connector.ts).
+      Connector: SwitchFollowingSentinelConnector,
+      failoverDetector: false,
       // A demoted master answers writes with READONLY: reconnect, and the sentinels name the new one.
       reconnectOnError: (error) => error.message.startsWith('READONLY'),
     }),
