@@ -26,12 +26,17 @@ const BY_STATUS: Readonly<Record<number, ErrorCode>> = {
 
 /**
  * What ioredis says when Redis cannot be reached (fail-fast connections reject at once), or,
- * during a Sentinel or Cluster failover, when the node it reached cannot take the write yet.
+ * during a Sentinel or Cluster failover, when the node it reached cannot take the write yet
+ * (a Cluster whose nodes still point at a dead master gives up after its redirections), and
+ * what Redis answers when it refuses writes for a while (no replica in reach with
+ * min-replicas-to-write, loading a dataset, a script running too long).
  */
 const REDIS_UNREACHABLE = new RegExp(
   [
-    "Stream isn't writeable|Connection is closed|enableOfflineQueue|ECONNREFUSED|MaxRetriesPerRequest",
-    '^(READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN) |All sentinels are unreachable|Failed to refresh slots cache|None of startup nodes',
+    "Stream isn't writeable|Connection is closed|enableOfflineQueue|MaxRetriesPerRequest|Command aborted due to connection close",
+    'ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN',
+    '^(READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|NOREPLICAS|LOADING|BUSY) |All sentinels are unreachable',
+    'Failed to refresh slots cache|None of startup nodes|Too many Cluster redirections|Cluster is disconnected|Node is disconnected',
   ].join('|'),
 );
 
