@@ -30,6 +30,7 @@ beforeAll(async () => {
     LOAD_MODELS: 'echo',
     CPU_COUNT: '1',
     HEARTBEAT_MS: '200',
+    LOG_LEVEL: process.env.FAILOVER_LOG_LEVEL ?? 'silent',
   };
   stack = await startInProcessCluster(fixture.repository.dir, env, 'echo', bearerKey(TASK_KEYS.admin));
 }, 60_000);

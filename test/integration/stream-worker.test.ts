@@ -98,4 +98,63 @@ describe('StreamWorker (real Redis)', () => {
     await waitFor(async () => (await redis.xlen(stream!)) === 0, 2_000, 'finished entries deleted');
     expect(((await redis.xpending(stream!, GROUP)) as unknown[])[0]).toBe(0);
   });
+  it('runs within seconds a job Redis delivered to it but whose answer its cut connection lost, not a lock later', async () => {
+    const prefix = testPrefix();
+    const keys = redisKeys(prefix);
+    const redis = testRedis();
+    const name = `switchyard-test-cut-${prefix}`;
+    const blocking = testRedis(name);
+    cleanups.push(
+      () => cleanRedis(prefix),
+      () => redis.quit(),
+    );
+    const [stream] = keys.jobStreams('q');
+    const add = (jobId: string) =>
+      redis.xadd(stream!, '*', ...entryFields(jobId, { format: 2, replyTo: 'g', requests: [{ item: 0 }] as never }, Date.now()));
+    // Redis delivers a job to consumer 'w' and the answer never reaches it: what a blocking read
+    // cut after Redis answered leaves behind (ioredis sends the read again; it brings only new entries).
+    await redis.xgroup('CREATE', stream!, GROUP, '0', 'MKSTREAM');
+    await add('lost');
+    await redis.xreadgroup('GROUP', GROUP, 'w', 'COUNT', 1, 'STREAMS', stream!, '>');
+    const taken: { jobId: string; attempt: number }[] = [];
+    const worker = new StreamWorker({
+      queue: 'q',
+      redis,
+      blocking,
+      keys,
+      consumer: 'w',
+      concurrency: 4,
+      lockDurationMs: 60_000,
+      stalledIntervalMs: 60_000,
+      attempts: 3,
+      backoffMs: 200,
+      replies: new ReplySender(redis),
+      logger: pino({ level: 'silent' }),
+      process: async (job) => {
+        taken.push({ jobId: job.jobId, attempt: job.attempt });
+        return {};
+      },
+      exhausted: async () => undefined,
+    });
+    worker.start();
+    cleanups.push(() => worker.close());
+    await add('new');
+    await waitFor(async () => taken.some((t) => t.jobId === 'new'), 5_000, 'a new job taken');
+    // With every connection healthy the worker does not look for lost deliveries (that is the
+    // stalled-job check's, a lock later): nothing more is taken in 3 s.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(taken.map((t) => t.jobId)).toEqual(['new']);
+
+    // Its blocking connection is cut, as a failover or a network blip does.
+    const clients = String(await redis.client('LIST')).split('\n');
+    const id = clients.find((line) => line.includes(` name=${name} `))?.match(/^id=(\d+)/)?.[1];
+    expect(id).toBeDefined();
+    await redis.client('KILL', 'ID', id!);
+    const cutAt = Date.now();
+    await waitFor(async () => taken.some((t) => t.jobId === 'lost'), 10_000, 'the lost delivery taken back');
+    expect(Date.now() - cutAt).toBeLessThan(10_000);
+    // The delivery that never arrived counted; this is the job's second attempt.
+    expect(taken.find((t) => t.jobId === 'lost')?.attempt).toBe(2);
+    await waitFor(async () => (await redis.xlen(stream!)) === 0, 2_000, 'both jobs finished and deleted');
+  });
 });

@@ -56,6 +56,15 @@ interface Taken {
 
 /** Longest a blocking read waits, so a closing worker stops within it. */
 const BLOCK_MS = 1_000;
+/**
+ * After a connection of this worker errs or reconnects, its own pending entries idle this long
+ * and not in hand are deliveries it never received (a read cut after Redis delivered, or a
+ * finish that failed), looked for every second for a while.
+ */
+const LOST_DELIVERY_IDLE_MS = 2 * BLOCK_MS;
+const LOOK_FOR_LOST_MS = 30_000;
+/** What ioredis emits (single, Sentinel or Cluster) when the blocking read's connection, or one node's, failed. */
+const CUT_EVENTS = ['error', 'node error', 'reconnecting', '-node'] as const;
 /** An answered-items set outlives any retry schedule. */
 const ANSWERED_TTL_MS = 600_000;
 /** Gone consumers (forgetConsumersAfterMs) are looked for every this many stalled-job checks. */
@@ -93,6 +102,11 @@ export class StreamWorker {
   #wake: (() => void) | undefined;
   #idle: (() => void) | undefined;
   readonly #timers: NodeJS.Timeout[] = [];
+  /** When a connection of this worker last erred or reconnected. */
+  #cutAt = 0;
+  readonly #onCut = (): void => {
+    this.#cutAt = Date.now();
+  };
 
   constructor(options: StreamWorkerOptions) {
     this.#o = options;
@@ -110,6 +124,10 @@ export class StreamWorker {
     every(Math.max(100, Math.floor(this.#o.lockDurationMs / 2)), () => this.#renewLeases());
     every(this.#o.stalledIntervalMs, () => this.#reclaimStalled());
     every(Math.min(500, Math.max(50, Math.floor(this.#o.backoffMs / 2))), () => this.#promoteDue());
+    for (const event of CUT_EVENTS) this.#o.blocking.on(event, this.#onCut);
+    every(1_000, async () => {
+      if (Date.now() - this.#cutAt < LOOK_FOR_LOST_MS) await this.#takeBackLost();
+    });
   }
 
   /** Stops taking jobs, finishes those running, and hands back those not started. */
@@ -120,6 +138,7 @@ export class StreamWorker {
     const unstarted = this.#ready.splice(0);
     if (this.#running > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
     for (const timer of this.#timers) clearInterval(timer);
+    for (const event of CUT_EVENTS) this.#o.blocking.off(event, this.#onCut);
     await this.#handBack(unstarted).catch(() => undefined);
     await this.#o.blocking.quit().catch(() => undefined);
   }
@@ -265,7 +284,8 @@ export class StreamWorker {
         await this.#finish(stream, taken, job);
       }
     } catch (error) {
-      // Left in this worker's pending list unrenewed: once idle past the lock, a worker takes it again.
+      // Left in this worker's pending list: taken back soon if a connection failed, else taken over once idle past the lock.
+      this.#cutAt = Date.now();
       this.#o.logger.warn({ err: error, queue: this.#o.queue, entryId: taken.entryId }, 'job not finished; it will be taken over');
     }
   }
@@ -345,6 +365,37 @@ export class StreamWorker {
         if (claimed.length > 0) this.#o.logger.warn({ queue: this.#o.queue, jobs: claimed.length }, 'took over stalled jobs');
         this.#accept(cls, claimed, (entryId) => (deliveries.get(entryId) ?? 1) + 1);
       }
+    }
+    this.#pump();
+  }
+
+  /**
+   * Entries Redis delivered to this worker that it does not hold: a blocking read cut after Redis
+   * answered it (ioredis sends the read again on the new connection, which brings only new
+   * entries), or a finish that failed. Without this they would wait for the stalled-job check,
+   * a lock's length later. Idle past LOST_DELIVERY_IDLE_MS, so a read's answer still on its way
+   * is not taken twice; claimed with that idle time as the condition, like a take-over.
+   */
+  async #takeBackLost(): Promise<void> {
+    let room = this.#o.concurrency - this.#inHand.size;
+    if (room <= 0) return;
+    const pipeline = this.#o.redis.pipeline();
+    for (const stream of this.#streams) pipeline.xpending(stream, GROUP, 'IDLE', LOST_DELIVERY_IDLE_MS, '-', '+', room, this.#o.consumer);
+    const results = (await pipeline.exec()) ?? [];
+    for (const [cls, stream] of this.#streams.entries()) {
+      const [error, rows] = results[cls] ?? [];
+      if (error || !Array.isArray(rows) || room <= 0) continue;
+      const deliveries = new Map<string, number>();
+      for (const [entryId, , , count] of rows as [string, string, number, number][])
+        if (!this.#inHand.has(entryId)) deliveries.set(entryId, Number(count));
+      const take = [...deliveries.keys()].slice(0, room);
+      if (take.length === 0) continue;
+      const claimed = (await this.#o.redis.call('XCLAIM', stream, GROUP, this.#o.consumer, LOST_DELIVERY_IDLE_MS, ...take)) as Entries;
+      room -= claimed.length;
+      if (claimed.length > 0)
+        this.#o.logger.warn({ queue: this.#o.queue, jobs: claimed.length }, 'took back jobs delivered but not received');
+      // The delivery that never arrived counted as an attempt; this one is the next.
+      this.#accept(cls, claimed, (entryId) => (deliveries.get(entryId) ?? 1) + 1);
     }
     this.#pump();
   }
