@@ -30,6 +30,9 @@ beforeAll(async () => {
     LOAD_MODELS: 'echo',
     CPU_COUNT: '1',
     HEARTBEAT_MS: '200',
+    // A failover can undo a task job's finish: taken over within the test, not the default 45 s.
+    TASK_LOCK_DURATION_MS: '4000',
+    TASK_STALLED_INTERVAL_MS: '2000',
     LOG_LEVEL: process.env.FAILOVER_LOG_LEVEL ?? 'silent',
   };
   stack = await startInProcessCluster(fixture.repository.dir, env, 'echo', bearerKey(TASK_KEYS.admin));
@@ -44,9 +47,13 @@ describe('Redis Cluster failover', () => {
   it("SIGKILL of the queue's master under load: quick 503s, both gateways back, no key run twice, every task finished", async () => {
     const queueSlot = keySlot(redisKeys(prefix).waiting(inferQueueName('echo', '1')).wait);
     let oldMaster = 0;
-    const outcome = await failoverUnderLoad(stack, async () => {
-      oldMaster = await servers.killMasterOf(queueSlot);
-    });
+    const outcome = await failoverUnderLoad(
+      stack,
+      async () => {
+        oldMaster = await servers.killMasterOf(queueSlot);
+      },
+      5_000,
+    );
     // The replica now serves the queue's slot.
     expect(servers.ownerOf(queueSlot)).not.toBe(oldMaster);
     console.log(

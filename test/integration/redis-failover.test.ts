@@ -26,6 +26,9 @@ beforeAll(async () => {
     LOAD_MODELS: 'echo',
     CPU_COUNT: '1',
     HEARTBEAT_MS: '200',
+    // A failover can undo a task job's finish: taken over within the test, not the default 45 s.
+    TASK_LOCK_DURATION_MS: '4000',
+    TASK_STALLED_INTERVAL_MS: '2000',
   };
   stack = await startInProcessCluster(fixture.repository.dir, env, 'echo', bearerKey(TASK_KEYS.admin));
 });

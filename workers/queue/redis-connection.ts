@@ -44,6 +44,9 @@ export function connect(target: RedisTarget, role: ConnectionRole, name: string)
       // A slot whose master failed answers CLUSTERDOWN until a replica takes over: retry soon.
       retryDelayOnClusterDown: 200,
       retryDelayOnFailover: 200,
+      // Nodes learn of a promotion at different times, and a slots map read from one that had not
+      // yet is refreshed only by a later failure: read it again every 2 s regardless.
+      slotsRefreshInterval: 2_000,
       // With TLS the nodes announce IPs the certificate may not name: keep the seed's host name.
       ...(target.tls ? { dnsLookup: (address, done) => done(null, address) } : {}),
     };

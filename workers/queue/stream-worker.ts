@@ -63,6 +63,12 @@ const BLOCK_MS = 1_000;
  */
 const LOST_DELIVERY_IDLE_MS = 2 * BLOCK_MS;
 const LOOK_FOR_LOST_MS = 30_000;
+/**
+ * And every this often regardless: a failover can also undo a finish that did not fail (the reply,
+ * XACK and XDEL acknowledged by a master that died before its replica had them), which leaves the
+ * entry pending here with no error seen.
+ */
+const LOST_SWEEP_EVERY_TICKS = 10;
 /** What ioredis emits (single, Sentinel or Cluster) when the blocking read's connection, or one node's, failed. */
 const CUT_EVENTS = ['error', 'node error', 'reconnecting', '-node'] as const;
 /** An answered-items set outlives any retry schedule. */
@@ -125,8 +131,10 @@ export class StreamWorker {
     every(this.#o.stalledIntervalMs, () => this.#reclaimStalled());
     every(Math.min(500, Math.max(50, Math.floor(this.#o.backoffMs / 2))), () => this.#promoteDue());
     for (const event of CUT_EVENTS) this.#o.blocking.on(event, this.#onCut);
+    let ticks = 0;
     every(1_000, async () => {
-      if (Date.now() - this.#cutAt < LOOK_FOR_LOST_MS) await this.#takeBackLost();
+      ticks += 1;
+      if (Date.now() - this.#cutAt < LOOK_FOR_LOST_MS || ticks % LOST_SWEEP_EVERY_TICKS === 0) await this.#takeBackLost();
     });
   }
 
