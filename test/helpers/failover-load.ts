@@ -1,8 +1,9 @@
 import { expect } from 'vitest';
 import { get, post } from './gateway.js';
-import type { InProcessCluster } from './in-process-cluster.js';
+import { startInProcessCluster, type InProcessCluster } from './in-process-cluster.js';
+import { QUEUE_ENGINE } from './queue-state.js';
 import { waitFor } from './processes.js';
-import { TASK_KEYS, bearerKey, echoInput } from './task-fixture.js';
+import { TASK_KEYS, bearerKey, echoInput, type taskFixture } from './task-fixture.js';
 
 /**
  * A Redis failover under load, whatever Redis mode the stack runs on: six callers send
@@ -54,6 +55,29 @@ async function send(stack: InProcessCluster, gateway: number, key: string, value
     ...(typeof reply.json.code === 'string' ? { code: reply.json.code } : {}),
     ...(outputs?.[0] ? { output: outputs[0].data } : {}),
   };
+}
+
+/** Two gateways and a worker on the echo fixture, against the Redis that `redisEnv` names. */
+export function startFailoverStack(
+  fixture: ReturnType<typeof taskFixture>,
+  redisEnv: Record<string, string>,
+  prefix: string,
+  extra: Record<string, string> = {},
+): Promise<InProcessCluster> {
+  const env = {
+    ...fixture.env,
+    ...redisEnv,
+    QUEUE_ENGINE,
+    REDIS_PREFIX: prefix,
+    LOAD_MODELS: 'echo',
+    CPU_COUNT: '1',
+    HEARTBEAT_MS: '200',
+    // A failover can undo a task job's finish: taken over within the test, not the default 45 s.
+    TASK_LOCK_DURATION_MS: '4000',
+    TASK_STALLED_INTERVAL_MS: '2000',
+    ...extra,
+  };
+  return startInProcessCluster(fixture.repository.dir, env, 'echo', bearerKey(TASK_KEYS.admin));
 }
 
 /**

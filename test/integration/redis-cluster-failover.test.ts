@@ -2,12 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inferQueueName } from '../../workers/queue/queue-names.js';
 import { keySlot } from '../../workers/queue/key-slot.js';
 import { redisKeys } from '../../workers/queue/redis-keys.js';
-import { failoverUnderLoad } from '../helpers/failover-load.js';
-import { startInProcessCluster, type InProcessCluster } from '../helpers/in-process-cluster.js';
+import { failoverUnderLoad, startFailoverStack } from '../helpers/failover-load.js';
+import type { InProcessCluster } from '../helpers/in-process-cluster.js';
 import { TestRedisCluster } from '../helpers/redis-cluster.js';
 import { testPrefix } from '../helpers/redis.js';
-import { TASK_KEYS, bearerKey, taskFixture } from '../helpers/task-fixture.js';
-import { QUEUE_ENGINE } from '../helpers/queue-state.js';
+import { taskFixture } from '../helpers/task-fixture.js';
 
 /**
  * A Redis Cluster of its own (3 masters, each with a replica; ports 7180-7185): under steady
@@ -26,20 +25,7 @@ describe.skipIf(process.env.TEST_CLUSTER_FAILOVER !== '1')('Redis Cluster failov
   beforeAll(async () => {
     fixture = taskFixture();
     servers = await new TestRedisCluster(7180, 3, 1).start();
-    const env = {
-      ...fixture.env,
-      ...servers.env,
-      QUEUE_ENGINE,
-      REDIS_PREFIX: prefix,
-      LOAD_MODELS: 'echo',
-      CPU_COUNT: '1',
-      HEARTBEAT_MS: '200',
-      // A failover can undo a task job's finish: taken over within the test, not the default 45 s.
-      TASK_LOCK_DURATION_MS: '4000',
-      TASK_STALLED_INTERVAL_MS: '2000',
-      LOG_LEVEL: process.env.FAILOVER_LOG_LEVEL ?? 'silent',
-    };
-    stack = await startInProcessCluster(fixture.repository.dir, env, 'echo', bearerKey(TASK_KEYS.admin));
+    stack = await startFailoverStack(fixture, servers.env, prefix, { LOG_LEVEL: process.env.FAILOVER_LOG_LEVEL ?? 'silent' });
   }, 60_000);
   afterAll(async () => {
     await stack?.close();

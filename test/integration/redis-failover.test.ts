@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { failoverUnderLoad } from '../helpers/failover-load.js';
-import { startInProcessCluster, type InProcessCluster } from '../helpers/in-process-cluster.js';
+import { failoverUnderLoad, startFailoverStack } from '../helpers/failover-load.js';
+import type { InProcessCluster } from '../helpers/in-process-cluster.js';
 import { TestSentinelGroup } from '../helpers/redis-sentinel.js';
 import { testPrefix } from '../helpers/redis.js';
-import { TASK_KEYS, bearerKey, taskFixture } from '../helpers/task-fixture.js';
-import { QUEUE_ENGINE } from '../helpers/queue-state.js';
+import { taskFixture } from '../helpers/task-fixture.js';
 
 /**
  * A Sentinel group of its own (ports 7130-7134): under steady load with Idempotency-Keys the
@@ -18,19 +17,7 @@ let stack: InProcessCluster;
 
 beforeAll(async () => {
   servers = await new TestSentinelGroup(7130).start();
-  const env = {
-    ...fixture.env,
-    ...servers.env,
-    QUEUE_ENGINE,
-    REDIS_PREFIX: prefix,
-    LOAD_MODELS: 'echo',
-    CPU_COUNT: '1',
-    HEARTBEAT_MS: '200',
-    // A failover can undo a task job's finish: taken over within the test, not the default 45 s.
-    TASK_LOCK_DURATION_MS: '4000',
-    TASK_STALLED_INTERVAL_MS: '2000',
-  };
-  stack = await startInProcessCluster(fixture.repository.dir, env, 'echo', bearerKey(TASK_KEYS.admin));
+  stack = await startFailoverStack(fixture, servers.env, prefix);
 });
 afterAll(async () => {
   await stack?.close();
