@@ -149,7 +149,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     policyAdminRoutes(api, options.services);
     reviewRoutes(api, options.services, options.tasks);
     if (options.metrics) metricsRoutes(api, options.metrics.registry);
-    if (options.tasks) taskRoutes(api, options.tasks, options.services, options.lifecycle);
+    if (options.tasks)
+      taskRoutes(api, options.tasks, options.services, options.lifecycle, () => options.backend.storeReachable?.() !== false);
     consoleRoutes(api, options.backend, options.services, series, options.tasks);
     openApiRoutes(api);
   });

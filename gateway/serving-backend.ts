@@ -14,6 +14,12 @@ export interface ServingBackend {
   /** Undefined when the version is not served. */
   versionState(name: string, version: string): ModelState | undefined;
   isReady(): boolean;
+  /**
+   * Distributed mode: whether Redis answers (the worker registry's last poll was answered in
+   * time). While it does not, calls are refused at admission, before any stage sends Redis a
+   * command that would wait for it. Absent in embedded mode, which has no shared store.
+   */
+  storeReachable?(): boolean;
   /** What the version runs on (execution providers or TF backends); empty when unknown. */
   providers(name: string, version: string): readonly string[];
   /** `signal` aborts when nobody waits for the answer: the request leaves the queue, or its rows are dropped. */

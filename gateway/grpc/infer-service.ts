@@ -47,7 +47,7 @@ export function infer(
   onStream: boolean,
   encode: InferFrontEnd['encode'] = encodeGrpcAnswer,
 ): Promise<InferOutcome> {
-  admitInference(front.pipeline.lifecycle);
+  admitInference(front.pipeline);
   const audit = {};
   call.audit = audit;
   call.target = request.model_name ?? '';

@@ -28,9 +28,17 @@ export class RateLimitedError extends ServingError {
  */
 export class TenantRateLimiter {
   readonly #store: LocalStore | RedisStore;
+  readonly #storeReachable: () => boolean;
 
-  /** `services.rateLimit`: the Redis store's connection and key space (distributed mode); absent, the in-memory store. */
-  constructor(services: { readonly rateLimit?: { readonly redis: RedisClient; readonly nameSpace: string } }) {
+  /**
+   * `services.rateLimit`: the Redis store's connection and key space (distributed mode); absent, the in-memory store.
+   * `storeReachable`: false while Redis does not answer, when nothing is counted rather than wait on it.
+   */
+  constructor(
+    services: { readonly rateLimit?: { readonly redis: RedisClient; readonly nameSpace: string } },
+    storeReachable: () => boolean = () => true,
+  ) {
+    this.#storeReachable = storeReachable;
     // The store only defines and runs a script, which a Cluster client does as a single Redis does.
     const redis = services.rateLimit?.redis as Redis | undefined;
     this.#store = redis ? new RedisStore(false, false, redis, services.rateLimit!.nameSpace) : new LocalStore(false, false);
@@ -42,7 +50,7 @@ export class TenantRateLimiter {
    */
   take(tenant: Tenant | undefined): Promise<RateLimitState | undefined> {
     const limit = tenant?.rate_limit;
-    if (!tenant || !limit) return Promise.resolve(undefined);
+    if (!tenant || !limit || !this.#storeReachable()) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
       this.#store.incr(
         // The tenant's hash tag: in a Redis Cluster its limit sits beside its budget and idempotency keys.

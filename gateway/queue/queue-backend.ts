@@ -183,6 +183,10 @@ export class QueueBackend implements ServingBackend {
     return this.#registry.reachable;
   }
 
+  storeReachable(): boolean {
+    return this.#registry.reachable;
+  }
+
   async infer(request: ValidInferRequest, signal?: AbortSignal): Promise<InferResult> {
     if (signal?.aborted)
       throw new ServingError('client_cancelled', `request ${request.requestId} was cancelled by its caller before it was queued`);

@@ -1,14 +1,17 @@
 import { ServingError } from '../../workers/protocol/errors.js';
-import type { Lifecycle } from './pipeline-deps.js';
+import type { PipelineDeps } from './pipeline-deps.js';
 
 /**
  * Stage: checked when a call arrives, before its body is read. A call that arrived
- * before draining began is answered, one that arrives after is refused.
+ * before draining began is answered, one that arrives after is refused; so is one that
+ * arrives while Redis does not answer (distributed mode), at once rather than after waiting
+ * on a command until its deadline.
  */
-export function admitInference(lifecycle: Lifecycle): void {
+export function admitInference({ lifecycle, backend }: Pick<PipelineDeps, 'lifecycle' | 'backend'>): void {
   const phase = lifecycle.phase();
   if (phase === 'starting') throw new ServingError('model_not_ready', 'the server is starting: models are loading');
   if (phase === 'draining') throw new ServingError('shutting_down', 'the server is shutting down');
+  if (backend.storeReachable?.() === false) throw new ServingError('backend_unavailable', 'Redis does not answer; nothing was queued');
 }
 
 /** Between stages: a caller that went away gets nothing more started for it. */

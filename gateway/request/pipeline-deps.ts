@@ -32,6 +32,6 @@ export function pipelineDeps(
   reviewExplainer?: (target: Target) => ReviewExplainer | undefined,
 ): PipelineDeps {
   const authenticate = keyAuthenticator(services.policy, authFailures);
-  const rateLimiter = new TenantRateLimiter(services);
+  const rateLimiter = new TenantRateLimiter(services, () => backend.storeReachable?.() !== false);
   return { backend, services, lifecycle, authenticate, rateLimiter, cancelAbandoned, ...(reviewExplainer ? { reviewExplainer } : {}) };
 }

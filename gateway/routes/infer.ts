@@ -84,7 +84,7 @@ export function sendOutcome(request: FastifyRequest, reply: FastifyReply, { repl
 export function admitHook(deps: PipelineDeps) {
   return (_request: FastifyRequest, _reply: FastifyReply, next: (error?: Error) => void): void => {
     try {
-      admitInference(deps.lifecycle);
+      admitInference(deps);
     } catch (error) {
       return next(error as Error);
     }

@@ -29,9 +29,17 @@ function wantsAsync(request: FastifyRequest): boolean {
  * cancels it. Tasks pass the
  * same policy layer as inferences: key, rate limit, idempotency key, budget.
  */
-export function taskRoutes(app: FastifyInstance, tasks: TaskService, services: PolicyServices, lifecycle: Lifecycle): void {
+/** `storeReachable`: false while Redis does not answer (distributed mode), when tasks are refused at once as calls are (request/admit-call.ts). */
+export function taskRoutes(
+  app: FastifyInstance,
+  tasks: TaskService,
+  services: PolicyServices,
+  lifecycle: Lifecycle,
+  storeReachable: () => boolean = () => true,
+): void {
   app.post<{ Params: { pipeline: string } }>('/v1/tasks/:pipeline', { config: CREATE_TASK_DOCS }, async (request, reply) => {
     if (lifecycle.phase() === 'draining') throw new ServingError('shutting_down', 'the server is shutting down');
+    if (!storeReachable()) throw new ServingError('backend_unavailable', 'Redis does not answer; no task was created');
     // POST /v1/tasks/{pipeline}:batch (one route: the router cannot tell the two apart by pattern).
     if (request.params.pipeline.endsWith(':batch')) {
       return postTaskBatch(

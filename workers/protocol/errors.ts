@@ -146,7 +146,7 @@ export const ERROR_TABLE = {
   backend_unavailable: {
     status: 503,
     meaning:
-      'Distributed mode: Redis cannot be reached or refuses writes for now (a failover, no replica in reach of `min-replicas-to-write`, loading, a long script), so the request cannot be queued (or its limits, budget or idempotency key checked). Retry after `Retry-After`.',
+      'Distributed mode: Redis cannot be reached, has stopped answering (a registry poll unanswered for 2 s), or refuses writes for now (a failover, no replica in reach of `min-replicas-to-write`, loading, a long script), so the request cannot be queued (or its limits, budget or idempotency key checked). Retry after `Retry-After`.',
   },
   request_lost: {
     status: 503,

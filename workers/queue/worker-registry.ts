@@ -16,6 +16,13 @@ export interface ServedVersion {
 const versionKey = (model: string, version: string): string => `${model}\u0000${version}`;
 
 /**
+ * A poll unanswered this long (and at least two periods) means Redis stopped answering with its
+ * connections open (a paused host, a path that drops packets): nothing fails on this side, so
+ * only the wait can tell. A poll takes about a millisecond.
+ */
+export const STALLED_POLL_MIN_MS = 2_000;
+
+/**
  * Gateway side: what the live workers announce, refreshed every poll, plus the
  * backlog of each queue. Read by readiness checks and admission on every request,
  * so they answer from memory. The poll's commands go out together; each queue's counts are
@@ -34,6 +41,9 @@ export class WorkerRegistry {
   #backlog = new Map<string, number>();
   #reachable = false;
   #timer: NodeJS.Timeout | undefined;
+  /** Numbers the polls: only the latest one started may change what is known. */
+  #generation = 0;
+  #stopped = false;
 
   readonly #onPolled: () => void;
 
@@ -109,7 +119,17 @@ export class WorkerRegistry {
     return [...sums.values()];
   }
 
-  async poll(): Promise<void> {
+  /** The poll's wait past which Redis counts as unreachable until a poll is answered. */
+  get stalledAfterMs(): number {
+    return Math.max(STALLED_POLL_MIN_MS, 2 * this.#periodMs);
+  }
+
+  /** Reads the registry now; what a later poll started meanwhile read wins. */
+  poll(): Promise<void> {
+    return this.#poll(++this.#generation);
+  }
+
+  async #poll(generation: number): Promise<void> {
     const now = Date.now();
     const versions = this.#versions();
     try {
@@ -127,8 +147,9 @@ export class WorkerRegistry {
       if (failed) throw failed;
       const ids = (cleanup?.[1]?.[1] as string[] | undefined) ?? [];
       const announcements = ids.length > 0 ? await this.#redis.mget(...ids.map((id) => this.#keys.worker(id))) : [];
-      this.#workers = announcements.filter((raw): raw is string => raw !== null).map((raw) => JSON.parse(raw) as WorkerAnnouncement);
       const waiting = await counts;
+      if (generation !== this.#generation) return;
+      this.#workers = announcements.filter((raw): raw is string => raw !== null).map((raw) => JSON.parse(raw) as WorkerAnnouncement);
       const backlog = new Map<string, number>();
       versions.forEach(({ model, version }, index) => backlog.set(versionKey(model, version), waiting[index] ?? 0));
       this.#backlog = backlog;
@@ -138,24 +159,42 @@ export class WorkerRegistry {
       if (!this.#reachable) this.#logger.info('redis reachable');
       this.#reachable = true;
     } catch (error) {
-      if (this.#reachable) this.#logger.warn({ err: error }, 'redis unreachable; models count as not ready');
-      this.#reachable = false;
-      this.#states = new Map();
-      this.#providers = new Map();
+      if (generation === this.#generation) this.#unreachable(error);
     }
   }
 
+  #unreachable(error: unknown): void {
+    if (this.#reachable) this.#logger.warn({ err: error }, 'redis unreachable; models count as not ready');
+    this.#reachable = false;
+    this.#states = new Map();
+    this.#providers = new Map();
+  }
+
+  /**
+   * A poll every period. One left unanswered stalledAfterMs marks Redis unreachable and is left
+   * behind for a fresh one: on a Redis that stopped answering that one waits too, but where one
+   * connection was left hanging by a failover (a Cluster node's pipeline), the next can get through.
+   */
   start(): void {
     const tick = (): void => {
-      void this.poll().finally(() => {
-        this.#timer = setTimeout(tick, this.#periodMs);
+      const generation = ++this.#generation;
+      const stalled = setTimeout(() => {
+        if (generation !== this.#generation || this.#stopped) return;
+        this.#unreachable(new Error(`Redis has not answered the registry's poll in ${this.stalledAfterMs} ms`));
+        clearTimeout(this.#timer);
+        tick();
+      }, this.stalledAfterMs);
+      void this.#poll(generation).finally(() => {
+        clearTimeout(stalled);
+        if (generation === this.#generation && !this.#stopped) this.#timer = setTimeout(tick, this.#periodMs);
       });
     };
     this.#timer = setTimeout(tick, this.#periodMs);
   }
 
   stop(): void {
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#stopped = true;
+    clearTimeout(this.#timer);
   }
 }
 
