@@ -1,4 +1,4 @@
-import type { RedisClient } from '../../workers/queue/redis-connection.js';
+import { settledWithin, type RedisClient } from '../../workers/queue/redis-connection.js';
 import { redisKeys, type RedisKeys } from '../../workers/queue/redis-keys.js';
 import { PICO } from '../budget/budget-store.js';
 import { WriteBehind } from '../support/write-behind.js';
@@ -129,7 +129,9 @@ export class RedisSpendLedger implements SpendLedger {
           .hincrby(sum.key, `${sum.base}${SEP}n`, sum.n)
           .expire(sum.key, LEDGER_TTL_SECONDS);
       }
-      await pipeline.exec();
+      // Bounded on a Cluster (settledWithin): batches are written one after another, so one left
+      // unsettled would hold every later one back.
+      await settledWithin(this.#redis, pipeline.exec());
     }, onError);
   }
 

@@ -1,4 +1,4 @@
-import type { RedisClient } from '../../workers/queue/redis-connection.js';
+import { settledWithin, type RedisClient } from '../../workers/queue/redis-connection.js';
 import { redisKeys, type RedisKeys } from '../../workers/queue/redis-keys.js';
 import type { TaskEvent, TaskEventType, TaskRecord } from './task-record.js';
 import type { TaskStore } from './task-store.js';
@@ -86,12 +86,16 @@ export class RedisTaskStore implements TaskStore {
     const at = new Date().toISOString();
     // The sequence number comes from a counter, so it stays dense across gateways.
     const seq = await this.#redis.incr(counter);
-    await this.#redis
-      .multi()
-      .xadd(key, '*', 'event', JSON.stringify({ seq, type, at, data }))
-      .pexpire(key, this.#retentionMs)
-      .pexpire(counter, this.#retentionMs)
-      .exec();
+    // Bounded on a Cluster (settledWithin): a run waiting on a lost transaction would stay `running`.
+    await settledWithin(
+      this.#redis,
+      this.#redis
+        .multi()
+        .xadd(key, '*', 'event', JSON.stringify({ seq, type, at, data }))
+        .pexpire(key, this.#retentionMs)
+        .pexpire(counter, this.#retentionMs)
+        .exec(),
+    );
   }
 
   async events(id: string, afterSeq: number, waitMs: number): Promise<TaskEvent[]> {

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toServingError } from '../../gateway/http/error-reply.js';
+import { settledWithin, type RedisClient } from '../../workers/queue/redis-connection.js';
 import { RedisProcess, baseArgs, redisCli, serverFolder, until } from '../helpers/redis-process.js';
 
 /**
@@ -96,6 +97,19 @@ describe('Redis refusals become 503 backend_unavailable', () => {
     'read ECONNRESET',
   ])('ioredis during a failover: %s', (message) => {
     expect(toServingError(new Error(message))).toMatchObject({ code: 'backend_unavailable', status: 503 });
+  });
+
+  it('a transaction a Cluster client leaves unsettled (settledWithin) fails after its bound, as an outage', async () => {
+    const never = new Promise<never>(() => undefined);
+    const cluster = { isCluster: true } as RedisClient;
+    const startedAt = Date.now();
+    const error = await refusal(settledWithin(cluster, never, 50));
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(45);
+    expect(toServingError(error)).toMatchObject({ code: 'backend_unavailable', status: 503 });
+    // A single Redis's transactions are left to settle however long they take.
+    const single = client(7160);
+    const pending = settledWithin(single, new Promise((resolve) => setTimeout(() => resolve('late'), 100)), 10);
+    await expect(pending).resolves.toBe('late');
   });
 
   it('other errors stay internal (500): a bug is not an outage', () => {

@@ -1,7 +1,7 @@
 import type { ChainableCommander } from 'ioredis';
 import type { Logger } from 'pino';
 import type { InferJobData, Reply } from './job-codec.js';
-import type { RedisClient } from './redis-connection.js';
+import { settledWithin, type RedisClient } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
 import type { ReplySender } from './reply-stream.js';
 import { BACKING_OFF, GROUP, readEntry } from './stream-jobs.js';
@@ -71,14 +71,6 @@ const LOOK_FOR_LOST_MS = 30_000;
 const LOST_SWEEP_EVERY_TICKS = 10;
 /** What ioredis emits (single, Sentinel or Cluster) when the blocking read's connection, or one node's, failed. */
 const CUT_EVENTS = ['error', 'node error', 'reconnecting', '-node'] as const;
-/**
- * ioredis's Cluster client can leave a MULTI sent while a failover is under way unsettled for good
- * (docs/distributed.md). A finish unsettled this long counts as failed: the job leaves this worker's
- * hand, so its lease stops being renewed and it is taken back and run again, instead of held until
- * its callers' deadlines. A finish that does settle takes milliseconds, or ioredis's redirections
- * (about 3.2 s) during a failover.
- */
-const FINISH_SETTLE_MS = 10_000;
 /** An answered-items set outlives any retry schedule. */
 const ANSWERED_TTL_MS = 600_000;
 /** Gone consumers (forgetConsumersAfterMs) are looked for every this many stalled-job checks. */
@@ -306,23 +298,17 @@ export class StreamWorker {
     }
   }
 
-  /** Reply (if any), XACK and XDEL together: one round trip on a single Redis. */
+  /**
+   * Reply (if any), XACK and XDEL together: one round trip on a single Redis. On a Cluster, a MULTI
+   * left unsettled (settledWithin) fails the finish: the job leaves this worker's hand, its lease is
+   * no longer renewed, and it is taken back and run again instead of held for ever.
+   */
   async #finish(stream: string, taken: Taken, job: StreamJob | undefined, reply?: StreamOutcome['reply']): Promise<void> {
     const multi = this.#o.redis.multi();
     if (reply) await this.#withReply(multi, reply);
     multi.xack(stream, GROUP, taken.entryId).xdel(stream, taken.entryId);
     if (job && taken.attempt > 1) multi.del(this.#o.keys.answeredItems(this.#o.queue, job.jobId));
-    check(await this.#settled(multi.exec()));
-  }
-
-  /** On a Cluster, a transaction's exec that has not settled within FINISH_SETTLE_MS rejects. */
-  #settled<T>(exec: Promise<T>): Promise<T> {
-    if (!this.#o.redis.isCluster) return exec;
-    let timer: NodeJS.Timeout | undefined;
-    const unsettled = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the finishing MULTI did not settle within ${FINISH_SETTLE_MS} ms`)), FINISH_SETTLE_MS);
-    });
-    return Promise.race([exec, unsettled]).finally(() => clearTimeout(timer));
+    check(await settledWithin(this.#o.redis, multi.exec()));
   }
 
   /** The job waits out its backoff held by BACKING_OFF; items answered already are remembered, so the retry skips them. */
@@ -337,7 +323,7 @@ export class StreamWorker {
     multi
       .xclaim(stream, GROUP, BACKING_OFF, 0, taken.entryId, 'JUSTID')
       .zadd(this.#o.keys.retries(this.#o.queue), due, `${taken.priorityClass} ${taken.entryId} ${taken.attempt}`);
-    check(await this.#settled(multi.exec()));
+    check(await settledWithin(this.#o.redis, multi.exec()));
   }
 
   /** On a single Redis the reply joins the MULTI; in a Cluster it lives in another slot, so it is written first. */
