@@ -9,6 +9,8 @@ export interface ServerWork {
   readonly usec: Record<string, number>;
   /** used_cpu_sys + used_cpu_user of the server process, seconds (network, parsing and scripts all in). */
   readonly cpuSeconds: number;
+  /** used_cpu_user alone: Redis's own code, without the kernel's share. */
+  readonly cpuUserSeconds: number;
   /** Socket reads and writes the server made (INFO stats total_reads_processed, total_writes_processed). */
   readonly reads: number;
   readonly writes: number;
@@ -24,6 +26,7 @@ const OWN = new Set(['info', 'config', 'cluster', 'ping', 'client', 'hello']);
 export class ServerStats {
   readonly #redis: Redis;
   #cpuAtBegin = 0;
+  #userAtBegin = 0;
 
   constructor(url: string) {
     this.#redis = new Redis(url, { connectionName: 'switchyard-bench-stats', maxRetriesPerRequest: 1, lazyConnect: true });
@@ -32,11 +35,15 @@ export class ServerStats {
 
   async begin(): Promise<void> {
     await this.#redis.config('RESETSTAT');
-    this.#cpuAtBegin = cpuSeconds(await this.#redis.info('cpu'));
+    const info = await this.#redis.info('cpu');
+    this.#cpuAtBegin = cpuSeconds(info);
+    this.#userAtBegin = cpuField(info, 'used_cpu_user');
   }
 
   async end(): Promise<ServerWork> {
-    const cpu = cpuSeconds(await this.#redis.info('cpu')) - this.#cpuAtBegin;
+    const info = await this.#redis.info('cpu');
+    const cpu = cpuSeconds(info) - this.#cpuAtBegin;
+    const user = cpuField(info, 'used_cpu_user') - this.#userAtBegin;
     const calls: Record<string, number> = {};
     const usec: Record<string, number> = {};
     for (const match of (await this.#redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
@@ -47,7 +54,14 @@ export class ServerStats {
     }
     const stats = await this.#redis.info('stats');
     const counter = (name: string): number => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(stats)?.[1] ?? 0);
-    return { calls, usec, cpuSeconds: round(cpu, 4), reads: counter('total_reads_processed'), writes: counter('total_writes_processed') };
+    return {
+      calls,
+      usec,
+      cpuSeconds: round(cpu, 4),
+      cpuUserSeconds: round(user, 4),
+      reads: counter('total_reads_processed'),
+      writes: counter('total_writes_processed'),
+    };
   }
 
   async close(): Promise<void> {
@@ -55,9 +69,12 @@ export class ServerStats {
   }
 }
 
+function cpuField(info: string, name: string): number {
+  return Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+}
+
 function cpuSeconds(info: string): number {
-  const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
-  return field('used_cpu_sys') + field('used_cpu_user');
+  return cpuField(info, 'used_cpu_sys') + cpuField(info, 'used_cpu_user');
 }
 
 /** Work per answered request: commands, scripts, CPU microseconds, and the commands that dominate. */

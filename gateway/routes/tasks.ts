@@ -27,9 +27,10 @@ function wantsAsync(request: FastifyRequest): boolean {
  * background with Prefer: respond-async), GET /v1/tasks/:id shows a task, and
  * GET /v1/tasks/:id/events streams its progress as server-sent events, DELETE /v1/tasks/:id
  * cancels it. Tasks pass the
- * same policy layer as inferences: key, rate limit, idempotency key, budget.
+ * same policy layer as inferences: key, rate limit, idempotency key, budget. `storeReachable`: false
+ * while Redis does not answer (distributed mode), when tasks are refused at once, as calls are
+ * (request/admit-call.ts).
  */
-/** `storeReachable`: false while Redis does not answer (distributed mode), when tasks are refused at once as calls are (request/admit-call.ts). */
 export function taskRoutes(
   app: FastifyInstance,
   tasks: TaskService,
