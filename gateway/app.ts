@@ -22,7 +22,7 @@ import { statisticsRoutes } from './routes/statistics.js';
 import { sharedMemoryRoutes } from './routes/shared-memory.js';
 import { traceSettingsRoutes } from './routes/trace-settings.js';
 import { logSettingsRoutes } from './routes/log-settings.js';
-import type { ServingBackend } from './serving-backend.js';
+import { type ServingBackend, storeAnswers } from './serving-backend.js';
 import type { DeadLetters } from '../workers/queue/dead-letters.js';
 import { adminRoutes } from './routes/admin.js';
 import type { AuthFailureLimit } from './auth/api-keys.js';
@@ -149,8 +149,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     policyAdminRoutes(api, options.services);
     reviewRoutes(api, options.services, options.tasks);
     if (options.metrics) metricsRoutes(api, options.metrics.registry);
-    if (options.tasks)
-      taskRoutes(api, options.tasks, options.services, options.lifecycle, () => options.backend.storeReachable?.() !== false);
+    if (options.tasks) taskRoutes(api, options.tasks, options.services, options.lifecycle, () => storeAnswers(options.backend));
     consoleRoutes(api, options.backend, options.services, series, options.tasks);
     openApiRoutes(api);
   });

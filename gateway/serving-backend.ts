@@ -32,3 +32,8 @@ export interface ServingBackend {
   backlog(): { model: string; version: string; waiting: number }[];
   close(): Promise<void>;
 }
+
+/** Whether the backend's shared store answers: always, for one without one (embedded mode). */
+export function storeAnswers(backend: ServingBackend): boolean {
+  return backend.storeReachable?.() !== false;
+}

@@ -1,4 +1,4 @@
-import type { RedisClient } from '../../workers/queue/redis-connection.js';
+import { CLUSTER_TRANSACTION_SETTLE_MS, settledWithin, type RedisClient } from '../../workers/queue/redis-connection.js';
 import { WriteBehind } from '../support/write-behind.js';
 
 /** One record per request, appended after the answer is sent. */
@@ -72,11 +72,14 @@ export class RedisAuditLog implements AuditLog {
     private readonly key: string,
     private readonly capacity: number,
     onError: (error: unknown) => void,
+    settleMs = CLUSTER_TRANSACTION_SETTLE_MS,
   ) {
     this.#buffer = new WriteBehind(async (entries) => {
       const pipeline = this.redis.pipeline();
       for (const entry of entries) pipeline.xadd(this.key, 'MAXLEN', '~', String(this.capacity), '*', 'entry', JSON.stringify(entry));
-      await pipeline.exec();
+      // Bounded on a Cluster (settledWithin): batches are written one after another, so one left
+      // unsettled would stop the audit log and hold every later batch in memory.
+      await settledWithin(this.redis, pipeline.exec(), settleMs);
     }, onError);
   }
 

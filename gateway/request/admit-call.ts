@@ -1,4 +1,5 @@
 import { ServingError } from '../../workers/protocol/errors.js';
+import { storeAnswers } from '../serving-backend.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 
 /**
@@ -11,7 +12,7 @@ export function admitInference({ lifecycle, backend }: Pick<PipelineDeps, 'lifec
   const phase = lifecycle.phase();
   if (phase === 'starting') throw new ServingError('model_not_ready', 'the server is starting: models are loading');
   if (phase === 'draining') throw new ServingError('shutting_down', 'the server is shutting down');
-  if (backend.storeReachable?.() === false) throw new ServingError('backend_unavailable', 'Redis does not answer; nothing was queued');
+  if (!storeAnswers(backend)) throw new ServingError('backend_unavailable', 'Redis does not answer; nothing was queued');
 }
 
 /** Between stages: a caller that went away gets nothing more started for it. */

@@ -1,7 +1,7 @@
 import { keyAuthenticator, type AuthFailureLimit, type Authenticator } from '../auth/api-keys.js';
 import { TenantRateLimiter } from '../limits/tenant-rate-limit.js';
 import type { PolicyServices } from '../wiring/policy-services.js';
-import type { ServingBackend } from '../serving-backend.js';
+import { type ServingBackend, storeAnswers } from '../serving-backend.js';
 import type { ReviewExplainer } from './infer-call.js';
 import type { Target } from './resolve-target.js';
 
@@ -32,6 +32,6 @@ export function pipelineDeps(
   reviewExplainer?: (target: Target) => ReviewExplainer | undefined,
 ): PipelineDeps {
   const authenticate = keyAuthenticator(services.policy, authFailures);
-  const rateLimiter = new TenantRateLimiter(services, () => backend.storeReachable?.() !== false);
+  const rateLimiter = new TenantRateLimiter(services, () => storeAnswers(backend));
   return { backend, services, lifecycle, authenticate, rateLimiter, cancelAbandoned, ...(reviewExplainer ? { reviewExplainer } : {}) };
 }

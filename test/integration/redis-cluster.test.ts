@@ -1,6 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AuditEntry, RedisAuditLog } from '../../gateway/audit/audit-log.js';
+import { parseEnvironment, redisTarget, sharedEnvironment } from '../../workers/config.js';
 import { keySlot } from '../../workers/queue/key-slot.js';
+import { connect, whenReady } from '../../workers/queue/redis-connection.js';
+import { ReplySender } from '../../workers/queue/reply-stream.js';
 import { inferQueueName, inferQueueNames } from '../../workers/queue/queue-names.js';
 import { rateLimitId, redisKeys } from '../../workers/queue/redis-keys.js';
 import { post } from '../helpers/gateway.js';
@@ -138,4 +142,42 @@ function ownsSlot(shards: unknown[], port: number, slot: number): boolean {
       inRange && members.some((member) => member[member.indexOf('port') + 1] === port && member[member.indexOf('role') + 1] === 'master')
     );
   });
+}
+
+describe('a master that stops answering (SIGSTOP, sockets open)', () => {
+  it("a reply, or an audit batch, written to it fails after the bound instead of holding the job's finish or the log for ever", async () => {
+    const cluster = connect(redisTarget(parseEnvironment(sharedEnvironment, servers.env))!, 'serving', 'stall-test');
+    try {
+      await whenReady(cluster, 10_000);
+      const replyKey = `${prefix}:replies:stall`;
+      const auditKey = `${prefix}:audit:stall`;
+      const paused = [...new Set([keySlot(replyKey), keySlot(auditKey)].map((slot) => servers.ownerOf(slot)))];
+      const sender = new ReplySender(cluster, 60_000, 300);
+      const failures: unknown[] = [];
+      const audit = new RedisAuditLog(cluster, auditKey, 100, (error) => failures.push(error), 300);
+      await sender.send(replyKey, { items: [] });
+      const nodesOf = paused.map((port) => servers.nodes.find((node) => node.port === port)!);
+      for (const node of nodesOf) node.signal('SIGSTOP');
+      try {
+        const startedAt = Date.now();
+        await expect(sender.send(replyKey, { items: [] })).rejects.toThrow(/did not settle within 300 ms/);
+        await audit.append(auditEntry());
+        await audit.flush();
+        expect(Date.now() - startedAt).toBeLessThan(1_800);
+        expect(String(failures[0])).toMatch(/did not settle within 300 ms/);
+      } finally {
+        for (const node of nodesOf) node.signal('SIGCONT');
+      }
+      // The log goes on: the next batch is written once the master answers again.
+      await audit.append(auditEntry());
+      await audit.flush();
+      expect((await audit.read(10)).length).toBeGreaterThanOrEqual(1);
+    } finally {
+      cluster.disconnect();
+    }
+  });
+});
+
+function auditEntry(): AuditEntry {
+  return { time: new Date().toISOString(), requestId: 'r', tenant: 't', route: 'm', status: 200, costUsd: 0, latencyMs: 1 };
 }

@@ -1,6 +1,6 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { redisTarget, type RedisTarget, type SharedConfig } from '../config.js';
-import { SwitchFollowingSentinelConnector } from './sentinel-connector.js';
+import { RETRY, SwitchFollowingSentinelConnector } from './sentinel-connector.js';
 
 /** A connection to a single Redis, a Sentinel-managed master, or a Cluster: the commands Switchyard uses are the same. */
 export type RedisClient = Redis | Cluster;
@@ -13,8 +13,6 @@ export type RedisClient = Redis | Cluster;
  *   instead of failing (BullMQ's blocking connections require `maxRetriesPerRequest: null`).
  */
 export type ConnectionRole = 'serving' | 'durable';
-
-const RETRY = (times: number): number => Math.min(times * 100, 1_000);
 
 const ROLE: Record<ConnectionRole, RedisOptions> = {
   serving: { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 },
@@ -92,11 +90,12 @@ export const CLUSTER_TRANSACTION_SETTLE_MS = 10_000;
 
 /**
  * ioredis 6's Cluster client can leave a MULTI sent while a failover is under way pending for good
- * (docs/distributed.md has the reproduction). Where a caller awaits one before going on, on a
- * Cluster it gets an error after `ms` instead: the transaction's effect is then unknown, as after a
- * connection lost mid-command, which those callers already handle. A single Redis is left alone. A
- * transaction that does settle takes milliseconds, or ioredis's redirections (about 3.2 s) during a
- * failover.
+ * (docs/distributed.md has the reproduction), and any command waits for as long as a master that
+ * stopped answering stays so. Where a caller awaits a transaction (or a pipeline or command that
+ * holds up later work) before going on, on a Cluster it gets an error after `ms` instead: its
+ * effect is then unknown, as after a connection lost mid-command, which those callers already
+ * handle. A single Redis is left alone. A transaction that does settle takes milliseconds, or
+ * ioredis's redirections (about 3.2 s) during a failover.
  */
 export function settledWithin<T>(redis: RedisClient, exec: Promise<T>, ms = CLUSTER_TRANSACTION_SETTLE_MS): Promise<T> {
   if (!redis.isCluster) return exec;

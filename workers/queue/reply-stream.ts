@@ -1,7 +1,7 @@
 import type { ChainableCommander } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Reply } from './job-codec.js';
-import type { RedisClient } from './redis-connection.js';
+import { CLUSTER_TRANSACTION_SETTLE_MS, settledWithin, type RedisClient } from './redis-connection.js';
 
 /** Longest a reply stream is kept once nothing writes to it (a gateway that died). */
 const STREAM_TTL_MS = 120_000;
@@ -25,11 +25,13 @@ const REMEMBERED_STREAMS = 1_000;
 export class ReplySender {
   readonly #redis: RedisClient;
   readonly #renewEveryMs: number;
+  readonly #settleMs: number;
   readonly #renewedAt = new Map<string, number>();
 
-  constructor(redis: RedisClient, renewEveryMs = EXPIRY_RENEW_MS) {
+  constructor(redis: RedisClient, renewEveryMs = EXPIRY_RENEW_MS, settleMs = CLUSTER_TRANSACTION_SETTLE_MS) {
     this.#redis = redis;
     this.#renewEveryMs = renewEveryMs;
+    this.#settleMs = settleMs;
   }
 
   /**
@@ -46,22 +48,33 @@ export class ReplySender {
     this.#renewedAt.set(streamKey, now);
   }
 
-  /** Rejects if Redis refused the entry, so the job fails and is retried instead of its answers going missing. */
+  /**
+   * Rejects if Redis refused the entry, so the job fails and is retried instead of its answers going
+   * missing; on a Cluster also if it is left unsettled (settledWithin), which would otherwise hold the
+   * job's finish, and its lease, for ever.
+   */
   async send(streamKey: string, reply: Reply): Promise<void> {
     const entry = JSON.stringify(reply);
     const now = Date.now();
     const renewedAt = this.#renewedAt.get(streamKey);
     if (renewedAt !== undefined && now - renewedAt < this.#renewEveryMs) {
-      await this.#redis.xadd(streamKey, 'MAXLEN', '~', String(STREAM_MAX_ENTRIES), '*', 'reply', entry);
+      await settledWithin(
+        this.#redis,
+        this.#redis.xadd(streamKey, 'MAXLEN', '~', String(STREAM_MAX_ENTRIES), '*', 'reply', entry),
+        this.#settleMs,
+      );
       return;
     }
     // No MULTI: the expiry need not be atomic with the entry. Pipeline errors come back per
     // command, so they are checked here.
-    const results = await this.#redis
-      .pipeline()
-      .xadd(streamKey, 'MAXLEN', '~', String(STREAM_MAX_ENTRIES), '*', 'reply', entry)
-      .pexpire(streamKey, STREAM_TTL_MS)
-      .exec();
+    const results = await settledWithin(
+      this.#redis,
+      this.#redis
+        .pipeline()
+        .xadd(streamKey, 'MAXLEN', '~', String(STREAM_MAX_ENTRIES), '*', 'reply', entry)
+        .pexpire(streamKey, STREAM_TTL_MS)
+        .exec(),
+    );
     const failure = results?.find(([error]) => error)?.[0];
     if (failure) throw failure;
     if (this.#renewedAt.size >= REMEMBERED_STREAMS) this.#renewedAt.clear();

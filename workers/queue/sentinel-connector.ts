@@ -3,7 +3,8 @@ import { Redis, SentinelConnector, type SentinelConnectionOptions } from 'ioredi
 type ErrorEmitter = Parameters<SentinelConnector['connect']>[0];
 type NetStream = Awaited<ReturnType<SentinelConnector['connect']>>;
 
-const RETRY = (times: number): number => Math.min(times * 100, 1_000);
+/** Reconnect delays for every Redis connection (redis-connection.ts uses it too): 100 ms more each try, at most 1 s. */
+export const RETRY = (times: number): number => Math.min(times * 100, 1_000);
 const DISCONNECT_TIMEOUT_MS = 2_000;
 
 /**
