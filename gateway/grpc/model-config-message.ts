@@ -17,7 +17,10 @@ export function protoConfig(config: ModelDefinition['config'], platform: string)
       const image = config.inputs[index]!.image;
       return { ...input, format: image ? `FORMAT_${image.layout}` : 'FORMAT_NONE' };
     }),
-    output: tensors(config.outputs),
+    output: tensors(config.outputs).map((output, index) => {
+      const labels = config.outputs[index]!.label_filename;
+      return labels !== undefined ? { ...output, label_filename: labels } : output;
+    }),
     dynamic_batching: {
       preferred_batch_size: config.dynamic_batching.preferred_batch_sizes,
       max_queue_delay_microseconds: Math.round(config.dynamic_batching.max_queue_delay_ms * 1000),

@@ -1,4 +1,5 @@
 import { DATATYPES } from '../../workers/protocol/datatypes.js';
+import { MAX_CLASSIFICATION } from './classification.js';
 
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** A tensor's parameters: Triton's shared-memory ones are refused (501 not_supported), Switchyard registers none. */
@@ -34,7 +35,18 @@ const INPUT = {
 const OUTPUT = {
   type: 'object',
   required: ['name'],
-  properties: { name: { type: 'string' }, parameters: tensorParameters({ binary_data: { type: 'boolean' } }) },
+  properties: {
+    name: { type: 'string' },
+    parameters: tensorParameters({
+      binary_data: { type: 'boolean' },
+      classification: {
+        type: 'integer',
+        minimum: 0,
+        maximum: MAX_CLASSIFICATION,
+        description: 'Classification extension: the N highest classes per row, as BYTES "<value>:<index>[:<label>]".',
+      },
+    }),
+  },
 } as const;
 
 /**

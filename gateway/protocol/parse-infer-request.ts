@@ -2,6 +2,7 @@ import { DATATYPE_INFO, isDatatype, viewBytes, type Datatype } from '../../worke
 import { ServingError } from '../../workers/protocol/errors.js';
 import { dataElementCount, elementCount, type Tensor } from '../../workers/protocol/tensor.js';
 import { MAX_PRIORITY } from '../policy/policy-config.js';
+import { MAX_CLASSIFICATION } from './classification.js';
 import { JsonNumbers, parseInferJson } from '../http/infer-json.js';
 import { decodeJsonData, decodeJsonNumbers, flattenData } from './json-tensor-data.js';
 
@@ -9,6 +10,8 @@ export interface RequestedOutput {
   readonly name: string;
   /** Return this output in the binary section rather than as JSON numbers. */
   readonly binary: boolean;
+  /** The classification extension's N (gateway/protocol/classification.ts); absent or 0: the tensor itself. */
+  readonly classification?: number;
 }
 
 /** An OIP request as the protocol defines it, before it meets a model. */
@@ -180,7 +183,13 @@ export function parseRequestOptions(body: Record<string, unknown>): Omit<ParsedI
       const binaryFlag = outputParameters.binary_data;
       if (binaryFlag !== undefined && typeof binaryFlag !== 'boolean')
         throw new ServingError('invalid_parameter', `output "${raw.name}": binary_data must be true or false`);
-      return { name: raw.name, binary: binaryFlag ?? binaryByDefault };
+      const classification = integerParameter(
+        outputParameters.classification,
+        `classification of output "${raw.name}"`,
+        0,
+        MAX_CLASSIFICATION,
+      );
+      return { name: raw.name, binary: binaryFlag ?? binaryByDefault, ...(classification ? { classification } : {}) };
     });
   }
   const timeoutMs = integerParameter(parameters.timeout_ms, 'timeout_ms', 1, MAX_TIMEOUT_MS) ?? tritonTimeoutMs(parameters.timeout);

@@ -1,4 +1,5 @@
 import { responseMetadata } from '../metadata/response-metadata.js';
+import { classifyOutputs } from '../protocol/classification.js';
 import type { RouteConfig } from '../policy/policy-config.js';
 import { fileForReview } from '../review/review-on-infer.js';
 import type { PlanOutcome } from '../routing/run-plan.js';
@@ -6,7 +7,10 @@ import type { InferAnswer, InferCall, InferFrontEnd } from './infer-call.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import type { PlannedCall } from './plan-call.js';
 
-/** Stage: the serving facts (request id, tier, timings, cost), and the answer filed for review when the route asks. */
+/**
+ * Stage: the serving facts (request id, tier, timings, cost), the answer filed for review when the
+ * route asks, and the outputs asked for as classifications turned into them.
+ */
 export async function answerCall(
   call: InferCall,
   tenant: string,
@@ -41,5 +45,7 @@ export async function answerCall(
       })
     : undefined;
   if (review) call.audit.reviewId = review.id;
-  return { parsed: planned.parsed, result, metadata, ...(review ? { review } : {}) };
+  // The classification extension reshapes the answer only: review, cache and policies keep the tensors.
+  const answered = classifyOutputs(result, planned.parsed.outputs, served.model.definition);
+  return { parsed: planned.parsed, result: answered, metadata, ...(review ? { review } : {}) };
 }

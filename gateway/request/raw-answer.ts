@@ -1,3 +1,4 @@
+import type { InferResult } from '../../workers/protocol/inference.js';
 import type { RawAnswer } from '../cache/raw-index.js';
 import type { RawBody } from '../protocol/read-infer-body.js';
 import { rawKey, type RawKey } from './raw-key.js';
@@ -73,9 +74,16 @@ export function answerFromRaw(call: InferCall, target: Target, lookup: RawLookup
 }
 
 /** After a parsed call was answered from the cache: its answer kept by body, so the same body is a raw hit next time. */
-export function keepByBody(lookup: RawLookup, planned: PlannedCall, outcome: PlanOutcome, frontEnd: InferFrontEnd): void {
+export function keepByBody(
+  lookup: RawLookup,
+  planned: PlannedCall,
+  outcome: PlanOutcome,
+  answered: InferResult,
+  frontEnd: InferFrontEnd,
+): void {
   if (outcome.cache !== 'hit' || !outcome.sources?.length) return;
-  const template = frontEnd.raw?.template(planned.parsed, outcome.result);
+  // `answered`: the outputs as this call's answer gave them (classified, where it asked).
+  const template = frontEnd.raw?.template(planned.parsed, answered);
   if (!template) return;
   lookup.cache.raw.set(lookup.key.model, lookup.key.key, outcome.sources, {
     model: outcome.result.model,

@@ -69,7 +69,7 @@ async function servedInference(
     const result = await answerCall(call, target.tenant.name, target.route, planned, outcome, frontEnd, deps);
     if (result.review) reviewExplain?.explainLater(result.review.id);
     const answer = frontEnd.encode(result);
-    if (lookup) keepByBody(lookup, planned, outcome, frontEnd);
+    if (lookup) keepByBody(lookup, planned, outcome, result.result, frontEnd);
     return answer;
   });
 }

@@ -2,6 +2,7 @@ import { ServingError } from '../../workers/protocol/errors.js';
 import { decodeBytesElements } from '../../workers/protocol/tensor.js';
 import type { ValidInferRequest } from '../../workers/protocol/inference.js';
 import type { TensorSpec } from '../../workers/repository/model-config.js';
+import { classifiable } from '../protocol/classification.js';
 import type { ParsedInferRequest } from '../protocol/parse-infer-request.js';
 import type { ResolvedModel } from './resolve-model.js';
 
@@ -122,10 +123,17 @@ export function validateRequest(parsed: ParsedInferRequest, model: ResolvedModel
   });
 
   for (const output of parsed.outputs) {
-    if (!config.outputs.some((spec) => spec.name === output.name)) {
+    const spec = config.outputs.find((candidate) => candidate.name === output.name);
+    if (!spec) {
       throw new ServingError(
         'unknown_output',
         `model "${config.name}" has no output "${output.name}" (outputs: ${config.outputs.map((s) => s.name).join(', ')})`,
+      );
+    }
+    if (output.classification && !classifiable(spec.datatype)) {
+      throw new ServingError(
+        'invalid_parameter',
+        `output "${output.name}" is ${spec.datatype}: classification ranks integer, FP32 and FP64 outputs`,
       );
     }
   }

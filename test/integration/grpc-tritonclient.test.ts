@@ -76,7 +76,7 @@ describe.skipIf(!available)('tritonclient.grpc against Switchyard', () => {
       expect(value(outcomes, 'is_model_ready')).toBe(true);
       expect(value(outcomes, 'get_server_metadata')).toMatchObject({
         name: 'switchyard',
-        extensions: expect.arrayContaining(['model_repository']),
+        extensions: expect.arrayContaining(['model_repository', 'classification']),
       });
       expect(value(outcomes, 'get_model_metadata')).toMatchObject({
         name: 'mlp-classifier',
@@ -101,6 +101,18 @@ describe.skipIf(!available)('tritonclient.grpc against Switchyard', () => {
       const asyncAnswer = value<MlpAnswer>(outcomes, 'async_infer');
       expect(asyncAnswer.id).toBe('async-3');
       expect(await reference.matches(3, asyncAnswer.probabilities[0]!)).toBe(true);
+    });
+
+    it('classification extension (class_count): BYTES [rows, N] of "<value>:<index>", as Triton writes them', () => {
+      type Classified = { shape: number[]; datatype: string; rows: string[][]; expected: string[][] };
+      const floats = value<Classified>(outcomes, 'infer_classification');
+      expect(floats).toMatchObject({ shape: [2, 3], datatype: 'BYTES' });
+      expect(floats.rows).toEqual(floats.expected);
+      const integers = value<Classified>(outcomes, 'infer_classification_int64');
+      expect(integers.rows).toEqual([['9223372036854775807:1', '3:2']]);
+      expect(integers.rows).toEqual(integers.expected);
+      // Triton ranks numbers only: a BYTES output is refused, before the model runs.
+      expect(failure(outcomes, 'infer_classification_bytes')).toMatchObject({ status: 'StatusCode.INVALID_ARGUMENT' });
     });
 
     it('round-trips every datatype through numpy, BYTES included', () => {

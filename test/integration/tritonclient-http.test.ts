@@ -55,6 +55,8 @@ const NUMPY_TYPES: Record<string, string> = {
   FP32: 'float32',
   FP64: 'float64',
 };
+/** mlp-classifier's class names in the test repository (its label_filename). */
+const LABELS = ['ant', 'bee', 'cat', 'dog', 'eel', 'fox', 'gnu', 'hen', 'ibis', 'jay'];
 const ADMIN_KEY = 'interop-admin-key';
 const USER_KEY = 'interop-user-key';
 
@@ -87,7 +89,12 @@ suite('tritonclient.http against a live gateway', () => {
   let tenants: Spawned & { url: string };
 
   beforeAll(async () => {
-    repository = new TestRepository().copy('mlp-classifier', { warmup: { enabled: true, batch_sizes: [1] } }).add(
+    repository = new TestRepository().copy('mlp-classifier', {
+      warmup: { enabled: true, batch_sizes: [1] },
+      outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [10], label_filename: 'labels.txt' }],
+    });
+    writeFileSync(join(repository.dir, 'mlp-classifier', 'labels.txt'), `${LABELS.join('\n')}\n`);
+    repository.add(
       'echo',
       {
         platform: 'onnx',
@@ -163,7 +170,7 @@ suite('tritonclient.http against a live gateway', () => {
     expect(value(answers, 'is_model_ready')).toBe(true);
     expect(value(answers, 'is_model_ready_version')).toBe(true);
     expect(value(answers, 'is_model_ready_unknown')).toBe(false);
-    const extensions = expect.arrayContaining(['binary_tensor_data', 'model_repository', 'statistics', 'logging']);
+    const extensions = expect.arrayContaining(['binary_tensor_data', 'classification', 'model_repository', 'statistics', 'logging']);
     expect(value(answers, 'get_server_metadata')).toMatchObject({ name: 'switchyard', extensions });
     expect(value(answers, 'get_model_metadata')).toMatchObject({
       name: 'mlp-classifier',
@@ -187,6 +194,22 @@ suite('tritonclient.http against a live gateway', () => {
       await expectReferenceOutputs(answers, call);
     }
     await expectReferenceOutputs(answers, 'async_infer');
+    // The classification extension, as Triton answers it: BYTES [rows, N], "<value>:<index>:<label>", highest first.
+    for (const [call, count] of [
+      ['infer_classification_json', 3],
+      ['infer_classification_binary', 3],
+      ['infer_classification_all', 10],
+    ] as const) {
+      const { seeds, shape, datatype, rows, expected } = value(answers, call) as {
+        seeds: number[];
+        shape: number[];
+        datatype: string;
+        rows: string[][];
+        expected: string[][];
+      };
+      expect({ shape, datatype }, call).toEqual({ shape: [seeds.length, count], datatype: 'BYTES' });
+      expect(rows, call).toEqual(expected.map((row) => row.map((entry) => `${entry}:${LABELS[Number(entry.split(':')[1])]}`)));
+    }
     for (const call of ['infer_bytes_json', 'infer_bytes_binary']) {
       expect(value(answers, call), call).toEqual({ s: ['a b,c', 'é'], n: [-(2 ** 40), 0, 2 ** 40] });
     }

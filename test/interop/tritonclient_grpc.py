@@ -68,6 +68,24 @@ def every_type_round_trip():
     return {datatype: bool(np.array_equal(result.as_numpy(f"out_in_{datatype.lower()}"), data)) for datatype, data in EVERY_TYPE.items()}
 
 
+def classify(model, inputs, output, class_count, fmt):
+    """The classification extension (class_count=N), and what Triton would write from the plain tensor: C's format, highest first, ties by index."""
+    result = client.infer(model, inputs, outputs=[grpcclient.InferRequestedOutput(output, class_count=class_count)], headers=headers)
+    array = result.as_numpy(output)
+    plain = client.infer(model, inputs, outputs=[grpcclient.InferRequestedOutput(output)], headers=headers).as_numpy(output)
+    expected = [[fmt % (row[i], i) for i in sorted(range(len(row)), key=lambda i: (-row[i], i))[:class_count]] for row in plain.tolist()]
+    return {"shape": list(array.shape), "datatype": result.get_output(output).datatype, "rows": [[item.decode() for item in row] for row in array], "expected": expected}
+
+
+def every_type_inputs():
+    inputs = []
+    for datatype, data in EVERY_TYPE.items():
+        tensor = grpcclient.InferInput(f"in_{datatype.lower()}", list(data.shape), datatype)
+        tensor.set_data_from_numpy(data)
+        inputs.append(tensor)
+    return inputs
+
+
 def async_infer():
     answers = queue.Queue()
     client.async_infer("mlp-classifier", [mlp_input(3)], partial(lambda q, result, error: q.put((result, error)), answers), request_id="async-3", headers=headers)
@@ -111,6 +129,9 @@ report("infer", lambda: mlp_answer(client.infer("mlp-classifier", [mlp_input(1)]
 report("infer_batch", lambda: mlp_answer(client.infer("mlp-classifier", [mlp_input(1, rows=2)], headers=headers)))
 report("infer_gzip", lambda: mlp_answer(client.infer("mlp-classifier", [mlp_input(1)], headers=headers, compression_algorithm="gzip")))
 report("infer_every_type", every_type_round_trip)
+report("infer_classification", lambda: classify("mlp-classifier", [mlp_input(3, rows=2)], "probabilities", 3, "%f:%d"))
+report("infer_classification_int64", lambda: classify("every-type", every_type_inputs(), "out_in_int64", 2, "%d:%d"))
+report("infer_classification_bytes", lambda: classify("every-type", every_type_inputs(), "out_in_bytes", 2, "%s:%d"))
 report("async_infer", async_infer)
 report("stream_infer", stream_infer)
 report("infer_unknown_model", lambda: mlp_answer(client.infer("no-such-model", [mlp_input(1)], headers=headers)))

@@ -104,6 +104,22 @@ def typed(binary):
     return {"sent": {datatype: values for datatype, (values, _) in TYPED.items()}, "received": received}
 
 
+def classify(binary_out, class_count, seeds=(3, 4)):
+    """The classification extension: InferRequestedOutput(class_count=N), as Triton's image_client asks."""
+    data = vectors(list(seeds))
+    tensor = httpclient.InferInput("input", list(data.shape), "FP32")
+    tensor.set_data_from_numpy(data)
+    output = httpclient.InferRequestedOutput("probabilities", binary_data=binary_out, class_count=class_count)
+    result = client.infer(MODEL, [tensor], outputs=[output], headers=headers())
+    array = result.as_numpy("probabilities")
+    rows = [[item.decode() if isinstance(item, bytes) else str(item) for item in row] for row in array]
+    # What Triton would write, from the plain tensor: C's %f (Python's % is C's), highest first, ties by index.
+    plain = client.infer(MODEL, [tensor], headers=headers()).as_numpy("probabilities")
+    expected = [["%f:%d" % (row[i], i) for i in np.argsort(-row, kind="stable")[:class_count]] for row in plain.astype(np.float64)]
+    return {"seeds": list(seeds), "dtype": str(array.dtype), "shape": list(array.shape), "rows": rows, "expected": expected,
+            "datatype": result.get_output("probabilities")["datatype"]}
+
+
 def bad_input(name, datatype, shape, data, shm=False):
     tensor = httpclient.InferInput(name, shape, datatype)
     if shm:
@@ -143,6 +159,9 @@ record("infer_deflate", lambda: infer(False, False, "deflate", "deflate"))
 record("infer_version", lambda: infer(True, True, version="1", seeds=[7]))
 record("infer_options", lambda: infer(True, True, seeds=[8], priority=1, timeout=60_000_000, parameters={"custom": "kept"}))
 record("async_infer", async_batch)
+record("infer_classification_json", lambda: classify(False, 3))
+record("infer_classification_binary", lambda: classify(True, 3))
+record("infer_classification_all", lambda: classify(True, 1000, seeds=(5,)))
 record("infer_bytes_json", lambda: echo(False))
 record("infer_bytes_binary", lambda: echo(True))
 record("infer_datatypes_json", lambda: typed(False))

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { modelConfigSchema, type ModelConfig } from './model-config.js';
 
@@ -9,6 +9,27 @@ export interface ModelDefinition {
   /** Folder holding config.json and the version folders. */
   readonly dir: string;
   readonly config: ModelConfig;
+  /** Per output with a label_filename: its labels, by class index. */
+  readonly labels?: Readonly<Record<string, readonly string[]>>;
+}
+
+/** A label file larger than this is refused (it is read into every gateway and worker). */
+const MAX_LABEL_FILE_BYTES = 4 * 1024 * 1024;
+
+async function readLabels(dir: string, file: string, config: ModelConfig): Promise<ModelDefinition['labels']> {
+  const labels: Record<string, readonly string[]> = {};
+  for (const [index, output] of config.outputs.entries()) {
+    if (output.label_filename === undefined) continue;
+    const path = join(dir, output.label_filename);
+    const problem = (text: string) => new ModelConfigError(file, `outputs[${index}].label_filename`, `${output.label_filename} ${text}`);
+    const info = await stat(path).catch(() => undefined);
+    if (!info?.isFile()) throw problem('is not a file in the model folder');
+    if (info.size > MAX_LABEL_FILE_BYTES) throw problem(`is larger than ${MAX_LABEL_FILE_BYTES} bytes`);
+    const lines = (await readFile(path, 'utf8')).split(/\r?\n/);
+    if (lines.at(-1) === '') lines.pop();
+    labels[output.name] = lines;
+  }
+  return Object.keys(labels).length > 0 ? labels : undefined;
 }
 
 /** A config that does not validate; the message names the file and the field. */
@@ -57,7 +78,8 @@ export async function readModelDefinition(repository: string, name: string): Pro
   if (parsed.data.name !== name) {
     throw new ModelConfigError(file, 'name', `"${parsed.data.name}" must match its folder name "${name}"`);
   }
-  return { name, dir, config: parsed.data };
+  const labels = await readLabels(dir, file, parsed.data);
+  return { name, dir, config: parsed.data, ...(labels ? { labels } : {}) };
 }
 
 /** Every model folder (one with a config.json) in the repository, validated. */

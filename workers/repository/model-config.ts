@@ -49,6 +49,15 @@ const tensorSpec = z.strictObject({
   shape,
   image: imageInput.optional(),
   audio: audioInput.optional(),
+  /**
+   * Outputs: a file in the model folder with one label per line, class index order (Triton's
+   * label_filename): the classification extension writes "<value>:<index>:<label>".
+   */
+  label_filename: z
+    .string()
+    .regex(/^[\w-][\w.-]*$/, 'must be a file name in the model folder (letters, digits, ".", "_", "-")')
+    .max(255)
+    .optional(),
 });
 
 const weights = z.discriminatedUnion('source', [
@@ -235,6 +244,9 @@ export const modelConfigSchema = z
         seen.add(tensor.name);
       });
     }
+    config.inputs.forEach((input, index) => {
+      if (input.label_filename !== undefined) issue(['inputs', index, 'label_filename'], 'labels belong to outputs');
+    });
     for (const list of ['inputs', 'outputs'] as const) {
       config[list].forEach((tensor, index) => {
         if (config.platform === 'onnx' && tensor.datatype === 'BF16')

@@ -15,6 +15,11 @@ export async function modelFingerprint(repository: string, name: string): Promis
   const parts = [`config:${configStat.mtimeMs}:${configStat.size}`];
   const definition = await readModelDefinition(repository, name).catch(() => undefined);
   if (!definition) return `${parts[0]}|invalid`;
+  for (const output of definition.config.outputs) {
+    if (output.label_filename === undefined) continue;
+    const labels = await stat(join(repository, name, output.label_filename)).catch(() => undefined);
+    parts.push(labels ? `labels:${output.label_filename}:${labels.mtimeMs}:${labels.size}` : `labels:${output.label_filename}:missing`);
+  }
   for (const version of servedVersions(definition.config)) {
     let weights: string;
     try {
