@@ -38,6 +38,11 @@ export interface EncodeOptions {
   readonly binaryOutputs?: boolean;
   /** Outputs to return (default all). */
   readonly outputs?: readonly string[];
+  /**
+   * Outputs to return as their N highest classes (the classification extension): BYTES [rows, N] of
+   * "<value>:<index>[:<label>]", highest first. Named outputs are returned besides `outputs`.
+   */
+  readonly classification?: Readonly<Record<string, number>>;
   readonly id?: string;
   readonly parameters?: Readonly<Record<string, unknown>>;
 }
@@ -71,7 +76,13 @@ export function encodeInferRequest(inputs: readonly InputTensor[], options: Enco
     return { ...head, parameters: { binary_data_size: bytes.byteLength } };
   });
   const parameters = { ...options.parameters, ...(binaryOutputs ? { binary_data_output: true } : {}) };
-  const outputs = options.outputs?.map((name) => ({ name, parameters: { binary_data: binaryOutputs } }));
+  const classes = options.classification ?? {};
+  const named =
+    options.outputs || Object.keys(classes).length > 0 ? [...new Set([...(options.outputs ?? []), ...Object.keys(classes)])] : undefined;
+  const outputs = named?.map((name) => ({
+    name,
+    parameters: { binary_data: binaryOutputs, ...(classes[name] !== undefined ? { classification: classes[name] } : {}) },
+  }));
   const json = JSON.stringify({
     ...(options.id !== undefined ? { id: options.id } : {}),
     inputs: entries,

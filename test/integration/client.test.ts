@@ -132,6 +132,17 @@ function suite(mode: 'embedded' | 'distributed', baseUrl: () => string): void {
     // Asking for some outputs only.
     const some = await client().infer('types', typedInputs(), { outputs: ['out_text', 'out_u8'] });
     expect(Object.keys(some.outputs).sort()).toEqual(['out_text', 'out_u8']);
+    // Some as their highest classes (the classification extension), binary and JSON.
+    for (const binary of [true, false]) {
+      const ranked = await client().infer('types', typedInputs(), {
+        binary,
+        outputs: ['out_text'],
+        classification: { out_u8: 2, out_f64: 1 },
+      });
+      expect(Object.keys(ranked.outputs).sort()).toEqual(['out_f64', 'out_text', 'out_u8']);
+      expect(ranked.outputs.out_u8).toMatchObject({ datatype: 'BYTES', shape: [1, 2], data: ['255:3', '128:2'] });
+      expect(ranked.outputs.out_f64).toMatchObject({ datatype: 'BYTES', shape: [1, 1], data: ['3.141593:0'] });
+    }
   });
 
   it(`${mode}: a call refused with 429 is retried after Retry-After, and runs once`, async () => {

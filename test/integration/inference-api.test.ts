@@ -159,7 +159,7 @@ describe('inference over the Open Inference Protocol', () => {
 describe('metadata, readiness, statistics and repository endpoints', () => {
   it('reports server metadata with the extensions it supports', async () => {
     const reply = await get(`${base}/v2`);
-    const extensions = ['binary_tensor_data', 'model_repository', 'statistics', 'model_configuration', 'logging'];
+    const extensions = ['binary_tensor_data', 'classification', 'model_repository', 'statistics', 'model_configuration', 'logging'];
     expect(reply.json).toEqual({ name: 'switchyard', version: '0.1.0', extensions });
   });
 

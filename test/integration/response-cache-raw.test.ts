@@ -125,6 +125,22 @@ function withoutCallFacts(reply: { headers: Headers; json: Record<string, unknow
 }
 
 describe('response cache, raw hits (by request body, before parsing)', () => {
+  it('a body asking for a classification gets it on the miss, the parsed hit and the raw hit; the plain body gets the tensor', async () => {
+    const before = await rawHits('echo-global');
+    const values = [0.25, 9, -1, 9];
+    const asked = body(values, { outputs: [{ name: 'out_x', parameters: { classification: 2 } }] });
+    const answers = [];
+    for (let call = 0; call < 3; call += 1) answers.push(await infer('echo-global', asked));
+    expect(answers.map((answer) => answer.headers.get('x-cache'))).toEqual(['miss', 'hit', 'hit']);
+    expect(await rawHits('echo-global')).toBe(before + 1);
+    for (const answer of answers)
+      expect(answer.json.outputs).toEqual([{ name: 'out_x', datatype: 'BYTES', shape: [1, 2], data: ['9.000000:1', '9.000000:3'] }]);
+    // The cache holds the model's tensor: the same input without the parameter is a hit with the numbers.
+    const plain = await infer('echo-global', body(values));
+    expect(plain.headers.get('x-cache')).toBe('hit');
+    expect(plain.json.outputs).toEqual([{ name: 'out_x', datatype: 'FP32', shape: [1, 4], data: values }]);
+  });
+
   it('the third identical body is a raw hit: the same answer, headers and body, as the parsed hit; nothing run or charged', async () => {
     const before = { raw: await rawHits('echo-tenant'), ran: await ran('echo-tenant', '1') };
     const payload = body([1, 2, 3, 4], { id: 'call-7', parameters: { priority: 3 } });

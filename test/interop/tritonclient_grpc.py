@@ -59,12 +59,7 @@ EVERY_TYPE = {
 
 
 def every_type_round_trip():
-    inputs = []
-    for datatype, data in EVERY_TYPE.items():
-        tensor = grpcclient.InferInput(f"in_{datatype.lower()}", list(data.shape), datatype)
-        tensor.set_data_from_numpy(data)
-        inputs.append(tensor)
-    result = client.infer("every-type", inputs, headers=headers)
+    result = client.infer("every-type", every_type_inputs(), headers=headers)
     return {datatype: bool(np.array_equal(result.as_numpy(f"out_in_{datatype.lower()}"), data)) for datatype, data in EVERY_TYPE.items()}
 
 
