@@ -109,6 +109,14 @@ export function decodeInferRequest(request: GrpcInferRequest, fingerprintOf: () 
     if (typed) throw invalid(`input "${typed.name ?? ''}": give typed contents or raw_input_contents, not both`);
   }
   const tensors = inputs.map((input, index) => decodeInput(input, index, raw[index]));
+  // Triton's stream flag (tritonclient's enable_empty_final_response): a bool or nothing, as Triton checks it.
+  const emptyFinal = request.parameters?.triton_enable_empty_final_response;
+  if (emptyFinal && emptyFinal.parameter_choice !== 'bool_param') {
+    throw new ServingError(
+      'invalid_parameter',
+      "invalid value type for 'triton_enable_empty_final_response' parameter, expected bool_param",
+    );
+  }
   const options = parseRequestOptions({
     ...(request.id ? { id: request.id } : {}),
     parameters: parameterValues(request.parameters),

@@ -8,7 +8,7 @@ const PREFIX_BYTES = 5;
 /** Messages encoded with their prefix in front (encodeFramedGrpcAnswer), by the message alone. */
 const FRAMED = new WeakMap<Buffer, Buffer>();
 
-function encode(answer: InferAnswer, reserve: number): { headers: Record<string, string>; body: Buffer } {
+function encode(answer: InferAnswer, reserve: number, extra?: object): { headers: Record<string, string>; body: Buffer } {
   const { parsed, result, metadata, review } = answer;
   const headers = metadataHeaders(metadata);
   if (review) Object.assign(headers, { 'x-review-id': review.id, 'x-review-status': review.status });
@@ -17,7 +17,8 @@ function encode(answer: InferAnswer, reserve: number): { headers: Record<string,
       model_name: result.model,
       model_version: result.version,
       ...(parsed.id !== undefined ? { id: parsed.id } : {}),
-      parameters: review ? { ...metadata, review_id: review.id, review_status: review.status } : metadata,
+      parameters:
+        review || extra ? { ...metadata, ...extra, ...(review ? { review_id: review.id, review_status: review.status } : {}) } : metadata,
       outputs: result.outputs,
     },
     reserve,
@@ -32,6 +33,14 @@ function encode(answer: InferAnswer, reserve: number): { headers: Record<string,
  */
 export function encodeGrpcAnswer(answer: InferAnswer): { headers: Record<string, string>; body: Buffer } {
   return encode(answer, 0);
+}
+
+/** What Triton marks every answer on a stream with: no model here is decoupled, so each answer is its request's last. */
+export const FINAL_RESPONSE = { triton_final_response: true } as const;
+
+/** An answer on ModelStreamInfer: encodeGrpcAnswer's, marked final (FINAL_RESPONSE) as Triton's stream handler marks them. */
+export function encodeStreamGrpcAnswer(answer: InferAnswer): { headers: Record<string, string>; body: Buffer } {
+  return encode(answer, 0, FINAL_RESPONSE);
 }
 
 /**

@@ -5,7 +5,7 @@ import { admitInference } from '../request/admit-call.js';
 import type { InferCall, InferFrontEnd, InferOutcome } from '../request/infer-call.js';
 import { runInference } from '../request/run-inference.js';
 import { decodeInferRequest, type GrpcInferRequest } from './decode-infer-request.js';
-import { encodeGrpcAnswer } from './encode-infer-response.js';
+import { encodeGrpcAnswer, encodeStreamGrpcAnswer } from './encode-infer-response.js';
 import {
   answerMetadata,
   authenticateCall,
@@ -137,7 +137,8 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
   /**
    * Each request is answered on the stream as it completes (match answers by `id`); a
    * failed one is answered with error_message (its code in parameters.error_code) and the
-   * stream goes on. The stream itself fails only when its caller cannot be authenticated.
+   * stream goes on. Every answer carries triton_final_response: true, as Triton's for a model
+   * that is not decoupled (clients that asked triton_enable_empty_final_response wait for it). The stream itself fails only when its caller cannot be authenticated.
    */
   const ModelStreamInfer = (stream: ServerDuplexStream<GrpcInferRequest, unknown>): void => {
     const { signal: cancel, settle: settleStream } = cancelSignal(stream);
@@ -168,14 +169,18 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
       call.tenant = tenant;
       front.pipeline.rateLimiter
         .take(tenant)
-        .then(() => infer(front, codec, call, request, stream.metadata, cancel, true))
+        .then(() => infer(front, codec, call, request, stream.metadata, cancel, true, encodeStreamGrpcAnswer))
         .then(({ answer }) => {
           if (!cancel.aborted) stream.write(streamAnswer(answer.body as Buffer));
           finishCall(front, call, 200, undefined);
         })
         .catch((error: unknown) => {
           const failed = failCall(call, cancel.aborted ? new ServingError('client_cancelled', 'the caller cancelled the stream') : error);
-          const parameters = { error_code: { string_param: failed.code }, request_id: { string_param: call.requestId } };
+          const parameters = {
+            error_code: { string_param: failed.code },
+            request_id: { string_param: call.requestId },
+            triton_final_response: { bool_param: true },
+          };
           if (!cancel.aborted) {
             const infer_response = { model_name: request.model_name ?? '', id: request.id ?? '', parameters };
             stream.write(codec.streamResponse({ error_message: failed.status.details, infer_response }));

@@ -140,6 +140,8 @@ describe.skipIf(!available)('tritonclient.grpc against Switchyard', () => {
       const byId = new Map(served.map((answer) => [answer.id, answer]));
       expect(await reference.matches(4, byId.get('s-4')!.probabilities[0]!)).toBe(true);
       expect(await reference.matches(6, byId.get('s-6')!.probabilities[0]!)).toBe(true);
+      // Each answer is its request's last, as Triton marks them (with or without enable_empty_final_response).
+      for (const answer of served) expect(answer.parameters.triton_final_response, answer.id).toEqual({ bool_param: true });
     });
 
     it("errors come back with Triton's status codes and Switchyard's messages", () => {

@@ -96,7 +96,8 @@ def stream_infer():
     try:
         client.async_stream_infer("mlp-classifier", [mlp_input(4)], request_id="s-4")
         client.async_stream_infer("no-such-model", [mlp_input(5)], request_id="s-5")
-        client.async_stream_infer("mlp-classifier", [mlp_input(6)], request_id="s-6")
+        # As LLM-style clients ask: each answer then says whether it is its request's last.
+        client.async_stream_infer("mlp-classifier", [mlp_input(6)], request_id="s-6", enable_empty_final_response=True)
         collected = []
         for _ in range(3):
             result, error = answers.get(timeout=30)
@@ -104,6 +105,12 @@ def stream_infer():
                 collected.append({"error": error.message()})
             else:
                 collected.append(mlp_answer(result))
+        # No empty final response follows: the model is not decoupled, so its one answer was final.
+        try:
+            extra = answers.get(timeout=1)
+            collected.append({"unexpected": str(extra)})
+        except queue.Empty:
+            pass
         return collected
     finally:
         client.stop_stream()
