@@ -4,7 +4,7 @@ import { ServingError } from '../../workers/protocol/errors.js';
 import { assertAdmin, assertMayCall } from '../auth/authorize.js';
 import { modelConfiguration, modelMetadata, modelReadiness, type ModelQuery } from '../request/model-queries.js';
 import { resolveModel } from '../routing/resolve-model.js';
-import { protoConfig } from './model-config-message.js';
+import { tritonConfig } from '../protocol/triton-config.js';
 import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../routes/server-metadata.js';
 import { answerMetadata, authorizeCall, failCall, finishCall, openCall, type GrpcCall, type GrpcFront } from './grpc-call.js';
 
@@ -89,7 +89,7 @@ export function modelHandlers(front: GrpcFront) {
     ModelConfig: unary<NameVersion>(front, 'ModelConfig', false, (call, request) => {
       const config = modelConfiguration(backend, routes, queryOf(call, request));
       const platform = modelMetadata(backend, routes, queryOf(call, request)).platform;
-      return { config: protoConfig(config, platform) };
+      return { config: tritonConfig(config, platform) };
     }),
     ModelStatistics: unary<NameVersion>(front, 'ModelStatistics', false, (call, request) => {
       if (!request.name) {

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { tritonConfig } from '../protocol/triton-config.js';
 import type { ServingBackend } from '../serving-backend.js';
 import type { RouteConfig, Tenant } from '../policy/policy-config.js';
 import { modelConfiguration, modelMetadata, modelReadiness, type ModelQuery } from '../request/model-queries.js';
@@ -61,9 +62,18 @@ export function modelRoutes(app: FastifyInstance, backend: ServingBackend, route
   app.get<{ Params: ModelParams }>('/v2/models/:model/ready', readyDocs.model, ready);
   app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/ready', readyDocs.version, ready);
 
-  const config = async (request: ModelRequest) => modelConfiguration(backend, routes, queryOf(request));
+  // Switchyard's config, with Triton's `input`, `output` and `backend` beside it for Triton's clients.
+  const config = async (request: ModelRequest) => {
+    const query = queryOf(request);
+    const own = modelConfiguration(backend, routes, query);
+    const { input, output, backend: runtime } = tritonConfig(own, modelMetadata(backend, routes, query).platform);
+    return { ...own, input, output, backend: runtime };
+  };
   const configDocs = about("Model configuration (Triton's model_configuration)", {
-    200: { description: "The model's config.yaml, validated.", content: json(ANY_OBJECT) },
+    200: {
+      description: "The model's config.json, validated, plus Triton's input, output and backend (model_config.proto's names).",
+      content: json(ANY_OBJECT),
+    },
   });
   app.get<{ Params: ModelParams }>('/v2/models/:model/config', configDocs.model, config);
   app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/config', configDocs.version, config);

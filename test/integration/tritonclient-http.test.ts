@@ -178,6 +178,12 @@ suite('tritonclient.http against a live gateway', () => {
     });
     expect(status(answers, 'get_model_metadata_unknown')).toBe('404');
     expect(value(answers, 'get_model_config')).toMatchObject({ name: 'mlp-classifier', max_batch_size: 64 });
+    // Triton's own field names too, as its clients read them (image_client.py's parse_model).
+    expect(value(answers, 'get_model_config_triton_view')).toEqual({
+      max_batch_size: 64,
+      input: [{ name: 'input', data_type: 'TYPE_FP32', format: 'FORMAT_NONE', dims: [512] }],
+      output: [{ name: 'probabilities', data_type: 'TYPE_FP32', dims: [10], label_filename: 'labels.txt' }],
+    });
 
     const inferCalls = [
       'infer_json',

@@ -150,6 +150,15 @@ record("get_model_metadata", lambda: client.get_model_metadata(MODEL, headers=he
 record("get_model_metadata_unknown", lambda: client.get_model_metadata("no-such-model", headers=headers()))
 record("get_model_config", lambda: client.get_model_config(MODEL, headers=headers()))
 
+
+def image_client_view():
+    """What Triton's image_client.py reads from the config (parse_model): input[0].format, max_batch_size, output."""
+    config = client.get_model_config(MODEL, headers=headers())
+    return {"max_batch_size": config["max_batch_size"], "input": config["input"], "output": config["output"]}
+
+
+record("get_model_config_triton_view", image_client_view)
+
 record("infer_json", lambda: infer(False, False))
 record("infer_binary", lambda: infer(True, True))
 record("infer_binary_in_json_out", lambda: infer(True, False))

@@ -3,8 +3,12 @@ import type { ModelDefinition } from '../../workers/repository/load-repository.j
 /** model_config.proto names BYTES TYPE_STRING; every other datatype is TYPE_ and its name. */
 const DATA_TYPES: Readonly<Record<string, string>> = { BYTES: 'TYPE_STRING' };
 
-/** Switchyard's model configuration in model_config.proto's terms (the fields it has). */
-export function protoConfig(config: ModelDefinition['config'], platform: string) {
+/**
+ * Switchyard's model configuration in model_config.proto's terms (the fields it has): gRPC's
+ * ModelConfig answer, and the `input` and `output` lists the HTTP config answer carries besides
+ * Switchyard's own fields, which Triton's clients read (image_client.py: `input[0].format`).
+ */
+export function tritonConfig(config: ModelDefinition['config'], platform: string) {
   const tensors = (list: typeof config.inputs) =>
     list.map((tensor) => ({ name: tensor.name, data_type: DATA_TYPES[tensor.datatype] ?? `TYPE_${tensor.datatype}`, dims: tensor.shape }));
   const { kind, count } = config.instance_group;
