@@ -79,7 +79,33 @@ describe('classification extension', () => {
     expect(classifyOutputs(plain, [{ name: 'y' }], definition(4))).toBe(plain);
   });
 
-  it('the top N of a large row matches a full sort (the heap keeps the right ones)', () => {
+  it('runs of equal values are taken in index order, -Infinity before NaN, at any N', () => {
+    const data = Float32Array.from([0, 0, 5, 0, Number.NaN, 5, 0, Number.NEGATIVE_INFINITY, Number.NaN, 0]);
+    const top = (n: number) =>
+      strings(classifyOutputs(result('FP32', [1, 10], data), [{ name: 'y', classification: n }], definition(4))).rows;
+    expect(top(4)).toEqual(['5.000000:2', '5.000000:5', '0.000000:0', '0.000000:1']);
+    expect(top(10)).toEqual([
+      '5.000000:2',
+      '5.000000:5',
+      '0.000000:0',
+      '0.000000:1',
+      '0.000000:3',
+      '0.000000:6',
+      '0.000000:9',
+      '-inf:7',
+      'nan:4',
+      'nan:8',
+    ]);
+    expect(top(8).at(-1)).toBe('-inf:7');
+  });
+
+  it('an ascending row (the worst order for a heap) gives its last N, highest first', () => {
+    const data = Float32Array.from({ length: 100_000 }, (_, i) => i);
+    const answer = classifyOutputs(result('FP32', [1, 100_000], data), [{ name: 'y', classification: 3 }], definition(4));
+    expect(strings(answer).rows).toEqual(['99999.000000:99999', '99998.000000:99998', '99997.000000:99997']);
+  });
+
+  it('the top N of a large row matches a full sort', () => {
     const data = Float32Array.from(
       { length: 6625 },
       (_, i) => Math.sin(i * 12.9898) * 43758.5453 - Math.floor(Math.sin(i * 12.9898) * 43758.5453),
