@@ -37,7 +37,7 @@ const REDIS_UNREACHABLE = new RegExp(
     'ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN',
     '^(READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|NOREPLICAS|LOADING|BUSY) |All sentinels are unreachable',
     'Failed to refresh slots cache|None of startup nodes|Too many Cluster redirections|Cluster is disconnected|Node is disconnected',
-    'Cluster transaction did not settle',
+    'Cluster command did not settle',
   ].join('|'),
 );
 

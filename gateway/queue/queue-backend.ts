@@ -20,7 +20,7 @@ import { ColdStarts } from './cold-starts.js';
 import { FairRelease } from './fair-release.js';
 import { JobCoalescer, type JobGroup } from './job-coalescer.js';
 import { inferQueueName, inferQueueNames } from '../../workers/queue/queue-names.js';
-import { redisConnection, whenReady, type RedisClient } from '../../workers/queue/redis-connection.js';
+import { redisConnection, settledWithin, whenReady, type RedisClient } from '../../workers/queue/redis-connection.js';
 import { redisKeys, type RedisKeys } from '../../workers/queue/redis-keys.js';
 import { ReplyReader } from '../../workers/queue/reply-stream.js';
 import { markCancelled } from '../../workers/queue/job-cancellations.js';
@@ -346,12 +346,14 @@ export class QueueBackend implements ServingBackend {
     if (!out) this.#jobsOut.set(group.queue, (out = new Set()));
     out.add(group.jobId);
     const first = group.requests[0]!;
-    this.#jobs
-      .add(this.#place(group.jobId, first.model, first.version), {
-        id: group.jobId,
-        data: encodeJob(group.requests, this.gatewayId, group.withdrawn),
-        priority: group.priority,
-      })
+    const added = this.#jobs.add(this.#place(group.jobId, first.model, first.version), {
+      id: group.jobId,
+      data: encodeJob(group.requests, this.gatewayId, group.withdrawn),
+      priority: group.priority,
+    });
+    // Bounded on a Cluster (settledWithin): an add never confirmed is never looked up as lost, so its
+    // callers (an async task's step, with a minute's deadline) would wait their whole deadline.
+    settledWithin(this.#redis, added)
       .then((handle) => {
         if (this.#placed.has(group.jobId)) this.#queued.set(group.jobId, handle);
       })

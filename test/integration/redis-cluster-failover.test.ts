@@ -19,8 +19,7 @@ const prefix = testPrefix();
 let servers: TestRedisCluster;
 let stack: InProcessCluster;
 
-// Opt in (`npm run test:redis-cluster-failover`): CPU-heavy, and an async task was once left
-// running after the promotion, a cause not found (docs/distributed.md).
+// Opt in (`npm run test:redis-cluster-failover`): CPU-heavy (docs/distributed.md has its history).
 describe.skipIf(process.env.TEST_CLUSTER_FAILOVER !== '1')('Redis Cluster failover', () => {
   beforeAll(async () => {
     fixture = taskFixture();
