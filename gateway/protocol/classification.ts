@@ -102,7 +102,7 @@ function heapTop(data: BigInt64Array | BigUint64Array, offset: number, length: n
 /**
  * Types a double holds exactly: the k-th largest value found by quickselect on a copy (random
  * pivots, three-way partitions for runs of equal values: linear time expected whatever order a
- * model's output comes in; a heap took 15 times as long on ascending values), then the elements
+ * model's output comes in; a heap took over ten times as long on ascending values), then the elements
  * above it and, in index order, enough equal to it.
  */
 function selectTop(data: Exclude<TensorArray, BigInt64Array | BigUint64Array>, offset: number, length: number, k: number): number[] {
