@@ -138,7 +138,8 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
    * Each request is answered on the stream as it completes (match answers by `id`); a
    * failed one is answered with error_message (its code in parameters.error_code) and the
    * stream goes on. Every answer carries triton_final_response: true, as Triton's for a model
-   * that is not decoupled (clients that asked triton_enable_empty_final_response wait for it). The stream itself fails only when its caller cannot be authenticated.
+   * that is not decoupled (clients that asked triton_enable_empty_final_response wait for it).
+   * The stream itself fails only when its caller cannot be authenticated.
    */
   const ModelStreamInfer = (stream: ServerDuplexStream<GrpcInferRequest, unknown>): void => {
     const { signal: cancel, settle: settleStream } = cancelSignal(stream);
