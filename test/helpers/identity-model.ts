@@ -33,3 +33,20 @@ export function buildIdentityModel(inputs: readonly { name: string; datatype: Id
     },
   });
 }
+
+/**
+ * The "echo" model many tests serve: FP32 `x` [4] back as `out_x`, batching up to 8, free unless
+ * `overrides` (merged into its config) price it. For TestRepository.add('echo', ...echoModel()).
+ */
+export function echoModel(overrides: Record<string, unknown> = {}): [Record<string, unknown>, Record<string, Uint8Array>] {
+  const config = {
+    platform: 'onnx',
+    versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
+    max_batch_size: 8,
+    inputs: [{ name: 'x', datatype: 'FP32', shape: [4] }],
+    outputs: [{ name: 'out_x', datatype: 'FP32', shape: [4] }],
+    price: { usd_per_compute_second: 0 },
+    ...overrides,
+  };
+  return [config, { '1/model.onnx': buildIdentityModel([{ name: 'x', datatype: 'FP32', dims: ['batch', 4] }]) }];
+}

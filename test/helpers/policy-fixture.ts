@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import { hashKey } from '../../gateway/policy/policy-config.js';
 import { buildMlp, DEMO_MLP } from '../../models/build/mlp.js';
 import { RESHAPE_CONFIG, buildReshapeModel } from './failing-model.js';
-import { buildIdentityModel } from './identity-model.js';
+import { echoModel } from './identity-model.js';
 import { TestRepository } from './repository.js';
 
 export const KEYS = {
@@ -49,18 +49,7 @@ export function policyFixture(): { repository: TestRepository; configFile: strin
       { '1/model.onnx': buildMlp(DEMO_MLP) },
     )
     .add('reshape', { ...RESHAPE_CONFIG, inputs: [{ name: 'x', datatype: 'FP32', shape: [4] }] }, { '1/model.onnx': buildReshapeModel() })
-    .add(
-      'echo',
-      {
-        platform: 'onnx',
-        versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
-        max_batch_size: 8,
-        inputs: [{ name: 'x', datatype: 'FP32', shape: [4] }],
-        outputs: [{ name: 'out_x', datatype: 'FP32', shape: [4] }],
-        price: { usd_per_compute_second: 0 },
-      },
-      { '1/model.onnx': buildIdentityModel([{ name: 'x', datatype: 'FP32', dims: ['batch', 4] }]) },
-    );
+    .add('echo', ...echoModel());
   // The cheap tier: same architecture, another seed, so its answers differ.
   mkdirSync(join(repository.dir, 'mlp-classifier', '2'), { recursive: true });
   writeFileSync(join(repository.dir, 'mlp-classifier', '2', 'model.onnx'), buildMlp({ ...DEMO_MLP, seed: 7 }));

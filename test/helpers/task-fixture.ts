@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { hashKey } from '../../gateway/policy/policy-config.js';
-import { buildIdentityModel } from './identity-model.js';
+import { echoModel } from './identity-model.js';
 import { TestRepository } from './repository.js';
 
 export const TASK_KEYS = {
@@ -28,16 +28,7 @@ export function taskFixture(): { repository: TestRepository; env: Record<string,
   const repository = new TestRepository()
     .add(
       'echo',
-      {
-        platform: 'onnx',
-        versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
-        max_batch_size: 8,
-        inputs: [{ name: 'x', datatype: 'FP32', shape: [4] }],
-        outputs: [{ name: 'out_x', datatype: 'FP32', shape: [4] }],
-        warmup: { enabled: true, batch_sizes: [1] },
-        price: { usd_per_compute_second: 0, usd_per_request: ECHO_PRICE_USD },
-      },
-      { '1/model.onnx': buildIdentityModel([{ name: 'x', datatype: 'FP32', dims: ['batch', 4] }]) },
+      ...echoModel({ warmup: { enabled: true, batch_sizes: [1] }, price: { usd_per_compute_second: 0, usd_per_request: ECHO_PRICE_USD } }),
     )
     .addPipeline('echo-json', {
       inputs: { value: { kind: 'json' } },

@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { hashKey } from '../../gateway/policy/policy-config.js';
 import type { RunningServer } from '../../gateway/server.js';
 import { post, startTestGateway } from '../helpers/gateway.js';
-import { buildIdentityModel } from '../helpers/identity-model.js';
+import { echoModel } from '../helpers/identity-model.js';
 import { mlpBody } from '../helpers/mlp-reference.js';
 import { TestRepository } from '../helpers/repository.js';
 
@@ -20,18 +20,7 @@ const KEY = 'fuzz-key';
 const SEED = 20261207;
 const REQUESTS = 600;
 
-const repository = new TestRepository().copy('mlp-classifier').add(
-  'echo',
-  {
-    platform: 'onnx',
-    versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
-    max_batch_size: 8,
-    inputs: [{ name: 'x', datatype: 'FP32', shape: [4] }],
-    outputs: [{ name: 'out_x', datatype: 'FP32', shape: [4] }],
-    price: { usd_per_compute_second: 0 },
-  },
-  { '1/model.onnx': buildIdentityModel([{ name: 'x', datatype: 'FP32', dims: ['batch', 4] }]) },
-);
+const repository = new TestRepository().copy('mlp-classifier').add('echo', ...echoModel());
 let server: RunningServer;
 
 beforeAll(async () => {
