@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../gateway/server.js';
 import { buildIdentityModel } from '../helpers/identity-model.js';
 import { get, post, startTestGateway } from '../helpers/gateway.js';
+import { mlpBody } from '../helpers/mlp-reference.js';
 import { PROJECT_MODELS, TestRepository } from '../helpers/repository.js';
 
 const TYPES = ['FP32', 'FP64', 'FP16', 'INT8', 'INT16', 'INT32', 'INT64', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'BOOL', 'BYTES'] as const;
@@ -229,6 +230,29 @@ describe('metadata, readiness, statistics and repository endpoints', () => {
     });
     expect(reply).toMatchObject({ status: 400, json: { code: 'missing_input' } });
     expect(reply.json.error).toMatch(/needs input "fp64"/);
+  });
+
+  it('400 invalid_parameter for a classification that is not a count, or of an output that is not ranked', async () => {
+    const body = mlpBody(1);
+    for (const classification of [-1, 2.5, 'three', 1001, true]) {
+      const reply = await post(`${base}/v2/models/mlp-classifier/infer`, {
+        ...body,
+        outputs: [{ name: 'probabilities', parameters: { classification } }],
+      });
+      expect(reply, String(classification)).toMatchObject({ status: 400, json: { code: 'invalid_parameter' } });
+      expect(reply.json.error).toMatch(/classification of output "probabilities" must be an integer from 0 to 1000/);
+    }
+    const inputs = TYPES.map((datatype) => ({
+      name: datatype.toLowerCase(),
+      datatype,
+      shape: [1, 2],
+      data: datatype === 'BYTES' ? ['a', 'b'] : datatype === 'BOOL' ? [true, false] : [1, 2],
+    }));
+    for (const output of ['out_fp16', 'out_bool', 'out_bytes']) {
+      const reply = await post(`${base}/v2/models/types/infer`, { inputs, outputs: [{ name: output, parameters: { classification: 1 } }] });
+      expect(reply, output).toMatchObject({ status: 400, json: { code: 'invalid_parameter' } });
+      expect(reply.json.error).toMatch(/classification ranks integer, FP32 and FP64 outputs/);
+    }
   });
 
   it('500 model_load_failed, with the reason, when a model cannot load at run time', async () => {
