@@ -23,8 +23,18 @@ async function main(): Promise<void> {
   const baseDist = resolve(REPO_ROOT, process.argv[2] ?? 'dist-base');
   const bodies = makeRequestBodies(settings.bodyCount).map((body) => body.json);
   const options = npmStartGatewayOptions();
-  const base = { ...options, name: 'gateway-a', script: resolve(baseDist, 'gateway', 'server.js') };
-  const next = { ...options, name: 'gateway-b', script: resolve(REPO_ROOT, process.argv[3] ?? 'dist', 'gateway', 'server.js') };
+  // AB_REPOSITORY_A / AB_REPOSITORY_B: a model repository per side (two configurations of one build).
+  const repository = (side: string) => {
+    const path = process.env[`AB_REPOSITORY_${side}`];
+    return path ? { env: { ...options.env, MODEL_REPOSITORY: path } } : {};
+  };
+  const base = { ...options, ...repository('A'), name: 'gateway-a', script: resolve(baseDist, 'gateway', 'server.js') };
+  const next = {
+    ...options,
+    ...repository('B'),
+    name: 'gateway-b',
+    script: resolve(REPO_ROOT, process.argv[3] ?? 'dist', 'gateway', 'server.js'),
+  };
   const connections = settings.highConnections;
   await withChildServer(base, (a) =>
     withChildServer(next, async (b) => {

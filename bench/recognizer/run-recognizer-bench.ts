@@ -107,6 +107,15 @@ const gateway = (name: string, repository: string): Promise<ChildServer> =>
   });
 const tunedGateway = await gateway('tuned gateway', repositories.shipped);
 const untunedGateway = await gateway('untuned gateway', repositories.untuned);
+// The floor: the least any HTTP server does to serve this model with the raw best's sessions on these cores.
+const floorServer = await startChildServer({
+  name: 'floor server',
+  script: resolve(REPO_ROOT, 'dist', 'bench', 'recognizer', 'floor-server.js'),
+  cwd: REPO_ROOT,
+  readyPath: '/',
+  env: { FLOOR_MODEL_PATH: modelPath, FLOOR_SESSIONS: String(best.sessions), FLOOR_THREADS: String(best.threads) },
+  readyTimeoutMs: 120_000,
+});
 interface Measured extends BinaryLoadResult {
   /** CPU the gateway process (all its threads) spent per row. */
   readonly gatewayCpuMsPerRow: number;
@@ -118,6 +127,8 @@ interface Round {
   untuned: Measured;
   /** The tuned gateway loaded by autocannon, for what the load generator costs. */
   tunedAutocannon: Measured;
+  /** The floor server (bench/recognizer/floor-server.ts) under the lean client. */
+  floor: Measured;
   loadAverage: number;
 }
 /** A load run with the gateway's CPU per row beside the client's. */
@@ -139,24 +150,37 @@ try {
   await binaryLoad(tunedGateway.url, WIDTH, CONNECTIONS, 2);
   await binaryLoad(untunedGateway.url, WIDTH, CONNECTIONS, 2);
   await binaryLoad(tunedGateway.url, WIDTH, CONNECTIONS, 2, 'autocannon');
+  await binaryLoad(floorServer.url, WIDTH, CONNECTIONS, 2);
   for (let index = 0; index < ROUNDS; index += 1) {
     const { raw, rawCpuMsPerRow } = await rawRound();
+    const floor = await loadGateway(floorServer, 'lean');
     const tunedRun = await loadGateway(tunedGateway, 'lean');
     const untunedRun = await loadGateway(untunedGateway, 'lean');
     const tunedAutocannon = await loadGateway(tunedGateway, 'autocannon');
-    rounds.push({ raw, rawCpuMsPerRow, tuned: tunedRun, untuned: untunedRun, tunedAutocannon, loadAverage: round(loadavg()[0]!, 2) });
+    rounds.push({
+      raw,
+      rawCpuMsPerRow,
+      tuned: tunedRun,
+      untuned: untunedRun,
+      tunedAutocannon,
+      floor,
+      loadAverage: round(loadavg()[0]!, 2),
+    });
     log(
-      `round ${index + 1}: raw ${raw} (${rawCpuMsPerRow} ms CPU/row), tuned gateway ${tunedRun.rowsPerSecond} (${round(tunedRun.rowsPerSecond / raw, 3)}x; gateway ${tunedRun.gatewayCpuMsPerRow} + client ${tunedRun.clientCpuMsPerRow} ms CPU/row), untuned ${untunedRun.rowsPerSecond} (${round(untunedRun.rowsPerSecond / raw, 3)}x), tuned with autocannon ${tunedAutocannon.rowsPerSecond} (client ${tunedAutocannon.clientCpuMsPerRow} ms CPU/row) rows/s`,
+      `round ${index + 1}: raw ${raw} (${rawCpuMsPerRow} ms CPU/row), floor server ${floor.rowsPerSecond} (${round(floor.rowsPerSecond / raw, 3)}x; ${floor.gatewayCpuMsPerRow} ms CPU/row), tuned gateway ${tunedRun.rowsPerSecond} (${round(tunedRun.rowsPerSecond / raw, 3)}x; gateway ${tunedRun.gatewayCpuMsPerRow} + client ${tunedRun.clientCpuMsPerRow} ms CPU/row), untuned ${untunedRun.rowsPerSecond} (${round(untunedRun.rowsPerSecond / raw, 3)}x), tuned with autocannon ${tunedAutocannon.rowsPerSecond} (client ${tunedAutocannon.clientCpuMsPerRow} ms CPU/row) rows/s`,
     );
   }
 } finally {
   await tunedGateway.stop();
   await untunedGateway.stop();
+  await floorServer.stop();
 }
 
 const tunedRatio = round(median(rounds.map((r) => r.tuned.rowsPerSecond / r.raw)), 3);
 const untunedRatio = round(median(rounds.map((r) => r.untuned.rowsPerSecond / r.raw)), 3);
 const autocannonRatio = round(median(rounds.map((r) => r.tunedAutocannon.rowsPerSecond / r.raw)), 3);
+const floorRatio = round(median(rounds.map((r) => r.floor.rowsPerSecond / r.raw)), 3);
+const tunedToFloor = round(median(rounds.map((r) => r.tuned.rowsPerSecond / r.floor.rowsPerSecond)), 3);
 // CPU per row is steadier than rows/s on a shared machine: the raw layout's against the gateway's alone
 // (as if the client ran elsewhere) and against the gateway's plus the client's (both on these cores).
 const cpuRatioServer = round(median(rounds.map((r) => r.rawCpuMsPerRow / r.tuned.gatewayCpuMsPerRow)), 3);
@@ -176,6 +200,8 @@ const results = {
   tunedRatio,
   untunedRatio,
   autocannonRatio,
+  floorRatio,
+  tunedToFloor,
   cpuRatioServer,
   cpuRatioWithClient,
   target: { tunedAtLeast: 0.9, met: tunedRatio >= 0.9 },
@@ -200,6 +226,9 @@ const markdown = [
     'round',
     `raw best (${best.sessions}x${best.threads}, batch ${best.batch}) rows/s`,
     'raw CPU ms/row',
+    'floor server rows/s',
+    'floor / raw',
+    'floor + client CPU ms/row',
     'gateway tuned rows/s',
     'tuned / raw',
     'p50 / p99 ms',
@@ -210,12 +239,15 @@ const markdown = [
     'autocannon / raw',
     'gateway + autocannon CPU ms/row',
   ]),
-  row(['---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---']),
+  row(Array.from({ length: 15 }, () => '---')),
   ...rounds.map((r, i) =>
     row([
       i + 1,
       r.raw,
       r.rawCpuMsPerRow,
+      r.floor.rowsPerSecond,
+      round(r.floor.rowsPerSecond / r.raw, 3),
+      `${r.floor.gatewayCpuMsPerRow} + ${r.floor.clientCpuMsPerRow}`,
       r.tuned.rowsPerSecond,
       round(r.tuned.rowsPerSecond / r.raw, 3),
       `${r.tuned.p50Ms} / ${r.tuned.p99Ms}`,
@@ -229,6 +261,8 @@ const markdown = [
   ),
   '',
   `**Median tuned / raw best: ${tunedRatio}** (target >= 0.9: ${tunedRatio >= 0.9 ? 'met' : 'missed'}); before tuning: ${untunedRatio}; tuned, loaded by autocannon: ${autocannonRatio}.`,
+  '',
+  `**The floor server** (\`bench/recognizer/floor-server.ts\`: node:http and the raw best's sessions on threads of their own, reading the tensor's bytes once into the buffer that moves to a session and answering header and output, nothing else) **reached ${floorRatio} of the raw best** (median); the tuned gateway ${tunedToFloor} of the floor. What the floor loses is what any HTTP server on these cores pays per row: reading 184 KB and writing a 1 MB answer through the kernel, its event loop and collector, and the lean client, all on the two cores the raw layout has to itself.`,
   '',
   `CPU per row, raw best / tuned gateway: **${cpuRatioServer}** for the gateway alone (a client on another machine), ${cpuRatioWithClient} with the lean client's CPU added (both on these ${cores} cores). The lean client reads answers as tritonclient does (headers parsed, body bytes counted); autocannon decodes every body chunk into a string.`,
   '',
