@@ -4,7 +4,7 @@ import { finishRequestSpan, startRequestSpan } from '../gateway/tracing/request-
 import { traceBatch } from '../workers/tracing/batch-trace.js';
 import { activeTracer, setActiveTracer } from '../workers/tracing/tracer.js';
 import { traceStep } from '../workers/tracing/trace-step.js';
-import { startTracing } from '../workers/tracing/tracing-provider.js';
+import { startTracing } from '../workers/tracing/span-export.js';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { median, round } from './stats.js';

@@ -15,7 +15,7 @@ import { buildApp } from './app.js';
 import { configFromEnvironment, type SwitchyardConfig } from './config.js';
 import { InFlightRequests } from './http/in-flight.js';
 import { withAuditFile } from './wiring/policy-services.js';
-import { distributedMode, embeddedMode } from './wiring/serving-mode.js';
+import { embeddedMode } from './wiring/serving-mode.js';
 import type { LifecyclePhase } from './routes/health.js';
 import { buildTaskService } from './tasks/build-task-service.js';
 import { listenerTls } from './tls/listener-tls.js';
@@ -37,7 +37,7 @@ export interface RunningServer {
 export async function startServer(config: SwitchyardConfig): Promise<RunningServer> {
   const logger = processLogger(config.LOG_LEVEL, { service: 'switchyard-gateway' }, { batched: true });
   // Before the app is built: its tracing hooks are installed only when a tracer is active.
-  const tracing = startProcessTracing(config, 'switchyard-gateway', logger);
+  const tracing = await startProcessTracing(config, 'switchyard-gateway', logger);
   const inFlight = new InFlightRequests();
   let phase: LifecyclePhase = 'starting';
   const lifecycle = { phase: () => phase };
@@ -51,7 +51,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
   const onWriteError = (error: unknown): void => logger.error({ err: error }, 'policy record write failed');
   const redisUrl = config.REDIS_URL;
   const mode = redisUrl
-    ? await distributedMode({ ...config, REDIS_URL: redisUrl }, logger, onWriteError)
+    ? await (await import('./wiring/distributed-mode.js')).distributedMode({ ...config, REDIS_URL: redisUrl }, logger, onWriteError)
     : embeddedMode(config, logger, registry);
   const policyServices = withAuditFile(mode.services, config.AUDIT_LOG_FILE, onWriteError);
   const gatewayMetrics = new GatewayMetrics(registry, {

@@ -24,7 +24,7 @@ export interface RunningWorker {
 
 export async function startWorker(config: WorkerConfig): Promise<RunningWorker> {
   const logger = processLogger(config.LOG_LEVEL, { service: 'switchyard-worker', worker: config.WORKER_ID });
-  const tracing = startProcessTracing(config, 'switchyard-worker', logger);
+  const tracing = await startProcessTracing(config, 'switchyard-worker', logger);
   const redis = redisConnection(config, 'durable', `switchyard-worker-${config.WORKER_ID}`);
   // The serving metrics live where the ModelManager runs: here, in distributed mode.
   const registry = createMetricsRegistry();

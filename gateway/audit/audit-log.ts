@@ -1,4 +1,5 @@
-import { CLUSTER_TRANSACTION_SETTLE_MS, settledWithin, type RedisClient } from '../../workers/queue/redis-connection.js';
+import type { RedisClient } from '../../workers/queue/redis-connection.js';
+import { CLUSTER_TRANSACTION_SETTLE_MS, settledWithin } from '../../workers/queue/settled-within.js';
 import { WriteBehind } from '../support/write-behind.js';
 
 /** One record per request, appended after the answer is sent. */

@@ -9,12 +9,19 @@ import type { ServingBackend } from '../serving-backend.js';
 import { CallbackGuard } from './callback-guard.js';
 import { LocalTaskDispatcher } from './local-task-dispatcher.js';
 import { MemoryTaskStore } from './memory-task-store.js';
-import { QueueTaskDispatcher } from './queue-task-dispatcher.js';
 import { RedisTaskStore } from './redis-task-store.js';
-import { redisConnection, type RedisClient } from '../../workers/queue/redis-connection.js';
+import type { RedisClient } from '../../workers/queue/redis-connection.js';
 import { TaskAdmission } from './task-admission.js';
 import { TaskExecutor } from './task-executor.js';
 import { TaskService } from './task-service.js';
+
+let redisModule: typeof import('../../workers/queue/redis-connection.js') | undefined;
+
+/** BullMQ and ioredis, loaded only where tasks go through Redis (distributed mode): an embedded gateway never loads them. */
+async function queueTaskParts(): Promise<typeof import('./queue-task-dispatcher.js')> {
+  redisModule ??= await import('../../workers/queue/redis-connection.js');
+  return import('./queue-task-dispatcher.js');
+}
 
 /**
  * The Task API's parts for this mode: tasks in memory and run in process (embedded),
@@ -56,8 +63,8 @@ export async function buildTaskService(
     logger,
   });
   const dispatcher = redis
-    ? new QueueTaskDispatcher(executor, {
-        connect: (name) => redisConnection(config, 'durable', name),
+    ? new (await queueTaskParts()).QueueTaskDispatcher(executor, {
+        connect: (name) => redisModule!.redisConnection(config, 'durable', name),
         prefix: config.REDIS_PREFIX,
         concurrency: config.TASK_CONCURRENCY,
         lockDurationMs: config.TASK_LOCK_DURATION_MS,

@@ -1,4 +1,5 @@
-import { settledWithin, type RedisClient } from '../../workers/queue/redis-connection.js';
+import type { RedisClient } from '../../workers/queue/redis-connection.js';
+import { settledWithin } from '../../workers/queue/settled-within.js';
 import { redisKeys, type RedisKeys } from '../../workers/queue/redis-keys.js';
 import type { TaskEvent, TaskEventType, TaskRecord } from './task-record.js';
 import type { TaskStore } from './task-store.js';

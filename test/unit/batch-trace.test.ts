@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { traceBatch } from '../../workers/tracing/batch-trace.js';
-import { startTracing, type TracingHandle } from '../../workers/tracing/tracing-provider.js';
+import { startTracing, type TracingHandle } from '../../workers/tracing/span-export.js';
 import { OtlpReceiver } from '../helpers/otlp/otlp-receiver.js';
 
 const SAMPLED = (n: number): string => `00-${String(n).padStart(32, 'a')}-${String(n).padStart(16, 'b')}-01`;

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toServingError } from '../../gateway/http/error-reply.js';
-import { settledWithin, type RedisClient } from '../../workers/queue/redis-connection.js';
+import type { RedisClient } from '../../workers/queue/redis-connection.js';
+import { settledWithin } from '../../workers/queue/settled-within.js';
 import { RedisProcess, baseArgs, redisCli, serverFolder, until } from '../helpers/redis-process.js';
 
 /**

@@ -1,7 +1,8 @@
 import type { ChainableCommander } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Reply } from './job-codec.js';
-import { CLUSTER_TRANSACTION_SETTLE_MS, settledWithin, type RedisClient } from './redis-connection.js';
+import type { RedisClient } from './redis-connection.js';
+import { CLUSTER_TRANSACTION_SETTLE_MS, settledWithin } from './settled-within.js';
 
 /** Longest a reply stream is kept once nothing writes to it (a gateway that died). */
 const STREAM_TTL_MS = 120_000;

@@ -1,7 +1,8 @@
 import type { ChainableCommander } from 'ioredis';
 import type { Logger } from 'pino';
 import type { InferJobData, Reply } from './job-codec.js';
-import { settledWithin, type RedisClient } from './redis-connection.js';
+import type { RedisClient } from './redis-connection.js';
+import { settledWithin } from './settled-within.js';
 import type { RedisKeys } from './redis-keys.js';
 import type { ReplySender } from './reply-stream.js';
 import { BACKING_OFF, GROUP, readEntry } from './stream-jobs.js';
