@@ -15,6 +15,7 @@ import { traceAfterAuthentication, traceHttpRequests, traceRateLimit } from './t
 import { healthRoutes, type Lifecycle } from './routes/health.js';
 import { explainRoutes } from './routes/explain.js';
 import { inferRoutes } from './routes/infer.js';
+import { predictV1Routes } from './routes/predict-v1.js';
 import { modelRoutes } from './routes/models.js';
 import { repositoryRoutes } from './routes/repository.js';
 import { SERVER_NAME, SERVER_VERSION, serverMetadataRoutes } from './routes/server-metadata.js';
@@ -139,6 +140,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     modelRoutes(api, options.backend, options.services.policy.routes);
     statisticsRoutes(api, options.backend);
     inferRoutes(api, pipeline);
+    predictV1Routes(api, pipeline, options.backend, options.services.policy.routes);
     explainRoutes(api, pipeline);
     repositoryRoutes(api, options.backend);
     sharedMemoryRoutes(api);

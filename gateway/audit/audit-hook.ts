@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { V1_PREDICT_ROUTES } from '../protocol/kserve-v1.js';
 import { clientRequestId } from '../http/request-id.js';
 import type { AuditEntry, AuditLog } from './audit-log.js';
 
@@ -37,8 +38,11 @@ export function installAuditHook(app: FastifyInstance, log: AuditLog): void {
   app.decorateRequest('audit', undefined);
   app.addHook('onResponse', (request, reply, done) => {
     const url = request.routeOptions.url ?? '';
-    if (!url.endsWith('/infer') && !url.endsWith('/explain') && !(request.method === 'POST' && url === '/v1/tasks/:pipeline'))
-      return done();
+    const inference =
+      url.endsWith('/infer') ||
+      url.endsWith('/explain') ||
+      (request.method === 'POST' && (V1_PREDICT_ROUTES as readonly string[]).includes(url));
+    if (!inference && !(request.method === 'POST' && url === '/v1/tasks/:pipeline')) return done();
     const params = request.params as { model?: string; pipeline?: string };
     const entry = auditEntry({
       requestId: request.id,

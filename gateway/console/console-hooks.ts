@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { V1_PREDICT_ROUTES } from '../protocol/kserve-v1.js';
 import type { ResponseObserver } from '../http/response-observers.js';
 import type { ConsoleSeries } from './console-series.js';
 
@@ -6,7 +7,7 @@ import type { ConsoleSeries } from './console-series.js';
 function targetOf(request: FastifyRequest): string | undefined {
   const url = request.routeOptions.url ?? '';
   const params = request.params as { model?: string; pipeline?: string };
-  if (url.endsWith('/infer')) return params.model;
+  if (url.endsWith('/infer') || (request.method === 'POST' && (V1_PREDICT_ROUTES as readonly string[]).includes(url))) return params.model;
   if (request.method === 'POST' && url === '/v1/tasks/:pipeline') return `task:${params.pipeline}`;
   return undefined;
 }

@@ -15,7 +15,8 @@ const about = (summary: string, responses: RouteDocs['responses']) => ({
   version: { config: docs({ tag: 'models', summary, errors: LOOKUP, responses, handChecked: { params: VERSION } }) },
 });
 
-const mayCall = (tenant: Tenant | undefined, name: string): boolean =>
+/** Whether a key may call a model (admins and `*` any). */
+export const mayCall = (tenant: Tenant | undefined, name: string): boolean =>
   tenant !== undefined && (tenant.role === 'admin' || tenant.models.includes('*') || tenant.models.includes(name));
 
 interface ModelParams {
