@@ -94,7 +94,9 @@ function makeRequests(count: number): FuzzRequest[] {
         out[next() < 0.05 ? pick(['__proto__', 'constructor', 'data', 'shape', 'parameters', 'outputs']) : key] =
           next() < 0.3 ? mutate(item, depth + 1) : item;
       }
-      if (next() < 0.2) out[pick(['parameters', 'outputs', 'id', 'binary_data_output', 'classification', 'priority'])] = pick(WEIRD);
+      if (next() < 0.2)
+        out[pick(['parameters', 'outputs', 'id', 'binary_data_output', 'classification', 'priority', 'instances', 'inputs', 'b64'])] =
+          pick(WEIRD);
       return out;
     }
     return pick(WEIRD);
@@ -112,11 +114,21 @@ function makeRequests(count: number): FuzzRequest[] {
         outputs: [{ name: 'out_x', parameters: { classification: 2 } }],
       },
     ]) as Record<string, unknown>;
+  // KServe V1 predict bodies: rows, named rows, columns.
+  const validV1 = (): Record<string, unknown> =>
+    pick([
+      { instances: [[1, 2, 3, 4]] },
+      { instances: [{ x: [1, 2, 3, 4] }, { x: [5, 6, 7, 8] }] },
+      { inputs: { x: [[1, 2, 3, 4]] } },
+      { instances: [(mlpBody(Math.floor(next() * 100)) as { inputs: { data: number[] }[] }).inputs[0]!.data] },
+    ]) as Record<string, unknown>;
   return Array.from({ length: count }, () => {
     const model = pick(['mlp-classifier', 'echo', 'echo', 'classify', 'mlp-classifier', 'echo', 'nope', '%2e%2e', 'x'.repeat(300)]);
     const version = next() < 0.1 ? `/versions/${pick(['1', '0', '-1', '99999999999999999999', 'x'])}` : '';
-    const path =
-      next() < 0.05
+    const v1 = next() < 0.15;
+    const path = v1
+      ? `/v1/models/${model}${version}${pick([':predict', ':predict', ':predict', ':explain', '', ':'])}`
+      : next() < 0.05
         ? pick([
             '/v2',
             '/v2/repository/index',
@@ -132,7 +144,7 @@ function makeRequests(count: number): FuzzRequest[] {
     let body: Buffer;
     const kind = next();
     if (kind < 0.45) {
-      body = Buffer.from(JSON.stringify(mutate(valid())));
+      body = Buffer.from(JSON.stringify(mutate(v1 ? validV1() : valid())));
       const type = pick([
         'application/json',
         'application/json',
@@ -143,7 +155,7 @@ function makeRequests(count: number): FuzzRequest[] {
       ]);
       if (type) headers['content-type'] = type;
     } else if (kind < 0.65) {
-      body = flip(Buffer.from(JSON.stringify(valid())));
+      body = flip(Buffer.from(JSON.stringify(v1 ? validV1() : valid())));
       headers['content-type'] = 'application/json';
     } else if (kind < 0.85) {
       const data = Buffer.alloc(pick([16, 16, 0, 8, 2048]));
@@ -211,12 +223,14 @@ describe('seeded hostile requests', () => {
   it(`${REQUESTS} of them: statuses from the error table, JSON errors with codes, no 500, and the gateway serves on`, async () => {
     const requests = makeRequests(REQUESTS);
     const statuses = new Map<number, number>();
+    const v1Statuses = new Map<number, number>();
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < requests.length) {
         const fuzz = requests[next++]!;
         const reply = await send(server.url, fuzz).catch((error: Error) => ({ status: -1, body: error.message }));
         statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
+        if (fuzz.path.startsWith('/v1/models/')) v1Statuses.set(reply.status, (v1Statuses.get(reply.status) ?? 0) + 1);
         expect(reply.status === -1 || (reply.status >= 500 && reply.status !== 501 && reply.status !== 503), show(fuzz)).toBe(false);
         if (reply.status >= 400 && fuzz.method !== 'HEAD') {
           const parsed = (() => {
@@ -237,6 +251,8 @@ describe('seeded hostile requests', () => {
     // The mix reached the model as well as the refusals.
     expect(statuses.get(200) ?? 0).toBeGreaterThan(0);
     expect(statuses.get(400) ?? 0).toBeGreaterThan(50);
+    // KServe V1 predict calls among them, some answered and some refused.
+    expect([v1Statuses.get(200) ?? 0, v1Statuses.get(400) ?? 0].every((count) => count > 0), JSON.stringify([...v1Statuses])).toBe(true);
     const served = await post(
       `${server.url}/v2/models/echo/infer`,
       { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] },
