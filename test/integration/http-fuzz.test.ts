@@ -252,7 +252,10 @@ describe('seeded hostile requests', () => {
     expect(statuses.get(200) ?? 0).toBeGreaterThan(0);
     expect(statuses.get(400) ?? 0).toBeGreaterThan(50);
     // KServe V1 predict calls among them, some answered and some refused.
-    expect([v1Statuses.get(200) ?? 0, v1Statuses.get(400) ?? 0].every((count) => count > 0), JSON.stringify([...v1Statuses])).toBe(true);
+    expect(
+      [v1Statuses.get(200) ?? 0, v1Statuses.get(400) ?? 0].every((count) => count > 0),
+      JSON.stringify([...v1Statuses]),
+    ).toBe(true);
     const served = await post(
       `${server.url}/v2/models/echo/infer`,
       { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] },
