@@ -12,16 +12,9 @@ import { MemoryTaskStore } from './memory-task-store.js';
 import { RedisTaskStore } from './redis-task-store.js';
 import type { RedisClient } from '../../workers/queue/redis-connection.js';
 import { TaskAdmission } from './task-admission.js';
+import type { TaskDispatcher } from './task-dispatcher.js';
 import { TaskExecutor } from './task-executor.js';
 import { TaskService } from './task-service.js';
-
-let redisModule: typeof import('../../workers/queue/redis-connection.js') | undefined;
-
-/** BullMQ and ioredis, loaded only where tasks go through Redis (distributed mode): an embedded gateway never loads them. */
-async function queueTaskParts(): Promise<typeof import('./queue-task-dispatcher.js')> {
-  redisModule ??= await import('../../workers/queue/redis-connection.js');
-  return import('./queue-task-dispatcher.js');
-}
 
 /**
  * The Task API's parts for this mode: tasks in memory and run in process (embedded),
@@ -63,16 +56,25 @@ export async function buildTaskService(
     logger,
   });
   const dispatcher = redis
-    ? new (await queueTaskParts()).QueueTaskDispatcher(executor, {
-        connect: (name) => redisModule!.redisConnection(config, 'durable', name),
-        prefix: config.REDIS_PREFIX,
-        concurrency: config.TASK_CONCURRENCY,
-        lockDurationMs: config.TASK_LOCK_DURATION_MS,
-        stalledIntervalMs: config.TASK_STALLED_INTERVAL_MS,
-        logger,
-      })
+    ? await queueDispatcher(executor, config, logger)
     : new LocalTaskDispatcher(executor, config.TASK_CONCURRENCY, logger);
   if (pipelines.size > 0) logger.info({ pipelines: [...pipelines.keys()] }, 'pipelines loaded');
   const batch = { maxItems: config.TASK_BATCH_MAX_ITEMS, admission: new TaskAdmission(config.TASK_BATCH_MAX_PENDING) };
   return new TaskService({ pipelines, store, executor, dispatcher, services, backend, transforms, callbackSecret, callbackGuard, batch });
+}
+
+/** Tasks through a queue every gateway drains; BullMQ and ioredis are loaded here, so an embedded gateway never loads them. */
+async function queueDispatcher(executor: TaskExecutor, config: SwitchyardConfig, logger: Logger): Promise<TaskDispatcher> {
+  const [{ QueueTaskDispatcher }, { redisConnection }] = await Promise.all([
+    import('./queue-task-dispatcher.js'),
+    import('../../workers/queue/redis-connection.js'),
+  ]);
+  return new QueueTaskDispatcher(executor, {
+    connect: (name) => redisConnection(config, 'durable', name),
+    prefix: config.REDIS_PREFIX,
+    concurrency: config.TASK_CONCURRENCY,
+    lockDurationMs: config.TASK_LOCK_DURATION_MS,
+    stalledIntervalMs: config.TASK_STALLED_INTERVAL_MS,
+    logger,
+  });
 }
