@@ -27,7 +27,7 @@ const AUTH_FREE = new Set(
 export const isAuthFree = (method: string, url: string): boolean => AUTH_FREE.has(`${method} ${url}`);
 
 /** Path only, at most 200 characters: an error never echoes a long or query-carrying URL back. */
-function shortPath(url: string): string {
+export function shortPath(url: string): string {
   const path = url.split('?', 1)[0]!;
   return path.length > 200 ? `${path.slice(0, 200)}…` : path;
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ServingError } from '../../workers/protocol/errors.js';
+import { shortPath } from '../auth/authenticate.js';
 import { metadataHeaders } from '../metadata/response-metadata.js';
 import { docs, json, MODEL_PARAM } from '../openapi/route-docs.js';
 import type { RouteConfig } from '../policy/policy-config.js';
@@ -25,12 +26,7 @@ function readTarget(request: FastifyRequest<{ Params: V1Params }>, _reply: Fasti
   const params = request.params;
   const match = PREDICT.exec(params.target);
   if (!match)
-    return next(
-      new ServingError(
-        'route_not_found',
-        `no endpoint ${request.method} ${request.url.split('?', 1)[0]!.slice(0, 200)}: V1 serves :predict`,
-      ),
-    );
+    return next(new ServingError('route_not_found', `no endpoint ${request.method} ${shortPath(request.url)}: V1 serves :predict`));
   if (params.model === undefined) params.model = match[1]!;
   else params.version = match[1]!;
   next();
