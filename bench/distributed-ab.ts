@@ -61,7 +61,7 @@ function markdown(machine: object, results: Record<string, PairedRounds>): strin
     '',
     JSON.stringify(machine),
     '',
-    `mlp-classifier, JSON bodies, ${settings.highConnections} connections; each round an embedded run then a distributed run seconds apart, ` +
+    `mlp-classifier, JSON bodies, ${settings.highConnections} connections; each round an embedded run and a distributed run seconds apart (the order flipped each round), ` +
       'the same embedded gateway for every engine; CPU: % of one core over the run.',
     '',
     '| engine | round | embedded req/s | distributed req/s | ratio | gateway CPU % | worker CPU % | redis CPU % | distributed p50 ms |',

@@ -18,6 +18,8 @@ export interface DistributedOptions {
   readonly prefix: string;
   /** Extra settings for both processes (RESULT_RETENTION_SECONDS, ...). */
   readonly env?: Readonly<Record<string, string>>;
+  /** The build both processes run (default `dist`): another, to compare two builds' stacks. */
+  readonly dist?: string;
 }
 
 /** The environment both processes read; the worker gets the same cores as the embedded gateway. */
@@ -40,11 +42,16 @@ export function distributedEnv(options: DistributedOptions): Record<string, stri
  */
 export async function withDistributed<T>(options: DistributedOptions, use: (d: Distributed) => Promise<T>): Promise<T> {
   const env = distributedEnv(options);
-  const worker = spawnChild({ name: 'worker', script: resolve(REPO_ROOT, 'dist', 'workers', 'main.js'), cwd: REPO_ROOT, env });
+  const worker = spawnChild({
+    name: 'worker',
+    script: resolve(REPO_ROOT, options.dist ?? 'dist', 'workers', 'main.js'),
+    cwd: REPO_ROOT,
+    env,
+  });
   try {
     const gateway = await startChildServer({
       name: 'distributed gateway',
-      script: resolve(REPO_ROOT, 'dist', 'gateway', 'server.js'),
+      script: resolve(REPO_ROOT, options.dist ?? 'dist', 'gateway', 'server.js'),
       cwd: REPO_ROOT,
       env,
       readyPath: `/v2/models/${MODEL_NAME}/ready`,

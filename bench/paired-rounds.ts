@@ -1,7 +1,7 @@
 import { runLoad, type LoadResult, type LoadTarget } from './load.js';
 import { median, round } from './stats.js';
 
-/** One embedded run and the distributed run right after it, seconds apart. */
+/** One embedded run and one distributed run, seconds apart (either first). */
 export interface PairedRound {
   readonly embedded: LoadResult;
   readonly distributed: LoadResult;
@@ -51,8 +51,18 @@ export async function measurePairedRounds(
   await runLoad(distributed.target, connections, warmupSeconds, 0);
   const rounds: PairedRound[] = [];
   for (let index = 0; index < count; index += 1) {
-    const e = await runLoad(embedded.target, connections, seconds, 0, embedded.serverPid, embedded.otherPids);
-    const d = await runLoad(distributed.target, connections, seconds, 0, distributed.serverPid, distributed.otherPids);
+    const runEmbedded = () => runLoad(embedded.target, connections, seconds, 0, embedded.serverPid, embedded.otherPids);
+    const runDistributed = () => runLoad(distributed.target, connections, seconds, 0, distributed.serverPid, distributed.otherPids);
+    // The order flips each round, so neither stack always runs second, on a machine the other just loaded.
+    let e: LoadResult;
+    let d: LoadResult;
+    if (index % 2 === 0) {
+      e = await runEmbedded();
+      d = await runDistributed();
+    } else {
+      d = await runDistributed();
+      e = await runEmbedded();
+    }
     const pair: PairedRound = { embedded: e, distributed: d, ratio: pairRatio(e.requestsPerSecond, d.requestsPerSecond) };
     rounds.push(pair);
     onRound(pair, index);

@@ -1,6 +1,6 @@
 import { ServingError } from '../../workers/protocol/errors.js';
 import type { InferResult } from '../../workers/protocol/inference.js';
-import { decodeResult, isErrorCode, type Reply } from '../../workers/queue/job-codec.js';
+import { isErrorCode, type Reply } from '../../workers/queue/job-codec.js';
 
 interface Waiter {
   readonly since: number;
@@ -51,7 +51,7 @@ export class PendingReplies {
   deliver(reply: Reply): void {
     for (const answer of reply.items) {
       this.#settle(reply.jobId, answer.item, (waiter) => {
-        if (answer.ok) waiter.resolve(decodeResult(answer.result));
+        if (answer.ok) waiter.resolve(answer.result);
         else waiter.reject(new ServingError(isErrorCode(answer.code) ? answer.code : 'inference_failed', answer.message));
       });
     }

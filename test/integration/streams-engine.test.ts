@@ -3,11 +3,12 @@ import { startWorker } from '../../workers/main.js';
 import { parseWorkerConfig } from '../../workers/config.js';
 import { inferQueueName, inferQueueNames } from '../../workers/queue/queue-names.js';
 import { redisKeys } from '../../workers/queue/redis-keys.js';
-import { GROUP } from '../../workers/queue/stream-jobs.js';
+import { GROUP, entryFields } from '../../workers/queue/stream-jobs.js';
+import { decodeReply, encodeJob } from '../../workers/queue/job-codec.js';
 import type { RedisClient } from '../../workers/queue/redis-connection.js';
 import { abandonable, cancelledCount, postLine, rowsRun } from '../helpers/abandon.js';
 import { get, post, startTestGateway } from '../helpers/gateway.js';
-import { MlpReference, mlpBody } from '../helpers/mlp-reference.js';
+import { MlpReference, mlpBody, mlpVector } from '../helpers/mlp-reference.js';
 import { spawnGateway, spawnWorker, waitFor, type Spawned } from '../helpers/processes.js';
 import { REDIS_ENV, cleanRedis, freePort, testPrefix, testRedis } from '../helpers/redis.js';
 import { TestRepository } from '../helpers/repository.js';
@@ -278,5 +279,52 @@ describe('the streams queue engine', () => {
     cleanups.push(() => worker.close());
     await waitFor(async () => (await get(`${gateway.url}/v2/models/mlp-classifier/versions/1/ready`)).status === 200, 10_000, 'ready');
     expect((await post(`${gateway.url}/v2/models/mlp-classifier/versions/1/infer`, mlpBody(1))).status).toBe(200);
+  });
+
+  it("answers a job of the previous format (a gateway not yet upgraded) as JSON with base64 tensors, and the current one with the outputs' bytes beside the JSON", async () => {
+    const env = environment();
+    const client = redis();
+    const keys = redisKeys(env.REDIS_PREFIX!);
+    const reference = await MlpReference.load();
+    cleanups.push(() => reference.close());
+    const request = (seed: number) => ({
+      requestId: `r${seed}`,
+      model: 'mlp-classifier',
+      version: '1',
+      inputs: [{ name: 'input', datatype: 'FP32' as const, shape: [1, 512], data: Float32Array.from(mlpVector(seed)) }],
+      outputs: [],
+      rows: 1,
+      signature: 'input:512',
+      deadline: Date.now() + 30_000,
+      priority: 0,
+    });
+    const stream = keys.jobStreams(MLP_QUEUE)[0]!;
+    // The group reads from the stream's first entry, so jobs added before the worker starts are taken.
+    await client.xgroup('CREATE', stream, GROUP, '0', 'MKSTREAM');
+    await client.xadd(stream, '*', ...entryFields('old', { ...encodeJob([request(1)], 'g'), format: 2 as never }, Date.now()));
+    await client.xadd(stream, '*', ...entryFields('new', encodeJob([request(2)], 'g'), Date.now()));
+    const worker = await startWorker(parseWorkerConfig({ ...env, WORKER_ID: 'w' }));
+    cleanups.push(() => worker.close());
+    const replies = keys.replies('g');
+    await waitFor(async () => (await client.xlen(replies)) === 2, 20_000, 'both replies');
+    const entries = await client.xrangeBuffer(replies, '-', '+');
+    const byJob = new Map(entries.map(([, fields]) => [(JSON.parse(fields[1]!.toString()) as { jobId: string }).jobId, fields]));
+
+    const old = byJob.get('old')!;
+    expect(old.map((field, i) => (i % 2 === 0 ? field.toString() : 'value'))).toEqual(['reply', 'value']);
+    const oldOutput = (JSON.parse(old[1]!.toString()) as { items: { result: { outputs: { base64: string }[] } }[] }).items[0]!.result
+      .outputs[0]!;
+    const oldBytes = Buffer.from(oldOutput.base64, 'base64');
+    expect(await reference.matches(1, Array.from(new Float32Array(oldBytes.buffer, oldBytes.byteOffset, oldBytes.byteLength / 4)))).toBe(
+      true,
+    );
+
+    const current = byJob.get('new')!;
+    expect(current.map((field, i) => (i % 2 === 0 ? field.toString() : 'value'))).toEqual(['reply', 'value', 'data', 'value']);
+    expect(current[1]!.toString()).not.toContain('base64');
+    const decoded = decodeReply(current[1]!.toString(), current[3]!);
+    const answer = decoded.items[0]!;
+    expect(answer.ok).toBe(true);
+    if (answer.ok) expect(await reference.matches(2, Array.from(answer.result.outputs[0]!.data as Float32Array))).toBe(true);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { encodeBytesElements } from '../../workers/protocol/tensor.js';
 import { decodeFailure, encodeFailure, isRetryable } from '../../workers/queue/failure-policy.js';
-import { decodeJob, decodeResult, encodeJob, encodeResult } from '../../workers/queue/job-codec.js';
+import { decodeJob, decodeReply, encodeJob, encodeReply, type Reply } from '../../workers/queue/job-codec.js';
 
 describe('job codec', () => {
   it('round-trips a request with every kind of tensor through JSON', () => {
@@ -35,18 +35,106 @@ describe('job codec', () => {
     ]);
   });
 
-  it('round-trips a result', () => {
-    const result = {
-      model: 'm',
-      version: '1',
-      outputs: [{ name: 'y', datatype: 'FP16' as const, shape: [1], data: new Uint16Array([0x3c00]) }],
-      timings: { queueMs: 1, computeMs: 2, batchSize: 3, batchRows: 4 },
+  it('round-trips a reply: outputs of every width after odd-sized ones, a failed item, an empty output', () => {
+    const timings = { queueMs: 1, computeMs: 2, batchSize: 3, batchRows: 4 };
+    const reply: Reply = {
+      jobId: 'j',
+      items: [
+        {
+          item: 0,
+          ok: true,
+          result: {
+            model: 'm',
+            version: '1',
+            outputs: [
+              { name: 'u', datatype: 'UINT8', shape: [3], data: new Uint8Array([1, 2, 255]) },
+              { name: 'h', datatype: 'FP16', shape: [1], data: new Uint16Array([0x3c00]) },
+              { name: 'd', datatype: 'FP64', shape: [2], data: new Float64Array([Math.PI, -0]) },
+              { name: 'i', datatype: 'INT64', shape: [1], data: new BigInt64Array([9007199254740993n]) },
+              { name: 'b', datatype: 'BYTES', shape: [1], data: encodeBytesElements([new TextEncoder().encode('hé')]) },
+              { name: 'e', datatype: 'FP32', shape: [0], data: new Float32Array(0) },
+            ],
+            timings,
+          },
+        },
+        { item: 2, ok: false, code: 'shape_mismatch', message: 'no' },
+        {
+          item: 1,
+          ok: true,
+          result: {
+            model: 'm',
+            version: '1',
+            outputs: [{ name: 'f', datatype: 'FP32', shape: [2], data: new Float32Array([1.5, -2]) }],
+            timings,
+          },
+        },
+      ],
     };
-    expect(decodeResult(JSON.parse(JSON.stringify(encodeResult(result))))).toEqual(result);
+    const { json, bytes } = encodeReply(reply);
+    // Nothing of the tensors in the JSON; their bytes (3 + 2 + 16 + 8 + 7 + 0 + 8) in the binary field.
+    expect(json).not.toContain('base64');
+    expect(bytes.byteLength).toBe(44);
+    const decoded = decodeReply(json, bytes);
+    expect(decoded).toEqual(reply);
+    const outputs = decoded.items.flatMap((answer) => (answer.ok ? answer.result.outputs : []));
+    // Each output owns its memory (aligned, transferable without touching another's).
+    expect(new Set(outputs.map((tensor) => tensor.data.buffer)).size).toBe(outputs.length);
+    for (const tensor of outputs) expect(tensor.data.byteOffset).toBe(0);
   });
 
-  it('refuses a job of another format', () => {
+  it('refuses a reply whose bytes and JSON disagree', () => {
+    const { json, bytes } = encodeReply({
+      jobId: 'j',
+      items: [
+        {
+          item: 0,
+          ok: true,
+          result: {
+            model: 'm',
+            version: '1',
+            outputs: [{ name: 'f', datatype: 'FP32', shape: [2], data: new Float32Array([1, 2]) }],
+            timings: { queueMs: 0, computeMs: 0, batchSize: 1, batchRows: 1 },
+          },
+        },
+      ],
+    });
+    expect(() => decodeReply(json, bytes.subarray(0, 4))).toThrow(/claims 8 bytes/);
+    expect(() => decodeReply(json, Buffer.concat([bytes, Buffer.from([0])]))).toThrow(/1 bytes no output claims/);
+    expect(() => decodeReply(json.replace('"bytes":8', '"bytes":6'), bytes.subarray(0, 6))).toThrow(/claims 6 bytes/);
+    expect(() => decodeReply(json.replace('"bytes":8', '"bytes":-8'), bytes)).toThrow(/claims -8 bytes/);
+    expect(() => decodeReply(json.replace('FP32', 'FP31'), bytes)).toThrow(/unknown datatype FP31/);
+  });
+
+  it('refuses a job of another format, and reads the previous one', () => {
     expect(() => decodeJob({ format: 1 } as never)).toThrow(/format 1/);
+    expect(() => decodeJob({ format: 4 } as never)).toThrow(/format 4/);
+    expect(decodeJob({ format: 2, replyTo: 'gw', requests: [] })).toEqual({ replyTo: 'gw', requests: [] });
+  });
+
+  it('answers a job of the previous format as its gateway reads it: JSON, tensors in base64, no binary field', () => {
+    const output = { name: 'y', datatype: 'FP32' as const, shape: [2], data: new Float32Array([1.5, -2]) };
+    const timings = { queueMs: 0, computeMs: 0, batchSize: 1, batchRows: 1 };
+    const { json, bytes } = encodeReply({
+      jobId: 'j',
+      format: 2,
+      items: [{ item: 0, ok: true, result: { model: 'm', version: '1', outputs: [output], timings } }],
+    });
+    expect(bytes).toBeUndefined();
+    expect(JSON.parse(json)).toEqual({
+      jobId: 'j',
+      items: [
+        {
+          item: 0,
+          ok: true,
+          result: {
+            model: 'm',
+            version: '1',
+            timings,
+            outputs: [{ name: 'y', datatype: 'FP32', shape: [2], base64: Buffer.from(output.data.buffer).toString('base64') }],
+          },
+        },
+      ],
+    });
   });
 });
 

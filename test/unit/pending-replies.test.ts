@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { PendingReplies } from '../../gateway/queue/pending-replies.js';
-import { encodeResult } from '../../workers/queue/job-codec.js';
+import type { InferResult } from '../../workers/protocol/inference.js';
 
-const result = (value: number) =>
-  encodeResult({
-    model: 'm',
-    version: '1',
-    outputs: [{ name: 'y', datatype: 'FP32', shape: [1], data: new Float32Array([value]) }],
-    timings: { queueMs: 0, computeMs: 1, batchSize: 1 },
-  });
+const result = (value: number): InferResult => ({
+  model: 'm',
+  version: '1',
+  outputs: [{ name: 'y', datatype: 'FP32', shape: [1], data: new Float32Array([value]) }],
+  timings: { queueMs: 0, computeMs: 1, batchSize: 1, batchRows: 1 },
+});
 
 /**
  * A job taken over after its first worker stalled may be answered twice (both workers ran it);

@@ -5,7 +5,7 @@ import type { ModelManager } from '../pool/model-manager.js';
 import type { ModelConfig } from '../repository/model-config.js';
 import type { InferResult, ValidInferRequest } from '../protocol/inference.js';
 import { LeanWorker } from './lean-worker.js';
-import { decodeJob, encodeResult, isErrorCode, type InferJobData, type ItemReply } from './job-codec.js';
+import { decodeJob, isErrorCode, JOB_FORMAT, type InferJobData, type ItemReply, type Reply } from './job-codec.js';
 import { DEAD_LETTER_QUEUE, inferQueueNames } from './queue-names.js';
 import type { RedisClient } from './redis-connection.js';
 import { redisKeys, type RedisKeys } from './redis-keys.js';
@@ -36,6 +36,11 @@ export interface ConsumerOptions {
   readonly logger: Logger;
   /** Counts the items skipped because their callers left (stage `job`). */
   readonly metrics?: ServingMetrics;
+}
+
+/** Answers to a job, in the form its gateway reads (a job of the previous format: JSON only). */
+function replyOf(jobId: string, items: ItemReply[], data: InferJobData): Reply {
+  return data.format === JOB_FORMAT ? { jobId, items } : { jobId, items, format: data.format };
 }
 
 /** What a finished job keeps: which items were answered on the reply stream. */
@@ -212,7 +217,7 @@ export class QueueConsumer {
       timestamp: job.timestamp,
       attempt: job.attemptsMade + 1,
     });
-    if (run.answered.length > 0) await this.#replies.send(this.#keys.replies(job.data.replyTo), { jobId: job.id!, items: run.answered });
+    if (run.answered.length > 0) await this.#replies.send(this.#keys.replies(job.data.replyTo), replyOf(job.id!, run.answered, job.data));
     // Answers travel once, on the reply stream; the job keeps only a summary (BullMQ would
     // otherwise copy them into the job hash and the events stream too).
     if (run.retry.length === 0) return { answered: run.answered.map((answer) => answer.item) };
@@ -225,7 +230,9 @@ export class QueueConsumer {
   async #processStream(job: StreamJob): Promise<StreamOutcome> {
     const run = await this.#run({ queue: job.queue, id: job.jobId, data: job.data, timestamp: job.addedAt, attempt: job.attempt });
     const reply =
-      run.answered.length > 0 ? { key: this.#keys.replies(job.data.replyTo), reply: { jobId: job.jobId, items: run.answered } } : undefined;
+      run.answered.length > 0
+        ? { key: this.#keys.replies(job.data.replyTo), reply: replyOf(job.jobId, run.answered, job.data) }
+        : undefined;
     return {
       ...(reply ? { reply } : {}),
       ...(run.retry.length > 0 ? { retry: { items: run.retry.map((entry) => entry.item), reason: retryReason(run) } } : {}),
@@ -266,7 +273,7 @@ export class QueueConsumer {
         answered.push({
           item,
           ok: true,
-          result: encodeResult({ ...served, timings: { ...served.timings, queueMs: served.timings.queueMs + redisWaitMs } }),
+          result: { ...served, timings: { ...served.timings, queueMs: served.timings.queueMs + redisWaitMs } },
         });
       } else if (isRetryable(outcome.reason)) {
         retry.push({ item, error: outcome.reason });
@@ -329,7 +336,7 @@ export class QueueConsumer {
     const decoded = decodeFailure(reason);
     const code = decoded.code && isErrorCode(decoded.code) ? decoded.code : 'inference_failed';
     const items = (data.requests ?? []).map((request) => ({ item: request.item, ok: false as const, code, message: decoded.message }));
-    if (items.length > 0) await this.#replies.send(this.#keys.replies(data.replyTo), { jobId, items });
+    if (items.length > 0) await this.#replies.send(this.#keys.replies(data.replyTo), replyOf(jobId, items, data));
   }
 }
 

@@ -1,16 +1,22 @@
 import { DATATYPE_INFO, isDatatype, viewBytes } from '../protocol/datatypes.js';
 import { ERROR_TABLE, type ErrorCode } from '../protocol/errors.js';
-import type { InferResult, InferTimings, ValidInferRequest } from '../protocol/inference.js';
+import type { InferResult, ValidInferRequest } from '../protocol/inference.js';
 import type { Tensor } from '../protocol/tensor.js';
 
 /**
- * How requests and results travel through Redis: JSON, with tensor bytes as base64
- * (BullMQ stores job data as JSON text). One job carries the requests a gateway's
- * coalescer gathered for one model version (up to a batch; gateway/queue/job-coalescer.ts),
- * so Redis round trips are paid per group, not per request. Versioned so mixed deployments
- * fail loudly.
+ * How requests and results travel through Redis. A job is JSON, with tensor bytes as base64
+ * (BullMQ stores job data as JSON text); it carries the requests a gateway's coalescer gathered
+ * for one model version (up to a batch; gateway/queue/job-coalescer.ts), so Redis round trips
+ * are paid per group, not per request. A reply is a stream entry of two fields: JSON with each
+ * output's byte count, and the outputs' bytes, in order, as one binary field (an output is often
+ * far larger than its input: base64 in JSON cost the gateway's event loop a decode, a parse and
+ * a copy of a third more bytes). Versioned so mixed deployments fail loudly: a job of format 3
+ * comes from a gateway that reads binary replies; a worker also takes format 2 (the gateway before
+ * them) and answers it as JSON with base64 tensors, so workers can be upgraded before gateways.
  */
-export const JOB_FORMAT = 2;
+export const JOB_FORMAT = 3;
+/** The previous format, still read by workers (see above). */
+const PREVIOUS_FORMAT = 2;
 
 interface EncodedTensor {
   readonly name: string;
@@ -26,28 +32,39 @@ export type EncodedRequest = Omit<ValidInferRequest, 'inputs'> & {
 };
 
 export interface InferJobData {
-  readonly format: typeof JOB_FORMAT;
+  readonly format: typeof JOB_FORMAT | typeof PREVIOUS_FORMAT;
   /** The gateway instance waiting for the answers. */
   readonly replyTo: string;
   readonly requests: readonly EncodedRequest[];
 }
 
 export type ItemReply =
-  | { readonly item: number; readonly ok: true; readonly result: EncodedResult }
+  | { readonly item: number; readonly ok: true; readonly result: InferResult }
   | { readonly item: number; readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
 /** Answers for some or all items of one job. */
 export interface Reply {
   readonly jobId: string;
   readonly items: readonly ItemReply[];
+  /** The job's format, when it is the previous one: answered as its gateway reads them. */
+  readonly format?: InferJobData['format'];
 }
 
-export interface EncodedResult {
-  readonly model: string;
-  readonly version: string;
-  readonly outputs: readonly EncodedTensor[];
-  readonly timings: InferTimings;
+/** An output in a reply entry's JSON: its bytes are the next `bytes` of the entry's binary field. */
+interface ReplyTensor {
+  readonly name: string;
+  readonly datatype: string;
+  readonly shape: readonly number[];
+  readonly bytes: number;
 }
+
+type ReplyHeader = {
+  readonly jobId: string;
+  readonly items: readonly (
+    | { readonly item: number; readonly ok: true; readonly result: Omit<InferResult, 'outputs'> & { outputs: readonly ReplyTensor[] } }
+    | Extract<ItemReply, { ok: false }>
+  )[];
+};
 
 function encodeTensor(tensor: Tensor): EncodedTensor {
   const bytes = Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
@@ -76,19 +93,65 @@ export function encodeJob(requests: readonly ValidInferRequest[], replyTo: strin
 }
 
 export function decodeJob(data: InferJobData): { requests: { item: number; request: ValidInferRequest }[]; replyTo: string } {
-  if (data.format !== JOB_FORMAT) throw new Error(`job format ${String(data.format)} is not ${JOB_FORMAT}`);
+  if (data.format !== JOB_FORMAT && data.format !== PREVIOUS_FORMAT)
+    throw new Error(`job format ${String(data.format)} is not ${JOB_FORMAT} (or ${PREVIOUS_FORMAT})`);
   return {
     replyTo: data.replyTo,
     requests: data.requests.map(({ item, ...request }) => ({ item, request: { ...request, inputs: request.inputs.map(decodeTensor) } })),
   };
 }
 
-export function encodeResult(result: InferResult): EncodedResult {
-  return { model: result.model, version: result.version, outputs: result.outputs.map(encodeTensor), timings: result.timings };
+/** A reply as its stream entry's two fields: the JSON, and every output's bytes in order. */
+export function encodeReply(reply: Reply): { json: string; bytes?: Buffer } {
+  if (reply.format === PREVIOUS_FORMAT) {
+    const items = reply.items.map((answer) =>
+      answer.ok ? { ...answer, result: { ...answer.result, outputs: answer.result.outputs.map(encodeTensor) } } : answer,
+    );
+    return { json: JSON.stringify({ jobId: reply.jobId, items }) };
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const items = reply.items.map((answer) => {
+    if (!answer.ok) return answer;
+    const { model, version, timings } = answer.result;
+    const outputs = answer.result.outputs.map((tensor) => {
+      chunks.push(new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength));
+      total += tensor.data.byteLength;
+      return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, bytes: tensor.data.byteLength };
+    });
+    return { item: answer.item, ok: true as const, result: { model, version, timings, outputs } };
+  });
+  return { json: JSON.stringify({ jobId: reply.jobId, items }), bytes: Buffer.concat(chunks, total) };
 }
 
-export function decodeResult(encoded: EncodedResult): InferResult {
-  return { model: encoded.model, version: encoded.version, outputs: encoded.outputs.map(decodeTensor), timings: encoded.timings };
+/**
+ * Reads a reply entry back; throws if its JSON and bytes disagree. Each output gets memory of
+ * its own (aligned for its type, and never a view into the entry another output could detach).
+ */
+export function decodeReply(json: string, bytes: Uint8Array): Reply {
+  const header = JSON.parse(json) as ReplyHeader;
+  let at = 0;
+  const items = header.items.map((answer): ItemReply => {
+    if (!answer.ok) return answer;
+    const outputs = answer.result.outputs.map((tensor): Tensor => {
+      if (!isDatatype(tensor.datatype)) throw new Error(`reply holds unknown datatype ${tensor.datatype}`);
+      const size = DATATYPE_INFO[tensor.datatype].bytes;
+      if (
+        !Number.isSafeInteger(tensor.bytes) ||
+        tensor.bytes < 0 ||
+        (size > 0 && tensor.bytes % size !== 0) ||
+        at + tensor.bytes > bytes.byteLength
+      )
+        throw new Error(`reply output ${tensor.name} claims ${String(tensor.bytes)} bytes`);
+      const owned = new Uint8Array(tensor.bytes);
+      owned.set(bytes.subarray(at, at + tensor.bytes));
+      at += tensor.bytes;
+      return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, data: viewBytes(tensor.datatype, owned) };
+    });
+    return { item: answer.item, ok: true, result: { ...answer.result, outputs } };
+  });
+  if (at !== bytes.byteLength) throw new Error(`reply has ${bytes.byteLength - at} bytes no output claims`);
+  return { jobId: header.jobId, items };
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {

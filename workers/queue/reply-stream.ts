@@ -1,6 +1,6 @@
 import type { ChainableCommander } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Reply } from './job-codec.js';
+import { decodeReply, encodeReply, type Reply } from './job-codec.js';
 import type { RedisClient } from './redis-connection.js';
 import { CLUSTER_TRANSACTION_SETTLE_MS, settledWithin } from './settled-within.js';
 
@@ -9,6 +9,10 @@ const STREAM_TTL_MS = 120_000;
 const STREAM_MAX_ENTRIES = 10_000;
 /** The reader trims what it has read every this many entries (and whenever it goes idle). */
 const TRIM_EVERY = 100;
+
+/** A reply entry's fields: its JSON, and the outputs' bytes where it has them (encodeReply). */
+const replyFields = (json: string, bytes: Buffer | undefined): (string | Buffer)[] =>
+  bytes ? ['reply', json, 'data', bytes] : ['reply', json];
 
 /** How long a worker trusts the expiry it last set on a stream; far below STREAM_TTL_MS. */
 export const EXPIRY_RENEW_MS = 10_000;
@@ -40,7 +44,8 @@ export class ReplySender {
    * a job in the same MULTI). Single Redis only: the reply stream has no queue's hash tag.
    */
   appendTo(chain: ChainableCommander, streamKey: string, reply: Reply): void {
-    chain.xadd(streamKey, 'MAXLEN', '~', String(STREAM_MAX_ENTRIES), '*', 'reply', JSON.stringify(reply));
+    const { json, bytes } = encodeReply(reply);
+    chain.xadd(streamKey, 'MAXLEN', '~', String(STREAM_MAX_ENTRIES), '*', ...replyFields(json, bytes));
     const now = Date.now();
     const renewedAt = this.#renewedAt.get(streamKey);
     if (renewedAt !== undefined && now - renewedAt < this.#renewEveryMs) return;
@@ -55,13 +60,13 @@ export class ReplySender {
    * job's finish, and its lease, for ever.
    */
   async send(streamKey: string, reply: Reply): Promise<void> {
-    const entry = JSON.stringify(reply);
+    const { json, bytes } = encodeReply(reply);
     const now = Date.now();
     const renewedAt = this.#renewedAt.get(streamKey);
     if (renewedAt !== undefined && now - renewedAt < this.#renewEveryMs) {
       await settledWithin(
         this.#redis,
-        this.#redis.xadd(streamKey, 'MAXLEN', '~', String(STREAM_MAX_ENTRIES), '*', 'reply', entry),
+        this.#redis.xadd(streamKey, 'MAXLEN', '~', String(STREAM_MAX_ENTRIES), '*', ...replyFields(json, bytes)),
         this.#settleMs,
       );
       return;
@@ -72,7 +77,7 @@ export class ReplySender {
       this.#redis,
       this.#redis
         .pipeline()
-        .xadd(streamKey, 'MAXLEN', '~', String(STREAM_MAX_ENTRIES), '*', 'reply', entry)
+        .xadd(streamKey, 'MAXLEN', '~', String(STREAM_MAX_ENTRIES), '*', ...replyFields(json, bytes))
         .pexpire(streamKey, STREAM_TTL_MS)
         .exec(),
     );
@@ -132,7 +137,8 @@ export class ReplyReader {
     while (this.#running) {
       try {
         const sentAt = Date.now();
-        const result = await this.#redis.xread('COUNT', 1000, 'BLOCK', 1000, 'STREAMS', this.#key, this.#lastId);
+        // As Buffers: the outputs' bytes are binary (the ids and field names are ASCII).
+        const result = await this.#redis.xreadBuffer('COUNT', 1000, 'BLOCK', 1000, 'STREAMS', this.#key, this.#lastId);
         if (failing) {
           failing = false;
           this.#logger.info('reply stream reader recovered');
@@ -141,7 +147,7 @@ export class ReplyReader {
         let read = 0;
         for (const [, entries] of result ?? []) {
           for (const [id, fields] of entries) {
-            this.#lastId = id;
+            this.#lastId = id.toString();
             this.#deliver(fields);
             read += 1;
           }
@@ -163,11 +169,15 @@ export class ReplyReader {
     }
   }
 
-  #deliver(fields: string[]): void {
-    const raw = fields[fields.indexOf('reply') + 1];
-    if (raw === undefined) return;
+  #deliver(fields: Buffer[]): void {
+    const field = (name: string): Buffer | undefined => {
+      for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i]!.toString() === name) return fields[i + 1];
+      return undefined;
+    };
+    const json = field('reply');
+    if (json === undefined) return;
     try {
-      this.#onReply(JSON.parse(raw) as Reply);
+      this.#onReply(decodeReply(json.toString(), field('data') ?? new Uint8Array(0)));
     } catch (error) {
       this.#logger.error({ err: error }, 'unreadable reply');
     }
