@@ -5,7 +5,7 @@
  * (the order flipped each round): rows/s, and the gateway's and worker's CPU per row from /proc.
  * BASE_DIST (default `dist-base`, e.g. a copy of main's `dist`) is A, NEXT_DIST (default `dist`) B.
  * Rounds: BENCH_PAIRED_ROUNDS; seconds: BENCH_DURATION_SECONDS; engine: QUEUE_ENGINE (bullmq).
- * Writes bench/results/distributed-large-outputs.{json,md}.
+ * Writes bench/results/distributed-large-outputs-<engine>.{json,md}.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -113,11 +113,11 @@ async function main(): Promise<void> {
   ];
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(
-    join(RESULTS_DIR, 'distributed-large-outputs.json'),
+    join(RESULTS_DIR, `distributed-large-outputs-${engine}.json`),
     `${JSON.stringify({ machine, engine, base, next, connections: CONNECTIONS, width: WIDTH, rounds, medians: summary }, null, 2)}\n`,
   );
-  writeFileSync(join(RESULTS_DIR, 'distributed-large-outputs.md'), `${lines.join('\n')}\n`);
-  log(`wrote ${join(RESULTS_DIR, 'distributed-large-outputs.{json,md}')}`);
+  writeFileSync(join(RESULTS_DIR, `distributed-large-outputs-${engine}.md`), `${lines.join('\n')}\n`);
+  log(`wrote ${join(RESULTS_DIR, `distributed-large-outputs-${engine}.{json,md}`)}`);
 }
 
 main().then(

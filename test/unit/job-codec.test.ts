@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { encodeBytesElements } from '../../workers/protocol/tensor.js';
 import { decodeFailure, encodeFailure, isRetryable } from '../../workers/queue/failure-policy.js';
-import { decodeJob, decodeReply, encodeJob, encodeReply, type Reply } from '../../workers/queue/job-codec.js';
+import { decodeJob, decodeReply, encodeJob, encodeReply, jobJson, type Reply } from '../../workers/queue/job-codec.js';
 
 describe('job codec', () => {
   it('round-trips a request with every kind of tensor through JSON', () => {
@@ -27,12 +27,18 @@ describe('job codec', () => {
       ],
     };
     const second = { ...request, requestId: 'r2' };
-    const { requests, replyTo } = decodeJob(JSON.parse(JSON.stringify(encodeJob([request, second], 'gw'))));
-    expect(replyTo).toBe('gw');
-    expect(requests).toEqual([
+    const job = encodeJob([request, second], 'gw');
+    const expected = [
       { item: 0, request },
       { item: 1, request: second },
-    ]);
+    ];
+    // As JSON text holds it (BullMQ, dead letters), and as bytes (in memory, a streams entry).
+    const { requests, replyTo } = decodeJob(JSON.parse(JSON.stringify(jobJson(job))));
+    expect(replyTo).toBe('gw');
+    expect(requests).toEqual(expected);
+    expect(decodeJob(job).requests).toEqual(expected);
+    // Decoded tensors own their memory: not views of the request's.
+    expect(decodeJob(job).requests[0]!.request.inputs[0]!.data.buffer).not.toBe(request.inputs[0]!.data.buffer);
   });
 
   it('round-trips a reply: outputs of every width after odd-sized ones, a failed item, an empty output', () => {

@@ -1,6 +1,6 @@
 import { Job, Queue } from 'bullmq';
 import type { JobQueue, JobQueueConfig, JobState, NewJob } from './job-queue.js';
-import type { InferJobData } from './job-codec.js';
+import { jobJson, type InferJobData } from './job-codec.js';
 import type { JobSummary } from './consumer.js';
 import type { RedisClient } from './redis-connection.js';
 import { redisKeys, type RedisKeys } from './redis-keys.js';
@@ -19,7 +19,7 @@ export class BullmqJobQueue implements JobQueue {
   }
 
   async add(queue: string, job: NewJob): Promise<string> {
-    await this.#queue(queue).add('infer', job.data, {
+    await this.#queue(queue).add('infer', jobJson(job.data), {
       jobId: job.id,
       ...(job.priority > 0 ? { priority: job.priority } : {}),
       attempts: this.#config.JOB_ATTEMPTS,

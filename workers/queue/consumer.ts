@@ -5,7 +5,7 @@ import type { ModelManager } from '../pool/model-manager.js';
 import type { ModelConfig } from '../repository/model-config.js';
 import type { InferResult, ValidInferRequest } from '../protocol/inference.js';
 import { LeanWorker } from './lean-worker.js';
-import { decodeJob, isErrorCode, JOB_FORMAT, type InferJobData, type ItemReply, type Reply } from './job-codec.js';
+import { decodeJob, isErrorCode, JOB_FORMAT, jobJson, type InferJobData, type ItemReply, type Reply } from './job-codec.js';
 import { DEAD_LETTER_QUEUE, inferQueueNames } from './queue-names.js';
 import type { RedisClient } from './redis-connection.js';
 import { redisKeys, type RedisKeys } from './redis-keys.js';
@@ -326,7 +326,7 @@ export class QueueConsumer {
 
   /** Out of attempts: dead-lettered before its callers are answered, so whoever reads the answer also finds the letter. */
   async #exhausted(queue: string, jobId: string, data: InferJobData, reason: string, attemptsMade: number): Promise<void> {
-    const letter: DeadLetter = { queue, jobId, data, failedReason: reason, attemptsMade, failedAt: Date.now() };
+    const letter: DeadLetter = { queue, jobId, data: jobJson(data), failedReason: reason, attemptsMade, failedAt: Date.now() };
     await this.#deadLetters.add('dead-letter', letter, { jobId: `${queue}.${jobId}` });
     this.#options.logger.error({ queue, jobId, attempts: attemptsMade, reason }, 'job dead-lettered');
     await this.#answerFailure(jobId, data, reason);

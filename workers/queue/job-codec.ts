@@ -4,13 +4,14 @@ import type { InferResult, ValidInferRequest } from '../protocol/inference.js';
 import type { Tensor } from '../protocol/tensor.js';
 
 /**
- * How requests and results travel through Redis. A job is JSON, with tensor bytes as base64
- * (BullMQ stores job data as JSON text); it carries the requests a gateway's coalescer gathered
- * for one model version (up to a batch; gateway/queue/job-coalescer.ts), so Redis round trips
- * are paid per group, not per request. A reply is a stream entry of two fields: JSON with each
- * output's byte count, and the outputs' bytes, in order, as one binary field (an output is often
- * far larger than its input: base64 in JSON cost the gateway's event loop a decode, a parse and
- * a copy of a third more bytes). Versioned so mixed deployments fail loudly: a job of format 3
+ * How requests and results travel through Redis. A job carries the requests a gateway's coalescer
+ * gathered for one model version (up to a batch; gateway/queue/job-coalescer.ts), so Redis round
+ * trips are paid per group, not per request: JSON with tensor bytes as base64 where it is JSON
+ * text (BullMQ's job data, dead letters), JSON beside one binary field of the tensors' bytes in a
+ * streams entry (stream-jobs.ts). A reply is a stream entry of two fields: JSON with each output's
+ * byte count, and the outputs' bytes, in order, as one binary field (base64 in JSON cost the
+ * gateway's event loop a decode, a parse and a copy of a third more bytes; a recognizer output
+ * is 1 MB). Versioned so mixed deployments fail loudly: a job of format 3
  * comes from a gateway that reads binary replies; a worker also takes format 2 (the gateway before
  * them) and answers it as JSON with base64 tensors, so workers can be upgraded before gateways.
  */
@@ -18,17 +19,20 @@ export const JOB_FORMAT = 3;
 /** The previous format, still read by workers (see above). */
 const PREVIOUS_FORMAT = 2;
 
-interface EncodedTensor {
+/**
+ * A tensor in a job: its bytes as base64 where the job is JSON text (BullMQ's job data, dead
+ * letters), or as bytes (in memory, and in a streams entry's binary field: stream-jobs.ts).
+ */
+export type JobTensor = {
   readonly name: string;
   readonly datatype: string;
   readonly shape: readonly number[];
-  readonly base64: string;
-}
+} & ({ readonly base64: string; readonly data?: undefined } | { readonly data: Uint8Array; readonly base64?: undefined });
 
 export type EncodedRequest = Omit<ValidInferRequest, 'inputs'> & {
   /** Position in the job as first queued; replies name it. */
   readonly item: number;
-  readonly inputs: readonly EncodedTensor[];
+  readonly inputs: readonly JobTensor[];
 };
 
 export interface InferJobData {
@@ -66,30 +70,69 @@ type ReplyHeader = {
   )[];
 };
 
-function encodeTensor(tensor: Tensor): EncodedTensor {
+const bytesOf = (tensor: Pick<Tensor, 'data'>): Uint8Array =>
+  new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+
+/** A job tensor as JSON holds it: its bytes in base64. */
+function base64Tensor(tensor: JobTensor): JobTensor {
+  if (tensor.data === undefined) return tensor;
   const bytes = Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
   return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, base64: bytes.toString('base64') };
 }
 
-function decodeTensor(encoded: EncodedTensor): Tensor {
+function decodeTensor(encoded: JobTensor): Tensor {
   if (!isDatatype(encoded.datatype)) throw new Error(`job holds unknown datatype ${encoded.datatype}`);
-  // Decoded straight into memory of the tensor's own (Buffer.from would use a shared
-  // pooled slab, and tensors must own aligned memory they can transfer).
-  const owned = new Uint8Array(Buffer.byteLength(encoded.base64, 'base64'));
-  const written = Buffer.from(owned.buffer).write(encoded.base64, 'base64');
-  if (written !== owned.byteLength) throw new Error(`tensor ${encoded.name} is not valid base64`);
+  // Into memory of the tensor's own (not a view into the entry, nor Buffer.from's shared pooled
+  // slab): tensors must own aligned memory they can transfer.
+  let owned: Uint8Array;
+  if (encoded.data !== undefined) {
+    owned = new Uint8Array(encoded.data.byteLength);
+    owned.set(encoded.data);
+  } else {
+    owned = new Uint8Array(Buffer.byteLength(encoded.base64, 'base64'));
+    const written = Buffer.from(owned.buffer).write(encoded.base64, 'base64');
+    if (written !== owned.byteLength) throw new Error(`tensor ${encoded.name} is not valid base64`);
+  }
   const size = DATATYPE_INFO[encoded.datatype].bytes;
   if (size > 0 && owned.byteLength % size !== 0)
     throw new Error(`tensor ${encoded.name} has ${owned.byteLength} bytes, not a multiple of ${size}`);
   return { name: encoded.name, datatype: encoded.datatype, shape: encoded.shape, data: viewBytes(encoded.datatype, owned) };
 }
 
-/** `skip`: items whose caller left before the job went out; the others keep their item numbers. */
+/**
+ * The job's tensors as views of the requests' own (each engine writes them its way: jobJson for
+ * JSON, stream-jobs.ts's entry fields). `skip`: items whose caller left before the job went out;
+ * the others keep their item numbers.
+ */
 export function encodeJob(requests: readonly ValidInferRequest[], replyTo: string, skip?: ReadonlySet<number>): InferJobData {
   const encoded = requests.flatMap((request, item) =>
-    skip?.has(item) ? [] : [{ ...request, item, inputs: request.inputs.map(encodeTensor) }],
+    skip?.has(item)
+      ? []
+      : [
+          {
+            ...request,
+            item,
+            inputs: request.inputs.map((tensor) => ({
+              name: tensor.name,
+              datatype: tensor.datatype,
+              shape: tensor.shape,
+              data: bytesOf(tensor),
+            })),
+          },
+        ],
   );
   return { format: JOB_FORMAT, replyTo, requests: encoded };
+}
+
+/** The job as JSON text holds it (BullMQ's job data, a dead letter): tensors in base64. */
+export function jobJson(data: InferJobData): InferJobData {
+  if (!Array.isArray(data.requests)) return data;
+  return {
+    ...data,
+    requests: data.requests.map((request) =>
+      Array.isArray(request.inputs) ? { ...request, inputs: request.inputs.map(base64Tensor) } : request,
+    ),
+  };
 }
 
 export function decodeJob(data: InferJobData): { requests: { item: number; request: ValidInferRequest }[]; replyTo: string } {
@@ -105,7 +148,17 @@ export function decodeJob(data: InferJobData): { requests: { item: number; reque
 export function encodeReply(reply: Reply): { json: string; bytes?: Buffer } {
   if (reply.format === PREVIOUS_FORMAT) {
     const items = reply.items.map((answer) =>
-      answer.ok ? { ...answer, result: { ...answer.result, outputs: answer.result.outputs.map(encodeTensor) } } : answer,
+      answer.ok
+        ? {
+            ...answer,
+            result: {
+              ...answer.result,
+              outputs: answer.result.outputs.map((tensor) =>
+                base64Tensor({ name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, data: bytesOf(tensor) }),
+              ),
+            },
+          }
+        : answer,
     );
     return { json: JSON.stringify({ jobId: reply.jobId, items }) };
   }

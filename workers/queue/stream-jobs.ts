@@ -1,4 +1,4 @@
-import type { InferJobData } from './job-codec.js';
+import type { EncodedRequest, InferJobData, JobTensor } from './job-codec.js';
 
 /**
  * How the streams engine (QUEUE_ENGINE=streams) lays out a job: one stream entry in the
@@ -15,11 +15,37 @@ export function priorityClass(priority: number): number {
   return priority <= 0 ? 0 : priority < 10 ? 1 : 2;
 }
 
-export const FIELD = { job: 'j', data: 'd', addedAt: 't' } as const;
+export const FIELD = { job: 'j', data: 'd', tensors: 'b', addedAt: 't' } as const;
 
-/** The XADD arguments after the stream key and id. */
-export function entryFields(jobId: string, data: InferJobData, addedAt: number): string[] {
-  return [FIELD.job, jobId, FIELD.data, JSON.stringify(data), FIELD.addedAt, String(addedAt)];
+/** A tensor in an entry's JSON whose bytes are the next `bytes` of the entry's binary field. */
+interface EntryTensor {
+  readonly name: string;
+  readonly datatype: string;
+  readonly shape: readonly number[];
+  readonly bytes: number;
+}
+
+/**
+ * The XADD arguments after the stream key and id: the job as JSON, with the bytes of the tensors
+ * it holds as bytes (encodeJob's) in one binary field, in order (no base64, no JSON of the data);
+ * tensors in base64 (a requeued dead letter) stay in the JSON.
+ */
+export function entryFields(jobId: string, data: InferJobData, addedAt: number): (string | Buffer)[] {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const requests = (data.requests ?? []).map((request) => {
+    if (!Array.isArray(request.inputs)) return request;
+    const inputs = request.inputs.map((tensor) => {
+      if (tensor.data === undefined) return tensor;
+      chunks.push(tensor.data);
+      total += tensor.data.byteLength;
+      return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, bytes: tensor.data.byteLength };
+    });
+    return { ...request, inputs };
+  });
+  const json = JSON.stringify({ ...data, requests });
+  const tensors = total > 0 ? [FIELD.tensors, Buffer.concat(chunks, total)] : [];
+  return [FIELD.job, jobId, FIELD.data, json, ...tensors, FIELD.addedAt, String(addedAt)];
 }
 
 export interface StreamEntry {
@@ -28,17 +54,42 @@ export interface StreamEntry {
   readonly addedAt: number;
 }
 
+/** The job's tensors with their bytes: views into the entry's binary field (decodeJob copies them out). */
+function withTensorBytes(data: InferJobData, tensors: Buffer | undefined): InferJobData | undefined {
+  let at = 0;
+  const fill = (tensor: JobTensor | EntryTensor): JobTensor | undefined => {
+    if (!('bytes' in tensor)) return tensor;
+    const { bytes, ...rest } = tensor;
+    if (!tensors || !Number.isSafeInteger(bytes) || bytes < 0 || at + bytes > tensors.byteLength) return undefined;
+    at += bytes;
+    return { ...rest, data: tensors.subarray(at - bytes, at) };
+  };
+  if (!Array.isArray(data.requests)) return data;
+  const requests: EncodedRequest[] = [];
+  for (const request of data.requests) {
+    if (!Array.isArray(request.inputs)) {
+      requests.push(request);
+      continue;
+    }
+    const inputs = (request.inputs as readonly (JobTensor | EntryTensor)[]).map(fill);
+    if (inputs.includes(undefined)) return undefined;
+    requests.push({ ...request, inputs: inputs as JobTensor[] });
+  }
+  return at === (tensors?.byteLength ?? 0) ? { ...data, requests } : undefined;
+}
+
 /** undefined for an entry that does not read as a job (it is dead-lettered as such). */
-export function readEntry(fields: readonly string[]): StreamEntry | undefined {
-  const value = (name: string): string | undefined => {
-    for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+export function readEntry(fields: readonly Buffer[]): StreamEntry | undefined {
+  const value = (name: string): Buffer | undefined => {
+    for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i]!.toString() === name) return fields[i + 1];
     return undefined;
   };
-  const jobId = value(FIELD.job);
+  const jobId = value(FIELD.job)?.toString();
   const raw = value(FIELD.data);
   if (jobId === undefined || raw === undefined) return undefined;
   try {
-    return { jobId, data: JSON.parse(raw) as InferJobData, addedAt: Number(value(FIELD.addedAt) ?? 0) };
+    const data = withTensorBytes(JSON.parse(raw.toString()) as InferJobData, value(FIELD.tensors));
+    return data && { jobId, data, addedAt: Number(value(FIELD.addedAt)?.toString() ?? 0) };
   } catch {
     return undefined;
   }

@@ -51,7 +51,7 @@ export interface StreamWorkerOptions {
 interface Taken {
   readonly priorityClass: number;
   readonly entryId: string;
-  readonly fields: readonly string[];
+  readonly fields: readonly Buffer[];
   readonly attempt: number;
 }
 
@@ -80,7 +80,8 @@ const FORGET_EVERY_CHECKS = 60;
 const PROMOTE = `if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return false end
 return redis.call('XCLAIM', KEYS[2], ARGV[2], ARGV[3], 0, ARGV[4])`;
 
-type Entries = [string, string[]][];
+/** Entries as read: Buffers (a job's tensors are bytes), a deleted entry's fields null. */
+type Entries = [Buffer, Buffer[] | null][];
 
 /**
  * QUEUE_ENGINE=streams, a worker's side of one queue: no Lua per job.
@@ -181,7 +182,7 @@ export class StreamWorker {
    * more than the free slots (held here, best class first); as many as asked means a backlog.
    */
   async #readAny(room: number): Promise<void> {
-    const result = (await this.#o.blocking.xreadgroup(
+    const result = (await this.#o.blocking.xreadgroupBuffer(
       'GROUP',
       GROUP,
       this.#o.consumer,
@@ -192,10 +193,10 @@ export class StreamWorker {
       'STREAMS',
       ...this.#streams,
       ...this.#streams.map(() => '>'),
-    )) as [string, Entries][] | null;
+    )) as [Buffer, Entries][] | null;
     let taken = 0;
     for (const [stream, entries] of result ?? []) {
-      this.#accept(this.#streams.indexOf(stream), entries, () => 1);
+      this.#accept(this.#streams.indexOf(stream.toString()), entries, () => 1);
       taken += entries.length;
     }
     this.#backlog = taken >= room || (result?.length ?? 0) > 1;
@@ -209,8 +210,8 @@ export class StreamWorker {
   async #readByClass(room: number): Promise<void> {
     let left = room;
     for (const [cls, stream] of this.#streams.entries()) {
-      const result = (await this.#o.blocking.xreadgroup('GROUP', GROUP, this.#o.consumer, 'COUNT', left, 'STREAMS', stream, '>')) as
-        | [string, Entries][]
+      const result = (await this.#o.blocking.xreadgroupBuffer('GROUP', GROUP, this.#o.consumer, 'COUNT', left, 'STREAMS', stream, '>')) as
+        | [Buffer, Entries][]
         | null;
       const entries = result?.[0]?.[1] ?? [];
       this.#accept(cls, entries, () => 1);
@@ -230,7 +231,8 @@ export class StreamWorker {
   }
 
   #accept(priorityClass: number, entries: Entries, attempt: (entryId: string) => number): void {
-    for (const [entryId, fields] of entries) {
+    for (const [rawId, fields] of entries) {
+      const entryId = rawId.toString();
       if (this.#inHand.has(entryId) || !fields) continue;
       this.#inHand.set(entryId, priorityClass);
       this.#ready.push({ priorityClass, entryId, fields, attempt: attempt(entryId) });
@@ -373,7 +375,7 @@ export class StreamWorker {
       ] as const) {
         const take = ids.slice(0, room);
         if (take.length === 0) continue;
-        const claimed = (await this.#o.redis.call('XCLAIM', stream, GROUP, this.#o.consumer, minIdle, ...take)) as Entries;
+        const claimed = (await this.#o.redis.callBuffer('XCLAIM', stream, GROUP, this.#o.consumer, minIdle, ...take)) as Entries;
         room -= claimed.length;
         if (claimed.length > 0) this.#o.logger.warn({ queue: this.#o.queue, jobs: claimed.length }, 'took over stalled jobs');
         this.#accept(cls, claimed, (entryId) => (deliveries.get(entryId) ?? 1) + 1);
@@ -403,7 +405,14 @@ export class StreamWorker {
         if (!this.#inHand.has(entryId)) deliveries.set(entryId, Number(count));
       const take = [...deliveries.keys()].slice(0, room);
       if (take.length === 0) continue;
-      const claimed = (await this.#o.redis.call('XCLAIM', stream, GROUP, this.#o.consumer, LOST_DELIVERY_IDLE_MS, ...take)) as Entries;
+      const claimed = (await this.#o.redis.callBuffer(
+        'XCLAIM',
+        stream,
+        GROUP,
+        this.#o.consumer,
+        LOST_DELIVERY_IDLE_MS,
+        ...take,
+      )) as Entries;
       room -= claimed.length;
       if (claimed.length > 0)
         this.#o.logger.warn({ queue: this.#o.queue, jobs: claimed.length }, 'took back jobs delivered but not received');
@@ -443,7 +452,17 @@ export class StreamWorker {
         await this.#o.redis.zrem(retries, member);
         continue;
       }
-      const claimed = (await this.#o.redis.eval(PROMOTE, 2, retries, stream, member, GROUP, this.#o.consumer, entryId)) as Entries | null;
+      const claimed = (await this.#o.redis.callBuffer(
+        'EVAL',
+        PROMOTE,
+        2,
+        retries,
+        stream,
+        member,
+        GROUP,
+        this.#o.consumer,
+        entryId,
+      )) as Entries | null;
       if (claimed) this.#accept(Number(cls), claimed, () => Number(attempt) + 1);
     }
     this.#pump();
