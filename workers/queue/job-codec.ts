@@ -11,9 +11,9 @@ import type { Tensor } from '../protocol/tensor.js';
  * streams entry (stream-jobs.ts). A reply is a stream entry of two fields: JSON with each output's
  * byte count, and the outputs' bytes, in order, as one binary field (base64 in JSON cost the
  * gateway's event loop a decode, a parse and a copy of a third more bytes; a recognizer output
- * is 1 MB). Versioned so mixed deployments fail loudly: a job of format 3
- * comes from a gateway that reads binary replies; a worker also takes format 2 (the gateway before
- * them) and answers it as JSON with base64 tensors, so workers can be upgraded before gateways.
+ * is 1 MB). Versioned so mixed deployments fail loudly: a job of format 3 comes from a gateway
+ * that reads binary replies; a worker also takes format 2 (the gateway before them) and answers it
+ * as JSON with base64 tensors, so workers can be upgraded before gateways.
  */
 export const JOB_FORMAT = 3;
 /** The previous format, still read by workers (see above). */
@@ -76,8 +76,8 @@ const bytesOf = (tensor: Pick<Tensor, 'data'>): Uint8Array =>
 /** A job tensor as JSON holds it: its bytes in base64. */
 function base64Tensor(tensor: JobTensor): JobTensor {
   if (tensor.data === undefined) return tensor;
-  const bytes = Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
-  return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, base64: bytes.toString('base64') };
+  const base64 = Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength).toString('base64');
+  return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, base64 };
 }
 
 function decodeTensor(encoded: JobTensor): Tensor {
@@ -168,7 +168,7 @@ export function encodeReply(reply: Reply): { json: string; bytes?: Buffer } {
     if (!answer.ok) return answer;
     const { model, version, timings } = answer.result;
     const outputs = answer.result.outputs.map((tensor) => {
-      chunks.push(new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength));
+      chunks.push(bytesOf(tensor));
       total += tensor.data.byteLength;
       return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, bytes: tensor.data.byteLength };
     });
