@@ -27,7 +27,8 @@ export class StreamJobQueue implements JobQueue {
   /** Finished jobs are deleted, so an entry still there is waiting, running or backing off. */
   async lookup(queue: string, _jobId: string, handle: string): Promise<JobState | undefined> {
     const { priorityClass: cls, entryId } = parseHandle(handle);
-    const found = await this.#redis.xrange(this.#keys.jobStreams(queue)[cls]!, entryId, entryId);
+    // As Buffers: the entry's tensor bytes are not text, and need no decoding to be counted.
+    const found = await this.#redis.xrangeBuffer(this.#keys.jobStreams(queue)[cls]!, entryId, entryId);
     return found.length > 0 ? { answered: false } : undefined;
   }
 
