@@ -16,6 +16,7 @@ import { cpuSeconds } from './proc-stats.js';
 import { binaryLoad } from './recognizer/binary-load.js';
 import { REDIS_URL, RESULTS_DIR, settings } from './settings.js';
 import { median, round } from './stats.js';
+import { inTurn } from './in-turn.js';
 
 const WIDTH = 320;
 const CONNECTIONS = 8;
@@ -66,15 +67,11 @@ async function main(): Promise<void> {
       await binaryLoad(a.url, WIDTH, CONNECTIONS, settings.warmupSeconds);
       await binaryLoad(b.url, WIDTH, CONNECTIONS, settings.warmupSeconds);
       for (let index = 0; index < settings.pairedRounds; index += 1) {
-        let ra: Run;
-        let rb: Run;
-        if (index % 2 === 0) {
-          ra = await measure(a, settings.durationSeconds);
-          rb = await measure(b, settings.durationSeconds);
-        } else {
-          rb = await measure(b, settings.durationSeconds);
-          ra = await measure(a, settings.durationSeconds);
-        }
+        const [ra, rb] = await inTurn(
+          index,
+          () => measure(a, settings.durationSeconds),
+          () => measure(b, settings.durationSeconds),
+        );
         rounds.push({ a: ra, b: rb });
         log(
           `round ${index + 1}: A ${ra.rowsPerSecond} rows/s (gateway ${ra.gatewayCpuMsPerRow}, worker ${ra.workerCpuMsPerRow} ms CPU a row) | ` +

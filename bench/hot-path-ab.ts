@@ -15,6 +15,7 @@ import { runLoad, type LoadResult, type LoadTarget } from './load.js';
 import { makeRequestBodies } from './request-bodies.js';
 import { INFER_PATH, REPO_ROOT, settings } from './settings.js';
 import { median, round } from './stats.js';
+import { inTurn } from './in-turn.js';
 
 const cpuUs = (run: LoadResult): number =>
   run.responses2xx > 0 ? (((run.serverCpuPercent ?? 0) / 100) * run.durationSeconds * 1e6) / run.responses2xx : 0;
@@ -46,15 +47,7 @@ async function main(): Promise<void> {
       for (let index = 0; index < settings.pairedRounds; index += 1) {
         const runA = (): Promise<LoadResult> => runLoad(target(a.url), connections, settings.durationSeconds, 0, a.pid);
         const runB = (): Promise<LoadResult> => runLoad(target(b.url), connections, settings.durationSeconds, 0, b.pid);
-        let ra: LoadResult;
-        let rb: LoadResult;
-        if (index % 2 === 0) {
-          ra = await runA();
-          rb = await runB();
-        } else {
-          rb = await runB();
-          ra = await runA();
-        }
+        const [ra, rb] = await inTurn(index, runA, runB);
         const row = { a: cpuUs(ra), b: cpuUs(rb) };
         rows.push(row);
         ratios.push(row.b / row.a);

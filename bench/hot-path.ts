@@ -15,6 +15,7 @@ import { makeRequestBodies } from './request-bodies.js';
 import { measureSequential, type SequentialLatency } from './sequential-latency.js';
 import { INFER_PATH, MODEL_PATH, REPO_ROOT, settings } from './settings.js';
 import { median, percentile, round } from './stats.js';
+import { inTurn } from './in-turn.js';
 
 /** Issue 17's targets for the per-request path. */
 export const HOT_PATH_TARGETS = { ceilingRatio: 0.6, overheadMs: 0.5 } as const;
@@ -93,18 +94,14 @@ export async function measureHotPath(
       await runLoad(target(gateway), connections, settings.warmupSeconds, 0);
       const results: HotPathRound[] = [];
       for (let index = 0; index < rounds; index += 1) {
-        // The order flips each round, so neither side always runs on a machine just warmed by the other.
-        const pair = async <T>(first: () => Promise<T>, second: () => Promise<T>): Promise<[T, T]> => {
-          if (index % 2 === 0) return [await first(), await second()];
-          const b = await second();
-          return [await first(), b];
-        };
-        const [c64, g64] = await pair(
+        const [c64, g64] = await inTurn(
+          index,
           () => runLoad(target(ceiling), connections, seconds, 0, ceiling.pid),
           () => runLoad(target(gateway), connections, seconds, 0, gateway.pid),
         );
         const rawP50Ms = await rawLatencyP50(session, inputs, settings.rawLatencyRuns);
-        const [cSeq, gSeq] = await pair(
+        const [cSeq, gSeq] = await inTurn(
+          index,
           () => measureSequential(target(ceiling), settings.sequentialRequests),
           () => measureSequential(target(gateway), settings.sequentialRequests),
         );

@@ -1,5 +1,6 @@
 import { runLoad, type LoadResult, type LoadTarget } from './load.js';
 import { median, round } from './stats.js';
+import { inTurn } from './in-turn.js';
 
 /** One embedded run and one distributed run, seconds apart (either first). */
 export interface PairedRound {
@@ -53,16 +54,7 @@ export async function measurePairedRounds(
   for (let index = 0; index < count; index += 1) {
     const runEmbedded = () => runLoad(embedded.target, connections, seconds, 0, embedded.serverPid, embedded.otherPids);
     const runDistributed = () => runLoad(distributed.target, connections, seconds, 0, distributed.serverPid, distributed.otherPids);
-    // The order flips each round, so neither stack always runs second, on a machine the other just loaded.
-    let e: LoadResult;
-    let d: LoadResult;
-    if (index % 2 === 0) {
-      e = await runEmbedded();
-      d = await runDistributed();
-    } else {
-      d = await runDistributed();
-      e = await runEmbedded();
-    }
+    const [e, d] = await inTurn(index, runEmbedded, runDistributed);
     const pair: PairedRound = { embedded: e, distributed: d, ratio: pairRatio(e.requestsPerSecond, d.requestsPerSecond) };
     rounds.push(pair);
     onRound(pair, index);

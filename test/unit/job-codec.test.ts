@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { encodeBytesElements } from '../../workers/protocol/tensor.js';
 import { decodeFailure, encodeFailure, isRetryable } from '../../workers/queue/failure-policy.js';
-import { decodeJob, decodeReply, encodeJob, encodeReply, jobJson, type Reply } from '../../workers/queue/job-codec.js';
+import { decodeJob, decodeReply, encodeJob, encodeReply, jobJson, type ItemReply, type Reply } from '../../workers/queue/job-codec.js';
+import type { Tensor } from '../../workers/protocol/tensor.js';
+
+const timings = { queueMs: 1, computeMs: 2, batchSize: 3, batchRows: 4 };
+/** An item of a reply answered with `outputs`. */
+const answered = (item: number, outputs: Tensor[]): ItemReply => ({
+  item,
+  ok: true,
+  result: { model: 'm', version: '1', outputs, timings },
+});
 
 describe('job codec', () => {
   it('round-trips a request with every kind of tensor through JSON', () => {
@@ -42,38 +51,19 @@ describe('job codec', () => {
   });
 
   it('round-trips a reply: outputs of every width after odd-sized ones, a failed item, an empty output', () => {
-    const timings = { queueMs: 1, computeMs: 2, batchSize: 3, batchRows: 4 };
     const reply: Reply = {
       jobId: 'j',
       items: [
-        {
-          item: 0,
-          ok: true,
-          result: {
-            model: 'm',
-            version: '1',
-            outputs: [
-              { name: 'u', datatype: 'UINT8', shape: [3], data: new Uint8Array([1, 2, 255]) },
-              { name: 'h', datatype: 'FP16', shape: [1], data: new Uint16Array([0x3c00]) },
-              { name: 'd', datatype: 'FP64', shape: [2], data: new Float64Array([Math.PI, -0]) },
-              { name: 'i', datatype: 'INT64', shape: [1], data: new BigInt64Array([9007199254740993n]) },
-              { name: 'b', datatype: 'BYTES', shape: [1], data: encodeBytesElements([new TextEncoder().encode('hé')]) },
-              { name: 'e', datatype: 'FP32', shape: [0], data: new Float32Array(0) },
-            ],
-            timings,
-          },
-        },
+        answered(0, [
+          { name: 'u', datatype: 'UINT8', shape: [3], data: new Uint8Array([1, 2, 255]) },
+          { name: 'h', datatype: 'FP16', shape: [1], data: new Uint16Array([0x3c00]) },
+          { name: 'd', datatype: 'FP64', shape: [2], data: new Float64Array([Math.PI, -0]) },
+          { name: 'i', datatype: 'INT64', shape: [1], data: new BigInt64Array([9007199254740993n]) },
+          { name: 'b', datatype: 'BYTES', shape: [1], data: encodeBytesElements([new TextEncoder().encode('hé')]) },
+          { name: 'e', datatype: 'FP32', shape: [0], data: new Float32Array(0) },
+        ]),
         { item: 2, ok: false, code: 'shape_mismatch', message: 'no' },
-        {
-          item: 1,
-          ok: true,
-          result: {
-            model: 'm',
-            version: '1',
-            outputs: [{ name: 'f', datatype: 'FP32', shape: [2], data: new Float32Array([1.5, -2]) }],
-            timings,
-          },
-        },
+        answered(1, [{ name: 'f', datatype: 'FP32', shape: [2], data: new Float32Array([1.5, -2]) }]),
       ],
     };
     const { json, bytes } = encodeReply(reply);
@@ -91,18 +81,7 @@ describe('job codec', () => {
   it('refuses a reply whose bytes and JSON disagree', () => {
     const { json, bytes } = encodeReply({
       jobId: 'j',
-      items: [
-        {
-          item: 0,
-          ok: true,
-          result: {
-            model: 'm',
-            version: '1',
-            outputs: [{ name: 'f', datatype: 'FP32', shape: [2], data: new Float32Array([1, 2]) }],
-            timings: { queueMs: 0, computeMs: 0, batchSize: 1, batchRows: 1 },
-          },
-        },
-      ],
+      items: [answered(0, [{ name: 'f', datatype: 'FP32', shape: [2], data: new Float32Array([1, 2]) }])],
     });
     expect(() => decodeReply(json, bytes.subarray(0, 4))).toThrow(/claims 8 bytes/);
     expect(() => decodeReply(json, Buffer.concat([bytes, Buffer.from([0])]))).toThrow(/1 bytes no output claims/);
@@ -119,12 +98,7 @@ describe('job codec', () => {
 
   it('answers a job of the previous format as its gateway reads it: JSON, tensors in base64, no binary field', () => {
     const output = { name: 'y', datatype: 'FP32' as const, shape: [2], data: new Float32Array([1.5, -2]) };
-    const timings = { queueMs: 0, computeMs: 0, batchSize: 1, batchRows: 1 };
-    const { json, bytes } = encodeReply({
-      jobId: 'j',
-      format: 2,
-      items: [{ item: 0, ok: true, result: { model: 'm', version: '1', outputs: [output], timings } }],
-    });
+    const { json, bytes } = encodeReply({ jobId: 'j', format: 2, items: [answered(0, [output])] });
     expect(bytes).toBeUndefined();
     expect(JSON.parse(json)).toEqual({
       jobId: 'j',
