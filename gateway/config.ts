@@ -46,6 +46,16 @@ const gatewayEnvironment = sharedEnvironment.extend({
    * before cancellation reached the queues; the cancellation bench compares the two).
    */
   CANCEL_ABANDONED: z.enum(['on', 'off']).default('on'),
+  /**
+   * Bytes of decoded images the gateway's tasks hold at once (OCR keeps each page decoded,
+   * 3 bytes a pixel, until its task ends); further decodes wait their turn. One image larger
+   * than this still runs, alone.
+   */
+  DECODED_IMAGE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .default(512 * 1024 * 1024),
   /** Asynchronous tasks one gateway runs at once. */
   TASK_CONCURRENCY: z.coerce.number().int().min(1).default(8),
   /** Most items one `POST /v1/tasks/{pipeline}:batch` may carry. */

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { isServingError, ServingError } from '../../workers/protocol/errors.js';
 import { isModelStep, type PipelineConfig, type PipelineStep } from './pipeline-config.js';
 import { runModelStep, type ModelStepMetadata, type StepRequestContext } from './model-step.js';
@@ -26,6 +27,8 @@ export interface PipelineRunContext extends StepRequestContext {
   /** Step id -> options laid over that transform step's own (a tenant's policy overrides). */
   readonly stepOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   readonly onEvent: (event: StepEvent) => void;
+  /** What transforms hold until the run ends (set by runPipeline). */
+  readonly untilRunEnds?: (release: () => void) => void;
 }
 
 export interface PipelineRunResult {
@@ -65,10 +68,17 @@ export async function runPipeline(
   // Ends the model calls of steps still running once the run has failed (or the caller stops it).
   const stop = new AbortController();
   const inFlight = new Set<Promise<unknown>>();
+  const releases: (() => void)[] = [];
+  // A step still running when the run ended (it failed or timed out) gives its hold back at once.
+  let ended = false;
+  const signal = context.signal ? AbortSignal.any([context.signal, stop.signal]) : stop.signal;
+  // A mapped step over a page's lines has a model call (and its abort listener) per line.
+  setMaxListeners(0, signal);
   const stepContext: PipelineRunContext = {
     ...context,
-    signal: context.signal ? AbortSignal.any([context.signal, stop.signal]) : stop.signal,
+    signal,
     inFlight,
+    untilRunEnds: (release) => (ended ? release() : void releases.push(release)),
   };
   let timer: NodeJS.Timeout | undefined;
   // The caller's stop (a cancelled task) ends the run at once: no further step starts.
@@ -116,6 +126,8 @@ export async function runPipeline(
     throw error;
   } finally {
     clearTimeout(timer);
+    ended = true;
+    for (const release of releases.splice(0)) release();
   }
   const outputs: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(pipeline.outputs)) outputs[field] = values.get(value);
@@ -132,6 +144,9 @@ async function settled(calls: ReadonlySet<Promise<unknown>>): Promise<void> {
 }
 
 const CALLS_GRACE_MS = 5_000;
+
+/** Outside a run (no one to release at its end) a transform's hold is given back at once. */
+const noHold = (release: () => void): void => release();
 
 /** One step, as a span of the task's trace when tracing is on. */
 function startStep(
@@ -165,7 +180,7 @@ async function runStep(
       const transform = context.transforms.get(step.transform);
       const portValues: Record<string, unknown> = {};
       for (const [port, value] of Object.entries(step.inputs)) portValues[port] = values.get(value);
-      const calls = transformContext(step.id, context);
+      const calls = transformContext(step.id, context, context.untilRunEnds ?? noHold);
       const result = await transform.run(portValues, { ...step.options, ...context.stepOptions?.[step.id] }, calls.context);
       produced = {};
       for (const [port, value] of Object.entries(step.outputs)) {

@@ -18,7 +18,11 @@ export interface TransformModelUsage {
  * request); each is refused once the task's deadline has passed, so a loop cannot outlive
  * its task.
  */
-export function transformContext(stepId: string, context: StepRequestContext): { context: TransformContext; usage: TransformModelUsage } {
+export function transformContext(
+  stepId: string,
+  context: StepRequestContext,
+  untilRunEnds: TransformContext['untilRunEnds'],
+): { context: TransformContext; usage: TransformModelUsage } {
   const usage: TransformModelUsage = { requests: 0, compute_ms: 0, cost_usd: 0, by_model: [] };
   let sent = 0;
   const callModel: TransformContext['callModel'] = async (name, inputs, version) => {
@@ -37,5 +41,6 @@ export function transformContext(stepId: string, context: StepRequestContext): {
     entry.cost_usd += costUsd;
     return new Map<string, Tensor>(result.outputs.map((tensor) => [tensor.name, tensor]));
   };
-  return { context: { callModel }, usage };
+  const signal = context.signal ? { signal: context.signal } : {};
+  return { context: { callModel, deadline: context.deadline, ...signal, untilRunEnds }, usage };
 }

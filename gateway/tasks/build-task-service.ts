@@ -27,7 +27,11 @@ export async function buildTaskService(
   logger: Logger,
   redis?: RedisClient,
 ): Promise<TaskService> {
-  const transforms = builtInTransforms({ maxImagePixels: config.MAX_IMAGE_PIXELS, maxAudioSeconds: config.MAX_AUDIO_SECONDS });
+  const transforms = builtInTransforms({
+    maxImagePixels: config.MAX_IMAGE_PIXELS,
+    maxAudioSeconds: config.MAX_AUDIO_SECONDS,
+    decodedImageBytes: config.DECODED_IMAGE_BYTES,
+  });
   const models = await loadRepository(config.MODEL_REPOSITORY);
   const pipelines = new Map(
     (await loadPipelines(config.MODEL_REPOSITORY, models, transforms, config.policy.routes)).map((p) => [p.name, p]),

@@ -30,6 +30,13 @@ export function parseJsonObject(text: string, what: string): Record<string, unkn
   return value;
 }
 
+/** `data:image/png;base64,...` (what a browser's FileReader gives) is its base64 part; other strings are base64 already. */
+const DATA_URI = /^data:[\w.+-]+\/[\w.+-]+(?:;[\w.+-]+=[\w.+-]+)*;base64,/i;
+const withoutDataUriPrefix = (value: string): string => {
+  const prefix = DATA_URI.exec(value.slice(0, 256));
+  return prefix ? value.slice(prefix[0].length) : value;
+};
+
 /**
  * A JSON task body: parsed, its media inputs decoded from base64, and its fingerprint. The
  * work a large body costs, so it runs on a thread for those (see task-json-off-thread.ts).
@@ -41,7 +48,7 @@ export function parseTaskJson(job: TaskJsonJob): TaskJson {
   if (isObject(parsed.inputs)) {
     for (const name of job.media) {
       const value = parsed.inputs[name];
-      if (typeof value === 'string') parsed.inputs[name] = Buffer.from(value, 'base64');
+      if (typeof value === 'string') parsed.inputs[name] = Buffer.from(withoutDataUriPrefix(value), 'base64');
     }
   }
   return { parsed, fingerprint };

@@ -53,7 +53,7 @@ export async function startPipelineBackend(
   const config = parseConfig({ MODEL_REPOSITORY: repository, PORT: '0', LOG_LEVEL: 'silent', CPU_COUNT: '2', ...environment });
   const manager = localModelManager(config, pino({ level: 'silent' }));
   await manager.loadAll();
-  const transforms = builtInTransforms({ maxImagePixels: config.MAX_IMAGE_PIXELS });
+  const transforms = builtInTransforms({ maxImagePixels: config.MAX_IMAGE_PIXELS, decodedImageBytes: config.DECODED_IMAGE_BYTES });
   const pipelines = await loadPipelines(repository, await loadRepository(repository), transforms, routes);
   let tasks = 0;
   return {

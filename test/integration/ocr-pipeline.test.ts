@@ -11,8 +11,8 @@ const repository = new TestRepository().copy('text-detector').copy('text-directi
 let backend: PipelineBackend;
 
 beforeAll(async () => {
-  // A pixel limit low enough to show the refusal with a cheap image.
-  backend = await startPipelineBackend(repository.dir, { MAX_IMAGE_PIXELS: '3000000' });
+  // A pixel limit low enough to show the refusal with a cheap image, and decoding memory for one large page.
+  backend = await startPipelineBackend(repository.dir, { MAX_IMAGE_PIXELS: '3000000', DECODED_IMAGE_BYTES: String(1024 * 1024) });
 });
 afterAll(async () => {
   await backend.close();
@@ -132,5 +132,25 @@ describe('ocr pipeline (PaddleOCR v4 detection, direction, recognition; pretrain
       .png()
       .toBuffer();
     await expect(backend.run('ocr', { image: big })).rejects.toMatchObject({ step: 'prepare', code: 'image_too_large' });
+  });
+
+  it("holds a decoded page's memory until its task ends: a second page waits to be decoded", async () => {
+    const page = await renderTextPage([{ text: 'Decoded memory' }, { text: 'is held per task' }, { text: 'until it ends' }], {
+      width: 1600,
+    });
+    const { width = 0, height = 0 } = await sharp(page).metadata();
+    expect(width * height * 3).toBeGreaterThan(1024 * 1024);
+    const order: string[] = [];
+    // The second task's events, noted as they happen.
+    const second = Object.assign([] as StepEvent[], {
+      push(event: StepEvent): number {
+        if (event.type === 'step-finished' && event.step === 'prepare') order.push('second decoded');
+        return 0;
+      },
+    });
+    const first = backend.run('ocr', { image: page }).then((result) => (order.push('first ended'), result));
+    const results = await Promise.all([first, backend.run('ocr', { image: page }, second)]);
+    expect(order).toEqual(['first ended', 'second decoded']);
+    for (const result of results) expect((result.outputs['lines'] as ReadLine[]).map((line) => line.text).join(' ')).toMatch(/memory/i);
   });
 });

@@ -48,3 +48,51 @@ describe('grayscale image inputs', () => {
     expect([...rgb.data].slice(0, 4)).toEqual([1, 1, 0, 0]);
   });
 });
+
+describe('images with transparency and animations', () => {
+  const spec = () => imageSpec({ width: 8, height: 8, mean: [0, 0, 0], std: [1, 1, 1] }, [3, 8, 8]);
+  const decoded = async (png: Buffer) => [
+    ...(await decodeImages({ name: 'x', datatype: 'BYTES', shape: [1], data: encodeBytesElements([png]) }, spec(), 1_000_000)).data,
+  ];
+  /** An 8x8 square with a 4x4 block of `ink` in the middle, on `background` (none: transparent). */
+  const drawing = (ink: string, background?: string) =>
+    sharp(
+      Buffer.from(
+        `<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8">${background ? `<rect width="8" height="8" fill="${background}"/>` : ''}<rect x="2" y="2" width="4" height="4" fill="${ink}"/></svg>`,
+      ),
+    )
+      .png()
+      .toBuffer();
+
+  it('shows dark drawings on a transparent background against white, as a page shows them', async () => {
+    const transparent = await drawing('black');
+    expect((await sharp(transparent).metadata()).hasAlpha).toBe(true);
+    expect(await decoded(transparent)).toEqual(await decoded(await drawing('black', 'white')));
+    // Not the black square that dropping alpha gave (transparent pixels are stored as black).
+    expect(await decoded(transparent)).not.toEqual(await decoded(await drawing('black', 'black')));
+  });
+
+  it('shows light drawings on a transparent background against black, and an empty image as white', async () => {
+    expect(await decoded(await drawing('white'))).toEqual(await decoded(await drawing('white', 'black')));
+    const empty = await sharp({ create: { width: 8, height: 8, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+      .png()
+      .toBuffer();
+    expect(new Set(await decoded(empty))).toEqual(new Set([1]));
+  });
+
+  it('refuses an animation rather than judging it by its first frame', async () => {
+    const frame = (colour: string) =>
+      sharp({ create: { width: 8, height: 8, channels: 3, background: colour } })
+        .png()
+        .toBuffer();
+    const animated = await sharp([await frame('white'), await frame('black')], { join: { animated: true } })
+      .webp({ loop: 0, delay: [100, 5000] })
+      .toBuffer();
+    expect((await sharp(animated).metadata()).pages).toBe(2);
+    const tensor = { name: 'x', datatype: 'BYTES' as const, shape: [1], data: encodeBytesElements([animated]) };
+    await expect(decodeImages(tensor, spec(), 1_000_000)).rejects.toMatchObject({
+      code: 'invalid_media',
+      message: /animated \(2 frames\)/,
+    });
+  });
+});

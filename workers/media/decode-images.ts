@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { ServingError } from '../protocol/errors.js';
 import { decodeBytesElements, type Tensor } from '../protocol/tensor.js';
 import type { ImageInputSpec } from '../repository/model-config.js';
@@ -7,7 +7,8 @@ const FORMATS = new Set(['png', 'jpeg', 'webp']);
 
 /**
  * Encoded images (the elements of a BYTES tensor) to the FP32 tensor the model takes:
- * decode with sharp (EXIF rotation applied, alpha removed), resize, then normalise in JS
+ * decode with sharp (EXIF rotation applied, transparency composited onto a background the
+ * content shows against), resize, then normalise in JS
  * (sharp's linear() stays 8-bit). sharp works on libuv's pool, off the event loop.
  */
 export async function decodeImages(tensor: Tensor, spec: ImageInputSpec, maxPixels: number): Promise<Tensor> {
@@ -38,12 +39,13 @@ async function decodeOne(image: Uint8Array, index: number, input: string, spec: 
   if (image.byteLength === 0) throw new ServingError('invalid_media', `${where} is empty`);
   try {
     const source = sharp(image, { limitInputPixels: maxPixels, failOn: 'truncated' });
-    const { format } = await source.metadata();
+    const { format, pages, hasAlpha } = await source.metadata();
     if (!format || !FORMATS.has(format))
       throw new ServingError('invalid_media', `${where} is ${format ?? 'of an unknown format'}: send PNG, JPEG or WebP`);
-    return await source
-      .rotate()
-      .removeAlpha()
+    // Only the first frame would be decoded: a model must not judge an animation by it.
+    if ((pages ?? 1) > 1) throw new ServingError('invalid_media', `${where} is animated (${pages} frames): send a still image`);
+    const background = hasAlpha ? await contrastingBackground(source.clone()) : undefined;
+    return await (background === undefined ? source.rotate().removeAlpha() : source.rotate().flatten({ background }))
       // 'b-w' leaves a single luminance band (libvips computes it from linear light).
       .toColourspace(spec.channels === 1 ? 'b-w' : 'srgb')
       .resize(spec.width, spec.height, { fit: spec.fit, background: { r: 0, g: 0, b: 0 } })
@@ -55,4 +57,32 @@ async function decodeOne(image: Uint8Array, index: number, input: string, spec: 
     if (/pixel limit/i.test(message)) throw new ServingError('image_too_large', `${where} has more than ${maxPixels} pixels`);
     throw new ServingError('invalid_media', `${where} cannot be decoded: ${message}`);
   }
+}
+
+/**
+ * The background an image with transparency is shown on: white when what is drawn is dark,
+ * black when it is light, so the model sees the content as a page shows it. Dropping alpha
+ * instead keeps whatever colour transparent pixels carry (black, as a rule): a dark drawing
+ * on a transparent background became a blank square to a classifier.
+ */
+async function contrastingBackground(image: Sharp): Promise<string> {
+  const { data } = await image
+    .ensureAlpha()
+    .toColourspace('srgb')
+    .resize(64, 64, { fit: 'inside' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return drawnBrightness(data) < 128 ? '#ffffff' : '#000000';
+}
+
+/** RGBA pixels' mean brightness weighted by opacity (0-255); 0 when nothing is drawn, which shows as white. */
+export function drawnBrightness(rgba: Uint8Array): number {
+  let covered = 0;
+  let brightness = 0;
+  for (let p = 0; p < rgba.length; p += 4) {
+    const alpha = rgba[p + 3]!;
+    covered += alpha;
+    brightness += (alpha * (rgba[p]! + rgba[p + 1]! + rgba[p + 2]!)) / 3;
+  }
+  return covered === 0 ? 0 : brightness / covered;
 }

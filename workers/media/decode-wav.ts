@@ -19,6 +19,8 @@ export interface WavLayout {
 const PCM = 1;
 const IEEE_FLOAT = 3;
 const EXTENSIBLE = 0xfffe;
+/** What a writer that cannot seek back (a pipe) leaves as the data chunk's size: the samples run to the end. */
+const STREAMED_SIZES: ReadonlySet<number> = new Set([0, 0xffffffff]);
 
 /**
  * Reads a RIFF/WAVE file's header: PCM 16-bit or IEEE float 32-bit, mono or stereo.
@@ -49,15 +51,18 @@ export function readWavLayout(bytes: Uint8Array, where: string): WavLayout {
       };
     } else if (id === 'data') {
       if (!format) throw bad('has its data before its fmt chunk');
-      if (body + size > bytes.byteLength) throw bad(`is truncated (data chunk of ${size} bytes, ${bytes.byteLength - body} present)`);
+      const present = bytes.byteLength - body;
+      const length = STREAMED_SIZES.has(size) && present > 0 ? present : size;
+      if (length > present) throw bad(`is truncated (data chunk of ${size} bytes, ${present} present)`);
       const { code, channels, bits, rate } = format;
       if (channels !== 1 && channels !== 2) throw bad(`has ${channels} channels: send mono or stereo`);
       if (rate < 1000 || rate > 384_000) throw bad(`has a sample rate of ${rate} Hz`);
       const pcm16 = code === PCM && bits === 16;
       if (!pcm16 && !(code === IEEE_FLOAT && bits === 32)) {
-        throw bad(`is ${code === PCM ? `${bits}-bit PCM` : `format ${code}`}: send 16-bit PCM or 32-bit float`);
+        const kind = code === PCM ? `${bits}-bit PCM` : code === IEEE_FLOAT ? `${bits}-bit float` : `format ${code}`;
+        throw bad(`is ${kind}: send 16-bit PCM or 32-bit float`);
       }
-      const frames = Math.floor(size / ((bits / 8) * channels));
+      const frames = Math.floor(length / ((bits / 8) * channels));
       if (frames === 0) throw bad('has no samples');
       return { pcm16, channels, sampleRate: rate, frames, dataStart: body };
     }
@@ -69,7 +74,16 @@ export function readWavLayout(bytes: Uint8Array, where: string): WavLayout {
 /** Decodes a WAV file to mono (stereo is averaged). */
 export function decodeWav(bytes: Uint8Array, where: string): DecodedAudio {
   const layout = readWavLayout(bytes, where);
-  return { samples: toMono(bytes, layout), sampleRate: layout.sampleRate };
+  const samples = toMono(bytes, layout);
+  // NaN or infinity is no sound at all; a model fed it answers nonsense (speech, to a VAD).
+  if (!layout.pcm16 && !allFinite(samples))
+    throw new ServingError('invalid_media', `${where}: has samples that are not finite numbers (NaN or infinity)`);
+  return { samples, sampleRate: layout.sampleRate };
+}
+
+function allFinite(samples: Float32Array): boolean {
+  for (let i = 0; i < samples.length; i += 1) if (!Number.isFinite(samples[i]!)) return false;
+  return true;
 }
 
 function toMono(bytes: Uint8Array, { pcm16, channels, frames, dataStart }: WavLayout): Float32Array {

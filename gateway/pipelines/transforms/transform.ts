@@ -48,6 +48,12 @@ export interface EstimatedModelCalls {
 export interface TransformContext {
   /** One request to the model's served (or the given) version; resolves to its outputs by name. */
   callModel(model: string, inputs: readonly Tensor[], version?: string): Promise<ReadonlyMap<string, Tensor>>;
+  /** When the task must have finished (ms since the epoch). */
+  readonly deadline: number;
+  /** Aborted once the run has failed or its task was stopped. */
+  readonly signal?: AbortSignal;
+  /** Calls `release` when the run ends, however it ends: for what a step's output holds (decoding memory). */
+  untilRunEnds(release: () => void): void;
 }
 
 /** A value of the wrong kind reached a transform: a pipeline wiring fault or bad caller data. */

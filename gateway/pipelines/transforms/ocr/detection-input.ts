@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Tensor } from '../../../../workers/protocol/tensor.js';
+import type { DecodedMemory } from '../decoded-memory.js';
 import type { Transform } from '../transform.js';
 import { decodeRawImage, sharpOf, type RawImage } from './raw-image.js';
 
@@ -34,16 +35,21 @@ function toDetectionTensor(pixels: Uint8Array, width: number, height: number): T
   return { name: 'x', datatype: 'FP32', shape: [1, 3, height, width], data };
 }
 
-/** Encoded image -> the decoded original (for cropping later) and the detector's input tensor. */
-export function detectionInput(maxPixels: number): Transform {
+/**
+ * Encoded image -> the decoded original (for cropping later) and the detector's input tensor.
+ * The original's bytes are reserved from `memory` before it is decoded and held until the task ends.
+ */
+export function detectionInput(maxPixels: number, memory: DecodedMemory): Transform {
   return {
     name: 'ocr.detection-input',
     inputs: ['image'],
     outputs: ['image', 'tensor'],
     checkOptions: (raw) => void options.parse(raw),
-    async run(inputs, raw) {
+    async run(inputs, raw, context) {
       const { max_side } = options.parse(raw);
-      const image: RawImage = await decodeRawImage(inputs['image'], maxPixels);
+      const reserve = async (bytes: number): Promise<void> =>
+        context.untilRunEnds(await memory.reserve(bytes, context.deadline, context.signal));
+      const image: RawImage = await decodeRawImage(inputs['image'], maxPixels, reserve);
       const size = detectionSize(image.width, image.height, max_side);
       const pixels = await sharpOf(image).resize(size.width, size.height, { fit: 'fill' }).raw().toBuffer();
       return { image, tensor: toDetectionTensor(pixels, size.width, size.height) };

@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { TransformInputError, type Transform } from '../transform.js';
 import { lineTensor } from './line-tensor.js';
 import { isRawImage } from './raw-image.js';
+import { mapAtMost } from '../take-turns.js';
+
+/** Lines resized at once: libuv's pool has 4 threads by default. */
+const LINES_AT_ONCE = 4;
 
 const options = z.strictObject({
   height: z.number().int().min(8).max(256).default(48),
@@ -20,7 +24,7 @@ export function lineTensors(): Transform {
       const { height, widths } = options.parse(raw);
       const lines = inputs['lines'];
       if (!Array.isArray(lines) || !lines.every(isRawImage)) throw new TransformInputError('lines must be a list of decoded images');
-      return { tensors: await Promise.all(lines.map((line) => lineTensor(line, height, widths))) };
+      return { tensors: await mapAtMost(lines, LINES_AT_ONCE, (line) => lineTensor(line, height, widths)) };
     },
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isTensor } from '../../step-values.js';
+import { mapTakingTurns } from '../take-turns.js';
 import { TransformInputError, type Transform } from '../transform.js';
 import { turnedBox } from './box-quads.js';
 import type { TextBox } from './find-text-boxes.js';
@@ -73,7 +74,7 @@ export function orientLines(): Transform {
       );
       const turn = votes.map((probability) => (flipped ? probability > 1 - threshold : probability >= threshold));
       return {
-        lines: lines.map((line, index) => (turn[index] ? turn180(line) : line)),
+        lines: await mapTakingTurns(lines, (line, index) => (turn[index] ? turn180(line) : line)),
         boxes: boxes.map((box, index) => (turn[index] ? turnedBox(box) : box)),
       };
     },

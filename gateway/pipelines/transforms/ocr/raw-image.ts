@@ -14,16 +14,25 @@ const FORMATS = new Set(['png', 'jpeg', 'webp']);
 /**
  * Decodes a caller's image once, with its EXIF rotation applied and alpha flattened onto
  * white (text on a transparent background is usually dark on light). The pixel limit is
- * checked from the header, before any decoding.
+ * checked from the header, before any decoding; `reserve` is given the decoded size then, and
+ * decoding waits for it.
  */
-export async function decodeRawImage(bytes: unknown, maxPixels: number): Promise<RawImage> {
+export async function decodeRawImage(
+  bytes: unknown,
+  maxPixels: number,
+  reserve: (bytes: number) => Promise<void> = async () => undefined,
+): Promise<RawImage> {
   if (!(bytes instanceof Uint8Array)) throw new TransformInputError('the image must be encoded bytes (PNG, JPEG or WebP)');
   if (bytes.byteLength === 0) throw new ServingError('invalid_media', 'the image is empty');
   try {
     const source = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated' });
-    const { format } = await source.metadata();
+    const { format, width, height, pages } = await source.metadata();
     if (!format || !FORMATS.has(format))
       throw new ServingError('invalid_media', `the image is ${format ?? 'of an unknown format'}: send PNG, JPEG or WebP`);
+    if ((pages ?? 1) > 1) throw new ServingError('invalid_media', `the image is animated (${pages} frames): send a still image`);
+    if (width !== undefined && height !== undefined && width * height > maxPixels)
+      throw new ServingError('image_too_large', `the image has more than ${maxPixels} pixels`);
+    await reserve((width ?? 0) * (height ?? 0) * 3);
     const { data, info } = await source
       .rotate()
       .flatten({ background: '#ffffff' })

@@ -6,6 +6,7 @@ import { decodeCtc } from './ctc-decode.js';
 import type { TextBox } from './find-text-boxes.js';
 import { pageFrame } from './page-frame.js';
 import { readingOrder } from './reading-order.js';
+import { mapTakingTurns } from '../take-turns.js';
 
 const options = z.strictObject({
   /** The recognizer's character list: one per line, CTC blank and space added around it. */
@@ -43,7 +44,8 @@ export function readLines(): Transform {
       if (!Array.isArray(boxes) || boxes.length !== outputs.length)
         throw new TransformInputError('boxes must be one per recognizer output');
       const lines: ReadLine[] = [];
-      outputs.forEach((output, index) => {
+      // A line's decoding scans steps x classes probabilities (40 x 6,625 for a short one).
+      await mapTakingTurns(outputs, (output, index) => {
         const classes = output.shape.at(-1)!;
         if (classes !== characters.length)
           throw new TransformInputError(`the recognizer has ${classes} classes but the dictionary ${characters.length}`);
