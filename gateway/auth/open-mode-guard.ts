@@ -27,9 +27,11 @@ export function foreignRequest(request: FastifyRequest): ServingError | undefine
   }
   const origin = request.headers.origin;
   if (origin === undefined) return undefined;
-  // Either scheme: the port names this listener (plain HTTP or TLS), and only it.
-  const match = /^https?:\/\/([^/]+)$/i.exec(origin);
-  if (!match || !isLocalAuthority(match[1]!, port)) {
+  // Either scheme: the port names this listener (plain HTTP or TLS), and only it. An origin
+  // without a port is the scheme's default one (80, 443): another server's pages, unless this is it.
+  const match = /^(https?):\/\/([^/]+)$/i.exec(origin);
+  const authority = match && !/:\d+$/.test(match[2]!) ? `${match[2]}:${match[1]!.toLowerCase() === 'https' ? 443 : 80}` : match?.[2];
+  if (!authority || !isLocalAuthority(authority, port)) {
     return new ServingError('foreign_origin', 'with no tenants configured this gateway refuses requests from pages of other origins');
   }
   return undefined;

@@ -44,7 +44,7 @@ export async function claimIdempotency(
   if (begun.kind === 'in-progress')
     throw new ServingError('idempotency_in_progress', 'a request with this Idempotency-Key is still running');
   if (begun.kind === 'mismatch')
-    throw new ServingError('idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+    throw new ServingError('idempotency_key_reused', 'this Idempotency-Key was used with a different request (body, version or tier)');
   const { token } = begun;
   return {
     kind: 'claimed',

@@ -28,7 +28,8 @@ export async function planCall(
   draw?: number,
 ): Promise<PlannedCall> {
   const read = await frontEnd.readBody(target.definition);
-  const { fingerprint } = read;
+  // The version a path names and the tier a header asks for choose the model as much as the body does.
+  const fingerprint = (): string => `${call.version ?? ''}\u0000${call.headers.tier ?? ''}\u0000${read.fingerprint()}`;
   // The tenant's policy decides the priority (clamped or refused), before any tier is validated.
   const parsed = { ...read.parsed, priority: tenantPriority(target.tenant, read.parsed.priority) };
   const reviewAsked = reviewRequested(call.headers.review, target.route, call.name);

@@ -62,8 +62,10 @@ export function taskRoutes(
     let claim: { scope: string; token: string } | undefined;
     if (idempotencyKey !== undefined) {
       audit.idempotencyKey = idempotencyKey;
-      const scope = idempotencyScope(tenant.name, `task:${pipeline.name}:${mode}`, idempotencyKey);
-      const begun = await services.idempotency.begin(scope, body.fingerprint, services.policy.idempotency.retention_hours * 3_600_000);
+      // One key, one task: the same key asking the other way (sync, async) is a different request, not a second run.
+      const scope = idempotencyScope(tenant.name, `task:${pipeline.name}`, idempotencyKey);
+      const fingerprint = `${mode}:${body.fingerprint}`;
+      const begun = await services.idempotency.begin(scope, fingerprint, services.policy.idempotency.retention_hours * 3_600_000);
       if (begun.kind === 'replay') {
         audit.replayed = true;
         reply.code(begun.response.status).headers(begun.response.headers).header('idempotent-replayed', 'true');
@@ -72,7 +74,7 @@ export function taskRoutes(
       if (begun.kind === 'in-progress')
         throw new ServingError('idempotency_in_progress', 'a request with this Idempotency-Key is still running');
       if (begun.kind === 'mismatch')
-        throw new ServingError('idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+        throw new ServingError('idempotency_key_reused', 'this Idempotency-Key was used with a different request (body or mode)');
       claim = { scope, token: begun.token };
     }
     try {

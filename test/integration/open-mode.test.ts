@@ -59,6 +59,11 @@ describe('open mode answers only its own loopback origin', () => {
       `https://localhost:1`,
       'http://localhost:1',
       `ftp://localhost:${port}`,
+      // No port: the scheme's default (80, 443), another local server's pages.
+      'http://localhost',
+      'https://localhost',
+      'http://127.0.0.1',
+      'http://[::1]',
     ]) {
       const reply = await send('POST', '/v2/repository/models/mlp-classifier/unload', [
         `Host: 127.0.0.1:${port}`,

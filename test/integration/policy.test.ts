@@ -100,6 +100,14 @@ describe('idempotency keys', () => {
     const headers = { ...bearer(KEYS.acme), 'idempotency-key': 'order-2' };
     expect((await infer('mlp-classifier', mlpBody(1), headers)).status).toBe(200);
     expect(await infer('mlp-classifier', mlpBody(2), headers)).toMatchObject({ status: 422, json: { code: 'idempotency_key_reused' } });
+    // The version in the path chooses the model as much as the body: another version is another request.
+    const versioned = { ...bearer(KEYS.acme), 'idempotency-key': 'order-2v' };
+    expect((await infer('mlp-classifier/versions/2', mlpBody(1), versioned)).headers.get('x-model-version')).toBe('2');
+    expect(await infer('mlp-classifier/versions/1', mlpBody(1), versioned)).toMatchObject({
+      status: 422,
+      json: { code: 'idempotency_key_reused' },
+    });
+    expect((await infer('mlp-classifier/versions/2', mlpBody(1), versioned)).headers.get('idempotent-replayed')).toBe('true');
     expect(await infer('mlp-classifier', mlpBody(1), { ...bearer(KEYS.acme), 'idempotency-key': 'k'.repeat(256) })).toMatchObject({
       status: 400,
       json: { code: 'idempotency_key_invalid' },

@@ -90,6 +90,9 @@ describe('tasks pass the policy layer', () => {
     expect(second.headers.get('x-task-id')).toBe(first.json.id);
     const reused = await submit(TASK_KEYS.alpha, echoInput([2, 2, 2, 2]), headers);
     expect({ status: reused.status, code: reused.json.code }).toEqual({ status: 422, code: 'idempotency_key_reused' });
+    // The same key and body asked synchronously is not a second run of the pipeline.
+    const sync = await submit(TASK_KEYS.alpha, echoInput([1, 1, 1, 1]), { 'idempotency-key': 'order-77' });
+    expect({ status: sync.status, code: sync.json.code }).toEqual({ status: 422, code: 'idempotency_key_reused' });
     // Another tenant's identical key is its own record.
     const beta = await submit(TASK_KEYS.beta, echoInput([1, 1, 1, 1]), headers);
     expect(beta.json.id).not.toBe(first.json.id);
