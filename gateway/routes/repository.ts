@@ -7,6 +7,7 @@ import { assertAdmin } from '../auth/authorize.js';
 import { bodylessRoutes } from '../http/bodyless-routes.js';
 import { docs, json, EMPTY_OBJECT, type JsonSchema, type RouteDocs } from '../openapi/route-docs.js';
 import { REPOSITORY_INDEX } from '../openapi/oip-schemas.js';
+import { parseJsonObject } from '../tasks/task-json.js';
 
 /** Checked before any file is touched: a name is one folder of the repository, never a path. */
 const MODEL_FOLDER = {
@@ -31,15 +32,16 @@ export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend):
   const indexDocs = docs({
     tag: 'triton',
     summary: 'Repository index: every model and version with its state (admin)',
-    errors: ['forbidden'],
+    errors: ['forbidden', 'invalid_json', 'invalid_request'],
     responses: { 200: { description: 'The index.', content: json(REPOSITORY_INDEX) } },
-    handChecked: { body: json({ properties: { ready: { description: 'true: only READY versions (anything else: all).' } } }) },
+    handChecked: {
+      body: json({ type: 'object', properties: { ready: { description: 'true: only READY versions (anything else: all).' } } }),
+    },
   });
   app.post<{ Body: unknown }>('/v2/repository/index', { config: indexDocs }, async (request) => {
     assertAdmin(request.tenant);
     const entries = await backend.index();
-    const body = Buffer.isBuffer(request.body) && request.body.length > 0 ? safeJson(request.body) : {};
-    const onlyReady = typeof body === 'object' && body !== null && (body as { ready?: unknown }).ready === true;
+    const onlyReady = jsonBody(request.body).ready === true;
     return onlyReady ? entries.filter((entry) => entry.state === ModelState.READY) : entries;
   });
   // Triton's load may carry overrides, which are refused, so its (small) body is read; unload's never is.
@@ -47,6 +49,7 @@ export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend):
     type: 'object',
     properties: {
       parameters: {
+        type: 'object',
         propertyNames: { not: { anyOf: [{ const: 'config' }, { pattern: '^file:' }] } },
         description: "Triton's config and file: overrides are refused (not_supported).",
       },
@@ -54,7 +57,7 @@ export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend):
   };
   const loadDocs = changes(
     'Load (or reload) a model from the repository (admin, embedded mode)',
-    ['model_not_found', 'model_load_failed', 'not_supported'],
+    ['model_not_found', 'model_load_failed', 'not_supported', 'invalid_json', 'invalid_request'],
     loadBody,
   );
   app.post<{ Params: { model: string } }>(
@@ -69,7 +72,7 @@ export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend):
     },
   );
   bodylessRoutes(app, (scope) => {
-    const unloadDocs = changes('Unload a model (admin, embedded mode)', ['model_not_found']);
+    const unloadDocs = changes('Unload a model (admin, embedded mode); one not loaded is already unloaded', []);
     scope.post<{ Params: { model: string } }>(
       '/v2/repository/models/:model/unload',
       { schema: MODEL_FOLDER, config: unloadDocs },
@@ -86,9 +89,10 @@ const LOAD_BODY_LIMIT = 64 * 1024;
 
 /** Triton's load may carry a model's config (`config`) and files (`file:<path>`) to load from: Switchyard loads from its repository only. */
 function refuseOverrides(body: unknown): void {
-  const parsed = Buffer.isBuffer(body) ? (body.length > 0 ? safeJson(body) : {}) : body;
-  const parameters = typeof parsed === 'object' && parsed !== null ? (parsed as { parameters?: unknown }).parameters : undefined;
-  if (typeof parameters !== 'object' || parameters === null) return;
+  const parameters = jsonBody(body).parameters;
+  if (parameters === undefined) return;
+  if (typeof parameters !== 'object' || parameters === null || Array.isArray(parameters))
+    throw new ServingError('invalid_request', 'parameters must be a JSON object');
   const overrides = Object.keys(parameters).filter((key) => key === 'config' || key.startsWith('file:'));
   if (overrides.length > 0) {
     const what = overrides.includes('config') ? '"config"' : '"file:" parameters';
@@ -96,10 +100,8 @@ function refuseOverrides(body: unknown): void {
   }
 }
 
-function safeJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    return {};
-  }
+/** An optional JSON object body: none is `{}`; anything else unreadable is refused, never taken as "no options". */
+function jsonBody(body: unknown): Record<string, unknown> {
+  if (!Buffer.isBuffer(body) || body.length === 0) return {};
+  return parseJsonObject(body.toString('utf8'), 'the body');
 }

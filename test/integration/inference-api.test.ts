@@ -224,6 +224,23 @@ describe('metadata, readiness, statistics and repository endpoints', () => {
     expect((await post(`${base}/v2/repository/models/nope/load`, {})).status).toBe(404);
   });
 
+  it('unloads what is not loaded as Triton does (done), and refuses a load or index body it cannot read', async () => {
+    for (let i = 0; i < 2; i += 1) expect((await post(`${base}/v2/repository/models/types/unload`, {})).status).toBe(200);
+    expect((await post(`${base}/v2/repository/models/nope/unload`, {})).status).toBe(200);
+    // A cut-off override is not "no options": nothing loads.
+    for (const [body, code] of [
+      ['{"parameters":{"config":"{}"', 'invalid_json'],
+      ['[1,2]', 'invalid_request'],
+      ['{"parameters":"x"}', 'invalid_request'],
+    ] as const) {
+      expect(await post(`${base}/v2/repository/models/types/load`, body)).toMatchObject({ status: 400, json: { code } });
+      expect((await get(`${base}/v2/models/types/ready`)).status).toBe(404);
+    }
+    expect(await post(`${base}/v2/repository/index`, '{"ready": tru')).toMatchObject({ status: 400, json: { code: 'invalid_json' } });
+    expect((await post(`${base}/v2/repository/models/types/load`, '')).status).toBe(200);
+    expect(await get(`${base}/v2/models/types/ready`)).toMatchObject({ status: 200, json: { ready: true } });
+  });
+
   it('400 missing_input when a model input is left out', async () => {
     const reply = await post(`${base}/v2/models/types/infer`, {
       inputs: [{ name: 'fp32', datatype: 'FP32', shape: [1, 2], data: [1, 2] }],

@@ -124,8 +124,9 @@ export class ModelManager {
 
   async unload(name: string): Promise<void> {
     await this.#withLock(name, async () => {
+      // Not loaded is already unloaded, as Triton answers it: teardown scripts unload without asking first.
       const model = this.#models.get(name);
-      if (!model) throw new ServingError('model_not_found', `model "${name}" is not loaded`);
+      if (!model) return;
       this.#models.delete(name);
       await Promise.all([...model.versions.values()].map((pool) => pool.unload()));
       this.#options.logger.info({ model: name }, 'model unloaded');
