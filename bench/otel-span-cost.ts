@@ -37,7 +37,7 @@ function oneRequest(): void {
     1,
   );
   batch?.runtimeStarted('cpu');
-  batch?.runtimeDone(0.5, 0.05);
+  batch?.runtimeDone(0.5, 0.025, 0.025);
   batch?.end();
   finishRequestSpan(
     trace.span,

@@ -188,21 +188,36 @@ describe('metadata, readiness, statistics and repository endpoints', () => {
     expect(await get(`${base}/v2/models/mlp-classifier/versions/1/ready`)).toMatchObject({ status: 200, json: { ready: true } });
   });
 
-  it('counts inferences and executions per version (their ratio is the batch size)', async () => {
-    const before = (await get(`${base}/v2/models/mlp-classifier/versions/1/stats`)).json.model_stats as {
+  it('counts inferences and executions per version, and compute phases per request as Triton does', async () => {
+    type Duration = { count: number; ns: number };
+    type Stats = {
       inference_count: number;
       execution_count: number;
-    }[];
+      inference_stats: Record<'success' | 'compute_input' | 'compute_infer' | 'compute_output', Duration>;
+      batch_stats: { batch_size: number; compute_input: Duration; compute_infer: Duration; compute_output: Duration }[];
+    };
+    const read = async (): Promise<Stats> =>
+      ((await get(`${base}/v2/models/mlp-classifier/versions/1/stats`)).json.model_stats as Stats[])[0]!;
+    const before = await read();
     await Promise.all(Array.from({ length: 16 }, (_, i) => post(`${base}/v2/models/mlp-classifier/infer`, mlpRequest(i))));
-    const after = (await get(`${base}/v2/models/mlp-classifier/stats`)).json.model_stats as {
-      inference_count: number;
-      execution_count: number;
-      batch_stats: unknown[];
-    }[];
-    expect(after[0]!.inference_count - before[0]!.inference_count).toBe(16);
-    expect(after[0]!.execution_count - before[0]!.execution_count).toBeGreaterThanOrEqual(1);
-    expect(after[0]!.execution_count - before[0]!.execution_count).toBeLessThanOrEqual(16);
-    expect(after[0]!.batch_stats.length).toBeGreaterThan(0);
+    const after = await read();
+    const executions = after.execution_count - before.execution_count;
+    expect(after.inference_count - before.inference_count).toBe(16);
+    expect(executions).toBeGreaterThanOrEqual(1);
+    expect(executions).toBeLessThanOrEqual(16);
+    // perf_analyzer divides compute time by the success count: each request counts its batch's phases.
+    for (const phase of ['compute_input', 'compute_infer', 'compute_output'] as const) {
+      expect(after.inference_stats[phase].count - before.inference_stats[phase].count).toBe(16);
+      expect(after.inference_stats[phase].ns).toBeGreaterThan(before.inference_stats[phase].ns);
+    }
+    expect(after.inference_stats.success.count - before.inference_stats.success.count).toBe(16);
+    // batch_stats count executions, each with its three phases.
+    const executionsIn = (stats: Stats) => stats.batch_stats.reduce((sum, entry) => sum + entry.compute_infer.count, 0);
+    expect(executionsIn(after) - executionsIn(before)).toBe(executions);
+    for (const entry of after.batch_stats) {
+      expect(entry.compute_input.count).toBe(entry.compute_infer.count);
+      expect(entry.compute_output.count).toBe(entry.compute_infer.count);
+    }
     expect(((await get(`${base}/v2/models/stats`)).json.model_stats as unknown[]).length).toBe(2);
   });
 

@@ -43,7 +43,7 @@ describe('batch spans', () => {
     }));
     const traced = traceBatch('mlp-classifier', '1', 0, requests, started, 3)!;
     traced.runtimeStarted('cpu');
-    traced.runtimeDone(1.5, 0.1);
+    traced.runtimeDone(1.5, 0.06, 0.04);
     traced.end();
     await tracing.flush();
 

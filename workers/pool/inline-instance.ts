@@ -147,7 +147,7 @@ export class InlineInstance implements ModelInstance {
       batch,
       batch.outputs.map((name) => this.#ort.fromOrtTensor(name, results[name]!)),
     );
-    return { outputs, computeMs, marshalMs: feedMs + (performance.now() - runEnd) };
+    return { outputs, computeMs, inputMs: feedMs, outputMs: performance.now() - runEnd };
   }
 
   async close(): Promise<void> {

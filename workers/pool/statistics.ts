@@ -14,7 +14,8 @@ export interface VersionStatistics {
   readonly inference_count: number;
   readonly execution_count: number;
   readonly inference_stats: Readonly<Record<'success' | 'fail' | 'queue' | 'compute_input' | 'compute_infer' | 'compute_output', Duration>>;
-  readonly batch_stats: readonly { batch_size: number; compute_infer: Duration }[];
+  /** Per batch size, its executions: count and time of each phase. */
+  readonly batch_stats: readonly BatchStatistics[];
   /** Switchyard's own: the settings the version is served with, and where they came from. */
   readonly serving?: ServingSummary;
   /** Warm-up time of one batch at each size, and the cap the batcher took from it. */
@@ -22,6 +23,20 @@ export interface VersionStatistics {
   readonly batch_cap?: number;
   /** Set when lone requests may run inline: the batch-1 run time that allowed it, and the requests so served. */
   readonly inline?: { readonly batch1_ms: number; readonly runs: number };
+}
+
+export interface BatchStatistics {
+  readonly batch_size: number;
+  readonly compute_input: Duration;
+  readonly compute_infer: Duration;
+  readonly compute_output: Duration;
+}
+
+/** A batch's phases, as a runtime measured them. */
+export interface ComputeTimes {
+  readonly inputMs: number;
+  readonly computeMs: number;
+  readonly outputMs: number;
 }
 
 export interface ServingSummary {
@@ -48,6 +63,7 @@ export function servingSummary(settings: ServingSettings): ServingSummary {
 }
 
 const msToNs = (ms: number): number => Math.round(ms * 1e6);
+const zero = (): Duration => ({ count: 0, ns: 0 });
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
 
 export class StatisticsRecorder {
@@ -62,7 +78,7 @@ export class StatisticsRecorder {
     compute_infer: { count: 0, ns: 0 },
     compute_output: { count: 0, ns: 0 },
   };
-  readonly #byBatchSize = new Map<number, Duration>();
+  readonly #byBatchSize = new Map<number, { compute_input: Duration; compute_infer: Duration; compute_output: Duration }>();
   #serving: ServingSummary | undefined;
   #curve: readonly CurvePoint[] = [];
   #batchCap: number | undefined;
@@ -86,22 +102,24 @@ export class StatisticsRecorder {
     if (this.#inline) this.#inline.runs += 1;
   }
 
-  /** One batch ran: `rows` inferences in one execution. */
-  recordExecution(rows: number, computeMs: number, marshalMs: number): void {
+  /** One batch ran: `rows` inferences in one execution (batch_stats count executions, as Triton's do). */
+  recordExecution(rows: number, times: ComputeTimes): void {
     this.#executions += 1;
     this.#inferences += rows;
     this.#lastInference = Date.now();
-    this.#add(this.#stats.compute_infer, computeMs);
-    this.#add(this.#stats.compute_input, marshalMs / 2);
-    this.#add(this.#stats.compute_output, marshalMs / 2);
-    const entry = this.#byBatchSize.get(rows) ?? { count: 0, ns: 0 };
-    this.#add(entry, computeMs);
-    this.#byBatchSize.set(rows, entry);
+    let entry = this.#byBatchSize.get(rows);
+    if (!entry) this.#byBatchSize.set(rows, (entry = { compute_input: zero(), compute_infer: zero(), compute_output: zero() }));
+    this.#addPhases(entry, times);
   }
 
-  recordRequest(ok: boolean, totalMs: number, queueMs: number | undefined): void {
+  /**
+   * One request answered (or failed). Its compute phases are its batch's, counted per request as
+   * Triton counts them: perf_analyzer divides compute time by the success count.
+   */
+  recordRequest(ok: boolean, totalMs: number, queueMs: number | undefined, times?: ComputeTimes): void {
     this.#add(ok ? this.#stats.success : this.#stats.fail, totalMs);
     if (queueMs !== undefined) this.#add(this.#stats.queue, queueMs);
+    if (ok && times) this.#addPhases(this.#stats, times);
   }
 
   snapshot(name: string, version: string): VersionStatistics {
@@ -122,7 +140,12 @@ export class StatisticsRecorder {
       },
       batch_stats: [...this.#byBatchSize.entries()]
         .sort(([a], [b]) => a - b)
-        .map(([batch_size, d]) => ({ batch_size, compute_infer: copy(d) })),
+        .map(([batch_size, d]) => ({
+          batch_size,
+          compute_input: copy(d.compute_input),
+          compute_infer: copy(d.compute_infer),
+          compute_output: copy(d.compute_output),
+        })),
       ...(this.#serving ? { serving: this.#serving } : {}),
       ...(this.#curve.length > 0
         ? { warmup_curve: this.#curve.map(({ rows, ms }) => ({ batch_size: rows, ms: round(ms), ms_per_row: round(ms / rows) })) }
@@ -130,6 +153,12 @@ export class StatisticsRecorder {
       ...(this.#batchCap !== undefined ? { batch_cap: this.#batchCap } : {}),
       ...(this.#inline ? { inline: { ...this.#inline } } : {}),
     };
+  }
+
+  #addPhases(target: { compute_input: Duration; compute_infer: Duration; compute_output: Duration }, times: ComputeTimes): void {
+    this.#add(target.compute_input, times.inputMs);
+    this.#add(target.compute_infer, times.computeMs);
+    this.#add(target.compute_output, times.outputMs);
   }
 
   #add(target: Duration, ms: number): void {

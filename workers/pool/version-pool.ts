@@ -433,8 +433,8 @@ export class VersionPool {
       const instance = inline ?? (await (this.#restarts.get(slot) ?? this.#instances[slot]!));
       traced?.runtimeStarted(instance.provider);
       const result = await instance.run({ requests: items.map((item) => ({ inputs: item.request.inputs })), outputs: [...wanted] });
-      traced?.runtimeDone(result.computeMs, result.marshalMs);
-      this.stats.recordExecution(batchRows, result.computeMs, result.marshalMs);
+      traced?.runtimeDone(result.computeMs, result.inputMs, result.outputMs);
+      this.stats.recordExecution(batchRows, result);
       const { metrics, version, definition } = this.#options;
       metrics?.execution(definition.name, version, batchRows, result.computeMs);
       const finishedPerf = performance.now();
@@ -443,7 +443,7 @@ export class VersionPool {
         const outputs = (result.outputs[index] ?? []).filter((tensor) => asked.includes(tensor.name));
         const queueMs = startedPerf - item.enqueuedAtPerf;
         if (item.settled()) return;
-        this.stats.recordRequest(true, finishedPerf - item.enqueuedAtPerf, queueMs);
+        this.stats.recordRequest(true, finishedPerf - item.enqueuedAtPerf, queueMs, result);
         if (metrics) {
           metrics.request(definition.name, version, 'success', finishedPerf - item.enqueuedAtPerf, queueMs);
           const first = this.#classes !== undefined ? result.outputs[index]?.find((tensor) => tensor.name === all[0]) : undefined;

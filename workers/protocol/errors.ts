@@ -87,7 +87,10 @@ export const ERROR_TABLE = {
     status: 409,
     meaning: 'The review item is claimed by another reviewer, already resolved, or (to resolve it) not claimed by this reviewer.',
   },
-  idempotency_key_reused: { status: 422, meaning: 'The `Idempotency-Key` was used before with a different request: body, version in the path or `X-Tier`.' },
+  idempotency_key_reused: {
+    status: 422,
+    meaning: 'The `Idempotency-Key` was used before with a different request: body, version in the path or `X-Tier`.',
+  },
   client_cancelled: {
     status: 499,
     meaning:

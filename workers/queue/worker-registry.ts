@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ModelState } from '../pool/model-state.js';
-import type { VersionStatistics } from '../pool/statistics.js';
+import type { BatchStatistics, VersionStatistics } from '../pool/statistics.js';
 import type { WorkerAnnouncement } from './heartbeat.js';
 import { inferQueueNames } from './queue-names.js';
 import type { RedisClient } from './redis-connection.js';
@@ -226,10 +226,19 @@ function mergeProviders(workers: readonly WorkerAnnouncement[]): Map<string, str
 
 function addStatistics(a: VersionStatistics, b: VersionStatistics): VersionStatistics {
   const add = (x: { count: number; ns: number }, y: { count: number; ns: number }) => ({ count: x.count + y.count, ns: x.ns + y.ns });
-  const batches = new Map(a.batch_stats.map((entry) => [entry.batch_size, entry.compute_infer]));
-  for (const entry of b.batch_stats) {
+  // A worker of the release before reports compute_infer alone per batch size.
+  const none = { count: 0, ns: 0 };
+  const batches = new Map<number, BatchStatistics>();
+  for (const entry of [...a.batch_stats, ...b.batch_stats]) {
     const existing = batches.get(entry.batch_size);
-    batches.set(entry.batch_size, existing ? add(existing, entry.compute_infer) : entry.compute_infer);
+    const input = entry.compute_input ?? none;
+    const output = entry.compute_output ?? none;
+    batches.set(entry.batch_size, {
+      batch_size: entry.batch_size,
+      compute_input: existing ? add(existing.compute_input, input) : input,
+      compute_infer: existing ? add(existing.compute_infer, entry.compute_infer) : entry.compute_infer,
+      compute_output: existing ? add(existing.compute_output, output) : output,
+    });
   }
   const stats = a.inference_stats;
   const other = b.inference_stats;
@@ -248,6 +257,6 @@ function addStatistics(a: VersionStatistics, b: VersionStatistics): VersionStati
       compute_infer: add(stats.compute_infer, other.compute_infer),
       compute_output: add(stats.compute_output, other.compute_output),
     },
-    batch_stats: [...batches.entries()].sort(([x], [y]) => x - y).map(([batch_size, compute_infer]) => ({ batch_size, compute_infer })),
+    batch_stats: [...batches.values()].sort((x, y) => x.batch_size - y.batch_size),
   };
 }

@@ -28,8 +28,10 @@ export interface BatchRunResult {
   readonly outputs: readonly (readonly Tensor[])[];
   /** Wall time of the model run alone. */
   readonly computeMs: number;
-  /** Joining inputs and splitting outputs. */
-  readonly marshalMs: number;
+  /** Making the model's inputs of the requests' (joining rows, conversion): Triton's compute_input. */
+  readonly inputMs: number;
+  /** Taking the outputs back and cutting them per request: Triton's compute_output. */
+  readonly outputMs: number;
 }
 
 /**

@@ -57,10 +57,11 @@ export class ThreadInstance implements ModelInstance {
     const reply = await this.request((id) => ({ type: 'run', id, batch: { requests: owned, outputs: batch.outputs } }), buffers);
     if (reply.type === 'run-failed') throw new Error(reply.message);
     if (reply.type !== 'result') throw new Error(`unexpected ${reply.type} reply to a run`);
-    if (!joined) return { outputs: reply.outputs, computeMs: reply.computeMs, marshalMs: reply.marshalMs + joinMs };
+    const inputMs = reply.inputMs + joinMs;
+    if (!joined) return { outputs: reply.outputs, computeMs: reply.computeMs, inputMs, outputMs: reply.outputMs };
     const splitStart = performance.now();
     const outputs = splitJoined(batch, reply.outputs[0] ?? []);
-    return { outputs, computeMs: reply.computeMs, marshalMs: reply.marshalMs + joinMs + (performance.now() - splitStart) };
+    return { outputs, computeMs: reply.computeMs, inputMs, outputMs: reply.outputMs + (performance.now() - splitStart) };
   }
 
   async close(): Promise<void> {

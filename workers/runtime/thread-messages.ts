@@ -11,7 +11,14 @@ export type ToThread =
 export type FromThread =
   | { readonly type: 'loaded'; readonly provider: string; readonly skipped: readonly string[] }
   | { readonly type: 'load-failed'; readonly message: string }
-  | { readonly type: 'result'; readonly id: number; readonly outputs: Tensor[][]; readonly computeMs: number; readonly marshalMs: number }
+  | {
+      readonly type: 'result';
+      readonly id: number;
+      readonly outputs: Tensor[][];
+      readonly computeMs: number;
+      readonly inputMs: number;
+      readonly outputMs: number;
+    }
   | { readonly type: 'run-failed'; readonly id: number; readonly message: string }
   | { readonly type: 'memory'; readonly id: number; readonly numTensors: number; readonly numBytes: number };
 

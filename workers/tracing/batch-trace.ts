@@ -16,7 +16,7 @@ export interface BatchTrace {
   /** The instance's run of the batch (onnxruntime's or TensorFlow's session call) begins... */
   runtimeStarted(provider: string): void;
   /** ...and ends, with the compute time the instance measured. */
-  runtimeDone(computeMs: number, marshalMs: number): void;
+  runtimeDone(computeMs: number, inputMs: number, outputMs: number): void;
   /** Ends the batch span; failed when an error is given. */
   end(error?: unknown): void;
 }
@@ -69,8 +69,8 @@ export function traceBatch(
         'switchyard.execution_provider': provider,
       });
     },
-    runtimeDone: (computeMs, marshalMs) => {
-      runtime?.setAttributes({ 'switchyard.compute_ms': computeMs, 'switchyard.marshal_ms': marshalMs }).end();
+    runtimeDone: (computeMs, inputMs, outputMs) => {
+      runtime?.setAttributes({ 'switchyard.compute_ms': computeMs, 'switchyard.marshal_ms': inputMs + outputMs }).end();
       runtime = undefined;
     },
     end: (error) => {

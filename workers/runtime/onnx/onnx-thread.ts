@@ -41,17 +41,17 @@ async function load(spec: InstanceSpec): Promise<void> {
 
 async function run(id: number, batch: BatchRun): Promise<void> {
   if (!session) throw new Error('run before load');
-  const marshalStart = performance.now();
+  const inputStart = performance.now();
   const feeds = Object.fromEntries(joinBatchInputs(batch).map((tensor) => [tensor.name, toOrtTensor(tensor)]));
   const computeStart = performance.now();
   const results = await session.run(feeds, [...batch.outputs]);
-  const computeMs = performance.now() - computeStart;
+  const computeEnd = performance.now();
   const { outputs, buffers } = splitBatchOutputs(
     batch,
     batch.outputs.map((name) => fromOrtTensor(name, results[name]!)),
   );
-  const marshalMs = performance.now() - marshalStart - computeMs;
-  send({ type: 'result', id, outputs, computeMs, marshalMs }, buffers);
+  const times = { computeMs: computeEnd - computeStart, inputMs: computeStart - inputStart, outputMs: performance.now() - computeEnd };
+  send({ type: 'result', id, outputs, ...times }, buffers);
 }
 
 port.on('message', (message: ToThread) => {

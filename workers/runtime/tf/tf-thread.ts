@@ -37,7 +37,7 @@ async function load(spec: InstanceSpec): Promise<void> {
 function run(id: number, batch: BatchRun): void {
   if (!model) throw new Error('run before load');
   const loaded = model;
-  const marshalStart = performance.now();
+  const inputStart = performance.now();
   const joined = joinBatchInputs(batch);
   const computeStart = performance.now();
   const results = tf.tidy(() => loaded.run(Object.fromEntries(joined.map((tensor) => [tensor.name, toTfTensor(tensor)])), batch.outputs));
@@ -47,10 +47,10 @@ function run(id: number, batch: BatchRun): void {
   } finally {
     tf.dispose(results);
   }
-  const computeMs = performance.now() - computeStart;
+  const computeEnd = performance.now();
   const { outputs, buffers } = splitBatchOutputs(batch, tensors);
-  const marshalMs = performance.now() - marshalStart - computeMs;
-  send({ type: 'result', id, outputs, computeMs, marshalMs }, buffers);
+  const times = { computeMs: computeEnd - computeStart, inputMs: computeStart - inputStart, outputMs: performance.now() - computeEnd };
+  send({ type: 'result', id, outputs, ...times }, buffers);
 }
 
 port.on('message', (message: ToThread) => {
