@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ModelState } from '../../workers/pool/model-state.js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { shortPath } from '../auth/authenticate.js';
 import { metadataHeaders } from '../metadata/response-metadata.js';
@@ -162,8 +163,11 @@ export function predictV1Routes(app: FastifyInstance, deps: PipelineDeps, backen
         },
       }),
     },
-    async (request) => ({
-      models: (await backend.index()).filter((entry) => mayCall(request.tenant, entry.name)).map((entry) => entry.name),
-    }),
+    // Each name a caller can call now, once: models with a version ready, and the routes it may use.
+    async (request) => {
+      const ready = (await backend.index()).filter((entry) => entry.state === ModelState.READY).map((entry) => entry.name);
+      const names = new Set([...ready, ...routes.map((route) => route.name)]);
+      return { models: [...names].filter((name) => mayCall(request.tenant, name)).sort() };
+    },
   );
 }

@@ -131,7 +131,12 @@ describe('KServe V1 predict', () => {
     expect(missing.status).toBe(404);
     expect(missing.json.code).toBe('model_not_found');
     const list = await get(`${base}/v1/models`);
-    expect((list.json.models as string[]).sort()).toEqual(['mlp-classifier', 'types', 'unbatched']);
+    expect(list.json.models).toEqual(['mlp-classifier', 'types', 'unbatched']);
+    // Only what answers now: an unloaded model leaves the list until it is loaded again.
+    expect((await post(`${base}/v2/repository/models/types/unload`, {})).status).toBe(200);
+    expect((await get(`${base}/v1/models`)).json.models).toEqual(['mlp-classifier', 'unbatched']);
+    expect((await post(`${base}/v2/repository/models/types/load`, {})).status).toBe(200);
+    expect((await get(`${base}/v1/models`)).json.models).toEqual(['mlp-classifier', 'types', 'unbatched']);
   });
 
   it('refuses every malformed call with a JSON error and its code', async () => {

@@ -207,6 +207,10 @@ describe('routing and tiering', () => {
       json: { name: 'classify', ready: true },
     });
     expect((await get(`${server.url}/v2/models/classify`, bearer(KEYS.reader))).status).toBe(403);
+    // KServe V1's list names each callable name once, the routes a key may call among them.
+    const listed = (await get(`${server.url}/v1/models`, bearer(KEYS.acme))).json.models as string[];
+    expect(listed).toContain('classify');
+    expect(new Set(listed).size).toBe(listed.length);
   });
 
   it('weighted, plan and X-Tier policies pick their tier', async () => {
