@@ -6,6 +6,7 @@ import { installCompression } from './http/compression.js';
 import { installRequestDecoding } from './http/request-encoding.js';
 import { installMultipartParser } from './http/multipart-body.js';
 import { clientErrorReply, frameworkErrorReply, installErrorReplies } from './http/error-reply.js';
+import { installNodeRefusals } from './http/node-refusals.js';
 import type { InFlightRequests } from './http/in-flight.js';
 import { requestIdFor } from './http/request-id.js';
 import { logRequest } from './http/request-log.js';
@@ -95,6 +96,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     clientErrorHandler: clientErrorReply,
   }) as unknown as FastifyInstance;
   options.tls?.attach(app);
+  installNodeRefusals(app);
   const pipeline =
     options.pipeline ?? pipelineDeps(options.backend, options.services, options.lifecycle, options.authFailures, true, reviewExplainer);
   options.inFlight?.install(app);

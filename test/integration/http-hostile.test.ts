@@ -265,6 +265,30 @@ describe('framework-level client errors answer {error, code} from the table and 
   });
 });
 
+describe("Node's own refusals answer {error, code} too", () => {
+  it('an HTTP/1.1 request without Host: 400 malformed_request', async () => {
+    const reply = await rawRequest(server.url, ['GET /v2/health/live HTTP/1.1', 'Connection: close'].join('\n'));
+    expectError(reply, 400, 'malformed_request');
+    await expectAlive();
+  });
+
+  it('an Expect other than 100-continue: 417 expectation_failed, the body never read', async () => {
+    const reply = await rawRequest(
+      server.url,
+      head(server.url, 'POST', '/v2/models/mlp-classifier/infer', [`Authorization: Bearer ${USER}`, 'Expect: foo', 'Content-Length: 2']),
+      Buffer.from('{}'),
+    );
+    expectError(reply, 417, 'expectation_failed');
+    await expectAlive();
+  });
+
+  it('CONNECT (this is no proxy): 404 route_not_found, not a dropped socket', async () => {
+    const reply = await rawRequest(server.url, ['CONNECT 127.0.0.1:22 HTTP/1.1', `Host: ${hostOf(server.url)}`].join('\n'));
+    expectError(reply, 404, 'route_not_found');
+    await expectAlive();
+  });
+});
+
 describe('failed authentication is limited per client address', () => {
   let limited: RunningServer;
   beforeAll(async () => {

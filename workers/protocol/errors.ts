@@ -87,6 +87,7 @@ export const ERROR_TABLE = {
     status: 409,
     meaning: 'The review item is claimed by another reviewer, already resolved, or (to resolve it) not claimed by this reviewer.',
   },
+  expectation_failed: { status: 417, meaning: 'The `Expect` header asks for something other than `100-continue`.' },
   idempotency_key_reused: {
     status: 422,
     meaning: 'The `Idempotency-Key` was used before with a different request: body, version in the path or `X-Tier`.',
