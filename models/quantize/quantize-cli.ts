@@ -158,6 +158,11 @@ export async function runQuantize(
   const served = [...new Set([...servedVersions(config), version])].join(', ');
   log(`wrote ${join(versionDir, 'model.onnx')} and its report; in config.json ${config.name} now serves versions ${served}`);
   log(nextStep(config.name, version, control));
+  if (command.mode === 'dynamic' && config.max_batch_size > 0)
+    log(
+      "note: dynamic mode scales activations by the range of the whole batch, so with dynamic batching a row's answer " +
+        'depends on the requests batched with it; --mode static fixes the scales (docs/quantization.md)',
+    );
   return report;
 }
 
