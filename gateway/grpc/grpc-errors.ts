@@ -12,6 +12,7 @@ const BY_STATUS: Readonly<Record<number, status>> = {
   413: status.RESOURCE_EXHAUSTED,
   414: status.INVALID_ARGUMENT,
   415: status.INVALID_ARGUMENT,
+  417: status.INVALID_ARGUMENT,
   422: status.FAILED_PRECONDITION,
   429: status.RESOURCE_EXHAUSTED,
   431: status.RESOURCE_EXHAUSTED,

@@ -5,8 +5,9 @@ const DATA_TYPES: Readonly<Record<string, string>> = { BYTES: 'TYPE_STRING' };
 
 /**
  * Switchyard's model configuration in model_config.proto's terms (the fields it has): gRPC's
- * ModelConfig answer, and the `input` and `output` lists the HTTP config answer carries besides
- * Switchyard's own fields, which Triton's clients read (image_client.py: `input[0].format`).
+ * ModelConfig answer, and what the HTTP config answer says wherever Triton names the same thing
+ * (platform, input, output, instance_group, dynamic_batching), so code written against Triton
+ * reads either protocol alike (image_client.py: `input[0].format`; `instance_group[0]`).
  */
 export function tritonConfig(config: ModelDefinition['config'], platform: string) {
   const tensors = (list: typeof config.inputs) =>
@@ -28,7 +29,18 @@ export function tritonConfig(config: ModelDefinition['config'], platform: string
     dynamic_batching: {
       preferred_batch_size: config.dynamic_batching.preferred_batch_sizes,
       max_queue_delay_microseconds: Math.round(config.dynamic_batching.max_queue_delay_ms * 1000),
+      default_queue_policy: {
+        max_queue_size: config.dynamic_batching.max_queue_size,
+        default_timeout_microseconds: config.dynamic_batching.default_timeout_ms * 1000,
+      },
     },
-    instance_group: [{ name: config.name, count, kind: kind === 'gpu' ? 'KIND_GPU' : kind === 'cpu' ? 'KIND_CPU' : 'KIND_AUTO' }],
+    instance_group: [
+      {
+        name: config.name,
+        count,
+        kind: kind === 'gpu' ? 'KIND_GPU' : kind === 'cpu' ? 'KIND_CPU' : 'KIND_AUTO',
+        ...(kind === 'cpu' ? {} : { gpus: config.instance_group.gpus }),
+      },
+    ],
   };
 }

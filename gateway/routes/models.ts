@@ -63,16 +63,16 @@ export function modelRoutes(app: FastifyInstance, backend: ServingBackend, route
   app.get<{ Params: ModelParams }>('/v2/models/:model/ready', readyDocs.model, ready);
   app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/ready', readyDocs.version, ready);
 
-  // Switchyard's config, with Triton's `input`, `output` and `backend` beside it for Triton's clients.
+  // Triton's config where Triton names a field (as gRPC answers it), Switchyard's own keys beside it.
   const config = async (request: ModelRequest) => {
     const query = queryOf(request);
     const own = modelConfiguration(backend, routes, query);
-    const { input, output, backend: runtime } = tritonConfig(own, modelMetadata(backend, routes, query).platform);
-    return { ...own, input, output, backend: runtime };
+    return { ...own, ...tritonConfig(own, modelMetadata(backend, routes, query).platform) };
   };
   const configDocs = about("Model configuration (Triton's model_configuration)", {
     200: {
-      description: "The model's config.json, validated, plus Triton's input, output and backend (model_config.proto's names).",
+      description:
+        "Triton's model_config.proto fields (platform, backend, input, output, instance_group, dynamic_batching), as the gRPC ModelConfig gives them, beside the rest of the model's config.json, validated.",
       content: json(ANY_OBJECT),
     },
   });

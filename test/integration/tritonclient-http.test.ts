@@ -183,6 +183,10 @@ suite('tritonclient.http against a live gateway', () => {
       max_batch_size: 64,
       input: [{ name: 'input', data_type: 'TYPE_FP32', format: 'FORMAT_NONE', dims: [512] }],
       output: [{ name: 'probabilities', data_type: 'TYPE_FP32', dims: [10], label_filename: 'labels.txt' }],
+      // As gRPC's ModelConfig names them: the same Triton-shaped code reads either protocol.
+      platform: 'onnxruntime_onnx',
+      instance_group_kind: 'KIND_AUTO',
+      max_queue_delay_microseconds: expect.any(Number),
     });
 
     const inferCalls = [

@@ -152,9 +152,16 @@ record("get_model_config", lambda: client.get_model_config(MODEL, headers=header
 
 
 def image_client_view():
-    """What Triton's image_client.py reads from the config (parse_model): input[0].format, max_batch_size, output."""
+    """What Triton's image_client.py reads from the config (parse_model), and the fields Triton-shaped code indexes."""
     config = client.get_model_config(MODEL, headers=headers())
-    return {"max_batch_size": config["max_batch_size"], "input": config["input"], "output": config["output"]}
+    return {
+        "max_batch_size": config["max_batch_size"],
+        "input": config["input"],
+        "output": config["output"],
+        "platform": config["platform"],
+        "instance_group_kind": config["instance_group"][0]["kind"],
+        "max_queue_delay_microseconds": config["dynamic_batching"]["max_queue_delay_microseconds"],
+    }
 
 
 record("get_model_config_triton_view", image_client_view)

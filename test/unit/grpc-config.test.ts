@@ -34,6 +34,7 @@ describe('gRPC status codes', () => {
       413: status.RESOURCE_EXHAUSTED,
       414: status.INVALID_ARGUMENT,
       415: status.INVALID_ARGUMENT,
+      417: status.INVALID_ARGUMENT,
       422: status.FAILED_PRECONDITION,
       429: status.RESOURCE_EXHAUSTED,
       431: status.RESOURCE_EXHAUSTED,
