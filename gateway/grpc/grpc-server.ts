@@ -63,7 +63,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     // a cost on every call. Metrics and traces come from the request pipeline instead.
     'grpc.enable_channelz': 0,
   });
-  const handlers: UntypedServiceImplementation = { ...modelHandlers(front), ...inferHandlers(front, service.definition) };
+  const handlers: UntypedServiceImplementation = {
+    ...modelHandlers(front),
+    ...inferHandlers(front, service.definition, options.maxMessageBytes),
+  };
   server.addService(service.definition, handlers);
   const limits = { maxReceiveBytes: options.maxMessageBytes, maxSendBytes: options.maxMessageBytes };
   const lean = routePast(
