@@ -158,8 +158,8 @@ function tritonTimeoutMs(value: unknown): number | undefined {
   return ms > 0 && ms <= MAX_TIMEOUT_MS ? ms : undefined;
 }
 
-/** Triton's shared-memory parameters name a region registered with the server; Switchyard registers none. */
-function refuseSharedMemory(parameters: Record<string, unknown>, where: string): void {
+/** Triton's shared-memory parameters name a region registered with the server; Switchyard registers none (HTTP and gRPC). */
+export function refuseSharedMemory(parameters: Readonly<Record<string, unknown>>, where: string): void {
   if (parameters.shared_memory_region !== undefined) {
     throw new ServingError(
       'not_supported',
