@@ -8,6 +8,7 @@ import { leanModelInfer } from './lean-model-infer.js';
 import { routePast } from './route-past.js';
 import { loadInferenceService } from './load-service.js';
 import { modelHandlers } from './model-service.js';
+import { settingsHandlers } from './settings-service.js';
 
 export interface GrpcServerOptions {
   readonly host: string;
@@ -65,6 +66,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   });
   const handlers: UntypedServiceImplementation = {
     ...modelHandlers(front),
+    ...settingsHandlers(front),
     ...inferHandlers(front, service.definition, options.maxMessageBytes),
   };
   server.addService(service.definition, handlers);
