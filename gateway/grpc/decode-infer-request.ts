@@ -3,7 +3,7 @@ import { allocate, isDatatype, type Datatype, type TensorArray } from '../../wor
 import { ServingError } from '../../workers/protocol/errors.js';
 import { elementCount, encodeBytesElements, type Tensor } from '../../workers/protocol/tensor.js';
 import { decodeJsonData } from '../protocol/json-tensor-data.js';
-import { parseRequestOptions, tensorFromBytes, type ParsedInferRequest } from '../protocol/parse-infer-request.js';
+import { parseRequestOptions, refuseSharedMemory, tensorFromBytes, type ParsedInferRequest } from '../protocol/parse-infer-request.js';
 import type { ReadBody } from '../protocol/read-infer-body.js';
 import { parameterValues, type GrpcParameters } from './infer-parameters.js';
 
@@ -97,11 +97,13 @@ function decodeInput(input: GrpcInputTensor, index: number, raw: Buffer | undefi
 /**
  * A ModelInferRequest to the same ParsedInferRequest the HTTP codec makes: tensors from
  * raw_input_contents (one per input, in order; then no input may carry typed contents) or
- * from typed contents; id, outputs and parameters through the HTTP codec's own checks.
+ * from typed contents, none from shared memory (refused as HTTP refuses it); id, outputs and parameters through the HTTP codec's own checks.
  */
 export function decodeInferRequest(request: GrpcInferRequest, fingerprintOf: () => Buffer): ReadBody {
   const inputs = request.inputs ?? [];
   if (inputs.length === 0) throw invalid('"inputs" must be a non-empty array');
+  // Before the contents are counted: an input in shared memory has none here.
+  for (const input of inputs) if (input.parameters) refuseSharedMemory(input.parameters, `input "${input.name ?? ''}"`);
   const raw = request.raw_input_contents ?? [];
   if (raw.length > 0) {
     if (raw.length !== inputs.length) throw invalid(`raw_input_contents holds ${raw.length} tensors for ${inputs.length} inputs`);

@@ -1,5 +1,5 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { RETRY_AFTER_SECONDS, type ServingError } from '../../workers/protocol/errors.js';
+import { RETRY_AFTER_SECONDS, ServingError } from '../../workers/protocol/errors.js';
 
 /** HTTP statuses to gRPC codes, the way Triton maps its own errors. */
 const BY_STATUS: Readonly<Record<number, status>> = {
@@ -38,4 +38,15 @@ export function toServiceError(error: ServingError, requestId: string): Partial<
   if (error.status === 503 || error.code === 'idempotency_in_progress' || error.code === 'concurrency_limited')
     metadata.set('retry-after', String(RETRY_AFTER_SECONDS));
   return { code: grpcCode(error), details: error.message, metadata };
+}
+
+/**
+ * An answer over the gRPC send limit: refused as its own request's error (a stream goes on),
+ * not left to grpc-js, which would end the call, and on a stream every request still in it.
+ */
+export function answerTooLarge(bytes: number, limit: number): ServingError {
+  return new ServingError(
+    'body_too_large',
+    `the answer is ${bytes} bytes, larger than the gRPC message limit of ${limit} bytes (GRPC_MAX_MESSAGE_BYTES): ask for fewer rows or outputs, or call over HTTP`,
+  );
 }

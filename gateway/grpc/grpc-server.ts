@@ -8,6 +8,7 @@ import { leanModelInfer } from './lean-model-infer.js';
 import { routePast } from './route-past.js';
 import { loadInferenceService } from './load-service.js';
 import { modelHandlers } from './model-service.js';
+import { settingsHandlers } from './settings-service.js';
 
 export interface GrpcServerOptions {
   readonly host: string;
@@ -63,7 +64,11 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     // a cost on every call. Metrics and traces come from the request pipeline instead.
     'grpc.enable_channelz': 0,
   });
-  const handlers: UntypedServiceImplementation = { ...modelHandlers(front), ...inferHandlers(front, service.definition) };
+  const handlers: UntypedServiceImplementation = {
+    ...modelHandlers(front),
+    ...settingsHandlers(front),
+    ...inferHandlers(front, service.definition, options.maxMessageBytes),
+  };
   server.addService(service.definition, handlers);
   const limits = { maxReceiveBytes: options.maxMessageBytes, maxSendBytes: options.maxMessageBytes };
   const lean = routePast(

@@ -18,6 +18,7 @@ import {
   type GrpcCall,
   type GrpcFront,
 } from './grpc-call.js';
+import { answerTooLarge } from './grpc-errors.js';
 
 export interface Codec {
   readonly request: (value: unknown) => Buffer;
@@ -109,8 +110,8 @@ export function inferCodec(definition: ServiceDefinition): Codec {
   return { request: definition.ModelInfer!.requestSerialize, streamResponse: definition.ModelStreamInfer!.responseSerialize };
 }
 
-/** ModelInfer and ModelStreamInfer. */
-export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
+/** ModelInfer and ModelStreamInfer; an answer over maxSendBytes is that request's error (answerTooLarge). */
+export function inferHandlers(front: GrpcFront, definition: ServiceDefinition, maxSendBytes: number) {
   const codec = inferCodec(definition);
 
   const ModelInfer = (grpcCall: ServerUnaryCall<GrpcInferRequest, unknown>, callback: sendUnaryData<unknown>): void => {
@@ -120,10 +121,12 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
       .then(() => infer(front, codec, call, grpcCall.request, grpcCall.metadata, cancel, false))
       .then(({ replayed, answer }) => {
         settle();
+        const body = answer.body as Buffer;
+        if (body.length > maxSendBytes) throw answerTooLarge(body.length, maxSendBytes);
         const metadata = answerMetadata(call, answer.headers);
         if (replayed) metadata.set('idempotent-replayed', 'true');
         grpcCall.sendMetadata(metadata);
-        callback(null, answer.body);
+        callback(null, body);
         finishCall(front, call, 200, undefined);
       })
       .catch((error: unknown) => {
@@ -137,7 +140,7 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
   /**
    * Each request is answered on the stream as it completes (match answers by `id`); a
    * failed one is answered with error_message (its code in parameters.error_code) and the
-   * stream goes on. Every answer carries triton_final_response: true, as Triton's for a model
+   * stream goes on (an answer over the send limit too). Every answer carries triton_final_response: true, as Triton's for a model
    * that is not decoupled (clients that asked triton_enable_empty_final_response wait for it).
    * The stream itself fails only when its caller cannot be authenticated.
    */
@@ -172,7 +175,9 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition) {
         .take(tenant)
         .then(() => infer(front, codec, call, request, stream.metadata, cancel, true, encodeStreamGrpcAnswer))
         .then(({ answer }) => {
-          if (!cancel.aborted) stream.write(streamAnswer(answer.body as Buffer));
+          const message = streamAnswer(answer.body as Buffer);
+          if (message.length > maxSendBytes) throw answerTooLarge(message.length, maxSendBytes);
+          if (!cancel.aborted) stream.write(message);
           finishCall(front, call, 200, undefined);
         })
         .catch((error: unknown) => {

@@ -1,6 +1,7 @@
 import { constants, type Http2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { status } from '@grpc/grpc-js';
 import { ServingError } from '../../workers/protocol/errors.js';
+import { answerTooLarge } from './grpc-errors.js';
 import { answerHeaders, authorizeCall, failCall, finishCall, openCall, type GrpcFront } from './grpc-call.js';
 import { encodeFramedGrpcAnswer, framedOf } from './encode-infer-response.js';
 import { decompressMessage, FrameError, frameMessage, unaryMessage } from './grpc-frames.js';
@@ -100,9 +101,8 @@ export function leanModelInfer(front: GrpcFront, codec: Codec, limits: LeanLimit
             return;
           }
           const body = answer.body as Buffer;
-          if (body.length > limits.maxSendBytes)
-            sendStatus(status.RESOURCE_EXHAUSTED, `Sent message larger than max (${body.length} vs. ${limits.maxSendBytes})`);
-          else if (!answered && !stream.destroyed && !stream.closed) {
+          if (body.length > limits.maxSendBytes) throw answerTooLarge(body.length, limits.maxSendBytes);
+          if (!answered && !stream.destroyed && !stream.closed) {
             const initial: OutgoingHttpHeaders = answerHeaders(call, answer.headers);
             if (replayed) initial['idempotent-replayed'] = 'true';
             initial[':status'] = 200;

@@ -1,4 +1,3 @@
-import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
 import { ModelState } from '../../workers/pool/model-state.js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { assertAdmin, assertMayCall } from '../auth/authorize.js';
@@ -6,7 +5,8 @@ import { modelConfiguration, modelMetadata, modelReadiness, type ModelQuery } fr
 import { resolveModel } from '../routing/resolve-model.js';
 import { tritonConfig } from '../protocol/triton-config.js';
 import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../routes/server-metadata.js';
-import { answerMetadata, authorizeCall, failCall, finishCall, openCall, type GrpcCall, type GrpcFront } from './grpc-call.js';
+import type { GrpcCall, GrpcFront } from './grpc-call.js';
+import { unary } from './unary-call.js';
 
 interface RepositoryRequest {
   readonly model_name?: string;
@@ -16,34 +16,6 @@ interface RepositoryRequest {
 interface NameVersion {
   readonly name?: string;
   readonly version?: string;
-}
-
-/**
- * A unary RPC around one of the queries HTTP answers too: authentication and the rate
- * limit first (none for liveness and readiness, like HTTP's health routes), then the
- * answer or a gRPC status, then the same metrics and log line.
- */
-function unary<Request>(
-  front: GrpcFront,
-  method: string,
-  open: boolean,
-  answer: (call: GrpcCall, request: Request) => Promise<object> | object,
-) {
-  return (grpcCall: ServerUnaryCall<Request, unknown>, callback: sendUnaryData<unknown>): void => {
-    const call = openCall(front, method, grpcCall.metadata);
-    (open ? Promise.resolve() : authorizeCall(front, call, grpcCall).then(() => undefined))
-      .then(() => answer(call, grpcCall.request))
-      .then((message) => {
-        grpcCall.sendMetadata(answerMetadata(call));
-        callback(null, message);
-        finishCall(front, call, 200, undefined);
-      })
-      .catch((error: unknown) => {
-        const failed = failCall(call, error);
-        callback(failed.status);
-        finishCall(front, call, failed.httpStatus, failed.code);
-      });
-  };
 }
 
 const queryOf = (call: GrpcCall, request: NameVersion): ModelQuery => ({

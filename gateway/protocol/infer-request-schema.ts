@@ -77,7 +77,11 @@ export const INFER_REQUEST_SCHEMA = {
           maximum: Number.MAX_SAFE_INTEGER,
           description: "Triton's, in microseconds; timeout_ms wins.",
         },
-        priority: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "Higher first in the model's queue." },
+        priority: {
+          type: 'integer',
+          minimum: 0,
+          description: "Lower first in the model's queue; above 2097152, the default (the tenant's), as Triton's past its lowest level.",
+        },
       },
     },
   },

@@ -158,8 +158,20 @@ function tritonTimeoutMs(value: unknown): number | undefined {
   return ms > 0 && ms <= MAX_TIMEOUT_MS ? ms : undefined;
 }
 
-/** Triton's shared-memory parameters name a region registered with the server; Switchyard registers none. */
-function refuseSharedMemory(parameters: Record<string, unknown>, where: string): void {
+/**
+ * `priority` as Triton takes it (core infer_request.cc SetPriority): any non-negative integer
+ * (tritonclient sends a uint64), one past the lowest level (MAX_PRIORITY) meaning the default,
+ * which is the tenant's here. Switchyard's 0 is a level of its own, the first served.
+ */
+function requestPriority(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
+    throw new ServingError('invalid_parameter', `parameter priority must be a non-negative integer (above ${MAX_PRIORITY}: the default)`);
+  return value > MAX_PRIORITY ? undefined : value;
+}
+
+/** Triton's shared-memory parameters name a region registered with the server; Switchyard registers none (HTTP and gRPC). */
+export function refuseSharedMemory(parameters: Readonly<Record<string, unknown>>, where: string): void {
   if (parameters.shared_memory_region !== undefined) {
     throw new ServingError(
       'not_supported',
@@ -193,7 +205,7 @@ export function parseRequestOptions(body: Record<string, unknown>): Omit<ParsedI
     });
   }
   const timeoutMs = integerParameter(parameters.timeout_ms, 'timeout_ms', 1, MAX_TIMEOUT_MS) ?? tritonTimeoutMs(parameters.timeout);
-  const priority = integerParameter(parameters.priority, 'priority', 0, MAX_PRIORITY);
+  const priority = requestPriority(parameters.priority);
   return {
     ...(typeof body.id === 'string' ? { id: body.id } : {}),
     outputs,

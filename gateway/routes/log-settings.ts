@@ -3,40 +3,10 @@ import type { Logger } from 'pino';
 import { assertAdmin } from '../auth/authorize.js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { docs, json } from '../openapi/route-docs.js';
+import { changeLogSettings, logSettingsOf } from '../request/log-settings.js';
 
-interface LogSettings {
-  log_file: string;
-  log_info: boolean;
-  log_warning: boolean;
-  log_error: boolean;
-  log_verbose_level: number;
-  log_format: string;
-}
-
-const RANK: Readonly<Record<string, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
-
-/** Triton's switches, read off the gateway's pino level (logs go to stdout as JSON lines). */
-function settingsOf(level: string): LogSettings {
-  const rank = RANK[level] ?? RANK.info!;
-  return {
-    log_file: '',
-    log_info: rank <= RANK.info!,
-    log_warning: rank <= RANK.warn!,
-    log_error: rank <= RANK.error!,
-    log_verbose_level: rank <= RANK.trace! ? 2 : rank <= RANK.debug! ? 1 : 0,
-    log_format: 'default',
-  };
-}
-
-function levelOf(settings: LogSettings): string {
-  if (settings.log_verbose_level >= 2) return 'trace';
-  if (settings.log_verbose_level === 1) return 'debug';
-  if (settings.log_info) return 'info';
-  if (settings.log_warning) return 'warn';
-  return settings.log_error ? 'error' : 'silent';
-}
-
-function merged(current: LogSettings, body: unknown): LogSettings {
+/** The JSON body of a change: an object of settings, checked by changeLogSettings. */
+function updateOf(body: unknown): Record<string, unknown> {
   let update: unknown;
   try {
     update = Buffer.isBuffer(body) && body.length > 0 ? JSON.parse(body.toString('utf8')) : {};
@@ -45,23 +15,7 @@ function merged(current: LogSettings, body: unknown): LogSettings {
   }
   if (typeof update !== 'object' || update === null || Array.isArray(update))
     throw new ServingError('invalid_request', 'log settings must be a JSON object');
-  const next = { ...current };
-  for (const [key, value] of Object.entries(update)) {
-    if (key === 'log_info' || key === 'log_warning' || key === 'log_error') {
-      if (typeof value !== 'boolean') throw new ServingError('invalid_parameter', `${key} must be true or false`);
-      next[key] = value;
-    } else if (key === 'log_verbose_level') {
-      if (!Number.isSafeInteger(value) || (value as number) < 0)
-        throw new ServingError('invalid_parameter', 'log_verbose_level must be an integer >= 0');
-      next.log_verbose_level = value as number;
-    } else if ((key === 'log_file' && value === '') || (key === 'log_format' && value === 'default')) {
-    } else if (key === 'log_file' || key === 'log_format') {
-      throw new ServingError('not_supported', `${key} cannot be changed: the gateway logs JSON lines to stdout`);
-    } else {
-      throw new ServingError('invalid_parameter', `unknown log setting "${key.slice(0, 60)}"`);
-    }
-  }
-  return next;
+  return update as Record<string, unknown>;
 }
 
 const SWITCHES = {
@@ -85,7 +39,7 @@ export function logSettingsRoutes(app: FastifyInstance, logger: Logger): void {
     { config: docs({ tag: 'triton', summary: 'Log settings (admin)', errors: ['forbidden'], responses: answer }) },
     async (request) => {
       assertAdmin(request.tenant);
-      return settingsOf(logger.level);
+      return logSettingsOf(logger);
     },
   );
   const changeDocs = docs({
@@ -98,9 +52,8 @@ export function logSettingsRoutes(app: FastifyInstance, logger: Logger): void {
   });
   app.post('/v2/logging', { config: changeDocs }, async (request) => {
     assertAdmin(request.tenant);
-    const next = merged(settingsOf(logger.level), request.body);
-    logger.level = levelOf(next);
+    const settings = changeLogSettings(logger, updateOf(request.body));
     request.log.info({ logLevel: logger.level }, 'log level changed');
-    return settingsOf(logger.level);
+    return settings;
   });
 }

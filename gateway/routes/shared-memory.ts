@@ -1,12 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { ServingError } from '../../workers/protocol/errors.js';
+import { refuseRegistration, regionNotFound } from '../request/shared-memory.js';
 import { docs, json, EMPTY_OBJECT, type JsonSchema, type RouteDocs } from '../openapi/route-docs.js';
 
-/**
- * Triton's system and CUDA shared-memory extensions. Switchyard's clients reach it over the
- * network and its models may run in other processes or on other hosts, so no region can be
- * registered: the status lists are empty, unregistering is a no-op, registering is refused.
- */
+/** Triton's system and CUDA shared-memory extensions: none registered, none registrable (gateway/request/shared-memory.ts). */
 export function sharedMemoryRoutes(app: FastifyInstance): void {
   for (const kind of ['system', 'cuda'] as const) {
     const base = `/v2/${kind}sharedmemory`;
@@ -22,21 +18,13 @@ export function sharedMemoryRoutes(app: FastifyInstance): void {
       `${base}/region/:name/status`,
       { config: doc("a region's status (none exists)", ['region_not_found']) },
       async () => {
-        throw new ServingError(
-          'region_not_found',
-          `no ${kind} shared-memory region of that name is registered (Switchyard registers none)`,
-        );
+        throw regionNotFound(kind);
       },
     );
     app.post<{ Params: { name: string } }>(
       `${base}/region/:name/register`,
       { config: doc('register a region (refused)', ['not_supported']) },
-      async () => {
-        throw new ServingError(
-          'not_supported',
-          `${kind} shared memory is not supported: send tensors in the request body (JSON or the binary extension)`,
-        );
-      },
+      async () => refuseRegistration(kind),
     );
     app.post(`${base}/unregister`, { config: doc('unregister every region (nothing to do)', [], EMPTY_OBJECT) }, async () => ({}));
     app.post<{ Params: { name: string } }>(

@@ -1,34 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { assertAdmin, assertMayCall } from '../auth/authorize.js';
-import { ServingError } from '../../workers/protocol/errors.js';
 import { docs, json, ANY_OBJECT, MODEL_PARAM, type JsonSchema } from '../openapi/route-docs.js';
+import { refuseTraceChange, TRACE_SETTINGS } from '../request/trace-settings.js';
 
-/**
- * Triton's trace extension reads as "Triton tracing off": Switchyard writes no Triton trace
- * files. Its tracing is W3C Trace Context, always on: every request continues the caller's
- * `traceparent` (or starts a trace) and hands it to the queue and the workers.
- */
-const SETTINGS = {
-  trace_level: ['OFF'],
-  trace_rate: '1000',
-  trace_count: '-1',
-  log_frequency: '0',
-  trace_file: '',
-  trace_mode: 'triton',
-} as const;
-
-const refuse = (): never => {
-  throw new ServingError(
-    'not_supported',
-    'trace settings cannot be changed: Switchyard traces every request with W3C traceparent, not Triton trace files',
-  );
-};
-
-const TRACE_SETTINGS = {
+const TRACE_SCHEMA = {
   type: 'object',
   required: ['trace_level'],
   properties: Object.fromEntries(
-    Object.keys(SETTINGS).map((key) => [key, key === 'trace_level' ? { type: 'array', items: { type: 'string' } } : { type: 'string' }]),
+    Object.keys(TRACE_SETTINGS).map((key) => [
+      key,
+      key === 'trace_level' ? { type: 'array', items: { type: 'string' } } : { type: 'string' },
+    ]),
   ),
 };
 const MODEL_ONLY = { type: 'object', required: ['model'], properties: { model: MODEL_PARAM } } as const;
@@ -37,7 +19,7 @@ const read = (summary: string, params?: JsonSchema) =>
     tag: 'triton',
     summary,
     errors: ['forbidden'],
-    responses: { 200: { description: 'Tracing is W3C traceparent, always on; Triton trace files: off.', content: json(TRACE_SETTINGS) } },
+    responses: { 200: { description: 'Tracing is W3C traceparent, always on; Triton trace files: off.', content: json(TRACE_SCHEMA) } },
     ...(params ? { handChecked: { params } } : {}),
   });
 const change = (summary: string, params?: JsonSchema) =>
@@ -48,29 +30,30 @@ const change = (summary: string, params?: JsonSchema) =>
     handChecked: { body: json(ANY_OBJECT), ...(params ? { params } : {}) },
   });
 
+/** Triton's trace extension: TRACE_SETTINGS to read, changes refused (gateway/request/trace-settings.ts). */
 export function traceSettingsRoutes(app: FastifyInstance): void {
   app.get('/v2/trace/setting', { config: read('Trace settings (admin)') }, async (request) => {
     assertAdmin(request.tenant);
-    return SETTINGS;
+    return TRACE_SETTINGS;
   });
   app.get<{ Params: { model: string } }>(
     '/v2/models/:model/trace/setting',
     { config: read("A model's trace settings", MODEL_ONLY) },
     async (request) => {
       assertMayCall(request.tenant, request.params.model);
-      return SETTINGS;
+      return TRACE_SETTINGS;
     },
   );
   app.post('/v2/trace/setting', { config: change('Change trace settings (refused)') }, async (request) => {
     assertAdmin(request.tenant);
-    return refuse();
+    return refuseTraceChange();
   });
   app.post<{ Params: { model: string } }>(
     '/v2/models/:model/trace/setting',
     { config: change("Change a model's trace settings (refused)", MODEL_ONLY) },
     async (request) => {
       assertAdmin(request.tenant);
-      return refuse();
+      return refuseTraceChange();
     },
   );
 }

@@ -194,11 +194,11 @@ describe('errors', () => {
     expect((await client.call('ModelInfer', mlpRequest('mlp-classifier', mlpVector(1)))).error).toBeUndefined();
   });
 
-  it('answers UNIMPLEMENTED for Triton RPCs it does not serve', async () => {
+  it('answers UNIMPLEMENTED for an RPC the service does not have', async () => {
     const raw = new (makeGenericClientConstructor({}, 'raw'))(server.grpcAddress!, credentials.createInsecure()) as Client;
     const error = await new Promise<ServiceError | null>((done) => {
       raw.makeUnaryRequest(
-        '/inference.GRPCInferenceService/SystemSharedMemoryStatus',
+        '/inference.GRPCInferenceService/NoSuchMethod',
         (value: Buffer) => value,
         (value: Buffer) => value,
         Buffer.alloc(0),

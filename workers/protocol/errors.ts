@@ -116,7 +116,11 @@ export const ERROR_TABLE = {
     status: 413,
     meaning: 'The audio of one request lasts longer than `MAX_AUDIO_SECONDS`, all its clips together (refused before decoding).',
   },
-  body_too_large: { status: 413, meaning: 'The body is larger than `MAX_BODY_BYTES`.' },
+  body_too_large: {
+    status: 413,
+    meaning:
+      'The body is larger than `MAX_BODY_BYTES`, or a gRPC message (a request, or an answer) is larger than `GRPC_MAX_MESSAGE_BYTES`.',
+  },
   unsupported_media_type: {
     status: 415,
     meaning:
