@@ -56,6 +56,20 @@ function merged(current: LogSettings, update: Readonly<Record<string, unknown>>)
 
 /** Applies an update (every setting checked before any applies) to the logger's level; the settings now in force. */
 export function changeLogSettings(logger: Pick<Logger, 'level'>, update: Readonly<Record<string, unknown>>): LogSettings {
-  logger.level = levelOf(merged(logSettingsOf(logger), update));
-  return logSettingsOf(logger);
+  const level = levelOf(merged(logSettingsOf(logger), update));
+  // One threshold stands behind the switches: a switch asked for must hold at the level they give
+  // (verbose turns info on with it; warnings off while info stays on cannot be had).
+  const result = logSettingsOf({ level });
+  for (const key of ['log_info', 'log_warning', 'log_error', 'log_verbose_level'] as const) {
+    const asked = update[key];
+    if (asked === undefined || asked === result[key] || (key === 'log_verbose_level' && (asked as number) >= 2 && result[key] === 2))
+      continue;
+    throw new ServingError(
+      'invalid_parameter',
+      `${key} ${String(asked)} cannot hold with the other settings: the gateway logs everything at or above one level ` +
+        '(verbose includes info, info includes warnings, warnings include errors)',
+    );
+  }
+  logger.level = level;
+  return result;
 }
