@@ -1,6 +1,7 @@
 import { ModelState } from '../../workers/pool/model-state.js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { assertAdmin, assertMayCall } from '../auth/authorize.js';
+import { refuseLoadOverrides } from '../request/load-overrides.js';
 import { modelConfiguration, modelMetadata, modelReadiness, type ModelQuery } from '../request/model-queries.js';
 import { resolveModel } from '../routing/resolve-model.js';
 import { tritonConfig } from '../protocol/triton-config.js';
@@ -23,15 +24,6 @@ const queryOf = (call: GrpcCall, request: NameVersion): ModelQuery => ({
   name: request.name ?? '',
   ...(request.version ? { version: request.version } : {}),
 });
-
-/** Refused rather than ignored: Switchyard loads configurations and files from its repository only. */
-function assertNoOverrides(parameters: Readonly<Record<string, unknown>> | undefined, allowed: readonly string[] = []): void {
-  const names = Object.keys(parameters ?? {}).filter((name) => !allowed.includes(name));
-  if (names.length > 0) {
-    const message = `load and unload take no parameters here (got ${names.join(', ')}): configurations and files come from the model repository`;
-    throw new ServingError('invalid_parameter', message);
-  }
-}
 
 /** Health, metadata, configuration, statistics and the repository extension over gRPC. */
 export function modelHandlers(front: GrpcFront) {
@@ -85,14 +77,13 @@ export function modelHandlers(front: GrpcFront) {
     }),
     RepositoryModelLoad: unary<RepositoryRequest>(front, 'RepositoryModelLoad', false, async (call, request) => {
       assertAdmin(call.tenant);
-      assertNoOverrides(request.parameters);
+      refuseLoadOverrides(request.parameters);
       await backend.load(request.model_name ?? '');
       return {};
     }),
     RepositoryModelUnload: unary<RepositoryRequest>(front, 'RepositoryModelUnload', false, async (call, request) => {
       assertAdmin(call.tenant);
       // tritonclient always sends unload_dependents; there are no ensembles to follow here.
-      assertNoOverrides(request.parameters, ['unload_dependents']);
       await backend.unload(request.model_name ?? '');
       return {};
     }),

@@ -7,6 +7,7 @@ import { assertAdmin } from '../auth/authorize.js';
 import { bodylessRoutes } from '../http/bodyless-routes.js';
 import { docs, json, EMPTY_OBJECT, type JsonSchema, type RouteDocs } from '../openapi/route-docs.js';
 import { REPOSITORY_INDEX } from '../openapi/oip-schemas.js';
+import { refuseLoadOverrides } from '../request/load-overrides.js';
 import { parseJsonObject } from '../tasks/task-json.js';
 
 /** Checked before any file is touched: a name is one folder of the repository, never a path. */
@@ -66,7 +67,7 @@ export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend):
     async (request) => {
       assertAdmin(request.tenant);
       const model = request.params.model;
-      refuseOverrides(request.body);
+      refuseLoadOverrides(jsonBody(request.body).parameters);
       await backend.load(model);
       return {};
     },
@@ -86,19 +87,6 @@ export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend):
 }
 
 const LOAD_BODY_LIMIT = 64 * 1024;
-
-/** Triton's load may carry a model's config (`config`) and files (`file:<path>`) to load from: Switchyard loads from its repository only. */
-function refuseOverrides(body: unknown): void {
-  const parameters = jsonBody(body).parameters;
-  if (parameters === undefined) return;
-  if (typeof parameters !== 'object' || parameters === null || Array.isArray(parameters))
-    throw new ServingError('invalid_request', 'parameters must be a JSON object');
-  const overrides = Object.keys(parameters).filter((key) => key === 'config' || key.startsWith('file:'));
-  if (overrides.length > 0) {
-    const what = overrides.includes('config') ? '"config"' : '"file:" parameters';
-    throw new ServingError('not_supported', `load takes no ${what}: models load from the repository as they are`);
-  }
-}
 
 /** An optional JSON object body: none is `{}`; anything else unreadable is refused, never taken as "no options". */
 function jsonBody(body: unknown): Record<string, unknown> {
