@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { ModelState } from '../../workers/pool/model-state.js';
-import { ServingError } from '../../workers/protocol/errors.js';
 import { MODEL_NAME } from '../../workers/repository/model-config.js';
 import type { ServingBackend } from '../serving-backend.js';
 import { assertAdmin } from '../auth/authorize.js';
