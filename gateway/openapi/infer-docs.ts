@@ -52,6 +52,7 @@ export const inferDocs = (versioned: boolean): { docs: RouteDocs } =>
       'unknown_output',
       'batch_too_large',
       'invalid_parameter',
+      'json_output_too_large',
       'invalid_media',
       'idempotency_key_invalid',
       'image_too_large',

@@ -1,6 +1,6 @@
 import type { Tensor } from '../../workers/protocol/tensor.js';
 import { BodyParts, joinBinaryBody, SEND_AS_PARTS_MIN_BYTES } from './binary-body.js';
-import { encodeJsonData } from './json-tensor-data.js';
+import { encodeJsonData, refuseLargeJsonOutputs } from './json-tensor-data.js';
 import type { RequestedOutput } from './parse-infer-request.js';
 
 export interface EncodedResponse {
@@ -25,8 +25,13 @@ export function encodeInferResponse(
   binaryByDefault: boolean,
 ): EncodedResponse {
   const binaryParts: Buffer[] = [];
-  const entries = outputs.map((tensor) => {
-    const binary = requested.find((output) => output.name === tensor.name)?.binary ?? binaryByDefault;
+  const asBinary = outputs.map((tensor) => requested.find((output) => output.name === tensor.name)?.binary ?? binaryByDefault);
+  refuseLargeJsonOutputs(
+    outputs.filter((_, index) => !asBinary[index]),
+    'ask for binary outputs ("parameters": {"binary_data_output": true}, or "binary_data": true on each output)',
+  );
+  const entries = outputs.map((tensor, index) => {
+    const binary = asBinary[index];
     const base = { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape };
     if (!binary) return { ...base, data: encodeJsonData(tensor.datatype, tensor.data) };
     const bytes = Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);

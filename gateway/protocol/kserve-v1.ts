@@ -1,7 +1,7 @@
 import { ServingError } from '../../workers/protocol/errors.js';
 import { decodeBytesElements, elementCount, encodeBytesElements, type Tensor } from '../../workers/protocol/tensor.js';
 import type { ModelDefinition } from '../../workers/repository/load-repository.js';
-import { decodeJsonData, encodeJsonData, MAX_DATA_DEPTH } from './json-tensor-data.js';
+import { decodeJsonData, encodeJsonData, MAX_DATA_DEPTH, refuseLargeJsonOutputs } from './json-tensor-data.js';
 import type { ParsedInferRequest } from './parse-infer-request.js';
 
 /**
@@ -64,7 +64,7 @@ function tensorOf(
 }
 
 /** Each input's value per row, from `instances`. */
-function fromInstances(instances: unknown, definition: ModelDefinition): Tensor[] {
+function fromInstances(instances: unknown, definition: V1Model): Tensor[] {
   if (!Array.isArray(instances) || instances.length === 0) throw invalid('"instances" must be a non-empty list of rows');
   const inputs = definition.config.inputs;
   const named = instances.filter(isNamed).length;
@@ -101,7 +101,7 @@ function fromInstances(instances: unknown, definition: ModelDefinition): Tensor[
 }
 
 /** Whole tensors (batch dimension first, for a model with one), from `inputs`. */
-function fromColumns(columns: unknown, definition: ModelDefinition): Tensor[] {
+function fromColumns(columns: unknown, definition: V1Model): Tensor[] {
   const inputs = definition.config.inputs;
   const values: Record<string, unknown> = isNamed(columns) ? columns : inputs.length === 1 ? { [inputs[0]!.name]: columns } : {};
   if (!isNamed(columns) && inputs.length !== 1) {
@@ -115,8 +115,14 @@ function fromColumns(columns: unknown, definition: ModelDefinition): Tensor[] {
   });
 }
 
+/** What reading a V1 body needs of its model (all of it can go to a JSON thread). */
+export interface V1Model {
+  readonly name: string;
+  readonly config: Pick<ModelDefinition['config'], 'inputs' | 'max_batch_size'>;
+}
+
 /** A V1 predict body as the request pipeline takes it (every output, as JSON). */
-export function parseV1Request(body: Buffer, definition: ModelDefinition): ParsedInferRequest {
+export function parseV1Request(body: Buffer, definition: V1Model): ParsedInferRequest {
   let json: unknown;
   try {
     json = JSON.parse(body.toString('utf8'));
@@ -157,6 +163,7 @@ function nest(values: readonly unknown[], shape: readonly number[]): unknown {
  * one output's value or an object naming every output.
  */
 export function encodeV1Predictions(outputs: readonly Tensor[], batched: boolean): string {
+  refuseLargeJsonOutputs(outputs, 'V1 answers are JSON only; call the OIP route (/v2/models/{model}/infer) with binary outputs');
   const perOutput = outputs.map((tensor) => {
     const values = jsonValues(tensor);
     if (!batched || tensor.shape.length === 0) return { name: tensor.name, rows: [nest(values, tensor.shape)] };

@@ -6,7 +6,8 @@ import { shortPath } from '../auth/authenticate.js';
 import { metadataHeaders } from '../metadata/response-metadata.js';
 import { docs, json, MODEL_PARAM } from '../openapi/route-docs.js';
 import type { RouteConfig } from '../policy/policy-config.js';
-import { encodeV1Predictions, parseV1Request, V1_PREDICT_ROUTES } from '../protocol/kserve-v1.js';
+import { encodeV1Predictions, V1_PREDICT_ROUTES } from '../protocol/kserve-v1.js';
+import { parseV1RequestOffThread } from '../protocol/parse-infer-off-thread.js';
 import type { EncodedAnswer, InferFrontEnd } from '../request/infer-call.js';
 import { modelReadiness } from '../request/model-queries.js';
 import type { PipelineDeps } from '../request/pipeline-deps.js';
@@ -50,7 +51,10 @@ function v1FrontEnd(request: FastifyRequest): InferFrontEnd {
       const bytes = body();
       batched = definition.config.max_batch_size > 0;
       // Its own namespace: a key used with an OIP body of the same bytes is not replayed here.
-      return { parsed: parseV1Request(bytes, definition), fingerprint: () => `v1:${createHash('sha256').update(bytes).digest('hex')}` };
+      return {
+        parsed: await parseV1RequestOffThread(bytes, definition),
+        fingerprint: () => `v1:${createHash('sha256').update(bytes).digest('hex')}`,
+      };
     },
     reviewInput: () => ({ contentType: 'application/json', body: body() }),
     encode: ({ result, metadata, review }): EncodedAnswer => {
@@ -91,6 +95,7 @@ const predictDocs = (versioned: boolean) =>
       'missing_input',
       'unknown_input',
       'batch_too_large',
+      'json_output_too_large',
       'forbidden',
       'model_not_found',
       'version_not_found',

@@ -1,0 +1,156 @@
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JSON_OUTPUT_MAX_VALUES } from '../../gateway/protocol/json-tensor-data.js';
+import { postBinary } from '../helpers/binary-request.js';
+import { get, post } from '../helpers/gateway.js';
+import { buildIdentityModel } from '../helpers/identity-model.js';
+import { spawnGateway, waitFor, type Spawned } from '../helpers/processes.js';
+import { TestRepository } from '../helpers/repository.js';
+
+/**
+ * What JSON can carry, in and out, against a gateway run from dist/: answers too large to
+ * encode as JSON are refused (the same answer binary is sent), large V1 bodies are read on the
+ * JSON thread with the errors they always had.
+ */
+const repository = new TestRepository().add(
+  'echo',
+  {
+    platform: 'onnx',
+    versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
+    max_batch_size: 4,
+    inputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }],
+    outputs: [{ name: 'out_x', datatype: 'FP32', shape: [-1] }],
+    warmup: { enabled: false },
+    price: { usd_per_compute_second: 0 },
+  },
+  { '1/model.onnx': buildIdentityModel([{ name: 'x', datatype: 'FP32', dims: ['batch', 'n'] }]) },
+);
+let gateway: Spawned & { url: string };
+let infer: string;
+let predict: string;
+
+beforeAll(async () => {
+  gateway = await spawnGateway({ MODEL_REPOSITORY: repository.dir, CPU_COUNT: '1', LOG_LEVEL: 'warn' });
+  infer = `${gateway.url}/v2/models/echo/infer`;
+  predict = `${gateway.url}/v1/models/echo:predict`;
+  await waitFor(async () => (await fetch(`${gateway.url}/v2/models/echo/ready`)).status === 200, 30_000, 'echo ready');
+}, 60_000);
+afterAll(() => {
+  gateway?.kill();
+  repository.remove();
+});
+
+const floats = (count: number) => new Uint8Array(Float32Array.from({ length: count }, (_, i) => (i % 1000) / 8).buffer);
+
+/** POSTs `body` and calls `uploaded` once its last byte is handed to the socket. */
+function postBody(url: string, body: Buffer, uploaded: () => void): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      url,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(body, uploaded);
+  });
+}
+
+describe('JSON answers too large to encode', () => {
+  it('refuses an answer of more values than JSON carries with json_output_too_large, and sends it binary when asked', async () => {
+    const count = JSON_OUTPUT_MAX_VALUES + 1;
+    const input = { name: 'x', datatype: 'FP32', shape: [1, count], data: floats(count) };
+    const refused = await postBinary(infer, [input]);
+    expect({ status: refused.status, code: refused.json().code }).toEqual({ status: 400, code: 'json_output_too_large' });
+    expect(refused.json<{ error: string }>().error).toContain(`${count} values, more than the ${JSON_OUTPUT_MAX_VALUES}`);
+    expect(refused.json<{ error: string }>().error).toContain('binary_data_output');
+
+    for (const options of [
+      { parameters: { binary_data_output: true } },
+      { outputs: [{ name: 'out_x', parameters: { binary_data: true } }] },
+    ]) {
+      const binary = await postBinary(infer, [input], options);
+      expect(binary.status).toBe(200);
+      const headerLength = Number(binary.headers.get('inference-header-content-length'));
+      expect(binary.body.subarray(headerLength).equals(Buffer.from(input.data))).toBe(true);
+    }
+    // The limit itself is still JSON.
+    const atLimit = await postBinary(infer, [{ ...input, shape: [1, JSON_OUTPUT_MAX_VALUES], data: floats(JSON_OUTPUT_MAX_VALUES) }]);
+    expect(atLimit.status).toBe(200);
+    expect(atLimit.json<{ outputs: { data: number[] }[] }>().outputs[0]!.data).toHaveLength(JSON_OUTPUT_MAX_VALUES);
+    expect((await get(`${gateway.url}/v2/health/live`)).status).toBe(200);
+  }, 60_000);
+
+  it('refuses a V1 answer over the same limit (V1 answers are JSON only)', async () => {
+    const row = `[${'0.5,'.repeat(JSON_OUTPUT_MAX_VALUES)}1]`;
+    const reply = await post(predict, `{"instances":[${row}]}`);
+    expect({ status: reply.status, code: reply.json.code }).toEqual({ status: 400, code: 'json_output_too_large' });
+    expect(String(reply.json.error)).toMatch(/JSON only.*binary outputs/);
+  }, 60_000);
+});
+
+describe('KServe V1 bodies on the JSON thread', () => {
+  /** A V1 body of about 1.5 MiB (over the thread's 1 MiB): 4 rows of `width` numbers, `last` ending the last row. */
+  const largeV1 = (last: string, width = 60_000) => {
+    const row = (index: number) =>
+      `[${Array.from({ length: width - 1 }, (_, i) => ((i + index) % 1000) / 8).join(',')},${index === 3 ? last : '0'}]`;
+    return `{"instances":[${[0, 1, 2, 3].map(row).join(',')}]}`;
+  };
+
+  it('reads a large body there into the same tensors: the identity model answers the rows sent', async () => {
+    const body = largeV1('2.5');
+    expect(body.length).toBeGreaterThan(1024 * 1024);
+    const reply = await post(predict, body);
+    expect(reply.status).toBe(200);
+    expect(reply.json.predictions).toEqual((JSON.parse(body) as { instances: number[][] }).instances);
+  }, 60_000);
+
+  it('gives a large body the error codes a small one gets', async () => {
+    const cases: [string, string][] = [
+      ['"two"', 'datatype_mismatch'],
+      ['[1]', 'invalid_request'],
+      ['NaN', 'invalid_json'],
+    ];
+    for (const [last, code] of cases) {
+      for (const width of [60_000, 8]) {
+        const reply = await post(predict, largeV1(last, width));
+        expect({ last, width, status: reply.status, code: reply.json.code }).toEqual({ last, width, status: 400, code });
+      }
+    }
+    const cut = await post(predict, largeV1('0').slice(0, -3));
+    expect(cut.json.code).toBe('invalid_json');
+    const named = await post(predict, `{"instances":[{"nope":[${'0.5,'.repeat(300_000)}1]}]}`);
+    expect(named.json.code).toBe('unknown_input');
+    const columns = await post(predict, `{"inputs":${largeV1('"x"').slice('{"instances":'.length, -1)}}`);
+    expect(columns.json.code).toBe('datatype_mismatch');
+  }, 60_000);
+
+  it('answers liveness while a large V1 body is parsed', async () => {
+    // About 48 MiB of numbers, cut short so that parsing fails at its very end (400 invalid_json).
+    const row = `[${'0.1234567,'.repeat(1_499_999)}0.1234567]`;
+    const body = Buffer.from(`{"instances":[${[row, row, row, row].join(',')}]`);
+    const order: string[] = [];
+    let uploaded!: () => void;
+    const uploadDone = new Promise<void>((resolve) => (uploaded = resolve));
+    const big = postBody(predict, body, uploaded).then((reply) => {
+      order.push('big');
+      return reply;
+    });
+    await uploadDone;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const asked = performance.now();
+    const live = await get(`${gateway.url}/v2/health/live`);
+    order.push('live');
+    console.log(`${(body.length / 1048576).toFixed(1)} MiB V1 body: liveness answered in ${(performance.now() - asked).toFixed(0)} ms`);
+    const reply = await big;
+    expect(live.status).toBe(200);
+    expect({ status: reply.status, code: (JSON.parse(reply.text) as { code: string }).code }).toEqual({
+      status: 400,
+      code: 'invalid_json',
+    });
+    expect(order).toEqual(['live', 'big']);
+  }, 60_000);
+});
