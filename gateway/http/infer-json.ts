@@ -8,6 +8,10 @@
  * syntax error, a `__proto__` key, deep nesting, `data` that is not all numbers) it answers
  * undefined and the caller parses the body with JSON.parse, so malformed bodies get the same
  * errors as before, and valid ones the same values (test/unit/infer-json.test.ts checks both).
+ *
+ * One extension: in `data`, the bare tokens NaN, Infinity and -Infinity that tritonclient.http
+ * writes (rapidjson, as Triton reads them) are numbers; the decoder refuses them for a datatype
+ * that is not floating-point.
  */
 
 /** Numbers of one `data` array (nested arrays flattened, row-major), as JSON.parse reads them. */
@@ -19,7 +23,16 @@ export class JsonNumbers {
     readonly values: Float64Array,
     /** Each number's first byte in `source`; -1 - that when its value is approximate (short by at most APPROX_REL). */
     readonly starts: Int32Array,
+    /** Whether any is a bare NaN, Infinity or -Infinity token. */
+    readonly tokens: boolean,
   ) {}
+
+  /** Whether the index-th number is a bare NaN, Infinity or -Infinity token (not a number JSON.parse reads). */
+  isToken(index: number): boolean {
+    const start = this.starts[index]!;
+    const c = this.source[start < 0 ? -1 - start : start];
+    return c === 0x4e || c === 0x49 || (c === 0x2d && this.source[(start < 0 ? -1 - start : start) + 1] === 0x49);
+  }
 
   /** The index-th number exactly as JSON.parse reads it. */
   at(index: number): number {
@@ -37,14 +50,15 @@ export class JsonNumbers {
 
   /**
    * The numbers as FP32, each the float32 nearest the double JSON.parse gives (what storing
-   * it in a Float32Array does). Undefined when one is not finite as a double, which the
-   * caller refuses with its own message.
+   * it in a Float32Array does). Undefined when a number does not fit FP32 (it would round to
+   * infinity), which the caller refuses with its own message; the NaN and Infinity tokens pass.
    */
   toFloat32(): Float32Array | undefined {
     const out = new Float32Array(this.length);
     const { values, starts } = this;
     for (let index = 0; index < this.length; index += 1) {
       const value = values[index]!;
+      // A value read here is below 10^15 * 10^22, well inside FP32's range (or a bare Infinity token).
       if (starts[index]! >= 0 && !Number.isNaN(value)) {
         out[index] = value;
         continue;
@@ -58,7 +72,7 @@ export class JsonNumbers {
         }
       }
       const exact = this.at(index);
-      if (!Number.isFinite(exact)) return undefined;
+      if (!Number.isFinite(Math.fround(exact)) && !this.isToken(index)) return undefined;
       out[index] = exact;
     }
     return out;
@@ -70,8 +84,12 @@ function numberEnd(source: Buffer, start: number): number {
   let end = start;
   for (;;) {
     const c = source[end];
-    // - + . 0-9 E e
-    if (c === undefined || !(c === 0x2d || c === 0x2b || c === 0x2e || (c >= 0x30 && c <= 0x39) || c === 0x45 || c === 0x65)) return end;
+    // - + . 0-9 E e, and the letters of NaN and Infinity (Number() reads those tokens too)
+    if (
+      c === undefined ||
+      !(c === 0x2d || c === 0x2b || c === 0x2e || (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a))
+    )
+      return end;
     end += 1;
   }
 }
@@ -105,6 +123,8 @@ type Context = (typeof Context)[keyof typeof Context];
  */
 class NumberStore {
   count = 0;
+  /** Bare NaN / Infinity tokens read so far. */
+  tokens = 0;
   values = new Float64Array(STORE_KEPT);
   starts = new Int32Array(STORE_KEPT);
 
@@ -119,6 +139,7 @@ class NumberStore {
 
   reset(): void {
     this.count = 0;
+    this.tokens = 0;
     if (this.values.length > STORE_KEPT) {
       this.values = new Float64Array(STORE_KEPT);
       this.starts = new Int32Array(STORE_KEPT);
@@ -231,12 +252,15 @@ class Reader {
   numbers(depth: number): JsonNumbers | unknown[] {
     const start = this.pos;
     const first = store.count;
+    const tokens = store.tokens;
     if (this.numberArray(depth)) {
       const count = store.count - first;
-      return new JsonNumbers(this.#bytes, count, store.values.slice(first, first + count), store.starts.slice(first, first + count));
+      const values = store.values.slice(first, first + count);
+      return new JsonNumbers(this.#bytes, count, values, store.starts.slice(first, first + count), store.tokens !== tokens);
     }
     this.pos = start;
     store.count = first;
+    store.tokens = tokens;
     return this.array(Context.Plain, depth);
   }
 
@@ -255,6 +279,9 @@ class Reader {
         if (!this.numberArray(depth + 1)) return false;
       } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
         this.storedNumber(true);
+        if (bytes[this.pos] === 0x2d) this.storedToken(true);
+      } else if (c === 0x4e || c === 0x49) {
+        this.storedToken(false);
       } else return false;
       c = bytes[this.pos]!;
       if (c !== 0x2c && c !== 0x5d) c = this.whitespace();
@@ -311,6 +338,10 @@ class Reader {
           }
           c = bytes[++pos]!;
         } while (c >= 0x30 && c <= 0x39);
+      } else if (run && negative) {
+        // Perhaps -Infinity: the run stops at its `-`, for numberArray to read.
+        pos = start;
+        break;
       } else throw GIVE_UP;
       if (c === 0x2e) {
         c = bytes[++pos]!;
@@ -376,6 +407,22 @@ class Reader {
     }
     this.pos = pos;
     store.count = count;
+  }
+
+  /** In `data`, at N or I (or, `negative`, at the - before I): NaN, Infinity or -Infinity, into the store as a number. */
+  storedToken(negative: boolean): void {
+    const text = this.#bytes[this.pos + (negative ? 1 : 0)] === 0x4e ? 'NaN' : 'Infinity';
+    const start = this.pos;
+    if (negative) {
+      if (text === 'NaN') throw GIVE_UP;
+      this.pos += 1;
+    }
+    this.literal(text, 0);
+    if (store.count === store.values.length) store.grow();
+    store.values[store.count] = text === 'NaN' ? Number.NaN : negative ? -Infinity : Infinity;
+    store.starts[store.count] = start;
+    store.count += 1;
+    store.tokens += 1;
   }
 
   /** A string (at its `"`), as JSON.parse decodes it. */

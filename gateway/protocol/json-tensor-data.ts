@@ -44,8 +44,18 @@ function describe(value: unknown): string {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** JSON values to a typed array of `datatype`; the message names the input and the bad element. */
-export function decodeJsonData(input: string, datatype: Datatype, values: readonly unknown[]): TensorArray {
+/**
+ * JSON values to a typed array of `datatype`; the message names the input and the bad element.
+ * `isToken(index)`: the element was a bare NaN, Infinity or -Infinity token, which a
+ * floating-point tensor takes as it is; any other value that is not finite, or that rounds to
+ * infinity in the datatype (3.5e38 in FP32, 70000 in FP16), does not fit it.
+ */
+export function decodeJsonData(
+  input: string,
+  datatype: Datatype,
+  values: readonly unknown[],
+  isToken?: (index: number) => boolean,
+): TensorArray {
   const bad = (index: number, expected: string): ServingError =>
     new ServingError(
       'datatype_mismatch',
@@ -71,11 +81,14 @@ export function decodeJsonData(input: string, datatype: Datatype, values: readon
   }
   if (info.range === undefined) {
     const convert = datatype === 'FP16' ? toFp16Bits : datatype === 'BF16' ? toBf16Bits : (value: number) => value;
+    const stored = datatype === 'FP16' ? fromFp16Bits : datatype === 'BF16' ? fromBf16Bits : datatype === 'FP32' ? Math.fround : undefined;
     for (let index = 0; index < values.length; index += 1) {
       const value = values[index];
-      // JSON has no Infinity or NaN, but 1e999 parses to Infinity.
-      if (typeof value !== 'number' || !Number.isFinite(value)) throw bad(index, 'a finite number');
-      out[index] = convert(value);
+      // 1e999 parses to Infinity; NaN and Infinity are only the bare tokens.
+      if (typeof value !== 'number' || (!Number.isFinite(value) && !isToken?.(index))) throw bad(index, 'a finite number');
+      const converted = convert(value);
+      if (stored && Number.isFinite(value) && !Number.isFinite(stored(converted))) throw bad(index, 'a number in range');
+      out[index] = converted;
     }
     return out;
   }
@@ -96,7 +109,14 @@ export function decodeJsonNumbers(input: string, datatype: Datatype, numbers: Js
     const out = numbers.toFloat32();
     if (out) return out;
   }
-  return decodeJsonData(input, datatype, numbers.toArray());
+  if (!numbers.tokens) return decodeJsonData(input, datatype, numbers.toArray());
+  if (DATATYPE_INFO[datatype].range !== undefined || datatype === 'BOOL' || datatype === 'BYTES') {
+    throw new ServingError(
+      'invalid_json',
+      `input "${input}": NaN and Infinity are JSON only in the data of a floating-point tensor, not ${datatype}`,
+    );
+  }
+  return decodeJsonData(input, datatype, numbers.toArray(), (index) => numbers.isToken(index));
 }
 
 /**

@@ -1,4 +1,8 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JSON_OUTPUT_MAX_VALUES } from '../../gateway/protocol/json-tensor-data.js';
 import { postBinary } from '../helpers/binary-request.js';
@@ -10,7 +14,8 @@ import { TestRepository } from '../helpers/repository.js';
 /**
  * What JSON can carry, in and out, against a gateway run from dist/: answers too large to
  * encode as JSON are refused (the same answer binary is sent), large V1 bodies are read on the
- * JSON thread with the errors they always had.
+ * JSON thread with the errors they always had, numbers outside a float datatype's range are
+ * refused, and the bare NaN / Infinity tokens tritonclient.http writes are read in float data.
  */
 const repository = new TestRepository().add(
   'echo',
@@ -41,6 +46,7 @@ afterAll(() => {
 });
 
 const floats = (count: number) => new Uint8Array(Float32Array.from({ length: count }, (_, i) => (i % 1000) / 8).buffer);
+const bitsOf = (values: number[]) => Buffer.from(Float32Array.from(values).buffer).toString('hex');
 
 /** POSTs `body` and calls `uploaded` once its last byte is handed to the socket. */
 function postBody(url: string, body: Buffer, uploaded: () => void): Promise<{ status: number; text: string }> {
@@ -111,6 +117,7 @@ describe('KServe V1 bodies on the JSON thread', () => {
   it('gives a large body the error codes a small one gets', async () => {
     const cases: [string, string][] = [
       ['"two"', 'datatype_mismatch'],
+      ['1e39', 'datatype_mismatch'],
       ['[1]', 'invalid_request'],
       ['NaN', 'invalid_json'],
     ];
@@ -152,5 +159,74 @@ describe('KServe V1 bodies on the JSON thread', () => {
       code: 'invalid_json',
     });
     expect(order).toEqual(['live', 'big']);
+  }, 60_000);
+});
+
+describe('numbers a float datatype cannot hold, and the NaN / Infinity tokens', () => {
+  const oip = (data: string, count: number) => `{"inputs":[{"name":"x","datatype":"FP32","shape":[1,${count}],"data":[${data}]}]}`;
+
+  it('refuses finite numbers that round to infinity in FP32 (OIP, its JSON thread, V1) with datatype_mismatch', async () => {
+    for (const value of ['3.5e38', '1e39', '-1e39', '1e308']) {
+      const small = await post(infer, oip(`0,${value}`, 2));
+      expect({ value, status: small.status, code: small.json.code }).toEqual({ value, status: 400, code: 'datatype_mismatch' });
+      const large = await post(infer, oip(`${'0.25,'.repeat(300_000)}${value}`, 300_001));
+      expect({ value, code: large.json.code }).toEqual({ value, code: 'datatype_mismatch' });
+      const v1 = await post(predict, `{"instances":[[0,${value}]]}`);
+      expect({ value, code: v1.json.code }).toEqual({ value, code: 'datatype_mismatch' });
+    }
+    // float32's largest still passes.
+    const largest = await post(infer, oip('3.4028234663852886e38,-3.4028234663852886e38', 2));
+    expect(largest.status).toBe(200);
+  }, 60_000);
+
+  it('reads NaN, Infinity and -Infinity in float data as the values they name, on and off the JSON thread', async () => {
+    const values = [1.5, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+    const ask = ',"parameters":{"binary_data_output":true}}';
+    for (const filler of [0, 300_000]) {
+      const text = `${'0.25,'.repeat(filler)}1.5,NaN,Infinity,-Infinity`;
+      const body = oip(text, filler + 4).slice(0, -1) + ask;
+      const reply = await fetch(infer, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      expect(reply.status).toBe(200);
+      const bytes = Buffer.from(await reply.arrayBuffer());
+      const tail = bytes.subarray(bytes.length - 16).toString('hex');
+      expect(tail).toBe(bitsOf(values));
+    }
+    // Elsewhere they are not JSON.
+    const shape = await post(infer, '{"inputs":[{"name":"x","datatype":"FP32","shape":[1,NaN],"data":[1]}]}');
+    expect(shape.json.code).toBe('invalid_json');
+    const v1 = await post(predict, '{"instances":[[1,NaN]]}');
+    expect(v1.json.code).toBe('invalid_json');
+  }, 60_000);
+});
+
+const CLIENT = '/work/shared/tools/tritonclient-py';
+const PYTHON = '/usr/bin/python3';
+const clientMissing =
+  !existsSync(join(CLIENT, 'tritonclient', 'http', '__init__.py')) ||
+  spawnSync(PYTHON, ['-c', 'import numpy, rapidjson, tritonclient.http'], { env: { PYTHONPATH: CLIENT } }).status !== 0;
+if (clientMissing) console.warn(`SKIPPED the tritonclient.http NaN/Infinity test: no tritonclient.http under ${CLIENT} for ${PYTHON}`);
+
+describe.skipIf(clientMissing)('tritonclient.http JSON tensors with NaN and Infinity', () => {
+  it('sends them (rapidjson bare tokens) and gets the same values back', async () => {
+    const script = `
+import sys, json, numpy as np, tritonclient.http as http
+client = http.InferenceServerClient(sys.argv[1].replace('http://', ''))
+x = np.array([[1.5, np.nan, np.inf, -np.inf, -2.0]], dtype=np.float32)
+answers = {}
+for binary_out in (True, False):
+    i = http.InferInput('x', list(x.shape), 'FP32'); i.set_data_from_numpy(x, binary_data=False)
+    out = client.infer('echo', [i], outputs=[http.InferRequestedOutput('out_x', binary_data=binary_out)]).as_numpy('out_x')
+    answers['binary' if binary_out else 'json'] = out.tobytes().hex()
+print(json.dumps(answers))
+`;
+    const { stdout } = await promisify(execFile)(PYTHON, ['-c', script, gateway.url], {
+      env: { PYTHONPATH: CLIENT, PATH: process.env.PATH ?? '' },
+      timeout: 60_000,
+    });
+    const answers = JSON.parse(stdout) as { binary: string; json: string };
+    const sent = bitsOf([1.5, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -2]);
+    expect(answers.binary).toBe(sent);
+    // A JSON answer writes NaN and the infinities as null (JSON has no such numbers), which tritonclient reads as NaN.
+    expect(answers.json).toBe(bitsOf([1.5, Number.NaN, Number.NaN, Number.NaN, -2]));
   }, 60_000);
 });

@@ -199,10 +199,16 @@ describe('the infer body reader (infer-json.ts)', () => {
       body('[-,2]'),
       body('[--1,2]'),
       body('[0x10,2]'),
-      body('[NaN,2]'),
-      body('[Infinity,2]'),
-      body('[-Infinity,2]'),
       body('[nan,2]'),
+      body('[-NaN,2]'),
+      body('[+Infinity,2]'),
+      body('[Inf,2]'),
+      body('[NaN1,2]'),
+      body('[1,-Infinityx]'),
+      body('[1,-]'),
+      '{"inputs":[{"name":"x","datatype":"FP32","shape":[NaN],"data":[1]}]}',
+      '{"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1],"parameters":{"a":Infinity}}]}',
+      '{"inputs":[{"name":"x","datatype":"BYTES","shape":[2],"data":["a",NaN]}]}',
       body('[1 2]'),
       body('[1,,2]'),
       body('[1,2,-]'),
@@ -233,7 +239,7 @@ describe('the infer body reader (infer-json.ts)', () => {
     }
   });
 
-  it('refuses non-finite numbers, huge exponents, wrong types and bad nesting as before', () => {
+  it('refuses non-finite numbers, numbers that round to infinity in the datatype, huge exponents, wrong types and bad nesting', () => {
     const cases: [string, string][] = [
       [body('[1e999,2]'), 'datatype_mismatch'],
       [body('[-1e400,2]'), 'datatype_mismatch'],
@@ -254,7 +260,24 @@ describe('the infer body reader (infer-json.ts)', () => {
       [body(`${'['.repeat(70)}1,2${']'.repeat(70)}`), 'invalid_request'],
       [body(`${'['.repeat(40)}1,2${']'.repeat(40)}`), 'ok'],
       [body(`${'['.repeat(5000)}1${']'.repeat(5000)}`, 'FP32', '[1]'), 'invalid_request'],
-      [body('[1e38,3.5e38]'), 'ok'], // 3.5e38 is finite as a double: stored as float32 Infinity, as before
+      [body('[1e38,3.4e38]'), 'ok'],
+      // Finite doubles that round to infinity in the datatype do not fit it.
+      [body('[1e38,3.5e38]'), 'datatype_mismatch'],
+      [body('[1,1e39]'), 'datatype_mismatch'],
+      [body('[-1e39,1]'), 'datatype_mismatch'],
+      [body('[1e308,1]'), 'datatype_mismatch'],
+      [body('[[1],[-1e308]]', 'FP32', '[2,1]'), 'datatype_mismatch'],
+      // float32's largest, and just below / at the midpoint to 2^128 (ties to even: infinity).
+      [body('[3.4028234663852886e38,-3.4028234663852886e38]'), 'ok'],
+      [body('[3.4028235677973362e38,1]'), 'ok'],
+      [body('[3.4028235677973366e38,1]'), 'datatype_mismatch'],
+      [body('[1,-340282356779733661637539395458142568448]'), 'datatype_mismatch'],
+      [body('[1e308,1]', 'FP64'), 'ok'],
+      [body('[65519,-65519]', 'FP16'), 'ok'],
+      [body('[65520,1]', 'FP16'), 'datatype_mismatch'],
+      [body('[1,-70000]', 'FP16'), 'datatype_mismatch'],
+      [body('[3.38e38,1]', 'BF16'), 'ok'],
+      [body('[1e39,1]', 'BF16'), 'datatype_mismatch'],
       [body('[-0,0e-999]'), 'ok'],
     ];
     for (const [text, code] of cases) {
@@ -290,5 +313,32 @@ describe('the infer body reader (infer-json.ts)', () => {
       const text = Buffer.concat([Buffer.from('{"inputs":[{"name":"'), raw, Buffer.from('","datatype":"FP32","shape":[1],"data":[1]}]}')]);
       expectSame(text);
     }
+  });
+
+  it("reads the bare NaN, Infinity and -Infinity tokens tritonclient's rapidjson writes, in floating-point data only", () => {
+    const bits = (text: string) => (outcome(text, true) as { inputs: { data: string }[] }).inputs[0]!.data;
+    const hex = (array: ArrayBufferView) => Buffer.from(array.buffer, array.byteOffset, array.byteLength).toString('hex');
+    const values = [1.5, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -2];
+    // Every spelling of a run: bare commas, whitespace, tokens first, last and nested.
+    expect(bits(body('[1.5,NaN,Infinity,-Infinity,-2]', 'FP32', '[5]'))).toBe(hex(Float32Array.from(values)));
+    expect(bits(body('[ 1.5 , NaN ,Infinity\n,\t-Infinity,-2 ]', 'FP32', '[5]'))).toBe(hex(Float32Array.from(values)));
+    expect(bits(body('[[1.5,NaN],[Infinity,-Infinity],[-2,0]]', 'FP32', '[3,2]'))).toBe(hex(Float32Array.from([...values, 0])));
+    expect(bits(body('[-Infinity,NaN]', 'FP32', '[2]'))).toBe(hex(Float32Array.from([Number.NEGATIVE_INFINITY, Number.NaN])));
+    expect(bits(body('[1.5,NaN,Infinity,-Infinity,-2]', 'FP64', '[5]'))).toBe(hex(Float64Array.from(values)));
+    expect(bits(body('[NaN,Infinity,-Infinity]', 'FP16', '[3]'))).toBe(hex(Uint16Array.from([0x7e00, 0x7c00, 0xfc00])));
+    expect(bits(body('[NaN,Infinity,-Infinity]', 'BF16', '[3]'))).toBe(hex(Uint16Array.from([0x7fc0, 0x7f80, 0xff80])));
+    // A 17-digit run with a token inside (the approximate path) still reads every number.
+    const long = [0.1234567890123456, Number.NaN, -0.9876543210987654];
+    expect(bits(body('[0.1234567890123456,NaN,-0.9876543210987654]', 'FP32', '[3]'))).toBe(hex(Float32Array.from(long)));
+
+    const refused = (text: string) => outcome(text, true) as { code?: string; message?: string };
+    // Not a floating-point tensor: the tokens are not JSON there.
+    for (const datatype of ['INT32', 'INT64', 'UINT8', 'BOOL']) {
+      expect(refused(body('[1,NaN]', datatype)).code, datatype).toBe('invalid_json');
+      expect(refused(body('[-Infinity,1]', datatype)).message, datatype).toMatch(/floating-point/);
+    }
+    // A finite number that overflows is still refused next to a token.
+    expect(refused(body('[NaN,1e39]')).code).toBe('datatype_mismatch');
+    expect(refused(body('[NaN,1e999]', 'FP64')).code).toBe('datatype_mismatch');
   });
 });
