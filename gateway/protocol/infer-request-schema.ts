@@ -68,7 +68,8 @@ export const INFER_REQUEST_SCHEMA = {
       type: 'object',
       properties: {
         binary_data_output: {
-          description: 'true: every output in the binary section unless an output says otherwise (other values: off).',
+          type: 'boolean',
+          description: 'true: every output in the binary section unless an output says otherwise.',
         },
         timeout_ms: { type: 'integer', minimum: 1, maximum: MAX_TIMEOUT_MS },
         timeout: {

@@ -184,12 +184,18 @@ export function refuseSharedMemory(parameters: Readonly<Record<string, unknown>>
 export function parseRequestOptions(body: Record<string, unknown>): Omit<ParsedInferRequest, 'inputs'> {
   if (body.id !== undefined && typeof body.id !== 'string') throw invalid('"id" must be a string');
   const parameters = optionalParameters(body.parameters, 'request');
+  if (parameters.binary_data_output !== undefined && typeof parameters.binary_data_output !== 'boolean')
+    throw new ServingError('invalid_parameter', 'binary_data_output must be true or false');
   const binaryByDefault = parameters.binary_data_output === true;
   let outputs: RequestedOutput[] = [];
   if (body.outputs !== undefined) {
     if (!Array.isArray(body.outputs)) throw invalid('"outputs" must be an array');
+    const named = new Set<string>();
     outputs = body.outputs.map((raw: unknown, index: number) => {
       if (!isObject(raw) || typeof raw.name !== 'string') throw invalid(`outputs[${index}] must be an object with a name`);
+      // Two entries for one output would each ask for something, and only one could be answered.
+      if (named.has(raw.name)) throw invalid(`output "${raw.name.slice(0, 100)}" is requested twice`);
+      named.add(raw.name);
       const outputParameters = optionalParameters(raw.parameters, `output "${raw.name}"`);
       refuseSharedMemory(outputParameters, `output "${raw.name}"`);
       const binaryFlag = outputParameters.binary_data;

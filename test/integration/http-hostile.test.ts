@@ -360,6 +360,13 @@ describe('hostile inference bodies are 400s', () => {
     },
   );
 
+  it('binary_data_output that is not a boolean, or one output asked for twice: 400, not silently one way', async () => {
+    expectError(await infer(request(`[${row}]`, '{"binary_data_output":"yes"}')), 400, 'invalid_parameter');
+    const twice = `{"inputs":[{"name":"input","datatype":"FP32","shape":[1,512],"data":[${row}]}],"outputs":[{"name":"probabilities","parameters":{"classification":3}},{"name":"probabilities","parameters":{"binary_data":true}}]}`;
+    expectError(await infer(twice), 400, 'invalid_request');
+    expect((await infer(request(`[${row}]`, '{"binary_data_output":false}'))).status).toBe(200);
+  });
+
   it('an element nested deep inside an object: 400 datatype_mismatch, its message short', async () => {
     const reply = await infer(request(`[${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}${',0'.repeat(511)}]`));
     expectError(reply, 400, 'datatype_mismatch');

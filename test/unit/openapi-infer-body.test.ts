@@ -33,7 +33,6 @@ const accepted: [string, unknown, number?][] = [
     },
   ],
   ["Triton's timeout in microseconds", { inputs: [input()], parameters: { timeout: 0 } }],
-  ['binary_data_output other than true (ignored)', { inputs: [input()], parameters: { binary_data_output: 'yes' } }],
   ['binary extension', { inputs: [binaryInput(8)] }, 8],
   ['a BYTES input', { inputs: [{ name: 's', datatype: 'BYTES', shape: [1], data: ['hello'] }] }],
   ['unknown request parameters', { inputs: [input()], parameters: { sequence_id: 4 } }],
@@ -42,6 +41,7 @@ const accepted: [string, unknown, number?][] = [
 
 const refused: [string, unknown, number?][] = [
   ['an array', [1, 2]],
+  ['binary_data_output that is not a boolean', { inputs: [input()], parameters: { binary_data_output: 'yes' } }],
   ['no inputs', {}],
   ['empty inputs', { inputs: [] }],
   ['inputs not an array', { inputs: { x: 1 } }],
