@@ -5,6 +5,7 @@ import { joinBatchInputs, splitBatchOutputs } from '../runtime/batch-rows.js';
 import type { BatchRun, BatchRunResult, ModelInstance } from '../runtime/runtime.js';
 import { sessionOptions } from '../runtime/onnx/session-options.js';
 import { warmupInputs } from './warmup.js';
+import { RunFailedError } from '../runtime/run-failed.js';
 
 /**
  * Most a lone request's model run may take to be run inline (on the serving thread): the
@@ -139,7 +140,9 @@ export class InlineInstance implements ModelInstance {
       runStart = performance.now();
     });
     const called = performance.now();
-    const results = await this.#session.run(feeds, [...batch.outputs]);
+    const results = await this.#session.run(feeds, [...batch.outputs]).catch((error: unknown) => {
+      throw new RunFailedError((error as Error).message ?? String(error));
+    });
     const runEnd = performance.now();
     const computeMs = runEnd - (runStart === 0 ? called : runStart);
     this.averageMs += (Math.min(computeMs, 2 * INLINE_MAX_MS) - this.averageMs) * AVERAGE_WEIGHT;

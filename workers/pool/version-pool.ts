@@ -17,6 +17,7 @@ import { servingSettings, type ServingSettings } from './serving-settings.js';
 import { StatisticsRecorder } from './statistics.js';
 import { traceBatch } from '../tracing/batch-trace.js';
 import { warmUp, warmupBatchSizes } from './warmup.js';
+import { RunFailedError } from '../runtime/run-failed.js';
 
 interface Waiting extends BatchItem {
   readonly request: ValidInferRequest;
@@ -458,6 +459,13 @@ export class VersionPool {
       });
       traced?.end();
     } catch (error) {
+      const refused = error instanceof RunFailedError && !error.resourceFault;
+      // One request's input must not fail its batchmates: each runs again alone, so only its own fails.
+      if (refused && items.length > 1) {
+        traced?.end(new ServingError('inference_failed', `${this.#label} refused a batch of ${items.length}; its requests run alone`));
+        for (const item of items) if (!item.settled()) await this.#execute(slot, [item], inline);
+        return;
+      }
       const failure = new ServingError(
         'inference_failed',
         `${this.#label} failed on a batch of ${items.length}: ${(error as Error).message}`,

@@ -8,6 +8,7 @@ import type { BatchRun, BatchRunResult, InstanceSpec, ModelInstance } from './ru
 import { spawnThread } from './spawn-thread.js';
 import type { FromThread, ThreadReply, ToThread } from './thread-messages.js';
 import { transferable } from './transfer.js';
+import { RunFailedError } from './run-failed.js';
 
 interface Pending {
   resolve(reply: ThreadReply): void;
@@ -55,7 +56,7 @@ export class ThreadInstance implements ModelInstance {
     });
     const joinMs = performance.now() - joinStart;
     const reply = await this.request((id) => ({ type: 'run', id, batch: { requests: owned, outputs: batch.outputs } }), buffers);
-    if (reply.type === 'run-failed') throw new Error(reply.message);
+    if (reply.type === 'run-failed') throw new RunFailedError(reply.message);
     if (reply.type !== 'result') throw new Error(`unexpected ${reply.type} reply to a run`);
     const inputMs = reply.inputMs + joinMs;
     if (!joined) return { outputs: reply.outputs, computeMs: reply.computeMs, inputMs, outputMs: reply.outputMs };
