@@ -3,6 +3,7 @@ import { ServingError } from '../../workers/protocol/errors.js';
 import type { Tenant } from '../policy/policy-config.js';
 import { AuthThrottledError, type Authenticator } from './api-keys.js';
 import { foreignRequest } from './open-mode-guard.js';
+import { missingHost } from '../http/node-refusals.js';
 
 export { OPEN_TENANT, type AuthFailureLimit } from './api-keys.js';
 
@@ -42,6 +43,8 @@ export function shortPath(url: string): string {
 export function installAuthentication(app: FastifyInstance, open: boolean, authenticate: Authenticator): void {
   app.decorateRequest('tenant', undefined);
   app.addHook('onRequest', (request, reply, next) => {
+    const hostless = missingHost(request);
+    if (hostless) return next(hostless);
     if (open) {
       const foreign = foreignRequest(request);
       if (foreign) return next(foreign);
