@@ -1,8 +1,8 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { postBody } from '../helpers/post-body.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JSON_OUTPUT_MAX_VALUES } from '../../gateway/protocol/json-tensor-data.js';
 import { postBinary } from '../helpers/binary-request.js';
@@ -47,23 +47,6 @@ afterAll(() => {
 
 const floats = (count: number) => new Uint8Array(Float32Array.from({ length: count }, (_, i) => (i % 1000) / 8).buffer);
 const bitsOf = (values: number[]) => Buffer.from(Float32Array.from(values).buffer).toString('hex');
-
-/** POSTs `body` and calls `uploaded` once its last byte is handed to the socket. */
-function postBody(url: string, body: Buffer, uploaded: () => void): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const outgoing = request(
-      url,
-      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length } },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      },
-    );
-    outgoing.on('error', reject);
-    outgoing.end(body, uploaded);
-  });
-}
 
 describe('JSON answers too large to encode', () => {
   it('refuses an answer of more values than JSON carries with json_output_too_large, and sends it binary when asked', async () => {

@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { postBody } from '../helpers/post-body.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../gateway/server.js';
 import { get, post, startTestGateway } from '../helpers/gateway.js';
@@ -36,23 +36,6 @@ afterAll(async () => {
   await server.close();
   repository.remove();
 });
-
-/** POSTs `body` and calls `uploaded` once the last byte is handed to the socket. */
-function postBody(url: string, body: Buffer, uploaded: () => void): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const outgoing = request(
-      url,
-      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length } },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      },
-    );
-    outgoing.on('error', reject);
-    outgoing.end(body, uploaded);
-  });
-}
 
 describe('large bodies', () => {
   it('refuses a 16 MiB WAV at 1 kHz to voice-activity before decoding it (413 audio_too_long)', async () => {
