@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import { installBodyParsers } from './http/body-parsers.js';
 import { installCompression } from './http/compression.js';
 import { installRequestDecoding } from './http/request-encoding.js';
+import { installHeldBodies } from './http/held-bodies.js';
+import type { BodyMemory } from './limits/body-memory.js';
 import { installMultipartParser } from './http/multipart-body.js';
 import { clientErrorReply, frameworkErrorReply, installErrorReplies } from './http/error-reply.js';
 import { installNodeRefusals } from './http/node-refusals.js';
@@ -65,6 +67,8 @@ export interface AppOptions {
   readonly pipeline?: PipelineDeps;
   readonly logger: Logger;
   readonly bodyLimit: number;
+  /** The request bytes held at once (BODY_MEMORY_BYTES), shared with the gRPC front end; unbounded when absent. */
+  readonly bodyMemory?: BodyMemory;
   /** Failed authentications per client address before 429 (AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS), for a pipeline built here. */
   readonly authFailures?: AuthFailureLimit;
   /** The process's registry (served at /metrics) and the gateway's families; none in tests that need no metrics. */
@@ -102,6 +106,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   options.inFlight?.install(app);
   installBodyParsers(app, options.bodyLimit);
   installRequestDecoding(app, options.bodyLimit);
+  // After inflating: a body counts what it becomes.
+  if (options.bodyMemory) installHeldBodies(app, options.bodyMemory);
   installCompression(app);
   installMultipartParser(app, options.bodyLimit);
   installErrorReplies(app);

@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import { z } from 'zod';
 import { ConfigError, parseEnvironment, redisTarget, sharedEnvironment } from '../workers/config.js';
 import { loadPolicy, type Policy } from './policy/policy-config.js';
@@ -24,6 +25,16 @@ const gatewayEnvironment = sharedEnvironment.extend({
   GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(8001),
   /** Address the gRPC front end listens on; HOST when unset. */
   GRPC_HOST: z.string().min(1).optional(),
+  /**
+   * Request bytes held at once over every request and both front ends (bodies over 64 KiB,
+   * gRPC messages); a body past it is 503 server_busy. Unset: a thirty-second of the memory the
+   * process may use (its cgroup limit, else the machine's), at least the largest message.
+   */
+  BODY_MEMORY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .optional(),
   /** Largest gRPC message received or sent; MAX_BODY_BYTES when unset. */
   GRPC_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).optional(),
   /** Failed authentications (wrong keys) one client address may make per window before it is refused with 429. */
@@ -81,9 +92,10 @@ const gatewayEnvironment = sharedEnvironment.extend({
 });
 
 export type SwitchyardConfig = Readonly<
-  Omit<z.output<typeof gatewayEnvironment>, 'GRPC_HOST' | 'GRPC_MAX_MESSAGE_BYTES'> & {
+  Omit<z.output<typeof gatewayEnvironment>, 'GRPC_HOST' | 'GRPC_MAX_MESSAGE_BYTES' | 'BODY_MEMORY_BYTES'> & {
     GRPC_HOST: string;
     GRPC_MAX_MESSAGE_BYTES: number;
+    BODY_MEMORY_BYTES: number;
     policy: Policy;
   }
 >;
@@ -117,12 +129,26 @@ export function parseConfig(environment: Readonly<Record<string, string | undefi
       );
     }
   }
+  const grpcMaxMessageBytes = parsed.GRPC_MAX_MESSAGE_BYTES ?? parsed.MAX_BODY_BYTES;
+  const largestMessage = Math.max(parsed.MAX_BODY_BYTES, grpcMaxMessageBytes);
+  if (parsed.BODY_MEMORY_BYTES !== undefined && parsed.BODY_MEMORY_BYTES < largestMessage) {
+    throw new ConfigError(
+      `BODY_MEMORY_BYTES (${parsed.BODY_MEMORY_BYTES}) is smaller than the largest body or message allowed (MAX_BODY_BYTES, GRPC_MAX_MESSAGE_BYTES: ${largestMessage}), which could then never be read`,
+    );
+  }
   return Object.freeze({
     ...parsed,
     GRPC_HOST: grpcHost,
-    GRPC_MAX_MESSAGE_BYTES: parsed.GRPC_MAX_MESSAGE_BYTES ?? parsed.MAX_BODY_BYTES,
+    GRPC_MAX_MESSAGE_BYTES: grpcMaxMessageBytes,
+    BODY_MEMORY_BYTES: parsed.BODY_MEMORY_BYTES ?? Math.max(largestMessage, Math.floor(usableMemory() / 32)),
     policy,
   });
+}
+
+/** The memory this process may use: its cgroup's limit (a container's), else the machine's. */
+function usableMemory(): number {
+  const constrained = process.constrainedMemory?.() ?? 0;
+  return constrained > 0 ? Math.min(constrained, totalmem()) : totalmem();
 }
 
 export function configFromEnvironment(): SwitchyardConfig {

@@ -21,8 +21,9 @@ import { buildTaskService } from './tasks/build-task-service.js';
 import { listenerTls } from './tls/listener-tls.js';
 import { tlsFiles } from './tls/tls-files.js';
 import { startGrpcServer, type RunningGrpcServer } from './grpc/grpc-server.js';
-import { pipelineDeps, type PipelineDeps } from './request/pipeline-deps.js';
-import type { Logger } from 'pino';
+import type { GrpcFront } from './grpc/grpc-call.js';
+import { BodyMemory } from './limits/body-memory.js';
+import { pipelineDeps } from './request/pipeline-deps.js';
 import { startProcessTracing } from '../workers/tracing/tracing-provider.js';
 
 export interface RunningServer {
@@ -67,6 +68,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
   // One pipeline for both front ends: the same authenticator, rate-limit window and stores.
   const authFailures = { limit: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW_MS };
   const pipeline = pipelineDeps(mode.backend, services, lifecycle, authFailures, config.CANCEL_ABANDONED === 'on', reviewExplainer);
+  const bodyMemory = new BodyMemory(config.BODY_MEMORY_BYTES);
   const app = buildApp({
     backend: mode.backend,
     services,
@@ -77,6 +79,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     pipeline,
     logger,
     bodyLimit: config.MAX_BODY_BYTES,
+    bodyMemory,
     metrics: { registry, gateway: gatewayMetrics },
     tls,
     trustProxy: config.TRUST_PROXY,
@@ -86,7 +89,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
   const url = await app.listen({ host: config.HOST, port: config.PORT });
   let grpc: RunningGrpcServer | undefined;
   try {
-    grpc = await startGrpc(config, pipeline, logger, gatewayMetrics);
+    grpc = await startGrpc(config, { pipeline, logger, metrics: gatewayMetrics, bodyMemory });
     await mode.load();
   } catch (error) {
     await grpc?.close();
@@ -120,19 +123,14 @@ function keepAliveBriefly(app: FastifyInstance): void {
 }
 
 /** The gRPC front end over the same pipeline, unless GRPC_PORT=0; TLS exactly when HTTP has it. */
-function startGrpc(
-  config: SwitchyardConfig,
-  pipeline: PipelineDeps,
-  logger: Logger,
-  metrics: GatewayMetrics,
-): Promise<RunningGrpcServer | undefined> {
+function startGrpc(config: SwitchyardConfig, front: GrpcFront): Promise<RunningGrpcServer | undefined> {
   if (config.GRPC_PORT === 0) return Promise.resolve(undefined);
   const files = tlsFiles(config);
   return startGrpcServer({
     host: config.GRPC_HOST,
     port: config.GRPC_PORT,
     maxMessageBytes: config.GRPC_MAX_MESSAGE_BYTES,
-    front: { pipeline, logger, metrics },
+    front,
     ...(files ? { tls: { files, reloadIntervalMs: config.TLS_RELOAD_INTERVAL_MS } } : {}),
   });
 }

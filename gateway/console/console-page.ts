@@ -39,7 +39,8 @@ const heatmap = (r) => {
 const keyInput = $('key');
 keyInput.value = sessionStorage.getItem('switchyard-key') || '';
 $('save').onclick = () => { sessionStorage.setItem('switchyard-key', keyInput.value); refresh(); };
-const text = (value) => { const span = document.createElement('span'); span.textContent = String(value); return span.innerHTML; };
+// Escapes quotes too: some values land in attributes (data-target, class).
+const text = (value) => String(value).replace(/[&<>"']/g, (c) => '&#' + c.charCodeAt(0) + ';');
 async function api(method, path, body) {
   const key = sessionStorage.getItem('switchyard-key');
   const response = await fetch(path, { method, headers: { ...(key ? { authorization: 'Bearer ' + key } : {}), ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });

@@ -10,6 +10,7 @@ import { RateLimitedError, type RateLimitState } from '../limits/tenant-rate-lim
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { countPolicyOutcomes } from '../metrics/metrics-hook.js';
 import type { Tenant } from '../policy/policy-config.js';
+import type { BodyMemory } from '../limits/body-memory.js';
 import type { PipelineDeps } from '../request/pipeline-deps.js';
 import { grpcStatusOf, toServiceError } from './grpc-errors.js';
 import { finishRequestSpan, startRpcSpan } from '../tracing/request-span.js';
@@ -20,6 +21,8 @@ export interface GrpcFront {
   readonly pipeline: PipelineDeps;
   readonly logger: Logger;
   readonly metrics?: GatewayMetrics;
+  /** The request bytes the gateway holds at once, shared with HTTP (BODY_MEMORY_BYTES); unbounded when absent. */
+  readonly bodyMemory?: BodyMemory;
 }
 
 /** One RPC (or one request on a stream): the gRPC twin of a fastify request. */

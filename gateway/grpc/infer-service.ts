@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { ServerDuplexStream, ServerUnaryCall, ServiceDefinition, sendUnaryData } from '@grpc/grpc-js';
 import { ServingError } from '../../workers/protocol/errors.js';
+import { BodyHold, UNCOUNTED_BODY_BYTES } from '../limits/body-memory.js';
 import { admitInference } from '../request/admit-call.js';
 import type { InferCall, InferFrontEnd, InferOutcome } from '../request/infer-call.js';
 import { runInference } from '../request/run-inference.js';
@@ -105,6 +106,37 @@ function cancelSignal(call: { on(event: 'cancelled', listener: () => void): unkn
   return { signal: controller.signal, settle: () => (settled = true) };
 }
 
+/**
+ * A stream's request holds its tensor bytes in the gateway's body memory until it is answered
+ * (grpc-js has read the message already: this bounds the requests at work, and a refused one
+ * is dropped at once). A request the memory cannot take is answered server_busy.
+ */
+function holdMessage(front: GrpcFront, request: GrpcInferRequest): BodyHold | ServingError | undefined {
+  if (!front.bodyMemory) return undefined;
+  let bytes = 0;
+  for (const raw of request.raw_input_contents ?? []) bytes += raw.length;
+  for (const input of request.inputs ?? []) bytes += contentsBytes(input.contents);
+  if (bytes <= UNCOUNTED_BODY_BYTES) return undefined;
+  const hold = front.bodyMemory.hold();
+  try {
+    hold.take(bytes);
+  } catch (error) {
+    return error as ServingError;
+  }
+  return hold;
+}
+
+/** About what a request's typed contents hold in memory: bytes for BYTES, a double per number. */
+function contentsBytes(contents: Readonly<Record<string, readonly unknown[] | undefined>> | undefined): number {
+  let bytes = 0;
+  for (const [field, values] of Object.entries(contents ?? {})) {
+    if (!values) continue;
+    if (field === 'bytes_contents') for (const value of values) bytes += (value as Buffer).length;
+    else bytes += values.length * 8;
+  }
+  return bytes;
+}
+
 /** The codec the inference handlers share: requests re-encoded for fingerprints and review, stream answers encoded. */
 export function inferCodec(definition: ServiceDefinition): Codec {
   return { request: definition.ModelInfer!.requestSerialize, streamResponse: definition.ModelStreamInfer!.responseSerialize };
@@ -171,9 +203,13 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition, m
       open += 1;
       const call = openCall(front, 'ModelStreamInfer', stream.metadata);
       call.tenant = tenant;
+      const hold = holdMessage(front, request);
       front.pipeline.rateLimiter
         .take(tenant)
-        .then(() => infer(front, codec, call, request, stream.metadata, cancel, true, encodeStreamGrpcAnswer))
+        .then(() => {
+          if (hold instanceof ServingError) throw hold;
+          return infer(front, codec, call, request, stream.metadata, cancel, true, encodeStreamGrpcAnswer);
+        })
         .then(({ answer }) => {
           const message = streamAnswer(answer.body as Buffer);
           if (message.length > maxSendBytes) throw answerTooLarge(message.length, maxSendBytes);
@@ -194,6 +230,7 @@ export function inferHandlers(front: GrpcFront, definition: ServiceDefinition, m
           finishCall(front, call, failed.httpStatus, failed.code);
         })
         .finally(() => {
+          if (hold instanceof BodyHold) hold.release();
           open -= 1;
           settle();
         });

@@ -1,7 +1,8 @@
 import { constants, type Http2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import { status } from '@grpc/grpc-js';
+import { type Metadata, status } from '@grpc/grpc-js';
 import { ServingError } from '../../workers/protocol/errors.js';
-import { answerTooLarge } from './grpc-errors.js';
+import { UNCOUNTED_BODY_BYTES } from '../limits/body-memory.js';
+import { answerTooLarge, toServiceError } from './grpc-errors.js';
 import { answerHeaders, authorizeCall, failCall, finishCall, openCall, type GrpcFront } from './grpc-call.js';
 import { encodeFramedGrpcAnswer, framedOf } from './encode-infer-response.js';
 import { decompressMessage, FrameError, frameMessage, unaryMessage } from './grpc-frames.js';
@@ -60,8 +61,12 @@ export function leanModelInfer(front: GrpcFront, codec: Codec, limits: LeanLimit
       trailers['grpc-message'] = encodeURI(details);
       stream.respond(trailers, { endStream: true });
     };
+    // The message's bytes past 64 KiB are taken from the gateway's body memory as they arrive, given back at the end.
+    const hold = front.bodyMemory?.hold();
+    let held = 0;
     stream.on('close', () => {
       clearTimeout(timer);
+      hold?.release();
       if (!settled) controller.abort();
     });
     const deadline = timeoutMs(headers['grpc-timeout']);
@@ -128,8 +133,8 @@ export function leanModelInfer(front: GrpcFront, codec: Codec, limits: LeanLimit
     };
 
     /** A refusal while the caller may still be sending: the status, then RST_STREAM NO_ERROR so it stops (RFC 9113 8.1). */
-    const refuse = (code: status, details: string): void => {
-      sendStatus(code, details);
+    const refuse = (code: status, details: string, trailers?: OutgoingHttpHeaders): void => {
+      sendStatus(code, details, trailers);
       chunks.length = 0;
       if (!stream.destroyed) stream.close(constants.NGHTTP2_NO_ERROR);
     };
@@ -147,7 +152,16 @@ export function leanModelInfer(front: GrpcFront, codec: Codec, limits: LeanLimit
           return refuse(status.RESOURCE_EXHAUSTED, `Received message larger than max (${announced} vs. ${limits.maxReceiveBytes})`);
       }
       if (received > limits.maxReceiveBytes + 5)
-        refuse(status.RESOURCE_EXHAUSTED, `Received message larger than max (${received - 5} vs. ${limits.maxReceiveBytes})`);
+        return refuse(status.RESOURCE_EXHAUSTED, `Received message larger than max (${received - 5} vs. ${limits.maxReceiveBytes})`);
+      if (hold && received > UNCOUNTED_BODY_BYTES) {
+        try {
+          hold.take(received - held);
+          held = received;
+        } catch (error) {
+          const { code, details, metadata } = toServiceError(error as ServingError, '');
+          refuse(code!, details!, (metadata as Metadata).toHttp2Headers());
+        }
+      }
     });
     stream.on('end', () => {
       if (answered) return;

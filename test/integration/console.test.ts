@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runInNewContext } from 'node:vm';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -214,5 +215,17 @@ describe("the console page's security headers", () => {
     expect(reply.headers.get('x-content-type-options')).toBe('nosniff');
     // Nothing else inline that the policy would block.
     expect(page).not.toMatch(/ style="| on[a-z]+="/);
+  });
+});
+
+describe("the console page's escaping", () => {
+  it('a value put in an attribute or a cell cannot close it: quotes and angle brackets are escaped', async () => {
+    const page = await (await fetch(`${server.url}/console`)).text();
+    const definition = /const text = \([^\n]*\n/.exec(page)![0];
+    const text = runInNewContext(`${definition}; text`) as (value: unknown) => string;
+    const hostile = `x" onmouseover="alert(1)' <img src=x onerror=alert(2)> &amp;`;
+    const escaped = text(hostile);
+    expect(escaped).not.toMatch(/["'<>]/);
+    expect(escaped).toBe('x&#34; onmouseover=&#34;alert(1)&#39; &#60;img src=x onerror=alert(2)&#62; &#38;amp;');
   });
 });

@@ -146,6 +146,11 @@ export const ERROR_TABLE = {
       'This gateway already runs `TASK_BATCH_MAX_PENDING` batch items, and a refused batch is refused whole (no task of it is created). Retry after `Retry-After`.',
   },
   shutting_down: { status: 503, meaning: 'The server is draining before it exits.' },
+  server_busy: {
+    status: 503,
+    meaning:
+      'The gateway holds `BODY_MEMORY_BYTES` of request bodies already (all requests together, bodies over 64 KiB counted), so this body is not read further. Retry after `Retry-After`.',
+  },
   not_supported: {
     status: 501,
     meaning:
