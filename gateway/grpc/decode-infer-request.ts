@@ -6,6 +6,7 @@ import { decodeJsonData } from '../protocol/json-tensor-data.js';
 import { parseRequestOptions, refuseSharedMemory, tensorFromBytes, type ParsedInferRequest } from '../protocol/parse-infer-request.js';
 import type { ReadBody } from '../protocol/read-infer-body.js';
 import { parameterValues, type GrpcParameters } from './infer-parameters.js';
+import { BytesLayout } from './bytes-layout.js';
 
 /** ModelInferRequest as @grpc/proto-loader hands it over (64-bit integers as strings, bytes as Buffers). */
 export interface GrpcInferRequest {
@@ -18,12 +19,15 @@ export interface GrpcInferRequest {
   readonly raw_input_contents?: readonly Buffer[];
 }
 
+/** Typed contents by field; bytes_contents may come already laid out (the lean reader's BytesLayout). */
+export type GrpcInputContents = Readonly<Record<string, readonly unknown[] | BytesLayout | undefined>>;
+
 interface GrpcInputTensor {
   readonly name?: string;
   readonly datatype?: string;
   readonly shape?: readonly string[];
   readonly parameters?: GrpcParameters;
-  readonly contents?: Readonly<Record<string, readonly unknown[] | undefined>>;
+  readonly contents?: GrpcInputContents;
 }
 
 /** Which typed `contents` field holds each datatype (none for FP16 and BF16: raw only, as in Triton). */
@@ -52,12 +56,7 @@ function dimsOf(name: string, shape: readonly string[] | undefined): number[] {
   });
 }
 
-function typedData(
-  name: string,
-  datatype: Datatype,
-  expected: number,
-  contents: Readonly<Record<string, readonly unknown[] | undefined>>,
-): TensorArray {
+function typedData(name: string, datatype: Datatype, expected: number, contents: GrpcInputContents): TensorArray {
   const field = CONTENTS_FIELD[datatype];
   if (field === undefined) throw invalid(`input "${name}": ${datatype} has no typed contents; send it in raw_input_contents`);
   const present = Object.entries(contents).filter(([, values]) => values !== undefined && values.length > 0);
@@ -74,6 +73,7 @@ function typedData(
       `input "${name}": shape needs ${expected} elements, contents.${field} has ${values.length}`,
     );
   }
+  if (values instanceof BytesLayout) return values.data();
   if (datatype === 'BYTES') return encodeBytesElements(values as Buffer[]);
   if (datatype === 'INT64' || datatype === 'UINT64') {
     const out = allocate(datatype, expected) as BigInt64Array | BigUint64Array;
@@ -128,4 +128,17 @@ export function decodeInferRequest(request: GrpcInferRequest, fingerprintOf: () 
   });
   const parsed: ParsedInferRequest = { ...options, inputs: tensors };
   return { parsed, fingerprint: () => createHash('sha256').update('grpc\u0000').update(fingerprintOf()).digest('hex') };
+}
+
+/** The request as protobufjs encodes it: laid-out bytes_contents back as element lists (the request itself when it has none). */
+export function withElementLists(request: GrpcInferRequest): GrpcInferRequest {
+  if (!request.inputs?.some((input) => input.contents?.bytes_contents instanceof BytesLayout)) return request;
+  return {
+    ...request,
+    inputs: request.inputs.map((input) => {
+      const layout = input.contents?.bytes_contents;
+      if (!(layout instanceof BytesLayout)) return input;
+      return { ...input, contents: { ...input.contents, bytes_contents: layout.elements() } };
+    }),
+  };
 }

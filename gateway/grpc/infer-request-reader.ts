@@ -1,6 +1,7 @@
 import protobuf from 'protobufjs';
 import type { GrpcParameter, GrpcParameters } from './infer-parameters.js';
 import type { GrpcInferRequest } from './decode-infer-request.js';
+import { BytesLayout } from './bytes-layout.js';
 
 type Reader = protobuf.Reader;
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -30,8 +31,22 @@ function readRepeated(reader: Reader, wireType: number, readOne: (reader: Reader
   while (reader.pos < end) out.push(readOne(reader));
 }
 
-function readContents(reader: Reader, end: number): Record<string, unknown[]> {
-  const contents: Record<string, unknown[]> = {};
+/** One bytes_contents element, and the short ones right after it, up to `end` (the contents' end). */
+function readBytesElement(reader: Reader, wireType: number, layout: BytesLayout, end: number): void {
+  if (wireType !== 2) throw new Error(`bytes_contents with wire type ${wireType}`);
+  const length = reader.uint32();
+  const start = reader.pos;
+  if (start + length > end) throw new Error('bytes_contents element past the end of its contents');
+  layout.append(reader.buf, start, start + length);
+  // The short elements that follow, read without protobufjs's per-call varint reads.
+  reader.pos = layout.appendShortRun(reader.buf, start + length, end, BYTES_CONTENTS_TAG);
+}
+
+/** bytes_contents (field 8) with wire type 2, as one tag byte. */
+const BYTES_CONTENTS_TAG = (8 << 3) | 2;
+
+function readContents(reader: Reader, end: number): Record<string, unknown[] | BytesLayout> {
+  const contents: Record<string, unknown[] | BytesLayout> = {};
   while (reader.pos < end) {
     const tag = reader.uint32();
     const field = CONTENTS[tag >>> 3];
@@ -40,9 +55,9 @@ function readContents(reader: Reader, end: number): Record<string, unknown[]> {
       continue;
     }
     const [key, readOne] = field;
-    // bytes_contents is never packed: its wire type 2 is one element.
-    if (key === 'bytes_contents') (contents[key] ??= []).push(readOne(reader));
-    else readRepeated(reader, tag & 7, readOne, (contents[key] ??= []));
+    // bytes_contents is never packed: its wire type 2 is one element, copied into the BYTES layout.
+    if (key === 'bytes_contents') readBytesElement(reader, tag & 7, (contents.bytes_contents ??= new BytesLayout()) as BytesLayout, end);
+    else readRepeated(reader, tag & 7, readOne, (contents[key] ??= []) as unknown[]);
   }
   return contents;
 }

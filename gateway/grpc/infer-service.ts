@@ -2,10 +2,11 @@ import { setMaxListeners } from 'node:events';
 import type { ServerDuplexStream, ServerUnaryCall, ServiceDefinition, sendUnaryData } from '@grpc/grpc-js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { BodyHold, UNCOUNTED_BODY_BYTES } from '../limits/body-memory.js';
+import { BytesLayout } from './bytes-layout.js';
 import { admitInference } from '../request/admit-call.js';
 import type { InferCall, InferFrontEnd, InferOutcome } from '../request/infer-call.js';
 import { runInference } from '../request/run-inference.js';
-import { decodeInferRequest, type GrpcInferRequest } from './decode-infer-request.js';
+import { decodeInferRequest, type GrpcInferRequest, type GrpcInputContents, withElementLists } from './decode-infer-request.js';
 import { encodeGrpcAnswer, encodeStreamGrpcAnswer } from './encode-infer-response.js';
 import {
   answerMetadata,
@@ -127,10 +128,14 @@ function holdMessage(front: GrpcFront, request: GrpcInferRequest): BodyHold | Se
 }
 
 /** About what a request's typed contents hold in memory: bytes for BYTES, a double per number. */
-function contentsBytes(contents: Readonly<Record<string, readonly unknown[] | undefined>> | undefined): number {
+function contentsBytes(contents: GrpcInputContents | undefined): number {
   let bytes = 0;
   for (const [field, values] of Object.entries(contents ?? {})) {
     if (!values) continue;
+    if (values instanceof BytesLayout) {
+      bytes += values.byteLength;
+      continue;
+    }
     if (field === 'bytes_contents') for (const value of values) bytes += (value as Buffer).length;
     else bytes += values.length * 8;
   }
@@ -139,7 +144,11 @@ function contentsBytes(contents: Readonly<Record<string, readonly unknown[] | un
 
 /** The codec the inference handlers share: requests re-encoded for fingerprints and review, stream answers encoded. */
 export function inferCodec(definition: ServiceDefinition): Codec {
-  return { request: definition.ModelInfer!.requestSerialize, streamResponse: definition.ModelStreamInfer!.responseSerialize };
+  const serialize = definition.ModelInfer!.requestSerialize;
+  return {
+    request: (value) => serialize(withElementLists(value as GrpcInferRequest)),
+    streamResponse: definition.ModelStreamInfer!.responseSerialize,
+  };
 }
 
 /** ModelInfer and ModelStreamInfer; an answer over maxSendBytes is that request's error (answerTooLarge). */

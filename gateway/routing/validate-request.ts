@@ -1,5 +1,6 @@
 import { ServingError } from '../../workers/protocol/errors.js';
-import { decodeBytesElements } from '../../workers/protocol/tensor.js';
+import { isUtf8 } from 'node:buffer';
+import { walkBytesElements } from '../../workers/protocol/tensor.js';
 import type { ValidInferRequest } from '../../workers/protocol/inference.js';
 import type { TensorSpec } from '../../workers/repository/model-config.js';
 import { classifiable } from '../protocol/classification.js';
@@ -19,11 +20,15 @@ function shapeText(shape: readonly number[]): string {
 /** `dims` are the tensor's dims after any batch dim; `shape` is the whole shape, for the message. */
 function checkDims(spec: TensorSpec, dims: readonly number[], shape: readonly number[], modelShape: string): void {
   const fits = dims.length === spec.shape.length && spec.shape.every((dim, i) => (dim === -1 ? dims[i]! >= 1 : dim === dims[i]));
-  if (!fits)
-    throw new ServingError('shape_mismatch', `input "${spec.name}": shape ${shapeText(shape)} does not match the model's ${modelShape}`);
+  if (fits) return;
+  const empty = dims.length === spec.shape.length && dims.some((dim, i) => dim === 0 && spec.shape[i] === -1);
+  throw new ServingError(
+    'shape_mismatch',
+    empty
+      ? `input "${spec.name}": shape ${shapeText(shape)} has a zero-size dimension, which Switchyard does not run (every variable dimension of ${modelShape} must be at least 1)`
+      : `input "${spec.name}": shape ${shapeText(shape)} does not match the model's ${modelShape}`,
+  );
 }
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * onnxruntime-node holds string tensors as JavaScript strings and hands them to the runtime as
@@ -31,22 +36,25 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  * so the model would silently see other data than was sent.
  */
 function checkOnnxStrings(spec: TensorSpec, data: Uint8Array): void {
-  for (const [index, element] of (decodeBytesElements(data) ?? []).entries()) {
-    let text: string;
-    try {
-      text = strictUtf8.decode(element);
-    } catch {
-      throw new ServingError(
-        'datatype_mismatch',
-        `input "${spec.name}": BYTES element ${index} is not UTF-8 text, which an ONNX string tensor needs`,
-      );
+  let failure: string | undefined;
+  // One pass over the bytes: ASCII without NUL (almost all text) needs no decoder.
+  walkBytesElements(data, (start, end, index) => {
+    let ascii = true;
+    for (let at = start; at < end; at += 1) {
+      const byte = data[at]!;
+      if (byte === 0) {
+        failure = `BYTES element ${index} holds a NUL byte, which an ONNX string tensor cannot hold`;
+        return false;
+      }
+      if (byte >= 0x80) ascii = false;
     }
-    if (text.includes('\0'))
-      throw new ServingError(
-        'datatype_mismatch',
-        `input "${spec.name}": BYTES element ${index} holds a NUL byte, which an ONNX string tensor cannot hold`,
-      );
-  }
+    if (!ascii && !isUtf8(data.subarray(start, end))) {
+      failure = `BYTES element ${index} is not UTF-8 text, which an ONNX string tensor needs`;
+      return false;
+    }
+    return true;
+  });
+  if (failure) throw new ServingError('datatype_mismatch', `input "${spec.name}": ${failure}`);
 }
 
 /**

@@ -2,6 +2,8 @@ import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { loadInferenceService } from '../../gateway/grpc/load-service.js';
 import { readInferRequest } from '../../gateway/grpc/infer-request-reader.js';
+import { BytesLayout } from '../../gateway/grpc/bytes-layout.js';
+import { withElementLists } from '../../gateway/grpc/decode-infer-request.js';
 import { writeInferResponse } from '../../gateway/grpc/infer-response-writer.js';
 
 // proto-loader's own codec for the same messages: the reader and writer must agree with it.
@@ -80,7 +82,10 @@ describe('the ModelInferRequest reader', () => {
       outputs: [{ name: 'probabilities', parameters: { binary_data: { bool_param: true } } }, { name: 'other' }],
     };
     const bytes = protoLoader(message);
-    expect(plain(readInferRequest(bytes))).toEqual(plain(withEmptyLists(genericRead(bytes) as Record<string, unknown>)));
+    // bytes_contents come laid out as BYTES data; as element lists they are proto-loader's.
+    const read = readInferRequest(bytes);
+    expect(read.inputs![1]!.contents!.bytes_contents).toBeInstanceOf(BytesLayout);
+    expect(plain(withElementLists(read))).toEqual(plain(withEmptyLists(genericRead(bytes) as Record<string, unknown>)));
   });
 
   it('gives raw_input_contents as views into the message, not copies', () => {
