@@ -18,12 +18,21 @@ export function installHeldBodies(app: FastifyInstance, memory: BodyMemory): voi
     if (encoding === undefined && chunked === undefined && (length === undefined || Number(length) <= UNCOUNTED_BODY_BYTES))
       return done(null, payload);
     const hold = memory.hold();
-    reply.raw.once('close', () => hold.release());
-    done(null, counted(payload as Body, hold));
+    const body = counted(payload as Body, hold);
+    reply.raw.once('close', () => {
+      hold.release();
+      // Answered before its body was read (a refusal mid-upload): the rest is read and dropped, as
+      // Node does for a request nobody reads, so the client's upload ends and it reads the answer.
+      if (!payload.readableEnded) {
+        payload.unpipe(body);
+        payload.resume();
+      }
+    });
+    done(null, body);
   });
 }
 
-function counted(payload: Body, hold: BodyHold): Body {
+function counted(payload: Body, hold: BodyHold): Transform & Body {
   let stopped = false;
   const output = new Transform({
     transform(chunk: Buffer, _encoding, callback) {

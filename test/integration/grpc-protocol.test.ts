@@ -1,5 +1,7 @@
 import { connect, type IncomingHttpHeaders } from 'node:http2';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { loadInferenceService } from '../../gateway/grpc/load-service.js';
 import {
@@ -296,6 +298,23 @@ describe('model and server RPCs', () => {
     expect(refused.error?.code).toBe(status.UNIMPLEMENTED);
     expect((await client.call('RepositoryModelLoad', { model_name: 'half' })).error).toBeUndefined();
     expect((await client.call('ModelReady', { name: 'half' })).message).toEqual({ ready: true });
+  });
+
+  it('a repository name is one folder, never a path: refused before any file is read, and never listed', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'switchyard-outside-'));
+    writeFileSync(join(outside, 'config.json'), '{"not": json');
+    const traversal = relative(repository.dir, outside);
+    for (const name of [traversal, '../../../etc', 'half/../half', '.hidden', '', 'x'.repeat(101)]) {
+      for (const method of ['RepositoryModelLoad', 'RepositoryModelUnload']) {
+        const refused = await client.call(method, { model_name: name });
+        expect(refused.error?.code, `${method} ${name}`).toBe(status.INVALID_ARGUMENT);
+        expect(refused.error?.details).toMatch(/is not a model name: a folder of the repository/);
+        expect(refused.headers['x-error-code']).toBe('invalid_parameter');
+      }
+    }
+    const index = await client.call<{ models: { name: string }[] }>('RepositoryIndex', {});
+    expect(index.message!.models.map((model) => model.name).filter((name) => name.includes('/') || name.startsWith('.'))).toEqual([]);
+    rmSync(outside, { recursive: true, force: true });
   });
 });
 

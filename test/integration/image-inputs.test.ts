@@ -80,6 +80,20 @@ describe('image inputs (PaddleOCR text direction classifier, pretrained)', () =>
           .toBuffer(),
       /is gif: send PNG, JPEG or WebP/,
     ],
+    // Refused by its first bytes: libvips would parse an SVG whole first (seconds for a large one).
+    [
+      'an SVG',
+      async () => Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg">${'<rect width="1" height="1"/>'.repeat(20_000)}</svg>`),
+      /is svg or other text: send PNG/,
+    ],
+    [
+      'a TIFF',
+      async () =>
+        sharp({ create: { width: 40, height: 10, channels: 3, background: 'white' } })
+          .tiff()
+          .toBuffer(),
+      /is tiff: send PNG/,
+    ],
   ])('400 invalid_media for %s, and the server keeps serving', async (_name, make, message) => {
     const answer = await sendImages([await renderTextLine('fine'), await make()]);
     expect(answer.status).toBe(400);

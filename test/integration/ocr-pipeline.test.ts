@@ -127,6 +127,15 @@ describe('ocr pipeline (PaddleOCR v4 detection, direction, recognition; pretrain
     expect(events).toContainEqual(expect.objectContaining({ type: 'step-failed', step: 'prepare', code: 'invalid_media' }));
   });
 
+  it('refuses an SVG by its first bytes, before libvips would parse it', async () => {
+    const svg = Buffer.from(`<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><text>hello</text></svg>`);
+    await expect(backend.run('ocr', { image: svg })).rejects.toMatchObject({
+      step: 'prepare',
+      code: 'invalid_media',
+      message: expect.stringMatching(/the image is svg or other text: send PNG, JPEG or WebP/),
+    });
+  });
+
   it('refuses an image over the pixel limit as image_too_large', async () => {
     const big = await sharp({ create: { width: 2000, height: 1600, channels: 3, background: 'white' } })
       .png()

@@ -1,6 +1,7 @@
 import sharp, { type Sharp } from 'sharp';
 import { ServingError } from '../protocol/errors.js';
 import { decodeBytesElements, type Tensor } from '../protocol/tensor.js';
+import { checkImageSignature } from './image-signature.js';
 import type { ImageInputSpec } from '../repository/model-config.js';
 
 const FORMATS = new Set(['png', 'jpeg', 'webp']);
@@ -37,6 +38,7 @@ export async function decodeImages(tensor: Tensor, spec: ImageInputSpec, maxPixe
 async function decodeOne(image: Uint8Array, index: number, input: string, spec: ImageInputSpec, maxPixels: number): Promise<Buffer> {
   const where = `input "${input}", image ${index}`;
   if (image.byteLength === 0) throw new ServingError('invalid_media', `${where} is empty`);
+  checkImageSignature(image, where);
   try {
     const source = sharp(image, { limitInputPixels: maxPixels, failOn: 'truncated' });
     const { format, pages, hasAlpha } = await source.metadata();

@@ -3,7 +3,7 @@ import { DEFAULT_MAX_AUDIO_SECONDS } from '../media/audio-threads.js';
 import { ServingError } from '../protocol/errors.js';
 import type { InferResult, ValidInferRequest } from '../protocol/inference.js';
 import { loadRepository, readModelDefinition, type ModelDefinition } from '../repository/load-repository.js';
-import { servedVersions } from '../repository/model-config.js';
+import { MODEL_NAME, servedVersions } from '../repository/model-config.js';
 import { clientSafeMessage } from '../repository/client-safe-message.js';
 import { resolveWeights } from '../repository/resolve-weights.js';
 import type { ServingMetrics } from '../metrics/serving-metrics.js';
@@ -106,6 +106,7 @@ export class ModelManager {
 
   /** Loads a model, or reloads it: new versions warm up before they replace the old ones. */
   async load(name: string): Promise<void> {
+    checkModelName(name);
     await this.#withLock(name, async () => {
       let definition: ModelDefinition;
       try {
@@ -123,6 +124,7 @@ export class ModelManager {
   }
 
   async unload(name: string): Promise<void> {
+    checkModelName(name);
     await this.#withLock(name, async () => {
       // Not loaded is already unloaded, as Triton answers it: teardown scripts unload without asking first.
       const model = this.#models.get(name);
@@ -290,4 +292,16 @@ export class ModelManager {
       if (this.#locks.get(name) === run) this.#locks.delete(name);
     }
   }
+}
+
+/**
+ * A name from a caller (HTTP or gRPC repository calls) names one folder of the repository,
+ * never a path: checked before any file is touched, and before a failure is recorded under it.
+ */
+function checkModelName(name: string): void {
+  if (name.length > 0 && name.length <= 100 && MODEL_NAME.test(name)) return;
+  throw new ServingError(
+    'invalid_parameter',
+    `"${name.slice(0, 100)}" is not a model name: a folder of the repository, letters, digits, . _ - only (at most 100)`,
+  );
 }

@@ -1,4 +1,5 @@
 import sharp, { type Sharp } from 'sharp';
+import { checkImageSignature } from '../../../../workers/media/image-signature.js';
 import { ServingError } from '../../../../workers/protocol/errors.js';
 import { TransformInputError } from '../transform.js';
 
@@ -24,6 +25,7 @@ export async function decodeRawImage(
 ): Promise<RawImage> {
   if (!(bytes instanceof Uint8Array)) throw new TransformInputError('the image must be encoded bytes (PNG, JPEG or WebP)');
   if (bytes.byteLength === 0) throw new ServingError('invalid_media', 'the image is empty');
+  checkImageSignature(bytes, 'the image');
   try {
     const source = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated' });
     const { format, width, height, pages } = await source.metadata();
