@@ -1,6 +1,6 @@
 import type { RedisClient } from '../../workers/queue/redis-connection.js';
 import { CLUSTER_TRANSACTION_SETTLE_MS, settledWithin } from '../../workers/queue/settled-within.js';
-import { WriteBehind } from '../support/write-behind.js';
+import { UnwrittenError, WriteBehind } from '../support/write-behind.js';
 
 /** One record per request, appended after the answer is sent. */
 export interface AuditEntry {
@@ -80,7 +80,10 @@ export class RedisAuditLog implements AuditLog {
       for (const entry of entries) pipeline.xadd(this.key, 'MAXLEN', '~', String(this.capacity), '*', 'entry', JSON.stringify(entry));
       // Bounded on a Cluster (settledWithin): batches are written one after another, so one left
       // unsettled would stop the audit log and hold every later batch in memory.
-      await settledWithin(this.redis, pipeline.exec(), settleMs);
+      const results = (await settledWithin(this.redis, pipeline.exec(), settleMs)) ?? [];
+      // A pipeline answers each command on its own: the entries Redis did not take are tried again.
+      const failed = entries.filter((_, i) => results[i]?.[0]);
+      if (failed.length > 0) throw new UnwrittenError(failed, results.find((result) => result[0])?.[0]);
     }, onError);
   }
 

@@ -41,11 +41,15 @@ const REDIS_UNREACHABLE = new RegExp(
   ].join('|'),
 );
 
+/** True of the Redis client's own errors when Redis is away or refuses writes for now. */
+export function isRedisUnreachable(error: Error): boolean {
+  return error.name === 'MaxRetriesPerRequestError' || REDIS_UNREACHABLE.test(error.message);
+}
+
 export function toServingError(error: FastifyError | Error): ServingError {
   if (error instanceof ServingError) return error;
-  if (error.name === 'MaxRetriesPerRequestError' || REDIS_UNREACHABLE.test(error.message)) {
-    return new ServingError('backend_unavailable', 'Redis cannot be reached; nothing was run');
-  }
+  // Said of any step: a call's model may already have run (a later step of a pipeline, say).
+  if (isRedisUnreachable(error)) return new ServingError('backend_unavailable', 'Redis cannot be reached; the request did not complete');
   const fastifyError = error as FastifyError;
   // A route schema refused the request (ajv's message names the part and field, never the value sent).
   if (fastifyError.code === 'FST_ERR_VALIDATION') {

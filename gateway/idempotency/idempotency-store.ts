@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../../workers/queue/redis-connection.js';
 import { redisKeys, type RedisKeys } from '../../workers/queue/redis-keys.js';
+import { retryLater } from '../support/retry-later.js';
 import { scopeTenant } from './idempotency-key.js';
 
 /** What a finished request answered, kept for replays. */
@@ -30,8 +31,12 @@ export type BeginOutcome =
  */
 export interface IdempotencyStore {
   begin(scope: string, fingerprint: string, ttlMs: number): Promise<BeginOutcome>;
-  /** Stores the answer for replays (only the holder of `token` can). */
-  complete(scope: string, token: string, response: StoredResponse, ttlMs: number): Promise<void>;
+  /**
+   * Stores the answer for replays (only the holder of `token` can). Never rejects: the request
+   * has run, so a write that fails is retried in the background (the key answers 409
+   * idempotency_in_progress meanwhile); false says it is being retried.
+   */
+  complete(scope: string, token: string, response: StoredResponse, ttlMs: number): Promise<boolean>;
   /** Frees the key (a 5xx, or a rejection before execution), so a retry can run. */
   abandon(scope: string, token: string): Promise<void>;
 }
@@ -55,10 +60,11 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return { kind: 'started', token };
   }
 
-  async complete(scope: string, token: string, response: StoredResponse, ttlMs: number): Promise<void> {
+  async complete(scope: string, token: string, response: StoredResponse, ttlMs: number): Promise<boolean> {
     const existing = this.#records.get(scope);
-    if (existing?.record.token !== token) return;
+    if (existing?.record.token !== token) return true;
     this.#records.set(scope, { record: { ...existing.record, state: 'done', response }, expires: Date.now() + ttlMs });
+    return true;
   }
 
   async abandon(scope: string, token: string): Promise<void> {
@@ -78,9 +84,6 @@ if cjson.decode(current)['token'] ~= ARGV[1] then return 0 end
 if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
 return 1`;
 
-/** Background retries of a failed release: 1 + 2 + 3 + 4 s, then every 5 s: about 90 s in all. */
-const RELEASE_ATTEMPTS = 20;
-
 export class RedisIdempotencyStore implements IdempotencyStore {
   readonly #redis: RedisClient;
   readonly #keys: RedisKeys;
@@ -96,38 +99,50 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     // SET NX GET: claims the key, or returns who holds it, in one atomic step.
     const previous = await this.#redis.set(this.#key(scope), JSON.stringify(record), 'PX', ttlMs, 'NX', 'GET');
     if (previous === null) return { kind: 'started', token };
-    return outcome(JSON.parse(previous) as Record_, fingerprint);
+    const existing = JSON.parse(previous) as Record_;
+    // Our own claim: the client sent the command again after a reconnect, its first answer lost.
+    if (existing.token === token) return { kind: 'started', token };
+    return outcome(existing, fingerprint);
   }
 
-  async complete(scope: string, token: string, response: StoredResponse, ttlMs: number): Promise<void> {
+  async complete(scope: string, token: string, response: StoredResponse, ttlMs: number): Promise<boolean> {
+    try {
+      await this.#complete(scope, token, response, ttlMs);
+      return true;
+    } catch {
+      // Safe to repeat: only the token's holder writes, and the answer is the same each time.
+      // Should every try fail, the key is freed rather than left answering 409 for its whole retention.
+      retryLater(
+        () => this.#complete(scope, token, response, ttlMs),
+        () => retryLater(() => this.#release(scope, token)),
+      );
+      return false;
+    }
+  }
+
+  /**
+   * A request usually fails because Redis is away (a restart, a failover): then the release
+   * fails too, and the key would answer 409 until it expires. So a failed release is retried
+   * in the background (support/retry-later.ts; the caller still gets the error).
+   */
+  async abandon(scope: string, token: string): Promise<void> {
+    try {
+      await this.#release(scope, token);
+    } catch (error) {
+      retryLater(() => this.#release(scope, token));
+      throw error;
+    }
+  }
+
+  async #complete(scope: string, token: string, response: StoredResponse, ttlMs: number): Promise<void> {
     const current = await this.#redis.get(this.#key(scope));
     if (!current) return;
     const record = { ...(JSON.parse(current) as Record_), state: 'done', response };
     await this.#redis.eval(IF_TOKEN_SET, 1, this.#key(scope), token, JSON.stringify(record), String(ttlMs));
   }
 
-  /**
-   * A request usually fails because Redis is away (a restart, a failover): then the release
-   * fails too, and the key would answer 409 until it expires. So a failed release is retried
-   * in the background for about a minute and a half (the caller still gets the error).
-   */
-  async abandon(scope: string, token: string): Promise<void> {
-    try {
-      await this.#release(scope, token);
-    } catch (error) {
-      this.#releaseLater(scope, token, 1);
-      throw error;
-    }
-  }
-
   #release(scope: string, token: string): Promise<unknown> {
     return this.#redis.eval(IF_TOKEN_SET, 1, this.#key(scope), token, '', '0');
-  }
-
-  #releaseLater(scope: string, token: string, attempt: number): void {
-    if (attempt > RELEASE_ATTEMPTS) return;
-    const retry = (): void => void this.#release(scope, token).catch(() => this.#releaseLater(scope, token, attempt + 1));
-    setTimeout(retry, Math.min(attempt * 1_000, 5_000)).unref();
   }
 
   #key(scope: string): string {

@@ -98,6 +98,18 @@ export class MemorySpendLedger implements SpendLedger {
 
 /** Ledger days are kept a little over a year. */
 const LEDGER_TTL_SECONDS = 400 * 86_400;
+/** A written batch's mark outlives the retries that follow a lost answer (support/write-behind.ts). */
+const BATCH_MARK_TTL_MS = 10 * 60 * 1000;
+
+/** KEYS[1]: the batch's mark; KEYS[2..]: days; ARGV[3..]: (day's key index, field, increment) triples. */
+const ADD_BATCH = `
+if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 0 end
+for i = 3, #ARGV, 3 do
+  local key = KEYS[tonumber(ARGV[i])]
+  redis.call('HINCRBY', key, ARGV[i + 1], ARGV[i + 2])
+  redis.call('EXPIRE', key, ARGV[2])
+end
+return 1`;
 
 interface Charge {
   readonly key: string;
@@ -114,7 +126,7 @@ export class RedisSpendLedger implements SpendLedger {
   constructor(redis: RedisClient, prefix: string, onError: (error: unknown) => void) {
     this.#redis = redis;
     this.#keys = redisKeys(prefix);
-    this.#buffer = new WriteBehind(async (charges) => {
+    this.#buffer = new WriteBehind(async (charges, batch) => {
       const sums = new Map<string, { key: string; base: string; pico: number; n: number }>();
       for (const charge of charges) {
         const id = `${charge.key}${SEP}${charge.base}`;
@@ -123,16 +135,17 @@ export class RedisSpendLedger implements SpendLedger {
         sum.n += 1;
         sums.set(id, sum);
       }
-      const pipeline = this.#redis.multi();
+      const days = [...new Set([...sums.values()].map((sum) => sum.key))];
+      const args = [String(BATCH_MARK_TTL_MS), String(LEDGER_TTL_SECONDS)];
       for (const sum of sums.values()) {
-        pipeline
-          .hincrby(sum.key, `${sum.base}${SEP}pico`, sum.pico)
-          .hincrby(sum.key, `${sum.base}${SEP}n`, sum.n)
-          .expire(sum.key, LEDGER_TTL_SECONDS);
+        const day = String(days.indexOf(sum.key) + 2);
+        args.push(day, `${sum.base}${SEP}pico`, String(sum.pico), day, `${sum.base}${SEP}n`, String(sum.n));
       }
+      // The batch's mark shares the days' slot ({ledger}): a batch tried again after its answer was lost is not counted twice.
+      const keys = [this.#keys.ledger(`batch:${batch}`), ...days];
       // Bounded on a Cluster (settledWithin): batches are written one after another, so one left
       // unsettled would hold every later one back.
-      await settledWithin(this.#redis, pipeline.exec());
+      await settledWithin(this.#redis, this.#redis.eval(ADD_BATCH, keys.length, ...keys, ...args));
     }, onError);
   }
 

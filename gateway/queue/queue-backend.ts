@@ -53,6 +53,9 @@ const COLD_STATES: ReadonlySet<ModelState> = new Set([ModelState.UNAVAILABLE, Mo
  * Distributed mode: requests go onto per-version queues (BullMQ or Redis Streams, QUEUE_ENGINE); answers come back on
  * this gateway's own reply stream. Readiness and backlog come from worker heartbeats.
  */
+/** A job's add that failed or never settled: it may have landed with its answer lost, so "was not queued" would not be sure. */
+export const QUEUEING_FAILED = 'Redis did not confirm that the request was queued (unreachable or refusing writes); it was given up';
+
 export class QueueBackend implements ServingBackend {
   readonly gatewayId = randomUUID();
   readonly deadLetters: DeadLetters;
@@ -359,10 +362,9 @@ export class QueueBackend implements ServingBackend {
         if (this.#placed.has(group.jobId)) this.#queued.set(group.jobId, handle);
       })
       .catch((error: unknown) => {
-        this.#pending.failJob(
-          group.jobId,
-          new ServingError('backend_unavailable', `the request could not be queued: ${(error as Error).message}`),
-        );
+        // The client library's words (its option names) stay in the log.
+        this.#logger.warn({ err: error, jobId: group.jobId }, 'queueing a job failed');
+        this.#pending.failJob(group.jobId, new ServingError('backend_unavailable', QUEUEING_FAILED));
       });
   }
 

@@ -5,7 +5,7 @@ import type { InferCall } from './infer-call.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 
 export interface IdempotencyClaim {
-  /** Keeps the answer for replays. */
+  /** Keeps the answer for replays; never fails the request (the store retries a failed write). */
   complete(response: StoredResponse): Promise<void>;
   /** Frees the key (a rejection before execution, or a 5xx) so a retry can run. */
   abandon(): Promise<void>;
@@ -49,7 +49,10 @@ export async function claimIdempotency(
   return {
     kind: 'claimed',
     claim: {
-      complete: (response) => store.complete(scope, token, response, ttlMs),
+      complete: async (response) => {
+        if (!(await store.complete(scope, token, response, ttlMs)))
+          call.log.warn({ idempotencyKey: key }, 'keeping the answer for replays failed; retried in the background');
+      },
       abandon: () => store.abandon(scope, token).catch(() => undefined),
     },
   };

@@ -17,10 +17,11 @@ export async function runCall(call: InferCall, tenant: Tenant, plan: InferencePl
   const { backend, services } = deps;
   const limit = budgetLimit(tenant);
   const signal = deps.cancelAbandoned ? call.cancel : undefined;
+  const onBudgetError = (error: unknown): void => call.log.warn({ err: error }, 'budget write failed; retried in the background');
   const payer = {
     tenant: tenant.name,
     weight: tenant.weight,
-    ...(limit ? { budget: new BudgetAccount(services.budgets, limit) } : {}),
+    ...(limit ? { budget: new BudgetAccount(services.budgets, limit, 0, onBudgetError) } : {}),
     ...(signal ? { signal } : {}),
   };
   const onLedgerError = (error: unknown): void => call.log.error({ err: error }, 'ledger write failed');

@@ -1,5 +1,5 @@
 import type { ValidInferRequest } from '../../workers/protocol/inference.js';
-import type { BudgetAccount } from '../budget/budget-account.js';
+import type { BudgetAccount, BudgetHold } from '../budget/budget-account.js';
 import { PICO, toPico } from '../budget/budget-store.js';
 import type { ResponseCache } from '../cache/response-cache.js';
 import type { SpendLedger } from '../ledger/spend-ledger.js';
@@ -57,7 +57,7 @@ export async function runModelCall(plan: InferencePlan, services: ModelCallServi
   const lookup = cache ? await lookUpPlan(plan, cache, payer.tenant) : undefined;
   if (lookup?.hit) return { ...lookup.hit, charges: [], costUsd: 0, cache: 'hit' };
   const { budget } = payer;
-  const held = budget ? await traceStep(payer.span, 'budget', () => budget.hold(toPico(estimateCostUsd(plan)))) : 0;
+  const held = budget ? await traceStep(payer.span, 'budget', () => budget.hold(toPico(estimateCostUsd(plan)))) : undefined;
   const ran: TierCharge[] = [];
   let outcome: Omit<PlanOutcome, 'costUsd' | 'charges'>;
   const stamp = { tenant: payer.tenant, ...(payer.weight !== undefined ? { weight: payer.weight } : {}) };
@@ -96,11 +96,18 @@ export async function callModel(
  * Charges what ran: at its price, and for a budgeted tenant never more than the call held
  * (the tiers' charges scaled down alike), so the budget cannot be overrun by a call slower
  * than its model's reserve_compute_ms. Nothing ran: the hold goes back to the budget.
+ * Never throws: once a model has run its answer stands, and a budget or ledger write that
+ * fails is retried in the background by its store.
  */
-async function settle(ran: readonly TierCharge[], held: number, services: ModelCallServices, payer: ModelCallPayer): Promise<TierCharge[]> {
+async function settle(
+  ran: readonly TierCharge[],
+  held: BudgetHold | undefined,
+  services: ModelCallServices,
+  payer: ModelCallPayer,
+): Promise<TierCharge[]> {
   const costPico = ran.reduce((sum, charge) => sum + toPico(charge.usd), 0);
   let scale = 1;
-  if (payer.budget) {
+  if (payer.budget && held) {
     if (ran.length === 0) await payer.budget.release(held);
     else scale = costPico > 0 ? (await payer.budget.charge(held, costPico)) / costPico : 1;
   }

@@ -232,8 +232,10 @@ export class TaskExecutor {
   /**
    * Who pays for the task's model calls. The reservation made at submission becomes the
    * account's pool and leaves the record before any call runs: a run that dies midway
-   * leaves the rest reserved until the period ends (never spendable twice), and a rerun
-   * draws from the budget call by call.
+   * leaves the rest reserved until the period ends (never spendable twice; for a `total`
+   * budget, for good: docs/pipelines-and-tasks.md says so), and a rerun draws from the
+   * budget call by call. Giving it back on takeover would need the pool's balance in Redis
+   * rather than in the dead gateway's memory.
    */
   #payer(record: TaskRecord): ModelCallPayer & { tally: { usd: number } } {
     const tenant = this.#options.services.policy.tenants.find((candidate) => candidate.name === record.tenant);

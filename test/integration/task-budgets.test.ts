@@ -129,7 +129,7 @@ describe('model calls made by a transform are held and charged one by one, in bo
           peak = Math.max(peak, usage.spentPico + usage.reservedPico);
           // Some calls cost more than they held (charged what they held), some less, some nothing ran.
           if (i % 5 === 0) await account.release(held);
-          else await account.charge(held, held + (i % 3) - 1);
+          else await account.charge(held, held.pico + (i % 3) - 1);
           return true;
         } catch (error) {
           expect(error).toMatchObject({ code: 'budget_exceeded' });

@@ -50,4 +50,20 @@ describe.each(stores)('%s budget store', (_name, make) => {
     expect(admitted.filter(Boolean)).toHaveLength(N);
     expect((await instances[0]!.usage(who, 'day')).reservedPico).toBe(N * COST);
   });
+
+  it('a reservation named by a hold is made, settled and released once, however often each is sent (a retry, a resend after a reconnect)', async () => {
+    const [store] = make();
+    const who = tenant();
+    expect(await store!.reserve(who, 'day', N * COST, COST, 'h1')).toBe(true);
+    expect(await store!.reserve(who, 'day', N * COST, COST, 'h1')).toBe(true);
+    expect(await store!.usage(who, 'day')).toEqual({ spentPico: 0, reservedPico: COST });
+    await store!.settle(who, 'day', COST, COST / 2, 'h1');
+    await store!.settle(who, 'day', COST, COST / 2, 'h1');
+    await store!.release(who, 'day', COST, 'h1');
+    expect(await store!.usage(who, 'day')).toEqual({ spentPico: COST / 2, reservedPico: 0 });
+    // A release for a reservation never made (its reserve failed before it landed) gives nothing back.
+    expect(await store!.reserve(who, 'day', N * COST, COST, 'h2')).toBe(true);
+    await store!.release(who, 'day', COST, 'never-made');
+    expect(await store!.usage(who, 'day')).toEqual({ spentPico: COST / 2, reservedPico: COST });
+  });
 });

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toServingError } from '../../gateway/http/error-reply.js';
+import { QUEUEING_FAILED } from '../../gateway/queue/queue-backend.js';
 import type { RedisClient } from '../../workers/queue/redis-connection.js';
 import { settledWithin } from '../../workers/queue/settled-within.js';
 import { RedisProcess, baseArgs, redisCli, serverFolder, until } from '../helpers/redis-process.js';
@@ -83,6 +84,12 @@ describe('Redis refusals become 503 backend_unavailable', () => {
     redis.on('error', () => undefined);
     const error = await refusal(redis.get('k'));
     expect(toServingError(error)).toMatchObject({ code: 'backend_unavailable', status: 503 });
+    // Said of any step, also after a model ran; the client library's words stay in the log.
+    expect(toServingError(error).message).toBe('Redis cannot be reached; the request did not complete');
+  });
+
+  it("a job's add that fails is told in Switchyard's words, not the client library's", () => {
+    expect(QUEUEING_FAILED).not.toMatch(/enableOfflineQueue|maxRetriesPerRequest|Stream isn't writeable/i);
   });
 
   it.each([
