@@ -82,6 +82,11 @@ const gatewayEnvironment = sharedEnvironment.extend({
   CALLBACK_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   CALLBACK_BACKOFF_MS: z.coerce.number().int().min(1).default(1000),
   CALLBACK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /**
+   * Callback connections one gateway opens at once (every task's, whatever its mode); 16 times
+   * as many deliveries may wait for one or for their next attempt, and a callback past that fails at once.
+   */
+  CALLBACK_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(64),
   /** HTTPS on the listener: PEM certificate (chain) and key. Both or neither. */
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),

@@ -7,6 +7,9 @@ import { builtInTransforms } from '../pipelines/transforms/built-in.js';
 import type { PolicyServices } from '../wiring/policy-services.js';
 import type { ServingBackend } from '../serving-backend.js';
 import { CallbackGuard } from './callback-guard.js';
+import type { CallbackSender } from './callback-sender.js';
+import { LocalCallbackSender } from './local-callback-sender.js';
+import type { QueueCallbackSenderOptions } from './queue-callback-sender.js';
 import { LocalTaskDispatcher } from './local-task-dispatcher.js';
 import { MemoryTaskStore } from './memory-task-store.js';
 import { RedisTaskStore } from './redis-task-store.js';
@@ -43,28 +46,52 @@ export async function buildTaskService(
   const callbackSecret = (tenant: string): string | undefined =>
     open ? config.CALLBACK_SECRET : config.policy.tenants.find((candidate) => candidate.name === tenant)?.callbackSecret;
   const callbackGuard = new CallbackGuard(config.policy, config.CALLBACK_TIMEOUT_MS);
-  const executor = new TaskExecutor({
-    store,
-    pipelines,
-    backend,
-    transforms,
-    services,
-    callbackSecret,
-    callbackPolicy: {
-      attempts: config.CALLBACK_ATTEMPTS,
-      backoffMs: config.CALLBACK_BACKOFF_MS,
-      timeoutMs: config.CALLBACK_TIMEOUT_MS,
-      guard: callbackGuard,
-      logger,
-    },
+  const callbackPolicy = {
+    attempts: config.CALLBACK_ATTEMPTS,
+    backoffMs: config.CALLBACK_BACKOFF_MS,
+    timeoutMs: config.CALLBACK_TIMEOUT_MS,
+    guard: callbackGuard,
     logger,
-  });
+  };
+  const senderOptions = { store, secret: callbackSecret, policy: callbackPolicy, concurrency: config.CALLBACK_CONCURRENCY, logger };
+  const callbacks = redis ? await queueCallbackSender(senderOptions, config) : new LocalCallbackSender(senderOptions);
+  const executor = new TaskExecutor({ store, pipelines, backend, transforms, services, callbacks, logger });
   const dispatcher = redis
     ? await queueDispatcher(executor, config, logger)
     : new LocalTaskDispatcher(executor, config.TASK_CONCURRENCY, logger);
   if (pipelines.size > 0) logger.info({ pipelines: [...pipelines.keys()] }, 'pipelines loaded');
   const batch = { maxItems: config.TASK_BATCH_MAX_ITEMS, admission: new TaskAdmission(config.TASK_BATCH_MAX_PENDING) };
-  return new TaskService({ pipelines, store, executor, dispatcher, services, backend, transforms, callbackSecret, callbackGuard, batch });
+  return new TaskService({
+    pipelines,
+    store,
+    executor,
+    dispatcher,
+    callbacks,
+    services,
+    backend,
+    transforms,
+    callbackSecret,
+    callbackGuard,
+    batch,
+  });
+}
+
+/** Callbacks through a queue every gateway drains (BullMQ loaded here only, as for the task queue). */
+async function queueCallbackSender(
+  options: Omit<QueueCallbackSenderOptions, 'connect' | 'prefix' | 'lockDurationMs' | 'stalledIntervalMs'>,
+  config: SwitchyardConfig,
+): Promise<CallbackSender> {
+  const [{ QueueCallbackSender }, { redisConnection }] = await Promise.all([
+    import('./queue-callback-sender.js'),
+    import('../../workers/queue/redis-connection.js'),
+  ]);
+  return new QueueCallbackSender({
+    ...options,
+    connect: (name) => redisConnection(config, 'durable', name),
+    prefix: config.REDIS_PREFIX,
+    lockDurationMs: config.TASK_LOCK_DURATION_MS,
+    stalledIntervalMs: config.TASK_STALLED_INTERVAL_MS,
+  });
 }
 
 /** Tasks through a queue every gateway drains; BullMQ and ioredis are loaded here, so an embedded gateway never loads them. */

@@ -35,6 +35,7 @@ export class LocalTaskDispatcher implements TaskDispatcher {
   #next(): void {
     while (this.#running.size < this.#concurrency && this.#waiting.length > 0) {
       const { id, inputs } = this.#waiting.shift()!;
+      // The slot is the pipeline run's: the callback is handed to the sender, which delivers it outside the slot.
       const run = this.#executor
         .run(id, inputs)
         .then(({ callback }) => callback)

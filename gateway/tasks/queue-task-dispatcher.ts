@@ -29,7 +29,8 @@ export interface QueueTaskDispatcherOptions {
 /**
  * Distributed mode: asynchronous tasks are BullMQ jobs that every gateway drains. If a
  * gateway dies mid-task, its job stalls and another gateway runs the task again from
- * the start (its record counts the runs), so an accepted task is not lost.
+ * the start (its record counts the runs), so an accepted task is not lost. Its callback is a job
+ * of its own (QueueCallbackSender).
  */
 export class QueueTaskDispatcher implements TaskDispatcher {
   readonly #queue: Queue<TaskJob>;
@@ -50,6 +51,7 @@ export class QueueTaskDispatcher implements TaskDispatcher {
     this.#worker = new Worker<TaskJob>(
       TASK_QUEUE,
       async (job) => {
+        // The job ends once its callback is on the callbacks queue: the delivery holds no task slot, and is not lost.
         const run = executor.run(job.data.taskId, decodeInputs(job.data.inputs)).then(({ callback }) => callback);
         this.#running.add(run);
         try {

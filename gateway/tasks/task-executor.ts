@@ -8,8 +8,8 @@ import type { ModelCallPayer } from '../routing/model-call.js';
 import { modelCallServices, type PolicyServices } from '../wiring/policy-services.js';
 import type { ServingBackend } from '../serving-backend.js';
 import { traceTaskPart } from '../tracing/task-spans.js';
-import { deliverCallback, type CallbackPolicy } from './callback-delivery.js';
-import { isPastCancel, publicTask, type TaskRecord } from './task-record.js';
+import type { CallbackSender } from './callback-sender.js';
+import { isPastCancel, type TaskRecord } from './task-record.js';
 import type { TaskStore } from './task-store.js';
 import type { ReviewItem } from '../review/review-item.js';
 import { fileTaskForReview } from './review-on-task.js';
@@ -21,9 +21,8 @@ export interface TaskExecutorOptions {
   readonly backend: ServingBackend;
   readonly transforms: TransformCatalog;
   readonly services: PolicyServices;
-  /** The tenant's callback signing secret. */
-  readonly callbackSecret: (tenant: string) => string | undefined;
-  readonly callbackPolicy: CallbackPolicy;
+  /** Delivers callbacks outside the task's run (and its slot). */
+  readonly callbacks: CallbackSender;
   readonly logger: Logger;
 }
 
@@ -68,7 +67,7 @@ export class TaskExecutor {
     this.#options = options;
   }
 
-  /** Resolves when the pipeline is done; `callback` when its delivery is over too. */
+  /** Resolves when the pipeline is done; `callback` once the callback sender holds its delivery. */
   async run(id: string, inputs: Record<string, unknown>): Promise<{ record: TaskRecord; callback: Promise<void> }> {
     const { store, services, logger } = this.#options;
     const record = await store.get(id);
@@ -103,6 +102,12 @@ export class TaskExecutor {
     };
     try {
       if (!pipeline) throw new Error(`pipeline "${record.pipeline}" is no longer loaded`);
+      // Its turn came too late: no step runs, and the error says where the time went.
+      if (Date.now() >= record.deadline)
+        throw new ServingError(
+          'request_timeout',
+          'the task reached its deadline before it started, waiting for a free task slot (TASK_CONCURRENCY)',
+        );
       const calls = modelCallServices(services, this.#options.backend, (error) => logger.error({ err: error }, 'ledger write failed'));
       const plan = services.policy.tenants.find((tenant) => tenant.name === record.tenant)?.plan ?? 'default';
       const attributes = {
@@ -262,26 +267,8 @@ export class TaskExecutor {
     return { ...payer, budget: account };
   }
 
-  async #callback(record: TaskRecord): Promise<void> {
-    const callback = record.callback;
-    // Held while the result waits for review: the callback carries the verdict.
-    if (callback?.state !== 'pending' || record.status === 'needs_review') return;
-    const secret = this.#options.callbackSecret(record.tenant);
-    const { store } = this.#options;
-    const body = JSON.stringify(publicTask({ ...record, callback: undefined }));
-    const delivered = await deliverCallback(
-      { url: callback.url, tenant: record.tenant },
-      body,
-      secret ?? '',
-      this.#options.callbackPolicy,
-      async (attempt) => {
-        callback.attempts.push(attempt);
-        await store.put(record);
-        await store.appendEvent(record.id, 'callback-attempted', { ...attempt });
-      },
-    );
-    callback.state = delivered ? 'delivered' : 'failed';
-    await store.put(record);
+  #callback(record: TaskRecord): Promise<void> {
+    return this.#options.callbacks.send(record);
   }
 }
 

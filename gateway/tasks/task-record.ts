@@ -19,6 +19,8 @@ export interface TaskCallback {
   readonly url: string;
   state: 'pending' | 'delivered' | 'failed';
   attempts: CallbackAttempt[];
+  /** Why it failed without an attempt (the gateway had no room for it). */
+  error?: string;
 }
 
 /** What a task spent from its tenant's budget before its cost was known. */

@@ -10,6 +10,7 @@ import { taskExplainUsd } from '../explain/explain-budget.js';
 import type { Tenant } from '../policy/policy-config.js';
 import type { PolicyServices } from '../wiring/policy-services.js';
 import type { CallbackGuard } from './callback-guard.js';
+import type { CallbackSender } from './callback-sender.js';
 import type { TaskBody } from './read-task-body.js';
 import type { TaskAdmission } from './task-admission.js';
 import type { TaskDispatcher } from './task-dispatcher.js';
@@ -24,6 +25,7 @@ export interface TaskServiceOptions {
   readonly store: TaskStore;
   readonly executor: TaskExecutor;
   readonly dispatcher: TaskDispatcher;
+  readonly callbacks: CallbackSender;
   readonly services: PolicyServices;
   readonly backend: ServingBackend;
   readonly transforms: TransformCatalog;
@@ -116,8 +118,8 @@ export class TaskService {
   }
 
   /**
-   * Runs the task here and now; its callback (if any) is delivered afterwards, in the
-   * background. `callerLeft` aborts when the synchronous caller goes away: the task is cancelled with it.
+   * Runs the task here and now; its callback (if any) goes to the callback sender, which
+   * delivers it afterwards, in the background. `callerLeft` aborts when the synchronous caller goes away: the task is cancelled with it.
    */
   async runNow(record: TaskRecord, inputs: Record<string, unknown>, callerLeft?: AbortSignal): Promise<TaskRecord> {
     const onLeft = (): void => void this.#requestCancel(record.id).catch(() => undefined);
@@ -190,7 +192,9 @@ export class TaskService {
     return this.#options.store;
   }
 
-  close(): Promise<void> {
-    return this.#options.dispatcher.close();
+  /** Tasks running finish first (their callbacks go to the sender), then the sender's attempts in flight. */
+  async close(): Promise<void> {
+    await this.#options.dispatcher.close();
+    await this.#options.callbacks.close();
   }
 }

@@ -45,10 +45,10 @@ function sequenceResolver(answers: Record<string, string[][]>): Resolve {
 async function deliver(guard: CallbackGuard, url: string, attempts = 1): Promise<{ delivered: boolean; records: CallbackAttempt[] }> {
   const records: CallbackAttempt[] = [];
   const policy = { attempts, backoffMs: 1, timeoutMs: 2000, guard };
-  const delivered = await deliverCallback({ url, tenant: 'alpha' }, '{"id":"t"}', 'secret', policy, async (attempt) => {
+  const outcome = await deliverCallback({ url, tenant: 'alpha' }, '{"id":"t"}', 'secret', policy, async (attempt) => {
     records.push(attempt);
   });
-  return { delivered, records };
+  return { delivered: outcome === 'delivered', records };
 }
 
 describe('callback delivery', () => {
