@@ -162,6 +162,6 @@ export class RedisBudgetStore implements BudgetStore {
 
   /** Beside the account (one hash slot in a Cluster). */
   #mark(tenant: string, period: string, id: string): string {
-    return `${this.#key(tenant, period)}:op:${id}`;
+    return this.#keys.budgetMark(tenant, period, id);
   }
 }

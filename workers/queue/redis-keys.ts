@@ -39,6 +39,8 @@ export interface RedisKeys {
   /** ...and each worker's announcement (read together with MGET: same tag). */
   worker(workerId: string): string;
   budget(tenant: string, period: string): string;
+  /** One reservation's (or once-write's) mark, beside its budget (same slot). */
+  budgetMark(tenant: string, period: string, id: string): string;
   /** `scope` is the digest of route + Idempotency-Key within the tenant. */
   idempotency(tenant: string, scope: string): string;
   /** @fastify/rate-limit's key is this nameSpace + what its keyGenerator returns (rateLimitId). */
@@ -94,6 +96,7 @@ export function redisKeys(prefix: string): RedisKeys {
     workers: () => `${prefix}:{workers}`,
     worker: (workerId) => `${prefix}:{workers}:${workerId}`,
     budget: (tenant, period) => `${prefix}:budget:${tenantTag(tenant)}:${period}`,
+    budgetMark: (tenant, period, id) => `${prefix}:budget:${tenantTag(tenant)}:${period}:op:${id}`,
     idempotency: (tenant, scope) => `${prefix}:idempotency:${tenantTag(tenant)}:${scope}`,
     rateLimitNameSpace: () => `${prefix}:ratelimit:`,
     concurrency: (tenant) => `${prefix}:concurrency:${tenantTag(tenant)}`,
