@@ -209,7 +209,29 @@ export function loadPolicy(file: string | undefined, environment: Readonly<Recor
     keyHashes: keys.map((source, k) => resolveKeyHash(source, `${file}: tenants[${index}].keys[${k}]`, environment)),
     ...(callbackSecret ? { callbackSecret: readSecret(callbackSecret, `${file}: tenants[${index}].callback_secret`, environment) } : {}),
   }));
+  refuseSharedKeys(tenants, file);
   return { ...parsed.data, tenants };
+}
+
+/**
+ * A key belongs to one tenant: listed under two, it would authenticate as whichever came
+ * last (a user's key could become an admin's). Compared by hash, so `env`, `file` and
+ * `sha256` entries of the same key all match; the error names the entries, never the key.
+ */
+function refuseSharedKeys(tenants: readonly { name: string; keyHashes: readonly string[] }[], file: string): void {
+  const owners = new Map<string, { tenant: string; where: string }>();
+  tenants.forEach((t, index) =>
+    t.keyHashes.forEach((hash, k) => {
+      const where = `tenants[${index}].keys[${k}]`;
+      const owner = owners.get(hash);
+      if (owner && owner.tenant !== t.name) {
+        throw new PolicyConfigError(
+          `${file}: ${where}: tenant "${t.name}" lists a key that tenant "${owner.tenant}" also lists (${owner.where}); a key belongs to one tenant`,
+        );
+      }
+      if (!owner) owners.set(hash, { tenant: t.name, where });
+    }),
+  );
 }
 
 function resolveKeyHash(

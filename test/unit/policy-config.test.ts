@@ -61,6 +61,27 @@ describe('policy config', () => {
     ).toThrow(/secret file \/nonexistent\/key cannot be read/);
   });
 
+  it('refuses a key listed under two tenants, naming both and not the key', () => {
+    const yaml = file(
+      'p.yaml',
+      `tenants:\n  - { name: user-a, keys: [{ env: KEY_A }] }\n  - { name: admin-b, role: admin, keys: [{ env: KEY_OPS }, { sha256: ${hashKey('keyA-123456')} }] }\n`,
+    );
+    let message = '';
+    try {
+      loadPolicy(yaml, { KEY_A: 'keyA-123456', KEY_OPS: 'opskey-123456' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toBe(
+      `${yaml}: tenants[1].keys[1]: tenant "admin-b" lists a key that tenant "user-a" also lists (tenants[0].keys[0]); a key belongs to one tenant`,
+    );
+    expect(message).not.toContain('keyA-123456');
+    expect(message).not.toContain(hashKey('keyA-123456'));
+    // The same key twice under one tenant is harmless.
+    const own = file('p.json', JSON.stringify({ tenants: [{ name: 'a', keys: [{ env: 'K' }, { sha256: hashKey('k') }] }] }));
+    expect(loadPolicy(own, { K: 'k' }).tenants[0]!.keyHashes).toHaveLength(2);
+  });
+
   it('refuses to listen beyond loopback with no tenants, and allows it with tenants', () => {
     expect(() => parseConfig({ HOST: '0.0.0.0' })).toThrow(/refusing to listen on 0\.0\.0\.0 with no tenants/);
     expect(parseConfig({ HOST: '127.0.0.1' }).policy.tenants).toEqual([]);
