@@ -140,8 +140,16 @@ export const policySchema = z
         });
       }
     });
+    const seenRoutes = new Set<string>();
     config.routes.forEach((r, i) => {
-      const tiers = new Set(r.tiers.map((t) => t.name));
+      if (seenRoutes.has(r.name)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'name'], message: `duplicate route "${r.name}"` });
+      seenRoutes.add(r.name);
+      const tiers = new Set<string>();
+      r.tiers.forEach((t, k) => {
+        if (tiers.has(t.name))
+          ctx.addIssue({ code: 'custom', path: ['routes', i, 'tiers', k, 'name'], message: `duplicate tier "${t.name}" in this route` });
+        tiers.add(t.name);
+      });
       const check = (tierName: string, path: (string | number)[]): void => {
         if (!tiers.has(tierName))
           ctx.addIssue({ code: 'custom', path: ['routes', i, ...path], message: `no tier "${tierName}" in this route` });

@@ -46,6 +46,29 @@ describe('policy config', () => {
       { routes: [{ name: 'r', tiers: [{ name: 'a', model: 'm' }], policy: { type: 'cascade', output: 'p', threshold: 2 } }] },
       'routes[0].policy.threshold',
     ],
+    [
+      {
+        routes: [
+          { name: 'r', tiers: [{ name: 'a', model: 'm' }] },
+          { name: 'r', tiers: [{ name: 'a', model: 'm' }] },
+        ],
+      },
+      'routes[1].name: duplicate route "r"',
+    ],
+    [
+      {
+        routes: [
+          {
+            name: 'r',
+            tiers: [
+              { name: 't', model: 'm', version: '1' },
+              { name: 't', model: 'm', version: '2' },
+            ],
+          },
+        ],
+      },
+      'routes[0].tiers[1].name: duplicate tier "t" in this route',
+    ],
     [{ surprise: 1 }, ''],
   ])('rejects %j naming the field %s', (config, field) => {
     const path = file('p.json', JSON.stringify(config));
