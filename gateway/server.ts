@@ -179,6 +179,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  // A closed terminal, or a reload habit (nothing reloads: policy changes need a restart): drain, not Node's instant exit.
+  process.once('SIGHUP', () => stop('SIGHUP'));
 }
 
 if (process.argv[1] && import.meta.filename === process.argv[1]) {
