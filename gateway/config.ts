@@ -1,6 +1,6 @@
 import { totalmem } from 'node:os';
 import { z } from 'zod';
-import { ConfigError, MAX_TIMER_MS, parseEnvironment, redisTarget, sharedEnvironment, timerMs } from '../workers/config.js';
+import { ConfigError, MAX_TIMER_MS, parseEnvironment, port, redisTarget, sharedEnvironment, timerMs } from '../workers/config.js';
 import { loadPolicy, type Policy } from './policy/policy-config.js';
 import { readTlsFiles, tlsFiles } from './tls/tls-files.js';
 import { trustProxySchema } from './http/trust-proxy.js';
@@ -14,7 +14,7 @@ export { ConfigError } from '../workers/config.js';
 const gatewayEnvironment = sharedEnvironment.extend({
   /** Address to listen on. Loopback by default: exposing it is a decision. */
   HOST: z.string().min(1).default('127.0.0.1'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  PORT: port(8080),
   /** Largest request body, JSON or binary. */
   MAX_BODY_BYTES: z.coerce
     .number()
@@ -22,7 +22,7 @@ const gatewayEnvironment = sharedEnvironment.extend({
     .min(1024)
     .default(64 * 1024 * 1024),
   /** The gRPC front end (KServe v2 / Triton GRPCInferenceService); 8001 as Triton's, 0 = off. */
-  GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(8001),
+  GRPC_PORT: port(8001),
   /** Address the gRPC front end listens on; HOST when unset. */
   GRPC_HOST: z.string().min(1).optional(),
   /**

@@ -18,6 +18,14 @@ const list = z.string().transform((value) =>
     .filter(Boolean),
 );
 const positive = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
+/** A TCP port, in decimal only (Number() would also take 0x1F9C, 1e3 and padding). */
+export const port = (fallback: number) =>
+  z
+    .string()
+    .regex(/^[0-9]{1,5}$/, 'a port number, decimal digits only')
+    .transform(Number)
+    .pipe(z.number().max(65535, 'a port number is at most 65535'))
+    .default(fallback);
 /** A setting in milliseconds that a timer waits for. */
 export const timerMs = (min: number) =>
   z.coerce.number().int().min(min).max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} (2^31-1 ms, the longest timer Node keeps)`);
@@ -108,7 +116,7 @@ const workerEnvironment = sharedEnvironment.extend({
   /** Jobs held at once per model version; by default enough to fill every instance's batch twice. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).optional(),
   /** Port of the worker's Prometheus listener (GET /metrics); 0 turns it off. */
-  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  METRICS_PORT: port(9464),
   /** Its address: loopback by default, like the gateway's HOST; exposing it is a decision. */
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 });
