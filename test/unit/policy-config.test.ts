@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../gateway/config.js';
-import { hashKey, loadPolicy } from '../../gateway/policy/policy-config.js';
+import { MAX_POLICY_BYTES, hashKey, loadPolicy } from '../../gateway/policy/policy-config.js';
 import { CircuitBreakers } from '../../gateway/routing/circuit-breaker.js';
 import { chooseTiers } from '../../gateway/routing/choose-tiers.js';
 
@@ -73,6 +73,14 @@ describe('policy config', () => {
   ])('rejects %j naming the field %s', (config, field) => {
     const path = file('p.json', JSON.stringify(config));
     expect(() => loadPolicy(path, {})).toThrow(`${path}: ${field}`);
+  });
+
+  it('refuses a policy file over 8 MiB before parsing it', () => {
+    const path = file('big.yaml', `# ${'x'.repeat(MAX_POLICY_BYTES)}\n`);
+    expect(() => loadPolicy(path, {})).toThrow(
+      `${path}: ${MAX_POLICY_BYTES + 3} bytes; a policy file is at most ${MAX_POLICY_BYTES} (8 MiB)`,
+    );
+    expect(loadPolicy(file('small.yaml', `# ${'x'.repeat(1000)}\n`), {}).tenants).toEqual([]);
   });
 
   it('names a missing key variable or secret file', () => {
