@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { OPEN_TENANT, keyAuthenticator } from '../../gateway/auth/api-keys.js';
 import { parseConfig } from '../../gateway/config.js';
 import { MAX_POLICY_BYTES, hashKey, loadPolicy } from '../../gateway/policy/policy-config.js';
 import { CircuitBreakers } from '../../gateway/routing/circuit-breaker.js';
@@ -108,6 +109,11 @@ describe('policy config', () => {
     );
     expect(message).not.toContain('keyA-123456');
     expect(message).not.toContain(hashKey('keyA-123456'));
+    // A policy built in code (not read from a file) meets the same rule where keys are looked up.
+    const shared = { ...OPEN_TENANT, keyHashes: [hashKey('k')] };
+    expect(() => keyAuthenticator({ ...loadPolicy(undefined, {}), tenants: [shared, { ...shared, name: 'other' }] })).toThrow(
+      'tenants "local" and "other" list the same key; a key belongs to one tenant',
+    );
     // The same key twice under one tenant is harmless.
     const own = file('p.json', JSON.stringify({ tenants: [{ name: 'a', keys: [{ env: 'K' }, { sha256: hashKey('k') }] }] }));
     expect(loadPolicy(own, { K: 'k' }).tenants[0]!.keyHashes).toHaveLength(2);
