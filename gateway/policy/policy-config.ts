@@ -206,7 +206,8 @@ export function loadPolicy(file: string | undefined, environment: Readonly<Recor
   const size = fileSize(file);
   if (size > MAX_POLICY_BYTES) throw new PolicyConfigError(`${file}: ${size} bytes; a policy file is at most ${MAX_POLICY_BYTES} (8 MiB)`);
   try {
-    const text = readFileSync(file, 'utf8');
+    // A byte-order mark (editors on Windows write one) is no part of the document.
+    const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
     raw = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
   } catch (error) {
     throw new PolicyConfigError(`${file}: cannot be read as ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(error as Error).message}`);

@@ -31,6 +31,8 @@ describe('policy config', () => {
     expect(policy.tenants[0]!.keyHashes).toEqual([hashKey('from-env'), hashKey('from-file'), hashKey('h')]);
     const json = file('p.json', JSON.stringify({ tenants: [tenant] }));
     expect(loadPolicy(json, {}).tenants[0]!.name).toBe('acme');
+    const withBom = file('bom.json', `\uFEFF${JSON.stringify({ tenants: [tenant] })}`);
+    expect(loadPolicy(withBom, {}).tenants[0]!.name).toBe('acme');
   });
 
   it.each([
