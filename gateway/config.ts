@@ -1,6 +1,6 @@
 import { totalmem } from 'node:os';
 import { z } from 'zod';
-import { ConfigError, parseEnvironment, redisTarget, sharedEnvironment } from '../workers/config.js';
+import { ConfigError, MAX_TIMER_MS, parseEnvironment, port, redisTarget, sharedEnvironment, timerMs } from '../workers/config.js';
 import { loadPolicy, type Policy } from './policy/policy-config.js';
 import { readTlsFiles, tlsFiles } from './tls/tls-files.js';
 import { trustProxySchema } from './http/trust-proxy.js';
@@ -14,7 +14,7 @@ export { ConfigError } from '../workers/config.js';
 const gatewayEnvironment = sharedEnvironment.extend({
   /** Address to listen on. Loopback by default: exposing it is a decision. */
   HOST: z.string().min(1).default('127.0.0.1'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  PORT: port(8080),
   /** Largest request body, JSON or binary. */
   MAX_BODY_BYTES: z.coerce
     .number()
@@ -22,7 +22,7 @@ const gatewayEnvironment = sharedEnvironment.extend({
     .min(1024)
     .default(64 * 1024 * 1024),
   /** The gRPC front end (KServe v2 / Triton GRPCInferenceService); 8001 as Triton's, 0 = off. */
-  GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(8001),
+  GRPC_PORT: port(8001),
   /** Address the gRPC front end listens on; HOST when unset. */
   GRPC_HOST: z.string().min(1).optional(),
   /**
@@ -39,7 +39,7 @@ const gatewayEnvironment = sharedEnvironment.extend({
   GRPC_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).optional(),
   /** Failed authentications (wrong keys) one client address may make per window before it is refused with 429. */
   AUTH_FAILURE_LIMIT: z.coerce.number().int().min(1).default(20),
-  AUTH_FAILURE_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
+  AUTH_FAILURE_WINDOW_MS: timerMs(1000).default(60_000),
   /**
    * Proxies whose X-Forwarded-For is believed for the client address (the auth-failure limit):
    * unset = none (the socket's address); a number = that many hops; otherwise addresses and CIDRs, comma-separated.
@@ -74,14 +74,14 @@ const gatewayEnvironment = sharedEnvironment.extend({
   /** Batch items one gateway holds at once (running or waiting on models); a batch that would exceed it gets 503 tasks_busy. */
   TASK_BATCH_MAX_PENDING: z.coerce.number().int().min(1).default(256),
   /** Distributed mode: a task whose gateway stops renewing its lock this long is run by another gateway. */
-  TASK_LOCK_DURATION_MS: z.coerce.number().int().min(1000).default(30_000),
-  TASK_STALLED_INTERVAL_MS: z.coerce.number().int().min(1000).default(15_000),
+  TASK_LOCK_DURATION_MS: timerMs(1000).default(30_000),
+  TASK_STALLED_INTERVAL_MS: timerMs(1000).default(15_000),
   /** Signs callbacks when no tenants are configured (tenants each have their own callback_secret). */
   CALLBACK_SECRET: z.string().min(16).optional(),
   /** Deliveries of a task's callback before it is marked failed; retries back off exponentially from CALLBACK_BACKOFF_MS. */
   CALLBACK_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
-  CALLBACK_BACKOFF_MS: z.coerce.number().int().min(1).default(1000),
-  CALLBACK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  CALLBACK_BACKOFF_MS: timerMs(1).default(1000),
+  CALLBACK_TIMEOUT_MS: timerMs(100).default(10_000),
   /**
    * Callback connections one gateway opens at once (every task's, whatever its mode); 16 times
    * as many deliveries may wait for one or for their next attempt, and a callback past that fails at once.
@@ -93,7 +93,7 @@ const gatewayEnvironment = sharedEnvironment.extend({
   /** Client certificates signed by this CA are required (mTLS); needs TLS_CERT_FILE and TLS_KEY_FILE. */
   TLS_CA_FILE: z.string().min(1).optional(),
   /** How often the TLS files are re-read; changed files (a rotation) are served to new connections without a restart. */
-  TLS_RELOAD_INTERVAL_MS: z.coerce.number().int().min(10).default(10_000),
+  TLS_RELOAD_INTERVAL_MS: timerMs(10).default(10_000),
 });
 
 export type SwitchyardConfig = Readonly<
@@ -113,6 +113,13 @@ export function parseConfig(environment: Readonly<Record<string, string | undefi
     throw new ConfigError('invalid environment: TLS_CERT_FILE and TLS_KEY_FILE go together');
   if (parsed.TLS_CA_FILE && !parsed.TLS_CERT_FILE) {
     throw new ConfigError('invalid environment: TLS_CA_FILE (client certificates) needs TLS_CERT_FILE and TLS_KEY_FILE');
+  }
+  // Retries wait CALLBACK_BACKOFF_MS, doubling each time: the last wait is a timer too.
+  const longestBackoff = parsed.CALLBACK_BACKOFF_MS * 2 ** Math.max(0, parsed.CALLBACK_ATTEMPTS - 2);
+  if (longestBackoff > MAX_TIMER_MS) {
+    throw new ConfigError(
+      `invalid environment: CALLBACK_BACKOFF_MS: ${parsed.CALLBACK_BACKOFF_MS} doubled over CALLBACK_ATTEMPTS ${parsed.CALLBACK_ATTEMPTS} waits ${longestBackoff} ms before the last attempt; at most ${MAX_TIMER_MS} (2^31-1 ms, the longest timer Node keeps)`,
+    );
   }
   const tls = tlsFiles(parsed);
   if (tls) {

@@ -15,6 +15,8 @@ import { buildApp } from './app.js';
 import { configFromEnvironment, type SwitchyardConfig } from './config.js';
 import { InFlightRequests } from './http/in-flight.js';
 import { withAuditFile } from './wiring/policy-services.js';
+import { checkRoutes } from './wiring/check-routes.js';
+import { loadRepository } from '../workers/repository/load-repository.js';
 import { embeddedMode } from './wiring/serving-mode.js';
 import type { LifecyclePhase } from './routes/health.js';
 import { buildTaskService } from './tasks/build-task-service.js';
@@ -36,7 +38,9 @@ export interface RunningServer {
 }
 
 export async function startServer(config: SwitchyardConfig): Promise<RunningServer> {
+  const routeWarnings = await checkEmbeddedRoutes(config);
   const logger = processLogger(config.LOG_LEVEL, { service: 'switchyard-gateway' }, { batched: true });
+  for (const warning of routeWarnings) logger.warn(warning);
   // Before the app is built: its tracing hooks are installed only when a tracer is active.
   const tracing = await startProcessTracing(config, 'switchyard-gateway', logger);
   const inFlight = new InFlightRequests();
@@ -116,6 +120,16 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
   });
 }
 
+/** Embedded mode: the routes against the repository this process serves from (distributed mode: the workers decide). */
+async function checkEmbeddedRoutes(config: SwitchyardConfig): Promise<string[]> {
+  if (config.REDIS_URL || config.policy.routes.length === 0) return [];
+  return checkRoutes(config.policy.routes, await loadRepository(config.MODEL_REPOSITORY), {
+    file: config.SWITCHYARD_CONFIG ?? 'SWITCHYARD_CONFIG',
+    repository: config.MODEL_REPOSITORY,
+    ...(config.LOAD_MODELS ? { loaded: config.LOAD_MODELS } : {}),
+  });
+}
+
 /** While draining, connections close as soon as they go idle instead of lingering for keepAliveTimeout. */
 function keepAliveBriefly(app: FastifyInstance): void {
   app.server.keepAliveTimeout = 1;
@@ -165,6 +179,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  // A closed terminal, or a reload habit (nothing reloads: policy changes need a restart): drain, not Node's instant exit.
+  process.once('SIGHUP', () => stop('SIGHUP'));
 }
 
 if (process.argv[1] && import.meta.filename === process.argv[1]) {

@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { MAX_TIMER_MS } from './runtime/max-timer.js';
 import { tracingEnvironment } from './tracing/tracing-config.js';
+
+export { MAX_TIMER_MS } from './runtime/max-timer.js';
 
 /**
  * Settings from the environment, validated once at start-up. This module and
@@ -15,6 +18,17 @@ const list = z.string().transform((value) =>
     .filter(Boolean),
 );
 const positive = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
+/** A TCP port, in decimal only (Number() would also take 0x1F9C, 1e3 and padding). */
+export const port = (fallback: number) =>
+  z
+    .string()
+    .regex(/^[0-9]{1,5}$/, 'a port number, decimal digits only')
+    .transform(Number)
+    .pipe(z.number().max(65535, 'a port number is at most 65535'))
+    .default(fallback);
+/** A setting in milliseconds that a timer waits for. */
+export const timerMs = (min: number) =>
+  z.coerce.number().int().min(min).max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} (2^31-1 ms, the longest timer Node keeps)`);
 
 /** What gateways and workers share. */
 export const sharedEnvironment = z
@@ -30,7 +44,7 @@ export const sharedEnvironment = z
      * `poll` also rescans the repository every MODEL_CONTROL_POLL_MS and loads what changed.
      */
     MODEL_CONTROL: z.enum(['explicit', 'poll']).default('explicit'),
-    MODEL_CONTROL_POLL_MS: z.coerce.number().int().min(100).default(5000),
+    MODEL_CONTROL_POLL_MS: timerMs(100).default(5000),
     /** Models to load (workers) or serve (gateway), comma-separated; all when unset. */
     LOAD_MODELS: list.optional(),
     /** Cores the model instances may use between them. */
@@ -61,7 +75,7 @@ export const sharedEnvironment = z
       .regex(/^[\w.-]+$/)
       .default('switchyard'),
     /** On SIGTERM, how long in-flight work may take before the process exits anyway. */
-    SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(15_000),
+    SHUTDOWN_GRACE_MS: timerMs(0).default(15_000),
     /**
      * What carries jobs between gateways and workers: `bullmq` (BullMQ's Lua scripts) or `streams`
      * (Redis Streams and consumer groups: no script per job; docs/scaling.md). Gateways and workers
@@ -70,7 +84,7 @@ export const sharedEnvironment = z
     QUEUE_ENGINE: z.enum(['bullmq', 'streams']).default('bullmq'),
     /** Attempts per queued request (transient failures retry with backoff; bad input never does). */
     JOB_ATTEMPTS: positive(3),
-    RETRY_BACKOFF_MS: positive(200),
+    RETRY_BACKOFF_MS: timerMs(1).default(200),
     /** How long a finished job stays in Redis for the fallback lookup... */
     RESULT_RETENTION_SECONDS: positive(60),
     /** ...and how many finished jobs per queue at most (each holds up to a batch of inputs). */
@@ -80,7 +94,7 @@ export const sharedEnvironment = z
     /** Audio one request may carry, in seconds (all its clips); decoded samples cost seconds x rate x 4 bytes. */
     MAX_AUDIO_SECONDS: positive(600),
     /** Worker liveness: heartbeat period; a worker is gone after three missed beats. */
-    HEARTBEAT_MS: positive(1000),
+    HEARTBEAT_MS: timerMs(1).default(1000),
   })
   .extend(tracingEnvironment.shape);
 
@@ -90,9 +104,9 @@ const workerEnvironment = sharedEnvironment.extend({
     .regex(/^[\w.-]+$/)
     .optional(),
   /** A job whose lock is not renewed for this long is given to another worker. */
-  LOCK_DURATION_MS: positive(10_000),
+  LOCK_DURATION_MS: timerMs(1).default(10_000),
   /** How often workers look for jobs of dead workers. */
-  STALLED_INTERVAL_MS: positive(5_000),
+  STALLED_INTERVAL_MS: timerMs(1).default(5_000),
   /**
    * Pools this worker serves, comma-separated (a model's pool is its config's `pool`,
    * by default its platform: onnx, tf); all when unset. Runtimes need different CUDA
@@ -102,7 +116,7 @@ const workerEnvironment = sharedEnvironment.extend({
   /** Jobs held at once per model version; by default enough to fill every instance's batch twice. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).optional(),
   /** Port of the worker's Prometheus listener (GET /metrics); 0 turns it off. */
-  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  METRICS_PORT: port(9464),
   /** Its address: loopback by default, like the gateway's HOST; exposing it is a decision. */
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 });

@@ -145,6 +145,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  // A closed terminal, or a reload habit (nothing reloads): finish the jobs in hand, not Node's instant exit.
+  process.once('SIGHUP', () => stop('SIGHUP'));
 }
 
 if (process.argv[1] && import.meta.filename === process.argv[1]) {

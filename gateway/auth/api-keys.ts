@@ -1,5 +1,5 @@
 import { ServingError } from '../../workers/protocol/errors.js';
-import { hashKey, type Policy, type Tenant } from '../policy/policy-config.js';
+import { hashKey, type Policy, PolicyConfigError, type Tenant } from '../policy/policy-config.js';
 import { AuthFailures } from './auth-failures.js';
 
 /** With no tenants configured (loopback only), every caller is this local admin. */
@@ -37,7 +37,15 @@ export type Authenticator = (authorization: string | undefined, address: string)
  */
 export function keyAuthenticator(policy: Policy, failureLimit: AuthFailureLimit = { limit: 20, windowMs: 60_000 }): Authenticator {
   const byHash = new Map<string, Tenant>();
-  for (const tenant of policy.tenants) for (const hash of tenant.keyHashes) byHash.set(hash, tenant);
+  for (const tenant of policy.tenants) {
+    for (const hash of tenant.keyHashes) {
+      // loadPolicy refuses this with the file's field names; a policy built in code gets the same rule.
+      const owner = byHash.get(hash);
+      if (owner && owner !== tenant)
+        throw new PolicyConfigError(`tenants "${owner.name}" and "${tenant.name}" list the same key; a key belongs to one tenant`);
+      byHash.set(hash, tenant);
+    }
+  }
   if (policy.tenants.length === 0) return () => OPEN_TENANT;
   const failures = new AuthFailures(failureLimit.limit, failureLimit.windowMs);
   return (authorization, address) => {

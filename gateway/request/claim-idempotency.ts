@@ -34,7 +34,7 @@ export async function claimIdempotency(
 ): Promise<ClaimOutcome> {
   if (key === undefined) return { kind: 'none' };
   const store = deps.services.idempotency;
-  const ttlMs = deps.services.policy.idempotency.retention_hours * 3_600_000;
+  const ttlMs = Math.round(deps.services.policy.idempotency.retention_hours * 3_600_000);
   const scope = idempotencyScope(tenant, route, key);
   const begun = await store.begin(scope, fingerprint(), ttlMs);
   if (begun.kind === 'replay') {

@@ -38,6 +38,8 @@ export function taskRoutes(
   lifecycle: Lifecycle,
   storeReachable: () => boolean = () => true,
 ): void {
+  // Whole milliseconds: Redis refuses a fractional PX (1.1 h is 3960000.0000000005 ms in floating point).
+  const idempotencyTtlMs = Math.round(services.policy.idempotency.retention_hours * 3_600_000);
   app.post<{ Params: { pipeline: string } }>('/v1/tasks/:pipeline', { config: CREATE_TASK_DOCS }, async (request, reply) => {
     if (lifecycle.phase() === 'draining') throw new ServingError('shutting_down', 'the server is shutting down');
     if (!storeReachable()) throw new ServingError('backend_unavailable', 'Redis does not answer; no task was created');
@@ -65,7 +67,7 @@ export function taskRoutes(
       // One key, one task: the same key asking the other way (sync, async) is a different request, not a second run.
       const scope = idempotencyScope(tenant.name, `task:${pipeline.name}`, idempotencyKey);
       const fingerprint = `${mode}:${body.fingerprint}`;
-      const begun = await services.idempotency.begin(scope, fingerprint, services.policy.idempotency.retention_hours * 3_600_000);
+      const begun = await services.idempotency.begin(scope, fingerprint, idempotencyTtlMs);
       if (begun.kind === 'replay') {
         audit.replayed = true;
         reply.code(begun.response.status).headers(begun.response.headers).header('idempotent-replayed', 'true');
@@ -83,13 +85,7 @@ export function taskRoutes(
       if (mode === 'async') {
         await tasks.enqueue(record, body.inputs);
         const accepted = JSON.stringify(publicTask(record));
-        if (claim)
-          await services.idempotency.complete(
-            claim.scope,
-            claim.token,
-            stored(202, reply, accepted),
-            services.policy.idempotency.retention_hours * 3_600_000,
-          );
+        if (claim) await services.idempotency.complete(claim.scope, claim.token, stored(202, reply, accepted), idempotencyTtlMs);
         return reply.code(202).type('application/json').send(accepted);
       }
       // A synchronous caller that leaves takes its task with it; an asynchronous task outlives its caller.
@@ -100,13 +96,7 @@ export function taskRoutes(
         throw new ServingError(error.code as ErrorCode, error.message);
       }
       const answer = JSON.stringify(publicTask(finished));
-      if (claim)
-        await services.idempotency.complete(
-          claim.scope,
-          claim.token,
-          stored(200, reply, answer),
-          services.policy.idempotency.retention_hours * 3_600_000,
-        );
+      if (claim) await services.idempotency.complete(claim.scope, claim.token, stored(200, reply, answer), idempotencyTtlMs);
       return reply.type('application/json').send(answer);
     } catch (error) {
       if (claim) await services.idempotency.abandon(claim.scope, claim.token).catch(() => undefined);

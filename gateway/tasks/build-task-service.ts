@@ -40,7 +40,8 @@ export async function buildTaskService(
     (await loadPipelines(config.MODEL_REPOSITORY, models, transforms, config.policy.routes)).map((p) => [p.name, p]),
   );
   checkStepOverrides(pipelines, transforms, config.policy.tenants);
-  const retentionMs = config.TASK_RETENTION_HOURS * 3_600_000;
+  // Whole milliseconds: Redis refuses a fractional PX (1.1 h is 3960000.0000000005 ms in floating point).
+  const retentionMs = Math.round(config.TASK_RETENTION_HOURS * 3_600_000);
   const store = redis ? new RedisTaskStore(redis, config.REDIS_PREFIX, retentionMs) : new MemoryTaskStore(retentionMs);
   const open = config.policy.tenants.length === 0;
   const callbackSecret = (tenant: string): string | undefined =>

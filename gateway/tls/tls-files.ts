@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 
 /** Where a listener's certificate, key and (for client certificates) CA bundle are, in PEM. */
@@ -38,6 +39,10 @@ export interface TlsMaterial {
  * TLS library reads. Messages name the files, never their contents.
  */
 export function checkTlsMaterial(material: TlsMaterial, files: TlsFiles): void {
+  // The TLS library takes a CA bundle without a certificate in it, and then refuses every client.
+  if (material.ca && files.caFile && !holdsCertificates(material.ca)) {
+    throw new Error(`${files.caFile}: no certificate in the client CA bundle (PEM "BEGIN CERTIFICATE" blocks)`);
+  }
   try {
     createSecureContext(material);
   } catch (error) {
@@ -46,6 +51,17 @@ export function checkTlsMaterial(material: TlsMaterial, files: TlsFiles): void {
       `${files.certFile}, ${files.keyFile}${files.caFile ? `, ${files.caFile}` : ''}: not a usable certificate, key and CA (${reason})`,
     );
   }
+}
+
+/** At least one PEM certificate, and every one of them parses. */
+function holdsCertificates(bundle: Buffer): boolean {
+  const blocks = bundle.toString('latin1').match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+  try {
+    for (const block of blocks) new X509Certificate(block);
+  } catch {
+    return false;
+  }
+  return blocks.length > 0;
 }
 
 /** Reads and checks the files once (start-up: a bad file stops the process with a clear message). */

@@ -10,7 +10,7 @@ const ROOT = join(import.meta.dirname, '../..');
 export function configEnvironmentNames(): Set<string> {
   const names = new Set<string>();
   for (const file of ['gateway/config.ts', 'workers/config.ts']) {
-    for (const [, name] of readFileSync(join(ROOT, file), 'utf8').matchAll(/^\s+([A-Z][A-Z0-9_]+): (?:z\b|list|positive)/gm))
+    for (const [, name] of readFileSync(join(ROOT, file), 'utf8').matchAll(/^\s+([A-Z][A-Z0-9_]+): (?:z\b|list|positive|timerMs|port)/gm))
       names.add(name!);
   }
   return names;

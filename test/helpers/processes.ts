@@ -47,6 +47,11 @@ export async function spawnWorker(env: Record<string, string>): Promise<Spawned>
   return worker;
 }
 
+/** A gateway process returned at once, for tests of what it says while it cannot start. */
+export function launchGateway(env: Record<string, string>): Spawned {
+  return start('dist/gateway/server.js', { PORT: '0', GRPC_PORT: '0', ...env });
+}
+
 /** A gateway process, resolved once it listens; `url` is its base URL. */
 export async function spawnGateway(env: Record<string, string>): Promise<Spawned & { url: string }> {
   const port = await freePort();

@@ -195,6 +195,10 @@ describe('TLS files: checked at start-up, re-read on change', () => {
     const other = install(certificates.server(1011), 'other');
     const mismatched = refusal({ TLS_CERT_FILE: files.TLS_CERT_FILE, TLS_KEY_FILE: other.TLS_KEY_FILE });
     expect(mismatched).toMatch(/^invalid TLS files: .*config\.crt, .*other\.key: not a usable certificate, key and CA \(\w+\)$/);
+    writeFileSync(path('not-pem.json'), '{"ca": "not a certificate"}');
+    expect(refusal({ ...files, TLS_CA_FILE: path('not-pem.json') })).toBe(
+      `invalid TLS files: ${path('not-pem.json')}: no certificate in the client CA bundle (PEM "BEGIN CERTIFICATE" blocks)`,
+    );
     writeFileSync(path('garbage.crt'), 'not a certificate');
     expect(refusal({ ...files, TLS_CERT_FILE: path('garbage.crt') })).toMatch(
       /garbage\.crt, .*config\.key: not a usable certificate, key and CA/,

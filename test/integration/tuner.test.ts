@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -149,11 +149,35 @@ describe('npm run tune', () => {
       concurrency: 16,
     });
 
+    expect(() => parseTuneArgs(['m', '--concurrency', '99999999999'], {})).toThrow('--concurrency is at most 4096, not "99999999999"');
+    expect(() => parseTuneArgs(['../../etc'], {})).toThrow('"../../etc" is not a model name');
+
     const repository = new TestRepository();
     cleanups.push(() => repository.remove());
     const { code, output } = await tune(['no-such-model', '--repository', repository.dir, '--quick']);
     expect(code).toBe(1);
     expect(output).toContain('cannot be read');
     expect(existsSync(join(repository.dir, 'no-such-model'))).toBe(false);
+    const help = await tune(['--help']);
+    expect(help).toEqual({ code: 0, output: expect.stringMatching(/^npm run tune -- <model>/) });
+  });
+
+  it('a run that measures nothing says so and leaves the last reports; an unknown version is a message, not a stack', async () => {
+    const repository = new TestRepository().copy('mlp-classifier');
+    cleanups.push(() => repository.remove());
+    const dir = join(repository.dir, 'mlp-classifier');
+    // Weights no runtime can load: every configuration fails.
+    writeFileSync(join(dir, '1', 'model.onnx'), 'not a model');
+    writeFileSync(join(dir, 'tuning-report.md'), 'the last measured report\n');
+    const failed = await tune(['mlp-classifier', '--version', '1', '--repository', repository.dir, '--quick']);
+    expect(failed.code).toBe(1);
+    expect(failed.output).toContain(
+      `no configuration could be measured: nothing chosen; ${join(dir, 'tuning-report.md')} is left as it was`,
+    );
+    expect(readFileSync(join(dir, 'tuning-report.md'), 'utf8')).toBe('the last measured report\n');
+    const unknown = await tune(['mlp-classifier', '--version', '9', '--repository', repository.dir, '--quick']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.output.trim().split('\n').at(-1)).toBe('mlp-classifier has no version 9');
+    expect(unknown.output).not.toContain('    at ');
   });
 });

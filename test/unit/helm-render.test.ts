@@ -61,6 +61,10 @@ const MATRIX: Record<string, Values[]> = {
       ],
     },
   ],
+  'external Redis in database 2, KEDA on its redis trigger': [
+    { redis: { url: 'redis://switchyard:s3cret@redis.example:6379/2' } },
+    { workerPools: [pool({}, { enabled: true, trigger: 'redis' })] },
+  ],
   'monitoring on': [REDIS, { monitoring: { serviceMonitor: { labels: OPERATOR_LABELS }, prometheusRule: { labels: OPERATOR_LABELS } } }],
   'noisy-neighbour load test, tenants with priority and fair share': [
     REDIS,
@@ -385,6 +389,17 @@ describe('the Helm chart, rendered by helm', () => {
     expect(objects(entry).some((m) => m.metadata.name === 'sy-redis')).toBe(false);
   });
 
+  it("KEDA's redis trigger reads the database REDIS_URL names, at the URL's host, without its credentials", () => {
+    const [trigger] = find<IScaledObject>('external Redis in database 2, KEDA on its redis trigger', 'ScaledObject', 'sy-worker-cpu').spec!
+      .triggers;
+    expect(trigger!.metadata).toMatchObject({ address: 'redis.example:6379', databaseIndex: '2' });
+    expect(JSON.stringify(trigger)).not.toContain('s3cret');
+    for (const entry of ['external Redis over TLS, its URL in a Secret', 'KEDA on, scaling from zero']) {
+      const triggers = all<IScaledObject>(entry, 'ScaledObject').flatMap((scaled) => scaled.spec!.triggers);
+      for (const t of triggers.filter((t) => t.type === 'redis')) expect(t.metadata!.databaseIndex).toBe('0');
+    }
+  });
+
   it('an external Sentinel or Cluster: REDIS_MODE, the master group and the URL list in every pod; password and CA are files of mounted Secrets', () => {
     for (const deployment of all<IDeployment>('external Redis Sentinel with ACL and TLS', 'Deployment')) {
       const pod = deployment.spec!.template.spec!;
@@ -540,7 +555,7 @@ describe('the Helm chart, rendered by helm', () => {
     expect(existsSync(join(ROOT, 'bench/loadtest/cli.ts'))).toBe(true);
     const service = find<IService>(entry, 'Service', 'sy-gateway');
     const target = `http://sy-gateway:${service.spec!.ports![0]!.port}`;
-    const flags = `--target ${target} --scenario /scenarios/smoke --duration 60 --out /reports --key "$LOADTEST_KEY"`;
+    const flags = `--target ${target} --scenario /scenarios/steady --duration 60 --out /reports --key "$LOADTEST_KEY"`;
     expect(script).toBe(`exec node dist/bench/loadtest/cli.js ${flags}`);
     expect(env(loadtest).get('LOADTEST_KEY')!.valueFrom).toEqual({ secretKeyRef: { name: 'sy-api-keys', key: 'admin' } });
     expect(job.spec!.ttlSecondsAfterFinished).toBe(86400);
@@ -551,6 +566,13 @@ describe('the Helm chart, rendered by helm', () => {
     expect(
       find<Manifest & { spec: { storageClassName: string } }>(entry, 'PersistentVolumeClaim', 'sy-loadtest-reports').spec.storageClassName,
     ).toBe('fast');
+  });
+
+  it("the load-test Job's default scenario is one the CLI ships", () => {
+    const [job] = render([REDIS, { loadtest: { enabled: true } }]).filter((m) => m.kind === 'Job') as IJob[];
+    const scenario = /--scenario (\S+)/.exec(container(job!, 'loadtest').args![0]!)![1]!;
+    expect(scenario).toBe((defaults.loadtest as Values).scenario);
+    expect(existsSync(join(ROOT, 'bench/loadtest/scenarios', `${scenario}.json`))).toBe(true);
   });
 
   it('the Helm test hook posts an inference to the gateway Service with the admin key', () => {
@@ -659,6 +681,16 @@ describe('the Helm chart, rendered by helm', () => {
       expect(rendered.status, rendered.stderr).toBe(0);
       expect(rendered.stdout.match(/name: QUEUE_ENGINE\n\s+value: "streams"/g)?.length).toBeGreaterThanOrEqual(2);
       expect(failure([REDIS, { redis: { queueEngine: 'kafka' } }])).toContain("at '/redis/queueEngine'");
+    });
+
+    it("KEDA's redis trigger with Sentinel or Cluster (it reads one server, and the URL lists sentinels or seeds)", () => {
+      const scaled = { workerPools: [pool({}, { enabled: true, trigger: 'redis' })] };
+      expect(failure([{ redis: { url: 'redis://s1:26379,redis://s2:26379', mode: 'sentinel', sentinelMaster: 'm' } }, scaled])).toContain(
+        'pool "cpu" scales on KEDA\'s redis trigger, which reads one Redis server; with redis.mode: sentinel use keda.trigger: prometheus',
+      );
+      expect(failure([{ redis: { url: 'redis://c1:6379,redis://c2:6379', mode: 'cluster' } }, scaled])).toContain(
+        'with redis.mode: cluster use keda.trigger: prometheus',
+      );
     });
 
     it("KEDA's redis trigger with the URL only in a Secret", () => {

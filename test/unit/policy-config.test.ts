@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { OPEN_TENANT, keyAuthenticator } from '../../gateway/auth/api-keys.js';
 import { parseConfig } from '../../gateway/config.js';
-import { hashKey, loadPolicy } from '../../gateway/policy/policy-config.js';
+import { MAX_POLICY_BYTES, hashKey, loadPolicy } from '../../gateway/policy/policy-config.js';
 import { CircuitBreakers } from '../../gateway/routing/circuit-breaker.js';
 import { chooseTiers } from '../../gateway/routing/choose-tiers.js';
 
@@ -30,6 +31,8 @@ describe('policy config', () => {
     expect(policy.tenants[0]!.keyHashes).toEqual([hashKey('from-env'), hashKey('from-file'), hashKey('h')]);
     const json = file('p.json', JSON.stringify({ tenants: [tenant] }));
     expect(loadPolicy(json, {}).tenants[0]!.name).toBe('acme');
+    const withBom = file('bom.json', `\uFEFF${JSON.stringify({ tenants: [tenant] })}`);
+    expect(loadPolicy(withBom, {}).tenants[0]!.name).toBe('acme');
   });
 
   it.each([
@@ -46,10 +49,41 @@ describe('policy config', () => {
       { routes: [{ name: 'r', tiers: [{ name: 'a', model: 'm' }], policy: { type: 'cascade', output: 'p', threshold: 2 } }] },
       'routes[0].policy.threshold',
     ],
+    [
+      {
+        routes: [
+          { name: 'r', tiers: [{ name: 'a', model: 'm' }] },
+          { name: 'r', tiers: [{ name: 'a', model: 'm' }] },
+        ],
+      },
+      'routes[1].name: duplicate route "r"',
+    ],
+    [
+      {
+        routes: [
+          {
+            name: 'r',
+            tiers: [
+              { name: 't', model: 'm', version: '1' },
+              { name: 't', model: 'm', version: '2' },
+            ],
+          },
+        ],
+      },
+      'routes[0].tiers[1].name: duplicate tier "t" in this route',
+    ],
     [{ surprise: 1 }, ''],
   ])('rejects %j naming the field %s', (config, field) => {
     const path = file('p.json', JSON.stringify(config));
     expect(() => loadPolicy(path, {})).toThrow(`${path}: ${field}`);
+  });
+
+  it('refuses a policy file over 8 MiB before parsing it', () => {
+    const path = file('big.yaml', `# ${'x'.repeat(MAX_POLICY_BYTES)}\n`);
+    expect(() => loadPolicy(path, {})).toThrow(
+      `${path}: ${MAX_POLICY_BYTES + 3} bytes; a policy file is at most ${MAX_POLICY_BYTES} (8 MiB)`,
+    );
+    expect(loadPolicy(file('small.yaml', `# ${'x'.repeat(1000)}\n`), {}).tenants).toEqual([]);
   });
 
   it('names a missing key variable or secret file', () => {
@@ -59,6 +93,32 @@ describe('policy config', () => {
     expect(() =>
       loadPolicy(file('p.json', JSON.stringify({ tenants: [{ name: 'a', keys: [{ file: '/nonexistent/key' }] }] })), {}),
     ).toThrow(/secret file \/nonexistent\/key cannot be read/);
+  });
+
+  it('refuses a key listed under two tenants, naming both and not the key', () => {
+    const yaml = file(
+      'p.yaml',
+      `tenants:\n  - { name: user-a, keys: [{ env: KEY_A }] }\n  - { name: admin-b, role: admin, keys: [{ env: KEY_OPS }, { sha256: ${hashKey('keyA-123456')} }] }\n`,
+    );
+    let message = '';
+    try {
+      loadPolicy(yaml, { KEY_A: 'keyA-123456', KEY_OPS: 'opskey-123456' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toBe(
+      `${yaml}: tenants[1].keys[1]: tenant "admin-b" lists a key that tenant "user-a" also lists (tenants[0].keys[0]); a key belongs to one tenant`,
+    );
+    expect(message).not.toContain('keyA-123456');
+    expect(message).not.toContain(hashKey('keyA-123456'));
+    // A policy built in code (not read from a file) meets the same rule where keys are looked up.
+    const shared = { ...OPEN_TENANT, keyHashes: [hashKey('k')] };
+    expect(() => keyAuthenticator({ ...loadPolicy(undefined, {}), tenants: [shared, { ...shared, name: 'other' }] })).toThrow(
+      'tenants "local" and "other" list the same key; a key belongs to one tenant',
+    );
+    // The same key twice under one tenant is harmless.
+    const own = file('p.json', JSON.stringify({ tenants: [{ name: 'a', keys: [{ env: 'K' }, { sha256: hashKey('k') }] }] }));
+    expect(loadPolicy(own, { K: 'k' }).tenants[0]!.keyHashes).toHaveLength(2);
   });
 
   it('refuses to listen beyond loopback with no tenants, and allows it with tenants', () => {

@@ -56,4 +56,19 @@ describe('OTEL_* settings', () => {
       expect(() => settingsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', ...bad }), JSON.stringify(bad)).toThrow(ConfigError);
     }
   });
+
+  it('name the setting whose percent-encoding or header is bad', () => {
+    for (const [name, value, message] of [
+      ['OTEL_EXPORTER_OTLP_HEADERS', 'x=%ZZ', 'bad percent-encoding'],
+      ['OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'x=%E0%A4%A', 'bad percent-encoding'],
+      ['OTEL_RESOURCE_ATTRIBUTES', 'a=%E0%A4%A', 'bad percent-encoding'],
+      ['OTEL_EXPORTER_OTLP_HEADERS', 'x-a=b%0D%0AInjected: yes', 'header "x-a": not a valid HTTP header name and value'],
+      ['OTEL_EXPORTER_OTLP_HEADERS', 'bad%20name=v', 'header "bad name": not a valid HTTP header name and value'],
+    ]) {
+      expect(() => settingsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', [name!]: value! })).toThrow(
+        `invalid environment: ${name}: ${message}`,
+      );
+    }
+    expect(() => settingsOf({ OTEL_BSP_SCHEDULE_DELAY: '3000000000' })).toThrow(/OTEL_BSP_SCHEDULE_DELAY: /);
+  });
 });

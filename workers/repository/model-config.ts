@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DATATYPES } from '../protocol/datatypes.js';
+import { MAX_TIMER_MS } from '../runtime/max-timer.js';
 
 /** tfjs tensors are float32, int32, bool (or string, which no model here takes). */
 const TF_DATATYPES: ReadonlySet<string> = new Set(['FP32', 'INT32', 'BOOL']);
@@ -97,7 +98,7 @@ const dynamicBatching = z.strictObject({
   /** Requests waiting beyond this are refused with 503 queue_full. */
   max_queue_size: z.number().int().min(1).default(1024),
   /** Timeout of a request that sets none. */
-  default_timeout_ms: z.number().int().min(1).default(30_000),
+  default_timeout_ms: z.number().int().min(1).max(MAX_TIMER_MS).default(30_000),
 });
 
 /** A model's name, which is also its folder: no separators, no leading dot. */

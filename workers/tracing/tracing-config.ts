@@ -1,23 +1,42 @@
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { z } from 'zod';
+import { MAX_TIMER_MS } from '../runtime/max-timer.js';
 
 /**
  * The standard OTEL_* variables Switchyard reads (the OpenTelemetry SDK configuration spec),
  * validated with the rest of the environment so a typo fails at start-up instead of silently
  * falling back. Traces are exported only when an OTLP endpoint is set.
  */
+/** `key=value` pairs, comma-separated, each side percent-decoded; a bad escape is a validation issue (naming the setting), not a throw. */
 const keyValues = z
   .string()
   .regex(/^\s*[^=,\s]+\s*=[^,]*(,\s*[^=,\s]+\s*=[^,]*)*$/, 'key=value pairs, comma-separated')
-  .transform((value) =>
-    Object.fromEntries(
-      value.split(',').map((pair) => {
-        const at = pair.indexOf('=');
-        return [decodeURIComponent(pair.slice(0, at).trim()), decodeURIComponent(pair.slice(at + 1).trim())];
-      }),
-    ),
-  );
+  .transform((value, ctx) => {
+    try {
+      return Object.fromEntries(
+        value.split(',').map((pair) => {
+          const at = pair.indexOf('=');
+          return [decodeURIComponent(pair.slice(0, at).trim()), decodeURIComponent(pair.slice(at + 1).trim())];
+        }),
+      );
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'bad percent-encoding (a % must start an escape such as %20 of UTF-8 bytes)' });
+      return z.NEVER;
+    }
+  });
+/** Headers sent with every export: names and values HTTP accepts (a decoded CR or LF would fail every export). */
+const headers = keyValues.superRefine((pairs, ctx) => {
+  for (const [name, value] of Object.entries(pairs)) {
+    try {
+      validateHeaderName(name);
+      validateHeaderValue(name, value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `header "${name.replace(/[^\x20-\x7e]/g, '?')}": not a valid HTTP header name and value` });
+    }
+  }
+});
 const url = z.url({ protocol: /^https?$/ });
-const millis = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
+const millis = (fallback: number) => z.coerce.number().int().min(1).max(MAX_TIMER_MS).default(fallback);
 
 export const tracingEnvironment = z.object({
   OTEL_SDK_DISABLED: z.enum(['true', 'false']).default('false'),
@@ -29,10 +48,10 @@ export const tracingEnvironment = z.object({
   /** Only OTLP over HTTP with protobuf bodies is shipped (no gRPC exporter). */
   OTEL_EXPORTER_OTLP_PROTOCOL: z.literal('http/protobuf').default('http/protobuf'),
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.literal('http/protobuf').optional(),
-  OTEL_EXPORTER_OTLP_HEADERS: keyValues.optional(),
-  OTEL_EXPORTER_OTLP_TRACES_HEADERS: keyValues.optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: headers.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: headers.optional(),
   OTEL_EXPORTER_OTLP_TIMEOUT: millis(10_000),
-  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: z.coerce.number().int().min(1).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: z.coerce.number().int().min(1).max(MAX_TIMER_MS).optional(),
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
   OTEL_RESOURCE_ATTRIBUTES: keyValues.optional(),
   OTEL_TRACES_SAMPLER: z

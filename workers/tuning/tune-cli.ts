@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { parseEnvironment, sharedEnvironment } from '../config.js';
 import { ModelConfigError } from '../repository/load-repository.js';
 import { consoleTable, reportJson, reportMarkdown, tunedBlock } from './tuning-report.js';
-import { tuneModel, type TuneOptions, type TuneResult } from './tune-model.js';
+import { tuneModel, UnknownVersionError, type TuneOptions, type TuneResult } from './tune-model.js';
 import { writeTunedBlock } from './write-tuned.js';
 
 export class TuneUsageError extends Error {
@@ -26,10 +26,14 @@ export interface TuneCommand extends Omit<TuneOptions, 'onTrial' | 'hardware'> {
 const USAGE =
   'npm run tune -- <model> [--version V] [--latency-budget-ms N] [--write] [--concurrency N] [--seconds S] [--max-configs N] [--quick]';
 
-function positiveNumber(flag: string, value: string | undefined, fallback: number): number {
+/** Requests in flight at once: each is a client of its own, holding its tensors. */
+const MAX_CONCURRENCY = 4096;
+
+function positiveNumber(flag: string, value: string | undefined, fallback: number, max = Number.POSITIVE_INFINITY): number {
   if (value === undefined) return fallback;
   const number = Number(value);
   if (!Number.isFinite(number) || number <= 0) throw new TuneUsageError(`${flag} is a positive number, not "${value}"`);
+  if (number > max) throw new TuneUsageError(`${flag} is at most ${max}, not "${value}"`);
   return number;
 }
 
@@ -43,6 +47,7 @@ const OPTIONS = {
   'time-budget-s': { type: 'string' },
   quick: { type: 'boolean', default: false },
   repository: { type: 'string' },
+  help: { type: 'boolean', default: false },
 } as const;
 
 function parsedArgs(argv: readonly string[]) {
@@ -53,9 +58,21 @@ function parsedArgs(argv: readonly string[]) {
   }
 }
 
+/** `--help`: the usage, and nothing run. */
+export class TuneHelp extends Error {
+  override name = 'TuneHelp';
+  constructor() {
+    super(USAGE);
+  }
+}
+
 export function parseTuneArgs(argv: readonly string[], environment: Readonly<Record<string, string | undefined>>): TuneCommand {
   const { values, positionals } = parsedArgs(argv);
+  if (values.help) throw new TuneHelp();
   if (positionals.length !== 1) throw new TuneUsageError(`name one model: ${USAGE}`);
+  // A model is a folder of the repository, named as the repository names them: never a path.
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(positionals[0]!))
+    throw new TuneUsageError(`"${positionals[0]}" is not a model name (letters, digits, . _ - only)`);
   if (values.version !== undefined && !/^[1-9][0-9]*$/.test(values.version))
     throw new TuneUsageError(`--version is a version number, not "${values.version}"`);
   const shared = parseEnvironment(sharedEnvironment, environment);
@@ -68,7 +85,7 @@ export function parseTuneArgs(argv: readonly string[], environment: Readonly<Rec
     model: positionals[0]!,
     ...(values.version !== undefined ? { version: values.version } : {}),
     ...(latencyBudget !== undefined ? { latencyBudgetMs: positiveNumber('--latency-budget-ms', latencyBudget, 0) } : {}),
-    concurrency: Math.round(positiveNumber('--concurrency', values.concurrency, 16)),
+    concurrency: Math.round(positiveNumber('--concurrency', values.concurrency, 16, MAX_CONCURRENCY)),
     rampMs: Math.min(500, measureS * 250),
     measureMs: measureS * 1000,
     maxConfigs: Math.round(positiveNumber('--max-configs', values['max-configs'], quick ? 4 : Number.POSITIVE_INFINITY)),
@@ -98,10 +115,12 @@ export async function runTune(command: TuneCommand, log: (text: string) => void)
   log('');
   log(consoleTable(result));
   const dir = result.definition.dir;
+  // A run that measured nothing leaves the reports of the last one that did.
+  if (!result.chosen)
+    throw new TuneUsageError(`no configuration could be measured: nothing chosen; ${join(dir, 'tuning-report.md')} is left as it was`);
   await writeFile(join(dir, 'tuning-report.json'), `${JSON.stringify(reportJson(result, date), null, 2)}\n`);
   await writeFile(join(dir, 'tuning-report.md'), reportMarkdown(result, date));
   log(`\nreports: ${join(dir, 'tuning-report.md')} and tuning-report.json`);
-  if (!result.chosen) throw new Error('no configuration could be measured: nothing chosen');
   if (command.write) {
     await writeTunedBlock(dir, result.hardwareKey, result.version, tunedBlock(result, date));
     log(`recorded in ${join(dir, 'config.json')} under tuned["${result.hardwareKey}"]["${result.version}"]`);
@@ -116,8 +135,11 @@ if (process.argv[1] && resolve(process.argv[1]) === import.meta.filename) {
     const command = parseTuneArgs(process.argv.slice(2), process.env);
     await runTune(command, (text) => console.log(text));
   } catch (error) {
-    const known = error instanceof TuneUsageError || error instanceof ModelConfigError;
-    console.error(known ? error.message : ((error as Error).stack ?? String(error)));
-    process.exitCode = 1;
+    if (error instanceof TuneHelp) console.log(error.message);
+    else {
+      const known = error instanceof TuneUsageError || error instanceof ModelConfigError || error instanceof UnknownVersionError;
+      console.error(known ? error.message : ((error as Error).stack ?? String(error)));
+      process.exitCode = 1;
+    }
   }
 }

@@ -44,6 +44,11 @@ export interface TuneResult {
   readonly elapsedMs: number;
 }
 
+/** The version asked for is not in the model's config (a usage error, not a crash). */
+export class UnknownVersionError extends Error {
+  override name = 'UnknownVersionError';
+}
+
 /**
  * Sweeps serving configurations of one model version through the real serving path (a
  * VersionPool with its batcher and instance threads, in this process) under closed-loop load.
@@ -54,7 +59,7 @@ export async function tuneModel(options: TuneOptions): Promise<TuneResult> {
   const { config } = definition;
   const version = options.version ?? defaultVersion(config);
   if (version === undefined || !(version in config.versions))
-    throw new Error(`${options.model} has no version ${options.version ?? '(none served)'}`);
+    throw new UnknownVersionError(`${options.model} has no version ${options.version ?? '(none served)'}`);
   const modelPath = resolveWeights(definition, version);
   const hardware = options.hardware ?? detectHardware(options.cpuCount);
   const latencyBudgetMs = options.latencyBudgetMs ?? config.dynamic_batching.default_timeout_ms / 4;

@@ -150,12 +150,21 @@ capabilities:
   drop: ["ALL"]
 {{- end -}}
 
-{{/* host:port of Redis, for KEDA's redis trigger. */}}
+{{/* host:port of Redis, for KEDA's redis trigger (one server: the chart refuses that trigger for Sentinel and Cluster). */}}
 {{- define "switchyard.redisAddress" -}}
 {{- if .Values.redis.bundled.enabled -}}
 {{ printf "%s-redis.%s.svc:6379" .Release.Name .Release.Namespace }}
 {{- else -}}
 {{ (urlParse (required "the redis KEDA trigger needs redis.url (or the bundled Redis)" .Values.redis.url)).host }}
+{{- end -}}
+{{- end -}}
+
+{{/* The database number of REDIS_URL (its path, as the processes read it), for KEDA's redis trigger. */}}
+{{- define "switchyard.redisDatabase" -}}
+{{- if .Values.redis.bundled.enabled -}}
+0
+{{- else -}}
+{{ default "0" (trimPrefix "/" (urlParse .Values.redis.url).path) }}
 {{- end -}}
 {{- end -}}
 
