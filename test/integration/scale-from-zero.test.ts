@@ -4,7 +4,9 @@ import pino from 'pino';
 import { MlpReference, mlpBody } from '../helpers/mlp-reference.js';
 import { launchWorker, spawnGateway, spawnWorker, waitFor, type Spawned } from '../helpers/processes.js';
 import { REDIS_ENV, cleanRedis, testPrefix, testRedis } from '../helpers/redis.js';
-import { TestRepository } from '../helpers/repository.js';
+import { PROJECT_MODELS, TestRepository } from '../helpers/repository.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { jobsWaiting } from '../helpers/queue-state.js';
 import { RESHAPE_CONFIG } from '../helpers/failing-model.js';
 import { freePort } from '../helpers/redis.js';
@@ -44,6 +46,44 @@ function metric(text: string, name: string, labels: string): number | undefined 
 const metricsText = async (url: string): Promise<string> => (await fetch(`${url}/metrics`)).text();
 const infer = (url: string, seed: number, parameters: Record<string, unknown> = {}) =>
   post(`${url}/v2/models/mlp-classifier/versions/1/infer`, mlpBody(seed, parameters));
+
+describe('a backlog larger than the version holds', () => {
+  it('a worker starting on 400 waiting requests takes them as its queue frees: every one answered, no queue_full at the worker', async () => {
+    const config = JSON.parse(readFileSync(join(PROJECT_MODELS, 'mlp-classifier', 'config.json'), 'utf8')) as {
+      dynamic_batching: Record<string, unknown>;
+    };
+    const repository = new TestRepository().copy('mlp-classifier', {
+      max_batch_size: 8,
+      dynamic_batching: { ...config.dynamic_batching, preferred_batch_sizes: [8], max_queue_size: 16 },
+    });
+    const prefix = testPrefix();
+    cleanups.push(
+      () => repository.remove(),
+      () => cleanRedis(prefix),
+    );
+    const env = {
+      ...REDIS_ENV,
+      REDIS_PREFIX: prefix,
+      MODEL_REPOSITORY: repository.dir,
+      LOAD_MODELS: 'mlp-classifier',
+      CPU_COUNT: '1',
+      HEARTBEAT_MS: '300',
+    };
+    const gateway = await spawnGateway(env);
+    spawned.push(gateway);
+    const replies = Promise.all(Array.from({ length: 400 }, (_, seed) => infer(gateway.url, seed, { timeout_ms: 60_000 })));
+    const depth = async () => metric(await metricsText(gateway.url), 'switchyard_queue_depth', 'infer.mlp-classifier.1') ?? 0;
+    await waitFor(async () => (await depth()) >= 1, 5_000, 'backlog queued');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const metricsPort = await freePort();
+    spawned.push(launchWorker({ ...env, WORKER_ID: 'backlog', METRICS_PORT: String(metricsPort) }));
+    const answered = await replies;
+    expect(answered.filter((reply) => reply.status !== 200).map((reply) => reply.json)).toEqual([]);
+    const worker = await metricsText(`http://127.0.0.1:${metricsPort}`);
+    expect(metric(worker, 'switchyard_inference_requests_total', 'outcome="success"')).toBe(400);
+    expect(metric(worker, 'switchyard_inference_requests_total', 'outcome="queue_full"') ?? 0).toBe(0);
+  }, 90_000);
+});
 
 describe('scale from zero: requests to a version with no live worker queue and wait for one', () => {
   it('20 requests sent with no worker are all answered once a worker starts 3 s later; the gateway stays ready', async () => {

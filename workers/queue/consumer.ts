@@ -11,6 +11,7 @@ import type { RedisClient } from './redis-connection.js';
 import { redisKeys, type RedisKeys } from './redis-keys.js';
 import { ReplySender } from './reply-stream.js';
 import { JobCancellations } from './job-cancellations.js';
+import { RequestGate, versionCapacity } from './request-gate.js';
 import { decodeFailure, encodeFailure, failureCode, isRetryable } from './failure-policy.js';
 import { traceJobWait } from '../tracing/job-trace.js';
 import { StreamWorker, type StreamJob, type StreamOutcome } from './stream-worker.js';
@@ -99,6 +100,8 @@ export class QueueConsumer {
   readonly #replies: ReplySender;
   readonly #keys: RedisKeys;
   readonly #cancellations: JobCancellations;
+  /** Per version (model and version): the requests handed to its batcher at once. */
+  readonly #gates = new Map<string, RequestGate>();
 
   constructor(options: ConsumerOptions) {
     this.#options = options;
@@ -239,6 +242,18 @@ export class QueueConsumer {
     };
   }
 
+  #gate(request: ValidInferRequest): RequestGate | undefined {
+    const key = `${request.model}\u0000${request.version}`;
+    let gate = this.#gates.get(key);
+    if (!gate) {
+      const config = this.#options.manager.definition(request.model)?.config;
+      if (!config) return undefined;
+      gate = new RequestGate(versionCapacity(config));
+      this.#gates.set(key, gate);
+    }
+    return gate;
+  }
+
   /** Runs every request of the job at once, so they reach the batcher together. */
   async #run(job: TakenJob): Promise<JobRun> {
     const decoded = decodeJob(job.data);
@@ -256,9 +271,18 @@ export class QueueConsumer {
     for (const { request } of decoded.requests.filter(({ item }) => cancelled.has(item)))
       this.#options.metrics?.cancelled(request.model, request.version, 'job');
     let settled: PromiseSettledResult<InferResult>[];
+    const gate = requests.length > 0 ? this.#gate(requests[0]!.request) : undefined;
     try {
+      let room = gate ? await gate.take(requests.length) : requests.length;
       settled = await Promise.allSettled(
-        requests.map(({ item, request }) => this.#options.manager.infer({ ...request, group: job.id }, signals.get(item))),
+        requests.map(({ item, request }) =>
+          this.#options.manager.infer({ ...request, group: job.id }, signals.get(item)).finally(() => {
+            if (room > 0) {
+              room -= 1;
+              gate?.give(1);
+            }
+          }),
+        ),
       );
     } finally {
       this.#cancellations.end(job.id);
