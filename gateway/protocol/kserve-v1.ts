@@ -1,6 +1,9 @@
+import { DATATYPE_INFO } from '../../workers/protocol/datatypes.js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { decodeBytesElements, elementCount, encodeBytesElements, type Tensor } from '../../workers/protocol/tensor.js';
 import type { ModelDefinition } from '../../workers/repository/load-repository.js';
+import { parseJsonExact } from '../http/infer-json.js';
+import { stringifyJson } from './exact-json.js';
 import { decodeJsonData, encodeJsonData, MAX_DATA_DEPTH, refuseLargeJsonOutputs } from './json-tensor-data.js';
 import type { ParsedInferRequest } from './parse-infer-request.js';
 
@@ -123,11 +126,14 @@ export interface V1Model {
 
 /** A V1 predict body as the request pipeline takes it (every output, as JSON). */
 export function parseV1Request(body: Buffer, definition: V1Model): ParsedInferRequest {
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    throw new ServingError('invalid_json', `the body is not valid JSON: ${(error as Error).message}`);
+  // INT64 and UINT64 values are read from their text: JSON.parse rounds them past 2^53.
+  let json = definition.config.inputs.some((input) => DATATYPE_INFO[input.datatype].bigint) ? parseJsonExact(body) : undefined;
+  if (json === undefined) {
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch (error) {
+      throw new ServingError('invalid_json', `the body is not valid JSON: ${(error as Error).message}`);
+    }
   }
   if (!isObject(json)) throw invalid('a predict body is a JSON object with "instances" (a list of rows) or "inputs" (columns)');
   if ((json.instances === undefined) === (json.inputs === undefined))
@@ -176,5 +182,5 @@ export function encodeV1Predictions(outputs: readonly Tensor[], batched: boolean
     perOutput.length === 1
       ? perOutput[0]!.rows
       : Array.from({ length: count }, (_, row) => Object.fromEntries(perOutput.map((output) => [output.name, output.rows[row]])));
-  return JSON.stringify({ predictions });
+  return stringifyJson({ predictions });
 }

@@ -110,6 +110,21 @@ describe('KServe V1 predict', () => {
     ]);
   });
 
+  it('keeps INT64 exact past 2^53 in V1 bodies and answers, as TensorFlow Serving does', async () => {
+    const body =
+      '{"instances": [{"fp32": [0, 1], "int64": [9223372036854775807, -9223372036854775808], "bool": [true, false], "bytes": ["a", "b"]},' +
+      ' {"fp32": [0, 1], "int64": [9007199254740993, 0], "bool": [true, false], "bytes": ["a", "b"]}]}';
+    const response = await fetch(`${base}/v1/models/types:predict`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
+    const text = await response.text();
+    expect(response.status, text).toBe(200);
+    expect(text).toContain('"out_int64":[9223372036854775807,-9223372036854775808]');
+    expect(text).toContain('"out_int64":[9007199254740993,0]');
+  });
+
   it('takes one instance for a model without a batch dimension and answers it nested as its shape', async () => {
     const value = [
       [1, 2, 3],
