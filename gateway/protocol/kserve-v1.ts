@@ -3,6 +3,7 @@ import { ServingError } from '../../workers/protocol/errors.js';
 import { decodeBytesElements, elementCount, encodeBytesElements, type Tensor } from '../../workers/protocol/tensor.js';
 import type { ModelDefinition } from '../../workers/repository/load-repository.js';
 import { parseJsonExact } from '../http/infer-json.js';
+import { base64Problem } from './base64.js';
 import { stringifyJson } from './exact-json.js';
 import { decodeJsonData, encodeJsonData, MAX_DATA_DEPTH, refuseLargeJsonOutputs } from './json-tensor-data.js';
 import type { ParsedInferRequest } from './parse-infer-request.js';
@@ -49,7 +50,12 @@ function rectangular(value: unknown, where: string): { shape: number[]; leaves: 
 
 function bytesOf(value: unknown, input: string, index: number): Uint8Array {
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
-  if (isBinaryValue(value) && typeof value.b64 === 'string') return Buffer.from(value.b64, 'base64');
+  if (isBinaryValue(value) && typeof value.b64 === 'string') {
+    const problem = base64Problem(value.b64);
+    if (problem !== undefined)
+      throw new ServingError('datatype_mismatch', `input "${input}": element ${index}'s "b64" is not valid base64: ${problem}`);
+    return Buffer.from(value.b64, 'base64');
+  }
   throw new ServingError('datatype_mismatch', `input "${input}": element ${index} is not a string or {"b64": ...} for datatype BYTES`);
 }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ServingError } from '../../workers/protocol/errors.js';
+import { base64Problem } from '../protocol/base64.js';
 
 export interface TaskJsonJob {
   readonly pipeline: string;
@@ -37,6 +38,15 @@ const withoutDataUriPrefix = (value: string): string => {
   return prefix ? value.slice(prefix[0].length) : value;
 };
 
+/** A media input's base64 string (or data: URI) as its bytes; a string that is not base64 is refused, not decoded to other bytes. */
+export function mediaBytes(where: string, value: string): Buffer {
+  const base64 = withoutDataUriPrefix(value);
+  const problem = base64Problem(base64);
+  if (problem !== undefined)
+    throw new ServingError('invalid_request', `${where} is not valid base64: ${problem}; send the file's bytes as base64 or a data: URI`);
+  return Buffer.from(base64, 'base64');
+}
+
 /**
  * A JSON task body: parsed, its media inputs decoded from base64, and its fingerprint. The
  * work a large body costs, so it runs on a thread for those (see task-json-off-thread.ts).
@@ -48,7 +58,7 @@ export function parseTaskJson(job: TaskJsonJob): TaskJson {
   if (isObject(parsed.inputs)) {
     for (const name of job.media) {
       const value = parsed.inputs[name];
-      if (typeof value === 'string') parsed.inputs[name] = Buffer.from(withoutDataUriPrefix(value), 'base64');
+      if (typeof value === 'string') parsed.inputs[name] = mediaBytes(`input "${name}"`, value);
     }
   }
   return { parsed, fingerprint };

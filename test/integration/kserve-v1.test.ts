@@ -184,6 +184,13 @@ describe('KServe V1 predict', () => {
         'datatype_mismatch',
       ],
       [predict, { instances: [row] }, 415, 'unsupported_media_type', { 'content-type': 'text/plain' }],
+      // Not base64: refused, not decoded leniently to other bytes ("!!!" was an empty string).
+      ...['!!!', 'aGk=aGk=', 'a', 'aG k='].map((b64): [string, object, number, string] => [
+        `${base}/v1/models/types:predict`,
+        { instances: [{ fp32: [1, 2], int64: [1, 2], bool: [true, true], bytes: ['a', { b64 }] }] },
+        400,
+        'datatype_mismatch',
+      ]),
       // An ONNX string tensor holds UTF-8 text only.
       [
         `${base}/v1/models/types:predict`,
