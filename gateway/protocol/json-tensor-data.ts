@@ -185,14 +185,34 @@ export function decodeJsonNumbers(input: string, datatype: Datatype, numbers: Js
  */
 export const JSON_OUTPUT_MAX_VALUES = 1 << 20;
 
-/** Refuses, before any is encoded, outputs with more values than JSON_OUTPUT_MAX_VALUES; `binary` says how to ask for them otherwise. */
+/**
+ * The most tensor bytes an answer carries as JSON: a few BYTES values can be any size (one 60 MiB
+ * value stalled health checks 732 ms while it was decoded and stringified). 16 MiB is about 200 ms;
+ * 2^20 numbers are at most 8 MiB, so this bounds text, the values limit numbers.
+ */
+export const JSON_OUTPUT_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Refuses, before any is encoded, outputs with more values than JSON_OUTPUT_MAX_VALUES or more
+ * bytes than JSON_OUTPUT_MAX_BYTES; `binary` says how to ask for them otherwise.
+ */
 export function refuseLargeJsonOutputs(tensors: readonly Tensor[], binary: string): void {
   let values = 0;
-  for (const tensor of tensors) values += elementCount(tensor.shape);
+  let bytes = 0;
+  for (const tensor of tensors) {
+    values += elementCount(tensor.shape);
+    bytes += tensor.data.byteLength;
+  }
   if (values > JSON_OUTPUT_MAX_VALUES) {
     throw new ServingError(
       'json_output_too_large',
       `the answer holds ${values} values, more than the ${JSON_OUTPUT_MAX_VALUES} sent as JSON: ${binary}`,
+    );
+  }
+  if (bytes > JSON_OUTPUT_MAX_BYTES) {
+    throw new ServingError(
+      'json_output_too_large',
+      `the answer holds ${bytes} bytes of tensor data, more than the ${JSON_OUTPUT_MAX_BYTES} (16 MiB) sent as JSON: ${binary}`,
     );
   }
 }
