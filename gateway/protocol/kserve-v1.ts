@@ -3,6 +3,7 @@ import { ServingError } from '../../workers/protocol/errors.js';
 import { decodeBytesElements, elementCount, encodeBytesElements, type Tensor } from '../../workers/protocol/tensor.js';
 import type { ModelDefinition } from '../../workers/repository/load-repository.js';
 import { parseJsonExact } from '../http/infer-json.js';
+import { invalidJson } from '../http/json-error.js';
 import { base64Problem } from './base64.js';
 import { stringifyJson } from './exact-json.js';
 import { decodeJsonData, encodeJsonData, MAX_DATA_DEPTH, refuseLargeJsonOutputs } from './json-tensor-data.js';
@@ -137,8 +138,8 @@ export function parseV1Request(body: Buffer, definition: V1Model): ParsedInferRe
   if (json === undefined) {
     try {
       json = JSON.parse(body.toString('utf8'));
-    } catch (error) {
-      throw new ServingError('invalid_json', `the body is not valid JSON: ${(error as Error).message}`);
+    } catch {
+      throw invalidJson('the body', body);
     }
   }
   if (!isObject(json)) throw invalid('a predict body is a JSON object with "instances" (a list of rows) or "inputs" (columns)');

@@ -33,7 +33,7 @@ export function readBatchBody(request: FastifyRequest, pipeline: PipelineConfig,
   if (!Buffer.isBuffer(body) || body.length === 0) {
     throw new ServingError('empty_body', 'the batch has no body: send JSON {"items": [...]} or multipart with one file per item');
   }
-  const parsed = parseJsonObject(body.toString('utf8'), 'the body');
+  const parsed = parseJsonObject(body, 'the body');
   const items = parsed.items;
   if (!Array.isArray(items)) throw new ServingError('invalid_request', 'the body needs "items": a list of {"inputs": {...}} objects');
   checkCount(items.length, maxItems);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ServingError } from '../../workers/protocol/errors.js';
+import { invalidJson } from '../http/json-error.js';
 import { base64Problem } from '../protocol/base64.js';
 
 export interface TaskJsonJob {
@@ -20,12 +21,12 @@ export interface TaskJson {
 export const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-export function parseJsonObject(text: string, what: string): Record<string, unknown> {
+export function parseJsonObject(text: string | Buffer, what: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ServingError('invalid_json', `${what} is not valid JSON: ${(error as Error).message}`);
+    value = JSON.parse(typeof text === 'string' ? text : text.toString('utf8'));
+  } catch {
+    throw invalidJson(what, typeof text === 'string' ? Buffer.from(text) : text);
   }
   if (!isObject(value)) throw new ServingError('invalid_request', `${what} must be a JSON object`);
   return value;
@@ -54,7 +55,7 @@ export function mediaBytes(where: string, value: string): Buffer {
 export function parseTaskJson(job: TaskJsonJob): TaskJson {
   const body = Buffer.from(job.body.buffer, job.body.byteOffset, job.body.byteLength);
   const fingerprint = createHash('sha256').update(job.pipeline).update(job.type).update(body).digest('hex');
-  const parsed = parseJsonObject(body.toString('utf8'), 'the body');
+  const parsed = parseJsonObject(body, 'the body');
   if (isObject(parsed.inputs)) {
     for (const name of job.media) {
       const value = parsed.inputs[name];
