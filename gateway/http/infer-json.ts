@@ -14,7 +14,7 @@
  * that is not floating-point.
  */
 
-import { exactInteger } from '../protocol/exact-json.js';
+import { exactInteger } from './exact-json.js';
 
 /** Numbers of one `data` array (nested arrays flattened, row-major), as JSON.parse reads them. */
 export class JsonNumbers {

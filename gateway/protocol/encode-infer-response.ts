@@ -1,6 +1,6 @@
 import type { Tensor } from '../../workers/protocol/tensor.js';
 import { BodyParts, joinBinaryBody, SEND_AS_PARTS_MIN_BYTES } from './binary-body.js';
-import { stringifyJson } from './exact-json.js';
+import { stringifyJson } from '../http/exact-json.js';
 import { encodeJsonData, refuseLargeJsonOutputs } from './json-tensor-data.js';
 import type { RequestedOutput } from './parse-infer-request.js';
 

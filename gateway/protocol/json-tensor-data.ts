@@ -3,7 +3,7 @@ import { ServingError } from '../../workers/protocol/errors.js';
 import { fromBf16Bits, fromFp16Bits, toBf16Bits, toFp16Bits } from '../../workers/protocol/half-precision.js';
 import { decodeBytesElements, elementCount, encodeBytesElements, type Tensor } from '../../workers/protocol/tensor.js';
 import type { JsonNumbers } from '../http/infer-json.js';
-import { SAFE_INTEGER } from './exact-json.js';
+import { SAFE_INTEGER } from '../http/exact-json.js';
 
 /** Deeper `data` than any tensor's rank needs is refused (ONNX allows fewer dimensions than this). */
 export const MAX_DATA_DEPTH = 64;
@@ -219,7 +219,7 @@ export function refuseLargeJsonOutputs(tensors: readonly Tensor[], binary: strin
 
 /**
  * A typed array back to JSON values. INT64 and UINT64 values past 2^53 are bigints, which
- * stringifyJson (exact-json.ts) writes as exact integer text, as Triton does; JSON.stringify refuses them.
+ * stringifyJson (http/exact-json.ts) writes as exact integer text, as Triton does; JSON.stringify refuses them.
  */
 export function encodeJsonData(datatype: Datatype, data: TensorArray): unknown[] {
   switch (datatype) {

@@ -5,7 +5,7 @@ import type { ModelDefinition } from '../../workers/repository/load-repository.j
 import { parseJsonExact } from '../http/infer-json.js';
 import { invalidJson } from '../http/json-error.js';
 import { base64Problem } from './base64.js';
-import { stringifyJson } from './exact-json.js';
+import { stringifyJson } from '../http/exact-json.js';
 import { decodeJsonData, encodeJsonData, MAX_DATA_DEPTH, refuseLargeJsonOutputs } from './json-tensor-data.js';
 import type { ParsedInferRequest } from './parse-infer-request.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exactInteger, stringifyJson } from '../../gateway/protocol/exact-json.js';
+import { exactInteger, stringifyJson } from '../../gateway/http/exact-json.js';
 import { encodeJsonData } from '../../gateway/protocol/json-tensor-data.js';
 
 describe('INT64 and UINT64 in JSON, exactly (exact-json.ts)', () => {
