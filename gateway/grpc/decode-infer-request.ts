@@ -5,6 +5,7 @@ import { elementCount, encodeBytesElements, type Tensor } from '../../workers/pr
 import { decodeJsonData } from '../protocol/json-tensor-data.js';
 import { parseRequestOptions, refuseSharedMemory, tensorFromBytes, type ParsedInferRequest } from '../protocol/parse-infer-request.js';
 import type { ReadBody } from '../protocol/read-infer-body.js';
+import { refuseSequence } from '../protocol/sequence-parameters.js';
 import { parameterValues, type GrpcParameters } from './infer-parameters.js';
 import { BytesLayout } from './bytes-layout.js';
 
@@ -119,9 +120,11 @@ export function decodeInferRequest(request: GrpcInferRequest, fingerprintOf: () 
       "invalid value type for 'triton_enable_empty_final_response' parameter, expected bool_param",
     );
   }
+  const parameters = parameterValues(request.parameters);
+  refuseSequence(parameters);
   const options = parseRequestOptions({
     ...(request.id ? { id: request.id } : {}),
-    parameters: parameterValues(request.parameters),
+    parameters,
     ...(request.outputs && request.outputs.length > 0
       ? { outputs: request.outputs.map((output) => ({ name: output.name ?? '', parameters: parameterValues(output.parameters) })) }
       : {}),

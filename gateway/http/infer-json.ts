@@ -14,6 +14,8 @@
  * that is not floating-point.
  */
 
+import { exactInteger } from './exact-json.js';
+
 /** Numbers of one `data` array (nested arrays flattened, row-major), as JSON.parse reads them. */
 export class JsonNumbers {
   constructor(
@@ -39,7 +41,25 @@ export class JsonNumbers {
     const start = this.starts[index]!;
     const value = this.values[index]!;
     if (start >= 0 && !Number.isNaN(value)) return value;
-    return Number(this.source.toString('latin1', start < 0 ? -1 - start : start, numberEnd(this.source, start < 0 ? -1 - start : start)));
+    return Number(this.text(index));
+  }
+
+  /** The index-th number's text, as the body has it. */
+  text(index: number): string {
+    const start = this.starts[index]!;
+    const from = start < 0 ? -1 - start : start;
+    return this.source.toString('latin1', from, numberEnd(this.source, from));
+  }
+
+  /**
+   * The index-th number as the integer its text says, exactly (INT64 and UINT64 past 2^53, which
+   * no double holds); undefined when it is not an integer (or is far past any 64-bit range).
+   */
+  integerAt(index: number): bigint | undefined {
+    const value = this.values[index]!;
+    // A value read exactly that is an integer below 2^53: with at most 15 significant digits its text is that integer.
+    if (this.starts[index]! >= 0 && Number.isSafeInteger(value)) return BigInt(value);
+    return exactInteger(this.text(index));
   }
 
   toArray(): number[] {
@@ -158,10 +178,13 @@ class Reader {
   pos = 0;
   readonly #bytes: Buffer;
   readonly #end: number;
+  /** Numbers outside `data` that are integers past 2^53 are bigints, exact (parseJsonExact). */
+  readonly #exactIntegers: boolean;
 
-  constructor(bytes: Buffer) {
+  constructor(bytes: Buffer, exactIntegers = false) {
     this.#bytes = bytes;
     this.#end = bytes.length;
+    this.#exactIntegers = exactIntegers;
   }
 
   whitespace(): number {
@@ -293,12 +316,15 @@ class Reader {
     }
   }
 
-  /** A number outside `data`: JSON.parse's value, from its text once the grammar is checked. */
-  plainNumber(): number {
+  /** A number outside `data`: JSON.parse's value, from its text once the grammar is checked (see #exactIntegers). */
+  plainNumber(): number | bigint {
     const start = this.pos;
     this.storedNumber(false);
     store.count -= 1;
-    return Number(this.#bytes.toString('latin1', start, this.pos));
+    const text = this.#bytes.toString('latin1', start, this.pos);
+    const value = Number(text);
+    if (!this.#exactIntegers || Number.isSafeInteger(value) || !Number.isFinite(value)) return value;
+    return exactInteger(text) ?? value;
   }
 
   /**
@@ -456,6 +482,24 @@ class Reader {
 
   atEnd(): boolean {
     return this.whitespace() === -1;
+  }
+}
+
+/**
+ * Any JSON text as JSON.parse reads it, but for integers past 2^53, which are exact bigints
+ * (for KServe V1 bodies to INT64 and UINT64 inputs); undefined when JSON.parse must read it instead.
+ */
+export function parseJsonExact(bytes: Buffer): unknown {
+  const reader = new Reader(bytes, true);
+  store.reset();
+  try {
+    const value = reader.value(Context.Plain, 0);
+    return reader.atEnd() ? value : undefined;
+  } catch {
+    // GIVE_UP, or anything else (out of memory), which is not the body's fault: JSON.parse decides.
+    return undefined;
+  } finally {
+    store.reset();
   }
 }
 

@@ -89,7 +89,7 @@ const route = z.strictObject({
       z.strictObject({ type: z.literal('plan'), plans: z.record(z.string(), z.string()), default: z.string() }),
     ])
     .default({ type: 'fixed' }),
-  /** Lets callers pick a tier by name with X-Tier. */
+  /** Lets callers pick a tier by name with X-Tier: any tier, whatever their plan (docs/policy.md). */
   tier_header: z.boolean().default(false),
   shadow: z.strictObject({ tier: z.string(), percent: z.number().min(0).max(100) }).optional(),
   /**

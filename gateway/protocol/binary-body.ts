@@ -19,6 +19,13 @@ export function splitBinaryBody(body: Buffer, headerLength: string | undefined):
       `Inference-Header-Content-Length "${headerLength}" is not a length within the ${body.length}-byte body`,
     );
   }
+  // An OIP body always starts with its JSON header: 0 is a wrong length, not a missing body.
+  if (length === 0) {
+    throw new ServingError(
+      'invalid_binary_body',
+      `Inference-Header-Content-Length 0 leaves the ${body.length}-byte body no JSON header: it counts the header's bytes`,
+    );
+  }
   return { header: body.subarray(0, length), binary: body.subarray(length) };
 }
 

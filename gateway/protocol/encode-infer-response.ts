@@ -1,5 +1,6 @@
 import type { Tensor } from '../../workers/protocol/tensor.js';
 import { BodyParts, joinBinaryBody, SEND_AS_PARTS_MIN_BYTES } from './binary-body.js';
+import { stringifyJson } from '../http/exact-json.js';
 import { encodeJsonData, refuseLargeJsonOutputs } from './json-tensor-data.js';
 import type { RequestedOutput } from './parse-infer-request.js';
 
@@ -38,7 +39,7 @@ export function encodeInferResponse(
     binaryParts.push(bytes);
     return { ...base, parameters: { binary_data_size: bytes.byteLength } };
   });
-  const json = JSON.stringify({ ...head, outputs: entries });
+  const json = stringifyJson({ ...head, outputs: entries });
   if (binaryParts.length === 0) return { body: json };
   if (binaryParts.reduce((sum, part) => sum + part.byteLength, 0) >= SEND_AS_PARTS_MIN_BYTES) {
     const header = Buffer.from(json);

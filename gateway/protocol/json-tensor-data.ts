@@ -3,6 +3,7 @@ import { ServingError } from '../../workers/protocol/errors.js';
 import { fromBf16Bits, fromFp16Bits, toBf16Bits, toFp16Bits } from '../../workers/protocol/half-precision.js';
 import { decodeBytesElements, elementCount, encodeBytesElements, type Tensor } from '../../workers/protocol/tensor.js';
 import type { JsonNumbers } from '../http/infer-json.js';
+import { SAFE_INTEGER } from '../http/exact-json.js';
 
 /** Deeper `data` than any tensor's rank needs is refused (ONNX allows fewer dimensions than this). */
 export const MAX_DATA_DEPTH = 64;
@@ -36,10 +37,12 @@ export function flattenData(data: unknown[]): unknown[] {
 
 /** An element, for a message: short, and never serialised whole (an object may nest without end). */
 function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 32 ? `${value.slice(0, 32)}…` : value);
+  if (typeof value === 'string') return JSON.stringify(shortened(value));
   if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
   return String(value);
 }
+
+const shortened = (text: string): string => (text.length > 32 ? `${text.slice(0, 32)}…` : text);
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -83,7 +86,9 @@ export function decodeJsonData(
     const convert = datatype === 'FP16' ? toFp16Bits : datatype === 'BF16' ? toBf16Bits : (value: number) => value;
     const stored = datatype === 'FP16' ? fromFp16Bits : datatype === 'BF16' ? fromBf16Bits : datatype === 'FP32' ? Math.fround : undefined;
     for (let index = 0; index < values.length; index += 1) {
-      const value = values[index];
+      let value = values[index];
+      // An integer past 2^53 read exactly (parseJsonExact): the double JSON.parse gives for it.
+      if (typeof value === 'bigint') value = Number(value);
       // 1e999 parses to Infinity; NaN and Infinity are only the bare tokens.
       if (typeof value !== 'number' || (!Number.isFinite(value) && !isToken?.(index))) throw bad(index, 'a finite number');
       const converted = convert(value);
@@ -93,12 +98,51 @@ export function decodeJsonData(
     return out;
   }
   const [min, max] = info.range;
+  if (info.bigint) return wideIntegers(input, datatype, values.length, (index) => values[index], describe);
   for (let index = 0; index < values.length; index += 1) {
-    const value = values[index];
+    let value = values[index];
+    // An integer read exactly (parseJsonExact) is past 2^53, out of these types' range.
+    if (typeof value === 'bigint') value = Number(value);
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
       throw bad(index, `an integer in [${String(min)}, ${String(max)}]`);
     }
-    out[index] = info.bigint ? BigInt(value) : value;
+    out[index] = value;
+  }
+  return out;
+}
+
+/**
+ * INT64 or UINT64 values: integers, exact. `valueAt` gives each as a bigint (read from its text)
+ * or a number; a number past 2^53 came through a double (JSON.parse) and may have been rounded,
+ * so it is refused rather than taken as some other integer.
+ */
+function wideIntegers(
+  input: string,
+  datatype: Datatype,
+  length: number,
+  valueAt: (index: number) => unknown,
+  describeAt: (value: unknown, index: number) => string,
+): TensorArray {
+  const out = allocate(datatype, length) as BigInt64Array | BigUint64Array;
+  const [min, max] = DATATYPE_INFO[datatype].range as readonly [bigint, bigint];
+  for (let index = 0; index < length; index += 1) {
+    const value = valueAt(index);
+    let integer: bigint | undefined;
+    if (typeof value === 'bigint') integer = value;
+    else if (typeof value === 'number' && Number.isSafeInteger(value)) integer = BigInt(value);
+    else if (typeof value === 'number' && Number.isInteger(value) && value >= Number(min) && value <= Number(max)) {
+      throw new ServingError(
+        'datatype_mismatch',
+        `input "${input}": element ${index} (${describeAt(value, index)}) is past 2^53, where this body's numbers were read as doubles and may have been rounded: send it as plain integer text in "data", or in binary`,
+      );
+    }
+    if (integer === undefined || integer < min || integer > max) {
+      throw new ServingError(
+        'datatype_mismatch',
+        `input "${input}": element ${index} (${describeAt(value, index)}) is not an integer in [${min}, ${max}] for datatype ${datatype}`,
+      );
+    }
+    out[index] = integer;
   }
   return out;
 }
@@ -108,6 +152,19 @@ export function decodeJsonNumbers(input: string, datatype: Datatype, numbers: Js
   if (datatype === 'FP32') {
     const out = numbers.toFloat32();
     if (out) return out;
+  }
+  if (DATATYPE_INFO[datatype].bigint && !numbers.tokens) {
+    // Read from the numbers' text: past 2^53 their doubles are not the integers sent.
+    // Not an integer: as JSON.parse would have read it where that is exact (a message as before), else undefined.
+    const valueAt = (index: number): bigint | number | undefined => {
+      const integer = numbers.integerAt(index);
+      if (integer !== undefined) return integer;
+      const value = numbers.at(index);
+      return Math.abs(value) <= Number.MAX_SAFE_INTEGER ? value : undefined;
+    };
+    return wideIntegers(input, datatype, numbers.length, valueAt, (value, index) =>
+      typeof value === 'number' ? describe(value) : shortened(numbers.text(index)),
+    );
   }
   if (!numbers.tokens) return decodeJsonData(input, datatype, numbers.toArray());
   if (DATATYPE_INFO[datatype].range !== undefined || datatype === 'BOOL' || datatype === 'BYTES') {
@@ -128,19 +185,42 @@ export function decodeJsonNumbers(input: string, datatype: Datatype, numbers: Js
  */
 export const JSON_OUTPUT_MAX_VALUES = 1 << 20;
 
-/** Refuses, before any is encoded, outputs with more values than JSON_OUTPUT_MAX_VALUES; `binary` says how to ask for them otherwise. */
+/**
+ * The most tensor bytes an answer carries as JSON: a few BYTES values can be any size (one 60 MiB
+ * value stalled health checks 732 ms while it was decoded and stringified). 16 MiB is about 200 ms;
+ * 2^20 numbers are at most 8 MiB, so this bounds text, the values limit numbers.
+ */
+export const JSON_OUTPUT_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Refuses, before any is encoded, outputs with more values than JSON_OUTPUT_MAX_VALUES or more
+ * bytes than JSON_OUTPUT_MAX_BYTES; `binary` says how to ask for them otherwise.
+ */
 export function refuseLargeJsonOutputs(tensors: readonly Tensor[], binary: string): void {
   let values = 0;
-  for (const tensor of tensors) values += elementCount(tensor.shape);
+  let bytes = 0;
+  for (const tensor of tensors) {
+    values += elementCount(tensor.shape);
+    bytes += tensor.data.byteLength;
+  }
   if (values > JSON_OUTPUT_MAX_VALUES) {
     throw new ServingError(
       'json_output_too_large',
       `the answer holds ${values} values, more than the ${JSON_OUTPUT_MAX_VALUES} sent as JSON: ${binary}`,
     );
   }
+  if (bytes > JSON_OUTPUT_MAX_BYTES) {
+    throw new ServingError(
+      'json_output_too_large',
+      `the answer holds ${bytes} bytes of tensor data, more than the ${JSON_OUTPUT_MAX_BYTES} (16 MiB) sent as JSON: ${binary}`,
+    );
+  }
 }
 
-/** A typed array back to JSON values (INT64 beyond 2^53 loses precision, as in every JSON client). */
+/**
+ * A typed array back to JSON values. INT64 and UINT64 values past 2^53 are bigints, which
+ * stringifyJson (http/exact-json.ts) writes as exact integer text, as Triton does; JSON.stringify refuses them.
+ */
 export function encodeJsonData(datatype: Datatype, data: TensorArray): unknown[] {
   switch (datatype) {
     case 'BYTES':
@@ -153,7 +233,7 @@ export function encodeJsonData(datatype: Datatype, data: TensorArray): unknown[]
       return Array.from(data as Uint16Array, fromBf16Bits);
     case 'INT64':
     case 'UINT64':
-      return Array.from(data as BigInt64Array, Number);
+      return Array.from(data as BigInt64Array, (value) => (value <= SAFE_INTEGER && value >= -SAFE_INTEGER ? Number(value) : value));
     default:
       return Array.from(data as Float32Array);
   }

@@ -1,6 +1,11 @@
+import { DATATYPE_INFO } from '../../workers/protocol/datatypes.js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { decodeBytesElements, elementCount, encodeBytesElements, type Tensor } from '../../workers/protocol/tensor.js';
 import type { ModelDefinition } from '../../workers/repository/load-repository.js';
+import { parseJsonExact } from '../http/infer-json.js';
+import { invalidJson } from '../http/json-error.js';
+import { base64Problem } from './base64.js';
+import { stringifyJson } from '../http/exact-json.js';
 import { decodeJsonData, encodeJsonData, MAX_DATA_DEPTH, refuseLargeJsonOutputs } from './json-tensor-data.js';
 import type { ParsedInferRequest } from './parse-infer-request.js';
 
@@ -46,7 +51,12 @@ function rectangular(value: unknown, where: string): { shape: number[]; leaves: 
 
 function bytesOf(value: unknown, input: string, index: number): Uint8Array {
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
-  if (isBinaryValue(value) && typeof value.b64 === 'string') return Buffer.from(value.b64, 'base64');
+  if (isBinaryValue(value) && typeof value.b64 === 'string') {
+    const problem = base64Problem(value.b64);
+    if (problem !== undefined)
+      throw new ServingError('datatype_mismatch', `input "${input}": element ${index}'s "b64" is not valid base64: ${problem}`);
+    return Buffer.from(value.b64, 'base64');
+  }
   throw new ServingError('datatype_mismatch', `input "${input}": element ${index} is not a string or {"b64": ...} for datatype BYTES`);
 }
 
@@ -123,11 +133,14 @@ export interface V1Model {
 
 /** A V1 predict body as the request pipeline takes it (every output, as JSON). */
 export function parseV1Request(body: Buffer, definition: V1Model): ParsedInferRequest {
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    throw new ServingError('invalid_json', `the body is not valid JSON: ${(error as Error).message}`);
+  // INT64 and UINT64 values are read from their text: JSON.parse rounds them past 2^53.
+  let json = definition.config.inputs.some((input) => DATATYPE_INFO[input.datatype].bigint) ? parseJsonExact(body) : undefined;
+  if (json === undefined) {
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw invalidJson('the body', body);
+    }
   }
   if (!isObject(json)) throw invalid('a predict body is a JSON object with "instances" (a list of rows) or "inputs" (columns)');
   if ((json.instances === undefined) === (json.inputs === undefined))
@@ -176,5 +189,5 @@ export function encodeV1Predictions(outputs: readonly Tensor[], batched: boolean
     perOutput.length === 1
       ? perOutput[0]!.rows
       : Array.from({ length: count }, (_, row) => Object.fromEntries(perOutput.map((output) => [output.name, output.rows[row]])));
-  return JSON.stringify({ predictions });
+  return stringifyJson({ predictions });
 }

@@ -2,6 +2,7 @@ import { responseMetadata } from '../metadata/response-metadata.js';
 import { classifyOutputs } from '../protocol/classification.js';
 import type { RouteConfig } from '../policy/policy-config.js';
 import { fileForReview } from '../review/review-on-infer.js';
+import { answeredCache } from '../routing/cached-plan.js';
 import type { PlanOutcome } from '../routing/run-plan.js';
 import type { InferAnswer, InferCall, InferFrontEnd } from './infer-call.js';
 import type { PipelineDeps } from './pipeline-deps.js';
@@ -21,6 +22,7 @@ export async function answerCall(
   deps: PipelineDeps,
 ): Promise<InferAnswer> {
   const { result, served } = outcome;
+  const cache = answeredCache(outcome);
   const metadata = responseMetadata(
     call,
     result,
@@ -32,7 +34,7 @@ export async function answerCall(
       escalated: outcome.escalated,
       costUsd: outcome.costUsd,
       priority: served.request.priority,
-      ...(outcome.cache !== undefined ? { cache: outcome.cache } : {}),
+      ...(cache !== undefined ? { cache } : {}),
     },
     performance.now() - call.arrivedAt,
   );

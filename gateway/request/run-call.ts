@@ -2,6 +2,7 @@ import { BudgetAccount, budgetLimit } from '../budget/budget-account.js';
 import type { Tenant } from '../policy/policy-config.js';
 import type { InferencePlan } from '../routing/plan-inference.js';
 import { runModelCall, type PlanOutcome } from '../routing/model-call.js';
+import { answeredCache } from '../routing/cached-plan.js';
 import { mirrorToShadow } from '../routing/run-plan.js';
 import { modelCallServices } from '../wiring/policy-services.js';
 import { traceStep } from '../../workers/tracing/trace-step.js';
@@ -46,7 +47,7 @@ export async function runCall(call: InferCall, tenant: Tenant, plan: InferencePl
     costUsd: outcome.costUsd,
     queueMs: result.timings.queueMs,
     computeMs: result.timings.computeMs,
-    ...(outcome.cache !== undefined ? { cached: outcome.cache === 'hit' } : {}),
+    ...(answeredCache(outcome) !== undefined ? { cached: outcome.cache === 'hit' } : {}),
   });
   return outcome;
 }

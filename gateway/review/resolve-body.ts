@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ServingError } from '../../workers/protocol/errors.js';
+import { invalidJson } from '../http/json-error.js';
 import type { ReviewDecision } from './review-item.js';
 
 const resolveBody = z.discriminatedUnion('decision', [
@@ -18,8 +19,8 @@ export function readResolveBody(body: unknown): { decision: ReviewDecision; huma
   let raw: unknown;
   try {
     raw = JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    throw new ServingError('invalid_json', `the body is not JSON: ${(error as Error).message}`);
+  } catch {
+    throw invalidJson('the body', body);
   }
   const parsed = resolveBody.safeParse(raw);
   if (!parsed.success) {

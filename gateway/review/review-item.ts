@@ -90,7 +90,8 @@ export function jsonOutputs(outputs: readonly Tensor[]): JsonOutput[] {
     name: tensor.name,
     datatype: tensor.datatype,
     shape: [...tensor.shape],
-    data: encodeJsonData(tensor.datatype, tensor.data),
+    // Review records are plain JSON: an INT64 past 2^53 is kept as its nearest double there.
+    data: encodeJsonData(tensor.datatype, tensor.data).map((value) => (typeof value === 'bigint' ? Number(value) : value)),
   }));
 }
 

@@ -3,6 +3,7 @@ import type { CacheSource } from '../cache/raw-index.js';
 import type { CacheSlot, ResponseCache } from '../cache/response-cache.js';
 import { confidence } from './choose-tiers.js';
 import type { InferencePlan, PlannedTier } from './plan-inference.js';
+import type { PlanOutcome } from './run-plan.js';
 
 /** A plan answered from the cache: what served it, as runPlan would have said. */
 export interface CachedAnswer {
@@ -92,4 +93,14 @@ export function keepingAnswers(infer: (request: ValidInferRequest) => Promise<In
       throw error;
     }
   };
+}
+
+/**
+ * What the answer says about the cache: the outcome's hit or miss only when the model that answered
+ * caches. A plan is looked up when any tier's model caches, but a model without the cache has none
+ * to miss (docs/response-cache.md: it sends no X-Cache), whichever tier of the route it is.
+ */
+export function answeredCache(outcome: Pick<PlanOutcome, 'cache' | 'served'>): 'hit' | 'miss' | undefined {
+  if (outcome.cache === 'miss' && !outcome.served.model.definition.config.response_cache.enabled) return undefined;
+  return outcome.cache;
 }

@@ -1,3 +1,4 @@
+import { ServingError } from '../../workers/protocol/errors.js';
 import type { Tensor } from '../../workers/protocol/tensor.js';
 import type { RouteConfig } from '../policy/policy-config.js';
 
@@ -17,7 +18,14 @@ export function chooseTiers(route: RouteConfig, input: TierChoiceInput): number[
   const names = route.tiers.map((tier) => tier.name);
   let first = 0;
   if (input.requestedTier !== undefined && route.tier_header) {
-    first = Math.max(0, names.indexOf(input.requestedTier));
+    first = names.indexOf(input.requestedTier);
+    // Not the policy's pick instead: a caller who asked for a tier would not be told it was not used.
+    if (first < 0) {
+      throw new ServingError(
+        'invalid_parameter',
+        `X-Tier names no tier of route "${route.name}": send one of ${names.join(', ')} (names match exactly), or no X-Tier for the route's policy`,
+      );
+    }
   } else if (route.policy.type === 'weighted') {
     const weights = names.map((name) => (route.policy.type === 'weighted' ? (route.policy.weights[name] ?? 0) : 0));
     const total = weights.reduce((a, b) => a + b, 0);

@@ -2,8 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { MultipartBody } from '../http/multipart-body.js';
 import type { PipelineConfig } from '../pipelines/pipeline-config.js';
-import { checkInputs, readOptions, type TaskOptions } from './read-task-body.js';
-import { isObject, parseJsonObject } from './task-json.js';
+import { checkInputs, inputSpec, readOptions, type TaskOptions, unknownInput } from './read-task-body.js';
+import { isObject, mediaBytes, parseJsonObject } from './task-json.js';
 
 export interface BatchItem {
   readonly inputs: Record<string, unknown>;
@@ -33,7 +33,7 @@ export function readBatchBody(request: FastifyRequest, pipeline: PipelineConfig,
   if (!Buffer.isBuffer(body) || body.length === 0) {
     throw new ServingError('empty_body', 'the batch has no body: send JSON {"items": [...]} or multipart with one file per item');
   }
-  const parsed = parseJsonObject(body.toString('utf8'), 'the body');
+  const parsed = parseJsonObject(body, 'the body');
   const items = parsed.items;
   if (!Array.isArray(items)) throw new ServingError('invalid_request', 'the body needs "items": a list of {"inputs": {...}} objects');
   checkCount(items.length, maxItems);
@@ -44,11 +44,12 @@ export function readBatchBody(request: FastifyRequest, pipeline: PipelineConfig,
     }
     const inputs: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(item.inputs)) {
-      const spec = pipeline.inputs[name];
-      if (spec && spec.kind !== 'json') {
+      const spec = inputSpec(pipeline, name);
+      if (!spec) throw unknownInput(pipeline, name);
+      if (spec.kind !== 'json') {
         if (typeof value !== 'string')
           throw new ServingError('invalid_request', `items[${index}] input "${name}" (${spec.kind}) goes as a base64 string`);
-        inputs[name] = Buffer.from(value, 'base64');
+        inputs[name] = mediaBytes(`items[${index}] input "${name}"`, value);
       } else {
         inputs[name] = value;
       }

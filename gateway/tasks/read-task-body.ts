@@ -40,14 +40,19 @@ export async function readTaskBody(request: FastifyRequest, pipeline: PipelineCo
   if (body instanceof MultipartBody) {
     const inputs: Record<string, unknown> = {};
     for (const file of body.files) {
-      if (file.field in inputs) throw new ServingError('invalid_request', `multipart field "${file.field}" is given more than once`);
+      if (!inputSpec(pipeline, file.field)) throw unknownInput(pipeline, file.field);
+      if (Object.hasOwn(inputs, file.field))
+        throw new ServingError('invalid_request', `multipart field "${file.field}" is given more than once`);
       inputs[file.field] = file.data;
       hash.update(file.field).update(file.data);
     }
     const optionsText = body.fields.options;
     if (optionsText !== undefined) hash.update(optionsText);
     const options = optionsText === undefined ? {} : parseJsonObject(optionsText, 'the "options" field');
-    for (const [name, value] of Object.entries(options.inputs ?? {})) inputs[name] = value;
+    for (const [name, value] of Object.entries(options.inputs ?? {})) {
+      if (!inputSpec(pipeline, name)) throw unknownInput(pipeline, name);
+      inputs[name] = value;
+    }
     return { inputs: checkInputs(pipeline, inputs), options: readOptions(options), fingerprint: hash.digest('hex') };
   }
   if (!Buffer.isBuffer(body) || body.length === 0)
@@ -80,9 +85,10 @@ export async function readTaskBody(request: FastifyRequest, pipeline: PipelineCo
     throw new ServingError('invalid_request', 'the body needs "inputs": an object with one entry per pipeline input');
   const inputs: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(parsed.inputs)) {
-    const spec = pipeline.inputs[name];
+    const spec = inputSpec(pipeline, name);
+    if (!spec) throw unknownInput(pipeline, name);
     // Media inputs arrive decoded from their base64 strings.
-    if (spec && spec.kind !== 'json' && !Buffer.isBuffer(value)) {
+    if (spec.kind !== 'json' && !Buffer.isBuffer(value)) {
       throw new ServingError('invalid_request', `input "${name}" (${spec.kind}) goes as a base64 string`);
     }
     inputs[name] = value;
@@ -90,16 +96,23 @@ export async function readTaskBody(request: FastifyRequest, pipeline: PipelineCo
   return { inputs: checkInputs(pipeline, inputs), options: readOptions(parsed), fingerprint };
 }
 
+/** The pipeline's own input of that name: not one of Object.prototype's (`__proto__`, `toString`). */
+export function inputSpec(pipeline: PipelineConfig, name: string): PipelineConfig['inputs'][string] | undefined {
+  return Object.hasOwn(pipeline.inputs, name) ? pipeline.inputs[name] : undefined;
+}
+
+/** Refused before the value is stored: assigning `__proto__` would set the object's prototype instead. */
+export function unknownInput(pipeline: PipelineConfig, name: string): ServingError {
+  return new ServingError(
+    'unknown_input',
+    `pipeline "${pipeline.name}" has no input "${name.slice(0, 100)}" (inputs: ${Object.keys(pipeline.inputs).join(', ')})`,
+  );
+}
+
 export function checkInputs(pipeline: PipelineConfig, inputs: Record<string, unknown>): Record<string, unknown> {
-  for (const name of Object.keys(inputs)) {
-    if (!(name in pipeline.inputs))
-      throw new ServingError(
-        'unknown_input',
-        `pipeline "${pipeline.name}" has no input "${name}" (inputs: ${Object.keys(pipeline.inputs).join(', ')})`,
-      );
-  }
+  for (const name of Object.keys(inputs)) if (!inputSpec(pipeline, name)) throw unknownInput(pipeline, name);
   for (const [name, spec] of Object.entries(pipeline.inputs)) {
-    const value = inputs[name];
+    const value = Object.hasOwn(inputs, name) ? inputs[name] : undefined;
     if (value === undefined) throw new ServingError('missing_input', `pipeline "${pipeline.name}" needs input "${name}" (${spec.kind})`);
     if (spec.kind !== 'json' && (value as Buffer).length === 0) throw new ServingError('invalid_media', `input "${name}" is empty`);
   }

@@ -46,7 +46,7 @@ export function cacheFixture(cache: Record<string, unknown> = {}): { repository:
       ],
       outputs: { echoed: 'echoed' },
     });
-  const models = ['echo-tenant', 'echo-global', 'echo-plain', 'reshape', 'echo-task', 'echo-cascade'];
+  const models = ['echo-tenant', 'echo-global', 'echo-plain', 'reshape', 'echo-task', 'echo-cascade', 'plain-first'];
   const policy = {
     tenants: [
       { name: 'ops', role: 'admin', keys: [{ sha256: hashKey(CACHE_KEYS.admin) }] },
@@ -65,6 +65,14 @@ export function cacheFixture(cache: Record<string, unknown> = {}): { repository:
           { name: 'second', model: 'echo-global' },
         ],
         policy: { type: 'cascade', output: 'out_x', threshold: 1 },
+      },
+      // Answered by its first tier, which does not cache; its fallback does.
+      {
+        name: 'plain-first',
+        tiers: [
+          { name: 'plain', model: 'echo-plain' },
+          { name: 'cached', model: 'echo-tenant' },
+        ],
       },
     ],
   };

@@ -200,6 +200,8 @@ describe('binary tensor data extension', () => {
     ['a header length past the body', (length: number) => String(length + 100000), 'invalid_binary_body'],
     ['a header length that is not a number', () => 'abc', 'invalid_binary_body'],
     ['a header length that cuts the JSON', () => '5', 'invalid_json'],
+    // The body is there: the length is what is wrong, not a missing body (empty_body).
+    ['a header length of 0', () => '0', 'invalid_binary_body'],
   ])('%s is 400', async (_name, headerLength, code) => {
     const { body, headerLength: real } = binaryBody(
       { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 512], parameters: { binary_data_size: 2048 } }] },

@@ -151,6 +151,13 @@ describe.skipIf(!available)('tritonclient.grpc against Switchyard', () => {
       });
       expect(failure(outcomes, 'infer_wrong_shape').status).toBe('StatusCode.INVALID_ARGUMENT');
       expect(failure(outcomes, 'infer_client_timeout').status).toBe('StatusCode.DEADLINE_EXCEEDED');
+      for (const call of ['infer_sequence', 'infer_sequence_string']) {
+        expect(failure(outcomes, call), call).toMatchObject({
+          status: 'StatusCode.INVALID_ARGUMENT',
+          message: expect.stringContaining('must not specify a non-zero or non-empty correlation ID'),
+        });
+      }
+      expect(value(outcomes, 'infer_sequence_none')).toBeTruthy();
       expect(failure(outcomes, 'register_system_shared_memory').status).toBe('StatusCode.UNIMPLEMENTED');
       expect(value(outcomes, 'infer_without_key')).toBeTruthy();
     });

@@ -273,6 +273,18 @@ describe('image-moderation tasks: thresholds from policy, review routing, batche
       status: 400,
       json: { code: 'unknown_input' },
     });
+    expect(await post(url, { items: [one, { inputs: { image: '!!!!' } }] }, bearer(KEYS.acme))).toMatchObject({
+      status: 400,
+      json: {
+        code: 'invalid_request',
+        error:
+          'items[1] input "image" is not valid base64: character 0 is not in the base64 alphabet (no whitespace either); send the file\'s bytes as base64 or a data: URI',
+      },
+    });
+    expect(await post(url, '{"items":[{"inputs":{"__proto__":"AA=="}}]}', bearer(KEYS.acme))).toMatchObject({
+      status: 400,
+      json: { code: 'unknown_input' },
+    });
     expect(await post(url, { items: [one], priority: -1 }, bearer(KEYS.acme))).toMatchObject({
       status: 400,
       json: { code: 'invalid_parameter' },

@@ -131,6 +131,33 @@ describe('inference over the Open Inference Protocol', () => {
     expect(Number(reply.headers.get('x-cost-usd'))).toBeGreaterThanOrEqual(0.00001);
   });
 
+  it('keeps INT64 and UINT64 exact over their whole range in JSON, in and out (as Triton reads and writes them)', async () => {
+    // The other inputs as zeros (false, ""); these two as the text a client writes.
+    const others = TYPES.filter((datatype) => datatype !== 'INT64' && datatype !== 'UINT64').map((datatype) => ({
+      name: datatype.toLowerCase(),
+      datatype,
+      shape: [2, 2],
+      data: Array(4).fill(datatype === 'BOOL' ? false : datatype === 'BYTES' ? '' : 0),
+    }));
+    const body = `{"inputs":[${others.map((input) => JSON.stringify(input)).join(',')},
+      {"name":"int64","datatype":"INT64","shape":[2,2],"data":[9223372036854775807,-9223372036854775808,9007199254740993,-9007199254740993]},
+      {"name":"uint64","datatype":"UINT64","shape":[2,2],"data":[18446744073709551615,9007199254740993,0,1]}],
+      "outputs":[{"name":"out_int64"},{"name":"out_uint64"}]}`;
+    const response = await fetch(`${base}/v2/models/types/infer`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
+    const text = await response.text();
+    expect(response.status, text).toBe(200);
+    // Read as text: JSON.parse here would round them again.
+    expect(text).toContain('"data":[9223372036854775807,-9223372036854775808,9007199254740993,-9007199254740993]');
+    expect(text).toContain('"data":[18446744073709551615,9007199254740993,0,1]');
+    const outOfRange = await post(`${base}/v2/models/types/infer`, body.replace('18446744073709551615', '18446744073709551616'));
+    expect(outOfRange.status).toBe(400);
+    expect(outOfRange.json).toMatchObject({ code: 'datatype_mismatch', error: expect.stringContaining('(18446744073709551616)') });
+  });
+
   it('accepts nested data and returns only the outputs asked for', async () => {
     const nested = [[vector(5).slice(0, 256), vector(5).slice(256)]];
     const reply = await post(`${base}/v2/models/types/infer`, {

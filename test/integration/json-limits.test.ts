@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { postBody } from '../helpers/post-body.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JSON_OUTPUT_MAX_VALUES } from '../../gateway/protocol/json-tensor-data.js';
+import { JSON_OUTPUT_MAX_BYTES, JSON_OUTPUT_MAX_VALUES } from '../../gateway/protocol/json-tensor-data.js';
+import { encodeBytesElements } from '../../workers/protocol/tensor.js';
 import { postBinary } from '../helpers/binary-request.js';
 import { get, post } from '../helpers/gateway.js';
 import { buildIdentityModel } from '../helpers/identity-model.js';
@@ -17,19 +18,33 @@ import { TestRepository } from '../helpers/repository.js';
  * JSON thread with the errors they always had, numbers outside a float datatype's range are
  * refused, and the bare NaN / Infinity tokens tritonclient.http writes are read in float data.
  */
-const repository = new TestRepository().add(
-  'echo',
-  {
-    platform: 'onnx',
-    versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
-    max_batch_size: 4,
-    inputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }],
-    outputs: [{ name: 'out_x', datatype: 'FP32', shape: [-1] }],
-    warmup: { enabled: false },
-    price: { usd_per_compute_second: 0 },
-  },
-  { '1/model.onnx': buildIdentityModel([{ name: 'x', datatype: 'FP32', dims: ['batch', 'n'] }]) },
-);
+const repository = new TestRepository()
+  .add(
+    'echo',
+    {
+      platform: 'onnx',
+      versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
+      max_batch_size: 4,
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }],
+      outputs: [{ name: 'out_x', datatype: 'FP32', shape: [-1] }],
+      warmup: { enabled: false },
+      price: { usd_per_compute_second: 0 },
+    },
+    { '1/model.onnx': buildIdentityModel([{ name: 'x', datatype: 'FP32', dims: ['batch', 'n'] }]) },
+  )
+  .add(
+    'text',
+    {
+      platform: 'onnx',
+      versions: { '1': { weights: { source: 'file', path: 'model.onnx' } } },
+      max_batch_size: 4,
+      inputs: [{ name: 's', datatype: 'BYTES', shape: [-1] }],
+      outputs: [{ name: 'out_s', datatype: 'BYTES', shape: [-1] }],
+      warmup: { enabled: false },
+      price: { usd_per_compute_second: 0 },
+    },
+    { '1/model.onnx': buildIdentityModel([{ name: 's', datatype: 'BYTES', dims: ['batch', 'n'] }]) },
+  );
 let gateway: Spawned & { url: string };
 let infer: string;
 let predict: string;
@@ -71,6 +86,32 @@ describe('JSON answers too large to encode', () => {
     expect(atLimit.status).toBe(200);
     expect(atLimit.json<{ outputs: { data: number[] }[] }>().outputs[0]!.data).toHaveLength(JSON_OUTPUT_MAX_VALUES);
     expect((await get(`${gateway.url}/v2/health/live`)).status).toBe(200);
+  }, 60_000);
+
+  it('refuses an answer of more tensor bytes than JSON carries (one huge BYTES value), and sends it binary when asked', async () => {
+    const text = `${gateway.url}/v2/models/text/infer`;
+    const value = (length: number) => ({
+      name: 's',
+      datatype: 'BYTES',
+      shape: [1, 1],
+      data: encodeBytesElements([Buffer.alloc(length, 0x61)]),
+    });
+    // With its 4-byte length prefix, one byte over the limit.
+    const over = value(JSON_OUTPUT_MAX_BYTES - 3);
+    const refused = await postBinary(text, [over]);
+    expect({ status: refused.status, code: refused.json().code }).toEqual({ status: 400, code: 'json_output_too_large' });
+    expect(refused.json<{ error: string }>().error).toBe(
+      `the answer holds ${JSON_OUTPUT_MAX_BYTES + 1} bytes of tensor data, more than the ${JSON_OUTPUT_MAX_BYTES} (16 MiB) sent as JSON: ask for binary outputs ("parameters": {"binary_data_output": true}, or "binary_data": true on each output)`,
+    );
+    const binary = await postBinary(text, [over], { parameters: { binary_data_output: true } });
+    expect(binary.status).toBe(200);
+    expect(binary.body.subarray(Number(binary.headers.get('inference-header-content-length'))).equals(Buffer.from(over.data))).toBe(true);
+    const v1 = await post(`${gateway.url}/v1/models/text:predict`, { instances: [['a'.repeat(JSON_OUTPUT_MAX_BYTES)]] });
+    expect({ status: v1.status, code: v1.json.code }).toEqual({ status: 400, code: 'json_output_too_large' });
+    // At the limit it is still JSON.
+    const atLimit = await postBinary(text, [value(JSON_OUTPUT_MAX_BYTES - 4)]);
+    expect(atLimit.status).toBe(200);
+    expect(atLimit.json<{ outputs: { data: string[] }[] }>().outputs[0]!.data[0]).toHaveLength(JSON_OUTPUT_MAX_BYTES - 4);
   }, 60_000);
 
   it('refuses a V1 answer over the same limit (V1 answers are JSON only)', async () => {

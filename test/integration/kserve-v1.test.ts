@@ -110,6 +110,21 @@ describe('KServe V1 predict', () => {
     ]);
   });
 
+  it('keeps INT64 exact past 2^53 in V1 bodies and answers, as TensorFlow Serving does', async () => {
+    const body =
+      '{"instances": [{"fp32": [0, 1], "int64": [9223372036854775807, -9223372036854775808], "bool": [true, false], "bytes": ["a", "b"]},' +
+      ' {"fp32": [0, 1], "int64": [9007199254740993, 0], "bool": [true, false], "bytes": ["a", "b"]}]}';
+    const response = await fetch(`${base}/v1/models/types:predict`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
+    const text = await response.text();
+    expect(response.status, text).toBe(200);
+    expect(text).toContain('"out_int64":[9223372036854775807,-9223372036854775808]');
+    expect(text).toContain('"out_int64":[9007199254740993,0]');
+  });
+
   it('takes one instance for a model without a batch dimension and answers it nested as its shape', async () => {
     const value = [
       [1, 2, 3],
@@ -169,6 +184,13 @@ describe('KServe V1 predict', () => {
         'datatype_mismatch',
       ],
       [predict, { instances: [row] }, 415, 'unsupported_media_type', { 'content-type': 'text/plain' }],
+      // Not base64: refused, not decoded leniently to other bytes ("!!!" was an empty string).
+      ...['!!!', 'aGk=aGk=', 'a', 'aG k='].map((b64): [string, object, number, string] => [
+        `${base}/v1/models/types:predict`,
+        { instances: [{ fp32: [1, 2], int64: [1, 2], bool: [true, true], bytes: ['a', { b64 }] }] },
+        400,
+        'datatype_mismatch',
+      ]),
       // An ONNX string tensor holds UTF-8 text only.
       [
         `${base}/v1/models/types:predict`,

@@ -219,6 +219,16 @@ describe('routing and tiering', () => {
     expect((await infer('planned', mlpBody(1), bearer(KEYS.pro))).headers.get('x-tier')).toBe('premium');
     expect((await infer('picky', mlpBody(1), { ...bearer(KEYS.acme), 'x-tier': 'b' })).headers.get('x-model-version')).toBe('2');
     expect((await infer('picky', mlpBody(1), bearer(KEYS.acme))).headers.get('x-model-version')).toBe('1');
+    // A tier the route does not have (or an empty header) is refused, not swapped for its first tier.
+    for (const tier of ['bogus', '', 'B']) {
+      const refused = await infer('picky', mlpBody(1), { ...bearer(KEYS.acme), 'x-tier': tier });
+      expect([refused.status, refused.json.code], tier).toEqual([400, 'invalid_parameter']);
+      expect(refused.json.error).toBe(
+        'X-Tier names no tier of route "picky": send one of a, b (names match exactly), or no X-Tier for the route\'s policy',
+      );
+    }
+    // A route without tier_header never reads it.
+    expect((await infer('planned', mlpBody(1), { ...bearer(KEYS.pro), 'x-tier': 'bogus' })).headers.get('x-tier')).toBe('premium');
   });
 
   it('shadow mirrors to the candidate without changing the response or the bill', async () => {

@@ -148,6 +148,10 @@ describe('response cache, embedded', () => {
       expect((reply.json.parameters as Record<string, unknown>).cache).toBeUndefined();
     }
     expect(await ran('echo-plain')).toBe(before + 2);
+    // On a route whose fallback caches, the answering model's word counts: echo-plain has no cache to miss.
+    const routed = await infer('plain-first', [1, 1, 1, 1]);
+    expect([routed.status, routed.headers.get('x-tier'), routed.headers.get('x-cache')]).toEqual([200, 'plain', null]);
+    expect((routed.json.parameters as Record<string, unknown>).cache).toBeUndefined();
   });
 
   it('a failed answer is never cached: the same failing request fails (and runs) again', async () => {

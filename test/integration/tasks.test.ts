@@ -204,6 +204,24 @@ describe('Task API (embedded mode)', () => {
       expect({ status: answer.status, code: answer.json.code }).toEqual({ status, code });
       expect(typeof answer.json.error).toBe('string');
     }
+    // Base64 that is not base64 is refused, not decoded to other bytes ("!!!!" was zero bytes: "is empty").
+    for (const [value, why] of [
+      ['!!!!', /character 0 is not in the base64 alphabet/],
+      [`${image.toString('base64').slice(0, 40)}\n${image.toString('base64').slice(40)}`, /character 40 is not in the base64 alphabet/],
+      ['aGVsbG8=aGVs', /padding at character 7/],
+      ['aGVsb', /leave one over/],
+      ['data:image/png;base64,a!b=', /character 1 is not/],
+    ] as const) {
+      const refused = await post(`${server.url}/v1/tasks/text-orientation`, { inputs: { image: value } });
+      expect([refused.status, refused.json.code], value).toEqual([400, 'invalid_request']);
+      expect(refused.json.error).toMatch(/^input "image" is not valid base64: /);
+      expect(refused.json.error).toMatch(why);
+    }
+    // A key of Object.prototype is no input of the pipeline.
+    const proto = await post(`${server.url}/v1/tasks/text-orientation`, '{"inputs":{"__proto__":{"a":1},"image":"aGVsbG8="}}');
+    expect(proto.json).toEqual({ code: 'unknown_input', error: 'pipeline "text-orientation" has no input "__proto__" (inputs: image)' });
+    const inherited = await post(`${server.url}/v1/tasks/text-orientation`, { inputs: { toString: 'aGVsbG8=', image: 'aGVsbG8=' } });
+    expect(inherited.json.code).toBe('unknown_input');
   });
 
   it('fails a task that passes its deadline with request_timeout', async () => {

@@ -46,4 +46,33 @@ describe('KServe V1 bodies', () => {
     });
     expect(JSON.parse(encodeV1Predictions([{ ...scores, shape: [1, 2] }], false))).toEqual({ predictions: [[[0.5, 0.25]]] });
   });
+  it('reads and writes INT64 and UINT64 exactly over their whole range', () => {
+    const body = '{"instances": [{"i": [9223372036854775807, -9223372036854775808], "u": [18446744073709551615, 9007199254740993]}]}';
+    const parsed = parseV1Request(
+      Buffer.from(body),
+      model([
+        { name: 'i', datatype: 'INT64', shape: [2] },
+        { name: 'u', datatype: 'UINT64', shape: [2] },
+      ]),
+    );
+    expect(Array.from(parsed.inputs[0]!.data as BigInt64Array)).toEqual([9223372036854775807n, -9223372036854775808n]);
+    expect(Array.from(parsed.inputs[1]!.data as BigUint64Array)).toEqual([18446744073709551615n, 9007199254740993n]);
+    const out = encodeV1Predictions(
+      parsed.inputs.map((tensor) => ({ ...tensor, shape: [1, 2] })),
+      true,
+    );
+    expect(out).toBe('{"predictions":[{"i":[9223372036854775807,-9223372036854775808],"u":[18446744073709551615,9007199254740993]}]}');
+    // Beside them, other inputs' numbers past 2^53 are what JSON.parse gives.
+    const mixed = parseV1Request(
+      Buffer.from('{"instances": [{"i": [1, 2], "f": [1e20, 12345678901234567890]}]}'),
+      model([
+        { name: 'i', datatype: 'INT64', shape: [2] },
+        { name: 'f', datatype: 'FP64', shape: [2] },
+      ]),
+    );
+    expect(Array.from(mixed.inputs[1]!.data as Float64Array)).toEqual([1e20, Number('12345678901234567890')]);
+    expect(() =>
+      parseV1Request(Buffer.from('{"instances": [[9223372036854775808]]}'), model([{ name: 'i', datatype: 'INT64', shape: [1] }])),
+    ).toThrow(/element 0 \(9223372036854775808\) is not an integer/);
+  });
 });

@@ -153,6 +153,25 @@ describe('tier choice', () => {
     expect(chooseTiers(route({ type: 'fixed' }, { tier_header: true }), { plan: 'x', random: 0, requestedTier: 'b' })).toEqual([1, 2]);
     expect(chooseTiers(route({ type: 'fixed' }), { plan: 'x', random: 0, requestedTier: 'b' })).toEqual([0, 1, 2]);
   });
+
+  it("refuses an X-Tier that names no tier of a route that takes it, naming the route's tiers, whatever the policy", () => {
+    for (const policy of [
+      { type: 'fixed' },
+      { type: 'weighted', weights: { a: 1, b: 1 } },
+      { type: 'plan', plans: { pro: 'c' }, default: 'b' },
+    ]) {
+      for (const requestedTier of ['bogus', '', 'A', ' a']) {
+        const choose = () => chooseTiers(route(policy, { tier_header: true }), { plan: 'pro', random: 0.9, requestedTier });
+        expect(choose).toThrow(
+          expect.objectContaining({ code: 'invalid_parameter', message: expect.stringContaining('send one of a, b, c') }),
+        );
+      }
+    }
+    // A route without tier_header ignores the header, whatever it says.
+    expect(
+      chooseTiers(route({ type: 'plan', plans: { pro: 'c' }, default: 'b' }), { plan: 'pro', random: 0, requestedTier: 'bogus' }),
+    ).toEqual([2]);
+  });
 });
 
 describe('circuit breaker', () => {

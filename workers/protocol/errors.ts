@@ -29,7 +29,7 @@ export const ERROR_TABLE = {
   json_output_too_large: {
     status: 400,
     meaning:
-      'An answer would hold more than 1,048,576 values as JSON (encoding more would stall the server): ask for binary outputs (`binary_data_output`, or `binary_data` on the output). KServe V1 answers are JSON only.',
+      'An answer would hold more than 1,048,576 values or 16 MiB of tensor data as JSON (encoding more would stall the server): ask for binary outputs (`binary_data_output`, or `binary_data` on the output). KServe V1 answers are JSON only.',
   },
   invalid_parameter: { status: 400, meaning: 'A request parameter or header has a value of the wrong type or range.' },
   invalid_media: {
