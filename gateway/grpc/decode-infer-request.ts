@@ -5,7 +5,6 @@ import { elementCount, encodeBytesElements, type Tensor } from '../../workers/pr
 import { decodeJsonData } from '../protocol/json-tensor-data.js';
 import { parseRequestOptions, refuseSharedMemory, tensorFromBytes, type ParsedInferRequest } from '../protocol/parse-infer-request.js';
 import type { ReadBody } from '../protocol/read-infer-body.js';
-import { refuseSequence } from '../protocol/sequence-parameters.js';
 import { parameterValues, type GrpcParameters } from './infer-parameters.js';
 import { BytesLayout } from './bytes-layout.js';
 
@@ -121,7 +120,6 @@ export function decodeInferRequest(request: GrpcInferRequest, fingerprintOf: () 
     );
   }
   const parameters = parameterValues(request.parameters);
-  refuseSequence(parameters);
   const options = parseRequestOptions({
     ...(request.id ? { id: request.id } : {}),
     parameters,

@@ -4,6 +4,8 @@ import { dataElementCount, elementCount, type Tensor } from '../../workers/proto
 import { MAX_PRIORITY } from '../policy/policy-config.js';
 import { MAX_CLASSIFICATION } from './classification.js';
 import { JsonNumbers, parseInferJson } from '../http/infer-json.js';
+import { invalidJson } from '../http/json-error.js';
+import { refuseSequence } from './sequence-parameters.js';
 import { decodeJsonData, decodeJsonNumbers, flattenData } from './json-tensor-data.js';
 
 export interface RequestedOutput {
@@ -40,8 +42,8 @@ function parseJson(header: Buffer, numbers = false): unknown {
   if (read !== undefined) return read;
   try {
     return JSON.parse(header.toString('utf8'));
-  } catch (error) {
-    throw new ServingError('invalid_json', `the body is not valid JSON: ${(error as Error).message}`);
+  } catch {
+    throw invalidJson('the body', header);
   }
 }
 
@@ -184,6 +186,7 @@ export function refuseSharedMemory(parameters: Readonly<Record<string, unknown>>
 export function parseRequestOptions(body: Record<string, unknown>): Omit<ParsedInferRequest, 'inputs'> {
   if (body.id !== undefined && typeof body.id !== 'string') throw invalid('"id" must be a string');
   const parameters = optionalParameters(body.parameters, 'request');
+  refuseSequence(parameters);
   if (parameters.binary_data_output !== undefined && typeof parameters.binary_data_output !== 'boolean')
     throw new ServingError('invalid_parameter', 'binary_data_output must be true or false');
   const binaryByDefault = parameters.binary_data_output === true;

@@ -158,6 +158,21 @@ describe('inference over the Open Inference Protocol', () => {
     expect(outOfRange.json).toMatchObject({ code: 'datatype_mismatch', error: expect.stringContaining('(18446744073709551616)') });
   });
 
+  it('refuses sequence batching parameters, as Triton does for a model without a sequence batcher; their defaults pass', async () => {
+    const url = `${server.url}/v2/models/mlp-classifier/infer`;
+    for (const parameters of [
+      { sequence_id: 5, sequence_start: true },
+      { sequence_id: 'abc' },
+      { sequence_start: 'yes' },
+      { sequence_end: true },
+    ]) {
+      const refused = await post(url, mlpBody(1, parameters));
+      expect(refused.status, JSON.stringify(parameters)).toBe(400);
+      expect(refused.json.code).toBe('invalid_parameter');
+    }
+    expect((await post(url, mlpBody(1, { sequence_id: 0, sequence_start: false, sequence_end: false }))).status).toBe(200);
+  });
+
   it('accepts nested data and returns only the outputs asked for', async () => {
     const nested = [[vector(5).slice(0, 256), vector(5).slice(256)]];
     const reply = await post(`${base}/v2/models/types/infer`, {
