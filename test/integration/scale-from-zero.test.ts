@@ -52,31 +52,29 @@ describe('a backlog larger than the version holds', () => {
     const config = JSON.parse(readFileSync(join(PROJECT_MODELS, 'mlp-classifier', 'config.json'), 'utf8')) as {
       dynamic_batching: Record<string, unknown>;
     };
-    const repository = new TestRepository().copy('mlp-classifier', {
+    // The gateway admits by its own count (jobs, estimated across gateways), so a worker can meet
+    // more than its queue holds; here the worker's copy of the config simply has the smaller queue.
+    const batching = { ...config.dynamic_batching, preferred_batch_sizes: [8] };
+    const gatewayRepository = new TestRepository().copy('mlp-classifier', { max_batch_size: 8, dynamic_batching: batching });
+    const workerRepository = new TestRepository().copy('mlp-classifier', {
       max_batch_size: 8,
-      dynamic_batching: { ...config.dynamic_batching, preferred_batch_sizes: [8], max_queue_size: 16 },
+      dynamic_batching: { ...batching, max_queue_size: 16 },
     });
     const prefix = testPrefix();
     cleanups.push(
-      () => repository.remove(),
+      () => gatewayRepository.remove(),
+      () => workerRepository.remove(),
       () => cleanRedis(prefix),
     );
-    const env = {
-      ...REDIS_ENV,
-      REDIS_PREFIX: prefix,
-      MODEL_REPOSITORY: repository.dir,
-      LOAD_MODELS: 'mlp-classifier',
-      CPU_COUNT: '1',
-      HEARTBEAT_MS: '300',
-    };
-    const gateway = await spawnGateway(env);
+    const env = { ...REDIS_ENV, REDIS_PREFIX: prefix, LOAD_MODELS: 'mlp-classifier', CPU_COUNT: '1', HEARTBEAT_MS: '300' };
+    const gateway = await spawnGateway({ ...env, MODEL_REPOSITORY: gatewayRepository.dir });
     spawned.push(gateway);
     const replies = Promise.all(Array.from({ length: 400 }, (_, seed) => infer(gateway.url, seed, { timeout_ms: 60_000 })));
     const depth = async () => metric(await metricsText(gateway.url), 'switchyard_queue_depth', 'infer.mlp-classifier.1') ?? 0;
     await waitFor(async () => (await depth()) >= 1, 5_000, 'backlog queued');
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const metricsPort = await freePort();
-    spawned.push(launchWorker({ ...env, WORKER_ID: 'backlog', METRICS_PORT: String(metricsPort) }));
+    spawned.push(launchWorker({ ...env, MODEL_REPOSITORY: workerRepository.dir, WORKER_ID: 'backlog', METRICS_PORT: String(metricsPort) }));
     const answered = await replies;
     expect(answered.filter((reply) => reply.status !== 200).map((reply) => reply.json)).toEqual([]);
     const worker = await metricsText(`http://127.0.0.1:${metricsPort}`);

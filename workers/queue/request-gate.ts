@@ -1,9 +1,9 @@
 import type { ModelConfig } from '../repository/model-config.js';
 
 /**
- * The requests a worker hands one version's batcher at once: never more than its queue and
- * instances hold. The consumer takes jobs by count and a job may carry dozens of coalesced
- * requests, so a backlog taken at once overflowed the batcher's max_queue_size: the overflow was
+ * The requests a worker hands one version's batcher at once: never more than its queue holds.
+ * The consumer takes jobs by count and a job may carry dozens of coalesced requests, so a
+ * backlog taken at once overflowed the batcher's max_queue_size: the overflow was
  * refused queue_full here (counted as failed requests, spending job attempts) and queued again.
  * Now a job's requests wait their turn in hand, and the batcher never refuses what it was given.
  */
@@ -35,7 +35,11 @@ export class RequestGate {
   }
 }
 
-/** What one version holds at once: its queue, and a full batch on each instance. */
-export function versionCapacity(config: Pick<ModelConfig, 'max_batch_size' | 'instance_group' | 'dynamic_batching'>): number {
-  return config.dynamic_batching.max_queue_size + config.instance_group.count * Math.max(1, config.max_batch_size);
+/**
+ * What one version may be handed at once: its queue's size. Not more for the requests running,
+ * since a batch may be smaller than max_batch_size (a lone request on an idle instance), and then
+ * what it left in the queue would overflow it.
+ */
+export function versionCapacity(config: Pick<ModelConfig, 'dynamic_batching'>): number {
+  return config.dynamic_batching.max_queue_size;
 }
