@@ -13,6 +13,8 @@ interface JobWaiters {
   readonly queue: string;
   readonly since: number;
   readonly items: Map<number, Waiter>;
+  /** A request of it reached its deadline unanswered. */
+  expired?: boolean;
 }
 
 /**
@@ -22,9 +24,10 @@ interface JobWaiters {
 export class PendingReplies {
   readonly #jobs = new Map<string, JobWaiters>();
   /** Called whenever a job has no unsettled item left. */
-  readonly #onJobSettled: (jobId: string, queue: string) => void;
+  readonly #onJobSettled: (jobId: string, queue: string, expired: boolean) => void;
 
-  constructor(onJobSettled: (jobId: string, queue: string) => void = () => undefined) {
+  /** `onJobSettled` hears when a job has nothing left waiting, and whether a request of it ran out of time. */
+  constructor(onJobSettled: (jobId: string, queue: string, expired: boolean) => void = () => undefined) {
     this.#onJobSettled = onJobSettled;
   }
 
@@ -34,6 +37,8 @@ export class PendingReplies {
       const timer = setTimeout(
         () => {
           const error = timedOut?.() ?? new ServingError('request_timeout', `request ${requestId} was not answered within its timeout`);
+          const job = this.#jobs.get(jobId);
+          if (job) job.expired = true;
           this.#settle(jobId, item, (waiter) => waiter.reject(error));
         },
         Math.max(0, deadline - Date.now()),
@@ -87,7 +92,7 @@ export class PendingReplies {
     action(waiter);
     if (job.items.size === 0) {
       this.#jobs.delete(jobId);
-      this.#onJobSettled(jobId, job.queue);
+      this.#onJobSettled(jobId, job.queue, job.expired === true);
     }
   }
 }

@@ -69,7 +69,7 @@ export class QueueBackend implements ServingBackend {
   readonly #keys: RedisKeys;
   /** The queue engine's gateway side: adds jobs, looks them up. */
   readonly #jobs: JobQueue;
-  readonly #pending = new PendingReplies((jobId, queue) => this.#jobAnswered(jobId, queue));
+  readonly #pending = new PendingReplies((jobId, queue, expired) => this.#jobAnswered(jobId, queue, expired));
   /** The queue each unanswered job went to (one of its version's partitions); absent: not placed yet. */
   readonly #placed = new Map<string, string>();
   readonly #partitions = new PartitionPicker();
@@ -369,13 +369,14 @@ export class QueueBackend implements ServingBackend {
   }
 
   /** The last job out for a queue is answered: a group gathering for it need not wait out its window. */
-  #jobAnswered(jobId: string, placed: string): void {
+  #jobAnswered(jobId: string, placed: string, expired = false): void {
     const handle = this.#queued.get(jobId);
     this.#placed.delete(jobId);
     this.#queued.delete(jobId);
     this.#missing.delete(jobId);
-    if (this.#expiredCold.delete(jobId) && handle !== undefined) {
-      // Locked by a worker already, it stays (its reply is dropped); waiting, it never runs.
+    if ((this.#expiredCold.delete(jobId) || expired) && handle !== undefined) {
+      // Nobody waits for it (its requests ran out of time, or were cancelled): locked by a worker
+      // already, it stays (its reply is dropped); waiting, it leaves the queue and its depth unrun.
       void this.#jobs.remove(placed, jobId, handle).catch(() => undefined);
     }
     const queue = this.#partitions.versionQueue(placed);
