@@ -120,7 +120,10 @@ export class CallbackGuard {
     });
     try {
       return await Promise.race([this.#resolve(host), timeout]);
-    } catch {
+    } catch (error) {
+      // Slow is not absent: the caller is told the name did not resolve in time, not that it cannot.
+      if ((error as Error).message === 'lookup timed out')
+        throw new ServingError('invalid_parameter', `callback_url's host did not resolve within ${this.#timeoutMs} ms; try again`);
       return [];
     } finally {
       clearTimeout(timer);

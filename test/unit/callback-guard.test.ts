@@ -140,9 +140,12 @@ describe('callback guard', () => {
     expect(await refusal(guard({}, {}, resolve).vet('anyone', 'http://inner.example.com/'))).toBe('invalid_parameter');
   });
 
-  it('a name that does not answer in time is refused', async () => {
+  it('a name that does not answer in time is refused, saying it was slow rather than absent', async () => {
     const slow = new CallbackGuard(policySchema.parse({}), 50, () => new Promise(() => undefined));
-    expect(await refusal(slow.vet('anyone', 'http://slow.example.com/'))).toBe('invalid_parameter');
+    await expect(slow.vet('anyone', 'http://slow.example.com/')).rejects.toMatchObject({
+      code: 'invalid_parameter',
+      message: "callback_url's host did not resolve within 50 ms; try again",
+    });
   });
 
   it('allows internal targets only where the policy says so, per tenant', async () => {
