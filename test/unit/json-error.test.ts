@@ -2,18 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { invalidJson, jsonErrorOffset } from '../../gateway/http/json-error.js';
 import { parseV1Request } from '../../gateway/protocol/kserve-v1.js';
 import { parseJsonObject } from '../../gateway/tasks/task-json.js';
-
-/** A seeded generator, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../models/build/seeded-random.js';
 
 const parses = (bytes: Buffer): boolean => {
   try {
@@ -31,7 +20,7 @@ const SAMPLE = Buffer.from(
 describe('invalid_json messages', () => {
   it('finds an error exactly where JSON.parse does not parse: valid text has none, mutated text has one', () => {
     expect(jsonErrorOffset(SAMPLE)).toBeUndefined();
-    const next = random(11);
+    const next = seededRandom(11);
     const pieces = [...'{}[]",:0123456789.-+eE \\\n tfnu', 'true', 'null', '\\u12', '\u00e9', '\ufeff', '\u0000'];
     for (let trial = 0; trial < 5000; trial += 1) {
       const bytes = Buffer.from(SAMPLE);
