@@ -69,6 +69,8 @@ export interface AppOptions {
   readonly bodyLimit: number;
   /** The request bytes held at once (BODY_MEMORY_BYTES), shared with the gRPC front end; unbounded when absent. */
   readonly bodyMemory?: BodyMemory;
+  /** Connections the listener holds at once (MAX_CONNECTIONS); unbounded when absent. */
+  readonly maxConnections?: number;
   /** Failed authentications per client address before 429 (AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS), for a pipeline built here. */
   readonly authFailures?: AuthFailureLimit;
   /** The process's registry (served at /metrics) and the gateway's families; none in tests that need no metrics. */
@@ -100,6 +102,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     clientErrorHandler: clientErrorReply,
   }) as unknown as FastifyInstance;
   options.tls?.attach(app);
+  // A client opening sockets by the thousand must not take every file descriptor (Redis, model files, callbacks need them).
+  if (options.maxConnections !== undefined) app.server.maxConnections = options.maxConnections;
   installNodeRefusals(app);
   const pipeline =
     options.pipeline ?? pipelineDeps(options.backend, options.services, options.lifecycle, options.authFailures, true, reviewExplainer);

@@ -37,6 +37,10 @@ const gatewayEnvironment = sharedEnvironment.extend({
     .optional(),
   /** Largest gRPC message received or sent; MAX_BODY_BYTES when unset. */
   GRPC_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).optional(),
+  /** Calls one gRPC connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); a client queues the rest. */
+  GRPC_MAX_CONCURRENT_STREAMS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  /** Connections each front end (HTTP, gRPC) holds at once; past it a new one is closed as it opens. */
+  MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(4096),
   /** Failed authentications (wrong keys) one client address may make per window before it is refused with 429. */
   AUTH_FAILURE_LIMIT: z.coerce.number().int().min(1).default(20),
   AUTH_FAILURE_WINDOW_MS: timerMs(1000).default(60_000),

@@ -84,6 +84,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
     logger,
     bodyLimit: config.MAX_BODY_BYTES,
     bodyMemory,
+    maxConnections: config.MAX_CONNECTIONS,
     metrics: { registry, gateway: gatewayMetrics },
     tls,
     trustProxy: config.TRUST_PROXY,
@@ -144,6 +145,8 @@ function startGrpc(config: SwitchyardConfig, front: GrpcFront): Promise<RunningG
     host: config.GRPC_HOST,
     port: config.GRPC_PORT,
     maxMessageBytes: config.GRPC_MAX_MESSAGE_BYTES,
+    maxConcurrentStreams: config.GRPC_MAX_CONCURRENT_STREAMS,
+    maxConnections: config.MAX_CONNECTIONS,
     front,
     ...(files ? { tls: { files, reloadIntervalMs: config.TLS_RELOAD_INTERVAL_MS } } : {}),
   });

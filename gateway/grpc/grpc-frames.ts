@@ -1,4 +1,5 @@
-import { gunzip, inflate, type ZlibOptions } from 'node:zlib';
+import type { Transform } from 'node:stream';
+import { createGunzip, createInflate } from 'node:zlib';
 import { status } from '@grpc/grpc-js';
 
 /** A call refused at the transport, before the request pipeline: a gRPC status and its text. */
@@ -11,15 +12,10 @@ export class FrameError extends Error {
   }
 }
 
-type Inflater = (bytes: Buffer, options: ZlibOptions, done: (error: Error | null, result: Buffer) => void) => void;
-const promised =
-  (inflater: Inflater) =>
-  (bytes: Buffer, options: ZlibOptions): Promise<Buffer> =>
-    new Promise((resolve, reject) => inflater(bytes, options, (error, result) => (error ? reject(error) : resolve(result))));
-
-const DECOMPRESS: Readonly<Record<string, (bytes: Buffer, options: ZlibOptions) => Promise<Buffer>>> = {
-  gzip: promised(gunzip),
-  deflate: promised(inflate),
+/** Inflaters by grpc-encoding, read as a stream so each piece is counted as it comes. */
+const INFLATERS: Readonly<Record<string, () => Transform>> = {
+  gzip: () => createGunzip({ chunkSize: 64 * 1024 }),
+  deflate: () => createInflate({ chunkSize: 64 * 1024 }),
 };
 
 /**
@@ -35,18 +31,49 @@ export function unaryMessage(body: Buffer, maxBytes: number): { readonly compres
   return { compressed: body[0] !== 0, message: body.subarray(5) };
 }
 
-/** A compressed message in the call's grpc-encoding (gzip or deflate, as grpc-js reads them). */
-export async function decompressMessage(message: Buffer, encoding: string, maxBytes: number): Promise<Buffer> {
+/**
+ * A compressed message in the call's grpc-encoding (gzip or deflate, as grpc-js reads them).
+ * `take` is shown each inflated piece as it comes and may throw to stop (the gateway's body
+ * memory): a small message must not become hundreds of megabytes uncounted.
+ */
+export async function decompressMessage(
+  message: Buffer,
+  encoding: string,
+  maxBytes: number,
+  take: (bytes: number) => void = () => undefined,
+): Promise<Buffer> {
   // The flag says compressed, the call names no compression: a malformed call, as gRPC's C core reads it.
   if (encoding === 'identity') throw new FrameError(status.INTERNAL, 'Received a compressed message, but the call has no grpc-encoding');
-  const decompress = DECOMPRESS[encoding];
-  if (!decompress) throw new FrameError(status.UNIMPLEMENTED, `Received message compressed with unsupported encoding "${encoding}"`);
-  const plain = await decompress(message, { maxOutputLength: maxBytes + 1 }).catch((error: { code?: string }) => {
-    if (error.code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(maxBytes);
-    throw new FrameError(status.INTERNAL, 'Failed to decompress message');
+  const inflater = INFLATERS[encoding];
+  if (!inflater) throw new FrameError(status.UNIMPLEMENTED, `Received message compressed with unsupported encoding "${encoding}"`);
+  return new Promise<Buffer>((resolve, reject) => {
+    const stream = inflater();
+    const pieces: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    const fail = (error: unknown): void => {
+      if (failed) return;
+      failed = true;
+      stream.destroy();
+      reject(error);
+    };
+    stream.on('data', (piece: Buffer) => {
+      if (failed) return;
+      size += piece.length;
+      if (size > maxBytes) return fail(tooLarge(maxBytes));
+      try {
+        take(piece.length);
+      } catch (error) {
+        return fail(error);
+      }
+      pieces.push(piece);
+    });
+    stream.on('error', () => fail(new FrameError(status.INTERNAL, 'Failed to decompress message')));
+    stream.on('end', () => {
+      if (!failed) resolve(Buffer.concat(pieces, size));
+    });
+    stream.end(message);
   });
-  if (plain.length > maxBytes) throw tooLarge(maxBytes);
-  return plain;
 }
 
 const tooLarge = (maxBytes: number): FrameError =>

@@ -6,6 +6,7 @@ import type { GrpcFront } from './grpc-call.js';
 import { inferCodec, inferHandlers } from './infer-service.js';
 import { leanModelInfer } from './lean-model-infer.js';
 import { routePast } from './route-past.js';
+import { CONNECTION_IDLE_MS, limitConnections, RECEIVE_TIMEOUT_MS, receiveDeadline } from './transport-limits.js';
 import { loadInferenceService } from './load-service.js';
 import { modelHandlers } from './model-service.js';
 import { settingsHandlers } from './settings-service.js';
@@ -14,6 +15,10 @@ export interface GrpcServerOptions {
   readonly host: string;
   readonly port: number;
   readonly maxMessageBytes: number;
+  /** Calls open at once on one connection (GRPC_MAX_CONCURRENT_STREAMS). */
+  readonly maxConcurrentStreams?: number;
+  /** Connections held at once (MAX_CONNECTIONS). */
+  readonly maxConnections?: number;
   readonly front: GrpcFront;
   /** The HTTP listener's certificate files (TLS_*): the gRPC port is TLS (or mTLS) exactly when HTTP is. */
   readonly tls?: { readonly files: TlsFiles; readonly reloadIntervalMs: number };
@@ -60,6 +65,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const server = new Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.max_send_message_length': options.maxMessageBytes,
+    // Bounds for what one client may hold: node:http2 advertises 2^32-1 streams a connection (400,000
+    // calls opened and left open took the heap past its limit), and grpc-js closes no idle connection.
+    'grpc.max_concurrent_streams': options.maxConcurrentStreams ?? 1000,
+    'grpc.max_connection_idle_ms': CONNECTION_IDLE_MS,
     // Channelz (on by default) keeps per-call counters and traces that nothing here reads:
     // a cost on every call. Metrics and traces come from the request pipeline instead.
     'grpc.enable_channelz': 0,
@@ -75,6 +84,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     server,
     '/inference.GRPCInferenceService/ModelInfer',
     leanModelInfer(front, inferCodec(service.definition), limits),
+    receiveDeadline(RECEIVE_TIMEOUT_MS),
   );
   if (!lean) front.logger.warn('grpc-js internals differ from the expected ones: ModelInfer is served through grpc-js (slower)');
 
@@ -96,6 +106,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     server.bindAsync(`${host}:${options.port}`, credentialsFor(options.tls), (error, bound) => (error ? reject(error) : resolve(bound)));
   });
+  if (options.maxConnections !== undefined && !limitConnections(server, options.maxConnections))
+    front.logger.warn('grpc-js internals differ from the expected ones: MAX_CONNECTIONS does not bound the gRPC port');
   return {
     address: `${options.host}:${port}`,
     port,

@@ -2,6 +2,7 @@ import { constants, type Http2Session, type IncomingHttpHeaders, type OutgoingHt
 import { type Metadata, status } from '@grpc/grpc-js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { UNCOUNTED_BODY_BYTES } from '../limits/body-memory.js';
+import { MAX_TIMER_MS } from '../../workers/runtime/max-timer.js';
 import { answerTooLarge, toServiceError } from './grpc-errors.js';
 import { answerHeaders, authorizeCall, failCall, finishCall, openCall, type GrpcFront } from './grpc-call.js';
 import { encodeFramedGrpcAnswer, framedOf } from './encode-infer-response.js';
@@ -69,7 +70,9 @@ export function leanModelInfer(front: GrpcFront, codec: Codec, limits: LeanLimit
       hold?.release();
       if (!settled) controller.abort();
     });
-    const deadline = timeoutMs(headers['grpc-timeout']);
+    // A deadline past what a timer holds (2^31-1 ms, 24.8 days: Go's long contexts) is no practical deadline.
+    const asked = timeoutMs(headers['grpc-timeout']);
+    const deadline = asked !== undefined && asked > MAX_TIMER_MS ? undefined : asked;
     if (deadline !== undefined && Number.isNaN(deadline)) {
       sendStatus(status.INTERNAL, `Invalid grpc-timeout value "${String(headers['grpc-timeout'])}"`);
       return;
@@ -170,9 +173,22 @@ export function leanModelInfer(front: GrpcFront, codec: Codec, limits: LeanLimit
         const { compressed, message } = unaryMessage(body, limits.maxReceiveBytes);
         if (!compressed) return run(message);
         const encoding = headers['grpc-encoding'];
-        decompressMessage(message, typeof encoding === 'string' ? encoding : 'identity', limits.maxReceiveBytes).then(
+        // What it inflates to counts against the body memory, as an inflated HTTP body does.
+        let inflated = 0;
+        let inflatedHeld = 0;
+        const takeInflated = (bytes: number): void => {
+          inflated += bytes;
+          if (!hold || inflated <= UNCOUNTED_BODY_BYTES) return;
+          hold.take(inflated - inflatedHeld);
+          inflatedHeld = inflated;
+        };
+        decompressMessage(message, typeof encoding === 'string' ? encoding : 'identity', limits.maxReceiveBytes, takeInflated).then(
           run,
-          (error: FrameError) => sendStatus(error.code, error.message),
+          (error: unknown) => {
+            if (error instanceof FrameError) return sendStatus(error.code, error.message);
+            const { code, details, metadata } = toServiceError(error as ServingError, '');
+            sendStatus(code!, details!, (metadata as Metadata).toHttp2Headers());
+          },
         );
       } catch (error) {
         if (!(error instanceof FrameError)) throw error;

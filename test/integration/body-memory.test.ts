@@ -1,5 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { connect as connectHttp2 } from 'node:http2';
+import { loadInferenceService } from '../../gateway/grpc/load-service.js';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../workers/config.js';
@@ -101,6 +103,19 @@ describe('BODY_MEMORY_BYTES: the request bytes the gateway holds at once', () =>
     expect(grpc.headers['x-error-code']).toBe('server_busy');
     expect(grpc.headers['retry-after']).toBe('1');
 
+    // A compressed gRPC message counts what it inflates to: 300 KB in a few hundred bytes on the wire.
+    const wire = gzipSync(
+      serialize({
+        model_name: 'mlp-classifier',
+        inputs: [{ name: 'input', datatype: 'FP32', shape: ['1', String((300 * 1024) / 4)] }],
+        raw_input_contents: [Buffer.alloc(300 * 1024)],
+      }),
+    );
+    expect(wire.length).toBeLessThan(64 * 1024);
+    const compressed = await rawGrpc(server.grpcAddress!, wire, { 'grpc-encoding': 'gzip' });
+    expect(compressed['grpc-status']).toBe('14');
+    expect(compressed['x-error-code']).toBe('server_busy');
+
     // A small body is never counted: the model still answers while the memory is full.
     const small = await post(`${server.url}/v2/models/mlp-classifier/infer`, mlpBody(1));
     expect(small.status).toBe(200);
@@ -136,3 +151,29 @@ describe('BODY_MEMORY_BYTES: the request bytes the gateway holds at once', () =>
     expect(unset.BODY_MEMORY_BYTES).toBeGreaterThanOrEqual(MIB);
   });
 });
+
+const serialize = loadInferenceService().definition.ModelInfer!.requestSerialize;
+
+/** One ModelInfer of a compressed message on a raw HTTP/2 connection: its trailers. */
+function rawGrpc(address: string, compressed: Buffer, headers: Record<string, string>): Promise<Record<string, string>> {
+  const session = connectHttp2(`http://${address}`);
+  const prefix = Buffer.alloc(5);
+  prefix[0] = 1;
+  prefix.writeUInt32BE(compressed.length, 1);
+  return new Promise<Record<string, string>>((resolve, reject) => {
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': '/inference.GRPCInferenceService/ModelInfer',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      ...headers,
+    });
+    let seen: Record<string, string> = {};
+    stream.on('response', (head) => (seen = { ...seen, ...(head as Record<string, string>) }));
+    stream.on('trailers', (trailers) => (seen = { ...seen, ...(trailers as Record<string, string>) }));
+    stream.on('data', () => undefined);
+    stream.on('end', () => resolve(seen));
+    stream.on('error', reject);
+    stream.end(Buffer.concat([prefix, compressed]));
+  }).finally(() => session.close());
+}
