@@ -29,7 +29,7 @@ import { logSettingsRoutes } from './routes/log-settings.js';
 import { type ServingBackend, storeAnswers } from './serving-backend.js';
 import type { DeadLetters } from '../workers/queue/dead-letters.js';
 import { adminRoutes } from './routes/admin.js';
-import type { AuthFailureLimit } from './auth/api-keys.js';
+import { DEFAULT_AUTH_FAILURE_LIMIT, type AuthFailureLimit } from './auth/api-keys.js';
 import { installAuthentication } from './auth/authenticate.js';
 import { installAuditHook } from './audit/audit-hook.js';
 import { installRateLimit } from './limits/rate-limit.js';
@@ -101,8 +101,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
   }) as unknown as FastifyInstance;
   options.tls?.attach(app);
   installNodeRefusals(app);
+  const authFailures = options.trustProxy
+    ? { ...(options.authFailures ?? DEFAULT_AUTH_FAILURE_LIMIT), trustProxy: options.trustProxy }
+    : options.authFailures;
   const pipeline =
-    options.pipeline ?? pipelineDeps(options.backend, options.services, options.lifecycle, options.authFailures, true, reviewExplainer);
+    options.pipeline ?? pipelineDeps(options.backend, options.services, options.lifecycle, authFailures, true, reviewExplainer);
   options.inFlight?.install(app);
   installBodyParsers(app, options.bodyLimit);
   installRequestDecoding(app, options.bodyLimit);

@@ -52,7 +52,9 @@ export function installAuthentication(app: FastifyInstance, open: boolean, authe
     if (request.is404) return next(new ServingError('route_not_found', `no endpoint ${request.method} ${shortPath(request.url)}`));
     if (isAuthFree(request.method, request.routeOptions.url ?? '')) return next();
     try {
-      request.tenant = authenticate(request.headers.authorization, request.ip);
+      // Node joins a repeated X-Forwarded-For into one string.
+      const forwardedFor = request.headers['x-forwarded-for'] as string | undefined;
+      request.tenant = authenticate(request.headers.authorization, request.raw.socket.remoteAddress ?? '', forwardedFor);
     } catch (error) {
       if (error instanceof AuthThrottledError) reply.header('retry-after', String(error.retryAfterSeconds));
       return next(error as Error);
