@@ -1,7 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { ServingError } from '../../workers/protocol/errors.js';
 import type { Tenant } from '../policy/policy-config.js';
 import { AuthThrottledError, type Authenticator } from './api-keys.js';
+import { assertAdmin } from './authorize.js';
 import { foreignRequest } from './open-mode-guard.js';
 import { missingHost } from '../http/node-refusals.js';
 
@@ -61,4 +62,18 @@ export function installAuthentication(app: FastifyInstance, open: boolean, authe
     }
     next();
   });
+}
+
+/**
+ * The onRequest hook of every admin-only route (`{ onRequest: adminOnly }`): after
+ * authentication, before its parameters, query or body are parsed or validated, so a
+ * non-admin key gets 403 whatever else is wrong with the request.
+ */
+export function adminOnly(request: FastifyRequest, _reply: FastifyReply, next: HookHandlerDoneFunction): void {
+  try {
+    assertAdmin(request.tenant);
+  } catch (error) {
+    return next(error as Error);
+  }
+  next();
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { assertAdmin, assertMayCall } from '../auth/authorize.js';
+import { adminOnly } from '../auth/authenticate.js';
+import { assertMayCall } from '../auth/authorize.js';
 import { resolveModel } from '../routing/resolve-model.js';
 import type { ServingBackend } from '../serving-backend.js';
 import { docs, json, MODEL_PARAM, VERSION_PARAM, type JsonSchema } from '../openapi/route-docs.js';
@@ -22,10 +23,9 @@ const params = (versioned: boolean) => ({
 
 /** Triton's statistics extension. */
 export function statisticsRoutes(app: FastifyInstance, backend: ServingBackend): void {
-  app.get('/v2/models/stats', { config: stats('Statistics of every model (admin)') }, async (request) => {
-    assertAdmin(request.tenant);
-    return { model_stats: backend.statistics() };
-  });
+  app.get('/v2/models/stats', { onRequest: adminOnly, config: stats('Statistics of every model (admin)') }, async () => ({
+    model_stats: backend.statistics(),
+  }));
   app.get<{ Params: { model: string; version?: string } }>(
     '/v2/models/:model/stats',
     { config: stats('Statistics of a model', params(false)) },
