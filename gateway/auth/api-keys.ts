@@ -39,7 +39,8 @@ export class AuthThrottledError extends ServingError {
  */
 export type Authenticator = (authorization: string | undefined, peer: string, forwardedFor: string | undefined) => Tenant;
 
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
+/** `Bearer <key>`, the scheme in any case; whitespace around the value is optional whitespace (RFC 9110), ignored from either front end. */
+const BEARER = /^\s*Bearer\s+(\S+)\s*$/i;
 
 /**
  * The one key check both front ends run: `Bearer <key>`, looked up by its SHA-256. Wrong

@@ -34,6 +34,25 @@ export function shortPath(url: string): string {
   return path.length > 200 ? `${path.slice(0, 200)}…` : path;
 }
 
+const AUTHORIZATION = /^authorization$/i;
+
+/**
+ * Whether the request carries Authorization more than once: Node keeps only the first in
+ * `headers`, so a proxy that appends its own would otherwise decide who the caller is by
+ * order (RFC 9110 makes a repeated singleton field an error). Reads Node's raw list: no
+ * allocation.
+ */
+function repeatedAuthorization(rawHeaders: readonly string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length !== 13 || !AUTHORIZATION.test(name)) continue;
+    if (seen) return true;
+    seen = true;
+  }
+  return false;
+}
+
 /**
  * `Authorization: Bearer <key>` → tenant through the authenticator the gRPC front end shares
  * (one per-address failure limit for both), in onRequest: before any byte of the body is read,
@@ -52,6 +71,8 @@ export function installAuthentication(app: FastifyInstance, open: boolean, authe
     }
     if (request.is404) return next(new ServingError('route_not_found', `no endpoint ${request.method} ${shortPath(request.url)}`));
     if (isAuthFree(request.method, request.routeOptions.url ?? '')) return next();
+    if (repeatedAuthorization(request.raw.rawHeaders))
+      return next(new ServingError('unauthorized', 'send one Authorization header, not several'));
     try {
       // Node joins a repeated X-Forwarded-For into one string.
       const forwardedFor = request.headers['x-forwarded-for'] as string | undefined;

@@ -96,6 +96,24 @@ describe('authentication and authorization', () => {
     expect((await client.call('ServerReady', {})).message).toEqual({ ready: true });
   });
 
+  it('the scheme in any case and any spaces before the key, over gRPC as over HTTP (lean ModelInfer too)', async () => {
+    for (const authorization of [`bearer ${KEYS.acme}`, `BEARER   ${KEYS.acme}`]) {
+      expect((await client.call('ServerMetadata', {}, { authorization })).error, JSON.stringify(authorization)).toBeUndefined();
+      const infer = await client.call('ModelInfer', mlpRequest('mlp-classifier', mlpVector(1)), { authorization });
+      expect(infer.error, JSON.stringify(authorization)).toBeUndefined();
+      expect((await get(`${server.url}/v2`, { authorization })).status, JSON.stringify(authorization)).toBe(200);
+    }
+  });
+
+  it('whitespace around the value: HTTP/1.1 drops it, HTTP/2 drops the whole field (RFC 9113), so gRPC sees no key', async () => {
+    for (const authorization of [`Bearer ${KEYS.acme} `, ` Bearer ${KEYS.acme}`]) {
+      expect((await get(`${server.url}/v2`, { authorization })).status, JSON.stringify(authorization)).toBe(200);
+      const grpc = await client.call('ServerMetadata', {}, { authorization });
+      expect(grpc.error?.code, JSON.stringify(authorization)).toBe(status.UNAUTHENTICATED);
+      expect(grpc.error?.details).toBe('send Authorization: Bearer <key>');
+    }
+  });
+
   it('PERMISSION_DENIED for a model the key may not call, with the same message as HTTP', async () => {
     const grpc = await client.call('ModelInfer', mlpRequest('mlp-classifier', mlpVector(1)), bearer(KEYS.reader));
     const http = await post(`${server.url}/v2/models/mlp-classifier/infer`, mlpBody(1), bearer(KEYS.reader));
