@@ -149,7 +149,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     healthRoutes(api, options.backend, options.lifecycle);
     serverMetadataRoutes(api);
     modelRoutes(api, options.backend, options.services.policy.routes);
-    statisticsRoutes(api, options.backend);
+    statisticsRoutes(api, options.backend, options.services.policy.routes);
     inferRoutes(api, pipeline);
     predictV1Routes(api, pipeline, options.backend, options.services.policy.routes);
     explainRoutes(api, pipeline);
