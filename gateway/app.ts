@@ -29,7 +29,7 @@ import { logSettingsRoutes } from './routes/log-settings.js';
 import { type ServingBackend, storeAnswers } from './serving-backend.js';
 import type { DeadLetters } from '../workers/queue/dead-letters.js';
 import { adminRoutes } from './routes/admin.js';
-import type { AuthFailureLimit } from './auth/api-keys.js';
+import { DEFAULT_AUTH_FAILURE_LIMIT, type AuthFailureLimit } from './auth/api-keys.js';
 import { installAuthentication } from './auth/authenticate.js';
 import { installAuditHook } from './audit/audit-hook.js';
 import { installRateLimit } from './limits/rate-limit.js';
@@ -105,8 +105,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
   // A client opening sockets by the thousand must not take every file descriptor (Redis, model files, callbacks need them).
   if (options.maxConnections !== undefined) app.server.maxConnections = options.maxConnections;
   installNodeRefusals(app);
+  const authFailures = options.trustProxy
+    ? { ...(options.authFailures ?? DEFAULT_AUTH_FAILURE_LIMIT), trustProxy: options.trustProxy }
+    : options.authFailures;
   const pipeline =
-    options.pipeline ?? pipelineDeps(options.backend, options.services, options.lifecycle, options.authFailures, true, reviewExplainer);
+    options.pipeline ?? pipelineDeps(options.backend, options.services, options.lifecycle, authFailures, true, reviewExplainer);
   options.inFlight?.install(app);
   installBodyParsers(app, options.bodyLimit);
   installRequestDecoding(app, options.bodyLimit);
@@ -150,7 +153,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     healthRoutes(api, options.backend, options.lifecycle);
     serverMetadataRoutes(api);
     modelRoutes(api, options.backend, options.services.policy.routes);
-    statisticsRoutes(api, options.backend);
+    statisticsRoutes(api, options.backend, options.services.policy.routes);
     inferRoutes(api, pipeline);
     predictV1Routes(api, pipeline, options.backend, options.services.policy.routes);
     explainRoutes(api, pipeline);

@@ -70,7 +70,7 @@ export async function startServer(config: SwitchyardConfig): Promise<RunningServ
   const services = withCostMetrics(policyServices, gatewayMetrics);
   const tasks = await buildTaskService(config, mode.backend, services, logger, mode.redis);
   // One pipeline for both front ends: the same authenticator, rate-limit window and stores.
-  const authFailures = { limit: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW_MS };
+  const authFailures = { limit: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW_MS, trustProxy: config.TRUST_PROXY };
   const pipeline = pipelineDeps(mode.backend, services, lifecycle, authFailures, config.CANCEL_ABANDONED === 'on', reviewExplainer);
   const bodyMemory = new BodyMemory(config.BODY_MEMORY_BYTES);
   const app = buildApp({

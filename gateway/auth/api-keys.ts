@@ -1,5 +1,6 @@
 import { ServingError } from '../../workers/protocol/errors.js';
 import { hashKey, type Policy, PolicyConfigError, type Tenant } from '../policy/policy-config.js';
+import { clientAddress, type TrustProxy } from '../http/trust-proxy.js';
 import { AuthFailures } from './auth-failures.js';
 
 /** With no tenants configured (loopback only), every caller is this local admin. */
@@ -19,7 +20,11 @@ export interface AuthFailureLimit {
   /** Failed authentications one client address may make per window before it gets 429. */
   readonly limit: number;
   readonly windowMs: number;
+  /** Proxies whose X-Forwarded-For names the client counted (TRUST_PROXY); none when absent. */
+  readonly trustProxy?: TrustProxy;
 }
+
+export const DEFAULT_AUTH_FAILURE_LIMIT: AuthFailureLimit = { limit: 20, windowMs: 60_000 };
 
 /** Refused because this address sent too many wrong keys; HTTP says when to retry in Retry-After, gRPC in its metadata. */
 export class AuthThrottledError extends ServingError {
@@ -28,14 +33,21 @@ export class AuthThrottledError extends ServingError {
   }
 }
 
-/** An `Authorization` value (HTTP header or gRPC metadata) from a client address → its tenant; 401 (or 429) otherwise. */
-export type Authenticator = (authorization: string | undefined, address: string) => Tenant;
+/**
+ * An `Authorization` value (HTTP header or gRPC metadata), the socket peer's address and the
+ * X-Forwarded-For the request carries → its tenant; 401 (or 429) otherwise.
+ */
+export type Authenticator = (authorization: string | undefined, peer: string, forwardedFor: string | undefined) => Tenant;
+
+/** `Bearer <key>`, the scheme in any case; whitespace around the value is optional whitespace (RFC 9110), ignored from either front end. */
+const BEARER = /^\s*Bearer\s+(\S+)\s*$/i;
 
 /**
  * The one key check both front ends run: `Bearer <key>`, looked up by its SHA-256. Wrong
- * keys are counted per address across both front ends (a missing key guesses nothing).
+ * keys are counted per client address across both front ends (a missing key guesses
+ * nothing); the client is the peer, or behind a trusted proxy the one it names.
  */
-export function keyAuthenticator(policy: Policy, failureLimit: AuthFailureLimit = { limit: 20, windowMs: 60_000 }): Authenticator {
+export function keyAuthenticator(policy: Policy, failureLimit: AuthFailureLimit = DEFAULT_AUTH_FAILURE_LIMIT): Authenticator {
   const byHash = new Map<string, Tenant>();
   for (const tenant of policy.tenants) {
     for (const hash of tenant.keyHashes) {
@@ -48,11 +60,13 @@ export function keyAuthenticator(policy: Policy, failureLimit: AuthFailureLimit 
   }
   if (policy.tenants.length === 0) return () => OPEN_TENANT;
   const failures = new AuthFailures(failureLimit.limit, failureLimit.windowMs);
-  return (authorization, address) => {
+  const clientOf = clientAddress(failureLimit.trustProxy ?? false);
+  return (authorization, peer, forwardedFor) => {
+    const address = clientOf(peer, forwardedFor);
     const now = Date.now();
     const waitMs = failures.blockedFor(address, now);
     if (waitMs > 0) throw new AuthThrottledError(Math.ceil(waitMs / 1000));
-    const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
+    const match = authorization ? BEARER.exec(authorization) : null;
     if (!match) throw new ServingError('unauthorized', 'send Authorization: Bearer <key>');
     const tenant = byHash.get(hashKey(match[1]!));
     if (tenant) return tenant;

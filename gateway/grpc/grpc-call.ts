@@ -83,9 +83,18 @@ export function peerAddress(peer: string): string {
   return at > 0 && /^\d+$/.test(peer.slice(at + 1)) ? peer.slice(0, at) : peer;
 }
 
-/** The caller's tenant from its metadata and address: the authenticator (and wrong-key limit) HTTP's hook uses. */
+/**
+ * The caller's tenant from its metadata and address: the authenticator (wrong-key limit and
+ * TRUST_PROXY's reading of x-forwarded-for) HTTP's hook uses. Node's HTTP/2 layer joins a
+ * repeated x-forwarded-for into one value, as HTTP/1.1 does.
+ */
 export function authenticateCall(front: GrpcFront, source: CallSource): Tenant {
-  return front.pipeline.authenticate(metadataValue(source.metadata, 'authorization'), peerAddress(source.getPeer()));
+  const { metadata } = source;
+  return front.pipeline.authenticate(
+    metadataValue(metadata, 'authorization'),
+    peerAddress(source.getPeer()),
+    metadataValue(metadata, 'x-forwarded-for'),
+  );
 }
 
 /** Authentication and the rate limit: the same functions the HTTP hooks call. */

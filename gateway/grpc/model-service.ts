@@ -1,10 +1,8 @@
 import { ModelState } from '../../workers/pool/model-state.js';
 import { ServingError } from '../../workers/protocol/errors.js';
-import { assertAdmin, assertMayCall } from '../auth/authorize.js';
+import { assertAdmin } from '../auth/authorize.js';
 import { refuseLoadOverrides } from '../request/load-overrides.js';
-import { modelConfiguration, modelMetadata, modelReadiness, type ModelQuery } from '../request/model-queries.js';
-import { resolveModel } from '../routing/resolve-model.js';
-import { tritonConfig } from '../protocol/triton-config.js';
+import { modelConfiguration, modelMetadata, modelReadiness, modelStatistics, type ModelQuery } from '../request/model-queries.js';
 import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../routes/server-metadata.js';
 import type { GrpcCall, GrpcFront } from './grpc-call.js';
 import { unary } from './unary-call.js';
@@ -51,18 +49,14 @@ export function modelHandlers(front: GrpcFront) {
       modelMetadata(backend, routes, queryOf(call, request)),
     ),
     ModelConfig: unary<NameVersion>(front, 'ModelConfig', false, (call, request) => {
-      const config = modelConfiguration(backend, routes, queryOf(call, request));
-      const platform = modelMetadata(backend, routes, queryOf(call, request)).platform;
-      return { config: tritonConfig(config, platform) };
+      return { config: modelConfiguration(backend, routes, queryOf(call, request)).triton };
     }),
     ModelStatistics: unary<NameVersion>(front, 'ModelStatistics', false, (call, request) => {
       if (!request.name) {
         assertAdmin(call.tenant);
         return { model_stats: backend.statistics() };
       }
-      assertMayCall(call.tenant, request.name);
-      const { definition, version } = resolveModel(backend, request.name, request.version || undefined);
-      return { model_stats: backend.statistics(definition.name, request.version ? version : undefined) };
+      return { model_stats: modelStatistics(backend, routes, queryOf(call, request)) };
     }),
     RepositoryIndex: unary<{ ready?: boolean }>(front, 'RepositoryIndex', false, async (call, request) => {
       assertAdmin(call.tenant);

@@ -42,9 +42,61 @@ export const trustProxySchema = z
     return entries.join(',');
   });
 
-/** The form fastify's `trustProxy` takes: the addresses as a list, or a hop count as its predicate. */
-export function fastifyTrustProxy(trust: TrustProxy): string[] | ((address: string, hop: number) => boolean) | undefined {
-  if (trust === false) return undefined;
+/** Whether a hop may name the client before it: `hop` 0 is the socket peer, 1 the last X-Forwarded-For entry, and so on. */
+export type TrustHop = (address: string, hop: number) => boolean;
+
+/**
+ * The trust rule of a TRUST_PROXY value. A hop count trusts that many hops whatever their
+ * address, so a client that reaches the gateway directly picks its own address by sending
+ * X-Forwarded-For; addresses and CIDRs trust only the proxies they name.
+ */
+export function trustHop(trust: Exclude<TrustProxy, false>): TrustHop {
   if (typeof trust === 'number') return (_address, hop) => hop < trust;
-  return trust.split(',');
+  const proxies = new BlockList();
+  for (const entry of trust.split(',')) {
+    const [address, bits] = entry.split('/') as [string, string | undefined];
+    const family = isIP(address) === 4 ? 'ipv4' : 'ipv6';
+    if (bits === undefined) proxies.addAddress(address, family);
+    else proxies.addSubnet(address, Number(bits), family);
+  }
+  // BlockList matches an IPv4-mapped IPv6 peer (a dual-stack listener's) against IPv4 entries.
+  return (address) => {
+    const family = isIP(address);
+    return family !== 0 && proxies.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  };
+}
+
+/** The client a request comes from, given its socket peer and its X-Forwarded-For (HTTP header or gRPC metadata). */
+export type ClientAddress = (peer: string, forwardedFor: string | undefined) => string;
+
+/**
+ * The one reading of X-Forwarded-For both front ends use: walking from the socket peer back
+ * through the header's entries (right to left), the client is the first hop not trusted,
+ * or the leftmost entry when every hop is. Without TRUST_PROXY, the peer; no allocation
+ * unless a trusted peer sent the header.
+ */
+export function clientAddress(trust: TrustProxy): ClientAddress {
+  if (trust === false) return (peer) => peer;
+  const trusted = trustHop(trust);
+  return (peer, forwardedFor) => {
+    if (!forwardedFor || !trusted(peer, 0)) return peer;
+    let client = peer;
+    let hop = 0;
+    let end = forwardedFor.length;
+    while (end > 0) {
+      const comma = forwardedFor.lastIndexOf(',', end - 1);
+      const entry = forwardedFor.slice(comma + 1, end).trim();
+      end = comma;
+      if (entry === '') continue;
+      client = entry;
+      hop += 1;
+      if (!trusted(client, hop)) return client;
+    }
+    return client;
+  };
+}
+
+/** The form fastify's `trustProxy` takes (for `request.ip` and `request.protocol`): the same rule as clientAddress. */
+export function fastifyTrustProxy(trust: TrustProxy): TrustHop | undefined {
+  return trust === false ? undefined : trustHop(trust);
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ServingError } from '../../workers/protocol/errors.js';
 import type { DeadLetters } from '../../workers/queue/dead-letters.js';
 import { bodylessRoutes } from '../http/bodyless-routes.js';
-import { assertAdmin } from '../auth/authorize.js';
+import { adminOnly } from '../auth/authenticate.js';
 import { docs, json, ANY_OBJECT } from '../openapi/route-docs.js';
 
 /** Dead-letter inspection and requeue (distributed mode only: embedded mode never retries). */
@@ -23,10 +23,13 @@ export function adminRoutes(app: FastifyInstance, deadLetters: DeadLetters | und
     },
   });
   const schema = { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } } };
-  app.get<{ Querystring: { limit: number } }>('/v2/admin/dead-letters', { schema, config: listDocs }, async (request) => {
-    assertAdmin(request.tenant);
-    return { dead_letters: await require().list(request.query.limit) };
-  });
+  app.get<{ Querystring: { limit: number } }>(
+    '/v2/admin/dead-letters',
+    { onRequest: adminOnly, schema, config: listDocs },
+    async (request) => {
+      return { dead_letters: await require().list(request.query.limit) };
+    },
+  );
   const requeueDocs = docs({
     tag: 'admin',
     summary: 'Requeue a dead letter (admin, distributed mode)',
@@ -35,9 +38,12 @@ export function adminRoutes(app: FastifyInstance, deadLetters: DeadLetters | und
     bodyless: true,
   });
   bodylessRoutes(app, (scope) =>
-    scope.post<{ Params: { id: string } }>('/v2/admin/dead-letters/:id/requeue', { config: requeueDocs }, async (request) => {
-      assertAdmin(request.tenant);
-      return require().requeue(request.params.id);
-    }),
+    scope.post<{ Params: { id: string } }>(
+      '/v2/admin/dead-letters/:id/requeue',
+      { onRequest: adminOnly, config: requeueDocs },
+      async (request) => {
+        return require().requeue(request.params.id);
+      },
+    ),
   );
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { assertAdmin } from '../auth/authorize.js';
+import { adminOnly } from '../auth/authenticate.js';
 import { consoleOverview } from '../console/console-overview.js';
 import { CONSOLE_HEADERS } from '../console/console-headers.js';
 import { CONSOLE_PAGE } from '../console/console-page.js';
@@ -31,8 +31,7 @@ export function consoleRoutes(
     errors: ['forbidden'],
     responses: { 200: { description: 'The overview.', content: json(ANY_OBJECT) } },
   });
-  app.get('/v1/console/overview', { config: overview }, async (request) => {
-    assertAdmin(request.tenant);
-    return consoleOverview(backend, services, series, tasks?.pipelines() ?? []);
-  });
+  app.get('/v1/console/overview', { onRequest: adminOnly, config: overview }, async () =>
+    consoleOverview(backend, services, series, tasks?.pipelines() ?? []),
+  );
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { assertAdmin } from '../auth/authorize.js';
+import { adminOnly } from '../auth/authenticate.js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { docs, json } from '../openapi/route-docs.js';
 import { changeLogSettings, logSettingsOf } from '../request/log-settings.js';
@@ -36,11 +36,8 @@ const answer = {
 export function logSettingsRoutes(app: FastifyInstance, logger: Logger): void {
   app.get(
     '/v2/logging',
-    { config: docs({ tag: 'triton', summary: 'Log settings (admin)', errors: ['forbidden'], responses: answer }) },
-    async (request) => {
-      assertAdmin(request.tenant);
-      return logSettingsOf(logger);
-    },
+    { onRequest: adminOnly, config: docs({ tag: 'triton', summary: 'Log settings (admin)', errors: ['forbidden'], responses: answer }) },
+    async () => logSettingsOf(logger),
   );
   const changeDocs = docs({
     tag: 'triton',
@@ -50,8 +47,7 @@ export function logSettingsRoutes(app: FastifyInstance, logger: Logger): void {
     responses: answer,
     handChecked: { body: json({ ...SETTINGS_SCHEMA, additionalProperties: false }) },
   });
-  app.post('/v2/logging', { config: changeDocs }, async (request) => {
-    assertAdmin(request.tenant);
+  app.post('/v2/logging', { onRequest: adminOnly, config: changeDocs }, async (request) => {
     const settings = changeLogSettings(logger, updateOf(request.body));
     request.log.info({ logLevel: logger.level }, 'log level changed');
     return settings;

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import { assertAdmin } from '../auth/authorize.js';
+import { adminOnly } from '../auth/authenticate.js';
 import { docs } from '../openapi/route-docs.js';
 
 /**
@@ -16,8 +16,7 @@ export function metricsRoutes(app: FastifyInstance, registry: Registry): void {
     errors: ['forbidden'],
     responses: { 200: { description: 'Prometheus text format.', content: { 'text/plain': { type: 'string' } } } },
   });
-  app.get('/metrics', { config: metrics }, async (request, reply) => {
-    assertAdmin(request.tenant);
+  app.get('/metrics', { onRequest: adminOnly, config: metrics }, async (_request, reply) => {
     reply.type(registry.contentType);
     return registry.metrics();
   });

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { tritonConfig } from '../protocol/triton-config.js';
 import type { ServingBackend } from '../serving-backend.js';
 import type { RouteConfig, Tenant } from '../policy/policy-config.js';
 import { modelConfiguration, modelMetadata, modelReadiness, type ModelQuery } from '../request/model-queries.js';
@@ -65,9 +64,8 @@ export function modelRoutes(app: FastifyInstance, backend: ServingBackend, route
 
   // Triton's config where Triton names a field (as gRPC answers it), Switchyard's own keys beside it.
   const config = async (request: ModelRequest) => {
-    const query = queryOf(request);
-    const own = modelConfiguration(backend, routes, query);
-    return { ...own, ...tritonConfig(own, modelMetadata(backend, routes, query).platform) };
+    const { own, triton } = modelConfiguration(backend, routes, queryOf(request));
+    return { ...own, ...triton };
   };
   const configDocs = about("Model configuration (Triton's model_configuration)", {
     200: {

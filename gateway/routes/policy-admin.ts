@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { assertAdmin } from '../auth/authorize.js';
+import { adminOnly } from '../auth/authenticate.js';
 import type { PolicyServices } from '../wiring/policy-services.js';
 import { docs, json, ANY_OBJECT } from '../openapi/route-docs.js';
 
@@ -22,9 +22,8 @@ export function policyAdminRoutes(app: FastifyInstance, services: PolicyServices
   };
   app.get<{ Querystring: { limit: number; tenant?: string } }>(
     '/v1/admin/audit',
-    { schema: { querystring: auditQuery }, config: auditDocs },
+    { onRequest: adminOnly, schema: { querystring: auditQuery }, config: auditDocs },
     async (request) => {
-      assertAdmin(request.tenant);
       return { entries: await services.audit.read(request.query.limit, request.query.tenant) };
     },
   );
@@ -43,8 +42,7 @@ export function policyAdminRoutes(app: FastifyInstance, services: PolicyServices
       },
     },
   });
-  app.get('/v1/admin/routes', { config: routesDocs }, async (request) => {
-    assertAdmin(request.tenant);
+  app.get('/v1/admin/routes', { onRequest: adminOnly, config: routesDocs }, async () => {
     const shadow = await services.shadow.read();
     return {
       routes: services.policy.routes.map((route) => ({ ...route, shadow_agreement: shadow[route.name] ?? { mirrored: 0, agreed: 0 } })),

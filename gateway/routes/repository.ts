@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ModelState } from '../../workers/pool/model-state.js';
 import { MODEL_NAME } from '../../workers/repository/model-config.js';
 import type { ServingBackend } from '../serving-backend.js';
-import { assertAdmin } from '../auth/authorize.js';
+import { adminOnly } from '../auth/authenticate.js';
 import { bodylessRoutes } from '../http/bodyless-routes.js';
 import { docs, json, EMPTY_OBJECT, type JsonSchema, type RouteDocs } from '../openapi/route-docs.js';
 import { REPOSITORY_INDEX } from '../openapi/oip-schemas.js';
@@ -38,8 +38,7 @@ export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend):
       body: json({ type: 'object', properties: { ready: { description: 'true: only READY versions (anything else: all).' } } }),
     },
   });
-  app.post<{ Body: unknown }>('/v2/repository/index', { config: indexDocs }, async (request) => {
-    assertAdmin(request.tenant);
+  app.post<{ Body: unknown }>('/v2/repository/index', { onRequest: adminOnly, config: indexDocs }, async (request) => {
     const entries = await backend.index();
     const onlyReady = jsonBody(request.body).ready === true;
     return onlyReady ? entries.filter((entry) => entry.state === ModelState.READY) : entries;
@@ -62,9 +61,8 @@ export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend):
   );
   app.post<{ Params: { model: string } }>(
     '/v2/repository/models/:model/load',
-    { bodyLimit: LOAD_BODY_LIMIT, schema: MODEL_FOLDER, config: loadDocs },
+    { onRequest: adminOnly, bodyLimit: LOAD_BODY_LIMIT, schema: MODEL_FOLDER, config: loadDocs },
     async (request) => {
-      assertAdmin(request.tenant);
       const model = request.params.model;
       refuseLoadOverrides(jsonBody(request.body).parameters);
       await backend.load(model);
@@ -72,12 +70,11 @@ export function repositoryRoutes(app: FastifyInstance, backend: ServingBackend):
     },
   );
   bodylessRoutes(app, (scope) => {
-    const unloadDocs = changes('Unload a model (admin, embedded mode); one not loaded is already unloaded', []);
+    const unloadDocs = changes('Unload a model; one not loaded is already unloaded (admin, embedded mode)', []);
     scope.post<{ Params: { model: string } }>(
       '/v2/repository/models/:model/unload',
-      { schema: MODEL_FOLDER, config: unloadDocs },
+      { onRequest: adminOnly, schema: MODEL_FOLDER, config: unloadDocs },
       async (request) => {
-        assertAdmin(request.tenant);
         await backend.unload(request.params.model);
         return {};
       },

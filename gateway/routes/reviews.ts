@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { bodylessRoutes } from '../http/bodyless-routes.js';
-import { assertAdmin } from '../auth/authorize.js';
+import { adminOnly } from '../auth/authenticate.js';
 import type { PolicyServices } from '../wiring/policy-services.js';
 import { readResolveBody, RESOLVE_BODY_SCHEMA } from '../review/resolve-body.js';
 import { exportLine, type ReviewItem, type ReviewOutcome, type ReviewState } from '../review/review-item.js';
@@ -65,12 +65,14 @@ function filterFrom(query: ListQuery, defaultLimit: number): ReviewFilter {
 
 /**
  * The review queue: admins (any tenant with role admin) list, claim and resolve items;
- * the reviewer is the calling tenant's name. Every call is audited with its action and
- * reviewer once it is answered (refusals included), from the routes' own onResponse.
+ * the reviewer is the calling tenant's name. Every route is admin-only (403 before its
+ * parameters are looked at) and every call is audited with its action and reviewer once it
+ * is answered (refusals included), from the routes' own onResponse.
  */
 export function reviewRoutes(app: FastifyInstance, services: PolicyServices, tasks: TaskService | undefined): void {
   const store = services.reviews;
-  const audited = (action: string) => ({
+  const adminRoute = (action: string) => ({
+    onRequest: adminOnly,
     onResponse: (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
       const details = request.audit ?? {};
       services.audit
@@ -116,9 +118,12 @@ export function reviewRoutes(app: FastifyInstance, services: PolicyServices, tas
   );
   app.get<{ Querystring: ListQuery }>(
     '/v1/reviews',
-    { ...audited('review.list'), schema: listQuery({ maximum: 1000, default: 100 }, ['pending', 'claimed', 'resolved']), config: listDocs },
+    {
+      ...adminRoute('review.list'),
+      schema: listQuery({ maximum: 1000, default: 100 }, ['pending', 'claimed', 'resolved']),
+      config: listDocs,
+    },
     async (request) => {
-      assertAdmin(request.tenant);
       const filter = filterFrom(request.query, 100);
       if (filter.route !== undefined) request.audit = { route: filter.route };
       return { items: await store.list(filter) };
@@ -130,8 +135,7 @@ export function reviewRoutes(app: FastifyInstance, services: PolicyServices, tas
     [],
     json({ type: 'object', required: ['routes'], properties: { routes: {} } }),
   );
-  app.get('/v1/reviews/stats', { ...audited('review.stats'), config: statsDocs }, async (request) => {
-    assertAdmin(request.tenant);
+  app.get('/v1/reviews/stats', { ...adminRoute('review.stats'), config: statsDocs }, async () => {
     const [counts, items] = await Promise.all([store.counts(), store.list({ limit: ALL })]);
     return { routes: reviewStats(counts, items) };
   });
@@ -141,9 +145,8 @@ export function reviewRoutes(app: FastifyInstance, services: PolicyServices, tas
   });
   app.get<{ Querystring: ListQuery }>(
     '/v1/reviews/export',
-    { ...audited('review.export'), schema: listQuery({ maximum: ALL }, ['resolved']), config: exportDocs },
+    { ...adminRoute('review.export'), schema: listQuery({ maximum: ALL }, ['resolved']), config: exportDocs },
     async (request, reply) => {
-      assertAdmin(request.tenant);
       const filter = filterFrom({ ...request.query, state: 'resolved' }, ALL);
       const items = await store.list(filter);
       return reply.type('application/x-ndjson').send(items.map(exportLine).join(''));
@@ -153,11 +156,10 @@ export function reviewRoutes(app: FastifyInstance, services: PolicyServices, tas
   app.get<{ Params: { id: string } }>(
     '/v1/reviews/:id',
     {
-      ...audited('review.get'),
+      ...adminRoute('review.get'),
       config: reviewDocs('A review item (admin)', ['review_not_found'], json(ITEM), { handChecked: { params: ID } }),
     },
     async (request) => {
-      assertAdmin(request.tenant);
       request.audit = { reviewId: request.params.id };
       const item = await store.get(request.params.id);
       if (!item) throw new ServingError('review_not_found', `no review item "${request.params.id}"`);
@@ -170,14 +172,14 @@ export function reviewRoutes(app: FastifyInstance, services: PolicyServices, tas
     scope.post<{ Params: { id: string } }>(
       '/v1/reviews/:id/claim',
       {
-        ...audited('review.claim'),
+        ...adminRoute('review.claim'),
         config: reviewDocs('Claim an item to review it (admin)', ['review_not_found', 'review_conflict'], json(ITEM), {
           bodyless: true,
           handChecked: { params: ID },
         }),
       },
       async (request) => {
-        const reviewer = assertAdmin(request.tenant).name;
+        const reviewer = request.tenant!.name;
         request.audit = { reviewId: request.params.id };
         return settle(request, await store.claim(request.params.id, reviewer, new Date().toISOString()), 'claim');
       },
@@ -194,9 +196,9 @@ export function reviewRoutes(app: FastifyInstance, services: PolicyServices, tas
   );
   app.post<{ Params: { id: string } }>(
     '/v1/reviews/:id/resolve',
-    { ...audited('review.resolve'), config: resolveDocs },
+    { ...adminRoute('review.resolve'), config: resolveDocs },
     async (request) => {
-      const reviewer = assertAdmin(request.tenant).name;
+      const reviewer = request.tenant!.name;
       request.audit = { reviewId: request.params.id };
       const { decision, humanOutput } = readResolveBody(request.body);
       const resolution = { decision, at: new Date().toISOString(), ...(humanOutput !== undefined ? { humanOutput } : {}) };

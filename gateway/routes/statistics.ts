@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { assertAdmin, assertMayCall } from '../auth/authorize.js';
-import { resolveModel } from '../routing/resolve-model.js';
+import { adminOnly } from '../auth/authenticate.js';
+import type { RouteConfig, Tenant } from '../policy/policy-config.js';
+import { modelStatistics } from '../request/model-queries.js';
 import type { ServingBackend } from '../serving-backend.js';
 import { docs, json, MODEL_PARAM, VERSION_PARAM, type JsonSchema } from '../openapi/route-docs.js';
 import { MODEL_STATS } from '../openapi/oip-schemas.js';
@@ -21,27 +22,25 @@ const params = (versioned: boolean) => ({
 });
 
 /** Triton's statistics extension. */
-export function statisticsRoutes(app: FastifyInstance, backend: ServingBackend): void {
-  app.get('/v2/models/stats', { config: stats('Statistics of every model (admin)') }, async (request) => {
-    assertAdmin(request.tenant);
-    return { model_stats: backend.statistics() };
+export function statisticsRoutes(app: FastifyInstance, backend: ServingBackend, routes: readonly RouteConfig[]): void {
+  app.get('/v2/models/stats', { onRequest: adminOnly, config: stats('Statistics of every model (admin)') }, async () => ({
+    model_stats: backend.statistics(),
+  }));
+  const answer = async (request: { tenant: Tenant | undefined; params: { model: string; version?: string } }) => ({
+    model_stats: modelStatistics(backend, routes, {
+      tenant: request.tenant,
+      name: request.params.model,
+      ...(request.params.version !== undefined ? { version: request.params.version } : {}),
+    }),
   });
-  app.get<{ Params: { model: string; version?: string } }>(
+  app.get<{ Params: { model: string } }>(
     '/v2/models/:model/stats',
-    { config: stats('Statistics of a model', params(false)) },
-    async (request) => {
-      assertMayCall(request.tenant, request.params.model);
-      const { definition } = resolveModel(backend, request.params.model, undefined);
-      return { model_stats: backend.statistics(definition.name) };
-    },
+    { config: stats('Statistics of a model, or of the versions a route runs', params(false)) },
+    answer,
   );
   app.get<{ Params: { model: string; version: string } }>(
     '/v2/models/:model/versions/:version/stats',
     { config: stats('Statistics of a model version', params(true)) },
-    async (request) => {
-      assertMayCall(request.tenant, request.params.model);
-      const { definition, version } = resolveModel(backend, request.params.model, request.params.version);
-      return { model_stats: backend.statistics(definition.name, version) };
-    },
+    answer,
   );
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { assertAdmin, assertMayCall } from '../auth/authorize.js';
+import { adminOnly } from '../auth/authenticate.js';
+import { assertMayCall } from '../auth/authorize.js';
 import { docs, json, ANY_OBJECT, MODEL_PARAM, type JsonSchema } from '../openapi/route-docs.js';
 import { refuseTraceChange, TRACE_SETTINGS } from '../request/trace-settings.js';
 
@@ -32,10 +33,7 @@ const change = (summary: string, params?: JsonSchema) =>
 
 /** Triton's trace extension: TRACE_SETTINGS to read, changes refused (gateway/request/trace-settings.ts). */
 export function traceSettingsRoutes(app: FastifyInstance): void {
-  app.get('/v2/trace/setting', { config: read('Trace settings (admin)') }, async (request) => {
-    assertAdmin(request.tenant);
-    return TRACE_SETTINGS;
-  });
+  app.get('/v2/trace/setting', { onRequest: adminOnly, config: read('Trace settings (admin)') }, async () => TRACE_SETTINGS);
   app.get<{ Params: { model: string } }>(
     '/v2/models/:model/trace/setting',
     { config: read("A model's trace settings", MODEL_ONLY) },
@@ -44,16 +42,12 @@ export function traceSettingsRoutes(app: FastifyInstance): void {
       return TRACE_SETTINGS;
     },
   );
-  app.post('/v2/trace/setting', { config: change('Change trace settings (refused)') }, async (request) => {
-    assertAdmin(request.tenant);
-    return refuseTraceChange();
-  });
+  app.post('/v2/trace/setting', { onRequest: adminOnly, config: change('Change trace settings (admin; refused)') }, async () =>
+    refuseTraceChange(),
+  );
   app.post<{ Params: { model: string } }>(
     '/v2/models/:model/trace/setting',
-    { config: change("Change a model's trace settings (refused)", MODEL_ONLY) },
-    async (request) => {
-      assertAdmin(request.tenant);
-      return refuseTraceChange();
-    },
+    { onRequest: adminOnly, config: change("Change a model's trace settings (admin; refused)", MODEL_ONLY) },
+    async () => refuseTraceChange(),
   );
 }

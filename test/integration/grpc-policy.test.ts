@@ -96,6 +96,24 @@ describe('authentication and authorization', () => {
     expect((await client.call('ServerReady', {})).message).toEqual({ ready: true });
   });
 
+  it('the scheme in any case and any spaces before the key, over gRPC as over HTTP (lean ModelInfer too)', async () => {
+    for (const authorization of [`bearer ${KEYS.acme}`, `BEARER   ${KEYS.acme}`]) {
+      expect((await client.call('ServerMetadata', {}, { authorization })).error, JSON.stringify(authorization)).toBeUndefined();
+      const infer = await client.call('ModelInfer', mlpRequest('mlp-classifier', mlpVector(1)), { authorization });
+      expect(infer.error, JSON.stringify(authorization)).toBeUndefined();
+      expect((await get(`${server.url}/v2`, { authorization })).status, JSON.stringify(authorization)).toBe(200);
+    }
+  });
+
+  it('whitespace around the value: HTTP/1.1 drops it, HTTP/2 drops the whole field (RFC 9113), so gRPC sees no key', async () => {
+    for (const authorization of [`Bearer ${KEYS.acme} `, ` Bearer ${KEYS.acme}`]) {
+      expect((await get(`${server.url}/v2`, { authorization })).status, JSON.stringify(authorization)).toBe(200);
+      const grpc = await client.call('ServerMetadata', {}, { authorization });
+      expect(grpc.error?.code, JSON.stringify(authorization)).toBe(status.UNAUTHENTICATED);
+      expect(grpc.error?.details).toBe('send Authorization: Bearer <key>');
+    }
+  });
+
   it('PERMISSION_DENIED for a model the key may not call, with the same message as HTTP', async () => {
     const grpc = await client.call('ModelInfer', mlpRequest('mlp-classifier', mlpVector(1)), bearer(KEYS.reader));
     const http = await post(`${server.url}/v2/models/mlp-classifier/infer`, mlpBody(1), bearer(KEYS.reader));
@@ -132,6 +150,52 @@ describe('one wrong-key limit per address for both front ends', () => {
     } finally {
       limitedClient.close();
       await limited.close();
+    }
+  });
+});
+
+describe('behind a proxy (TRUST_PROXY): wrong keys count against the client the proxy names, as over HTTP', () => {
+  it("a trusted peer's x-forwarded-for names the client; an untrusted peer's is ignored", async () => {
+    // Dual-stack gRPC listener: 127.0.0.1 connects as ::ffff:127.0.0.1 (the trusted proxy), ::1 as itself (a direct client).
+    const port = await freePort();
+    const proxied = await startTestGateway(fixture.repository.dir, {
+      ...fixture.env,
+      GRPC_HOST: '::',
+      GRPC_PORT: String(port),
+      AUTH_FAILURE_LIMIT: '3',
+      TRUST_PROXY: '127.0.0.1',
+    });
+    const proxy = new InferenceClient(`127.0.0.1:${port}`);
+    const direct = new InferenceClient(`[::1]:${port}`);
+    const viaProxy = (client: string, key: string, method = 'ServerMetadata', request: object = {}) =>
+      proxy.call(method, request, { ...bearer(key), 'x-forwarded-for': client });
+    const infer = mlpRequest('mlp-classifier', mlpVector(1));
+    try {
+      for (const guess of ['guess-0', 'guess-1', 'guess-2'])
+        expect((await viaProxy('203.0.113.5', guess)).error?.code).toBe(status.UNAUTHENTICATED);
+      // That client is refused, on the lean ModelInfer path too; the proxy's other clients are not.
+      expect((await viaProxy('203.0.113.5', KEYS.acme)).error?.code).toBe(status.RESOURCE_EXHAUSTED);
+      expect((await viaProxy('203.0.113.5', KEYS.acme, 'ModelInfer', infer)).error?.code).toBe(status.RESOURCE_EXHAUSTED);
+      expect((await viaProxy('203.0.113.6', KEYS.acme)).error).toBeUndefined();
+      expect((await viaProxy('203.0.113.6', KEYS.acme, 'ModelInfer', infer)).error).toBeUndefined();
+      // HTTP reads X-Forwarded-For the same way: one count per client for both front ends.
+      expect((await get(`${proxied.url}/v2`, { ...bearer(KEYS.acme), 'x-forwarded-for': '203.0.113.5' })).status).toBe(429);
+      // A proxy in front of this one appended its entry: a trusted hop, so the client is still the one before it.
+      const chained = await viaProxy('203.0.113.5, 127.0.0.1', KEYS.acme);
+      expect(chained.error?.code).toBe(status.RESOURCE_EXHAUSTED);
+
+      // A peer that is no proxy names no one: its guesses count against its own address whatever it claims.
+      for (let i = 0; i < 3; i += 1) {
+        const guess = await direct.call('ServerMetadata', {}, { ...bearer(`guess-${i}`), 'x-forwarded-for': `198.51.100.${i}` });
+        expect(guess.error?.code).toBe(status.UNAUTHENTICATED);
+      }
+      const claimed = await direct.call('ServerMetadata', {}, { ...bearer(KEYS.acme), 'x-forwarded-for': '198.51.100.99' });
+      expect(claimed.error?.code).toBe(status.RESOURCE_EXHAUSTED);
+      expect((await viaProxy('203.0.113.7', KEYS.acme)).error).toBeUndefined();
+    } finally {
+      proxy.close();
+      direct.close();
+      await proxied.close();
     }
   });
 });

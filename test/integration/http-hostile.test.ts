@@ -309,6 +309,34 @@ describe('failed authentication is limited per client address', () => {
   });
 });
 
+describe('Authorization sent twice', () => {
+  it('is 401 unauthorized whichever comes first: never the first key, as Node would keep it', async () => {
+    for (const keys of [
+      [USER, ADMIN],
+      [USER, USER],
+      ['guess', USER],
+    ]) {
+      const reply = await rawRequest(
+        server.url,
+        head(
+          server.url,
+          'GET',
+          '/v2/models/mlp-classifier',
+          keys.map((key) => `Authorization: Bearer ${key}`),
+        ),
+      );
+      expectError(reply, 401, 'unauthorized');
+      expect(reply.json.error).toBe('send one Authorization header, not several');
+    }
+    // In any case, and the one header alone is fine.
+    const mixed = head(server.url, 'GET', '/v2/models/mlp-classifier', [`authorization: Bearer ${USER}`, `AUTHORIZATION: Bearer ${USER}`]);
+    expectError(await rawRequest(server.url, mixed), 401, 'unauthorized');
+    expect(
+      (await rawRequest(server.url, head(server.url, 'GET', '/v2/models/mlp-classifier', [`Authorization: Bearer ${USER}`]))).status,
+    ).toBe(200);
+  });
+});
+
 describe('behind a proxy (TRUST_PROXY): failed keys count against the forwarded client address', () => {
   let proxied: RunningServer;
   let limitedElsewhere: RunningServer;
