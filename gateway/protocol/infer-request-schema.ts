@@ -83,6 +83,13 @@ export const INFER_REQUEST_SCHEMA = {
           minimum: 0,
           description: "Lower first in the model's queue; above 2097152, the default (the tenant's), as Triton's past its lowest level.",
         },
+        sequence_id: {
+          enum: [0, ''],
+          description:
+            'No sequence batching here: only "no sequence" (0 or "") is accepted, as Triton answers a model without a sequence batcher.',
+        },
+        sequence_start: { const: false },
+        sequence_end: { const: false },
       },
     },
   },

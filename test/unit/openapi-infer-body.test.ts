@@ -35,7 +35,8 @@ const accepted: [string, unknown, number?][] = [
   ["Triton's timeout in microseconds", { inputs: [input()], parameters: { timeout: 0 } }],
   ['binary extension', { inputs: [binaryInput(8)] }, 8],
   ['a BYTES input', { inputs: [{ name: 's', datatype: 'BYTES', shape: [1], data: ['hello'] }] }],
-  ['unknown request parameters', { inputs: [input()], parameters: { sequence_id: 4 } }],
+  ['unknown request parameters', { inputs: [input()], parameters: { my_flag: 4 } }],
+  ['sequence parameters that name no sequence', { inputs: [input()], parameters: { sequence_id: 0, sequence_start: false } }],
   ['a zero dimension', { inputs: [input({ shape: [0, 2], data: [] })] }],
 ];
 
@@ -70,6 +71,8 @@ const refused: [string, unknown, number?][] = [
   ['a fractional priority', { inputs: [input()], parameters: { priority: 1.5 } }],
   ['a negative priority', { inputs: [input()], parameters: { priority: -1 } }],
   ['a negative Triton timeout', { inputs: [input()], parameters: { timeout: -1 } }],
+  ['a sequence id (no sequence batching)', { inputs: [input()], parameters: { sequence_id: 4 } }],
+  ['a sequence start', { inputs: [input()], parameters: { sequence_start: true } }],
 ];
 
 function handParser(body: unknown, binaryBytes = 0): 'accepts' | 'refuses' {
