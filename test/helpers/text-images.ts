@@ -54,3 +54,27 @@ export async function renderTextPage(
     .png()
     .toBuffer();
 }
+
+/** A spreadsheet-like page: `rows` x `columns` cells of 4-digit numbers, black on white; the cells' texts row by row. */
+export async function renderNumberGrid(
+  rows: number,
+  columns: number,
+  options: { cellWidth?: number; rowHeight?: number; fontSize?: number } = {},
+): Promise<{ image: Buffer; cells: string[] }> {
+  const cellWidth = options.cellWidth ?? 64;
+  const rowHeight = options.rowHeight ?? 24;
+  const fontSize = options.fontSize ?? 16;
+  const cells: string[] = [];
+  let body = '';
+  for (let row = 0; row < rows; row += 1) {
+    for (let column = 0; column < columns; column += 1) {
+      const text = String(1000 + ((row * 37 + column * 101) % 9000));
+      cells.push(text);
+      body += `<text x="${8 + column * cellWidth}" y="${rowHeight * (row + 0.8)}" font-family="DejaVu Sans, sans-serif" font-size="${fontSize}" fill="black">${text}</text>`;
+    }
+  }
+  const width = 16 + columns * cellWidth;
+  const height = rowHeight * (rows + 0.5);
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="white"/>${body}</svg>`;
+  return { image: await sharp(Buffer.from(svg)).png().toBuffer(), cells };
+}

@@ -8,7 +8,7 @@ import {
 } from '../../gateway/pipelines/transforms/ocr/find-text-boxes.js';
 
 const findTextBoxes = (map: ProbabilityMap, width: number, height: number, search: BoxSearch): TextBox[] =>
-  orientedBoxes(findTextRects(map, width, height, search), width, height);
+  orientedBoxes(findTextRects(map, width, height, search).rects, width, height);
 
 const SEARCH: BoxSearch = { threshold: 0.3, boxThreshold: 0.6, unclipRatio: 1.5, minSide: 3, maxBoxes: 1000 };
 
@@ -83,7 +83,7 @@ describe('findTextRects + orientedBoxes (DB post-processing)', () => {
     expect(findTextBoxes(sparse, 100, 100, SEARCH)).toEqual([]);
   });
 
-  it('finds nothing in an empty map and keeps only the best maxBoxes', () => {
+  it('finds nothing in an empty map and keeps only the best maxBoxes, counting the rest', () => {
     expect(findTextBoxes(mapWith(40, 40, []), 40, 40, SEARCH)).toEqual([]);
     const map = mapWith(100, 20, [
       [2, 5, 10, 6, 0.7],
@@ -92,6 +92,8 @@ describe('findTextRects + orientedBoxes (DB post-processing)', () => {
     ]);
     const best = findTextBoxes(map, 100, 20, { ...SEARCH, maxBoxes: 2 });
     expect(best.map((box) => box.score.toFixed(2))).toEqual(['0.95', '0.80']);
+    expect(findTextRects(map, 100, 20, { ...SEARCH, maxBoxes: 2 }).leftOut).toBe(1);
+    expect(findTextRects(map, 100, 20, SEARCH).leftOut).toBe(0);
   });
 
   it('fits a tilted line with a rotated rectangle: its angle, a quad along it, bounds around the quad', () => {

@@ -33,7 +33,7 @@ export interface BoxSearch {
   readonly unclipRatio: number;
   /** Boxes with a shorter side (in map pixels) are noise. */
   readonly minSide: number;
-  /** Most boxes kept (the highest scoring), bounding the work a noisy image causes. */
+  /** Most boxes kept (the highest scoring), bounding the work a dense or noisy image causes. */
   readonly maxBoxes: number;
 }
 
@@ -42,13 +42,20 @@ export interface ScoredRect extends RotatedRect {
   readonly score: number;
 }
 
+/** The rectangles kept, best first, and how many more passed every test but the `maxBoxes` cap. */
+export interface FoundRects {
+  readonly rects: ScoredRect[];
+  readonly leftOut: number;
+}
+
 /**
  * DB post-processing as PaddleOCR does it: threshold the map, take 8-connected regions,
  * fit each the minimum-area rotated rectangle, score it by the mean probability inside
  * that rectangle, grow it by the unclip distance (area * ratio / perimeter on every
- * side) and scale it to the original image.
+ * side) and scale it to the original image. Past `maxBoxes` the lowest scoring are left
+ * out and counted, so a caller can be told the page was not read whole.
  */
-export function findTextRects(map: ProbabilityMap, imageWidth: number, imageHeight: number, search: BoxSearch): ScoredRect[] {
+export function findTextRects(map: ProbabilityMap, imageWidth: number, imageHeight: number, search: BoxSearch): FoundRects {
   const candidates: ScoredRect[] = [];
   const scaleX = imageWidth / map.width;
   const scaleY = imageHeight / map.height;
@@ -63,7 +70,8 @@ export function findTextRects(map: ProbabilityMap, imageWidth: number, imageHeig
     if (Math.min(grown.along, grown.across) < search.minSide + 2) continue;
     candidates.push({ ...scaleRect(grown, scaleX, scaleY), score });
   }
-  return candidates.sort((a, b) => b.score - a.score).slice(0, search.maxBoxes);
+  candidates.sort((a, b) => b.score - a.score);
+  return { rects: candidates.slice(0, search.maxBoxes), leftOut: Math.max(0, candidates.length - search.maxBoxes) };
 }
 
 /** A map-space rectangle in image pixels; unequal scales turn it slightly, so its sides are measured again. */
