@@ -19,6 +19,22 @@ export interface WavLayout {
 const PCM = 1;
 const IEEE_FLOAT = 3;
 const EXTENSIBLE = 0xfffe;
+/** WAV format codes a caller may send that are not PCM or float, by the name they know them by. */
+const CODECS: ReadonlyMap<number, string> = new Map([
+  [0x0002, 'Microsoft ADPCM'],
+  [0x0006, 'A-law'],
+  [0x0007, 'µ-law'],
+  [0x0011, 'IMA ADPCM'],
+  [0x0031, 'GSM 6.10'],
+  [0x0050, 'MPEG audio'],
+  [0x0055, 'MP3'],
+]);
+
+const codecName = (code: number): string => {
+  const name = CODECS.get(code);
+  return name ? `${name} (WAV format ${code})` : `WAV format ${code}`;
+};
+
 /** What a writer that cannot seek back (a pipe) leaves as the data chunk's size: the samples run to the end. */
 const STREAMED_SIZES: ReadonlySet<number> = new Set([0, 0xffffffff]);
 
@@ -59,7 +75,7 @@ export function readWavLayout(bytes: Uint8Array, where: string): WavLayout {
       if (rate < 1000 || rate > 384_000) throw bad(`has a sample rate of ${rate} Hz`);
       const pcm16 = code === PCM && bits === 16;
       if (!pcm16 && !(code === IEEE_FLOAT && bits === 32)) {
-        const kind = code === PCM ? `${bits}-bit PCM` : code === IEEE_FLOAT ? `${bits}-bit float` : `format ${code}`;
+        const kind = code === PCM ? `${bits}-bit PCM` : code === IEEE_FLOAT ? `${bits}-bit float` : codecName(code);
         throw bad(`is ${kind}: send 16-bit PCM or 32-bit float`);
       }
       const frames = Math.floor(length / ((bits / 8) * channels));
