@@ -1,6 +1,6 @@
-import { AUDIO_TYPES } from '../http/body-parsers.js';
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { bodyMediaType, isAudioType, isImageType } from '../http/media-types.js';
 import { MultipartBody } from '../http/multipart-body.js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { encodeBytesElements } from '../../workers/protocol/tensor.js';
@@ -17,8 +17,6 @@ export interface RawBody {
   /** The idempotency fingerprint the parsed path would give. */
   readonly fingerprint: () => string;
 }
-
-export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'] as const;
 
 export interface ReadBody {
   readonly parsed: ParsedInferRequest;
@@ -52,12 +50,12 @@ export async function readInferBody(request: FastifyRequest, definition: ModelDe
   if (body instanceof MultipartBody) return readMultipart(body, definition);
   if (!Buffer.isBuffer(body) || body.length === 0)
     throw new ServingError('empty_body', 'the request has no body: send an inference request as JSON');
-  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if ((IMAGE_TYPES as readonly string[]).includes(type)) {
+  const type = bodyMediaType(request.headers['content-type']);
+  if (isImageType(type)) {
     const name = imageInput(definition, 'a raw image body');
     return { parsed: imagesRequest(name, [body], {}), fingerprint: () => sha256([Buffer.from(type), body]) };
   }
-  if ((AUDIO_TYPES as readonly string[]).includes(type)) {
+  if (isAudioType(type)) {
     throw new ServingError(
       'unsupported_media_type',
       'a raw WAV body goes to pipelines (POST /v1/tasks/{pipeline}); to a model, send WAV files as a BYTES input',
@@ -76,10 +74,9 @@ export async function readInferBody(request: FastifyRequest, definition: ModelDe
 export function rawInferBody(request: FastifyRequest): RawBody | undefined {
   const body = request.body;
   if (!Buffer.isBuffer(body) || body.length === 0) return undefined;
-  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if ((IMAGE_TYPES as readonly string[]).includes(type))
-    return { form: type, bytes: body, fingerprint: () => sha256([Buffer.from(type), body]) };
-  if ((AUDIO_TYPES as readonly string[]).includes(type)) return undefined;
+  const type = bodyMediaType(request.headers['content-type']);
+  if (isImageType(type)) return { form: type, bytes: body, fingerprint: () => sha256([Buffer.from(type), body]) };
+  if (isAudioType(type)) return undefined;
   const headerLength = request.headers[HEADER_LENGTH_HEADER];
   const length = Array.isArray(headerLength) ? headerLength[0] : headerLength;
   return { form: `${type}|${length ?? ''}`, bytes: body, fingerprint: () => sha256([body]) };
