@@ -70,17 +70,38 @@ describe('findTextRects + orientedBoxes (DB post-processing)', () => {
     expect(joined.y + joined.height).toBeGreaterThanOrEqual(52);
   });
 
-  it('drops weak regions, tiny specks and, in a sparse region, low mean probability', () => {
+  it('drops weak regions, tiny specks and sparse regions', () => {
     const weak = mapWith(100, 50, [[10, 10, 40, 10, 0.45]]);
     expect(findTextBoxes(weak, 100, 50, SEARCH)).toEqual([]);
     const speck = mapWith(100, 50, [[10, 10, 2, 2, 0.99]]);
     expect(findTextBoxes(speck, 100, 50, SEARCH)).toEqual([]);
-    // An L-shaped region: its bounding box is mostly background, so its mean is low.
+    // An L-shaped region: sure pixels, but they cover a tenth of its rectangle.
     const sparse = mapWith(100, 100, [
       [0, 0, 60, 3, 0.9],
       [0, 0, 3, 60, 0.9],
     ]);
     expect(findTextBoxes(sparse, 100, 100, SEARCH)).toEqual([]);
+  });
+
+  it('keeps a thin bowed band, as a tilted line comes out of the detector, though it leaves its rectangle 40 % empty', () => {
+    // 200 x 5 px band, tilted 30 degrees and bowed 4 px at its middle, drawn at probability 0.95.
+    const width = 240;
+    const height = 160;
+    const data = new Float32Array(width * height).fill(0.02);
+    const turn = (30 * Math.PI) / 180;
+    for (let y = 0; y < height; y += 1) {
+      for (let x = 0; x < width; x += 1) {
+        const dx = x + 0.5 - 120;
+        const dy = y + 0.5 - 80;
+        const along = dx * Math.cos(turn) + dy * Math.sin(turn);
+        const across = -dx * Math.sin(turn) + dy * Math.cos(turn);
+        const bow = 4 * (1 - (along / 100) ** 2);
+        if (Math.abs(along) <= 100 && Math.abs(across - bow) <= 2.5) data[y * width + x] = 0.95;
+      }
+    }
+    const rects = findTextRects({ data, width, height }, width, height, SEARCH).rects;
+    expect(rects).toHaveLength(1);
+    expect(rects[0]!.score).toBeCloseTo(0.95, 5);
   });
 
   it('finds nothing in an empty map and keeps only the best maxBoxes, counting the rest', () => {
@@ -114,9 +135,9 @@ describe('findTextRects + orientedBoxes (DB post-processing)', () => {
     const [box] = findTextBoxes({ data, width, height }, width, height, SEARCH);
     expect(box!.angle).toBeGreaterThan(8);
     expect(box!.angle).toBeLessThan(12);
-    // Mean over the rotated rectangle (0.75: its jagged edges hold some background), not over the
-    // axis-aligned bounding box, which is two thirds background (about 0.34) and fell under box_threshold.
-    expect(box!.score).toBeGreaterThan(0.7);
+    // Mean over the region itself: the background the bar's jagged edges leave in its rectangle
+    // (0.75 there) or in its axis-aligned bounding box (about 0.34) is not counted.
+    expect(box!.score).toBeCloseTo(0.9, 5);
     const [tl, tr, br, bl] = box!.quad;
     expect(Math.hypot(tr![0] - tl![0], tr![1] - tl![1])).toBeGreaterThan(60);
     expect(tr![1]).toBeGreaterThan(tl![1]);
