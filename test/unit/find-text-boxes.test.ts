@@ -104,6 +104,25 @@ describe('findTextRects + orientedBoxes (DB post-processing)', () => {
     expect(rects[0]!.score).toBeCloseTo(0.95, 5);
   });
 
+  it("reads a squarish word's box along the page's lines, also on a page tilted 46 degrees", () => {
+    const turn = (46 * Math.PI) / 180;
+    const [ux, uy] = [Math.cos(turn), Math.sin(turn)];
+    const line = (cx: number, cy: number, along: number) => ({ cx, cy, ux, uy, along, across: 20, score: 0.9 });
+    // A short word, almost square, whose rectangle came out 6 degrees off the lines: the bare axis
+    // (vertical here, the lines' long sides being more vertical than not) read it downwards, at 130 degrees.
+    const off = (40 * Math.PI) / 180;
+    const word = { cx: 300, cy: 300, ux: Math.cos(off), uy: Math.sin(off), along: 22, across: 24, score: 0.9 };
+    const [first, second, short] = orientedBoxes([line(200, 200, 300), line(250, 150, 280), word], 600, 600);
+    expect(first!.angle).toBeCloseTo(46, 0);
+    expect(second!.angle).toBeCloseTo(46, 0);
+    expect(short!.angle).toBeCloseTo(40, 0);
+    // Level pages keep reading rightwards, and sideways pages downwards.
+    const level = orientedBoxes([{ cx: 100, cy: 50, ux: -1, uy: 0, along: 150, across: 20, score: 0.9 }], 300, 100);
+    expect(level[0]!.angle).toBeCloseTo(0, 5);
+    const sideways = orientedBoxes([{ cx: 50, cy: 100, ux: 0, uy: -1, along: 150, across: 20, score: 0.9 }], 100, 300);
+    expect(sideways[0]!.angle).toBeCloseTo(90, 5);
+  });
+
   it('finds nothing in an empty map and keeps only the best maxBoxes, counting the rest', () => {
     expect(findTextBoxes(mapWith(40, 40, []), 40, 40, SEARCH)).toEqual([]);
     const map = mapWith(100, 20, [
