@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { bodyMediaType, isAudioType, isImageType } from '../http/media-types.js';
 import { MultipartBody } from '../http/multipart-body.js';
+import { isReadableImage, isWavFile } from '../../workers/media/image-signature.js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { encodeBytesElements } from '../../workers/protocol/tensor.js';
 import type { ModelDefinition } from '../../workers/repository/load-repository.js';
@@ -62,8 +63,26 @@ export async function readInferBody(request: FastifyRequest, definition: ModelDe
     );
   }
   const headerLength = request.headers[HEADER_LENGTH_HEADER];
+  if (type === 'application/octet-stream' && headerLength === undefined) refuseRawFile(body);
   const { header, binary } = splitBinaryBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
   return { parsed: await parseInferRequestOffThread(header, binary), fingerprint: () => sha256([body]) };
+}
+
+/**
+ * A file sent whole as application/octet-stream would otherwise fail as JSON at its first
+ * byte: to a model that type is the binary extension, so the caller is told what to send.
+ */
+function refuseRawFile(body: Buffer): void {
+  if (isReadableImage(body))
+    throw new ServingError(
+      'unsupported_media_type',
+      'the body is an image sent as application/octet-stream, which to a model is the binary extension (with Inference-Header-Content-Length): send it as image/png, image/jpeg or image/webp',
+    );
+  if (isWavFile(body))
+    throw new ServingError(
+      'unsupported_media_type',
+      'the body is a WAV file sent as application/octet-stream: a raw WAV body goes to pipelines (POST /v1/tasks/{pipeline}); to a model, send WAV files as a BYTES input',
+    );
 }
 
 /**
