@@ -1,11 +1,10 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { ServingError } from '../../workers/protocol/errors.js';
-
-export const AUDIO_TYPES = ['audio/wav', 'audio/x-wav', 'audio/wave'] as const;
+import { MEDIA_TYPE_NAMES } from './media-types.js';
 
 /** Body types read as bytes. text/plain and form types are not among them: a browser sends those cross-site without asking. */
-const BUFFERED_TYPES = ['application/json', 'application/octet-stream', 'image/png', 'image/jpeg', 'image/webp', ...AUDIO_TYPES];
+const BUFFERED_TYPES = ['application/json', 'application/octet-stream', ...MEDIA_TYPE_NAMES];
 
 /**
  * Bodies arrive as buffers and are parsed by the protocol layer, so a bad body gets a
@@ -31,8 +30,9 @@ export function installBodyParsers(app: FastifyInstance, bodyLimit: number): voi
 }
 
 const SUPPORTED =
-  'send application/json (or no Content-Type), application/octet-stream with the binary extension, ' +
-  'an image (image/png, image/jpeg, image/webp), a WAV file (audio/wav, to pipelines) or multipart/form-data';
+  'send application/json (or no Content-Type), application/octet-stream (the binary extension to models, ' +
+  "a pipeline's one image or WAV input to tasks), an image (image/png, image/jpeg, image/webp), " +
+  'a WAV file (audio/wav, to pipelines) or multipart/form-data';
 
 const tooLarge = (limit: number): ServingError =>
   new ServingError('body_too_large', `the body is larger than MAX_BODY_BYTES (${limit} bytes)`);

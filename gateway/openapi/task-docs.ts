@@ -122,6 +122,7 @@ export const CREATE_TASK_DOCS = docs({
       'image/jpeg': MEDIA,
       'image/webp': MEDIA,
       'audio/wav': MEDIA,
+      'application/octet-stream': MEDIA,
     },
   },
 });

@@ -1,7 +1,8 @@
-import { AUDIO_TYPES } from '../http/body-parsers.js';
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { bodyMediaType, isAudioType, isImageType } from '../http/media-types.js';
 import { MultipartBody } from '../http/multipart-body.js';
+import { isReadableImage, isWavFile } from '../../workers/media/image-signature.js';
 import { ServingError } from '../../workers/protocol/errors.js';
 import { encodeBytesElements } from '../../workers/protocol/tensor.js';
 import type { ModelDefinition } from '../../workers/repository/load-repository.js';
@@ -17,8 +18,6 @@ export interface RawBody {
   /** The idempotency fingerprint the parsed path would give. */
   readonly fingerprint: () => string;
 }
-
-export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'] as const;
 
 export interface ReadBody {
   readonly parsed: ParsedInferRequest;
@@ -52,20 +51,38 @@ export async function readInferBody(request: FastifyRequest, definition: ModelDe
   if (body instanceof MultipartBody) return readMultipart(body, definition);
   if (!Buffer.isBuffer(body) || body.length === 0)
     throw new ServingError('empty_body', 'the request has no body: send an inference request as JSON');
-  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if ((IMAGE_TYPES as readonly string[]).includes(type)) {
+  const type = bodyMediaType(request.headers['content-type']);
+  if (isImageType(type)) {
     const name = imageInput(definition, 'a raw image body');
     return { parsed: imagesRequest(name, [body], {}), fingerprint: () => sha256([Buffer.from(type), body]) };
   }
-  if ((AUDIO_TYPES as readonly string[]).includes(type)) {
+  if (isAudioType(type)) {
     throw new ServingError(
       'unsupported_media_type',
       'a raw WAV body goes to pipelines (POST /v1/tasks/{pipeline}); to a model, send WAV files as a BYTES input',
     );
   }
   const headerLength = request.headers[HEADER_LENGTH_HEADER];
+  if (type === 'application/octet-stream' && headerLength === undefined) refuseRawFile(body);
   const { header, binary } = splitBinaryBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
   return { parsed: await parseInferRequestOffThread(header, binary), fingerprint: () => sha256([body]) };
+}
+
+/**
+ * A file sent whole as application/octet-stream would otherwise fail as JSON at its first
+ * byte: to a model that type is the binary extension, so the caller is told what to send.
+ */
+function refuseRawFile(body: Buffer): void {
+  if (isReadableImage(body))
+    throw new ServingError(
+      'unsupported_media_type',
+      'the body is an image sent as application/octet-stream, which to a model is the binary extension (with Inference-Header-Content-Length): send it as image/png, image/jpeg or image/webp',
+    );
+  if (isWavFile(body))
+    throw new ServingError(
+      'unsupported_media_type',
+      'the body is a WAV file sent as application/octet-stream: a raw WAV body goes to pipelines (POST /v1/tasks/{pipeline}); to a model, send WAV files as a BYTES input',
+    );
 }
 
 /**
@@ -76,10 +93,9 @@ export async function readInferBody(request: FastifyRequest, definition: ModelDe
 export function rawInferBody(request: FastifyRequest): RawBody | undefined {
   const body = request.body;
   if (!Buffer.isBuffer(body) || body.length === 0) return undefined;
-  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if ((IMAGE_TYPES as readonly string[]).includes(type))
-    return { form: type, bytes: body, fingerprint: () => sha256([Buffer.from(type), body]) };
-  if ((AUDIO_TYPES as readonly string[]).includes(type)) return undefined;
+  const type = bodyMediaType(request.headers['content-type']);
+  if (isImageType(type)) return { form: type, bytes: body, fingerprint: () => sha256([Buffer.from(type), body]) };
+  if (isAudioType(type)) return undefined;
   const headerLength = request.headers[HEADER_LENGTH_HEADER];
   const length = Array.isArray(headerLength) ? headerLength[0] : headerLength;
   return { form: `${type}|${length ?? ''}`, bytes: body, fingerprint: () => sha256([body]) };

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { ServingError } from '../../workers/protocol/errors.js';
-import { AUDIO_TYPES } from '../http/body-parsers.js';
+import { bodyMediaType, isAudioType, isImageType } from '../http/media-types.js';
 import { MultipartBody } from '../http/multipart-body.js';
 import type { PipelineConfig } from '../pipelines/pipeline-config.js';
 import { MAX_PRIORITY } from '../policy/policy-config.js';
-import { IMAGE_TYPES } from '../protocol/read-infer-body.js';
 import { isObject, parseJsonObject } from './task-json.js';
 import { parseTaskJsonOffThread } from './task-json-off-thread.js';
 
@@ -31,7 +30,8 @@ export interface TaskBody {
 /**
  * A task request in one of three forms: JSON (`inputs` with media as base64), multipart
  * (a file field per media input, options in an `options` JSON field), or a raw image or
- * WAV body for a pipeline with one media input (options in the query string). A large JSON
+ * WAV body (or application/octet-stream) for a pipeline with one media input (options in
+ * the query string). A large JSON
  * body is read on a thread.
  */
 export async function readTaskBody(request: FastifyRequest, pipeline: PipelineConfig): Promise<TaskBody> {
@@ -60,13 +60,18 @@ export async function readTaskBody(request: FastifyRequest, pipeline: PipelineCo
       'empty_body',
       'the request has no body: send the pipeline inputs as JSON, multipart, or a raw image or WAV body',
     );
-  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if ((IMAGE_TYPES as readonly string[]).includes(type) || (AUDIO_TYPES as readonly string[]).includes(type)) {
+  const type = bodyMediaType(request.headers['content-type']);
+  const raw = isImageType(type) || isAudioType(type) || type === OCTET_STREAM;
+  if (raw) {
     hash.update(type).update(body);
-    const kind = type.startsWith('image/') ? 'image' : 'audio';
-    const media = Object.entries(pipeline.inputs).filter(([, input]) => input.kind === kind);
+    const kind = isImageType(type) ? 'image' : isAudioType(type) ? 'audio' : undefined;
+    const media = Object.entries(pipeline.inputs).filter(([, input]) => (kind ? input.kind === kind : input.kind !== 'json'));
     if (media.length !== 1 || Object.keys(pipeline.inputs).length !== 1) {
-      throw new ServingError('unsupported_media_type', `pipeline "${pipeline.name}" does not take a single ${kind} as its whole body`);
+      const what = kind === 'audio' ? 'WAV file' : kind === 'image' ? 'image' : 'image or WAV file';
+      throw new ServingError(
+        'unsupported_media_type',
+        `pipeline "${pipeline.name}" does not take a single ${what} as its whole body: send its inputs as JSON or multipart/form-data`,
+      );
     }
     const query = request.query as Record<string, string | undefined>;
     hash.update(JSON.stringify(query));
@@ -95,6 +100,12 @@ export async function readTaskBody(request: FastifyRequest, pipeline: PipelineCo
   }
   return { inputs: checkInputs(pipeline, inputs), options: readOptions(parsed), fingerprint };
 }
+
+/**
+ * To a task, an octet-stream body is the file itself (what `curl --data-binary` with a generic
+ * type sends): the pipeline's one image or audio input, checked by its bytes when decoded.
+ */
+const OCTET_STREAM = 'application/octet-stream';
 
 /** The pipeline's own input of that name: not one of Object.prototype's (`__proto__`, `toString`). */
 export function inputSpec(pipeline: PipelineConfig, name: string): PipelineConfig['inputs'][string] | undefined {

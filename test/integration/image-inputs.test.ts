@@ -133,6 +133,20 @@ describe('image inputs (PaddleOCR text direction classifier, pretrained)', () =>
     }
   });
 
+  it('tells a caller who sends an image or a WAV file as application/octet-stream to a model what to send instead', async () => {
+    const post = (body: Uint8Array) =>
+      fetch(`${server.url}/v2/models/text-direction/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body,
+      });
+    const image = await post(await renderTextLine('sent as octet-stream'));
+    expect(image.status).toBe(415);
+    expect(await image.json()).toMatchObject({ code: 'unsupported_media_type', error: expect.stringMatching(/send it as image\/png/) });
+    const wav = await post(Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt ', 'latin1'));
+    expect(await wav.json()).toMatchObject({ code: 'unsupported_media_type', error: expect.stringMatching(/goes to pipelines/) });
+  });
+
   it('takes multipart uploads: files named after the input (several make a batch), options in `request`', async () => {
     const form = new FormData();
     form.append('x', new Blob([await renderTextLine('first')], { type: 'image/png' }), 'a.png');

@@ -5,9 +5,26 @@ import type { ReadLine } from '../../gateway/pipelines/transforms/ocr/read-lines
 import { characterAccuracy } from '../helpers/character-accuracy.js';
 import { startPipelineBackend, type PipelineBackend } from '../helpers/pipeline-backend.js';
 import { TestRepository } from '../helpers/repository.js';
-import { renderTextLine, renderTextPage } from '../helpers/text-images.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_MODELS } from '../helpers/repository.js';
+import { renderNumberGrid, renderTextLine, renderTextPage } from '../helpers/text-images.js';
 
-const repository = new TestRepository().copy('text-detector').copy('text-direction').copy('text-recognizer').copyPipeline('ocr');
+/** The shipped pipeline with a box cap a small grid passes: what a page past the default 1000 boxes meets. */
+const shipped = JSON.parse(readFileSync(join(PROJECT_MODELS, 'ocr', 'pipeline.json'), 'utf8')) as {
+  steps: { id: string; options?: object }[];
+};
+const capped = {
+  ...shipped,
+  name: 'ocr-capped',
+  steps: shipped.steps.map((step) => (step.id === 'boxes' ? { ...step, options: { ...step.options, max_boxes: 20 } } : step)),
+};
+const repository = new TestRepository()
+  .copy('text-detector')
+  .copy('text-direction')
+  .copy('text-recognizer')
+  .copyPipeline('ocr')
+  .addPipeline('ocr-capped', capped);
 let backend: PipelineBackend;
 
 beforeAll(async () => {
@@ -76,6 +93,32 @@ describe('ocr pipeline (PaddleOCR v4 detection, direction, recognition; pretrain
     );
     // Measured 1.0 without spaces, 0.965 with them (a few word gaps are lost at this size).
     expect(measured.letters, measured.report).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('reads light and dark text on a transparent background, shown on the background each stands out against', async () => {
+    const light = await accuracyOver((page) => renderTextPage(page, { ink: 'white', background: 'none' }));
+    const dark = await accuracyOver((page) => renderTextPage(page, { ink: 'black', background: 'none' }));
+    console.log(
+      `OCR character accuracy, transparent PNG, spaces ignored: white text ${light.letters.toFixed(4)}, black text ${dark.letters.toFixed(4)}`,
+    );
+    // Measured 1.0 on both; white text read as nothing when alpha was always flattened onto white.
+    expect(light.letters, light.report).toBeGreaterThanOrEqual(0.97);
+    expect(dark.letters, dark.report).toBeGreaterThanOrEqual(0.97);
+  });
+
+  it('reads every cell of a grid under the box cap, and says how many boxes were left out past it', async () => {
+    const { image, cells } = await renderNumberGrid(6, 5);
+    const whole = await backend.run('ocr', { image });
+    const read = (whole.outputs['lines'] as ReadLine[]).map((line) => line.text);
+    expect(whole.outputs).toMatchObject({ truncated: false, boxes_left_out: 0 });
+    expect([...read].sort()).toEqual([...cells].sort());
+
+    const partial = await backend.run('ocr-capped', { image });
+    const kept = partial.outputs['lines'] as ReadLine[];
+    // The 20 best-scoring boxes are read; the other 10 cells are counted, not silently lost.
+    expect(partial.outputs).toMatchObject({ truncated: true, boxes_left_out: 10 });
+    expect(kept.length).toBeLessThanOrEqual(20);
+    for (const line of kept) expect(cells).toContain(line.text);
   });
 
   it('answers lines top to bottom, left to right, with boxes inside the image, as plain JSON', async () => {

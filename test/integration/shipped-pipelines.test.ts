@@ -57,5 +57,10 @@ describe('the shipped pipelines through the Task API', () => {
     expect(result.outputs.segments[0]!.start_s).toBeCloseTo(1, 0);
     const spend = (await get(`${server.url}/v1/spend`)).json as { entries: { model: string; usd: number }[] };
     expect(spend.entries.find((entry) => entry.model === 'silero-vad')?.usd).toBeGreaterThanOrEqual(result.cost_usd * 0.999);
+    // The other names WAV goes by, and a generic binary body, are the same file.
+    for (const type of ['audio/vnd.wave', 'audio/x-wav', 'audio/wave', 'application/octet-stream']) {
+      const again = await post(`${server.url}/v1/tasks/voice-activity`, wav, { 'content-type': type });
+      expect([again.status, (again.json.result as typeof result | undefined)?.outputs.segments.length], type).toEqual([200, 1]);
+    }
   });
 });

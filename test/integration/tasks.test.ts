@@ -156,6 +156,27 @@ describe('Task API (embedded mode)', () => {
     }
   });
 
+  it('takes the image as the whole body under application/octet-stream and the types clients send for JPEG', async () => {
+    const line = await renderTextLine('Upright text 123');
+    const jpeg = await renderTextLine('Upright text 123', { format: 'jpeg' });
+    for (const [body, type] of [
+      [line, 'application/octet-stream'],
+      [jpeg, 'image/jpg'],
+      [jpeg, 'image/JPEG; charset=binary'],
+    ] as const) {
+      const reply = await postImage('/v1/tasks/text-orientation', body, { 'content-type': type });
+      expect([reply.status, (reply.json as unknown as TaskJson).result?.outputs.orientation[0]?.label], type).toEqual([200, 'upright']);
+    }
+    // Bytes that are no image are the step's media error, not a JSON parse error.
+    const notImage = await postImage('/v1/tasks/text-orientation', Buffer.from('not an image at all'), {
+      'content-type': 'application/octet-stream',
+    });
+    expect([notImage.status, notImage.json.code]).toEqual([400, 'invalid_media']);
+    // A model whose one input is an image takes image/jpg as a raw body too.
+    const infer = await post(`${server.url}/v2/models/text-direction/infer`, jpeg, { 'content-type': 'image/jpg' });
+    expect(infer.status).toBe(200);
+  });
+
   it('fails a task whose step fails, naming the step, in both modes', async () => {
     const corrupt = (await renderTextLine('broken')).subarray(0, 60);
     const sync = await postImage('/v1/tasks/text-orientation', corrupt);

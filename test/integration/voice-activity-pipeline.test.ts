@@ -28,6 +28,17 @@ async function segmentsOf(wav: Uint8Array): Promise<{ segments: SpeechSegment[];
   return result.outputs as { segments: SpeechSegment[]; duration_s: number };
 }
 
+/** The same segments, each edge within one 32 ms window and confidence within 0.02. */
+function expectSameSegments(actual: readonly SpeechSegment[], expected: readonly SpeechSegment[]): void {
+  expect(actual).toHaveLength(expected.length);
+  actual.forEach((segment, index) => {
+    const want = expected[index]!;
+    expect(Math.abs(segment.start_s - want.start_s), JSON.stringify({ actual, expected })).toBeLessThanOrEqual(0.033);
+    expect(Math.abs(segment.end_s - want.end_s), JSON.stringify({ actual, expected })).toBeLessThanOrEqual(0.033);
+    expect(Math.abs(segment.confidence - want.confidence), JSON.stringify({ actual, expected })).toBeLessThanOrEqual(0.02);
+  });
+}
+
 describe('voice-activity pipeline (Silero VAD, pretrained, state carried across windows)', () => {
   it('finds one segment around a voice-like signal between two silences', async () => {
     const wav = wavFile([concatenate(silence(16_000, 1), vowelLikeSpeech(16_000, 1.5), silence(16_000, 1))], 16_000);
@@ -65,6 +76,35 @@ describe('voice-activity pipeline (Silero VAD, pretrained, state carried across 
     expect(segments).toHaveLength(2);
     expect(segments[0]!.start_s).toBeCloseTo(0.5, 0);
     expect(segments[1]!.start_s).toBeCloseTo(2.3, 0);
+  });
+
+  it('finds the same segments in speech carrying a DC offset as without it', async () => {
+    // Quiet speech: with an offset of 0.5 it was not found at all.
+    const quiet = concatenate(
+      silence(16_000, 1),
+      vowelLikeSpeech(16_000, 2, 0.045),
+      silence(16_000, 1),
+      vowelLikeSpeech(16_000, 1.5, 0.045),
+    );
+    const clean = await segmentsOf(wavFile([quiet], 16_000));
+    expect(clean.segments).toHaveLength(2);
+    const offset = await segmentsOf(wavFile([quiet.map((sample) => sample + 0.5)], 16_000));
+    // Within a window: 16-bit rounding of the shifted samples differs by a step.
+    expectSameSegments(offset.segments, clean.segments);
+  });
+
+  it('reads stereo with one channel phase-inverted as its mono channel, not as silence', async () => {
+    const rate = 44_100;
+    const channel = concatenate(
+      silence(rate, 0.5),
+      vowelLikeSpeech(rate, 1),
+      silence(rate, 0.8),
+      vowelLikeSpeech(rate, 1),
+      silence(rate, 0.5),
+    );
+    const mono = await segmentsOf(wavFile([channel], rate));
+    expect(mono.segments).toHaveLength(2);
+    expect(await segmentsOf(wavFile([channel, channel.map((sample) => -sample)], rate))).toEqual(mono);
   });
 
   it('finds no speech in silence, nor in a steady tone', async () => {

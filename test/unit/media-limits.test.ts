@@ -123,6 +123,38 @@ describe('WAV files as real tools write them', () => {
     new DataView(double.buffer).setUint16(34, 64, true);
     expect(() => decodeWav(double, 'the audio')).toThrow(/64-bit float: send 16-bit PCM or 32-bit float/);
   });
+
+  it('names telephony codecs in the refusal: µ-law and A-law, not their format numbers alone', () => {
+    // An 8-bit companded file as telephony systems write it: format code 7 (µ-law) or 6 (A-law).
+    for (const [code, name] of [
+      [7, 'µ-law'],
+      [6, 'A-law'],
+      [0x55, 'MP3'],
+    ] as const) {
+      const file = wavFile([tone(440, 8000, 0.1)], 8000).slice();
+      const view = new DataView(file.buffer);
+      view.setUint16(20, code, true);
+      view.setUint16(34, 8, true);
+      expect(() => decodeWav(file, 'the audio')).toThrow(
+        expect.objectContaining({
+          code: 'invalid_media',
+          message: `the audio: is ${name} (WAV format ${code}): send 16-bit PCM or 32-bit float`,
+        }),
+      );
+    }
+  });
+
+  it('averages stereo, unless one channel cancels the other: then it takes the louder one', () => {
+    const left = tone(440, 16_000, 0.1, 0.5);
+    const other = tone(660, 16_000, 0.1, 0.3);
+    const averaged = decodeWav(wavFile([left, other], 16_000, 'float32'), 'the audio').samples;
+    expect(averaged[100]).toBeCloseTo((left[100]! + other[100]!) / 2, 6);
+    // Inverted, and a little quieter, as from a mis-wired balanced microphone.
+    const inverted = decodeWav(wavFile([left, left.map((sample) => -0.8 * sample)], 16_000, 'float32'), 'the audio').samples;
+    expect(inverted).toEqual(left);
+    const louderRight = decodeWav(wavFile([left.map((sample) => -0.8 * sample + 0.3), left], 16_000, 'float32'), 'the audio').samples;
+    expect(louderRight).toEqual(left);
+  });
 });
 
 describe('media in JSON task bodies', () => {

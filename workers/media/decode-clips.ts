@@ -1,5 +1,5 @@
 import { ServingError } from '../protocol/errors.js';
-import { readWavLayout, decodeWav, resample } from './decode-wav.js';
+import { readWavLayout, decodeWav, removeDcOffset, resample } from './decode-wav.js';
 
 export interface ClipsJob {
   /** WAV files. */
@@ -10,6 +10,8 @@ export interface ClipsJob {
   readonly sampleRate: number;
   /** The most seconds of audio one request may carry, all its clips together. */
   readonly maxSeconds: number;
+  /** Subtract each clip's mean: for models trained on centred audio (a VAD), not for whatever a caller's model takes. */
+  readonly removeDcOffset?: boolean;
 }
 
 export interface DecodedClips {
@@ -34,7 +36,8 @@ export function decodeClips(job: ClipsJob): DecodedClips {
   }
   const clips = job.files.map((file, index) => {
     const decoded = decodeWav(file, job.where[index] ?? `audio ${index}`);
-    return resample(decoded.samples, decoded.sampleRate, job.sampleRate);
+    const samples = resample(decoded.samples, decoded.sampleRate, job.sampleRate);
+    return job.removeDcOffset ? removeDcOffset(samples) : samples;
   });
   return { clips, durations };
 }

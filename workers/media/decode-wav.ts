@@ -19,6 +19,22 @@ export interface WavLayout {
 const PCM = 1;
 const IEEE_FLOAT = 3;
 const EXTENSIBLE = 0xfffe;
+/** WAV format codes a caller may send that are not PCM or float, by the name they know them by. */
+const CODECS: ReadonlyMap<number, string> = new Map([
+  [0x0002, 'Microsoft ADPCM'],
+  [0x0006, 'A-law'],
+  [0x0007, 'µ-law'],
+  [0x0011, 'IMA ADPCM'],
+  [0x0031, 'GSM 6.10'],
+  [0x0050, 'MPEG audio'],
+  [0x0055, 'MP3'],
+]);
+
+const codecName = (code: number): string => {
+  const name = CODECS.get(code);
+  return name ? `${name} (WAV format ${code})` : `WAV format ${code}`;
+};
+
 /** What a writer that cannot seek back (a pipe) leaves as the data chunk's size: the samples run to the end. */
 const STREAMED_SIZES: ReadonlySet<number> = new Set([0, 0xffffffff]);
 
@@ -59,7 +75,7 @@ export function readWavLayout(bytes: Uint8Array, where: string): WavLayout {
       if (rate < 1000 || rate > 384_000) throw bad(`has a sample rate of ${rate} Hz`);
       const pcm16 = code === PCM && bits === 16;
       if (!pcm16 && !(code === IEEE_FLOAT && bits === 32)) {
-        const kind = code === PCM ? `${bits}-bit PCM` : code === IEEE_FLOAT ? `${bits}-bit float` : `format ${code}`;
+        const kind = code === PCM ? `${bits}-bit PCM` : code === IEEE_FLOAT ? `${bits}-bit float` : codecName(code);
         throw bad(`is ${kind}: send 16-bit PCM or 32-bit float`);
       }
       const frames = Math.floor(length / ((bits / 8) * channels));
@@ -71,7 +87,7 @@ export function readWavLayout(bytes: Uint8Array, where: string): WavLayout {
   throw bad('has no data chunk');
 }
 
-/** Decodes a WAV file to mono (stereo is averaged). */
+/** Decodes a WAV file to mono (stereo is averaged, unless its channels cancel: see toMono). */
 export function decodeWav(bytes: Uint8Array, where: string): DecodedAudio {
   const layout = readWavLayout(bytes, where);
   const samples = toMono(bytes, layout);
@@ -86,19 +102,80 @@ function allFinite(samples: Float32Array): boolean {
   return true;
 }
 
-function toMono(bytes: Uint8Array, { pcm16, channels, frames, dataStart }: WavLayout): Float32Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const bytesPerSample = pcm16 ? 2 : 4;
+/**
+ * When the average of two channels keeps less than this share of their mean variance, they
+ * cancel: one is (nearly) the other phase-inverted, as from a mis-wired balanced microphone.
+ * Unrelated channels keep half of it, the same signal in both keeps all.
+ */
+const CANCELLING = 0.1;
+
+/**
+ * Mono from the file's channels: their average, or the louder channel (by variance, so a
+ * DC offset does not count as loudness) when averaging would cancel them to near silence.
+ */
+function toMono(bytes: Uint8Array, layout: WavLayout): Float32Array {
+  const { channels, frames } = layout;
+  const sample = sampleReader(bytes, layout);
   const out = new Float32Array(frames);
+  if (channels === 2) {
+    const left = new Moments();
+    const right = new Moments();
+    const mix = new Moments();
+    for (let frame = 0; frame < frames; frame += 1) {
+      const l = sample(frame, 0);
+      const r = sample(frame, 1);
+      left.add(l);
+      right.add(r);
+      mix.add((l + r) / 2);
+    }
+    const channelVariance = (left.variance() + right.variance()) / 2;
+    if (channelVariance > 0 && mix.variance() < CANCELLING * channelVariance) {
+      const louder = left.variance() >= right.variance() ? 0 : 1;
+      for (let frame = 0; frame < frames; frame += 1) out[frame] = sample(frame, louder);
+      return out;
+    }
+  }
   for (let frame = 0; frame < frames; frame += 1) {
     let sum = 0;
-    for (let channel = 0; channel < channels; channel += 1) {
-      const at = dataStart + (frame * channels + channel) * bytesPerSample;
-      sum += pcm16 ? view.getInt16(at, true) / 32768 : view.getFloat32(at, true);
-    }
+    for (let channel = 0; channel < channels; channel += 1) sum += sample(frame, channel);
     out[frame] = sum / channels;
   }
   return out;
+}
+
+function sampleReader(bytes: Uint8Array, { pcm16, channels, dataStart }: WavLayout): (frame: number, channel: number) => number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return pcm16
+    ? (frame, channel) => view.getInt16(dataStart + (frame * channels + channel) * 2, true) / 32768
+    : (frame, channel) => view.getFloat32(dataStart + (frame * channels + channel) * 4, true);
+}
+
+/** Running mean and variance (Welford's: no cancellation on long clips with an offset). */
+class Moments {
+  private count = 0;
+  private mean = 0;
+  private squares = 0;
+
+  add(value: number): void {
+    this.count += 1;
+    const delta = value - this.mean;
+    this.mean += delta / this.count;
+    this.squares += delta * (value - this.mean);
+  }
+
+  variance(): number {
+    return this.count > 0 ? this.squares / this.count : 0;
+  }
+}
+
+/** The samples less their mean: a DC offset (cheap recorders, USB microphones) moves a speech model off what it was trained on. */
+export function removeDcOffset(samples: Float32Array): Float32Array {
+  let sum = 0;
+  for (let i = 0; i < samples.length; i += 1) sum += samples[i]!;
+  const mean = samples.length > 0 ? sum / samples.length : 0;
+  if (mean === 0) return samples;
+  for (let i = 0; i < samples.length; i += 1) samples[i] = samples[i]! - mean;
+  return samples;
 }
 
 /** Linear-interpolation resampling (enough for speech models at 8-48 kHz). */

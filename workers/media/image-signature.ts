@@ -29,6 +29,12 @@ const REFUSED: readonly (readonly [string, (bytes: Uint8Array) => boolean])[] = 
   ],
 ];
 
+/** Whether the bytes start as a PNG, JPEG or WebP file does. */
+export const isReadableImage = (bytes: Uint8Array): boolean => READ.some(([, matches]) => matches(bytes));
+
+/** Whether the bytes start as a WAV file does. */
+export const isWavFile = (bytes: Uint8Array): boolean => startsWith(bytes, ascii('RIFF')) && startsWith(bytes, ascii('WAVE'), 8);
+
 /**
  * Refuses, from its first bytes, an image that is not PNG, JPEG or WebP, before libvips sees it:
  * its metadata() parses some formats whole (a 16 MB SVG took 5-7 s of a libuv thread, and four

@@ -129,7 +129,7 @@ export const ERROR_TABLE = {
   unsupported_media_type: {
     status: 415,
     meaning:
-      'The Content-Type is not one Switchyard reads (JSON or none, `application/octet-stream`, an image, multipart; never `text/plain` or form-urlencoded), the Content-Encoding is not gzip or deflate, or the model takes no image body.',
+      'The Content-Type is not one Switchyard reads (JSON or none, `application/octet-stream`, an image, a WAV file, multipart; never `text/plain` or form-urlencoded), the Content-Encoding is not gzip or deflate, the model takes no image body (or was sent an image or WAV file as `application/octet-stream`, its binary extension), or the pipeline takes no single image or WAV as its whole body.',
   },
   url_too_long: { status: 414, meaning: 'A path segment (a model, version or id) is longer than 100 characters.' },
   headers_too_large: { status: 431, meaning: 'The request line and headers are larger than 16 KiB.' },

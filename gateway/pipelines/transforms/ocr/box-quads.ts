@@ -24,19 +24,48 @@ export function pageAxis(rects: readonly ScoredRect[]): TextAxis {
   return vertical > horizontal ? 'vertical' : 'horizontal';
 }
 
+/** A unit vector: the way a page's lines run, as seen in the image. */
+export interface PageDirection {
+  readonly dx: number;
+  readonly dy: number;
+}
+
 /**
- * A rectangle as a text box read along the page's axis: of its four side directions, the
- * one pointing most to the right (horizontal pages) or most down (vertical pages) is its
- * reading direction; whether that is upside down is the direction classifier's call.
+ * The direction the page's lines run: the mean of its elongated boxes' long sides weighted
+ * by length, each pointing along the page's axis (rightwards on a horizontal page, down on
+ * a vertical one). A page tilted 45 degrees has it at 45 degrees, so a short word's
+ * squarish box is read the same way as the lines; the bare axis read some across.
  */
-export function orientedBox(rect: ScoredRect, axis: TextAxis, imageWidth: number, imageHeight: number): TextBox {
+export function pageDirection(rects: readonly ScoredRect[]): PageDirection {
+  const axis = pageAxis(rects);
+  const [ax, ay] = axis === 'horizontal' ? [1, 0] : [0, 1];
+  let sumX = 0;
+  let sumY = 0;
+  for (const rect of rects) {
+    const long = Math.max(rect.along, rect.across);
+    if (long < ELONGATED * Math.min(rect.along, rect.across)) continue;
+    let [dx, dy] = rect.along >= rect.across ? [rect.ux, rect.uy] : [-rect.uy, rect.ux];
+    if (dx * ax + dy * ay < 0) [dx, dy] = [-dx, -dy];
+    sumX += dx * long;
+    sumY += dy * long;
+  }
+  const length = Math.hypot(sumX, sumY);
+  return length > 0 ? { dx: sumX / length, dy: sumY / length } : { dx: ax, dy: ay };
+}
+
+/**
+ * A rectangle as a text box read along the page's direction: of its four side directions,
+ * the one closest to it is its reading direction; whether that is upside down is the
+ * direction classifier's call.
+ */
+export function orientedBox(rect: ScoredRect, direction: PageDirection, imageWidth: number, imageHeight: number): TextBox {
   const sides = [
     { dx: rect.ux, dy: rect.uy, length: rect.along, thickness: rect.across },
     { dx: -rect.uy, dy: rect.ux, length: rect.across, thickness: rect.along },
     { dx: -rect.ux, dy: -rect.uy, length: rect.along, thickness: rect.across },
     { dx: rect.uy, dy: -rect.ux, length: rect.across, thickness: rect.along },
   ];
-  const pick = axis === 'horizontal' ? (side: (typeof sides)[number]) => side.dx : (side: (typeof sides)[number]) => side.dy;
+  const pick = (side: (typeof sides)[number]): number => side.dx * direction.dx + side.dy * direction.dy;
   const side = sides.reduce((best, candidate) => (pick(candidate) > pick(best) ? candidate : best));
   // "Down" in the line's own frame: the reading direction turned a quarter clockwise on screen.
   const nx = -side.dy;
@@ -79,8 +108,8 @@ function withBounds(quad: [number, number][], angle: number, score: number, imag
 const clamp = (value: number, limit: number): number => Math.min(limit, Math.max(0, value));
 const round = (value: number, steps: number): number => Math.round(value * steps) / steps;
 
-/** Rectangles found in a detector map, turned into boxes read along the page's axis. */
+/** Rectangles found in a detector map, turned into boxes read along the page's direction. */
 export function orientedBoxes(rects: readonly ScoredRect[], imageWidth: number, imageHeight: number): TextBox[] {
-  const axis = pageAxis(rects);
-  return rects.map((rect) => orientedBox(rect, axis, imageWidth, imageHeight));
+  const direction = pageDirection(rects);
+  return rects.map((rect) => orientedBox(rect, direction, imageWidth, imageHeight));
 }

@@ -6,7 +6,7 @@ import { minAreaRect, type RotatedRect } from './min-area-rect.js';
  * top-left, top-right, bottom-right, bottom-left in the line's own reading frame), its
  * reading direction (`angle`, degrees from the image's x axis, clockwise as seen, in
  * (-180, 180]) and axis-aligned bounds x/y/width/height, with the detector's mean
- * probability inside it.
+ * probability over the region it came from.
  */
 export interface TextBox {
   readonly x: number;
@@ -33,7 +33,7 @@ export interface BoxSearch {
   readonly unclipRatio: number;
   /** Boxes with a shorter side (in map pixels) are noise. */
   readonly minSide: number;
-  /** Most boxes kept (the highest scoring), bounding the work a noisy image causes. */
+  /** Most boxes kept (the highest scoring), bounding the work a dense or noisy image causes. */
   readonly maxBoxes: number;
 }
 
@@ -42,13 +42,29 @@ export interface ScoredRect extends RotatedRect {
   readonly score: number;
 }
 
+/** The rectangles kept, best first, and how many more passed every test but the `maxBoxes` cap. */
+export interface FoundRects {
+  readonly rects: ScoredRect[];
+  readonly leftOut: number;
+}
+
+/**
+ * The least share of its rectangle a region must cover. A tilted line's region is a thin,
+ * slightly bowed band that covers about 60 % of its rectangle at 30 degrees (all of it when
+ * level); an L of two strokes covers about a tenth.
+ */
+const MIN_FILL = 0.3;
+
 /**
  * DB post-processing as PaddleOCR does it: threshold the map, take 8-connected regions,
- * fit each the minimum-area rotated rectangle, score it by the mean probability inside
- * that rectangle, grow it by the unclip distance (area * ratio / perimeter on every
- * side) and scale it to the original image.
+ * fit each the minimum-area rotated rectangle, score it by the mean probability over the
+ * region itself (PaddleOCR's "slow" score mode: the mean over the rectangle, its "fast"
+ * mode, counts the background a tilted line's bowed band leaves in its rectangle, and cut
+ * lines tilted 30 degrees under the 0.6 threshold), grow it by the unclip distance
+ * (area * ratio / perimeter on every side) and scale it to the original image. Past `maxBoxes` the lowest scoring are left
+ * out and counted, so a caller can be told the page was not read whole.
  */
-export function findTextRects(map: ProbabilityMap, imageWidth: number, imageHeight: number, search: BoxSearch): ScoredRect[] {
+export function findTextRects(map: ProbabilityMap, imageWidth: number, imageHeight: number, search: BoxSearch): FoundRects {
   const candidates: ScoredRect[] = [];
   const scaleX = imageWidth / map.width;
   const scaleY = imageHeight / map.height;
@@ -56,14 +72,17 @@ export function findTextRects(map: ProbabilityMap, imageWidth: number, imageHeig
     if (Math.min(region.maxX - region.minX, region.maxY - region.minY) + 1 < search.minSide) continue;
     const rect = minAreaRect(convexHull(region.outline));
     if (Math.min(rect.along, rect.across) < search.minSide) continue;
-    const score = meanInside(map, rect);
+    // A sparse shape (an L, a cross) is no line of text, however sure each of its pixels is.
+    if (region.pixels < MIN_FILL * rect.along * rect.across) continue;
+    const score = region.sum / region.pixels;
     if (score < search.boxThreshold) continue;
     const grow = (rect.along * rect.across * search.unclipRatio) / (2 * (rect.along + rect.across));
     const grown = { ...rect, along: rect.along + 2 * grow, across: rect.across + 2 * grow };
     if (Math.min(grown.along, grown.across) < search.minSide + 2) continue;
     candidates.push({ ...scaleRect(grown, scaleX, scaleY), score });
   }
-  return candidates.sort((a, b) => b.score - a.score).slice(0, search.maxBoxes);
+  candidates.sort((a, b) => b.score - a.score);
+  return { rects: candidates.slice(0, search.maxBoxes), leftOut: Math.max(0, candidates.length - search.maxBoxes) };
 }
 
 /** A map-space rectangle in image pixels; unequal scales turn it slightly, so its sides are measured again. */
@@ -85,6 +104,9 @@ interface Region {
   maxY: number;
   /** Corners of every row's run of pixels: enough for the region's convex hull. */
   outline: Point[];
+  /** How many pixels it has, and their probabilities' sum. */
+  pixels: number;
+  sum: number;
 }
 
 /** The 8-connected regions at or above the threshold, with their bounds and outline points. */
@@ -96,13 +118,14 @@ export function connectedRegions(map: ProbabilityMap, threshold: number): Region
   const regions: Region[] = [];
   for (let start = 0; start < data.length; start += 1) {
     if (visited[start] || data[start]! < threshold) continue;
-    const region: Region = { minX: width, minY: height, maxX: -1, maxY: -1, outline: [] };
+    const region: Region = { minX: width, minY: height, maxX: -1, maxY: -1, outline: [], pixels: 0, sum: 0 };
     visited[start] = 1;
     stack.push(start);
     pixels.length = 0;
     while (stack.length > 0) {
       const at = stack.pop()!;
       pixels.push(at);
+      region.sum += data[at]!;
       const x = at % width;
       const y = (at - x) / width;
       region.minX = Math.min(region.minX, x);
@@ -123,6 +146,7 @@ export function connectedRegions(map: ProbabilityMap, threshold: number): Region
       }
     }
     region.outline = rowRunCorners(pixels, width, region.minY, region.maxY);
+    region.pixels = pixels.length;
     regions.push(region);
   }
   return regions;
@@ -144,28 +168,4 @@ function rowRunCorners(pixels: readonly number[], width: number, minY: number, m
     corners.push({ x: left[row]!, y }, { x: right[row]! + 1, y }, { x: left[row]!, y: y + 1 }, { x: right[row]! + 1, y: y + 1 });
   }
   return corners;
-}
-
-/** Mean probability over the map pixels whose centres lie inside the rectangle. */
-function meanInside(map: ProbabilityMap, rect: RotatedRect): number {
-  const halfX = (Math.abs(rect.ux) * rect.along + Math.abs(rect.uy) * rect.across) / 2;
-  const halfY = (Math.abs(rect.uy) * rect.along + Math.abs(rect.ux) * rect.across) / 2;
-  const x0 = Math.max(0, Math.floor(rect.cx - halfX));
-  const x1 = Math.min(map.width - 1, Math.ceil(rect.cx + halfX));
-  const y0 = Math.max(0, Math.floor(rect.cy - halfY));
-  const y1 = Math.min(map.height - 1, Math.ceil(rect.cy + halfY));
-  const limitAlong = rect.along / 2 + 1e-6;
-  const limitAcross = rect.across / 2 + 1e-6;
-  let sum = 0;
-  let count = 0;
-  for (let y = y0; y <= y1; y += 1) {
-    const dy = y + 0.5 - rect.cy;
-    for (let x = x0; x <= x1; x += 1) {
-      const dx = x + 0.5 - rect.cx;
-      if (Math.abs(dx * rect.ux + dy * rect.uy) > limitAlong || Math.abs(-dx * rect.uy + dy * rect.ux) > limitAcross) continue;
-      sum += map.data[y * map.width + x]!;
-      count += 1;
-    }
-  }
-  return count > 0 ? sum / count : 0;
 }

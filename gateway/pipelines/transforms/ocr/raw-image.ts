@@ -1,4 +1,5 @@
 import sharp, { type Sharp } from 'sharp';
+import { contrastingBackground } from '../../../../workers/media/contrasting-background.js';
 import { checkImageSignature } from '../../../../workers/media/image-signature.js';
 import { ServingError } from '../../../../workers/protocol/errors.js';
 import { TransformInputError } from '../transform.js';
@@ -13,8 +14,9 @@ export interface RawImage {
 const FORMATS = new Set(['png', 'jpeg', 'webp']);
 
 /**
- * Decodes a caller's image once, with its EXIF rotation applied and alpha flattened onto
- * white (text on a transparent background is usually dark on light). The pixel limit is
+ * Decodes a caller's image once, with its EXIF rotation applied and alpha flattened onto the
+ * background its content stands out against (white under dark text, black under light
+ * text), the same rule model inputs follow. The pixel limit is
  * checked from the header, before any decoding; `reserve` is given the decoded size then, and
  * decoding waits for it.
  */
@@ -28,19 +30,15 @@ export async function decodeRawImage(
   checkImageSignature(bytes, 'the image');
   try {
     const source = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated' });
-    const { format, width, height, pages } = await source.metadata();
+    const { format, width, height, pages, hasAlpha } = await source.metadata();
     if (!format || !FORMATS.has(format))
       throw new ServingError('invalid_media', `the image is ${format ?? 'of an unknown format'}: send PNG, JPEG or WebP`);
     if ((pages ?? 1) > 1) throw new ServingError('invalid_media', `the image is animated (${pages} frames): send a still image`);
     if (width !== undefined && height !== undefined && width * height > maxPixels)
       throw new ServingError('image_too_large', `the image has more than ${maxPixels} pixels`);
     await reserve((width ?? 0) * (height ?? 0) * 3);
-    const { data, info } = await source
-      .rotate()
-      .flatten({ background: '#ffffff' })
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    const background = hasAlpha ? await contrastingBackground(source.clone()) : '#ffffff';
+    const { data, info } = await source.rotate().flatten({ background }).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     return { data, width: info.width, height: info.height };
   } catch (error) {
     if (error instanceof ServingError) throw error;

@@ -18,7 +18,8 @@ const options = z.strictObject({
 
 /**
  * WAV bytes -> speech probability per window (and the clip's duration), through a recurrent
- * VAD model. The clip is decoded and resampled on a media thread; longer than `maxSeconds`: 413.
+ * VAD model. The clip is decoded, resampled and centred (its DC offset removed) on a media
+ * thread; longer than `maxSeconds`: 413.
  */
 export function speechProbabilities(maxSeconds: number): Transform {
   return {
@@ -49,6 +50,8 @@ export function speechProbabilities(maxSeconds: number): Transform {
         where: ['the audio'],
         sampleRate: SAMPLE_RATE,
         maxSeconds,
+        // A DC offset of 0.5 hid quiet speech from Silero entirely, and 0.3 broke loud speech into fragments.
+        removeDcOffset: true,
       });
       const samples = clips[0]!;
       const probabilities = await windowProbabilities(
