@@ -2,6 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { connect as connectHttp2 } from 'node:http2';
 import { loadInferenceService } from '../../gateway/grpc/load-service.js';
+import { framed, rawModelInfer } from '../helpers/raw-grpc.js';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../workers/config.js';
@@ -112,7 +113,9 @@ describe('BODY_MEMORY_BYTES: the request bytes the gateway holds at once', () =>
       }),
     );
     expect(wire.length).toBeLessThan(64 * 1024);
-    const compressed = await rawGrpc(server.grpcAddress!, wire, { 'grpc-encoding': 'gzip' });
+    const session = connectHttp2(`http://${server.grpcAddress}`);
+    const compressed = await rawModelInfer(session, framed(wire, true), { 'grpc-encoding': 'gzip' });
+    session.close();
     expect(compressed['grpc-status']).toBe('14');
     expect(compressed['x-error-code']).toBe('server_busy');
 
@@ -153,27 +156,3 @@ describe('BODY_MEMORY_BYTES: the request bytes the gateway holds at once', () =>
 });
 
 const serialize = loadInferenceService().definition.ModelInfer!.requestSerialize;
-
-/** One ModelInfer of a compressed message on a raw HTTP/2 connection: its trailers. */
-function rawGrpc(address: string, compressed: Buffer, headers: Record<string, string>): Promise<Record<string, string>> {
-  const session = connectHttp2(`http://${address}`);
-  const prefix = Buffer.alloc(5);
-  prefix[0] = 1;
-  prefix.writeUInt32BE(compressed.length, 1);
-  return new Promise<Record<string, string>>((resolve, reject) => {
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': '/inference.GRPCInferenceService/ModelInfer',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      ...headers,
-    });
-    let seen: Record<string, string> = {};
-    stream.on('response', (head) => (seen = { ...seen, ...(head as Record<string, string>) }));
-    stream.on('trailers', (trailers) => (seen = { ...seen, ...(trailers as Record<string, string>) }));
-    stream.on('data', () => undefined);
-    stream.on('end', () => resolve(seen));
-    stream.on('error', reject);
-    stream.end(Buffer.concat([prefix, compressed]));
-  }).finally(() => session.close());
-}

@@ -1,11 +1,12 @@
 import { connect as connectTcp, type Socket } from 'node:net';
-import { connect as connectHttp2, constants, createServer, type ClientHttp2Session } from 'node:http2';
+import { connect as connectHttp2, constants, createServer } from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadInferenceService } from '../../gateway/grpc/load-service.js';
 import { receiveDeadline } from '../../gateway/grpc/transport-limits.js';
 import type { RunningServer } from '../../gateway/server.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { mlpRequest } from '../helpers/grpc-client.js';
+import { framed, rawModelInfer } from '../helpers/raw-grpc.js';
 import { freePort } from '../helpers/redis.js';
 import { TestRepository } from '../helpers/repository.js';
 
@@ -26,34 +27,6 @@ afterAll(async () => {
 });
 
 const serialize = loadInferenceService().definition.ModelInfer!.requestSerialize;
-
-/** One ModelInfer on a raw HTTP/2 session: the trailers' grpc-status and the x-error-code, if any. */
-function modelInfer(session: ClientHttp2Session, message: Buffer, headers: Record<string, string> = {}): Promise<Record<string, string>> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': '/inference.GRPCInferenceService/ModelInfer',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      ...headers,
-    });
-    let seen: Record<string, string> = {};
-    stream.on('response', (head) => (seen = { ...seen, ...(head as Record<string, string>) }));
-    stream.on('trailers', (trailers) => (seen = { ...seen, ...(trailers as Record<string, string>) }));
-    stream.on('data', () => undefined);
-    stream.on('end', () => resolve(seen));
-    stream.on('error', reject);
-    stream.end(message);
-  });
-}
-
-/** A message framed with its 5-byte prefix, compressed (flag 1) or not. */
-const framed = (body: Buffer, compressed = false): Buffer => {
-  const prefix = Buffer.alloc(5);
-  prefix[0] = compressed ? 1 : 0;
-  prefix.writeUInt32BE(body.length, 1);
-  return Buffer.concat([prefix, body]);
-};
 
 /** Opens sockets until `count` are open; each resolves to whether the server closed it at once (within 300 ms, nothing read). */
 async function openSockets(port: number, count: number): Promise<{ sockets: Socket[]; dropped: number }> {
@@ -84,8 +57,8 @@ describe('what one client may hold of a front end', () => {
     const session = connectHttp2(`http://${server.grpcAddress}`);
     const message = framed(serialize(mlpRequest('mlp-classifier', new Array(512).fill(0.25))));
     for (const timeout of ['99999999H', '2147484S'])
-      expect((await modelInfer(session, message, { 'grpc-timeout': timeout }))['grpc-status']).toBe('0');
-    expect((await modelInfer(session, message, { 'grpc-timeout': '0m' }))['grpc-status']).toBe('4');
+      expect((await rawModelInfer(session, message, { 'grpc-timeout': timeout }))['grpc-status']).toBe('0');
+    expect((await rawModelInfer(session, message, { 'grpc-timeout': '0m' }))['grpc-status']).toBe('4');
     session.close();
   });
 
